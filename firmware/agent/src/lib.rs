@@ -1,0 +1,4 @@
+//! The agent: the shared core of every wsbmc image.
+#![no_std]
+
+extern crate alloc;

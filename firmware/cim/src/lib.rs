@@ -1,0 +1,4 @@
+//! The CIM model of the BMC.
+#![no_std]
+
+extern crate alloc;

@@ -1,0 +1,54 @@
+//! Namespace and action URIs (reference/wsman.md §2.2, §3.1). Output always uses the Windows
+//! prefixes listed here, because some client parsers key on them.
+
+pub const SOAP: &str = "http://www.w3.org/2003/05/soap-envelope";
+/// SOAP 1.1, recognised only to answer VersionMismatch.
+pub const SOAP11: &str = "http://schemas.xmlsoap.org/soap/envelope/";
+pub const WSA: &str = "http://schemas.xmlsoap.org/ws/2004/08/addressing";
+pub const WXF: &str = "http://schemas.xmlsoap.org/ws/2004/09/transfer";
+pub const WSEN: &str = "http://schemas.xmlsoap.org/ws/2004/09/enumeration";
+pub const WSE: &str = "http://schemas.xmlsoap.org/ws/2004/08/eventing";
+pub const WSMAN: &str = "http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd";
+pub const WSMID: &str = "http://schemas.dmtf.org/wbem/wsman/identity/1/wsmanidentity.xsd";
+/// The misspelling pypsrp and OpenPegasus send; accepted on input only.
+pub const WSMID_TYPO: &str = "http://schemas.dmtf.org/wbem/wsman/identify/1/wsmanidentity.xsd";
+pub const WSMB: &str = "http://schemas.dmtf.org/wbem/wsman/1/cimbinding.xsd";
+pub const CIM: &str = "http://schemas.dmtf.org/wbem/wscim/1/common";
+pub const XSI: &str = "http://www.w3.org/2001/XMLSchema-instance";
+pub const WSMV: &str = "http://schemas.microsoft.com/wbem/wsman/1/wsman.xsd";
+pub const WSMANFAULT: &str = "http://schemas.microsoft.com/wbem/wsman/1/wsmanfault";
+
+pub const ANONYMOUS: &str = "http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous";
+pub const FAULT_DETAIL: &str = "http://schemas.dmtf.org/wbem/wsman/1/wsman/faultDetail/";
+
+/// Prefix of every DMTF CIM class resource URI; the class name follows.
+pub const CIM_SCHEMA: &str = "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/";
+/// The all-classes URI used with filters (DSP0227).
+pub const CIM_ALL_CLASSES: &str = "http://schemas.dmtf.org/wbem/wscim/1/*";
+
+pub mod action {
+    pub const GET: &str = "http://schemas.xmlsoap.org/ws/2004/09/transfer/Get";
+    pub const GET_RESPONSE: &str = "http://schemas.xmlsoap.org/ws/2004/09/transfer/GetResponse";
+    pub const PUT: &str = "http://schemas.xmlsoap.org/ws/2004/09/transfer/Put";
+    pub const PUT_RESPONSE: &str = "http://schemas.xmlsoap.org/ws/2004/09/transfer/PutResponse";
+    pub const CREATE: &str = "http://schemas.xmlsoap.org/ws/2004/09/transfer/Create";
+    pub const DELETE: &str = "http://schemas.xmlsoap.org/ws/2004/09/transfer/Delete";
+    pub const ENUMERATE: &str = "http://schemas.xmlsoap.org/ws/2004/09/enumeration/Enumerate";
+    pub const ENUMERATE_RESPONSE: &str =
+        "http://schemas.xmlsoap.org/ws/2004/09/enumeration/EnumerateResponse";
+    pub const PULL: &str = "http://schemas.xmlsoap.org/ws/2004/09/enumeration/Pull";
+    pub const PULL_RESPONSE: &str =
+        "http://schemas.xmlsoap.org/ws/2004/09/enumeration/PullResponse";
+    pub const RELEASE: &str = "http://schemas.xmlsoap.org/ws/2004/09/enumeration/Release";
+    pub const RELEASE_RESPONSE: &str =
+        "http://schemas.xmlsoap.org/ws/2004/09/enumeration/ReleaseResponse";
+    pub const RENEW: &str = "http://schemas.xmlsoap.org/ws/2004/09/enumeration/Renew";
+    pub const GET_STATUS: &str = "http://schemas.xmlsoap.org/ws/2004/09/enumeration/GetStatus";
+
+    /// Fault actions (reference/wsman.md §4.2: A, M, T, N, E).
+    pub const FAULT_ADDRESSING: &str = "http://schemas.xmlsoap.org/ws/2004/08/addressing/fault";
+    pub const FAULT_WSMAN: &str = "http://schemas.dmtf.org/wbem/wsman/1/wsman/fault";
+    pub const FAULT_TRANSFER: &str = "http://schemas.xmlsoap.org/ws/2004/09/transfer/fault";
+    pub const FAULT_ENUMERATION: &str = "http://schemas.xmlsoap.org/ws/2004/09/enumeration/fault";
+    pub const FAULT_EVENTING: &str = "http://schemas.xmlsoap.org/ws/2004/08/eventing/fault";
+}

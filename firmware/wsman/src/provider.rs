@@ -1,0 +1,157 @@
+//! The boundary between the protocol and the model behind it.
+//!
+//! `wsman` parses the envelope, owns enumeration contexts and paging, and writes every envelope;
+//! a `Provider` (the CIM model in `wsbmc-cim`) resolves resource URIs and selectors and writes
+//! instance bodies. The provider never sees SOAP, and `wsman` never sees a class.
+
+use alloc::boxed::Box;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use crate::fault::Fault;
+use crate::xml::XmlWriter;
+
+/// A `wsman:Selector`: a key property name and its value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Selector {
+    pub name: String,
+    pub value: SelectorValue,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SelectorValue {
+    Text(String),
+    /// Reference-typed keys (association classes) carry a nested EPR.
+    Epr(Box<Epr>),
+}
+
+impl Selector {
+    pub fn text(name: impl Into<String>, value: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            value: SelectorValue::Text(value.into()),
+        }
+    }
+
+    /// The text value, or `None` for an EPR-valued selector.
+    pub fn as_text(&self) -> Option<&str> {
+        match &self.value {
+            SelectorValue::Text(t) => Some(t),
+            SelectorValue::Epr(_) => None,
+        }
+    }
+}
+
+/// An endpoint reference: what a client needs to address one instance again.
+///
+/// The `__cimnamespace` selector is part of `selectors` when the provider wants it emitted
+/// (reference/wsman.md §5.2 says every emitted EPR should carry it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Epr {
+    pub resource_uri: String,
+    pub selectors: Vec<Selector>,
+}
+
+/// The instance an operation addresses. `namespace` is the `__cimnamespace` selector, taken out
+/// of `selectors` by the parser; duplicate selector names are rejected before a provider sees them.
+#[derive(Debug, Clone, Copy)]
+pub struct Target<'a> {
+    pub resource_uri: &'a str,
+    pub selectors: &'a [Selector],
+    pub namespace: Option<&'a str>,
+}
+
+/// A parsed enumeration filter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Filter {
+    None,
+    /// Selector filter dialect: property = value equality tests.
+    Selector(Vec<Selector>),
+    /// WQL text, passed through unparsed.
+    Wql(String),
+    /// DSP0227 association filter.
+    Association(AssociationFilter),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssociationFilter {
+    /// `AssociatedInstances` (far ends) when false, `AssociationInstances` (the links) when true.
+    pub instances_of_association: bool,
+    pub object: Epr,
+    pub association_class: Option<String>,
+    pub result_class: Option<String>,
+    pub role: Option<String>,
+    pub result_role: Option<String>,
+    pub include_result_property: Vec<String>,
+}
+
+/// Everything that defines an enumeration; kept in the enumeration context between Pulls.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnumSpec {
+    pub resource_uri: String,
+    pub namespace: Option<String>,
+    pub filter: Filter,
+}
+
+/// Opaque provider position within an enumeration. Providers must make it stable across
+/// calls (an index into a fixed table, a SEL record id), never a pointer.
+pub type Cursor = u64;
+
+/// What Identify reports about the product.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub vendor: String,
+    pub version: String,
+}
+
+/// The model behind the endpoint.
+///
+/// Every method is synchronous: a WS-Man request never waits on a bus, the provider only reads
+/// the monitor's cache and the SEL.
+pub trait Provider {
+    fn identity(&self) -> Identity;
+
+    /// Writes the one instance `target` names as the Get response body.
+    fn get(&self, target: &Target<'_>, out: &mut XmlWriter) -> Result<(), Fault>;
+
+    /// Validates an enumeration (resource URI, namespace, filter) and returns its first cursor.
+    fn enumerate(&self, spec: &EnumSpec) -> Result<Cursor, Fault>;
+
+    /// Produces the next item at or after `*cursor`: returns its EPR and, when `object` is given,
+    /// writes the instance element into it; advances `*cursor` past the item. `Ok(None)` means the
+    /// enumeration is exhausted. The caller may discard an item that does not fit the envelope
+    /// and ask again with the old cursor value, so this must be free of side effects.
+    fn next_item(
+        &self,
+        spec: &EnumSpec,
+        cursor: &mut Cursor,
+        object: Option<&mut XmlWriter>,
+    ) -> Result<Option<Epr>, Fault>;
+
+    /// An estimate of how many items an enumeration yields, for TotalItemsCountEstimate.
+    fn count_estimate(&self, _spec: &EnumSpec) -> Option<u64> {
+        None
+    }
+
+    /// Replaces the instance with `body` (the instance element) and writes the result.
+    fn put(
+        &self,
+        _target: &Target<'_>,
+        _body: roxmltree::Node<'_, '_>,
+        _out: &mut XmlWriter,
+    ) -> Result<(), Fault> {
+        Err(Fault::action_mismatch())
+    }
+
+    /// Runs extrinsic method `method` with the `<method>_INPUT` element `input`; writes the
+    /// `<method>_OUTPUT` element.
+    fn invoke(
+        &self,
+        _target: &Target<'_>,
+        _method: &str,
+        _input: roxmltree::Node<'_, '_>,
+        _out: &mut XmlWriter,
+    ) -> Result<(), Fault> {
+        Err(Fault::action_mismatch())
+    }
+}
