@@ -1,1 +1,167 @@
 //! Board description files.
+//!
+//! A board is data: `boards/<name>/board.toml` lists buses, devices, sensors and thresholds, and
+//! this crate turns it into the monitor's sensor table. Parsing is strict (unknown keys are
+//! errors) because a typo in a threshold name would otherwise silently leave a sensor without
+//! an alarm. Every error names the file and line, so a board author never has to bisect the
+//! file. Human units in the file (°C, V, A, W, RPM) are converted exactly to the integer native
+//! scale of the sensor's quantity; no float survives the load. See `boards/README.md` for the
+//! schema.
+
+use std::fmt;
+use std::path::Path;
+
+use wsbmc_hal::DeviceModel;
+use wsbmc_monitor::{SensorDesc, Threshold};
+
+mod raw;
+mod validate;
+
+#[cfg(test)]
+mod tests;
+
+/// A validated board.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Board {
+    pub info: BoardInfo,
+    pub buses: Vec<Bus>,
+    /// Indexed by [`wsbmc_monitor::SensorSource::device`].
+    pub devices: Vec<Device>,
+    /// In file order; the index is the [`wsbmc_monitor::SensorId`].
+    pub sensors: Vec<SensorDesc>,
+    pub sim: Sim,
+    pub limits: Limits,
+}
+
+/// Identity of the board and the host it manages, for the CIM system instances.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BoardInfo {
+    pub name: String,
+    pub manufacturer: String,
+    pub product: String,
+    pub serial_number: String,
+    /// Canonical lower-case 8-4-4-4-12 form.
+    pub system_guid: Option<String>,
+    pub system_name: Option<String>,
+    pub bmc_name: String,
+}
+
+impl BoardInfo {
+    /// The host's CIM SystemName. The host name wins when the board gives one because that is
+    /// what the Windows provider shows; otherwise the GUID, which is at least stable across
+    /// reinstalls. Validation guarantees one of the two exists.
+    pub fn cim_system_name(&self) -> &str {
+        self.system_name
+            .as_deref()
+            .or(self.system_guid.as_deref())
+            .unwrap_or(&self.name)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bus {
+    pub name: String,
+    pub description: String,
+    /// The character device on the embedded-Linux image (e.g. `/dev/i2c-1`); ignored elsewhere.
+    pub linux_dev: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Device {
+    pub name: String,
+    pub description: String,
+    pub model: DeviceModel,
+    /// Index into [`Board::buses`].
+    pub bus: u16,
+    /// 7-bit I2C address.
+    pub address: u8,
+}
+
+/// Inputs for the simulated HAL, which has no physics and needs to be told what to read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Sim {
+    /// Seed for the noise generator, so simulated runs are reproducible.
+    pub seed: u64,
+    pub channels: Vec<SimChannel>,
+}
+
+/// One simulated waveform: `base + swing·sin(2πt/period) + uniform(±noise)`, all in the
+/// channel's native scale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SimChannel {
+    /// Index into [`Board::devices`].
+    pub device: u16,
+    /// The model's channel number (as in [`wsbmc_monitor::SensorSource::channel`]).
+    pub channel: u8,
+    pub base: i32,
+    pub swing: i32,
+    pub period_ms: u32,
+    pub noise: i32,
+}
+
+/// Per-board overrides of the WS-Man service limits; `None` keeps the agent's default. Kept as
+/// plain numbers because the agent, not the board file, knows what each limit protects.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Limits {
+    pub max_envelope_size: Option<u32>,
+    pub max_enum_contexts: Option<u32>,
+    pub enum_context_idle_s: Option<u32>,
+    pub max_request_size: Option<u32>,
+    pub max_connections: Option<u32>,
+}
+
+/// A board file problem, rendered as `file:line: message`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BoardError {
+    pub file: String,
+    /// 1-based; `None` only when the file could not be read at all.
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+impl fmt::Display for BoardError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}:{}: {}", self.file, line, self.message),
+            None => write!(f, "{}: {}", self.file, self.message),
+        }
+    }
+}
+
+impl std::error::Error for BoardError {}
+
+/// Reads and validates a board file; errors name `path` as given.
+pub fn load(path: &Path) -> Result<Board, BoardError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| BoardError {
+        file: file.clone(),
+        line: None,
+        message: format!("cannot read board file: {e}"),
+    })?;
+    parse(&text, &file)
+}
+
+/// Parses and validates board text; `file_name` only labels errors.
+pub fn parse(text: &str, file_name: &str) -> Result<Board, BoardError> {
+    let src = validate::Source {
+        text,
+        file: file_name,
+    };
+    let raw: raw::RawBoard = toml::from_str(text).map_err(|e| {
+        let line = e.span().map(|s| src.line_of(s.start)).unwrap_or(1);
+        src.error_at_line(line, e.message().trim_end().replace('\n', " "))
+    })?;
+    validate::board(&src, raw)
+}
+
+/// The board-file spelling of a threshold, for messages and for tools that write board files.
+pub const fn threshold_key(t: Threshold) -> &'static str {
+    match t {
+        Threshold::LowerNonCritical => "lower-non-critical",
+        Threshold::UpperNonCritical => "upper-non-critical",
+        Threshold::LowerCritical => "lower-critical",
+        Threshold::UpperCritical => "upper-critical",
+        Threshold::LowerFatal => "lower-fatal",
+        Threshold::UpperFatal => "upper-fatal",
+    }
+}

@@ -11,7 +11,13 @@ extern crate alloc;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-pub use wsbmc_hal::Quantity;
+pub use wsbmc_hal::{DeviceError, Quantity};
+
+mod poller;
+mod threshold;
+
+pub use poller::{Recorded, ThresholdError, UnknownSensor};
+pub use threshold::{OrderError, evaluate};
 
 /// Index of a sensor in the board's sensor table. Stable for the life of the image because the
 /// table comes from the board file, never from discovery order.
@@ -197,12 +203,17 @@ impl Default for SensorState {
 pub struct Monitor {
     descs: Vec<SensorDesc>,
     states: Vec<SensorState>,
+    /// Per sensor, the monotonic millisecond at which it is next due for a poll.
+    due: Vec<u64>,
 }
 
 impl Monitor {
     pub fn new(descs: Vec<SensorDesc>) -> Self {
         let states = descs.iter().map(|_| SensorState::default()).collect();
-        Self { descs, states }
+        // Everything is due at once after reset: the cache should leave Initializing as soon as
+        // the poller gets to run, not one period later.
+        let due = descs.iter().map(|_| 0).collect();
+        Self { descs, states, due }
     }
 
     pub fn sensors(&self) -> &[SensorDesc] {

@@ -1,0 +1,235 @@
+//! The board file exactly as written: serde structs that mirror the TOML, with spans kept on every
+//! value a semantic check may reject, so the error can name its line. Nothing here is validated
+//! beyond types; `validate` turns this into the monitor's tables.
+
+use core::fmt;
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, Visitor};
+use toml::Spanned;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawBoard {
+    pub board: Spanned<RawInfo>,
+    #[serde(default)]
+    pub bus: Vec<Spanned<RawBus>>,
+    #[serde(default)]
+    pub device: Vec<Spanned<RawDevice>>,
+    #[serde(default)]
+    pub sensor: Vec<Spanned<RawSensor>>,
+    #[serde(default)]
+    pub sim: Option<RawSimTop>,
+    #[serde(default)]
+    pub limits: Option<RawLimits>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawInfo {
+    pub name: Spanned<String>,
+    pub manufacturer: String,
+    pub product: String,
+    pub serial_number: String,
+    pub system_guid: Option<Spanned<String>>,
+    pub system_name: Option<Spanned<String>>,
+    pub bmc_name: Spanned<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawBus {
+    pub name: Spanned<String>,
+    #[serde(default)]
+    pub description: String,
+    pub linux_dev: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawDevice {
+    pub name: Spanned<String>,
+    pub model: Spanned<String>,
+    pub bus: Spanned<String>,
+    /// Wider than u8 so an out-of-range address gets our message, not serde's.
+    pub address: Spanned<i64>,
+    #[serde(default)]
+    pub description: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RawPower {
+    Always,
+    HostOn,
+}
+
+/// Threshold names as the board file spells them, for `settable`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RawThreshold {
+    LowerNonCritical,
+    UpperNonCritical,
+    LowerCritical,
+    UpperCritical,
+    LowerFatal,
+    UpperFatal,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawSensor {
+    pub key: Spanned<String>,
+    pub name: Spanned<String>,
+    #[serde(default)]
+    pub description: String,
+    pub number: Spanned<i64>,
+    pub entity: Spanned<String>,
+    pub device: Spanned<String>,
+    pub channel: Spanned<String>,
+    #[serde(default)]
+    pub power: Option<RawPower>,
+    pub poll_ms: Option<Spanned<i64>>,
+    pub lower_non_critical: Option<Spanned<Decimal>>,
+    pub upper_non_critical: Option<Spanned<Decimal>>,
+    pub lower_critical: Option<Spanned<Decimal>>,
+    pub upper_critical: Option<Spanned<Decimal>>,
+    pub lower_fatal: Option<Spanned<Decimal>>,
+    pub upper_fatal: Option<Spanned<Decimal>>,
+    pub hysteresis: Option<Spanned<Decimal>>,
+    pub settable: Option<Spanned<Vec<RawThreshold>>>,
+    pub min_readable: Option<Spanned<Decimal>>,
+    pub max_readable: Option<Spanned<Decimal>>,
+    pub nominal: Option<Spanned<Decimal>>,
+    pub owner: Option<Spanned<i64>>,
+    pub lun: Option<Spanned<i64>>,
+    pub sim: Option<Spanned<RawSim>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawSim {
+    pub base: Decimal,
+    pub swing: Option<Decimal>,
+    pub period_s: Option<Decimal>,
+    pub noise: Option<Decimal>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawSimTop {
+    #[serde(default)]
+    pub seed: u64,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawLimits {
+    pub max_envelope_size: Option<Spanned<u32>>,
+    pub max_enum_contexts: Option<Spanned<u32>>,
+    pub enum_context_idle_s: Option<Spanned<u32>>,
+    pub max_request_size: Option<Spanned<u32>>,
+    pub max_connections: Option<Spanned<u32>>,
+}
+
+/// A number from the board file kept as decimal text, so `12.6` V becomes exactly 12600 mV.
+///
+/// TOML hands floats over as f64; Rust prints an f64 as the shortest decimal that reads back to
+/// the same f64, which is the literal the author wrote for any literal of up to 15 significant
+/// digits. Scaling that text, instead of multiplying the f64, avoids 12.6 × 1000 = 12599.999….
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decimal(String);
+
+impl Decimal {
+    /// The value in counts of 10^`scale`, rounded half away from zero; `None` if it does not fit
+    /// an i32 or the scale is positive (no quantity has one).
+    pub fn scaled(&self, scale: i8) -> Option<i32> {
+        let k = usize::try_from(-i32::from(scale)).ok()?;
+        let (neg, s) = match self.0.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, self.0.as_str()),
+        };
+        let (int, frac) = s.split_once('.').unwrap_or((s, ""));
+        let kept = frac.bytes().chain(core::iter::repeat(b'0')).take(k);
+        let mut n: i64 = 0;
+        for c in int.bytes().chain(kept) {
+            let d = c.checked_sub(b'0').filter(|d| *d < 10)?;
+            n = n.checked_mul(10)?.checked_add(i64::from(d))?;
+        }
+        // Half away from zero on the magnitude: the first dropped digit alone decides, because
+        // a 5 followed by anything is at least half.
+        if frac.as_bytes().get(k).is_some_and(|d| *d >= b'5') {
+            n = n.checked_add(1)?;
+        }
+        i32::try_from(if neg { -n } else { n }).ok()
+    }
+}
+
+impl fmt::Display for Decimal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Decimal {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Decimal;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a number")
+            }
+
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Decimal, E> {
+                Ok(Decimal(v.to_string()))
+            }
+
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Decimal, E> {
+                Ok(Decimal(v.to_string()))
+            }
+
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Decimal, E> {
+                if v.is_finite() {
+                    Ok(Decimal(format!("{v}")))
+                } else {
+                    Err(E::custom("expected a finite number, not nan or inf"))
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Decimal;
+
+    #[test]
+    fn exact_scaling() {
+        let f = |v: f64| Decimal(format!("{v}"));
+        let cases: &[(Decimal, i8, Option<i32>)] = &[
+            (f(12.6), -3, Some(12_600)),
+            (f(0.1 + 0.2), -3, Some(300)),
+            (f(95.0), -3, Some(95_000)),
+            (f(-40.5), -3, Some(-40_500)),
+            (f(1.0005), -3, Some(1_001)),
+            (f(1.0004999), -3, Some(1_000)),
+            (f(-1.0005), -3, Some(-1_001)),
+            (f(-0.0004), -3, Some(0)),
+            (f(2.5), 0, Some(3)),
+            (f(-2.5), 0, Some(-3)),
+            (Decimal("8000".into()), 0, Some(8_000)),
+            (Decimal("-7".into()), -3, Some(-7_000)),
+            (f(2_147_483.647), -3, Some(i32::MAX)),
+            (f(2_147_483.648), -3, None),
+            (f(-2_147_483.648), -3, Some(i32::MIN)),
+            (f(1e300), -3, None),
+            (f(1e-300), -3, Some(0)),
+            (Decimal("1".into()), 1, None),
+        ];
+        for (d, scale, want) in cases {
+            assert_eq!(d.scaled(*scale), *want, "{d} at 10^{scale}");
+        }
+    }
+}

@@ -1,0 +1,585 @@
+use std::path::{Path, PathBuf};
+
+use wsbmc_hal::{DeviceModel, Quantity};
+use wsbmc_monitor::{Monitor, PowerDomain, SensorId, Threshold};
+
+use crate::{BoardError, Limits, SimChannel, load, parse};
+
+const GOOD: &str = r#"[board]
+name = "t"
+manufacturer = "wsbmc"
+product = "p"
+serial-number = "s"
+system-guid = "5753424D-0000-0000-0000-000000000001"
+bmc-name = "bmc"
+
+[sim]
+seed = 7
+
+[limits]
+max-connections = 4
+
+[[bus]]
+name = "i2c0"
+
+[[bus]]
+name = "i2c1"
+
+[[device]]
+name = "cpu"
+model = "tmp421"
+bus = "i2c0"
+address = 0x4c
+
+[[device]]
+name = "fans"
+model = "max31785"
+bus = "i2c1"
+address = 0x52
+
+[[sensor]]
+key = "cpu0_temp"
+name = "CPU0 Temp"
+number = 1
+entity = "3.1"
+device = "cpu"
+channel = "remote1"
+power = "host-on"
+upper-non-critical = 85.0
+upper-critical = 95
+hysteresis = 2.0
+sim = { base = 55.0, swing = 8.0, period-s = 120, noise = 0.5 }
+
+[[sensor]]
+key = "fan1"
+name = "Fan1"
+number = 2
+entity = "29.1"
+device = "fans"
+channel = "fan1"
+poll-ms = 500
+lower-critical = 1000
+lower-non-critical = 2000
+settable = ["lower-critical", "lower-non-critical"]
+
+[[sensor]]
+key = "p12v"
+name = "P12V"
+number = 3
+entity = "7.1"
+device = "fans"
+channel = "vsense1"
+lower-non-critical = 11.4
+upper-non-critical = 12.6
+nominal = 12.0
+owner = 0x2c
+lun = 1
+"#;
+
+const MARK: &str = "# <-";
+
+/// Applies `(find, replace)` edits to [`GOOD`]; each `find` must occur exactly once so a case
+/// cannot silently edit the wrong entry.
+fn edit(edits: &[(&str, &str)]) -> String {
+    let mut text = GOOD.to_string();
+    for (find, replace) in edits {
+        assert_eq!(
+            text.matches(find).count(),
+            1,
+            "edit target {find:?} is not unique"
+        );
+        text = text.replacen(find, replace, 1);
+    }
+    text
+}
+
+fn marked_line(text: &str) -> usize {
+    let lines: Vec<usize> = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.contains(MARK))
+        .map(|(i, _)| i + 1)
+        .collect();
+    assert_eq!(lines.len(), 1, "exactly one line must carry the marker");
+    lines[0]
+}
+
+#[test]
+fn good_board_converts_exactly() {
+    let b = parse(GOOD, "t.toml").unwrap();
+    assert_eq!(b.info.name, "t");
+    assert_eq!(
+        b.info.system_guid.as_deref(),
+        Some("5753424d-0000-0000-0000-000000000001")
+    );
+    assert_eq!(
+        b.info.cim_system_name(),
+        "5753424d-0000-0000-0000-000000000001"
+    );
+    assert_eq!(b.buses.len(), 2);
+    assert_eq!(b.devices[1].model, DeviceModel::Max31785);
+    assert_eq!((b.devices[1].bus, b.devices[1].address), (1, 0x52));
+    assert_eq!(
+        b.limits,
+        Limits {
+            max_connections: Some(4),
+            ..Limits::default()
+        }
+    );
+
+    let cpu = &b.sensors[0];
+    assert_eq!((cpu.quantity, cpu.scale), (Quantity::Temperature, -3));
+    assert_eq!(cpu.thresholds.upper_non_critical, Some(85_000));
+    assert_eq!(cpu.thresholds.upper_critical, Some(95_000));
+    assert_eq!(cpu.thresholds, cpu.default_thresholds);
+    assert_eq!(cpu.hysteresis, 2_000);
+    assert_eq!((cpu.entity_id, cpu.entity_instance), (3, 1));
+    assert_eq!((cpu.owner, cpu.lun), (0x20, 0));
+    assert_eq!(cpu.power, PowerDomain::HostOn);
+    assert_eq!(cpu.poll_ms, 1000);
+    assert_eq!((cpu.min_readable, cpu.max_readable), (-128_000, 127_000));
+    assert_eq!((cpu.source.device, cpu.source.channel), (0, 1));
+    // Default settable: the non-critical thresholds the sensor has.
+    assert_eq!(cpu.settable, Threshold::UpperNonCritical.bit());
+
+    let fan = &b.sensors[1];
+    assert_eq!((fan.quantity, fan.scale), (Quantity::FanSpeed, 0));
+    assert_eq!(fan.thresholds.lower_critical, Some(1000));
+    assert_eq!(fan.poll_ms, 500);
+    assert_eq!(fan.power, PowerDomain::Always);
+    assert_eq!(
+        fan.settable,
+        Threshold::LowerCritical.bit() | Threshold::LowerNonCritical.bit()
+    );
+
+    let v = &b.sensors[2];
+    assert_eq!(v.quantity, Quantity::Voltage);
+    assert_eq!(v.thresholds.lower_non_critical, Some(11_400));
+    assert_eq!(v.thresholds.upper_non_critical, Some(12_600));
+    assert_eq!(v.nominal, Some(12_000));
+    assert_eq!((v.owner, v.lun), (0x2c, 1));
+    assert_eq!(v.source.channel, 17);
+
+    assert_eq!(b.sim.seed, 7);
+    assert_eq!(
+        b.sim.channels,
+        vec![SimChannel {
+            device: 0,
+            channel: 1,
+            base: 55_000,
+            swing: 8_000,
+            period_ms: 120_000,
+            noise: 500,
+        }]
+    );
+}
+
+#[test]
+fn same_address_on_another_bus_is_fine() {
+    let text = edit(&[("address = 0x52", "address = 0x4c")]);
+    assert!(parse(&text, "t.toml").is_ok());
+}
+
+#[test]
+fn system_name_wins_over_guid() {
+    let text = edit(&[("bmc-name", "system-name = \"HOST1\"\nbmc-name")]);
+    let b = parse(&text, "t.toml").unwrap();
+    assert_eq!(b.info.cim_system_name(), "HOST1");
+}
+
+#[test]
+fn the_example_message_renders_exactly() {
+    let text = edit(&[("channel = \"remote1\"", "channel = \"remote3\"")]);
+    let e = parse(&text, "boards/sim/board.toml").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "boards/sim/board.toml:39: sensor \"cpu0_temp\": channel \"remote3\" does not exist on \
+         tmp421 (channels: local, remote1)"
+    );
+}
+
+#[test]
+fn every_error_names_its_line() {
+    // (edits, substring the message must contain); the marked line is where the error must point.
+    let m = MARK;
+    let cases: Vec<(Vec<(&str, String)>, &str)> = vec![
+        // TOML and serde level.
+        (
+            vec![("number = 2", format!("number = = 2 {m}"))],
+            "extra `=`",
+        ),
+        (
+            vec![(
+                "key = \"fan1\"",
+                format!("key = \"fan1\"\ncolour = \"red\" {m}"),
+            )],
+            "unknown field `colour`",
+        ),
+        (
+            vec![("number = 2", format!("number = \"two\" {m}"))],
+            "invalid type",
+        ),
+        (
+            vec![
+                (
+                    "[[sensor]]\nkey = \"fan1\"",
+                    format!("[[sensor]] {m}\nkey = \"fan1\""),
+                ),
+                ("entity = \"29.1\"\n", String::new()),
+            ],
+            "missing field `entity`",
+        ),
+        (
+            vec![("power = \"host-on\"", format!("power = \"sometimes\" {m}"))],
+            "unknown variant",
+        ),
+        (
+            vec![(
+                "settable = [\"lower-critical\", ",
+                format!("settable = [\"bogus\", {m}\n"),
+            )],
+            "unknown variant `bogus`",
+        ),
+        (
+            vec![("upper-critical = 95", format!("upper-critical = nan {m}"))],
+            "finite",
+        ),
+        (
+            vec![("seed = 7", format!("seed = 7\nspeed = 1 {m}"))],
+            "unknown field `speed`",
+        ),
+        // [board]
+        (
+            vec![(
+                "system-guid = \"5753424D-0000-0000-0000-000000000001\"",
+                format!("system-guid = \"5753424D-0000-0000-0000-00000000001\" {m}"),
+            )],
+            "is not a GUID",
+        ),
+        (
+            vec![
+                ("[board]", format!("[board] {m}")),
+                (
+                    "system-guid = \"5753424D-0000-0000-0000-000000000001\"\n",
+                    String::new(),
+                ),
+            ],
+            "needs system-guid or system-name",
+        ),
+        (
+            vec![("bmc-name = \"bmc\"", format!("bmc-name = \" \" {m}"))],
+            "bmc-name must not be empty",
+        ),
+        // [limits]
+        (
+            vec![("max-connections = 4", format!("max-connections = 0 {m}"))],
+            "max-connections must be positive",
+        ),
+        // [[bus]]
+        (
+            vec![
+                ("name = \"i2c1\"", format!("name = \"i2c0\" {m}")),
+                ("bus = \"i2c1\"", "bus = \"i2c0\"".into()),
+            ],
+            "bus \"i2c0\": name already used on line 16",
+        ),
+        (
+            vec![
+                ("name = \"i2c1\"", format!("name = \"I2C-1\" {m}")),
+                ("bus = \"i2c1\"", "bus = \"I2C-1\"".into()),
+            ],
+            "must match [a-z0-9_]+",
+        ),
+        // [[device]]
+        (
+            vec![
+                ("name = \"fans\"", format!("name = \"cpu\" {m}")),
+                (
+                    "device = \"fans\"\nchannel = \"fan1\"",
+                    "device = \"cpu\"\nchannel = \"fan1\"".into(),
+                ),
+            ],
+            "device \"cpu\": name already used on line 22",
+        ),
+        (
+            vec![("name = \"fans\"", format!("name = \"Fans!\" {m}"))],
+            "device \"Fans!\": name must match",
+        ),
+        (
+            vec![("model = \"max31785\"", format!("model = \"max31790\" {m}"))],
+            "unknown model \"max31790\" (known: tmp75, tmp421, emc1413, max31785, adm1272)",
+        ),
+        (
+            vec![("bus = \"i2c1\"", format!("bus = \"i2c7\" {m}"))],
+            "unknown bus \"i2c7\" (buses: i2c0, i2c1)",
+        ),
+        (
+            vec![("address = 0x52", format!("address = 0x80 {m}"))],
+            "address 128 is not a 7-bit I2C address",
+        ),
+        (
+            vec![("address = 0x52", format!("address = -1 {m}"))],
+            "is not a 7-bit I2C address",
+        ),
+        (
+            vec![
+                ("address = 0x52", format!("address = 0x4c {m}")),
+                ("bus = \"i2c1\"", "bus = \"i2c0\"".into()),
+            ],
+            "address 0x4c on bus \"i2c0\" is already used by device \"cpu\"",
+        ),
+        // [[sensor]] identity
+        (
+            vec![("key = \"fan1\"", format!("key = \"Fan-1\" {m}"))],
+            "sensor \"Fan-1\": key must match [a-z0-9_]+",
+        ),
+        (
+            vec![("key = \"fan1\"", format!("key = \"cpu0_temp\" {m}"))],
+            "sensor \"cpu0_temp\": key already used on line 34",
+        ),
+        (
+            vec![(
+                "name = \"Fan1\"",
+                format!("name = \"Fan1 Speed Sensor\" {m}"),
+            )],
+            "name \"Fan1 Speed Sensor\" must be 1 to 16",
+        ),
+        (
+            vec![("name = \"Fan1\"", format!("name = \"\" {m}"))],
+            "must be 1 to 16",
+        ),
+        (
+            vec![("number = 2", format!("number = 1 {m}"))],
+            "sensor \"fan1\": number 1 is already used by sensor \"cpu0_temp\"",
+        ),
+        (
+            vec![("number = 2", format!("number = 255 {m}"))],
+            "255 is reserved",
+        ),
+        (
+            vec![("number = 2", format!("number = 256 {m}"))],
+            "number 256 is out of range",
+        ),
+        (
+            vec![("entity = \"29.1\"", format!("entity = \"29\" {m}"))],
+            "entity \"29\" must be",
+        ),
+        (
+            vec![("entity = \"29.1\"", format!("entity = \"29.256\" {m}"))],
+            "entity \"29.256\" must be",
+        ),
+        (
+            vec![("device = \"cpu\"", format!("device = \"gpu\" {m}"))],
+            "sensor \"cpu0_temp\": unknown device \"gpu\"",
+        ),
+        (
+            vec![("channel = \"vsense1\"", format!("channel = \"fan1\" {m}"))],
+            "sensor \"p12v\": channel \"fan1\" of device \"fans\" is already read by sensor \"fan1\"",
+        ),
+        // [[sensor]] values
+        (
+            vec![("upper-critical = 95", format!("upper-critical = 80 {m}"))],
+            "sensor \"cpu0_temp\": upper-non-critical (85 °C) must be at most upper-critical (80 °C)",
+        ),
+        (
+            vec![
+                (
+                    "lower-non-critical = 11.4",
+                    "lower-non-critical = 12.6".into(),
+                ),
+                (
+                    "upper-non-critical = 12.6",
+                    format!("upper-non-critical = 12.6 {m}"),
+                ),
+            ],
+            "lower-non-critical (12.6 V) must be below upper-non-critical (12.6 V)",
+        ),
+        (
+            vec![(
+                "lower-non-critical = 2000",
+                format!("lower-non-critical = 900 {m}"),
+            )],
+            "lower-critical (1000 RPM) must be at most lower-non-critical (900 RPM)",
+        ),
+        (
+            vec![(
+                "upper-critical = 95",
+                format!("upper-critical = 3000000.0 {m}"),
+            )],
+            "upper-critical = 3000000 °C does not fit",
+        ),
+        (
+            vec![("hysteresis = 2.0", format!("hysteresis = -1.0 {m}"))],
+            "hysteresis must not be negative",
+        ),
+        (
+            vec![(
+                "settable = [\"lower-critical\", \"lower-non-critical\"]",
+                format!("settable = [\"upper-critical\"] {m}"),
+            )],
+            "settable names upper-critical but the sensor has no upper-critical threshold",
+        ),
+        (
+            vec![("poll-ms = 500", format!("poll-ms = 50 {m}"))],
+            "poll-ms = 50 is outside 100..=60000",
+        ),
+        (
+            vec![("poll-ms = 500", format!("poll-ms = 60001 {m}"))],
+            "poll-ms = 60001 is outside",
+        ),
+        (
+            vec![(
+                "nominal = 12.0",
+                format!("nominal = 12.0\nmin-readable = 5\nmax-readable = 5 {m}"),
+            )],
+            "min-readable (5000) must be below max-readable (5000)",
+        ),
+        (
+            vec![(
+                "nominal = 12.0",
+                format!("nominal = 12.0\nmin-readable = 100 {m}"),
+            )],
+            "must be below max-readable (60000)",
+        ),
+        (
+            vec![("owner = 0x2c", format!("owner = 0x100 {m}"))],
+            "owner 256 is not a byte",
+        ),
+        (
+            vec![("lun = 1", format!("lun = 4 {m}"))],
+            "lun 4 is outside 0..=3",
+        ),
+        (
+            vec![("period-s = 120", format!("period-s = 0 }} {m}\n#"))],
+            "sim period-s = 0 must be a positive number of seconds",
+        ),
+        (
+            vec![("swing = 8.0", format!("swing = -8.0 }} {m}\n#"))],
+            "sim swing must not be negative",
+        ),
+        (
+            vec![
+                ("noise = 0.5", "noise = 0.5, wobble = 1".into()),
+                ("sim = {", format!("{m}\nsim = {{")),
+            ],
+            "unknown field `wobble`",
+        ),
+    ];
+    for (i, (edits, want)) in cases.iter().enumerate() {
+        let edits: Vec<(&str, &str)> = edits.iter().map(|(f, r)| (*f, r.as_str())).collect();
+        let text = edit(&edits);
+        let line = if want.starts_with("unknown field `wobble`") {
+            // The inline table's span is the `sim = {` line, which follows the marker.
+            marked_line(&text) + 1
+        } else {
+            marked_line(&text)
+        };
+        let err = match parse(&text, "t.toml") {
+            Ok(_) => panic!("case {i} ({want}) parsed:\n{text}"),
+            Err(e) => e,
+        };
+        assert_eq!(err.file, "t.toml", "case {i}");
+        assert!(
+            err.message.contains(want),
+            "case {i}: {err} does not contain {want:?}"
+        );
+        assert_eq!(err.line, Some(line), "case {i}: {err}");
+        let rendered = err.to_string();
+        assert!(
+            rendered.starts_with(&format!("t.toml:{line}: ")) && !rendered.contains('\n'),
+            "case {i}: {rendered}"
+        );
+    }
+}
+
+#[test]
+fn unreadable_file_has_no_line() {
+    let e = load(Path::new("/nonexistent/board.toml")).unwrap_err();
+    assert_eq!(e.line, None);
+    assert!(
+        e.to_string()
+            .starts_with("/nonexistent/board.toml: cannot read board file")
+    );
+    let _: &dyn std::error::Error = &e as &BoardError;
+}
+
+fn sim_board_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../boards/sim/board.toml")
+}
+
+#[test]
+fn sim_board_loads() {
+    let b = load(&sim_board_path()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(b.info.manufacturer, "wsbmc");
+    assert_eq!(b.sensors.len(), 31);
+    assert_eq!(b.devices.len(), 12);
+    for model in DeviceModel::ALL {
+        assert!(
+            b.devices.iter().any(|d| d.model == *model),
+            "{} unused",
+            model.name()
+        );
+    }
+
+    let m = Monitor::new(b.sensors.clone());
+    let get = |key: &str| m.desc(m.find_key(key).unwrap()).unwrap();
+    let cpu = get("cpu0_temp");
+    assert_eq!(cpu.thresholds.upper_non_critical, Some(85_000));
+    assert_eq!(cpu.thresholds.upper_critical, Some(95_000));
+    assert_eq!(cpu.thresholds.upper_fatal, Some(105_000));
+    assert_eq!((cpu.entity_id, cpu.entity_instance), (3, 1));
+    let vin = get("psu0_vin");
+    assert_eq!(vin.thresholds.lower_critical, Some(10_800));
+    assert_eq!(vin.thresholds.lower_non_critical, Some(11_400));
+    assert_eq!(vin.thresholds.upper_non_critical, Some(12_600));
+    assert_eq!(vin.thresholds.upper_critical, Some(13_200));
+    let p3v3 = get("p3v3");
+    assert_eq!(p3v3.thresholds.lower_non_critical, Some(3_135));
+    let fan = get("fan0_speed");
+    assert_eq!(fan.quantity, Quantity::FanSpeed);
+    assert_eq!(fan.thresholds.lower_critical, Some(1_000));
+    assert_eq!(fan.thresholds.lower_non_critical, Some(2_000));
+    let inlet = get("inlet_temp");
+    assert_eq!(inlet.thresholds.upper_non_critical, Some(40_000));
+    assert_eq!(inlet.thresholds.upper_critical, Some(45_000));
+}
+
+/// A healthy simulated board must read Normal: every waveform, at its extremes, stays strictly
+/// inside the non-critical band (and clear of the hysteresis band), so the monitor asserts
+/// nothing.
+#[test]
+fn sim_board_waveforms_read_normal() {
+    let b = load(&sim_board_path()).unwrap_or_else(|e| panic!("{e}"));
+    let mut m = Monitor::new(b.sensors.clone());
+    for (i, s) in b.sensors.iter().enumerate() {
+        let wave = b
+            .sim
+            .channels
+            .iter()
+            .find(|c| c.device == s.source.device && c.channel == s.source.channel)
+            .unwrap_or_else(|| panic!("{} has no sim waveform", s.key));
+        assert!(wave.period_ms > 0);
+        let id = SensorId(u16::try_from(i).unwrap());
+        let lo = wave.base - wave.swing - wave.noise;
+        let hi = wave.base + wave.swing + wave.noise;
+        assert!(lo >= s.min_readable && hi <= s.max_readable, "{}", s.key);
+        for (t, v) in [lo, wave.base, hi].into_iter().enumerate() {
+            let r = m.record(id, Ok(v), t as u64 * 1000, true).unwrap();
+            assert_eq!(
+                r.new_asserted, 0,
+                "{} reads {v} outside its normal band",
+                s.key
+            );
+        }
+        if let Some(unc) = s.thresholds.upper_non_critical {
+            assert!(hi < unc - i32::try_from(s.hysteresis).unwrap(), "{}", s.key);
+        }
+        if let Some(lnc) = s.thresholds.lower_non_critical {
+            assert!(lo > lnc + i32::try_from(s.hysteresis).unwrap(), "{}", s.key);
+        }
+    }
+    let mut numbers: Vec<u8> = b.sensors.iter().map(|s| s.number).collect();
+    numbers.sort_unstable();
+    numbers.dedup();
+    assert_eq!(numbers.len(), b.sensors.len());
+}

@@ -1,0 +1,620 @@
+//! From the raw file to the monitor's tables. Checks run in file order and stop at the first
+//! error, which always carries the line of the value at fault (or of the entry's `[[...]]`
+//! header when the fault is the entry as a whole).
+
+use std::collections::HashMap;
+use std::ops::Range;
+
+use toml::Spanned;
+use wsbmc_hal::{DeviceModel, Quantity};
+use wsbmc_monitor::{PowerDomain, SensorDesc, SensorSource, Threshold, Thresholds};
+
+use crate::raw::{
+    Decimal, RawBoard, RawBus, RawDevice, RawInfo, RawLimits, RawPower, RawSensor, RawSim,
+    RawThreshold,
+};
+use crate::{Board, BoardError, BoardInfo, Bus, Device, Limits, Sim, SimChannel, threshold_key};
+
+/// The IPMI sensor ID string is at most 16 bytes in a full SDR.
+const MAX_NAME: usize = 16;
+/// Faster than 100 ms starves the bus for nothing (sensors update at ~8 Hz at best); slower
+/// than a minute makes a console's view too stale to act on.
+const POLL_MS: Range<i64> = 100..60_001;
+const DEFAULT_POLL_MS: u32 = 1000;
+/// The BMC's own slave address, which is what a sensor owned by the BMC reports.
+const DEFAULT_OWNER: u8 = 0x20;
+
+pub struct Source<'a> {
+    pub text: &'a str,
+    pub file: &'a str,
+}
+
+impl Source<'_> {
+    pub fn line_of(&self, offset: usize) -> usize {
+        let end = offset.min(self.text.len());
+        self.text.as_bytes()[..end]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count()
+            + 1
+    }
+
+    pub fn error_at_line(&self, line: usize, message: String) -> BoardError {
+        BoardError {
+            file: self.file.to_string(),
+            line: Some(line),
+            message,
+        }
+    }
+
+    fn err(&self, span: Range<usize>, message: String) -> BoardError {
+        self.error_at_line(self.line_of(span.start), message)
+    }
+}
+
+fn is_key(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+pub fn board(src: &Source<'_>, raw: RawBoard) -> Result<Board, BoardError> {
+    let info = info(src, raw.board)?;
+    let buses = buses(src, raw.bus)?;
+    let devices = devices(src, &buses, raw.device)?;
+    let mut sim = Sim {
+        seed: raw.sim.map_or(0, |s| s.seed),
+        channels: Vec::new(),
+    };
+    let sensors = sensors(src, &devices, raw.sensor, &mut sim.channels)?;
+    let limits = limits(src, raw.limits.unwrap_or_default())?;
+    Ok(Board {
+        info,
+        buses,
+        devices,
+        sensors,
+        sim,
+        limits,
+    })
+}
+
+fn info(src: &Source<'_>, raw: Spanned<RawInfo>) -> Result<BoardInfo, BoardError> {
+    let span = raw.span();
+    let raw = raw.into_inner();
+    let name = non_empty(src, "board name", raw.name)?;
+    let bmc_name = non_empty(src, "bmc-name", raw.bmc_name)?;
+    let system_guid = raw.system_guid.map(|g| guid(src, g)).transpose()?;
+    let system_name = raw
+        .system_name
+        .map(|n| non_empty(src, "system-name", n))
+        .transpose()?;
+    if system_guid.is_none() && system_name.is_none() {
+        return Err(src.err(
+            span,
+            "[board] needs system-guid or system-name: the host's CIM SystemName comes from one"
+                .into(),
+        ));
+    }
+    Ok(BoardInfo {
+        name,
+        manufacturer: raw.manufacturer,
+        product: raw.product,
+        serial_number: raw.serial_number,
+        system_guid,
+        system_name,
+        bmc_name,
+    })
+}
+
+fn non_empty(src: &Source<'_>, what: &str, s: Spanned<String>) -> Result<String, BoardError> {
+    if s.get_ref().trim().is_empty() {
+        return Err(src.err(s.span(), format!("{what} must not be empty")));
+    }
+    Ok(s.into_inner())
+}
+
+fn guid(src: &Source<'_>, g: Spanned<String>) -> Result<String, BoardError> {
+    let s = g.get_ref();
+    let groups: Vec<&str> = s.split('-').collect();
+    let lens: Vec<usize> = groups.iter().map(|p| p.len()).collect();
+    let hex = groups
+        .iter()
+        .all(|p| p.bytes().all(|b| b.is_ascii_hexdigit()));
+    if lens != [8, 4, 4, 4, 12] || !hex {
+        return Err(src.err(
+            g.span(),
+            format!(
+                "system-guid \"{s}\" is not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx, hex)"
+            ),
+        ));
+    }
+    Ok(s.to_ascii_lowercase())
+}
+
+fn buses(src: &Source<'_>, raw: Vec<Spanned<RawBus>>) -> Result<Vec<Bus>, BoardError> {
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut out = Vec::with_capacity(raw.len());
+    for b in raw {
+        let b = b.into_inner();
+        let name = b.name.get_ref();
+        if !is_key(name) {
+            return Err(src.err(
+                b.name.span(),
+                format!("bus \"{name}\": name must match [a-z0-9_]+"),
+            ));
+        }
+        let line = src.line_of(b.name.span().start);
+        if let Some(first) = seen.insert(name.clone(), line) {
+            return Err(src.err(
+                b.name.span(),
+                format!("bus \"{name}\": name already used on line {first}"),
+            ));
+        }
+        out.push(Bus {
+            name: b.name.into_inner(),
+            description: b.description,
+            linux_dev: b.linux_dev,
+        });
+    }
+    Ok(out)
+}
+
+fn devices(
+    src: &Source<'_>,
+    buses: &[Bus],
+    raw: Vec<Spanned<RawDevice>>,
+) -> Result<Vec<Device>, BoardError> {
+    let mut names: HashMap<String, usize> = HashMap::new();
+    let mut addresses: HashMap<(u16, u8), String> = HashMap::new();
+    let mut out = Vec::with_capacity(raw.len());
+    for d in raw {
+        let d = d.into_inner();
+        let name = d.name.get_ref().clone();
+        let fail =
+            |span: Range<usize>, msg: String| src.err(span, format!("device \"{name}\": {msg}"));
+        if !is_key(&name) {
+            return Err(fail(d.name.span(), "name must match [a-z0-9_]+".into()));
+        }
+        if let Some(first) = names.insert(name.clone(), src.line_of(d.name.span().start)) {
+            return Err(fail(
+                d.name.span(),
+                format!("name already used on line {first}"),
+            ));
+        }
+        let model = DeviceModel::from_name(d.model.get_ref()).ok_or_else(|| {
+            let known: Vec<&str> = DeviceModel::ALL.iter().map(|m| m.name()).collect();
+            fail(
+                d.model.span(),
+                format!(
+                    "unknown model \"{}\" (known: {})",
+                    d.model.get_ref(),
+                    known.join(", ")
+                ),
+            )
+        })?;
+        let bus = buses
+            .iter()
+            .position(|b| &b.name == d.bus.get_ref())
+            .and_then(|i| u16::try_from(i).ok())
+            .ok_or_else(|| {
+                let known: Vec<&str> = buses.iter().map(|b| b.name.as_str()).collect();
+                fail(
+                    d.bus.span(),
+                    format!(
+                        "unknown bus \"{}\" (buses: {})",
+                        d.bus.get_ref(),
+                        if known.is_empty() {
+                            "none declared".into()
+                        } else {
+                            known.join(", ")
+                        }
+                    ),
+                )
+            })?;
+        let address = u8::try_from(*d.address.get_ref())
+            .ok()
+            .filter(|a| *a <= 0x7f)
+            .ok_or_else(|| {
+                fail(
+                    d.address.span(),
+                    format!(
+                        "address {} is not a 7-bit I2C address (0x00..=0x7f)",
+                        d.address.get_ref()
+                    ),
+                )
+            })?;
+        if let Some(other) = addresses.insert((bus, address), name.clone()) {
+            return Err(fail(
+                d.address.span(),
+                format!(
+                    "address {address:#04x} on bus \"{}\" is already used by device \"{other}\"",
+                    d.bus.get_ref()
+                ),
+            ));
+        }
+        out.push(Device {
+            name,
+            description: d.description,
+            model,
+            bus,
+            address,
+        });
+    }
+    Ok(out)
+}
+
+/// Readable range when the board does not say: what the usual parts for each quantity can
+/// physically report, so a console's gauge has sane ends.
+fn default_readable(q: Quantity) -> (i32, i32) {
+    match q {
+        Quantity::Temperature => (-128_000, 127_000),
+        Quantity::Voltage => (0, 60_000),
+        Quantity::Current => (0, 100_000),
+        Quantity::Power => (0, 2_000_000),
+        Quantity::FanSpeed => (0, 30_000),
+    }
+}
+
+fn to_threshold(t: RawThreshold) -> Threshold {
+    match t {
+        RawThreshold::LowerNonCritical => Threshold::LowerNonCritical,
+        RawThreshold::UpperNonCritical => Threshold::UpperNonCritical,
+        RawThreshold::LowerCritical => Threshold::LowerCritical,
+        RawThreshold::UpperCritical => Threshold::UpperCritical,
+        RawThreshold::LowerFatal => Threshold::LowerFatal,
+        RawThreshold::UpperFatal => Threshold::UpperFatal,
+    }
+}
+
+fn sensors(
+    src: &Source<'_>,
+    devices: &[Device],
+    raw: Vec<Spanned<RawSensor>>,
+    sim: &mut Vec<SimChannel>,
+) -> Result<Vec<SensorDesc>, BoardError> {
+    let mut keys: HashMap<String, usize> = HashMap::new();
+    let mut numbers: HashMap<u8, String> = HashMap::new();
+    let mut sources: HashMap<(u16, u8), String> = HashMap::new();
+    let mut out = Vec::with_capacity(raw.len());
+    for s in raw {
+        let s = s.into_inner();
+        let key = s.key.get_ref().clone();
+        let fail =
+            |span: Range<usize>, msg: String| src.err(span, format!("sensor \"{key}\": {msg}"));
+
+        if !is_key(&key) {
+            return Err(fail(s.key.span(), "key must match [a-z0-9_]+".into()));
+        }
+        if let Some(first) = keys.insert(key.clone(), src.line_of(s.key.span().start)) {
+            return Err(fail(
+                s.key.span(),
+                format!("key already used on line {first}"),
+            ));
+        }
+
+        let name = s.name.get_ref();
+        if name.is_empty()
+            || name.len() > MAX_NAME
+            || !name.bytes().all(|b| (0x20..0x7f).contains(&b))
+        {
+            return Err(fail(
+                s.name.span(),
+                format!(
+                    "name \"{name}\" must be 1 to {MAX_NAME} printable ASCII characters (IPMI sensor ID string)"
+                ),
+            ));
+        }
+
+        let number = u8::try_from(*s.number.get_ref())
+            .ok()
+            .filter(|n| *n != 0xff)
+            .ok_or_else(|| {
+                fail(
+                    s.number.span(),
+                    format!(
+                        "number {} is out of range (0..=254; 255 is reserved by IPMI)",
+                        s.number.get_ref()
+                    ),
+                )
+            })?;
+        if let Some(other) = numbers.insert(number, key.clone()) {
+            return Err(fail(
+                s.number.span(),
+                format!("number {number} is already used by sensor \"{other}\""),
+            ));
+        }
+
+        let (entity_id, entity_instance) = entity(s.entity.get_ref()).ok_or_else(|| {
+            fail(
+                s.entity.span(),
+                format!(
+                    "entity \"{}\" must be \"<id>.<instance>\" with both in 0..=255 (e.g. \"3.1\")",
+                    s.entity.get_ref()
+                ),
+            )
+        })?;
+
+        let (device_index, device) = devices
+            .iter()
+            .enumerate()
+            .find(|(_, d)| &d.name == s.device.get_ref())
+            .ok_or_else(|| {
+                fail(
+                    s.device.span(),
+                    format!("unknown device \"{}\"", s.device.get_ref()),
+                )
+            })?;
+        let device_index = u16::try_from(device_index)
+            .map_err(|_| fail(s.device.span(), "too many devices".into()))?;
+        let model = device.model;
+        let channel = model.channel(s.channel.get_ref()).ok_or_else(|| {
+            let names: Vec<&str> = model.channels().iter().map(|c| c.name).collect();
+            fail(
+                s.channel.span(),
+                format!(
+                    "channel \"{}\" does not exist on {} (channels: {})",
+                    s.channel.get_ref(),
+                    model.name(),
+                    names.join(", ")
+                ),
+            )
+        })?;
+        if let Some(other) = sources.insert((device_index, channel.channel), key.clone()) {
+            return Err(fail(
+                s.channel.span(),
+                format!(
+                    "channel \"{}\" of device \"{}\" is already read by sensor \"{other}\"",
+                    channel.name, device.name
+                ),
+            ));
+        }
+        let quantity = channel.quantity;
+        let scale = quantity.native_scale();
+        let unit = unit(quantity);
+
+        let value = |what: &str, d: &Spanned<Decimal>| {
+            d.get_ref().scaled(scale).ok_or_else(|| {
+                fail(
+                    d.span(),
+                    format!(
+                        "{what} = {} {unit} does not fit the sensor's range",
+                        d.get_ref()
+                    ),
+                )
+            })
+        };
+        let opt = |what: &str, d: &Option<Spanned<Decimal>>| {
+            d.as_ref().map(|d| value(what, d)).transpose()
+        };
+
+        let spans = [
+            (Threshold::LowerNonCritical, &s.lower_non_critical),
+            (Threshold::UpperNonCritical, &s.upper_non_critical),
+            (Threshold::LowerCritical, &s.lower_critical),
+            (Threshold::UpperCritical, &s.upper_critical),
+            (Threshold::LowerFatal, &s.lower_fatal),
+            (Threshold::UpperFatal, &s.upper_fatal),
+        ];
+        let mut thresholds = Thresholds::default();
+        for (t, d) in &spans {
+            thresholds.set(*t, opt(threshold_key(*t), d)?);
+        }
+        if let Err(e) = thresholds.check_order() {
+            let field = |t: Threshold| {
+                spans
+                    .iter()
+                    .find(|(k, _)| *k == t)
+                    .and_then(|(_, d)| d.as_ref())
+            };
+            let (Some(lo), Some(hi)) = (field(e.lower), field(e.higher)) else {
+                return Err(fail(s.key.span(), "thresholds are out of order".into()));
+            };
+            let relation = if !e.lower.is_upper() && e.higher.is_upper() {
+                "below"
+            } else {
+                "at most"
+            };
+            return Err(fail(
+                hi.span(),
+                format!(
+                    "{} ({} {unit}) must be {relation} {} ({} {unit})",
+                    threshold_key(e.lower),
+                    lo.get_ref(),
+                    threshold_key(e.higher),
+                    hi.get_ref()
+                ),
+            ));
+        }
+
+        let hysteresis = match &s.hysteresis {
+            None => 0,
+            Some(h) => u32::try_from(value("hysteresis", h)?)
+                .map_err(|_| fail(h.span(), "hysteresis must not be negative".into()))?,
+        };
+
+        let supported = thresholds.supported_mask();
+        let settable = match &s.settable {
+            // Windows lets consoles change only the non-critical pair; critical limits protect
+            // the hardware and belong to whoever wrote the board file.
+            None => {
+                supported & (Threshold::LowerNonCritical.bit() | Threshold::UpperNonCritical.bit())
+            }
+            Some(list) => {
+                let mut mask = 0;
+                for t in list.get_ref().iter().copied().map(to_threshold) {
+                    if supported & t.bit() == 0 {
+                        return Err(fail(
+                            list.span(),
+                            format!(
+                                "settable names {} but the sensor has no {} threshold",
+                                threshold_key(t),
+                                threshold_key(t)
+                            ),
+                        ));
+                    }
+                    mask |= t.bit();
+                }
+                mask
+            }
+        };
+
+        let (default_min, default_max) = default_readable(quantity);
+        let min_readable = opt("min-readable", &s.min_readable)?.unwrap_or(default_min);
+        let max_readable = opt("max-readable", &s.max_readable)?.unwrap_or(default_max);
+        if min_readable >= max_readable {
+            let span = s
+                .max_readable
+                .as_ref()
+                .or(s.min_readable.as_ref())
+                .map_or_else(|| s.key.span(), |d| d.span());
+            return Err(fail(
+                span,
+                format!(
+                    "min-readable ({min_readable}) must be below max-readable ({max_readable}), in 10^{scale} {unit}"
+                ),
+            ));
+        }
+        let nominal = opt("nominal", &s.nominal)?;
+
+        let poll_ms = match &s.poll_ms {
+            None => DEFAULT_POLL_MS,
+            Some(p) => u32::try_from(*p.get_ref())
+                .ok()
+                .filter(|v| POLL_MS.contains(&i64::from(*v)))
+                .ok_or_else(|| {
+                    fail(
+                        p.span(),
+                        format!(
+                            "poll-ms = {} is outside {}..={}",
+                            p.get_ref(),
+                            POLL_MS.start,
+                            POLL_MS.end - 1
+                        ),
+                    )
+                })?,
+        };
+
+        let owner = match &s.owner {
+            None => DEFAULT_OWNER,
+            Some(o) => u8::try_from(*o.get_ref())
+                .map_err(|_| fail(o.span(), format!("owner {} is not a byte", o.get_ref())))?,
+        };
+        let lun = match &s.lun {
+            None => 0,
+            Some(l) => u8::try_from(*l.get_ref())
+                .ok()
+                .filter(|l| *l <= 3)
+                .ok_or_else(|| fail(l.span(), format!("lun {} is outside 0..=3", l.get_ref())))?,
+        };
+
+        if let Some(w) = &s.sim {
+            let wave = sim_channel(w.get_ref(), scale).map_err(|m| fail(w.span(), m))?;
+            sim.push(SimChannel {
+                device: device_index,
+                channel: channel.channel,
+                ..wave
+            });
+        }
+
+        out.push(SensorDesc {
+            key: key.clone(),
+            name: name.clone(),
+            description: s.description,
+            number,
+            owner,
+            lun,
+            entity_id,
+            entity_instance,
+            quantity,
+            scale,
+            thresholds,
+            default_thresholds: thresholds,
+            settable,
+            hysteresis,
+            min_readable,
+            max_readable,
+            nominal,
+            poll_ms,
+            power: match s.power {
+                None | Some(RawPower::Always) => PowerDomain::Always,
+                Some(RawPower::HostOn) => PowerDomain::HostOn,
+            },
+            source: SensorSource {
+                device: device_index,
+                channel: channel.channel,
+            },
+        });
+    }
+    Ok(out)
+}
+
+fn sim_channel(w: &RawSim, scale: i8) -> Result<SimChannel, String> {
+    let num = |what: &str, d: &Decimal| {
+        d.scaled(scale)
+            .ok_or_else(|| format!("sim {what} = {d} does not fit the sensor's range"))
+    };
+    let non_negative = |what: &str, d: &Option<Decimal>| match d {
+        None => Ok(0),
+        Some(d) => num(what, d).and_then(|v| {
+            if v < 0 {
+                Err(format!("sim {what} must not be negative"))
+            } else {
+                Ok(v)
+            }
+        }),
+    };
+    let period_ms = match &w.period_s {
+        None => 60_000,
+        Some(p) => p
+            .scaled(-3)
+            .and_then(|v| u32::try_from(v).ok())
+            .filter(|v| *v > 0)
+            .ok_or_else(|| format!("sim period-s = {p} must be a positive number of seconds"))?,
+    };
+    Ok(SimChannel {
+        device: 0,
+        channel: 0,
+        base: num("base", &w.base)?,
+        swing: non_negative("swing", &w.swing)?,
+        period_ms,
+        noise: non_negative("noise", &w.noise)?,
+    })
+}
+
+fn entity(s: &str) -> Option<(u8, u8)> {
+    let (id, instance) = s.split_once('.')?;
+    let byte = |p: &str| {
+        if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) {
+            None
+        } else {
+            p.parse::<u8>().ok()
+        }
+    };
+    Some((byte(id)?, byte(instance)?))
+}
+
+fn unit(q: Quantity) -> &'static str {
+    match q {
+        Quantity::Temperature => "°C",
+        Quantity::Voltage => "V",
+        Quantity::Current => "A",
+        Quantity::Power => "W",
+        Quantity::FanSpeed => "RPM",
+    }
+}
+
+fn limits(src: &Source<'_>, raw: RawLimits) -> Result<Limits, BoardError> {
+    let get = |what: &str, v: Option<Spanned<u32>>| match v {
+        Some(v) if *v.get_ref() == 0 => {
+            Err(src.err(v.span(), format!("limits: {what} must be positive")))
+        }
+        v => Ok(v.map(Spanned::into_inner)),
+    };
+    Ok(Limits {
+        max_envelope_size: get("max-envelope-size", raw.max_envelope_size)?,
+        max_enum_contexts: get("max-enum-contexts", raw.max_enum_contexts)?,
+        enum_context_idle_s: get("enum-context-idle-s", raw.enum_context_idle_s)?,
+        max_request_size: get("max-request-size", raw.max_request_size)?,
+        max_connections: get("max-connections", raw.max_connections)?,
+    })
+}

@@ -1,0 +1,515 @@
+//! The poller's decisions, without the poller: which sensor to read next, what a read result does
+//! to the cache, and which threshold changes a console may make. The agent owns the timer and the
+//! buses and passes time in as `now_ms`, so every rule here runs the same on every image and in
+//! tests without a clock.
+
+use wsbmc_hal::DeviceError;
+
+use crate::threshold::{OrderError, evaluate};
+use crate::{Monitor, NoData, PowerDomain, Reading, SensorId, Threshold, Thresholds};
+
+/// The sensor id is not in the table. Ids come from the board file, so this is a caller bug or a
+/// stale selector from a console, never a hardware condition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnknownSensor(pub SensorId);
+
+/// Why a console's threshold change was refused; the CIM side maps each to a WS-Man fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ThresholdError {
+    UnknownSensor(SensorId),
+    /// The board does not let consoles change this threshold.
+    NotSettable(Threshold),
+    /// The new value would break LNR ≤ LC ≤ LNC < UNC ≤ UC ≤ UNR.
+    Order(OrderError),
+}
+
+impl From<DeviceError> for NoData {
+    /// A NACK most often means the part is unpowered or unfitted, which consoles show as absent
+    /// rather than as a fault; a part that answers nonsense is present but has nothing to say.
+    fn from(e: DeviceError) -> Self {
+        match e {
+            DeviceError::Nack => NoData::NotPresent,
+            DeviceError::Bus => NoData::BusError,
+            DeviceError::Timeout => NoData::Timeout,
+            DeviceError::BadData | DeviceError::NoSuchChannel => NoData::Unavailable,
+        }
+    }
+}
+
+/// What one [`Monitor::record`] changed, so a SEL watcher can log edges and an event queue can
+/// notify subscribers without keeping its own copy of the cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Recorded {
+    pub id: SensorId,
+    pub old_reading: Reading,
+    pub new_reading: Reading,
+    pub old_asserted: u8,
+    pub new_asserted: u8,
+}
+
+impl Recorded {
+    /// Thresholds that went from deasserted to asserted on this reading (SEL "assertion" records).
+    pub fn newly_asserted(&self) -> u8 {
+        self.new_asserted & !self.old_asserted
+    }
+
+    /// Thresholds that went from asserted to deasserted (SEL "deassertion" records).
+    pub fn newly_deasserted(&self) -> u8 {
+        self.old_asserted & !self.new_asserted
+    }
+
+    /// True when the sensor gained or lost a reading or changed no-data reason: the edge a
+    /// console sees as OperationalStatus changing, worth an event even without a threshold.
+    pub fn availability_changed(&self) -> bool {
+        match (self.old_reading, self.new_reading) {
+            (Reading::Value(_), Reading::Value(_)) => false,
+            (Reading::NoData(a), Reading::NoData(b)) => a != b,
+            _ => true,
+        }
+    }
+}
+
+impl Monitor {
+    fn index(&self, id: SensorId) -> Option<usize> {
+        let i = usize::from(id.0);
+        (i < self.descs.len()).then_some(i)
+    }
+
+    fn ids(&self) -> impl Iterator<Item = SensorId> + '_ {
+        (0..self.descs.len()).filter_map(|i| u16::try_from(i).ok().map(SensorId))
+    }
+
+    /// The most overdue sensor at `now_ms`, lowest id first on ties, or `None` if nothing is due.
+    /// Serving the most overdue first keeps one slow device from starving the rest.
+    pub fn next_due(&self, now_ms: u64) -> Option<SensorId> {
+        self.ids()
+            .filter(|id| self.due[usize::from(id.0)] <= now_ms)
+            .min_by_key(|id| (self.due[usize::from(id.0)], id.0))
+    }
+
+    /// Every sensor due at `now_ms`, in table order, for a poller that reads a batch per wake-up.
+    pub fn due(&self, now_ms: u64) -> impl Iterator<Item = SensorId> + '_ {
+        self.ids()
+            .filter(move |id| self.due[usize::from(id.0)] <= now_ms)
+    }
+
+    /// When the poller must next wake up; `None` only for a board without sensors.
+    pub fn next_deadline(&self) -> Option<u64> {
+        self.due.iter().copied().min()
+    }
+
+    /// When one sensor is next due.
+    pub fn due_at(&self, id: SensorId) -> Option<u64> {
+        self.due.get(usize::from(id.0)).copied()
+    }
+
+    /// Makes every sensor of `domain` due at `now_ms`. Call it on a host power transition so the
+    /// host-powered sensors change between HostOff and a reading within one poll, not one period.
+    pub fn mark_due(&mut self, domain: PowerDomain, now_ms: u64) {
+        for (d, due) in self.descs.iter().zip(self.due.iter_mut()) {
+            if d.power == domain {
+                *due = (*due).min(now_ms);
+            }
+        }
+    }
+
+    /// Whether the poller should touch the bus for this sensor: a host-powered part is unpowered
+    /// while the host is off, and reading it would only produce NACKs. When this is false the
+    /// poller still calls [`Monitor::record`] (with any result) to keep the schedule and the cache
+    /// honest.
+    pub fn reads_bus(&self, id: SensorId, host_on: bool) -> bool {
+        self.desc(id)
+            .is_some_and(|d| host_on || d.power == PowerDomain::Always)
+    }
+
+    /// Applies one poll result at `now_ms` and reschedules the sensor.
+    ///
+    /// A failed read keeps the asserted thresholds as they were: a transient bus error must not
+    /// log a deassertion and a fresh assertion a second later. A host-powered sensor with the
+    /// host off reads HostOff and drops its assertions, because an unpowered rail reading zero is
+    /// expected, not an alarm; `result` is ignored then.
+    pub fn record(
+        &mut self,
+        id: SensorId,
+        result: Result<i32, DeviceError>,
+        now_ms: u64,
+        host_on: bool,
+    ) -> Result<Recorded, UnknownSensor> {
+        let i = self.index(id).ok_or(UnknownSensor(id))?;
+        let desc = &self.descs[i];
+        let state = &mut self.states[i];
+        let old_reading = state.reading;
+        let old_asserted = state.asserted;
+
+        if desc.power == PowerDomain::HostOn && !host_on {
+            state.reading = Reading::NoData(NoData::HostOff);
+            state.asserted = 0;
+        } else {
+            match result {
+                Ok(v) => {
+                    state.reading = Reading::Value(v);
+                    state.min = Some(state.min.map_or(v, |m| m.min(v)));
+                    state.max = Some(state.max.map_or(v, |m| m.max(v)));
+                    state.asserted = evaluate(&desc.thresholds, desc.hysteresis, old_asserted, v);
+                }
+                Err(e) => state.reading = Reading::NoData(e.into()),
+            }
+        }
+        state.updated_ms = now_ms;
+
+        let period = u64::from(desc.poll_ms.max(1));
+        let due = self.due[i];
+        // Keep the cadence when the poller is merely late; after a long stall (or an early,
+        // forced read) restart the period from now instead of firing a burst of catch-up reads.
+        let cadence = due.saturating_add(period);
+        self.due[i] = if due <= now_ms && cadence > now_ms {
+            cadence
+        } else {
+            now_ms.saturating_add(period)
+        };
+
+        Ok(Recorded {
+            id,
+            old_reading,
+            new_reading: state.reading,
+            old_asserted,
+            new_asserted: state.asserted,
+        })
+    }
+
+    /// A console's change of one threshold (`None` removes it). Only thresholds the board marks
+    /// settable may change, and the result must stay ordered. The asserted mask is re-evaluated
+    /// at the next [`Monitor::record`], so threshold edges reach the SEL through one path only.
+    pub fn set_threshold(
+        &mut self,
+        id: SensorId,
+        threshold: Threshold,
+        value: Option<i32>,
+    ) -> Result<(), ThresholdError> {
+        let i = self.index(id).ok_or(ThresholdError::UnknownSensor(id))?;
+        let desc = &mut self.descs[i];
+        if desc.settable & threshold.bit() == 0 {
+            return Err(ThresholdError::NotSettable(threshold));
+        }
+        let mut next = desc.thresholds;
+        next.set(threshold, value);
+        next.check_order().map_err(ThresholdError::Order)?;
+        desc.thresholds = next;
+        Ok(())
+    }
+
+    /// Puts back the board file's thresholds (CIM RestoreDefaultThresholds).
+    pub fn restore_default_thresholds(&mut self, id: SensorId) -> Result<(), UnknownSensor> {
+        let i = self.index(id).ok_or(UnknownSensor(id))?;
+        let desc = &mut self.descs[i];
+        desc.thresholds = desc.default_thresholds;
+        Ok(())
+    }
+
+    /// The thresholds in force for a sensor, after any console changes.
+    pub fn thresholds(&self, id: SensorId) -> Option<&Thresholds> {
+        self.desc(id).map(|d| &d.thresholds)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use alloc::string::String;
+    use alloc::vec;
+    use alloc::vec::Vec;
+
+    use super::*;
+    use crate::{Quantity, SensorDesc, SensorSource, SensorState};
+
+    const UNC: u8 = Threshold::UpperNonCritical.bit();
+    const UC: u8 = Threshold::UpperCritical.bit();
+    const LNC: u8 = Threshold::LowerNonCritical.bit();
+
+    fn desc(key: &str, poll_ms: u32, power: PowerDomain) -> SensorDesc {
+        let thresholds = Thresholds {
+            lower_non_critical: Some(5_000),
+            upper_non_critical: Some(85_000),
+            upper_critical: Some(95_000),
+            ..Thresholds::default()
+        };
+        SensorDesc {
+            key: key.into(),
+            name: key.into(),
+            description: String::new(),
+            number: 1,
+            owner: 0x20,
+            lun: 0,
+            entity_id: 3,
+            entity_instance: 1,
+            quantity: Quantity::Temperature,
+            scale: -3,
+            thresholds,
+            default_thresholds: thresholds,
+            settable: LNC | UNC,
+            hysteresis: 2_000,
+            min_readable: -128_000,
+            max_readable: 127_000,
+            nominal: None,
+            poll_ms,
+            power,
+            source: SensorSource {
+                device: 0,
+                channel: 0,
+            },
+        }
+    }
+
+    fn monitor() -> Monitor {
+        Monitor::new(vec![
+            desc("a", 1000, PowerDomain::Always),
+            desc("b", 500, PowerDomain::HostOn),
+            desc("c", 2000, PowerDomain::Always),
+        ])
+    }
+
+    const A: SensorId = SensorId(0);
+    const B: SensorId = SensorId(1);
+    const C: SensorId = SensorId(2);
+
+    #[test]
+    fn all_due_at_start_then_by_period() {
+        let mut m = monitor();
+        assert_eq!(m.next_deadline(), Some(0));
+        assert_eq!(m.due(0).collect::<Vec<_>>(), vec![A, B, C]);
+        for id in [A, B, C] {
+            assert_eq!(m.next_due(10), Some(id));
+            m.record(id, Ok(20_000), 10, true).unwrap();
+        }
+        assert_eq!(m.next_due(10), None);
+        // Late by 10 ms, the periods still count from the original deadline.
+        assert_eq!(m.next_deadline(), Some(500));
+        // (now, expected next_due) while never recording: the earliest deadline wins.
+        let table: &[(u64, Option<SensorId>)] = &[
+            (499, None),
+            (500, Some(B)),
+            (1000, Some(B)),
+            (2000, Some(B)),
+        ];
+        for (now, want) in table {
+            assert_eq!(m.next_due(*now), *want, "now {now}");
+        }
+        assert_eq!(m.due(1000).collect::<Vec<_>>(), vec![A, B]);
+        assert_eq!(m.due(2000).collect::<Vec<_>>(), vec![A, B, C]);
+    }
+
+    #[test]
+    fn most_overdue_first() {
+        let mut m = monitor();
+        m.record(A, Ok(1), 0, true).unwrap(); // due 1000
+        m.record(B, Ok(1), 400, true).unwrap(); // due 900
+        m.record(C, Ok(1), 0, true).unwrap(); // due 2000
+        assert_eq!(m.next_due(1500), Some(B));
+        m.record(B, Ok(1), 1500, true).unwrap();
+        assert_eq!(m.next_due(1500), Some(A));
+    }
+
+    #[test]
+    fn reschedule_keeps_cadence_or_restarts() {
+        // (due before, now, expected due after) for a 1000 ms sensor.
+        let table: &[(u64, u64, u64)] = &[
+            (1000, 1000, 2000),
+            (1000, 1300, 2000), // late: keep the cadence
+            (1000, 2000, 3000), // a whole period late: restart from now
+            (1000, 5000, 6000), // long stall: no catch-up burst
+            (1000, 400, 1400),  // early forced read: restart from now
+        ];
+        for (before, now, after) in table {
+            let mut m = monitor();
+            m.due[0] = *before;
+            m.record(A, Ok(1), *now, true).unwrap();
+            assert_eq!(m.due_at(A), Some(*after), "due {before} now {now}");
+        }
+    }
+
+    #[test]
+    fn mark_due_only_touches_domain() {
+        let mut m = monitor();
+        for id in [A, B, C] {
+            m.record(id, Ok(1), 0, true).unwrap();
+        }
+        m.mark_due(PowerDomain::HostOn, 100);
+        assert_eq!(m.due(100).collect::<Vec<_>>(), vec![B]);
+    }
+
+    #[test]
+    fn device_errors_map_to_no_data() {
+        let table = [
+            (DeviceError::Nack, NoData::NotPresent),
+            (DeviceError::Bus, NoData::BusError),
+            (DeviceError::Timeout, NoData::Timeout),
+            (DeviceError::BadData, NoData::Unavailable),
+            (DeviceError::NoSuchChannel, NoData::Unavailable),
+        ];
+        for (e, want) in table {
+            let mut m = monitor();
+            let r = m.record(A, Err(e), 7, true).unwrap();
+            assert_eq!(r.new_reading, Reading::NoData(want));
+            let s = m.state(A).unwrap();
+            assert_eq!(s.reading, Reading::NoData(want));
+            assert_eq!(s.updated_ms, 7);
+            assert_eq!((s.min, s.max), (None, None));
+        }
+    }
+
+    #[test]
+    fn min_max_and_updated() {
+        let mut m = monitor();
+        for (t, v) in [(0, 30_000), (1000, 25_000), (2000, 41_000), (3000, 33_000)] {
+            m.record(A, Ok(v), t, true).unwrap();
+        }
+        m.record(A, Err(DeviceError::Bus), 4000, true).unwrap();
+        let s = m.state(A).unwrap();
+        assert_eq!((s.min, s.max), (Some(25_000), Some(41_000)));
+        assert_eq!(s.updated_ms, 4000);
+        assert_eq!(s.reading, Reading::NoData(NoData::BusError));
+    }
+
+    #[test]
+    fn record_sequence_reports_edges() {
+        // (value or error, host_on, asserted after, newly asserted, newly deasserted)
+        type Step = (Result<i32, DeviceError>, bool, u8, u8, u8);
+        let steps: &[Step] = &[
+            (Ok(50_000), true, 0, 0, 0),
+            (Ok(86_000), true, UNC, UNC, 0),
+            (Ok(96_000), true, UNC | UC, UC, 0),
+            (Err(DeviceError::Timeout), true, UNC | UC, 0, 0),
+            (Ok(94_000), true, UNC | UC, 0, 0),
+            (Ok(92_000), true, UNC, 0, UC),
+            (Ok(82_000), true, 0, 0, UNC),
+            (Ok(4_000), true, LNC, LNC, 0),
+            (Ok(6_000), true, LNC, 0, 0),
+            (Ok(7_500), true, 0, 0, LNC),
+        ];
+        let mut m = monitor();
+        for (i, (res, host_on, asserted, up, down)) in steps.iter().enumerate() {
+            let r = m.record(A, *res, i as u64 * 1000, *host_on).unwrap();
+            assert_eq!(r.new_asserted, *asserted, "step {i}");
+            assert_eq!(r.newly_asserted(), *up, "step {i}");
+            assert_eq!(r.newly_deasserted(), *down, "step {i}");
+            assert_eq!(m.state(A).unwrap().asserted, *asserted, "step {i}");
+        }
+    }
+
+    #[test]
+    fn host_off_quiets_host_powered_sensors() {
+        let mut m = monitor();
+        let r = m.record(B, Ok(90_000), 0, true).unwrap();
+        assert_eq!(r.new_asserted, UNC);
+        assert!(r.availability_changed());
+
+        // The result is ignored: an unpowered part's NACK is not an alarm.
+        let r = m.record(B, Err(DeviceError::Nack), 500, false).unwrap();
+        assert_eq!(r.new_reading, Reading::NoData(NoData::HostOff));
+        assert_eq!(r.newly_deasserted(), UNC);
+        assert!(r.availability_changed());
+        assert_eq!(m.state(B).unwrap().max, Some(90_000));
+        let r = m.record(B, Ok(0), 1000, false).unwrap();
+        assert_eq!(r.new_reading, Reading::NoData(NoData::HostOff));
+        assert!(!r.availability_changed());
+
+        // Standby sensors do not care.
+        let r = m.record(A, Ok(90_000), 0, false).unwrap();
+        assert_eq!(r.new_reading, Reading::Value(90_000));
+        assert_eq!(r.new_asserted, UNC);
+
+        assert!(m.reads_bus(A, false));
+        assert!(!m.reads_bus(B, false));
+        assert!(m.reads_bus(B, true));
+        assert!(!m.reads_bus(SensorId(9), true));
+    }
+
+    #[test]
+    fn unknown_ids_are_errors() {
+        let mut m = monitor();
+        let bad = SensorId(3);
+        assert_eq!(m.record(bad, Ok(1), 0, true), Err(UnknownSensor(bad)));
+        assert_eq!(
+            m.set_threshold(bad, Threshold::UpperNonCritical, Some(1)),
+            Err(ThresholdError::UnknownSensor(bad))
+        );
+        assert_eq!(m.restore_default_thresholds(bad), Err(UnknownSensor(bad)));
+        assert_eq!(m.due_at(bad), None);
+    }
+
+    #[test]
+    fn set_threshold_table() {
+        use Threshold::*;
+        let order = |lower, higher| Err(ThresholdError::Order(OrderError { lower, higher }));
+        let table: &[(Threshold, Option<i32>, Result<(), ThresholdError>)] = &[
+            (UpperNonCritical, Some(80_000), Ok(())),
+            (UpperNonCritical, Some(95_000), Ok(())),
+            (
+                UpperNonCritical,
+                Some(95_001),
+                order(UpperNonCritical, UpperCritical),
+            ),
+            (
+                UpperNonCritical,
+                Some(5_000),
+                order(LowerNonCritical, UpperNonCritical),
+            ),
+            (UpperNonCritical, None, Ok(())),
+            (LowerNonCritical, Some(-40_000), Ok(())),
+            (
+                LowerNonCritical,
+                Some(85_000),
+                order(LowerNonCritical, UpperNonCritical),
+            ),
+            (
+                UpperCritical,
+                Some(100_000),
+                Err(ThresholdError::NotSettable(UpperCritical)),
+            ),
+            (
+                UpperFatal,
+                None,
+                Err(ThresholdError::NotSettable(UpperFatal)),
+            ),
+        ];
+        for (t, v, want) in table {
+            let mut m = monitor();
+            let before = *m.thresholds(A).unwrap();
+            assert_eq!(m.set_threshold(A, *t, *v), *want, "{t:?} = {v:?}");
+            let after = *m.thresholds(A).unwrap();
+            if want.is_ok() {
+                assert_eq!(after.get(*t), *v);
+            } else {
+                assert_eq!(
+                    after, before,
+                    "a refused change leaves the thresholds alone"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn changed_threshold_applies_at_next_record_and_restores() {
+        let mut m = monitor();
+        m.record(A, Ok(70_000), 0, true).unwrap();
+        m.set_threshold(A, Threshold::UpperNonCritical, Some(60_000))
+            .unwrap();
+        assert_eq!(m.state(A).unwrap().asserted, 0);
+        let r = m.record(A, Ok(70_000), 1000, true).unwrap();
+        assert_eq!(r.newly_asserted(), UNC);
+        m.restore_default_thresholds(A).unwrap();
+        assert_eq!(
+            m.thresholds(A),
+            Some(&m.desc(A).unwrap().default_thresholds)
+        );
+        let r = m.record(A, Ok(70_000), 2000, true).unwrap();
+        assert_eq!(r.newly_deasserted(), UNC);
+    }
+
+    #[test]
+    fn empty_board() {
+        let m = Monitor::new(Vec::new());
+        assert_eq!(m.next_deadline(), None);
+        assert_eq!(m.next_due(u64::MAX), None);
+        assert_eq!(m.states(), &[] as &[SensorState]);
+    }
+}
