@@ -1,9 +1,28 @@
 //! The HTTP/1.1 side of the WS-Man endpoint.
+//!
+//! One connection loop ([`serve_connection`]) serves every image: it is generic over
+//! `embedded-io-async` streams, so a tokio `TcpStream` behind `FromTokio` and an embassy-net
+//! `TcpSocket` run the very same code. edge-http parses the request head and decodes the body;
+//! this crate adds what a BMC needs around it: routing to the two WS-Man paths, Basic
+//! authentication with a verification cache ([`Auth`]), and hard limits on size and time
+//! ([`HttpLimits`]) so a hostile or broken client can neither exhaust memory nor pin a task.
 #![no_std]
 
 extern crate alloc;
 
+mod auth;
+mod bufio;
+mod head;
+mod limits;
+mod server;
+
 use alloc::vec::Vec;
+
+pub use auth::{Account, Auth, BASIC_CHALLENGE, CACHE_SLOTS, DEFAULT_CACHE_TTL, DERIVED_KEY_LEN};
+pub use limits::HttpLimits;
+pub use server::{
+    ANON_IDENTIFY_PATH, MIN_BUF_LEN, Phase, ServeError, WSMAN_PATH, serve_connection,
+};
 
 /// What the handler learns about one request once HTTP framing and authentication are done.
 #[derive(Debug, Clone, Copy)]

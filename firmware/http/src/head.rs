@@ -1,0 +1,223 @@
+//! What the connection loop needs to know about a request head, decided before any body byte is
+//! read.
+//!
+//! Framing is resolved here rather than by edge-http's `RequestHeaders::resolve`, which panics on
+//! a non-numeric Content-Length and silently treats an unknown Transfer-Encoding as "no body";
+//! both would let a client crash the BMC or smuggle a second request.
+
+use edge_http::{Method, RequestHeaders};
+
+/// How the body is delimited on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Framing {
+    Length(u64),
+    Chunked,
+}
+
+impl Framing {
+    pub(crate) fn may_have_body(self) -> bool {
+        self != Framing::Length(0)
+    }
+}
+
+/// The request head reduced to the decisions the loop makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Head<'a> {
+    pub post: bool,
+    /// The path with any query string removed.
+    pub path: &'a str,
+    pub content_type: Option<&'a str>,
+    pub authorization: Option<&'a str>,
+    /// `WSMANIDENTIFY: unauthenticated` (MS-WSMV §3.1.4.1.23).
+    pub identify_header: bool,
+    pub expect_continue: bool,
+    pub framing: Framing,
+    pub keep_alive: bool,
+    pub http11: bool,
+}
+
+/// Why a head cannot be served; the status to answer with before closing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HeadError {
+    /// 400: the framing is contradictory or unparsable, so the body's end is unknown.
+    BadFraming,
+    /// 501: a transfer coding other than plain `chunked` (RFC 9112 §6.1).
+    UnsupportedEncoding,
+}
+
+impl HeadError {
+    pub(crate) fn status(self) -> u16 {
+        match self {
+            HeadError::BadFraming => 400,
+            HeadError::UnsupportedEncoding => 501,
+        }
+    }
+}
+
+pub(crate) fn analyse<'a, const N: usize>(
+    req: &'a RequestHeaders<'a, N>,
+) -> Result<Head<'a>, HeadError> {
+    let mut content_length: Option<u64> = None;
+    let mut chunked = false;
+    let mut close = false;
+    let mut keep_alive_token = false;
+    let mut expect_continue = false;
+    let mut identify_header = false;
+    let mut authorization = None;
+    let mut content_type = None;
+
+    for (name, raw) in req.headers.iter_raw() {
+        if name.eq_ignore_ascii_case("Content-Length") {
+            let len = parse_content_length(raw).ok_or(HeadError::BadFraming)?;
+            if content_length.is_some_and(|seen| seen != len) {
+                return Err(HeadError::BadFraming);
+            }
+            content_length = Some(len);
+        } else if name.eq_ignore_ascii_case("Transfer-Encoding") {
+            let value = core::str::from_utf8(raw).map_err(|_| HeadError::BadFraming)?;
+            if chunked || !value.trim().eq_ignore_ascii_case("chunked") {
+                return Err(HeadError::UnsupportedEncoding);
+            }
+            chunked = true;
+        } else if name.eq_ignore_ascii_case("Connection") {
+            for token in core::str::from_utf8(raw).unwrap_or("").split(',') {
+                let token = token.trim();
+                close |= token.eq_ignore_ascii_case("close");
+                keep_alive_token |= token.eq_ignore_ascii_case("keep-alive");
+            }
+        } else if name.eq_ignore_ascii_case("Expect") {
+            expect_continue |= trimmed_eq(raw, "100-continue");
+        } else if name.eq_ignore_ascii_case("WSMANIDENTIFY") {
+            identify_header |= trimmed_eq(raw, "unauthenticated");
+        } else if name.eq_ignore_ascii_case("Authorization") && authorization.is_none() {
+            authorization = core::str::from_utf8(raw).ok();
+        } else if name.eq_ignore_ascii_case("Content-Type") && content_type.is_none() {
+            content_type = core::str::from_utf8(raw).ok().map(str::trim);
+        }
+    }
+
+    let framing = match (chunked, content_length) {
+        (true, Some(_)) => return Err(HeadError::BadFraming),
+        (true, None) if !req.http11 => return Err(HeadError::UnsupportedEncoding),
+        (true, None) => Framing::Chunked,
+        (false, len) => Framing::Length(len.unwrap_or(0)),
+    };
+    let path = req.path.split('?').next().unwrap_or(req.path);
+
+    Ok(Head {
+        post: req.method == Method::Post,
+        path,
+        content_type,
+        authorization,
+        identify_header,
+        expect_continue: expect_continue && req.http11,
+        framing,
+        keep_alive: !close && (req.http11 || keep_alive_token),
+        http11: req.http11,
+    })
+}
+
+/// Digits only: `str::parse::<u64>` would also take a leading `+`, which other parsers on the
+/// path (a proxy) may read differently.
+fn parse_content_length(raw: &[u8]) -> Option<u64> {
+    let digits = raw.trim_ascii();
+    if digits.is_empty() || digits.len() > 19 {
+        return None;
+    }
+    digits.iter().try_fold(0u64, |acc, &b| {
+        b.is_ascii_digit().then(|| acc * 10 + u64::from(b - b'0'))
+    })
+}
+
+fn trimmed_eq(raw: &[u8], expected: &str) -> bool {
+    raw.trim_ascii().eq_ignore_ascii_case(expected.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_head<R>(raw: &[u8], check: impl FnOnce(Result<Head<'_>, HeadError>) -> R) -> R {
+        let mut parsed = RequestHeaders::<16>::new();
+        // Parse through edge-http exactly as the server does.
+        let mut buf = [0u8; 1024];
+        buf[..raw.len()].copy_from_slice(raw);
+        let result = embassy_futures::block_on(parsed.receive(&mut buf, raw, true));
+        assert!(result.is_ok(), "test head did not parse: {result:?}");
+        check(analyse(&parsed))
+    }
+
+    #[test]
+    fn plain_post_with_length() {
+        with_head(
+            b"POST /wsman?x=1 HTTP/1.1\r\nContent-Length: 12\r\nContent-Type: application/soap+xml\r\n\r\n",
+            |head| {
+                let head = head.expect("valid head");
+                assert!(head.post);
+                assert_eq!(head.path, "/wsman");
+                assert_eq!(head.framing, Framing::Length(12));
+                assert_eq!(head.content_type, Some("application/soap+xml"));
+                assert!(head.keep_alive);
+                assert!(!head.expect_continue);
+            },
+        );
+    }
+
+    #[test]
+    fn framing_errors_are_refused() {
+        let cases: &[(&[u8], HeadError)] = &[
+            (
+                b"POST / HTTP/1.1\r\nContent-Length: abc\r\n\r\n",
+                HeadError::BadFraming,
+            ),
+            (
+                b"POST / HTTP/1.1\r\nContent-Length: +5\r\n\r\n",
+                HeadError::BadFraming,
+            ),
+            (
+                b"POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
+                HeadError::BadFraming,
+            ),
+            (
+                b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n",
+                HeadError::BadFraming,
+            ),
+            (
+                b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+                HeadError::UnsupportedEncoding,
+            ),
+            (
+                b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n",
+                HeadError::UnsupportedEncoding,
+            ),
+        ];
+        for (raw, expected) in cases {
+            with_head(raw, |head| assert_eq!(head, Err(*expected)));
+        }
+    }
+
+    #[test]
+    fn connection_expect_and_identify_headers() {
+        with_head(
+            b"POST /wsman HTTP/1.1\r\nConnection: TE, Close\r\nexpect: 100-Continue\r\nWSManIdentify: Unauthenticated\r\nTransfer-Encoding: Chunked\r\n\r\n",
+            |head| {
+                let head = head.expect("valid head");
+                assert!(!head.keep_alive);
+                assert!(head.expect_continue);
+                assert!(head.identify_header);
+                assert_eq!(head.framing, Framing::Chunked);
+            },
+        );
+        with_head(b"POST /wsman HTTP/1.0\r\n\r\n", |head| {
+            assert!(!head.expect("valid head").keep_alive);
+        });
+        with_head(
+            b"POST /wsman HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+            |head| {
+                let head = head.expect("valid head");
+                assert!(head.keep_alive);
+                assert_eq!(head.framing, Framing::Length(0));
+            },
+        );
+    }
+}

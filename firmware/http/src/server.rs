@@ -1,0 +1,558 @@
+//! The keep-alive connection loop shared by every image.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt::{self, Write as _};
+
+use edge_http::BodyType;
+use edge_http::RequestHeaders;
+use edge_http::io::{Body, Error as EdgeError};
+use embassy_time::{Duration, Instant, with_deadline, with_timeout};
+use embedded_io_async::{Read, Write};
+
+use crate::auth::Auth;
+use crate::bufio::BufferedIo;
+use crate::head::{Framing, Head, analyse};
+use crate::limits::HttpLimits;
+use crate::{Handler, Request, Response};
+
+/// The WS-Man endpoint every client uses.
+pub const WSMAN_PATH: &str = "/wsman";
+/// openwsman's and wsmancli's endpoint for unauthenticated Identify.
+pub const ANON_IDENTIFY_PATH: &str = "/wsman-anon/identify";
+
+/// Headers per request. WS-Man clients send about ten; each slot costs 16 bytes of stack on a
+/// 32-bit MCU (twice, as edge-http parses twice), so this is kept well below edge-http's 64.
+const MAX_HEADERS: usize = 32;
+
+/// The part of the caller's buffer used as read-ahead; the rest holds the request head.
+const READ_AHEAD: usize = 256;
+
+/// Smallest `buf` accepted by [`serve_connection`]: the read-ahead plus room for a minimal head.
+/// 2–4 KiB is the practical size: Basic credentials and SOAP action headers are long.
+pub const MIN_BUF_LEN: usize = READ_AHEAD + 256;
+
+/// Bodies up to this size are sent in the same write as the head, so a Nagle-enabled socket
+/// does not hold the small tail segment back waiting for an ACK.
+const COALESCE_LIMIT: usize = 1024;
+
+/// Bound on writing the courtesy 408 after a timeout; the peer is already misbehaving.
+const COURTESY_WRITE_MS: u64 = 1_000;
+
+/// Which limit expired.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    Headers,
+    Body,
+    Write,
+}
+
+/// Why a connection ended other than by an orderly close. The caller only logs it; the socket
+/// should be dropped either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServeError<E> {
+    /// The transport failed.
+    Io(E),
+    /// A request took too long (a 408 was attempted before closing).
+    Timeout(Phase),
+    /// The request was refused with this status and the connection closed, because its framing
+    /// or size made it impossible or unsafe to continue reading the stream.
+    Rejected(u16),
+    /// The peer closed in the middle of a request body.
+    IncompleteBody,
+    /// `buf` is shorter than [`MIN_BUF_LEN`].
+    BufferTooSmall,
+}
+
+impl<E: fmt::Debug> fmt::Display for ServeError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ServeError::Io(e) => write!(f, "transport error: {e:?}"),
+            ServeError::Timeout(phase) => write!(f, "timed out reading/writing {phase:?}"),
+            ServeError::Rejected(status) => write!(f, "request rejected with {status}, closed"),
+            ServeError::IncompleteBody => f.write_str("peer closed inside a request body"),
+            ServeError::BufferTooSmall => f.write_str("connection buffer too small"),
+        }
+    }
+}
+
+/// Whether the loop goes on to the next request.
+enum Next {
+    KeepAlive,
+    Close,
+}
+
+type Outcome<E> = Result<Next, ServeError<E>>;
+
+/// Serves HTTP/1.1 requests on one connection until the peer closes, asks to close, idles past
+/// `limits.idle_timeout_ms`, or breaks the protocol.
+///
+/// `io` is any `embedded-io-async` stream: `embassy_net::tcp::TcpSocket`, or a tokio stream
+/// wrapped in `embedded_io_adapters::tokio_1::FromTokio`. The future is not `Send`; on tokio run
+/// it on a `current_thread` runtime with `LocalSet::spawn_local`. `buf` is this connection's
+/// scratch area (at least [`MIN_BUF_LEN`], 2–4 KiB recommended); the request body is buffered
+/// separately on the heap, bounded by `limits.max_body`.
+///
+/// Returns `Ok(())` for every orderly end (peer close, `Connection: close`, idle timeout).
+pub async fn serve_connection<T, H>(
+    io: T,
+    handler: &H,
+    auth: &Auth,
+    limits: &HttpLimits,
+    buf: &mut [u8],
+) -> Result<(), ServeError<T::Error>>
+where
+    T: Read + Write,
+    H: Handler + ?Sized,
+{
+    if buf.len() < MIN_BUF_LEN {
+        return Err(ServeError::BufferTooSmall);
+    }
+    let (read_ahead, head_buf) = buf.split_at_mut(READ_AHEAD);
+    let mut io = BufferedIo::new(io, read_ahead);
+    let header_time = millis(limits.header_timeout_ms);
+    let mut first = true;
+
+    loop {
+        // A fresh connection must start talking within the header timeout; a kept-alive one may
+        // idle longer, and its header clock starts at the first byte.
+        let waited = if first {
+            let deadline = Instant::now().saturating_add(header_time);
+            with_deadline(deadline, io.wait_request())
+                .await
+                .map(|r| (r, deadline))
+        } else {
+            with_timeout(millis(limits.idle_timeout_ms), io.wait_request())
+                .await
+                .map(|r| (r, Instant::now().saturating_add(header_time)))
+        };
+        let header_deadline = match waited {
+            Err(_) if first => return Err(ServeError::Timeout(Phase::Headers)),
+            Err(_) => return Ok(()),
+            Ok((Err(e), _)) => return Err(ServeError::Io(e)),
+            Ok((Ok(false), _)) => return Ok(()),
+            Ok((Ok(true), deadline)) => deadline,
+        };
+        first = false;
+
+        match serve_request(
+            &mut io,
+            &mut *head_buf,
+            header_deadline,
+            handler,
+            auth,
+            limits,
+        )
+        .await?
+        {
+            Next::KeepAlive => {}
+            Next::Close => return Ok(()),
+        }
+    }
+}
+
+async fn serve_request<T, H>(
+    io: &mut BufferedIo<'_, T>,
+    head_buf: &mut [u8],
+    header_deadline: Instant,
+    handler: &H,
+    auth: &Auth,
+    limits: &HttpLimits,
+) -> Outcome<T::Error>
+where
+    T: Read + Write,
+    H: Handler + ?Sized,
+{
+    let mut req = RequestHeaders::<MAX_HEADERS>::new();
+    match with_deadline(header_deadline, req.receive(head_buf, &mut *io, true)).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(EdgeError::Io(e))) => return Err(ServeError::Io(e)),
+        // The peer hung up before completing a head: nobody is left to answer.
+        Ok(Err(EdgeError::ConnectionClosed | EdgeError::IncompleteHeaders)) => {
+            return Ok(Next::Close);
+        }
+        Ok(Err(EdgeError::TooLongHeaders | EdgeError::TooManyHeaders)) => {
+            return reject(io, 431, limits).await;
+        }
+        Ok(Err(_)) => return reject(io, 400, limits).await,
+        Err(_) => {
+            courtesy_408(io).await;
+            return Err(ServeError::Timeout(Phase::Headers));
+        }
+    }
+
+    let head = match analyse(&req) {
+        Ok(head) => head,
+        Err(e) => return reject(io, e.status(), limits).await,
+    };
+    let anonymous_path = match head.path {
+        WSMAN_PATH => false,
+        ANON_IDENTIFY_PATH => true,
+        _ => return refuse(io, &head, 404, "", limits).await,
+    };
+    if !head.post {
+        return refuse(io, &head, 405, "Allow: POST\r\n", limits).await;
+    }
+    if let Framing::Length(len) = head.framing
+        && len > limits.max_body as u64
+    {
+        return reject(io, 413, limits).await;
+    }
+    let user = match auth.authenticate(head.authorization) {
+        Some(user) => Some(user),
+        None if anonymous_path || head.identify_header => None,
+        None => {
+            let mut challenges = String::new();
+            if auth.write_challenges(&mut challenges).is_err() {
+                return reject(io, 500, limits).await;
+            }
+            return refuse(io, &head, 401, &challenges, limits).await;
+        }
+    };
+
+    let body_deadline = Instant::now().saturating_add(millis(limits.body_timeout_ms));
+    let received = with_deadline(body_deadline, async {
+        if head.expect_continue && head.framing.may_have_body() {
+            io.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
+                .await
+                .map_err(BodyError::Io)?;
+            io.flush().await.map_err(BodyError::Io)?;
+        }
+        read_body(io, head.framing, limits.max_body, true).await
+    })
+    .await;
+    let body = match received {
+        Ok(Ok(body)) => body,
+        Ok(Err(e)) => return body_failure(io, e, limits).await,
+        Err(_) => {
+            courtesy_408(io).await;
+            return Err(ServeError::Timeout(Phase::Body));
+        }
+    };
+
+    let request = Request {
+        path: head.path,
+        content_type: head.content_type,
+        user,
+    };
+    let response = handler.handle(&request, &body);
+    drop(body);
+    let Response {
+        status,
+        content_type,
+        body,
+    } = response;
+    let close = !head.keep_alive;
+    let plan = Reply {
+        status,
+        content_type,
+        extra: "",
+        close,
+        http10_keep_alive: !close && !head.http11,
+    };
+    write_reply(io, &plan, &body, limits).await?;
+    Ok(if close { Next::Close } else { Next::KeepAlive })
+}
+
+/// Answers a well-framed request that will not be served (404, 405, 401) and keeps the
+/// connection if the unread body can be skipped cheaply. After `Expect: 100-continue` the client
+/// may or may not be sending the body, so the stream position is unknown and the only safe
+/// continuation is to close.
+async fn refuse<T: Read + Write>(
+    io: &mut BufferedIo<'_, T>,
+    head: &Head<'_>,
+    status: u16,
+    extra: &str,
+    limits: &HttpLimits,
+) -> Outcome<T::Error> {
+    let mut close = !head.keep_alive || head.expect_continue;
+    if !close {
+        let deadline = Instant::now().saturating_add(millis(limits.body_timeout_ms));
+        match with_deadline(
+            deadline,
+            read_body(io, head.framing, limits.max_body, false),
+        )
+        .await
+        {
+            Ok(Ok(_)) => {}
+            Ok(Err(BodyError::Io(e))) => return Err(ServeError::Io(e)),
+            Ok(Err(BodyError::Incomplete)) => return Err(ServeError::IncompleteBody),
+            Ok(Err(_)) | Err(_) => close = true,
+        }
+    }
+    let plan = Reply {
+        status,
+        content_type: None,
+        extra,
+        close,
+        http10_keep_alive: !close && !head.http11,
+    };
+    write_reply(io, &plan, &[], limits).await?;
+    Ok(if close { Next::Close } else { Next::KeepAlive })
+}
+
+/// Answers and closes: the rest of the stream cannot be trusted or is not worth reading.
+async fn reject<T: Read + Write>(
+    io: &mut BufferedIo<'_, T>,
+    status: u16,
+    limits: &HttpLimits,
+) -> Outcome<T::Error> {
+    let plan = Reply {
+        status,
+        content_type: None,
+        extra: "",
+        close: true,
+        http10_keep_alive: false,
+    };
+    write_reply(io, &plan, &[], limits).await?;
+    Err(ServeError::Rejected(status))
+}
+
+async fn body_failure<T: Read + Write>(
+    io: &mut BufferedIo<'_, T>,
+    error: BodyError<T::Error>,
+    limits: &HttpLimits,
+) -> Outcome<T::Error> {
+    match error {
+        BodyError::Io(e) => Err(ServeError::Io(e)),
+        BodyError::Incomplete => Err(ServeError::IncompleteBody),
+        BodyError::TooLarge => reject(io, 413, limits).await,
+        BodyError::Invalid => reject(io, 400, limits).await,
+        BodyError::NoMemory => reject(io, 503, limits).await,
+    }
+}
+
+/// Best effort only: tells a slow client why it is being dropped.
+async fn courtesy_408<T: Read + Write>(io: &mut BufferedIo<'_, T>) {
+    let head = b"HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    let _ = with_timeout(Duration::from_millis(COURTESY_WRITE_MS), async {
+        io.write_all(head).await?;
+        io.flush().await
+    })
+    .await;
+}
+
+#[derive(Debug)]
+enum BodyError<E> {
+    Io(E),
+    /// The peer closed before the body ended.
+    Incomplete,
+    /// Over `max_body` (only chunked bodies get here; lengths are checked up front).
+    TooLarge,
+    /// Broken chunked encoding.
+    Invalid,
+    /// The allocator could not provide the buffer; on an MCU heap this is load, not abuse.
+    NoMemory,
+}
+
+impl<E> From<EdgeError<E>> for BodyError<E> {
+    fn from(e: EdgeError<E>) -> Self {
+        match e {
+            EdgeError::Io(e) => BodyError::Io(e),
+            EdgeError::IncompleteBody | EdgeError::ConnectionClosed => BodyError::Incomplete,
+            _ => BodyError::Invalid,
+        }
+    }
+}
+
+/// Reads the whole body into a Vec (or discards it when `keep` is false), never holding more
+/// than `max` bytes. Chunked bodies are decoded by edge-http and counted as they arrive.
+async fn read_body<T: Read>(
+    io: &mut BufferedIo<'_, T>,
+    framing: Framing,
+    max: usize,
+    keep: bool,
+) -> Result<Vec<u8>, BodyError<T::Error>> {
+    // A one-byte decoder buffer: edge-http's chunked reader refills whatever buffer it has
+    // from the stream, and a larger one would swallow the start of a pipelined next request.
+    // The read-ahead below it keeps this from costing a syscall per byte.
+    let mut decoder_buf = [0u8; 1];
+    let body_type = match framing {
+        Framing::Length(len) => BodyType::ContentLen(len),
+        Framing::Chunked => BodyType::Chunked,
+    };
+    let mut body = Body::new(body_type, &mut decoder_buf, 0, &mut *io);
+    let mut out = Vec::new();
+
+    if let Framing::Length(len) = framing {
+        let len = usize::try_from(len)
+            .ok()
+            .filter(|&len| len <= max)
+            .ok_or(BodyError::TooLarge)?;
+        if keep {
+            out.try_reserve_exact(len)
+                .map_err(|_| BodyError::NoMemory)?;
+            out.resize(len, 0);
+            let mut filled = 0;
+            while filled < len {
+                let n = body.read(&mut out[filled..]).await?;
+                if n == 0 {
+                    return Err(BodyError::Incomplete);
+                }
+                filled += n;
+            }
+            return Ok(out);
+        }
+    }
+
+    // edge-http's chunked decoder fills the whole slice it is given before returning, so a
+    // client that pauses would stall a multi-byte read; one byte at a time keeps the size check
+    // exact and prompt (the decoder works bytewise anyway).
+    let mut chunk = [0u8; 128];
+    let step = match framing {
+        Framing::Chunked => 1,
+        Framing::Length(_) => chunk.len(),
+    };
+    let mut total = 0usize;
+    loop {
+        let n = body.read(&mut chunk[..step]).await?;
+        if n == 0 {
+            break;
+        }
+        total = total.saturating_add(n);
+        if total > max {
+            return Err(BodyError::TooLarge);
+        }
+        if keep {
+            if out.len() + n > out.capacity() {
+                let want = out.capacity().max(512).min(max + 1 - out.len());
+                out.try_reserve(want).map_err(|_| BodyError::NoMemory)?;
+            }
+            out.extend_from_slice(&chunk[..n]);
+        }
+    }
+    if !body.is_complete() {
+        return Err(BodyError::Incomplete);
+    }
+    Ok(out)
+}
+
+/// The response head, minus Content-Length which comes from the body.
+struct Reply<'a> {
+    status: u16,
+    content_type: Option<&'a str>,
+    /// Extra header lines, each ending in CRLF.
+    extra: &'a str,
+    close: bool,
+    /// HTTP/1.0 clients keep the connection only when told so explicitly.
+    http10_keep_alive: bool,
+}
+
+fn render_head(plan: &Reply<'_>, body_len: usize) -> Result<String, fmt::Error> {
+    let mut head = String::new();
+    write!(head, "HTTP/1.1 {} {}\r\n", plan.status, reason(plan.status))?;
+    if let Some(content_type) = plan.content_type {
+        write!(head, "Content-Type: {content_type}\r\n")?;
+    }
+    write!(head, "Content-Length: {body_len}\r\n")?;
+    head.push_str(plan.extra);
+    if plan.close {
+        head.push_str("Connection: close\r\n");
+    } else if plan.http10_keep_alive {
+        head.push_str("Connection: keep-alive\r\n");
+    }
+    head.push_str("\r\n");
+    Ok(head)
+}
+
+async fn write_reply<T: Read + Write>(
+    io: &mut BufferedIo<'_, T>,
+    plan: &Reply<'_>,
+    body: &[u8],
+    limits: &HttpLimits,
+) -> Result<(), ServeError<T::Error>> {
+    let Ok(head) = render_head(plan, body.len()) else {
+        return Err(ServeError::Rejected(500));
+    };
+    let mut head = head.into_bytes();
+    let coalesce = body.len() <= COALESCE_LIMIT;
+    if coalesce {
+        head.extend_from_slice(body);
+    }
+    let written = with_timeout(millis(limits.body_timeout_ms), async {
+        io.write_all(&head).await?;
+        if !coalesce {
+            io.write_all(body).await?;
+        }
+        io.flush().await
+    })
+    .await;
+    match written {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(ServeError::Io(e)),
+        Err(_) => Err(ServeError::Timeout(Phase::Write)),
+    }
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        100 => "Continue",
+        200 => "OK",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        411 => "Length Required",
+        413 => "Content Too Large",
+        415 => "Unsupported Media Type",
+        431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
+        501 => "Not Implemented",
+        503 => "Service Unavailable",
+        _ => "",
+    }
+}
+
+fn millis(ms: u32) -> Duration {
+    Duration::from_millis(u64::from(ms))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn head_carries_length_and_connection_decision() {
+        let plan = Reply {
+            status: 401,
+            content_type: None,
+            extra: "WWW-Authenticate: Basic realm=\"WSMAN\"\r\n",
+            close: false,
+            http10_keep_alive: false,
+        };
+        let head = render_head(&plan, 0).expect("formatting into a String");
+        assert_eq!(
+            head,
+            "HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nWWW-Authenticate: Basic realm=\"WSMAN\"\r\n\r\n"
+        );
+        let plan = Reply {
+            status: 200,
+            content_type: Some("application/soap+xml;charset=UTF-8"),
+            extra: "",
+            close: true,
+            http10_keep_alive: false,
+        };
+        let head = render_head(&plan, 42).expect("formatting into a String");
+        assert!(head.contains("Content-Type: application/soap+xml;charset=UTF-8\r\n"));
+        assert!(head.contains("Content-Length: 42\r\n"));
+        assert!(head.ends_with("Connection: close\r\n\r\n"));
+        assert!(!head.to_ascii_lowercase().contains("transfer-encoding"));
+    }
+
+    #[test]
+    fn unknown_status_still_renders_a_valid_line() {
+        assert_eq!(reason(299), "");
+        let plan = Reply {
+            status: 299,
+            content_type: None,
+            extra: "",
+            close: false,
+            http10_keep_alive: true,
+        };
+        let head = render_head(&plan, 0).expect("formatting into a String");
+        assert!(head.starts_with("HTTP/1.1 299 \r\n"));
+        assert!(head.contains("Connection: keep-alive\r\n"));
+    }
+}

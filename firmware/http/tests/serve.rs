@@ -1,0 +1,788 @@
+//! The connection loop driven end to end over an in-memory socket, the way the tokio images run
+//! it (`FromTokio` over a tokio stream), with a raw HTTP client on the other end.
+
+use std::cell::RefCell;
+use std::time::Duration;
+
+use base64::Engine as _;
+use embedded_io_adapters::tokio_1::FromTokio;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, DuplexStream};
+use wsbmc_http::{
+    Auth, Handler, HttpLimits, Phase, Request, Response, ServeError, serve_connection,
+};
+
+/// What the handler saw for one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Seen {
+    path: String,
+    content_type: Option<String>,
+    user: Option<String>,
+    body: Vec<u8>,
+}
+
+/// Records every call and echoes the body back.
+#[derive(Default)]
+struct Echo {
+    seen: RefCell<Vec<Seen>>,
+}
+
+impl Handler for Echo {
+    fn handle(&self, req: &Request<'_>, body: &[u8]) -> Response {
+        self.seen.borrow_mut().push(Seen {
+            path: req.path.to_owned(),
+            content_type: req.content_type.map(str::to_owned),
+            user: req.user.map(str::to_owned),
+            body: body.to_vec(),
+        });
+        Response {
+            status: 200,
+            content_type: Some("application/soap+xml;charset=UTF-8"),
+            body: body.to_vec(),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn closes(&self) -> bool {
+        self.header("Connection")
+            .is_some_and(|v| v.eq_ignore_ascii_case("close"))
+    }
+}
+
+/// A raw HTTP/1.1 client on the far end of the pipe.
+struct Client {
+    reader: BufReader<tokio::io::ReadHalf<DuplexStream>>,
+    writer: tokio::io::WriteHalf<DuplexStream>,
+}
+
+impl Client {
+    async fn send(&mut self, bytes: &[u8]) {
+        self.writer.write_all(bytes).await.expect("client write");
+    }
+
+    /// For requests the server may refuse before reading them whole: it can close first.
+    async fn send_lossy(&mut self, bytes: &[u8]) {
+        let _ = self.writer.write_all(bytes).await;
+    }
+
+    async fn line(&mut self) -> String {
+        let mut line = String::new();
+        self.reader.read_line(&mut line).await.expect("client read");
+        assert!(line.ends_with("\r\n"), "truncated line {line:?}");
+        line.truncate(line.len() - 2);
+        line
+    }
+
+    /// Reads one response; bodies are always Content-Length framed by this server.
+    async fn reply(&mut self) -> Reply {
+        let status_line = self.line().await;
+        let mut parts = status_line.splitn(3, ' ');
+        assert_eq!(
+            parts.next(),
+            Some("HTTP/1.1"),
+            "status line {status_line:?}"
+        );
+        let status = parts
+            .next()
+            .and_then(|s| s.parse().ok())
+            .expect("numeric status");
+        let mut headers = Vec::new();
+        loop {
+            let line = self.line().await;
+            if line.is_empty() {
+                break;
+            }
+            let (name, value) = line.split_once(':').expect("header line");
+            headers.push((name.to_owned(), value.trim().to_owned()));
+        }
+        let mut body = Vec::new();
+        if status >= 200 {
+            let len: usize = headers
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case("Content-Length"))
+                .map(|(_, v)| v.parse().expect("numeric length"))
+                .expect("every final response has Content-Length");
+            body.resize(len, 0);
+            self.reader.read_exact(&mut body).await.expect("body");
+        }
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// True once the server has closed its side.
+    async fn at_eof(&mut self) -> bool {
+        let mut byte = [0u8; 1];
+        matches!(
+            tokio::time::timeout(Duration::from_secs(5), self.reader.read(&mut byte)).await,
+            Ok(Ok(0))
+        )
+    }
+
+    async fn finish(mut self) {
+        self.writer.shutdown().await.expect("client shutdown");
+    }
+}
+
+const USER: &str = "admin";
+const PASSWORD: &str = "s3cret:pw";
+
+fn auth() -> Auth {
+    let mut auth = Auth::new();
+    auth.add_user(USER, PASSWORD.as_bytes(), b"0123456789abcdef", 1000);
+    auth
+}
+
+fn basic(user: &str, password: &str) -> String {
+    let token =
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}").as_bytes());
+    format!("Basic {token}")
+}
+
+fn post(path: &str, extra_headers: &str, body: &str) -> Vec<u8> {
+    format!(
+        "POST {path} HTTP/1.1\r\nHost: bmc\r\nContent-Type: application/soap+xml;charset=UTF-8\r\n{extra_headers}Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+fn authed(path: &str, body: &str) -> Vec<u8> {
+    post(
+        path,
+        &format!("Authorization: {}\r\n", basic(USER, PASSWORD)),
+        body,
+    )
+}
+
+/// Runs the server on one end of a pipe and `client` on the other, both on this task, the way a
+/// tokio `LocalSet` would (the server future is not `Send`).
+async fn run<F, Fut>(
+    handler: &Echo,
+    auth: &Auth,
+    limits: HttpLimits,
+    client: F,
+) -> Result<(), ServeError<std::io::Error>>
+where
+    F: FnOnce(Client) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let (server_end, client_end) = tokio::io::duplex(4096);
+    let (read, write) = tokio::io::split(client_end);
+    let far_end = Client {
+        reader: BufReader::new(read),
+        writer: write,
+    };
+    let mut buf = [0u8; 2048];
+    let server = serve_connection(FromTokio::new(server_end), handler, auth, &limits, &mut buf);
+    let (result, ()) = tokio::time::timeout(Duration::from_secs(20), async {
+        tokio::join!(server, client(far_end))
+    })
+    .await
+    .expect("test hung");
+    result
+}
+
+#[tokio::test]
+async fn two_keep_alive_requests_on_one_connection() {
+    let handler = Echo::default();
+    let auth = auth();
+    let result = run(&handler, &auth, HttpLimits::default(), |mut c| async move {
+        c.send(&authed("/wsman", "<first/>")).await;
+        let one = c.reply().await;
+        c.send(&authed("/wsman", "<second/>")).await;
+        let two = c.reply().await;
+        assert_eq!((one.status, one.body.as_slice()), (200, &b"<first/>"[..]));
+        assert_eq!((two.status, two.body.as_slice()), (200, &b"<second/>"[..]));
+        assert!(!one.closes() && !two.closes());
+        assert_eq!(
+            one.header("Content-Type"),
+            Some("application/soap+xml;charset=UTF-8")
+        );
+        assert_eq!(one.header("Transfer-Encoding"), None);
+        c.finish().await;
+    })
+    .await;
+    assert_eq!(result.map_err(|e| e.to_string()), Ok(()));
+    let seen = handler.seen.borrow();
+    assert_eq!(seen.len(), 2);
+    assert_eq!(seen[0].user.as_deref(), Some(USER));
+    assert_eq!(seen[0].path, "/wsman");
+    assert_eq!(
+        seen[0].content_type.as_deref(),
+        Some("application/soap+xml;charset=UTF-8")
+    );
+    assert_eq!(seen[1].body, b"<second/>");
+}
+
+#[tokio::test]
+async fn pipelined_requests_are_not_lost() {
+    let handler = Echo::default();
+    let auth = auth();
+    let result = run(&handler, &auth, HttpLimits::default(), |mut c| async move {
+        let mut both = authed("/wsman", "one");
+        both.extend_from_slice(b"\r\n");
+        both.extend(authed("/wsman", "two"));
+        c.send(&both).await;
+        assert_eq!(c.reply().await.body, b"one");
+        assert_eq!(c.reply().await.body, b"two");
+        c.finish().await;
+    })
+    .await;
+    assert!(result.is_ok(), "{result:?}");
+    assert_eq!(handler.seen.borrow().len(), 2);
+}
+
+#[tokio::test]
+async fn chunked_body_is_decoded_and_connection_kept() {
+    let handler = Echo::default();
+    let auth = auth();
+    let result = run(&handler, &auth, HttpLimits::default(), |mut c| async move {
+        let head = format!(
+            "POST /wsman HTTP/1.1\r\nAuthorization: {}\r\nTransfer-Encoding: chunked\r\n\r\n",
+            basic(USER, PASSWORD)
+        );
+        c.send(head.as_bytes()).await;
+        c.send(b"5\r\n<Env>\r\n").await;
+        c.send(b"7;ext=1\r\n</Env>\n\r\n0\r\nTrailer: x\r\n\r\n")
+            .await;
+        let reply = c.reply().await;
+        assert_eq!(reply.status, 200);
+        assert_eq!(reply.body, b"<Env></Env>\n");
+        assert_eq!(reply.header("Content-Length"), Some("12"));
+        // Still usable afterwards.
+        c.send(&authed("/wsman", "again")).await;
+        assert_eq!(c.reply().await.body, b"again");
+        c.finish().await;
+    })
+    .await;
+    assert!(result.is_ok(), "{result:?}");
+    assert_eq!(handler.seen.borrow()[0].body, b"<Env></Env>\n");
+}
+
+#[tokio::test]
+async fn large_content_length_body_arrives_whole() {
+    let handler = Echo::default();
+    let auth = auth();
+    let body: String = (0..64 * 1024)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect();
+    let expected = body.clone();
+    let result = run(&handler, &auth, HttpLimits::default(), |mut c| async move {
+        c.send(&authed("/wsman", &body)).await;
+        let reply = c.reply().await;
+        assert_eq!(reply.status, 200);
+        assert_eq!(reply.body.len(), body.len());
+        c.finish().await;
+    })
+    .await;
+    assert!(result.is_ok(), "{result:?}");
+    assert_eq!(handler.seen.borrow()[0].body, expected.as_bytes());
+}
+
+#[tokio::test]
+async fn expect_continue_gets_interim_response_first() {
+    let handler = Echo::default();
+    let auth = auth();
+    let result = run(&handler, &auth, HttpLimits::default(), |mut c| async move {
+        let head = format!(
+            "POST /wsman HTTP/1.1\r\nAuthorization: {}\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n",
+            basic(USER, PASSWORD)
+        );
+        c.send(head.as_bytes()).await;
+        // The body is withheld until the server invites it, as curl does.
+        let interim = c.reply().await;
+        assert_eq!(interim.status, 100);
+        c.send(b"ping").await;
+        let reply = c.reply().await;
+        assert_eq!((reply.status, reply.body.as_slice()), (200, &b"ping"[..]));
+        c.finish().await;
+    })
+    .await;
+    assert!(result.is_ok(), "{result:?}");
+}
+
+#[tokio::test]
+async fn expect_continue_refused_without_credentials_closes() {
+    let handler = Echo::default();
+    let auth = auth();
+    let result = run(&handler, &auth, HttpLimits::default(), |mut c| async move {
+        c.send(b"POST /wsman HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n")
+            .await;
+        let reply = c.reply().await;
+        assert_eq!(reply.status, 401, "no 100 Continue before a refusal");
+        assert!(reply.closes());
+        assert!(c.at_eof().await);
+    })
+    .await;
+    assert!(result.is_ok(), "{result:?}");
+    assert!(handler.seen.borrow().is_empty());
+}
+
+#[tokio::test]
+async fn missing_or_wrong_credentials_get_401_and_keep_the_connection() {
+    let handler = Echo::default();
+    let auth = auth();
+    let result = run(&handler, &auth, HttpLimits::default(), |mut c| async move {
+        c.send(&post("/wsman", "", "<x/>")).await;
+        let none = c.reply().await;
+        let wrong = post(
+            "/wsman",
+            &format!("Authorization: {}\r\n", basic(USER, "guess")),
+            "<x/>",
+        );
+        c.send(&wrong).await;
+        let bad = c.reply().await;
+        let unknown = post(
+            "/wsman",
+            &format!("Authorization: {}\r\n", basic("root", PASSWORD)),
+            "",
+        );
+        c.send(&unknown).await;
+        let nobody = c.reply().await;
+        for reply in [&none, &bad, &nobody] {
+            assert_eq!(reply.status, 401);
+            assert_eq!(
+                reply.header("WWW-Authenticate"),
+                Some("Basic realm=\"WSMAN\"")
+            );
+            assert_eq!(reply.header("Content-Length"), Some("0"));
+            assert!(!reply.closes());
+        }
+        // The same connection then authenticates.
+        c.send(&authed("/wsman", "ok")).await;
+        assert_eq!(c.reply().await.status, 200);
+        c.finish().await;
+    })
+    .await;
+    assert!(result.is_ok(), "{result:?}");
+    assert_eq!(handler.seen.borrow().len(), 1);
+}
+
+#[tokio::test]
+async fn anonymous_identify_by_header_or_path_reaches_handler_without_user() {
+    let handler = Echo::default();
+    let auth = auth();
+    let result = run(&handler, &auth, HttpLimits::default(), |mut c| async move {
+        c.send(&post("/wsman", "WSMANIDENTIFY: unauthenticated\r\n", "id1"))
+            .await;
+        assert_eq!(c.reply().await.status, 200);
+        c.send(&post("/wsman", "wsmanidentify: Unauthenticated\r\n", "id2"))
+            .await;
+        assert_eq!(c.reply().await.status, 200);
+        c.send(&post("/wsman-anon/identify", "", "id3")).await;
+        assert_eq!(c.reply().await.status, 200);
+        // Wrong credentials on the anonymous path still count as anonymous.
+        let wrong = format!("Authorization: {}\r\n", basic(USER, "nope"));
+        c.send(&post("/wsman-anon/identify", &wrong, "id4")).await;
+        assert_eq!(c.reply().await.status, 200);
+        // Valid credentials with the header identify the user.
+        let good = format!(
+            "WSMANIDENTIFY: unauthenticated\r\nAuthorization: {}\r\n",
+            basic(USER, PASSWORD)
+        );
+        c.send(&post("/wsman", &good, "id5")).await;
+        assert_eq!(c.reply().await.status, 200);
+        c.finish().await;
+    })
+    .await;
+    assert!(result.is_ok(), "{result:?}");
+    let users: Vec<_> = handler
+        .seen
+        .borrow()
+        .iter()
+        .map(|s| (s.path.clone(), s.user.clone()))
+        .collect();
+    assert_eq!(
+        users,
+        [
+            ("/wsman".to_owned(), None),
+            ("/wsman".to_owned(), None),
+            ("/wsman-anon/identify".to_owned(), None),
+            ("/wsman-anon/identify".to_owned(), None),
+            ("/wsman".to_owned(), Some(USER.to_owned())),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn unknown_path_is_404_and_other_methods_are_405() {
+    let handler = Echo::default();
+    let auth = auth();
+    let result = run(&handler, &auth, HttpLimits::default(), |mut c| async move {
+        c.send(&authed("/redfish/v1", "<x/>")).await;
+        let missing = c.reply().await;
+        assert_eq!(missing.status, 404);
+        assert!(!missing.closes());
+        c.send(b"GET /wsman HTTP/1.1\r\nHost: bmc\r\n\r\n").await;
+        let get = c.reply().await;
+        assert_eq!(get.status, 405);
+        assert_eq!(get.header("Allow"), Some("POST"));
+        assert!(!get.closes());
+        c.send(b"PUT /wsman HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc")
+            .await;
+        assert_eq!(c.reply().await.status, 405);
+        // The refused bodies were skipped, so the stream is still in step.
+        c.send(&authed("/wsman", "fine")).await;
+        assert_eq!(c.reply().await.body, b"fine");
+        c.finish().await;
+    })
+    .await;
+    assert!(result.is_ok(), "{result:?}");
+    assert_eq!(handler.seen.borrow().len(), 1);
+}
+
+fn small_limits() -> HttpLimits {
+    HttpLimits {
+        max_body: 16,
+        ..HttpLimits::default()
+    }
+}
+
+#[tokio::test]
+async fn oversized_content_length_is_413_before_reading_the_body() {
+    let handler = Echo::default();
+    let auth = auth();
+    let result = run(&handler, &auth, small_limits(), |mut c| async move {
+        // Only the head is sent: the answer must not wait for the 1 GB body.
+        let head = format!(
+            "POST /wsman HTTP/1.1\r\nAuthorization: {}\r\nContent-Length: 1000000000\r\n\r\n",
+            basic(USER, PASSWORD)
+        );
+        c.send(head.as_bytes()).await;
+        let reply = c.reply().await;
+        assert_eq!(reply.status, 413);
+        assert!(reply.closes());
+        assert!(c.at_eof().await);
+    })
+    .await;
+    assert!(
+        matches!(result, Err(ServeError::Rejected(413))),
+        "{result:?}"
+    );
+    assert!(handler.seen.borrow().is_empty());
+}
+
+#[tokio::test]
+async fn body_at_the_limit_is_accepted() {
+    let handler = Echo::default();
+    let auth = auth();
+    let result = run(&handler, &auth, small_limits(), |mut c| async move {
+        c.send(&authed("/wsman", "0123456789abcdef")).await;
+        assert_eq!(c.reply().await.status, 200);
+        c.finish().await;
+    })
+    .await;
+    assert!(result.is_ok(), "{result:?}");
+}
+
+#[tokio::test]
+async fn oversized_chunked_body_is_413_and_closed() {
+    let handler = Echo::default();
+    let auth = auth();
+    let result = run(&handler, &auth, small_limits(), |mut c| async move {
+        let head = format!(
+            "POST /wsman HTTP/1.1\r\nAuthorization: {}\r\nTransfer-Encoding: chunked\r\n\r\n",
+            basic(USER, PASSWORD)
+        );
+        c.send(head.as_bytes()).await;
+        c.send(b"a\r\n0123456789\r\na\r\n0123456789\r\n").await;
+        let reply = c.reply().await;
+        assert_eq!(reply.status, 413);
+        assert!(reply.closes());
+        assert!(c.at_eof().await);
+    })
+    .await;
+    assert!(
+        matches!(result, Err(ServeError::Rejected(413))),
+        "{result:?}"
+    );
+    assert!(handler.seen.borrow().is_empty());
+}
+
+#[tokio::test]
+async fn malformed_request_line_is_400_and_closed() {
+    for garbage in [
+        &b"GARBAGE\r\n\r\n"[..],
+        b"POST /wsman HTTP/9.9\r\n\r\n",
+        b"POST /wsman HTTP/1.1\r\nContent-Length: lots\r\n\r\n",
+        b"\x00\x01\x02 / HTTP/1.1\r\n\r\n",
+    ] {
+        let handler = Echo::default();
+        let auth = auth();
+        let result = run(&handler, &auth, HttpLimits::default(), |mut c| async move {
+            c.send(garbage).await;
+            let reply = c.reply().await;
+            assert_eq!(reply.status, 400, "for {garbage:?}");
+            assert!(reply.closes());
+            assert!(c.at_eof().await);
+        })
+        .await;
+        assert!(
+            matches!(result, Err(ServeError::Rejected(400))),
+            "{result:?}"
+        );
+        assert!(handler.seen.borrow().is_empty());
+    }
+}
+
+#[tokio::test]
+async fn oversized_head_is_431() {
+    let handler = Echo::default();
+    let auth = auth();
+    let result = run(&handler, &auth, HttpLimits::default(), |mut c| async move {
+        let huge = format!("X-Pad: {}\r\n", "p".repeat(4000));
+        c.send_lossy(&post("/wsman", &huge, "")).await;
+        let reply = c.reply().await;
+        assert_eq!(reply.status, 431);
+        assert!(reply.closes());
+    })
+    .await;
+    assert!(
+        matches!(result, Err(ServeError::Rejected(431))),
+        "{result:?}"
+    );
+}
+
+#[tokio::test]
+async fn connection_close_is_honoured() {
+    let handler = Echo::default();
+    let auth = auth();
+    let result = run(&handler, &auth, HttpLimits::default(), |mut c| async move {
+        let request = post(
+            "/wsman",
+            &format!(
+                "Connection: close\r\nAuthorization: {}\r\n",
+                basic(USER, PASSWORD)
+            ),
+            "bye",
+        );
+        c.send(&request).await;
+        let reply = c.reply().await;
+        assert_eq!(reply.status, 200);
+        assert!(reply.closes());
+        assert!(c.at_eof().await);
+    })
+    .await;
+    assert!(result.is_ok(), "{result:?}");
+}
+
+#[tokio::test]
+async fn verified_credentials_are_cached_across_requests() {
+    let handler = Echo::default();
+    let auth = auth();
+    let result = run(&handler, &auth, HttpLimits::default(), |mut c| async move {
+        for i in 0..5 {
+            c.send(&authed("/wsman", &format!("req{i}"))).await;
+            assert_eq!(c.reply().await.status, 200);
+        }
+        c.finish().await;
+    })
+    .await;
+    assert!(result.is_ok(), "{result:?}");
+    assert_eq!(handler.seen.borrow().len(), 5);
+    assert_eq!(
+        auth.kdf_runs(),
+        1,
+        "PBKDF2 must run once, then hit the cache"
+    );
+}
+
+#[tokio::test]
+async fn cache_entries_expire() {
+    let handler = Echo::default();
+    let mut auth = auth();
+    auth.set_cache_ttl(embassy_time::Duration::from_millis(50));
+    let result = run(&handler, &auth, HttpLimits::default(), |mut c| async move {
+        c.send(&authed("/wsman", "a")).await;
+        assert_eq!(c.reply().await.status, 200);
+        c.send(&authed("/wsman", "b")).await;
+        assert_eq!(c.reply().await.status, 200);
+        tokio::time::sleep(Duration::from_millis(120)).await;
+        c.send(&authed("/wsman", "c")).await;
+        assert_eq!(c.reply().await.status, 200);
+        c.finish().await;
+    })
+    .await;
+    assert!(result.is_ok(), "{result:?}");
+    assert_eq!(auth.kdf_runs(), 2);
+}
+
+#[tokio::test]
+async fn idle_connection_is_closed_quietly() {
+    let handler = Echo::default();
+    let auth = auth();
+    let limits = HttpLimits {
+        idle_timeout_ms: 100,
+        ..HttpLimits::default()
+    };
+    let result = run(&handler, &auth, limits, |mut c| async move {
+        c.send(&authed("/wsman", "x")).await;
+        assert_eq!(c.reply().await.status, 200);
+        // Say nothing more: the server must hang up on its own.
+        assert!(c.at_eof().await);
+    })
+    .await;
+    assert!(result.is_ok(), "{result:?}");
+}
+
+#[tokio::test]
+async fn stalled_head_times_out_with_408() {
+    let handler = Echo::default();
+    let auth = auth();
+    let limits = HttpLimits {
+        header_timeout_ms: 100,
+        ..HttpLimits::default()
+    };
+    let result = run(&handler, &auth, limits, |mut c| async move {
+        c.send(b"POST /wsman HTTP/1.1\r\nHost: bm").await;
+        let reply = c.reply().await;
+        assert_eq!(reply.status, 408);
+        assert!(c.at_eof().await);
+    })
+    .await;
+    assert!(
+        matches!(result, Err(ServeError::Timeout(Phase::Headers))),
+        "{result:?}"
+    );
+}
+
+#[tokio::test]
+async fn stalled_body_times_out() {
+    let handler = Echo::default();
+    let auth = auth();
+    let limits = HttpLimits {
+        body_timeout_ms: 100,
+        ..HttpLimits::default()
+    };
+    let result = run(&handler, &auth, limits, |mut c| async move {
+        let head = format!(
+            "POST /wsman HTTP/1.1\r\nAuthorization: {}\r\nContent-Length: 10\r\n\r\nabc",
+            basic(USER, PASSWORD)
+        );
+        c.send(head.as_bytes()).await;
+        assert_eq!(c.reply().await.status, 408);
+        assert!(c.at_eof().await);
+    })
+    .await;
+    assert!(
+        matches!(result, Err(ServeError::Timeout(Phase::Body))),
+        "{result:?}"
+    );
+    assert!(handler.seen.borrow().is_empty());
+}
+
+#[tokio::test]
+async fn silent_new_connection_times_out() {
+    let handler = Echo::default();
+    let auth = auth();
+    let limits = HttpLimits {
+        header_timeout_ms: 100,
+        ..HttpLimits::default()
+    };
+    let result = run(&handler, &auth, limits, |mut c| async move {
+        assert!(c.at_eof().await);
+    })
+    .await;
+    assert!(
+        matches!(result, Err(ServeError::Timeout(Phase::Headers))),
+        "{result:?}"
+    );
+}
+
+#[tokio::test]
+async fn peer_closing_mid_body_is_reported_not_handled() {
+    let handler = Echo::default();
+    let auth = auth();
+    let result = run(&handler, &auth, HttpLimits::default(), |mut c| async move {
+        let head = format!(
+            "POST /wsman HTTP/1.1\r\nAuthorization: {}\r\nContent-Length: 10\r\n\r\nabc",
+            basic(USER, PASSWORD)
+        );
+        c.send(head.as_bytes()).await;
+        c.finish().await;
+    })
+    .await;
+    assert!(
+        matches!(result, Err(ServeError::IncompleteBody)),
+        "{result:?}"
+    );
+    assert!(handler.seen.borrow().is_empty());
+}
+
+#[tokio::test]
+async fn http10_closes_unless_asked_to_keep_alive() {
+    let handler = Echo::default();
+    let auth = auth();
+    let result = run(&handler, &auth, HttpLimits::default(), |mut c| async move {
+        let keep = format!(
+            "POST /wsman HTTP/1.0\r\nConnection: keep-alive\r\nAuthorization: {}\r\nContent-Length: 2\r\n\r\nhi",
+            basic(USER, PASSWORD)
+        );
+        c.send(keep.as_bytes()).await;
+        let first = c.reply().await;
+        assert_eq!(first.header("Connection"), Some("keep-alive"));
+        let plain = keep.replace("Connection: keep-alive\r\n", "");
+        c.send(plain.as_bytes()).await;
+        assert!(c.reply().await.closes());
+        assert!(c.at_eof().await);
+    })
+    .await;
+    assert!(result.is_ok(), "{result:?}");
+    assert_eq!(handler.seen.borrow().len(), 2);
+}
+
+#[tokio::test]
+async fn tiny_buffer_is_refused() {
+    let handler = Echo::default();
+    let auth = auth();
+    let (server_end, _client_end) = tokio::io::duplex(64);
+    let mut buf = [0u8; 16];
+    let result = serve_connection(
+        FromTokio::new(server_end),
+        &handler,
+        &auth,
+        &HttpLimits::default(),
+        &mut buf,
+    )
+    .await;
+    assert!(
+        matches!(result, Err(ServeError::BufferTooSmall)),
+        "{result:?}"
+    );
+}
+
+#[tokio::test]
+async fn too_many_headers_is_431() {
+    let handler = Echo::default();
+    let auth = auth();
+    let result = run(&handler, &auth, HttpLimits::default(), |mut c| async move {
+        let many: String = (0..40).map(|i| format!("X-{i}: v\r\n")).collect();
+        c.send_lossy(&post("/wsman", &many, "")).await;
+        let reply = c.reply().await;
+        assert_eq!(reply.status, 431);
+        assert!(reply.closes());
+    })
+    .await;
+    assert!(
+        matches!(result, Err(ServeError::Rejected(431))),
+        "{result:?}"
+    );
+    assert!(handler.seen.borrow().is_empty());
+}
