@@ -4,9 +4,10 @@
 //! return integers in a fixed native scale per quantity (see [`Quantity::native_scale`]); the
 //! monitor never sees a register. [`AnyDevice`] closes the set of drivers into one type so a
 //! board's device table needs no trait objects on the bare-metal image.
-#![no_std]
+#![cfg_attr(not(test), no_std)]
 
 pub mod devices;
+pub mod pmbus;
 
 pub use devices::{AnyDevice, DeviceModel};
 

@@ -1,1 +1,600 @@
-//! The simulated board.
+//! The simulated board: register-level device models on virtual I2C buses.
+//!
+//! The host agent runs the *real* drivers from `wsbmc-hal` against [`SimBus`] handles, so
+//! everything above the bus (driver decoding, the monitor, thresholds, CIM) is exercised as on
+//! hardware. Each device answers with the same registers and encodings as the part; what it
+//! measures comes from a deterministic, seeded [`Waveform`] per channel, which a test or an
+//! operator can pin with [`SimBoard::set_override`] and break with [`SimBoard::set_fault`].
+//!
+//! Devices are keyed by (bus name, 7-bit address) because real boards repeat addresses on
+//! different buses.
+//!
+//! ```
+//! use wsbmc_hal::{AnyDevice, DeviceModel};
+//! use wsbmc_sim::{ManualClock, SimBoard, Waveform};
+//!
+//! let clock = ManualClock::new(0);
+//! let board = SimBoard::new(42, clock.clone());
+//! board.add_device("i2c1", 0x48, DeviceModel::Tmp75).unwrap();
+//! board.set_waveform("i2c1", 0x48, 0, Waveform::constant(41_250)).unwrap();
+//! let mut dev = AnyDevice::new(DeviceModel::Tmp75, board.bus("i2c1"), 0x48);
+//! assert_eq!(futures_lite::future::block_on(dev.read(0)), Ok(41_250));
+//! ```
+
+mod clock;
+mod models;
+mod wave;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::future::Future;
+use std::num::NonZeroU32;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use embedded_hal::i2c::{ErrorKind, ErrorType, NoAcknowledgeSource, Operation};
+use wsbmc_hal::DeviceModel;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use models::ADM1272_PMON_CONFIG_DEFAULT;
+pub use wave::{ChannelKey, Waveform};
+
+/// A whole-device failure mode, as seen from the bus.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SimFault {
+    /// The address is not acknowledged: the part is absent or unpowered.
+    Nack,
+    /// Every transfer fails with a bus error (arbitration loss, glitch).
+    BusError,
+    /// Every transfer hangs for the board's stall time (see [`SimBoard::set_timeout_stall_ms`])
+    /// and then fails with [`SimI2cError::Timeout`], like a part holding SCL low. A caller
+    /// that bounds the read with its own timeout sees the timeout first.
+    Timeout,
+    /// The bus works but the measurement is frozen at the value it had when the fault was set,
+    /// like a part whose ADC stopped converting.
+    Stuck,
+}
+
+/// The error a [`SimBus`] transfer returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SimI2cError {
+    Nack(NoAcknowledgeSource),
+    Bus,
+    /// The transfer did not finish. embedded-hal has no timeout kind, so this maps to
+    /// [`ErrorKind::Other`].
+    Timeout,
+}
+
+impl embedded_hal::i2c::Error for SimI2cError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            SimI2cError::Nack(src) => ErrorKind::NoAcknowledge(*src),
+            SimI2cError::Bus => ErrorKind::Bus,
+            SimI2cError::Timeout => ErrorKind::Other,
+        }
+    }
+}
+
+impl fmt::Display for SimI2cError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SimI2cError::Nack(src) => write!(f, "no acknowledge ({src})"),
+            SimI2cError::Bus => f.write_str("bus error"),
+            SimI2cError::Timeout => f.write_str("transfer timed out"),
+        }
+    }
+}
+
+impl std::error::Error for SimI2cError {}
+
+/// Why a board-building or fault-injection call was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SimError {
+    /// Two devices on one bus at one address would both drive the bus.
+    DuplicateAddress {
+        bus: String,
+        address: u8,
+    },
+    /// Not a 7-bit address.
+    InvalidAddress(u8),
+    UnknownDevice {
+        bus: String,
+        address: u8,
+    },
+    NoSuchChannel {
+        model: DeviceModel,
+        channel: u8,
+    },
+    /// The part has no fault indication for this channel (only TMP421/EMC1413 remote diodes and
+    /// MAX31785 temperature pages do).
+    NoFaultFlag {
+        model: DeviceModel,
+        channel: u8,
+    },
+    /// The setting does not apply to this model.
+    NotApplicable {
+        model: DeviceModel,
+    },
+}
+
+impl fmt::Display for SimError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SimError::DuplicateAddress { bus, address } => {
+                write!(f, "bus {bus} already has a device at 0x{address:02x}")
+            }
+            SimError::InvalidAddress(a) => write!(f, "0x{a:02x} is not a 7-bit I2C address"),
+            SimError::UnknownDevice { bus, address } => {
+                write!(f, "no device at 0x{address:02x} on bus {bus}")
+            }
+            SimError::NoSuchChannel { model, channel } => {
+                write!(f, "{} has no channel {channel}", model.name())
+            }
+            SimError::NoFaultFlag { model, channel } => {
+                write!(f, "{} channel {channel} has no fault flag", model.name())
+            }
+            SimError::NotApplicable { model } => {
+                write!(f, "setting does not apply to {}", model.name())
+            }
+        }
+    }
+}
+
+impl std::error::Error for SimError {}
+
+struct SimDevice {
+    model: DeviceModel,
+    regs: models::Regs,
+    fault: Option<SimFault>,
+    stuck_at_ms: u64,
+    waveforms: BTreeMap<u8, Waveform>,
+    overrides: BTreeMap<u8, i32>,
+    channel_faults: BTreeMap<u8, bool>,
+    sense_micro_ohms: u32,
+}
+
+struct DeviceInputs<'a> {
+    dev: &'a SimDevice,
+    seed: u64,
+    bus: &'a str,
+    address: u8,
+    t_ms: u64,
+}
+
+impl DeviceInputs<'_> {
+    fn key(&self, channel: u8) -> ChannelKey<'_> {
+        ChannelKey {
+            seed: self.seed,
+            bus: self.bus,
+            address: self.address,
+            channel,
+        }
+    }
+}
+
+impl models::Inputs for DeviceInputs<'_> {
+    fn value(&self, channel: u8) -> i32 {
+        if let Some(&v) = self.dev.overrides.get(&channel) {
+            return v;
+        }
+        if let Some(w) = self.dev.waveforms.get(&channel) {
+            return w.sample(&self.key(channel), self.t_ms);
+        }
+        // Input power follows input voltage and current unless the board says otherwise, so
+        // an ADM1272's readings stay mutually consistent.
+        if self.dev.model == DeviceModel::Adm1272 && channel == 3 {
+            let mw = i64::from(self.value(0)) * i64::from(self.value(2)) / 1000;
+            return mw.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32;
+        }
+        models::default_waveform(self.dev.model, channel).sample(&self.key(channel), self.t_ms)
+    }
+
+    fn channel_fault(&self, channel: u8) -> bool {
+        self.dev
+            .channel_faults
+            .get(&channel)
+            .copied()
+            .unwrap_or(false)
+    }
+
+    fn sense_micro_ohms(&self) -> u32 {
+        self.dev.sense_micro_ohms
+    }
+}
+
+struct BoardState {
+    seed: u64,
+    clock: Arc<dyn Clock>,
+    stall_ms: u64,
+    buses: BTreeMap<String, BTreeMap<u8, SimDevice>>,
+}
+
+impl BoardState {
+    fn device_mut(&mut self, bus: &str, address: u8) -> Result<&mut SimDevice, SimError> {
+        self.buses
+            .get_mut(bus)
+            .and_then(|b| b.get_mut(&address))
+            .ok_or_else(|| SimError::UnknownDevice {
+                bus: bus.to_owned(),
+                address,
+            })
+    }
+
+    fn transact(
+        &mut self,
+        bus: &str,
+        address: u8,
+        ops: &mut [Operation<'_>],
+    ) -> Result<(), SimI2cError> {
+        let now = self.clock.now_ms();
+        let seed = self.seed;
+        let Some(dev) = self.buses.get_mut(bus).and_then(|b| b.get_mut(&address)) else {
+            return Err(SimI2cError::Nack(NoAcknowledgeSource::Address));
+        };
+        match dev.fault {
+            Some(SimFault::Nack) => return Err(SimI2cError::Nack(NoAcknowledgeSource::Address)),
+            Some(SimFault::BusError) => return Err(SimI2cError::Bus),
+            Some(SimFault::Timeout) => return Err(SimI2cError::Timeout),
+            _ => {}
+        }
+        let t_ms = if dev.fault == Some(SimFault::Stuck) {
+            dev.stuck_at_ms
+        } else {
+            now
+        };
+        for op in ops.iter_mut() {
+            match op {
+                Operation::Write(bytes) => dev.regs.write(bytes)?,
+                Operation::Read(buf) => {
+                    // Split borrow: the registers change while the inputs only read.
+                    let mut regs = std::mem::replace(&mut dev.regs, models::Regs::new(dev.model));
+                    let inputs = DeviceInputs {
+                        dev,
+                        seed,
+                        bus,
+                        address,
+                        t_ms,
+                    };
+                    let r = regs.read(buf, &inputs);
+                    dev.regs = regs;
+                    r?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A simulated board: any number of named buses with device models on them. Cheap to clone;
+/// clones share the same board.
+#[derive(Clone)]
+pub struct SimBoard {
+    state: Arc<Mutex<BoardState>>,
+}
+
+fn lock(state: &Mutex<BoardState>) -> MutexGuard<'_, BoardState> {
+    // A panic while holding the lock cannot leave the register maps half-updated in a way
+    // that matters to a simulation; keep serving rather than poisoning every bus.
+    state.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Default for [`SimFault::Timeout`]: long enough that any sane poller's own timeout fires
+/// first, short enough that a caller without one is not wedged.
+pub const DEFAULT_TIMEOUT_STALL_MS: u64 = 1_000;
+
+impl SimBoard {
+    /// An empty board. `seed` fixes every waveform's phase and noise; `clock` is the time base
+    /// (a closure `Fn() -> u64` works, as do [`SystemClock`] and [`ManualClock`]).
+    pub fn new(seed: u64, clock: impl Clock + 'static) -> Self {
+        SimBoard {
+            state: Arc::new(Mutex::new(BoardState {
+                seed,
+                clock: Arc::new(clock),
+                stall_ms: DEFAULT_TIMEOUT_STALL_MS,
+                buses: BTreeMap::new(),
+            })),
+        }
+    }
+
+    pub fn seed(&self) -> u64 {
+        lock(&self.state).seed
+    }
+
+    /// Places a part at `address` on `bus` (creating the bus on first use).
+    pub fn add_device(&self, bus: &str, address: u8, model: DeviceModel) -> Result<(), SimError> {
+        if address > 0x7F {
+            return Err(SimError::InvalidAddress(address));
+        }
+        let mut st = lock(&self.state);
+        let devices = st.buses.entry(bus.to_owned()).or_default();
+        if devices.contains_key(&address) {
+            return Err(SimError::DuplicateAddress {
+                bus: bus.to_owned(),
+                address,
+            });
+        }
+        devices.insert(
+            address,
+            SimDevice {
+                model,
+                regs: models::Regs::new(model),
+                fault: None,
+                stuck_at_ms: 0,
+                waveforms: BTreeMap::new(),
+                overrides: BTreeMap::new(),
+                channel_faults: BTreeMap::new(),
+                sense_micro_ohms: wsbmc_hal::devices::adm1272::DEFAULT_SENSE_MICRO_OHMS.get(),
+            },
+        );
+        Ok(())
+    }
+
+    fn with_channel<R>(
+        &self,
+        bus: &str,
+        address: u8,
+        channel: u8,
+        f: impl FnOnce(&mut SimDevice) -> Result<R, SimError>,
+    ) -> Result<R, SimError> {
+        let mut st = lock(&self.state);
+        let dev = st.device_mut(bus, address)?;
+        if !dev.model.channels().iter().any(|c| c.channel == channel) {
+            return Err(SimError::NoSuchChannel {
+                model: dev.model,
+                channel,
+            });
+        }
+        f(dev)
+    }
+
+    /// Sets what `channel` measures over time, in the channel's native units.
+    pub fn set_waveform(
+        &self,
+        bus: &str,
+        address: u8,
+        channel: u8,
+        waveform: Waveform,
+    ) -> Result<(), SimError> {
+        self.with_channel(bus, address, channel, |d| {
+            d.waveforms.insert(channel, waveform);
+            Ok(())
+        })
+    }
+
+    /// Pins `channel` to a fixed value (native units), replacing its waveform; `None` returns it
+    /// to the waveform.
+    pub fn set_override(
+        &self,
+        bus: &str,
+        address: u8,
+        channel: u8,
+        value: Option<i32>,
+    ) -> Result<(), SimError> {
+        self.with_channel(bus, address, channel, |d| {
+            match value {
+                Some(v) => d.overrides.insert(channel, v),
+                None => d.overrides.remove(&channel),
+            };
+            Ok(())
+        })
+    }
+
+    /// Injects (or with `None` clears) a whole-device fault.
+    pub fn set_fault(
+        &self,
+        bus: &str,
+        address: u8,
+        fault: Option<SimFault>,
+    ) -> Result<(), SimError> {
+        let mut st = lock(&self.state);
+        let now = st.clock.now_ms();
+        let dev = st.device_mut(bus, address)?;
+        if fault == Some(SimFault::Stuck) && dev.fault != Some(SimFault::Stuck) {
+            dev.stuck_at_ms = now;
+        }
+        dev.fault = fault;
+        Ok(())
+    }
+
+    pub fn fault(&self, bus: &str, address: u8) -> Result<Option<SimFault>, SimError> {
+        Ok(lock(&self.state).device_mut(bus, address)?.fault)
+    }
+
+    /// Raises or clears the part's own per-channel fault indication: the TMP421 remote OPEN
+    /// bit, an EMC1413 External Diode Fault bit, or a MAX31785 temperature page's 0x7FFF.
+    pub fn set_channel_fault(
+        &self,
+        bus: &str,
+        address: u8,
+        channel: u8,
+        faulted: bool,
+    ) -> Result<(), SimError> {
+        self.with_channel(bus, address, channel, |d| {
+            let has_flag = match d.model {
+                DeviceModel::Tmp421 => channel == 1,
+                DeviceModel::Emc1413 => channel == 1 || channel == 2,
+                DeviceModel::Max31785 => (6..=12).contains(&channel),
+                DeviceModel::Tmp75 | DeviceModel::Adm1272 => false,
+            };
+            if !has_flag {
+                return Err(SimError::NoFaultFlag {
+                    model: d.model,
+                    channel,
+                });
+            }
+            d.channel_faults.insert(channel, faulted);
+            Ok(())
+        })
+    }
+
+    /// The ADM1272's sense resistor, which turns the part's sense voltage into current; must
+    /// match what the driver was built with. Default 1 mΩ.
+    pub fn set_sense_micro_ohms(
+        &self,
+        bus: &str,
+        address: u8,
+        micro_ohms: NonZeroU32,
+    ) -> Result<(), SimError> {
+        let mut st = lock(&self.state);
+        let dev = st.device_mut(bus, address)?;
+        if dev.model != DeviceModel::Adm1272 {
+            return Err(SimError::NotApplicable { model: dev.model });
+        }
+        dev.sense_micro_ohms = micro_ohms.get();
+        Ok(())
+    }
+
+    /// How long a [`SimFault::Timeout`] transfer hangs before failing.
+    pub fn set_timeout_stall_ms(&self, ms: u64) {
+        lock(&self.state).stall_ms = ms;
+    }
+
+    /// The true physical value of a channel now (native units), before register quantisation:
+    /// what a correct driver should read back, give or take one register count.
+    pub fn physical_value(&self, bus: &str, address: u8, channel: u8) -> Result<i32, SimError> {
+        let mut st = lock(&self.state);
+        let now = st.clock.now_ms();
+        let seed = st.seed;
+        let dev = st.device_mut(bus, address)?;
+        if !dev.model.channels().iter().any(|c| c.channel == channel) {
+            return Err(SimError::NoSuchChannel {
+                model: dev.model,
+                channel,
+            });
+        }
+        let t_ms = if dev.fault == Some(SimFault::Stuck) {
+            dev.stuck_at_ms
+        } else {
+            now
+        };
+        let inputs = DeviceInputs {
+            dev,
+            seed,
+            bus,
+            address,
+            t_ms,
+        };
+        Ok(models::Inputs::value(&inputs, channel))
+    }
+
+    /// Every device, in (bus, address) order.
+    pub fn devices(&self) -> Vec<(String, u8, DeviceModel)> {
+        let st = lock(&self.state);
+        st.buses
+            .iter()
+            .flat_map(|(bus, devs)| devs.iter().map(move |(a, d)| (bus.clone(), *a, d.model)))
+            .collect()
+    }
+
+    /// A handle to bus `name` for a driver to own. The name is resolved per transfer, so a
+    /// handle to a bus with no devices (yet) simply sees every address NACK.
+    pub fn bus(&self, name: &str) -> SimBus {
+        SimBus {
+            state: self.state.clone(),
+            name: Arc::from(name),
+        }
+    }
+}
+
+impl fmt::Debug for SimBoard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SimBoard")
+            .field("seed", &self.seed())
+            .field("devices", &self.devices())
+            .finish()
+    }
+}
+
+/// One virtual I2C bus, implementing `embedded_hal_async::i2c::I2c`. Clones address the same
+/// bus, as `embassy-embedded-hal`'s shared-bus devices do on hardware.
+#[derive(Clone)]
+pub struct SimBus {
+    state: Arc<Mutex<BoardState>>,
+    name: Arc<str>,
+}
+
+impl SimBus {
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl fmt::Debug for SimBus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SimBus").field("name", &self.name).finish()
+    }
+}
+
+impl ErrorType for SimBus {
+    type Error = SimI2cError;
+}
+
+impl embedded_hal_async::i2c::I2c for SimBus {
+    async fn transaction(
+        &mut self,
+        address: u8,
+        operations: &mut [Operation<'_>],
+    ) -> Result<(), Self::Error> {
+        let (result, clock, stall_ms) = {
+            let mut st = lock(&self.state);
+            let r = st.transact(&self.name, address, operations);
+            (r, st.clock.clone(), st.stall_ms)
+        };
+        if result == Err(SimI2cError::Timeout) {
+            let deadline = clock.now_ms().saturating_add(stall_ms);
+            Stall { clock, deadline }.await;
+        }
+        result
+    }
+}
+
+/// Pending until the board clock passes `deadline`. Re-checked on a shared ticker thread
+/// rather than by self-waking, so a stalled transfer does not spin an executor thread, and on
+/// the board's own clock so a [`ManualClock`] test controls when it ends.
+struct Stall {
+    clock: Arc<dyn Clock>,
+    deadline: u64,
+}
+
+impl Future for Stall {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.clock.now_ms() >= self.deadline {
+            Poll::Ready(())
+        } else {
+            wake_soon(cx.waker().clone());
+            Poll::Pending
+        }
+    }
+}
+
+const TICK: Duration = Duration::from_millis(5);
+
+fn wake_soon(waker: Waker) {
+    type Queue = Arc<Mutex<Vec<Waker>>>;
+    static PENDING: OnceLock<Option<Queue>> = OnceLock::new();
+    let queue = PENDING.get_or_init(|| {
+        let q: Queue = Arc::default();
+        let worker = q.clone();
+        std::thread::Builder::new()
+            .name("wsbmc-sim-stall".into())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(TICK);
+                    let due =
+                        std::mem::take(&mut *worker.lock().unwrap_or_else(|e| e.into_inner()));
+                    due.into_iter().for_each(Waker::wake);
+                }
+            })
+            .ok()
+            .map(|_| q)
+    });
+    match queue {
+        Some(q) => q.lock().unwrap_or_else(|e| e.into_inner()).push(waker),
+        // No ticker thread: fall back to re-polling at once rather than never waking.
+        None => waker.wake(),
+    }
+}

@@ -4,6 +4,18 @@ use embedded_hal_async::i2c::I2c;
 
 use crate::{DeviceError, Quantity};
 
+pub mod adm1272;
+pub mod emc1413;
+pub mod max31785;
+pub mod tmp421;
+pub mod tmp75;
+
+pub use adm1272::Adm1272;
+pub use emc1413::Emc1413;
+pub use max31785::Max31785;
+pub use tmp75::Tmp75;
+pub use tmp421::Tmp421;
+
 /// Every part wsbmc has a driver for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DeviceModel {
@@ -85,6 +97,9 @@ const EMC1413_CHANNELS: &[ChannelInfo] = &[
     ch("remote1", 1, Temperature),
     ch("remote2", 2, Temperature),
 ];
+/// Channel numbers are the part's PMBus pages, so the driver needs no translation table.
+/// Pages 13–16 (temperatures the part itself polls from external I2C sensors) are left out:
+/// a BMC reads those sensors directly.
 const MAX31785_CHANNELS: &[ChannelInfo] = &[
     ch("fan1", 0, FanSpeed),
     ch("fan2", 1, FanSpeed),
@@ -96,6 +111,15 @@ const MAX31785_CHANNELS: &[ChannelInfo] = &[
     ch("temp2", 7, Temperature),
     ch("vsense1", 17, Voltage),
     ch("vsense2", 18, Voltage),
+    ch("temp3", 8, Temperature),
+    ch("temp4", 9, Temperature),
+    ch("temp5", 10, Temperature),
+    ch("temp6", 11, Temperature),
+    ch("internal", 12, Temperature),
+    ch("vsense3", 19, Voltage),
+    ch("vsense4", 20, Voltage),
+    ch("vsense5", 21, Voltage),
+    ch("vsense6", 22, Voltage),
 ];
 const ADM1272_CHANNELS: &[ChannelInfo] = &[
     ch("vin", 0, Voltage),
@@ -107,27 +131,155 @@ const ADM1272_CHANNELS: &[ChannelInfo] = &[
 
 /// The closed set of drivers, each owning its bus handle.
 pub enum AnyDevice<I> {
-    /// Placeholder until the driver modules land; replaced by one variant per model.
-    #[doc(hidden)]
-    Unbuilt(core::marker::PhantomData<I>, DeviceModel),
+    Tmp75(Tmp75<I>),
+    Tmp421(Tmp421<I>),
+    Emc1413(Emc1413<I>),
+    Max31785(Max31785<I>),
+    Adm1272(Adm1272<I>),
 }
 
 impl<I: I2c> AnyDevice<I> {
-    /// Binds a driver for `model` at 7-bit `address` to `i2c`.
+    /// Binds a driver for `model` at 7-bit `address` to `i2c`, with each part's default board
+    /// constants (ADM1272: 1 mΩ sense resistor). Build the variant directly for other values.
     pub fn new(model: DeviceModel, i2c: I, address: u8) -> Self {
-        let _ = (i2c, address);
-        AnyDevice::Unbuilt(core::marker::PhantomData, model)
+        match model {
+            DeviceModel::Tmp75 => AnyDevice::Tmp75(Tmp75::new(i2c, address)),
+            DeviceModel::Tmp421 => AnyDevice::Tmp421(Tmp421::new(i2c, address)),
+            DeviceModel::Emc1413 => AnyDevice::Emc1413(Emc1413::new(i2c, address)),
+            DeviceModel::Max31785 => AnyDevice::Max31785(Max31785::new(i2c, address)),
+            DeviceModel::Adm1272 => AnyDevice::Adm1272(Adm1272::new(i2c, address)),
+        }
     }
 
     pub fn model(&self) -> DeviceModel {
         match self {
-            AnyDevice::Unbuilt(_, m) => *m,
+            AnyDevice::Tmp75(_) => DeviceModel::Tmp75,
+            AnyDevice::Tmp421(_) => DeviceModel::Tmp421,
+            AnyDevice::Emc1413(_) => DeviceModel::Emc1413,
+            AnyDevice::Max31785(_) => DeviceModel::Max31785,
+            AnyDevice::Adm1272(_) => DeviceModel::Adm1272,
         }
     }
 
     /// Reads channel `channel` in the quantity's native scale.
+    ///
+    /// Channels outside the model's table are refused before any bus traffic, so a board file
+    /// typo cannot reach an unrelated register.
     pub async fn read(&mut self, channel: u8) -> Result<i32, DeviceError> {
-        let _ = channel;
-        Err(DeviceError::NoSuchChannel)
+        if !self.model().channels().iter().any(|c| c.channel == channel) {
+            return Err(DeviceError::NoSuchChannel);
+        }
+        match self {
+            AnyDevice::Tmp75(d) => d.read(channel).await,
+            AnyDevice::Tmp421(d) => d.read(channel).await,
+            AnyDevice::Emc1413(d) => d.read(channel).await,
+            AnyDevice::Max31785(d) => d.read(channel).await,
+            AnyDevice::Adm1272(d) => d.read(channel).await,
+        }
+    }
+}
+
+/// Reads one byte register through the pointer/command byte, the SMBus "read byte" shape every
+/// part here uses.
+pub(crate) async fn read_u8<I: I2c>(i2c: &mut I, address: u8, reg: u8) -> Result<u8, DeviceError> {
+    let mut buf = [0u8; 1];
+    i2c.write_read(address, &[reg], &mut buf)
+        .await
+        .map_err(DeviceError::from_i2c)?;
+    Ok(buf[0])
+}
+
+/// Reads a two-byte register as sent on the wire; callers pick the byte order (LM75-style parts
+/// are big-endian, SMBus/PMBus words little-endian).
+pub(crate) async fn read_2<I: I2c>(
+    i2c: &mut I,
+    address: u8,
+    reg: u8,
+) -> Result<[u8; 2], DeviceError> {
+    let mut buf = [0u8; 2];
+    i2c.write_read(address, &[reg], &mut buf)
+        .await
+        .map_err(DeviceError::from_i2c)?;
+    Ok(buf)
+}
+
+pub(crate) async fn write<I: I2c>(
+    i2c: &mut I,
+    address: u8,
+    bytes: &[u8],
+) -> Result<(), DeviceError> {
+    i2c.write(address, bytes)
+        .await
+        .map_err(DeviceError::from_i2c)
+}
+
+/// Converts a left-justified temperature in 1/256 °C (the layout LM75, TMP421 and EMC1413 share
+/// once high and low bytes are joined) to m°C, rounded to nearest.
+pub(crate) fn q8_to_millicelsius(raw: i32) -> i32 {
+    // |raw| < 2^17, so raw·1000 fits comfortably; div_round only fails on a zero divisor.
+    crate::pmbus::div_round(i128::from(raw) * 1000, 256).map_or(0, |v| v as i32)
+}
+
+#[cfg(test)]
+pub(crate) mod test_util {
+    pub use embedded_hal::i2c::{ErrorKind, NoAcknowledgeSource};
+    pub use embedded_hal_mock::eh1::i2c::{Mock, Transaction as T};
+    pub use futures_lite::future::block_on;
+
+    pub const NACK: ErrorKind = ErrorKind::NoAcknowledge(NoAcknowledgeSource::Address);
+    pub const BUS: ErrorKind = ErrorKind::Bus;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_util::*;
+    use super::*;
+
+    #[test]
+    fn q8_conversion_rounds_symmetrically() {
+        assert_eq!(q8_to_millicelsius(0x1900), 25_000);
+        assert_eq!(q8_to_millicelsius(0x0010), 63); // 62.5
+        assert_eq!(q8_to_millicelsius(-0x0010), -63);
+        assert_eq!(q8_to_millicelsius(-0x3700), -55_000);
+    }
+
+    #[test]
+    fn any_device_refuses_unknown_channel_without_bus_traffic() {
+        let mock = Mock::new(&[]);
+        let mut dev = AnyDevice::new(DeviceModel::Tmp75, mock.clone(), 0x48);
+        assert_eq!(block_on(dev.read(1)), Err(DeviceError::NoSuchChannel));
+        let mut dev = AnyDevice::new(DeviceModel::Max31785, mock.clone(), 0x52);
+        assert_eq!(block_on(dev.read(14)), Err(DeviceError::NoSuchChannel));
+        let mut mock = mock;
+        mock.done();
+    }
+
+    #[test]
+    fn any_device_dispatches_to_model() {
+        let mut mock = Mock::new(&[T::write_read(0x48, vec![0x00], vec![0x19, 0x00])]);
+        let mut dev = AnyDevice::new(DeviceModel::Tmp75, mock.clone(), 0x48);
+        assert_eq!(dev.model(), DeviceModel::Tmp75);
+        assert_eq!(block_on(dev.read(0)), Ok(25_000));
+        mock.done();
+        for &m in DeviceModel::ALL {
+            let mut idle = Mock::new(&[]);
+            let dev = AnyDevice::new(m, idle.clone(), 0x10);
+            assert_eq!(dev.model(), m);
+            assert_eq!(DeviceModel::from_name(m.name()), Some(m));
+            idle.done();
+        }
+    }
+
+    #[test]
+    fn channel_tables_are_unique() {
+        for &m in DeviceModel::ALL {
+            let chans = m.channels();
+            for (i, a) in chans.iter().enumerate() {
+                for b in &chans[i + 1..] {
+                    assert_ne!(a.channel, b.channel, "{m:?}");
+                    assert_ne!(a.name, b.name, "{m:?}");
+                }
+            }
+        }
     }
 }

@@ -1,0 +1,312 @@
+//! Analog Devices ADM1272 PMBus hot-swap controller and power monitor.
+//!
+//! READ_VIN/VOUT/IOUT/TEMPERATURE_1 are 12-bit ADC results (a count above 0x0FFF cannot come
+//! from the part), READ_PIN a 16-bit two's-complement product; all DIRECT format. The
+//! coefficients depend on PMON_CONFIG (0xD4): bit 5 VRANGE selects the 100 V (set) or 60 V
+//! input range, bit 0 IRANGE the 30 mV (set) or 15 mV sense range. Datasheet coefficients:
+//!
+//! | quantity | range | m | b | R |
+//! |---|---|---|---|---|
+//! | voltage | 60 V | 6770 | 0 | −2 |
+//! | voltage | 100 V | 4062 | 0 | −2 |
+//! | current | 15 mV | 1326 | 20480 | −1 |
+//! | current | 30 mV | 663 | 20480 | −1 |
+//! | power | 60 V, 15 mV | 3512 | 0 | −2 |
+//! | power | 100 V, 15 mV | 21071 | 0 | −3 |
+//! | power | 60 V, 30 mV | 17561 | 0 | −3 |
+//! | power | 100 V, 30 mV | 10535 | 0 | −3 |
+//! | temperature | | 42 | 31871 | −1 |
+//!
+//! Current and power `m` are per milliohm of sense resistor: the part measures a voltage, the
+//! board's shunt turns it into amperes. The shunt is a board constant given at construction
+//! (default 1 mΩ, the datasheet's reference value) and folded into the coefficients exactly:
+//! `(m·Rµ, 1000·b, R−3)`.
+//!
+//! VOUT, VIN and temperature sampling are separately enabled in PMON_CONFIG (bits 1, 2, 3) and
+//! VOUT and temperature are off at power-up, which would leave those registers stale; the
+//! driver enables them once, on first use, and caches the range bits from the same read.
+
+use core::num::NonZeroU32;
+
+use embedded_hal_async::i2c::I2c;
+
+use super::{read_2, write};
+use crate::DeviceError;
+use crate::pmbus::{self, Coefficients, direct_to_scaled};
+
+pub const PMON_CONFIG: u8 = 0xD4;
+pub const PMON_VRANGE_100V: u16 = 1 << 5;
+pub const PMON_IRANGE_30MV: u16 = 1 << 0;
+pub const PMON_VOUT_EN: u16 = 1 << 1;
+pub const PMON_VIN_EN: u16 = 1 << 2;
+pub const PMON_TEMP1_EN: u16 = 1 << 3;
+const PMON_ENABLES: u16 = PMON_VOUT_EN | PMON_VIN_EN | PMON_TEMP1_EN;
+
+/// 1 mΩ: the value the datasheet's current and power coefficients are normalised to.
+pub const DEFAULT_SENSE_MICRO_OHMS: NonZeroU32 = match NonZeroU32::new(1000) {
+    Some(v) => v,
+    None => NonZeroU32::MIN,
+};
+
+const ADC_MAX: u16 = 0x0FFF;
+
+/// The ranges PMON_CONFIG selected, which fix every coefficient.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ranges {
+    pub high_voltage: bool,
+    pub wide_current: bool,
+}
+
+impl Ranges {
+    pub fn from_pmon_config(config: u16) -> Self {
+        Ranges {
+            high_voltage: config & PMON_VRANGE_100V != 0,
+            wide_current: config & PMON_IRANGE_30MV != 0,
+        }
+    }
+
+    pub fn voltage(self) -> Coefficients {
+        if self.high_voltage {
+            Coefficients::new(4062, 0, -2)
+        } else {
+            Coefficients::new(6770, 0, -2)
+        }
+    }
+
+    /// Current coefficients for a 1 mΩ shunt; see [`with_sense`].
+    pub fn current(self) -> Coefficients {
+        if self.wide_current {
+            Coefficients::new(663, 20480, -1)
+        } else {
+            Coefficients::new(1326, 20480, -1)
+        }
+    }
+
+    /// Power coefficients for a 1 mΩ shunt; see [`with_sense`].
+    pub fn power(self) -> Coefficients {
+        match (self.high_voltage, self.wide_current) {
+            (false, false) => Coefficients::new(3512, 0, -2),
+            (true, false) => Coefficients::new(21071, 0, -3),
+            (false, true) => Coefficients::new(17561, 0, -3),
+            (true, true) => Coefficients::new(10535, 0, -3),
+        }
+    }
+
+    pub fn temperature(self) -> Coefficients {
+        Coefficients::new(42, 31871, -1)
+    }
+}
+
+/// Rescales per-milliohm coefficients to a shunt of `micro_ohms`, exactly, in integers.
+pub fn with_sense(c: Coefficients, micro_ohms: NonZeroU32) -> Coefficients {
+    Coefficients::new(
+        c.m.saturating_mul(i64::from(micro_ohms.get())),
+        c.b.saturating_mul(1000),
+        c.r.saturating_sub(3),
+    )
+}
+
+pub struct Adm1272<I> {
+    i2c: I,
+    address: u8,
+    sense: NonZeroU32,
+    ranges: Option<Ranges>,
+}
+
+impl<I: I2c> Adm1272<I> {
+    /// With the default 1 mΩ sense resistor.
+    pub fn new(i2c: I, address: u8) -> Self {
+        Self::with_sense_micro_ohms(i2c, address, DEFAULT_SENSE_MICRO_OHMS)
+    }
+
+    pub fn with_sense_micro_ohms(i2c: I, address: u8, sense: NonZeroU32) -> Self {
+        Adm1272 {
+            i2c,
+            address,
+            sense,
+            ranges: None,
+        }
+    }
+
+    pub fn release(self) -> I {
+        self.i2c
+    }
+
+    pub fn sense_micro_ohms(&self) -> NonZeroU32 {
+        self.sense
+    }
+
+    /// Reads PMON_CONFIG once, enables any sampling that is off, and remembers the ranges.
+    /// A failure leaves nothing cached, so the next read tries again.
+    async fn ranges(&mut self) -> Result<Ranges, DeviceError> {
+        if let Some(r) = self.ranges {
+            return Ok(r);
+        }
+        let config = u16::from_le_bytes(read_2(&mut self.i2c, self.address, PMON_CONFIG).await?);
+        if config & PMON_ENABLES != PMON_ENABLES {
+            let [lo, hi] = (config | PMON_ENABLES).to_le_bytes();
+            write(&mut self.i2c, self.address, &[PMON_CONFIG, lo, hi]).await?;
+        }
+        let r = Ranges::from_pmon_config(config);
+        self.ranges = Some(r);
+        Ok(r)
+    }
+
+    async fn read_adc(&mut self, command: u8) -> Result<i32, DeviceError> {
+        let raw = u16::from_le_bytes(read_2(&mut self.i2c, self.address, command).await?);
+        if raw > ADC_MAX {
+            return Err(DeviceError::BadData);
+        }
+        Ok(raw.into())
+    }
+
+    /// Channels: 0 VIN (mV), 1 VOUT (mV), 2 IOUT (mA), 3 PIN (mW), 4 temperature (m°C).
+    pub async fn read(&mut self, channel: u8) -> Result<i32, DeviceError> {
+        if channel > 4 {
+            return Err(DeviceError::NoSuchChannel);
+        }
+        let ranges = self.ranges().await?;
+        let (raw, c) = match channel {
+            0 => (self.read_adc(pmbus::READ_VIN).await?, ranges.voltage()),
+            1 => (self.read_adc(pmbus::READ_VOUT).await?, ranges.voltage()),
+            2 => (
+                self.read_adc(pmbus::READ_IOUT).await?,
+                with_sense(ranges.current(), self.sense),
+            ),
+            3 => {
+                let word = read_2(&mut self.i2c, self.address, pmbus::READ_PIN).await?;
+                (
+                    i16::from_le_bytes(word).into(),
+                    with_sense(ranges.power(), self.sense),
+                )
+            }
+            _ => (
+                self.read_adc(pmbus::READ_TEMPERATURE_1).await?,
+                ranges.temperature(),
+            ),
+        };
+        direct_to_scaled(raw, c, -3).ok_or(DeviceError::BadData)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::devices::test_util::*;
+
+    const A: u8 = 0x10;
+    const CONFIG_60V_15MV: u16 = 0x3F10 | PMON_ENABLES;
+
+    fn init(config: u16) -> Vec<T> {
+        let mut v = vec![T::write_read(
+            A,
+            vec![PMON_CONFIG],
+            config.to_le_bytes().to_vec(),
+        )];
+        if config & PMON_ENABLES != PMON_ENABLES {
+            let [lo, hi] = (config | PMON_ENABLES).to_le_bytes();
+            v.push(T::write(A, vec![PMON_CONFIG, lo, hi]));
+        }
+        v
+    }
+
+    fn word(cmd: u8, w: u16) -> T {
+        T::write_read(A, vec![cmd], w.to_le_bytes().to_vec())
+    }
+
+    fn run_on(dev_sense: Option<u32>, tx: &[T], channels: &[u8]) -> Vec<Result<i32, DeviceError>> {
+        let mut mock = Mock::new(tx);
+        let mut dev = match dev_sense.and_then(NonZeroU32::new) {
+            Some(s) => Adm1272::with_sense_micro_ohms(mock.clone(), A, s),
+            None => Adm1272::new(mock.clone(), A),
+        };
+        let r = channels.iter().map(|&c| block_on(dev.read(c))).collect();
+        mock.done();
+        r
+    }
+
+    #[test]
+    fn enables_sampling_once_and_caches_ranges() {
+        // Power-on default 0x3F35: 100 V, 30 mV, VIN on, VOUT and TEMP1 off.
+        let mut tx = init(0x3F35);
+        tx.push(word(0x88, 487));
+        tx.push(word(0x8D, 3292));
+        let r = run_on(None, &tx, &[0, 4]);
+        assert_eq!(r, vec![Ok(11_989), Ok(24_976)]); // 487/40.62 V
+    }
+
+    #[test]
+    fn all_channels_60v_15mv() {
+        let mut tx = init(CONFIG_60V_15MV);
+        tx.extend([
+            word(0x88, 812),         // 11.994 V
+            word(0x8B, 805),         // 11.891 V
+            word(0x8C, 2048 + 1326), // 10 A at 1 mΩ
+            word(0x97, 4214),        // 119.99 W
+            word(0x8D, 3292),
+        ]);
+        let r = run_on(None, &tx, &[0, 1, 2, 3, 4]);
+        assert_eq!(
+            r,
+            vec![Ok(11_994), Ok(11_891), Ok(10_000), Ok(119_989), Ok(24_976)]
+        );
+    }
+
+    #[test]
+    fn negative_current_and_sense_resistor() {
+        // 0.5 mΩ: the same count means twice the current.
+        let mut tx = init(CONFIG_60V_15MV);
+        tx.extend([word(0x8C, 2048 - 663), word(0x8C, 2048 + 1326)]);
+        let r = run_on(Some(500), &tx, &[2, 2]);
+        assert_eq!(r, vec![Ok(-10_000), Ok(20_000)]);
+    }
+
+    #[test]
+    fn wide_ranges() {
+        let config = PMON_ENABLES | PMON_VRANGE_100V | PMON_IRANGE_30MV;
+        let mut tx = init(config);
+        tx.extend([
+            word(0x88, 4062 / 2),
+            word(0x8C, 2048 + 663),
+            word(0x97, 10535),
+        ]);
+        let r = run_on(None, &tx, &[0, 2, 3]);
+        assert_eq!(r, vec![Ok(50_000), Ok(10_000), Ok(1_000_000)]);
+    }
+
+    #[test]
+    fn impossible_adc_count_is_bad_data() {
+        let mut tx = init(CONFIG_60V_15MV);
+        tx.extend([word(0x88, 0x1000), word(0x8D, 0xFFFF)]);
+        let r = run_on(None, &tx, &[0, 4]);
+        assert_eq!(
+            r,
+            vec![Err(DeviceError::BadData), Err(DeviceError::BadData)]
+        );
+    }
+
+    #[test]
+    fn nack_then_recovery_rereads_config() {
+        let mut tx = vec![T::write_read(A, vec![PMON_CONFIG], vec![0, 0]).with_error(NACK)];
+        tx.extend(init(CONFIG_60V_15MV));
+        tx.push(word(0x88, 812));
+        let r = run_on(None, &tx, &[0, 0]);
+        assert_eq!(r, vec![Err(DeviceError::Nack), Ok(11_994)]);
+    }
+
+    #[test]
+    fn bus_error_on_reading() {
+        let mut tx = init(CONFIG_60V_15MV);
+        tx.push(T::write_read(A, vec![0x97], vec![0, 0]).with_error(BUS));
+        let r = run_on(None, &tx, &[3]);
+        assert_eq!(r, vec![Err(DeviceError::Bus)]);
+    }
+
+    #[test]
+    fn unknown_channel() {
+        assert_eq!(
+            run_on(None, &[], &[5]),
+            vec![Err(DeviceError::NoSuchChannel)]
+        );
+    }
+}

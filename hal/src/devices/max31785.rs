@@ -1,0 +1,145 @@
+//! Maxim MAX31785 six-channel PMBus fan controller.
+//!
+//! Everything is paged: PAGE (0x00) selects fans 0–5, temperature sensors 6–16 (6–11 remote
+//! diodes, 12 the internal sensor, 13–16 external I2C sensors) or ADC voltage monitors 17–22.
+//! Readings are DIRECT format with the datasheet's coefficients: fan speed m=1 b=0 R=0 (RPM),
+//! temperature m=1 b=0 R=2 (0.01 °C per count), voltage one count per millivolt (datasheet:
+//! m=1 b=0 R=0 in mV; written here as m=1 b=0 R=3 in volts, the same relation). PAGE is written
+//! before every reading rather than cached: another master or a part reset can change it, and a
+//! wrong page would silently return another channel's value.
+
+use embedded_hal_async::i2c::I2c;
+
+use super::{read_2, write};
+use crate::DeviceError;
+use crate::pmbus::{self, Coefficients, direct_to_scaled};
+
+const FAN_PAGES: core::ops::RangeInclusive<u8> = 0..=5;
+const TEMP_PAGES: core::ops::RangeInclusive<u8> = 6..=16;
+const VOLTAGE_PAGES: core::ops::RangeInclusive<u8> = 17..=22;
+
+pub const FAN_COEFFICIENTS: Coefficients = Coefficients::new(1, 0, 0);
+pub const TEMP_COEFFICIENTS: Coefficients = Coefficients::new(1, 0, 2);
+pub const VOLTAGE_COEFFICIENTS: Coefficients = Coefficients::new(1, 0, 3);
+
+/// The part reports a faulted (open or shorted) temperature sensor as 0x7FFF, which would
+/// otherwise decode as 327.67 °C and trip every threshold.
+const TEMP_FAULT: i16 = 0x7FFF;
+
+pub struct Max31785<I> {
+    i2c: I,
+    address: u8,
+}
+
+impl<I: I2c> Max31785<I> {
+    pub fn new(i2c: I, address: u8) -> Self {
+        Max31785 { i2c, address }
+    }
+
+    pub fn release(self) -> I {
+        self.i2c
+    }
+
+    async fn read_page_word(&mut self, page: u8, command: u8) -> Result<[u8; 2], DeviceError> {
+        write(&mut self.i2c, self.address, &[pmbus::PAGE, page]).await?;
+        read_2(&mut self.i2c, self.address, command).await
+    }
+
+    /// Channel = page. Fans in RPM, temperatures in m°C, voltages in mV.
+    pub async fn read(&mut self, channel: u8) -> Result<i32, DeviceError> {
+        if FAN_PAGES.contains(&channel) {
+            let raw = u16::from_le_bytes(
+                self.read_page_word(channel, pmbus::READ_FAN_SPEED_1)
+                    .await?,
+            );
+            direct_to_scaled(raw.into(), FAN_COEFFICIENTS, 0).ok_or(DeviceError::BadData)
+        } else if TEMP_PAGES.contains(&channel) {
+            let raw = i16::from_le_bytes(
+                self.read_page_word(channel, pmbus::READ_TEMPERATURE_1)
+                    .await?,
+            );
+            if raw == TEMP_FAULT {
+                return Err(DeviceError::BadData);
+            }
+            direct_to_scaled(raw.into(), TEMP_COEFFICIENTS, -3).ok_or(DeviceError::BadData)
+        } else if VOLTAGE_PAGES.contains(&channel) {
+            let raw = i16::from_le_bytes(self.read_page_word(channel, pmbus::READ_VOUT).await?);
+            // The ADC measures 0 V upward; a negative count is not a measurement.
+            if raw < 0 {
+                return Err(DeviceError::BadData);
+            }
+            direct_to_scaled(raw.into(), VOLTAGE_COEFFICIENTS, -3).ok_or(DeviceError::BadData)
+        } else {
+            Err(DeviceError::NoSuchChannel)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::devices::test_util::*;
+
+    const A: u8 = 0x52;
+
+    fn reading(page: u8, cmd: u8, word: u16) -> Vec<T> {
+        vec![
+            T::write(A, vec![0x00, page]),
+            T::write_read(A, vec![cmd], word.to_le_bytes().to_vec()),
+        ]
+    }
+
+    fn run(tx: &[T], channel: u8) -> Result<i32, DeviceError> {
+        let mut mock = Mock::new(tx);
+        let mut dev = Max31785::new(mock.clone(), A);
+        let r = block_on(dev.read(channel));
+        mock.done();
+        r
+    }
+
+    #[test]
+    fn fans() {
+        assert_eq!(run(&reading(0, 0x90, 8_400), 0), Ok(8_400));
+        assert_eq!(run(&reading(5, 0x90, 0), 5), Ok(0));
+        // Unsigned: fast fans are not negative.
+        assert_eq!(run(&reading(3, 0x90, 40_000), 3), Ok(40_000));
+    }
+
+    #[test]
+    fn temperatures() {
+        assert_eq!(run(&reading(6, 0x8D, 2_550), 6), Ok(25_500));
+        assert_eq!(run(&reading(12, 0x8D, 4_217), 12), Ok(42_170));
+        assert_eq!(run(&reading(7, 0x8D, (-1_050i16) as u16), 7), Ok(-10_500));
+        assert_eq!(run(&reading(16, 0x8D, 0), 16), Ok(0));
+    }
+
+    #[test]
+    fn voltages() {
+        assert_eq!(run(&reading(17, 0x8B, 12_034), 17), Ok(12_034));
+        assert_eq!(run(&reading(22, 0x8B, 3_300), 22), Ok(3_300));
+    }
+
+    #[test]
+    fn bad_data() {
+        assert_eq!(run(&reading(6, 0x8D, 0x7FFF), 6), Err(DeviceError::BadData));
+        assert_eq!(
+            run(&reading(18, 0x8B, 0x8000), 18),
+            Err(DeviceError::BadData)
+        );
+    }
+
+    #[test]
+    fn nack_on_page_write_and_bus_error_on_read() {
+        let tx = [T::write(A, vec![0x00, 0]).with_error(NACK)];
+        assert_eq!(run(&tx, 0), Err(DeviceError::Nack));
+        let mut tx = reading(6, 0x8D, 0);
+        tx[1] = T::write_read(A, vec![0x8D], vec![0, 0]).with_error(BUS);
+        assert_eq!(run(&tx, 6), Err(DeviceError::Bus));
+    }
+
+    #[test]
+    fn unknown_pages() {
+        assert_eq!(run(&[], 23), Err(DeviceError::NoSuchChannel));
+        assert_eq!(run(&[], 0xFF), Err(DeviceError::NoSuchChannel));
+    }
+}

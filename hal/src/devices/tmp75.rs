@@ -1,0 +1,107 @@
+//! TI TMP75 / TMP105 and LM75-compatible local temperature sensors.
+//!
+//! The temperature register (pointer 0x00) is a big-endian 16-bit two's-complement value,
+//! left-justified: the TMP75 fills 12 bits (0.0625 °C), an LM75 at its default resolution 9
+//! bits. Reading it as 1/256 °C covers every resolution without knowing the configuration, and
+//! the unused low nibble is always zero on these parts, so a set bit there means the bytes did
+//! not come from a temperature register.
+
+use embedded_hal_async::i2c::I2c;
+
+use super::{q8_to_millicelsius, read_2};
+use crate::DeviceError;
+
+const REG_TEMPERATURE: u8 = 0x00;
+
+pub struct Tmp75<I> {
+    i2c: I,
+    address: u8,
+}
+
+impl<I: I2c> Tmp75<I> {
+    pub fn new(i2c: I, address: u8) -> Self {
+        Tmp75 { i2c, address }
+    }
+
+    /// Gives the bus back, e.g. to rebind it after a board change.
+    pub fn release(self) -> I {
+        self.i2c
+    }
+
+    /// Temperature in m°C.
+    pub async fn read_temperature(&mut self) -> Result<i32, DeviceError> {
+        let raw = i16::from_be_bytes(read_2(&mut self.i2c, self.address, REG_TEMPERATURE).await?);
+        if raw & 0x000F != 0 {
+            return Err(DeviceError::BadData);
+        }
+        Ok(q8_to_millicelsius(raw.into()))
+    }
+
+    pub async fn read(&mut self, channel: u8) -> Result<i32, DeviceError> {
+        match channel {
+            0 => self.read_temperature().await,
+            _ => Err(DeviceError::NoSuchChannel),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::devices::test_util::*;
+
+    fn run(tx: &[T], channel: u8) -> Result<i32, DeviceError> {
+        let mut mock = Mock::new(tx);
+        let mut dev = Tmp75::new(mock.clone(), 0x48);
+        let r = block_on(dev.read(channel));
+        mock.done();
+        r
+    }
+
+    #[test]
+    fn reads_datasheet_values() {
+        for (bytes, expect) in [
+            ([0x7F, 0xF0], 127_938), // 127.9375
+            ([0x64, 0x00], 100_000),
+            ([0x19, 0x00], 25_000),
+            ([0x00, 0x40], 250),
+            ([0x00, 0x00], 0),
+            ([0xFF, 0xC0], -250),
+            ([0xE7, 0x00], -25_000),
+            ([0xC9, 0x00], -55_000),
+            ([0x80, 0x00], -128_000),
+        ] {
+            let tx = [T::write_read(0x48, vec![0x00], bytes.to_vec())];
+            assert_eq!(run(&tx, 0), Ok(expect), "{bytes:02x?}");
+        }
+    }
+
+    #[test]
+    fn nack_means_absent() {
+        let tx = [T::write_read(0x48, vec![0x00], vec![0, 0]).with_error(NACK)];
+        assert_eq!(run(&tx, 0), Err(DeviceError::Nack));
+    }
+
+    #[test]
+    fn bus_error() {
+        let tx = [T::write_read(0x48, vec![0x00], vec![0, 0]).with_error(BUS)];
+        assert_eq!(run(&tx, 0), Err(DeviceError::Bus));
+        let tx =
+            [T::write_read(0x48, vec![0x00], vec![0, 0]).with_error(ErrorKind::ArbitrationLoss)];
+        assert_eq!(run(&tx, 0), Err(DeviceError::Bus));
+    }
+
+    #[test]
+    fn low_nibble_set_is_bad_data() {
+        let tx = [T::write_read(0x48, vec![0x00], vec![0x19, 0x01])];
+        assert_eq!(run(&tx, 0), Err(DeviceError::BadData));
+        // A floating bus reads all ones.
+        let tx = [T::write_read(0x48, vec![0x00], vec![0xFF, 0xFF])];
+        assert_eq!(run(&tx, 0), Err(DeviceError::BadData));
+    }
+
+    #[test]
+    fn unknown_channel() {
+        assert_eq!(run(&[], 1), Err(DeviceError::NoSuchChannel));
+    }
+}

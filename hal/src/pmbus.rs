@@ -1,0 +1,235 @@
+//! PMBus pieces shared by the PMBus drivers (MAX31785, ADM1272) and the simulator: command
+//! codes and the DIRECT data format.
+//!
+//! DIRECT format (PMBus 1.x part II §7.2) relates a real-world value `X` to the two's-complement
+//! register value `Y` by `Y = (m·X + b)·10^R`, so `X = (Y·10^-R − b) / m`. The part's datasheet
+//! gives `m`, `b` and `R` per quantity. The same relation is IPMI's SDR linear conversion, which
+//! is why it is written once here, in integers, and tested for exactness and overflow: the
+//! drivers must not use floats, and `m` is often a 4–5 digit number that makes naive `i32`
+//! arithmetic overflow on extreme raw values.
+
+/// Selects the page (rail, fan, sensor) that later page-scoped commands address.
+pub const PAGE: u8 = 0x00;
+pub const READ_VIN: u8 = 0x88;
+pub const READ_VOUT: u8 = 0x8B;
+pub const READ_IOUT: u8 = 0x8C;
+pub const READ_TEMPERATURE_1: u8 = 0x8D;
+pub const READ_FAN_SPEED_1: u8 = 0x90;
+pub const READ_PIN: u8 = 0x97;
+
+/// DIRECT-format coefficients. Wider than the 16-bit fields PMBus puts on the wire because
+/// drivers fold board constants into them (the ADM1272 multiplies `m` by its sense resistor).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Coefficients {
+    pub m: i64,
+    pub b: i64,
+    pub r: i8,
+}
+
+impl Coefficients {
+    pub const fn new(m: i64, b: i64, r: i8) -> Self {
+        Coefficients { m, b, r }
+    }
+}
+
+/// Exponents beyond this cannot come from a real part and would only serve to overflow.
+const MAX_EXP: u32 = 24;
+
+fn pow10(e: i32) -> Option<i128> {
+    if e < 0 || e as u32 > MAX_EXP {
+        return None;
+    }
+    10i128.checked_pow(e as u32)
+}
+
+/// Integer division rounding half away from zero: readings are reported to the nearest count,
+/// and symmetric rounding keeps negative temperatures the mirror of positive ones.
+pub(crate) fn div_round(n: i128, d: i128) -> Option<i128> {
+    if d == 0 {
+        return None;
+    }
+    let q = n.checked_div(d)?;
+    let r = n.checked_rem(d)?;
+    if r.checked_abs()?.checked_mul(2)? >= d.checked_abs()? {
+        let away = if (n < 0) == (d < 0) { 1 } else { -1 };
+        q.checked_add(away)
+    } else {
+        Some(q)
+    }
+}
+
+/// Decodes a DIRECT-format register value into an integer in units of `10^scale` (for example
+/// `scale = -3` gives millivolts for a voltage whose coefficients are expressed in volts),
+/// rounded to the nearest count.
+///
+/// Returns `None` when the result cannot be represented (`m == 0`, exponents out of any real
+/// part's range, or a result outside `i32`): the caller turns that into `BadData` instead of
+/// reporting a wrapped number.
+pub fn direct_to_scaled(raw: i32, c: Coefficients, scale: i8) -> Option<i32> {
+    // N = (Y·10^-R − b)·10^-scale / m, rearranged so every power of ten is non-negative:
+    // N = (Y·10^(a+s+k) − b·10^(s+k)) / (m·10^k).
+    let a = -i32::from(c.r);
+    let s = -i32::from(scale);
+    let k = 0.max(-(a + s)).max(-s);
+    let num = i128::from(raw)
+        .checked_mul(pow10(a + s + k)?)?
+        .checked_sub(i128::from(c.b).checked_mul(pow10(s + k)?)?)?;
+    let den = i128::from(c.m).checked_mul(pow10(k)?)?;
+    i32::try_from(div_round(num, den)?).ok()
+}
+
+/// Encodes an integer in units of `10^scale` into a DIRECT-format register value, rounded to
+/// the nearest count. The inverse of [`direct_to_scaled`] up to the register's quantisation;
+/// used to program limits and by the simulator's tests.
+pub fn scaled_to_direct(value: i32, c: Coefficients, scale: i8) -> Option<i32> {
+    // Y = (m·N·10^scale + b)·10^R = (m·N·10^(scale+R+k) + b·10^(R+k)) / 10^k.
+    let sr = i32::from(scale) + i32::from(c.r);
+    let r = i32::from(c.r);
+    let k = 0.max(-sr).max(-r);
+    let num = i128::from(c.m)
+        .checked_mul(i128::from(value))?
+        .checked_mul(pow10(sr + k)?)?
+        .checked_add(i128::from(c.b).checked_mul(pow10(r + k)?)?)?;
+    i32::try_from(div_round(num, pow10(k)?)?).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MILLI: i8 = -3;
+
+    #[test]
+    fn exact_values() {
+        // MAX31785 temperature: m=1, b=0, R=2 → 0.01 °C per count.
+        let t = Coefficients::new(1, 0, 2);
+        assert_eq!(direct_to_scaled(2550, t, MILLI), Some(25_500));
+        assert_eq!(direct_to_scaled(-1025, t, MILLI), Some(-10_250));
+        // Fan speed straight through in RPM.
+        assert_eq!(
+            direct_to_scaled(12_345, Coefficients::new(1, 0, 0), 0),
+            Some(12_345)
+        );
+        // Offset b: ADM1272 current, 15 mV range, 1 mΩ: Y = 132.6·I + 2048.
+        let i = Coefficients::new(1326, 20480, -1);
+        assert_eq!(direct_to_scaled(2048, i, MILLI), Some(0));
+        assert_eq!(direct_to_scaled(2048 + 1326, i, MILLI), Some(10_000));
+    }
+
+    #[test]
+    fn datasheet_examples() {
+        // ADM1272 60 V range: 6770 counts per 100 V.
+        let v = Coefficients::new(6770, 0, -2);
+        assert_eq!(direct_to_scaled(812, v, MILLI), Some(11_994)); // 11.9940… V
+        // ADM1272 temperature: Y = (42·T + 31871)/10.
+        let t = Coefficients::new(42, 31871, -1);
+        assert_eq!(direct_to_scaled(3292, t, MILLI), Some(24_976)); // 24.976… °C
+        assert_eq!(direct_to_scaled(3187, t, MILLI), Some(-24)); // −0.0238 °C
+    }
+
+    #[test]
+    fn rounding_is_half_away_from_zero() {
+        let thirds = Coefficients::new(3, 0, 0);
+        assert_eq!(direct_to_scaled(1, thirds, MILLI), Some(333));
+        assert_eq!(direct_to_scaled(2, thirds, MILLI), Some(667));
+        assert_eq!(direct_to_scaled(-2, thirds, MILLI), Some(-667));
+        let sixteenths = Coefficients::new(16, 0, 0);
+        assert_eq!(direct_to_scaled(1, sixteenths, MILLI), Some(63)); // 62.5
+        assert_eq!(direct_to_scaled(-1, sixteenths, MILLI), Some(-63));
+        assert_eq!(direct_to_scaled(3, sixteenths, MILLI), Some(188)); // 187.5
+        // Coarser output than the register: 1499 mV → 1 V, 1500 mV → 2 V.
+        let mv = Coefficients::new(1, 0, 3);
+        assert_eq!(direct_to_scaled(1499, mv, 0), Some(1));
+        assert_eq!(direct_to_scaled(1500, mv, 0), Some(2));
+        assert_eq!(direct_to_scaled(-1500, mv, 0), Some(-2));
+    }
+
+    #[test]
+    fn negative_coefficients_and_values() {
+        let neg_m = Coefficients::new(-4, 0, 0);
+        assert_eq!(direct_to_scaled(8, neg_m, 0), Some(-2));
+        assert_eq!(direct_to_scaled(-8, neg_m, 0), Some(2));
+        let neg_b = Coefficients::new(1, -100, 0);
+        assert_eq!(direct_to_scaled(-100, neg_b, 0), Some(0));
+        assert_eq!(
+            direct_to_scaled(i32::from(i16::MIN), Coefficients::new(1, 0, 2), MILLI),
+            Some(-327_680)
+        );
+    }
+
+    #[test]
+    fn extreme_raw_values_never_overflow() {
+        let sets = [
+            Coefficients::new(1, 0, 0),
+            Coefficients::new(1, 0, -15),
+            Coefficients::new(32767, -32768, 15),
+            Coefficients::new(21071 * 100_000, 0, -6),
+            Coefficients::new(-32768, 32767, -15),
+            Coefficients::new(0, 0, 0),
+            Coefficients::new(1, 0, i8::MIN),
+            Coefficients::new(1, 0, i8::MAX),
+        ];
+        for c in sets {
+            for raw in [
+                i32::MIN,
+                i32::MIN + 1,
+                -1,
+                0,
+                1,
+                i32::MAX,
+                i16::MIN.into(),
+                u16::MAX.into(),
+            ] {
+                for scale in [i8::MIN, -9, -3, 0, 3, i8::MAX] {
+                    // Must not panic; None is the correct answer for unrepresentable results.
+                    let _ = direct_to_scaled(raw, c, scale);
+                    let _ = scaled_to_direct(raw, c, scale);
+                }
+            }
+        }
+        assert_eq!(direct_to_scaled(0, Coefficients::new(0, 0, 0), 0), None);
+        assert_eq!(
+            direct_to_scaled(i32::MAX, Coefficients::new(1, 0, -9), MILLI),
+            None
+        );
+    }
+
+    #[test]
+    fn encode_inverts_decode_within_one_count() {
+        let sets = [
+            (Coefficients::new(6770, 0, -2), MILLI),
+            (Coefficients::new(663, 20480, -1), MILLI),
+            (Coefficients::new(42, 31871, -1), MILLI),
+            (Coefficients::new(1, 0, 2), MILLI),
+            (Coefficients::new(10535, 0, -3), MILLI),
+        ];
+        for (c, scale) in sets {
+            for y in 0..4096 {
+                let n = direct_to_scaled(y, c, scale).expect("in range");
+                let back = scaled_to_direct(n, c, scale).expect("in range");
+                assert_eq!(back, y, "{c:?} y={y} n={n}");
+            }
+        }
+    }
+
+    #[test]
+    fn decode_is_monotonic_over_all_i16() {
+        let c = Coefficients::new(1326, 20480, -1);
+        let mut prev = i32::MIN;
+        for y in i16::MIN..=i16::MAX {
+            let n = direct_to_scaled(y.into(), c, MILLI).expect("fits");
+            assert!(n >= prev);
+            prev = n;
+        }
+    }
+
+    #[test]
+    fn div_round_edges() {
+        assert_eq!(div_round(5, 2), Some(3));
+        assert_eq!(div_round(-5, 2), Some(-3));
+        assert_eq!(div_round(5, -2), Some(-3));
+        assert_eq!(div_round(4, 3), Some(1));
+        assert_eq!(div_round(1, 0), None);
+        assert_eq!(div_round(i128::MIN, -1), None);
+    }
+}
