@@ -1,4 +1,98 @@
-//! The CIM model of the BMC.
+//! The CIM model of the BMC, in the style of the Windows IPMI provider.
+//!
+//! Classes are data ([`schema`]), instances are (property, value) lists built by one value source
+//! per class ([`sensor`], [`host`]), and one renderer ([`render`]) writes any instance as WS-CIM
+//! XML. [`Model`] puts that behind the WS-Man [`wsbmc_wsman::Provider`] trait: it resolves
+//! resource URIs, validates selectors and namespaces, and walks enumerations by a cursor that is
+//! a position in the (fixed) instance table.
 #![no_std]
 
 extern crate alloc;
+
+pub mod host;
+pub mod model;
+pub mod render;
+pub mod schema;
+pub mod sensor;
+pub mod value;
+
+pub use model::{Model, NAMESPACE, SystemInfo};
+pub use value::{Instance, Value};
+
+#[cfg(test)]
+pub(crate) mod testutil {
+    use alloc::string::String;
+
+    use wsbmc_monitor::{
+        PowerDomain, Quantity, Reading, SensorDesc, SensorSource, SensorState, Threshold,
+        Thresholds,
+    };
+
+    /// A processor temperature sensor with LC, UNC, UC and UF thresholds.
+    pub fn cpu_temp() -> SensorDesc {
+        let thresholds = Thresholds {
+            lower_critical: Some(5_000),
+            upper_non_critical: Some(85_000),
+            upper_critical: Some(95_000),
+            upper_fatal: Some(105_000),
+            ..Thresholds::default()
+        };
+        SensorDesc {
+            key: String::from("cpu0_temp"),
+            name: String::from("CPU0 Temp"),
+            description: String::new(),
+            number: 48,
+            owner: 32,
+            lun: 0,
+            entity_id: 3,
+            entity_instance: 1,
+            quantity: Quantity::Temperature,
+            scale: -3,
+            thresholds,
+            default_thresholds: thresholds,
+            settable: Threshold::UpperNonCritical.bit() | Threshold::UpperCritical.bit(),
+            hysteresis: 2_000,
+            min_readable: -128_000,
+            max_readable: 127_000,
+            nominal: Some(45_000),
+            poll_ms: 1_000,
+            power: PowerDomain::Always,
+            source: SensorSource {
+                device: 0,
+                channel: 0,
+            },
+        }
+    }
+
+    pub fn fan() -> SensorDesc {
+        SensorDesc {
+            key: String::from("fan1"),
+            name: String::from("FAN1"),
+            number: 0x60,
+            entity_id: 0x1D,
+            quantity: Quantity::FanSpeed,
+            scale: 0,
+            thresholds: Thresholds {
+                lower_critical: Some(500),
+                ..Thresholds::default()
+            },
+            settable: 0,
+            hysteresis: 50,
+            min_readable: 0,
+            max_readable: 20_000,
+            nominal: None,
+            poll_ms: 250,
+            ..cpu_temp()
+        }
+    }
+
+    pub fn state(reading: Reading, asserted: u8) -> SensorState {
+        SensorState {
+            reading,
+            updated_ms: 1,
+            min: None,
+            max: None,
+            asserted,
+        }
+    }
+}

@@ -1,0 +1,735 @@
+//! The CIM_NumericSensor value source: one board sensor and its cached state as CIM values
+//! (`reference/cim.md` §2.1, §2.5).
+
+use alloc::borrow::Cow;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use wsbmc_ipmi::{EntityId, SensorType, SensorTypeMode, Unit};
+use wsbmc_monitor::{NoData, Quantity, Reading, SensorDesc, SensorState, Threshold};
+
+use crate::schema::CIM_NUMERIC_SENSOR;
+use crate::value::{Instance, Value};
+
+/// The class of the scoping system every sensor names in its keys.
+pub const SYSTEM_CREATION_CLASS_NAME: &str = "CIM_ComputerSystem";
+
+/// The IPMI sensor type and unit a quantity is reported as. Power is an "Other Units-based"
+/// sensor in Watts because that is what Windows-era consoles recognise as power (cim.md §1.6).
+pub const fn ipmi_codes(q: Quantity) -> (SensorType, Unit) {
+    match q {
+        Quantity::Temperature => (SensorType::TEMPERATURE, Unit::DEGREES_C),
+        Quantity::Voltage => (SensorType::VOLTAGE, Unit::VOLTS),
+        Quantity::Current => (SensorType::CURRENT, Unit::AMPS),
+        Quantity::Power => (SensorType::OTHER_UNITS_BASED, Unit::WATTS),
+        Quantity::FanSpeed => (SensorType::FAN, Unit::RPM),
+    }
+}
+
+/// The Windows-style DeviceID `NAME(number.lun.owner)`, decimal. It is a pure function of board
+/// data, so an EPR stays valid across restarts and a Get needs no prior enumeration.
+pub fn device_id(desc: &SensorDesc) -> String {
+    format!("{}({}.{}.{})", desc.name, desc.number, desc.lun, desc.owner)
+}
+
+/// The CurrentState text of a threshold condition, as CIM_Sensor's description spells it.
+pub const fn state_name(t: Threshold) -> &'static str {
+    match t {
+        Threshold::LowerNonCritical => "Lower Non-Critical",
+        Threshold::UpperNonCritical => "Upper Non-Critical",
+        Threshold::LowerCritical => "Lower Critical",
+        Threshold::UpperCritical => "Upper Critical",
+        Threshold::LowerFatal => "Lower Fatal",
+        Threshold::UpperFatal => "Upper Fatal",
+    }
+}
+
+/// What a sensor's status properties are derived from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Condition {
+    Normal,
+    /// The most severe asserted threshold.
+    Threshold(Threshold),
+    NoData(NoData),
+}
+
+/// Severity order for "most severe wins"; upper before lower at equal severity only so that the
+/// choice is deterministic (both cannot be asserted by one physical reading).
+const BY_SEVERITY: [Threshold; 6] = [
+    Threshold::UpperFatal,
+    Threshold::LowerFatal,
+    Threshold::UpperCritical,
+    Threshold::LowerCritical,
+    Threshold::UpperNonCritical,
+    Threshold::LowerNonCritical,
+];
+
+impl Condition {
+    /// Uses the poller's asserted bits rather than re-comparing the reading, so the CIM state
+    /// agrees with the hysteresis the threshold engine applied.
+    pub fn of(state: &SensorState) -> Self {
+        match state.reading {
+            Reading::NoData(reason) => Condition::NoData(reason),
+            Reading::Value(_) => BY_SEVERITY
+                .iter()
+                .find(|t| state.asserted & t.bit() != 0)
+                .map_or(Condition::Normal, |t| Condition::Threshold(*t)),
+        }
+    }
+}
+
+/// The status properties that all follow from one [`Condition`].
+///
+/// One table, so CurrentState, HealthState, OperationalStatus, Status and StatusDescriptions can
+/// never disagree with each other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatusView {
+    pub current_state: &'static str,
+    pub health_state: u16,
+    pub operational_status: u16,
+    /// The deprecated CIM_ManagedSystemElement.Status; still read by older consoles.
+    pub status: &'static str,
+    pub description: &'static str,
+    /// The deprecated CIM_LogicalDevice.Availability.
+    pub availability: u16,
+}
+
+const fn view(
+    current_state: &'static str,
+    health_state: u16,
+    operational_status: u16,
+    status: &'static str,
+    description: &'static str,
+    availability: u16,
+) -> StatusView {
+    StatusView {
+        current_state,
+        health_state,
+        operational_status,
+        status,
+        description,
+        availability,
+    }
+}
+
+/// HealthState values (CIM_ManagedSystemElement).
+const UNKNOWN: u16 = 0;
+const OK: u16 = 5;
+const DEGRADED: u16 = 10;
+const CRITICAL: u16 = 25;
+const NON_RECOVERABLE: u16 = 30;
+
+impl Condition {
+    /// The status properties for this condition (cim.md §2.5).
+    ///
+    /// Threshold states follow the §2.5 table: non-critical → Degraded (10, [3]), critical →
+    /// Critical failure (25, [6 Error]), fatal → Non-recoverable (30, [7]).
+    ///
+    /// No-data reasons all read CurrentState "Unknown" (there is no reading to classify, and
+    /// CurrentState must stay within PossibleStates, which consoles read as the standard set) and
+    /// differ in OperationalStatus, which is where CIM says *why*: not read yet → [8 Starting];
+    /// device absent → [12 No Contact]; bus error or timeout → [13 Lost Communication]; garbage
+    /// data → [0 Unknown]. Their HealthState is 0 Unknown: the BMC cannot vouch for the sensor.
+    ///
+    /// Host off is the exception and deliberately quiet: a host-powered sensor that cannot read
+    /// while the operator has the host off is working as designed. It reports HealthState 5 OK
+    /// and OperationalStatus [15 Dormant] ("inactive or quiesced"), with Availability 7 Power
+    /// Off, so that consoles which roll sensor health up to the system (our own CIM_ComputerSystem
+    /// does) do not raise an alarm for every host sensor whenever the host is switched off.
+    /// Dormant rather than [10 Stopped], because Stopped describes the element itself having been
+    /// stopped, and the sensor has not been.
+    pub const fn view(self) -> StatusView {
+        match self {
+            Condition::Normal => view(
+                "Normal",
+                OK,
+                2,
+                "OK",
+                "Reading is within the normal range",
+                3,
+            ),
+            Condition::Threshold(t) => match t {
+                Threshold::LowerNonCritical => view(
+                    state_name(t),
+                    DEGRADED,
+                    3,
+                    "Degraded",
+                    "Reading is at or below the lower non-critical threshold",
+                    3,
+                ),
+                Threshold::UpperNonCritical => view(
+                    state_name(t),
+                    DEGRADED,
+                    3,
+                    "Degraded",
+                    "Reading is at or above the upper non-critical threshold",
+                    3,
+                ),
+                Threshold::LowerCritical => view(
+                    state_name(t),
+                    CRITICAL,
+                    6,
+                    "Error",
+                    "Reading is at or below the lower critical threshold",
+                    3,
+                ),
+                Threshold::UpperCritical => view(
+                    state_name(t),
+                    CRITICAL,
+                    6,
+                    "Error",
+                    "Reading is at or above the upper critical threshold",
+                    3,
+                ),
+                Threshold::LowerFatal => view(
+                    state_name(t),
+                    NON_RECOVERABLE,
+                    7,
+                    "NonRecover",
+                    "Reading is at or below the lower fatal threshold",
+                    3,
+                ),
+                Threshold::UpperFatal => view(
+                    state_name(t),
+                    NON_RECOVERABLE,
+                    7,
+                    "NonRecover",
+                    "Reading is at or above the upper fatal threshold",
+                    3,
+                ),
+            },
+            Condition::NoData(reason) => match reason {
+                NoData::Initializing => view(
+                    "Unknown",
+                    UNKNOWN,
+                    8,
+                    "Starting",
+                    "Sensor has not been read yet",
+                    2,
+                ),
+                NoData::NotPresent => view(
+                    "Unknown",
+                    UNKNOWN,
+                    12,
+                    "No Contact",
+                    "Sensor device does not respond",
+                    11,
+                ),
+                NoData::BusError => view(
+                    "Unknown",
+                    UNKNOWN,
+                    13,
+                    "Lost Comm",
+                    "Bus error while reading the sensor device",
+                    2,
+                ),
+                NoData::Timeout => view(
+                    "Unknown",
+                    UNKNOWN,
+                    13,
+                    "Lost Comm",
+                    "Timed out reading the sensor device",
+                    2,
+                ),
+                NoData::Unavailable => view(
+                    "Unknown",
+                    UNKNOWN,
+                    0,
+                    "Unknown",
+                    "Sensor device returned data that is not a reading",
+                    2,
+                ),
+                NoData::HostOff => view(
+                    "Unknown",
+                    OK,
+                    15,
+                    "Stopped",
+                    "Sensor reads only while the host is powered on",
+                    7,
+                ),
+            },
+        }
+    }
+}
+
+/// SupportedThresholds (and the other threshold arrays) from a mask of [`Threshold::bit`]s,
+/// in CIM ValueMap order.
+fn threshold_list(mask: u8) -> Value<'static> {
+    Value::u16s(
+        Threshold::ALL
+            .iter()
+            .filter(|t| mask & t.bit() != 0)
+            .map(|t| *t as u16),
+    )
+}
+
+/// The four key values of a sensor, alphabetical like the class's key list.
+pub fn keys<'a>(desc: &'a SensorDesc, system_name: &'a str) -> [(&'static str, Cow<'a, str>); 4] {
+    [
+        ("CreationClassName", Cow::Borrowed(CIM_NUMERIC_SENSOR.name)),
+        ("DeviceID", Cow::Owned(device_id(desc))),
+        (
+            "SystemCreationClassName",
+            Cow::Borrowed(SYSTEM_CREATION_CLASS_NAME),
+        ),
+        ("SystemName", Cow::Borrowed(system_name)),
+    ]
+}
+
+/// Builds the CIM_NumericSensor instance of one sensor.
+pub fn instance<'a>(
+    desc: &'a SensorDesc,
+    state: &SensorState,
+    system_name: &'a str,
+    mode: SensorTypeMode,
+) -> Instance<'a> {
+    let (ipmi_type, ipmi_unit) = ipmi_codes(desc.quantity);
+    let units = ipmi_unit.cim();
+    let sensor_type = ipmi_type.cim(ipmi_unit, mode);
+    let status = Condition::of(state).view();
+    let supported = desc.thresholds.supported_mask();
+    let keys = keys(desc, system_name);
+    let id = keys[1].1.clone();
+
+    // Windows style "<DeviceID>:<text> for <entity> <instance>" (cim.md §1.6), which consoles
+    // such as MetricsHub split on ':' and " for ". The board's free text, when it gives one, is
+    // the better <text>; otherwise the IPMI type name says what the sensor is.
+    let what: Cow<'_, str> = if desc.description.is_empty() {
+        Cow::Owned(format!("{} sensor", ipmi_type.name()))
+    } else {
+        Cow::Borrowed(desc.description.as_str())
+    };
+    let description = format!(
+        "{}:{} for {} {}",
+        id,
+        what,
+        EntityId(desc.entity_id).name(),
+        desc.entity_instance
+    );
+
+    let mut possible: Vec<&'static str> = Vec::with_capacity(8);
+    possible.push("Unknown");
+    possible.push("Normal");
+    possible.extend(
+        Threshold::ALL
+            .iter()
+            .filter(|t| supported & t.bit() != 0)
+            .map(|t| state_name(*t)),
+    );
+
+    let t = &desc.thresholds;
+    let reading = match state.reading {
+        Reading::Value(v) => Value::S32(v),
+        Reading::NoData(_) => Value::Null,
+    };
+    // A poll period past u64 nanoseconds cannot come from a u32 of milliseconds; saturate anyway
+    // rather than reason about it twice.
+    let polling_ns = u64::from(desc.poll_ms).saturating_mul(1_000_000);
+
+    let mut i = Instance::with_capacity(&CIM_NUMERIC_SENSOR, 59);
+    for (name, value) in keys {
+        i.set(name, Value::Str(value));
+    }
+
+    i.set("Caption", Value::str(&desc.name));
+    i.set("Description", Value::string(description));
+    i.set("ElementName", Value::str(&desc.name));
+    i.set("Name", Value::str(&desc.name));
+    i.set("InstallDate", Value::Null);
+
+    i.set("HealthState", Value::U16(status.health_state));
+    i.set(
+        "OperationalStatus",
+        Value::u16s([status.operational_status]),
+    );
+    i.set("StatusDescriptions", Value::strs([status.description]));
+    i.set("Status", Value::str(status.status));
+    i.set("CurrentState", Value::str(status.current_state));
+    i.set("PossibleStates", Value::strs(possible));
+    i.set("Availability", Value::U16(status.availability));
+    i.set("AdditionalAvailability", Value::empty_array());
+    i.set("StatusInfo", Value::Null);
+
+    // Scanning is always on: the poller reads every sensor; there is no per-sensor disable yet.
+    i.set("EnabledState", Value::U16(2));
+    i.set("EnabledDefault", Value::U16(2));
+    i.set("RequestedState", Value::U16(12));
+    i.set("OtherEnabledState", Value::Null);
+    i.set("TimeOfLastStateChange", Value::Null);
+
+    i.set("ErrorCleared", Value::Null);
+    i.set("ErrorDescription", Value::Null);
+    i.set("LastErrorCode", Value::Null);
+    i.set("MaxQuiesceTime", Value::Null);
+    i.set("PowerManagementSupported", Value::Bool(false));
+    i.set("PowerManagementCapabilities", Value::empty_array());
+    i.set("PowerOnHours", Value::Null);
+    i.set("TotalPowerOnHours", Value::Null);
+    i.set(
+        "OtherIdentifyingInfo",
+        Value::Array(alloc::vec![
+            Value::string(format!("{:#04x}", desc.owner)),
+            Value::string(format!("{}", desc.lun)),
+            Value::string(format!("{:#04x}", desc.number)),
+            Value::string(format!("{}.{}", desc.entity_id, desc.entity_instance)),
+        ]),
+    );
+    i.set(
+        "IdentifyingDescriptions",
+        Value::strs(["OwnerID", "LUN", "SensorNumber", "Entity"]),
+    );
+
+    i.set("SensorType", Value::U16(sensor_type.0));
+    i.set(
+        "OtherSensorTypeDescription",
+        ipmi_type
+            .other_description(sensor_type)
+            .map_or(Value::Null, Value::str),
+    );
+    i.set("PollingInterval", Value::U64(polling_ns));
+
+    i.set("BaseUnits", Value::U16(units.base_units.0));
+    i.set(
+        "UnitModifier",
+        Value::S32(i32::from(desc.scale) + i32::from(units.modifier)),
+    );
+    i.set("RateUnits", Value::U16(0));
+    i.set("CurrentReading", reading);
+    i.set("NominalReading", Value::opt_s32(desc.nominal));
+    i.set("NormalMax", Value::Null);
+    i.set("NormalMin", Value::Null);
+    i.set("MaxReadable", Value::S32(desc.max_readable));
+    i.set("MinReadable", Value::S32(desc.min_readable));
+    // The driver's step is not part of the board file; NULL says "not known" where a guess of
+    // one count would claim a precision the part may not have.
+    i.set("Resolution", Value::Null);
+    i.set("Tolerance", Value::Null);
+    i.set("Accuracy", Value::Null);
+    // Drivers return linear integers; nothing non-linear reaches the monitor.
+    i.set("IsLinear", Value::Bool(true));
+    i.set("Hysteresis", Value::U32(desc.hysteresis));
+
+    i.set(
+        "LowerThresholdNonCritical",
+        Value::opt_s32(t.lower_non_critical),
+    );
+    i.set(
+        "UpperThresholdNonCritical",
+        Value::opt_s32(t.upper_non_critical),
+    );
+    i.set("LowerThresholdCritical", Value::opt_s32(t.lower_critical));
+    i.set("UpperThresholdCritical", Value::opt_s32(t.upper_critical));
+    i.set("LowerThresholdFatal", Value::opt_s32(t.lower_fatal));
+    i.set("UpperThresholdFatal", Value::opt_s32(t.upper_fatal));
+    i.set("SupportedThresholds", threshold_list(supported));
+    // Threshold events are always armed for every threshold that exists.
+    i.set("EnabledThresholds", threshold_list(supported));
+    i.set("SettableThresholds", threshold_list(desc.settable));
+    i
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::{cpu_temp, fan, state};
+    use alloc::vec;
+
+    fn build(desc: &SensorDesc, st: SensorState) -> Instance<'_> {
+        instance(desc, &st, "host-1", SensorTypeMode::Windows)
+    }
+
+    fn get<'i>(i: &'i Instance<'_>, name: &str) -> &'i Value<'i> {
+        match i.get(name) {
+            Some(v) => v,
+            None => panic!("no value for {name}"),
+        }
+    }
+
+    #[test]
+    fn every_property_has_exactly_one_conforming_value() {
+        let desc = cpu_temp();
+        let i = build(&desc, state(Reading::Value(42_000), 0));
+        let props = CIM_NUMERIC_SENSOR.properties();
+        assert_eq!(i.values.len(), props.len());
+        for p in props {
+            let n = i.values.iter().filter(|(name, _)| *name == p.name).count();
+            assert_eq!(n, 1, "{}", p.name);
+            assert!(get(&i, p.name).conforms(p), "{}", p.name);
+        }
+    }
+
+    #[test]
+    fn identity_and_units() {
+        let desc = cpu_temp();
+        let i = build(&desc, state(Reading::Value(42_000), 0));
+        assert_eq!(get(&i, "DeviceID"), &Value::str("CPU0 Temp(48.0.32)"));
+        assert_eq!(
+            get(&i, "Description"),
+            &Value::str("CPU0 Temp(48.0.32):Temperature sensor for Processor 1")
+        );
+        assert_eq!(get(&i, "SystemName"), &Value::str("host-1"));
+        assert_eq!(
+            get(&i, "SystemCreationClassName"),
+            &Value::str("CIM_ComputerSystem")
+        );
+        assert_eq!(
+            get(&i, "CreationClassName"),
+            &Value::str("CIM_NumericSensor")
+        );
+        assert_eq!(get(&i, "SensorType"), &Value::U16(2));
+        assert_eq!(get(&i, "BaseUnits"), &Value::U16(2));
+        assert_eq!(get(&i, "UnitModifier"), &Value::S32(-3));
+        assert_eq!(get(&i, "OtherSensorTypeDescription"), &Value::Null);
+        assert_eq!(get(&i, "PollingInterval"), &Value::U64(1_000_000_000));
+        assert_eq!(get(&i, "CurrentReading"), &Value::S32(42_000));
+    }
+
+    #[test]
+    fn board_description_replaces_the_type_name() {
+        let mut desc = cpu_temp();
+        desc.description = String::from("CPU0 die temperature");
+        let i = build(&desc, state(Reading::Value(1), 0));
+        assert_eq!(
+            get(&i, "Description"),
+            &Value::str("CPU0 Temp(48.0.32):CPU0 die temperature for Processor 1")
+        );
+    }
+
+    #[test]
+    fn quantities_map_to_cim_types_and_units() {
+        let cases = [
+            (Quantity::Temperature, 2, 2, None),
+            (Quantity::Voltage, 3, 5, None),
+            (Quantity::Current, 4, 6, None),
+            (Quantity::Power, 1, 7, Some("Other Units-based Sensor")),
+            (Quantity::FanSpeed, 5, 19, None),
+        ];
+        for (q, st, bu, other) in cases {
+            let mut desc = cpu_temp();
+            desc.quantity = q;
+            let i = build(&desc, state(Reading::Value(1), 0));
+            assert_eq!(get(&i, "SensorType"), &Value::U16(st), "{q:?}");
+            assert_eq!(get(&i, "BaseUnits"), &Value::U16(bu), "{q:?}");
+            assert_eq!(
+                get(&i, "OtherSensorTypeDescription"),
+                &other.map_or(Value::Null, Value::str),
+                "{q:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn power_in_dmtf_mode_is_power_consumption() {
+        let mut desc = cpu_temp();
+        desc.quantity = Quantity::Power;
+        let i = instance(
+            &desc,
+            &state(Reading::Value(1), 0),
+            "h",
+            SensorTypeMode::Dmtf,
+        );
+        assert_eq!(get(&i, "SensorType"), &Value::U16(13));
+    }
+
+    #[test]
+    fn thresholds_and_their_lists() {
+        let desc = cpu_temp();
+        let i = build(&desc, state(Reading::Value(1), 0));
+        assert_eq!(get(&i, "LowerThresholdNonCritical"), &Value::Null);
+        assert_eq!(get(&i, "LowerThresholdCritical"), &Value::S32(5_000));
+        assert_eq!(get(&i, "UpperThresholdNonCritical"), &Value::S32(85_000));
+        assert_eq!(get(&i, "UpperThresholdCritical"), &Value::S32(95_000));
+        assert_eq!(get(&i, "LowerThresholdFatal"), &Value::Null);
+        assert_eq!(get(&i, "UpperThresholdFatal"), &Value::S32(105_000));
+        assert_eq!(get(&i, "SupportedThresholds"), &Value::u16s([1, 2, 3, 5]));
+        assert_eq!(get(&i, "EnabledThresholds"), &Value::u16s([1, 2, 3, 5]));
+        assert_eq!(get(&i, "SettableThresholds"), &Value::u16s([1, 3]));
+        assert_eq!(
+            get(&i, "PossibleStates"),
+            &Value::strs([
+                "Unknown",
+                "Normal",
+                "Upper Non-Critical",
+                "Lower Critical",
+                "Upper Critical",
+                "Upper Fatal"
+            ])
+        );
+        assert_eq!(get(&i, "Hysteresis"), &Value::U32(2_000));
+        assert_eq!(get(&i, "MaxReadable"), &Value::S32(127_000));
+        assert_eq!(get(&i, "MinReadable"), &Value::S32(-128_000));
+        assert_eq!(get(&i, "NominalReading"), &Value::S32(45_000));
+    }
+
+    #[test]
+    fn sensor_without_thresholds_has_empty_lists() {
+        let mut desc = fan();
+        desc.thresholds = wsbmc_monitor::Thresholds::default();
+        let i = build(&desc, state(Reading::Value(1), 0));
+        assert_eq!(get(&i, "SupportedThresholds"), &Value::empty_array());
+        assert_eq!(
+            get(&i, "PossibleStates"),
+            &Value::strs(["Unknown", "Normal"])
+        );
+        assert_eq!(get(&i, "NominalReading"), &Value::Null);
+        assert_eq!(get(&i, "PollingInterval"), &Value::U64(250_000_000));
+        assert_eq!(get(&i, "UnitModifier"), &Value::S32(0));
+    }
+
+    /// (CurrentState, HealthState, OperationalStatus, Status) of a sensor in `st`.
+    fn status_of(st: SensorState) -> (String, u16, Vec<u16>, String) {
+        let desc = cpu_temp();
+        let i = build(&desc, st);
+        let Value::Str(cs) = get(&i, "CurrentState") else {
+            panic!("CurrentState")
+        };
+        let Value::U16(hs) = get(&i, "HealthState") else {
+            panic!("HealthState")
+        };
+        let Value::Array(os) = get(&i, "OperationalStatus") else {
+            panic!("OperationalStatus")
+        };
+        let os = os
+            .iter()
+            .map(|v| match v {
+                Value::U16(n) => *n,
+                _ => panic!("OperationalStatus element"),
+            })
+            .collect();
+        let Value::Str(s) = get(&i, "Status") else {
+            panic!("Status")
+        };
+        let Value::Array(d) = get(&i, "StatusDescriptions") else {
+            panic!("StatusDescriptions")
+        };
+        assert_eq!(d.len(), 1, "one description per OperationalStatus entry");
+        (String::from(cs.as_ref()), *hs, os, String::from(s.as_ref()))
+    }
+
+    fn s(cs: &str, hs: u16, os: u16, st: &str) -> (String, u16, Vec<u16>, String) {
+        (String::from(cs), hs, vec![os], String::from(st))
+    }
+
+    const UNC: u8 = Threshold::UpperNonCritical.bit();
+    const UC: u8 = Threshold::UpperCritical.bit();
+    const UF: u8 = Threshold::UpperFatal.bit();
+    const LNC: u8 = Threshold::LowerNonCritical.bit();
+    const LC: u8 = Threshold::LowerCritical.bit();
+    const LF: u8 = Threshold::LowerFatal.bit();
+
+    #[test]
+    fn reading_states() {
+        let v = Reading::Value(50_000);
+        assert_eq!(status_of(state(v, 0)), s("Normal", 5, 2, "OK"));
+        assert_eq!(
+            status_of(state(v, UNC)),
+            s("Upper Non-Critical", 10, 3, "Degraded")
+        );
+        assert_eq!(
+            status_of(state(v, LNC)),
+            s("Lower Non-Critical", 10, 3, "Degraded")
+        );
+        assert_eq!(
+            status_of(state(v, UNC | UC)),
+            s("Upper Critical", 25, 6, "Error")
+        );
+        assert_eq!(
+            status_of(state(v, LNC | LC)),
+            s("Lower Critical", 25, 6, "Error")
+        );
+        assert_eq!(
+            status_of(state(v, UNC | UC | UF)),
+            s("Upper Fatal", 30, 7, "NonRecover")
+        );
+        assert_eq!(
+            status_of(state(v, LNC | LC | LF)),
+            s("Lower Fatal", 30, 7, "NonRecover")
+        );
+    }
+
+    #[test]
+    fn most_severe_threshold_wins_whatever_the_bit_order() {
+        let v = Reading::Value(0);
+        assert_eq!(status_of(state(v, UF)).0, "Upper Fatal");
+        assert_eq!(status_of(state(v, UC | LNC)).0, "Upper Critical");
+        assert_eq!(status_of(state(v, LC | UNC)).0, "Lower Critical");
+        assert_eq!(status_of(state(v, LF | UC)).0, "Lower Fatal");
+    }
+
+    #[test]
+    fn no_data_states() {
+        let nd = |r| state(Reading::NoData(r), 0);
+        assert_eq!(
+            status_of(nd(NoData::Initializing)),
+            s("Unknown", 0, 8, "Starting")
+        );
+        assert_eq!(
+            status_of(nd(NoData::Unavailable)),
+            s("Unknown", 0, 0, "Unknown")
+        );
+        assert_eq!(
+            status_of(nd(NoData::NotPresent)),
+            s("Unknown", 0, 12, "No Contact")
+        );
+        assert_eq!(
+            status_of(nd(NoData::BusError)),
+            s("Unknown", 0, 13, "Lost Comm")
+        );
+        assert_eq!(
+            status_of(nd(NoData::Timeout)),
+            s("Unknown", 0, 13, "Lost Comm")
+        );
+        assert_eq!(
+            status_of(nd(NoData::HostOff)),
+            s("Unknown", 5, 15, "Stopped")
+        );
+    }
+
+    #[test]
+    fn no_data_reading_is_null_and_stale_bits_are_ignored() {
+        let desc = cpu_temp();
+        let i = build(&desc, state(Reading::NoData(NoData::BusError), UC));
+        assert_eq!(get(&i, "CurrentReading"), &Value::Null);
+        assert_eq!(get(&i, "CurrentState"), &Value::str("Unknown"));
+    }
+
+    #[test]
+    fn host_off_is_quiet() {
+        let desc = cpu_temp();
+        let i = build(&desc, state(Reading::NoData(NoData::HostOff), 0));
+        assert_eq!(get(&i, "Availability"), &Value::U16(7));
+        assert_eq!(get(&i, "HealthState"), &Value::U16(5));
+    }
+
+    #[test]
+    fn current_state_is_always_a_possible_state() {
+        let desc = cpu_temp();
+        let readings = [
+            Reading::Value(0),
+            Reading::NoData(NoData::Initializing),
+            Reading::NoData(NoData::HostOff),
+        ];
+        for r in readings {
+            for mask in 0..64u8 {
+                // Only thresholds the sensor has can be asserted.
+                let mask = mask & desc.thresholds.supported_mask();
+                let i = build(&desc, state(r, mask));
+                let Value::Array(ps) = get(&i, "PossibleStates") else {
+                    panic!("PossibleStates")
+                };
+                assert!(ps.contains(get(&i, "CurrentState")), "{r:?} {mask:#x}");
+            }
+        }
+    }
+
+    #[test]
+    fn identifying_info() {
+        let desc = cpu_temp();
+        let i = build(&desc, state(Reading::Value(1), 0));
+        assert_eq!(
+            get(&i, "OtherIdentifyingInfo"),
+            &Value::strs(["0x20", "0", "0x30", "3.1"])
+        );
+    }
+}
