@@ -115,3 +115,322 @@ impl Fault {
         Self::with_detail(FaultKind::ActionNotSupported, FaultDetail::ActionMismatch)
     }
 }
+
+/// SOAP 1.2 `s:Code/s:Value`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SoapCode {
+    Sender,
+    Receiver,
+    VersionMismatch,
+    MustUnderstand,
+}
+
+impl SoapCode {
+    /// The QName as written with the `s` prefix every envelope declares.
+    pub const fn qname(self) -> &'static str {
+        match self {
+            SoapCode::Sender => "s:Sender",
+            SoapCode::Receiver => "s:Receiver",
+            SoapCode::VersionMismatch => "s:VersionMismatch",
+            SoapCode::MustUnderstand => "s:MustUnderstand",
+        }
+    }
+}
+
+/// How one fault kind goes on the wire (reference/wsman.md §4.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FaultSpec {
+    pub code: SoapCode,
+    /// `(prefix, namespace, local name)` of `s:Subcode/s:Value`; `None` for the SOAP-level faults.
+    pub subcode: Option<(&'static str, &'static str, &'static str)>,
+    /// `wsa:Action` of the fault message.
+    pub action: &'static str,
+    /// Standard `s:Reason` text.
+    pub reason: &'static str,
+    /// `f:WSManFault/@Code`: the Windows error code clients map to their own messages.
+    pub windows_code: u32,
+}
+
+impl FaultKind {
+    /// The whole catalogue in one place, so code, subcode, action and text never drift apart.
+    ///
+    /// Windows codes are the `ERROR_WSMAN_*` values Windows itself sends for the same condition;
+    /// where Windows uses a Win32 code instead (access denied, invalid parameter) that is used.
+    pub const fn spec(self) -> FaultSpec {
+        use crate::ns::action::{
+            FAULT_ADDRESSING as A, FAULT_ENUMERATION as N, FAULT_TRANSFER as T, FAULT_WSMAN as M,
+        };
+        use crate::ns::{WSA, WSEN, WSMAN, WXF};
+        use SoapCode::{Receiver, Sender};
+        const fn s(
+            code: SoapCode,
+            subcode: Option<(&'static str, &'static str, &'static str)>,
+            action: &'static str,
+            reason: &'static str,
+            windows_code: u32,
+        ) -> FaultSpec {
+            FaultSpec {
+                code,
+                subcode,
+                action,
+                reason,
+                windows_code,
+            }
+        }
+        match self {
+            FaultKind::VersionMismatch => s(
+                SoapCode::VersionMismatch,
+                None,
+                A,
+                "The SOAP envelope version is not supported; use SOAP 1.2.",
+                2150858765,
+            ),
+            FaultKind::MustUnderstand => s(
+                SoapCode::MustUnderstand,
+                None,
+                A,
+                "The WS-Management service cannot process a SOAP header in the request that is marked as mustUnderstand.",
+                2150858768,
+            ),
+            FaultKind::ActionNotSupported => s(
+                Sender,
+                Some(("a", WSA, "ActionNotSupported")),
+                A,
+                "The action is not supported by the service.",
+                2150858771,
+            ),
+            FaultKind::DestinationUnreachable => s(
+                Sender,
+                Some(("a", WSA, "DestinationUnreachable")),
+                A,
+                "No route can be determined to reach the destination role defined by the WS-Addressing To header or the resource URI.",
+                2150858770,
+            ),
+            FaultKind::EndpointUnavailable => s(
+                Receiver,
+                Some(("a", WSA, "EndpointUnavailable")),
+                A,
+                "The specified endpoint is currently unavailable.",
+                2150858772,
+            ),
+            FaultKind::InvalidMessageInformationHeader => s(
+                Sender,
+                Some(("a", WSA, "InvalidMessageInformationHeader")),
+                A,
+                "A message information header is not valid and the message cannot be processed.",
+                2150858767,
+            ),
+            FaultKind::MessageInformationHeaderRequired => s(
+                Sender,
+                Some(("a", WSA, "MessageInformationHeaderRequired")),
+                A,
+                "A required message information header is missing.",
+                2150858767,
+            ),
+            FaultKind::AccessDenied => s(
+                Sender,
+                Some(("w", WSMAN, "AccessDenied")),
+                M,
+                "The sender was not authorized to access the resource.",
+                5,
+            ),
+            FaultKind::AlreadyExists => s(
+                Sender,
+                Some(("w", WSMAN, "AlreadyExists")),
+                M,
+                "The sender attempted to create a resource which already exists.",
+                183,
+            ),
+            FaultKind::CannotProcessFilter => s(
+                Sender,
+                Some(("w", WSMAN, "CannotProcessFilter")),
+                M,
+                "The requested filter could not be processed.",
+                2150859042,
+            ),
+            FaultKind::Concurrency => s(
+                Sender,
+                Some(("w", WSMAN, "Concurrency")),
+                M,
+                "The action could not be completed due to concurrency or locking problems.",
+                2150858802,
+            ),
+            FaultKind::EncodingLimit => s(
+                Sender,
+                Some(("w", WSMAN, "EncodingLimit")),
+                M,
+                "An internal encoding limit was exceeded in a request or would be violated if the message were processed.",
+                2150858805,
+            ),
+            FaultKind::InternalError => s(
+                Receiver,
+                Some(("w", WSMAN, "InternalError")),
+                M,
+                "The service cannot comply with the request due to internal processing errors.",
+                1359,
+            ),
+            FaultKind::InvalidOptions => s(
+                Sender,
+                Some(("w", WSMAN, "InvalidOptions")),
+                M,
+                "One or more options are not valid.",
+                2150858809,
+            ),
+            FaultKind::InvalidParameter => s(
+                Sender,
+                Some(("w", WSMAN, "InvalidParameter")),
+                M,
+                "An operation parameter is not valid.",
+                87,
+            ),
+            FaultKind::InvalidSelectors => s(
+                Sender,
+                Some(("w", WSMAN, "InvalidSelectors")),
+                M,
+                "The WS-Management service cannot process the request because the request contained invalid selectors for the resource.",
+                2150858843,
+            ),
+            FaultKind::QuotaLimit => s(
+                Sender,
+                Some(("w", WSMAN, "QuotaLimit")),
+                M,
+                "The service is busy servicing other requests.",
+                2150858815,
+            ),
+            FaultKind::SchemaValidationError => s(
+                Sender,
+                Some(("w", WSMAN, "SchemaValidationError")),
+                M,
+                "The supplied SOAP message violates the corresponding XML schema definition.",
+                2150858817,
+            ),
+            FaultKind::TimedOut => s(
+                Receiver,
+                Some(("w", WSMAN, "TimedOut")),
+                M,
+                "The operation has timed out.",
+                2150858793,
+            ),
+            FaultKind::UnsupportedFeature => s(
+                Sender,
+                Some(("w", WSMAN, "UnsupportedFeature")),
+                M,
+                "The specified feature is not supported.",
+                2150858818,
+            ),
+            FaultKind::InvalidRepresentation => s(
+                Sender,
+                Some(("x", WXF, "InvalidRepresentation")),
+                T,
+                "The XML content is not valid.",
+                2150858791,
+            ),
+            FaultKind::EnumCannotProcessFilter => s(
+                Sender,
+                Some(("n", WSEN, "CannotProcessFilter")),
+                N,
+                "The requested filter could not be processed.",
+                2150858778,
+            ),
+            FaultKind::FilterDialectRequestedUnavailable => s(
+                Sender,
+                Some(("n", WSEN, "FilterDialectRequestedUnavailable")),
+                N,
+                "The requested filtering dialect is not supported.",
+                2150858777,
+            ),
+            FaultKind::FilteringNotSupported => s(
+                Sender,
+                Some(("n", WSEN, "FilteringNotSupported")),
+                N,
+                "Filtered enumeration is not supported.",
+                2150858776,
+            ),
+            FaultKind::InvalidEnumerationContext => s(
+                Receiver,
+                Some(("n", WSEN, "InvalidEnumerationContext")),
+                N,
+                "The supplied enumeration context is not valid.",
+                2150858779,
+            ),
+            FaultKind::InvalidExpirationTime => s(
+                Sender,
+                Some(("n", WSEN, "InvalidExpirationTime")),
+                N,
+                "The expiration time is not valid.",
+                2150858774,
+            ),
+            FaultKind::UnsupportedExpirationType => s(
+                Sender,
+                Some(("n", WSEN, "UnsupportedExpirationType")),
+                N,
+                "The specified expiration type is not supported.",
+                2150858775,
+            ),
+        }
+    }
+}
+
+impl FaultDetail {
+    /// The local part of the `…/faultDetail/<Name>` URI.
+    pub const fn name(self) -> &'static str {
+        match self {
+            FaultDetail::ActionMismatch => "ActionMismatch",
+            FaultDetail::InvalidResourceURI => "InvalidResourceURI",
+            FaultDetail::InsufficientSelectors => "InsufficientSelectors",
+            FaultDetail::UnexpectedSelectors => "UnexpectedSelectors",
+            FaultDetail::TypeMismatch => "TypeMismatch",
+            FaultDetail::InvalidValue => "InvalidValue",
+            FaultDetail::AmbiguousSelectors => "AmbiguousSelectors",
+            FaultDetail::DuplicateSelectors => "DuplicateSelectors",
+            FaultDetail::MaxEnvelopeSize => "MaxEnvelopeSize",
+            FaultDetail::MaxEnvelopeSizeExceeded => "MaxEnvelopeSizeExceeded",
+            FaultDetail::MinimumEnvelopeLimit => "MinimumEnvelopeLimit",
+            FaultDetail::ServiceEnvelopeLimit => "ServiceEnvelopeLimit",
+            FaultDetail::SelectorLimit => "SelectorLimit",
+            FaultDetail::OptionLimit => "OptionLimit",
+            FaultDetail::CharacterSet => "CharacterSet",
+            FaultDetail::EncodingType => "EncodingType",
+            FaultDetail::OperationTimeout => "OperationTimeout",
+            FaultDetail::AddressingMode => "AddressingMode",
+            FaultDetail::EnumerationMode => "EnumerationMode",
+            FaultDetail::FilteringRequired => "FilteringRequired",
+            FaultDetail::Locale => "Locale",
+            FaultDetail::DataLocale => "DataLocale",
+            FaultDetail::FragmentLevelAccess => "FragmentLevelAccess",
+            FaultDetail::NotSupported => "NotSupported",
+            FaultDetail::InvalidName => "InvalidName",
+            FaultDetail::InvalidValues => "InvalidValues",
+            FaultDetail::MissingValues => "MissingValues",
+            FaultDetail::InvalidNamespace => "InvalidNamespace",
+        }
+    }
+
+    /// Windows has dedicated codes for a few details; they tell a Windows client more than the
+    /// kind's generic code.
+    pub const fn windows_code(self) -> Option<u32> {
+        match self {
+            FaultDetail::MaxEnvelopeSize => Some(2150858823),
+            FaultDetail::MaxEnvelopeSizeExceeded => Some(2150858824),
+            FaultDetail::ServiceEnvelopeLimit => Some(2150858825),
+            FaultDetail::SelectorLimit => Some(2150858826),
+            FaultDetail::EnumerationMode => Some(2150858886),
+            FaultDetail::FilteringRequired => Some(2150858864),
+            FaultDetail::CharacterSet => Some(2150858796),
+            _ => None,
+        }
+    }
+}
+
+impl Fault {
+    /// The `f:WSManFault/@Code` for this fault.
+    pub const fn windows_code(&self) -> u32 {
+        match self.detail {
+            Some(d) => match d.windows_code() {
+                Some(c) => c,
+                None => self.kind.spec().windows_code,
+            },
+            None => self.kind.spec().windows_code,
+        }
+    }
+}

@@ -52,3 +52,21 @@ pub mod action {
     pub const FAULT_ENUMERATION: &str = "http://schemas.xmlsoap.org/ws/2004/09/enumeration/fault";
     pub const FAULT_EVENTING: &str = "http://schemas.xmlsoap.org/ws/2004/08/eventing/fault";
 }
+
+/// The `xml:` namespace (for `xml:lang` on Locale/DataLocale).
+pub const XML: &str = "http://www.w3.org/XML/1998/namespace";
+/// W3C WS-Addressing 1.0 anonymous address; some toolkits send it in ReplyTo even with the 2004/08
+/// headers, and it means the same thing.
+pub const ANONYMOUS_W3C: &str = "http://www.w3.org/2005/08/addressing/anonymous";
+/// `m:MachineID`, sent by Windows Event Forwarding clients.
+pub const MACHINEID: &str = "http://schemas.microsoft.com/wbem/wsman/1/machineid";
+/// `…/secprofile/` + `http/basic` etc.
+pub const SECPROFILE: &str = "http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile/";
+
+/// Enumeration filter dialects (reference/wsman.md §3.7); compared case-insensitively.
+pub mod dialect {
+    pub const SELECTOR: &str = "http://schemas.dmtf.org/wbem/wsman/1/wsman/SelectorFilter";
+    pub const WQL: &str = "http://schemas.microsoft.com/wbem/wsman/1/WQL";
+    pub const ASSOCIATION: &str =
+        "http://schemas.dmtf.org/wbem/wsman/1/cimbinding/associationFilter";
+}

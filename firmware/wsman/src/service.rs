@@ -4,9 +4,18 @@
 //! the [`Provider`] is passed per call, so the model can be a short-lived view over state the
 //! caller holds a borrow of (the monitor cache, the SEL).
 
+use alloc::string::String;
+use alloc::vec;
 use alloc::vec::Vec;
 
-use crate::provider::Provider;
+use crate::enumeration::{BatchLimits, Context, ContextTable};
+use crate::envelope::{self, Charset, Operation, Request};
+use crate::fault::{Fault, FaultDetail, FaultKind};
+use crate::ns;
+use crate::provider::{EnumSpec, Provider, Target};
+use crate::respond::{self, ResponseBody, ResponseHeader};
+use crate::rng::{TokenGen, UUID_LEN};
+use crate::xml::XmlWriter;
 
 /// Protocol limits. Every bound on untrusted input lives here and is set from the board file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,18 +83,55 @@ pub struct Reply {
 /// The WS-Management endpoint state.
 pub struct Service {
     limits: Limits,
-    seed: u64,
+    tokens: TokenGen,
+    contexts: ContextTable,
+    machine: String,
+    security_profiles: Vec<String>,
+}
+
+/// What dispatch decided, before it becomes bytes.
+enum Outcome {
+    /// A complete envelope (success or fault) in the request's charset.
+    Envelope { status: u16, text: String },
+    /// An Identify answer; the only thing an unauthenticated caller may receive.
+    Identify(String),
 }
 
 impl Service {
     /// `seed` feeds message ids and enumeration-context tokens; pass real entropy in production and
     /// a constant in golden tests.
     pub fn new(limits: Limits, seed: u64) -> Self {
-        Self { limits, seed }
+        let contexts = ContextTable::new(limits.max_enum_contexts, limits.enum_context_idle_ms);
+        Self {
+            limits,
+            tokens: TokenGen::new(seed),
+            contexts,
+            machine: String::from("wsbmc"),
+            security_profiles: vec![
+                alloc::format!("{}http/basic", ns::SECPROFILE),
+                alloc::format!("{}https/basic", ns::SECPROFILE),
+            ],
+        }
     }
 
     pub fn limits(&self) -> &Limits {
         &self.limits
+    }
+
+    /// The `Machine` attribute of `f:WSManFault` (Windows puts the host name there).
+    pub fn set_machine_name(&mut self, name: impl Into<String>) {
+        self.machine = name.into();
+    }
+
+    /// Security profile URIs an authenticated Identify lists (default: http/basic, https/basic);
+    /// the HTTP layer knows which schemes and transports it actually offers.
+    pub fn set_security_profiles(&mut self, profiles: Vec<String>) {
+        self.security_profiles = profiles;
+    }
+
+    /// Live enumeration contexts (for diagnostics and tests).
+    pub fn open_enumerations(&self) -> usize {
+        self.contexts.len()
     }
 
     /// Handles one POSTed envelope.
@@ -95,11 +141,385 @@ impl Service {
         meta: &RequestMeta<'_>,
         body: &[u8],
     ) -> Reply {
-        let _ = (provider, meta, body, self.seed);
-        Reply {
-            status: 500,
-            content_type: None,
-            body: Vec::new(),
+        let Some(hint) = envelope::content_type(meta.content_type) else {
+            if meta.user.is_none() {
+                return empty_reply(401);
+            }
+            return empty_reply(415);
+        };
+        let mut charset = Charset::Utf8;
+        let outcome = self.process(provider, meta, body, hint, &mut charset);
+        match outcome {
+            Outcome::Identify(text) => Reply {
+                status: 200,
+                content_type: Some(respond::content_type(charset)),
+                body: respond::encode(text, charset),
+            },
+            // Unauthenticated callers were let through for Identify only; anything else they
+            // send is answered as if it had never been let through.
+            Outcome::Envelope { .. } if meta.user.is_none() => empty_reply(401),
+            Outcome::Envelope { status, text } => Reply {
+                status,
+                content_type: Some(respond::content_type(charset)),
+                body: respond::encode(text, charset),
+            },
         }
+    }
+
+    fn process<P: Provider>(
+        &mut self,
+        provider: &P,
+        meta: &RequestMeta<'_>,
+        body: &[u8],
+        hint: envelope::CharsetHint,
+        charset: &mut Charset,
+    ) -> Outcome {
+        if body.len() > self.limits.max_request_size {
+            return self.fault(
+                &Fault::with_detail(FaultKind::EncodingLimit, FaultDetail::ServiceEnvelopeLimit)
+                    .message("The request is larger than the service accepts."),
+                None,
+                &[],
+            );
+        }
+        let text = match envelope::decode(body, hint) {
+            Ok((text, cs)) => {
+                *charset = cs;
+                text
+            }
+            Err(f) => return self.fault(&f, None, &[]),
+        };
+        let doc = match envelope::parse_document(&text, &self.limits) {
+            Ok(doc) => doc,
+            Err(f) => return self.fault(&f, None, &[]),
+        };
+        let req = match envelope::parse(&doc, &self.limits) {
+            Ok(req) => req,
+            Err(r) => return self.fault(&r.fault, r.relates_to, &r.not_understood),
+        };
+        if let Operation::Identify = req.op {
+            let mut out = XmlWriter::new();
+            let profiles = meta.user.map(|_| self.security_profiles.as_slice());
+            respond::write_identify(&mut out, &provider.identity(), profiles);
+            return Outcome::Identify(out.into_string());
+        }
+        if meta.user.is_none() {
+            return Outcome::Envelope {
+                status: 401,
+                text: String::new(),
+            };
+        }
+        let relates_to = req.header.message_id;
+        match self.dispatch(provider, meta, &req, *charset) {
+            Ok(text) => Outcome::Envelope { status: 200, text },
+            Err(f) => self.fault(&f, relates_to, &[]),
+        }
+    }
+
+    fn fault(
+        &mut self,
+        fault: &Fault,
+        relates_to: Option<&str>,
+        not_understood: &[envelope::QName<'_>],
+    ) -> Outcome {
+        let mut out = XmlWriter::new();
+        let id = self.tokens.next_uuid();
+        respond::write_fault(
+            &mut out,
+            fault,
+            id,
+            relates_to,
+            &self.machine,
+            not_understood,
+        );
+        Outcome::Envelope {
+            status: 500,
+            text: out.into_string(),
+        }
+    }
+
+    /// Decides one authenticated request and renders its success envelope.
+    fn dispatch<P: Provider>(
+        &mut self,
+        provider: &P,
+        meta: &RequestMeta<'_>,
+        req: &Request<'_, '_>,
+        charset: Charset,
+    ) -> Result<String, Fault> {
+        let h = &req.header;
+        let resource = || h.resource_uri.ok_or_else(Fault::unknown_resource);
+        let target = |uri| Target {
+            resource_uri: uri,
+            selectors: &h.selectors,
+            namespace: h.namespace.as_deref(),
+        };
+        match &req.op {
+            Operation::Identify => Err(Fault::new(FaultKind::InternalError)),
+            Operation::Get => {
+                let mut body = XmlWriter::new();
+                provider.get(&target(resource()?), &mut body)?;
+                self.single(h, ns::action::GET_RESPONSE, body.as_str(), charset)
+            }
+            Operation::Put(new) => {
+                let uri = resource()?;
+                let new = new.ok_or_else(|| {
+                    Fault::with_detail(FaultKind::InvalidRepresentation, FaultDetail::MissingValues)
+                        .message("Put needs the new representation in the body.")
+                })?;
+                let mut body = XmlWriter::new();
+                provider.put(&target(uri), new, &mut body)?;
+                self.single(h, ns::action::PUT_RESPONSE, body.as_str(), charset)
+            }
+            Operation::Invoke { method, input } => {
+                let mut body = XmlWriter::new();
+                provider.invoke(&target(resource()?), method, *input, &mut body)?;
+                let mut action = String::from(h.action.unwrap_or(""));
+                action.push_str("Response");
+                self.single(h, &action, body.as_str(), charset)
+            }
+            Operation::Enumerate(e) => {
+                let spec = EnumSpec {
+                    resource_uri: String::from(resource()?),
+                    namespace: h.namespace.clone(),
+                    filter: e.filter.clone(),
+                };
+                self.enumerate(provider, meta, h, spec, e, charset)
+            }
+            Operation::Pull(p) => self.pull(provider, meta, h, p, charset),
+            Operation::Release(token) => {
+                let user = meta.user.unwrap_or("");
+                self.contexts.take(token, user, meta.now_ms)?;
+                self.render(
+                    h,
+                    ns::action::RELEASE_RESPONSE,
+                    None,
+                    &ResponseBody::Empty,
+                    charset,
+                )
+            }
+            Operation::Create
+            | Operation::Delete
+            | Operation::Renew
+            | Operation::GetStatus
+            | Operation::Unknown => Err(Fault::new(FaultKind::ActionNotSupported).message(
+                alloc::format!("The action '{}' is not supported.", h.action.unwrap_or("")),
+            )),
+        }
+    }
+
+    fn render(
+        &mut self,
+        h: &envelope::Header<'_>,
+        action: &str,
+        total_items: Option<Option<u64>>,
+        body: &ResponseBody<'_>,
+        charset: Charset,
+    ) -> Result<String, Fault> {
+        let head = ResponseHeader {
+            action,
+            message_id: self.tokens.next_uuid(),
+            relates_to: h.message_id,
+            total_items,
+        };
+        let mut out = XmlWriter::new();
+        respond::write_response(&mut out, &head, body);
+        if respond::encoded_len(out.len(), charset) > h.max_envelope_size {
+            return Err(too_big());
+        }
+        Ok(out.into_string())
+    }
+
+    fn single(
+        &mut self,
+        h: &envelope::Header<'_>,
+        action: &str,
+        body: &str,
+        charset: Charset,
+    ) -> Result<String, Fault> {
+        self.render(h, action, None, &ResponseBody::Raw(body), charset)
+    }
+
+    /// Bytes left for items once the rest of the envelope is written: the envelope is measured
+    /// with the worst case of everything else (full context token and EndOfSequence both).
+    fn item_budget(
+        h: &envelope::Header<'_>,
+        action: &str,
+        total_items: Option<Option<u64>>,
+        pull: bool,
+        charset: Charset,
+    ) -> Result<usize, Fault> {
+        let dummy = [b'X'; UUID_LEN];
+        let token = core::str::from_utf8(&dummy).unwrap_or("");
+        let head = ResponseHeader {
+            action,
+            message_id: crate::rng::TokenGen::new(0).next_uuid(),
+            relates_to: h.message_id,
+            total_items,
+        };
+        let body = if pull {
+            ResponseBody::Pull {
+                context: Some(token),
+                items: "",
+                end: true,
+            }
+        } else {
+            ResponseBody::Enumerate {
+                context: Some(token),
+                items: Some(""),
+                end: true,
+            }
+        };
+        let mut out = XmlWriter::new();
+        respond::write_response(&mut out, &head, &body);
+        let skeleton = respond::encoded_len(out.len(), charset);
+        let free = h
+            .max_envelope_size
+            .checked_sub(skeleton)
+            .ok_or_else(too_big)?;
+        Ok(match charset {
+            Charset::Utf8 => free,
+            Charset::Utf16 => free / 2,
+        })
+    }
+
+    fn enumerate<P: Provider>(
+        &mut self,
+        provider: &P,
+        meta: &RequestMeta<'_>,
+        h: &envelope::Header<'_>,
+        spec: EnumSpec,
+        e: &envelope::EnumerateBody,
+        charset: Charset,
+    ) -> Result<String, Fault> {
+        let user = meta.user.unwrap_or("");
+        let action = ns::action::ENUMERATE_RESPONSE;
+        let mut cursor = provider.enumerate(&spec)?;
+        let total = h
+            .request_total_items
+            .then(|| provider.count_estimate(&spec));
+        if !e.optimize {
+            let token = self.tokens.next_uuid();
+            self.contexts.insert(
+                Context {
+                    token,
+                    user: String::from(user),
+                    spec,
+                    mode: e.mode,
+                    cursor,
+                    last_used_ms: meta.now_ms,
+                },
+                meta.now_ms,
+            )?;
+            let body = ResponseBody::Enumerate {
+                context: Some(token.as_str()),
+                items: None,
+                end: false,
+            };
+            return self.render(h, action, total, &body, charset);
+        }
+        let lim = BatchLimits {
+            max_items: self.batch_size(e.max_elements),
+            budget: Self::item_budget(h, action, total, false, charset)?,
+            max_characters: None,
+        };
+        let batch = crate::enumeration::fill(provider, &spec, e.mode, &mut cursor, lim)?;
+        let token = if batch.end {
+            None
+        } else {
+            let token = self.tokens.next_uuid();
+            self.contexts.insert(
+                Context {
+                    token,
+                    user: String::from(user),
+                    spec,
+                    mode: e.mode,
+                    cursor,
+                    last_used_ms: meta.now_ms,
+                },
+                meta.now_ms,
+            )?;
+            Some(token)
+        };
+        let body = ResponseBody::Enumerate {
+            context: token.as_ref().map(|t| t.as_str()),
+            items: Some(&batch.items),
+            end: batch.end,
+        };
+        self.render(h, action, total, &body, charset)
+    }
+
+    fn pull<P: Provider>(
+        &mut self,
+        provider: &P,
+        meta: &RequestMeta<'_>,
+        h: &envelope::Header<'_>,
+        p: &envelope::PullBody<'_>,
+        charset: Charset,
+    ) -> Result<String, Fault> {
+        let user = meta.user.unwrap_or("");
+        let action = ns::action::PULL_RESPONSE;
+        let mut ctx = self.contexts.take(p.context, user, meta.now_ms)?;
+        let total = h
+            .request_total_items
+            .then(|| provider.count_estimate(&ctx.spec));
+        let budget = match Self::item_budget(h, action, total, true, charset) {
+            Ok(b) => b,
+            Err(f) => {
+                self.contexts.put_back(ctx, meta.now_ms);
+                return Err(f);
+            }
+        };
+        let lim = BatchLimits {
+            max_items: self.batch_size(Some(p.max_elements.unwrap_or(1))),
+            budget,
+            max_characters: p.max_characters,
+        };
+        let mut cursor = ctx.cursor;
+        let batch = match crate::enumeration::fill(provider, &ctx.spec, ctx.mode, &mut cursor, lim)
+        {
+            Ok(b) => b,
+            Err(f) => {
+                // The client may retry (e.g. with a larger MaxEnvelopeSize); keep its place.
+                self.contexts.put_back(ctx, meta.now_ms);
+                return Err(f);
+            }
+        };
+        let token = ctx.token;
+        let context = if batch.end {
+            None
+        } else {
+            ctx.cursor = cursor;
+            self.contexts.put_back(ctx, meta.now_ms);
+            Some(token)
+        };
+        let body = ResponseBody::Pull {
+            context: context.as_ref().map(|t| t.as_str()),
+            items: &batch.items,
+            end: batch.end,
+        };
+        self.render(h, action, total, &body, charset)
+    }
+
+    fn batch_size(&self, requested: Option<u32>) -> u32 {
+        requested
+            .unwrap_or(1)
+            .min(self.limits.max_batch_items)
+            .max(1)
+    }
+}
+
+fn too_big() -> Fault {
+    Fault::with_detail(
+        FaultKind::EncodingLimit,
+        FaultDetail::MaxEnvelopeSizeExceeded,
+    )
+    .message("The response does not fit in the requested MaxEnvelopeSize.")
+}
+
+fn empty_reply(status: u16) -> Reply {
+    Reply {
+        status,
+        content_type: None,
+        body: Vec::new(),
     }
 }

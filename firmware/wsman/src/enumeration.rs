@@ -1,0 +1,365 @@
+//! Enumeration contexts and byte-bounded paging.
+//!
+//! Clients abandon enumerations without Release (wsman.md §6.6 #20), so contexts expire after an
+//! idle time and their number is capped; the table never grows past `Limits::max_enum_contexts`.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use crate::envelope::EnumMode;
+use crate::fault::{Fault, FaultDetail, FaultKind};
+use crate::provider::{Cursor, EnumSpec, Provider};
+use crate::respond::write_epr;
+use crate::rng::Uuid;
+use crate::xml::XmlWriter;
+
+/// One live enumeration.
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub token: Uuid,
+    /// Only the user who started an enumeration may continue it.
+    pub user: String,
+    pub spec: EnumSpec,
+    pub mode: EnumMode,
+    pub cursor: Cursor,
+    pub last_used_ms: u64,
+}
+
+/// The bounded set of live contexts.
+#[derive(Debug)]
+pub struct ContextTable {
+    entries: Vec<Context>,
+    max: usize,
+    idle_ms: u64,
+}
+
+fn invalid_context() -> Fault {
+    Fault::new(FaultKind::InvalidEnumerationContext)
+}
+
+impl ContextTable {
+    pub fn new(max: usize, idle_ms: u64) -> Self {
+        Self {
+            entries: Vec::new(),
+            max,
+            idle_ms,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    fn expire(&mut self, now_ms: u64) {
+        let idle = self.idle_ms;
+        self.entries
+            .retain(|c| now_ms.saturating_sub(c.last_used_ms) <= idle);
+    }
+
+    /// Whether one more context fits; checked before the provider does any work.
+    pub fn has_room(&mut self, now_ms: u64) -> bool {
+        self.expire(now_ms);
+        self.entries.len() < self.max
+    }
+
+    pub fn insert(&mut self, ctx: Context, now_ms: u64) -> Result<(), Fault> {
+        if !self.has_room(now_ms) {
+            return Err(Fault::new(FaultKind::QuotaLimit)
+                .message("Too many enumerations are open; release or finish one first."));
+        }
+        self.entries.push(ctx);
+        Ok(())
+    }
+
+    /// Removes and returns the context for a Pull; the caller puts it back if items remain.
+    /// Someone else's token is as invalid as an unknown one, so tokens cannot be probed.
+    pub fn take(&mut self, token: &str, user: &str, now_ms: u64) -> Result<Context, Fault> {
+        self.expire(now_ms);
+        let i = self
+            .entries
+            .iter()
+            .position(|c| c.token.as_str() == token && c.user == user)
+            .ok_or_else(invalid_context)?;
+        Ok(self.entries.swap_remove(i))
+    }
+
+    /// Returns a context taken with [`Self::take`]; it cannot overflow the table because it
+    /// held a slot a moment ago.
+    pub fn put_back(&mut self, mut ctx: Context, now_ms: u64) {
+        ctx.last_used_ms = now_ms;
+        self.entries.push(ctx);
+    }
+}
+
+/// Items rendered for one Enumerate/Pull response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Batch {
+    pub items: String,
+    pub count: u32,
+    /// Nothing is left after these items.
+    pub end: bool,
+}
+
+/// How far one batch may go.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchLimits {
+    pub max_items: u32,
+    /// Bytes the items may take in the envelope text.
+    pub budget: usize,
+    /// `wsen:MaxCharacters`: a soft cap; the first item is returned even when it is larger.
+    pub max_characters: Option<u64>,
+}
+
+/// Renders items from `*cursor` on until a limit is reached, advancing `*cursor` past the
+/// returned items only. Each item is written speculatively and dropped again when it would
+/// break the budget, which is why `Provider::next_item` must be side-effect free.
+pub fn fill<P: Provider>(
+    provider: &P,
+    spec: &EnumSpec,
+    mode: EnumMode,
+    cursor: &mut Cursor,
+    lim: BatchLimits,
+) -> Result<Batch, Fault> {
+    let mut out = XmlWriter::new();
+    let mut count = 0u32;
+    let mut pos = *cursor;
+    loop {
+        if count >= lim.max_items
+            || lim
+                .max_characters
+                .is_some_and(|m| count > 0 && out.len() as u64 >= m)
+        {
+            // Full: peek (EPR only, cheap) to tell the client whether to come back.
+            let mut probe = pos;
+            let more = provider.next_item(spec, &mut probe, None)?.is_some();
+            *cursor = pos;
+            return Ok(Batch {
+                items: out.into_string(),
+                count,
+                end: !more,
+            });
+        }
+        let mark = out.len();
+        let mut next = pos;
+        let item = write_item(provider, spec, mode, &mut next, &mut out)?;
+        if !item {
+            out.truncate(mark);
+            *cursor = pos;
+            return Ok(Batch {
+                items: out.into_string(),
+                count,
+                end: true,
+            });
+        }
+        if out.len() > lim.budget {
+            if count == 0 {
+                return Err(Fault::with_detail(
+                    FaultKind::EncodingLimit,
+                    FaultDetail::MaxEnvelopeSizeExceeded,
+                )
+                .message("The next item does not fit in the requested MaxEnvelopeSize."));
+            }
+            out.truncate(mark);
+            *cursor = pos;
+            return Ok(Batch {
+                items: out.into_string(),
+                count,
+                end: false,
+            });
+        }
+        count += 1;
+        pos = next;
+    }
+}
+
+/// Writes one item in the requested mode; `false` when the enumeration is exhausted.
+fn write_item<P: Provider>(
+    provider: &P,
+    spec: &EnumSpec,
+    mode: EnumMode,
+    cursor: &mut Cursor,
+    out: &mut XmlWriter,
+) -> Result<bool, Fault> {
+    match mode {
+        EnumMode::Objects => Ok(provider.next_item(spec, cursor, Some(out))?.is_some()),
+        EnumMode::Epr => match provider.next_item(spec, cursor, None)? {
+            Some(epr) => {
+                out.open("a:EndpointReference", &[]);
+                write_epr(out, &epr);
+                out.close("a:EndpointReference");
+                Ok(true)
+            }
+            None => Ok(false),
+        },
+        EnumMode::ObjectAndEpr => {
+            out.open("w:Item", &[]);
+            match provider.next_item(spec, cursor, Some(out))? {
+                Some(epr) => {
+                    out.open("a:EndpointReference", &[]);
+                    write_epr(out, &epr);
+                    out.close("a:EndpointReference");
+                    out.close("w:Item");
+                    Ok(true)
+                }
+                None => Ok(false),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fault::Fault;
+    use crate::provider::{Epr, Filter, Identity, Selector, Target};
+    use crate::rng::TokenGen;
+    use alloc::format;
+    use alloc::string::ToString;
+    use alloc::vec;
+
+    struct Fixed(u64);
+
+    impl Provider for Fixed {
+        fn identity(&self) -> Identity {
+            Identity {
+                vendor: String::new(),
+                version: String::new(),
+            }
+        }
+        fn get(&self, _: &Target<'_>, _: &mut XmlWriter) -> Result<(), Fault> {
+            Err(Fault::unknown_resource())
+        }
+        fn enumerate(&self, _: &EnumSpec) -> Result<Cursor, Fault> {
+            Ok(0)
+        }
+        fn next_item(
+            &self,
+            _: &EnumSpec,
+            cursor: &mut Cursor,
+            object: Option<&mut XmlWriter>,
+        ) -> Result<Option<Epr>, Fault> {
+            if *cursor >= self.0 {
+                return Ok(None);
+            }
+            let i = *cursor;
+            *cursor += 1;
+            if let Some(o) = object {
+                o.leaf("p:I", &format!("{i:04}"));
+            }
+            Ok(Some(Epr {
+                resource_uri: "u".into(),
+                selectors: vec![Selector::text("K", i.to_string())],
+            }))
+        }
+    }
+
+    fn spec() -> EnumSpec {
+        EnumSpec {
+            resource_uri: "u".into(),
+            namespace: None,
+            filter: Filter::None,
+        }
+    }
+
+    fn lim(max_items: u32, budget: usize) -> BatchLimits {
+        BatchLimits {
+            max_items,
+            budget,
+            max_characters: None,
+        }
+    }
+
+    #[test]
+    fn batches_by_count_and_detects_end_exactly() {
+        let p = Fixed(3);
+        let mut c = 0;
+        let b = fill(&p, &spec(), EnumMode::Objects, &mut c, lim(2, 1000)).expect("ok");
+        assert_eq!((b.count, b.end, c), (2, false, 2));
+        assert_eq!(b.items, "<p:I>0000</p:I><p:I>0001</p:I>");
+        let b = fill(&p, &spec(), EnumMode::Objects, &mut c, lim(1, 1000)).expect("ok");
+        assert_eq!((b.count, b.end, c), (1, true, 3));
+        let b = fill(&p, &spec(), EnumMode::Objects, &mut c, lim(5, 1000)).expect("ok");
+        assert_eq!((b.count, b.end, b.items.as_str()), (0, true, ""));
+    }
+
+    #[test]
+    fn batches_by_bytes_and_faults_when_nothing_fits() {
+        let p = Fixed(10);
+        let mut c = 0;
+        // Each object item is 15 bytes.
+        let b = fill(&p, &spec(), EnumMode::Objects, &mut c, lim(100, 40)).expect("ok");
+        assert_eq!((b.count, b.end, c), (2, false, 2));
+        let f = fill(&p, &spec(), EnumMode::Objects, &mut c, lim(100, 10)).expect_err("too small");
+        assert_eq!(f.detail, Some(FaultDetail::MaxEnvelopeSizeExceeded));
+        assert_eq!(c, 2, "a failed batch leaves the cursor alone");
+    }
+
+    #[test]
+    fn max_characters_is_soft() {
+        let p = Fixed(10);
+        let mut c = 0;
+        let l = BatchLimits {
+            max_items: 100,
+            budget: 10_000,
+            max_characters: Some(1),
+        };
+        let b = fill(&p, &spec(), EnumMode::Objects, &mut c, l).expect("ok");
+        assert_eq!(b.count, 1);
+    }
+
+    #[test]
+    fn item_modes() {
+        let p = Fixed(1);
+        let mut c = 0;
+        let b = fill(&p, &spec(), EnumMode::ObjectAndEpr, &mut c, lim(5, 10_000)).expect("ok");
+        assert!(
+            b.items
+                .starts_with("<w:Item><p:I>0000</p:I><a:EndpointReference><a:Address>")
+        );
+        assert!(b.items.ends_with("</a:EndpointReference></w:Item>"));
+        let mut c = 0;
+        let b = fill(&p, &spec(), EnumMode::Epr, &mut c, lim(5, 10_000)).expect("ok");
+        assert!(b.items.starts_with("<a:EndpointReference><a:Address>"));
+        assert!(!b.items.contains("p:I"));
+    }
+
+    fn ctx(tg: &mut TokenGen, user: &str, now: u64) -> Context {
+        Context {
+            token: tg.next_uuid(),
+            user: user.into(),
+            spec: spec(),
+            mode: EnumMode::Objects,
+            cursor: 0,
+            last_used_ms: now,
+        }
+    }
+
+    #[test]
+    fn table_quota_expiry_and_user_binding() {
+        let mut g = TokenGen::new(7);
+        let mut t = ContextTable::new(2, 1000);
+        let a = ctx(&mut g, "alice", 0);
+        let tok = a.token;
+        t.insert(a, 0).expect("room");
+        t.insert(ctx(&mut g, "bob", 0), 0).expect("room");
+        let f = t.insert(ctx(&mut g, "bob", 10), 10).expect_err("full");
+        assert_eq!(f.kind, FaultKind::QuotaLimit);
+        assert_eq!(
+            t.take(tok.as_str(), "bob", 10).expect_err("x").kind,
+            FaultKind::InvalidEnumerationContext
+        );
+        let c = t.take(tok.as_str(), "alice", 10).expect("mine");
+        t.put_back(c, 500);
+        // bob's context idles out at 1001; alice's was touched at 500.
+        assert_eq!(t.len(), 2);
+        t.insert(ctx(&mut g, "carol", 1200), 1200)
+            .expect("expired slot reused");
+        assert!(t.take(tok.as_str(), "alice", 1200).is_ok());
+        assert!(t.take(tok.as_str(), "alice", 1200).is_err(), "taken once");
+        assert!(t.take("uuid:nope", "alice", 1200).is_err());
+    }
+}

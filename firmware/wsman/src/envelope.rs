@@ -1,0 +1,1249 @@
+//! Request bytes → typed [`Request`].
+//!
+//! Everything a client may vary without changing meaning is absorbed here: prefixes (or a default
+//! namespace, as Intel's tooling sends), header order, integer MessageIDs, relative or bogus
+//! `wsa:To`, pywinrm's unqualified `mustUnderstand`, MI option noise. What comes out is only what
+//! the dispatcher needs to decide, with every limit and header rule already applied, so a
+//! `Request` that exists is one the service can act on.
+
+use alloc::borrow::Cow;
+use alloc::boxed::Box;
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec;
+use alloc::vec::Vec;
+
+use roxmltree::{Document, Node, ParsingOptions};
+
+use crate::duration;
+use crate::fault::{Fault, FaultDetail, FaultKind};
+use crate::ns;
+use crate::provider::{AssociationFilter, Epr, Filter, Selector, SelectorValue};
+use crate::service::Limits;
+
+/// The charset of the request, which is also the charset of the reply (wsman.md §1.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Charset {
+    Utf8,
+    Utf16,
+}
+
+/// What the Content-Type header says about the body's encoding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CharsetHint {
+    /// No charset parameter (or no Content-Type at all): UTF-8 unless a BOM says otherwise.
+    Unspecified,
+    Utf8,
+    Utf16Le,
+    Utf16Be,
+    /// A charset this service does not decode.
+    Other,
+}
+
+/// Checks the media type; `None` means "not SOAP 1.2", which the HTTP layer answers with 415.
+///
+/// A missing header is accepted (openwsman does the same); the envelope itself still has to be
+/// SOAP 1.2 to get anywhere.
+pub fn content_type(value: Option<&str>) -> Option<CharsetHint> {
+    let Some(value) = value else {
+        return Some(CharsetHint::Unspecified);
+    };
+    let mut parts = value.split(';');
+    let media = parts.next().unwrap_or("").trim();
+    if !media.eq_ignore_ascii_case("application/soap+xml") {
+        return None;
+    }
+    let mut hint = CharsetHint::Unspecified;
+    for param in parts {
+        let Some((name, val)) = param.split_once('=') else {
+            continue;
+        };
+        if !name.trim().eq_ignore_ascii_case("charset") {
+            continue;
+        }
+        let val = val.trim().trim_matches('"').trim();
+        hint = if val.eq_ignore_ascii_case("utf-8") || val.eq_ignore_ascii_case("utf8") {
+            CharsetHint::Utf8
+        } else if val.eq_ignore_ascii_case("utf-16") || val.eq_ignore_ascii_case("utf-16le") {
+            CharsetHint::Utf16Le
+        } else if val.eq_ignore_ascii_case("utf-16be") {
+            CharsetHint::Utf16Be
+        } else {
+            CharsetHint::Other
+        };
+    }
+    Some(hint)
+}
+
+/// Decodes the body to text. A BOM wins over the header, because WEF clients send one and a
+/// mislabelled body is more likely than a lying BOM.
+pub fn decode(body: &[u8], hint: CharsetHint) -> Result<(Cow<'_, str>, Charset), Fault> {
+    let charset_fault = |what: &str| {
+        Fault::with_detail(FaultKind::EncodingLimit, FaultDetail::CharacterSet).message(what)
+    };
+    if let Some(rest) = body.strip_prefix(&[0xEF, 0xBB, 0xBF]) {
+        return utf8(rest).map(|t| (Cow::Borrowed(t), Charset::Utf8));
+    }
+    if let Some(rest) = body.strip_prefix(&[0xFF, 0xFE]) {
+        return utf16(rest, false).map(|t| (Cow::Owned(t), Charset::Utf16));
+    }
+    if let Some(rest) = body.strip_prefix(&[0xFE, 0xFF]) {
+        return utf16(rest, true).map(|t| (Cow::Owned(t), Charset::Utf16));
+    }
+    match hint {
+        CharsetHint::Unspecified | CharsetHint::Utf8 => {
+            utf8(body).map(|t| (Cow::Borrowed(t), Charset::Utf8))
+        }
+        CharsetHint::Utf16Le => utf16(body, false).map(|t| (Cow::Owned(t), Charset::Utf16)),
+        CharsetHint::Utf16Be => utf16(body, true).map(|t| (Cow::Owned(t), Charset::Utf16)),
+        CharsetHint::Other => Err(charset_fault("Only UTF-8 and UTF-16 are supported.")),
+    }
+}
+
+fn utf8(bytes: &[u8]) -> Result<&str, Fault> {
+    core::str::from_utf8(bytes).map_err(|_| {
+        Fault::with_detail(FaultKind::EncodingLimit, FaultDetail::CharacterSet)
+            .message("The request is not valid UTF-8.")
+    })
+}
+
+fn utf16(bytes: &[u8], big_endian: bool) -> Result<String, Fault> {
+    let bad = || {
+        Fault::with_detail(FaultKind::EncodingLimit, FaultDetail::CharacterSet)
+            .message("The request is not valid UTF-16.")
+    };
+    if !bytes.len().is_multiple_of(2) {
+        return Err(bad());
+    }
+    let units = bytes.chunks_exact(2).map(|c| {
+        if big_endian {
+            u16::from_be_bytes([c[0], c[1]])
+        } else {
+            u16::from_le_bytes([c[0], c[1]])
+        }
+    });
+    // UTF-8 never needs more than 3 bytes per UTF-16 unit (surrogate pairs: 4 bytes per 2 units).
+    let mut out = String::with_capacity(bytes.len() / 2 * 3);
+    for c in char::decode_utf16(units) {
+        out.push(c.map_err(|_| bad())?);
+    }
+    Ok(out)
+}
+
+/// Parses text into a DOM within the node and depth limits.
+pub fn parse_document<'i>(text: &'i str, limits: &Limits) -> Result<Document<'i>, Fault> {
+    let opts = ParsingOptions {
+        allow_dtd: false,
+        nodes_limit: limits.max_xml_nodes,
+        ..ParsingOptions::default()
+    };
+    let doc = Document::parse_with_options(text, opts).map_err(|e| match e {
+        roxmltree::Error::NodesLimitReached => {
+            Fault::with_detail(FaultKind::EncodingLimit, FaultDetail::ServiceEnvelopeLimit)
+                .message("The request has too many XML nodes.")
+        }
+        e => Fault::new(FaultKind::SchemaValidationError)
+            .message(format!("The request is not well-formed XML: {e}")),
+    })?;
+    // roxmltree keeps nodes in document order, so a parent's depth is known before its children.
+    let mut depth: Vec<u32> = vec![0; doc.descendants().count()];
+    for node in doc.descendants() {
+        let d = match node.parent() {
+            Some(p) => depth.get(p.id().get_usize()).copied().unwrap_or(0) + 1,
+            None => 0,
+        };
+        if d > limits.max_xml_depth {
+            return Err(Fault::with_detail(
+                FaultKind::EncodingLimit,
+                FaultDetail::ServiceEnvelopeLimit,
+            )
+            .message("The request nests XML elements too deeply."));
+        }
+        if let Some(slot) = depth.get_mut(node.id().get_usize()) {
+            *slot = d;
+        }
+    }
+    Ok(doc)
+}
+
+/// A header qualified name, for `s:NotUnderstood`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QName<'a> {
+    pub namespace: Option<&'a str>,
+    pub local: &'a str,
+}
+
+/// Why a request was refused before dispatch, with what the fault envelope needs from it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection<'a> {
+    pub fault: Fault,
+    /// The request's MessageID when it could be read, for `wsa:RelatesTo`.
+    pub relates_to: Option<&'a str>,
+    /// Headers behind an `s:MustUnderstand` fault.
+    pub not_understood: Vec<QName<'a>>,
+}
+
+/// One `wsman:Option`; kept for providers that may want them later, ignored by the service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestOption<'a> {
+    pub name: &'a str,
+    pub value: &'a str,
+}
+
+/// The SOAP header, with limits already applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header<'a> {
+    pub to: Option<&'a str>,
+    pub action: Option<&'a str>,
+    /// Exactly as sent (not trimmed), because it is echoed in `wsa:RelatesTo`.
+    pub message_id: Option<&'a str>,
+    pub resource_uri: Option<&'a str>,
+    /// Selectors without `__cimnamespace`.
+    pub selectors: Vec<Selector>,
+    pub namespace: Option<String>,
+    pub options: Vec<RequestOption<'a>>,
+    /// Effective response size cap in bytes (default, or the client's value clamped).
+    pub max_envelope_size: usize,
+    /// Effective timeout (the client's value clamped, or the service maximum).
+    pub operation_timeout_ms: u64,
+    pub locale: Option<&'a str>,
+    pub data_locale: Option<&'a str>,
+    pub session_id: Option<&'a str>,
+    pub request_total_items: bool,
+}
+
+/// `wsman:EnumerationMode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnumMode {
+    Objects,
+    Epr,
+    ObjectAndEpr,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnumerateBody {
+    pub optimize: bool,
+    pub max_elements: Option<u32>,
+    pub mode: EnumMode,
+    pub filter: Filter,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PullBody<'a> {
+    pub context: &'a str,
+    pub max_elements: Option<u32>,
+    pub max_characters: Option<u64>,
+    pub max_time_ms: Option<u64>,
+}
+
+/// What the request asks for.
+#[derive(Debug, Clone)]
+pub enum Operation<'a, 'i> {
+    Identify,
+    Get,
+    /// The new representation, if the body had one.
+    Put(Option<Node<'a, 'i>>),
+    Create,
+    Delete,
+    Enumerate(EnumerateBody),
+    Pull(PullBody<'a>),
+    Release(&'a str),
+    Renew,
+    GetStatus,
+    /// `<ResourceURI>/<method>` with its `<method>_INPUT` element.
+    Invoke {
+        method: &'a str,
+        input: Node<'a, 'i>,
+    },
+    /// An action this service does not know.
+    Unknown,
+}
+
+#[derive(Debug, Clone)]
+pub struct Request<'a, 'i> {
+    pub header: Header<'a>,
+    pub op: Operation<'a, 'i>,
+}
+
+type Parsed<'a, T> = Result<T, Rejection<'a>>;
+
+fn element_children<'a, 'i>(node: Node<'a, 'i>) -> impl Iterator<Item = Node<'a, 'i>> {
+    node.children().filter(Node::is_element)
+}
+
+fn is(node: Node<'_, '_>, ns: &str, local: &str) -> bool {
+    node.is_element() && node.tag_name().name() == local && node.tag_name().namespace() == Some(ns)
+}
+
+fn child<'a, 'i>(node: Node<'a, 'i>, ns: &str, local: &str) -> Option<Node<'a, 'i>> {
+    element_children(node).find(|c| is(*c, ns, local))
+}
+
+fn text<'a>(node: Node<'a, '_>) -> &'a str {
+    node.text().unwrap_or("").trim()
+}
+
+fn is_true(v: &str) -> bool {
+    matches!(v.trim(), "true" | "1")
+}
+
+/// Only the SOAP-namespaced attribute counts: pywinrm's bare `mustUnderstand` is not one.
+fn must_understand(node: Node<'_, '_>) -> bool {
+    node.attribute((ns::SOAP, "mustUnderstand"))
+        .is_some_and(is_true)
+}
+
+fn is_anonymous(addr: &str) -> bool {
+    addr == ns::ANONYMOUS || addr == ns::ANONYMOUS_W3C
+}
+
+/// Headers this service processes; any other header marked mustUnderstand is refused.
+fn understood(node: Node<'_, '_>) -> bool {
+    let name = node.tag_name().name();
+    match node.tag_name().namespace() {
+        Some(ns::WSA) => matches!(
+            name,
+            "To" | "Action" | "MessageID" | "ReplyTo" | "FaultTo" | "From" | "RelatesTo"
+        ),
+        Some(ns::WSMAN) => matches!(
+            name,
+            "ResourceURI"
+                | "SelectorSet"
+                | "OptionSet"
+                | "MaxEnvelopeSize"
+                | "OperationTimeout"
+                | "Locale"
+                | "FragmentTransfer"
+                | "RequestTotalItemsCountEstimate"
+        ),
+        Some(ns::WSMV) => matches!(
+            name,
+            "DataLocale" | "SessionId" | "OperationID" | "SequenceId" | "ActivityId"
+        ),
+        Some(ns::MACHINEID) => name == "MachineID",
+        _ => false,
+    }
+}
+
+/// Parses a document into a request. `doc` must come from [`parse_document`], which bounds its
+/// depth; the recursive EPR parsing below relies on that.
+pub fn parse<'a, 'i>(doc: &'a Document<'i>, limits: &Limits) -> Parsed<'a, Request<'a, 'i>> {
+    let root = doc.root_element();
+    let root_ns = root.tag_name().namespace();
+    if root_ns != Some(ns::SOAP) || root.tag_name().name() != "Envelope" {
+        // A SOAP 1.1 client still uses 2004/08 addressing; answer its MessageID if it has one.
+        let relates_to = element_children(root)
+            .find(|c| c.tag_name().name() == "Header")
+            .and_then(|h| child(h, ns::WSA, "MessageID"))
+            .and_then(|m| m.text())
+            .filter(|t| !t.trim().is_empty());
+        let reject = |fault: Fault| Rejection {
+            fault,
+            relates_to,
+            not_understood: Vec::new(),
+        };
+        return Err(reject(if root.tag_name().name() == "Envelope" {
+            Fault::new(FaultKind::VersionMismatch)
+        } else {
+            Fault::new(FaultKind::SchemaValidationError)
+                .message("The root element is not a SOAP Envelope.")
+        }));
+    }
+    let header_el = child(root, ns::SOAP, "Header");
+    let body_el = child(root, ns::SOAP, "Body");
+
+    let message_id = header_el
+        .and_then(|h| child(h, ns::WSA, "MessageID"))
+        .and_then(|m| m.text())
+        .filter(|t| !t.trim().is_empty());
+    let reject = |fault: Fault| Rejection {
+        fault,
+        relates_to: message_id,
+        not_understood: Vec::new(),
+    };
+
+    if let Some(h) = header_el {
+        let not_understood: Vec<QName<'a>> = element_children(h)
+            .filter(|c| must_understand(*c) && !understood(*c))
+            .map(|c| QName {
+                namespace: c.tag_name().namespace(),
+                local: c.tag_name().name(),
+            })
+            .collect();
+        if !not_understood.is_empty() {
+            return Err(Rejection {
+                fault: Fault::new(FaultKind::MustUnderstand),
+                relates_to: message_id,
+                not_understood,
+            });
+        }
+    }
+    let Some(body_el) = body_el else {
+        return Err(reject(
+            Fault::new(FaultKind::SchemaValidationError).message("The envelope has no SOAP Body."),
+        ));
+    };
+
+    let header = parse_header(header_el, message_id, limits).map_err(reject)?;
+    let payload = element_children(body_el).next();
+
+    if let Some(p) = payload {
+        let name = p.tag_name();
+        if name.name() == "Identify"
+            && matches!(name.namespace(), Some(ns::WSMID) | Some(ns::WSMID_TYPO))
+        {
+            return Ok(Request {
+                header,
+                op: Operation::Identify,
+            });
+        }
+    }
+    let Some(action) = header.action else {
+        return Err(reject(
+            Fault::new(FaultKind::MessageInformationHeaderRequired)
+                .message("The request has no wsa:Action header."),
+        ));
+    };
+    if header.message_id.is_none() {
+        return Err(reject(
+            Fault::new(FaultKind::MessageInformationHeaderRequired)
+                .message("The request has no wsa:MessageID header."),
+        ));
+    }
+    let op = parse_operation(action, header.resource_uri, payload).map_err(reject)?;
+    Ok(Request { header, op })
+}
+
+fn missing_element(name: &str) -> Fault {
+    Fault::new(FaultKind::SchemaValidationError).message(format!(
+        "The request is missing the element titled '{name}'."
+    ))
+}
+
+fn parse_operation<'a, 'i>(
+    action: &'a str,
+    resource_uri: Option<&'a str>,
+    payload: Option<Node<'a, 'i>>,
+) -> Result<Operation<'a, 'i>, Fault> {
+    use ns::action as act;
+    let wsen_payload = |local: &str| payload.filter(|p| is(*p, ns::WSEN, local));
+    Ok(match action {
+        act::GET => Operation::Get,
+        act::PUT => Operation::Put(payload),
+        act::CREATE => Operation::Create,
+        act::DELETE => Operation::Delete,
+        act::ENUMERATE => {
+            let e = wsen_payload("Enumerate").ok_or_else(|| missing_element("Enumerate"))?;
+            Operation::Enumerate(parse_enumerate(e)?)
+        }
+        act::PULL => {
+            let p = wsen_payload("Pull").ok_or_else(|| missing_element("Pull"))?;
+            Operation::Pull(parse_pull(p)?)
+        }
+        act::RELEASE => {
+            let r = wsen_payload("Release").ok_or_else(|| missing_element("Release"))?;
+            let ctx = child(r, ns::WSEN, "EnumerationContext")
+                .ok_or_else(|| missing_element("EnumerationContext"))?;
+            Operation::Release(text(ctx))
+        }
+        act::RENEW => Operation::Renew,
+        act::GET_STATUS => Operation::GetStatus,
+        _ => match resource_uri.and_then(|uri| method_of(action, uri)) {
+            Some(method) => {
+                let input = payload
+                    .filter(|p| {
+                        let n = p.tag_name().name();
+                        n.len() == method.len() + 6
+                            && n.get(..method.len())
+                                .is_some_and(|m| m.eq_ignore_ascii_case(method))
+                            && n.get(method.len()..)
+                                .is_some_and(|s| s.eq_ignore_ascii_case("_INPUT"))
+                    })
+                    .ok_or_else(|| missing_element(&format!("{method}_INPUT")))?;
+                Operation::Invoke { method, input }
+            }
+            None => Operation::Unknown,
+        },
+    })
+}
+
+/// `<ResourceURI>/<Method>` → `Method`. Windows preserves the URI's case but matches it
+/// case-insensitively, so this does too.
+fn method_of<'a>(action: &'a str, resource_uri: &str) -> Option<&'a str> {
+    let prefix = action.get(..resource_uri.len())?;
+    if !prefix.eq_ignore_ascii_case(resource_uri) {
+        return None;
+    }
+    let method = action.get(resource_uri.len()..)?.strip_prefix('/')?;
+    if method.is_empty() || method.contains(['/', '?', '#']) {
+        return None;
+    }
+    Some(method)
+}
+
+fn parse_header<'a>(
+    header: Option<Node<'a, '_>>,
+    message_id: Option<&'a str>,
+    limits: &Limits,
+) -> Result<Header<'a>, Fault> {
+    let mut h = Header {
+        to: None,
+        action: None,
+        message_id,
+        resource_uri: None,
+        selectors: Vec::new(),
+        namespace: None,
+        options: Vec::new(),
+        max_envelope_size: limits.default_envelope_size.min(limits.max_envelope_size),
+        operation_timeout_ms: limits.max_operation_timeout_ms,
+        locale: None,
+        data_locale: None,
+        session_id: None,
+        request_total_items: false,
+    };
+    let Some(header) = header else {
+        return Ok(h);
+    };
+    for el in element_children(header) {
+        let name = el.tag_name().name();
+        match (el.tag_name().namespace(), name) {
+            (Some(ns::WSA), "To") => h.to = h.to.or(Some(text(el))),
+            (Some(ns::WSA), "Action") => {
+                h.action = h.action.or(Some(text(el)).filter(|t| !t.is_empty()))
+            }
+            (Some(ns::WSA), "ReplyTo" | "FaultTo") => {
+                let addr = child(el, ns::WSA, "Address").map(text).ok_or_else(|| {
+                    Fault::new(FaultKind::InvalidMessageInformationHeader)
+                        .message(format!("wsa:{name} has no wsa:Address."))
+                })?;
+                if !is_anonymous(addr) {
+                    return Err(Fault::with_detail(
+                        FaultKind::UnsupportedFeature,
+                        FaultDetail::AddressingMode,
+                    )
+                    .message(format!("wsa:{name} must be the anonymous address.")));
+                }
+            }
+            (Some(ns::WSMAN), "ResourceURI") => {
+                h.resource_uri = h.resource_uri.or(Some(text(el)).filter(|t| !t.is_empty()))
+            }
+            (Some(ns::WSMAN), "SelectorSet") => {
+                let mut sels = parse_selector_set(el)?;
+                if let Some(i) = sels
+                    .iter()
+                    .position(|s| s.name.eq_ignore_ascii_case("__cimnamespace"))
+                {
+                    let sel = sels.remove(i);
+                    match sel.value {
+                        SelectorValue::Text(t) => h.namespace = Some(t),
+                        SelectorValue::Epr(_) => {
+                            return Err(Fault::with_detail(
+                                FaultKind::InvalidSelectors,
+                                FaultDetail::TypeMismatch,
+                            )
+                            .message("__cimnamespace must be text."));
+                        }
+                    }
+                }
+                h.selectors = sels;
+            }
+            (Some(ns::WSMAN), "OptionSet") => {
+                for opt in element_children(el).filter(|o| is(*o, ns::WSMAN, "Option")) {
+                    let name = opt.attribute("Name").unwrap_or("");
+                    if opt.attribute("MustComply").is_some_and(is_true) {
+                        return Err(Fault::with_detail(
+                            FaultKind::InvalidOptions,
+                            FaultDetail::NotSupported,
+                        )
+                        .message(format!("The option '{name}' is not supported.")));
+                    }
+                    h.options.push(RequestOption {
+                        name,
+                        value: text(opt),
+                    });
+                }
+            }
+            (Some(ns::WSMAN), "MaxEnvelopeSize") => {
+                let v: u64 = text(el).parse().map_err(|_| {
+                    Fault::new(FaultKind::InvalidMessageInformationHeader)
+                        .message("wsman:MaxEnvelopeSize is not a number.")
+                })?;
+                if v < limits.min_envelope_size as u64 {
+                    return Err(Fault::with_detail(
+                        FaultKind::EncodingLimit,
+                        FaultDetail::MinimumEnvelopeLimit,
+                    )
+                    .message(format!(
+                        "MaxEnvelopeSize must be at least {}.",
+                        limits.min_envelope_size
+                    )));
+                }
+                h.max_envelope_size = usize::try_from(v)
+                    .unwrap_or(usize::MAX)
+                    .min(limits.max_envelope_size);
+            }
+            (Some(ns::WSMAN), "OperationTimeout") => {
+                let d = duration::parse(text(el)).ok_or_else(|| {
+                    Fault::with_detail(
+                        FaultKind::InvalidMessageInformationHeader,
+                        FaultDetail::OperationTimeout,
+                    )
+                    .message("wsman:OperationTimeout is not an xs:duration.")
+                })?;
+                if d.negative || d.ms == 0 {
+                    return Err(Fault::new(FaultKind::TimedOut));
+                }
+                h.operation_timeout_ms = d.ms.min(limits.max_operation_timeout_ms);
+            }
+            (Some(ns::WSMAN), "Locale") => {
+                h.locale = el.attribute((ns::XML, "lang"));
+                check_locale(el, h.locale, FaultDetail::Locale)?;
+            }
+            (Some(ns::WSMV), "DataLocale") => {
+                h.data_locale = el.attribute((ns::XML, "lang"));
+                check_locale(el, h.data_locale, FaultDetail::DataLocale)?;
+            }
+            (Some(ns::WSMV), "SessionId") => h.session_id = Some(text(el)),
+            (Some(ns::WSMAN), "FragmentTransfer") => {
+                return Err(Fault::with_detail(
+                    FaultKind::UnsupportedFeature,
+                    FaultDetail::FragmentLevelAccess,
+                ));
+            }
+            (Some(ns::WSMAN), "RequestTotalItemsCountEstimate") => h.request_total_items = true,
+            _ => {}
+        }
+    }
+    Ok(h)
+}
+
+/// Replies are English only; a client that insists (mustUnderstand) on another language is told so.
+fn check_locale(el: Node<'_, '_>, lang: Option<&str>, detail: FaultDetail) -> Result<(), Fault> {
+    let english = lang.is_none_or(|l| {
+        l.get(..2).is_some_and(|p| p.eq_ignore_ascii_case("en"))
+            && matches!(l.as_bytes().get(2), None | Some(b'-'))
+    });
+    if must_understand(el) && !english {
+        return Err(Fault::with_detail(FaultKind::UnsupportedFeature, detail)
+            .message("Only English (en-US) is supported."));
+    }
+    Ok(())
+}
+
+/// `wsman:SelectorSet` → selectors, refusing duplicate names (matched case-insensitively,
+/// because key names are).
+pub fn parse_selector_set(set: Node<'_, '_>) -> Result<Vec<Selector>, Fault> {
+    let mut out: Vec<Selector> = Vec::new();
+    for sel in element_children(set).filter(|s| is(*s, ns::WSMAN, "Selector")) {
+        let name = sel.attribute("Name").ok_or_else(|| {
+            Fault::new(FaultKind::InvalidSelectors).message("A selector has no Name attribute.")
+        })?;
+        if out.iter().any(|s| s.name.eq_ignore_ascii_case(name)) {
+            return Err(Fault::with_detail(
+                FaultKind::InvalidSelectors,
+                FaultDetail::DuplicateSelectors,
+            )
+            .message(format!("The selector '{name}' appears more than once.")));
+        }
+        let value = match child(sel, ns::WSA, "EndpointReference") {
+            Some(epr) => SelectorValue::Epr(Box::new(parse_epr(epr)?)),
+            None => SelectorValue::Text(text(sel).to_string()),
+        };
+        out.push(Selector {
+            name: name.to_string(),
+            value,
+        });
+    }
+    Ok(out)
+}
+
+/// EPR content (`wsa:Address` + `wsa:ReferenceParameters`) inside `node`.
+pub fn parse_epr(node: Node<'_, '_>) -> Result<Epr, Fault> {
+    let params = child(node, ns::WSA, "ReferenceParameters")
+        .or_else(|| child(node, ns::WSA, "ReferenceProperties"))
+        .ok_or_else(|| {
+            Fault::with_detail(FaultKind::InvalidSelectors, FaultDetail::InvalidValue)
+                .message("An endpoint reference has no wsa:ReferenceParameters.")
+        })?;
+    let resource_uri = child(params, ns::WSMAN, "ResourceURI")
+        .map(text)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            Fault::with_detail(FaultKind::InvalidSelectors, FaultDetail::InvalidValue)
+                .message("An endpoint reference has no wsman:ResourceURI.")
+        })?;
+    let selectors = match child(params, ns::WSMAN, "SelectorSet") {
+        Some(set) => parse_selector_set(set)?,
+        None => Vec::new(),
+    };
+    Ok(Epr {
+        resource_uri: resource_uri.to_string(),
+        selectors,
+    })
+}
+
+fn positive_u32(node: Node<'_, '_>, what: &str) -> Result<u32, Fault> {
+    match text(node).parse::<u64>() {
+        Ok(0) | Err(_) => Err(Fault::new(FaultKind::SchemaValidationError)
+            .message(format!("{what} must be a positive integer."))),
+        Ok(v) => Ok(u32::try_from(v).unwrap_or(u32::MAX)),
+    }
+}
+
+fn parse_enumerate(e: Node<'_, '_>) -> Result<EnumerateBody, Fault> {
+    let mut body = EnumerateBody {
+        optimize: false,
+        max_elements: None,
+        mode: EnumMode::Objects,
+        filter: Filter::None,
+    };
+    let mut seen_filter = false;
+    for c in element_children(e) {
+        match (c.tag_name().namespace(), c.tag_name().name()) {
+            (Some(ns::WSMAN), "OptimizeEnumeration") => body.optimize = true,
+            (Some(ns::WSMAN), "MaxElements") => {
+                body.max_elements = Some(positive_u32(c, "wsman:MaxElements")?)
+            }
+            (Some(ns::WSMAN), "EnumerationMode") => {
+                body.mode = match text(c) {
+                    "EnumerateEPR" => EnumMode::Epr,
+                    "EnumerateObjectAndEPR" => EnumMode::ObjectAndEpr,
+                    other => {
+                        return Err(Fault::with_detail(
+                            FaultKind::UnsupportedFeature,
+                            FaultDetail::EnumerationMode,
+                        )
+                        .message(format!("The enumeration mode '{other}' is not supported.")));
+                    }
+                }
+            }
+            (Some(ns::WSMAN) | Some(ns::WSEN), "Filter") => {
+                if seen_filter {
+                    return Err(Fault::new(FaultKind::EnumCannotProcessFilter)
+                        .message("The request carries more than one filter."));
+                }
+                seen_filter = true;
+                body.filter = parse_filter(c)?;
+            }
+            (Some(ns::WSEN), "EndTo") => {
+                return Err(Fault::with_detail(
+                    FaultKind::UnsupportedFeature,
+                    FaultDetail::AddressingMode,
+                )
+                .message("wsen:EndTo is not supported."));
+            }
+            // wsen:Expires, wsmb:PolymorphismMode and extensions are ignored, as Windows does.
+            _ => {}
+        }
+    }
+    Ok(body)
+}
+
+fn parse_filter(f: Node<'_, '_>) -> Result<Filter, Fault> {
+    let cannot = |what: &str| Fault::new(FaultKind::CannotProcessFilter).message(what);
+    // No Dialect means XPath (DSP0226), which is not offered.
+    let dialect = f.attribute("Dialect").map(str::trim).unwrap_or("");
+    if dialect.eq_ignore_ascii_case(ns::dialect::SELECTOR) {
+        let set = child(f, ns::WSMAN, "SelectorSet")
+            .ok_or_else(|| cannot("A selector filter needs a wsman:SelectorSet."))?;
+        Ok(Filter::Selector(parse_selector_set(set)?))
+    } else if dialect.eq_ignore_ascii_case(ns::dialect::WQL) {
+        let q = text(f);
+        if q.is_empty() {
+            return Err(cannot("The WQL filter is empty."));
+        }
+        Ok(Filter::Wql(q.to_string()))
+    } else if dialect.eq_ignore_ascii_case(ns::dialect::ASSOCIATION) {
+        parse_association(f).map(Filter::Association)
+    } else {
+        Err(Fault::new(FaultKind::FilterDialectRequestedUnavailable)
+            .message(format!("The filter dialect '{dialect}' is not supported.")))
+    }
+}
+
+fn parse_association(f: Node<'_, '_>) -> Result<AssociationFilter, Fault> {
+    let cannot = |what: &str| Fault::new(FaultKind::CannotProcessFilter).message(what);
+    let (q, instances_of_association) = match child(f, ns::WSMB, "AssociatedInstances") {
+        Some(q) => (q, false),
+        None => (
+            child(f, ns::WSMB, "AssociationInstances").ok_or_else(|| {
+                cannot("An association filter needs AssociatedInstances or AssociationInstances.")
+            })?,
+            true,
+        ),
+    };
+    let object = child(q, ns::WSMB, "Object")
+        .ok_or_else(|| cannot("An association filter needs an Object."))?;
+    let object = parse_epr(object).map_err(|e| Fault {
+        kind: FaultKind::CannotProcessFilter,
+        ..e
+    })?;
+    let opt = |local: &str| {
+        child(q, ns::WSMB, local)
+            .map(text)
+            .filter(|t| !t.is_empty())
+            .map(ToString::to_string)
+    };
+    Ok(AssociationFilter {
+        instances_of_association,
+        object,
+        association_class: opt("AssociationClassName"),
+        result_class: opt("ResultClassName"),
+        role: opt("Role"),
+        result_role: opt("ResultRole"),
+        include_result_property: element_children(q)
+            .filter(|c| is(*c, ns::WSMB, "IncludeResultProperty"))
+            .map(|c| text(c).to_string())
+            .collect(),
+    })
+}
+
+fn parse_pull<'a>(p: Node<'a, '_>) -> Result<PullBody<'a>, Fault> {
+    let ctx = child(p, ns::WSEN, "EnumerationContext")
+        .ok_or_else(|| missing_element("EnumerationContext"))?;
+    let mut body = PullBody {
+        context: text(ctx),
+        max_elements: None,
+        max_characters: None,
+        max_time_ms: None,
+    };
+    if let Some(m) = child(p, ns::WSEN, "MaxElements") {
+        body.max_elements = Some(positive_u32(m, "wsen:MaxElements")?);
+    }
+    if let Some(m) = child(p, ns::WSEN, "MaxCharacters") {
+        body.max_characters = Some(u64::from(positive_u32(m, "wsen:MaxCharacters")?));
+    }
+    if let Some(m) = child(p, ns::WSEN, "MaxTime") {
+        let d = duration::parse(text(m)).ok_or_else(|| {
+            Fault::new(FaultKind::SchemaValidationError)
+                .message("wsen:MaxTime is not an xs:duration.")
+        })?;
+        body.max_time_ms = Some(d.ms);
+    }
+    Ok(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits() -> Limits {
+        Limits::default()
+    }
+
+    const HEAD: &str = r#"<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing" xmlns:w="http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd" xmlns:n="http://schemas.xmlsoap.org/ws/2004/09/enumeration"><s:Header>"#;
+
+    fn env(headers: &str, body: &str) -> String {
+        format!("{HEAD}{headers}</s:Header><s:Body>{body}</s:Body></s:Envelope>")
+    }
+
+    fn get_headers(extra: &str) -> String {
+        format!(
+            "<a:Action>http://schemas.xmlsoap.org/ws/2004/09/transfer/Get</a:Action><a:MessageID>uuid:1</a:MessageID><w:ResourceURI>http://x/C</w:ResourceURI>{extra}"
+        )
+    }
+
+    fn parse_str(xml: &str) -> Result<(), Fault> {
+        let doc = parse_document(xml, &limits())?;
+        parse(&doc, &limits()).map(|_| ()).map_err(|r| r.fault)
+    }
+
+    fn with_request<R>(xml: &str, f: impl FnOnce(Request<'_, '_>) -> R) -> R {
+        let doc = parse_document(xml, &limits()).expect("well-formed");
+        let req = parse(&doc, &limits()).expect("valid");
+        f(req)
+    }
+
+    #[test]
+    fn content_types() {
+        assert_eq!(
+            content_type(Some("application/soap+xml;charset=UTF-8")),
+            Some(CharsetHint::Utf8)
+        );
+        assert_eq!(
+            content_type(Some("Application/SOAP+XML; charset=\"utf-16\"; action=x")),
+            Some(CharsetHint::Utf16Le)
+        );
+        assert_eq!(
+            content_type(Some("application/soap+xml; action=\"x\";charset=utf-8")),
+            Some(CharsetHint::Utf8)
+        );
+        assert_eq!(
+            content_type(Some("application/soap+xml")),
+            Some(CharsetHint::Unspecified)
+        );
+        assert_eq!(
+            content_type(Some("application/soap+xml;charset=latin1")),
+            Some(CharsetHint::Other)
+        );
+        assert_eq!(content_type(None), Some(CharsetHint::Unspecified));
+        assert_eq!(content_type(Some("text/xml")), None);
+        assert_eq!(content_type(Some("application/soap+xmlx")), None);
+    }
+
+    #[test]
+    fn decodes_utf16_with_and_without_bom() {
+        let mut le = vec![0xFF, 0xFE];
+        for u in "<a>é</a>".encode_utf16() {
+            le.extend_from_slice(&u.to_le_bytes());
+        }
+        assert_eq!(
+            decode(&le, CharsetHint::Unspecified).expect("ok").0,
+            "<a>é</a>"
+        );
+        let be: Vec<u8> = "<b/>".encode_utf16().flat_map(u16::to_be_bytes).collect();
+        assert_eq!(
+            decode(&be, CharsetHint::Utf16Be).expect("ok").1,
+            Charset::Utf16
+        );
+        assert!(decode(&[0xFF, 0xFE, 0x00], CharsetHint::Unspecified).is_err());
+        assert!(decode(&[0xC3], CharsetHint::Utf8).is_err());
+        assert!(decode(b"<a/>", CharsetHint::Other).is_err());
+    }
+
+    #[test]
+    fn depth_and_node_limits() {
+        let deep = format!("{}{}", "<a>".repeat(40), "</a>".repeat(40));
+        let f = parse_document(&deep, &limits()).expect_err("too deep");
+        assert_eq!(f.detail, Some(FaultDetail::ServiceEnvelopeLimit));
+        let wide = format!("<a>{}</a>", "<b/>".repeat(5000));
+        let f = parse_document(&wide, &limits()).expect_err("too many");
+        assert_eq!(f.kind, FaultKind::EncodingLimit);
+        let f = parse_document("<a>", &limits()).expect_err("malformed");
+        assert_eq!(f.kind, FaultKind::SchemaValidationError);
+    }
+
+    #[test]
+    fn soap11_is_a_version_mismatch() {
+        let xml = r#"<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body/></s:Envelope>"#;
+        assert_eq!(
+            parse_str(xml).expect_err("1.1").kind,
+            FaultKind::VersionMismatch
+        );
+        assert_eq!(
+            parse_str("<Foo/>").expect_err("x").kind,
+            FaultKind::SchemaValidationError
+        );
+    }
+
+    #[test]
+    fn selectors_namespace_and_duplicates() {
+        let xml = env(
+            &get_headers(
+                r#"<w:SelectorSet><w:Selector Name="__cimnamespace">root/cimv2</w:Selector><w:Selector Name="K">v</w:Selector><w:Selector Name="R"><a:EndpointReference><a:Address>x</a:Address><a:ReferenceParameters><w:ResourceURI>http://x/D</w:ResourceURI><w:SelectorSet><w:Selector Name="I">1</w:Selector></w:SelectorSet></a:ReferenceParameters></a:EndpointReference></w:Selector></w:SelectorSet>"#,
+            ),
+            "",
+        );
+        with_request(&xml, |r| {
+            assert_eq!(r.header.namespace.as_deref(), Some("root/cimv2"));
+            assert_eq!(r.header.selectors.len(), 2);
+            assert_eq!(r.header.selectors[0], Selector::text("K", "v"));
+            match &r.header.selectors[1].value {
+                SelectorValue::Epr(e) => {
+                    assert_eq!(e.resource_uri, "http://x/D");
+                    assert_eq!(e.selectors, vec![Selector::text("I", "1")]);
+                }
+                SelectorValue::Text(_) => panic!("expected EPR"),
+            }
+        });
+        let dup = env(
+            &get_headers(
+                r#"<w:SelectorSet><w:Selector Name="K">1</w:Selector><w:Selector Name="k">2</w:Selector></w:SelectorSet>"#,
+            ),
+            "",
+        );
+        let f = parse_str(&dup).expect_err("dup");
+        assert_eq!(
+            (f.kind, f.detail),
+            (
+                FaultKind::InvalidSelectors,
+                Some(FaultDetail::DuplicateSelectors)
+            )
+        );
+    }
+
+    #[test]
+    fn header_limits_and_rules() {
+        let cases: &[(&str, FaultKind, Option<FaultDetail>)] = &[
+            (
+                "<w:MaxEnvelopeSize>100</w:MaxEnvelopeSize>",
+                FaultKind::EncodingLimit,
+                Some(FaultDetail::MinimumEnvelopeLimit),
+            ),
+            (
+                "<w:MaxEnvelopeSize>lots</w:MaxEnvelopeSize>",
+                FaultKind::InvalidMessageInformationHeader,
+                None,
+            ),
+            (
+                "<w:OperationTimeout>soon</w:OperationTimeout>",
+                FaultKind::InvalidMessageInformationHeader,
+                Some(FaultDetail::OperationTimeout),
+            ),
+            (
+                "<w:OperationTimeout>PT0S</w:OperationTimeout>",
+                FaultKind::TimedOut,
+                None,
+            ),
+            (
+                "<a:ReplyTo><a:Address>http://evil/</a:Address></a:ReplyTo>",
+                FaultKind::UnsupportedFeature,
+                Some(FaultDetail::AddressingMode),
+            ),
+            (
+                "<a:FaultTo><a:Address>http://evil/</a:Address></a:FaultTo>",
+                FaultKind::UnsupportedFeature,
+                Some(FaultDetail::AddressingMode),
+            ),
+            (
+                "<a:ReplyTo/>",
+                FaultKind::InvalidMessageInformationHeader,
+                None,
+            ),
+            (
+                r#"<w:OptionSet><w:Option Name="x" MustComply="true">1</w:Option></w:OptionSet>"#,
+                FaultKind::InvalidOptions,
+                Some(FaultDetail::NotSupported),
+            ),
+            (
+                r#"<w:Locale xml:lang="de-DE" s:mustUnderstand="true"/>"#,
+                FaultKind::UnsupportedFeature,
+                Some(FaultDetail::Locale),
+            ),
+            (
+                "<w:FragmentTransfer>x</w:FragmentTransfer>",
+                FaultKind::UnsupportedFeature,
+                Some(FaultDetail::FragmentLevelAccess),
+            ),
+        ];
+        for (extra, kind, detail) in cases {
+            let f = parse_str(&env(&get_headers(extra), "")).expect_err(extra);
+            assert_eq!((f.kind, f.detail), (*kind, *detail), "{extra}");
+        }
+        let ok = env(
+            &get_headers(
+                r#"<w:MaxEnvelopeSize>99999999999</w:MaxEnvelopeSize><w:OperationTimeout>PT9999S</w:OperationTimeout><w:Locale xml:lang="de-DE" s:mustUnderstand="false"/><w:OptionSet s:mustUnderstand="true"><w:Option Name="a">1</w:Option></w:OptionSet>"#,
+            ),
+            "",
+        );
+        with_request(&ok, |r| {
+            assert_eq!(r.header.max_envelope_size, 512_000);
+            assert_eq!(r.header.operation_timeout_ms, 60_000);
+            assert_eq!(
+                r.header.options,
+                vec![RequestOption {
+                    name: "a",
+                    value: "1"
+                }]
+            );
+        });
+    }
+
+    #[test]
+    fn must_understand_only_counts_soap_attribute() {
+        let unknown = r#"<x:Foo xmlns:x="urn:x" s:mustUnderstand="1"/><x:Bar xmlns:x="urn:x" mustUnderstand="true"/>"#;
+        let xml = env(&get_headers(unknown), "");
+        let doc = parse_document(&xml, &limits()).expect("xml");
+        let r = parse(&doc, &limits()).expect_err("mU");
+        assert_eq!(r.fault.kind, FaultKind::MustUnderstand);
+        assert_eq!(r.relates_to, Some("uuid:1"));
+        assert_eq!(
+            r.not_understood,
+            vec![QName {
+                namespace: Some("urn:x"),
+                local: "Foo"
+            }]
+        );
+        let lenient = r#"<x:Bar xmlns:x="urn:x" mustUnderstand="true"/><x:Baz xmlns:x="urn:x" s:mustUnderstand="false"/>"#;
+        assert!(parse_str(&env(&get_headers(lenient), "")).is_ok());
+    }
+
+    #[test]
+    fn required_headers() {
+        let no_action = env("<a:MessageID>1</a:MessageID>", "");
+        assert_eq!(
+            parse_str(&no_action).expect_err("x").kind,
+            FaultKind::MessageInformationHeaderRequired
+        );
+        let no_id = env(
+            "<a:Action>http://schemas.xmlsoap.org/ws/2004/09/transfer/Get</a:Action>",
+            "",
+        );
+        assert_eq!(
+            parse_str(&no_id).expect_err("x").kind,
+            FaultKind::MessageInformationHeaderRequired
+        );
+        let no_body = format!("{HEAD}</s:Header></s:Envelope>");
+        assert_eq!(
+            parse_str(&no_body).expect_err("x").kind,
+            FaultKind::SchemaValidationError
+        );
+    }
+
+    #[test]
+    fn identify_in_both_namespaces_without_headers() {
+        for nsuri in [ns::WSMID, ns::WSMID_TYPO] {
+            let xml = format!(
+                r#"<s:Envelope xmlns:s="{}"><s:Header/><s:Body><i:Identify xmlns:i="{nsuri}"/></s:Body></s:Envelope>"#,
+                ns::SOAP
+            );
+            with_request(&xml, |r| assert!(matches!(r.op, Operation::Identify)));
+        }
+    }
+
+    #[test]
+    fn enumerate_bodies() {
+        let headers = "<a:Action>http://schemas.xmlsoap.org/ws/2004/09/enumeration/Enumerate</a:Action><a:MessageID>1</a:MessageID><w:ResourceURI>http://x/C</w:ResourceURI>";
+        let e = |body: &str| env(headers, &format!("<n:Enumerate>{body}</n:Enumerate>"));
+        with_request(
+            &e(
+                "<w:OptimizeEnumeration/><w:MaxElements>32000</w:MaxElements><w:EnumerationMode>EnumerateObjectAndEPR</w:EnumerationMode>",
+            ),
+            |r| match r.op {
+                Operation::Enumerate(b) => {
+                    assert!(b.optimize);
+                    assert_eq!(b.max_elements, Some(32000));
+                    assert_eq!(b.mode, EnumMode::ObjectAndEpr);
+                }
+                _ => panic!("not enumerate"),
+            },
+        );
+        let filt = |dialect: &str, inner: &str| {
+            e(&format!(
+                r#"<w:Filter Dialect="{dialect}">{inner}</w:Filter>"#
+            ))
+        };
+        with_request(
+            &filt(
+                "http://schemas.microsoft.com/wbem/wsman/1/wql",
+                "SELECT * FROM C",
+            ),
+            |r| match r.op {
+                Operation::Enumerate(b) => {
+                    assert_eq!(b.filter, Filter::Wql("SELECT * FROM C".into()))
+                }
+                _ => panic!(),
+            },
+        );
+        with_request(
+            &filt(
+                ns::dialect::SELECTOR,
+                r#"<w:SelectorSet><w:Selector Name="A">1</w:Selector></w:SelectorSet>"#,
+            ),
+            |r| match r.op {
+                Operation::Enumerate(b) => {
+                    assert_eq!(b.filter, Filter::Selector(vec![Selector::text("A", "1")]))
+                }
+                _ => panic!(),
+            },
+        );
+        let assoc = r#"<b:AssociatedInstances xmlns:b="http://schemas.dmtf.org/wbem/wsman/1/cimbinding.xsd"><b:Object><a:Address>x</a:Address><a:ReferenceParameters><w:ResourceURI>http://x/S</w:ResourceURI><w:SelectorSet><w:Selector Name="N">s</w:Selector></w:SelectorSet></a:ReferenceParameters></b:Object><b:AssociationClassName>CIM_SystemDevice</b:AssociationClassName><b:ResultClassName>CIM_Sensor</b:ResultClassName><b:IncludeResultProperty>A</b:IncludeResultProperty><b:IncludeResultProperty>B</b:IncludeResultProperty></b:AssociatedInstances>"#;
+        with_request(
+            &filt(
+                "http://schemas.dmtf.org/wbem/wsman/1/cimbinding/AssociationFilter",
+                assoc,
+            ),
+            |r| match r.op {
+                Operation::Enumerate(b) => match b.filter {
+                    Filter::Association(a) => {
+                        assert!(!a.instances_of_association);
+                        assert_eq!(a.object.resource_uri, "http://x/S");
+                        assert_eq!(a.association_class.as_deref(), Some("CIM_SystemDevice"));
+                        assert_eq!(a.result_class.as_deref(), Some("CIM_Sensor"));
+                        assert_eq!(a.role, None);
+                        assert_eq!(a.include_result_property, vec!["A", "B"]);
+                    }
+                    _ => panic!(),
+                },
+                _ => panic!(),
+            },
+        );
+        let faults: &[(String, FaultKind)] = &[
+            (
+                filt("urn:xpath", "x"),
+                FaultKind::FilterDialectRequestedUnavailable,
+            ),
+            (
+                e("<w:Filter>/x</w:Filter>"),
+                FaultKind::FilterDialectRequestedUnavailable,
+            ),
+            (filt(ns::dialect::WQL, ""), FaultKind::CannotProcessFilter),
+            (
+                filt(ns::dialect::ASSOCIATION, "<x/>"),
+                FaultKind::CannotProcessFilter,
+            ),
+            (
+                e(
+                    r#"<w:Filter Dialect="http://schemas.microsoft.com/wbem/wsman/1/WQL">a</w:Filter><n:Filter Dialect="http://schemas.microsoft.com/wbem/wsman/1/WQL">b</n:Filter>"#,
+                ),
+                FaultKind::EnumCannotProcessFilter,
+            ),
+            (
+                e("<w:EnumerationMode>Bogus</w:EnumerationMode>"),
+                FaultKind::UnsupportedFeature,
+            ),
+            (
+                e("<w:MaxElements>0</w:MaxElements>"),
+                FaultKind::SchemaValidationError,
+            ),
+            (e("<n:EndTo/>"), FaultKind::UnsupportedFeature),
+            (env(headers, ""), FaultKind::SchemaValidationError),
+        ];
+        for (xml, kind) in faults {
+            assert_eq!(parse_str(xml).expect_err(xml).kind, *kind, "{xml}");
+        }
+    }
+
+    #[test]
+    fn invoke_and_unknown_actions() {
+        let h = |action: &str| {
+            format!(
+                "<a:Action>{action}</a:Action><a:MessageID>1</a:MessageID><w:ResourceURI>http://x/CIM_Sys</w:ResourceURI>"
+            )
+        };
+        let xml = env(
+            &h("http://x/CIM_Sys/RequestStateChange"),
+            r#"<p:RequestStateChange_INPUT xmlns:p="http://x/CIM_Sys"><p:RequestedState>2</p:RequestedState></p:RequestStateChange_INPUT>"#,
+        );
+        with_request(&xml, |r| match r.op {
+            Operation::Invoke { method, input } => {
+                assert_eq!(method, "RequestStateChange");
+                assert_eq!(input.tag_name().name(), "RequestStateChange_INPUT");
+            }
+            _ => panic!(),
+        });
+        let missing = env(&h("http://x/CIM_Sys/Reset"), "");
+        assert_eq!(
+            parse_str(&missing).expect_err("x").kind,
+            FaultKind::SchemaValidationError
+        );
+        with_request(&env(&h("http://x/Other/Reset"), ""), |r| {
+            assert!(matches!(r.op, Operation::Unknown))
+        });
+        with_request(&env(&h("http://x/CIM_Sys/a/b"), ""), |r| {
+            assert!(matches!(r.op, Operation::Unknown))
+        });
+        assert_eq!(method_of("http://x/C/M", "http://X/c"), Some("M"));
+        assert_eq!(method_of("http://x/C", "http://x/C"), None);
+    }
+
+    #[test]
+    fn pull_body() {
+        let xml = env(
+            "<a:Action>http://schemas.xmlsoap.org/ws/2004/09/enumeration/Pull</a:Action><a:MessageID>1</a:MessageID>",
+            "<n:Pull><n:EnumerationContext> uuid:X </n:EnumerationContext><n:MaxElements>999</n:MaxElements><n:MaxCharacters>99999</n:MaxCharacters><n:MaxTime>PT5S</n:MaxTime></n:Pull>",
+        );
+        with_request(&xml, |r| match r.op {
+            Operation::Pull(p) => assert_eq!(
+                p,
+                PullBody {
+                    context: "uuid:X",
+                    max_elements: Some(999),
+                    max_characters: Some(99999),
+                    max_time_ms: Some(5000)
+                }
+            ),
+            _ => panic!(),
+        });
+    }
+}
