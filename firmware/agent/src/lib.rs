@@ -1,4 +1,127 @@
 //! The agent: the shared core of every wsbmc image.
+//!
+//! One [`Agent`] holds the state every task shares (the monitor's reading cache and the WS-Man
+//! service with its enumeration contexts) and is itself the HTTP [`Handler`]. Platforms differ
+//! only in how they accept connections and which I2C type the devices use: the host agent and
+//! the embedded-Linux image drive it from tokio, the bare-metal image from embassy.
+//!
+//! Sharing is by `RefCell` because every image runs the agent on one single-threaded executor
+//! and no borrow is ever held across an `.await`: a request is handled synchronously from the
+//! cache, and the poller releases the monitor while it waits on a bus.
 #![no_std]
 
 extern crate alloc;
+
+use alloc::vec::Vec;
+use core::cell::RefCell;
+
+use embassy_time::{Duration, Instant, Timer, with_timeout};
+use embedded_hal_async::i2c::I2c;
+use wsbmc_cim::{Model, SystemInfo};
+use wsbmc_hal::{AnyDevice, DeviceError};
+use wsbmc_http::{Handler, Request, Response};
+use wsbmc_monitor::Monitor;
+use wsbmc_wsman::{Limits, RequestMeta, Service};
+
+/// Longest a single device read may take. SMBus caps clock stretching at 35 ms per transfer, so a
+/// read still pending after this is a stuck bus, reported as a timeout rather than waited on.
+const READ_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// The state shared by the poller and every connection.
+pub struct Agent {
+    monitor: RefCell<Monitor>,
+    wsman: RefCell<Service>,
+    system: SystemInfo,
+}
+
+impl Agent {
+    /// `seed` must come from real entropy in production: it keys enumeration-context tokens.
+    pub fn new(monitor: Monitor, system: SystemInfo, limits: Limits, seed: u64) -> Self {
+        Self {
+            monitor: RefCell::new(monitor),
+            wsman: RefCell::new(Service::new(limits, seed)),
+            system,
+        }
+    }
+
+    /// Read access to the cache, for diagnostics and tests.
+    pub fn with_monitor<R>(&self, f: impl FnOnce(&Monitor) -> R) -> R {
+        f(&self.monitor.borrow())
+    }
+
+    /// Polls every sensor at its interval, forever. The bus transfer happens with no borrow of
+    /// the monitor held, so requests are served from the cache while a slow device answers.
+    pub async fn run_poller<I: I2c>(&self, devices: &mut [AnyDevice<I>]) -> ! {
+        loop {
+            let now = now_ms();
+            let due = self.monitor.borrow().next_due(now);
+            match due {
+                Some(id) => {
+                    let source = self.monitor.borrow().desc(id).map(|d| d.source);
+                    let result = match source.and_then(|s| {
+                        devices
+                            .get_mut(usize::from(s.device))
+                            .map(|d| (d, s.channel))
+                    }) {
+                        Some((device, channel)) => {
+                            match with_timeout(READ_TIMEOUT, device.read(channel)).await {
+                                Ok(r) => r,
+                                Err(_) => Err(DeviceError::Timeout),
+                            }
+                        }
+                        None => Err(DeviceError::NoSuchChannel),
+                    };
+                    // `id` came from `next_due`, so it is in the table; an error here could
+                    // only mean the table changed under us, and skipping the sample is right.
+                    let _ = self
+                        .monitor
+                        .borrow_mut()
+                        .record(id, result, now_ms(), self.host_on());
+                }
+                None => {
+                    let next = self.monitor.borrow().next_deadline();
+                    match next {
+                        Some(at) => Timer::at(Instant::from_millis(at)).await,
+                        None => Timer::after_secs(1).await,
+                    }
+                }
+            }
+        }
+    }
+
+    fn host_on(&self) -> bool {
+        true
+    }
+}
+
+impl Handler for Agent {
+    fn handle(&self, req: &Request<'_>, body: &[u8]) -> Response {
+        let meta = RequestMeta {
+            content_type: req.content_type,
+            user: req.user,
+            now_ms: now_ms(),
+        };
+        let monitor = self.monitor.borrow();
+        let model = Model::new(&monitor, &self.system);
+        let reply = self.wsman.borrow_mut().handle(&model, &meta, body);
+        Response {
+            status: reply.status,
+            content_type: reply.content_type,
+            body: reply.body,
+        }
+    }
+}
+
+fn now_ms() -> u64 {
+    Instant::now().as_millis()
+}
+
+/// Builds the device table of a board from `(model, bus handle, address)` triples.
+pub fn devices<I: I2c>(
+    table: impl IntoIterator<Item = (wsbmc_hal::DeviceModel, I, u8)>,
+) -> Vec<AnyDevice<I>> {
+    table
+        .into_iter()
+        .map(|(model, bus, address)| AnyDevice::new(model, bus, address))
+        .collect()
+}
