@@ -36,6 +36,12 @@ pub fn build(board: &Board) -> Result<Vec<AnyDevice<SimBus>>, String> {
     board
         .devices
         .iter()
-        .map(|d| Ok(AnyDevice::new(d.model, sim.bus(bus_name(d.bus)?), d.address)))
+        .map(|d| {
+            Ok(AnyDevice::new(
+                d.model,
+                sim.bus(bus_name(d.bus)?),
+                d.address,
+            ))
+        })
         .collect()
 }

@@ -1,0 +1,98 @@
+"""Starts the real `wsbmc` binary for end-to-end tests and stops it by PID.
+
+The agent is started with `--listen 127.0.0.1:0`, so the kernel picks a free port; the agent
+prints the URL it bound on its first stdout line, which the fixture reads (bounded in time).
+"""
+
+import os
+import pathlib
+import secrets
+import select
+import signal
+import subprocess
+import time
+import tomllib
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+SIM_BOARD = ROOT / "boards" / "sim" / "board.toml"
+START_TIMEOUT_S = 30.0
+
+
+def _binary() -> pathlib.Path:
+    env = os.environ.get("WSBMC_BIN")
+    path = pathlib.Path(env) if env else ROOT / "target" / "release" / "wsbmc"
+    if not path.exists():
+        pytest.fail(f"{path} not built; run `cargo build --release -p wsbmc` (scripts/test does)")
+    return path
+
+
+class Agent:
+    """A running agent: its URL, credentials and process."""
+
+    def __init__(self, args=(), env=None, board=SIM_BOARD, defaults=False):
+        """`defaults=True` starts the agent as `cargo run` does: no board, no credentials."""
+        self.board_path = pathlib.Path(board)
+        cmd = [str(_binary()), "--listen", "127.0.0.1:0"]
+        if defaults:
+            self.user, self.password = "admin", "wsbmc-dev"
+        else:
+            self.user, self.password = "admin", secrets.token_urlsafe(12)
+            cmd += ["--board", str(self.board_path), "--user", self.user, "--password", self.password]
+        cmd += list(args)
+        self.proc = subprocess.Popen(
+            cmd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env={
+                **{k: v for k, v in os.environ.items() if not k.startswith("WSBMC_")},
+                "RUST_LOG": "warn",
+                **(env or {}),
+            },
+        )
+        self.url = self._read_url()
+        hostport = self.url.split("//", 1)[1].split("/", 1)[0]
+        self.host, port = hostport.rsplit(":", 1)
+        self.port = int(port)
+
+    def _read_url(self) -> str:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        buf = b""
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                err = self.proc.stderr.read().decode(errors="replace")
+                pytest.fail(f"wsbmc exited with {self.proc.returncode}: {err}")
+            ready, _, _ = select.select([self.proc.stdout], [], [], 0.2)
+            if ready:
+                chunk = os.read(self.proc.stdout.fileno(), 4096)
+                buf += chunk
+                for line in buf.decode(errors="replace").splitlines():
+                    if line.startswith("listening on "):
+                        return line.split()[2]
+        self.stop()
+        pytest.fail(f"wsbmc did not report its URL within {START_TIMEOUT_S}s; got {buf!r}")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.kill(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=10)
+
+    def board(self) -> dict:
+        with open(self.board_path, "rb") as f:
+            return tomllib.load(f)
+
+
+@pytest.fixture(scope="module")
+def agent():
+    a = Agent()
+    try:
+        yield a
+    finally:
+        a.stop()
+        # A clean shutdown on SIGTERM is part of the contract.
+        assert a.proc.returncode == 0, a.proc.stderr.read().decode(errors="replace")

@@ -1,0 +1,59 @@
+"""How the binary starts: the `cargo run` defaults, credentials from the environment, bad boards."""
+
+import subprocess
+
+import pytest
+
+from conftest import ROOT, SIM_BOARD, Agent, _binary
+from wsmanlib import NUMERIC_SENSOR, enumerate_all, pypsrp
+from board_expect import expected_sensors
+
+
+def test_defaults_serve_the_builtin_sim_board_with_dev_credentials():
+    """What `cargo run --release` starts: the built-in sim board, user admin / wsbmc-dev."""
+    a = Agent(defaults=True)
+    try:
+        items, _ = enumerate_all(pypsrp(a), NUMERIC_SENSOR, optimize=True, max_elements=100)
+        ids = {i.findtext("{%s}DeviceID" % NUMERIC_SENSOR) for i in items}
+        assert ids == set(expected_sensors(a.board()))
+    finally:
+        a.stop()
+    assert a.proc.returncode == 0
+
+
+def test_credentials_from_environment():
+    a = Agent(
+        defaults=True,
+        env={"WSBMC_USER": "operator", "WSBMC_PASSWORD": "from-env-42"},
+    )
+    try:
+        a.user, a.password = "operator", "from-env-42"
+        items, _ = enumerate_all(pypsrp(a), NUMERIC_SENSOR, optimize=True, max_elements=100)
+        assert items
+        a.user, a.password = "admin", "wsbmc-dev"
+        from pypsrp.exceptions import AuthenticationError
+
+        with pytest.raises(AuthenticationError):
+            enumerate_all(pypsrp(a), NUMERIC_SENSOR)
+    finally:
+        a.stop()
+
+
+def test_malformed_board_file_exits_2_naming_file_and_line(tmp_path):
+    text = SIM_BOARD.read_text()
+    bad = text.replace('channel = "remote1"', 'channel = "remote9"', 1)
+    assert bad != text
+    path = tmp_path / "board.toml"
+    path.write_text(bad)
+    line = bad.splitlines().index('channel = "remote9"') + 1
+    r = subprocess.run(
+        [str(_binary()), "--listen", "127.0.0.1:0", "--board", str(path)],
+        capture_output=True,
+        timeout=30,
+        cwd=ROOT,
+    )
+    assert r.returncode == 2
+    err = r.stderr.decode()
+    assert f"{path}:{line}:" in err, err
+    assert "remote9" in err
+    assert err.count("\n") == 1, err

@@ -1,0 +1,161 @@
+"""Small helpers around the real client libraries, shared by the end-to-end tests."""
+
+import uuid
+import xml.etree.ElementTree as ET
+
+import requests
+from pypsrp.wsman import NAMESPACES, WSMan
+
+NS = {
+    "s": "http://www.w3.org/2003/05/soap-envelope",
+    "a": "http://schemas.xmlsoap.org/ws/2004/08/addressing",
+    "n": "http://schemas.xmlsoap.org/ws/2004/09/enumeration",
+    "w": "http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd",
+    "wsmid": "http://schemas.dmtf.org/wbem/wsman/identity/1/wsmanidentity.xsd",
+    "xsi": "http://www.w3.org/2001/XMLSchema-instance",
+    "f": "http://schemas.microsoft.com/wbem/wsman/1/wsmanfault",
+}
+CIM_SCHEMA = "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/"
+NUMERIC_SENSOR = CIM_SCHEMA + "CIM_NumericSensor"
+ANONYMOUS = "http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous"
+ACTION = {
+    "get": "http://schemas.xmlsoap.org/ws/2004/09/transfer/Get",
+    "enumerate": "http://schemas.xmlsoap.org/ws/2004/09/enumeration/Enumerate",
+    "pull": "http://schemas.xmlsoap.org/ws/2004/09/enumeration/Pull",
+    "release": "http://schemas.xmlsoap.org/ws/2004/09/enumeration/Release",
+}
+FAULT_DETAIL = "http://schemas.dmtf.org/wbem/wsman/1/wsman/faultDetail/"
+CONTENT_TYPE = "application/soap+xml;charset=UTF-8"
+
+
+def pypsrp(agent, **kw) -> WSMan:
+    return WSMan(
+        agent.host,
+        port=agent.port,
+        username=agent.user,
+        password=agent.password,
+        ssl=False,
+        auth="basic",
+        encryption="never",
+        **kw,
+    )
+
+
+def enumerate_body(optimize=False, max_elements=None, mode=None) -> ET.Element:
+    body = ET.Element("{%s}Enumerate" % NAMESPACES["wsen"])
+    if optimize:
+        ET.SubElement(body, "{%s}OptimizeEnumeration" % NAMESPACES["wsman"])
+    if max_elements is not None:
+        ET.SubElement(body, "{%s}MaxElements" % NAMESPACES["wsman"]).text = str(max_elements)
+    if mode is not None:
+        ET.SubElement(body, "{%s}EnumerationMode" % NAMESPACES["wsman"]).text = mode
+    return body
+
+
+def pull_body(context: str, max_elements=None) -> ET.Element:
+    body = ET.Element("{%s}Pull" % NAMESPACES["wsen"])
+    ET.SubElement(body, "{%s}EnumerationContext" % NAMESPACES["wsen"]).text = context
+    if max_elements is not None:
+        ET.SubElement(body, "{%s}MaxElements" % NAMESPACES["wsen"]).text = str(max_elements)
+    return body
+
+
+def body_of(resp: ET.Element) -> ET.Element:
+    """pypsrp's enumerate/pull/get return the s:Body element; invoke returns the envelope."""
+    if resp.tag == "{%s}Body" % NS["s"]:
+        return resp
+    body = resp.find("s:Body", NS)
+    assert body is not None, ET.tostring(resp)
+    return body
+
+
+def _items(container):
+    return [] if container is None else list(container)
+
+
+def enumerate_all(wsman, uri, optimize=False, max_elements=None, mode=None, max_round_trips=500):
+    """Enumerate + Pull until EndOfSequence. Returns (items, round_trips)."""
+    resp = wsman.enumerate(uri, enumerate_body(optimize, max_elements, mode))
+    er = body_of(resp).find("n:EnumerateResponse", NS)
+    assert er is not None, ET.tostring(resp)
+    items = _items(er.find("w:Items", NS))
+    ctx = er.findtext("n:EnumerationContext", default="", namespaces=NS)
+    done = er.find("w:EndOfSequence", NS) is not None
+    trips = 1
+    while not done:
+        assert ctx, "no context and no EndOfSequence"
+        assert trips < max_round_trips, "enumeration did not end"
+        resp = wsman.pull(uri, pull_body(ctx, max_elements))
+        pr = body_of(resp).find("n:PullResponse", NS)
+        assert pr is not None, ET.tostring(resp)
+        items += _items(pr.find("n:Items", NS))
+        done = pr.find("n:EndOfSequence", NS) is not None
+        ctx = pr.findtext("n:EnumerationContext", default="", namespaces=NS)
+        trips += 1
+    return items, trips
+
+
+def props(instance: ET.Element) -> dict:
+    """Instance element → {property: str | None | [str...]} (arrays become lists)."""
+    out: dict = {}
+    nil = "{%s}nil" % NS["xsi"]
+    for child in instance:
+        name = child.tag.split("}", 1)[1]
+        value = None if child.get(nil) == "true" else (child.text or "")
+        if name in out:
+            prev = out[name]
+            out[name] = (prev if isinstance(prev, list) else [prev]) + [value]
+        else:
+            out[name] = value
+    return out
+
+
+def selectors(epr: ET.Element) -> dict:
+    return {
+        s.get("Name"): s.text
+        for s in epr.findall("a:ReferenceParameters/w:SelectorSet/w:Selector", NS)
+    }
+
+
+def envelope(action, resource_uri=None, body="", selectors_xml="", extra_headers="", message_id=None):
+    """A WS-Man envelope as Windows shapes it, as text."""
+    mid = message_id or "uuid:%s" % str(uuid.uuid4()).upper()
+    ruri = (
+        f'<w:ResourceURI s:mustUnderstand="true">{resource_uri}</w:ResourceURI>'
+        if resource_uri
+        else ""
+    )
+    act = f'<a:Action s:mustUnderstand="true">{action}</a:Action>' if action else ""
+    return (
+        f'<s:Envelope xmlns:s="{NS["s"]}" xmlns:a="{NS["a"]}" xmlns:n="{NS["n"]}" xmlns:w="{NS["w"]}">'
+        f"<s:Header><a:To>http://127.0.0.1/wsman</a:To>{ruri}"
+        f'<a:ReplyTo><a:Address s:mustUnderstand="true">{ANONYMOUS}</a:Address></a:ReplyTo>'
+        f"{act}<w:MaxEnvelopeSize s:mustUnderstand=\"true\">153600</w:MaxEnvelopeSize>"
+        f"<a:MessageID>{mid}</a:MessageID>{selectors_xml}{extra_headers}"
+        f"<w:OperationTimeout>PT60.000S</w:OperationTimeout></s:Header>"
+        f"<s:Body>{body}</s:Body></s:Envelope>"
+    ), mid
+
+
+def post(agent, data, content_type=CONTENT_TYPE, auth=True, headers=None, path="/wsman"):
+    h = {"Content-Type": content_type} if content_type else {}
+    h.update(headers or {})
+    return requests.post(
+        f"http://{agent.host}:{agent.port}{path}",
+        data=data.encode() if isinstance(data, str) else data,
+        headers=h,
+        auth=(agent.user, agent.password) if auth else None,
+        timeout=10,
+    )
+
+
+def fault_of(text: str):
+    """(code, subcode, detail, relates_to) of a fault envelope."""
+    root = ET.fromstring(text)
+    fault = root.find("s:Body/s:Fault", NS)
+    assert fault is not None, text
+    code = fault.findtext("s:Code/s:Value", namespaces=NS)
+    sub = fault.findtext("s:Code/s:Subcode/s:Value", namespaces=NS)
+    detail = fault.findtext("s:Detail/w:FaultDetail", namespaces=NS)
+    relates = root.findtext("s:Header/a:RelatesTo", namespaces=NS)
+    return code, sub, detail, relates
