@@ -1,0 +1,2 @@
+//! The System Event Log.
+#![no_std]

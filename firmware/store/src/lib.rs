@@ -1,0 +1,2 @@
+//! Persistent storage on NOR flash.
+#![no_std]
