@@ -8,12 +8,18 @@
 #![no_std]
 
 pub mod cim;
+pub mod convert;
 pub mod entity;
+pub mod fru;
 pub mod scale;
+pub mod sdr;
 pub mod sensor_type;
+pub mod text;
 pub mod unit;
 
 pub use cim::{BaseUnits, CimSensorType, CimUnits, RateUnits, SensorTypeMode};
+pub use convert::{AnalogFormat, ConvError, Conversion, Factors, Linearization};
 pub use entity::EntityId;
 pub use sensor_type::SensorType;
+pub use text::{Text, TextEncoding};
 pub use unit::{RateUnit, Unit};
