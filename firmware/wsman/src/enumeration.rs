@@ -110,13 +110,22 @@ pub struct BatchLimits {
     pub max_items: u32,
     /// Bytes the items may take in the envelope text.
     pub budget: usize,
-    /// `wsen:MaxCharacters`: a soft cap; the first item is returned even when it is larger.
+    /// `wsen:MaxCharacters`: the most Unicode characters the items may take together. A hard
+    /// cap, as WS-Enumeration §4.1 says; an item that alone is larger is not skipped (that would
+    /// lose it silently) but faulted, so the client can retry with a larger value.
     pub max_characters: Option<u64>,
+}
+
+fn not_ready(f: &Fault) -> bool {
+    f.kind == FaultKind::TimedOut
 }
 
 /// Renders items from `*cursor` on until a limit is reached, advancing `*cursor` past the
 /// returned items only. Each item is written speculatively and dropped again when it would
 /// break the budget, which is why `Provider::next_item` must be side-effect free.
+///
+/// A provider that has nothing ready (`TimedOut`) ends a non-empty batch early, as "more to
+/// come"; with nothing gathered yet the fault goes to the caller.
 pub fn fill<P: Provider>(
     provider: &P,
     spec: &EnumSpec,
@@ -126,16 +135,17 @@ pub fn fill<P: Provider>(
 ) -> Result<Batch, Fault> {
     let mut out = XmlWriter::new();
     let mut count = 0u32;
+    let mut chars: u64 = 0;
     let mut pos = *cursor;
     loop {
-        if count >= lim.max_items
-            || lim
-                .max_characters
-                .is_some_and(|m| count > 0 && out.len() as u64 >= m)
-        {
+        if count >= lim.max_items {
             // Full: peek (EPR only, cheap) to tell the client whether to come back.
             let mut probe = pos;
-            let more = provider.next_item(spec, &mut probe, None)?.is_some();
+            let more = match provider.next_item(spec, &mut probe, None) {
+                Ok(item) => item.is_some(),
+                Err(f) if not_ready(&f) => true,
+                Err(f) => return Err(f),
+            };
             *cursor = pos;
             return Ok(Batch {
                 items: out.into_string(),
@@ -145,7 +155,19 @@ pub fn fill<P: Provider>(
         }
         let mark = out.len();
         let mut next = pos;
-        let item = write_item(provider, spec, mode, &mut next, &mut out)?;
+        let item = match write_item(provider, spec, mode, &mut next, &mut out) {
+            Ok(item) => item,
+            Err(f) if not_ready(&f) && count > 0 => {
+                out.truncate(mark);
+                *cursor = pos;
+                return Ok(Batch {
+                    items: out.into_string(),
+                    count,
+                    end: false,
+                });
+            }
+            Err(f) => return Err(f),
+        };
         if !item {
             out.truncate(mark);
             *cursor = pos;
@@ -154,6 +176,24 @@ pub fn fill<P: Provider>(
                 count,
                 end: true,
             });
+        }
+        if let Some(max) = lim.max_characters {
+            let item_chars = out.as_str().get(mark..).map_or(0, |t| t.chars().count()) as u64;
+            if chars + item_chars > max {
+                if count == 0 {
+                    return Err(Fault::new(FaultKind::EncodingLimit).message(
+                        "The next item is larger than the requested wsen:MaxCharacters.",
+                    ));
+                }
+                out.truncate(mark);
+                *cursor = pos;
+                return Ok(Batch {
+                    items: out.into_string(),
+                    count,
+                    end: false,
+                });
+            }
+            chars += item_chars;
         }
         if out.len() > lim.budget {
             if count == 0 {
@@ -299,16 +339,69 @@ mod tests {
     }
 
     #[test]
-    fn max_characters_is_soft() {
+    fn max_characters_is_a_hard_cap() {
         let p = Fixed(10);
-        let mut c = 0;
-        let l = BatchLimits {
+        let l = |m| BatchLimits {
             max_items: 100,
             budget: 10_000,
-            max_characters: Some(1),
+            max_characters: Some(m),
         };
-        let b = fill(&p, &spec(), EnumMode::Objects, &mut c, l).expect("ok");
-        assert_eq!(b.count, 1);
+        // Each item is exactly 15 characters.
+        let mut c = 0;
+        let b = fill(&p, &spec(), EnumMode::Objects, &mut c, l(44)).expect("ok");
+        assert_eq!((b.count, b.end, c), (2, false, 2));
+        let b = fill(&p, &spec(), EnumMode::Objects, &mut c, l(45)).expect("ok");
+        assert_eq!((b.count, c), (3, 5));
+        let f = fill(&p, &spec(), EnumMode::Objects, &mut c, l(14)).expect_err("too small");
+        assert_eq!(f.kind, FaultKind::EncodingLimit);
+        assert_eq!(c, 5, "a refused item stays for the next Pull");
+    }
+
+    /// Items 0..ready are available; asking beyond them is "nothing ready yet".
+    struct Growing {
+        ready: u64,
+    }
+
+    impl Provider for Growing {
+        fn identity(&self) -> Identity {
+            Fixed(0).identity()
+        }
+        fn get(&self, t: &Target<'_>, o: &mut XmlWriter) -> Result<(), Fault> {
+            Fixed(0).get(t, o)
+        }
+        fn enumerate(&self, _: &EnumSpec) -> Result<Cursor, Fault> {
+            Ok(0)
+        }
+        fn next_item(
+            &self,
+            spec: &EnumSpec,
+            cursor: &mut Cursor,
+            object: Option<&mut XmlWriter>,
+        ) -> Result<Option<Epr>, Fault> {
+            if *cursor >= self.ready {
+                return Err(Fault::new(FaultKind::TimedOut));
+            }
+            Fixed(u64::MAX).next_item(spec, cursor, object)
+        }
+    }
+
+    #[test]
+    fn nothing_ready_ends_the_batch_or_times_out() {
+        let p = Growing { ready: 2 };
+        let mut c = 0;
+        let b = fill(&p, &spec(), EnumMode::ObjectAndEpr, &mut c, lim(10, 10_000)).expect("ok");
+        assert_eq!((b.count, b.end, c), (2, false, 2));
+        assert!(b.items.ends_with("</w:Item>"), "no half-written item");
+        let f = fill(&p, &spec(), EnumMode::Objects, &mut c, lim(10, 10_000)).expect_err("none");
+        assert_eq!(f.kind, FaultKind::TimedOut);
+        assert_eq!(c, 2);
+        let mut c = 0;
+        let b = fill(&p, &spec(), EnumMode::Objects, &mut c, lim(2, 10_000)).expect("ok");
+        assert_eq!(
+            (b.count, b.end),
+            (2, false),
+            "the peek's not-ready means more to come"
+        );
     }
 
     #[test]

@@ -90,11 +90,27 @@ pub fn decode(body: &[u8], hint: CharsetHint) -> Result<(Cow<'_, str>, Charset),
     if let Some(rest) = body.strip_prefix(&[0xFE, 0xFF]) {
         return utf16(rest, true).map(|t| (Cow::Owned(t), Charset::Utf16));
     }
+    // Without a BOM, the first character tells the byte order (XML 1.0 Appendix F): every
+    // envelope starts with '<' or whitespace, an ASCII character with one zero byte in UTF-16.
+    let sniffed_be = match body {
+        [0, b, ..] if b.is_ascii() && *b != 0 => Some(true),
+        [b, 0, ..] if b.is_ascii() && *b != 0 => Some(false),
+        _ => None,
+    };
     match hint {
-        CharsetHint::Unspecified | CharsetHint::Utf8 => {
-            utf8(body).map(|t| (Cow::Borrowed(t), Charset::Utf8))
+        CharsetHint::Unspecified | CharsetHint::Utf8 => match sniffed_be {
+            // A UTF-16 body mislabelled (or unlabelled) as UTF-8 can never be valid UTF-8 XML,
+            // so decoding it as UTF-16 only turns a certain fault into a working request.
+            Some(be) if hint == CharsetHint::Unspecified => {
+                utf16(body, be).map(|t| (Cow::Owned(t), Charset::Utf16))
+            }
+            _ => utf8(body).map(|t| (Cow::Borrowed(t), Charset::Utf8)),
+        },
+        // `charset=UTF-16` names no byte order; RFC 2781 says big-endian, Windows means
+        // little-endian, so the content decides and little-endian is the tie-break.
+        CharsetHint::Utf16Le => {
+            utf16(body, sniffed_be.unwrap_or(false)).map(|t| (Cow::Owned(t), Charset::Utf16))
         }
-        CharsetHint::Utf16Le => utf16(body, false).map(|t| (Cow::Owned(t), Charset::Utf16)),
         CharsetHint::Utf16Be => utf16(body, true).map(|t| (Cow::Owned(t), Charset::Utf16)),
         CharsetHint::Other => Err(charset_fault("Only UTF-8 and UTF-16 are supported.")),
     }
@@ -183,11 +199,15 @@ pub struct Rejection<'a> {
     pub not_understood: Vec<QName<'a>>,
 }
 
-/// One `wsman:Option`; kept for providers that may want them later, ignored by the service.
+/// One `wsman:Option`. The service ignores options a provider does not claim
+/// ([`crate::Provider::supports_option`]) unless the client insists: `MustComply="true"` on the
+/// option, or `mustUnderstand="true"` on the OptionSet (wsman.md §2.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RequestOption<'a> {
     pub name: &'a str,
     pub value: &'a str,
+    /// `MustComply="true"` on the option, or the whole OptionSet marked mustUnderstand.
+    pub must_comply: bool,
 }
 
 /// The SOAP header, with limits already applied.
@@ -243,7 +263,8 @@ pub enum Operation<'a, 'i> {
     Get,
     /// The new representation, if the body had one.
     Put(Option<Node<'a, 'i>>),
-    Create,
+    /// The new resource's representation, if the body had one.
+    Create(Option<Node<'a, 'i>>),
     Delete,
     Enumerate(EnumerateBody),
     Pull(PullBody<'a>),
@@ -430,7 +451,7 @@ fn parse_operation<'a, 'i>(
     Ok(match action {
         act::GET => Operation::Get,
         act::PUT => Operation::Put(payload),
-        act::CREATE => Operation::Create,
+        act::CREATE => Operation::Create(payload),
         act::DELETE => Operation::Delete,
         act::ENUMERATE => {
             let e = wsen_payload("Enumerate").ok_or_else(|| missing_element("Enumerate"))?;
@@ -504,13 +525,19 @@ fn parse_header<'a>(
     let Some(header) = header else {
         return Ok(h);
     };
+    let mut seen: Vec<(&str, &str)> = Vec::new();
     for el in element_children(header) {
         let name = el.tag_name().name();
-        match (el.tag_name().namespace(), name) {
-            (Some(ns::WSA), "To") => h.to = h.to.or(Some(text(el))),
-            (Some(ns::WSA), "Action") => {
-                h.action = h.action.or(Some(text(el)).filter(|t| !t.is_empty()))
+        if let Some(nsuri) = el.tag_name().namespace().filter(|_| singleton(el)) {
+            if seen.contains(&(nsuri, name)) {
+                return Err(Fault::new(FaultKind::InvalidMessageInformationHeader)
+                    .message(format!("The header '{name}' appears more than once.")));
             }
+            seen.push((nsuri, name));
+        }
+        match (el.tag_name().namespace(), name) {
+            (Some(ns::WSA), "To") => h.to = Some(text(el)),
+            (Some(ns::WSA), "Action") => h.action = Some(text(el)).filter(|t| !t.is_empty()),
             (Some(ns::WSA), "ReplyTo" | "FaultTo") => {
                 let addr = child(el, ns::WSA, "Address").map(text).ok_or_else(|| {
                     Fault::new(FaultKind::InvalidMessageInformationHeader)
@@ -525,7 +552,7 @@ fn parse_header<'a>(
                 }
             }
             (Some(ns::WSMAN), "ResourceURI") => {
-                h.resource_uri = h.resource_uri.or(Some(text(el)).filter(|t| !t.is_empty()))
+                h.resource_uri = Some(text(el)).filter(|t| !t.is_empty())
             }
             (Some(ns::WSMAN), "SelectorSet") => {
                 let mut sels = parse_selector_set(el)?;
@@ -548,18 +575,19 @@ fn parse_header<'a>(
                 h.selectors = sels;
             }
             (Some(ns::WSMAN), "OptionSet") => {
+                let all_must = must_understand(el);
                 for opt in element_children(el).filter(|o| is(*o, ns::WSMAN, "Option")) {
-                    let name = opt.attribute("Name").unwrap_or("");
-                    if opt.attribute("MustComply").is_some_and(is_true) {
+                    if h.options.len() >= MAX_OPTIONS {
                         return Err(Fault::with_detail(
-                            FaultKind::InvalidOptions,
-                            FaultDetail::NotSupported,
+                            FaultKind::EncodingLimit,
+                            FaultDetail::OptionLimit,
                         )
-                        .message(format!("The option '{name}' is not supported.")));
+                        .message("The request carries too many options."));
                     }
                     h.options.push(RequestOption {
-                        name,
+                        name: opt.attribute("Name").unwrap_or(""),
                         value: text(opt),
+                        must_comply: all_must || opt.attribute("MustComply").is_some_and(is_true),
                     });
                 }
             }
@@ -615,6 +643,37 @@ fn parse_header<'a>(
         }
     }
     Ok(h)
+}
+
+/// Options kept per request. PowerShell sends about six; the XML node limit bounds the parse, this
+/// bounds what is kept and checked per option.
+const MAX_OPTIONS: usize = 64;
+
+/// Headers that may appear once: a second copy would leave the meaning of the message up to
+/// which one a server happens to read, so it is refused as an invalid message information header
+/// (WS-Addressing treats a duplicated addressing header the same way). Headers a request may
+/// legitimately repeat, or that are ignored anyway, are not listed.
+fn singleton(el: Node<'_, '_>) -> bool {
+    let name = el.tag_name().name();
+    match el.tag_name().namespace() {
+        Some(ns::WSA) => matches!(
+            name,
+            "To" | "Action" | "MessageID" | "ReplyTo" | "FaultTo" | "From"
+        ),
+        Some(ns::WSMAN) => matches!(
+            name,
+            "ResourceURI"
+                | "SelectorSet"
+                | "OptionSet"
+                | "MaxEnvelopeSize"
+                | "OperationTimeout"
+                | "Locale"
+                | "FragmentTransfer"
+                | "RequestTotalItemsCountEstimate"
+        ),
+        Some(ns::WSMV) => matches!(name, "DataLocale" | "SessionId"),
+        _ => false,
+    }
 }
 
 /// Replies are English only; a client that insists (mustUnderstand) on another language is told so.
@@ -697,7 +756,16 @@ fn parse_enumerate(e: Node<'_, '_>) -> Result<EnumerateBody, Fault> {
         mode: EnumMode::Objects,
         filter: Filter::None,
     };
-    let mut seen_filter = false;
+    let filters = element_children(e)
+        .filter(|c| {
+            c.tag_name().name() == "Filter"
+                && matches!(c.tag_name().namespace(), Some(ns::WSMAN) | Some(ns::WSEN))
+        })
+        .count();
+    if filters > 1 {
+        return Err(Fault::new(FaultKind::EnumCannotProcessFilter)
+            .message("The request carries more than one filter."));
+    }
     for c in element_children(e) {
         match (c.tag_name().namespace(), c.tag_name().name()) {
             (Some(ns::WSMAN), "OptimizeEnumeration") => body.optimize = true,
@@ -717,14 +785,7 @@ fn parse_enumerate(e: Node<'_, '_>) -> Result<EnumerateBody, Fault> {
                     }
                 }
             }
-            (Some(ns::WSMAN) | Some(ns::WSEN), "Filter") => {
-                if seen_filter {
-                    return Err(Fault::new(FaultKind::EnumCannotProcessFilter)
-                        .message("The request carries more than one filter."));
-                }
-                seen_filter = true;
-                body.filter = parse_filter(c)?;
-            }
+            (Some(ns::WSMAN) | Some(ns::WSEN), "Filter") => body.filter = parse_filter(c)?,
             (Some(ns::WSEN), "EndTo") => {
                 return Err(Fault::with_detail(
                     FaultKind::UnsupportedFeature,
@@ -752,6 +813,9 @@ fn parse_filter(f: Node<'_, '_>) -> Result<Filter, Fault> {
         if q.is_empty() {
             return Err(cannot("The WQL filter is empty."));
         }
+        // Syntax is checked here so every provider gets only queries that parse; the text still
+        // travels as is, and the provider parses it again to match classes and properties.
+        crate::wql::parse(q)?;
         Ok(Filter::Wql(q.to_string()))
     } else if dialect.eq_ignore_ascii_case(ns::dialect::ASSOCIATION) {
         parse_association(f).map(Filter::Association)
@@ -818,6 +882,11 @@ fn parse_pull<'a>(p: Node<'a, '_>) -> Result<PullBody<'a>, Fault> {
             Fault::new(FaultKind::SchemaValidationError)
                 .message("wsen:MaxTime is not an xs:duration.")
         })?;
+        // Nothing can be gathered in no time; openwsman treats OperationTimeout the same way.
+        if d.negative || d.ms == 0 {
+            return Err(Fault::new(FaultKind::TimedOut)
+                .message("wsen:MaxTime leaves no time to gather items."));
+        }
         body.max_time_ms = Some(d.ms);
     }
     Ok(body)
@@ -879,6 +948,37 @@ mod tests {
         assert_eq!(content_type(None), Some(CharsetHint::Unspecified));
         assert_eq!(content_type(Some("text/xml")), None);
         assert_eq!(content_type(Some("application/soap+xmlx")), None);
+    }
+
+    #[test]
+    fn utf16_byte_order_is_sniffed_without_bom() {
+        let le: Vec<u8> = "<a/>".encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let be: Vec<u8> = "<a/>".encode_utf16().flat_map(u16::to_be_bytes).collect();
+        for hint in [CharsetHint::Utf16Le, CharsetHint::Unspecified] {
+            assert_eq!(
+                decode(&le, hint).expect("le"),
+                (Cow::Borrowed("<a/>"), Charset::Utf16)
+            );
+            assert_eq!(
+                decode(&be, hint).expect("be"),
+                (Cow::Borrowed("<a/>"), Charset::Utf16)
+            );
+        }
+        let mut bom_be = vec![0xFE, 0xFF];
+        bom_be.extend_from_slice(&be);
+        assert_eq!(decode(&bom_be, CharsetHint::Utf8).expect("bom").0, "<a/>");
+        // An explicit UTF-8 label is believed (the XML parser then refuses the NULs).
+        assert_eq!(
+            decode(&le, CharsetHint::Utf8).expect("nuls").1,
+            Charset::Utf8
+        );
+        // UTF-8 with a BOM.
+        assert_eq!(
+            decode(b"\xEF\xBB\xBF<a/>", CharsetHint::Unspecified)
+                .expect("u8")
+                .1,
+            Charset::Utf8
+        );
     }
 
     #[test]
@@ -1001,9 +1101,29 @@ mod tests {
                 None,
             ),
             (
-                r#"<w:OptionSet><w:Option Name="x" MustComply="true">1</w:Option></w:OptionSet>"#,
-                FaultKind::InvalidOptions,
-                Some(FaultDetail::NotSupported),
+                "<a:To>a</a:To><a:To>b</a:To>",
+                FaultKind::InvalidMessageInformationHeader,
+                None,
+            ),
+            (
+                "<w:ResourceURI>http://x/C</w:ResourceURI>",
+                FaultKind::InvalidMessageInformationHeader,
+                None,
+            ),
+            (
+                "<w:OperationTimeout>PT1S</w:OperationTimeout><w:OperationTimeout>PT2S</w:OperationTimeout>",
+                FaultKind::InvalidMessageInformationHeader,
+                None,
+            ),
+            (
+                "<w:SelectorSet/><w:SelectorSet/>",
+                FaultKind::InvalidMessageInformationHeader,
+                None,
+            ),
+            (
+                r#"<w:Locale xml:lang="en-US"/><w:Locale xml:lang="en-US"/>"#,
+                FaultKind::InvalidMessageInformationHeader,
+                None,
             ),
             (
                 r#"<w:Locale xml:lang="de-DE" s:mustUnderstand="true"/>"#,
@@ -1033,10 +1153,37 @@ mod tests {
                 r.header.options,
                 vec![RequestOption {
                     name: "a",
-                    value: "1"
+                    value: "1",
+                    must_comply: true,
                 }]
             );
         });
+        let opts = env(
+            &get_headers(
+                r#"<w:OptionSet><w:Option Name="a" MustComply="true">1</w:Option><w:Option Name="b" MustComply="false" xsi:nil="true" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"/></w:OptionSet><a:MessageID>uuid:1</a:MessageID>"#,
+            ),
+            "",
+        );
+        // The duplicate MessageID is refused, and the first one is still echoed.
+        let doc = parse_document(&opts, &limits()).expect("xml");
+        let r = parse(&doc, &limits()).expect_err("dup");
+        assert_eq!(r.relates_to, Some("uuid:1"));
+        let opts = opts.replace(
+            "<a:MessageID>uuid:1</a:MessageID></s:Header>",
+            "</s:Header>",
+        );
+        with_request(&opts, |r| {
+            let flags: Vec<_> = r
+                .header
+                .options
+                .iter()
+                .map(|o| (o.name, o.must_comply))
+                .collect();
+            assert_eq!(flags, vec![("a", true), ("b", false)]);
+        });
+        // Headers that may repeat (unknown ones, MS extras) are not refused.
+        let extras = r#"<p:OperationID xmlns:p="http://schemas.microsoft.com/wbem/wsman/1/wsman.xsd">1</p:OperationID><p:OperationID xmlns:p="http://schemas.microsoft.com/wbem/wsman/1/wsman.xsd">2</p:OperationID><x:Y xmlns:x="urn:y"/><x:Y xmlns:x="urn:y"/>"#;
+        assert!(parse_str(&env(&get_headers(extras), "")).is_ok());
     }
 
     #[test]

@@ -40,6 +40,7 @@ pub mod provider;
 pub mod respond;
 pub mod rng;
 pub mod service;
+pub mod wql;
 pub mod xml;
 
 pub use fault::{Fault, FaultDetail, FaultKind, FaultSpec, SoapCode};

@@ -32,7 +32,11 @@ pub mod action {
     pub const PUT: &str = "http://schemas.xmlsoap.org/ws/2004/09/transfer/Put";
     pub const PUT_RESPONSE: &str = "http://schemas.xmlsoap.org/ws/2004/09/transfer/PutResponse";
     pub const CREATE: &str = "http://schemas.xmlsoap.org/ws/2004/09/transfer/Create";
+    pub const CREATE_RESPONSE: &str =
+        "http://schemas.xmlsoap.org/ws/2004/09/transfer/CreateResponse";
     pub const DELETE: &str = "http://schemas.xmlsoap.org/ws/2004/09/transfer/Delete";
+    pub const DELETE_RESPONSE: &str =
+        "http://schemas.xmlsoap.org/ws/2004/09/transfer/DeleteResponse";
     pub const ENUMERATE: &str = "http://schemas.xmlsoap.org/ws/2004/09/enumeration/Enumerate";
     pub const ENUMERATE_RESPONSE: &str =
         "http://schemas.xmlsoap.org/ws/2004/09/enumeration/EnumerateResponse";

@@ -121,6 +121,11 @@ pub trait Provider {
     /// writes the instance element into it; advances `*cursor` past the item. `Ok(None)` means the
     /// enumeration is exhausted. The caller may discard an item that does not fit the envelope
     /// and ask again with the old cursor value, so this must be free of side effects.
+    ///
+    /// A provider never waits for an item: one whose source has nothing ready yet (an event
+    /// log read as it grows) returns `Err(Fault::new(FaultKind::TimedOut))`. The service then
+    /// ends the batch there, or, when the batch is still empty, answers `wsman:TimedOut` and keeps
+    /// the context where it was so the client's retried Pull continues.
     fn next_item(
         &self,
         spec: &EnumSpec,
@@ -141,6 +146,25 @@ pub trait Provider {
         _out: &mut XmlWriter,
     ) -> Result<(), Fault> {
         Err(Fault::action_mismatch())
+    }
+
+    /// Creates the resource `body` (the first element of the SOAP Body) describes and returns the
+    /// new resource's EPR, which the service sends back as `x:ResourceCreated`. A resource that
+    /// exists already is `FaultKind::AlreadyExists`.
+    fn create(&self, _target: &Target<'_>, _body: roxmltree::Node<'_, '_>) -> Result<Epr, Fault> {
+        Err(Fault::action_mismatch())
+    }
+
+    /// Deletes the instance `target` names; the response body is empty.
+    fn delete(&self, _target: &Target<'_>) -> Result<(), Fault> {
+        Err(Fault::action_mismatch())
+    }
+
+    /// Whether the provider acts on the `wsman:Option` called `name`. Options nobody claims are
+    /// ignored unless the client insists on them (MustComply, or an OptionSet marked
+    /// mustUnderstand), which answers `wsman:InvalidOptions`/`NotSupported` before dispatch.
+    fn supports_option(&self, _name: &str) -> bool {
+        false
     }
 
     /// Runs extrinsic method `method` with the `<method>_INPUT` element `input`; writes the

@@ -3,6 +3,27 @@
 //! [`Service`] owns what outlives one request (enumeration contexts, the message-id generator);
 //! the [`Provider`] is passed per call, so the model can be a short-lived view over state the
 //! caller holds a borrow of (the monitor cache, the SEL).
+//!
+//! # What `wsman:TimedOut` means here
+//!
+//! Providers never block (they read caches), and one dispatch does bounded work, so a request
+//! that got as far as dispatch always finishes long before the shortest timeout a client can
+//! ask for (Windows' MaxTimeoutms floor is 500 ms). Measuring the clock again after dispatch
+//! would only turn finished work into a fault, so the service does not. TimedOut is answered
+//! in exactly these cases:
+//! - `wsman:OperationTimeout` or `wsen:MaxTime` of zero or less: nothing can be done in no time
+//!   (openwsman does the same), decided before dispatch.
+//! - A Pull whose provider has nothing ready yet (`next_item` answers `TimedOut`, see
+//!   [`Provider::next_item`]) and nothing was gathered: the context stays where it was, its idle
+//!   clock restarted, and the client retries the Pull as Windows clients do. An optimized
+//!   Enumerate in the same situation answers an empty `w:Items` and a live context instead.
+//!
+//! # Repeated headers
+//!
+//! A header that may appear once (To, Action, MessageID, ReplyTo, FaultTo, ResourceURI,
+//! SelectorSet, OptionSet, MaxEnvelopeSize, OperationTimeout, Locale, DataLocale, …) appearing
+//! twice is `wsa:InvalidMessageInformationHeader`: taking the first or the last would let two
+//! servers read one message differently.
 
 use alloc::string::String;
 use alloc::vec;
@@ -210,6 +231,19 @@ impl Service {
             };
         }
         let relates_to = req.header.message_id;
+        if let Some(opt) = req
+            .header
+            .options
+            .iter()
+            .find(|o| o.must_comply && !provider.supports_option(o.name))
+        {
+            let f = Fault::with_detail(FaultKind::InvalidOptions, FaultDetail::NotSupported)
+                .message(alloc::format!(
+                    "The option '{}' is not supported, and the request requires it.",
+                    opt.name
+                ));
+            return self.fault(&f, relates_to, &[]);
+        }
         match self.dispatch(provider, meta, &req, *charset) {
             Ok(text) => Outcome::Envelope { status: 200, text },
             Err(f) => self.fault(&f, relates_to, &[]),
@@ -270,6 +304,29 @@ impl Service {
                 provider.put(&target(uri), new, &mut body)?;
                 self.single(h, ns::action::PUT_RESPONSE, body.as_str(), charset)
             }
+            Operation::Create(new) => {
+                let uri = resource()?;
+                let new = new.ok_or_else(|| {
+                    Fault::with_detail(FaultKind::InvalidRepresentation, FaultDetail::MissingValues)
+                        .message("Create needs the new representation in the body.")
+                })?;
+                let epr = provider.create(&target(uri), new)?;
+                let mut body = XmlWriter::new();
+                body.open("x:ResourceCreated", &[("xmlns:x", ns::WXF)]);
+                respond::write_epr(&mut body, &epr);
+                body.close("x:ResourceCreated");
+                self.single(h, ns::action::CREATE_RESPONSE, body.as_str(), charset)
+            }
+            Operation::Delete => {
+                provider.delete(&target(resource()?))?;
+                self.render(
+                    h,
+                    ns::action::DELETE_RESPONSE,
+                    None,
+                    &ResponseBody::Empty,
+                    charset,
+                )
+            }
             Operation::Invoke { method, input } => {
                 let mut body = XmlWriter::new();
                 provider.invoke(&target(resource()?), method, *input, &mut body)?;
@@ -288,7 +345,11 @@ impl Service {
             Operation::Pull(p) => self.pull(provider, meta, h, p, charset),
             Operation::Release(token) => {
                 let user = meta.user.unwrap_or("");
-                self.contexts.take(token, user, meta.now_ms)?;
+                let ctx = self.contexts.take(token, user, meta.now_ms)?;
+                if let Err(f) = same_resource(h, &ctx) {
+                    self.contexts.put_back(ctx, meta.now_ms);
+                    return Err(f);
+                }
                 self.render(
                     h,
                     ns::action::RELEASE_RESPONSE,
@@ -297,13 +358,13 @@ impl Service {
                     charset,
                 )
             }
-            Operation::Create
-            | Operation::Delete
-            | Operation::Renew
-            | Operation::GetStatus
-            | Operation::Unknown => Err(Fault::new(FaultKind::ActionNotSupported).message(
-                alloc::format!("The action '{}' is not supported.", h.action.unwrap_or("")),
-            )),
+            Operation::Renew | Operation::GetStatus | Operation::Unknown => Err(Fault::new(
+                FaultKind::ActionNotSupported,
+            )
+            .message(alloc::format!(
+                "The action '{}' is not supported.",
+                h.action.unwrap_or("")
+            ))),
         }
     }
 
@@ -422,7 +483,16 @@ impl Service {
             budget: Self::item_budget(h, action, total, false, charset)?,
             max_characters: None,
         };
-        let batch = crate::enumeration::fill(provider, &spec, e.mode, &mut cursor, lim)?;
+        let batch = match crate::enumeration::fill(provider, &spec, e.mode, &mut cursor, lim) {
+            Ok(b) => b,
+            // Nothing ready yet: an empty first batch and a context to Pull from later.
+            Err(f) if f.kind == FaultKind::TimedOut => crate::enumeration::Batch {
+                items: String::new(),
+                count: 0,
+                end: false,
+            },
+            Err(f) => return Err(f),
+        };
         let token = if batch.end {
             None
         } else {
@@ -459,6 +529,10 @@ impl Service {
         let user = meta.user.unwrap_or("");
         let action = ns::action::PULL_RESPONSE;
         let mut ctx = self.contexts.take(p.context, user, meta.now_ms)?;
+        if let Err(f) = same_resource(h, &ctx) {
+            self.contexts.put_back(ctx, meta.now_ms);
+            return Err(f);
+        }
         let total = h
             .request_total_items
             .then(|| provider.count_estimate(&ctx.spec));
@@ -505,6 +579,22 @@ impl Service {
             .unwrap_or(1)
             .min(self.limits.max_batch_items)
             .max(1)
+    }
+}
+
+/// A Pull or Release names the resource it continues; one naming another resource than the
+/// Enumerate did is refused, and the context survives the mistake. Clients that leave the
+/// ResourceURI out of Pull are accepted, and the comparison ignores case like resource lookup.
+fn same_resource(h: &envelope::Header<'_>, ctx: &Context) -> Result<(), Fault> {
+    match h.resource_uri {
+        Some(uri) if !uri.eq_ignore_ascii_case(&ctx.spec.resource_uri) => Err(Fault::new(
+            FaultKind::InvalidEnumerationContext,
+        )
+        .message(alloc::format!(
+            "The enumeration context belongs to '{}', not to '{uri}'.",
+            ctx.spec.resource_uri
+        ))),
+        _ => Ok(()),
     }
 }
 

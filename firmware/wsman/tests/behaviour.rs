@@ -154,8 +154,9 @@ fn every_header_and_body_fault() {
         (
             envelope(
                 GET,
-                &format!(
-                    r#"{KEYS}<w:SelectorSet><w:Selector Name="__cimnamespace">root/nowhere</w:Selector></w:SelectorSet>"#
+                &KEYS.replace(
+                    "</w:SelectorSet>",
+                    r#"<w:Selector Name="__cimnamespace">root/nowhere</w:Selector></w:SelectorSet>"#,
                 ),
                 "",
             ),
@@ -175,11 +176,11 @@ fn every_header_and_body_fault() {
         (
             envelope(
                 "http://schemas.xmlsoap.org/ws/2004/09/transfer/Delete",
-                KEYS,
+                "",
                 "",
             ),
-            (WSA, "ActionNotSupported"),
-            None,
+            (WSMAN, "InvalidSelectors"),
+            Some("InsufficientSelectors"),
         ),
         (
             envelope(
@@ -769,4 +770,67 @@ fn garbage_never_panics() {
         check(&mut svc, &body);
     }
     assert!(svc.open_enumerations() <= Limits::default().max_enum_contexts);
+}
+
+/// A provider with nothing ready (an event log that has not grown yet) ends the batch early;
+/// a Pull that gathers nothing is TimedOut and leaves the context for the retry.
+#[test]
+fn nothing_ready_is_timed_out_and_the_context_survives() {
+    use wsbmc_wsman::{
+        Cursor, EnumSpec, Epr, Fault, FaultKind, Identity, Provider, Target, XmlWriter,
+    };
+    struct Stalled(Fake);
+    impl Provider for Stalled {
+        fn identity(&self) -> Identity {
+            self.0.identity()
+        }
+        fn get(&self, t: &Target<'_>, o: &mut XmlWriter) -> Result<(), Fault> {
+            self.0.get(t, o)
+        }
+        fn enumerate(&self, s: &EnumSpec) -> Result<Cursor, Fault> {
+            self.0.enumerate(s)
+        }
+        fn next_item(
+            &self,
+            s: &EnumSpec,
+            c: &mut Cursor,
+            o: Option<&mut XmlWriter>,
+        ) -> Result<Option<Epr>, Fault> {
+            if *c >= 2 {
+                return Err(Fault::new(FaultKind::TimedOut));
+            }
+            self.0.next_item(s, c, o)
+        }
+    }
+    let p = Stalled(Fake::new(5));
+    let mut svc = service();
+    let body = enumerate_body("<w:OptimizeEnumeration/><w:MaxElements>10</w:MaxElements>");
+    let r = svc.handle(
+        &p,
+        &meta(Some("admin")),
+        envelope(ENUMERATE, "", &body).as_bytes(),
+    );
+    let t = String::from_utf8(r.body).expect("utf-8");
+    assert_eq!(device_ids(&t), ["dev-000", "dev-001"]);
+    assert!(!has(&t, WSMAN, "EndOfSequence"));
+    let ctx = context_of(&t).expect("context");
+    for _ in 0..2 {
+        let r = svc.handle(
+            &p,
+            &meta(Some("admin")),
+            envelope(PULL, "", &pull_body(&ctx, 5)).as_bytes(),
+        );
+        assert_eq!(r.status, 500);
+        let (code, sub, _) = fault_of(&r);
+        assert_eq!(code, format!("{{{SOAP}}}Receiver"));
+        assert_eq!(sub, Some(format!("{{{WSMAN}}}TimedOut")));
+        assert_eq!(svc.open_enumerations(), 1);
+    }
+    // Once items exist, the same context continues where it stopped.
+    let r = send(
+        &mut svc,
+        &Fake::new(5),
+        &envelope(PULL, "", &pull_body(&ctx, 5)),
+    );
+    assert_eq!(device_ids(text(&r)), ["dev-002", "dev-003", "dev-004"]);
 }

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 use wsbmc_wsman::provider::Filter;
+use wsbmc_wsman::wql::{self, Value};
 use wsbmc_wsman::{
     Cursor, EnumSpec, Epr, Fault, FaultDetail, FaultKind, Identity, Limits, Provider, Reply,
     RequestMeta, Selector, Service, Target, XmlWriter,
@@ -9,6 +10,9 @@ use wsbmc_wsman::{
 
 pub const CLASS: &str = "WSB_Fake";
 pub const URI: &str = "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/WSB_Fake";
+/// A class whose Get answers the fault its `Kind` selector names, for faults only a provider
+/// decides (AccessDenied, InternalError, …).
+pub const FAULTY_URI: &str = "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/WSB_Faulty";
 pub const SOAP_CT: &str = "application/soap+xml;charset=UTF-8";
 pub const SEED: u64 = 0x5EED;
 pub const NOW: u64 = 1_000_000;
@@ -99,8 +103,29 @@ impl Fake {
             ))
     }
 
+    fn property(&self, i: usize, name: &str) -> Option<Value> {
+        if name.eq_ignore_ascii_case("CreationClassName") {
+            Some(Value::Str(CLASS.into()))
+        } else if name.eq_ignore_ascii_case("DeviceID") {
+            Some(Value::Str(Self::device_id(i)))
+        } else if name.eq_ignore_ascii_case("ElementName") {
+            Some(Value::Str(format!(
+                "Fake sensor {i}{}",
+                "x".repeat(self.padding)
+            )))
+        } else {
+            None
+        }
+    }
+
     fn matches(&self, i: usize, filter: &Filter) -> bool {
         match filter {
+            Filter::Wql(q) => match wql::parse(q) {
+                Ok(q) => q
+                    .condition
+                    .is_none_or(|c| c.eval(&|name| self.property(i, name))),
+                Err(_) => false,
+            },
             Filter::Selector(sels) => sels.iter().all(|s| match s.name.as_str() {
                 "DeviceID" => s.as_text() == Some(&Self::device_id(i)),
                 "CreationClassName" => s.as_text() == Some(CLASS),
@@ -120,18 +145,45 @@ impl Provider for Fake {
     }
 
     fn get(&self, target: &Target<'_>, out: &mut XmlWriter) -> Result<(), Fault> {
+        if target.resource_uri.eq_ignore_ascii_case(FAULTY_URI) {
+            let kind = target
+                .selectors
+                .iter()
+                .find(|s| s.name == "Kind")
+                .and_then(|s| s.as_text())
+                .and_then(kind_named)
+                .ok_or(Fault::new(FaultKind::InvalidSelectors))?;
+            return Err(Fault::new(kind).message("WSB_Faulty was asked to fail."));
+        }
         let i = self.find(target)?;
         self.render(i, None, out);
         Ok(())
     }
 
     fn enumerate(&self, spec: &EnumSpec) -> Result<Cursor, Fault> {
+        if let Filter::Association(_) = spec.filter {
+            return Err(Fault::new(FaultKind::FilteringNotSupported));
+        }
         Self::check_uri(&spec.resource_uri, spec.namespace.as_deref())?;
         match &spec.filter {
-            Filter::None | Filter::Selector(_) => Ok(0),
-            Filter::Wql(q) if q.eq_ignore_ascii_case("select * from WSB_Fake") => Ok(0),
-            Filter::Wql(_) => Err(Fault::new(FaultKind::CannotProcessFilter)),
-            Filter::Association(_) => Err(Fault::new(FaultKind::FilteringNotSupported)),
+            Filter::Wql(q) => {
+                let q = wql::parse(q)?;
+                if !q.class.eq_ignore_ascii_case(CLASS) {
+                    return Err(Fault::new(FaultKind::CannotProcessFilter)
+                        .message("The query is about another class."));
+                }
+                let props = q
+                    .condition
+                    .as_ref()
+                    .map(|c| c.properties())
+                    .unwrap_or_default();
+                if let Some(p) = props.iter().find(|p| self.property(0, p).is_none()) {
+                    return Err(Fault::new(FaultKind::CannotProcessFilter)
+                        .message(format!("WSB_Fake has no property '{p}'.")));
+                }
+                Ok(0)
+            }
+            _ => Ok(0),
         }
     }
 
@@ -181,6 +233,43 @@ impl Provider for Fake {
         Ok(())
     }
 
+    fn create(&self, target: &Target<'_>, body: roxmltree::Node<'_, '_>) -> Result<Epr, Fault> {
+        Self::check_uri(target.resource_uri, target.namespace)?;
+        if body.tag_name().name() != CLASS {
+            return Err(Fault::with_detail(
+                FaultKind::InvalidRepresentation,
+                FaultDetail::InvalidValues,
+            ));
+        }
+        let dev = body
+            .children()
+            .find(|c| c.tag_name().name() == "DeviceID")
+            .and_then(|c| c.text())
+            .ok_or(Fault::with_detail(
+                FaultKind::InvalidRepresentation,
+                FaultDetail::MissingValues,
+            ))?;
+        if (0..self.count).any(|i| Self::device_id(i) == dev) {
+            return Err(Fault::new(FaultKind::AlreadyExists));
+        }
+        Ok(Epr {
+            resource_uri: URI.into(),
+            selectors: vec![
+                Selector::text("__cimnamespace", "root/cimv2"),
+                Selector::text("CreationClassName", CLASS),
+                Selector::text("DeviceID", dev),
+            ],
+        })
+    }
+
+    fn delete(&self, target: &Target<'_>) -> Result<(), Fault> {
+        self.find(target).map(|_| ())
+    }
+
+    fn supports_option(&self, name: &str) -> bool {
+        name == "wsbmc:Supported"
+    }
+
     fn invoke(
         &self,
         target: &Target<'_>,
@@ -207,6 +296,43 @@ impl Provider for Fake {
         Ok(())
     }
 }
+
+/// The fault kind called `name` (its variant name), for WSB_Faulty.
+pub fn kind_named(name: &str) -> Option<FaultKind> {
+    ALL_KINDS.iter().copied().find(|k| format!("{k:?}") == name)
+}
+
+/// Every fault kind. `conformance.rs` matches on `FaultKind` exhaustively, so a new kind fails to
+/// compile there until it has a trigger; add it here at the same time.
+pub const ALL_KINDS: [FaultKind; 27] = [
+    FaultKind::VersionMismatch,
+    FaultKind::MustUnderstand,
+    FaultKind::ActionNotSupported,
+    FaultKind::DestinationUnreachable,
+    FaultKind::EndpointUnavailable,
+    FaultKind::InvalidMessageInformationHeader,
+    FaultKind::MessageInformationHeaderRequired,
+    FaultKind::AccessDenied,
+    FaultKind::AlreadyExists,
+    FaultKind::CannotProcessFilter,
+    FaultKind::Concurrency,
+    FaultKind::EncodingLimit,
+    FaultKind::InternalError,
+    FaultKind::InvalidOptions,
+    FaultKind::InvalidParameter,
+    FaultKind::InvalidSelectors,
+    FaultKind::QuotaLimit,
+    FaultKind::SchemaValidationError,
+    FaultKind::TimedOut,
+    FaultKind::UnsupportedFeature,
+    FaultKind::InvalidRepresentation,
+    FaultKind::EnumCannotProcessFilter,
+    FaultKind::FilterDialectRequestedUnavailable,
+    FaultKind::FilteringNotSupported,
+    FaultKind::InvalidEnumerationContext,
+    FaultKind::InvalidExpirationTime,
+    FaultKind::UnsupportedExpirationType,
+];
 
 pub fn service() -> Service {
     Service::new(Limits::default(), SEED)
