@@ -13,6 +13,7 @@ pub mod entity;
 pub mod fru;
 pub mod scale;
 pub mod sdr;
+pub mod sel;
 pub mod sensor_type;
 pub mod text;
 pub mod unit;

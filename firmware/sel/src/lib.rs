@@ -1,2 +1,370 @@
 //! The System Event Log.
+//!
+//! One bounded log of IPMI SEL records (`wsbmc_ipmi::sel`) with RecordIDs, timestamps, a capacity
+//! and an overflow policy, persisted in the store's queue and mirrored in RAM.
+//!
+//! Load-bearing choices:
+//! - **RAM mirror.** Every live record is kept in RAM (16 bytes each), so listing, paging and
+//!   lookup by RecordID never touch flash; flash is read once, at [`Sel::mount`]. The capacity is
+//!   therefore a RAM budget as much as a flash one.
+//! - **The flash queue always overwrites**, and the capacity is enforced in RAM. The store
+//!   guarantees the newest `Store::queue_guaranteed_records` records survive its page-wise
+//!   overwrite; [`Sel::mount`] refuses a capacity beyond that, so a record the log still counts
+//!   is never lost to a wrap, while records the log no longer counts (wrapped out, or cleared)
+//!   are reclaimed by the queue in its own time.
+//! - **Clear is one append.** [`Sel::clear`] appends the "log area reset/cleared" record with a
+//!   clear mark; at mount everything before the last mark is dropped. So a clear is atomic under
+//!   power loss (the mark is there or it is not) and costs one record write, not an erase.
+//! - **RecordIDs** increase by one per stored record, skip 0x0000 and 0xFFFF, and continue across
+//!   clears and reboots (the next id follows the newest stored record), so (RecordID,
+//!   timestamp) stays unique for consoles that cached earlier records.
+//! - **Stop policy** refuses records at capacity and raises the overflow flag (persisted in the
+//!   store map), as a classic IPMI SEL does; a clear lowers it.
+//! - **Cancellation:** the async methods write flash; never drop their futures midway (see
+//!   `wsbmc_store`). The RAM mirror only changes after the flash write succeeded, so an error
+//!   leaves the log as it was.
 #![no_std]
+
+extern crate alloc;
+
+use alloc::collections::VecDeque;
+
+use embedded_storage_async::nor_flash::MultiwriteNorFlash;
+use minicbor::bytes::ByteArray;
+use minicbor::{Decode, Encode};
+use wsbmc_ipmi::sel::{
+    Body, EVM_REV, EventType, GeneratorId, RECORD_LEN, Record, RecordId, SystemEvent,
+};
+use wsbmc_store::{Store, StoreError, StoreKey};
+
+pub mod render;
+pub mod watcher;
+
+pub use watcher::{BmcSensors, HostPower, bmc_started, host_power, log_cleared, threshold_events};
+
+/// What happens when the log is full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OverflowPolicy {
+    /// Overwrite the oldest record (CIM OverwritePolicy 2, "Wraps When Full").
+    Wrap,
+    /// Refuse new records and set the overflow flag (CIM OverwritePolicy 7, "Never
+    /// Overwrites"; the IPMI default).
+    Stop,
+}
+
+/// The log's configuration, from the board or the agent's settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SelConfig {
+    /// Most records the log holds.
+    pub capacity: u16,
+    pub policy: OverflowPolicy,
+    /// Numbers and generator for the BMC's own sensors (the SEL itself, the BMC, host power).
+    pub bmc: BmcSensors,
+}
+
+/// An event before the log gives it a RecordID and a timestamp: what the watcher produces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Event {
+    pub generator: GeneratorId,
+    pub sensor_type: u8,
+    pub sensor_number: u8,
+    pub deassertion: bool,
+    pub event_type: EventType,
+    pub data: [u8; 3],
+}
+
+impl Event {
+    /// The record this event becomes with `id` at `timestamp`.
+    pub const fn record(&self, id: RecordId, timestamp: u32) -> Record {
+        Record {
+            id,
+            body: Body::System(SystemEvent {
+                timestamp,
+                generator: self.generator,
+                evm_rev: EVM_REV,
+                sensor_type: self.sensor_type,
+                sensor_number: self.sensor_number,
+                deassertion: self.deassertion,
+                event_type: self.event_type,
+                data: self.data,
+            }),
+        }
+    }
+}
+
+/// The result of [`Sel::add`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Added {
+    /// Stored (and on flash) under this id.
+    Stored(RecordId),
+    /// The log is full under [`OverflowPolicy::Stop`]; the overflow flag is set.
+    Refused,
+}
+
+/// Why the log could not be mounted or written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SelError<E> {
+    Store(StoreError<E>),
+    /// The configured capacity is zero or exceeds what the queue region guarantees to keep.
+    CapacityTooLarge {
+        requested: u16,
+        max: usize,
+    },
+}
+
+impl<E> From<StoreError<E>> for SelError<E> {
+    fn from(e: StoreError<E>) -> Self {
+        SelError::Store(e)
+    }
+}
+
+/// The flash form of one log entry: the 16 record bytes and flags. A CBOR array with numbered
+/// fields so later versions can add fields old images skip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode)]
+#[cbor(array)]
+struct Stored {
+    #[n(0)]
+    record: ByteArray<RECORD_LEN>,
+    #[n(1)]
+    flags: u8,
+}
+
+/// Set on the record a clear appended: everything before it is gone.
+const FLAG_CLEARS: u8 = 0x01;
+
+/// Upper bound of an encoded [`Stored`]: array header 1, byte string header 1 + 16, flags ≤ 2.
+pub const STORED_MAX_LEN: usize = 20;
+
+/// The log's persistent state in the store map.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Encode, Decode)]
+#[cbor(array)]
+struct State {
+    #[n(0)]
+    overflow: bool,
+}
+
+/// The System Event Log. The methods that change it take the [`Store`] it was mounted from;
+/// passing another store is a caller bug that would split the RAM mirror from flash.
+#[derive(Debug, Clone)]
+pub struct Sel {
+    config: SelConfig,
+    /// Oldest first.
+    records: VecDeque<[u8; RECORD_LEN]>,
+    next_id: RecordId,
+    overflow: bool,
+    last_add: Option<u32>,
+    last_erase: Option<u32>,
+    undecodable: u32,
+}
+
+impl Sel {
+    /// Loads the log from `store`'s queue: drops everything before the last clear, keeps the
+    /// newest `capacity` records, and resumes RecordIDs after the newest.
+    pub async fn mount<F: MultiwriteNorFlash>(
+        store: &mut Store<F>,
+        config: SelConfig,
+    ) -> Result<Self, SelError<F::Error>> {
+        let max = store.queue_guaranteed_records(STORED_MAX_LEN);
+        if usize::from(config.capacity) > max || config.capacity == 0 {
+            return Err(SelError::CapacityTooLarge {
+                requested: config.capacity,
+                max,
+            });
+        }
+        let cap = usize::from(config.capacity);
+        let mut records: VecDeque<[u8; RECORD_LEN]> = VecDeque::with_capacity(cap);
+        let mut undecodable = 0u32;
+        let mut last_erase = None;
+        store
+            .for_each_queued(|bytes| match minicbor::decode::<Stored>(bytes) {
+                Ok(s) => {
+                    if s.flags & FLAG_CLEARS != 0 {
+                        records.clear();
+                        last_erase = Record::decode(&s.record).timestamp();
+                    }
+                    if records.len() == cap {
+                        records.pop_front();
+                    }
+                    records.push_back(*s.record);
+                }
+                // Whole (CRC-checked) bytes that are not our entry: a format change or a bug.
+                // Skipped and counted rather than failing the mount: the rest of the log is fine.
+                Err(_) => undecodable = undecodable.saturating_add(1),
+            })
+            .await?;
+        let overflow = store
+            .get::<State>(StoreKey::SEL_STATE)
+            .await?
+            .unwrap_or_default()
+            .overflow;
+        let newest = records.back().map(Record::decode);
+        Ok(Self {
+            config,
+            next_id: newest.map_or(RecordId::FIRST, |r| r.id.next()),
+            last_add: newest.and_then(|r| r.timestamp()),
+            records,
+            overflow,
+            last_erase,
+            undecodable,
+        })
+    }
+
+    /// Appends `event` at `now` (seconds since 1970, or since BMC start before the clock is
+    /// set). Returns once the record is on flash.
+    pub async fn add<F: MultiwriteNorFlash>(
+        &mut self,
+        store: &mut Store<F>,
+        event: &Event,
+        now: u32,
+    ) -> Result<Added, SelError<F::Error>> {
+        if self.is_full() && self.config.policy == OverflowPolicy::Stop {
+            if !self.overflow {
+                store
+                    .set(StoreKey::SEL_STATE, &State { overflow: true })
+                    .await?;
+                self.overflow = true;
+            }
+            return Ok(Added::Refused);
+        }
+        let record = event.record(self.next_id, now);
+        self.append(store, record, 0).await?;
+        Ok(Added::Stored(record.id))
+    }
+
+    /// ClearLog: empties the log, lowers the overflow flag and logs the "log area
+    /// reset/cleared" event, whose RecordID is returned.
+    pub async fn clear<F: MultiwriteNorFlash>(
+        &mut self,
+        store: &mut Store<F>,
+        now: u32,
+    ) -> Result<RecordId, SelError<F::Error>> {
+        // The flag goes first: a cut between the two leaves a full log with the flag down, and
+        // the next refused record raises it again; the other order could leave an empty log
+        // that claims to have dropped records.
+        if self.overflow {
+            store.set(StoreKey::SEL_STATE, &State::default()).await?;
+            self.overflow = false;
+        }
+        let record = log_cleared(&self.config.bmc).record(self.next_id, now);
+        self.append(store, record, FLAG_CLEARS).await?;
+        self.last_erase = Some(now);
+        Ok(record.id)
+    }
+
+    async fn append<F: MultiwriteNorFlash>(
+        &mut self,
+        store: &mut Store<F>,
+        record: Record,
+        flags: u8,
+    ) -> Result<(), SelError<F::Error>> {
+        let bytes = record.encode();
+        let stored = Stored {
+            record: ByteArray::from(bytes),
+            flags,
+        };
+        store.push(&stored, true).await?;
+        if flags & FLAG_CLEARS != 0 {
+            self.records.clear();
+        }
+        if self.is_full() {
+            self.records.pop_front();
+        }
+        self.records.push_back(bytes);
+        self.next_id = record.id.next();
+        self.last_add = record.timestamp();
+        Ok(())
+    }
+
+    /// Number of records (CIM CurrentNumberOfRecords).
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    pub fn is_full(&self) -> bool {
+        self.records.len() >= usize::from(self.config.capacity)
+    }
+
+    /// CIM MaxNumberOfRecords.
+    pub fn capacity(&self) -> usize {
+        usize::from(self.config.capacity)
+    }
+
+    pub fn policy(&self) -> OverflowPolicy {
+        self.config.policy
+    }
+
+    pub fn config(&self) -> &SelConfig {
+        &self.config
+    }
+
+    /// Records were refused because the log was full (IPMI Get SEL Info overflow bit).
+    pub fn overflow(&self) -> bool {
+        self.overflow
+    }
+
+    /// Timestamp of the newest record (Get SEL Info "most recent addition").
+    pub fn last_add_timestamp(&self) -> Option<u32> {
+        self.last_add
+    }
+
+    /// Timestamp of the last clear (Get SEL Info "most recent erase").
+    pub fn last_erase_timestamp(&self) -> Option<u32> {
+        self.last_erase
+    }
+
+    /// Entries found on flash at mount that did not decode (skipped).
+    pub fn undecodable(&self) -> u32 {
+        self.undecodable
+    }
+
+    /// The RecordID the next stored record will get.
+    pub fn next_id(&self) -> RecordId {
+        self.next_id
+    }
+
+    /// The record at `index`, oldest first.
+    pub fn get(&self, index: usize) -> Option<Record> {
+        self.records.get(index).map(Record::decode)
+    }
+
+    /// All records, oldest first.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = Record> + ExactSizeIterator + '_ {
+        self.records.iter().map(Record::decode)
+    }
+
+    /// The record with RecordID `id`. Ids are consecutive in the log, so the index is computed
+    /// from the oldest id; a linear search covers a log whose ids are not consecutive (one
+    /// written by other firmware).
+    pub fn find(&self, id: RecordId) -> Option<Record> {
+        let first = self.get(0)?;
+        let distance = id_distance(first.id, id);
+        if let Some(r) = self.get(distance).filter(|r| r.id == id) {
+            return Some(r);
+        }
+        self.iter().find(|r| r.id == id)
+    }
+
+    /// The index of the record with RecordID `id`, for paging from a record onwards.
+    pub fn position(&self, id: RecordId) -> Option<usize> {
+        let first = self.get(0)?;
+        let distance = id_distance(first.id, id);
+        if self.get(distance).is_some_and(|r| r.id == id) {
+            return Some(distance);
+        }
+        self.iter().position(|r| r.id == id)
+    }
+}
+
+/// How many `next()` steps lead from `from` to `to` in the 0x0001..=0xFFFE cycle.
+fn id_distance(from: RecordId, to: RecordId) -> usize {
+    const CYCLE: i32 = 0xFFFE;
+    let d = (i32::from(to.0) - i32::from(from.0)).rem_euclid(CYCLE);
+    d as usize
+}
+
+#[cfg(test)]
+mod tests;
