@@ -17,10 +17,10 @@ use core::cell::RefCell;
 
 use embassy_time::{Duration, Instant, Timer, with_timeout};
 use embedded_hal_async::i2c::I2c;
-use wsbmc_cim::{Model, SystemInfo};
+use wsbmc_cim::{Model, Platform, PowerState, PowerTransition, RequestOutcome, SystemInfo};
 use wsbmc_hal::{AnyDevice, DeviceError};
 use wsbmc_http::{Handler, Request, Response};
-use wsbmc_monitor::Monitor;
+use wsbmc_monitor::{Monitor, Thresholds};
 use wsbmc_wsman::{Limits, RequestMeta, Service};
 
 /// Longest a single device read may take. SMBus caps clock stretching at 35 ms per transfer, so a
@@ -32,6 +32,29 @@ pub struct Agent {
     monitor: RefCell<Monitor>,
     wsman: RefCell<Service>,
     system: SystemInfo,
+    platform: BasePlatform,
+}
+
+/// The platform of a board without power control, SEL or FRU wiring yet: the host is taken to
+/// be on, every power request is refused as not supported, and threshold changes live until
+/// restart.
+#[derive(Debug, Default)]
+pub struct BasePlatform;
+
+impl Platform for BasePlatform {
+    fn host_power(&self) -> PowerState {
+        PowerState::On
+    }
+
+    fn power_transitions(&self) -> &[PowerTransition] {
+        &[]
+    }
+
+    fn request_power(&self, _target: PowerTransition) -> RequestOutcome {
+        RequestOutcome::Unsupported
+    }
+
+    fn persist_thresholds(&self, _key: &str, _thresholds: &Thresholds) {}
 }
 
 impl Agent {
@@ -41,6 +64,7 @@ impl Agent {
             monitor: RefCell::new(monitor),
             wsman: RefCell::new(Service::new(limits, seed)),
             system,
+            platform: BasePlatform,
         }
     }
 
@@ -101,8 +125,7 @@ impl Handler for Agent {
             user: req.user,
             now_ms: now_ms(),
         };
-        let monitor = self.monitor.borrow();
-        let model = Model::new(&monitor, &self.system);
+        let model = Model::new(&self.monitor, &self.system, &self.platform);
         let reply = self.wsman.borrow_mut().handle(&model, &meta, body);
         Response {
             status: reply.status,

@@ -1,19 +1,43 @@
-//! The CIM_ComputerSystem value source for the managed host: the system every sensor's
-//! SystemName points at, so that a console following a sensor's scoping keys finds an instance.
+//! The systems: the managed host (the system every sensor's SystemName points at), the BMC
+//! itself, and the Windows provider's admin domain and sensor collection that group them.
 
 use alloc::borrow::Cow;
+use alloc::format;
+
+use wsbmc_monitor::SensorState;
 
 use crate::model::SystemInfo;
-use crate::schema::CIM_COMPUTER_SYSTEM;
+use crate::platform::{PowerState, PowerTransition};
+use crate::schema::{CIM_ADMIN_DOMAIN, CIM_COMPUTER_SYSTEM, CIM_SYSTEM_SPECIFIC_COLLECTION};
 use crate::sensor::Condition;
 use crate::value::{Instance, Value};
-use wsbmc_monitor::SensorState;
+
+/// Name of the admin domain. The Windows provider has one domain per BMC; there is nothing to
+/// tell domains apart by on one endpoint, so the name is fixed.
+pub const DOMAIN_NAME: &str = "IPMI";
+/// InstanceID of the collection of every sensor (the Windows provider's "one
+/// SystemSpecificCollection per BMC").
+pub const SENSOR_COLLECTION_ID: &str = "wsbmc:Sensors";
 
 /// The host's two key values, alphabetical like the class's key list.
 pub fn keys(system: &SystemInfo) -> [(&'static str, Cow<'_, str>); 2] {
     [
         ("CreationClassName", Cow::Borrowed(CIM_COMPUTER_SYSTEM.name)),
         ("Name", Cow::Borrowed(system.system_name.as_str())),
+    ]
+}
+
+pub fn bmc_keys(system: &SystemInfo) -> [(&'static str, Cow<'_, str>); 2] {
+    [
+        ("CreationClassName", Cow::Borrowed(CIM_COMPUTER_SYSTEM.name)),
+        ("Name", Cow::Borrowed(system.bmc_name.as_str())),
+    ]
+}
+
+pub fn domain_keys() -> [(&'static str, Cow<'static, str>); 2] {
+    [
+        ("CreationClassName", Cow::Borrowed(CIM_ADMIN_DOMAIN.name)),
+        ("Name", Cow::Borrowed(DOMAIN_NAME)),
     ]
 }
 
@@ -27,35 +51,71 @@ pub fn rolled_up_health<'s>(states: impl IntoIterator<Item = &'s SensorState>) -
         .unwrap_or(0)
 }
 
-pub fn instance<'a>(system: &'a SystemInfo, health: u16) -> Instance<'a> {
-    let (operational, status) = match health {
+/// OperationalStatus and Status that go with a HealthState, so the three never disagree.
+pub const fn status_of_health(health: u16) -> (u16, &'static str) {
+    match health {
         0 => (0, "Unknown"),
         5 => (2, "OK"),
         10 => (3, "Degraded"),
         30 => (7, "NonRecover"),
         _ => (6, "Error"),
-    };
+    }
+}
+
+/// CIM_EnabledLogicalElement.EnabledState of the host: 2 Enabled (on), 3 Disabled (off).
+pub const fn enabled_state(power: PowerState) -> u16 {
+    match power {
+        PowerState::On => 2,
+        PowerState::Off => 3,
+        PowerState::Unknown => 0,
+    }
+}
+
+/// The RequestStateChange value a power transition corresponds to (cim.md §4.1): the inverse of
+/// what `RequestStateChange` accepts, so RequestedState shows the request in flight.
+pub const fn requested_state(t: PowerTransition) -> u16 {
+    match t {
+        PowerTransition::On => 2,
+        PowerTransition::OffHard => 3,
+        PowerTransition::OffSoft => 4,
+        PowerTransition::Cycle => 10,
+        PowerTransition::Reset => 11,
+        // No RequestedState means "interrupt"; Other is the honest answer.
+        PowerTransition::DiagnosticInterrupt => 1,
+    }
+}
+
+/// What the host system shows of power control.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HostPower<'p> {
+    pub state: PowerState,
+    pub in_progress: Option<PowerTransition>,
+    pub offered: &'p [PowerTransition],
+}
+
+pub fn instance<'a>(system: &'a SystemInfo, health: u16, power: HostPower<'_>) -> Instance<'a> {
+    let (operational, status) = status_of_health(health);
     let mut i = Instance::with_capacity(&CIM_COMPUTER_SYSTEM, 32);
-    let [ccn, name] = keys(system);
-    i.set(ccn.0, Value::Str(ccn.1));
-    i.set(name.0, Value::Str(name.1));
+    for (name, value) in keys(system) {
+        i.set(name, Value::Str(value));
+    }
     i.set("Caption", Value::str(&system.element_name));
     i.set("Description", Value::str("Managed host computer system"));
     i.set("ElementName", Value::str(&system.element_name));
-    i.set(
-        "NameFormat",
-        system
-            .name_format
-            .as_deref()
-            .map_or(Value::Null, Value::str),
-    );
+    i.set("NameFormat", Value::opt_str(system.name_format.as_deref()));
     i.set("HealthState", Value::U16(health));
     i.set("OperationalStatus", Value::u16s([operational]));
     i.set("Status", Value::str(status));
     i.set("StatusDescriptions", Value::empty_array());
-    // Host power state comes with power control; until then the model does not know it.
-    i.set("EnabledState", Value::U16(0));
-    i.set("RequestedState", Value::U16(12));
+    i.set("EnabledState", Value::U16(enabled_state(power.state)));
+    // DSP1052: 5 No Change when nothing is pending, 12 Not Applicable when the system cannot
+    // change state at all.
+    let requested = match power.in_progress {
+        Some(t) => requested_state(t),
+        None if power.offered.is_empty() => 12,
+        None => 5,
+    };
+    i.set("RequestedState", Value::U16(requested));
     i.set("EnabledDefault", Value::U16(2));
     i.set("Dedicated", Value::u16s([0]));
     i.set("Roles", Value::empty_array());
@@ -63,27 +123,154 @@ pub fn instance<'a>(system: &'a SystemInfo, health: u16) -> Instance<'a> {
     i.set("OtherIdentifyingInfo", Value::empty_array());
     i.set("IdentifyingDescriptions", Value::empty_array());
     i.set("PowerManagementCapabilities", Value::empty_array());
+    // 4 Enabled / 5 Not Implemented: whether a console can hard-reset the host.
+    let reset = power.offered.contains(&PowerTransition::Reset);
+    i.set("ResetCapability", Value::U16(if reset { 4 } else { 5 }));
+    i
+}
+
+/// The BMC's own system (DSP1018 Service Processor): Dedicated 28 Management Controller.
+pub fn bmc_instance(system: &SystemInfo) -> Instance<'_> {
+    let mut i = Instance::with_capacity(&CIM_COMPUTER_SYSTEM, 32);
+    for (name, value) in bmc_keys(system) {
+        i.set(name, Value::Str(value));
+    }
+    i.set("Caption", Value::str("BMC"));
+    i.set(
+        "Description",
+        Value::str("Baseboard management controller of the managed host"),
+    );
+    i.set("ElementName", Value::str("BMC"));
+    i.set("NameFormat", Value::str("Other"));
+    // The BMC answering this request is by definition up.
+    i.set("HealthState", Value::U16(5));
+    i.set("OperationalStatus", Value::u16s([2]));
+    i.set("Status", Value::str("OK"));
+    i.set("StatusDescriptions", Value::empty_array());
+    i.set("EnabledState", Value::U16(2));
+    i.set("RequestedState", Value::U16(12));
+    i.set("EnabledDefault", Value::U16(2));
+    i.set("Dedicated", Value::u16s([28]));
+    i.set("Roles", Value::empty_array());
+    i.set("OtherDedicatedDescriptions", Value::empty_array());
+    i.set(
+        "OtherIdentifyingInfo",
+        Value::Array(alloc::vec![Value::string(format!(
+            "{} {}",
+            system.product, system.version
+        ))]),
+    );
+    i.set("IdentifyingDescriptions", Value::strs(["Firmware Version"]));
+    i.set("PowerManagementCapabilities", Value::empty_array());
+    i.set("ResetCapability", Value::U16(5));
+    i
+}
+
+/// The Windows provider's AdminDomain, grouping the host and the BMC.
+pub fn domain_instance(health: u16) -> Instance<'static> {
+    let (operational, status) = status_of_health(health);
+    let mut i = Instance::with_capacity(&CIM_ADMIN_DOMAIN, 24);
+    for (name, value) in domain_keys() {
+        i.set(name, Value::Str(value));
+    }
+    i.set("Caption", Value::str("IPMI management domain"));
+    i.set(
+        "Description",
+        Value::str("The systems managed through this BMC"),
+    );
+    i.set("ElementName", Value::str("IPMI management domain"));
+    i.set("NameFormat", Value::str("Other"));
+    i.set("HealthState", Value::U16(health));
+    i.set("OperationalStatus", Value::u16s([operational]));
+    i.set("Status", Value::str(status));
+    i.set("StatusDescriptions", Value::empty_array());
+    i.set("EnabledState", Value::U16(5));
+    i.set("RequestedState", Value::U16(12));
+    i.set("EnabledDefault", Value::U16(2));
+    i.set("Roles", Value::empty_array());
+    i
+}
+
+pub fn collection_instance() -> Instance<'static> {
+    let mut i = Instance::with_capacity(&CIM_SYSTEM_SPECIFIC_COLLECTION, 4);
+    i.set("InstanceID", Value::str(SENSOR_COLLECTION_ID));
+    i.set("Caption", Value::str("Sensors"));
+    i.set("Description", Value::str("Every sensor of the BMC"));
+    i.set("ElementName", Value::str("Sensors"));
     i
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::schema::ClassDef;
     use crate::testutil::state;
     use wsbmc_monitor::{NoData, Reading, Threshold};
 
-    #[test]
-    fn every_property_has_exactly_one_conforming_value() {
-        let system = SystemInfo::new("h");
-        let i = instance(&system, 5);
-        for p in CIM_COMPUTER_SYSTEM.properties() {
+    fn conforms(i: &Instance<'_>, class: &ClassDef) {
+        for p in class.properties() {
             let n = i.values.iter().filter(|(name, _)| *name == p.name).count();
             assert!(n <= 1, "{}", p.name);
             assert!(i.get(p.name).is_none_or(|v| v.conforms(p)), "{}", p.name);
         }
         for (name, _) in &i.values {
-            assert!(CIM_COMPUTER_SYSTEM.property(name).is_some(), "{name}");
+            assert!(class.property(name).is_some(), "{name}");
         }
+        for key in class.keys {
+            assert!(i.get(key).is_some(), "{key}");
+        }
+    }
+
+    const ON: HostPower<'static> = HostPower {
+        state: PowerState::On,
+        in_progress: None,
+        offered: &[],
+    };
+
+    #[test]
+    fn every_property_has_at_most_one_conforming_value() {
+        let system = SystemInfo::new("h");
+        conforms(&instance(&system, 5, ON), &CIM_COMPUTER_SYSTEM);
+        conforms(&bmc_instance(&system), &CIM_COMPUTER_SYSTEM);
+        conforms(&domain_instance(5), &CIM_ADMIN_DOMAIN);
+        conforms(&collection_instance(), &CIM_SYSTEM_SPECIFIC_COLLECTION);
+    }
+
+    #[test]
+    fn host_and_bmc_have_different_names() {
+        let system = SystemInfo::new("h");
+        assert_ne!(keys(&system)[1].1, bmc_keys(&system)[1].1);
+        assert_eq!(
+            bmc_instance(&system).get("Dedicated"),
+            Some(&Value::u16s([28]))
+        );
+    }
+
+    #[test]
+    fn power_shows_in_the_state_properties() {
+        let system = SystemInfo::new("h");
+        let get = |p: HostPower<'_>, name: &str| instance(&system, 5, p).get(name).cloned();
+        assert_eq!(get(ON, "EnabledState"), Some(Value::U16(2)));
+        assert_eq!(get(ON, "RequestedState"), Some(Value::U16(12)));
+        assert_eq!(get(ON, "ResetCapability"), Some(Value::U16(5)));
+        let off = HostPower {
+            state: PowerState::Off,
+            in_progress: Some(PowerTransition::On),
+            offered: &[PowerTransition::On, PowerTransition::Reset],
+        };
+        assert_eq!(get(off, "EnabledState"), Some(Value::U16(3)));
+        assert_eq!(get(off, "RequestedState"), Some(Value::U16(2)));
+        assert_eq!(get(off, "ResetCapability"), Some(Value::U16(4)));
+        let idle = HostPower {
+            in_progress: None,
+            ..off
+        };
+        assert_eq!(get(idle, "RequestedState"), Some(Value::U16(5)));
+        let unknown = HostPower {
+            state: PowerState::Unknown,
+            ..ON
+        };
+        assert_eq!(get(unknown, "EnabledState"), Some(Value::U16(0)));
     }
 
     #[test]

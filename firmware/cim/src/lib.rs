@@ -1,22 +1,45 @@
 //! The CIM model of the BMC, in the style of the Windows IPMI provider.
 //!
 //! Classes are data ([`schema`]), instances are (property, value) lists built by one value source
-//! per class ([`sensor`], [`host`]), and one renderer ([`render`]) writes any instance as WS-CIM
-//! XML. [`Model`] puts that behind the WS-Man [`wsbmc_wsman::Provider`] trait: it resolves
-//! resource URIs, validates selectors and namespaces, and walks enumerations by a cursor that is
-//! a position in the (fixed) instance table.
+//! per area ([`sensor`], [`host`], [`power`], [`log`], [`physical`], [`profile`]), and one
+//! renderer ([`render`]) writes any instance as WS-CIM XML. [`Model`] puts that behind the
+//! WS-Man [`wsbmc_wsman::Provider`] trait: it resolves resource URIs, validates selectors and
+//! namespaces, walks enumerations and association filters by a cursor that is a position in the
+//! instance sequence, and carries out Put ([`write`]) and methods ([`method`]).
+//!
+//! Namespaces: the implementation classes live in `root/cimv2`; CIM_RegisteredProfile,
+//! CIM_ReferencedProfile and CIM_ElementConformsToProfile live in `root/interop` (DSP1033) and
+//! are also served when a request names `root/cimv2` or no namespace, because the Windows
+//! provider kept its profiles in its implementation namespace. Every EPR carries the instance's
+//! own namespace.
+//!
+//! What the model cannot do itself (power, SEL, FRU, persistence) comes through [`Platform`].
 #![no_std]
 
 extern crate alloc;
 
+pub mod datetime;
+mod filter;
 pub mod host;
+pub mod log;
+pub mod method;
 pub mod model;
+pub mod physical;
+pub mod platform;
+pub mod power;
+pub mod profile;
 pub mod render;
 pub mod schema;
 pub mod sensor;
 pub mod value;
+mod write;
 
-pub use model::{Model, NAMESPACE, SystemInfo};
+pub use datetime::CimDateTime;
+pub use model::{INTEROP, Model, NAMESPACE, SystemInfo};
+pub use platform::{
+    ClearOutcome, DiscreteSensorView, FruView, LogRecordView, LogView, Platform, PowerState,
+    PowerTransition, RequestOutcome,
+};
 pub use value::{Instance, Value};
 
 #[cfg(test)]

@@ -1,30 +1,46 @@
-//! The WS-Man provider over the monitor: resource URIs, selectors and enumeration cursors onto
-//! the class tables and value sources.
+//! The WS-Man provider over the monitor and the platform: resource URIs, namespaces, selectors
+//! and enumeration cursors onto the class tables and value sources.
+//!
+//! Every instance the model can produce is an [`Item`]: a small value that names it (the host,
+//! sensor 3, SEL record 17, the SystemDevice link to sensor 3, ...). Items are laid out in a
+//! fixed sequence of [`Kind`]s, and an enumeration cursor is a (kind, index) position in that
+//! sequence, so a cursor stays meaningful while the SEL grows and never depends on discovery
+//! order. Associations are items too: their ends are items, which makes traversal a comparison
+//! of small values, and only the results are ever rendered.
 
 use alloc::borrow::Cow;
+use alloc::boxed::Box;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
+use core::cell::{Ref, RefCell, RefMut};
 
 use wsbmc_ipmi::SensorTypeMode;
 use wsbmc_monitor::{Monitor, SensorDesc, SensorState};
 use wsbmc_wsman::{
-    Cursor, EnumSpec, Epr, Fault, FaultDetail, FaultKind, Filter, Identity, Provider, Selector,
-    Target, XmlWriter, ns,
+    Cursor, EnumSpec, Epr, Fault, FaultDetail, FaultKind, Identity, Provider, Selector,
+    SelectorValue, Target, XmlWriter, ns,
 };
 
-use crate::render::render;
-use crate::schema::{CIM_COMPUTER_SYSTEM, CIM_NUMERIC_SENSOR, CIM_SENSOR, ClassDef};
-use crate::value::Instance;
-use crate::{host, sensor};
+use crate::filter::{self, Plan};
+use crate::platform::{DiscreteSensorView, LogView, Platform};
+use crate::profile::Profile;
+use crate::render::render_projected;
+use crate::schema::*;
+use crate::value::{Instance, Value};
+use crate::{host, log, physical, power, profile, sensor};
 
-/// The CIM namespace every class of this model lives in, emitted in every EPR.
+/// The implementation namespace: every class but the profile-registration ones lives here.
 pub const NAMESPACE: &str = "root/cimv2";
-const INTEROP: &str = "root/interop";
+/// DSP1033's namespace for profile registration.
+pub const INTEROP: &str = "root/interop";
 
-/// Classes a resource URI may name. Abstract bases (CIM_LogicalDevice, CIM_ManagedElement) are
-/// left out on purpose: enumerating "everything" belongs to the all-classes URI with a filter.
-static ADDRESSABLE: &[&ClassDef] = &[&CIM_NUMERIC_SENSOR, &CIM_SENSOR, &CIM_COMPUTER_SYSTEM];
+/// The classes whose instances live in root/interop.
+static INTEROP_CLASSES: &[&ClassDef] = &[
+    &CIM_REGISTERED_PROFILE,
+    &CIM_REFERENCED_PROFILE,
+    &CIM_ELEMENT_CONFORMS_TO_PROFILE,
+];
 
 /// What the model says about the system it runs for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +48,9 @@ pub struct SystemInfo {
     /// Name key of the host CIM_ComputerSystem and SystemName of every device. Must be stable
     /// across restarts (a system GUID or a configured name), because EPRs embed it.
     pub system_name: String,
+    /// Name key of the BMC's own CIM_ComputerSystem and SystemName of the services it hosts.
+    /// Stable for the same reason; derived from `system_name` unless configured.
+    pub bmc_name: String,
     /// CIM_System.NameFormat of `system_name` ("UUID", "IP", ...), when known.
     pub name_format: Option<String>,
     /// The host's friendly name (FRU product name or hostname).
@@ -52,6 +71,7 @@ impl SystemInfo {
         let system_name = system_name.into();
         Self {
             element_name: system_name.clone(),
+            bmc_name: format!("{system_name}:BMC"),
             system_name,
             name_format: None,
             vendor: String::from("wsbmc"),
@@ -62,161 +82,505 @@ impl SystemInfo {
     }
 }
 
-/// A read-only view of the model for one request.
+/// The model for one request.
 ///
-/// Built per request from borrows of the monitor cache, so a request sees one consistent
-/// snapshot and never waits on a bus.
-#[derive(Debug, Clone, Copy)]
+/// Reads the monitor through short borrows inside each call and never holds one across calls,
+/// so the poller can record between two Pulls and a Put can write.
+#[derive(Clone, Copy)]
 pub struct Model<'a> {
-    sensors: &'a [SensorDesc],
-    states: &'a [SensorState],
+    monitor: &'a RefCell<Monitor>,
     system: &'a SystemInfo,
+    platform: &'a dyn Platform,
 }
 
-/// One instance the model can produce, by position in the cursor space: the sensors in board
-/// order, then the host system. Positions are stable because the sensor table is.
-#[derive(Debug, Clone, Copy)]
-enum Item<'a> {
-    Sensor(&'a SensorDesc, SensorState),
+impl core::fmt::Debug for Model<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Model")
+            .field("system", &self.system)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A sensor, numeric (the monitor's table) or discrete (the platform's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SensorIx {
+    Numeric(usize),
+    Discrete(usize),
+}
+
+/// One instance the model can produce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Item {
     Host,
+    Bmc,
+    Domain,
+    Collection,
+    Sensor(SensorIx),
+    Pms,
+    PmCaps,
+    Chassis,
+    Card,
+    Log,
+    LogCaps,
+    Record(usize),
+    Profile(Profile),
+    /// 0 host → BMC, 1 domain → host, 2 domain → BMC.
+    SystemComponent(u8),
+    SystemDevice(SensorIx),
+    AssociatedSensor(SensorIx),
+    HostedCollection,
+    MemberOfCollection(SensorIx),
+    HostedService,
+    Apms,
+    /// 0 power service → its capabilities, 1 log → its capabilities.
+    ElementCapabilities(u8),
+    CsPackage,
+    Container,
+    UseOfLog,
+    /// A component profile → Base Server.
+    ReferencedProfile(Profile),
+    /// An index into [`CONFORMANCE`].
+    Ectp(u8),
+    LogManagesRecord(usize),
 }
 
-impl<'a> Model<'a> {
-    pub fn new(monitor: &'a Monitor, system: &'a SystemInfo) -> Self {
-        Self::from_parts(monitor.sensors(), monitor.states(), system)
+/// The central instance of each profile (ElementConformsToProfile). Component profiles point at
+/// the host as well as the autonomous one does, which DSP1033 allows and naive consoles need.
+const CONFORMANCE: [(Profile, Item); 5] = [
+    (Profile::BaseServer, Item::Host),
+    (Profile::Sensors, Item::Host),
+    (Profile::RecordLog, Item::Log),
+    (Profile::PowerStateManagement, Item::Host),
+    (Profile::PhysicalAsset, Item::Chassis),
+];
+
+/// The kinds of items, in cursor order. Big, growing kinds (the SEL) come last so that
+/// de-duplicating association results never rescans them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Host,
+    Bmc,
+    Domain,
+    Collection,
+    Numeric,
+    Discrete,
+    Pms,
+    PmCaps,
+    Chassis,
+    Card,
+    Log,
+    LogCaps,
+    Profile,
+    SystemComponent,
+    SystemDevice,
+    AssociatedSensor,
+    HostedCollection,
+    MemberOfCollection,
+    HostedService,
+    Apms,
+    ElementCapabilities,
+    CsPackage,
+    Container,
+    UseOfLog,
+    ReferencedProfile,
+    Ectp,
+    Record,
+    LogManagesRecord,
+}
+
+const KINDS: [Kind; 28] = [
+    Kind::Host,
+    Kind::Bmc,
+    Kind::Domain,
+    Kind::Collection,
+    Kind::Numeric,
+    Kind::Discrete,
+    Kind::Pms,
+    Kind::PmCaps,
+    Kind::Chassis,
+    Kind::Card,
+    Kind::Log,
+    Kind::LogCaps,
+    Kind::Profile,
+    Kind::SystemComponent,
+    Kind::SystemDevice,
+    Kind::AssociatedSensor,
+    Kind::HostedCollection,
+    Kind::MemberOfCollection,
+    Kind::HostedService,
+    Kind::Apms,
+    Kind::ElementCapabilities,
+    Kind::CsPackage,
+    Kind::Container,
+    Kind::UseOfLog,
+    Kind::ReferencedProfile,
+    Kind::Ectp,
+    Kind::Record,
+    Kind::LogManagesRecord,
+];
+
+impl Kind {
+    const fn class(self) -> &'static ClassDef {
+        match self {
+            Kind::Host | Kind::Bmc => &CIM_COMPUTER_SYSTEM,
+            Kind::Domain => &CIM_ADMIN_DOMAIN,
+            Kind::Collection => &CIM_SYSTEM_SPECIFIC_COLLECTION,
+            Kind::Numeric => &CIM_NUMERIC_SENSOR,
+            Kind::Discrete => &CIM_SENSOR,
+            Kind::Pms => &CIM_POWER_MANAGEMENT_SERVICE,
+            Kind::PmCaps => &CIM_POWER_MANAGEMENT_CAPABILITIES,
+            Kind::Chassis => &CIM_CHASSIS,
+            Kind::Card => &CIM_CARD,
+            Kind::Log => &CIM_RECORD_LOG,
+            Kind::LogCaps => &CIM_ENABLED_LOGICAL_ELEMENT_CAPABILITIES,
+            Kind::Record => &CIM_LOG_RECORD,
+            Kind::Profile => &CIM_REGISTERED_PROFILE,
+            Kind::SystemComponent => &CIM_SYSTEM_COMPONENT,
+            Kind::SystemDevice => &CIM_SYSTEM_DEVICE,
+            Kind::AssociatedSensor => &CIM_ASSOCIATED_SENSOR,
+            Kind::HostedCollection => &CIM_HOSTED_COLLECTION,
+            Kind::MemberOfCollection => &CIM_MEMBER_OF_COLLECTION,
+            Kind::HostedService => &CIM_HOSTED_SERVICE,
+            Kind::Apms => &CIM_ASSOCIATED_POWER_MANAGEMENT_SERVICE,
+            Kind::ElementCapabilities => &CIM_ELEMENT_CAPABILITIES,
+            Kind::CsPackage => &CIM_COMPUTER_SYSTEM_PACKAGE,
+            Kind::Container => &CIM_CONTAINER,
+            Kind::UseOfLog => &CIM_USE_OF_LOG,
+            Kind::ReferencedProfile => &CIM_REFERENCED_PROFILE,
+            Kind::Ectp => &CIM_ELEMENT_CONFORMS_TO_PROFILE,
+            Kind::LogManagesRecord => &CIM_LOG_MANAGES_RECORD,
+        }
+    }
+}
+
+/// How many of the variable-size kinds exist right now.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Counts {
+    numeric: usize,
+    discrete: usize,
+    /// `None` when the platform keeps no log.
+    log: Option<usize>,
+}
+
+impl Counts {
+    fn sensors(&self) -> usize {
+        self.numeric + self.discrete
     }
 
-    /// For callers holding the sensor table and a snapshot of the states separately. A sensor
-    /// without a state reads as not yet initialised.
-    pub fn from_parts(
-        sensors: &'a [SensorDesc],
-        states: &'a [SensorState],
-        system: &'a SystemInfo,
-    ) -> Self {
-        Self {
-            sensors,
-            states,
-            system,
+    fn sensor(&self, j: usize) -> Option<SensorIx> {
+        if j < self.numeric {
+            Some(SensorIx::Numeric(j))
+        } else if j < self.sensors() {
+            Some(SensorIx::Discrete(j - self.numeric))
+        } else {
+            None
         }
     }
 
-    fn len(&self) -> usize {
-        self.sensors.len() + 1
+    fn has_profile(&self, p: Profile) -> bool {
+        p != Profile::RecordLog || self.log.is_some()
     }
 
-    fn item(&self, i: usize) -> Option<Item<'a>> {
-        match self.sensors.get(i) {
-            Some(d) => Some(Item::Sensor(
-                d,
-                self.states.get(i).copied().unwrap_or_default(),
-            )),
-            None if i == self.sensors.len() => Some(Item::Host),
-            None => None,
-        }
-    }
-
-    fn class_of(item: &Item<'_>) -> &'static ClassDef {
-        match item {
-            Item::Sensor(..) => &CIM_NUMERIC_SENSOR,
-            Item::Host => &CIM_COMPUTER_SYSTEM,
-        }
-    }
-
-    fn keys_of(&self, item: &Item<'a>) -> Vec<(&'static str, Cow<'a, str>)> {
-        match item {
-            Item::Sensor(d, _) => sensor::keys(d, &self.system.system_name).into(),
-            Item::Host => host::keys(self.system).into(),
-        }
-    }
-
-    fn instance_of(&self, item: &Item<'a>) -> Instance<'a> {
-        match item {
-            Item::Sensor(d, s) => {
-                sensor::instance(d, s, &self.system.system_name, self.system.sensor_types)
+    fn count(&self, kind: Kind) -> usize {
+        let log = usize::from(self.log.is_some());
+        match kind {
+            Kind::Numeric => self.numeric,
+            Kind::Discrete => self.discrete,
+            Kind::SystemDevice | Kind::AssociatedSensor | Kind::MemberOfCollection => {
+                self.sensors()
             }
-            Item::Host => host::instance(
-                self.system,
-                host::rolled_up_health(self.states.iter().take(self.sensors.len())),
-            ),
+            Kind::Log | Kind::LogCaps | Kind::UseOfLog => log,
+            Kind::Record | Kind::LogManagesRecord => self.log.unwrap_or(0),
+            Kind::Profile => Profile::ALL.len(),
+            Kind::ReferencedProfile => Profile::ALL.len() - 1,
+            Kind::SystemComponent => 3,
+            Kind::ElementCapabilities => 2,
+            Kind::Ectp => CONFORMANCE.len(),
+            _ => 1,
         }
     }
 
-    fn epr(&self, item: &Item<'a>) -> Epr {
-        let mut selectors = Vec::with_capacity(5);
-        selectors.push(Selector::text("__cimnamespace", NAMESPACE));
-        for (name, value) in self.keys_of(item) {
-            selectors.push(Selector::text(name, value.into_owned()));
+    /// Item `i` of `kind`, or `None` when that slot is empty (a profile of a missing log).
+    fn item(&self, kind: Kind, i: usize) -> Option<Item> {
+        if i >= self.count(kind) {
+            return None;
         }
-        Epr {
-            resource_uri: Self::class_of(item).resource_uri(),
-            selectors,
-        }
-    }
-
-    /// The positions of the instances of `class` (polymorphically), in cursor order.
-    fn positions(&self, class: &'static ClassDef) -> impl Iterator<Item = (usize, Item<'a>)> + '_ {
-        (0..self.len()).filter_map(move |i| {
-            self.item(i)
-                .filter(|it| Self::class_of(it).is_a(class))
-                .map(|it| (i, it))
-        })
+        let small = u8::try_from(i).ok();
+        let item = match kind {
+            Kind::Host => Item::Host,
+            Kind::Bmc => Item::Bmc,
+            Kind::Domain => Item::Domain,
+            Kind::Collection => Item::Collection,
+            Kind::Numeric => Item::Sensor(SensorIx::Numeric(i)),
+            Kind::Discrete => Item::Sensor(SensorIx::Discrete(i)),
+            Kind::Pms => Item::Pms,
+            Kind::PmCaps => Item::PmCaps,
+            Kind::Chassis => Item::Chassis,
+            Kind::Card => Item::Card,
+            Kind::Log => Item::Log,
+            Kind::LogCaps => Item::LogCaps,
+            Kind::Record => Item::Record(i),
+            Kind::Profile => {
+                let p = Profile::ALL[i];
+                if !self.has_profile(p) {
+                    return None;
+                }
+                Item::Profile(p)
+            }
+            Kind::SystemComponent => Item::SystemComponent(small?),
+            Kind::SystemDevice => Item::SystemDevice(self.sensor(i)?),
+            Kind::AssociatedSensor => Item::AssociatedSensor(self.sensor(i)?),
+            Kind::HostedCollection => Item::HostedCollection,
+            Kind::MemberOfCollection => Item::MemberOfCollection(self.sensor(i)?),
+            Kind::HostedService => Item::HostedService,
+            Kind::Apms => Item::Apms,
+            Kind::ElementCapabilities => {
+                if i == 1 && self.log.is_none() {
+                    return None;
+                }
+                Item::ElementCapabilities(small?)
+            }
+            Kind::CsPackage => Item::CsPackage,
+            Kind::Container => Item::Container,
+            Kind::UseOfLog => Item::UseOfLog,
+            Kind::ReferencedProfile => {
+                let p = Profile::ALL[i + 1];
+                if !self.has_profile(p) {
+                    return None;
+                }
+                Item::ReferencedProfile(p)
+            }
+            Kind::Ectp => {
+                let (p, _) = CONFORMANCE[i];
+                if !self.has_profile(p) {
+                    return None;
+                }
+                Item::Ectp(small?)
+            }
+            Kind::LogManagesRecord => Item::LogManagesRecord(i),
+        };
+        Some(item)
     }
 }
 
-/// The class a resource URI names. Class names match case-insensitively, as CIM names do; the
-/// DMTF prefix does too, because clients differ in how they case the host part.
-pub fn resolve_class(resource_uri: &str) -> Result<&'static ClassDef, Fault> {
+/// Cursor = kind position in the high half, index within the kind in the low half.
+fn cursor_of(kind: usize, index: usize) -> Cursor {
+    ((kind as u64) << 32) | (index as u64 & 0xFFFF_FFFF)
+}
+
+fn split_cursor(c: Cursor) -> (usize, usize) {
+    ((c >> 32) as usize, (c & 0xFFFF_FFFF) as usize)
+}
+
+/// The class an item is an instance of.
+pub(crate) fn class_of(item: &Item) -> &'static ClassDef {
+    match item {
+        Item::Host | Item::Bmc => &CIM_COMPUTER_SYSTEM,
+        Item::Domain => &CIM_ADMIN_DOMAIN,
+        Item::Collection => &CIM_SYSTEM_SPECIFIC_COLLECTION,
+        Item::Sensor(SensorIx::Numeric(_)) => &CIM_NUMERIC_SENSOR,
+        Item::Sensor(SensorIx::Discrete(_)) => &CIM_SENSOR,
+        Item::Pms => &CIM_POWER_MANAGEMENT_SERVICE,
+        Item::PmCaps => &CIM_POWER_MANAGEMENT_CAPABILITIES,
+        Item::Chassis => &CIM_CHASSIS,
+        Item::Card => &CIM_CARD,
+        Item::Log => &CIM_RECORD_LOG,
+        Item::LogCaps => &CIM_ENABLED_LOGICAL_ELEMENT_CAPABILITIES,
+        Item::Record(_) => &CIM_LOG_RECORD,
+        Item::Profile(_) => &CIM_REGISTERED_PROFILE,
+        Item::SystemComponent(_) => &CIM_SYSTEM_COMPONENT,
+        Item::SystemDevice(_) => &CIM_SYSTEM_DEVICE,
+        Item::AssociatedSensor(_) => &CIM_ASSOCIATED_SENSOR,
+        Item::HostedCollection => &CIM_HOSTED_COLLECTION,
+        Item::MemberOfCollection(_) => &CIM_MEMBER_OF_COLLECTION,
+        Item::HostedService => &CIM_HOSTED_SERVICE,
+        Item::Apms => &CIM_ASSOCIATED_POWER_MANAGEMENT_SERVICE,
+        Item::ElementCapabilities(_) => &CIM_ELEMENT_CAPABILITIES,
+        Item::CsPackage => &CIM_COMPUTER_SYSTEM_PACKAGE,
+        Item::Container => &CIM_CONTAINER,
+        Item::UseOfLog => &CIM_USE_OF_LOG,
+        Item::ReferencedProfile(_) => &CIM_REFERENCED_PROFILE,
+        Item::Ectp(_) => &CIM_ELEMENT_CONFORMS_TO_PROFILE,
+        Item::LogManagesRecord(_) => &CIM_LOG_MANAGES_RECORD,
+    }
+}
+
+/// The namespace an item lives in.
+pub(crate) fn namespace_of(item: &Item) -> &'static str {
+    let class = class_of(item);
+    if INTEROP_CLASSES.iter().any(|c| core::ptr::eq(*c, class)) {
+        INTEROP
+    } else {
+        NAMESPACE
+    }
+}
+
+/// The two ends of an association item, as (role, end); `None` for a non-association.
+pub(crate) fn refs(item: &Item) -> Option<[(&'static str, Item); 2]> {
+    const GROUP: &str = "GroupComponent";
+    const PART: &str = "PartComponent";
+    const ANTE: &str = "Antecedent";
+    const DEP: &str = "Dependent";
+    Some(match *item {
+        Item::SystemComponent(0) => [(GROUP, Item::Host), (PART, Item::Bmc)],
+        Item::SystemComponent(1) => [(GROUP, Item::Domain), (PART, Item::Host)],
+        Item::SystemComponent(_) => [(GROUP, Item::Domain), (PART, Item::Bmc)],
+        Item::SystemDevice(s) => [(GROUP, Item::Host), (PART, Item::Sensor(s))],
+        Item::AssociatedSensor(s) => [(ANTE, Item::Sensor(s)), (DEP, Item::Host)],
+        Item::HostedCollection => [(ANTE, Item::Bmc), (DEP, Item::Collection)],
+        Item::MemberOfCollection(s) => [
+            ("Collection", Item::Collection),
+            ("Member", Item::Sensor(s)),
+        ],
+        Item::HostedService => [(ANTE, Item::Bmc), (DEP, Item::Pms)],
+        Item::Apms => [
+            ("ServiceProvided", Item::Pms),
+            ("UserOfService", Item::Host),
+        ],
+        Item::ElementCapabilities(0) => [
+            ("ManagedElement", Item::Pms),
+            ("Capabilities", Item::PmCaps),
+        ],
+        Item::ElementCapabilities(_) => [
+            ("ManagedElement", Item::Log),
+            ("Capabilities", Item::LogCaps),
+        ],
+        Item::CsPackage => [(ANTE, Item::Chassis), (DEP, Item::Host)],
+        Item::Container => [(GROUP, Item::Chassis), (PART, Item::Card)],
+        Item::UseOfLog => [(ANTE, Item::Log), (DEP, Item::Host)],
+        Item::ReferencedProfile(p) => [
+            (ANTE, Item::Profile(p)),
+            (DEP, Item::Profile(Profile::BaseServer)),
+        ],
+        Item::Ectp(e) => {
+            let (p, element) = CONFORMANCE[usize::from(e) % CONFORMANCE.len()];
+            [
+                ("ConformantStandard", Item::Profile(p)),
+                ("ManagedElement", element),
+            ]
+        }
+        Item::LogManagesRecord(i) => [("Log", Item::Log), ("Record", Item::Record(i))],
+        _ => return None,
+    })
+}
+
+/// What a resource URI addresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scope {
+    Class(&'static ClassDef),
+    /// The all-classes URI (DSP0227), usable only with a filter.
+    All,
+}
+
+/// The class (or all classes) a resource URI names. Class names match case-insensitively, as
+/// CIM names do; the DMTF prefix does too, because clients differ in how they case the host
+/// part. Abstract classes are addressable: they answer polymorphically with their subclasses.
+pub(crate) fn resolve(resource_uri: &str) -> Result<Scope, Fault> {
+    let all = [
+        ns::CIM_ALL_CLASSES,
+        "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/*",
+    ];
+    if all.iter().any(|a| a.eq_ignore_ascii_case(resource_uri)) {
+        return Ok(Scope::All);
+    }
     let prefix = ns::CIM_SCHEMA;
-    let name = resource_uri
+    resource_uri
         .get(..prefix.len())
         .filter(|p| p.eq_ignore_ascii_case(prefix))
-        .and_then(|_| resource_uri.get(prefix.len()..));
-    name.and_then(|n| {
-        ADDRESSABLE
-            .iter()
-            .copied()
-            .find(|c| c.name.eq_ignore_ascii_case(n))
-    })
-    .ok_or_else(|| Fault::unknown_resource().message(format!("no class at {resource_uri}")))
+        .and_then(|_| resource_uri.get(prefix.len()..))
+        .and_then(class_named)
+        .map(Scope::Class)
+        .ok_or_else(|| Fault::unknown_resource().message(format!("no class at {resource_uri}")))
 }
 
-/// Every class of this model is in root/cimv2. An absent `__cimnamespace` means the default
-/// namespace, which is the same one. root/interop exists (profile registration will live there)
-/// but holds none of these classes, which makes the resource, not the namespace, the error.
-pub fn check_namespace(namespace: Option<&str>, class: &ClassDef) -> Result<(), Fault> {
-    let Some(raw) = namespace else {
-        return Ok(());
-    };
-    // Windows spells namespaces with backslashes; both are the same path.
-    let norm: String = raw
-        .trim_start_matches(['/', '\\'])
-        .chars()
-        .map(|c| if c == '\\' { '/' } else { c })
-        .collect();
-    if norm.eq_ignore_ascii_case(NAMESPACE) {
-        Ok(())
-    } else if norm.eq_ignore_ascii_case(INTEROP) {
-        Err(Fault::unknown_resource()
-            .message(format!("class {} is not in namespace {raw}", class.name)))
-    } else {
-        Err(Fault::with_detail(
-            FaultKind::DestinationUnreachable,
-            FaultDetail::InvalidNamespace,
-        )
-        .message(format!("namespace {raw} does not exist")))
+pub fn resolve_class(resource_uri: &str) -> Result<&'static ClassDef, Fault> {
+    match resolve(resource_uri)? {
+        Scope::Class(c) => Ok(c),
+        Scope::All => {
+            Err(Fault::unknown_resource()
+                .message("the all-classes URI addresses no single instance"))
+        }
     }
 }
 
-fn selector_fault(detail: FaultDetail, message: String) -> Fault {
+/// A requested `__cimnamespace`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ns {
+    /// Absent: the default namespace, which admits every class.
+    Default,
+    Cimv2,
+    Interop,
+}
+
+impl Ns {
+    /// Parses `__cimnamespace`. Windows spells namespaces with backslashes; both are the same
+    /// path. An unknown namespace is DestinationUnreachable/InvalidNamespace (OMI's mapping of
+    /// CIM_ERR_INVALID_NAMESPACE).
+    pub(crate) fn parse(raw: Option<&str>) -> Result<Self, Fault> {
+        let Some(raw) = raw else {
+            return Ok(Ns::Default);
+        };
+        let norm: String = raw
+            .trim_start_matches(['/', '\\'])
+            .chars()
+            .map(|c| if c == '\\' { '/' } else { c })
+            .collect();
+        if norm.eq_ignore_ascii_case(NAMESPACE) {
+            Ok(Ns::Cimv2)
+        } else if norm.eq_ignore_ascii_case(INTEROP) {
+            Ok(Ns::Interop)
+        } else {
+            Err(Fault::with_detail(
+                FaultKind::DestinationUnreachable,
+                FaultDetail::InvalidNamespace,
+            )
+            .message(format!("namespace {raw} does not exist")))
+        }
+    }
+
+    /// Whether an item is visible in this namespace. root/cimv2 also shows the profile classes:
+    /// the Windows provider kept CIM_RegisteredProfile in its implementation namespace, and
+    /// scripts written against it look there. root/interop shows only profile registration.
+    pub(crate) fn admits(self, item: &Item) -> bool {
+        match self {
+            Ns::Default | Ns::Cimv2 => true,
+            Ns::Interop => namespace_of(item) == INTEROP,
+        }
+    }
+
+    /// Whether any instance of `class` can be visible in this namespace: asking root/interop for
+    /// a sensor is asking for a resource that is not there.
+    pub(crate) fn check_class(self, class: &ClassDef) -> Result<(), Fault> {
+        if self == Ns::Interop && !INTEROP_CLASSES.iter().any(|c| c.is_a(class)) {
+            return Err(Fault::unknown_resource().message(format!(
+                "class {} is not in namespace {INTEROP}",
+                class.name
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Kept for callers that only need the yes/no of a namespace for one class.
+pub fn check_namespace(namespace: Option<&str>, class: &ClassDef) -> Result<(), Fault> {
+    Ns::parse(namespace)?.check_class(class)
+}
+
+pub(crate) fn selector_fault(detail: FaultDetail, message: String) -> Fault {
     Fault::with_detail(FaultKind::InvalidSelectors, detail).message(message)
 }
 
-/// Matches the request's selectors onto `class`'s keys: one text value per key, in key order.
+pub(crate) fn internal(what: &str) -> Fault {
+    Fault::new(FaultKind::InternalError).message(String::from(what))
+}
+
+/// Checks the request's selectors against `class`'s keys: every key once, nothing else, text
+/// for text keys and an EPR for reference keys.
 ///
 /// Unknown names are reported before missing ones because a misspelt key is both, and naming
 /// the misspelling is the more useful answer.
-fn key_values<'t>(class: &ClassDef, selectors: &'t [Selector]) -> Result<Vec<&'t str>, Fault> {
-    let mut found: Vec<Option<&'t str>> = alloc::vec![None; class.keys.len()];
+pub(crate) fn check_selectors(class: &ClassDef, selectors: &[Selector]) -> Result<(), Fault> {
+    let mut found = alloc::vec![false; class.keys.len()];
     for s in selectors {
         if s.name.eq_ignore_ascii_case("__cimnamespace") {
             continue;
@@ -231,70 +595,418 @@ fn key_values<'t>(class: &ClassDef, selectors: &'t [Selector]) -> Result<Vec<&'t
                 format!("{} is not a key of {}", s.name, class.name),
             ));
         };
-        if found[idx].is_some() {
+        if found[idx] {
             return Err(selector_fault(
                 FaultDetail::DuplicateSelectors,
                 format!("selector {} appears more than once", class.keys[idx]),
             ));
         }
-        let Some(text) = s.as_text() else {
+        let is_ref = class
+            .property(class.keys[idx])
+            .is_some_and(|p| p.ty == CimType::Reference);
+        if is_ref != matches!(s.value, SelectorValue::Epr(_)) {
+            let want = if is_ref { "an EPR" } else { "text" };
             return Err(selector_fault(
                 FaultDetail::TypeMismatch,
-                format!("selector {} must be text", class.keys[idx]),
+                format!("selector {} must be {want}", class.keys[idx]),
             ));
-        };
-        found[idx] = Some(text);
-    }
-    let mut values = Vec::with_capacity(found.len());
-    for (i, v) in found.into_iter().enumerate() {
-        match v {
-            Some(v) => values.push(v),
-            None => {
-                return Err(selector_fault(
-                    FaultDetail::InsufficientSelectors,
-                    format!("selector {} is missing", class.keys[i]),
-                ));
-            }
         }
+        found[idx] = true;
     }
-    Ok(values)
+    if let Some(i) = found.iter().position(|f| !f) {
+        return Err(selector_fault(
+            FaultDetail::InsufficientSelectors,
+            format!("selector {} is missing", class.keys[i]),
+        ));
+    }
+    Ok(())
 }
 
-/// Class-name keys compare case-insensitively like CIM class names; every other key is exact,
-/// so two sensors whose names differ only in case stay two instances.
-fn key_matches(name: &str, have: &str, want: &str) -> bool {
+/// Class-name keys compare case-insensitively like CIM class names; datetime keys in either
+/// spelling; every other key is exact, so two sensors whose names differ only in case stay two
+/// instances.
+fn text_key_matches(class: &ClassDef, name: &str, have: &str, want: &str) -> bool {
     if name.ends_with("ClassName") {
-        have.eq_ignore_ascii_case(want)
-    } else {
-        have == want
+        return have.eq_ignore_ascii_case(want);
     }
+    if class
+        .property(name)
+        .is_some_and(|p| p.ty == CimType::DateTime)
+    {
+        return crate::datetime::normalize(want).is_some_and(|w| w == have);
+    }
+    have == want
+}
+
+/// Whether the client's EPR `want` names the instance whose EPR is `have`: the same instance,
+/// addressed through its class or a base class, with `__cimnamespace` and the address ignored.
+pub(crate) fn epr_matches(have: &Epr, want: &Epr) -> bool {
+    let (Ok(Scope::Class(have_class)), Ok(Scope::Class(want_class))) =
+        (resolve(&have.resource_uri), resolve(&want.resource_uri))
+    else {
+        return false;
+    };
+    have_class.is_a(want_class) && selectors_match(have_class, &have.selectors, &want.selectors)
+}
+
+/// Whether the selectors `want` (names any case, `__cimnamespace` ignored) are exactly the keys
+/// `have` of an instance of `class`.
+pub(crate) fn selectors_match(class: &ClassDef, have: &[Selector], want: &[Selector]) -> bool {
+    let is_ns = |s: &&Selector| s.name.eq_ignore_ascii_case("__cimnamespace");
+    let have: Vec<&Selector> = have.iter().filter(|s| !is_ns(s)).collect();
+    let want: Vec<&Selector> = want.iter().filter(|s| !is_ns(s)).collect();
+    have.len() == want.len()
+        && have.iter().all(|h| {
+            want.iter()
+                .find(|w| w.name.eq_ignore_ascii_case(&h.name))
+                .is_some_and(|w| match (&h.value, &w.value) {
+                    (SelectorValue::Text(a), SelectorValue::Text(b)) => {
+                        text_key_matches(class, &h.name, a, b)
+                    }
+                    (SelectorValue::Epr(a), SelectorValue::Epr(b)) => epr_matches(a, b),
+                    _ => false,
+                })
+        })
+}
+
+fn text_keys<'k>(keys: impl IntoIterator<Item = (&'static str, Cow<'k, str>)>) -> Vec<Selector> {
+    keys.into_iter()
+        .map(|(n, v)| Selector::text(n, v.into_owned()))
+        .collect()
 }
 
 impl<'a> Model<'a> {
-    fn find(&self, class: &'static ClassDef, want: &[&str]) -> Option<Item<'a>> {
-        self.positions(class).map(|(_, it)| it).find(|it| {
-            let have = self.keys_of(it);
-            have.len() == want.len()
-                && have
-                    .iter()
-                    .zip(class.keys)
-                    .zip(want)
-                    .all(|(((hn, hv), kn), w)| hn == kn && key_matches(kn, hv, w))
+    pub fn new(
+        monitor: &'a RefCell<Monitor>,
+        system: &'a SystemInfo,
+        platform: &'a dyn Platform,
+    ) -> Self {
+        Self {
+            monitor,
+            system,
+            platform,
+        }
+    }
+
+    pub(crate) fn system(&self) -> &'a SystemInfo {
+        self.system
+    }
+
+    pub(crate) fn platform(&self) -> &'a dyn Platform {
+        self.platform
+    }
+
+    /// A short read borrow of the monitor. A failed borrow cannot happen on the single-threaded
+    /// agent (nothing holds one across a request), but untrusted input must never be able to
+    /// turn a bug into a panic, so it is a fault.
+    pub(crate) fn monitor(&self) -> Result<Ref<'a, Monitor>, Fault> {
+        self.monitor
+            .try_borrow()
+            .map_err(|_| internal("the sensor cache is busy"))
+    }
+
+    pub(crate) fn monitor_mut(&self) -> Result<RefMut<'a, Monitor>, Fault> {
+        self.monitor
+            .try_borrow_mut()
+            .map_err(|_| internal("the sensor cache is busy"))
+    }
+
+    fn log(&self) -> Option<&'a dyn LogView> {
+        self.platform.log()
+    }
+
+    pub(crate) fn counts(&self) -> Result<Counts, Fault> {
+        Ok(Counts {
+            numeric: self.monitor()?.sensors().len(),
+            discrete: self.platform.discrete_sensor_count(),
+            log: self.log().map(|l| l.len()),
         })
     }
 
-    fn check_spec(spec: &EnumSpec) -> Result<&'static ClassDef, Fault> {
-        let class = resolve_class(&spec.resource_uri)?;
-        check_namespace(spec.namespace.as_deref(), class)?;
-        match spec.filter {
-            Filter::None => Ok(class),
-            // The dispatcher recognised the dialect, but this model evaluates none yet.
-            Filter::Selector(_) | Filter::Wql(_) | Filter::Association(_) => {
-                Err(Fault::new(FaultKind::FilterDialectRequestedUnavailable)
-                    .message(format!("{} does not support filtering", class.name)))
+    pub(crate) fn numeric(&self, i: usize) -> Result<(SensorDesc, SensorState), Fault> {
+        let m = self.monitor()?;
+        let desc = m.sensors().get(i).cloned().ok_or_else(gone)?;
+        let state = m.states().get(i).copied().unwrap_or_default();
+        Ok((desc, state))
+    }
+
+    fn discrete(&self, i: usize) -> Result<DiscreteSensorView, Fault> {
+        self.platform.discrete_sensor(i).ok_or_else(gone)
+    }
+
+    fn record(&self, i: usize) -> Result<crate::platform::LogRecordView, Fault> {
+        self.log().and_then(|l| l.record(i)).ok_or_else(gone)
+    }
+
+    /// The key selectors of an item, alphabetical like its class's key list.
+    pub(crate) fn keys(&self, item: &Item) -> Result<Vec<Selector>, Fault> {
+        let system = self.system;
+        Ok(match item {
+            Item::Host => text_keys(host::keys(system)),
+            Item::Bmc => text_keys(host::bmc_keys(system)),
+            Item::Domain => text_keys(host::domain_keys()),
+            Item::Collection => {
+                alloc::vec![Selector::text("InstanceID", host::SENSOR_COLLECTION_ID)]
             }
+            Item::Sensor(SensorIx::Numeric(i)) => {
+                let (desc, _) = self.numeric(*i)?;
+                text_keys(sensor::keys(&desc, &system.system_name))
+            }
+            Item::Sensor(SensorIx::Discrete(i)) => {
+                let view = self.discrete(*i)?;
+                text_keys(sensor::discrete_keys(&view, &system.system_name))
+            }
+            Item::Pms => text_keys(power::service_keys(system)),
+            Item::PmCaps => alloc::vec![Selector::text("InstanceID", power::CAPABILITIES_ID)],
+            Item::Chassis => text_keys(physical::chassis_keys()),
+            Item::Card => text_keys(physical::card_keys()),
+            Item::Log => text_keys(log::log_keys()),
+            Item::LogCaps => alloc::vec![Selector::text("InstanceID", log::CAPABILITIES_ID)],
+            Item::Record(i) => {
+                let view = self.record(*i)?;
+                let (keys, ts) = log::record_keys(&view);
+                let mut out: Vec<Selector> = keys
+                    .into_iter()
+                    .map(|(n, v)| Selector::text(n, v))
+                    .collect();
+                // MessageTimestamp sorts between LogName and RecordID.
+                out.insert(3, Selector::text("MessageTimestamp", ts.cim_string()));
+                out
+            }
+            Item::Profile(p) => alloc::vec![Selector::text("InstanceID", p.instance_id())],
+            assoc => {
+                let ends = refs(assoc).ok_or_else(|| internal("an item without keys"))?;
+                let class = class_of(assoc);
+                let mut out = Vec::with_capacity(2);
+                for key in class.keys {
+                    let (_, end) = ends
+                        .iter()
+                        .find(|(role, _)| role == key)
+                        .ok_or_else(|| internal("an association end without a role"))?;
+                    out.push(Selector {
+                        name: String::from(*key),
+                        value: SelectorValue::Epr(Box::new(self.epr(end)?)),
+                    });
+                }
+                out
+            }
+        })
+    }
+
+    /// The EPR of an item, `__cimnamespace` first (wsman.md §5.2: every emitted EPR carries it).
+    pub(crate) fn epr(&self, item: &Item) -> Result<Epr, Fault> {
+        let keys = self.keys(item)?;
+        let mut selectors = Vec::with_capacity(keys.len() + 1);
+        selectors.push(Selector::text("__cimnamespace", namespace_of(item)));
+        selectors.extend(keys);
+        Ok(Epr {
+            resource_uri: class_of(item).resource_uri(),
+            selectors,
+        })
+    }
+
+    /// The host's health: the worst of every sensor, numeric and discrete.
+    fn host_health(&self) -> Result<u16, Fault> {
+        let numeric = {
+            let m = self.monitor()?;
+            let n = m.sensors().len();
+            host::rolled_up_health(m.states().iter().take(n))
+        };
+        let discrete = (0..self.platform.discrete_sensor_count())
+            .filter_map(|i| self.platform.discrete_sensor(i))
+            .map(|v| v.health_state)
+            .max();
+        Ok(discrete.map_or(numeric, |d| d.max(numeric)))
+    }
+
+    fn host_power(&self) -> host::HostPower<'a> {
+        host::HostPower {
+            state: self.platform.host_power(),
+            in_progress: self.platform.power_in_progress(),
+            offered: self.platform.power_transitions(),
         }
     }
+
+    /// Builds the instance of `item` and hands it to `f`. The instance may borrow data copied out
+    /// of the monitor, so it only lives for the call.
+    pub(crate) fn with_instance<R>(
+        &self,
+        item: &Item,
+        f: impl FnOnce(&Instance<'_>) -> R,
+    ) -> Result<R, Fault> {
+        let system = self.system;
+        let mode = system.sensor_types;
+        Ok(match item {
+            Item::Host => f(&host::instance(
+                system,
+                self.host_health()?,
+                self.host_power(),
+            )),
+            Item::Bmc => f(&host::bmc_instance(system)),
+            Item::Domain => f(&host::domain_instance(self.host_health()?)),
+            Item::Collection => f(&host::collection_instance()),
+            Item::Sensor(SensorIx::Numeric(i)) => {
+                let (desc, state) = self.numeric(*i)?;
+                f(&sensor::instance(&desc, &state, &system.system_name, mode))
+            }
+            Item::Sensor(SensorIx::Discrete(i)) => {
+                let view = self.discrete(*i)?;
+                f(&sensor::discrete_instance(&view, &system.system_name, mode))
+            }
+            Item::Pms => f(&power::service_instance(
+                system,
+                self.platform.power_transitions(),
+            )),
+            Item::PmCaps => f(&power::capabilities_instance(
+                self.platform.power_transitions(),
+            )),
+            Item::Chassis => {
+                let fru = self.platform.fru();
+                f(&physical::chassis_instance(fru.as_ref()))
+            }
+            Item::Card => {
+                let fru = self.platform.fru();
+                f(&physical::card_instance(fru.as_ref()))
+            }
+            Item::Log => {
+                let l = self.log().ok_or_else(gone)?;
+                f(&log::log_instance(l))
+            }
+            Item::LogCaps => f(&log::capabilities_instance()),
+            Item::Record(i) => {
+                let view = self.record(*i)?;
+                f(&log::record_instance(&view))
+            }
+            Item::Profile(p) => f(&profile::instance(*p)),
+            other => {
+                let ends = refs(other).ok_or_else(|| internal("an item without a source"))?;
+                let mut i = Instance::with_capacity(class_of(other), 9);
+                for (role, end) in &ends {
+                    i.set(role, Value::epr(self.epr(end)?));
+                }
+                match other {
+                    Item::Apms => {
+                        let p = self.host_power();
+                        power::association_values(&mut i, p.state, p.in_progress, p.offered);
+                    }
+                    Item::CsPackage => {
+                        let fru = self.platform.fru();
+                        i.set("PlatformGUID", physical::platform_guid(fru.as_ref()));
+                    }
+                    // The other associations' own properties (UseOfLog.RecordedData,
+                    // Container.LocationWithinContainer) have no source: NULL.
+                    _ => {}
+                }
+                f(&i)
+            }
+        })
+    }
+
+    /// Renders `item`, projected to `only` when given.
+    pub(crate) fn render_item(
+        &self,
+        item: &Item,
+        out: &mut XmlWriter,
+        only: Option<&[String]>,
+    ) -> Result<(), Fault> {
+        self.with_instance(item, |i| render_projected(out, i, only))
+    }
+
+    /// Calls `f` on each present item at or after `cursor`, in cursor order, restricted to kinds
+    /// `want` admits, until `f` returns `Some`; returns that result and the item's cursor.
+    pub(crate) fn scan<R>(
+        &self,
+        cursor: Cursor,
+        counts: &Counts,
+        want: impl Fn(&'static ClassDef) -> bool,
+        mut f: impl FnMut(&Item) -> Result<Option<R>, Fault>,
+    ) -> Result<Option<(Cursor, R)>, Fault> {
+        let (start_kind, start_index) = split_cursor(cursor);
+        for (k, kind) in KINDS.iter().enumerate().skip(start_kind) {
+            if !want(kind.class()) {
+                continue;
+            }
+            let from = if k == start_kind { start_index } else { 0 };
+            for i in from..counts.count(*kind) {
+                let Some(item) = counts.item(*kind, i) else {
+                    continue;
+                };
+                if let Some(r) = f(&item)? {
+                    return Ok(Some((cursor_of(k, i), r)));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// Whether an item of a kind before `cursor`'s satisfies `f`; used to drop duplicate
+    /// association results (within one kind every association has a distinct far end).
+    pub(crate) fn any_before(
+        &self,
+        cursor: Cursor,
+        counts: &Counts,
+        want: impl Fn(&'static ClassDef) -> bool,
+        mut f: impl FnMut(&Item) -> bool,
+    ) -> bool {
+        let (kind, _) = split_cursor(cursor);
+        KINDS.iter().take(kind).any(|k| {
+            want(k.class())
+                && (0..counts.count(*k))
+                    .filter_map(|i| counts.item(*k, i))
+                    .any(|item| f(&item))
+        })
+    }
+
+    /// The instance `class` and `selectors` name (polymorphically), after the selectors were
+    /// checked against the class's keys.
+    pub(crate) fn find(
+        &self,
+        class: &'static ClassDef,
+        selectors: &[Selector],
+        namespace: Ns,
+    ) -> Result<Option<Item>, Fault> {
+        let counts = self.counts()?;
+        let found = self.scan(
+            0,
+            &counts,
+            |c| c.is_a(class),
+            |item| {
+                if !namespace.admits(item) {
+                    return Ok(None);
+                }
+                let keys = self.keys(item)?;
+                Ok(selectors_match(class_of(item), &keys, selectors).then_some(*item))
+            },
+        )?;
+        Ok(found.map(|(_, item)| item))
+    }
+
+    /// The instance a request's resource URI, selectors and namespace name; the faults are the
+    /// Get faults of wsman.md §3.3.
+    pub(crate) fn target(&self, target: &Target<'_>) -> Result<(&'static ClassDef, Item), Fault> {
+        let class = resolve_class(target.resource_uri)?;
+        let namespace = Ns::parse(target.namespace)?;
+        namespace.check_class(class)?;
+        check_selectors(class, target.selectors)?;
+        let item = self
+            .find(class, target.selectors, namespace)?
+            .ok_or_else(|| {
+                selector_fault(
+                    FaultDetail::InvalidValue,
+                    format!("no {} instance has these keys", class.name),
+                )
+            })?;
+        Ok((class, item))
+    }
+}
+
+/// An item that existed when the cursor or selectors were resolved but is gone now (the SEL was
+/// cleared): to the client that is an instance that does not exist.
+fn gone() -> Fault {
+    selector_fault(
+        FaultDetail::InvalidValue,
+        String::from("the instance no longer exists"),
+    )
 }
 
 impl Provider for Model<'_> {
@@ -306,21 +1018,12 @@ impl Provider for Model<'_> {
     }
 
     fn get(&self, target: &Target<'_>, out: &mut XmlWriter) -> Result<(), Fault> {
-        let class = resolve_class(target.resource_uri)?;
-        check_namespace(target.namespace, class)?;
-        let want = key_values(class, target.selectors)?;
-        let item = self.find(class, &want).ok_or_else(|| {
-            selector_fault(
-                FaultDetail::InvalidValue,
-                format!("no {} instance has these keys", class.name),
-            )
-        })?;
-        render(out, &self.instance_of(&item));
-        Ok(())
+        let (_, item) = self.target(target)?;
+        self.render_item(&item, out, None)
     }
 
     fn enumerate(&self, spec: &EnumSpec) -> Result<Cursor, Fault> {
-        Self::check_spec(spec)?;
+        Plan::new(spec)?;
         Ok(0)
     }
 
@@ -330,485 +1033,45 @@ impl Provider for Model<'_> {
         cursor: &mut Cursor,
         object: Option<&mut XmlWriter>,
     ) -> Result<Option<Epr>, Fault> {
-        let class = Self::check_spec(spec)?;
-        let Ok(start) = usize::try_from(*cursor) else {
-            return Ok(None);
-        };
-        let Some((pos, item)) = self.positions(class).find(|(i, _)| *i >= start) else {
+        let plan = Plan::new(spec)?;
+        let Some((pos, result)) = filter::next(self, &plan, *cursor)? else {
             return Ok(None);
         };
         if let Some(out) = object {
-            render(out, &self.instance_of(&item));
+            self.render_item(&result, out, plan.projection())?;
         }
-        *cursor = pos as u64 + 1;
-        Ok(Some(self.epr(&item)))
+        let epr = self.epr(&result)?;
+        *cursor = pos + 1;
+        Ok(Some(epr))
     }
 
     fn count_estimate(&self, spec: &EnumSpec) -> Option<u64> {
-        let class = Self::check_spec(spec).ok()?;
-        Some(self.positions(class).count() as u64)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::testutil::{cpu_temp, fan, state};
-    use alloc::string::ToString;
-    use alloc::vec;
-    use wsbmc_monitor::{NoData, Reading, Threshold};
-    use wsbmc_wsman::SelectorValue;
-    use wsbmc_wsman::provider::AssociationFilter;
-
-    const NS_URI: &str = "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_NumericSensor";
-    const SENSOR_URI: &str = "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_Sensor";
-    const CS_URI: &str = "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ComputerSystem";
-
-    struct Fixture {
-        sensors: Vec<SensorDesc>,
-        states: Vec<SensorState>,
-        system: SystemInfo,
-    }
-
-    impl Fixture {
-        fn new() -> Self {
-            Self {
-                sensors: vec![cpu_temp(), fan()],
-                states: vec![
-                    state(Reading::Value(50_000), Threshold::UpperNonCritical.bit()),
-                    state(Reading::NoData(NoData::HostOff), 0),
-                ],
-                system: SystemInfo::new("host-1"),
-            }
+        let plan = Plan::new(spec).ok()?;
+        let mut cursor = 0;
+        let mut n = 0u64;
+        while let Ok(Some((pos, _))) = filter::next(self, &plan, cursor) {
+            n += 1;
+            cursor = pos + 1;
         }
-
-        fn model(&self) -> Model<'_> {
-            Model::from_parts(&self.sensors, &self.states, &self.system)
-        }
+        Some(n)
     }
 
-    fn sel(pairs: &[(&str, &str)]) -> Vec<Selector> {
-        pairs.iter().map(|(n, v)| Selector::text(*n, *v)).collect()
+    fn put(
+        &self,
+        target: &Target<'_>,
+        body: roxmltree::Node<'_, '_>,
+        out: &mut XmlWriter,
+    ) -> Result<(), Fault> {
+        crate::write::put(self, target, body, out)
     }
 
-    fn cpu_keys() -> Vec<Selector> {
-        sel(&[
-            ("CreationClassName", "CIM_NumericSensor"),
-            ("DeviceID", "CPU0 Temp(48.0.32)"),
-            ("SystemCreationClassName", "CIM_ComputerSystem"),
-            ("SystemName", "host-1"),
-        ])
-    }
-
-    fn get(
-        m: &Model<'_>,
-        uri: &str,
-        selectors: &[Selector],
-        ns: Option<&str>,
-    ) -> Result<String, Fault> {
-        let mut out = XmlWriter::new();
-        m.get(
-            &Target {
-                resource_uri: uri,
-                selectors,
-                namespace: ns,
-            },
-            &mut out,
-        )?;
-        Ok(out.into_string())
-    }
-
-    fn fault_of(r: Result<String, Fault>) -> (FaultKind, Option<FaultDetail>) {
-        match r {
-            Ok(body) => panic!("expected a fault, got {body}"),
-            Err(f) => (f.kind, f.detail),
-        }
-    }
-
-    fn spec(uri: &str) -> EnumSpec {
-        EnumSpec {
-            resource_uri: uri.to_string(),
-            namespace: None,
-            filter: Filter::None,
-        }
-    }
-
-    fn walk(m: &Model<'_>, spec: &EnumSpec) -> Vec<(Epr, String)> {
-        let mut cursor = match m.enumerate(spec) {
-            Ok(c) => c,
-            Err(f) => panic!("enumerate: {f:?}"),
-        };
-        let mut items = Vec::new();
-        loop {
-            let mut out = XmlWriter::new();
-            match m.next_item(spec, &mut cursor, Some(&mut out)) {
-                Ok(Some(epr)) => items.push((epr, out.into_string())),
-                Ok(None) => break,
-                Err(f) => panic!("next_item: {f:?}"),
-            }
-            assert!(items.len() < 100, "enumeration does not end");
-        }
-        items
-    }
-
-    #[test]
-    fn get_by_all_four_keys() {
-        let f = Fixture::new();
-        let body = get(&f.model(), NS_URI, &cpu_keys(), None).unwrap_or_default();
-        assert!(body.starts_with("<p:CIM_NumericSensor "));
-        assert!(body.contains("<p:DeviceID>CPU0 Temp(48.0.32)</p:DeviceID>"));
-        assert!(body.contains("<p:CurrentState>Upper Non-Critical</p:CurrentState>"));
-    }
-
-    #[test]
-    fn names_and_class_names_are_case_insensitive() {
-        let f = Fixture::new();
-        let selectors = sel(&[
-            ("creationclassname", "cim_numericsensor"),
-            ("DEVICEID", "CPU0 Temp(48.0.32)"),
-            ("systemCreationClassName", "cim_computersystem"),
-            ("systemname", "host-1"),
-        ]);
-        let uri = "HTTP://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/cim_numericSENSOR";
-        let body = get(&f.model(), uri, &selectors, None).unwrap_or_default();
-        // Canonical case on output, whatever the request said.
-        assert!(body.starts_with("<p:CIM_NumericSensor xmlns:p=\"http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_NumericSensor\""));
-        assert!(body.contains("<p:CreationClassName>CIM_NumericSensor</p:CreationClassName>"));
-    }
-
-    #[test]
-    fn device_id_is_exact() {
-        let f = Fixture::new();
-        let mut s = cpu_keys();
-        s[1] = Selector::text("DeviceID", "cpu0 temp(48.0.32)");
-        assert_eq!(
-            fault_of(get(&f.model(), NS_URI, &s, None)),
-            (FaultKind::InvalidSelectors, Some(FaultDetail::InvalidValue))
-        );
-    }
-
-    #[test]
-    fn get_through_the_base_class_is_polymorphic() {
-        let f = Fixture::new();
-        let body = get(&f.model(), SENSOR_URI, &cpu_keys(), None).unwrap_or_default();
-        assert!(body.starts_with("<p:CIM_NumericSensor "));
-    }
-
-    #[test]
-    fn base_class_get_rejects_a_foreign_creation_class() {
-        let f = Fixture::new();
-        let mut s = cpu_keys();
-        s[0] = Selector::text("CreationClassName", "CIM_ComputerSystem");
-        assert_eq!(
-            fault_of(get(&f.model(), SENSOR_URI, &s, None)),
-            (FaultKind::InvalidSelectors, Some(FaultDetail::InvalidValue))
-        );
-    }
-
-    #[test]
-    fn missing_key_is_insufficient() {
-        let f = Fixture::new();
-        for i in 0..4 {
-            let mut s = cpu_keys();
-            s.remove(i);
-            assert_eq!(
-                fault_of(get(&f.model(), NS_URI, &s, None)),
-                (
-                    FaultKind::InvalidSelectors,
-                    Some(FaultDetail::InsufficientSelectors)
-                ),
-                "without key {i}"
-            );
-        }
-        assert_eq!(
-            fault_of(get(&f.model(), NS_URI, &[], None)),
-            (
-                FaultKind::InvalidSelectors,
-                Some(FaultDetail::InsufficientSelectors)
-            )
-        );
-    }
-
-    #[test]
-    fn unknown_key_is_unexpected() {
-        let f = Fixture::new();
-        let mut s = cpu_keys();
-        s.push(Selector::text("Name", "x"));
-        assert_eq!(
-            fault_of(get(&f.model(), NS_URI, &s, None)),
-            (
-                FaultKind::InvalidSelectors,
-                Some(FaultDetail::UnexpectedSelectors)
-            )
-        );
-        // A misspelt key is reported as the unexpected name, not as the missing one.
-        let mut s = cpu_keys();
-        s[1] = Selector::text("DeviceId_", "CPU0 Temp(48.0.32)");
-        assert_eq!(
-            fault_of(get(&f.model(), NS_URI, &s, None)),
-            (
-                FaultKind::InvalidSelectors,
-                Some(FaultDetail::UnexpectedSelectors)
-            )
-        );
-    }
-
-    #[test]
-    fn same_key_twice_in_different_case_is_duplicate() {
-        let f = Fixture::new();
-        let mut s = cpu_keys();
-        s.push(Selector::text("deviceid", "CPU0 Temp(48.0.32)"));
-        assert_eq!(
-            fault_of(get(&f.model(), NS_URI, &s, None)),
-            (
-                FaultKind::InvalidSelectors,
-                Some(FaultDetail::DuplicateSelectors)
-            )
-        );
-    }
-
-    #[test]
-    fn epr_valued_key_is_a_type_mismatch() {
-        let f = Fixture::new();
-        let mut s = cpu_keys();
-        s[1] = Selector {
-            name: "DeviceID".to_string(),
-            value: SelectorValue::Epr(alloc::boxed::Box::new(Epr {
-                resource_uri: NS_URI.to_string(),
-                selectors: Vec::new(),
-            })),
-        };
-        assert_eq!(
-            fault_of(get(&f.model(), NS_URI, &s, None)),
-            (FaultKind::InvalidSelectors, Some(FaultDetail::TypeMismatch))
-        );
-    }
-
-    #[test]
-    fn no_such_instance_is_invalid_value() {
-        let f = Fixture::new();
-        for i in 0..4 {
-            let mut s = cpu_keys();
-            s[i] = Selector::text(s[i].name.clone(), "nope");
-            assert_eq!(
-                fault_of(get(&f.model(), NS_URI, &s, None)),
-                (FaultKind::InvalidSelectors, Some(FaultDetail::InvalidValue)),
-                "wrong key {i}"
-            );
-        }
-    }
-
-    #[test]
-    fn unknown_class_is_an_unknown_resource() {
-        let f = Fixture::new();
-        for uri in [
-            "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_Fan",
-            "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_LogicalDevice",
-            "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/",
-            "http://example.com/CIM_NumericSensor",
-            "http://schemas.dmtf.org/wbem/wscim/1/*",
-            "",
-        ] {
-            assert_eq!(
-                fault_of(get(&f.model(), uri, &cpu_keys(), None)),
-                (
-                    FaultKind::DestinationUnreachable,
-                    Some(FaultDetail::InvalidResourceURI)
-                ),
-                "{uri}"
-            );
-            assert!(f.model().enumerate(&spec(uri)).is_err());
-        }
-    }
-
-    #[test]
-    fn namespaces() {
-        let f = Fixture::new();
-        let m = f.model();
-        for ns in ["root/cimv2", "ROOT/CIMV2", "root\\cimv2", "/root/cimv2"] {
-            assert!(get(&m, NS_URI, &cpu_keys(), Some(ns)).is_ok(), "{ns}");
-        }
-        assert_eq!(
-            fault_of(get(&m, NS_URI, &cpu_keys(), Some("root/interop"))),
-            (
-                FaultKind::DestinationUnreachable,
-                Some(FaultDetail::InvalidResourceURI)
-            )
-        );
-        assert_eq!(
-            fault_of(get(&m, NS_URI, &cpu_keys(), Some("root/nothing"))),
-            (
-                FaultKind::DestinationUnreachable,
-                Some(FaultDetail::InvalidNamespace)
-            )
-        );
-        let mut s = spec(NS_URI);
-        s.namespace = Some("root/hardware".to_string());
-        assert!(m.enumerate(&s).is_err());
-    }
-
-    #[test]
-    fn filters_are_not_available_yet() {
-        let f = Fixture::new();
-        let m = f.model();
-        let filters = [
-            Filter::Selector(cpu_keys()),
-            Filter::Wql("SELECT * FROM CIM_NumericSensor".to_string()),
-            Filter::Association(AssociationFilter {
-                instances_of_association: false,
-                object: Epr {
-                    resource_uri: CS_URI.to_string(),
-                    selectors: Vec::new(),
-                },
-                association_class: None,
-                result_class: None,
-                role: None,
-                result_role: None,
-                include_result_property: Vec::new(),
-            }),
-        ];
-        for filter in filters {
-            let mut s = spec(NS_URI);
-            s.filter = filter;
-            let err = m.enumerate(&s).err().map(|f| f.kind);
-            assert_eq!(err, Some(FaultKind::FilterDialectRequestedUnavailable));
-            assert_eq!(m.count_estimate(&s), None);
-        }
-    }
-
-    #[test]
-    fn enumerate_numeric_sensors() {
-        let f = Fixture::new();
-        let m = f.model();
-        let items = walk(&m, &spec(NS_URI));
-        assert_eq!(items.len(), 2);
-        assert_eq!(m.count_estimate(&spec(NS_URI)), Some(2));
-        let (epr, body) = &items[0];
-        assert_eq!(epr.resource_uri, NS_URI);
-        let names: Vec<(&str, Option<&str>)> = epr
-            .selectors
-            .iter()
-            .map(|s| (s.name.as_str(), s.as_text()))
-            .collect();
-        assert_eq!(
-            names,
-            vec![
-                ("__cimnamespace", Some("root/cimv2")),
-                ("CreationClassName", Some("CIM_NumericSensor")),
-                ("DeviceID", Some("CPU0 Temp(48.0.32)")),
-                ("SystemCreationClassName", Some("CIM_ComputerSystem")),
-                ("SystemName", Some("host-1")),
-            ]
-        );
-        assert!(body.contains("<p:DeviceID>CPU0 Temp(48.0.32)</p:DeviceID>"));
-        assert!(
-            items[1]
-                .1
-                .contains("<p:DeviceID>FAN1(96.0.32)</p:DeviceID>")
-        );
-    }
-
-    #[test]
-    fn every_enumerated_epr_gets_the_same_instance() {
-        let f = Fixture::new();
-        let m = f.model();
-        for uri in [NS_URI, SENSOR_URI, CS_URI] {
-            for (epr, body) in walk(&m, &spec(uri)) {
-                let ns = epr.selectors[0].as_text();
-                let got = get(&m, &epr.resource_uri, &epr.selectors[1..], ns);
-                assert_eq!(got.as_deref().ok(), Some(body.as_str()), "{uri}");
-            }
-        }
-    }
-
-    #[test]
-    fn enumerate_base_class_yields_concrete_elements() {
-        let f = Fixture::new();
-        let m = f.model();
-        let items = walk(&m, &spec(SENSOR_URI));
-        assert_eq!(items.len(), 2);
-        for (epr, body) in &items {
-            assert_eq!(epr.resource_uri, NS_URI);
-            assert!(body.starts_with("<p:CIM_NumericSensor "));
-        }
-    }
-
-    #[test]
-    fn host_system() {
-        let f = Fixture::new();
-        let m = f.model();
-        let items = walk(&m, &spec(CS_URI));
-        assert_eq!(items.len(), 1);
-        let (epr, body) = &items[0];
-        assert_eq!(epr.selectors.len(), 3);
-        assert_eq!(epr.selectors[2].as_text(), Some("host-1"));
-        // One sensor above UNC (10), one quiet because the host is off (5).
-        assert!(body.contains("<p:HealthState>10</p:HealthState>"));
-        let s = sel(&[
-            ("CreationClassName", "CIM_ComputerSystem"),
-            ("Name", "host-1"),
-        ]);
-        assert!(get(&m, CS_URI, &s, None).is_ok());
-        let s = sel(&[("CreationClassName", "CIM_ComputerSystem")]);
-        assert_eq!(
-            fault_of(get(&m, CS_URI, &s, None)),
-            (
-                FaultKind::InvalidSelectors,
-                Some(FaultDetail::InsufficientSelectors)
-            )
-        );
-    }
-
-    #[test]
-    fn next_item_is_side_effect_free_and_object_optional() {
-        let f = Fixture::new();
-        let m = f.model();
-        let s = spec(NS_URI);
-        let mut c1 = 0;
-        let first = m.next_item(&s, &mut c1, None).ok().flatten();
-        let mut c2 = 0;
-        let mut out = XmlWriter::new();
-        let again = m.next_item(&s, &mut c2, Some(&mut out)).ok().flatten();
-        assert_eq!(first, again);
-        assert_eq!(c1, c2);
-        assert!(!out.is_empty());
-        // Past the end, and a cursor beyond any table.
-        let mut end = u64::MAX;
-        assert_eq!(m.next_item(&s, &mut end, None), Ok(None));
-    }
-
-    #[test]
-    fn empty_sensor_table() {
-        let system = SystemInfo::new("h");
-        let m = Model::from_parts(&[], &[], &system);
-        assert_eq!(walk(&m, &spec(NS_URI)).len(), 0);
-        assert_eq!(m.count_estimate(&spec(CS_URI)), Some(1));
-    }
-
-    #[test]
-    fn model_over_a_monitor() {
-        let monitor = Monitor::new(vec![cpu_temp()]);
-        let system = SystemInfo::new("h");
-        let m = Model::new(&monitor, &system);
-        let items = walk(&m, &spec(NS_URI));
-        assert_eq!(items.len(), 1);
-        assert!(
-            items[0]
-                .1
-                .contains("<p:CurrentState>Unknown</p:CurrentState>")
-        );
-        assert!(items[0].1.contains("<p:CurrentReading xsi:nil=\"true\"/>"));
-    }
-
-    #[test]
-    fn identity() {
-        let mut system = SystemInfo::new("h");
-        system.vendor = "Example".to_string();
-        system.product = "wsbmc".to_string();
-        system.version = "1.2.3".to_string();
-        let m = Model::from_parts(&[], &[], &system);
-        let id = m.identity();
-        assert_eq!(id.vendor, "Example");
-        assert_eq!(id.version, "wsbmc 1.2.3");
+    fn invoke(
+        &self,
+        target: &Target<'_>,
+        method: &str,
+        input: roxmltree::Node<'_, '_>,
+        out: &mut XmlWriter,
+    ) -> Result<(), Fault> {
+        crate::method::invoke(self, target, method, input, out)
     }
 }

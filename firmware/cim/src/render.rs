@@ -2,13 +2,14 @@
 //!
 //! Shape: `<p:CLASS xmlns:p="<class URI>" xsi:type="p:CLASS_Type">`, one child per property in
 //! alphabetical order (every observed server does this; clients do not care, tests do), NULL as
-//! `xsi:nil="true"`, arrays as repeated elements with an empty array as no element at all. The
-//! `xsi` prefix is declared by the envelope `wsman` writes; `p` is declared here on every root,
-//! because items of different classes share one envelope.
+//! `xsi:nil="true"`, arrays as repeated elements with an empty array as no element at all,
+//! datetimes wrapped in `cim:Datetime`/`cim:Interval`, references as EPR content. The `xsi`,
+//! `cim`, `a` and `w` prefixes are declared by the envelope `wsman` writes; `p` is declared here
+//! on every root, because items of different classes share one envelope.
 
 use alloc::string::String;
 
-use wsbmc_wsman::XmlWriter;
+use wsbmc_wsman::{XmlWriter, write_epr};
 
 use crate::value::{Instance, Value};
 
@@ -16,6 +17,13 @@ use crate::value::{Instance, Value};
 /// for are written as NULL, so every instance shows its class's complete property set; values
 /// for names the class lacks are not written.
 pub fn render(out: &mut XmlWriter, instance: &Instance<'_>) {
+    render_projected(out, instance, None);
+}
+
+/// Like [`render`], but when `only` is given writes just the properties it names (matched
+/// case-insensitively), for WQL `SELECT a, b` and the association filter's
+/// IncludeResultProperty.
+pub fn render_projected(out: &mut XmlWriter, instance: &Instance<'_>, only: Option<&[String]>) {
     let class = instance.class;
     let uri = class.resource_uri();
     let mut root = String::with_capacity(class.name.len() + 2);
@@ -28,6 +36,9 @@ pub fn render(out: &mut XmlWriter, instance: &Instance<'_>) {
     out.open(&root, &[("xmlns:p", &uri), ("xsi:type", &xsi_type)]);
     let mut tag = String::with_capacity(40);
     for prop in class.properties() {
+        if only.is_some_and(|names| !names.iter().any(|n| n.eq_ignore_ascii_case(prop.name))) {
+            continue;
+        }
         tag.clear();
         tag.push_str("p:");
         tag.push_str(prop.name);
@@ -64,15 +75,41 @@ fn scalar(out: &mut XmlWriter, tag: &str, v: &Value<'_>) {
         Value::S32(n) => out.text_fmt(format_args!("{n}")),
         Value::S64(n) => out.text_fmt(format_args!("{n}")),
         Value::Str(s) => out.text(s),
+        Value::DateTime(d) => out.leaf(d.element(), &d.xml_text()),
+        Value::Ref(epr) => write_epr(out, epr),
         Value::Null | Value::Array(_) => {}
     }
     out.close(tag);
 }
 
+/// The text a scalar renders as, for comparisons against client-supplied text (selector filters,
+/// Put): numbers in decimal, booleans as `true`/`false`, datetimes in their element text.
+/// `None` for NULL, arrays and references, which have no single text.
+pub fn scalar_text(v: &Value<'_>) -> Option<String> {
+    use alloc::string::ToString;
+    Some(match v {
+        Value::Bool(b) => String::from(if *b { "true" } else { "false" }),
+        Value::U8(n) => n.to_string(),
+        Value::U16(n) => n.to_string(),
+        Value::U32(n) => n.to_string(),
+        Value::U64(n) => n.to_string(),
+        Value::S8(n) => n.to_string(),
+        Value::S16(n) => n.to_string(),
+        Value::S32(n) => n.to_string(),
+        Value::S64(n) => n.to_string(),
+        Value::Str(s) => String::from(s.as_ref()),
+        Value::DateTime(d) => d.xml_text(),
+        Value::Null | Value::Array(_) | Value::Ref(_) => return None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schema::{CIM_NUMERIC_SENSOR, CIM_SENSOR};
+    use crate::datetime::CimDateTime;
+    use crate::schema::{CIM_LOG_RECORD, CIM_NUMERIC_SENSOR, CIM_SENSOR, CIM_SYSTEM_DEVICE};
+    use alloc::vec;
+    use wsbmc_wsman::{Epr, Selector};
 
     #[test]
     fn shapes_of_null_arrays_and_scalars() {
@@ -95,6 +132,49 @@ mod tests {
         ));
         assert!(!s.contains("SupportedThresholds"));
         assert!(s.contains("<p:Accuracy xsi:nil=\"true\"/>"));
+    }
+
+    #[test]
+    fn datetimes_and_references() {
+        let mut i = Instance::new(&CIM_LOG_RECORD);
+        i.set(
+            "MessageTimestamp",
+            Value::DateTime(CimDateTime::from_sel(0x49C1_AC0F)),
+        );
+        let mut w = XmlWriter::new();
+        render(&mut w, &i);
+        assert!(w.as_str().contains(
+            "<p:MessageTimestamp><cim:Datetime>2009-03-19T02:21:03Z</cim:Datetime></p:MessageTimestamp>"
+        ));
+
+        let mut i = Instance::new(&CIM_SYSTEM_DEVICE);
+        i.set(
+            "PartComponent",
+            Value::epr(Epr {
+                resource_uri: String::from("http://x/C"),
+                selectors: vec![Selector::text("K", "v")],
+            }),
+        );
+        let mut w = XmlWriter::new();
+        render(&mut w, &i);
+        assert!(w.as_str().contains(
+            "<p:PartComponent><a:Address>http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</a:Address><a:ReferenceParameters><w:ResourceURI>http://x/C</w:ResourceURI><w:SelectorSet><w:Selector Name=\"K\">v</w:Selector></w:SelectorSet></a:ReferenceParameters></p:PartComponent>"
+        ));
+        assert!(w.as_str().contains("<p:GroupComponent xsi:nil=\"true\"/>"));
+    }
+
+    #[test]
+    fn projection_keeps_only_the_named_properties() {
+        let mut i = Instance::new(&CIM_NUMERIC_SENSOR);
+        i.set("CurrentReading", Value::S32(7));
+        i.set("DeviceID", Value::str("d"));
+        let mut w = XmlWriter::new();
+        let only = [String::from("currentreading"), String::from("Nope")];
+        render_projected(&mut w, &i, Some(&only));
+        assert_eq!(
+            w.as_str(),
+            "<p:CIM_NumericSensor xmlns:p=\"http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_NumericSensor\" xsi:type=\"p:CIM_NumericSensor_Type\"><p:CurrentReading>7</p:CurrentReading></p:CIM_NumericSensor>"
+        );
     }
 
     #[test]

@@ -11,7 +11,8 @@ use core::cmp::Ordering;
 
 use wsbmc_wsman::ns;
 
-/// The CIM intrinsic types the model uses.
+/// The CIM intrinsic types the model uses. There is no real32/real64: the firmware has no floats,
+/// so properties of those types (PhysicalPackage.Depth and friends) are left out of the tables.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CimType {
     String,
@@ -25,6 +26,8 @@ pub enum CimType {
     Sint32,
     Sint64,
     DateTime,
+    /// A reference to another instance (association ends); rendered as EPR content.
+    Reference,
 }
 
 /// One property a class declares (or overrides).
@@ -63,6 +66,16 @@ const fn k(name: &'static str) -> PropDef {
     }
 }
 
+/// A reference-typed key: every end of an association is one.
+const fn r(name: &'static str) -> PropDef {
+    PropDef {
+        name,
+        ty: CimType::Reference,
+        array: false,
+        key: true,
+    }
+}
+
 /// A CIM class.
 #[derive(Debug)]
 pub struct ClassDef {
@@ -74,6 +87,36 @@ pub struct ClassDef {
     pub keys: &'static [&'static str],
     /// The properties this class declares or overrides, alphabetical.
     pub props: &'static [PropDef],
+}
+
+const fn abstract_class(
+    name: &'static str,
+    parent: Option<&'static ClassDef>,
+    keys: &'static [&'static str],
+    props: &'static [PropDef],
+) -> ClassDef {
+    ClassDef {
+        name,
+        parent,
+        is_abstract: true,
+        keys,
+        props,
+    }
+}
+
+const fn class(
+    name: &'static str,
+    parent: &'static ClassDef,
+    keys: &'static [&'static str],
+    props: &'static [PropDef],
+) -> ClassDef {
+    ClassDef {
+        name,
+        parent: Some(parent),
+        is_abstract: false,
+        keys,
+        props,
+    }
 }
 
 /// CIM names are case-insensitive; "alphabetical" therefore ignores ASCII case, which keeps the
@@ -114,6 +157,14 @@ impl ClassDef {
         false
     }
 
+    /// Associations are the classes whose keys are references.
+    pub fn is_association(&self) -> bool {
+        self.keys.iter().any(|key| {
+            self.property(key)
+                .is_some_and(|p| p.ty == CimType::Reference)
+        })
+    }
+
     /// Every property of the class, inherited ones included, alphabetical. A subclass's
     /// declaration of a name replaces the parent's (CIM_System re-declares Name as a key).
     pub fn properties(&self) -> Vec<&'static PropDef> {
@@ -147,6 +198,14 @@ impl ClassDef {
     }
 }
 
+/// The class called `name` (case-insensitively), abstract ones included.
+pub fn class_named(name: &str) -> Option<&'static ClassDef> {
+    ALL_CLASSES
+        .iter()
+        .copied()
+        .find(|c| c.name.eq_ignore_ascii_case(name))
+}
+
 /// Keys of every CIM_LogicalDevice: the device is scoped by its system (DSP0004 weak key).
 const DEVICE_KEYS: &[&str] = &[
     "CreationClassName",
@@ -155,74 +214,84 @@ const DEVICE_KEYS: &[&str] = &[
     "SystemName",
 ];
 const SYSTEM_KEYS: &[&str] = &["CreationClassName", "Name"];
+const SERVICE_KEYS: &[&str] = &[
+    "CreationClassName",
+    "Name",
+    "SystemCreationClassName",
+    "SystemName",
+];
+const INSTANCE_ID: &[&str] = &["InstanceID"];
+const PHYSICAL_KEYS: &[&str] = &["CreationClassName", "Tag"];
+const DEPENDENCY_KEYS: &[&str] = &["Antecedent", "Dependent"];
+const COMPONENT_KEYS: &[&str] = &["GroupComponent", "PartComponent"];
 
-use CimType::{Boolean, DateTime, Sint32, Uint16, Uint32, Uint64};
+use CimType::{Boolean, DateTime, Sint16, Sint32, Uint16, Uint32, Uint64};
+const STR: CimType = CimType::String;
 
-pub static CIM_MANAGED_ELEMENT: ClassDef = ClassDef {
-    name: "CIM_ManagedElement",
-    parent: None,
-    is_abstract: true,
-    keys: &[],
-    props: &[
-        p("Caption", CimType::String),
-        p("Description", CimType::String),
-        p("ElementName", CimType::String),
+// ---- Managed elements -------------------------------------------------------------------------
+
+pub static CIM_MANAGED_ELEMENT: ClassDef = abstract_class(
+    "CIM_ManagedElement",
+    None,
+    &[],
+    &[
+        p("Caption", STR),
+        p("Description", STR),
+        p("ElementName", STR),
     ],
-};
+);
 
-pub static CIM_MANAGED_SYSTEM_ELEMENT: ClassDef = ClassDef {
-    name: "CIM_ManagedSystemElement",
-    parent: Some(&CIM_MANAGED_ELEMENT),
-    is_abstract: true,
-    keys: &[],
-    props: &[
+pub static CIM_MANAGED_SYSTEM_ELEMENT: ClassDef = abstract_class(
+    "CIM_ManagedSystemElement",
+    Some(&CIM_MANAGED_ELEMENT),
+    &[],
+    &[
         p("HealthState", Uint16),
         p("InstallDate", DateTime),
-        p("Name", CimType::String),
+        p("Name", STR),
         a("OperationalStatus", Uint16),
-        p("Status", CimType::String),
-        a("StatusDescriptions", CimType::String),
+        p("Status", STR),
+        a("StatusDescriptions", STR),
     ],
-};
+);
 
-pub static CIM_LOGICAL_ELEMENT: ClassDef = ClassDef {
-    name: "CIM_LogicalElement",
-    parent: Some(&CIM_MANAGED_SYSTEM_ELEMENT),
-    is_abstract: true,
-    keys: &[],
-    props: &[],
-};
+pub static CIM_LOGICAL_ELEMENT: ClassDef = abstract_class(
+    "CIM_LogicalElement",
+    Some(&CIM_MANAGED_SYSTEM_ELEMENT),
+    &[],
+    &[],
+);
 
-pub static CIM_ENABLED_LOGICAL_ELEMENT: ClassDef = ClassDef {
-    name: "CIM_EnabledLogicalElement",
-    parent: Some(&CIM_LOGICAL_ELEMENT),
-    is_abstract: true,
-    keys: &[],
-    props: &[
+pub static CIM_ENABLED_LOGICAL_ELEMENT: ClassDef = abstract_class(
+    "CIM_EnabledLogicalElement",
+    Some(&CIM_LOGICAL_ELEMENT),
+    &[],
+    &[
         p("EnabledDefault", Uint16),
         p("EnabledState", Uint16),
-        p("OtherEnabledState", CimType::String),
+        p("OtherEnabledState", STR),
         p("RequestedState", Uint16),
         p("TimeOfLastStateChange", DateTime),
     ],
-};
+);
 
-pub static CIM_LOGICAL_DEVICE: ClassDef = ClassDef {
-    name: "CIM_LogicalDevice",
-    parent: Some(&CIM_ENABLED_LOGICAL_ELEMENT),
-    is_abstract: true,
-    keys: DEVICE_KEYS,
-    props: &[
+// ---- Devices ----------------------------------------------------------------------------------
+
+pub static CIM_LOGICAL_DEVICE: ClassDef = abstract_class(
+    "CIM_LogicalDevice",
+    Some(&CIM_ENABLED_LOGICAL_ELEMENT),
+    DEVICE_KEYS,
+    &[
         a("AdditionalAvailability", Uint16),
         p("Availability", Uint16),
         k("CreationClassName"),
         k("DeviceID"),
         p("ErrorCleared", Boolean),
-        p("ErrorDescription", CimType::String),
-        a("IdentifyingDescriptions", CimType::String),
+        p("ErrorDescription", STR),
+        a("IdentifyingDescriptions", STR),
         p("LastErrorCode", Uint32),
         p("MaxQuiesceTime", Uint64),
-        a("OtherIdentifyingInfo", CimType::String),
+        a("OtherIdentifyingInfo", STR),
         a("PowerManagementCapabilities", Uint16),
         p("PowerManagementSupported", Boolean),
         p("PowerOnHours", Uint64),
@@ -231,30 +300,27 @@ pub static CIM_LOGICAL_DEVICE: ClassDef = ClassDef {
         k("SystemName"),
         p("TotalPowerOnHours", Uint64),
     ],
-};
+);
 
-/// Concrete in CIM (discrete sensors will be its instances); today it has none of its own and
-/// answers polymorphically with the numeric sensors.
-pub static CIM_SENSOR: ClassDef = ClassDef {
-    name: "CIM_Sensor",
-    parent: Some(&CIM_LOGICAL_DEVICE),
-    is_abstract: false,
-    keys: DEVICE_KEYS,
-    props: &[
-        p("CurrentState", CimType::String),
-        p("OtherSensorTypeDescription", CimType::String),
+/// A discrete sensor (state strings, no reading), and the base of every sensor.
+pub static CIM_SENSOR: ClassDef = class(
+    "CIM_Sensor",
+    &CIM_LOGICAL_DEVICE,
+    DEVICE_KEYS,
+    &[
+        p("CurrentState", STR),
+        p("OtherSensorTypeDescription", STR),
         p("PollingInterval", Uint64),
-        a("PossibleStates", CimType::String),
+        a("PossibleStates", STR),
         p("SensorType", Uint16),
     ],
-};
+);
 
-pub static CIM_NUMERIC_SENSOR: ClassDef = ClassDef {
-    name: "CIM_NumericSensor",
-    parent: Some(&CIM_SENSOR),
-    is_abstract: false,
-    keys: DEVICE_KEYS,
-    props: &[
+pub static CIM_NUMERIC_SENSOR: ClassDef = class(
+    "CIM_NumericSensor",
+    &CIM_SENSOR,
+    DEVICE_KEYS,
+    &[
         p("Accuracy", Sint32),
         p("BaseUnits", Uint16),
         p("CurrentReading", Sint32),
@@ -279,36 +345,410 @@ pub static CIM_NUMERIC_SENSOR: ClassDef = ClassDef {
         p("UpperThresholdFatal", Sint32),
         p("UpperThresholdNonCritical", Sint32),
     ],
-};
+);
 
-pub static CIM_SYSTEM: ClassDef = ClassDef {
-    name: "CIM_System",
-    parent: Some(&CIM_ENABLED_LOGICAL_ELEMENT),
-    is_abstract: true,
-    keys: SYSTEM_KEYS,
-    props: &[
+// ---- Systems ----------------------------------------------------------------------------------
+
+pub static CIM_SYSTEM: ClassDef = abstract_class(
+    "CIM_System",
+    Some(&CIM_ENABLED_LOGICAL_ELEMENT),
+    SYSTEM_KEYS,
+    &[
         k("CreationClassName"),
         k("Name"),
-        p("NameFormat", CimType::String),
-        p("PrimaryOwnerContact", CimType::String),
-        p("PrimaryOwnerName", CimType::String),
-        a("Roles", CimType::String),
+        p("NameFormat", STR),
+        p("PrimaryOwnerContact", STR),
+        p("PrimaryOwnerName", STR),
+        a("Roles", STR),
     ],
-};
+);
 
-pub static CIM_COMPUTER_SYSTEM: ClassDef = ClassDef {
-    name: "CIM_ComputerSystem",
-    parent: Some(&CIM_SYSTEM),
-    is_abstract: false,
-    keys: SYSTEM_KEYS,
-    props: &[
+/// Both the managed host and the BMC itself (Dedicated 28, Management Controller).
+pub static CIM_COMPUTER_SYSTEM: ClassDef = class(
+    "CIM_ComputerSystem",
+    &CIM_SYSTEM,
+    SYSTEM_KEYS,
+    &[
         a("Dedicated", Uint16),
-        a("IdentifyingDescriptions", CimType::String),
-        a("OtherDedicatedDescriptions", CimType::String),
-        a("OtherIdentifyingInfo", CimType::String),
+        a("IdentifyingDescriptions", STR),
+        a("OtherDedicatedDescriptions", STR),
+        a("OtherIdentifyingInfo", STR),
         a("PowerManagementCapabilities", Uint16),
         p("ResetCapability", Uint16),
     ],
+);
+
+/// The Windows provider's grouping of the systems it manages (cim.md §1.2).
+pub static CIM_ADMIN_DOMAIN: ClassDef = class("CIM_AdminDomain", &CIM_SYSTEM, SYSTEM_KEYS, &[]);
+
+// ---- Collections ------------------------------------------------------------------------------
+
+pub static CIM_COLLECTION: ClassDef =
+    abstract_class("CIM_Collection", Some(&CIM_MANAGED_ELEMENT), &[], &[]);
+
+/// The Windows provider's "one SystemSpecificCollection per BMC" that ties the sensors to it.
+pub static CIM_SYSTEM_SPECIFIC_COLLECTION: ClassDef = class(
+    "CIM_SystemSpecificCollection",
+    &CIM_COLLECTION,
+    INSTANCE_ID,
+    &[k("InstanceID")],
+);
+
+// ---- Services and capabilities ----------------------------------------------------------------
+
+pub static CIM_SERVICE: ClassDef = abstract_class(
+    "CIM_Service",
+    Some(&CIM_ENABLED_LOGICAL_ELEMENT),
+    SERVICE_KEYS,
+    &[
+        k("CreationClassName"),
+        k("Name"),
+        p("PrimaryOwnerContact", STR),
+        p("PrimaryOwnerName", STR),
+        p("Started", Boolean),
+        p("StartMode", STR),
+        k("SystemCreationClassName"),
+        k("SystemName"),
+    ],
+);
+
+pub static CIM_POWER_MANAGEMENT_SERVICE: ClassDef = class(
+    "CIM_PowerManagementService",
+    &CIM_SERVICE,
+    SERVICE_KEYS,
+    &[],
+);
+
+pub static CIM_CAPABILITIES: ClassDef = abstract_class(
+    "CIM_Capabilities",
+    Some(&CIM_MANAGED_ELEMENT),
+    INSTANCE_ID,
+    &[k("InstanceID")],
+);
+
+pub static CIM_POWER_MANAGEMENT_CAPABILITIES: ClassDef = class(
+    "CIM_PowerManagementCapabilities",
+    &CIM_CAPABILITIES,
+    INSTANCE_ID,
+    &[
+        p("OtherPowerChangeCapabilities", STR),
+        a("PowerChangeCapabilities", Uint16),
+        a("PowerStatesSupported", Uint16),
+        a("RequestedPowerStatesSupported", Uint16),
+    ],
+);
+
+/// The record log's state-change capabilities (DSP1010; VMware ships the same).
+pub static CIM_ENABLED_LOGICAL_ELEMENT_CAPABILITIES: ClassDef = class(
+    "CIM_EnabledLogicalElementCapabilities",
+    &CIM_CAPABILITIES,
+    INSTANCE_ID,
+    &[
+        p("ElementNameEditSupported", Boolean),
+        p("ElementNameMask", STR),
+        p("MaxElementNameLen", Uint16),
+        a("RequestedStatesSupported", Uint16),
+    ],
+);
+
+// ---- Logs -------------------------------------------------------------------------------------
+
+pub static CIM_LOG: ClassDef = abstract_class(
+    "CIM_Log",
+    Some(&CIM_ENABLED_LOGICAL_ELEMENT),
+    &[],
+    &[
+        p("CurrentNumberOfRecords", Uint64),
+        p("LogState", Uint16),
+        p("MaxNumberOfRecords", Uint64),
+        p("OverwritePolicy", Uint16),
+    ],
+);
+
+pub static CIM_RECORD_LOG: ClassDef =
+    class("CIM_RecordLog", &CIM_LOG, INSTANCE_ID, &[k("InstanceID")]);
+
+/// One SEL entry, in the CIM 2.8 shape the Windows provider and VMware use (a ManagedElement
+/// keyed by its log, its id and its timestamp).
+pub static CIM_LOG_RECORD: ClassDef = class(
+    "CIM_LogRecord",
+    &CIM_MANAGED_ELEMENT,
+    &[
+        "CreationClassName",
+        "LogCreationClassName",
+        "LogName",
+        "MessageTimestamp",
+        "RecordID",
+    ],
+    &[
+        k("CreationClassName"),
+        p("DataFormat", STR),
+        k("LogCreationClassName"),
+        k("LogName"),
+        PropDef {
+            name: "MessageTimestamp",
+            ty: DateTime,
+            array: false,
+            key: true,
+        },
+        p("RecordData", STR),
+        p("RecordFormat", STR),
+        k("RecordID"),
+    ],
+);
+
+// ---- Physical elements ------------------------------------------------------------------------
+
+pub static CIM_PHYSICAL_ELEMENT: ClassDef = abstract_class(
+    "CIM_PhysicalElement",
+    Some(&CIM_MANAGED_SYSTEM_ELEMENT),
+    PHYSICAL_KEYS,
+    &[
+        p("CanBeFRUed", Boolean),
+        k("CreationClassName"),
+        p("ManufactureDate", DateTime),
+        p("Manufacturer", STR),
+        p("Model", STR),
+        p("OtherIdentifyingInfo", STR),
+        p("PartNumber", STR),
+        p("PoweredOn", Boolean),
+        p("SerialNumber", STR),
+        p("SKU", STR),
+        k("Tag"),
+        p("UserTracking", STR),
+        p("VendorEquipmentType", STR),
+        p("Version", STR),
+    ],
+);
+
+pub static CIM_PHYSICAL_PACKAGE: ClassDef = abstract_class(
+    "CIM_PhysicalPackage",
+    Some(&CIM_PHYSICAL_ELEMENT),
+    PHYSICAL_KEYS,
+    &[
+        p("HotSwappable", Boolean),
+        p("PackageType", Uint16),
+        p("Removable", Boolean),
+        p("RemovalConditions", Uint16),
+        p("Replaceable", Boolean),
+    ],
+);
+
+pub static CIM_PHYSICAL_FRAME: ClassDef = abstract_class(
+    "CIM_PhysicalFrame",
+    Some(&CIM_PHYSICAL_PACKAGE),
+    PHYSICAL_KEYS,
+    &[
+        p("AudibleAlarm", Boolean),
+        p("BreachDescription", STR),
+        p("CableManagementStrategy", STR),
+        p("IsLocked", Boolean),
+        p("LockPresent", Boolean),
+        p("SecurityBreach", Uint16),
+        a("ServiceDescriptions", STR),
+        a("ServicePhilosophy", Uint16),
+        p("VisibleAlarm", Boolean),
+    ],
+);
+
+pub static CIM_CHASSIS: ClassDef = class(
+    "CIM_Chassis",
+    &CIM_PHYSICAL_FRAME,
+    PHYSICAL_KEYS,
+    &[
+        p("ChassisPackageType", Uint16),
+        p("ChassisTypeDescription", STR),
+        p("MultipleSystemSupport", Boolean),
+        p("NumberOfPowerCords", Uint16),
+    ],
+);
+
+/// The baseboard (HostingBoard = true).
+pub static CIM_CARD: ClassDef = class(
+    "CIM_Card",
+    &CIM_PHYSICAL_PACKAGE,
+    PHYSICAL_KEYS,
+    &[
+        p("HostingBoard", Boolean),
+        a("OperatingVoltages", Sint16),
+        p("RequirementsDescription", STR),
+        p("RequiresDaughterBoard", Boolean),
+        p("SlotLayout", STR),
+        p("SpecialRequirements", Boolean),
+    ],
+);
+
+// ---- Profile registration (DSP1033) -----------------------------------------------------------
+
+pub static CIM_REGISTERED_PROFILE: ClassDef = class(
+    "CIM_RegisteredProfile",
+    &CIM_MANAGED_ELEMENT,
+    INSTANCE_ID,
+    &[
+        a("AdvertiseTypeDescriptions", STR),
+        a("AdvertiseTypes", Uint16),
+        k("InstanceID"),
+        p("OtherRegisteredOrganization", STR),
+        p("RegisteredName", STR),
+        p("RegisteredOrganization", Uint16),
+        p("RegisteredVersion", STR),
+    ],
+);
+
+// ---- Associations -----------------------------------------------------------------------------
+
+pub static CIM_DEPENDENCY: ClassDef = abstract_class(
+    "CIM_Dependency",
+    None,
+    DEPENDENCY_KEYS,
+    &[r("Antecedent"), r("Dependent")],
+);
+
+pub static CIM_COMPONENT: ClassDef = abstract_class(
+    "CIM_Component",
+    None,
+    COMPONENT_KEYS,
+    &[r("GroupComponent"), r("PartComponent")],
+);
+
+/// Host → BMC, and the admin domain → both systems.
+pub static CIM_SYSTEM_COMPONENT: ClassDef =
+    class("CIM_SystemComponent", &CIM_COMPONENT, COMPONENT_KEYS, &[]);
+
+/// Host → every sensor.
+pub static CIM_SYSTEM_DEVICE: ClassDef = class(
+    "CIM_SystemDevice",
+    &CIM_SYSTEM_COMPONENT,
+    COMPONENT_KEYS,
+    &[],
+);
+
+/// Sensor → what it watches.
+pub static CIM_ASSOCIATED_SENSOR: ClassDef = class(
+    "CIM_AssociatedSensor",
+    &CIM_DEPENDENCY,
+    DEPENDENCY_KEYS,
+    &[],
+);
+
+pub static CIM_HOSTED_DEPENDENCY: ClassDef = abstract_class(
+    "CIM_HostedDependency",
+    Some(&CIM_DEPENDENCY),
+    DEPENDENCY_KEYS,
+    &[],
+);
+
+/// BMC → the power management service.
+pub static CIM_HOSTED_SERVICE: ClassDef = class(
+    "CIM_HostedService",
+    &CIM_HOSTED_DEPENDENCY,
+    DEPENDENCY_KEYS,
+    &[],
+);
+
+/// BMC → its sensor collection.
+pub static CIM_HOSTED_COLLECTION: ClassDef = class(
+    "CIM_HostedCollection",
+    &CIM_HOSTED_DEPENDENCY,
+    DEPENDENCY_KEYS,
+    &[],
+);
+
+/// Sensor collection → each sensor.
+pub static CIM_MEMBER_OF_COLLECTION: ClassDef = ClassDef {
+    name: "CIM_MemberOfCollection",
+    parent: None,
+    is_abstract: false,
+    keys: &["Collection", "Member"],
+    props: &[r("Collection"), r("Member")],
+};
+
+/// Record log → the system whose events it records.
+pub static CIM_USE_OF_LOG: ClassDef = class(
+    "CIM_UseOfLog",
+    &CIM_DEPENDENCY,
+    DEPENDENCY_KEYS,
+    &[p("RecordedData", STR)],
+);
+
+pub static CIM_LOG_MANAGES_RECORD: ClassDef = ClassDef {
+    name: "CIM_LogManagesRecord",
+    parent: None,
+    is_abstract: false,
+    keys: &["Log", "Record"],
+    props: &[r("Log"), r("Record")],
+};
+
+pub static CIM_ELEMENT_CAPABILITIES: ClassDef = ClassDef {
+    name: "CIM_ElementCapabilities",
+    parent: None,
+    is_abstract: false,
+    keys: &["Capabilities", "ManagedElement"],
+    props: &[r("Capabilities"), r("ManagedElement")],
+};
+
+pub static CIM_SERVICE_AVAILABLE_TO_ELEMENT: ClassDef = ClassDef {
+    name: "CIM_ServiceAvailableToElement",
+    parent: None,
+    is_abstract: true,
+    keys: &["ServiceProvided", "UserOfService"],
+    props: &[r("ServiceProvided"), r("UserOfService")],
+};
+
+/// Power management service → the host it switches, with the host's power state (DSP1027).
+pub static CIM_ASSOCIATED_POWER_MANAGEMENT_SERVICE: ClassDef = class(
+    "CIM_AssociatedPowerManagementService",
+    &CIM_SERVICE_AVAILABLE_TO_ELEMENT,
+    &["ServiceProvided", "UserOfService"],
+    &[
+        a("AvailableRequestedPowerStates", Uint16),
+        p("OtherPowerState", STR),
+        p("OtherRequestedPowerState", STR),
+        p("PowerOnTime", DateTime),
+        p("PowerState", Uint16),
+        p("RequestedPowerState", Uint16),
+        p("TransitioningToPowerState", Uint16),
+    ],
+);
+
+pub static CIM_SYSTEM_PACKAGING: ClassDef = abstract_class(
+    "CIM_SystemPackaging",
+    Some(&CIM_DEPENDENCY),
+    DEPENDENCY_KEYS,
+    &[],
+);
+
+/// Chassis → host.
+pub static CIM_COMPUTER_SYSTEM_PACKAGE: ClassDef = class(
+    "CIM_ComputerSystemPackage",
+    &CIM_SYSTEM_PACKAGING,
+    DEPENDENCY_KEYS,
+    &[p("PlatformGUID", STR)],
+);
+
+/// Chassis → baseboard.
+pub static CIM_CONTAINER: ClassDef = class(
+    "CIM_Container",
+    &CIM_COMPONENT,
+    COMPONENT_KEYS,
+    &[p("LocationWithinContainer", STR)],
+);
+
+/// Component profile → the profile that references it.
+pub static CIM_REFERENCED_PROFILE: ClassDef = class(
+    "CIM_ReferencedProfile",
+    &CIM_DEPENDENCY,
+    DEPENDENCY_KEYS,
+    &[],
+);
+
+/// Profile → its central instance.
+pub static CIM_ELEMENT_CONFORMS_TO_PROFILE: ClassDef = ClassDef {
+    name: "CIM_ElementConformsToProfile",
+    parent: None,
+    is_abstract: false,
+    keys: &["ConformantStandard", "ManagedElement"],
+    props: &[r("ConformantStandard"), r("ManagedElement")],
 };
 
 /// Every class table, for the consistency tests and for lookups by name.
@@ -322,6 +762,42 @@ pub static ALL_CLASSES: &[&ClassDef] = &[
     &CIM_NUMERIC_SENSOR,
     &CIM_SYSTEM,
     &CIM_COMPUTER_SYSTEM,
+    &CIM_ADMIN_DOMAIN,
+    &CIM_COLLECTION,
+    &CIM_SYSTEM_SPECIFIC_COLLECTION,
+    &CIM_SERVICE,
+    &CIM_POWER_MANAGEMENT_SERVICE,
+    &CIM_CAPABILITIES,
+    &CIM_POWER_MANAGEMENT_CAPABILITIES,
+    &CIM_ENABLED_LOGICAL_ELEMENT_CAPABILITIES,
+    &CIM_LOG,
+    &CIM_RECORD_LOG,
+    &CIM_LOG_RECORD,
+    &CIM_PHYSICAL_ELEMENT,
+    &CIM_PHYSICAL_PACKAGE,
+    &CIM_PHYSICAL_FRAME,
+    &CIM_CHASSIS,
+    &CIM_CARD,
+    &CIM_REGISTERED_PROFILE,
+    &CIM_DEPENDENCY,
+    &CIM_COMPONENT,
+    &CIM_SYSTEM_COMPONENT,
+    &CIM_SYSTEM_DEVICE,
+    &CIM_ASSOCIATED_SENSOR,
+    &CIM_HOSTED_DEPENDENCY,
+    &CIM_HOSTED_SERVICE,
+    &CIM_HOSTED_COLLECTION,
+    &CIM_MEMBER_OF_COLLECTION,
+    &CIM_USE_OF_LOG,
+    &CIM_LOG_MANAGES_RECORD,
+    &CIM_ELEMENT_CAPABILITIES,
+    &CIM_SERVICE_AVAILABLE_TO_ELEMENT,
+    &CIM_ASSOCIATED_POWER_MANAGEMENT_SERVICE,
+    &CIM_SYSTEM_PACKAGING,
+    &CIM_COMPUTER_SYSTEM_PACKAGE,
+    &CIM_CONTAINER,
+    &CIM_REFERENCED_PROFILE,
+    &CIM_ELEMENT_CONFORMS_TO_PROFILE,
 ];
 
 #[cfg(test)]
@@ -357,7 +833,15 @@ mod tests {
             assert_eq!(flagged, class.keys, "{}", class.name);
             for key in class.keys {
                 let p = class.property(key);
-                assert!(p.is_some_and(|p| p.ty == CimType::String && !p.array));
+                assert!(
+                    p.is_some_and(|p| !p.array
+                        && matches!(
+                            p.ty,
+                            CimType::String | CimType::Reference | CimType::DateTime
+                        )),
+                    "{}.{key}",
+                    class.name
+                );
             }
         }
     }
@@ -400,6 +884,36 @@ mod tests {
             .filter(|p| p.name == "Name")
             .count();
         assert_eq!(count, 1);
+    }
+
+    #[test]
+    fn names_are_unique_and_parents_are_listed() {
+        for (i, class) in ALL_CLASSES.iter().enumerate() {
+            assert!(
+                ALL_CLASSES[i + 1..].iter().all(|c| c.name != class.name),
+                "{}",
+                class.name
+            );
+            if let Some(parent) = class.parent {
+                assert!(ALL_CLASSES.iter().any(|c| core::ptr::eq(*c, parent)));
+            }
+            assert!(class_named(&class.name.to_ascii_lowercase()).is_some());
+        }
+    }
+
+    #[test]
+    fn associations_are_the_classes_with_reference_keys() {
+        assert!(CIM_SYSTEM_DEVICE.is_association());
+        assert!(CIM_SYSTEM_DEVICE.is_a(&CIM_COMPONENT));
+        assert!(CIM_ASSOCIATED_POWER_MANAGEMENT_SERVICE.is_association());
+        assert!(!CIM_COMPUTER_SYSTEM.is_association());
+        assert!(!CIM_LOG_RECORD.is_association());
+        for class in ALL_CLASSES {
+            // An association's keys are exactly its two references.
+            if class.is_association() {
+                assert_eq!(class.keys.len(), 2, "{}", class.name);
+            }
+        }
     }
 
     #[test]

@@ -9,7 +9,9 @@ use alloc::vec::Vec;
 use wsbmc_ipmi::{EntityId, SensorType, SensorTypeMode, Unit};
 use wsbmc_monitor::{NoData, Quantity, Reading, SensorDesc, SensorState, Threshold};
 
-use crate::schema::CIM_NUMERIC_SENSOR;
+use crate::host::status_of_health;
+use crate::platform::DiscreteSensorView;
+use crate::schema::{CIM_NUMERIC_SENSOR, CIM_SENSOR, ClassDef};
 use crate::value::{Instance, Value};
 
 /// The class of the scoping system every sensor names in its keys.
@@ -30,7 +32,12 @@ pub const fn ipmi_codes(q: Quantity) -> (SensorType, Unit) {
 /// The Windows-style DeviceID `NAME(number.lun.owner)`, decimal. It is a pure function of board
 /// data, so an EPR stays valid across restarts and a Get needs no prior enumeration.
 pub fn device_id(desc: &SensorDesc) -> String {
-    format!("{}({}.{}.{})", desc.name, desc.number, desc.lun, desc.owner)
+    device_id_of(&desc.name, desc.number, desc.lun, desc.owner)
+}
+
+/// The DeviceID of any sensor, numeric or discrete, from its IPMI identity.
+pub fn device_id_of(name: &str, number: u8, lun: u8, owner: u8) -> String {
+    format!("{name}({number}.{lun}.{owner})")
 }
 
 /// The CurrentState text of a threshold condition, as CIM_Sensor's description spells it.
@@ -266,9 +273,29 @@ fn threshold_list(mask: u8) -> Value<'static> {
 
 /// The four key values of a sensor, alphabetical like the class's key list.
 pub fn keys<'a>(desc: &'a SensorDesc, system_name: &'a str) -> [(&'static str, Cow<'a, str>); 4] {
+    device_keys(&CIM_NUMERIC_SENSOR, device_id(desc), system_name)
+}
+
+/// The keys of a discrete sensor.
+pub fn discrete_keys<'a>(
+    view: &DiscreteSensorView,
+    system_name: &'a str,
+) -> [(&'static str, Cow<'a, str>); 4] {
+    device_keys(
+        &CIM_SENSOR,
+        device_id_of(&view.name, view.number, view.lun, view.owner),
+        system_name,
+    )
+}
+
+fn device_keys<'a>(
+    class: &'static ClassDef,
+    device_id: String,
+    system_name: &'a str,
+) -> [(&'static str, Cow<'a, str>); 4] {
     [
-        ("CreationClassName", Cow::Borrowed(CIM_NUMERIC_SENSOR.name)),
-        ("DeviceID", Cow::Owned(device_id(desc))),
+        ("CreationClassName", Cow::Borrowed(class.name)),
+        ("DeviceID", Cow::Owned(device_id)),
         (
             "SystemCreationClassName",
             Cow::Borrowed(SYSTEM_CREATION_CLASS_NAME),
@@ -426,6 +453,82 @@ pub fn instance<'a>(
     // Threshold events are always armed for every threshold that exists.
     i.set("EnabledThresholds", threshold_list(supported));
     i.set("SettableThresholds", threshold_list(desc.settable));
+    i
+}
+
+/// Builds the CIM_Sensor instance of one discrete sensor: the LogicalDevice part exactly as a
+/// numeric sensor has it, the state strings from the view.
+pub fn discrete_instance<'a>(
+    view: &'a DiscreteSensorView,
+    system_name: &'a str,
+    mode: SensorTypeMode,
+) -> Instance<'a> {
+    let ipmi_type = SensorType(view.sensor_type);
+    let sensor_type = ipmi_type.cim(Unit::UNSPECIFIED, mode);
+    let keys = discrete_keys(view, system_name);
+    let description = format!(
+        "{}:{} sensor for {} {}",
+        keys[1].1,
+        ipmi_type.name(),
+        EntityId(view.entity_id).name(),
+        view.entity_instance
+    );
+    let (operational, status) = status_of_health(view.health_state);
+    let mut possible: Vec<&str> = Vec::with_capacity(view.possible_states.len() + 1);
+    possible.push("Unknown");
+    possible.extend(view.possible_states.iter().map(String::as_str));
+
+    let mut i = Instance::with_capacity(&CIM_SENSOR, 36);
+    for (name, value) in keys {
+        i.set(name, Value::Str(value));
+    }
+    i.set("Caption", Value::str(&view.name));
+    i.set("Description", Value::string(description));
+    i.set("ElementName", Value::str(&view.name));
+    i.set("Name", Value::str(&view.name));
+    i.set("InstallDate", Value::Null);
+    i.set("HealthState", Value::U16(view.health_state));
+    i.set("OperationalStatus", Value::u16s([operational]));
+    i.set("StatusDescriptions", Value::empty_array());
+    i.set("Status", Value::str(status));
+    // "Unknown" when there is no reading, as for numeric sensors, so CurrentState stays within
+    // PossibleStates.
+    i.set(
+        "CurrentState",
+        Value::str(view.current_state.as_deref().unwrap_or("Unknown")),
+    );
+    i.set("PossibleStates", Value::strs(possible));
+    i.set("Availability", Value::U16(3));
+    i.set("AdditionalAvailability", Value::empty_array());
+    i.set("EnabledState", Value::U16(2));
+    i.set("EnabledDefault", Value::U16(2));
+    i.set("RequestedState", Value::U16(12));
+    i.set("PowerManagementSupported", Value::Bool(false));
+    i.set("PowerManagementCapabilities", Value::empty_array());
+    i.set(
+        "OtherIdentifyingInfo",
+        Value::Array(alloc::vec![
+            Value::string(format!("{:#04x}", view.owner)),
+            Value::string(format!("{}", view.lun)),
+            Value::string(format!("{:#04x}", view.number)),
+            Value::string(format!("{}.{}", view.entity_id, view.entity_instance)),
+        ]),
+    );
+    i.set(
+        "IdentifyingDescriptions",
+        Value::strs(["OwnerID", "LUN", "SensorNumber", "Entity"]),
+    );
+    i.set("SensorType", Value::U16(sensor_type.0));
+    i.set(
+        "OtherSensorTypeDescription",
+        ipmi_type
+            .other_description(sensor_type)
+            .map_or(Value::Null, Value::str),
+    );
+    i.set(
+        "PollingInterval",
+        Value::U64(u64::from(view.poll_ms).saturating_mul(1_000_000)),
+    );
     i
 }
 
@@ -721,6 +824,51 @@ mod tests {
                 assert!(ps.contains(get(&i, "CurrentState")), "{r:?} {mask:#x}");
             }
         }
+    }
+
+    fn discrete() -> DiscreteSensorView {
+        DiscreteSensorView {
+            name: String::from("PSU1 Status"),
+            number: 0x70,
+            owner: 0x20,
+            lun: 0,
+            entity_id: 0x0A,
+            entity_instance: 1,
+            sensor_type: 0x08,
+            possible_states: vec![
+                String::from("Presence detected"),
+                String::from("Power Supply Failure detected"),
+            ],
+            current_state: Some(String::from("Presence detected")),
+            health_state: 5,
+            poll_ms: 1_000,
+        }
+    }
+
+    #[test]
+    fn discrete_sensor_instance() {
+        let view = discrete();
+        let i = discrete_instance(&view, "host-1", SensorTypeMode::Windows);
+        for p in CIM_SENSOR.properties() {
+            let n = i.values.iter().filter(|(name, _)| *name == p.name).count();
+            assert!(n <= 1, "{}", p.name);
+            assert!(i.get(p.name).is_none_or(|v| v.conforms(p)), "{}", p.name);
+        }
+        assert_eq!(get(&i, "DeviceID"), &Value::str("PSU1 Status(112.0.32)"));
+        assert_eq!(get(&i, "CreationClassName"), &Value::str("CIM_Sensor"));
+        assert_eq!(get(&i, "SensorType"), &Value::U16(1));
+        assert_eq!(
+            get(&i, "OtherSensorTypeDescription"),
+            &Value::str("Power Supply")
+        );
+        assert_eq!(get(&i, "CurrentState"), &Value::str("Presence detected"));
+        let mut none = discrete();
+        none.current_state = None;
+        let i = discrete_instance(&none, "h", SensorTypeMode::Windows);
+        let Value::Array(ps) = get(&i, "PossibleStates") else {
+            panic!("PossibleStates")
+        };
+        assert!(ps.contains(get(&i, "CurrentState")));
     }
 
     #[test]

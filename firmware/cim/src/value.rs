@@ -6,8 +6,13 @@
 //! class table and keeps number formatting in one place.
 
 use alloc::borrow::Cow;
+use alloc::boxed::Box;
+use alloc::string::String;
 use alloc::vec::Vec;
 
+use wsbmc_wsman::Epr;
+
+use crate::datetime::CimDateTime;
 use crate::schema::{CimType, ClassDef, PropDef};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,6 +29,10 @@ pub enum Value<'a> {
     S32(i32),
     S64(i64),
     Str(Cow<'a, str>),
+    /// A `datetime` property: rendered as `cim:Datetime` or `cim:Interval`.
+    DateTime(CimDateTime),
+    /// A reference property (association ends, method REF parameters): rendered as EPR content.
+    Ref(Box<Epr>),
     /// An array property; elements are scalars. Empty renders as no element at all.
     Array(Vec<Value<'a>>),
 }
@@ -33,12 +42,20 @@ impl<'a> Value<'a> {
         Value::Str(Cow::Borrowed(s))
     }
 
-    pub fn string(s: alloc::string::String) -> Self {
+    pub fn string(s: String) -> Self {
         Value::Str(Cow::Owned(s))
+    }
+
+    pub fn opt_str(s: Option<&'a str>) -> Self {
+        s.map_or(Value::Null, Value::str)
     }
 
     pub fn opt_s32(v: Option<i32>) -> Self {
         v.map_or(Value::Null, Value::S32)
+    }
+
+    pub fn epr(epr: Epr) -> Self {
+        Value::Ref(Box::new(epr))
     }
 
     pub fn u16s(v: impl IntoIterator<Item = u16>) -> Self {
@@ -61,6 +78,26 @@ impl<'a> Value<'a> {
         }
     }
 
+    /// A copy that borrows nothing, for values that outlive the data they were built from.
+    pub fn into_owned(self) -> Value<'static> {
+        match self {
+            Value::Null => Value::Null,
+            Value::Bool(b) => Value::Bool(b),
+            Value::U8(n) => Value::U8(n),
+            Value::U16(n) => Value::U16(n),
+            Value::U32(n) => Value::U32(n),
+            Value::U64(n) => Value::U64(n),
+            Value::S8(n) => Value::S8(n),
+            Value::S16(n) => Value::S16(n),
+            Value::S32(n) => Value::S32(n),
+            Value::S64(n) => Value::S64(n),
+            Value::Str(s) => Value::Str(Cow::Owned(s.into_owned())),
+            Value::DateTime(d) => Value::DateTime(d),
+            Value::Ref(e) => Value::Ref(e),
+            Value::Array(v) => Value::Array(v.into_iter().map(Value::into_owned).collect()),
+        }
+    }
+
     fn scalar_type(&self) -> Option<CimType> {
         Some(match self {
             Value::Bool(_) => CimType::Boolean,
@@ -73,6 +110,8 @@ impl<'a> Value<'a> {
             Value::S32(_) => CimType::Sint32,
             Value::S64(_) => CimType::Sint64,
             Value::Str(_) => CimType::String,
+            Value::DateTime(_) => CimType::DateTime,
+            Value::Ref(_) => CimType::Reference,
             Value::Null | Value::Array(_) => return None,
         })
     }
@@ -126,7 +165,7 @@ impl<'a> Instance<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schema::CIM_NUMERIC_SENSOR;
+    use crate::schema::{CIM_NUMERIC_SENSOR, CIM_SYSTEM_DEVICE};
 
     #[test]
     fn conformance() {
@@ -143,5 +182,23 @@ mod tests {
         assert!(Value::empty_array().conforms(states));
         assert!(!Value::str("a").conforms(states));
         assert!(!Value::u16s([1]).conforms(states));
+    }
+
+    #[test]
+    fn references_and_datetimes_conform_only_to_their_types() {
+        let Some(part) = CIM_SYSTEM_DEVICE.property("PartComponent") else {
+            panic!("no PartComponent");
+        };
+        let epr = Value::epr(Epr {
+            resource_uri: String::from("x"),
+            selectors: Vec::new(),
+        });
+        assert!(epr.conforms(part));
+        assert!(!Value::str("x").conforms(part));
+        let Some(install) = CIM_NUMERIC_SENSOR.property("InstallDate") else {
+            panic!("no InstallDate");
+        };
+        assert!(Value::DateTime(CimDateTime::Timestamp(0)).conforms(install));
+        assert!(!epr.conforms(install));
     }
 }

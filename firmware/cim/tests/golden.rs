@@ -1,177 +1,185 @@
-//! The rendered CIM_NumericSensor instance against a hand-checked fixture.
+//! One rendered instance of every concrete class against a hand-checked fixture.
 //!
 //! Comparison is after canonicalisation (expanded names, sorted attributes, trimmed text,
-//! whitespace-only text dropped), so the fixture can be indented for review while the test still
-//! catches any change in element names, namespaces, order, nil-ness or values.
+//! whitespace-only text dropped), so the fixtures can be indented for review while the test
+//! still catches any change in element names, namespaces, order, nil-ness or values.
+//!
+//! `WSBMC_BLESS=1 cargo test -p wsbmc-cim --test golden` rewrites the fixtures from the current
+//! output; review the diff before committing it.
 
-use std::fmt::Write as _;
+mod common;
 
+use common::*;
+use wsbmc_cim::schema::ALL_CLASSES;
 use wsbmc_cim::{Model, SystemInfo};
-use wsbmc_monitor::{
-    PowerDomain, Quantity, Reading, SensorDesc, SensorSource, SensorState, Threshold, Thresholds,
-};
-use wsbmc_wsman::{Provider, Selector, Target, XmlWriter};
+use wsbmc_monitor::{Reading, SensorState, Threshold};
+use wsbmc_wsman::{EnumSpec, Filter, Provider, XmlWriter};
 
-const URI: &str = "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_NumericSensor";
-
-/// The envelope's namespace declarations the renderer relies on.
-fn wrap(element: &str) -> String {
-    format!(
-        "<root xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" \
-         xmlns:cim=\"http://schemas.dmtf.org/wbem/wscim/1/common\" \
-         xmlns:a=\"http://schemas.xmlsoap.org/ws/2004/08/addressing\" \
-         xmlns:w=\"http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd\">{element}</root>"
-    )
+fn fixture_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
 
-fn canon_node(node: roxmltree::Node<'_, '_>, out: &mut String) {
-    if node.is_text() {
-        let t = node.text().unwrap_or("").trim();
-        if !t.is_empty() {
-            let _ = write!(out, "{t:?}");
+/// `CIM_NumericSensor` → `cim_numeric_sensor`.
+fn snake(class: &str) -> String {
+    let mut out = String::from("cim");
+    for c in class.trim_start_matches("CIM_").chars() {
+        if c.is_ascii_uppercase() {
+            out.push('_');
+        }
+        out.push(c.to_ascii_lowercase());
+    }
+    out
+}
+
+/// Indents the flat renderer output one element per line, text kept inline.
+fn pretty(xml: &str) -> String {
+    let mut out = String::new();
+    let mut depth = 0usize;
+    let mut rest = xml;
+    let mut last_was_text = false;
+    while let Some(start) = rest.find('<') {
+        let text = &rest[..start];
+        if !text.is_empty() {
+            out.push_str(text);
+            last_was_text = true;
+        }
+        let end = rest[start..]
+            .find('>')
+            .map_or(rest.len(), |e| start + e + 1);
+        let tag = &rest[start..end];
+        rest = &rest[end..];
+        if tag.starts_with("</") {
+            depth = depth.saturating_sub(1);
+            if !last_was_text {
+                out.push('\n');
+                out.push_str(&"  ".repeat(depth));
+            }
+            out.push_str(tag);
+            last_was_text = false;
+        } else {
+            if !out.is_empty() {
+                out.push('\n');
+            }
+            out.push_str(&"  ".repeat(depth));
+            out.push_str(tag);
+            if !tag.ends_with("/>") {
+                depth += 1;
+            }
+            last_was_text = false;
+        }
+    }
+    out.push('\n');
+    out
+}
+
+fn check(name: &str, rendered: &str) {
+    let path = fixture_dir().join(format!("{name}.xml"));
+    if std::env::var_os("WSBMC_BLESS").is_some() {
+        if let Err(e) = std::fs::write(&path, pretty(rendered)) {
+            panic!("{}: {e}", path.display());
         }
         return;
     }
-    if !node.is_element() {
-        return;
-    }
-    let name = node.tag_name();
-    let _ = write!(
-        out,
-        "({{{}}}{}",
-        name.namespace().unwrap_or(""),
-        name.name()
-    );
-    let mut attrs: Vec<String> = node
-        .attributes()
-        .map(|a| {
-            format!(
-                "{{{}}}{}={:?}",
-                a.namespace().unwrap_or(""),
-                a.name(),
-                a.value()
-            )
-        })
-        .collect();
-    attrs.sort();
-    for a in attrs {
-        let _ = write!(out, " {a}");
-    }
-    for child in node.children() {
-        canon_node(child, out);
-    }
-    out.push(')');
+    let fixture = match std::fs::read_to_string(&path) {
+        Ok(f) => f,
+        Err(e) => panic!("{}: {e}", path.display()),
+    };
+    assert_eq!(canonical(rendered), canonical(&fixture), "{name}");
 }
 
-/// Canonical text of the first element inside `<root>`, one element per line so a mismatch
-/// diff points at the property.
-fn canonical(xml: &str) -> String {
-    let doc = match roxmltree::Document::parse(xml) {
-        Ok(d) => d,
-        Err(e) => panic!("not XML ({e}): {xml}"),
-    };
-    let mut out = String::new();
-    canon_node(doc.root_element(), &mut out);
-    out.replace(")(", ")\n(")
-}
-
-fn cpu_temp() -> SensorDesc {
-    let thresholds = Thresholds {
-        lower_critical: Some(5_000),
-        upper_non_critical: Some(85_000),
-        upper_critical: Some(95_000),
-        upper_fatal: Some(105_000),
-        ..Thresholds::default()
-    };
-    SensorDesc {
-        key: "cpu0_temp".into(),
-        name: "CPU0 Temp".into(),
-        description: String::new(),
-        number: 48,
-        owner: 32,
-        lun: 0,
-        entity_id: 3,
-        entity_instance: 1,
-        quantity: Quantity::Temperature,
-        scale: -3,
-        thresholds,
-        default_thresholds: thresholds,
-        settable: Threshold::UpperNonCritical.bit() | Threshold::UpperCritical.bit(),
-        hysteresis: 2_000,
-        min_readable: -128_000,
-        max_readable: 127_000,
-        nominal: Some(45_000),
-        poll_ms: 1_000,
-        power: PowerDomain::Always,
-        source: SensorSource {
-            device: 0,
-            channel: 0,
-        },
-    }
-}
-
-fn render(desc: SensorDesc, state: SensorState) -> String {
-    let sensors = vec![desc];
-    let states = vec![state];
-    let system = SystemInfo::new("host-1");
-    let model = Model::from_parts(&sensors, &states, &system);
-    let selectors = vec![
-        Selector::text("CreationClassName", "CIM_NumericSensor"),
-        Selector::text("DeviceID", "CPU0 Temp(48.0.32)"),
-        Selector::text("SystemCreationClassName", "CIM_ComputerSystem"),
-        Selector::text("SystemName", "host-1"),
-    ];
-    let mut out = XmlWriter::new();
-    let target = Target {
-        resource_uri: URI,
-        selectors: &selectors,
-        namespace: Some("root/cimv2"),
-    };
-    if let Err(f) = model.get(&target, &mut out) {
-        panic!("get failed: {f:?}");
-    }
-    out.into_string()
+/// The first enumerated instance whose concrete class is `class`.
+fn first_of(m: &Model<'_>, class: &str) -> Option<String> {
+    walk_ok(m, &spec(&uri(class), Filter::None))
+        .into_iter()
+        .map(|(_, body)| body)
+        .find(|body| class_of(body) == class)
 }
 
 #[test]
-fn numeric_sensor_matches_the_golden_fixture() {
-    let state = SensorState {
-        reading: Reading::Value(87_500),
-        updated_ms: 1_000,
-        min: Some(40_000),
-        max: Some(87_500),
-        asserted: Threshold::UpperNonCritical.bit(),
-    };
-    let rendered = render(cpu_temp(), state);
-    let fixture = include_str!("fixtures/cim_numeric_sensor.xml");
-    assert_eq!(canonical(&wrap(&rendered)), canonical(&wrap(fixture)));
+fn every_concrete_class_matches_its_fixture() {
+    let f = Fixture::full();
+    let m = f.model();
+    let mut checked = 0;
+    for class in ALL_CLASSES.iter().filter(|c| !c.is_abstract) {
+        let Some(body) = first_of(&m, class.name) else {
+            panic!("no instance of {}", class.name);
+        };
+        check(&snake(class.name), &body);
+        checked += 1;
+    }
+    assert_eq!(checked, 27);
+}
+
+#[test]
+fn the_bmc_system_matches_its_fixture() {
+    let f = Fixture::full();
+    let items = walk_ok(&f.model(), &spec(&uri("CIM_ComputerSystem"), Filter::None));
+    assert_eq!(items.len(), 2);
+    check("cim_computer_system_bmc", &items[1].1);
+}
+
+#[test]
+fn numeric_sensor_get_matches_the_fixture() {
+    let f = Fixture::full();
+    let body = get(
+        &f.model(),
+        &uri("CIM_NumericSensor"),
+        &cpu_keys(),
+        Some("root/cimv2"),
+    );
+    match body {
+        Ok(b) => check("cim_numeric_sensor", &b),
+        Err(e) => panic!("{e:?}"),
+    }
+}
+
+#[test]
+fn fixture_names() {
+    assert_eq!(snake("CIM_NumericSensor"), "cim_numeric_sensor");
+    assert_eq!(
+        snake("CIM_AssociatedPowerManagementService"),
+        "cim_associated_power_management_service"
+    );
 }
 
 #[test]
 fn sensor_names_cannot_break_the_document() {
     let mut desc = cpu_temp();
     desc.name = "A<&\"'>B".into();
-    let sensors = vec![desc];
-    let states = vec![SensorState::default()];
+    let monitor = std::cell::RefCell::new(wsbmc_monitor::Monitor::new(vec![desc]));
     let system = SystemInfo::new("h<1>");
-    let model = Model::from_parts(&sensors, &states, &system);
-    let spec = wsbmc_wsman::EnumSpec {
-        resource_uri: URI.into(),
+    let platform = TestPlatform::bare();
+    let model = Model::new(&monitor, &system, &platform);
+    let spec = EnumSpec {
+        resource_uri: uri("CIM_NumericSensor"),
         namespace: None,
-        filter: wsbmc_wsman::Filter::None,
+        filter: Filter::None,
     };
     let mut cursor = 0;
     let mut out = XmlWriter::new();
     let epr = model.next_item(&spec, &mut cursor, Some(&mut out));
     assert!(matches!(epr, Ok(Some(_))));
-    let xml = wrap(out.as_str());
-    let doc = roxmltree::Document::parse(&xml);
-    let Ok(doc) = doc else {
-        panic!("unparsable: {xml}");
-    };
-    let id = doc
-        .descendants()
-        .find(|n| n.has_tag_name((URI, "DeviceID")))
-        .and_then(|n| n.text());
-    assert_eq!(id, Some("A<&\"'>B(48.0.32)"));
+    let id = with_parsed(out.as_str(), |node| {
+        node.descendants()
+            .find(|n| n.has_tag_name((uri("CIM_NumericSensor").as_str(), "DeviceID")))
+            .and_then(|n| n.text())
+            .map(String::from)
+    });
+    assert_eq!(id.as_deref(), Some("A<&\"'>B(48.0.32)"));
+}
+
+#[test]
+fn state_reaches_the_rendering() {
+    // The fixture's CPU0 is above UNC; a second reading back in range clears it.
+    let f = Fixture::full();
+    let recorded =
+        f.monitor
+            .borrow_mut()
+            .record(wsbmc_monitor::SensorId(0), Ok(40_000), 2_000, true);
+    assert!(recorded.is_ok());
+    let state: SensorState = f.monitor.borrow().states()[0];
+    assert_eq!(state.reading, Reading::Value(40_000));
+    assert_eq!(state.asserted & Threshold::UpperNonCritical.bit(), 0);
+    let body = get(&f.model(), &uri("CIM_NumericSensor"), &cpu_keys(), None).unwrap_or_default();
+    assert!(body.contains("<p:CurrentState>Normal</p:CurrentState>"));
 }

@@ -1,0 +1,339 @@
+//! Enumeration filters: the selector dialect (property = value), WQL (through `wsman::wql`) and
+//! the DSP0227 association filter (wsman.md §3.7, §5.6).
+//!
+//! A request is turned into a [`Plan`] once per call (validating every name it mentions, so a
+//! typo is a fault rather than an empty result), and [`next`] walks the model's item sequence
+//! from a cursor to the next item the plan admits.
+
+use alloc::format;
+use alloc::string::String;
+
+use wsbmc_wsman::provider::AssociationFilter;
+use wsbmc_wsman::wql::{self, Query};
+use wsbmc_wsman::{
+    Cursor, EnumSpec, Fault, FaultDetail, FaultKind, Filter, Selector, SelectorValue,
+};
+
+use crate::model::{Item, Model, Ns, Scope, check_selectors, class_of, epr_matches, refs, resolve};
+use crate::render::scalar_text;
+use crate::schema::{ClassDef, class_named};
+use crate::value::{Instance, Value};
+
+fn cannot(message: String) -> Fault {
+    Fault::new(FaultKind::CannotProcessFilter).message(message)
+}
+
+/// A validated enumeration request.
+pub(crate) enum Plan<'s> {
+    /// Instances of `class` (every class when `None`) that pass `filter`.
+    Instances {
+        class: Option<&'static ClassDef>,
+        namespace: Ns,
+        filter: InstanceFilter<'s>,
+    },
+    /// Association traversal from one object.
+    Associations {
+        filter: &'s AssociationFilter,
+        association_class: Option<&'static ClassDef>,
+        result_class: Option<&'static ClassDef>,
+    },
+}
+
+pub(crate) enum InstanceFilter<'s> {
+    None,
+    Selector(&'s [Selector]),
+    Wql(Query),
+}
+
+/// A class a filter names, which must exist: CIM answers an unknown class in a query with an
+/// error, and an empty result would hide the typo.
+fn named_class(name: &Option<String>, what: &str) -> Result<Option<&'static ClassDef>, Fault> {
+    match name {
+        None => Ok(None),
+        Some(n) => class_named(n)
+            .map(Some)
+            .ok_or_else(|| cannot(format!("{what} {n} is not a class of this model"))),
+    }
+}
+
+impl<'s> Plan<'s> {
+    pub(crate) fn new(spec: &'s EnumSpec) -> Result<Self, Fault> {
+        let scope = resolve(&spec.resource_uri)?;
+        let namespace = Ns::parse(spec.namespace.as_deref())?;
+        match (&spec.filter, scope) {
+            (Filter::None, Scope::All) => Err(Fault::with_detail(
+                FaultKind::UnsupportedFeature,
+                FaultDetail::FilteringRequired,
+            )
+            .message("the all-classes URI needs a WQL or association filter")),
+            (Filter::None, Scope::Class(class)) => {
+                namespace.check_class(class)?;
+                Ok(Plan::Instances {
+                    class: Some(class),
+                    namespace,
+                    filter: InstanceFilter::None,
+                })
+            }
+            (Filter::Selector(selectors), scope) => {
+                let class = match scope {
+                    Scope::Class(class) => {
+                        namespace.check_class(class)?;
+                        if let Some(s) = selectors.iter().find(|s| {
+                            !s.name.eq_ignore_ascii_case("__cimnamespace")
+                                && class.property(&s.name).is_none()
+                        }) {
+                            return Err(cannot(format!(
+                                "{} has no property {}",
+                                class.name, s.name
+                            )));
+                        }
+                        Some(class)
+                    }
+                    Scope::All => None,
+                };
+                Ok(Plan::Instances {
+                    class,
+                    namespace,
+                    filter: InstanceFilter::Selector(selectors),
+                })
+            }
+            (Filter::Wql(text), scope) => {
+                let query = wql::parse(text)?;
+                let class = class_named(&query.class)
+                    .ok_or_else(|| cannot(format!("no class {}", query.class)))?;
+                if let Scope::Class(uri_class) = scope
+                    && !class.is_a(uri_class)
+                {
+                    return Err(cannot(format!(
+                        "the query selects from {}, which is not a {}",
+                        class.name, uri_class.name
+                    )));
+                }
+                namespace.check_class(class)?;
+                let mentioned = query
+                    .properties
+                    .iter()
+                    .flatten()
+                    .map(String::as_str)
+                    .chain(query.condition.iter().flat_map(|c| c.properties()));
+                for name in mentioned {
+                    if class.property(name).is_none() {
+                        return Err(cannot(format!("{} has no property {name}", class.name)));
+                    }
+                }
+                Ok(Plan::Instances {
+                    class: Some(class),
+                    namespace,
+                    filter: InstanceFilter::Wql(query),
+                })
+            }
+            (Filter::Association(af), Scope::All) => {
+                let object_class = match resolve(&af.object.resource_uri) {
+                    Ok(Scope::Class(c)) => c,
+                    _ => {
+                        return Err(cannot(format!(
+                            "the association object's resource {} is not a class of this model",
+                            af.object.resource_uri
+                        )));
+                    }
+                };
+                check_selectors(object_class, &af.object.selectors).map_err(|f| Fault {
+                    kind: FaultKind::CannotProcessFilter,
+                    ..f
+                })?;
+                Ok(Plan::Associations {
+                    filter: af,
+                    association_class: named_class(&af.association_class, "AssociationClassName")?,
+                    result_class: named_class(&af.result_class, "ResultClassName")?,
+                })
+            }
+            (Filter::Association(_), Scope::Class(class)) => Err(cannot(format!(
+                "an association filter goes to the all-classes URI, not to {}",
+                class.name
+            ))),
+        }
+    }
+
+    /// The properties to render, when the request narrowed them.
+    pub(crate) fn projection(&self) -> Option<&[String]> {
+        match self {
+            Plan::Instances {
+                filter: InstanceFilter::Wql(q),
+                ..
+            } => q.properties.as_deref(),
+            Plan::Associations { filter, .. } if !filter.include_result_property.is_empty() => {
+                Some(&filter.include_result_property)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The next result at or after `cursor`: its cursor position and the item to return.
+pub(crate) fn next(
+    model: &Model<'_>,
+    plan: &Plan<'_>,
+    cursor: Cursor,
+) -> Result<Option<(Cursor, Item)>, Fault> {
+    let counts = model.counts()?;
+    match plan {
+        Plan::Instances {
+            class,
+            namespace,
+            filter,
+        } => model.scan(
+            cursor,
+            &counts,
+            |c| class.is_none_or(|want| c.is_a(want)),
+            |item| {
+                if !namespace.admits(item) {
+                    return Ok(None);
+                }
+                let keep = match filter {
+                    InstanceFilter::None => true,
+                    InstanceFilter::Selector(s) => {
+                        model.with_instance(item, |i| selectors_admit(i, s))?
+                    }
+                    InstanceFilter::Wql(q) => model.with_instance(item, |i| wql_admits(i, q))?,
+                };
+                Ok(keep.then_some(*item))
+            },
+        ),
+        Plan::Associations {
+            filter,
+            association_class,
+            result_class,
+        } => {
+            let object_class = match resolve(&filter.object.resource_uri)? {
+                Scope::Class(c) => c,
+                Scope::All => return Err(cannot(String::from("no association object"))),
+            };
+            let object = model
+                .find(object_class, &filter.object.selectors, Ns::Default)?
+                .ok_or_else(|| cannot(String::from("the association object does not exist")))?;
+            let pick =
+                |item: &Item| traverse(item, &object, filter, *association_class, *result_class);
+            let mut from = cursor;
+            loop {
+                let found = model.scan(from, &counts, ClassDef::is_association, |item| {
+                    Ok(pick(item))
+                })?;
+                let Some((pos, result)) = found else {
+                    return Ok(None);
+                };
+                // Associators return each far end once, however many associations lead there
+                // (a sensor reaches the host through SystemDevice and AssociatedSensor).
+                let duplicate = !filter.instances_of_association
+                    && model.any_before(pos, &counts, ClassDef::is_association, |earlier| {
+                        pick(earlier) == Some(result)
+                    });
+                if !duplicate {
+                    return Ok(Some((pos, result)));
+                }
+                from = pos + 1;
+            }
+        }
+    }
+}
+
+/// What association `item` contributes to a traversal from `object`: the far end
+/// (AssociatedInstances) or the association itself (AssociationInstances), if it passes the
+/// filter's class and role constraints.
+fn traverse(
+    item: &Item,
+    object: &Item,
+    filter: &AssociationFilter,
+    association_class: Option<&'static ClassDef>,
+    result_class: Option<&'static ClassDef>,
+) -> Option<Item> {
+    let ends = refs(item)?;
+    let (mine, far) = if ends[0].1 == *object {
+        (ends[0], ends[1])
+    } else if ends[1].1 == *object {
+        (ends[1], ends[0])
+    } else {
+        return None;
+    };
+    let role_ok = |want: &Option<String>, role: &str| {
+        want.as_deref().is_none_or(|w| w.eq_ignore_ascii_case(role))
+    };
+    let is = |class: &ClassDef, want: Option<&'static ClassDef>| want.is_none_or(|w| class.is_a(w));
+    let link = class_of(item);
+    if !role_ok(&filter.role, mine.0) || !is(link, association_class) {
+        return None;
+    }
+    if filter.instances_of_association {
+        // For References, ResultClassName names the association class (DSP0227).
+        is(link, result_class).then_some(*item)
+    } else {
+        (is(class_of(&far.1), result_class) && role_ok(&filter.result_role, far.0)).then_some(far.1)
+    }
+}
+
+/// The selector dialect: every named property equals the given value. A property the instance's
+/// class lacks does not match (on the all-classes URI that skips whole classes).
+fn selectors_admit(instance: &Instance<'_>, selectors: &[Selector]) -> bool {
+    selectors
+        .iter()
+        .filter(|s| !s.name.eq_ignore_ascii_case("__cimnamespace"))
+        .all(|s| {
+            let Some(def) = instance.class.property(&s.name) else {
+                return false;
+            };
+            let have = instance.get(def.name).unwrap_or(&Value::Null);
+            match (&s.value, have) {
+                (SelectorValue::Text(t), v) => value_is(def.name, v, t),
+                (SelectorValue::Epr(want), Value::Ref(have)) => epr_matches(have, want),
+                _ => false,
+            }
+        })
+}
+
+/// Whether a property value equals client text: numbers by value, booleans and class names
+/// ignoring case, datetimes in either spelling, arrays when any element does.
+pub(crate) fn value_is(name: &str, v: &Value<'_>, text: &str) -> bool {
+    let text = text.trim();
+    match v {
+        Value::Null | Value::Ref(_) => false,
+        Value::Array(items) => items.iter().any(|i| value_is(name, i, text)),
+        Value::Bool(_) => scalar_text(v).is_some_and(|t| t.eq_ignore_ascii_case(text)),
+        Value::Str(s) if name.ends_with("ClassName") => s.eq_ignore_ascii_case(text),
+        Value::Str(s) => s == text,
+        Value::DateTime(d) => d.matches(text),
+        _ => {
+            let have = scalar_text(v).and_then(|t| t.parse::<i128>().ok());
+            have.is_some() && have == text.trim_start_matches('+').parse::<i128>().ok()
+        }
+    }
+}
+
+fn wql_admits(instance: &Instance<'_>, query: &Query) -> bool {
+    let Some(condition) = &query.condition else {
+        return true;
+    };
+    let lookup = |name: &str| -> Option<wql::Value> {
+        instance.class.property(name)?;
+        Some(to_wql(instance.get(name).unwrap_or(&Value::Null)))
+    };
+    condition.eval(&lookup)
+}
+
+/// A property value as WQL sees it. Arrays and references have no WQL comparison: NULL, so a
+/// condition on them is unknown rather than wrong.
+fn to_wql(v: &Value<'_>) -> wql::Value {
+    let int = |n: i128| i64::try_from(n).map_or(wql::Value::Null, wql::Value::Int);
+    match v {
+        Value::Bool(b) => wql::Value::Bool(*b),
+        Value::U8(n) => int(i128::from(*n)),
+        Value::U16(n) => int(i128::from(*n)),
+        Value::U32(n) => int(i128::from(*n)),
+        Value::U64(n) => int(i128::from(*n)),
+        Value::S8(n) => int(i128::from(*n)),
+        Value::S16(n) => int(i128::from(*n)),
+        Value::S32(n) => int(i128::from(*n)),
+        Value::S64(n) => int(i128::from(*n)),
+        Value::Str(s) => wql::Value::Str(String::from(s.as_ref())),
+        Value::DateTime(d) => wql::Value::Str(d.cim_string()),
+        Value::Null | Value::Ref(_) | Value::Array(_) => wql::Value::Null,
+    }
+}

@@ -1,0 +1,304 @@
+//! Extrinsic methods (wsman.md §3.10): input parsing from `<Method>_INPUT`, the four methods the
+//! model implements, and the `<Method>_OUTPUT` reply.
+//!
+//! Protocol errors (a parameter that is missing, misspelt or not a number) are faults, as
+//! DSP0227 wants: `wsman:InvalidParameter`. Everything the method itself decides is a CIM return
+//! code in `ReturnValue`:
+//!
+//! | code | meaning here |
+//! |---|---|
+//! | 0 | done (power requests: accepted and being carried out by the power task) |
+//! | 1 | not supported (this board cannot do it, or a method this instance does not implement) |
+//! | 4 | failed (the platform tried and could not) |
+//! | 5 | invalid parameter (a number outside the method's ValueMap) |
+//! | 4098 | a TimeoutPeriod was given; timeouts are not supported |
+//! | 4099 | busy: another power request is still in progress |
+//!
+//! 4096 (job started) is never returned: there is no CIM_ConcreteJob to point a Job at, so an
+//! accepted asynchronous request answers 0 and RequestedState/TransitioningToPowerState show it
+//! until the host gets there.
+
+use alloc::boxed::Box;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use roxmltree::Node;
+use wsbmc_monitor::SensorId;
+use wsbmc_wsman::{
+    Epr, Fault, FaultDetail, FaultKind, Selector, SelectorValue, Target, XmlWriter, ns,
+};
+
+use crate::model::{Item, Model, SensorIx, class_of, epr_matches, resolve_class};
+use crate::platform::{ClearOutcome, PowerTransition, RequestOutcome};
+use crate::power::{Requested, from_power_state, from_requested_state};
+use crate::schema::{
+    CIM_COMPUTER_SYSTEM, CIM_ENABLED_LOGICAL_ELEMENT, CIM_LOGICAL_DEVICE, CIM_NUMERIC_SENSOR,
+    CIM_POWER_MANAGEMENT_SERVICE, CIM_RECORD_LOG, ClassDef,
+};
+
+pub const SUCCESS: u32 = 0;
+pub const NOT_SUPPORTED: u32 = 1;
+pub const FAILED: u32 = 4;
+pub const INVALID_PARAMETER: u32 = 5;
+pub const TIMEOUT_NOT_SUPPORTED: u32 = 4098;
+pub const BUSY: u32 = 4099;
+
+/// The methods, by the class that declares them.
+const METHODS: [(&str, &ClassDef); 5] = [
+    ("ClearLog", &CIM_RECORD_LOG),
+    ("RequestPowerStateChange", &CIM_POWER_MANAGEMENT_SERVICE),
+    ("RequestStateChange", &CIM_ENABLED_LOGICAL_ELEMENT),
+    ("Reset", &CIM_LOGICAL_DEVICE),
+    ("RestoreDefaultThresholds", &CIM_NUMERIC_SENSOR),
+];
+
+fn invalid(detail: Option<FaultDetail>, message: String) -> Fault {
+    Fault {
+        kind: FaultKind::InvalidParameter,
+        detail,
+        message: Some(message),
+    }
+}
+
+/// The IN parameters of one call: the element children of `<Method>_INPUT`, matched by local
+/// name in any namespace and any case (clients disagree on both).
+struct Params<'a, 'i> {
+    children: Vec<Node<'a, 'i>>,
+}
+
+impl<'a, 'i> Params<'a, 'i> {
+    /// Rejects parameters the method does not have, and any given twice.
+    fn new(input: Node<'a, 'i>, allowed: &[&str]) -> Result<Self, Fault> {
+        let children: Vec<Node<'a, 'i>> = input.children().filter(Node::is_element).collect();
+        for (n, c) in children.iter().enumerate() {
+            let name = c.tag_name().name();
+            if !allowed.iter().any(|a| a.eq_ignore_ascii_case(name)) {
+                return Err(invalid(
+                    Some(FaultDetail::InvalidName),
+                    format!("the method has no parameter {name}"),
+                ));
+            }
+            if children[..n]
+                .iter()
+                .any(|o| o.tag_name().name().eq_ignore_ascii_case(name))
+            {
+                return Err(invalid(
+                    Some(FaultDetail::InvalidName),
+                    format!("parameter {name} is given twice"),
+                ));
+            }
+        }
+        Ok(Self { children })
+    }
+
+    /// The parameter's element, unless absent or `xsi:nil`.
+    fn get(&self, name: &str) -> Option<Node<'a, 'i>> {
+        self.children
+            .iter()
+            .find(|c| c.tag_name().name().eq_ignore_ascii_case(name))
+            .filter(|c| c.attribute((ns::XSI, "nil")) != Some("true"))
+            .copied()
+    }
+
+    fn required(&self, name: &str) -> Result<Node<'a, 'i>, Fault> {
+        self.get(name)
+            .ok_or_else(|| invalid(None, format!("parameter {name} is required")))
+    }
+
+    fn u16(&self, name: &str) -> Result<u16, Fault> {
+        let node = self.required(name)?;
+        node.text().unwrap_or("").trim().parse().map_err(|_| {
+            invalid(
+                Some(FaultDetail::TypeMismatch),
+                format!("{name} must be a uint16"),
+            )
+        })
+    }
+
+    fn epr(&self, name: &str) -> Result<Epr, Fault> {
+        let node = self.required(name)?;
+        parse_epr(node).ok_or_else(|| {
+            invalid(
+                Some(FaultDetail::TypeMismatch),
+                format!("{name} must be an EPR"),
+            )
+        })
+    }
+}
+
+fn child<'a, 'i>(node: Node<'a, 'i>, local: &str) -> Option<Node<'a, 'i>> {
+    node.children()
+        .find(|c| c.is_element() && c.tag_name().name() == local)
+}
+
+/// EPR content in a method parameter, with or without an `EndpointReference` wrapper. Parsed by
+/// local names because clients put Address and ReferenceParameters in whatever namespace their
+/// serializer chose (AMT tooling sends them unqualified).
+fn parse_epr(node: Node<'_, '_>) -> Option<Epr> {
+    let node = child(node, "EndpointReference").unwrap_or(node);
+    let params = child(node, "ReferenceParameters")?;
+    let uri = child(params, "ResourceURI")?.text()?.trim();
+    if uri.is_empty() {
+        return None;
+    }
+    let mut selectors = Vec::new();
+    if let Some(set) = child(params, "SelectorSet") {
+        for s in set.children().filter(|c| c.is_element()) {
+            let name = s.attribute("Name")?;
+            let value = match child(s, "EndpointReference") {
+                Some(inner) => SelectorValue::Epr(Box::new(parse_epr(inner)?)),
+                None => SelectorValue::Text(String::from(s.text().unwrap_or("").trim())),
+            };
+            selectors.push(Selector {
+                name: String::from(name),
+                value,
+            });
+        }
+    }
+    Some(Epr {
+        resource_uri: String::from(uri),
+        selectors,
+    })
+}
+
+pub(crate) fn invoke(
+    model: &Model<'_>,
+    target: &Target<'_>,
+    method: &str,
+    input: Node<'_, '_>,
+    out: &mut XmlWriter,
+) -> Result<(), Fault> {
+    let uri_class = resolve_class(target.resource_uri)?;
+    let (_, item) = model.target(target)?;
+    let concrete = class_of(&item);
+    let Some((name, _)) = METHODS
+        .iter()
+        .find(|(m, declared)| m.eq_ignore_ascii_case(method) && concrete.is_a(declared))
+    else {
+        return Err(
+            Fault::action_mismatch().message(format!("{} has no method {method}", concrete.name))
+        );
+    };
+    let code = match *name {
+        "RequestStateChange" => request_state_change(model, &item, input)?,
+        "RequestPowerStateChange" => request_power_state_change(model, input)?,
+        "ClearLog" => {
+            Params::new(input, &[])?;
+            match model.platform().clear_log() {
+                ClearOutcome::Cleared => SUCCESS,
+                ClearOutcome::Unsupported => NOT_SUPPORTED,
+                ClearOutcome::Failed => FAILED,
+            }
+        }
+        "RestoreDefaultThresholds" => {
+            Params::new(input, &[])?;
+            restore_default_thresholds(model, &item)?
+        }
+        // LogicalDevice.Reset: sensors have nothing to reset (IPMI re-arm is automatic here).
+        _ => {
+            Params::new(input, &[])?;
+            NOT_SUPPORTED
+        }
+    };
+    write_output(out, uri_class, name, code);
+    Ok(())
+}
+
+/// `<p:Method_OUTPUT xmlns:p="<class URI>"><p:ReturnValue>n</p:ReturnValue></p:Method_OUTPUT>`.
+pub fn write_output(out: &mut XmlWriter, class: &ClassDef, method: &str, code: u32) {
+    let root = format!("p:{method}_OUTPUT");
+    out.open(&root, &[("xmlns:p", &class.resource_uri())]);
+    out.open("p:ReturnValue", &[]);
+    out.text_fmt(format_args!("{code}"));
+    out.close("p:ReturnValue");
+    out.close(&root);
+}
+
+/// Hands a transition to the platform, unless the board does not offer it.
+fn power_request(model: &Model<'_>, t: PowerTransition) -> u32 {
+    let platform = model.platform();
+    if !platform.power_transitions().contains(&t) {
+        return NOT_SUPPORTED;
+    }
+    match platform.request_power(t) {
+        RequestOutcome::Accepted => SUCCESS,
+        RequestOutcome::Busy => BUSY,
+        RequestOutcome::Unsupported => NOT_SUPPORTED,
+        RequestOutcome::Failed => FAILED,
+    }
+}
+
+fn decide(model: &Model<'_>, requested: Requested) -> u32 {
+    match requested {
+        Requested::Transition(t) => power_request(model, t),
+        Requested::NotSupported => NOT_SUPPORTED,
+        Requested::Invalid => INVALID_PARAMETER,
+    }
+}
+
+/// CIM_EnabledLogicalElement.RequestStateChange. Only the host system changes state (its power,
+/// cim.md §4.1); every other element validates the call and answers Not Supported.
+fn request_state_change(model: &Model<'_>, item: &Item, input: Node<'_, '_>) -> Result<u32, Fault> {
+    let params = Params::new(input, &["RequestedState", "TimeoutPeriod"])?;
+    let requested = params.u16("RequestedState")?;
+    if *item != Item::Host {
+        return Ok(NOT_SUPPORTED);
+    }
+    if params.get("TimeoutPeriod").is_some() {
+        return Ok(TIMEOUT_NOT_SUPPORTED);
+    }
+    // 5 No Change asks for nothing, which always succeeds.
+    if requested == 5 {
+        return Ok(SUCCESS);
+    }
+    Ok(decide(model, from_requested_state(requested)))
+}
+
+/// CIM_PowerManagementService.RequestPowerStateChange (DSP1027). ManagedElement must be the host:
+/// this service switches nothing else.
+fn request_power_state_change(model: &Model<'_>, input: Node<'_, '_>) -> Result<u32, Fault> {
+    let params = Params::new(
+        input,
+        &["PowerState", "ManagedElement", "Time", "TimeoutPeriod"],
+    )?;
+    let state = params.u16("PowerState")?;
+    let element = params.epr("ManagedElement")?;
+    let host = model.epr(&Item::Host)?;
+    if !epr_matches(&host, &element) {
+        return Err(invalid(
+            Some(FaultDetail::InvalidValue),
+            format!(
+                "ManagedElement must be the managed host ({} {})",
+                CIM_COMPUTER_SYSTEM.name,
+                model.system().system_name
+            ),
+        ));
+    }
+    if params.get("TimeoutPeriod").is_some() {
+        return Ok(TIMEOUT_NOT_SUPPORTED);
+    }
+    // Scheduling a change for later needs a clock the BMC can trust; not offered.
+    if params.get("Time").is_some() {
+        return Ok(NOT_SUPPORTED);
+    }
+    Ok(decide(model, from_power_state(state)))
+}
+
+fn restore_default_thresholds(model: &Model<'_>, item: &Item) -> Result<u32, Fault> {
+    let Item::Sensor(SensorIx::Numeric(i)) = *item else {
+        return Ok(NOT_SUPPORTED);
+    };
+    let id = SensorId(u16::try_from(i).map_err(|_| crate::model::internal("sensor index"))?);
+    let (key, thresholds) = {
+        let mut m = model.monitor_mut()?;
+        m.restore_default_thresholds(id)
+            .map_err(|_| crate::model::internal("the sensor vanished"))?;
+        let desc = m
+            .desc(id)
+            .ok_or_else(|| crate::model::internal("the sensor vanished"))?;
+        (desc.key.clone(), desc.thresholds)
+    };
+    model.platform().persist_thresholds(&key, &thresholds);
+    Ok(SUCCESS)
+}

@@ -1,0 +1,219 @@
+//! What the model cannot do itself, supplied by the agent.
+//!
+//! The model is synchronous and owns nothing that talks to hardware: power control, the SEL,
+//! FRU data and persistence all belong to the agent's tasks. [`Platform`] is the narrow, sync
+//! window onto them. Every method answers from state the agent already holds (or queues work
+//! for a task and returns at once), so a WS-Man request still never waits on a bus or on flash.
+//!
+//! Implementations typically hold `RefCell`s and borrow them inside each method; the model
+//! never keeps anything it gets from here across calls.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use wsbmc_monitor::Thresholds;
+
+/// The host's power as the BMC last saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PowerState {
+    On,
+    Off,
+    /// The BMC cannot tell (no power-good line, or not read yet).
+    Unknown,
+}
+
+/// A change of host power a console may ask for. Each maps onto one IPMI Chassis Control action
+/// (cim.md §4.1): power up, power down, ACPI soft shutdown, power cycle, hard reset, diagnostic
+/// interrupt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PowerTransition {
+    On,
+    /// Immediate power removal.
+    OffHard,
+    /// Ask the OS to shut down (ACPI power button); the host decides when power goes.
+    OffSoft,
+    /// Off, then on again.
+    Cycle,
+    /// Hard reset without removing power.
+    Reset,
+    /// Pulse the diagnostic interrupt (NMI).
+    DiagnosticInterrupt,
+}
+
+impl PowerTransition {
+    pub const ALL: [PowerTransition; 6] = [
+        PowerTransition::On,
+        PowerTransition::OffHard,
+        PowerTransition::OffSoft,
+        PowerTransition::Cycle,
+        PowerTransition::Reset,
+        PowerTransition::DiagnosticInterrupt,
+    ];
+}
+
+/// What became of a power request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestOutcome {
+    /// Queued for the power task; it completes asynchronously.
+    Accepted,
+    /// Another power request is still being carried out.
+    Busy,
+    /// This platform cannot do that transition.
+    Unsupported,
+    /// The platform tried and could not (e.g. the power controller did not answer).
+    Failed,
+}
+
+/// What became of a request to clear the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClearOutcome {
+    Cleared,
+    Unsupported,
+    Failed,
+}
+
+/// One record of the log, already decoded into the Windows provider's strings (cim.md §3.2) by
+/// the SEL codec, which knows the record layouts; the model only places them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogRecordView {
+    /// The IPMI SEL Record ID.
+    pub record_id: u16,
+    /// The raw SEL timestamp (seconds since 1970, or the IPMI pre-init / unspecified values).
+    pub timestamp: u32,
+    /// `*<cimtype> <name>*…*` field list.
+    pub record_format: String,
+    /// `*<value>*…*` in the same order.
+    pub record_data: String,
+    /// Human-readable text, when the codec has it ("CPU0 Temp: Upper Critical going high").
+    pub description: Option<String>,
+}
+
+/// The System Event Log, as the model reads it. Indices are positions in the log, oldest first;
+/// they are only meaningful for the duration of one call.
+pub trait LogView {
+    /// Records currently in the log.
+    fn len(&self) -> usize;
+
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The record at `index`, or `None` past the end.
+    fn record(&self, index: usize) -> Option<LogRecordView>;
+
+    /// How many records fit (CIM MaxNumberOfRecords); `None` when the store cannot say.
+    fn capacity(&self) -> Option<u64> {
+        None
+    }
+
+    /// Whether the oldest records are overwritten when full (the classic SEL stops instead).
+    fn wraps(&self) -> bool {
+        false
+    }
+
+    /// Whether records were dropped because the log was full.
+    fn overflowed(&self) -> bool {
+        false
+    }
+
+    /// Whether event logging is on (IPMI Global Enables "System Event Logging").
+    fn enabled(&self) -> bool {
+        true
+    }
+}
+
+/// The IPMI FRU areas the physical classes are built from (Platform Management FRU Information
+/// Storage Definition v1.0, decoded). Absent fields are `None`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FruView {
+    /// Chassis Info area: SMBIOS chassis type code.
+    pub chassis_type: Option<u8>,
+    pub chassis_part_number: Option<String>,
+    pub chassis_serial: Option<String>,
+    /// Board Info area: manufacturing date, minutes since 1996-01-01 00:00 UTC.
+    pub board_mfg_minutes: Option<u32>,
+    pub board_manufacturer: Option<String>,
+    pub board_product: Option<String>,
+    pub board_serial: Option<String>,
+    pub board_part_number: Option<String>,
+    /// Product Info area.
+    pub product_manufacturer: Option<String>,
+    pub product_name: Option<String>,
+    pub product_part_number: Option<String>,
+    pub product_version: Option<String>,
+    pub product_serial: Option<String>,
+    pub asset_tag: Option<String>,
+    /// The system GUID (16 bytes, IPMI Get System GUID order), for ComputerSystemPackage.
+    pub system_guid: Option<[u8; 16]>,
+}
+
+/// A discrete (state) sensor, from a compact SDR or the board file. Its identity fields follow
+/// the numeric sensors' so DeviceIDs have one shape.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiscreteSensorView {
+    pub name: String,
+    pub number: u8,
+    pub owner: u8,
+    pub lun: u8,
+    pub entity_id: u8,
+    pub entity_instance: u8,
+    /// IPMI sensor type (table 42-3).
+    pub sensor_type: u8,
+    /// Every state string CurrentState can take (the offsets enabled in the SDR).
+    pub possible_states: Vec<String>,
+    /// The asserted state(s), joined with `.,` as Windows does; `None` when there is no reading.
+    pub current_state: Option<String>,
+    /// CIM HealthState derived from the asserted offsets' severity.
+    pub health_state: u16,
+    pub poll_ms: u32,
+}
+
+/// Everything the model asks of the agent.
+pub trait Platform {
+    /// The host's current power state.
+    fn host_power(&self) -> PowerState;
+
+    /// The transition being carried out right now, if any; shown as RequestedState.
+    fn power_in_progress(&self) -> Option<PowerTransition> {
+        None
+    }
+
+    /// The transitions this board can perform; the capabilities classes advertise exactly
+    /// these, and requests for others are answered "not supported" without calling
+    /// [`Platform::request_power`].
+    fn power_transitions(&self) -> &[PowerTransition] {
+        &[]
+    }
+
+    /// Starts a transition. Must return at once: the agent's power task does the work.
+    fn request_power(&self, target: PowerTransition) -> RequestOutcome;
+
+    /// A console changed a sensor's thresholds (Put or RestoreDefaultThresholds); the monitor
+    /// already holds the new values, this makes them survive a restart.
+    fn persist_thresholds(&self, key: &str, thresholds: &Thresholds);
+
+    /// The System Event Log, when the platform keeps one.
+    fn log(&self) -> Option<&dyn LogView> {
+        None
+    }
+
+    /// Erases the log (CIM_RecordLog.ClearLog).
+    fn clear_log(&self) -> ClearOutcome {
+        ClearOutcome::Unsupported
+    }
+
+    /// Decoded FRU data of the chassis, baseboard and product.
+    fn fru(&self) -> Option<FruView> {
+        None
+    }
+
+    /// How many discrete sensors there are.
+    fn discrete_sensor_count(&self) -> usize {
+        0
+    }
+
+    /// Discrete sensor `index` with its current state.
+    fn discrete_sensor(&self, _index: usize) -> Option<DiscreteSensorView> {
+        None
+    }
+}

@@ -1,0 +1,261 @@
+//! Power State Management (DSP1027): the power management service the BMC hosts, its
+//! capabilities, and the power-state values of the association to the host. Also the value
+//! maps both power methods share, so RequestStateChange and RequestPowerStateChange cannot
+//! disagree about what a number means.
+
+use alloc::borrow::Cow;
+use alloc::vec::Vec;
+
+use crate::model::SystemInfo;
+use crate::platform::{PowerState, PowerTransition};
+use crate::schema::{
+    CIM_COMPUTER_SYSTEM, CIM_POWER_MANAGEMENT_CAPABILITIES, CIM_POWER_MANAGEMENT_SERVICE,
+};
+use crate::value::{Instance, Value};
+
+pub const SERVICE_NAME: &str = "Power Management Service";
+pub const CAPABILITIES_ID: &str = "wsbmc:PowerManagementCapabilities";
+
+/// The DSP1027 PowerState values a transition answers to. Soft off is both 8 (Off - Soft) and
+/// 12 (Off - Soft Graceful): IPMI's only soft off is the ACPI request, which is graceful.
+pub const fn power_states(t: PowerTransition) -> &'static [u16] {
+    match t {
+        PowerTransition::On => &[2],
+        PowerTransition::OffHard => &[6],
+        PowerTransition::OffSoft => &[8, 12],
+        PowerTransition::Cycle => &[9],
+        PowerTransition::Reset => &[10],
+        PowerTransition::DiagnosticInterrupt => &[11],
+    }
+}
+
+/// How a RequestPowerStateChange value is answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Requested {
+    Transition(PowerTransition),
+    /// A value of the ValueMap this BMC cannot perform (sleep states, hibernate, ...).
+    NotSupported,
+    /// Not a value of the ValueMap at all.
+    Invalid,
+}
+
+/// Decodes RequestPowerStateChange's PowerState (cim.md §4.2).
+pub const fn from_power_state(v: u16) -> Requested {
+    match v {
+        2 => Requested::Transition(PowerTransition::On),
+        6 => Requested::Transition(PowerTransition::OffHard),
+        8 | 12 => Requested::Transition(PowerTransition::OffSoft),
+        9 => Requested::Transition(PowerTransition::Cycle),
+        10 => Requested::Transition(PowerTransition::Reset),
+        11 => Requested::Transition(PowerTransition::DiagnosticInterrupt),
+        1 | 3..=5 | 7 | 13..=16 => Requested::NotSupported,
+        _ => Requested::Invalid,
+    }
+}
+
+/// Decodes CIM_ComputerSystem.RequestStateChange's RequestedState (cim.md §4.1: 2 on, 3 off,
+/// 4 shut down, 10 reboot, 11 reset). 5 (No Change) is handled by the caller.
+pub const fn from_requested_state(v: u16) -> Requested {
+    match v {
+        2 => Requested::Transition(PowerTransition::On),
+        3 => Requested::Transition(PowerTransition::OffHard),
+        4 => Requested::Transition(PowerTransition::OffSoft),
+        10 => Requested::Transition(PowerTransition::Cycle),
+        11 => Requested::Transition(PowerTransition::Reset),
+        6..=9 => Requested::NotSupported,
+        _ => Requested::Invalid,
+    }
+}
+
+/// DSP1027 PowerState of the host: 2 On, 8 Off - Soft (what IPMI's power bit can tell), 0
+/// Unknown.
+pub const fn power_state(s: PowerState) -> u16 {
+    match s {
+        PowerState::On => 2,
+        PowerState::Off => 8,
+        PowerState::Unknown => 0,
+    }
+}
+
+/// Every PowerState value the offered transitions answer to, ascending.
+pub fn supported_states(offered: &[PowerTransition]) -> Vec<u16> {
+    let mut v: Vec<u16> = offered
+        .iter()
+        .flat_map(|t| power_states(*t).iter().copied())
+        .collect();
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+/// The states a console may request now: from off only power-on makes sense, from on
+/// everything but power-on; when the state is unknown, everything offered.
+pub fn available_states(state: PowerState, offered: &[PowerTransition]) -> Vec<u16> {
+    let now: Vec<PowerTransition> = offered
+        .iter()
+        .copied()
+        .filter(|t| match state {
+            PowerState::On => *t != PowerTransition::On,
+            PowerState::Off => *t == PowerTransition::On,
+            PowerState::Unknown => true,
+        })
+        .collect();
+    supported_states(&now)
+}
+
+pub fn service_keys(system: &SystemInfo) -> [(&'static str, Cow<'_, str>); 4] {
+    [
+        (
+            "CreationClassName",
+            Cow::Borrowed(CIM_POWER_MANAGEMENT_SERVICE.name),
+        ),
+        ("Name", Cow::Borrowed(SERVICE_NAME)),
+        (
+            "SystemCreationClassName",
+            Cow::Borrowed(CIM_COMPUTER_SYSTEM.name),
+        ),
+        ("SystemName", Cow::Borrowed(system.bmc_name.as_str())),
+    ]
+}
+
+pub fn service_instance<'a>(system: &'a SystemInfo, offered: &[PowerTransition]) -> Instance<'a> {
+    let mut i = Instance::with_capacity(&CIM_POWER_MANAGEMENT_SERVICE, 24);
+    for (name, value) in service_keys(system) {
+        i.set(name, Value::Str(value));
+    }
+    i.set("Caption", Value::str(SERVICE_NAME));
+    i.set(
+        "Description",
+        Value::str("Switches the managed host's power"),
+    );
+    i.set("ElementName", Value::str(SERVICE_NAME));
+    i.set("HealthState", Value::U16(5));
+    i.set("OperationalStatus", Value::u16s([2]));
+    i.set("Status", Value::str("OK"));
+    i.set("StatusDescriptions", Value::empty_array());
+    // 2 Enabled when there is something to switch, 5 Not Applicable on a board without power
+    // control.
+    let enabled = if offered.is_empty() { 5 } else { 2 };
+    i.set("EnabledState", Value::U16(enabled));
+    i.set("RequestedState", Value::U16(12));
+    i.set("EnabledDefault", Value::U16(2));
+    i.set("Started", Value::Bool(true));
+    i.set("StartMode", Value::str("Automatic"));
+    i
+}
+
+pub fn capabilities_instance(offered: &[PowerTransition]) -> Instance<'static> {
+    let mut i = Instance::with_capacity(&CIM_POWER_MANAGEMENT_CAPABILITIES, 8);
+    i.set("InstanceID", Value::str(CAPABILITIES_ID));
+    i.set("Caption", Value::str("Power Management Capabilities"));
+    i.set(
+        "Description",
+        Value::str("The host power changes this BMC can make"),
+    );
+    i.set("ElementName", Value::str("Power Management Capabilities"));
+    // 3 Power State Settable, 4 Power Cycling Supported, 6 Off Hard Power Cycling Supported,
+    // 7 HW Reset Supported, 8 Graceful Shutdown Supported.
+    let mut change = Vec::new();
+    if !offered.is_empty() {
+        change.push(3);
+    }
+    if offered.contains(&PowerTransition::Cycle) {
+        change.extend([4, 6]);
+    }
+    if offered.contains(&PowerTransition::Reset) {
+        change.push(7);
+    }
+    if offered.contains(&PowerTransition::OffSoft) {
+        change.push(8);
+    }
+    i.set("PowerChangeCapabilities", Value::u16s(change));
+    i.set("OtherPowerChangeCapabilities", Value::Null);
+    let states = supported_states(offered);
+    i.set("PowerStatesSupported", Value::u16s(states.iter().copied()));
+    i.set("RequestedPowerStatesSupported", Value::u16s(states));
+    i
+}
+
+/// The DSP1027 properties of CIM_AssociatedPowerManagementService.
+pub fn association_values(
+    i: &mut Instance<'_>,
+    state: PowerState,
+    in_progress: Option<PowerTransition>,
+    offered: &[PowerTransition],
+) {
+    let now = power_state(state);
+    i.set("PowerState", Value::U16(now));
+    i.set("OtherPowerState", Value::Null);
+    // The last request while it is being carried out; otherwise the state the host is in, which
+    // is what the last request (or power-on default) asked for.
+    let requested = in_progress.map_or(now, |t| power_states(t)[0]);
+    i.set("RequestedPowerState", Value::U16(requested));
+    i.set("OtherRequestedPowerState", Value::Null);
+    // 19 No Change when nothing is under way.
+    let transitioning = in_progress.map_or(19, |t| power_states(t)[0]);
+    i.set("TransitioningToPowerState", Value::U16(transitioning));
+    i.set(
+        "AvailableRequestedPowerStates",
+        Value::u16s(available_states(state, offered)),
+    );
+    i.set("PowerOnTime", Value::Null);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::platform::PowerTransition as T;
+
+    #[test]
+    fn the_two_method_value_maps() {
+        assert_eq!(from_power_state(2), Requested::Transition(T::On));
+        assert_eq!(from_power_state(12), Requested::Transition(T::OffSoft));
+        assert_eq!(from_power_state(7), Requested::NotSupported);
+        assert_eq!(from_power_state(0), Requested::Invalid);
+        assert_eq!(from_power_state(17), Requested::Invalid);
+        assert_eq!(from_requested_state(11), Requested::Transition(T::Reset));
+        assert_eq!(from_requested_state(10), Requested::Transition(T::Cycle));
+        assert_eq!(from_requested_state(6), Requested::NotSupported);
+        assert_eq!(from_requested_state(12), Requested::Invalid);
+        // Every transition's first PowerState decodes back to it.
+        for t in T::ALL {
+            assert_eq!(
+                from_power_state(power_states(t)[0]),
+                Requested::Transition(t)
+            );
+        }
+    }
+
+    #[test]
+    fn available_states_follow_the_current_state() {
+        let all = T::ALL;
+        assert_eq!(available_states(PowerState::Off, &all), [2]);
+        assert_eq!(
+            available_states(PowerState::On, &all),
+            [6, 8, 9, 10, 11, 12]
+        );
+        assert_eq!(
+            available_states(PowerState::Unknown, &all),
+            [2, 6, 8, 9, 10, 11, 12]
+        );
+        assert!(available_states(PowerState::On, &[]).is_empty());
+    }
+
+    #[test]
+    fn capabilities_follow_the_offered_transitions() {
+        let i = capabilities_instance(&[T::On, T::OffSoft, T::Reset]);
+        assert_eq!(
+            i.get("PowerChangeCapabilities"),
+            Some(&Value::u16s([3, 7, 8]))
+        );
+        assert_eq!(
+            i.get("PowerStatesSupported"),
+            Some(&Value::u16s([2, 8, 10, 12]))
+        );
+        let none = capabilities_instance(&[]);
+        assert_eq!(
+            none.get("PowerChangeCapabilities"),
+            Some(&Value::empty_array())
+        );
+    }
+}

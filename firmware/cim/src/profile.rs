@@ -1,0 +1,122 @@
+//! Profile Registration (DSP1033): the DMTF profiles this model implements, as
+//! CIM_RegisteredProfile instances in root/interop (cim.md §4.5).
+
+use alloc::format;
+
+use crate::schema::CIM_REGISTERED_PROFILE;
+use crate::value::{Instance, Value};
+
+/// One implemented profile. The order of [`Profile::ALL`] is the enumeration order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Profile {
+    BaseServer,
+    Sensors,
+    RecordLog,
+    PowerStateManagement,
+    PhysicalAsset,
+    ProfileRegistration,
+}
+
+impl Profile {
+    pub const ALL: [Profile; 6] = [
+        Profile::BaseServer,
+        Profile::Sensors,
+        Profile::RecordLog,
+        Profile::PowerStateManagement,
+        Profile::PhysicalAsset,
+        Profile::ProfileRegistration,
+    ];
+
+    /// RegisteredName, exactly as the profile spells itself.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Profile::BaseServer => "Base Server",
+            Profile::Sensors => "Sensors",
+            Profile::RecordLog => "Record Log",
+            Profile::PowerStateManagement => "Power State Management",
+            Profile::PhysicalAsset => "Physical Asset",
+            Profile::ProfileRegistration => "Profile Registration",
+        }
+    }
+
+    pub const fn version(self) -> &'static str {
+        match self {
+            Profile::RecordLog => "2.0.0",
+            _ => "1.0.0",
+        }
+    }
+
+    pub const fn document(self) -> &'static str {
+        match self {
+            Profile::BaseServer => "DSP1004",
+            Profile::Sensors => "DSP1009",
+            Profile::RecordLog => "DSP1010",
+            Profile::PowerStateManagement => "DSP1027",
+            Profile::PhysicalAsset => "DSP1011",
+            Profile::ProfileRegistration => "DSP1033",
+        }
+    }
+
+    /// `DMTF:<Name>:<Version>`: a pure function of the profile, so EPRs to profiles survive
+    /// restarts and firmware updates that keep the profile version.
+    pub const fn instance_id(self) -> &'static str {
+        match self {
+            Profile::BaseServer => "DMTF:Base Server:1.0.0",
+            Profile::Sensors => "DMTF:Sensors:1.0.0",
+            Profile::RecordLog => "DMTF:Record Log:2.0.0",
+            Profile::PowerStateManagement => "DMTF:Power State Management:1.0.0",
+            Profile::PhysicalAsset => "DMTF:Physical Asset:1.0.0",
+            Profile::ProfileRegistration => "DMTF:Profile Registration:1.0.0",
+        }
+    }
+
+    /// Base Server is the autonomous profile; every other one is a component it references.
+    pub const fn is_autonomous(self) -> bool {
+        matches!(self, Profile::BaseServer)
+    }
+}
+
+pub fn instance(profile: Profile) -> Instance<'static> {
+    let mut i = Instance::with_capacity(&CIM_REGISTERED_PROFILE, 10);
+    i.set("InstanceID", Value::str(profile.instance_id()));
+    i.set("Caption", Value::str(profile.name()));
+    i.set(
+        "Description",
+        Value::string(format!(
+            "DMTF {} {} {} profile",
+            profile.document(),
+            profile.name(),
+            profile.version()
+        )),
+    );
+    i.set("ElementName", Value::str(profile.name()));
+    // 2 DMTF.
+    i.set("RegisteredOrganization", Value::U16(2));
+    i.set("OtherRegisteredOrganization", Value::Null);
+    i.set("RegisteredName", Value::str(profile.name()));
+    i.set("RegisteredVersion", Value::str(profile.version()));
+    // 2 Not Advertised: there is no SLP; consoles find profiles by enumerating root/interop.
+    i.set("AdvertiseTypes", Value::u16s([2]));
+    i.set("AdvertiseTypeDescriptions", Value::empty_array());
+    i
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instance_ids_spell_name_and_version() {
+        for p in Profile::ALL {
+            assert_eq!(
+                p.instance_id(),
+                format!("DMTF:{}:{}", p.name(), p.version())
+            );
+            let i = instance(p);
+            for prop in CIM_REGISTERED_PROFILE.properties() {
+                assert!(i.get(prop.name).is_none_or(|v| v.conforms(prop)));
+            }
+        }
+        assert_eq!(Profile::ALL.iter().filter(|p| p.is_autonomous()).count(), 1);
+    }
+}

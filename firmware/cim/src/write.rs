@@ -1,0 +1,247 @@
+//! Put (wsman.md §3.4): a console changes a numeric sensor's settable thresholds.
+//!
+//! `winrm set` Gets the instance, edits one element and Puts the whole representation back, so
+//! the body normally repeats every property. The rules:
+//!
+//! - The six threshold properties may differ from the current value only when the board marks
+//!   that threshold settable; the new set must stay ordered. Changes are validated together
+//!   and applied through [`wsbmc_monitor::Monitor::set_threshold`], then persisted through the
+//!   platform.
+//! - Readings and the status derived from them (CurrentReading, CurrentState, HealthState, ...)
+//!   move between the client's Get and its Put, so they are ignored.
+//! - Any other property, keys included, must equal the current value.
+//!
+//! Every refusal is `wxf:InvalidRepresentation` with detail `InvalidValues` and a message naming
+//! the property. AccessDenied was the alternative the notes offer; it reads as a credentials
+//! problem in every client (Windows prints "Access is denied"), which would send an operator
+//! after the wrong thing. Properties the class does not have are the same fault, and a body for
+//! another class or namespace is `InvalidRepresentation` with `InvalidNamespace`/`InvalidValues`.
+//!
+//! Put is offered on CIM_NumericSensor only; every other class answers ActionNotSupported, as
+//! the provider default does.
+
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use roxmltree::Node;
+use wsbmc_monitor::{SensorId, Threshold, Thresholds};
+use wsbmc_wsman::{Fault, FaultDetail, FaultKind, Target, XmlWriter, ns};
+
+use crate::model::{Item, Model, SensorIx, class_of, internal};
+use crate::render::scalar_text;
+use crate::schema::{CimType, class_named};
+use crate::value::Value;
+
+/// Properties whose values change on their own or follow from the thresholds.
+const DERIVED: &[&str] = &[
+    "AdditionalAvailability",
+    "Availability",
+    "CurrentReading",
+    "CurrentState",
+    "EnabledState",
+    "EnabledThresholds",
+    "HealthState",
+    "OperationalStatus",
+    "PossibleStates",
+    "RequestedState",
+    "Status",
+    "StatusDescriptions",
+    "StatusInfo",
+    "SupportedThresholds",
+    "TimeOfLastStateChange",
+];
+
+fn threshold_named(name: &str) -> Option<Threshold> {
+    Some(match name {
+        "LowerThresholdNonCritical" => Threshold::LowerNonCritical,
+        "UpperThresholdNonCritical" => Threshold::UpperNonCritical,
+        "LowerThresholdCritical" => Threshold::LowerCritical,
+        "UpperThresholdCritical" => Threshold::UpperCritical,
+        "LowerThresholdFatal" => Threshold::LowerFatal,
+        "UpperThresholdFatal" => Threshold::UpperFatal,
+        _ => return None,
+    })
+}
+
+fn threshold_name(t: Threshold) -> &'static str {
+    match t {
+        Threshold::LowerNonCritical => "LowerThresholdNonCritical",
+        Threshold::UpperNonCritical => "UpperThresholdNonCritical",
+        Threshold::LowerCritical => "LowerThresholdCritical",
+        Threshold::UpperCritical => "UpperThresholdCritical",
+        Threshold::LowerFatal => "LowerThresholdFatal",
+        Threshold::UpperFatal => "UpperThresholdFatal",
+    }
+}
+
+fn refuse(detail: FaultDetail, message: String) -> Fault {
+    Fault::with_detail(FaultKind::InvalidRepresentation, detail).message(message)
+}
+
+fn invalid(message: String) -> Fault {
+    refuse(FaultDetail::InvalidValues, message)
+}
+
+/// A property value as comparable text: one entry per element, `None` for NULL. Arrays drop
+/// their NULLs, because an empty array and a nil one say the same to a client.
+fn texts(v: &Value<'_>, array: bool) -> Vec<Option<String>> {
+    match v {
+        Value::Array(items) => items
+            .iter()
+            .map(scalar_text)
+            .filter(Option::is_some)
+            .collect(),
+        Value::Null if array => Vec::new(),
+        v => alloc::vec![scalar_text(v)],
+    }
+}
+
+/// The text of one property element of the body: `None` for `xsi:nil`; a datetime's wrapped
+/// element text.
+fn element_text(node: Node<'_, '_>, ty: CimType) -> Option<String> {
+    if node.attribute((ns::XSI, "nil")) == Some("true") {
+        return None;
+    }
+    let text = if ty == CimType::DateTime {
+        node.children()
+            .find(|c| c.is_element())
+            .and_then(|c| c.text())
+    } else {
+        node.text()
+    };
+    Some(String::from(text.unwrap_or("").trim()))
+}
+
+pub(crate) fn put(
+    model: &Model<'_>,
+    target: &Target<'_>,
+    body: Node<'_, '_>,
+    out: &mut XmlWriter,
+) -> Result<(), Fault> {
+    let (class, item) = model.target(target)?;
+    let Item::Sensor(SensorIx::Numeric(index)) = item else {
+        return Err(Fault::action_mismatch()
+            .message(format!("Put is not supported on {}", class_of(&item).name)));
+    };
+    let concrete = class_of(&item);
+
+    // The body must be this instance's class (or a base of it the request addressed).
+    let tag = body.tag_name();
+    let named = class_named(tag.name())
+        .filter(|c| concrete.is_a(c) && c.is_a(class))
+        .ok_or_else(|| {
+            invalid(format!(
+                "{} is not a representation of {}",
+                tag.name(),
+                concrete.name
+            ))
+        })?;
+    if let Some(ns_uri) = tag.namespace()
+        && !ns_uri.eq_ignore_ascii_case(&named.resource_uri())
+    {
+        return Err(refuse(
+            FaultDetail::InvalidNamespace,
+            format!("{} is not the namespace of {}", ns_uri, named.name),
+        ));
+    }
+
+    // Group the body's elements by property, in body order.
+    let mut given: Vec<(&'static str, CimType, bool, Vec<Option<String>>)> = Vec::new();
+    for c in body.children().filter(Node::is_element) {
+        let name = c.tag_name().name();
+        let def = concrete
+            .property(name)
+            .ok_or_else(|| invalid(format!("{} has no property {name}", concrete.name)))?;
+        let text = element_text(c, def.ty);
+        match given.iter_mut().find(|g| g.0 == def.name) {
+            Some(g) if def.array => g.3.push(text),
+            Some(_) => return Err(invalid(format!("{} is given twice", def.name))),
+            None => given.push((def.name, def.ty, def.array, alloc::vec![text])),
+        }
+    }
+
+    let (desc, _) = model.numeric(index)?;
+    let mut next: Thresholds = desc.thresholds;
+    let mut changed: Vec<(Threshold, Option<i32>)> = Vec::new();
+    let mut readonly: Vec<(&'static str, bool, Vec<Option<String>>)> = Vec::new();
+    for (name, _, array, values) in given {
+        if let Some(t) = threshold_named(name) {
+            let new = match values.as_slice() {
+                [None] => None,
+                [Some(text)] => Some(
+                    text.parse::<i32>()
+                        .map_err(|_| invalid(format!("{name} must be a sint32, not {text:?}")))?,
+                ),
+                _ => return Err(invalid(format!("{name} takes one value"))),
+            };
+            if new != desc.thresholds.get(t) {
+                if desc.settable & t.bit() == 0 {
+                    return Err(invalid(format!("{name} is not settable on this sensor")));
+                }
+                next.set(t, new);
+                changed.push((t, new));
+            }
+        } else if !DERIVED.contains(&name) {
+            let values = if array {
+                values.into_iter().filter(Option::is_some).collect()
+            } else {
+                values
+            };
+            readonly.push((name, array, values));
+        }
+    }
+    model.with_instance(&item, |current| {
+        for (name, array, values) in &readonly {
+            let have = texts(current.get(name).unwrap_or(&Value::Null), *array);
+            if &have != values {
+                return Err(invalid(format!("{name} is read-only")));
+            }
+        }
+        Ok(())
+    })??;
+
+    if !changed.is_empty() {
+        next.check_order().map_err(|e| {
+            invalid(format!(
+                "{} must not be above {}",
+                threshold_name(e.lower),
+                threshold_name(e.higher)
+            ))
+        })?;
+        apply(model, index, &desc.thresholds, &changed)?;
+        model.platform().persist_thresholds(&desc.key, &next);
+    }
+    model.render_item(&item, out, None)
+}
+
+/// Applies validated changes. The monitor checks the order after each single change, so a set
+/// that is only valid as a whole (raising UNC past the old UC together with UC) is applied in
+/// passes until everything fits; since the final set is ordered, some order always works.
+fn apply(
+    model: &Model<'_>,
+    index: usize,
+    old: &Thresholds,
+    changed: &[(Threshold, Option<i32>)],
+) -> Result<(), Fault> {
+    let id = SensorId(u16::try_from(index).map_err(|_| internal("sensor index"))?);
+    let mut m = model.monitor_mut()?;
+    let mut pending: Vec<(Threshold, Option<i32>)> = changed.to_vec();
+    loop {
+        let before = pending.len();
+        pending.retain(|(t, v)| m.set_threshold(id, *t, *v).is_err());
+        if pending.is_empty() {
+            return Ok(());
+        }
+        if pending.len() == before {
+            break;
+        }
+    }
+    // Not reachable for an ordered target; put the old values back rather than leave half.
+    let mut undo: Vec<(Threshold, Option<i32>)> =
+        changed.iter().map(|(t, _)| (*t, old.get(*t))).collect();
+    for _ in 0..changed.len() {
+        undo.retain(|(t, v)| m.set_threshold(id, *t, *v).is_err());
+    }
+    Err(internal("the threshold change could not be applied"))
+}

@@ -1,0 +1,447 @@
+//! Shared fixtures for the integration tests: a board of two numeric sensors, a test platform
+//! with a power controller, an in-memory SEL, FRU data and one discrete sensor, and helpers that
+//! drive the model through the WS-Man `Provider` trait exactly as the service does.
+#![allow(dead_code)]
+
+use std::cell::{Cell, RefCell};
+use std::fmt::Write as _;
+
+use wsbmc_cim::{
+    ClearOutcome, DiscreteSensorView, FruView, LogRecordView, LogView, Model, Platform, PowerState,
+    PowerTransition, RequestOutcome, SystemInfo,
+};
+use wsbmc_monitor::{
+    Monitor, PowerDomain, Quantity, SensorDesc, SensorId, SensorSource, Threshold, Thresholds,
+};
+use wsbmc_wsman::{
+    Cursor, EnumSpec, Epr, Fault, FaultDetail, FaultKind, Filter, Provider, Selector, Target,
+    XmlWriter,
+};
+
+pub const SCHEMA: &str = "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/";
+pub const ALL: &str = "http://schemas.dmtf.org/wbem/wscim/1/*";
+
+pub fn uri(class: &str) -> String {
+    format!("{SCHEMA}{class}")
+}
+
+pub fn cpu_temp() -> SensorDesc {
+    let thresholds = Thresholds {
+        lower_critical: Some(5_000),
+        upper_non_critical: Some(85_000),
+        upper_critical: Some(95_000),
+        upper_fatal: Some(105_000),
+        ..Thresholds::default()
+    };
+    SensorDesc {
+        key: "cpu0_temp".into(),
+        name: "CPU0 Temp".into(),
+        description: String::new(),
+        number: 48,
+        owner: 32,
+        lun: 0,
+        entity_id: 3,
+        entity_instance: 1,
+        quantity: Quantity::Temperature,
+        scale: -3,
+        thresholds,
+        default_thresholds: thresholds,
+        settable: Threshold::UpperNonCritical.bit() | Threshold::UpperCritical.bit(),
+        hysteresis: 2_000,
+        min_readable: -128_000,
+        max_readable: 127_000,
+        nominal: Some(45_000),
+        poll_ms: 1_000,
+        power: PowerDomain::Always,
+        source: SensorSource {
+            device: 0,
+            channel: 0,
+        },
+    }
+}
+
+pub fn fan() -> SensorDesc {
+    SensorDesc {
+        key: "fan1".into(),
+        name: "FAN1".into(),
+        number: 0x60,
+        entity_id: 0x1D,
+        quantity: Quantity::FanSpeed,
+        scale: 0,
+        thresholds: Thresholds {
+            lower_critical: Some(500),
+            ..Thresholds::default()
+        },
+        default_thresholds: Thresholds {
+            lower_critical: Some(500),
+            ..Thresholds::default()
+        },
+        settable: 0,
+        hysteresis: 50,
+        min_readable: 0,
+        max_readable: 20_000,
+        nominal: None,
+        poll_ms: 250,
+        ..cpu_temp()
+    }
+}
+
+pub fn psu_status() -> DiscreteSensorView {
+    DiscreteSensorView {
+        name: "PSU1 Status".into(),
+        number: 0x70,
+        owner: 0x20,
+        lun: 0,
+        entity_id: 0x0A,
+        entity_instance: 1,
+        sensor_type: 0x08,
+        possible_states: vec![
+            "Presence detected".into(),
+            "Power Supply Failure detected".into(),
+        ],
+        current_state: Some("Presence detected".into()),
+        health_state: 5,
+        poll_ms: 1_000,
+    }
+}
+
+pub fn record(id: u16, timestamp: u32) -> LogRecordView {
+    LogRecordView {
+        record_id: id,
+        timestamp,
+        record_format: "*string CIM_Sensor.DeviceID*uint8[2] IPMI_RecordID*uint8 IPMI_RecordType*uint8[4] IPMI_Timestamp*uint8[2] IPMI_GeneratorID*uint8 IPMI_EvMRev*uint8 IPMI_SensorType*uint8 IPMI_SensorNumber*boolean IPMI_AssertionEvent*uint8 IPMI_EventType*uint8 IPMI_EventData1*uint8 IPMI_EventData2*uint8 IPMI_EventData3*".into(),
+        record_data: format!("*SEL(114.0.32)*{:02X} {:02X}*02*0F AC C1 49*20 00*04*10*72*true*6F*02*FF*FF*", id & 0xFF, id >> 8),
+        description: Some("SEL: Log area reset/cleared (Asserted)".into()),
+    }
+}
+
+pub struct TestLog {
+    pub records: RefCell<Vec<LogRecordView>>,
+}
+
+impl LogView for TestLog {
+    fn len(&self) -> usize {
+        self.records.borrow().len()
+    }
+    fn record(&self, index: usize) -> Option<LogRecordView> {
+        self.records.borrow().get(index).cloned()
+    }
+    fn capacity(&self) -> Option<u64> {
+        Some(512)
+    }
+}
+
+pub struct TestPlatform {
+    pub power: Cell<PowerState>,
+    pub in_progress: Cell<Option<PowerTransition>>,
+    pub offered: Vec<PowerTransition>,
+    pub requests: RefCell<Vec<PowerTransition>>,
+    pub fail: Cell<bool>,
+    pub persisted: RefCell<Vec<(String, Thresholds)>>,
+    pub log: Option<TestLog>,
+    pub clear: Cell<ClearOutcome>,
+    pub fru: Option<FruView>,
+    pub discrete: Vec<DiscreteSensorView>,
+}
+
+impl TestPlatform {
+    pub fn full() -> Self {
+        Self {
+            power: Cell::new(PowerState::On),
+            in_progress: Cell::new(None),
+            offered: PowerTransition::ALL.to_vec(),
+            requests: RefCell::new(Vec::new()),
+            fail: Cell::new(false),
+            persisted: RefCell::new(Vec::new()),
+            log: Some(TestLog {
+                records: RefCell::new(vec![
+                    record(1, 0x49C1_AC0F),
+                    record(2, 0x49C4_FE7B),
+                    record(3, 0),
+                ]),
+            }),
+            clear: Cell::new(ClearOutcome::Cleared),
+            fru: Some(FruView {
+                chassis_type: Some(23),
+                chassis_part_number: Some("CH-1U-01".into()),
+                chassis_serial: Some("CS0001".into()),
+                board_mfg_minutes: Some(14_000_000),
+                board_manufacturer: Some("Example Boards".into()),
+                board_product: Some("X1 Mainboard".into()),
+                board_serial: Some("BS0001".into()),
+                board_part_number: Some("MB-X1".into()),
+                product_manufacturer: Some("Example Systems".into()),
+                product_name: Some("X1 Server".into()),
+                product_part_number: Some("SYS-X1".into()),
+                product_version: Some("A01".into()),
+                product_serial: Some("PS0001".into()),
+                asset_tag: Some("ASSET-42".into()),
+                system_guid: Some([
+                    0x13, 0xAE, 0xE3, 0x55, 0xD2, 0xBF, 0xBB, 0x61, 0x17, 0xA0, 0x88, 0xAE, 0xDD,
+                    0x70, 0x37, 0xEA,
+                ]),
+            }),
+            discrete: vec![psu_status()],
+        }
+    }
+
+    /// Like the agent's minimal platform: no power control, no log, no FRU, no discrete sensors.
+    pub fn bare() -> Self {
+        Self {
+            offered: Vec::new(),
+            log: None,
+            fru: None,
+            discrete: Vec::new(),
+            ..Self::full()
+        }
+    }
+}
+
+impl Platform for TestPlatform {
+    fn host_power(&self) -> PowerState {
+        self.power.get()
+    }
+    fn power_in_progress(&self) -> Option<PowerTransition> {
+        self.in_progress.get()
+    }
+    fn power_transitions(&self) -> &[PowerTransition] {
+        &self.offered
+    }
+    fn request_power(&self, target: PowerTransition) -> RequestOutcome {
+        if self.fail.get() {
+            return RequestOutcome::Failed;
+        }
+        if self.in_progress.get().is_some() {
+            return RequestOutcome::Busy;
+        }
+        self.requests.borrow_mut().push(target);
+        self.in_progress.set(Some(target));
+        RequestOutcome::Accepted
+    }
+    fn persist_thresholds(&self, key: &str, thresholds: &Thresholds) {
+        self.persisted.borrow_mut().push((key.into(), *thresholds));
+    }
+    fn log(&self) -> Option<&dyn LogView> {
+        self.log.as_ref().map(|l| l as &dyn LogView)
+    }
+    fn clear_log(&self) -> ClearOutcome {
+        let outcome = self.clear.get();
+        if outcome == ClearOutcome::Cleared
+            && let Some(log) = &self.log
+        {
+            log.records.borrow_mut().clear();
+        }
+        outcome
+    }
+    fn fru(&self) -> Option<FruView> {
+        self.fru.clone()
+    }
+    fn discrete_sensor_count(&self) -> usize {
+        self.discrete.len()
+    }
+    fn discrete_sensor(&self, index: usize) -> Option<DiscreteSensorView> {
+        self.discrete.get(index).cloned()
+    }
+}
+
+pub struct Fixture {
+    pub monitor: RefCell<Monitor>,
+    pub system: SystemInfo,
+    pub platform: TestPlatform,
+}
+
+impl Fixture {
+    /// CPU0 at 87.5 °C (above UNC), FAN1 never read.
+    pub fn new(platform: TestPlatform) -> Self {
+        let mut monitor = Monitor::new(vec![cpu_temp(), fan()]);
+        let recorded = monitor.record(SensorId(0), Ok(87_500), 1_000, true);
+        assert!(recorded.is_ok());
+        Self {
+            monitor: RefCell::new(monitor),
+            system: SystemInfo::new("host-1"),
+            platform,
+        }
+    }
+
+    pub fn full() -> Self {
+        Self::new(TestPlatform::full())
+    }
+
+    pub fn model(&self) -> Model<'_> {
+        Model::new(&self.monitor, &self.system, &self.platform)
+    }
+}
+
+pub fn sel(pairs: &[(&str, &str)]) -> Vec<Selector> {
+    pairs.iter().map(|(n, v)| Selector::text(*n, *v)).collect()
+}
+
+pub fn host_keys() -> Vec<Selector> {
+    sel(&[
+        ("CreationClassName", "CIM_ComputerSystem"),
+        ("Name", "host-1"),
+    ])
+}
+
+pub fn cpu_keys() -> Vec<Selector> {
+    sel(&[
+        ("CreationClassName", "CIM_NumericSensor"),
+        ("DeviceID", "CPU0 Temp(48.0.32)"),
+        ("SystemCreationClassName", "CIM_ComputerSystem"),
+        ("SystemName", "host-1"),
+    ])
+}
+
+pub fn epr(class: &str, selectors: Vec<Selector>) -> Epr {
+    Epr {
+        resource_uri: uri(class),
+        selectors,
+    }
+}
+
+pub fn get(
+    m: &Model<'_>,
+    uri: &str,
+    selectors: &[Selector],
+    ns: Option<&str>,
+) -> Result<String, Fault> {
+    let mut out = XmlWriter::new();
+    m.get(
+        &Target {
+            resource_uri: uri,
+            selectors,
+            namespace: ns,
+        },
+        &mut out,
+    )?;
+    Ok(out.into_string())
+}
+
+pub fn fault_of<T: std::fmt::Debug>(r: Result<T, Fault>) -> (FaultKind, Option<FaultDetail>) {
+    match r {
+        Ok(v) => panic!("expected a fault, got {v:?}"),
+        Err(f) => (f.kind, f.detail),
+    }
+}
+
+pub fn spec(uri: &str, filter: Filter) -> EnumSpec {
+    EnumSpec {
+        resource_uri: uri.to_string(),
+        namespace: None,
+        filter,
+    }
+}
+
+/// Every item of an enumeration, as (EPR, rendered object), Pulling one at a time.
+pub fn walk(m: &Model<'_>, spec: &EnumSpec) -> Result<Vec<(Epr, String)>, Fault> {
+    let mut cursor: Cursor = m.enumerate(spec)?;
+    let mut items = Vec::new();
+    loop {
+        let mut out = XmlWriter::new();
+        match m.next_item(spec, &mut cursor, Some(&mut out))? {
+            Some(epr) => items.push((epr, out.into_string())),
+            None => break,
+        }
+        assert!(items.len() < 10_000, "enumeration does not end");
+    }
+    Ok(items)
+}
+
+pub fn walk_ok(m: &Model<'_>, spec: &EnumSpec) -> Vec<(Epr, String)> {
+    match walk(m, spec) {
+        Ok(items) => items,
+        Err(f) => panic!("enumeration failed: {f:?}"),
+    }
+}
+
+/// The class (root element local name) of a rendered instance.
+pub fn class_of(body: &str) -> String {
+    body.trim_start_matches("<p:")
+        .split([' ', '>'])
+        .next()
+        .unwrap_or("")
+        .to_string()
+}
+
+pub fn text_selector<'a>(epr: &'a Epr, name: &str) -> Option<&'a str> {
+    epr.selectors
+        .iter()
+        .find(|s| s.name == name)
+        .and_then(Selector::as_text)
+}
+
+/// The envelope's namespace declarations the renderer relies on.
+pub fn wrap(element: &str) -> String {
+    format!(
+        "<root xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" \
+         xmlns:cim=\"http://schemas.dmtf.org/wbem/wscim/1/common\" \
+         xmlns:a=\"http://schemas.xmlsoap.org/ws/2004/08/addressing\" \
+         xmlns:w=\"http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd\">{element}</root>"
+    )
+}
+
+/// Runs `f` on the parsed root element of `element` (wrapped in the envelope's declarations).
+pub fn with_parsed<R>(element: &str, f: impl FnOnce(roxmltree::Node<'_, '_>) -> R) -> R {
+    let xml = wrap(element);
+    let doc = match roxmltree::Document::parse(&xml) {
+        Ok(d) => d,
+        Err(e) => panic!("not XML ({e}): {xml}"),
+    };
+    let first = doc.root_element().first_element_child();
+    match first {
+        Some(node) => f(node),
+        None => panic!("empty: {xml}"),
+    }
+}
+
+fn canon_node(node: roxmltree::Node<'_, '_>, out: &mut String) {
+    if node.is_text() {
+        let t = node.text().unwrap_or("").trim();
+        if !t.is_empty() {
+            let _ = write!(out, "{t:?}");
+        }
+        return;
+    }
+    if !node.is_element() {
+        return;
+    }
+    let name = node.tag_name();
+    let _ = write!(
+        out,
+        "({{{}}}{}",
+        name.namespace().unwrap_or(""),
+        name.name()
+    );
+    let mut attrs: Vec<String> = node
+        .attributes()
+        .map(|a| {
+            format!(
+                "{{{}}}{}={:?}",
+                a.namespace().unwrap_or(""),
+                a.name(),
+                a.value()
+            )
+        })
+        .collect();
+    attrs.sort();
+    for a in attrs {
+        let _ = write!(out, " {a}");
+    }
+    for child in node.children() {
+        canon_node(child, out);
+    }
+    out.push(')');
+}
+
+/// Canonical text of an element (expanded names, sorted attributes, trimmed text,
+/// whitespace-only text dropped), one element per line so a mismatch diff points at the property.
+pub fn canonical(element: &str) -> String {
+    let xml = wrap(element);
+    let doc = match roxmltree::Document::parse(&xml) {
+        Ok(d) => d,
+        Err(e) => panic!("not XML ({e}): {xml}"),
+    };
+    let mut out = String::new();
+    canon_node(doc.root_element(), &mut out);
+    out.replace(")(", ")\n(")
+}
