@@ -7,9 +7,13 @@
 #![cfg_attr(not(test), no_std)]
 
 pub mod devices;
+pub mod ipmb;
 pub mod pmbus;
+pub mod power;
 
 pub use devices::{AnyDevice, DeviceModel};
+pub use ipmb::{Ipmb, IpmbError, NoIpmb};
+pub use power::{HostPower, PowerError, PowerRequest, PowerState};
 
 /// What a sensor channel measures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

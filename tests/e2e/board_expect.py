@@ -20,8 +20,25 @@ for i in range(1, 7):
     QUANTITY[("max31785", f"fan{i}")] = "fan"
 QUANTITY[("max31785", "temp1")] = "temperature"
 QUANTITY[("max31785", "temp2")] = "temperature"
-QUANTITY[("max31785", "vsense1")] = "voltage"
-QUANTITY[("max31785", "vsense2")] = "voltage"
+for i in range(1, 7):
+    QUANTITY[("max31785", f"temp{i}")] = "temperature"
+    QUANTITY[("max31785", f"vsense{i}")] = "voltage"
+QUANTITY[("max31785", "internal")] = "temperature"
+
+# A sensor on an IPMB satellite declares its quantity in the board file, by these names.
+SATELLITE_QUANTITY = {
+    "temperature": "temperature",
+    "voltage": "voltage",
+    "current": "current",
+    "power": "power",
+    "fan": "fan",
+}
+
+
+def quantity_of(dev: dict, sensor: dict) -> str:
+    if dev["model"] == "ipmb-satellite":
+        return SATELLITE_QUANTITY[sensor["quantity"]]
+    return QUANTITY[(dev["model"], sensor["channel"])]
 
 # quantity → (CIM SensorType, CIM BaseUnits, UnitModifier). Power is SensorType 1 "Other" with
 # BaseUnits Watts, the Windows IPMI provider's convention.
@@ -55,7 +72,7 @@ def expected_sensors(board: dict) -> dict:
     out = {}
     for s in board["sensor"]:
         dev = devices[s["device"]]
-        quantity = QUANTITY[(dev["model"], s["channel"])]
+        quantity = quantity_of(dev, s)
         sensor_type, base_units, modifier = CIM_UNITS[quantity]
         owner = s.get("owner", 0x20)
         lun = s.get("lun", 0)

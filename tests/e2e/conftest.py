@@ -31,10 +31,14 @@ def _binary() -> pathlib.Path:
 class Agent:
     """A running agent: its URL, credentials and process."""
 
-    def __init__(self, args=(), env=None, board=SIM_BOARD, defaults=False):
-        """`defaults=True` starts the agent as `cargo run` does: no board, no credentials."""
+    def __init__(self, args=(), env=None, board=SIM_BOARD, defaults=False, control=None):
+        """`defaults=True` starts the agent as `cargo run` does: no board, no credentials.
+        `control` is a socket path for the simulation control channel (`wsbmc sim ...`)."""
         self.board_path = pathlib.Path(board)
+        self.control = None if control is None else pathlib.Path(control)
         cmd = [str(_binary()), "--listen", "127.0.0.1:0"]
+        if self.control is not None:
+            cmd += ["--control", str(self.control)]
         if defaults:
             self.user, self.password = "admin", "wsbmc-dev"
         else:
@@ -81,6 +85,19 @@ class Agent:
             except subprocess.TimeoutExpired:
                 os.kill(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(timeout=10)
+
+    def sim(self, *words, check=True) -> subprocess.CompletedProcess:
+        """Runs `wsbmc sim --control PATH WORDS...` against this agent (bounded in time)."""
+        assert self.control is not None, "agent started without a control socket"
+        r = subprocess.run(
+            [str(_binary()), "sim", "--control", str(self.control), *map(str, words)],
+            capture_output=True,
+            text=True,
+            timeout=15,
+        )
+        if check and r.returncode != 0:
+            pytest.fail(f"wsbmc sim {' '.join(map(str, words))}: {r.returncode} {r.stderr}")
+        return r
 
     def board(self) -> dict:
         with open(self.board_path, "rb") as f:

@@ -13,14 +13,14 @@
 extern crate alloc;
 
 use alloc::vec::Vec;
-use core::cell::RefCell;
+use core::cell::{Cell, RefCell};
 
 use embassy_time::{Duration, Instant, Timer, with_timeout};
 use embedded_hal_async::i2c::I2c;
 use wsbmc_cim::{Model, Platform, PowerState, PowerTransition, RequestOutcome, SystemInfo};
-use wsbmc_hal::{AnyDevice, DeviceError};
+use wsbmc_hal::{AnyDevice, DeviceError, Ipmb};
 use wsbmc_http::{Handler, Request, Response};
-use wsbmc_monitor::{Monitor, Thresholds};
+use wsbmc_monitor::{Monitor, PowerDomain, Recovery, Thresholds};
 use wsbmc_wsman::{Limits, RequestMeta, Service};
 
 /// Longest a single device read may take. SMBus caps clock stretching at 35 ms per transfer, so a
@@ -32,12 +32,15 @@ pub struct Agent {
     monitor: RefCell<Monitor>,
     wsman: RefCell<Service>,
     system: SystemInfo,
+    /// Whether host-powered sensors have power, as the platform's HostPower last reported.
+    /// Starts true so a platform without power control reads every sensor.
+    host_on: Cell<bool>,
     platform: BasePlatform,
 }
 
 /// The platform of a board without power control, SEL or FRU wiring yet: the host is taken to
-/// be on, every power request is refused as not supported, and threshold changes live until
-/// restart.
+/// be on (as the poller's `host_on` starts), every power request is refused as not supported,
+/// and threshold changes live until restart.
 #[derive(Debug, Default)]
 pub struct BasePlatform;
 
@@ -64,6 +67,7 @@ impl Agent {
             monitor: RefCell::new(monitor),
             wsman: RefCell::new(Service::new(limits, seed)),
             system,
+            host_on: Cell::new(true),
             platform: BasePlatform,
         }
     }
@@ -75,23 +79,47 @@ impl Agent {
 
     /// Polls every sensor at its interval, forever. The bus transfer happens with no borrow of
     /// the monitor held, so requests are served from the cache while a slow device answers.
-    pub async fn run_poller<I: I2c>(&self, devices: &mut [AnyDevice<I>]) -> ! {
+    ///
+    /// A device that keeps timing out is backed off (see [`wsbmc_monitor::recovery`]), and a
+    /// host-powered sensor is not read while the host is off.
+    pub async fn run_poller<I: I2c, B: Ipmb>(&self, devices: &mut [AnyDevice<I, B>]) -> ! {
+        let mut recovery = Recovery::new(devices.len());
         loop {
             let now = now_ms();
             let due = self.monitor.borrow().next_due(now);
             match due {
                 Some(id) => {
-                    let source = self.monitor.borrow().desc(id).map(|d| d.source);
+                    let (source, scale, reads_bus) = {
+                        let m = self.monitor.borrow();
+                        let d = m.desc(id);
+                        (
+                            d.map(|d| d.source),
+                            d.map_or(0, |d| d.scale),
+                            m.reads_bus(id, self.host_on()),
+                        )
+                    };
                     let result = match source.and_then(|s| {
                         devices
                             .get_mut(usize::from(s.device))
-                            .map(|d| (d, s.channel))
+                            .map(|d| (d, s.device, s.channel))
                     }) {
-                        Some((device, channel)) => {
-                            match with_timeout(READ_TIMEOUT, device.read(channel)).await {
+                        // The monitor ignores the result of an unpowered sensor.
+                        Some(_) if !reads_bus => Err(DeviceError::Nack),
+                        Some((_, index, _)) if recovery.backing_off(index, now) => {
+                            Err(DeviceError::Timeout)
+                        }
+                        Some((device, index, channel)) => {
+                            let r = match with_timeout(
+                                READ_TIMEOUT,
+                                device.read_scaled(channel, scale),
+                            )
+                            .await
+                            {
                                 Ok(r) => r,
                                 Err(_) => Err(DeviceError::Timeout),
-                            }
+                            };
+                            recovery.observe(index, &r, now_ms());
+                            r
                         }
                         None => Err(DeviceError::NoSuchChannel),
                     };
@@ -114,7 +142,18 @@ impl Agent {
     }
 
     fn host_on(&self) -> bool {
-        true
+        self.host_on.get()
+    }
+
+    /// Tells the poller whether the host's rails are up (from the platform's `HostPower`). On a
+    /// change every host-powered sensor is made due at once, so it moves between HostOff and a
+    /// reading within one poll rather than one period.
+    pub fn set_host_on(&self, on: bool) {
+        if self.host_on.replace(on) != on {
+            self.monitor
+                .borrow_mut()
+                .mark_due(PowerDomain::HostOn, now_ms());
+        }
     }
 }
 

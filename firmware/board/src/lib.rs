@@ -64,6 +64,9 @@ pub struct Bus {
     pub description: String,
     /// The character device on the embedded-Linux image (e.g. `/dev/i2c-1`); ignored elsewhere.
     pub linux_dev: Option<String>,
+    /// The `ipmb-dev-int` character device (e.g. `/dev/ipmb-0`) for IPMB satellites on this bus
+    /// on the embedded-Linux image.
+    pub ipmb_dev: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -152,6 +155,18 @@ pub fn parse(text: &str, file_name: &str) -> Result<Board, BoardError> {
         src.error_at_line(line, e.message().trim_end().replace('\n', " "))
     })?;
     validate::board(&src, raw)
+}
+
+/// A decimal number in human units (`42.5`, `-3`, `12.06`) as counts of 10^`scale`, rounded half
+/// away from zero, exactly as board files are read; `None` if it is not a plain decimal or does
+/// not fit. Used by tools that take values in the board's units, like the sim control channel.
+pub fn scale_decimal(text: &str, scale: i8) -> Option<i32> {
+    let body = text.strip_prefix('-').unwrap_or(text);
+    let (int, frac) = body.split_once('.').unwrap_or((body, ""));
+    if int.is_empty() && frac.is_empty() {
+        return None;
+    }
+    raw::Decimal::from_text(text).scaled(scale)
 }
 
 /// The board-file spelling of a threshold, for messages and for tools that write board files.

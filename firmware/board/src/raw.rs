@@ -43,6 +43,7 @@ pub struct RawBus {
     #[serde(default)]
     pub description: String,
     pub linux_dev: Option<String>,
+    pub ipmb_dev: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -86,7 +87,13 @@ pub struct RawSensor {
     pub number: Spanned<i64>,
     pub entity: Spanned<String>,
     pub device: Spanned<String>,
-    pub channel: Spanned<String>,
+    /// For I2C parts: a channel of the model.
+    pub channel: Option<Spanned<String>>,
+    /// For IPMB satellites: the satellite's own sensor number.
+    pub remote_sensor: Option<Spanned<i64>>,
+    /// For IPMB satellites: what the remote sensor measures, which the board must know before
+    /// the satellite's SDRs are read (units and thresholds are in the board file).
+    pub quantity: Option<Spanned<String>>,
     #[serde(default)]
     pub power: Option<RawPower>,
     pub poll_ms: Option<Spanned<i64>>,
@@ -141,6 +148,10 @@ pub struct RawLimits {
 pub struct Decimal(String);
 
 impl Decimal {
+    pub(crate) fn from_text(text: &str) -> Self {
+        Decimal(text.to_string())
+    }
+
     /// The value in counts of 10^`scale`, rounded half away from zero; `None` if it does not fit
     /// an i32 or the scale is positive (no quantity has one).
     pub fn scaled(&self, scale: i8) -> Option<i32> {

@@ -307,7 +307,35 @@ fn every_error_names_its_line() {
         ),
         (
             vec![("model = \"max31785\"", format!("model = \"max31790\" {m}"))],
-            "unknown model \"max31790\" (known: tmp75, tmp421, emc1413, max31785, adm1272)",
+            "unknown model \"max31790\" (known: tmp75, tmp421, emc1413, max31785, adm1272, at24c02, at24c32, at24c64, at24c256, ipmb-satellite)",
+        ),
+        (
+            vec![(
+                "channel = \"fan1\"",
+                format!("channel = \"fan1\"\nremote-sensor = 3 {m}"),
+            )],
+            "remote-sensor applies only to sensors on an IPMB satellite, and max31785 is not one",
+        ),
+        (
+            vec![(
+                "channel = \"fan1\"",
+                format!("channel = \"fan1\"\nquantity = \"fan\" {m}"),
+            )],
+            "quantity applies only to sensors on an IPMB satellite",
+        ),
+        (
+            vec![
+                ("model = \"max31785\"", "model = \"ipmb-satellite\"".into()),
+                ("channel = \"fan1\"", format!("channel = \"fan1\" {m}")),
+            ],
+            "sensor \"fan1\": a sensor on an IPMB satellite names remote-sensor and quantity, not channel",
+        ),
+        (
+            vec![
+                ("model = \"max31785\"", "model = \"at24c02\"".into()),
+                ("channel = \"fan1\"", format!("channel = \"fan1\" {m}")),
+            ],
+            "at24c02 has no sensor channels",
         ),
         (
             vec![("bus = \"i2c1\"", format!("bus = \"i2c7\" {m}"))],
@@ -511,15 +539,30 @@ fn sim_board_path() -> PathBuf {
 fn sim_board_loads() {
     let b = load(&sim_board_path()).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(b.info.manufacturer, "wsbmc");
-    assert_eq!(b.sensors.len(), 31);
-    assert_eq!(b.devices.len(), 12);
-    for model in DeviceModel::ALL {
+    assert!(b.sensors.len() >= 40, "{}", b.sensors.len());
+    assert_eq!(b.devices.len(), 16);
+    // Every sensor part, an IPMB satellite and at least one FRU EEPROM; not every EEPROM size.
+    for model in DeviceModel::ALL.iter().filter(|m| m.eeprom().is_none()) {
         assert!(
             b.devices.iter().any(|d| d.model == *model),
             "{} unused",
             model.name()
         );
     }
+    assert!(b.devices.iter().any(|d| d.model.eeprom().is_some()));
+    let sat: Vec<_> = b
+        .sensors
+        .iter()
+        .filter(|s| b.devices[usize::from(s.source.device)].model == DeviceModel::IpmbSatellite)
+        .collect();
+    assert!(sat.len() >= 4);
+    let fan = sat.iter().find(|s| s.key == "psu2_fan").unwrap();
+    assert_eq!(
+        (fan.quantity, fan.scale, fan.source.channel),
+        (Quantity::FanSpeed, 0, 7)
+    );
+    assert_eq!(fan.owner, 0x60);
+    assert_eq!(b.buses[2].ipmb_dev.as_deref(), Some("/dev/ipmb-2"));
 
     let m = Monitor::new(b.sensors.clone());
     let get = |key: &str| m.desc(m.find_key(key).unwrap()).unwrap();
@@ -582,4 +625,18 @@ fn sim_board_waveforms_read_normal() {
     numbers.sort_unstable();
     numbers.dedup();
     assert_eq!(numbers.len(), b.sensors.len());
+}
+
+#[test]
+fn every_board_in_the_tree_loads() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../boards");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path().join("board.toml");
+        if path.exists() {
+            load(&path).unwrap_or_else(|e| panic!("{e}"));
+            n += 1;
+        }
+    }
+    assert!(n >= 3, "{n} boards");
 }

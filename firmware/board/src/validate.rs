@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::ops::Range;
 
 use toml::Spanned;
+use wsbmc_hal::devices::ChannelInfo;
 use wsbmc_hal::{DeviceModel, Quantity};
 use wsbmc_monitor::{PowerDomain, SensorDesc, SensorSource, Threshold, Thresholds};
 
@@ -154,6 +155,7 @@ fn buses(src: &Source<'_>, raw: Vec<Spanned<RawBus>>) -> Result<Vec<Bus>, BoardE
             name: b.name.into_inner(),
             description: b.description,
             linux_dev: b.linux_dev,
+            ipmb_dev: b.ipmb_dev,
         });
     }
     Ok(out)
@@ -347,21 +349,16 @@ fn sensors(
         let device_index = u16::try_from(device_index)
             .map_err(|_| fail(s.device.span(), "too many devices".into()))?;
         let model = device.model;
-        let channel = model.channel(s.channel.get_ref()).ok_or_else(|| {
-            let names: Vec<&str> = model.channels().iter().map(|c| c.name).collect();
-            fail(
-                s.channel.span(),
-                format!(
-                    "channel \"{}\" does not exist on {} (channels: {})",
-                    s.channel.get_ref(),
-                    model.name(),
-                    names.join(", ")
-                ),
-            )
-        })?;
+        let channel = sensor_channel(&s, model, &fail)?;
+        let channel_span = s
+            .channel
+            .as_ref()
+            .map(|c| c.span())
+            .or_else(|| s.remote_sensor.as_ref().map(|r| r.span()))
+            .unwrap_or_else(|| s.device.span());
         if let Some(other) = sources.insert((device_index, channel.channel), key.clone()) {
             return Err(fail(
-                s.channel.span(),
+                channel_span,
                 format!(
                     "channel \"{}\" of device \"{}\" is already read by sensor \"{other}\"",
                     channel.name, device.name
@@ -546,6 +543,115 @@ fn sensors(
         });
     }
     Ok(out)
+}
+
+/// Quantity names for `quantity`, as the satellite sensors of a board file spell them.
+const QUANTITIES: &[(&str, Quantity)] = &[
+    ("temperature", Quantity::Temperature),
+    ("voltage", Quantity::Voltage),
+    ("current", Quantity::Current),
+    ("power", Quantity::Power),
+    ("fan", Quantity::FanSpeed),
+];
+
+/// The channel a sensor reads: a named channel of an I2C part, or a satellite's sensor number
+/// with the quantity the board declares for it. Each kind of device takes only its own keys,
+/// so a sensor moved between kinds cannot keep a key that silently means nothing.
+fn sensor_channel(
+    s: &RawSensor,
+    model: DeviceModel,
+    fail: &dyn Fn(Range<usize>, String) -> BoardError,
+) -> Result<ChannelInfo, BoardError> {
+    if model.is_satellite() {
+        if let Some(c) = &s.channel {
+            return Err(fail(
+                c.span(),
+                "a sensor on an IPMB satellite names remote-sensor and quantity, not channel"
+                    .into(),
+            ));
+        }
+        let Some(number) = &s.remote_sensor else {
+            return Err(fail(
+                s.device.span(),
+                "a sensor on an IPMB satellite needs remote-sensor (the satellite's sensor number)"
+                    .into(),
+            ));
+        };
+        let n = u8::try_from(*number.get_ref())
+            .ok()
+            .filter(|n| *n != 0xff)
+            .ok_or_else(|| {
+                fail(
+                    number.span(),
+                    format!(
+                        "remote-sensor {} is out of range (0..=254)",
+                        number.get_ref()
+                    ),
+                )
+            })?;
+        let Some(q) = &s.quantity else {
+            return Err(fail(
+                s.device.span(),
+                "a sensor on an IPMB satellite needs quantity (temperature, voltage, current, power or fan)".into(),
+            ));
+        };
+        let quantity = QUANTITIES
+            .iter()
+            .find(|(name, _)| name == q.get_ref())
+            .map(|(_, q)| *q)
+            .ok_or_else(|| {
+                let names: Vec<&str> = QUANTITIES.iter().map(|(n, _)| *n).collect();
+                fail(
+                    q.span(),
+                    format!(
+                        "unknown quantity \"{}\" (quantities: {})",
+                        q.get_ref(),
+                        names.join(", ")
+                    ),
+                )
+            })?;
+        return Ok(ChannelInfo {
+            name: "remote-sensor",
+            channel: n,
+            quantity,
+        });
+    }
+    for (what, span) in [
+        ("remote-sensor", s.remote_sensor.as_ref().map(|r| r.span())),
+        ("quantity", s.quantity.as_ref().map(|q| q.span())),
+    ] {
+        if let Some(span) = span {
+            return Err(fail(
+                span,
+                format!(
+                    "{what} applies only to sensors on an IPMB satellite, and {} is not one",
+                    model.name()
+                ),
+            ));
+        }
+    }
+    let Some(c) = &s.channel else {
+        return Err(fail(s.device.span(), "missing channel".into()));
+    };
+    model.channel(c.get_ref()).ok_or_else(|| {
+        let names: Vec<&str> = model.channels().iter().map(|c| c.name).collect();
+        fail(
+            c.span(),
+            if names.is_empty() {
+                format!(
+                    "{} has no sensor channels (it is storage, not a sensor)",
+                    model.name()
+                )
+            } else {
+                format!(
+                    "channel \"{}\" does not exist on {} (channels: {})",
+                    c.get_ref(),
+                    model.name(),
+                    names.join(", ")
+                )
+            },
+        )
+    })
 }
 
 fn sim_channel(w: &RawSim, scale: i8) -> Result<SimChannel, String> {

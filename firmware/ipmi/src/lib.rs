@@ -11,6 +11,7 @@ pub mod cim;
 pub mod convert;
 pub mod entity;
 pub mod fru;
+pub mod ipmb;
 pub mod scale;
 pub mod sdr;
 pub mod sel;

@@ -6,6 +6,9 @@
 //! a listening socket and credentials into running tasks on one current-thread tokio runtime
 //! (the shared HTTP futures are not `Send`).
 
+mod control;
+#[cfg(target_os = "linux")]
+mod linux;
 mod sim;
 
 use std::io::Write as _;
@@ -15,7 +18,7 @@ use std::process::ExitCode;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use clap::Parser;
+use clap::{Parser, Subcommand, ValueEnum};
 use embedded_io_adapters::tokio_1::FromTokio;
 use log::{debug, info, warn};
 use tokio::io::AsyncWriteExt;
@@ -42,6 +45,15 @@ const PBKDF2_ITERATIONS: u32 = 20_000;
 #[derive(Parser, Debug)]
 #[command(name = "wsbmc", version, about = "WS-Management BMC agent")]
 struct Args {
+    #[command(subcommand)]
+    command: Option<Cmd>,
+    /// Which hardware the agent drives: the simulated board, or the Linux devices the board
+    /// file names (`linux-dev` of each bus).
+    #[arg(long, value_enum, default_value_t = Hal::Sim)]
+    hal: Hal,
+    /// Serve the simulation control channel on this Unix socket (mode 0600); off by default.
+    #[arg(long)]
+    control: Option<PathBuf>,
     /// Address to listen on; port 0 picks a free port (the chosen one is printed).
     #[arg(long, default_value = "127.0.0.1:5985")]
     listen: SocketAddr,
@@ -49,19 +61,88 @@ struct Args {
     #[arg(long)]
     board: Option<PathBuf>,
     /// User name for HTTP Basic authentication.
-    #[arg(long, env = "WSBMC_USER")]
+    #[arg(long, env = "WSBMC_USER", allow_hyphen_values = true)]
     user: Option<String>,
     /// Password for HTTP Basic authentication.
-    #[arg(long, env = "WSBMC_PASSWORD", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "WSBMC_PASSWORD",
+        hide_env_values = true,
+        allow_hyphen_values = true
+    )]
     password: Option<String>,
     /// Concurrent connections served; more are answered 503 and closed.
     #[arg(long)]
     max_connections: Option<u32>,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Hal {
+    Sim,
+    Linux,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Control a running agent's simulation through its control socket.
+    Sim {
+        /// The agent's `--control` socket.
+        #[arg(long)]
+        control: PathBuf,
+        #[command(subcommand)]
+        action: SimAction,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum SimAction {
+    /// Pin a sensor to a value in its board units (°C, V, A, W, RPM).
+    Set { key: String, value: String },
+    /// Return a sensor to its waveform.
+    Clear { key: String },
+    /// Inject a device fault: nack, bus, timeout, stuck, slow, checksum, or none to clear.
+    Fault { device: String, kind: String },
+    /// Pull a device from the board: it stops answering.
+    Remove { device: String },
+    /// Put a pulled device back.
+    Insert { device: String },
+    /// Drive the host's power: on, off, cycle or reset.
+    Host { request: String },
+    /// Host state, devices with their faults, and every sensor's reading.
+    Status,
+}
+
+/// `wsbmc sim ...`: one request to the agent; errors to stderr with exit status 2.
+fn sim_client(control: &PathBuf, action: &SimAction) -> ExitCode {
+    let line = match action {
+        SimAction::Set { key, value } => format!("set {key} {value}"),
+        SimAction::Clear { key } => format!("clear {key}"),
+        SimAction::Fault { device, kind } => format!("fault {device} {kind}"),
+        SimAction::Remove { device } => format!("remove {device}"),
+        SimAction::Insert { device } => format!("insert {device}"),
+        SimAction::Host { request } => format!("host {request}"),
+        SimAction::Status => "status".to_string(),
+    };
+    // Parsing here too gives the same message without a running agent.
+    let result = control::Command::parse(&line).and_then(|c| control::request(control, &c));
+    match result {
+        Ok(body) => {
+            print!("{body}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("wsbmc sim: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
 fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     let args = Args::parse();
+    if let Some(Cmd::Sim { control, action }) = &args.command {
+        return sim_client(control, action);
+    }
 
     let (board, board_name) = match &args.board {
         Some(path) => match wsbmc_board::load(path) {
@@ -117,13 +198,6 @@ async fn run(
     password: String,
 ) -> ExitCode {
     let seed = random_u64();
-    let mut devices = match sim::build(&board) {
-        Ok(d) => d,
-        Err(e) => {
-            eprintln!("wsbmc: {board_name}: {e}");
-            return ExitCode::from(2);
-        }
-    };
 
     let mut system = SystemInfo::new(board.info.cim_system_name());
     system.element_name = board.info.product.clone();
@@ -131,11 +205,18 @@ async fn run(
     let sensor_count = board.sensors.len();
     let limits = wsman_limits(&board);
     let agent = Rc::new(Agent::new(
-        Monitor::new(board.sensors),
+        Monitor::new(board.sensors.clone()),
         system,
         limits,
         seed,
     ));
+    let hal = match start_hal(&args, &board, &agent).await {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("wsbmc: {board_name}: {e}");
+            return ExitCode::from(2);
+        }
+    };
 
     let mut auth = Auth::new();
     auth.add_user(
@@ -178,10 +259,7 @@ async fn run(
     info!("board {board_name}: {sensor_count} sensors");
     info!("HTTP Basic authentication as user {user:?}");
 
-    let poller = {
-        let agent = agent.clone();
-        tokio::task::spawn_local(async move { agent.run_poller(&mut devices).await })
-    };
+    let poller = hal;
 
     let slots = Arc::new(Semaphore::new(max_connections));
     let accept = async {
@@ -231,6 +309,84 @@ async fn run(
     };
     poller.abort();
     code
+}
+
+/// Builds the HAL the arguments ask for and starts the tasks that own it: the poller, the host
+/// power watcher and, on the simulated HAL, the control channel.
+async fn start_hal(
+    args: &Args,
+    board: &Board,
+    agent: &Rc<Agent>,
+) -> Result<tokio::task::JoinHandle<()>, String> {
+    match args.hal {
+        Hal::Sim => {
+            let (sim, mut devices) = sim::build(board)?;
+            sim::log_fru(board, &mut devices).await;
+            if let Some(path) = &args.control {
+                let listener = control::bind(path)
+                    .map_err(|e| format!("control socket {}: {e}", path.display()))?;
+                info!("sim control channel on {}", path.display());
+                let target = Rc::new(control::Target {
+                    board: board.clone(),
+                    sim: sim.clone(),
+                    agent: agent.clone(),
+                });
+                tokio::task::spawn_local(control::serve(listener, target));
+            }
+            let watcher = {
+                let (agent, host) = (agent.clone(), sim.host.clone());
+                watch_host(agent, move || Some(host.power_state()))
+            };
+            tokio::task::spawn_local(watcher);
+            let agent = agent.clone();
+            Ok(tokio::task::spawn_local(async move {
+                agent.run_poller(&mut devices).await
+            }))
+        }
+        Hal::Linux => {
+            if args.control.is_some() {
+                return Err("--control drives the simulation; it needs --hal sim".into());
+            }
+            linux_hal(board, agent).await
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+async fn linux_hal(
+    board: &Board,
+    agent: &Rc<Agent>,
+) -> Result<tokio::task::JoinHandle<()>, String> {
+    let mut devices = linux::build(board)?;
+    sim::log_fru(board, &mut devices).await;
+    let agent = agent.clone();
+    Ok(tokio::task::spawn_local(async move {
+        agent.run_poller(&mut devices).await
+    }))
+}
+
+#[cfg(not(target_os = "linux"))]
+async fn linux_hal(_: &Board, _: &Rc<Agent>) -> Result<tokio::task::JoinHandle<()>, String> {
+    Err("--hal linux needs Linux".into())
+}
+
+/// How often the host's power state is sampled. Transitions take seconds, so a tenth of a
+/// second is well inside what a console can notice, and cheap.
+const HOST_POLL: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Keeps the agent's idea of the host's rails in step with the power control.
+async fn watch_host(agent: Rc<Agent>, mut state: impl FnMut() -> Option<wsbmc_hal::PowerState>) {
+    let mut last = None;
+    loop {
+        if let Some(s) = state() {
+            if last != Some(s) {
+                info!("host power: {}", s.name());
+                last = Some(s);
+            }
+            agent.set_host_on(s.rails_up());
+        }
+        tokio::time::sleep(HOST_POLL).await;
+    }
 }
 
 /// Maps the board's `[limits]` onto the protocol limits.

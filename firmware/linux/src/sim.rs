@@ -1,12 +1,26 @@
 //! The simulated HAL: the board's devices as register-level models on virtual buses, read by
-//! the real drivers.
+//! the real drivers, plus the simulated host behind the power button.
 
+use log::{info, warn};
 use wsbmc_board::Board;
-use wsbmc_hal::AnyDevice;
-use wsbmc_sim::{SimBoard, SimBus, SystemClock, Waveform};
+use wsbmc_hal::{AnyDevice, DeviceModel, PowerState};
+use wsbmc_ipmi::Text;
+use wsbmc_ipmi::fru::{BoardInfo, Builder, Fields, Fru, ProductInfo};
+use wsbmc_ipmi::ipmb::BMC_SA;
+use wsbmc_sim::{HostTiming, SimBoard, SimBus, SimHost, SimIpmb, SystemClock, Waveform};
+
+/// The device table the poller owns on the simulated HAL.
+pub type Devices = Vec<AnyDevice<SimBus, SimIpmb>>;
+
+/// Everything the control channel needs to reach the simulation.
+#[derive(Clone)]
+pub struct Sim {
+    pub board: SimBoard,
+    pub host: SimHost,
+}
 
 /// Builds the simulated board and one driver per device, in board order.
-pub fn build(board: &Board) -> Result<Vec<AnyDevice<SimBus>>, String> {
+pub fn build(board: &Board) -> Result<(Sim, Devices), String> {
     let sim = SimBoard::new(board.sim.seed, SystemClock::new());
     let bus_name = |i: u16| {
         board
@@ -17,7 +31,12 @@ pub fn build(board: &Board) -> Result<Vec<AnyDevice<SimBus>>, String> {
     };
     for d in &board.devices {
         sim.add_device(bus_name(d.bus)?, d.address, d.model)
-            .map_err(|e| format!("device {:?}: {e:?}", d.name))?;
+            .map_err(|e| format!("device {:?}: {e}", d.name))?;
+        if d.model.eeprom().is_some() {
+            let image = fru_image(board)?;
+            sim.load_eeprom(bus_name(d.bus)?, d.address, &image)
+                .map_err(|e| format!("device {:?}: {e}", d.name))?;
+        }
     }
     for c in &board.sim.channels {
         let d = board
@@ -31,17 +50,87 @@ pub fn build(board: &Board) -> Result<Vec<AnyDevice<SimBus>>, String> {
             noise: c.noise,
         };
         sim.set_waveform(bus_name(d.bus)?, d.address, c.channel, wave)
-            .map_err(|e| format!("device {:?}: {e:?}", d.name))?;
+            .map_err(|e| format!("device {:?}: {e}", d.name))?;
     }
-    board
+    let devices = board
         .devices
         .iter()
         .map(|d| {
-            Ok(AnyDevice::new(
-                d.model,
-                sim.bus(bus_name(d.bus)?),
-                d.address,
-            ))
+            let bus = bus_name(d.bus)?;
+            Ok(if d.model == DeviceModel::IpmbSatellite {
+                AnyDevice::satellite(sim.ipmb(bus, BMC_SA), d.address)
+            } else {
+                AnyDevice::bind(d.model, sim.bus(bus), d.address)
+            })
         })
-        .collect()
+        .collect::<Result<Devices, String>>()?;
+    // The host starts on, so a fresh agent reads every sensor.
+    let host = SimHost::new(SystemClock::new(), PowerState::On, HostTiming::default());
+    Ok((Sim { board: sim, host }, devices))
+}
+
+/// The board's FRU image as its EEPROM would hold it: board and product areas from `[board]`.
+fn fru_image(board: &Board) -> Result<Vec<u8>, String> {
+    let i = &board.info;
+    let board_area = BoardInfo {
+        language: 0,
+        mfg_minutes: 0,
+        manufacturer: Text::new(&i.manufacturer),
+        product_name: Text::new(&i.product),
+        serial_number: Text::new(&i.serial_number),
+        part_number: Text::new(&i.name),
+        fru_file_id: Text::EMPTY,
+        custom: Fields::EMPTY,
+    };
+    let product = ProductInfo {
+        language: 0,
+        manufacturer: Text::new(&i.manufacturer),
+        product_name: Text::new(&i.product),
+        part_number: Text::new(&i.name),
+        version: Text::EMPTY,
+        serial_number: Text::new(&i.serial_number),
+        asset_tag: Text::EMPTY,
+        fru_file_id: Text::EMPTY,
+        custom: Fields::EMPTY,
+    };
+    let mut out = vec![0xFFu8; 256];
+    let n = Builder::new()
+        .board(board_area)
+        .product(product)
+        .write(&mut out)
+        .map_err(|e| format!("board info does not fit a 256-byte FRU image: {e:?}"))?;
+    out.truncate(n);
+    Ok(out)
+}
+
+/// Reads each FRU EEPROM through its driver and logs what it holds: the start-up check that
+/// the storage answers and carries a valid image.
+pub async fn log_fru<I, B>(board: &Board, devices: &mut [AnyDevice<I, B>])
+where
+    I: embedded_hal_async::i2c::I2c,
+    B: wsbmc_hal::Ipmb,
+{
+    for (d, dev) in board.devices.iter().zip(devices.iter_mut()) {
+        let AnyDevice::At24(eeprom) = dev else {
+            continue;
+        };
+        let mut buf = vec![0u8; eeprom.size().bytes().min(4096)];
+        match eeprom.read_fru(&mut buf).await {
+            Ok(bytes) => match Fru::parse(bytes).and_then(|f| f.board()) {
+                Ok(Some(b)) => {
+                    let s = |t: Text<'_>| t.chars().collect::<String>();
+                    info!(
+                        "FRU {}: {} {} serial {}",
+                        d.name,
+                        s(b.manufacturer),
+                        s(b.product_name),
+                        s(b.serial_number)
+                    );
+                }
+                Ok(None) => info!("FRU {}: no board area", d.name),
+                Err(e) => warn!("FRU {}: {e:?}", d.name),
+            },
+            Err(e) => warn!("FRU {}: cannot read: {e:?}", d.name),
+        }
+    }
 }

@@ -14,9 +14,11 @@ use alloc::vec::Vec;
 pub use wsbmc_hal::{DeviceError, Quantity};
 
 mod poller;
+pub mod recovery;
 mod threshold;
 
 pub use poller::{Recorded, ThresholdError, UnknownSensor};
+pub use recovery::Recovery;
 pub use threshold::{OrderError, evaluate};
 
 /// Index of a sensor in the board's sensor table. Stable for the life of the image because the

@@ -22,10 +22,12 @@
 //! ```
 
 mod clock;
+mod host;
 mod models;
+pub mod satellite;
 mod wave;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 use std::future::Future;
 use std::num::NonZeroU32;
@@ -36,8 +38,11 @@ use std::time::Duration;
 
 use embedded_hal::i2c::{ErrorKind, ErrorType, NoAcknowledgeSource, Operation};
 use wsbmc_hal::DeviceModel;
+use wsbmc_hal::ipmb::{Ipmb, IpmbError};
+use wsbmc_ipmi::ipmb as frame;
 
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use host::{HostTiming, SimHost};
 pub use models::ADM1272_PMON_CONFIG_DEFAULT;
 pub use wave::{ChannelKey, Waveform};
 
@@ -55,6 +60,39 @@ pub enum SimFault {
     /// The bus works but the measurement is frozen at the value it had when the fault was set,
     /// like a part whose ADC stopped converting.
     Stuck,
+    /// Every transfer (or IPMB response) is delayed by the board's slow time (see
+    /// [`SimBoard::set_slow_ms`]) and then succeeds.
+    Slow,
+    /// Data arrives damaged: an IPMB response with a bad checksum, or an I2C read whose last
+    /// byte has its low bit flipped.
+    BadChecksum,
+}
+
+impl SimFault {
+    /// The control-channel spelling.
+    pub const fn name(self) -> &'static str {
+        match self {
+            SimFault::Nack => "nack",
+            SimFault::BusError => "bus",
+            SimFault::Timeout => "timeout",
+            SimFault::Stuck => "stuck",
+            SimFault::Slow => "slow",
+            SimFault::BadChecksum => "checksum",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        [
+            SimFault::Nack,
+            SimFault::BusError,
+            SimFault::Timeout,
+            SimFault::Stuck,
+            SimFault::Slow,
+            SimFault::BadChecksum,
+        ]
+        .into_iter()
+        .find(|f| f.name() == name)
+    }
 }
 
 /// The error a [`SimBus`] transfer returns.
@@ -117,6 +155,8 @@ pub enum SimError {
     NotApplicable {
         model: DeviceModel,
     },
+    /// The contents do not fit the EEPROM.
+    TooLarge,
 }
 
 impl fmt::Display for SimError {
@@ -138,6 +178,7 @@ impl fmt::Display for SimError {
             SimError::NotApplicable { model } => {
                 write!(f, "setting does not apply to {}", model.name())
             }
+            SimError::TooLarge => f.write_str("contents do not fit the EEPROM"),
         }
     }
 }
@@ -147,6 +188,8 @@ impl std::error::Error for SimError {}
 struct SimDevice {
     model: DeviceModel,
     regs: models::Regs,
+    /// False while the part is pulled from the board: it NACKs whatever the fault says.
+    present: bool,
     fault: Option<SimFault>,
     stuck_at_ms: u64,
     waveforms: BTreeMap<u8, Waveform>,
@@ -208,7 +251,25 @@ struct BoardState {
     seed: u64,
     clock: Arc<dyn Clock>,
     stall_ms: u64,
+    slow_ms: u64,
     buses: BTreeMap<String, BTreeMap<u8, SimDevice>>,
+    /// IPMB frames on their way to a requester, keyed by (bus, requester's 8-bit address), each
+    /// with the clock time it arrives.
+    inbox: BTreeMap<(String, u8), Inbox>,
+}
+
+/// Frames with the clock time each arrives.
+type Inbox = VecDeque<(u64, Vec<u8>)>;
+
+/// Frames queued per requester at most; older ones are dropped, as a full kernel queue does.
+const INBOX_LIMIT: usize = 16;
+
+fn channel_exists(model: DeviceModel, channel: u8) -> bool {
+    if model.is_satellite() {
+        satellite::sensor(channel).is_some()
+    } else {
+        model.channels().iter().any(|c| c.channel == channel)
+    }
 }
 
 impl BoardState {
@@ -233,6 +294,9 @@ impl BoardState {
         let Some(dev) = self.buses.get_mut(bus).and_then(|b| b.get_mut(&address)) else {
             return Err(SimI2cError::Nack(NoAcknowledgeSource::Address));
         };
+        if !dev.present {
+            return Err(SimI2cError::Nack(NoAcknowledgeSource::Address));
+        }
         match dev.fault {
             Some(SimFault::Nack) => return Err(SimI2cError::Nack(NoAcknowledgeSource::Address)),
             Some(SimFault::BusError) => return Err(SimI2cError::Bus),
@@ -249,7 +313,7 @@ impl BoardState {
                 Operation::Write(bytes) => dev.regs.write(bytes)?,
                 Operation::Read(buf) => {
                     // Split borrow: the registers change while the inputs only read.
-                    let mut regs = std::mem::replace(&mut dev.regs, models::Regs::new(dev.model));
+                    let mut regs = std::mem::replace(&mut dev.regs, models::Regs::Empty);
                     let inputs = DeviceInputs {
                         dev,
                         seed,
@@ -260,6 +324,11 @@ impl BoardState {
                     let r = regs.read(buf, &inputs);
                     dev.regs = regs;
                     r?;
+                    if dev.fault == Some(SimFault::BadChecksum)
+                        && let Some(last) = buf.last_mut()
+                    {
+                        *last ^= 0x01;
+                    }
                 }
             }
         }
@@ -283,6 +352,10 @@ fn lock(state: &Mutex<BoardState>) -> MutexGuard<'_, BoardState> {
 /// Default for [`SimFault::Timeout`]: long enough that any sane poller's own timeout fires
 /// first, short enough that a caller without one is not wedged.
 pub const DEFAULT_TIMEOUT_STALL_MS: u64 = 1_000;
+/// Default for [`SimFault::Slow`]: longer than an IPMB requester's per-attempt wait, so a slow
+/// satellite's late answers arrive while the requester waits for its retry, and shorter than
+/// the poller's bound on one I2C read.
+pub const DEFAULT_SLOW_MS: u64 = 150;
 
 impl SimBoard {
     /// An empty board. `seed` fixes every waveform's phase and noise; `clock` is the time base
@@ -293,7 +366,9 @@ impl SimBoard {
                 seed,
                 clock: Arc::new(clock),
                 stall_ms: DEFAULT_TIMEOUT_STALL_MS,
+                slow_ms: DEFAULT_SLOW_MS,
                 buses: BTreeMap::new(),
+                inbox: BTreeMap::new(),
             })),
         }
     }
@@ -319,7 +394,8 @@ impl SimBoard {
             address,
             SimDevice {
                 model,
-                regs: models::Regs::new(model),
+                regs: models::Regs::new(model, address),
+                present: true,
                 fault: None,
                 stuck_at_ms: 0,
                 waveforms: BTreeMap::new(),
@@ -340,7 +416,7 @@ impl SimBoard {
     ) -> Result<R, SimError> {
         let mut st = lock(&self.state);
         let dev = st.device_mut(bus, address)?;
-        if !dev.model.channels().iter().any(|c| c.channel == channel) {
+        if !channel_exists(dev.model, channel) {
             return Err(SimError::NoSuchChannel {
                 model: dev.model,
                 channel,
@@ -416,7 +492,7 @@ impl SimBoard {
                 DeviceModel::Tmp421 => channel == 1,
                 DeviceModel::Emc1413 => channel == 1 || channel == 2,
                 DeviceModel::Max31785 => (6..=12).contains(&channel),
-                DeviceModel::Tmp75 | DeviceModel::Adm1272 => false,
+                _ => false,
             };
             if !has_flag {
                 return Err(SimError::NoFaultFlag {
@@ -451,6 +527,46 @@ impl SimBoard {
         lock(&self.state).stall_ms = ms;
     }
 
+    /// How late a [`SimFault::Slow`] device answers.
+    pub fn set_slow_ms(&self, ms: u64) {
+        lock(&self.state).slow_ms = ms;
+    }
+
+    /// Pulls the part from the board (`false`: it NACKs everything) or puts it back. Faults,
+    /// overrides and EEPROM contents survive, as they would on the part itself.
+    pub fn set_present(&self, bus: &str, address: u8, present: bool) -> Result<(), SimError> {
+        lock(&self.state).device_mut(bus, address)?.present = present;
+        Ok(())
+    }
+
+    pub fn present(&self, bus: &str, address: u8) -> Result<bool, SimError> {
+        Ok(lock(&self.state).device_mut(bus, address)?.present)
+    }
+
+    /// Writes an EEPROM's contents from offset 0, as a programmer would before assembly.
+    pub fn load_eeprom(&self, bus: &str, address: u8, bytes: &[u8]) -> Result<(), SimError> {
+        let mut st = lock(&self.state);
+        let dev = st.device_mut(bus, address)?;
+        if dev.model.eeprom().is_none() {
+            return Err(SimError::NotApplicable { model: dev.model });
+        }
+        if dev.regs.load_eeprom(bytes) {
+            Ok(())
+        } else {
+            Err(SimError::TooLarge)
+        }
+    }
+
+    /// An IPMB attachment on bus `name` listening at 8-bit address `own_address`, for
+    /// satellite drivers to own.
+    pub fn ipmb(&self, name: &str, own_address: u8) -> SimIpmb {
+        SimIpmb {
+            state: self.state.clone(),
+            bus: Arc::from(name),
+            own_address,
+        }
+    }
+
     /// The true physical value of a channel now (native units), before register quantisation:
     /// what a correct driver should read back, give or take one register count.
     pub fn physical_value(&self, bus: &str, address: u8, channel: u8) -> Result<i32, SimError> {
@@ -458,7 +574,7 @@ impl SimBoard {
         let now = st.clock.now_ms();
         let seed = st.seed;
         let dev = st.device_mut(bus, address)?;
-        if !dev.model.channels().iter().any(|c| c.channel == channel) {
+        if !channel_exists(dev.model, channel) {
             return Err(SimError::NoSuchChannel {
                 model: dev.model,
                 channel,
@@ -537,6 +653,20 @@ impl embedded_hal_async::i2c::I2c for SimBus {
         address: u8,
         operations: &mut [Operation<'_>],
     ) -> Result<(), Self::Error> {
+        let (slow, clock, slow_ms) = {
+            let mut st = lock(&self.state);
+            let slow = st
+                .buses
+                .get_mut(&*self.name)
+                .and_then(|b| b.get_mut(&address))
+                .is_some_and(|d| d.present && d.fault == Some(SimFault::Slow));
+            (slow, st.clock.clone(), st.slow_ms)
+        };
+        if slow {
+            // The answer is taken after the delay, so it is as fresh as the part would give.
+            let deadline = clock.now_ms().saturating_add(slow_ms);
+            Stall { clock, deadline }.await;
+        }
         let (result, clock, stall_ms) = {
             let mut st = lock(&self.state);
             let r = st.transact(&self.name, address, operations);
@@ -547,6 +677,147 @@ impl embedded_hal_async::i2c::I2c for SimBus {
             Stall { clock, deadline }.await;
         }
         result
+    }
+}
+
+/// An IPMB attachment on a simulated bus: requests go to the satellite model at the frame's
+/// address, and its responses come back after the model's delay. Clones share the inbox.
+#[derive(Clone)]
+pub struct SimIpmb {
+    state: Arc<Mutex<BoardState>>,
+    bus: Arc<str>,
+    own_address: u8,
+}
+
+impl fmt::Debug for SimIpmb {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SimIpmb")
+            .field("bus", &self.bus)
+            .field("own_address", &self.own_address)
+            .finish()
+    }
+}
+
+impl BoardState {
+    /// Delivers a request frame to the satellite at its address; queues any answer.
+    fn ipmb_send(&mut self, bus: &str, frame_bytes: &[u8]) -> Result<(), IpmbError> {
+        let now = self.clock.now_ms();
+        let (seed, slow_ms) = (self.seed, self.slow_ms);
+        let address = frame_bytes.first().map_or(0, |a| a >> 1);
+        let Some(dev) = self.buses.get_mut(bus).and_then(|b| b.get_mut(&address)) else {
+            return Err(IpmbError::Nack);
+        };
+        if !dev.present {
+            return Err(IpmbError::Nack);
+        }
+        match dev.fault {
+            Some(SimFault::Nack) => return Err(IpmbError::Nack),
+            Some(SimFault::BusError) => return Err(IpmbError::Bus),
+            // The write is acknowledged, and then nothing ever comes back.
+            Some(SimFault::Timeout) => return Ok(()),
+            _ => {}
+        }
+        // A frame that fails its checksums is dropped by the responder, as IPMB requires.
+        let Ok((header, body)) = frame::decode(frame_bytes) else {
+            return Ok(());
+        };
+        if header.is_response() {
+            return Ok(());
+        }
+        let t_ms = if dev.fault == Some(SimFault::Stuck) {
+            dev.stuck_at_ms
+        } else {
+            now
+        };
+        let mut regs = std::mem::replace(&mut dev.regs, models::Regs::Empty);
+        let answer = regs.satellite().map(|sat| {
+            let inputs = DeviceInputs {
+                dev,
+                seed,
+                bus,
+                address,
+                t_ms,
+            };
+            sat.handle(&header, body, &|ch| models::Inputs::value(&inputs, ch))
+        });
+        dev.regs = regs;
+        let Some((code, data)) = answer else {
+            // Not a satellite: an I2C part acknowledges the bytes and has nothing to say.
+            return Ok(());
+        };
+        let mut out = [0u8; frame::MAX_FRAME];
+        let data = &data[..data.len().min(frame::MAX_RESPONSE_DATA)];
+        let Ok(n) = frame::encode_response(&header.response(), code, data, &mut out) else {
+            return Ok(());
+        };
+        let mut reply = out[..n].to_vec();
+        if dev.fault == Some(SimFault::BadChecksum)
+            && let Some(last) = reply.last_mut()
+        {
+            *last ^= 0x5A;
+        }
+        let at = if dev.fault == Some(SimFault::Slow) {
+            now.saturating_add(slow_ms)
+        } else {
+            now
+        };
+        let q = self
+            .inbox
+            .entry((bus.to_owned(), header.src_sa))
+            .or_default();
+        if q.len() >= INBOX_LIMIT {
+            q.pop_front();
+        }
+        q.push_back((at, reply));
+        Ok(())
+    }
+
+    /// The first frame due for `(bus, own)` by now, or when the next one is due.
+    fn ipmb_take(&mut self, bus: &str, own: u8) -> Result<Vec<u8>, Option<u64>> {
+        let now = self.clock.now_ms();
+        let Some(q) = self.inbox.get_mut(&(bus.to_owned(), own)) else {
+            return Err(None);
+        };
+        match q.iter().position(|(at, _)| *at <= now) {
+            Some(i) => q.remove(i).map(|(_, f)| f).ok_or(None),
+            None => Err(q.iter().map(|(at, _)| *at).min()),
+        }
+    }
+}
+
+impl Ipmb for SimIpmb {
+    fn own_address(&self) -> u8 {
+        self.own_address
+    }
+
+    async fn send(&mut self, frame_bytes: &[u8]) -> Result<(), IpmbError> {
+        lock(&self.state).ipmb_send(&self.bus, frame_bytes)
+    }
+
+    async fn receive(&mut self, buf: &mut [u8], timeout_ms: u32) -> Result<usize, IpmbError> {
+        let clock = lock(&self.state).clock.clone();
+        let deadline = clock.now_ms().saturating_add(u64::from(timeout_ms));
+        loop {
+            let next = lock(&self.state).ipmb_take(&self.bus, self.own_address);
+            match next {
+                Ok(f) => {
+                    let n = f.len().min(buf.len());
+                    buf[..n].copy_from_slice(&f[..n]);
+                    return Ok(n);
+                }
+                Err(due) => {
+                    if clock.now_ms() >= deadline {
+                        return Err(IpmbError::Timeout);
+                    }
+                    let wake = due.map_or(deadline, |d| d.min(deadline));
+                    Stall {
+                        clock: clock.clone(),
+                        deadline: wake,
+                    }
+                    .await;
+                }
+            }
+        }
     }
 }
 

@@ -13,7 +13,10 @@ use wsbmc_hal::devices::max31785;
 use wsbmc_hal::pmbus::{self, Coefficients};
 use wsbmc_hal::{DeviceModel, Quantity};
 
+use wsbmc_hal::devices::At24Size;
+
 use crate::SimI2cError;
+use crate::satellite::{self, SatelliteRegs};
 
 /// What a model may ask of the outside world while handling one transaction.
 pub(crate) trait Inputs {
@@ -55,6 +58,14 @@ pub(crate) enum Regs {
         cmd: u8,
         pmon_config: u16,
     },
+    At24 {
+        ptr: usize,
+        mem: Vec<u8>,
+        size: At24Size,
+    },
+    Satellite(SatelliteRegs),
+    /// Stands in while the real registers are borrowed out during a read.
+    Empty,
 }
 
 /// ADM1272 PMON_CONFIG at power-up: 100 V and 30 mV ranges, VIN sampled, VOUT and temperature
@@ -62,7 +73,15 @@ pub(crate) enum Regs {
 pub const ADM1272_PMON_CONFIG_DEFAULT: u16 = 0x3F35;
 
 impl Regs {
-    pub(crate) fn new(model: DeviceModel) -> Self {
+    pub(crate) fn new(model: DeviceModel, address: u8) -> Self {
+        if let Some(size) = model.eeprom() {
+            // Erased EEPROM cells read as ones.
+            return Regs::At24 {
+                ptr: 0,
+                mem: vec![0xFF; size.bytes()],
+                size,
+            };
+        }
         match model {
             DeviceModel::Tmp75 => Regs::Tmp75 {
                 ptr: 0,
@@ -88,6 +107,29 @@ impl Regs {
                 cmd: 0,
                 pmon_config: ADM1272_PMON_CONFIG_DEFAULT,
             },
+            DeviceModel::IpmbSatellite => Regs::Satellite(SatelliteRegs::new(address)),
+            DeviceModel::At24c02
+            | DeviceModel::At24c32
+            | DeviceModel::At24c64
+            | DeviceModel::At24c256 => Regs::Empty,
+        }
+    }
+
+    /// Replaces an EEPROM's contents from offset 0 (the rest keeps its bytes).
+    pub(crate) fn load_eeprom(&mut self, bytes: &[u8]) -> bool {
+        match self {
+            Regs::At24 { mem, .. } if bytes.len() <= mem.len() => {
+                mem[..bytes.len()].copy_from_slice(bytes);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    pub(crate) fn satellite(&mut self) -> Option<&mut SatelliteRegs> {
+        match self {
+            Regs::Satellite(s) => Some(s),
+            _ => None,
         }
     }
 
@@ -155,6 +197,29 @@ impl Regs {
                     *pmon_config = u16::from_le_bytes([*lo, *hi]);
                 }
             }
+            Regs::At24 { ptr, mem, size } => {
+                let (addr, payload) = if size.address_bytes() == 1 {
+                    (usize::from(first), rest)
+                } else {
+                    let Some((&lo, payload)) = rest.split_first() else {
+                        // Only the high address byte: the part latches nothing useful.
+                        return Ok(());
+                    };
+                    (usize::from(u16::from_be_bytes([first, lo])), payload)
+                };
+                let n = size.bytes();
+                *ptr = addr % n;
+                // Page writes wrap inside the page, as the silicon does.
+                let page = size.page();
+                let base = *ptr - *ptr % page;
+                for (i, b) in payload.iter().enumerate() {
+                    let at = base + (*ptr % page + i) % page;
+                    mem[at] = *b;
+                }
+            }
+            // IPMB frames written to a satellite through the plain I2C handle are ignored;
+            // satellites are spoken to through `SimIpmb`.
+            Regs::Satellite(_) | Regs::Empty => {}
         }
         Ok(())
     }
@@ -302,6 +367,13 @@ impl Regs {
                 };
                 fill_le(buf, word);
             }
+            Regs::At24 { ptr, mem, .. } => {
+                for b in buf.iter_mut() {
+                    *b = mem[*ptr];
+                    *ptr = (*ptr + 1) % mem.len();
+                }
+            }
+            Regs::Satellite(_) | Regs::Empty => buf.fill(0xFF),
         }
         Ok(())
     }
@@ -383,6 +455,9 @@ fn q5_raw(mc: i32, extended: bool) -> u16 {
 /// values so an unconfigured board still looks alive.
 pub(crate) fn default_waveform(model: DeviceModel, channel: u8) -> crate::Waveform {
     use crate::Waveform as W;
+    if model == DeviceModel::IpmbSatellite {
+        return satellite::sensor(channel).map_or(W::new(0, 0, 60_000, 0), |s| s.default);
+    }
     let quantity = model
         .channels()
         .iter()

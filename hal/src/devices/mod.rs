@@ -2,17 +2,22 @@
 
 use embedded_hal_async::i2c::I2c;
 
+use crate::ipmb::{Ipmb, NoIpmb};
 use crate::{DeviceError, Quantity};
 
 pub mod adm1272;
+pub mod at24;
 pub mod emc1413;
 pub mod max31785;
+pub mod satellite;
 pub mod tmp421;
 pub mod tmp75;
 
 pub use adm1272::Adm1272;
+pub use at24::{At24, At24Size};
 pub use emc1413::Emc1413;
 pub use max31785::Max31785;
+pub use satellite::Satellite;
 pub use tmp75::Tmp75;
 pub use tmp421::Tmp421;
 
@@ -29,6 +34,17 @@ pub enum DeviceModel {
     Max31785,
     /// ADI ADM1272 PMBus hot-swap controller: input/output voltage, current, power, temperature.
     Adm1272,
+    /// 24C02 EEPROM (256 bytes): FRU storage, no sensor channels.
+    At24c02,
+    /// 24C32 EEPROM (4 KiB).
+    At24c32,
+    /// 24C64 EEPROM (8 KiB).
+    At24c64,
+    /// 24C256 EEPROM (32 KiB).
+    At24c256,
+    /// A satellite management controller on IPMB. Its sensors are not a fixed table: they are
+    /// whatever its SDRs list, so a board names them by the satellite's sensor number.
+    IpmbSatellite,
 }
 
 /// A named measurement channel of a model.
@@ -48,7 +64,29 @@ impl DeviceModel {
             DeviceModel::Emc1413 => "emc1413",
             DeviceModel::Max31785 => "max31785",
             DeviceModel::Adm1272 => "adm1272",
+            DeviceModel::At24c02 => "at24c02",
+            DeviceModel::At24c32 => "at24c32",
+            DeviceModel::At24c64 => "at24c64",
+            DeviceModel::At24c256 => "at24c256",
+            DeviceModel::IpmbSatellite => "ipmb-satellite",
         }
+    }
+
+    /// The EEPROM geometry of the at24 models.
+    pub const fn eeprom(self) -> Option<At24Size> {
+        match self {
+            DeviceModel::At24c02 => Some(At24Size::C02),
+            DeviceModel::At24c32 => Some(At24Size::C32),
+            DeviceModel::At24c64 => Some(At24Size::C64),
+            DeviceModel::At24c256 => Some(At24Size::C256),
+            _ => None,
+        }
+    }
+
+    /// True for models whose channels are the remote controller's sensor numbers rather than a
+    /// fixed table.
+    pub const fn is_satellite(self) -> bool {
+        matches!(self, DeviceModel::IpmbSatellite)
     }
 
     pub fn from_name(name: &str) -> Option<Self> {
@@ -61,6 +99,11 @@ impl DeviceModel {
         DeviceModel::Emc1413,
         DeviceModel::Max31785,
         DeviceModel::Adm1272,
+        DeviceModel::At24c02,
+        DeviceModel::At24c32,
+        DeviceModel::At24c64,
+        DeviceModel::At24c256,
+        DeviceModel::IpmbSatellite,
     ];
 
     /// The channels a board file may name for this model.
@@ -71,6 +114,11 @@ impl DeviceModel {
             DeviceModel::Emc1413 => EMC1413_CHANNELS,
             DeviceModel::Max31785 => MAX31785_CHANNELS,
             DeviceModel::Adm1272 => ADM1272_CHANNELS,
+            DeviceModel::At24c02
+            | DeviceModel::At24c32
+            | DeviceModel::At24c64
+            | DeviceModel::At24c256
+            | DeviceModel::IpmbSatellite => &[],
         }
     }
 
@@ -129,26 +177,53 @@ const ADM1272_CHANNELS: &[ChannelInfo] = &[
     ch("temp", 4, Temperature),
 ];
 
-/// The closed set of drivers, each owning its bus handle.
-pub enum AnyDevice<I> {
+/// The closed set of drivers, each owning its bus handle: an I2C bus `I`, or for satellites an
+/// IPMB transport `B` (which defaults to [`NoIpmb`] for boards without IPMB).
+///
+/// The satellite variant carries its SDR conversions (a couple of hundred bytes); the table is
+/// built once per board and there is no allocator on the bare-metal image to box it into.
+#[allow(clippy::large_enum_variant)]
+pub enum AnyDevice<I, B = NoIpmb> {
     Tmp75(Tmp75<I>),
     Tmp421(Tmp421<I>),
     Emc1413(Emc1413<I>),
     Max31785(Max31785<I>),
     Adm1272(Adm1272<I>),
+    At24(At24<I>),
+    Satellite(Satellite<B>),
 }
 
 impl<I: I2c> AnyDevice<I> {
     /// Binds a driver for `model` at 7-bit `address` to `i2c`, with each part's default board
     /// constants (ADM1272: 1 mΩ sense resistor). Build the variant directly for other values.
+    /// A satellite needs an IPMB transport, which `i2c` is not: it is built unbound (its
+    /// sensors read as absent); boards with satellites use [`AnyDevice::bind`].
     pub fn new(model: DeviceModel, i2c: I, address: u8) -> Self {
+        Self::bind(model, i2c, address)
+    }
+}
+
+impl<I: I2c, B: Ipmb> AnyDevice<I, B> {
+    /// [`AnyDevice::new`] for a table whose satellites get an IPMB transport `B`; a satellite
+    /// built here is unbound until replaced by [`AnyDevice::satellite`].
+    pub fn bind(model: DeviceModel, i2c: I, address: u8) -> Self {
         match model {
             DeviceModel::Tmp75 => AnyDevice::Tmp75(Tmp75::new(i2c, address)),
             DeviceModel::Tmp421 => AnyDevice::Tmp421(Tmp421::new(i2c, address)),
             DeviceModel::Emc1413 => AnyDevice::Emc1413(Emc1413::new(i2c, address)),
             DeviceModel::Max31785 => AnyDevice::Max31785(Max31785::new(i2c, address)),
             DeviceModel::Adm1272 => AnyDevice::Adm1272(Adm1272::new(i2c, address)),
+            DeviceModel::At24c02 => AnyDevice::At24(At24::new(i2c, address, At24Size::C02)),
+            DeviceModel::At24c32 => AnyDevice::At24(At24::new(i2c, address, At24Size::C32)),
+            DeviceModel::At24c64 => AnyDevice::At24(At24::new(i2c, address, At24Size::C64)),
+            DeviceModel::At24c256 => AnyDevice::At24(At24::new(i2c, address, At24Size::C256)),
+            DeviceModel::IpmbSatellite => AnyDevice::Satellite(Satellite::unbound(address)),
         }
+    }
+
+    /// A satellite controller at 7-bit `address` reached through `ipmb`.
+    pub fn satellite(ipmb: B, address: u8) -> Self {
+        AnyDevice::Satellite(Satellite::new(ipmb, address))
     }
 
     pub fn model(&self) -> DeviceModel {
@@ -158,15 +233,24 @@ impl<I: I2c> AnyDevice<I> {
             AnyDevice::Emc1413(_) => DeviceModel::Emc1413,
             AnyDevice::Max31785(_) => DeviceModel::Max31785,
             AnyDevice::Adm1272(_) => DeviceModel::Adm1272,
+            AnyDevice::At24(e) => match e.size() {
+                At24Size::C02 => DeviceModel::At24c02,
+                At24Size::C32 => DeviceModel::At24c32,
+                At24Size::C64 => DeviceModel::At24c64,
+                At24Size::C256 => DeviceModel::At24c256,
+            },
+            AnyDevice::Satellite(_) => DeviceModel::IpmbSatellite,
         }
     }
 
     /// Reads channel `channel` in the quantity's native scale.
     ///
     /// Channels outside the model's table are refused before any bus traffic, so a board file
-    /// typo cannot reach an unrelated register.
+    /// typo cannot reach an unrelated register. A satellite's channels are its sensor numbers,
+    /// checked against its own SDRs instead.
     pub async fn read(&mut self, channel: u8) -> Result<i32, DeviceError> {
-        if !self.model().channels().iter().any(|c| c.channel == channel) {
+        let model = self.model();
+        if !model.is_satellite() && !model.channels().iter().any(|c| c.channel == channel) {
             return Err(DeviceError::NoSuchChannel);
         }
         match self {
@@ -175,6 +259,17 @@ impl<I: I2c> AnyDevice<I> {
             AnyDevice::Emc1413(d) => d.read(channel).await,
             AnyDevice::Max31785(d) => d.read(channel).await,
             AnyDevice::Adm1272(d) => d.read(channel).await,
+            AnyDevice::At24(d) => d.read(channel).await,
+            AnyDevice::Satellite(d) => d.read(channel).await,
+        }
+    }
+
+    /// Reads a satellite sensor in counts of 10^`scale` (a fan in RPM is scale 0, the rest
+    /// 10^-3); other models ignore `scale`, their channels having a fixed native scale.
+    pub async fn read_scaled(&mut self, channel: u8, scale: i8) -> Result<i32, DeviceError> {
+        match self {
+            AnyDevice::Satellite(d) => d.read_scaled(channel, scale).await,
+            _ => self.read(channel).await,
         }
     }
 }
@@ -246,9 +341,13 @@ mod tests {
     #[test]
     fn any_device_refuses_unknown_channel_without_bus_traffic() {
         let mock = Mock::new(&[]);
-        let mut dev = AnyDevice::new(DeviceModel::Tmp75, mock.clone(), 0x48);
+        let mut dev: AnyDevice<_> = AnyDevice::new(DeviceModel::Tmp75, mock.clone(), 0x48);
         assert_eq!(block_on(dev.read(1)), Err(DeviceError::NoSuchChannel));
-        let mut dev = AnyDevice::new(DeviceModel::Max31785, mock.clone(), 0x52);
+        let mut dev: AnyDevice<_> = AnyDevice::new(DeviceModel::At24c02, mock.clone(), 0x50);
+        assert_eq!(block_on(dev.read(0)), Err(DeviceError::NoSuchChannel));
+        let mut dev: AnyDevice<_> = AnyDevice::new(DeviceModel::IpmbSatellite, mock.clone(), 0x30);
+        assert_eq!(block_on(dev.read(0x10)), Err(DeviceError::Nack));
+        let mut dev: AnyDevice<_> = AnyDevice::new(DeviceModel::Max31785, mock.clone(), 0x52);
         assert_eq!(block_on(dev.read(14)), Err(DeviceError::NoSuchChannel));
         let mut mock = mock;
         mock.done();
@@ -257,13 +356,13 @@ mod tests {
     #[test]
     fn any_device_dispatches_to_model() {
         let mut mock = Mock::new(&[T::write_read(0x48, vec![0x00], vec![0x19, 0x00])]);
-        let mut dev = AnyDevice::new(DeviceModel::Tmp75, mock.clone(), 0x48);
+        let mut dev: AnyDevice<_> = AnyDevice::new(DeviceModel::Tmp75, mock.clone(), 0x48);
         assert_eq!(dev.model(), DeviceModel::Tmp75);
         assert_eq!(block_on(dev.read(0)), Ok(25_000));
         mock.done();
         for &m in DeviceModel::ALL {
             let mut idle = Mock::new(&[]);
-            let dev = AnyDevice::new(m, idle.clone(), 0x10);
+            let dev: AnyDevice<_> = AnyDevice::new(m, idle.clone(), 0x10);
             assert_eq!(dev.model(), m);
             assert_eq!(DeviceModel::from_name(m.name()), Some(m));
             idle.done();

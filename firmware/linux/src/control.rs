@@ -1,0 +1,390 @@
+//! The simulation's control channel: a local Unix socket the `wsbmc sim ...` subcommand (or a
+//! test) uses to pin sensor values, inject device faults, pull devices and drive the host's
+//! power, while the agent runs.
+//!
+//! Protocol: the client connects, writes one request line of at most [`MAX_REQUEST`] bytes
+//! (words separated by spaces, e.g. `fault fan_ctl timeout`), and reads the reply until EOF. The
+//! reply's first line is `ok` or `error: <message>`; `status` adds one line per item. One
+//! request per connection keeps the server free of framing state, and the bound keeps a
+//! misbehaving client from making the agent buffer without limit.
+//!
+//! The socket is created mode 0600: whoever can write to it can make the BMC report anything.
+
+use std::fmt::Write as _;
+use std::io;
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::time::Duration;
+
+use log::{info, warn};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{UnixListener, UnixStream};
+use wsbmc_agent::Agent;
+use wsbmc_board::Board;
+use wsbmc_hal::PowerRequest;
+use wsbmc_sim::SimFault;
+
+use crate::sim::Sim;
+
+/// Longest request line, newline included.
+pub const MAX_REQUEST: usize = 512;
+/// A client that has not sent its line by then is dropped.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// Longest reply the client accepts: `status` on a large board is a few KiB.
+const MAX_REPLY: u64 = 256 * 1024;
+
+/// A parsed request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Set {
+        key: String,
+        value: String,
+    },
+    Clear {
+        key: String,
+    },
+    Fault {
+        device: String,
+        fault: Option<SimFault>,
+    },
+    Remove {
+        device: String,
+    },
+    Insert {
+        device: String,
+    },
+    Host {
+        request: PowerRequest,
+    },
+    Status,
+}
+
+impl Command {
+    pub fn parse(line: &str) -> Result<Command, String> {
+        let words: Vec<&str> = line.split_ascii_whitespace().collect();
+        let owned = |s: &str| s.to_string();
+        match words.as_slice() {
+            ["set", key, value] => Ok(Command::Set {
+                key: owned(key),
+                value: owned(value),
+            }),
+            ["clear", key] => Ok(Command::Clear { key: owned(key) }),
+            ["fault", device, kind] => {
+                let fault = match *kind {
+                    "none" => None,
+                    k => Some(SimFault::from_name(k).ok_or_else(|| {
+                        format!(
+                            "unknown fault {k:?} (nack, bus, timeout, stuck, slow, checksum, none)"
+                        )
+                    })?),
+                };
+                Ok(Command::Fault {
+                    device: owned(device),
+                    fault,
+                })
+            }
+            ["remove", device] => Ok(Command::Remove {
+                device: owned(device),
+            }),
+            ["insert", device] => Ok(Command::Insert {
+                device: owned(device),
+            }),
+            ["host", state] => PowerRequest::from_name(state)
+                .map(|request| Command::Host { request })
+                .ok_or_else(|| format!("unknown host request {state:?} (on, off, cycle, reset)")),
+            ["status"] => Ok(Command::Status),
+            [] => Err("empty request".into()),
+            [verb, ..] => Err(format!(
+                "cannot parse {verb:?} request (set KEY VALUE, clear KEY, fault DEVICE KIND, \
+                 remove DEVICE, insert DEVICE, host on|off|cycle|reset, status)"
+            )),
+        }
+    }
+
+    /// The line a client sends.
+    pub fn to_line(&self) -> String {
+        match self {
+            Command::Set { key, value } => format!("set {key} {value}"),
+            Command::Clear { key } => format!("clear {key}"),
+            Command::Fault { device, fault } => {
+                format!("fault {device} {}", fault.map_or("none", |f| f.name()))
+            }
+            Command::Remove { device } => format!("remove {device}"),
+            Command::Insert { device } => format!("insert {device}"),
+            Command::Host { request } => format!("host {}", power_name(*request)),
+            Command::Status => "status".into(),
+        }
+    }
+}
+
+fn power_name(r: PowerRequest) -> &'static str {
+    match r {
+        PowerRequest::On => "on",
+        PowerRequest::Off => "off",
+        PowerRequest::Cycle => "cycle",
+        PowerRequest::Reset => "reset",
+    }
+}
+
+/// What the control channel acts on.
+pub struct Target {
+    pub board: Board,
+    pub sim: Sim,
+    pub agent: Rc<Agent>,
+}
+
+impl Target {
+    fn device(&self, name: &str) -> Result<(&wsbmc_board::Device, &str), String> {
+        let d = self
+            .board
+            .devices
+            .iter()
+            .find(|d| d.name == name)
+            .ok_or_else(|| format!("no device {name:?}"))?;
+        let bus = self
+            .board
+            .buses
+            .get(usize::from(d.bus))
+            .map(|b| b.name.as_str())
+            .ok_or_else(|| format!("device {name:?} has no bus"))?;
+        Ok((d, bus))
+    }
+
+    /// (bus, address, channel, scale) of a sensor key.
+    fn sensor(&self, key: &str) -> Result<(&str, u8, u8, i8), String> {
+        let s = self
+            .board
+            .sensors
+            .iter()
+            .find(|s| s.key == key)
+            .ok_or_else(|| format!("no sensor {key:?}"))?;
+        let d = self
+            .board
+            .devices
+            .get(usize::from(s.source.device))
+            .ok_or_else(|| format!("sensor {key:?} has no device"))?;
+        let (_, bus) = self.device(&d.name)?;
+        Ok((bus, d.address, s.source.channel, s.scale))
+    }
+
+    /// Carries out one command; the reply body after `ok`.
+    pub fn execute(&self, cmd: &Command) -> Result<String, String> {
+        let sim = &self.sim.board;
+        match cmd {
+            Command::Set { key, value } => {
+                let (bus, addr, ch, scale) = self.sensor(key)?;
+                let v = wsbmc_board::scale_decimal(value, scale).ok_or_else(|| {
+                    format!(
+                        "{value:?} is not a number that fits the sensor (human units, e.g. 42.5)"
+                    )
+                })?;
+                sim.set_override(bus, addr, ch, Some(v))
+                    .map_err(|e| e.to_string())?;
+                info!("control: {key} pinned to {value}");
+                Ok(String::new())
+            }
+            Command::Clear { key } => {
+                let (bus, addr, ch, _) = self.sensor(key)?;
+                sim.set_override(bus, addr, ch, None)
+                    .map_err(|e| e.to_string())?;
+                info!("control: {key} back to its waveform");
+                Ok(String::new())
+            }
+            Command::Fault { device, fault } => {
+                let (d, bus) = self.device(device)?;
+                sim.set_fault(bus, d.address, *fault)
+                    .map_err(|e| e.to_string())?;
+                info!(
+                    "control: fault {} on {device}",
+                    fault.map_or("none", |f| f.name())
+                );
+                Ok(String::new())
+            }
+            Command::Remove { device } | Command::Insert { device } => {
+                let present = matches!(cmd, Command::Insert { .. });
+                let (d, bus) = self.device(device)?;
+                sim.set_present(bus, d.address, present)
+                    .map_err(|e| e.to_string())?;
+                info!(
+                    "control: {device} {}",
+                    if present { "inserted" } else { "removed" }
+                );
+                Ok(String::new())
+            }
+            Command::Host { request } => {
+                self.sim.host.start(*request).map_err(|e| match e {
+                    wsbmc_hal::PowerError::Busy(s) => {
+                        format!("host is {}: try again when it has finished", s.name())
+                    }
+                    other => format!("{other:?}"),
+                })?;
+                info!("control: host {}", power_name(*request));
+                Ok(String::new())
+            }
+            Command::Status => Ok(self.status()),
+        }
+    }
+
+    fn status(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "host {}", self.sim.host.power_state().name());
+        for d in &self.board.devices {
+            let Ok((_, bus)) = self.device(&d.name) else {
+                continue;
+            };
+            let present = self.sim.board.present(bus, d.address).unwrap_or(false);
+            let fault = self.sim.board.fault(bus, d.address).ok().flatten();
+            let _ = writeln!(
+                out,
+                "device {} {} {bus} 0x{:02x} {} fault={}",
+                d.name,
+                d.model.name(),
+                d.address,
+                if present { "present" } else { "removed" },
+                fault.map_or("none", |f| f.name())
+            );
+        }
+        self.agent.with_monitor(|m| {
+            for (desc, state) in m.sensors().iter().zip(m.states()) {
+                let reading = match state.reading {
+                    wsbmc_monitor::Reading::Value(v) => format!("{v}e{}", desc.scale),
+                    wsbmc_monitor::Reading::NoData(n) => format!("{n:?}"),
+                };
+                let _ = writeln!(out, "sensor {} {reading}", desc.key);
+            }
+        });
+        out
+    }
+}
+
+/// Binds the socket at `path` with mode 0600. A stale socket from an earlier run is replaced;
+/// any other file there is left alone and is an error.
+pub fn bind(path: &Path) -> io::Result<UnixListener> {
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        if meta.file_type().is_socket() {
+            std::fs::remove_file(path)?;
+        } else {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!("{} exists and is not a socket", path.display()),
+            ));
+        }
+    }
+    let listener = UnixListener::bind(path)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    Ok(listener)
+}
+
+/// Serves control requests forever, one at a time: each is a few microseconds of work.
+pub async fn serve(listener: UnixListener, target: Rc<Target>) {
+    loop {
+        let mut stream = match listener.accept().await {
+            Ok((s, _)) => s,
+            Err(e) => {
+                warn!("control: accept: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let reply = match tokio::time::timeout(REQUEST_TIMEOUT, read_line(&mut stream)).await {
+            Ok(Ok(line)) => match Command::parse(&line).and_then(|c| target.execute(&c)) {
+                Ok(body) => format!("ok\n{body}"),
+                Err(e) => format!("error: {e}\n"),
+            },
+            Ok(Err(e)) => format!("error: {e}\n"),
+            Err(_) => "error: request timed out\n".to_string(),
+        };
+        let _ = stream.write_all(reply.as_bytes()).await;
+        let _ = stream.shutdown().await;
+    }
+}
+
+/// One line, bounded: the client may close after it or not.
+async fn read_line(stream: &mut UnixStream) -> Result<String, String> {
+    let mut buf = Vec::with_capacity(64);
+    let mut chunk = [0u8; 128];
+    loop {
+        let n = stream
+            .read(&mut chunk)
+            .await
+            .map_err(|e| format!("read: {e}"))?;
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(end) = buf.iter().position(|b| *b == b'\n') {
+            buf.truncate(end);
+            break;
+        }
+        if buf.len() > MAX_REQUEST {
+            return Err(format!("request longer than {MAX_REQUEST} bytes"));
+        }
+        if n == 0 {
+            break;
+        }
+    }
+    if buf.len() > MAX_REQUEST {
+        return Err(format!("request longer than {MAX_REQUEST} bytes"));
+    }
+    String::from_utf8(buf).map_err(|_| "request is not UTF-8".to_string())
+}
+
+/// The client side: sends `cmd` to the agent at `path`, returns the reply body or the error.
+pub fn request(path: &PathBuf, cmd: &Command) -> Result<String, String> {
+    use std::io::{Read, Write};
+    use std::os::unix::net::UnixStream;
+    let mut s = UnixStream::connect(path)
+        .map_err(|e| format!("cannot reach the agent at {}: {e}", path.display()))?;
+    let _ = s.set_read_timeout(Some(REQUEST_TIMEOUT));
+    let _ = s.set_write_timeout(Some(REQUEST_TIMEOUT));
+    s.write_all(format!("{}\n", cmd.to_line()).as_bytes())
+        .map_err(|e| format!("send: {e}"))?;
+    let mut reply = String::new();
+    s.take(MAX_REPLY)
+        .read_to_string(&mut reply)
+        .map_err(|e| format!("reply: {e}"))?;
+    match reply.split_once('\n') {
+        Some(("ok", body)) => Ok(body.to_string()),
+        _ => Err(reply
+            .trim_end()
+            .strip_prefix("error: ")
+            .unwrap_or(reply.trim_end())
+            .to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_and_print_round_trip() {
+        for line in [
+            "set inlet_temp 42.5",
+            "clear inlet_temp",
+            "fault fan_ctl timeout",
+            "fault fan_ctl none",
+            "fault psu2 checksum",
+            "remove psu2",
+            "insert psu2",
+            "host on",
+            "host cycle",
+            "status",
+        ] {
+            let c = Command::parse(line).unwrap();
+            assert_eq!(c.to_line(), line);
+        }
+    }
+
+    #[test]
+    fn parse_errors_are_messages() {
+        for (line, needle) in [
+            ("", "empty"),
+            ("set x", "cannot parse"),
+            ("fault a melt", "unknown fault"),
+            ("host sideways", "unknown host request"),
+            ("reboot now", "cannot parse"),
+        ] {
+            let e = Command::parse(line).unwrap_err();
+            assert!(e.contains(needle), "{line:?}: {e}");
+        }
+    }
+}
