@@ -1,0 +1,403 @@
+//! wsbmc on the Stellaris LM3S6965 (Cortex-M3, 256 KiB flash, 64 KiB RAM), as QEMU models it in
+//! `lm3s6965evb`.
+//!
+//! The same agent core as the host and embedded-Linux images (HTTP loop, WS-Man, CIM, monitor,
+//! device drivers) runs on one embassy thread-mode executor. This file only wires it to the
+//! chip: the Ethernet MAC under embassy-net (static 10.0.2.15/24, what QEMU's user network
+//! expects), the I2C master under the device drivers, SysTick under embassy-time, a fixed heap
+//! for the XML parser and response bodies, and a pool of HTTP tasks that each own one listening
+//! socket (a SYN that finds no listener is reset, so one task per concurrent connection).
+//!
+//! Memory is fixed at build time and sized for two concurrent WS-Man connections; every bound
+//! below is what keeps that true under hostile input (see `HEAP_SIZE`).
+#![no_std]
+#![no_main]
+
+extern crate alloc;
+
+mod board;
+mod executor;
+mod mem;
+
+use alloc::vec::Vec;
+use core::panic::PanicInfo;
+
+use cortex_m_rt::{ExceptionFrame, exception};
+use defmt::{error, info, warn};
+use embassy_executor::Spawner;
+use embassy_net::tcp::TcpSocket;
+use embassy_net::{Ipv4Address, Ipv4Cidr, Stack, StackResources, StaticConfigV4};
+use embassy_time::{Duration, Instant, Timer, with_timeout};
+use static_cell::StaticCell;
+use wsbmc_agent::Agent;
+use wsbmc_chip_lm3s6965::enet::Ethernet;
+use wsbmc_chip_lm3s6965::i2c::{Controller, I2c};
+use wsbmc_chip_lm3s6965::{sysctl, time};
+use wsbmc_cim::SystemInfo;
+use wsbmc_hal::AnyDevice;
+use wsbmc_http::{Account, Auth, Handler, HttpLimits, Request, Response};
+use wsbmc_monitor::Monitor;
+use wsbmc_wsman::Limits;
+
+use defmt_semihosting as _;
+
+/// Concurrent HTTP connections, one listening task each. Two is the floor: with one, a client's
+/// back-to-back connections race the re-listen and get reset.
+const HTTP_TASKS: usize = 2;
+const HTTP_PORT: u16 = 80;
+
+/// Per-connection memory, all of it inside the task's future (static RAM).
+const TCP_RX_LEN: usize = 1024;
+const TCP_TX_LEN: usize = 1024;
+/// serve_connection's scratch: 256 B read-ahead plus the request head. WS-Man heads with Basic
+/// credentials and a SOAPAction run 400–700 bytes.
+const CONN_BUF_LEN: usize = 1536;
+
+/// Largest request body accepted (413 beyond). Real clients' Get/Enumerate/Pull envelopes are
+/// 1.5–4 KiB; the body is buffered on the heap per connection.
+const MAX_BODY: usize = 6 * 1024;
+/// Largest response envelope: a client's MaxEnvelopeSize is clamped to it, and enumerations page
+/// by bytes to fit. DSP0226's minimum is 8192, so this is also the floor.
+const MAX_ENVELOPE: usize = 8 * 1024;
+
+/// Inactivity bound of a TCP connection (no ACK progress), below HTTP's own timeouts.
+const TCP_TIMEOUT: Duration = Duration::from_secs(30);
+
+const IP: Ipv4Address = Ipv4Address::new(10, 0, 2, 15);
+const GATEWAY: Ipv4Address = Ipv4Address::new(10, 0, 2, 2);
+
+defmt::timestamp!("{=u64:ms}", Instant::now().as_millis());
+
+#[cortex_m_rt::entry]
+fn main() -> ! {
+    executor::run(|spawner| spawn(&spawner, boot(spawner), "boot"))
+}
+
+/// Brings the board up and spawns the long-running tasks, then ends.
+#[embassy_executor::task]
+async fn boot(spawner: Spawner) {
+    mem::init_heap();
+    info!(
+        "wsbmc {} on lm3s6965evb, board {}",
+        env!("CARGO_PKG_VERSION"),
+        board::BOARD_NAME
+    );
+
+    let Some(core) = cortex_m::Peripherals::take() else {
+        error!("core peripherals already taken");
+        return;
+    };
+    let sysclk = match sysctl::init_clocks() {
+        Some(hz) => hz,
+        None => {
+            warn!("PLL did not lock; running from the reset clock");
+            RESET_SYSCLK_HZ
+        }
+    };
+    time::init(core.SYST, sysclk);
+    info!("sysclk {=u32} Hz, SysTick 1 kHz", sysclk);
+
+    let devices = build_devices(sysclk).await;
+
+    let mut system = SystemInfo::new(board::SYSTEM_NAME);
+    system.element_name = board::PRODUCT.into();
+    system.vendor = board::MANUFACTURER.into();
+    let seed = mix_seed();
+    static AGENT: StaticCell<Agent> = StaticCell::new();
+    let agent: &'static Agent = AGENT.init(Agent::new(
+        Monitor::new(board::sensor_table()),
+        system,
+        wsman_limits(),
+        seed,
+    ));
+
+    static AUTH: StaticCell<Auth> = StaticCell::new();
+    let auth: &'static Auth = AUTH.init({
+        let mut auth = Auth::new();
+        auth.add_account(Account::from_hash(
+            board::USER,
+            &board::SALT,
+            board::PBKDF2_ITERATIONS,
+            board::DERIVED_KEY,
+        ));
+        auth
+    });
+    static HTTP_LIMITS: StaticCell<HttpLimits> = StaticCell::new();
+    let http_limits: &'static HttpLimits = HTTP_LIMITS.init(HttpLimits {
+        max_body: board::LIMITS
+            .max_request_size
+            .map_or(MAX_BODY, |n| (n as usize).min(MAX_BODY)),
+        // Idle keep-alive connections hold one of very few slots; free them sooner than a
+        // server with sockets to spare would.
+        idle_timeout_ms: 10_000,
+        ..HttpLimits::DEFAULT
+    });
+    if let Some(n) = board::LIMITS.max_connections
+        && n as usize > HTTP_TASKS
+    {
+        warn!(
+            "board asks for {=u32} connections; this image serves {=usize}",
+            n, HTTP_TASKS
+        );
+    }
+
+    let (stack, runner) = start_network(seed);
+    spawn(&spawner, net_task(runner), "net");
+    spawn(&spawner, poller_task(agent, devices), "poller");
+    for id in 0..HTTP_TASKS {
+        spawn(
+            &spawner,
+            http_task(id, stack, agent, auth, http_limits),
+            "http",
+        );
+    }
+    spawn(&spawner, stats_task(agent), "stats");
+
+    stack.wait_config_up().await;
+    // Interrupts only once every task that can be woken exists.
+    wsbmc_chip_lm3s6965::enet::enable_interrupt();
+    info!(
+        "ready: http://{}:{=u16}/wsman, {=usize} sensors, {=usize} connections",
+        IP,
+        HTTP_PORT,
+        board::SENSORS.len(),
+        HTTP_TASKS
+    );
+}
+
+/// Builds the MAC and the IP stack in place. A plain function, not part of the async boot: its
+/// temporaries (the driver's frame buffers among them) then live on the stack for a moment
+/// instead of being reserved for ever in the boot task's future.
+fn start_network(
+    seed: u64,
+) -> (
+    Stack<'static>,
+    &'static mut embassy_net::Runner<'static, Ethernet>,
+) {
+    let eth = Ethernet::new(None);
+    let mac = eth.mac_address();
+    info!("mac {=[u8]:02x}", mac);
+    let config = embassy_net::Config::ipv4_static(StaticConfigV4 {
+        address: Ipv4Cidr::new(IP, 24),
+        gateway: Some(GATEWAY),
+        dns_servers: Default::default(),
+    });
+    static RESOURCES: StaticCell<StackResources<HTTP_TASKS>> = StaticCell::new();
+    let (stack, runner) =
+        embassy_net::new(eth, config, RESOURCES.init(StackResources::new()), seed);
+    static NET_RUNNER: StaticCell<embassy_net::Runner<'static, Ethernet>> = StaticCell::new();
+    (stack, NET_RUNNER.init(runner))
+}
+
+/// System clock if the PLL cannot be started: QEMU's reading of the reset RCC (200 MHz / 16).
+const RESET_SYSCLK_HZ: u32 = 12_500_000;
+
+fn spawn<S>(
+    spawner: &Spawner,
+    token: Result<embassy_executor::SpawnToken<S>, embassy_executor::SpawnError>,
+    what: &str,
+) {
+    match token {
+        Ok(t) => spawner.spawn(t),
+        Err(_) => error!("cannot spawn the {=str} task", what),
+    }
+}
+
+/// Finds the controller each board bus is wired to by probing for its first device on both
+/// (QEMU 10 wires `bus=i2c` to I2C1, 7.2 to I2C0, a real board wherever its schematic says), then
+/// builds the device table. A bus whose device answers nowhere defaults to I2C1; its sensors
+/// will report NotPresent until the part appears.
+async fn build_devices(sysclk: u32) -> Vec<AnyDevice<I2c>> {
+    let mut bus_ctl: Vec<Controller> = Vec::with_capacity(board::BUSES.len());
+    for (index, name) in board::BUSES.iter().enumerate() {
+        let first = board::DEVICES
+            .iter()
+            .find(|d| usize::from(d.bus) == index)
+            .map(|d| d.address);
+        let mut chosen = Controller::I2c1;
+        if let Some(address) = first {
+            for ctl in [Controller::I2c1, Controller::I2c0] {
+                let mut i2c = I2c::new(ctl, sysclk);
+                if i2c.probe(address).await {
+                    chosen = ctl;
+                    break;
+                }
+            }
+        }
+        info!("bus {=str}: controller at {=usize:#x}", name, chosen.base());
+        bus_ctl.push(chosen);
+    }
+    board::DEVICES
+        .iter()
+        .map(|d| {
+            let ctl = bus_ctl
+                .get(usize::from(d.bus))
+                .copied()
+                .unwrap_or(Controller::I2c1);
+            info!(
+                "device {=str}: {=str} at {=u8:#04x}",
+                d.name,
+                d.model.name(),
+                d.address
+            );
+            AnyDevice::new(d.model, I2c::new(ctl, sysclk), d.address)
+        })
+        .collect()
+}
+
+fn wsman_limits() -> Limits {
+    let l = &board::LIMITS;
+    let mut limits = Limits {
+        max_envelope_size: MAX_ENVELOPE,
+        default_envelope_size: MAX_ENVELOPE,
+        min_envelope_size: MAX_ENVELOPE.min(8192),
+        max_request_size: MAX_BODY,
+        // Enough for a pretty-printed 6 KiB envelope; each node costs ~44 B of heap.
+        max_xml_nodes: 400,
+        max_xml_depth: 24,
+        max_enum_contexts: 4,
+        enum_context_idle_ms: 60_000,
+        max_operation_timeout_ms: 60_000,
+        max_batch_items: 64,
+    };
+    if let Some(v) = l.max_envelope_size {
+        limits.max_envelope_size = (v as usize).min(MAX_ENVELOPE);
+    }
+    if let Some(v) = l.max_enum_contexts {
+        limits.max_enum_contexts = (v as usize).min(limits.max_enum_contexts);
+    }
+    if let Some(v) = l.enum_context_idle_s {
+        limits.enum_context_idle_ms = u64::from(v) * 1000;
+    }
+    if let Some(v) = l.max_request_size {
+        limits.max_request_size = (v as usize).min(MAX_BODY);
+    }
+    limits
+}
+
+/// The MCU has no RNG: mix the per-build seed with boot timing (SysTick phase and uptime after
+/// the I2C probes), which at least differs between boots of one image.
+fn mix_seed() -> u64 {
+    let jitter = u64::from(cortex_m::peripheral::SYST::get_current());
+    let mut z = board::BUILD_SEED ^ jitter.rotate_left(32) ^ Instant::now().as_ticks();
+    // splitmix64 finaliser, so nearby inputs give unrelated seeds.
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+#[embassy_executor::task]
+async fn net_task(runner: &'static mut embassy_net::Runner<'static, Ethernet>) -> ! {
+    runner.run().await
+}
+
+#[embassy_executor::task]
+async fn poller_task(agent: &'static Agent, mut devices: Vec<AnyDevice<I2c>>) -> ! {
+    agent.run_poller(&mut devices).await
+}
+
+/// The agent as the HTTP handler, with one MCU-specific duty: hand back response bodies without
+/// spare capacity. The WS-Man writer grows its buffer by doubling, so a 4.4 KiB envelope arrives
+/// in an 8.7 KiB allocation, and that allocation stays live while the connection drains it into
+/// a 1 KiB socket buffer; meanwhile the other connection needs the heap to parse and render.
+struct McuHandler(&'static Agent);
+
+impl Handler for McuHandler {
+    fn handle(&self, req: &Request<'_>, body: &[u8]) -> Response {
+        let mut response = self.0.handle(req, body);
+        response.body.shrink_to_fit();
+        response
+    }
+}
+
+#[embassy_executor::task(pool_size = HTTP_TASKS)]
+async fn http_task(
+    id: usize,
+    stack: Stack<'static>,
+    agent: &'static Agent,
+    auth: &'static Auth,
+    limits: &'static HttpLimits,
+) -> ! {
+    let mut rx = [0u8; TCP_RX_LEN];
+    let mut tx = [0u8; TCP_TX_LEN];
+    let mut buf = [0u8; CONN_BUF_LEN];
+    let handler = McuHandler(agent);
+    loop {
+        let mut socket = TcpSocket::new(stack, &mut rx, &mut tx);
+        socket.set_timeout(Some(TCP_TIMEOUT));
+        if let Err(e) = socket.accept(HTTP_PORT).await {
+            warn!("http{=usize}: accept: {}", id, e);
+            Timer::after_millis(100).await;
+            continue;
+        }
+        // Responses are written head+body in one go; Nagle would hold the tail back an RTT.
+        socket.set_nagle_enabled(false);
+        let started = Instant::now();
+        let result =
+            wsbmc_http::serve_connection(&mut socket, &handler, auth, limits, &mut buf).await;
+        if let Err(e) = result {
+            info!(
+                "http{=usize}: connection ended: {}",
+                id,
+                defmt::Debug2Format(&e)
+            );
+        }
+        socket.close();
+        let _ = with_timeout(Duration::from_secs(2), socket.flush()).await;
+        defmt::debug!(
+            "http{=usize}: served for {=u64} ms",
+            id,
+            started.elapsed().as_millis()
+        );
+    }
+}
+
+/// Periodic health line: heap and stack high-water marks, the numbers the RAM budget rests on.
+#[embassy_executor::task]
+async fn stats_task(agent: &'static Agent) -> ! {
+    loop {
+        Timer::after_secs(STATS_PERIOD_S).await;
+        let sensors = agent.with_monitor(|m| m.sensors().len());
+        info!(
+            "stats: heap used {=usize} B (peak {=usize}) of {=usize}, stack peak {=usize} B of {=usize}, {=usize} sensors",
+            mem::heap_used(),
+            mem::heap_peak(),
+            mem::HEAP_SIZE,
+            mem::stack_peak(),
+            mem::stack_size(),
+            sensors
+        );
+    }
+}
+
+const STATS_PERIOD_S: u64 = 10;
+
+/// Every device interrupt lands here (there is no device crate to name vectors); the chip crate
+/// dispatches by number. cortex-m-rt requires the handler to be an `unsafe fn`; its body does
+/// nothing unsafe.
+#[cortex_m_rt::exception]
+unsafe fn DefaultHandler(irqn: i16) {
+    if !wsbmc_chip_lm3s6965::on_interrupt(irqn) {
+        wsbmc_chip_lm3s6965::mask_interrupt(irqn);
+    }
+}
+
+/// cortex-m-rt requires an `unsafe fn` here too; the body only logs and resets.
+#[exception]
+unsafe fn HardFault(frame: &ExceptionFrame) -> ! {
+    error!(
+        "hard fault at pc {=u32:#010x}, lr {=u32:#010x}; resetting",
+        frame.pc(),
+        frame.lr()
+    );
+    cortex_m::peripheral::SCB::sys_reset()
+}
+
+/// Logs and resets: a BMC must come back on its own, and the log line is all the evidence a
+/// field unit keeps. Untrusted input must never get here (the core's rule); if it does, the
+/// reset bounds the damage to one reboot.
+#[panic_handler]
+fn panic(info: &PanicInfo) -> ! {
+    error!("panic: {}; resetting", defmt::Display2Format(info));
+    cortex_m::peripheral::SCB::sys_reset()
+}

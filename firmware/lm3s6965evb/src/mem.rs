@@ -1,0 +1,117 @@
+//! The heap, and the two numbers the RAM budget is checked against at run time: the heap's and
+//! the stack's high-water marks.
+//!
+//! RAM is 64 KiB: `.data` + `.bss` (task futures, socket buffers, this heap) from the bottom,
+//! the main stack from the top down into whatever is left. The heap is a fixed array in `.bss`
+//! so the linker, not a run-time surprise, says whether static RAM fits.
+
+use core::alloc::{GlobalAlloc, Layout};
+use core::mem::MaybeUninit;
+use core::sync::atomic::{AtomicUsize, Ordering};
+
+use embedded_alloc::LlffHeap;
+
+/// Heap for the XML parser (roxmltree: ~2–3× the envelope while parsing), request bodies,
+/// response bodies and the sensor table. Sized from measurements under two concurrent
+/// connections with the image's body and envelope caps; see the stats log line.
+pub const HEAP_SIZE: usize = 36 * 1024;
+
+/// The pattern cortex-m-rt's `paint-stack` fills the stack with at reset.
+const STACK_PAINT: u32 = 0xCCCC_CCCC;
+
+struct CountingHeap {
+    heap: LlffHeap,
+    used: AtomicUsize,
+    peak: AtomicUsize,
+}
+
+// Safety: delegates to `LlffHeap`, a correct `GlobalAlloc`; the counters only observe sizes.
+unsafe impl GlobalAlloc for CountingHeap {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // Safety: the caller upholds `GlobalAlloc::alloc`'s contract, forwarded unchanged.
+        let p = unsafe { self.heap.alloc(layout) };
+        if p.is_null() {
+            // The panic that follows names only the size; the fill level tells a leak or a
+            // burst (heap too small) from fragmentation (used well below the size).
+            defmt::error!(
+                "heap: {=usize} B allocation failed with {=usize} B in use",
+                layout.size(),
+                self.used.load(Ordering::Relaxed)
+            );
+        } else {
+            let now = self.used.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+            self.peak.fetch_max(now, Ordering::Relaxed);
+        }
+        p
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // Safety: `ptr` came from `alloc` above with this `layout` (caller's contract).
+        unsafe { self.heap.dealloc(ptr, layout) };
+        self.used.fetch_sub(layout.size(), Ordering::Relaxed);
+    }
+}
+
+#[global_allocator]
+static HEAP: CountingHeap = CountingHeap {
+    heap: LlffHeap::empty(),
+    used: AtomicUsize::new(0),
+    peak: AtomicUsize::new(0),
+};
+
+/// Hands the heap its memory. Must run once, first thing in `main`, before anything allocates.
+pub fn init_heap() {
+    static mut MEMORY: [MaybeUninit<u8>; HEAP_SIZE] = [MaybeUninit::uninit(); HEAP_SIZE];
+    // Safety: called once at boot before any allocation; `MEMORY` is referenced nowhere else,
+    // so the heap becomes the sole owner of this memory for the rest of the program.
+    unsafe { HEAP.heap.init(&raw mut MEMORY as usize, HEAP_SIZE) }
+}
+
+/// Bytes currently allocated (requested sizes, without allocator overhead).
+pub fn heap_used() -> usize {
+    HEAP.used.load(Ordering::Relaxed)
+}
+
+pub fn heap_peak() -> usize {
+    HEAP.peak.load(Ordering::Relaxed)
+}
+
+// Safety: both symbols are defined by cortex-m-rt's link.x; only their addresses are used,
+// never their contents as Rust values.
+unsafe extern "C" {
+    /// Lowest address of the stack region (end of `.bss`), from cortex-m-rt's linker script.
+    static mut _stack_end: u32;
+    /// Initial stack pointer: the top of RAM.
+    static mut _stack_start: u32;
+}
+
+fn stack_bounds() -> (usize, usize) {
+    (
+        &raw const _stack_end as usize,
+        &raw const _stack_start as usize,
+    )
+}
+
+/// Bytes the stack region spans (RAM left after static data).
+pub fn stack_size() -> usize {
+    let (bottom, top) = stack_bounds();
+    top - bottom
+}
+
+/// Deepest the stack has been since reset: the distance from the top to the lowest word no
+/// longer holding the paint pattern.
+pub fn stack_peak() -> usize {
+    let (bottom, top) = stack_bounds();
+    let mut addr = bottom;
+    while addr < top {
+        // Safety: `bottom..top` is the stack region of RAM, word aligned (the linker script
+        // asserts it). Words below the live stack pointer are not in use; a word an interrupt
+        // writes concurrently reads as either value, and either answer is a valid estimate.
+        let word = unsafe { core::ptr::read_volatile(addr as *const u32) };
+        if word != STACK_PAINT {
+            break;
+        }
+        addr += 4;
+    }
+    top - addr
+}

@@ -1,0 +1,194 @@
+"""The bare-metal image on QEMU's lm3s6965evb, through a real client.
+
+Boots the image with scripts/qemu-lm3s (user networking with a hostfwd to 127.0.0.1, a QMP
+socket, a tmp105 on the I2C bus), enumerates the board's sensors with pypsrp, and moves the
+tmp105's temperature over QMP to check that CIM_NumericSensor.CurrentReading follows within two
+poll periods. QEMU is always stopped by the PID the script recorded.
+
+Not covered yet: SEL records for the threshold crossings; that assertion lands with the SEL crate.
+
+Skipped only when qemu-system-arm is missing on a developer machine; in CI (CI=true) a missing
+QEMU fails the test (scripts/test-lm3s installs it).
+"""
+
+import json
+import os
+import pathlib
+import shutil
+import socket
+import subprocess
+import threading
+import time
+import tomllib
+
+import pytest
+
+from board_expect import expected_sensors, system_name
+from wsmanlib import NUMERIC_SENSOR, enumerate_all, props, pypsrp
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+BOARD = ROOT / "boards" / "lm3s6965evb" / "board.toml"
+SCRIPT = ROOT / "scripts" / "qemu-lm3s"
+QOM_PATH = "/machine/peripheral/tmp0"
+BOOT_TIMEOUT_S = 60
+
+pytestmark = pytest.mark.skipif(
+    shutil.which(os.environ.get("QEMU_SYSTEM_ARM", "qemu-system-arm")) is None
+    and os.environ.get("CI") != "true",
+    reason="qemu-system-arm not installed (scripts/install-qemu installs it; CI always runs this)",
+)
+
+
+class Qmp:
+    """A minimal QMP client: one command at a time, events skipped."""
+
+    def __init__(self, path: str):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(10)
+        self.sock.connect(path)
+        self.buf = b""
+        self._recv()  # greeting
+        self.cmd("qmp_capabilities")
+
+    def _recv(self) -> dict:
+        while b"\n" not in self.buf:
+            chunk = self.sock.recv(4096)
+            if not chunk:
+                raise ConnectionError("QMP closed")
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return json.loads(line)
+
+    def cmd(self, name: str, **args):
+        self.sock.sendall(json.dumps({"execute": name, "arguments": args}).encode() + b"\n")
+        while True:
+            msg = self._recv()
+            if "return" in msg:
+                return msg["return"]
+            if "error" in msg:
+                raise RuntimeError(f"QMP {name}: {msg['error']}")
+
+    def close(self):
+        self.sock.close()
+
+
+class Image:
+    def __init__(self, info: dict, board: dict):
+        self.info = info
+        self.host = "127.0.0.1"
+        self.port = int(info["port"])
+        self.user = os.environ.get("WSBMC_USER", "admin")
+        self.password = os.environ.get("WSBMC_PASSWORD", "wsbmc-dev")
+        self.board = board
+        self.qmp = Qmp(info["qmp"])
+
+    def set_temperature(self, millidegrees: int):
+        self.qmp.cmd("qom-set", path=QOM_PATH, property="temperature", value=millidegrees)
+
+
+@pytest.fixture(scope="module")
+def image(tmp_path_factory):
+    if shutil.which(os.environ.get("QEMU_SYSTEM_ARM", "qemu-system-arm")) is None:
+        pytest.fail("qemu-system-arm not installed; run scripts/install-qemu")
+    state = tmp_path_factory.mktemp("qemu-lm3s")
+    cmd = [str(SCRIPT), "start", "--dir", str(state), "--timeout", str(BOOT_TIMEOUT_S)]
+    if os.environ.get("WSBMC_LM3S_ELF"):
+        cmd += ["--elf", os.environ["WSBMC_LM3S_ELF"]]
+    started = subprocess.run(cmd, capture_output=True, text=True, timeout=BOOT_TIMEOUT_S + 300)
+    if started.returncode != 0:
+        pytest.fail(f"image did not boot:\n{started.stderr}")
+    info = dict(line.split("=", 1) for line in started.stdout.split() if "=" in line)
+    print(f"lm3s6965evb: first HTTP answer {info['ready_ms']} ms after QEMU start")
+    with open(BOARD, "rb") as f:
+        board = tomllib.load(f)
+    img = None
+    try:
+        img = Image(info, board)
+        yield img
+    finally:
+        if img is not None:
+            img.qmp.close()
+        subprocess.run([str(SCRIPT), "stop", "--dir", str(state)], timeout=30, check=False)
+        log = subprocess.run(
+            [str(SCRIPT), "log", "--dir", str(state)], capture_output=True, text=True, timeout=30
+        )
+        print(log.stdout[-4000:])
+
+
+def sensors(wsman) -> dict:
+    items, _ = enumerate_all(wsman, NUMERIC_SENSOR, optimize=True, max_elements=32)
+    return {p["DeviceID"]: p for p in map(props, items) if p.get("CreationClassName") == "CIM_NumericSensor"}
+
+
+def test_sensors_of_the_board_are_enumerated(image):
+    image.set_temperature(30000)
+    wsman = pypsrp(image)
+    expected = expected_sensors(image.board)
+    deadline = time.monotonic() + 10
+    while True:
+        got = sensors(wsman)
+        if got and all(s["CurrentReading"] is not None for s in got.values()):
+            break
+        assert time.monotonic() < deadline, f"sensors without readings: {got}"
+        time.sleep(0.2)
+    assert set(got) == set(expected)
+    for device_id, exp in expected.items():
+        s = got[device_id]
+        assert s["ElementName"] == exp["name"]
+        assert s["SystemName"] == system_name(image.board)
+        assert int(s["UnitModifier"]) == exp["UnitModifier"]
+        for cim, want in exp["thresholds"].items():
+            assert int(s[cim]) == want, (device_id, cim)
+
+
+def _qemu_tmp105_sensor(board: dict) -> str:
+    """DeviceID of the sensor reading the tmp105 the script attaches (a TMP75-class part at 0x48)."""
+    dev = next(d["name"] for d in board["device"] if d["model"] == "tmp75" and d["address"] == 0x48)
+    s = next(s for s in board["sensor"] if s["device"] == dev)
+    return next(d for d in expected_sensors(board) if d.startswith(s["name"] + "("))
+
+
+def _poll_ms(board: dict, device_id: str) -> int:
+    for s in board["sensor"]:
+        if device_id.startswith(s["name"] + "("):
+            return int(s.get("poll-ms", 1000))
+    raise KeyError(device_id)
+
+
+@pytest.mark.parametrize("millidegrees, state", [(42500, "Normal"), (65000, "Upper Non-Critical"), (-5500, None)])
+def test_reading_follows_qom_set_within_two_poll_periods(image, millidegrees, state):
+    wsman = pypsrp(image)
+    device_id = _qemu_tmp105_sensor(image.board)
+    period_s = _poll_ms(image.board, device_id) / 1000
+    image.set_temperature(millidegrees)
+    t0 = time.monotonic()
+    while True:
+        s = sensors(wsman)[device_id]
+        if int(s["CurrentReading"]) == millidegrees:
+            break
+        # Two poll periods, plus one request's worth of slack for the read that observes it.
+        assert time.monotonic() - t0 < 2 * period_s + 0.5, (millidegrees, s["CurrentReading"])
+        time.sleep(0.05)
+    if state is not None:
+        assert s["CurrentState"] == state
+
+
+def test_two_connections_are_served_at_once(image):
+    """Two clients, each on its own keep-alive connection, enumerating concurrently."""
+    errors = []
+
+    def client():
+        try:
+            wsman = pypsrp(image)
+            for _ in range(15):
+                assert sensors(wsman)
+        except Exception as e:  # reported below; a thread cannot fail the test itself
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=client) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not any(t.is_alive() for t in threads), "a client hung"
+    assert not errors, errors
