@@ -12,64 +12,92 @@
 
 extern crate alloc;
 
+pub mod log;
+
 use alloc::vec::Vec;
 use core::cell::{Cell, RefCell};
 
+use embassy_futures::select::select;
+use embassy_sync::blocking_mutex::raw::NoopRawMutex;
+use embassy_sync::signal::Signal;
 use embassy_time::{Duration, Instant, Timer, with_timeout};
 use embedded_hal_async::i2c::I2c;
-use wsbmc_cim::{Model, Platform, PowerState, PowerTransition, RequestOutcome, SystemInfo};
+use embedded_storage_async::nor_flash::MultiwriteNorFlash;
+use wsbmc_cim::{
+    ClearOutcome, LogView, Model, Platform, PowerState, PowerTransition, RequestOutcome, SystemInfo,
+};
+use wsbmc_hal::power::{HostPower, PowerRequest};
 use wsbmc_hal::{AnyDevice, DeviceError, Ipmb};
 use wsbmc_http::{Handler, Request, Response};
-use wsbmc_monitor::{Monitor, PowerDomain, Recovery, Thresholds};
+use wsbmc_monitor::{Monitor, PowerDomain, Recovery, SensorId, Thresholds};
+use wsbmc_sel::{Sel, SelConfig};
+use wsbmc_store::{Store, StoreKey};
 use wsbmc_wsman::{Limits, RequestMeta, Service};
+
+use crate::log::{LogCmd, LogShared, StoredThresholds};
 
 /// Longest a single device read may take. SMBus caps clock stretching at 35 ms per transfer, so a
 /// read still pending after this is a stuck bus, reported as a timeout rather than waited on.
 const READ_TIMEOUT: Duration = Duration::from_millis(500);
 
-/// The state shared by the poller and every connection.
+/// How often the power task samples the host's state when nothing wakes it. Transitions take
+/// seconds; a tenth of a second is well inside what a console can notice, and cheap.
+const POWER_POLL: Duration = Duration::from_millis(100);
+
+/// The state shared by the poller, the power and log tasks, and every connection.
 pub struct Agent {
     monitor: RefCell<Monitor>,
     wsman: RefCell<Service>,
     system: SystemInfo,
-    /// Whether host-powered sensors have power, as the platform's HostPower last reported.
-    /// Starts true so a platform without power control reads every sensor.
+    /// Whether host-powered sensors have power, as the power task last reported. Starts true
+    /// so a platform without power control reads every sensor.
     host_on: Cell<bool>,
-    platform: BasePlatform,
+    power: PowerShared,
+    log: LogShared,
+    /// Seconds for SEL timestamps: Unix time where the platform has a clock, otherwise seconds
+    /// since start, which IPMI reads as "pre-init" time.
+    clock: Cell<fn() -> u32>,
 }
 
-/// The platform of a board without power control, SEL or FRU wiring yet: the host is taken to
-/// be on (as the poller's `host_on` starts), every power request is refused as not supported,
-/// and threshold changes live until restart.
-#[derive(Debug, Default)]
-pub struct BasePlatform;
-
-impl Platform for BasePlatform {
-    fn host_power(&self) -> PowerState {
-        PowerState::On
-    }
-
-    fn power_transitions(&self) -> &[PowerTransition] {
-        &[]
-    }
-
-    fn request_power(&self, _target: PowerTransition) -> RequestOutcome {
-        RequestOutcome::Unsupported
-    }
-
-    fn persist_thresholds(&self, _key: &str, _thresholds: &Thresholds) {}
+/// What the power task and the request handler share.
+struct PowerShared {
+    /// The host's state as last read; `None` until the power task has run (or if it cannot read).
+    state: Cell<Option<wsbmc_hal::power::PowerState>>,
+    /// A request accepted by the handler that the power task has not started yet.
+    pending: Cell<Option<PowerRequest>>,
+    wake: Signal<NoopRawMutex, ()>,
+    /// What the board can do; empty until a power task runs.
+    transitions: Cell<&'static [PowerTransition]>,
 }
 
 impl Agent {
     /// `seed` must come from real entropy in production: it keys enumeration-context tokens.
     pub fn new(monitor: Monitor, system: SystemInfo, limits: Limits, seed: u64) -> Self {
+        let log = LogShared::new(monitor.sensors(), wsbmc_sel::BmcSensors::default());
         Self {
             monitor: RefCell::new(monitor),
             wsman: RefCell::new(Service::new(limits, seed)),
             system,
             host_on: Cell::new(true),
-            platform: BasePlatform,
+            power: PowerShared {
+                state: Cell::new(None),
+                pending: Cell::new(None),
+                wake: Signal::new(),
+                transitions: Cell::new(&[]),
+            },
+            log,
+            clock: Cell::new(uptime_secs),
         }
+    }
+
+    /// Sets the clock SEL timestamps come from (seconds since 1970).
+    pub fn set_clock(&self, clock: fn() -> u32) {
+        self.clock.set(clock);
+    }
+
+    /// The System Event Log as the handler sees it.
+    pub fn log(&self) -> &LogShared {
+        &self.log
     }
 
     /// Read access to the cache, for diagnostics and tests.
@@ -123,12 +151,7 @@ impl Agent {
                         }
                         None => Err(DeviceError::NoSuchChannel),
                     };
-                    // `id` came from `next_due`, so it is in the table; an error here could
-                    // only mean the table changed under us, and skipping the sample is right.
-                    let _ = self
-                        .monitor
-                        .borrow_mut()
-                        .record(id, result, now_ms(), self.host_on());
+                    self.record(id, result);
                 }
                 None => {
                     let next = self.monitor.borrow().next_deadline();
@@ -141,8 +164,123 @@ impl Agent {
         }
     }
 
+    /// Stores one poll result and sends the threshold edges it caused to the SEL.
+    fn record(&self, id: SensorId, result: Result<i32, DeviceError>) {
+        let mut monitor = self.monitor.borrow_mut();
+        // `id` came from `next_due`, so it is in the table; an error here could only mean the
+        // table changed under us, and skipping the sample is right.
+        let Ok(recorded) = monitor.record(id, result, now_ms(), self.host_on()) else {
+            return;
+        };
+        if let Some(desc) = monitor.desc(id) {
+            for event in wsbmc_sel::threshold_events(desc, &recorded) {
+                self.log.send(LogCmd::Event(event));
+            }
+        }
+    }
+
     fn host_on(&self) -> bool {
         self.host_on.get()
+    }
+
+    /// Carries out power requests and follows the host's state, forever. `transitions` is what
+    /// the board's power control can do; the CIM capabilities advertise exactly that.
+    ///
+    /// Each change of the host's rails is logged in the SEL and moves host-powered sensors
+    /// between readings and "host off" at once.
+    pub async fn run_power<P: HostPower>(
+        &self,
+        mut host: P,
+        transitions: &'static [PowerTransition],
+    ) -> ! {
+        self.power.transitions.set(transitions);
+        let mut last: Option<wsbmc_hal::power::PowerState> = None;
+        loop {
+            if let Some(request) = self.power.pending.get() {
+                // A refusal here (the host started a transition of its own) is not an error
+                // of the console's request, which was already answered: log and go on.
+                let _ = host.request(request).await;
+                self.power.pending.set(None);
+            }
+            match host.state() {
+                Ok(state) => {
+                    if let Some(prev) = last
+                        && prev.rails_up() != state.rails_up()
+                    {
+                        let change = if state.rails_up() {
+                            wsbmc_sel::HostPower::On
+                        } else {
+                            wsbmc_sel::HostPower::Off
+                        };
+                        self.log
+                            .send(LogCmd::Event(wsbmc_sel::host_power(self.log.bmc(), change)));
+                    }
+                    last = Some(state);
+                    self.power.state.set(Some(state));
+                    self.set_host_on(state.rails_up());
+                }
+                Err(_) => self.power.state.set(None),
+            }
+            select(self.power.wake.wait(), Timer::after(POWER_POLL)).await;
+        }
+    }
+
+    /// Owns the store and the SEL, forever: mounts them, restores persisted thresholds, logs the
+    /// BMC's start, then carries out the log commands other tasks queue. Flash writes happen
+    /// only here, and each runs to completion before the next command is taken.
+    ///
+    /// If the store cannot be mounted the log stays disabled (CIM shows it so) and commands are
+    /// drained and dropped, so the rest of the agent keeps working.
+    pub async fn run_log<F: MultiwriteNorFlash>(
+        &self,
+        mut store: Store<F>,
+        config: SelConfig,
+    ) -> ! {
+        let mut sel = match Sel::mount(&mut store, config).await {
+            Ok(sel) => sel,
+            Err(_) => loop {
+                let _ = self.log.receive().await;
+            },
+        };
+        self.restore_thresholds(&mut store).await;
+        let start = wsbmc_sel::bmc_started(self.log.bmc());
+        let _ = sel.add(&mut store, &start, (self.clock.get())()).await;
+        self.log.publish(&sel);
+        loop {
+            let cmd = self.log.receive().await;
+            let now = (self.clock.get())();
+            match cmd {
+                LogCmd::Event(event) => {
+                    let _ = sel.add(&mut store, &event, now).await;
+                }
+                LogCmd::Clear => {
+                    let _ = sel.clear(&mut store, now).await;
+                }
+                LogCmd::Thresholds(sensor, t) => {
+                    if let Some(key) = StoreKey::threshold_override(sensor) {
+                        let _ = store.set(key, &t).await;
+                    }
+                }
+            }
+            self.log.publish(&sel);
+        }
+    }
+
+    async fn restore_thresholds<F: MultiwriteNorFlash>(&self, store: &mut Store<F>) {
+        let count = self.monitor.borrow().sensors().len();
+        for i in 0..count {
+            let Ok(index) = u16::try_from(i) else { break };
+            let Some(key) = StoreKey::threshold_override(index) else {
+                continue;
+            };
+            if let Ok(Some(t)) = store.get::<StoredThresholds>(key).await {
+                // A stored set that no longer fits the board is ignored: the board wins.
+                let _ = self
+                    .monitor
+                    .borrow_mut()
+                    .set_thresholds(SensorId(index), Thresholds::from(t));
+            }
+        }
     }
 
     /// Tells the poller whether the host's rails are up (from the platform's `HostPower`). On a
@@ -164,7 +302,7 @@ impl Handler for Agent {
             user: req.user,
             now_ms: now_ms(),
         };
-        let model = Model::new(&self.monitor, &self.system, &self.platform);
+        let model = Model::new(&self.monitor, &self.system, self);
         let reply = self.wsman.borrow_mut().handle(&model, &meta, body);
         Response {
             status: reply.status,
@@ -174,8 +312,102 @@ impl Handler for Agent {
     }
 }
 
+impl Platform for Agent {
+    fn host_power(&self) -> PowerState {
+        use wsbmc_hal::power::PowerState as Hal;
+        match self.power.state.get() {
+            Some(Hal::On | Hal::PoweringOff | Hal::Resetting) => PowerState::On,
+            Some(Hal::Off | Hal::PoweringOn) => PowerState::Off,
+            None if self.power.transitions.get().is_empty() => PowerState::On,
+            None => PowerState::Unknown,
+        }
+    }
+
+    fn power_in_progress(&self) -> Option<PowerTransition> {
+        use wsbmc_hal::power::PowerState as Hal;
+        if let Some(r) = self.power.pending.get() {
+            return Some(transition_of(r));
+        }
+        match self.power.state.get()? {
+            Hal::PoweringOn => Some(PowerTransition::On),
+            Hal::PoweringOff => Some(PowerTransition::OffSoft),
+            Hal::Resetting => Some(PowerTransition::Reset),
+            Hal::On | Hal::Off => None,
+        }
+    }
+
+    fn power_transitions(&self) -> &[PowerTransition] {
+        self.power.transitions.get()
+    }
+
+    fn request_power(&self, target: PowerTransition) -> RequestOutcome {
+        let Some(request) = request_of(target) else {
+            return RequestOutcome::Unsupported;
+        };
+        if !self.power.transitions.get().contains(&target) {
+            return RequestOutcome::Unsupported;
+        }
+        if self.power_in_progress().is_some() {
+            return RequestOutcome::Busy;
+        }
+        self.power.pending.set(Some(request));
+        self.power.wake.signal(());
+        RequestOutcome::Accepted
+    }
+
+    fn persist_thresholds(&self, key: &str, thresholds: &Thresholds) {
+        let index = self.monitor.borrow().find_key(key);
+        if let Some(SensorId(i)) = index {
+            self.log
+                .send(LogCmd::Thresholds(i, StoredThresholds::from(thresholds)));
+        }
+    }
+
+    fn log(&self) -> Option<&dyn LogView> {
+        Some(&self.log)
+    }
+
+    fn clear_log(&self) -> ClearOutcome {
+        if !self.log.is_enabled() {
+            return ClearOutcome::Unsupported;
+        }
+        if self.log.send(LogCmd::Clear) {
+            self.log.clear_now();
+            ClearOutcome::Cleared
+        } else {
+            ClearOutcome::Failed
+        }
+    }
+}
+
+/// The HostPower request that carries out a CIM transition. The hardware has one "off" (the
+/// power button, which the OS may honour as an orderly shutdown); both CIM offs map onto it.
+fn request_of(t: PowerTransition) -> Option<PowerRequest> {
+    match t {
+        PowerTransition::On => Some(PowerRequest::On),
+        PowerTransition::OffHard | PowerTransition::OffSoft => Some(PowerRequest::Off),
+        PowerTransition::Cycle => Some(PowerRequest::Cycle),
+        PowerTransition::Reset => Some(PowerRequest::Reset),
+        PowerTransition::DiagnosticInterrupt => None,
+    }
+}
+
+fn transition_of(r: PowerRequest) -> PowerTransition {
+    match r {
+        PowerRequest::On => PowerTransition::On,
+        PowerRequest::Off => PowerTransition::OffSoft,
+        PowerRequest::Cycle => PowerTransition::Cycle,
+        PowerRequest::Reset => PowerTransition::Reset,
+    }
+}
+
 fn now_ms() -> u64 {
     Instant::now().as_millis()
+}
+
+/// Seconds since start, the SEL's clock until a platform sets a real one.
+fn uptime_secs() -> u32 {
+    u32::try_from(Instant::now().as_secs()).unwrap_or(u32::MAX)
 }
 
 /// Builds the device table of a board from `(model, bus handle, address)` triples.

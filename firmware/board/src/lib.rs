@@ -31,6 +31,34 @@ pub struct Board {
     pub sensors: Vec<SensorDesc>,
     pub sim: Sim,
     pub limits: Limits,
+    pub sel: SelSettings,
+}
+
+/// The System Event Log's size and what happens when it is full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SelSettings {
+    /// Records kept; the store must be able to guarantee them (the agent checks at mount).
+    pub capacity: u16,
+    pub overflow: SelOverflow,
+}
+
+/// CIM OverwritePolicy of the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SelOverflow {
+    /// Overwrite the oldest record: a full log keeps logging what happens now, which is what
+    /// operators reading a log after an incident need most.
+    Wrap,
+    /// Refuse new records and raise the overflow flag (the classic IPMI behaviour).
+    Stop,
+}
+
+impl Default for SelSettings {
+    fn default() -> Self {
+        Self {
+            capacity: 512,
+            overflow: SelOverflow::Wrap,
+        }
+    }
 }
 
 /// Identity of the board and the host it manages, for the CIM system instances.

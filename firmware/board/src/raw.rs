@@ -22,6 +22,8 @@ pub struct RawBoard {
     pub sim: Option<RawSimTop>,
     #[serde(default)]
     pub limits: Option<RawLimits>,
+    #[serde(default)]
+    pub sel: Option<RawSel>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -127,6 +129,13 @@ pub struct RawSim {
 pub struct RawSimTop {
     #[serde(default)]
     pub seed: u64,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawSel {
+    pub capacity: Option<Spanned<u32>>,
+    pub overflow: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -74,6 +74,10 @@ upper-non-critical = 12.6
 nominal = 12.0
 owner = 0x2c
 lun = 1
+
+[sel]
+capacity = 256
+overflow = "stop"
 "#;
 
 const MARK: &str = "# <-";
@@ -124,6 +128,13 @@ fn good_board_converts_exactly() {
         Limits {
             max_connections: Some(4),
             ..Limits::default()
+        }
+    );
+    assert_eq!(
+        b.sel,
+        crate::SelSettings {
+            capacity: 256,
+            overflow: crate::SelOverflow::Stop,
         }
     );
 
@@ -269,6 +280,15 @@ fn every_error_names_its_line() {
         (
             vec![("bmc-name = \"bmc\"", format!("bmc-name = \" \" {m}"))],
             "bmc-name must not be empty",
+        ),
+        // [sel]
+        (
+            vec![("capacity = 256", format!("capacity = 65535 {m}"))],
+            "capacity must be between 1 and 65534",
+        ),
+        (
+            vec![("overflow = \"stop\"", format!("overflow = \"never\" {m}"))],
+            "overflow \"never\" is not one of",
         ),
         // [limits]
         (

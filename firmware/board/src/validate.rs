@@ -11,10 +11,13 @@ use wsbmc_hal::{DeviceModel, Quantity};
 use wsbmc_monitor::{PowerDomain, SensorDesc, SensorSource, Threshold, Thresholds};
 
 use crate::raw::{
-    Decimal, RawBoard, RawBus, RawDevice, RawInfo, RawLimits, RawPower, RawSensor, RawSim,
+    Decimal, RawBoard, RawBus, RawDevice, RawInfo, RawLimits, RawPower, RawSel, RawSensor, RawSim,
     RawThreshold,
 };
-use crate::{Board, BoardError, BoardInfo, Bus, Device, Limits, Sim, SimChannel, threshold_key};
+use crate::{
+    Board, BoardError, BoardInfo, Bus, Device, Limits, SelOverflow, SelSettings, Sim, SimChannel,
+    threshold_key,
+};
 
 /// The IPMI sensor ID string is at most 16 bytes in a full SDR.
 const MAX_NAME: usize = 16;
@@ -69,6 +72,7 @@ pub fn board(src: &Source<'_>, raw: RawBoard) -> Result<Board, BoardError> {
     };
     let sensors = sensors(src, &devices, raw.sensor, &mut sim.channels)?;
     let limits = limits(src, raw.limits.unwrap_or_default())?;
+    let sel = sel(src, raw.sel.unwrap_or_default())?;
     Ok(Board {
         info,
         buses,
@@ -76,6 +80,7 @@ pub fn board(src: &Source<'_>, raw: RawBoard) -> Result<Board, BoardError> {
         sensors,
         sim,
         limits,
+        sel,
     })
 }
 
@@ -707,6 +712,32 @@ fn unit(q: Quantity) -> &'static str {
         Quantity::Power => "W",
         Quantity::FanSpeed => "RPM",
     }
+}
+
+fn sel(src: &Source<'_>, raw: RawSel) -> Result<SelSettings, BoardError> {
+    let mut sel = SelSettings::default();
+    if let Some(c) = raw.capacity {
+        // RecordIDs 0x0000 and 0xFFFF are reserved, so at most 65534 records are addressable.
+        sel.capacity = match u16::try_from(*c.get_ref()) {
+            Ok(n) if (1..=65_534).contains(&n) => n,
+            _ => {
+                return Err(src.err(c.span(), "sel: capacity must be between 1 and 65534".into()));
+            }
+        };
+    }
+    if let Some(o) = raw.overflow {
+        sel.overflow = match o.get_ref().as_str() {
+            "wrap" => SelOverflow::Wrap,
+            "stop" => SelOverflow::Stop,
+            other => {
+                return Err(src.err(
+                    o.span(),
+                    format!("sel: overflow {other:?} is not one of \"wrap\", \"stop\""),
+                ));
+            }
+        };
+    }
+    Ok(sel)
 }
 
 fn limits(src: &Source<'_>, raw: RawLimits) -> Result<Limits, BoardError> {

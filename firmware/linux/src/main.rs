@@ -10,6 +10,7 @@ mod control;
 #[cfg(target_os = "linux")]
 mod linux;
 mod sim;
+mod state;
 
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -74,6 +75,13 @@ struct Args {
     /// Concurrent connections served; more are answered 503 and closed.
     #[arg(long)]
     max_connections: Option<u32>,
+    /// Directory for what survives a restart (the SEL, console-set thresholds); created if
+    /// missing. Without it they are kept in RAM.
+    #[arg(long)]
+    state_dir: Option<PathBuf>,
+    /// How long a client may take to send a request's headers before it is disconnected.
+    #[arg(long, default_value_t = HttpLimits::DEFAULT.header_timeout_ms)]
+    header_timeout_ms: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -166,7 +174,9 @@ fn main() -> ExitCode {
         (Some(u), Some(p)) => (u, p),
         (u, None) => {
             let user = u.unwrap_or_else(|| SIM_USER.to_string());
-            info!("no password given: using the simulated board's development password");
+            info!(
+                "no password given: using the simulated board's development password {SIM_PASSWORD:?}"
+            );
             (user, SIM_PASSWORD.to_string())
         }
         (None, Some(p)) => (SIM_USER.to_string(), p),
@@ -210,6 +220,11 @@ async fn run(
         limits,
         seed,
     ));
+    agent.set_clock(unix_secs);
+    if let Err(e) = state::start(&board, args.state_dir.as_deref(), &agent).await {
+        eprintln!("wsbmc: {e}");
+        return ExitCode::from(2);
+    }
     let hal = match start_hal(&args, &board, &agent).await {
         Ok(h) => h,
         Err(e) => {
@@ -231,6 +246,7 @@ async fn run(
             .limits
             .max_request_size
             .map_or(HttpLimits::default().max_body, |n| n as usize),
+        header_timeout_ms: args.header_timeout_ms,
         ..HttpLimits::default()
     });
     let max_connections = args
@@ -333,11 +349,12 @@ async fn start_hal(
                 });
                 tokio::task::spawn_local(control::serve(listener, target));
             }
-            let watcher = {
+            {
                 let (agent, host) = (agent.clone(), sim.host.clone());
-                watch_host(agent, move || Some(host.power_state()))
-            };
-            tokio::task::spawn_local(watcher);
+                tokio::task::spawn_local(async move {
+                    agent.run_power(host, SIM_POWER_TRANSITIONS).await
+                });
+            }
             let agent = agent.clone();
             Ok(tokio::task::spawn_local(async move {
                 agent.run_poller(&mut devices).await
@@ -359,6 +376,14 @@ async fn linux_hal(
 ) -> Result<tokio::task::JoinHandle<()>, String> {
     let mut devices = linux::build(board)?;
     sim::log_fru(board, &mut devices).await;
+    // The board schema has no power lines yet: the host is taken as always on, and power
+    // requests are answered "not supported".
+    {
+        let agent = agent.clone();
+        tokio::task::spawn_local(
+            async move { agent.run_power(wsbmc_hal::power::AlwaysOn, &[]).await },
+        );
+    }
     let agent = agent.clone();
     Ok(tokio::task::spawn_local(async move {
         agent.run_poller(&mut devices).await
@@ -370,23 +395,20 @@ async fn linux_hal(_: &Board, _: &Rc<Agent>) -> Result<tokio::task::JoinHandle<(
     Err("--hal linux needs Linux".into())
 }
 
-/// How often the host's power state is sampled. Transitions take seconds, so a tenth of a
-/// second is well inside what a console can notice, and cheap.
-const HOST_POLL: std::time::Duration = std::time::Duration::from_millis(100);
+/// What the simulated host's power control can do. Both CIM offs map onto its power button.
+const SIM_POWER_TRANSITIONS: &[wsbmc_cim::PowerTransition] = &[
+    wsbmc_cim::PowerTransition::On,
+    wsbmc_cim::PowerTransition::OffHard,
+    wsbmc_cim::PowerTransition::OffSoft,
+    wsbmc_cim::PowerTransition::Cycle,
+    wsbmc_cim::PowerTransition::Reset,
+];
 
-/// Keeps the agent's idea of the host's rails in step with the power control.
-async fn watch_host(agent: Rc<Agent>, mut state: impl FnMut() -> Option<wsbmc_hal::PowerState>) {
-    let mut last = None;
-    loop {
-        if let Some(s) = state() {
-            if last != Some(s) {
-                info!("host power: {}", s.name());
-                last = Some(s);
-            }
-            agent.set_host_on(s.rails_up());
-        }
-        tokio::time::sleep(HOST_POLL).await;
-    }
+/// Seconds since 1970 for SEL timestamps.
+fn unix_secs() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX))
 }
 
 /// Maps the board's `[limits]` onto the protocol limits.

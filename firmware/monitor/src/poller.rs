@@ -198,6 +198,26 @@ impl Monitor {
         Ok(())
     }
 
+    /// Replaces a sensor's whole threshold set, as restored from the store at start-up. The set
+    /// may differ from the board's defaults only in settable thresholds and must be ordered; a
+    /// stored set that no longer fits the board (the board file changed) is refused whole.
+    pub fn set_thresholds(
+        &mut self,
+        id: SensorId,
+        thresholds: Thresholds,
+    ) -> Result<(), ThresholdError> {
+        let i = self.index(id).ok_or(ThresholdError::UnknownSensor(id))?;
+        let desc = &mut self.descs[i];
+        if let Some(t) = Threshold::ALL.into_iter().find(|t| {
+            desc.settable & t.bit() == 0 && thresholds.get(*t) != desc.default_thresholds.get(*t)
+        }) {
+            return Err(ThresholdError::NotSettable(t));
+        }
+        thresholds.check_order().map_err(ThresholdError::Order)?;
+        desc.thresholds = thresholds;
+        Ok(())
+    }
+
     /// Puts back the board file's thresholds (CIM RestoreDefaultThresholds).
     pub fn restore_default_thresholds(&mut self, id: SensorId) -> Result<(), UnknownSensor> {
         let i = self.index(id).ok_or(UnknownSensor(id))?;
@@ -485,6 +505,38 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn whole_threshold_sets_are_checked_against_the_board() {
+        let mut m = monitor();
+        let defaults = m.desc(A).unwrap().default_thresholds;
+        // Both settable thresholds moved together, in an order one-at-a-time changes could not
+        // take (the new LNC is above the old UNC).
+        let moved = Thresholds {
+            lower_non_critical: Some(86_000),
+            upper_non_critical: Some(90_000),
+            ..defaults
+        };
+        assert_eq!(m.set_thresholds(A, moved), Ok(()));
+        assert_eq!(m.thresholds(A), Some(&moved));
+        let critical = Thresholds {
+            upper_critical: Some(99_000),
+            ..defaults
+        };
+        assert_eq!(
+            m.set_thresholds(A, critical),
+            Err(ThresholdError::NotSettable(Threshold::UpperCritical))
+        );
+        let unordered = Thresholds {
+            upper_non_critical: Some(96_000),
+            ..defaults
+        };
+        assert!(matches!(
+            m.set_thresholds(A, unordered),
+            Err(ThresholdError::Order(_))
+        ));
+        assert_eq!(m.thresholds(A), Some(&moved), "refused sets change nothing");
     }
 
     #[test]

@@ -1,0 +1,250 @@
+//! The System Event Log inside the agent.
+//!
+//! One task ([`crate::Agent::run_log`]) owns the store and the [`Sel`]. Flash writes are async
+//! and must never be abandoned midway. The HTTP handler, meanwhile, is synchronous and must
+//! never see a half-done write. So everyone else reaches the log through a bounded command queue
+//! ([`LogShared::send`]) and reads the snapshot that the task publishes after each committed
+//! change. The snapshot is a copy of the RAM mirror the SEL already keeps (16 bytes a record),
+//! taken only when the log changes, which is rare next to how often it is read.
+
+use alloc::collections::BTreeMap;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::cell::{Cell, RefCell};
+
+use embassy_sync::blocking_mutex::raw::NoopRawMutex;
+use embassy_sync::channel::Channel;
+use minicbor::{Decode, Encode};
+use wsbmc_cim::{LogRecordView, LogView};
+use wsbmc_ipmi::sel::{Body, Record};
+use wsbmc_monitor::{SensorDesc, Thresholds};
+use wsbmc_sel::{BmcSensors, Event, OverflowPolicy, Sel, render};
+
+/// Commands waiting for the log task. Threshold crossings come in bursts when a sensor swings
+/// across several limits at once; 32 covers a whole board stepping over one limit together.
+pub const QUEUE_DEPTH: usize = 32;
+
+/// Work for the log task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogCmd {
+    Event(Event),
+    Clear,
+    /// Persist a sensor's thresholds (by index in the board's sensor table).
+    Thresholds(u16, StoredThresholds),
+}
+
+/// A sensor's thresholds as stored in the store's map (CBOR); `None` means "no such threshold".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Encode, Decode)]
+pub struct StoredThresholds {
+    #[n(0)]
+    pub lower_non_critical: Option<i32>,
+    #[n(1)]
+    pub upper_non_critical: Option<i32>,
+    #[n(2)]
+    pub lower_critical: Option<i32>,
+    #[n(3)]
+    pub upper_critical: Option<i32>,
+    #[n(4)]
+    pub lower_fatal: Option<i32>,
+    #[n(5)]
+    pub upper_fatal: Option<i32>,
+}
+
+impl From<&Thresholds> for StoredThresholds {
+    fn from(t: &Thresholds) -> Self {
+        Self {
+            lower_non_critical: t.lower_non_critical,
+            upper_non_critical: t.upper_non_critical,
+            lower_critical: t.lower_critical,
+            upper_critical: t.upper_critical,
+            lower_fatal: t.lower_fatal,
+            upper_fatal: t.upper_fatal,
+        }
+    }
+}
+
+impl From<StoredThresholds> for Thresholds {
+    fn from(t: StoredThresholds) -> Self {
+        Self {
+            lower_non_critical: t.lower_non_critical,
+            upper_non_critical: t.upper_non_critical,
+            lower_critical: t.lower_critical,
+            upper_critical: t.upper_critical,
+            lower_fatal: t.lower_fatal,
+            upper_fatal: t.upper_fatal,
+        }
+    }
+}
+
+/// What the handler reads: the log as of the last committed change.
+#[derive(Debug, Default)]
+struct Snapshot {
+    records: Vec<Record>,
+    capacity: u16,
+    wraps: bool,
+    overflow: bool,
+    /// False until the log task has mounted the store, and for good if mounting failed.
+    enabled: bool,
+}
+
+/// The log as every task but the log task sees it.
+pub struct LogShared {
+    snapshot: RefCell<Snapshot>,
+    queue: Channel<NoopRawMutex, LogCmd, QUEUE_DEPTH>,
+    /// Commands refused because the queue was full; reported, never silently lost.
+    dropped: Cell<u32>,
+    bmc: BmcSensors,
+    /// Sensor number → (DeviceID, name) of the board's sensors, for rendering records.
+    sensors: BTreeMap<u8, (String, String)>,
+}
+
+impl LogShared {
+    pub fn new(sensors: &[SensorDesc], bmc: BmcSensors) -> Self {
+        let sensors = sensors
+            .iter()
+            .map(|d| {
+                let id = render::device_id(&d.name, d.number, d.lun, d.owner);
+                (d.number, (id, d.name.clone()))
+            })
+            .collect();
+        Self {
+            snapshot: RefCell::new(Snapshot::default()),
+            queue: Channel::new(),
+            dropped: Cell::new(0),
+            bmc,
+            sensors,
+        }
+    }
+
+    pub fn bmc(&self) -> &BmcSensors {
+        &self.bmc
+    }
+
+    /// Queues `cmd` without waiting. A full queue drops the command and counts it: the caller
+    /// (the poller, a request handler) must never block on flash.
+    pub fn send(&self, cmd: LogCmd) -> bool {
+        let ok = self.queue.try_send(cmd).is_ok();
+        if !ok {
+            self.dropped.set(self.dropped.get().saturating_add(1));
+        }
+        ok
+    }
+
+    /// Commands dropped because the log task fell behind.
+    pub fn dropped(&self) -> u32 {
+        self.dropped.get()
+    }
+
+    pub(crate) async fn receive(&self) -> LogCmd {
+        self.queue.receive().await
+    }
+
+    /// Publishes the log's state after a committed change.
+    pub(crate) fn publish(&self, sel: &Sel) {
+        let mut s = self.snapshot.borrow_mut();
+        s.records.clear();
+        s.records.extend(sel.iter());
+        s.capacity = sel.capacity() as u16;
+        s.wraps = sel.policy() == OverflowPolicy::Wrap;
+        s.overflow = sel.overflow();
+        s.enabled = true;
+    }
+
+    /// Empties the snapshot at once for ClearLog, so a console that reads right after its
+    /// ClearLog returned sees an empty log even before the task has committed the clear.
+    pub(crate) fn clear_now(&self) {
+        let mut s = self.snapshot.borrow_mut();
+        s.records.clear();
+        s.overflow = false;
+    }
+
+    pub fn is_enabled(&self) -> bool {
+        self.snapshot.borrow().enabled
+    }
+
+    fn names(&self, r: &Record) -> (String, String) {
+        let number = match r.body {
+            Body::System(e) => e.sensor_number,
+            _ => return (String::new(), String::new()),
+        };
+        if let Some((id, name)) = self.sensors.get(&number) {
+            return (id.clone(), name.clone());
+        }
+        match (self.bmc.device_id(number), self.bmc.name(number)) {
+            (Some(id), Some(name)) => (id, name.to_string()),
+            _ => {
+                let id = render::device_id("Sensor", number, 0, 0x20);
+                (id.clone(), id)
+            }
+        }
+    }
+}
+
+impl LogView for LogShared {
+    fn len(&self) -> usize {
+        self.snapshot.borrow().records.len()
+    }
+
+    fn record(&self, index: usize) -> Option<LogRecordView> {
+        let r = *self.snapshot.borrow().records.get(index)?;
+        let (device_id, name) = self.names(&r);
+        Some(LogRecordView {
+            record_id: r.id.0,
+            // IPMI's "unspecified" timestamp for records that carry none.
+            timestamp: r.timestamp().unwrap_or(u32::MAX),
+            record_format: render::record_format(&r).to_string(),
+            record_data: render::record_data(&r, &device_id),
+            description: Some(render::description(&r, &name)),
+        })
+    }
+
+    fn capacity(&self) -> Option<u64> {
+        let c = self.snapshot.borrow().capacity;
+        (c > 0).then_some(u64::from(c))
+    }
+
+    fn wraps(&self) -> bool {
+        self.snapshot.borrow().wraps
+    }
+
+    fn overflowed(&self) -> bool {
+        self.snapshot.borrow().overflow
+    }
+
+    fn enabled(&self) -> bool {
+        self.is_enabled()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thresholds_round_trip_through_cbor() {
+        let t = StoredThresholds {
+            upper_critical: Some(95_000),
+            lower_critical: Some(-5),
+            ..Default::default()
+        };
+        let mut buf = [0u8; 64];
+        let n = {
+            let mut w = minicbor::encode::write::Cursor::new(&mut buf[..]);
+            minicbor::encode(t, &mut w).unwrap();
+            w.position()
+        };
+        let back: StoredThresholds = minicbor::decode(&buf[..n]).unwrap();
+        assert_eq!(back, t);
+        assert_eq!(StoredThresholds::from(&Thresholds::from(back)), t);
+    }
+
+    #[test]
+    fn a_full_queue_counts_what_it_drops() {
+        let log = LogShared::new(&[], BmcSensors::default());
+        for _ in 0..QUEUE_DEPTH {
+            assert!(log.send(LogCmd::Clear));
+        }
+        assert!(!log.send(LogCmd::Clear));
+        assert_eq!(log.dropped(), 1);
+    }
+}
