@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 import pytest
 from pypsrp.wsman import SelectorSet
 
-from conftest import Agent
+from conftest import SIM_BOARD, Agent
 from wsmanlib import CIM_SCHEMA, NS, NUMERIC_SENSOR, enumerate_all, props, pypsrp
 
 LOG_RECORD = CIM_SCHEMA + "CIM_LogRecord"
@@ -190,3 +190,41 @@ def test_power_off_and_on_through_invoke(sel_agent):
     finally:
         if a is not sel_agent:
             a.stop()
+
+
+def test_a_3000_record_sel_enumerates_paged_by_max_envelope_size(tmp_path):
+    """Issue 6: a large SEL through pypsrp, each response within the client's MaxEnvelopeSize."""
+    board = tmp_path / "board.toml"
+    board.write_text(
+        SIM_BOARD.read_text().replace("[sim]\n", '[sel]\ncapacity = 3000\noverflow = "stop"\n\n[sim]\n', 1)
+    )
+    a = Agent(board=board, control=tmp_path / "ctl.sock")
+    try:
+        a.sim("sel", "fill", "3000")
+        # The start record took one slot; under "stop" the log now holds exactly its capacity.
+        _wait(lambda: _log_count(a) == 3000, "3000 records", within=60)
+        limit = 153600
+        sizes = []
+        w = pypsrp(a, max_envelope_size=limit)
+        orig = w.transport.send
+
+        def spy(*args, **kw):
+            r = orig(*args, **kw)
+            sizes.append(len(r))
+            return r
+
+        w.transport.send = spy
+        items, trips = enumerate_all(w, LOG_RECORD, optimize=True, max_elements=32000)
+        ids = [int(props(i)["RecordID"]) for i in items]
+        assert len(ids) == 3000 and len(set(ids)) == 3000
+        assert trips > 1, "3000 records cannot fit one 150 KiB envelope"
+        assert max(sizes) <= limit, max(sizes)
+        rl = props(enumerate_all(pypsrp(a), RECORD_LOG, optimize=True)[0][0])
+        assert rl["CurrentNumberOfRecords"] == "3000" and rl["MaxNumberOfRecords"] == "3000"
+    finally:
+        a.stop()
+
+
+def _log_count(agent) -> int:
+    items, _ = enumerate_all(pypsrp(agent), RECORD_LOG, optimize=True)
+    return int(props(items[0])["CurrentNumberOfRecords"])

@@ -130,6 +130,12 @@ impl LogShared {
         ok
     }
 
+    /// Queues `cmd`, waiting while the queue is full: for producers that may wait (the sim
+    /// control channel), never for the poller or a request handler.
+    pub async fn send_wait(&self, cmd: LogCmd) {
+        self.queue.send(cmd).await;
+    }
+
     /// Commands dropped because the log task fell behind.
     pub fn dropped(&self) -> u32 {
         self.dropped.get()

@@ -57,6 +57,10 @@ pub enum Command {
     Host {
         request: PowerRequest,
     },
+    /// Append `count` "System Reconfigured" events to the SEL, to try a full or large log.
+    SelFill {
+        count: u16,
+    },
     Status,
 }
 
@@ -93,11 +97,15 @@ impl Command {
             ["host", state] => PowerRequest::from_name(state)
                 .map(|request| Command::Host { request })
                 .ok_or_else(|| format!("unknown host request {state:?} (on, off, cycle, reset)")),
+            ["sel", "fill", n] => match n.parse::<u16>() {
+                Ok(count) if (1..=65_534).contains(&count) => Ok(Command::SelFill { count }),
+                _ => Err(format!("sel fill takes a count from 1 to 65534, not {n:?}")),
+            },
             ["status"] => Ok(Command::Status),
             [] => Err("empty request".into()),
             [verb, ..] => Err(format!(
                 "cannot parse {verb:?} request (set KEY VALUE, clear KEY, fault DEVICE KIND, \
-                 remove DEVICE, insert DEVICE, host on|off|cycle|reset, status)"
+                 remove DEVICE, insert DEVICE, host on|off|cycle|reset, sel fill N, status)"
             )),
         }
     }
@@ -113,6 +121,7 @@ impl Command {
             Command::Remove { device } => format!("remove {device}"),
             Command::Insert { device } => format!("insert {device}"),
             Command::Host { request } => format!("host {}", power_name(*request)),
+            Command::SelFill { count } => format!("sel fill {count}"),
             Command::Status => "status".into(),
         }
     }
@@ -222,8 +231,33 @@ impl Target {
                 info!("control: host {}", power_name(*request));
                 Ok(String::new())
             }
+            // Needs to wait on the log queue: carried out by `fill_sel` from `serve`.
+            Command::SelFill { .. } => Err("sel fill is served asynchronously".into()),
             Command::Status => Ok(self.status()),
         }
+    }
+
+    /// Queues `count` events for the log task, waiting whenever its queue is full, so a large
+    /// fill neither drops events nor grows memory.
+    async fn fill_sel(&self, count: u16) -> String {
+        let bmc = *self.agent.log().bmc();
+        let event = wsbmc_sel::Event {
+            generator: bmc.generator,
+            sensor_type: 0x12,
+            sensor_number: bmc.system_event,
+            deassertion: false,
+            event_type: wsbmc_ipmi::sel::EventType::SENSOR_SPECIFIC,
+            // System Event offset 00h, "System Reconfigured"; no event data.
+            data: [0x00, 0xFF, 0xFF],
+        };
+        for _ in 0..count {
+            self.agent
+                .log()
+                .send_wait(wsbmc_agent::log::LogCmd::Event(event))
+                .await;
+        }
+        info!("control: {count} events queued for the SEL");
+        String::new()
     }
 
     fn status(&self) -> String {
@@ -288,8 +322,12 @@ pub async fn serve(listener: UnixListener, target: Rc<Target>) {
             }
         };
         let reply = match tokio::time::timeout(REQUEST_TIMEOUT, read_line(&mut stream)).await {
-            Ok(Ok(line)) => match Command::parse(&line).and_then(|c| target.execute(&c)) {
-                Ok(body) => format!("ok\n{body}"),
+            Ok(Ok(line)) => match Command::parse(&line) {
+                Ok(Command::SelFill { count }) => format!("ok\n{}", target.fill_sel(count).await),
+                Ok(c) => match target.execute(&c) {
+                    Ok(body) => format!("ok\n{body}"),
+                    Err(e) => format!("error: {e}\n"),
+                },
                 Err(e) => format!("error: {e}\n"),
             },
             Ok(Err(e)) => format!("error: {e}\n"),
@@ -367,6 +405,7 @@ mod tests {
             "insert psu2",
             "host on",
             "host cycle",
+            "sel fill 3000",
             "status",
         ] {
             let c = Command::parse(line).unwrap();
@@ -382,6 +421,9 @@ mod tests {
             ("fault a melt", "unknown fault"),
             ("host sideways", "unknown host request"),
             ("reboot now", "cannot parse"),
+            ("sel fill 0", "from 1 to 65534"),
+            ("sel fill 65535", "from 1 to 65534"),
+            ("sel fill lots", "from 1 to 65534"),
         ] {
             let e = Command::parse(line).unwrap_err();
             assert!(e.contains(needle), "{line:?}: {e}");

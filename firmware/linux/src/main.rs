@@ -103,6 +103,12 @@ enum Cmd {
 }
 
 #[derive(Subcommand, Debug)]
+enum SelAction {
+    /// Append N "System Reconfigured" events (to try a large or full log).
+    Fill { count: u16 },
+}
+
+#[derive(Subcommand, Debug)]
 enum SimAction {
     /// Pin a sensor to a value in its board units (°C, V, A, W, RPM).
     Set { key: String, value: String },
@@ -116,6 +122,11 @@ enum SimAction {
     Insert { device: String },
     /// Drive the host's power: on, off, cycle or reset.
     Host { request: String },
+    /// Work on the SEL.
+    Sel {
+        #[command(subcommand)]
+        action: SelAction,
+    },
     /// Host state, devices with their faults, and every sensor's reading.
     Status,
 }
@@ -129,6 +140,9 @@ fn sim_client(control: &PathBuf, action: &SimAction) -> ExitCode {
         SimAction::Remove { device } => format!("remove {device}"),
         SimAction::Insert { device } => format!("insert {device}"),
         SimAction::Host { request } => format!("host {request}"),
+        SimAction::Sel {
+            action: SelAction::Fill { count },
+        } => format!("sel fill {count}"),
         SimAction::Status => "status".to_string(),
     };
     // Parsing here too gives the same message without a running agent.
