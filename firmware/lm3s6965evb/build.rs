@@ -57,11 +57,42 @@ fn run() -> Result<(), String> {
     };
     println!("cargo:rerun-if-changed={}", board_path.display());
     let board = wsbmc_board::load(&board_path).map_err(|e| e.to_string())?;
+    check_driver_families(&board)?;
 
     let mut code = String::new();
     emit_board(&mut code, &board, &board_path).map_err(|e| e.to_string())?;
     emit_account(&mut code)?;
     fs::write(out.join("board.rs"), code).map_err(|e| format!("board.rs: {e}"))?;
+    Ok(())
+}
+
+/// Every device of the board needs its driver family enabled as a feature of this crate
+/// (Cargo.toml `[features]`); otherwise its sensors would silently read NotPresent.
+fn check_driver_families(board: &Board) -> Result<(), String> {
+    use wsbmc_hal::DeviceModel as M;
+    for d in &board.devices {
+        let family = match d.model {
+            M::Tmp75 => "tmp75",
+            M::Tmp421 => "tmp421",
+            M::Emc1413 => "emc1413",
+            M::Max31785 => "max31785",
+            M::Adm1272 => "adm1272",
+            M::At24c02 | M::At24c32 | M::At24c64 | M::At24c256 => "at24",
+            M::IpmbSatellite => "ipmb-satellite",
+        };
+        let var = format!(
+            "CARGO_FEATURE_{}",
+            family.to_ascii_uppercase().replace('-', "_")
+        );
+        if env::var_os(&var).is_none() {
+            return Err(format!(
+                "device {:?} is a {}, but the image is built without the {family:?} driver \
+                 family; add it to the default features in firmware/lm3s6965evb/Cargo.toml",
+                d.name,
+                d.model.name()
+            ));
+        }
+    }
     Ok(())
 }
 

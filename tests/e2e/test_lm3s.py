@@ -73,14 +73,21 @@ class Qmp:
 
 
 class Image:
-    def __init__(self, info: dict, board: dict):
+    def __init__(self, info: dict, board: dict, state: pathlib.Path):
         self.info = info
+        self.state = state
         self.host = "127.0.0.1"
         self.port = int(info["port"])
         self.user = os.environ.get("WSBMC_USER", "admin")
         self.password = os.environ.get("WSBMC_PASSWORD", "wsbmc-dev")
         self.board = board
         self.qmp = Qmp(info["qmp"])
+
+    def log(self) -> str:
+        """The decoded defmt log so far."""
+        return subprocess.run(
+            [str(SCRIPT), "log", "--dir", str(self.state)], capture_output=True, text=True, timeout=30
+        ).stdout
 
     def set_temperature(self, millidegrees: int):
         self.qmp.cmd("qom-set", path=QOM_PATH, property="temperature", value=millidegrees)
@@ -103,7 +110,7 @@ def image(tmp_path_factory):
         board = tomllib.load(f)
     img = None
     try:
-        img = Image(info, board)
+        img = Image(info, board, state)
         yield img
     finally:
         if img is not None:
@@ -174,16 +181,22 @@ def test_reading_follows_qom_set_within_two_poll_periods(image, millidegrees, st
 
 
 def test_two_connections_are_served_at_once(image):
-    """Two clients, each on its own keep-alive connection, enumerating concurrently."""
+    """Two clients, each on its own keep-alive connection, enumerating in lockstep (a barrier
+    before every round puts both requests on the heap at once), and the image neither failed an
+    allocation nor reset while serving them."""
     errors = []
+    rounds = 15
+    barrier = threading.Barrier(2, timeout=30)
 
     def client():
         try:
             wsman = pypsrp(image)
-            for _ in range(15):
+            for _ in range(rounds):
+                barrier.wait()
                 assert sensors(wsman)
         except Exception as e:  # reported below; a thread cannot fail the test itself
             errors.append(repr(e))
+            barrier.abort()
 
     threads = [threading.Thread(target=client) for _ in range(2)]
     for t in threads:
@@ -192,3 +205,7 @@ def test_two_connections_are_served_at_once(image):
         t.join(timeout=60)
     assert not any(t.is_alive() for t in threads), "a client hung"
     assert not errors, errors
+    log = image.log()
+    for sign in ("allocation failed", "panic", "hard fault"):
+        assert sign not in log, log[-2000:]
+    assert log.count("on lm3s6965evb, board") == 1, "the image rebooted:\n" + log[-2000:]

@@ -35,7 +35,7 @@ use wsbmc_chip_lm3s6965::i2c::{Controller, I2c};
 use wsbmc_chip_lm3s6965::{sysctl, time};
 use wsbmc_cim::SystemInfo;
 use wsbmc_hal::AnyDevice;
-use wsbmc_http::{Account, Auth, Handler, HttpLimits, Request, Response};
+use wsbmc_http::{Account, Auth, HttpLimits};
 use wsbmc_monitor::Monitor;
 use wsbmc_wsman::Limits;
 
@@ -99,17 +99,8 @@ async fn boot(spawner: Spawner) {
 
     let devices = build_devices(sysclk).await;
 
-    let mut system = SystemInfo::new(board::SYSTEM_NAME);
-    system.element_name = board::PRODUCT.into();
-    system.vendor = board::MANUFACTURER.into();
     let seed = mix_seed();
-    static AGENT: StaticCell<Agent> = StaticCell::new();
-    let agent: &'static Agent = AGENT.init(Agent::new(
-        Monitor::new(board::sensor_table()),
-        system,
-        wsman_limits(),
-        seed,
-    ));
+    let agent = start_agent(seed);
 
     static AUTH: StaticCell<Auth> = StaticCell::new();
     let auth: &'static Auth = AUTH.init({
@@ -165,16 +156,38 @@ async fn boot(spawner: Spawner) {
     );
 }
 
+/// Builds the agent into its static. Like [`start_network`], a plain function kept out of line:
+/// inlined into the boot task, the temporaries of both would share one frame of ~10 KiB, the
+/// deepest point the stack ever reaches, and the RAM budget reserves the stack for that peak.
+#[inline(never)]
+fn start_agent(seed: u64) -> &'static Agent {
+    let mut system = SystemInfo::new(board::SYSTEM_NAME);
+    system.element_name = board::PRODUCT.into();
+    system.vendor = board::MANUFACTURER.into();
+    static AGENT: StaticCell<Agent> = StaticCell::new();
+    AGENT.init(Agent::new(
+        Monitor::new(board::sensor_table()),
+        system,
+        wsman_limits(),
+        seed,
+    ))
+}
+
 /// Builds the MAC and the IP stack in place. A plain function, not part of the async boot: its
 /// temporaries (the driver's frame buffers among them) then live on the stack for a moment
-/// instead of being reserved for ever in the boot task's future.
+/// instead of being reserved for ever in the boot task's future. Out of line for the same
+/// reason as [`start_agent`].
+#[inline(never)]
 fn start_network(
     seed: u64,
 ) -> (
     Stack<'static>,
-    &'static mut embassy_net::Runner<'static, Ethernet>,
+    &'static mut embassy_net::Runner<'static, &'static mut Ethernet>,
 ) {
-    let eth = Ethernet::new(None);
+    // The MAC (3 KiB of frame buffers) goes straight into its static and the stack drives it by
+    // reference, so no by-value copy of it passes through this frame.
+    static ETH: StaticCell<Ethernet> = StaticCell::new();
+    let eth = ETH.init_with(|| Ethernet::new(None));
     let mac = eth.mac_address();
     info!("mac {=[u8]:02x}", mac);
     let config = embassy_net::Config::ipv4_static(StaticConfigV4 {
@@ -185,7 +198,8 @@ fn start_network(
     static RESOURCES: StaticCell<StackResources<HTTP_TASKS>> = StaticCell::new();
     let (stack, runner) =
         embassy_net::new(eth, config, RESOURCES.init(StackResources::new()), seed);
-    static NET_RUNNER: StaticCell<embassy_net::Runner<'static, Ethernet>> = StaticCell::new();
+    static NET_RUNNER: StaticCell<embassy_net::Runner<'static, &'static mut Ethernet>> =
+        StaticCell::new();
     (stack, NET_RUNNER.init(runner))
 }
 
@@ -287,27 +301,13 @@ fn mix_seed() -> u64 {
 }
 
 #[embassy_executor::task]
-async fn net_task(runner: &'static mut embassy_net::Runner<'static, Ethernet>) -> ! {
+async fn net_task(runner: &'static mut embassy_net::Runner<'static, &'static mut Ethernet>) -> ! {
     runner.run().await
 }
 
 #[embassy_executor::task]
 async fn poller_task(agent: &'static Agent, mut devices: Vec<AnyDevice<I2c>>) -> ! {
     agent.run_poller(&mut devices).await
-}
-
-/// The agent as the HTTP handler, with one MCU-specific duty: hand back response bodies without
-/// spare capacity. The WS-Man writer grows its buffer by doubling, so a 4.4 KiB envelope arrives
-/// in an 8.7 KiB allocation, and that allocation stays live while the connection drains it into
-/// a 1 KiB socket buffer; meanwhile the other connection needs the heap to parse and render.
-struct McuHandler(&'static Agent);
-
-impl Handler for McuHandler {
-    fn handle(&self, req: &Request<'_>, body: &[u8]) -> Response {
-        let mut response = self.0.handle(req, body);
-        response.body.shrink_to_fit();
-        response
-    }
 }
 
 #[embassy_executor::task(pool_size = HTTP_TASKS)]
@@ -321,7 +321,6 @@ async fn http_task(
     let mut rx = [0u8; TCP_RX_LEN];
     let mut tx = [0u8; TCP_TX_LEN];
     let mut buf = [0u8; CONN_BUF_LEN];
-    let handler = McuHandler(agent);
     loop {
         let mut socket = TcpSocket::new(stack, &mut rx, &mut tx);
         socket.set_timeout(Some(TCP_TIMEOUT));
@@ -333,8 +332,7 @@ async fn http_task(
         // Responses are written head+body in one go; Nagle would hold the tail back an RTT.
         socket.set_nagle_enabled(false);
         let started = Instant::now();
-        let result =
-            wsbmc_http::serve_connection(&mut socket, &handler, auth, limits, &mut buf).await;
+        let result = wsbmc_http::serve_connection(&mut socket, agent, auth, limits, &mut buf).await;
         if let Err(e) = result {
             info!(
                 "http{=usize}: connection ended: {}",
@@ -396,8 +394,19 @@ unsafe fn HardFault(frame: &ExceptionFrame) -> ! {
 /// Logs and resets: a BMC must come back on its own, and the log line is all the evidence a
 /// field unit keeps. Untrusted input must never get here (the core's rule); if it does, the
 /// reset bounds the damage to one reboot.
+///
+/// The handler deliberately leaves `PanicInfo` unread. Reading any part of it keeps every panic
+/// site's message arguments, formatting code and source location alive: about 25 KiB of this
+/// image's flash. What it logs instead are the return addresses still on the stack, which
+/// `addr2line -e <elf> <addresses>` (or `scripts/qemu-lm3s log`, which prints the ELF path)
+/// turns into the call chain that panicked.
 #[panic_handler]
-fn panic(info: &PanicInfo) -> ! {
-    error!("panic: {}; resetting", defmt::Display2Format(info));
+fn panic(_info: &PanicInfo) -> ! {
+    let mut trace = [0u32; 12];
+    let n = mem::code_addresses_on_stack(&mut trace);
+    error!(
+        "panic; code addresses on the stack: {=[?]:#010x}; resetting",
+        trace.get(..n).unwrap_or(&[])
+    );
     cortex_m::peripheral::SCB::sys_reset()
 }

@@ -45,6 +45,52 @@ pub enum ResponseBody<'a> {
     },
 }
 
+impl ResponseBody<'_> {
+    /// Bytes of provider markup the envelope carries verbatim (items, a Get body).
+    fn markup_len(&self) -> usize {
+        match self {
+            ResponseBody::Empty => 0,
+            ResponseBody::Raw(markup) => markup.len(),
+            ResponseBody::Enumerate { items, .. } => items.map_or(0, str::len),
+            ResponseBody::Pull { items, .. } => items.len(),
+        }
+    }
+
+    /// The same body with its verbatim markup left out: only the envelope's own elements.
+    fn frame(&self) -> Self {
+        match *self {
+            ResponseBody::Raw(_) => ResponseBody::Raw(""),
+            ResponseBody::Enumerate {
+                context,
+                items,
+                end,
+            } => ResponseBody::Enumerate {
+                context,
+                items: items.map(|_| ""),
+                end,
+            },
+            ResponseBody::Pull { context, end, .. } => ResponseBody::Pull {
+                context,
+                items: "",
+                end,
+            },
+            ResponseBody::Empty => ResponseBody::Empty,
+        }
+    }
+}
+
+/// The exact length of the envelope [`write_response`] writes for `head` and `body`, found by
+/// writing only its frame (about 1 KiB) and adding the markup's length. Knowing it lets the
+/// caller refuse an envelope over MaxEnvelopeSize before building it, and build it into one
+/// allocation of the right size: a buffer grown by doubling holds up to twice the envelope, and
+/// during each growth both copies at once, which on a small fixed heap shared by concurrent
+/// connections fragments it until a later allocation fails.
+pub fn response_len(head: &ResponseHeader<'_>, body: &ResponseBody<'_>) -> usize {
+    let mut frame = XmlWriter::new();
+    write_response(&mut frame, head, &body.frame());
+    frame.len() + body.markup_len()
+}
+
 /// Prefixes declared on every success envelope. Providers may use `a`, `w`, `xsi` and `cim`
 /// in what they render without declaring them; they declare their own class prefix.
 const ENVELOPE_NS: [(&str, &str); 6] = [

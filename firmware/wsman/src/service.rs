@@ -382,11 +382,15 @@ impl Service {
             relates_to: h.message_id,
             total_items,
         };
-        let mut out = XmlWriter::new();
-        respond::write_response(&mut out, &head, body);
-        if respond::encoded_len(out.len(), charset) > h.max_envelope_size {
+        // Measured first, then written into one allocation of exactly that size (see
+        // `respond::response_len`); an envelope that cannot be sent is never built.
+        let len = respond::response_len(&head, body);
+        if respond::encoded_len(len, charset) > h.max_envelope_size {
             return Err(too_big());
         }
+        let mut out = XmlWriter::with_capacity(len);
+        respond::write_response(&mut out, &head, body);
+        debug_assert_eq!(out.len(), len, "response_len disagrees with write_response");
         Ok(out.into_string())
     }
 
@@ -430,9 +434,7 @@ impl Service {
                 end: true,
             }
         };
-        let mut out = XmlWriter::new();
-        respond::write_response(&mut out, &head, &body);
-        let skeleton = respond::encoded_len(out.len(), charset);
+        let skeleton = respond::encoded_len(respond::response_len(&head, &body), charset);
         let free = h
             .max_envelope_size
             .checked_sub(skeleton)

@@ -1,5 +1,7 @@
 //! One module per part; the module name is the `model` string board files use.
 
+use core::marker::PhantomData;
+
 use embedded_hal_async::i2c::I2c;
 
 use crate::ipmb::{Ipmb, NoIpmb};
@@ -180,17 +182,31 @@ const ADM1272_CHANNELS: &[ChannelInfo] = &[
 /// The closed set of drivers, each owning its bus handle: an I2C bus `I`, or for satellites an
 /// IPMB transport `B` (which defaults to [`NoIpmb`] for boards without IPMB).
 ///
+/// Each driver family is a Cargo feature of this crate (all on by default). A family that is off
+/// has no variant here, so its code is never instantiated and costs the image nothing; a device
+/// of that model is built as [`AnyDevice::Unsupported`] and reads as absent.
+///
 /// The satellite variant carries its SDR conversions (a couple of hundred bytes); the table is
 /// built once per board and there is no allocator on the bare-metal image to box it into.
 #[allow(clippy::large_enum_variant)]
 pub enum AnyDevice<I, B = NoIpmb> {
+    #[cfg(feature = "tmp75")]
     Tmp75(Tmp75<I>),
+    #[cfg(feature = "tmp421")]
     Tmp421(Tmp421<I>),
+    #[cfg(feature = "emc1413")]
     Emc1413(Emc1413<I>),
+    #[cfg(feature = "max31785")]
     Max31785(Max31785<I>),
+    #[cfg(feature = "adm1272")]
     Adm1272(Adm1272<I>),
+    #[cfg(feature = "at24")]
     At24(At24<I>),
+    #[cfg(feature = "ipmb-satellite")]
     Satellite(Satellite<B>),
+    /// A model whose driver family this build leaves out: every read is a NACK, as if the part
+    /// were not fitted. The phantom keeps `I` and `B` used whichever families are on.
+    Unsupported(DeviceModel, PhantomData<fn() -> (I, B)>),
 }
 
 impl<I: I2c> AnyDevice<I> {
@@ -207,39 +223,62 @@ impl<I: I2c, B: Ipmb> AnyDevice<I, B> {
     /// [`AnyDevice::new`] for a table whose satellites get an IPMB transport `B`; a satellite
     /// built here is unbound until replaced by [`AnyDevice::satellite`].
     pub fn bind(model: DeviceModel, i2c: I, address: u8) -> Self {
+        // With some families off, `i2c` and `address` go unused for their models.
+        let _ = (&i2c, address);
         match model {
+            #[cfg(feature = "tmp75")]
             DeviceModel::Tmp75 => AnyDevice::Tmp75(Tmp75::new(i2c, address)),
+            #[cfg(feature = "tmp421")]
             DeviceModel::Tmp421 => AnyDevice::Tmp421(Tmp421::new(i2c, address)),
+            #[cfg(feature = "emc1413")]
             DeviceModel::Emc1413 => AnyDevice::Emc1413(Emc1413::new(i2c, address)),
+            #[cfg(feature = "max31785")]
             DeviceModel::Max31785 => AnyDevice::Max31785(Max31785::new(i2c, address)),
+            #[cfg(feature = "adm1272")]
             DeviceModel::Adm1272 => AnyDevice::Adm1272(Adm1272::new(i2c, address)),
-            DeviceModel::At24c02 => AnyDevice::At24(At24::new(i2c, address, At24Size::C02)),
-            DeviceModel::At24c32 => AnyDevice::At24(At24::new(i2c, address, At24Size::C32)),
-            DeviceModel::At24c64 => AnyDevice::At24(At24::new(i2c, address, At24Size::C64)),
-            DeviceModel::At24c256 => AnyDevice::At24(At24::new(i2c, address, At24Size::C256)),
+            #[cfg(feature = "at24")]
+            DeviceModel::At24c02
+            | DeviceModel::At24c32
+            | DeviceModel::At24c64
+            | DeviceModel::At24c256 => match model.eeprom() {
+                Some(size) => AnyDevice::At24(At24::new(i2c, address, size)),
+                None => AnyDevice::Unsupported(model, PhantomData),
+            },
+            #[cfg(feature = "ipmb-satellite")]
             DeviceModel::IpmbSatellite => AnyDevice::Satellite(Satellite::unbound(address)),
+            #[allow(unreachable_patterns)]
+            _ => AnyDevice::Unsupported(model, PhantomData),
         }
     }
 
     /// A satellite controller at 7-bit `address` reached through `ipmb`.
+    #[cfg(feature = "ipmb-satellite")]
     pub fn satellite(ipmb: B, address: u8) -> Self {
         AnyDevice::Satellite(Satellite::new(ipmb, address))
     }
 
     pub fn model(&self) -> DeviceModel {
         match self {
+            #[cfg(feature = "tmp75")]
             AnyDevice::Tmp75(_) => DeviceModel::Tmp75,
+            #[cfg(feature = "tmp421")]
             AnyDevice::Tmp421(_) => DeviceModel::Tmp421,
+            #[cfg(feature = "emc1413")]
             AnyDevice::Emc1413(_) => DeviceModel::Emc1413,
+            #[cfg(feature = "max31785")]
             AnyDevice::Max31785(_) => DeviceModel::Max31785,
+            #[cfg(feature = "adm1272")]
             AnyDevice::Adm1272(_) => DeviceModel::Adm1272,
+            #[cfg(feature = "at24")]
             AnyDevice::At24(e) => match e.size() {
                 At24Size::C02 => DeviceModel::At24c02,
                 At24Size::C32 => DeviceModel::At24c32,
                 At24Size::C64 => DeviceModel::At24c64,
                 At24Size::C256 => DeviceModel::At24c256,
             },
+            #[cfg(feature = "ipmb-satellite")]
             AnyDevice::Satellite(_) => DeviceModel::IpmbSatellite,
+            AnyDevice::Unsupported(model, _) => *model,
         }
     }
 
@@ -254,13 +293,21 @@ impl<I: I2c, B: Ipmb> AnyDevice<I, B> {
             return Err(DeviceError::NoSuchChannel);
         }
         match self {
+            #[cfg(feature = "tmp75")]
             AnyDevice::Tmp75(d) => d.read(channel).await,
+            #[cfg(feature = "tmp421")]
             AnyDevice::Tmp421(d) => d.read(channel).await,
+            #[cfg(feature = "emc1413")]
             AnyDevice::Emc1413(d) => d.read(channel).await,
+            #[cfg(feature = "max31785")]
             AnyDevice::Max31785(d) => d.read(channel).await,
+            #[cfg(feature = "adm1272")]
             AnyDevice::Adm1272(d) => d.read(channel).await,
+            #[cfg(feature = "at24")]
             AnyDevice::At24(d) => d.read(channel).await,
+            #[cfg(feature = "ipmb-satellite")]
             AnyDevice::Satellite(d) => d.read(channel).await,
+            AnyDevice::Unsupported(..) => Err(DeviceError::Nack),
         }
     }
 
@@ -268,8 +315,12 @@ impl<I: I2c, B: Ipmb> AnyDevice<I, B> {
     /// 10^-3); other models ignore `scale`, their channels having a fixed native scale.
     pub async fn read_scaled(&mut self, channel: u8, scale: i8) -> Result<i32, DeviceError> {
         match self {
+            #[cfg(feature = "ipmb-satellite")]
             AnyDevice::Satellite(d) => d.read_scaled(channel, scale).await,
-            _ => self.read(channel).await,
+            _ => {
+                let _ = scale;
+                self.read(channel).await
+            }
         }
     }
 }
@@ -309,10 +360,13 @@ pub(crate) async fn write<I: I2c>(
 }
 
 /// Converts a left-justified temperature in 1/256 °C (the layout LM75, TMP421 and EMC1413 share
-/// once high and low bytes are joined) to m°C, rounded to nearest.
+/// once high and low bytes are joined) to m°C, rounded half away from zero like every other
+/// reading. In `i32`: |raw| < 2^17, so raw·1000 < 2^27, and the wide general-purpose division
+/// (`pmbus::div_round`, i128) would pull 128-bit arithmetic into images with only these parts.
 pub(crate) fn q8_to_millicelsius(raw: i32) -> i32 {
-    // |raw| < 2^17, so raw·1000 fits comfortably; div_round only fails on a zero divisor.
-    crate::pmbus::div_round(i128::from(raw) * 1000, 256).map_or(0, |v| v as i32)
+    let n = raw.saturating_mul(1000);
+    let half = if n < 0 { -128 } else { 128 };
+    n.saturating_add(half) / 256
 }
 
 #[cfg(test)]
