@@ -53,6 +53,13 @@ if ceiling:
     ident = next((r for r in load if r.get("scenario") == "Identify" and not r.get("failed")), None)
     if ident and c["ops_per_s"]:
         print(f"Identify reaches {ident['ops_per_s'] / c['ops_per_s']:.0%} of the ceiling.\n")
+sel = out / "sel.json"
+if sel.exists() and sel.read_text().strip():
+    r = json.loads(sel.read_text())
+    print("## A 3000-record SEL through pypsrp\n")
+    print(f"Enumerate + Pull of every CIM_LogRecord ({r['records']} records, {r['round_trips']} round trips at")
+    print(f"MaxEnvelopeSize 153600) with pypsrp 0.9.1: median {r['median_s']} s, best {r['best_s']} s over 5 runs")
+    print("(client parsing included; the client runs on CPU 1, the agent on CPU 0).\n")
 micro = (out / "micro.txt")
 if micro.exists() and micro.read_text().strip():
     print("## Micro-benchmarks (criterion, median)\n")

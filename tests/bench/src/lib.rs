@@ -113,15 +113,15 @@ pub fn element_text<'a>(xml: &'a str, local: &str) -> Option<&'a str> {
         let i = rest.find(local)?;
         let before = &rest[..i];
         let after = &rest[i + local.len()..];
-        if before.ends_with('<') || before.ends_with(':') && before.rfind('<').is_some() {
-            if let Some(gt) = after.find('>') {
-                if !after[..gt].ends_with('/') && (after.starts_with('>') || after.starts_with(' '))
-                {
-                    let body = &after[gt + 1..];
-                    let end = body.find('<')?;
-                    return Some(&body[..end]);
-                }
-            }
+        let is_tag = before.ends_with('<') || before.ends_with(':') && before.rfind('<').is_some();
+        if is_tag
+            && let Some(gt) = after.find('>')
+            && !after[..gt].ends_with('/')
+            && (after.starts_with('>') || after.starts_with(' '))
+        {
+            let body = &after[gt + 1..];
+            let end = body.find('<')?;
+            return Some(&body[..end]);
         }
         rest = after;
     }

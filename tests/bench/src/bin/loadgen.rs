@@ -92,12 +92,12 @@ async fn run(args: Args) -> Result<(), String> {
 
     // Validate the scenario once before timing it.
     let items = one_op(&mut probe, &op, args.scenario, true).await?;
-    if let (Some(want), Scenario::Enumerate) = (args.expect_items, args.scenario) {
-        if items != want {
-            return Err(format!(
-                "enumeration returned {items} items, expected {want}"
-            ));
-        }
+    if let (Some(want), Scenario::Enumerate) = (args.expect_items, args.scenario)
+        && items != want
+    {
+        return Err(format!(
+            "enumeration returned {items} items, expected {want}"
+        ));
     }
     drop(probe);
 
