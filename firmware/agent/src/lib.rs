@@ -24,7 +24,8 @@ use embassy_time::{Duration, Instant, Timer, with_timeout};
 use embedded_hal_async::i2c::I2c;
 use embedded_storage_async::nor_flash::MultiwriteNorFlash;
 use wsbmc_cim::{
-    ClearOutcome, LogView, Model, Platform, PowerState, PowerTransition, RequestOutcome, SystemInfo,
+    ClearOutcome, FruView, LogView, Model, Platform, PowerState, PowerTransition, RequestOutcome,
+    SystemInfo,
 };
 use wsbmc_hal::power::{HostPower, PowerRequest};
 use wsbmc_hal::{AnyDevice, DeviceError, Ipmb};
@@ -57,6 +58,8 @@ pub struct Agent {
     /// Seconds for SEL timestamps: Unix time where the platform has a clock, otherwise seconds
     /// since start, which IPMI reads as "pre-init" time.
     clock: Cell<fn() -> u32>,
+    /// The board's FRU, read once at start-up, for CIM_Chassis and CIM_Card.
+    fru: RefCell<Option<FruView>>,
 }
 
 /// What the power task and the request handler share.
@@ -87,7 +90,13 @@ impl Agent {
             },
             log,
             clock: Cell::new(uptime_secs),
+            fru: RefCell::new(None),
         }
+    }
+
+    /// Gives the model the board's FRU data (read by the platform at start-up).
+    pub fn set_fru(&self, fru: FruView) {
+        *self.fru.borrow_mut() = Some(fru);
     }
 
     /// Sets the clock SEL timestamps come from (seconds since 1970).
@@ -361,6 +370,10 @@ impl Platform for Agent {
             self.log
                 .send(LogCmd::Thresholds(i, StoredThresholds::from(thresholds)));
         }
+    }
+
+    fn fru(&self) -> Option<FruView> {
+        self.fru.borrow().clone()
     }
 
     fn log(&self) -> Option<&dyn LogView> {

@@ -7,6 +7,7 @@
 //! (the shared HTTP futures are not `Send`).
 
 mod control;
+mod fru;
 #[cfg(target_os = "linux")]
 mod linux;
 mod sim;
@@ -351,7 +352,9 @@ async fn start_hal(
     match args.hal {
         Hal::Sim => {
             let (sim, mut devices) = sim::build(board)?;
-            sim::log_fru(board, &mut devices).await;
+            if let Some(view) = fru::read(board, &mut devices).await {
+                agent.set_fru(view);
+            }
             if let Some(path) = &args.control {
                 let listener = control::bind(path)
                     .map_err(|e| format!("control socket {}: {e}", path.display()))?;
@@ -389,7 +392,9 @@ async fn linux_hal(
     agent: &Rc<Agent>,
 ) -> Result<tokio::task::JoinHandle<()>, String> {
     let mut devices = linux::build(board)?;
-    sim::log_fru(board, &mut devices).await;
+    if let Some(view) = fru::read(board, &mut devices).await {
+        agent.set_fru(view);
+    }
     // The board schema has no power lines yet: the host is taken as always on, and power
     // requests are answered "not supported".
     {

@@ -1,11 +1,10 @@
 //! The simulated HAL: the board's devices as register-level models on virtual buses, read by
 //! the real drivers, plus the simulated host behind the power button.
 
-use log::{info, warn};
 use wsbmc_board::Board;
 use wsbmc_hal::{AnyDevice, DeviceModel, PowerState};
 use wsbmc_ipmi::Text;
-use wsbmc_ipmi::fru::{BoardInfo, Builder, Fields, Fru, ProductInfo};
+use wsbmc_ipmi::fru::{BoardInfo, Builder, Fields, ProductInfo};
 use wsbmc_ipmi::ipmb::BMC_SA;
 use wsbmc_sim::{HostTiming, SimBoard, SimBus, SimHost, SimIpmb, SystemClock, Waveform};
 
@@ -101,36 +100,4 @@ fn fru_image(board: &Board) -> Result<Vec<u8>, String> {
         .map_err(|e| format!("board info does not fit a 256-byte FRU image: {e:?}"))?;
     out.truncate(n);
     Ok(out)
-}
-
-/// Reads each FRU EEPROM through its driver and logs what it holds: the start-up check that
-/// the storage answers and carries a valid image.
-pub async fn log_fru<I, B>(board: &Board, devices: &mut [AnyDevice<I, B>])
-where
-    I: embedded_hal_async::i2c::I2c,
-    B: wsbmc_hal::Ipmb,
-{
-    for (d, dev) in board.devices.iter().zip(devices.iter_mut()) {
-        let AnyDevice::At24(eeprom) = dev else {
-            continue;
-        };
-        let mut buf = vec![0u8; eeprom.size().bytes().min(4096)];
-        match eeprom.read_fru(&mut buf).await {
-            Ok(bytes) => match Fru::parse(bytes).and_then(|f| f.board()) {
-                Ok(Some(b)) => {
-                    let s = |t: Text<'_>| t.chars().collect::<String>();
-                    info!(
-                        "FRU {}: {} {} serial {}",
-                        d.name,
-                        s(b.manufacturer),
-                        s(b.product_name),
-                        s(b.serial_number)
-                    );
-                }
-                Ok(None) => info!("FRU {}: no board area", d.name),
-                Err(e) => warn!("FRU {}: {e:?}", d.name),
-            },
-            Err(e) => warn!("FRU {}: cannot read: {e:?}", d.name),
-        }
-    }
 }
