@@ -25,6 +25,7 @@ use alloc::vec::Vec;
 
 use roxmltree::Node;
 use wsbmc_monitor::SensorId;
+use wsbmc_wsman::provider::MAX_EPR_NESTING;
 use wsbmc_wsman::{
     Epr, Fault, FaultDetail, FaultKind, Selector, SelectorValue, Target, XmlWriter, ns,
 };
@@ -136,6 +137,15 @@ fn child<'a, 'i>(node: Node<'a, 'i>, local: &str) -> Option<Node<'a, 'i>> {
 /// local names because clients put Address and ReferenceParameters in whatever namespace their
 /// serializer chose (AMT tooling sends them unqualified).
 fn parse_epr(node: Node<'_, '_>) -> Option<Epr> {
+    epr_at(node, 0)
+}
+
+/// An EPR `nesting` EPR-valued selectors down; deeper than the protocol's bound is not an EPR
+/// (the recursion must not be the client's to choose).
+fn epr_at(node: Node<'_, '_>, nesting: usize) -> Option<Epr> {
+    if nesting > MAX_EPR_NESTING {
+        return None;
+    }
     let node = child(node, "EndpointReference").unwrap_or(node);
     let params = child(node, "ReferenceParameters")?;
     let uri = child(params, "ResourceURI")?.text()?.trim();
@@ -147,7 +157,7 @@ fn parse_epr(node: Node<'_, '_>) -> Option<Epr> {
         for s in set.children().filter(|c| c.is_element()) {
             let name = s.attribute("Name")?;
             let value = match child(s, "EndpointReference") {
-                Some(inner) => SelectorValue::Epr(Box::new(parse_epr(inner)?)),
+                Some(inner) => SelectorValue::Epr(Box::new(epr_at(inner, nesting + 1)?)),
                 None => SelectorValue::Text(String::from(s.text().unwrap_or("").trim())),
             };
             selectors.push(Selector {

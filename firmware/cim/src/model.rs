@@ -669,6 +669,27 @@ pub(crate) fn selectors_match(class: &ClassDef, have: &[Selector], want: &[Selec
         })
 }
 
+/// [`selectors_match`] for an instance whose keys are all text, given as (name, value) pairs.
+fn text_keys_match(
+    class: &ClassDef,
+    have: &[(&'static str, Cow<'_, str>)],
+    want: &[Selector],
+) -> bool {
+    let want_len = want
+        .iter()
+        .filter(|s| !s.name.eq_ignore_ascii_case("__cimnamespace"))
+        .count();
+    have.len() == want_len
+        && have.iter().all(|(name, value)| {
+            want.iter()
+                .find(|w| w.name.eq_ignore_ascii_case(name))
+                .is_some_and(|w| match &w.value {
+                    SelectorValue::Text(t) => text_key_matches(class, name, value, t),
+                    SelectorValue::Epr(_) => false,
+                })
+        })
+}
+
 fn text_keys<'k>(keys: impl IntoIterator<Item = (&'static str, Cow<'k, str>)>) -> Vec<Selector> {
     keys.into_iter()
         .map(|(n, v)| Selector::text(n, v.into_owned()))
@@ -723,6 +744,20 @@ impl<'a> Model<'a> {
         })
     }
 
+    /// Calls `f` on numeric sensor `i` in place (no copy of its strings): the hot paths (every
+    /// rendered sensor, every candidate of a Get) only read it. `f` must not borrow the monitor
+    /// mutably, which no renderer or filter does.
+    pub(crate) fn with_numeric<R>(
+        &self,
+        i: usize,
+        f: impl FnOnce(&SensorDesc, &SensorState) -> R,
+    ) -> Result<R, Fault> {
+        let m = self.monitor()?;
+        let desc = m.sensors().get(i).ok_or_else(gone)?;
+        let state = m.states().get(i).copied().unwrap_or_default();
+        Ok(f(desc, &state))
+    }
+
     pub(crate) fn numeric(&self, i: usize) -> Result<(SensorDesc, SensorState), Fault> {
         let m = self.monitor()?;
         let desc = m.sensors().get(i).cloned().ok_or_else(gone)?;
@@ -748,10 +783,9 @@ impl<'a> Model<'a> {
             Item::Collection => {
                 alloc::vec![Selector::text("InstanceID", host::SENSOR_COLLECTION_ID)]
             }
-            Item::Sensor(SensorIx::Numeric(i)) => {
-                let (desc, _) = self.numeric(*i)?;
-                text_keys(sensor::keys(&desc, &system.system_name))
-            }
+            Item::Sensor(SensorIx::Numeric(i)) => self.with_numeric(*i, |desc, _| {
+                text_keys(sensor::keys(desc, &system.system_name))
+            })?,
             Item::Sensor(SensorIx::Discrete(i)) => {
                 let view = self.discrete(*i)?;
                 text_keys(sensor::discrete_keys(&view, &system.system_name))
@@ -845,10 +879,9 @@ impl<'a> Model<'a> {
             Item::Bmc => f(&host::bmc_instance(system)),
             Item::Domain => f(&host::domain_instance(self.host_health()?)),
             Item::Collection => f(&host::collection_instance()),
-            Item::Sensor(SensorIx::Numeric(i)) => {
-                let (desc, state) = self.numeric(*i)?;
-                f(&sensor::instance(&desc, &state, &system.system_name, mode))
-            }
+            Item::Sensor(SensorIx::Numeric(i)) => self.with_numeric(*i, |desc, state| {
+                f(&sensor::instance(desc, state, &system.system_name, mode))
+            })?,
             Item::Sensor(SensorIx::Discrete(i)) => {
                 let view = self.discrete(*i)?;
                 f(&sensor::discrete_instance(&view, &system.system_name, mode))
@@ -974,8 +1007,19 @@ impl<'a> Model<'a> {
                 if !namespace.admits(item) {
                     return Ok(None);
                 }
-                let keys = self.keys(item)?;
-                Ok(selectors_match(class_of(item), &keys, selectors).then_some(*item))
+                // Numeric sensors are most of the instances: their keys are compared where
+                // they lie instead of being built into selectors first.
+                let found = match item {
+                    Item::Sensor(SensorIx::Numeric(i)) => self.with_numeric(*i, |desc, _| {
+                        text_keys_match(
+                            class_of(item),
+                            &sensor::keys(desc, &self.system.system_name),
+                            selectors,
+                        )
+                    })?,
+                    _ => selectors_match(class_of(item), &self.keys(item)?, selectors),
+                };
+                Ok(found.then_some(*item))
             },
         )?;
         Ok(found.map(|(_, item)| item))

@@ -8,9 +8,12 @@
 //! on every root, because items of different classes share one envelope.
 
 use alloc::string::String;
+use alloc::vec::Vec;
+use core::cmp::Ordering;
 
 use wsbmc_wsman::{XmlWriter, write_epr};
 
+use crate::schema::name_order;
 use crate::value::{Instance, Value};
 
 /// Writes `instance` as its class's element. Properties of the class the instance has no value
@@ -34,15 +37,39 @@ pub fn render_projected(out: &mut XmlWriter, instance: &Instance<'_>, only: Opti
     xsi_type.push_str("_Type");
 
     out.open(&root, &[("xmlns:p", &uri), ("xsi:type", &xsi_type)]);
+    // The values in property order, so one merge walk pairs them with the class's properties;
+    // looking each property up in the instance's list would be quadratic. Ties keep list order,
+    // so a name set twice renders its first value, as `Instance::get` reads it.
+    let mut values: Vec<&(&'static str, Value<'_>)> = instance.values.iter().collect();
+    values.sort_unstable_by(|a, b| {
+        name_order(a.0, b.0).then(core::ptr::from_ref(*a).cmp(&core::ptr::from_ref(*b)))
+    });
+    let mut values = values.into_iter().peekable();
     let mut tag = String::with_capacity(40);
     for prop in class.properties() {
+        let mut value = &Value::Null;
+        // Values sorting before this property belong to no property of the class (or repeat
+        // one already written): they are not rendered.
+        while let Some((name, v)) = values.peek().map(|e| (e.0, &e.1)) {
+            match name_order(name, prop.name) {
+                Ordering::Less => {
+                    values.next();
+                }
+                Ordering::Equal => {
+                    value = v;
+                    values.next();
+                    break;
+                }
+                Ordering::Greater => break,
+            }
+        }
         if only.is_some_and(|names| !names.iter().any(|n| n.eq_ignore_ascii_case(prop.name))) {
             continue;
         }
         tag.clear();
         tag.push_str("p:");
         tag.push_str(prop.name);
-        match instance.get(prop.name).unwrap_or(&Value::Null) {
+        match value {
             Value::Array(items) => {
                 for item in items {
                     scalar(out, &tag, item);
@@ -187,7 +214,7 @@ mod tests {
             .skip(2)
             .filter_map(|t| t.split([' ', '>', '/']).next())
             .collect();
-        assert_eq!(names.len(), CIM_SENSOR.properties().len());
+        assert_eq!(names.len(), CIM_SENSOR.properties().count());
         assert!(
             names
                 .windows(2)

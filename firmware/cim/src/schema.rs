@@ -6,7 +6,6 @@
 //! source, never a serializer.
 
 use alloc::string::String;
-use alloc::vec::Vec;
 use core::cmp::Ordering;
 
 use wsbmc_wsman::ns;
@@ -122,9 +121,15 @@ const fn class(
 /// CIM names are case-insensitive; "alphabetical" therefore ignores ASCII case, which keeps the
 /// order stable whatever spelling a schema revision used.
 pub fn name_order(a: &str, b: &str) -> Ordering {
-    a.bytes()
-        .map(|c| c.to_ascii_lowercase())
-        .cmp(b.bytes().map(|c| c.to_ascii_lowercase()))
+    // A plain loop: the renderer orders every property of every instance with this, and names
+    // almost always differ in their first bytes.
+    for (x, y) in a.bytes().zip(b.bytes()) {
+        let (x, y) = (x.to_ascii_lowercase(), y.to_ascii_lowercase());
+        if x != y {
+            return x.cmp(&y);
+        }
+    }
+    a.len().cmp(&b.len())
 }
 
 /// A class is identified by its name; the tables hold one definition per name.
@@ -167,22 +172,23 @@ impl ClassDef {
 
     /// Every property of the class, inherited ones included, alphabetical. A subclass's
     /// declaration of a name replaces the parent's (CIM_System re-declares Name as a key).
-    pub fn properties(&self) -> Vec<&'static PropDef> {
-        let mut out: Vec<&'static PropDef> = Vec::new();
+    ///
+    /// Every class's own table is alphabetical, so the full list is a merge of the tables up
+    /// the inheritance chain, walked lazily: no allocation and no sort per call, which matters
+    /// because the renderer asks once per instance.
+    pub fn properties(&self) -> Properties {
+        let mut chain = [&[][..]; MAX_INHERITANCE];
+        let mut len = 0;
         let mut c: Option<&ClassDef> = Some(self);
         while let Some(class) = c {
-            for prop in class.props {
-                if !out.iter().any(|q| q.name.eq_ignore_ascii_case(prop.name)) {
-                    out.push(prop);
-                }
+            // The tables are static and checked by a test to be no deeper than the array.
+            if let Some(slot) = chain.get_mut(len).filter(|_| !class.props.is_empty()) {
+                *slot = class.props;
+                len += 1;
             }
             c = class.parent;
         }
-        // Names are unique here (the loop above drops shadowed ones), so an unstable sort gives
-        // the same order; the stable one reserves a 4 KiB scratch buffer on the stack, which on
-        // the bare-metal image is the deepest frame of a request.
-        out.sort_unstable_by(|x, y| name_order(x.name, y.name));
-        out
+        Properties { chain, len }
     }
 
     pub fn property(&self, name: &str) -> Option<&'static PropDef> {
@@ -198,6 +204,44 @@ impl ClassDef {
             c = class.parent;
         }
         None
+    }
+}
+
+/// The deepest inheritance chain (a class and its ancestors) [`ClassDef::properties`] merges.
+const MAX_INHERITANCE: usize = 8;
+
+/// The iterator [`ClassDef::properties`] returns: the remaining tables of the class and its
+/// ancestors, most derived first.
+#[derive(Debug, Clone)]
+pub struct Properties {
+    chain: [&'static [PropDef]; MAX_INHERITANCE],
+    len: usize,
+}
+
+impl Iterator for Properties {
+    type Item = &'static PropDef;
+
+    fn next(&mut self) -> Option<&'static PropDef> {
+        let chain = self.chain.get_mut(..self.len)?;
+        // The smallest head; on equal names the most derived table (first) wins.
+        let mut best: Option<&'static PropDef> = None;
+        for table in chain.iter() {
+            if let Some(head) = table.first()
+                && best.is_none_or(|b| name_order(head.name, b.name).is_lt())
+            {
+                best = Some(head);
+            }
+        }
+        let best = best?;
+        // Consume that name from every table, dropping the shadowed declarations.
+        for table in chain.iter_mut() {
+            if let Some((head, rest)) = table.split_first()
+                && (core::ptr::eq(head, best) || head.name.eq_ignore_ascii_case(best.name))
+            {
+                *table = rest;
+            }
+        }
+        Some(best)
     }
 }
 
@@ -806,6 +850,7 @@ pub static ALL_CLASSES: &[&ClassDef] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::vec::Vec;
 
     fn sorted(names: &[&str]) -> bool {
         names
@@ -818,9 +863,22 @@ mod tests {
         for class in ALL_CLASSES {
             let own: Vec<&str> = class.props.iter().map(|p| p.name).collect();
             assert!(sorted(&own), "{}: own properties out of order", class.name);
-            let all: Vec<&str> = class.properties().iter().map(|p| p.name).collect();
+            let all: Vec<&str> = class.properties().map(|p| p.name).collect();
             assert!(sorted(&all), "{}: properties out of order", class.name);
             assert!(sorted(class.keys), "{}: keys out of order", class.name);
+        }
+    }
+
+    #[test]
+    fn inheritance_chains_fit_the_merge() {
+        for class in ALL_CLASSES {
+            let mut depth = 0;
+            let mut c = Some(*class);
+            while let Some(x) = c {
+                depth += 1;
+                c = x.parent;
+            }
+            assert!(depth <= MAX_INHERITANCE, "{} is too deep", class.name);
         }
     }
 
@@ -829,7 +887,6 @@ mod tests {
         for class in ALL_CLASSES {
             let flagged: Vec<&str> = class
                 .properties()
-                .iter()
                 .filter(|p| p.key)
                 .map(|p| p.name)
                 .collect();
@@ -858,11 +915,7 @@ mod tests {
 
     #[test]
     fn numeric_sensor_has_the_windows_property_set() {
-        let names: Vec<&str> = CIM_NUMERIC_SENSOR
-            .properties()
-            .iter()
-            .map(|p| p.name)
-            .collect();
+        let names: Vec<&str> = CIM_NUMERIC_SENSOR.properties().map(|p| p.name).collect();
         assert_eq!(names.len(), 59);
         for n in [
             "Caption",
@@ -883,7 +936,6 @@ mod tests {
         assert!(name.is_some_and(|p| p.key));
         let count = CIM_COMPUTER_SYSTEM
             .properties()
-            .iter()
             .filter(|p| p.name == "Name")
             .count();
         assert_eq!(count, 1);

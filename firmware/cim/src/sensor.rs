@@ -554,7 +554,7 @@ mod tests {
         let desc = cpu_temp();
         let i = build(&desc, state(Reading::Value(42_000), 0));
         let props = CIM_NUMERIC_SENSOR.properties();
-        assert_eq!(i.values.len(), props.len());
+        assert_eq!(i.values.len(), props.clone().count());
         for p in props {
             let n = i.values.iter().filter(|(name, _)| *name == p.name).count();
             assert_eq!(n, 1, "{}", p.name);

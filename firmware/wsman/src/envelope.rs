@@ -18,7 +18,7 @@ use roxmltree::{Document, Node, ParsingOptions};
 use crate::duration;
 use crate::fault::{Fault, FaultDetail, FaultKind};
 use crate::ns;
-use crate::provider::{AssociationFilter, Epr, Filter, Selector, SelectorValue};
+use crate::provider::{AssociationFilter, Epr, Filter, MAX_EPR_NESTING, Selector, SelectorValue};
 use crate::service::Limits;
 
 /// The charset of the request, which is also the charset of the reply (wsman.md §1.2).
@@ -431,7 +431,7 @@ pub fn parse<'a, 'i>(doc: &'a Document<'i>, limits: &Limits) -> Parsed<'a, Reque
                 .message("The request has no wsa:MessageID header."),
         ));
     }
-    let op = parse_operation(action, header.resource_uri, payload).map_err(reject)?;
+    let op = parse_operation(action, header.resource_uri, payload, limits).map_err(reject)?;
     Ok(Request { header, op })
 }
 
@@ -445,6 +445,7 @@ fn parse_operation<'a, 'i>(
     action: &'a str,
     resource_uri: Option<&'a str>,
     payload: Option<Node<'a, 'i>>,
+    limits: &Limits,
 ) -> Result<Operation<'a, 'i>, Fault> {
     use ns::action as act;
     let wsen_payload = |local: &str| payload.filter(|p| is(*p, ns::WSEN, local));
@@ -455,7 +456,7 @@ fn parse_operation<'a, 'i>(
         act::DELETE => Operation::Delete,
         act::ENUMERATE => {
             let e = wsen_payload("Enumerate").ok_or_else(|| missing_element("Enumerate"))?;
-            Operation::Enumerate(parse_enumerate(e)?)
+            Operation::Enumerate(parse_enumerate(e, limits)?)
         }
         act::PULL => {
             let p = wsen_payload("Pull").ok_or_else(|| missing_element("Pull"))?;
@@ -692,6 +693,13 @@ fn check_locale(el: Node<'_, '_>, lang: Option<&str>, detail: FaultDetail) -> Re
 /// `wsman:SelectorSet` → selectors, refusing duplicate names (matched case-insensitively,
 /// because key names are).
 pub fn parse_selector_set(set: Node<'_, '_>) -> Result<Vec<Selector>, Fault> {
+    selector_set(set, 0)
+}
+
+/// A selector set inside `nesting` enclosing EPRs. An EPR-valued selector recurses, so the
+/// nesting is bounded by [`MAX_EPR_NESTING`] rather than only by the XML depth: a frame pair
+/// costs ~330 B of stack on thumbv7m, and no association key needs more than a level or two.
+fn selector_set(set: Node<'_, '_>, nesting: usize) -> Result<Vec<Selector>, Fault> {
     let mut out: Vec<Selector> = Vec::new();
     for sel in element_children(set).filter(|s| is(*s, ns::WSMAN, "Selector")) {
         let name = sel.attribute("Name").ok_or_else(|| {
@@ -705,7 +713,7 @@ pub fn parse_selector_set(set: Node<'_, '_>) -> Result<Vec<Selector>, Fault> {
             .message(format!("The selector '{name}' appears more than once.")));
         }
         let value = match child(sel, ns::WSA, "EndpointReference") {
-            Some(epr) => SelectorValue::Epr(Box::new(parse_epr(epr)?)),
+            Some(epr) => SelectorValue::Epr(Box::new(epr_at(epr, nesting + 1)?)),
             None => SelectorValue::Text(text(sel).to_string()),
         };
         out.push(Selector {
@@ -718,6 +726,18 @@ pub fn parse_selector_set(set: Node<'_, '_>) -> Result<Vec<Selector>, Fault> {
 
 /// EPR content (`wsa:Address` + `wsa:ReferenceParameters`) inside `node`.
 pub fn parse_epr(node: Node<'_, '_>) -> Result<Epr, Fault> {
+    epr_at(node, 0)
+}
+
+/// An EPR that is the value of a selector `nesting` levels down (0: not inside a selector).
+fn epr_at(node: Node<'_, '_>, nesting: usize) -> Result<Epr, Fault> {
+    if nesting > MAX_EPR_NESTING {
+        return Err(
+            Fault::with_detail(FaultKind::InvalidSelectors, FaultDetail::InvalidValue).message(
+                format!("Endpoint references nest deeper than {MAX_EPR_NESTING} levels."),
+            ),
+        );
+    }
     let params = child(node, ns::WSA, "ReferenceParameters")
         .or_else(|| child(node, ns::WSA, "ReferenceProperties"))
         .ok_or_else(|| {
@@ -732,7 +752,7 @@ pub fn parse_epr(node: Node<'_, '_>) -> Result<Epr, Fault> {
                 .message("An endpoint reference has no wsman:ResourceURI.")
         })?;
     let selectors = match child(params, ns::WSMAN, "SelectorSet") {
-        Some(set) => parse_selector_set(set)?,
+        Some(set) => selector_set(set, nesting)?,
         None => Vec::new(),
     };
     Ok(Epr {
@@ -749,7 +769,7 @@ fn positive_u32(node: Node<'_, '_>, what: &str) -> Result<u32, Fault> {
     }
 }
 
-fn parse_enumerate(e: Node<'_, '_>) -> Result<EnumerateBody, Fault> {
+fn parse_enumerate(e: Node<'_, '_>, limits: &Limits) -> Result<EnumerateBody, Fault> {
     let mut body = EnumerateBody {
         optimize: false,
         max_elements: None,
@@ -785,7 +805,7 @@ fn parse_enumerate(e: Node<'_, '_>) -> Result<EnumerateBody, Fault> {
                     }
                 }
             }
-            (Some(ns::WSMAN) | Some(ns::WSEN), "Filter") => body.filter = parse_filter(c)?,
+            (Some(ns::WSMAN) | Some(ns::WSEN), "Filter") => body.filter = parse_filter(c, limits)?,
             (Some(ns::WSEN), "EndTo") => {
                 return Err(Fault::with_detail(
                     FaultKind::UnsupportedFeature,
@@ -800,7 +820,7 @@ fn parse_enumerate(e: Node<'_, '_>) -> Result<EnumerateBody, Fault> {
     Ok(body)
 }
 
-fn parse_filter(f: Node<'_, '_>) -> Result<Filter, Fault> {
+fn parse_filter(f: Node<'_, '_>, limits: &Limits) -> Result<Filter, Fault> {
     let cannot = |what: &str| Fault::new(FaultKind::CannotProcessFilter).message(what);
     // No Dialect means XPath (DSP0226), which is not offered.
     let dialect = f.attribute("Dialect").map(str::trim).unwrap_or("");
@@ -813,9 +833,10 @@ fn parse_filter(f: Node<'_, '_>) -> Result<Filter, Fault> {
         if q.is_empty() {
             return Err(cannot("The WQL filter is empty."));
         }
-        // Syntax is checked here so every provider gets only queries that parse; the text still
-        // travels as is, and the provider parses it again to match classes and properties.
-        crate::wql::parse(q)?;
+        // Syntax and nesting are checked here, against the service's limit, so every provider
+        // gets only queries that parse within it; the text still travels as is, and the
+        // provider parses it again (no deeper than here) to match classes and properties.
+        crate::wql::parse_nested(q, limits.max_filter_depth)?;
         Ok(Filter::Wql(q.to_string()))
     } else if dialect.eq_ignore_ascii_case(ns::dialect::ASSOCIATION) {
         parse_association(f).map(Filter::Association)
@@ -1024,6 +1045,58 @@ mod tests {
             parse_str("<Foo/>").expect_err("x").kind,
             FaultKind::SchemaValidationError
         );
+    }
+
+    /// A selector set whose EPR-valued selector nests `n` EPRs deep.
+    fn nested_epr_selectors(n: usize) -> String {
+        let open = r#"<w:SelectorSet><w:Selector Name="R"><a:EndpointReference><a:Address>x</a:Address><a:ReferenceParameters><w:ResourceURI>http://x/D</w:ResourceURI>"#;
+        let close = "</a:ReferenceParameters></a:EndpointReference></w:Selector></w:SelectorSet>";
+        format!(
+            r#"{}<w:SelectorSet><w:Selector Name="I">1</w:Selector></w:SelectorSet>{}"#,
+            open.repeat(n),
+            close.repeat(n)
+        )
+    }
+
+    #[test]
+    fn epr_selectors_nest_only_so_deep() {
+        let at_limit = env(&get_headers(&nested_epr_selectors(MAX_EPR_NESTING)), "");
+        assert!(parse_str(&at_limit).is_ok());
+        let over = env(&get_headers(&nested_epr_selectors(MAX_EPR_NESTING + 1)), "");
+        let f = parse_str(&over).expect_err("too deep");
+        assert_eq!(
+            (f.kind, f.detail),
+            (FaultKind::InvalidSelectors, Some(FaultDetail::InvalidValue))
+        );
+    }
+
+    #[test]
+    fn wql_nesting_is_limited_by_the_service_limits() {
+        let enumerate = |query: &str| {
+            env(
+                "<a:Action>http://schemas.xmlsoap.org/ws/2004/09/enumeration/Enumerate</a:Action><a:MessageID>uuid:1</a:MessageID><w:ResourceURI>http://x/C</w:ResourceURI>",
+                &format!(
+                    r#"<n:Enumerate><w:Filter Dialect="http://schemas.microsoft.com/wbem/wsman/1/WQL">{query}</w:Filter></n:Enumerate>"#
+                ),
+            )
+        };
+        let nested = |n: usize| {
+            enumerate(&format!(
+                "SELECT * FROM C WHERE {}a = 1{}",
+                "NOT (".repeat(n),
+                ")".repeat(n)
+            ))
+        };
+        let limits = Limits {
+            max_filter_depth: 4,
+            ..Limits::default()
+        };
+        let run = |xml: &str| {
+            let doc = parse_document(xml, &limits).expect("well-formed");
+            parse(&doc, &limits).map(|_| ()).map_err(|r| r.fault.kind)
+        };
+        assert_eq!(run(&nested(2)), Ok(()), "at the limit");
+        assert_eq!(run(&nested(3)), Err(FaultKind::CannotProcessFilter));
     }
 
     #[test]

@@ -42,6 +42,11 @@ impl Selector {
     }
 }
 
+/// How many EPRs deep a client's EPR may nest through EPR-valued selectors (an association's
+/// reference key is one level; a reference to an association, two). Parsing and comparing
+/// nested EPRs recurse, so the bound keeps untrusted input from choosing the stack depth.
+pub const MAX_EPR_NESTING: usize = 2;
+
 /// An endpoint reference: what a client needs to address one instance again.
 ///
 /// The `__cimnamespace` selector is part of `selectors` when the provider wants it emitted

@@ -61,6 +61,11 @@ pub struct Limits {
     pub max_operation_timeout_ms: u64,
     /// Items per Enumerate/Pull batch at most, whatever MaxElements says.
     pub max_batch_items: u32,
+    /// Most levels of parentheses and NOTs a WQL filter may nest; deeper is
+    /// `wsman:CannotProcessFilter`. The parser and evaluator recurse once per level (about
+    /// 200 B of stack on thumbv7m), so this is a stack budget: the default suits a host; an
+    /// MCU image with ~10 KiB of stack should set 4. Capped at [`crate::wql::MAX_DEPTH`].
+    pub max_filter_depth: usize,
 }
 
 impl Default for Limits {
@@ -76,6 +81,7 @@ impl Default for Limits {
             enum_context_idle_ms: 240_000,
             max_operation_timeout_ms: 60_000,
             max_batch_items: 32_000,
+            max_filter_depth: crate::wql::MAX_DEPTH,
         }
     }
 }

@@ -35,7 +35,11 @@ use crate::fault::{Fault, FaultKind};
 pub const MAX_QUERY_LEN: usize = 4096;
 /// Most tokens a query may have; bounds the tree size independently of the text length.
 pub const MAX_TOKENS: usize = 512;
-/// Deepest nesting of parentheses and NOTs; bounds parser and evaluator recursion.
+/// Most levels of parentheses and NOTs [`parse`] accepts, and the ceiling of the
+/// `max_filter_depth` a service may configure ([`parse_nested`]): the parser, the evaluator and
+/// the tree's drop recurse once per level, so this bounds their stack. A level costs about 200 B
+/// of stack on thumbv7m (parse: two frames of ~100 B; evaluation: one), so 16 levels suit a host;
+/// a 64 KiB MCU should configure fewer (see `Limits::max_filter_depth`).
 pub const MAX_DEPTH: usize = 16;
 
 /// A parsed `SELECT`.
@@ -129,6 +133,15 @@ impl Expr {
                 any
             }
             Expr::Not(inner) => inner.eval3(lookup).map(|b| !b),
+            leaf => leaf.eval_leaf(lookup),
+        }
+    }
+
+    /// A comparison or NULL test. Never inlined: the property values it fetches would otherwise
+    /// sit in every recursive frame of [`Self::eval3`].
+    #[inline(never)]
+    fn eval_leaf(&self, lookup: &dyn Fn(&str) -> Option<Value>) -> Option<bool> {
+        match self {
             Expr::IsNull { operand, negated } => {
                 let is_null = matches!(resolve(operand, lookup), Value::Null);
                 Some(is_null != *negated)
@@ -144,6 +157,7 @@ impl Expr {
                     CmpOp::Ge => ord != Ordering::Less,
                 })
             }
+            Expr::And(_) | Expr::Or(_) | Expr::Not(_) => None,
         }
     }
 
@@ -224,7 +238,9 @@ fn tokenize(text: &str) -> Result<Vec<Tok>, Fault> {
                 "The WQL query has more than {MAX_TOKENS} tokens."
             )));
         }
-        if c.is_whitespace() {
+        // The grammar is ASCII (keywords, names, numbers); only string literals may hold other
+        // characters. ASCII tests also keep the Unicode property tables out of the MCU image.
+        if c.is_ascii_whitespace() {
             it.next();
             continue;
         }
@@ -317,7 +333,7 @@ fn tokenize(text: &str) -> Result<Vec<Tok>, Fault> {
                         break;
                     }
                 }
-                if matches!(it.peek(), Some((_, ch)) if ch.is_alphanumeric() || *ch == '_' || *ch == '.')
+                if matches!(it.peek(), Some((_, ch)) if ch.is_ascii_alphanumeric() || *ch == '_' || *ch == '.')
                 {
                     return Err(cannot("WQL numbers must be decimal integers."));
                 }
@@ -326,10 +342,10 @@ fn tokenize(text: &str) -> Result<Vec<Tok>, Fault> {
                     .map_err(|_| cannot(format!("'{digits}' is not a 64-bit integer.")))?;
                 Tok::Int(n)
             }
-            c if c.is_alphabetic() || c == '_' => {
+            c if c.is_ascii_alphabetic() || c == '_' => {
                 let mut id = String::new();
                 while let Some(&(_, d)) = it.peek() {
-                    if d.is_alphanumeric() || d == '_' {
+                    if d.is_ascii_alphanumeric() || d == '_' {
                         id.push(d);
                         it.next();
                     } else {
@@ -358,9 +374,36 @@ fn is_reserved(s: &str) -> bool {
     RESERVED.iter().any(|k| s.eq_ignore_ascii_case(k))
 }
 
+/// Why the parser stopped. Kept to one pointer-sized word (no `Fault`, no formatting) because
+/// it is returned through every level of the recursive descent, and on the bare-metal image each
+/// byte of a recursive frame is paid once per nesting level; [`parse_nested`] builds the `Fault`
+/// once, at the top.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Syntax {
+    /// The message, complete.
+    Error(&'static str),
+    /// Parentheses and NOTs nest deeper than the limit (the message names the limit).
+    TooDeep,
+}
+
+type Parsed<T> = Result<T, Syntax>;
+
+/// `(items)` as one expression: a single item stands for itself, so `a = 1` is not an
+/// AND of one.
+fn collapse(mut items: Vec<Expr>, n_ary: fn(Vec<Expr>) -> Expr) -> Expr {
+    if items.len() == 1
+        && let Some(only) = items.pop()
+    {
+        return only;
+    }
+    n_ary(items)
+}
+
 struct Parser {
     toks: Vec<Tok>,
     pos: usize,
+    /// Most levels of parentheses and NOTs accepted.
+    max_depth: usize,
 }
 
 impl Parser {
@@ -368,8 +411,13 @@ impl Parser {
         self.toks.get(self.pos)
     }
 
+    /// Moves the next token out (leaving a placeholder): the parser never looks back, and
+    /// taking the token saves cloning the string it may carry.
     fn bump(&mut self) -> Option<Tok> {
-        let t = self.toks.get(self.pos).cloned();
+        let t = self
+            .toks
+            .get_mut(self.pos)
+            .map(|t| core::mem::replace(t, Tok::Comma));
         self.pos += 1;
         t
     }
@@ -383,30 +431,32 @@ impl Parser {
         }
     }
 
-    fn expect_keyword(&mut self, kw: &str) -> Result<(), Fault> {
+    fn expect_keyword(&mut self, kw: &str, missing: &'static str) -> Parsed<()> {
         if self.keyword(kw) {
             Ok(())
         } else {
-            Err(cannot(format!("WQL: expected {kw}.")))
+            Err(Syntax::Error(missing))
         }
     }
 
-    fn name(&mut self, what: &str) -> Result<String, Fault> {
-        match self.bump() {
-            Some(Tok::Ident(s)) if !is_reserved(&s) => Ok(s),
-            _ => Err(cannot(format!("WQL: expected a {what} name."))),
+    fn name(&mut self, missing: &'static str) -> Parsed<String> {
+        if matches!(self.peek(), Some(Tok::Ident(s)) if !is_reserved(s))
+            && let Some(Tok::Ident(s)) = self.bump()
+        {
+            return Ok(s);
         }
+        Err(Syntax::Error(missing))
     }
 
-    fn query(&mut self) -> Result<Query, Fault> {
-        self.expect_keyword("SELECT")?;
+    fn query(&mut self) -> Parsed<Query> {
+        self.expect_keyword("SELECT", "WQL: expected SELECT.")?;
         let properties = if self.peek() == Some(&Tok::Star) {
             self.pos += 1;
             None
         } else {
             let mut props = Vec::new();
             loop {
-                props.push(self.name("property")?);
+                props.push(self.name("WQL: expected a property name.")?);
                 if self.peek() == Some(&Tok::Comma) {
                     self.pos += 1;
                 } else {
@@ -415,15 +465,15 @@ impl Parser {
             }
             Some(props)
         };
-        self.expect_keyword("FROM")?;
-        let class = self.name("class")?;
+        self.expect_keyword("FROM", "WQL: expected FROM.")?;
+        let class = self.name("WQL: expected a class name.")?;
         let condition = if self.keyword("WHERE") {
-            Some(self.or(0)?)
+            Some(self.condition(0)?)
         } else {
             None
         };
         if self.peek().is_some() {
-            return Err(cannot("WQL: unexpected text after the query."));
+            return Err(Syntax::Error("WQL: unexpected text after the query."));
         }
         Ok(Query {
             class,
@@ -432,53 +482,62 @@ impl Parser {
         })
     }
 
-    fn or(&mut self, depth: usize) -> Result<Expr, Fault> {
-        let mut parts = Vec::new();
-        parts.push(self.and(depth)?);
-        while self.keyword("OR") {
-            parts.push(self.and(depth)?);
-        }
-        Ok(if parts.len() == 1 {
-            parts.pop().unwrap_or(Expr::Or(Vec::new()))
-        } else {
-            Expr::Or(parts)
-        })
-    }
-
-    fn and(&mut self, depth: usize) -> Result<Expr, Fault> {
-        let mut parts = Vec::new();
-        parts.push(self.not(depth)?);
-        while self.keyword("AND") {
-            parts.push(self.not(depth)?);
-        }
-        Ok(if parts.len() == 1 {
-            parts.pop().unwrap_or(Expr::And(Vec::new()))
-        } else {
-            Expr::And(parts)
-        })
-    }
-
-    fn not(&mut self, depth: usize) -> Result<Expr, Fault> {
-        if depth >= MAX_DEPTH {
-            return Err(cannot(format!(
-                "WQL: conditions nest deeper than {MAX_DEPTH} levels."
-            )));
-        }
-        if self.keyword("NOT") {
-            return Ok(Expr::Not(Box::new(self.not(depth + 1)?)));
-        }
-        if self.peek() == Some(&Tok::LParen) {
-            self.pos += 1;
-            let inner = self.or(depth + 1)?;
-            if self.bump() != Some(Tok::RParen) {
-                return Err(cannot("WQL: missing ')'."));
+    /// `factor {AND factor} {OR factor {AND factor}}`, AND binding tighter. Both chains are
+    /// loops in this one frame, so a nesting level costs exactly this frame and [`Self::factor`]'s.
+    fn condition(&mut self, depth: usize) -> Parsed<Expr> {
+        let mut any = Vec::new();
+        let mut all = Vec::new();
+        loop {
+            all.push(self.factor(depth)?);
+            if self.keyword("AND") {
+                continue;
             }
-            return Ok(inner);
+            any.push(collapse(core::mem::take(&mut all), Expr::And));
+            if !self.keyword("OR") {
+                return Ok(collapse(any, Expr::Or));
+            }
         }
+    }
+
+    /// `{NOT} (condition)` or `{NOT} predicate`. A run of NOTs is counted rather than recursed
+    /// into; each NOT and each parenthesis is one level of `depth`, because each deepens the
+    /// tree that evaluation and drop walk recursively.
+    fn factor(&mut self, depth: usize) -> Parsed<Expr> {
+        let mut nots = 0;
+        while self.keyword("NOT") {
+            nots += 1;
+        }
+        let depth = depth + nots;
+        if depth > self.max_depth {
+            return Err(Syntax::TooDeep);
+        }
+        let mut e = if self.peek() == Some(&Tok::LParen) {
+            if depth + 1 > self.max_depth {
+                return Err(Syntax::TooDeep);
+            }
+            self.pos += 1;
+            let inner = self.condition(depth + 1)?;
+            if self.bump() != Some(Tok::RParen) {
+                return Err(Syntax::Error("WQL: missing ')'."));
+            }
+            inner
+        } else {
+            self.predicate()?
+        };
+        for _ in 0..nots {
+            e = Expr::Not(Box::new(e));
+        }
+        Ok(e)
+    }
+
+    /// `operand op operand` or `operand IS [NOT] NULL`. Never inlined: its temporaries (two
+    /// operands, a token) would otherwise sit in every recursive frame of [`Self::factor`].
+    #[inline(never)]
+    fn predicate(&mut self) -> Parsed<Expr> {
         let left = self.operand()?;
         if self.keyword("IS") {
             let negated = self.keyword("NOT");
-            self.expect_keyword("NULL")?;
+            self.expect_keyword("NULL", "WQL: expected NULL.")?;
             return Ok(Expr::IsNull {
                 operand: left,
                 negated,
@@ -486,13 +545,13 @@ impl Parser {
         }
         let op = match self.bump() {
             Some(Tok::Op(op)) => op,
-            _ => return Err(cannot("WQL: expected a comparison operator.")),
+            _ => return Err(Syntax::Error("WQL: expected a comparison operator.")),
         };
         let right = self.operand()?;
         Ok(Expr::Compare { op, left, right })
     }
 
-    fn operand(&mut self) -> Result<Operand, Fault> {
+    fn operand(&mut self) -> Parsed<Operand> {
         Ok(match self.bump() {
             Some(Tok::Str(s)) => Operand::Literal(Value::Str(s)),
             Some(Tok::Int(n)) => Operand::Literal(Value::Int(n)),
@@ -504,20 +563,39 @@ impl Parser {
             }
             Some(Tok::Ident(s)) if s.eq_ignore_ascii_case("NULL") => Operand::Literal(Value::Null),
             Some(Tok::Ident(s)) if !is_reserved(&s) => Operand::Property(s),
-            _ => return Err(cannot("WQL: expected a property or a literal.")),
+            _ => return Err(Syntax::Error("WQL: expected a property or a literal.")),
         })
     }
 }
 
-/// Parses WQL text; every error is `wsman:CannotProcessFilter` with a message saying what.
+/// Parses WQL text with up to [`MAX_DEPTH`] levels of nesting; every error is
+/// `wsman:CannotProcessFilter` with a message saying what.
 pub fn parse(text: &str) -> Result<Query, Fault> {
+    parse_nested(text, MAX_DEPTH)
+}
+
+/// Parses WQL text accepting at most `max_depth` levels of parentheses and NOTs (capped at
+/// [`MAX_DEPTH`]). The service passes `Limits::max_filter_depth` here, so a query that nests
+/// deeper than the image's stack allows is a `wsman:CannotProcessFilter`, never a stack overflow.
+pub fn parse_nested(text: &str, max_depth: usize) -> Result<Query, Fault> {
     if text.len() > MAX_QUERY_LEN {
         return Err(cannot(format!(
             "The WQL query is longer than {MAX_QUERY_LEN} bytes."
         )));
     }
     let toks = tokenize(text)?;
-    Parser { toks, pos: 0 }.query()
+    let max_depth = max_depth.min(MAX_DEPTH);
+    let mut parser = Parser {
+        toks,
+        pos: 0,
+        max_depth,
+    };
+    parser.query().map_err(|e| match e {
+        Syntax::Error(message) => cannot(message),
+        Syntax::TooDeep => cannot(format!(
+            "WQL: conditions nest deeper than {max_depth} levels."
+        )),
+    })
 }
 
 #[cfg(test)]
@@ -696,6 +774,32 @@ mod tests {
     }
 
     #[test]
+    fn the_configured_depth_is_a_fault_not_a_crash() {
+        let deep = |n: usize| {
+            format!(
+                "SELECT * FROM C WHERE {}a = 1{}",
+                "(NOT ".repeat(n / 2),
+                ")".repeat(n / 2)
+            )
+        };
+        assert!(parse_nested(&deep(4), 4).is_ok(), "at the limit");
+        let f = parse_nested(&deep(6), 4).expect_err("over the limit");
+        assert_eq!(f.kind, FaultKind::CannotProcessFilter);
+        assert_eq!(
+            f.message.as_deref(),
+            Some("WQL: conditions nest deeper than 4 levels.")
+        );
+        // A limit above the ceiling is the ceiling.
+        assert!(parse_nested(&deep(MAX_DEPTH + 2), usize::MAX).is_err());
+        // Far past any limit (what a hostile client sends) is the same fault.
+        let hostile = format!("SELECT * FROM C WHERE {}a = 1", "(".repeat(1000));
+        assert_eq!(
+            parse_nested(&hostile, 4).map_err(|f| f.kind),
+            Err(FaultKind::CannotProcessFilter)
+        );
+    }
+
+    #[test]
     fn bounds() {
         let long = format!("SELECT * FROM C WHERE a = '{}'", "x".repeat(MAX_QUERY_LEN));
         assert!(parse(&long).is_err());
@@ -710,13 +814,21 @@ mod tests {
                 ")".repeat(n)
             )
         };
-        assert!(parse(&deep(MAX_DEPTH - 1)).is_ok());
-        assert!(parse(&deep(MAX_DEPTH)).is_err());
-        let nots = format!(
-            "SELECT * FROM C WHERE {}a = 1",
-            "NOT ".repeat(MAX_DEPTH + 1)
-        );
-        assert!(parse(&nots).is_err());
+        assert!(parse(&deep(MAX_DEPTH)).is_ok(), "at the limit");
+        assert!(parse(&deep(MAX_DEPTH + 1)).is_err());
+        let nots = |n: usize| format!("SELECT * FROM C WHERE {}a = 1", "NOT ".repeat(n));
+        assert!(parse(&nots(MAX_DEPTH)).is_ok());
+        assert!(parse(&nots(MAX_DEPTH + 1)).is_err());
+        // NOTs and parentheses count together.
+        let mixed = |n: usize| {
+            format!(
+                "SELECT * FROM C WHERE {}a = 1{}",
+                "NOT (".repeat(n),
+                ")".repeat(n)
+            )
+        };
+        assert!(parse(&mixed(MAX_DEPTH / 2)).is_ok());
+        assert!(parse(&mixed(MAX_DEPTH / 2 + 1)).is_err());
         assert!(parse(&format!("SELECT * FROM C WHERE a = {}", i64::MIN)).is_ok());
     }
 }

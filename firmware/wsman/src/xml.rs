@@ -124,27 +124,42 @@ fn needs_escape(b: u8) -> bool {
 
 /// Escapes `text` into `out`. Control characters that XML 1.0 cannot carry at all are replaced
 /// with U+FFFD rather than emitted, so a corrupt SEL string cannot make the response unparsable.
+///
+/// Runs of bytes that need nothing are copied whole: everything that needs attention is an ASCII
+/// byte or starts with 0xEF (U+FFFE and U+FFFF are EF BF BE/BF in UTF-8), so the runs always end
+/// on character boundaries.
 pub fn escape_into(out: &mut String, text: &str, attr: bool) {
-    for c in text.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '"' if attr => out.push_str("&quot;"),
-            '\'' if attr => out.push_str("&apos;"),
-            '\t' | '\n' | '\r' if attr => {
-                // Attribute-value normalisation would turn these into spaces; keep them exact.
-                out.push_str(match c {
-                    '\t' => "&#9;",
-                    '\n' => "&#10;",
-                    _ => "&#13;",
-                });
+    let bytes = text.as_bytes();
+    let mut clean = 0;
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let (replacement, len): (&str, usize) = match b {
+            b'<' => ("&lt;", 1),
+            b'>' => ("&gt;", 1),
+            b'&' => ("&amp;", 1),
+            b'"' if attr => ("&quot;", 1),
+            b'\'' if attr => ("&apos;", 1),
+            // Attribute-value normalisation would turn these into spaces; keep them exact.
+            b'\t' if attr => ("&#9;", 1),
+            b'\n' if attr => ("&#10;", 1),
+            b'\r' if attr => ("&#13;", 1),
+            b'\t' | b'\n' | b'\r' => {
+                i += 1;
+                continue;
             }
-            '\t' | '\n' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => out.push('\u{FFFD}'),
-            c => out.push(c),
-        }
+            0..0x20 => ("\u{FFFD}", 1),
+            0xEF if matches!(bytes.get(i + 1..i + 3), Some([0xBF, 0xBE | 0xBF])) => ("\u{FFFD}", 3),
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        out.push_str(text.get(clean..i).unwrap_or(""));
+        out.push_str(replacement);
+        i += len;
+        clean = i;
     }
+    out.push_str(text.get(clean..).unwrap_or(""));
 }
 
 #[cfg(test)]
@@ -167,6 +182,16 @@ mod tests {
         w.text("a\u{1}b\u{0}c");
         assert_eq!(w.as_str(), "a\u{FFFD}b\u{FFFD}c");
         assert!(roxmltree::Document::parse(&alloc::format!("<r>{}</r>", w.as_str())).is_ok());
+    }
+
+    #[test]
+    fn escaping_keeps_other_characters_and_replaces_non_characters() {
+        let mut w = XmlWriter::new();
+        w.text("é\u{FFFE}x\u{FFFF}\u{FFFD}\u{EFBF}\t\n&");
+        assert_eq!(w.as_str(), "é\u{FFFD}x\u{FFFD}\u{FFFD}\u{EFBF}\t\n&amp;");
+        let mut w = XmlWriter::new();
+        w.empty("a", &[("v", "\t\n\r'\u{7}")]);
+        assert_eq!(w.as_str(), "<a v=\"&#9;&#10;&#13;&apos;\u{FFFD}\"/>");
     }
 
     #[test]
