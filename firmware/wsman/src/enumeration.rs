@@ -121,8 +121,12 @@ fn not_ready(f: &Fault) -> bool {
 }
 
 /// Renders items from `*cursor` on until a limit is reached, advancing `*cursor` past the
-/// returned items only. Each item is written speculatively and dropped again when it would
-/// break the budget, which is why `Provider::next_item` must be side-effect free.
+/// returned items only. Each item is rendered into a scratch buffer first and appended only if
+/// it fits, which is why `Provider::next_item` must be side-effect free.
+///
+/// The batch buffer grows by doubling but never past the batch's byte budget, and an item that
+/// does not fit never touches it: on the bare-metal image a speculative item that pushed the
+/// buffer over its 8 KiB budget used to ask the heap for 16 KiB.
 ///
 /// A provider that has nothing ready (`TimedOut`) ends a non-empty batch early, as "more to
 /// come"; with nothing gathered yet the fault goes to the caller.
@@ -134,9 +138,15 @@ pub fn fill<P: Provider>(
     lim: BatchLimits,
 ) -> Result<Batch, Fault> {
     let mut out = XmlWriter::new();
+    let mut item = XmlWriter::new();
     let mut count = 0u32;
     let mut chars: u64 = 0;
     let mut pos = *cursor;
+    let batch = |out: XmlWriter, count, end| Batch {
+        items: out.into_string(),
+        count,
+        end,
+    };
     loop {
         if count >= lim.max_items {
             // Full: peek (EPR only, cheap) to tell the client whether to come back.
@@ -147,55 +157,37 @@ pub fn fill<P: Provider>(
                 Err(f) => return Err(f),
             };
             *cursor = pos;
-            return Ok(Batch {
-                items: out.into_string(),
-                count,
-                end: !more,
-            });
+            return Ok(batch(out, count, !more));
         }
-        let mark = out.len();
+        item.truncate(0);
         let mut next = pos;
-        let item = match write_item(provider, spec, mode, &mut next, &mut out) {
-            Ok(item) => item,
-            Err(f) if not_ready(&f) && count > 0 => {
-                out.truncate(mark);
+        match write_item(provider, spec, mode, &mut next, &mut item) {
+            Ok(true) => {}
+            Ok(false) => {
                 *cursor = pos;
-                return Ok(Batch {
-                    items: out.into_string(),
-                    count,
-                    end: false,
-                });
+                return Ok(batch(out, count, true));
+            }
+            Err(f) if not_ready(&f) && count > 0 => {
+                *cursor = pos;
+                return Ok(batch(out, count, false));
             }
             Err(f) => return Err(f),
-        };
-        if !item {
-            out.truncate(mark);
-            *cursor = pos;
-            return Ok(Batch {
-                items: out.into_string(),
-                count,
-                end: true,
-            });
         }
+        let text = item.as_str();
         if let Some(max) = lim.max_characters {
-            let item_chars = out.as_str().get(mark..).map_or(0, |t| t.chars().count()) as u64;
+            let item_chars = text.chars().count() as u64;
             if chars + item_chars > max {
                 if count == 0 {
                     return Err(Fault::new(FaultKind::EncodingLimit).message(
                         "The next item is larger than the requested wsen:MaxCharacters.",
                     ));
                 }
-                out.truncate(mark);
                 *cursor = pos;
-                return Ok(Batch {
-                    items: out.into_string(),
-                    count,
-                    end: false,
-                });
+                return Ok(batch(out, count, false));
             }
             chars += item_chars;
         }
-        if out.len() > lim.budget {
+        if out.len() + text.len() > lim.budget {
             if count == 0 {
                 return Err(Fault::with_detail(
                     FaultKind::EncodingLimit,
@@ -203,14 +195,11 @@ pub fn fill<P: Provider>(
                 )
                 .message("The next item does not fit in the requested MaxEnvelopeSize."));
             }
-            out.truncate(mark);
             *cursor = pos;
-            return Ok(Batch {
-                items: out.into_string(),
-                count,
-                end: false,
-            });
+            return Ok(batch(out, count, false));
         }
+        out.reserve_within(text.len(), lim.budget);
+        out.raw(text);
         count += 1;
         pos = next;
     }

@@ -86,6 +86,18 @@ impl XmlWriter {
         }
     }
 
+    /// Makes room for `additional` more bytes, growing by doubling as `String` would but never
+    /// to more than `limit` bytes when the content itself fits in `limit`: a buffer bounded by a
+    /// response budget then never allocates past that budget.
+    pub fn reserve_within(&mut self, additional: usize, limit: usize) {
+        let need = self.buf.len().saturating_add(additional);
+        if need <= self.buf.capacity() {
+            return;
+        }
+        let target = self.buf.capacity().saturating_mul(2).min(limit).max(need);
+        self.buf.reserve_exact(target - self.buf.len());
+    }
+
     pub fn len(&self) -> usize {
         self.buf.len()
     }
@@ -202,6 +214,20 @@ mod tests {
         w.leaf("b", "x");
         w.truncate(mark);
         assert_eq!(w.as_str(), "<a/>");
+    }
+
+    #[test]
+    fn reserve_within_never_grows_past_the_limit() {
+        let mut w = XmlWriter::new();
+        for _ in 0..100 {
+            w.reserve_within(70, 1000);
+            if w.len() + 70 > 1000 {
+                break;
+            }
+            w.raw(&"x".repeat(70));
+            assert!(w.buf.capacity() <= 1000, "{}", w.buf.capacity());
+        }
+        assert_eq!(w.len(), 980);
     }
 
     #[test]
