@@ -198,6 +198,12 @@ fn emit_board(code: &mut String, b: &Board, path: &Path) -> std::fmt::Result {
         opt(l.enum_context_idle_s),
         opt(l.max_request_size),
         opt(l.max_connections)
+    )?;
+    writeln!(code, "pub const SEL_CAPACITY: u16 = {};", b.sel.capacity)?;
+    writeln!(
+        code,
+        "pub const SEL_WRAPS: bool = {};",
+        b.sel.overflow == wsbmc_board::SelOverflow::Wrap
     )
 }
 

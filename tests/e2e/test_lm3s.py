@@ -5,7 +5,8 @@ socket, a tmp105 on the I2C bus), enumerates the board's sensors with pypsrp, an
 tmp105's temperature over QMP to check that CIM_NumericSensor.CurrentReading follows within two
 poll periods. QEMU is always stopped by the PID the script recorded.
 
-Not covered yet: SEL records for the threshold crossings; that assertion lands with the SEL crate.
+Moving it over the upper critical threshold logs SEL records (in the image's RAM store) that an
+Enumerate of CIM_LogRecord returns.
 
 Skipped only when qemu-system-arm is missing on a developer machine; in CI (CI=true) a missing
 QEMU fails the test (scripts/test-lm3s installs it).
@@ -24,7 +25,7 @@ import tomllib
 import pytest
 
 from board_expect import expected_sensors, system_name
-from wsmanlib import NUMERIC_SENSOR, enumerate_all, props, pypsrp
+from wsmanlib import CIM_SCHEMA, NUMERIC_SENSOR, enumerate_all, envelope, post, props, pypsrp
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 BOARD = ROOT / "boards" / "lm3s6965evb" / "board.toml"
@@ -209,3 +210,79 @@ def test_two_connections_are_served_at_once(image):
     for sign in ("allocation failed", "panic", "hard fault"):
         assert sign not in log, log[-2000:]
     assert log.count("on lm3s6965evb, board") == 1, "the image rebooted:\n" + log[-2000:]
+
+
+def _threshold_records(wsman, sensor_number: int) -> list:
+    items, _ = enumerate_all(wsman, CIM_SCHEMA + "CIM_LogRecord", optimize=True, max_elements=64)
+    out = []
+    for i in items:
+        f = props(i)["RecordData"].split("*")[1:-1]
+        # *DeviceID*RecordID*Type*Timestamp*Generator*EvMRev*SensorType*SensorNumber*Assertion*
+        # EventType*Data1*Data2*Data3*
+        if len(f) > 12 and int(f[7], 16) == sensor_number and int(f[9], 16) == 0x01:
+            out.append((f[8] == "true", int(f[10], 16) & 0x0F, int(f[11], 16), int(f[12], 16)))
+    return out
+
+
+def test_upper_critical_crossing_is_logged_in_the_sel(image):
+    """qom-set pushes the tmp105 over its upper critical threshold: the image logs the
+    assertions and serves them as CIM_LogRecord; back down, it logs the deassertions."""
+    wsman = pypsrp(image)
+    device_id = _qemu_tmp105_sensor(image.board)
+    sensor = next(s for s in image.board["sensor"] if device_id.startswith(s["name"] + "("))
+    uc = sensor["upper-critical"]
+    period_s = _poll_ms(image.board, device_id) / 1000
+    image.set_temperature(int((uc + 3) * 1000))
+    deadline = time.monotonic() + 2 * period_s + 5
+    while True:
+        recs = _threshold_records(wsman, sensor["number"])
+        if any(a and off == 0x09 for a, off, _, _ in recs):
+            break
+        assert time.monotonic() < deadline, recs
+        time.sleep(0.2)
+    asserted = next(r for r in recs if r[0] and r[1] == 0x09)
+    assert asserted[2:] == (int(uc + 3), int(uc)), asserted  # reading and threshold, in °C
+    image.set_temperature(25_000)
+    deadline = time.monotonic() + 2 * period_s + 5
+    while not any(not a and off == 0x09 for a, off, _, _ in _threshold_records(wsman, sensor["number"])):
+        assert time.monotonic() < deadline, "no deassertion record"
+        time.sleep(0.2)
+
+
+def _wql(image, query):
+    body = (
+        '<n:Enumerate><w:OptimizeEnumeration/><w:MaxElements>8</w:MaxElements>'
+        '<w:Filter Dialect="http://schemas.microsoft.com/wbem/wsman/1/WQL">'
+        + query
+        + "</w:Filter></n:Enumerate>"
+    )
+    env, _ = envelope(
+        "http://schemas.xmlsoap.org/ws/2004/09/enumeration/Enumerate",
+        "http://schemas.dmtf.org/wbem/wscim/1/*",
+        body=body,
+    )
+    return post(image, env)
+
+
+def test_nested_wql_is_refused_not_a_crash(image):
+    """A filter nested past the image's limit answers CannotProcessFilter; one at the limit is
+    evaluated; the image neither overflows its stack nor resets."""
+    at_limit = "SELECT * FROM CIM_NumericSensor WHERE " + "(" * 4 + "CurrentState = 'Normal'" + ")" * 4
+    r = _wql(image, at_limit)
+    assert r.status_code == 200, r.text
+    too_deep = "SELECT * FROM CIM_NumericSensor WHERE " + "(NOT " * 40 + "CurrentState = 'x'" + ")" * 40
+    r = _wql(image, too_deep)
+    assert r.status_code == 500 and "CannotProcessFilter" in r.text, r.text
+    # Still serving, and never rebooted.
+    assert sensors(pypsrp(image))
+    log = image.log()
+    assert log.count("on lm3s6965evb, board") == 1, "the image rebooted:\n" + log[-2000:]
+
+
+def test_zz_report_high_water_marks(image):
+    """Last in the module: prints the image's own stack and heap high-water marks after every
+    test above (deep WQL, two clients, SEL), for the RAM budget in scripts/test-lm3s."""
+    time.sleep(11)  # the image logs its statistics every 10 s
+    lines = [l for l in image.log().splitlines() if "stack" in l and "heap" in l]
+    assert lines, "no statistics line in the image log"
+    print("\n" + lines[-1])

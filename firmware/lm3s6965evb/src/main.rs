@@ -28,7 +28,7 @@ use embassy_executor::Spawner;
 use embassy_net::tcp::TcpSocket;
 use embassy_net::{Ipv4Address, Ipv4Cidr, Stack, StackResources, StaticConfigV4};
 use embassy_time::{Duration, Instant, Timer, with_timeout};
-use static_cell::StaticCell;
+use static_cell::{ConstStaticCell, StaticCell};
 use wsbmc_agent::Agent;
 use wsbmc_chip_lm3s6965::enet::Ethernet;
 use wsbmc_chip_lm3s6965::i2c::{Controller, I2c};
@@ -37,6 +37,8 @@ use wsbmc_cim::SystemInfo;
 use wsbmc_hal::AnyDevice;
 use wsbmc_http::{Account, Auth, HttpLimits};
 use wsbmc_monitor::Monitor;
+use wsbmc_sel::{BmcSensors, OverflowPolicy, SelConfig};
+use wsbmc_store::{RamFlash, Store};
 use wsbmc_wsman::Limits;
 
 use defmt_semihosting as _;
@@ -135,6 +137,7 @@ async fn boot(spawner: Spawner) {
     let (stack, runner) = start_network(seed);
     spawn(&spawner, net_task(runner), "net");
     spawn(&spawner, poller_task(agent, devices), "poller");
+    spawn(&spawner, log_task(agent), "log");
     for id in 0..HTTP_TASKS {
         spawn(
             &spawner,
@@ -259,6 +262,8 @@ async fn build_devices(sysclk: u32) -> Vec<AnyDevice<I2c>> {
         .collect()
 }
 
+// The struct update is there for limits added after this list was written (see below).
+#[allow(clippy::needless_update)]
 fn wsman_limits() -> Limits {
     let l = &board::LIMITS;
     let mut limits = Limits {
@@ -273,6 +278,12 @@ fn wsman_limits() -> Limits {
         enum_context_idle_ms: 60_000,
         max_operation_timeout_ms: 60_000,
         max_batch_items: 64,
+        // Each WQL nesting level costs ~232 B of stack on this core; 4 levels fit the stack
+        // reserve with room to spare, and a deeper filter is refused with CannotProcessFilter.
+        max_filter_depth: 4,
+        // A limit the protocol crate adds later starts at its default instead of breaking the
+        // image's build.
+        ..Limits::default()
     };
     if let Some(v) = l.max_envelope_size {
         limits.max_envelope_size = (v as usize).min(MAX_ENVELOPE);
@@ -308,6 +319,49 @@ async fn net_task(runner: &'static mut embassy_net::Runner<'static, &'static mut
 #[embassy_executor::task]
 async fn poller_task(agent: &'static Agent, mut devices: Vec<AnyDevice<I2c>>) -> ! {
     agent.run_poller(&mut devices).await
+}
+
+/// Page size of the RAM "flash" the store runs on. Small pages keep the region small: the store
+/// needs two spare pages whatever their size.
+const STORE_PAGE: usize = 512;
+/// Map pages: thresholds a console sets, a few settings.
+const MAP_PAGES: usize = 2;
+/// SEL queue pages: about 14 records a page, two pages spare.
+const QUEUE_PAGES: usize = 6;
+
+/// Owns the store and the SEL. This board has no non-volatile memory to spare, so the store is
+/// RAM: the log and console-set thresholds live until reset, through exactly the code path a
+/// board with flash uses. The regions sit zeroed in `.bss` (no flash image) and are erased at
+/// mount.
+#[embassy_executor::task]
+async fn log_task(agent: &'static Agent) -> ! {
+    static MAP: ConstStaticCell<[u8; MAP_PAGES * STORE_PAGE]> =
+        ConstStaticCell::new([0; MAP_PAGES * STORE_PAGE]);
+    static QUEUE: ConstStaticCell<[u8; QUEUE_PAGES * STORE_PAGE]> =
+        ConstStaticCell::new([0; QUEUE_PAGES * STORE_PAGE]);
+    let config = SelConfig {
+        capacity: board::SEL_CAPACITY,
+        policy: if board::SEL_WRAPS {
+            OverflowPolicy::Wrap
+        } else {
+            OverflowPolicy::Stop
+        },
+        bmc: BmcSensors::default(),
+    };
+    match Store::mount(
+        RamFlash::<STORE_PAGE>::erased(MAP.take()),
+        RamFlash::<STORE_PAGE>::erased(QUEUE.take()),
+    )
+    .await
+    {
+        Ok(store) => agent.run_log(store, config).await,
+        Err(_) => {
+            error!("store: RAM flash did not mount; the SEL is disabled");
+            loop {
+                Timer::after_secs(3600).await;
+            }
+        }
+    }
 }
 
 #[embassy_executor::task(pool_size = HTTP_TASKS)]

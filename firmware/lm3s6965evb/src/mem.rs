@@ -14,8 +14,10 @@ use embedded_alloc::LlffHeap;
 /// Heap for the XML parser (roxmltree: ~2–3× the envelope while parsing), request bodies,
 /// response bodies and the sensor table. Sized from measurements under two concurrent
 /// connections with the image's body and envelope caps; see the stats log line. Two clients
-/// enumerating in lockstep (the e2e test) peak at ~20 KiB now that response envelopes are built
-/// in one exactly-sized allocation instead of a buffer grown by doubling.
+/// enumerating in lockstep, deep WQL and SEL writes (the e2e tests) peak at 22.2 KiB: response
+/// envelopes are built in one exactly-sized allocation, and enumeration batches never grow past
+/// their envelope budget. The margin is for fragmentation, not for the peak: at 28 KiB an
+/// 8 KiB response failed with only 13 KiB in use.
 pub const HEAP_SIZE: usize = 32 * 1024;
 
 /// The pattern cortex-m-rt's `paint-stack` fills the stack with at reset.
