@@ -30,7 +30,7 @@ use wsbmc_cim::{
 use wsbmc_hal::power::{HostPower, PowerRequest};
 use wsbmc_hal::{AnyDevice, DeviceError, Ipmb};
 use wsbmc_http::{Handler, Request, Response};
-use wsbmc_monitor::{Monitor, PowerDomain, Recovery, SensorId, Thresholds};
+use wsbmc_monitor::{Monitor, Recovery, SensorId, Thresholds};
 use wsbmc_sel::{Sel, SelConfig};
 use wsbmc_store::{Store, StoreKey};
 use wsbmc_wsman::{Limits, RequestMeta, Service};
@@ -181,10 +181,15 @@ impl Agent {
         let Ok(recorded) = monitor.record(id, result, now_ms(), self.host_on()) else {
             return;
         };
-        if let Some(desc) = monitor.desc(id) {
-            for event in wsbmc_sel::threshold_events(desc, &recorded) {
-                self.log.send(LogCmd::Event(event));
-            }
+        let Some(desc) = monitor.desc(id) else { return };
+        let events: Vec<_> = wsbmc_sel::threshold_events(desc, &recorded).collect();
+        if events.is_empty() {
+            return;
+        }
+        let allowed = monitor.allow_events(id, events.len(), now_ms());
+        self.log.count_limited(events.len() - allowed);
+        for event in events.into_iter().take(allowed) {
+            self.log.send(LogCmd::Event(event));
         }
     }
 
@@ -297,9 +302,7 @@ impl Agent {
     /// reading within one poll rather than one period.
     pub fn set_host_on(&self, on: bool) {
         if self.host_on.replace(on) != on {
-            self.monitor
-                .borrow_mut()
-                .mark_due(PowerDomain::HostOn, now_ms());
+            self.monitor.borrow_mut().host_power_changed(now_ms());
         }
     }
 }

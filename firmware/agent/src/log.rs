@@ -93,6 +93,8 @@ pub struct LogShared {
     queue: Channel<NoopRawMutex, LogCmd, QUEUE_DEPTH>,
     /// Commands refused because the queue was full; reported, never silently lost.
     dropped: Cell<u32>,
+    /// Threshold events the per-sensor rate limit kept out of the log.
+    limited: Cell<u32>,
     bmc: BmcSensors,
     /// Sensor number → (DeviceID, name) of the board's sensors, for rendering records.
     sensors: BTreeMap<u8, (String, String)>,
@@ -111,6 +113,7 @@ impl LogShared {
             snapshot: RefCell::new(Snapshot::default()),
             queue: Channel::new(),
             dropped: Cell::new(0),
+            limited: Cell::new(0),
             bmc,
             sensors,
         }
@@ -134,6 +137,17 @@ impl LogShared {
     /// control channel), never for the poller or a request handler.
     pub async fn send_wait(&self, cmd: LogCmd) {
         self.queue.send(cmd).await;
+    }
+
+    /// Counts threshold events the rate limit refused.
+    pub fn count_limited(&self, n: usize) {
+        let n = u32::try_from(n).unwrap_or(u32::MAX);
+        self.limited.set(self.limited.get().saturating_add(n));
+    }
+
+    /// Threshold events the per-sensor rate limit kept out of the log.
+    pub fn limited(&self) -> u32 {
+        self.limited.get()
     }
 
     /// Commands dropped because the log task fell behind.

@@ -207,6 +207,11 @@ pub struct Monitor {
     states: Vec<SensorState>,
     /// Per sensor, the monotonic millisecond at which it is next due for a poll.
     due: Vec<u64>,
+    /// Until this monotonic millisecond, new lower-threshold assertions are held off: rails ramp
+    /// through their lower limits while host power changes (see [`Monitor::host_power_changed`]).
+    hold_lower_until: u64,
+    /// Per sensor, the current event window: (start, events allowed so far).
+    events: Vec<(u64, u8)>,
 }
 
 impl Monitor {
@@ -215,7 +220,14 @@ impl Monitor {
         // Everything is due at once after reset: the cache should leave Initializing as soon as
         // the poller gets to run, not one period later.
         let due = descs.iter().map(|_| 0).collect();
-        Self { descs, states, due }
+        let events = descs.iter().map(|_| (0, 0)).collect();
+        Self {
+            descs,
+            states,
+            due,
+            hold_lower_until: 0,
+            events,
+        }
     }
 
     pub fn sensors(&self) -> &[SensorDesc] {

@@ -8,6 +8,19 @@ use wsbmc_hal::DeviceError;
 use crate::threshold::{OrderError, evaluate};
 use crate::{Monitor, NoData, PowerDomain, Reading, SensorId, Threshold, Thresholds};
 
+/// How long after a host power change new lower-threshold assertions are held off (the 5 s
+/// OpenBMC's threshold handling uses around power transitions).
+pub const LOWER_HOLD_OFF_MS: u64 = 5_000;
+/// Threshold events one sensor may log per window.
+pub const EVENTS_PER_WINDOW: u8 = 8;
+/// The rate limit's window.
+pub const EVENT_WINDOW_MS: u64 = 60_000;
+
+/// Bits of the upper thresholds in an asserted mask.
+const UPPER_MASK: u8 = Threshold::UpperNonCritical.bit()
+    | Threshold::UpperCritical.bit()
+    | Threshold::UpperFatal.bit();
+
 /// The sensor id is not in the table. Ids come from the board file, so this is a caller bug or a
 /// stale selector from a console, never a hardware condition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,6 +126,35 @@ impl Monitor {
         }
     }
 
+    /// The host's power changed at `now_ms`: host-powered sensors are polled at once, and for
+    /// [`LOWER_HOLD_OFF_MS`] no sensor asserts a *new* lower threshold. While the host powers on
+    /// or off, its rails (and the 12 V input feeding them) dip through their lower limits as a
+    /// matter of course; an alarm then would be noise, and a real under-voltage is still there,
+    /// and asserted, once the hold-off ends. Thresholds already asserted stay asserted, and upper
+    /// thresholds are never held.
+    pub fn host_power_changed(&mut self, now_ms: u64) {
+        self.mark_due(PowerDomain::HostOn, now_ms);
+        self.hold_lower_until = now_ms.saturating_add(LOWER_HOLD_OFF_MS);
+    }
+
+    /// How many of `wanted` events sensor `id` may send to the log at `now_ms`: at most
+    /// [`EVENTS_PER_WINDOW`] per [`EVENT_WINDOW_MS`] per sensor. A sensor flapping across a
+    /// threshold (a noisy reading inside its hysteresis band, a loose connector) would otherwise
+    /// fill a SEL of a few hundred records in minutes and push out what matters; the caller
+    /// counts what is refused.
+    pub fn allow_events(&mut self, id: SensorId, wanted: usize, now_ms: u64) -> usize {
+        let Some(i) = self.index(id) else { return 0 };
+        let (start, used) = &mut self.events[i];
+        if now_ms.saturating_sub(*start) >= EVENT_WINDOW_MS || *start > now_ms {
+            *start = now_ms;
+            *used = 0;
+        }
+        let left = usize::from(EVENTS_PER_WINDOW.saturating_sub(*used));
+        let allowed = wanted.min(left);
+        *used = used.saturating_add(allowed as u8);
+        allowed
+    }
+
     /// Whether the poller should touch the bus for this sensor: a host-powered part is unpowered
     /// while the host is off, and reading it would only produce NACKs. When this is false the
     /// poller still calls [`Monitor::record`] (with any result) to keep the schedule and the cache
@@ -150,7 +192,11 @@ impl Monitor {
                     state.reading = Reading::Value(v);
                     state.min = Some(state.min.map_or(v, |m| m.min(v)));
                     state.max = Some(state.max.map_or(v, |m| m.max(v)));
-                    state.asserted = evaluate(&desc.thresholds, desc.hysteresis, old_asserted, v);
+                    let mut asserted = evaluate(&desc.thresholds, desc.hysteresis, old_asserted, v);
+                    if now_ms < self.hold_lower_until {
+                        asserted &= old_asserted | UPPER_MASK;
+                    }
+                    state.asserted = asserted;
                 }
                 Err(e) => state.reading = Reading::NoData(e.into()),
             }
@@ -505,6 +551,51 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn lower_assertions_are_held_off_after_a_host_power_change() {
+        // (ms since the power change, reading, asserted mask expected afterwards)
+        let lnc = LNC;
+        let table: &[(u64, i32, u8)] = &[
+            (0, 4_000, 0),              // below LNC, but the rails are ramping
+            (4_999, 4_000, 0),          // still inside the hold-off
+            (5_000, 4_000, lnc),        // hold-off over: asserts
+            (6_000, 100_000, UNC | UC), // upper thresholds are never held; LNC clears
+        ];
+        let mut m = monitor();
+        m.record(A, Ok(20_000), 0, true).unwrap();
+        m.host_power_changed(10_000);
+        for (dt, v, want) in table {
+            let r = m.record(A, Ok(*v), 10_000 + dt, true).unwrap();
+            assert_eq!(r.new_asserted, *want, "+{dt} ms at {v}");
+        }
+        // An assertion made before the change is kept through the hold-off.
+        let mut m = monitor();
+        m.record(A, Ok(4_000), 0, true).unwrap();
+        m.host_power_changed(1_000);
+        assert_eq!(
+            m.record(A, Ok(4_000), 1_500, true).unwrap().new_asserted,
+            LNC
+        );
+    }
+
+    #[test]
+    fn events_are_rate_limited_per_sensor() {
+        let mut m = monitor();
+        let per = usize::from(EVENTS_PER_WINDOW);
+        // (now, wanted, allowed) for sensor A; B has its own budget.
+        let table: &[(u64, usize, usize)] = &[
+            (0, 3, 3),
+            (1_000, per, per - 3),
+            (2_000, 1, 0),
+            (EVENT_WINDOW_MS, 2, 2), // a new window
+        ];
+        for (now, wanted, allowed) in table {
+            assert_eq!(m.allow_events(A, *wanted, *now), *allowed, "at {now}");
+        }
+        assert_eq!(m.allow_events(B, per, 2_000), per);
+        assert_eq!(m.allow_events(SensorId(99), 1, 0), 0);
     }
 
     #[test]
