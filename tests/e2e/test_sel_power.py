@@ -172,6 +172,7 @@ def test_power_off_and_on_through_invoke(sel_agent):
             _invoke(a, COMPUTER_SYSTEM, "RequestStateChange", keys, {"RequestedState": 2}) == 4099
         )
         _wait(lambda: _host(a)["EnabledState"] == "3", "host off")
+        assert _power_state(a) != "2", "PowerState still On with the host off"
         cpu = _wait(
             lambda: (lambda s: s if s["OperationalStatus"] == "15" else None)(
                 _sensor(a, "CPU0 Temp")
@@ -186,6 +187,7 @@ def test_power_off_and_on_through_invoke(sel_agent):
 
         assert _invoke(a, COMPUTER_SYSTEM, "RequestStateChange", keys, {"RequestedState": 2}) == 0
         _wait(lambda: _host(a)["EnabledState"] == "2", "host on")
+        assert _power_state(a) == "2"
         _wait(lambda: _sensor(a, "CPU0 Temp")["CurrentReading"] is not None, "CPU reading back")
     finally:
         if a is not sel_agent:
@@ -228,3 +230,54 @@ def test_a_3000_record_sel_enumerates_paged_by_max_envelope_size(tmp_path):
 def _log_count(agent) -> int:
     items, _ = enumerate_all(pypsrp(agent), RECORD_LOG, optimize=True)
     return int(props(items[0])["CurrentNumberOfRecords"])
+
+
+def _power_state(agent) -> str:
+    items, _ = enumerate_all(
+        pypsrp(agent), CIM_SCHEMA + "CIM_AssociatedPowerManagementService", optimize=True
+    )
+    return props(items[0])["PowerState"]
+
+
+def _sensor_selectors(agent, name):
+    s = _sensor(agent, name)
+    sel = SelectorSet()
+    for k in ("CreationClassName", "DeviceID", "SystemCreationClassName", "SystemName"):
+        sel.add_option(k, s[k])
+    return sel, s
+
+
+def test_put_of_a_settable_threshold_is_used_and_persists(tmp_path):
+    """Put changes UpperThresholdNonCritical (settable on the sim board): the response carries
+    the new value, the sensor's state follows it at once, and it survives a restart;
+    RestoreDefaultThresholds puts the board's value back."""
+    state = tmp_path / "state"
+    a = Agent(args=["--state-dir", str(state)])
+    try:
+        sel, before = _sensor_selectors(a, "Inlet Temp")
+        assert before["UpperThresholdNonCritical"] == "40000"
+        body = pypsrp(a).get(NUMERIC_SENSOR, selector_set=sel)
+        inst = body.find("{%s}CIM_NumericSensor" % NUMERIC_SENSOR)
+        inst.find("{%s}UpperThresholdNonCritical" % NUMERIC_SENSOR).text = "20000"
+        resp = pypsrp(a).put(NUMERIC_SENSOR, resource=inst, selector_set=sel)
+        out = resp.find("{%s}CIM_NumericSensor" % NUMERIC_SENSOR)
+        assert out is not None, ET.tostring(resp)
+        assert out.findtext("{%s}UpperThresholdNonCritical" % NUMERIC_SENSOR) == "20000"
+        # The inlet reads ~24 °C: over the new 20 °C limit within a poll period.
+        _wait(
+            lambda: _sensor(a, "Inlet Temp")["CurrentState"] == "Upper Non-Critical",
+            "the new threshold in force",
+        )
+        time.sleep(0.5)  # the log task persists the change right after the Put
+    finally:
+        a.stop()
+    b = Agent(args=["--state-dir", str(state)])
+    try:
+        sel, after = _sensor_selectors(b, "Inlet Temp")
+        assert after["UpperThresholdNonCritical"] == "20000"
+        assert _invoke(b, NUMERIC_SENSOR, "RestoreDefaultThresholds", {
+            k: after[k] for k in ("CreationClassName", "DeviceID", "SystemCreationClassName", "SystemName")
+        }) == 0
+        assert _sensor(b, "Inlet Temp")["UpperThresholdNonCritical"] == "40000"
+    finally:
+        b.stop()
