@@ -71,3 +71,14 @@ if micro.exists() and micro.read_text().strip():
 print("## Sizes\n")
 for line in (out / "sizes.txt").read_text().splitlines():
     print(f"- {line}")
+lm3s = out / "lm3s-size.txt"
+if lm3s.exists() and lm3s.read_text().strip():
+    print("\nBare-metal image (`scripts/lm3s-size.py`, from the linker's section headers):\n")
+    print("```")
+    print(lm3s.read_text().rstrip())
+    print("```")
+images = out / "images.txt"
+if images.exists() and images.read_text().strip():
+    print("\n## Images under QEMU (TCG on this machine)\n")
+    for line in images.read_text().splitlines():
+        print(f"- {line}")

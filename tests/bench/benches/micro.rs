@@ -104,5 +104,40 @@ fn service(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, envelope_parsing, service);
+/// SDR reading conversion (IPMI's y = L[(M·x + B·10^Bexp)·10^Rexp]) of every raw byte, for a
+/// typical linear voltage SDR and a non-linear one.
+fn sdr_conversion(c: &mut Criterion) {
+    use wsbmc_ipmi::{AnalogFormat, Conversion, Factors, Linearization};
+    let linear = Factors {
+        format: AnalogFormat::TwosComplement,
+        m: 63,
+        b: -12,
+        b_exp: 1,
+        r_exp: -3,
+        ..Factors::IDENTITY
+    };
+    let sqrt = Factors {
+        linearization: Linearization::SQRT,
+        m: 5,
+        r_exp: -1,
+        ..Factors::IDENTITY
+    };
+    for (name, f) in [
+        ("sdr_convert_256_linear", linear),
+        ("sdr_convert_256_sqrt", sqrt),
+    ] {
+        let conv = Conversion::new(f, 0).expect("valid factors");
+        c.bench_function(name, |b| {
+            b.iter(|| {
+                let mut sum = 0i64;
+                for raw in 0..=255u8 {
+                    sum += i64::from(conv.value(black_box(raw)).unwrap_or(0));
+                }
+                black_box(sum)
+            })
+        });
+    }
+}
+
+criterion_group!(benches, envelope_parsing, service, sdr_conversion);
 criterion_main!(benches);
