@@ -183,13 +183,15 @@ impl Agent {
         };
         let Some(desc) = monitor.desc(id) else { return };
         let events: Vec<_> = wsbmc_sel::threshold_events(desc, &recorded).collect();
-        if events.is_empty() {
-            return;
-        }
-        let allowed = monitor.allow_events(id, events.len(), now_ms());
-        self.log.count_limited(events.len() - allowed);
-        for event in events.into_iter().take(allowed) {
-            self.log.send(LogCmd::Event(event));
+        let now = now_ms();
+        for event in events {
+            // The kind of a threshold event: its IPMI offset and direction.
+            let slot = usize::from(event.data[0] & 0x0F) * 2 + usize::from(event.deassertion);
+            if monitor.allow_event(id, slot, now) {
+                self.log.send(LogCmd::Event(event));
+            } else {
+                self.log.count_limited(1);
+            }
         }
     }
 

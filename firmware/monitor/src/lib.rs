@@ -21,6 +21,10 @@ pub use poller::{Recorded, ThresholdError, UnknownSensor};
 pub use recovery::Recovery;
 pub use threshold::{OrderError, evaluate};
 
+/// Distinct threshold events of one sensor: IPMI's twelve threshold offsets (each threshold
+/// going low and going high), each asserted or deasserted.
+pub const EVENT_SLOTS: usize = 24;
+
 /// Index of a sensor in the board's sensor table. Stable for the life of the image because the
 /// table comes from the board file, never from discovery order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -210,8 +214,9 @@ pub struct Monitor {
     /// Until this monotonic millisecond, new lower-threshold assertions are held off: rails ramp
     /// through their lower limits while host power changes (see [`Monitor::host_power_changed`]).
     hold_lower_until: u64,
-    /// Per sensor, the current event window: (start, events allowed so far).
-    events: Vec<(u64, u8)>,
+    /// Per sensor, the current event window: its start and the events allowed so far per slot
+    /// (see [`Monitor::allow_event`]).
+    events: Vec<(u64, [u8; EVENT_SLOTS])>,
 }
 
 impl Monitor {
@@ -220,7 +225,7 @@ impl Monitor {
         // Everything is due at once after reset: the cache should leave Initializing as soon as
         // the poller gets to run, not one period later.
         let due = descs.iter().map(|_| 0).collect();
-        let events = descs.iter().map(|_| (0, 0)).collect();
+        let events = descs.iter().map(|_| (0, [0; EVENT_SLOTS])).collect();
         Self {
             descs,
             states,

@@ -11,8 +11,8 @@ use crate::{Monitor, NoData, PowerDomain, Reading, SensorId, Threshold, Threshol
 /// How long after a host power change new lower-threshold assertions are held off (the 5 s
 /// OpenBMC's threshold handling uses around power transitions).
 pub const LOWER_HOLD_OFF_MS: u64 = 5_000;
-/// Threshold events one sensor may log per window.
-pub const EVENTS_PER_WINDOW: u8 = 8;
+/// Events of one kind (one threshold, one direction) a sensor may log per window.
+pub const EVENTS_PER_WINDOW: u8 = 4;
 /// The rate limit's window.
 pub const EVENT_WINDOW_MS: u64 = 60_000;
 
@@ -137,22 +137,28 @@ impl Monitor {
         self.hold_lower_until = now_ms.saturating_add(LOWER_HOLD_OFF_MS);
     }
 
-    /// How many of `wanted` events sensor `id` may send to the log at `now_ms`: at most
-    /// [`EVENTS_PER_WINDOW`] per [`EVENT_WINDOW_MS`] per sensor. A sensor flapping across a
-    /// threshold (a noisy reading inside its hysteresis band, a loose connector) would otherwise
-    /// fill a SEL of a few hundred records in minutes and push out what matters; the caller
-    /// counts what is refused.
-    pub fn allow_events(&mut self, id: SensorId, wanted: usize, now_ms: u64) -> usize {
-        let Some(i) = self.index(id) else { return 0 };
-        let (start, used) = &mut self.events[i];
+    /// Whether sensor `id` may log one more event of kind `slot` (below [`EVENT_SLOTS`]: IPMI
+    /// threshold offset × 2 + deassertion) at `now_ms`: at most [`EVENTS_PER_WINDOW`] of each kind
+    /// per [`EVENT_WINDOW_MS`]. The noise to suppress is one threshold flapping (a reading
+    /// dithering inside its hysteresis band, a loose connector), which would fill a SEL of a few
+    /// hundred records in minutes and push out what matters; distinct transitions (a sensor
+    /// crossing several limits on its way up) are each logged. The caller counts refusals.
+    pub fn allow_event(&mut self, id: SensorId, slot: usize, now_ms: u64) -> bool {
+        let Some(i) = self.index(id) else {
+            return false;
+        };
+        let (start, counts) = &mut self.events[i];
         if now_ms.saturating_sub(*start) >= EVENT_WINDOW_MS || *start > now_ms {
             *start = now_ms;
-            *used = 0;
+            *counts = [0; crate::EVENT_SLOTS];
         }
-        let left = usize::from(EVENTS_PER_WINDOW.saturating_sub(*used));
-        let allowed = wanted.min(left);
-        *used = used.saturating_add(allowed as u8);
-        allowed
+        match counts.get_mut(slot) {
+            Some(n) if *n < EVENTS_PER_WINDOW => {
+                *n += 1;
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Whether the poller should touch the bus for this sensor: a host-powered part is unpowered
@@ -581,21 +587,23 @@ mod tests {
     }
 
     #[test]
-    fn events_are_rate_limited_per_sensor() {
+    fn each_kind_of_event_is_rate_limited_per_sensor() {
         let mut m = monitor();
-        let per = usize::from(EVENTS_PER_WINDOW);
-        // (now, wanted, allowed) for sensor A; B has its own budget.
-        let table: &[(u64, usize, usize)] = &[
-            (0, 3, 3),
-            (1_000, per, per - 3),
-            (2_000, 1, 0),
-            (EVENT_WINDOW_MS, 2, 2), // a new window
-        ];
-        for (now, wanted, allowed) in table {
-            assert_eq!(m.allow_events(A, *wanted, *now), *allowed, "at {now}");
+        let per = u64::from(EVENTS_PER_WINDOW);
+        // One threshold flapping: the first `per` pass, then nothing until the window ends.
+        for k in 0..per {
+            assert!(m.allow_event(A, 7, k * 100), "event {k}");
         }
-        assert_eq!(m.allow_events(B, per, 2_000), per);
-        assert_eq!(m.allow_events(SensorId(99), 1, 0), 0);
+        assert!(!m.allow_event(A, 7, 1_000));
+        // Other kinds on the same sensor, and the same kind on another sensor, are unaffected.
+        assert!(m.allow_event(A, 9, 1_000));
+        assert!(m.allow_event(A, 7 * 2 + 1, 1_000));
+        assert!(m.allow_event(B, 7, 1_000));
+        // A new window.
+        assert!(m.allow_event(A, 7, EVENT_WINDOW_MS));
+        // Out-of-range slots and sensors are refused, not a panic.
+        assert!(!m.allow_event(A, crate::EVENT_SLOTS, 0));
+        assert!(!m.allow_event(SensorId(99), 0, 0));
     }
 
     #[test]
