@@ -70,7 +70,12 @@ async fn run(args: Args) -> Result<(), String> {
     let mut probe = Client::connect(&args.addr, &args.user, &args.password)
         .await
         .map_err(|e| format!("connect {}: {e}", args.addr))?;
-    let selectors = first_sensor_selectors(&mut probe).await?;
+    // Only Get and Invoke address an instance; Identify must also run against the ceiling
+    // responder, which answers nothing but a fixed envelope.
+    let selectors = match args.scenario {
+        Scenario::Get | Scenario::Invoke => first_sensor_selectors(&mut probe).await?,
+        Scenario::Identify | Scenario::Enumerate => Vec::new(),
+    };
     let op = Rc::new(match args.scenario {
         Scenario::Identify => Op {
             bodies: vec![wsbmc_bench::identify()],
