@@ -200,13 +200,15 @@ pub struct Rejection<'a> {
 }
 
 /// One `wsman:Option`. The service ignores options a provider does not claim
-/// ([`crate::Provider::supports_option`]) unless the client insists: `MustComply="true"` on the
-/// option, or `mustUnderstand="true"` on the OptionSet (wsman.md §2.3).
+/// ([`crate::Provider::supports_option`]) unless the option says `MustComply="true"`. A
+/// mustUnderstand on the OptionSet itself is not taken as insisting on every option in it:
+/// pypsrp marks every OptionSet so, for shell options (`WINRS_*`) a BMC has no use for, and
+/// refusing those would break a client for nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RequestOption<'a> {
     pub name: &'a str,
     pub value: &'a str,
-    /// `MustComply="true"` on the option, or the whole OptionSet marked mustUnderstand.
+    /// `MustComply="true"` on the option.
     pub must_comply: bool,
 }
 
@@ -576,7 +578,6 @@ fn parse_header<'a>(
                 h.selectors = sels;
             }
             (Some(ns::WSMAN), "OptionSet") => {
-                let all_must = must_understand(el);
                 for opt in element_children(el).filter(|o| is(*o, ns::WSMAN, "Option")) {
                     if h.options.len() >= MAX_OPTIONS {
                         return Err(Fault::with_detail(
@@ -588,7 +589,7 @@ fn parse_header<'a>(
                     h.options.push(RequestOption {
                         name: opt.attribute("Name").unwrap_or(""),
                         value: text(opt),
-                        must_comply: all_must || opt.attribute("MustComply").is_some_and(is_true),
+                        must_comply: opt.attribute("MustComply").is_some_and(is_true),
                     });
                 }
             }
@@ -1227,7 +1228,7 @@ mod tests {
                 vec![RequestOption {
                     name: "a",
                     value: "1",
-                    must_comply: true,
+                    must_comply: false,
                 }]
             );
         });

@@ -267,7 +267,8 @@ fn scenarios() -> Vec<Scenario> {
                 ok("pypsrp_enumerate_optimized"),
                 ok("pypsrp_create"),
                 ok("pypsrp_delete"),
-                fault("pypsrp_get_optionset", InvalidOptions),
+                // pypsrp marks its OptionSet mustUnderstand; only MustComply options insist.
+                ok("pypsrp_get_optionset"),
                 fault("pypsrp_config_probe", DestinationUnreachable),
             ],
         ),
@@ -371,7 +372,7 @@ fn scenarios() -> Vec<Scenario> {
         scenario(
             "header_rules",
             vec![
-                fault("fault_OptionSetMustUnderstand", InvalidOptions),
+                ok("optionset_must_understand_tolerated"),
                 fault("fault_DataLocale", UnsupportedFeature),
                 fault("fault_RepeatedMessageID", InvalidMessageInformationHeader),
             ],
