@@ -57,3 +57,49 @@ def test_malformed_board_file_exits_2_naming_file_and_line(tmp_path):
     assert f"{path}:{line}:" in err, err
     assert "remote9" in err
     assert err.count("\n") == 1, err
+
+
+def test_account_given_once_is_stored_in_the_state_directory(tmp_path):
+    """Credentials given with --state-dir are stored (hashed); started again without any, the
+    agent uses the stored account, and the development default no longer works."""
+    state = tmp_path / "state"
+    a = Agent(args=["--state-dir", str(state)])
+    password = a.password
+    try:
+        assert enumerate_all(pypsrp(a), NUMERIC_SENSOR, optimize=True, max_elements=100)[0]
+    finally:
+        a.stop()
+    b = Agent(defaults=True, args=["--state-dir", str(state)])
+    try:
+        b.password = password
+        assert enumerate_all(pypsrp(b), NUMERIC_SENSOR, optimize=True, max_elements=100)[0]
+        from pypsrp.exceptions import AuthenticationError
+
+        b.password = "wsbmc-dev"
+        with pytest.raises(AuthenticationError):
+            enumerate_all(pypsrp(b), NUMERIC_SENSOR)
+    finally:
+        b.stop()
+    # The password itself is never stored, only its PBKDF2 hash.
+    for f in state.iterdir():
+        assert password.encode() not in f.read_bytes()
+
+
+def test_real_hardware_without_credentials_exits_2(tmp_path):
+    r = subprocess.run(
+        [
+            str(_binary()),
+            "--hal",
+            "linux",
+            "--board",
+            str(ROOT / "boards" / "ast2600-evb" / "board.toml"),
+            "--listen",
+            "127.0.0.1:0",
+        ],
+        capture_output=True,
+        timeout=30,
+        cwd=ROOT,
+        env={k: v for k, v in __import__("os").environ.items() if not k.startswith("WSBMC_")},
+    )
+    assert r.returncode == 2
+    assert b"no credentials" in r.stderr, r.stderr

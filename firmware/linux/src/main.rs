@@ -29,7 +29,7 @@ use tokio::sync::Semaphore;
 use wsbmc_agent::Agent;
 use wsbmc_board::Board;
 use wsbmc_cim::SystemInfo;
-use wsbmc_http::{Auth, HttpLimits};
+use wsbmc_http::{Account, Auth, HttpLimits};
 use wsbmc_monitor::Monitor;
 use wsbmc_wsman::Limits;
 
@@ -184,19 +184,17 @@ fn main() -> ExitCode {
         },
     };
 
-    // Only the simulated HAL exists on this binary so far, so the development default applies.
-    let (user, password) = match (args.user.clone(), args.password.clone()) {
-        (Some(u), Some(p)) => (u, p),
-        (u, None) => {
-            let user = u.unwrap_or_else(|| SIM_USER.to_string());
-            info!(
-                "no password given: using the simulated board's development password {SIM_PASSWORD:?}"
-            );
-            (user, SIM_PASSWORD.to_string())
-        }
-        (None, Some(p)) => (SIM_USER.to_string(), p),
+    // An explicit credential (flags or environment) wins and is stored; without one the agent
+    // uses the account stored in --state-dir, and only the simulated board falls back to the
+    // development default (decided in `run`, once the store is mounted).
+    let given = match (args.user.clone(), args.password.clone()) {
+        (u, Some(p)) => Some((u.unwrap_or_else(|| SIM_USER.to_string()), p)),
+        (_, None) => None,
     };
-    if user.is_empty() || password.is_empty() {
+    if given
+        .as_ref()
+        .is_some_and(|(u, p)| u.is_empty() || p.is_empty())
+    {
         eprintln!("wsbmc: user name and password must not be empty");
         return ExitCode::from(2);
     }
@@ -212,15 +210,14 @@ fn main() -> ExitCode {
         }
     };
     let local = tokio::task::LocalSet::new();
-    local.block_on(&runtime, run(args, board, board_name, user, password))
+    local.block_on(&runtime, run(args, board, board_name, given))
 }
 
 async fn run(
     args: Args,
     board: Board,
     board_name: String,
-    user: String,
-    password: String,
+    given: Option<(String, String)>,
 ) -> ExitCode {
     let seed = random_u64();
 
@@ -236,10 +233,49 @@ async fn run(
         seed,
     ));
     agent.set_clock(unix_secs);
-    if let Err(e) = state::start(&board, args.state_dir.as_deref(), &agent).await {
-        eprintln!("wsbmc: {e}");
-        return ExitCode::from(2);
-    }
+    let given = given.map(|(user, password)| {
+        Account::hash(
+            &user,
+            password.as_bytes(),
+            &random_u64().to_le_bytes(),
+            PBKDF2_ITERATIONS,
+        )
+    });
+    let stored = match state::start(&board, args.state_dir.as_deref(), &agent, given.as_ref()).await
+    {
+        Ok(stored) => stored,
+        Err(e) => {
+            eprintln!("wsbmc: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let account = match (given, stored) {
+        (Some(a), _) => a,
+        (None, Some(a)) => {
+            info!("using the account stored in the state directory");
+            a
+        }
+        (None, None) if args.hal == Hal::Sim => {
+            info!(
+                "no password given: using the simulated board's development password {SIM_PASSWORD:?}"
+            );
+            Account::hash(
+                SIM_USER,
+                SIM_PASSWORD.as_bytes(),
+                &random_u64().to_le_bytes(),
+                PBKDF2_ITERATIONS,
+            )
+        }
+        (None, None) => {
+            eprintln!(
+                "wsbmc: no credentials: give --user/--password (or WSBMC_USER/WSBMC_PASSWORD) once \
+                 with --state-dir to store them; the development default is for the simulated \
+                 board only"
+            );
+            return ExitCode::from(2);
+        }
+    };
+    let user = account.name().to_string();
     let hal = match start_hal(&args, &board, &agent).await {
         Ok(h) => h,
         Err(e) => {
@@ -249,12 +285,7 @@ async fn run(
     };
 
     let mut auth = Auth::new();
-    auth.add_user(
-        &user,
-        password.as_bytes(),
-        &random_u64().to_le_bytes(),
-        PBKDF2_ITERATIONS,
-    );
+    auth.add_account(account);
     let auth = Rc::new(auth);
     let http_limits = Rc::new(HttpLimits {
         max_body: board

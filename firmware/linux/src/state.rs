@@ -8,10 +8,12 @@ use std::path::Path;
 use std::rc::Rc;
 
 use log::{info, warn};
+use minicbor::{Decode, Encode};
 use wsbmc_agent::Agent;
 use wsbmc_board::{Board, SelOverflow};
+use wsbmc_http::{Account, DERIVED_KEY_LEN};
 use wsbmc_sel::{BmcSensors, OverflowPolicy, SelConfig};
-use wsbmc_store::{FileFlash, RamFlash, Store};
+use wsbmc_store::{FileFlash, RamFlash, Store, StoreKey};
 
 /// Flash page size of the store. 4 KiB is the erase block of the SPI NOR parts BMCs boot from.
 const PAGE: usize = 4096;
@@ -37,12 +39,64 @@ fn config(board: &Board) -> SelConfig {
     }
 }
 
-/// Mounts the store and starts the task that owns it and the SEL.
+/// The console account as stored: the PBKDF2 hash, never the password.
+#[derive(Debug, Encode, Decode)]
+struct StoredAccount {
+    #[n(0)]
+    name: String,
+    #[cbor(n(1), with = "minicbor::bytes")]
+    salt: Vec<u8>,
+    #[n(2)]
+    iterations: u32,
+    #[cbor(n(3), with = "minicbor::bytes")]
+    key: Vec<u8>,
+}
+
+/// Longest user name stored; the store's values are small (240 bytes with everything else).
+const MAX_STORED_NAME: usize = 64;
+
+/// Stores `given` as the account, or reads the stored one back when none is given.
+async fn account(store: &mut Store<FileFlash<PAGE>>, given: Option<&Account>) -> Option<Account> {
+    let key = StoreKey::account(0);
+    match given {
+        Some(a) if a.name().len() <= MAX_STORED_NAME => {
+            let stored = StoredAccount {
+                name: a.name().to_string(),
+                salt: a.salt().to_vec(),
+                iterations: a.iterations(),
+                key: a.derived_key().to_vec(),
+            };
+            if let Err(e) = store.set(key, &stored).await {
+                warn!("could not store the account: {e:?}");
+            }
+            None
+        }
+        Some(_) => {
+            warn!("user name longer than {MAX_STORED_NAME} bytes: the account is not stored");
+            None
+        }
+        None => match store.get::<StoredAccount>(key).await {
+            Ok(Some(s)) => {
+                let dk: [u8; DERIVED_KEY_LEN] = s.key.as_slice().try_into().ok()?;
+                Some(Account::from_hash(&s.name, &s.salt, s.iterations, dk))
+            }
+            Ok(None) => None,
+            Err(e) => {
+                warn!("stored account unreadable ({e:?}); ignoring it");
+                None
+            }
+        },
+    }
+}
+
+/// Mounts the store, stores or loads the console account, and starts the task that owns the
+/// store and the SEL. Returns the stored account when none was given.
 pub async fn start(
     board: &Board,
     state_dir: Option<&Path>,
     agent: &Rc<Agent>,
-) -> Result<(), String> {
+    given: Option<&Account>,
+) -> Result<Option<Account>, String> {
     let config = config(board);
     let queue_len = queue_pages(config.capacity) * PAGE;
     let map_len = MAP_PAGES * PAGE;
@@ -54,12 +108,15 @@ pub async fn start(
                 let path = dir.join(name);
                 FileFlash::<PAGE>::open(&path, len).map_err(|e| format!("{}: {e}", path.display()))
             };
-            let store = Store::mount(open("map.flash", map_len)?, open("sel.flash", queue_len)?)
-                .await
-                .map_err(|e| format!("state directory {}: {e:?}", dir.display()))?;
-            info!("SEL and settings kept in {}", dir.display());
+            let mut store =
+                Store::mount(open("map.flash", map_len)?, open("sel.flash", queue_len)?)
+                    .await
+                    .map_err(|e| format!("state directory {}: {e:?}", dir.display()))?;
+            info!("SEL, settings and the account kept in {}", dir.display());
+            let stored = account(&mut store, given).await;
             let agent = agent.clone();
             tokio::task::spawn_local(async move { agent.run_log(store, config).await });
+            Ok(stored)
         }
         None => {
             // Leaked once at start-up: the RAM "flash" lives as long as the process.
@@ -74,9 +131,9 @@ pub async fn start(
             warn!("SEL kept in RAM only; pass --state-dir DIR to keep it across restarts");
             let agent = agent.clone();
             tokio::task::spawn_local(async move { agent.run_log(store, config).await });
+            Ok(None)
         }
     }
-    Ok(())
 }
 
 #[cfg(test)]
