@@ -38,6 +38,40 @@ pub enum FaultKind {
     UnsupportedExpirationType,
 }
 
+impl FaultKind {
+    /// Every kind, in declaration order: for tests and conformance suites that must cover each
+    /// one. Kept next to the enum so a new kind is added to both in one place.
+    pub const ALL: [FaultKind; 27] = [
+        FaultKind::VersionMismatch,
+        FaultKind::MustUnderstand,
+        FaultKind::ActionNotSupported,
+        FaultKind::DestinationUnreachable,
+        FaultKind::EndpointUnavailable,
+        FaultKind::InvalidMessageInformationHeader,
+        FaultKind::MessageInformationHeaderRequired,
+        FaultKind::AccessDenied,
+        FaultKind::AlreadyExists,
+        FaultKind::CannotProcessFilter,
+        FaultKind::Concurrency,
+        FaultKind::EncodingLimit,
+        FaultKind::InternalError,
+        FaultKind::InvalidOptions,
+        FaultKind::InvalidParameter,
+        FaultKind::InvalidSelectors,
+        FaultKind::QuotaLimit,
+        FaultKind::SchemaValidationError,
+        FaultKind::TimedOut,
+        FaultKind::UnsupportedFeature,
+        FaultKind::InvalidRepresentation,
+        FaultKind::EnumCannotProcessFilter,
+        FaultKind::FilterDialectRequestedUnavailable,
+        FaultKind::FilteringNotSupported,
+        FaultKind::InvalidEnumerationContext,
+        FaultKind::InvalidExpirationTime,
+        FaultKind::UnsupportedExpirationType,
+    ];
+}
+
 /// The `wsman:FaultDetail` value; rendered as `…/wsman/faultDetail/<Name>`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FaultDetail {
