@@ -27,9 +27,16 @@ import tomllib
 
 import pytest
 
-from board_expect import expected_sensors, system_name
-from test_lm3s import Qmp
-from wsmanlib import CIM_SCHEMA, NUMERIC_SENSOR, enumerate_all, props, pypsrp
+from board_expect import expected_sensors
+from wsmanlib import (
+    CIM_SCHEMA,
+    Qmp,
+    check_board_sensors,
+    enumerate_all,
+    numeric_sensors as sensors,
+    props,
+    pypsrp,
+)
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 BOARD = ROOT / "boards" / "ast2600-evb" / "board.toml"
@@ -120,11 +127,6 @@ def image(tmp_path_factory):
         print(img.console()[-4000:])
 
 
-def sensors(wsman) -> dict:
-    items, _ = enumerate_all(wsman, NUMERIC_SENSOR, optimize=True, max_elements=32)
-    return {p["DeviceID"]: p for p in map(props, items) if p.get("CreationClassName") == "CIM_NumericSensor"}
-
-
 def log_records(wsman) -> list:
     items, _ = enumerate_all(wsman, LOG_RECORD, optimize=True, max_elements=32)
     return [props(i) for i in items]
@@ -155,23 +157,7 @@ def _follow(image, millidegrees: int) -> dict:
 
 def test_sensors_of_the_board_are_enumerated(image):
     image.set_temperature(30000)
-    wsman = pypsrp(image)
-    expected = expected_sensors(image.board)
-    deadline = time.monotonic() + 15
-    while True:
-        got = sensors(wsman)
-        if got and all(s["CurrentReading"] is not None for s in got.values()):
-            break
-        assert time.monotonic() < deadline, f"sensors without readings: {got}"
-        time.sleep(0.2)
-    assert set(got) == set(expected)
-    for device_id, exp in expected.items():
-        s = got[device_id]
-        assert s["ElementName"] == exp["name"]
-        assert s["SystemName"] == system_name(image.board)
-        assert int(s["UnitModifier"]) == exp["UnitModifier"]
-        for cim, want in exp["thresholds"].items():
-            assert int(s[cim]) == want, (device_id, cim)
+    check_board_sensors(pypsrp(image), image.board, within_s=15)
 
 
 def test_board_file_names_the_bus_qemu_wires_the_tmp105_to(image):

@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 from pypsrp.wsman import NAMESPACES, SelectorSet
 
 from board_expect import expected_sensors, system_name
-from wsmanlib import CIM_SCHEMA, NS, body_of, enumerate_all, props, pypsrp
+from wsmanlib import CIM_SCHEMA, NS, body_of, props, pypsrp
 
 ALL_CLASSES = "http://schemas.dmtf.org/wbem/wscim/1/*"
 ASSOC_DIALECT = "http://schemas.dmtf.org/wbem/wsman/1/cimbinding/associationFilter"

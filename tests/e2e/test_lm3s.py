@@ -12,11 +12,9 @@ Skipped only when qemu-system-arm is missing on a developer machine; in CI (CI=t
 QEMU fails the test (scripts/test-lm3s installs it).
 """
 
-import json
 import os
 import pathlib
 import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -24,8 +22,18 @@ import tomllib
 
 import pytest
 
-from board_expect import expected_sensors, system_name
-from wsmanlib import CIM_SCHEMA, NUMERIC_SENSOR, enumerate_all, envelope, post, props, pypsrp
+from board_expect import expected_sensors
+from wsmanlib import (
+    CIM_SCHEMA,
+    Qmp,
+    check_board_sensors,
+    enumerate_all,
+    envelope,
+    numeric_sensors as sensors,
+    post,
+    props,
+    pypsrp,
+)
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 BOARD = ROOT / "boards" / "lm3s6965evb" / "board.toml"
@@ -38,39 +46,6 @@ pytestmark = pytest.mark.skipif(
     and os.environ.get("CI") != "true",
     reason="qemu-system-arm not installed (scripts/install-qemu installs it; CI always runs this)",
 )
-
-
-class Qmp:
-    """A minimal QMP client: one command at a time, events skipped."""
-
-    def __init__(self, path: str):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(10)
-        self.sock.connect(path)
-        self.buf = b""
-        self._recv()  # greeting
-        self.cmd("qmp_capabilities")
-
-    def _recv(self) -> dict:
-        while b"\n" not in self.buf:
-            chunk = self.sock.recv(4096)
-            if not chunk:
-                raise ConnectionError("QMP closed")
-            self.buf += chunk
-        line, self.buf = self.buf.split(b"\n", 1)
-        return json.loads(line)
-
-    def cmd(self, name: str, **args):
-        self.sock.sendall(json.dumps({"execute": name, "arguments": args}).encode() + b"\n")
-        while True:
-            msg = self._recv()
-            if "return" in msg:
-                return msg["return"]
-            if "error" in msg:
-                raise RuntimeError(f"QMP {name}: {msg['error']}")
-
-    def close(self):
-        self.sock.close()
 
 
 class Image:
@@ -123,30 +98,9 @@ def image(tmp_path_factory):
         print(log.stdout[-4000:])
 
 
-def sensors(wsman) -> dict:
-    items, _ = enumerate_all(wsman, NUMERIC_SENSOR, optimize=True, max_elements=32)
-    return {p["DeviceID"]: p for p in map(props, items) if p.get("CreationClassName") == "CIM_NumericSensor"}
-
-
 def test_sensors_of_the_board_are_enumerated(image):
     image.set_temperature(30000)
-    wsman = pypsrp(image)
-    expected = expected_sensors(image.board)
-    deadline = time.monotonic() + 10
-    while True:
-        got = sensors(wsman)
-        if got and all(s["CurrentReading"] is not None for s in got.values()):
-            break
-        assert time.monotonic() < deadline, f"sensors without readings: {got}"
-        time.sleep(0.2)
-    assert set(got) == set(expected)
-    for device_id, exp in expected.items():
-        s = got[device_id]
-        assert s["ElementName"] == exp["name"]
-        assert s["SystemName"] == system_name(image.board)
-        assert int(s["UnitModifier"]) == exp["UnitModifier"]
-        for cim, want in exp["thresholds"].items():
-            assert int(s[cim]) == want, (device_id, cim)
+    check_board_sensors(pypsrp(image), image.board, within_s=10)
 
 
 def _qemu_tmp105_sensor(board: dict) -> str:

@@ -1,5 +1,8 @@
 """Small helpers around the real client libraries, shared by the end-to-end tests."""
 
+import json
+import socket
+import time
 import uuid
 import xml.etree.ElementTree as ET
 
@@ -159,3 +162,69 @@ def fault_of(text: str):
     detail = fault.findtext("s:Detail/w:FaultDetail", namespaces=NS)
     relates = root.findtext("s:Header/a:RelatesTo", namespaces=NS)
     return code, sub, detail, relates
+
+
+class Qmp:
+    """A minimal QMP client: one command at a time, events skipped."""
+
+    def __init__(self, path: str):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(10)
+        self.sock.connect(path)
+        self.buf = b""
+        self._recv()  # greeting
+        self.cmd("qmp_capabilities")
+
+    def _recv(self) -> dict:
+        while b"\n" not in self.buf:
+            chunk = self.sock.recv(4096)
+            if not chunk:
+                raise ConnectionError("QMP closed")
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return json.loads(line)
+
+    def cmd(self, name: str, **args):
+        self.sock.sendall(json.dumps({"execute": name, "arguments": args}).encode() + b"\n")
+        while True:
+            msg = self._recv()
+            if "return" in msg:
+                return msg["return"]
+            if "error" in msg:
+                raise RuntimeError(f"QMP {name}: {msg['error']}")
+
+    def close(self):
+        self.sock.close()
+
+
+def numeric_sensors(wsman) -> dict:
+    """Every CIM_NumericSensor instance, by DeviceID."""
+    items, _ = enumerate_all(wsman, NUMERIC_SENSOR, optimize=True, max_elements=32)
+    return {
+        p["DeviceID"]: p
+        for p in map(props, items)
+        if p.get("CreationClassName") == "CIM_NumericSensor"
+    }
+
+
+def check_board_sensors(wsman, board: dict, within_s: float) -> None:
+    """Every sensor of `board` is served (once all have a first reading, bounded by `within_s`)
+    with the board file's name, system, scale and thresholds."""
+    from board_expect import expected_sensors, system_name
+
+    expected = expected_sensors(board)
+    deadline = time.monotonic() + within_s
+    while True:
+        got = numeric_sensors(wsman)
+        if got and all(s["CurrentReading"] is not None for s in got.values()):
+            break
+        assert time.monotonic() < deadline, f"sensors without readings: {got}"
+        time.sleep(0.2)
+    assert set(got) == set(expected)
+    for device_id, exp in expected.items():
+        s = got[device_id]
+        assert s["ElementName"] == exp["name"]
+        assert s["SystemName"] == system_name(board)
+        assert int(s["UnitModifier"]) == exp["UnitModifier"]
+        for cim, want in exp["thresholds"].items():
+            assert int(s[cim]) == want, (device_id, cim)
