@@ -32,6 +32,62 @@ pub struct Board {
     pub sim: Sim,
     pub limits: Limits,
     pub sel: SelSettings,
+    /// The host's power lines; `None` on a board whose BMC cannot switch the host.
+    pub power: Option<PowerLines>,
+}
+
+/// `[power]`: where the host's power button, reset button and power-good signal are wired, and
+/// how long the BMC presses. Only the embedded-Linux image drives these (GPIO character device).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PowerLines {
+    /// A device path (`/dev/gpiochip0`), or the chip's name or label (`gpiochip0`,
+    /// `1e780000.gpio`): chip numbering follows probe order, the label does not.
+    pub gpio_chip: String,
+    pub power_button: GpioLine,
+    pub reset_button: Option<GpioLine>,
+    pub power_good: GpioLine,
+    /// Buttons are usually open-drain and pulled up, so pressed is low.
+    pub buttons_active_low: bool,
+    pub power_good_active_low: bool,
+    pub timing: PowerTiming,
+}
+
+/// A GPIO line: its offset on the chip, or its name in the device tree.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum GpioLine {
+    Offset(u32),
+    Name(String),
+}
+
+impl fmt::Display for GpioLine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GpioLine::Offset(n) => write!(f, "line {n}"),
+            GpioLine::Name(s) => write!(f, "line \"{s}\""),
+        }
+    }
+}
+
+/// How long the BMC holds a button, and how long a transition may take before power-good alone
+/// decides the state again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PowerTiming {
+    pub press_ms: u32,
+    pub power_on_timeout_ms: u32,
+    pub soft_off_timeout_ms: u32,
+    /// How long the host counts as resetting after a reset press (power-good does not drop).
+    pub reset_ms: u32,
+}
+
+impl Default for PowerTiming {
+    fn default() -> Self {
+        PowerTiming {
+            press_ms: 200,
+            power_on_timeout_ms: 10_000,
+            soft_off_timeout_ms: 60_000,
+            reset_ms: 1_000,
+        }
+    }
 }
 
 /// The System Event Log's size and what happens when it is full.
@@ -95,6 +151,12 @@ pub struct Bus {
     /// The `ipmb-dev-int` character device (e.g. `/dev/ipmb-0`) for IPMB satellites on this bus
     /// on the embedded-Linux image.
     pub ipmb_dev: Option<String>,
+    /// The kernel IPMI device (e.g. `/dev/ipmi0`: `ipmi-ipmb`, KCS or SSIF) satellites on this
+    /// bus are reached through on the embedded-Linux image instead; never with `ipmb_dev`.
+    pub ipmi_dev: Option<String>,
+    /// With `ipmi_dev`: the IPMB channel the interface's controller bridges requests onto, to
+    /// each satellite's address. Without it, the one satellite on the bus is that controller.
+    pub ipmi_channel: Option<u8>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -24,6 +24,8 @@ pub struct RawBoard {
     pub limits: Option<RawLimits>,
     #[serde(default)]
     pub sel: Option<RawSel>,
+    #[serde(default)]
+    pub power: Option<Spanned<RawPowerLines>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -46,6 +48,9 @@ pub struct RawBus {
     pub description: String,
     pub linux_dev: Option<String>,
     pub ipmb_dev: Option<String>,
+    pub ipmi_dev: Option<Spanned<String>>,
+    /// Wider than u8 so an out-of-range channel gets our message, not serde's.
+    pub ipmi_channel: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -146,6 +151,57 @@ pub struct RawLimits {
     pub enum_context_idle_s: Option<Spanned<u32>>,
     pub max_request_size: Option<Spanned<u32>>,
     pub max_connections: Option<Spanned<u32>>,
+}
+
+/// `[power]`: the host's power lines on a GPIO chip. The required keys are `Option`s here only
+/// so that a missing one gets a message naming the table rather than serde's.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawPowerLines {
+    pub gpio_chip: Option<Spanned<String>>,
+    pub power_button: Option<Spanned<RawLine>>,
+    pub reset_button: Option<Spanned<RawLine>>,
+    pub power_good: Option<Spanned<RawLine>>,
+    pub buttons_active_low: Option<bool>,
+    pub power_good_active_low: Option<bool>,
+    pub press_ms: Option<Spanned<i64>>,
+    pub power_on_timeout_ms: Option<Spanned<i64>>,
+    pub soft_off_timeout_ms: Option<Spanned<i64>>,
+    pub reset_ms: Option<Spanned<i64>>,
+}
+
+/// A GPIO line as the board file names it: an offset on the chip, or the line's name from the
+/// device tree (`gpio-line-names`), which survives a pin-out change the offset would not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RawLine {
+    Offset(i64),
+    Name(String),
+}
+
+impl<'de> Deserialize<'de> for RawLine {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = RawLine;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a line offset (integer) or a line name (string)")
+            }
+
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawLine, E> {
+                Ok(RawLine::Offset(v))
+            }
+
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawLine, E> {
+                Ok(RawLine::Offset(i64::try_from(v).unwrap_or(i64::MAX)))
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawLine, E> {
+                Ok(RawLine::Name(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// A number from the board file kept as decimal text, so `12.6` V becomes exactly 12600 mV.

@@ -660,3 +660,275 @@ fn every_board_in_the_tree_loads() {
     }
     assert!(n >= 3, "{n} boards");
 }
+
+/// [`GOOD`] with a `[power]` table whose body is `body`; the header carries [`MARK`] when
+/// `mark_header` (errors about the table as a whole point there).
+fn with_power(body: &str, mark_header: bool) -> String {
+    let header = if mark_header {
+        format!("[power] {MARK}")
+    } else {
+        "[power]".to_string()
+    };
+    format!("{GOOD}\n{header}\n{body}")
+}
+
+const POWER: &str = "gpio-chip = \"1e780000.gpio\"
+power-button = 121
+reset-button = \"RESET_BUTTON\"
+power-good = 120
+";
+
+#[test]
+fn power_lines_load_with_defaults() {
+    use crate::{GpioLine, PowerTiming};
+    assert_eq!(parse(GOOD, "t.toml").unwrap().power, None);
+    let p = parse(&with_power(POWER, false), "t.toml")
+        .unwrap()
+        .power
+        .unwrap();
+    assert_eq!(p.gpio_chip, "1e780000.gpio");
+    assert_eq!(p.power_button, GpioLine::Offset(121));
+    assert_eq!(p.reset_button, Some(GpioLine::Name("RESET_BUTTON".into())));
+    assert_eq!(p.power_good, GpioLine::Offset(120));
+    assert!(p.buttons_active_low);
+    assert!(!p.power_good_active_low);
+    assert_eq!(p.timing, PowerTiming::default());
+
+    let body = "gpio-chip = \"/dev/gpiochip3\"
+power-button = \"POWER_BUTTON\"
+power-good = \"PS_PWROK\"
+buttons-active-low = false
+power-good-active-low = true
+press-ms = 300
+power-on-timeout-ms = 5000
+soft-off-timeout-ms = 30000
+";
+    let p = parse(&with_power(body, false), "t.toml")
+        .unwrap()
+        .power
+        .unwrap();
+    assert_eq!(p.gpio_chip, "/dev/gpiochip3");
+    assert_eq!(p.reset_button, None);
+    assert!(!p.buttons_active_low && p.power_good_active_low);
+    assert_eq!(
+        p.timing,
+        PowerTiming {
+            press_ms: 300,
+            power_on_timeout_ms: 5_000,
+            soft_off_timeout_ms: 30_000,
+            reset_ms: 1_000,
+        }
+    );
+}
+
+#[test]
+fn power_errors_name_their_line() {
+    let m = MARK;
+    let without = |key: &str| {
+        POWER
+            .lines()
+            .filter(|l| !l.starts_with(key))
+            .map(|l| format!("{l}\n"))
+            .collect::<String>()
+    };
+    let marked = |find: &str, replace: &str| {
+        assert_eq!(POWER.matches(find).count(), 1, "{find:?}");
+        POWER.replacen(find, &format!("{replace} {m}"), 1)
+    };
+    // (table body, whether the header carries the marker, substring of the message)
+    let cases: Vec<(String, bool, &str)> = vec![
+        (without("gpio-chip"), true, "power: missing gpio-chip"),
+        (without("power-button"), true, "power: missing power-button"),
+        (without("power-good"), true, "power: missing power-good"),
+        (
+            format!("{POWER}power-led = 3 {m}\n"),
+            false,
+            "unknown field `power-led`",
+        ),
+        (
+            marked("gpio-chip = \"1e780000.gpio\"", "gpio-chip = \"\""),
+            false,
+            "gpio-chip \"\" must be a path or chip label",
+        ),
+        (
+            marked(
+                "gpio-chip = \"1e780000.gpio\"",
+                "gpio-chip = \"dev/gpiochip0\"",
+            ),
+            false,
+            "must be an absolute path",
+        ),
+        (
+            marked("power-good = 120", "power-good = 121"),
+            false,
+            "power-good is line 121, which power-button already uses",
+        ),
+        (
+            marked("power-good = 120", "power-good = \"RESET_BUTTON\""),
+            false,
+            "power-good is line \"RESET_BUTTON\", which reset-button already uses",
+        ),
+        (
+            marked("power-button = 121", "power-button = -1"),
+            false,
+            "power-button = -1 is not a line offset (0..=65535)",
+        ),
+        (
+            marked("power-good = 120", "power-good = 65536"),
+            false,
+            "power-good = 65536 is not a line offset",
+        ),
+        (
+            marked("power-good = 120", "power-good = \"\""),
+            false,
+            "must be a line name of 1 to 31 printable ASCII characters",
+        ),
+        (
+            marked(
+                "power-good = 120",
+                "power-good = \"a-name-far-longer-than-the-kernel-allows\"",
+            ),
+            false,
+            "must be a line name",
+        ),
+        (
+            marked("power-good = 120", "power-good = 1.5"),
+            false,
+            "invalid type",
+        ),
+        (
+            format!("{POWER}press-ms = 5000 {m}\n"),
+            false,
+            "press-ms = 5000 is outside 20..=2000",
+        ),
+        (
+            format!("{POWER}press-ms = 0 {m}\n"),
+            false,
+            "press-ms = 0 is outside",
+        ),
+        (
+            format!("{POWER}soft-off-timeout-ms = -3 {m}\n"),
+            false,
+            "soft-off-timeout-ms = -3 is outside 100..=600000",
+        ),
+        (
+            format!("{POWER}press-ms = 1500\nreset-ms = 1000 {m}\n"),
+            false,
+            "reset-ms (1000) must be longer than press-ms (1500)",
+        ),
+        (
+            format!("{}reset-ms = 500 {m}\n", without("reset-button")),
+            false,
+            "reset-ms applies only with a reset-button",
+        ),
+        (
+            format!("{POWER}buttons-active-low = \"yes\" {m}\n"),
+            false,
+            "invalid type",
+        ),
+    ];
+    for (i, (body, mark_header, want)) in cases.iter().enumerate() {
+        let text = with_power(body, *mark_header);
+        let line = marked_line(&text);
+        let err = match parse(&text, "t.toml") {
+            Ok(_) => panic!("case {i} ({want}) parsed:\n{text}"),
+            Err(e) => e,
+        };
+        assert!(
+            err.message.contains(want),
+            "case {i}: {err} does not contain {want:?}"
+        );
+        assert_eq!(err.line, Some(line), "case {i}: {err}");
+        assert!(err.to_string().starts_with(&format!("t.toml:{line}: ")));
+    }
+}
+
+/// [`GOOD`] with a satellite bus whose `[[bus]]` body is `bus` and `sats` satellites on it.
+fn with_ipmi_bus(bus: &str, sats: usize) -> String {
+    let mut text = edit(&[(
+        "[[bus]]\nname = \"i2c1\"\n",
+        &format!("[[bus]]\nname = \"i2c1\"\n\n[[bus]]\nname = \"sat\"\n{bus}"),
+    )]);
+    for i in 0..sats {
+        text.push_str(&format!(
+            "\n[[device]]\nname = \"sat{i}\"\nmodel = \"ipmb-satellite\"\nbus = \"sat\" # bus{i}\naddress = {}\n",
+            0x30 + i
+        ));
+    }
+    text
+}
+
+#[test]
+fn ipmi_dev_buses_load() {
+    let b = parse(&with_ipmi_bus("ipmi-dev = \"/dev/ipmi0\"\n", 1), "t.toml")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let bus = b.buses.iter().find(|b| b.name == "sat").unwrap();
+    assert_eq!(bus.ipmi_dev.as_deref(), Some("/dev/ipmi0"));
+    assert_eq!((bus.ipmi_channel, bus.ipmb_dev.as_deref()), (None, None));
+    // Bridged: several satellites on one interface.
+    let text = with_ipmi_bus("ipmi-dev = \"/dev/ipmi1\"\nipmi-channel = 0\n", 3);
+    let b = parse(&text, "t.toml").unwrap_or_else(|e| panic!("{e}"));
+    let bus = b.buses.iter().find(|b| b.name == "sat").unwrap();
+    assert_eq!(bus.ipmi_channel, Some(0));
+    assert_eq!(b.devices.len(), 5);
+}
+
+#[test]
+fn ipmi_dev_errors_name_their_line() {
+    let m = MARK;
+    let cases: Vec<(String, &str)> = vec![
+        (
+            with_ipmi_bus(
+                &format!("ipmb-dev = \"/dev/ipmb-0\"\nipmi-dev = \"/dev/ipmi0\" {m}\n"),
+                1,
+            ),
+            "ipmi-dev and ipmb-dev are two routes",
+        ),
+        (
+            with_ipmi_bus(&format!("ipmi-dev = \"ipmi0\" {m}\n"), 1),
+            "ipmi-dev must be an absolute path",
+        ),
+        (
+            with_ipmi_bus(&format!("ipmi-channel = 0 {m}\n"), 1),
+            "ipmi-channel needs ipmi-dev",
+        ),
+        (
+            with_ipmi_bus(
+                &format!("ipmi-dev = \"/dev/ipmi0\"\nipmi-channel = 12 {m}\n"),
+                1,
+            ),
+            "ipmi-channel must be an IPMI channel 0..=11",
+        ),
+        (
+            with_ipmi_bus(
+                &format!("ipmi-dev = \"/dev/ipmi0\"\nipmi-channel = -1 {m}\n"),
+                1,
+            ),
+            "ipmi-channel must be an IPMI channel 0..=11",
+        ),
+        (
+            with_ipmi_bus(&format!("ipmi-dev = 0 {m}\n"), 1),
+            "invalid type",
+        ),
+        (
+            with_ipmi_bus(&format!("ipmi-devices = \"/dev/ipmi0\" {m}\n"), 1),
+            "unknown field `ipmi-devices`",
+        ),
+        (
+            with_ipmi_bus("ipmi-dev = \"/dev/ipmi0\"\n", 2).replace("# bus1", m),
+            "reaches a single controller through ipmi-dev, and that is \"sat0\"",
+        ),
+    ];
+    for (i, (text, want)) in cases.iter().enumerate() {
+        let line = marked_line(text);
+        let err = match parse(text, "t.toml") {
+            Ok(_) => panic!("case {i} ({want}) parsed:\n{text}"),
+            Err(e) => e,
+        };
+        assert!(
+            err.message.contains(want),
+            "case {i}: {err} does not contain {want:?}"
+        );
+        assert_eq!(err.line, Some(line), "case {i}: {err}");
+    }
+}

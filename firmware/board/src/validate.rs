@@ -11,12 +11,12 @@ use wsbmc_hal::{DeviceModel, Quantity};
 use wsbmc_monitor::{PowerDomain, SensorDesc, SensorSource, Threshold, Thresholds};
 
 use crate::raw::{
-    Decimal, RawBoard, RawBus, RawDevice, RawInfo, RawLimits, RawPower, RawSel, RawSensor, RawSim,
-    RawThreshold,
+    Decimal, RawBoard, RawBus, RawDevice, RawInfo, RawLimits, RawLine, RawPower, RawPowerLines,
+    RawSel, RawSensor, RawSim, RawThreshold,
 };
 use crate::{
-    Board, BoardError, BoardInfo, Bus, Device, Limits, SelOverflow, SelSettings, Sim, SimChannel,
-    threshold_key,
+    Board, BoardError, BoardInfo, Bus, Device, GpioLine, Limits, PowerLines, PowerTiming,
+    SelOverflow, SelSettings, Sim, SimChannel, threshold_key,
 };
 
 /// The IPMI sensor ID string is at most 16 bytes in a full SDR.
@@ -73,6 +73,7 @@ pub fn board(src: &Source<'_>, raw: RawBoard) -> Result<Board, BoardError> {
     let sensors = sensors(src, &devices, raw.sensor, &mut sim.channels)?;
     let limits = limits(src, raw.limits.unwrap_or_default())?;
     let sel = sel(src, raw.sel.unwrap_or_default())?;
+    let power = raw.power.map(|p| power(src, p)).transpose()?;
     Ok(Board {
         info,
         buses,
@@ -81,6 +82,7 @@ pub fn board(src: &Source<'_>, raw: RawBoard) -> Result<Board, BoardError> {
         sim,
         limits,
         sel,
+        power,
     })
 }
 
@@ -156,11 +158,45 @@ fn buses(src: &Source<'_>, raw: Vec<Spanned<RawBus>>) -> Result<Vec<Bus>, BoardE
                 format!("bus \"{name}\": name already used on line {first}"),
             ));
         }
+        let fail = |span: Range<usize>, msg: &str| src.err(span, format!("bus \"{name}\": {msg}"));
+        let ipmi_dev = match b.ipmi_dev {
+            Some(dev) if b.ipmb_dev.is_some() => {
+                return Err(fail(
+                    dev.span(),
+                    "ipmi-dev and ipmb-dev are two routes to the same satellites; give one",
+                ));
+            }
+            Some(dev) if !dev.get_ref().starts_with('/') => {
+                return Err(fail(
+                    dev.span(),
+                    "ipmi-dev must be an absolute path (/dev/ipmiN)",
+                ));
+            }
+            Some(dev) => Some(dev.into_inner()),
+            None => None,
+        };
+        let ipmi_channel = match b.ipmi_channel {
+            Some(ch) if ipmi_dev.is_none() => {
+                return Err(fail(ch.span(), "ipmi-channel needs ipmi-dev"));
+            }
+            // IPMI 2.0 table 6-1: 0 is the primary IPMB, 1..=0xB are implementation-specific.
+            Some(ch) => Some(
+                u8::try_from(*ch.get_ref())
+                    .ok()
+                    .filter(|c| *c <= 0x0B)
+                    .ok_or_else(|| {
+                        fail(ch.span(), "ipmi-channel must be an IPMI channel 0..=11")
+                    })?,
+            ),
+            None => None,
+        };
         out.push(Bus {
             name: b.name.into_inner(),
             description: b.description,
             linux_dev: b.linux_dev,
             ipmb_dev: b.ipmb_dev,
+            ipmi_dev,
+            ipmi_channel,
         });
     }
     Ok(out)
@@ -173,6 +209,8 @@ fn devices(
 ) -> Result<Vec<Device>, BoardError> {
     let mut names: HashMap<String, usize> = HashMap::new();
     let mut addresses: HashMap<(u16, u8), String> = HashMap::new();
+    // Buses whose ipmi-dev reaches exactly one controller (no ipmi-channel): its satellite.
+    let mut direct: HashMap<u16, String> = HashMap::new();
     let mut out = Vec::with_capacity(raw.len());
     for d in raw {
         let d = d.into_inner();
@@ -235,6 +273,20 @@ fn devices(
                 d.address.span(),
                 format!(
                     "address {address:#04x} on bus \"{}\" is already used by device \"{other}\"",
+                    d.bus.get_ref()
+                ),
+            ));
+        }
+        let on = buses.get(usize::from(bus));
+        if model.is_satellite()
+            && on.is_some_and(|b| b.ipmi_dev.is_some() && b.ipmi_channel.is_none())
+            && let Some(other) = direct.insert(bus, name.clone())
+        {
+            return Err(fail(
+                d.bus.span(),
+                format!(
+                    "bus \"{}\" reaches a single controller through ipmi-dev, and that is \"{other}\" \
+                     (set ipmi-channel to bridge to several)",
                     d.bus.get_ref()
                 ),
             ));
@@ -753,5 +805,179 @@ fn limits(src: &Source<'_>, raw: RawLimits) -> Result<Limits, BoardError> {
         enum_context_idle_s: get("enum-context-idle-s", raw.enum_context_idle_s)?,
         max_request_size: get("max-request-size", raw.max_request_size)?,
         max_connections: get("max-connections", raw.max_connections)?,
+    })
+}
+
+/// A GPIO chip has at most 65536 lines (gpiolib counts them in a u16).
+const MAX_LINE_OFFSET: i64 = 0xffff;
+/// The kernel's GPIO_MAX_NAME_SIZE (32) includes the terminating NUL.
+const MAX_LINE_NAME: usize = 31;
+/// Shorter than this and a chipset's debounce may not see the press; the upper end stays far
+/// from the 4 s hold that forces a host off.
+const PRESS_MS: Range<i64> = 20..2_001;
+/// How long a transition may take before power-good alone decides the state again.
+const TRANSITION_MS: Range<i64> = 100..600_001;
+
+fn power(src: &Source<'_>, raw: Spanned<RawPowerLines>) -> Result<PowerLines, BoardError> {
+    let table = raw.span();
+    let raw = raw.into_inner();
+    let fail = |span: Range<usize>, msg: String| src.err(span, format!("power: {msg}"));
+    let missing = |key: &str, why: &str| fail(table.clone(), format!("missing {key} ({why})"));
+
+    let chip = raw.gpio_chip.ok_or_else(|| {
+        missing(
+            "gpio-chip",
+            "a /dev/gpiochipN path, or the chip's name or label",
+        )
+    })?;
+    let name = chip.get_ref();
+    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(fail(
+            chip.span(),
+            format!("gpio-chip \"{name}\" must be a path or chip label without spaces"),
+        ));
+    }
+    if name.contains('/') && !name.starts_with('/') {
+        return Err(fail(
+            chip.span(),
+            format!(
+                "gpio-chip \"{name}\" must be an absolute path (/dev/gpiochipN) or a chip label"
+            ),
+        ));
+    }
+
+    let button = raw.power_button.ok_or_else(|| {
+        missing(
+            "power-button",
+            "the output line that presses the host's power button",
+        )
+    })?;
+    let good = raw.power_good.ok_or_else(|| {
+        missing(
+            "power-good",
+            "the input line that says the host's rails are up",
+        )
+    })?;
+    let mut seen: Vec<(GpioLine, &str)> = Vec::new();
+    let mut line = |key: &'static str, l: &Spanned<RawLine>| -> Result<GpioLine, BoardError> {
+        let parsed = match l.get_ref() {
+            RawLine::Offset(n) => u32::try_from(*n)
+                .ok()
+                .filter(|n| i64::from(*n) <= MAX_LINE_OFFSET)
+                .map(GpioLine::Offset)
+                .ok_or_else(|| {
+                    fail(
+                        l.span(),
+                        format!("{key} = {n} is not a line offset (0..={MAX_LINE_OFFSET})"),
+                    )
+                })?,
+            RawLine::Name(s) => {
+                if s.is_empty()
+                    || s.len() > MAX_LINE_NAME
+                    || !s.bytes().all(|b| (0x20..0x7f).contains(&b))
+                {
+                    return Err(fail(
+                        l.span(),
+                        format!(
+                            "{key} = \"{s}\" must be a line name of 1 to {MAX_LINE_NAME} printable ASCII characters"
+                        ),
+                    ));
+                }
+                GpioLine::Name(s.clone())
+            }
+        };
+        if let Some((_, other)) = seen.iter().find(|(g, _)| *g == parsed) {
+            return Err(fail(
+                l.span(),
+                format!("{key} is {parsed}, which {other} already uses"),
+            ));
+        }
+        seen.push((parsed.clone(), key));
+        Ok(parsed)
+    };
+    let power_button = line("power-button", &button)?;
+    let reset_button = raw
+        .reset_button
+        .as_ref()
+        .map(|l| line("reset-button", l))
+        .transpose()?;
+    let power_good = line("power-good", &good)?;
+
+    let ms = |key: &str, v: &Option<Spanned<i64>>, range: Range<i64>, default: u32| match v {
+        None => Ok(default),
+        Some(v) => u32::try_from(*v.get_ref())
+            .ok()
+            .filter(|n| range.contains(&i64::from(*n)))
+            .ok_or_else(|| {
+                fail(
+                    v.span(),
+                    format!(
+                        "{key} = {} is outside {}..={}",
+                        v.get_ref(),
+                        range.start,
+                        range.end - 1
+                    ),
+                )
+            }),
+    };
+    let d = PowerTiming::default();
+    let press_ms = ms("press-ms", &raw.press_ms, PRESS_MS, d.press_ms)?;
+    let timing = PowerTiming {
+        press_ms,
+        power_on_timeout_ms: ms(
+            "power-on-timeout-ms",
+            &raw.power_on_timeout_ms,
+            TRANSITION_MS,
+            d.power_on_timeout_ms,
+        )?,
+        soft_off_timeout_ms: ms(
+            "soft-off-timeout-ms",
+            &raw.soft_off_timeout_ms,
+            TRANSITION_MS,
+            d.soft_off_timeout_ms,
+        )?,
+        reset_ms: ms("reset-ms", &raw.reset_ms, TRANSITION_MS, d.reset_ms)?,
+    };
+    if reset_button.is_none()
+        && let Some(r) = &raw.reset_ms
+    {
+        return Err(fail(
+            r.span(),
+            "reset-ms applies only with a reset-button".into(),
+        ));
+    }
+    // A transition that ends before the press does would report the old state mid-press.
+    for (key, v, value) in [
+        (
+            "power-on-timeout-ms",
+            &raw.power_on_timeout_ms,
+            timing.power_on_timeout_ms,
+        ),
+        (
+            "soft-off-timeout-ms",
+            &raw.soft_off_timeout_ms,
+            timing.soft_off_timeout_ms,
+        ),
+        ("reset-ms", &raw.reset_ms, timing.reset_ms),
+    ] {
+        if value <= press_ms {
+            let span = v
+                .as_ref()
+                .or(raw.press_ms.as_ref())
+                .map_or_else(|| table.clone(), |s| s.span());
+            return Err(fail(
+                span,
+                format!("{key} ({value}) must be longer than press-ms ({press_ms})"),
+            ));
+        }
+    }
+    Ok(PowerLines {
+        gpio_chip: chip.into_inner(),
+        power_button,
+        reset_button,
+        power_good,
+        buttons_active_low: raw.buttons_active_low.unwrap_or(true),
+        power_good_active_low: raw.power_good_active_low.unwrap_or(false),
+        timing,
     })
 }
