@@ -10,6 +10,13 @@
 //! [`Requester`] is the shared half: one request, its response matched by sequence number,
 //! addresses and command, with checksums verified, stray and corrupt frames skipped, and a
 //! bounded number of attempts. Framing is `wsbmc_ipmi::ipmb`.
+//!
+//! [`IpmiLink`] is what a driver talking IPMI needs: a request in, a completion code and data
+//! out. [`Requester`] is one link (frames on an IPMB it drives itself); the Linux HAL adds
+//! another, the kernel's IPMI message handler (`/dev/ipmiN`), which does the framing, sequence
+//! numbers and retries in the kernel for whatever system interface reaches the controller
+//! (`ipmi-ipmb`, KCS, SSIF). The satellite driver is written against the link, so it runs over
+//! either.
 
 use wsbmc_ipmi::ipmb::{self, Header, MAX_FRAME, Sequence};
 
@@ -87,6 +94,55 @@ impl From<RequestError> for DeviceError {
             | RequestError::Completion(_)
             | RequestError::Size => DeviceError::BadData,
         }
+    }
+}
+
+/// A route to IPMI controllers at message level: send one request, get its response data.
+#[allow(async_fn_in_trait)]
+pub trait IpmiLink {
+    /// Sends `data` as command `cmd` of `net_fn` to LUN `lun` of the controller at 8-bit slave
+    /// address `rs_sa`, and copies the response data (after the completion code) into `out`,
+    /// returning its length. A completion code other than success is
+    /// [`RequestError::Completion`]; a link that gives up waiting says [`RequestError::Timeout`].
+    /// Every implementation bounds the time this takes.
+    async fn request(
+        &mut self,
+        rs_sa: u8,
+        net_fn: u8,
+        lun: u8,
+        cmd: u8,
+        data: &[u8],
+        out: &mut [u8],
+    ) -> Result<usize, RequestError>;
+}
+
+impl<T: Ipmb> IpmiLink for Requester<T> {
+    async fn request(
+        &mut self,
+        rs_sa: u8,
+        net_fn: u8,
+        lun: u8,
+        cmd: u8,
+        data: &[u8],
+        out: &mut [u8],
+    ) -> Result<usize, RequestError> {
+        Requester::request(self, rs_sa, net_fn, lun, cmd, data, out).await
+    }
+}
+
+/// An unbound link: every request goes unacknowledged, so a satellite without a route reads
+/// as absent.
+impl IpmiLink for NoIpmb {
+    async fn request(
+        &mut self,
+        _rs_sa: u8,
+        _net_fn: u8,
+        _lun: u8,
+        _cmd: u8,
+        _data: &[u8],
+        _out: &mut [u8],
+    ) -> Result<usize, RequestError> {
+        Err(RequestError::Nack)
     }
 }
 
@@ -465,6 +521,35 @@ mod tests {
         assert_eq!(
             block_on(r.request(0x60, netfn::APP, 0, cmd::GET_DEVICE_ID, &[], &mut out)),
             Err(RequestError::Size)
+        );
+    }
+
+    /// The same exchange through the message-level trait the satellite driver uses.
+    async fn via_link<L: IpmiLink>(link: &mut L, out: &mut [u8]) -> Result<usize, RequestError> {
+        link.request(
+            0x60,
+            netfn::SENSOR_EVENT,
+            0,
+            cmd::GET_SENSOR_READING,
+            &[0x01],
+            out,
+        )
+        .await
+    }
+
+    #[test]
+    fn requester_is_a_link() {
+        let mut r = Requester::new(MockIpmb::new(vec![
+            e(Reply::Nack),
+            e(Reply::Ok(0, vec![0x19, 0xC0])),
+        ]));
+        let mut out = [0u8; 8];
+        assert_eq!(block_on(via_link(&mut r, &mut out)), Ok(2));
+        assert_eq!(&out[..2], &[0x19, 0xC0]);
+        r.transport().done();
+        assert_eq!(
+            block_on(via_link(&mut NoIpmb, &mut out)),
+            Err(RequestError::Nack)
         );
     }
 

@@ -12,7 +12,7 @@ pub mod pmbus;
 pub mod power;
 
 pub use devices::{AnyDevice, DeviceModel};
-pub use ipmb::{Ipmb, IpmbError, NoIpmb};
+pub use ipmb::{Ipmb, IpmbError, IpmiLink, NoIpmb, RequestError, Requester};
 pub use power::{HostPower, PowerError, PowerRequest, PowerState};
 
 /// What a sensor channel measures.

@@ -28,7 +28,7 @@ use wsbmc_cim::{
     SystemInfo,
 };
 use wsbmc_hal::power::{HostPower, PowerRequest};
-use wsbmc_hal::{AnyDevice, DeviceError, Ipmb};
+use wsbmc_hal::{AnyDevice, DeviceError, IpmiLink};
 use wsbmc_http::{Handler, Request, Response};
 use wsbmc_monitor::{Monitor, Recovery, SensorId, Thresholds};
 use wsbmc_sel::{Sel, SelConfig};
@@ -119,7 +119,7 @@ impl Agent {
     ///
     /// A device that keeps timing out is backed off (see [`wsbmc_monitor::recovery`]), and a
     /// host-powered sensor is not read while the host is off.
-    pub async fn run_poller<I: I2c, B: Ipmb>(&self, devices: &mut [AnyDevice<I, B>]) -> ! {
+    pub async fn run_poller<I: I2c, B: IpmiLink>(&self, devices: &mut [AnyDevice<I, B>]) -> ! {
         let mut recovery = Recovery::new(devices.len());
         loop {
             let now = now_ms();

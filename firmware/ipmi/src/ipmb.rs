@@ -55,6 +55,12 @@ pub mod cmd {
     pub const RESERVE_DEVICE_SDR_REPOSITORY: u8 = 0x22;
     /// Sensor/Event: Get Sensor Reading (§35.14).
     pub const GET_SENSOR_READING: u8 = 0x2D;
+    /// Storage: Get SDR Repository Info (§33.9), what a BMC has instead of a Device SDR.
+    pub const GET_SDR_REPOSITORY_INFO: u8 = 0x20;
+    /// Storage: Reserve SDR Repository (§33.11).
+    pub const RESERVE_SDR_REPOSITORY: u8 = 0x22;
+    /// Storage: Get SDR (§33.12), the same request and response layout as Get Device SDR.
+    pub const GET_SDR: u8 = 0x23;
 }
 
 /// Completion codes the requester acts on (IPMI 2.0 table 5-2).

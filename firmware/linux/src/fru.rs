@@ -13,7 +13,7 @@ use wsbmc_ipmi::fru::Fru;
 pub async fn read<I, B>(board: &Board, devices: &mut [AnyDevice<I, B>]) -> Option<FruView>
 where
     I: embedded_hal_async::i2c::I2c,
-    B: wsbmc_hal::Ipmb,
+    B: wsbmc_hal::IpmiLink,
 {
     let mut first = None;
     for (d, dev) in board.devices.iter().zip(devices.iter_mut()) {

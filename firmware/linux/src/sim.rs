@@ -2,14 +2,14 @@
 //! the real drivers, plus the simulated host behind the power button.
 
 use wsbmc_board::Board;
-use wsbmc_hal::{AnyDevice, DeviceModel, PowerState};
+use wsbmc_hal::{AnyDevice, DeviceModel, PowerState, Requester};
 use wsbmc_ipmi::Text;
 use wsbmc_ipmi::fru::{BoardInfo, Builder, Fields, ProductInfo};
 use wsbmc_ipmi::ipmb::BMC_SA;
 use wsbmc_sim::{HostTiming, SimBoard, SimBus, SimHost, SimIpmb, SystemClock, Waveform};
 
 /// The device table the poller owns on the simulated HAL.
-pub type Devices = Vec<AnyDevice<SimBus, SimIpmb>>;
+pub type Devices = Vec<AnyDevice<SimBus, Requester<SimIpmb>>>;
 
 /// Everything the control channel needs to reach the simulation.
 #[derive(Clone)]
@@ -57,7 +57,7 @@ pub fn build(board: &Board) -> Result<(Sim, Devices), String> {
         .map(|d| {
             let bus = bus_name(d.bus)?;
             Ok(if d.model == DeviceModel::IpmbSatellite {
-                AnyDevice::satellite(sim.ipmb(bus, BMC_SA), d.address)
+                AnyDevice::satellite(Requester::new(sim.ipmb(bus, BMC_SA)), d.address)
             } else {
                 AnyDevice::bind(d.model, sim.bus(bus), d.address)
             })

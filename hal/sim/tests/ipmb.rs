@@ -16,10 +16,10 @@ fn board() -> SimBoard {
     b
 }
 
-fn sat(b: &SimBoard) -> Satellite<SimIpmb> {
+fn sat(b: &SimBoard) -> Satellite<Requester<SimIpmb>> {
     // Short waits keep the fault tests quick; the logic is the same.
     let r = Requester::new(b.ipmb(BUS, 0x20)).with_timing(40, 2);
-    Satellite::with_requester(Some(r), SAT)
+    Satellite::with_link(Some(r), SAT)
 }
 
 #[test]
@@ -48,7 +48,8 @@ fn reads_every_sensor_through_its_sdr() {
 #[test]
 fn through_any_device() {
     let b = board();
-    let mut d: AnyDevice<wsbmc_sim::SimBus, SimIpmb> = AnyDevice::satellite(b.ipmb(BUS, 0x20), SAT);
+    let mut d: AnyDevice<wsbmc_sim::SimBus, Requester<SimIpmb>> =
+        AnyDevice::satellite(Requester::new(b.ipmb(BUS, 0x20)), SAT);
     assert_eq!(d.model(), DeviceModel::IpmbSatellite);
     b.set_waveform(BUS, SAT, 1, Waveform::constant(31_000))
         .unwrap();

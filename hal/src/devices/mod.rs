@@ -4,7 +4,7 @@ use core::marker::PhantomData;
 
 use embedded_hal_async::i2c::I2c;
 
-use crate::ipmb::{Ipmb, NoIpmb};
+use crate::ipmb::{IpmiLink, NoIpmb};
 use crate::{DeviceError, Quantity};
 
 pub mod adm1272;
@@ -180,7 +180,8 @@ const ADM1272_CHANNELS: &[ChannelInfo] = &[
 ];
 
 /// The closed set of drivers, each owning its bus handle: an I2C bus `I`, or for satellites an
-/// IPMB transport `B` (which defaults to [`NoIpmb`] for boards without IPMB).
+/// IPMI link `B` (an IPMB [`crate::ipmb::Requester`], the kernel's IPMI device on Linux; it
+/// defaults to [`NoIpmb`] for boards without IPMB).
 ///
 /// Each driver family is a Cargo feature of this crate (all on by default). A family that is off
 /// has no variant here, so its code is never instantiated and costs the image nothing; a device
@@ -219,8 +220,8 @@ impl<I: I2c> AnyDevice<I> {
     }
 }
 
-impl<I: I2c, B: Ipmb> AnyDevice<I, B> {
-    /// [`AnyDevice::new`] for a table whose satellites get an IPMB transport `B`; a satellite
+impl<I: I2c, B: IpmiLink> AnyDevice<I, B> {
+    /// [`AnyDevice::new`] for a table whose satellites get an IPMI link `B`; a satellite
     /// built here is unbound until replaced by [`AnyDevice::satellite`].
     pub fn bind(model: DeviceModel, i2c: I, address: u8) -> Self {
         // With some families off, `i2c` and `address` go unused for their models.
@@ -251,10 +252,11 @@ impl<I: I2c, B: Ipmb> AnyDevice<I, B> {
         }
     }
 
-    /// A satellite controller at 7-bit `address` reached through `ipmb`.
+    /// A satellite controller at 7-bit `address` reached through `link` (for an IPMB
+    /// transport `T`, `Requester::new(T)`).
     #[cfg(feature = "ipmb-satellite")]
-    pub fn satellite(ipmb: B, address: u8) -> Self {
-        AnyDevice::Satellite(Satellite::new(ipmb, address))
+    pub fn satellite(link: B, address: u8) -> Self {
+        AnyDevice::Satellite(Satellite::with_link(Some(link), address))
     }
 
     pub fn model(&self) -> DeviceModel {

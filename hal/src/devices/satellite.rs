@@ -8,6 +8,12 @@
 //! read again under a new reservation. Loading keeps its progress between calls, so a poller that
 //! bounds each read in time still gets through a slow satellite's repository over a few polls.
 //!
+//! A controller reached as "the BMC" of a system interface (the kernel's IPMI message handler
+//! over `ipmi-ipmb`, KCS or SSIF) may keep an SDR Repository rather than a Device SDR
+//! Repository. Such a controller answers Get Device SDR Info with "invalid command" (C1h), and
+//! the records are then read with the Storage commands (Get SDR Repository Info, Reserve SDR
+//! Repository, Get SDR), as ipmitool does for a BMC. The two differ only in their command codes.
+//!
 //! Only the linear conversion of full sensor records (type 01h) is decoded here, which is all a
 //! reading needs: `y = (M·x + B·10^Bexp)·10^Rexp` in the record's unit. The complete SDR codec is
 //! `wsbmc_ipmi::sdr`.
@@ -15,7 +21,7 @@
 use wsbmc_ipmi::ipmb::{cc, cmd, netfn};
 
 use crate::DeviceError;
-use crate::ipmb::{Ipmb, RequestError, Requester};
+use crate::ipmb::{Ipmb, IpmiLink, RequestError, Requester};
 use crate::pmbus::div_round;
 
 /// Bytes per Get Device SDR piece. A response carries at most 22 record bytes in a 32-byte frame
@@ -120,6 +126,33 @@ pub struct DeviceId {
     pub product: u16,
 }
 
+/// Which repository the controller keeps its SDRs in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Repository {
+    /// A satellite's Device SDR Repository (Sensor/Event: Get Device SDR, IPMI 2.0 §35).
+    Device,
+    /// A BMC's SDR Repository (Storage: Get SDR, IPMI 2.0 §33).
+    Storage,
+}
+
+impl Repository {
+    /// Network function, Reserve command and Get command.
+    const fn commands(self) -> (u8, u8, u8) {
+        match self {
+            Repository::Device => (
+                netfn::SENSOR_EVENT,
+                cmd::RESERVE_DEVICE_SDR_REPOSITORY,
+                cmd::GET_DEVICE_SDR,
+            ),
+            Repository::Storage => (netfn::STORAGE, cmd::RESERVE_SDR_REPOSITORY, cmd::GET_SDR),
+        }
+    }
+}
+
+/// Get SDR Repository Info's response is 14 bytes (IPMI 2.0 §33.9); a shorter one is not from
+/// a repository.
+const REPOSITORY_INFO_LEN: usize = 14;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Load {
     /// Nothing read yet, or the last load was abandoned.
@@ -132,11 +165,12 @@ enum Load {
     Done,
 }
 
-/// One satellite controller at an 8-bit IPMB slave address.
+/// One satellite controller at an 8-bit IPMB slave address, reached through the link `L`.
 #[derive(Debug)]
-pub struct Satellite<T> {
-    requester: Option<Requester<T>>,
+pub struct Satellite<L> {
+    link: Option<L>,
     address: u8,
+    repository: Repository,
     lun: u8,
     scale: i8,
     sensors: [Option<(u8, Linear)>; MAX_SENSORS],
@@ -146,23 +180,27 @@ pub struct Satellite<T> {
     piece: u8,
 }
 
-impl<T: Ipmb> Satellite<T> {
-    /// A satellite at 7-bit address `address` (the board file's form), reached through
-    /// `transport`. Readings come out in 10^-3 of the SDR's unit (m°C, mV, mA, mW), except
-    /// fan speeds, which have no fractional part: see [`Satellite::read_scaled`].
+impl<T: Ipmb> Satellite<Requester<T>> {
+    /// A satellite at 7-bit address `address` (the board file's form) on the IPMB `transport`.
+    /// Readings come out in 10^-3 of the SDR's unit (m°C, mV, mA, mW), except fan speeds,
+    /// which have no fractional part: see [`Satellite::read_scaled`].
     pub fn new(transport: T, address: u8) -> Self {
-        Self::with_requester(Some(Requester::new(transport)), address)
+        Self::with_link(Some(Requester::new(transport)), address)
     }
+}
 
-    /// A satellite with no transport: reads fail as absent.
+impl<L: IpmiLink> Satellite<L> {
+    /// A satellite with no link: reads fail as absent.
     pub fn unbound(address: u8) -> Self {
-        Self::with_requester(None, address)
+        Self::with_link(None, address)
     }
 
-    pub fn with_requester(requester: Option<Requester<T>>, address: u8) -> Self {
+    /// A satellite at 7-bit `address` reached through `link` (e.g. the kernel's IPMI device).
+    pub fn with_link(link: Option<L>, address: u8) -> Self {
         Satellite {
-            requester,
+            link,
             address: address << 1,
+            repository: Repository::Device,
             lun: 0,
             scale: -3,
             sensors: [None; MAX_SENSORS],
@@ -178,8 +216,13 @@ impl<T: Ipmb> Satellite<T> {
         self.address
     }
 
-    pub fn requester(&mut self) -> Option<&mut Requester<T>> {
-        self.requester.as_mut()
+    pub fn link(&mut self) -> Option<&mut L> {
+        self.link.as_mut()
+    }
+
+    /// The repository the last SDR load found (a Device SDR Repository until one has run).
+    pub fn repository(&self) -> Repository {
+        self.repository
     }
 
     async fn call(
@@ -190,8 +233,8 @@ impl<T: Ipmb> Satellite<T> {
         out: &mut [u8],
     ) -> Result<usize, RequestError> {
         let (address, lun) = (self.address, self.lun);
-        let r = self.requester.as_mut().ok_or(RequestError::Nack)?;
-        r.request(address, net_fn, lun, command, data, out).await
+        let link = self.link.as_mut().ok_or(RequestError::Nack)?;
+        link.request(address, net_fn, lun, command, data, out).await
     }
 
     pub async fn device_id(&mut self) -> Result<DeviceId, DeviceError> {
@@ -230,6 +273,35 @@ impl<T: Ipmb> Satellite<T> {
         Ok(b[0])
     }
 
+    /// Finds the repository: the Device SDR Repository, or, when the controller does not know
+    /// Get Device SDR Info, the SDR Repository a BMC keeps.
+    async fn probe_repository(&mut self) -> Result<Repository, DeviceError> {
+        let mut b = [0u8; 8];
+        match self
+            .call(
+                netfn::SENSOR_EVENT,
+                cmd::GET_DEVICE_SDR_INFO,
+                &[0x01],
+                &mut b,
+            )
+            .await
+        {
+            Ok(n) if n >= 2 => return Ok(Repository::Device),
+            Ok(_) => return Err(DeviceError::BadData),
+            // The one answer that means "no Device SDR Repository here".
+            Err(RequestError::Completion(cc::INVALID_COMMAND)) => {}
+            Err(e) => return Err(e.into()),
+        }
+        let mut b = [0u8; 32];
+        let n = self
+            .call(netfn::STORAGE, cmd::GET_SDR_REPOSITORY_INFO, &[], &mut b)
+            .await?;
+        if n < REPOSITORY_INFO_LEN {
+            return Err(DeviceError::BadData);
+        }
+        Ok(Repository::Storage)
+    }
+
     async fn reserve(&mut self) -> Result<u16, DeviceError> {
         if self.reservations >= MAX_RESERVATIONS {
             self.load = Load::Start;
@@ -237,15 +309,9 @@ impl<T: Ipmb> Satellite<T> {
             return Err(DeviceError::BadData);
         }
         self.reservations += 1;
+        let (net_fn, reserve, _) = self.repository.commands();
         let mut b = [0u8; 8];
-        let n = self
-            .call(
-                netfn::SENSOR_EVENT,
-                cmd::RESERVE_DEVICE_SDR_REPOSITORY,
-                &[],
-                &mut b,
-            )
-            .await?;
+        let n = self.call(net_fn, reserve, &[], &mut b).await?;
         if n < 2 {
             return Err(DeviceError::BadData);
         }
@@ -265,11 +331,9 @@ impl<T: Ipmb> Satellite<T> {
         let r = reservation.to_le_bytes();
         let i = id.to_le_bytes();
         let req = [r[0], r[1], i[0], i[1], offset, len];
+        let (net_fn, _, get) = self.repository.commands();
         let mut b = [0u8; 32];
-        match self
-            .call(netfn::SENSOR_EVENT, cmd::GET_DEVICE_SDR, &req, &mut b)
-            .await
-        {
+        match self.call(net_fn, get, &req, &mut b).await {
             Ok(n) => {
                 let want = usize::from(len);
                 if n != want + 2 {
@@ -323,7 +387,7 @@ impl<T: Ipmb> Satellite<T> {
             match self.load {
                 Load::Done => return Ok(()),
                 Load::Start => {
-                    self.sdr_count().await?;
+                    self.repository = self.probe_repository().await?;
                     self.sensors = [None; MAX_SENSORS];
                     self.walked = 0;
                     self.reservations = 0;
@@ -481,6 +545,7 @@ mod tests {
 
     use super::sdr_fixture::full_record;
     use super::*;
+    use crate::ipmb::Requester;
     use crate::ipmb::mock::{Expect, MockIpmb, Reply, expect};
     use futures_lite::future::block_on;
 
@@ -559,6 +624,18 @@ mod tests {
 
     /// The pieces of reading `rec` under reservation `rsv`, `next` being the following record.
     fn pieces(rsv: [u8; 2], rec: &[u8], next: u16, piece: usize) -> Vec<Expect> {
+        pieces_in(Repository::Device, rsv, rec, next, piece)
+    }
+
+    /// [`pieces`] from either repository.
+    fn pieces_in(
+        repo: Repository,
+        rsv: [u8; 2],
+        rec: &[u8],
+        next: u16,
+        piece: usize,
+    ) -> Vec<Expect> {
+        let (net_fn, _, get) = repo.commands();
         let id = [rec[0], rec[1]];
         let nb = next.to_le_bytes();
         let mut out = vec![];
@@ -566,8 +643,8 @@ mod tests {
             let mut data = vec![nb[0], nb[1]];
             data.extend_from_slice(&rec[off..off + len]);
             out.push(expect(
-                netfn::SENSOR_EVENT,
-                cmd::GET_DEVICE_SDR,
+                net_fn,
+                get,
                 &[rsv[0], rsv[1], id[0], id[1], off as u8, len as u8],
                 Reply::Ok(0, data),
             ));
@@ -591,7 +668,7 @@ mod tests {
         )
     }
 
-    fn sat(script: Vec<Expect>) -> Satellite<MockIpmb> {
+    fn sat(script: Vec<Expect>) -> Satellite<Requester<MockIpmb>> {
         Satellite::new(MockIpmb::new(script), 0x30)
     }
 
@@ -608,7 +685,7 @@ mod tests {
         assert_eq!(block_on(s.read(0x10)), Ok(42_000));
         // A sensor without an SDR is refused without bus traffic.
         assert_eq!(block_on(s.read(0x11)), Err(DeviceError::NoSuchChannel));
-        s.requester().unwrap().transport().done();
+        s.link().unwrap().transport().done();
     }
 
     #[test]
@@ -631,7 +708,7 @@ mod tests {
         script.push(reading(0x10, Reply::Ok(0, vec![30, 0xC0])));
         let mut s = sat(script);
         assert_eq!(block_on(s.read(0x10)), Ok(30_000));
-        s.requester().unwrap().transport().done();
+        s.link().unwrap().transport().done();
     }
 
     #[test]
@@ -652,7 +729,7 @@ mod tests {
         script.push(reading(0x10, Reply::Ok(0, vec![30, 0xC0])));
         let mut s = sat(script);
         assert_eq!(block_on(s.read(0x10)), Ok(30_000));
-        s.requester().unwrap().transport().done();
+        s.link().unwrap().transport().done();
     }
 
     #[test]
@@ -673,7 +750,7 @@ mod tests {
             assert_eq!(block_on(s.read(0x10)), Err(DeviceError::BadData));
         }
         assert_eq!(s.linear(0x20), Some(lin(6, 0, -2, 0, 0)));
-        s.requester().unwrap().transport().done();
+        s.link().unwrap().transport().done();
     }
 
     #[test]
@@ -697,7 +774,7 @@ mod tests {
         let mut s = sat(script);
         assert_eq!(block_on(s.read(0x10)), Err(DeviceError::Nack));
         assert_eq!(block_on(s.read(0x10)), Ok(20_000));
-        s.requester().unwrap().transport().done();
+        s.link().unwrap().transport().done();
     }
 
     #[test]
@@ -722,8 +799,127 @@ mod tests {
                 .collect();
             let mut s = sat(script);
             assert_eq!(block_on(s.read(0x10)), Err(*want));
-            s.requester().unwrap().transport().done();
+            s.link().unwrap().transport().done();
         }
+    }
+
+    fn invalid_device_sdr_info() -> Expect {
+        expect(
+            netfn::SENSOR_EVENT,
+            cmd::GET_DEVICE_SDR_INFO,
+            &[1],
+            Reply::Ok(cc::INVALID_COMMAND, vec![]),
+        )
+    }
+
+    /// Get SDR Repository Info as QEMU's ipmi-bmc-sim answers it: version 51h, two records,
+    /// free space, two "unspecified" timestamps, "reserve supported".
+    fn repository_info(len: usize) -> Expect {
+        let mut data = vec![0x51, 2, 0, 0x00, 0x40];
+        data.extend_from_slice(&[0xFF; 8]);
+        data.push(0x22);
+        data.truncate(len);
+        expect(
+            netfn::STORAGE,
+            cmd::GET_SDR_REPOSITORY_INFO,
+            &[],
+            Reply::Ok(0, data),
+        )
+    }
+
+    fn reserve_repository(id: [u8; 2]) -> Expect {
+        expect(
+            netfn::STORAGE,
+            cmd::RESERVE_SDR_REPOSITORY,
+            &[],
+            Reply::Ok(0, id.to_vec()),
+        )
+    }
+
+    #[test]
+    fn bmc_repository_when_device_sdr_is_unknown() {
+        // A controller answering as "the BMC": no Device SDR commands, an SDR Repository
+        // holding a compact record (skipped) and the full record of sensor 0x10.
+        let mut compact = full_record(0, 0x10, 1, 0, 0, 0, 0);
+        compact[3] = 0x02;
+        let full = full_record(1, 0x10, 2, 305, -1, 0, 0);
+        let st = Repository::Storage;
+        let mut script = vec![
+            invalid_device_sdr_info(),
+            repository_info(14),
+            reserve_repository(RSV),
+        ];
+        script.extend(pieces_in(st, RSV, &compact, 1, 16));
+        script.extend(pieces_in(st, RSV, &full, 0xFFFF, 16));
+        // Raw 0: (2·0 + 305)·10^-1 = 30.5.
+        script.push(reading(0x10, Reply::Ok(0, vec![0, 0xC0, 0x00])));
+        let mut s = sat(script);
+        assert_eq!(block_on(s.read(0x10)), Ok(30_500));
+        assert_eq!(s.repository(), Repository::Storage);
+        assert_eq!(s.linear(0x10), Some(lin(2, 305, -1, 0, 0)));
+        s.link().unwrap().transport().done();
+    }
+
+    #[test]
+    fn bmc_repository_reservation_cancelled() {
+        let rec = full_record(0, 0x10, 1, 0, 0, 0, 0);
+        let st = Repository::Storage;
+        let rsv2 = [0x02, 0x00];
+        let mut script = vec![
+            invalid_device_sdr_info(),
+            repository_info(14),
+            reserve_repository(RSV),
+        ];
+        let mut first = pieces_in(st, RSV, &rec, 0xFFFF, 16);
+        first.truncate(1);
+        script.extend(first);
+        script.push(expect(
+            netfn::STORAGE,
+            cmd::GET_SDR,
+            &[RSV[0], RSV[1], 0, 0, 5, 16],
+            Reply::Ok(cc::RESERVATION_CANCELLED, vec![]),
+        ));
+        script.push(reserve_repository(rsv2));
+        script.extend(pieces_in(st, rsv2, &rec, 0xFFFF, 16));
+        script.push(reading(0x10, Reply::Ok(0, vec![27, 0xC0])));
+        let mut s = sat(script);
+        assert_eq!(block_on(s.read(0x10)), Ok(27_000));
+        s.link().unwrap().transport().done();
+    }
+
+    #[test]
+    fn repository_probe_failures() {
+        // A short repository info is not a repository; other completion codes of Get Device
+        // SDR Info are not "invalid command" and get no fallback; both retry next time.
+        let mut s = sat(vec![invalid_device_sdr_info(), repository_info(3)]);
+        assert_eq!(block_on(s.read(0x10)), Err(DeviceError::BadData));
+        s.link().unwrap().transport().done();
+        let mut s = sat(vec![
+            expect(
+                netfn::SENSOR_EVENT,
+                cmd::GET_DEVICE_SDR_INFO,
+                &[1],
+                Reply::Ok(cc::UNSPECIFIED, vec![]),
+            ),
+            invalid_device_sdr_info(),
+            expect(
+                netfn::STORAGE,
+                cmd::GET_SDR_REPOSITORY_INFO,
+                &[],
+                Reply::Ok(cc::INVALID_COMMAND, vec![]),
+            ),
+            expect(
+                netfn::SENSOR_EVENT,
+                cmd::GET_DEVICE_SDR_INFO,
+                &[1],
+                Reply::Ok(0, vec![1]),
+            ),
+        ]);
+        assert_eq!(block_on(s.read(0x10)), Err(DeviceError::BadData));
+        assert_eq!(block_on(s.read(0x10)), Err(DeviceError::BadData));
+        assert_eq!(block_on(s.read(0x10)), Err(DeviceError::BadData));
+        assert_eq!(s.repository(), Repository::Device);
+        s.link().unwrap().transport().done();
     }
 
     #[test]
@@ -751,7 +947,7 @@ mod tests {
 
     #[test]
     fn unbound_is_absent() {
-        let mut s: Satellite<MockIpmb> = Satellite::unbound(0x30);
+        let mut s: Satellite<Requester<MockIpmb>> = Satellite::unbound(0x30);
         assert_eq!(block_on(s.read(1)), Err(DeviceError::Nack));
     }
 }
