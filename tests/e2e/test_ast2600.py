@@ -11,6 +11,11 @@ I2C bus 8 = /dev/i2c-8) and EEPROM (0x50, bus 7). The test:
   state, across the upper non-critical threshold;
 - finds the threshold crossing in the SEL (CIM_LogRecord), power-cycles the guest (QEMU stopped
   and started again on the same state disk), and finds the same record again.
+- drives host power through the board's [power] GPIO lines on the kernel's gpio-aspeed driver:
+  QMP `qom-set` of the power-good pin flips CIM_ComputerSystem's EnabledState and
+  CIM_AssociatedPowerManagementService's PowerState; RequestPowerStateChange (on, off, reset)
+  presses the button lines, which the test reads with `qom-get`, playing the host: on seeing a
+  press it sets power-good, and CIM follows.
 
 QEMU is always stopped by the PID the script recorded. Skipped only when qemu-system-arm is
 missing on a developer machine; in CI (CI=true) a missing QEMU fails (scripts/test-ast2600
@@ -24,12 +29,15 @@ import shutil
 import subprocess
 import time
 import tomllib
+import xml.etree.ElementTree as ET
 
 import pytest
+from pypsrp.wsman import SelectorSet
 
 from board_expect import expected_sensors
 from wsmanlib import (
     CIM_SCHEMA,
+    NS,
     Qmp,
     check_board_sensors,
     enumerate_all,
@@ -42,6 +50,14 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 BOARD = ROOT / "boards" / "ast2600-evb" / "board.toml"
 SCRIPT = ROOT / "scripts" / "qemu-ast2600"
 LOG_RECORD = CIM_SCHEMA + "CIM_LogRecord"
+COMPUTER_SYSTEM = CIM_SCHEMA + "CIM_ComputerSystem"
+POWER_SERVICE = CIM_SCHEMA + "CIM_PowerManagementService"
+ASSOCIATED_POWER = CIM_SCHEMA + "CIM_AssociatedPowerManagementService"
+WSMAN_NS = "http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd"
+# QEMU's ast2600 GPIO controller: one bool property per pin (gpioA0 ... gpioZ7).
+GPIO_QOM = "/machine/soc/gpio"
+POWER_WAIT_S = 15  # a CIM state change: the agent polls power-good every 100 ms
+PRESS_WAIT_S = 5  # from an accepted request to the button press
 BOOT_TIMEOUT_S = 180  # TCG on two shared cores: ~15-25 s normally, far more under load
 BUILD_TIMEOUT_S = 1200  # only when the test has to build the binary itself (std is rebuilt)
 
@@ -111,6 +127,20 @@ class Image:
     def set_temperature(self, millidegrees: int):
         self.qmp.cmd("qom-set", path=self.tmp105(), property="temperature", value=millidegrees)
 
+    def pin(self, offset: int) -> bool:
+        return self.qmp.cmd("qom-get", path=GPIO_QOM, property=gpio_pin(offset))
+
+    def set_pin(self, offset: int, level: bool):
+        self.qmp.cmd("qom-set", path=GPIO_QOM, property=gpio_pin(offset), value=level)
+
+
+def gpio_pin(offset: int) -> str:
+    """The QOM property of a line of the 3.3 V controller: ASPEED_GPIO numbering is 8 * port +
+    pin, ports A..Z."""
+    port, pin = divmod(offset, 8)
+    assert 0 <= port < 26, offset
+    return f"gpio{chr(ord('A') + port)}{pin}"
+
 
 @pytest.fixture(scope="module")
 def image(tmp_path_factory):
@@ -177,6 +207,159 @@ def test_board_file_names_the_bus_qemu_wires_the_tmp105_to(image):
 def test_reading_follows_qom_set(image, millidegrees, state):
     s = _follow(image, millidegrees)
     assert s["CurrentState"] == state
+
+
+def _power_lines(board: dict) -> dict:
+    p = board["power"]
+    assert p["gpio-chip"] == "1e780000.gpio", "the pins below are on the 3.3 V controller"
+    return p
+
+
+def _host_power(wsman) -> tuple[str, str]:
+    """(CIM_ComputerSystem EnabledState of the host, its CIM_AssociatedPowerManagementService
+    PowerState)."""
+    items, _ = enumerate_all(wsman, COMPUTER_SYSTEM, optimize=True)
+    host = [p for p in map(props, items) if not p["Name"].endswith(":BMC")]
+    assert len(host) == 1, host
+    items, _ = enumerate_all(wsman, ASSOCIATED_POWER, optimize=True)
+    return host[0]["EnabledState"], props(items[0])["PowerState"]
+
+
+def _wait_host(wsman, want: tuple[str, str]):
+    deadline = time.monotonic() + POWER_WAIT_S
+    for _ in range(int(POWER_WAIT_S / 0.1) + 1):
+        got = _host_power(wsman)
+        if got == want:
+            return
+        assert time.monotonic() < deadline, f"host (EnabledState, PowerState) {got}, want {want}"
+        time.sleep(0.1)
+    pytest.fail(f"host never reached {want}")
+
+
+def _epr_selectors(epr: ET.Element, uri: str, selectors: dict):
+    a = NS["a"]
+    ET.SubElement(epr, "{%s}Address" % a).text = (
+        "http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous"
+    )
+    params = ET.SubElement(epr, "{%s}ReferenceParameters" % a)
+    ET.SubElement(params, "{%s}ResourceURI" % WSMAN_NS).text = uri
+    sset = ET.SubElement(params, "{%s}SelectorSet" % WSMAN_NS)
+    for k, v in selectors.items():
+        ET.SubElement(sset, "{%s}Selector" % WSMAN_NS, Name=k).text = v
+
+
+def _request_power_state(wsman, power_state: int) -> int:
+    """CIM_PowerManagementService.RequestPowerStateChange for the host; its ReturnValue."""
+    items, _ = enumerate_all(wsman, COMPUTER_SYSTEM, optimize=True)
+    host = next(p for p in map(props, items) if not p["Name"].endswith(":BMC"))
+    items, _ = enumerate_all(wsman, POWER_SERVICE, optimize=True)
+    service = props(items[0])
+    sel = SelectorSet()
+    for k in ("CreationClassName", "Name", "SystemCreationClassName", "SystemName"):
+        sel.add_option(k, service[k])
+    method = "RequestPowerStateChange"
+    body = ET.Element("{%s}%s_INPUT" % (POWER_SERVICE, method))
+    ET.SubElement(body, "{%s}PowerState" % POWER_SERVICE).text = str(power_state)
+    element = ET.SubElement(body, "{%s}ManagedElement" % POWER_SERVICE)
+    _epr_selectors(
+        element,
+        COMPUTER_SYSTEM,
+        {"CreationClassName": host["CreationClassName"], "Name": host["Name"]},
+    )
+    resp = wsman.invoke(f"{POWER_SERVICE}/{method}", POWER_SERVICE, body, selector_set=sel)
+    out = resp.find("s:Body/{%s}%s_OUTPUT" % (POWER_SERVICE, method), NS)
+    assert out is not None, ET.tostring(resp)
+    return int(out.findtext("{%s}ReturnValue" % POWER_SERVICE))
+
+
+def _await_press(image, offset: int) -> float:
+    """Plays the host's chipset: waits (bounded) for the active-low button at `offset` to be
+    pressed and released, and returns how long it was held in seconds (QMP polling resolution,
+    a few milliseconds)."""
+    deadline = time.monotonic() + PRESS_WAIT_S
+    pressed_at = None
+    for _ in range(10_000):
+        level = image.pin(offset)
+        now = time.monotonic()
+        if pressed_at is None and not level:
+            pressed_at = now
+        elif pressed_at is not None and level:
+            return now - pressed_at
+        assert now < deadline, f"{gpio_pin(offset)}: no {'release' if pressed_at else 'press'}"
+        time.sleep(0.005)
+    pytest.fail(f"{gpio_pin(offset)}: no press seen")
+
+
+def _power_records(wsman) -> int:
+    """SEL records of sensor type Power Unit (0x09), which host power changes are logged as."""
+    n = 0
+    for r in log_records(wsman):
+        # *DeviceID*RecordID*Type*Timestamp*Generator*EvMRev*SensorType*...
+        f = r["RecordData"].split("*")[1:-1]
+        if len(f) > 12 and int(f[6], 16) == 0x09:
+            n += 1
+    return n
+
+
+def test_power_lines_start_released_and_host_follows_power_good(image):
+    p = _power_lines(image.board)
+    wsman = pypsrp(image)
+    # Active-low buttons idle high: opening the lines pressed nothing.
+    assert image.pin(p["power-button"]) is True
+    assert image.pin(p["reset-button"]) is True
+    assert image.pin(p["power-good"]) is False
+    _wait_host(wsman, ("3", "8"))  # Disabled, Off - Soft
+    image.set_pin(p["power-good"], True)
+    _wait_host(wsman, ("2", "2"))  # Enabled, On
+    image.set_pin(p["power-good"], False)
+    _wait_host(wsman, ("3", "8"))
+
+
+def test_power_requests_press_the_buttons(image):
+    p = _power_lines(image.board)
+    press_s = p.get("press-ms", 200) / 1000
+    wsman = pypsrp(image)
+    image.set_pin(p["power-good"], False)
+    _wait_host(wsman, ("3", "8"))
+    records = _power_records(wsman)
+
+    # On: the button is pressed; while the host has not answered, a second request is busy.
+    assert _request_power_state(wsman, 2) == 0
+    held = _await_press(image, p["power-button"])
+    assert press_s * 0.5 <= held <= press_s + 2.0, held
+    assert _request_power_state(wsman, 8) == 4099, "a request during power-on is not refused"
+    assert _host_power(wsman) == ("3", "8"), "on before power-good rose"
+    image.set_pin(p["power-good"], True)
+    _wait_host(wsman, ("2", "2"))
+
+    # Reset: a press of the reset line; power-good stays up, so the host stays on.
+    assert _request_power_state(wsman, 10) == 0
+    _await_press(image, p["reset-button"])
+    assert image.pin(p["power-button"]) is True
+    _wait_host(wsman, ("2", "2"))
+
+    # Off (soft): the power button again; the host "shuts down" and drops power-good. Wait out
+    # the reset's own transition first (reset-ms) so the request is not refused as busy.
+    deadline = time.monotonic() + POWER_WAIT_S
+    for _ in range(200):
+        rv = _request_power_state(wsman, 8)
+        if rv != 4099:
+            break
+        assert time.monotonic() < deadline, "still busy after the reset"
+        time.sleep(0.2)
+    assert rv == 0, rv
+    _await_press(image, p["power-button"])
+    assert _host_power(wsman)[0] == "2", "off before power-good fell"
+    image.set_pin(p["power-good"], False)
+    _wait_host(wsman, ("3", "8"))
+
+    # Both changes of the rails are in the SEL.
+    deadline = time.monotonic() + POWER_WAIT_S
+    for _ in range(100):
+        if _power_records(wsman) >= records + 2:
+            break
+        assert time.monotonic() < deadline, "host power changes not logged"
+        time.sleep(0.2)
 
 
 def test_threshold_crossing_is_logged_and_survives_a_power_cycle(image):

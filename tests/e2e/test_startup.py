@@ -103,3 +103,33 @@ def test_real_hardware_without_credentials_exits_2(tmp_path):
     )
     assert r.returncode == 2
     assert b"no credentials" in r.stderr, r.stderr
+
+
+def test_power_lines_that_cannot_be_opened_exit_2_naming_them(tmp_path):
+    """`--hal linux` with a [power] table whose GPIO chip is not there: one clear error, exit 2
+    (the QEMU test, test_ast2600.py, drives the lines that are there)."""
+    text = (ROOT / "boards" / "ast2600-evb" / "board.toml").read_text()
+    # [board] and the power lines only: without devices nothing else is opened first.
+    board = text.split("[[bus]]")[0] + text[text.index("[power]") :].replace(
+        '"1e780000.gpio"', '"no-such-chip.gpio"'
+    )
+    path = tmp_path / "board.toml"
+    path.write_text(board)
+    r = subprocess.run(
+        [str(_binary()), "--hal", "linux", "--board", str(path), "--listen", "127.0.0.1:0"],
+        capture_output=True,
+        timeout=30,
+        cwd=ROOT,
+        env={
+            **{k: v for k, v in __import__("os").environ.items() if not k.startswith("WSBMC_")},
+            "WSBMC_USER": "admin",
+            "WSBMC_PASSWORD": "not-the-default",
+        },
+    )
+    assert r.returncode == 2, r
+    err = r.stderr.decode()
+    errors = [line for line in err.splitlines() if line.startswith("wsbmc:")]
+    assert errors == [
+        f"wsbmc: {path}: power lines: GPIO chip \"no-such-chip.gpio\": no GPIO chip named or "
+        'labelled "no-such-chip.gpio" in /dev (is its driver loaded?)'
+    ], err

@@ -10,6 +10,8 @@ mod control;
 mod fru;
 #[cfg(target_os = "linux")]
 mod linux;
+#[cfg(target_os = "linux")]
+mod power;
 mod sim;
 mod state;
 
@@ -426,14 +428,23 @@ async fn linux_hal(
     if let Some(view) = fru::read(board, &mut devices).await {
         agent.set_fru(view);
     }
-    // The board schema has no power lines yet: the host is taken as always on, and power
-    // requests are answered "not supported".
-    {
-        let agent = agent.clone();
-        tokio::task::spawn_local(
-            async move { agent.run_power(wsbmc_hal::power::AlwaysOn, &[]).await },
-        );
-    }
+    // Without [power] the BMC cannot switch the host: it is taken as always on (so host-powered
+    // sensors read), and power requests are answered "not supported".
+    let agent_ = agent.clone();
+    match &board.power {
+        Some(lines) => {
+            let host = power::open(lines)?;
+            let transitions = power::transitions(lines);
+            info!(
+                "host power: {} on GPIO chip {:?}, power-good {}",
+                lines.power_button, lines.gpio_chip, lines.power_good
+            );
+            tokio::task::spawn_local(async move { agent_.run_power(host, transitions).await })
+        }
+        None => tokio::task::spawn_local(async move {
+            agent_.run_power(wsbmc_hal::power::AlwaysOn, &[]).await
+        }),
+    };
     let agent = agent.clone();
     Ok(tokio::task::spawn_local(async move {
         agent.run_poller(&mut devices).await

@@ -2,7 +2,7 @@
 //! written against `include/uapi/linux/gpio.h`: the sysfs interface is deprecated, and a line
 //! request also guarantees no other process toggles the power button under us.
 
-use std::fs::OpenOptions;
+use std::fs::{File, OpenOptions};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 const LINES_MAX: usize = 64;
@@ -47,6 +47,26 @@ struct LineRequest {
     fd: i32,
 }
 
+/// `struct gpiochip_info`.
+#[repr(C)]
+struct ChipInfo {
+    name: [u8; NAME_SIZE],
+    label: [u8; NAME_SIZE],
+    lines: u32,
+}
+
+/// `struct gpio_v2_line_info`.
+#[repr(C)]
+struct LineInfo {
+    name: [u8; NAME_SIZE],
+    consumer: [u8; NAME_SIZE],
+    offset: u32,
+    num_attrs: u32,
+    flags: u64,
+    attrs: [LineAttribute; NUM_ATTRS_MAX],
+    padding: [u32; 4],
+}
+
 #[repr(C)]
 struct LineValues {
     bits: u64,
@@ -58,6 +78,13 @@ const fn iowr(ty: u32, nr: u32, size: usize) -> u32 {
     (3 << 30) | ((size as u32) << 16) | (ty << 8) | nr
 }
 
+/// `_IOR(type, nr, size)`.
+const fn ior(ty: u32, nr: u32, size: usize) -> u32 {
+    (2 << 30) | ((size as u32) << 16) | (ty << 8) | nr
+}
+
+const GET_CHIPINFO: u32 = ior(0xB4, 0x01, std::mem::size_of::<ChipInfo>());
+const GET_LINEINFO: u32 = iowr(0xB4, 0x05, std::mem::size_of::<LineInfo>());
 const GET_LINE: u32 = iowr(0xB4, 0x07, std::mem::size_of::<LineRequest>());
 const GET_VALUES: u32 = iowr(0xB4, 0x0E, std::mem::size_of::<LineValues>());
 const SET_VALUES: u32 = iowr(0xB4, 0x0F, std::mem::size_of::<LineValues>());
@@ -67,6 +94,10 @@ pub enum GpioError {
     Open(std::io::Error),
     Request(std::io::Error),
     Io(std::io::Error),
+    /// No `/dev/gpiochip*` has this name or label.
+    NoChip(String),
+    /// The chip has no line of this name.
+    NoLine(String),
 }
 
 impl std::fmt::Display for GpioError {
@@ -75,6 +106,11 @@ impl std::fmt::Display for GpioError {
             GpioError::Open(e) => write!(f, "open: {e}"),
             GpioError::Request(e) => write!(f, "line request: {e}"),
             GpioError::Io(e) => write!(f, "line value: {e}"),
+            GpioError::NoChip(name) => write!(
+                f,
+                "no GPIO chip named or labelled \"{name}\" in /dev (is its driver loaded?)"
+            ),
+            GpioError::NoLine(name) => write!(f, "the chip has no line named \"{name}\""),
         }
     }
 }
@@ -84,6 +120,80 @@ pub enum LineDirection {
     Input,
     /// Output, starting inactive.
     Output,
+}
+
+fn open_chip(path: &str) -> Result<File, GpioError> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .map_err(GpioError::Open)
+}
+
+/// The C string in a fixed kernel buffer (NUL-terminated unless it fills the buffer).
+fn c_str(buf: &[u8]) -> &[u8] {
+    let end = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
+    &buf[..end]
+}
+
+fn chip_info(chip: &File) -> Result<ChipInfo, GpioError> {
+    // SAFETY: all-zero is a valid value of this plain-integer struct.
+    let mut info: ChipInfo = unsafe { std::mem::zeroed() };
+    // SAFETY: GET_CHIPINFO writes a gpiochip_info, whose layout ChipInfo mirrors.
+    let r = unsafe { libc::ioctl(chip.as_raw_fd(), GET_CHIPINFO as _, &mut info) };
+    if r < 0 {
+        return Err(GpioError::Io(std::io::Error::last_os_error()));
+    }
+    Ok(info)
+}
+
+/// The device path of a chip given as a path (`/dev/gpiochip0`, used as is) or as the chip's
+/// name or label (`gpiochip0`, `1e780000.gpio`). Chip numbers follow probe order, which a new
+/// driver in the image can change; the label is the controller's address and does not move.
+pub fn find_chip(chip: &str) -> Result<String, GpioError> {
+    if chip.starts_with('/') {
+        return Ok(chip.to_string());
+    }
+    let mut paths: Vec<String> = std::fs::read_dir("/dev")
+        .map_err(GpioError::Open)?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| n.starts_with("gpiochip"))
+        .map(|n| format!("/dev/{n}"))
+        .collect();
+    paths.sort();
+    for path in paths {
+        // A chip that cannot be opened or asked is not the one named; keep looking.
+        let Ok(info) = open_chip(&path).and_then(|f| chip_info(&f)) else {
+            continue;
+        };
+        if c_str(&info.name) == chip.as_bytes() || c_str(&info.label) == chip.as_bytes() {
+            return Ok(path);
+        }
+    }
+    Err(GpioError::NoChip(chip.to_string()))
+}
+
+/// The offset of the line named `name` (the device tree's `gpio-line-names`) on the chip at
+/// `path`; the first one if the tree names two lines alike.
+pub fn find_line(path: &str, name: &str) -> Result<u32, GpioError> {
+    let chip = open_chip(path)?;
+    let lines = chip_info(&chip)?.lines;
+    for offset in 0..lines {
+        // SAFETY: all-zero is a valid value of this plain-integer struct.
+        let mut info: LineInfo = unsafe { std::mem::zeroed() };
+        info.offset = offset;
+        // SAFETY: GET_LINEINFO reads `offset` and writes a gpio_v2_line_info, whose layout
+        // LineInfo mirrors (size checked in the tests).
+        let r = unsafe { libc::ioctl(chip.as_raw_fd(), GET_LINEINFO as _, &mut info) };
+        if r < 0 {
+            return Err(GpioError::Io(std::io::Error::last_os_error()));
+        }
+        if c_str(&info.name) == name.as_bytes() {
+            return Ok(offset);
+        }
+    }
+    Err(GpioError::NoLine(name.to_string()))
 }
 
 /// A set of requested lines of one chip, all in one direction. Values are logical (active =
@@ -106,11 +216,7 @@ impl Lines {
                 std::io::ErrorKind::InvalidInput,
             )));
         }
-        let chip = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(chip)
-            .map_err(GpioError::Open)?;
+        let chip = open_chip(chip)?;
         // SAFETY: all-zero is a valid value of these plain-integer structs.
         let mut req: LineRequest = unsafe { std::mem::zeroed() };
         req.offsets[..offsets.len()].copy_from_slice(offsets);
@@ -184,6 +290,10 @@ mod tests {
         assert_eq!(std::mem::size_of::<LineConfig>(), 272);
         assert_eq!(std::mem::size_of::<LineRequest>(), 592);
         assert_eq!(std::mem::size_of::<LineValues>(), 16);
+        assert_eq!(std::mem::size_of::<ChipInfo>(), 68);
+        assert_eq!(std::mem::size_of::<LineInfo>(), 256);
+        assert_eq!(GET_CHIPINFO, 0x8044_B401);
+        assert_eq!(GET_LINEINFO, 0xC100_B405);
         assert_eq!(GET_LINE, 0xC250_B407);
         assert_eq!(GET_VALUES, 0xC010_B40E);
         assert_eq!(SET_VALUES, 0xC010_B40F);
@@ -201,5 +311,21 @@ mod tests {
         assert!(matches!(r, Err(GpioError::Open(_))));
         let r = Lines::request("/dev/null", &[], LineDirection::Input, false, "t");
         assert!(matches!(r, Err(GpioError::Request(_))));
+    }
+
+    #[test]
+    fn chips_and_lines_are_found_or_named_in_the_error() {
+        assert_eq!(find_chip("/dev/gpiochip7").unwrap(), "/dev/gpiochip7");
+        let e = find_chip("no-such-label.gpio").unwrap_err();
+        assert!(matches!(&e, GpioError::NoChip(n) if n == "no-such-label.gpio"));
+        assert!(e.to_string().contains("\"no-such-label.gpio\""), "{e}");
+        // /dev/null is no GPIO chip: the ioctl fails, it is not "line not found".
+        assert!(matches!(find_line("/dev/null", "X"), Err(GpioError::Io(_))));
+        assert!(matches!(
+            find_line("/nonexistent/gpiochip0", "X"),
+            Err(GpioError::Open(_))
+        ));
+        assert_eq!(c_str(b"ab\0cd"), b"ab");
+        assert_eq!(c_str(b"abcd"), b"abcd");
     }
 }

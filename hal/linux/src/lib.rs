@@ -15,8 +15,10 @@ mod ipmb;
 mod ipmi;
 mod power;
 
-pub use gpio::{GpioError, LineDirection, Lines};
+pub use gpio::{GpioError, LineDirection, Lines, find_chip, find_line};
 pub use i2c::LinuxI2c;
 pub use ipmb::{DevIpmb, from_dev, to_dev};
 pub use ipmi::{DEFAULT_WAIT as IPMI_DEFAULT_WAIT, DevIpmi, IpmiTarget, LinuxLink};
-pub use power::{GpioHostPower, PowerAction, PowerLines, PowerLogic, PowerTiming};
+pub use power::{
+    GpioHostPower, LineRef, OpenError, PowerAction, PowerLines, PowerLogic, PowerTiming,
+};

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use wsbmc_hal::{HostPower, PowerError, PowerRequest, PowerState};
 
-use crate::gpio::{LineDirection, Lines};
+use crate::gpio::{GpioError, LineDirection, Lines, find_chip, find_line};
 
 /// Timing of the button and the longest a transition may take before power-good alone decides.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,16 +114,50 @@ impl PowerLogic {
     }
 }
 
-/// Where the lines are: a chip and line offsets, as the board file names them.
+/// A line as the board file names it: its offset, or its name in the device tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LineRef {
+    Offset(u32),
+    Name(String),
+}
+
+impl std::fmt::Display for LineRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LineRef::Offset(n) => write!(f, "line {n}"),
+            LineRef::Name(s) => write!(f, "line \"{s}\""),
+        }
+    }
+}
+
+/// Where the lines are, as the board file names them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PowerLines {
+    /// A device path, or a chip name or label (see [`crate::find_chip`]).
     pub chip: String,
-    pub power_button: u32,
-    pub power_good: u32,
-    pub reset_button: Option<u32>,
+    pub power_button: LineRef,
+    pub power_good: LineRef,
+    pub reset_button: Option<LineRef>,
     /// Buttons are usually open-drain, pulled up, pressed = low.
     pub buttons_active_low: bool,
+    pub power_good_active_low: bool,
 }
+
+/// Which line could not be had, and why: at start-up an operator needs the role and the chip,
+/// not just an errno.
+#[derive(Debug)]
+pub struct OpenError {
+    pub what: String,
+    pub error: GpioError,
+}
+
+impl std::fmt::Display for OpenError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.what, self.error)
+    }
+}
+
+impl std::error::Error for OpenError {}
 
 pub struct GpioHostPower {
     button: Lines,
@@ -134,24 +168,64 @@ pub struct GpioHostPower {
 }
 
 impl GpioHostPower {
-    pub fn open(lines: &PowerLines, timing: PowerTiming) -> Result<Self, crate::GpioError> {
-        let out = |offset| {
-            Lines::request(
-                &lines.chip,
-                &[offset],
-                LineDirection::Output,
-                lines.buttons_active_low,
-                "wsbmc-power",
-            )
+    /// Finds the chip and lines and requests them. The buttons start released, so opening
+    /// never presses anything; the requests stay held, so no other process can press either.
+    pub fn open(lines: &PowerLines, timing: PowerTiming) -> Result<Self, OpenError> {
+        let chip = find_chip(&lines.chip).map_err(|error| OpenError {
+            what: format!("GPIO chip \"{}\"", lines.chip),
+            error,
+        })?;
+        let mut taken: Vec<(u32, &str)> = Vec::new();
+        let mut request = |role: &'static str, line: &LineRef, direction, active_low| {
+            let what = || format!("{role} ({line} of {chip})");
+            let offset = match line {
+                LineRef::Offset(n) => *n,
+                LineRef::Name(name) => find_line(&chip, name).map_err(|error| OpenError {
+                    what: what(),
+                    error,
+                })?,
+            };
+            if let Some((_, other)) = taken.iter().find(|(o, _)| *o == offset) {
+                return Err(OpenError {
+                    what: what(),
+                    error: GpioError::Request(std::io::Error::new(
+                        std::io::ErrorKind::InvalidInput,
+                        format!("offset {offset} is also {other}"),
+                    )),
+                });
+            }
+            taken.push((offset, role));
+            let consumer = format!("wsbmc:{role}");
+            let fail = |error| OpenError {
+                what: what(),
+                error,
+            };
+            let l =
+                Lines::request(&chip, &[offset], direction, active_low, &consumer).map_err(fail)?;
+            if direction == LineDirection::Output {
+                // The request already asks for "released", but not every controller applies a
+                // value given while the pin is still an input (QEMU's Aspeed model drops it,
+                // leaving an active-low button pressed); one explicit write settles it.
+                l.set(0).map_err(fail)?;
+            }
+            Ok(l)
         };
-        let button = out(lines.power_button)?;
-        let reset = lines.reset_button.map(out).transpose()?;
-        let power_good = Lines::request(
-            &lines.chip,
-            &[lines.power_good],
+        let out = LineDirection::Output;
+        let button = request(
+            "power-button",
+            &lines.power_button,
+            out,
+            lines.buttons_active_low,
+        )?;
+        let reset = match &lines.reset_button {
+            Some(l) => Some(request("reset-button", l, out, lines.buttons_active_low)?),
+            None => None,
+        };
+        let power_good = request(
+            "power-good",
+            &lines.power_good,
             LineDirection::Input,
-            false,
-            "wsbmc-power-good",
+            lines.power_good_active_low,
         )?;
         Ok(GpioHostPower {
             button,
