@@ -51,24 +51,50 @@ impl PowerState {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PowerRequest {
     On,
-    /// Orderly (ACPI soft) off: a short press the OS handles.
+    /// Orderly (ACPI soft) off: a short press the OS handles, and may ignore.
     Off,
-    /// Off, then on again.
+    /// Off whatever the OS does: what a console's "hard off" (iDRAC's Force Off, IPMI chassis
+    /// power down) means. On a power button, a hold past the chipset's override.
+    ForceOff,
+    /// Off, then on again. The off is forced, as IPMI's chassis power cycle is: a host that
+    /// needs a cycle is often one that no longer answers a soft off.
     Cycle,
     /// Warm reset: rails stay up.
     Reset,
 }
 
 impl PowerRequest {
+    /// The request a name of [`name`](PowerRequest::name) stands for; `None` for any other.
     pub fn from_name(name: &str) -> Option<Self> {
         match name {
             "on" => Some(PowerRequest::On),
             "off" => Some(PowerRequest::Off),
+            "force-off" => Some(PowerRequest::ForceOff),
             "cycle" => Some(PowerRequest::Cycle),
             "reset" => Some(PowerRequest::Reset),
             _ => None,
         }
     }
+
+    /// The name the control CLI and logs use; [`from_name`](PowerRequest::from_name) reads it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            PowerRequest::On => "on",
+            PowerRequest::Off => "off",
+            PowerRequest::ForceOff => "force-off",
+            PowerRequest::Cycle => "cycle",
+            PowerRequest::Reset => "reset",
+        }
+    }
+
+    /// Every request, for help texts and tests.
+    pub const ALL: [PowerRequest; 5] = [
+        PowerRequest::On,
+        PowerRequest::Off,
+        PowerRequest::ForceOff,
+        PowerRequest::Cycle,
+        PowerRequest::Reset,
+    ];
 }
 
 /// Why a request was not carried out.
@@ -86,7 +112,9 @@ pub enum PowerError {
 ///
 /// `request` returns once the request is accepted and the transition started (the button pulse
 /// sent), not once it has finished: finishing takes seconds, and the caller polls [`state`]
-/// instead of holding a console's HTTP request open. A request that leaves the state unchanged
+/// instead of holding a console's HTTP request open. A forced off or a cycle returns only once
+/// the button has been held and released (seconds), so the caller must not run it where it
+/// blocks anything but power requests. A request that leaves the state unchanged
 /// (on while on, off while off) succeeds without touching the lines, as IPMI chassis control does.
 ///
 /// [`state`]: HostPower::state
@@ -134,16 +162,16 @@ mod tests {
 
     #[test]
     fn request_names() {
-        for r in [
-            PowerRequest::On,
-            PowerRequest::Off,
-            PowerRequest::Cycle,
-            PowerRequest::Reset,
-        ] {
-            let name = format!("{r:?}").to_lowercase();
-            assert_eq!(PowerRequest::from_name(&name), Some(r));
+        for r in PowerRequest::ALL {
+            assert_eq!(PowerRequest::from_name(r.name()), Some(r));
         }
-        assert_eq!(PowerRequest::from_name("ON"), None);
+        assert_eq!(
+            PowerRequest::from_name("force-off"),
+            Some(PowerRequest::ForceOff)
+        );
+        for bad in ["ON", "forceoff", "force_off", ""] {
+            assert_eq!(PowerRequest::from_name(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

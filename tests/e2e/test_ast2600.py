@@ -15,7 +15,9 @@ I2C bus 8 = /dev/i2c-8) and EEPROM (0x50, bus 7). The test:
   QMP `qom-set` of the power-good pin flips CIM_ComputerSystem's EnabledState and
   CIM_AssociatedPowerManagementService's PowerState; RequestPowerStateChange (on, off, reset)
   presses the button lines, which the test reads with `qom-get`, playing the host: on seeing a
-  press it sets power-good, and CIM follows.
+  press it sets power-good, and CIM follows. A hard off (6) holds the button for the board's
+  force-off-ms, and the test plays the chipset's override, dropping power-good mid-hold; a
+  cycle (9) is that hold, then a press once power-good has fallen.
 
 QEMU is always stopped by the PID the script recorded. Skipped only when qemu-system-arm is
 missing on a developer machine; in CI (CI=true) a missing QEMU fails (scripts/test-ast2600
@@ -290,6 +292,36 @@ def _await_press(image, offset: int) -> float:
     pytest.fail(f"{gpio_pin(offset)}: no press seen")
 
 
+def _association(wsman) -> dict:
+    items, _ = enumerate_all(wsman, ASSOCIATED_POWER, optimize=True)
+    return props(items[0])
+
+
+def _await_hold(image, p: dict, override_s: float, during=None) -> float:
+    """Plays the host's chipset through a forced off: waits (bounded) for the power button to
+    be pressed, calls `during` once while it is held, drops power-good once it has been held
+    `override_s` (the chipset's override, which the BMC's hold outlasts), and returns how long
+    the button was held in seconds."""
+    button = p["power-button"]
+    deadline = time.monotonic() + PRESS_WAIT_S + p["force-off-ms"] / 1000
+    pressed_at = None
+    for _ in range(20_000):
+        level = image.pin(button)
+        now = time.monotonic()
+        if pressed_at is None and not level:
+            pressed_at = now
+            if during is not None:
+                during()
+        elif pressed_at is not None and level:
+            return now - pressed_at
+        elif pressed_at is not None and now - pressed_at >= override_s:
+            if image.pin(p["power-good"]):
+                image.set_pin(p["power-good"], False)
+        assert now < deadline, f"{gpio_pin(button)}: no {'release' if pressed_at else 'press'}"
+        time.sleep(0.005)
+    pytest.fail(f"{gpio_pin(button)}: no hold seen")
+
+
 def _power_records(wsman) -> int:
     """SEL records of sensor type Power Unit (0x09), which host power changes are logged as."""
     n = 0
@@ -360,6 +392,65 @@ def test_power_requests_press_the_buttons(image):
             break
         assert time.monotonic() < deadline, "host power changes not logged"
         time.sleep(0.2)
+
+
+def _host_on(image, wsman, p: dict):
+    """Power-good up and no transition left over from an earlier request."""
+    image.set_pin(p["power-good"], True)
+    _wait_host(wsman, ("2", "2"))
+    deadline = time.monotonic() + POWER_WAIT_S
+    for _ in range(int(POWER_WAIT_S / 0.1) + 1):
+        if _association(wsman)["TransitioningToPowerState"] == "19":  # No Change
+            return
+        assert time.monotonic() < deadline, "a transition is still under way"
+        time.sleep(0.1)
+
+
+def test_hard_off_holds_the_button_past_force_off_ms(image):
+    p = _power_lines(image.board)
+    force_s = p["force-off-ms"] / 1000
+    press_s = p.get("press-ms", 200) / 1000
+    assert force_s >= 3 * press_s, "the board's hold must not be mistaken for a press"
+    wsman = pypsrp(image)
+    _host_on(image, wsman, p)
+
+    busy = []
+    assert _request_power_state(wsman, 6) == 0
+    # The chipset cuts the rails at two thirds of the hold; the BMC keeps holding regardless.
+    held = _await_hold(
+        image, p, force_s * 2 / 3, during=lambda: busy.append(_request_power_state(wsman, 2))
+    )
+    assert busy == [4099], "a request during the hold is not refused"
+    # QMP polling sees the press a few ms late at most, the release late by the busy request.
+    assert force_s - 0.1 <= held <= force_s + 3.0, (held, force_s)
+    assert image.pin(p["power-good"]) is False
+    _wait_host(wsman, ("3", "8"))
+    assert _association(wsman)["RequestedPowerState"] == "8"
+
+
+def test_cycle_is_a_forced_off_then_a_press(image):
+    p = _power_lines(image.board)
+    force_s = p["force-off-ms"] / 1000
+    press_s = p.get("press-ms", 200) / 1000
+    wsman = pypsrp(image)
+    _host_on(image, wsman, p)
+
+    assert _request_power_state(wsman, 9) == 0
+    # Power-good falls only after the release this time: the BMC waits for it, then presses.
+    held = _await_hold(image, p, force_s * 10)
+    assert force_s - 0.1 <= held <= force_s + 3.0, (held, force_s)
+    assert _association(wsman)["TransitioningToPowerState"] == "9", "cycle not shown under way"
+    assert image.pin(p["power-button"]) is True, "pressed again before power-good fell"
+    image.set_pin(p["power-good"], False)
+    again = _await_press(image, p["power-button"])
+    assert press_s * 0.5 <= again <= press_s + 2.0, again
+    _wait_host(wsman, ("3", "8"))  # powering on: off until power-good rises
+    image.set_pin(p["power-good"], True)
+    _wait_host(wsman, ("2", "2"))
+
+    # Leave the host off, as the earlier tests did.
+    image.set_pin(p["power-good"], False)
+    _wait_host(wsman, ("3", "8"))
 
 
 def test_threshold_crossing_is_logged_and_survives_a_power_cycle(image):

@@ -171,6 +171,11 @@ def test_power_off_and_on_through_invoke(sel_agent):
         assert (
             _invoke(a, COMPUTER_SYSTEM, "RequestStateChange", keys, {"RequestedState": 2}) == 4099
         )
+        # 3 is a hard off (forced, not left to the OS): while it is under way the association
+        # says so, as Off - Hard (6), not as a soft off.
+        assoc = _association(a)
+        if assoc["PowerState"] == "2":
+            assert assoc["RequestedPowerState"] == "6", assoc
         _wait(lambda: _host(a)["EnabledState"] == "3", "host off")
         assert _power_state(a) != "2", "PowerState still On with the host off"
         cpu = _wait(
@@ -232,11 +237,15 @@ def _log_count(agent) -> int:
     return int(props(items[0])["CurrentNumberOfRecords"])
 
 
-def _power_state(agent) -> str:
+def _association(agent) -> dict:
     items, _ = enumerate_all(
         pypsrp(agent), CIM_SCHEMA + "CIM_AssociatedPowerManagementService", optimize=True
     )
-    return props(items[0])["PowerState"]
+    return props(items[0])
+
+
+def _power_state(agent) -> str:
+    return _association(agent)["PowerState"]
 
 
 def _sensor_selectors(agent, name):

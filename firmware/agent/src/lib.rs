@@ -68,6 +68,9 @@ struct PowerShared {
     state: Cell<Option<wsbmc_hal::power::PowerState>>,
     /// A request accepted by the handler that the power task has not started yet.
     pending: Cell<Option<PowerRequest>>,
+    /// The request whose transition the host is in, so a console sees a hard off or a cycle
+    /// under way as that, not as whatever soft transition the state alone suggests.
+    started: Cell<Option<PowerRequest>>,
     wake: Signal<NoopRawMutex, ()>,
     /// What the board can do; empty until a power task runs.
     transitions: Cell<&'static [PowerTransition]>,
@@ -85,6 +88,7 @@ impl Agent {
             power: PowerShared {
                 state: Cell::new(None),
                 pending: Cell::new(None),
+                started: Cell::new(None),
                 wake: Signal::new(),
                 transitions: Cell::new(&[]),
             },
@@ -215,7 +219,8 @@ impl Agent {
             if let Some(request) = self.power.pending.get() {
                 // A refusal here (the host started a transition of its own) is not an error
                 // of the console's request, which was already answered: log and go on.
-                let _ = host.request(request).await;
+                let started = host.request(request).await.is_ok();
+                self.power.started.set(started.then_some(request));
                 self.power.pending.set(None);
             }
             match host.state() {
@@ -232,6 +237,9 @@ impl Agent {
                             .send(LogCmd::Event(wsbmc_sel::host_power(self.log.bmc(), change)));
                     }
                     last = Some(state);
+                    if !state.in_transition() {
+                        self.power.started.set(None);
+                    }
                     self.power.state.set(Some(state));
                     self.set_host_on(state.rails_up());
                 }
@@ -342,7 +350,13 @@ impl Platform for Agent {
         if let Some(r) = self.power.pending.get() {
             return Some(transition_of(r));
         }
-        match self.power.state.get()? {
+        let state = self.power.state.get()?;
+        if state.in_transition()
+            && let Some(r) = self.power.started.get()
+        {
+            return Some(transition_of(r));
+        }
+        match state {
             Hal::PoweringOn => Some(PowerTransition::On),
             Hal::PoweringOff => Some(PowerTransition::OffSoft),
             Hal::Resetting => Some(PowerTransition::Reset),
@@ -398,12 +412,13 @@ impl Platform for Agent {
     }
 }
 
-/// The HostPower request that carries out a CIM transition. The hardware has one "off" (the
-/// power button, which the OS may honour as an orderly shutdown); both CIM offs map onto it.
+/// The HostPower request that carries out a CIM transition. A hard off must not depend on the
+/// OS (a console uses it on a host that ignores the soft one), so it is the forced off.
 fn request_of(t: PowerTransition) -> Option<PowerRequest> {
     match t {
         PowerTransition::On => Some(PowerRequest::On),
-        PowerTransition::OffHard | PowerTransition::OffSoft => Some(PowerRequest::Off),
+        PowerTransition::OffHard => Some(PowerRequest::ForceOff),
+        PowerTransition::OffSoft => Some(PowerRequest::Off),
         PowerTransition::Cycle => Some(PowerRequest::Cycle),
         PowerTransition::Reset => Some(PowerRequest::Reset),
         PowerTransition::DiagnosticInterrupt => None,
@@ -414,6 +429,7 @@ fn transition_of(r: PowerRequest) -> PowerTransition {
     match r {
         PowerRequest::On => PowerTransition::On,
         PowerRequest::Off => PowerTransition::OffSoft,
+        PowerRequest::ForceOff => PowerTransition::OffHard,
         PowerRequest::Cycle => PowerTransition::Cycle,
         PowerRequest::Reset => PowerTransition::Reset,
     }
@@ -436,4 +452,28 @@ pub fn devices<I: I2c>(
         .into_iter()
         .map(|(model, bus, address)| AnyDevice::new(model, bus, address))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_transition_maps_to_its_own_request_and_back() {
+        for t in PowerTransition::ALL {
+            match request_of(t) {
+                Some(r) => assert_eq!(transition_of(r), t, "{t:?}"),
+                None => assert_eq!(t, PowerTransition::DiagnosticInterrupt),
+            }
+        }
+        // The hard off must not be left to the OS.
+        assert_eq!(
+            request_of(PowerTransition::OffHard),
+            Some(PowerRequest::ForceOff)
+        );
+        assert_eq!(
+            request_of(PowerTransition::OffSoft),
+            Some(PowerRequest::Off)
+        );
+    }
 }

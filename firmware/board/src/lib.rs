@@ -77,6 +77,9 @@ pub struct PowerTiming {
     pub soft_off_timeout_ms: u32,
     /// How long the host counts as resetting after a reset press (power-good does not drop).
     pub reset_ms: u32,
+    /// How long a forced off holds the power button: past the chipset's override (4 s on most),
+    /// with margin for one that counts slowly or starts late.
+    pub force_off_ms: u32,
 }
 
 impl Default for PowerTiming {
@@ -86,6 +89,7 @@ impl Default for PowerTiming {
             power_on_timeout_ms: 10_000,
             soft_off_timeout_ms: 60_000,
             reset_ms: 1_000,
+            force_off_ms: 6_000,
         }
     }
 }

@@ -168,6 +168,7 @@ pub struct RawPowerLines {
     pub power_on_timeout_ms: Option<Spanned<i64>>,
     pub soft_off_timeout_ms: Option<Spanned<i64>>,
     pub reset_ms: Option<Spanned<i64>>,
+    pub force_off_ms: Option<Spanned<i64>>,
 }
 
 /// A GPIO line as the board file names it: an offset on the chip, or the line's name from the

@@ -702,6 +702,7 @@ power-good-active-low = true
 press-ms = 300
 power-on-timeout-ms = 5000
 soft-off-timeout-ms = 30000
+force-off-ms = 1500
 ";
     let p = parse(&with_power(body, false), "t.toml")
         .unwrap()
@@ -717,6 +718,7 @@ soft-off-timeout-ms = 30000
             power_on_timeout_ms: 5_000,
             soft_off_timeout_ms: 30_000,
             reset_ms: 1_000,
+            force_off_ms: 1_500,
         }
     );
 }
@@ -815,6 +817,21 @@ fn power_errors_name_their_line() {
             format!("{POWER}press-ms = 1500\nreset-ms = 1000 {m}\n"),
             false,
             "reset-ms (1000) must be longer than press-ms (1500)",
+        ),
+        (
+            format!("{POWER}force-off-ms = 500 {m}\n"),
+            false,
+            "force-off-ms = 500 is outside 1000..=20000",
+        ),
+        (
+            format!("{POWER}force-off-ms = 20001 {m}\n"),
+            false,
+            "force-off-ms = 20001 is outside 1000..=20000",
+        ),
+        (
+            format!("{POWER}press-ms = 1500\nreset-ms = 2000\nforce-off-ms = 1200 {m}\n"),
+            false,
+            "force-off-ms (1200) must be longer than press-ms (1500)",
         ),
         (
             format!("{}reset-ms = 500 {m}\n", without("reset-button")),

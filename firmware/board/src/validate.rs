@@ -817,6 +817,9 @@ const MAX_LINE_NAME: usize = 31;
 const PRESS_MS: Range<i64> = 20..2_001;
 /// How long a transition may take before power-good alone decides the state again.
 const TRANSITION_MS: Range<i64> = 100..600_001;
+/// A forced-off hold: most chipsets override at 4 s; the range leaves room for the ones that
+/// differ (and for tests), while beyond 20 s the BMC would only keep consoles waiting.
+const FORCE_OFF_MS: Range<i64> = 1_000..20_001;
 
 fn power(src: &Source<'_>, raw: Spanned<RawPowerLines>) -> Result<PowerLines, BoardError> {
     let table = raw.span();
@@ -937,6 +940,12 @@ fn power(src: &Source<'_>, raw: Spanned<RawPowerLines>) -> Result<PowerLines, Bo
             d.soft_off_timeout_ms,
         )?,
         reset_ms: ms("reset-ms", &raw.reset_ms, TRANSITION_MS, d.reset_ms)?,
+        force_off_ms: ms(
+            "force-off-ms",
+            &raw.force_off_ms,
+            FORCE_OFF_MS,
+            d.force_off_ms,
+        )?,
     };
     if reset_button.is_none()
         && let Some(r) = &raw.reset_ms
@@ -946,7 +955,8 @@ fn power(src: &Source<'_>, raw: Spanned<RawPowerLines>) -> Result<PowerLines, Bo
             "reset-ms applies only with a reset-button".into(),
         ));
     }
-    // A transition that ends before the press does would report the old state mid-press.
+    // A transition that ends before the press does would report the old state mid-press, and
+    // a forced off no longer than a press would be a soft off.
     for (key, v, value) in [
         (
             "power-on-timeout-ms",
@@ -959,6 +969,7 @@ fn power(src: &Source<'_>, raw: Spanned<RawPowerLines>) -> Result<PowerLines, Bo
             timing.soft_off_timeout_ms,
         ),
         ("reset-ms", &raw.reset_ms, timing.reset_ms),
+        ("force-off-ms", &raw.force_off_ms, timing.force_off_ms),
     ] {
         if value <= press_ms {
             let span = v

@@ -96,7 +96,9 @@ impl Command {
             }),
             ["host", state] => PowerRequest::from_name(state)
                 .map(|request| Command::Host { request })
-                .ok_or_else(|| format!("unknown host request {state:?} (on, off, cycle, reset)")),
+                .ok_or_else(|| {
+                    format!("unknown host request {state:?} (on, off, force-off, cycle, reset)")
+                }),
             ["sel", "fill", n] => match n.parse::<u16>() {
                 Ok(count) if (1..=65_534).contains(&count) => Ok(Command::SelFill { count }),
                 _ => Err(format!("sel fill takes a count from 1 to 65534, not {n:?}")),
@@ -105,7 +107,8 @@ impl Command {
             [] => Err("empty request".into()),
             [verb, ..] => Err(format!(
                 "cannot parse {verb:?} request (set KEY VALUE, clear KEY, fault DEVICE KIND, \
-                 remove DEVICE, insert DEVICE, host on|off|cycle|reset, sel fill N, status)"
+                 remove DEVICE, insert DEVICE, host on|off|force-off|cycle|reset, sel fill N, \
+                 status)"
             )),
         }
     }
@@ -120,19 +123,10 @@ impl Command {
             }
             Command::Remove { device } => format!("remove {device}"),
             Command::Insert { device } => format!("insert {device}"),
-            Command::Host { request } => format!("host {}", power_name(*request)),
+            Command::Host { request } => format!("host {}", request.name()),
             Command::SelFill { count } => format!("sel fill {count}"),
             Command::Status => "status".into(),
         }
-    }
-}
-
-fn power_name(r: PowerRequest) -> &'static str {
-    match r {
-        PowerRequest::On => "on",
-        PowerRequest::Off => "off",
-        PowerRequest::Cycle => "cycle",
-        PowerRequest::Reset => "reset",
     }
 }
 
@@ -228,7 +222,7 @@ impl Target {
                     }
                     other => format!("{other:?}"),
                 })?;
-                info!("control: host {}", power_name(*request));
+                info!("control: host {}", request.name());
                 Ok(String::new())
             }
             // Needs to wait on the log queue: carried out by `fill_sel` from `serve`.
@@ -405,6 +399,7 @@ mod tests {
             "insert psu2",
             "host on",
             "host cycle",
+            "host force-off",
             "sel fill 3000",
             "status",
         ] {

@@ -123,7 +123,7 @@ enum SimAction {
     Remove { device: String },
     /// Put a pulled device back.
     Insert { device: String },
-    /// Drive the host's power: on, off, cycle or reset.
+    /// Drive the host's power: on, off (soft), force-off, cycle or reset.
     Host { request: String },
     /// Work on the SEL.
     Sel {
@@ -456,7 +456,8 @@ async fn linux_hal(_: &Board, _: &Rc<Agent>) -> Result<tokio::task::JoinHandle<(
     Err("--hal linux needs Linux".into())
 }
 
-/// What the simulated host's power control can do. Both CIM offs map onto its power button.
+/// What the simulated host's power control can do: everything but a diagnostic interrupt,
+/// so consoles can try every request a real board may offer.
 const SIM_POWER_TRANSITIONS: &[wsbmc_cim::PowerTransition] = &[
     wsbmc_cim::PowerTransition::On,
     wsbmc_cim::PowerTransition::OffHard,

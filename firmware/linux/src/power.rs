@@ -5,13 +5,20 @@ use wsbmc_board::{GpioLine, PowerLines};
 use wsbmc_cim::PowerTransition;
 use wsbmc_hal_linux::{GpioHostPower, LineRef, PowerTiming};
 
-/// What a power button and power-good can do. A hard off needs the button held for seconds,
-/// and a cycle from on needs two presses with the host's shutdown between them; neither is a
-/// single press, so neither is offered rather than faked with one.
-const BUTTON: &[PowerTransition] = &[PowerTransition::On, PowerTransition::OffSoft];
+/// What a power button and power-good can do: a press for on and soft off, a hold past the
+/// chipset's override for hard off, and both with power-good between them for a cycle. A
+/// diagnostic interrupt needs a line of its own, which board files do not have.
+const BUTTON: &[PowerTransition] = &[
+    PowerTransition::On,
+    PowerTransition::OffHard,
+    PowerTransition::OffSoft,
+    PowerTransition::Cycle,
+];
 const BUTTON_AND_RESET: &[PowerTransition] = &[
     PowerTransition::On,
+    PowerTransition::OffHard,
     PowerTransition::OffSoft,
+    PowerTransition::Cycle,
     PowerTransition::Reset,
 ];
 
@@ -39,6 +46,7 @@ pub fn open(lines: &PowerLines) -> Result<GpioHostPower, String> {
         power_on_limit_ms: u64::from(t.power_on_timeout_ms),
         soft_off_limit_ms: u64::from(t.soft_off_timeout_ms),
         reset_ms: u64::from(t.reset_ms),
+        force_off_ms: u64::from(t.force_off_ms),
     };
     let hal = wsbmc_hal_linux::PowerLines {
         chip: lines.gpio_chip.clone(),
@@ -69,11 +77,21 @@ mod tests {
 
     #[test]
     fn reset_is_offered_only_with_a_reset_line() {
-        assert_eq!(transitions(&lines(None)), BUTTON);
+        let without = transitions(&lines(None));
         let with = transitions(&lines(Some(GpioLine::Offset(2))));
+        assert!(!without.contains(&PowerTransition::Reset));
         assert!(with.contains(&PowerTransition::Reset));
-        for t in [PowerTransition::OffHard, PowerTransition::Cycle] {
-            assert!(!with.contains(&t), "{t:?} is not one press");
+        // The power button alone does every off and the cycle, with or without a reset line.
+        for offered in [without, with] {
+            for t in [
+                PowerTransition::On,
+                PowerTransition::OffHard,
+                PowerTransition::OffSoft,
+                PowerTransition::Cycle,
+            ] {
+                assert!(offered.contains(&t), "{t:?} not offered");
+            }
+            assert!(!offered.contains(&PowerTransition::DiagnosticInterrupt));
         }
     }
 

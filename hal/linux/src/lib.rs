@@ -20,5 +20,6 @@ pub use i2c::LinuxI2c;
 pub use ipmb::{DevIpmb, from_dev, to_dev};
 pub use ipmi::{DEFAULT_WAIT as IPMI_DEFAULT_WAIT, DevIpmi, IpmiTarget, LinuxLink};
 pub use power::{
-    GpioHostPower, LineRef, OpenError, PowerAction, PowerLines, PowerLogic, PowerTiming,
+    FORCE_OFF_SETTLE_MS, GpioHostPower, LineRef, OpenError, PowerAction, PowerLines, PowerLogic,
+    PowerNext, PowerTiming,
 };

@@ -5,6 +5,10 @@
 //! rails are up, and a button press starts a transition that ends when power-good follows (or a
 //! time limit passes and power-good alone decides again). The decisions are in [`PowerLogic`],
 //! which takes time and the power-good level as inputs so it is tested without hardware.
+//!
+//! A forced off is the same button held past the chipset's override, which cuts the rails
+//! whatever the OS does; a cycle from on is a forced off and, once power-good has fallen, a
+//! press. Both take seconds, and the request is refused as busy for all of them.
 
 use std::time::{Duration, Instant};
 
@@ -21,6 +25,9 @@ pub struct PowerTiming {
     pub power_on_limit_ms: u64,
     pub soft_off_limit_ms: u64,
     pub reset_ms: u64,
+    /// How long a forced off holds the button: past the override (4 s on most chipsets), with
+    /// margin for one that counts slowly.
+    pub force_off_ms: u64,
 }
 
 impl Default for PowerTiming {
@@ -30,9 +37,25 @@ impl Default for PowerTiming {
             power_on_limit_ms: 10_000,
             soft_off_limit_ms: 60_000,
             reset_ms: 1_000,
+            force_off_ms: 6_000,
         }
     }
 }
+
+/// How long power-good may take to fall once a forced off's hold ends. The override cuts the
+/// rails within milliseconds, so power-good still up this long after the release means it did
+/// not happen (a chipset that waits longer than the hold, a stuck power-good): the host reads
+/// on again, and a cycle stops rather than pressing the button of a running host.
+pub const FORCE_OFF_SETTLE_MS: u64 = 5_000;
+
+/// How often a cycle looks at power-good between its forced off and its press: well inside
+/// the settle time, and a press 50 ms late is nothing to a host that was just cut off.
+const CYCLE_POLL_MS: u64 = 50;
+
+/// The most times `request` asks [`PowerLogic::next`]: a bound on its loop that still lets the
+/// logic, not the count, decide when a cycle gives up.
+const MAX_NEXT: u64 = FORCE_OFF_SETTLE_MS / CYCLE_POLL_MS + 4;
+const _: () = assert!(MAX_NEXT * CYCLE_POLL_MS > FORCE_OFF_SETTLE_MS);
 
 /// What the lines must do for a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +63,45 @@ pub enum PowerAction {
     None,
     PressPower,
     PressReset,
+    /// Hold the power button for `force_off_ms`.
+    HoldPower,
+}
+
+/// What is left of a request once its first action has been carried out, from
+/// [`PowerLogic::next`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PowerNext {
+    /// Nothing: the request is done, or gave up and the state says where the host is.
+    Done,
+    /// Power-good has not followed yet; ask again shortly.
+    Wait,
+    /// Carry this out, then ask again.
+    Then(PowerAction),
+}
+
+/// A transition under way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Pending {
+    state: PowerState,
+    /// Until the button is released the transition stands whatever power-good does: the
+    /// override may cut the rails mid-hold, and the host must not read off (and take a new
+    /// request) while the button is still down.
+    held_until: u64,
+    /// When power-good alone decides again.
+    until: u64,
+    /// The off half of a cycle: once power-good has fallen, the on half is still to come.
+    then_on: bool,
+}
+
+impl Pending {
+    fn new(state: PowerState, hold_ms: u64, limit_ms: u64, now_ms: u64) -> Self {
+        Pending {
+            state,
+            held_until: now_ms.saturating_add(hold_ms),
+            until: now_ms.saturating_add(limit_ms),
+            then_on: false,
+        }
+    }
 }
 
 /// The state machine behind [`GpioHostPower`].
@@ -47,8 +109,7 @@ pub enum PowerAction {
 pub struct PowerLogic {
     timing: PowerTiming,
     has_reset: bool,
-    /// A transition under way and when it gives up.
-    pending: Option<(PowerState, u64)>,
+    pending: Option<Pending>,
 }
 
 impl PowerLogic {
@@ -62,16 +123,16 @@ impl PowerLogic {
 
     /// The state at `now_ms` with power-good at `pg`.
     pub fn state(&mut self, pg: bool, now_ms: u64) -> PowerState {
-        if let Some((s, until)) = self.pending {
-            let done = match s {
+        if let Some(p) = self.pending {
+            let followed = match p.state {
                 PowerState::PoweringOn => pg,
-                PowerState::PoweringOff => !pg,
+                PowerState::PoweringOff => !pg && !p.then_on,
                 _ => false,
             };
-            if done || now_ms >= until {
+            if now_ms >= p.until || (followed && now_ms >= p.held_until) {
                 self.pending = None;
             } else {
-                return s;
+                return p.state;
             }
         }
         if pg { PowerState::On } else { PowerState::Off }
@@ -89,28 +150,62 @@ impl PowerLogic {
             return Err(PowerError::Busy(current));
         }
         let t = self.timing;
+        let at = |state, hold_ms, limit_ms| Some(Pending::new(state, hold_ms, limit_ms, now_ms));
+        let forced_off = at(
+            PowerState::PoweringOff,
+            t.force_off_ms,
+            t.force_off_ms.saturating_add(FORCE_OFF_SETTLE_MS),
+        );
         let (action, pending) = match (request, pg) {
-            (PowerRequest::On, true) | (PowerRequest::Off, false) => (PowerAction::None, None),
+            (PowerRequest::On, true) | (PowerRequest::Off | PowerRequest::ForceOff, false) => {
+                (PowerAction::None, None)
+            }
             (PowerRequest::On | PowerRequest::Cycle, false) => (
                 PowerAction::PressPower,
-                Some((PowerState::PoweringOn, t.power_on_limit_ms)),
+                at(PowerState::PoweringOn, t.press_ms, t.power_on_limit_ms),
             ),
             (PowerRequest::Off, true) => (
                 PowerAction::PressPower,
-                Some((PowerState::PoweringOff, t.soft_off_limit_ms)),
+                at(PowerState::PoweringOff, t.press_ms, t.soft_off_limit_ms),
             ),
-            // A cycle from on needs off and then on again, two presses seconds apart; the
-            // caller does that as two requests.
-            (PowerRequest::Cycle, true) => return Err(PowerError::Unsupported),
+            (PowerRequest::ForceOff, true) => (PowerAction::HoldPower, forced_off),
+            (PowerRequest::Cycle, true) => (
+                PowerAction::HoldPower,
+                forced_off.map(|p| Pending { then_on: true, ..p }),
+            ),
             (PowerRequest::Reset, _) if !self.has_reset => return Err(PowerError::Unsupported),
             (PowerRequest::Reset, false) => (PowerAction::None, None),
             (PowerRequest::Reset, true) => (
                 PowerAction::PressReset,
-                Some((PowerState::Resetting, t.reset_ms)),
+                at(PowerState::Resetting, t.press_ms, t.reset_ms),
             ),
         };
-        self.pending = pending.map(|(s, limit)| (s, now_ms.saturating_add(limit)));
+        self.pending = pending;
         Ok(action)
+    }
+
+    /// What `begin`'s request still needs once its action has been carried out: for a cycle
+    /// from on, the press that powers the host up again, as soon as power-good has fallen
+    /// after the forced off; for anything else, nothing.
+    pub fn next(&mut self, pg: bool, now_ms: u64) -> PowerNext {
+        let Some(p) = self.pending.filter(|p| p.then_on) else {
+            return PowerNext::Done;
+        };
+        if !pg && now_ms >= p.held_until {
+            let t = self.timing;
+            self.pending = Some(Pending::new(
+                PowerState::PoweringOn,
+                t.press_ms,
+                t.power_on_limit_ms,
+                now_ms,
+            ));
+            PowerNext::Then(PowerAction::PressPower)
+        } else if now_ms >= p.until {
+            self.pending = None;
+            PowerNext::Done
+        } else {
+            PowerNext::Wait
+        }
     }
 }
 
@@ -248,11 +343,32 @@ impl GpioHostPower {
     }
 
     async fn press(line: &Lines, ms: u64) -> Result<(), PowerError> {
+        /// Releases the button when dropped, so a caller that drops the request's future
+        /// mid-press does not leave it held: held, a press becomes a forced off.
+        struct Held<'a>(&'a Lines);
+        impl Drop for Held<'_> {
+            fn drop(&mut self) {
+                let _ = self.0.set(0);
+            }
+        }
         line.set(1).map_err(|_| PowerError::Io)?;
+        let held = Held(line);
         tokio::time::sleep(Duration::from_millis(ms)).await;
-        // Release even if the caller's future is about to be dropped: a held button is a
-        // forced power-off after four seconds.
+        std::mem::forget(held);
         line.set(0).map_err(|_| PowerError::Io)
+    }
+
+    async fn act(&self, action: PowerAction) -> Result<(), PowerError> {
+        let t = self.logic.timing;
+        match action {
+            PowerAction::None => Ok(()),
+            PowerAction::PressPower => Self::press(&self.button, t.press_ms).await,
+            PowerAction::HoldPower => Self::press(&self.button, t.force_off_ms).await,
+            PowerAction::PressReset => match &self.reset {
+                Some(line) => Self::press(line, t.press_ms).await,
+                None => Err(PowerError::Unsupported),
+            },
+        }
     }
 }
 
@@ -263,18 +379,24 @@ impl HostPower for GpioHostPower {
         Ok(self.logic.state(pg, now))
     }
 
+    /// Returns once the last button is released: for a cycle from on that is the forced off,
+    /// the wait for power-good and the press (seconds), during which the caller holds the
+    /// request and refuses others as busy.
     async fn request(&mut self, request: PowerRequest) -> Result<(), PowerError> {
         let pg = self.pg()?;
         let now = self.now_ms();
-        let press_ms = self.logic.timing.press_ms;
-        match self.logic.begin(request, pg, now)? {
-            PowerAction::None => Ok(()),
-            PowerAction::PressPower => Self::press(&self.button, press_ms).await,
-            PowerAction::PressReset => match &self.reset {
-                Some(line) => Self::press(line, press_ms).await,
-                None => Err(PowerError::Unsupported),
-            },
+        let action = self.logic.begin(request, pg, now)?;
+        self.act(action).await?;
+        for _ in 0..MAX_NEXT {
+            let pg = self.pg()?;
+            let now = self.now_ms();
+            match self.logic.next(pg, now) {
+                PowerNext::Done => return Ok(()),
+                PowerNext::Wait => tokio::time::sleep(Duration::from_millis(CYCLE_POLL_MS)).await,
+                PowerNext::Then(action) => self.act(action).await?,
+            }
         }
+        Ok(())
     }
 }
 
@@ -290,6 +412,7 @@ mod tests {
                 power_on_limit_ms: 1_000,
                 soft_off_limit_ms: 2_000,
                 reset_ms: 100,
+                force_off_ms: 600,
             },
             true,
         )
@@ -341,7 +464,19 @@ mod tests {
                 Ok(PowerAction::PressPower),
                 PoweringOn,
             ),
-            (PowerRequest::Cycle, true, Err(PowerError::Unsupported), On),
+            (
+                PowerRequest::Cycle,
+                true,
+                Ok(PowerAction::HoldPower),
+                PoweringOff,
+            ),
+            (
+                PowerRequest::ForceOff,
+                true,
+                Ok(PowerAction::HoldPower),
+                PoweringOff,
+            ),
+            (PowerRequest::ForceOff, false, Ok(PowerAction::None), Off),
             (
                 PowerRequest::Reset,
                 true,
@@ -360,6 +495,130 @@ mod tests {
             l.begin(PowerRequest::Reset, true, 0),
             Err(PowerError::Unsupported)
         );
+    }
+
+    /// (time in ms, power-good then, the state it must give)
+    type Step = (u64, bool, PowerState);
+
+    /// Walks the fake clock through `steps`.
+    fn follow(l: &mut PowerLogic, steps: &[Step]) {
+        for (at, pg, want) in steps {
+            assert_eq!(l.state(*pg, *at), *want, "at {at} ms, pg={pg}");
+        }
+    }
+
+    #[test]
+    fn forced_off_holds_then_waits_for_power_good() {
+        const HOLD: u64 = 600;
+        const SETTLE_END: u64 = HOLD + FORCE_OFF_SETTLE_MS;
+        // (name, power-good over time and the state it must give)
+        let table: &[(&str, &[Step])] = &[
+            (
+                // The override fires mid-hold: still off-in-progress (and busy) until release.
+                "override mid-hold",
+                &[
+                    (1, true, PoweringOff),
+                    (400, false, PoweringOff),
+                    (HOLD, false, Off),
+                ],
+            ),
+            (
+                "power-good falls after release",
+                &[(HOLD, true, PoweringOff), (HOLD + 30, false, Off)],
+            ),
+            (
+                // No override: after the settle time power-good alone decides, and says on.
+                "power-good never falls",
+                &[(SETTLE_END - 1, true, PoweringOff), (SETTLE_END, true, On)],
+            ),
+        ];
+        for (name, steps) in table {
+            let mut l = logic();
+            assert_eq!(
+                l.begin(PowerRequest::ForceOff, true, 0),
+                Ok(PowerAction::HoldPower),
+                "{name}"
+            );
+            assert_eq!(
+                l.begin(PowerRequest::On, true, 1),
+                Err(PowerError::Busy(PoweringOff)),
+                "{name}"
+            );
+            assert_eq!(
+                l.next(true, HOLD),
+                PowerNext::Done,
+                "{name}: a forced off is one step"
+            );
+            follow(&mut l, steps);
+        }
+    }
+
+    #[test]
+    fn cycle_from_on_is_forced_off_then_a_press() {
+        const HOLD: u64 = 600;
+        let mut l = logic();
+        assert_eq!(
+            l.begin(PowerRequest::Cycle, true, 0),
+            Ok(PowerAction::HoldPower)
+        );
+        // Power-good falls mid-hold: the host is still mid-cycle, not off, and busy.
+        assert_eq!(l.state(false, 400), PoweringOff);
+        assert_eq!(
+            l.begin(PowerRequest::On, false, 400),
+            Err(PowerError::Busy(PoweringOff))
+        );
+        assert_eq!(
+            l.next(false, 400),
+            PowerNext::Wait,
+            "the button is still held"
+        );
+        assert_eq!(
+            l.next(false, HOLD),
+            PowerNext::Then(PowerAction::PressPower)
+        );
+        assert_eq!(l.state(false, HOLD + 1), PoweringOn);
+        assert_eq!(l.next(false, HOLD + 10), PowerNext::Done);
+        follow(
+            &mut l,
+            &[(HOLD + 500, false, PoweringOn), (HOLD + 600, true, On)],
+        );
+
+        // Power-good follows only after the release: the press waits for it.
+        let mut l = logic();
+        l.begin(PowerRequest::Cycle, true, 0).unwrap();
+        assert_eq!(l.next(true, HOLD), PowerNext::Wait);
+        assert_eq!(l.next(true, HOLD + 50), PowerNext::Wait);
+        assert_eq!(
+            l.next(false, HOLD + 100),
+            PowerNext::Then(PowerAction::PressPower)
+        );
+        assert_eq!(l.state(false, HOLD + 101), PoweringOn);
+    }
+
+    #[test]
+    fn cycle_stops_when_power_good_never_falls() {
+        const SETTLE_END: u64 = 600 + FORCE_OFF_SETTLE_MS;
+        let mut l = logic();
+        l.begin(PowerRequest::Cycle, true, 0).unwrap();
+        assert_eq!(l.next(true, SETTLE_END - 1), PowerNext::Wait);
+        assert_eq!(l.state(true, SETTLE_END - 1), PoweringOff);
+        // No press for a host that is still running: it reads on, and takes requests again.
+        assert_eq!(l.next(true, SETTLE_END), PowerNext::Done);
+        assert_eq!(l.state(true, SETTLE_END), On);
+        assert_eq!(
+            l.begin(PowerRequest::ForceOff, true, SETTLE_END),
+            Ok(PowerAction::HoldPower)
+        );
+    }
+
+    #[test]
+    fn the_wait_for_a_cycle_is_bounded_by_the_state_too() {
+        // A caller that stops asking `next` (its future dropped) leaves no endless transition.
+        let mut l = logic();
+        l.begin(PowerRequest::Cycle, true, 0).unwrap();
+        assert_eq!(l.state(false, 700), PoweringOff);
+        assert_eq!(l.state(false, 600 + FORCE_OFF_SETTLE_MS), Off);
+        assert_eq!(l.next(false, 600 + FORCE_OFF_SETTLE_MS), PowerNext::Done);
     }
 
     #[test]

@@ -95,11 +95,16 @@ impl SimHost {
         let t = st.timing;
         let on = |at: u64| (PowerState::PoweringOn, at.saturating_add(t.power_on_ms));
         let phases: Vec<(PowerState, u64)> = match (request, current) {
-            (PowerRequest::On, PowerState::On) | (PowerRequest::Off, PowerState::Off) => vec![],
+            (PowerRequest::On, PowerState::On)
+            | (PowerRequest::Off | PowerRequest::ForceOff, PowerState::Off) => vec![],
             (PowerRequest::On | PowerRequest::Cycle, _) if current == PowerState::Off => {
                 vec![on(now)]
             }
-            (PowerRequest::Off, _) => vec![(PowerState::PoweringOff, now + t.soft_off_ms)],
+            // The simulated OS never refuses a soft off, so a forced one differs only in name:
+            // both take the off delay, which keeps a console's "busy" window the same for both.
+            (PowerRequest::Off | PowerRequest::ForceOff, _) => {
+                vec![(PowerState::PoweringOff, now.saturating_add(t.soft_off_ms))]
+            }
             (PowerRequest::Cycle, _) => {
                 let off_end = now.saturating_add(t.soft_off_ms);
                 vec![(PowerState::PoweringOff, off_end), on(off_end)]
@@ -110,7 +115,7 @@ impl SimHost {
             (PowerRequest::On, _) => vec![on(now)],
         };
         st.rest = match request {
-            PowerRequest::Off => PowerState::Off,
+            PowerRequest::Off | PowerRequest::ForceOff => PowerState::Off,
             PowerRequest::Reset => current,
             PowerRequest::On | PowerRequest::Cycle => PowerState::On,
         };
@@ -166,6 +171,12 @@ mod tests {
         // (initial, request, states sampled at 0, 60, 120, 320 ms)
         let table: &[(PowerState, PowerRequest, [PowerState; 4])] = &[
             (On, PowerRequest::Off, [PoweringOff, PoweringOff, Off, Off]),
+            (
+                On,
+                PowerRequest::ForceOff,
+                [PoweringOff, PoweringOff, Off, Off],
+            ),
+            (Off, PowerRequest::ForceOff, [Off, Off, Off, Off]),
             (On, PowerRequest::On, [On, On, On, On]),
             (Off, PowerRequest::Off, [Off, Off, Off, Off]),
             (On, PowerRequest::Reset, [Resetting, On, On, On]),
