@@ -110,6 +110,9 @@ pub struct BatchLimits {
     pub max_items: u32,
     /// Bytes the items may take in the envelope text.
     pub budget: usize,
+    /// Bytes the envelope adds around the items: the batch buffer keeps that much room, so the
+    /// service assembles the response in it instead of in a second buffer.
+    pub spare: usize,
     /// `wsen:MaxCharacters`: the most Unicode characters the items may take together. A hard
     /// cap, as WS-Enumeration §4.1 says; an item that alone is larger is not skipped (that would
     /// lose it silently) but faulted, so the client can retry with a larger value.
@@ -121,12 +124,15 @@ fn not_ready(f: &Fault) -> bool {
 }
 
 /// Renders items from `*cursor` on until a limit is reached, advancing `*cursor` past the
-/// returned items only. Each item is rendered into a scratch buffer first and appended only if
-/// it fits, which is why `Provider::next_item` must be side-effect free.
+/// returned items only. Each item is rendered speculatively at the end of the batch and cut off
+/// again if it does not fit, which is why `Provider::next_item` must be side-effect free.
 ///
-/// The batch buffer grows by doubling but never past the batch's byte budget, and an item that
-/// does not fit never touches it: on the bare-metal image a speculative item that pushed the
-/// buffer over its 8 KiB budget used to ask the heap for 16 KiB.
+/// The batch is one [bounded](XmlWriter::bounded) buffer: it never grows past the byte budget
+/// plus the room the envelope needs around it, and an item that does not fit is dropped as it is
+/// written rather than rendered whole somewhere else first. On the bare-metal image, a separate
+/// scratch buffer per item, a batch grown by reallocation and an envelope copied around the
+/// batch made one 8 KiB response hold about 20 KiB of heap at its peak
+/// (firmware/cim/tests/heap.rs measures it); two concurrent enumerations did not fit.
 ///
 /// A provider that has nothing ready (`TimedOut`) ends a non-empty batch early, as "more to
 /// come"; with nothing gathered yet the fault goes to the caller.
@@ -137,8 +143,7 @@ pub fn fill<P: Provider>(
     cursor: &mut Cursor,
     lim: BatchLimits,
 ) -> Result<Batch, Fault> {
-    let mut out = XmlWriter::new();
-    let mut item = XmlWriter::new();
+    let mut out = XmlWriter::bounded(lim.budget, lim.spare);
     let mut count = 0u32;
     let mut chars: u64 = 0;
     let mut pos = *cursor;
@@ -159,9 +164,14 @@ pub fn fill<P: Provider>(
             *cursor = pos;
             return Ok(batch(out, count, !more));
         }
-        item.truncate(0);
+        let mark = out.len();
         let mut next = pos;
-        match write_item(provider, spec, mode, &mut next, &mut item) {
+        let written = write_item(provider, spec, mode, &mut next, &mut out);
+        let overflowed = out.overflowed();
+        if !matches!(written, Ok(true)) || overflowed {
+            out.truncate(mark);
+        }
+        match written {
             Ok(true) => {}
             Ok(false) => {
                 *cursor = pos;
@@ -173,36 +183,53 @@ pub fn fill<P: Provider>(
             }
             Err(f) => return Err(f),
         }
-        let text = item.as_str();
+        if overflowed {
+            if count == 0 {
+                // Alone too large: render it whole, once, to say which limit it breaks.
+                let mut item = XmlWriter::new();
+                let mut next = pos;
+                write_item(provider, spec, mode, &mut next, &mut item)?;
+                return Err(too_large(lim, item.as_str()));
+            }
+            *cursor = pos;
+            return Ok(batch(out, count, false));
+        }
         if let Some(max) = lim.max_characters {
-            let item_chars = text.chars().count() as u64;
+            let item_chars = out.as_str().get(mark..).map_or(0, |t| t.chars().count()) as u64;
             if chars + item_chars > max {
+                out.truncate(mark);
                 if count == 0 {
-                    return Err(Fault::new(FaultKind::EncodingLimit).message(
-                        "The next item is larger than the requested wsen:MaxCharacters.",
-                    ));
+                    return Err(max_characters_exceeded());
                 }
                 *cursor = pos;
                 return Ok(batch(out, count, false));
             }
             chars += item_chars;
         }
-        if out.len() + text.len() > lim.budget {
-            if count == 0 {
-                return Err(Fault::with_detail(
-                    FaultKind::EncodingLimit,
-                    FaultDetail::MaxEnvelopeSizeExceeded,
-                )
-                .message("The next item does not fit in the requested MaxEnvelopeSize."));
-            }
-            *cursor = pos;
-            return Ok(batch(out, count, false));
-        }
-        out.reserve_within(text.len(), lim.budget);
-        out.raw(text);
         count += 1;
         pos = next;
     }
+}
+
+/// The fault for a first item that does not fit the batch on its own: MaxCharacters is checked
+/// before the envelope budget, as for any other item.
+fn too_large(lim: BatchLimits, item: &str) -> Fault {
+    if lim
+        .max_characters
+        .is_some_and(|max| item.chars().count() as u64 > max)
+    {
+        return max_characters_exceeded();
+    }
+    Fault::with_detail(
+        FaultKind::EncodingLimit,
+        FaultDetail::MaxEnvelopeSizeExceeded,
+    )
+    .message("The next item does not fit in the requested MaxEnvelopeSize.")
+}
+
+fn max_characters_exceeded() -> Fault {
+    Fault::new(FaultKind::EncodingLimit)
+        .message("The next item is larger than the requested wsen:MaxCharacters.")
 }
 
 /// Writes one item in the requested mode; `false` when the enumeration is exhausted.
@@ -298,6 +325,7 @@ mod tests {
         BatchLimits {
             max_items,
             budget,
+            spare: 0,
             max_characters: None,
         }
     }
@@ -333,6 +361,7 @@ mod tests {
         let l = |m| BatchLimits {
             max_items: 100,
             budget: 10_000,
+            spare: 0,
             max_characters: Some(m),
         };
         // Each item is exactly 15 characters.

@@ -410,15 +410,16 @@ impl Service {
         self.render(h, action, None, &ResponseBody::Raw(body), charset)
     }
 
-    /// Bytes left for items once the rest of the envelope is written: the envelope is measured
-    /// with the worst case of everything else (full context token and EndOfSequence both).
+    /// Bytes left for items once the rest of the envelope is written, and the bytes of the rest:
+    /// the envelope is measured with the worst case of everything else (full context token and
+    /// EndOfSequence both).
     fn item_budget(
         h: &envelope::Header<'_>,
         action: &str,
         total_items: Option<Option<u64>>,
         pull: bool,
         charset: Charset,
-    ) -> Result<usize, Fault> {
+    ) -> Result<(usize, usize), Fault> {
         let dummy = [b'X'; UUID_LEN];
         let token = core::str::from_utf8(&dummy).unwrap_or("");
         let head = ResponseHeader {
@@ -440,15 +441,60 @@ impl Service {
                 end: true,
             }
         };
-        let skeleton = respond::encoded_len(respond::response_len(&head, &body), charset);
+        let frame = respond::response_len(&head, &body);
+        let skeleton = respond::encoded_len(frame, charset);
         let free = h
             .max_envelope_size
             .checked_sub(skeleton)
             .ok_or_else(too_big)?;
-        Ok(match charset {
+        let budget = match charset {
             Charset::Utf8 => free,
             Charset::Utf16 => free / 2,
-        })
+        };
+        Ok((budget, frame))
+    }
+
+    /// Renders an Enumerate or Pull response around its items in the items' own buffer, which
+    /// [`crate::enumeration::fill`] sized with room for the envelope: the items are never copied
+    /// into a second buffer. The output is byte for byte what [`Self::render`] writes: `body`
+    /// is the response body with empty items (its frame), and the items go where its items
+    /// element closes.
+    fn render_batch(
+        &mut self,
+        h: &envelope::Header<'_>,
+        action: &str,
+        total_items: Option<Option<u64>>,
+        body: ResponseBody<'_>,
+        items: String,
+        charset: Charset,
+    ) -> Result<String, Fault> {
+        let head = ResponseHeader {
+            action,
+            message_id: self.tokens.next_uuid(),
+            relates_to: h.message_id,
+            total_items,
+        };
+        let close = match body {
+            ResponseBody::Pull { .. } => "</n:Items>",
+            _ => "</w:Items>",
+        };
+        // The room left in the items' buffer is what the frame needs (`fill` kept it for the
+        // worst-case frame), so the frame is one allocation rather than a string of doublings.
+        let room = items.capacity().saturating_sub(items.len()).min(2048);
+        let mut frame = XmlWriter::with_capacity(room);
+        respond::write_response(&mut frame, &head, &body);
+        let len = frame.len() + items.len();
+        if respond::encoded_len(len, charset) > h.max_envelope_size {
+            return Err(too_big());
+        }
+        let frame = frame.as_str();
+        // Text from the request is escaped, so the last closing tag is the envelope's own.
+        let at = frame.rfind(close).unwrap_or(frame.len());
+        let mut out = items;
+        out.reserve_exact(frame.len());
+        out.insert_str(0, frame.get(..at).unwrap_or(""));
+        out.push_str(frame.get(at..).unwrap_or(""));
+        Ok(out)
     }
 
     fn enumerate<P: Provider>(
@@ -486,9 +532,11 @@ impl Service {
             };
             return self.render(h, action, total, &body, charset);
         }
+        let (budget, spare) = Self::item_budget(h, action, total, false, charset)?;
         let lim = BatchLimits {
             max_items: self.batch_size(e.max_elements),
-            budget: Self::item_budget(h, action, total, false, charset)?,
+            budget,
+            spare,
             max_characters: None,
         };
         let batch = match crate::enumeration::fill(provider, &spec, e.mode, &mut cursor, lim) {
@@ -520,10 +568,10 @@ impl Service {
         };
         let body = ResponseBody::Enumerate {
             context: token.as_ref().map(|t| t.as_str()),
-            items: Some(&batch.items),
+            items: Some(""),
             end: batch.end,
         };
-        self.render(h, action, total, &body, charset)
+        self.render_batch(h, action, total, body, batch.items, charset)
     }
 
     fn pull<P: Provider>(
@@ -544,7 +592,7 @@ impl Service {
         let total = h
             .request_total_items
             .then(|| provider.count_estimate(&ctx.spec));
-        let budget = match Self::item_budget(h, action, total, true, charset) {
+        let (budget, spare) = match Self::item_budget(h, action, total, true, charset) {
             Ok(b) => b,
             Err(f) => {
                 self.contexts.put_back(ctx, meta.now_ms);
@@ -554,6 +602,7 @@ impl Service {
         let lim = BatchLimits {
             max_items: self.batch_size(Some(p.max_elements.unwrap_or(1))),
             budget,
+            spare,
             max_characters: p.max_characters,
         };
         let mut cursor = ctx.cursor;
@@ -576,10 +625,10 @@ impl Service {
         };
         let body = ResponseBody::Pull {
             context: context.as_ref().map(|t| t.as_str()),
-            items: &batch.items,
+            items: "",
             end: batch.end,
         };
-        self.render(h, action, total, &body, charset)
+        self.render_batch(h, action, total, body, batch.items, charset)
     }
 
     fn batch_size(&self, requested: Option<u32>) -> u32 {

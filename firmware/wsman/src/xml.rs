@@ -10,44 +10,112 @@ use alloc::string::String;
 /// Forward-only XML output into a growable string.
 ///
 /// `len`/`truncate` let the enumeration pager render an item speculatively and drop it again when
-/// it would push the envelope past the client's MaxEnvelopeSize.
-#[derive(Debug, Default, Clone)]
+/// it would push the envelope past the client's MaxEnvelopeSize. A [bounded](Self::bounded)
+/// writer is how it does so without a second buffer: output past the bound is dropped (and
+/// [`Self::overflowed`] says so) instead of growing the buffer past what the response may take.
+#[derive(Debug, Clone)]
 pub struct XmlWriter {
     buf: String,
+    /// Most bytes the content may reach; `usize::MAX` for an unbounded writer.
+    limit: usize,
+    /// Capacity kept beyond `limit` for whatever the caller adds around the content later.
+    spare: usize,
+    /// Something was dropped because it would have passed `limit`.
+    overflowed: bool,
 }
+
+impl Default for XmlWriter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// First allocation of a bounded writer when its bound is larger: DSP0226's smallest
+/// MaxEnvelopeSize, so the common response on a small image is one allocation that never moves.
+const FIRST_CAPACITY: usize = 8192;
 
 impl XmlWriter {
     pub fn new() -> Self {
-        Self { buf: String::new() }
+        Self::with_capacity(0)
     }
 
     pub fn with_capacity(n: usize) -> Self {
         Self {
             buf: String::with_capacity(n),
+            limit: usize::MAX,
+            spare: 0,
+            overflowed: false,
         }
+    }
+
+    /// A writer whose content never passes `limit` bytes and whose buffer never holds more than
+    /// `limit + spare`. A write that would pass `limit` is dropped whole and sets
+    /// [`Self::overflowed`]; the caller truncates back to a mark it took before. The buffer
+    /// starts at `min(limit, 8 KiB) + spare` and doubles from there as needed, never past the
+    /// bound, so a bounded response never asks the heap for more than its budget.
+    pub fn bounded(limit: usize, spare: usize) -> Self {
+        Self {
+            buf: String::with_capacity(limit.min(FIRST_CAPACITY).saturating_add(spare)),
+            limit,
+            spare,
+            overflowed: false,
+        }
+    }
+
+    /// Whether output was dropped at the bound since the last [`Self::truncate`].
+    pub fn overflowed(&self) -> bool {
+        self.overflowed
+    }
+
+    /// Appends `s` within the bound. Unbounded writers append exactly as `String` does.
+    fn put(&mut self, s: &str) {
+        if self.limit == usize::MAX {
+            self.buf.push_str(s);
+            return;
+        }
+        let need = self.buf.len().saturating_add(s.len());
+        if self.overflowed || need > self.limit {
+            self.overflowed = true;
+            return;
+        }
+        if need > self.buf.capacity() {
+            // Room for the spare whenever the buffer moves, so it never has to move again for it.
+            let target = self
+                .buf
+                .capacity()
+                .saturating_mul(2)
+                .max(need.saturating_add(self.spare))
+                .min(self.limit.saturating_add(self.spare));
+            self.buf.reserve_exact(target - self.buf.len());
+        }
+        self.buf.push_str(s);
+    }
+
+    fn put_char(&mut self, c: char) {
+        self.put(c.encode_utf8(&mut [0; 4]));
     }
 
     /// `<name attr="v" ...>`; attribute values are escaped.
     pub fn open(&mut self, name: &str, attrs: &[(&str, &str)]) {
-        self.buf.push('<');
-        self.buf.push_str(name);
+        self.put_char('<');
+        self.put(name);
         self.attrs(attrs);
-        self.buf.push('>');
+        self.put_char('>');
     }
 
     /// `</name>`.
     pub fn close(&mut self, name: &str) {
-        self.buf.push_str("</");
-        self.buf.push_str(name);
-        self.buf.push('>');
+        self.put("</");
+        self.put(name);
+        self.put_char('>');
     }
 
     /// `<name attr="v" .../>`.
     pub fn empty(&mut self, name: &str, attrs: &[(&str, &str)]) {
-        self.buf.push('<');
-        self.buf.push_str(name);
+        self.put_char('<');
+        self.put(name);
         self.attrs(attrs);
-        self.buf.push_str("/>");
+        self.put("/>");
     }
 
     /// `<name>text</name>` with the text escaped.
@@ -66,23 +134,27 @@ impl XmlWriter {
 
     /// Escaped character data.
     pub fn text(&mut self, text: &str) {
-        escape_into(&mut self.buf, text, false);
+        escape_with(text, false, |s| self.put(s));
     }
 
     /// Pre-formed markup, for fragments the caller built with another `XmlWriter`.
     pub fn raw(&mut self, markup: &str) {
-        self.buf.push_str(markup);
+        self.put(markup);
     }
 
     /// Formatted character data (numbers), escaped like `text`.
     pub fn text_fmt(&mut self, args: core::fmt::Arguments<'_>) {
         use core::fmt::Write;
         let start = self.buf.len();
-        // Writing into a String cannot fail.
-        let _ = self.buf.write_fmt(args);
-        if self.buf[start..].bytes().any(needs_escape) {
+        // Writing into the buffer cannot fail: past the bound, output is dropped, not an error.
+        let _ = Put(self).write_fmt(args);
+        if self
+            .buf
+            .get(start..)
+            .is_some_and(|t| t.bytes().any(needs_escape))
+        {
             let tail = self.buf.split_off(start);
-            escape_into(&mut self.buf, &tail, false);
+            self.text(&tail);
         }
     }
 
@@ -107,8 +179,10 @@ impl XmlWriter {
     }
 
     /// Drops everything written after byte `len` (a value previously returned by [`Self::len`]).
+    /// Clears [`Self::overflowed`]: what was dropped is gone with what is truncated.
     pub fn truncate(&mut self, len: usize) {
         self.buf.truncate(len);
+        self.overflowed = false;
     }
 
     pub fn as_str(&self) -> &str {
@@ -121,11 +195,11 @@ impl XmlWriter {
 
     fn attrs(&mut self, attrs: &[(&str, &str)]) {
         for (k, v) in attrs {
-            self.buf.push(' ');
-            self.buf.push_str(k);
-            self.buf.push_str("=\"");
-            escape_into(&mut self.buf, v, true);
-            self.buf.push('"');
+            self.put_char(' ');
+            self.put(k);
+            self.put("=\"");
+            escape_with(v, true, |s| self.put(s));
+            self.put_char('"');
         }
     }
 }
@@ -141,6 +215,11 @@ fn needs_escape(b: u8) -> bool {
 /// byte or starts with 0xEF (U+FFFE and U+FFFF are EF BF BE/BF in UTF-8), so the runs always end
 /// on character boundaries.
 pub fn escape_into(out: &mut String, text: &str, attr: bool) {
+    escape_with(text, attr, |s| out.push_str(s));
+}
+
+/// [`escape_into`] for any sink, piece by piece.
+fn escape_with(text: &str, attr: bool, mut put: impl FnMut(&str)) {
     let bytes = text.as_bytes();
     let mut clean = 0;
     let mut i = 0;
@@ -166,12 +245,22 @@ pub fn escape_into(out: &mut String, text: &str, attr: bool) {
                 continue;
             }
         };
-        out.push_str(text.get(clean..i).unwrap_or(""));
-        out.push_str(replacement);
+        put(text.get(clean..i).unwrap_or(""));
+        put(replacement);
         i += len;
         clean = i;
     }
-    out.push_str(text.get(clean..).unwrap_or(""));
+    put(text.get(clean..).unwrap_or(""));
+}
+
+/// `fmt::Write` through the bound of a writer.
+struct Put<'a>(&'a mut XmlWriter);
+
+impl core::fmt::Write for Put<'_> {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        self.0.put(s);
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -228,6 +317,26 @@ mod tests {
             assert!(w.buf.capacity() <= 1000, "{}", w.buf.capacity());
         }
         assert_eq!(w.len(), 980);
+    }
+
+    #[test]
+    fn a_bounded_writer_drops_what_passes_its_bound_and_never_grows_past_it() {
+        let mut w = XmlWriter::bounded(100, 20);
+        let cap = w.buf.capacity();
+        assert!((120..=128).contains(&cap), "{cap}");
+        w.leaf("a", &"x".repeat(60));
+        let mark = w.len();
+        assert!(!w.overflowed());
+        w.leaf("b", &"y".repeat(60));
+        w.text_fmt(format_args!("{}", 7));
+        assert!(w.overflowed());
+        assert_eq!(w.buf.capacity(), cap);
+        w.truncate(mark);
+        assert!(!w.overflowed());
+        assert_eq!(w.as_str(), alloc::format!("<a>{}</a>", "x".repeat(60)));
+        // The spare is there for the caller, after the content.
+        w.buf.push_str(&"z".repeat(20));
+        assert_eq!(w.buf.capacity(), cap);
     }
 
     #[test]

@@ -1,0 +1,148 @@
+//! Heap high-water mark of one optimized Enumerate, with the bare-metal image's limits (8 KiB
+//! envelopes) and a dozen sensors: more than one response holds, so the batch fills its whole
+//! byte budget.
+//!
+//! The image serves two connections from a 32 KiB heap, so what one request holds at its peak
+//! is the figure its RAM budget rests on. A response used to exist twice at its peak (the item
+//! batch, then the envelope copied around it), the batch grew by reallocation and each item was
+//! rendered into a scratch buffer grown by doubling first: 2.6× the envelope per request, which
+//! two concurrent enumerations could not get from the image's heap. This test holds the peak to
+//! one envelope buffer plus what the parsed request and one item need.
+//!
+//! One test per file on purpose: the counting allocator is process-wide.
+
+mod common;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use common::*;
+use wsbmc_cim::{Model, SystemInfo};
+use wsbmc_monitor::{Monitor, SensorId};
+use wsbmc_wsman::{Limits, RequestMeta, Service};
+
+struct Counting;
+
+static ON: AtomicBool = AtomicBool::new(false);
+static USED: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+// Safety: forwards to the system allocator unchanged; the counters only observe sizes.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // Safety: the caller upholds `GlobalAlloc::alloc`'s contract, forwarded unchanged.
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() && ON.load(Ordering::Relaxed) {
+            let now = USED.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+            PEAK.fetch_max(now, Ordering::Relaxed);
+        }
+        p
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // Safety: `ptr` came from `alloc` with this layout (caller's contract).
+        unsafe { System.dealloc(ptr, layout) };
+        if ON.load(Ordering::Relaxed) {
+            // Blocks allocated before counting started may be freed while counting: saturate.
+            let _ = USED.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |u| {
+                Some(u.saturating_sub(layout.size()))
+            });
+        }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// The image's WS-Man limits (firmware/lm3s6965evb/src/main.rs `wsman_limits`).
+fn image_limits() -> Limits {
+    Limits {
+        max_envelope_size: 8192,
+        default_envelope_size: 8192,
+        min_envelope_size: 8192,
+        max_request_size: 6 * 1024,
+        max_xml_nodes: 400,
+        max_xml_depth: 24,
+        max_enum_contexts: 4,
+        enum_context_idle_ms: 60_000,
+        max_operation_timeout_ms: 60_000,
+        max_batch_items: 64,
+        max_filter_depth: 4,
+    }
+}
+
+/// What pypsrp sends for `enumerate(..., optimize=True, max_elements=32)`.
+fn enumerate_request() -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="utf-8"?>
+<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:wsa="http://schemas.xmlsoap.org/ws/2004/08/addressing" xmlns:wsman="http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd" xmlns:wsen="http://schemas.xmlsoap.org/ws/2004/09/enumeration">
+<s:Header><wsa:Action s:mustUnderstand="true">http://schemas.xmlsoap.org/ws/2004/09/enumeration/Enumerate</wsa:Action>
+<wsman:DataLocale s:mustUnderstand="false" xml:lang="en-US"/><wsman:Locale s:mustUnderstand="false" xml:lang="en-US"/>
+<wsman:MaxEnvelopeSize s:mustUnderstand="true">153600</wsman:MaxEnvelopeSize>
+<wsa:MessageID>uuid:6d6c8a6e-0bd9-4a33-8f0a-000000000001</wsa:MessageID>
+<wsman:OperationTimeout>PT20S</wsman:OperationTimeout>
+<wsa:ReplyTo><wsa:Address s:mustUnderstand="true">http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</wsa:Address></wsa:ReplyTo>
+<wsman:ResourceURI s:mustUnderstand="true">{}</wsman:ResourceURI>
+<wsa:To>http://127.0.0.1:5985/wsman</wsa:To></s:Header>
+<s:Body><wsen:Enumerate><wsman:OptimizeEnumeration/><wsman:MaxElements>32</wsman:MaxElements></wsen:Enumerate></s:Body></s:Envelope>"#,
+        uri("CIM_NumericSensor")
+    )
+}
+
+#[test]
+fn a_full_enumerate_batch_is_held_once_at_its_peak() {
+    let sensors = (0..12u8)
+        .map(|i| {
+            let mut s = cpu_temp();
+            s.key = format!("temp{i}");
+            s.name = format!("Temp {i}");
+            s.number = 1 + i;
+            s
+        })
+        .collect::<Vec<_>>();
+    let mut monitor = Monitor::new(sensors);
+    for i in 0..12 {
+        assert!(monitor.record(SensorId(i), Ok(40_000), 1_000, true).is_ok());
+    }
+    let monitor = core::cell::RefCell::new(monitor);
+    let system = SystemInfo::new("host-1");
+    let platform = TestPlatform::bare();
+    let model = Model::new(&monitor, &system, &platform);
+    let mut service = Service::new(image_limits(), 7);
+    let request = enumerate_request();
+    let meta = RequestMeta {
+        content_type: Some("application/soap+xml;charset=UTF-8"),
+        user: Some("admin"),
+        now_ms: 2_000,
+    };
+
+    USED.store(0, Ordering::Relaxed);
+    PEAK.store(0, Ordering::Relaxed);
+    ON.store(true, Ordering::Relaxed);
+    let reply = service.handle(&model, &meta, request.as_bytes());
+    ON.store(false, Ordering::Relaxed);
+    let peak = PEAK.load(Ordering::Relaxed);
+
+    assert_eq!(
+        reply.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    let text = String::from_utf8_lossy(&reply.body);
+    // The batch filled the envelope (more sensors than fit), so this is the worst case.
+    assert!(text.contains("<n:EnumerationContext>"), "{text}");
+    assert!(reply.body.len() > 6 * 1024, "{}", reply.body.len());
+    println!(
+        "enumerate: response {} B, heap peak {peak} B during the request",
+        reply.body.len()
+    );
+    // The envelope's buffer once (8 KiB), plus the parsed request and one item's temporaries:
+    // 15.2 KiB here (64-bit), where a batch, an item scratch grown by doubling and a second
+    // envelope buffer peaked at 20.0 KiB.
+    assert!(
+        peak <= 16 * 1024,
+        "heap peak {peak} B for a {} B response",
+        reply.body.len()
+    );
+}
