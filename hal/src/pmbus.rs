@@ -39,7 +39,13 @@ fn pow10(e: i32) -> Option<i128> {
     if e < 0 || e as u32 > MAX_EXP {
         return None;
     }
-    10i128.checked_pow(e as u32)
+    // 10^MAX_EXP is far inside i128, so plain multiplication is exact; `checked_pow` would
+    // spend ~0.8 KiB of flash on 128-bit overflow checks that can never fire.
+    let mut p: i128 = 1;
+    for _ in 0..e {
+        p *= 10;
+    }
+    Some(p)
 }
 
 /// Integer division rounding half away from zero: readings are reported to the nearest count,
@@ -71,11 +77,17 @@ pub fn direct_to_scaled(raw: i32, c: Coefficients, scale: i8) -> Option<i32> {
     let a = -i32::from(c.r);
     let s = -i32::from(scale);
     let k = 0.max(-(a + s)).max(-s);
-    let num = i128::from(raw)
-        .checked_mul(pow10(a + s + k)?)?
-        .checked_sub(i128::from(c.b).checked_mul(pow10(s + k)?)?)?;
-    let den = i128::from(c.m).checked_mul(pow10(k)?)?;
+    let num = mul(i128::from(raw), pow10(a + s + k)?)?
+        .checked_sub(mul(i128::from(c.b), pow10(s + k)?)?)?;
+    let den = mul(i128::from(c.m), pow10(k)?)?;
     i32::try_from(div_round(num, den)?).ok()
+}
+
+/// `checked_mul` kept out of line: a 128-bit multiply with its overflow check is ~0.4 KiB of
+/// Thumb code, and inlined at each use it was most of this module's flash on the bare-metal image.
+#[inline(never)]
+fn mul(a: i128, b: i128) -> Option<i128> {
+    a.checked_mul(b)
 }
 
 /// Encodes an integer in units of `10^scale` into a DIRECT-format register value, rounded to

@@ -83,7 +83,7 @@ pub fn supported_states(offered: &[PowerTransition]) -> Vec<u16> {
         .iter()
         .flat_map(|t| power_states(*t).iter().copied())
         .collect();
-    v.sort_unstable();
+    crate::render::insertion_sort_by(&mut v, u16::cmp);
     v.dedup();
     v
 }
