@@ -21,7 +21,8 @@ use alloc::vec::Vec;
 pub use auth::{Account, Auth, BASIC_CHALLENGE, CACHE_SLOTS, DEFAULT_CACHE_TTL, DERIVED_KEY_LEN};
 pub use limits::HttpLimits;
 pub use server::{
-    ANON_IDENTIFY_PATH, MIN_BUF_LEN, Phase, ServeError, WSMAN_PATH, serve_connection,
+    ANON_IDENTIFY_PATH, MIN_BUF_LEN, Phase, ResponseGate, ServeError, WSMAN_PATH, serve_connection,
+    serve_connection_gated,
 };
 
 /// What the handler learns about one request once HTTP framing and authentication are done.

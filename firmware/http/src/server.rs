@@ -7,6 +7,8 @@ use core::fmt::{self, Write as _};
 use edge_http::BodyType;
 use edge_http::RequestHeaders;
 use edge_http::io::{Body, Error as EdgeError};
+use embassy_sync::blocking_mutex::raw::NoopRawMutex;
+use embassy_sync::mutex::Mutex;
 use embassy_time::{Duration, Instant, with_deadline, with_timeout};
 use embedded_io_async::{Read, Write};
 
@@ -105,6 +107,62 @@ where
     T: Read + Write,
     H: Handler + ?Sized,
 {
+    serve(io, handler, auth, limits, buf, None).await
+}
+
+/// At most one response among the connections that share it: a connection holds the gate from
+/// the moment its handler runs until the response is written (bounded by the write timeout),
+/// and another connection's response waits for it.
+///
+/// For a server whose heap cannot hold two responses at once: on the bare-metal image a
+/// response is up to 8 KiB, and two connections' responses plus their parsed requests do not
+/// fit its 32 KiB heap. Requests are still read concurrently; only handling and sending take
+/// turns. The price: a client that does not read its response holds the other connections'
+/// answers back, for at most the write timeout (`HttpLimits::body_timeout_ms`). A host with
+/// memory to spare serves without one ([`serve_connection`]).
+pub struct ResponseGate(Mutex<NoopRawMutex, ()>);
+
+impl ResponseGate {
+    pub const fn new() -> Self {
+        Self(Mutex::new(()))
+    }
+}
+
+impl Default for ResponseGate {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// [`serve_connection`], taking turns with the other connections sharing `gate` to handle and
+/// send responses.
+pub async fn serve_connection_gated<T, H>(
+    io: T,
+    handler: &H,
+    auth: &Auth,
+    limits: &HttpLimits,
+    buf: &mut [u8],
+    gate: &ResponseGate,
+) -> Result<(), ServeError<T::Error>>
+where
+    T: Read + Write,
+    H: Handler + ?Sized,
+{
+    serve(io, handler, auth, limits, buf, Some(gate)).await
+}
+
+async fn serve<T, H>(
+    io: T,
+    handler: &H,
+    auth: &Auth,
+    limits: &HttpLimits,
+    buf: &mut [u8],
+    gate: Option<&ResponseGate>,
+) -> Result<(), ServeError<T::Error>>
+where
+    T: Read + Write,
+    H: Handler + ?Sized,
+{
     if buf.len() < MIN_BUF_LEN {
         return Err(ServeError::BufferTooSmall);
     }
@@ -142,6 +200,7 @@ where
             handler,
             auth,
             limits,
+            gate,
         )
         .await?
         {
@@ -158,6 +217,7 @@ async fn serve_request<T, H>(
     handler: &H,
     auth: &Auth,
     limits: &HttpLimits,
+    gate: Option<&ResponseGate>,
 ) -> Outcome<T::Error>
 where
     T: Read + Write,
@@ -234,6 +294,11 @@ where
         path: head.path,
         content_type: head.content_type,
         user,
+    };
+    // Held until the response is written: see `ResponseGate`.
+    let _turn = match gate {
+        Some(gate) => Some(gate.0.lock().await),
+        None => None,
     };
     let response = handler.handle(&request, &body);
     drop(body);

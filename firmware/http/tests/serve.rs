@@ -8,7 +8,8 @@ use base64::Engine as _;
 use embedded_io_adapters::tokio_1::FromTokio;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, DuplexStream};
 use wsbmc_http::{
-    Auth, Handler, HttpLimits, Phase, Request, Response, ServeError, serve_connection,
+    Auth, Handler, HttpLimits, Phase, Request, Response, ResponseGate, ServeError,
+    serve_connection, serve_connection_gated,
 };
 
 /// What the handler saw for one request.
@@ -785,4 +786,69 @@ async fn too_many_headers_is_431() {
         "{result:?}"
     );
     assert!(handler.seen.borrow().is_empty());
+}
+
+/// Two connections sharing a `ResponseGate`: while one connection's response is still being
+/// written (its client has not read it, and it is larger than the pipe), the other connection's
+/// request waits for its turn, and is answered as soon as the first response is out.
+#[tokio::test]
+async fn gated_connections_take_turns_to_answer() {
+    let handler = Echo::default();
+    let auth = auth();
+    let limits = HttpLimits::default();
+    let gate = ResponseGate::new();
+    let pipe = |_| {
+        let (server_end, client_end) = tokio::io::duplex(1024);
+        let (read, write) = tokio::io::split(client_end);
+        (
+            server_end,
+            Client {
+                reader: BufReader::new(read),
+                writer: write,
+            },
+        )
+    };
+    let (server_a, mut a) = pipe(0);
+    let (server_b, mut b) = pipe(1);
+    let (mut buf_a, mut buf_b) = ([0u8; 2048], [0u8; 2048]);
+    let big = "x".repeat(8 * 1024);
+    let serve_a = serve_connection_gated(
+        FromTokio::new(server_a),
+        &handler,
+        &auth,
+        &limits,
+        &mut buf_a,
+        &gate,
+    );
+    let serve_b = serve_connection_gated(
+        FromTokio::new(server_b),
+        &handler,
+        &auth,
+        &limits,
+        &mut buf_b,
+        &gate,
+    );
+    let clients = async {
+        a.send(&authed("/wsman", &big)).await;
+        // Let A's handler run and its response fill the pipe.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        b.send(&authed("/wsman", "<b/>")).await;
+        let early = tokio::time::timeout(Duration::from_millis(200), b.reply()).await;
+        assert!(
+            early.is_err(),
+            "B was answered while A's response was being written"
+        );
+        let one = a.reply().await;
+        assert_eq!((one.status, one.body.len()), (200, big.len()));
+        let two = b.reply().await;
+        assert_eq!((two.status, two.body.as_slice()), (200, &b"<b/>"[..]));
+        drop(a);
+        drop(b);
+    };
+    let (ra, rb, ()) = tokio::time::timeout(Duration::from_secs(20), async {
+        tokio::join!(serve_a, serve_b, clients)
+    })
+    .await
+    .expect("test hung");
+    assert!(ra.is_ok() && rb.is_ok(), "{ra:?} {rb:?}");
 }
