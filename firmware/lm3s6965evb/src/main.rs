@@ -35,7 +35,7 @@ use wsbmc_chip_lm3s6965::i2c::{Controller, I2c};
 use wsbmc_chip_lm3s6965::{sysctl, time};
 use wsbmc_cim::SystemInfo;
 use wsbmc_hal::AnyDevice;
-use wsbmc_http::{Account, Auth, HttpLimits};
+use wsbmc_http::{Account, Auth, HttpLimits, ResponseGate};
 use wsbmc_monitor::Monitor;
 use wsbmc_sel::{BmcSensors, OverflowPolicy, SelConfig};
 use wsbmc_store::{RamFlash, Store};
@@ -134,6 +134,13 @@ async fn boot(spawner: Spawner) {
         );
     }
 
+    // The connections take turns to handle a request and send its response, so the heap holds
+    // one response (up to `MAX_ENVELOPE`) at a time beside the other connection's request. Two
+    // responses at once, each with its parsed request, need more than the heap has: two
+    // concurrent enumerations failed to allocate without it.
+    static GATE: StaticCell<ResponseGate> = StaticCell::new();
+    let gate: &'static ResponseGate = GATE.init(ResponseGate::new());
+
     let (stack, runner) = start_network(seed);
     spawn(&spawner, net_task(runner), "net");
     spawn(&spawner, poller_task(agent, devices), "poller");
@@ -141,7 +148,7 @@ async fn boot(spawner: Spawner) {
     for id in 0..HTTP_TASKS {
         spawn(
             &spawner,
-            http_task(id, stack, agent, auth, http_limits),
+            http_task(id, stack, agent, auth, http_limits, gate),
             "http",
         );
     }
@@ -371,6 +378,7 @@ async fn http_task(
     agent: &'static Agent,
     auth: &'static Auth,
     limits: &'static HttpLimits,
+    gate: &'static ResponseGate,
 ) -> ! {
     let mut rx = [0u8; TCP_RX_LEN];
     let mut tx = [0u8; TCP_TX_LEN];
@@ -386,13 +394,11 @@ async fn http_task(
         // Responses are written head+body in one go; Nagle would hold the tail back an RTT.
         socket.set_nagle_enabled(false);
         let started = Instant::now();
-        let result = wsbmc_http::serve_connection(&mut socket, agent, auth, limits, &mut buf).await;
+        let result =
+            wsbmc_http::serve_connection_gated(&mut socket, agent, auth, limits, &mut buf, gate)
+                .await;
         if let Err(e) = result {
-            info!(
-                "http{=usize}: connection ended: {}",
-                id,
-                defmt::Debug2Format(&e)
-            );
+            log_serve_error(id, &e);
         }
         socket.close();
         let _ = with_timeout(Duration::from_secs(2), socket.flush()).await;
@@ -401,6 +407,34 @@ async fn http_task(
             id,
             started.elapsed().as_millis()
         );
+    }
+}
+
+/// Why a connection ended, through defmt alone: `Debug2Format` would link `core::fmt` and the
+/// derived `Debug` of every type in the error (~3 KiB of flash) for one log line.
+fn log_serve_error(id: usize, e: &wsbmc_http::ServeError<embassy_net::tcp::Error>) {
+    use wsbmc_http::{Phase, ServeError};
+    match e {
+        ServeError::Io(e) => info!("http{=usize}: connection ended: transport: {}", id, e),
+        ServeError::Timeout(phase) => {
+            let phase = match phase {
+                Phase::Headers => "headers",
+                Phase::Body => "body",
+                Phase::Write => "write",
+            };
+            info!(
+                "http{=usize}: connection ended: timeout ({=str})",
+                id, phase
+            )
+        }
+        ServeError::Rejected(status) => info!(
+            "http{=usize}: connection ended: rejected with {=u16}",
+            id, status
+        ),
+        ServeError::IncompleteBody => info!("http{=usize}: connection ended: body cut short", id),
+        ServeError::BufferTooSmall => {
+            error!("http{=usize}: connection ended: buffer too small", id)
+        }
     }
 }
 

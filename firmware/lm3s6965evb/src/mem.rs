@@ -13,11 +13,14 @@ use embedded_alloc::LlffHeap;
 
 /// Heap for the XML parser (roxmltree: ~2–3× the envelope while parsing), request bodies,
 /// response bodies and the sensor table. Sized from measurements under two concurrent
-/// connections with the image's body and envelope caps; see the stats log line. Two clients
-/// enumerating in lockstep, deep WQL and SEL writes (the e2e tests) peak at 22.2 KiB: response
-/// envelopes are built in one exactly-sized allocation, and enumeration batches never grow past
-/// their envelope budget. The margin is for fragmentation, not for the peak: at 28 KiB an
-/// 8 KiB response failed with only 13 KiB in use.
+/// connections with the image's body and envelope caps; see the stats log line. With the twelve
+/// sensors of boards/lm3s6965evb, two clients enumerating in lockstep, deep WQL and SEL writes
+/// (the e2e tests) peak at 22.5 KiB, 7.2 KiB of it long-lived (sensor table, SEL index,
+/// contexts). What keeps it there: a response is one buffer with the envelope assembled around
+/// its items in place (wsbmc-wsman `enumeration::fill`), and the connections take turns to hold
+/// one (`ResponseGate` in main.rs). Without the turns, two 8 KiB responses plus two parsed
+/// requests did not fit: an 8 KiB allocation failed with 18 KiB in use. The margin is for
+/// fragmentation, not for the peak.
 pub const HEAP_SIZE: usize = 32 * 1024;
 
 /// The pattern cortex-m-rt's `paint-stack` fills the stack with at reset.
