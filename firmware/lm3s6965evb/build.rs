@@ -126,9 +126,13 @@ fn emit_board(code: &mut String, b: &Board, path: &Path) -> std::fmt::Result {
         b.devices.len()
     )?;
     for d in &b.devices {
+        // `NonZeroU32::new` is const; the loader guarantees a declared shunt is not 0.
+        let sense = d
+            .sense_micro_ohms
+            .map_or("None".to_string(), |r| format!("NonZeroU32::new({r})"));
         writeln!(
             code,
-            "    DeviceRow {{ name: {:?}, model: DeviceModel::{}, bus: {}, address: {:#04x} }},",
+            "    DeviceRow {{ name: {:?}, model: DeviceModel::{}, bus: {}, address: {:#04x}, sense_micro_ohms: {sense} }},",
             d.name,
             variant(d.model)?,
             d.bus,

@@ -152,8 +152,8 @@ def test_reading_follows_qom_set_within_two_poll_periods(image, millidegrees, st
 
 # (QOM id, property) of the QEMU part behind each board device channel, and how CIM's integer
 # (at the sensor's UnitModifier) follows from the QOM value. QEMU's adm1272 computes current and
-# power for a 0.3 mΩ shunt, the driver for its default 1 mΩ: CIM reads 0.3× QEMU's amperes and
-# watts (see the board file).
+# power for a 0.3 mΩ shunt, which the board file declares (rsense-micro-ohm): CIM reads QEMU's
+# milliamperes as they are, and its watts as milliwatts.
 QOM_ID = {
     "board_tmp": "tmp0",
     "vr_tmp": "tmp1",
@@ -173,7 +173,7 @@ QOM_PROPERTY = {
     ("adm1272", "iout"): "iout",
     ("adm1272", "pin"): "pin",
 }
-QOM_TO_CIM = {"iout": lambda v: v * 0.3, "pin": lambda v: v * 1000 * 0.3}
+QOM_TO_CIM = {"pin": lambda v: v * 1000}
 # Relative and absolute slack per property: temperature registers quantise (tmp421 1/16 °C; QEMU's
 # emc1413 keeps whole degrees); the PMBus DIRECT format rounds to a count.
 TOLERANCE = {

@@ -9,6 +9,7 @@
 //! schema.
 
 use std::fmt;
+use std::num::NonZeroU32;
 use std::path::Path;
 
 use wsbmc_hal::DeviceModel;
@@ -172,6 +173,10 @@ pub struct Device {
     pub bus: u16,
     /// 7-bit I2C address.
     pub address: u8,
+    /// `rsense-micro-ohm`: the ADM1272's current shunt, which alone turns the part's sense
+    /// voltage into amperes and watts. `None` (and always for other models) keeps the driver's
+    /// default.
+    pub sense_micro_ohms: Option<NonZeroU32>,
 }
 
 /// Inputs for the simulated HAL, which has no physics and needs to be told what to read.

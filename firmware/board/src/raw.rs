@@ -63,6 +63,8 @@ pub struct RawDevice {
     pub address: Spanned<i64>,
     #[serde(default)]
     pub description: String,
+    /// ADM1272 only. Wider than u32 so a negative or huge value gets our message.
+    pub rsense_micro_ohm: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -186,6 +186,33 @@ fn good_board_converts_exactly() {
 }
 
 #[test]
+fn sense_resistor_reaches_the_adm1272_and_defaults_to_none() {
+    let b = parse(GOOD, "t.toml").unwrap();
+    assert!(b.devices.iter().all(|d| d.sense_micro_ohms.is_none()));
+    for (value, want) in [("10", 10), ("300", 300), ("100000", 100_000)] {
+        let text = edit(&[
+            ("model = \"max31785\"", "model = \"adm1272\""),
+            (
+                "address = 0x52",
+                &format!("address = 0x52\nrsense-micro-ohm = {value}"),
+            ),
+            (
+                "device = \"fans\"\nchannel = \"fan1\"",
+                "device = \"fans\"\nchannel = \"iout\"",
+            ),
+            (
+                "device = \"fans\"\nchannel = \"vsense1\"",
+                "device = \"fans\"\nchannel = \"vin\"",
+            ),
+        ]);
+        let b = parse(&text, "t.toml").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(b.devices[1].model, DeviceModel::Adm1272);
+        assert_eq!(b.devices[1].sense_micro_ohms.map(|r| r.get()), Some(want));
+        assert_eq!(b.devices[0].sense_micro_ohms, None);
+    }
+}
+
+#[test]
 fn same_address_on_another_bus_is_fine() {
     let text = edit(&[("address = 0x52", "address = 0x4c")]);
     assert!(parse(&text, "t.toml").is_ok());
@@ -356,6 +383,63 @@ fn every_error_names_its_line() {
                 ("channel = \"fan1\"", format!("channel = \"fan1\" {m}")),
             ],
             "at24c02 has no sensor channels",
+        ),
+        (
+            vec![(
+                "address = 0x52",
+                format!("address = 0x52\nrsense-micro-ohm = 300 {m}"),
+            )],
+            "device \"fans\": rsense-micro-ohm applies only to an adm1272; a max31785 has no sense resistor",
+        ),
+        (
+            vec![
+                ("model = \"max31785\"", "model = \"adm1272\"".into()),
+                (
+                    "address = 0x52",
+                    format!("address = 0x52\nrsense-micro-ohm = 0 {m}"),
+                ),
+            ],
+            "rsense-micro-ohm 0 is outside 10..=100000",
+        ),
+        (
+            vec![
+                ("model = \"max31785\"", "model = \"adm1272\"".into()),
+                (
+                    "address = 0x52",
+                    format!("address = 0x52\nrsense-micro-ohm = -300 {m}"),
+                ),
+            ],
+            "rsense-micro-ohm -300 is outside",
+        ),
+        (
+            vec![
+                ("model = \"max31785\"", "model = \"adm1272\"".into()),
+                (
+                    "address = 0x52",
+                    format!("address = 0x52\nrsense-micro-ohm = 9 {m}"),
+                ),
+            ],
+            "rsense-micro-ohm 9 is outside",
+        ),
+        (
+            vec![
+                ("model = \"max31785\"", "model = \"adm1272\"".into()),
+                (
+                    "address = 0x52",
+                    format!("address = 0x52\nrsense-micro-ohm = 5000000000 {m}"),
+                ),
+            ],
+            "rsense-micro-ohm 5000000000 is outside",
+        ),
+        (
+            vec![
+                ("model = \"max31785\"", "model = \"adm1272\"".into()),
+                (
+                    "address = 0x52",
+                    format!("address = 0x52\nrsense-micro-ohm = 0.3 {m}"),
+                ),
+            ],
+            "invalid type: floating point `0.3`, expected i64",
         ),
         (
             vec![("bus = \"i2c1\"", format!("bus = \"i2c7\" {m}"))],
@@ -570,6 +654,11 @@ fn sim_board_loads() {
         );
     }
     assert!(b.devices.iter().any(|d| d.model.eeprom().is_some()));
+    let sense = |name: &str| {
+        let d = b.devices.iter().find(|d| d.name == name);
+        d.and_then(|d| d.sense_micro_ohms).map(|r| r.get())
+    };
+    assert_eq!((sense("psu0_hsc"), sense("psu1_hsc")), (None, Some(500)));
     let sat: Vec<_> = b
         .sensors
         .iter()

@@ -3,10 +3,11 @@
 //! header when the fault is the entry as a whole).
 
 use std::collections::HashMap;
+use std::num::NonZeroU32;
 use std::ops::Range;
 
 use toml::Spanned;
-use wsbmc_hal::devices::ChannelInfo;
+use wsbmc_hal::devices::{ChannelInfo, adm1272};
 use wsbmc_hal::{DeviceModel, Quantity};
 use wsbmc_monitor::{PowerDomain, SensorDesc, SensorSource, Threshold, Thresholds};
 
@@ -291,15 +292,44 @@ fn devices(
                 ),
             ));
         }
+        let sense_micro_ohms = d
+            .rsense_micro_ohm
+            .map(|r| sense_resistor(model, &r).map_err(|msg| fail(r.span(), msg)))
+            .transpose()?;
         out.push(Device {
             name,
             description: d.description,
             model,
             bus,
             address,
+            sense_micro_ohms,
         });
     }
     Ok(out)
+}
+
+/// `rsense-micro-ohm`, accepted only where a driver uses it: on any other part it would be
+/// silently ignored, and a board author would believe the readings were scaled.
+fn sense_resistor(model: DeviceModel, r: &Spanned<i64>) -> Result<NonZeroU32, String> {
+    if model != DeviceModel::Adm1272 {
+        return Err(format!(
+            "rsense-micro-ohm applies only to an adm1272; a {} has no sense resistor",
+            model.name()
+        ));
+    }
+    let range = adm1272::SENSE_MICRO_OHMS;
+    u32::try_from(*r.get_ref())
+        .ok()
+        .filter(|v| range.contains(v))
+        .and_then(NonZeroU32::new)
+        .ok_or_else(|| {
+            format!(
+                "rsense-micro-ohm {} is outside {}..={} (µΩ: 300 is 0.3 mΩ)",
+                r.get_ref(),
+                range.start(),
+                range.end()
+            )
+        })
 }
 
 /// Readable range when the board does not say: what the usual parts for each quantity can

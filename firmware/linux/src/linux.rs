@@ -51,7 +51,12 @@ pub fn build(board: &Board) -> Result<Devices, String> {
                 )
             })?;
             let i2c = LinuxI2c::open(path).map_err(|e| format!("{path}: {e}"))?;
-            Ok(AnyDevice::bind(d.model, i2c, d.address))
+            Ok(AnyDevice::bind_with_sense(
+                d.model,
+                i2c,
+                d.address,
+                d.sense_micro_ohms,
+            ))
         })
         .collect()
 }

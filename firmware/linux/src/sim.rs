@@ -31,6 +31,12 @@ pub fn build(board: &Board) -> Result<(Sim, Devices), String> {
     for d in &board.devices {
         sim.add_device(bus_name(d.bus)?, d.address, d.model)
             .map_err(|e| format!("device {:?}: {e}", d.name))?;
+        // The model encodes through the same shunt the driver decodes with, so the board
+        // file's values read back unscaled.
+        if let Some(sense) = d.sense_micro_ohms {
+            sim.set_sense_micro_ohms(bus_name(d.bus)?, d.address, sense)
+                .map_err(|e| format!("device {:?}: {e}", d.name))?;
+        }
         if d.model.eeprom().is_some() {
             let image = fru_image(board)?;
             sim.load_eeprom(bus_name(d.bus)?, d.address, &image)
@@ -59,7 +65,7 @@ pub fn build(board: &Board) -> Result<(Sim, Devices), String> {
             Ok(if d.model == DeviceModel::IpmbSatellite {
                 AnyDevice::satellite(Requester::new(sim.ipmb(bus, BMC_SA)), d.address)
             } else {
-                AnyDevice::bind(d.model, sim.bus(bus), d.address)
+                AnyDevice::bind_with_sense(d.model, sim.bus(bus), d.address, d.sense_micro_ohms)
             })
         })
         .collect::<Result<Devices, String>>()?;
@@ -100,4 +106,46 @@ fn fru_image(board: &Board) -> Result<Vec<u8>, String> {
         .map_err(|e| format!("board info does not fit a 256-byte FRU image: {e:?}"))?;
     out.truncate(n);
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One ADM1272 on a 0.25 mΩ shunt: if either the model or the driver missed the board's
+    /// value, the pinned current and power would read back 4× off.
+    #[tokio::test(flavor = "current_thread")]
+    async fn board_shunt_reaches_model_and_driver() {
+        let text = r#"[board]
+name = "t"
+manufacturer = "m"
+product = "p"
+serial-number = "s"
+system-name = "h"
+bmc-name = "b"
+
+[[bus]]
+name = "i2c0"
+
+[[device]]
+name = "hsc"
+model = "adm1272"
+bus = "i2c0"
+address = 0x10
+rsense-micro-ohm = 250
+"#;
+        let board = wsbmc_board::parse(text, "t.toml").unwrap_or_else(|e| panic!("{e}"));
+        let (sim, mut devices) = build(&board).unwrap_or_else(|e| panic!("{e}"));
+        sim.board
+            .set_override("i2c0", 0x10, 2, Some(40_000))
+            .unwrap();
+        sim.board
+            .set_override("i2c0", 0x10, 3, Some(480_000))
+            .unwrap();
+        let current = devices[0].read(2).await.unwrap();
+        let power = devices[0].read(3).await.unwrap();
+        // One count: 1/(66.3·0.25) A and 1/(10.535·0.25) W at the power-on ranges.
+        assert!((current - 40_000).abs() <= 61, "{current}");
+        assert!((power - 480_000).abs() <= 380, "{power}");
+    }
 }

@@ -3,8 +3,10 @@
 
 use alloc::string::String;
 use alloc::vec::Vec;
+use core::num::NonZeroU32;
 
-use wsbmc_hal::{DeviceModel, Quantity};
+use wsbmc_chip_lm3s6965::i2c::I2c;
+use wsbmc_hal::{AnyDevice, DeviceModel, Quantity};
 use wsbmc_monitor::{PowerDomain, SensorDesc, SensorSource, Thresholds};
 
 /// One device of the board: which driver, on which of [`BUSES`], at which 7-bit address.
@@ -13,6 +15,15 @@ pub struct DeviceRow {
     pub model: DeviceModel,
     pub bus: u16,
     pub address: u8,
+    /// The board file's `rsense-micro-ohm` (ADM1272 only); `None` keeps the driver's default.
+    pub sense_micro_ohms: Option<NonZeroU32>,
+}
+
+impl DeviceRow {
+    /// The row's driver on `i2c`, with the board constants the bare model does not carry.
+    pub fn bind(&self, i2c: I2c) -> AnyDevice<I2c> {
+        AnyDevice::bind_with_sense(self.model, i2c, self.address, self.sense_micro_ohms)
+    }
 }
 
 /// A [`SensorDesc`] whose strings live in flash. The monitor's table owns `String`s (the Linux

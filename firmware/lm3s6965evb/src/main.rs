@@ -264,7 +264,7 @@ async fn build_devices(sysclk: u32) -> Vec<AnyDevice<I2c>> {
                 d.model.name(),
                 d.address
             );
-            AnyDevice::new(d.model, I2c::new(ctl, sysclk), d.address)
+            d.bind(I2c::new(ctl, sysclk))
         })
         .collect()
 }

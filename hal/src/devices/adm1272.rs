@@ -19,8 +19,8 @@
 //!
 //! Current and power `m` are per milliohm of sense resistor: the part measures a voltage, the
 //! board's shunt turns it into amperes. The shunt is a board constant given at construction
-//! (default 1 mΩ, the datasheet's reference value) and folded into the coefficients exactly:
-//! `(m·Rµ, 1000·b, R−3)`.
+//! (board file `rsense-micro-ohm`; default 1 mΩ, the datasheet's reference value) and folded
+//! into the coefficients exactly: `(m·Rµ, 1000·b, R−3)`.
 //!
 //! VOUT, VIN and temperature sampling are separately enabled in PMON_CONFIG (bits 1, 2, 3) and
 //! VOUT and temperature are off at power-up, which would leave those registers stale; the
@@ -47,6 +47,11 @@ pub const DEFAULT_SENSE_MICRO_OHMS: NonZeroU32 = match NonZeroU32::new(1000) {
     Some(v) => v,
     None => NonZeroU32::MIN,
 };
+
+/// The shunts a board may declare. Below 10 µΩ a full-scale READ_PIN overflows the driver's
+/// milliwatt `i32`; above 100 mΩ the 30 mV range would span only 0.3 A, far from any hot-swap
+/// design. Either end is more likely a unit slip (mΩ or nΩ written as µΩ) than a real board.
+pub const SENSE_MICRO_OHMS: core::ops::RangeInclusive<u32> = 10..=100_000;
 
 const ADC_MAX: u16 = 0x0FFF;
 
@@ -259,6 +264,54 @@ mod tests {
         tx.extend([word(0x8C, 2048 - 663), word(0x8C, 2048 + 1326)]);
         let r = run_on(Some(500), &tx, &[2, 2]);
         assert_eq!(r, vec![Ok(-10_000), Ok(20_000)]);
+    }
+
+    #[test]
+    fn qemu_shunt_current_and_power() {
+        // QEMU's model: 0.3 mΩ, power-on 100 V / 30 mV ranges. Its reset values, 25 A and
+        // 300 W, encode (with its m truncated to 198 and 3160) as 2543 and 948 counts; exact
+        // coefficients read them back as 4.95 A / 0.1989 and 948 W / 3.1605.
+        let mut tx = init(0x3F35);
+        tx.extend([
+            word(0x8C, 2543),
+            word(0x97, 948),
+            word(0x8C, 2048 + 1989), // 2048 + 19.89·I: 100 A exactly, where m = 198 would not be
+            word(0x8C, 2048 - 1989),
+            word(0x97, 31_605), // 10 kW exactly
+        ]);
+        let r = run_on(Some(300), &tx, &[2, 3, 2, 2, 3]);
+        assert_eq!(
+            r,
+            vec![
+                Ok(24_887),
+                Ok(299_953),
+                Ok(100_000),
+                Ok(-100_000),
+                Ok(10_000_000)
+            ]
+        );
+    }
+
+    #[test]
+    fn every_count_decodes_at_both_ends_of_the_board_range() {
+        let configs = [0, PMON_VRANGE_100V, PMON_IRANGE_30MV, 0x3F35];
+        for sense in [*SENSE_MICRO_OHMS.start(), *SENSE_MICRO_OHMS.end()] {
+            let sense = NonZeroU32::new(sense).expect("range excludes 0");
+            for config in configs {
+                let r = Ranges::from_pmon_config(config);
+                let i = with_sense(r.current(), sense);
+                let p = with_sense(r.power(), sense);
+                for y in 0..=i32::from(ADC_MAX) {
+                    assert!(
+                        direct_to_scaled(y, i, -3).is_some(),
+                        "{sense} {config:#x} {y}"
+                    );
+                }
+                for y in [i16::MIN, -1, 0, 1, i16::MAX] {
+                    assert!(direct_to_scaled(y.into(), p, -3).is_some(), "{sense} {y}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! One module per part; the module name is the `model` string board files use.
 
 use core::marker::PhantomData;
+use core::num::NonZeroU32;
 
 use embedded_hal_async::i2c::I2c;
 
@@ -212,7 +213,7 @@ pub enum AnyDevice<I, B = NoIpmb> {
 
 impl<I: I2c> AnyDevice<I> {
     /// Binds a driver for `model` at 7-bit `address` to `i2c`, with each part's default board
-    /// constants (ADM1272: 1 mΩ sense resistor). Build the variant directly for other values.
+    /// constants (ADM1272: 1 mΩ sense resistor); [`AnyDevice::bind_with_sense`] takes the board's.
     /// A satellite needs an IPMB transport, which `i2c` is not: it is built unbound (its
     /// sensors read as absent); boards with satellites use [`AnyDevice::bind`].
     pub fn new(model: DeviceModel, i2c: I, address: u8) -> Self {
@@ -249,6 +250,25 @@ impl<I: I2c, B: IpmiLink> AnyDevice<I, B> {
             DeviceModel::IpmbSatellite => AnyDevice::Satellite(Satellite::unbound(address)),
             #[allow(unreachable_patterns)]
             _ => AnyDevice::Unsupported(model, PhantomData),
+        }
+    }
+
+    /// [`AnyDevice::bind`] with the board's sense resistor (µΩ) for an ADM1272: the part measures
+    /// a voltage, and only the board knows the shunt that turns it into amperes and watts.
+    /// `None` keeps the driver's 1 mΩ default; other models have no shunt and ignore it (the
+    /// board loader refuses the key on them).
+    pub fn bind_with_sense(
+        model: DeviceModel,
+        i2c: I,
+        address: u8,
+        sense_micro_ohms: Option<NonZeroU32>,
+    ) -> Self {
+        match (model, sense_micro_ohms) {
+            #[cfg(feature = "adm1272")]
+            (DeviceModel::Adm1272, Some(sense)) => {
+                AnyDevice::Adm1272(Adm1272::with_sense_micro_ohms(i2c, address, sense))
+            }
+            _ => Self::bind(model, i2c, address),
         }
     }
 
@@ -423,6 +443,26 @@ mod tests {
             assert_eq!(DeviceModel::from_name(m.name()), Some(m));
             idle.done();
         }
+    }
+
+    #[test]
+    fn bind_with_sense_reaches_the_adm1272_only() {
+        // PMON_CONFIG with sampling on, 60 V / 15 mV; then IOUT 2048 + 1326: 10 A at 1 mΩ.
+        let config = T::write_read(0x10, vec![0xD4], vec![0x1E, 0x3F]);
+        let iout = T::write_read(0x10, vec![0x8C], (2048u16 + 1326).to_le_bytes().to_vec());
+        let quarter = NonZeroU32::new(250);
+        for (sense, want) in [(None, 10_000), (quarter, 40_000)] {
+            let mut mock = Mock::new(&[config.clone(), iout.clone()]);
+            let mut dev: AnyDevice<_> =
+                AnyDevice::bind_with_sense(DeviceModel::Adm1272, mock.clone(), 0x10, sense);
+            assert_eq!(block_on(dev.read(2)), Ok(want));
+            mock.done();
+        }
+        let mut mock = Mock::new(&[T::write_read(0x48, vec![0x00], vec![0x19, 0x00])]);
+        let mut dev: AnyDevice<_> =
+            AnyDevice::bind_with_sense(DeviceModel::Tmp75, mock.clone(), 0x48, quarter);
+        assert_eq!(block_on(dev.read(0)), Ok(25_000));
+        mock.done();
     }
 
     #[test]
