@@ -11,7 +11,10 @@ Enumerate of CIM_LogRecord returns.
 Every other part on the bus (tmp421, emc1413, max31785, adm1272; see the board file) is checked
 the same way: qom-set moves each settable value, and every sensor's CurrentReading follows what
 QEMU then holds. Two clients enumerating all twelve sensors at once, round after round, is the
-regression test for the heap exhaustion two concurrent enumerations used to cause.
+regression test for the heap exhaustion two concurrent enumerations used to cause. Two clients
+sending the largest hostile requests the image accepts (and one step past each limit), in
+lockstep, check that its heap budget holds by design: every request answered, no allocation
+failure, no reset.
 
 Skipped only when qemu-system-arm is missing on a developer machine; in CI (CI=true) a missing
 QEMU fails the test (scripts/test-lm3s installs it).
@@ -27,10 +30,12 @@ import time
 import tomllib
 
 import pytest
+import requests
 
 from board_expect import expected_sensors
 from wsmanlib import (
     CIM_SCHEMA,
+    CONTENT_TYPE,
     Qmp,
     check_board_sensors,
     enumerate_all,
@@ -64,6 +69,7 @@ class Image:
         self.password = os.environ.get("WSBMC_PASSWORD", "wsbmc-dev")
         self.board = board
         self.qmp = Qmp(info["qmp"])
+        self.url = f"http://{self.host}:{self.port}/wsman"
 
     def log(self) -> str:
         """The decoded defmt log so far."""
@@ -284,7 +290,7 @@ def test_two_connections_are_served_at_once(image):
     assert not any(t.is_alive() for t in threads), "a client hung"
     assert not errors, errors
     log = image.log()
-    for sign in ("allocation failed", "panic", "hard fault"):
+    for sign in ("allocation failed", "panic", "hard fault", "more than the"):
         assert sign not in log, log[-2000:]
     assert log.count("on lm3s6965evb, board") == 1, "the image rebooted:\n" + log[-2000:]
 
@@ -355,6 +361,270 @@ def test_nested_wql_is_refused_not_a_crash(image):
     # Still serving, and never rebooted.
     assert sensors(pypsrp(image))
     log = image.log()
+    assert log.count("on lm3s6965evb, board") == 1, "the image rebooted:\n" + log[-2000:]
+
+
+# The image's request limits (firmware/lm3s6965evb/src/main.rs `MAX_BODY`, `wsman_limits`).
+MAX_BODY = 4096
+MAX_NODES = 128
+MAX_ATTRIBUTES = 48
+MAX_NAMESPACES = 16
+MAX_FILTER_LEN = 256
+ENUMERATE = "http://schemas.xmlsoap.org/ws/2004/09/enumeration/Enumerate"
+RELEASE = "http://schemas.xmlsoap.org/ws/2004/09/enumeration/Release"
+WQL = "http://schemas.microsoft.com/wbem/wsman/1/WQL"
+SELECTOR_FILTER = "http://schemas.dmtf.org/wbem/wsman/1/wsman/SelectorFilter"
+GET = "http://schemas.xmlsoap.org/ws/2004/09/transfer/Get"
+
+
+def _accepted(text: str, utf16: bool = False) -> bool:
+    """Whether the image's checks on raw text let `text` through to the parser."""
+    size = 2 + 2 * len(text.encode("utf-16-le")) // 2 if utf16 else len(text.encode())
+    return (
+        size <= MAX_BODY and text.count("=") <= MAX_ATTRIBUTES and text.count("xmlns") <= MAX_NAMESPACES
+    )
+
+
+def _nodes(text: str) -> int:
+    """The nodes roxmltree makes of `text`: the document, elements, text runs, comments."""
+    from xml.dom import minidom
+
+    def count(node):
+        return 1 + sum(count(c) for c in node.childNodes)
+
+    return count(minidom.parseString(text).documentElement) + 1
+
+
+def _fill(frame, unit, utf16=False, limit=None, nodes=False):
+    """frame(fill) with unit(i) repeated in fill as often as the image accepts (and fill no
+    longer than `limit`; with `nodes`, no more nodes than the image's limit)."""
+    fill = ""
+    for i in range(MAX_BODY):
+        nxt = fill + unit(i)
+        if (
+            not _accepted(frame(nxt), utf16)
+            or (limit is not None and len(nxt) > limit)
+            or (nodes and _nodes(frame(nxt)) > MAX_NODES)
+        ):
+            break
+        fill = nxt
+    return frame(fill)
+
+
+def _enumerate_env(extra_headers="", filter_xml="", optimize=True):
+    body = (
+        "<n:Enumerate>"
+        + ("<w:OptimizeEnumeration/><w:MaxElements>64</w:MaxElements>" if optimize else "")
+        + filter_xml
+        + "</n:Enumerate>"
+    )
+    env, _ = envelope(ENUMERATE, CIM_SCHEMA + "CIM_NumericSensor", body=body, extra_headers=extra_headers)
+    return env
+
+
+def _wql_filter(query):
+    return f'<w:Filter Dialect="{WQL}">{query}</w:Filter>'
+
+
+def _selector_filter(selectors):
+    return f'<w:Filter Dialect="{SELECTOR_FILTER}"><w:SelectorSet>{selectors}</w:SelectorSet></w:Filter>'
+
+
+def _get_env(**kw):
+    return envelope(GET, CIM_SCHEMA + "CIM_NumericSensor", **kw)[0]
+
+
+def _hostile_requests():
+    """(name, body bytes, content type, statuses allowed): the largest requests the image
+    accepts in every shape a client controls, and a step past each limit."""
+    env_open = _enumerate_env().split("<s:Header>")[0]
+    inside = lambda open_, close: (lambda f: f"{env_open}{open_}{f}{close}</s:Envelope>")  # noqa: E731
+    ok, fault = {200}, {500}
+    prefix = "SELECT * FROM CIM_NumericSensor WHERE "
+    shapes = [
+        # roxmltree used to reserve a node per '<' whatever the node limit: ~200 KiB here.
+        ("'<' flood in a comment", inside("<!--", "-->"), lambda i: "<", fault),
+        ("attributes at the limit", inside("<a", "/>"), lambda i: f" a{i:x}='&lt;'", fault),
+        ("namespaces at the limit", inside("<a>", "</a>"), lambda i: f"<b xmlns:q{i}='v{i}'/>", fault),
+        ("elements at the node limit", inside("<a>", "</a>"), lambda i: "<b>x</b>", fault),
+        ("nesting past the depth limit", inside("", ""), lambda i: "<d>", fault),
+        ("text with entities", inside("<a>", "</a>"), lambda i: "<b>&amp;&lt;</b>", fault),
+        (
+            "enumerate, DOM at the node limit, 8 KiB response",
+            lambda f: _enumerate_env(extra_headers=f),
+            lambda i: "<w:Pad/>",
+            ok,
+        ),
+        (
+            "get, selectors at the limit",
+            lambda f: _get_env(selectors_xml=f"<w:SelectorSet>{f}</w:SelectorSet>"),
+            lambda i: f'<w:Selector Name="N{i}">v</w:Selector>',
+            fault,
+        ),
+        (
+            "get, options at the limit",
+            lambda f: _get_env(extra_headers=f"<w:OptionSet>{f}</w:OptionSet>"),
+            lambda i: f'<w:Option Name="O{i}">v</w:Option>',
+            fault,
+        ),
+        (
+            "enumerate, selector filter at the limit",
+            lambda f: _enumerate_env(filter_xml=_selector_filter(f)),
+            lambda i: f'<w:Selector Name="Name{i}">Temp {i}</w:Selector>',
+            fault,
+        ),
+        (
+            "enumerate, longest WQL filter",
+            lambda f: _enumerate_env(filter_xml=_wql_filter(prefix + f + "CurrentState IS NULL")),
+            lambda i: "CurrentState IS NULL OR ",
+            ok,
+        ),
+    ]
+    out = []
+    for name, frame, unit, statuses in shapes:
+        limit = MAX_FILTER_LEN - len(prefix) - 20 if "WQL" in name else None
+        nodes = "node limit" in name and name.startswith("enumerate")
+        text = _fill(frame, unit, limit=limit, nodes=nodes)
+        out.append((name, text.encode(), CONTENT_TYPE, statuses))
+        text16 = _fill(frame, unit, utf16=True, limit=limit, nodes=nodes)
+        body16 = b"\xff\xfe" + text16.encode("utf-16-le")
+        out.append((name + " (UTF-16)", body16, CONTENT_TYPE, statuses | fault))
+    # One step past each limit: refused with a fault before the parser allocates.
+    over = [
+        ("'=' past the attribute limit", inside("<a>", "</a>")("=" * (MAX_ATTRIBUTES + 1))),
+        (
+            "namespaces past the limit",
+            inside("<a>", "</a>")("".join(f"<b xmlns:q{i}='v'/>" for i in range(MAX_NAMESPACES))),
+        ),
+        ("elements past the node limit", inside("<a>", "</a>")("<b/>" * MAX_NODES)),
+        (
+            "WQL past the length limit",
+            _enumerate_env(filter_xml=_wql_filter(prefix + "CurrentState IS NULL OR " * 24 + "Name = 'x'")),
+        ),
+    ]
+    for name, text in over:
+        assert len(text.encode()) <= MAX_BODY, name
+        out.append((name, text.encode(), CONTENT_TYPE, fault))
+    return out
+
+
+def _release(image, response: str, session=None):
+    """Releases the enumeration a response left open, so it holds no context slot."""
+    if "EnumerationContext>" not in response:
+        return
+    ctx = response.split("EnumerationContext>")[1].split("<")[0]
+    env, _ = envelope(
+        RELEASE,
+        CIM_SCHEMA + "CIM_NumericSensor",
+        body=f"<n:Release><n:EnumerationContext>{ctx}</n:EnumerationContext></n:Release>",
+    )
+    if session is None:
+        post(image, env, headers={"Connection": "close"})
+    else:
+        session.post(image.url, data=env.encode(), headers={"Content-Type": CONTENT_TYPE}, timeout=10)
+
+
+def _over_size(image) -> int:
+    """A head announcing a body past MAX_BODY, and no body: the image answers 413 from the head
+    alone and closes. A raw socket, because a client that sends the body anyway may see the
+    reset of the close instead of the answer."""
+    import base64
+    import socket
+
+    cred = base64.b64encode(f"{image.user}:{image.password}".encode()).decode()
+    head = (
+        f"POST /wsman HTTP/1.1\r\nHost: {image.host}\r\nAuthorization: Basic {cred}\r\n"
+        f"Content-Type: {CONTENT_TYPE}\r\nContent-Length: {MAX_BODY + 1}\r\n\r\n"
+    )
+    # The image takes a moment to listen again after a connection closes, and a SYN that finds
+    # no listener is reset: retry until the head is answered (the head alone changes nothing).
+    for _ in range(50):
+        try:
+            with socket.create_connection((image.host, image.port), timeout=10) as sock:
+                sock.sendall(head.encode())
+                answer = sock.recv(64)
+            if answer:
+                return int(answer.split(b" ")[1])
+        except (ConnectionRefusedError, ConnectionResetError):
+            pass
+        time.sleep(0.1)
+    raise AssertionError("no answer to an oversized request")
+
+
+def test_hostile_requests_at_the_limits_are_answered_never_a_reset(image):
+    """Two clients in lockstep send the largest requests the image accepts, in every shape a
+    client controls (markup, attributes, namespaces, entities, nesting, UTF-16, a DOM at the
+    node limit beside an 8 KiB response, the longest WQL filter) and one step past each limit.
+    Both connections hold a maximum body while one of them is handled: the heap's worst case
+    by design. Every request gets an HTTP answer, the image never fails an allocation, panics
+    or resets, and a normal Enumerate works afterwards."""
+    requests_ = _hostile_requests()
+    rounds = 2
+    errors, answers = [], []
+    barrier = threading.Barrier(2, timeout=60)
+
+    def client(k):
+        try:
+            for _ in range(rounds):
+                # One keep-alive connection per client, as the image has two slots.
+                with requests.Session() as session:
+                    session.auth = (image.user, image.password)
+                    for i, (name, data, ctype, statuses) in enumerate(requests_):
+                        barrier.wait()
+                        headers = {"Content-Type": ctype}
+                        if i == len(requests_) - 1:
+                            # The image closes it: its slot is free for the oversized request.
+                            headers["Connection"] = "close"
+                        r = session.post(image.url, data=data, headers=headers, timeout=10)
+                        answers.append((name, r.status_code))
+                        if r.status_code not in statuses:
+                            errors.append(f"{name}: {r.status_code} {r.text[:300]!r}")
+                        _release(image, r.text, session)
+                barrier.wait()
+                status = _over_size(image)
+                answers.append(("body past the size limit", status))
+                if status != 413:
+                    errors.append(f"body past the size limit: {status}")
+                # The image closed that connection; it listens again once the close is flushed
+                # (at most 2 s), and a connection before then would be reset unanswered.
+                time.sleep(2.5)
+        except Exception as e:  # reported below; a thread cannot fail the test itself
+            errors.append(repr(e))
+            barrier.abort()
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert not any(t.is_alive() for t in threads), "a client hung"
+    assert not errors, errors
+    assert len(answers) == 2 * rounds * (len(requests_) + 1)
+
+    # Open enumerations are bounded by what they hold, not only by their number: contexts with
+    # the longest filter fill the byte budget before the count, then answer QuotaLimit.
+    query = "SELECT * FROM CIM_NumericSensor WHERE " + "CurrentState IS NULL OR " * 8 + "Name IS NULL"
+    assert len(query) <= MAX_FILTER_LEN
+    opened = []
+    try:
+        for _ in range(4):
+            env = _enumerate_env(filter_xml=_wql_filter(query), optimize=False)
+            r = post(image, env, headers={"Connection": "close"})
+            if r.status_code != 200:
+                assert r.status_code == 500 and "QuotaLimit" in r.text, r.text
+                break
+            opened.append(r.text.split("EnumerationContext>")[1].split("<")[0])
+        else:
+            pytest.fail("four contexts with long filters were all kept")
+        assert opened, "not even one context with a long filter was kept"
+    finally:
+        for ctx in opened:
+            _release(image, f"<n:EnumerationContext>{ctx}</n:EnumerationContext>")
+
+    assert sensors(pypsrp(image))
+    log = image.log()
+    for sign in ("allocation failed", "panic", "hard fault", "answering 503", "more than the"):
+        assert sign not in log, log[-3000:]
     assert log.count("on lm3s6965evb, board") == 1, "the image rebooted:\n" + log[-2000:]
 
 

@@ -60,14 +60,18 @@ fn image_limits() -> Limits {
         max_envelope_size: 8192,
         default_envelope_size: 8192,
         min_envelope_size: 8192,
-        max_request_size: 6 * 1024,
-        max_xml_nodes: 400,
+        max_request_size: 4 * 1024,
+        max_xml_nodes: 128,
         max_xml_depth: 24,
         max_enum_contexts: 4,
         enum_context_idle_ms: 60_000,
         max_operation_timeout_ms: 60_000,
         max_batch_items: 64,
         max_filter_depth: 4,
+        max_xml_attributes: 48,
+        max_xml_namespaces: 16,
+        max_filter_len: 256,
+        max_context_bytes: 1536,
     }
 }
 

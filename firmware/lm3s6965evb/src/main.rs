@@ -56,8 +56,9 @@ const TCP_TX_LEN: usize = 1024;
 const CONN_BUF_LEN: usize = 1536;
 
 /// Largest request body accepted (413 beyond). Real clients' Get/Enumerate/Pull envelopes are
-/// 1.5–4 KiB; the body is buffered on the heap per connection.
-const MAX_BODY: usize = 6 * 1024;
+/// 1.5–4 KiB. The body is buffered on the heap per connection, and a connection waiting for its
+/// turn holds one, so the heap budget counts one per connection (see `HEAP_SIZE`).
+const MAX_BODY: usize = 4 * 1024;
 /// Largest response envelope: a client's MaxEnvelopeSize is clamped to it, and enumerations page
 /// by bytes to fit. DSP0226's minimum is 8192, so this is also the floor.
 const MAX_ENVELOPE: usize = 8 * 1024;
@@ -278,8 +279,14 @@ fn wsman_limits() -> Limits {
         default_envelope_size: MAX_ENVELOPE,
         min_envelope_size: MAX_ENVELOPE.min(8192),
         max_request_size: MAX_BODY,
-        // Enough for a pretty-printed 6 KiB envelope; each node costs ~44 B of heap.
-        max_xml_nodes: 400,
+        // The parser's tables are heap the request holds until its response is built. Real
+        // clients send 40–80 nodes, 15–25 `=` (namespace declarations, mustUnderstand,
+        // xml:lang, selector and option names) and up to ten namespace declarations; a node
+        // costs 48 B and the table is reserved whole (vendor/roxmltree/PATCHED.md).
+        // firmware/cim/tests/heap_hostile.rs measures every request shape at these limits.
+        max_xml_nodes: 128,
+        max_xml_attributes: 48,
+        max_xml_namespaces: 16,
         max_xml_depth: 24,
         max_enum_contexts: 4,
         enum_context_idle_ms: 60_000,
@@ -288,6 +295,12 @@ fn wsman_limits() -> Limits {
         // Each WQL nesting level costs ~232 B of stack on this core; 4 levels fit the stack
         // reserve with room to spare, and a deeper filter is refused with CannotProcessFilter.
         max_filter_depth: 4,
+        // Real WQL filters are one or two conditions; a long one is tokenized and parsed while
+        // a response is being built.
+        max_filter_len: 256,
+        // Contexts outlive requests: four plain ones take ~1.2 KiB, and a filter stored whole
+        // must not be able to take the heap the next request needs.
+        max_context_bytes: 1536,
         // A limit the protocol crate adds later starts at its default instead of breaking the
         // image's build.
         ..Limits::default()
@@ -394,8 +407,9 @@ async fn http_task(
         // Responses are written head+body in one go; Nagle would hold the tail back an RTT.
         socket.set_nagle_enabled(false);
         let started = Instant::now();
+        let handler = Guarded(agent);
         let result =
-            wsbmc_http::serve_connection_gated(&mut socket, agent, auth, limits, &mut buf, gate)
+            wsbmc_http::serve_connection_gated(&mut socket, &handler, auth, limits, &mut buf, gate)
                 .await;
         if let Err(e) = result {
             log_serve_error(id, &e);
@@ -407,6 +421,49 @@ async fn http_task(
             id,
             started.elapsed().as_millis()
         );
+    }
+}
+
+/// Free heap a request needs before it is handled: the largest peak of any request within
+/// `wsman_limits` on this image (13.2 KiB, a selector filter at the attribute limit; the e2e
+/// hostile test sends every shape at the limits and fails if one needs more than this), plus
+/// room for the allocator's rounding. See `mem::HEAP_SIZE` for the budget it is part of.
+const HANDLE_RESERVE: usize = 14 * 1024;
+
+/// The agent behind a last check of the heap. The limits are chosen so that every request fits
+/// beside the other connection's body and the long-lived state (`mem::HEAP_SIZE`); this check
+/// is what still holds if that arithmetic is ever wrong (state grown past its estimate), because
+/// parsing and rendering allocate infallibly and a failed allocation resets the board. A request
+/// that finds too little free heap is answered 503 before anything is parsed.
+struct Guarded(&'static Agent);
+
+impl wsbmc_http::Handler for Guarded {
+    fn handle(&self, req: &wsbmc_http::Request<'_>, body: &[u8]) -> wsbmc_http::Response {
+        let free = mem::heap_free();
+        if free < HANDLE_RESERVE {
+            warn!(
+                "http: {=usize} B of heap free, {=usize} needed; answering 503",
+                free, HANDLE_RESERVE
+            );
+            return wsbmc_http::Response {
+                status: 503,
+                content_type: None,
+                body: Vec::new(),
+            };
+        }
+        let before = mem::heap_used();
+        mem::begin_window();
+        let response = self.0.handle(req, body);
+        // The reserve is only as good as the measurement behind it: say so if a request ever
+        // needed more (the e2e test fails on this line).
+        let needed = mem::window_peak().saturating_sub(before);
+        if needed > HANDLE_RESERVE {
+            warn!(
+                "http: a request needed {=usize} B of heap, more than the {=usize} B reserved",
+                needed, HANDLE_RESERVE
+            );
+        }
+        response
     }
 }
 

@@ -11,16 +11,26 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 
 use embedded_alloc::LlffHeap;
 
-/// Heap for the XML parser (roxmltree: ~2–3× the envelope while parsing), request bodies,
-/// response bodies and the sensor table. Sized from measurements under two concurrent
-/// connections with the image's body and envelope caps; see the stats log line. With the twelve
-/// sensors of boards/lm3s6965evb, two clients enumerating in lockstep, deep WQL and SEL writes
-/// (the e2e tests) peak at 22.5 KiB, 7.2 KiB of it long-lived (sensor table, SEL index,
-/// contexts). What keeps it there: a response is one buffer with the envelope assembled around
-/// its items in place (wsbmc-wsman `enumeration::fill`), and the connections take turns to hold
-/// one (`ResponseGate` in main.rs). Without the turns, two 8 KiB responses plus two parsed
-/// requests did not fit: an 8 KiB allocation failed with 18 KiB in use. The margin is for
-/// fragmentation, not for the peak.
+/// Heap for the XML parser, request and response bodies, the sensor table and the SEL index.
+///
+/// Sized so that the worst case the request limits allow fits by arithmetic, not by luck: an
+/// allocation failure resets the board, and parsing and rendering allocate infallibly.
+/// - Long-lived state: ~7.0 KiB measured at idle after the e2e tests (sensor table and cache,
+///   SEL index, service state), plus open enumeration contexts, at most 1.5 KiB together
+///   (`Limits::max_context_bytes` in main.rs).
+/// - Each connection outside the response gate: its request body, at most `MAX_BODY` (4 KiB),
+///   allocated fallibly (a body that does not fit is answered 503, never a reset).
+/// - The one request being handled (`ResponseGate`): at most 13.2 KiB measured on this image
+///   (a selector filter at the attribute limit; a DOM at the node limit, or the longest WQL
+///   filter, beside an 8 KiB response come close). The request's DOM is freed before an
+///   Enumerate or Pull response is built, and roxmltree's tables are reserved once
+///   (vendor/roxmltree/PATCHED.md), so the parse and the response never add up.
+///   firmware/cim/tests/heap_hostile.rs measures every request shape at the limits on the host;
+///   the e2e hostile test sends them two at a time.
+///
+/// Total: 7 + 1.5 + 2 × 4 + 13.2 = 29.7 KiB of 32; the rest is for the allocator's rounding and
+/// fragmentation. `HANDLE_RESERVE` in main.rs is checked before each request is handled, so if
+/// the long-lived part ever outgrows its estimate, the answer is 503, not a reset.
 pub const HEAP_SIZE: usize = 32 * 1024;
 
 /// The pattern cortex-m-rt's `paint-stack` fills the stack with at reset.
@@ -30,6 +40,8 @@ struct CountingHeap {
     heap: LlffHeap,
     used: AtomicUsize,
     peak: AtomicUsize,
+    /// High-water mark since [`begin_window`]: what one request took.
+    window: AtomicUsize,
 }
 
 // Safety: delegates to `LlffHeap`, a correct `GlobalAlloc`; the counters only observe sizes.
@@ -48,6 +60,7 @@ unsafe impl GlobalAlloc for CountingHeap {
         } else {
             let now = self.used.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
             self.peak.fetch_max(now, Ordering::Relaxed);
+            self.window.fetch_max(now, Ordering::Relaxed);
         }
         p
     }
@@ -64,6 +77,7 @@ static HEAP: CountingHeap = CountingHeap {
     heap: LlffHeap::empty(),
     used: AtomicUsize::new(0),
     peak: AtomicUsize::new(0),
+    window: AtomicUsize::new(0),
 };
 
 /// Hands the heap its memory. Must run once, first thing in `main`, before anything allocates.
@@ -77,6 +91,21 @@ pub fn init_heap() {
 /// Bytes currently allocated (requested sizes, without allocator overhead).
 pub fn heap_used() -> usize {
     HEAP.used.load(Ordering::Relaxed)
+}
+
+/// Bytes not allocated (requested sizes; the allocator's rounding and fragmentation come out
+/// of this too).
+pub fn heap_free() -> usize {
+    HEAP_SIZE.saturating_sub(heap_used())
+}
+
+/// Starts measuring one request's heap: [`window_peak`] is the high-water mark from here.
+pub fn begin_window() {
+    HEAP.window.store(heap_used(), Ordering::Relaxed);
+}
+
+pub fn window_peak() -> usize {
+    HEAP.window.load(Ordering::Relaxed)
 }
 
 pub fn heap_peak() -> usize {

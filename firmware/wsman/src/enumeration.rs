@@ -31,6 +31,60 @@ pub struct ContextTable {
     entries: Vec<Context>,
     max: usize,
     idle_ms: u64,
+    /// Bound on the sum of [`context_bytes`] over the entries.
+    max_bytes: usize,
+}
+
+/// Allocation cost assumed per owned string or vector, beyond its bytes: the allocator's
+/// rounding and header, and the struct that holds it. An estimate, not a measurement; it makes
+/// many tiny selectors count for more than their text.
+const PER_ALLOCATION: usize = 32;
+
+/// Heap a stored context holds, roughly: its strings and selector tables, each with
+/// [`PER_ALLOCATION`] on top. Bounded by `Limits::max_context_bytes` over all contexts.
+pub fn context_bytes(ctx: &Context) -> usize {
+    use crate::provider::{Epr, Filter, Selector, SelectorValue};
+    fn string(s: &str) -> usize {
+        s.len() + PER_ALLOCATION
+    }
+    fn selectors(list: &[Selector]) -> usize {
+        list.iter()
+            .map(|s| {
+                string(&s.name)
+                    + match &s.value {
+                        SelectorValue::Text(t) => string(t),
+                        SelectorValue::Epr(e) => epr(e) + PER_ALLOCATION,
+                    }
+            })
+            .sum::<usize>()
+            + PER_ALLOCATION
+    }
+    fn epr(e: &Epr) -> usize {
+        string(&e.resource_uri) + selectors(&e.selectors)
+    }
+    let spec = &ctx.spec;
+    let filter = match &spec.filter {
+        Filter::None => 0,
+        Filter::Wql(q) => string(q),
+        Filter::Selector(list) => selectors(list),
+        Filter::Association(a) => {
+            let opt = |s: &Option<String>| s.as_deref().map_or(0, string);
+            epr(&a.object)
+                + opt(&a.association_class)
+                + opt(&a.result_class)
+                + opt(&a.role)
+                + opt(&a.result_role)
+                + a.include_result_property
+                    .iter()
+                    .map(|p| string(p))
+                    .sum::<usize>()
+        }
+    };
+    core::mem::size_of::<Context>()
+        + string(&ctx.user)
+        + string(&spec.resource_uri)
+        + spec.namespace.as_deref().map_or(0, string)
+        + filter
 }
 
 fn invalid_context() -> Fault {
@@ -43,7 +97,13 @@ impl ContextTable {
             entries: Vec::new(),
             max,
             idle_ms,
+            max_bytes: usize::MAX,
         }
+    }
+
+    /// Bounds the heap the contexts hold together ([`context_bytes`]); unbounded by default.
+    pub fn set_max_bytes(&mut self, max_bytes: usize) {
+        self.max_bytes = max_bytes;
     }
 
     pub fn len(&self) -> usize {
@@ -70,6 +130,14 @@ impl ContextTable {
         if !self.has_room(now_ms) {
             return Err(Fault::new(FaultKind::QuotaLimit)
                 .message("Too many enumerations are open; release or finish one first."));
+        }
+        if self.max_bytes != usize::MAX {
+            let held: usize = self.entries.iter().map(context_bytes).sum();
+            if held.saturating_add(context_bytes(&ctx)) > self.max_bytes {
+                return Err(Fault::new(FaultKind::QuotaLimit).message(
+                    "The open enumerations hold too much state; release or finish one first.",
+                ));
+            }
         }
         self.entries.push(ctx);
         Ok(())
@@ -185,7 +253,13 @@ pub fn fill<P: Provider>(
         }
         if overflowed {
             if count == 0 {
-                // Alone too large: render it whole, once, to say which limit it breaks.
+                // Alone too large. Which limit it breaks matters only with MaxCharacters, and
+                // only then is it rendered whole, once, to tell; the batch buffer goes first,
+                // so the two are never held at once.
+                drop(out);
+                if lim.max_characters.is_none() {
+                    return Err(too_big_for_envelope());
+                }
                 let mut item = XmlWriter::new();
                 let mut next = pos;
                 write_item(provider, spec, mode, &mut next, &mut item)?;
@@ -220,6 +294,10 @@ fn too_large(lim: BatchLimits, item: &str) -> Fault {
     {
         return max_characters_exceeded();
     }
+    too_big_for_envelope()
+}
+
+fn too_big_for_envelope() -> Fault {
     Fault::with_detail(
         FaultKind::EncodingLimit,
         FaultDetail::MaxEnvelopeSizeExceeded,
@@ -472,5 +550,21 @@ mod tests {
         assert!(t.take(tok.as_str(), "alice", 1200).is_ok());
         assert!(t.take(tok.as_str(), "alice", 1200).is_err(), "taken once");
         assert!(t.take("uuid:nope", "alice", 1200).is_err());
+    }
+
+    #[test]
+    fn contexts_are_bounded_by_what_they_hold() {
+        let mut g = TokenGen::new(7);
+        let mut t = ContextTable::new(4, 1000);
+        let plain = context_bytes(&ctx(&mut g, "alice", 0));
+        let mut big = ctx(&mut g, "alice", 0);
+        big.spec.filter = Filter::Wql("x".repeat(300));
+        assert!(context_bytes(&big) >= plain + 300);
+        t.set_max_bytes(plain + context_bytes(&big));
+        t.insert(ctx(&mut g, "alice", 0), 0).expect("room");
+        t.insert(big.clone(), 0).expect("room, to the byte");
+        let f = t.insert(big, 0).expect_err("over the byte bound");
+        assert_eq!(f.kind, FaultKind::QuotaLimit);
+        assert_eq!(t.len(), 2, "below the count bound all the same");
     }
 }

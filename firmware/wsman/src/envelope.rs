@@ -138,16 +138,34 @@ fn utf16(bytes: &[u8], big_endian: bool) -> Result<String, Fault> {
             u16::from_le_bytes([c[0], c[1]])
         }
     });
-    // UTF-8 never needs more than 3 bytes per UTF-16 unit (surrogate pairs: 4 bytes per 2 units).
-    let mut out = String::with_capacity(bytes.len() / 2 * 3);
-    for c in char::decode_utf16(units) {
-        out.push(c.map_err(|_| bad())?);
+    // Measured first and allocated once at the exact size: reserving the worst case (3 bytes
+    // per unit) would hold 1.5× the body for the ASCII envelopes clients actually send.
+    let mut len = 0usize;
+    for c in char::decode_utf16(units.clone()) {
+        len = len.saturating_add(c.map_err(|_| bad())?.len_utf8());
     }
+    let mut out = String::with_capacity(len);
+    out.extend(char::decode_utf16(units).map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER)));
     Ok(out)
 }
 
 /// Parses text into a DOM within the node and depth limits.
+///
+/// The attribute and namespace limits are checked on the raw text first: roxmltree sizes its
+/// attribute table from the count of `=` before it parses, so that count, not what the
+/// document turns out to hold, decides how much it asks the allocator for.
 pub fn parse_document<'i>(text: &'i str, limits: &Limits) -> Result<Document<'i>, Fault> {
+    let too_many = |what: &str| {
+        Fault::with_detail(FaultKind::EncodingLimit, FaultDetail::ServiceEnvelopeLimit)
+            .message(format!("The request has too many XML {what}."))
+    };
+    if text.bytes().filter(|&c| c == b'=').count() > limits.max_xml_attributes as usize {
+        return Err(too_many("attributes"));
+    }
+    let declarations = text.as_bytes().windows(5).filter(|w| w == b"xmlns").count();
+    if declarations > limits.max_xml_namespaces as usize {
+        return Err(too_many("namespace declarations"));
+    }
     let opts = ParsingOptions {
         allow_dtd: false,
         nodes_limit: limits.max_xml_nodes,
@@ -834,6 +852,11 @@ fn parse_filter(f: Node<'_, '_>, limits: &Limits) -> Result<Filter, Fault> {
         if q.is_empty() {
             return Err(cannot("The WQL filter is empty."));
         }
+        let max_len = limits.max_filter_len.min(crate::wql::MAX_QUERY_LEN);
+        if q.len() > max_len {
+            return Err(Fault::new(FaultKind::CannotProcessFilter)
+                .message(format!("The WQL query is longer than {max_len} bytes.")));
+        }
         // Syntax and nesting are checked here, against the service's limit, so every provider
         // gets only queries that parse within it; the text still travels as is, and the
         // provider parses it again (no deeper than here) to match classes and properties.
@@ -1446,6 +1469,66 @@ mod tests {
         });
         assert_eq!(method_of("http://x/C/M", "http://X/c"), Some("M"));
         assert_eq!(method_of("http://x/C", "http://x/C"), None);
+    }
+
+    /// The limits checked on the raw text: each refuses one past it before roxmltree
+    /// allocates, with the service-envelope fault; at the limit the request parses.
+    #[test]
+    fn attribute_namespace_and_filter_length_limits() {
+        let limits = Limits {
+            max_xml_attributes: 8,
+            max_xml_namespaces: 4,
+            max_filter_len: 64,
+            ..Limits::default()
+        };
+        let run = |xml: &str| {
+            parse_document(xml, &limits)
+                .and_then(|doc| parse(&doc, &limits).map(|_| ()).map_err(|r| r.fault))
+                .map_err(|f| (f.kind, f.detail))
+        };
+        let limit = Err((
+            FaultKind::EncodingLimit,
+            Some(FaultDetail::ServiceEnvelopeLimit),
+        ));
+        // HEAD has four namespace declarations, so four `=` of the eight are taken.
+        let get = |extra: &str| env(&get_headers(extra), "");
+        assert_eq!(run(&get("<w:P a='1' b='2' c='3' d='4'/>")), Ok(()));
+        assert_eq!(run(&get("<w:P a='1' b='2' c='3' d='4' e='5'/>")), limit);
+        assert_eq!(
+            run(&get("<w:P>a=b c=d e=f g=h i=j</w:P>")),
+            limit,
+            "any '=' counts"
+        );
+        assert_eq!(run(&get("<w:P xmlns:q='u'/>")), limit);
+        let wql = |q: &str| {
+            env(
+                "<a:Action>http://schemas.xmlsoap.org/ws/2004/09/enumeration/Enumerate</a:Action><a:MessageID>1</a:MessageID><w:ResourceURI>http://x/C</w:ResourceURI>",
+                &format!(
+                    "<n:Enumerate><w:Filter Dialect='http://schemas.microsoft.com/wbem/wsman/1/WQL'>{q}</w:Filter></n:Enumerate>"
+                ),
+            )
+        };
+        let at = format!("SELECT * FROM C WHERE {}", "a IS NULL OR ".repeat(2));
+        let at = format!("{at}{}", "b".repeat(64 - at.len() - " IS NULL".len()));
+        assert_eq!(run(&wql(&format!("{at} IS NULL"))), Ok(()));
+        assert_eq!(
+            run(&wql(&format!("{at}c IS NULL"))).map_err(|e| e.0),
+            Err(FaultKind::CannotProcessFilter)
+        );
+    }
+
+    #[test]
+    fn utf16_bodies_decode_to_their_exact_size() {
+        let text = "<a>é\u{4e2d}x</a>";
+        let mut body = vec![0xFF, 0xFE];
+        body.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+        let (decoded, charset) = decode(&body, CharsetHint::Unspecified).expect("UTF-16");
+        assert_eq!(charset, Charset::Utf16);
+        assert_eq!(decoded, text);
+        let Cow::Owned(s) = decoded else {
+            panic!("UTF-16 decodes to an owned string")
+        };
+        assert_eq!(s.capacity(), text.len());
     }
 
     #[test]

@@ -53,6 +53,15 @@ pub struct Limits {
     pub max_xml_nodes: u32,
     /// XML element nesting cap.
     pub max_xml_depth: u32,
+    /// Most `=` characters a request may contain, which bounds its attributes: roxmltree
+    /// reserves one attribute per `=` before it parses (6 KiB of `=` in a text would ask for
+    /// ~150 KiB at once), and nothing else bounds the attributes of one element short of the
+    /// request size. Its node table is bounded by `max_xml_nodes` (vendor/roxmltree/PATCHED.md).
+    pub max_xml_attributes: u32,
+    /// Most namespace declarations (`xmlns` occurrences). An element that declares one copies
+    /// every namespace in scope into roxmltree's namespace table, so declarations on many
+    /// elements cost memory quadratically.
+    pub max_xml_namespaces: u32,
     /// Live enumeration contexts; one more answers QuotaLimit.
     pub max_enum_contexts: usize,
     /// Idle lifetime of an enumeration context between Pulls.
@@ -66,6 +75,16 @@ pub struct Limits {
     /// 200 B of stack on thumbv7m), so this is a stack budget: the default suits a host; an
     /// MCU image with ~10 KiB of stack should set 4. Capped at [`crate::wql::MAX_DEPTH`].
     pub max_filter_depth: usize,
+    /// Longest WQL filter text, in bytes; longer is `wsman:CannotProcessFilter`. Capped at
+    /// [`crate::wql::MAX_QUERY_LEN`]. The query is tokenized and parsed while the request's
+    /// DOM (and later its response) is held, so its length is heap on an MCU image.
+    pub max_filter_len: usize,
+    /// Most heap the open enumeration contexts may hold together, roughly (their strings plus
+    /// a fixed cost per allocation, see `enumeration::context_bytes`); one more that would pass
+    /// it answers `wsman:QuotaLimit` like one context too many. Contexts outlive requests, so
+    /// on a small heap their filters, stored whole, must not be able to crowd out the next
+    /// request.
+    pub max_context_bytes: usize,
 }
 
 impl Default for Limits {
@@ -77,11 +96,16 @@ impl Default for Limits {
             max_request_size: 512 * 1024,
             max_xml_nodes: 4_096,
             max_xml_depth: 32,
+            // The request size is the host's bound on these; an MCU image sets its own.
+            max_xml_attributes: u32::MAX,
+            max_xml_namespaces: u32::MAX,
             max_enum_contexts: 32,
             enum_context_idle_ms: 240_000,
             max_operation_timeout_ms: 60_000,
             max_batch_items: 32_000,
             max_filter_depth: crate::wql::MAX_DEPTH,
+            max_filter_len: crate::wql::MAX_QUERY_LEN,
+            max_context_bytes: usize::MAX,
         }
     }
 }
@@ -128,7 +152,8 @@ impl Service {
     /// `seed` feeds message ids and enumeration-context tokens; pass real entropy in production and
     /// a constant in golden tests.
     pub fn new(limits: Limits, seed: u64) -> Self {
-        let contexts = ContextTable::new(limits.max_enum_contexts, limits.enum_context_idle_ms);
+        let mut contexts = ContextTable::new(limits.max_enum_contexts, limits.enum_context_idle_ms);
+        contexts.set_max_bytes(limits.max_context_bytes);
         Self {
             limits,
             tokens: TokenGen::new(seed),
@@ -250,9 +275,26 @@ impl Service {
                 ));
             return self.fault(&f, relates_to, &[]);
         }
-        match self.dispatch(provider, meta, &req, *charset) {
+        // The MessageID outlives the DOM for the fault's RelatesTo (copied on errors only).
+        let relates = |h: &envelope::Header<'_>| h.message_id.map(String::from);
+        let result = match Detached::of(req) {
+            Ok(mut detached) => {
+                // Enumerate and Pull write the largest responses and need nothing from the DOM
+                // to do it: the DOM (and a decoded UTF-16 copy) is freed before the response
+                // exists, so a request's heap peak is the larger of the two, not their sum.
+                drop(doc);
+                drop(text);
+                let req = detached.view();
+                self.dispatch(provider, meta, &req, *charset)
+                    .map_err(|f| (f, relates(&req.header)))
+            }
+            Err(req) => self
+                .dispatch(provider, meta, &req, *charset)
+                .map_err(|f| (f, relates(&req.header))),
+        };
+        match result {
             Ok(text) => Outcome::Envelope { status: 200, text },
-            Err(f) => self.fault(&f, relates_to, &[]),
+            Err((f, relates_to)) => self.fault(&f, relates_to.as_deref(), &[]),
         }
     }
 
@@ -278,7 +320,9 @@ impl Service {
         }
     }
 
-    /// Decides one authenticated request and renders its success envelope.
+    /// Decides one authenticated request and renders its success envelope. Out of line: it is
+    /// called for detached and DOM-backed requests alike, and one copy of it is enough flash.
+    #[inline(never)]
     fn dispatch<P: Provider>(
         &mut self,
         provider: &P,
@@ -636,6 +680,126 @@ impl Service {
             .unwrap_or(1)
             .min(self.limits.max_batch_items)
             .max(1)
+    }
+}
+
+/// An Enumerate, Pull or Release with the header strings its dispatch reads copied out of the
+/// DOM, so the DOM can be freed before the response is built. Owned parts of the request move
+/// over as they are; what dispatch does not read for these operations (To, locales, session,
+/// options) is left behind.
+struct Detached {
+    /// The header's and the operation's strings, back to back; the ranges below index it.
+    strings: String,
+    action: Option<core::ops::Range<usize>>,
+    message_id: Option<core::ops::Range<usize>>,
+    resource_uri: Option<core::ops::Range<usize>>,
+    selectors: Vec<crate::provider::Selector>,
+    namespace: Option<String>,
+    max_envelope_size: usize,
+    operation_timeout_ms: u64,
+    request_total_items: bool,
+    op: DetachedOp,
+}
+
+enum DetachedOp {
+    Enumerate(envelope::EnumerateBody),
+    Pull {
+        context: core::ops::Range<usize>,
+        max_elements: Option<u32>,
+        max_characters: Option<u64>,
+        max_time_ms: Option<u64>,
+    },
+    Release(core::ops::Range<usize>),
+}
+
+impl Detached {
+    /// The request back for the operations that keep the DOM (their bodies are DOM nodes, and
+    /// their responses are single instances).
+    // The request goes back by value once, on the stack; boxing it would put it on the heap this
+    // exists to spare.
+    #[allow(clippy::result_large_err)]
+    fn of<'a, 'i>(req: Request<'a, 'i>) -> Result<Self, Request<'a, 'i>> {
+        if !matches!(
+            req.op,
+            Operation::Enumerate(_) | Operation::Pull(_) | Operation::Release(_)
+        ) {
+            return Err(req);
+        }
+        let Request { header: h, op } = req;
+        let mut strings = String::new();
+        let mut keep = |s: Option<&str>| {
+            s.map(|s| {
+                let start = strings.len();
+                strings.push_str(s);
+                start..strings.len()
+            })
+        };
+        let action = keep(h.action);
+        let message_id = keep(h.message_id);
+        let resource_uri = keep(h.resource_uri);
+        let op = match op {
+            Operation::Enumerate(e) => DetachedOp::Enumerate(e),
+            Operation::Pull(p) => DetachedOp::Pull {
+                context: keep(Some(p.context)).unwrap_or_default(),
+                max_elements: p.max_elements,
+                max_characters: p.max_characters,
+                max_time_ms: p.max_time_ms,
+            },
+            Operation::Release(token) => DetachedOp::Release(keep(Some(token)).unwrap_or_default()),
+            _ => DetachedOp::Release(0..0),
+        };
+        Ok(Self {
+            strings,
+            action,
+            message_id,
+            resource_uri,
+            selectors: h.selectors,
+            namespace: h.namespace,
+            max_envelope_size: h.max_envelope_size,
+            operation_timeout_ms: h.operation_timeout_ms,
+            request_total_items: h.request_total_items,
+            op,
+        })
+    }
+
+    /// The request again, borrowing the strings and taking the owned parts back (once). Options
+    /// were checked before detaching.
+    fn view(&mut self) -> Request<'_, '_> {
+        let op = core::mem::replace(&mut self.op, DetachedOp::Release(0..0));
+        let s = |r: &Option<core::ops::Range<usize>>| {
+            r.as_ref().and_then(|r| self.strings.get(r.clone()))
+        };
+        let header = envelope::Header {
+            to: None,
+            action: s(&self.action),
+            message_id: s(&self.message_id),
+            resource_uri: s(&self.resource_uri),
+            selectors: core::mem::take(&mut self.selectors),
+            namespace: self.namespace.take(),
+            options: Vec::new(),
+            max_envelope_size: self.max_envelope_size,
+            operation_timeout_ms: self.operation_timeout_ms,
+            locale: None,
+            data_locale: None,
+            session_id: None,
+            request_total_items: self.request_total_items,
+        };
+        let op = match op {
+            DetachedOp::Enumerate(e) => Operation::Enumerate(e),
+            DetachedOp::Pull {
+                context,
+                max_elements,
+                max_characters,
+                max_time_ms,
+            } => Operation::Pull(envelope::PullBody {
+                context: self.strings.get(context).unwrap_or(""),
+                max_elements,
+                max_characters,
+                max_time_ms,
+            }),
+            DetachedOp::Release(token) => Operation::Release(self.strings.get(token).unwrap_or("")),
+        };
+        Request { header, op }
     }
 }
 
