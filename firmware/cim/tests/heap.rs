@@ -12,68 +12,13 @@
 //! One test per file on purpose: the counting allocator is process-wide.
 
 mod common;
-
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+mod heap_common;
 
 use common::*;
+use heap_common::*;
 use wsbmc_cim::{Model, SystemInfo};
 use wsbmc_monitor::{Monitor, SensorId};
-use wsbmc_wsman::{Limits, RequestMeta, Service};
-
-struct Counting;
-
-static ON: AtomicBool = AtomicBool::new(false);
-static USED: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-// Safety: forwards to the system allocator unchanged; the counters only observe sizes.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // Safety: the caller upholds `GlobalAlloc::alloc`'s contract, forwarded unchanged.
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() && ON.load(Ordering::Relaxed) {
-            let now = USED.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-            PEAK.fetch_max(now, Ordering::Relaxed);
-        }
-        p
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // Safety: `ptr` came from `alloc` with this layout (caller's contract).
-        unsafe { System.dealloc(ptr, layout) };
-        if ON.load(Ordering::Relaxed) {
-            // Blocks allocated before counting started may be freed while counting: saturate.
-            let _ = USED.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |u| {
-                Some(u.saturating_sub(layout.size()))
-            });
-        }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
-
-/// The image's WS-Man limits (firmware/lm3s6965evb/src/main.rs `wsman_limits`).
-fn image_limits() -> Limits {
-    Limits {
-        max_envelope_size: 8192,
-        default_envelope_size: 8192,
-        min_envelope_size: 8192,
-        max_request_size: 4 * 1024,
-        max_xml_nodes: 128,
-        max_xml_depth: 24,
-        max_enum_contexts: 4,
-        enum_context_idle_ms: 60_000,
-        max_operation_timeout_ms: 60_000,
-        max_batch_items: 64,
-        max_filter_depth: 4,
-        max_xml_attributes: 48,
-        max_xml_namespaces: 16,
-        max_filter_len: 256,
-        max_context_bytes: 1536,
-    }
-}
+use wsbmc_wsman::{RequestMeta, Service};
 
 /// What pypsrp sends for `enumerate(..., optimize=True, max_elements=32)`.
 fn enumerate_request() -> String {
@@ -120,12 +65,7 @@ fn a_full_enumerate_batch_is_held_once_at_its_peak() {
         now_ms: 2_000,
     };
 
-    USED.store(0, Ordering::Relaxed);
-    PEAK.store(0, Ordering::Relaxed);
-    ON.store(true, Ordering::Relaxed);
-    let reply = service.handle(&model, &meta, request.as_bytes());
-    ON.store(false, Ordering::Relaxed);
-    let peak = PEAK.load(Ordering::Relaxed);
+    let (reply, peak) = peak_of(|| service.handle(&model, &meta, request.as_bytes()));
 
     assert_eq!(
         reply.status,
