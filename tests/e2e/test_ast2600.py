@@ -43,6 +43,8 @@ from wsmanlib import (
     Qmp,
     check_board_sensors,
     enumerate_all,
+    key_values,
+    needs_qemu,
     numeric_sensors as sensors,
     props,
     pypsrp,
@@ -63,15 +65,8 @@ PRESS_WAIT_S = 5  # from an accepted request to the button press
 BOOT_TIMEOUT_S = 180  # TCG on two shared cores: ~15-25 s normally, far more under load
 BUILD_TIMEOUT_S = 1200  # only when the test has to build the binary itself (std is rebuilt)
 
-pytestmark = pytest.mark.skipif(
-    shutil.which(os.environ.get("QEMU_SYSTEM_ARM", "qemu-system-arm")) is None
-    and os.environ.get("CI") != "true",
-    reason="qemu-system-arm not installed (scripts/install-qemu installs it; CI always runs this)",
-)
+pytestmark = needs_qemu("QEMU_SYSTEM_ARM", "qemu-system-arm", "scripts/install-qemu")
 
-
-def _kv(text: str) -> dict:
-    return dict(line.split("=", 1) for line in text.split() if "=" in line)
 
 
 class Image:
@@ -99,7 +94,7 @@ class Image:
         )
         if started.returncode != 0:
             pytest.fail(f"image did not boot:\n{started.stderr[-6000:]}")
-        self.info = _kv(started.stdout)
+        self.info = key_values(started.stdout)
         self.port = int(self.info["port"])
         self.boots.append(int(self.info["ready_ms"]))
         print(f"ast2600-evb: first HTTP answer {self.info['ready_ms']} ms after QEMU start")

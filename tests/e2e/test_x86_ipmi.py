@@ -41,7 +41,7 @@ from fractions import Fraction
 import pytest
 
 from board_expect import expected_sensors, system_name
-from wsmanlib import numeric_sensors, pypsrp
+from wsmanlib import key_values, needs_qemu, numeric_sensors, pypsrp
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 BOARD = ROOT / "boards" / "x86-ipmi" / "board.toml"
@@ -53,15 +53,8 @@ KERNEL_RETRIES_S = 8  # the message handler retries a bridged request ~4 times, 
 NO_CONTACT = "12"
 LOST_COMMUNICATION = "13"
 
-pytestmark = pytest.mark.skipif(
-    shutil.which(os.environ.get("QEMU_SYSTEM_X86", "qemu-system-x86_64")) is None
-    and os.environ.get("CI") != "true",
-    reason="qemu-system-x86_64 not installed (scripts/install-qemu x86 installs it; CI always runs this)",
-)
+pytestmark = needs_qemu("QEMU_SYSTEM_X86", "qemu-system-x86_64", "scripts/install-qemu x86")
 
-
-def _kv(text: str) -> dict:
-    return dict(line.split("=", 1) for line in text.split() if "=" in line)
 
 
 def sdr_records(data: bytes) -> list[bytes]:
@@ -124,7 +117,7 @@ class Image:
         )
         if started.returncode != 0:
             pytest.fail(f"image did not boot:\n{started.stderr[-6000:]}")
-        self.info = _kv(started.stdout)
+        self.info = key_values(started.stdout)
         self.port = int(self.info["port"])
         print(f"x86-ipmi: first HTTP answer {self.info['ready_ms']} ms after QEMU start")
 

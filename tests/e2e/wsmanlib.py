@@ -1,11 +1,14 @@
 """Small helpers around the real client libraries, shared by the end-to-end tests."""
 
 import json
+import os
+import shutil
 import socket
 import time
 import uuid
 import xml.etree.ElementTree as ET
 
+import pytest
 import requests
 from pypsrp.wsman import NAMESPACES, WSMan
 
@@ -228,3 +231,17 @@ def check_board_sensors(wsman, board: dict, within_s: float) -> None:
         assert int(s["UnitModifier"]) == exp["UnitModifier"]
         for cim, want in exp["thresholds"].items():
             assert int(s[cim]) == want, (device_id, cim)
+
+
+def needs_qemu(env: str, binary: str, install: str):
+    """Skip mark for a QEMU test when `binary` (or $env) is missing, except in CI, where a
+    missing QEMU must fail the run rather than pass it quietly."""
+    return pytest.mark.skipif(
+        shutil.which(os.environ.get(env, binary)) is None and os.environ.get("CI") != "true",
+        reason=f"{binary} not installed ({install} installs it; CI always runs this)",
+    )
+
+
+def key_values(text: str) -> dict:
+    """`key=value` words of a launcher script's output → a dict."""
+    return dict(line.split("=", 1) for line in text.split() if "=" in line)
