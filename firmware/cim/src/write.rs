@@ -26,7 +26,7 @@ use alloc::vec::Vec;
 
 use roxmltree::Node;
 use wsbmc_monitor::{SensorId, Threshold, Thresholds};
-use wsbmc_wsman::{Fault, FaultDetail, FaultKind, Target, XmlWriter, ns};
+use wsbmc_wsman::{Fault, FaultDetail, FaultKind, Quoted, Target, XmlWriter, ns};
 
 use crate::model::{Item, Model, SensorIx, class_of, internal};
 use crate::render::scalar_text;
@@ -169,10 +169,9 @@ pub(crate) fn put(
         if let Some(t) = threshold_named(name) {
             let new = match values.as_slice() {
                 [None] => None,
-                [Some(text)] => Some(
-                    text.parse::<i32>()
-                        .map_err(|_| invalid(format!("{name} must be a sint32, not {text:?}")))?,
-                ),
+                [Some(text)] => Some(text.parse::<i32>().map_err(|_| {
+                    invalid(format!("{name} must be a sint32, not {}", Quoted(text)))
+                })?),
                 _ => return Err(invalid(format!("{name} takes one value"))),
             };
             if new != desc.thresholds.get(t) {

@@ -149,6 +149,24 @@ fn utf16(bytes: &[u8], big_endian: bool) -> Result<String, Fault> {
     Ok(out)
 }
 
+/// The fault text for a request that is not XML, in roxmltree's own words: what it expected and
+/// where, which is what a client author needs to fix the request.
+#[cfg(feature = "verbose-faults")]
+fn not_well_formed(e: &roxmltree::Error) -> String {
+    format!("The request is not well-formed XML: {e}")
+}
+
+/// The fault text for a request that is not XML, with only where the parser stopped: roxmltree's
+/// `Display` text for its errors costs ~3.5 KiB of flash, more than a small image can spare.
+#[cfg(not(feature = "verbose-faults"))]
+fn not_well_formed(e: &roxmltree::Error) -> String {
+    let at = e.pos();
+    format!(
+        "The request is not well-formed XML (line {}, column {}).",
+        at.row, at.col
+    )
+}
+
 /// Parses text into a DOM within the node and depth limits.
 ///
 /// The attribute and namespace limits are checked on the raw text first: roxmltree sizes its
@@ -176,8 +194,7 @@ pub fn parse_document<'i>(text: &'i str, limits: &Limits) -> Result<Document<'i>
             Fault::with_detail(FaultKind::EncodingLimit, FaultDetail::ServiceEnvelopeLimit)
                 .message("The request has too many XML nodes.")
         }
-        e => Fault::new(FaultKind::SchemaValidationError)
-            .message(format!("The request is not well-formed XML: {e}")),
+        e => Fault::new(FaultKind::SchemaValidationError).message(not_well_formed(&e)),
     })?;
     // roxmltree keeps nodes in document order, so a parent's depth is known before its children.
     let mut depth: Vec<u32> = vec![0; doc.descendants().count()];
@@ -966,6 +983,28 @@ mod tests {
         let doc = parse_document(xml, &limits()).expect("well-formed");
         let req = parse(&doc, &limits()).expect("valid");
         f(req)
+    }
+
+    /// Both settings of `verbose-faults` answer with a SchemaValidationError; only the text
+    /// differs (the host's is the parser's own; the image's says where parsing stopped).
+    #[test]
+    fn malformed_xml_text_follows_the_verbosity_feature() {
+        let Err(fault) = parse_document("<a>\n  <b></a>", &limits()) else {
+            panic!("mismatched tags parsed");
+        };
+        assert_eq!(fault.kind, FaultKind::SchemaValidationError);
+        let text = fault.message.unwrap_or_default();
+        if cfg!(feature = "verbose-faults") {
+            assert_eq!(
+                text,
+                "The request is not well-formed XML: expected 'b' tag, not 'a' at 2:6"
+            );
+        } else {
+            assert_eq!(
+                text,
+                "The request is not well-formed XML (line 2, column 6)."
+            );
+        }
     }
 
     #[test]

@@ -43,7 +43,7 @@ pub mod service;
 pub mod wql;
 pub mod xml;
 
-pub use fault::{Fault, FaultDetail, FaultKind, FaultSpec, SoapCode};
+pub use fault::{Fault, FaultDetail, FaultKind, FaultSpec, Quoted, SoapCode};
 pub use provider::{
     Cursor, EnumSpec, Epr, Filter, Identity, Provider, Selector, SelectorValue, Target,
 };
