@@ -16,6 +16,9 @@ sending the largest hostile requests the image accepts (and one step past each l
 lockstep, check that its heap budget holds by design: every request answered, no allocation
 failure, no reset.
 
+The at24c32 on the bus holds a FRU image this test writes (IPMI FRU v1.0: chassis, board and
+product areas), and CIM_Chassis / CIM_Card carry its fields as the host agent shows them.
+
 Skipped only when qemu-system-arm is missing on a developer machine; in CI (CI=true) a missing
 QEMU fails the test (scripts/test-lm3s installs it).
 """
@@ -59,6 +62,71 @@ pytestmark = pytest.mark.skipif(
 )
 
 
+# What the test writes into the FRU EEPROM, and where CIM shows it (firmware/cim/src/physical.rs).
+FRU = {
+    "chassis_type": 0x17,  # SMBIOS Rack Mount Chassis
+    "chassis_part": "CH-PART-0042",
+    "chassis_serial": "CH-SN-LM3S-7",
+    "board_minutes": 14_000_000,  # 2022-08-14 05:20 UTC, minutes since 1996-01-01
+    "board_mfg": "Stellaris Board Works",
+    "board_product": "LM3S BMC Baseboard",
+    "board_serial": "BB-SN-000123",
+    "board_part": "BB-PART-9",
+    "product_mfg": "wsbmc Systems",
+    "product_name": "wsbmc Test Server",
+    "product_part": "SKU-77",
+    "product_version": "rev B",
+    "product_serial": "PR-SN-4242",
+    "asset_tag": "ASSET-0815",
+}
+FRU_ROM_SIZE = 4096  # the board's at24c32, as scripts/qemu-lm3s attaches it
+
+
+def _fru_area(body: bytes) -> bytes:
+    """An area (format version 1, length byte, fields, C1h end marker) padded to 8 bytes and
+    closed by its zero-sum checksum (IPMI FRU v1.0 §9-11)."""
+    raw = bytearray([0x01, 0]) + body + b"\xc1"
+    raw += b"\x00" * (-(len(raw) + 1) % 8)
+    raw[1] = (len(raw) + 1) // 8
+    return bytes(raw) + bytes([-sum(raw) & 0xFF])
+
+
+def _fru_field(text: str) -> bytes:
+    """A type/length byte of 8-bit ASCII (11b) and the text."""
+    data = text.encode("latin-1")
+    assert len(data) < 64
+    return bytes([0xC0 | len(data)]) + data
+
+
+def fru_image(f: dict) -> bytes:
+    """A FRU image (common header, chassis, board and product areas) filled to the part's size
+    with 0xFF, as an erased EEPROM reads beyond the image."""
+    chassis = _fru_area(
+        bytes([f["chassis_type"]]) + _fru_field(f["chassis_part"]) + _fru_field(f["chassis_serial"])
+    )
+    board = _fru_area(
+        b"\x00"  # language: English
+        + f["board_minutes"].to_bytes(3, "little")
+        + b"".join(_fru_field(f[k]) for k in ("board_mfg", "board_product", "board_serial", "board_part"))
+        + _fru_field("")  # FRU file ID
+    )
+    product = _fru_area(
+        b"\x00"
+        + b"".join(
+            _fru_field(f[k])
+            for k in (
+                "product_mfg", "product_name", "product_part", "product_version", "product_serial",
+                "asset_tag",
+            )
+        )
+        + _fru_field("")
+    )
+    header = bytearray([0x01, 0, 1, 1 + len(chassis) // 8, 1 + (len(chassis) + len(board)) // 8, 0, 0])
+    header.append(-sum(header) & 0xFF)
+    image = bytes(header) + chassis + board + product
+    return image + b"\xff" * (FRU_ROM_SIZE - len(image))
+
+
 class Image:
     def __init__(self, info: dict, board: dict, state: pathlib.Path):
         self.info = info
@@ -86,7 +154,9 @@ def image(tmp_path_factory):
     if shutil.which(os.environ.get("QEMU_SYSTEM_ARM", "qemu-system-arm")) is None:
         pytest.fail("qemu-system-arm not installed; run scripts/install-qemu")
     state = tmp_path_factory.mktemp("qemu-lm3s")
-    cmd = [str(SCRIPT), "start", "--dir", str(state), "--timeout", str(BOOT_TIMEOUT_S)]
+    fru = state / "fru.bin"
+    fru.write_bytes(fru_image(FRU))
+    cmd = [str(SCRIPT), "start", "--dir", str(state), "--timeout", str(BOOT_TIMEOUT_S), "--fru", str(fru)]
     if os.environ.get("WSBMC_LM3S_ELF"):
         cmd += ["--elf", os.environ["WSBMC_LM3S_ELF"]]
     started = subprocess.run(cmd, capture_output=True, text=True, timeout=BOOT_TIMEOUT_S + 300)
@@ -122,6 +192,38 @@ def _free_connections():
 def test_sensors_of_the_board_are_enumerated(image):
     image.set_temperature(30000)
     check_board_sensors(pypsrp(image), image.board, within_s=10)
+
+
+def test_chassis_and_card_show_the_fru_in_the_eeprom(image):
+    """The image reads the FRU EEPROM at boot; its areas fill the asset fields the host agent
+    fills from the same areas (CIM_Chassis from chassis and product, CIM_Card from board)."""
+    wsman = pypsrp(image)
+    chassis, _ = enumerate_all(wsman, CIM_SCHEMA + "CIM_Chassis", optimize=True)
+    cards, _ = enumerate_all(wsman, CIM_SCHEMA + "CIM_Card", optimize=True)
+    assert len(chassis) == 1 and len(cards) == 1, (chassis, cards)
+    c, b = props(chassis[0]), props(cards[0])
+    chassis_fields = (
+        "Manufacturer", "Model", "PartNumber", "SerialNumber", "SKU", "Version", "UserTracking",
+        "ChassisPackageType",
+    )
+    assert {k: c.get(k) for k in chassis_fields} == {
+        "Manufacturer": FRU["product_mfg"],
+        "Model": FRU["product_name"],
+        "PartNumber": FRU["chassis_part"],
+        "SerialNumber": FRU["chassis_serial"],
+        "SKU": FRU["product_part"],
+        "Version": FRU["product_version"],
+        "UserTracking": FRU["asset_tag"],
+        "ChassisPackageType": "1",
+    }, c
+    assert {k: b.get(k) for k in ("Manufacturer", "Model", "SerialNumber", "PartNumber")} == {
+        "Manufacturer": FRU["board_mfg"],
+        "Model": FRU["board_product"],
+        "SerialNumber": FRU["board_serial"],
+        "PartNumber": FRU["board_part"],
+    }, b
+    date = next(e for e in cards[0] if e.tag.endswith("}ManufactureDate"))
+    assert "".join(date.itertext()).strip() == "2022-08-14T05:20:00Z", b
 
 
 def _qemu_tmp105_sensor(board: dict) -> str:
@@ -362,6 +464,16 @@ def test_nested_wql_is_refused_not_a_crash(image):
     assert sensors(pypsrp(image))
     log = image.log()
     assert log.count("on lm3s6965evb, board") == 1, "the image rebooted:\n" + log[-2000:]
+
+
+def test_malformed_xml_is_a_fault_with_its_position(image):
+    """Without wsbmc-wsman's verbose-faults the image does not carry the XML parser's error text;
+    a request that is not XML is still a SchemaValidationError fault, saying where parsing
+    stopped."""
+    r = post(image, "<a>\n  <b></a>")
+    assert r.status_code == 500, r.text
+    assert "SchemaValidationError" in r.text, r.text
+    assert "not well-formed XML (line 2, column " in r.text, r.text
 
 
 # The image's request limits (firmware/lm3s6965evb/src/main.rs `MAX_BODY`, `wsman_limits`).

@@ -17,6 +17,8 @@ extern crate alloc;
 
 mod board;
 mod executor;
+#[cfg(feature = "at24")]
+mod fru;
 mod mem;
 
 use alloc::vec::Vec;
@@ -100,10 +102,15 @@ async fn boot(spawner: Spawner) {
     time::init(core.SYST, sysclk);
     info!("sysclk {=u32} Hz, SysTick 1 kHz", sysclk);
 
-    let devices = build_devices(sysclk).await;
+    #[cfg_attr(not(feature = "at24"), allow(unused_mut))]
+    let mut devices = build_devices(sysclk).await;
 
     let seed = mix_seed();
     let agent = start_agent(seed);
+    #[cfg(feature = "at24")]
+    if let Some(view) = fru::read(&mut devices).await {
+        agent.set_fru(view);
+    }
 
     static AUTH: StaticCell<Auth> = StaticCell::new();
     let auth: &'static Auth = AUTH.init({
