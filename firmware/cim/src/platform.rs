@@ -11,6 +11,8 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use wsbmc_ipmi::Text;
+use wsbmc_ipmi::fru::{Fru, FruError};
 use wsbmc_monitor::Thresholds;
 
 /// The host's power as the BMC last saw it.
@@ -145,6 +147,52 @@ pub struct FruView {
     pub asset_tag: Option<String>,
     /// The system GUID (16 bytes, IPMI Get System GUID order), for ComputerSystemPackage.
     pub system_guid: Option<[u8; 16]>,
+}
+
+impl FruView {
+    /// The decoded areas as the CIM model reads them. An area that is corrupt is left out and
+    /// reported to `corrupt` with its name, so each image logs it its own way; the other areas
+    /// still count. No system GUID: that is not in the FRU areas.
+    pub fn from_fru(fru: &Fru<'_>, mut corrupt: impl FnMut(&'static str, FruError)) -> Self {
+        let s = |t: Text<'_>| {
+            let v: String = t.chars().collect();
+            (!v.is_empty()).then_some(v)
+        };
+        let mut v = FruView::default();
+        match fru.chassis() {
+            Ok(Some(c)) => {
+                v.chassis_type = Some(c.chassis_type);
+                v.chassis_part_number = s(c.part_number);
+                v.chassis_serial = s(c.serial_number);
+            }
+            Ok(None) => {}
+            Err(e) => corrupt("chassis", e),
+        }
+        match fru.board() {
+            Ok(Some(b)) => {
+                v.board_mfg_minutes = (b.mfg_minutes != 0).then_some(b.mfg_minutes);
+                v.board_manufacturer = s(b.manufacturer);
+                v.board_product = s(b.product_name);
+                v.board_serial = s(b.serial_number);
+                v.board_part_number = s(b.part_number);
+            }
+            Ok(None) => {}
+            Err(e) => corrupt("board", e),
+        }
+        match fru.product() {
+            Ok(Some(p)) => {
+                v.product_manufacturer = s(p.manufacturer);
+                v.product_name = s(p.product_name);
+                v.product_part_number = s(p.part_number);
+                v.product_version = s(p.version);
+                v.product_serial = s(p.serial_number);
+                v.asset_tag = s(p.asset_tag);
+            }
+            Ok(None) => {}
+            Err(e) => corrupt("product", e),
+        }
+        v
+    }
 }
 
 /// A discrete (state) sensor, from a compact SDR or the board file. Its identity fields follow

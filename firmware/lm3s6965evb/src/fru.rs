@@ -3,14 +3,12 @@
 //! CIM_Card. Read once: FRU data is written at manufacture and does not change while the BMC
 //! runs, so the buffer it is read into is freed again before the agent starts serving.
 
-use alloc::string::String;
 use alloc::vec;
 
 use defmt::{info, warn};
 use wsbmc_chip_lm3s6965::i2c::I2c;
 use wsbmc_cim::FruView;
 use wsbmc_hal::AnyDevice;
-use wsbmc_ipmi::Text;
 use wsbmc_ipmi::fru::Fru;
 
 use crate::board;
@@ -36,7 +34,9 @@ pub async fn read(devices: &mut [AnyDevice<I2c>]) -> Option<FruView> {
             warn!("FRU {=str}: the image does not parse", d.name);
             continue;
         };
-        let view = view(&fru);
+        let view = FruView::from_fru(&fru, |area, _| {
+            warn!("FRU {=str} {=str} area is corrupt", d.name, area)
+        });
         info!(
             "FRU {=str}: {=str} {=str} serial {=str}",
             d.name,
@@ -47,47 +47,4 @@ pub async fn read(devices: &mut [AnyDevice<I2c>]) -> Option<FruView> {
         return Some(view);
     }
     None
-}
-
-/// The decoded areas as the CIM model reads them. An area that is corrupt is left out (and
-/// logged); the others still count, as on the host.
-fn view(fru: &Fru<'_>) -> FruView {
-    let s = |t: Text<'_>| {
-        let v: String = t.chars().collect();
-        (!v.is_empty()).then_some(v)
-    };
-    let mut v = FruView::default();
-    match fru.chassis() {
-        Ok(Some(c)) => {
-            v.chassis_type = Some(c.chassis_type);
-            v.chassis_part_number = s(c.part_number);
-            v.chassis_serial = s(c.serial_number);
-        }
-        Ok(None) => {}
-        Err(_) => warn!("FRU chassis area is corrupt"),
-    }
-    match fru.board() {
-        Ok(Some(b)) => {
-            v.board_mfg_minutes = (b.mfg_minutes != 0).then_some(b.mfg_minutes);
-            v.board_manufacturer = s(b.manufacturer);
-            v.board_product = s(b.product_name);
-            v.board_serial = s(b.serial_number);
-            v.board_part_number = s(b.part_number);
-        }
-        Ok(None) => {}
-        Err(_) => warn!("FRU board area is corrupt"),
-    }
-    match fru.product() {
-        Ok(Some(p)) => {
-            v.product_manufacturer = s(p.manufacturer);
-            v.product_name = s(p.product_name);
-            v.product_part_number = s(p.part_number);
-            v.product_version = s(p.version);
-            v.product_serial = s(p.serial_number);
-            v.asset_tag = s(p.asset_tag);
-        }
-        Ok(None) => {}
-        Err(_) => warn!("FRU product area is corrupt"),
-    }
-    v
 }
