@@ -17,8 +17,7 @@ mod heap_common;
 use common::*;
 use heap_common::*;
 use wsbmc_cim::{Model, SystemInfo};
-use wsbmc_monitor::{Monitor, SensorId};
-use wsbmc_wsman::{RequestMeta, Service};
+use wsbmc_wsman::Service;
 
 /// What pypsrp sends for `enumerate(..., optimize=True, max_elements=32)`.
 fn enumerate_request() -> String {
@@ -40,30 +39,13 @@ fn enumerate_request() -> String {
 
 #[test]
 fn a_full_enumerate_batch_is_held_once_at_its_peak() {
-    let sensors = (0..12u8)
-        .map(|i| {
-            let mut s = cpu_temp();
-            s.key = format!("temp{i}");
-            s.name = format!("Temp {i}");
-            s.number = 1 + i;
-            s
-        })
-        .collect::<Vec<_>>();
-    let mut monitor = Monitor::new(sensors);
-    for i in 0..12 {
-        assert!(monitor.record(SensorId(i), Ok(40_000), 1_000, true).is_ok());
-    }
-    let monitor = core::cell::RefCell::new(monitor);
+    let monitor = twelve_sensors();
     let system = SystemInfo::new("host-1");
     let platform = TestPlatform::bare();
     let model = Model::new(&monitor, &system, &platform);
     let mut service = Service::new(image_limits(), 7);
     let request = enumerate_request();
-    let meta = RequestMeta {
-        content_type: Some("application/soap+xml;charset=UTF-8"),
-        user: Some("admin"),
-        now_ms: 2_000,
-    };
+    let meta = meta();
 
     let (reply, peak) = peak_of(|| service.handle(&model, &meta, request.as_bytes()));
 

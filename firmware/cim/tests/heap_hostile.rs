@@ -21,8 +21,7 @@ mod heap_common;
 use common::*;
 use heap_common::*;
 use wsbmc_cim::{Model, SystemInfo};
-use wsbmc_monitor::{Monitor, SensorId};
-use wsbmc_wsman::{RequestMeta, Service};
+use wsbmc_wsman::Service;
 
 /// Whether `text` passes the image's checks on raw text (size, `=`, `xmlns`, WQL length) as
 /// UTF-8 and,
@@ -268,29 +267,12 @@ fn cases() -> Vec<(String, Vec<u8>)> {
 
 #[test]
 fn no_request_within_the_image_limits_needs_more_than_its_heap_share() {
-    let sensors = (0..12u8)
-        .map(|i| {
-            let mut s = cpu_temp();
-            s.key = format!("temp{i}");
-            s.name = format!("Temp {i}");
-            s.number = 1 + i;
-            s
-        })
-        .collect::<Vec<_>>();
-    let mut monitor = Monitor::new(sensors);
-    for i in 0..12 {
-        assert!(monitor.record(SensorId(i), Ok(40_000), 1_000, true).is_ok());
-    }
-    let monitor = core::cell::RefCell::new(monitor);
+    let monitor = twelve_sensors();
     let system = SystemInfo::new("host-1");
     let platform = TestPlatform::bare();
     let model = Model::new(&monitor, &system, &platform);
     let mut service = Service::new(image_limits(), 7);
-    let meta = RequestMeta {
-        content_type: Some("application/soap+xml;charset=UTF-8"),
-        user: Some("admin"),
-        now_ms: 2_000,
-    };
+    let meta = meta();
 
     let mut worst = (0usize, String::new());
     for (name, body) in cases() {

@@ -4,7 +4,12 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use wsbmc_wsman::Limits;
+use core::cell::RefCell;
+
+use wsbmc_monitor::{Monitor, SensorId};
+use wsbmc_wsman::{Limits, RequestMeta};
+
+use crate::common::cpu_temp;
 
 struct Counting;
 
@@ -70,5 +75,32 @@ pub fn image_limits() -> Limits {
         max_xml_namespaces: 16,
         max_filter_len: 256,
         max_context_bytes: 1536,
+    }
+}
+
+/// A dozen numeric sensors, each with a reading: more items than one 8 KiB response holds.
+pub fn twelve_sensors() -> RefCell<Monitor> {
+    let sensors = (0..12u8)
+        .map(|i| {
+            let mut s = cpu_temp();
+            s.key = format!("temp{i}");
+            s.name = format!("Temp {i}");
+            s.number = 1 + i;
+            s
+        })
+        .collect::<Vec<_>>();
+    let mut monitor = Monitor::new(sensors);
+    for i in 0..12 {
+        assert!(monitor.record(SensorId(i), Ok(40_000), 1_000, true).is_ok());
+    }
+    RefCell::new(monitor)
+}
+
+/// An authenticated UTF-8 request, as the HTTP layer hands it over.
+pub fn meta() -> RequestMeta<'static> {
+    RequestMeta {
+        content_type: Some("application/soap+xml;charset=UTF-8"),
+        user: Some("admin"),
+        now_ms: 2_000,
     }
 }
