@@ -609,13 +609,15 @@ async fn verified_credentials_are_cached_across_requests() {
 async fn cache_entries_expire() {
     let handler = Echo::default();
     let mut auth = auth();
-    auth.set_cache_ttl(embassy_time::Duration::from_millis(50));
+    // A TTL far above what one request takes on a loaded 2-core machine (a debug-build PBKDF2
+    // there took over 50 ms), so only the sleep, not the machine's speed, decides the expiry.
+    auth.set_cache_ttl(embassy_time::Duration::from_millis(1500));
     let result = run(&handler, &auth, HttpLimits::default(), |mut c| async move {
         c.send(&authed("/wsman", "a")).await;
         assert_eq!(c.reply().await.status, 200);
         c.send(&authed("/wsman", "b")).await;
         assert_eq!(c.reply().await.status, 200);
-        tokio::time::sleep(Duration::from_millis(120)).await;
+        tokio::time::sleep(Duration::from_millis(2000)).await;
         c.send(&authed("/wsman", "c")).await;
         assert_eq!(c.reply().await.status, 200);
         c.finish().await;
