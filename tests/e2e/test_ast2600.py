@@ -20,7 +20,7 @@ I2C bus 8 = /dev/i2c-8) and EEPROM (0x50, bus 7). The test:
   cycle (9) is that hold, then a press once power-good has fallen.
 
 QEMU is always stopped by the PID the script recorded. Skipped only when qemu-system-arm is
-missing on a developer machine; in CI (CI=true) a missing QEMU fails (scripts/test-ast2600
+missing on a developer machine; under scripts/test and in CI a missing QEMU fails (scripts/test-ast2600
 installs it). Set WSBMC_AST2600_BIN to a built armv7 binary to skip the build.
 """
 

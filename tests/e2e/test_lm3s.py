@@ -19,8 +19,8 @@ failure, no reset.
 The at24c32 on the bus holds a FRU image this test writes (IPMI FRU v1.0: chassis, board and
 product areas), and CIM_Chassis / CIM_Card carry its fields as the host agent shows them.
 
-Skipped only when qemu-system-arm is missing on a developer machine; in CI (CI=true) a missing
-QEMU fails the test (scripts/test-lm3s installs it).
+Skipped only when qemu-system-arm is missing on a developer machine; under scripts/test and in CI
+a missing QEMU fails the test (scripts/test-lm3s installs it).
 """
 
 import gc
@@ -43,6 +43,7 @@ from wsmanlib import (
     check_board_sensors,
     enumerate_all,
     envelope,
+    needs_qemu,
     numeric_sensors as sensors,
     post,
     props,
@@ -55,11 +56,7 @@ SCRIPT = ROOT / "scripts" / "qemu-lm3s"
 QOM_PATH = "/machine/peripheral/tmp0"
 BOOT_TIMEOUT_S = 60
 
-pytestmark = pytest.mark.skipif(
-    shutil.which(os.environ.get("QEMU_SYSTEM_ARM", "qemu-system-arm")) is None
-    and os.environ.get("CI") != "true",
-    reason="qemu-system-arm not installed (scripts/install-qemu installs it; CI always runs this)",
-)
+pytestmark = needs_qemu("QEMU_SYSTEM_ARM", "qemu-system-arm", "scripts/install-qemu")
 
 
 # What the test writes into the FRU EEPROM, and where CIM shows it (firmware/cim/src/physical.rs).
@@ -140,10 +137,14 @@ class Image:
         self.url = f"http://{self.host}:{self.port}/wsman"
 
     def log(self) -> str:
-        """The decoded defmt log so far."""
-        return subprocess.run(
+        """The decoded defmt log so far. A log that cannot be decoded fails the test with the
+        script's own one-line reason (a missing decoder names the script that installs it)."""
+        r = subprocess.run(
             [str(SCRIPT), "log", "--dir", str(self.state)], capture_output=True, text=True, timeout=30
-        ).stdout
+        )
+        if r.returncode != 0:
+            pytest.fail(f"scripts/qemu-lm3s log failed: {r.stderr.strip()}")
+        return r.stdout
 
     def set_temperature(self, millidegrees: int):
         self.qmp.cmd("qom-set", path=QOM_PATH, property="temperature", value=millidegrees)

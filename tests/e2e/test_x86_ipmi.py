@@ -25,7 +25,7 @@ and QEMU has no IPMB satellite model), nor a bridged satellite that answers (ipm
 answers Get Device ID, at one fixed address, when bridged).
 
 QEMU is always stopped by the PID the script recorded. Skipped only when qemu-system-x86_64 is
-missing on a developer machine; in CI (CI=true) a missing QEMU fails (scripts/test-x86-ipmi
+missing on a developer machine; under scripts/test and in CI a missing QEMU fails (scripts/test-x86-ipmi
 installs it). Set WSBMC_X86_BIN to a built static x86_64 binary to skip the build.
 """
 
