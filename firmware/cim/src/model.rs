@@ -574,6 +574,14 @@ pub(crate) fn internal(what: &str) -> Fault {
     Fault::new(FaultKind::InternalError).message(String::from(what))
 }
 
+/// Whether a request names any key: `__cimnamespace` alone (PowerShell always sends it) is no
+/// SelectorSet as far as instance resolution goes.
+pub(crate) fn has_keys(selectors: &[Selector]) -> bool {
+    selectors
+        .iter()
+        .any(|s| !s.name.eq_ignore_ascii_case("__cimnamespace"))
+}
+
 /// Checks the request's selectors against `class`'s keys: every key once, nothing else, text
 /// for text keys and an EPR for reference keys.
 ///
@@ -1025,12 +1033,48 @@ impl<'a> Model<'a> {
         Ok(found.map(|(_, item)| item))
     }
 
+    /// The one instance of `class` (polymorphically) visible in `namespace`, or `None` when there
+    /// are none or several. WS-Man services answer a Get, Put or Invoke without a SelectorSet
+    /// when the class has a single instance (AMT does, and Intel's DMT library relies on it for
+    /// CIM_PowerManagementService, CIM_Chassis, ...); deciding it here, from the instance
+    /// sequence, covers every class at once, present and future. The walk stops at the second
+    /// instance, so a class with thousands (log records) costs two steps.
+    pub(crate) fn only_instance(
+        &self,
+        class: &'static ClassDef,
+        namespace: Ns,
+    ) -> Result<Option<Item>, Fault> {
+        let counts = self.counts()?;
+        let mut first = None;
+        let second = self.scan(
+            0,
+            &counts,
+            |c| c.is_a(class),
+            |item| {
+                if !namespace.admits(item) {
+                    return Ok(None);
+                }
+                if first.is_none() {
+                    first = Some(*item);
+                    return Ok(None);
+                }
+                Ok(Some(()))
+            },
+        )?;
+        Ok(if second.is_some() { None } else { first })
+    }
+
     /// The instance a request's resource URI, selectors and namespace name; the faults are the
     /// Get faults of wsman.md §3.3.
     pub(crate) fn target(&self, target: &Target<'_>) -> Result<(&'static ClassDef, Item), Fault> {
         let class = resolve_class(target.resource_uri)?;
         let namespace = Ns::parse(target.namespace)?;
         namespace.check_class(class)?;
+        if !has_keys(target.selectors)
+            && let Some(item) = self.only_instance(class, namespace)?
+        {
+            return Ok((class, item));
+        }
         check_selectors(class, target.selectors)?;
         let item = self
             .find(class, target.selectors, namespace)?

@@ -1211,6 +1211,235 @@ fn request_power_state_change_faults() {
     assert!(f.platform.requests.borrow().is_empty());
 }
 
+/// The shape Intel AMT consoles send (DMT wsman-messages, CIM_PowerManagementService
+/// RequestPowerStateChange): no SelectorSet on the service, and the managed system named
+/// `CIM_ComputerSystem` / `ManagedSystem`, unqualified Address and ReferenceParameters.
+fn amt_managed_element(name: &str, class: &str) -> String {
+    format!(
+        "<h:ManagedElement><Address xmlns=\"http://schemas.xmlsoap.org/ws/2004/08/addressing\">http://schemas.xmlsoap.org/ws/2004/08/addressing</Address><ReferenceParameters xmlns=\"http://schemas.xmlsoap.org/ws/2004/08/addressing\"><ResourceURI xmlns=\"http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd\">http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/{class}</ResourceURI><SelectorSet xmlns=\"http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd\"><Selector Name=\"CreationClassName\">{class}</Selector><Selector Name=\"Name\">{name}</Selector></SelectorSet></ReferenceParameters></h:ManagedElement>"
+    )
+}
+
+fn amt_rpsc(f: &Fixture, params: &str) -> Result<u32, Fault> {
+    invoke(
+        f,
+        "CIM_PowerManagementService",
+        &[],
+        "RequestPowerStateChange",
+        params,
+    )
+}
+
+#[test]
+fn request_power_state_change_in_the_amt_shape() {
+    let f = Fixture::full();
+    let me = amt_managed_element("ManagedSystem", "CIM_ComputerSystem");
+    assert_eq!(
+        amt_rpsc(&f, &format!("<h:PowerState>8</h:PowerState>{me}")),
+        Ok(0)
+    );
+    assert_eq!(
+        f.platform.requests.borrow().as_slice(),
+        [PowerTransition::OffSoft]
+    );
+    // The host's own name without service selectors, and __cimnamespace alone, work too.
+    f.platform.in_progress.set(None);
+    let host = amt_managed_element("host-1", "CIM_ComputerSystem");
+    let ns_only = sel(&[("__cimnamespace", "root/cimv2")]);
+    let r = invoke(
+        &f,
+        "CIM_PowerManagementService",
+        &ns_only,
+        "RequestPowerStateChange",
+        &format!("<h:PowerState>2</h:PowerState>{host}"),
+    );
+    assert_eq!(r, Ok(0));
+}
+
+#[test]
+fn request_power_state_change_in_the_amt_shape_refusals() {
+    let f = Fixture::full();
+    let refused = |params: String| fault_of(amt_rpsc(&f, &params));
+    // The BMC itself, in any case.
+    for bmc in ["host-1:BMC", "HOST-1:bmc"] {
+        let me = amt_managed_element(bmc, "CIM_ComputerSystem");
+        assert_eq!(
+            refused(format!("<h:PowerState>8</h:PowerState>{me}")),
+            (BAD_PARAMETER, Some(FaultDetail::InvalidValue))
+        );
+    }
+    // Something that is not a computer system.
+    let chassis = amt_managed_element("ManagedSystem", "CIM_Chassis");
+    assert_eq!(
+        refused(format!("<h:PowerState>8</h:PowerState>{chassis}")),
+        (BAD_PARAMETER, Some(FaultDetail::InvalidValue))
+    );
+    // A computer system URI whose CreationClassName names another class.
+    let other = amt_managed_element("ManagedSystem", "CIM_ComputerSystem")
+        .replace(">CIM_ComputerSystem</Selector>", ">CIM_Chassis</Selector>");
+    assert_eq!(
+        refused(format!("<h:PowerState>8</h:PowerState>{other}")),
+        (BAD_PARAMETER, Some(FaultDetail::InvalidValue))
+    );
+    // A key a computer system does not have.
+    let extra = amt_managed_element("ManagedSystem", "CIM_ComputerSystem").replace(
+        "</SelectorSet>",
+        "<Selector Name=\"DeviceID\">x</Selector></SelectorSet>",
+    );
+    assert_eq!(
+        refused(format!("<h:PowerState>8</h:PowerState>{extra}")),
+        (BAD_PARAMETER, Some(FaultDetail::InvalidValue))
+    );
+    // No Name at all.
+    let anon = amt_managed_element("ManagedSystem", "CIM_ComputerSystem")
+        .replace("<Selector Name=\"Name\">ManagedSystem</Selector>", "");
+    assert_eq!(
+        refused(format!("<h:PowerState>8</h:PowerState>{anon}")),
+        (BAD_PARAMETER, Some(FaultDetail::InvalidValue))
+    );
+    assert!(f.platform.requests.borrow().is_empty());
+}
+
+#[test]
+fn single_instance_classes_need_no_selectors() {
+    let f = Fixture::full();
+    let m = f.model();
+    for class in [
+        "CIM_Chassis",
+        "CIM_Card",
+        "CIM_PowerManagementService",
+        "CIM_PowerManagementCapabilities",
+        "CIM_RecordLog",
+        "CIM_AdminDomain",
+        "CIM_SystemSpecificCollection",
+        "CIM_Service",
+    ] {
+        let body = match get(&m, &uri(class), &[], None) {
+            Ok(b) => b,
+            Err(e) => panic!("{class}: {e:?}"),
+        };
+        let listed = walk_ok(&m, &spec(&uri(class), Filter::None));
+        assert_eq!(listed.len(), 1, "{class}");
+        assert_eq!(body, listed[0].1, "{class}");
+        // __cimnamespace alone is still no SelectorSet.
+        let ns = sel(&[("__cimnamespace", "root/cimv2")]);
+        assert_eq!(
+            get(&m, &uri(class), &ns, Some("root/cimv2")).ok(),
+            Some(body)
+        );
+    }
+    // One profile-registration class instance would be needed in root/interop; there are many.
+    assert_eq!(
+        fault_of(get(
+            &m,
+            &uri("CIM_RegisteredProfile"),
+            &[],
+            Some("root/interop")
+        )),
+        (
+            FaultKind::InvalidSelectors,
+            Some(FaultDetail::InsufficientSelectors)
+        )
+    );
+}
+
+#[test]
+fn several_instances_still_need_selectors() {
+    let f = Fixture::full();
+    let m = f.model();
+    // Two computer systems (host and BMC), two numeric sensors, several log records, and an
+    // abstract class with several subclasses.
+    for class in [
+        "CIM_ComputerSystem",
+        "CIM_NumericSensor",
+        "CIM_LogRecord",
+        "CIM_System",
+    ] {
+        assert_eq!(
+            fault_of(get(&m, &uri(class), &[], None)),
+            (
+                FaultKind::InvalidSelectors,
+                Some(FaultDetail::InsufficientSelectors)
+            ),
+            "{class}"
+        );
+    }
+    // No instance at all: the log of a platform without one.
+    let bare = Fixture::new(TestPlatform::bare());
+    assert_eq!(
+        fault_of(get(&bare.model(), &uri("CIM_RecordLog"), &[], None)),
+        (
+            FaultKind::InvalidSelectors,
+            Some(FaultDetail::InsufficientSelectors)
+        )
+    );
+    // Put and Invoke resolve the same way: a Put on the single chassis is refused as a Put
+    // (ActionNotSupported), not for its selectors, and ClearLog runs on the one log.
+    assert_eq!(invoke(&f, "CIM_RecordLog", &[], "ClearLog", ""), Ok(0));
+    assert_eq!(
+        fault_of(invoke(
+            &f,
+            "CIM_NumericSensor",
+            &[],
+            "RestoreDefaultThresholds",
+            ""
+        )),
+        (
+            FaultKind::InvalidSelectors,
+            Some(FaultDetail::InsufficientSelectors)
+        )
+    );
+}
+
+#[test]
+fn put_without_selectors_on_a_single_sensor() {
+    // A board with one numeric sensor: the Put needs no SelectorSet.
+    let f = Fixture {
+        monitor: std::cell::RefCell::new(wsbmc_monitor::Monitor::new(vec![cpu_temp()])),
+        ..Fixture::full()
+    };
+    let m = f.model();
+    let Ok(current) = get(&m, &uri("CIM_NumericSensor"), &[], None) else {
+        panic!("no single sensor");
+    };
+    let body = current.replace(
+        "<p:UpperThresholdNonCritical>85000</p:UpperThresholdNonCritical>",
+        "<p:UpperThresholdNonCritical>88000</p:UpperThresholdNonCritical>",
+    );
+    let xml = wrap(&body);
+    let Ok(doc) = roxmltree::Document::parse(&xml) else {
+        panic!("{xml}")
+    };
+    let Some(node) = doc.root_element().first_element_child() else {
+        panic!("no body");
+    };
+    let put = |class: &str| {
+        let mut out = XmlWriter::new();
+        m.put(
+            &Target {
+                resource_uri: &uri(class),
+                selectors: &[],
+                namespace: None,
+            },
+            node,
+            &mut out,
+        )
+        .map(|()| out.into_string())
+    };
+    let Ok(after) = put("CIM_NumericSensor") else {
+        panic!("Put without selectors refused");
+    };
+    assert!(after.contains("<p:UpperThresholdNonCritical>88000</p:UpperThresholdNonCritical>"));
+    // The single chassis resolves, and is refused as a Put, not for its selectors.
+    assert_eq!(
+        fault_of(put("CIM_Chassis")),
+        (
+            FaultKind::ActionNotSupported,
+            Some(FaultDetail::ActionMismatch)
+        )
+    );
+}
+
 #[test]
 fn power_capabilities_and_available_states() {
     let f = Fixture::full();
