@@ -31,6 +31,7 @@ pub mod profile;
 pub mod render;
 pub mod schema;
 pub mod sensor;
+pub mod software;
 pub mod value;
 mod write;
 
@@ -40,6 +41,7 @@ pub use platform::{
     ClearOutcome, DiscreteSensorView, FruView, LogRecordView, LogView, Platform, PowerState,
     PowerTransition, RequestOutcome,
 };
+pub use software::{FirmwareKind, FirmwareView, Image};
 pub use value::{Instance, Value};
 
 #[cfg(test)]

@@ -27,6 +27,12 @@ use crate::platform::{DiscreteSensorView, LogView, Platform};
 use crate::profile::Profile;
 use crate::render::render_projected;
 use crate::schema::*;
+#[cfg(feature = "software-inventory")]
+use crate::software;
+#[cfg(feature = "software-inventory")]
+use crate::software::{
+    CIM_ELEMENT_SOFTWARE_IDENTITY, CIM_INSTALLED_SOFTWARE_IDENTITY, CIM_SOFTWARE_IDENTITY,
+};
 use crate::value::{Instance, Value};
 use crate::{host, log, physical, power, profile, sensor};
 
@@ -63,6 +69,10 @@ pub struct SystemInfo {
     pub version: String,
     /// SensorType vocabulary; see [`SensorTypeMode`].
     pub sensor_types: SensorTypeMode,
+    /// Which image this firmware is, for its CIM_SoftwareIdentity (DSP1023).
+    pub image: crate::software::Image,
+    /// When this firmware was built, seconds since 1970, when the build recorded it.
+    pub build_secs: Option<i64>,
 }
 
 impl SystemInfo {
@@ -78,6 +88,8 @@ impl SystemInfo {
             product: String::from("wsbmc"),
             version: String::from(env!("CARGO_PKG_VERSION")),
             sensor_types: SensorTypeMode::Windows,
+            image: crate::software::Image::Host,
+            build_secs: None,
         }
     }
 }
@@ -142,16 +154,27 @@ pub(crate) enum Item {
     /// An index into [`CONFORMANCE`].
     Ectp(u8),
     LogManagesRecord(usize),
+    /// Firmware `i` (DSP1023): 0 the BMC's own, then the platform's.
+    #[cfg(feature = "software-inventory")]
+    Software(u8),
+    /// Firmware `i` → the system it runs on.
+    #[cfg(feature = "software-inventory")]
+    ElementSoftware(u8),
+    /// The system → firmware `i` installed in it.
+    #[cfg(feature = "software-inventory")]
+    InstalledSoftware(u8),
 }
 
 /// The central instance of each profile (ElementConformsToProfile). Component profiles point at
 /// the host as well as the autonomous one does, which DSP1033 allows and naive consoles need.
-const CONFORMANCE: [(Profile, Item); 5] = [
+const CONFORMANCE: &[(Profile, Item)] = &[
     (Profile::BaseServer, Item::Host),
     (Profile::Sensors, Item::Host),
     (Profile::RecordLog, Item::Log),
     (Profile::PowerStateManagement, Item::Host),
     (Profile::PhysicalAsset, Item::Chassis),
+    #[cfg(feature = "software-inventory")]
+    (Profile::SoftwareInventory, Item::Host),
 ];
 
 /// The kinds of items, in cursor order. Big, growing kinds (the SEL) come last so that
@@ -184,11 +207,17 @@ enum Kind {
     UseOfLog,
     ReferencedProfile,
     Ectp,
+    #[cfg(feature = "software-inventory")]
+    Software,
+    #[cfg(feature = "software-inventory")]
+    ElementSoftware,
+    #[cfg(feature = "software-inventory")]
+    InstalledSoftware,
     Record,
     LogManagesRecord,
 }
 
-const KINDS: [Kind; 28] = [
+const KINDS: &[Kind] = &[
     Kind::Host,
     Kind::Bmc,
     Kind::Domain,
@@ -215,6 +244,12 @@ const KINDS: [Kind; 28] = [
     Kind::UseOfLog,
     Kind::ReferencedProfile,
     Kind::Ectp,
+    #[cfg(feature = "software-inventory")]
+    Kind::Software,
+    #[cfg(feature = "software-inventory")]
+    Kind::ElementSoftware,
+    #[cfg(feature = "software-inventory")]
+    Kind::InstalledSoftware,
     Kind::Record,
     Kind::LogManagesRecord,
 ];
@@ -249,6 +284,12 @@ impl Kind {
             Kind::ReferencedProfile => &CIM_REFERENCED_PROFILE,
             Kind::Ectp => &CIM_ELEMENT_CONFORMS_TO_PROFILE,
             Kind::LogManagesRecord => &CIM_LOG_MANAGES_RECORD,
+            #[cfg(feature = "software-inventory")]
+            Kind::Software => &CIM_SOFTWARE_IDENTITY,
+            #[cfg(feature = "software-inventory")]
+            Kind::ElementSoftware => &CIM_ELEMENT_SOFTWARE_IDENTITY,
+            #[cfg(feature = "software-inventory")]
+            Kind::InstalledSoftware => &CIM_INSTALLED_SOFTWARE_IDENTITY,
         }
     }
 }
@@ -260,6 +301,9 @@ pub(crate) struct Counts {
     discrete: usize,
     /// `None` when the platform keeps no log.
     log: Option<usize>,
+    /// Firmware identities: the BMC's plus the platform's (at most 255).
+    #[cfg(feature = "software-inventory")]
+    firmware: usize,
 }
 
 impl Counts {
@@ -296,6 +340,8 @@ impl Counts {
             Kind::SystemComponent => 3,
             Kind::ElementCapabilities => 2,
             Kind::Ectp => CONFORMANCE.len(),
+            #[cfg(feature = "software-inventory")]
+            Kind::Software | Kind::ElementSoftware | Kind::InstalledSoftware => self.firmware,
             _ => 1,
         }
     }
@@ -358,6 +404,12 @@ impl Counts {
                 Item::Ectp(small?)
             }
             Kind::LogManagesRecord => Item::LogManagesRecord(i),
+            #[cfg(feature = "software-inventory")]
+            Kind::Software => Item::Software(small?),
+            #[cfg(feature = "software-inventory")]
+            Kind::ElementSoftware => Item::ElementSoftware(small?),
+            #[cfg(feature = "software-inventory")]
+            Kind::InstalledSoftware => Item::InstalledSoftware(small?),
         };
         Some(item)
     }
@@ -402,6 +454,12 @@ pub(crate) fn class_of(item: &Item) -> &'static ClassDef {
         Item::ReferencedProfile(_) => &CIM_REFERENCED_PROFILE,
         Item::Ectp(_) => &CIM_ELEMENT_CONFORMS_TO_PROFILE,
         Item::LogManagesRecord(_) => &CIM_LOG_MANAGES_RECORD,
+        #[cfg(feature = "software-inventory")]
+        Item::Software(_) => &CIM_SOFTWARE_IDENTITY,
+        #[cfg(feature = "software-inventory")]
+        Item::ElementSoftware(_) => &CIM_ELEMENT_SOFTWARE_IDENTITY,
+        #[cfg(feature = "software-inventory")]
+        Item::InstalledSoftware(_) => &CIM_INSTALLED_SOFTWARE_IDENTITY,
     }
 }
 
@@ -460,8 +518,22 @@ pub(crate) fn refs(item: &Item) -> Option<[(&'static str, Item); 2]> {
             ]
         }
         Item::LogManagesRecord(i) => [("Log", Item::Log), ("Record", Item::Record(i))],
+        #[cfg(feature = "software-inventory")]
+        Item::ElementSoftware(i) => [(ANTE, Item::Software(i)), (DEP, software_system(i))],
+        #[cfg(feature = "software-inventory")]
+        Item::InstalledSoftware(i) => [
+            ("InstalledSoftware", Item::Software(i)),
+            ("System", software_system(i)),
+        ],
         _ => return None,
     })
+}
+
+/// The system firmware `i` runs on: the BMC's own firmware on the BMC, everything else (host
+/// BIOS, satellite controllers inside the managed server) on the one host.
+#[cfg(feature = "software-inventory")]
+const fn software_system(i: u8) -> Item {
+    if i == 0 { Item::Bmc } else { Item::Host }
 }
 
 /// What a resource URI addresses.
@@ -749,6 +821,8 @@ impl<'a> Model<'a> {
             numeric: self.monitor()?.sensors().len(),
             discrete: self.platform.discrete_sensor_count(),
             log: self.log().map(|l| l.len()),
+            #[cfg(feature = "software-inventory")]
+            firmware: 1 + self.platform.firmware_count().min(254),
         })
     }
 
@@ -775,6 +849,15 @@ impl<'a> Model<'a> {
 
     fn discrete(&self, i: usize) -> Result<DiscreteSensorView, Fault> {
         self.platform.discrete_sensor(i).ok_or_else(gone)
+    }
+
+    /// Platform firmware behind identity `i` (1-based: 0 is the BMC's own).
+    #[cfg(feature = "software-inventory")]
+    fn firmware(&self, i: u8) -> Result<software::FirmwareView, Fault> {
+        usize::from(i)
+            .checked_sub(1)
+            .and_then(|j| self.platform.firmware(j))
+            .ok_or_else(gone)
     }
 
     fn record(&self, i: usize) -> Result<crate::platform::LogRecordView, Fault> {
@@ -816,6 +899,10 @@ impl<'a> Model<'a> {
                 out
             }
             Item::Profile(p) => alloc::vec![Selector::text("InstanceID", p.instance_id())],
+            #[cfg(feature = "software-inventory")]
+            Item::Software(0) => text_keys(software::keys_of(software::BMC_ID)),
+            #[cfg(feature = "software-inventory")]
+            Item::Software(i) => text_keys(software::keys_of(&self.firmware(*i)?.id)),
             assoc => {
                 let ends = refs(assoc).ok_or_else(|| internal("an item without keys"))?;
                 let class = class_of(assoc);
@@ -919,6 +1006,13 @@ impl<'a> Model<'a> {
                 f(&log::record_instance(&view))
             }
             Item::Profile(p) => f(&profile::instance(*p)),
+            #[cfg(feature = "software-inventory")]
+            Item::Software(0) => f(&software::bmc_instance(system)),
+            #[cfg(feature = "software-inventory")]
+            Item::Software(i) => {
+                let view = self.firmware(*i)?;
+                f(&software::instance(&view))
+            }
             other => {
                 let ends = refs(other).ok_or_else(|| internal("an item without a source"))?;
                 let mut i = Instance::with_capacity(class_of(other), 9);
@@ -934,6 +1028,8 @@ impl<'a> Model<'a> {
                         let fru = self.platform.fru();
                         i.set("PlatformGUID", physical::platform_guid(fru.as_ref()));
                     }
+                    #[cfg(feature = "software-inventory")]
+                    Item::ElementSoftware(_) => software::element_values(&mut i),
                     // The other associations' own properties (UseOfLog.RecordedData,
                     // Container.LocationWithinContainer) have no source: NULL.
                     _ => {}

@@ -176,7 +176,7 @@ fn namespaces() {
     let mut s = spec(&uri("CIM_RegisteredProfile"), Filter::None);
     s.namespace = Some("root/interop".into());
     let items = walk_ok(&m, &s);
-    assert_eq!(items.len(), 6);
+    assert_eq!(items.len(), 6 + SW);
     assert!(
         items
             .iter()
@@ -185,7 +185,7 @@ fn namespaces() {
     // Enumerating a base class in root/interop yields only what lives there.
     let mut s = spec(&uri("CIM_ManagedElement"), Filter::None);
     s.namespace = Some("root/interop".into());
-    assert_eq!(walk_ok(&m, &s).len(), 6);
+    assert_eq!(walk_ok(&m, &s).len(), 6 + SW);
 }
 
 #[test]
@@ -199,7 +199,7 @@ fn profile_instance_ids_are_stable() {
     .filter_map(|(e, _)| text_selector(e, "InstanceID").map(String::from))
     .collect();
     assert_eq!(
-        ids,
+        ids[..],
         [
             "DMTF:Base Server:1.0.0",
             "DMTF:Sensors:1.0.0",
@@ -207,7 +207,8 @@ fn profile_instance_ids_are_stable() {
             "DMTF:Power State Management:1.0.0",
             "DMTF:Physical Asset:1.0.0",
             "DMTF:Profile Registration:1.0.0",
-        ]
+            "DMTF:Software Inventory:1.0.1",
+        ][..5 + SW + 1]
     );
     // Without a log there is no Record Log profile.
     let bare = Fixture::new(TestPlatform::bare());
@@ -216,8 +217,11 @@ fn profile_instance_ids_are_stable() {
         &spec(&uri("CIM_RegisteredProfile"), Filter::None),
     )
     .len();
-    assert_eq!(n, 5);
+    assert_eq!(n, 5 + SW);
 }
+
+/// 1 when this build carries the DSP1023 classes (and their profile), else 0.
+const SW: usize = cfg!(feature = "software-inventory") as usize;
 
 // ---- Enumeration ----------------------------------------------------------------------------
 
@@ -255,8 +259,15 @@ fn counts_of_every_class() {
     assert_eq!(count("CIM_SystemComponent"), 6);
     assert_eq!(count("CIM_LogRecord"), 3);
     assert_eq!(count("CIM_LogManagesRecord"), 3);
-    assert_eq!(count("CIM_ElementConformsToProfile"), 5);
-    assert_eq!(count("CIM_ReferencedProfile"), 5);
+    assert_eq!(count("CIM_ElementConformsToProfile"), 5 + SW);
+    assert_eq!(count("CIM_ReferencedProfile"), 5 + SW);
+    // The BMC's firmware, the host BIOS and one satellite controller.
+    #[cfg(feature = "software-inventory")]
+    {
+        assert_eq!(count("CIM_SoftwareIdentity"), 3);
+        assert_eq!(count("CIM_ElementSoftwareIdentity"), 3);
+        assert_eq!(count("CIM_InstalledSoftwareIdentity"), 3);
+    }
     assert_eq!(count("CIM_ElementCapabilities"), 2);
     assert_eq!(count("CIM_Capabilities"), 2);
     assert_eq!(
@@ -630,12 +641,12 @@ fn everything_around_the_host() {
     ] {
         assert!(classes.iter().any(|c| c == want), "{want} in {classes:?}");
     }
-    // Three profiles name the host as their central instance, each once.
+    // Three profiles (four with Software Inventory) name the host as their central instance.
     let profiles = items
         .iter()
         .filter(|(_, b)| class_of(b) == "CIM_RegisteredProfile")
         .count();
-    assert_eq!(profiles, 3);
+    assert_eq!(profiles, 3 + SW);
 }
 
 #[test]
@@ -1605,5 +1616,98 @@ fn method_names_match_in_any_case_and_answer_in_canonical_case() {
     assert!(
         out.as_str()
             .starts_with("<p:RestoreDefaultThresholds_OUTPUT ")
+    );
+}
+
+// ---- Software Inventory (DSP1023) -----------------------------------------------------------
+
+#[cfg(feature = "software-inventory")]
+fn versions_through(m: &wsbmc_cim::Model<'_>, system: Epr, association: &str) -> Vec<String> {
+    let mut af = assoc(system);
+    af.association_class = Some(association.into());
+    af.result_class = Some("CIM_SoftwareIdentity".into());
+    traverse_ok(m, af)
+        .iter()
+        .map(|(e, _)| text_selector(e, "InstanceID").unwrap_or("").to_string())
+        .collect()
+}
+
+#[cfg(feature = "software-inventory")]
+#[test]
+fn firmware_belongs_to_the_right_system() {
+    let f = Fixture::full();
+    let m = f.model();
+    let bmc = epr(
+        "CIM_ComputerSystem",
+        sel(&[
+            ("CreationClassName", "CIM_ComputerSystem"),
+            ("Name", "host-1:BMC"),
+        ]),
+    );
+    let host = epr("CIM_ComputerSystem", host_keys());
+    for association in [
+        "CIM_InstalledSoftwareIdentity",
+        "CIM_ElementSoftwareIdentity",
+    ] {
+        assert_eq!(
+            versions_through(&m, bmc.clone(), association),
+            ["wsbmc:firmware:bmc"]
+        );
+        assert_eq!(
+            versions_through(&m, host.clone(), association),
+            ["wsbmc:firmware:bios", "wsbmc:firmware:psu2_mc"]
+        );
+    }
+    // The host BIOS is classified as BIOS, the satellite's firmware as firmware, and the
+    // satellite's IPMI identity is there.
+    let bios = get(
+        &m,
+        &uri("CIM_SoftwareIdentity"),
+        &sel(&[("InstanceID", "wsbmc:firmware:bios")]),
+        None,
+    )
+    .unwrap_or_default();
+    assert!(
+        bios.contains("<p:Classifications>11</p:Classifications>"),
+        "{bios}"
+    );
+    assert!(bios.contains("<p:VersionString>2.4.1</p:VersionString>"));
+    assert!(bios.contains("<p:MajorVersion>2</p:MajorVersion>"));
+    let psu = get(
+        &m,
+        &uri("CIM_SoftwareIdentity"),
+        &sel(&[("InstanceID", "wsbmc:firmware:psu2_mc")]),
+        None,
+    )
+    .unwrap_or_default();
+    assert!(
+        psu.contains("<p:VersionString>1.23</p:VersionString>"),
+        "{psu}"
+    );
+    assert!(psu.contains("<p:IdentityInfoValue>10876</p:IdentityInfoValue>"));
+    assert!(psu.contains("<p:IdentityInfoValue>0x0102</p:IdentityInfoValue>"));
+    // Without platform firmware, the BMC's own is still there: no SelectorSet needed.
+    let bare = Fixture::new(TestPlatform::bare());
+    let only = get(&bare.model(), &uri("CIM_SoftwareIdentity"), &[], None).unwrap_or_default();
+    assert!(only.contains("<p:InstanceID>wsbmc:firmware:bmc</p:InstanceID>"));
+}
+
+#[cfg(feature = "software-inventory")]
+#[test]
+fn software_inventory_is_registered() {
+    let f = Fixture::full();
+    let m = f.model();
+    let mut profile = sel(&[("InstanceID", "DMTF:Software Inventory:1.0.1")]);
+    profile.insert(0, Selector::text("__cimnamespace", "root/interop"));
+    let mut af = assoc(epr("CIM_RegisteredProfile", profile));
+    af.association_class = Some("CIM_ElementConformsToProfile".into());
+    let central = traverse_ok(&m, af);
+    assert_eq!(central.len(), 1);
+    assert_eq!(text_selector(&central[0].0, "Name"), Some("host-1"));
+    // And it is a component of Base Server.
+    let refs = walk_ok(&m, &spec(&uri("CIM_ReferencedProfile"), Filter::None));
+    assert!(
+        refs.iter()
+            .any(|(_, b)| b.contains("DMTF:Software Inventory:1.0.1"))
     );
 }

@@ -182,6 +182,8 @@ fn start_agent(seed: u64) -> &'static Agent {
     let mut system = SystemInfo::new(board::SYSTEM_NAME);
     system.element_name = board::PRODUCT.into();
     system.vendor = board::MANUFACTURER.into();
+    system.image = wsbmc_cim::Image::BareMetal;
+    system.build_secs = Some(board::BUILD_SECS);
     static AGENT: StaticCell<Agent> = StaticCell::new();
     AGENT.init(Agent::new(
         Monitor::new(board::sensor_table()),

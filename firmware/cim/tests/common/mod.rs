@@ -7,8 +7,8 @@ use std::cell::{Cell, RefCell};
 use std::fmt::Write as _;
 
 use wsbmc_cim::{
-    ClearOutcome, DiscreteSensorView, FruView, LogRecordView, LogView, Model, Platform, PowerState,
-    PowerTransition, RequestOutcome, SystemInfo,
+    ClearOutcome, DiscreteSensorView, FirmwareKind, FirmwareView, FruView, LogRecordView, LogView,
+    Model, Platform, PowerState, PowerTransition, RequestOutcome, SystemInfo,
 };
 use wsbmc_monitor::{
     Monitor, PowerDomain, Quantity, SensorDesc, SensorId, SensorSource, Threshold, Thresholds,
@@ -142,6 +142,7 @@ pub struct TestPlatform {
     pub clear: Cell<ClearOutcome>,
     pub fru: Option<FruView>,
     pub discrete: Vec<DiscreteSensorView>,
+    pub firmware: Vec<FirmwareView>,
 }
 
 impl TestPlatform {
@@ -182,6 +183,7 @@ impl TestPlatform {
                 ]),
             }),
             discrete: vec![psu_status()],
+            firmware: vec![host_bios(), psu_firmware()],
         }
     }
 
@@ -192,6 +194,7 @@ impl TestPlatform {
             log: None,
             fru: None,
             discrete: Vec::new(),
+            firmware: Vec::new(),
             ..Self::full()
         }
     }
@@ -242,6 +245,31 @@ impl Platform for TestPlatform {
     fn discrete_sensor(&self, index: usize) -> Option<DiscreteSensorView> {
         self.discrete.get(index).cloned()
     }
+    fn firmware_count(&self) -> usize {
+        self.firmware.len()
+    }
+    fn firmware(&self, index: usize) -> Option<FirmwareView> {
+        self.firmware.get(index).cloned()
+    }
+}
+
+/// The host BIOS as a board file names it.
+pub fn host_bios() -> FirmwareView {
+    FirmwareView {
+        id: "bios".into(),
+        kind: FirmwareKind::HostBios,
+        element_name: "Host BIOS".into(),
+        version: "2.4.1".into(),
+        numbers: None,
+        manufacturer: Some("Example BIOS Co".into()),
+        release_secs: Some(1_700_000_000),
+        identity: Vec::new(),
+    }
+}
+
+/// A PSU's management controller as its Get Device ID answered.
+pub fn psu_firmware() -> FirmwareView {
+    FirmwareView::from_device_id("psu2_mc", 0x58, 1, 0x23, 0x00_2A7C, 0x0102, 0x20)
 }
 
 pub struct Fixture {
@@ -256,9 +284,13 @@ impl Fixture {
         let mut monitor = Monitor::new(vec![cpu_temp(), fan()]);
         let recorded = monitor.record(SensorId(0), Ok(87_500), 1_000, true);
         assert!(recorded.is_ok());
+        let mut system = SystemInfo::new("host-1");
+        // A fixed version and build date, so goldens do not move with the crate version.
+        system.version = "0.1.0".into();
+        system.build_secs = Some(1_767_225_600);
         Self {
             monitor: RefCell::new(monitor),
-            system: SystemInfo::new("host-1"),
+            system,
             platform,
         }
     }
