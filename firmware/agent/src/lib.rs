@@ -25,6 +25,8 @@ use embedded_hal_async::i2c::I2c;
 use embedded_storage_async::nor_flash::MultiwriteNorFlash;
 #[cfg(feature = "software-inventory")]
 use wsbmc_cim::FirmwareView;
+#[cfg(feature = "ip-interface")]
+use wsbmc_cim::IpEndpointView;
 use wsbmc_cim::{
     ClearOutcome, FruView, LogView, Model, Platform, PowerState, PowerTransition, RequestOutcome,
     SystemInfo,
@@ -66,6 +68,9 @@ pub struct Agent {
     /// inventory; filled at start-up.
     #[cfg(feature = "software-inventory")]
     firmware: RefCell<Vec<FirmwareView>>,
+    /// The management network's addresses, as the image last read them.
+    #[cfg(feature = "ip-interface")]
+    ip: RefCell<Vec<IpEndpointView>>,
 }
 
 /// What the power task and the request handler share.
@@ -103,7 +108,16 @@ impl Agent {
             fru: RefCell::new(None),
             #[cfg(feature = "software-inventory")]
             firmware: RefCell::new(Vec::new()),
+            #[cfg(feature = "ip-interface")]
+            ip: RefCell::new(Vec::new()),
         }
+    }
+
+    /// Replaces the management network's addresses (DSP1036): the image reads them at start-up
+    /// and again when they may have changed, never on a request.
+    #[cfg(feature = "ip-interface")]
+    pub fn set_ip_endpoints(&self, endpoints: Vec<IpEndpointView>) {
+        *self.ip.borrow_mut() = endpoints;
     }
 
     /// Adds a piece of firmware to the software inventory (the host BIOS a board file names).
@@ -444,6 +458,16 @@ impl Platform for Agent {
     #[cfg(feature = "software-inventory")]
     fn firmware_count(&self) -> usize {
         self.firmware.borrow().len()
+    }
+
+    #[cfg(feature = "ip-interface")]
+    fn ip_endpoint_count(&self) -> usize {
+        self.ip.borrow().len()
+    }
+
+    #[cfg(feature = "ip-interface")]
+    fn ip_endpoint(&self, index: usize) -> Option<IpEndpointView> {
+        self.ip.borrow().get(index).cloned()
     }
 
     #[cfg(feature = "software-inventory")]

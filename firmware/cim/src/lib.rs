@@ -24,6 +24,7 @@ pub mod host;
 pub mod log;
 pub mod method;
 pub mod model;
+pub mod network;
 pub mod physical;
 pub mod platform;
 pub mod power;
@@ -37,6 +38,7 @@ mod write;
 
 pub use datetime::CimDateTime;
 pub use model::{INTEROP, Model, NAMESPACE, SystemInfo};
+pub use network::{AddressOrigin, IpEndpointView};
 pub use platform::{
     ClearOutcome, DiscreteSensorView, FruView, LogRecordView, LogView, Platform, PowerState,
     PowerTransition, RequestOutcome,

@@ -23,6 +23,10 @@ use wsbmc_wsman::{
 };
 
 use crate::filter::{self, Plan};
+#[cfg(feature = "ip-interface")]
+use crate::network::{
+    self, CIM_ELEMENT_SETTING_DATA, CIM_HOSTED_ACCESS_POINT, CIM_IP_PROTOCOL_ENDPOINT,
+};
 use crate::platform::{DiscreteSensorView, LogView, Platform};
 use crate::profile::Profile;
 use crate::render::render_projected;
@@ -163,6 +167,21 @@ pub(crate) enum Item {
     /// The system → firmware `i` installed in it.
     #[cfg(feature = "software-inventory")]
     InstalledSoftware(u8),
+    /// Address `i` of the BMC's management network (DSP1036).
+    #[cfg(feature = "ip-interface")]
+    IpEndpoint(u8),
+    /// The settings that gave address `i` (DHCP, autoconfiguration, IPv6 static).
+    #[cfg(feature = "ip-interface")]
+    IpSettings(u8),
+    /// The settings of static IPv4 address `i`, with mask and gateway.
+    #[cfg(feature = "ip-interface")]
+    IpStaticSettings(u8),
+    /// The BMC → endpoint `i`.
+    #[cfg(feature = "ip-interface")]
+    HostedAccessPoint(u8),
+    /// Endpoint `i` → its settings (static IPv4 ones when the flag is set).
+    #[cfg(feature = "ip-interface")]
+    ElementSettingData(u8, bool),
 }
 
 /// The central instance of each profile (ElementConformsToProfile). Component profiles point at
@@ -175,6 +194,9 @@ const CONFORMANCE: &[(Profile, Item)] = &[
     (Profile::PhysicalAsset, Item::Chassis),
     #[cfg(feature = "software-inventory")]
     (Profile::SoftwareInventory, Item::Host),
+    // The interface is the BMC's: its system scopes the profile.
+    #[cfg(feature = "ip-interface")]
+    (Profile::IpInterface, Item::Bmc),
 ];
 
 /// The kinds of items, in cursor order. Big, growing kinds (the SEL) come last so that
@@ -213,6 +235,16 @@ enum Kind {
     ElementSoftware,
     #[cfg(feature = "software-inventory")]
     InstalledSoftware,
+    #[cfg(feature = "ip-interface")]
+    IpEndpoint,
+    #[cfg(feature = "ip-interface")]
+    IpSettings,
+    #[cfg(feature = "ip-interface")]
+    IpStaticSettings,
+    #[cfg(feature = "ip-interface")]
+    HostedAccessPoint,
+    #[cfg(feature = "ip-interface")]
+    ElementSettingData,
     Record,
     LogManagesRecord,
 }
@@ -250,6 +282,16 @@ const KINDS: &[Kind] = &[
     Kind::ElementSoftware,
     #[cfg(feature = "software-inventory")]
     Kind::InstalledSoftware,
+    #[cfg(feature = "ip-interface")]
+    Kind::IpEndpoint,
+    #[cfg(feature = "ip-interface")]
+    Kind::IpSettings,
+    #[cfg(feature = "ip-interface")]
+    Kind::IpStaticSettings,
+    #[cfg(feature = "ip-interface")]
+    Kind::HostedAccessPoint,
+    #[cfg(feature = "ip-interface")]
+    Kind::ElementSettingData,
     Kind::Record,
     Kind::LogManagesRecord,
 ];
@@ -290,6 +332,16 @@ impl Kind {
             Kind::ElementSoftware => &CIM_ELEMENT_SOFTWARE_IDENTITY,
             #[cfg(feature = "software-inventory")]
             Kind::InstalledSoftware => &CIM_INSTALLED_SOFTWARE_IDENTITY,
+            #[cfg(feature = "ip-interface")]
+            Kind::IpEndpoint => &CIM_IP_PROTOCOL_ENDPOINT,
+            #[cfg(feature = "ip-interface")]
+            Kind::IpSettings => &network::CIM_IP_ASSIGNMENT_SETTING_DATA,
+            #[cfg(feature = "ip-interface")]
+            Kind::IpStaticSettings => &network::CIM_STATIC_IP_ASSIGNMENT_SETTING_DATA,
+            #[cfg(feature = "ip-interface")]
+            Kind::HostedAccessPoint => &CIM_HOSTED_ACCESS_POINT,
+            #[cfg(feature = "ip-interface")]
+            Kind::ElementSettingData => &CIM_ELEMENT_SETTING_DATA,
         }
     }
 }
@@ -304,6 +356,12 @@ pub(crate) struct Counts {
     /// Firmware identities: the BMC's plus the platform's (at most 255).
     #[cfg(feature = "software-inventory")]
     firmware: usize,
+    /// Addresses of the management network (at most 64).
+    #[cfg(feature = "ip-interface")]
+    ip: usize,
+    /// Bit `i` set: address `i` is static IPv4, so its settings are the static subclass.
+    #[cfg(feature = "ip-interface")]
+    ip_static: u64,
 }
 
 impl Counts {
@@ -319,6 +377,11 @@ impl Counts {
         } else {
             None
         }
+    }
+
+    #[cfg(feature = "ip-interface")]
+    fn ip_is_static(&self, i: usize) -> bool {
+        i < 64 && self.ip_static & (1 << i) != 0
     }
 
     fn has_profile(&self, p: Profile) -> bool {
@@ -342,6 +405,12 @@ impl Counts {
             Kind::Ectp => CONFORMANCE.len(),
             #[cfg(feature = "software-inventory")]
             Kind::Software | Kind::ElementSoftware | Kind::InstalledSoftware => self.firmware,
+            #[cfg(feature = "ip-interface")]
+            Kind::IpEndpoint
+            | Kind::IpSettings
+            | Kind::IpStaticSettings
+            | Kind::HostedAccessPoint
+            | Kind::ElementSettingData => self.ip,
             _ => 1,
         }
     }
@@ -410,6 +479,18 @@ impl Counts {
             Kind::ElementSoftware => Item::ElementSoftware(small?),
             #[cfg(feature = "software-inventory")]
             Kind::InstalledSoftware => Item::InstalledSoftware(small?),
+            #[cfg(feature = "ip-interface")]
+            Kind::IpEndpoint => Item::IpEndpoint(small?),
+            #[cfg(feature = "ip-interface")]
+            Kind::IpSettings if !self.ip_is_static(i) => Item::IpSettings(small?),
+            #[cfg(feature = "ip-interface")]
+            Kind::IpStaticSettings if self.ip_is_static(i) => Item::IpStaticSettings(small?),
+            #[cfg(feature = "ip-interface")]
+            Kind::IpSettings | Kind::IpStaticSettings => return None,
+            #[cfg(feature = "ip-interface")]
+            Kind::HostedAccessPoint => Item::HostedAccessPoint(small?),
+            #[cfg(feature = "ip-interface")]
+            Kind::ElementSettingData => Item::ElementSettingData(small?, self.ip_is_static(i)),
         };
         Some(item)
     }
@@ -460,6 +541,16 @@ pub(crate) fn class_of(item: &Item) -> &'static ClassDef {
         Item::ElementSoftware(_) => &CIM_ELEMENT_SOFTWARE_IDENTITY,
         #[cfg(feature = "software-inventory")]
         Item::InstalledSoftware(_) => &CIM_INSTALLED_SOFTWARE_IDENTITY,
+        #[cfg(feature = "ip-interface")]
+        Item::IpEndpoint(_) => &CIM_IP_PROTOCOL_ENDPOINT,
+        #[cfg(feature = "ip-interface")]
+        Item::IpSettings(_) => &network::CIM_IP_ASSIGNMENT_SETTING_DATA,
+        #[cfg(feature = "ip-interface")]
+        Item::IpStaticSettings(_) => &network::CIM_STATIC_IP_ASSIGNMENT_SETTING_DATA,
+        #[cfg(feature = "ip-interface")]
+        Item::HostedAccessPoint(_) => &CIM_HOSTED_ACCESS_POINT,
+        #[cfg(feature = "ip-interface")]
+        Item::ElementSettingData(..) => &CIM_ELEMENT_SETTING_DATA,
     }
 }
 
@@ -524,6 +615,20 @@ pub(crate) fn refs(item: &Item) -> Option<[(&'static str, Item); 2]> {
         Item::InstalledSoftware(i) => [
             ("InstalledSoftware", Item::Software(i)),
             ("System", software_system(i)),
+        ],
+        #[cfg(feature = "ip-interface")]
+        Item::HostedAccessPoint(i) => [(ANTE, Item::Bmc), (DEP, Item::IpEndpoint(i))],
+        #[cfg(feature = "ip-interface")]
+        Item::ElementSettingData(i, fixed) => [
+            ("ManagedElement", Item::IpEndpoint(i)),
+            (
+                "SettingData",
+                if fixed {
+                    Item::IpStaticSettings(i)
+                } else {
+                    Item::IpSettings(i)
+                },
+            ),
         ],
         _ => return None,
     })
@@ -823,6 +928,12 @@ impl<'a> Model<'a> {
             log: self.log().map(|l| l.len()),
             #[cfg(feature = "software-inventory")]
             firmware: 1 + self.platform.firmware_count().min(254),
+            #[cfg(feature = "ip-interface")]
+            ip: self.platform.ip_endpoint_count().min(64),
+            #[cfg(feature = "ip-interface")]
+            ip_static: (0..self.platform.ip_endpoint_count().min(64))
+                .filter(|&i| self.platform.ip_endpoint(i).is_some_and(|v| v.static_v4()))
+                .fold(0, |bits, i| bits | (1 << i)),
         })
     }
 
@@ -849,6 +960,12 @@ impl<'a> Model<'a> {
 
     fn discrete(&self, i: usize) -> Result<DiscreteSensorView, Fault> {
         self.platform.discrete_sensor(i).ok_or_else(gone)
+    }
+
+    /// Address `i` of the management network.
+    #[cfg(feature = "ip-interface")]
+    fn ip_endpoint(&self, i: u8) -> Result<network::IpEndpointView, Fault> {
+        self.platform.ip_endpoint(usize::from(i)).ok_or_else(gone)
     }
 
     /// Platform firmware behind identity `i` (1-based: 0 is the BMC's own).
@@ -903,6 +1020,15 @@ impl<'a> Model<'a> {
             Item::Software(0) => text_keys(software::keys_of(software::BMC_ID)),
             #[cfg(feature = "software-inventory")]
             Item::Software(i) => text_keys(software::keys_of(&self.firmware(*i)?.id)),
+            #[cfg(feature = "ip-interface")]
+            Item::IpEndpoint(i) => {
+                text_keys(network::endpoint_keys(system, &self.ip_endpoint(*i)?))
+            }
+            #[cfg(feature = "ip-interface")]
+            Item::IpSettings(i) | Item::IpStaticSettings(i) => alloc::vec![Selector::text(
+                "InstanceID",
+                network::settings_id(&self.ip_endpoint(*i)?)
+            )],
             assoc => {
                 let ends = refs(assoc).ok_or_else(|| internal("an item without keys"))?;
                 let class = class_of(assoc);
@@ -1013,6 +1139,16 @@ impl<'a> Model<'a> {
                 let view = self.firmware(*i)?;
                 f(&software::instance(&view))
             }
+            #[cfg(feature = "ip-interface")]
+            Item::IpEndpoint(i) => {
+                let view = self.ip_endpoint(*i)?;
+                f(&network::endpoint_instance(system, &view))
+            }
+            #[cfg(feature = "ip-interface")]
+            Item::IpSettings(i) | Item::IpStaticSettings(i) => {
+                let view = self.ip_endpoint(*i)?;
+                f(&network::settings_instance(&view))
+            }
             other => {
                 let ends = refs(other).ok_or_else(|| internal("an item without a source"))?;
                 let mut i = Instance::with_capacity(class_of(other), 9);
@@ -1030,6 +1166,8 @@ impl<'a> Model<'a> {
                     }
                     #[cfg(feature = "software-inventory")]
                     Item::ElementSoftware(_) => software::element_values(&mut i),
+                    #[cfg(feature = "ip-interface")]
+                    Item::ElementSettingData(..) => network::element_setting_values(&mut i),
                     // The other associations' own properties (UseOfLog.RecordedData,
                     // Container.LocationWithinContainer) have no source: NULL.
                     _ => {}

@@ -275,4 +275,14 @@ pub trait Platform {
     fn firmware(&self, _index: usize) -> Option<crate::software::FirmwareView> {
         None
     }
+
+    /// How many addresses the BMC's management network has (DSP1036).
+    fn ip_endpoint_count(&self) -> usize {
+        0
+    }
+
+    /// Address `index` of the management network, as the image last read it.
+    fn ip_endpoint(&self, _index: usize) -> Option<crate::network::IpEndpointView> {
+        None
+    }
 }

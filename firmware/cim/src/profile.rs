@@ -16,6 +16,7 @@ pub enum Profile {
     PhysicalAsset,
     ProfileRegistration,
     SoftwareInventory,
+    IpInterface,
 }
 
 impl Profile {
@@ -29,6 +30,8 @@ impl Profile {
         // Last, so adding it left every earlier profile's position (and cursor) where it was.
         #[cfg(feature = "software-inventory")]
         Profile::SoftwareInventory,
+        #[cfg(feature = "ip-interface")]
+        Profile::IpInterface,
     ];
 
     /// RegisteredName, exactly as the profile spells itself.
@@ -40,6 +43,7 @@ impl Profile {
             Profile::PowerStateManagement => "Power State Management",
             Profile::PhysicalAsset => "Physical Asset",
             Profile::SoftwareInventory => "Software Inventory",
+            Profile::IpInterface => "IP Interface",
             Profile::ProfileRegistration => "Profile Registration",
         }
     }
@@ -60,6 +64,7 @@ impl Profile {
             Profile::PowerStateManagement => "DSP1027",
             Profile::PhysicalAsset => "DSP1011",
             Profile::SoftwareInventory => "DSP1023",
+            Profile::IpInterface => "DSP1036",
             Profile::ProfileRegistration => "DSP1033",
         }
     }
@@ -74,6 +79,7 @@ impl Profile {
             Profile::PowerStateManagement => "DMTF:Power State Management:1.0.0",
             Profile::PhysicalAsset => "DMTF:Physical Asset:1.0.0",
             Profile::SoftwareInventory => "DMTF:Software Inventory:1.0.1",
+            Profile::IpInterface => "DMTF:IP Interface:1.0.0",
             Profile::ProfileRegistration => "DMTF:Profile Registration:1.0.0",
         }
     }

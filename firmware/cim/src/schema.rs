@@ -88,7 +88,7 @@ pub struct ClassDef {
     pub props: &'static [PropDef],
 }
 
-const fn abstract_class(
+pub(crate) const fn abstract_class(
     name: &'static str,
     parent: Option<&'static ClassDef>,
     keys: &'static [&'static str],
@@ -851,6 +851,22 @@ pub static ALL_CLASSES: &[&ClassDef] = &[
     &crate::software::CIM_ELEMENT_SOFTWARE_IDENTITY,
     #[cfg(feature = "software-inventory")]
     &crate::software::CIM_INSTALLED_SOFTWARE_IDENTITY,
+    #[cfg(feature = "ip-interface")]
+    &crate::network::CIM_SERVICE_ACCESS_POINT,
+    #[cfg(feature = "ip-interface")]
+    &crate::network::CIM_PROTOCOL_ENDPOINT,
+    #[cfg(feature = "ip-interface")]
+    &crate::network::CIM_IP_PROTOCOL_ENDPOINT,
+    #[cfg(feature = "ip-interface")]
+    &crate::network::CIM_SETTING_DATA,
+    #[cfg(feature = "ip-interface")]
+    &crate::network::CIM_IP_ASSIGNMENT_SETTING_DATA,
+    #[cfg(feature = "ip-interface")]
+    &crate::network::CIM_STATIC_IP_ASSIGNMENT_SETTING_DATA,
+    #[cfg(feature = "ip-interface")]
+    &crate::network::CIM_HOSTED_ACCESS_POINT,
+    #[cfg(feature = "ip-interface")]
+    &crate::network::CIM_ELEMENT_SETTING_DATA,
 ];
 
 #[cfg(test)]

@@ -176,7 +176,7 @@ fn namespaces() {
     let mut s = spec(&uri("CIM_RegisteredProfile"), Filter::None);
     s.namespace = Some("root/interop".into());
     let items = walk_ok(&m, &s);
-    assert_eq!(items.len(), 6 + SW);
+    assert_eq!(items.len(), 6 + SW + IP);
     assert!(
         items
             .iter()
@@ -185,7 +185,7 @@ fn namespaces() {
     // Enumerating a base class in root/interop yields only what lives there.
     let mut s = spec(&uri("CIM_ManagedElement"), Filter::None);
     s.namespace = Some("root/interop".into());
-    assert_eq!(walk_ok(&m, &s).len(), 6 + SW);
+    assert_eq!(walk_ok(&m, &s).len(), 6 + SW + IP);
 }
 
 #[test]
@@ -198,18 +198,21 @@ fn profile_instance_ids_are_stable() {
     .iter()
     .filter_map(|(e, _)| text_selector(e, "InstanceID").map(String::from))
     .collect();
-    assert_eq!(
-        ids[..],
-        [
-            "DMTF:Base Server:1.0.0",
-            "DMTF:Sensors:1.0.0",
-            "DMTF:Record Log:2.0.0",
-            "DMTF:Power State Management:1.0.0",
-            "DMTF:Physical Asset:1.0.0",
-            "DMTF:Profile Registration:1.0.0",
-            "DMTF:Software Inventory:1.0.1",
-        ][..5 + SW + 1]
-    );
+    let mut want = vec![
+        "DMTF:Base Server:1.0.0",
+        "DMTF:Sensors:1.0.0",
+        "DMTF:Record Log:2.0.0",
+        "DMTF:Power State Management:1.0.0",
+        "DMTF:Physical Asset:1.0.0",
+        "DMTF:Profile Registration:1.0.0",
+    ];
+    if SW == 1 {
+        want.push("DMTF:Software Inventory:1.0.1");
+    }
+    if IP == 1 {
+        want.push("DMTF:IP Interface:1.0.0");
+    }
+    assert_eq!(ids, want);
     // Without a log there is no Record Log profile.
     let bare = Fixture::new(TestPlatform::bare());
     let n = walk_ok(
@@ -217,11 +220,13 @@ fn profile_instance_ids_are_stable() {
         &spec(&uri("CIM_RegisteredProfile"), Filter::None),
     )
     .len();
-    assert_eq!(n, 5 + SW);
+    assert_eq!(n, 5 + SW + IP);
 }
 
 /// 1 when this build carries the DSP1023 classes (and their profile), else 0.
 const SW: usize = cfg!(feature = "software-inventory") as usize;
+/// 1 when this build carries the DSP1036 classes (and their profile), else 0.
+const IP: usize = cfg!(feature = "ip-interface") as usize;
 
 // ---- Enumeration ----------------------------------------------------------------------------
 
@@ -259,8 +264,8 @@ fn counts_of_every_class() {
     assert_eq!(count("CIM_SystemComponent"), 6);
     assert_eq!(count("CIM_LogRecord"), 3);
     assert_eq!(count("CIM_LogManagesRecord"), 3);
-    assert_eq!(count("CIM_ElementConformsToProfile"), 5 + SW);
-    assert_eq!(count("CIM_ReferencedProfile"), 5 + SW);
+    assert_eq!(count("CIM_ElementConformsToProfile"), 5 + SW + IP);
+    assert_eq!(count("CIM_ReferencedProfile"), 5 + SW + IP);
     // The BMC's firmware, the host BIOS and one satellite controller.
     #[cfg(feature = "software-inventory")]
     {
@@ -675,9 +680,15 @@ fn roles_and_result_classes_narrow() {
     af.result_role = Some("Dependent".into());
     let hosted = traverse_ok(&m, af);
     let classes: Vec<String> = hosted.iter().map(|(_, b)| class_of(b)).collect();
+    // And of its two IP endpoints (HostedAccessPoint) when the build has DSP1036.
     assert_eq!(
         classes,
-        ["CIM_SystemSpecificCollection", "CIM_PowerManagementService"]
+        [
+            "CIM_SystemSpecificCollection",
+            "CIM_PowerManagementService",
+            "CIM_IPProtocolEndpoint",
+            "CIM_IPProtocolEndpoint"
+        ][..2 + 2 * IP]
     );
 }
 
@@ -1710,4 +1721,73 @@ fn software_inventory_is_registered() {
         refs.iter()
             .any(|(_, b)| b.contains("DMTF:Software Inventory:1.0.1"))
     );
+}
+
+// ---- IP Interface (DSP1036) -----------------------------------------------------------------
+
+#[cfg(feature = "ip-interface")]
+#[test]
+fn the_bmc_hosts_its_ip_endpoints_with_their_settings() {
+    let f = Fixture::full();
+    let m = f.model();
+    let bmc = epr(
+        "CIM_ComputerSystem",
+        sel(&[
+            ("CreationClassName", "CIM_ComputerSystem"),
+            ("Name", "host-1:BMC"),
+        ]),
+    );
+    let mut af = assoc(bmc);
+    af.association_class = Some("CIM_HostedAccessPoint".into());
+    let endpoints = traverse_ok(&m, af);
+    let names: Vec<&str> = endpoints
+        .iter()
+        .filter_map(|(e, _)| text_selector(e, "Name"))
+        .collect();
+    assert_eq!(names, ["eth0:IPv4:0", "eth0:IPv6:0"]);
+    let v4 = &endpoints[0].1;
+    assert!(
+        v4.contains("<p:IPv4Address>10.0.2.15</p:IPv4Address>"),
+        "{v4}"
+    );
+    assert!(v4.contains("<p:SubnetMask>255.255.255.0</p:SubnetMask>"));
+    assert!(v4.contains("<p:AddressOrigin>3</p:AddressOrigin>"));
+    assert!(v4.contains("<p:ProtocolIFType>4096</p:ProtocolIFType>"));
+    let v6 = &endpoints[1].1;
+    assert!(
+        v6.contains("<p:IPv6Address>fe80::5054:ff:fe12:3456</p:IPv6Address>"),
+        "{v6}"
+    );
+    assert!(v6.contains("<p:IPv6SubnetPrefixLength>64</p:IPv6SubnetPrefixLength>"));
+    assert!(v6.contains("<p:AddressOrigin>10</p:AddressOrigin>"));
+
+    // Static IPv4 settings carry the gateway; the link-local ones are the base class.
+    let mut af = assoc(endpoints[0].0.clone());
+    af.association_class = Some("CIM_ElementSettingData".into());
+    let settings = traverse_ok(&m, af);
+    assert_eq!(settings.len(), 1);
+    assert_eq!(
+        class_of(&settings[0].1),
+        "CIM_StaticIPAssignmentSettingData"
+    );
+    assert!(
+        settings[0]
+            .1
+            .contains("<p:GatewayIPv4Address>10.0.2.2</p:GatewayIPv4Address>")
+    );
+    let mut af = assoc(endpoints[1].0.clone());
+    af.association_class = Some("CIM_ElementSettingData".into());
+    let settings = traverse_ok(&m, af);
+    assert_eq!(class_of(&settings[0].1), "CIM_IPAssignmentSettingData");
+
+    // Polymorphism: the base settings class enumerates both.
+    let all = walk_ok(&m, &spec(&uri("CIM_IPAssignmentSettingData"), Filter::None));
+    assert_eq!(all.len(), 2);
+    // The profile's scoping instance is the BMC.
+    let mut profile = sel(&[("InstanceID", "DMTF:IP Interface:1.0.0")]);
+    profile.insert(0, Selector::text("__cimnamespace", "root/interop"));
+    let mut af = assoc(epr("CIM_RegisteredProfile", profile));
+    af.association_class = Some("CIM_ElementConformsToProfile".into());
+    let central = traverse_ok(&m, af);
+    assert_eq!(text_selector(&central[0].0, "Name"), Some("host-1:BMC"));
 }

@@ -11,6 +11,8 @@ mod fru;
 #[cfg(target_os = "linux")]
 mod linux;
 #[cfg(target_os = "linux")]
+mod net;
+#[cfg(target_os = "linux")]
 mod power;
 mod sim;
 mod state;
@@ -332,6 +334,7 @@ async fn run(
     let _ = std::io::stdout().flush();
     info!("board {board_name}: {sensor_count} sensors");
     info!("HTTP Basic authentication as user {user:?}");
+    watch_network(&agent, addr);
 
     let poller = hal;
 
@@ -470,6 +473,40 @@ async fn linux_hal(
 #[cfg(not(target_os = "linux"))]
 async fn linux_hal(_: &Board, _: &Rc<Agent>) -> Result<tokio::task::JoinHandle<()>, String> {
     Err("--hal linux needs Linux".into())
+}
+
+/// How often the management network's addresses are read again: a DHCP renewal or a link
+/// change shows within this; reading costs one netlink dump and one small /proc file.
+const NETWORK_REFRESH: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Feeds the IP Interface classes from the kernel's view of the network, now and every
+/// [`NETWORK_REFRESH`], on the agent's executor (the reads do not block on anything remote).
+#[cfg(target_os = "linux")]
+fn watch_network(agent: &Rc<Agent>, listen: SocketAddr) {
+    agent.set_ip_endpoints(net::read(listen));
+    let agent = agent.clone();
+    tokio::task::spawn_local(async move {
+        loop {
+            tokio::time::sleep(NETWORK_REFRESH).await;
+            agent.set_ip_endpoints(net::read(listen));
+        }
+    });
+}
+
+/// Elsewhere the listening address is all the agent knows of its network.
+#[cfg(not(target_os = "linux"))]
+fn watch_network(agent: &Rc<Agent>, listen: SocketAddr) {
+    let _ = NETWORK_REFRESH;
+    if !listen.ip().is_unspecified() {
+        agent.set_ip_endpoints(vec![wsbmc_cim::IpEndpointView {
+            interface: "listen".into(),
+            index: 0,
+            address: listen.ip(),
+            prefix_len: if listen.is_ipv4() { 32 } else { 128 },
+            gateway: None,
+            origin: wsbmc_cim::AddressOrigin::Static,
+        }]);
+    }
 }
 
 /// The board file's name of device `index`: the stable part of a controller's firmware

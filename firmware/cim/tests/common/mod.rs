@@ -7,8 +7,9 @@ use std::cell::{Cell, RefCell};
 use std::fmt::Write as _;
 
 use wsbmc_cim::{
-    ClearOutcome, DiscreteSensorView, FirmwareKind, FirmwareView, FruView, LogRecordView, LogView,
-    Model, Platform, PowerState, PowerTransition, RequestOutcome, SystemInfo,
+    AddressOrigin, ClearOutcome, DiscreteSensorView, FirmwareKind, FirmwareView, FruView,
+    IpEndpointView, LogRecordView, LogView, Model, Platform, PowerState, PowerTransition,
+    RequestOutcome, SystemInfo,
 };
 use wsbmc_monitor::{
     Monitor, PowerDomain, Quantity, SensorDesc, SensorId, SensorSource, Threshold, Thresholds,
@@ -143,6 +144,7 @@ pub struct TestPlatform {
     pub fru: Option<FruView>,
     pub discrete: Vec<DiscreteSensorView>,
     pub firmware: Vec<FirmwareView>,
+    pub ip: Vec<IpEndpointView>,
 }
 
 impl TestPlatform {
@@ -184,6 +186,7 @@ impl TestPlatform {
             }),
             discrete: vec![psu_status()],
             firmware: vec![host_bios(), psu_firmware()],
+            ip: vec![eth0_v4(), eth0_v6()],
         }
     }
 
@@ -195,6 +198,7 @@ impl TestPlatform {
             fru: None,
             discrete: Vec::new(),
             firmware: Vec::new(),
+            ip: Vec::new(),
             ..Self::full()
         }
     }
@@ -250,6 +254,36 @@ impl Platform for TestPlatform {
     }
     fn firmware(&self, index: usize) -> Option<FirmwareView> {
         self.firmware.get(index).cloned()
+    }
+    fn ip_endpoint_count(&self) -> usize {
+        self.ip.len()
+    }
+    fn ip_endpoint(&self, index: usize) -> Option<IpEndpointView> {
+        self.ip.get(index).cloned()
+    }
+}
+
+/// The BMC's static IPv4 address, as the QEMU user network gives it.
+pub fn eth0_v4() -> IpEndpointView {
+    IpEndpointView {
+        interface: "eth0".into(),
+        index: 0,
+        address: "10.0.2.15".parse().expect("address"),
+        prefix_len: 24,
+        gateway: Some("10.0.2.2".parse().expect("address")),
+        origin: AddressOrigin::Static,
+    }
+}
+
+/// Its IPv6 link-local address.
+pub fn eth0_v6() -> IpEndpointView {
+    IpEndpointView {
+        interface: "eth0".into(),
+        index: 0,
+        address: "fe80::5054:ff:fe12:3456".parse().expect("address"),
+        prefix_len: 64,
+        gateway: None,
+        origin: AddressOrigin::LinkLocal,
     }
 }
 
