@@ -61,6 +61,35 @@ fn cases() -> Vec<Case> {
             "ps_invoke_cimmethod_request_power_state_change",
             Some(PowerTransition::Reset),
         ),
+        // PowerShell's CIM cmdlets on the DSP1023 and DSP1036 classes (wsman.md 6.2):
+        // Get-CimInstance -ResourceUri (Enumerate, ObjectAndEPR), Get-CimInstance -InputObject
+        // (Get with the EPR's keys) and Get-CimAssociatedInstance (association filter).
+        #[cfg(feature = "software-inventory")]
+        ok("ps_get_ciminstance_softwareidentity", None),
+        #[cfg(feature = "software-inventory")]
+        ok("ps_get_ciminstance_elementsoftwareidentity", None),
+        #[cfg(feature = "software-inventory")]
+        ok("ps_get_ciminstance_installedsoftwareidentity", None),
+        #[cfg(feature = "software-inventory")]
+        ok("ps_get_ciminstance_inputobject_softwareidentity", None),
+        #[cfg(feature = "software-inventory")]
+        ok("ps_get_cimassociatedinstance_bmc_firmware", None),
+        #[cfg(feature = "software-inventory")]
+        ok("ps_get_cimassociatedinstance_host_firmware", None),
+        #[cfg(feature = "ip-interface")]
+        ok("ps_get_ciminstance_ipprotocolendpoint", None),
+        #[cfg(feature = "ip-interface")]
+        ok("ps_get_ciminstance_ipassignmentsettingdata", None),
+        #[cfg(feature = "ip-interface")]
+        ok("ps_get_ciminstance_hostedaccesspoint", None),
+        #[cfg(feature = "ip-interface")]
+        ok("ps_get_ciminstance_elementsettingdata", None),
+        #[cfg(feature = "ip-interface")]
+        ok("ps_get_ciminstance_inputobject_ipprotocolendpoint", None),
+        #[cfg(feature = "ip-interface")]
+        ok("ps_get_cimassociatedinstance_bmc_endpoints", None),
+        #[cfg(feature = "ip-interface")]
+        ok("ps_get_cimassociatedinstance_endpoint_settings", None),
     ]
 }
 
@@ -136,7 +165,9 @@ fn every_console_shape_replays_to_its_golden() {
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
-/// Every request is replayed and every golden is produced: nothing on disk goes unchecked.
+/// Every request is replayed and every golden is produced: nothing on disk goes unchecked (in
+/// a build with every class; a smaller build replays what it has).
+#[cfg(all(feature = "software-inventory", feature = "ip-interface"))]
 #[test]
 fn no_orphan_requests_or_goldens() {
     let names: BTreeSet<String> = cases().iter().map(|c| c.request.to_string()).collect();
