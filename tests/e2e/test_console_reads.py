@@ -81,7 +81,7 @@ def test_pypsrp_get_without_selectors(agent):
     wsman = pypsrp(agent)
     for cls, key in [("CIM_PowerManagementService", "Name"), ("CIM_Chassis", "Tag")]:
         resp = wsman.get(CIM_SCHEMA + cls)
-        inst = resp.find("s:Body/{%s}%s" % (CIM_SCHEMA + cls, cls), NS)
+        inst = resp.find("{%s}%s" % (CIM_SCHEMA + cls, cls))
         assert inst is not None, ET.tostring(resp)
         assert props(inst)[key]
     with pytest.raises(WSManFaultError) as e:
