@@ -47,6 +47,7 @@ fn run() -> Result<(), String> {
         "WSBMC_PBKDF2_ITERATIONS",
         "WSBMC_SALT",
         "WSBMC_SEED",
+        "SOURCE_DATE_EPOCH",
     ] {
         println!("cargo:rerun-if-env-changed={var}");
     }
@@ -109,6 +110,19 @@ fn emit_board(code: &mut String, b: &Board, path: &Path) -> std::fmt::Result {
         b.info.cim_system_name()
     )?;
     writeln!(code, "pub const PRODUCT: &str = {:?};", b.info.product)?;
+    // When the image was built, for the BMC firmware's CIM_SoftwareIdentity ReleaseDate:
+    // SOURCE_DATE_EPOCH for reproducible images, else now.
+    let built = env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.trim().parse::<i64>().ok())
+        .or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .ok()
+                .and_then(|d| i64::try_from(d.as_secs()).ok())
+        })
+        .unwrap_or(0);
+    writeln!(code, "pub const BUILD_SECS: i64 = {built};")?;
     writeln!(
         code,
         "pub const MANUFACTURER: &str = {:?};",

@@ -198,6 +198,34 @@ def test_sensors_of_the_board_are_enumerated(image):
     check_board_sensors(pypsrp(image), image.board, within_s=15)
 
 
+def test_ip_interface_shows_the_guest_address(image):
+    """DSP1036 from the guest's own interfaces: /init configures eth0 statically with QEMU user
+    networking's 10.0.2.15/24 and gateway 10.0.2.2, and the agent (listening on 0.0.0.0) reads
+    them from the kernel with rtnetlink and /proc/net/route."""
+    wsman = pypsrp(image)
+    items, _ = enumerate_all(
+        wsman, CIM_SCHEMA + "CIM_IPProtocolEndpoint", optimize=True, max_elements=50
+    )
+    endpoints = [props(i) for i in items]
+    v4 = [p for p in endpoints if p["IPv4Address"] == "10.0.2.15"]
+    assert len(v4) == 1, endpoints
+    assert v4[0]["SubnetMask"] == "255.255.255.0"
+    assert v4[0]["AddressOrigin"] == "3"  # static: set by /init, infinite lifetime
+    assert v4[0]["Name"].endswith(":IPv4:0")
+    assert not any(p["IPv4Address"] == "127.0.0.1" for p in endpoints), endpoints
+    settings, _ = enumerate_all(
+        wsman, CIM_SCHEMA + "CIM_StaticIPAssignmentSettingData", optimize=True, max_elements=50
+    )
+    gateways = {props(i)["IPv4Address"]: props(i)["GatewayIPv4Address"] for i in settings}
+    assert gateways.get("10.0.2.15") == "10.0.2.2", gateways
+    # The firmware knows which image it is.
+    firmware, _ = enumerate_all(
+        wsman, CIM_SCHEMA + "CIM_SoftwareIdentity", optimize=True, max_elements=50
+    )
+    bmc = next(props(i) for i in firmware if props(i)["InstanceID"] == "wsbmc:firmware:bmc")
+    assert bmc["TargetTypes"] == "wsbmc-ast2600", bmc
+
+
 def test_board_file_names_the_bus_qemu_wires_the_tmp105_to(image):
     """QEMU's ast2600-evb puts its TMP105 on Aspeed I2C bus 8 at 0x4d (hw/arm/aspeed.c); the
     Aspeed device tree numbers the kernel's adapters the same way, so /dev/i2c-8."""

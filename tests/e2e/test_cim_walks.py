@@ -110,3 +110,66 @@ def props_values(p):
             yield from (x for x in v if x)
         elif v:
             yield v
+
+
+def _profile(agent, name):
+    profiles = _items(
+        agent, CIM_SCHEMA + "CIM_RegisteredProfile", _enumerate_body(), _namespace("root/interop")
+    )
+    return next(x for x in profiles if x[1]["RegisteredName"] == name)
+
+
+def test_software_inventory_walk(agent):
+    """Software Inventory (DSP1023): profile → host → its firmware (the board file's BIOS, the
+    IPMB satellite's Get Device ID), and the BMC → its own firmware."""
+    board = agent.board()
+    _, prof, profile_epr = _profile(agent, "Software Inventory")
+    assert prof["RegisteredVersion"] == "1.0.1"
+    systems = _associated(agent, profile_epr, "CIM_ElementConformsToProfile", "CIM_ComputerSystem")
+    assert [p["Name"] for _, p, _ in systems] == [system_name(board)]
+    host_firmware = _associated(agent, systems[0][2], "CIM_InstalledSoftwareIdentity", "CIM_SoftwareIdentity")
+    by_id = {p["InstanceID"]: p for _, p, _ in host_firmware}
+    bios = by_id["wsbmc:firmware:bios"]
+    assert bios["VersionString"] == board["board"]["bios-version"]
+    assert bios["Manufacturer"] == board["board"]["bios-vendor"]
+    assert bios["Classifications"] == "11"
+    # The simulated PSU2 controller answers Get Device ID with firmware 1.00, manufacturer 343
+    # (0x000157), product 0x0012, device 0x21, at slave address 0x60.
+    psu = by_id["wsbmc:firmware:psu2"]
+    assert psu["VersionString"] == "1.00"
+    assert psu["Classifications"] == "10"
+    assert psu["IdentityInfoValue"] == ["343", "0x0012", "0x21", "0x60"], psu
+    same = _associated(agent, systems[0][2], "CIM_ElementSoftwareIdentity", "CIM_SoftwareIdentity")
+    assert {p["InstanceID"] for _, p, _ in same} == set(by_id)
+
+    hosts = _items(agent, CIM_SCHEMA + "CIM_ComputerSystem", _enumerate_body())
+    _, _, bmc_epr = next(x for x in hosts if x[1]["Name"].endswith(":BMC"))
+    own = _associated(agent, bmc_epr, "CIM_InstalledSoftwareIdentity", "CIM_SoftwareIdentity")
+    assert len(own) == 1
+    fw = own[0][1]
+    assert fw["InstanceID"] == "wsbmc:firmware:bmc"
+    assert fw["TargetTypes"] == "wsbmc-host"
+    assert fw["IsEntity"] == "true"
+    assert fw["VersionString"] and fw["MajorVersion"] is not None
+    assert fw["ReleaseDate"] is not None  # the build date, from the build script
+
+
+def test_ip_interface_walk(agent):
+    """IP Interface (DSP1036): profile → the BMC → its endpoint (the host agent listens on
+    127.0.0.1, so that is its management network) → the settings that gave the address."""
+    _, prof, profile_epr = _profile(agent, "IP Interface")
+    systems = _associated(agent, profile_epr, "CIM_ElementConformsToProfile", "CIM_ComputerSystem")
+    assert [p["Name"] for _, p, _ in systems] == [system_name(agent.board()) + ":BMC"]
+    endpoints = _associated(agent, systems[0][2], "CIM_HostedAccessPoint", "CIM_IPProtocolEndpoint")
+    assert len(endpoints) == 1, endpoints
+    _, ep, ep_epr = endpoints[0]
+    assert ep["IPv4Address"] == agent.host
+    assert ep["SubnetMask"] == "255.0.0.0"
+    assert ep["ProtocolIFType"] == "4096"
+    assert ep["AddressOrigin"] == "3"  # the loopback address is configured, not leased
+    settings = _associated(agent, ep_epr, "CIM_ElementSettingData", "CIM_IPAssignmentSettingData")
+    assert len(settings) == 1
+    cls, st, _ = settings[0]
+    assert cls == "CIM_StaticIPAssignmentSettingData"
+    assert st["IPv4Address"] == agent.host
+    assert st["AddressOrigin"] == "3"

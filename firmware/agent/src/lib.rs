@@ -23,6 +23,10 @@ use embassy_sync::signal::Signal;
 use embassy_time::{Duration, Instant, Timer, with_timeout};
 use embedded_hal_async::i2c::I2c;
 use embedded_storage_async::nor_flash::MultiwriteNorFlash;
+#[cfg(feature = "software-inventory")]
+use wsbmc_cim::FirmwareView;
+#[cfg(feature = "ip-interface")]
+use wsbmc_cim::IpEndpointView;
 use wsbmc_cim::{
     ClearOutcome, FruView, LogView, Model, Platform, PowerState, PowerTransition, RequestOutcome,
     SystemInfo,
@@ -60,6 +64,13 @@ pub struct Agent {
     clock: Cell<fn() -> u32>,
     /// The board's FRU, read once at start-up, for CIM_Chassis and CIM_Card.
     fru: RefCell<Option<FruView>>,
+    /// Firmware besides the BMC's own (host BIOS, satellite controllers), for the software
+    /// inventory; filled at start-up.
+    #[cfg(feature = "software-inventory")]
+    firmware: RefCell<Vec<FirmwareView>>,
+    /// The management network's addresses, as the image last read them.
+    #[cfg(feature = "ip-interface")]
+    ip: RefCell<Vec<IpEndpointView>>,
 }
 
 /// What the power task and the request handler share.
@@ -95,6 +106,55 @@ impl Agent {
             log,
             clock: Cell::new(uptime_secs),
             fru: RefCell::new(None),
+            #[cfg(feature = "software-inventory")]
+            firmware: RefCell::new(Vec::new()),
+            #[cfg(feature = "ip-interface")]
+            ip: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// Replaces the management network's addresses (DSP1036): the image reads them at start-up
+    /// and again when they may have changed, never on a request.
+    #[cfg(feature = "ip-interface")]
+    pub fn set_ip_endpoints(&self, endpoints: Vec<IpEndpointView>) {
+        *self.ip.borrow_mut() = endpoints;
+    }
+
+    /// Adds a piece of firmware to the software inventory (the host BIOS a board file names).
+    #[cfg(feature = "software-inventory")]
+    pub fn add_firmware(&self, firmware: FirmwareView) {
+        self.firmware.borrow_mut().push(firmware);
+    }
+
+    /// Asks every management controller among `devices` for its identity (IPMI Get Device ID)
+    /// and adds its firmware to the software inventory, named by `name(device index)` (the
+    /// board file's device name, so the InstanceID is stable). Run once before the poller; a
+    /// controller that does not answer within the read timeout is left out, not waited on.
+    #[cfg(feature = "software-inventory")]
+    pub async fn identify_controllers<I: I2c, B: IpmiLink>(
+        &self,
+        devices: &mut [AnyDevice<I, B>],
+        name: impl Fn(usize) -> alloc::string::String,
+    ) {
+        for (index, device) in devices.iter_mut().enumerate() {
+            let Ok(Some((address, result))) =
+                with_timeout(READ_TIMEOUT, device.controller_id()).await
+            else {
+                continue;
+            };
+            // A controller that answers with an error is as absent as one that does not answer:
+            // its sensors already show it as unreadable.
+            if let Ok(id) = result {
+                self.add_firmware(FirmwareView::from_device_id(
+                    &name(index),
+                    address,
+                    id.firmware_major,
+                    id.firmware_minor,
+                    id.manufacturer,
+                    id.product,
+                    id.device_id,
+                ));
+            }
         }
     }
 
@@ -393,6 +453,26 @@ impl Platform for Agent {
 
     fn fru(&self) -> Option<FruView> {
         self.fru.borrow().clone()
+    }
+
+    #[cfg(feature = "software-inventory")]
+    fn firmware_count(&self) -> usize {
+        self.firmware.borrow().len()
+    }
+
+    #[cfg(feature = "ip-interface")]
+    fn ip_endpoint_count(&self) -> usize {
+        self.ip.borrow().len()
+    }
+
+    #[cfg(feature = "ip-interface")]
+    fn ip_endpoint(&self, index: usize) -> Option<IpEndpointView> {
+        self.ip.borrow().get(index).cloned()
+    }
+
+    #[cfg(feature = "software-inventory")]
+    fn firmware(&self, index: usize) -> Option<FirmwareView> {
+        self.firmware.borrow().get(index).cloned()
     }
 
     fn log(&self) -> Option<&dyn LogView> {

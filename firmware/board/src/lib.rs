@@ -133,6 +133,9 @@ pub struct BoardInfo {
     pub system_guid: Option<String>,
     pub system_name: Option<String>,
     pub bmc_name: String,
+    /// The host's BIOS version, for the software inventory, when the board file states it.
+    pub bios_version: Option<String>,
+    pub bios_vendor: Option<String>,
 }
 
 impl BoardInfo {

@@ -38,6 +38,8 @@ pub struct RawInfo {
     pub system_guid: Option<Spanned<String>>,
     pub system_name: Option<Spanned<String>>,
     pub bmc_name: Spanned<String>,
+    pub bios_version: Option<Spanned<String>>,
+    pub bios_vendor: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -226,6 +226,25 @@ fn system_name_wins_over_guid() {
 }
 
 #[test]
+fn bios_version_and_vendor() {
+    let b = parse(&edit(&[]), "t.toml").unwrap();
+    assert_eq!(b.info.bios_version, None);
+    let text = edit(&[(
+        "bmc-name",
+        "bios-version = \"2.1\"\nbios-vendor = \"Acme\"\nbmc-name",
+    )]);
+    let b = parse(&text, "t.toml").unwrap();
+    assert_eq!(b.info.bios_version.as_deref(), Some("2.1"));
+    assert_eq!(b.info.bios_vendor.as_deref(), Some("Acme"));
+    let text = edit(&[("bmc-name", "bios-vendor = \"Acme\"\nbmc-name")]);
+    let e = parse(&text, "t.toml").unwrap_err().to_string();
+    assert!(e.contains("bios-vendor needs bios-version"), "{e}");
+    let text = edit(&[("bmc-name", "bios-version = \" \"\nbmc-name")]);
+    let e = parse(&text, "t.toml").unwrap_err().to_string();
+    assert!(e.contains("bios-version must not be empty"), "{e}");
+}
+
+#[test]
 fn the_example_message_renders_exactly() {
     let text = edit(&[("channel = \"remote1\"", "channel = \"remote3\"")]);
     let e = parse(&text, "boards/sim/board.toml").unwrap_err();

@@ -97,6 +97,20 @@ fn info(src: &Source<'_>, raw: Spanned<RawInfo>) -> Result<BoardInfo, BoardError
         .system_name
         .map(|n| non_empty(src, "system-name", n))
         .transpose()?;
+    let bios_version = raw
+        .bios_version
+        .map(|n| non_empty(src, "bios-version", n))
+        .transpose()?;
+    let bios_vendor = raw
+        .bios_vendor
+        .map(|n| non_empty(src, "bios-vendor", n))
+        .transpose()?;
+    if bios_vendor.is_some() && bios_version.is_none() {
+        return Err(src.err(
+            span,
+            "[board] bios-vendor needs bios-version: the vendor describes that firmware".into(),
+        ));
+    }
     if system_guid.is_none() && system_name.is_none() {
         return Err(src.err(
             span,
@@ -112,6 +126,8 @@ fn info(src: &Source<'_>, raw: Spanned<RawInfo>) -> Result<BoardInfo, BoardError
         system_guid,
         system_name,
         bmc_name,
+        bios_version,
+        bios_vendor,
     })
 }
 

@@ -24,6 +24,7 @@ pub mod host;
 pub mod log;
 pub mod method;
 pub mod model;
+pub mod network;
 pub mod physical;
 pub mod platform;
 pub mod power;
@@ -31,15 +32,18 @@ pub mod profile;
 pub mod render;
 pub mod schema;
 pub mod sensor;
+pub mod software;
 pub mod value;
 mod write;
 
 pub use datetime::CimDateTime;
 pub use model::{INTEROP, Model, NAMESPACE, SystemInfo};
+pub use network::{AddressOrigin, IpEndpointView};
 pub use platform::{
     ClearOutcome, DiscreteSensorView, FruView, LogRecordView, LogView, Platform, PowerState,
     PowerTransition, RequestOutcome,
 };
+pub use software::{FirmwareKind, FirmwareView, Image};
 pub use value::{Instance, Value};
 
 #[cfg(test)]

@@ -265,8 +265,8 @@ fn request_state_change(model: &Model<'_>, item: &Item, input: Node<'_, '_>) -> 
     Ok(decide(model, from_requested_state(requested)))
 }
 
-/// CIM_PowerManagementService.RequestPowerStateChange (DSP1027). ManagedElement must be the host:
-/// this service switches nothing else.
+/// CIM_PowerManagementService.RequestPowerStateChange (DSP1027). ManagedElement must name the
+/// host ([`names_the_host`]): this service switches nothing else.
 fn request_power_state_change(model: &Model<'_>, input: Node<'_, '_>) -> Result<u32, Fault> {
     let params = Params::new(
         input,
@@ -274,8 +274,7 @@ fn request_power_state_change(model: &Model<'_>, input: Node<'_, '_>) -> Result<
     )?;
     let state = params.u16("PowerState")?;
     let element = params.epr("ManagedElement")?;
-    let host = model.epr(&Item::Host)?;
-    if !epr_matches(&host, &element) {
+    if !names_the_host(model, &element)? {
         return Err(invalid(
             Some(FaultDetail::InvalidValue),
             format!(
@@ -293,6 +292,43 @@ fn request_power_state_change(model: &Model<'_>, input: Node<'_, '_>) -> Result<
         return Ok(NOT_SUPPORTED);
     }
     Ok(decide(model, from_power_state(state)))
+}
+
+/// Whether a ManagedElement EPR names the managed host: its own EPR, or (the shape Intel AMT
+/// consoles send, DSP1027 leaves naming to the implementation) any `CIM_ComputerSystem` that is
+/// not the BMC, e.g. `CreationClassName=CIM_ComputerSystem, Name=ManagedSystem`. The second form
+/// is only unambiguous because the model manages exactly one host: the BMC's own system is the
+/// only other computer system, and naming it (in any case) is still refused, as is an EPR with
+/// keys a computer system does not have or a CreationClassName of another class.
+fn names_the_host(model: &Model<'_>, element: &Epr) -> Result<bool, Fault> {
+    if epr_matches(&model.epr(&Item::Host)?, element) {
+        return Ok(true);
+    }
+    let Ok(class) = resolve_class(&element.resource_uri) else {
+        return Ok(false);
+    };
+    if !CIM_COMPUTER_SYSTEM.is_a(class) {
+        return Ok(false);
+    }
+    let mut creation = None;
+    let mut name = None;
+    for s in &element.selectors {
+        let SelectorValue::Text(v) = &s.value else {
+            return Ok(false);
+        };
+        if s.name.eq_ignore_ascii_case("CreationClassName") && creation.is_none() {
+            creation = Some(v.as_str());
+        } else if s.name.eq_ignore_ascii_case("Name") && name.is_none() {
+            name = Some(v.as_str());
+        } else if !s.name.eq_ignore_ascii_case("__cimnamespace") {
+            return Ok(false);
+        }
+    }
+    let (Some(creation), Some(name)) = (creation, name) else {
+        return Ok(false);
+    };
+    Ok(creation.eq_ignore_ascii_case(CIM_COMPUTER_SYSTEM.name)
+        && !name.eq_ignore_ascii_case(&model.system().bmc_name))
 }
 
 fn restore_default_thresholds(model: &Model<'_>, item: &Item) -> Result<u32, Fault> {

@@ -23,10 +23,20 @@ use wsbmc_wsman::{
 };
 
 use crate::filter::{self, Plan};
+#[cfg(feature = "ip-interface")]
+use crate::network::{
+    self, CIM_ELEMENT_SETTING_DATA, CIM_HOSTED_ACCESS_POINT, CIM_IP_PROTOCOL_ENDPOINT,
+};
 use crate::platform::{DiscreteSensorView, LogView, Platform};
 use crate::profile::Profile;
 use crate::render::render_projected;
 use crate::schema::*;
+#[cfg(feature = "software-inventory")]
+use crate::software;
+#[cfg(feature = "software-inventory")]
+use crate::software::{
+    CIM_ELEMENT_SOFTWARE_IDENTITY, CIM_INSTALLED_SOFTWARE_IDENTITY, CIM_SOFTWARE_IDENTITY,
+};
 use crate::value::{Instance, Value};
 use crate::{host, log, physical, power, profile, sensor};
 
@@ -63,6 +73,10 @@ pub struct SystemInfo {
     pub version: String,
     /// SensorType vocabulary; see [`SensorTypeMode`].
     pub sensor_types: SensorTypeMode,
+    /// Which image this firmware is, for its CIM_SoftwareIdentity (DSP1023).
+    pub image: crate::software::Image,
+    /// When this firmware was built, seconds since 1970, when the build recorded it.
+    pub build_secs: Option<i64>,
 }
 
 impl SystemInfo {
@@ -78,6 +92,8 @@ impl SystemInfo {
             product: String::from("wsbmc"),
             version: String::from(env!("CARGO_PKG_VERSION")),
             sensor_types: SensorTypeMode::Windows,
+            image: crate::software::Image::Host,
+            build_secs: None,
         }
     }
 }
@@ -142,16 +158,45 @@ pub(crate) enum Item {
     /// An index into [`CONFORMANCE`].
     Ectp(u8),
     LogManagesRecord(usize),
+    /// Firmware `i` (DSP1023): 0 the BMC's own, then the platform's.
+    #[cfg(feature = "software-inventory")]
+    Software(u8),
+    /// Firmware `i` → the system it runs on.
+    #[cfg(feature = "software-inventory")]
+    ElementSoftware(u8),
+    /// The system → firmware `i` installed in it.
+    #[cfg(feature = "software-inventory")]
+    InstalledSoftware(u8),
+    /// Address `i` of the BMC's management network (DSP1036).
+    #[cfg(feature = "ip-interface")]
+    IpEndpoint(u8),
+    /// The settings that gave address `i` (DHCP, autoconfiguration, IPv6 static).
+    #[cfg(feature = "ip-interface")]
+    IpSettings(u8),
+    /// The settings of static IPv4 address `i`, with mask and gateway.
+    #[cfg(feature = "ip-interface")]
+    IpStaticSettings(u8),
+    /// The BMC → endpoint `i`.
+    #[cfg(feature = "ip-interface")]
+    HostedAccessPoint(u8),
+    /// Endpoint `i` → its settings (static IPv4 ones when the flag is set).
+    #[cfg(feature = "ip-interface")]
+    ElementSettingData(u8, bool),
 }
 
 /// The central instance of each profile (ElementConformsToProfile). Component profiles point at
 /// the host as well as the autonomous one does, which DSP1033 allows and naive consoles need.
-const CONFORMANCE: [(Profile, Item); 5] = [
+const CONFORMANCE: &[(Profile, Item)] = &[
     (Profile::BaseServer, Item::Host),
     (Profile::Sensors, Item::Host),
     (Profile::RecordLog, Item::Log),
     (Profile::PowerStateManagement, Item::Host),
     (Profile::PhysicalAsset, Item::Chassis),
+    #[cfg(feature = "software-inventory")]
+    (Profile::SoftwareInventory, Item::Host),
+    // The interface is the BMC's: its system scopes the profile.
+    #[cfg(feature = "ip-interface")]
+    (Profile::IpInterface, Item::Bmc),
 ];
 
 /// The kinds of items, in cursor order. Big, growing kinds (the SEL) come last so that
@@ -184,11 +229,27 @@ enum Kind {
     UseOfLog,
     ReferencedProfile,
     Ectp,
+    #[cfg(feature = "software-inventory")]
+    Software,
+    #[cfg(feature = "software-inventory")]
+    ElementSoftware,
+    #[cfg(feature = "software-inventory")]
+    InstalledSoftware,
+    #[cfg(feature = "ip-interface")]
+    IpEndpoint,
+    #[cfg(feature = "ip-interface")]
+    IpSettings,
+    #[cfg(feature = "ip-interface")]
+    IpStaticSettings,
+    #[cfg(feature = "ip-interface")]
+    HostedAccessPoint,
+    #[cfg(feature = "ip-interface")]
+    ElementSettingData,
     Record,
     LogManagesRecord,
 }
 
-const KINDS: [Kind; 28] = [
+const KINDS: &[Kind] = &[
     Kind::Host,
     Kind::Bmc,
     Kind::Domain,
@@ -215,6 +276,22 @@ const KINDS: [Kind; 28] = [
     Kind::UseOfLog,
     Kind::ReferencedProfile,
     Kind::Ectp,
+    #[cfg(feature = "software-inventory")]
+    Kind::Software,
+    #[cfg(feature = "software-inventory")]
+    Kind::ElementSoftware,
+    #[cfg(feature = "software-inventory")]
+    Kind::InstalledSoftware,
+    #[cfg(feature = "ip-interface")]
+    Kind::IpEndpoint,
+    #[cfg(feature = "ip-interface")]
+    Kind::IpSettings,
+    #[cfg(feature = "ip-interface")]
+    Kind::IpStaticSettings,
+    #[cfg(feature = "ip-interface")]
+    Kind::HostedAccessPoint,
+    #[cfg(feature = "ip-interface")]
+    Kind::ElementSettingData,
     Kind::Record,
     Kind::LogManagesRecord,
 ];
@@ -249,6 +326,22 @@ impl Kind {
             Kind::ReferencedProfile => &CIM_REFERENCED_PROFILE,
             Kind::Ectp => &CIM_ELEMENT_CONFORMS_TO_PROFILE,
             Kind::LogManagesRecord => &CIM_LOG_MANAGES_RECORD,
+            #[cfg(feature = "software-inventory")]
+            Kind::Software => &CIM_SOFTWARE_IDENTITY,
+            #[cfg(feature = "software-inventory")]
+            Kind::ElementSoftware => &CIM_ELEMENT_SOFTWARE_IDENTITY,
+            #[cfg(feature = "software-inventory")]
+            Kind::InstalledSoftware => &CIM_INSTALLED_SOFTWARE_IDENTITY,
+            #[cfg(feature = "ip-interface")]
+            Kind::IpEndpoint => &CIM_IP_PROTOCOL_ENDPOINT,
+            #[cfg(feature = "ip-interface")]
+            Kind::IpSettings => &network::CIM_IP_ASSIGNMENT_SETTING_DATA,
+            #[cfg(feature = "ip-interface")]
+            Kind::IpStaticSettings => &network::CIM_STATIC_IP_ASSIGNMENT_SETTING_DATA,
+            #[cfg(feature = "ip-interface")]
+            Kind::HostedAccessPoint => &CIM_HOSTED_ACCESS_POINT,
+            #[cfg(feature = "ip-interface")]
+            Kind::ElementSettingData => &CIM_ELEMENT_SETTING_DATA,
         }
     }
 }
@@ -260,6 +353,15 @@ pub(crate) struct Counts {
     discrete: usize,
     /// `None` when the platform keeps no log.
     log: Option<usize>,
+    /// Firmware identities: the BMC's plus the platform's (at most 255).
+    #[cfg(feature = "software-inventory")]
+    firmware: usize,
+    /// Addresses of the management network (at most 64).
+    #[cfg(feature = "ip-interface")]
+    ip: usize,
+    /// Bit `i` set: address `i` is static IPv4, so its settings are the static subclass.
+    #[cfg(feature = "ip-interface")]
+    ip_static: u64,
 }
 
 impl Counts {
@@ -275,6 +377,11 @@ impl Counts {
         } else {
             None
         }
+    }
+
+    #[cfg(feature = "ip-interface")]
+    fn ip_is_static(&self, i: usize) -> bool {
+        i < 64 && self.ip_static & (1 << i) != 0
     }
 
     fn has_profile(&self, p: Profile) -> bool {
@@ -296,6 +403,14 @@ impl Counts {
             Kind::SystemComponent => 3,
             Kind::ElementCapabilities => 2,
             Kind::Ectp => CONFORMANCE.len(),
+            #[cfg(feature = "software-inventory")]
+            Kind::Software | Kind::ElementSoftware | Kind::InstalledSoftware => self.firmware,
+            #[cfg(feature = "ip-interface")]
+            Kind::IpEndpoint
+            | Kind::IpSettings
+            | Kind::IpStaticSettings
+            | Kind::HostedAccessPoint
+            | Kind::ElementSettingData => self.ip,
             _ => 1,
         }
     }
@@ -358,6 +473,24 @@ impl Counts {
                 Item::Ectp(small?)
             }
             Kind::LogManagesRecord => Item::LogManagesRecord(i),
+            #[cfg(feature = "software-inventory")]
+            Kind::Software => Item::Software(small?),
+            #[cfg(feature = "software-inventory")]
+            Kind::ElementSoftware => Item::ElementSoftware(small?),
+            #[cfg(feature = "software-inventory")]
+            Kind::InstalledSoftware => Item::InstalledSoftware(small?),
+            #[cfg(feature = "ip-interface")]
+            Kind::IpEndpoint => Item::IpEndpoint(small?),
+            #[cfg(feature = "ip-interface")]
+            Kind::IpSettings if !self.ip_is_static(i) => Item::IpSettings(small?),
+            #[cfg(feature = "ip-interface")]
+            Kind::IpStaticSettings if self.ip_is_static(i) => Item::IpStaticSettings(small?),
+            #[cfg(feature = "ip-interface")]
+            Kind::IpSettings | Kind::IpStaticSettings => return None,
+            #[cfg(feature = "ip-interface")]
+            Kind::HostedAccessPoint => Item::HostedAccessPoint(small?),
+            #[cfg(feature = "ip-interface")]
+            Kind::ElementSettingData => Item::ElementSettingData(small?, self.ip_is_static(i)),
         };
         Some(item)
     }
@@ -402,6 +535,22 @@ pub(crate) fn class_of(item: &Item) -> &'static ClassDef {
         Item::ReferencedProfile(_) => &CIM_REFERENCED_PROFILE,
         Item::Ectp(_) => &CIM_ELEMENT_CONFORMS_TO_PROFILE,
         Item::LogManagesRecord(_) => &CIM_LOG_MANAGES_RECORD,
+        #[cfg(feature = "software-inventory")]
+        Item::Software(_) => &CIM_SOFTWARE_IDENTITY,
+        #[cfg(feature = "software-inventory")]
+        Item::ElementSoftware(_) => &CIM_ELEMENT_SOFTWARE_IDENTITY,
+        #[cfg(feature = "software-inventory")]
+        Item::InstalledSoftware(_) => &CIM_INSTALLED_SOFTWARE_IDENTITY,
+        #[cfg(feature = "ip-interface")]
+        Item::IpEndpoint(_) => &CIM_IP_PROTOCOL_ENDPOINT,
+        #[cfg(feature = "ip-interface")]
+        Item::IpSettings(_) => &network::CIM_IP_ASSIGNMENT_SETTING_DATA,
+        #[cfg(feature = "ip-interface")]
+        Item::IpStaticSettings(_) => &network::CIM_STATIC_IP_ASSIGNMENT_SETTING_DATA,
+        #[cfg(feature = "ip-interface")]
+        Item::HostedAccessPoint(_) => &CIM_HOSTED_ACCESS_POINT,
+        #[cfg(feature = "ip-interface")]
+        Item::ElementSettingData(..) => &CIM_ELEMENT_SETTING_DATA,
     }
 }
 
@@ -460,8 +609,36 @@ pub(crate) fn refs(item: &Item) -> Option<[(&'static str, Item); 2]> {
             ]
         }
         Item::LogManagesRecord(i) => [("Log", Item::Log), ("Record", Item::Record(i))],
+        #[cfg(feature = "software-inventory")]
+        Item::ElementSoftware(i) => [(ANTE, Item::Software(i)), (DEP, software_system(i))],
+        #[cfg(feature = "software-inventory")]
+        Item::InstalledSoftware(i) => [
+            ("InstalledSoftware", Item::Software(i)),
+            ("System", software_system(i)),
+        ],
+        #[cfg(feature = "ip-interface")]
+        Item::HostedAccessPoint(i) => [(ANTE, Item::Bmc), (DEP, Item::IpEndpoint(i))],
+        #[cfg(feature = "ip-interface")]
+        Item::ElementSettingData(i, fixed) => [
+            ("ManagedElement", Item::IpEndpoint(i)),
+            (
+                "SettingData",
+                if fixed {
+                    Item::IpStaticSettings(i)
+                } else {
+                    Item::IpSettings(i)
+                },
+            ),
+        ],
         _ => return None,
     })
+}
+
+/// The system firmware `i` runs on: the BMC's own firmware on the BMC, everything else (host
+/// BIOS, satellite controllers inside the managed server) on the one host.
+#[cfg(feature = "software-inventory")]
+const fn software_system(i: u8) -> Item {
+    if i == 0 { Item::Bmc } else { Item::Host }
 }
 
 /// What a resource URI addresses.
@@ -572,6 +749,14 @@ pub(crate) fn selector_fault(detail: FaultDetail, message: String) -> Fault {
 
 pub(crate) fn internal(what: &str) -> Fault {
     Fault::new(FaultKind::InternalError).message(String::from(what))
+}
+
+/// Whether a request names any key: `__cimnamespace` alone (PowerShell always sends it) is no
+/// SelectorSet as far as instance resolution goes.
+pub(crate) fn has_keys(selectors: &[Selector]) -> bool {
+    selectors
+        .iter()
+        .any(|s| !s.name.eq_ignore_ascii_case("__cimnamespace"))
 }
 
 /// Checks the request's selectors against `class`'s keys: every key once, nothing else, text
@@ -741,6 +926,14 @@ impl<'a> Model<'a> {
             numeric: self.monitor()?.sensors().len(),
             discrete: self.platform.discrete_sensor_count(),
             log: self.log().map(|l| l.len()),
+            #[cfg(feature = "software-inventory")]
+            firmware: 1 + self.platform.firmware_count().min(254),
+            #[cfg(feature = "ip-interface")]
+            ip: self.platform.ip_endpoint_count().min(64),
+            #[cfg(feature = "ip-interface")]
+            ip_static: (0..self.platform.ip_endpoint_count().min(64))
+                .filter(|&i| self.platform.ip_endpoint(i).is_some_and(|v| v.static_v4()))
+                .fold(0, |bits, i| bits | (1 << i)),
         })
     }
 
@@ -767,6 +960,21 @@ impl<'a> Model<'a> {
 
     fn discrete(&self, i: usize) -> Result<DiscreteSensorView, Fault> {
         self.platform.discrete_sensor(i).ok_or_else(gone)
+    }
+
+    /// Address `i` of the management network.
+    #[cfg(feature = "ip-interface")]
+    fn ip_endpoint(&self, i: u8) -> Result<network::IpEndpointView, Fault> {
+        self.platform.ip_endpoint(usize::from(i)).ok_or_else(gone)
+    }
+
+    /// Platform firmware behind identity `i` (1-based: 0 is the BMC's own).
+    #[cfg(feature = "software-inventory")]
+    fn firmware(&self, i: u8) -> Result<software::FirmwareView, Fault> {
+        usize::from(i)
+            .checked_sub(1)
+            .and_then(|j| self.platform.firmware(j))
+            .ok_or_else(gone)
     }
 
     fn record(&self, i: usize) -> Result<crate::platform::LogRecordView, Fault> {
@@ -808,6 +1016,19 @@ impl<'a> Model<'a> {
                 out
             }
             Item::Profile(p) => alloc::vec![Selector::text("InstanceID", p.instance_id())],
+            #[cfg(feature = "software-inventory")]
+            Item::Software(0) => text_keys(software::keys_of(software::BMC_ID)),
+            #[cfg(feature = "software-inventory")]
+            Item::Software(i) => text_keys(software::keys_of(&self.firmware(*i)?.id)),
+            #[cfg(feature = "ip-interface")]
+            Item::IpEndpoint(i) => {
+                text_keys(network::endpoint_keys(system, &self.ip_endpoint(*i)?))
+            }
+            #[cfg(feature = "ip-interface")]
+            Item::IpSettings(i) | Item::IpStaticSettings(i) => alloc::vec![Selector::text(
+                "InstanceID",
+                network::settings_id(&self.ip_endpoint(*i)?)
+            )],
             assoc => {
                 let ends = refs(assoc).ok_or_else(|| internal("an item without keys"))?;
                 let class = class_of(assoc);
@@ -911,6 +1132,23 @@ impl<'a> Model<'a> {
                 f(&log::record_instance(&view))
             }
             Item::Profile(p) => f(&profile::instance(*p)),
+            #[cfg(feature = "software-inventory")]
+            Item::Software(0) => f(&software::bmc_instance(system)),
+            #[cfg(feature = "software-inventory")]
+            Item::Software(i) => {
+                let view = self.firmware(*i)?;
+                f(&software::instance(&view))
+            }
+            #[cfg(feature = "ip-interface")]
+            Item::IpEndpoint(i) => {
+                let view = self.ip_endpoint(*i)?;
+                f(&network::endpoint_instance(system, &view))
+            }
+            #[cfg(feature = "ip-interface")]
+            Item::IpSettings(i) | Item::IpStaticSettings(i) => {
+                let view = self.ip_endpoint(*i)?;
+                f(&network::settings_instance(&view))
+            }
             other => {
                 let ends = refs(other).ok_or_else(|| internal("an item without a source"))?;
                 let mut i = Instance::with_capacity(class_of(other), 9);
@@ -926,6 +1164,10 @@ impl<'a> Model<'a> {
                         let fru = self.platform.fru();
                         i.set("PlatformGUID", physical::platform_guid(fru.as_ref()));
                     }
+                    #[cfg(feature = "software-inventory")]
+                    Item::ElementSoftware(_) => software::element_values(&mut i),
+                    #[cfg(feature = "ip-interface")]
+                    Item::ElementSettingData(..) => network::element_setting_values(&mut i),
                     // The other associations' own properties (UseOfLog.RecordedData,
                     // Container.LocationWithinContainer) have no source: NULL.
                     _ => {}
@@ -1025,12 +1267,48 @@ impl<'a> Model<'a> {
         Ok(found.map(|(_, item)| item))
     }
 
+    /// The one instance of `class` (polymorphically) visible in `namespace`, or `None` when there
+    /// are none or several. WS-Man services answer a Get, Put or Invoke without a SelectorSet
+    /// when the class has a single instance (AMT does, and Intel's DMT library relies on it for
+    /// CIM_PowerManagementService, CIM_Chassis, ...); deciding it here, from the instance
+    /// sequence, covers every class at once, present and future. The walk stops at the second
+    /// instance, so a class with thousands (log records) costs two steps.
+    pub(crate) fn only_instance(
+        &self,
+        class: &'static ClassDef,
+        namespace: Ns,
+    ) -> Result<Option<Item>, Fault> {
+        let counts = self.counts()?;
+        let mut first = None;
+        let second = self.scan(
+            0,
+            &counts,
+            |c| c.is_a(class),
+            |item| {
+                if !namespace.admits(item) {
+                    return Ok(None);
+                }
+                if first.is_none() {
+                    first = Some(*item);
+                    return Ok(None);
+                }
+                Ok(Some(()))
+            },
+        )?;
+        Ok(if second.is_some() { None } else { first })
+    }
+
     /// The instance a request's resource URI, selectors and namespace name; the faults are the
     /// Get faults of wsman.md §3.3.
     pub(crate) fn target(&self, target: &Target<'_>) -> Result<(&'static ClassDef, Item), Fault> {
         let class = resolve_class(target.resource_uri)?;
         let namespace = Ns::parse(target.namespace)?;
         namespace.check_class(class)?;
+        if !has_keys(target.selectors)
+            && let Some(item) = self.only_instance(class, namespace)?
+        {
+            return Ok((class, item));
+        }
         check_selectors(class, target.selectors)?;
         let item = self
             .find(class, target.selectors, namespace)?

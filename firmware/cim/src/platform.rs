@@ -264,4 +264,25 @@ pub trait Platform {
     fn discrete_sensor(&self, _index: usize) -> Option<DiscreteSensorView> {
         None
     }
+
+    /// How many pieces of firmware besides the BMC's own the platform knows (DSP1023).
+    fn firmware_count(&self) -> usize {
+        0
+    }
+
+    /// Firmware `index`: the host BIOS the board file names, satellite controllers as their
+    /// Get Device ID answered. Read once by the platform, never on a request.
+    fn firmware(&self, _index: usize) -> Option<crate::software::FirmwareView> {
+        None
+    }
+
+    /// How many addresses the BMC's management network has (DSP1036).
+    fn ip_endpoint_count(&self) -> usize {
+        0
+    }
+
+    /// Address `index` of the management network, as the image last read it.
+    fn ip_endpoint(&self, _index: usize) -> Option<crate::network::IpEndpointView> {
+        None
+    }
 }

@@ -15,16 +15,23 @@ pub enum Profile {
     PowerStateManagement,
     PhysicalAsset,
     ProfileRegistration,
+    SoftwareInventory,
+    IpInterface,
 }
 
 impl Profile {
-    pub const ALL: [Profile; 6] = [
+    pub const ALL: &[Profile] = &[
         Profile::BaseServer,
         Profile::Sensors,
         Profile::RecordLog,
         Profile::PowerStateManagement,
         Profile::PhysicalAsset,
         Profile::ProfileRegistration,
+        // Last, so adding it left every earlier profile's position (and cursor) where it was.
+        #[cfg(feature = "software-inventory")]
+        Profile::SoftwareInventory,
+        #[cfg(feature = "ip-interface")]
+        Profile::IpInterface,
     ];
 
     /// RegisteredName, exactly as the profile spells itself.
@@ -35,6 +42,8 @@ impl Profile {
             Profile::RecordLog => "Record Log",
             Profile::PowerStateManagement => "Power State Management",
             Profile::PhysicalAsset => "Physical Asset",
+            Profile::SoftwareInventory => "Software Inventory",
+            Profile::IpInterface => "IP Interface",
             Profile::ProfileRegistration => "Profile Registration",
         }
     }
@@ -42,6 +51,7 @@ impl Profile {
     pub const fn version(self) -> &'static str {
         match self {
             Profile::RecordLog => "2.0.0",
+            Profile::SoftwareInventory => "1.0.1",
             _ => "1.0.0",
         }
     }
@@ -53,6 +63,8 @@ impl Profile {
             Profile::RecordLog => "DSP1010",
             Profile::PowerStateManagement => "DSP1027",
             Profile::PhysicalAsset => "DSP1011",
+            Profile::SoftwareInventory => "DSP1023",
+            Profile::IpInterface => "DSP1036",
             Profile::ProfileRegistration => "DSP1033",
         }
     }
@@ -66,6 +78,8 @@ impl Profile {
             Profile::RecordLog => "DMTF:Record Log:2.0.0",
             Profile::PowerStateManagement => "DMTF:Power State Management:1.0.0",
             Profile::PhysicalAsset => "DMTF:Physical Asset:1.0.0",
+            Profile::SoftwareInventory => "DMTF:Software Inventory:1.0.1",
+            Profile::IpInterface => "DMTF:IP Interface:1.0.0",
             Profile::ProfileRegistration => "DMTF:Profile Registration:1.0.0",
         }
     }
@@ -107,7 +121,7 @@ mod tests {
 
     #[test]
     fn instance_ids_spell_name_and_version() {
-        for p in Profile::ALL {
+        for &p in Profile::ALL {
             assert_eq!(
                 p.instance_id(),
                 format!("DMTF:{}:{}", p.name(), p.version())

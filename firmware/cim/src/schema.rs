@@ -38,7 +38,7 @@ pub struct PropDef {
     pub key: bool,
 }
 
-const fn p(name: &'static str, ty: CimType) -> PropDef {
+pub(crate) const fn p(name: &'static str, ty: CimType) -> PropDef {
     PropDef {
         name,
         ty,
@@ -47,7 +47,7 @@ const fn p(name: &'static str, ty: CimType) -> PropDef {
     }
 }
 
-const fn a(name: &'static str, ty: CimType) -> PropDef {
+pub(crate) const fn a(name: &'static str, ty: CimType) -> PropDef {
     PropDef {
         name,
         ty,
@@ -56,7 +56,7 @@ const fn a(name: &'static str, ty: CimType) -> PropDef {
     }
 }
 
-const fn k(name: &'static str) -> PropDef {
+pub(crate) const fn k(name: &'static str) -> PropDef {
     PropDef {
         name,
         ty: CimType::String,
@@ -66,7 +66,7 @@ const fn k(name: &'static str) -> PropDef {
 }
 
 /// A reference-typed key: every end of an association is one.
-const fn r(name: &'static str) -> PropDef {
+pub(crate) const fn r(name: &'static str) -> PropDef {
     PropDef {
         name,
         ty: CimType::Reference,
@@ -88,7 +88,7 @@ pub struct ClassDef {
     pub props: &'static [PropDef],
 }
 
-const fn abstract_class(
+pub(crate) const fn abstract_class(
     name: &'static str,
     parent: Option<&'static ClassDef>,
     keys: &'static [&'static str],
@@ -103,7 +103,7 @@ const fn abstract_class(
     }
 }
 
-const fn class(
+pub(crate) const fn class(
     name: &'static str,
     parent: &'static ClassDef,
     keys: &'static [&'static str],
@@ -267,9 +267,9 @@ const SERVICE_KEYS: &[&str] = &[
     "SystemCreationClassName",
     "SystemName",
 ];
-const INSTANCE_ID: &[&str] = &["InstanceID"];
+pub(crate) const INSTANCE_ID: &[&str] = &["InstanceID"];
 const PHYSICAL_KEYS: &[&str] = &["CreationClassName", "Tag"];
-const DEPENDENCY_KEYS: &[&str] = &["Antecedent", "Dependent"];
+pub(crate) const DEPENDENCY_KEYS: &[&str] = &["Antecedent", "Dependent"];
 const COMPONENT_KEYS: &[&str] = &["GroupComponent", "PartComponent"];
 
 use CimType::{Boolean, DateTime, Sint16, Sint32, Uint16, Uint32, Uint64};
@@ -845,6 +845,28 @@ pub static ALL_CLASSES: &[&ClassDef] = &[
     &CIM_CONTAINER,
     &CIM_REFERENCED_PROFILE,
     &CIM_ELEMENT_CONFORMS_TO_PROFILE,
+    #[cfg(feature = "software-inventory")]
+    &crate::software::CIM_SOFTWARE_IDENTITY,
+    #[cfg(feature = "software-inventory")]
+    &crate::software::CIM_ELEMENT_SOFTWARE_IDENTITY,
+    #[cfg(feature = "software-inventory")]
+    &crate::software::CIM_INSTALLED_SOFTWARE_IDENTITY,
+    #[cfg(feature = "ip-interface")]
+    &crate::network::CIM_SERVICE_ACCESS_POINT,
+    #[cfg(feature = "ip-interface")]
+    &crate::network::CIM_PROTOCOL_ENDPOINT,
+    #[cfg(feature = "ip-interface")]
+    &crate::network::CIM_IP_PROTOCOL_ENDPOINT,
+    #[cfg(feature = "ip-interface")]
+    &crate::network::CIM_SETTING_DATA,
+    #[cfg(feature = "ip-interface")]
+    &crate::network::CIM_IP_ASSIGNMENT_SETTING_DATA,
+    #[cfg(feature = "ip-interface")]
+    &crate::network::CIM_STATIC_IP_ASSIGNMENT_SETTING_DATA,
+    #[cfg(feature = "ip-interface")]
+    &crate::network::CIM_HOSTED_ACCESS_POINT,
+    #[cfg(feature = "ip-interface")]
+    &crate::network::CIM_ELEMENT_SETTING_DATA,
 ];
 
 #[cfg(test)]

@@ -176,7 +176,7 @@ fn namespaces() {
     let mut s = spec(&uri("CIM_RegisteredProfile"), Filter::None);
     s.namespace = Some("root/interop".into());
     let items = walk_ok(&m, &s);
-    assert_eq!(items.len(), 6);
+    assert_eq!(items.len(), 6 + SW + IP);
     assert!(
         items
             .iter()
@@ -185,7 +185,7 @@ fn namespaces() {
     // Enumerating a base class in root/interop yields only what lives there.
     let mut s = spec(&uri("CIM_ManagedElement"), Filter::None);
     s.namespace = Some("root/interop".into());
-    assert_eq!(walk_ok(&m, &s).len(), 6);
+    assert_eq!(walk_ok(&m, &s).len(), 6 + SW + IP);
 }
 
 #[test]
@@ -198,17 +198,21 @@ fn profile_instance_ids_are_stable() {
     .iter()
     .filter_map(|(e, _)| text_selector(e, "InstanceID").map(String::from))
     .collect();
-    assert_eq!(
-        ids,
-        [
-            "DMTF:Base Server:1.0.0",
-            "DMTF:Sensors:1.0.0",
-            "DMTF:Record Log:2.0.0",
-            "DMTF:Power State Management:1.0.0",
-            "DMTF:Physical Asset:1.0.0",
-            "DMTF:Profile Registration:1.0.0",
-        ]
-    );
+    let mut want = vec![
+        "DMTF:Base Server:1.0.0",
+        "DMTF:Sensors:1.0.0",
+        "DMTF:Record Log:2.0.0",
+        "DMTF:Power State Management:1.0.0",
+        "DMTF:Physical Asset:1.0.0",
+        "DMTF:Profile Registration:1.0.0",
+    ];
+    if SW == 1 {
+        want.push("DMTF:Software Inventory:1.0.1");
+    }
+    if IP == 1 {
+        want.push("DMTF:IP Interface:1.0.0");
+    }
+    assert_eq!(ids, want);
     // Without a log there is no Record Log profile.
     let bare = Fixture::new(TestPlatform::bare());
     let n = walk_ok(
@@ -216,8 +220,13 @@ fn profile_instance_ids_are_stable() {
         &spec(&uri("CIM_RegisteredProfile"), Filter::None),
     )
     .len();
-    assert_eq!(n, 5);
+    assert_eq!(n, 5 + SW + IP);
 }
+
+/// 1 when this build carries the DSP1023 classes (and their profile), else 0.
+const SW: usize = cfg!(feature = "software-inventory") as usize;
+/// 1 when this build carries the DSP1036 classes (and their profile), else 0.
+const IP: usize = cfg!(feature = "ip-interface") as usize;
 
 // ---- Enumeration ----------------------------------------------------------------------------
 
@@ -255,8 +264,15 @@ fn counts_of_every_class() {
     assert_eq!(count("CIM_SystemComponent"), 6);
     assert_eq!(count("CIM_LogRecord"), 3);
     assert_eq!(count("CIM_LogManagesRecord"), 3);
-    assert_eq!(count("CIM_ElementConformsToProfile"), 5);
-    assert_eq!(count("CIM_ReferencedProfile"), 5);
+    assert_eq!(count("CIM_ElementConformsToProfile"), 5 + SW + IP);
+    assert_eq!(count("CIM_ReferencedProfile"), 5 + SW + IP);
+    // The BMC's firmware, the host BIOS and one satellite controller.
+    #[cfg(feature = "software-inventory")]
+    {
+        assert_eq!(count("CIM_SoftwareIdentity"), 3);
+        assert_eq!(count("CIM_ElementSoftwareIdentity"), 3);
+        assert_eq!(count("CIM_InstalledSoftwareIdentity"), 3);
+    }
     assert_eq!(count("CIM_ElementCapabilities"), 2);
     assert_eq!(count("CIM_Capabilities"), 2);
     assert_eq!(
@@ -630,12 +646,12 @@ fn everything_around_the_host() {
     ] {
         assert!(classes.iter().any(|c| c == want), "{want} in {classes:?}");
     }
-    // Three profiles name the host as their central instance, each once.
+    // Three profiles (four with Software Inventory) name the host as their central instance.
     let profiles = items
         .iter()
         .filter(|(_, b)| class_of(b) == "CIM_RegisteredProfile")
         .count();
-    assert_eq!(profiles, 3);
+    assert_eq!(profiles, 3 + SW);
 }
 
 #[test]
@@ -664,9 +680,15 @@ fn roles_and_result_classes_narrow() {
     af.result_role = Some("Dependent".into());
     let hosted = traverse_ok(&m, af);
     let classes: Vec<String> = hosted.iter().map(|(_, b)| class_of(b)).collect();
+    // And of its two IP endpoints (HostedAccessPoint) when the build has DSP1036.
     assert_eq!(
         classes,
-        ["CIM_SystemSpecificCollection", "CIM_PowerManagementService"]
+        [
+            "CIM_SystemSpecificCollection",
+            "CIM_PowerManagementService",
+            "CIM_IPProtocolEndpoint",
+            "CIM_IPProtocolEndpoint"
+        ][..2 + 2 * IP]
     );
 }
 
@@ -1211,6 +1233,235 @@ fn request_power_state_change_faults() {
     assert!(f.platform.requests.borrow().is_empty());
 }
 
+/// The shape Intel AMT consoles send (DMT wsman-messages, CIM_PowerManagementService
+/// RequestPowerStateChange): no SelectorSet on the service, and the managed system named
+/// `CIM_ComputerSystem` / `ManagedSystem`, unqualified Address and ReferenceParameters.
+fn amt_managed_element(name: &str, class: &str) -> String {
+    format!(
+        "<h:ManagedElement><Address xmlns=\"http://schemas.xmlsoap.org/ws/2004/08/addressing\">http://schemas.xmlsoap.org/ws/2004/08/addressing</Address><ReferenceParameters xmlns=\"http://schemas.xmlsoap.org/ws/2004/08/addressing\"><ResourceURI xmlns=\"http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd\">http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/{class}</ResourceURI><SelectorSet xmlns=\"http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd\"><Selector Name=\"CreationClassName\">{class}</Selector><Selector Name=\"Name\">{name}</Selector></SelectorSet></ReferenceParameters></h:ManagedElement>"
+    )
+}
+
+fn amt_rpsc(f: &Fixture, params: &str) -> Result<u32, Fault> {
+    invoke(
+        f,
+        "CIM_PowerManagementService",
+        &[],
+        "RequestPowerStateChange",
+        params,
+    )
+}
+
+#[test]
+fn request_power_state_change_in_the_amt_shape() {
+    let f = Fixture::full();
+    let me = amt_managed_element("ManagedSystem", "CIM_ComputerSystem");
+    assert_eq!(
+        amt_rpsc(&f, &format!("<h:PowerState>8</h:PowerState>{me}")),
+        Ok(0)
+    );
+    assert_eq!(
+        f.platform.requests.borrow().as_slice(),
+        [PowerTransition::OffSoft]
+    );
+    // The host's own name without service selectors, and __cimnamespace alone, work too.
+    f.platform.in_progress.set(None);
+    let host = amt_managed_element("host-1", "CIM_ComputerSystem");
+    let ns_only = sel(&[("__cimnamespace", "root/cimv2")]);
+    let r = invoke(
+        &f,
+        "CIM_PowerManagementService",
+        &ns_only,
+        "RequestPowerStateChange",
+        &format!("<h:PowerState>2</h:PowerState>{host}"),
+    );
+    assert_eq!(r, Ok(0));
+}
+
+#[test]
+fn request_power_state_change_in_the_amt_shape_refusals() {
+    let f = Fixture::full();
+    let refused = |params: String| fault_of(amt_rpsc(&f, &params));
+    // The BMC itself, in any case.
+    for bmc in ["host-1:BMC", "HOST-1:bmc"] {
+        let me = amt_managed_element(bmc, "CIM_ComputerSystem");
+        assert_eq!(
+            refused(format!("<h:PowerState>8</h:PowerState>{me}")),
+            (BAD_PARAMETER, Some(FaultDetail::InvalidValue))
+        );
+    }
+    // Something that is not a computer system.
+    let chassis = amt_managed_element("ManagedSystem", "CIM_Chassis");
+    assert_eq!(
+        refused(format!("<h:PowerState>8</h:PowerState>{chassis}")),
+        (BAD_PARAMETER, Some(FaultDetail::InvalidValue))
+    );
+    // A computer system URI whose CreationClassName names another class.
+    let other = amt_managed_element("ManagedSystem", "CIM_ComputerSystem")
+        .replace(">CIM_ComputerSystem</Selector>", ">CIM_Chassis</Selector>");
+    assert_eq!(
+        refused(format!("<h:PowerState>8</h:PowerState>{other}")),
+        (BAD_PARAMETER, Some(FaultDetail::InvalidValue))
+    );
+    // A key a computer system does not have.
+    let extra = amt_managed_element("ManagedSystem", "CIM_ComputerSystem").replace(
+        "</SelectorSet>",
+        "<Selector Name=\"DeviceID\">x</Selector></SelectorSet>",
+    );
+    assert_eq!(
+        refused(format!("<h:PowerState>8</h:PowerState>{extra}")),
+        (BAD_PARAMETER, Some(FaultDetail::InvalidValue))
+    );
+    // No Name at all.
+    let anon = amt_managed_element("ManagedSystem", "CIM_ComputerSystem")
+        .replace("<Selector Name=\"Name\">ManagedSystem</Selector>", "");
+    assert_eq!(
+        refused(format!("<h:PowerState>8</h:PowerState>{anon}")),
+        (BAD_PARAMETER, Some(FaultDetail::InvalidValue))
+    );
+    assert!(f.platform.requests.borrow().is_empty());
+}
+
+#[test]
+fn single_instance_classes_need_no_selectors() {
+    let f = Fixture::full();
+    let m = f.model();
+    for class in [
+        "CIM_Chassis",
+        "CIM_Card",
+        "CIM_PowerManagementService",
+        "CIM_PowerManagementCapabilities",
+        "CIM_RecordLog",
+        "CIM_AdminDomain",
+        "CIM_SystemSpecificCollection",
+        "CIM_Service",
+    ] {
+        let body = match get(&m, &uri(class), &[], None) {
+            Ok(b) => b,
+            Err(e) => panic!("{class}: {e:?}"),
+        };
+        let listed = walk_ok(&m, &spec(&uri(class), Filter::None));
+        assert_eq!(listed.len(), 1, "{class}");
+        assert_eq!(body, listed[0].1, "{class}");
+        // __cimnamespace alone is still no SelectorSet.
+        let ns = sel(&[("__cimnamespace", "root/cimv2")]);
+        assert_eq!(
+            get(&m, &uri(class), &ns, Some("root/cimv2")).ok(),
+            Some(body)
+        );
+    }
+    // One profile-registration class instance would be needed in root/interop; there are many.
+    assert_eq!(
+        fault_of(get(
+            &m,
+            &uri("CIM_RegisteredProfile"),
+            &[],
+            Some("root/interop")
+        )),
+        (
+            FaultKind::InvalidSelectors,
+            Some(FaultDetail::InsufficientSelectors)
+        )
+    );
+}
+
+#[test]
+fn several_instances_still_need_selectors() {
+    let f = Fixture::full();
+    let m = f.model();
+    // Two computer systems (host and BMC), two numeric sensors, several log records, and an
+    // abstract class with several subclasses.
+    for class in [
+        "CIM_ComputerSystem",
+        "CIM_NumericSensor",
+        "CIM_LogRecord",
+        "CIM_System",
+    ] {
+        assert_eq!(
+            fault_of(get(&m, &uri(class), &[], None)),
+            (
+                FaultKind::InvalidSelectors,
+                Some(FaultDetail::InsufficientSelectors)
+            ),
+            "{class}"
+        );
+    }
+    // No instance at all: the log of a platform without one.
+    let bare = Fixture::new(TestPlatform::bare());
+    assert_eq!(
+        fault_of(get(&bare.model(), &uri("CIM_RecordLog"), &[], None)),
+        (
+            FaultKind::InvalidSelectors,
+            Some(FaultDetail::InsufficientSelectors)
+        )
+    );
+    // Put and Invoke resolve the same way: a Put on the single chassis is refused as a Put
+    // (ActionNotSupported), not for its selectors, and ClearLog runs on the one log.
+    assert_eq!(invoke(&f, "CIM_RecordLog", &[], "ClearLog", ""), Ok(0));
+    assert_eq!(
+        fault_of(invoke(
+            &f,
+            "CIM_NumericSensor",
+            &[],
+            "RestoreDefaultThresholds",
+            ""
+        )),
+        (
+            FaultKind::InvalidSelectors,
+            Some(FaultDetail::InsufficientSelectors)
+        )
+    );
+}
+
+#[test]
+fn put_without_selectors_on_a_single_sensor() {
+    // A board with one numeric sensor: the Put needs no SelectorSet.
+    let f = Fixture {
+        monitor: std::cell::RefCell::new(wsbmc_monitor::Monitor::new(vec![cpu_temp()])),
+        ..Fixture::full()
+    };
+    let m = f.model();
+    let Ok(current) = get(&m, &uri("CIM_NumericSensor"), &[], None) else {
+        panic!("no single sensor");
+    };
+    let body = current.replace(
+        "<p:UpperThresholdNonCritical>85000</p:UpperThresholdNonCritical>",
+        "<p:UpperThresholdNonCritical>88000</p:UpperThresholdNonCritical>",
+    );
+    let xml = wrap(&body);
+    let Ok(doc) = roxmltree::Document::parse(&xml) else {
+        panic!("{xml}")
+    };
+    let Some(node) = doc.root_element().first_element_child() else {
+        panic!("no body");
+    };
+    let put = |class: &str| {
+        let mut out = XmlWriter::new();
+        m.put(
+            &Target {
+                resource_uri: &uri(class),
+                selectors: &[],
+                namespace: None,
+            },
+            node,
+            &mut out,
+        )
+        .map(|()| out.into_string())
+    };
+    let Ok(after) = put("CIM_NumericSensor") else {
+        panic!("Put without selectors refused");
+    };
+    assert!(after.contains("<p:UpperThresholdNonCritical>88000</p:UpperThresholdNonCritical>"));
+    // The single chassis resolves, and is refused as a Put, not for its selectors.
+    assert_eq!(
+        fault_of(put("CIM_Chassis")),
+        (
+            FaultKind::ActionNotSupported,
+            Some(FaultDetail::ActionMismatch)
+        )
+    );
+}
+
 #[test]
 fn power_capabilities_and_available_states() {
     let f = Fixture::full();
@@ -1377,4 +1628,166 @@ fn method_names_match_in_any_case_and_answer_in_canonical_case() {
         out.as_str()
             .starts_with("<p:RestoreDefaultThresholds_OUTPUT ")
     );
+}
+
+// ---- Software Inventory (DSP1023) -----------------------------------------------------------
+
+#[cfg(feature = "software-inventory")]
+fn versions_through(m: &wsbmc_cim::Model<'_>, system: Epr, association: &str) -> Vec<String> {
+    let mut af = assoc(system);
+    af.association_class = Some(association.into());
+    af.result_class = Some("CIM_SoftwareIdentity".into());
+    traverse_ok(m, af)
+        .iter()
+        .map(|(e, _)| text_selector(e, "InstanceID").unwrap_or("").to_string())
+        .collect()
+}
+
+#[cfg(feature = "software-inventory")]
+#[test]
+fn firmware_belongs_to_the_right_system() {
+    let f = Fixture::full();
+    let m = f.model();
+    let bmc = epr(
+        "CIM_ComputerSystem",
+        sel(&[
+            ("CreationClassName", "CIM_ComputerSystem"),
+            ("Name", "host-1:BMC"),
+        ]),
+    );
+    let host = epr("CIM_ComputerSystem", host_keys());
+    for association in [
+        "CIM_InstalledSoftwareIdentity",
+        "CIM_ElementSoftwareIdentity",
+    ] {
+        assert_eq!(
+            versions_through(&m, bmc.clone(), association),
+            ["wsbmc:firmware:bmc"]
+        );
+        assert_eq!(
+            versions_through(&m, host.clone(), association),
+            ["wsbmc:firmware:bios", "wsbmc:firmware:psu2_mc"]
+        );
+    }
+    // The host BIOS is classified as BIOS, the satellite's firmware as firmware, and the
+    // satellite's IPMI identity is there.
+    let bios = get(
+        &m,
+        &uri("CIM_SoftwareIdentity"),
+        &sel(&[("InstanceID", "wsbmc:firmware:bios")]),
+        None,
+    )
+    .unwrap_or_default();
+    assert!(
+        bios.contains("<p:Classifications>11</p:Classifications>"),
+        "{bios}"
+    );
+    assert!(bios.contains("<p:VersionString>2.4.1</p:VersionString>"));
+    assert!(bios.contains("<p:MajorVersion>2</p:MajorVersion>"));
+    let psu = get(
+        &m,
+        &uri("CIM_SoftwareIdentity"),
+        &sel(&[("InstanceID", "wsbmc:firmware:psu2_mc")]),
+        None,
+    )
+    .unwrap_or_default();
+    assert!(
+        psu.contains("<p:VersionString>1.23</p:VersionString>"),
+        "{psu}"
+    );
+    assert!(psu.contains("<p:IdentityInfoValue>10876</p:IdentityInfoValue>"));
+    assert!(psu.contains("<p:IdentityInfoValue>0x0102</p:IdentityInfoValue>"));
+    // Without platform firmware, the BMC's own is still there: no SelectorSet needed.
+    let bare = Fixture::new(TestPlatform::bare());
+    let only = get(&bare.model(), &uri("CIM_SoftwareIdentity"), &[], None).unwrap_or_default();
+    assert!(only.contains("<p:InstanceID>wsbmc:firmware:bmc</p:InstanceID>"));
+}
+
+#[cfg(feature = "software-inventory")]
+#[test]
+fn software_inventory_is_registered() {
+    let f = Fixture::full();
+    let m = f.model();
+    let mut profile = sel(&[("InstanceID", "DMTF:Software Inventory:1.0.1")]);
+    profile.insert(0, Selector::text("__cimnamespace", "root/interop"));
+    let mut af = assoc(epr("CIM_RegisteredProfile", profile));
+    af.association_class = Some("CIM_ElementConformsToProfile".into());
+    let central = traverse_ok(&m, af);
+    assert_eq!(central.len(), 1);
+    assert_eq!(text_selector(&central[0].0, "Name"), Some("host-1"));
+    // And it is a component of Base Server.
+    let refs = walk_ok(&m, &spec(&uri("CIM_ReferencedProfile"), Filter::None));
+    assert!(
+        refs.iter()
+            .any(|(_, b)| b.contains("DMTF:Software Inventory:1.0.1"))
+    );
+}
+
+// ---- IP Interface (DSP1036) -----------------------------------------------------------------
+
+#[cfg(feature = "ip-interface")]
+#[test]
+fn the_bmc_hosts_its_ip_endpoints_with_their_settings() {
+    let f = Fixture::full();
+    let m = f.model();
+    let bmc = epr(
+        "CIM_ComputerSystem",
+        sel(&[
+            ("CreationClassName", "CIM_ComputerSystem"),
+            ("Name", "host-1:BMC"),
+        ]),
+    );
+    let mut af = assoc(bmc);
+    af.association_class = Some("CIM_HostedAccessPoint".into());
+    let endpoints = traverse_ok(&m, af);
+    let names: Vec<&str> = endpoints
+        .iter()
+        .filter_map(|(e, _)| text_selector(e, "Name"))
+        .collect();
+    assert_eq!(names, ["eth0:IPv4:0", "eth0:IPv6:0"]);
+    let v4 = &endpoints[0].1;
+    assert!(
+        v4.contains("<p:IPv4Address>10.0.2.15</p:IPv4Address>"),
+        "{v4}"
+    );
+    assert!(v4.contains("<p:SubnetMask>255.255.255.0</p:SubnetMask>"));
+    assert!(v4.contains("<p:AddressOrigin>3</p:AddressOrigin>"));
+    assert!(v4.contains("<p:ProtocolIFType>4096</p:ProtocolIFType>"));
+    let v6 = &endpoints[1].1;
+    assert!(
+        v6.contains("<p:IPv6Address>fe80::5054:ff:fe12:3456</p:IPv6Address>"),
+        "{v6}"
+    );
+    assert!(v6.contains("<p:IPv6SubnetPrefixLength>64</p:IPv6SubnetPrefixLength>"));
+    assert!(v6.contains("<p:AddressOrigin>10</p:AddressOrigin>"));
+
+    // Static IPv4 settings carry the gateway; the link-local ones are the base class.
+    let mut af = assoc(endpoints[0].0.clone());
+    af.association_class = Some("CIM_ElementSettingData".into());
+    let settings = traverse_ok(&m, af);
+    assert_eq!(settings.len(), 1);
+    assert_eq!(
+        class_of(&settings[0].1),
+        "CIM_StaticIPAssignmentSettingData"
+    );
+    assert!(
+        settings[0]
+            .1
+            .contains("<p:GatewayIPv4Address>10.0.2.2</p:GatewayIPv4Address>")
+    );
+    let mut af = assoc(endpoints[1].0.clone());
+    af.association_class = Some("CIM_ElementSettingData".into());
+    let settings = traverse_ok(&m, af);
+    assert_eq!(class_of(&settings[0].1), "CIM_IPAssignmentSettingData");
+
+    // Polymorphism: the base settings class enumerates both.
+    let all = walk_ok(&m, &spec(&uri("CIM_IPAssignmentSettingData"), Filter::None));
+    assert_eq!(all.len(), 2);
+    // The profile's scoping instance is the BMC.
+    let mut profile = sel(&[("InstanceID", "DMTF:IP Interface:1.0.0")]);
+    profile.insert(0, Selector::text("__cimnamespace", "root/interop"));
+    let mut af = assoc(epr("CIM_RegisteredProfile", profile));
+    af.association_class = Some("CIM_ElementConformsToProfile".into());
+    let central = traverse_ok(&m, af);
+    assert_eq!(text_selector(&central[0].0, "Name"), Some("host-1:BMC"));
 }

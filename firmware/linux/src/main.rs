@@ -11,6 +11,8 @@ mod fru;
 #[cfg(target_os = "linux")]
 mod linux;
 #[cfg(target_os = "linux")]
+mod net;
+#[cfg(target_os = "linux")]
 mod power;
 mod sim;
 mod state;
@@ -30,7 +32,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use wsbmc_agent::Agent;
 use wsbmc_board::Board;
-use wsbmc_cim::SystemInfo;
+use wsbmc_cim::{FirmwareKind, FirmwareView, Image, SystemInfo};
 use wsbmc_http::{Account, Auth, HttpLimits};
 use wsbmc_monitor::Monitor;
 use wsbmc_wsman::Limits;
@@ -226,6 +228,13 @@ async fn run(
     let mut system = SystemInfo::new(board.info.cim_system_name());
     system.element_name = board.info.product.clone();
     system.vendor = board.info.manufacturer.clone();
+    // The same binary is the host agent and, built for armv7, the AST2600 image.
+    system.image = if cfg!(target_arch = "arm") {
+        Image::Ast2600
+    } else {
+        Image::Host
+    };
+    system.build_secs = option_env!("WSBMC_BUILD_SECS").and_then(|s| s.parse().ok());
     let sensor_count = board.sensors.len();
     let limits = wsman_limits(&board);
     let agent = Rc::new(Agent::new(
@@ -243,6 +252,9 @@ async fn run(
             PBKDF2_ITERATIONS,
         )
     });
+    if let Some(bios) = bios_firmware(&board) {
+        agent.add_firmware(bios);
+    }
     let stored = match state::start(&board, args.state_dir.as_deref(), &agent, given.as_ref()).await
     {
         Ok(stored) => stored,
@@ -322,6 +334,7 @@ async fn run(
     let _ = std::io::stdout().flush();
     info!("board {board_name}: {sensor_count} sensors");
     info!("HTTP Basic authentication as user {user:?}");
+    watch_network(&agent, addr);
 
     let poller = hal;
 
@@ -388,6 +401,9 @@ async fn start_hal(
             if let Some(view) = fru::read(board, &mut devices).await {
                 agent.set_fru(view);
             }
+            agent
+                .identify_controllers(&mut devices, |i| device_name(board, i))
+                .await;
             if let Some(path) = &args.control {
                 let listener = control::bind(path)
                     .map_err(|e| format!("control socket {}: {e}", path.display()))?;
@@ -428,6 +444,9 @@ async fn linux_hal(
     if let Some(view) = fru::read(board, &mut devices).await {
         agent.set_fru(view);
     }
+    agent
+        .identify_controllers(&mut devices, |i| device_name(board, i))
+        .await;
     // Without [power] the BMC cannot switch the host: it is taken as always on (so host-powered
     // sensors read), and power requests are answered "not supported".
     let agent_ = agent.clone();
@@ -454,6 +473,64 @@ async fn linux_hal(
 #[cfg(not(target_os = "linux"))]
 async fn linux_hal(_: &Board, _: &Rc<Agent>) -> Result<tokio::task::JoinHandle<()>, String> {
     Err("--hal linux needs Linux".into())
+}
+
+/// How often the management network's addresses are read again: a DHCP renewal or a link
+/// change shows within this; reading costs one netlink dump and one small /proc file.
+const NETWORK_REFRESH: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Feeds the IP Interface classes from the kernel's view of the network, now and every
+/// [`NETWORK_REFRESH`], on the agent's executor (the reads do not block on anything remote).
+#[cfg(target_os = "linux")]
+fn watch_network(agent: &Rc<Agent>, listen: SocketAddr) {
+    agent.set_ip_endpoints(net::read(listen));
+    let agent = agent.clone();
+    tokio::task::spawn_local(async move {
+        loop {
+            tokio::time::sleep(NETWORK_REFRESH).await;
+            agent.set_ip_endpoints(net::read(listen));
+        }
+    });
+}
+
+/// Elsewhere the listening address is all the agent knows of its network.
+#[cfg(not(target_os = "linux"))]
+fn watch_network(agent: &Rc<Agent>, listen: SocketAddr) {
+    let _ = NETWORK_REFRESH;
+    if !listen.ip().is_unspecified() {
+        agent.set_ip_endpoints(vec![wsbmc_cim::IpEndpointView {
+            interface: "listen".into(),
+            index: 0,
+            address: listen.ip(),
+            prefix_len: if listen.is_ipv4() { 32 } else { 128 },
+            gateway: None,
+            origin: wsbmc_cim::AddressOrigin::Static,
+        }]);
+    }
+}
+
+/// The board file's name of device `index`: the stable part of a controller's firmware
+/// InstanceID.
+fn device_name(board: &Board, index: usize) -> String {
+    board
+        .devices
+        .get(index)
+        .map_or_else(|| format!("device{index}"), |d| d.name.clone())
+}
+
+/// The host BIOS as the board file states it, for the software inventory.
+fn bios_firmware(board: &Board) -> Option<FirmwareView> {
+    let version = board.info.bios_version.clone()?;
+    Some(FirmwareView {
+        id: "bios".into(),
+        kind: FirmwareKind::HostBios,
+        element_name: "Host BIOS".into(),
+        version,
+        numbers: None,
+        manufacturer: board.info.bios_vendor.clone(),
+        release_secs: None,
+        identity: Vec::new(),
+    })
 }
 
 /// What the simulated host's power control can do: everything but a diagnostic interrupt,

@@ -163,6 +163,8 @@ async fn boot(spawner: Spawner) {
     spawn(&spawner, stats_task(agent), "stats");
 
     stack.wait_config_up().await;
+    #[cfg(feature = "ip-interface")]
+    agent.set_ip_endpoints(ip_endpoints(stack));
     // Interrupts only once every task that can be woken exists.
     wsbmc_chip_lm3s6965::enet::enable_interrupt();
     info!(
@@ -182,6 +184,8 @@ fn start_agent(seed: u64) -> &'static Agent {
     let mut system = SystemInfo::new(board::SYSTEM_NAME);
     system.element_name = board::PRODUCT.into();
     system.vendor = board::MANUFACTURER.into();
+    system.image = wsbmc_cim::Image::BareMetal;
+    system.build_secs = Some(board::BUILD_SECS);
     static AGENT: StaticCell<Agent> = StaticCell::new();
     AGENT.init(Agent::new(
         Monitor::new(board::sensor_table()),
@@ -189,6 +193,24 @@ fn start_agent(seed: u64) -> &'static Agent {
         wsman_limits(),
         seed,
     ))
+}
+
+/// The management network as embassy-net has it configured, for the IP Interface classes: the
+/// static IPv4 address, its prefix and the gateway. The configuration is static, so reading it
+/// once when it is up is enough.
+#[cfg(feature = "ip-interface")]
+fn ip_endpoints(stack: Stack<'static>) -> alloc::vec::Vec<wsbmc_cim::IpEndpointView> {
+    let Some(c) = stack.config_v4() else {
+        return alloc::vec::Vec::new();
+    };
+    alloc::vec![wsbmc_cim::IpEndpointView {
+        interface: "eth0".into(),
+        index: 0,
+        address: core::net::IpAddr::V4(c.address.address()),
+        prefix_len: c.address.prefix_len(),
+        gateway: c.gateway.map(core::net::IpAddr::V4),
+        origin: wsbmc_cim::AddressOrigin::Static,
+    }]
 }
 
 /// Builds the MAC and the IP stack in place. A plain function, not part of the async boot: its

@@ -333,6 +333,19 @@ impl<I: I2c, B: IpmiLink> AnyDevice<I, B> {
         }
     }
 
+    /// A management controller's identity (IPMI Get Device ID) and its 8-bit slave address;
+    /// `None` for parts that are not controllers. Read once at start-up for the software
+    /// inventory: the firmware revision, manufacturer and product IDs.
+    pub async fn controller_id(
+        &mut self,
+    ) -> Option<(u8, Result<satellite::DeviceId, DeviceError>)> {
+        match self {
+            #[cfg(feature = "ipmb-satellite")]
+            AnyDevice::Satellite(d) => Some((d.slave_address(), d.device_id().await)),
+            _ => None,
+        }
+    }
+
     /// Reads a satellite sensor in counts of 10^`scale` (a fan in RPM is scale 0, the rest
     /// 10^-3); other models ignore `scale`, their channels having a fixed native scale.
     pub async fn read_scaled(&mut self, channel: u8, scale: i8) -> Result<i32, DeviceError> {

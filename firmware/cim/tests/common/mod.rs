@@ -7,8 +7,9 @@ use std::cell::{Cell, RefCell};
 use std::fmt::Write as _;
 
 use wsbmc_cim::{
-    ClearOutcome, DiscreteSensorView, FruView, LogRecordView, LogView, Model, Platform, PowerState,
-    PowerTransition, RequestOutcome, SystemInfo,
+    AddressOrigin, ClearOutcome, DiscreteSensorView, FirmwareKind, FirmwareView, FruView,
+    IpEndpointView, LogRecordView, LogView, Model, Platform, PowerState, PowerTransition,
+    RequestOutcome, SystemInfo,
 };
 use wsbmc_monitor::{
     Monitor, PowerDomain, Quantity, SensorDesc, SensorId, SensorSource, Threshold, Thresholds,
@@ -142,6 +143,8 @@ pub struct TestPlatform {
     pub clear: Cell<ClearOutcome>,
     pub fru: Option<FruView>,
     pub discrete: Vec<DiscreteSensorView>,
+    pub firmware: Vec<FirmwareView>,
+    pub ip: Vec<IpEndpointView>,
 }
 
 impl TestPlatform {
@@ -182,6 +185,8 @@ impl TestPlatform {
                 ]),
             }),
             discrete: vec![psu_status()],
+            firmware: vec![host_bios(), psu_firmware()],
+            ip: vec![eth0_v4(), eth0_v6()],
         }
     }
 
@@ -192,6 +197,8 @@ impl TestPlatform {
             log: None,
             fru: None,
             discrete: Vec::new(),
+            firmware: Vec::new(),
+            ip: Vec::new(),
             ..Self::full()
         }
     }
@@ -242,6 +249,61 @@ impl Platform for TestPlatform {
     fn discrete_sensor(&self, index: usize) -> Option<DiscreteSensorView> {
         self.discrete.get(index).cloned()
     }
+    fn firmware_count(&self) -> usize {
+        self.firmware.len()
+    }
+    fn firmware(&self, index: usize) -> Option<FirmwareView> {
+        self.firmware.get(index).cloned()
+    }
+    fn ip_endpoint_count(&self) -> usize {
+        self.ip.len()
+    }
+    fn ip_endpoint(&self, index: usize) -> Option<IpEndpointView> {
+        self.ip.get(index).cloned()
+    }
+}
+
+/// The BMC's static IPv4 address, as the QEMU user network gives it.
+pub fn eth0_v4() -> IpEndpointView {
+    IpEndpointView {
+        interface: "eth0".into(),
+        index: 0,
+        address: "10.0.2.15".parse().expect("address"),
+        prefix_len: 24,
+        gateway: Some("10.0.2.2".parse().expect("address")),
+        origin: AddressOrigin::Static,
+    }
+}
+
+/// Its IPv6 link-local address.
+pub fn eth0_v6() -> IpEndpointView {
+    IpEndpointView {
+        interface: "eth0".into(),
+        index: 0,
+        address: "fe80::5054:ff:fe12:3456".parse().expect("address"),
+        prefix_len: 64,
+        gateway: None,
+        origin: AddressOrigin::LinkLocal,
+    }
+}
+
+/// The host BIOS as a board file names it.
+pub fn host_bios() -> FirmwareView {
+    FirmwareView {
+        id: "bios".into(),
+        kind: FirmwareKind::HostBios,
+        element_name: "Host BIOS".into(),
+        version: "2.4.1".into(),
+        numbers: None,
+        manufacturer: Some("Example BIOS Co".into()),
+        release_secs: Some(1_700_000_000),
+        identity: Vec::new(),
+    }
+}
+
+/// A PSU's management controller as its Get Device ID answered.
+pub fn psu_firmware() -> FirmwareView {
+    FirmwareView::from_device_id("psu2_mc", 0x58, 1, 0x23, 0x00_2A7C, 0x0102, 0x20)
 }
 
 pub struct Fixture {
@@ -256,9 +318,13 @@ impl Fixture {
         let mut monitor = Monitor::new(vec![cpu_temp(), fan()]);
         let recorded = monitor.record(SensorId(0), Ok(87_500), 1_000, true);
         assert!(recorded.is_ok());
+        let mut system = SystemInfo::new("host-1");
+        // A fixed version and build date, so goldens do not move with the crate version.
+        system.version = "0.1.0".into();
+        system.build_secs = Some(1_767_225_600);
         Self {
             monitor: RefCell::new(monitor),
-            system: SystemInfo::new("host-1"),
+            system,
             platform,
         }
     }

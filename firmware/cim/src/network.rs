@@ -1,0 +1,359 @@
+//! IP Interface (DMTF DSP1036) of the BMC's management network: one CIM_IPProtocolEndpoint per
+//! address the BMC is reached at, hosted by the BMC's own system (CIM_HostedAccessPoint), each
+//! with the settings that gave it its address (CIM_IPAssignmentSettingData, or its subclass
+//! CIM_StaticIPAssignmentSettingData for a static IPv4 address, which carries the gateway),
+//! tied by CIM_ElementSettingData.
+//!
+//! The addresses come from the platform ([`crate::Platform::ip_endpoint`]): the Linux interfaces
+//! on the embedded-Linux image, embassy-net's configuration on bare metal, the listening address
+//! on the host agent. The model only places them.
+
+use alloc::borrow::Cow;
+use alloc::format;
+use alloc::string::String;
+
+use crate::model::SystemInfo;
+use crate::schema::{
+    CIM_COMPUTER_SYSTEM, CIM_ENABLED_LOGICAL_ELEMENT, CIM_HOSTED_DEPENDENCY, CIM_MANAGED_ELEMENT,
+    CimType, ClassDef, DEPENDENCY_KEYS, INSTANCE_ID, abstract_class, class, k, p, r,
+};
+use crate::value::{Instance, Value};
+
+const SAP_KEYS: &[&str] = &[
+    "CreationClassName",
+    "Name",
+    "SystemCreationClassName",
+    "SystemName",
+];
+
+pub static CIM_SERVICE_ACCESS_POINT: ClassDef = abstract_class(
+    "CIM_ServiceAccessPoint",
+    Some(&CIM_ENABLED_LOGICAL_ELEMENT),
+    SAP_KEYS,
+    &[
+        k("CreationClassName"),
+        k("Name"),
+        k("SystemCreationClassName"),
+        k("SystemName"),
+    ],
+);
+
+pub static CIM_PROTOCOL_ENDPOINT: ClassDef = abstract_class(
+    "CIM_ProtocolEndpoint",
+    Some(&CIM_SERVICE_ACCESS_POINT),
+    SAP_KEYS,
+    &[
+        p("NameFormat", CimType::String),
+        p("ProtocolIFType", CimType::Uint16),
+    ],
+);
+
+/// One IP address of the BMC (DSP1036 §7.2).
+pub static CIM_IP_PROTOCOL_ENDPOINT: ClassDef = class(
+    "CIM_IPProtocolEndpoint",
+    &CIM_PROTOCOL_ENDPOINT,
+    SAP_KEYS,
+    &[
+        p("AddressOrigin", CimType::Uint16),
+        p("IPv4Address", CimType::String),
+        p("IPv6Address", CimType::String),
+        p("IPv6SubnetPrefixLength", CimType::Uint8),
+        p("SubnetMask", CimType::String),
+    ],
+);
+
+pub static CIM_SETTING_DATA: ClassDef = abstract_class(
+    "CIM_SettingData",
+    Some(&CIM_MANAGED_ELEMENT),
+    INSTANCE_ID,
+    &[k("InstanceID")],
+);
+
+/// How an endpoint got its address (DSP1036 §7.6).
+pub static CIM_IP_ASSIGNMENT_SETTING_DATA: ClassDef = class(
+    "CIM_IPAssignmentSettingData",
+    &CIM_SETTING_DATA,
+    INSTANCE_ID,
+    &[
+        p("AddressOrigin", CimType::Uint16),
+        p("ProtocolIFType", CimType::Uint16),
+    ],
+);
+
+/// A statically configured IPv4 address, with its mask and default gateway (DSP1036 §7.7).
+pub static CIM_STATIC_IP_ASSIGNMENT_SETTING_DATA: ClassDef = class(
+    "CIM_StaticIPAssignmentSettingData",
+    &CIM_IP_ASSIGNMENT_SETTING_DATA,
+    INSTANCE_ID,
+    &[
+        p("GatewayIPv4Address", CimType::String),
+        p("IPv4Address", CimType::String),
+        p("SubnetMask", CimType::String),
+    ],
+);
+
+/// The BMC → each of its endpoints.
+pub static CIM_HOSTED_ACCESS_POINT: ClassDef = class(
+    "CIM_HostedAccessPoint",
+    &CIM_HOSTED_DEPENDENCY,
+    DEPENDENCY_KEYS,
+    &[],
+);
+
+/// An endpoint → the settings that gave it its address.
+pub static CIM_ELEMENT_SETTING_DATA: ClassDef = ClassDef {
+    name: "CIM_ElementSettingData",
+    parent: None,
+    is_abstract: false,
+    keys: &["ManagedElement", "SettingData"],
+    props: &[
+        p("IsCurrent", CimType::Uint16),
+        r("ManagedElement"),
+        r("SettingData"),
+    ],
+};
+
+/// Where an address came from (CIM AddressOrigin).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddressOrigin {
+    /// Configured (the board, the image's init, `--listen`): 3 Static.
+    Static,
+    /// Leased from a DHCP server: 4 DHCP.
+    Dhcp,
+    /// IPv6 stateless autoconfiguration: 9 Stateless.
+    Stateless,
+    /// A link-local address: 10 Link Local (IPv6) / 6 IPv4 Link Local.
+    LinkLocal,
+    /// The platform cannot tell: 0 Unknown.
+    Unknown,
+}
+
+/// One address of the BMC's management network, as the platform reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IpEndpointView {
+    /// The interface's name ("eth0"); with the address family and a per-interface index it is
+    /// the endpoint's Name, stable while the interface keeps its addresses.
+    pub interface: String,
+    /// The address's position among the interface's addresses of this family (0 first).
+    pub index: u8,
+    pub address: core::net::IpAddr,
+    pub prefix_len: u8,
+    /// The default gateway on this interface, when there is one (IPv4 only is shown).
+    pub gateway: Option<core::net::IpAddr>,
+    pub origin: AddressOrigin,
+}
+
+impl IpEndpointView {
+    fn v4(&self) -> bool {
+        self.address.is_ipv4()
+    }
+
+    /// The endpoint's Name key: `eth0:IPv4:0`.
+    pub fn name(&self) -> String {
+        let family = if self.v4() { "IPv4" } else { "IPv6" };
+        format!("{}:{family}:{}", self.interface, self.index)
+    }
+
+    /// ProtocolIFType: 4096 IPv4, 4097 IPv6.
+    fn if_type(&self) -> u16 {
+        if self.v4() { 4096 } else { 4097 }
+    }
+
+    fn origin_code(&self) -> u16 {
+        match self.origin {
+            AddressOrigin::Static => 3,
+            AddressOrigin::Dhcp => 4,
+            AddressOrigin::Stateless => 9,
+            AddressOrigin::LinkLocal if self.v4() => 6,
+            AddressOrigin::LinkLocal => 10,
+            AddressOrigin::Unknown => 0,
+        }
+    }
+
+    /// The dotted IPv4 mask of the prefix length.
+    fn mask(&self) -> Option<String> {
+        if !self.v4() {
+            return None;
+        }
+        let bits = u32::MAX
+            .checked_shl(32 - u32::from(self.prefix_len.min(32)))
+            .unwrap_or(0);
+        Some(format!("{}", core::net::Ipv4Addr::from(bits)))
+    }
+
+    /// Whether its settings are the static IPv4 subclass (which carries the gateway).
+    pub fn static_v4(&self) -> bool {
+        self.v4() && self.origin == AddressOrigin::Static
+    }
+}
+
+fn opt(s: Option<String>) -> Value<'static> {
+    s.map_or(Value::Null, Value::string)
+}
+
+pub fn endpoint_keys<'a>(
+    system: &'a SystemInfo,
+    view: &IpEndpointView,
+) -> [(&'static str, Cow<'a, str>); 4] {
+    [
+        (
+            "CreationClassName",
+            Cow::Borrowed(CIM_IP_PROTOCOL_ENDPOINT.name),
+        ),
+        ("Name", Cow::Owned(view.name())),
+        (
+            "SystemCreationClassName",
+            Cow::Borrowed(CIM_COMPUTER_SYSTEM.name),
+        ),
+        ("SystemName", Cow::Borrowed(&system.bmc_name)),
+    ]
+}
+
+/// InstanceID of an endpoint's settings.
+pub fn settings_id(view: &IpEndpointView) -> String {
+    format!("wsbmc:ip:{}", view.name())
+}
+
+pub fn endpoint_instance<'a>(system: &'a SystemInfo, view: &IpEndpointView) -> Instance<'a> {
+    let mut i = Instance::with_capacity(&CIM_IP_PROTOCOL_ENDPOINT, 24);
+    for (name, value) in endpoint_keys(system, view) {
+        i.set(name, Value::Str(value));
+    }
+    let label = format!("{} {}", view.interface, view.address);
+    i.set("Caption", Value::string(label.clone()));
+    i.set("ElementName", Value::string(label));
+    i.set(
+        "Description",
+        Value::str("An address of the BMC's management network"),
+    );
+    i.set("NameFormat", Value::str("Interface:Family:Index"));
+    i.set("ProtocolIFType", Value::U16(view.if_type()));
+    i.set("AddressOrigin", Value::U16(view.origin_code()));
+    if view.v4() {
+        i.set("IPv4Address", Value::string(format!("{}", view.address)));
+        i.set("SubnetMask", opt(view.mask()));
+        i.set("IPv6Address", Value::Null);
+        i.set("IPv6SubnetPrefixLength", Value::Null);
+    } else {
+        i.set("IPv4Address", Value::Null);
+        i.set("SubnetMask", Value::Null);
+        i.set("IPv6Address", Value::string(format!("{}", view.address)));
+        i.set("IPv6SubnetPrefixLength", Value::U8(view.prefix_len));
+    }
+    // The BMC answers on it: enabled and working.
+    i.set("EnabledState", Value::U16(2));
+    i.set("RequestedState", Value::U16(12));
+    i.set("EnabledDefault", Value::U16(2));
+    i.set("HealthState", Value::U16(5));
+    i.set("OperationalStatus", Value::u16s([2]));
+    i.set("Status", Value::str("OK"));
+    i.set("StatusDescriptions", Value::empty_array());
+    i
+}
+
+pub fn settings_instance(view: &IpEndpointView) -> Instance<'static> {
+    let class = if view.static_v4() {
+        &CIM_STATIC_IP_ASSIGNMENT_SETTING_DATA
+    } else {
+        &CIM_IP_ASSIGNMENT_SETTING_DATA
+    };
+    let mut i = Instance::with_capacity(class, 10);
+    i.set("InstanceID", Value::string(settings_id(view)));
+    let label = format!("{} settings", view.name());
+    i.set("Caption", Value::string(label.clone()));
+    i.set("ElementName", Value::string(label));
+    i.set("AddressOrigin", Value::U16(view.origin_code()));
+    i.set("ProtocolIFType", Value::U16(view.if_type()));
+    if view.static_v4() {
+        i.set("IPv4Address", Value::string(format!("{}", view.address)));
+        i.set("SubnetMask", opt(view.mask()));
+        i.set(
+            "GatewayIPv4Address",
+            opt(view.gateway.map(|g| format!("{g}"))),
+        );
+    }
+    i
+}
+
+/// ElementSettingData's own property: these settings are the ones in effect (1 Is Current).
+pub fn element_setting_values(i: &mut Instance<'_>) {
+    i.set("IsCurrent", Value::U16(1));
+}
+
+/// The settings class of an endpoint (for the association's reference).
+pub fn settings_class(view: &IpEndpointView) -> &'static ClassDef {
+    if view.static_v4() {
+        &CIM_STATIC_IP_ASSIGNMENT_SETTING_DATA
+    } else {
+        &CIM_IP_ASSIGNMENT_SETTING_DATA
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+    fn v4() -> IpEndpointView {
+        IpEndpointView {
+            interface: "eth0".into(),
+            index: 0,
+            address: IpAddr::V4(Ipv4Addr::new(10, 0, 2, 15)),
+            prefix_len: 24,
+            gateway: Some(IpAddr::V4(Ipv4Addr::new(10, 0, 2, 2))),
+            origin: AddressOrigin::Static,
+        }
+    }
+
+    #[test]
+    fn masks_and_names() {
+        let e = v4();
+        assert_eq!(e.name(), "eth0:IPv4:0");
+        assert_eq!(e.mask().as_deref(), Some("255.255.255.0"));
+        let zero = IpEndpointView {
+            prefix_len: 0,
+            ..v4()
+        };
+        assert_eq!(zero.mask().as_deref(), Some("0.0.0.0"));
+        let host = IpEndpointView {
+            prefix_len: 32,
+            ..v4()
+        };
+        assert_eq!(host.mask().as_deref(), Some("255.255.255.255"));
+        let six = IpEndpointView {
+            address: IpAddr::V6(Ipv6Addr::LOCALHOST),
+            prefix_len: 128,
+            origin: AddressOrigin::LinkLocal,
+            ..v4()
+        };
+        assert_eq!(six.mask(), None);
+        assert_eq!(six.origin_code(), 10);
+        assert!(!six.static_v4());
+    }
+
+    #[test]
+    fn instances_conform_to_their_classes() {
+        let system = SystemInfo::new("h");
+        let e = v4();
+        let d = IpEndpointView {
+            origin: AddressOrigin::Dhcp,
+            ..v4()
+        };
+        for view in [&e, &d] {
+            let ep = endpoint_instance(&system, view);
+            let st = settings_instance(view);
+            for (i, class) in [
+                (&ep, &CIM_IP_PROTOCOL_ENDPOINT),
+                (&st, settings_class(view)),
+            ] {
+                for prop in class.properties() {
+                    assert!(
+                        i.get(prop.name).is_none_or(|v| v.conforms(prop)),
+                        "{}",
+                        prop.name
+                    );
+                }
+            }
+        }
+    }
+}

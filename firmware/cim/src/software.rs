@@ -1,0 +1,351 @@
+//! Software Inventory (DMTF DSP1023): which firmware the BMC runs, and which firmware the parts
+//! it manages run, as CIM_SoftwareIdentity, tied to the systems by CIM_ElementSoftwareIdentity
+//! and CIM_InstalledSoftwareIdentity.
+//!
+//! Index 0 is always the BMC's own firmware, from [`SystemInfo`] (every image knows its version,
+//! build date and which image it is); the rest come from [`crate::Platform::firmware`]: the host
+//! BIOS when the board file names it, and each IPMB satellite controller as its Get Device ID
+//! answered. The model manages one host, so everything but the BMC's firmware belongs to it.
+
+use alloc::borrow::Cow;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use crate::datetime::CimDateTime;
+use crate::model::SystemInfo;
+use crate::schema::{
+    CIM_DEPENDENCY, CIM_LOGICAL_ELEMENT, CimType, ClassDef, DEPENDENCY_KEYS, INSTANCE_ID, a, class,
+    k, p, r,
+};
+use crate::value::{Instance, Value};
+
+/// A firmware image's identity (DSP1023 CIM_SoftwareIdentity).
+pub static CIM_SOFTWARE_IDENTITY: ClassDef = class(
+    "CIM_SoftwareIdentity",
+    &CIM_LOGICAL_ELEMENT,
+    INSTANCE_ID,
+    &[
+        p("BuildNumber", CimType::Uint16),
+        a("ClassificationDescriptions", CimType::String),
+        a("Classifications", CimType::Uint16),
+        a("IdentityInfoType", CimType::String),
+        a("IdentityInfoValue", CimType::String),
+        k("InstanceID"),
+        p("IsEntity", CimType::Boolean),
+        p("MajorVersion", CimType::Uint16),
+        p("Manufacturer", CimType::String),
+        p("MinorVersion", CimType::Uint16),
+        p("ReleaseDate", CimType::DateTime),
+        p("RevisionNumber", CimType::Uint16),
+        a("TargetTypes", CimType::String),
+        p("VersionString", CimType::String),
+    ],
+);
+
+/// Software identity → the element it runs on (DSP1023 §7.3: the installed, current version).
+pub static CIM_ELEMENT_SOFTWARE_IDENTITY: ClassDef = class(
+    "CIM_ElementSoftwareIdentity",
+    &CIM_DEPENDENCY,
+    DEPENDENCY_KEYS,
+    &[
+        a("ElementSoftwareStatus", CimType::Uint16),
+        p("UpgradeCondition", CimType::Uint16),
+    ],
+);
+
+/// System → the software installed in it (DSP1023 §7.4).
+pub static CIM_INSTALLED_SOFTWARE_IDENTITY: ClassDef = ClassDef {
+    name: "CIM_InstalledSoftwareIdentity",
+    parent: None,
+    is_abstract: false,
+    keys: &["InstalledSoftware", "System"],
+    props: &[r("InstalledSoftware"), r("System")],
+};
+
+/// Which wsbmc image is running: the BMC firmware's TargetTypes and description.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Image {
+    /// `cargo run`: the agent on a development machine (simulated or Linux devices).
+    Host,
+    /// The embedded-Linux image for AST2600-class BMCs.
+    Ast2600,
+    /// The bare-metal embassy image (lm3s6965evb).
+    BareMetal,
+}
+
+impl Image {
+    pub const fn id(self) -> &'static str {
+        match self {
+            Image::Host => "wsbmc-host",
+            Image::Ast2600 => "wsbmc-ast2600",
+            Image::BareMetal => "wsbmc-bare-metal",
+        }
+    }
+
+    pub const fn description(self) -> &'static str {
+        match self {
+            Image::Host => "host agent",
+            Image::Ast2600 => "AST2600 embedded-Linux image",
+            Image::BareMetal => "bare-metal image (lm3s6965evb)",
+        }
+    }
+}
+
+/// What a piece of firmware is, for Classifications.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FirmwareKind {
+    /// The host's system firmware: 11 BIOS/FCode.
+    HostBios,
+    /// A satellite management controller's firmware: 10 Firmware.
+    Controller,
+}
+
+/// One piece of firmware besides the BMC's own, as the platform knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FirmwareView {
+    /// Stable within the board: `bios`, or a satellite's device name from the board file. The
+    /// InstanceID is built from it, so EPRs survive restarts and firmware updates.
+    pub id: String,
+    pub kind: FirmwareKind,
+    /// Human-readable name ("Host BIOS", "psu2_mc firmware").
+    pub element_name: String,
+    /// VersionString exactly as the source spells it.
+    pub version: String,
+    /// Major, minor and revision, when the version has that shape.
+    pub numbers: Option<(u16, u16, Option<u16>)>,
+    pub manufacturer: Option<String>,
+    /// Release date, seconds since 1970, when known.
+    pub release_secs: Option<i64>,
+    /// IdentityInfoType / IdentityInfoValue pairs (IPMI manufacturer and product IDs).
+    pub identity: Vec<(String, String)>,
+}
+
+impl FirmwareView {
+    /// A satellite controller's firmware from its IPMI Get Device ID reply (IPMI 2.0 §20.1):
+    /// major revision in binary, minor revision in BCD ("1.23"), the IANA manufacturer ID and
+    /// the product ID.
+    pub fn from_device_id(
+        name: &str,
+        address: u8,
+        major: u8,
+        minor_bcd: u8,
+        manufacturer_id: u32,
+        product_id: u16,
+        device_id: u8,
+    ) -> Self {
+        let minor = u16::from(minor_bcd >> 4) * 10 + u16::from(minor_bcd & 0x0F);
+        let version = if (minor_bcd >> 4) < 10 && (minor_bcd & 0x0F) < 10 {
+            format!("{major}.{minor_bcd:02X}")
+        } else {
+            // Not BCD: shown as the raw byte rather than as a wrong decimal.
+            format!("{major}.0x{minor_bcd:02X}")
+        };
+        Self {
+            id: String::from(name),
+            kind: FirmwareKind::Controller,
+            element_name: format!("{name} firmware"),
+            version,
+            numbers: ((minor_bcd >> 4) < 10 && (minor_bcd & 0x0F) < 10).then_some((
+                u16::from(major),
+                minor,
+                None,
+            )),
+            manufacturer: None,
+            release_secs: None,
+            identity: alloc::vec![
+                (
+                    String::from("IPMI Manufacturer ID"),
+                    format!("{manufacturer_id}")
+                ),
+                (
+                    String::from("IPMI Product ID"),
+                    format!("0x{product_id:04X}")
+                ),
+                (String::from("IPMI Device ID"), format!("0x{device_id:02X}")),
+                (
+                    String::from("IPMB Slave Address"),
+                    format!("0x{address:02X}")
+                ),
+            ],
+        }
+    }
+}
+
+/// The InstanceID prefix of every firmware identity.
+const ID_PREFIX: &str = "wsbmc:firmware:";
+/// The BMC firmware's id under [`ID_PREFIX`].
+pub const BMC_ID: &str = "bmc";
+
+pub fn keys_of(id: &str) -> [(&'static str, Cow<'static, str>); 1] {
+    [("InstanceID", Cow::Owned(format!("{ID_PREFIX}{id}")))]
+}
+
+/// `major.minor.revision` of a version string, when it starts with that shape ("0.1.0",
+/// "2.4", "1.2.3-rc1").
+fn numbers_of(version: &str) -> Option<(u16, u16, Option<u16>)> {
+    let core = version.split(['-', '+', ' ']).next()?;
+    let mut parts = core.split('.').map(|s| s.parse::<u16>().ok());
+    let major = parts.next()??;
+    let minor = parts.next()??;
+    let revision = match parts.next() {
+        Some(r) => Some(r?),
+        None => None,
+    };
+    Some((major, minor, revision))
+}
+
+fn common<'a>(
+    i: &mut Instance<'a>,
+    id: &str,
+    element_name: Value<'a>,
+    version: &'a str,
+    numbers: Option<(u16, u16, Option<u16>)>,
+) {
+    for (name, value) in keys_of(id) {
+        i.set(name, Value::Str(value));
+    }
+    i.set("Caption", element_name.clone());
+    i.set("ElementName", element_name);
+    i.set("VersionString", Value::str(version));
+    let (major, minor, revision) = match numbers {
+        Some((ma, mi, rev)) => (
+            Value::U16(ma),
+            Value::U16(mi),
+            rev.map_or(Value::Null, Value::U16),
+        ),
+        None => (Value::Null, Value::Null, Value::Null),
+    };
+    i.set("MajorVersion", major);
+    i.set("MinorVersion", minor);
+    i.set("RevisionNumber", revision);
+    i.set("BuildNumber", Value::Null);
+    // The identity describes firmware that is really there, not an update package.
+    i.set("IsEntity", Value::Bool(true));
+    i.set("ClassificationDescriptions", Value::empty_array());
+    i.set("HealthState", Value::U16(0));
+    i.set("OperationalStatus", Value::u16s([0]));
+    i.set("Status", Value::str("Unknown"));
+    i.set("StatusDescriptions", Value::empty_array());
+}
+
+/// The BMC's own firmware: this build, on this image.
+pub fn bmc_instance(system: &SystemInfo) -> Instance<'_> {
+    let mut i = Instance::with_capacity(&CIM_SOFTWARE_IDENTITY, 24);
+    common(
+        &mut i,
+        BMC_ID,
+        Value::string(format!("{} BMC firmware", system.product)),
+        &system.version,
+        numbers_of(&system.version),
+    );
+    i.set(
+        "Description",
+        Value::string(format!(
+            "{} {} firmware of the baseboard management controller, {}",
+            system.product,
+            system.version,
+            system.image.description()
+        )),
+    );
+    i.set("Manufacturer", Value::str(&system.vendor));
+    i.set(
+        "ReleaseDate",
+        system
+            .build_secs
+            .map_or(Value::Null, |s| Value::DateTime(CimDateTime::Timestamp(s))),
+    );
+    // 10 Firmware.
+    i.set("Classifications", Value::u16s([10]));
+    i.set("TargetTypes", Value::strs([system.image.id()]));
+    i.set("IdentityInfoType", Value::empty_array());
+    i.set("IdentityInfoValue", Value::empty_array());
+    i
+}
+
+/// Firmware the platform reports (host BIOS, satellite controllers).
+pub fn instance(view: &FirmwareView) -> Instance<'_> {
+    let mut i = Instance::with_capacity(&CIM_SOFTWARE_IDENTITY, 24);
+    common(
+        &mut i,
+        &view.id,
+        Value::str(&view.element_name),
+        &view.version,
+        view.numbers.or_else(|| numbers_of(&view.version)),
+    );
+    let (class, what) = match view.kind {
+        FirmwareKind::HostBios => (11, "System firmware of the managed host"),
+        FirmwareKind::Controller => (10, "Firmware of a satellite management controller"),
+    };
+    i.set("Description", Value::str(what));
+    i.set("Classifications", Value::u16s([class]));
+    i.set("Manufacturer", Value::opt_str(view.manufacturer.as_deref()));
+    i.set(
+        "ReleaseDate",
+        view.release_secs
+            .map_or(Value::Null, |s| Value::DateTime(CimDateTime::Timestamp(s))),
+    );
+    i.set("TargetTypes", Value::empty_array());
+    i.set(
+        "IdentityInfoType",
+        Value::Array(view.identity.iter().map(|(t, _)| Value::str(t)).collect()),
+    );
+    i.set(
+        "IdentityInfoValue",
+        Value::Array(view.identity.iter().map(|(_, v)| Value::str(v)).collect()),
+    );
+    i
+}
+
+/// ElementSoftwareIdentity's own properties: the firmware is installed and the one running
+/// (ElementSoftwareStatus 2 Current, 6 Installed); the BMC cannot say how it may be upgraded
+/// (UpgradeCondition 0 Unknown).
+pub fn element_values(i: &mut Instance<'_>) {
+    i.set("ElementSoftwareStatus", Value::u16s([2, 6]));
+    i.set("UpgradeCondition", Value::U16(0));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_numbers() {
+        assert_eq!(numbers_of("0.1.0"), Some((0, 1, Some(0))));
+        assert_eq!(numbers_of("2.4"), Some((2, 4, None)));
+        assert_eq!(numbers_of("1.2.3-rc1"), Some((1, 2, Some(3))));
+        assert_eq!(numbers_of("v1"), None);
+        assert_eq!(numbers_of("1.x.3"), None);
+        assert_eq!(numbers_of(""), None);
+    }
+
+    #[test]
+    fn device_id_versions_are_bcd() {
+        let f = FirmwareView::from_device_id("psu2_mc", 0x58, 1, 0x23, 0x1A2B, 0x0102, 0x20);
+        assert_eq!(f.version, "1.23");
+        assert_eq!(f.numbers, Some((1, 23, None)));
+        assert_eq!(f.identity[0].1, "6699");
+        assert_eq!(f.identity[1].1, "0x0102");
+        let odd = FirmwareView::from_device_id("x", 0x58, 1, 0xAB, 0, 0, 0);
+        assert_eq!(odd.version, "1.0xAB");
+        assert_eq!(odd.numbers, None);
+    }
+
+    #[test]
+    fn instances_conform_to_the_class() {
+        let mut system = SystemInfo::new("h");
+        system.build_secs = Some(1_700_000_000);
+        let bmc = bmc_instance(&system);
+        let f = FirmwareView::from_device_id("psu2_mc", 0x58, 1, 0x23, 1, 2, 3);
+        let sat = instance(&f);
+        for i in [&bmc, &sat] {
+            for prop in CIM_SOFTWARE_IDENTITY.properties() {
+                assert!(
+                    i.get(prop.name).is_none_or(|v| v.conforms(prop)),
+                    "{}",
+                    prop.name
+                );
+            }
+        }
+    }
+}
