@@ -288,6 +288,12 @@ async fn run(
 
     let mut auth = Auth::new();
     auth.add_account(account);
+    // Digest nonces are MACed with a per-boot key: nonces from before a restart are refused.
+    let mut secret = [0u8; 32];
+    for chunk in secret.chunks_mut(8) {
+        chunk.copy_from_slice(&random_u64().to_le_bytes());
+    }
+    auth.set_nonce_secret(secret);
     let auth = Rc::new(auth);
     let http_limits = Rc::new(HttpLimits {
         max_body: board
