@@ -505,3 +505,37 @@ def test_digest_keys_are_stored_and_used_after_a_restart(tmp_path):
         b.stop()
     for f in state.iterdir():
         assert password.encode() not in f.read_bytes()
+
+
+def _closed_within(sock, seconds) -> bool:
+    """True if the peer closes `sock` (EOF or reset) within `seconds`."""
+    sock.settimeout(seconds)
+    try:
+        return sock.recv(1) == b""
+    except ConnectionResetError:
+        return True
+    except socket.timeout:
+        return False
+
+
+def test_handshakes_are_bounded_in_number_and_time():
+    """Clients that open TLS connections and never send a ClientHello: beyond
+    --tls-max-handshakes they are dropped at once, and each is dropped at the deadline."""
+    a = Agent(args=["--tls-max-handshakes", "2", "--tls-handshake-timeout-ms", "800"])
+    idle = []
+    try:
+        for _ in range(2):
+            idle.append(socket.create_connection((a.host, a.https_port), timeout=5))
+        time.sleep(0.2)
+        extra = socket.create_connection((a.host, a.https_port), timeout=5)
+        idle.append(extra)
+        assert _closed_within(extra, 0.5), "a third silent handshake was not refused"
+        start = time.monotonic()
+        assert all(_closed_within(s, 3.0) for s in idle[:2]), "silent clients outlived the deadline"
+        assert time.monotonic() - start < 2.5
+        # The slots are free again: a real client gets through.
+        assert len(served_fingerprint(a)) == 95
+    finally:
+        for s in idle:
+            s.close()
+        a.stop()
