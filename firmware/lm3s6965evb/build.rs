@@ -286,7 +286,10 @@ fn emit_account(code: &mut String) -> Result<(), String> {
         let ha1_md5: [u8; 16] = md5::Md5::digest(secret.as_bytes()).into();
         let ha1_sha256: [u8; 32] = sha2::Sha256::digest(secret.as_bytes()).into();
         w(code, format!("pub const HA1_MD5: [u8; 16] = {ha1_md5:?};"));
-        w(code, format!("pub const HA1_SHA256: [u8; 32] = {ha1_sha256:?};"));
+        w(
+            code,
+            format!("pub const HA1_SHA256: [u8; 32] = {ha1_sha256:?};"),
+        );
     }
     w(code, format!("pub const BUILD_SEED: u64 = {seed:#018x};"));
     Ok(())
