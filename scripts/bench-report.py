@@ -81,6 +81,11 @@ if lm3s.exists() and lm3s.read_text().strip():
     print("```")
     print(lm3s.read_text().rstrip())
     print("```")
+tls = out / "tls.json"
+if tls.exists() and tls.read_text().strip():
+    sys.path.insert(0, str(pathlib.Path(__file__).parent))
+    tls_report = __import__("bench-tls-report")
+    print(tls_report.render(json.loads(tls.read_text())))
 images = out / "images.txt"
 if images.exists() and images.read_text().strip():
     print("\n## Images under QEMU (TCG on this machine)\n")

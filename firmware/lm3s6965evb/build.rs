@@ -292,6 +292,19 @@ fn emit_account(code: &mut String) -> Result<(), String> {
         format!("pub const PBKDF2_ITERATIONS: u32 = {iterations};"),
     );
     w(code, format!("pub const DERIVED_KEY: [u8; 32] = {key:?};"));
+    // The Digest HA1s, H(user:WSMAN:password), for the `digest` feature: like the PBKDF2 key,
+    // computed here so the image never contains the password.
+    if env::var_os("CARGO_FEATURE_DIGEST").is_some() {
+        use md5::Digest as _;
+        let secret = format!("{user}:WSMAN:{password}");
+        let ha1_md5: [u8; 16] = md5::Md5::digest(secret.as_bytes()).into();
+        let ha1_sha256: [u8; 32] = sha2::Sha256::digest(secret.as_bytes()).into();
+        w(code, format!("pub const HA1_MD5: [u8; 16] = {ha1_md5:?};"));
+        w(
+            code,
+            format!("pub const HA1_SHA256: [u8; 32] = {ha1_sha256:?};"),
+        );
+    }
     w(code, format!("pub const BUILD_SEED: u64 = {seed:#018x};"));
     Ok(())
 }

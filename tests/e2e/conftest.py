@@ -1,7 +1,9 @@
 """Starts the real `wsbmc` binary for end-to-end tests and stops it by PID.
 
 The agent is started with `--listen 127.0.0.1:0`, so the kernel picks a free port; the agent
-prints the URL it bound on its first stdout line, which the fixture reads (bounded in time).
+prints the URL it bound on its first stdout line, which the fixture reads (bounded in time). The
+HTTPS listener follows on a free port too; its URL and the certificate fingerprint come on the
+next lines (`https_url`, `fingerprint`).
 """
 
 import os
@@ -55,14 +57,22 @@ class Agent:
                 **(env or {}),
             },
         )
+        self.https_url = None
+        self.fingerprint = None
         self.url = self._read_url()
         hostport = self.url.split("//", 1)[1].split("/", 1)[0]
         self.host, port = hostport.rsplit(":", 1)
         self.port = int(port)
+        self.https_port = (
+            int(self.https_url.split("//", 1)[1].split("/", 1)[0].rsplit(":", 1)[1])
+            if self.https_url
+            else None
+        )
 
     def _read_url(self) -> str:
         deadline = time.monotonic() + START_TIMEOUT_S
         buf = b""
+        first = None
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 err = self.proc.stderr.read().decode(errors="replace")
@@ -71,9 +81,20 @@ class Agent:
             if ready:
                 chunk = os.read(self.proc.stdout.fileno(), 4096)
                 buf += chunk
-                for line in buf.decode(errors="replace").splitlines():
-                    if line.startswith("listening on "):
-                        return line.split()[2]
+            lines = buf.decode(errors="replace").splitlines()
+            urls = [line.split()[2] for line in lines if line.startswith("listening on ")]
+            self.https_url = next((u for u in urls if u.startswith("https://")), None)
+            for line in lines:
+                if line.startswith("certificate SHA-256 fingerprint: "):
+                    self.fingerprint = line.split(": ", 1)[1].strip()
+            if urls and first is None:
+                first = urls[0]
+                # The HTTPS lines follow at once; a second is plenty, and --no-https has none.
+                deadline = min(deadline, time.monotonic() + 1.0)
+            if first is not None and self.fingerprint:
+                return first
+        if first is not None:
+            return first
         self.stop()
         pytest.fail(f"wsbmc did not report its URL within {START_TIMEOUT_S}s; got {buf!r}")
 

@@ -56,11 +56,16 @@ def test_unauthenticated_non_identify_is_refused(agent):
     assert r.status_code == 401
 
 
-def test_no_credentials_gets_basic_challenge(agent):
+def test_no_credentials_gets_digest_and_basic_challenges(agent):
+    """Digest (SHA-256, then MD5) before Basic: clients take the strongest they know."""
     env, _ = envelope(ACTION["enumerate"], NUMERIC_SENSOR, body="<n:Enumerate/>")
     r = post(agent, env, auth=False)
     assert r.status_code == 401
-    assert r.headers["WWW-Authenticate"].lower().startswith("basic realm=")
+    # requests joins the three header lines with ", ".
+    value = r.headers["WWW-Authenticate"]
+    assert value.startswith('Digest realm="WSMAN", qop="auth", algorithm=SHA-256, nonce="'), value
+    assert value.endswith(', Basic realm="WSMAN"'), value
+    assert value.count("Digest ") == 2 and "algorithm=MD5" in value, value
 
 
 def test_wrong_password_is_refused(agent):

@@ -383,6 +383,7 @@ impl Handler for Agent {
             content_type: req.content_type,
             user: req.user,
             now_ms: now_ms(),
+            security_profiles: Some(req.profiles),
         };
         let model = Model::new(&self.monitor, &self.system, self);
         let reply = self.wsman.borrow_mut().handle(&model, &meta, body);

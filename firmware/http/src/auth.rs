@@ -5,9 +5,12 @@
 //! auth resends the password on every WS-Man request, so successful verifications are cached for
 //! a few minutes keyed by a SHA-256 of the raw header value.
 //!
-//! Schemes are dispatched in [`Auth::authenticate`] and the challenges are written by
-//! [`Auth::write_challenges`]; Digest support will add one arm to each and keep its own nonce
-//! state, without touching the connection loop.
+//! Digest (RFC 7616, `crate::digest`) needs H(user:realm:password) per algorithm, which is
+//! password-equivalent for the realm, so an account keeps those two HA1s beside the PBKDF2 key
+//! and never the password. Digest costs one hash per request and needs no cache.
+//!
+//! Schemes are dispatched in [`Auth::check`] and the challenges written by
+//! [`Auth::write_challenges`], both for what a listener [`Offer`]s.
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -18,6 +21,11 @@ use base64::Engine as _;
 use embassy_time::{Duration, Instant};
 use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq;
+
+#[cfg(feature = "digest")]
+use crate::digest::{self, Algorithm, Check, Nonces};
+pub use crate::digest_keys::DigestKeys;
+use crate::offer::Offer;
 
 /// Length of the stored PBKDF2 output: one SHA-256 block, more would only slow verification.
 pub const DERIVED_KEY_LEN: usize = 32;
@@ -33,19 +41,22 @@ pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(5 * 60);
 /// The Basic challenge WS-Man clients expect (Windows, pywinrm and openwsman all use "WSMAN").
 pub const BASIC_CHALLENGE: &str = "Basic realm=\"WSMAN\"";
 
-/// One user, with the password reduced to a salted PBKDF2-HMAC-SHA256 key.
+/// One user, with the password reduced to a salted PBKDF2-HMAC-SHA256 key (for Basic) and,
+/// when Digest is to be offered, the two HA1s RFC 7616 needs.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Account {
     name: String,
     salt: Vec<u8>,
     iterations: u32,
     key: [u8; DERIVED_KEY_LEN],
+    digest: Option<DigestKeys>,
 }
 
 impl Account {
     /// Derives the stored key from a clear-text password, for the Linux binary that receives the
     /// password on its command line and a salt from the OS RNG. An iteration count of 0 is
     /// treated as 1 because PBKDF2 has no zero-round form.
+    /// With the `digest` feature the Digest HA1s are derived too.
     pub fn hash(name: &str, password: &[u8], salt: &[u8], iterations: u32) -> Self {
         let iterations = iterations.max(1);
         Self {
@@ -53,6 +64,10 @@ impl Account {
             salt: Vec::from(salt),
             iterations,
             key: derive(password, salt, iterations),
+            #[cfg(feature = "digest")]
+            digest: Some(DigestKeys::derive(name, password)),
+            #[cfg(not(feature = "digest"))]
+            digest: None,
         }
     }
 
@@ -64,7 +79,19 @@ impl Account {
             salt: Vec::from(salt),
             iterations: iterations.max(1),
             key,
+            digest: None,
         }
+    }
+
+    /// Adds the Digest HA1s of a record hashed ahead of time (see [`DigestKeys::derive`]).
+    pub fn with_digest(mut self, keys: DigestKeys) -> Self {
+        self.digest = Some(keys);
+        self
+    }
+
+    /// The Digest HA1s, for storing; `None` when this account cannot use Digest.
+    pub fn digest_keys(&self) -> Option<&DigestKeys> {
+        self.digest.as_ref()
     }
 
     pub fn name(&self) -> &str {
@@ -97,6 +124,7 @@ impl fmt::Debug for Account {
         f.debug_struct("Account")
             .field("name", &self.name)
             .field("iterations", &self.iterations)
+            .field("digest", &self.digest.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -105,6 +133,21 @@ fn derive(password: &[u8], salt: &[u8], iterations: u32) -> [u8; DERIVED_KEY_LEN
     let mut key = [0; DERIVED_KEY_LEN];
     pbkdf2::pbkdf2_hmac::<Sha256>(password, salt, iterations, &mut key);
     key
+}
+
+/// The account table as Digest sees it: name → (index, HA1s).
+#[cfg(feature = "digest")]
+struct Table<'a>(&'a [Account]);
+
+#[cfg(feature = "digest")]
+impl digest::Lookup for Table<'_> {
+    fn find(&self, user: &str) -> Option<(usize, &DigestKeys)> {
+        self.0
+            .iter()
+            .enumerate()
+            .find(|(_, a)| a.name == user)
+            .and_then(|(i, a)| a.digest.as_ref().map(|k| (i, k)))
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -125,6 +168,23 @@ pub struct Auth {
     cache: RefCell<[Option<CacheEntry>; CACHE_SLOTS]>,
     ttl: Duration,
     kdf_runs: Cell<u32>,
+    #[cfg(feature = "digest")]
+    nonces: Nonces,
+    /// Digest algorithms offered, in the order of the challenges (the client's preference
+    /// usually follows: curl takes the first, so SHA-256 leads by default).
+    #[cfg(feature = "digest")]
+    algorithms: Vec<Algorithm>,
+}
+
+/// What [`Auth::check`] concluded about one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict<'a> {
+    /// The credentials prove this user.
+    User(&'a str),
+    /// A Digest response was right but its nonce is too old: challenge with `stale=true`.
+    Stale,
+    /// No credentials, or wrong ones: challenge.
+    Denied,
 }
 
 impl Default for Auth {
@@ -151,7 +211,30 @@ impl Auth {
             cache: RefCell::new([None; CACHE_SLOTS]),
             ttl: DEFAULT_CACHE_TTL,
             kdf_runs: Cell::new(0),
+            #[cfg(feature = "digest")]
+            nonces: Nonces::new(),
+            #[cfg(feature = "digest")]
+            algorithms: alloc::vec![Algorithm::Sha256, Algorithm::Md5],
         }
+    }
+
+    /// The key Digest nonces are authenticated with. Give each boot fresh entropy: until this
+    /// is called the key is all zeros and nonces could be forged.
+    #[cfg(feature = "digest")]
+    pub fn set_nonce_secret(&mut self, secret: [u8; 32]) {
+        self.nonces.set_secret(secret);
+    }
+
+    /// How long a Digest nonce is accepted (default [`crate::DEFAULT_NONCE_TTL`]).
+    #[cfg(feature = "digest")]
+    pub fn set_nonce_ttl(&mut self, ttl: Duration) {
+        self.nonces.set_ttl(ttl);
+    }
+
+    /// The Digest algorithms challenged with, in order; empty turns Digest off.
+    #[cfg(feature = "digest")]
+    pub fn set_digest_algorithms(&mut self, algorithms: &[Algorithm]) {
+        self.algorithms = Vec::from(algorithms);
     }
 
     /// Hashes and adds a user; see [`Account::hash`].
@@ -190,24 +273,90 @@ impl Auth {
         self.cache.borrow().iter().flatten().count()
     }
 
-    /// Checks an `Authorization` header value and returns the user it proves, if any.
+    /// Checks an `Authorization` header value against every scheme and returns the user it
+    /// proves, if any (a request `POST /wsman` on a listener that offers everything).
     pub fn authenticate(&self, authorization: Option<&str>) -> Option<&str> {
-        let header = authorization?.trim();
+        match self.check(authorization, "/wsman", &Offer::ALL) {
+            Verdict::User(user) => Some(user),
+            Verdict::Stale | Verdict::Denied => None,
+        }
+    }
+
+    /// Checks an `Authorization` header of a `POST` to `target` (the request-target as sent,
+    /// which a Digest `uri` must repeat) with the schemes `offer` allows.
+    pub fn check(&self, authorization: Option<&str>, target: &str, offer: &Offer) -> Verdict<'_> {
+        let Some(header) = authorization.map(str::trim) else {
+            return Verdict::Denied;
+        };
         let (scheme, credentials) = match header.split_once(' ') {
             Some((scheme, rest)) => (scheme, rest.trim()),
             None => (header, ""),
         };
-        let account = if scheme.eq_ignore_ascii_case("Basic") {
+        let account = if scheme.eq_ignore_ascii_case("Basic") && offer.basic {
             self.basic(header, credentials)
+        } else if scheme.eq_ignore_ascii_case("Digest") && self.offers_digest(offer) {
+            #[cfg(feature = "digest")]
+            match digest::verify(
+                &self.nonces,
+                &Table(&self.accounts),
+                credentials,
+                "POST",
+                target,
+                &self.algorithms,
+                Instant::now(),
+            ) {
+                Check::Ok(index) => Some(index),
+                Check::Stale => return Verdict::Stale,
+                Check::Denied => None,
+            }
+            #[cfg(not(feature = "digest"))]
+            {
+                let _ = target;
+                None
+            }
         } else {
             None
-        }?;
-        self.accounts.get(account).map(|a| a.name.as_str())
+        };
+        match account.and_then(|a| self.accounts.get(a)) {
+            Some(a) => Verdict::User(a.name.as_str()),
+            None => Verdict::Denied,
+        }
     }
 
-    /// Appends the `WWW-Authenticate` header lines of a 401 to a response head.
-    pub(crate) fn write_challenges(&self, head: &mut String) -> fmt::Result {
-        write!(head, "WWW-Authenticate: {BASIC_CHALLENGE}\r\n")
+    /// Whether a listener with `offer` challenges with Digest: the listener allows it, this
+    /// build has it, and some algorithm is configured.
+    pub fn offers_digest(&self, offer: &Offer) -> bool {
+        #[cfg(feature = "digest")]
+        {
+            offer.digest && !self.algorithms.is_empty()
+        }
+        #[cfg(not(feature = "digest"))]
+        {
+            let _ = offer;
+            false
+        }
+    }
+
+    /// Appends the `WWW-Authenticate` header lines of a 401 to a response head: Digest (one
+    /// line per algorithm, sharing one fresh nonce) before Basic, as the listener offers them.
+    pub(crate) fn write_challenges(
+        &self,
+        head: &mut String,
+        offer: &Offer,
+        stale: bool,
+    ) -> fmt::Result {
+        #[cfg(feature = "digest")]
+        if self.offers_digest(offer) {
+            let mut nonce = String::new();
+            self.nonces.issue(Instant::now(), &mut nonce);
+            digest::write_challenges(head, &self.algorithms, &nonce, stale)?;
+        }
+        #[cfg(not(feature = "digest"))]
+        let _ = stale;
+        if offer.basic {
+            write!(head, "WWW-Authenticate: {BASIC_CHALLENGE}\r\n")?;
+        }
+        Ok(())
     }
 
     fn basic(&self, header: &str, credentials: &str) -> Option<usize> {
@@ -343,6 +492,7 @@ mod tests {
         // "adminsecret" has no colon.
         assert_eq!(auth.authenticate(Some("Basic YWRtaW5zZWNyZXQ=")), None);
         assert_eq!(auth.authenticate(Some("Digest username=\"admin\"")), None);
+        assert_eq!(auth.authenticate(Some("Digest")), None);
         assert_eq!(auth.authenticate(Some(&basic("root", "secret"))), None);
         // An unknown user still costs one derivation, like a known one.
         assert_eq!(auth.kdf_runs(), 1);
@@ -429,5 +579,222 @@ mod tests {
         let text = alloc::format!("{account:?}");
         assert!(text.contains("admin"));
         assert!(!text.contains("key"));
+    }
+
+    #[cfg(feature = "digest")]
+    mod digest_flow {
+        use super::*;
+        use crate::digest::tests::client_response;
+
+        fn auth() -> Auth {
+            let mut auth = Auth::new();
+            auth.set_nonce_secret([42; 32]);
+            auth.add_user("admin", b"secret", b"salt", 1);
+            auth
+        }
+
+        /// The nonce of the first Digest challenge, as a client reads it.
+        fn challenge(auth: &Auth, offer: &Offer) -> (String, String) {
+            let mut head = String::new();
+            auth.write_challenges(&mut head, offer, false)
+                .expect("formatting into a String");
+            let start = head.find("nonce=\"").expect("a nonce") + 7;
+            let end = start + head[start..].find('"').expect("closing quote");
+            (head[start..end].into(), head)
+        }
+
+        fn header(alg: Algorithm, password: &str, nonce: &str, nc: u32, uri: &str) -> String {
+            let nc = alloc::format!("{nc:08x}");
+            let response = client_response(alg, "admin", password, nonce, &nc, "c0ffee", uri);
+            alloc::format!(
+                "Digest username=\"admin\", realm=\"WSMAN\", nonce=\"{nonce}\", uri=\"{uri}\", \
+                 algorithm={}, qop=auth, nc={nc}, cnonce=\"c0ffee\", response=\"{response}\"",
+                alg.token()
+            )
+        }
+
+        #[test]
+        fn challenges_offer_digest_then_basic_as_the_listener_allows() {
+            let auth = auth();
+            let (_, head) = challenge(&auth, &Offer::HTTP);
+            let lines: Vec<&str> = head.lines().collect();
+            assert_eq!(lines.len(), 3, "{head}");
+            assert!(lines[0].contains("Digest realm=\"WSMAN\", qop=\"auth\", algorithm=SHA-256"));
+            assert!(lines[1].contains("algorithm=MD5"));
+            assert_eq!(lines[2], "WWW-Authenticate: Basic realm=\"WSMAN\"");
+            let digest_only = Offer {
+                secure: false,
+                basic: false,
+                digest: true,
+            };
+            let (_, head) = challenge(&auth, &digest_only);
+            assert!(!head.contains("Basic"));
+        }
+
+        #[test]
+        fn both_algorithms_verify_and_no_pbkdf2_runs() {
+            let auth = auth();
+            for alg in [Algorithm::Sha256, Algorithm::Md5] {
+                let (nonce, _) = challenge(&auth, &Offer::HTTP);
+                let h = header(alg, "secret", &nonce, 1, "/wsman");
+                assert_eq!(
+                    auth.check(Some(&h), "/wsman", &Offer::HTTP),
+                    Verdict::User("admin")
+                );
+                let h = header(alg, "secret", &nonce, 2, "/wsman");
+                assert_eq!(
+                    auth.check(Some(&h), "/wsman", &Offer::HTTP),
+                    Verdict::User("admin")
+                );
+            }
+            assert_eq!(auth.kdf_runs(), 0);
+        }
+
+        #[test]
+        fn replayed_count_wrong_password_uri_or_nonce_are_denied() {
+            let auth = auth();
+            let (nonce, _) = challenge(&auth, &Offer::HTTP);
+            let ok = header(Algorithm::Sha256, "secret", &nonce, 5, "/wsman");
+            assert_eq!(
+                auth.check(Some(&ok), "/wsman", &Offer::HTTP),
+                Verdict::User("admin")
+            );
+            // The very same header again, and a lower count: replays.
+            assert_eq!(
+                auth.check(Some(&ok), "/wsman", &Offer::HTTP),
+                Verdict::Denied
+            );
+            let lower = header(Algorithm::Sha256, "secret", &nonce, 4, "/wsman");
+            assert_eq!(
+                auth.check(Some(&lower), "/wsman", &Offer::HTTP),
+                Verdict::Denied
+            );
+            let wrong = header(Algorithm::Sha256, "nope", &nonce, 6, "/wsman");
+            assert_eq!(
+                auth.check(Some(&wrong), "/wsman", &Offer::HTTP),
+                Verdict::Denied
+            );
+            // A wrong password did not consume count 6.
+            let six = header(Algorithm::Sha256, "secret", &nonce, 6, "/wsman");
+            assert_eq!(
+                auth.check(Some(&six), "/wsman", &Offer::HTTP),
+                Verdict::User("admin")
+            );
+            // The uri must be the request's target.
+            let other = header(Algorithm::Sha256, "secret", &nonce, 7, "/other");
+            assert_eq!(
+                auth.check(Some(&other), "/wsman", &Offer::HTTP),
+                Verdict::Denied
+            );
+            // A nonce the server never issued.
+            let forged = header(
+                Algorithm::Sha256,
+                "secret",
+                "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+                1,
+                "/wsman",
+            );
+            assert_eq!(
+                auth.check(Some(&forged), "/wsman", &Offer::HTTP),
+                Verdict::Denied
+            );
+            // Missing qop (RFC 2069 style) and an unknown algorithm.
+            let no_qop = ok.replace("qop=auth, ", "");
+            assert_eq!(
+                auth.check(Some(&no_qop), "/wsman", &Offer::HTTP),
+                Verdict::Denied
+            );
+            let sess = header(Algorithm::Sha256, "secret", &nonce, 8, "/wsman")
+                .replace("algorithm=SHA-256", "algorithm=SHA-256-sess");
+            assert_eq!(
+                auth.check(Some(&sess), "/wsman", &Offer::HTTP),
+                Verdict::Denied
+            );
+        }
+
+        #[test]
+        fn expired_nonce_is_stale_only_with_the_right_password() {
+            let mut auth = auth();
+            auth.set_nonce_ttl(Duration::from_millis(0));
+            let (nonce, _) = challenge(&auth, &Offer::HTTP);
+            let start = Instant::now();
+            while Instant::now() <= start + Duration::from_millis(2) {}
+            let good = header(Algorithm::Md5, "secret", &nonce, 1, "/wsman");
+            assert_eq!(
+                auth.check(Some(&good), "/wsman", &Offer::HTTP),
+                Verdict::Stale
+            );
+            let bad = header(Algorithm::Md5, "wrong", &nonce, 2, "/wsman");
+            assert_eq!(
+                auth.check(Some(&bad), "/wsman", &Offer::HTTP),
+                Verdict::Denied
+            );
+            let mut head = String::new();
+            auth.write_challenges(&mut head, &Offer::HTTP, true)
+                .expect("formatting into a String");
+            assert_eq!(head.matches("stale=true").count(), 2);
+        }
+
+        #[test]
+        fn schemes_the_listener_does_not_offer_are_refused() {
+            let auth = auth();
+            let digest_only = Offer {
+                secure: false,
+                basic: false,
+                digest: true,
+            };
+            assert_eq!(
+                auth.check(Some(&basic("admin", "secret")), "/wsman", &digest_only),
+                Verdict::Denied
+            );
+            let basic_only = Offer {
+                secure: true,
+                basic: true,
+                digest: false,
+            };
+            let (nonce, _) = challenge(&auth, &Offer::HTTP);
+            let h = header(Algorithm::Sha256, "secret", &nonce, 1, "/wsman");
+            assert_eq!(auth.check(Some(&h), "/wsman", &basic_only), Verdict::Denied);
+            let mut only_md5 = auth;
+            only_md5.set_digest_algorithms(&[Algorithm::Md5]);
+            let (nonce, head) = challenge(&only_md5, &Offer::HTTP);
+            assert!(!head.contains("SHA-256"));
+            let h = header(Algorithm::Sha256, "secret", &nonce, 1, "/wsman");
+            assert_eq!(
+                only_md5.check(Some(&h), "/wsman", &Offer::HTTP),
+                Verdict::Denied
+            );
+        }
+
+        #[test]
+        fn prehashed_digest_keys_verify() {
+            let mut auth = Auth::new();
+            auth.set_nonce_secret([3; 32]);
+            let hashed = Account::hash("admin", b"secret", b"salt", 1);
+            let keys = hashed.digest_keys().expect("derived").clone();
+            auth.add_account(
+                Account::from_hash("admin", b"salt", 1, *hashed.derived_key()).with_digest(keys),
+            );
+            let (nonce, _) = challenge(&auth, &Offer::HTTP);
+            let h = header(Algorithm::Md5, "secret", &nonce, 1, "/wsman");
+            assert_eq!(
+                auth.check(Some(&h), "/wsman", &Offer::HTTP),
+                Verdict::User("admin")
+            );
+            // Without keys the account cannot use Digest.
+            let mut basic_only = Auth::new();
+            basic_only.add_account(Account::from_hash(
+                "admin",
+                b"salt",
+                1,
+                *hashed.derived_key(),
+            ));
+            let (nonce, _) = challenge(&basic_only, &Offer::HTTP);
+            let h = header(Algorithm::Md5, "secret", &nonce, 1, "/wsman");
+            assert_eq!(
+                basic_only.check(Some(&h), "/wsman", &Offer::HTTP),
+                Verdict::Denied
+            );
+        }
     }
 }

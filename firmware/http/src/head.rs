@@ -26,6 +26,8 @@ pub(crate) struct Head<'a> {
     pub post: bool,
     /// The path with any query string removed.
     pub path: &'a str,
+    /// The request-target exactly as sent (a Digest `uri` must repeat it).
+    pub target: &'a str,
     pub content_type: Option<&'a str>,
     pub authorization: Option<&'a str>,
     /// `WSMANIDENTIFY: unauthenticated` (MS-WSMV §3.1.4.1.23).
@@ -107,6 +109,7 @@ pub(crate) fn analyse<'a, const N: usize>(
     Ok(Head {
         post: req.method == Method::Post,
         path,
+        target: req.path,
         content_type,
         authorization,
         identify_header,

@@ -4,26 +4,41 @@
 //! `embedded-io-async` streams, so a tokio `TcpStream` behind `FromTokio` and an embassy-net
 //! `TcpSocket` run the very same code. edge-http parses the request head and decodes the body;
 //! this crate adds what a BMC needs around it: routing to the two WS-Man paths, Basic
-//! authentication with a verification cache ([`Auth`]), and hard limits on size and time
+//! authentication with a verification cache and Digest (RFC 7616, feature `digest`) in
+//! [`Auth`], each listener's schemes ([`Offer`]), and hard limits on size and time
 //! ([`HttpLimits`]) so a hostile or broken client can neither exhaust memory nor pin a task.
+//! TLS is not here: it is a stream under this loop (the `wsbmc-tls` crate on the std images).
 #![no_std]
 
 extern crate alloc;
 
 mod auth;
 mod bufio;
+#[cfg(feature = "digest")]
+mod digest;
+mod digest_keys;
 mod head;
 mod limits;
+mod offer;
 mod server;
 
 use alloc::vec::Vec;
 
-pub use auth::{Account, Auth, BASIC_CHALLENGE, CACHE_SLOTS, DEFAULT_CACHE_TTL, DERIVED_KEY_LEN};
+pub use auth::{
+    Account, Auth, BASIC_CHALLENGE, CACHE_SLOTS, DEFAULT_CACHE_TTL, DERIVED_KEY_LEN, Verdict,
+};
+#[cfg(feature = "digest")]
+pub use digest::{Algorithm, DEFAULT_NONCE_TTL, NONCE_SLOTS};
+pub use digest_keys::{DigestKeys, REALM};
 pub use limits::HttpLimits;
+pub use offer::Offer;
 pub use server::{
     ANON_IDENTIFY_PATH, MIN_BUF_LEN, Phase, ResponseGate, ServeError, WSMAN_PATH, serve_connection,
-    serve_connection_gated,
+    serve_connection_gated, serve_connection_with,
 };
+
+/// Whether this build verifies HTTP Digest (the `digest` feature).
+pub const DIGEST_BUILT: bool = cfg!(feature = "digest");
 
 /// What the handler learns about one request once HTTP framing and authentication are done.
 #[derive(Debug, Clone, Copy)]
@@ -34,6 +49,9 @@ pub struct Request<'a> {
     /// The authenticated user name, or `None` when the request was let through unauthenticated
     /// as an anonymous Identify (`WSMANIDENTIFY: unauthenticated` or `/wsman-anon/identify`).
     pub user: Option<&'a str>,
+    /// The security profiles (DSP0226 Annex C URIs) of the listener the request came in on,
+    /// for Identify.
+    pub profiles: &'static [&'static str],
 }
 
 /// The handler's answer; the connection loop adds Content-Length and connection headers.

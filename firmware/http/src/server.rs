@@ -12,10 +12,11 @@ use embassy_sync::mutex::Mutex;
 use embassy_time::{Duration, Instant, with_deadline, with_timeout};
 use embedded_io_async::{Read, Write};
 
-use crate::auth::Auth;
+use crate::auth::{Auth, Verdict};
 use crate::bufio::BufferedIo;
 use crate::head::{Framing, Head, analyse};
 use crate::limits::HttpLimits;
+use crate::offer::Offer;
 use crate::{Handler, Request, Response};
 
 /// The WS-Man endpoint every client uses.
@@ -107,7 +108,25 @@ where
     T: Read + Write,
     H: Handler + ?Sized,
 {
-    serve(io, handler, auth, limits, buf, None).await
+    serve(io, handler, auth, limits, &Offer::HTTP, buf, None).await
+}
+
+/// [`serve_connection`] for a listener that offers `offer` (its transport and schemes), taking
+/// turns with `gate` when given (see [`ResponseGate`]).
+pub async fn serve_connection_with<T, H>(
+    io: T,
+    handler: &H,
+    auth: &Auth,
+    limits: &HttpLimits,
+    offer: &Offer,
+    buf: &mut [u8],
+    gate: Option<&ResponseGate>,
+) -> Result<(), ServeError<T::Error>>
+where
+    T: Read + Write,
+    H: Handler + ?Sized,
+{
+    serve(io, handler, auth, limits, offer, buf, gate).await
 }
 
 /// At most one response among the connections that share it: a connection holds the gate from
@@ -148,7 +167,7 @@ where
     T: Read + Write,
     H: Handler + ?Sized,
 {
-    serve(io, handler, auth, limits, buf, Some(gate)).await
+    serve(io, handler, auth, limits, &Offer::HTTP, buf, Some(gate)).await
 }
 
 async fn serve<T, H>(
@@ -156,6 +175,7 @@ async fn serve<T, H>(
     handler: &H,
     auth: &Auth,
     limits: &HttpLimits,
+    offer: &Offer,
     buf: &mut [u8],
     gate: Option<&ResponseGate>,
 ) -> Result<(), ServeError<T::Error>>
@@ -200,6 +220,7 @@ where
             handler,
             auth,
             limits,
+            offer,
             gate,
         )
         .await?
@@ -210,6 +231,8 @@ where
     }
 }
 
+// The per-connection context is passed piecewise so each borrow stays as narrow as it is.
+#[allow(clippy::too_many_arguments)]
 async fn serve_request<T, H>(
     io: &mut BufferedIo<'_, T>,
     head_buf: &mut [u8],
@@ -217,6 +240,7 @@ async fn serve_request<T, H>(
     handler: &H,
     auth: &Auth,
     limits: &HttpLimits,
+    offer: &Offer,
     gate: Option<&ResponseGate>,
 ) -> Outcome<T::Error>
 where
@@ -258,12 +282,17 @@ where
     {
         return reject(io, 413, limits).await;
     }
-    let user = match auth.authenticate(head.authorization) {
-        Some(user) => Some(user),
-        None if anonymous_path || head.identify_header => None,
-        None => {
+    let verdict = auth.check(head.authorization, head.target, offer);
+    let user = match verdict {
+        Verdict::User(user) => Some(user),
+        _ if anonymous_path || head.identify_header => None,
+        Verdict::Stale | Verdict::Denied => {
             let mut challenges = String::new();
-            if auth.write_challenges(&mut challenges).is_err() {
+            let stale = verdict == Verdict::Stale;
+            if auth
+                .write_challenges(&mut challenges, offer, stale)
+                .is_err()
+            {
                 return reject(io, 500, limits).await;
             }
             return refuse(io, &head, 401, &challenges, limits).await;
@@ -294,6 +323,7 @@ where
         path: head.path,
         content_type: head.content_type,
         user,
+        profiles: offer.profiles(crate::DIGEST_BUILT),
     };
     // Held until the response is written: see `ResponseGate`.
     let _turn = match gate {

@@ -33,7 +33,7 @@ use tokio::sync::Semaphore;
 use wsbmc_agent::Agent;
 use wsbmc_board::Board;
 use wsbmc_cim::{FirmwareKind, FirmwareView, Image, SystemInfo};
-use wsbmc_http::{Account, Auth, HttpLimits};
+use wsbmc_http::{Account, Algorithm, Auth, HttpLimits, Offer};
 use wsbmc_monitor::Monitor;
 use wsbmc_wsman::Limits;
 
@@ -60,9 +60,37 @@ struct Args {
     /// Serve the simulation control channel on this Unix socket (mode 0600); off by default.
     #[arg(long)]
     control: Option<PathBuf>,
-    /// Address to listen on; port 0 picks a free port (the chosen one is printed).
-    #[arg(long, default_value = "127.0.0.1:5985")]
-    listen: SocketAddr,
+    /// Plain-HTTP address; port 0 picks a free port (the chosen one is printed). Default on the
+    /// simulated board 127.0.0.1:5985; with --hal linux plain HTTP is off unless this is given.
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+    /// HTTPS address; port 0 picks a free port. Default 127.0.0.1:5986 on the simulated board and
+    /// 0.0.0.0:5986 with --hal linux; when --listen has port 0, port 0 on --listen's address.
+    #[arg(long)]
+    listen_https: Option<SocketAddr>,
+    /// Serve no HTTPS listener.
+    #[arg(long, conflicts_with = "listen_https")]
+    no_https: bool,
+    /// Accept Basic authentication over plain HTTP with --hal linux (the password then crosses
+    /// the network in clear); the simulated board always accepts it.
+    #[arg(long)]
+    allow_basic_over_http: bool,
+    /// A DNS name or IP address for the generated certificate's subjectAltName (repeatable).
+    /// Default: localhost, 127.0.0.1, the listen addresses and, with --hal linux, the host name.
+    #[arg(long = "tls-san", value_name = "NAME")]
+    tls_sans: Vec<String>,
+    /// Digest algorithms challenged with, in order (SHA-256, MD5); empty turns Digest off.
+    #[arg(long, value_delimiter = ',', default_value = "SHA-256,MD5")]
+    digest_algorithms: Vec<String>,
+    /// How long a Digest nonce is accepted before it is answered stale=true.
+    #[arg(long, default_value_t = 300)]
+    digest_nonce_lifetime_s: u32,
+    /// Time a client gets to complete a TLS handshake.
+    #[arg(long, default_value_t = 10_000)]
+    tls_handshake_timeout_ms: u32,
+    /// TLS handshakes in progress at once; more connections are dropped until one finishes.
+    #[arg(long, default_value_t = wsbmc_tls::DEFAULT_MAX_HANDSHAKES)]
+    tls_max_handshakes: usize,
     /// Board description file; default: the built-in simulated board.
     #[arg(long)]
     board: Option<PathBuf>,
@@ -97,6 +125,14 @@ enum Hal {
 
 #[derive(Subcommand, Debug)]
 enum Cmd {
+    /// The HTTPS certificate in a state directory: show it, make a CSR, install a signed one.
+    Cert {
+        /// The agent's --state-dir (before or after the action).
+        #[arg(long, global = true)]
+        state_dir: Option<PathBuf>,
+        #[command(subcommand)]
+        action: CertAction,
+    },
     /// Control a running agent's simulation through its control socket.
     Sim {
         /// The agent's `--control` socket.
@@ -105,6 +141,61 @@ enum Cmd {
         #[command(subcommand)]
         action: SimAction,
     },
+}
+
+#[derive(Subcommand, Debug)]
+enum CertAction {
+    /// Print the certificate chain (PEM) and its SHA-256 fingerprint.
+    Show,
+    /// Print a PKCS#10 request (PEM) signed with the stored key.
+    Csr {
+        /// The subject, e.g. "CN=bmc1.example.com,O=Example" (CN, O, OU, C, ST, L).
+        #[arg(long)]
+        subject: String,
+        /// A DNS name or IP address for subjectAltName (repeatable).
+        #[arg(long = "san", value_name = "NAME")]
+        sans: Vec<String>,
+    },
+    /// Validate and install a certificate (chain, leaf first); a running agent serves it to
+    /// new connections. Without --key the stored key is kept (the CSR round trip).
+    Install {
+        cert: PathBuf,
+        #[arg(long)]
+        key: Option<PathBuf>,
+    },
+}
+
+/// `wsbmc cert ...`: errors to stderr with exit status 2; nothing is changed on error.
+fn cert_client(state_dir: &std::path::Path, action: &CertAction) -> ExitCode {
+    use wsbmc_tls::cert;
+    let result = match action {
+        CertAction::Show => cert::Files::new(state_dir).load().map(|id| {
+            format!(
+                "{}SHA-256 fingerprint: {}\n",
+                id.chain_pem(),
+                id.fingerprint()
+            )
+        }),
+        CertAction::Csr { subject, sans } => cert::csr(state_dir, subject, sans),
+        CertAction::Install { cert: path, key } => (|| {
+            let cert_pem = cert::read_bounded(path)?;
+            let key_pem = key.as_deref().map(cert::read_bounded).transpose()?;
+            let fp = cert::install(state_dir, &cert_pem, key_pem.as_deref())?;
+            Ok(format!(
+                "installed; SHA-256 fingerprint: {fp}\n(a running agent serves it to new connections)\n"
+            ))
+        })(),
+    };
+    match result {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("wsbmc cert: {e}");
+            ExitCode::from(2)
+        }
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -167,8 +258,16 @@ fn sim_client(control: &PathBuf, action: &SimAction) -> ExitCode {
 fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     let args = Args::parse();
-    if let Some(Cmd::Sim { control, action }) = &args.command {
-        return sim_client(control, action);
+    match &args.command {
+        Some(Cmd::Sim { control, action }) => return sim_client(control, action),
+        Some(Cmd::Cert { state_dir, action }) => {
+            let Some(dir) = state_dir else {
+                eprintln!("wsbmc cert: --state-dir DIR is required");
+                return ExitCode::from(2);
+            };
+            return cert_client(dir, action);
+        }
+        None => {}
     }
 
     let (board, board_name) = match &args.board {
@@ -300,6 +399,27 @@ async fn run(
 
     let mut auth = Auth::new();
     auth.add_account(account);
+    // Digest nonces are MACed with a per-boot key: nonces from before a restart are refused.
+    let mut secret = [0u8; 32];
+    for chunk in secret.chunks_mut(8) {
+        chunk.copy_from_slice(&random_u64().to_le_bytes());
+    }
+    auth.set_nonce_secret(secret);
+    auth.set_nonce_ttl(embassy_time::Duration::from_secs(u64::from(
+        args.digest_nonce_lifetime_s,
+    )));
+    let mut algorithms = Vec::new();
+    for name in args.digest_algorithms.iter().filter(|n| !n.is_empty()) {
+        match name.to_ascii_uppercase().as_str() {
+            "SHA-256" | "SHA256" => algorithms.push(Algorithm::Sha256),
+            "MD5" => algorithms.push(Algorithm::Md5),
+            other => {
+                eprintln!("wsbmc: --digest-algorithms: {other:?} is not SHA-256 or MD5");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    auth.set_digest_algorithms(&algorithms);
     let auth = Rc::new(auth);
     let http_limits = Rc::new(HttpLimits {
         max_body: board
@@ -315,67 +435,82 @@ async fn run(
         .unwrap_or(16)
         .max(1) as usize;
 
-    let listener = match TcpListener::bind(args.listen).await {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("wsbmc: cannot listen on {}: {e}", args.listen);
-            return ExitCode::from(2);
-        }
+    let Some(listeners) = plan_listeners(&args) else {
+        eprintln!("wsbmc: no listener: give --listen or leave HTTPS on");
+        return ExitCode::from(2);
     };
-    let addr = match listener.local_addr() {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("wsbmc: {e}");
-            return ExitCode::FAILURE;
-        }
+    let acceptor = match listeners.https {
+        Some(_) => match tls_acceptor(&args) {
+            Ok(a) => Some(a),
+            Err(e) => {
+                eprintln!("wsbmc: TLS: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        None => None,
     };
-    // The first stdout line is the contract scripts and tests read the bound address from.
-    println!("listening on http://{addr}/wsman");
+    let mut bound = Vec::new();
+    for (addr, secure) in [(listeners.http, false), (listeners.https, true)] {
+        let Some(addr) = addr else { continue };
+        let listener = match TcpListener::bind(addr).await {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("wsbmc: cannot listen on {addr}: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        match listener.local_addr() {
+            Ok(a) => bound.push((listener, a, secure)),
+            Err(e) => {
+                eprintln!("wsbmc: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    // The first stdout line is the contract scripts and tests read the bound address from
+    // (plain HTTP when it is on); the fingerprint lets a console pin the certificate.
+    for (_, addr, secure) in &bound {
+        let scheme = if *secure { "https" } else { "http" };
+        println!("listening on {scheme}://{addr}/wsman");
+    }
+    if let Some(acceptor) = &acceptor {
+        println!(
+            "certificate SHA-256 fingerprint: {}",
+            acceptor.fingerprint()
+        );
+    }
     let _ = std::io::stdout().flush();
     info!("board {board_name}: {sensor_count} sensors");
-    info!("HTTP Basic authentication as user {user:?}");
-    watch_network(&agent, addr);
+    info!("console account {user:?}");
+    if !listeners.basic_over_http && listeners.http.is_some() {
+        info!("plain HTTP accepts Digest only (--allow-basic-over-http to accept Basic too)");
+    }
+    // The first listener's address: what the host agent knows of its network (the AST2600
+    // image listens on 0.0.0.0 and reads its interfaces instead).
+    if let Some((_, addr, _)) = bound.first() {
+        watch_network(&agent, *addr);
+    }
 
     let poller = hal;
 
     let slots = Arc::new(Semaphore::new(max_connections));
-    let accept = async {
-        loop {
-            let (mut stream, peer) = match listener.accept().await {
-                Ok(s) => s,
-                Err(e) => {
-                    warn!("accept: {e}");
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                    continue;
-                }
-            };
-            let _ = stream.set_nodelay(true);
-            let Ok(permit) = slots.clone().try_acquire_owned() else {
-                debug!("{peer}: connection limit reached");
-                tokio::task::spawn_local(async move {
-                    let _ = stream
-                        .write_all(
-                            b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\
-                              Connection: close\r\nRetry-After: 1\r\n\r\n",
-                        )
-                        .await;
-                    let _ = stream.shutdown().await;
-                });
-                continue;
-            };
-            let (agent, auth, limits) = (agent.clone(), auth.clone(), http_limits.clone());
-            tokio::task::spawn_local(async move {
-                let mut buf = vec![0u8; 4096];
-                let io = FromTokio::new(stream);
-                if let Err(e) =
-                    wsbmc_http::serve_connection(io, &*agent, &auth, &limits, &mut buf).await
-                {
-                    debug!("{peer}: {e:?}");
-                }
-                drop(permit);
-            });
-        }
-    };
+    let shared = Rc::new(Shared {
+        agent: agent.clone(),
+        auth,
+        limits: http_limits,
+        slots,
+    });
+    let mut accepts = tokio::task::JoinSet::new();
+    for (listener, _, secure) in bound {
+        let offer = Offer {
+            secure,
+            basic: secure || listeners.basic_over_http,
+            digest: true,
+        };
+        let tls = if secure { acceptor.clone() } else { None };
+        accepts.spawn_local(accept_loop(listener, shared.clone(), offer, tls));
+    }
+    let accept = async { while accepts.join_next().await.is_some() {} };
 
     let code = tokio::select! {
         () = accept => ExitCode::SUCCESS,
@@ -386,6 +521,183 @@ async fn run(
     };
     poller.abort();
     code
+}
+
+/// What every connection task shares.
+struct Shared {
+    agent: Rc<Agent>,
+    auth: Rc<Auth>,
+    limits: Rc<HttpLimits>,
+    slots: Arc<Semaphore>,
+}
+
+/// Which listeners run, decided from the arguments and the HAL.
+struct Listeners {
+    http: Option<SocketAddr>,
+    https: Option<SocketAddr>,
+    /// Basic is accepted over plain HTTP: always on the simulated board (the development
+    /// default), on real hardware only when asked.
+    basic_over_http: bool,
+}
+
+/// Real hardware serves HTTPS and, only when asked, plain HTTP; the simulated board serves
+/// both. `None` when nothing would listen.
+fn plan_listeners(args: &Args) -> Option<Listeners> {
+    let sim = args.hal == Hal::Sim;
+    let http = match args.listen {
+        Some(addr) => Some(addr),
+        None if sim => Some(SocketAddr::from(([127, 0, 0, 1], 5985))),
+        None => None,
+    };
+    let https = if args.no_https {
+        None
+    } else {
+        Some(match (args.listen_https, args.listen) {
+            (Some(addr), _) => addr,
+            // Tests and scripts ask for a free port; the HTTPS side follows suit.
+            (None, Some(plain)) if plain.port() == 0 => SocketAddr::new(plain.ip(), 0),
+            (None, _) if sim => SocketAddr::from(([127, 0, 0, 1], 5986)),
+            (None, _) => SocketAddr::from(([0, 0, 0, 0], 5986)),
+        })
+    };
+    if http.is_none() && https.is_none() {
+        return None;
+    }
+    Some(Listeners {
+        http,
+        https,
+        basic_over_http: sim || args.allow_basic_over_http,
+    })
+}
+
+/// The names the generated certificate is valid for.
+fn certificate_names(args: &Args) -> Vec<String> {
+    if !args.tls_sans.is_empty() {
+        return args.tls_sans.clone();
+    }
+    let mut names = vec!["localhost".to_string(), "127.0.0.1".to_string()];
+    if args.hal == Hal::Linux
+        && let Ok(host) = std::fs::read_to_string("/proc/sys/kernel/hostname")
+    {
+        names.push(host.trim().to_string());
+    }
+    for addr in [args.listen, args.listen_https].into_iter().flatten() {
+        if !addr.ip().is_unspecified() {
+            names.push(addr.ip().to_string());
+        }
+    }
+    names.retain(|n| !n.is_empty());
+    let mut seen = std::collections::HashSet::new();
+    names.retain(|n| seen.insert(n.clone()));
+    names
+}
+
+/// The TLS acceptor: the state directory's certificate (made at first start), or an
+/// ephemeral one without a state directory.
+fn tls_acceptor(args: &Args) -> Result<Rc<wsbmc_tls::Acceptor>, String> {
+    let names = certificate_names(args);
+    let acceptor = match &args.state_dir {
+        Some(dir) => {
+            if wsbmc_tls::cert::ensure(dir, &names)? {
+                info!(
+                    "made a self-signed TLS certificate for {names:?} in {}",
+                    dir.display()
+                );
+            }
+            wsbmc_tls::Acceptor::from_dir(dir)?
+        }
+        None => {
+            warn!("TLS certificate is ephemeral; pass --state-dir DIR to keep one across restarts");
+            wsbmc_tls::Acceptor::ephemeral(&wsbmc_tls::cert::ephemeral(&names)?)?
+        }
+    };
+    Ok(acceptor.with_limits(
+        std::time::Duration::from_millis(u64::from(args.tls_handshake_timeout_ms)),
+        args.tls_max_handshakes,
+    ))
+}
+
+/// Accepts on one listener until the process ends; each connection is its own local task.
+async fn accept_loop(
+    listener: TcpListener,
+    shared: Rc<Shared>,
+    offer: Offer,
+    tls: Option<Rc<wsbmc_tls::Acceptor>>,
+) {
+    loop {
+        let (mut stream, peer) = match listener.accept().await {
+            Ok(s) => s,
+            Err(e) => {
+                warn!("accept: {e}");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let Ok(permit) = shared.slots.clone().try_acquire_owned() else {
+            debug!("{peer}: connection limit reached");
+            if tls.is_some() {
+                // A plain-text 503 would be garbage to a TLS client: just close.
+                continue;
+            }
+            tokio::task::spawn_local(async move {
+                let _ = stream
+                    .write_all(
+                        b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\
+                          Connection: close\r\nRetry-After: 1\r\n\r\n",
+                    )
+                    .await;
+                let _ = stream.shutdown().await;
+            });
+            continue;
+        };
+        let (shared, tls) = (shared.clone(), tls.clone());
+        tokio::task::spawn_local(async move {
+            let mut buf = vec![0u8; 4096];
+            let Shared {
+                agent,
+                auth,
+                limits,
+                ..
+            } = &*shared;
+            let result = match tls {
+                Some(tls) => match tls.accept(stream).await {
+                    Ok(stream) => {
+                        wsbmc_http::serve_connection_with(
+                            FromTokio::new(stream),
+                            &**agent,
+                            auth,
+                            limits,
+                            &offer,
+                            &mut buf,
+                            None,
+                        )
+                        .await
+                    }
+                    Err(e) => {
+                        debug!("{peer}: {e}");
+                        Ok(())
+                    }
+                },
+                None => {
+                    wsbmc_http::serve_connection_with(
+                        FromTokio::new(stream),
+                        &**agent,
+                        auth,
+                        limits,
+                        &offer,
+                        &mut buf,
+                        None,
+                    )
+                    .await
+                }
+            };
+            if let Err(e) = result {
+                debug!("{peer}: {e:?}");
+            }
+            drop(permit);
+        });
+    }
 }
 
 /// Builds the HAL the arguments ask for and starts the tasks that own it: the poller, the host

@@ -11,7 +11,7 @@ use log::{info, warn};
 use minicbor::{Decode, Encode};
 use wsbmc_agent::Agent;
 use wsbmc_board::{Board, SelOverflow};
-use wsbmc_http::{Account, DERIVED_KEY_LEN};
+use wsbmc_http::{Account, DERIVED_KEY_LEN, DigestKeys};
 use wsbmc_sel::{BmcSensors, OverflowPolicy, SelConfig};
 use wsbmc_store::{FileFlash, RamFlash, Store, StoreKey};
 
@@ -39,7 +39,9 @@ fn config(board: &Board) -> SelConfig {
     }
 }
 
-/// The console account as stored: the PBKDF2 hash, never the password.
+/// The console account as stored: the PBKDF2 hash for Basic and the HA1s for Digest (realm
+/// WSMAN, MD5 and SHA-256), never the password. Records written before Digest existed have no
+/// HA1s; such an account works with Basic only until the password is given again.
 #[derive(Debug, Encode, Decode)]
 struct StoredAccount {
     #[n(0)]
@@ -50,6 +52,10 @@ struct StoredAccount {
     iterations: u32,
     #[cbor(n(3), with = "minicbor::bytes")]
     key: Vec<u8>,
+    #[cbor(n(4), with = "minicbor::bytes")]
+    ha1_md5: Option<Vec<u8>>,
+    #[cbor(n(5), with = "minicbor::bytes")]
+    ha1_sha256: Option<Vec<u8>>,
 }
 
 /// Longest user name stored; the store's values are small (240 bytes with everything else).
@@ -65,6 +71,8 @@ async fn account(store: &mut Store<FileFlash<PAGE>>, given: Option<&Account>) ->
                 salt: a.salt().to_vec(),
                 iterations: a.iterations(),
                 key: a.derived_key().to_vec(),
+                ha1_md5: a.digest_keys().map(|k| k.md5.to_vec()),
+                ha1_sha256: a.digest_keys().map(|k| k.sha256.to_vec()),
             };
             if let Err(e) = store.set(key, &stored).await {
                 warn!("could not store the account: {e:?}");
@@ -78,7 +86,19 @@ async fn account(store: &mut Store<FileFlash<PAGE>>, given: Option<&Account>) ->
         None => match store.get::<StoredAccount>(key).await {
             Ok(Some(s)) => {
                 let dk: [u8; DERIVED_KEY_LEN] = s.key.as_slice().try_into().ok()?;
-                Some(Account::from_hash(&s.name, &s.salt, s.iterations, dk))
+                let account = Account::from_hash(&s.name, &s.salt, s.iterations, dk);
+                let md5 = s.ha1_md5.as_deref().and_then(|k| k.try_into().ok());
+                let sha256 = s.ha1_sha256.as_deref().and_then(|k| k.try_into().ok());
+                Some(match (md5, sha256) {
+                    (Some(md5), Some(sha256)) => account.with_digest(DigestKeys { md5, sha256 }),
+                    _ => {
+                        warn!(
+                            "the stored account has no Digest keys (stored by an older wsbmc): \
+                             Basic only until --user/--password are given again"
+                        );
+                        account
+                    }
+                })
             }
             Ok(None) => None,
             Err(e) => {

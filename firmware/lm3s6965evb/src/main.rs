@@ -115,12 +115,22 @@ async fn boot(spawner: Spawner) {
     static AUTH: StaticCell<Auth> = StaticCell::new();
     let auth: &'static Auth = AUTH.init({
         let mut auth = Auth::new();
-        auth.add_account(Account::from_hash(
+        let account = Account::from_hash(
             board::USER,
             &board::SALT,
             board::PBKDF2_ITERATIONS,
             board::DERIVED_KEY,
-        ));
+        );
+        #[cfg(feature = "digest")]
+        let account = account.with_digest(wsbmc_http::DigestKeys {
+            md5: board::HA1_MD5,
+            sha256: board::HA1_SHA256,
+        });
+        auth.add_account(account);
+        // No RNG on this MCU: the nonce key comes from the boot-mixed seed, so it differs per
+        // boot but is only as unpredictable as that seed (see mix_seed).
+        #[cfg(feature = "digest")]
+        auth.set_nonce_secret(nonce_secret(seed));
         auth
     });
     static HTTP_LIMITS: StaticCell<HttpLimits> = StaticCell::new();
@@ -347,6 +357,21 @@ fn wsman_limits() -> Limits {
         limits.max_request_size = (v as usize).min(MAX_BODY);
     }
     limits
+}
+
+/// 32 bytes for the Digest nonce MAC key, expanded from the boot seed with splitmix64.
+#[cfg(feature = "digest")]
+fn nonce_secret(seed: u64) -> [u8; 32] {
+    let mut state = seed ^ 0x6469_6765_7374_6b65; // "digestke"
+    let mut out = [0u8; 32];
+    for chunk in out.chunks_mut(8) {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        chunk.copy_from_slice(&(z ^ (z >> 31)).to_le_bytes());
+    }
+    out
 }
 
 /// The MCU has no RNG: mix the per-build seed with boot timing (SysTick phase and uptime after

@@ -183,7 +183,11 @@ pub fn write_response(out: &mut XmlWriter, head: &ResponseHeader<'_>, body: &Res
 
 /// Writes the Identify response: empty header, as Windows sends it (wsman.md §3.2).
 /// `profiles` is `None` for unauthenticated callers, which must not learn the security setup.
-pub fn write_identify(out: &mut XmlWriter, identity: &Identity, profiles: Option<&[String]>) {
+pub fn write_identify<P: AsRef<str>>(
+    out: &mut XmlWriter,
+    identity: &Identity,
+    profiles: Option<&[P]>,
+) {
     open_envelope(out, &[("xmlns:s", ns::SOAP), ("xmlns:wsmid", ns::WSMID)]);
     out.empty("s:Header", &[]);
     out.open("s:Body", &[]);
@@ -194,7 +198,7 @@ pub fn write_identify(out: &mut XmlWriter, identity: &Identity, profiles: Option
     if let Some(profiles) = profiles {
         out.open("wsmid:SecurityProfiles", &[]);
         for p in profiles {
-            out.leaf("wsmid:SecurityProfileName", p);
+            out.leaf("wsmid:SecurityProfileName", p.as_ref());
         }
         out.close("wsmid:SecurityProfiles");
     }

@@ -120,6 +120,9 @@ pub struct RequestMeta<'a> {
     pub user: Option<&'a str>,
     /// Monotonic milliseconds, for context expiry.
     pub now_ms: u64,
+    /// What the listener the request came in on offers (DSP0226 Annex C URIs), for Identify;
+    /// `None` lists the service's own set ([`Service::set_security_profiles`]).
+    pub security_profiles: Option<&'a [&'a str]>,
 }
 
 /// The HTTP answer to one request.
@@ -159,10 +162,7 @@ impl Service {
             tokens: TokenGen::new(seed),
             contexts,
             machine: String::from("wsbmc"),
-            security_profiles: vec![
-                alloc::format!("{}http/basic", ns::SECPROFILE),
-                alloc::format!("{}https/basic", ns::SECPROFILE),
-            ],
+            security_profiles: vec![alloc::format!("{}http/basic", ns::SECPROFILE)],
         }
     }
 
@@ -175,8 +175,9 @@ impl Service {
         self.machine = name.into();
     }
 
-    /// Security profile URIs an authenticated Identify lists (default: http/basic, https/basic);
-    /// the HTTP layer knows which schemes and transports it actually offers.
+    /// Security profile URIs an authenticated Identify lists when the request does not say what
+    /// its listener offers (default: http/basic); the HTTP layer knows which schemes and
+    /// transports it actually offers and passes them per request.
     pub fn set_security_profiles(&mut self, profiles: Vec<String>) {
         self.security_profiles = profiles;
     }
@@ -251,8 +252,17 @@ impl Service {
         };
         if let Operation::Identify = req.op {
             let mut out = XmlWriter::new();
-            let profiles = meta.user.map(|_| self.security_profiles.as_slice());
-            respond::write_identify(&mut out, &provider.identity(), profiles);
+            let identity = provider.identity();
+            match meta.security_profiles {
+                Some(listener) => {
+                    respond::write_identify(&mut out, &identity, meta.user.map(|_| listener))
+                }
+                None => respond::write_identify(
+                    &mut out,
+                    &identity,
+                    meta.user.map(|_| self.security_profiles.as_slice()),
+                ),
+            }
             return Outcome::Identify(out.into_string());
         }
         if meta.user.is_none() {

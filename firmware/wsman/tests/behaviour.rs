@@ -379,6 +379,7 @@ fn malformed_and_oversized_requests_are_faults() {
         content_type: Some("application/soap+xml;charset=ISO-8859-1"),
         user: Some("admin"),
         now_ms: NOW,
+        security_profiles: None,
     };
     let reply = svc.handle(&p, &m, envelope(GET, KEYS, "").as_bytes());
     assert_eq!(fault_of(&reply).2.as_deref(), Some("CharacterSet"));
@@ -394,6 +395,7 @@ fn http_level_answers() {
             content_type: Some(ct),
             user: Some("admin"),
             now_ms: NOW,
+            security_profiles: None,
         };
         let r = svc.handle(&p, &m, get.as_bytes());
         assert_eq!(
@@ -410,6 +412,7 @@ fn http_level_answers() {
             content_type: Some(ct),
             user: Some("admin"),
             now_ms: NOW,
+            security_profiles: None,
         };
         assert_eq!(svc.handle(&p, &m, get.as_bytes()).status, 200, "{ct}");
     }
@@ -439,6 +442,7 @@ fn utf16_request_gets_utf16_reply() {
         content_type: Some("application/soap+xml;charset=UTF-16"),
         user: Some("admin"),
         now_ms: NOW,
+        security_profiles: None,
     };
     let r = svc.handle(&p, &m, &body);
     assert_eq!(r.status, 200);
@@ -466,6 +470,7 @@ fn paging_by_bytes_returns_every_item_exactly_once() {
             content_type: Some(&ct),
             user: Some("admin"),
             now_ms: NOW,
+            security_profiles: None,
         };
         let encode = |s: &str| -> Vec<u8> {
             if charset == "UTF-8" {
@@ -628,6 +633,7 @@ fn contexts_expire_are_capped_bound_to_user_and_released() {
         content_type: Some(SOAP_CT),
         user: Some(user),
         now_ms,
+        security_profiles: None,
     };
     let start = envelope(ENUMERATE, "", &enumerate_body(""));
     let go = |svc: &mut Service, m: RequestMeta<'_>, body: &str| {

@@ -150,6 +150,7 @@ fn run(s: &Scenario, failures: &mut Vec<String>) -> Vec<&'static str> {
             content_type: Some(ct),
             user: step.user,
             now_ms: NOW + i as u64,
+            security_profiles: None,
         };
         let reply = svc.handle(&provider, &meta, &body);
         let got = if step.utf16 {

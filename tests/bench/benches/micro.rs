@@ -74,6 +74,7 @@ fn service(c: &mut Criterion) {
         content_type: Some("application/soap+xml;charset=UTF-8"),
         user: Some("admin"),
         now_ms: 1,
+        security_profiles: None,
     };
     let get = get(NUMERIC_SENSOR, &selectors());
     c.bench_function("service_get_numeric_sensor", |b| {

@@ -102,5 +102,6 @@ pub fn meta() -> RequestMeta<'static> {
         content_type: Some("application/soap+xml;charset=UTF-8"),
         user: Some("admin"),
         now_ms: 2_000,
+        security_profiles: None,
     }
 }

@@ -315,6 +315,7 @@ pub fn meta(user: Option<&str>) -> RequestMeta<'_> {
         content_type: Some(SOAP_CT),
         user,
         now_ms: NOW,
+        security_profiles: None,
     }
 }
 

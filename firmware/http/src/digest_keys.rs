@@ -1,0 +1,23 @@
+//! The stored form of a Digest credential, present in every build so an account record has one
+//! shape whether or not this image verifies Digest.
+
+use core::fmt;
+
+/// The realm of every challenge: the one Basic uses, so one account serves both schemes and the
+/// stored HA1 (which is bound to the realm) matches what clients hash.
+pub const REALM: &str = "WSMAN";
+
+/// HA1 = H(user:realm:password) for MD5 and SHA-256, the realm being [`crate::REALM`]: what the
+/// store keeps for Digest. It is password-equivalent for this realm (RFC 7616 §5.13), so it is
+/// kept like a key and never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DigestKeys {
+    pub md5: [u8; 16],
+    pub sha256: [u8; 32],
+}
+
+impl fmt::Debug for DigestKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("DigestKeys { .. }")
+    }
+}
