@@ -77,7 +77,8 @@ for line in (out / "sizes.txt").read_text().splitlines():
     print(f"- {line}")
 lm3s = out / "lm3s-size.txt"
 if lm3s.exists() and lm3s.read_text().strip():
-    print("\nBare-metal image (`scripts/lm3s-size.py`, from the linker's section headers):\n")
+    print("\nBare-metal image (`scripts/lm3s-size.py ELF --symbols 25`: the linker's section headers,"
+          " then flash by crate and the largest symbols from the symbol table):\n")
     print("```")
     print(lm3s.read_text().rstrip())
     print("```")
@@ -91,3 +92,9 @@ if images.exists() and images.read_text().strip():
     print("\n## Images under QEMU (TCG on this machine)\n")
     for line in images.read_text().splitlines():
         print(f"- {line}")
+# Records of one-off measurements (a heading ending in "(kept across runs)") are copied from the
+# previous BENCHMARKS.md, which scripts/bench saves before regenerating it.
+previous = out / "previous.md"
+if previous.exists():
+    for m in re.finditer(r"^## [^\n]*\(kept across runs\)\n.*?(?=^## |\Z)", previous.read_text(), re.M | re.S):
+        print("\n" + m.group(0).rstrip())

@@ -1,9 +1,18 @@
 """Size report of the bare-metal image from its ELF: flash and RAM by section, checked against
-the board's limits (exit 1 above them) and goals (a warning). argv: the ELF path."""
+the board's limits (exit 1 above them) and goals (a warning). argv: the ELF path, then optionally
+`--symbols [N]`: where the flash goes, from the ELF's symbol table (pure Python, so the figures
+need no binutils): bytes per crate and the N largest symbols (default 40). Bytes of flash
+sections that no symbol covers (merged string literals, padding) are listed as "(no symbol)"."""
 
-import struct, sys
+import collections, re, struct, sys
 
 path = sys.argv[1]
+want_symbols = "--symbols" in sys.argv[2:]
+top_n = 40
+if want_symbols:
+    rest = sys.argv[sys.argv.index("--symbols") + 1:]
+    if rest and rest[0].isdigit():
+        top_n = int(rest[0])
 # LM3S6965: 256 KiB flash, 64 KiB RAM (hard limits: the build fails above them); the goals are
 # issue 9's budget for the image (warnings above them).
 flash_limit, flash_goal = 256 * 1024, 192 * 1024
@@ -19,9 +28,11 @@ assert data[:4] == b"\x7fELF" and data[4] == 1 and data[5] == 1, "not an ELF32 L
 shoff, = struct.unpack_from("<I", data, 0x20)
 shentsize, shnum, shstrndx = struct.unpack_from("<HHH", data, 0x2E)
 secs = []
+sec_hdrs = []
 for i in range(shnum):
-    name, typ, flags, addr, off, size = struct.unpack_from("<IIIIII", data, shoff + i * shentsize)
+    name, typ, flags, addr, off, size, link = struct.unpack_from("<IIIIIII", data, shoff + i * shentsize)
     secs.append((name, typ, flags, addr, size))
+    sec_hdrs.append((typ, flags, addr, off, size, link))
 stroff, = struct.unpack_from("<I", data, shoff + shstrndx * shentsize + 16)
 def sname(n):
     end = data.index(b"\0", stroff + n)
@@ -44,6 +55,117 @@ print(f"{'section':<16}{'address':>12}{'bytes':>10}  region")
 for n, addr, size, region in rows:
     print(f"{n:<16}{addr:>#12x}{size:>10}  {region}")
 total_ram = ram + stack_reserve
+
+
+def demangle(sym):
+    """A readable path from a Rust symbol, enough to group by crate and to read the top list:
+    legacy mangling (`_ZN` + length-prefixed parts + hash) is decoded, and v0 mangling (`_R`,
+    what the precompiled core, alloc and compiler_builtins use) is reduced to its identifiers
+    joined by `::` (crate first). Anything else is returned as it is."""
+    if sym.startswith("_R"):
+        # Drop disambiguators (`s<base62>_` after a crate, impl or trait tag) and back-references
+        # (`B<base62>_`), then read each `<decimal length>[_]<identifier>` in order.
+        body = re.sub(r"(?<=[CMXY])s[0-9A-Za-z]*_|B[0-9A-Za-z]*_", "", sym[2:].split(".")[0])
+        idents, i = [], 0
+        while i < len(body):
+            m = re.match(r"(\d+)_?", body[i:])
+            if not m:
+                i += 1
+                continue
+            n, start = int(m.group(1)), i + m.end()
+            idents.append(body[start:start + n])
+            i = start + n
+        return "::".join(idents) if idents else sym
+    if not sym.startswith("_ZN"):
+        return sym
+    parts, i = [], 3
+    while i < len(sym) and sym[i].isdigit():
+        j = i
+        while sym[j].isdigit():
+            j += 1
+        n = int(sym[i:j])
+        parts.append(sym[j:j + n])
+        i = j + n
+    if parts and re.fullmatch(r"h[0-9a-f]{16}", parts[-1]):
+        parts.pop()
+    out = "::".join(parts)
+    for code, ch in (("$LT$", "<"), ("$GT$", ">"), ("$RF$", "&"), ("$BP$", "*"), ("$C$", ","),
+                     ("$u20$", " "), ("$u27$", "'"), ("$u5b$", "["), ("$u5d$", "]"),
+                     ("$u7b$", "{"), ("$u7d$", "}"), ("$u7e$", "~"), ("$LP$", "("), ("$RP$", ")")):
+        out = out.replace(code, ch)
+    out = out.replace("..", "::")
+    return out[1:] if out.startswith("_<") else out
+
+
+def crate_of(name):
+    """The crate a symbol is charged to: its path's first segment, or for an impl
+    (`<T as Trait>::f`) the crate of T (`&T`, `[T]` and other generic impls of core go to core);
+    symbols that are not Rust go by kind (machine-outlined sequences, compiler builtins, the
+    runtime's vectors and handlers)."""
+    if name.startswith("OUTLINED_FUNCTION_"):
+        return "(machine outliner: code shared across crates)"
+    m = re.match(r"<+(?:&|\*const |\*mut )?(?:mut )?(?:dyn )?\[?(?:&)?(?:mut )?([A-Za-z_][A-Za-z0-9_]*)", name)
+    if m:
+        crate = m.group(1)
+        return "core" if len(crate) == 1 or crate in ("u8", "u16", "u32", "u64", "usize", "i8", "i16", "i32", "i64", "isize", "char", "str", "bool") else crate
+    if "::" in name:
+        return name.split("::", 1)[0]
+    if name.startswith("__aeabi") or name.startswith("__") and name[-3:] in ("si3", "di3", "di4", "ti3") or name in ("memcpy", "memmove", "memset", "memcmp", "bcmp"):
+        return "compiler_builtins"
+    if name.startswith(".Lanon"):
+        return "(anonymous constants)"
+    return "(runtime: vectors, handlers, linker symbols)"
+
+
+def symbol_report():
+    """Bytes of flash per crate and the largest symbols, from .symtab (FUNC and OBJECT symbols
+    of sections that load into flash; a .bss/.data object counts under RAM instead)."""
+    symtab = next((h for h in sec_hdrs if h[0] == 2), None)
+    if symtab is None:
+        print("no .symtab (stripped ELF): no symbol breakdown"); return
+    strtab = sec_hdrs[symtab[5]]
+    flash_secs = {}
+    for idx, (typ, flags, addr, off, size, link) in enumerate(sec_hdrs):
+        if flags & SHF_ALLOC and size and typ != SHT_NOBITS and not 0x2000_0000 <= addr < 0x2001_0000:
+            flash_secs[idx] = (sname(secs[idx][0]), addr, size)
+    seen = set()
+    per_crate, per_crate_ram = collections.Counter(), collections.Counter()
+    per_sym = collections.Counter()
+    covered = collections.Counter()
+    for off in range(symtab[3], symtab[3] + symtab[4], 16):
+        nm, value, size, info, _other, shndx = struct.unpack_from("<IIIBBH", data, off)
+        if size == 0 or info & 0xF not in (1, 2):  # OBJECT, FUNC
+            continue
+        value &= ~1  # Thumb bit
+        end = data.index(b"\0", strtab[3] + nm)
+        name = demangle(data[strtab[3] + nm:end].decode(errors="replace"))
+        if (value, size) in seen:  # aliases of one body (ICF) count once
+            continue
+        seen.add((value, size))
+        crate = crate_of(name)
+        if shndx in flash_secs:
+            per_crate[crate] += size
+            per_sym[(name, flash_secs[shndx][0])] += size
+            covered[shndx] += size
+        elif 0x2000_0000 <= value < 0x2001_0000:
+            per_crate_ram[crate] += size
+    for idx, (n, addr, size) in flash_secs.items():
+        if size > covered[idx]:
+            per_crate["(no symbol) " + n] += size - covered[idx]
+    total = sum(per_crate.values())
+    print(f"\nflash by crate ({total} B):")
+    for crate, b in per_crate.most_common():
+        print(f"{b:>9}  {100 * b / total:5.1f}%  {crate}")
+    print(f"\nlargest {top_n} flash symbols:")
+    for (name, sec), b in per_sym.most_common(top_n):
+        print(f"{b:>9}  {sec:<8} {name[:150]}")
+    print("\nstatic RAM by crate (.data + .bss objects):")
+    for crate, b in per_crate_ram.most_common():
+        print(f"{b:>9}  {crate}")
+
+
+if want_symbols:
+    symbol_report()
 print(f"flash: {flash} B ({flash / 1024:.1f} KiB); budget {flash_limit // 1024} KiB, goal {flash_goal // 1024} KiB")
 print(f"RAM:   {ram} B static (.data + .bss, heap included) + {stack_reserve} B stack reserve"
       f" = {total_ram} B ({total_ram / 1024:.1f} KiB); budget {ram_limit // 1024} KiB, goal {ram_goal // 1024} KiB")

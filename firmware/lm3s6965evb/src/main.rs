@@ -20,6 +20,7 @@ mod executor;
 #[cfg(feature = "at24")]
 mod fru;
 mod mem;
+mod memfns;
 
 use alloc::vec::Vec;
 use core::panic::PanicInfo;

@@ -351,7 +351,9 @@ fn parse_comment<'input>(s: &mut Stream<'input>, events: &mut impl XmlEvents<'in
     let text = s.consume_chars(|s, c| !(c == '-' && s.starts_with(b"-->")))?;
     s.skip_string(b"-->")?;
 
-    if text.contains("--") {
+    // wsbmc patch: a byte scan, not `str::contains`, which links the standard library's
+    // substring searcher (PATCHED.md).
+    if text.as_bytes().windows(2).any(|w| w == b"--") {
         return Err(Error::InvalidComment(s.gen_text_pos_from(start)));
     }
 
@@ -745,7 +747,8 @@ fn parse_text<'input>(s: &mut Stream<'input>, events: &mut impl XmlEvents<'input
     // https://www.w3.org/TR/xml/#syntax
     //
     // Search for `>` first, since it's a bit faster than looking for `]]>`.
-    if text.contains('>') && text.contains("]]>") {
+    // wsbmc patch: a byte scan for `]]>`, as in parse_comment.
+    if text.contains('>') && text.as_bytes().windows(3).any(|w| w == b"]]>") {
         return Err(Error::InvalidCharacterData(s.gen_text_pos()));
     }
 
