@@ -106,6 +106,7 @@ fn replay(case: &Case) -> Result<String, String> {
         content_type: Some("application/soap+xml;charset=UTF-8"),
         user: Some("admin"),
         now_ms: 1_000_000,
+        security_profiles: None,
     };
     let reply = svc.handle(&model, &meta, &req);
     let body = String::from_utf8(reply.body).map_err(|e| format!("{}: {e}", case.request))?;
