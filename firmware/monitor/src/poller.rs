@@ -134,6 +134,7 @@ impl Monitor {
     /// thresholds are never held.
     pub fn host_power_changed(&mut self, now_ms: u64) {
         self.mark_due(PowerDomain::HostOn, now_ms);
+        self.discrete.mark_due(PowerDomain::HostOn, now_ms);
         self.hold_lower_until = now_ms.saturating_add(LOWER_HOLD_OFF_MS);
     }
 
