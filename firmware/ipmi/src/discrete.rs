@@ -267,7 +267,8 @@ mod tests {
     #[test]
     fn table_lookups() {
         // (sensor type, reading type, offset, text, severity)
-        let cases: &[(u8, u8, u8, Option<(&str, Severity)>)] = &[
+        type Case = (u8, u8, u8, Option<(&'static str, Severity)>);
+        let cases: &[Case] = &[
             (0x08, 0x6F, 0, Some(("Presence detected", O))),
             (0x08, 0x6F, 1, Some(("Power Supply Failure detected", C))),
             (0x08, 0x6F, 2, Some(("Predictive Failure", W))),
