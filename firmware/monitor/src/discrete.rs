@@ -46,9 +46,13 @@ pub enum DiscreteSource {
     /// A device of the board's device table: `channel` is a PMBus page for a power device's
     /// status, or a satellite's sensor number.
     Device { device: u16, channel: u8 },
-    /// A GPIO input of the board's line table (index); when it is active, offset `offset`
-    /// is asserted.
-    Gpio { line: u16, offset: u8 },
+    /// A GPIO input of the board's line table (index); while it is active (low when
+    /// `active_low`), offset `offset` is asserted.
+    Gpio {
+        line: u16,
+        offset: u8,
+        active_low: bool,
+    },
     /// Set by the agent.
     Bmc(BmcSensor),
 }
@@ -79,6 +83,17 @@ pub struct DiscreteDesc {
     pub poll_ms: u32,
     pub power: PowerDomain,
     pub source: DiscreteSource,
+}
+
+impl DiscreteSource {
+    /// The states a GPIO source's electrical `level` means.
+    pub const fn gpio_states(offset: u8, active_low: bool, level: bool) -> u16 {
+        if level != active_low && offset < 15 {
+            1 << offset
+        } else {
+            0
+        }
+    }
 }
 
 /// A discrete sensor's reading: its asserted states, or why there are none to tell.
@@ -443,6 +458,22 @@ mod tests {
         // Standby sensors ignore the hold-off.
         let r = t.record(A, Ok(FAILED), 2000, true, 7000).unwrap();
         assert_eq!(r.new, DiscreteReading::States(FAILED));
+    }
+
+    #[test]
+    fn gpio_levels_to_states() {
+        // (offset, active low, level, states)
+        let cases = [
+            (0, false, true, 0x0001),
+            (0, false, false, 0),
+            (0, true, false, 0x0001),
+            (0, true, true, 0),
+            (7, false, true, 0x0080),
+            (15, false, true, 0),
+        ];
+        for (offset, low, level, want) in cases {
+            assert_eq!(DiscreteSource::gpio_states(offset, low, level), want);
+        }
     }
 
     #[test]
