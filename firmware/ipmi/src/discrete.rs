@@ -180,7 +180,10 @@ const GENERIC: [&[OffsetInfo]; 11] = [
         o("Informational", O),
     ],
     // 08h availability: presence
-    &[o("Device Removed/Device Absent", W), o("Device Inserted/Device Present", O)],
+    &[
+        o("Device Removed/Device Absent", W),
+        o("Device Inserted/Device Present", O),
+    ],
     // 09h availability: enabled
     &[o("Device Disabled", W), o("Device Enabled", O)],
     // 0Ah availability: power state
@@ -201,7 +204,10 @@ const GENERIC: [&[OffsetInfo]; 11] = [
         o("Redundancy Lost", C),
         o("Redundancy Degraded", W),
         o("Non-redundant: Sufficient Resources from Redundant", W),
-        o("Non-redundant: Sufficient Resources from Insufficient Resources", W),
+        o(
+            "Non-redundant: Sufficient Resources from Insufficient Resources",
+            W,
+        ),
         o("Non-redundant: Insufficient Resources", C),
         o("Redundancy Degraded from Fully Redundant", W),
         o("Redundancy Degraded from Non-redundant", W),
@@ -299,7 +305,9 @@ mod tests {
     #[test]
     fn masks_fit_fifteen_bits() {
         for rt in 0..=0xFFu8 {
-            for st in [0x05, 0x07, 0x08, 0x09, 0x0D, 0x10, 0x12, 0x25, 0x2A, 0x01, 0xFF] {
+            for st in [
+                0x05, 0x07, 0x08, 0x09, 0x0D, 0x10, 0x12, 0x25, 0x2A, 0x01, 0xFF,
+            ] {
                 let m = defined_mask(st, rt);
                 assert_eq!(m & 0x8000, 0, "{st:#04x}/{rt:#04x}");
                 assert_eq!(m.count_ones() as usize, offsets(st, rt).len().min(15));

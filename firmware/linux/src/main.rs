@@ -229,7 +229,7 @@ async fn run(
     let sensor_count = board.sensors.len();
     let limits = wsman_limits(&board);
     let agent = Rc::new(Agent::new(
-        Monitor::new(board.sensors.clone()),
+        Monitor::with_discrete(board.sensors.clone(), board.discrete.clone()),
         system,
         limits,
         seed,
@@ -406,8 +406,9 @@ async fn start_hal(
                 });
             }
             let agent = agent.clone();
+            let mut gpio = sim::gpio(&sim, board);
             Ok(tokio::task::spawn_local(async move {
-                agent.run_poller(&mut devices).await
+                agent.run_poller_with_gpio(&mut devices, &mut gpio).await
             }))
         }
         Hal::Linux => {

@@ -252,6 +252,13 @@ impl Monitor {
         m
     }
 
+    /// Appends discrete sensors (the agent's own) after the board's.
+    pub fn extend_discrete(&mut self, more: Vec<DiscreteDesc>) {
+        let mut descs = self.discrete.descs().to_vec();
+        descs.extend(more);
+        self.discrete = DiscreteTable::new(descs);
+    }
+
     pub fn discrete(&self) -> &DiscreteTable {
         &self.discrete
     }

@@ -192,12 +192,15 @@ impl BmcSensors {
     /// are the ones the SEL's records already use for these numbers, so a record's DeviceID
     /// names the CIM_Sensor that shows its state.
     ///
-    /// Assertion masks: host power (both edges, logged by the power task), SEL cleared and full
-    /// (assertions), logins (assertions; an audit has no "end"), BMC start (assertion).
+    /// Masks (readable, assertion, deassertion): host power off and cycle (both edges of "off",
+    /// logged by the power task), the SEL cleared (logged by the clear itself, so not an
+    /// assertion here), full and almost full (both edges), logins (assertions; an audit has no
+    /// "end"), BMC start (assertion).
     pub fn discrete_descs(&self) -> Vec<DiscreteDesc> {
         let [owner, hi] = self.generator.to_le_bytes();
         let lun = hi & 0x03;
-        let d = |which, number: u8, sensor_type: SensorType, entity: u8, readable, deassert| {
+        let d = |which, number: u8, sensor_type: SensorType, entity: u8, masks: [u16; 3]| {
+            let [readable, assertion_mask, deassertion_mask] = masks;
             DiscreteDesc {
                 key: String::from(match which {
                     BmcSensor::PowerUnit => "bmc_power_unit",
@@ -215,8 +218,8 @@ impl BmcSensors {
                 sensor_type: sensor_type.0,
                 reading_type: EventType::SENSOR_SPECIFIC.0,
                 readable,
-                assertion_mask: readable,
-                deassertion_mask: deassert,
+                assertion_mask,
+                deassertion_mask,
                 poll_ms: 1000,
                 power: PowerDomain::Always,
                 source: DiscreteSource::Bmc(which),
@@ -230,32 +233,28 @@ impl BmcSensors {
                 self.power_unit,
                 SensorType::POWER_UNIT,
                 0x17,
-                0x03,
-                0x01
+                [0x03, 0x03, 0x01]
             ),
             d(
                 BmcSensor::EventLog,
                 self.event_log,
                 SensorType::EVENT_LOGGING_DISABLED,
                 0x06,
-                0x34,
-                0x30
+                [0x34, 0x30, 0x30]
             ),
             d(
                 BmcSensor::SessionAudit,
                 self.session_audit,
                 SensorType::SESSION_AUDIT,
                 0x06,
-                0x0F,
-                0
+                [0x0F, 0x0F, 0]
             ),
             d(
                 BmcSensor::SystemEvent,
                 self.system_event,
                 SensorType::SYSTEM_EVENT,
                 0x06,
-                0x02,
-                0
+                [0x02, 0x02, 0]
             ),
         ]
     }
@@ -264,18 +263,6 @@ impl BmcSensors {
 /// Event Logging Disabled offsets 04h "SEL Full" and 05h "SEL Almost Full".
 pub const EVENT_LOG_FULL: u8 = 0x04;
 pub const EVENT_LOG_ALMOST_FULL: u8 = 0x05;
-
-/// The event for the SEL becoming full (or no longer full, after a clear).
-pub fn log_full(bmc: &BmcSensors, full: bool) -> Event {
-    Event {
-        generator: bmc.generator,
-        sensor_type: SensorType::EVENT_LOGGING_DISABLED.0,
-        sensor_number: bmc.event_log,
-        deassertion: !full,
-        event_type: EventType::SENSOR_SPECIFIC,
-        data: [EVENT_LOG_FULL, 0xFF, 0xFF],
-    }
-}
 
 /// A host power transition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -543,12 +530,6 @@ mod tests {
                 0
             );
         }
-        let full = log_full(&bmc, true);
-        assert_eq!(
-            (full.sensor_number, full.data[0], full.deassertion),
-            (0x72, 0x04, false)
-        );
-        assert!(log_full(&bmc, false).deassertion);
     }
 
     #[test]
