@@ -130,6 +130,17 @@ enum SimAction {
         #[command(subcommand)]
         action: SelAction,
     },
+    /// Set a power device's PMBus status: ok, failed, input-lost or predictive.
+    Psu { device: String, condition: String },
+    /// Drive a GPIO input (by its board-file name): high or low; or `LINE fault KIND` to break
+    /// it (nack, bus, timeout, none).
+    Gpio {
+        line: String,
+        /// `high`, `low` or `fault`.
+        level: String,
+        /// With `fault`: the kind.
+        kind: Option<String>,
+    },
     /// Host state, devices with their faults, and every sensor's reading.
     Status,
 }
@@ -146,6 +157,11 @@ fn sim_client(control: &PathBuf, action: &SimAction) -> ExitCode {
         SimAction::Sel {
             action: SelAction::Fill { count },
         } => format!("sel fill {count}"),
+        SimAction::Psu { device, condition } => format!("psu {device} {condition}"),
+        SimAction::Gpio { line, level, kind } => match kind {
+            Some(k) => format!("gpio {line} {level} {k}"),
+            None => format!("gpio {line} {level}"),
+        },
         SimAction::Status => "status".to_string(),
     };
     // Parsing here too gives the same message without a running agent.
