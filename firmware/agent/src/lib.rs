@@ -85,10 +85,12 @@ impl Agent {
     /// the monitor's discrete table here, after the board's, so every image has them.
     pub fn new(mut monitor: Monitor, system: SystemInfo, limits: Limits, seed: u64) -> Self {
         let bmc = wsbmc_sel::BmcSensors::default();
-        monitor.extend_discrete(bmc.discrete_descs());
-        // No login has been audited yet: a reading of "nothing asserted", not Initializing.
-        if let Some(id) = monitor.discrete().find_bmc(BmcSensor::SessionAudit) {
-            let _ = monitor.record_discrete(id, Ok(0), now_ms(), true);
+        if cfg!(feature = "discrete") {
+            monitor.extend_discrete(bmc.discrete_descs());
+            // No login has been audited yet: a reading of "nothing asserted", not Initializing.
+            if let Some(id) = monitor.discrete().find_bmc(BmcSensor::SessionAudit) {
+                let _ = monitor.record_discrete(id, Ok(0), now_ms(), true);
+            }
         }
         let log = LogShared::new(monitor.sensors(), bmc).with_discrete(monitor.discrete().descs());
         Self {
@@ -147,7 +149,11 @@ impl Agent {
         let mut recovery = Recovery::new(devices.len());
         loop {
             let now = now_ms();
-            let discrete = self.monitor.borrow().discrete().next_due(now);
+            let discrete = if cfg!(feature = "discrete") {
+                self.monitor.borrow().discrete().next_due(now)
+            } else {
+                None
+            };
             if let Some(id) = discrete {
                 let result = self
                     .read_discrete(id, devices, gpio, &mut recovery, now)
@@ -197,7 +203,12 @@ impl Agent {
                 None => {
                     let next = {
                         let m = self.monitor.borrow();
-                        match (m.next_deadline(), m.discrete().next_deadline()) {
+                        let discrete = if cfg!(feature = "discrete") {
+                            m.discrete().next_deadline()
+                        } else {
+                            None
+                        };
+                        match (m.next_deadline(), discrete) {
                             (Some(a), Some(b)) => Some(a.min(b)),
                             (a, b) => a.or(b),
                         }
@@ -308,6 +319,9 @@ impl Agent {
     /// change happens (the power task logs host power, the log task the SEL's own events), so
     /// nothing is logged here.
     pub fn set_bmc_sensor(&self, which: BmcSensor, states: u16) {
+        if !cfg!(feature = "discrete") {
+            return;
+        }
         let mut monitor = self.monitor.borrow_mut();
         if let Some(id) = monitor.discrete().find_bmc(which) {
             let _ = monitor.record_discrete(id, Ok(states), now_ms(), self.host_on());
@@ -318,6 +332,9 @@ impl Agent {
     /// "SEL Almost Full" (offset 5) from 75 %, "Log area reset/cleared" (offset 2) once cleared
     /// since start. Returns the full/almost-full edges to log, rate limited.
     fn update_event_log_sensor(&self, cleared: bool) -> Vec<wsbmc_sel::Event> {
+        if !cfg!(feature = "discrete") {
+            return Vec::new();
+        }
         let (len, capacity) = self.log.fill();
         let mut monitor = self.monitor.borrow_mut();
         let Some(id) = monitor.discrete().find_bmc(BmcSensor::EventLog) else {
@@ -562,10 +579,16 @@ impl Platform for Agent {
     }
 
     fn discrete_sensor_count(&self) -> usize {
+        if !cfg!(feature = "discrete") {
+            return 0;
+        }
         self.monitor.borrow().discrete().descs().len()
     }
 
     fn discrete_sensor(&self, index: usize) -> Option<DiscreteSensorView> {
+        if !cfg!(feature = "discrete") {
+            return None;
+        }
         let m = self.monitor.borrow();
         let id = DiscreteId(u16::try_from(index).ok()?);
         let desc = m.discrete().desc(id)?;

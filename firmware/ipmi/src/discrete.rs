@@ -47,8 +47,10 @@ pub struct OffsetInfo {
     pub severity: Severity,
 }
 
+#[cfg(feature = "states")]
 use Severity::{Critical as C, Ok as O, Warning as W};
 
+#[cfg(feature = "states")]
 const fn o(text: &'static str, severity: Severity) -> OffsetInfo {
     OffsetInfo { text, severity }
 }
@@ -56,6 +58,7 @@ const fn o(text: &'static str, severity: Severity) -> OffsetInfo {
 /// The event/reading type of sensor-specific offsets.
 pub const SENSOR_SPECIFIC: u8 = 0x6F;
 
+#[cfg(feature = "states")]
 const PHYSICAL_SECURITY: &[OffsetInfo] = &[
     o("General Chassis Intrusion", W),
     o("Drive Bay intrusion", W),
@@ -66,6 +69,7 @@ const PHYSICAL_SECURITY: &[OffsetInfo] = &[
     o("FAN area intrusion", W),
 ];
 
+#[cfg(feature = "states")]
 const PROCESSOR: &[OffsetInfo] = &[
     o("IERR", C),
     o("Thermal Trip", C),
@@ -82,6 +86,7 @@ const PROCESSOR: &[OffsetInfo] = &[
     o("Correctable Machine Check Error", W),
 ];
 
+#[cfg(feature = "states")]
 const POWER_SUPPLY: &[OffsetInfo] = &[
     o("Presence detected", O),
     o("Power Supply Failure detected", C),
@@ -93,6 +98,7 @@ const POWER_SUPPLY: &[OffsetInfo] = &[
     o("Power Supply Inactive (in standby state)", O),
 ];
 
+#[cfg(feature = "states")]
 const POWER_UNIT: &[OffsetInfo] = &[
     o("Power off/down", O),
     o("Power cycle", O),
@@ -104,6 +110,7 @@ const POWER_UNIT: &[OffsetInfo] = &[
     o("Predictive Failure", W),
 ];
 
+#[cfg(feature = "states")]
 const DRIVE_SLOT: &[OffsetInfo] = &[
     o("Drive Presence", O),
     o("Drive Fault", C),
@@ -116,6 +123,7 @@ const DRIVE_SLOT: &[OffsetInfo] = &[
     o("Rebuild/Remap Aborted", W),
 ];
 
+#[cfg(feature = "states")]
 const EVENT_LOGGING_DISABLED: &[OffsetInfo] = &[
     o("Correctable Memory Error Logging Disabled", W),
     o("Event Type Logging Disabled", W),
@@ -126,6 +134,7 @@ const EVENT_LOGGING_DISABLED: &[OffsetInfo] = &[
     o("Correctable Machine Check Error Logging Disabled", W),
 ];
 
+#[cfg(feature = "states")]
 const SYSTEM_EVENT: &[OffsetInfo] = &[
     o("System Reconfigured", O),
     o("OEM System boot event", O),
@@ -135,6 +144,7 @@ const SYSTEM_EVENT: &[OffsetInfo] = &[
     o("Timestamp Clock Synch", O),
 ];
 
+#[cfg(feature = "states")]
 const SESSION_AUDIT: &[OffsetInfo] = &[
     o("Session Activated", O),
     o("Session Deactivated", O),
@@ -142,6 +152,7 @@ const SESSION_AUDIT: &[OffsetInfo] = &[
     o("Invalid password disable", C),
 ];
 
+#[cfg(feature = "states")]
 const ENTITY_PRESENCE: &[OffsetInfo] = &[
     o("Entity Present", O),
     o("Entity Absent", W),
@@ -149,6 +160,7 @@ const ENTITY_PRESENCE: &[OffsetInfo] = &[
 ];
 
 /// Generic event/reading types 02h..0Ch (table 42-2), indexed by type - 2.
+#[cfg(feature = "states")]
 const GENERIC: [&[OffsetInfo]; 11] = [
     // 02h DMI-based usage state
     &[
@@ -223,6 +235,7 @@ const GENERIC: [&[OffsetInfo]; 11] = [
 
 /// The offsets a sensor of `sensor_type` with event/reading type `reading_type` can report; empty
 /// for threshold sensors, OEM types and sensor types not in the table.
+#[cfg(feature = "states")]
 pub fn offsets(sensor_type: u8, reading_type: u8) -> &'static [OffsetInfo] {
     match reading_type {
         SENSOR_SPECIFIC => match sensor_type {
@@ -243,13 +256,32 @@ pub fn offsets(sensor_type: u8, reading_type: u8) -> &'static [OffsetInfo] {
 }
 
 /// One offset's text and severity, or `None` when the table has no such offset.
+#[cfg(feature = "states")]
 pub fn offset_info(sensor_type: u8, reading_type: u8, offset: u8) -> Option<OffsetInfo> {
     offsets(sensor_type, reading_type)
         .get(usize::from(offset))
         .copied()
 }
 
+/// Without the `states` feature: the four offsets the BMC's own records use, as the SEL wrote
+/// them before the table existed.
+#[cfg(not(feature = "states"))]
+pub fn offset_info(sensor_type: u8, reading_type: u8, offset: u8) -> Option<OffsetInfo> {
+    let text = match (reading_type, sensor_type, offset) {
+        (SENSOR_SPECIFIC, 0x10, 0x02) => "Log area reset/cleared",
+        (SENSOR_SPECIFIC, 0x09, 0x00) => "Power off/down",
+        (SENSOR_SPECIFIC, 0x09, 0x01) => "Power cycle",
+        (SENSOR_SPECIFIC, 0x12, 0x01) => "OEM System boot event",
+        _ => return None,
+    };
+    Some(OffsetInfo {
+        text,
+        severity: Severity::Ok,
+    })
+}
+
 /// The offsets a table defines, as a state mask (bit n = offset n); at most 15 bits, as in an SDR.
+#[cfg(feature = "states")]
 pub fn defined_mask(sensor_type: u8, reading_type: u8) -> u16 {
     let n = offsets(sensor_type, reading_type).len().min(15);
     ((1u32 << n) - 1) as u16
@@ -257,6 +289,7 @@ pub fn defined_mask(sensor_type: u8, reading_type: u8) -> u16 {
 
 /// The offset whose *absence* means the entity is not there (PSU, processor, drive presence),
 /// for sensors that have one. With that bit clear a console sees "Absent" rather than nothing.
+#[cfg(feature = "states")]
 pub fn presence_offset(sensor_type: u8, reading_type: u8) -> Option<u8> {
     match (reading_type, sensor_type) {
         (SENSOR_SPECIFIC, 0x08) | (SENSOR_SPECIFIC, 0x0D) | (SENSOR_SPECIFIC, 0x25) => Some(0),
