@@ -30,9 +30,7 @@ use wsbmc_cim::{
 use wsbmc_hal::power::{HostPower, PowerRequest};
 use wsbmc_hal::{AnyDevice, DeviceError, GpioInputs, IpmiLink, NoGpio};
 use wsbmc_http::{Handler, Request, Response};
-use wsbmc_monitor::{
-    BmcSensor, DiscreteId, DiscreteSource, Monitor, Recovery, SensorId, Thresholds,
-};
+use wsbmc_monitor::{BmcSensor, DiscreteId, Monitor, Recovery, SensorId, Thresholds};
 use wsbmc_sel::{Sel, SelConfig};
 use wsbmc_store::{Store, StoreKey};
 use wsbmc_wsman::{Limits, RequestMeta, Service};
@@ -92,7 +90,9 @@ impl Agent {
                 let _ = monitor.record_discrete(id, Ok(0), now_ms(), true);
             }
         }
-        let log = LogShared::new(monitor.sensors(), bmc).with_discrete(monitor.discrete().descs());
+        let log = LogShared::new(monitor.sensors(), bmc);
+        #[cfg(feature = "discrete")]
+        let log = log.with_discrete(monitor.discrete().descs());
         Self {
             monitor: RefCell::new(monitor),
             wsman: RefCell::new(Service::new(limits, seed)),
@@ -149,18 +149,20 @@ impl Agent {
         let mut recovery = Recovery::new(devices.len());
         loop {
             let now = now_ms();
-            let discrete = if cfg!(feature = "discrete") {
-                self.monitor.borrow().discrete().next_due(now)
-            } else {
-                None
-            };
-            if let Some(id) = discrete {
-                let result = self
-                    .read_discrete(id, devices, gpio, &mut recovery, now)
-                    .await;
-                self.record_discrete(id, result);
-                continue;
+            // A real cfg, not `cfg!`: an unreachable await still sizes the task's state machine.
+            #[cfg(feature = "discrete")]
+            {
+                let discrete = self.monitor.borrow().discrete().next_due(now);
+                if let Some(id) = discrete {
+                    let result = self
+                        .read_discrete(id, devices, gpio, &mut recovery, now)
+                        .await;
+                    self.record_discrete(id, result);
+                    continue;
+                }
             }
+            #[cfg(not(feature = "discrete"))]
+            let _ = &gpio;
             let due = self.monitor.borrow().next_due(now);
             match due {
                 Some(id) => {
@@ -244,6 +246,7 @@ impl Agent {
         }
     }
 
+    #[cfg(feature = "discrete")]
     /// One read of a polled discrete sensor, with the numeric path's rules: no bus traffic for
     /// an unpowered sensor, a backing-off device counts as a timeout, and each read is bounded.
     async fn read_discrete<I: I2c, B: IpmiLink, G: GpioInputs>(
@@ -268,6 +271,7 @@ impl Agent {
             // The monitor ignores the result of an unpowered sensor.
             return Err(DeviceError::Nack);
         }
+        use wsbmc_monitor::DiscreteSource;
         match source {
             DiscreteSource::Device { device, channel } => {
                 let Some(dev) = devices.get_mut(usize::from(device)) else {
@@ -294,6 +298,7 @@ impl Agent {
         }
     }
 
+    #[cfg(feature = "discrete")]
     /// Stores one discrete result and sends the state edges its masks select to the SEL, rate
     /// limited per offset and direction like threshold events.
     fn record_discrete(&self, id: DiscreteId, result: Result<u16, DeviceError>) {
@@ -331,10 +336,8 @@ impl Agent {
     /// The SEL sensor's states after a change of the log: "SEL Full" (offset 4) at capacity,
     /// "SEL Almost Full" (offset 5) from 75 %, "Log area reset/cleared" (offset 2) once cleared
     /// since start. Returns the full/almost-full edges to log, rate limited.
+    #[cfg(feature = "discrete")]
     fn update_event_log_sensor(&self, cleared: bool) -> Vec<wsbmc_sel::Event> {
-        if !cfg!(feature = "discrete") {
-            return Vec::new();
-        }
         let (len, capacity) = self.log.fill();
         let mut monitor = self.monitor.borrow_mut();
         let Some(id) = monitor.discrete().find_bmc(BmcSensor::EventLog) else {
@@ -444,6 +447,7 @@ impl Agent {
         self.log.publish(&sel);
         let mut cleared = false;
         // A log that was already full when the BMC started says so at once.
+        #[cfg(feature = "discrete")]
         for event in self.update_event_log_sensor(cleared) {
             let _ = sel.add(&mut store, &event, (self.clock.get())()).await;
             self.log.publish(&sel);
@@ -466,6 +470,7 @@ impl Agent {
             }
             self.log.publish(&sel);
             // The SEL's own sensor follows the log; its full/almost-full edges are records too.
+            #[cfg(feature = "discrete")]
             for event in self.update_event_log_sensor(cleared) {
                 let _ = sel.add(&mut store, &event, now).await;
                 self.log.publish(&sel);

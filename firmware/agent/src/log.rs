@@ -17,7 +17,7 @@ use embassy_sync::channel::Channel;
 use minicbor::{Decode, Encode};
 use wsbmc_cim::{LogRecordView, LogView};
 use wsbmc_ipmi::sel::{Body, Record};
-use wsbmc_monitor::{DiscreteDesc, SensorDesc, Thresholds};
+use wsbmc_monitor::{SensorDesc, Thresholds};
 use wsbmc_sel::{BmcSensors, Event, OverflowPolicy, Sel, render};
 
 /// Commands waiting for the log task. Threshold crossings come in bursts when a sensor swings
@@ -122,7 +122,8 @@ impl LogShared {
     }
 
     /// Adds the board's discrete sensors to the names records are rendered with.
-    pub fn with_discrete(mut self, descs: &[DiscreteDesc]) -> Self {
+    #[cfg(feature = "discrete")]
+    pub fn with_discrete(mut self, descs: &[wsbmc_monitor::DiscreteDesc]) -> Self {
         for d in descs {
             let id = render::device_id(&d.name, d.number, d.lun, d.owner);
             self.sensors.insert(d.number, (id, d.name.clone()));
@@ -131,6 +132,7 @@ impl LogShared {
     }
 
     /// Records in the log and how many fit, as last published (for the SEL's own sensor).
+    #[cfg(feature = "discrete")]
     pub(crate) fn fill(&self) -> (usize, usize) {
         let s = self.snapshot.borrow();
         (s.records.len(), usize::from(s.capacity))
