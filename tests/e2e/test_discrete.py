@@ -199,3 +199,21 @@ def test_host_power_unit_follows_the_host(dagent):
     dagent.sim("host", "on")
     _state(dagent, "Host Power(113.0.32)", "Deasserted")
     _state(dagent, "CPU0 ThermTrip(165.0.32)", "Deasserted")
+
+
+def test_discrete_sensors_are_in_the_host_s_associations(dagent):
+    """Consoles reach sensors from the host (CIM_SystemDevice) and their collection
+    (CIM_MemberOfCollection): the discrete ones must be there as the numeric ones are."""
+    from board_expect import system_name
+    from test_cim_walks import _associated, _enumerate_body, _items
+
+    hosts = _items(dagent, CIM_SCHEMA + "CIM_ComputerSystem", _enumerate_body())
+    _, _, host_epr = next(x for x in hosts if x[1]["Name"] == system_name(dagent.board()))
+    found = _associated(dagent, host_epr, "CIM_SystemDevice", "CIM_Sensor")
+    discrete = {p["DeviceID"] for cls, p, _ in found if cls == "CIM_Sensor"}
+    assert set(BOARD) | set(BMC) == discrete
+    assert any(cls == "CIM_NumericSensor" for cls, _, _ in found)
+    # And back: from a discrete sensor to its system.
+    _, _, psu_epr = next(x for x in found if x[1]["DeviceID"] == "PSU0 Status(160.0.32)")
+    back = _associated(dagent, psu_epr, "CIM_SystemDevice", "CIM_ComputerSystem")
+    assert [p["Name"] for _, p, _ in back] == [system_name(dagent.board())]
