@@ -35,18 +35,6 @@ pub fn discrete(
         .collect();
     let mut numbers: HashMap<u8, String> =
         numeric.iter().map(|s| (s.number, s.key.clone())).collect();
-    if let Some(s) = numeric.iter().find(|s| BMC_NUMBERS.contains(&s.number)) {
-        return Err(src.error_at_line(
-            1,
-            format!(
-                "sensor \"{}\": number {} is one of the BMC's own sensors ({}..={})",
-                s.key,
-                s.number,
-                BMC_NUMBERS.start,
-                BMC_NUMBERS.end - 1
-            ),
-        ));
-    }
     let mut sources: HashMap<(u16, u8), String> = HashMap::new();
     let mut lines: Vec<GpioInput> = Vec::new();
     let mut out = Vec::with_capacity(raw.len());

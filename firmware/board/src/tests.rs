@@ -1218,6 +1218,11 @@ fn discrete_errors_name_their_line() {
         let line = marked_line(&text) - usize::from(*want == "needs offset") * 2;
         assert_eq!(e.line, Some(line), "{replace}: {}", e.message);
     }
+    // A numeric sensor cannot take a BMC number either, and says where.
+    let text = with_discrete(DISCRETE).replacen("number = 3\n", &format!("number = 0x72 {m}\n"), 1);
+    let e = parse(&text, "t.toml").unwrap_err();
+    assert!(e.message.contains("BMC's own sensors"), "{}", e.message);
+    assert_eq!(e.line, Some(marked_line(&text)));
     // No source at all: the entry's header line.
     let text = with_discrete(&DISCRETE.replacen("device = \"psu\"\n", "", 1));
     let e = parse(&text, "t.toml").unwrap_err();

@@ -410,6 +410,17 @@ fn sensors(
                     ),
                 )
             })?;
+        let bmc = crate::discrete::BMC_NUMBERS;
+        if bmc.contains(&number) {
+            return Err(fail(
+                s.number.span(),
+                format!(
+                    "number {number} is one of the BMC's own sensors ({}..={})",
+                    bmc.start,
+                    bmc.end - 1
+                ),
+            ));
+        }
         if let Some(other) = numbers.insert(number, key.clone()) {
             return Err(fail(
                 s.number.span(),
