@@ -18,6 +18,7 @@ WAIT_S = 15
 BOARD = {
     "PSU0 Status(160.0.32)": 0x08,
     "PSU1 Status(161.0.32)": 0x08,
+    "PSU2 Status(166.0.96)": 0x08,
     "Intrusion(162.0.32)": 0x05,
     "CPU0 Status(163.0.32)": 0x07,
     "CPU1 Status(164.0.32)": 0x07,
@@ -151,6 +152,19 @@ def test_psu_failed_and_back(dagent):
     _record(dagent, 0xA0, 3, False)
     # Presence is masked for assertions: never logged as asserted.
     assert not [r for r in _records(dagent) if r["sensor"] == 0xA0 and r["data"][0] == 0 and r["asserted"]]
+
+
+def test_satellite_psu_status_over_ipmb(dagent):
+    """PSU2's state comes from its management controller's Get Sensor Reading state bits."""
+    _state(dagent, "PSU2 Status(166.0.96)", "Presence detected")
+    dagent.sim("psu", "psu2", "failed")
+    s = _state(dagent, "PSU2 Status(166.0.96)", "Presence detected.,Power Supply Failure detected")
+    assert s["HealthState"] == "25"
+    r = _record(dagent, 0xA6, 1, True)
+    assert r["device"] == "PSU2 Status(166.0.96)"
+    dagent.sim("psu", "psu2", "ok")
+    _state(dagent, "PSU2 Status(166.0.96)", "Presence detected")
+    _record(dagent, 0xA6, 1, False)
 
 
 def test_pulled_psu_reads_unknown_and_logs_presence_gone(dagent):

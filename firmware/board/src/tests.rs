@@ -1257,6 +1257,7 @@ fn sim_board_has_discrete_sensors() {
         [
             "psu0_status",
             "psu1_status",
+            "psu2_status",
             "chassis_intrusion",
             "cpu0_presence",
             "cpu1_presence",

@@ -136,11 +136,17 @@ impl Regs {
         }
     }
 
-    /// Sets a PMBus part's STATUS_WORD and STATUS_INPUT; false for parts without them.
+    /// Sets a PMBus part's STATUS_WORD and STATUS_INPUT (a satellite PSU controller: its status
+    /// sensor's states); false for parts without them.
     pub(crate) fn set_pmbus_status(&mut self, word: u16, input: u8) -> bool {
         match self {
             Regs::Adm1272 { status, .. } => {
                 *status = (word, input);
+                true
+            }
+            // A satellite PSU controller reports the same condition as state bits.
+            Regs::Satellite(sat) => {
+                sat.set_psu_states(wsbmc_hal::pmbus::psu_states(word, input));
                 true
             }
             _ => false,
