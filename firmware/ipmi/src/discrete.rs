@@ -287,18 +287,6 @@ pub fn defined_mask(sensor_type: u8, reading_type: u8) -> u16 {
     ((1u32 << n) - 1) as u16
 }
 
-/// The offset whose *absence* means the entity is not there (PSU, processor, drive presence),
-/// for sensors that have one. With that bit clear a console sees "Absent" rather than nothing.
-#[cfg(feature = "states")]
-pub fn presence_offset(sensor_type: u8, reading_type: u8) -> Option<u8> {
-    match (reading_type, sensor_type) {
-        (SENSOR_SPECIFIC, 0x08) | (SENSOR_SPECIFIC, 0x0D) | (SENSOR_SPECIFIC, 0x25) => Some(0),
-        (SENSOR_SPECIFIC, 0x07) => Some(7),
-        (0x08, _) => Some(1),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -348,7 +336,5 @@ mod tests {
         }
         assert_eq!(defined_mask(0x08, 0x6F), 0xFF);
         assert_eq!(defined_mask(0x05, 0x6F), 0x7F);
-        assert_eq!(presence_offset(0x07, 0x6F), Some(7));
-        assert_eq!(presence_offset(0x05, 0x6F), None);
     }
 }
