@@ -445,13 +445,6 @@ async fn linux_hal(
     if let Some(view) = fru::read(board, &mut devices).await {
         agent.set_fru(view);
     }
-    let mut gpio = power::sensor_inputs(board)?;
-    if !board.gpio_inputs.is_empty() {
-        info!(
-            "{} GPIO inputs for discrete sensors",
-            board.gpio_inputs.len()
-        );
-    }
     // Without [power] the BMC cannot switch the host: it is taken as always on (so host-powered
     // sensors read), and power requests are answered "not supported".
     let agent_ = agent.clone();
@@ -469,6 +462,14 @@ async fn linux_hal(
             agent_.run_power(wsbmc_hal::power::AlwaysOn, &[]).await
         }),
     };
+    // After the power lines, so a board whose GPIO chip is missing is reported for those first.
+    let mut gpio = power::sensor_inputs(board)?;
+    if !board.gpio_inputs.is_empty() {
+        info!(
+            "{} GPIO inputs for discrete sensors",
+            board.gpio_inputs.len()
+        );
+    }
     let agent = agent.clone();
     Ok(tokio::task::spawn_local(async move {
         agent.run_poller_with_gpio(&mut devices, &mut gpio).await
