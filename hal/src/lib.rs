@@ -11,7 +11,7 @@ pub mod ipmb;
 pub mod pmbus;
 pub mod power;
 
-pub use devices::{AnyDevice, DeviceModel};
+pub use devices::{AnyDevice, DeviceModel, GpioInputs, NoGpio};
 pub use ipmb::{Ipmb, IpmbError, IpmiLink, NoIpmb, RequestError, Requester};
 pub use power::{HostPower, PowerError, PowerRequest, PowerState};
 

@@ -16,6 +16,83 @@ pub const READ_IOUT: u8 = 0x8C;
 pub const READ_TEMPERATURE_1: u8 = 0x8D;
 pub const READ_FAN_SPEED_1: u8 = 0x90;
 pub const READ_PIN: u8 = 0x97;
+pub const STATUS_WORD: u8 = 0x79;
+pub const STATUS_INPUT: u8 = 0x7C;
+
+/// STATUS_WORD bits (PMBus 1.2 part II §17.2): the low byte is STATUS_BYTE.
+pub mod status_word {
+    pub const NONE_OF_THE_ABOVE: u16 = 1 << 0;
+    pub const CML: u16 = 1 << 1;
+    pub const TEMPERATURE: u16 = 1 << 2;
+    pub const VIN_UV_FAULT: u16 = 1 << 3;
+    pub const IOUT_OC_FAULT: u16 = 1 << 4;
+    pub const VOUT_OV_FAULT: u16 = 1 << 5;
+    pub const OFF: u16 = 1 << 6;
+    pub const BUSY: u16 = 1 << 7;
+    pub const UNKNOWN: u16 = 1 << 8;
+    pub const OTHER: u16 = 1 << 9;
+    pub const FANS: u16 = 1 << 10;
+    /// Negated: set when power is *not* good.
+    pub const POWER_GOOD_N: u16 = 1 << 11;
+    pub const MFR: u16 = 1 << 12;
+    pub const INPUT: u16 = 1 << 13;
+    pub const IOUT_POUT: u16 = 1 << 14;
+    pub const VOUT: u16 = 1 << 15;
+}
+
+/// STATUS_INPUT bits (PMBus 1.2 part II §17.5).
+pub mod status_input {
+    pub const PIN_OP_WARNING: u8 = 1 << 0;
+    pub const IIN_OC_WARNING: u8 = 1 << 1;
+    pub const IIN_OC_FAULT: u8 = 1 << 2;
+    /// "Unit off for insufficient input voltage".
+    pub const UNIT_OFF_LOW_INPUT: u8 = 1 << 3;
+    pub const VIN_UV_FAULT: u8 = 1 << 4;
+    pub const VIN_UV_WARNING: u8 = 1 << 5;
+    pub const VIN_OV_WARNING: u8 = 1 << 6;
+    pub const VIN_OV_FAULT: u8 = 1 << 7;
+}
+
+/// IPMI Power Supply (sensor type 08h) offsets a PMBus status can tell.
+pub mod psu_offset {
+    pub const PRESENCE: u16 = 1 << 0;
+    pub const FAILURE: u16 = 1 << 1;
+    pub const PREDICTIVE_FAILURE: u16 = 1 << 2;
+    pub const INPUT_LOST: u16 = 1 << 3;
+}
+
+/// A power device's PMBus status as IPMI Power Supply states. The device answered, so it is
+/// present. Input lost: an input under-voltage fault or the unit off for low input; that also
+/// switches the output off, which is then not a failure of the supply itself. Failure: an output
+/// fault (over-voltage, over-current), or the output off or not power-good with the input fine.
+/// Predictive failure: a warning that is not (yet) a fault: temperature, fans, input or output
+/// warnings.
+pub fn psu_states(word: u16, input: u8) -> u16 {
+    use status_word as w;
+    let input_lost = word & w::VIN_UV_FAULT != 0
+        || input & (status_input::VIN_UV_FAULT | status_input::UNIT_OFF_LOW_INPUT) != 0;
+    let output_fault = word & (w::VOUT_OV_FAULT | w::IOUT_OC_FAULT) != 0;
+    let off = word & (w::OFF | w::POWER_GOOD_N) != 0;
+    let failure = output_fault || (off && !input_lost);
+    let input_warning = input
+        & (status_input::VIN_UV_WARNING
+            | status_input::VIN_OV_WARNING
+            | status_input::IIN_OC_WARNING
+            | status_input::PIN_OP_WARNING)
+        != 0;
+    let warning = word & (w::TEMPERATURE | w::FANS | w::IOUT_POUT | w::VOUT) != 0 || input_warning;
+    let mut s = psu_offset::PRESENCE;
+    if failure {
+        s |= psu_offset::FAILURE;
+    }
+    if warning && !failure {
+        s |= psu_offset::PREDICTIVE_FAILURE;
+    }
+    if input_lost {
+        s |= psu_offset::INPUT_LOST;
+    }
+    s
+}
 
 /// DIRECT-format coefficients. Wider than the 16-bit fields PMBus puts on the wire because
 /// drivers fold board constants into them (the ADM1272 multiplies `m` by its sense resistor).
@@ -108,6 +185,40 @@ pub fn scaled_to_direct(value: i32, c: Coefficients, scale: i8) -> Option<i32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn psu_states_table() {
+        use psu_offset::*;
+        use status_input as i;
+        use status_word as w;
+        // (STATUS_WORD, STATUS_INPUT, states)
+        let cases: &[(u16, u8, u16)] = &[
+            (0, 0, PRESENCE),
+            (w::NONE_OF_THE_ABOVE, 0, PRESENCE),
+            (w::OFF | w::POWER_GOOD_N, 0, PRESENCE | FAILURE),
+            (w::VOUT_OV_FAULT | w::VOUT, 0, PRESENCE | FAILURE),
+            (w::IOUT_OC_FAULT | w::IOUT_POUT, 0, PRESENCE | FAILURE),
+            (
+                w::OFF | w::POWER_GOOD_N | w::INPUT | w::VIN_UV_FAULT,
+                i::VIN_UV_FAULT | i::UNIT_OFF_LOW_INPUT,
+                PRESENCE | INPUT_LOST,
+            ),
+            (
+                w::OFF | w::INPUT,
+                i::UNIT_OFF_LOW_INPUT,
+                PRESENCE | INPUT_LOST,
+            ),
+            (w::TEMPERATURE, 0, PRESENCE | PREDICTIVE_FAILURE),
+            (w::FANS, 0, PRESENCE | PREDICTIVE_FAILURE),
+            (w::INPUT, i::VIN_UV_WARNING, PRESENCE | PREDICTIVE_FAILURE),
+            // A warning beside a failure is not "predictive" any more.
+            (w::TEMPERATURE | w::OFF, 0, PRESENCE | FAILURE),
+            (w::INPUT, 0, PRESENCE),
+        ];
+        for (word, input, want) in cases {
+            assert_eq!(psu_states(*word, *input), *want, "{word:#06x}/{input:#04x}");
+        }
+    }
 
     const MILLI: i8 = -3;
 

@@ -11,6 +11,8 @@ I2C bus 8 = /dev/i2c-8) and EEPROM (0x50, bus 7). The test:
   state, across the upper non-critical threshold;
 - finds the threshold crossing in the SEL (CIM_LogRecord), power-cycles the guest (QEMU stopped
   and started again on the same state disk), and finds the same record again.
+- drives the board's GPIO intrusion line (a discrete sensor) with QMP `qom-set` and follows
+  CIM_Sensor's CurrentState and HealthState and the SEL's assertion and deassertion records;
 - drives host power through the board's [power] GPIO lines on the kernel's gpio-aspeed driver:
   QMP `qom-set` of the power-good pin flips CIM_ComputerSystem's EnabledState and
   CIM_AssociatedPowerManagementService's PowerState; RequestPowerStateChange (on, off, reset)
@@ -512,6 +514,56 @@ def test_cycle_is_a_forced_off_then_a_press(image):
     # Leave the host off, as the earlier tests did.
     image.set_pin(p["power-good"], False)
     _wait_host(wsman, ("3", "8"))
+
+
+def _discrete_sensor(wsman, device_id):
+    uri = CIM_SCHEMA + "CIM_Sensor"
+    items, _ = enumerate_all(wsman, uri, optimize=True, max_elements=32)
+    found = [props(i) for i in items if i.tag == "{%s}CIM_Sensor" % uri]
+    return next((p for p in found if p["DeviceID"] == device_id), None)
+
+
+def test_chassis_intrusion_follows_its_gpio_line(image):
+    d = next(d for d in image.board["discrete"] if d["key"] == "chassis_intrusion")
+    device_id = f"{d['name']}({d['number']}.0.32)"
+    wsman = pypsrp(image)
+
+    def wait_state(want):
+        deadline = time.monotonic() + 15
+        while True:
+            s = _discrete_sensor(wsman, device_id)
+            if s is not None and s["CurrentState"] == want:
+                return s
+            assert time.monotonic() < deadline, (want, s)
+            time.sleep(0.2)
+
+    def wait_record(asserted):
+        deadline = time.monotonic() + 15
+        while True:
+            rs = [
+                r
+                for r in log_records(wsman)
+                if r["RecordData"].startswith(f"*{device_id}*")
+                and r["Description"].endswith("(Asserted)" if asserted else "(Deasserted)")
+            ]
+            if rs:
+                # Sensor type 05h, the sensor's number, sensor-specific, offset 0.
+                f = rs[-1]["RecordData"].split("*")[1:-1]
+                assert (f[6], int(f[7], 16), f[9], f[10]) == ("05", d["number"], "6F", "00"), f
+                assert f[8] == ("true" if asserted else "false"), f
+                return rs[-1]
+            assert time.monotonic() < deadline, f"no intrusion record asserted={asserted}"
+            time.sleep(0.2)
+
+    s = wait_state("Deasserted")
+    assert s["HealthState"] == "5"
+    image.set_pin(d["gpio"], True)
+    s = wait_state("General Chassis Intrusion")
+    assert s["HealthState"] == "10" and s["OperationalStatus"] == "3"
+    assert wait_record(True)["Description"] == "Intrusion: General Chassis Intrusion (Asserted)"
+    image.set_pin(d["gpio"], False)
+    assert wait_state("Deasserted")["HealthState"] == "5"
+    wait_record(False)
 
 
 def test_threshold_crossing_is_logged_and_survives_a_power_cycle(image):

@@ -133,3 +133,29 @@ def test_power_lines_that_cannot_be_opened_exit_2_naming_them(tmp_path):
         f"wsbmc: {path}: power lines: GPIO chip \"no-such-chip.gpio\": no GPIO chip named or "
         'labelled "no-such-chip.gpio" in /dev (is its driver loaded?)'
     ], err
+
+
+def test_sensor_gpio_lines_that_cannot_be_opened_exit_2_naming_them(tmp_path):
+    """`--hal linux` with a discrete sensor on a GPIO chip that is not there: exit 2, and the
+    message names the chip."""
+    text = (ROOT / "boards" / "ast2600-evb" / "board.toml").read_text()
+    # [board] and the discrete sensor only, its line on a chip of its own.
+    board = text.split("[[bus]]")[0] + text[text.index("[[discrete]]") :].replace(
+        "gpio = 124", 'gpio = 124\ngpio-chip = "no-such-chip.gpio"'
+    )
+    path = tmp_path / "board.toml"
+    path.write_text(board)
+    r = subprocess.run(
+        [str(_binary()), "--hal", "linux", "--board", str(path), "--listen", "127.0.0.1:0"],
+        capture_output=True,
+        timeout=30,
+        cwd=ROOT,
+        env={
+            **{k: v for k, v in __import__("os").environ.items() if not k.startswith("WSBMC_")},
+            "WSBMC_USER": "admin",
+            "WSBMC_PASSWORD": "not-the-default",
+        },
+    )
+    assert r.returncode == 2, r
+    errors = [line for line in r.stderr.decode().splitlines() if line.startswith("wsbmc:")]
+    assert len(errors) == 1 and 'sensor inputs: gpio chip "no-such-chip.gpio"' in errors[0], errors

@@ -28,13 +28,13 @@ use wsbmc_cim::FirmwareView;
 #[cfg(feature = "ip-interface")]
 use wsbmc_cim::IpEndpointView;
 use wsbmc_cim::{
-    ClearOutcome, FruView, LogView, Model, Platform, PowerState, PowerTransition, RequestOutcome,
-    SystemInfo,
+    ClearOutcome, DiscreteSensorView, FruView, LogView, Model, Platform, PowerState,
+    PowerTransition, RequestOutcome, SystemInfo,
 };
 use wsbmc_hal::power::{HostPower, PowerRequest};
-use wsbmc_hal::{AnyDevice, DeviceError, IpmiLink};
+use wsbmc_hal::{AnyDevice, DeviceError, GpioInputs, IpmiLink, NoGpio};
 use wsbmc_http::{Handler, Request, Response};
-use wsbmc_monitor::{Monitor, Recovery, SensorId, Thresholds};
+use wsbmc_monitor::{BmcSensor, DiscreteId, Monitor, Recovery, SensorId, Thresholds};
 use wsbmc_sel::{Sel, SelConfig};
 use wsbmc_store::{Store, StoreKey};
 use wsbmc_wsman::{Limits, RequestMeta, Service};
@@ -89,8 +89,21 @@ struct PowerShared {
 
 impl Agent {
     /// `seed` must come from real entropy in production: it keys enumeration-context tokens.
-    pub fn new(monitor: Monitor, system: SystemInfo, limits: Limits, seed: u64) -> Self {
-        let log = LogShared::new(monitor.sensors(), wsbmc_sel::BmcSensors::default());
+    ///
+    /// The BMC's own discrete sensors (host power, SEL, session audit, BMC start) are added to
+    /// the monitor's discrete table here, after the board's, so every image has them.
+    pub fn new(mut monitor: Monitor, system: SystemInfo, limits: Limits, seed: u64) -> Self {
+        let bmc = wsbmc_sel::BmcSensors::default();
+        if cfg!(feature = "discrete") {
+            monitor.extend_discrete(bmc.discrete_descs());
+            // No login has been audited yet: a reading of "nothing asserted", not Initializing.
+            if let Some(id) = monitor.discrete().find_bmc(BmcSensor::SessionAudit) {
+                let _ = monitor.record_discrete(id, Ok(0), now_ms(), true);
+            }
+        }
+        let log = LogShared::new(monitor.sensors(), bmc);
+        #[cfg(feature = "discrete")]
+        let log = log.with_discrete(monitor.discrete().descs());
         Self {
             monitor: RefCell::new(monitor),
             wsman: RefCell::new(Service::new(limits, seed)),
@@ -184,9 +197,32 @@ impl Agent {
     /// A device that keeps timing out is backed off (see [`wsbmc_monitor::recovery`]), and a
     /// host-powered sensor is not read while the host is off.
     pub async fn run_poller<I: I2c, B: IpmiLink>(&self, devices: &mut [AnyDevice<I, B>]) -> ! {
+        self.run_poller_with_gpio(devices, &mut NoGpio).await
+    }
+
+    /// [`Agent::run_poller`] for a board whose discrete sensors read GPIO inputs.
+    pub async fn run_poller_with_gpio<I: I2c, B: IpmiLink, G: GpioInputs>(
+        &self,
+        devices: &mut [AnyDevice<I, B>],
+        gpio: &mut G,
+    ) -> ! {
         let mut recovery = Recovery::new(devices.len());
         loop {
             let now = now_ms();
+            // A real cfg, not `cfg!`: an unreachable await still sizes the task's state machine.
+            #[cfg(feature = "discrete")]
+            {
+                let discrete = self.monitor.borrow().discrete().next_due(now);
+                if let Some(id) = discrete {
+                    let result = self
+                        .read_discrete(id, devices, gpio, &mut recovery, now)
+                        .await;
+                    self.record_discrete(id, result);
+                    continue;
+                }
+            }
+            #[cfg(not(feature = "discrete"))]
+            let _ = &gpio;
             let due = self.monitor.borrow().next_due(now);
             match due {
                 Some(id) => {
@@ -227,7 +263,18 @@ impl Agent {
                     self.record(id, result);
                 }
                 None => {
-                    let next = self.monitor.borrow().next_deadline();
+                    let next = {
+                        let m = self.monitor.borrow();
+                        let discrete = if cfg!(feature = "discrete") {
+                            m.discrete().next_deadline()
+                        } else {
+                            None
+                        };
+                        match (m.next_deadline(), discrete) {
+                            (Some(a), Some(b)) => Some(a.min(b)),
+                            (a, b) => a.or(b),
+                        }
+                    };
                     match next {
                         Some(at) => Timer::at(Instant::from_millis(at)).await,
                         None => Timer::after_secs(1).await,
@@ -257,6 +304,127 @@ impl Agent {
                 self.log.count_limited(1);
             }
         }
+    }
+
+    #[cfg(feature = "discrete")]
+    /// One read of a polled discrete sensor, with the numeric path's rules: no bus traffic for
+    /// an unpowered sensor, a backing-off device counts as a timeout, and each read is bounded.
+    async fn read_discrete<I: I2c, B: IpmiLink, G: GpioInputs>(
+        &self,
+        id: DiscreteId,
+        devices: &mut [AnyDevice<I, B>],
+        gpio: &mut G,
+        recovery: &mut Recovery,
+        now: u64,
+    ) -> Result<u16, DeviceError> {
+        let (source, powered) = {
+            let m = self.monitor.borrow();
+            let Some(d) = m.discrete().desc(id) else {
+                return Err(DeviceError::NoSuchChannel);
+            };
+            (
+                d.source,
+                self.host_on() || d.power == wsbmc_monitor::PowerDomain::Always,
+            )
+        };
+        if !powered {
+            // The monitor ignores the result of an unpowered sensor.
+            return Err(DeviceError::Nack);
+        }
+        use wsbmc_monitor::DiscreteSource;
+        match source {
+            DiscreteSource::Device { device, channel } => {
+                let Some(dev) = devices.get_mut(usize::from(device)) else {
+                    return Err(DeviceError::NoSuchChannel);
+                };
+                if recovery.backing_off(device, now) {
+                    return Err(DeviceError::Timeout);
+                }
+                let r = match with_timeout(READ_TIMEOUT, dev.read_states(channel)).await {
+                    Ok(r) => r,
+                    Err(_) => Err(DeviceError::Timeout),
+                };
+                recovery.observe(device, &r.map(i32::from), now_ms());
+                r
+            }
+            DiscreteSource::Gpio {
+                line,
+                offset,
+                active_low,
+            } => gpio
+                .level(line)
+                .map(|level| DiscreteSource::gpio_states(offset, active_low, level)),
+            DiscreteSource::Bmc(_) => Err(DeviceError::NoSuchChannel),
+        }
+    }
+
+    #[cfg(feature = "discrete")]
+    /// Stores one discrete result and sends the state edges its masks select to the SEL, rate
+    /// limited per offset and direction like threshold events.
+    fn record_discrete(&self, id: DiscreteId, result: Result<u16, DeviceError>) {
+        let mut monitor = self.monitor.borrow_mut();
+        let now = now_ms();
+        let Some(rec) = monitor.record_discrete(id, result, now, self.host_on()) else {
+            return;
+        };
+        let Some(desc) = monitor.discrete().desc(id) else {
+            return;
+        };
+        let events: Vec<_> = wsbmc_sel::discrete_events(desc, &rec).collect();
+        for event in events {
+            if monitor.allow_discrete_event(id, event.data[0], event.deassertion, now) {
+                self.log.send(LogCmd::Event(event));
+            } else {
+                self.log.count_limited(1);
+            }
+        }
+    }
+
+    /// Sets the states of one of the BMC's own sensors. Their SEL records are written where the
+    /// change happens (the power task logs host power, the log task the SEL's own events), so
+    /// nothing is logged here.
+    pub fn set_bmc_sensor(&self, which: BmcSensor, states: u16) {
+        if !cfg!(feature = "discrete") {
+            return;
+        }
+        let mut monitor = self.monitor.borrow_mut();
+        if let Some(id) = monitor.discrete().find_bmc(which) {
+            let _ = monitor.record_discrete(id, Ok(states), now_ms(), self.host_on());
+        }
+    }
+
+    /// The SEL sensor's states after a change of the log: "SEL Full" (offset 4) at capacity,
+    /// "SEL Almost Full" (offset 5) from 75 %, "Log area reset/cleared" (offset 2) once cleared
+    /// since start. Returns the full/almost-full edges to log, rate limited.
+    #[cfg(feature = "discrete")]
+    fn update_event_log_sensor(&self, cleared: bool) -> Vec<wsbmc_sel::Event> {
+        let (len, capacity) = self.log.fill();
+        let mut monitor = self.monitor.borrow_mut();
+        let Some(id) = monitor.discrete().find_bmc(BmcSensor::EventLog) else {
+            return Vec::new();
+        };
+        let old = monitor.discrete().state(id).map_or(0, |s| s.states());
+        let mut states = old & (1 << wsbmc_sel::EVENT_LOG_CLEARED);
+        if cleared {
+            states |= 1 << wsbmc_sel::EVENT_LOG_CLEARED;
+        }
+        if capacity > 0 && len >= capacity {
+            states |= 1 << wsbmc_sel::EVENT_LOG_FULL;
+        } else if capacity > 0 && len * 4 >= capacity * 3 {
+            states |= 1 << wsbmc_sel::EVENT_LOG_ALMOST_FULL;
+        }
+        let now = now_ms();
+        let Some(rec) = monitor.record_discrete(id, Ok(states), now, true) else {
+            return Vec::new();
+        };
+        let Some(desc) = monitor.discrete().desc(id) else {
+            return Vec::new();
+        };
+        let events: Vec<_> = wsbmc_sel::discrete_events(desc, &rec).collect();
+        events
+            .into_iter()
+            .filter(|e| monitor.allow_discrete_event(id, e.data[0], e.deassertion, now))
+            .collect()
     }
 
     fn host_on(&self) -> bool {
@@ -296,6 +464,12 @@ impl Agent {
                         self.log
                             .send(LogCmd::Event(wsbmc_sel::host_power(self.log.bmc(), change)));
                     }
+                    if last.map(|p| p.rails_up()) != Some(state.rails_up()) {
+                        self.set_bmc_sensor(
+                            BmcSensor::PowerUnit,
+                            u16::from(!state.rails_up()) << wsbmc_sel::power_unit_offset::POWER_OFF,
+                        );
+                    }
                     last = Some(state);
                     if !state.in_transition() {
                         self.power.started.set(None);
@@ -329,7 +503,15 @@ impl Agent {
         self.restore_thresholds(&mut store).await;
         let start = wsbmc_sel::bmc_started(self.log.bmc());
         let _ = sel.add(&mut store, &start, (self.clock.get())()).await;
+        self.set_bmc_sensor(BmcSensor::SystemEvent, 1 << wsbmc_sel::SYSTEM_EVENT_BOOT);
         self.log.publish(&sel);
+        let mut cleared = false;
+        // A log that was already full when the BMC started says so at once.
+        #[cfg(feature = "discrete")]
+        for event in self.update_event_log_sensor(cleared) {
+            let _ = sel.add(&mut store, &event, (self.clock.get())()).await;
+            self.log.publish(&sel);
+        }
         loop {
             let cmd = self.log.receive().await;
             let now = (self.clock.get())();
@@ -338,7 +520,7 @@ impl Agent {
                     let _ = sel.add(&mut store, &event, now).await;
                 }
                 LogCmd::Clear => {
-                    let _ = sel.clear(&mut store, now).await;
+                    cleared = sel.clear(&mut store, now).await.is_ok() || cleared;
                 }
                 LogCmd::Thresholds(sensor, t) => {
                     if let Some(key) = StoreKey::threshold_override(sensor) {
@@ -347,6 +529,12 @@ impl Agent {
                 }
             }
             self.log.publish(&sel);
+            // The SEL's own sensor follows the log; its full/almost-full edges are records too.
+            #[cfg(feature = "discrete")]
+            for event in self.update_event_log_sensor(cleared) {
+                let _ = sel.add(&mut store, &event, now).await;
+                self.log.publish(&sel);
+            }
         }
     }
 
@@ -474,6 +662,24 @@ impl Platform for Agent {
     #[cfg(feature = "software-inventory")]
     fn firmware(&self, index: usize) -> Option<FirmwareView> {
         self.firmware.borrow().get(index).cloned()
+    }
+
+    fn discrete_sensor_count(&self) -> usize {
+        if !cfg!(feature = "discrete") {
+            return 0;
+        }
+        self.monitor.borrow().discrete().descs().len()
+    }
+
+    fn discrete_sensor(&self, index: usize) -> Option<DiscreteSensorView> {
+        if !cfg!(feature = "discrete") {
+            return None;
+        }
+        let m = self.monitor.borrow();
+        let id = DiscreteId(u16::try_from(index).ok()?);
+        let desc = m.discrete().desc(id)?;
+        let state = m.discrete().state(id)?;
+        Some(wsbmc_cim::sensor::discrete_view(desc, &state.reading))
     }
 
     fn log(&self) -> Option<&dyn LogView> {

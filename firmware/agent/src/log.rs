@@ -121,6 +121,23 @@ impl LogShared {
         }
     }
 
+    /// Adds the board's discrete sensors to the names records are rendered with.
+    #[cfg(feature = "discrete")]
+    pub fn with_discrete(mut self, descs: &[wsbmc_monitor::DiscreteDesc]) -> Self {
+        for d in descs {
+            let id = render::device_id(&d.name, d.number, d.lun, d.owner);
+            self.sensors.insert(d.number, (id, d.name.clone()));
+        }
+        self
+    }
+
+    /// Records in the log and how many fit, as last published (for the SEL's own sensor).
+    #[cfg(feature = "discrete")]
+    pub(crate) fn fill(&self) -> (usize, usize) {
+        let s = self.snapshot.borrow();
+        (s.records.len(), usize::from(s.capacity))
+    }
+
     pub fn bmc(&self) -> &BmcSensors {
         &self.bmc
     }

@@ -13,8 +13,9 @@ use std::num::NonZeroU32;
 use std::path::Path;
 
 use wsbmc_hal::DeviceModel;
-use wsbmc_monitor::{SensorDesc, Threshold};
+use wsbmc_monitor::{DiscreteDesc, SensorDesc, Threshold};
 
+mod discrete;
 mod raw;
 mod validate;
 
@@ -30,6 +31,12 @@ pub struct Board {
     pub devices: Vec<Device>,
     /// In file order; the index is the [`wsbmc_monitor::SensorId`].
     pub sensors: Vec<SensorDesc>,
+    /// `[[discrete]]` in file order; the index is the [`wsbmc_monitor::DiscreteId`]. The BMC's
+    /// own discrete sensors are not here: the agent adds them on every board.
+    pub discrete: Vec<DiscreteDesc>,
+    /// GPIO inputs the discrete sensors read, indexed by
+    /// [`wsbmc_monitor::DiscreteSource::Gpio`]'s `line`; one entry per distinct (chip, line).
+    pub gpio_inputs: Vec<GpioInput>,
     pub sim: Sim,
     pub limits: Limits,
     pub sel: SelSettings,
@@ -51,6 +58,28 @@ pub struct PowerLines {
     pub buttons_active_low: bool,
     pub power_good_active_low: bool,
     pub timing: PowerTiming,
+}
+
+/// A GPIO input line a discrete sensor reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GpioInput {
+    /// The chip (as [`PowerLines::gpio_chip`]); `None` when neither the sensor nor `[power]`
+    /// names one, which only the simulated board can serve.
+    pub chip: Option<String>,
+    pub line: GpioLine,
+    /// The level the simulated board starts the line at: the sensor's inactive level unless
+    /// the file says `sim-active = true`.
+    pub sim_level: bool,
+}
+
+impl GpioInput {
+    /// The name the simulated board and `wsbmc sim gpio` know the line by.
+    pub fn sim_name(&self) -> String {
+        match &self.line {
+            GpioLine::Name(n) => n.clone(),
+            GpioLine::Offset(n) => format!("line{n}"),
+        }
+    }
 }
 
 /// A GPIO line: its offset on the chip, or its name in the device tree.

@@ -19,6 +19,8 @@ pub struct RawBoard {
     #[serde(default)]
     pub sensor: Vec<Spanned<RawSensor>>,
     #[serde(default)]
+    pub discrete: Vec<Spanned<RawDiscrete>>,
+    #[serde(default)]
     pub sim: Option<RawSimTop>,
     #[serde(default)]
     pub limits: Option<RawLimits>,
@@ -122,6 +124,45 @@ pub struct RawSensor {
     pub owner: Option<Spanned<i64>>,
     pub lun: Option<Spanned<i64>>,
     pub sim: Option<Spanned<RawSim>>,
+}
+
+/// `[[discrete]]`: a sensor whose reading is a set of states.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawDiscrete {
+    pub key: Spanned<String>,
+    pub name: Spanned<String>,
+    #[serde(default)]
+    pub description: String,
+    pub number: Spanned<i64>,
+    pub entity: Spanned<String>,
+    /// IPMI sensor type (table 42-3), e.g. 0x08 power supply.
+    pub sensor_type: Spanned<i64>,
+    /// IPMI event/reading type: 0x6F sensor-specific (default) or generic 0x02..=0x0C.
+    pub reading_type: Option<Spanned<i64>>,
+    /// A device with states (a PMBus power device, an IPMB satellite).
+    pub device: Option<Spanned<String>>,
+    /// With a satellite device: the satellite's sensor number.
+    pub remote_sensor: Option<Spanned<i64>>,
+    /// A GPIO input: line offset or name.
+    pub gpio: Option<Spanned<RawLine>>,
+    /// The GPIO chip of `gpio` (default: `[power] gpio-chip`).
+    pub gpio_chip: Option<Spanned<String>>,
+    pub active_low: Option<bool>,
+    /// With `gpio`, simulated board only: the line starts active (a fitted CPU's presence).
+    pub sim_active: Option<bool>,
+    /// With `gpio`: the offset asserted while the line is active.
+    pub offset: Option<Spanned<i64>>,
+    /// Offsets the sensor can report (default: every offset its type defines, or `offset`).
+    pub states: Option<Spanned<Vec<i64>>>,
+    /// Offsets whose assertion / deassertion is logged (default: `states`).
+    pub assert: Option<Spanned<Vec<i64>>>,
+    pub deassert: Option<Spanned<Vec<i64>>>,
+    #[serde(default)]
+    pub power: Option<RawPower>,
+    pub poll_ms: Option<Spanned<i64>>,
+    pub owner: Option<Spanned<i64>>,
+    pub lun: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Deserialize)]

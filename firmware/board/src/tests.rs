@@ -1057,3 +1057,245 @@ fn ipmi_dev_errors_name_their_line() {
         assert_eq!(err.line, Some(line), "case {i}: {err}");
     }
 }
+
+/// [`GOOD`] plus a PMBus power device and `body` (discrete entries).
+fn with_discrete(body: &str) -> String {
+    format!(
+        "{GOOD}\n[[device]]\nname = \"psu\"\nmodel = \"adm1272\"\nbus = \"i2c1\"\naddress = 0x10\n\n{body}"
+    )
+}
+
+const DISCRETE: &str = r#"[[discrete]]
+key = "psu0_status"
+name = "PSU0 Status"
+number = 0x80
+entity = "10.1"
+sensor-type = 0x08
+device = "psu"
+assert = [1, 2, 3]
+
+[[discrete]]
+key = "intrusion"
+name = "Intrusion"
+number = 0x81
+entity = "23.1"
+sensor-type = 0x05
+gpio = "CHASSIS_INTRUSION"
+active-low = true
+offset = 0
+power = "host-on"
+poll-ms = 200
+"#;
+
+#[test]
+fn discrete_sensors_load() {
+    use crate::GpioLine;
+    use wsbmc_monitor::{DiscreteSource, PowerDomain};
+    let b = parse(&with_discrete(DISCRETE), "t.toml").unwrap();
+    assert_eq!(b.discrete.len(), 2);
+    let psu = &b.discrete[0];
+    assert_eq!(
+        (psu.sensor_type, psu.reading_type, psu.number),
+        (0x08, 0x6F, 0x80)
+    );
+    assert_eq!(
+        (psu.entity_id, psu.entity_instance, psu.owner),
+        (10, 1, 0x20)
+    );
+    assert_eq!(psu.readable, 0x0F);
+    assert_eq!(psu.assertion_mask, 0x0E);
+    assert_eq!(psu.deassertion_mask, 0x0F);
+    assert_eq!(
+        psu.source,
+        DiscreteSource::Device {
+            device: 2,
+            channel: 0
+        }
+    );
+    let intr = &b.discrete[1];
+    assert_eq!(intr.readable, 0x01);
+    assert_eq!(intr.power, PowerDomain::HostOn);
+    assert_eq!(intr.poll_ms, 200);
+    assert_eq!(
+        intr.source,
+        DiscreteSource::Gpio {
+            line: 0,
+            offset: 0,
+            active_low: true
+        }
+    );
+    assert_eq!(b.gpio_inputs.len(), 1);
+    assert_eq!(
+        b.gpio_inputs[0].line,
+        GpioLine::Name("CHASSIS_INTRUSION".into())
+    );
+    assert_eq!(b.gpio_inputs[0].chip, None);
+    assert!(b.gpio_inputs[0].sim_level, "active low and inactive: high");
+    assert_eq!(b.gpio_inputs[0].sim_name(), "CHASSIS_INTRUSION");
+    assert!(parse(GOOD, "t.toml").unwrap().discrete.is_empty());
+}
+
+#[test]
+fn discrete_errors_name_their_line() {
+    let m = MARK;
+    // (find in DISCRETE, replacement (carrying the marker), substring of the message)
+    let cases: &[(&str, String, &str)] = &[
+        (
+            "key = \"intrusion\"",
+            format!("key = \"cpu0_temp\" {m}"),
+            "key already used",
+        ),
+        (
+            "key = \"intrusion\"",
+            format!("key = \"In\" {m}"),
+            "[a-z0-9_]+",
+        ),
+        (
+            "number = 0x81",
+            format!("number = 0x80 {m}"),
+            "already used by sensor \"psu0_status\"",
+        ),
+        (
+            "number = 0x81",
+            format!("number = 1 {m}"),
+            "already used by sensor \"cpu0_temp\"",
+        ),
+        (
+            "number = 0x81",
+            format!("number = 0x71 {m}"),
+            "BMC's own sensors",
+        ),
+        ("number = 0x81", format!("number = 255 {m}"), "out of range"),
+        (
+            "sensor-type = 0x05",
+            format!("sensor-type = 0x01 {m}"),
+            "no states",
+        ),
+        (
+            "sensor-type = 0x05",
+            format!("sensor-type = 0x05\nreading-type = 0x01 {m}"),
+            "not a discrete one",
+        ),
+        (
+            "offset = 0",
+            format!("offset = 9 {m}"),
+            "offset 9 is not a state",
+        ),
+        (
+            "offset = 0\n",
+            format!("states = [0] {m}\n"),
+            "needs offset",
+        ),
+        (
+            "assert = [1, 2, 3]",
+            format!("assert = [1, 2, 3, 4] {m}"),
+            "not in states",
+        ),
+        (
+            "assert = [1, 2, 3]",
+            format!("assert = [1, 20] {m}"),
+            "does not define",
+        ),
+        (
+            "device = \"psu\"",
+            format!("device = \"fans\" {m}"),
+            "has no states",
+        ),
+        (
+            "device = \"psu\"",
+            format!("device = \"nope\" {m}"),
+            "unknown device",
+        ),
+        (
+            "device = \"psu\"",
+            format!("device = \"psu\"\ngpio = 3 {m}"),
+            "not both",
+        ),
+        (
+            "entity = \"23.1\"",
+            format!("entity = \"23\" {m}"),
+            "entity",
+        ),
+        ("poll-ms = 200", format!("poll-ms = 5 {m}"), "poll-ms"),
+        (
+            "gpio = \"CHASSIS_INTRUSION\"",
+            format!("gpio = \"A B\" {m}"),
+            "without spaces",
+        ),
+        (
+            "sensor-type = 0x08",
+            format!("sensor-type = 0x07 {m}"),
+            "power supply",
+        ),
+    ];
+    for (find, replace, want) in cases {
+        assert_eq!(DISCRETE.matches(find).count(), 1, "{find:?}");
+        let text = with_discrete(&DISCRETE.replacen(find, replace, 1));
+        let e = parse(&text, "t.toml").expect_err(replace);
+        assert!(e.message.contains(want), "{replace}: {}", e.message);
+        // A missing key is reported at the source that needs it (the gpio line, above).
+        let line = marked_line(&text) - usize::from(*want == "needs offset") * 2;
+        assert_eq!(e.line, Some(line), "{replace}: {}", e.message);
+    }
+    // A numeric sensor cannot take a BMC number either, and says where.
+    let text = with_discrete(DISCRETE).replacen("number = 3\n", &format!("number = 0x72 {m}\n"), 1);
+    let e = parse(&text, "t.toml").unwrap_err();
+    assert!(e.message.contains("BMC's own sensors"), "{}", e.message);
+    assert_eq!(e.line, Some(marked_line(&text)));
+    // No source at all: the entry's header line.
+    let text = with_discrete(&DISCRETE.replacen("device = \"psu\"\n", "", 1));
+    let e = parse(&text, "t.toml").unwrap_err();
+    assert!(e.message.contains("needs a source"), "{}", e.message);
+}
+
+#[test]
+fn gpio_lines_of_power_are_refused_and_lines_are_shared() {
+    let body = format!(
+        "{DISCRETE}\n[[discrete]]\nkey = \"cpu_trip\"\nname = \"CPU Trip\"\nnumber = 0x82\nentity = \"3.1\"\nsensor-type = 0x07\ngpio = \"CHASSIS_INTRUSION\"\noffset = 1\n"
+    );
+    let b = parse(&with_discrete(&body), "t.toml").unwrap();
+    assert_eq!(
+        b.gpio_inputs.len(),
+        1,
+        "one line read by two sensors is one input"
+    );
+    let text = format!(
+        "{}\n[power]\n{POWER}",
+        with_discrete(&DISCRETE.replace("\"CHASSIS_INTRUSION\"", "120"))
+    );
+    let e = parse(&text, "t.toml").unwrap_err();
+    assert!(e.message.contains("[power] lines"), "{}", e.message);
+}
+
+#[test]
+fn sim_board_has_discrete_sensors() {
+    let b = load(&sim_board_path()).unwrap();
+    let keys: Vec<&str> = b.discrete.iter().map(|d| d.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "psu0_status",
+            "psu1_status",
+            "psu2_status",
+            "chassis_intrusion",
+            "cpu0_presence",
+            "cpu1_presence",
+            "cpu0_thermtrip"
+        ]
+    );
+    let names: Vec<(String, bool)> = b
+        .gpio_inputs
+        .iter()
+        .map(|g| (g.sim_name(), g.sim_level))
+        .collect();
+    // Intrusion closed (active low: high), CPUs fitted (low), no thermal trip (high).
+    assert_eq!(
+        names,
+        [
+            ("CHASSIS_INTRUSION_N".to_string(), true),
+            ("CPU0_SKTOCC_N".to_string(), false),
+            ("CPU1_SKTOCC_N".to_string(), false),
+            ("CPU0_THERMTRIP_N".to_string(), true),
+        ]
+    );
+}

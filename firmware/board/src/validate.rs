@@ -21,13 +21,13 @@ use crate::{
 };
 
 /// The IPMI sensor ID string is at most 16 bytes in a full SDR.
-const MAX_NAME: usize = 16;
+pub(crate) const MAX_NAME: usize = 16;
 /// Faster than 100 ms starves the bus for nothing (sensors update at ~8 Hz at best); slower
 /// than a minute makes a console's view too stale to act on.
-const POLL_MS: Range<i64> = 100..60_001;
-const DEFAULT_POLL_MS: u32 = 1000;
+pub(crate) const POLL_MS: Range<i64> = 100..60_001;
+pub(crate) const DEFAULT_POLL_MS: u32 = 1000;
 /// The BMC's own slave address, which is what a sensor owned by the BMC reports.
-const DEFAULT_OWNER: u8 = 0x20;
+pub(crate) const DEFAULT_OWNER: u8 = 0x20;
 
 pub struct Source<'a> {
     pub text: &'a str,
@@ -52,12 +52,12 @@ impl Source<'_> {
         }
     }
 
-    fn err(&self, span: Range<usize>, message: String) -> BoardError {
+    pub(crate) fn err(&self, span: Range<usize>, message: String) -> BoardError {
         self.error_at_line(self.line_of(span.start), message)
     }
 }
 
-fn is_key(s: &str) -> bool {
+pub(crate) fn is_key(s: &str) -> bool {
     !s.is_empty()
         && s.bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
@@ -75,11 +75,15 @@ pub fn board(src: &Source<'_>, raw: RawBoard) -> Result<Board, BoardError> {
     let limits = limits(src, raw.limits.unwrap_or_default())?;
     let sel = sel(src, raw.sel.unwrap_or_default())?;
     let power = raw.power.map(|p| power(src, p)).transpose()?;
+    let (discrete, gpio_inputs) =
+        crate::discrete::discrete(src, &devices, &sensors, power.as_ref(), raw.discrete)?;
     Ok(Board {
         info,
         buses,
         devices,
         sensors,
+        discrete,
+        gpio_inputs,
         sim,
         limits,
         sel,
@@ -422,6 +426,17 @@ fn sensors(
                     ),
                 )
             })?;
+        let bmc = crate::discrete::BMC_NUMBERS;
+        if bmc.contains(&number) {
+            return Err(fail(
+                s.number.span(),
+                format!(
+                    "number {number} is one of the BMC's own sensors ({}..={})",
+                    bmc.start,
+                    bmc.end - 1
+                ),
+            ));
+        }
         if let Some(other) = numbers.insert(number, key.clone()) {
             return Err(fail(
                 s.number.span(),
@@ -790,7 +805,7 @@ fn sim_channel(w: &RawSim, scale: i8) -> Result<SimChannel, String> {
     })
 }
 
-fn entity(s: &str) -> Option<(u8, u8)> {
+pub(crate) fn entity(s: &str) -> Option<(u8, u8)> {
     let (id, instance) = s.split_once('.')?;
     let byte = |p: &str| {
         if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) {
@@ -855,9 +870,9 @@ fn limits(src: &Source<'_>, raw: RawLimits) -> Result<Limits, BoardError> {
 }
 
 /// A GPIO chip has at most 65536 lines (gpiolib counts them in a u16).
-const MAX_LINE_OFFSET: i64 = 0xffff;
+pub(crate) const MAX_LINE_OFFSET: i64 = 0xffff;
 /// The kernel's GPIO_MAX_NAME_SIZE (32) includes the terminating NUL.
-const MAX_LINE_NAME: usize = 31;
+pub(crate) const MAX_LINE_NAME: usize = 31;
 /// Shorter than this and a chipset's debounce may not see the press; the upper end stays far
 /// from the 4 s hold that forces a host off.
 const PRESS_MS: Range<i64> = 20..2_001;

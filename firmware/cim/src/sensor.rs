@@ -7,7 +7,9 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use wsbmc_ipmi::{EntityId, SensorType, SensorTypeMode, Unit};
-use wsbmc_monitor::{NoData, Quantity, Reading, SensorDesc, SensorState, Threshold};
+use wsbmc_monitor::{
+    DiscreteDesc, DiscreteReading, NoData, Quantity, Reading, SensorDesc, SensorState, Threshold,
+};
 
 use crate::host::status_of_health;
 use crate::platform::DiscreteSensorView;
@@ -274,6 +276,54 @@ fn threshold_list(mask: u8) -> Value<'static> {
 /// The four key values of a sensor, alphabetical like the class's key list.
 pub fn keys<'a>(desc: &'a SensorDesc, system_name: &'a str) -> [(&'static str, Cow<'a, str>); 4] {
     device_keys(&CIM_NUMERIC_SENSOR, device_id(desc), system_name)
+}
+
+/// Text for "no state asserted", as the Windows provider shows it; also in PossibleStates so
+/// CurrentState always is one of them.
+const NO_STATE: &str = "Deasserted";
+
+/// A discrete sensor's CIM view: PossibleStates are the names of its readable offsets,
+/// CurrentState the asserted ones joined with `.,` (as the Windows provider does), HealthState
+/// the most severe asserted offset's. No reading shows as Unknown, except a host-powered sensor
+/// with the host off, which is quiet (OK), as numeric sensors are.
+pub fn discrete_view(desc: &DiscreteDesc, reading: &DiscreteReading) -> DiscreteSensorView {
+    use wsbmc_ipmi::discrete::{Severity, offset_info};
+    let name = |offset: u8| {
+        offset_info(desc.sensor_type, desc.reading_type, offset).map(|i| (i.text, i.severity))
+    };
+    let bits = |mask: u16| (0..15u8).filter(move |b| mask & (1 << b) != 0);
+    let mut possible: Vec<String> = bits(desc.readable)
+        .filter_map(|b| name(b).map(|(t, _)| String::from(t)))
+        .collect();
+    possible.push(String::from(NO_STATE));
+    let (current_state, health_state) = match reading {
+        DiscreteReading::States(s) => {
+            let asserted: Vec<(&str, Severity)> = bits(*s).filter_map(name).collect();
+            let worst = asserted.iter().map(|(_, sev)| *sev).max();
+            let text = if asserted.is_empty() {
+                String::from(NO_STATE)
+            } else {
+                let names: Vec<&str> = asserted.iter().map(|(t, _)| *t).collect();
+                names.join(".,")
+            };
+            (Some(text), worst.unwrap_or(Severity::Ok).health_state())
+        }
+        DiscreteReading::NoData(NoData::HostOff) => (None, 5),
+        DiscreteReading::NoData(_) => (None, 0),
+    };
+    DiscreteSensorView {
+        name: desc.name.clone(),
+        number: desc.number,
+        owner: desc.owner,
+        lun: desc.lun,
+        entity_id: desc.entity_id,
+        entity_instance: desc.entity_instance,
+        sensor_type: desc.sensor_type,
+        possible_states: possible,
+        current_state,
+        health_state,
+        poll_ms: desc.poll_ms,
+    }
 }
 
 /// The keys of a discrete sensor.
@@ -869,6 +919,67 @@ mod tests {
             panic!("PossibleStates")
         };
         assert!(ps.contains(get(&i, "CurrentState")));
+    }
+
+    #[test]
+    fn discrete_views_from_states() {
+        let psu = psu_desc();
+        // (reading, CurrentState, HealthState)
+        let cases: &[(DiscreteReading, Option<&str>, u16)] = &[
+            (DiscreteReading::States(0x01), Some("Presence detected"), 5),
+            (
+                DiscreteReading::States(0x03),
+                Some("Presence detected.,Power Supply Failure detected"),
+                25,
+            ),
+            (
+                DiscreteReading::States(0x05),
+                Some("Presence detected.,Predictive Failure"),
+                10,
+            ),
+            (DiscreteReading::States(0), Some("Deasserted"), 5),
+            (DiscreteReading::NoData(NoData::NotPresent), None, 0),
+            (DiscreteReading::NoData(NoData::HostOff), None, 5),
+        ];
+        for (reading, current, health) in cases {
+            let v = discrete_view(&psu, reading);
+            assert_eq!(v.current_state.as_deref(), *current, "{reading:?}");
+            assert_eq!(v.health_state, *health, "{reading:?}");
+            assert_eq!(
+                v.possible_states,
+                [
+                    "Presence detected",
+                    "Power Supply Failure detected",
+                    "Predictive Failure",
+                    "Power Supply input lost (AC/DC)",
+                    "Deasserted"
+                ]
+            );
+        }
+    }
+
+    fn psu_desc() -> DiscreteDesc {
+        DiscreteDesc {
+            key: "psu0_status".into(),
+            name: "PSU0 Status".into(),
+            description: String::new(),
+            number: 0xA0,
+            owner: 0x20,
+            lun: 0,
+            entity_id: 10,
+            entity_instance: 1,
+            sensor_type: 0x08,
+            reading_type: 0x6F,
+            readable: 0x0F,
+            assertion_mask: 0x0E,
+            deassertion_mask: 0x0F,
+            poll_ms: 1000,
+            power: wsbmc_monitor::PowerDomain::Always,
+            source: wsbmc_monitor::DiscreteSource::Device {
+                device: 0,
+                channel: 0,
+            },
+        }
     }
 
     #[test]

@@ -201,3 +201,61 @@ fn state_reaches_the_rendering() {
     let body = get(&f.model(), &uri("CIM_NumericSensor"), &cpu_keys(), None).unwrap_or_default();
     assert!(body.contains("<p:CurrentState>Normal</p:CurrentState>"));
 }
+
+fn discrete_desc(
+    key: &str,
+    name: &str,
+    number: u8,
+    entity: (u8, u8),
+    sensor_type: u8,
+    readable: u16,
+) -> wsbmc_monitor::DiscreteDesc {
+    wsbmc_monitor::DiscreteDesc {
+        key: key.into(),
+        name: name.into(),
+        description: String::new(),
+        number,
+        owner: 0x20,
+        lun: 0,
+        entity_id: entity.0,
+        entity_instance: entity.1,
+        sensor_type,
+        reading_type: 0x6F,
+        readable,
+        assertion_mask: readable,
+        deassertion_mask: readable,
+        poll_ms: 1000,
+        power: wsbmc_monitor::PowerDomain::Always,
+        source: wsbmc_monitor::DiscreteSource::Gpio {
+            line: 0,
+            offset: 0,
+            active_low: false,
+        },
+    }
+}
+
+/// Discrete sensors as the agent feeds them from the monitor: a failed PSU (Critical), an open
+/// chassis (Degraded), and a pulled PSU (no reading: Unknown).
+#[test]
+fn monitor_fed_discrete_sensors_match_their_fixtures() {
+    use wsbmc_cim::sensor::discrete_view;
+    use wsbmc_monitor::{DiscreteReading, NoData};
+    let psu = discrete_desc("psu0_status", "PSU0 Status", 0xA0, (10, 1), 0x08, 0x0F);
+    let intrusion = discrete_desc("chassis_intrusion", "Intrusion", 0xA2, (23, 1), 0x05, 0x01);
+    let mut platform = TestPlatform::full();
+    platform.discrete = vec![
+        discrete_view(&psu, &DiscreteReading::States(0x03)),
+        discrete_view(&intrusion, &DiscreteReading::States(0x01)),
+        discrete_view(&psu, &DiscreteReading::NoData(NoData::NotPresent)),
+    ];
+    let f = Fixture::new(platform);
+    let items: Vec<String> = walk_ok(&f.model(), &spec(&uri("CIM_Sensor"), Filter::None))
+        .into_iter()
+        .map(|(_, body)| body)
+        .filter(|body| class_of(body) == "CIM_Sensor")
+        .collect();
+    assert_eq!(items.len(), 3);
+    check("cim_sensor_psu_failed", &items[0]);
+    check("cim_sensor_intrusion", &items[1]);
+    check("cim_sensor_psu_absent", &items[2]);
+}

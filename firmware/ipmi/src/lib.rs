@@ -9,6 +9,7 @@
 
 pub mod cim;
 pub mod convert;
+pub mod discrete;
 pub mod entity;
 pub mod fru;
 pub mod ipmb;

@@ -23,7 +23,7 @@ use tokio::net::{UnixListener, UnixStream};
 use wsbmc_agent::Agent;
 use wsbmc_board::Board;
 use wsbmc_hal::PowerRequest;
-use wsbmc_sim::SimFault;
+use wsbmc_sim::{PsuCondition, SimFault};
 
 use crate::sim::Sim;
 
@@ -60,6 +60,20 @@ pub enum Command {
     /// Append `count` "System Reconfigured" events to the SEL, to try a full or large log.
     SelFill {
         count: u16,
+    },
+    /// A power device's PMBus status.
+    Psu {
+        device: String,
+        condition: PsuCondition,
+    },
+    /// A GPIO input's level, by its board-file name.
+    Gpio {
+        line: String,
+        high: bool,
+    },
+    GpioFault {
+        line: String,
+        fault: Option<SimFault>,
     },
     Status,
 }
@@ -103,12 +117,45 @@ impl Command {
                 Ok(count) if (1..=65_534).contains(&count) => Ok(Command::SelFill { count }),
                 _ => Err(format!("sel fill takes a count from 1 to 65534, not {n:?}")),
             },
+            ["psu", device, c] => PsuCondition::from_name(c)
+                .map(|condition| Command::Psu {
+                    device: owned(device),
+                    condition,
+                })
+                .ok_or_else(|| {
+                    format!("unknown psu condition {c:?} (ok, failed, input-lost, predictive)")
+                }),
+            ["gpio", line, level @ ("high" | "low")] => Ok(Command::Gpio {
+                line: owned(line),
+                high: *level == "high",
+            }),
+            ["gpio", line, "fault", kind] => {
+                let fault = match *kind {
+                    "none" => None,
+                    k => Some(
+                        SimFault::from_name(k)
+                            .filter(|f| {
+                                matches!(f, SimFault::Nack | SimFault::BusError | SimFault::Timeout)
+                            })
+                            .ok_or_else(|| {
+                                format!("unknown gpio fault {k:?} (nack, bus, timeout, none)")
+                            })?,
+                    ),
+                };
+                Ok(Command::GpioFault {
+                    line: owned(line),
+                    fault,
+                })
+            }
+            ["gpio", ..] => {
+                Err("gpio takes LINE high|low, or LINE fault nack|bus|timeout|none".into())
+            }
             ["status"] => Ok(Command::Status),
             [] => Err("empty request".into()),
             [verb, ..] => Err(format!(
                 "cannot parse {verb:?} request (set KEY VALUE, clear KEY, fault DEVICE KIND, \
                  remove DEVICE, insert DEVICE, host on|off|force-off|cycle|reset, sel fill N, \
-                 status)"
+                 psu DEVICE ok|failed|input-lost|predictive, gpio LINE high|low, status)"
             )),
         }
     }
@@ -125,6 +172,13 @@ impl Command {
             Command::Insert { device } => format!("insert {device}"),
             Command::Host { request } => format!("host {}", request.name()),
             Command::SelFill { count } => format!("sel fill {count}"),
+            Command::Psu { device, condition } => format!("psu {device} {}", condition.name()),
+            Command::Gpio { line, high } => {
+                format!("gpio {line} {}", if *high { "high" } else { "low" })
+            }
+            Command::GpioFault { line, fault } => {
+                format!("gpio {line} fault {}", fault.map_or("none", |f| f.name()))
+            }
             Command::Status => "status".into(),
         }
     }
@@ -227,6 +281,33 @@ impl Target {
             }
             // Needs to wait on the log queue: carried out by `fill_sel` from `serve`.
             Command::SelFill { .. } => Err("sel fill is served asynchronously".into()),
+            Command::Psu { device, condition } => {
+                let (d, bus) = self.device(device)?;
+                sim.set_psu_condition(bus, d.address, *condition)
+                    .map_err(|e| e.to_string())?;
+                info!("control: {device} status {}", condition.name());
+                Ok(String::new())
+            }
+            Command::Gpio { line, high } => {
+                if !sim.set_gpio(line, *high) {
+                    return Err(self.no_line(line));
+                }
+                info!(
+                    "control: gpio {line} {}",
+                    if *high { "high" } else { "low" }
+                );
+                Ok(String::new())
+            }
+            Command::GpioFault { line, fault } => {
+                if !sim.set_gpio_fault(line, *fault) {
+                    return Err(self.no_line(line));
+                }
+                info!(
+                    "control: gpio {line} fault {}",
+                    fault.map_or("none", |f| f.name())
+                );
+                Ok(String::new())
+            }
             Command::Status => Ok(self.status()),
         }
     }
@@ -252,6 +333,16 @@ impl Target {
         }
         info!("control: {count} events queued for the SEL");
         String::new()
+    }
+
+    fn no_line(&self, line: &str) -> String {
+        let names: Vec<String> = self
+            .board
+            .gpio_inputs
+            .iter()
+            .map(|g| g.sim_name())
+            .collect();
+        format!("no gpio line {line:?} (lines: {})", names.join(", "))
     }
 
     fn status(&self) -> String {
@@ -281,7 +372,18 @@ impl Target {
                 };
                 let _ = writeln!(out, "sensor {} {reading}", desc.key);
             }
+            let d = m.discrete();
+            for (desc, state) in d.descs().iter().zip(d.states()) {
+                let reading = match state.reading {
+                    wsbmc_monitor::DiscreteReading::States(s) => format!("states=0x{s:04x}"),
+                    wsbmc_monitor::DiscreteReading::NoData(n) => format!("{n:?}"),
+                };
+                let _ = writeln!(out, "discrete {} {reading}", desc.key);
+            }
         });
+        for (line, high) in self.sim.board.gpio_lines() {
+            let _ = writeln!(out, "gpio {line} {}", if high { "high" } else { "low" });
+        }
         out
     }
 }
@@ -401,6 +503,12 @@ mod tests {
             "host cycle",
             "host force-off",
             "sel fill 3000",
+            "psu psu0_hsc failed",
+            "psu psu0_hsc input-lost",
+            "gpio CHASSIS_INTRUSION_N low",
+            "gpio CHASSIS_INTRUSION_N high",
+            "gpio CHASSIS_INTRUSION_N fault bus",
+            "gpio CHASSIS_INTRUSION_N fault none",
             "status",
         ] {
             let c = Command::parse(line).unwrap();
@@ -419,6 +527,9 @@ mod tests {
             ("sel fill 0", "from 1 to 65534"),
             ("sel fill 65535", "from 1 to 65534"),
             ("sel fill lots", "from 1 to 65534"),
+            ("psu psu0_hsc melted", "unknown psu condition"),
+            ("gpio X sideways", "gpio takes"),
+            ("gpio X fault stuck", "unknown gpio fault"),
         ] {
             let e = Command::parse(line).unwrap_err();
             assert!(e.contains(needle), "{line:?}: {e}");

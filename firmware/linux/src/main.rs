@@ -223,6 +223,17 @@ enum SimAction {
         #[command(subcommand)]
         action: SelAction,
     },
+    /// Set a power device's PMBus status: ok, failed, input-lost or predictive.
+    Psu { device: String, condition: String },
+    /// Drive a GPIO input (by its board-file name): high or low; or `LINE fault KIND` to break
+    /// it (nack, bus, timeout, none).
+    Gpio {
+        line: String,
+        /// `high`, `low` or `fault`.
+        level: String,
+        /// With `fault`: the kind.
+        kind: Option<String>,
+    },
     /// Host state, devices with their faults, and every sensor's reading.
     Status,
 }
@@ -239,6 +250,11 @@ fn sim_client(control: &PathBuf, action: &SimAction) -> ExitCode {
         SimAction::Sel {
             action: SelAction::Fill { count },
         } => format!("sel fill {count}"),
+        SimAction::Psu { device, condition } => format!("psu {device} {condition}"),
+        SimAction::Gpio { line, level, kind } => match kind {
+            Some(k) => format!("gpio {line} {level} {k}"),
+            None => format!("gpio {line} {level}"),
+        },
         SimAction::Status => "status".to_string(),
     };
     // Parsing here too gives the same message without a running agent.
@@ -337,7 +353,7 @@ async fn run(
     let sensor_count = board.sensors.len();
     let limits = wsman_limits(&board);
     let agent = Rc::new(Agent::new(
-        Monitor::new(board.sensors.clone()),
+        Monitor::with_discrete(board.sensors.clone(), board.discrete.clone()),
         system,
         limits,
         seed,
@@ -734,8 +750,9 @@ async fn start_hal(
                 });
             }
             let agent = agent.clone();
+            let mut gpio = sim::gpio(&sim, board);
             Ok(tokio::task::spawn_local(async move {
-                agent.run_poller(&mut devices).await
+                agent.run_poller_with_gpio(&mut devices, &mut gpio).await
             }))
         }
         Hal::Linux => {
@@ -776,9 +793,17 @@ async fn linux_hal(
             agent_.run_power(wsbmc_hal::power::AlwaysOn, &[]).await
         }),
     };
+    // After the power lines, so a board whose GPIO chip is missing is reported for those first.
+    let mut gpio = power::sensor_inputs(board)?;
+    if !board.gpio_inputs.is_empty() {
+        info!(
+            "{} GPIO inputs for discrete sensors",
+            board.gpio_inputs.len()
+        );
+    }
     let agent = agent.clone();
     Ok(tokio::task::spawn_local(async move {
-        agent.run_poller(&mut devices).await
+        agent.run_poller_with_gpio(&mut devices, &mut gpio).await
     }))
 }
 

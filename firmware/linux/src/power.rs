@@ -38,6 +38,26 @@ fn line(l: &GpioLine) -> LineRef {
     }
 }
 
+/// The GPIO inputs of the board's discrete sensors, requested as inputs. A line without a chip
+/// of its own uses `[power] gpio-chip`; one with neither cannot be read on real hardware.
+pub fn sensor_inputs(
+    board: &wsbmc_board::Board,
+) -> Result<wsbmc_hal_linux::GpioInputLines, String> {
+    let inputs = board
+        .gpio_inputs
+        .iter()
+        .map(|g| {
+            g.chip.clone().map(|c| (c, line(&g.line))).ok_or_else(|| {
+                format!(
+                    "gpio {}: no gpio-chip (give one on the sensor or in [power])",
+                    g.line
+                )
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    wsbmc_hal_linux::GpioInputLines::request(&inputs).map_err(|e| format!("sensor inputs: {e}"))
+}
+
 /// Requests the lines; the error names the line and chip that could not be had.
 pub fn open(lines: &PowerLines) -> Result<GpioHostPower, String> {
     let t = lines.timing;

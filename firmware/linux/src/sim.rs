@@ -6,7 +6,7 @@ use wsbmc_hal::{AnyDevice, DeviceModel, PowerState, Requester};
 use wsbmc_ipmi::Text;
 use wsbmc_ipmi::fru::{BoardInfo, Builder, Fields, ProductInfo};
 use wsbmc_ipmi::ipmb::BMC_SA;
-use wsbmc_sim::{HostTiming, SimBoard, SimBus, SimHost, SimIpmb, SystemClock, Waveform};
+use wsbmc_sim::{HostTiming, SimBoard, SimBus, SimGpio, SimHost, SimIpmb, SystemClock, Waveform};
 
 /// The device table the poller owns on the simulated HAL.
 pub type Devices = Vec<AnyDevice<SimBus, Requester<SimIpmb>>>;
@@ -69,9 +69,19 @@ pub fn build(board: &Board) -> Result<(Sim, Devices), String> {
             })
         })
         .collect::<Result<Devices, String>>()?;
+    // GPIO inputs of discrete sensors, at the level the board file starts them at.
+    for g in &board.gpio_inputs {
+        sim.add_gpio(&g.sim_name(), g.sim_level);
+    }
     // The host starts on, so a fresh agent reads every sensor.
     let host = SimHost::new(SystemClock::new(), PowerState::On, HostTiming::default());
     Ok((Sim { board: sim, host }, devices))
+}
+
+/// The GPIO line table the poller reads discrete sensors through, in the board's line order.
+pub fn gpio(sim: &Sim, board: &Board) -> SimGpio {
+    sim.board
+        .gpio(board.gpio_inputs.iter().map(|g| g.sim_name()).collect())
 }
 
 /// The board's FRU image as its EEPROM would hold it: board and product areas from `[board]`.

@@ -13,11 +13,18 @@ use alloc::vec::Vec;
 
 pub use wsbmc_hal::{DeviceError, Quantity};
 
+pub mod discrete;
 mod poller;
 pub mod recovery;
 mod threshold;
 
-pub use poller::{Recorded, ThresholdError, UnknownSensor};
+pub use discrete::{
+    BmcSensor, DiscreteDesc, DiscreteId, DiscreteReading, DiscreteRecorded, DiscreteSource,
+    DiscreteState, DiscreteTable,
+};
+pub use poller::{
+    EVENT_WINDOW_MS, EVENTS_PER_WINDOW, LOWER_HOLD_OFF_MS, Recorded, ThresholdError, UnknownSensor,
+};
 pub use recovery::Recovery;
 pub use threshold::{OrderError, evaluate};
 
@@ -217,6 +224,8 @@ pub struct Monitor {
     /// Per sensor, the current event window: its start and the events allowed so far per slot
     /// (see [`Monitor::allow_event`]).
     events: Vec<(u64, [u8; EVENT_SLOTS])>,
+    /// The discrete (state) sensors, polled and rate limited by the same rules.
+    discrete: DiscreteTable,
 }
 
 impl Monitor {
@@ -232,7 +241,51 @@ impl Monitor {
             due,
             hold_lower_until: 0,
             events,
+            discrete: DiscreteTable::default(),
         }
+    }
+
+    /// A monitor with discrete sensors besides the numeric ones.
+    pub fn with_discrete(descs: Vec<SensorDesc>, discrete: Vec<DiscreteDesc>) -> Self {
+        let mut m = Self::new(descs);
+        m.discrete = DiscreteTable::new(discrete);
+        m
+    }
+
+    /// Appends discrete sensors (the agent's own) after the board's.
+    pub fn extend_discrete(&mut self, more: Vec<DiscreteDesc>) {
+        let mut descs = self.discrete.descs().to_vec();
+        descs.extend(more);
+        self.discrete = DiscreteTable::new(descs);
+    }
+
+    pub fn discrete(&self) -> &DiscreteTable {
+        &self.discrete
+    }
+
+    /// Applies one discrete poll result (or an agent update of its own sensor) at `now_ms`,
+    /// with the host-power hold-off the threshold engine applies to lower thresholds.
+    pub fn record_discrete(
+        &mut self,
+        id: DiscreteId,
+        result: Result<u16, DeviceError>,
+        now_ms: u64,
+        host_on: bool,
+    ) -> Option<DiscreteRecorded> {
+        let hold = self.hold_lower_until;
+        self.discrete.record(id, result, now_ms, host_on, hold)
+    }
+
+    /// Whether discrete sensor `id` may log one more event of this kind (see
+    /// [`DiscreteTable::allow_event`]).
+    pub fn allow_discrete_event(
+        &mut self,
+        id: DiscreteId,
+        offset: u8,
+        deassertion: bool,
+        now_ms: u64,
+    ) -> bool {
+        self.discrete.allow_event(id, offset, deassertion, now_ms)
     }
 
     pub fn sensors(&self) -> &[SensorDesc] {

@@ -134,6 +134,7 @@ impl Monitor {
     /// thresholds are never held.
     pub fn host_power_changed(&mut self, now_ms: u64) {
         self.mark_due(PowerDomain::HostOn, now_ms);
+        self.discrete.mark_due(PowerDomain::HostOn, now_ms);
         self.hold_lower_until = now_ms.saturating_add(LOWER_HOLD_OFF_MS);
     }
 
@@ -654,6 +655,48 @@ mod tests {
         );
         let r = m.record(A, Ok(70_000), 2000, true).unwrap();
         assert_eq!(r.newly_deasserted(), UNC);
+    }
+
+    #[test]
+    fn discrete_sensors_share_the_host_power_hold_off() {
+        use crate::{DiscreteDesc, DiscreteId, DiscreteReading, DiscreteSource};
+        let d = DiscreteDesc {
+            key: "cpu0_trip".into(),
+            name: "CPU0 Trip".into(),
+            description: String::new(),
+            number: 0xA5,
+            owner: 0x20,
+            lun: 0,
+            entity_id: 3,
+            entity_instance: 1,
+            sensor_type: 0x07,
+            reading_type: 0x6F,
+            readable: 0x02,
+            assertion_mask: 0x02,
+            deassertion_mask: 0x02,
+            poll_ms: 500,
+            power: PowerDomain::HostOn,
+            source: DiscreteSource::Gpio {
+                line: 0,
+                offset: 1,
+                active_low: true,
+            },
+        };
+        let mut m = Monitor::with_discrete(vec![desc("a", 1000, PowerDomain::Always)], vec![d]);
+        let id = DiscreteId(0);
+        m.record_discrete(id, Ok(0), 0, true).unwrap();
+        m.host_power_changed(10_000);
+        // Due at once, and a trip seen while the rails ramp is held until the hold-off ends.
+        assert_eq!(m.discrete().next_due(10_000), Some(id));
+        let r = m.record_discrete(id, Ok(0x02), 10_100, true).unwrap();
+        assert_eq!(r.new, DiscreteReading::States(0));
+        let r = m
+            .record_discrete(id, Ok(0x02), 10_000 + LOWER_HOLD_OFF_MS, true)
+            .unwrap();
+        assert_eq!(r.new, DiscreteReading::States(0x02));
+        assert_eq!(r.events().collect::<Vec<_>>(), vec![(1, false)]);
+        assert!(m.allow_discrete_event(id, 1, false, 0));
+        assert_eq!(m.record_discrete(DiscreteId(1), Ok(0), 0, true), None);
     }
 
     #[test]

@@ -40,7 +40,11 @@ use wsbmc_store::{Store, StoreError, StoreKey};
 pub mod render;
 pub mod watcher;
 
-pub use watcher::{BmcSensors, HostPower, bmc_started, host_power, log_cleared, threshold_events};
+pub use watcher::{
+    BmcSensors, EVENT_LOG_ALMOST_FULL, EVENT_LOG_CLEARED, EVENT_LOG_FULL, HostPower,
+    SYSTEM_EVENT_BOOT, bmc_started, discrete_events, host_power, log_cleared, power_unit_offset,
+    threshold_events,
+};
 
 /// What happens when the log is full.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -13,10 +13,9 @@ use alloc::format;
 use alloc::string::String;
 use core::fmt::Write;
 
-use wsbmc_ipmi::SensorType;
 use wsbmc_ipmi::sel::{Body, EventType, Record, TIMESTAMP_UNSPECIFIED, threshold_offset};
 
-use crate::watcher::{BmcSensors, EVENT_LOG_CLEARED, SYSTEM_EVENT_BOOT, power_unit_offset};
+use crate::watcher::BmcSensors;
 
 /// RecordFormat of a system event record (type 0x02).
 pub const SYSTEM_EVENT_FORMAT: &str = "*string CIM_Sensor.DeviceID*uint8[2] IPMI_RecordID*uint8 IPMI_RecordType*uint8[4] IPMI_Timestamp*uint8[2] IPMI_GeneratorID*uint8 IPMI_EvMRev*uint8 IPMI_SensorType*uint8 IPMI_SensorNumber*boolean IPMI_AssertionEvent*uint8 IPMI_EventType*uint8 IPMI_EventData1*uint8 IPMI_EventData2*uint8 IPMI_EventData3*";
@@ -151,6 +150,8 @@ impl BmcSensors {
             Some("BMC")
         } else if sensor_number == self.power_unit {
             Some("Host Power")
+        } else if sensor_number == self.session_audit {
+            Some("Session Audit")
         } else {
             None
         }
@@ -170,16 +171,7 @@ pub fn offset_text(sensor_type: u8, event_type: EventType, offset: u8) -> Option
     if event_type == EventType::THRESHOLD {
         return threshold_offset::name(offset);
     }
-    if event_type != EventType::SENSOR_SPECIFIC {
-        return None;
-    }
-    match (SensorType(sensor_type), offset) {
-        (SensorType::EVENT_LOGGING_DISABLED, EVENT_LOG_CLEARED) => Some("Log area reset/cleared"),
-        (SensorType::POWER_UNIT, power_unit_offset::POWER_OFF) => Some("Power off/down"),
-        (SensorType::POWER_UNIT, power_unit_offset::POWER_CYCLE) => Some("Power cycle"),
-        (SensorType::SYSTEM_EVENT, SYSTEM_EVENT_BOOT) => Some("OEM System boot event"),
-        _ => None,
-    }
+    wsbmc_ipmi::discrete::offset_info(sensor_type, event_type.0, offset).map(|i| i.text)
 }
 
 /// CIM_LogRecord.Description: `"<SensorName>: <event offset text> (Asserted|Deasserted)"`; an
@@ -214,8 +206,12 @@ pub fn description(r: &Record, sensor_name: &str) -> String {
 /// assertions take the threshold's severity; deassertions and everything else are information.
 pub fn perceived_severity(r: &Record) -> u16 {
     let Body::System(e) = r.body else { return 2 };
-    if e.event_type != EventType::THRESHOLD || e.deassertion {
+    if e.deassertion {
         return 2;
+    }
+    if e.event_type != EventType::THRESHOLD {
+        return wsbmc_ipmi::discrete::offset_info(e.sensor_type, e.event_type.0, e.offset())
+            .map_or(2, |i| i.severity.perceived());
     }
     match e.offset() {
         0x00..=0x01 | 0x06..=0x07 => 3,

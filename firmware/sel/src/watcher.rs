@@ -24,10 +24,15 @@
 //! - **Log cleared** is sensor type 0x10 Event Logging Disabled, offset 02h "Log area
 //!   reset/cleared", the record Microsoft's documentation shows (sensor 0x72, data 02 FF FF).
 
+use alloc::string::String;
+use alloc::vec::Vec;
 use wsbmc_ipmi::SensorType;
 use wsbmc_ipmi::scale::rescale;
 use wsbmc_ipmi::sel::{EventType, GeneratorId, threshold_data1, threshold_offset};
-use wsbmc_monitor::{Quantity, Reading, Recorded, SensorDesc, Threshold};
+use wsbmc_monitor::{
+    BmcSensor, DiscreteDesc, DiscreteRecorded, DiscreteSource, PowerDomain, Quantity, Reading,
+    Recorded, SensorDesc, Threshold,
+};
 
 use crate::Event;
 
@@ -43,6 +48,8 @@ pub struct BmcSensors {
     pub system_event: u8,
     /// Power Unit sensor: host power.
     pub power_unit: u8,
+    /// Session Audit sensor: login outcomes.
+    pub session_audit: u8,
 }
 
 impl Default for BmcSensors {
@@ -52,6 +59,7 @@ impl Default for BmcSensors {
             event_log: 0x72,
             system_event: 0x70,
             power_unit: 0x71,
+            session_audit: 0x73,
         }
     }
 }
@@ -161,6 +169,100 @@ pub fn threshold_events<'a>(
         .map(move |t| threshold_event(desc, rec.new_reading, *t, false));
     deasserted.chain(asserted)
 }
+
+/// The events of one discrete sensor update: one record per logged state edge, with the
+/// sensor's event/reading type and the offset in event data 1. Data 2 and 3 are unspecified
+/// (0xFF, flags clear): the state is the whole message, as in the BMC's own records.
+pub fn discrete_events<'a>(
+    desc: &'a DiscreteDesc,
+    rec: &'a DiscreteRecorded,
+) -> impl Iterator<Item = Event> + 'a {
+    rec.events().map(move |(offset, deassertion)| Event {
+        generator: GeneratorId::ipmb(desc.owner, 0, desc.lun),
+        sensor_type: desc.sensor_type,
+        sensor_number: desc.number,
+        deassertion,
+        event_type: EventType(desc.reading_type),
+        data: [offset, 0xFF, 0xFF],
+    })
+}
+
+impl BmcSensors {
+    /// The BMC's own discrete sensors, present on every image whatever the board: their names
+    /// are the ones the SEL's records already use for these numbers, so a record's DeviceID
+    /// names the CIM_Sensor that shows its state.
+    ///
+    /// Masks (readable, assertion, deassertion): host power off and cycle (both edges of "off",
+    /// logged by the power task), the SEL cleared (logged by the clear itself, so not an
+    /// assertion here), full and almost full (both edges), logins (assertions; an audit has no
+    /// "end"), BMC start (assertion).
+    pub fn discrete_descs(&self) -> Vec<DiscreteDesc> {
+        let [owner, hi] = self.generator.to_le_bytes();
+        let lun = hi & 0x03;
+        let d = |which, number: u8, sensor_type: SensorType, entity: u8, masks: [u16; 3]| {
+            let [readable, assertion_mask, deassertion_mask] = masks;
+            DiscreteDesc {
+                key: String::from(match which {
+                    BmcSensor::PowerUnit => "bmc_power_unit",
+                    BmcSensor::EventLog => "bmc_event_log",
+                    BmcSensor::SessionAudit => "bmc_session_audit",
+                    BmcSensor::SystemEvent => "bmc_system_event",
+                }),
+                name: String::from(self.name(number).unwrap_or("BMC")),
+                description: String::new(),
+                number,
+                owner,
+                lun,
+                entity_id: entity,
+                entity_instance: 1,
+                sensor_type: sensor_type.0,
+                reading_type: EventType::SENSOR_SPECIFIC.0,
+                readable,
+                assertion_mask,
+                deassertion_mask,
+                poll_ms: 1000,
+                power: PowerDomain::Always,
+                source: DiscreteSource::Bmc(which),
+            }
+        };
+        // Entities: 0x17 system chassis (host power), 0x06 system management module (the BMC's
+        // log, sessions and start).
+        alloc::vec![
+            d(
+                BmcSensor::PowerUnit,
+                self.power_unit,
+                SensorType::POWER_UNIT,
+                0x17,
+                [0x03, 0x03, 0x01]
+            ),
+            d(
+                BmcSensor::EventLog,
+                self.event_log,
+                SensorType::EVENT_LOGGING_DISABLED,
+                0x06,
+                [0x34, 0x30, 0x30]
+            ),
+            d(
+                BmcSensor::SessionAudit,
+                self.session_audit,
+                SensorType::SESSION_AUDIT,
+                0x06,
+                [0x0F, 0x0F, 0]
+            ),
+            d(
+                BmcSensor::SystemEvent,
+                self.system_event,
+                SensorType::SYSTEM_EVENT,
+                0x06,
+                [0x02, 0x02, 0]
+            ),
+        ]
+    }
+}
+
+/// Event Logging Disabled offsets 04h "SEL Full" and 05h "SEL Almost Full".
+pub const EVENT_LOG_FULL: u8 = 0x04;
+pub const EVENT_LOG_ALMOST_FULL: u8 = 0x05;
 
 /// A host power transition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -365,6 +467,68 @@ mod tests {
         ];
         for (i, (q, scale, v, want)) in cases.iter().enumerate() {
             assert_eq!(raw_byte(*q, *scale, *v), *want, "case {i}");
+        }
+    }
+
+    #[test]
+    fn discrete_edges_become_records() {
+        use wsbmc_monitor::{DiscreteId, DiscreteTable};
+        let bmc = BmcSensors::default();
+        let mut psu = bmc.discrete_descs().remove(0);
+        psu.number = 0x80;
+        psu.sensor_type = 0x08;
+        psu.readable = 0x0F;
+        psu.assertion_mask = 0x0E;
+        psu.deassertion_mask = 0x0F;
+        psu.source = wsbmc_monitor::DiscreteSource::Device {
+            device: 0,
+            channel: 0,
+        };
+        let mut t = DiscreteTable::new(alloc::vec![psu.clone()]);
+        // (states read, expected (dir|type, data1) in order)
+        let steps: &[(u16, &[(u8, u8)])] = &[
+            (0x01, &[]),
+            (0x03, &[(0x6F, 0x01)]),
+            (0x09, &[(0xEF, 0x01), (0x6F, 0x03)]),
+            (0x00, &[(0xEF, 0x00), (0xEF, 0x03)]),
+        ];
+        for (i, (states, want)) in steps.iter().enumerate() {
+            let rec = t
+                .record(DiscreteId(0), Ok(*states), i as u64, true, 0)
+                .unwrap();
+            let got: Vec<_> = discrete_events(&psu, &rec)
+                .map(|e| {
+                    assert_eq!((e.sensor_type, e.sensor_number), (0x08, 0x80));
+                    assert_eq!(e.data[1..], [0xFF, 0xFF]);
+                    (((e.deassertion as u8) << 7) | e.event_type.0, e.data[0])
+                })
+                .collect();
+            assert_eq!(got, *want, "step {i}");
+        }
+    }
+
+    #[test]
+    fn bmc_discrete_sensors_match_their_records() {
+        let bmc = BmcSensors::default();
+        let descs = bmc.discrete_descs();
+        let want = [
+            ("Host Power", 0x71, 0x09),
+            ("SEL", 0x72, 0x10),
+            ("Session Audit", 0x73, 0x2A),
+            ("BMC", 0x70, 0x12),
+        ];
+        assert_eq!(descs.len(), want.len());
+        for (d, (name, number, st)) in descs.iter().zip(want) {
+            assert_eq!(
+                (d.name.as_str(), d.number, d.sensor_type),
+                (name, number, st)
+            );
+            assert_eq!(d.reading_type, 0x6F);
+            assert_eq!(d.owner, 0x20);
+            assert_eq!(
+                d.readable & !wsbmc_ipmi::discrete::defined_mask(st, 0x6F),
+                0
+            );
         }
     }
 

@@ -278,9 +278,76 @@ impl Lines {
     }
 }
 
+/// GPIO inputs of discrete sensors: one input request per line, read on each poll. Levels
+/// are electrical (no active-low flag): the monitor applies each sensor's own polarity, since
+/// two sensors may read one line.
+pub struct GpioInputLines {
+    lines: Vec<Lines>,
+}
+
+impl GpioInputLines {
+    /// Requests every `(chip, line)` as an input. `line` is an offset or a line name; the error
+    /// names the line and chip that could not be had (held by another consumer, absent).
+    pub fn request(inputs: &[(String, crate::LineRef)]) -> Result<Self, String> {
+        let mut lines = Vec::with_capacity(inputs.len());
+        for (chip, line) in inputs {
+            let path = find_chip(chip).map_err(|e| format!("gpio chip {chip:?}: {e}"))?;
+            let offset = match line {
+                crate::LineRef::Offset(n) => *n,
+                crate::LineRef::Name(name) => {
+                    find_line(&path, name).map_err(|e| format!("gpio {name:?} on {chip:?}: {e}"))?
+                }
+            };
+            let l = Lines::request(
+                &path,
+                &[offset],
+                LineDirection::Input,
+                false,
+                "wsbmc-sensor",
+            )
+            .map_err(|e| format!("gpio line {offset} on {chip:?}: {e}"))?;
+            lines.push(l);
+        }
+        Ok(Self { lines })
+    }
+}
+
+impl wsbmc_hal::GpioInputs for GpioInputLines {
+    fn level(&mut self, line: u16) -> Result<bool, wsbmc_hal::DeviceError> {
+        let l = self
+            .lines
+            .get(usize::from(line))
+            .ok_or(wsbmc_hal::DeviceError::NoSuchChannel)?;
+        l.get()
+            .map(|bits| bits & 1 != 0)
+            .map_err(|_| wsbmc_hal::DeviceError::Bus)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn input_lines_are_requested_or_named_in_the_error() {
+        use wsbmc_hal::GpioInputs;
+        let mut none = GpioInputLines::request(&[]).unwrap();
+        assert_eq!(none.level(0), Err(wsbmc_hal::DeviceError::NoSuchChannel));
+        let e = GpioInputLines::request(&[(
+            "/nonexistent/gpiochip9".into(),
+            crate::LineRef::Offset(4),
+        )])
+        .err()
+        .unwrap();
+        assert!(e.contains("line 4") && e.contains("gpiochip9"), "{e}");
+        let e = GpioInputLines::request(&[(
+            "no-such-label.gpio".into(),
+            crate::LineRef::Name("INTRUSION".into()),
+        )])
+        .err()
+        .unwrap();
+        assert!(e.contains("no-such-label.gpio"), "{e}");
+    }
 
     #[test]
     fn structs_match_the_kernel_abi() {

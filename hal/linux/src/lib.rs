@@ -15,7 +15,7 @@ mod ipmb;
 mod ipmi;
 mod power;
 
-pub use gpio::{GpioError, LineDirection, Lines, find_chip, find_line};
+pub use gpio::{GpioError, GpioInputLines, LineDirection, Lines, find_chip, find_line};
 pub use i2c::LinuxI2c;
 pub use ipmb::{DevIpmb, from_dev, to_dev};
 pub use ipmi::{DEFAULT_WAIT as IPMI_DEFAULT_WAIT, DevIpmi, IpmiTarget, LinuxLink};

@@ -46,6 +46,78 @@ pub use host::{HostTiming, SimHost};
 pub use models::ADM1272_PMON_CONFIG_DEFAULT;
 pub use wave::{ChannelKey, Waveform};
 
+/// What a simulated power device reports in its PMBus status, for `wsbmc sim psu`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PsuCondition {
+    Ok,
+    /// Output off, power not good, with the input fine: the supply itself failed.
+    Failed,
+    /// Input under-voltage fault; the unit switched off for it.
+    InputLost,
+    /// An over-temperature warning: still running.
+    Predictive,
+}
+
+impl PsuCondition {
+    pub const ALL: [PsuCondition; 4] = [
+        PsuCondition::Ok,
+        PsuCondition::Failed,
+        PsuCondition::InputLost,
+        PsuCondition::Predictive,
+    ];
+
+    pub const fn name(self) -> &'static str {
+        match self {
+            PsuCondition::Ok => "ok",
+            PsuCondition::Failed => "failed",
+            PsuCondition::InputLost => "input-lost",
+            PsuCondition::Predictive => "predictive",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.name() == name)
+    }
+
+    /// (STATUS_WORD, STATUS_INPUT) as a part in this condition sets them.
+    pub const fn status(self) -> (u16, u8) {
+        use wsbmc_hal::pmbus::{status_input as i, status_word as w};
+        match self {
+            PsuCondition::Ok => (0, 0),
+            PsuCondition::Failed => (w::OFF | w::POWER_GOOD_N, 0),
+            PsuCondition::InputLost => (
+                w::OFF | w::POWER_GOOD_N | w::INPUT | w::VIN_UV_FAULT,
+                i::VIN_UV_FAULT | i::UNIT_OFF_LOW_INPUT,
+            ),
+            PsuCondition::Predictive => (w::TEMPERATURE, 0),
+        }
+    }
+}
+
+/// GPIO inputs of a [`SimBoard`] for the poller.
+#[derive(Clone)]
+pub struct SimGpio {
+    state: Arc<Mutex<BoardState>>,
+    names: Vec<String>,
+}
+
+impl wsbmc_hal::GpioInputs for SimGpio {
+    fn level(&mut self, line: u16) -> Result<bool, wsbmc_hal::DeviceError> {
+        use wsbmc_hal::DeviceError;
+        let name = self
+            .names
+            .get(usize::from(line))
+            .ok_or(DeviceError::NoSuchChannel)?;
+        let st = lock(&self.state);
+        match st.gpio.get(name) {
+            None | Some((_, Some(SimFault::Nack))) => Err(DeviceError::Nack),
+            Some((_, Some(SimFault::BusError))) => Err(DeviceError::Bus),
+            Some((_, Some(SimFault::Timeout))) => Err(DeviceError::Timeout),
+            Some((level, _)) => Ok(*level),
+        }
+    }
+}
+
 /// A whole-device failure mode, as seen from the bus.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SimFault {
@@ -248,6 +320,8 @@ impl models::Inputs for DeviceInputs<'_> {
 }
 
 struct BoardState {
+    /// GPIO input lines by name: level, and a fault that makes reads fail.
+    gpio: BTreeMap<String, (bool, Option<SimFault>)>,
     seed: u64,
     clock: Arc<dyn Clock>,
     stall_ms: u64,
@@ -369,6 +443,7 @@ impl SimBoard {
                 slow_ms: DEFAULT_SLOW_MS,
                 buses: BTreeMap::new(),
                 inbox: BTreeMap::new(),
+                gpio: BTreeMap::new(),
             })),
         }
     }
@@ -520,6 +595,70 @@ impl SimBoard {
         }
         dev.sense_micro_ohms = micro_ohms.get();
         Ok(())
+    }
+
+    /// Sets a power device's PMBus status (see [`PsuCondition`]).
+    pub fn set_psu_condition(
+        &self,
+        bus: &str,
+        address: u8,
+        condition: PsuCondition,
+    ) -> Result<(), SimError> {
+        let mut st = lock(&self.state);
+        let dev = st.device_mut(bus, address)?;
+        let (word, input) = condition.status();
+        if dev.regs.set_pmbus_status(word, input) {
+            Ok(())
+        } else {
+            Err(SimError::NotApplicable { model: dev.model })
+        }
+    }
+
+    /// Adds (or resets) GPIO input line `name` at `level`.
+    pub fn add_gpio(&self, name: &str, level: bool) {
+        lock(&self.state)
+            .gpio
+            .insert(name.to_owned(), (level, None));
+    }
+
+    /// Drives an existing GPIO input line; false if the board has no such line.
+    pub fn set_gpio(&self, name: &str, level: bool) -> bool {
+        match lock(&self.state).gpio.get_mut(name) {
+            Some(l) => {
+                l.0 = level;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Makes reads of a GPIO line fail (Nack: the expander is gone; BusError; Timeout), or
+    /// with `None` work again; false if the board has no such line.
+    pub fn set_gpio_fault(&self, name: &str, fault: Option<SimFault>) -> bool {
+        match lock(&self.state).gpio.get_mut(name) {
+            Some(l) => {
+                l.1 = fault;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Every GPIO line with its level.
+    pub fn gpio_lines(&self) -> Vec<(String, bool)> {
+        lock(&self.state)
+            .gpio
+            .iter()
+            .map(|(n, l)| (n.clone(), l.0))
+            .collect()
+    }
+
+    /// The board's GPIO inputs as a HAL line table: index `i` is `names[i]`.
+    pub fn gpio(&self, names: Vec<String>) -> SimGpio {
+        SimGpio {
+            state: self.state.clone(),
+            names,
+        }
     }
 
     /// How long a [`SimFault::Timeout`] transfer hangs before failing.

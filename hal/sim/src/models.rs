@@ -57,6 +57,8 @@ pub(crate) enum Regs {
     Adm1272 {
         cmd: u8,
         pmon_config: u16,
+        /// STATUS_WORD and STATUS_INPUT as the part reports them (set by fault injection).
+        status: (u16, u8),
     },
     At24 {
         ptr: usize,
@@ -106,6 +108,7 @@ impl Regs {
             DeviceModel::Adm1272 => Regs::Adm1272 {
                 cmd: 0,
                 pmon_config: ADM1272_PMON_CONFIG_DEFAULT,
+                status: (0, 0),
             },
             DeviceModel::IpmbSatellite => Regs::Satellite(SatelliteRegs::new(address)),
             DeviceModel::At24c02
@@ -130,6 +133,23 @@ impl Regs {
         match self {
             Regs::Satellite(s) => Some(s),
             _ => None,
+        }
+    }
+
+    /// Sets a PMBus part's STATUS_WORD and STATUS_INPUT (a satellite PSU controller: its status
+    /// sensor's states); false for parts without them.
+    pub(crate) fn set_pmbus_status(&mut self, word: u16, input: u8) -> bool {
+        match self {
+            Regs::Adm1272 { status, .. } => {
+                *status = (word, input);
+                true
+            }
+            // A satellite PSU controller reports the same condition as state bits.
+            Regs::Satellite(sat) => {
+                sat.set_psu_states(wsbmc_hal::pmbus::psu_states(word, input));
+                true
+            }
+            _ => false,
         }
     }
 
@@ -191,7 +211,9 @@ impl Regs {
                     }
                 }
             }
-            Regs::Adm1272 { cmd, pmon_config } => {
+            Regs::Adm1272 {
+                cmd, pmon_config, ..
+            } => {
                 *cmd = first;
                 if let (adm1272::PMON_CONFIG, [lo, hi, ..]) = (first, rest) {
                     *pmon_config = u16::from_le_bytes([*lo, *hi]);
@@ -337,12 +359,18 @@ impl Regs {
                 };
                 fill_le(buf, word);
             }
-            Regs::Adm1272 { cmd, pmon_config } => {
+            Regs::Adm1272 {
+                cmd,
+                pmon_config,
+                status,
+            } => {
                 let ranges = Ranges::from_pmon_config(*pmon_config);
                 let sense = f64::from(inputs.sense_micro_ohms()) / 1000.0;
                 let on = |bit: u16| *pmon_config & bit != 0;
                 let word: u16 = match *cmd {
                     adm1272::PMON_CONFIG => *pmon_config,
+                    pmbus::STATUS_WORD => status.0,
+                    pmbus::STATUS_INPUT => u16::from(status.1),
                     pmbus::READ_VIN if on(adm1272::PMON_VIN_EN) => {
                         encode(inputs.value(0), ranges.voltage(), 0, 0x0FFF) as u16
                     }

@@ -199,11 +199,18 @@ fn full_record(id: u16, s: &SatelliteSensor, owner: u8) -> Vec<u8> {
     r
 }
 
+/// The satellite's own discrete Power Supply status sensor (08h, sensor-specific): its state
+/// bits are what Get Sensor Reading returns in bytes 3 and 4. It has no SDR here: a board names
+/// its type and states, as for any discrete sensor.
+pub const PSU_STATUS_SENSOR: u8 = 0x40;
+
 /// The satellite's protocol state.
 #[derive(Debug, Clone)]
 pub(crate) struct SatelliteRegs {
     records: Vec<Vec<u8>>,
     reservation: u16,
+    /// State bits of [`PSU_STATUS_SENSOR`].
+    psu_states: u16,
 }
 
 impl SatelliteRegs {
@@ -216,7 +223,13 @@ impl SatelliteRegs {
         SatelliteRegs {
             records,
             reservation: 0,
+            psu_states: wsbmc_hal::pmbus::psu_offset::PRESENCE,
         }
+    }
+
+    /// Sets the status sensor's states, as the supply's controller would from its PMBus status.
+    pub(crate) fn set_psu_states(&mut self, states: u16) {
+        self.psu_states = states & 0x7FFF;
     }
 
     /// Answers one request: completion code and data. `value` gives a sensor's native value.
@@ -246,6 +259,12 @@ impl SatelliteRegs {
                 (cc::OK, self.reservation.to_le_bytes().to_vec())
             }
             (netfn::SENSOR_EVENT, cmd::GET_DEVICE_SDR) => self.get_sdr(data),
+            (netfn::SENSOR_EVENT, cmd::GET_SENSOR_READING)
+                if data.first() == Some(&PSU_STATUS_SENSOR) =>
+            {
+                let [lo, hi] = self.psu_states.to_le_bytes();
+                (cc::OK, vec![0, 0xC0, lo, hi])
+            }
             (netfn::SENSOR_EVENT, cmd::GET_SENSOR_READING) => {
                 let Some(s) = data.first().and_then(|n| sensor(*n)) else {
                     return (cc::NOT_PRESENT, vec![]);

@@ -433,3 +433,50 @@ fn handles_are_send_and_sync() {
     check::<SimBoard>();
     check::<wsbmc_sim::SimBus>();
 }
+
+#[test]
+fn psu_conditions_read_as_power_supply_states() {
+    use wsbmc_hal::pmbus::psu_offset::*;
+    use wsbmc_sim::PsuCondition;
+    let (b, _) = board(1);
+    b.add_device(BUS, 0x10, DeviceModel::Adm1272).unwrap();
+    let mut dev = AnyDevice::new(DeviceModel::Adm1272, b.bus(BUS), 0x10);
+    let table = [
+        (PsuCondition::Ok, PRESENCE),
+        (PsuCondition::Failed, PRESENCE | FAILURE),
+        (PsuCondition::InputLost, PRESENCE | INPUT_LOST),
+        (PsuCondition::Predictive, PRESENCE | PREDICTIVE_FAILURE),
+        (PsuCondition::Ok, PRESENCE),
+    ];
+    for (c, want) in table {
+        b.set_psu_condition(BUS, 0x10, c).unwrap();
+        assert_eq!(block_on(dev.read_states(0)), Ok(want), "{c:?}");
+        assert_eq!(PsuCondition::from_name(c.name()), Some(c));
+    }
+    b.set_fault(BUS, 0x10, Some(SimFault::Nack)).unwrap();
+    assert_eq!(block_on(dev.read_states(0)), Err(DeviceError::Nack));
+    b.add_device(BUS, 0x48, DeviceModel::Tmp75).unwrap();
+    assert!(matches!(
+        b.set_psu_condition(BUS, 0x48, PsuCondition::Failed),
+        Err(SimError::NotApplicable { .. })
+    ));
+}
+
+#[test]
+fn gpio_lines_levels_and_faults() {
+    use wsbmc_hal::GpioInputs;
+    let (b, _) = board(1);
+    b.add_gpio("intrusion", false);
+    let mut g = b.gpio(vec!["intrusion".into(), "missing".into()]);
+    assert_eq!(g.level(0), Ok(false));
+    assert!(b.set_gpio("intrusion", true));
+    assert_eq!(g.level(0), Ok(true));
+    assert!(!b.set_gpio("nope", true));
+    assert_eq!(g.level(1), Err(DeviceError::Nack));
+    assert_eq!(g.level(2), Err(DeviceError::NoSuchChannel));
+    assert!(b.set_gpio_fault("intrusion", Some(SimFault::BusError)));
+    assert_eq!(g.level(0), Err(DeviceError::Bus));
+    assert!(b.set_gpio_fault("intrusion", None));
+    assert_eq!(g.level(0), Ok(true));
+    assert_eq!(b.gpio_lines(), vec![("intrusion".to_string(), true)]);
+}

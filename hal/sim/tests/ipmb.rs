@@ -133,3 +133,30 @@ fn eeprom_holds_a_fru_image() {
     assert_eq!(block_on(e.read_fru(&mut buf)), Err(DeviceError::BadData));
     assert!(b.load_eeprom("i2c0", 0x50, &[0; 300]).is_err());
 }
+
+#[test]
+fn psu_status_sensor_state_bits() {
+    use wsbmc_hal::pmbus::psu_offset::*;
+    use wsbmc_sim::PsuCondition;
+    use wsbmc_sim::satellite::PSU_STATUS_SENSOR;
+    let b = board();
+    let mut s = sat(&b);
+    for (c, want) in [
+        (PsuCondition::Ok, PRESENCE),
+        (PsuCondition::Failed, PRESENCE | FAILURE),
+        (PsuCondition::InputLost, PRESENCE | INPUT_LOST),
+        (PsuCondition::Ok, PRESENCE),
+    ] {
+        b.set_psu_condition(BUS, SAT, c).unwrap();
+        assert_eq!(
+            block_on(s.read_states(PSU_STATUS_SENSOR)),
+            Ok(want),
+            "{c:?}"
+        );
+    }
+    b.set_fault(BUS, SAT, Some(SimFault::Nack)).unwrap();
+    assert_eq!(
+        block_on(s.read_states(PSU_STATUS_SENSOR)),
+        Err(DeviceError::Nack)
+    );
+}

@@ -30,7 +30,7 @@ use core::num::NonZeroU32;
 
 use embedded_hal_async::i2c::I2c;
 
-use super::{read_2, write};
+use super::{read_2, read_u8, write};
 use crate::DeviceError;
 use crate::pmbus::{self, Coefficients, direct_to_scaled};
 
@@ -192,12 +192,47 @@ impl<I: I2c> Adm1272<I> {
         };
         direct_to_scaled(raw, c, -3).ok_or(DeviceError::BadData)
     }
+
+    /// The supply's status as IPMI Power Supply states ([`pmbus::psu_states`]). STATUS_INPUT
+    /// is read only when STATUS_WORD points at the input, so a healthy part costs one transfer.
+    pub async fn psu_states(&mut self) -> Result<u16, DeviceError> {
+        let word =
+            u16::from_le_bytes(read_2(&mut self.i2c, self.address, pmbus::STATUS_WORD).await?);
+        let input = if word & (pmbus::status_word::INPUT | pmbus::status_word::VIN_UV_FAULT) != 0 {
+            read_u8(&mut self.i2c, self.address, pmbus::STATUS_INPUT).await?
+        } else {
+            0
+        };
+        Ok(pmbus::psu_states(word, input))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::devices::test_util::*;
+
+    #[test]
+    fn psu_status_over_the_bus() {
+        use pmbus::psu_offset::*;
+        let word = |w: u16| T::write_read(0x10, vec![0x79], w.to_le_bytes().to_vec());
+        // Healthy: one transfer. Input lost: STATUS_INPUT read too. Absent: NACK. Bus error.
+        let mut mock = Mock::new(&[
+            word(0),
+            word(0x2848),
+            T::write_read(0x10, vec![0x7C], vec![0x18]),
+            word(0x0840),
+            T::write_read(0x10, vec![0x79], vec![0, 0]).with_error(NACK),
+            T::write_read(0x10, vec![0x79], vec![0, 0]).with_error(BUS),
+        ]);
+        let mut dev = Adm1272::new(mock.clone(), 0x10);
+        assert_eq!(block_on(dev.psu_states()), Ok(PRESENCE));
+        assert_eq!(block_on(dev.psu_states()), Ok(PRESENCE | INPUT_LOST));
+        assert_eq!(block_on(dev.psu_states()), Ok(PRESENCE | FAILURE));
+        assert_eq!(block_on(dev.psu_states()), Err(DeviceError::Nack));
+        assert_eq!(block_on(dev.psu_states()), Err(DeviceError::Bus));
+        mock.done();
+    }
 
     const A: u8 = 0x10;
     const CONFIG_60V_15MV: u16 = 0x3F10 | PMON_ENABLES;

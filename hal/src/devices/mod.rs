@@ -92,6 +92,12 @@ impl DeviceModel {
         matches!(self, DeviceModel::IpmbSatellite)
     }
 
+    /// True for models whose status a discrete sensor can read ([`AnyDevice::read_states`]):
+    /// PMBus power devices (STATUS_WORD as Power Supply states) and satellites (state bits).
+    pub const fn has_states(self) -> bool {
+        matches!(self, DeviceModel::Adm1272 | DeviceModel::IpmbSatellite)
+    }
+
     pub fn from_name(name: &str) -> Option<Self> {
         Self::ALL.iter().copied().find(|m| m.name() == name)
     }
@@ -360,6 +366,41 @@ impl<I: I2c, B: IpmiLink> AnyDevice<I, B> {
     }
 }
 
+impl<I: I2c, B: IpmiLink> AnyDevice<I, B> {
+    /// Reads the states of a discrete sensor on this device: for a PMBus power device, page
+    /// `channel` (0) of its status as IPMI Power Supply states; for a satellite, the state bits
+    /// of its sensor number `channel`. Other models have no states (refused without bus
+    /// traffic).
+    pub async fn read_states(&mut self, channel: u8) -> Result<u16, DeviceError> {
+        let _ = channel;
+        match self {
+            #[cfg(feature = "adm1272")]
+            AnyDevice::Adm1272(d) if channel == 0 => d.psu_states().await,
+            #[cfg(feature = "ipmb-satellite")]
+            AnyDevice::Satellite(d) => d.read_states(channel).await,
+            AnyDevice::Unsupported(m, _) if m.has_states() => Err(DeviceError::Nack),
+            _ => Err(DeviceError::NoSuchChannel),
+        }
+    }
+}
+
+/// GPIO inputs a board names for discrete sensors (chassis intrusion, presence, thermal trip).
+/// Levels are read without waiting (a register or a kernel line read), so the trait is
+/// synchronous. `line` indexes the board's line table; `true` is the electrical high level.
+pub trait GpioInputs {
+    fn level(&mut self, line: u16) -> Result<bool, DeviceError>;
+}
+
+/// A platform without GPIO inputs: every line reads as absent.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoGpio;
+
+impl GpioInputs for NoGpio {
+    fn level(&mut self, _line: u16) -> Result<bool, DeviceError> {
+        Err(DeviceError::Nack)
+    }
+}
+
 /// Reads one byte register through the pointer/command byte, the SMBus "read byte" shape every
 /// part here uses.
 pub(crate) async fn read_u8<I: I2c>(i2c: &mut I, address: u8, reg: u8) -> Result<u8, DeviceError> {
@@ -476,6 +517,30 @@ mod tests {
             AnyDevice::bind_with_sense(DeviceModel::Tmp75, mock.clone(), 0x48, quarter);
         assert_eq!(block_on(dev.read(0)), Ok(25_000));
         mock.done();
+    }
+
+    #[test]
+    fn states_only_where_a_model_has_them() {
+        let mut mock = Mock::new(&[T::write_read(0x10, vec![0x79], vec![0x00, 0x00])]);
+        let mut dev: AnyDevice<_> = AnyDevice::new(DeviceModel::Adm1272, mock.clone(), 0x10);
+        assert_eq!(block_on(dev.read_states(0)), Ok(1));
+        assert_eq!(
+            block_on(dev.read_states(1)),
+            Err(DeviceError::NoSuchChannel)
+        );
+        let mut dev: AnyDevice<_> = AnyDevice::new(DeviceModel::Tmp75, mock.clone(), 0x48);
+        assert_eq!(
+            block_on(dev.read_states(0)),
+            Err(DeviceError::NoSuchChannel)
+        );
+        mock.done();
+        assert_eq!(NoGpio.level(3), Err(DeviceError::Nack));
+        for &m in DeviceModel::ALL {
+            assert_eq!(
+                m.has_states(),
+                matches!(m, DeviceModel::Adm1272 | DeviceModel::IpmbSatellite)
+            );
+        }
     }
 
     #[test]

@@ -471,6 +471,28 @@ impl<L: IpmiLink> Satellite<L> {
         Ok(b[0])
     }
 
+    /// The state bits (offsets 0..=14) of a discrete sensor, from Get Sensor Reading's third and
+    /// fourth bytes. No SDR is needed: the board file says what the states mean. A sensor whose
+    /// reading is unavailable or not scanning has no states to tell (BadData).
+    pub async fn read_states(&mut self, sensor: u8) -> Result<u16, DeviceError> {
+        let mut b = [0u8; 8];
+        let n = self
+            .call(
+                netfn::SENSOR_EVENT,
+                cmd::GET_SENSOR_READING,
+                &[sensor],
+                &mut b,
+            )
+            .await
+            .map_err(DeviceError::from)?;
+        if n < 3 || b[1] & 0x20 != 0 || b[1] & 0x40 == 0 {
+            return Err(DeviceError::BadData);
+        }
+        // Byte 4 is optional for sensors with at most 8 states.
+        let high = if n >= 4 { b[3] & 0x7F } else { 0 };
+        Ok(u16::from_le_bytes([b[2], high]))
+    }
+
     /// Reads sensor `sensor` in counts of 10^`scale` of its SDR unit.
     pub async fn read_scaled(&mut self, sensor: u8, scale: i8) -> Result<i32, DeviceError> {
         if let Err(e) = self.load_sdrs().await {
@@ -670,6 +692,22 @@ mod tests {
 
     fn sat(script: Vec<Expect>) -> Satellite<Requester<MockIpmb>> {
         Satellite::new(MockIpmb::new(script), 0x30)
+    }
+
+    #[test]
+    fn discrete_state_bits() {
+        let mut s = sat(vec![
+            reading(0x40, Reply::Ok(0, vec![0, 0xC0, 0x03, 0x80])),
+            reading(0x40, Reply::Ok(0, vec![0, 0xC0, 0x01])),
+            reading(0x40, Reply::Ok(0, vec![0, 0xE0, 0x01, 0x00])),
+            reading(0x40, Reply::Ok(0, vec![0, 0xC0])),
+        ]);
+        // Bit 15 is reserved and dropped; byte 4 is optional.
+        assert_eq!(block_on(s.read_states(0x40)), Ok(0x0003));
+        assert_eq!(block_on(s.read_states(0x40)), Ok(0x0001));
+        assert_eq!(block_on(s.read_states(0x40)), Err(DeviceError::BadData));
+        assert_eq!(block_on(s.read_states(0x40)), Err(DeviceError::BadData));
+        s.link().unwrap().transport().done();
     }
 
     #[test]
