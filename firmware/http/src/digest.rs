@@ -23,6 +23,7 @@ use hmac::{KeyInit as _, Mac as _};
 use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::md5::Md5;
 use crate::{DigestKeys, REALM};
 
 /// Nonces in use whose nonce-counts are tracked. One per concurrently authenticating client is
@@ -82,7 +83,7 @@ impl Algorithm {
         let mut out = [0u8; 32];
         match self {
             Algorithm::Md5 => {
-                let mut h = md5::Md5::new();
+                let mut h = Md5::new();
                 feed(&mut h, parts);
                 out[..16].copy_from_slice(&h.finalize());
             }
@@ -96,12 +97,30 @@ impl Algorithm {
     }
 }
 
-fn feed<D: sha2::Digest>(h: &mut D, parts: &[&[u8]]) {
+/// What [`feed`] needs of a hash: one `update` behind a vtable, so the ':'-joining loop is
+/// compiled once for both algorithms rather than once per hash type.
+trait Update {
+    fn put(&mut self, data: &[u8]);
+}
+
+impl Update for Md5 {
+    fn put(&mut self, data: &[u8]) {
+        self.update(data);
+    }
+}
+
+impl Update for Sha256 {
+    fn put(&mut self, data: &[u8]) {
+        sha2::Digest::update(self, data);
+    }
+}
+
+fn feed(h: &mut dyn Update, parts: &[&[u8]]) {
     for (i, part) in parts.iter().enumerate() {
         if i > 0 {
-            h.update(b":");
+            h.put(b":");
         }
-        h.update(part);
+        h.put(part);
     }
 }
 
