@@ -15,7 +15,7 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::cell::{Cell, RefCell};
-use core::fmt::{self, Write as _};
+use core::fmt;
 
 use base64::Engine as _;
 use embassy_time::{Duration, Instant};
@@ -339,24 +339,20 @@ impl Auth {
 
     /// Appends the `WWW-Authenticate` header lines of a 401 to a response head: Digest (one
     /// line per algorithm, sharing one fresh nonce) before Basic, as the listener offers them.
-    pub(crate) fn write_challenges(
-        &self,
-        head: &mut String,
-        offer: &Offer,
-        stale: bool,
-    ) -> fmt::Result {
+    pub(crate) fn write_challenges(&self, head: &mut String, offer: &Offer, stale: bool) {
         #[cfg(feature = "digest")]
         if self.offers_digest(offer) {
             let mut nonce = String::new();
             self.nonces.issue(Instant::now(), &mut nonce);
-            digest::write_challenges(head, &self.algorithms, &nonce, stale)?;
+            digest::write_challenges(head, &self.algorithms, &nonce, stale);
         }
         #[cfg(not(feature = "digest"))]
         let _ = stale;
         if offer.basic {
-            write!(head, "WWW-Authenticate: {BASIC_CHALLENGE}\r\n")?;
+            head.push_str("WWW-Authenticate: ");
+            head.push_str(BASIC_CHALLENGE);
+            head.push_str("\r\n");
         }
-        Ok(())
     }
 
     fn basic(&self, header: &str, credentials: &str) -> Option<usize> {
@@ -596,8 +592,7 @@ mod tests {
         /// The nonce of the first Digest challenge, as a client reads it.
         fn challenge(auth: &Auth, offer: &Offer) -> (String, String) {
             let mut head = String::new();
-            auth.write_challenges(&mut head, offer, false)
-                .expect("formatting into a String");
+            auth.write_challenges(&mut head, offer, false);
             let start = head.find("nonce=\"").expect("a nonce") + 7;
             let end = start + head[start..].find('"').expect("closing quote");
             (head[start..end].into(), head)
@@ -730,8 +725,7 @@ mod tests {
                 Verdict::Denied
             );
             let mut head = String::new();
-            auth.write_challenges(&mut head, &Offer::HTTP, true)
-                .expect("formatting into a String");
+            auth.write_challenges(&mut head, &Offer::HTTP, true);
             assert_eq!(head.matches("stale=true").count(), 2);
         }
 

@@ -1,7 +1,9 @@
 //! HTTP Digest (RFC 7616), server side: the `Authorization: Digest ...` parser, the nonces and
 //! the nonce-count replay table.
 //!
-//! Nonces are stateless: `base64(issued_ms ‖ serial ‖ HMAC-SHA256(secret, issued_ms ‖ serial)[..16])`.
+//! Nonces are stateless: `hex(issued_ms ‖ serial ‖ HMAC-SHA256(secret, issued_ms ‖ serial)[..16])`.
+//! Hex rather than base64 because the response check needs a hex codec anyway, so the nonce
+//! costs no second codec on the bare-metal image (the format is opaque to clients).
 //! The server keeps no table of issued nonces, so a flood of 401s costs no memory; the MAC
 //! proves a nonce is ours, `issued_ms` lets it expire (`stale=true`), and the serial makes every
 //! nonce unique so two clients never share one nonce-count sequence.
@@ -15,14 +17,13 @@
 use alloc::borrow::Cow;
 use alloc::string::String;
 use core::cell::RefCell;
-use core::fmt::{self, Write as _};
 
-use base64::Engine as _;
 use embassy_time::{Duration, Instant};
 use hmac::{KeyInit as _, Mac as _};
 use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::md5::Md5;
 use crate::{DigestKeys, REALM};
 
 /// Nonces in use whose nonce-counts are tracked. One per concurrently authenticating client is
@@ -37,7 +38,9 @@ pub const DEFAULT_NONCE_TTL: Duration = Duration::from_secs(5 * 60);
 const MAC_LEN: usize = 16;
 /// issued_ms (8) + serial (4) + MAC.
 const NONCE_RAW: usize = 12 + MAC_LEN;
-/// Longest header parameter value considered (the nonce is 38 characters, a response 64).
+/// Characters of a nonce: the raw bytes in hex.
+const NONCE_HEX: usize = 2 * NONCE_RAW;
+/// Longest header parameter value considered (the nonce is 56 characters, a response 64).
 const MAX_VALUE: usize = 512;
 
 type HmacSha256 = hmac::Hmac<Sha256>;
@@ -80,7 +83,7 @@ impl Algorithm {
         let mut out = [0u8; 32];
         match self {
             Algorithm::Md5 => {
-                let mut h = md5::Md5::new();
+                let mut h = Md5::new();
                 feed(&mut h, parts);
                 out[..16].copy_from_slice(&h.finalize());
             }
@@ -94,12 +97,30 @@ impl Algorithm {
     }
 }
 
-fn feed<D: sha2::Digest>(h: &mut D, parts: &[&[u8]]) {
+/// What [`feed`] needs of a hash: one `update` behind a vtable, so the ':'-joining loop is
+/// compiled once for both algorithms rather than once per hash type.
+trait Update {
+    fn put(&mut self, data: &[u8]);
+}
+
+impl Update for Md5 {
+    fn put(&mut self, data: &[u8]) {
+        self.update(data);
+    }
+}
+
+impl Update for Sha256 {
+    fn put(&mut self, data: &[u8]) {
+        sha2::Digest::update(self, data);
+    }
+}
+
+fn feed(h: &mut dyn Update, parts: &[&[u8]]) {
     for (i, part) in parts.iter().enumerate() {
         if i > 0 {
-            h.update(b":");
+            h.put(b":");
         }
-        h.update(part);
+        h.put(part);
     }
 }
 
@@ -361,7 +382,7 @@ impl Nonces {
         out
     }
 
-    /// A fresh nonce, written into `out` (38 characters of base64).
+    /// A fresh nonce, appended to `out` ([`NONCE_HEX`] lowercase hex digits).
     pub(crate) fn issue(&self, now: Instant, out: &mut String) {
         let serial = self.next_serial.get();
         self.next_serial.set(serial.wrapping_add(1));
@@ -371,21 +392,18 @@ impl Nonces {
         let mut payload = [0u8; 12];
         payload.copy_from_slice(&raw[..12]);
         raw[12..].copy_from_slice(&self.mac(&payload));
-        base64::engine::general_purpose::STANDARD_NO_PAD.encode_string(raw, out);
+        let mut text = [0u8; NONCE_HEX];
+        hex_into(&raw, &mut text);
+        // Hex digits are ASCII, so this never fails.
+        if let Ok(text) = core::str::from_utf8(&text) {
+            out.push_str(text);
+        }
     }
 
     /// Checks a nonce's MAC; `None` when it is not one of ours (or not from this boot).
     pub(crate) fn open(&self, nonce: &str) -> Option<NonceInfo> {
-        if nonce.len() > 64 {
-            return None;
-        }
         let mut raw = [0u8; NONCE_RAW];
-        let n = base64::engine::general_purpose::STANDARD_NO_PAD
-            .decode_slice(nonce, &mut raw)
-            .ok()?;
-        if n != NONCE_RAW {
-            return None;
-        }
+        decode_hex(nonce, &mut raw)?;
         let mut payload = [0u8; 12];
         payload.copy_from_slice(&raw[..12]);
         if !bool::from(self.mac(&payload).ct_eq(&raw[12..])) {
@@ -601,34 +619,38 @@ fn hex_val(b: u8) -> Option<u8> {
     }
 }
 
-fn hex<'a>(bytes: &[u8], out: &'a mut [u8; 64]) -> &'a [u8] {
+/// Lowercase hex of `bytes` into the first `2 * bytes.len()` bytes of `out` (as many as fit).
+fn hex_into(bytes: &[u8], out: &mut [u8]) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    for (i, b) in bytes.iter().enumerate() {
-        out[2 * i] = DIGITS[usize::from(b >> 4)];
-        out[2 * i + 1] = DIGITS[usize::from(b & 15)];
+    for (b, pair) in bytes.iter().zip(out.chunks_exact_mut(2)) {
+        pair[0] = DIGITS[usize::from(b >> 4)];
+        pair[1] = DIGITS[usize::from(b & 15)];
     }
-    &out[..bytes.len() * 2]
+}
+
+fn hex<'a>(bytes: &[u8], out: &'a mut [u8; 64]) -> &'a [u8] {
+    let len = bytes.len().min(32) * 2;
+    hex_into(bytes, &mut out[..len]);
+    &out[..len]
 }
 
 /// Appends one `WWW-Authenticate: Digest ...` line per offered algorithm, all carrying `nonce`.
-pub(crate) fn write_challenges(
-    head: &mut String,
-    offered: &[Algorithm],
-    nonce: &str,
-    stale: bool,
-) -> fmt::Result {
+/// Plain string pieces rather than `write!`: the challenge is on every 401, and this keeps
+/// core::fmt's argument machinery out of it.
+pub(crate) fn write_challenges(head: &mut String, offered: &[Algorithm], nonce: &str, stale: bool) {
     for algorithm in offered {
-        write!(
-            head,
-            "WWW-Authenticate: Digest realm=\"{REALM}\", qop=\"auth\", algorithm={}, nonce=\"{nonce}\"",
-            algorithm.token()
-        )?;
+        head.push_str("WWW-Authenticate: Digest realm=\"");
+        head.push_str(REALM);
+        head.push_str("\", qop=\"auth\", algorithm=");
+        head.push_str(algorithm.token());
+        head.push_str(", nonce=\"");
+        head.push_str(nonce);
+        head.push('"');
         if stale {
             head.push_str(", stale=true");
         }
         head.push_str("\r\n");
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -766,7 +788,7 @@ pub(crate) mod tests {
         assert_eq!(info.issued_ms, 1_000);
         // Flip one character: the MAC no longer matches.
         let mut forged: Vec<u8> = a.clone().into_bytes();
-        forged[3] = if forged[3] == b'A' { b'B' } else { b'A' };
+        forged[3] = if forged[3] == b'0' { b'1' } else { b'0' };
         assert!(
             nonces
                 .open(core::str::from_utf8(&forged).expect("ascii"))
@@ -774,6 +796,9 @@ pub(crate) mod tests {
         );
         assert!(nonces.open("").is_none());
         assert!(nonces.open("!!!!").is_none());
+        assert!(nonces.open(&a[..NONCE_HEX - 2]).is_none());
+        assert!(nonces.open(&format!("{a}00")).is_none());
+        assert!(nonces.open(&format!("g{}", &a[1..])).is_none());
         assert!(nonces.open(&"A".repeat(200)).is_none());
         // Another boot (another secret) does not accept it.
         let mut other = Nonces::new();

@@ -19,6 +19,8 @@ mod digest;
 mod digest_keys;
 mod head;
 mod limits;
+#[cfg(feature = "digest")]
+mod md5;
 mod offer;
 mod server;
 

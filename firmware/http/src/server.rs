@@ -289,12 +289,7 @@ where
         Verdict::Stale | Verdict::Denied => {
             let mut challenges = String::new();
             let stale = verdict == Verdict::Stale;
-            if auth
-                .write_challenges(&mut challenges, offer, stale)
-                .is_err()
-            {
-                return reject(io, 500, limits).await;
-            }
+            auth.write_challenges(&mut challenges, offer, stale);
             return refuse(io, &head, 401, &challenges, limits).await;
         }
     };
