@@ -11,8 +11,7 @@ use wsbmc_monitor::{DiscreteDesc, DiscreteSource, PowerDomain, SensorDesc};
 
 use crate::raw::{RawDiscrete, RawLine, RawPower};
 use crate::validate::{
-    DEFAULT_OWNER, DEFAULT_POLL_MS, MAX_LINE_NAME, MAX_LINE_OFFSET, MAX_NAME, POLL_MS, Source,
-    entity, is_key,
+    MAX_LINE_NAME, MAX_LINE_OFFSET, MAX_NAME, Source, entity, is_key, poll_owner_lun,
 };
 use crate::{BoardError, Device, GpioInput, GpioLine, PowerLines};
 
@@ -366,35 +365,7 @@ pub fn discrete(
         let assertion_mask = subset("assert", &d.assert)?;
         let deassertion_mask = subset("deassert", &d.deassert)?;
 
-        let poll_ms = match &d.poll_ms {
-            None => DEFAULT_POLL_MS,
-            Some(p) => u32::try_from(*p.get_ref())
-                .ok()
-                .filter(|v| POLL_MS.contains(&i64::from(*v)))
-                .ok_or_else(|| {
-                    fail(
-                        p.span(),
-                        format!(
-                            "poll-ms = {} is outside {}..={}",
-                            p.get_ref(),
-                            POLL_MS.start,
-                            POLL_MS.end - 1
-                        ),
-                    )
-                })?,
-        };
-        let owner = match &d.owner {
-            None => DEFAULT_OWNER,
-            Some(o) => u8::try_from(*o.get_ref())
-                .map_err(|_| fail(o.span(), format!("owner {} is not a byte", o.get_ref())))?,
-        };
-        let lun = match &d.lun {
-            None => 0,
-            Some(l) => u8::try_from(*l.get_ref())
-                .ok()
-                .filter(|l| *l <= 3)
-                .ok_or_else(|| fail(l.span(), format!("lun {} is outside 0..=3", l.get_ref())))?,
-        };
+        let (poll_ms, owner, lun) = poll_owner_lun(&d.poll_ms, &d.owner, &d.lun, &fail)?;
         out.push(DiscreteDesc {
             key: key.clone(),
             name: name.clone(),

@@ -364,6 +364,47 @@ fn default_readable(q: Quantity) -> (i32, i32) {
     }
 }
 
+/// The keys numeric and discrete sensors share: the poll period (within [`POLL_MS`]), the IPMI
+/// sensor owner (a slave address byte) and LUN (0..=3), with their defaults. `fail` names the
+/// sensor in the error, at the value's own line.
+pub(crate) fn poll_owner_lun(
+    poll_ms: &Option<Spanned<i64>>,
+    owner: &Option<Spanned<i64>>,
+    lun: &Option<Spanned<i64>>,
+    fail: &dyn Fn(Range<usize>, String) -> BoardError,
+) -> Result<(u32, u8, u8), BoardError> {
+    let poll_ms = match poll_ms {
+        None => DEFAULT_POLL_MS,
+        Some(p) => u32::try_from(*p.get_ref())
+            .ok()
+            .filter(|v| POLL_MS.contains(&i64::from(*v)))
+            .ok_or_else(|| {
+                fail(
+                    p.span(),
+                    format!(
+                        "poll-ms = {} is outside {}..={}",
+                        p.get_ref(),
+                        POLL_MS.start,
+                        POLL_MS.end - 1
+                    ),
+                )
+            })?,
+    };
+    let owner = match owner {
+        None => DEFAULT_OWNER,
+        Some(o) => u8::try_from(*o.get_ref())
+            .map_err(|_| fail(o.span(), format!("owner {} is not a byte", o.get_ref())))?,
+    };
+    let lun = match lun {
+        None => 0,
+        Some(l) => u8::try_from(*l.get_ref())
+            .ok()
+            .filter(|l| *l <= 3)
+            .ok_or_else(|| fail(l.span(), format!("lun {} is outside 0..=3", l.get_ref())))?,
+    };
+    Ok((poll_ms, owner, lun))
+}
+
 fn to_threshold(t: RawThreshold) -> Threshold {
     match t {
         RawThreshold::LowerNonCritical => Threshold::LowerNonCritical,
@@ -591,36 +632,7 @@ fn sensors(
         }
         let nominal = opt("nominal", &s.nominal)?;
 
-        let poll_ms = match &s.poll_ms {
-            None => DEFAULT_POLL_MS,
-            Some(p) => u32::try_from(*p.get_ref())
-                .ok()
-                .filter(|v| POLL_MS.contains(&i64::from(*v)))
-                .ok_or_else(|| {
-                    fail(
-                        p.span(),
-                        format!(
-                            "poll-ms = {} is outside {}..={}",
-                            p.get_ref(),
-                            POLL_MS.start,
-                            POLL_MS.end - 1
-                        ),
-                    )
-                })?,
-        };
-
-        let owner = match &s.owner {
-            None => DEFAULT_OWNER,
-            Some(o) => u8::try_from(*o.get_ref())
-                .map_err(|_| fail(o.span(), format!("owner {} is not a byte", o.get_ref())))?,
-        };
-        let lun = match &s.lun {
-            None => 0,
-            Some(l) => u8::try_from(*l.get_ref())
-                .ok()
-                .filter(|l| *l <= 3)
-                .ok_or_else(|| fail(l.span(), format!("lun {} is outside 0..=3", l.get_ref())))?,
-        };
+        let (poll_ms, owner, lun) = poll_owner_lun(&s.poll_ms, &s.owner, &s.lun, &fail)?;
 
         if let Some(w) = &s.sim {
             let wave = sim_channel(w.get_ref(), scale).map_err(|m| fail(w.span(), m))?;

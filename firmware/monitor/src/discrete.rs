@@ -286,14 +286,7 @@ impl DiscreteTable {
         state.updated_ms = now_ms;
         let new_states = state.states();
 
-        let period = u64::from(desc.poll_ms.max(1));
-        let due = self.due[i];
-        let cadence = due.saturating_add(period);
-        self.due[i] = if due <= now_ms && cadence > now_ms {
-            cadence
-        } else {
-            now_ms.saturating_add(period)
-        };
+        self.due[i] = crate::poller::next_due(self.due[i], now_ms, desc.poll_ms);
 
         Some(DiscreteRecorded {
             id,

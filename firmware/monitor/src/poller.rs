@@ -210,16 +210,7 @@ impl Monitor {
         }
         state.updated_ms = now_ms;
 
-        let period = u64::from(desc.poll_ms.max(1));
-        let due = self.due[i];
-        // Keep the cadence when the poller is merely late; after a long stall (or an early,
-        // forced read) restart the period from now instead of firing a burst of catch-up reads.
-        let cadence = due.saturating_add(period);
-        self.due[i] = if due <= now_ms && cadence > now_ms {
-            cadence
-        } else {
-            now_ms.saturating_add(period)
-        };
+        self.due[i] = next_due(self.due[i], now_ms, desc.poll_ms);
 
         Ok(Recorded {
             id,
@@ -282,6 +273,19 @@ impl Monitor {
     /// The thresholds in force for a sensor, after any console changes.
     pub fn thresholds(&self, id: SensorId) -> Option<&Thresholds> {
         self.desc(id).map(|d| &d.thresholds)
+    }
+}
+
+/// When a sensor read at `now_ms` (due at `due`) is next due. Keeps the cadence when the poller is
+/// merely late; after a long stall (or an early, forced read) restarts the period from now instead
+/// of firing a burst of catch-up reads. Numeric and discrete sensors poll alike.
+pub(crate) fn next_due(due: u64, now_ms: u64, poll_ms: u32) -> u64 {
+    let period = u64::from(poll_ms.max(1));
+    let cadence = due.saturating_add(period);
+    if due <= now_ms && cadence > now_ms {
+        cadence
+    } else {
+        now_ms.saturating_add(period)
     }
 }
 
