@@ -1,6 +1,9 @@
 """How the binary starts: the `cargo run` defaults, credentials from the environment, bad boards."""
 
+import os
+import stat
 import subprocess
+import time
 
 import pytest
 
@@ -159,3 +162,90 @@ def test_sensor_gpio_lines_that_cannot_be_opened_exit_2_naming_them(tmp_path):
     assert r.returncode == 2, r
     errors = [line for line in r.stderr.decode().splitlines() if line.startswith("wsbmc:")]
     assert len(errors) == 1 and 'sensor inputs: gpio chip "no-such-chip.gpio"' in errors[0], errors
+
+
+def _run_exit(args, timeout=30, env=None):
+    """Runs the binary to its exit (bounded) without WSBMC_* from the caller's environment."""
+    return subprocess.run(
+        [str(_binary()), "--listen", "127.0.0.1:0", *args],
+        capture_output=True,
+        timeout=timeout,
+        cwd=ROOT,
+        env={
+            **{k: v for k, v in os.environ.items() if not k.startswith("WSBMC_")},
+            **(env or {}),
+        },
+    )
+
+
+def test_state_dir_is_private_and_loose_modes_are_tightened(tmp_path):
+    """The state dir holds the password hash and the TLS key: 0700, every file 0600, and an
+    existing dir left readable by others is tightened at start."""
+    state = tmp_path / "state"
+    a = Agent(args=["--state-dir", str(state)])
+    a.stop()
+    assert stat.S_IMODE(state.stat().st_mode) == 0o700
+    files = sorted(f.name for f in state.iterdir())
+    assert "map.flash" in files and "sel.flash" in files, files
+    for f in state.iterdir():
+        assert stat.S_IMODE(f.stat().st_mode) == 0o600, f
+
+    state.chmod(0o755)
+    for f in state.iterdir():
+        f.chmod(0o644)
+    b = Agent(args=["--state-dir", str(state)])
+    b.stop()
+    assert stat.S_IMODE(state.stat().st_mode) == 0o700
+    for f in state.iterdir():
+        assert stat.S_IMODE(f.stat().st_mode) == 0o600, f
+
+
+def test_control_socket_of_a_live_agent_is_not_taken_over(tmp_path):
+    sock = tmp_path / "ctl.sock"
+    a = Agent(control=sock)
+    try:
+        r = _run_exit(["--board", str(SIM_BOARD), "--user", "admin", "--password", "pw-12345",
+                       "--control", str(sock)])
+        assert r.returncode == 2, r.stderr
+        err = r.stderr.decode()
+        assert str(sock) in err and "running agent" in err, err
+        assert a.sim("status").stdout.startswith("host "), "the first agent lost its control socket"
+    finally:
+        a.stop()
+    # A stale socket (nobody listening) is replaced.
+    assert sock.exists()
+    b = Agent(control=sock)
+    try:
+        assert b.sim("status").stdout.startswith("host ")
+    finally:
+        b.stop()
+
+
+@pytest.mark.parametrize(
+    "args,env,option",
+    [
+        (["--user", "operator"], {}, "--user"),
+        ([], {"WSBMC_USER": "operator"}, "--user"),
+        (["--user", "a:b", "--password", "pw-12345"], {}, "--user"),
+        (["--header-timeout-ms", "0"], {}, "--header-timeout-ms"),
+        (["--max-connections", "0"], {}, "--max-connections"),
+        (["--tls-max-handshakes", "0"], {}, "--tls-max-handshakes"),
+        (["--tls-handshake-timeout-ms", "0"], {}, "--tls-handshake-timeout-ms"),
+        (["--digest-nonce-lifetime-s", "0"], {}, "--digest-nonce-lifetime-s"),
+    ],
+)
+def test_cli_values_without_a_floor_or_login_exit_2_naming_the_option(args, env, option):
+    """A user without a password must not fall back to the development password; a user
+    Basic cannot carry and zero limits are refused, each naming its option."""
+    r = _run_exit(args, env=env)
+    assert r.returncode == 2, r.stderr
+    assert option in r.stderr.decode(), r.stderr
+
+
+def test_board_file_that_never_ends_exits_2_quickly():
+    start = time.monotonic()
+    r = _run_exit(["--board", "/dev/zero"], timeout=20)
+    assert r.returncode == 2
+    err = r.stderr.decode()
+    assert err.startswith("wsbmc: /dev/zero: board file larger than"), err
+    assert time.monotonic() - start < 10

@@ -34,6 +34,12 @@ pub fn discrete(
         .collect();
     let mut numbers: HashMap<u8, String> =
         numeric.iter().map(|s| (s.number, s.key.clone())).collect();
+    // Discrete sensors are CIM_Sensor instances too: their names share the numeric ones'
+    // ElementName namespace.
+    let mut names: HashMap<String, String> = numeric
+        .iter()
+        .map(|s| (s.name.clone(), format!("sensor \"{}\"", s.key)))
+        .collect();
     let mut sources: HashMap<(u16, u8), String> = HashMap::new();
     let mut lines: Vec<GpioInput> = Vec::new();
     let mut out = Vec::with_capacity(raw.len());
@@ -60,6 +66,12 @@ pub fn discrete(
                 format!(
                     "name \"{name}\" must be 1 to {MAX_NAME} printable ASCII characters (IPMI sensor ID string)"
                 ),
+            ));
+        }
+        if let Some(first) = names.insert(name.clone(), format!("discrete \"{key}\"")) {
+            return Err(fail(
+                d.name.span(),
+                format!("name \"{name}\" is already used by {first}"),
             ));
         }
         let number = u8::try_from(*d.number.get_ref())

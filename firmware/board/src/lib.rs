@@ -264,14 +264,30 @@ impl fmt::Display for BoardError {
 
 impl std::error::Error for BoardError {}
 
+/// Largest board file read. The largest board in the tree is a few KiB; the bound keeps a
+/// wrong path (`/dev/zero`, a disk image) from being read into memory without end.
+pub const MAX_BOARD_FILE: u64 = 1024 * 1024;
+
 /// Reads and validates a board file; errors name `path` as given.
 pub fn load(path: &Path) -> Result<Board, BoardError> {
+    use std::io::Read as _;
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| BoardError {
+    let fail = |message: String| BoardError {
         file: file.clone(),
         line: None,
-        message: format!("cannot read board file: {e}"),
-    })?;
+        message,
+    };
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_BOARD_FILE + 1).read_to_end(&mut bytes))
+        .map_err(|e| fail(format!("cannot read board file: {e}")))?;
+    if bytes.len() as u64 > MAX_BOARD_FILE {
+        return Err(fail(format!(
+            "board file larger than {MAX_BOARD_FILE} bytes: refusing to read it"
+        )));
+    }
+    let text = String::from_utf8(bytes)
+        .map_err(|e| fail(format!("cannot read board file: not UTF-8 ({e})")))?;
     parse(&text, &file)
 }
 

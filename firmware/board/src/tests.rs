@@ -341,6 +341,38 @@ fn every_error_names_its_line() {
             vec![("max-connections = 4", format!("max-connections = 0 {m}"))],
             "max-connections must be positive",
         ),
+        (
+            vec![(
+                "max-connections = 4",
+                format!("max-connections = 4\nmax-request-size = 1 {m}"),
+            )],
+            "limits: max-request-size = 1 is outside 8192..=16777216",
+        ),
+        (
+            vec![(
+                "max-connections = 4",
+                format!("max-connections = 4\nmax-request-size = 4294967295 {m}"),
+            )],
+            "max-request-size = 4294967295 is outside",
+        ),
+        (
+            vec![(
+                "max-connections = 4",
+                format!("max-connections = 4\nmax-envelope-size = 100 {m}"),
+            )],
+            "max-envelope-size = 100 is outside 8192..",
+        ),
+        (
+            vec![(
+                "max-connections = 4",
+                format!("max-connections = 4\nenum-context-idle-s = 0 {m}"),
+            )],
+            "enum-context-idle-s must be positive",
+        ),
+        (
+            vec![("name = \"Fan1\"", format!("name = \"CPU0 Temp\" {m}"))],
+            "sensor \"fan1\": name \"CPU0 Temp\" already used on line 35",
+        ),
         // [[bus]]
         (
             vec![
@@ -652,6 +684,19 @@ fn unreadable_file_has_no_line() {
             .starts_with("/nonexistent/board.toml: cannot read board file")
     );
     let _: &dyn std::error::Error = &e as &BoardError;
+}
+
+#[test]
+fn endless_or_huge_file_is_refused_with_a_bound() {
+    let start = std::time::Instant::now();
+    let e = load(Path::new("/dev/zero")).unwrap_err();
+    assert_eq!(e.line, None);
+    assert!(
+        e.to_string()
+            .starts_with("/dev/zero: board file larger than 1048576 bytes"),
+        "{e}"
+    );
+    assert!(start.elapsed() < std::time::Duration::from_secs(5));
 }
 
 fn sim_board_path() -> PathBuf {
@@ -1154,6 +1199,16 @@ fn discrete_errors_name_their_line() {
             "number = 0x81",
             format!("number = 0x80 {m}"),
             "already used by sensor \"psu0_status\"",
+        ),
+        (
+            "name = \"Intrusion\"",
+            format!("name = \"PSU0 Status\" {m}"),
+            "name \"PSU0 Status\" is already used by discrete \"psu0_status\"",
+        ),
+        (
+            "name = \"Intrusion\"",
+            format!("name = \"Fan1\" {m}"),
+            "name \"Fan1\" is already used by sensor \"fan1\"",
         ),
         (
             "number = 0x81",

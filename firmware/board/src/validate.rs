@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
-use std::ops::Range;
+use std::ops::{Range, RangeInclusive};
 
 use toml::Spanned;
 use wsbmc_hal::devices::{ChannelInfo, adm1272};
@@ -423,6 +423,8 @@ fn sensors(
     sim: &mut Vec<SimChannel>,
 ) -> Result<Vec<SensorDesc>, BoardError> {
     let mut keys: HashMap<String, usize> = HashMap::new();
+    // The name is the CIM ElementName a console lists sensors by: two alike are ambiguous.
+    let mut names: HashMap<String, usize> = HashMap::new();
     let mut numbers: HashMap<u8, String> = HashMap::new();
     let mut sources: HashMap<(u16, u8), String> = HashMap::new();
     let mut out = Vec::with_capacity(raw.len());
@@ -452,6 +454,12 @@ fn sensors(
                 format!(
                     "name \"{name}\" must be 1 to {MAX_NAME} printable ASCII characters (IPMI sensor ID string)"
                 ),
+            ));
+        }
+        if let Some(first) = names.insert(name.clone(), src.line_of(s.name.span().start)) {
+            return Err(fail(
+                s.name.span(),
+                format!("name \"{name}\" already used on line {first}"),
             ));
         }
 
@@ -865,19 +873,43 @@ fn sel(src: &Source<'_>, raw: RawSel) -> Result<SelSettings, BoardError> {
     Ok(sel)
 }
 
+/// Smallest envelope a WS-Man service must be able to send and receive (DSP0226 sets 8192
+/// octets as the minimum MaxEnvelopeSize); a request bound below it refuses every real client.
+const MIN_ENVELOPE: u32 = 8192;
+/// Largest request body: the body is buffered whole per connection, so this bounds the heap a
+/// client can make the agent hold (32 times the 512 KiB default).
+const MAX_REQUEST: u32 = 16 * 1024 * 1024;
+
 fn limits(src: &Source<'_>, raw: RawLimits) -> Result<Limits, BoardError> {
-    let get = |what: &str, v: Option<Spanned<u32>>| match v {
-        Some(v) if *v.get_ref() == 0 => {
+    let get = |what: &str, v: Option<Spanned<u32>>, range: RangeInclusive<u32>| match v {
+        Some(v) if *v.get_ref() == 0 && *range.start() == 1 => {
             Err(src.err(v.span(), format!("limits: {what} must be positive")))
         }
+        Some(v) if !range.contains(v.get_ref()) => Err(src.err(
+            v.span(),
+            format!(
+                "limits: {what} = {} is outside {}..={}",
+                v.get_ref(),
+                range.start(),
+                range.end()
+            ),
+        )),
         v => Ok(v.map(Spanned::into_inner)),
     };
     Ok(Limits {
-        max_envelope_size: get("max-envelope-size", raw.max_envelope_size)?,
-        max_enum_contexts: get("max-enum-contexts", raw.max_enum_contexts)?,
-        enum_context_idle_s: get("enum-context-idle-s", raw.enum_context_idle_s)?,
-        max_request_size: get("max-request-size", raw.max_request_size)?,
-        max_connections: get("max-connections", raw.max_connections)?,
+        max_envelope_size: get(
+            "max-envelope-size",
+            raw.max_envelope_size,
+            MIN_ENVELOPE..=MAX_REQUEST,
+        )?,
+        max_enum_contexts: get("max-enum-contexts", raw.max_enum_contexts, 1..=65_535)?,
+        enum_context_idle_s: get("enum-context-idle-s", raw.enum_context_idle_s, 1..=86_400)?,
+        max_request_size: get(
+            "max-request-size",
+            raw.max_request_size,
+            MIN_ENVELOPE..=MAX_REQUEST,
+        )?,
+        max_connections: get("max-connections", raw.max_connections, 1..=65_535)?,
     })
 }
 

@@ -393,6 +393,26 @@ impl Target {
 pub fn bind(path: &Path) -> io::Result<UnixListener> {
     if let Ok(meta) = std::fs::symlink_metadata(path) {
         if meta.file_type().is_socket() {
+            // Only a socket nobody listens on is left over from an agent that died; a live
+            // one belongs to a running agent, which must keep its control channel.
+            match std::os::unix::net::UnixStream::connect(path) {
+                Ok(_) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::AddrInUse,
+                        format!(
+                            "{} is the control socket of a running agent",
+                            path.display()
+                        ),
+                    ));
+                }
+                Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {}
+                Err(e) => {
+                    return Err(io::Error::new(
+                        e.kind(),
+                        format!("{} exists and cannot be checked: {e}", path.display()),
+                    ));
+                }
+            }
             std::fs::remove_file(path)?;
         } else {
             return Err(io::Error::new(

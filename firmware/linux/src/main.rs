@@ -82,15 +82,17 @@ struct Args {
     /// Digest algorithms challenged with, in order (SHA-256, MD5); empty turns Digest off.
     #[arg(long, value_delimiter = ',', default_value = "SHA-256,MD5")]
     digest_algorithms: Vec<String>,
-    /// How long a Digest nonce is accepted before it is answered stale=true.
-    #[arg(long, default_value_t = 300)]
+    /// How long a Digest nonce is accepted before it is answered stale=true (10 to 86400).
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u32).range(10..=86_400))]
     digest_nonce_lifetime_s: u32,
-    /// Time a client gets to complete a TLS handshake.
-    #[arg(long, default_value_t = 10_000)]
+    /// Time a client gets to complete a TLS handshake (100 to 600000).
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(100..=600_000))]
     tls_handshake_timeout_ms: u32,
-    /// TLS handshakes in progress at once; more connections are dropped until one finishes.
-    #[arg(long, default_value_t = wsbmc_tls::DEFAULT_MAX_HANDSHAKES)]
-    tls_max_handshakes: usize,
+    /// TLS handshakes in progress at once (1 to 1024); more connections are dropped until one
+    /// finishes.
+    #[arg(long, default_value_t = wsbmc_tls::DEFAULT_MAX_HANDSHAKES as u32,
+          value_parser = clap::value_parser!(u32).range(1..=1024))]
+    tls_max_handshakes: u32,
     /// Board description file; default: the built-in simulated board.
     #[arg(long)]
     board: Option<PathBuf>,
@@ -105,15 +107,17 @@ struct Args {
         allow_hyphen_values = true
     )]
     password: Option<String>,
-    /// Concurrent connections served; more are answered 503 and closed.
-    #[arg(long)]
+    /// Concurrent connections served (1 to 65535); more are answered 503 and closed.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=65_535))]
     max_connections: Option<u32>,
     /// Directory for what survives a restart (the SEL, console-set thresholds); created if
     /// missing. Without it they are kept in RAM.
     #[arg(long)]
     state_dir: Option<PathBuf>,
-    /// How long a client may take to send a request's headers before it is disconnected.
-    #[arg(long, default_value_t = HttpLimits::DEFAULT.header_timeout_ms)]
+    /// How long a client may take to send a request's headers before it is disconnected
+    /// (100 to 600000).
+    #[arg(long, default_value_t = HttpLimits::DEFAULT.header_timeout_ms,
+          value_parser = clap::value_parser!(u32).range(100..=600_000))]
     header_timeout_ms: u32,
 }
 
@@ -271,6 +275,18 @@ fn sim_client(control: &PathBuf, action: &SimAction) -> ExitCode {
     }
 }
 
+/// A user name Basic authentication can carry: RFC 7617 splits user-id and password at the
+/// first ':' and forbids control characters, so such a name could never log in.
+fn check_user_name(user: &str) -> Result<(), &'static str> {
+    if user.contains(':') {
+        Err("a user name must not contain ':' (Basic authentication splits at it)")
+    } else if user.chars().any(char::is_control) {
+        Err("a user name must not contain control characters")
+    } else {
+        Ok(())
+    }
+}
+
 fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     let args = Args::parse();
@@ -315,6 +331,12 @@ fn main() -> ExitCode {
         .is_some_and(|(u, p)| u.is_empty() || p.is_empty())
     {
         eprintln!("wsbmc: user name and password must not be empty");
+        return ExitCode::from(2);
+    }
+    if let Some(user) = &args.user
+        && let Err(e) = check_user_name(user)
+    {
+        eprintln!("wsbmc: --user {user:?}: {e}");
         return ExitCode::from(2);
     }
 
@@ -380,6 +402,25 @@ async fn run(
     };
     let account = match (given, stored) {
         (Some(a), _) => a,
+        // A user named without a password is only the stored account's name, never a way to
+        // reach the development default under another name.
+        (None, stored) if args.user.is_some() => {
+            let user = args.user.as_deref().unwrap_or_default();
+            match stored {
+                Some(a) if a.name() == user => {
+                    info!("using the account stored in the state directory");
+                    a
+                }
+                _ => {
+                    eprintln!(
+                        "wsbmc: --user {user:?} given without a password: give --password (or \
+                         WSBMC_PASSWORD) too; without one only the account stored in --state-dir \
+                         is used"
+                    );
+                    return ExitCode::from(2);
+                }
+            }
+        }
         (None, Some(a)) => {
             info!("using the account stored in the state directory");
             a
@@ -445,11 +486,11 @@ async fn run(
         header_timeout_ms: args.header_timeout_ms,
         ..HttpLimits::default()
     });
+    // Both sources are floored at 1 where they are read (clap range, board validation).
     let max_connections = args
         .max_connections
         .or(board.limits.max_connections)
-        .unwrap_or(16)
-        .max(1) as usize;
+        .unwrap_or(16) as usize;
 
     let Some(listeners) = plan_listeners(&args) else {
         eprintln!("wsbmc: no listener: give --listen or leave HTTPS on");
@@ -629,7 +670,7 @@ fn tls_acceptor(args: &Args) -> Result<Rc<wsbmc_tls::Acceptor>, String> {
     };
     Ok(acceptor.with_limits(
         std::time::Duration::from_millis(u64::from(args.tls_handshake_timeout_ms)),
-        args.tls_max_handshakes,
+        args.tls_max_handshakes as usize,
     ))
 }
 
@@ -936,5 +977,37 @@ fn random_u64() -> u64 {
                 .map_or(0, |d| d.as_nanos() as u64);
             t ^ (&b as *const _ as u64).rotate_left(32)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_names_basic_cannot_carry_are_refused() {
+        assert!(check_user_name("admin").is_ok());
+        assert!(check_user_name("dom\\user.name@x").is_ok());
+        assert!(check_user_name("a:b").is_err());
+        assert!(check_user_name("a\nb").is_err());
+    }
+
+    #[test]
+    fn numeric_options_have_floors() {
+        let parse = |extra: &[&str]| {
+            Args::try_parse_from(["wsbmc"].iter().chain(extra)).map_err(|e| e.to_string())
+        };
+        assert!(parse(&[]).is_ok());
+        for (opt, low) in [
+            ("--header-timeout-ms", "99"),
+            ("--max-connections", "0"),
+            ("--tls-handshake-timeout-ms", "0"),
+            ("--tls-max-handshakes", "0"),
+            ("--digest-nonce-lifetime-s", "0"),
+        ] {
+            let e = parse(&[opt, low]).unwrap_err();
+            assert!(e.contains(opt), "{opt}: {e}");
+        }
+        assert!(parse(&["--header-timeout-ms", "100", "--max-connections", "1"]).is_ok());
     }
 }

@@ -122,8 +122,7 @@ pub async fn start(
     let map_len = MAP_PAGES * PAGE;
     match state_dir {
         Some(dir) => {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| format!("state directory {}: {e}", dir.display()))?;
+            private_dir(dir).map_err(|e| format!("state directory {}: {e}", dir.display()))?;
             let open = |name: &str, len: usize| {
                 let path = dir.join(name);
                 FileFlash::<PAGE>::open(&path, len).map_err(|e| format!("{}: {e}", path.display()))
@@ -156,9 +155,70 @@ pub async fn start(
     }
 }
 
+/// Most entries looked at when tightening an existing state directory: it holds a handful of
+/// files, and a directory full of something else must not stall the start.
+const MAX_DIR_ENTRIES: usize = 256;
+
+/// Creates the state directory 0700 (it holds the account's password hash and the TLS key), or
+/// tightens an existing one and the regular files in it to 0700/0600, with a warning, when an
+/// older wsbmc or a hand-made directory left them readable by others.
+pub fn private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::fs::Permissions;
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
+    let mode = std::fs::metadata(dir)?.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        warn!(
+            "state directory {} was mode {mode:o}; tightening it to 700",
+            dir.display()
+        );
+        std::fs::set_permissions(dir, Permissions::from_mode(0o700))?;
+    }
+    for entry in std::fs::read_dir(dir)?.take(MAX_DIR_ENTRIES) {
+        let entry = entry?;
+        // symlink_metadata: a link is left alone rather than followed out of the directory.
+        let meta = entry.path().symlink_metadata()?;
+        let mode = meta.permissions().mode() & 0o777;
+        if meta.is_file() && mode & 0o077 != 0 {
+            warn!(
+                "{} was mode {mode:o}; tightening it to 600",
+                entry.path().display()
+            );
+            std::fs::set_permissions(entry.path(), Permissions::from_mode(0o600))?;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn mode(p: &Path) -> u32 {
+        std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn state_dir_is_created_private_and_loose_modes_are_tightened() {
+        let base = std::env::temp_dir().join(format!("wsbmc-state-mode-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        let dir = base.join("nested/state");
+        private_dir(&dir).unwrap();
+        assert_eq!(mode(&dir), 0o700);
+
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let file = dir.join("map.flash");
+        std::fs::write(&file, b"x").unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        private_dir(&dir).unwrap();
+        assert_eq!(mode(&dir), 0o700);
+        assert_eq!(mode(&file), 0o600);
+        let _ = std::fs::remove_dir_all(&base);
+    }
 
     #[test]
     fn queue_pages_grow_with_capacity() {

@@ -11,7 +11,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io;
-use std::os::unix::fs::FileExt;
+use std::os::unix::fs::{FileExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 use std::vec;
 
@@ -42,8 +42,15 @@ impl<const ERASE: usize> FileFlash<ERASE> {
             .write(true)
             .create(true)
             .truncate(false)
+            // The map holds the account's password hash: readable by the agent's user only.
+            .mode(0o600)
             .open(path)?;
-        let len = file.metadata()?.len();
+        let meta = file.metadata()?;
+        // `mode` applies only when the file is created; an older, looser image is tightened.
+        if meta.permissions().mode() & 0o077 != 0 {
+            file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        }
+        let len = meta.len();
         if len == 0 {
             let blank = vec![0xFFu8; ERASE];
             for page in 0..capacity / ERASE {
@@ -131,6 +138,18 @@ mod tests {
         ));
         let _ = std::fs::remove_file(&p);
         p
+    }
+
+    #[test]
+    fn image_is_private_when_created_and_tightened_when_loose() {
+        let path = temp_path("mode");
+        drop(FileFlash::<256>::open(&path, 512).unwrap());
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&path), 0o600);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        drop(FileFlash::<256>::open(&path, 512).unwrap());
+        assert_eq!(mode(&path), 0o600);
+        let _ = std::fs::remove_file(&path);
     }
 
     #[test]

@@ -8,7 +8,7 @@
 
 use std::fs;
 use std::io::Write as _;
-use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -183,7 +183,12 @@ impl Files {
     /// catches the moment between the two sees a mismatched pair, refuses it and keeps what it
     /// had, then picks the pair up once the certificate lands.
     fn store(&self, cert_pem: &[u8], key_pem: &[u8]) -> Result<(), String> {
-        fs::create_dir_all(&self.dir)
+        // 0700 when `wsbmc cert` makes the state directory before the agent ever ran: it holds
+        // the key (the agent tightens an existing looser one at start).
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&self.dir)
             .map_err(|e| format!("state directory {}: {e}", self.dir.display()))?;
         write_private(&self.key_path(), key_pem)?;
         write_private(&self.cert_path(), cert_pem)
@@ -355,6 +360,8 @@ mod tests {
                 .mode();
             assert_eq!(mode & 0o777, 0o600, "{f}");
         }
+        let dir_mode = fs::metadata(&dir).expect("dir").permissions().mode();
+        assert_eq!(dir_mode & 0o777, 0o700);
         let id = Files::new(&dir).load().expect("valid pair");
         let (_, cert) = x509_parser::parse_x509_certificate(&id.chain[0]).expect("parses");
         assert_eq!(cert.version(), x509_parser::x509::X509Version::V3);
