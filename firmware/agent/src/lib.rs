@@ -744,6 +744,8 @@ pub fn devices<I: I2c>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    // The std images' embassy-time driver: these tests run the timers outside embassy-executor.
+    use wsbmc_time_std as _;
 
     #[test]
     fn every_transition_maps_to_its_own_request_and_back() {

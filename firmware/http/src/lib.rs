@@ -12,6 +12,10 @@
 
 extern crate alloc;
 
+/// The unit tests run the timeouts outside embassy-executor, on the std images' time driver.
+#[cfg(test)]
+use wsbmc_time_std as _;
+
 mod auth;
 mod bufio;
 #[cfg(feature = "digest")]

@@ -7,11 +7,13 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use embedded_io_adapters::tokio_1::FromTokio;
+// The std images' embassy-time driver: the timeouts here run on tokio, outside embassy-executor.
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, DuplexStream};
 use wsbmc_http::{
     Auth, Handler, HttpLimits, Offer, Phase, Request, Response, ResponseGate, ServeError,
     serve_connection, serve_connection_gated, serve_connection_with,
 };
+use wsbmc_time_std as _;
 
 /// What the handler saw for one request.
 #[derive(Debug, Clone, PartialEq, Eq)]

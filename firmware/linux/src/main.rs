@@ -31,10 +31,12 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use wsbmc_agent::Agent;
+// Installs the embassy-time driver the shared code keeps time with (see that crate for why).
 use wsbmc_board::Board;
 use wsbmc_cim::{FirmwareKind, FirmwareView, Image, SystemInfo};
 use wsbmc_http::{Account, Algorithm, Auth, HttpLimits, Offer};
 use wsbmc_monitor::Monitor;
+use wsbmc_time_std as _;
 use wsbmc_wsman::Limits;
 
 /// The simulated board `cargo run` serves when no `--board` is given.

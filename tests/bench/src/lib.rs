@@ -6,6 +6,9 @@
 
 use std::io;
 
+// The std images' embassy-time driver, for every bench binary that links this library.
+use wsbmc_time_std as _;
+
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 

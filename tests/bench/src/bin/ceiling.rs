@@ -8,7 +8,9 @@ use std::rc::Rc;
 
 use clap::Parser;
 use embedded_io_adapters::tokio_1::FromTokio;
+// The std images' embassy-time driver (this binary does not link the bench library's).
 use wsbmc_http::{Auth, Handler, HttpLimits, Request, Response};
+use wsbmc_time_std as _;
 
 #[derive(Parser)]
 struct Args {
