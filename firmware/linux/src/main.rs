@@ -84,8 +84,9 @@ struct Args {
     /// Digest algorithms challenged with, in order (SHA-256, MD5); empty turns Digest off.
     #[arg(long, value_delimiter = ',', default_value = "SHA-256,MD5")]
     digest_algorithms: Vec<String>,
-    /// How long a Digest nonce is accepted before it is answered stale=true (10 to 86400).
-    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u32).range(10..=86_400))]
+    /// How long a Digest nonce is accepted before it is answered stale=true (1 to 86400: zero
+    /// would answer every request stale).
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u32).range(1..=86_400))]
     digest_nonce_lifetime_s: u32,
     /// Time a client gets to complete a TLS handshake (100 to 600000).
     #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(100..=600_000))]
