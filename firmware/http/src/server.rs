@@ -108,25 +108,7 @@ where
     T: Read + Write,
     H: Handler + ?Sized,
 {
-    serve(io, handler, auth, limits, &Offer::HTTP, buf, None).await
-}
-
-/// [`serve_connection`] for a listener that offers `offer` (its transport and schemes), taking
-/// turns with `gate` when given (see [`ResponseGate`]).
-pub async fn serve_connection_with<T, H>(
-    io: T,
-    handler: &H,
-    auth: &Auth,
-    limits: &HttpLimits,
-    offer: &Offer,
-    buf: &mut [u8],
-    gate: Option<&ResponseGate>,
-) -> Result<(), ServeError<T::Error>>
-where
-    T: Read + Write,
-    H: Handler + ?Sized,
-{
-    serve(io, handler, auth, limits, offer, buf, gate).await
+    serve_connection_with(io, handler, auth, limits, &Offer::HTTP, buf, None).await
 }
 
 /// At most one response among the connections that share it: a connection holds the gate from
@@ -167,10 +149,12 @@ where
     T: Read + Write,
     H: Handler + ?Sized,
 {
-    serve(io, handler, auth, limits, &Offer::HTTP, buf, Some(gate)).await
+    serve_connection_with(io, handler, auth, limits, &Offer::HTTP, buf, Some(gate)).await
 }
 
-async fn serve<T, H>(
+/// [`serve_connection`] for a listener that offers `offer` (its transport and schemes), taking
+/// turns with `gate` when given (see [`ResponseGate`]).
+pub async fn serve_connection_with<T, H>(
     io: T,
     handler: &H,
     auth: &Auth,
