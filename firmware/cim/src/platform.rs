@@ -103,6 +103,39 @@ pub trait LogView {
     /// The record at `index`, or `None` past the end.
     fn record(&self, index: usize) -> Option<LogRecordView>;
 
+    /// The RecordID of the record at `index`, without rendering it. Enumeration cursors hold
+    /// RecordIDs, not positions, because positions shift when the log wraps.
+    fn record_id(&self, index: usize) -> Option<u16> {
+        self.record(index).map(|r| r.record_id)
+    }
+
+    /// Where an enumeration resumes whose next record is RecordID `next`: that record's
+    /// position; the oldest record's if `next` was overwritten before it was reached (or the
+    /// log was cleared); the end if `next` is not written yet. RecordIDs run consecutively
+    /// through 1..=0xFFFE (IPMI), and 0xFFFF, one past the last, stands for 1.
+    fn resume_position(&self, next: u16) -> usize {
+        const CYCLE: i32 = 0xFFFE;
+        let len = self.len();
+        let Some(first) = self.record_id(0) else {
+            return 0;
+        };
+        let d = (i32::from(next) - i32::from(first)).rem_euclid(CYCLE) as usize;
+        if d == len || self.record_id(d) == Some(next) {
+            return d;
+        }
+        // Not consecutive (a log written by other firmware): search, then decide by the
+        // newest record whether `next` is still to come.
+        if let Some(i) = (0..len).find(|&i| self.record_id(i) == Some(next)) {
+            return i;
+        }
+        let newest = self.record_id(len - 1).unwrap_or(0);
+        if (i32::from(next) - i32::from(newest)).rem_euclid(CYCLE) == 1 {
+            len
+        } else {
+            0
+        }
+    }
+
     /// How many records fit (CIM MaxNumberOfRecords); `None` when the store cannot say.
     fn capacity(&self) -> Option<u64> {
         None

@@ -64,8 +64,12 @@ pub struct Limits {
     /// own declarations, so declarations on many elements cost memory and time quadratically
     /// in this count (never in the request size: it is checked on the raw text first).
     pub max_xml_namespaces: u32,
-    /// Live enumeration contexts; one more answers QuotaLimit.
+    /// Live enumeration contexts in all; one more answers QuotaLimit.
     pub max_enum_contexts: usize,
+    /// Live enumeration contexts one authenticated user may hold; one more answers QuotaLimit
+    /// even while the table has room, so one user (or one leaking client) cannot use up every
+    /// other user's contexts. Counted by the user name the HTTP layer authenticated.
+    pub max_enum_contexts_per_user: usize,
     /// Idle lifetime of an enumeration context between Pulls.
     pub enum_context_idle_ms: u64,
     /// Upper bound of OperationTimeout.
@@ -104,7 +108,9 @@ impl Default for Limits {
             // An MCU image sets its own, lower.
             max_xml_attributes: 2_048,
             max_xml_namespaces: 256,
-            max_enum_contexts: 32,
+            // Four users' worth of the per-user quota; a context holds ~300 B plus its filter.
+            max_enum_contexts: 128,
+            max_enum_contexts_per_user: 32,
             enum_context_idle_ms: 240_000,
             max_operation_timeout_ms: 60_000,
             max_batch_items: 32_000,
@@ -162,6 +168,7 @@ impl Service {
     pub fn new(limits: Limits, seed: u64) -> Self {
         let mut contexts = ContextTable::new(limits.max_enum_contexts, limits.enum_context_idle_ms);
         contexts.set_max_bytes(limits.max_context_bytes);
+        contexts.set_max_per_user(limits.max_enum_contexts_per_user);
         Self {
             limits,
             tokens: TokenGen::new(seed),
