@@ -20,6 +20,11 @@
 //!   timestamp) stays unique for consoles that cached earlier records.
 //! - **Stop policy** refuses records at capacity and raises the overflow flag (persisted in the
 //!   store map), as a classic IPMI SEL does; a clear lowers it.
+//! - **Loss is detected, not silent.** The map keeps a mark of the newest RecordID and the
+//!   record count ([`Sel::checkpoint`]); a queue that mounts with fewer records than the mark
+//!   promises, a gap in its RecordIDs, or an older newest record (flash damaged, the file
+//!   deleted, truncated or replaced) is reported by [`Sel::lost`], and RecordIDs continue after
+//!   the mark rather than restarting at 1. A store without a mark (a new device) is silent.
 //! - **Cancellation:** the async methods write flash; never drop their futures midway (see
 //!   `wsbmc_store`). The RAM mirror only changes after the flash write succeeded, so an error
 //!   leaves the log as it was.
@@ -147,6 +152,17 @@ struct State {
     overflow: bool,
 }
 
+/// What the log last knew of its queue, in the map under [`StoreKey::SEL_MARK`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Encode, Decode)]
+#[cbor(array)]
+struct Mark {
+    /// RecordID of the newest record (0: none).
+    #[n(0)]
+    newest: u16,
+    #[n(1)]
+    len: u16,
+}
+
 /// The System Event Log. The methods that change it take the [`Store`] it was mounted from;
 /// passing another store is a caller bug that would split the RAM mirror from flash.
 #[derive(Debug, Clone)]
@@ -159,6 +175,8 @@ pub struct Sel {
     last_add: Option<u32>,
     last_erase: Option<u32>,
     undecodable: u32,
+    /// Records lost from flash since the last [`Sel::checkpoint`], at least.
+    lost: Option<usize>,
 }
 
 impl Sel {
@@ -179,12 +197,15 @@ impl Sel {
         let mut records: VecDeque<[u8; RECORD_LEN]> = VecDeque::with_capacity(cap);
         let mut undecodable = 0u32;
         let mut last_erase = None;
-        store
+        let mut clear_id = None;
+        let scan = store
             .for_each_queued(|bytes| match minicbor::decode::<Stored>(bytes) {
                 Ok(s) => {
                     if s.flags & FLAG_CLEARS != 0 {
                         records.clear();
-                        last_erase = Record::decode(&s.record).timestamp();
+                        let r = Record::decode(&s.record);
+                        last_erase = r.timestamp();
+                        clear_id = Some(r.id);
                     }
                     if records.len() == cap {
                         records.pop_front();
@@ -195,22 +216,82 @@ impl Sel {
                 // Skipped and counted rather than failing the mount: the rest of the log is fine.
                 Err(_) => undecodable = undecodable.saturating_add(1),
             })
-            .await?;
+            .await;
+        // Damage the store cannot repair (a zeroed or overwritten region) would leave the log
+        // unmountable for good: its records are lost either way, so the region is erased and
+        // the loss reported, and the map's settings and account stay.
+        let corrupt = matches!(scan, Err(StoreError::Corrupted));
+        if corrupt {
+            store.erase_queue().await?;
+            records.clear();
+            last_erase = None;
+            clear_id = None;
+        } else {
+            scan?;
+        }
         let overflow = store
             .get::<State>(StoreKey::SEL_STATE)
             .await?
             .unwrap_or_default()
             .overflow;
         let newest = records.back().map(Record::decode);
+        // A mark that does not decode is damage to the map, not to the log: the log is then
+        // read as it is, like a new one.
+        let mark = store
+            .get::<Mark>(StoreKey::SEL_MARK)
+            .await
+            .ok()
+            .flatten()
+            .filter(|m| m.len > 0);
+        let mut next_id = newest.map_or(RecordId::FIRST, |r| r.id.next());
+        let lost = mark.and_then(|m| {
+            let lost = match corrupt {
+                true => Some(usize::from(m.len)),
+                false => missing(&records, newest.map(|r| r.id), clear_id, m, cap),
+            };
+            // RecordIDs resume after the newest the mark knew, when that is later.
+            let after_mark = RecordId(m.newest).next();
+            if lost.is_some() && id_distance(next_id, after_mark) < HALF_CYCLE {
+                next_id = after_mark;
+            }
+            lost
+        });
         Ok(Self {
             config,
-            next_id: newest.map_or(RecordId::FIRST, |r| r.id.next()),
+            next_id,
             last_add: newest.and_then(|r| r.timestamp()),
             records,
             overflow,
             last_erase,
             undecodable,
+            // A region erased for damage is a loss even without a mark to count it by.
+            lost: lost.or(corrupt.then_some(0)),
         })
+    }
+
+    /// Records lost from flash, at least, found at mount: fewer than the last
+    /// [`Sel::checkpoint`] promised, a gap in the RecordIDs, a newest record older than the
+    /// mark's, or a queue region damaged beyond repair (erased; `Some(0)` when no mark says how
+    /// much it held). `None` when nothing was lost or the store has no mark (a new device).
+    pub fn lost(&self) -> Option<usize> {
+        self.lost
+    }
+
+    /// Writes the mark [`Sel::lost`] compares with at the next mount: the newest RecordID and
+    /// the record count. Called after mount and now and then while records are added (each
+    /// call is one map write); records added after the last call and lost with the newest
+    /// ones can go unnoticed, which bounds how often it is worth calling.
+    pub async fn checkpoint<F: MultiwriteNorFlash>(
+        &mut self,
+        store: &mut Store<F>,
+    ) -> Result<(), SelError<F::Error>> {
+        let mark = Mark {
+            newest: self.records.back().map_or(0, |r| Record::decode(r).id.0),
+            len: u16::try_from(self.records.len()).unwrap_or(u16::MAX),
+        };
+        store.set(StoreKey::SEL_MARK, &mark).await?;
+        self.lost = None;
+        Ok(())
     }
 
     /// Appends `event` at `now` (seconds since 1970, or since BMC start before the clock is
@@ -361,6 +442,40 @@ impl Sel {
         }
         self.iter().position(|r| r.id == id)
     }
+}
+
+/// Half the RecordID cycle: a distance below it is "later", above it "earlier".
+const HALF_CYCLE: usize = 0xFFFE / 2;
+
+/// How many records the mark promises that the mounted log does not have, if any. Without a
+/// clear since the mark, the log holds consecutive RecordIDs, as many as the mark's count plus
+/// the records added since, up to the capacity.
+fn missing(
+    records: &VecDeque<[u8; RECORD_LEN]>,
+    newest: Option<RecordId>,
+    clear_id: Option<RecordId>,
+    mark: Mark,
+    cap: usize,
+) -> Option<usize> {
+    let Some(newest) = newest else {
+        return Some(usize::from(mark.len));
+    };
+    let marked = RecordId(mark.newest);
+    let added = id_distance(marked, newest);
+    if added >= HALF_CYCLE {
+        // The newest record is older than the mark's: the newer ones are gone.
+        return Some(id_distance(newest, marked).max(1));
+    }
+    if clear_id.is_some_and(|c| c != marked && id_distance(marked, c) < HALF_CYCLE) {
+        return None;
+    }
+    let expected = (usize::from(mark.len) + added).min(cap);
+    let oldest = records.front().map_or(newest, |r| Record::decode(r).id);
+    let span = id_distance(oldest, newest) + 1;
+    let gaps = span.saturating_sub(records.len());
+    let short = expected.saturating_sub(records.len());
+    let lost = short.max(gaps);
+    (lost > 0).then_some(lost)
 }
 
 /// How many `next()` steps lead from `from` to `to` in the 0x0001..=0xFFFE cycle.
