@@ -110,30 +110,36 @@ pub trait LogView {
     }
 
     /// Where an enumeration resumes whose next record is RecordID `next`: that record's
-    /// position; the oldest record's if `next` was overwritten before it was reached (or the
-    /// log was cleared); the end if `next` is not written yet. RecordIDs run consecutively
-    /// through 1..=0xFFFE (IPMI), and 0xFFFF, one past the last, stands for 1.
+    /// position, or the first after it if it is missing; the oldest record's if `next` was
+    /// overwritten before it was reached; the end if `next` is not written yet. RecordIDs run
+    /// in order through the cycle 1..=0xFFFE (IPMI), and 0xFFFF, one past the last, stands
+    /// for 1.
     fn resume_position(&self, next: u16) -> usize {
         const CYCLE: i32 = 0xFFFE;
+        // Steps from `from` to `to`: RecordIDs in the log are in this order from the oldest.
+        let dist = |from: u16, to: u16| (i32::from(to) - i32::from(from)).rem_euclid(CYCLE);
         let len = self.len();
         let Some(first) = self.record_id(0) else {
             return 0;
         };
-        let d = (i32::from(next) - i32::from(first)).rem_euclid(CYCLE) as usize;
-        if d == len || self.record_id(d) == Some(next) {
-            return d;
+        let d = dist(first, next);
+        if d >= CYCLE / 2 {
+            // Before the oldest: overwritten before the enumeration reached it.
+            return 0;
         }
-        // Not consecutive (a log written by other firmware): search, then decide by the
-        // newest record whether `next` is still to come.
-        if let Some(i) = (0..len).find(|&i| self.record_id(i) == Some(next)) {
-            return i;
+        let at = d as usize;
+        if self.record_id(at) == Some(next) {
+            return at;
         }
-        let newest = self.record_id(len - 1).unwrap_or(0);
-        if (i32::from(next) - i32::from(newest)).rem_euclid(CYCLE) == 1 {
-            len
-        } else {
-            0
+        let newest = self.record_id(len.saturating_sub(1)).unwrap_or(first);
+        if dist(first, newest) < d {
+            return len;
         }
+        // RecordIDs not consecutive (a gap left by damage, or a log written by other
+        // firmware): the first record at or after `next`.
+        (0..len)
+            .find(|&i| self.record_id(i).is_some_and(|id| dist(first, id) >= d))
+            .unwrap_or(len)
     }
 
     /// How many records fit (CIM MaxNumberOfRecords); `None` when the store cannot say.

@@ -477,6 +477,24 @@ fn a_wrapping_log_is_enumerated_without_gaps_or_repeats() {
     }
 }
 
+/// A log with gaps in its RecordIDs (survivors of damage) is still walked once, in order.
+#[test]
+fn a_log_with_gaps_in_its_record_ids_is_walked_once() {
+    let f = Fixture::full();
+    if let Some(log) = &f.platform.log {
+        *log.records.borrow_mut() = [3, 4, 9, 10, 11, 40]
+            .into_iter()
+            .map(|id| record(id, 0x5000_0000))
+            .collect();
+    }
+    let m = f.model();
+    let ids: Vec<String> = walk_ok(&m, &spec(&uri("CIM_LogRecord"), Filter::None))
+        .iter()
+        .filter_map(|(epr, _)| text_selector(epr, "RecordID").map(str::to_string))
+        .collect();
+    assert_eq!(ids, ["3", "4", "9", "10", "11", "40"]);
+}
+
 #[test]
 fn the_bare_platform() {
     let f = Fixture::new(TestPlatform::bare());

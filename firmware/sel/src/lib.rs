@@ -22,7 +22,7 @@
 //!   store map), as a classic IPMI SEL does; a clear lowers it.
 //! - **Loss is detected, not silent.** The map keeps a mark of the newest RecordID and the
 //!   record count ([`Sel::checkpoint`]); a queue that mounts with fewer records than the mark
-//!   promises, a gap in its RecordIDs, or an older newest record (flash damaged, the file
+//!   promises (its count plus the RecordIDs since), or an older newest record (flash damaged, the file
 //!   deleted, truncated or replaced) is reported by [`Sel::lost`], and RecordIDs continue after
 //!   the mark rather than restarting at 1. A store without a mark (a new device) is silent.
 //! - **Cancellation:** the async methods write flash; never drop their futures midway (see
@@ -256,6 +256,20 @@ impl Sel {
             }
             lost
         });
+        // What is left of a damaged queue is rewritten into a clean one: pages the store could
+        // not read (random bytes, flipped bits) would otherwise stay in the region and can hide
+        // records written after them. A cut midway loses the survivors, which the mark then
+        // reports at the next mount.
+        if lost.is_some() && !corrupt {
+            store.erase_queue().await?;
+            for r in &records {
+                let stored = Stored {
+                    record: ByteArray::from(*r),
+                    flags: 0,
+                };
+                store.push(&stored, true).await?;
+            }
+        }
         Ok(Self {
             config,
             next_id,
@@ -270,7 +284,7 @@ impl Sel {
     }
 
     /// Records lost from flash, at least, found at mount: fewer than the last
-    /// [`Sel::checkpoint`] promised, a gap in the RecordIDs, a newest record older than the
+    /// [`Sel::checkpoint`] promised (with the records added since), a newest record older than the
     /// mark's, or a queue region damaged beyond repair (erased; `Some(0)` when no mark says how
     /// much it held). `None` when nothing was lost or the store has no mark (a new device).
     pub fn lost(&self) -> Option<usize> {
@@ -448,8 +462,9 @@ impl Sel {
 const HALF_CYCLE: usize = 0xFFFE / 2;
 
 /// How many records the mark promises that the mounted log does not have, if any. Without a
-/// clear since the mark, the log holds consecutive RecordIDs, as many as the mark's count plus
-/// the records added since, up to the capacity.
+/// clear since the mark, the log holds as many records as the mark's count plus the records
+/// added since (the RecordIDs between the mark's newest and the log's), up to the capacity.
+/// Gaps in the RecordIDs are not counted themselves: survivors of an earlier loss keep theirs.
 fn missing(
     records: &VecDeque<[u8; RECORD_LEN]>,
     newest: Option<RecordId>,
@@ -470,11 +485,7 @@ fn missing(
         return None;
     }
     let expected = (usize::from(mark.len) + added).min(cap);
-    let oldest = records.front().map_or(newest, |r| Record::decode(r).id);
-    let span = id_distance(oldest, newest) + 1;
-    let gaps = span.saturating_sub(records.len());
-    let short = expected.saturating_sub(records.len());
-    let lost = short.max(gaps);
+    let lost = expected.saturating_sub(records.len());
     (lost > 0).then_some(lost)
 }
 
