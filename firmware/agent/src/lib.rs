@@ -52,6 +52,7 @@ const POWER_POLL: Duration = Duration::from_millis(100);
 /// SEL records stored between two marks of the log ([`wsbmc_sel::Sel::checkpoint`]): at most
 /// this many of the newest records can be lost from flash without the next start noticing,
 /// for one map write per this many records.
+#[cfg(feature = "sel-loss-detection")]
 const CHECKPOINT_EVERY: u8 = 16;
 
 /// The state shared by the poller, the power and log tasks, and every connection.
@@ -519,19 +520,24 @@ impl Agent {
         // Records lost from flash (damage, or the file deleted or replaced) are a log area
         // reset the console must see: the SEL's own sensor's "log area reset/cleared" record,
         // stored without a clear mark so the records that survived stay.
+        #[cfg(feature = "sel-loss-detection")]
         let lost = sel.lost().is_some();
+        #[cfg(not(feature = "sel-loss-detection"))]
+        let lost = false;
         if lost {
             let event = wsbmc_sel::log_cleared(self.log.bmc());
             let _ = sel.add(&mut store, &event, (self.clock.get())()).await;
         }
         let start = wsbmc_sel::bmc_started(self.log.bmc());
         let _ = sel.add(&mut store, &start, (self.clock.get())()).await;
+        #[cfg(feature = "sel-loss-detection")]
         let _ = sel.checkpoint(&mut store).await;
         self.set_bmc_sensor(BmcSensor::SystemEvent, 1 << wsbmc_sel::SYSTEM_EVENT_BOOT);
         self.log.publish(&sel);
         let mut cleared = lost;
         // Records since the last checkpoint: a mark every few records bounds how many of the
         // newest could be lost unnoticed, at one map write per CHECKPOINT_EVERY records.
+        #[cfg(feature = "sel-loss-detection")]
         let mut since_mark = 0u8;
         // A log that was already full when the BMC started says so at once.
         #[cfg(feature = "discrete")]
@@ -544,14 +550,18 @@ impl Agent {
             let now = (self.clock.get())();
             match cmd {
                 LogCmd::Event(event) => {
-                    if let Ok(wsbmc_sel::Added::Stored(_)) = sel.add(&mut store, &event, now).await
-                    {
+                    let _added = sel.add(&mut store, &event, now).await;
+                    #[cfg(feature = "sel-loss-detection")]
+                    if let Ok(wsbmc_sel::Added::Stored(_)) = _added {
                         since_mark += 1;
                     }
                 }
                 LogCmd::Clear => {
                     cleared = sel.clear(&mut store, now).await.is_ok() || cleared;
-                    since_mark = CHECKPOINT_EVERY;
+                    #[cfg(feature = "sel-loss-detection")]
+                    {
+                        since_mark = CHECKPOINT_EVERY;
+                    }
                 }
                 LogCmd::Thresholds(sensor, t) => {
                     if let Some(key) = StoreKey::threshold_override(sensor) {
@@ -559,6 +569,7 @@ impl Agent {
                     }
                 }
             }
+            #[cfg(feature = "sel-loss-detection")]
             if since_mark >= CHECKPOINT_EVERY && sel.checkpoint(&mut store).await.is_ok() {
                 since_mark = 0;
             }

@@ -115,31 +115,28 @@ pub trait LogView {
     /// in order through the cycle 1..=0xFFFE (IPMI), and 0xFFFF, one past the last, stands
     /// for 1.
     fn resume_position(&self, next: u16) -> usize {
-        const CYCLE: i32 = 0xFFFE;
-        // Steps from `from` to `to`: RecordIDs in the log are in this order from the oldest.
-        let dist = |from: u16, to: u16| (i32::from(to) - i32::from(from)).rem_euclid(CYCLE);
-        let len = self.len();
         let Some(first) = self.record_id(0) else {
             return 0;
         };
-        let d = dist(first, next);
-        if d >= CYCLE / 2 {
+        // Steps from the oldest record: RecordIDs grow from it through the cycle.
+        let dist = |id: u16| (i32::from(id) - i32::from(first)).rem_euclid(0xFFFE);
+        let d = dist(next);
+        if d >= 0xFFFE / 2 {
             // Before the oldest: overwritten before the enumeration reached it.
             return 0;
         }
-        let at = d as usize;
-        if self.record_id(at) == Some(next) {
-            return at;
+        // The first record at or after `next`: a binary search, as the distances grow with the
+        // position (gaps left by damage included).
+        let (mut lo, mut hi) = (0, self.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if self.record_id(mid).is_none_or(|id| dist(id) >= d) {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
         }
-        let newest = self.record_id(len.saturating_sub(1)).unwrap_or(first);
-        if dist(first, newest) < d {
-            return len;
-        }
-        // RecordIDs not consecutive (a gap left by damage, or a log written by other
-        // firmware): the first record at or after `next`.
-        (0..len)
-            .find(|&i| self.record_id(i).is_some_and(|id| dist(first, id) >= d))
-            .unwrap_or(len)
+        lo
     }
 
     /// How many records fit (CIM MaxNumberOfRecords); `None` when the store cannot say.

@@ -153,6 +153,7 @@ struct State {
 }
 
 /// What the log last knew of its queue, in the map under [`StoreKey::SEL_MARK`].
+#[cfg(feature = "loss-detection")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Encode, Decode)]
 #[cbor(array)]
 struct Mark {
@@ -176,6 +177,7 @@ pub struct Sel {
     last_erase: Option<u32>,
     undecodable: u32,
     /// Records lost from flash since the last [`Sel::checkpoint`], at least.
+    #[cfg(feature = "loss-detection")]
     lost: Option<usize>,
 }
 
@@ -197,6 +199,7 @@ impl Sel {
         let mut records: VecDeque<[u8; RECORD_LEN]> = VecDeque::with_capacity(cap);
         let mut undecodable = 0u32;
         let mut last_erase = None;
+        #[cfg(feature = "loss-detection")]
         let mut clear_id = None;
         let scan = store
             .for_each_queued(|bytes| match minicbor::decode::<Stored>(bytes) {
@@ -205,7 +208,10 @@ impl Sel {
                         records.clear();
                         let r = Record::decode(&s.record);
                         last_erase = r.timestamp();
-                        clear_id = Some(r.id);
+                        #[cfg(feature = "loss-detection")]
+                        {
+                            clear_id = Some(r.id);
+                        }
                     }
                     if records.len() == cap {
                         records.pop_front();
@@ -220,56 +226,28 @@ impl Sel {
         // Damage the store cannot repair (a zeroed or overwritten region) would leave the log
         // unmountable for good: its records are lost either way, so the region is erased and
         // the loss reported, and the map's settings and account stay.
+        #[cfg(feature = "loss-detection")]
         let corrupt = matches!(scan, Err(StoreError::Corrupted));
+        #[cfg(feature = "loss-detection")]
         if corrupt {
             store.erase_queue().await?;
             records.clear();
             last_erase = None;
             clear_id = None;
-        } else {
-            scan?;
         }
+        #[cfg(feature = "loss-detection")]
+        let scan = if corrupt { Ok(()) } else { scan };
+        scan?;
         let overflow = store
             .get::<State>(StoreKey::SEL_STATE)
             .await?
             .unwrap_or_default()
             .overflow;
         let newest = records.back().map(Record::decode);
-        // A mark that does not decode is damage to the map, not to the log: the log is then
-        // read as it is, like a new one.
-        let mark = store
-            .get::<Mark>(StoreKey::SEL_MARK)
-            .await
-            .ok()
-            .flatten()
-            .filter(|m| m.len > 0);
-        let mut next_id = newest.map_or(RecordId::FIRST, |r| r.id.next());
-        let lost = mark.and_then(|m| {
-            let lost = match corrupt {
-                true => Some(usize::from(m.len)),
-                false => missing(&records, newest.map(|r| r.id), clear_id, m, cap),
-            };
-            // RecordIDs resume after the newest the mark knew, when that is later.
-            let after_mark = RecordId(m.newest).next();
-            if lost.is_some() && id_distance(next_id, after_mark) < HALF_CYCLE {
-                next_id = after_mark;
-            }
-            lost
-        });
-        // What is left of a damaged queue is rewritten into a clean one: pages the store could
-        // not read (random bytes, flipped bits) would otherwise stay in the region and can hide
-        // records written after them. A cut midway loses the survivors, which the mark then
-        // reports at the next mount.
-        if lost.is_some() && !corrupt {
-            store.erase_queue().await?;
-            for r in &records {
-                let stored = Stored {
-                    record: ByteArray::from(*r),
-                    flags: 0,
-                };
-                store.push(&stored, true).await?;
-            }
-        }
+        #[cfg(feature = "loss-detection")]
+        let (next_id, lost) = recover(store, &records, newest, clear_id, corrupt, cap).await?;
+        #[cfg(not(feature = "loss-detection"))]
+        let next_id = newest.map_or(RecordId::FIRST, |r| r.id.next());
         Ok(Self {
             config,
             next_id,
@@ -278,8 +256,8 @@ impl Sel {
             overflow,
             last_erase,
             undecodable,
-            // A region erased for damage is a loss even without a mark to count it by.
-            lost: lost.or(corrupt.then_some(0)),
+            #[cfg(feature = "loss-detection")]
+            lost,
         })
     }
 
@@ -288,7 +266,10 @@ impl Sel {
     /// mark's, or a queue region damaged beyond repair (erased; `Some(0)` when no mark says how
     /// much it held). `None` when nothing was lost or the store has no mark (a new device).
     pub fn lost(&self) -> Option<usize> {
-        self.lost
+        #[cfg(feature = "loss-detection")]
+        return self.lost;
+        #[cfg(not(feature = "loss-detection"))]
+        None
     }
 
     /// Writes the mark [`Sel::lost`] compares with at the next mount: the newest RecordID and
@@ -299,12 +280,17 @@ impl Sel {
         &mut self,
         store: &mut Store<F>,
     ) -> Result<(), SelError<F::Error>> {
-        let mark = Mark {
-            newest: self.records.back().map_or(0, |r| Record::decode(r).id.0),
-            len: u16::try_from(self.records.len()).unwrap_or(u16::MAX),
-        };
-        store.set(StoreKey::SEL_MARK, &mark).await?;
-        self.lost = None;
+        #[cfg(feature = "loss-detection")]
+        {
+            let mark = Mark {
+                newest: self.records.back().map_or(0, |r| Record::decode(r).id.0),
+                len: u16::try_from(self.records.len()).unwrap_or(u16::MAX),
+            };
+            store.set(StoreKey::SEL_MARK, &mark).await?;
+            self.lost = None;
+        }
+        #[cfg(not(feature = "loss-detection"))]
+        let _ = store;
         Ok(())
     }
 
@@ -458,13 +444,66 @@ impl Sel {
     }
 }
 
+/// Compares the mounted log with the mark: the next RecordID (after the mark's newest when
+/// records were lost) and how many were lost. What survived a loss is rewritten into a clean
+/// queue.
+#[cfg(feature = "loss-detection")]
+async fn recover<F: MultiwriteNorFlash>(
+    store: &mut Store<F>,
+    records: &VecDeque<[u8; RECORD_LEN]>,
+    newest: Option<Record>,
+    clear_id: Option<RecordId>,
+    corrupt: bool,
+    cap: usize,
+) -> Result<(RecordId, Option<usize>), SelError<F::Error>> {
+    // A mark that does not decode is damage to the map, not to the log: the log is then
+    // read as it is, like a new one.
+    let mark = store
+        .get::<Mark>(StoreKey::SEL_MARK)
+        .await
+        .ok()
+        .flatten()
+        .filter(|m| m.len > 0);
+    let mut next_id = newest.map_or(RecordId::FIRST, |r| r.id.next());
+    let lost = mark.and_then(|m| {
+        let lost = match corrupt {
+            true => Some(usize::from(m.len)),
+            false => missing(records, newest.map(|r| r.id), clear_id, m, cap),
+        };
+        // RecordIDs resume after the newest the mark knew, when that is later.
+        let after_mark = RecordId(m.newest).next();
+        if lost.is_some() && id_distance(next_id, after_mark) < HALF_CYCLE {
+            next_id = after_mark;
+        }
+        lost
+    });
+    // What is left of a damaged queue is rewritten into a clean one: pages the store could
+    // not read (random bytes, flipped bits) would otherwise stay in the region and can hide
+    // records written after them. A cut midway loses the survivors, which the mark then
+    // reports at the next mount.
+    if lost.is_some() && !corrupt {
+        store.erase_queue().await?;
+        for r in records {
+            let stored = Stored {
+                record: ByteArray::from(*r),
+                flags: 0,
+            };
+            store.push(&stored, true).await?;
+        }
+    }
+    // A region erased for damage is a loss even without a mark to count it by.
+    Ok((next_id, lost.or(corrupt.then_some(0))))
+}
+
 /// Half the RecordID cycle: a distance below it is "later", above it "earlier".
+#[cfg(feature = "loss-detection")]
 const HALF_CYCLE: usize = 0xFFFE / 2;
 
 /// How many records the mark promises that the mounted log does not have, if any. Without a
 /// clear since the mark, the log holds as many records as the mark's count plus the records
 /// added since (the RecordIDs between the mark's newest and the log's), up to the capacity.
 /// Gaps in the RecordIDs are not counted themselves: survivors of an earlier loss keep theirs.
+#[cfg(feature = "loss-detection")]
 fn missing(
     records: &VecDeque<[u8; RECORD_LEN]>,
     newest: Option<RecordId>,

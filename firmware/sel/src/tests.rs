@@ -291,6 +291,7 @@ fn id_distance_wraps() {
     }
 }
 
+#[cfg(feature = "loss-detection")]
 /// Boots once, adds `n` records and marks the log, as the agent does after mount.
 fn fill_and_mark(b: &mut Board, cfg: SelConfig, n: u8) {
     b.boot(cfg, async |store, sel| {
@@ -301,6 +302,7 @@ fn fill_and_mark(b: &mut Board, cfg: SelConfig, n: u8) {
     });
 }
 
+#[cfg(feature = "loss-detection")]
 /// Issue #20 finding 6: a new device (no mark) is silent; a log whose queue is gone (file
 /// deleted, or zeroed to blank) is reported with how much was lost, and its RecordIDs continue
 /// after the newest the mark knew instead of restarting at 1.
@@ -331,6 +333,7 @@ fn a_lost_queue_is_reported_and_ids_continue() {
     });
 }
 
+#[cfg(feature = "loss-detection")]
 /// Damaged records (their CRC fails, so the store skips them) leave a short log.
 #[test]
 fn flipped_bits_in_the_queue_are_reported() {
@@ -371,6 +374,7 @@ fn flipped_bits_in_the_queue_are_reported() {
     });
 }
 
+#[cfg(feature = "loss-detection")]
 /// A queue replaced by an older copy of itself ends before the mark's newest record.
 #[test]
 fn an_older_queue_is_reported() {
@@ -387,6 +391,7 @@ fn an_older_queue_is_reported() {
     });
 }
 
+#[cfg(feature = "loss-detection")]
 /// What a working log does between marks is not loss: wrapping, clearing, refusing when full.
 #[test]
 fn wraps_clears_and_refusals_are_not_loss() {
@@ -418,6 +423,7 @@ fn wraps_clears_and_refusals_are_not_loss() {
     });
 }
 
+#[cfg(feature = "loss-detection")]
 /// A queue region damaged beyond what the store repairs (zeroed, or random bytes) is erased and
 /// reported, so the log works again instead of staying unmountable.
 #[test]

@@ -89,9 +89,18 @@ pub fn decode(body: &[u8], hint: CharsetHint) -> Result<(Cow<'_, str>, Charset),
 /// §4.3.3). Either means the sender and this parser disagree about what the bytes say.
 fn declaration_agrees(text: &str, charset: Charset) -> Result<(), Fault> {
     if text.starts_with('\u{FEFF}') {
-        return Err(Fault::new(FaultKind::SchemaValidationError)
-            .message("The request has a second byte-order mark."));
+        return Err(not_soap("The request has a second byte-order mark."));
     }
+    #[cfg(feature = "encoding-declaration")]
+    declared_encoding(text, charset)?;
+    #[cfg(not(feature = "encoding-declaration"))]
+    let _ = charset;
+    Ok(())
+}
+
+/// The XML declaration's encoding, if any, must name the charset the bytes were decoded as.
+#[cfg(feature = "encoding-declaration")]
+fn declared_encoding(text: &str, charset: Charset) -> Result<(), Fault> {
     let Some(decl) = text.as_bytes().strip_prefix(b"<?xml") else {
         return Ok(());
     };
@@ -202,6 +211,21 @@ fn utf16(bytes: &[u8], big_endian: bool) -> Result<String, Fault> {
     let mut out = String::with_capacity(len);
     out.extend(char::decode_utf16(units).map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER)));
     Ok(out)
+}
+
+/// The fault for XML that is not a SOAP 1.2 message (a second BOM, the Envelope's children,
+/// s:mustUnderstand), saying what is wrong.
+#[cfg(feature = "verbose-faults")]
+fn not_soap(what: &'static str) -> Fault {
+    Fault::new(FaultKind::SchemaValidationError).message(what)
+}
+
+/// The same fault with one text for all of them: a small image's flash holds one string, not
+/// one per rule.
+#[cfg(not(feature = "verbose-faults"))]
+fn not_soap(_what: &'static str) -> Fault {
+    Fault::new(FaultKind::SchemaValidationError)
+        .message("The request is not a valid SOAP 1.2 message.")
 }
 
 /// The fault text for a request that is not XML, in roxmltree's own words: what it expected and
@@ -486,11 +510,9 @@ pub fn parse<'a, 'i>(doc: &'a Document<'i>, limits: &Limits) -> Parsed<'a, Reque
             _ => 3,
         };
         if step <= seen || step == 3 {
-            return Err(reject(
-                Fault::new(FaultKind::SchemaValidationError).message(
-                    "A SOAP Envelope holds one optional Header, then one Body, and nothing else.",
-                ),
-            ));
+            return Err(reject(not_soap(
+                "A SOAP Envelope holds one optional Header, then one Body, and nothing else.",
+            )));
         }
         seen = step;
     }
@@ -502,10 +524,9 @@ pub fn parse<'a, 'i>(doc: &'a Document<'i>, limits: &Limits) -> Parsed<'a, Reque
             c.attribute((ns::SOAP, "mustUnderstand"))
                 .is_some_and(|v| !matches!(v.trim(), "true" | "false" | "1" | "0"))
         }) {
-            return Err(reject(
-                Fault::new(FaultKind::SchemaValidationError)
-                    .message("s:mustUnderstand must be true, false, 1 or 0."),
-            ));
+            return Err(reject(not_soap(
+                "s:mustUnderstand must be true, false, 1 or 0.",
+            )));
         }
         let not_understood: Vec<QName<'a>> = element_children(h)
             .filter(|c| must_understand(*c) && !understood(*c))

@@ -223,6 +223,7 @@ fn character_references_to_non_characters_are_faults() {
     }
 }
 
+#[cfg(feature = "encoding-declaration")]
 #[test]
 fn an_encoding_declaration_must_name_the_encoding_of_the_bytes() {
     let mut svc = service();
