@@ -210,7 +210,10 @@ def test_a_store_that_does_not_mount_names_the_way_back(tmp_path, how):
     err = _start_fails(["--state-dir", str(state), "--user", "admin", "--password", "pw-0123456789"])
     assert "To recover, start with --reset-state --user NAME --password PASSWORD" in err, err
     c = Agent(args=["--state-dir", str(state), "--reset-state"])
-    c.stop()
+    try:
+        assert _log_count(c) >= 1
+    finally:
+        c.stop()
     assert c.proc.returncode == 0
 
 
