@@ -4,8 +4,9 @@
 //! Every instance the model can produce is an [`Item`]: a small value that names it (the host,
 //! sensor 3, SEL record 17, the SystemDevice link to sensor 3, ...). Items are laid out in a
 //! fixed sequence of [`Kind`]s, and an enumeration cursor is a (kind, index) position in that
-//! sequence, so a cursor stays meaningful while the SEL grows and never depends on discovery
-//! order. Associations are items too: their ends are items, which makes traversal a comparison
+//! sequence, so a cursor never depends on discovery order. Within the SEL's kinds the index is
+//! the next RecordID rather than a position, so a cursor stays meaningful while the SEL grows
+//! and wraps. Associations are items too: their ends are items, which makes traversal a comparison
 //! of small values, and only the results are ever rendered.
 
 use alloc::borrow::Cow;

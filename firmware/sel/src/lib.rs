@@ -20,7 +20,7 @@
 //!   timestamp) stays unique for consoles that cached earlier records.
 //! - **Stop policy** refuses records at capacity and raises the overflow flag (persisted in the
 //!   store map), as a classic IPMI SEL does; a clear lowers it.
-//! - **Loss is detected, not silent.** The map keeps a mark of the newest RecordID and the
+//! - **Loss is detected, not silent** (feature `loss-detection`). The map keeps a mark of the newest RecordID and the
 //!   record count ([`Sel::checkpoint`]); a queue that mounts with fewer records than the mark
 //!   promises (its count plus the RecordIDs since), or an older newest record (flash damaged, the file
 //!   deleted, truncated or replaced) is reported by [`Sel::lost`], and RecordIDs continue after
