@@ -49,6 +49,12 @@ const READ_TIMEOUT: Duration = Duration::from_millis(500);
 /// seconds; a tenth of a second is well inside what a console can notice, and cheap.
 const POWER_POLL: Duration = Duration::from_millis(100);
 
+/// SEL records stored between two marks of the log ([`wsbmc_sel::Sel::checkpoint`]): at most
+/// this many of the newest records can be lost from flash without the next start noticing,
+/// for one map write per this many records.
+#[cfg(feature = "sel-loss-detection")]
+const CHECKPOINT_EVERY: u8 = 16;
+
 /// The state shared by the poller, the power and log tasks, and every connection.
 pub struct Agent {
     monitor: RefCell<Monitor>,
@@ -494,18 +500,45 @@ impl Agent {
         mut store: Store<F>,
         config: SelConfig,
     ) -> ! {
-        let mut sel = match Sel::mount(&mut store, config).await {
+        let sel = match Sel::mount(&mut store, config).await {
             Ok(sel) => sel,
             Err(_) => loop {
                 let _ = self.log.receive().await;
             },
         };
+        self.run_mounted_log(store, sel).await
+    }
+
+    /// [`Self::run_log`] with a log the caller mounted, to look at it first (the std images
+    /// log [`Sel::lost`] where the operator reads it).
+    pub async fn run_mounted_log<F: MultiwriteNorFlash>(
+        &self,
+        mut store: Store<F>,
+        mut sel: Sel,
+    ) -> ! {
         self.restore_thresholds(&mut store).await;
+        // Records lost from flash (damage, or the file deleted or replaced) are a log area
+        // reset the console must see: the SEL's own sensor's "log area reset/cleared" record,
+        // stored without a clear mark so the records that survived stay.
+        #[cfg(feature = "sel-loss-detection")]
+        let lost = sel.lost().is_some();
+        #[cfg(not(feature = "sel-loss-detection"))]
+        let lost = false;
+        if lost {
+            let event = wsbmc_sel::log_cleared(self.log.bmc());
+            let _ = sel.add(&mut store, &event, (self.clock.get())()).await;
+        }
         let start = wsbmc_sel::bmc_started(self.log.bmc());
         let _ = sel.add(&mut store, &start, (self.clock.get())()).await;
+        #[cfg(feature = "sel-loss-detection")]
+        let _ = sel.checkpoint(&mut store).await;
         self.set_bmc_sensor(BmcSensor::SystemEvent, 1 << wsbmc_sel::SYSTEM_EVENT_BOOT);
         self.log.publish(&sel);
-        let mut cleared = false;
+        let mut cleared = lost;
+        // Records since the last checkpoint: a mark every few records bounds how many of the
+        // newest could be lost unnoticed, at one map write per CHECKPOINT_EVERY records.
+        #[cfg(feature = "sel-loss-detection")]
+        let mut since_mark = 0u8;
         // A log that was already full when the BMC started says so at once.
         #[cfg(feature = "discrete")]
         for event in self.update_event_log_sensor(cleared) {
@@ -517,16 +550,28 @@ impl Agent {
             let now = (self.clock.get())();
             match cmd {
                 LogCmd::Event(event) => {
-                    let _ = sel.add(&mut store, &event, now).await;
+                    let _added = sel.add(&mut store, &event, now).await;
+                    #[cfg(feature = "sel-loss-detection")]
+                    if let Ok(wsbmc_sel::Added::Stored(_)) = _added {
+                        since_mark += 1;
+                    }
                 }
                 LogCmd::Clear => {
                     cleared = sel.clear(&mut store, now).await.is_ok() || cleared;
+                    #[cfg(feature = "sel-loss-detection")]
+                    {
+                        since_mark = CHECKPOINT_EVERY;
+                    }
                 }
                 LogCmd::Thresholds(sensor, t) => {
                     if let Some(key) = StoreKey::threshold_override(sensor) {
                         let _ = store.set(key, &t).await;
                     }
                 }
+            }
+            #[cfg(feature = "sel-loss-detection")]
+            if since_mark >= CHECKPOINT_EVERY && sel.checkpoint(&mut store).await.is_ok() {
+                since_mark = 0;
             }
             self.log.publish(&sel);
             // The SEL's own sensor follows the log; its full/almost-full edges are records too.

@@ -237,6 +237,10 @@ impl LogView for LogShared {
         })
     }
 
+    fn record_id(&self, index: usize) -> Option<u16> {
+        self.snapshot.borrow().records.get(index).map(|r| r.id.0)
+    }
+
     fn capacity(&self) -> Option<u64> {
         let c = self.snapshot.borrow().capacity;
         (c > 0).then_some(u64::from(c))

@@ -4,8 +4,9 @@
 //! Every instance the model can produce is an [`Item`]: a small value that names it (the host,
 //! sensor 3, SEL record 17, the SystemDevice link to sensor 3, ...). Items are laid out in a
 //! fixed sequence of [`Kind`]s, and an enumeration cursor is a (kind, index) position in that
-//! sequence, so a cursor stays meaningful while the SEL grows and never depends on discovery
-//! order. Associations are items too: their ends are items, which makes traversal a comparison
+//! sequence, so a cursor never depends on discovery order. Within the SEL's kinds the index is
+//! the next RecordID rather than a position, so a cursor stays meaningful while the SEL grows
+//! and wraps. Associations are items too: their ends are items, which makes traversal a comparison
 //! of small values, and only the results are ever rendered.
 
 use alloc::borrow::Cow;
@@ -1197,17 +1198,31 @@ impl<'a> Model<'a> {
         mut f: impl FnMut(&Item) -> Result<Option<R>, Fault>,
     ) -> Result<Option<(Cursor, R)>, Fault> {
         let (start_kind, start_index) = split_cursor(cursor);
+        // Within the SEL's kinds a cursor holds the RecordID, not the position: the log wraps
+        // between Pulls, and a position would then skip or repeat records (issue #20).
+        let log = |kind: Kind| match kind {
+            Kind::Record | Kind::LogManagesRecord => self.log(),
+            _ => None,
+        };
         for (k, kind) in KINDS.iter().enumerate().skip(start_kind) {
             if !want(kind.class()) {
                 continue;
             }
-            let from = if k == start_kind { start_index } else { 0 };
+            let from = match (k == start_kind, log(*kind)) {
+                (false, _) => 0,
+                (true, None) => start_index,
+                (true, Some(l)) => l.resume_position(start_index as u16),
+            };
             for i in from..counts.count(*kind) {
                 let Some(item) = counts.item(*kind, i) else {
                     continue;
                 };
                 if let Some(r) = f(&item)? {
-                    return Ok(Some((cursor_of(k, i), r)));
+                    let at = match log(*kind) {
+                        Some(l) => usize::from(l.record_id(i).ok_or_else(gone)?),
+                        None => i,
+                    };
+                    return Ok(Some((cursor_of(k, at), r)));
                 }
             }
         }

@@ -103,6 +103,42 @@ pub trait LogView {
     /// The record at `index`, or `None` past the end.
     fn record(&self, index: usize) -> Option<LogRecordView>;
 
+    /// The RecordID of the record at `index`, without rendering it. Enumeration cursors hold
+    /// RecordIDs, not positions, because positions shift when the log wraps.
+    fn record_id(&self, index: usize) -> Option<u16> {
+        self.record(index).map(|r| r.record_id)
+    }
+
+    /// Where an enumeration resumes whose next record is RecordID `next`: that record's
+    /// position, or the first after it if it is missing; the oldest record's if `next` was
+    /// overwritten before it was reached; the end if `next` is not written yet. RecordIDs run
+    /// in order through the cycle 1..=0xFFFE (IPMI), and 0xFFFF, one past the last, stands
+    /// for 1.
+    fn resume_position(&self, next: u16) -> usize {
+        let Some(first) = self.record_id(0) else {
+            return 0;
+        };
+        // Steps from the oldest record: RecordIDs grow from it through the cycle.
+        let dist = |id: u16| (i32::from(id) - i32::from(first)).rem_euclid(0xFFFE);
+        let d = dist(next);
+        if d >= 0xFFFE / 2 {
+            // Before the oldest: overwritten before the enumeration reached it.
+            return 0;
+        }
+        // The first record at or after `next`: a binary search, as the distances grow with the
+        // position (gaps left by damage included).
+        let (mut lo, mut hi) = (0, self.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if self.record_id(mid).is_none_or(|id| dist(id) >= d) {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        lo
+    }
+
     /// How many records fit (CIM MaxNumberOfRecords); `None` when the store cannot say.
     fn capacity(&self) -> Option<u64> {
         None

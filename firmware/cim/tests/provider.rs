@@ -377,6 +377,124 @@ fn a_growing_log_does_not_disturb_a_cursor() {
     assert_eq!(rest, 3);
 }
 
+/// Issue #20 finding 8: a log that wraps while it is enumerated. The cursor holds the next
+/// RecordID, so each Pull continues with the record after the last one returned, or with the
+/// oldest one if that was overwritten in between: never a repeat, and never a gap except
+/// records that were gone before the enumeration reached them. RecordIDs wrap past 0xFFFE too.
+#[test]
+fn a_wrapping_log_is_enumerated_without_gaps_or_repeats() {
+    const CAP: usize = 20;
+    let next_id = |id: u16| if id >= 0xFFFE { 1 } else { id + 1 };
+    let f = Fixture::full();
+    let Some(log) = &f.platform.log else {
+        panic!("the full platform has a log")
+    };
+    let fill = |newest: &mut u16| {
+        let mut records = log.records.borrow_mut();
+        records.clear();
+        *newest = 0xFFF0;
+        for _ in 0..CAP {
+            *newest = next_id(*newest);
+            records.push(record(*newest, 0x5000_0000));
+        }
+    };
+    let mut newest = 0;
+    let append = |n: usize, newest: &mut u16| {
+        let mut records = log.records.borrow_mut();
+        for _ in 0..n {
+            *newest = next_id(*newest);
+            records.push(record(*newest, 0x5000_0000));
+            if records.len() > CAP {
+                records.remove(0);
+            }
+        }
+    };
+    let m = f.model();
+    for class in ["CIM_LogRecord", "CIM_LogManagesRecord"] {
+        fill(&mut newest);
+        let s = spec(&uri(class), Filter::None);
+        let mut cursor = m.enumerate(&s).expect("enumerate");
+        let mut last: Option<u16> = None;
+        let mut seen = Vec::new();
+        let mut step = 0usize;
+        loop {
+            // Between Pulls of one to three items, zero to five new records arrive (faster
+            // than they are read, so the log wraps under the reader), then the writer stops.
+            append(if step < 150 { step % 6 } else { 0 }, &mut newest);
+            let ids: Vec<u16> = log.records.borrow().iter().map(|r| r.record_id).collect();
+            let expected = match last {
+                Some(l) if ids.contains(&next_id(l)) => Some(next_id(l)),
+                Some(l) if next_id(l) == next_id(newest) => None,
+                Some(_) | None => ids.first().copied(),
+            };
+            let mut got = None;
+            for _ in 0..1 + step % 3 {
+                let Some(epr) = m.next_item(&s, &mut cursor, None).expect("pull") else {
+                    break;
+                };
+                let id = if class == "CIM_LogRecord" {
+                    text_selector(&epr, "RecordID").map(str::to_string)
+                } else {
+                    epr.selectors
+                        .iter()
+                        .find(|s| s.name == "Record")
+                        .and_then(|s| match &s.value {
+                            SelectorValue::Epr(e) => text_selector(e, "RecordID"),
+                            SelectorValue::Text(_) => None,
+                        })
+                        .map(str::to_string)
+                };
+                let id: u16 = id.and_then(|t| t.parse().ok()).expect("a RecordID");
+                if got.is_none() {
+                    got = Some(id);
+                } else {
+                    assert_eq!(
+                        Some(id),
+                        last.map(next_id),
+                        "{class}: consecutive in a batch"
+                    );
+                }
+                assert!(!seen.contains(&id), "{class}: {id} repeated");
+                seen.push(id);
+                last = Some(id);
+            }
+            assert_eq!(got, expected, "{class}: step {step}, log {ids:?}");
+            if got.is_none() {
+                break;
+            }
+            step += 1;
+            assert!(step < 1000, "the enumeration catches up with the writer");
+        }
+        assert!(
+            seen.len() > CAP,
+            "{class}: read across wraps: {}",
+            seen.len()
+        );
+        assert!(
+            seen.iter().any(|&i| i > 0xFF00) && seen.iter().any(|&i| i < 0x100),
+            "{class}: across the id wrap"
+        );
+    }
+}
+
+/// A log with gaps in its RecordIDs (survivors of damage) is still walked once, in order.
+#[test]
+fn a_log_with_gaps_in_its_record_ids_is_walked_once() {
+    let f = Fixture::full();
+    if let Some(log) = &f.platform.log {
+        *log.records.borrow_mut() = [3, 4, 9, 10, 11, 40]
+            .into_iter()
+            .map(|id| record(id, 0x5000_0000))
+            .collect();
+    }
+    let m = f.model();
+    let ids: Vec<String> = walk_ok(&m, &spec(&uri("CIM_LogRecord"), Filter::None))
+        .iter()
+        .filter_map(|(epr, _)| text_selector(epr, "RecordID").map(str::to_string))
+        .collect();
+    assert_eq!(ids, ["3", "4", "9", "10", "11", "40"]);
+}
+
 #[test]
 fn the_bare_platform() {
     let f = Fixture::new(TestPlatform::bare());

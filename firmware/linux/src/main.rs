@@ -117,6 +117,10 @@ struct Args {
     /// missing. Without it they are kept in RAM.
     #[arg(long)]
     state_dir: Option<PathBuf>,
+    /// Erase the state directory's store (SEL, thresholds, stored account) before starting:
+    /// the way back from a store that no longer mounts or lost its account.
+    #[arg(long, requires = "state_dir")]
+    reset_state: bool,
     /// How long a client may take to send a request's headers before it is disconnected
     /// (100 to 600000).
     #[arg(long, default_value_t = HttpLimits::DEFAULT.header_timeout_ms,
@@ -395,7 +399,14 @@ async fn run(
     if let Some(bios) = bios_firmware(&board) {
         agent.add_firmware(bios);
     }
-    let stored = match state::start(&board, args.state_dir.as_deref(), &agent, given.as_ref()).await
+    let stored = match state::start(
+        &board,
+        args.state_dir.as_deref(),
+        args.reset_state,
+        &agent,
+        given.as_ref(),
+    )
+    .await
     {
         Ok(stored) => stored,
         Err(e) => {

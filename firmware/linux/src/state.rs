@@ -4,6 +4,7 @@
 //! write, so an acknowledged record is on disk); without it, in RAM for the life of the process,
 //! which is what a development run on the simulated board wants.
 
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::rc::Rc;
 
@@ -12,7 +13,7 @@ use minicbor::{Decode, Encode};
 use wsbmc_agent::Agent;
 use wsbmc_board::{Board, SelOverflow};
 use wsbmc_http::{Account, DERIVED_KEY_LEN, DigestKeys};
-use wsbmc_sel::{BmcSensors, OverflowPolicy, SelConfig};
+use wsbmc_sel::{BmcSensors, OverflowPolicy, Sel, SelConfig};
 use wsbmc_store::{FileFlash, RamFlash, Store, StoreKey};
 
 /// Flash page size of the store. 4 KiB is the erase block of the SPI NOR parts BMCs boot from.
@@ -61,10 +62,33 @@ struct StoredAccount {
 /// Longest user name stored; the store's values are small (240 bytes with everything else).
 const MAX_STORED_NAME: usize = 64;
 
-/// Stores `given` as the account, or reads the stored one back when none is given.
-async fn account(store: &mut Store<FileFlash<PAGE>>, given: Option<&Account>) -> Option<Account> {
+/// Beside the store, made when an account is stored in it: so a start that finds no account
+/// in the map can tell a device never provisioned (fine) from one whose account was lost (the
+/// map damaged, deleted or replaced), which must not fall back to a default password.
+const PROVISIONED: &str = "account.provisioned";
+
+/// How to start over, in the words of the errors: the one way out that needs no tools.
+const RESET: &str = "--reset-state --user NAME --password PASSWORD (this erases the SEL, the \
+     stored thresholds and the account; move the directory aside first to keep a copy)";
+
+/// Stores `given` as the account, or reads the stored one back when none is given. `Err` when
+/// an account was stored before and cannot be read back now.
+async fn account(
+    store: &mut Store<FileFlash<PAGE>>,
+    given: Option<&Account>,
+    dir: &Path,
+) -> Result<Option<Account>, String> {
     let key = StoreKey::account(0);
-    match given {
+    let marker = dir.join(PROVISIONED);
+    let lost = |why: &str| {
+        format!(
+            "the console account stored in {} is lost ({why}); refusing to start with none \
+             or a default one: start with --user NAME --password PASSWORD (or \
+             WSBMC_USER/WSBMC_PASSWORD) to store it again, or start over with {RESET}",
+            dir.display()
+        )
+    };
+    Ok(match given {
         Some(a) if a.name().len() <= MAX_STORED_NAME => {
             let stored = StoredAccount {
                 name: a.name().to_string(),
@@ -74,8 +98,19 @@ async fn account(store: &mut Store<FileFlash<PAGE>>, given: Option<&Account>) ->
                 ha1_md5: a.digest_keys().map(|k| k.md5.to_vec()),
                 ha1_sha256: a.digest_keys().map(|k| k.sha256.to_vec()),
             };
-            if let Err(e) = store.set(key, &stored).await {
-                warn!("could not store the account: {e:?}");
+            match store.set(key, &stored).await {
+                Ok(()) => {
+                    let made = std::fs::OpenOptions::new()
+                        .write(true)
+                        .create(true)
+                        .truncate(true)
+                        .mode(0o600)
+                        .open(&marker);
+                    if let Err(e) = made {
+                        warn!("{}: {e}", marker.display());
+                    }
+                }
+                Err(e) => warn!("could not store the account: {e:?}"),
             }
             None
         }
@@ -85,7 +120,11 @@ async fn account(store: &mut Store<FileFlash<PAGE>>, given: Option<&Account>) ->
         }
         None => match store.get::<StoredAccount>(key).await {
             Ok(Some(s)) => {
-                let dk: [u8; DERIVED_KEY_LEN] = s.key.as_slice().try_into().ok()?;
+                let dk: [u8; DERIVED_KEY_LEN] = s
+                    .key
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| lost("its key has the wrong length"))?;
                 let account = Account::from_hash(&s.name, &s.salt, s.iterations, dk);
                 let md5 = s.ha1_md5.as_deref().and_then(|k| k.try_into().ok());
                 let sha256 = s.ha1_sha256.as_deref().and_then(|k| k.try_into().ok());
@@ -100,13 +139,38 @@ async fn account(store: &mut Store<FileFlash<PAGE>>, given: Option<&Account>) ->
                     }
                 })
             }
-            Ok(None) => None,
-            Err(e) => {
-                warn!("stored account unreadable ({e:?}); ignoring it");
-                None
+            Ok(None) if marker.exists() => {
+                return Err(lost("map.flash no longer holds it"));
             }
+            Ok(None) => None,
+            Err(e) => return Err(lost(&format!("unreadable: {e}"))),
         },
+    })
+}
+
+/// Removes the store's files and the provisioning marker, for `--reset-state`.
+fn reset(dir: &Path) -> Result<(), String> {
+    for name in ["map.flash", "sel.flash", PROVISIONED] {
+        let path = dir.join(name);
+        match std::fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(format!("{}: {e}", path.display())),
+        }
     }
+    warn!(
+        "--reset-state: the SEL, stored thresholds and account in {} are erased",
+        dir.display()
+    );
+    Ok(())
+}
+
+/// The error for a store that does not mount, with what to do about it.
+fn unmountable(dir: &Path, what: &str) -> String {
+    format!(
+        "state directory {}: {what}. To recover, start with {RESET}",
+        dir.display()
+    )
 }
 
 /// Mounts the store, stores or loads the console account, and starts the task that owns the
@@ -114,6 +178,7 @@ async fn account(store: &mut Store<FileFlash<PAGE>>, given: Option<&Account>) ->
 pub async fn start(
     board: &Board,
     state_dir: Option<&Path>,
+    reset_state: bool,
     agent: &Rc<Agent>,
     given: Option<&Account>,
 ) -> Result<Option<Account>, String> {
@@ -123,18 +188,47 @@ pub async fn start(
     match state_dir {
         Some(dir) => {
             private_dir(dir).map_err(|e| format!("state directory {}: {e}", dir.display()))?;
+            if reset_state {
+                reset(dir)?;
+            }
             let open = |name: &str, len: usize| {
                 let path = dir.join(name);
-                FileFlash::<PAGE>::open(&path, len).map_err(|e| format!("{}: {e}", path.display()))
+                FileFlash::<PAGE>::open(&path, len)
+                    .map_err(|e| unmountable(dir, &format!("{}: {e}", path.display())))
             };
             let mut store =
                 Store::mount(open("map.flash", map_len)?, open("sel.flash", queue_len)?)
                     .await
-                    .map_err(|e| format!("state directory {}: {e:?}", dir.display()))?;
+                    .map_err(|e| unmountable(dir, &e.to_string()))?;
             info!("SEL, settings and the account kept in {}", dir.display());
-            let stored = account(&mut store, given).await;
+            let stored = account(&mut store, given, dir).await?;
+            // Mounted here rather than in the log task, to say what was lost where the operator
+            // reads the agent's log; the log task records it in the SEL.
+            let sel = Sel::mount(&mut store, config).await;
+            match sel.as_ref().map(Sel::lost) {
+                Ok(Some(lost)) => warn!(
+                    "SEL: records lost from {} ({}; damaged, deleted or replaced): the \
+                     surviving records are kept, RecordIDs continue, and a \"log area \
+                     reset/cleared\" record marks the loss",
+                    dir.join("sel.flash").display(),
+                    match lost {
+                        0 => "the region was unreadable and is erased".to_string(),
+                        n => format!("at least {n}"),
+                    }
+                ),
+                Ok(None) => {}
+                Err(e) => warn!(
+                    "SEL: {} does not mount ({e:?}); event logging is off until a start with {RESET}",
+                    dir.join("sel.flash").display()
+                ),
+            }
             let agent = agent.clone();
-            tokio::task::spawn_local(async move { agent.run_log(store, config).await });
+            tokio::task::spawn_local(async move {
+                match sel {
+                    Ok(sel) => agent.run_mounted_log(store, sel).await,
+                    Err(_) => agent.run_log(store, config).await,
+                }
+            });
             Ok(stored)
         }
         None => {
@@ -218,6 +312,57 @@ mod tests {
         assert_eq!(mode(&dir), 0o700);
         assert_eq!(mode(&file), 0o600);
         let _ = std::fs::remove_dir_all(&base);
+    }
+
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
+    fn mount(dir: &Path) -> Store<FileFlash<PAGE>> {
+        let map = FileFlash::<PAGE>::open(dir.join("map.flash"), MAP_PAGES * PAGE).unwrap();
+        let queue = FileFlash::<PAGE>::open(dir.join("sel.flash"), 3 * PAGE).unwrap();
+        block_on(Store::mount(map, queue)).unwrap()
+    }
+
+    /// Issue #20 finding 6: an account stored once and then lost from the map (damage, or the
+    /// map replaced) is an error naming the way back, never "no account" (which would let the
+    /// simulated board fall back to its development password); a device never provisioned
+    /// has no account, silently; --reset-state forgets the account along with the store.
+    #[test]
+    fn a_lost_account_is_refused_with_the_way_back() {
+        let dir = std::env::temp_dir().join(format!("wsbmc-state-acct-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        private_dir(&dir).unwrap();
+        let given = Account::hash("op", b"secret-pw", b"saltsalt", 1000);
+        {
+            let mut store = mount(&dir);
+            assert_eq!(block_on(account(&mut store, None, &dir)).unwrap(), None);
+            assert_eq!(
+                block_on(account(&mut store, Some(&given), &dir)).unwrap(),
+                None
+            );
+        }
+        assert_eq!(mode(&dir.join(PROVISIONED)), 0o600);
+        {
+            let mut store = mount(&dir);
+            let back = block_on(account(&mut store, None, &dir)).unwrap();
+            assert_eq!(back.map(|a| a.name().to_string()).as_deref(), Some("op"));
+            block_on(store.remove(StoreKey::account(0))).unwrap();
+            let e = block_on(account(&mut store, None, &dir)).unwrap_err();
+            assert!(e.contains("is lost") && e.contains("--reset-state"), "{e}");
+            assert!(e.contains("--user NAME --password PASSWORD"), "{e}");
+            // An account given again is stored again.
+            block_on(account(&mut store, Some(&given), &dir)).unwrap();
+            assert!(block_on(account(&mut store, None, &dir)).unwrap().is_some());
+        }
+        reset(&dir).unwrap();
+        assert!(!dir.join(PROVISIONED).exists() && !dir.join("map.flash").exists());
+        let mut store = mount(&dir);
+        assert_eq!(block_on(account(&mut store, None, &dir)).unwrap(), None);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -20,6 +20,11 @@
 //!   timestamp) stays unique for consoles that cached earlier records.
 //! - **Stop policy** refuses records at capacity and raises the overflow flag (persisted in the
 //!   store map), as a classic IPMI SEL does; a clear lowers it.
+//! - **Loss is detected, not silent** (feature `loss-detection`). The map keeps a mark of the newest RecordID and the
+//!   record count ([`Sel::checkpoint`]); a queue that mounts with fewer records than the mark
+//!   promises (its count plus the RecordIDs since), or an older newest record (flash damaged, the file
+//!   deleted, truncated or replaced) is reported by [`Sel::lost`], and RecordIDs continue after
+//!   the mark rather than restarting at 1. A store without a mark (a new device) is silent.
 //! - **Cancellation:** the async methods write flash; never drop their futures midway (see
 //!   `wsbmc_store`). The RAM mirror only changes after the flash write succeeded, so an error
 //!   leaves the log as it was.
@@ -147,6 +152,18 @@ struct State {
     overflow: bool,
 }
 
+/// What the log last knew of its queue, in the map under [`StoreKey::SEL_MARK`].
+#[cfg(feature = "loss-detection")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Encode, Decode)]
+#[cbor(array)]
+struct Mark {
+    /// RecordID of the newest record (0: none).
+    #[n(0)]
+    newest: u16,
+    #[n(1)]
+    len: u16,
+}
+
 /// The System Event Log. The methods that change it take the [`Store`] it was mounted from;
 /// passing another store is a caller bug that would split the RAM mirror from flash.
 #[derive(Debug, Clone)]
@@ -159,6 +176,9 @@ pub struct Sel {
     last_add: Option<u32>,
     last_erase: Option<u32>,
     undecodable: u32,
+    /// Records lost from flash since the last [`Sel::checkpoint`], at least.
+    #[cfg(feature = "loss-detection")]
+    lost: Option<usize>,
 }
 
 impl Sel {
@@ -179,12 +199,19 @@ impl Sel {
         let mut records: VecDeque<[u8; RECORD_LEN]> = VecDeque::with_capacity(cap);
         let mut undecodable = 0u32;
         let mut last_erase = None;
-        store
+        #[cfg(feature = "loss-detection")]
+        let mut clear_id = None;
+        let scan = store
             .for_each_queued(|bytes| match minicbor::decode::<Stored>(bytes) {
                 Ok(s) => {
                     if s.flags & FLAG_CLEARS != 0 {
                         records.clear();
-                        last_erase = Record::decode(&s.record).timestamp();
+                        let r = Record::decode(&s.record);
+                        last_erase = r.timestamp();
+                        #[cfg(feature = "loss-detection")]
+                        {
+                            clear_id = Some(r.id);
+                        }
                     }
                     if records.len() == cap {
                         records.pop_front();
@@ -195,22 +222,76 @@ impl Sel {
                 // Skipped and counted rather than failing the mount: the rest of the log is fine.
                 Err(_) => undecodable = undecodable.saturating_add(1),
             })
-            .await?;
+            .await;
+        // Damage the store cannot repair (a zeroed or overwritten region) would leave the log
+        // unmountable for good: its records are lost either way, so the region is erased and
+        // the loss reported, and the map's settings and account stay.
+        #[cfg(feature = "loss-detection")]
+        let corrupt = matches!(scan, Err(StoreError::Corrupted));
+        #[cfg(feature = "loss-detection")]
+        if corrupt {
+            store.erase_queue().await?;
+            records.clear();
+            last_erase = None;
+            clear_id = None;
+        }
+        #[cfg(feature = "loss-detection")]
+        let scan = if corrupt { Ok(()) } else { scan };
+        scan?;
         let overflow = store
             .get::<State>(StoreKey::SEL_STATE)
             .await?
             .unwrap_or_default()
             .overflow;
         let newest = records.back().map(Record::decode);
+        #[cfg(feature = "loss-detection")]
+        let (next_id, lost) = recover(store, &records, newest, clear_id, corrupt, cap).await?;
+        #[cfg(not(feature = "loss-detection"))]
+        let next_id = newest.map_or(RecordId::FIRST, |r| r.id.next());
         Ok(Self {
             config,
-            next_id: newest.map_or(RecordId::FIRST, |r| r.id.next()),
+            next_id,
             last_add: newest.and_then(|r| r.timestamp()),
             records,
             overflow,
             last_erase,
             undecodable,
+            #[cfg(feature = "loss-detection")]
+            lost,
         })
+    }
+
+    /// Records lost from flash, at least, found at mount: fewer than the last
+    /// [`Sel::checkpoint`] promised (with the records added since), a newest record older than the
+    /// mark's, or a queue region damaged beyond repair (erased; `Some(0)` when no mark says how
+    /// much it held). `None` when nothing was lost or the store has no mark (a new device).
+    pub fn lost(&self) -> Option<usize> {
+        #[cfg(feature = "loss-detection")]
+        return self.lost;
+        #[cfg(not(feature = "loss-detection"))]
+        None
+    }
+
+    /// Writes the mark [`Sel::lost`] compares with at the next mount: the newest RecordID and
+    /// the record count. Called after mount and now and then while records are added (each
+    /// call is one map write); records added after the last call and lost with the newest
+    /// ones can go unnoticed, which bounds how often it is worth calling.
+    pub async fn checkpoint<F: MultiwriteNorFlash>(
+        &mut self,
+        store: &mut Store<F>,
+    ) -> Result<(), SelError<F::Error>> {
+        #[cfg(feature = "loss-detection")]
+        {
+            let mark = Mark {
+                newest: self.records.back().map_or(0, |r| Record::decode(r).id.0),
+                len: u16::try_from(self.records.len()).unwrap_or(u16::MAX),
+            };
+            store.set(StoreKey::SEL_MARK, &mark).await?;
+            self.lost = None;
+        }
+        #[cfg(not(feature = "loss-detection"))]
+        let _ = store;
+        Ok(())
     }
 
     /// Appends `event` at `now` (seconds since 1970, or since BMC start before the clock is
@@ -361,6 +442,90 @@ impl Sel {
         }
         self.iter().position(|r| r.id == id)
     }
+}
+
+/// Compares the mounted log with the mark: the next RecordID (after the mark's newest when
+/// records were lost) and how many were lost. What survived a loss is rewritten into a clean
+/// queue.
+#[cfg(feature = "loss-detection")]
+async fn recover<F: MultiwriteNorFlash>(
+    store: &mut Store<F>,
+    records: &VecDeque<[u8; RECORD_LEN]>,
+    newest: Option<Record>,
+    clear_id: Option<RecordId>,
+    corrupt: bool,
+    cap: usize,
+) -> Result<(RecordId, Option<usize>), SelError<F::Error>> {
+    // A mark that does not decode is damage to the map, not to the log: the log is then
+    // read as it is, like a new one.
+    let mark = store
+        .get::<Mark>(StoreKey::SEL_MARK)
+        .await
+        .ok()
+        .flatten()
+        .filter(|m| m.len > 0);
+    let mut next_id = newest.map_or(RecordId::FIRST, |r| r.id.next());
+    let lost = mark.and_then(|m| {
+        let lost = match corrupt {
+            true => Some(usize::from(m.len)),
+            false => missing(records, newest.map(|r| r.id), clear_id, m, cap),
+        };
+        // RecordIDs resume after the newest the mark knew, when that is later.
+        let after_mark = RecordId(m.newest).next();
+        if lost.is_some() && id_distance(next_id, after_mark) < HALF_CYCLE {
+            next_id = after_mark;
+        }
+        lost
+    });
+    // What is left of a damaged queue is rewritten into a clean one: pages the store could
+    // not read (random bytes, flipped bits) would otherwise stay in the region and can hide
+    // records written after them. A cut midway loses the survivors, which the mark then
+    // reports at the next mount.
+    if lost.is_some() && !corrupt {
+        store.erase_queue().await?;
+        for r in records {
+            let stored = Stored {
+                record: ByteArray::from(*r),
+                flags: 0,
+            };
+            store.push(&stored, true).await?;
+        }
+    }
+    // A region erased for damage is a loss even without a mark to count it by.
+    Ok((next_id, lost.or(corrupt.then_some(0))))
+}
+
+/// Half the RecordID cycle: a distance below it is "later", above it "earlier".
+#[cfg(feature = "loss-detection")]
+const HALF_CYCLE: usize = 0xFFFE / 2;
+
+/// How many records the mark promises that the mounted log does not have, if any. Without a
+/// clear since the mark, the log holds as many records as the mark's count plus the records
+/// added since (the RecordIDs between the mark's newest and the log's), up to the capacity.
+/// Gaps in the RecordIDs are not counted themselves: survivors of an earlier loss keep theirs.
+#[cfg(feature = "loss-detection")]
+fn missing(
+    records: &VecDeque<[u8; RECORD_LEN]>,
+    newest: Option<RecordId>,
+    clear_id: Option<RecordId>,
+    mark: Mark,
+    cap: usize,
+) -> Option<usize> {
+    let Some(newest) = newest else {
+        return Some(usize::from(mark.len));
+    };
+    let marked = RecordId(mark.newest);
+    let added = id_distance(marked, newest);
+    if added >= HALF_CYCLE {
+        // The newest record is older than the mark's: the newer ones are gone.
+        return Some(id_distance(newest, marked).max(1));
+    }
+    if clear_id.is_some_and(|c| c != marked && id_distance(marked, c) < HALF_CYCLE) {
+        return None;
+    }
+    let expected = (usize::from(mark.len) + added).min(cap);
+    let lost = expected.saturating_sub(records.len());
+    (lost > 0).then_some(lost)
 }
 
 /// How many `next()` steps lead from `from` to `to` in the 0x0001..=0xFFFE cycle.

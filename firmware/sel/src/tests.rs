@@ -290,3 +290,163 @@ fn id_distance_wraps() {
         assert_eq!(id_distance(RecordId(from), RecordId(to)), d, "{from} {to}");
     }
 }
+
+#[cfg(feature = "loss-detection")]
+/// Boots once, adds `n` records and marks the log, as the agent does after mount.
+fn fill_and_mark(b: &mut Board, cfg: SelConfig, n: u8) {
+    b.boot(cfg, async |store, sel| {
+        for i in 0..n {
+            sel.add(store, &event(i), 0).await.unwrap();
+        }
+        sel.checkpoint(store).await.unwrap();
+    });
+}
+
+#[cfg(feature = "loss-detection")]
+/// Issue #20 finding 6: a new device (no mark) is silent; a log whose queue is gone (file
+/// deleted, or zeroed to blank) is reported with how much was lost, and its RecordIDs continue
+/// after the newest the mark knew instead of restarting at 1.
+#[test]
+fn a_lost_queue_is_reported_and_ids_continue() {
+    let mut b = Board::new(10);
+    let cfg = config(50, OverflowPolicy::Wrap);
+    b.boot(cfg, async |_, sel| {
+        assert_eq!(sel.lost(), None, "new device")
+    });
+    fill_and_mark(&mut b, cfg, 30);
+    b.boot(cfg, async |_, sel| assert_eq!(sel.lost(), None, "intact"));
+    b.queue.fill(0xFF);
+    b.boot(cfg, async |store, sel| {
+        assert_eq!(sel.lost(), Some(30));
+        assert!(sel.is_empty());
+        assert_eq!(sel.next_id(), RecordId(31));
+        assert_eq!(
+            sel.add(store, &event(99), 0).await.unwrap(),
+            Added::Stored(RecordId(31))
+        );
+        sel.checkpoint(store).await.unwrap();
+        assert_eq!(sel.lost(), None);
+    });
+    b.boot(cfg, async |_, sel| {
+        assert_eq!(sel.lost(), None, "reported once, then marked");
+        assert_eq!(sel.next_id(), RecordId(32));
+    });
+}
+
+#[cfg(feature = "loss-detection")]
+/// Damaged records (their CRC fails, so the store skips them) leave a short log.
+#[test]
+fn flipped_bits_in_the_queue_are_reported() {
+    let mut b = Board::new(10);
+    let cfg = config(50, OverflowPolicy::Wrap);
+    fill_and_mark(&mut b, cfg, 1);
+    // 39 more records after the mark: the RecordIDs since it, not only its count, say how
+    // many there should be.
+    b.boot(cfg, async |store, sel| {
+        for i in 0..39 {
+            sel.add(store, &event(i), 0).await.unwrap();
+        }
+    });
+    for at in (PAGE + 40..2 * PAGE).step_by(7) {
+        b.queue[at] ^= 0x5A;
+    }
+    let kept = b.boot(cfg, async |store, sel| {
+        let lost = sel.lost().expect("loss found");
+        assert!(
+            lost > 0 && sel.len() + lost >= 40,
+            "{lost} of 40, {} kept",
+            sel.len()
+        );
+        assert!(sel.len() < 40);
+        assert_eq!(sel.next_id(), RecordId(41), "the newest survived");
+        for i in 0..3 {
+            sel.add(store, &event(i), 0).await.unwrap();
+        }
+        sel.checkpoint(store).await.unwrap();
+        sel.len()
+    });
+    // The survivors were rewritten into a clean queue: the next mount finds all of them and
+    // the records added after, and no further loss.
+    b.boot(cfg, async |_, sel| {
+        assert_eq!(sel.lost(), None);
+        assert_eq!(sel.len(), kept);
+        assert_eq!(sel.next_id(), RecordId(44));
+    });
+}
+
+#[cfg(feature = "loss-detection")]
+/// A queue replaced by an older copy of itself ends before the mark's newest record.
+#[test]
+fn an_older_queue_is_reported() {
+    let mut b = Board::new(10);
+    let cfg = config(50, OverflowPolicy::Wrap);
+    fill_and_mark(&mut b, cfg, 10);
+    let old = b.queue.clone();
+    fill_and_mark(&mut b, cfg, 10);
+    b.queue = old;
+    b.boot(cfg, async |_, sel| {
+        assert_eq!(sel.lost(), Some(10));
+        assert_eq!(sel.len(), 10);
+        assert_eq!(sel.next_id(), RecordId(21));
+    });
+}
+
+#[cfg(feature = "loss-detection")]
+/// What a working log does between marks is not loss: wrapping, clearing, refusing when full.
+#[test]
+fn wraps_clears_and_refusals_are_not_loss() {
+    let mut b = Board::new(10);
+    let cfg = config(20, OverflowPolicy::Wrap);
+    fill_and_mark(&mut b, cfg, 15);
+    b.boot(cfg, async |store, sel| {
+        assert_eq!(sel.lost(), None);
+        for i in 0..30 {
+            sel.add(store, &event(i), 0).await.unwrap();
+        }
+    });
+    b.boot(cfg, async |store, sel| {
+        assert_eq!(sel.lost(), None, "wrapped");
+        sel.checkpoint(store).await.unwrap();
+        sel.clear(store, 0).await.unwrap();
+        sel.add(store, &event(1), 0).await.unwrap();
+    });
+    b.boot(cfg, async |_, sel| {
+        assert_eq!(sel.lost(), None, "cleared");
+        assert_eq!(sel.len(), 2);
+    });
+    let stop = config(4, OverflowPolicy::Stop);
+    let mut b = Board::new(10);
+    fill_and_mark(&mut b, stop, 6);
+    b.boot(stop, async |_, sel| {
+        assert_eq!(sel.lost(), None, "refused");
+        assert_eq!(sel.len(), 4);
+    });
+}
+
+#[cfg(feature = "loss-detection")]
+/// A queue region damaged beyond what the store repairs (zeroed, or random bytes) is erased and
+/// reported, so the log works again instead of staying unmountable.
+#[test]
+fn a_zeroed_or_random_queue_is_erased_and_reported() {
+    for garbage in [0u8, 0x5A] {
+        let mut b = Board::new(10);
+        let cfg = config(50, OverflowPolicy::Wrap);
+        fill_and_mark(&mut b, cfg, 30);
+        for (i, byte) in b.queue.iter_mut().enumerate() {
+            *byte = if garbage == 0 {
+                0
+            } else {
+                (i as u8).wrapping_mul(167) ^ garbage
+            };
+        }
+        b.boot(cfg, async |store, sel| {
+            assert_eq!(sel.lost(), Some(30), "{garbage:#x}");
+            assert!(sel.is_empty());
+            assert_eq!(
+                sel.add(store, &event(1), 0).await.unwrap(),
+                Added::Stored(RecordId(31))
+            );
+        });
+        b.boot(cfg, async |_, sel| assert_eq!(sel.len(), 1));
+    }
+}

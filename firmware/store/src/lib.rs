@@ -72,6 +72,9 @@ impl StoreKey {
     pub const FORMAT: Self = Self(0x0000);
     /// The SEL's persistent state (overflow flag, ...), owned by the SEL crate.
     pub const SEL_STATE: Self = Self(0x0100);
+    /// What the SEL last knew of its queue (newest RecordID, record count), owned by the SEL
+    /// crate: how it tells records lost from flash apart from a log that never had them.
+    pub const SEL_MARK: Self = Self(0x0101);
 
     const SETTING: u16 = 0x1000;
     const ACCOUNT: u16 = 0x2000;
@@ -475,6 +478,12 @@ impl<F: MultiwriteNorFlash> Store<F> {
             f(&entry);
         }
         Ok(())
+    }
+
+    /// Erases the queue region and nothing else: the way back from a queue [`Store::for_each_queued`]
+    /// found [`StoreError::Corrupted`], when the map (settings, the account) is still good.
+    pub async fn erase_queue(&mut self) -> Result<(), StoreError<F::Error>> {
+        self.queue.erase_all().await.map_err(StoreError::from)
     }
 
     /// How many records of at most `record_len` encoded bytes the queue is guaranteed to keep

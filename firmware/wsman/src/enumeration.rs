@@ -1,7 +1,8 @@
 //! Enumeration contexts and byte-bounded paging.
 //!
 //! Clients abandon enumerations without Release (wsman.md §6.6 #20), so contexts expire after an
-//! idle time and their number is capped; the table never grows past `Limits::max_enum_contexts`.
+//! idle time and their number is capped; the table never grows past `Limits::max_enum_contexts`,
+//! and no user holds more than `Limits::max_enum_contexts_per_user` of them.
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -30,6 +31,8 @@ pub struct Context {
 pub struct ContextTable {
     entries: Vec<Context>,
     max: usize,
+    /// Most contexts one user may hold, so one user cannot take every slot.
+    max_per_user: usize,
     idle_ms: u64,
     /// Bound on the sum of [`context_bytes`] over the entries.
     max_bytes: usize,
@@ -96,6 +99,7 @@ impl ContextTable {
         Self {
             entries: Vec::new(),
             max,
+            max_per_user: max,
             idle_ms,
             max_bytes: usize::MAX,
         }
@@ -104,6 +108,11 @@ impl ContextTable {
     /// Bounds the heap the contexts hold together ([`context_bytes`]); unbounded by default.
     pub fn set_max_bytes(&mut self, max_bytes: usize) {
         self.max_bytes = max_bytes;
+    }
+
+    /// Bounds the contexts one user may hold; the table's size by default.
+    pub fn set_max_per_user(&mut self, max_per_user: usize) {
+        self.max_per_user = max_per_user;
     }
 
     pub fn len(&self) -> usize {
@@ -120,14 +129,15 @@ impl ContextTable {
             .retain(|c| now_ms.saturating_sub(c.last_used_ms) <= idle);
     }
 
-    /// Whether one more context fits; checked before the provider does any work.
-    pub fn has_room(&mut self, now_ms: u64) -> bool {
+    /// Whether one more context fits, for `user` and in the table.
+    pub fn has_room(&mut self, user: &str, now_ms: u64) -> bool {
         self.expire(now_ms);
         self.entries.len() < self.max
+            && self.entries.iter().filter(|c| c.user == user).count() < self.max_per_user
     }
 
     pub fn insert(&mut self, ctx: Context, now_ms: u64) -> Result<(), Fault> {
-        if !self.has_room(now_ms) {
+        if !self.has_room(&ctx.user, now_ms) {
             return Err(Fault::new(FaultKind::QuotaLimit)
                 .message("Too many enumerations are open; release or finish one first."));
         }
@@ -550,6 +560,40 @@ mod tests {
         assert!(t.take(tok.as_str(), "alice", 1200).is_ok());
         assert!(t.take(tok.as_str(), "alice", 1200).is_err(), "taken once");
         assert!(t.take("uuid:nope", "alice", 1200).is_err());
+    }
+
+    /// Issue #20 finding 8: one user filling their quota leaves the rest of the table to the
+    /// others; releasing one of theirs gives that user room again, and the table's own bound
+    /// still holds across users.
+    #[test]
+    fn the_quota_is_per_user() {
+        let mut g = TokenGen::new(7);
+        let mut t = ContextTable::new(5, 1000);
+        t.set_max_per_user(2);
+        let first = ctx(&mut g, "mallory", 0);
+        let tok = first.token;
+        t.insert(first, 0).expect("room");
+        t.insert(ctx(&mut g, "mallory", 0), 0).expect("room");
+        let f = t
+            .insert(ctx(&mut g, "mallory", 0), 0)
+            .expect_err("over quota");
+        assert_eq!(f.kind, FaultKind::QuotaLimit);
+        t.insert(ctx(&mut g, "alice", 0), 0)
+            .expect("alice has her own quota");
+        t.insert(ctx(&mut g, "alice", 0), 0).expect("room");
+        assert_eq!(
+            t.insert(ctx(&mut g, "alice", 0), 0).expect_err("x").kind,
+            FaultKind::QuotaLimit
+        );
+        t.insert(ctx(&mut g, "bob", 0), 0).expect("room");
+        assert_eq!(
+            t.insert(ctx(&mut g, "carol", 0), 0).expect_err("x").kind,
+            FaultKind::QuotaLimit,
+            "the table is full"
+        );
+        t.take(tok.as_str(), "mallory", 0).expect("hers");
+        t.insert(ctx(&mut g, "mallory", 0), 0)
+            .expect("room again after finishing one");
     }
 
     #[test]

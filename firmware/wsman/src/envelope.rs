@@ -78,6 +78,70 @@ pub fn content_type(value: Option<&str>) -> Option<CharsetHint> {
 /// Decodes the body to text. A BOM wins over the header, because WEF clients send one and a
 /// mislabelled body is more likely than a lying BOM.
 pub fn decode(body: &[u8], hint: CharsetHint) -> Result<(Cow<'_, str>, Charset), Fault> {
+    let (text, charset) = decode_bytes(body, hint)?;
+    declaration_agrees(&text, charset)?;
+    Ok((text, charset))
+}
+
+/// The text must start the document itself and say nothing else about its encoding: a second
+/// BOM (the first was the byte-order mark) is a U+FEFF before the prolog, which XML does not
+/// allow, and an XML declaration naming an encoding the bytes are not in is in error (XML 1.0
+/// §4.3.3). Either means the sender and this parser disagree about what the bytes say.
+fn declaration_agrees(text: &str, charset: Charset) -> Result<(), Fault> {
+    if text.starts_with('\u{FEFF}') {
+        return Err(not_soap("The request has a second byte-order mark."));
+    }
+    #[cfg(feature = "encoding-declaration")]
+    declared_encoding(text, charset)?;
+    #[cfg(not(feature = "encoding-declaration"))]
+    let _ = charset;
+    Ok(())
+}
+
+/// The XML declaration's encoding, if any, must name the charset the bytes were decoded as.
+#[cfg(feature = "encoding-declaration")]
+fn declared_encoding(text: &str, charset: Charset) -> Result<(), Fault> {
+    let Some(decl) = text.as_bytes().strip_prefix(b"<?xml") else {
+        return Ok(());
+    };
+    let end = decl
+        .windows(2)
+        .position(|w| w == b"?>")
+        .unwrap_or(decl.len());
+    let decl = &decl[..end];
+    let Some(at) = decl.windows(8).position(|w| w == b"encoding") else {
+        return Ok(());
+    };
+    // `encoding S? = S? ("name" | 'name')`; anything malformed is roxmltree's to refuse.
+    let mut value = decl[at + 8..].trim_ascii_start();
+    value = value.strip_prefix(b"=").unwrap_or(value).trim_ascii_start();
+    let Some((&quote, value)) = value.split_first() else {
+        return Ok(());
+    };
+    let name = value.split(|&b| b == quote).next().unwrap_or(value);
+    let ok = match charset {
+        Charset::Utf8 => {
+            name.eq_ignore_ascii_case(b"utf-8")
+                || name.eq_ignore_ascii_case(b"utf8")
+                || (name.eq_ignore_ascii_case(b"us-ascii") && text.is_ascii())
+        }
+        Charset::Utf16 => {
+            name.eq_ignore_ascii_case(b"utf-16")
+                || name.eq_ignore_ascii_case(b"utf-16le")
+                || name.eq_ignore_ascii_case(b"utf-16be")
+        }
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(
+            Fault::with_detail(FaultKind::EncodingLimit, FaultDetail::CharacterSet)
+                .message("The XML declaration names an encoding the request is not in."),
+        )
+    }
+}
+
+fn decode_bytes(body: &[u8], hint: CharsetHint) -> Result<(Cow<'_, str>, Charset), Fault> {
     let charset_fault = |what: &str| {
         Fault::with_detail(FaultKind::EncodingLimit, FaultDetail::CharacterSet).message(what)
     };
@@ -147,6 +211,21 @@ fn utf16(bytes: &[u8], big_endian: bool) -> Result<String, Fault> {
     let mut out = String::with_capacity(len);
     out.extend(char::decode_utf16(units).map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER)));
     Ok(out)
+}
+
+/// The fault for XML that is not a SOAP 1.2 message (a second BOM, the Envelope's children,
+/// s:mustUnderstand), saying what is wrong.
+#[cfg(feature = "verbose-faults")]
+fn not_soap(what: &'static str) -> Fault {
+    Fault::new(FaultKind::SchemaValidationError).message(what)
+}
+
+/// The same fault with one text for all of them: a small image's flash holds one string, not
+/// one per rule.
+#[cfg(not(feature = "verbose-faults"))]
+fn not_soap(_what: &'static str) -> Fault {
+    Fault::new(FaultKind::SchemaValidationError)
+        .message("The request is not a valid SOAP 1.2 message.")
 }
 
 /// The fault text for a request that is not XML, in roxmltree's own words: what it expected and
@@ -420,7 +499,35 @@ pub fn parse<'a, 'i>(doc: &'a Document<'i>, limits: &Limits) -> Parsed<'a, Reque
         not_understood: Vec::new(),
     };
 
+    // SOAP 1.2 Part 1 §5.1: an optional Header, then the Body, then nothing. A second Body or
+    // Header, or a Header after the Body, leaves which one counts to the reader, so it is
+    // refused rather than guessed (0: nothing yet, 1: Header seen, 2: Body seen).
+    let mut seen = 0u8;
+    for c in element_children(root) {
+        let step = match (c.tag_name().namespace(), c.tag_name().name()) {
+            (Some(ns::SOAP), "Header") => 1,
+            (Some(ns::SOAP), "Body") => 2,
+            _ => 3,
+        };
+        if step <= seen || step == 3 {
+            return Err(reject(not_soap(
+                "A SOAP Envelope holds one optional Header, then one Body, and nothing else.",
+            )));
+        }
+        seen = step;
+    }
+
     if let Some(h) = header_el {
+        // s:mustUnderstand is an xs:boolean (SOAP 1.2 Part 1 §5.2.3): any other value is not
+        // a SOAP message, and neither reading of it is safe to act on.
+        if element_children(h).any(|c| {
+            c.attribute((ns::SOAP, "mustUnderstand"))
+                .is_some_and(|v| !matches!(v.trim(), "true" | "false" | "1" | "0"))
+        }) {
+            return Err(reject(not_soap(
+                "s:mustUnderstand must be true, false, 1 or 0.",
+            )));
+        }
         let not_understood: Vec<QName<'a>> = element_children(h)
             .filter(|c| must_understand(*c) && !understood(*c))
             .map(|c| QName {

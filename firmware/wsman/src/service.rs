@@ -53,17 +53,23 @@ pub struct Limits {
     pub max_xml_nodes: u32,
     /// XML element nesting cap.
     pub max_xml_depth: u32,
-    /// Most `=` characters a request may contain, which bounds its attributes: roxmltree
+    /// Most `=` characters a request may contain, which bounds its attributes (and the
+    /// duplicate-attribute check, quadratic in an element's attributes): roxmltree
     /// reserves one attribute per `=` before it parses (6 KiB of `=` in a text would ask for
     /// ~150 KiB at once), and nothing else bounds the attributes of one element short of the
     /// request size. Its node table is bounded by `max_xml_nodes` (vendor/roxmltree/PATCHED.md).
     pub max_xml_attributes: u32,
     /// Most namespace declarations (`xmlns` occurrences). An element that declares one copies
-    /// every namespace in scope into roxmltree's namespace table, so declarations on many
-    /// elements cost memory quadratically.
+    /// every namespace in scope into roxmltree's namespace table and checks each against its
+    /// own declarations, so declarations on many elements cost memory and time quadratically
+    /// in this count (never in the request size: it is checked on the raw text first).
     pub max_xml_namespaces: u32,
-    /// Live enumeration contexts; one more answers QuotaLimit.
+    /// Live enumeration contexts in all; one more answers QuotaLimit.
     pub max_enum_contexts: usize,
+    /// Live enumeration contexts one authenticated user may hold; one more answers QuotaLimit
+    /// even while the table has room, so one user (or one leaking client) cannot use up every
+    /// other user's contexts. Counted by the user name the HTTP layer authenticated.
+    pub max_enum_contexts_per_user: usize,
     /// Idle lifetime of an enumeration context between Pulls.
     pub enum_context_idle_ms: u64,
     /// Upper bound of OperationTimeout.
@@ -96,10 +102,15 @@ impl Default for Limits {
             max_request_size: 512 * 1024,
             max_xml_nodes: 4_096,
             max_xml_depth: 32,
-            // The request size is the host's bound on these; an MCU image sets its own.
-            max_xml_attributes: u32::MAX,
-            max_xml_namespaces: u32::MAX,
-            max_enum_contexts: 32,
+            // Far above what any client sends (pypsrp and winrm: under 20 of each), and low
+            // enough that roxmltree's per-element checks, quadratic in these counts (duplicate
+            // attributes, redeclared prefixes), stay in the milliseconds on a 512 KiB request.
+            // An MCU image sets its own, lower.
+            max_xml_attributes: 2_048,
+            max_xml_namespaces: 256,
+            // Four users' worth of the per-user quota; a context holds ~300 B plus its filter.
+            max_enum_contexts: 128,
+            max_enum_contexts_per_user: 32,
             enum_context_idle_ms: 240_000,
             max_operation_timeout_ms: 60_000,
             max_batch_items: 32_000,
@@ -157,6 +168,7 @@ impl Service {
     pub fn new(limits: Limits, seed: u64) -> Self {
         let mut contexts = ContextTable::new(limits.max_enum_contexts, limits.enum_context_idle_ms);
         contexts.set_max_bytes(limits.max_context_bytes);
+        contexts.set_max_per_user(limits.max_enum_contexts_per_user);
         Self {
             limits,
             tokens: TokenGen::new(seed),

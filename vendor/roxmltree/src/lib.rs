@@ -744,8 +744,8 @@ impl<'input> Namespaces<'input> {
     }
 
     #[inline]
-    fn exists(&self, start: usize, prefix: Option<&str>) -> bool {
-        self.tree_order[start..]
+    fn exists(&self, start: usize, end: usize, prefix: Option<&str>) -> bool {
+        self.tree_order[start..end]
             .iter()
             .any(|idx| self.values[idx.0 as usize].name == prefix)
     }

@@ -1002,7 +1002,10 @@ impl<'input> Stream<'input> {
 
             let n = u32::from_str_radix(value, radix).ok()?;
 
-            let c = char::from_u32(n).unwrap_or('\u{FFFD}');
+            // wsbmc patch: a reference to no character at all (a surrogate, or past U+10FFFF)
+            // is malformed (XML 1.0 §4.1, WFC: Legal Character); upstream read it as U+FFFD,
+            // a legal character, and accepted the document.
+            let c = char::from_u32(n)?;
             if !c.is_xml_char() {
                 return None;
             }

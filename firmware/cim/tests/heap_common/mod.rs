@@ -67,6 +67,8 @@ pub fn image_limits() -> Limits {
         max_xml_nodes: 128,
         max_xml_depth: 24,
         max_enum_contexts: 4,
+        // The image takes the default, which is above its table size.
+        max_enum_contexts_per_user: Limits::default().max_enum_contexts_per_user,
         enum_context_idle_ms: 60_000,
         max_operation_timeout_ms: 60_000,
         max_batch_items: 64,
