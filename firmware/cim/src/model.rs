@@ -1089,9 +1089,26 @@ impl<'a> Model<'a> {
         item: &Item,
         f: impl FnOnce(&Instance<'_>) -> R,
     ) -> Result<R, Fault> {
+        let mut f = Some(f);
+        let mut out = None;
+        self.with_instance_dyn(item, &mut |i| {
+            if let Some(f) = f.take() {
+                out = Some(f(i));
+            }
+        })?;
+        out.ok_or_else(|| internal("an instance was not built"))
+    }
+
+    /// [`Self::with_instance`]'s body, once: generic over `f`, this match of every class was
+    /// compiled again for each caller (~1.2 KiB of the bare-metal image's flash each).
+    fn with_instance_dyn(
+        &self,
+        item: &Item,
+        f: &mut dyn FnMut(&Instance<'_>),
+    ) -> Result<(), Fault> {
         let system = self.system;
         let mode = system.sensor_types;
-        Ok(match item {
+        match item {
             Item::Host => f(&host::instance(
                 system,
                 self.host_health()?,
@@ -1174,7 +1191,8 @@ impl<'a> Model<'a> {
                 }
                 f(&i)
             }
-        })
+        }
+        Ok(())
     }
 
     /// Renders `item`, projected to `only` when given.
@@ -1196,6 +1214,23 @@ impl<'a> Model<'a> {
         want: impl Fn(&'static ClassDef) -> bool,
         mut f: impl FnMut(&Item) -> Result<Option<R>, Fault>,
     ) -> Result<Option<(Cursor, R)>, Fault> {
+        let mut found = None;
+        let at = self.scan_dyn(cursor, counts, &want, &mut |item| {
+            found = f(item)?;
+            Ok(found.is_some())
+        })?;
+        Ok(at.zip(found))
+    }
+
+    /// [`Self::scan`]'s loop, once (generic, it was compiled again for each caller): stops at
+    /// the first item `f` accepts and returns its cursor.
+    fn scan_dyn(
+        &self,
+        cursor: Cursor,
+        counts: &Counts,
+        want: &dyn Fn(&'static ClassDef) -> bool,
+        f: &mut dyn FnMut(&Item) -> Result<bool, Fault>,
+    ) -> Result<Option<Cursor>, Fault> {
         let (start_kind, start_index) = split_cursor(cursor);
         for (k, kind) in KINDS.iter().enumerate().skip(start_kind) {
             if !want(kind.class()) {
@@ -1206,8 +1241,8 @@ impl<'a> Model<'a> {
                 let Some(item) = counts.item(*kind, i) else {
                     continue;
                 };
-                if let Some(r) = f(&item)? {
-                    return Ok(Some((cursor_of(k, i), r)));
+                if f(&item)? {
+                    return Ok(Some(cursor_of(k, i)));
                 }
             }
         }
