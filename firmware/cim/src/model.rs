@@ -875,9 +875,11 @@ fn text_keys_match(
         })
 }
 
-fn text_keys<'k>(keys: impl IntoIterator<Item = (&'static str, Cow<'k, str>)>) -> Vec<Selector> {
-    keys.into_iter()
-        .map(|(n, v)| Selector::text(n, v.into_owned()))
+/// The selectors of a class's text keys. A slice, not an iterator by value: the key arrays have
+/// several lengths, and one copy of this serves them all.
+fn text_keys(keys: &[(&'static str, Cow<'_, str>)]) -> Vec<Selector> {
+    keys.iter()
+        .map(|(n, v)| Selector::text(*n, String::from(&**v)))
         .collect()
 }
 
@@ -985,24 +987,24 @@ impl<'a> Model<'a> {
     pub(crate) fn keys(&self, item: &Item) -> Result<Vec<Selector>, Fault> {
         let system = self.system;
         Ok(match item {
-            Item::Host => text_keys(host::keys(system)),
-            Item::Bmc => text_keys(host::bmc_keys(system)),
-            Item::Domain => text_keys(host::domain_keys()),
+            Item::Host => text_keys(&host::keys(system)),
+            Item::Bmc => text_keys(&host::bmc_keys(system)),
+            Item::Domain => text_keys(&host::domain_keys()),
             Item::Collection => {
                 alloc::vec![Selector::text("InstanceID", host::SENSOR_COLLECTION_ID)]
             }
             Item::Sensor(SensorIx::Numeric(i)) => self.with_numeric(*i, |desc, _| {
-                text_keys(sensor::keys(desc, &system.system_name))
+                text_keys(&sensor::keys(desc, &system.system_name))
             })?,
             Item::Sensor(SensorIx::Discrete(i)) => {
                 let view = self.discrete(*i)?;
-                text_keys(sensor::discrete_keys(&view, &system.system_name))
+                text_keys(&sensor::discrete_keys(&view, &system.system_name))
             }
-            Item::Pms => text_keys(power::service_keys(system)),
+            Item::Pms => text_keys(&power::service_keys(system)),
             Item::PmCaps => alloc::vec![Selector::text("InstanceID", power::CAPABILITIES_ID)],
-            Item::Chassis => text_keys(physical::chassis_keys()),
-            Item::Card => text_keys(physical::card_keys()),
-            Item::Log => text_keys(log::log_keys()),
+            Item::Chassis => text_keys(&physical::chassis_keys()),
+            Item::Card => text_keys(&physical::card_keys()),
+            Item::Log => text_keys(&log::log_keys()),
             Item::LogCaps => alloc::vec![Selector::text("InstanceID", log::CAPABILITIES_ID)],
             Item::Record(i) => {
                 let view = self.record(*i)?;
@@ -1017,12 +1019,12 @@ impl<'a> Model<'a> {
             }
             Item::Profile(p) => alloc::vec![Selector::text("InstanceID", p.instance_id())],
             #[cfg(feature = "software-inventory")]
-            Item::Software(0) => text_keys(software::keys_of(software::BMC_ID)),
+            Item::Software(0) => text_keys(&software::keys_of(software::BMC_ID)),
             #[cfg(feature = "software-inventory")]
-            Item::Software(i) => text_keys(software::keys_of(&self.firmware(*i)?.id)),
+            Item::Software(i) => text_keys(&software::keys_of(&self.firmware(*i)?.id)),
             #[cfg(feature = "ip-interface")]
             Item::IpEndpoint(i) => {
-                text_keys(network::endpoint_keys(system, &self.ip_endpoint(*i)?))
+                text_keys(&network::endpoint_keys(system, &self.ip_endpoint(*i)?))
             }
             #[cfg(feature = "ip-interface")]
             Item::IpSettings(i) | Item::IpStaticSettings(i) => alloc::vec![Selector::text(
