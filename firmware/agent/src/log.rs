@@ -7,7 +7,6 @@
 //! change. The snapshot is a copy of the RAM mirror the SEL already keeps (16 bytes a record),
 //! taken only when the log changes, which is rare next to how often it is read.
 
-use alloc::collections::BTreeMap;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::cell::{Cell, RefCell};
@@ -96,19 +95,18 @@ pub struct LogShared {
     /// Threshold events the per-sensor rate limit kept out of the log.
     limited: Cell<u32>,
     bmc: BmcSensors,
-    /// Sensor number → (DeviceID, name) of the board's sensors, for rendering records.
-    sensors: BTreeMap<u8, (String, String)>,
+    /// (sensor number, DeviceID, name) of the board's sensors, for rendering records; one entry
+    /// a number. A list, not a `BTreeMap`: a few dozen entries built once, and the map's node
+    /// code was ~1.5 KiB of the bare-metal image's flash.
+    sensors: Vec<(u8, String, String)>,
 }
 
 impl LogShared {
     pub fn new(sensors: &[SensorDesc], bmc: BmcSensors) -> Self {
-        // Inserted one by one rather than collected: `BTreeMap::from_iter` sorts with the
-        // stable sort, ~2 KiB of flash on the bare-metal image for a table built once. A
-        // repeated number keeps the last sensor either way.
-        let mut table = BTreeMap::new();
+        let mut table = Vec::new();
         for d in sensors {
             let id = render::device_id(&d.name, d.number, d.lun, d.owner);
-            table.insert(d.number, (id, d.name.clone()));
+            name_sensor(&mut table, d.number, id, d.name.clone());
         }
         let sensors = table;
         Self {
@@ -126,7 +124,7 @@ impl LogShared {
     pub fn with_discrete(mut self, descs: &[wsbmc_monitor::DiscreteDesc]) -> Self {
         for d in descs {
             let id = render::device_id(&d.name, d.number, d.lun, d.owner);
-            self.sensors.insert(d.number, (id, d.name.clone()));
+            name_sensor(&mut self.sensors, d.number, id, d.name.clone());
         }
         self
     }
@@ -206,7 +204,7 @@ impl LogShared {
             Body::System(e) => e.sensor_number,
             _ => return (String::new(), String::new()),
         };
-        if let Some((id, name)) = self.sensors.get(&number) {
+        if let Some((_, id, name)) = self.sensors.iter().find(|(n, ..)| *n == number) {
             return (id.clone(), name.clone());
         }
         match (self.bmc.device_id(number), self.bmc.name(number)) {
@@ -216,6 +214,15 @@ impl LogShared {
                 (id.clone(), id)
             }
         }
+    }
+}
+
+/// Names sensor `number` in `table`: a repeated number keeps the last sensor, as a map insert
+/// would.
+fn name_sensor(table: &mut Vec<(u8, String, String)>, number: u8, id: String, name: String) {
+    match table.iter_mut().find(|(n, ..)| *n == number) {
+        Some(entry) => *entry = (number, id, name),
+        None => table.push((number, id, name)),
     }
 }
 
@@ -289,5 +296,17 @@ mod tests {
         }
         assert!(!log.send(LogCmd::Clear));
         assert_eq!(log.dropped(), 1);
+    }
+
+    #[test]
+    fn a_repeated_sensor_number_keeps_the_last_sensor() {
+        let mut table = Vec::new();
+        name_sensor(&mut table, 7, "a".into(), "A".into());
+        name_sensor(&mut table, 9, "b".into(), "B".into());
+        name_sensor(&mut table, 7, "c".into(), "C".into());
+        assert_eq!(
+            table,
+            [(7, "c".into(), "C".into()), (9, "b".into(), "B".into())]
+        );
     }
 }

@@ -876,9 +876,11 @@ fn text_keys_match(
         })
 }
 
-fn text_keys<'k>(keys: impl IntoIterator<Item = (&'static str, Cow<'k, str>)>) -> Vec<Selector> {
-    keys.into_iter()
-        .map(|(n, v)| Selector::text(n, v.into_owned()))
+/// The selectors of a class's text keys. A slice, not an iterator by value: the key arrays have
+/// several lengths, and one copy of this serves them all.
+fn text_keys(keys: &[(&'static str, Cow<'_, str>)]) -> Vec<Selector> {
+    keys.iter()
+        .map(|(n, v)| Selector::text(*n, String::from(&**v)))
         .collect()
 }
 
@@ -986,24 +988,24 @@ impl<'a> Model<'a> {
     pub(crate) fn keys(&self, item: &Item) -> Result<Vec<Selector>, Fault> {
         let system = self.system;
         Ok(match item {
-            Item::Host => text_keys(host::keys(system)),
-            Item::Bmc => text_keys(host::bmc_keys(system)),
-            Item::Domain => text_keys(host::domain_keys()),
+            Item::Host => text_keys(&host::keys(system)),
+            Item::Bmc => text_keys(&host::bmc_keys(system)),
+            Item::Domain => text_keys(&host::domain_keys()),
             Item::Collection => {
                 alloc::vec![Selector::text("InstanceID", host::SENSOR_COLLECTION_ID)]
             }
             Item::Sensor(SensorIx::Numeric(i)) => self.with_numeric(*i, |desc, _| {
-                text_keys(sensor::keys(desc, &system.system_name))
+                text_keys(&sensor::keys(desc, &system.system_name))
             })?,
             Item::Sensor(SensorIx::Discrete(i)) => {
                 let view = self.discrete(*i)?;
-                text_keys(sensor::discrete_keys(&view, &system.system_name))
+                text_keys(&sensor::discrete_keys(&view, &system.system_name))
             }
-            Item::Pms => text_keys(power::service_keys(system)),
+            Item::Pms => text_keys(&power::service_keys(system)),
             Item::PmCaps => alloc::vec![Selector::text("InstanceID", power::CAPABILITIES_ID)],
-            Item::Chassis => text_keys(physical::chassis_keys()),
-            Item::Card => text_keys(physical::card_keys()),
-            Item::Log => text_keys(log::log_keys()),
+            Item::Chassis => text_keys(&physical::chassis_keys()),
+            Item::Card => text_keys(&physical::card_keys()),
+            Item::Log => text_keys(&log::log_keys()),
             Item::LogCaps => alloc::vec![Selector::text("InstanceID", log::CAPABILITIES_ID)],
             Item::Record(i) => {
                 let view = self.record(*i)?;
@@ -1018,12 +1020,12 @@ impl<'a> Model<'a> {
             }
             Item::Profile(p) => alloc::vec![Selector::text("InstanceID", p.instance_id())],
             #[cfg(feature = "software-inventory")]
-            Item::Software(0) => text_keys(software::keys_of(software::BMC_ID)),
+            Item::Software(0) => text_keys(&software::keys_of(software::BMC_ID)),
             #[cfg(feature = "software-inventory")]
-            Item::Software(i) => text_keys(software::keys_of(&self.firmware(*i)?.id)),
+            Item::Software(i) => text_keys(&software::keys_of(&self.firmware(*i)?.id)),
             #[cfg(feature = "ip-interface")]
             Item::IpEndpoint(i) => {
-                text_keys(network::endpoint_keys(system, &self.ip_endpoint(*i)?))
+                text_keys(&network::endpoint_keys(system, &self.ip_endpoint(*i)?))
             }
             #[cfg(feature = "ip-interface")]
             Item::IpSettings(i) | Item::IpStaticSettings(i) => alloc::vec![Selector::text(
@@ -1090,9 +1092,26 @@ impl<'a> Model<'a> {
         item: &Item,
         f: impl FnOnce(&Instance<'_>) -> R,
     ) -> Result<R, Fault> {
+        let mut f = Some(f);
+        let mut out = None;
+        self.with_instance_dyn(item, &mut |i| {
+            if let Some(f) = f.take() {
+                out = Some(f(i));
+            }
+        })?;
+        out.ok_or_else(|| internal("an instance was not built"))
+    }
+
+    /// [`Self::with_instance`]'s body, once: generic over `f`, this match of every class was
+    /// compiled again for each caller (~1.2 KiB of the bare-metal image's flash each).
+    fn with_instance_dyn(
+        &self,
+        item: &Item,
+        f: &mut dyn FnMut(&Instance<'_>),
+    ) -> Result<(), Fault> {
         let system = self.system;
         let mode = system.sensor_types;
-        Ok(match item {
+        match item {
             Item::Host => f(&host::instance(
                 system,
                 self.host_health()?,
@@ -1175,7 +1194,8 @@ impl<'a> Model<'a> {
                 }
                 f(&i)
             }
-        })
+        }
+        Ok(())
     }
 
     /// Renders `item`, projected to `only` when given.
@@ -1197,6 +1217,23 @@ impl<'a> Model<'a> {
         want: impl Fn(&'static ClassDef) -> bool,
         mut f: impl FnMut(&Item) -> Result<Option<R>, Fault>,
     ) -> Result<Option<(Cursor, R)>, Fault> {
+        let mut found = None;
+        let at = self.scan_dyn(cursor, counts, &want, &mut |item| {
+            found = f(item)?;
+            Ok(found.is_some())
+        })?;
+        Ok(at.zip(found))
+    }
+
+    /// [`Self::scan`]'s loop, once (generic, it was compiled again for each caller): stops at
+    /// the first item `f` accepts and returns its cursor.
+    fn scan_dyn(
+        &self,
+        cursor: Cursor,
+        counts: &Counts,
+        want: &dyn Fn(&'static ClassDef) -> bool,
+        f: &mut dyn FnMut(&Item) -> Result<bool, Fault>,
+    ) -> Result<Option<Cursor>, Fault> {
         let (start_kind, start_index) = split_cursor(cursor);
         // Within the SEL's kinds a cursor holds the RecordID, not the position: the log wraps
         // between Pulls, and a position would then skip or repeat records (issue #20).
@@ -1217,12 +1254,12 @@ impl<'a> Model<'a> {
                 let Some(item) = counts.item(*kind, i) else {
                     continue;
                 };
-                if let Some(r) = f(&item)? {
+                if f(&item)? {
                     let at = match log(*kind) {
                         Some(l) => usize::from(l.record_id(i).ok_or_else(gone)?),
                         None => i,
                     };
-                    return Ok(Some((cursor_of(k, at), r)));
+                    return Ok(Some(cursor_of(k, at)));
                 }
             }
         }

@@ -178,12 +178,88 @@ impl IpEndpointView {
         let bits = u32::MAX
             .checked_shl(32 - u32::from(self.prefix_len.min(32)))
             .unwrap_or(0);
-        Some(format!("{}", core::net::Ipv4Addr::from(bits)))
+        Some(ip_text(core::net::Ipv4Addr::from(bits).into()))
     }
 
     /// Whether its settings are the static IPv4 subclass (which carries the gateway).
     pub fn static_v4(&self) -> bool {
         self.v4() && self.origin == AddressOrigin::Static
+    }
+}
+
+/// An address as `Display` writes it (dotted IPv4; RFC 5952 IPv6: lowercase hex, the longest run
+/// of two or more zero groups as `::`, IPv4-mapped as `::ffff:a.b.c.d`), written here because
+/// `core::net`'s formatter links both families' code and its padding support, ~1.7 KiB of the
+/// bare-metal image's flash, where only IPv4 ever occurs.
+fn ip_text(addr: core::net::IpAddr) -> String {
+    let mut out = String::new();
+    match addr {
+        core::net::IpAddr::V4(v4) => push_v4(&mut out, v4),
+        core::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => {
+                out.push_str("::ffff:");
+                push_v4(&mut out, v4);
+            }
+            None => push_v6(&mut out, v6.segments()),
+        },
+    }
+    out
+}
+
+fn push_v4(out: &mut String, v4: core::net::Ipv4Addr) {
+    for (i, octet) in v4.octets().into_iter().enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        let mut started = false;
+        for div in [100, 10, 1] {
+            let digit = octet / div % 10;
+            if started || digit != 0 || div == 1 {
+                out.push(char::from(b'0' + digit));
+                started = true;
+            }
+        }
+    }
+}
+
+fn push_v6(out: &mut String, groups: [u16; 8]) {
+    // The first longest run of zero groups (start, length).
+    let (mut best, mut run) = ((0, 0), (0, 0));
+    for (i, &g) in groups.iter().enumerate() {
+        if g == 0 {
+            run = if run.1 == 0 {
+                (i, 1)
+            } else {
+                (run.0, run.1 + 1)
+            };
+            if run.1 > best.1 {
+                best = run;
+            }
+        } else {
+            run = (0, 0);
+        }
+    }
+    let push_groups = |out: &mut String, groups: &[u16]| {
+        for (i, &g) in groups.iter().enumerate() {
+            if i > 0 {
+                out.push(':');
+            }
+            let mut started = false;
+            for shift in [12, 8, 4, 0] {
+                let nibble = (g >> shift) & 0xF;
+                if started || nibble != 0 || shift == 0 {
+                    out.push(char::from_digit(u32::from(nibble), 16).unwrap_or('0'));
+                    started = true;
+                }
+            }
+        }
+    };
+    if best.1 > 1 {
+        push_groups(out, &groups[..best.0]);
+        out.push_str("::");
+        push_groups(out, &groups[best.0 + best.1..]);
+    } else {
+        push_groups(out, &groups);
     }
 }
 
@@ -219,7 +295,7 @@ pub fn endpoint_instance<'a>(system: &'a SystemInfo, view: &IpEndpointView) -> I
     for (name, value) in endpoint_keys(system, view) {
         i.set(name, Value::Str(value));
     }
-    let label = format!("{} {}", view.interface, view.address);
+    let label = format!("{} {}", view.interface, ip_text(view.address));
     i.set("Caption", Value::string(label.clone()));
     i.set("ElementName", Value::string(label));
     i.set(
@@ -230,14 +306,14 @@ pub fn endpoint_instance<'a>(system: &'a SystemInfo, view: &IpEndpointView) -> I
     i.set("ProtocolIFType", Value::U16(view.if_type()));
     i.set("AddressOrigin", Value::U16(view.origin_code()));
     if view.v4() {
-        i.set("IPv4Address", Value::string(format!("{}", view.address)));
+        i.set("IPv4Address", Value::string(ip_text(view.address)));
         i.set("SubnetMask", opt(view.mask()));
         i.set("IPv6Address", Value::Null);
         i.set("IPv6SubnetPrefixLength", Value::Null);
     } else {
         i.set("IPv4Address", Value::Null);
         i.set("SubnetMask", Value::Null);
-        i.set("IPv6Address", Value::string(format!("{}", view.address)));
+        i.set("IPv6Address", Value::string(ip_text(view.address)));
         i.set("IPv6SubnetPrefixLength", Value::U8(view.prefix_len));
     }
     // The BMC answers on it: enabled and working.
@@ -265,12 +341,9 @@ pub fn settings_instance(view: &IpEndpointView) -> Instance<'static> {
     i.set("AddressOrigin", Value::U16(view.origin_code()));
     i.set("ProtocolIFType", Value::U16(view.if_type()));
     if view.static_v4() {
-        i.set("IPv4Address", Value::string(format!("{}", view.address)));
+        i.set("IPv4Address", Value::string(ip_text(view.address)));
         i.set("SubnetMask", opt(view.mask()));
-        i.set(
-            "GatewayIPv4Address",
-            opt(view.gateway.map(|g| format!("{g}"))),
-        );
+        i.set("GatewayIPv4Address", opt(view.gateway.map(ip_text)));
     }
     i
 }
@@ -293,6 +366,46 @@ pub fn settings_class(view: &IpEndpointView) -> &'static ClassDef {
 mod tests {
     use super::*;
     use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+    #[test]
+    fn address_text_is_what_display_writes() {
+        use alloc::string::ToString;
+        let values = [0u16, 1, 0xa, 0x10, 0xff, 0x100, 0xabc, 0x1000, 0xffff];
+        // Every pattern of zero and non-zero groups, with varied non-zero values.
+        for pattern in 0u32..256 {
+            for (k, &v) in values.iter().enumerate().skip(1) {
+                let mut g = [0u16; 8];
+                for (i, slot) in g.iter_mut().enumerate() {
+                    if pattern & (1 << i) != 0 {
+                        *slot = values[1 + (k + i) % (values.len() - 1)].max(v / 2).max(1);
+                    }
+                }
+                let a = IpAddr::V6(Ipv6Addr::from(g));
+                assert_eq!(ip_text(a), a.to_string(), "{g:x?}");
+            }
+        }
+        for a in [
+            Ipv6Addr::UNSPECIFIED,
+            Ipv6Addr::LOCALHOST,
+            Ipv4Addr::new(192, 0, 2, 1).to_ipv6_mapped(),
+            Ipv4Addr::new(192, 0, 2, 1).to_ipv6_compatible(),
+        ] {
+            assert_eq!(ip_text(IpAddr::V6(a)), a.to_string());
+        }
+        for octets in [
+            [0, 0, 0, 0],
+            [10, 0, 2, 15],
+            [255, 255, 255, 0],
+            [1, 20, 100, 199],
+        ] {
+            let a = IpAddr::V4(Ipv4Addr::from(octets));
+            assert_eq!(ip_text(a), a.to_string());
+        }
+        for n in 0..=255u8 {
+            let a = IpAddr::V4(Ipv4Addr::new(n, n, 0, 255 - n));
+            assert_eq!(ip_text(a), a.to_string());
+        }
+    }
 
     fn v4() -> IpEndpointView {
         IpEndpointView {

@@ -48,6 +48,8 @@ pub struct OffsetInfo {
 }
 
 #[cfg(feature = "states")]
+use crate::names::{Packed, total_len};
+#[cfg(feature = "states")]
 use Severity::{Critical as C, Ok as O, Warning as W};
 
 #[cfg(feature = "states")]
@@ -237,30 +239,139 @@ const GENERIC: [&[OffsetInfo]; 11] = [
 /// for threshold sensors, OEM types and sensor types not in the table.
 #[cfg(feature = "states")]
 pub fn offsets(sensor_type: u8, reading_type: u8) -> &'static [OffsetInfo] {
+    match group(sensor_type, reading_type) {
+        Some(g) => GROUPS[g],
+        None => &[],
+    }
+}
+
+/// Every table above, in the order [`group`] numbers them.
+#[cfg(feature = "states")]
+const GROUPS: [&[OffsetInfo]; 20] = [
+    PHYSICAL_SECURITY,
+    PROCESSOR,
+    POWER_SUPPLY,
+    POWER_UNIT,
+    DRIVE_SLOT,
+    EVENT_LOGGING_DISABLED,
+    SYSTEM_EVENT,
+    ENTITY_PRESENCE,
+    SESSION_AUDIT,
+    GENERIC[0],
+    GENERIC[1],
+    GENERIC[2],
+    GENERIC[3],
+    GENERIC[4],
+    GENERIC[5],
+    GENERIC[6],
+    GENERIC[7],
+    GENERIC[8],
+    GENERIC[9],
+    GENERIC[10],
+];
+
+/// Which of [`GROUPS`] describes a sensor.
+#[cfg(feature = "states")]
+const fn group(sensor_type: u8, reading_type: u8) -> Option<usize> {
     match reading_type {
         SENSOR_SPECIFIC => match sensor_type {
-            0x05 => PHYSICAL_SECURITY,
-            0x07 => PROCESSOR,
-            0x08 => POWER_SUPPLY,
-            0x09 => POWER_UNIT,
-            0x0D => DRIVE_SLOT,
-            0x10 => EVENT_LOGGING_DISABLED,
-            0x12 => SYSTEM_EVENT,
-            0x25 => ENTITY_PRESENCE,
-            0x2A => SESSION_AUDIT,
-            _ => &[],
+            0x05 => Some(0),
+            0x07 => Some(1),
+            0x08 => Some(2),
+            0x09 => Some(3),
+            0x0D => Some(4),
+            0x10 => Some(5),
+            0x12 => Some(6),
+            0x25 => Some(7),
+            0x2A => Some(8),
+            _ => None,
         },
-        0x02..=0x0C => GENERIC[usize::from(reading_type - 2)],
-        _ => &[],
+        0x02..=0x0C => Some(9 + (reading_type - 2) as usize),
+        _ => None,
+    }
+}
+
+// What the image keeps of the tables (they are read only by the compiler and by `offsets`, which
+// the board build uses): every offset's text packed (`crate::names`) and its severity in one flat
+// list, and where each group starts in it. 3 bytes an offset instead of a 12-byte `OffsetInfo`.
+
+/// How many offsets all groups have together.
+#[cfg(feature = "states")]
+const COUNT: usize = {
+    let mut n = 0;
+    let mut g = 0;
+    while g < GROUPS.len() {
+        n += GROUPS[g].len();
+        g += 1;
+    }
+    n
+};
+
+/// Index of each group's first offset in the flat list; the last entry is [`COUNT`].
+#[cfg(feature = "states")]
+static STARTS: [u8; 21] = {
+    assert!(COUNT <= u8::MAX as usize);
+    let mut out = [0u8; 21];
+    let mut g = 0;
+    while g < GROUPS.len() {
+        out[g + 1] = out[g] + GROUPS[g].len() as u8;
+        g += 1;
+    }
+    out
+};
+
+#[cfg(feature = "states")]
+const fn flat_texts() -> [&'static str; COUNT] {
+    let mut out = [""; COUNT];
+    let (mut i, mut g) = (0, 0);
+    while g < GROUPS.len() {
+        let mut k = 0;
+        while k < GROUPS[g].len() {
+            out[i] = GROUPS[g][k].text;
+            i += 1;
+            k += 1;
+        }
+        g += 1;
+    }
+    out
+}
+
+#[cfg(feature = "states")]
+static TEXTS: Packed<COUNT, { total_len(&flat_texts()) }> = Packed::new(&flat_texts());
+
+#[cfg(feature = "states")]
+static SEVERITIES: [Severity; COUNT] = {
+    let mut out = [Severity::Ok; COUNT];
+    let (mut i, mut g) = (0, 0);
+    while g < GROUPS.len() {
+        let mut k = 0;
+        while k < GROUPS[g].len() {
+            out[i] = GROUPS[g][k].severity;
+            i += 1;
+            k += 1;
+        }
+        g += 1;
+    }
+    out
+};
+
+/// The range of the flat list that holds a sensor's offsets.
+#[cfg(feature = "states")]
+fn flat_range(sensor_type: u8, reading_type: u8) -> core::ops::Range<usize> {
+    match group(sensor_type, reading_type) {
+        Some(g) => usize::from(STARTS[g])..usize::from(STARTS[g + 1]),
+        None => 0..0,
     }
 }
 
 /// One offset's text and severity, or `None` when the table has no such offset.
 #[cfg(feature = "states")]
 pub fn offset_info(sensor_type: u8, reading_type: u8, offset: u8) -> Option<OffsetInfo> {
-    offsets(sensor_type, reading_type)
-        .get(usize::from(offset))
-        .copied()
+    let i = flat_range(sensor_type, reading_type).nth(usize::from(offset))?;
+    Some(OffsetInfo {
+        text: TEXTS.get(i)?,
+        severity: *SEVERITIES.get(i)?,
+    })
 }
 
 /// Without the `states` feature: the four offsets the BMC's own records use, as the SEL wrote
@@ -283,7 +394,7 @@ pub fn offset_info(sensor_type: u8, reading_type: u8, offset: u8) -> Option<Offs
 /// The offsets a table defines, as a state mask (bit n = offset n); at most 15 bits, as in an SDR.
 #[cfg(feature = "states")]
 pub fn defined_mask(sensor_type: u8, reading_type: u8) -> u16 {
-    let n = offsets(sensor_type, reading_type).len().min(15);
+    let n = flat_range(sensor_type, reading_type).len().min(15);
     ((1u32 << n) - 1) as u16
 }
 
@@ -336,5 +447,20 @@ mod tests {
         }
         assert_eq!(defined_mask(0x08, 0x6F), 0xFF);
         assert_eq!(defined_mask(0x05, 0x6F), 0x7F);
+    }
+
+    #[test]
+    fn the_packed_form_answers_as_the_tables_do() {
+        for rt in 0..=0xFFu8 {
+            for st in 0..=0xFFu8 {
+                for off in 0..16u8 {
+                    assert_eq!(
+                        offset_info(st, rt, off),
+                        offsets(st, rt).get(usize::from(off)).copied(),
+                        "{st:#04x}/{rt:#04x}/{off}"
+                    );
+                }
+            }
+        }
     }
 }

@@ -1,5 +1,7 @@
 //! IPMI entity ID codes (IPMI 2.0 table 43-13): what a sensor watches.
 
+use crate::names::{Packed, total_len};
+
 /// An IPMI entity ID byte. A newtype so chassis-, board-set- and OEM-specific codes round-trip.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct EntityId(pub u8);
@@ -65,6 +67,7 @@ const NAMES: [&str; 0x38] = [
     "Reserved",
     "Air Inlet",
 ];
+static PACKED: Packed<0x38, { total_len(&NAMES) }> = Packed::new(&NAMES);
 
 impl EntityId {
     pub const UNSPECIFIED: Self = Self(0x00);
@@ -98,7 +101,10 @@ impl EntityId {
     /// Text for any code, so a Description can always be formed.
     pub const fn name(self) -> &'static str {
         match self.0 {
-            c if (c as usize) < NAMES.len() => NAMES[c as usize],
+            c if (c as usize) < NAMES.len() => match PACKED.get(c as usize) {
+                Some(name) => name,
+                None => "Reserved",
+            },
             0x40 => "Air Inlet",
             0x41 => "Processor",
             0x42 => "Baseboard",

@@ -13,6 +13,7 @@ pub mod discrete;
 pub mod entity;
 pub mod fru;
 pub mod ipmb;
+mod names;
 pub mod scale;
 pub mod sdr;
 pub mod sel;

@@ -1,5 +1,7 @@
 //! IPMI sensor type codes (IPMI 2.0 table 42-3).
 
+use crate::names::{Packed, total_len};
+
 /// An IPMI sensor type byte.
 ///
 /// A newtype rather than an enum because the byte comes off the wire (SDR, SEL, IPMB events) and
@@ -56,6 +58,7 @@ const NAMES: [&str; 0x2D] = [
     "Version Change",
     "FRU State",
 ];
+static PACKED: Packed<0x2D, { total_len(&NAMES) }> = Packed::new(&NAMES);
 
 impl SensorType {
     pub const RESERVED: Self = Self(0x00);
@@ -114,10 +117,11 @@ impl SensorType {
     pub const fn name(self) -> &'static str {
         if self.is_oem() {
             "OEM reserved"
-        } else if (self.0 as usize) < NAMES.len() {
-            NAMES[self.0 as usize]
         } else {
-            "Reserved"
+            match PACKED.get(self.0 as usize) {
+                Some(name) => name,
+                None => "Reserved",
+            }
         }
     }
 }

@@ -2,6 +2,7 @@
 //! (`reference/cim.md` §2.4).
 
 use crate::cim::{BaseUnits, CimUnits, RateUnits};
+use crate::names::{Packed, total_len};
 
 /// An IPMI unit type byte (SDR Units 2 / Units 3). A newtype so codes beyond the table survive a
 /// decode/encode round trip.
@@ -139,32 +140,52 @@ const _: () = {
     }
 };
 
-impl Unit {
-    const fn entry(self) -> Option<&'static Entry> {
-        if (self.0 as usize) < TABLE.len() {
-            Some(&TABLE[self.0 as usize])
-        } else {
-            None
-        }
-    }
+/// How many codes table 43-15 has.
+const COUNT: usize = TABLE.len();
 
+const fn names() -> [&'static str; COUNT] {
+    let mut out = [""; COUNT];
+    let mut i = 0;
+    while i < COUNT {
+        out[i] = TABLE[i].name;
+        i += 1;
+    }
+    out
+}
+
+/// `TABLE`'s names and CIM units in the form the image keeps (`TABLE` is only read by the
+/// compiler): the names packed (`crate::names`), the units in a plain array, 3 bytes a code
+/// instead of a 16-byte `Entry`.
+static NAMES: Packed<COUNT, { total_len(&names()) }> = Packed::new(&names());
+static CIM: [CimUnits; COUNT] = {
+    let mut out = [CimUnits {
+        base_units: BaseUnits::UNKNOWN,
+        modifier: 0,
+    }; COUNT];
+    let mut i = 0;
+    while i < COUNT {
+        out[i] = TABLE[i].cim;
+        i += 1;
+    }
+    out
+};
+
+impl Unit {
     /// The IPMI name, or `None` for codes past the end of table 43-15.
     pub const fn name(self) -> Option<&'static str> {
-        match self.entry() {
-            Some(e) => Some(e.name),
-            None => None,
-        }
+        NAMES.get(self.0 as usize)
     }
 
     /// CIM BaseUnits and the extra UnitModifier this unit needs. Codes past the end of the table
     /// are Unknown rather than an error: a console can still show the number.
     pub const fn cim(self) -> CimUnits {
-        match self.entry() {
-            Some(e) => e.cim,
-            None => CimUnits {
+        if (self.0 as usize) < COUNT {
+            CIM[self.0 as usize]
+        } else {
+            CimUnits {
                 base_units: BaseUnits::UNKNOWN,
                 modifier: 0,
-            },
+            }
         }
     }
 }

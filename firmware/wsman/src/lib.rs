@@ -31,6 +31,7 @@
 
 extern crate alloc;
 
+mod casefold;
 pub mod duration;
 pub mod enumeration;
 pub mod envelope;

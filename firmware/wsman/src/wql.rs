@@ -29,6 +29,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::cmp::Ordering;
 
+use crate::casefold;
 use crate::fault::{Fault, FaultKind};
 
 /// Longest query text accepted, in bytes.
@@ -199,14 +200,15 @@ fn resolve(o: &Operand, lookup: &dyn Fn(&str) -> Option<Value>) -> Value {
 }
 
 /// Orders two values, or `None` (unknown) for NULLs, mismatched types and ordering booleans.
-/// Strings compare case-insensitively, as WQL does on Windows.
+/// Strings compare case-insensitively, as WQL does on Windows (by `char::to_lowercase`, through
+/// [`casefold::lowercase`], which maps the same without core's 11.7 KiB table).
 fn compare(a: &Value, b: &Value, op: CmpOp) -> Option<Ordering> {
     match (a, b) {
         (Value::Int(x), Value::Int(y)) => Some(x.cmp(y)),
         (Value::Str(x), Value::Str(y)) => Some(
             x.chars()
-                .flat_map(char::to_lowercase)
-                .cmp(y.chars().flat_map(char::to_lowercase)),
+                .flat_map(casefold::lowercase)
+                .cmp(y.chars().flat_map(casefold::lowercase)),
         ),
         (Value::Bool(x), Value::Bool(y)) if matches!(op, CmpOp::Eq | CmpOp::Ne) => Some(x.cmp(y)),
         _ => None,
