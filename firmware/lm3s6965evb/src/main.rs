@@ -196,14 +196,23 @@ fn start_agent(seed: u64) -> &'static Agent {
     system.element_name = board::PRODUCT.into();
     system.vendor = board::MANUFACTURER.into();
     system.image = wsbmc_cim::Image::BareMetal;
+    // This image's own version and build date (build.rs), for its CIM_SoftwareIdentity: not
+    // the version of the CIM crate, which SystemInfo::new starts from.
+    system.version = env!("CARGO_PKG_VERSION").into();
     system.build_secs = Some(board::BUILD_SECS);
     static AGENT: StaticCell<Agent> = StaticCell::new();
-    AGENT.init(Agent::new(
+    let agent: &'static Agent = AGENT.init(Agent::new(
         Monitor::new(board::sensor_table()),
         system,
         wsman_limits(),
         seed,
-    ))
+    ));
+    // The board has no host power lines, so there is no power task: the host is always on, as
+    // on a Linux board without [power] (whose power task reads `AlwaysOn`). Without this the
+    // Power Unit sensor would read "Initializing" for ever.
+    #[cfg(feature = "discrete")]
+    agent.set_bmc_sensor(wsbmc_monitor::BmcSensor::PowerUnit, 0);
+    agent
 }
 
 /// The management network as embassy-net has it configured, for the IP Interface classes: the
