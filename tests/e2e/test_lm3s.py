@@ -1037,6 +1037,60 @@ def test_ip_protocol_endpoint_is_embassy_net_s_configuration(image):
     ), st
 
 
+CONFORMANCE_REQUESTS = ROOT / "tests" / "conformance" / "cim" / "requests"
+LM3S_GOLDEN = ROOT / "tests" / "e2e" / "golden" / "lm3s"
+# PowerShell's Get-CimInstance / Get-CimAssociatedInstance on the Software Inventory and IP
+# Interface classes (wsman.md 6.2), as the conformance fixtures spell them.
+PS_SHAPES = sorted(p.stem for p in CONFORMANCE_REQUESTS.glob("ps_get_cim*.xml"))
+
+
+def test_powershell_shapes_and_discrete_sensor_gets_answer_their_goldens(image):
+    """The PowerShell CIM cmdlets' envelopes for the Software Inventory and IP Interface classes
+    (tests/conformance/cim, the board's names swapped in) fit the image's request limits, and
+    they and a Get of three of the BMC's discrete sensors are answered as
+    tests/e2e/golden/lm3s has them (C14N, MessageID and the build date masked,
+    as test_console_reads compares the host agent's). `WSBMC_BLESS=1` rewrites the goldens from
+    the running image; review the diff before committing."""
+    from test_console_reads import _canonical
+
+    system = image.board["board"]["system-name"]
+    shapes = []
+    for name in PS_SHAPES:
+        text = (CONFORMANCE_REQUESTS / f"{name}.xml").read_text()
+        shapes.append((name, text.replace(">host-1:BMC<", f">{system}:BMC<").replace(">host-1<", f">{system}<")))
+    # A Get of each of the BMC's discrete sensors whose state no test here changes (CIM_Sensor,
+    # #21), with a fixed MessageID so that RelatesTo is stable.
+    for i, device_id in enumerate(("BMC(112.0.32)", "Host Power(113.0.32)", "Session Audit(115.0.32)")):
+        keys = {"CreationClassName": "CIM_Sensor", "DeviceID": device_id,
+                "SystemCreationClassName": "CIM_ComputerSystem", "SystemName": system}
+        selectors_xml = "<w:SelectorSet>" + "".join(
+            f'<w:Selector Name="{k}">{v}</w:Selector>' for k, v in keys.items()
+        ) + "</w:SelectorSet>"
+        text, _ = envelope(GET, SENSOR, selectors_xml=selectors_xml,
+                           message_id=f"uuid:00000000-0000-4000-8000-{i + 1:012d}")
+        slug = device_id.split("(")[0].lower().replace(" ", "_")
+        shapes.append((f"get_cim_sensor_{slug}", text))
+    failures = []
+    # One keep-alive connection for every shape: the image has two slots.
+    with requests.Session() as session:
+        session.auth = (image.user, image.password)
+        for name, text in shapes:
+            reply = session.post(image.url, data=text.encode(),
+                                 headers={"Content-Type": "application/soap+xml; charset=utf-8"},
+                                 timeout=10)
+            path = LM3S_GOLDEN / f"{name}.xml"
+            if reply.status_code != 200:
+                failures.append(f"{name}: {reply.status_code} {reply.text[:400]}")
+            elif os.environ.get("WSBMC_BLESS"):
+                LM3S_GOLDEN.mkdir(parents=True, exist_ok=True)
+                path.write_text(reply.text)
+            elif not path.exists():
+                failures.append(f"{name}: no golden {path}; run with WSBMC_BLESS=1 and review")
+            elif _canonical(reply.text) != _canonical(path.read_text()):
+                failures.append(f"{name}: differs from its golden:\n{reply.text}")
+    assert PS_SHAPES and not failures, "\n".join(failures)
+
+
 def _discrete(wsman) -> dict:
     """DeviceID → properties of every plain CIM_Sensor (not the numeric subclass)."""
     items, _ = enumerate_all(wsman, SENSOR, optimize=True, max_elements=32)
