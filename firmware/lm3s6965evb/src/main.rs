@@ -175,7 +175,7 @@ async fn boot(spawner: Spawner) {
 
     stack.wait_config_up().await;
     #[cfg(feature = "ip-interface")]
-    agent.set_ip_endpoints(ip_endpoints(stack));
+    agent.set_ip_endpoints(ip_endpoints(stack, &net_config().ipv4));
     // Interrupts only once every task that can be woken exists.
     wsbmc_chip_lm3s6965::enet::enable_interrupt();
     info!(
@@ -216,10 +216,20 @@ fn start_agent(seed: u64) -> &'static Agent {
 }
 
 /// The management network as embassy-net has it configured, for the IP Interface classes: the
-/// static IPv4 address, its prefix and the gateway. The configuration is static, so reading it
-/// once when it is up is enough.
+/// IPv4 address, its prefix and the gateway as the stack reports them, and their origin from
+/// how the stack was configured (`how`, what [`start_network`] gave it). The configuration is
+/// static, so reading it once when it is up is enough; a DHCP configuration (embassy-net's
+/// `dhcpv4` feature) makes the match below non-exhaustive, so whoever adds it must also say
+/// when the lease changes.
 #[cfg(feature = "ip-interface")]
-fn ip_endpoints(stack: Stack<'static>) -> alloc::vec::Vec<wsbmc_cim::IpEndpointView> {
+fn ip_endpoints(
+    stack: Stack<'static>,
+    how: &embassy_net::ConfigV4,
+) -> alloc::vec::Vec<wsbmc_cim::IpEndpointView> {
+    let origin = match how {
+        embassy_net::ConfigV4::Static(_) => wsbmc_cim::AddressOrigin::Static,
+        embassy_net::ConfigV4::None => return alloc::vec::Vec::new(),
+    };
     let Some(c) = stack.config_v4() else {
         return alloc::vec::Vec::new();
     };
@@ -229,8 +239,17 @@ fn ip_endpoints(stack: Stack<'static>) -> alloc::vec::Vec<wsbmc_cim::IpEndpointV
         address: core::net::IpAddr::V4(c.address.address()),
         prefix_len: c.address.prefix_len(),
         gateway: c.gateway.map(core::net::IpAddr::V4),
-        origin: wsbmc_cim::AddressOrigin::Static,
+        origin,
     }]
+}
+
+/// The IP configuration: static 10.0.2.15/24 via 10.0.2.2, what QEMU's user network expects.
+fn net_config() -> embassy_net::Config {
+    embassy_net::Config::ipv4_static(StaticConfigV4 {
+        address: Ipv4Cidr::new(IP, 24),
+        gateway: Some(GATEWAY),
+        dns_servers: Default::default(),
+    })
 }
 
 /// Builds the MAC and the IP stack in place. A plain function, not part of the async boot: its
@@ -250,11 +269,7 @@ fn start_network(
     let eth = ETH.init_with(|| Ethernet::new(None));
     let mac = eth.mac_address();
     info!("mac {=[u8]:02x}", mac);
-    let config = embassy_net::Config::ipv4_static(StaticConfigV4 {
-        address: Ipv4Cidr::new(IP, 24),
-        gateway: Some(GATEWAY),
-        dns_servers: Default::default(),
-    });
+    let config = net_config();
     static RESOURCES: StaticCell<StackResources<HTTP_TASKS>> = StaticCell::new();
     let (stack, runner) =
         embassy_net::new(eth, config, RESOURCES.init(StackResources::new()), seed);
