@@ -19,6 +19,15 @@ failure, no reset.
 The at24c32 on the bus holds a FRU image this test writes (IPMI FRU v1.0: chassis, board and
 product areas), and CIM_Chassis / CIM_Card carry its fields as the host agent shows them.
 
+The image's `software-inventory`, `ip-interface` and `discrete` features (issues #19 and #21)
+are checked as a console sees them: CIM_SoftwareIdentity of this build (version, build date, the
+bare-metal image) and its associations to the BMC, CIM_IPProtocolEndpoint and its settings from
+embassy-net's configuration (the guest's 10.0.2.15/24, gateway 10.0.2.2), both profiles in
+root/interop, and the BMC's own discrete sensors as CIM_Sensor: the Power Unit stays on as power
+requests are refused (the board has no power lines), and ClearLog and a filled SEL move the SEL
+sensor, each edge a SEL record. These tests assert; they pass once the features are on by
+default (until then the default image fails them: they are unknown classes there).
+
 Skipped only when qemu-system-arm is missing on a developer machine; under scripts/test and in CI
 a missing QEMU fails the test (scripts/test-lm3s installs it).
 """
@@ -34,14 +43,18 @@ import threading
 import time
 import tomllib
 
+import xml.etree.ElementTree as ET
+
 import pytest
 import requests
+from pypsrp.wsman import SelectorSet
 from requests.auth import HTTPDigestAuth
 
 from board_expect import expected_sensors
 from wsmanlib import (
     CIM_SCHEMA,
     CONTENT_TYPE,
+    NS,
     Qmp,
     check_board_sensors,
     enumerate_all,
@@ -835,6 +848,438 @@ def test_hostile_requests_at_the_limits_are_answered_never_a_reset(image):
     for sign in ("allocation failed", "panic", "hard fault", "answering 503", "more than the"):
         assert sign not in log, log[-3000:]
     assert log.count("on lm3s6965evb, board") == 1, "the image rebooted:\n" + log[-2000:]
+
+
+# DSP1023 Software Inventory, DSP1036 IP Interface and the BMC's own discrete sensors (issues #19
+# and #21) on the bare-metal image: the `software-inventory`, `ip-interface` and `discrete`
+# features of firmware/lm3s6965evb.
+FIRMWARE = ROOT / "firmware" / "lm3s6965evb"
+SOFTWARE_IDENTITY = CIM_SCHEMA + "CIM_SoftwareIdentity"
+IP_ENDPOINT = CIM_SCHEMA + "CIM_IPProtocolEndpoint"
+SENSOR = CIM_SCHEMA + "CIM_Sensor"
+RECORD_LOG = CIM_SCHEMA + "CIM_RecordLog"
+COMPUTER_SYSTEM = CIM_SCHEMA + "CIM_ComputerSystem"
+POWER_SERVICE = CIM_SCHEMA + "CIM_PowerManagementService"
+# The image's network (firmware/lm3s6965evb/src/main.rs `IP`, `GATEWAY`): QEMU user networking's
+# guest address and gateway, configured statically in embassy-net.
+GUEST_IP, GUEST_MASK, GUEST_GATEWAY = "10.0.2.15", "255.255.255.0", "10.0.2.2"
+# The BMC's own discrete sensors (wsbmc_sel::BmcSensors): DeviceID → (number, sensor type).
+BMC_SENSORS = {
+    "BMC(112.0.32)": (0x70, 0x12),
+    "Host Power(113.0.32)": (0x71, 0x09),
+    "SEL(114.0.32)": (0x72, 0x10),
+    "Session Audit(115.0.32)": (0x73, 0x2A),
+}
+SEL_SENSOR = 0x72
+
+
+def _image_version() -> str:
+    with open(FIRMWARE / "Cargo.toml", "rb") as f:
+        return tomllib.load(f)["package"]["version"]
+
+
+def _build_dates() -> set:
+    """Every BUILD_SECS the image's build script wrote (one per feature set built): the image's
+    ReleaseDate must be one of them."""
+    out = set()
+    for board_rs in (FIRMWARE / "target" / "thumbv7m-none-eabi" / "release" / "build").glob(
+        "wsbmc-lm3s6965evb-*/out/board.rs"
+    ):
+        m = re.search(r"pub const BUILD_SECS: i64 = (-?\d+);", board_rs.read_text())
+        if m:
+            out.add(int(m.group(1)))
+    return out
+
+
+def _datetime_of(instance, name: str) -> str:
+    """A CIM datetime property's value (rendered as a cim:Datetime child)."""
+    el = next(e for e in instance if e.tag.endswith("}" + name))
+    return "".join(el.itertext()).strip()
+
+
+def _walk_items(wsman, uri, selector_set=None, filter_el=None) -> list:
+    """Enumerate (ObjectAndEPR) and Pull to the end on `wsman`'s one connection: the image has
+    two connection slots and resets a connection that comes before a closed slot listens again,
+    so a walk must not open one per request as test_cim_walks' helpers do. [(class, props, epr)]"""
+    from test_cim_walks import _enumerate_body
+
+    resp = wsman.enumerate(uri, _enumerate_body(filter_el), selector_set=selector_set)
+    er = resp.find("n:EnumerateResponse", NS)
+    items = list(er.find("w:Items", NS) or [])
+    ctx = er.findtext("n:EnumerationContext", default="", namespaces=NS)
+    done = er.find("w:EndOfSequence", NS) is not None
+    for _ in range(50):
+        if done:
+            break
+        pull = ET.Element("{%s}Pull" % NS["n"])
+        ET.SubElement(pull, "{%s}EnumerationContext" % NS["n"]).text = ctx
+        ET.SubElement(pull, "{%s}MaxElements" % NS["n"]).text = "16"
+        pr = wsman.pull(uri, pull).find("n:PullResponse", NS)
+        items += list(pr.find("n:Items", NS) or [])
+        done = pr.find("n:EndOfSequence", NS) is not None
+        ctx = pr.findtext("n:EnumerationContext", default="", namespaces=NS)
+    assert done, f"{uri}: no end of sequence"
+    return [(it[0].tag.split("}")[1], props(it[0]), it.find("a:EndpointReference", NS)) for it in items]
+
+
+def _walk(wsman, epr, association, result_class) -> list:
+    """The instances associated to `epr` (DSP0227 association filter), on `wsman`'s connection."""
+    import copy
+
+    from test_cim_walks import ALL_CLASSES, ASSOC_DIALECT, B
+
+    f = ET.Element("{%s}Filter" % NS["w"], Dialect=ASSOC_DIALECT)
+    ai = ET.SubElement(f, "{%s}AssociatedInstances" % B)
+    obj = ET.SubElement(ai, "{%s}Object" % B)
+    for child in epr:
+        obj.append(copy.deepcopy(child))
+    ET.SubElement(ai, "{%s}AssociationClassName" % B).text = association
+    ET.SubElement(ai, "{%s}ResultClassName" % B).text = result_class
+    return _walk_items(wsman, ALL_CLASSES, filter_el=f)
+
+
+def _registered_profile(wsman, name):
+    """(props, EPR) of the CIM_RegisteredProfile `name` in root/interop."""
+    sel = SelectorSet()
+    sel.add_option("__cimnamespace", "root/interop")
+    profiles = _walk_items(wsman, CIM_SCHEMA + "CIM_RegisteredProfile", selector_set=sel)
+    found = [(p, e) for _, p, e in profiles if p["RegisteredName"] == name]
+    assert len(found) == 1, [p["RegisteredName"] for _, p, _ in profiles]
+    return found[0]
+
+
+def test_software_identity_is_this_build_of_the_bare_metal_image(image):
+    """DSP1023: one CIM_SoftwareIdentity (the board names no BIOS and has no satellite), the
+    BMC firmware, with this crate's version, the build script's date and the image named;
+    reachable by Enumerate, by Get with its InstanceID, and by Get without selectors (#19: a
+    class with one instance)."""
+    import calendar
+    import datetime
+
+    wsman = pypsrp(image)
+    items, _ = enumerate_all(wsman, SOFTWARE_IDENTITY, optimize=True, max_elements=16)
+    assert [props(i)["InstanceID"] for i in items] == ["wsbmc:firmware:bmc"], [props(i) for i in items]
+    fw = props(items[0])
+    version = _image_version()
+    assert fw["VersionString"] == version, fw
+    assert [fw["MajorVersion"], fw["MinorVersion"], fw["RevisionNumber"]] == version.split(".")[:3], fw
+    assert fw["TargetTypes"] == "wsbmc-bare-metal", fw
+    assert fw["Description"].endswith(f" {version} firmware of the baseboard management controller, "
+                                      "bare-metal image (lm3s6965evb)"), fw
+    assert fw["Classifications"] == "10" and fw["IsEntity"] == "true", fw  # 10 Firmware
+    released = _datetime_of(items[0], "ReleaseDate")
+    secs = calendar.timegm(datetime.datetime.strptime(released, "%Y-%m-%dT%H:%M:%SZ").timetuple())
+    dates = _build_dates()
+    if dates:
+        assert secs in dates, (released, sorted(dates))
+    else:  # an image built elsewhere: at least not after the ELF was written
+        assert secs <= os.stat(image.info["elf"]).st_mtime + 60, released
+
+    for selector_set in ({"InstanceID": "wsbmc:firmware:bmc"}, None):
+        sel = None
+        if selector_set:
+            sel = SelectorSet()
+            for k, v in selector_set.items():
+                sel.add_option(k, v)
+        body = wsman.get(SOFTWARE_IDENTITY, selector_set=sel)  # pypsrp returns the s:Body
+        assert props(body[0])["InstanceID"] == "wsbmc:firmware:bmc", ET.tostring(body)
+
+
+def test_software_inventory_profile_and_associations_reach_the_bmc(image):
+    """DSP1023 as a console walks it: the profile registered in root/interop and conforming
+    host, and CIM_InstalledSoftwareIdentity / CIM_ElementSoftwareIdentity between the BMC's
+    CIM_ComputerSystem and its firmware, both ways. The host has no firmware of its own here."""
+    wsman = pypsrp(image)
+    system = image.board["board"]["system-name"]
+    prof, profile_epr = _registered_profile(wsman, "Software Inventory")
+    assert prof["RegisteredVersion"] == "1.0.1" and prof["RegisteredOrganization"] == "2", prof
+    conforming = _walk(wsman, profile_epr, "CIM_ElementConformsToProfile", "CIM_ComputerSystem")
+    assert [p["Name"] for _, p, _ in conforming] == [system]
+    assert _walk(wsman, conforming[0][2], "CIM_InstalledSoftwareIdentity", "CIM_SoftwareIdentity") == []
+
+    systems = _walk_items(wsman, COMPUTER_SYSTEM)
+    _, _, bmc_epr = next(x for x in systems if x[1]["Name"] == system + ":BMC")
+    for association in ("CIM_InstalledSoftwareIdentity", "CIM_ElementSoftwareIdentity"):
+        own = _walk(wsman, bmc_epr, association, "CIM_SoftwareIdentity")
+        assert [p["InstanceID"] for _, p, _ in own] == ["wsbmc:firmware:bmc"], association
+        back = _walk(wsman, own[0][2], association, "CIM_ComputerSystem")
+        assert [p["Name"] for _, p, _ in back] == [system + ":BMC"], association
+
+
+def test_ip_protocol_endpoint_is_embassy_net_s_configuration(image):
+    """DSP1036 from the network stack: the image reads embassy-net's IPv4 configuration once it
+    is up, and CIM_IPProtocolEndpoint, CIM_StaticIPAssignmentSettingData and the profile show
+    it: the guest's address on QEMU's user network, its mask and gateway, static. The walk is a
+    console's: profile → BMC → CIM_HostedAccessPoint → endpoint → CIM_ElementSettingData."""
+    wsman = pypsrp(image)
+    items, _ = enumerate_all(wsman, IP_ENDPOINT, optimize=True, max_elements=16)
+    assert len(items) == 1, [props(i) for i in items]
+    ep = props(items[0])
+    assert ep["IPv4Address"] == GUEST_IP and ep["SubnetMask"] == GUEST_MASK, ep
+    assert ep["Name"] == "eth0:IPv4:0" and ep["ProtocolIFType"] == "4096", ep  # 4096 IPv4
+    assert ep["AddressOrigin"] == "3" and ep["EnabledState"] == "2", ep  # 3 Static
+    assert ep["IPv6Address"] is None, ep  # the image is built without IPv6
+
+    system = image.board["board"]["system-name"]
+    _, profile_epr = _registered_profile(wsman, "IP Interface")
+    bmc = _walk(wsman, profile_epr, "CIM_ElementConformsToProfile", "CIM_ComputerSystem")
+    assert [p["Name"] for _, p, _ in bmc] == [system + ":BMC"]
+    endpoints = _walk(wsman, bmc[0][2], "CIM_HostedAccessPoint", "CIM_IPProtocolEndpoint")
+    assert [p["Name"] for _, p, _ in endpoints] == ["eth0:IPv4:0"]
+    back = _walk(wsman, endpoints[0][2], "CIM_HostedAccessPoint", "CIM_ComputerSystem")
+    assert [p["Name"] for _, p, _ in back] == [system + ":BMC"]
+    settings = _walk(wsman, endpoints[0][2], "CIM_ElementSettingData", "CIM_IPAssignmentSettingData")
+    assert len(settings) == 1, settings
+    cls, st, _ = settings[0]
+    assert cls == "CIM_StaticIPAssignmentSettingData", cls
+    assert (st["IPv4Address"], st["SubnetMask"], st["GatewayIPv4Address"], st["AddressOrigin"]) == (
+        GUEST_IP, GUEST_MASK, GUEST_GATEWAY, "3"
+    ), st
+
+
+CONFORMANCE_REQUESTS = ROOT / "tests" / "conformance" / "cim" / "requests"
+LM3S_GOLDEN = ROOT / "tests" / "e2e" / "golden" / "lm3s"
+# PowerShell's Get-CimInstance / Get-CimAssociatedInstance on the Software Inventory and IP
+# Interface classes (wsman.md 6.2), as the conformance fixtures spell them.
+PS_SHAPES = sorted(p.stem for p in CONFORMANCE_REQUESTS.glob("ps_get_cim*.xml"))
+
+
+def test_powershell_shapes_and_discrete_sensor_gets_answer_their_goldens(image):
+    """The PowerShell CIM cmdlets' envelopes for the Software Inventory and IP Interface classes
+    (tests/conformance/cim, the board's names swapped in) fit the image's request limits, and
+    they and a Get of three of the BMC's discrete sensors are answered as
+    tests/e2e/golden/lm3s has them (C14N, MessageID and the build date masked,
+    as test_console_reads compares the host agent's). `WSBMC_BLESS=1` rewrites the goldens from
+    the running image; review the diff before committing."""
+    from test_console_reads import _canonical
+
+    system = image.board["board"]["system-name"]
+    shapes = []
+    for name in PS_SHAPES:
+        text = (CONFORMANCE_REQUESTS / f"{name}.xml").read_text()
+        shapes.append((name, text.replace(">host-1:BMC<", f">{system}:BMC<").replace(">host-1<", f">{system}<")))
+    # A Get of each of the BMC's discrete sensors whose state no test here changes (CIM_Sensor,
+    # #21), with a fixed MessageID so that RelatesTo is stable.
+    for i, device_id in enumerate(("BMC(112.0.32)", "Host Power(113.0.32)", "Session Audit(115.0.32)")):
+        keys = {"CreationClassName": "CIM_Sensor", "DeviceID": device_id,
+                "SystemCreationClassName": "CIM_ComputerSystem", "SystemName": system}
+        selectors_xml = "<w:SelectorSet>" + "".join(
+            f'<w:Selector Name="{k}">{v}</w:Selector>' for k, v in keys.items()
+        ) + "</w:SelectorSet>"
+        text, _ = envelope(GET, SENSOR, selectors_xml=selectors_xml,
+                           message_id=f"uuid:00000000-0000-4000-8000-{i + 1:012d}")
+        slug = device_id.split("(")[0].lower().replace(" ", "_")
+        shapes.append((f"get_cim_sensor_{slug}", text))
+    failures = []
+    # One keep-alive connection for every shape: the image has two slots.
+    with requests.Session() as session:
+        session.auth = (image.user, image.password)
+        for name, text in shapes:
+            reply = session.post(image.url, data=text.encode(),
+                                 headers={"Content-Type": "application/soap+xml; charset=utf-8"},
+                                 timeout=10)
+            path = LM3S_GOLDEN / f"{name}.xml"
+            if reply.status_code != 200:
+                failures.append(f"{name}: {reply.status_code} {reply.text[:400]}")
+            elif os.environ.get("WSBMC_BLESS"):
+                LM3S_GOLDEN.mkdir(parents=True, exist_ok=True)
+                path.write_text(reply.text)
+            elif not path.exists():
+                failures.append(f"{name}: no golden {path}; run with WSBMC_BLESS=1 and review")
+            elif _canonical(reply.text) != _canonical(path.read_text()):
+                failures.append(f"{name}: differs from its golden:\n{reply.text}")
+    assert PS_SHAPES and not failures, "\n".join(failures)
+
+
+def _discrete(wsman) -> dict:
+    """DeviceID → properties of every plain CIM_Sensor (not the numeric subclass)."""
+    items, _ = enumerate_all(wsman, SENSOR, optimize=True, max_elements=32)
+    return {props(i)["DeviceID"]: props(i) for i in items if i.tag == "{%s}CIM_Sensor" % SENSOR}
+
+
+def _wait_for(pred, what, within=15.0):
+    deadline = time.monotonic() + within
+    last = None
+    while time.monotonic() < deadline:
+        last = pred()
+        if last:
+            return last
+        time.sleep(0.25)
+    pytest.fail(f"{what} did not happen within {within} s (last: {last!r})")
+
+
+def _sensor_state(wsman, device_id, want):
+    def check():
+        s = _discrete(wsman).get(device_id)
+        return s if s and s["CurrentState"] == want else None
+
+    return _wait_for(check, f"{device_id} CurrentState {want!r}")
+
+
+def _sel_records(wsman) -> list:
+    """(sensor type, sensor number, asserted, event type, data 1..3) of every system event."""
+    items, _ = enumerate_all(wsman, CIM_SCHEMA + "CIM_LogRecord", optimize=True, max_elements=64)
+    out = []
+    for i in items:
+        f = props(i)["RecordData"].split("*")[1:-1]
+        if len(f) > 12:
+            out.append((int(f[6], 16), int(f[7], 16), f[8] == "true", int(f[9], 16),
+                        tuple(int(x, 16) for x in f[10:13])))
+    return out
+
+
+def _sel_record(wsman, sensor, offset, asserted):
+    """Waits for the sensor-specific (6Fh) record of `sensor` at `offset` in that direction."""
+    def find():
+        return [r for r in _sel_records(wsman)
+                if r[1] == sensor and r[4][0] & 0x0F == offset and r[2] == asserted]
+
+    r = _wait_for(find, f"SEL record sensor {sensor:#x} offset {offset} asserted={asserted}")[-1]
+    assert r[3] == 0x6F and r[4][1:] == (0xFF, 0xFF), r
+    return r
+
+
+def test_bmc_discrete_sensors_are_cim_sensors(image):
+    """#21 on bare metal: the BMC's own discrete sensors (System Event 12h, Power Unit 09h,
+    Event Logging Disabled 10h, Session Audit 2Ah) are CIM_Sensor with CurrentState,
+    PossibleStates and HealthState from their states, and the BMC's start is in the SEL as the
+    System Event sensor's record."""
+    wsman = pypsrp(image)
+    s = _discrete(wsman)
+    assert set(s) == set(BMC_SENSORS), sorted(s)
+    for device_id, (number, sensor_type) in BMC_SENSORS.items():
+        p = s[device_id]
+        assert p["CreationClassName"] == "CIM_Sensor", p
+        assert p["OtherIdentifyingInfo"][2] == f"{number:#04x}", p
+        assert p["CurrentState"] in p["PossibleStates"], p
+        assert (p["HealthState"], p["OperationalStatus"]) == ("5", "2"), p
+    assert s["BMC(112.0.32)"]["CurrentState"] == "OEM System boot event"
+    # No power lines on this board: the host is always on, so nothing of the Power Unit is
+    # asserted (the test below shows requests are refused); not "Unknown".
+    assert s["Host Power(113.0.32)"]["CurrentState"] == "Deasserted"
+    assert s["Host Power(113.0.32)"]["PossibleStates"] == [
+        "Unknown", "Power off/down", "Power cycle", "Deasserted"
+    ]
+    assert s["Session Audit(115.0.32)"]["CurrentState"] == "Deasserted"
+    assert s["SEL(114.0.32)"]["OtherSensorTypeDescription"] == "Event Logging Disabled"
+    assert s["SEL(114.0.32)"]["CurrentState"] in ("Deasserted", "SEL Almost Full", "SEL Full")
+    boot = [r for r in _sel_records(wsman) if r[1] == 0x70]
+    assert boot and boot[0][0] == 0x12 and boot[0][2] and boot[0][4][0] & 0x0F == 0x01, boot
+
+    # In the host's associations as the numeric sensors are, and back.
+    system = image.board["board"]["system-name"]
+    host = next(e for _, p, e in _walk_items(wsman, COMPUTER_SYSTEM) if p["Name"] == system)
+    devices = _walk(wsman, host, "CIM_SystemDevice", "CIM_Sensor")
+    assert {p["DeviceID"] for c, p, _ in devices if c == "CIM_Sensor"} == set(BMC_SENSORS)
+    assert any(c == "CIM_NumericSensor" for c, _, _ in devices)
+    power_unit = next(e for _, p, e in devices if p["DeviceID"] == "Host Power(113.0.32)")
+    back = _walk(wsman, power_unit, "CIM_SystemDevice", "CIM_ComputerSystem")
+    assert [p["Name"] for _, p, _ in back] == [system]
+
+
+def _request_power_state(wsman, power_state: int) -> int:
+    """CIM_PowerManagementService.RequestPowerStateChange for the host, as a console sends it;
+    its ReturnValue."""
+    items, _ = enumerate_all(wsman, COMPUTER_SYSTEM, optimize=True)
+    host = next(p for p in map(props, items) if not p["Name"].endswith(":BMC"))
+    items, _ = enumerate_all(wsman, POWER_SERVICE, optimize=True)
+    service = props(items[0])
+    sel = SelectorSet()
+    for k in ("CreationClassName", "Name", "SystemCreationClassName", "SystemName"):
+        sel.add_option(k, service[k])
+    body = ET.Element("{%s}RequestPowerStateChange_INPUT" % POWER_SERVICE)
+    ET.SubElement(body, "{%s}PowerState" % POWER_SERVICE).text = str(power_state)
+    element = ET.SubElement(body, "{%s}ManagedElement" % POWER_SERVICE)
+    ET.SubElement(element, "{%s}Address" % NS["a"]).text = (
+        "http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous"
+    )
+    params = ET.SubElement(element, "{%s}ReferenceParameters" % NS["a"])
+    ET.SubElement(params, "{%s}ResourceURI" % NS["w"]).text = COMPUTER_SYSTEM
+    sset = ET.SubElement(params, "{%s}SelectorSet" % NS["w"])
+    for k in ("CreationClassName", "Name"):
+        ET.SubElement(sset, "{%s}Selector" % NS["w"], Name=k).text = host[k]
+    resp = wsman.invoke(f"{POWER_SERVICE}/RequestPowerStateChange", POWER_SERVICE, body, selector_set=sel)
+    out = resp.find("s:Body/{%s}RequestPowerStateChange_OUTPUT" % POWER_SERVICE, NS)
+    assert out is not None, ET.tostring(resp)
+    return int(out.findtext("{%s}ReturnValue" % POWER_SERVICE))
+
+
+def test_power_requests_are_refused_and_the_power_unit_stays_on(image):
+    """This board has no host power lines (no [power] in its board file, no power task in the
+    image): every RequestPowerStateChange is answered 1 Not Supported, the host stays on, the
+    Power Unit sensor keeps nothing asserted and no Power Unit record is logged."""
+    wsman = pypsrp(image)
+    before = [r for r in _sel_records(wsman) if r[1] == BMC_SENSORS["Host Power(113.0.32)"][0]]
+    for power_state in (8, 2, 5, 10):  # off soft, on, cycle, reset
+        assert _request_power_state(wsman, power_state) == 1, power_state
+    time.sleep(1.5)  # past a power task's 100 ms poll and the sensor's 1 s period, were there one
+    items, _ = enumerate_all(wsman, COMPUTER_SYSTEM, optimize=True)
+    host = next(p for p in map(props, items) if not p["Name"].endswith(":BMC"))
+    assert host["EnabledState"] == "2", host
+    assert _discrete(wsman)["Host Power(113.0.32)"]["CurrentState"] == "Deasserted"
+    after = [r for r in _sel_records(wsman) if r[1] == BMC_SENSORS["Host Power(113.0.32)"][0]]
+    assert after == before == [], after
+
+
+def _clear_log(wsman) -> int:
+    sel = SelectorSet()
+    sel.add_option("InstanceID", "IPMI:SEL")
+    body = ET.Element("{%s}ClearLog_INPUT" % RECORD_LOG)
+    resp = wsman.invoke(f"{RECORD_LOG}/ClearLog", RECORD_LOG, body, selector_set=sel)
+    out = resp.find("s:Body/{%s}ClearLog_OUTPUT" % RECORD_LOG, NS)
+    assert out is not None, ET.tostring(resp)
+    return int(out.findtext("{%s}ReturnValue" % RECORD_LOG))
+
+
+# Every temperature part's QOM property, and a value past each sensor's upper fatal threshold
+# (upper non-critical, critical and fatal asserted on the way up, deasserted on the way down).
+HOT = {
+    ("tmp0", "temperature"): 90_000,
+    ("tmp1", "temperature0"): 105_000,
+    ("tmp1", "temperature1"): 105_000,
+    ("emc0", "temperature0"): 105_000,
+    ("emc0", "temperature1"): 105_000,
+    ("emc0", "temperature2"): 105_000,
+}
+
+
+def test_sel_clear_and_fill_move_the_event_logging_sensor(image):
+    """ClearLog empties the RAM SEL and logs the clear: the SEL sensor reads "Log area
+    reset/cleared" with its record (sensor 72h, offset 02h, asserted). Then six temperature
+    sensors swung past all their upper thresholds and back fill the 32-record log: "SEL Almost
+    Full" (05h) and "SEL Full" (04h) are asserted in the SEL and HealthState degrades; a second
+    clear deasserts both."""
+    wsman = pypsrp(image)
+    capacity = image.board["sel"]["capacity"]
+    assert _clear_log(wsman) == 0
+    s = _sensor_state(wsman, "SEL(114.0.32)", "Log area reset/cleared")
+    assert s["HealthState"] == "5", s
+    cleared = _sel_record(wsman, SEL_SENSOR, 0x02, True)
+    assert cleared[0] == 0x10, cleared  # Event Logging Disabled
+
+    try:
+        for (qom, prop), value in HOT.items():
+            image.qmp.cmd("qom-set", path="/machine/peripheral/" + qom, property=prop, value=value)
+        _wait_for(lambda: len(_sel_records(wsman)) >= capacity // 2, "threshold records")
+    finally:
+        for (qom, prop), value in HOT.items():
+            image.qmp.cmd("qom-set", path="/machine/peripheral/" + qom, property=prop,
+                          value=ROUNDS[0][prop])
+    s = _sensor_state(wsman, "SEL(114.0.32)", "Log area reset/cleared.,SEL Full")
+    assert s["HealthState"] != "5", s
+    _sel_record(wsman, SEL_SENSOR, 0x05, True)
+    _sel_record(wsman, SEL_SENSOR, 0x04, True)
+    _sel_record(wsman, SEL_SENSOR, 0x05, False)  # almost full ends where full begins
+    items, _ = enumerate_all(wsman, RECORD_LOG, optimize=True)
+    assert props(items[0])["CurrentNumberOfRecords"] == str(capacity), props(items[0])
+
+    assert _clear_log(wsman) == 0
+    s = _sensor_state(wsman, "SEL(114.0.32)", "Log area reset/cleared")
+    assert s["HealthState"] == "5", s
+    _sel_record(wsman, SEL_SENSOR, 0x04, False)
+    log = image.log()
+    for sign in ("allocation failed", "panic", "hard fault", "more than the"):
+        assert sign not in log, log[-3000:]
 
 
 def test_zz_report_high_water_marks(image):

@@ -175,7 +175,7 @@ async fn boot(spawner: Spawner) {
 
     stack.wait_config_up().await;
     #[cfg(feature = "ip-interface")]
-    agent.set_ip_endpoints(ip_endpoints(stack));
+    agent.set_ip_endpoints(ip_endpoints(stack, &net_config().ipv4));
     // Interrupts only once every task that can be woken exists.
     wsbmc_chip_lm3s6965::enet::enable_interrupt();
     info!(
@@ -196,21 +196,40 @@ fn start_agent(seed: u64) -> &'static Agent {
     system.element_name = board::PRODUCT.into();
     system.vendor = board::MANUFACTURER.into();
     system.image = wsbmc_cim::Image::BareMetal;
+    // This image's own version and build date (build.rs), for its CIM_SoftwareIdentity: not
+    // the version of the CIM crate, which SystemInfo::new starts from.
+    system.version = env!("CARGO_PKG_VERSION").into();
     system.build_secs = Some(board::BUILD_SECS);
     static AGENT: StaticCell<Agent> = StaticCell::new();
-    AGENT.init(Agent::new(
+    let agent: &'static Agent = AGENT.init(Agent::new(
         Monitor::new(board::sensor_table()),
         system,
         wsman_limits(),
         seed,
-    ))
+    ));
+    // The board has no host power lines, so there is no power task: the host is always on, as
+    // on a Linux board without [power] (whose power task reads `AlwaysOn`). Without this the
+    // Power Unit sensor would read "Initializing" for ever.
+    #[cfg(feature = "discrete")]
+    agent.set_bmc_sensor(wsbmc_monitor::BmcSensor::PowerUnit, 0);
+    agent
 }
 
 /// The management network as embassy-net has it configured, for the IP Interface classes: the
-/// static IPv4 address, its prefix and the gateway. The configuration is static, so reading it
-/// once when it is up is enough.
+/// IPv4 address, its prefix and the gateway as the stack reports them, and their origin from
+/// how the stack was configured (`how`, what [`start_network`] gave it). The configuration is
+/// static, so reading it once when it is up is enough; a DHCP configuration (embassy-net's
+/// `dhcpv4` feature) makes the match below non-exhaustive, so whoever adds it must also say
+/// when the lease changes.
 #[cfg(feature = "ip-interface")]
-fn ip_endpoints(stack: Stack<'static>) -> alloc::vec::Vec<wsbmc_cim::IpEndpointView> {
+fn ip_endpoints(
+    stack: Stack<'static>,
+    how: &embassy_net::ConfigV4,
+) -> alloc::vec::Vec<wsbmc_cim::IpEndpointView> {
+    let origin = match how {
+        embassy_net::ConfigV4::Static(_) => wsbmc_cim::AddressOrigin::Static,
+        embassy_net::ConfigV4::None => return alloc::vec::Vec::new(),
+    };
     let Some(c) = stack.config_v4() else {
         return alloc::vec::Vec::new();
     };
@@ -220,8 +239,17 @@ fn ip_endpoints(stack: Stack<'static>) -> alloc::vec::Vec<wsbmc_cim::IpEndpointV
         address: core::net::IpAddr::V4(c.address.address()),
         prefix_len: c.address.prefix_len(),
         gateway: c.gateway.map(core::net::IpAddr::V4),
-        origin: wsbmc_cim::AddressOrigin::Static,
+        origin,
     }]
+}
+
+/// The IP configuration: static 10.0.2.15/24 via 10.0.2.2, what QEMU's user network expects.
+fn net_config() -> embassy_net::Config {
+    embassy_net::Config::ipv4_static(StaticConfigV4 {
+        address: Ipv4Cidr::new(IP, 24),
+        gateway: Some(GATEWAY),
+        dns_servers: Default::default(),
+    })
 }
 
 /// Builds the MAC and the IP stack in place. A plain function, not part of the async boot: its
@@ -241,11 +269,7 @@ fn start_network(
     let eth = ETH.init_with(|| Ethernet::new(None));
     let mac = eth.mac_address();
     info!("mac {=[u8]:02x}", mac);
-    let config = embassy_net::Config::ipv4_static(StaticConfigV4 {
-        address: Ipv4Cidr::new(IP, 24),
-        gateway: Some(GATEWAY),
-        dns_servers: Default::default(),
-    });
+    let config = net_config();
     static RESOURCES: StaticCell<StackResources<HTTP_TASKS>> = StaticCell::new();
     let (stack, runner) =
         embassy_net::new(eth, config, RESOURCES.init(StackResources::new()), seed);
