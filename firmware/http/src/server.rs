@@ -249,6 +249,12 @@ where
         }
     }
 
+    // Methods are case-sensitive (RFC 9110 §9.1) and every registered one is upper-case, so a
+    // token with a lower-case letter (`post`) is a method this server does not implement (501,
+    // as §9.1 recommends for an unrecognized method); edge-http would have matched it as POST.
+    if io.method_token().iter().any(u8::is_ascii_lowercase) {
+        return reject(io, 501, limits).await;
+    }
     let head = match analyse(&req) {
         Ok(head) => head,
         Err(e) => return reject(io, e.status(), limits).await,
@@ -265,6 +271,10 @@ where
         && len > limits.max_body as u64
     {
         return reject(io, 413, limits).await;
+    }
+    if head.content_coded {
+        // RFC 9110 §15.5.16: a 415 for a content coding names the codings accepted.
+        return refuse(io, &head, 415, "Accept-Encoding: identity\r\n", limits).await;
     }
     let verdict = auth.check(head.authorization, head.target, offer);
     let user = match verdict {
@@ -441,6 +451,7 @@ async fn read_body<T: Read>(
     // from the stream, and a larger one would swallow the start of a pipelined next request.
     // The read-ahead below it keeps this from costing a syscall per byte.
     let mut decoder_buf = [0u8; 1];
+    io.clear_eof();
     let body_type = match framing {
         Framing::Length(len) => BodyType::ContentLen(len),
         Framing::Chunked => BodyType::Chunked,
@@ -495,7 +506,10 @@ async fn read_body<T: Read>(
             out.extend_from_slice(&chunk[..n]);
         }
     }
-    if !body.is_complete() {
+    let complete = body.is_complete();
+    // edge-http also calls a chunked body complete when the stream ends between chunks; only
+    // the zero-size last chunk ends it (RFC 9112 §7.1), which is read without reaching EOF.
+    if !complete || (framing == Framing::Chunked && io.saw_eof()) {
         return Err(BodyError::Incomplete);
     }
     Ok(out)
@@ -571,6 +585,8 @@ fn reason(status: u16) -> &'static str {
         411 => "Length Required",
         413 => "Content Too Large",
         415 => "Unsupported Media Type",
+        417 => "Expectation Failed",
+        429 => "Too Many Requests",
         431 => "Request Header Fields Too Large",
         500 => "Internal Server Error",
         501 => "Not Implemented",
