@@ -278,8 +278,14 @@ fn emit_account(code: &mut String) -> Result<(), String> {
         Err(_) => u64::from_le_bytes(random()?),
     };
 
+    // Keyed with SHA-256 of the password, as wsbmc-http's `Account::hash` does (issue 20,
+    // finding 4: keyed with the raw password, HMAC would also accept it padded with NULs).
     let mut key = [0u8; 32];
-    pbkdf2::pbkdf2_hmac::<sha2::Sha256>(password.as_bytes(), &salt, iterations, &mut key);
+    let password_key: [u8; 32] = {
+        use sha2::Digest as _;
+        sha2::Sha256::digest(password.as_bytes()).into()
+    };
+    pbkdf2::pbkdf2_hmac::<sha2::Sha256>(&password_key, &salt, iterations, &mut key);
 
     let w = |code: &mut String, s: String| {
         code.push_str(&s);

@@ -49,6 +49,9 @@ pub struct Account {
     salt: Vec<u8>,
     iterations: u32,
     key: [u8; DERIVED_KEY_LEN],
+    /// The key was derived from the raw password (records made before issue 20): see
+    /// [`Account::from_legacy_hash`].
+    legacy: bool,
     digest: Option<DigestKeys>,
 }
 
@@ -63,7 +66,8 @@ impl Account {
             name: String::from(name),
             salt: Vec::from(salt),
             iterations,
-            key: derive(password, salt, iterations),
+            key: derive(&password_key(password), salt, iterations),
+            legacy: false,
             #[cfg(feature = "digest")]
             digest: Some(DigestKeys::derive(name, password)),
             #[cfg(not(feature = "digest"))]
@@ -71,16 +75,41 @@ impl Account {
         }
     }
 
-    /// Rebuilds an account from a record hashed ahead of time, so a bare-metal image can embed
-    /// a credential without ever containing the password.
+    /// Rebuilds an account from a record hashed ahead of time (PBKDF2 over
+    /// [`password_key`] of the password, as [`Account::hash`] does), so a bare-metal image can
+    /// embed a credential without ever containing the password.
     pub fn from_hash(name: &str, salt: &[u8], iterations: u32, key: [u8; DERIVED_KEY_LEN]) -> Self {
         Self {
             name: String::from(name),
             salt: Vec::from(salt),
             iterations: iterations.max(1),
             key,
+            legacy: false,
             digest: None,
         }
+    }
+
+    /// Rebuilds an account from a record made before issue 20, whose key is PBKDF2 over the
+    /// raw password. HMAC zero-pads a short key and hashes a long one, so with such a record
+    /// the password followed by NUL bytes, and for a password over 64 bytes its SHA-256, would
+    /// verify too. The NUL form is refused here (no password given on a command line or in the
+    /// environment can contain NUL); the SHA-256 form of a long password cannot be told apart,
+    /// so such a record should be replaced by giving the password again.
+    pub fn from_legacy_hash(
+        name: &str,
+        salt: &[u8],
+        iterations: u32,
+        key: [u8; DERIVED_KEY_LEN],
+    ) -> Self {
+        Self {
+            legacy: true,
+            ..Self::from_hash(name, salt, iterations, key)
+        }
+    }
+
+    /// Whether this account's key was derived by the pre-issue-20 scheme.
+    pub fn is_legacy(&self) -> bool {
+        self.legacy
     }
 
     /// Adds the Digest HA1s of a record hashed ahead of time (see [`DigestKeys::derive`]).
@@ -112,9 +141,15 @@ impl Account {
     }
 
     fn password_matches(&self, password: &[u8]) -> bool {
-        derive(password, &self.salt, self.iterations)
-            .ct_eq(&self.key)
-            .into()
+        let key = if self.legacy {
+            if password.contains(&0) {
+                return false;
+            }
+            derive(password, &self.salt, self.iterations)
+        } else {
+            derive(&password_key(password), &self.salt, self.iterations)
+        };
+        key.ct_eq(&self.key).into()
     }
 }
 
@@ -127,6 +162,14 @@ impl fmt::Debug for Account {
             .field("digest", &self.digest.is_some())
             .finish_non_exhaustive()
     }
+}
+
+/// What PBKDF2 is keyed with: SHA-256 of the password, never the password itself. HMAC pads
+/// keys shorter than its 64-byte block with zeros and replaces longer ones by their SHA-256, so
+/// keyed with the raw password `pw`, `pw\0` and (for a long `pw`) SHA-256(`pw`) would all
+/// verify (issue 20, finding 4). A fixed 32-byte key leaves exactly one password per key.
+pub fn password_key(password: &[u8]) -> [u8; 32] {
+    Sha256::digest(password).into()
 }
 
 fn derive(password: &[u8], salt: &[u8], iterations: u32) -> [u8; DERIVED_KEY_LEN] {
@@ -452,13 +495,61 @@ mod tests {
     #[test]
     fn derivation_matches_rfc7914_vector() {
         // PBKDF2-HMAC-SHA256("password", "salt", c=1, dkLen=32).
-        let account = Account::hash("u", b"password", b"salt", 1);
         let expected = [
             0x12, 0x0f, 0xb6, 0xcf, 0xfc, 0xf8, 0xb3, 0x2c, 0x43, 0xe7, 0x22, 0x52, 0x56, 0xc4,
             0xf8, 0x37, 0xa8, 0x65, 0x48, 0xc9, 0x2c, 0xcc, 0x35, 0x48, 0x08, 0x05, 0x98, 0x7c,
             0xb7, 0x0b, 0xe1, 0x7b,
         ];
-        assert_eq!(account.derived_key(), &expected);
+        assert_eq!(derive(b"password", b"salt", 1), expected);
+        // New accounts key PBKDF2 with SHA-256 of the password.
+        let account = Account::hash("u", b"password", b"salt", 1);
+        assert_eq!(
+            account.derived_key(),
+            &derive(&password_key(b"password"), b"salt", 1)
+        );
+        let legacy = Account::from_legacy_hash("u", b"salt", 1, expected);
+        let mut auth = Auth::new();
+        auth.add_account(legacy);
+        assert_eq!(auth.authenticate(Some(&basic("u", "password"))), Some("u"));
+    }
+
+    /// Issue 20, finding 4: exactly one password authenticates an account.
+    #[test]
+    fn padded_and_prehashed_passwords_do_not_authenticate() {
+        let long = "L".repeat(80);
+        let mut auth = Auth::new();
+        auth.add_user("short", b"password", b"salt", 1);
+        auth.add_user("long", long.as_bytes(), b"salt", 1);
+        auth.set_cache_ttl(Duration::from_ticks(0));
+        assert_eq!(
+            auth.authenticate(Some(&basic("short", "password"))),
+            Some("short")
+        );
+        assert_eq!(auth.authenticate(Some(&basic("long", &long))), Some("long"));
+        for nuls in [1, 2, 54] {
+            let padded = alloc::format!("password{}", "\0".repeat(nuls));
+            assert_eq!(auth.authenticate(Some(&basic("short", &padded))), None);
+        }
+        let raw: [u8; 32] = Sha256::digest(long.as_bytes()).into();
+        let mut header = b"long:".to_vec();
+        header.extend_from_slice(&raw);
+        let header = alloc::format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(&header)
+        );
+        assert_eq!(auth.authenticate(Some(&header)), None);
+
+        // A record made by the old scheme still verifies its password, and refuses the NUL form.
+        let old = derive(b"password", b"salt", 1);
+        let mut legacy = Auth::new();
+        legacy.add_account(Account::from_legacy_hash("old", b"salt", 1, old));
+        legacy.set_cache_ttl(Duration::from_ticks(0));
+        assert_eq!(
+            legacy.authenticate(Some(&basic("old", "password"))),
+            Some("old")
+        );
+        assert_eq!(legacy.authenticate(Some(&basic("old", "password\0"))), None);
+        assert!(legacy.accounts()[0].is_legacy());
     }
 
     #[test]

@@ -32,6 +32,7 @@ use alloc::vec::Vec;
 
 pub use auth::{
     Account, Auth, BASIC_CHALLENGE, CACHE_SLOTS, DEFAULT_CACHE_TTL, DERIVED_KEY_LEN, Verdict,
+    password_key,
 };
 #[cfg(feature = "digest")]
 pub use digest::{Algorithm, DEFAULT_NONCE_TTL, NONCE_SLOTS};

@@ -56,7 +56,14 @@ struct StoredAccount {
     ha1_md5: Option<Vec<u8>>,
     #[cbor(n(5), with = "minicbor::bytes")]
     ha1_sha256: Option<Vec<u8>>,
+    /// How `key` was derived: 2 for PBKDF2 keyed with SHA-256 of the password (issue 20,
+    /// finding 4); absent in records written before, whose key is PBKDF2 of the raw password.
+    #[n(6)]
+    scheme: Option<u8>,
 }
+
+/// The `scheme` of records written now.
+const SCHEME_PREHASHED: u8 = 2;
 
 /// Longest user name stored; the store's values are small (240 bytes with everything else).
 const MAX_STORED_NAME: usize = 64;
@@ -73,6 +80,7 @@ async fn account(store: &mut Store<FileFlash<PAGE>>, given: Option<&Account>) ->
                 key: a.derived_key().to_vec(),
                 ha1_md5: a.digest_keys().map(|k| k.md5.to_vec()),
                 ha1_sha256: a.digest_keys().map(|k| k.sha256.to_vec()),
+                scheme: (!a.is_legacy()).then_some(SCHEME_PREHASHED),
             };
             if let Err(e) = store.set(key, &stored).await {
                 warn!("could not store the account: {e:?}");
@@ -86,7 +94,28 @@ async fn account(store: &mut Store<FileFlash<PAGE>>, given: Option<&Account>) ->
         None => match store.get::<StoredAccount>(key).await {
             Ok(Some(s)) => {
                 let dk: [u8; DERIVED_KEY_LEN] = s.key.as_slice().try_into().ok()?;
-                let account = Account::from_hash(&s.name, &s.salt, s.iterations, dk);
+                let account = match s.scheme {
+                    Some(SCHEME_PREHASHED) => {
+                        Account::from_hash(&s.name, &s.salt, s.iterations, dk)
+                    }
+                    Some(other) => {
+                        warn!(
+                            "stored account has an unknown password scheme {other}; ignoring it \
+                             (give --user/--password again)"
+                        );
+                        return None;
+                    }
+                    None => {
+                        // Deliberately kept working rather than dropped: it is the only account.
+                        // Its password followed by NULs is refused; a long password's SHA-256
+                        // cannot be, hence the warning.
+                        warn!(
+                            "the stored account was hashed by an older wsbmc (PBKDF2 of the raw \
+                             password); give --user/--password once to re-hash it"
+                        );
+                        Account::from_legacy_hash(&s.name, &s.salt, s.iterations, dk)
+                    }
+                };
                 let md5 = s.ha1_md5.as_deref().and_then(|k| k.try_into().ok());
                 let sha256 = s.ha1_sha256.as_deref().and_then(|k| k.try_into().ok());
                 Some(match (md5, sha256) {
