@@ -252,29 +252,35 @@ where
     // Methods are case-sensitive (RFC 9110 §9.1) and every registered one is upper-case, so a
     // token with a lower-case letter (`post`) is a method this server does not implement (501,
     // as §9.1 recommends for an unrecognized method); edge-http would have matched it as POST.
-    if io.method_token().iter().any(u8::is_ascii_lowercase) {
-        return reject(io, 501, limits).await;
-    }
-    let head = match analyse(&req) {
+    let analysed = if io.method_token().iter().any(u8::is_ascii_lowercase) {
+        Err(501)
+    } else {
+        analyse(&req)
+            .map_err(|e| e.status())
+            .and_then(|head| match head.framing {
+                Framing::Length(len) if len > limits.max_body as u64 => Err(413),
+                _ => Ok(head),
+            })
+    };
+    // One await site per answer kind: each one is a state of this future, and the bare-metal
+    // image's flash counts them.
+    let head = match analysed {
         Ok(head) => head,
-        Err(e) => return reject(io, e.status(), limits).await,
+        Err(status) => return reject(io, status, limits).await,
     };
-    let anonymous_path = match head.path {
-        WSMAN_PATH => false,
-        ANON_IDENTIFY_PATH => true,
-        _ => return refuse(io, &head, 404, "", limits).await,
-    };
-    if !head.post {
-        return refuse(io, &head, 405, "Allow: POST\r\n", limits).await;
-    }
-    if let Framing::Length(len) = head.framing
-        && len > limits.max_body as u64
-    {
-        return reject(io, 413, limits).await;
-    }
-    if head.content_coded {
+    let anonymous_path = head.path == ANON_IDENTIFY_PATH;
+    let refusal = if !anonymous_path && head.path != WSMAN_PATH {
+        Some((404, ""))
+    } else if !head.post {
+        Some((405, "Allow: POST\r\n"))
+    } else if head.content_coded {
         // RFC 9110 §15.5.16: a 415 for a content coding names the codings accepted.
-        return refuse(io, &head, 415, "Accept-Encoding: identity\r\n", limits).await;
+        Some((415, "Accept-Encoding: identity\r\n"))
+    } else {
+        None
+    };
+    if let Some((status, extra)) = refusal {
+        return refuse(io, &head, status, extra, limits).await;
     }
     let verdict = auth.check(head.authorization, head.target, offer);
     let user = match verdict {
