@@ -210,12 +210,14 @@ fn emit_board(code: &mut String, b: &Board, path: &Path) -> std::fmt::Result {
     let l = &b.limits;
     writeln!(
         code,
-        "pub const LIMITS: BoardLimits = BoardLimits {{ max_envelope_size: {}, max_enum_contexts: {}, enum_context_idle_s: {}, max_request_size: {}, max_connections: {} }};",
+        "pub const LIMITS: BoardLimits = BoardLimits {{ max_envelope_size: {}, max_enum_contexts: {}, enum_context_idle_s: {}, max_request_size: {}, max_connections: {}, max_connections_per_source: {}, auth_timeout_ms: {} }};",
         opt(l.max_envelope_size),
         opt(l.max_enum_contexts),
         opt(l.enum_context_idle_s),
         opt(l.max_request_size),
-        opt(l.max_connections)
+        opt(l.max_connections),
+        opt(l.max_connections_per_source),
+        opt(l.auth_timeout_ms)
     )?;
     writeln!(code, "pub const SEL_CAPACITY: u16 = {};", b.sel.capacity)?;
     writeln!(

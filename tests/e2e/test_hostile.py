@@ -161,3 +161,164 @@ def test_sha256_of_a_long_password_is_refused():
         assert _status(reply) == 401, reply[:200]
     finally:
         a.stop()
+
+
+# Finding 3: slots. Idle and unauthenticated sockets cannot lock a console out.
+def _unauthenticated_then_idle(agent, source) -> socket.socket:
+    s = _connect(agent, source)
+    s.sendall(_request(agent, _identify(), auth=None))
+    assert _status(_response(s)) == 401
+    return s
+
+
+def _console_served(agent, times=5) -> list:
+    statuses = []
+    for _ in range(times):
+        statuses.append(_status(_exchange(agent, _request(agent, _identify()))))
+    return statuses
+
+
+def test_idle_unauthenticated_connections_do_not_lock_out_a_console():
+    a = Agent(args=["--max-connections", "16", "--max-connections-per-source", "16"])
+    held = []
+    try:
+        held = [_unauthenticated_then_idle(a, "127.0.0.2") for _ in range(16)]
+        # Every slot is taken by an idle, unauthenticated connection: a console still gets in,
+        # each time by closing one of them.
+        assert _console_served(a) == [200] * 5
+        closed = sum(_closed(s, timeout=0.5) for s in held)
+        assert closed >= 5, closed
+    finally:
+        for s in held:
+            s.close()
+        a.stop()
+
+
+def test_unauthenticated_connection_is_closed_within_the_auth_timeout():
+    a = Agent(args=["--auth-timeout-ms", "1000"])
+    try:
+        s = _unauthenticated_then_idle(a, "127.0.0.2")
+        with s:
+            # Well before the 60 s idle timeout of an authenticated connection.
+            assert _closed(s, timeout=15)
+        # An authenticated one stays open past it.
+        with _connect(a) as s:
+            s.sendall(_request(a, _identify()))
+            assert _status(_response(s)) == 200
+            assert not _closed(s, timeout=2.5)
+            s.sendall(_request(a, _identify()))
+            assert _status(_response(s)) == 200
+    finally:
+        a.stop()
+
+
+def test_one_address_cannot_take_every_slot():
+    a = Agent(args=["--max-connections", "16"])  # default per-source cap: 8
+    held = []
+    try:
+        held = [_connect(a, "127.0.0.2") for _ in range(16)]
+        refused = 0
+        for s in held:
+            s.settimeout(1.5)
+            try:
+                reply = s.recv(4096)
+            except socket.timeout:
+                continue
+            refused += _status(reply) == 503
+        assert refused == 8, refused
+        # Another address is served at once.
+        assert _console_served(a, times=3) == [200] * 3
+    finally:
+        for s in held:
+            s.close()
+        a.stop()
+
+
+def test_at_capacity_the_longest_idle_keep_alive_is_closed_for_the_new_one():
+    a = Agent(args=["--max-connections", "2", "--max-connections-per-source", "2"])
+    try:
+        first, second = _connect(a), _connect(a)
+        with first, second:
+            for s in (first, second):
+                s.sendall(_request(a, _identify()))
+                assert _status(_response(s)) == 200
+                time.sleep(0.2)
+            # Both slots hold idle kept-alive connections; a third client is served, not 503.
+            assert _console_served(a, times=1) == [200]
+            assert _closed(first, timeout=5)
+            # The other one is still open and served.
+            second.sendall(_request(a, _identify()))
+            assert _status(_response(second)) == 200
+    finally:
+        a.stop()
+
+
+# Finding 3: password guessing. Back-off per source; other sources are not slowed.
+def test_wrong_password_flood_backs_off_its_source_only():
+    import threading
+
+    a = Agent()
+    stop = threading.Event()
+    flood_answers = []
+
+    def flood():
+        wrong = _request(a, _identify(), auth=_basic(a.user, "wrong-" + a.password))
+        while not stop.is_set():
+            try:
+                with _connect(a, "127.0.0.2", timeout=5) as s:
+                    for _ in range(50):
+                        if stop.is_set():
+                            break
+                        s.sendall(wrong)
+                        reply = _response(s)
+                        if not reply:
+                            break
+                        flood_answers.append(_status(reply))
+            except OSError:
+                pass
+
+    try:
+        unloaded = []
+        for _ in range(20):
+            t0 = time.monotonic()
+            assert _status(_exchange(a, _request(a, _identify()))) == 200
+            unloaded.append(time.monotonic() - t0)
+        threads = [threading.Thread(target=flood) for _ in range(8)]
+        for t in threads:
+            t.start()
+        try:
+            time.sleep(0.5)
+            loaded = []
+            for i in range(40):
+                t0 = time.monotonic()
+                assert _status(_exchange(a, _request(a, _identify()))) == 200
+                loaded.append(time.monotonic() - t0)
+            # A correct password from the flooding address is refused while it waits (each
+            # header differs in its spacing, so none is a cached verification) ...
+            blocked = []
+            for spaces in range(2, 6):
+                auth = "Basic" + " " * spaces + _basic(a.user, a.password).split(" ", 1)[1]
+                reply = _exchange(a, _request(a, _identify(), auth=auth), source="127.0.0.2")
+                blocked.append(_status(reply))
+            # ... while a fresh one from another address is checked and accepted.
+            auth = "Basic" + " " * 7 + _basic(a.user, a.password).split(" ", 1)[1]
+            other = _status(_exchange(a, _request(a, _identify(), auth=auth)))
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(timeout=30)
+        assert blocked == [401] * 4, blocked
+        assert other == 200
+        assert len(flood_answers) >= 100 and set(flood_answers) == {401}, len(flood_answers)
+        # Generous on a shared 2-core machine: the console stays well within a second.
+        loaded.sort()
+        p99 = loaded[int(len(loaded) * 0.99) - 1]
+        print(f"console p99 unloaded {max(unloaded) * 1000:.1f} ms, during the flood {p99 * 1000:.1f} ms")
+        assert p99 < max(2 * max(unloaded), 1.0), (p99, max(unloaded))
+    finally:
+        a.stop()
+    log = a.proc.stderr.read().decode(errors="replace")
+    failed = [line for line in log.splitlines() if "failed login" in line and "127.0.0.2" in line]
+    # Logged, without the password, and only the checked ones: the back-off spares PBKDF2.
+    assert failed and a.password not in log
+    assert len(failed) < 20 < len(flood_answers), (len(failed), len(flood_answers))

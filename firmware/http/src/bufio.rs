@@ -90,10 +90,9 @@ impl<T: Read> Read for BufferedIo<'_, T> {
         }
         if self.pos == self.len {
             // Large reads (a Content-Length body) go straight into the caller's buffer.
+            // (Not a chunked body's, which is read bytewise, so its end of stream is seen below.)
             if out.len() >= self.buf.len() {
-                let n = self.inner.read(out).await?;
-                self.eof |= n == 0;
-                return Ok(n);
+                return self.inner.read(out).await;
             }
             let n = self.inner.read(self.buf).await?;
             self.eof |= n == 0;

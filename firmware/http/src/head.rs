@@ -102,23 +102,16 @@ pub(crate) fn analyse<'a, const N: usize>(
                 keep_alive_token |= token.eq_ignore_ascii_case("keep-alive");
             }
         } else if name.eq_ignore_ascii_case("Expect") {
-            // A list of expectations; the only one defined is 100-continue.
-            for member in raw.split(|&b| b == b',') {
-                let member = member.trim_ascii();
-                if member.eq_ignore_ascii_case(b"100-continue") {
-                    expect_continue = true;
-                } else if !member.is_empty() {
-                    expect_other = true;
-                }
-            }
+            // The only expectation defined is 100-continue; a value with anything else (another
+            // member too) is one this server cannot meet.
+            let continues = trimmed_eq(raw, "100-continue");
+            expect_continue |= continues;
+            expect_other |= !continues;
         } else if name.eq_ignore_ascii_case("Host") {
             hosts += 1;
         } else if name.eq_ignore_ascii_case("Content-Encoding") {
-            // A list of codings; `identity` (or an empty member) means none.
-            content_coded |= raw.split(|&b| b == b',').any(|c| {
-                let c = c.trim_ascii();
-                !c.is_empty() && !c.eq_ignore_ascii_case(b"identity")
-            });
+            // Only `identity` (no coding at all) is decoded; any list naming a coding is not.
+            content_coded |= !trimmed_eq(raw, "identity");
         } else if name.eq_ignore_ascii_case("WSMANIDENTIFY") {
             identify_header |= trimmed_eq(raw, "unauthenticated");
         } else if name.eq_ignore_ascii_case("Authorization") && authorization.is_none() {

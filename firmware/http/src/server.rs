@@ -12,8 +12,9 @@ use embassy_sync::mutex::Mutex;
 use embassy_time::{Duration, Instant, with_deadline, with_timeout};
 use embedded_io_async::{Read, Write};
 
-use crate::auth::{Auth, Verdict};
+use crate::auth::{Auth, Step, Verdict};
 use crate::bufio::BufferedIo;
+use crate::conn::Connection;
 use crate::head::{Framing, Head, analyse};
 use crate::limits::HttpLimits;
 use crate::offer::Offer;
@@ -167,33 +168,70 @@ where
     T: Read + Write,
     H: Handler + ?Sized,
 {
+    serve_connection_from(io, handler, auth, limits, offer, buf, gate, &()).await
+}
+
+/// The connection loop itself: [`serve_connection_with`] for a connection `conn` describes
+/// (its source address for the back-off of failed logins, and the hooks of [`Connection`]).
+///
+/// Until a request authenticates, the connection lives at most `limits.auth_timeout_ms`
+/// (checked between requests; each head still has `limits.header_timeout_ms`); after one has,
+/// it may idle `limits.idle_timeout_ms` between requests.
+// The per-connection context is passed piecewise so each borrow stays as narrow as it is.
+#[allow(clippy::too_many_arguments)]
+pub async fn serve_connection_from<T, H, C>(
+    io: T,
+    handler: &H,
+    auth: &Auth,
+    limits: &HttpLimits,
+    offer: &Offer,
+    buf: &mut [u8],
+    gate: Option<&ResponseGate>,
+    conn: &C,
+) -> Result<(), ServeError<T::Error>>
+where
+    T: Read + Write,
+    H: Handler + ?Sized,
+    C: Connection + ?Sized,
+{
     if buf.len() < MIN_BUF_LEN {
         return Err(ServeError::BufferTooSmall);
     }
     let (read_ahead, head_buf) = buf.split_at_mut(READ_AHEAD);
     let mut io = BufferedIo::new(io, read_ahead);
     let header_time = millis(limits.header_timeout_ms);
+    let opened = Instant::now();
+    let auth_deadline = opened.saturating_add(millis(limits.auth_timeout_ms));
     let mut first = true;
+    let mut authenticated = false;
 
     loop {
-        // A fresh connection must start talking within the header timeout; a kept-alive one may
-        // idle longer, and its header clock starts at the first byte.
+        // A fresh connection must start talking within the header timeout (and, not yet
+        // authenticated, within the auth timeout); a kept-alive one may idle longer, and its
+        // header clock starts at the first byte.
         let waited = if first {
-            let deadline = Instant::now().saturating_add(header_time);
+            let deadline = opened.saturating_add(header_time).min(auth_deadline);
             with_deadline(deadline, io.wait_request())
                 .await
-                .map(|r| (r, deadline))
+                .map(|r| Some((r, deadline)))
         } else {
-            with_timeout(millis(limits.idle_timeout_ms), io.wait_request())
+            let idle = Instant::now().saturating_add(millis(limits.idle_timeout_ms));
+            let deadline = if authenticated {
+                idle
+            } else {
+                idle.min(auth_deadline)
+            };
+            with_deadline(deadline, conn.while_idle(io.wait_request(), authenticated))
                 .await
-                .map(|r| (r, Instant::now().saturating_add(header_time)))
+                .map(|r| r.map(|r| (r, Instant::now().saturating_add(header_time))))
         };
         let header_deadline = match waited {
             Err(_) if first => return Err(ServeError::Timeout(Phase::Headers)),
-            Err(_) => return Ok(()),
-            Ok((Err(e), _)) => return Err(ServeError::Io(e)),
-            Ok((Ok(false), _)) => return Ok(()),
-            Ok((Ok(true), deadline)) => deadline,
+            // Idle past the timeout, or closed to make room for another client.
+            Err(_) | Ok(None) => return Ok(()),
+            Ok(Some((Err(e), _))) => return Err(ServeError::Io(e)),
+            Ok(Some((Ok(false), _))) => return Ok(()),
+            Ok(Some((Ok(true), deadline))) => deadline,
         };
         first = false;
 
@@ -206,6 +244,8 @@ where
             limits,
             offer,
             gate,
+            conn,
+            &mut authenticated,
         )
         .await?
         {
@@ -217,7 +257,7 @@ where
 
 // The per-connection context is passed piecewise so each borrow stays as narrow as it is.
 #[allow(clippy::too_many_arguments)]
-async fn serve_request<T, H>(
+async fn serve_request<T, H, C>(
     io: &mut BufferedIo<'_, T>,
     head_buf: &mut [u8],
     header_deadline: Instant,
@@ -226,10 +266,13 @@ async fn serve_request<T, H>(
     limits: &HttpLimits,
     offer: &Offer,
     gate: Option<&ResponseGate>,
+    conn: &C,
+    authenticated: &mut bool,
 ) -> Outcome<T::Error>
 where
     T: Read + Write,
     H: Handler + ?Sized,
+    C: Connection + ?Sized,
 {
     let mut req = RequestHeaders::<MAX_HEADERS>::new();
     match with_deadline(header_deadline, req.receive(head_buf, &mut *io, true)).await {
@@ -282,11 +325,26 @@ where
     if let Some((status, extra)) = refusal {
         return refuse(io, &head, status, extra, limits).await;
     }
-    let verdict = auth.check(head.authorization, head.target, offer);
+    let verdict = match auth.begin(head.authorization, head.target, offer, conn.source()) {
+        Step::Done(verdict) => verdict,
+        #[cfg(feature = "offload")]
+        Step::Derive(pending) => auth.derive_and_finish(pending).await,
+        #[cfg(not(feature = "offload"))]
+        Step::Derive(pending) => {
+            let key = pending.derive_inline();
+            auth.finish(pending, &key)
+        }
+    };
+    if let (Verdict::Denied, Some(authorization)) = (verdict, head.authorization) {
+        conn.login_failed(authorization);
+    }
     let user = match verdict {
-        Verdict::User(user) => Some(user),
+        Verdict::User(user) => {
+            *authenticated = true;
+            Some(user)
+        }
         _ if anonymous_path || head.identify_header => None,
-        Verdict::Stale | Verdict::Denied => {
+        Verdict::Stale | Verdict::Denied | Verdict::Throttled => {
             let mut challenges = String::new();
             let stale = verdict == Verdict::Stale;
             auth.write_challenges(&mut challenges, offer, stale);
@@ -592,7 +650,6 @@ fn reason(status: u16) -> &'static str {
         413 => "Content Too Large",
         415 => "Unsupported Media Type",
         417 => "Expectation Failed",
-        429 => "Too Many Requests",
         431 => "Request Header Fields Too Large",
         500 => "Internal Server Error",
         501 => "Not Implemented",
