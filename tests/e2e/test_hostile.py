@@ -322,3 +322,38 @@ def test_wrong_password_flood_backs_off_its_source_only():
     # Logged, without the password, and only the checked ones: the back-off spares PBKDF2.
     assert failed and a.password not in log
     assert len(failed) < 20 < len(flood_answers), (len(failed), len(flood_answers))
+
+
+def _rss_kib(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def test_idle_connection_memory_fits_the_default_connection_count():
+    """What the Linux images' default of 64 connections rests on (DEFAULT_MAX_CONNECTIONS):
+    an idle kept-alive connection's share of the agent's RSS, measured over 200 of them."""
+    n = 200
+    a = Agent(args=["--max-connections", "1000", "--max-connections-per-source", "1000", "--no-https"])
+    socks = []
+    try:
+        with _connect(a) as s:
+            s.sendall(_request(a, _identify()))
+            assert _status(_response(s)) == 200
+        time.sleep(0.3)
+        before = _rss_kib(a.proc.pid)
+        for _ in range(n):
+            s = _connect(a)
+            socks.append(s)
+            s.sendall(_request(a, _identify()))
+            assert _status(_response(s)) == 200
+        time.sleep(0.3)
+        per = (_rss_kib(a.proc.pid) - before) / n
+        print(f"idle kept-alive connection: {per:.1f} KiB of RSS each ({n} connections)")
+        assert per < 32, per
+    finally:
+        for s in socks:
+            s.close()
+        a.stop()

@@ -51,10 +51,11 @@ const SIM_PASSWORD: &str = "wsbmc-dev";
 /// HTTP layer, so this cost is paid once per client credential, not per request.
 const PBKDF2_ITERATIONS: u32 = 20_000;
 
-/// Connections served at once unless the board file or --max-connections says otherwise. An
-/// idle connection costs about 10 KiB here (its 4 KiB buffer, task and socket state; see
-/// BENCHMARKS.md for the measurement); a busy one up to the request limit (512 KiB) plus its
-/// response, so 64 is about 40 MiB at the very worst, within the AST2600's 1 GiB and any host.
+/// Connections served at once unless the board file or --max-connections says otherwise (was
+/// 16; issue 20). An idle kept-alive connection costs 10–11 KiB of RSS (its 4 KiB buffer, task,
+/// slot and socket state; measured by test_hostile.py, recorded in BENCHMARKS.md); a busy one
+/// adds up to the request limit (512 KiB) plus its response, so 64 is about 40 MiB at the very
+/// worst, within the AST2600's 1 GiB and any host.
 const DEFAULT_MAX_CONNECTIONS: u32 = 64;
 
 #[derive(Parser, Debug)]
