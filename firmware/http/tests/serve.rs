@@ -1096,3 +1096,170 @@ async fn chunked_body_without_its_last_chunk_is_not_handled() {
     );
     assert!(handler.seen.borrow().is_empty());
 }
+
+/// [`run`] for a connection described by `conn` (its source, its slot).
+async fn run_from<C, F, Fut>(
+    handler: &Echo,
+    auth: &Auth,
+    limits: HttpLimits,
+    conn: &C,
+    client: F,
+) -> Result<(), ServeError<std::io::Error>>
+where
+    C: wsbmc_http::Connection,
+    F: FnOnce(Client) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let (server_end, client_end) = tokio::io::duplex(4096);
+    let (read, write) = tokio::io::split(client_end);
+    let far_end = Client {
+        reader: BufReader::new(read),
+        writer: write,
+    };
+    let mut buf = [0u8; 2048];
+    let server = wsbmc_http::serve_connection_from(
+        FromTokio::new(server_end),
+        handler,
+        auth,
+        &limits,
+        &Offer::HTTP,
+        &mut buf,
+        None,
+        conn,
+    );
+    let (result, ()) = tokio::time::timeout(Duration::from_secs(20), async {
+        tokio::join!(server, client(far_end))
+    })
+    .await
+    .expect("test hung");
+    result
+}
+
+/// Issue 20, finding 3: a connection that has not authenticated is closed after the auth
+/// timeout, not the idle timeout; one that has is kept.
+#[tokio::test]
+async fn unauthenticated_connection_lives_only_the_auth_timeout() {
+    let handler = Echo::default();
+    let auth = auth();
+    let limits = HttpLimits {
+        auth_timeout_ms: 200,
+        ..HttpLimits::default()
+    };
+    let result = run(&handler, &auth, limits, |mut c| async move {
+        c.send(&post("/wsman", "", "x")).await;
+        assert_eq!(c.reply().await.status, 401);
+        assert!(c.at_eof().await, "closed well before the 60 s idle timeout");
+    })
+    .await;
+    assert!(result.is_ok(), "{result:?}");
+    let result = run(&handler, &auth, limits, |mut c| async move {
+        c.send(&authed("/wsman", "x")).await;
+        assert_eq!(c.reply().await.status, 200);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        c.send(&authed("/wsman", "y")).await;
+        assert_eq!(c.reply().await.body, b"y");
+        c.finish().await;
+    })
+    .await;
+    assert!(result.is_ok(), "{result:?}");
+}
+
+/// Issue 20, finding 3: wrong passwords from one source make it wait, refused without PBKDF2,
+/// while another source is checked as usual.
+#[tokio::test]
+async fn wrong_passwords_back_off_their_source_only() {
+    let handler = Echo::default();
+    let auth = auth();
+    let guesser: wsbmc_http::Source = [7; 16];
+    let console: wsbmc_http::Source = [8; 16];
+    let auth_ref = &auth;
+    let result = run_from(
+        &handler,
+        &auth,
+        HttpLimits::default(),
+        &guesser,
+        |mut c| async move {
+            let wrong = post(
+                "/wsman",
+                &format!("Authorization: {}\r\n", basic(USER, "guess")),
+                "x",
+            );
+            for _ in 0..=wsbmc_http::FREE_FAILURES {
+                c.send(&wrong).await;
+                assert_eq!(c.reply().await.status, 401);
+            }
+            let runs = auth_ref.kdf_runs();
+            for _ in 0..20 {
+                c.send(&wrong).await;
+                assert_eq!(c.reply().await.status, 401);
+            }
+            assert_eq!(
+                auth_ref.kdf_runs(),
+                runs,
+                "waiting source's guesses were checked"
+            );
+            // Even the right password is refused while the source waits.
+            c.send(&authed("/wsman", "x")).await;
+            assert_eq!(c.reply().await.status, 401);
+            c.finish().await;
+        },
+    )
+    .await;
+    assert!(result.is_ok(), "{result:?}");
+    let result = run_from(
+        &handler,
+        &auth,
+        HttpLimits::default(),
+        &console,
+        |mut c| async move {
+            c.send(&authed("/wsman", "ok")).await;
+            assert_eq!(c.reply().await.body, b"ok");
+            c.finish().await;
+        },
+    )
+    .await;
+    assert!(result.is_ok(), "{result:?}");
+    assert_eq!(handler.seen.borrow().len(), 1);
+}
+
+/// Issue 20, finding 3: at capacity, an idle kept-alive connection is closed for a newcomer.
+#[tokio::test]
+async fn idle_connection_is_closed_to_admit_another() {
+    let handler = Echo::default();
+    let auth = auth();
+    let slots = wsbmc_http::Slots::new(wsbmc_http::SlotPolicy::new(1, None));
+    let slot = slots.admit([1; 16]).expect("a free slot");
+    let slots_ref = &slots;
+    let result = run_from(
+        &handler,
+        &auth,
+        HttpLimits::default(),
+        &slot,
+        |mut c| async move {
+            // Busy (mid-request) connections are not closed: the newcomer is refused.
+            c.send(b"POST /wsman HTTP/1.1\r\nHost: b").await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            assert_eq!(
+                slots_ref.admit([2; 16]).err(),
+                Some(wsbmc_http::Refused::Full)
+            );
+            c.send(
+                format!(
+                    "mc\r\nAuthorization: {}\r\nContent-Length: 1\r\n\r\nx",
+                    basic(USER, PASSWORD)
+                )
+                .as_bytes(),
+            )
+            .await;
+            assert_eq!(c.reply().await.status, 200);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            // Idle now: it makes room.
+            let newcomer = slots_ref.admit([2; 16]).expect("the idle one was closed");
+            assert!(c.at_eof().await);
+            drop(newcomer);
+        },
+    )
+    .await;
+    assert!(result.is_ok(), "{result:?}");
+    assert_eq!(slots.closed_for_others(), 1);
+}
