@@ -18,7 +18,13 @@ use embassy_time::{Duration, Instant};
 /// An IPv6 address, or an IPv4 one mapped into IPv6 (`::ffff:a.b.c.d`).
 pub type Source = [u8; 16];
 
-/// Addresses remembered.
+/// Addresses remembered. A guesser with more addresses than this pushes its own entries out
+/// and regains untimed tries, so the std images (feature `many-sources`) remember 256, a
+/// linear search of 8 KiB per check; the bare-metal image, with 64 KiB of RAM, 8.
+#[cfg(feature = "many-sources")]
+pub const BACKOFF_SLOTS: usize = 256;
+/// Addresses remembered; see the `many-sources` feature.
+#[cfg(not(feature = "many-sources"))]
 pub const BACKOFF_SLOTS: usize = 8;
 
 /// Failures from an address before it has to wait.
@@ -151,8 +157,10 @@ mod tests {
             b.failed(&victim, at(0));
         }
         assert!(b.blocked(&victim, at(1)));
-        for i in 0..(BACKOFF_SLOTS as u8 * 3) {
-            b.failed(&[i; 16], at(u64::from(i)));
+        for i in 0..(BACKOFF_SLOTS * 3) {
+            let mut source = [0; 16];
+            source[..8].copy_from_slice(&(i as u64).to_le_bytes());
+            b.failed(&source, at(i as u64));
         }
         // Bounded: the table never grows, and forgetting only ever unblocks.
         assert_eq!(b.entries.borrow().iter().flatten().count(), BACKOFF_SLOTS);
