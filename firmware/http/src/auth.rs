@@ -152,7 +152,7 @@ impl Account {
     /// What PBKDF2 runs over for a candidate `password`: [`password_key`] of it, or for a
     /// legacy record the password itself, where a NUL is refused (see
     /// [`Account::from_legacy_hash`]) by deriving from nothing, which no password matches.
-    fn kdf_input(&self, password: &[u8]) -> Vec<u8> {
+    fn kdf_input(&self, password: &[u8]) -> KdfInput {
         #[cfg(feature = "legacy-hash")]
         if self.legacy {
             return if password.contains(&0) {
@@ -161,7 +161,10 @@ impl Account {
                 Vec::from(password)
             };
         }
-        Vec::from(password_key(password))
+        let input = password_key(password);
+        #[cfg(feature = "legacy-hash")]
+        let input = Vec::from(input);
+        input
     }
 }
 
@@ -248,6 +251,13 @@ pub enum Verdict<'a> {
     Throttled,
 }
 
+/// What PBKDF2 runs over: a legacy record's raw password needs a buffer of its length; otherwise
+/// it is always the 32 bytes of [`password_key`] (no allocation on the bare-metal image).
+#[cfg(feature = "legacy-hash")]
+type KdfInput = Vec<u8>;
+#[cfg(not(feature = "legacy-hash"))]
+type KdfInput = [u8; 32];
+
 /// Where a check stands after [`Auth::begin`].
 pub(crate) enum Step<'a> {
     Done(Verdict<'a>),
@@ -258,7 +268,7 @@ pub(crate) enum Step<'a> {
 /// A Basic credential waiting for its PBKDF2: the input, salt and rounds, and what
 /// [`Auth::finish`] needs afterwards.
 pub struct Pending<'a> {
-    input: Vec<u8>,
+    input: KdfInput,
     salt: &'a [u8],
     iterations: u32,
     cache_key: [u8; 32],
