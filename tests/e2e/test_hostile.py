@@ -361,3 +361,13 @@ def test_idle_connection_memory_fits_the_default_connection_count():
         for s in socks:
             s.close()
         a.stop()
+
+
+def test_password_checks_run_on_their_own_thread(agent):
+    """PBKDF2 runs on the `wsbmc-kdf` worker, not the executor thread (issue 20)."""
+    import pathlib
+
+    wrong = _request(agent, _identify(), auth=_basic(agent.user, "not-" + agent.password))
+    assert _status(_exchange(agent, wrong, source="127.0.0.99")) == 401
+    names = {p.read_text().strip() for p in pathlib.Path(f"/proc/{agent.proc.pid}/task").glob("*/comm")}
+    assert "wsbmc-kdf" in names, names
