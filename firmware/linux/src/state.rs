@@ -256,3 +256,65 @@ mod tests {
         assert_eq!(queue_pages(3000), 26);
     }
 }
+
+#[cfg(test)]
+mod account_tests {
+    use super::*;
+
+    fn with_store(check: impl AsyncFnOnce(&mut Store<FileFlash<PAGE>>)) {
+        let dir = std::env::temp_dir().join(format!(
+            "wsbmc-state-test-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async {
+            let open = |name: &str, len: usize| {
+                FileFlash::<PAGE>::open(dir.join(name), len).expect("flash file")
+            };
+            let mut store = Store::mount(
+                open("map.flash", MAP_PAGES * PAGE),
+                open("sel.flash", 3 * PAGE),
+            )
+            .await
+            .expect("mount");
+            check(&mut store).await;
+        });
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Issue 20, finding 4: new records say how their key was derived; records written before
+    /// (no scheme) load as legacy accounts, which refuse the NUL-padded password.
+    #[test]
+    fn account_records_carry_their_scheme_and_old_ones_load_as_legacy() {
+        with_store(async |store| {
+            let given = Account::hash("admin", b"secret", b"salt", 2);
+            assert!(account(store, Some(&given)).await.is_none());
+            let loaded = account(store, None).await.expect("stored");
+            assert!(!loaded.is_legacy());
+            assert_eq!(loaded.derived_key(), given.derived_key());
+
+            // A record as wsbmc wrote it before: no scheme (its key was PBKDF2 of the raw
+            // password; any 32 bytes do here).
+            let record = StoredAccount {
+                name: "old".into(),
+                salt: b"salt".to_vec(),
+                iterations: 2,
+                key: vec![7; DERIVED_KEY_LEN],
+                ha1_md5: None,
+                ha1_sha256: None,
+                scheme: None,
+            };
+            store
+                .set(StoreKey::account(0), &record)
+                .await
+                .expect("write an old record");
+            let loaded = account(store, None).await.expect("old record loads");
+            assert!(loaded.is_legacy());
+            assert_eq!(loaded.name(), "old");
+        });
+    }
+}
