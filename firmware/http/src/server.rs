@@ -174,9 +174,10 @@ where
 /// The connection loop itself: [`serve_connection_with`] for a connection `conn` describes
 /// (its source address for the back-off of failed logins, and the hooks of [`Connection`]).
 ///
-/// Until a request authenticates, the connection lives at most `limits.auth_timeout_ms`
-/// (checked between requests; each head still has `limits.header_timeout_ms`); after one has,
-/// it may idle `limits.idle_timeout_ms` between requests.
+/// Until a request authenticates, the connection lives at most `limits.auth_timeout_ms`: its
+/// first head must be complete by then (or by `limits.header_timeout_ms`, if sooner), and it is
+/// closed when that time is up between requests; after one has authenticated, it may idle
+/// `limits.idle_timeout_ms` between requests.
 // The per-connection context is passed piecewise so each borrow stays as narrow as it is.
 #[allow(clippy::too_many_arguments)]
 pub async fn serve_connection_from<T, H, C>(
