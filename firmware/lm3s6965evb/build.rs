@@ -210,12 +210,14 @@ fn emit_board(code: &mut String, b: &Board, path: &Path) -> std::fmt::Result {
     let l = &b.limits;
     writeln!(
         code,
-        "pub const LIMITS: BoardLimits = BoardLimits {{ max_envelope_size: {}, max_enum_contexts: {}, enum_context_idle_s: {}, max_request_size: {}, max_connections: {} }};",
+        "pub const LIMITS: BoardLimits = BoardLimits {{ max_envelope_size: {}, max_enum_contexts: {}, enum_context_idle_s: {}, max_request_size: {}, max_connections: {}, max_connections_per_source: {}, auth_timeout_ms: {} }};",
         opt(l.max_envelope_size),
         opt(l.max_enum_contexts),
         opt(l.enum_context_idle_s),
         opt(l.max_request_size),
-        opt(l.max_connections)
+        opt(l.max_connections),
+        opt(l.max_connections_per_source),
+        opt(l.auth_timeout_ms)
     )?;
     writeln!(code, "pub const SEL_CAPACITY: u16 = {};", b.sel.capacity)?;
     writeln!(
@@ -278,8 +280,14 @@ fn emit_account(code: &mut String) -> Result<(), String> {
         Err(_) => u64::from_le_bytes(random()?),
     };
 
+    // Keyed with SHA-256 of the password, as wsbmc-http's `Account::hash` does (issue 20,
+    // finding 4: keyed with the raw password, HMAC would also accept it padded with NULs).
     let mut key = [0u8; 32];
-    pbkdf2::pbkdf2_hmac::<sha2::Sha256>(password.as_bytes(), &salt, iterations, &mut key);
+    let password_key: [u8; 32] = {
+        use sha2::Digest as _;
+        sha2::Sha256::digest(password.as_bytes()).into()
+    };
+    pbkdf2::pbkdf2_hmac::<sha2::Sha256>(&password_key, &salt, iterations, &mut key);
 
     let w = |code: &mut String, s: String| {
         code.push_str(&s);

@@ -72,7 +72,8 @@ def _identify():
 
 @pytest.fixture
 def small_agent():
-    a = Agent(args=["--max-connections", "2"])
+    # Both slots from one address: the per-source cap (default half) is test_hostile.py's.
+    a = Agent(args=["--max-connections", "2", "--max-connections-per-source", "2"])
     try:
         yield a
     finally:

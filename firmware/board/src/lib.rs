@@ -19,6 +19,8 @@ mod discrete;
 mod raw;
 mod validate;
 
+pub use validate::MIN_AUTH_TIMEOUT_MS;
+
 #[cfg(test)]
 mod tests;
 
@@ -242,6 +244,10 @@ pub struct Limits {
     pub enum_context_idle_s: Option<u32>,
     pub max_request_size: Option<u32>,
     pub max_connections: Option<u32>,
+    /// Connections one source address may hold (default: half of max-connections).
+    pub max_connections_per_source: Option<u32>,
+    /// How long a connection may stay open without authenticating, in milliseconds.
+    pub auth_timeout_ms: Option<u32>,
 }
 
 /// A board file problem, rendered as `file:line: message`.

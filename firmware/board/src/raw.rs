@@ -196,6 +196,8 @@ pub struct RawLimits {
     pub enum_context_idle_s: Option<Spanned<u32>>,
     pub max_request_size: Option<Spanned<u32>>,
     pub max_connections: Option<Spanned<u32>>,
+    pub max_connections_per_source: Option<Spanned<u32>>,
+    pub auth_timeout_ms: Option<Spanned<u32>>,
 }
 
 /// `[power]`: the host's power lines on a GPIO chip. The required keys are `Option`s here only

@@ -370,6 +370,20 @@ fn every_error_names_its_line() {
             "enum-context-idle-s must be positive",
         ),
         (
+            vec![(
+                "max-connections = 4",
+                format!("max-connections = 4\nmax-connections-per-source = 0 {m}"),
+            )],
+            "max-connections-per-source must be positive",
+        ),
+        (
+            vec![(
+                "max-connections = 4",
+                format!("max-connections = 4\nauth-timeout-ms = 10 {m}"),
+            )],
+            "auth-timeout-ms = 10 is outside 500..=600000",
+        ),
+        (
             vec![("name = \"Fan1\"", format!("name = \"CPU0 Temp\" {m}"))],
             "sensor \"fan1\": name \"CPU0 Temp\" already used on line 35",
         ),

@@ -880,6 +880,9 @@ const MIN_ENVELOPE: u32 = 8192;
 /// client can make the agent hold (32 times the 512 KiB default).
 const MAX_REQUEST: u32 = 16 * 1024 * 1024;
 
+/// Floor of `auth-timeout-ms` (and of the agent's `--auth-timeout-ms`).
+pub const MIN_AUTH_TIMEOUT_MS: u32 = 500;
+
 fn limits(src: &Source<'_>, raw: RawLimits) -> Result<Limits, BoardError> {
     let get = |what: &str, v: Option<Spanned<u32>>, range: RangeInclusive<u32>| match v {
         Some(v) if *v.get_ref() == 0 && *range.start() == 1 => {
@@ -910,6 +913,17 @@ fn limits(src: &Source<'_>, raw: RawLimits) -> Result<Limits, BoardError> {
             MIN_ENVELOPE..=MAX_REQUEST,
         )?,
         max_connections: get("max-connections", raw.max_connections, 1..=65_535)?,
+        max_connections_per_source: get(
+            "max-connections-per-source",
+            raw.max_connections_per_source,
+            1..=65_535,
+        )?,
+        // Below half a second a client on a slow link could not finish a 401 round trip.
+        auth_timeout_ms: get(
+            "auth-timeout-ms",
+            raw.auth_timeout_ms,
+            MIN_AUTH_TIMEOUT_MS..=600_000,
+        )?,
     })
 }
 

@@ -22,6 +22,7 @@ use embassy_time::{Duration, Instant};
 use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::backoff::{Backoff, Source};
 #[cfg(feature = "digest")]
 use crate::digest::{self, Algorithm, Check, Nonces};
 pub use crate::digest_keys::DigestKeys;
@@ -49,6 +50,10 @@ pub struct Account {
     salt: Vec<u8>,
     iterations: u32,
     key: [u8; DERIVED_KEY_LEN],
+    /// The key was derived from the raw password (records made before issue 20): see
+    /// [`Account::from_legacy_hash`].
+    #[cfg(feature = "legacy-hash")]
+    legacy: bool,
     digest: Option<DigestKeys>,
 }
 
@@ -63,7 +68,9 @@ impl Account {
             name: String::from(name),
             salt: Vec::from(salt),
             iterations,
-            key: derive(password, salt, iterations),
+            key: derive(&password_key(password), salt, iterations),
+            #[cfg(feature = "legacy-hash")]
+            legacy: false,
             #[cfg(feature = "digest")]
             digest: Some(DigestKeys::derive(name, password)),
             #[cfg(not(feature = "digest"))]
@@ -71,16 +78,47 @@ impl Account {
         }
     }
 
-    /// Rebuilds an account from a record hashed ahead of time, so a bare-metal image can embed
-    /// a credential without ever containing the password.
+    /// Rebuilds an account from a record hashed ahead of time (PBKDF2 over
+    /// [`password_key`] of the password, as [`Account::hash`] does), so a bare-metal image can
+    /// embed a credential without ever containing the password.
     pub fn from_hash(name: &str, salt: &[u8], iterations: u32, key: [u8; DERIVED_KEY_LEN]) -> Self {
         Self {
             name: String::from(name),
             salt: Vec::from(salt),
             iterations: iterations.max(1),
             key,
+            #[cfg(feature = "legacy-hash")]
+            legacy: false,
             digest: None,
         }
+    }
+
+    /// Rebuilds an account from a record made before issue 20, whose key is PBKDF2 over the
+    /// raw password. HMAC zero-pads a short key and hashes a long one, so with such a record
+    /// the password followed by NUL bytes, and for a password over 64 bytes its SHA-256, would
+    /// verify too. The NUL form is refused here (no password given on a command line or in the
+    /// environment can contain NUL); the SHA-256 form of a long password cannot be told apart,
+    /// so such a record should be replaced by giving the password again. Only the std images,
+    /// which may find such a record in a state directory, build it (feature `legacy-hash`).
+    #[cfg(feature = "legacy-hash")]
+    pub fn from_legacy_hash(
+        name: &str,
+        salt: &[u8],
+        iterations: u32,
+        key: [u8; DERIVED_KEY_LEN],
+    ) -> Self {
+        Self {
+            legacy: true,
+            ..Self::from_hash(name, salt, iterations, key)
+        }
+    }
+
+    /// Whether this account's key was derived by the pre-issue-20 scheme.
+    pub fn is_legacy(&self) -> bool {
+        #[cfg(feature = "legacy-hash")]
+        return self.legacy;
+        #[cfg(not(feature = "legacy-hash"))]
+        false
     }
 
     /// Adds the Digest HA1s of a record hashed ahead of time (see [`DigestKeys::derive`]).
@@ -111,10 +149,22 @@ impl Account {
         &self.key
     }
 
-    fn password_matches(&self, password: &[u8]) -> bool {
-        derive(password, &self.salt, self.iterations)
-            .ct_eq(&self.key)
-            .into()
+    /// What PBKDF2 runs over for a candidate `password`: [`password_key`] of it, or for a
+    /// legacy record the password itself, where a NUL is refused (see
+    /// [`Account::from_legacy_hash`]) by deriving from nothing, which no password matches.
+    fn kdf_input(&self, password: &[u8]) -> KdfInput {
+        #[cfg(feature = "legacy-hash")]
+        if self.legacy {
+            return if password.contains(&0) {
+                Vec::new()
+            } else {
+                Vec::from(password)
+            };
+        }
+        let input = password_key(password);
+        #[cfg(feature = "legacy-hash")]
+        let input = Vec::from(input);
+        input
     }
 }
 
@@ -127,6 +177,14 @@ impl fmt::Debug for Account {
             .field("digest", &self.digest.is_some())
             .finish_non_exhaustive()
     }
+}
+
+/// What PBKDF2 is keyed with: SHA-256 of the password, never the password itself. HMAC pads
+/// keys shorter than its 64-byte block with zeros and replaces longer ones by their SHA-256, so
+/// keyed with the raw password `pw`, `pw\0` and (for a long `pw`) SHA-256(`pw`) would all
+/// verify (issue 20, finding 4). A fixed 32-byte key leaves exactly one password per key.
+pub fn password_key(password: &[u8]) -> [u8; 32] {
+    Sha256::digest(password).into()
 }
 
 fn derive(password: &[u8], salt: &[u8], iterations: u32) -> [u8; DERIVED_KEY_LEN] {
@@ -168,6 +226,9 @@ pub struct Auth {
     cache: RefCell<[Option<CacheEntry>; CACHE_SLOTS]>,
     ttl: Duration,
     kdf_runs: Cell<u32>,
+    backoff: Backoff,
+    #[cfg(feature = "offload")]
+    kdf: Option<alloc::boxed::Box<dyn Kdf>>,
     #[cfg(feature = "digest")]
     nonces: Nonces,
     /// Digest algorithms offered, in the order of the challenges (the client's preference
@@ -185,6 +246,94 @@ pub enum Verdict<'a> {
     Stale,
     /// No credentials, or wrong ones: challenge.
     Denied,
+    /// Credentials from a source in back-off after failed logins, refused without checking:
+    /// challenge like [`Verdict::Denied`].
+    Throttled,
+}
+
+/// What PBKDF2 runs over: a legacy record's raw password needs a buffer of its length; otherwise
+/// it is always the 32 bytes of [`password_key`] (no allocation on the bare-metal image).
+#[cfg(feature = "legacy-hash")]
+type KdfInput = Vec<u8>;
+#[cfg(not(feature = "legacy-hash"))]
+type KdfInput = [u8; 32];
+
+/// Where a check stands after [`Auth::begin`].
+pub(crate) enum Step<'a> {
+    Done(Verdict<'a>),
+    /// PBKDF2 still has to run; the caller decides on which thread.
+    Derive(Pending<'a>),
+}
+
+/// A Basic credential waiting for its PBKDF2: the input, salt and rounds, and what
+/// [`Auth::finish`] needs afterwards.
+pub struct Pending<'a> {
+    input: KdfInput,
+    salt: &'a [u8],
+    iterations: u32,
+    cache_key: [u8; 32],
+    found: Option<usize>,
+    probe: usize,
+    source: Option<Source>,
+}
+
+impl Pending<'_> {
+    /// What PBKDF2 runs over (SHA-256 of the password, or a legacy record's raw password).
+    pub fn input(&self) -> &[u8] {
+        &self.input
+    }
+
+    pub fn salt(&self) -> &[u8] {
+        self.salt
+    }
+
+    pub fn iterations(&self) -> u32 {
+        self.iterations
+    }
+
+    /// Runs the derivation on this thread.
+    pub fn derive_inline(&self) -> [u8; DERIVED_KEY_LEN] {
+        derive_key(&self.input, self.salt, self.iterations)
+    }
+}
+
+/// Runs PBKDF2 somewhere other than the request executor (issue 20: a derivation costs ~2 ms,
+/// and the std images serve every connection on one thread). `None` means it could not be run
+/// now (the worker is saturated); the credential is then refused unchecked.
+#[cfg(feature = "offload")]
+pub trait Kdf {
+    fn derive<'a>(
+        &'a self,
+        pending: &'a Pending<'a>,
+    ) -> core::pin::Pin<alloc::boxed::Box<dyn Future<Output = Option<[u8; DERIVED_KEY_LEN]>> + 'a>>;
+}
+
+/// The user name an `Authorization` header claims (Basic or Digest), for logging a failed login
+/// without the password. `None` when there is none or the header is malformed.
+pub fn claimed_user(authorization: &str) -> Option<String> {
+    let (scheme, credentials) = authorization.trim().split_once(' ')?;
+    let credentials = credentials.trim();
+    if scheme.eq_ignore_ascii_case("Basic") {
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(credentials)
+            .ok()?;
+        let colon = decoded.iter().position(|&b| b == b':')?;
+        String::from_utf8(decoded[..colon].to_vec()).ok()
+    } else if scheme.eq_ignore_ascii_case("Digest") {
+        credentials.split(',').find_map(|param| {
+            let (name, value) = param.split_once('=')?;
+            name.trim()
+                .eq_ignore_ascii_case("username")
+                .then(|| String::from(value.trim().trim_matches('"')))
+        })
+    } else {
+        None
+    }
+}
+
+/// PBKDF2-HMAC-SHA256 as accounts use it, for a thread that runs derivations off the executor.
+pub fn derive_key(input: &[u8], salt: &[u8], iterations: u32) -> [u8; DERIVED_KEY_LEN] {
+    derive(input, salt, iterations)
 }
 
 impl Default for Auth {
@@ -211,6 +360,9 @@ impl Auth {
             cache: RefCell::new([None; CACHE_SLOTS]),
             ttl: DEFAULT_CACHE_TTL,
             kdf_runs: Cell::new(0),
+            backoff: Backoff::new(),
+            #[cfg(feature = "offload")]
+            kdf: None,
             #[cfg(feature = "digest")]
             nonces: Nonces::new(),
             #[cfg(feature = "digest")]
@@ -278,23 +430,83 @@ impl Auth {
     pub fn authenticate(&self, authorization: Option<&str>) -> Option<&str> {
         match self.check(authorization, "/wsman", &Offer::ALL) {
             Verdict::User(user) => Some(user),
-            Verdict::Stale | Verdict::Denied => None,
+            Verdict::Stale | Verdict::Denied | Verdict::Throttled => None,
         }
     }
 
     /// Checks an `Authorization` header of a `POST` to `target` (the request-target as sent,
-    /// which a Digest `uri` must repeat) with the schemes `offer` allows.
+    /// which a Digest `uri` must repeat) with the schemes `offer` allows. PBKDF2, when needed,
+    /// runs here on the caller's thread; no back-off applies (the source is unknown).
     pub fn check(&self, authorization: Option<&str>, target: &str, offer: &Offer) -> Verdict<'_> {
+        match self.begin(authorization, target, offer, None) {
+            Step::Done(verdict) => verdict,
+            Step::Derive(pending) => {
+                let key = pending.derive_inline();
+                self.finish(pending, &key)
+            }
+        }
+    }
+
+    /// Where Basic's PBKDF2 runs for requests served by the connection loop; without one it
+    /// runs inline (the bare-metal image, which has no other thread).
+    #[cfg(feature = "offload")]
+    pub fn set_kdf(&mut self, kdf: alloc::boxed::Box<dyn Kdf>) {
+        self.kdf = Some(kdf);
+    }
+
+    /// Runs `pending`'s derivation where [`Auth::set_kdf`] says, and finishes the check.
+    #[cfg(feature = "offload")]
+    pub(crate) async fn derive_and_finish(&self, pending: Pending<'_>) -> Verdict<'_> {
+        if let Some(kdf) = &self.kdf {
+            return match kdf.derive(&pending).await {
+                Some(key) => self.finish(pending, &key),
+                None => Verdict::Throttled,
+            };
+        }
+        let key = pending.derive_inline();
+        self.finish(pending, &key)
+    }
+
+    /// The back-off table of failed logins by source address.
+    pub fn backoff(&self) -> &Backoff {
+        &self.backoff
+    }
+
+    /// The first half of a check: everything but PBKDF2. A source in back-off is refused here,
+    /// unchecked; a Digest answer or a cached Basic credential is decided here; an uncached
+    /// Basic credential comes back as the derivation still to run.
+    pub(crate) fn begin(
+        &self,
+        authorization: Option<&str>,
+        target: &str,
+        offer: &Offer,
+        source: Option<&Source>,
+    ) -> Step<'_> {
         let Some(header) = authorization.map(str::trim) else {
-            return Verdict::Denied;
+            return Step::Done(Verdict::Denied);
         };
         let (scheme, credentials) = match header.split_once(' ') {
             Some((scheme, rest)) => (scheme, rest.trim()),
             None => (header, ""),
         };
+        let now = Instant::now();
+        let blocked = source.is_some_and(|s| self.backoff.blocked(s, now));
         let account = if scheme.eq_ignore_ascii_case("Basic") && offer.basic {
-            self.basic(header, credentials)
+            let key: [u8; 32] = Sha256::digest(header.as_bytes()).into();
+            if let Some(account) = self.cache_lookup(&key, now) {
+                return self.done(Some(account), source);
+            }
+            if blocked {
+                return Step::Done(Verdict::Throttled);
+            }
+            match self.prepare_basic(credentials, key, source) {
+                Some(pending) => return Step::Derive(pending),
+                None => None,
+            }
         } else if scheme.eq_ignore_ascii_case("Digest") && self.offers_digest(offer) {
+            if blocked {
+                return Step::Done(Verdict::Throttled);
+            }
             #[cfg(feature = "digest")]
             match digest::verify(
                 &self.nonces,
@@ -303,10 +515,10 @@ impl Auth {
                 "POST",
                 target,
                 &self.algorithms,
-                Instant::now(),
+                now,
             ) {
                 Check::Ok(index) => Some(index),
-                Check::Stale => return Verdict::Stale,
+                Check::Stale => return Step::Done(Verdict::Stale),
                 Check::Denied => None,
             }
             #[cfg(not(feature = "digest"))]
@@ -315,11 +527,43 @@ impl Auth {
                 None
             }
         } else {
-            None
+            // A scheme this listener does not check (Negotiate, say) is no failed login.
+            return Step::Done(Verdict::Denied);
         };
+        self.done(account, source)
+    }
+
+    /// The second half of a check, once `key` is derived for `pending`.
+    pub(crate) fn finish(&self, pending: Pending<'_>, key: &[u8; DERIVED_KEY_LEN]) -> Verdict<'_> {
+        let matches = self
+            .accounts
+            .get(pending.probe)
+            .is_some_and(|a| bool::from(key.ct_eq(&a.key)));
+        let account = pending.found.filter(|_| matches);
+        if let Some(account) = account {
+            self.cache_insert(pending.cache_key, account, Instant::now());
+        }
+        match self.done(account, pending.source.as_ref()) {
+            Step::Done(verdict) => verdict,
+            Step::Derive(_) => Verdict::Denied,
+        }
+    }
+
+    /// Records the outcome of a checked credential against its source.
+    fn done(&self, account: Option<usize>, source: Option<&Source>) -> Step<'_> {
         match account.and_then(|a| self.accounts.get(a)) {
-            Some(a) => Verdict::User(a.name.as_str()),
-            None => Verdict::Denied,
+            Some(a) => {
+                if let Some(source) = source {
+                    self.backoff.succeeded(source);
+                }
+                Step::Done(Verdict::User(a.name.as_str()))
+            }
+            None => {
+                if let Some(source) = source {
+                    self.backoff.failed(source, Instant::now());
+                }
+                Step::Done(Verdict::Denied)
+            }
         }
     }
 
@@ -355,25 +599,20 @@ impl Auth {
         }
     }
 
-    fn basic(&self, header: &str, credentials: &str) -> Option<usize> {
-        let key: [u8; 32] = Sha256::digest(header.as_bytes()).into();
-        let now = Instant::now();
-        if let Some(account) = self.cache_lookup(&key, now) {
-            return Some(account);
-        }
+    /// Decodes Basic credentials into the derivation that checks them. Exactly one PBKDF2 runs
+    /// whether or not the user exists (against the first account when none has the name), so
+    /// response time does not reveal valid user names.
+    fn prepare_basic(
+        &self,
+        credentials: &str,
+        cache_key: [u8; 32],
+        source: Option<&Source>,
+    ) -> Option<Pending<'_>> {
         let decoded = base64::engine::general_purpose::STANDARD
             .decode(credentials)
             .ok()?;
         let colon = decoded.iter().position(|&b| b == b':')?;
         let (user, password) = (&decoded[..colon], &decoded[colon + 1..]);
-        let account = self.verify_password(user, password)?;
-        self.cache_insert(key, account, now);
-        Some(account)
-    }
-
-    /// Runs exactly one PBKDF2 whether or not the user exists, so response time does not reveal
-    /// valid user names.
-    fn verify_password(&self, user: &[u8], password: &[u8]) -> Option<usize> {
         let mut found = None;
         for (index, account) in self.accounts.iter().enumerate() {
             let same: bool = account.name.as_bytes().ct_eq(user).into();
@@ -387,8 +626,16 @@ impl Auth {
             Some(0)
         })?;
         self.kdf_runs.set(self.kdf_runs.get().saturating_add(1));
-        let matches = self.accounts[probe].password_matches(password);
-        found.filter(|_| matches)
+        let account = &self.accounts[probe];
+        Some(Pending {
+            input: account.kdf_input(password),
+            salt: &account.salt,
+            iterations: account.iterations,
+            cache_key,
+            found,
+            probe,
+            source: source.copied(),
+        })
     }
 
     fn cache_lookup(&self, key: &[u8; 32], now: Instant) -> Option<usize> {
@@ -452,13 +699,70 @@ mod tests {
     #[test]
     fn derivation_matches_rfc7914_vector() {
         // PBKDF2-HMAC-SHA256("password", "salt", c=1, dkLen=32).
-        let account = Account::hash("u", b"password", b"salt", 1);
         let expected = [
             0x12, 0x0f, 0xb6, 0xcf, 0xfc, 0xf8, 0xb3, 0x2c, 0x43, 0xe7, 0x22, 0x52, 0x56, 0xc4,
             0xf8, 0x37, 0xa8, 0x65, 0x48, 0xc9, 0x2c, 0xcc, 0x35, 0x48, 0x08, 0x05, 0x98, 0x7c,
             0xb7, 0x0b, 0xe1, 0x7b,
         ];
-        assert_eq!(account.derived_key(), &expected);
+        assert_eq!(derive(b"password", b"salt", 1), expected);
+        // New accounts key PBKDF2 with SHA-256 of the password.
+        let account = Account::hash("u", b"password", b"salt", 1);
+        assert_eq!(
+            account.derived_key(),
+            &derive(&password_key(b"password"), b"salt", 1)
+        );
+        #[cfg(feature = "legacy-hash")]
+        {
+            let legacy = Account::from_legacy_hash("u", b"salt", 1, expected);
+            let mut auth = Auth::new();
+            auth.add_account(legacy);
+            assert_eq!(auth.authenticate(Some(&basic("u", "password"))), Some("u"));
+        }
+    }
+
+    /// Issue 20, finding 4: exactly one password authenticates an account.
+    #[test]
+    fn padded_and_prehashed_passwords_do_not_authenticate() {
+        let long = "L".repeat(80);
+        let mut auth = Auth::new();
+        auth.add_user("short", b"password", b"salt", 1);
+        auth.add_user("long", long.as_bytes(), b"salt", 1);
+        auth.set_cache_ttl(Duration::from_ticks(0));
+        assert_eq!(
+            auth.authenticate(Some(&basic("short", "password"))),
+            Some("short")
+        );
+        assert_eq!(auth.authenticate(Some(&basic("long", &long))), Some("long"));
+        for nuls in [1, 2, 54] {
+            let padded = alloc::format!("password{}", "\0".repeat(nuls));
+            assert_eq!(auth.authenticate(Some(&basic("short", &padded))), None);
+        }
+        let raw: [u8; 32] = Sha256::digest(long.as_bytes()).into();
+        let mut header = b"long:".to_vec();
+        header.extend_from_slice(&raw);
+        let header = alloc::format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(&header)
+        );
+        assert_eq!(auth.authenticate(Some(&header)), None);
+
+        // A record made by the old scheme still verifies its password, and refuses the NUL form.
+        #[cfg(feature = "legacy-hash")]
+        legacy_record_refuses_the_nul_form();
+    }
+
+    #[cfg(feature = "legacy-hash")]
+    fn legacy_record_refuses_the_nul_form() {
+        let old = derive(b"password", b"salt", 1);
+        let mut legacy = Auth::new();
+        legacy.add_account(Account::from_legacy_hash("old", b"salt", 1, old));
+        legacy.set_cache_ttl(Duration::from_ticks(0));
+        assert_eq!(
+            legacy.authenticate(Some(&basic("old", "password"))),
+            Some("old")
+        );
+        assert_eq!(legacy.authenticate(Some(&basic("old", "password\0"))), None);
+        assert!(legacy.accounts()[0].is_legacy());
     }
 
     #[test]

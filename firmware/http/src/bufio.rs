@@ -13,7 +13,17 @@ pub(crate) struct BufferedIo<'b, T> {
     buf: &'b mut [u8],
     pos: usize,
     len: usize,
+    /// The first bytes of the current request as delivered, for the method token: edge-http
+    /// matches methods case-insensitively, and RFC 9110 §9.1 says they are case-sensitive.
+    head: [u8; HEAD_CAPTURE],
+    head_len: u8,
+    /// A read returned end of stream. edge-http's chunked decoder takes end of stream at a chunk
+    /// boundary for the end of the body; a chunked body is only complete with its last chunk.
+    eof: bool,
 }
+
+/// Long enough for every registered method name and the space after it.
+const HEAD_CAPTURE: usize = 12;
 
 impl<'b, T> BufferedIo<'b, T> {
     pub(crate) fn new(inner: T, buf: &'b mut [u8]) -> Self {
@@ -22,7 +32,26 @@ impl<'b, T> BufferedIo<'b, T> {
             buf,
             pos: 0,
             len: 0,
+            head: [0; HEAD_CAPTURE],
+            head_len: 0,
+            eof: false,
         }
+    }
+
+    /// The method token of the request whose first byte [`BufferedIo::wait_request`] found, as
+    /// sent: the bytes before the first space (all of the capture when the token is longer).
+    pub(crate) fn method_token(&self) -> &[u8] {
+        let head = &self.head[..usize::from(self.head_len)];
+        head.split(|&b| b == b' ').next().unwrap_or(head)
+    }
+
+    /// Whether a read has returned end of stream since the last [`BufferedIo::clear_eof`].
+    pub(crate) fn saw_eof(&self) -> bool {
+        self.eof
+    }
+
+    pub(crate) fn clear_eof(&mut self) {
+        self.eof = false;
     }
 }
 
@@ -43,6 +72,7 @@ impl<T: Read> BufferedIo<'_, T> {
                 self.pos += 1;
             }
             if self.pos < self.len {
+                self.head_len = 0;
                 return Ok(true);
             }
         }
@@ -60,16 +90,23 @@ impl<T: Read> Read for BufferedIo<'_, T> {
         }
         if self.pos == self.len {
             // Large reads (a Content-Length body) go straight into the caller's buffer.
+            // (Not a chunked body's, which is read bytewise, so its end of stream is seen below.)
             if out.len() >= self.buf.len() {
                 return self.inner.read(out).await;
             }
             let n = self.inner.read(self.buf).await?;
+            self.eof |= n == 0;
             self.pos = 0;
             self.len = n;
         }
         let n = out.len().min(self.len - self.pos);
         out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
         self.pos += n;
+        let at = usize::from(self.head_len);
+        let m = n.min(HEAD_CAPTURE - at);
+        let start = self.pos - n;
+        self.head[at..at + m].copy_from_slice(&self.buf[start..start + m]);
+        self.head_len += m as u8;
         Ok(n)
     }
 }

@@ -33,6 +33,9 @@ pub(crate) struct Head<'a> {
     /// `WSMANIDENTIFY: unauthenticated` (MS-WSMV §3.1.4.1.23).
     pub identify_header: bool,
     pub expect_continue: bool,
+    /// A `Content-Encoding` other than `identity`: this server decodes none, so the body would
+    /// be parsed as if it were plain (RFC 9110 §8.4.1 allows 415 for it).
+    pub content_coded: bool,
     pub framing: Framing,
     pub keep_alive: bool,
     pub http11: bool,
@@ -45,6 +48,12 @@ pub(crate) enum HeadError {
     BadFraming,
     /// 501: a transfer coding other than plain `chunked` (RFC 9112 §6.1).
     UnsupportedEncoding,
+    /// 400: an HTTP/1.1 request without Host, or any request with more than one (RFC 9112
+    /// §3.2 says MUST).
+    BadHost,
+    /// 417: an expectation other than `100-continue` (RFC 9110 §10.1.1); the client may be
+    /// holding its body back for it, so the stream position is unknown.
+    ExpectationFailed,
 }
 
 impl HeadError {
@@ -52,6 +61,8 @@ impl HeadError {
         match self {
             HeadError::BadFraming => 400,
             HeadError::UnsupportedEncoding => 501,
+            HeadError::BadHost => 400,
+            HeadError::ExpectationFailed => 417,
         }
     }
 }
@@ -67,6 +78,9 @@ pub(crate) fn analyse<'a, const N: usize>(
     let mut identify_header = false;
     let mut authorization = None;
     let mut content_type = None;
+    let mut hosts = 0u32;
+    let mut expect_other = false;
+    let mut content_coded = false;
 
     for (name, raw) in req.headers.iter_raw() {
         if name.eq_ignore_ascii_case("Content-Length") {
@@ -88,7 +102,16 @@ pub(crate) fn analyse<'a, const N: usize>(
                 keep_alive_token |= token.eq_ignore_ascii_case("keep-alive");
             }
         } else if name.eq_ignore_ascii_case("Expect") {
-            expect_continue |= trimmed_eq(raw, "100-continue");
+            // The only expectation defined is 100-continue; a value with anything else (another
+            // member too) is one this server cannot meet.
+            let continues = trimmed_eq(raw, "100-continue");
+            expect_continue |= continues;
+            expect_other |= !continues;
+        } else if name.eq_ignore_ascii_case("Host") {
+            hosts += 1;
+        } else if name.eq_ignore_ascii_case("Content-Encoding") {
+            // Only `identity` (no coding at all) is decoded; any list naming a coding is not.
+            content_coded |= !trimmed_eq(raw, "identity");
         } else if name.eq_ignore_ascii_case("WSMANIDENTIFY") {
             identify_header |= trimmed_eq(raw, "unauthenticated");
         } else if name.eq_ignore_ascii_case("Authorization") && authorization.is_none() {
@@ -98,6 +121,12 @@ pub(crate) fn analyse<'a, const N: usize>(
         }
     }
 
+    if hosts > 1 || (hosts == 0 && req.http11) {
+        return Err(HeadError::BadHost);
+    }
+    if expect_other {
+        return Err(HeadError::ExpectationFailed);
+    }
     let framing = match (chunked, content_length) {
         (true, Some(_)) => return Err(HeadError::BadFraming),
         (true, None) if !req.http11 => return Err(HeadError::UnsupportedEncoding),
@@ -114,6 +143,7 @@ pub(crate) fn analyse<'a, const N: usize>(
         authorization,
         identify_header,
         expect_continue: expect_continue && req.http11,
+        content_coded,
         framing,
         keep_alive: !close && (req.http11 || keep_alive_token),
         http11: req.http11,
@@ -153,7 +183,7 @@ mod tests {
     #[test]
     fn plain_post_with_length() {
         with_head(
-            b"POST /wsman?x=1 HTTP/1.1\r\nContent-Length: 12\r\nContent-Type: application/soap+xml\r\n\r\n",
+            b"POST /wsman?x=1 HTTP/1.1\r\nHost: b\r\nContent-Length: 12\r\nContent-Type: application/soap+xml\r\n\r\n",
             |head| {
                 let head = head.expect("valid head");
                 assert!(head.post);
@@ -170,23 +200,23 @@ mod tests {
     fn framing_errors_are_refused() {
         let cases: &[(&[u8], HeadError)] = &[
             (
-                b"POST / HTTP/1.1\r\nContent-Length: abc\r\n\r\n",
+                b"POST / HTTP/1.1\r\nHost: b\r\nContent-Length: abc\r\n\r\n",
                 HeadError::BadFraming,
             ),
             (
-                b"POST / HTTP/1.1\r\nContent-Length: +5\r\n\r\n",
+                b"POST / HTTP/1.1\r\nHost: b\r\nContent-Length: +5\r\n\r\n",
                 HeadError::BadFraming,
             ),
             (
-                b"POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
+                b"POST / HTTP/1.1\r\nHost: b\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
                 HeadError::BadFraming,
             ),
             (
-                b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n",
+                b"POST / HTTP/1.1\r\nHost: b\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n",
                 HeadError::BadFraming,
             ),
             (
-                b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+                b"POST / HTTP/1.1\r\nHost: b\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
                 HeadError::UnsupportedEncoding,
             ),
             (
@@ -202,7 +232,7 @@ mod tests {
     #[test]
     fn connection_expect_and_identify_headers() {
         with_head(
-            b"POST /wsman HTTP/1.1\r\nConnection: TE, Close\r\nexpect: 100-Continue\r\nWSManIdentify: Unauthenticated\r\nTransfer-Encoding: Chunked\r\n\r\n",
+            b"POST /wsman HTTP/1.1\r\nHost: b\r\nConnection: TE, Close\r\nexpect: 100-Continue\r\nWSManIdentify: Unauthenticated\r\nTransfer-Encoding: Chunked\r\n\r\n",
             |head| {
                 let head = head.expect("valid head");
                 assert!(!head.keep_alive);
@@ -221,6 +251,58 @@ mod tests {
                 assert!(head.keep_alive);
                 assert_eq!(head.framing, Framing::Length(0));
             },
+        );
+    }
+
+    #[test]
+    fn host_must_appear_exactly_once_in_http11() {
+        with_head(
+            b"POST /wsman HTTP/1.1\r\nContent-Length: 0\r\n\r\n",
+            |head| {
+                assert_eq!(head, Err(HeadError::BadHost));
+            },
+        );
+        with_head(
+            b"POST /wsman HTTP/1.1\r\nHost: a\r\nhost: b\r\nContent-Length: 0\r\n\r\n",
+            |head| assert_eq!(head, Err(HeadError::BadHost)),
+        );
+        with_head(
+            b"POST /wsman HTTP/1.0\r\nHost: a\r\nHost: a\r\n\r\n",
+            |head| assert_eq!(head, Err(HeadError::BadHost)),
+        );
+        // HTTP/1.0 may omit it.
+        with_head(b"POST /wsman HTTP/1.0\r\n\r\n", |head| {
+            assert!(head.is_ok())
+        });
+        assert_eq!(HeadError::BadHost.status(), 400);
+    }
+
+    #[test]
+    fn expectations_other_than_continue_fail() {
+        for raw in [
+            &b"POST /wsman HTTP/1.1\r\nHost: b\r\nExpect: 200-ok\r\n\r\n"[..],
+            b"POST /wsman HTTP/1.1\r\nHost: b\r\nExpect: 100-continue, x=y\r\n\r\n",
+        ] {
+            with_head(raw, |head| {
+                assert_eq!(head, Err(HeadError::ExpectationFailed))
+            });
+        }
+        assert_eq!(HeadError::ExpectationFailed.status(), 417);
+    }
+
+    #[test]
+    fn content_codings_are_flagged_identity_is_not() {
+        with_head(
+            b"POST /wsman HTTP/1.1\r\nHost: b\r\nContent-Encoding: gzip\r\n\r\n",
+            |head| assert!(head.expect("valid head").content_coded),
+        );
+        with_head(
+            b"POST /wsman HTTP/1.1\r\nHost: b\r\nContent-Encoding: identity, br\r\n\r\n",
+            |head| assert!(head.expect("valid head").content_coded),
+        );
+        with_head(
+            b"POST /wsman HTTP/1.1\r\nHost: b\r\nContent-Encoding: Identity\r\n\r\n",
+            |head| assert!(!head.expect("valid head").content_coded),
         );
     }
 }

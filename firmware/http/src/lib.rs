@@ -17,7 +17,9 @@ extern crate alloc;
 use wsbmc_time_std as _;
 
 mod auth;
+mod backoff;
 mod bufio;
+mod conn;
 #[cfg(feature = "digest")]
 mod digest;
 mod digest_keys;
@@ -27,12 +29,18 @@ mod limits;
 mod md5;
 mod offer;
 mod server;
+mod slots;
 
 use alloc::vec::Vec;
 
+#[cfg(feature = "offload")]
+pub use auth::Kdf;
 pub use auth::{
-    Account, Auth, BASIC_CHALLENGE, CACHE_SLOTS, DEFAULT_CACHE_TTL, DERIVED_KEY_LEN, Verdict,
+    Account, Auth, BASIC_CHALLENGE, CACHE_SLOTS, DEFAULT_CACHE_TTL, DERIVED_KEY_LEN, Pending,
+    Verdict, claimed_user, derive_key, password_key,
 };
+pub use backoff::{BACKOFF_SLOTS, Backoff, FREE_FAILURES, Source};
+pub use conn::Connection;
 #[cfg(feature = "digest")]
 pub use digest::{Algorithm, DEFAULT_NONCE_TTL, NONCE_SLOTS};
 pub use digest_keys::{DigestKeys, REALM};
@@ -40,8 +48,9 @@ pub use limits::HttpLimits;
 pub use offer::Offer;
 pub use server::{
     ANON_IDENTIFY_PATH, MIN_BUF_LEN, Phase, ResponseGate, ServeError, WSMAN_PATH, serve_connection,
-    serve_connection_gated, serve_connection_with,
+    serve_connection_from, serve_connection_gated, serve_connection_with,
 };
+pub use slots::{Refused, Slot, SlotPolicy, Slots};
 
 /// Whether this build verifies HTTP Digest (the `digest` feature).
 pub const DIGEST_BUILT: bool = cfg!(feature = "digest");

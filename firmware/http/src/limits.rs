@@ -16,6 +16,11 @@ pub struct HttpLimits {
     /// How long a kept-alive connection may sit idle between requests before it is closed, so
     /// idle clients do not hold one of the few connection slots.
     pub idle_timeout_ms: u32,
+    /// How long a connection may stay open without authenticating (issue 20: sixteen clients
+    /// that sent one request without credentials and then idled held every slot for the whole
+    /// idle timeout). It bounds the wait for the first request and, until a request
+    /// authenticates, the connection's life; an anonymous Identify client simply reconnects.
+    pub auth_timeout_ms: u32,
 }
 
 impl HttpLimits {
@@ -26,6 +31,7 @@ impl HttpLimits {
         header_timeout_ms: 10_000,
         body_timeout_ms: 30_000,
         idle_timeout_ms: 60_000,
+        auth_timeout_ms: 5_000,
     };
 }
 

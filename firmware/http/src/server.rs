@@ -12,8 +12,9 @@ use embassy_sync::mutex::Mutex;
 use embassy_time::{Duration, Instant, with_deadline, with_timeout};
 use embedded_io_async::{Read, Write};
 
-use crate::auth::{Auth, Verdict};
+use crate::auth::{Auth, Step, Verdict};
 use crate::bufio::BufferedIo;
+use crate::conn::Connection;
 use crate::head::{Framing, Head, analyse};
 use crate::limits::HttpLimits;
 use crate::offer::Offer;
@@ -167,33 +168,71 @@ where
     T: Read + Write,
     H: Handler + ?Sized,
 {
+    serve_connection_from(io, handler, auth, limits, offer, buf, gate, &()).await
+}
+
+/// The connection loop itself: [`serve_connection_with`] for a connection `conn` describes
+/// (its source address for the back-off of failed logins, and the hooks of [`Connection`]).
+///
+/// Until a request authenticates, the connection lives at most `limits.auth_timeout_ms`: its
+/// first head must be complete by then (or by `limits.header_timeout_ms`, if sooner), and it is
+/// closed when that time is up between requests; after one has authenticated, it may idle
+/// `limits.idle_timeout_ms` between requests.
+// The per-connection context is passed piecewise so each borrow stays as narrow as it is.
+#[allow(clippy::too_many_arguments)]
+pub async fn serve_connection_from<T, H, C>(
+    io: T,
+    handler: &H,
+    auth: &Auth,
+    limits: &HttpLimits,
+    offer: &Offer,
+    buf: &mut [u8],
+    gate: Option<&ResponseGate>,
+    conn: &C,
+) -> Result<(), ServeError<T::Error>>
+where
+    T: Read + Write,
+    H: Handler + ?Sized,
+    C: Connection + ?Sized,
+{
     if buf.len() < MIN_BUF_LEN {
         return Err(ServeError::BufferTooSmall);
     }
     let (read_ahead, head_buf) = buf.split_at_mut(READ_AHEAD);
     let mut io = BufferedIo::new(io, read_ahead);
     let header_time = millis(limits.header_timeout_ms);
+    let opened = Instant::now();
+    let auth_deadline = opened.saturating_add(millis(limits.auth_timeout_ms));
     let mut first = true;
+    let mut authenticated = false;
 
     loop {
-        // A fresh connection must start talking within the header timeout; a kept-alive one may
-        // idle longer, and its header clock starts at the first byte.
+        // A fresh connection must start talking within the header timeout (and, not yet
+        // authenticated, within the auth timeout); a kept-alive one may idle longer, and its
+        // header clock starts at the first byte.
         let waited = if first {
-            let deadline = Instant::now().saturating_add(header_time);
+            let deadline = opened.saturating_add(header_time).min(auth_deadline);
             with_deadline(deadline, io.wait_request())
                 .await
-                .map(|r| (r, deadline))
+                .map(|r| Some((r, deadline)))
         } else {
-            with_timeout(millis(limits.idle_timeout_ms), io.wait_request())
+            let idle = Instant::now().saturating_add(millis(limits.idle_timeout_ms));
+            let deadline = if authenticated {
+                idle
+            } else {
+                idle.min(auth_deadline)
+            };
+            with_deadline(deadline, conn.while_idle(io.wait_request(), authenticated))
                 .await
-                .map(|r| (r, Instant::now().saturating_add(header_time)))
+                .map(|r| r.map(|r| (r, Instant::now().saturating_add(header_time))))
         };
         let header_deadline = match waited {
             Err(_) if first => return Err(ServeError::Timeout(Phase::Headers)),
-            Err(_) => return Ok(()),
-            Ok((Err(e), _)) => return Err(ServeError::Io(e)),
-            Ok((Ok(false), _)) => return Ok(()),
-            Ok((Ok(true), deadline)) => deadline,
+            // Idle past the timeout, or closed to make room for another client.
+            Err(_) | Ok(None) => return Ok(()),
+            Ok(Some((Err(e), _))) => return Err(ServeError::Io(e)),
+            Ok(Some((Ok(false), _))) => return Ok(()),
+            Ok(Some((Ok(true), deadline))) => deadline,
         };
         first = false;
 
@@ -206,6 +245,8 @@ where
             limits,
             offer,
             gate,
+            conn,
+            &mut authenticated,
         )
         .await?
         {
@@ -217,7 +258,7 @@ where
 
 // The per-connection context is passed piecewise so each borrow stays as narrow as it is.
 #[allow(clippy::too_many_arguments)]
-async fn serve_request<T, H>(
+async fn serve_request<T, H, C>(
     io: &mut BufferedIo<'_, T>,
     head_buf: &mut [u8],
     header_deadline: Instant,
@@ -226,10 +267,13 @@ async fn serve_request<T, H>(
     limits: &HttpLimits,
     offer: &Offer,
     gate: Option<&ResponseGate>,
+    conn: &C,
+    authenticated: &mut bool,
 ) -> Outcome<T::Error>
 where
     T: Read + Write,
     H: Handler + ?Sized,
+    C: Connection + ?Sized,
 {
     let mut req = RequestHeaders::<MAX_HEADERS>::new();
     match with_deadline(header_deadline, req.receive(head_buf, &mut *io, true)).await {
@@ -249,28 +293,59 @@ where
         }
     }
 
-    let head = match analyse(&req) {
+    // Methods are case-sensitive (RFC 9110 §9.1) and every registered one is upper-case, so a
+    // token with a lower-case letter (`post`) is a method this server does not implement (501,
+    // as §9.1 recommends for an unrecognized method); edge-http would have matched it as POST.
+    let analysed = if io.method_token().iter().any(u8::is_ascii_lowercase) {
+        Err(501)
+    } else {
+        analyse(&req)
+            .map_err(|e| e.status())
+            .and_then(|head| match head.framing {
+                Framing::Length(len) if len > limits.max_body as u64 => Err(413),
+                _ => Ok(head),
+            })
+    };
+    // One await site per answer kind: each one is a state of this future, and the bare-metal
+    // image's flash counts them.
+    let head = match analysed {
         Ok(head) => head,
-        Err(e) => return reject(io, e.status(), limits).await,
+        Err(status) => return reject(io, status, limits).await,
     };
-    let anonymous_path = match head.path {
-        WSMAN_PATH => false,
-        ANON_IDENTIFY_PATH => true,
-        _ => return refuse(io, &head, 404, "", limits).await,
+    let anonymous_path = head.path == ANON_IDENTIFY_PATH;
+    let refusal = if !anonymous_path && head.path != WSMAN_PATH {
+        Some((404, ""))
+    } else if !head.post {
+        Some((405, "Allow: POST\r\n"))
+    } else if head.content_coded {
+        // RFC 9110 §15.5.16: a 415 for a content coding names the codings accepted.
+        Some((415, "Accept-Encoding: identity\r\n"))
+    } else {
+        None
     };
-    if !head.post {
-        return refuse(io, &head, 405, "Allow: POST\r\n", limits).await;
+    if let Some((status, extra)) = refusal {
+        return refuse(io, &head, status, extra, limits).await;
     }
-    if let Framing::Length(len) = head.framing
-        && len > limits.max_body as u64
-    {
-        return reject(io, 413, limits).await;
+    let verdict = match auth.begin(head.authorization, head.target, offer, conn.source()) {
+        Step::Done(verdict) => verdict,
+        #[cfg(feature = "offload")]
+        Step::Derive(pending) => auth.derive_and_finish(pending).await,
+        #[cfg(not(feature = "offload"))]
+        Step::Derive(pending) => {
+            let key = pending.derive_inline();
+            auth.finish(pending, &key)
+        }
+    };
+    if let (Verdict::Denied, Some(authorization)) = (verdict, head.authorization) {
+        conn.login_failed(authorization);
     }
-    let verdict = auth.check(head.authorization, head.target, offer);
     let user = match verdict {
-        Verdict::User(user) => Some(user),
+        Verdict::User(user) => {
+            *authenticated = true;
+            Some(user)
+        }
         _ if anonymous_path || head.identify_header => None,
-        Verdict::Stale | Verdict::Denied => {
+        Verdict::Stale | Verdict::Denied | Verdict::Throttled => {
             let mut challenges = String::new();
             let stale = verdict == Verdict::Stale;
             auth.write_challenges(&mut challenges, offer, stale);
@@ -441,6 +516,7 @@ async fn read_body<T: Read>(
     // from the stream, and a larger one would swallow the start of a pipelined next request.
     // The read-ahead below it keeps this from costing a syscall per byte.
     let mut decoder_buf = [0u8; 1];
+    io.clear_eof();
     let body_type = match framing {
         Framing::Length(len) => BodyType::ContentLen(len),
         Framing::Chunked => BodyType::Chunked,
@@ -495,7 +571,10 @@ async fn read_body<T: Read>(
             out.extend_from_slice(&chunk[..n]);
         }
     }
-    if !body.is_complete() {
+    let complete = body.is_complete();
+    // edge-http also calls a chunked body complete when the stream ends between chunks; only
+    // the zero-size last chunk ends it (RFC 9112 §7.1), which is read without reaching EOF.
+    if !complete || (framing == Framing::Chunked && io.saw_eof()) {
         return Err(BodyError::Incomplete);
     }
     Ok(out)
@@ -571,6 +650,7 @@ fn reason(status: u16) -> &'static str {
         411 => "Length Required",
         413 => "Content Too Large",
         415 => "Unsupported Media Type",
+        417 => "Expectation Failed",
         431 => "Request Header Fields Too Large",
         500 => "Internal Server Error",
         501 => "Not Implemented",

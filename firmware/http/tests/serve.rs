@@ -269,7 +269,7 @@ async fn chunked_body_is_decoded_and_connection_kept() {
     let auth = auth();
     let result = run(&handler, &auth, HttpLimits::default(), |mut c| async move {
         let head = format!(
-            "POST /wsman HTTP/1.1\r\nAuthorization: {}\r\nTransfer-Encoding: chunked\r\n\r\n",
+            "POST /wsman HTTP/1.1\r\nHost: bmc\r\nAuthorization: {}\r\nTransfer-Encoding: chunked\r\n\r\n",
             basic(USER, PASSWORD)
         );
         c.send(head.as_bytes()).await;
@@ -316,7 +316,7 @@ async fn expect_continue_gets_interim_response_first() {
     let auth = auth();
     let result = run(&handler, &auth, HttpLimits::default(), |mut c| async move {
         let head = format!(
-            "POST /wsman HTTP/1.1\r\nAuthorization: {}\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n",
+            "POST /wsman HTTP/1.1\r\nHost: bmc\r\nAuthorization: {}\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n",
             basic(USER, PASSWORD)
         );
         c.send(head.as_bytes()).await;
@@ -337,7 +337,7 @@ async fn expect_continue_refused_without_credentials_closes() {
     let handler = Echo::default();
     let auth = auth();
     let result = run(&handler, &auth, HttpLimits::default(), |mut c| async move {
-        c.send(b"POST /wsman HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n")
+        c.send(b"POST /wsman HTTP/1.1\r\nHost: bmc\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n")
             .await;
         let reply = c.reply().await;
         assert_eq!(reply.status, 401, "no 100 Continue before a refusal");
@@ -458,7 +458,7 @@ async fn unknown_path_is_404_and_other_methods_are_405() {
         assert_eq!(get.status, 405);
         assert_eq!(get.header("Allow"), Some("POST"));
         assert!(!get.closes());
-        c.send(b"PUT /wsman HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc")
+        c.send(b"PUT /wsman HTTP/1.1\r\nHost: bmc\r\nContent-Length: 3\r\n\r\nabc")
             .await;
         assert_eq!(c.reply().await.status, 405);
         // The refused bodies were skipped, so the stream is still in step.
@@ -485,7 +485,7 @@ async fn oversized_content_length_is_413_before_reading_the_body() {
     let result = run(&handler, &auth, small_limits(), |mut c| async move {
         // Only the head is sent: the answer must not wait for the 1 GB body.
         let head = format!(
-            "POST /wsman HTTP/1.1\r\nAuthorization: {}\r\nContent-Length: 1000000000\r\n\r\n",
+            "POST /wsman HTTP/1.1\r\nHost: bmc\r\nAuthorization: {}\r\nContent-Length: 1000000000\r\n\r\n",
             basic(USER, PASSWORD)
         );
         c.send(head.as_bytes()).await;
@@ -521,7 +521,7 @@ async fn oversized_chunked_body_is_413_and_closed() {
     let auth = auth();
     let result = run(&handler, &auth, small_limits(), |mut c| async move {
         let head = format!(
-            "POST /wsman HTTP/1.1\r\nAuthorization: {}\r\nTransfer-Encoding: chunked\r\n\r\n",
+            "POST /wsman HTTP/1.1\r\nHost: bmc\r\nAuthorization: {}\r\nTransfer-Encoding: chunked\r\n\r\n",
             basic(USER, PASSWORD)
         );
         c.send(head.as_bytes()).await;
@@ -544,7 +544,7 @@ async fn malformed_request_line_is_400_and_closed() {
     for garbage in [
         &b"GARBAGE\r\n\r\n"[..],
         b"POST /wsman HTTP/9.9\r\n\r\n",
-        b"POST /wsman HTTP/1.1\r\nContent-Length: lots\r\n\r\n",
+        b"POST /wsman HTTP/1.1\r\nHost: bmc\r\nContent-Length: lots\r\n\r\n",
         b"\x00\x01\x02 / HTTP/1.1\r\n\r\n",
     ] {
         let handler = Echo::default();
@@ -698,7 +698,7 @@ async fn stalled_body_times_out() {
     };
     let result = run(&handler, &auth, limits, |mut c| async move {
         let head = format!(
-            "POST /wsman HTTP/1.1\r\nAuthorization: {}\r\nContent-Length: 10\r\n\r\nabc",
+            "POST /wsman HTTP/1.1\r\nHost: bmc\r\nAuthorization: {}\r\nContent-Length: 10\r\n\r\nabc",
             basic(USER, PASSWORD)
         );
         c.send(head.as_bytes()).await;
@@ -737,7 +737,7 @@ async fn peer_closing_mid_body_is_reported_not_handled() {
     let auth = auth();
     let result = run(&handler, &auth, HttpLimits::default(), |mut c| async move {
         let head = format!(
-            "POST /wsman HTTP/1.1\r\nAuthorization: {}\r\nContent-Length: 10\r\n\r\nabc",
+            "POST /wsman HTTP/1.1\r\nHost: bmc\r\nAuthorization: {}\r\nContent-Length: 10\r\n\r\nabc",
             basic(USER, PASSWORD)
         );
         c.send(head.as_bytes()).await;
@@ -988,4 +988,278 @@ async fn digest_round_trip_replay_and_a_digest_only_listener() {
         seen[0].profiles,
         ["http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile/https/digest"]
     );
+}
+
+/// Issue 20, finding 5: each hostile head gets its status, the handler never runs, and the
+/// connection is closed when the rest of the stream cannot be trusted.
+#[tokio::test]
+async fn hostile_heads_are_refused_with_their_status() {
+    let cred = basic(USER, PASSWORD);
+    let cases: Vec<(String, u16, bool)> = vec![
+        // HTTP/1.1 without Host, and with two (RFC 9112 §3.2).
+        (
+            format!("POST /wsman HTTP/1.1\r\nAuthorization: {cred}\r\nContent-Length: 2\r\n\r\nhi"),
+            400,
+            true,
+        ),
+        (
+            format!(
+                "POST /wsman HTTP/1.1\r\nHost: a\r\nHost: b\r\nAuthorization: {cred}\r\nContent-Length: 2\r\n\r\nhi"
+            ),
+            400,
+            true,
+        ),
+        // Methods are case-sensitive (RFC 9110 §9.1): `post` is not POST.
+        (
+            format!(
+                "post /wsman HTTP/1.1\r\nHost: bmc\r\nAuthorization: {cred}\r\nContent-Length: 2\r\n\r\nhi"
+            ),
+            501,
+            true,
+        ),
+        (
+            format!(
+                "Post /wsman HTTP/1.1\r\nHost: bmc\r\nAuthorization: {cred}\r\nContent-Length: 2\r\n\r\nhi"
+            ),
+            501,
+            true,
+        ),
+        // An expectation the server cannot meet (RFC 9110 §10.1.1).
+        (
+            format!(
+                "POST /wsman HTTP/1.1\r\nHost: bmc\r\nExpect: 200-ok\r\nAuthorization: {cred}\r\nContent-Length: 2\r\n\r\nhi"
+            ),
+            417,
+            true,
+        ),
+        // A content coding the server does not decode (RFC 9110 §8.4.1): the body is skipped
+        // and the connection kept.
+        (
+            format!(
+                "POST /wsman HTTP/1.1\r\nHost: bmc\r\nContent-Encoding: gzip\r\nAuthorization: {cred}\r\nContent-Length: 2\r\n\r\nhi"
+            ),
+            415,
+            false,
+        ),
+    ];
+    for (request, status, closes) in cases {
+        let handler = Echo::default();
+        let auth = auth();
+        let result = run(&handler, &auth, HttpLimits::default(), |mut c| async move {
+            c.send_lossy(request.as_bytes()).await;
+            let reply = c.reply().await;
+            assert_eq!(reply.status, status, "{request}");
+            assert_eq!(reply.closes(), closes, "{request}");
+            if status == 415 {
+                assert_eq!(reply.header("Accept-Encoding"), Some("identity"));
+                // The stream is still in step after the skipped body.
+                c.send(&authed("/wsman", "next")).await;
+                assert_eq!(c.reply().await.body, b"next");
+            }
+            c.finish().await;
+        })
+        .await;
+        match status {
+            415 => assert!(result.is_ok(), "{result:?}"),
+            _ => assert!(
+                matches!(result, Err(ServeError::Rejected(s)) if s == status),
+                "{result:?}"
+            ),
+        }
+        let seen = handler.seen.borrow();
+        assert!(
+            seen.iter().all(|s| s.body == b"next"),
+            "hostile request reached the handler: {seen:?}"
+        );
+    }
+}
+
+/// Issue 20, finding 5: a chunked body whose last (zero-size) chunk never comes is not a
+/// complete body, even when the client closes right after a whole chunk.
+#[tokio::test]
+async fn chunked_body_without_its_last_chunk_is_not_handled() {
+    let handler = Echo::default();
+    let auth = auth();
+    let result = run(&handler, &auth, HttpLimits::default(), |mut c| async move {
+        let head = format!(
+            "POST /wsman HTTP/1.1\r\nHost: bmc\r\nAuthorization: {}\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n",
+            basic(USER, PASSWORD)
+        );
+        c.send(head.as_bytes()).await;
+        c.writer.shutdown().await.expect("client shutdown");
+        assert!(c.at_eof().await, "no response expected");
+    })
+    .await;
+    assert!(
+        matches!(result, Err(ServeError::IncompleteBody)),
+        "{result:?}"
+    );
+    assert!(handler.seen.borrow().is_empty());
+}
+
+/// [`run`] for a connection described by `conn` (its source, its slot).
+async fn run_from<C, F, Fut>(
+    handler: &Echo,
+    auth: &Auth,
+    limits: HttpLimits,
+    conn: &C,
+    client: F,
+) -> Result<(), ServeError<std::io::Error>>
+where
+    C: wsbmc_http::Connection,
+    F: FnOnce(Client) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let (server_end, client_end) = tokio::io::duplex(4096);
+    let (read, write) = tokio::io::split(client_end);
+    let far_end = Client {
+        reader: BufReader::new(read),
+        writer: write,
+    };
+    let mut buf = [0u8; 2048];
+    let server = wsbmc_http::serve_connection_from(
+        FromTokio::new(server_end),
+        handler,
+        auth,
+        &limits,
+        &Offer::HTTP,
+        &mut buf,
+        None,
+        conn,
+    );
+    let (result, ()) = tokio::time::timeout(Duration::from_secs(20), async {
+        tokio::join!(server, client(far_end))
+    })
+    .await
+    .expect("test hung");
+    result
+}
+
+/// Issue 20, finding 3: a connection that has not authenticated is closed after the auth
+/// timeout, not the idle timeout; one that has is kept.
+#[tokio::test]
+async fn unauthenticated_connection_lives_only_the_auth_timeout() {
+    let handler = Echo::default();
+    let auth = auth();
+    let limits = HttpLimits {
+        auth_timeout_ms: 200,
+        ..HttpLimits::default()
+    };
+    let result = run(&handler, &auth, limits, |mut c| async move {
+        c.send(&post("/wsman", "", "x")).await;
+        assert_eq!(c.reply().await.status, 401);
+        assert!(c.at_eof().await, "closed well before the 60 s idle timeout");
+    })
+    .await;
+    assert!(result.is_ok(), "{result:?}");
+    let result = run(&handler, &auth, limits, |mut c| async move {
+        c.send(&authed("/wsman", "x")).await;
+        assert_eq!(c.reply().await.status, 200);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        c.send(&authed("/wsman", "y")).await;
+        assert_eq!(c.reply().await.body, b"y");
+        c.finish().await;
+    })
+    .await;
+    assert!(result.is_ok(), "{result:?}");
+}
+
+/// Issue 20, finding 3: wrong passwords from one source make it wait, refused without PBKDF2,
+/// while another source is checked as usual.
+#[tokio::test]
+async fn wrong_passwords_back_off_their_source_only() {
+    let handler = Echo::default();
+    let auth = auth();
+    let guesser: wsbmc_http::Source = [7; 16];
+    let console: wsbmc_http::Source = [8; 16];
+    let auth_ref = &auth;
+    let result = run_from(
+        &handler,
+        &auth,
+        HttpLimits::default(),
+        &guesser,
+        |mut c| async move {
+            let wrong = post(
+                "/wsman",
+                &format!("Authorization: {}\r\n", basic(USER, "guess")),
+                "x",
+            );
+            for _ in 0..=wsbmc_http::FREE_FAILURES {
+                c.send(&wrong).await;
+                assert_eq!(c.reply().await.status, 401);
+            }
+            let runs = auth_ref.kdf_runs();
+            for _ in 0..20 {
+                c.send(&wrong).await;
+                assert_eq!(c.reply().await.status, 401);
+            }
+            assert_eq!(
+                auth_ref.kdf_runs(),
+                runs,
+                "waiting source's guesses were checked"
+            );
+            // Even the right password is refused while the source waits.
+            c.send(&authed("/wsman", "x")).await;
+            assert_eq!(c.reply().await.status, 401);
+            c.finish().await;
+        },
+    )
+    .await;
+    assert!(result.is_ok(), "{result:?}");
+    let result = run_from(
+        &handler,
+        &auth,
+        HttpLimits::default(),
+        &console,
+        |mut c| async move {
+            c.send(&authed("/wsman", "ok")).await;
+            assert_eq!(c.reply().await.body, b"ok");
+            c.finish().await;
+        },
+    )
+    .await;
+    assert!(result.is_ok(), "{result:?}");
+    assert_eq!(handler.seen.borrow().len(), 1);
+}
+
+/// Issue 20, finding 3: at capacity, an idle kept-alive connection is closed for a newcomer.
+#[tokio::test]
+async fn idle_connection_is_closed_to_admit_another() {
+    let handler = Echo::default();
+    let auth = auth();
+    let slots = wsbmc_http::Slots::new(wsbmc_http::SlotPolicy::new(1, None));
+    let slot = slots.admit([1; 16]).expect("a free slot");
+    let slots_ref = &slots;
+    let result = run_from(
+        &handler,
+        &auth,
+        HttpLimits::default(),
+        &slot,
+        |mut c| async move {
+            // Busy (mid-request) connections are not closed: the newcomer is refused.
+            c.send(b"POST /wsman HTTP/1.1\r\nHost: b").await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            assert_eq!(
+                slots_ref.admit([2; 16]).err(),
+                Some(wsbmc_http::Refused::Full)
+            );
+            c.send(
+                format!(
+                    "mc\r\nAuthorization: {}\r\nContent-Length: 1\r\n\r\nx",
+                    basic(USER, PASSWORD)
+                )
+                .as_bytes(),
+            )
+            .await;
+            assert_eq!(c.reply().await.status, 200);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            // Idle now: it makes room.
+            let newcomer = slots_ref.admit([2; 16]).expect("the idle one was closed");
+            assert!(c.at_eof().await);
+            drop(newcomer);
+        },
+    )
+    .await;
+    assert!(result.is_ok(), "{result:?}");
+    assert_eq!(slots.closed_for_others(), 1);
 }

@@ -8,6 +8,7 @@
 
 mod control;
 mod fru;
+mod kdf;
 #[cfg(target_os = "linux")]
 mod linux;
 #[cfg(target_os = "linux")]
@@ -18,23 +19,23 @@ mod sim;
 mod state;
 
 use std::io::Write as _;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::rc::Rc;
-use std::sync::Arc;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use embedded_io_adapters::tokio_1::FromTokio;
 use log::{debug, info, warn};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
 use wsbmc_agent::Agent;
 // Installs the embassy-time driver the shared code keeps time with (see that crate for why).
 use wsbmc_board::Board;
 use wsbmc_cim::{FirmwareKind, FirmwareView, Image, SystemInfo};
-use wsbmc_http::{Account, Algorithm, Auth, HttpLimits, Offer};
+use wsbmc_http::{
+    Account, Algorithm, Auth, Connection, HttpLimits, Offer, Slot, SlotPolicy, Slots,
+};
 use wsbmc_monitor::Monitor;
 use wsbmc_time_std as _;
 use wsbmc_wsman::Limits;
@@ -49,6 +50,13 @@ const SIM_PASSWORD: &str = "wsbmc-dev";
 /// PBKDF2 rounds for the start-up hash of the password. Verified credentials are cached by the
 /// HTTP layer, so this cost is paid once per client credential, not per request.
 const PBKDF2_ITERATIONS: u32 = 20_000;
+
+/// Connections served at once unless the board file or --max-connections says otherwise (was
+/// 16; issue 20). An idle kept-alive connection costs 10–11 KiB of RSS (its 4 KiB buffer, task,
+/// slot and socket state; measured by test_hostile.py, recorded in BENCHMARKS.md); a busy one
+/// adds up to the request limit (512 KiB) plus its response, so 64 is about 40 MiB at the very
+/// worst, within the AST2600's 1 GiB and any host.
+const DEFAULT_MAX_CONNECTIONS: u32 = 64;
 
 #[derive(Parser, Debug)]
 #[command(name = "wsbmc", version, about = "WS-Management BMC agent")]
@@ -110,9 +118,19 @@ struct Args {
         allow_hyphen_values = true
     )]
     password: Option<String>,
-    /// Concurrent connections served (1 to 65535); more are answered 503 and closed.
+    /// Concurrent connections served (1 to 65535; default 64, or the board file's). When all are
+    /// taken an idle kept-alive connection is closed for the new one; if none is idle, the new
+    /// one is answered 503 and closed.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=65_535))]
     max_connections: Option<u32>,
+    /// Connections one source address may hold (1 to 65535; default half of
+    /// --max-connections); more from it are answered 503 unless one of its own is idle.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=65_535))]
+    max_connections_per_source: Option<u32>,
+    /// How long a connection may stay open without authenticating (500 to 600000 ms; default
+    /// 5000, or the board file's).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(500..=600_000))]
+    auth_timeout_ms: Option<u32>,
     /// Directory for what survives a restart (the SEL, console-set thresholds); created if
     /// missing. Without it they are kept in RAM.
     #[arg(long)]
@@ -470,6 +488,11 @@ async fn run(
 
     let mut auth = Auth::new();
     auth.add_account(account);
+    // PBKDF2 (about 2 ms) runs on a worker thread, not on the executor every connection shares.
+    match kdf::Worker::start() {
+        Ok(worker) => auth.set_kdf(Box::new(worker)),
+        Err(e) => warn!("no password worker thread ({e}); PBKDF2 runs on the executor"),
+    }
     // Digest nonces are MACed with a per-boot key: nonces from before a restart are refused.
     let mut secret = [0u8; 32];
     for chunk in secret.chunks_mut(8) {
@@ -498,13 +521,26 @@ async fn run(
             .max_request_size
             .map_or(HttpLimits::default().max_body, |n| n as usize),
         header_timeout_ms: args.header_timeout_ms,
+        auth_timeout_ms: args
+            .auth_timeout_ms
+            .or(board.limits.auth_timeout_ms)
+            .unwrap_or(HttpLimits::DEFAULT.auth_timeout_ms),
         ..HttpLimits::default()
     });
     // Both sources are floored at 1 where they are read (clap range, board validation).
     let max_connections = args
         .max_connections
         .or(board.limits.max_connections)
-        .unwrap_or(16) as usize;
+        .unwrap_or(DEFAULT_MAX_CONNECTIONS) as usize;
+    let per_source = args
+        .max_connections_per_source
+        .or(board.limits.max_connections_per_source)
+        .map(|n| n as usize);
+    let policy = SlotPolicy::new(max_connections, per_source);
+    info!(
+        "{} connections, {} per source address",
+        policy.max, policy.per_source
+    );
 
     let Some(listeners) = plan_listeners(&args) else {
         eprintln!("wsbmc: no listener: give --listen or leave HTTPS on");
@@ -564,7 +600,7 @@ async fn run(
 
     let poller = hal;
 
-    let slots = Arc::new(Semaphore::new(max_connections));
+    let slots = Slots::new(policy);
     let shared = Rc::new(Shared {
         agent: agent.clone(),
         auth,
@@ -599,7 +635,7 @@ struct Shared {
     agent: Rc<Agent>,
     auth: Rc<Auth>,
     limits: Rc<HttpLimits>,
-    slots: Arc<Semaphore>,
+    slots: Rc<Slots>,
 }
 
 /// Which listeners run, decided from the arguments and the HAL.
@@ -705,23 +741,31 @@ async fn accept_loop(
             }
         };
         let _ = stream.set_nodelay(true);
-        let Ok(permit) = shared.slots.clone().try_acquire_owned() else {
-            debug!("{peer}: connection limit reached");
-            if tls.is_some() {
-                // A plain-text 503 would be garbage to a TLS client: just close.
+        let source = match peer.ip() {
+            IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
+            IpAddr::V6(v6) => v6.octets(),
+        };
+        let slot = match shared.slots.admit(source) {
+            Ok(slot) => slot,
+            Err(refused) => {
+                debug!("{peer}: {refused:?}");
+                if tls.is_some() {
+                    // A plain-text 503 would be garbage to a TLS client: just close.
+                    continue;
+                }
+                tokio::task::spawn_local(async move {
+                    let _ = stream
+                        .write_all(
+                            b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\
+                              Connection: close\r\nRetry-After: 1\r\n\r\n",
+                        )
+                        .await;
+                    let _ = stream.shutdown().await;
+                });
                 continue;
             }
-            tokio::task::spawn_local(async move {
-                let _ = stream
-                    .write_all(
-                        b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\
-                          Connection: close\r\nRetry-After: 1\r\n\r\n",
-                    )
-                    .await;
-                let _ = stream.shutdown().await;
-            });
-            continue;
         };
+        let conn = Conn { slot, peer };
         let (shared, tls) = (shared.clone(), tls.clone());
         tokio::task::spawn_local(async move {
             let mut buf = vec![0u8; 4096];
@@ -734,7 +778,7 @@ async fn accept_loop(
             let result = match tls {
                 Some(tls) => match tls.accept(stream).await {
                     Ok(stream) => {
-                        wsbmc_http::serve_connection_with(
+                        wsbmc_http::serve_connection_from(
                             FromTokio::new(stream),
                             &**agent,
                             auth,
@@ -742,6 +786,7 @@ async fn accept_loop(
                             &offer,
                             &mut buf,
                             None,
+                            &conn,
                         )
                         .await
                     }
@@ -751,7 +796,7 @@ async fn accept_loop(
                     }
                 },
                 None => {
-                    wsbmc_http::serve_connection_with(
+                    wsbmc_http::serve_connection_from(
                         FromTokio::new(stream),
                         &**agent,
                         auth,
@@ -759,6 +804,7 @@ async fn accept_loop(
                         &offer,
                         &mut buf,
                         None,
+                        &conn,
                     )
                     .await
                 }
@@ -766,8 +812,35 @@ async fn accept_loop(
             if let Err(e) = result {
                 debug!("{peer}: {e:?}");
             }
-            drop(permit);
+            drop(conn);
         });
+    }
+}
+
+/// One connection as the HTTP loop sees it: its slot (idle closing, the source's back-off) and
+/// its peer, for the log.
+struct Conn {
+    slot: Slot,
+    peer: SocketAddr,
+}
+
+impl Connection for Conn {
+    fn source(&self) -> Option<&wsbmc_http::Source> {
+        self.slot.source()
+    }
+
+    fn while_idle<F: std::future::Future>(
+        &self,
+        wait: F,
+        authenticated: bool,
+    ) -> impl std::future::Future<Output = Option<F::Output>> {
+        self.slot.while_idle(wait, authenticated)
+    }
+
+    fn login_failed(&self, authorization: &str) {
+        // The user name only: a Basic header carries the password.
+        let user = wsbmc_http::claimed_user(authorization).unwrap_or_default();
+        warn!("{}: failed login for user {user:?}", self.peer.ip());
     }
 }
 

@@ -57,7 +57,14 @@ struct StoredAccount {
     ha1_md5: Option<Vec<u8>>,
     #[cbor(n(5), with = "minicbor::bytes")]
     ha1_sha256: Option<Vec<u8>>,
+    /// How `key` was derived: 2 for PBKDF2 keyed with SHA-256 of the password (issue 20,
+    /// finding 4); absent in records written before, whose key is PBKDF2 of the raw password.
+    #[n(6)]
+    scheme: Option<u8>,
 }
+
+/// The `scheme` of records written now.
+const SCHEME_PREHASHED: u8 = 2;
 
 /// Longest user name stored; the store's values are small (240 bytes with everything else).
 const MAX_STORED_NAME: usize = 64;
@@ -97,6 +104,7 @@ async fn account(
                 key: a.derived_key().to_vec(),
                 ha1_md5: a.digest_keys().map(|k| k.md5.to_vec()),
                 ha1_sha256: a.digest_keys().map(|k| k.sha256.to_vec()),
+                scheme: (!a.is_legacy()).then_some(SCHEME_PREHASHED),
             };
             match store.set(key, &stored).await {
                 Ok(()) => {
@@ -125,7 +133,24 @@ async fn account(
                     .as_slice()
                     .try_into()
                     .map_err(|_| lost("its key has the wrong length"))?;
-                let account = Account::from_hash(&s.name, &s.salt, s.iterations, dk);
+                let account = match s.scheme {
+                    Some(SCHEME_PREHASHED) => {
+                        Account::from_hash(&s.name, &s.salt, s.iterations, dk)
+                    }
+                    // A scheme this build does not know is an account it cannot check: refused
+                    // like a lost one, never replaced by a default password.
+                    Some(_) => return Err(lost("its password scheme is unknown to this build")),
+                    None => {
+                        // Deliberately kept working rather than dropped: it is the only account.
+                        // Its password followed by NULs is refused; a long password's SHA-256
+                        // cannot be, hence the warning.
+                        warn!(
+                            "the stored account was hashed by an older wsbmc (PBKDF2 of the raw \
+                             password); give --user/--password once to re-hash it"
+                        );
+                        Account::from_legacy_hash(&s.name, &s.salt, s.iterations, dk)
+                    }
+                };
                 let md5 = s.ha1_md5.as_deref().and_then(|k| k.try_into().ok());
                 let sha256 = s.ha1_sha256.as_deref().and_then(|k| k.try_into().ok());
                 Some(match (md5, sha256) {
@@ -370,5 +395,67 @@ mod tests {
         assert_eq!(queue_pages(1), 3);
         assert_eq!(queue_pages(512), 6);
         assert_eq!(queue_pages(3000), 26);
+    }
+}
+
+#[cfg(test)]
+mod account_tests {
+    use super::*;
+
+    fn with_store(check: impl AsyncFnOnce(&mut Store<FileFlash<PAGE>>)) {
+        let dir = std::env::temp_dir().join(format!(
+            "wsbmc-state-test-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async {
+            let open = |name: &str, len: usize| {
+                FileFlash::<PAGE>::open(dir.join(name), len).expect("flash file")
+            };
+            let mut store = Store::mount(
+                open("map.flash", MAP_PAGES * PAGE),
+                open("sel.flash", 3 * PAGE),
+            )
+            .await
+            .expect("mount");
+            check(&mut store).await;
+        });
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Issue 20, finding 4: new records say how their key was derived; records written before
+    /// (no scheme) load as legacy accounts, which refuse the NUL-padded password.
+    #[test]
+    fn account_records_carry_their_scheme_and_old_ones_load_as_legacy() {
+        with_store(async |store| {
+            let given = Account::hash("admin", b"secret", b"salt", 2);
+            assert!(account(store, Some(&given)).await.is_none());
+            let loaded = account(store, None).await.expect("stored");
+            assert!(!loaded.is_legacy());
+            assert_eq!(loaded.derived_key(), given.derived_key());
+
+            // A record as wsbmc wrote it before: no scheme (its key was PBKDF2 of the raw
+            // password; any 32 bytes do here).
+            let record = StoredAccount {
+                name: "old".into(),
+                salt: b"salt".to_vec(),
+                iterations: 2,
+                key: vec![7; DERIVED_KEY_LEN],
+                ha1_md5: None,
+                ha1_sha256: None,
+                scheme: None,
+            };
+            store
+                .set(StoreKey::account(0), &record)
+                .await
+                .expect("write an old record");
+            let loaded = account(store, None).await.expect("old record loads");
+            assert!(loaded.is_legacy());
+            assert_eq!(loaded.name(), "old");
+        });
     }
 }

@@ -85,6 +85,10 @@ pub struct BoardLimits {
     pub enum_context_idle_s: Option<u32>,
     pub max_request_size: Option<u32>,
     pub max_connections: Option<u32>,
+    /// Not used here: the image has a fixed task per connection and no slot table.
+    #[allow(dead_code)]
+    pub max_connections_per_source: Option<u32>,
+    pub auth_timeout_ms: Option<u32>,
 }
 
 include!(concat!(env!("OUT_DIR"), "/board.rs"));

@@ -142,6 +142,10 @@ async fn boot(spawner: Spawner) {
         // Idle keep-alive connections hold one of very few slots; free them sooner than a
         // server with sockets to spare would.
         idle_timeout_ms: 10_000,
+        auth_timeout_ms: match board::LIMITS.auth_timeout_ms {
+            Some(ms) => ms,
+            None => HttpLimits::DEFAULT.auth_timeout_ms,
+        },
         ..HttpLimits::DEFAULT
     });
     if let Some(n) = board::LIMITS.max_connections
@@ -487,9 +491,26 @@ async fn http_task(
         socket.set_nagle_enabled(false);
         let started = Instant::now();
         let handler = Guarded(agent);
-        let result =
-            wsbmc_http::serve_connection_gated(&mut socket, &handler, auth, limits, &mut buf, gate)
-                .await;
+        // The peer's IPv4 address, mapped into IPv6, keys the back-off of failed logins; the
+        // image is IPv4-only.
+        let mut source: wsbmc_http::Source = [0; 16];
+        if let Some(ep) = socket.remote_endpoint() {
+            let embassy_net::IpAddress::Ipv4(v4) = ep.addr;
+            source[10] = 0xff;
+            source[11] = 0xff;
+            source[12..].copy_from_slice(&v4.octets());
+        }
+        let result = wsbmc_http::serve_connection_from(
+            &mut socket,
+            &handler,
+            auth,
+            limits,
+            &wsbmc_http::Offer::HTTP,
+            &mut buf,
+            Some(gate),
+            &source,
+        )
+        .await;
         if let Err(e) = result {
             log_serve_error(id, &e);
         }
