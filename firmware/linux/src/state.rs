@@ -402,7 +402,7 @@ mod tests {
 mod account_tests {
     use super::*;
 
-    fn with_store(check: impl AsyncFnOnce(&mut Store<FileFlash<PAGE>>)) {
+    fn with_store(check: impl AsyncFnOnce(&mut Store<FileFlash<PAGE>>, &Path)) {
         let dir = std::env::temp_dir().join(format!(
             "wsbmc-state-test-{}-{:?}",
             std::process::id(),
@@ -422,7 +422,7 @@ mod account_tests {
             )
             .await
             .expect("mount");
-            check(&mut store).await;
+            check(&mut store, &dir).await;
         });
         let _ = std::fs::remove_dir_all(&dir);
     }
@@ -431,10 +431,18 @@ mod account_tests {
     /// (no scheme) load as legacy accounts, which refuse the NUL-padded password.
     #[test]
     fn account_records_carry_their_scheme_and_old_ones_load_as_legacy() {
-        with_store(async |store| {
+        with_store(async |store, dir| {
             let given = Account::hash("admin", b"secret", b"salt", 2);
-            assert!(account(store, Some(&given)).await.is_none());
-            let loaded = account(store, None).await.expect("stored");
+            assert!(
+                account(store, Some(&given), dir)
+                    .await
+                    .expect("stored")
+                    .is_none()
+            );
+            let loaded = account(store, None, dir)
+                .await
+                .expect("stored")
+                .expect("an account");
             assert!(!loaded.is_legacy());
             assert_eq!(loaded.derived_key(), given.derived_key());
 
@@ -453,9 +461,25 @@ mod account_tests {
                 .set(StoreKey::account(0), &record)
                 .await
                 .expect("write an old record");
-            let loaded = account(store, None).await.expect("old record loads");
+            let loaded = account(store, None, dir)
+                .await
+                .expect("old record loads")
+                .expect("an account");
             assert!(loaded.is_legacy());
             assert_eq!(loaded.name(), "old");
+
+            // A scheme this build does not know is refused like a lost account, never
+            // replaced by the development password.
+            let record = StoredAccount {
+                scheme: Some(9),
+                ..record
+            };
+            store
+                .set(StoreKey::account(0), &record)
+                .await
+                .expect("write a future record");
+            let e = account(store, None, dir).await.expect_err("unknown scheme");
+            assert!(e.contains("scheme") && e.contains("--reset-state"), "{e}");
         });
     }
 }
