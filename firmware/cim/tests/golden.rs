@@ -7,6 +7,10 @@
 //! `WSBMC_BLESS=1 cargo test -p wsbmc-cim --test golden` rewrites the fixtures from the current
 //! output; review the diff before committing it.
 
+// A test fails by panicking: its helpers unwrap, expect and panic like its #[test] functions
+// (clippy.toml allows that only inside those and #[cfg(test)] code).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use common::*;

@@ -7,6 +7,10 @@
 //! diff by hand before committing. Fault goldens are additionally checked against the fault
 //! catalogue, so a fixture that stops triggering its fault cannot be blessed silently.
 
+// A test fails by panicking: its helpers unwrap, expect and panic like its #[test] functions
+// (clippy.toml allows that only inside those and #[cfg(test)] code).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use common::*;

@@ -1,6 +1,10 @@
 //! Replays envelopes in the shapes real clients send and compares the replies with golden files
 //! after canonicalisation. `WSMAN_BLESS=1 cargo test` rewrites the goldens; review the diff.
 
+// A test fails by panicking: its helpers unwrap, expect and panic like its #[test] functions
+// (clippy.toml allows that only inside those and #[cfg(test)] code).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use common::*;
