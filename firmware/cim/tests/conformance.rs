@@ -10,6 +10,10 @@
 //! `WSBMC_BLESS=1 cargo test -p wsbmc-cim --test conformance` rewrites the goldens; review the
 //! diff by hand before committing.
 
+// A test fails by panicking: its helpers unwrap, expect and panic like its #[test] functions
+// (clippy.toml allows that only inside those and #[cfg(test)] code).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use std::collections::BTreeSet;
@@ -128,7 +132,6 @@ fn replay(case: &Case) -> Result<String, String> {
 
 #[test]
 fn every_console_shape_replays_to_its_golden() {
-    let bless = std::env::var_os("WSBMC_BLESS").is_some();
     let mut failures = Vec::new();
     for case in cases() {
         let got = match replay(&case) {
@@ -141,26 +144,8 @@ fn every_console_shape_replays_to_its_golden() {
         let golden = root()
             .join("responses")
             .join(format!("{}.xml", case.request));
-        if bless {
-            if let Err(e) = std::fs::write(&golden, &got) {
-                failures.push(format!("{}: {e}", golden.display()));
-            }
-            continue;
-        }
-        match std::fs::read_to_string(&golden) {
-            Ok(want) if canonical(&want) == canonical(&got) => {}
-            Ok(want) => failures.push(format!(
-                "{} differs from {}:\n--- want\n{}\n--- got\n{}",
-                case.request,
-                golden.display(),
-                canonical(&want),
-                canonical(&got)
-            )),
-            Err(_) => failures.push(format!(
-                "{}: no golden {}; run with WSBMC_BLESS=1 and review",
-                case.request,
-                golden.display()
-            )),
+        if let Err(e) = golden::check(&golden, &got, canonical) {
+            failures.push(format!("{}: {e}", case.request));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));

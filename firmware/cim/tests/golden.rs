@@ -7,6 +7,10 @@
 //! `WSBMC_BLESS=1 cargo test -p wsbmc-cim --test golden` rewrites the fixtures from the current
 //! output; review the diff before committing it.
 
+// A test fails by panicking: its helpers unwrap, expect and panic like its #[test] functions
+// (clippy.toml allows that only inside those and #[cfg(test)] code).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use common::*;
@@ -74,17 +78,9 @@ fn pretty(xml: &str) -> String {
 
 fn check(name: &str, rendered: &str) {
     let path = fixture_dir().join(format!("{name}.xml"));
-    if std::env::var_os("WSBMC_BLESS").is_some() {
-        if let Err(e) = std::fs::write(&path, pretty(rendered)) {
-            panic!("{}: {e}", path.display());
-        }
-        return;
+    if let Err(e) = golden::check_stored(&path, rendered, &pretty(rendered), canonical) {
+        panic!("{name}: {e}");
     }
-    let fixture = match std::fs::read_to_string(&path) {
-        Ok(f) => f,
-        Err(e) => panic!("{}: {e}", path.display()),
-    };
-    assert_eq!(canonical(rendered), canonical(&fixture), "{name}");
 }
 
 /// The first enumerated instance whose concrete class is `class`.

@@ -15,6 +15,10 @@
 //!
 //! One test per file on purpose: the counting allocator is process-wide.
 
+// A test fails by panicking: its helpers unwrap, expect and panic like its #[test] functions
+// (clippy.toml allows that only inside those and #[cfg(test)] code).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 mod heap_common;
 

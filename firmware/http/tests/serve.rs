@@ -1,3 +1,6 @@
+// A test fails by panicking: its helpers unwrap, expect and panic like its #[test] functions
+// (clippy.toml allows that only inside those and #[cfg(test)] code).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![cfg_attr(not(feature = "digest"), allow(unused_imports, dead_code))]
 //! The connection loop driven end to end over an in-memory socket, the way the tokio images run
 //! it (`FromTokio` over a tokio stream), with a raw HTTP client on the other end.

@@ -1,5 +1,9 @@
 //! FRU property tests: builder → parser round trips, and a parser that never panics.
 
+// A test fails by panicking: its helpers unwrap, expect and panic like its #[test] functions
+// (clippy.toml allows that only inside those and #[cfg(test)] code).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use proptest::prelude::*;
 use wsbmc_ipmi::fru::*;
 use wsbmc_ipmi::{Text, TextEncoding};

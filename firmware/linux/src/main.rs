@@ -6,6 +6,7 @@
 //! a listening socket and credentials into running tasks on one current-thread tokio runtime
 //! (the shared HTTP futures are not `Send`).
 
+#[cfg(feature = "sim")]
 mod control;
 mod fru;
 mod kdf;
@@ -15,6 +16,7 @@ mod linux;
 mod net;
 #[cfg(target_os = "linux")]
 mod power;
+#[cfg(feature = "sim")]
 mod sim;
 mod state;
 
@@ -41,10 +43,13 @@ use wsbmc_time_std as _;
 use wsbmc_wsman::Limits;
 
 /// The simulated board `cargo run` serves when no `--board` is given.
+#[cfg(feature = "sim")]
 const BUILTIN_SIM_BOARD: &str = include_str!("../../../boards/sim/board.toml");
 
-/// Development credentials, accepted only on the simulated board.
+/// Development credentials, accepted only on the simulated board (the user name is also the
+/// default for a password given without one).
 const SIM_USER: &str = "admin";
+#[cfg(feature = "sim")]
 const SIM_PASSWORD: &str = "wsbmc-dev";
 
 /// PBKDF2 rounds for the start-up hash of the password. Verified credentials are cached by the
@@ -64,10 +69,12 @@ struct Args {
     #[command(subcommand)]
     command: Option<Cmd>,
     /// Which hardware the agent drives: the simulated board, or the Linux devices the board
-    /// file names (`linux-dev` of each bus).
-    #[arg(long, value_enum, default_value_t = Hal::Sim)]
+    /// file names (`linux-dev` of each bus). A build without the `sim` feature (the production
+    /// images) has only `linux`.
+    #[arg(long, value_enum, default_value_t = Hal::DEFAULT)]
     hal: Hal,
     /// Serve the simulation control channel on this Unix socket (mode 0600); off by default.
+    #[cfg(feature = "sim")]
     #[arg(long)]
     control: Option<PathBuf>,
     /// Plain-HTTP address; port 0 picks a free port (the chosen one is printed). Default on the
@@ -104,7 +111,8 @@ struct Args {
     #[arg(long, default_value_t = wsbmc_tls::DEFAULT_MAX_HANDSHAKES as u32,
           value_parser = clap::value_parser!(u32).range(1..=1024))]
     tls_max_handshakes: u32,
-    /// Board description file; default: the built-in simulated board.
+    /// Board description file; default: the built-in simulated board (required in a build
+    /// without the simulator).
     #[arg(long)]
     board: Option<PathBuf>,
     /// User name for HTTP Basic authentication.
@@ -148,8 +156,29 @@ struct Args {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Hal {
+    #[cfg(feature = "sim")]
     Sim,
     Linux,
+}
+
+impl Hal {
+    /// The simulated board where it is built in, else the only mode there is.
+    #[cfg(feature = "sim")]
+    const DEFAULT: Hal = Hal::Sim;
+    #[cfg(not(feature = "sim"))]
+    const DEFAULT: Hal = Hal::Linux;
+
+    /// Whether this is the simulated board (always false in a build without it).
+    fn is_sim(self) -> bool {
+        #[cfg(feature = "sim")]
+        {
+            self == Hal::Sim
+        }
+        #[cfg(not(feature = "sim"))]
+        {
+            false
+        }
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -163,6 +192,7 @@ enum Cmd {
         action: CertAction,
     },
     /// Control a running agent's simulation through its control socket.
+    #[cfg(feature = "sim")]
     Sim {
         /// The agent's `--control` socket.
         #[arg(long)]
@@ -227,12 +257,14 @@ fn cert_client(state_dir: &std::path::Path, action: &CertAction) -> ExitCode {
     }
 }
 
+#[cfg(feature = "sim")]
 #[derive(Subcommand, Debug)]
 enum SelAction {
     /// Append N "System Reconfigured" events (to try a large or full log).
     Fill { count: u16 },
 }
 
+#[cfg(feature = "sim")]
 #[derive(Subcommand, Debug)]
 enum SimAction {
     /// Pin a sensor to a value in its board units (°C, V, A, W, RPM).
@@ -268,6 +300,7 @@ enum SimAction {
 }
 
 /// `wsbmc sim ...`: one request to the agent; errors to stderr with exit status 2.
+#[cfg(feature = "sim")]
 fn sim_client(control: &PathBuf, action: &SimAction) -> ExitCode {
     let line = match action {
         SimAction::Set { key, value } => format!("set {key} {value}"),
@@ -316,6 +349,7 @@ fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     let args = Args::parse();
     match &args.command {
+        #[cfg(feature = "sim")]
         Some(Cmd::Sim { control, action }) => return sim_client(control, action),
         Some(Cmd::Cert { state_dir, action }) => {
             let Some(dir) = state_dir else {
@@ -335,6 +369,7 @@ fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
         },
+        #[cfg(feature = "sim")]
         None => match wsbmc_board::parse(BUILTIN_SIM_BOARD, "boards/sim/board.toml") {
             Ok(b) => (b, "built-in boards/sim/board.toml".to_string()),
             Err(e) => {
@@ -342,6 +377,14 @@ fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
         },
+        #[cfg(not(feature = "sim"))]
+        None => {
+            eprintln!(
+                "wsbmc: --board FILE is required: this build has no simulator (it was built \
+                 without the `sim` feature) and so no built-in board"
+            );
+            return ExitCode::from(2);
+        }
     };
 
     // An explicit credential (flags or environment) wins and is stored; without one the agent
@@ -457,6 +500,7 @@ async fn run(
             info!("using the account stored in the state directory");
             a
         }
+        #[cfg(feature = "sim")]
         (None, None) if args.hal == Hal::Sim => {
             info!(
                 "no password given: using the simulated board's development password {SIM_PASSWORD:?}"
@@ -650,7 +694,7 @@ struct Listeners {
 /// Real hardware serves HTTPS and, only when asked, plain HTTP; the simulated board serves
 /// both. `None` when nothing would listen.
 fn plan_listeners(args: &Args) -> Option<Listeners> {
-    let sim = args.hal == Hal::Sim;
+    let sim = args.hal.is_sim();
     let http = match args.listen {
         Some(addr) => Some(addr),
         None if sim => Some(SocketAddr::from(([127, 0, 0, 1], 5985))),
@@ -852,6 +896,7 @@ async fn start_hal(
     agent: &Rc<Agent>,
 ) -> Result<tokio::task::JoinHandle<()>, String> {
     match args.hal {
+        #[cfg(feature = "sim")]
         Hal::Sim => {
             let (sim, mut devices) = sim::build(board)?;
             if let Some(view) = fru::read(board, &mut devices).await {
@@ -884,6 +929,7 @@ async fn start_hal(
             }))
         }
         Hal::Linux => {
+            #[cfg(feature = "sim")]
             if args.control.is_some() {
                 return Err("--control drives the simulation; it needs --hal sim".into());
             }
@@ -1000,6 +1046,7 @@ fn bios_firmware(board: &Board) -> Option<FirmwareView> {
 
 /// What the simulated host's power control can do: everything but a diagnostic interrupt,
 /// so consoles can try every request a real board may offer.
+#[cfg(feature = "sim")]
 const SIM_POWER_TRANSITIONS: &[wsbmc_cim::PowerTransition] = &[
     wsbmc_cim::PowerTransition::On,
     wsbmc_cim::PowerTransition::OffHard,
@@ -1096,5 +1143,36 @@ mod tests {
             assert!(e.contains(opt), "{opt}: {e}");
         }
         assert!(parse(&["--header-timeout-ms", "100", "--max-connections", "1"]).is_ok());
+    }
+
+    fn parse(args: &[&str]) -> Result<Args, String> {
+        Args::try_parse_from(["wsbmc"].iter().chain(args)).map_err(|e| e.to_string())
+    }
+
+    #[cfg(feature = "sim")]
+    #[test]
+    fn the_host_build_defaults_to_the_simulated_board() {
+        let args = parse(&[]).unwrap();
+        assert_eq!(args.hal, Hal::Sim);
+        assert!(args.hal.is_sim());
+        assert!(parse(&["sim", "--control", "/x", "status"]).is_ok());
+        assert!(parse(&["--control", "/x"]).is_ok());
+    }
+
+    /// The production images (built without `sim`): `--hal linux` is the only mode, and there is
+    /// no way to ask for the simulator, its control socket or its subcommand.
+    #[cfg(not(feature = "sim"))]
+    #[test]
+    fn a_build_without_the_simulator_refuses_it() {
+        let args = parse(&[]).unwrap();
+        assert_eq!(args.hal, Hal::Linux);
+        assert!(!args.hal.is_sim());
+        let e = parse(&["--hal", "sim"]).unwrap_err();
+        assert!(
+            e.contains("invalid value 'sim'") && e.contains("linux"),
+            "{e}"
+        );
+        assert!(parse(&["--control", "/x"]).is_err());
+        assert!(parse(&["sim", "--control", "/x", "status"]).is_err());
     }
 }

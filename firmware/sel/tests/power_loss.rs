@@ -12,6 +12,10 @@
 //! A failure prints the seed; `SEED=n cargo test -p wsbmc-sel --test power_loss` replays it, and
 //! `DUMP=1` adds the page markers of both regions after each cut.
 
+// A test fails by panicking: its helpers unwrap, expect and panic like its #[test] functions
+// (clippy.toml allows that only inside those and #[cfg(test)] code).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::collections::BTreeMap;
 
 use futures_lite::future::block_on;

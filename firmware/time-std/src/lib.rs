@@ -165,6 +165,8 @@ impl Driver for StdDriver {
 
     fn schedule_wake(&self, at: u64, waker: &Waker) {
         // The driver is only ever the `DRIVER` static below; the thread needs it `'static`.
+        // The panic below is the one place this driver may stop the process (see there why).
+        #[allow(clippy::panic)]
         self.thread.get_or_init(|| {
             std::thread::Builder::new()
                 .name("embassy-time".into())

@@ -1,5 +1,9 @@
 //! The satellite driver and the EEPROM driver against the simulated parts.
 
+// A test fails by panicking: its helpers unwrap, expect and panic like its #[test] functions
+// (clippy.toml allows that only inside those and #[cfg(test)] code).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use futures_lite::future::block_on;
 use wsbmc_hal::devices::{At24, At24Size, Satellite};
 use wsbmc_hal::ipmb::{RequestError, Requester};

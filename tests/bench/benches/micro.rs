@@ -1,6 +1,10 @@
 //! Micro-benchmarks of the hot paths that do not involve the network: envelope parsing, the
 //! whole request path through the service and the CIM model, and instance rendering.
 
+// A test fails by panicking: its helpers unwrap, expect and panic like its #[test] functions
+// (clippy.toml allows that only inside those and #[cfg(test)] code).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::cell::RefCell;
 use std::hint::black_box;
 

@@ -3,6 +3,10 @@
 //! drive the model through the WS-Man `Provider` trait exactly as the service does.
 #![allow(dead_code)]
 
+/// The golden-file check every golden suite shares, with its one bless variable.
+#[path = "../../../../tests/support/golden.rs"]
+pub mod golden;
+
 use std::cell::{Cell, RefCell};
 use std::fmt::Write as _;
 

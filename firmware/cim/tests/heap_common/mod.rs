@@ -1,5 +1,7 @@
 //! What the heap tests share: a process-wide counting allocator and the bare-metal image's
 //! limits. Each heap test is its own test binary with one test, because the counter is global.
+// Each heap test binary uses a different part of this (and of the image's limits file).
+#![allow(dead_code)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -54,30 +56,16 @@ pub fn peak_of<R>(f: impl FnOnce() -> R) -> (R, usize) {
     (r, PEAK.load(Ordering::Relaxed))
 }
 
-/// The image's request body cap (firmware/lm3s6965evb/src/main.rs `MAX_BODY`).
-pub const MAX_BODY: usize = 4 * 1024;
+/// The bare-metal image's own limits: its source file, included, not a copy.
+#[path = "../../../lm3s6965evb/src/limits.rs"]
+mod image;
 
-/// The image's WS-Man limits (firmware/lm3s6965evb/src/main.rs `wsman_limits`).
+/// The image's request body cap (firmware/lm3s6965evb/src/limits.rs).
+pub const MAX_BODY: usize = image::MAX_BODY;
+
+/// The image's WS-Man limits before a board overrides them (firmware/lm3s6965evb/src/limits.rs).
 pub fn image_limits() -> Limits {
-    Limits {
-        max_envelope_size: 8192,
-        default_envelope_size: 8192,
-        min_envelope_size: 8192,
-        max_request_size: MAX_BODY,
-        max_xml_nodes: 128,
-        max_xml_depth: 24,
-        max_enum_contexts: 4,
-        // The image takes the default, which is above its table size.
-        max_enum_contexts_per_user: Limits::default().max_enum_contexts_per_user,
-        enum_context_idle_ms: 60_000,
-        max_operation_timeout_ms: 60_000,
-        max_batch_items: 64,
-        max_filter_depth: 4,
-        max_xml_attributes: 48,
-        max_xml_namespaces: 16,
-        max_filter_len: 256,
-        max_context_bytes: 1536,
-    }
+    image::base()
 }
 
 /// A dozen numeric sensors, each with a reading: more items than one 8 KiB response holds.

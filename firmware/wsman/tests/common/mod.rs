@@ -1,6 +1,10 @@
 //! Shared test scaffolding: a fake provider over a fixed table and an XML canonicaliser.
 #![allow(dead_code)]
 
+/// The golden-file check every golden suite shares, with its one bless variable.
+#[path = "../../../../tests/support/golden.rs"]
+pub mod golden;
+
 use wsbmc_wsman::provider::Filter;
 use wsbmc_wsman::wql::{self, Value};
 use wsbmc_wsman::{
