@@ -17,7 +17,6 @@ use alloc::vec::Vec;
 use core::cell::{Cell, RefCell};
 use core::fmt;
 
-use base64::Engine as _;
 use embassy_time::{Duration, Instant};
 use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq;
@@ -314,9 +313,7 @@ pub fn claimed_user(authorization: &str) -> Option<String> {
     let (scheme, credentials) = authorization.trim().split_once(' ')?;
     let credentials = credentials.trim();
     if scheme.eq_ignore_ascii_case("Basic") {
-        let decoded = base64::engine::general_purpose::STANDARD
-            .decode(credentials)
-            .ok()?;
+        let decoded = crate::b64::decode(credentials)?;
         let colon = decoded.iter().position(|&b| b == b':')?;
         String::from_utf8(decoded[..colon].to_vec()).ok()
     } else if scheme.eq_ignore_ascii_case("Digest") {
@@ -608,9 +605,7 @@ impl Auth {
         cache_key: [u8; 32],
         source: Option<&Source>,
     ) -> Option<Pending<'_>> {
-        let decoded = base64::engine::general_purpose::STANDARD
-            .decode(credentials)
-            .ok()?;
+        let decoded = crate::b64::decode(credentials)?;
         let colon = decoded.iter().position(|&b| b == b':')?;
         let (user, password) = (&decoded[..colon], &decoded[colon + 1..]);
         let mut found = None;
@@ -686,6 +681,7 @@ impl Auth {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine as _;
 
     fn basic(user: &str, password: &str) -> String {
         let mut raw = String::from(user);
