@@ -74,3 +74,37 @@ pub mod dialect {
     pub const ASSOCIATION: &str =
         "http://schemas.dmtf.org/wbem/wsman/1/cimbinding/associationFilter";
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::format;
+
+    /// `envelope::parse` matches actions as namespace + verb, and the service renders a
+    /// response's action as the request's + `Response`: both rest on these URIs being built so.
+    #[test]
+    fn actions_are_namespace_verb_and_responses_append_response() {
+        use action::*;
+        for (verb, request, response) in [
+            ("Get", GET, Some(GET_RESPONSE)),
+            ("Put", PUT, Some(PUT_RESPONSE)),
+            ("Create", CREATE, Some(CREATE_RESPONSE)),
+            ("Delete", DELETE, Some(DELETE_RESPONSE)),
+        ] {
+            assert_eq!(request, format!("{WXF}/{verb}"));
+            assert_eq!(response, Some(format!("{request}Response").as_str()));
+        }
+        for (verb, request, response) in [
+            ("Enumerate", ENUMERATE, Some(ENUMERATE_RESPONSE)),
+            ("Pull", PULL, Some(PULL_RESPONSE)),
+            ("Release", RELEASE, Some(RELEASE_RESPONSE)),
+            ("Renew", RENEW, None),
+            ("GetStatus", GET_STATUS, None),
+        ] {
+            assert_eq!(request, format!("{WSEN}/{verb}"));
+            if let Some(r) = response {
+                assert_eq!(r, format!("{request}Response"));
+            }
+        }
+    }
+}
