@@ -31,8 +31,14 @@ use crate::offer::Offer;
 pub const DERIVED_KEY_LEN: usize = 32;
 
 /// Number of verified credentials remembered. A BMC has a handful of operators and consoles;
-/// eight covers them while keeping the cache a fixed, small block of RAM.
+/// eight covers them while keeping the cache a fixed, small block of RAM. The images with RAM to
+/// spare (feature `many-sources`) keep eight.
+#[cfg(feature = "many-sources")]
 pub const CACHE_SLOTS: usize = 8;
+/// Verified credentials remembered without `many-sources`: the bare-metal image has one account,
+/// so one valid credential, and two connections; each slot is 64 B of its 64 KiB of RAM.
+#[cfg(not(feature = "many-sources"))]
+pub const CACHE_SLOTS: usize = 2;
 
 /// How long a verified credential is trusted without re-running PBKDF2. Short enough that a
 /// password change (which rebuilds [`Auth`]) or a stolen header has a bounded window.
