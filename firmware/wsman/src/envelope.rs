@@ -119,18 +119,14 @@ fn declared_encoding(text: &str, charset: Charset) -> Result<(), Fault> {
         return Ok(());
     };
     let name = value.split(|&b| b == quote).next().unwrap_or(value);
-    let ok = match charset {
-        Charset::Utf8 => {
-            name.eq_ignore_ascii_case(b"utf-8")
-                || name.eq_ignore_ascii_case(b"utf8")
-                || (name.eq_ignore_ascii_case(b"us-ascii") && text.is_ascii())
-        }
-        Charset::Utf16 => {
-            name.eq_ignore_ascii_case(b"utf-16")
-                || name.eq_ignore_ascii_case(b"utf-16le")
-                || name.eq_ignore_ascii_case(b"utf-16be")
-        }
+    // One loop over a list per charset rather than a comparison per name: the bare-metal image
+    // counts the bytes. US-ASCII names UTF-8 text only when the text is ASCII.
+    let names: [&[u8]; 3] = match charset {
+        Charset::Utf8 => [b"utf-8", b"utf8", b"us-ascii"],
+        Charset::Utf16 => [b"utf-16", b"utf-16le", b"utf-16be"],
     };
+    let ok = names.iter().any(|n| name.eq_ignore_ascii_case(n))
+        && (!name.eq_ignore_ascii_case(b"us-ascii") || text.is_ascii());
     if ok {
         Ok(())
     } else {
