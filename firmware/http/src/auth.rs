@@ -17,7 +17,6 @@ use alloc::vec::Vec;
 use core::cell::{Cell, RefCell};
 use core::fmt;
 
-use base64::Engine as _;
 use embassy_time::{Duration, Instant};
 use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq;
@@ -32,8 +31,14 @@ use crate::offer::Offer;
 pub const DERIVED_KEY_LEN: usize = 32;
 
 /// Number of verified credentials remembered. A BMC has a handful of operators and consoles;
-/// eight covers them while keeping the cache a fixed, small block of RAM.
+/// eight covers them while keeping the cache a fixed, small block of RAM. The images with RAM to
+/// spare (feature `many-sources`) keep eight.
+#[cfg(feature = "many-sources")]
 pub const CACHE_SLOTS: usize = 8;
+/// Verified credentials remembered without `many-sources`: the bare-metal image has one account,
+/// so one valid credential, and two connections; each slot is 64 B of its 64 KiB of RAM.
+#[cfg(not(feature = "many-sources"))]
+pub const CACHE_SLOTS: usize = 2;
 
 /// How long a verified credential is trusted without re-running PBKDF2. Short enough that a
 /// password change (which rebuilds [`Auth`]) or a stolen header has a bounded window.
@@ -314,9 +319,7 @@ pub fn claimed_user(authorization: &str) -> Option<String> {
     let (scheme, credentials) = authorization.trim().split_once(' ')?;
     let credentials = credentials.trim();
     if scheme.eq_ignore_ascii_case("Basic") {
-        let decoded = base64::engine::general_purpose::STANDARD
-            .decode(credentials)
-            .ok()?;
+        let decoded = crate::b64::decode(credentials)?;
         let colon = decoded.iter().position(|&b| b == b':')?;
         String::from_utf8(decoded[..colon].to_vec()).ok()
     } else if scheme.eq_ignore_ascii_case("Digest") {
@@ -608,9 +611,7 @@ impl Auth {
         cache_key: [u8; 32],
         source: Option<&Source>,
     ) -> Option<Pending<'_>> {
-        let decoded = base64::engine::general_purpose::STANDARD
-            .decode(credentials)
-            .ok()?;
+        let decoded = crate::b64::decode(credentials)?;
         let colon = decoded.iter().position(|&b| b == b':')?;
         let (user, password) = (&decoded[..colon], &decoded[colon + 1..]);
         let mut found = None;
@@ -686,6 +687,7 @@ impl Auth {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine as _;
 
     fn basic(user: &str, password: &str) -> String {
         let mut raw = String::from(user);

@@ -17,6 +17,7 @@ extern crate alloc;
 use wsbmc_time_std as _;
 
 mod auth;
+mod b64;
 mod backoff;
 mod bufio;
 mod conn;

@@ -393,8 +393,11 @@ async fn poller_task(agent: &'static Agent, mut devices: Vec<AnyDevice<I2c>>) ->
 const STORE_PAGE: usize = 512;
 /// Map pages: thresholds a console sets, a few settings.
 const MAP_PAGES: usize = 2;
-/// SEL queue pages: about 14 records a page, two pages spare.
-const QUEUE_PAGES: usize = 6;
+/// SEL queue pages: two of them are the store's slack, and each of the others keeps 18 records
+/// (`Store::queue_guaranteed_records`: 504 usable bytes a page, 28 B per stored record), so four
+/// pages guarantee 36 records, enough for the board's 32 (`Sel::mount` refuses a capacity the
+/// queue cannot keep). Six pages held 72 for 1 KiB more of static RAM.
+const QUEUE_PAGES: usize = 4;
 
 /// Owns the store and the SEL. This board has no non-volatile memory to spare, so the store is
 /// RAM: the log and console-set thresholds live until reset, through exactly the code path a

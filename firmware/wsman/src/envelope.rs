@@ -119,18 +119,14 @@ fn declared_encoding(text: &str, charset: Charset) -> Result<(), Fault> {
         return Ok(());
     };
     let name = value.split(|&b| b == quote).next().unwrap_or(value);
-    let ok = match charset {
-        Charset::Utf8 => {
-            name.eq_ignore_ascii_case(b"utf-8")
-                || name.eq_ignore_ascii_case(b"utf8")
-                || (name.eq_ignore_ascii_case(b"us-ascii") && text.is_ascii())
-        }
-        Charset::Utf16 => {
-            name.eq_ignore_ascii_case(b"utf-16")
-                || name.eq_ignore_ascii_case(b"utf-16le")
-                || name.eq_ignore_ascii_case(b"utf-16be")
-        }
+    // One loop over a list per charset rather than a comparison per name: the bare-metal image
+    // counts the bytes. US-ASCII names UTF-8 text only when the text is ASCII.
+    let names: [&[u8]; 3] = match charset {
+        Charset::Utf8 => [b"utf-8", b"utf8", b"us-ascii"],
+        Charset::Utf16 => [b"utf-16", b"utf-16le", b"utf-16be"],
     };
+    let ok = names.iter().any(|n| name.eq_ignore_ascii_case(n))
+        && (!name.eq_ignore_ascii_case(b"us-ascii") || text.is_ascii());
     if ok {
         Ok(())
     } else {
@@ -591,29 +587,32 @@ fn parse_operation<'a, 'i>(
     payload: Option<Node<'a, 'i>>,
     limits: &Limits,
 ) -> Result<Operation<'a, 'i>, Fault> {
-    use ns::action as act;
     let wsen_payload = |local: &str| payload.filter(|p| is(*p, ns::WSEN, local));
-    Ok(match action {
-        act::GET => Operation::Get,
-        act::PUT => Operation::Put(payload),
-        act::CREATE => Operation::Create(payload),
-        act::DELETE => Operation::Delete,
-        act::ENUMERATE => {
+    // The action URIs are the WS-Transfer and WS-Enumeration namespaces plus a verb (ns::action):
+    // matched as namespace and verb so that flash holds each namespace once, not every URI whole.
+    let transfer = action.strip_prefix(ns::WXF);
+    let enumeration = action.strip_prefix(ns::WSEN);
+    Ok(match (transfer, enumeration) {
+        (Some("/Get"), _) => Operation::Get,
+        (Some("/Put"), _) => Operation::Put(payload),
+        (Some("/Create"), _) => Operation::Create(payload),
+        (Some("/Delete"), _) => Operation::Delete,
+        (_, Some("/Enumerate")) => {
             let e = wsen_payload("Enumerate").ok_or_else(|| missing_element("Enumerate"))?;
             Operation::Enumerate(parse_enumerate(e, limits)?)
         }
-        act::PULL => {
+        (_, Some("/Pull")) => {
             let p = wsen_payload("Pull").ok_or_else(|| missing_element("Pull"))?;
             Operation::Pull(parse_pull(p)?)
         }
-        act::RELEASE => {
+        (_, Some("/Release")) => {
             let r = wsen_payload("Release").ok_or_else(|| missing_element("Release"))?;
             let ctx = child(r, ns::WSEN, "EnumerationContext")
                 .ok_or_else(|| missing_element("EnumerationContext"))?;
             Operation::Release(text(ctx))
         }
-        act::RENEW => Operation::Renew,
-        act::GET_STATUS => Operation::GetStatus,
+        (_, Some("/Renew")) => Operation::Renew,
+        (_, Some("/GetStatus")) => Operation::GetStatus,
         _ => match resource_uri.and_then(|uri| method_of(action, uri)) {
             Some(method) => {
                 let input = payload

@@ -1,13 +1,19 @@
 //! Namespace and action URIs (reference/wsman.md §2.2, §3.1). Output always uses the Windows
 //! prefixes listed here, because some client parsers key on them.
 
+/// A namespace URI as the prefix of its fault action URI (`<namespace>/fault`): a `&str` into
+/// the same literal, so the image's flash holds the text once, not once per constant.
+const fn without_fault(action: &'static str) -> &'static str {
+    action.split_at(action.len() - "/fault".len()).0
+}
+
 pub const SOAP: &str = "http://www.w3.org/2003/05/soap-envelope";
 /// SOAP 1.1, recognised only to answer VersionMismatch.
 pub const SOAP11: &str = "http://schemas.xmlsoap.org/soap/envelope/";
-pub const WSA: &str = "http://schemas.xmlsoap.org/ws/2004/08/addressing";
-pub const WXF: &str = "http://schemas.xmlsoap.org/ws/2004/09/transfer";
-pub const WSEN: &str = "http://schemas.xmlsoap.org/ws/2004/09/enumeration";
-pub const WSE: &str = "http://schemas.xmlsoap.org/ws/2004/08/eventing";
+pub const WSA: &str = without_fault(action::FAULT_ADDRESSING);
+pub const WXF: &str = without_fault(action::FAULT_TRANSFER);
+pub const WSEN: &str = without_fault(action::FAULT_ENUMERATION);
+pub const WSE: &str = without_fault(action::FAULT_EVENTING);
 pub const WSMAN: &str = "http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd";
 pub const WSMID: &str = "http://schemas.dmtf.org/wbem/wsman/identity/1/wsmanidentity.xsd";
 /// The misspelling pypsrp and OpenPegasus send; accepted on input only.
@@ -51,7 +57,9 @@ pub mod action {
 
     /// Fault actions (reference/wsman.md §4.2: A, M, T, N, E).
     pub const FAULT_ADDRESSING: &str = "http://schemas.xmlsoap.org/ws/2004/08/addressing/fault";
-    pub const FAULT_WSMAN: &str = "http://schemas.dmtf.org/wbem/wsman/1/wsman/fault";
+    pub const FAULT_WSMAN: &str = super::FAULT_DETAIL
+        .split_at(super::FAULT_DETAIL.len() - 7)
+        .0;
     pub const FAULT_TRANSFER: &str = "http://schemas.xmlsoap.org/ws/2004/09/transfer/fault";
     pub const FAULT_ENUMERATION: &str = "http://schemas.xmlsoap.org/ws/2004/09/enumeration/fault";
     pub const FAULT_EVENTING: &str = "http://schemas.xmlsoap.org/ws/2004/08/eventing/fault";
@@ -73,4 +81,51 @@ pub mod dialect {
     pub const WQL: &str = "http://schemas.microsoft.com/wbem/wsman/1/WQL";
     pub const ASSOCIATION: &str =
         "http://schemas.dmtf.org/wbem/wsman/1/cimbinding/associationFilter";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::format;
+
+    /// The constants cut from longer literals still spell the namespaces.
+    #[test]
+    fn namespaces_cut_from_fault_actions_are_the_namespaces() {
+        assert_eq!(WSA, "http://schemas.xmlsoap.org/ws/2004/08/addressing");
+        assert_eq!(WXF, "http://schemas.xmlsoap.org/ws/2004/09/transfer");
+        assert_eq!(WSEN, "http://schemas.xmlsoap.org/ws/2004/09/enumeration");
+        assert_eq!(WSE, "http://schemas.xmlsoap.org/ws/2004/08/eventing");
+        assert_eq!(
+            action::FAULT_WSMAN,
+            "http://schemas.dmtf.org/wbem/wsman/1/wsman/fault"
+        );
+    }
+
+    /// `envelope::parse` matches actions as namespace + verb, and the service renders a
+    /// response's action as the request's + `Response`: both rest on these URIs being built so.
+    #[test]
+    fn actions_are_namespace_verb_and_responses_append_response() {
+        use action::*;
+        for (verb, request, response) in [
+            ("Get", GET, Some(GET_RESPONSE)),
+            ("Put", PUT, Some(PUT_RESPONSE)),
+            ("Create", CREATE, Some(CREATE_RESPONSE)),
+            ("Delete", DELETE, Some(DELETE_RESPONSE)),
+        ] {
+            assert_eq!(request, format!("{WXF}/{verb}"));
+            assert_eq!(response, Some(format!("{request}Response").as_str()));
+        }
+        for (verb, request, response) in [
+            ("Enumerate", ENUMERATE, Some(ENUMERATE_RESPONSE)),
+            ("Pull", PULL, Some(PULL_RESPONSE)),
+            ("Release", RELEASE, Some(RELEASE_RESPONSE)),
+            ("Renew", RENEW, None),
+            ("GetStatus", GET_STATUS, None),
+        ] {
+            assert_eq!(request, format!("{WSEN}/{verb}"));
+            if let Some(r) = response {
+                assert_eq!(r, format!("{request}Response"));
+            }
+        }
+    }
 }

@@ -364,7 +364,7 @@ impl Service {
             Operation::Get => {
                 let mut body = XmlWriter::new();
                 provider.get(&target(resource()?), &mut body)?;
-                self.single(h, ns::action::GET_RESPONSE, body.as_str(), charset)
+                self.single(h, &response_action(h), body.as_str(), charset)
             }
             Operation::Put(new) => {
                 let uri = resource()?;
@@ -374,7 +374,7 @@ impl Service {
                 })?;
                 let mut body = XmlWriter::new();
                 provider.put(&target(uri), new, &mut body)?;
-                self.single(h, ns::action::PUT_RESPONSE, body.as_str(), charset)
+                self.single(h, &response_action(h), body.as_str(), charset)
             }
             Operation::Create(new) => {
                 let uri = resource()?;
@@ -387,24 +387,16 @@ impl Service {
                 body.open("x:ResourceCreated", &[("xmlns:x", ns::WXF)]);
                 respond::write_epr(&mut body, &epr);
                 body.close("x:ResourceCreated");
-                self.single(h, ns::action::CREATE_RESPONSE, body.as_str(), charset)
+                self.single(h, &response_action(h), body.as_str(), charset)
             }
             Operation::Delete => {
                 provider.delete(&target(resource()?))?;
-                self.render(
-                    h,
-                    ns::action::DELETE_RESPONSE,
-                    None,
-                    &ResponseBody::Empty,
-                    charset,
-                )
+                self.render(h, &response_action(h), None, &ResponseBody::Empty, charset)
             }
             Operation::Invoke { method, input } => {
                 let mut body = XmlWriter::new();
                 provider.invoke(&target(resource()?), method, *input, &mut body)?;
-                let mut action = String::from(h.action.unwrap_or(""));
-                action.push_str("Response");
-                self.single(h, &action, body.as_str(), charset)
+                self.single(h, &response_action(h), body.as_str(), charset)
             }
             Operation::Enumerate(e) => {
                 let spec = EnumSpec {
@@ -422,13 +414,7 @@ impl Service {
                     self.contexts.put_back(ctx, meta.now_ms);
                     return Err(f);
                 }
-                self.render(
-                    h,
-                    ns::action::RELEASE_RESPONSE,
-                    None,
-                    &ResponseBody::Empty,
-                    charset,
-                )
+                self.render(h, &response_action(h), None, &ResponseBody::Empty, charset)
             }
             Operation::Renew | Operation::GetStatus | Operation::Unknown => Err(Fault::new(
                 FaultKind::ActionNotSupported,
@@ -573,7 +559,8 @@ impl Service {
         charset: Charset,
     ) -> Result<String, Fault> {
         let user = meta.user.unwrap_or("");
-        let action = ns::action::ENUMERATE_RESPONSE;
+        let action = response_action(h);
+        let action = action.as_str();
         let mut cursor = provider.enumerate(&spec)?;
         let total = h
             .request_total_items
@@ -649,7 +636,8 @@ impl Service {
         charset: Charset,
     ) -> Result<String, Fault> {
         let user = meta.user.unwrap_or("");
-        let action = ns::action::PULL_RESPONSE;
+        let action = response_action(h);
+        let action = action.as_str();
         let mut ctx = self.contexts.take(p.context, user, meta.now_ms)?;
         if let Err(f) = same_resource(h, &ctx) {
             self.contexts.put_back(ctx, meta.now_ms);
@@ -867,6 +855,16 @@ fn empty_reply(status: u16) -> Reply {
         content_type: None,
         body: Vec::new(),
     }
+}
+
+/// A response's wsa:Action: the request's with `Response` appended (DSP0226 and WS-Transfer /
+/// WS-Enumeration name every response action so). The request's action is one of the exact
+/// action URIs `envelope::parse` matched, so this renders the same text as a table of response
+/// URIs would, without a second copy of each long URI in flash.
+fn response_action(h: &envelope::Header<'_>) -> String {
+    let mut action = String::from(h.action.unwrap_or(""));
+    action.push_str("Response");
+    action
 }
 
 #[cfg(test)]
