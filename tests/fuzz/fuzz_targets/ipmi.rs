@@ -36,8 +36,8 @@ fn fru(bytes: &[u8]) {
         return;
     };
     let _ = fru.internal_use();
-    for area in [fru.chassis().ok().flatten().map(|c| c.part_number)] {
-        let _ = area.map(|t| t.chars().count());
+    if let Ok(Some(chassis)) = fru.chassis() {
+        let _ = chassis.part_number.chars().count();
     }
     let _ = fru.board();
     let _ = fru.product();

@@ -38,7 +38,7 @@ async fn populate(map: &mut [u8], queue: &mut [u8], config: SelConfig) {
         .await;
     let _ = sel.clear(&mut store, 200).await;
     for i in 0..12u32 {
-        let change = if i % 2 == 0 {
+        let change = if i.is_multiple_of(2) {
             HostPower::On
         } else {
             HostPower::Off

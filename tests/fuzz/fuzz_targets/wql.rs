@@ -10,7 +10,7 @@ fn lookup(name: &str) -> Option<Value> {
     match name.len() % 5 {
         0 => None,
         1 => Some(Value::Null),
-        2 => Some(Value::Bool(name.len() % 2 == 0)),
+        2 => Some(Value::Bool(name.len().is_multiple_of(2))),
         3 => Some(Value::Int(name.len() as i64 * 1_000 - 40_000)),
         _ => Some(Value::Str(name.to_ascii_lowercase())),
     }
