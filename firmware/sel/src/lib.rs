@@ -224,19 +224,20 @@ impl Sel {
             })
             .await;
         // Damage the store cannot repair (a zeroed or overwritten region) would leave the log
-        // unmountable for good: its records are lost either way, so the region is erased and
-        // the loss reported, and the map's settings and account stay.
+        // unmountable for good: its records are lost either way, so the region is erased (by
+        // `recover`, with nothing to rewrite) and the loss reported, and the map's settings and
+        // account stay.
         #[cfg(feature = "loss-detection")]
         let corrupt = matches!(scan, Err(StoreError::Corrupted));
         #[cfg(feature = "loss-detection")]
         if corrupt {
-            store.erase_queue().await?;
             records.clear();
             last_erase = None;
             clear_id = None;
+        } else {
+            scan?;
         }
-        #[cfg(feature = "loss-detection")]
-        let scan = if corrupt { Ok(()) } else { scan };
+        #[cfg(not(feature = "loss-detection"))]
         scan?;
         let overflow = store
             .get::<State>(StoreKey::SEL_STATE)
@@ -477,11 +478,13 @@ async fn recover<F: MultiwriteNorFlash>(
         }
         lost
     });
+    // A region erased for damage is a loss even without a mark to count it by.
+    let lost = lost.or(corrupt.then_some(0));
     // What is left of a damaged queue is rewritten into a clean one: pages the store could
     // not read (random bytes, flipped bits) would otherwise stay in the region and can hide
     // records written after them. A cut midway loses the survivors, which the mark then
-    // reports at the next mount.
-    if lost.is_some() && !corrupt {
+    // reports at the next mount. A corrupted region has no survivors: it is only erased.
+    if lost.is_some() {
         store.erase_queue().await?;
         for r in records {
             let stored = Stored {
@@ -491,8 +494,7 @@ async fn recover<F: MultiwriteNorFlash>(
             store.push(&stored, true).await?;
         }
     }
-    // A region erased for damage is a loss even without a mark to count it by.
-    Ok((next_id, lost.or(corrupt.then_some(0))))
+    Ok((next_id, lost))
 }
 
 /// Half the RecordID cycle: a distance below it is "later", above it "earlier".
