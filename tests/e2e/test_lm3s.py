@@ -1204,6 +1204,19 @@ def _request_power_state(wsman, power_state: int) -> int:
     return int(out.findtext("{%s}ReturnValue" % POWER_SERVICE))
 
 
+def test_a_blank_store_is_a_new_sel_not_a_loss(image):
+    """#20's loss detection is on by default on the image: its store starts blank (RAM-backed
+    flash, nothing to damage under QEMU), which is a new device, not a loss, so before any
+    ClearLog the SEL holds its boot records and no "Log area reset/cleared" record of the SEL
+    sensor (72h, offset 02h). The loss path itself (a damaged or replaced store) is covered by
+    wsbmc-sel's unit tests and the host's test_hostile_state.py."""
+    wsman = pypsrp(image)
+    records = _sel_records(wsman)
+    assert records, "no boot record in the SEL"
+    resets = [r for r in records if r[1] == SEL_SENSOR and r[4][0] & 0x0F == 0x02]
+    assert not resets, records
+
+
 def test_power_requests_are_refused_and_the_power_unit_stays_on(image):
     """This board has no host power lines (no [power] in its board file, no power task in the
     image): every RequestPowerStateChange is answered 1 Not Supported, the host stays on, the

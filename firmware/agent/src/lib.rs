@@ -524,21 +524,22 @@ impl Agent {
         let lost = sel.lost().is_some();
         #[cfg(not(feature = "sel-loss-detection"))]
         let lost = false;
-        if lost {
-            let event = wsbmc_sel::log_cleared(self.log.bmc());
-            let _ = sel.add(&mut store, &event, (self.clock.get())()).await;
+        // One add for both records: each await site costs the bare-metal image flash.
+        let boot = [
+            lost.then(|| wsbmc_sel::log_cleared(self.log.bmc())),
+            Some(wsbmc_sel::bmc_started(self.log.bmc())),
+        ];
+        for event in boot.iter().flatten() {
+            let _ = sel.add(&mut store, event, (self.clock.get())()).await;
         }
-        let start = wsbmc_sel::bmc_started(self.log.bmc());
-        let _ = sel.add(&mut store, &start, (self.clock.get())()).await;
-        #[cfg(feature = "sel-loss-detection")]
-        let _ = sel.checkpoint(&mut store).await;
         self.set_bmc_sensor(BmcSensor::SystemEvent, 1 << wsbmc_sel::SYSTEM_EVENT_BOOT);
         self.log.publish(&sel);
         let mut cleared = lost;
         // Records since the last checkpoint: a mark every few records bounds how many of the
-        // newest could be lost unnoticed, at one map write per CHECKPOINT_EVERY records.
+        // newest could be lost unnoticed, at one map write per CHECKPOINT_EVERY records. It
+        // starts due, so the log is marked once it has started, before the first command.
         #[cfg(feature = "sel-loss-detection")]
-        let mut since_mark = 0u8;
+        let mut since_mark = CHECKPOINT_EVERY;
         // A log that was already full when the BMC started says so at once.
         #[cfg(feature = "discrete")]
         for event in self.update_event_log_sensor(cleared) {
@@ -546,6 +547,11 @@ impl Agent {
             self.log.publish(&sel);
         }
         loop {
+            // The one checkpoint site (each await site costs the bare-metal image flash).
+            #[cfg(feature = "sel-loss-detection")]
+            if since_mark >= CHECKPOINT_EVERY && sel.checkpoint(&mut store).await.is_ok() {
+                since_mark = 0;
+            }
             let cmd = self.log.receive().await;
             let now = (self.clock.get())();
             match cmd {
@@ -568,10 +574,6 @@ impl Agent {
                         let _ = store.set(key, &t).await;
                     }
                 }
-            }
-            #[cfg(feature = "sel-loss-detection")]
-            if since_mark >= CHECKPOINT_EVERY && sel.checkpoint(&mut store).await.is_ok() {
-                since_mark = 0;
             }
             self.log.publish(&sel);
             // The SEL's own sensor follows the log; its full/almost-full edges are records too.

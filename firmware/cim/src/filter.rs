@@ -300,11 +300,46 @@ pub(crate) fn value_is(name: &str, v: &Value<'_>, text: &str) -> bool {
         Value::Str(s) if name.ends_with("ClassName") => s.eq_ignore_ascii_case(text),
         Value::Str(s) => s == text,
         Value::DateTime(d) => d.matches(text),
-        _ => {
-            let have = scalar_text(v).and_then(|t| t.parse::<i128>().ok());
-            have.is_some() && have == text.trim_start_matches('+').parse::<i128>().ok()
-        }
+        _ => int_of(v).is_some_and(|have| Some(have) == int_text(text)),
     }
+}
+
+/// An integer value as sign and magnitude, zero unsigned: the one spelling both sides of
+/// [`value_is`] compare in.
+fn int_of(v: &Value<'_>) -> Option<(bool, u64)> {
+    let (negative, magnitude) = match *v {
+        Value::U8(n) => (false, u64::from(n)),
+        Value::U16(n) => (false, u64::from(n)),
+        Value::U32(n) => (false, u64::from(n)),
+        Value::U64(n) => (false, n),
+        Value::S8(n) => (n < 0, u64::from(n.unsigned_abs())),
+        Value::S16(n) => (n < 0, u64::from(n.unsigned_abs())),
+        Value::S32(n) => (n < 0, u64::from(n.unsigned_abs())),
+        Value::S64(n) => (n < 0, n.unsigned_abs()),
+        _ => return None,
+    };
+    Some((negative && magnitude != 0, magnitude))
+}
+
+/// Client text as an integer the way [`int_of`] spells it: any leading `+`, then an optional
+/// `-` and at least one decimal digit. What `text.trim_start_matches('+').parse::<i128>()`
+/// accepted, written by hand because that parse cost the bare-metal image ~0.5 KiB of flash; a
+/// magnitude past `u64` (which no property holds) is `None`, i.e. no match, as before.
+fn int_text(text: &str) -> Option<(bool, u64)> {
+    let text = text.trim_start_matches('+');
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    if digits.is_empty() {
+        return None;
+    }
+    let mut magnitude = 0u64;
+    for b in digits.bytes() {
+        let d = b.checked_sub(b'0').filter(|d| *d < 10)?;
+        magnitude = magnitude.checked_mul(10)?.checked_add(u64::from(d))?;
+    }
+    Some((negative && magnitude != 0, magnitude))
 }
 
 fn wql_admits(instance: &Instance<'_>, query: &Query) -> bool {
@@ -335,5 +370,64 @@ fn to_wql(v: &Value<'_>) -> wql::Value {
         Value::Str(s) => wql::Value::Str(String::from(s.as_ref())),
         Value::DateTime(d) => wql::Value::Str(d.cim_string()),
         Value::Null | Value::Ref(_) | Value::Array(_) => wql::Value::Null,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The hand-written comparison answers what the i128 text comparison it replaced answered.
+    #[test]
+    fn integers_match_as_the_i128_parse_did() {
+        let values = [
+            Value::U8(0),
+            Value::U8(255),
+            Value::U16(7),
+            Value::U32(4_000_000_000),
+            Value::U64(u64::MAX),
+            Value::S8(-128),
+            Value::S16(0),
+            Value::S32(-5),
+            Value::S64(i64::MIN),
+            Value::S64(i64::MAX),
+        ];
+        let texts = [
+            "",
+            "+",
+            "-",
+            "0",
+            "-0",
+            "+0",
+            "00",
+            "7",
+            "+7",
+            "++7",
+            "-+7",
+            "+-5",
+            "-5",
+            " 7",
+            "7 ",
+            "7a",
+            "0x7",
+            "255",
+            "-128",
+            "128",
+            "4000000000",
+            "18446744073709551615",
+            "18446744073709551616",
+            "-9223372036854775808",
+            "9223372036854775807",
+            "-18446744073709551615",
+            "340282366920938463463374607431768211456",
+        ];
+        for v in &values {
+            let have = scalar_text(v).and_then(|t| t.parse::<i128>().ok());
+            for text in texts {
+                let trimmed = text.trim().trim_start_matches('+');
+                let before = have.is_some() && have == trimmed.parse::<i128>().ok();
+                assert_eq!(value_is("N", v, text), before, "{v:?} {text:?}");
+            }
+        }
     }
 }

@@ -220,7 +220,7 @@ pub fn write_output(out: &mut XmlWriter, class: &ClassDef, method: &str, code: u
     let root = format!("p:{method}_OUTPUT");
     out.open(&root, &[("xmlns:p", &class.resource_uri())]);
     out.open("p:ReturnValue", &[]);
-    out.text_fmt(format_args!("{code}"));
+    out.text_int(false, code.into());
     out.close("p:ReturnValue");
     out.close(&root);
 }

@@ -20,7 +20,7 @@
 //!   timestamp) stays unique for consoles that cached earlier records.
 //! - **Stop policy** refuses records at capacity and raises the overflow flag (persisted in the
 //!   store map), as a classic IPMI SEL does; a clear lowers it.
-//! - **Loss is detected, not silent** (feature `loss-detection`). The map keeps a mark of the newest RecordID and the
+//! - **Loss is detected, not silent** (feature `loss-detection`). The map's SEL state keeps a mark of the newest RecordID and the
 //!   record count ([`Sel::checkpoint`]); a queue that mounts with fewer records than the mark
 //!   promises (its count plus the RecordIDs since), or an older newest record (flash damaged, the file
 //!   deleted, truncated or replaced) is reported by [`Sel::lost`], and RecordIDs continue after
@@ -144,23 +144,32 @@ const FLAG_CLEARS: u8 = 0x01;
 /// Upper bound of an encoded [`Stored`]: array header 1, byte string header 1 + 16, flags ≤ 2.
 pub const STORED_MAX_LEN: usize = 20;
 
-/// The log's persistent state in the store map.
+/// The log's persistent state in the store map: the overflow flag and the mark of what the log
+/// knew of its queue when it was written ([`Sel::checkpoint`], and every overflow change). One
+/// entry rather than two: mount reads it once, and every write shares one code path (on the
+/// bare-metal image a second map entry cost ~0.5 KiB of flash). A state written before the
+/// mark moved here (issue 20's first version kept it under [`StoreKey::SEL_MARK`]) decodes with
+/// no mark, which reads like a new device until the next checkpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Encode, Decode)]
 #[cbor(array)]
 struct State {
     #[n(0)]
     overflow: bool,
+    /// RecordID of the newest record (0: none).
+    #[n(1)]
+    #[cbor(default)]
+    newest: u16,
+    /// Records in the log (0: no mark).
+    #[n(2)]
+    #[cbor(default)]
+    len: u16,
 }
 
-/// What the log last knew of its queue, in the map under [`StoreKey::SEL_MARK`].
+/// The mark part of [`State`], when it has one.
 #[cfg(feature = "loss-detection")]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Encode, Decode)]
-#[cbor(array)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Mark {
-    /// RecordID of the newest record (0: none).
-    #[n(0)]
     newest: u16,
-    #[n(1)]
     len: u16,
 }
 
@@ -224,28 +233,35 @@ impl Sel {
             })
             .await;
         // Damage the store cannot repair (a zeroed or overwritten region) would leave the log
-        // unmountable for good: its records are lost either way, so the region is erased and
-        // the loss reported, and the map's settings and account stay.
+        // unmountable for good: its records are lost either way, so the region is erased (by
+        // `recover`, with nothing to rewrite) and the loss reported, and the map's settings and
+        // account stay.
         #[cfg(feature = "loss-detection")]
         let corrupt = matches!(scan, Err(StoreError::Corrupted));
         #[cfg(feature = "loss-detection")]
         if corrupt {
-            store.erase_queue().await?;
             records.clear();
             last_erase = None;
             clear_id = None;
+        } else {
+            scan?;
         }
-        #[cfg(feature = "loss-detection")]
-        let scan = if corrupt { Ok(()) } else { scan };
+        #[cfg(not(feature = "loss-detection"))]
         scan?;
-        let overflow = store
+        let state = store
             .get::<State>(StoreKey::SEL_STATE)
             .await?
-            .unwrap_or_default()
-            .overflow;
+            .unwrap_or_default();
+        let overflow = state.overflow;
         let newest = records.back().map(Record::decode);
         #[cfg(feature = "loss-detection")]
-        let (next_id, lost) = recover(store, &records, newest, clear_id, corrupt, cap).await?;
+        let (next_id, lost) = {
+            let mark = (state.len > 0).then_some(Mark {
+                newest: state.newest,
+                len: state.len,
+            });
+            recover(store, &records, newest, clear_id, corrupt, cap, mark).await?
+        };
         #[cfg(not(feature = "loss-detection"))]
         let next_id = newest.map_or(RecordId::FIRST, |r| r.id.next());
         Ok(Self {
@@ -282,11 +298,9 @@ impl Sel {
     ) -> Result<(), SelError<F::Error>> {
         #[cfg(feature = "loss-detection")]
         {
-            let mark = Mark {
-                newest: self.records.back().map_or(0, |r| Record::decode(r).id.0),
-                len: u16::try_from(self.records.len()).unwrap_or(u16::MAX),
-            };
-            store.set(StoreKey::SEL_MARK, &mark).await?;
+            store
+                .set(StoreKey::SEL_STATE, &self.state(self.overflow))
+                .await?;
             self.lost = None;
         }
         #[cfg(not(feature = "loss-detection"))]
@@ -304,9 +318,7 @@ impl Sel {
     ) -> Result<Added, SelError<F::Error>> {
         if self.is_full() && self.config.policy == OverflowPolicy::Stop {
             if !self.overflow {
-                store
-                    .set(StoreKey::SEL_STATE, &State { overflow: true })
-                    .await?;
+                store.set(StoreKey::SEL_STATE, &self.state(true)).await?;
                 self.overflow = true;
             }
             return Ok(Added::Refused);
@@ -327,13 +339,22 @@ impl Sel {
         // the next refused record raises it again; the other order could leave an empty log
         // that claims to have dropped records.
         if self.overflow {
-            store.set(StoreKey::SEL_STATE, &State::default()).await?;
+            store.set(StoreKey::SEL_STATE, &self.state(false)).await?;
             self.overflow = false;
         }
         let record = log_cleared(&self.config.bmc).record(self.next_id, now);
         self.append(store, record, FLAG_CLEARS).await?;
         self.last_erase = Some(now);
         Ok(record.id)
+    }
+
+    /// The [`State`] to write: `overflow` and the log's mark as it stands.
+    fn state(&self, overflow: bool) -> State {
+        State {
+            overflow,
+            newest: self.records.back().map_or(0, |r| Record::decode(r).id.0),
+            len: u16::try_from(self.records.len()).unwrap_or(u16::MAX),
+        }
     }
 
     async fn append<F: MultiwriteNorFlash>(
@@ -455,15 +476,8 @@ async fn recover<F: MultiwriteNorFlash>(
     clear_id: Option<RecordId>,
     corrupt: bool,
     cap: usize,
+    mark: Option<Mark>,
 ) -> Result<(RecordId, Option<usize>), SelError<F::Error>> {
-    // A mark that does not decode is damage to the map, not to the log: the log is then
-    // read as it is, like a new one.
-    let mark = store
-        .get::<Mark>(StoreKey::SEL_MARK)
-        .await
-        .ok()
-        .flatten()
-        .filter(|m| m.len > 0);
     let mut next_id = newest.map_or(RecordId::FIRST, |r| r.id.next());
     let lost = mark.and_then(|m| {
         let lost = match corrupt {
@@ -477,11 +491,13 @@ async fn recover<F: MultiwriteNorFlash>(
         }
         lost
     });
+    // A region erased for damage is a loss even without a mark to count it by.
+    let lost = lost.or(corrupt.then_some(0));
     // What is left of a damaged queue is rewritten into a clean one: pages the store could
     // not read (random bytes, flipped bits) would otherwise stay in the region and can hide
     // records written after them. A cut midway loses the survivors, which the mark then
-    // reports at the next mount.
-    if lost.is_some() && !corrupt {
+    // reports at the next mount. A corrupted region has no survivors: it is only erased.
+    if lost.is_some() {
         store.erase_queue().await?;
         for r in records {
             let stored = Stored {
@@ -491,8 +507,7 @@ async fn recover<F: MultiwriteNorFlash>(
             store.push(&stored, true).await?;
         }
     }
-    // A region erased for damage is a loss even without a mark to count it by.
-    Ok((next_id, lost.or(corrupt.then_some(0))))
+    Ok((next_id, lost))
 }
 
 /// Half the RecordID cycle: a distance below it is "later", above it "earlier".

@@ -450,3 +450,46 @@ fn a_zeroed_or_random_queue_is_erased_and_reported() {
         b.boot(cfg, async |_, sel| assert_eq!(sel.len(), 1));
     }
 }
+
+/// The mark shares the state's map entry: a state written before it did (only the overflow
+/// flag) still decodes, with no mark, and a full state round-trips.
+#[test]
+fn state_entries_old_and_new_decode() {
+    let old = minicbor::decode::<State>(&[0x81, 0xF5]).unwrap();
+    assert_eq!(
+        old,
+        State {
+            overflow: true,
+            newest: 0,
+            len: 0
+        }
+    );
+    let now = State {
+        overflow: false,
+        newest: 0x1234,
+        len: 32,
+    };
+    let mut buf = [0u8; 16];
+    let mut cursor = minicbor::encode::write::Cursor::new(&mut buf[..]);
+    minicbor::encode(now, &mut cursor).unwrap();
+    let len = cursor.position();
+    assert_eq!(minicbor::decode::<State>(&buf[..len]).unwrap(), now);
+}
+
+#[cfg(feature = "loss-detection")]
+/// Raising the overflow flag writes the mark too: a refused record does not make the mark stale.
+#[test]
+fn the_overflow_flag_keeps_the_mark() {
+    let mut b = Board::new(6);
+    b.boot(config(4, OverflowPolicy::Stop), async |store, sel| {
+        for i in 0..5 {
+            sel.add(store, &event(i), 0).await.unwrap();
+        }
+        assert!(sel.overflow());
+    });
+    b.boot(config(4, OverflowPolicy::Stop), async |_, sel| {
+        assert!(sel.overflow());
+        assert_eq!(sel.lost(), None);
+        assert_eq!(sel.len(), 4);
+    });
+}

@@ -72,8 +72,9 @@ impl StoreKey {
     pub const FORMAT: Self = Self(0x0000);
     /// The SEL's persistent state (overflow flag, ...), owned by the SEL crate.
     pub const SEL_STATE: Self = Self(0x0100);
-    /// What the SEL last knew of its queue (newest RecordID, record count), owned by the SEL
-    /// crate: how it tells records lost from flash apart from a log that never had them.
+    /// Where the SEL kept what it last knew of its queue (newest RecordID, record count) in
+    /// issue 20's first version; the mark now lives in [`StoreKey::SEL_STATE`]. Reserved: a
+    /// store written by that version may still hold it, and nothing reads it.
     pub const SEL_MARK: Self = Self(0x0101);
 
     const SETTING: u16 = 0x1000;

@@ -122,7 +122,7 @@ pub fn write_response(out: &mut XmlWriter, head: &ResponseHeader<'_>, body: &Res
     match head.total_items {
         Some(Some(n)) => {
             out.open("w:TotalItemsCountEstimate", &[]);
-            out.text_fmt(format_args!("{n}"));
+            out.text_int(false, n);
             out.close("w:TotalItemsCountEstimate");
         }
         Some(None) => out.empty("w:TotalItemsCountEstimate", &[("xsi:nil", "true")]),

@@ -142,6 +142,32 @@ impl XmlWriter {
         self.put(markup);
     }
 
+    /// A decimal integer as character data, `-` first when `negative` (and `magnitude` > 0),
+    /// exactly as `{}` formats it. Written by hand rather than through `core::fmt`: on the
+    /// bare-metal image each formatted integer type links its own `Display` code, and these
+    /// are the hottest of them (every CIM integer property).
+    pub fn text_int(&mut self, negative: bool, magnitude: u64) {
+        let mut digits = [0u8; 21];
+        let mut at = digits.len();
+        let mut n = magnitude;
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        if negative && magnitude != 0 {
+            at -= 1;
+            digits[at] = b'-';
+        }
+        // Only ASCII digits and '-' were written, which never need escaping.
+        if let Some(text) = digits.get(at..).and_then(|d| core::str::from_utf8(d).ok()) {
+            self.put(text);
+        }
+    }
+
     /// Formatted character data (numbers), escaped like `text`.
     pub fn text_fmt(&mut self, args: core::fmt::Arguments<'_>) {
         use core::fmt::Write;
@@ -344,5 +370,32 @@ mod tests {
         let mut w = XmlWriter::new();
         w.text_fmt(format_args!("{}", -42i32));
         assert_eq!(w.as_str(), "-42");
+    }
+
+    #[test]
+    fn text_int_writes_what_display_writes() {
+        let cases: [(bool, u64); 8] = [
+            (false, 0),
+            (true, 0),
+            (false, 7),
+            (true, 42),
+            (false, 1_000_000),
+            (false, u64::MAX),
+            (true, i64::MIN.unsigned_abs()),
+            (true, 128),
+        ];
+        for (negative, magnitude) in cases {
+            let mut w = XmlWriter::new();
+            w.text_int(negative, magnitude);
+            let want = if negative && magnitude != 0 {
+                alloc::format!("-{magnitude}")
+            } else {
+                alloc::format!("{magnitude}")
+            };
+            assert_eq!(w.as_str(), want);
+        }
+        let mut w = XmlWriter::new();
+        w.text_int(true, i64::MIN.unsigned_abs());
+        assert_eq!(w.as_str(), alloc::format!("{}", i64::MIN));
     }
 }
