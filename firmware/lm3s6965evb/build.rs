@@ -59,12 +59,28 @@ fn run() -> Result<(), String> {
     println!("cargo:rerun-if-changed={}", board_path.display());
     let board = wsbmc_board::load(&board_path).map_err(|e| e.to_string())?;
     check_driver_families(&board)?;
+    check_no_board_discrete(&board)?;
 
     let mut code = String::new();
     emit_board(&mut code, &board, &board_path).map_err(|e| e.to_string())?;
     emit_account(&mut code)?;
     fs::write(out.join("board.rs"), code).map_err(|e| format!("board.rs: {e}"))?;
     Ok(())
+}
+
+/// The image polls and shows only the BMC's own discrete sensors (and carries only their state
+/// texts, wsbmc-ipmi's `bmc-states`): a board's `[[discrete]]` sensors would be dropped
+/// without a word, so a board that has some is refused.
+fn check_no_board_discrete(board: &Board) -> Result<(), String> {
+    match board.discrete.first() {
+        None => Ok(()),
+        Some(d) => Err(format!(
+            "{} [[discrete]] sensor(s) (the first: {:?}): this image shows only the BMC's own \
+             discrete sensors; remove them from the board file",
+            board.discrete.len(),
+            d.name
+        )),
+    }
 }
 
 /// Every device of the board needs its driver family enabled as a feature of this crate

@@ -47,12 +47,12 @@ pub struct OffsetInfo {
     pub severity: Severity,
 }
 
-#[cfg(feature = "states")]
+#[cfg(feature = "bmc-states")]
 use crate::names::{Packed, total_len};
-#[cfg(feature = "states")]
+#[cfg(feature = "bmc-states")]
 use Severity::{Critical as C, Ok as O, Warning as W};
 
-#[cfg(feature = "states")]
+#[cfg(feature = "bmc-states")]
 const fn o(text: &'static str, severity: Severity) -> OffsetInfo {
     OffsetInfo { text, severity }
 }
@@ -60,7 +60,7 @@ const fn o(text: &'static str, severity: Severity) -> OffsetInfo {
 /// The event/reading type of sensor-specific offsets.
 pub const SENSOR_SPECIFIC: u8 = 0x6F;
 
-#[cfg(feature = "states")]
+#[cfg(feature = "bmc-states")]
 const PHYSICAL_SECURITY: &[OffsetInfo] = &[
     o("General Chassis Intrusion", W),
     o("Drive Bay intrusion", W),
@@ -71,7 +71,7 @@ const PHYSICAL_SECURITY: &[OffsetInfo] = &[
     o("FAN area intrusion", W),
 ];
 
-#[cfg(feature = "states")]
+#[cfg(feature = "bmc-states")]
 const PROCESSOR: &[OffsetInfo] = &[
     o("IERR", C),
     o("Thermal Trip", C),
@@ -88,7 +88,7 @@ const PROCESSOR: &[OffsetInfo] = &[
     o("Correctable Machine Check Error", W),
 ];
 
-#[cfg(feature = "states")]
+#[cfg(feature = "bmc-states")]
 const POWER_SUPPLY: &[OffsetInfo] = &[
     o("Presence detected", O),
     o("Power Supply Failure detected", C),
@@ -100,7 +100,7 @@ const POWER_SUPPLY: &[OffsetInfo] = &[
     o("Power Supply Inactive (in standby state)", O),
 ];
 
-#[cfg(feature = "states")]
+#[cfg(feature = "bmc-states")]
 const POWER_UNIT: &[OffsetInfo] = &[
     o("Power off/down", O),
     o("Power cycle", O),
@@ -112,7 +112,7 @@ const POWER_UNIT: &[OffsetInfo] = &[
     o("Predictive Failure", W),
 ];
 
-#[cfg(feature = "states")]
+#[cfg(feature = "bmc-states")]
 const DRIVE_SLOT: &[OffsetInfo] = &[
     o("Drive Presence", O),
     o("Drive Fault", C),
@@ -125,7 +125,7 @@ const DRIVE_SLOT: &[OffsetInfo] = &[
     o("Rebuild/Remap Aborted", W),
 ];
 
-#[cfg(feature = "states")]
+#[cfg(feature = "bmc-states")]
 const EVENT_LOGGING_DISABLED: &[OffsetInfo] = &[
     o("Correctable Memory Error Logging Disabled", W),
     o("Event Type Logging Disabled", W),
@@ -136,7 +136,7 @@ const EVENT_LOGGING_DISABLED: &[OffsetInfo] = &[
     o("Correctable Machine Check Error Logging Disabled", W),
 ];
 
-#[cfg(feature = "states")]
+#[cfg(feature = "bmc-states")]
 const SYSTEM_EVENT: &[OffsetInfo] = &[
     o("System Reconfigured", O),
     o("OEM System boot event", O),
@@ -146,7 +146,7 @@ const SYSTEM_EVENT: &[OffsetInfo] = &[
     o("Timestamp Clock Synch", O),
 ];
 
-#[cfg(feature = "states")]
+#[cfg(feature = "bmc-states")]
 const SESSION_AUDIT: &[OffsetInfo] = &[
     o("Session Activated", O),
     o("Session Deactivated", O),
@@ -154,7 +154,7 @@ const SESSION_AUDIT: &[OffsetInfo] = &[
     o("Invalid password disable", C),
 ];
 
-#[cfg(feature = "states")]
+#[cfg(feature = "bmc-states")]
 const ENTITY_PRESENCE: &[OffsetInfo] = &[
     o("Entity Present", O),
     o("Entity Absent", W),
@@ -162,7 +162,7 @@ const ENTITY_PRESENCE: &[OffsetInfo] = &[
 ];
 
 /// Generic event/reading types 02h..0Ch (table 42-2), indexed by type - 2.
-#[cfg(feature = "states")]
+#[cfg(feature = "bmc-states")]
 const GENERIC: [&[OffsetInfo]; 11] = [
     // 02h DMI-based usage state
     &[
@@ -237,7 +237,7 @@ const GENERIC: [&[OffsetInfo]; 11] = [
 
 /// The offsets a sensor of `sensor_type` with event/reading type `reading_type` can report; empty
 /// for threshold sensors, OEM types and sensor types not in the table.
-#[cfg(feature = "states")]
+#[cfg(feature = "bmc-states")]
 pub fn offsets(sensor_type: u8, reading_type: u8) -> &'static [OffsetInfo] {
     match group(sensor_type, reading_type) {
         Some(g) => GROUPS[g],
@@ -246,32 +246,39 @@ pub fn offsets(sensor_type: u8, reading_type: u8) -> &'static [OffsetInfo] {
 }
 
 /// Every table above, in the order [`group`] numbers them.
-#[cfg(feature = "states")]
+#[cfg(feature = "bmc-states")]
 const GROUPS: [&[OffsetInfo]; 20] = [
-    PHYSICAL_SECURITY,
-    PROCESSOR,
-    POWER_SUPPLY,
+    board(PHYSICAL_SECURITY),
+    board(PROCESSOR),
+    board(POWER_SUPPLY),
     POWER_UNIT,
-    DRIVE_SLOT,
+    board(DRIVE_SLOT),
     EVENT_LOGGING_DISABLED,
     SYSTEM_EVENT,
-    ENTITY_PRESENCE,
+    board(ENTITY_PRESENCE),
     SESSION_AUDIT,
-    GENERIC[0],
-    GENERIC[1],
-    GENERIC[2],
-    GENERIC[3],
-    GENERIC[4],
-    GENERIC[5],
-    GENERIC[6],
-    GENERIC[7],
-    GENERIC[8],
-    GENERIC[9],
-    GENERIC[10],
+    board(GENERIC[0]),
+    board(GENERIC[1]),
+    board(GENERIC[2]),
+    board(GENERIC[3]),
+    board(GENERIC[4]),
+    board(GENERIC[5]),
+    board(GENERIC[6]),
+    board(GENERIC[7]),
+    board(GENERIC[8]),
+    board(GENERIC[9]),
+    board(GENERIC[10]),
 ];
 
+/// A group only a board's own discrete sensors use: empty without the `states` feature, so an
+/// image with just the BMC's sensors does not carry its texts.
+#[cfg(feature = "bmc-states")]
+const fn board(group: &'static [OffsetInfo]) -> &'static [OffsetInfo] {
+    if cfg!(feature = "states") { group } else { &[] }
+}
+
 /// Which of [`GROUPS`] describes a sensor.
-#[cfg(feature = "states")]
+#[cfg(feature = "bmc-states")]
 const fn group(sensor_type: u8, reading_type: u8) -> Option<usize> {
     match reading_type {
         SENSOR_SPECIFIC => match sensor_type {
@@ -296,7 +303,7 @@ const fn group(sensor_type: u8, reading_type: u8) -> Option<usize> {
 // list, and where each group starts in it. 3 bytes an offset instead of a 12-byte `OffsetInfo`.
 
 /// How many offsets all groups have together.
-#[cfg(feature = "states")]
+#[cfg(feature = "bmc-states")]
 const COUNT: usize = {
     let mut n = 0;
     let mut g = 0;
@@ -308,7 +315,7 @@ const COUNT: usize = {
 };
 
 /// Index of each group's first offset in the flat list; the last entry is [`COUNT`].
-#[cfg(feature = "states")]
+#[cfg(feature = "bmc-states")]
 static STARTS: [u8; 21] = {
     assert!(COUNT <= u8::MAX as usize);
     let mut out = [0u8; 21];
@@ -320,7 +327,7 @@ static STARTS: [u8; 21] = {
     out
 };
 
-#[cfg(feature = "states")]
+#[cfg(feature = "bmc-states")]
 const fn flat_texts() -> [&'static str; COUNT] {
     let mut out = [""; COUNT];
     let (mut i, mut g) = (0, 0);
@@ -336,10 +343,10 @@ const fn flat_texts() -> [&'static str; COUNT] {
     out
 }
 
-#[cfg(feature = "states")]
+#[cfg(feature = "bmc-states")]
 static TEXTS: Packed<COUNT, { total_len(&flat_texts()) }> = Packed::new(&flat_texts());
 
-#[cfg(feature = "states")]
+#[cfg(feature = "bmc-states")]
 static SEVERITIES: [Severity; COUNT] = {
     let mut out = [Severity::Ok; COUNT];
     let (mut i, mut g) = (0, 0);
@@ -356,7 +363,7 @@ static SEVERITIES: [Severity; COUNT] = {
 };
 
 /// The range of the flat list that holds a sensor's offsets.
-#[cfg(feature = "states")]
+#[cfg(feature = "bmc-states")]
 fn flat_range(sensor_type: u8, reading_type: u8) -> core::ops::Range<usize> {
     match group(sensor_type, reading_type) {
         Some(g) => usize::from(STARTS[g])..usize::from(STARTS[g + 1]),
@@ -365,7 +372,7 @@ fn flat_range(sensor_type: u8, reading_type: u8) -> core::ops::Range<usize> {
 }
 
 /// One offset's text and severity, or `None` when the table has no such offset.
-#[cfg(feature = "states")]
+#[cfg(feature = "bmc-states")]
 pub fn offset_info(sensor_type: u8, reading_type: u8, offset: u8) -> Option<OffsetInfo> {
     let i = flat_range(sensor_type, reading_type).nth(usize::from(offset))?;
     Some(OffsetInfo {
@@ -376,7 +383,7 @@ pub fn offset_info(sensor_type: u8, reading_type: u8, offset: u8) -> Option<Offs
 
 /// Without the `states` feature: the four offsets the BMC's own records use, as the SEL wrote
 /// them before the table existed.
-#[cfg(not(feature = "states"))]
+#[cfg(not(feature = "bmc-states"))]
 pub fn offset_info(sensor_type: u8, reading_type: u8, offset: u8) -> Option<OffsetInfo> {
     let text = match (reading_type, sensor_type, offset) {
         (SENSOR_SPECIFIC, 0x10, 0x02) => "Log area reset/cleared",
@@ -392,7 +399,7 @@ pub fn offset_info(sensor_type: u8, reading_type: u8, offset: u8) -> Option<Offs
 }
 
 /// The offsets a table defines, as a state mask (bit n = offset n); at most 15 bits, as in an SDR.
-#[cfg(feature = "states")]
+#[cfg(feature = "bmc-states")]
 pub fn defined_mask(sensor_type: u8, reading_type: u8) -> u16 {
     let n = flat_range(sensor_type, reading_type).len().min(15);
     ((1u32 << n) - 1) as u16
