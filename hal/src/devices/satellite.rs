@@ -165,6 +165,15 @@ enum Load {
     Done,
 }
 
+/// Whether a Get Sensor Reading response of `n` bytes (at least `min`) carries a reading:
+/// byte 2 bit 5 set is "reading/state unavailable", bit 6 clear is scanning disabled.
+fn scanned(b: &[u8; 8], n: usize, min: usize) -> Result<(), DeviceError> {
+    if n < min || b[1] & 0x20 != 0 || b[1] & 0x40 == 0 {
+        return Err(DeviceError::BadData);
+    }
+    Ok(())
+}
+
 /// One satellite controller at an 8-bit IPMB slave address, reached through the link `L`.
 #[derive(Debug)]
 pub struct Satellite<L> {
@@ -443,8 +452,8 @@ impl<L: IpmiLink> Satellite<L> {
         self.load = Load::Start;
     }
 
-    /// The raw reading byte of a sensor (Get Sensor Reading).
-    pub async fn read_raw(&mut self, sensor: u8) -> Result<u8, DeviceError> {
+    /// Get Sensor Reading's response bytes and how many came.
+    async fn get_sensor_reading(&mut self, sensor: u8) -> Result<([u8; 8], usize), RequestError> {
         let mut b = [0u8; 8];
         let n = self
             .call(
@@ -453,9 +462,14 @@ impl<L: IpmiLink> Satellite<L> {
                 &[sensor],
                 &mut b,
             )
-            .await;
-        let n = match n {
-            Ok(n) => n,
+            .await?;
+        Ok((b, n))
+    }
+
+    /// The raw reading byte of a sensor (Get Sensor Reading).
+    pub async fn read_raw(&mut self, sensor: u8) -> Result<u8, DeviceError> {
+        let (b, n) = match self.get_sensor_reading(sensor).await {
+            Ok(r) => r,
             // A satellite that lost its power or was swapped may answer "not present" for
             // a sensor it listed: reload the SDRs next time.
             Err(RequestError::Completion(cc::NOT_PRESENT)) => {
@@ -464,10 +478,7 @@ impl<L: IpmiLink> Satellite<L> {
             }
             Err(e) => return Err(e.into()),
         };
-        // Byte 2 bit 5: "reading/state unavailable"; bit 6 clear: scanning disabled.
-        if n < 2 || b[1] & 0x20 != 0 || b[1] & 0x40 == 0 {
-            return Err(DeviceError::BadData);
-        }
+        scanned(&b, n, 2)?;
         Ok(b[0])
     }
 
@@ -475,19 +486,8 @@ impl<L: IpmiLink> Satellite<L> {
     /// fourth bytes. No SDR is needed: the board file says what the states mean. A sensor whose
     /// reading is unavailable or not scanning has no states to tell (BadData).
     pub async fn read_states(&mut self, sensor: u8) -> Result<u16, DeviceError> {
-        let mut b = [0u8; 8];
-        let n = self
-            .call(
-                netfn::SENSOR_EVENT,
-                cmd::GET_SENSOR_READING,
-                &[sensor],
-                &mut b,
-            )
-            .await
-            .map_err(DeviceError::from)?;
-        if n < 3 || b[1] & 0x20 != 0 || b[1] & 0x40 == 0 {
-            return Err(DeviceError::BadData);
-        }
+        let (b, n) = self.get_sensor_reading(sensor).await?;
+        scanned(&b, n, 3)?;
         // Byte 4 is optional for sensors with at most 8 states.
         let high = if n >= 4 { b[3] & 0x7F } else { 0 };
         Ok(u16::from_le_bytes([b[2], high]))
