@@ -3,12 +3,12 @@ and back, the chassis opened and closed, the SEL filled, each seen as CIM_Sensor
 HealthState and as SEL records with the right sensor number, offset and direction. Enumerate of
 CIM_Sensor lists the board's discrete sensors and the BMC's own."""
 
-import time
+import functools
 
 import pytest
 
 from conftest import Agent
-from wsmanlib import CIM_SCHEMA, enumerate_all, props, pypsrp
+from wsmanlib import CIM_SCHEMA, enumerate_all, props, pypsrp, wait_until
 
 SENSOR = CIM_SCHEMA + "CIM_Sensor"
 LOG_RECORD = CIM_SCHEMA + "CIM_LogRecord"
@@ -37,15 +37,7 @@ def dagent(tmp_path_factory):
         a.stop()
 
 
-def _wait(pred, what, within=WAIT_S):
-    deadline = time.monotonic() + within
-    last = None
-    while time.monotonic() < deadline:
-        last = pred()
-        if last:
-            return last
-        time.sleep(0.25)
-    pytest.fail(f"{what} did not happen within {within}s (last: {last!r})")
+_wait = functools.partial(wait_until, within=WAIT_S)
 
 
 def _discrete(agent) -> dict:

@@ -12,6 +12,7 @@
   are faults, not 200.
 """
 
+import functools
 import os
 import random
 import signal
@@ -33,6 +34,7 @@ from wsmanlib import (
     pull_body,
     pypsrp,
     body_of,
+    wait_until,
 )
 
 LOG_RECORD = CIM_SCHEMA + "CIM_LogRecord"
@@ -62,15 +64,7 @@ def _log_count(agent) -> int:
     return int(props(items[0])["CurrentNumberOfRecords"])
 
 
-def _wait(pred, what, within=WAIT_S):
-    deadline = time.monotonic() + within
-    last = None
-    while time.monotonic() < deadline:
-        last = pred()
-        if last:
-            return last
-        time.sleep(0.25)
-    pytest.fail(f"{what} did not happen within {within}s (last: {last!r})")
+_wait = functools.partial(wait_until, within=WAIT_S)
 
 
 def _stderr(agent) -> str:

@@ -32,6 +32,7 @@ Skipped only when qemu-system-arm is missing on a developer machine; under scrip
 a missing QEMU fails the test (scripts/test-lm3s installs it).
 """
 
+import functools
 import gc
 import hashlib
 import os
@@ -64,6 +65,7 @@ from wsmanlib import (
     post,
     props,
     pypsrp,
+    wait_until,
 )
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -1097,15 +1099,7 @@ def _discrete(wsman) -> dict:
     return {props(i)["DeviceID"]: props(i) for i in items if i.tag == "{%s}CIM_Sensor" % SENSOR}
 
 
-def _wait_for(pred, what, within=15.0):
-    deadline = time.monotonic() + within
-    last = None
-    while time.monotonic() < deadline:
-        last = pred()
-        if last:
-            return last
-        time.sleep(0.25)
-    pytest.fail(f"{what} did not happen within {within} s (last: {last!r})")
+_wait_for = functools.partial(wait_until, within=15.0)
 
 
 def _sensor_state(wsman, device_id, want):

@@ -3,6 +3,7 @@ control channel is logged with the right bytes and rendered as CIM_LogRecord, th
 a restart, ClearLog empties it and logs the clear, and power requests through Invoke change the
 host's state (with a second request refused while the first is in progress)."""
 
+import functools
 import time
 import xml.etree.ElementTree as ET
 
@@ -10,7 +11,7 @@ import pytest
 from pypsrp.wsman import SelectorSet
 
 from conftest import SIM_BOARD, Agent
-from wsmanlib import CIM_SCHEMA, NS, NUMERIC_SENSOR, enumerate_all, props, pypsrp
+from wsmanlib import CIM_SCHEMA, NS, NUMERIC_SENSOR, enumerate_all, props, pypsrp, wait_until
 
 LOG_RECORD = CIM_SCHEMA + "CIM_LogRecord"
 RECORD_LOG = CIM_SCHEMA + "CIM_RecordLog"
@@ -41,15 +42,7 @@ def _records(agent):
     return out
 
 
-def _wait(pred, what, within=WAIT_S):
-    deadline = time.monotonic() + within
-    last = None
-    while time.monotonic() < deadline:
-        last = pred()
-        if last:
-            return last
-        time.sleep(0.25)
-    pytest.fail(f"{what} did not happen within {within}s (last: {last!r})")
+_wait = functools.partial(wait_until, within=WAIT_S)
 
 
 def _sensor(agent, key_name):

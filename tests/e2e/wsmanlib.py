@@ -247,3 +247,16 @@ def needs_qemu(env: str, binary: str, install: str):
 def key_values(text: str) -> dict:
     """`key=value` words of a launcher script's output → a dict."""
     return dict(line.split("=", 1) for line in text.split() if "=" in line)
+
+
+def wait_until(pred, what, within):
+    """Polls `pred` every 0.25 s until it returns something truthy, which it returns; fails the
+    test after `within` seconds, naming `what` and the last value seen."""
+    deadline = time.monotonic() + within
+    last = None
+    while time.monotonic() < deadline:
+        last = pred()
+        if last:
+            return last
+        time.sleep(0.25)
+    pytest.fail(f"{what} did not happen within {within}s (last: {last!r})")
