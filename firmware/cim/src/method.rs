@@ -30,7 +30,8 @@ use wsbmc_wsman::{
     Epr, Fault, FaultDetail, FaultKind, Selector, SelectorValue, Target, XmlWriter, ns,
 };
 
-use crate::model::{Item, Model, SensorIx, class_of, epr_matches, resolve_class};
+use crate::kind::HOST;
+use crate::model::{Item, Model, class_of, epr_matches, resolve_class};
 use crate::platform::{ClearOutcome, PowerTransition, RequestOutcome};
 use crate::power::{Requested, from_power_state, from_requested_state};
 use crate::schema::{
@@ -252,7 +253,7 @@ fn decide(model: &Model<'_>, requested: Requested) -> u32 {
 fn request_state_change(model: &Model<'_>, item: &Item, input: Node<'_, '_>) -> Result<u32, Fault> {
     let params = Params::new(input, &["RequestedState", "TimeoutPeriod"])?;
     let requested = params.u16("RequestedState")?;
-    if *item != Item::Host {
+    if *item != HOST {
         return Ok(NOT_SUPPORTED);
     }
     if params.get("TimeoutPeriod").is_some() {
@@ -301,7 +302,7 @@ fn request_power_state_change(model: &Model<'_>, input: Node<'_, '_>) -> Result<
 /// only other computer system, and naming it (in any case) is still refused, as is an EPR with
 /// keys a computer system does not have or a CreationClassName of another class.
 fn names_the_host(model: &Model<'_>, element: &Epr) -> Result<bool, Fault> {
-    if epr_matches(&model.epr(&Item::Host)?, element) {
+    if epr_matches(&model.epr(&HOST)?, element) {
         return Ok(true);
     }
     let Ok(class) = resolve_class(&element.resource_uri) else {
@@ -332,7 +333,7 @@ fn names_the_host(model: &Model<'_>, element: &Epr) -> Result<bool, Fault> {
 }
 
 fn restore_default_thresholds(model: &Model<'_>, item: &Item) -> Result<u32, Fault> {
-    let Item::Sensor(SensorIx::Numeric(i)) = *item else {
+    let Some(i) = item.numeric_sensor() else {
         return Ok(NOT_SUPPORTED);
     };
     let id = SensorId(u16::try_from(i).map_err(|_| crate::model::internal("sensor index"))?);

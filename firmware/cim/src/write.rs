@@ -28,7 +28,7 @@ use roxmltree::Node;
 use wsbmc_monitor::{SensorId, Threshold, Thresholds};
 use wsbmc_wsman::{Fault, FaultDetail, FaultKind, Quoted, Target, XmlWriter, ns};
 
-use crate::model::{Item, Model, SensorIx, class_of, internal};
+use crate::model::{Model, class_of, internal};
 use crate::render::scalar_text;
 use crate::schema::{CimType, class_named};
 use crate::value::Value;
@@ -120,7 +120,7 @@ pub(crate) fn put(
     out: &mut XmlWriter,
 ) -> Result<(), Fault> {
     let (class, item) = model.target(target)?;
-    let Item::Sensor(SensorIx::Numeric(index)) = item else {
+    let Some(index) = item.numeric_sensor() else {
         return Err(Fault::action_mismatch()
             .message(format!("Put is not supported on {}", class_of(&item).name)));
     };

@@ -285,6 +285,39 @@ fn counts_of_every_class() {
     );
 }
 
+/// Every class renderer, walked: `Instance::set` checks each property name (and the value's
+/// type) against the class in debug builds, so a renderer that misspells a property fails here
+/// instead of leaving the property out of the wire output.
+#[test]
+fn every_class_renders_only_properties_of_its_schema() {
+    let f = Fixture::full();
+    let m = f.model();
+    let mut rendered = 0;
+    for class in wsbmc_cim::schema::ALL_CLASSES
+        .iter()
+        .filter(|c| !c.is_abstract)
+    {
+        let items = walk_ok(&m, &spec(&class.resource_uri(), Filter::None));
+        assert!(!items.is_empty(), "the full fixture has no {}", class.name);
+        rendered += items.len();
+    }
+    assert!(rendered > 40, "{rendered}");
+}
+
+#[test]
+#[should_panic(expected = "CIM_NumericSensor has no property CurrentReadng")]
+fn a_misspelt_property_fails_the_tests() {
+    let mut i = wsbmc_cim::Instance::new(&wsbmc_cim::schema::CIM_NUMERIC_SENSOR);
+    i.set("CurrentReadng", wsbmc_cim::Value::S32(1));
+}
+
+#[test]
+#[should_panic(expected = "CIM_NumericSensor.CurrentReading")]
+fn a_value_of_the_wrong_type_fails_the_tests() {
+    let mut i = wsbmc_cim::Instance::new(&wsbmc_cim::schema::CIM_NUMERIC_SENSOR);
+    i.set("CurrentReading", wsbmc_cim::Value::str("1"));
+}
+
 #[test]
 fn polymorphic_enumeration_returns_concrete_classes() {
     let f = Fixture::full();
