@@ -20,8 +20,8 @@ use core::cell::{Ref, RefCell, RefMut};
 use wsbmc_ipmi::SensorTypeMode;
 use wsbmc_monitor::{Monitor, SensorDesc, SensorState};
 use wsbmc_wsman::{
-    Cursor, EnumSpec, Epr, Fault, FaultDetail, FaultKind, Identity, Provider, Selector,
-    SelectorValue, Target, XmlWriter, ns,
+    Cursor, EnumSpec, Epr, Fault, FaultDetail, FaultKind, Identity, Property, Provider,
+    Representation, Selector, SelectorValue, Target, XmlWriter, ns,
 };
 
 use crate::filter::{self, Plan};
@@ -843,7 +843,7 @@ impl Provider for Model<'_> {
     fn put(
         &self,
         target: &Target<'_>,
-        body: roxmltree::Node<'_, '_>,
+        body: &Representation,
         out: &mut XmlWriter,
     ) -> Result<(), Fault> {
         crate::write::put(self, target, body, out)
@@ -853,7 +853,7 @@ impl Provider for Model<'_> {
         &self,
         target: &Target<'_>,
         method: &str,
-        input: roxmltree::Node<'_, '_>,
+        input: &[Property],
         out: &mut XmlWriter,
     ) -> Result<(), Fault> {
         crate::method::invoke(self, target, method, input, out)

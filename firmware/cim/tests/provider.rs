@@ -10,6 +10,7 @@ mod common;
 use common::*;
 use wsbmc_cim::{ClearOutcome, PowerState, PowerTransition};
 use wsbmc_monitor::Thresholds;
+use wsbmc_wsman::envelope::{parse_properties, parse_representation};
 use wsbmc_wsman::provider::AssociationFilter;
 use wsbmc_wsman::{
     Epr, Fault, FaultDetail, FaultKind, Filter, Provider, Selector, SelectorValue, Target,
@@ -945,7 +946,7 @@ fn put_edit(f: &Fixture, edit: impl Fn(String) -> String) -> Result<String, Faul
             selectors: &keys,
             namespace: None,
         },
-        node,
+        &parse_representation(node),
         &mut out,
     )?;
     Ok(out.into_string())
@@ -1094,7 +1095,7 @@ fn put_on_other_classes_is_not_supported() {
             selectors: &keys,
             namespace: None,
         },
-        node,
+        &parse_representation(node),
         &mut XmlWriter::new(),
     );
     assert_eq!(
@@ -1135,7 +1136,7 @@ fn invoke(
             namespace: None,
         },
         method,
-        input,
+        &parse_properties(input),
         &mut out,
     )?;
     let body = out.into_string();
@@ -1598,7 +1599,7 @@ fn put_without_selectors_on_a_single_sensor() {
                 selectors: &[],
                 namespace: None,
             },
-            node,
+            &parse_representation(node),
             &mut out,
         )
         .map(|()| out.into_string())
@@ -1775,7 +1776,7 @@ fn method_names_match_in_any_case_and_answer_in_canonical_case() {
             namespace: None,
         },
         "restoredefaultthresholds",
-        input,
+        &parse_properties(input),
         &mut out,
     );
     assert_eq!(r, Ok(()));
