@@ -12,8 +12,11 @@
 //! `match` per lookup, which is the code a hand-written model would have, and costs no table in
 //! flash (a static table of ~40 entries cost the bare-metal image 1.1 KiB).
 //!
-//! Adding a class: its `ClassDef` in `schema.rs` (and `ALL_CLASSES`), its instance source (a
-//! class module's `keys`/`instance` functions), and one entry here.
+//! Adding a class: its `ClassDef` in `schema.rs` (and `ALL_CLASSES`; a feature-gated class keeps
+//! its table in its own module, as `software.rs` and `network.rs` do), its instance source (a
+//! class module's `keys`/`instance` functions; a new module is one `mod` line in `lib.rs`), one
+//! entry here per role it plays, and its golden fixture in `tests/fixtures` (blessed with
+//! `WSBMC_BLESS=1 cargo test -p wsbmc-cim --test golden`). Nothing in `model.rs` changes.
 //!
 //! An entry, fields in this order, the optional ones left out when they do not apply:
 //!
@@ -776,5 +779,46 @@ kinds! {
         count: records,
         sel: true,
         ends: |i| [("Log", Item::new(Kind::Log, 0)), ("Record", Item::new(Kind::Record, i))],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn associations_name_their_ends_by_their_class_keys() {
+        for &kind in KINDS {
+            let class = kind.class();
+            assert!(!class.is_abstract, "{kind:?}");
+            match kind.ends(0) {
+                Some(ends) => {
+                    assert!(class.is_association(), "{kind:?}");
+                    let mut roles: Vec<&str> = ends.iter().map(|(role, _)| *role).collect();
+                    roles.sort_unstable();
+                    assert_eq!(roles, class.keys, "{kind:?}");
+                }
+                None => assert!(!class.is_association(), "{kind:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn every_kind_is_listed_once_and_only_profiles_are_interop() {
+        for (i, &kind) in KINDS.iter().enumerate() {
+            assert!(!KINDS[i + 1..].contains(&kind), "{kind:?}");
+            let profile_class = [
+                &CIM_REGISTERED_PROFILE,
+                &CIM_REFERENCED_PROFILE,
+                &CIM_ELEMENT_CONFORMS_TO_PROFILE,
+            ]
+            .iter()
+            .any(|c| core::ptr::eq(*c, kind.class()));
+            assert_eq!(kind.interop(), profile_class, "{kind:?}");
+        }
+        // The SEL's kinds come last, so de-duplicating association results never rescans them.
+        let sel: Vec<Kind> = KINDS.iter().copied().filter(|k| k.sel()).collect();
+        assert_eq!(sel, [Kind::Record, Kind::LogManagesRecord]);
+        assert_eq!(KINDS[KINDS.len() - 2..], sel[..]);
     }
 }

@@ -3,12 +3,12 @@
 //!
 //! Every instance the model can produce is an [`Item`]: a small value that names it (the host,
 //! sensor 3, SEL record 17, the SystemDevice link to sensor 3, ...). Items are laid out in the
-//! fixed sequence of kinds of [`crate::kind`], the one table every per-kind lookup here reads,
-//! and an enumeration cursor is a (kind, index) position in that sequence, so a cursor never
-//! depends on discovery order. Within the SEL's kinds the index is
-//! the next RecordID rather than a position, so a cursor stays meaningful while the SEL grows
-//! and wraps. Associations are items too: their ends are items, which makes traversal a comparison
-//! of small values, and only the results are ever rendered.
+//! fixed sequence of kinds of `kind.rs`, the one table every per-kind lookup here reads, and an
+//! enumeration cursor is a (kind, index) position in that sequence, so a cursor never depends on
+//! discovery order. Within the SEL's kinds the index is the next RecordID rather than a
+//! position, so a cursor stays meaningful while the SEL grows and wraps. Associations are items
+//! too: their ends are items, which makes traversal a comparison of small values, and only the
+//! results are ever rendered.
 
 use alloc::borrow::Cow;
 use alloc::boxed::Box;
