@@ -21,6 +21,7 @@ extern crate alloc;
 pub mod datetime;
 mod filter;
 pub mod host;
+pub(crate) mod kind;
 pub mod log;
 pub mod method;
 pub mod model;

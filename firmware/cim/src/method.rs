@@ -1,5 +1,5 @@
-//! Extrinsic methods (wsman.md §3.10): input parsing from `<Method>_INPUT`, the four methods the
-//! model implements, and the `<Method>_OUTPUT` reply.
+//! Extrinsic methods (wsman.md §3.10): the parameters `wsman` parsed from `<Method>_INPUT`, the
+//! four methods the model implements, and the `<Method>_OUTPUT` reply.
 //!
 //! Protocol errors (a parameter that is missing, misspelt or not a number) are faults, as
 //! DSP0227 wants: `wsman:InvalidParameter`. Everything the method itself decides is a CIM return
@@ -18,19 +18,16 @@
 //! accepted asynchronous request answers 0 and RequestedState/TransitioningToPowerState show it
 //! until the host gets there.
 
-use alloc::boxed::Box;
 use alloc::format;
 use alloc::string::String;
-use alloc::vec::Vec;
 
-use roxmltree::Node;
 use wsbmc_monitor::SensorId;
-use wsbmc_wsman::provider::MAX_EPR_NESTING;
 use wsbmc_wsman::{
-    Epr, Fault, FaultDetail, FaultKind, Selector, SelectorValue, Target, XmlWriter, ns,
+    Epr, Fault, FaultDetail, FaultKind, Property, PropertyValue, SelectorValue, Target, XmlWriter,
 };
 
-use crate::model::{Item, Model, SensorIx, class_of, epr_matches, resolve_class};
+use crate::kind::HOST;
+use crate::model::{Item, Model, class_of, epr_matches, resolve_class};
 use crate::platform::{ClearOutcome, PowerTransition, RequestOutcome};
 use crate::power::{Requested, from_power_state, from_requested_state};
 use crate::schema::{
@@ -62,54 +59,50 @@ fn invalid(detail: Option<FaultDetail>, message: String) -> Fault {
     }
 }
 
-/// The IN parameters of one call: the element children of `<Method>_INPUT`, matched by local
-/// name in any namespace and any case (clients disagree on both).
-struct Params<'a, 'i> {
-    children: Vec<Node<'a, 'i>>,
+/// The IN parameters of one call, as `wsman` parsed them from `<Method>_INPUT`: matched by name
+/// in any case (clients disagree).
+struct Params<'p> {
+    given: &'p [Property],
 }
 
-impl<'a, 'i> Params<'a, 'i> {
+impl<'p> Params<'p> {
     /// Rejects parameters the method does not have, and any given twice.
-    fn new(input: Node<'a, 'i>, allowed: &[&str]) -> Result<Self, Fault> {
-        let children: Vec<Node<'a, 'i>> = input.children().filter(Node::is_element).collect();
-        for (n, c) in children.iter().enumerate() {
-            let name = c.tag_name().name();
+    fn new(input: &'p [Property], allowed: &[&str]) -> Result<Self, Fault> {
+        for (n, p) in input.iter().enumerate() {
+            let name = &p.name;
             if !allowed.iter().any(|a| a.eq_ignore_ascii_case(name)) {
                 return Err(invalid(
                     Some(FaultDetail::InvalidName),
                     format!("the method has no parameter {name}"),
                 ));
             }
-            if children[..n]
-                .iter()
-                .any(|o| o.tag_name().name().eq_ignore_ascii_case(name))
-            {
+            if input[..n].iter().any(|o| o.name.eq_ignore_ascii_case(name)) {
                 return Err(invalid(
                     Some(FaultDetail::InvalidName),
                     format!("parameter {name} is given twice"),
                 ));
             }
         }
-        Ok(Self { children })
+        Ok(Self { given: input })
     }
 
-    /// The parameter's element, unless absent or `xsi:nil`.
-    fn get(&self, name: &str) -> Option<Node<'a, 'i>> {
-        self.children
+    /// The parameter's value, unless absent or `xsi:nil`.
+    fn get(&self, name: &str) -> Option<&'p PropertyValue> {
+        self.given
             .iter()
-            .find(|c| c.tag_name().name().eq_ignore_ascii_case(name))
-            .filter(|c| c.attribute((ns::XSI, "nil")) != Some("true"))
-            .copied()
+            .find(|p| p.name.eq_ignore_ascii_case(name))
+            .map(|p| &p.value)
+            .filter(|v| **v != PropertyValue::Nil)
     }
 
-    fn required(&self, name: &str) -> Result<Node<'a, 'i>, Fault> {
+    fn required(&self, name: &str) -> Result<&'p PropertyValue, Fault> {
         self.get(name)
             .ok_or_else(|| invalid(None, format!("parameter {name} is required")))
     }
 
     fn u16(&self, name: &str) -> Result<u16, Fault> {
-        let node = self.required(name)?;
-        node.text().unwrap_or("").trim().parse().map_err(|_| {
+        let value = self.required(name)?;
+        value.text().unwrap_or("").parse().map_err(|_| {
             invalid(
                 Some(FaultDetail::TypeMismatch),
                 format!("{name} must be a uint16"),
@@ -117,66 +110,22 @@ impl<'a, 'i> Params<'a, 'i> {
         })
     }
 
-    fn epr(&self, name: &str) -> Result<Epr, Fault> {
-        let node = self.required(name)?;
-        parse_epr(node).ok_or_else(|| {
-            invalid(
+    fn epr(&self, name: &str) -> Result<&'p Epr, Fault> {
+        match self.required(name)? {
+            PropertyValue::Epr(epr) => Ok(epr),
+            _ => Err(invalid(
                 Some(FaultDetail::TypeMismatch),
                 format!("{name} must be an EPR"),
-            )
-        })
-    }
-}
-
-fn child<'a, 'i>(node: Node<'a, 'i>, local: &str) -> Option<Node<'a, 'i>> {
-    node.children()
-        .find(|c| c.is_element() && c.tag_name().name() == local)
-}
-
-/// EPR content in a method parameter, with or without an `EndpointReference` wrapper. Parsed by
-/// local names because clients put Address and ReferenceParameters in whatever namespace their
-/// serializer chose (AMT tooling sends them unqualified).
-fn parse_epr(node: Node<'_, '_>) -> Option<Epr> {
-    epr_at(node, 0)
-}
-
-/// An EPR `nesting` EPR-valued selectors down; deeper than the protocol's bound is not an EPR
-/// (the recursion must not be the client's to choose).
-fn epr_at(node: Node<'_, '_>, nesting: usize) -> Option<Epr> {
-    if nesting > MAX_EPR_NESTING {
-        return None;
-    }
-    let node = child(node, "EndpointReference").unwrap_or(node);
-    let params = child(node, "ReferenceParameters")?;
-    let uri = child(params, "ResourceURI")?.text()?.trim();
-    if uri.is_empty() {
-        return None;
-    }
-    let mut selectors = Vec::new();
-    if let Some(set) = child(params, "SelectorSet") {
-        for s in set.children().filter(|c| c.is_element()) {
-            let name = s.attribute("Name")?;
-            let value = match child(s, "EndpointReference") {
-                Some(inner) => SelectorValue::Epr(Box::new(epr_at(inner, nesting + 1)?)),
-                None => SelectorValue::Text(String::from(s.text().unwrap_or("").trim())),
-            };
-            selectors.push(Selector {
-                name: String::from(name),
-                value,
-            });
+            )),
         }
     }
-    Some(Epr {
-        resource_uri: String::from(uri),
-        selectors,
-    })
 }
 
 pub(crate) fn invoke(
     model: &Model<'_>,
     target: &Target<'_>,
     method: &str,
-    input: Node<'_, '_>,
+    input: &[Property],
     out: &mut XmlWriter,
 ) -> Result<(), Fault> {
     let uri_class = resolve_class(target.resource_uri)?;
@@ -249,10 +198,10 @@ fn decide(model: &Model<'_>, requested: Requested) -> u32 {
 
 /// CIM_EnabledLogicalElement.RequestStateChange. Only the host system changes state (its power,
 /// cim.md §4.1); every other element validates the call and answers Not Supported.
-fn request_state_change(model: &Model<'_>, item: &Item, input: Node<'_, '_>) -> Result<u32, Fault> {
+fn request_state_change(model: &Model<'_>, item: &Item, input: &[Property]) -> Result<u32, Fault> {
     let params = Params::new(input, &["RequestedState", "TimeoutPeriod"])?;
     let requested = params.u16("RequestedState")?;
-    if *item != Item::Host {
+    if *item != HOST {
         return Ok(NOT_SUPPORTED);
     }
     if params.get("TimeoutPeriod").is_some() {
@@ -267,14 +216,14 @@ fn request_state_change(model: &Model<'_>, item: &Item, input: Node<'_, '_>) -> 
 
 /// CIM_PowerManagementService.RequestPowerStateChange (DSP1027). ManagedElement must name the
 /// host ([`names_the_host`]): this service switches nothing else.
-fn request_power_state_change(model: &Model<'_>, input: Node<'_, '_>) -> Result<u32, Fault> {
+fn request_power_state_change(model: &Model<'_>, input: &[Property]) -> Result<u32, Fault> {
     let params = Params::new(
         input,
         &["PowerState", "ManagedElement", "Time", "TimeoutPeriod"],
     )?;
     let state = params.u16("PowerState")?;
     let element = params.epr("ManagedElement")?;
-    if !names_the_host(model, &element)? {
+    if !names_the_host(model, element)? {
         return Err(invalid(
             Some(FaultDetail::InvalidValue),
             format!(
@@ -301,7 +250,7 @@ fn request_power_state_change(model: &Model<'_>, input: Node<'_, '_>) -> Result<
 /// only other computer system, and naming it (in any case) is still refused, as is an EPR with
 /// keys a computer system does not have or a CreationClassName of another class.
 fn names_the_host(model: &Model<'_>, element: &Epr) -> Result<bool, Fault> {
-    if epr_matches(&model.epr(&Item::Host)?, element) {
+    if epr_matches(&model.epr(&HOST)?, element) {
         return Ok(true);
     }
     let Ok(class) = resolve_class(&element.resource_uri) else {
@@ -332,7 +281,7 @@ fn names_the_host(model: &Model<'_>, element: &Epr) -> Result<bool, Fault> {
 }
 
 fn restore_default_thresholds(model: &Model<'_>, item: &Item) -> Result<u32, Fault> {
-    let Item::Sensor(SensorIx::Numeric(i)) = *item else {
+    let Some(i) = item.numeric_sensor() else {
         return Ok(NOT_SUPPORTED);
     };
     let id = SensorId(u16::try_from(i).map_err(|_| crate::model::internal("sensor index"))?);

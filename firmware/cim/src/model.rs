@@ -2,12 +2,13 @@
 //! and enumeration cursors onto the class tables and value sources.
 //!
 //! Every instance the model can produce is an [`Item`]: a small value that names it (the host,
-//! sensor 3, SEL record 17, the SystemDevice link to sensor 3, ...). Items are laid out in a
-//! fixed sequence of [`Kind`]s, and an enumeration cursor is a (kind, index) position in that
-//! sequence, so a cursor never depends on discovery order. Within the SEL's kinds the index is
-//! the next RecordID rather than a position, so a cursor stays meaningful while the SEL grows
-//! and wraps. Associations are items too: their ends are items, which makes traversal a comparison
-//! of small values, and only the results are ever rendered.
+//! sensor 3, SEL record 17, the SystemDevice link to sensor 3, ...). Items are laid out in the
+//! fixed sequence of kinds of `kind.rs`, the one table every per-kind lookup here reads, and an
+//! enumeration cursor is a (kind, index) position in that sequence, so a cursor never depends on
+//! discovery order. Within the SEL's kinds the index is the next RecordID rather than a
+//! position, so a cursor stays meaningful while the SEL grows and wraps. Associations are items
+//! too: their ends are items, which makes traversal a comparison of small values, and only the
+//! results are ever rendered.
 
 use alloc::borrow::Cow;
 use alloc::boxed::Box;
@@ -19,39 +20,28 @@ use core::cell::{Ref, RefCell, RefMut};
 use wsbmc_ipmi::SensorTypeMode;
 use wsbmc_monitor::{Monitor, SensorDesc, SensorState};
 use wsbmc_wsman::{
-    Cursor, EnumSpec, Epr, Fault, FaultDetail, FaultKind, Identity, Provider, Selector,
-    SelectorValue, Target, XmlWriter, ns,
+    Cursor, EnumSpec, Epr, Fault, FaultDetail, FaultKind, Identity, Property, Provider,
+    Representation, Selector, SelectorValue, Target, XmlWriter, ns,
 };
 
 use crate::filter::{self, Plan};
+pub(crate) use crate::kind::Item;
+use crate::kind::{KINDS, Kind};
 #[cfg(feature = "ip-interface")]
-use crate::network::{
-    self, CIM_ELEMENT_SETTING_DATA, CIM_HOSTED_ACCESS_POINT, CIM_IP_PROTOCOL_ENDPOINT,
-};
+use crate::network;
 use crate::platform::{DiscreteSensorView, LogView, Platform};
 use crate::profile::Profile;
 use crate::render::render_projected;
 use crate::schema::*;
 #[cfg(feature = "software-inventory")]
 use crate::software;
-#[cfg(feature = "software-inventory")]
-use crate::software::{
-    CIM_ELEMENT_SOFTWARE_IDENTITY, CIM_INSTALLED_SOFTWARE_IDENTITY, CIM_SOFTWARE_IDENTITY,
-};
 use crate::value::{Instance, Value};
-use crate::{host, log, physical, power, profile, sensor};
+use crate::{host, sensor};
 
 /// The implementation namespace: every class but the profile-registration ones lives here.
 pub const NAMESPACE: &str = "root/cimv2";
 /// DSP1033's namespace for profile registration.
 pub const INTEROP: &str = "root/interop";
-
-/// The classes whose instances live in root/interop.
-static INTEROP_CLASSES: &[&ClassDef] = &[
-    &CIM_REGISTERED_PROFILE,
-    &CIM_REFERENCED_PROFILE,
-    &CIM_ELEMENT_CONFORMS_TO_PROFILE,
-];
 
 /// What the model says about the system it runs for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,302 +108,36 @@ impl core::fmt::Debug for Model<'_> {
     }
 }
 
-/// A sensor, numeric (the monitor's table) or discrete (the platform's).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum SensorIx {
-    Numeric(usize),
-    Discrete(usize),
-}
-
-/// One instance the model can produce.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Item {
-    Host,
-    Bmc,
-    Domain,
-    Collection,
-    Sensor(SensorIx),
-    Pms,
-    PmCaps,
-    Chassis,
-    Card,
-    Log,
-    LogCaps,
-    Record(usize),
-    Profile(Profile),
-    /// 0 host → BMC, 1 domain → host, 2 domain → BMC.
-    SystemComponent(u8),
-    SystemDevice(SensorIx),
-    AssociatedSensor(SensorIx),
-    HostedCollection,
-    MemberOfCollection(SensorIx),
-    HostedService,
-    Apms,
-    /// 0 power service → its capabilities, 1 log → its capabilities.
-    ElementCapabilities(u8),
-    CsPackage,
-    Container,
-    UseOfLog,
-    /// A component profile → Base Server.
-    ReferencedProfile(Profile),
-    /// An index into [`CONFORMANCE`].
-    Ectp(u8),
-    LogManagesRecord(usize),
-    /// Firmware `i` (DSP1023): 0 the BMC's own, then the platform's.
-    #[cfg(feature = "software-inventory")]
-    Software(u8),
-    /// Firmware `i` → the system it runs on.
-    #[cfg(feature = "software-inventory")]
-    ElementSoftware(u8),
-    /// The system → firmware `i` installed in it.
-    #[cfg(feature = "software-inventory")]
-    InstalledSoftware(u8),
-    /// Address `i` of the BMC's management network (DSP1036).
-    #[cfg(feature = "ip-interface")]
-    IpEndpoint(u8),
-    /// The settings that gave address `i` (DHCP, autoconfiguration, IPv6 static).
-    #[cfg(feature = "ip-interface")]
-    IpSettings(u8),
-    /// The settings of static IPv4 address `i`, with mask and gateway.
-    #[cfg(feature = "ip-interface")]
-    IpStaticSettings(u8),
-    /// The BMC → endpoint `i`.
-    #[cfg(feature = "ip-interface")]
-    HostedAccessPoint(u8),
-    /// Endpoint `i` → its settings (static IPv4 ones when the flag is set).
-    #[cfg(feature = "ip-interface")]
-    ElementSettingData(u8, bool),
-}
-
-/// The central instance of each profile (ElementConformsToProfile). Component profiles point at
-/// the host as well as the autonomous one does, which DSP1033 allows and naive consoles need.
-const CONFORMANCE: &[(Profile, Item)] = &[
-    (Profile::BaseServer, Item::Host),
-    (Profile::Sensors, Item::Host),
-    (Profile::RecordLog, Item::Log),
-    (Profile::PowerStateManagement, Item::Host),
-    (Profile::PhysicalAsset, Item::Chassis),
-    #[cfg(feature = "software-inventory")]
-    (Profile::SoftwareInventory, Item::Host),
-    // The interface is the BMC's: its system scopes the profile.
-    #[cfg(feature = "ip-interface")]
-    (Profile::IpInterface, Item::Bmc),
-];
-
-/// The kinds of items, in cursor order. Big, growing kinds (the SEL) come last so that
-/// de-duplicating association results never rescans them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Host,
-    Bmc,
-    Domain,
-    Collection,
-    Numeric,
-    Discrete,
-    Pms,
-    PmCaps,
-    Chassis,
-    Card,
-    Log,
-    LogCaps,
-    Profile,
-    SystemComponent,
-    SystemDevice,
-    AssociatedSensor,
-    HostedCollection,
-    MemberOfCollection,
-    HostedService,
-    Apms,
-    ElementCapabilities,
-    CsPackage,
-    Container,
-    UseOfLog,
-    ReferencedProfile,
-    Ectp,
-    #[cfg(feature = "software-inventory")]
-    Software,
-    #[cfg(feature = "software-inventory")]
-    ElementSoftware,
-    #[cfg(feature = "software-inventory")]
-    InstalledSoftware,
-    #[cfg(feature = "ip-interface")]
-    IpEndpoint,
-    #[cfg(feature = "ip-interface")]
-    IpSettings,
-    #[cfg(feature = "ip-interface")]
-    IpStaticSettings,
-    #[cfg(feature = "ip-interface")]
-    HostedAccessPoint,
-    #[cfg(feature = "ip-interface")]
-    ElementSettingData,
-    Record,
-    LogManagesRecord,
-}
-
-const KINDS: &[Kind] = &[
-    Kind::Host,
-    Kind::Bmc,
-    Kind::Domain,
-    Kind::Collection,
-    Kind::Numeric,
-    Kind::Discrete,
-    Kind::Pms,
-    Kind::PmCaps,
-    Kind::Chassis,
-    Kind::Card,
-    Kind::Log,
-    Kind::LogCaps,
-    Kind::Profile,
-    Kind::SystemComponent,
-    Kind::SystemDevice,
-    Kind::AssociatedSensor,
-    Kind::HostedCollection,
-    Kind::MemberOfCollection,
-    Kind::HostedService,
-    Kind::Apms,
-    Kind::ElementCapabilities,
-    Kind::CsPackage,
-    Kind::Container,
-    Kind::UseOfLog,
-    Kind::ReferencedProfile,
-    Kind::Ectp,
-    #[cfg(feature = "software-inventory")]
-    Kind::Software,
-    #[cfg(feature = "software-inventory")]
-    Kind::ElementSoftware,
-    #[cfg(feature = "software-inventory")]
-    Kind::InstalledSoftware,
-    #[cfg(feature = "ip-interface")]
-    Kind::IpEndpoint,
-    #[cfg(feature = "ip-interface")]
-    Kind::IpSettings,
-    #[cfg(feature = "ip-interface")]
-    Kind::IpStaticSettings,
-    #[cfg(feature = "ip-interface")]
-    Kind::HostedAccessPoint,
-    #[cfg(feature = "ip-interface")]
-    Kind::ElementSettingData,
-    Kind::Record,
-    Kind::LogManagesRecord,
-];
-
-impl Kind {
-    const fn class(self) -> &'static ClassDef {
-        match self {
-            Kind::Host | Kind::Bmc => &CIM_COMPUTER_SYSTEM,
-            Kind::Domain => &CIM_ADMIN_DOMAIN,
-            Kind::Collection => &CIM_SYSTEM_SPECIFIC_COLLECTION,
-            Kind::Numeric => &CIM_NUMERIC_SENSOR,
-            Kind::Discrete => &CIM_SENSOR,
-            Kind::Pms => &CIM_POWER_MANAGEMENT_SERVICE,
-            Kind::PmCaps => &CIM_POWER_MANAGEMENT_CAPABILITIES,
-            Kind::Chassis => &CIM_CHASSIS,
-            Kind::Card => &CIM_CARD,
-            Kind::Log => &CIM_RECORD_LOG,
-            Kind::LogCaps => &CIM_ENABLED_LOGICAL_ELEMENT_CAPABILITIES,
-            Kind::Record => &CIM_LOG_RECORD,
-            Kind::Profile => &CIM_REGISTERED_PROFILE,
-            Kind::SystemComponent => &CIM_SYSTEM_COMPONENT,
-            Kind::SystemDevice => &CIM_SYSTEM_DEVICE,
-            Kind::AssociatedSensor => &CIM_ASSOCIATED_SENSOR,
-            Kind::HostedCollection => &CIM_HOSTED_COLLECTION,
-            Kind::MemberOfCollection => &CIM_MEMBER_OF_COLLECTION,
-            Kind::HostedService => &CIM_HOSTED_SERVICE,
-            Kind::Apms => &CIM_ASSOCIATED_POWER_MANAGEMENT_SERVICE,
-            Kind::ElementCapabilities => &CIM_ELEMENT_CAPABILITIES,
-            Kind::CsPackage => &CIM_COMPUTER_SYSTEM_PACKAGE,
-            Kind::Container => &CIM_CONTAINER,
-            Kind::UseOfLog => &CIM_USE_OF_LOG,
-            Kind::ReferencedProfile => &CIM_REFERENCED_PROFILE,
-            Kind::Ectp => &CIM_ELEMENT_CONFORMS_TO_PROFILE,
-            Kind::LogManagesRecord => &CIM_LOG_MANAGES_RECORD,
-            #[cfg(feature = "software-inventory")]
-            Kind::Software => &CIM_SOFTWARE_IDENTITY,
-            #[cfg(feature = "software-inventory")]
-            Kind::ElementSoftware => &CIM_ELEMENT_SOFTWARE_IDENTITY,
-            #[cfg(feature = "software-inventory")]
-            Kind::InstalledSoftware => &CIM_INSTALLED_SOFTWARE_IDENTITY,
-            #[cfg(feature = "ip-interface")]
-            Kind::IpEndpoint => &CIM_IP_PROTOCOL_ENDPOINT,
-            #[cfg(feature = "ip-interface")]
-            Kind::IpSettings => &network::CIM_IP_ASSIGNMENT_SETTING_DATA,
-            #[cfg(feature = "ip-interface")]
-            Kind::IpStaticSettings => &network::CIM_STATIC_IP_ASSIGNMENT_SETTING_DATA,
-            #[cfg(feature = "ip-interface")]
-            Kind::HostedAccessPoint => &CIM_HOSTED_ACCESS_POINT,
-            #[cfg(feature = "ip-interface")]
-            Kind::ElementSettingData => &CIM_ELEMENT_SETTING_DATA,
-        }
-    }
-}
-
 /// How many of the variable-size kinds exist right now.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Counts {
-    numeric: usize,
-    discrete: usize,
+    pub(crate) numeric: usize,
+    pub(crate) discrete: usize,
     /// `None` when the platform keeps no log.
-    log: Option<usize>,
+    pub(crate) log: Option<usize>,
     /// Firmware identities: the BMC's plus the platform's (at most 255).
     #[cfg(feature = "software-inventory")]
-    firmware: usize,
+    pub(crate) firmware: usize,
     /// Addresses of the management network (at most 64).
     #[cfg(feature = "ip-interface")]
-    ip: usize,
+    pub(crate) ip: usize,
     /// Bit `i` set: address `i` is static IPv4, so its settings are the static subclass.
     #[cfg(feature = "ip-interface")]
-    ip_static: u64,
+    pub(crate) ip_static: u64,
 }
 
 impl Counts {
-    fn sensors(&self) -> usize {
-        self.numeric + self.discrete
-    }
-
-    fn sensor(&self, j: usize) -> Option<SensorIx> {
-        if j < self.numeric {
-            Some(SensorIx::Numeric(j))
-        } else if j < self.sensors() {
-            Some(SensorIx::Discrete(j - self.numeric))
-        } else {
-            None
-        }
-    }
-
     #[cfg(feature = "ip-interface")]
-    fn ip_is_static(&self, i: usize) -> bool {
+    pub(crate) fn ip_is_static(&self, i: usize) -> bool {
         i < 64 && self.ip_static & (1 << i) != 0
     }
 
-    fn has_profile(&self, p: Profile) -> bool {
+    pub(crate) fn has_profile(&self, p: Profile) -> bool {
         p != Profile::RecordLog || self.log.is_some()
     }
 
     fn count(&self, kind: Kind) -> usize {
-        let log = usize::from(self.log.is_some());
-        match kind {
-            Kind::Numeric => self.numeric,
-            Kind::Discrete => self.discrete,
-            Kind::SystemDevice | Kind::AssociatedSensor | Kind::MemberOfCollection => {
-                self.sensors()
-            }
-            Kind::Log | Kind::LogCaps | Kind::UseOfLog => log,
-            Kind::Record | Kind::LogManagesRecord => self.log.unwrap_or(0),
-            Kind::Profile => Profile::ALL.len(),
-            Kind::ReferencedProfile => Profile::ALL.len() - 1,
-            Kind::SystemComponent => 3,
-            Kind::ElementCapabilities => 2,
-            Kind::Ectp => CONFORMANCE.len(),
-            #[cfg(feature = "software-inventory")]
-            Kind::Software | Kind::ElementSoftware | Kind::InstalledSoftware => self.firmware,
-            #[cfg(feature = "ip-interface")]
-            Kind::IpEndpoint
-            | Kind::IpSettings
-            | Kind::IpStaticSettings
-            | Kind::HostedAccessPoint
-            | Kind::ElementSettingData => self.ip,
-            _ => 1,
-        }
+        kind.count(self)
     }
 
     /// Item `i` of `kind`, or `None` when that slot is empty (a profile of a missing log).
@@ -421,79 +145,7 @@ impl Counts {
         if i >= self.count(kind) {
             return None;
         }
-        let small = u8::try_from(i).ok();
-        let item = match kind {
-            Kind::Host => Item::Host,
-            Kind::Bmc => Item::Bmc,
-            Kind::Domain => Item::Domain,
-            Kind::Collection => Item::Collection,
-            Kind::Numeric => Item::Sensor(SensorIx::Numeric(i)),
-            Kind::Discrete => Item::Sensor(SensorIx::Discrete(i)),
-            Kind::Pms => Item::Pms,
-            Kind::PmCaps => Item::PmCaps,
-            Kind::Chassis => Item::Chassis,
-            Kind::Card => Item::Card,
-            Kind::Log => Item::Log,
-            Kind::LogCaps => Item::LogCaps,
-            Kind::Record => Item::Record(i),
-            Kind::Profile => {
-                let p = Profile::ALL[i];
-                if !self.has_profile(p) {
-                    return None;
-                }
-                Item::Profile(p)
-            }
-            Kind::SystemComponent => Item::SystemComponent(small?),
-            Kind::SystemDevice => Item::SystemDevice(self.sensor(i)?),
-            Kind::AssociatedSensor => Item::AssociatedSensor(self.sensor(i)?),
-            Kind::HostedCollection => Item::HostedCollection,
-            Kind::MemberOfCollection => Item::MemberOfCollection(self.sensor(i)?),
-            Kind::HostedService => Item::HostedService,
-            Kind::Apms => Item::Apms,
-            Kind::ElementCapabilities => {
-                if i == 1 && self.log.is_none() {
-                    return None;
-                }
-                Item::ElementCapabilities(small?)
-            }
-            Kind::CsPackage => Item::CsPackage,
-            Kind::Container => Item::Container,
-            Kind::UseOfLog => Item::UseOfLog,
-            Kind::ReferencedProfile => {
-                let p = Profile::ALL[i + 1];
-                if !self.has_profile(p) {
-                    return None;
-                }
-                Item::ReferencedProfile(p)
-            }
-            Kind::Ectp => {
-                let (p, _) = CONFORMANCE[i];
-                if !self.has_profile(p) {
-                    return None;
-                }
-                Item::Ectp(small?)
-            }
-            Kind::LogManagesRecord => Item::LogManagesRecord(i),
-            #[cfg(feature = "software-inventory")]
-            Kind::Software => Item::Software(small?),
-            #[cfg(feature = "software-inventory")]
-            Kind::ElementSoftware => Item::ElementSoftware(small?),
-            #[cfg(feature = "software-inventory")]
-            Kind::InstalledSoftware => Item::InstalledSoftware(small?),
-            #[cfg(feature = "ip-interface")]
-            Kind::IpEndpoint => Item::IpEndpoint(small?),
-            #[cfg(feature = "ip-interface")]
-            Kind::IpSettings if !self.ip_is_static(i) => Item::IpSettings(small?),
-            #[cfg(feature = "ip-interface")]
-            Kind::IpStaticSettings if self.ip_is_static(i) => Item::IpStaticSettings(small?),
-            #[cfg(feature = "ip-interface")]
-            Kind::IpSettings | Kind::IpStaticSettings => return None,
-            #[cfg(feature = "ip-interface")]
-            Kind::HostedAccessPoint => Item::HostedAccessPoint(small?),
-            #[cfg(feature = "ip-interface")]
-            Kind::ElementSettingData => Item::ElementSettingData(small?, self.ip_is_static(i)),
-        };
-        Some(item)
+        kind.slot(self, i).map(|ix| Item::new(kind, ix))
     }
 }
 
@@ -508,57 +160,12 @@ fn split_cursor(c: Cursor) -> (usize, usize) {
 
 /// The class an item is an instance of.
 pub(crate) fn class_of(item: &Item) -> &'static ClassDef {
-    match item {
-        Item::Host | Item::Bmc => &CIM_COMPUTER_SYSTEM,
-        Item::Domain => &CIM_ADMIN_DOMAIN,
-        Item::Collection => &CIM_SYSTEM_SPECIFIC_COLLECTION,
-        Item::Sensor(SensorIx::Numeric(_)) => &CIM_NUMERIC_SENSOR,
-        Item::Sensor(SensorIx::Discrete(_)) => &CIM_SENSOR,
-        Item::Pms => &CIM_POWER_MANAGEMENT_SERVICE,
-        Item::PmCaps => &CIM_POWER_MANAGEMENT_CAPABILITIES,
-        Item::Chassis => &CIM_CHASSIS,
-        Item::Card => &CIM_CARD,
-        Item::Log => &CIM_RECORD_LOG,
-        Item::LogCaps => &CIM_ENABLED_LOGICAL_ELEMENT_CAPABILITIES,
-        Item::Record(_) => &CIM_LOG_RECORD,
-        Item::Profile(_) => &CIM_REGISTERED_PROFILE,
-        Item::SystemComponent(_) => &CIM_SYSTEM_COMPONENT,
-        Item::SystemDevice(_) => &CIM_SYSTEM_DEVICE,
-        Item::AssociatedSensor(_) => &CIM_ASSOCIATED_SENSOR,
-        Item::HostedCollection => &CIM_HOSTED_COLLECTION,
-        Item::MemberOfCollection(_) => &CIM_MEMBER_OF_COLLECTION,
-        Item::HostedService => &CIM_HOSTED_SERVICE,
-        Item::Apms => &CIM_ASSOCIATED_POWER_MANAGEMENT_SERVICE,
-        Item::ElementCapabilities(_) => &CIM_ELEMENT_CAPABILITIES,
-        Item::CsPackage => &CIM_COMPUTER_SYSTEM_PACKAGE,
-        Item::Container => &CIM_CONTAINER,
-        Item::UseOfLog => &CIM_USE_OF_LOG,
-        Item::ReferencedProfile(_) => &CIM_REFERENCED_PROFILE,
-        Item::Ectp(_) => &CIM_ELEMENT_CONFORMS_TO_PROFILE,
-        Item::LogManagesRecord(_) => &CIM_LOG_MANAGES_RECORD,
-        #[cfg(feature = "software-inventory")]
-        Item::Software(_) => &CIM_SOFTWARE_IDENTITY,
-        #[cfg(feature = "software-inventory")]
-        Item::ElementSoftware(_) => &CIM_ELEMENT_SOFTWARE_IDENTITY,
-        #[cfg(feature = "software-inventory")]
-        Item::InstalledSoftware(_) => &CIM_INSTALLED_SOFTWARE_IDENTITY,
-        #[cfg(feature = "ip-interface")]
-        Item::IpEndpoint(_) => &CIM_IP_PROTOCOL_ENDPOINT,
-        #[cfg(feature = "ip-interface")]
-        Item::IpSettings(_) => &network::CIM_IP_ASSIGNMENT_SETTING_DATA,
-        #[cfg(feature = "ip-interface")]
-        Item::IpStaticSettings(_) => &network::CIM_STATIC_IP_ASSIGNMENT_SETTING_DATA,
-        #[cfg(feature = "ip-interface")]
-        Item::HostedAccessPoint(_) => &CIM_HOSTED_ACCESS_POINT,
-        #[cfg(feature = "ip-interface")]
-        Item::ElementSettingData(..) => &CIM_ELEMENT_SETTING_DATA,
-    }
+    item.kind.class()
 }
 
 /// The namespace an item lives in.
 pub(crate) fn namespace_of(item: &Item) -> &'static str {
-    let class = class_of(item);
-    if INTEROP_CLASSES.iter().any(|c| core::ptr::eq(*c, class)) {
+    if item.kind.interop() {
         INTEROP
     } else {
         NAMESPACE
@@ -567,79 +174,7 @@ pub(crate) fn namespace_of(item: &Item) -> &'static str {
 
 /// The two ends of an association item, as (role, end); `None` for a non-association.
 pub(crate) fn refs(item: &Item) -> Option<[(&'static str, Item); 2]> {
-    const GROUP: &str = "GroupComponent";
-    const PART: &str = "PartComponent";
-    const ANTE: &str = "Antecedent";
-    const DEP: &str = "Dependent";
-    Some(match *item {
-        Item::SystemComponent(0) => [(GROUP, Item::Host), (PART, Item::Bmc)],
-        Item::SystemComponent(1) => [(GROUP, Item::Domain), (PART, Item::Host)],
-        Item::SystemComponent(_) => [(GROUP, Item::Domain), (PART, Item::Bmc)],
-        Item::SystemDevice(s) => [(GROUP, Item::Host), (PART, Item::Sensor(s))],
-        Item::AssociatedSensor(s) => [(ANTE, Item::Sensor(s)), (DEP, Item::Host)],
-        Item::HostedCollection => [(ANTE, Item::Bmc), (DEP, Item::Collection)],
-        Item::MemberOfCollection(s) => [
-            ("Collection", Item::Collection),
-            ("Member", Item::Sensor(s)),
-        ],
-        Item::HostedService => [(ANTE, Item::Bmc), (DEP, Item::Pms)],
-        Item::Apms => [
-            ("ServiceProvided", Item::Pms),
-            ("UserOfService", Item::Host),
-        ],
-        Item::ElementCapabilities(0) => [
-            ("ManagedElement", Item::Pms),
-            ("Capabilities", Item::PmCaps),
-        ],
-        Item::ElementCapabilities(_) => [
-            ("ManagedElement", Item::Log),
-            ("Capabilities", Item::LogCaps),
-        ],
-        Item::CsPackage => [(ANTE, Item::Chassis), (DEP, Item::Host)],
-        Item::Container => [(GROUP, Item::Chassis), (PART, Item::Card)],
-        Item::UseOfLog => [(ANTE, Item::Log), (DEP, Item::Host)],
-        Item::ReferencedProfile(p) => [
-            (ANTE, Item::Profile(p)),
-            (DEP, Item::Profile(Profile::BaseServer)),
-        ],
-        Item::Ectp(e) => {
-            let (p, element) = CONFORMANCE[usize::from(e) % CONFORMANCE.len()];
-            [
-                ("ConformantStandard", Item::Profile(p)),
-                ("ManagedElement", element),
-            ]
-        }
-        Item::LogManagesRecord(i) => [("Log", Item::Log), ("Record", Item::Record(i))],
-        #[cfg(feature = "software-inventory")]
-        Item::ElementSoftware(i) => [(ANTE, Item::Software(i)), (DEP, software_system(i))],
-        #[cfg(feature = "software-inventory")]
-        Item::InstalledSoftware(i) => [
-            ("InstalledSoftware", Item::Software(i)),
-            ("System", software_system(i)),
-        ],
-        #[cfg(feature = "ip-interface")]
-        Item::HostedAccessPoint(i) => [(ANTE, Item::Bmc), (DEP, Item::IpEndpoint(i))],
-        #[cfg(feature = "ip-interface")]
-        Item::ElementSettingData(i, fixed) => [
-            ("ManagedElement", Item::IpEndpoint(i)),
-            (
-                "SettingData",
-                if fixed {
-                    Item::IpStaticSettings(i)
-                } else {
-                    Item::IpSettings(i)
-                },
-            ),
-        ],
-        _ => return None,
-    })
-}
-
-/// The system firmware `i` runs on: the BMC's own firmware on the BMC, everything else (host
-/// BIOS, satellite controllers inside the managed server) on the one host.
-#[cfg(feature = "software-inventory")]
-const fn software_system(i: u8) -> Item {
-    if i == 0 { Item::Bmc } else { Item::Host }
+    item.kind.ends(item.ix)
 }
 
 /// What a resource URI addresses.
@@ -729,7 +264,7 @@ impl Ns {
     /// Whether any instance of `class` can be visible in this namespace: asking root/interop for
     /// a sensor is asking for a resource that is not there.
     pub(crate) fn check_class(self, class: &ClassDef) -> Result<(), Fault> {
-        if self == Ns::Interop && !INTEROP_CLASSES.iter().any(|c| c.is_a(class)) {
+        if self == Ns::Interop && !KINDS.iter().any(|k| k.interop() && k.class().is_a(class)) {
             return Err(Fault::unknown_resource().message(format!(
                 "class {} is not in namespace {INTEROP}",
                 class.name
@@ -878,7 +413,7 @@ fn text_keys_match(
 
 /// The selectors of a class's text keys. A slice, not an iterator by value: the key arrays have
 /// several lengths, and one copy of this serves them all.
-fn text_keys(keys: &[(&'static str, Cow<'_, str>)]) -> Vec<Selector> {
+pub(crate) fn text_keys(keys: &[(&'static str, Cow<'_, str>)]) -> Vec<Selector> {
     keys.iter()
         .map(|(n, v)| Selector::text(*n, String::from(&**v)))
         .collect()
@@ -920,7 +455,7 @@ impl<'a> Model<'a> {
             .map_err(|_| internal("the sensor cache is busy"))
     }
 
-    fn log(&self) -> Option<&'a dyn LogView> {
+    pub(crate) fn log(&self) -> Option<&'a dyn LogView> {
         self.platform.log()
     }
 
@@ -961,94 +496,46 @@ impl<'a> Model<'a> {
         Ok((desc, state))
     }
 
-    fn discrete(&self, i: usize) -> Result<DiscreteSensorView, Fault> {
+    pub(crate) fn discrete(&self, i: usize) -> Result<DiscreteSensorView, Fault> {
         self.platform.discrete_sensor(i).ok_or_else(gone)
     }
 
     /// Address `i` of the management network.
     #[cfg(feature = "ip-interface")]
-    fn ip_endpoint(&self, i: u8) -> Result<network::IpEndpointView, Fault> {
-        self.platform.ip_endpoint(usize::from(i)).ok_or_else(gone)
+    pub(crate) fn ip_endpoint(&self, i: usize) -> Result<network::IpEndpointView, Fault> {
+        self.platform.ip_endpoint(i).ok_or_else(gone)
     }
 
     /// Platform firmware behind identity `i` (1-based: 0 is the BMC's own).
     #[cfg(feature = "software-inventory")]
-    fn firmware(&self, i: u8) -> Result<software::FirmwareView, Fault> {
-        usize::from(i)
-            .checked_sub(1)
+    pub(crate) fn firmware(&self, i: usize) -> Result<software::FirmwareView, Fault> {
+        i.checked_sub(1)
             .and_then(|j| self.platform.firmware(j))
             .ok_or_else(gone)
     }
 
-    fn record(&self, i: usize) -> Result<crate::platform::LogRecordView, Fault> {
+    pub(crate) fn record(&self, i: usize) -> Result<crate::platform::LogRecordView, Fault> {
         self.log().and_then(|l| l.record(i)).ok_or_else(gone)
     }
 
     /// The key selectors of an item, alphabetical like its class's key list.
     pub(crate) fn keys(&self, item: &Item) -> Result<Vec<Selector>, Fault> {
-        let system = self.system;
-        Ok(match item {
-            Item::Host => text_keys(&host::keys(system)),
-            Item::Bmc => text_keys(&host::bmc_keys(system)),
-            Item::Domain => text_keys(&host::domain_keys()),
-            Item::Collection => {
-                alloc::vec![Selector::text("InstanceID", host::SENSOR_COLLECTION_ID)]
-            }
-            Item::Sensor(SensorIx::Numeric(i)) => self.with_numeric(*i, |desc, _| {
-                text_keys(&sensor::keys(desc, &system.system_name))
-            })?,
-            Item::Sensor(SensorIx::Discrete(i)) => {
-                let view = self.discrete(*i)?;
-                text_keys(&sensor::discrete_keys(&view, &system.system_name))
-            }
-            Item::Pms => text_keys(&power::service_keys(system)),
-            Item::PmCaps => alloc::vec![Selector::text("InstanceID", power::CAPABILITIES_ID)],
-            Item::Chassis => text_keys(&physical::chassis_keys()),
-            Item::Card => text_keys(&physical::card_keys()),
-            Item::Log => text_keys(&log::log_keys()),
-            Item::LogCaps => alloc::vec![Selector::text("InstanceID", log::CAPABILITIES_ID)],
-            Item::Record(i) => {
-                let view = self.record(*i)?;
-                let (keys, ts) = log::record_keys(&view);
-                let mut out: Vec<Selector> = keys
-                    .into_iter()
-                    .map(|(n, v)| Selector::text(n, v))
-                    .collect();
-                // MessageTimestamp sorts between LogName and RecordID.
-                out.insert(3, Selector::text("MessageTimestamp", ts.cim_string()));
-                out
-            }
-            Item::Profile(p) => alloc::vec![Selector::text("InstanceID", p.instance_id())],
-            #[cfg(feature = "software-inventory")]
-            Item::Software(0) => text_keys(&software::keys_of(software::BMC_ID)),
-            #[cfg(feature = "software-inventory")]
-            Item::Software(i) => text_keys(&software::keys_of(&self.firmware(*i)?.id)),
-            #[cfg(feature = "ip-interface")]
-            Item::IpEndpoint(i) => {
-                text_keys(&network::endpoint_keys(system, &self.ip_endpoint(*i)?))
-            }
-            #[cfg(feature = "ip-interface")]
-            Item::IpSettings(i) | Item::IpStaticSettings(i) => alloc::vec![Selector::text(
-                "InstanceID",
-                network::settings_id(&self.ip_endpoint(*i)?)
-            )],
-            assoc => {
-                let ends = refs(assoc).ok_or_else(|| internal("an item without keys"))?;
-                let class = class_of(assoc);
-                let mut out = Vec::with_capacity(2);
-                for key in class.keys {
-                    let (_, end) = ends
-                        .iter()
-                        .find(|(role, _)| role == key)
-                        .ok_or_else(|| internal("an association end without a role"))?;
-                    out.push(Selector {
-                        name: String::from(*key),
-                        value: SelectorValue::Epr(Box::new(self.epr(end)?)),
-                    });
-                }
-                out
-            }
-        })
+        if let Some(keys) = item.kind.keys(self, item.ix) {
+            return keys;
+        }
+        let ends = refs(item).ok_or_else(|| internal("an item without keys"))?;
+        let mut out = Vec::with_capacity(2);
+        for key in class_of(item).keys {
+            let (_, end) = ends
+                .iter()
+                .find(|(role, _)| role == key)
+                .ok_or_else(|| internal("an association end without a role"))?;
+            out.push(Selector {
+                name: String::from(*key),
+                value: SelectorValue::Epr(Box::new(self.epr(end)?)),
+            });
+        }
+        Ok(out)
     }
 
     /// The EPR of an item, `__cimnamespace` first (wsman.md §5.2: every emitted EPR carries it).
@@ -1064,7 +551,7 @@ impl<'a> Model<'a> {
     }
 
     /// The host's health: the worst of every sensor, numeric and discrete.
-    fn host_health(&self) -> Result<u16, Fault> {
+    pub(crate) fn host_health(&self) -> Result<u16, Fault> {
         let numeric = {
             let m = self.monitor()?;
             let n = m.sensors().len();
@@ -1077,7 +564,7 @@ impl<'a> Model<'a> {
         Ok(discrete.map_or(numeric, |d| d.max(numeric)))
     }
 
-    fn host_power(&self) -> host::HostPower<'a> {
+    pub(crate) fn host_power(&self) -> host::HostPower<'a> {
         host::HostPower {
             state: self.platform.host_power(),
             in_progress: self.platform.power_in_progress(),
@@ -1102,99 +589,25 @@ impl<'a> Model<'a> {
         out.ok_or_else(|| internal("an instance was not built"))
     }
 
-    /// [`Self::with_instance`]'s body, once: generic over `f`, this match of every class was
-    /// compiled again for each caller (~1.2 KiB of the bare-metal image's flash each).
+    /// [`Self::with_instance`]'s body, once: generic over `f`, this dispatch was compiled
+    /// again for each caller (~1.2 KiB of the bare-metal image's flash each).
     fn with_instance_dyn(
         &self,
         item: &Item,
         f: &mut dyn FnMut(&Instance<'_>),
     ) -> Result<(), Fault> {
-        let system = self.system;
-        let mode = system.sensor_types;
-        match item {
-            Item::Host => f(&host::instance(
-                system,
-                self.host_health()?,
-                self.host_power(),
-            )),
-            Item::Bmc => f(&host::bmc_instance(system)),
-            Item::Domain => f(&host::domain_instance(self.host_health()?)),
-            Item::Collection => f(&host::collection_instance()),
-            Item::Sensor(SensorIx::Numeric(i)) => self.with_numeric(*i, |desc, state| {
-                f(&sensor::instance(desc, state, &system.system_name, mode))
-            })?,
-            Item::Sensor(SensorIx::Discrete(i)) => {
-                let view = self.discrete(*i)?;
-                f(&sensor::discrete_instance(&view, &system.system_name, mode))
-            }
-            Item::Pms => f(&power::service_instance(
-                system,
-                self.platform.power_transitions(),
-            )),
-            Item::PmCaps => f(&power::capabilities_instance(
-                self.platform.power_transitions(),
-            )),
-            Item::Chassis => {
-                let fru = self.platform.fru();
-                f(&physical::chassis_instance(fru.as_ref()))
-            }
-            Item::Card => {
-                let fru = self.platform.fru();
-                f(&physical::card_instance(fru.as_ref()))
-            }
-            Item::Log => {
-                let l = self.log().ok_or_else(gone)?;
-                f(&log::log_instance(l))
-            }
-            Item::LogCaps => f(&log::capabilities_instance()),
-            Item::Record(i) => {
-                let view = self.record(*i)?;
-                f(&log::record_instance(&view))
-            }
-            Item::Profile(p) => f(&profile::instance(*p)),
-            #[cfg(feature = "software-inventory")]
-            Item::Software(0) => f(&software::bmc_instance(system)),
-            #[cfg(feature = "software-inventory")]
-            Item::Software(i) => {
-                let view = self.firmware(*i)?;
-                f(&software::instance(&view))
-            }
-            #[cfg(feature = "ip-interface")]
-            Item::IpEndpoint(i) => {
-                let view = self.ip_endpoint(*i)?;
-                f(&network::endpoint_instance(system, &view))
-            }
-            #[cfg(feature = "ip-interface")]
-            Item::IpSettings(i) | Item::IpStaticSettings(i) => {
-                let view = self.ip_endpoint(*i)?;
-                f(&network::settings_instance(&view))
-            }
-            other => {
-                let ends = refs(other).ok_or_else(|| internal("an item without a source"))?;
-                let mut i = Instance::with_capacity(class_of(other), 9);
-                for (role, end) in &ends {
-                    i.set(role, Value::epr(self.epr(end)?));
-                }
-                match other {
-                    Item::Apms => {
-                        let p = self.host_power();
-                        power::association_values(&mut i, p.state, p.in_progress, p.offered);
-                    }
-                    Item::CsPackage => {
-                        let fru = self.platform.fru();
-                        i.set("PlatformGUID", physical::platform_guid(fru.as_ref()));
-                    }
-                    #[cfg(feature = "software-inventory")]
-                    Item::ElementSoftware(_) => software::element_values(&mut i),
-                    #[cfg(feature = "ip-interface")]
-                    Item::ElementSettingData(..) => network::element_setting_values(&mut i),
-                    // The other associations' own properties (UseOfLog.RecordedData,
-                    // Container.LocationWithinContainer) have no source: NULL.
-                    _ => {}
-                }
-                f(&i)
-            }
+        if let Some(built) = item.kind.build(self, item.ix, f) {
+            return built;
         }
+        let ends = refs(item).ok_or_else(|| internal("an item without a source"))?;
+        let mut i = Instance::with_capacity(class_of(item), 9);
+        for (role, end) in &ends {
+            i.set(role, Value::epr(self.epr(end)?));
+        }
+        // Associations without a value source leave their own properties (UseOfLog.RecordedData,
+        // Container.LocationWithinContainer) NULL.
+        item.kind.values(self, item.ix, &mut i);
+        f(&i);
         Ok(())
     }
 
@@ -1237,25 +650,22 @@ impl<'a> Model<'a> {
         let (start_kind, start_index) = split_cursor(cursor);
         // Within the SEL's kinds a cursor holds the RecordID, not the position: the log wraps
         // between Pulls, and a position would then skip or repeat records (issue #20).
-        let log = |kind: Kind| match kind {
-            Kind::Record | Kind::LogManagesRecord => self.log(),
-            _ => None,
-        };
-        for (k, kind) in KINDS.iter().enumerate().skip(start_kind) {
+        let log = |kind: Kind| if kind.sel() { self.log() } else { None };
+        for (k, &kind) in KINDS.iter().enumerate().skip(start_kind) {
             if !want(kind.class()) {
                 continue;
             }
-            let from = match (k == start_kind, log(*kind)) {
+            let from = match (k == start_kind, log(kind)) {
                 (false, _) => 0,
                 (true, None) => start_index,
                 (true, Some(l)) => l.resume_position(start_index as u16),
             };
-            for i in from..counts.count(*kind) {
-                let Some(item) = counts.item(*kind, i) else {
+            for i in from..counts.count(kind) {
+                let Some(item) = counts.item(kind, i) else {
                     continue;
                 };
                 if f(&item)? {
-                    let at = match log(*kind) {
+                    let at = match log(kind) {
                         Some(l) => usize::from(l.record_id(i).ok_or_else(gone)?),
                         None => i,
                     };
@@ -1303,8 +713,8 @@ impl<'a> Model<'a> {
                 }
                 // Numeric sensors are most of the instances: their keys are compared where
                 // they lie instead of being built into selectors first.
-                let found = match item {
-                    Item::Sensor(SensorIx::Numeric(i)) => self.with_numeric(*i, |desc, _| {
+                let found = match item.numeric_sensor() {
+                    Some(i) => self.with_numeric(i, |desc, _| {
                         text_keys_match(
                             class_of(item),
                             &sensor::keys(desc, &self.system.system_name),
@@ -1376,7 +786,7 @@ impl<'a> Model<'a> {
 
 /// An item that existed when the cursor or selectors were resolved but is gone now (the SEL was
 /// cleared): to the client that is an instance that does not exist.
-fn gone() -> Fault {
+pub(crate) fn gone() -> Fault {
     selector_fault(
         FaultDetail::InvalidValue,
         String::from("the instance no longer exists"),
@@ -1433,7 +843,7 @@ impl Provider for Model<'_> {
     fn put(
         &self,
         target: &Target<'_>,
-        body: roxmltree::Node<'_, '_>,
+        body: &Representation,
         out: &mut XmlWriter,
     ) -> Result<(), Fault> {
         crate::write::put(self, target, body, out)
@@ -1443,7 +853,7 @@ impl Provider for Model<'_> {
         &self,
         target: &Target<'_>,
         method: &str,
-        input: roxmltree::Node<'_, '_>,
+        input: &[Property],
         out: &mut XmlWriter,
     ) -> Result<(), Fault> {
         crate::method::invoke(self, target, method, input, out)

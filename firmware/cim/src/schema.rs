@@ -3,7 +3,7 @@
 //! Every class the model knows is a `const` [`ClassDef`]: its name, its parent, its key names
 //! and the properties it declares itself. Nothing about a class is code, so the one renderer
 //! ([`crate::render`]) serves every class, and adding a class is adding a table plus a value
-//! source, never a serializer.
+//! source and its entry in `kind.rs`, never a serializer.
 
 use alloc::string::String;
 use core::cmp::Ordering;

@@ -150,7 +150,14 @@ impl<'a> Instance<'a> {
         }
     }
 
+    /// Gives property `name` a value. The name must be a property of the class and the value
+    /// of its type: the renderer walks the class's properties, so a misspelt name would render
+    /// nothing at all, silently. Checked in debug builds, where every test renders every class,
+    /// and free in release builds (the bare-metal image has no flash for it).
+    #[track_caller]
     pub fn set(&mut self, name: &'static str, value: Value<'a>) {
+        #[cfg(debug_assertions)]
+        check_value(self.class, name, &value);
         self.values.push((name, value));
     }
 
@@ -160,6 +167,19 @@ impl<'a> Instance<'a> {
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v)
     }
+}
+
+/// Panics unless `value` may be given to property `name` of `class`: see [`Instance::set`].
+#[cfg(debug_assertions)]
+#[track_caller]
+fn check_value(class: &ClassDef, name: &str, value: &Value<'_>) {
+    let def = class.property(name);
+    assert!(def.is_some(), "{} has no property {name}", class.name);
+    assert!(
+        def.is_none_or(|d| value.conforms(d)),
+        "{}.{name}: {value:?} is not of the declared type",
+        class.name
+    );
 }
 
 #[cfg(test)]

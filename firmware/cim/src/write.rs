@@ -24,11 +24,12 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use roxmltree::Node;
 use wsbmc_monitor::{SensorId, Threshold, Thresholds};
-use wsbmc_wsman::{Fault, FaultDetail, FaultKind, Quoted, Target, XmlWriter, ns};
+use wsbmc_wsman::{
+    Fault, FaultDetail, FaultKind, PropertyValue, Quoted, Representation, Target, XmlWriter,
+};
 
-use crate::model::{Item, Model, SensorIx, class_of, internal};
+use crate::model::{Model, class_of, internal};
 use crate::render::scalar_text;
 use crate::schema::{CimType, class_named};
 use crate::value::Value;
@@ -97,47 +98,39 @@ fn texts(v: &Value<'_>, array: bool) -> Vec<Option<String>> {
     }
 }
 
-/// The text of one property element of the body: `None` for `xsi:nil`; a datetime's wrapped
-/// element text.
-fn element_text(node: Node<'_, '_>, ty: CimType) -> Option<String> {
-    if node.attribute((ns::XSI, "nil")) == Some("true") {
-        return None;
-    }
+/// The text of one property of the body: `None` for `xsi:nil`; a datetime's wrapped text.
+fn element_text(value: &PropertyValue, ty: CimType) -> Option<String> {
     let text = if ty == CimType::DateTime {
-        node.children()
-            .find(|c| c.is_element())
-            .and_then(|c| c.text())
+        value.wrapped()
     } else {
-        node.text()
+        value.text()
     };
-    Some(String::from(text.unwrap_or("").trim()))
+    text.map(String::from)
 }
 
 pub(crate) fn put(
     model: &Model<'_>,
     target: &Target<'_>,
-    body: Node<'_, '_>,
+    body: &Representation,
     out: &mut XmlWriter,
 ) -> Result<(), Fault> {
     let (class, item) = model.target(target)?;
-    let Item::Sensor(SensorIx::Numeric(index)) = item else {
+    let Some(index) = item.numeric_sensor() else {
         return Err(Fault::action_mismatch()
             .message(format!("Put is not supported on {}", class_of(&item).name)));
     };
     let concrete = class_of(&item);
 
     // The body must be this instance's class (or a base of it the request addressed).
-    let tag = body.tag_name();
-    let named = class_named(tag.name())
+    let named = class_named(&body.class)
         .filter(|c| concrete.is_a(c) && c.is_a(class))
         .ok_or_else(|| {
             invalid(format!(
                 "{} is not a representation of {}",
-                tag.name(),
-                concrete.name
+                body.class, concrete.name
             ))
         })?;
-    if let Some(ns_uri) = tag.namespace()
+    if let Some(ns_uri) = body.namespace.as_deref()
         && !ns_uri.eq_ignore_ascii_case(&named.resource_uri())
     {
         return Err(refuse(
@@ -148,12 +141,12 @@ pub(crate) fn put(
 
     // Group the body's elements by property, in body order.
     let mut given: Vec<(&'static str, CimType, bool, Vec<Option<String>>)> = Vec::new();
-    for c in body.children().filter(Node::is_element) {
-        let name = c.tag_name().name();
+    for p in &body.properties {
+        let name = &p.name;
         let def = concrete
             .property(name)
             .ok_or_else(|| invalid(format!("{} has no property {name}", concrete.name)))?;
-        let text = element_text(c, def.ty);
+        let text = element_text(&p.value, def.ty);
         match given.iter_mut().find(|g| g.0 == def.name) {
             Some(g) if def.array => g.3.push(text),
             Some(_) => return Err(invalid(format!("{} is given twice", def.name))),

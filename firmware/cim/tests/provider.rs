@@ -10,6 +10,7 @@ mod common;
 use common::*;
 use wsbmc_cim::{ClearOutcome, PowerState, PowerTransition};
 use wsbmc_monitor::Thresholds;
+use wsbmc_wsman::envelope::{parse_properties, parse_representation};
 use wsbmc_wsman::provider::AssociationFilter;
 use wsbmc_wsman::{
     Epr, Fault, FaultDetail, FaultKind, Filter, Provider, Selector, SelectorValue, Target,
@@ -283,6 +284,39 @@ fn counts_of_every_class() {
         m.count_estimate(&spec(&uri("CIM_Sensor"), Filter::None)),
         Some(3)
     );
+}
+
+/// Every class renderer, walked: `Instance::set` checks each property name (and the value's
+/// type) against the class in debug builds, so a renderer that misspells a property fails here
+/// instead of leaving the property out of the wire output.
+#[test]
+fn every_class_renders_only_properties_of_its_schema() {
+    let f = Fixture::full();
+    let m = f.model();
+    let mut rendered = 0;
+    for class in wsbmc_cim::schema::ALL_CLASSES
+        .iter()
+        .filter(|c| !c.is_abstract)
+    {
+        let items = walk_ok(&m, &spec(&class.resource_uri(), Filter::None));
+        assert!(!items.is_empty(), "the full fixture has no {}", class.name);
+        rendered += items.len();
+    }
+    assert!(rendered > 40, "{rendered}");
+}
+
+#[test]
+#[should_panic(expected = "CIM_NumericSensor has no property CurrentReadng")]
+fn a_misspelt_property_fails_the_tests() {
+    let mut i = wsbmc_cim::Instance::new(&wsbmc_cim::schema::CIM_NUMERIC_SENSOR);
+    i.set("CurrentReadng", wsbmc_cim::Value::S32(1));
+}
+
+#[test]
+#[should_panic(expected = "CIM_NumericSensor.CurrentReading")]
+fn a_value_of_the_wrong_type_fails_the_tests() {
+    let mut i = wsbmc_cim::Instance::new(&wsbmc_cim::schema::CIM_NUMERIC_SENSOR);
+    i.set("CurrentReading", wsbmc_cim::Value::str("1"));
 }
 
 #[test]
@@ -912,7 +946,7 @@ fn put_edit(f: &Fixture, edit: impl Fn(String) -> String) -> Result<String, Faul
             selectors: &keys,
             namespace: None,
         },
-        node,
+        &parse_representation(node),
         &mut out,
     )?;
     Ok(out.into_string())
@@ -1061,7 +1095,7 @@ fn put_on_other_classes_is_not_supported() {
             selectors: &keys,
             namespace: None,
         },
-        node,
+        &parse_representation(node),
         &mut XmlWriter::new(),
     );
     assert_eq!(
@@ -1102,7 +1136,7 @@ fn invoke(
             namespace: None,
         },
         method,
-        input,
+        &parse_properties(input),
         &mut out,
     )?;
     let body = out.into_string();
@@ -1565,7 +1599,7 @@ fn put_without_selectors_on_a_single_sensor() {
                 selectors: &[],
                 namespace: None,
             },
-            node,
+            &parse_representation(node),
             &mut out,
         )
         .map(|()| out.into_string())
@@ -1742,7 +1776,7 @@ fn method_names_match_in_any_case_and_answer_in_canonical_case() {
             namespace: None,
         },
         "restoredefaultthresholds",
-        input,
+        &parse_properties(input),
         &mut out,
     );
     assert_eq!(r, Ok(()));

@@ -18,7 +18,10 @@ use roxmltree::{Document, Node, ParsingOptions};
 use crate::duration;
 use crate::fault::{Fault, FaultDetail, FaultKind};
 use crate::ns;
-use crate::provider::{AssociationFilter, Epr, Filter, MAX_EPR_NESTING, Selector, SelectorValue};
+use crate::provider::{
+    AssociationFilter, Epr, Filter, MAX_EPR_NESTING, Property, PropertyValue, Representation,
+    Selector, SelectorValue,
+};
 use crate::service::Limits;
 
 /// The charset of the request, which is also the charset of the reply (wsman.md §1.2).
@@ -903,6 +906,83 @@ fn epr_at(node: Node<'_, '_>, nesting: usize) -> Result<Epr, Fault> {
     })
 }
 
+/// The instance element of a Put or Create body, typed for the provider.
+pub fn parse_representation(node: Node<'_, '_>) -> Representation {
+    Representation {
+        class: node.tag_name().name().to_string(),
+        namespace: node.tag_name().namespace().map(String::from),
+        properties: parse_properties(node),
+    }
+}
+
+/// The property elements of a Put or Create body, or the parameters of a `<Method>_INPUT`, in
+/// document order. Never fails: what a value means (and whether a name is known) is the
+/// provider's to decide, so its faults stay its own. Bounded like the DOM it reads (the
+/// envelope's size and node limits).
+pub fn parse_properties(node: Node<'_, '_>) -> Vec<Property> {
+    element_children(node)
+        .map(|c| Property {
+            name: c.tag_name().name().to_string(),
+            value: property_value(c),
+        })
+        .collect()
+}
+
+/// An element holding text is a text value; one holding elements is an EPR when it reads as one
+/// ([`epr_value`]), else a wrapped value (its first element's text: `cim:Datetime`, ...).
+fn property_value(node: Node<'_, '_>) -> PropertyValue {
+    if node.attribute((ns::XSI, "nil")) == Some("true") {
+        return PropertyValue::Nil;
+    }
+    let Some(first) = element_children(node).next() else {
+        return PropertyValue::Text(text(node).to_string());
+    };
+    match epr_value(node, 0) {
+        Some(epr) => PropertyValue::Epr(epr),
+        None => PropertyValue::Wrapped(text(first).to_string()),
+    }
+}
+
+/// The first child element called `local`, in any namespace.
+fn local_child<'a, 'i>(node: Node<'a, 'i>, local: &str) -> Option<Node<'a, 'i>> {
+    element_children(node).find(|c| c.tag_name().name() == local)
+}
+
+/// EPR content as a property value, with or without an `EndpointReference` wrapper, `nesting`
+/// EPR-valued selectors down. Read by local names, more leniently than the headers' EPRs
+/// ([`parse_epr`]): clients put Address and ReferenceParameters in whatever namespace their
+/// serializer chose (AMT tooling sends them unqualified). Deeper than [`MAX_EPR_NESTING`] is
+/// not an EPR (the recursion must not be the client's to choose).
+fn epr_value(node: Node<'_, '_>, nesting: usize) -> Option<Epr> {
+    if nesting > MAX_EPR_NESTING {
+        return None;
+    }
+    let node = local_child(node, "EndpointReference").unwrap_or(node);
+    let params = local_child(node, "ReferenceParameters")?;
+    let uri = local_child(params, "ResourceURI")?.text()?.trim();
+    if uri.is_empty() {
+        return None;
+    }
+    let mut selectors = Vec::new();
+    if let Some(set) = local_child(params, "SelectorSet") {
+        for s in element_children(set) {
+            let name = s.attribute("Name")?;
+            let value = match local_child(s, "EndpointReference") {
+                Some(inner) => SelectorValue::Epr(Box::new(epr_value(inner, nesting + 1)?)),
+                None => SelectorValue::Text(text(s).to_string()),
+            };
+            selectors.push(Selector {
+                name: name.to_string(),
+                value,
+            });
+        }
+    }
+    Some(Epr {
+        resource_uri: uri.to_string(),
+        selectors,
+    })
+}
+
 fn positive_u32(node: Node<'_, '_>, what: &str) -> Result<u32, Fault> {
     match text(node).parse::<u64>() {
         Ok(0) | Err(_) => Err(Fault::new(FaultKind::SchemaValidationError)
@@ -1083,6 +1163,119 @@ mod tests {
     fn parse_str(xml: &str) -> Result<(), Fault> {
         let doc = parse_document(xml, &limits())?;
         parse(&doc, &limits()).map(|_| ()).map_err(|r| r.fault)
+    }
+
+    /// The properties of the first element of `xml`, as a provider receives them.
+    fn properties_of(xml: &str) -> Representation {
+        let doc = roxmltree::Document::parse(xml).expect("xml");
+        parse_representation(doc.root_element())
+    }
+
+    fn value_of(inner: &str) -> PropertyValue {
+        let xml = format!(
+            r#"<p:C xmlns:p="http://x/C" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing" xmlns:w="http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd" xmlns:cim="http://schemas.dmtf.org/wbem/wscim/1/common">{inner}</p:C>"#
+        );
+        let mut r = properties_of(&xml);
+        assert_eq!(r.properties.len(), 1, "{inner}");
+        r.properties.remove(0).value
+    }
+
+    const REF: &str = "<a:ReferenceParameters><w:ResourceURI>http://x/S</w:ResourceURI><w:SelectorSet><w:Selector Name=\"N\"> s </w:Selector></w:SelectorSet></a:ReferenceParameters>";
+
+    fn ref_epr() -> Epr {
+        Epr {
+            resource_uri: "http://x/S".into(),
+            selectors: vec![Selector::text("N", "s")],
+        }
+    }
+
+    #[test]
+    fn a_representation_is_its_class_namespace_and_properties_in_order() {
+        let r = properties_of(
+            r#"<p:CIM_X xmlns:p="http://x/CIM_X"><p:B> 2 </p:B><p:A>1</p:A><p:A>3</p:A><Q/></p:CIM_X>"#,
+        );
+        assert_eq!(r.class, "CIM_X");
+        assert_eq!(r.namespace.as_deref(), Some("http://x/CIM_X"));
+        let got: Vec<(&str, Option<&str>)> = r
+            .properties
+            .iter()
+            .map(|p| (p.name.as_str(), p.value.text()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("B", Some("2")),
+                ("A", Some("1")),
+                ("A", Some("3")),
+                ("Q", Some(""))
+            ]
+        );
+        assert_eq!(properties_of("<C/>").namespace, None);
+    }
+
+    #[test]
+    fn property_values_are_typed() {
+        assert_eq!(
+            value_of(r#"<p:V xsi:nil="true">5</p:V>"#),
+            PropertyValue::Nil
+        );
+        assert_eq!(
+            value_of(r#"<p:V xsi:nil="false">5</p:V>"#),
+            PropertyValue::Text("5".into())
+        );
+        assert_eq!(
+            value_of("<p:V>\n 5 \n</p:V>"),
+            PropertyValue::Text("5".into())
+        );
+        let dt = value_of("<p:V>\n <cim:Datetime> 2026-01-01T00:00:00Z </cim:Datetime>\n</p:V>");
+        assert_eq!(dt, PropertyValue::Wrapped("2026-01-01T00:00:00Z".into()));
+        assert_eq!(dt.text(), Some(""));
+        assert_eq!(dt.wrapped(), Some("2026-01-01T00:00:00Z"));
+        assert_eq!(PropertyValue::Text("x".into()).wrapped(), Some(""));
+        assert_eq!(PropertyValue::Nil.text(), None);
+    }
+
+    #[test]
+    fn epr_values_are_read_by_local_name_with_or_without_a_wrapper() {
+        let wrapped = format!(
+            "<p:V><a:EndpointReference><a:Address>x</a:Address>{REF}</a:EndpointReference></p:V>"
+        );
+        assert_eq!(value_of(&wrapped), PropertyValue::Epr(ref_epr()));
+        let bare = format!("<p:V><a:Address>x</a:Address>{REF}</p:V>");
+        assert_eq!(value_of(&bare), PropertyValue::Epr(ref_epr()));
+        // AMT tooling sends the parts unqualified.
+        let unqualified = "<p:V><ReferenceParameters><ResourceURI>http://x/S</ResourceURI><SelectorSet><Selector Name=\"N\">s</Selector></SelectorSet></ReferenceParameters></p:V>";
+        assert_eq!(value_of(unqualified), PropertyValue::Epr(ref_epr()));
+        // Not EPRs: no ResourceURI, an empty one, a selector without a name. The first element's
+        // text is all that is left of them.
+        let no_uri = "<p:V><a:ReferenceParameters><w:SelectorSet/></a:ReferenceParameters></p:V>";
+        assert_eq!(value_of(no_uri), PropertyValue::Wrapped(String::new()));
+        let empty_uri = "<p:V><a:Address>x</a:Address><a:ReferenceParameters><w:ResourceURI> </w:ResourceURI></a:ReferenceParameters></p:V>";
+        assert_eq!(value_of(empty_uri), PropertyValue::Wrapped("x".into()));
+        let unnamed = "<p:V><a:ReferenceParameters><w:ResourceURI>http://x/S</w:ResourceURI><w:SelectorSet><w:Selector>s</w:Selector></w:SelectorSet></a:ReferenceParameters></p:V>";
+        assert_eq!(value_of(unnamed), PropertyValue::Wrapped(String::new()));
+    }
+
+    #[test]
+    fn epr_values_nest_only_so_deep() {
+        // An EPR whose selector is an EPR whose selector ..., `n` levels below the value.
+        let nested = |n: usize| {
+            let mut inner = String::from(REF);
+            for _ in 0..n {
+                inner = format!(
+                    "<a:ReferenceParameters><w:ResourceURI>http://x/S</w:ResourceURI><w:SelectorSet><w:Selector Name=\"R\"><a:EndpointReference>{inner}</a:EndpointReference></w:Selector></w:SelectorSet></a:ReferenceParameters>"
+                );
+            }
+            format!("<p:V>{inner}</p:V>")
+        };
+        assert!(matches!(
+            value_of(&nested(MAX_EPR_NESTING)),
+            PropertyValue::Epr(_)
+        ));
+        assert!(matches!(
+            value_of(&nested(MAX_EPR_NESTING + 1)),
+            PropertyValue::Wrapped(_)
+        ));
     }
 
     fn with_request<R>(xml: &str, f: impl FnOnce(Request<'_, '_>) -> R) -> R {

@@ -46,7 +46,8 @@ pub mod xml;
 
 pub use fault::{Fault, FaultDetail, FaultKind, FaultSpec, Quoted, SoapCode};
 pub use provider::{
-    Cursor, EnumSpec, Epr, Filter, Identity, Provider, Selector, SelectorValue, Target,
+    Cursor, EnumSpec, Epr, Filter, Identity, Property, PropertyValue, Provider, Representation,
+    Selector, SelectorValue, Target,
 };
 pub use respond::write_epr;
 pub use service::{Limits, Reply, RequestMeta, Service};

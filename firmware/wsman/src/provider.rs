@@ -2,7 +2,8 @@
 //!
 //! `wsman` parses the envelope, owns enumeration contexts and paging, and writes every envelope;
 //! a `Provider` (the CIM model in `wsbmc-cim`) resolves resource URIs and selectors and writes
-//! instance bodies. The provider never sees SOAP, and `wsman` never sees a class.
+//! instance bodies. The provider never sees SOAP or XML: Put and Create bodies and method
+//! inputs reach it as typed property lists. `wsman` never sees a class.
 
 use alloc::boxed::Box;
 use alloc::string::String;
@@ -55,6 +56,63 @@ pub const MAX_EPR_NESTING: usize = 2;
 pub struct Epr {
     pub resource_uri: String,
     pub selectors: Vec<Selector>,
+}
+
+/// One property of a Put or Create body, or one IN parameter of an Invoke, as the client sent
+/// it: parsed out of the XML by `wsman`, so the provider decides on values, not on markup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Property {
+    /// The element's local name, in the client's case (clients disagree on the namespace of
+    /// parameters, and on case, so providers match names case-insensitively).
+    pub name: String,
+    pub value: PropertyValue,
+}
+
+/// What a property element holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PropertyValue {
+    /// `xsi:nil="true"`: CIM NULL.
+    Nil,
+    /// Text content, trimmed (strings, numbers, booleans): the element holds no element.
+    Text(String),
+    /// The trimmed text of the element's first child element, which is not an EPR: a wrapped
+    /// value such as a datetime's `cim:Datetime` or `cim:Interval`.
+    Wrapped(String),
+    /// EPR content, with or without a `wsa:EndpointReference` wrapper.
+    Epr(Epr),
+}
+
+impl PropertyValue {
+    /// The text of a scalar value; `None` for NULL, and an empty text for element content
+    /// (a wrapped value or an EPR given where text was expected).
+    pub fn text(&self) -> Option<&str> {
+        match self {
+            PropertyValue::Nil => None,
+            PropertyValue::Text(t) => Some(t),
+            PropertyValue::Wrapped(_) | PropertyValue::Epr(_) => Some(""),
+        }
+    }
+
+    /// The text of a wrapped value (a datetime); `None` for NULL, and an empty text when the
+    /// element held no wrapper.
+    pub fn wrapped(&self) -> Option<&str> {
+        match self {
+            PropertyValue::Nil => None,
+            PropertyValue::Wrapped(t) => Some(t),
+            PropertyValue::Text(_) | PropertyValue::Epr(_) => Some(""),
+        }
+    }
+}
+
+/// The instance element of a Put or Create body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Representation {
+    /// The element's local name: the class the client says it sends.
+    pub class: String,
+    /// The element's namespace URI (the class's resource URI, DSP0230), when it has one.
+    pub namespace: Option<String>,
+    /// Its child elements in document order; an array property is one entry per element.
+    pub properties: Vec<Property>,
 }
 
 /// The instance an operation addresses. `namespace` is the `__cimnamespace` selector, taken out
@@ -147,7 +205,7 @@ pub trait Provider {
     fn put(
         &self,
         _target: &Target<'_>,
-        _body: roxmltree::Node<'_, '_>,
+        _body: &Representation,
         _out: &mut XmlWriter,
     ) -> Result<(), Fault> {
         Err(Fault::action_mismatch())
@@ -156,7 +214,7 @@ pub trait Provider {
     /// Creates the resource `body` (the first element of the SOAP Body) describes and returns the
     /// new resource's EPR, which the service sends back as `x:ResourceCreated`. A resource that
     /// exists already is `FaultKind::AlreadyExists`.
-    fn create(&self, _target: &Target<'_>, _body: roxmltree::Node<'_, '_>) -> Result<Epr, Fault> {
+    fn create(&self, _target: &Target<'_>, _body: &Representation) -> Result<Epr, Fault> {
         Err(Fault::action_mismatch())
     }
 
@@ -172,13 +230,13 @@ pub trait Provider {
         false
     }
 
-    /// Runs extrinsic method `method` with the `<method>_INPUT` element `input`; writes the
-    /// `<method>_OUTPUT` element.
+    /// Runs extrinsic method `method` with the parameters of its `<method>_INPUT` element, in
+    /// document order; writes the `<method>_OUTPUT` element.
     fn invoke(
         &self,
         _target: &Target<'_>,
         _method: &str,
-        _input: roxmltree::Node<'_, '_>,
+        _input: &[Property],
         _out: &mut XmlWriter,
     ) -> Result<(), Fault> {
         Err(Fault::action_mismatch())

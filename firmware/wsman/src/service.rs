@@ -372,8 +372,9 @@ impl Service {
                     Fault::with_detail(FaultKind::InvalidRepresentation, FaultDetail::MissingValues)
                         .message("Put needs the new representation in the body.")
                 })?;
+                let new = envelope::parse_representation(new);
                 let mut body = XmlWriter::new();
-                provider.put(&target(uri), new, &mut body)?;
+                provider.put(&target(uri), &new, &mut body)?;
                 self.single(h, &response_action(h), body.as_str(), charset)
             }
             Operation::Create(new) => {
@@ -382,7 +383,7 @@ impl Service {
                     Fault::with_detail(FaultKind::InvalidRepresentation, FaultDetail::MissingValues)
                         .message("Create needs the new representation in the body.")
                 })?;
-                let epr = provider.create(&target(uri), new)?;
+                let epr = provider.create(&target(uri), &envelope::parse_representation(new))?;
                 let mut body = XmlWriter::new();
                 body.open("x:ResourceCreated", &[("xmlns:x", ns::WXF)]);
                 respond::write_epr(&mut body, &epr);
@@ -395,7 +396,9 @@ impl Service {
             }
             Operation::Invoke { method, input } => {
                 let mut body = XmlWriter::new();
-                provider.invoke(&target(resource()?), method, *input, &mut body)?;
+                let target = target(resource()?);
+                let input = envelope::parse_properties(*input);
+                provider.invoke(&target, method, &input, &mut body)?;
                 self.single(h, &response_action(h), body.as_str(), charset)
             }
             Operation::Enumerate(e) => {

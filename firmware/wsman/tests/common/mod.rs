@@ -8,8 +8,8 @@ pub mod golden;
 use wsbmc_wsman::provider::Filter;
 use wsbmc_wsman::wql::{self, Value};
 use wsbmc_wsman::{
-    Cursor, EnumSpec, Epr, Fault, FaultDetail, FaultKind, Identity, Limits, Provider, Reply,
-    RequestMeta, Selector, Service, Target, XmlWriter,
+    Cursor, EnumSpec, Epr, Fault, FaultDetail, FaultKind, Identity, Limits, Property, Provider,
+    Reply, Representation, RequestMeta, Selector, Service, Target, XmlWriter,
 };
 
 pub const CLASS: &str = "WSB_Fake";
@@ -219,36 +219,38 @@ impl Provider for Fake {
     fn put(
         &self,
         target: &Target<'_>,
-        body: roxmltree::Node<'_, '_>,
+        body: &Representation,
         out: &mut XmlWriter,
     ) -> Result<(), Fault> {
         let i = self.find(target)?;
-        if body.tag_name().name() != CLASS {
+        if body.class != CLASS {
             return Err(Fault::with_detail(
                 FaultKind::InvalidRepresentation,
                 FaultDetail::InvalidValues,
             ));
         }
         let name = body
-            .children()
-            .find(|c| c.tag_name().name() == "ElementName")
-            .and_then(|c| c.text());
+            .properties
+            .iter()
+            .find(|p| p.name == "ElementName")
+            .and_then(|p| p.value.text());
         self.render(i, name, out);
         Ok(())
     }
 
-    fn create(&self, target: &Target<'_>, body: roxmltree::Node<'_, '_>) -> Result<Epr, Fault> {
+    fn create(&self, target: &Target<'_>, body: &Representation) -> Result<Epr, Fault> {
         Self::check_uri(target.resource_uri, target.namespace)?;
-        if body.tag_name().name() != CLASS {
+        if body.class != CLASS {
             return Err(Fault::with_detail(
                 FaultKind::InvalidRepresentation,
                 FaultDetail::InvalidValues,
             ));
         }
         let dev = body
-            .children()
-            .find(|c| c.tag_name().name() == "DeviceID")
-            .and_then(|c| c.text())
+            .properties
+            .iter()
+            .find(|p| p.name == "DeviceID")
+            .and_then(|p| p.value.text())
             .ok_or(Fault::with_detail(
                 FaultKind::InvalidRepresentation,
                 FaultDetail::MissingValues,
@@ -278,7 +280,7 @@ impl Provider for Fake {
         &self,
         target: &Target<'_>,
         method: &str,
-        input: roxmltree::Node<'_, '_>,
+        input: &[Property],
         out: &mut XmlWriter,
     ) -> Result<(), Fault> {
         self.find(target)?;
@@ -286,9 +288,9 @@ impl Provider for Fake {
             return Err(Fault::action_mismatch());
         }
         let state = input
-            .children()
-            .find(|c| c.tag_name().name() == "RequestedState")
-            .and_then(|c| c.text())
+            .iter()
+            .find(|p| p.name == "RequestedState")
+            .and_then(|p| p.value.text())
             .ok_or(Fault::with_detail(
                 FaultKind::InvalidParameter,
                 FaultDetail::MissingValues,

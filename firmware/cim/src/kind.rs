@@ -1,0 +1,824 @@
+//! The one table of instance kinds: every lookup the model makes about a kind of instance (its
+//! class, its namespace, how many there are, its keys, how it is built, the two ends of an
+//! association) is derived from its entry in the [`kinds!`] table below.
+//!
+//! A kind is a class in one role: CIM_ComputerSystem is two kinds (the host and the BMC), and
+//! each association between two particular ends is its own, named, kind (the host's
+//! SystemComponent link to the BMC is [`Kind::HostHasBmc`]). The order of the table is the
+//! order of every enumeration and the first half of an enumeration cursor. Big, growing kinds
+//! (the SEL) stay last so that de-duplicating association results never rescans them.
+//!
+//! The table is a macro rather than a `static` array of function pointers: it expands into one
+//! `match` per lookup, which is the code a hand-written model would have, and costs no table in
+//! flash (a static table of ~40 entries cost the bare-metal image 1.1 KiB).
+//!
+//! Adding a class: its `ClassDef` in `schema.rs` (and `ALL_CLASSES`; a feature-gated class keeps
+//! its table in its own module, as `software.rs` and `network.rs` do), its instance source (a
+//! class module's `keys`/`instance` functions; a new module is one `mod` line in `lib.rs`), one
+//! entry here per role it plays, and its golden fixture in `tests/fixtures` (blessed with
+//! `WSBMC_BLESS=1 cargo test -p wsbmc-cim --test golden`). Nothing in `model.rs` changes.
+//!
+//! An entry, fields in this order, the optional ones left out when they do not apply:
+//!
+//! - `class`: the class of its instances;
+//! - `interop: true`: it lives in root/interop (profile registration), not root/cimv2;
+//! - `count`: how many slots it has right now (`|c: &Counts| -> usize`);
+//! - `slot`: the item index in slot `i`, `None` for a slot that is empty right now (default:
+//!   the slot itself);
+//! - `sel: true`: slots are SEL positions, and a cursor into the kind holds the RecordID
+//!   instead, so that it stays meaningful while the log wraps between Pulls (issue #20);
+//! - either `keys` and `build` (a class module builds the instances: their key selectors, and
+//!   the instance handed to a callback), or `ends` and optionally `values` (an association: its
+//!   two ends as (role, item), and its own non-key properties when they have a source).
+
+use alloc::vec::Vec;
+
+use wsbmc_wsman::{Fault, Selector};
+
+use crate::model::{Counts, Model, gone, text_keys};
+#[cfg(feature = "ip-interface")]
+use crate::network;
+use crate::profile::Profile;
+use crate::schema::*;
+#[cfg(feature = "software-inventory")]
+use crate::software;
+use crate::value::Instance;
+use crate::{host, log, physical, power, profile, sensor};
+
+/// One instance the model can produce: its kind and its index within the kind (a sensor,
+/// record, profile, firmware or address index; 0 for the single-instance kinds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Item {
+    pub(crate) kind: Kind,
+    pub(crate) ix: usize,
+}
+
+impl Item {
+    pub(crate) const fn new(kind: Kind, ix: usize) -> Self {
+        Self { kind, ix }
+    }
+
+    /// The numeric sensor's index in the monitor's table, when the item is one.
+    pub(crate) fn numeric_sensor(&self) -> Option<usize> {
+        (self.kind == Kind::NumericSensor).then_some(self.ix)
+    }
+}
+
+// The signatures of an entry's functions, given to its closures so that they need no types.
+
+fn as_count(f: impl Fn(&Counts) -> usize) -> impl Fn(&Counts) -> usize {
+    f
+}
+
+fn as_slot(
+    f: impl Fn(&Counts, usize) -> Option<usize>,
+) -> impl Fn(&Counts, usize) -> Option<usize> {
+    f
+}
+
+fn as_keys(
+    f: impl Fn(&Model<'_>, usize) -> Result<Vec<Selector>, Fault>,
+) -> impl Fn(&Model<'_>, usize) -> Result<Vec<Selector>, Fault> {
+    f
+}
+
+/// Where a built instance goes: it may borrow data copied out of the monitor, so it only lives
+/// for the call.
+pub(crate) type Sink<'f> = &'f mut dyn FnMut(&Instance<'_>);
+
+fn as_build(
+    f: impl Fn(&Model<'_>, usize, Sink<'_>) -> Result<(), Fault>,
+) -> impl Fn(&Model<'_>, usize, Sink<'_>) -> Result<(), Fault> {
+    f
+}
+
+fn as_ends(
+    f: impl Fn(usize) -> [(&'static str, Item); 2],
+) -> impl Fn(usize) -> [(&'static str, Item); 2] {
+    f
+}
+
+fn as_values(
+    f: impl Fn(&Model<'_>, usize, &mut Instance<'_>),
+) -> impl Fn(&Model<'_>, usize, &mut Instance<'_>) {
+    f
+}
+
+/// The given value, else the default.
+macro_rules! given_or {
+    ($default:expr) => {
+        $default
+    };
+    ($default:expr, $given:expr) => {
+        $given
+    };
+}
+
+macro_rules! kinds {
+    ($(
+        $(#[doc = $doc:expr])*
+        $(#[cfg($cfg:meta)])?
+        $name:ident {
+            class: $class:expr,
+            $(interop: $interop:literal,)?
+            count: $count:expr,
+            $(slot: $slot:expr,)?
+            $(sel: $sel:literal,)?
+            $(keys: $keys:expr, build: $build:expr,)?
+            $(ends: $ends:expr, $(values: $values:expr,)?)?
+        }
+    )*) => {
+        /// A kind of instance; see the module documentation.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub(crate) enum Kind {
+            $( $(#[doc = $doc])* $(#[cfg($cfg)])? $name, )*
+        }
+
+        /// Every kind, in cursor order.
+        pub(crate) static KINDS: &[Kind] = &[ $( $(#[cfg($cfg)])? Kind::$name, )* ];
+
+        impl Kind {
+            /// The class its instances are of.
+            pub(crate) fn class(self) -> &'static ClassDef {
+                match self { $( $(#[cfg($cfg)])? Kind::$name => &$class, )* }
+            }
+
+            /// Whether it lives in root/interop rather than root/cimv2.
+            pub(crate) fn interop(self) -> bool {
+                match self { $( $(#[cfg($cfg)])? Kind::$name => given_or!(false $(, $interop)?), )* }
+            }
+
+            /// Whether its slots are SEL positions (a cursor into it holds a RecordID).
+            pub(crate) fn sel(self) -> bool {
+                match self { $( $(#[cfg($cfg)])? Kind::$name => given_or!(false $(, $sel)?), )* }
+            }
+
+            /// How many slots it has right now.
+            pub(crate) fn count(self, c: &Counts) -> usize {
+                match self { $( $(#[cfg($cfg)])? Kind::$name => as_count($count)(c), )* }
+            }
+
+            /// The item index in slot `i`, or `None` when the slot is empty right now.
+            pub(crate) fn slot(self, c: &Counts, i: usize) -> Option<usize> {
+                match self {
+                    $( $(#[cfg($cfg)])? Kind::$name => given_or!(Some(i) $(, as_slot($slot)(c, i))?), )*
+                }
+            }
+
+            /// The key selectors of item `ix`; `None` for an association (its keys are its ends).
+            pub(crate) fn keys(
+                self,
+                m: &Model<'_>,
+                ix: usize,
+            ) -> Option<Result<Vec<Selector>, Fault>> {
+                match self {
+                    $( $(#[cfg($cfg)])? Kind::$name => given_or!(None $(, Some(as_keys($keys)(m, ix)))?), )*
+                }
+            }
+
+            /// Builds item `ix` and hands it to `f`; `None` for an association.
+            pub(crate) fn build(
+                self,
+                m: &Model<'_>,
+                ix: usize,
+                f: &mut dyn FnMut(&Instance<'_>),
+            ) -> Option<Result<(), Fault>> {
+                // Only one of the two bindings is used by each arm.
+                let _ = (&m, &f);
+                match self {
+                    $( $(#[cfg($cfg)])? Kind::$name => given_or!(None $(, Some(as_build($build)(m, ix, f)))?), )*
+                }
+            }
+
+            /// The two ends of association item `ix` as (role, end); `None` for a non-association.
+            pub(crate) fn ends(self, ix: usize) -> Option<[(&'static str, Item); 2]> {
+                let _ = ix;
+                match self {
+                    $( $(#[cfg($cfg)])? Kind::$name => given_or!(None $(, Some(as_ends($ends)(ix)))?), )*
+                }
+            }
+
+            /// Sets association item `ix`'s own non-key properties on `i`.
+            pub(crate) fn values(self, m: &Model<'_>, ix: usize, i: &mut Instance<'_>) {
+                let _ = (m, ix, &i);
+                match self {
+                    $( $(#[cfg($cfg)])? Kind::$name => { $($( as_values($values)(m, ix, i); )?)? } )*
+                }
+            }
+        }
+    };
+}
+
+/// The central instance of each profile (ElementConformsToProfile). Component profiles point at
+/// the host as well as the autonomous one does, which DSP1033 allows and naive consoles need.
+pub(crate) const CONFORMANCE: &[(Profile, Item)] = &[
+    (Profile::BaseServer, HOST),
+    (Profile::Sensors, HOST),
+    (Profile::RecordLog, Item::new(Kind::Log, 0)),
+    (Profile::PowerStateManagement, HOST),
+    (Profile::PhysicalAsset, Item::new(Kind::Chassis, 0)),
+    #[cfg(feature = "software-inventory")]
+    (Profile::SoftwareInventory, HOST),
+    // The interface is the BMC's: its system scopes the profile.
+    #[cfg(feature = "ip-interface")]
+    (Profile::IpInterface, BMC),
+];
+
+/// The managed host.
+pub(crate) const HOST: Item = Item::new(Kind::Host, 0);
+/// The BMC's own system.
+const BMC: Item = Item::new(Kind::Bmc, 0);
+
+fn one(_: &Counts) -> usize {
+    1
+}
+
+fn numeric(c: &Counts) -> usize {
+    c.numeric
+}
+
+fn discrete(c: &Counts) -> usize {
+    c.discrete
+}
+
+/// 1 when the platform keeps a log, else 0.
+fn log_one(c: &Counts) -> usize {
+    usize::from(c.log.is_some())
+}
+
+fn records(c: &Counts) -> usize {
+    c.log.unwrap_or(0)
+}
+
+const GROUP: &str = "GroupComponent";
+const PART: &str = "PartComponent";
+const ANTE: &str = "Antecedent";
+const DEP: &str = "Dependent";
+
+/// The system firmware `i` runs on: the BMC's own firmware on the BMC, everything else (host
+/// BIOS, satellite controllers inside the managed server) on the one host.
+#[cfg(feature = "software-inventory")]
+const fn software_system(i: usize) -> Item {
+    if i == 0 { BMC } else { HOST }
+}
+
+#[cfg(feature = "software-inventory")]
+fn firmware(c: &Counts) -> usize {
+    c.firmware
+}
+
+#[cfg(feature = "ip-interface")]
+fn ip(c: &Counts) -> usize {
+    c.ip
+}
+
+/// In an [`Kind::IpEndpointSettings`] item's index: the endpoint's settings are the static IPv4
+/// subclass. Endpoint indexes are below 64.
+#[cfg(feature = "ip-interface")]
+const STATIC_SETTINGS: usize = 1 << 8;
+
+/// The settings of address `i`, either class.
+#[cfg(feature = "ip-interface")]
+fn ip_settings_keys(m: &Model<'_>, i: usize) -> Result<Vec<Selector>, Fault> {
+    Ok(alloc::vec![Selector::text(
+        "InstanceID",
+        network::settings_id(&m.ip_endpoint(i)?)
+    )])
+}
+
+#[cfg(feature = "ip-interface")]
+fn ip_settings_build(
+    m: &Model<'_>,
+    i: usize,
+    f: &mut dyn FnMut(&Instance<'_>),
+) -> Result<(), Fault> {
+    let view = m.ip_endpoint(i)?;
+    f(&network::settings_instance(&view));
+    Ok(())
+}
+
+kinds! {
+    // Systems, collection, services, physical elements, the log, profiles.
+
+    /// The managed host (CIM_ComputerSystem).
+    Host {
+        class: CIM_COMPUTER_SYSTEM,
+        count: one,
+        keys: |m, _| Ok(text_keys(&host::keys(m.system()))),
+        build: |m, _, f| {
+            f(&host::instance(m.system(), m.host_health()?, m.host_power()));
+            Ok(())
+        },
+    }
+    /// The BMC's own system (CIM_ComputerSystem).
+    Bmc {
+        class: CIM_COMPUTER_SYSTEM,
+        count: one,
+        keys: |m, _| Ok(text_keys(&host::bmc_keys(m.system()))),
+        build: |m, _, f| {
+            f(&host::bmc_instance(m.system()));
+            Ok(())
+        },
+    }
+    /// The IPMI domain (CIM_AdminDomain).
+    Domain {
+        class: CIM_ADMIN_DOMAIN,
+        count: one,
+        keys: |_, _| Ok(text_keys(&host::domain_keys())),
+        build: |m, _, f| {
+            f(&host::domain_instance(m.host_health()?));
+            Ok(())
+        },
+    }
+    /// The sensor collection (CIM_SystemSpecificCollection).
+    Collection {
+        class: CIM_SYSTEM_SPECIFIC_COLLECTION,
+        count: one,
+        keys: |_, _| {
+            Ok(alloc::vec![Selector::text(
+                "InstanceID",
+                host::SENSOR_COLLECTION_ID
+            )])
+        },
+        build: |_, _, f| {
+            f(&host::collection_instance());
+            Ok(())
+        },
+    }
+    /// Numeric sensor `i` of the monitor's table.
+    NumericSensor {
+        class: CIM_NUMERIC_SENSOR,
+        count: numeric,
+        keys: |m, i| {
+            let name = &m.system().system_name;
+            m.with_numeric(i, |desc, _| text_keys(&sensor::keys(desc, name)))
+        },
+        build: |m, i, f| {
+            let system = m.system();
+            m.with_numeric(i, |desc, state| {
+                f(&sensor::instance(
+                    desc,
+                    state,
+                    &system.system_name,
+                    system.sensor_types,
+                ))
+            })
+        },
+    }
+    /// Discrete sensor `i` of the platform's.
+    DiscreteSensor {
+        class: CIM_SENSOR,
+        count: discrete,
+        keys: |m, i| {
+            let view = m.discrete(i)?;
+            Ok(text_keys(&sensor::discrete_keys(
+                &view,
+                &m.system().system_name,
+            )))
+        },
+        build: |m, i, f| {
+            let view = m.discrete(i)?;
+            let system = m.system();
+            f(&sensor::discrete_instance(
+                &view,
+                &system.system_name,
+                system.sensor_types,
+            ));
+            Ok(())
+        },
+    }
+    /// The power management service.
+    PowerService {
+        class: CIM_POWER_MANAGEMENT_SERVICE,
+        count: one,
+        keys: |m, _| Ok(text_keys(&power::service_keys(m.system()))),
+        build: |m, _, f| {
+            f(&power::service_instance(
+                m.system(),
+                m.platform().power_transitions(),
+            ));
+            Ok(())
+        },
+    }
+    /// The power management service's capabilities.
+    PowerCapabilities {
+        class: CIM_POWER_MANAGEMENT_CAPABILITIES,
+        count: one,
+        keys: |_, _| Ok(alloc::vec![Selector::text("InstanceID", power::CAPABILITIES_ID)]),
+        build: |m, _, f| {
+            f(&power::capabilities_instance(
+                m.platform().power_transitions(),
+            ));
+            Ok(())
+        },
+    }
+    /// The chassis.
+    Chassis {
+        class: CIM_CHASSIS,
+        count: one,
+        keys: |_, _| Ok(text_keys(&physical::chassis_keys())),
+        build: |m, _, f| {
+            let fru = m.platform().fru();
+            f(&physical::chassis_instance(fru.as_ref()));
+            Ok(())
+        },
+    }
+    /// The baseboard.
+    Card {
+        class: CIM_CARD,
+        count: one,
+        keys: |_, _| Ok(text_keys(&physical::card_keys())),
+        build: |m, _, f| {
+            let fru = m.platform().fru();
+            f(&physical::card_instance(fru.as_ref()));
+            Ok(())
+        },
+    }
+    /// The SEL, when the platform keeps one.
+    Log {
+        class: CIM_RECORD_LOG,
+        count: log_one,
+        keys: |_, _| Ok(text_keys(&log::log_keys())),
+        build: |m, _, f| {
+            let l = m.log().ok_or_else(gone)?;
+            f(&log::log_instance(l));
+            Ok(())
+        },
+    }
+    /// The SEL's capabilities.
+    LogCapabilities {
+        class: CIM_ENABLED_LOGICAL_ELEMENT_CAPABILITIES,
+        count: log_one,
+        keys: |_, _| Ok(alloc::vec![Selector::text("InstanceID", log::CAPABILITIES_ID)]),
+        build: |_, _, f| {
+            f(&log::capabilities_instance());
+            Ok(())
+        },
+    }
+    /// Profile `i` of [`Profile::ALL`]; the Record Log one only with a log.
+    Profile {
+        class: CIM_REGISTERED_PROFILE,
+        interop: true,
+        count: |_| Profile::ALL.len(),
+        slot: |c, i| c.has_profile(Profile::ALL[i]).then_some(i),
+        keys: |_, i| {
+            Ok(alloc::vec![Selector::text(
+                "InstanceID",
+                Profile::ALL[i].instance_id()
+            )])
+        },
+        build: |_, i, f| {
+            f(&profile::instance(Profile::ALL[i]));
+            Ok(())
+        },
+    }
+
+    // Associations, each between two particular ends.
+
+    /// CIM_SystemComponent: the host contains its BMC.
+    HostHasBmc {
+        class: CIM_SYSTEM_COMPONENT,
+        count: one,
+        ends: |_| [(GROUP, HOST), (PART, BMC)],
+    }
+    /// CIM_SystemComponent: the IPMI domain contains the host.
+    DomainHasHost {
+        class: CIM_SYSTEM_COMPONENT,
+        count: one,
+        ends: |_| [(GROUP, Item::new(Kind::Domain, 0)), (PART, HOST)],
+    }
+    /// CIM_SystemComponent: the IPMI domain contains the BMC.
+    DomainHasBmc {
+        class: CIM_SYSTEM_COMPONENT,
+        count: one,
+        ends: |_| [(GROUP, Item::new(Kind::Domain, 0)), (PART, BMC)],
+    }
+    /// CIM_SystemDevice: the host → numeric sensor `i`.
+    HostHasNumericSensor {
+        class: CIM_SYSTEM_DEVICE,
+        count: numeric,
+        ends: |i| [(GROUP, HOST), (PART, Item::new(Kind::NumericSensor, i))],
+    }
+    /// CIM_SystemDevice: the host → discrete sensor `i`.
+    HostHasDiscreteSensor {
+        class: CIM_SYSTEM_DEVICE,
+        count: discrete,
+        ends: |i| [(GROUP, HOST), (PART, Item::new(Kind::DiscreteSensor, i))],
+    }
+    /// CIM_AssociatedSensor: numeric sensor `i` watches the host.
+    NumericSensorOfHost {
+        class: CIM_ASSOCIATED_SENSOR,
+        count: numeric,
+        ends: |i| [(ANTE, Item::new(Kind::NumericSensor, i)), (DEP, HOST)],
+    }
+    /// CIM_AssociatedSensor: discrete sensor `i` watches the host.
+    DiscreteSensorOfHost {
+        class: CIM_ASSOCIATED_SENSOR,
+        count: discrete,
+        ends: |i| [(ANTE, Item::new(Kind::DiscreteSensor, i)), (DEP, HOST)],
+    }
+    /// CIM_HostedCollection: the BMC hosts the sensor collection.
+    BmcHostsCollection {
+        class: CIM_HOSTED_COLLECTION,
+        count: one,
+        ends: |_| [(ANTE, BMC), (DEP, Item::new(Kind::Collection, 0))],
+    }
+    /// CIM_MemberOfCollection: numeric sensor `i` is in the sensor collection.
+    NumericSensorInCollection {
+        class: CIM_MEMBER_OF_COLLECTION,
+        count: numeric,
+        ends: |i| {
+            [
+                ("Collection", Item::new(Kind::Collection, 0)),
+                ("Member", Item::new(Kind::NumericSensor, i)),
+            ]
+        },
+    }
+    /// CIM_MemberOfCollection: discrete sensor `i` is in the sensor collection.
+    DiscreteSensorInCollection {
+        class: CIM_MEMBER_OF_COLLECTION,
+        count: discrete,
+        ends: |i| {
+            [
+                ("Collection", Item::new(Kind::Collection, 0)),
+                ("Member", Item::new(Kind::DiscreteSensor, i)),
+            ]
+        },
+    }
+    /// CIM_HostedService: the BMC hosts the power management service.
+    BmcHostsPowerService {
+        class: CIM_HOSTED_SERVICE,
+        count: one,
+        ends: |_| [(ANTE, BMC), (DEP, Item::new(Kind::PowerService, 0))],
+    }
+    /// CIM_AssociatedPowerManagementService: the service switches the host; carries the host's
+    /// power state.
+    PowerServiceOfHost {
+        class: CIM_ASSOCIATED_POWER_MANAGEMENT_SERVICE,
+        count: one,
+        ends: |_| {
+            [
+                ("ServiceProvided", Item::new(Kind::PowerService, 0)),
+                ("UserOfService", HOST),
+            ]
+        },
+        values: |m, _, i| {
+            let p = m.host_power();
+            power::association_values(i, p.state, p.in_progress, p.offered);
+        },
+    }
+    /// CIM_ElementCapabilities: the power service → its capabilities.
+    PowerServiceCapabilities {
+        class: CIM_ELEMENT_CAPABILITIES,
+        count: one,
+        ends: |_| {
+            [
+                ("ManagedElement", Item::new(Kind::PowerService, 0)),
+                ("Capabilities", Item::new(Kind::PowerCapabilities, 0)),
+            ]
+        },
+    }
+    /// CIM_ElementCapabilities: the log → its capabilities.
+    LogCapabilitiesOfLog {
+        class: CIM_ELEMENT_CAPABILITIES,
+        count: log_one,
+        ends: |_| {
+            [
+                ("ManagedElement", Item::new(Kind::Log, 0)),
+                ("Capabilities", Item::new(Kind::LogCapabilities, 0)),
+            ]
+        },
+    }
+    /// CIM_ComputerSystemPackage: the chassis packages the host; carries the platform GUID.
+    ChassisPackagesHost {
+        class: CIM_COMPUTER_SYSTEM_PACKAGE,
+        count: one,
+        ends: |_| [(ANTE, Item::new(Kind::Chassis, 0)), (DEP, HOST)],
+        values: |m, _, i| {
+            let fru = m.platform().fru();
+            i.set("PlatformGUID", physical::platform_guid(fru.as_ref()));
+        },
+    }
+    /// CIM_Container: the chassis holds the baseboard. LocationWithinContainer has no source:
+    /// NULL.
+    ChassisContainsCard {
+        class: CIM_CONTAINER,
+        count: one,
+        ends: |_| [(GROUP, Item::new(Kind::Chassis, 0)), (PART, Item::new(Kind::Card, 0))],
+    }
+    /// CIM_UseOfLog: the host's log. RecordedData has no source: NULL.
+    LogOfHost {
+        class: CIM_USE_OF_LOG,
+        count: log_one,
+        ends: |_| [(ANTE, Item::new(Kind::Log, 0)), (DEP, HOST)],
+    }
+    /// CIM_ReferencedProfile: component profile `i` of [`Profile::ALL`] (from 1) → Base Server.
+    ProfileReferencesBaseServer {
+        class: CIM_REFERENCED_PROFILE,
+        interop: true,
+        count: |_| Profile::ALL.len() - 1,
+        slot: |c, i| c.has_profile(Profile::ALL[i + 1]).then_some(i + 1),
+        ends: |i| {
+            [
+                (ANTE, Item::new(Kind::Profile, i)),
+                (DEP, Item::new(Kind::Profile, 0)),
+            ]
+        },
+    }
+    /// CIM_ElementConformsToProfile: entry `i` of [`CONFORMANCE`].
+    ProfileConformance {
+        class: CIM_ELEMENT_CONFORMS_TO_PROFILE,
+        interop: true,
+        count: |_| CONFORMANCE.len(),
+        slot: |c, i| c.has_profile(CONFORMANCE[i].0).then_some(i),
+        ends: |i| {
+            let (p, element) = CONFORMANCE[i % CONFORMANCE.len()];
+            let at = Profile::ALL.iter().position(|q| *q == p).unwrap_or(0);
+            [
+                ("ConformantStandard", Item::new(Kind::Profile, at)),
+                ("ManagedElement", element),
+            ]
+        },
+    }
+
+    // DSP1023 Software Inventory.
+
+    /// Firmware `i`: 0 the BMC's own, then the platform's.
+    #[cfg(feature = "software-inventory")]
+    Software {
+        class: software::CIM_SOFTWARE_IDENTITY,
+        count: firmware,
+        keys: |m, i| {
+            Ok(match i {
+                0 => text_keys(&software::keys_of(software::BMC_ID)),
+                i => text_keys(&software::keys_of(&m.firmware(i)?.id)),
+            })
+        },
+        build: |m, i, f| {
+            match i {
+                0 => f(&software::bmc_instance(m.system())),
+                i => f(&software::instance(&m.firmware(i)?)),
+            }
+            Ok(())
+        },
+    }
+    /// CIM_ElementSoftwareIdentity: firmware `i` → the system it runs on.
+    #[cfg(feature = "software-inventory")]
+    SoftwareOfSystem {
+        class: software::CIM_ELEMENT_SOFTWARE_IDENTITY,
+        count: firmware,
+        ends: |i| [(ANTE, Item::new(Kind::Software, i)), (DEP, software_system(i))],
+        values: |_, _, i| software::element_values(i),
+    }
+    /// CIM_InstalledSoftwareIdentity: the system → firmware `i` installed in it.
+    #[cfg(feature = "software-inventory")]
+    SoftwareInstalledInSystem {
+        class: software::CIM_INSTALLED_SOFTWARE_IDENTITY,
+        count: firmware,
+        ends: |i| {
+            [
+                ("InstalledSoftware", Item::new(Kind::Software, i)),
+                ("System", software_system(i)),
+            ]
+        },
+    }
+
+    // DSP1036 IP Interface.
+
+    /// Address `i` of the BMC's management network.
+    #[cfg(feature = "ip-interface")]
+    IpEndpoint {
+        class: network::CIM_IP_PROTOCOL_ENDPOINT,
+        count: ip,
+        keys: |m, i| {
+            Ok(text_keys(&network::endpoint_keys(
+                m.system(),
+                &m.ip_endpoint(i)?,
+            )))
+        },
+        build: |m, i, f| {
+            let view = m.ip_endpoint(i)?;
+            f(&network::endpoint_instance(m.system(), &view));
+            Ok(())
+        },
+    }
+    /// The settings that gave address `i` (DHCP, autoconfiguration, IPv6 static).
+    #[cfg(feature = "ip-interface")]
+    IpSettings {
+        class: network::CIM_IP_ASSIGNMENT_SETTING_DATA,
+        count: ip,
+        slot: |c, i| (!c.ip_is_static(i)).then_some(i),
+        keys: ip_settings_keys,
+        build: ip_settings_build,
+    }
+    /// The settings of static IPv4 address `i`, with mask and gateway.
+    #[cfg(feature = "ip-interface")]
+    IpStaticSettings {
+        class: network::CIM_STATIC_IP_ASSIGNMENT_SETTING_DATA,
+        count: ip,
+        slot: |c, i| c.ip_is_static(i).then_some(i),
+        keys: ip_settings_keys,
+        build: ip_settings_build,
+    }
+    /// CIM_HostedAccessPoint: the BMC → endpoint `i`.
+    #[cfg(feature = "ip-interface")]
+    BmcHostsIpEndpoint {
+        class: network::CIM_HOSTED_ACCESS_POINT,
+        count: ip,
+        ends: |i| [(ANTE, BMC), (DEP, Item::new(Kind::IpEndpoint, i))],
+    }
+    /// CIM_ElementSettingData: endpoint `i` → its settings (the static IPv4 ones when the index
+    /// carries [`STATIC_SETTINGS`]).
+    #[cfg(feature = "ip-interface")]
+    IpEndpointSettings {
+        class: network::CIM_ELEMENT_SETTING_DATA,
+        count: ip,
+        slot: |c, i| Some(if c.ip_is_static(i) { i | STATIC_SETTINGS } else { i }),
+        ends: |ix| {
+            let i = ix & !STATIC_SETTINGS;
+            let settings = if ix & STATIC_SETTINGS != 0 {
+                Kind::IpStaticSettings
+            } else {
+                Kind::IpSettings
+            };
+            [
+                ("ManagedElement", Item::new(Kind::IpEndpoint, i)),
+                ("SettingData", Item::new(settings, i)),
+            ]
+        },
+        values: |_, _, i| network::element_setting_values(i),
+    }
+
+    // The SEL's records, last: the biggest kinds.
+
+    /// SEL record `i` (a position).
+    Record {
+        class: CIM_LOG_RECORD,
+        count: records,
+        sel: true,
+        keys: |m, i| {
+            let view = m.record(i)?;
+            let (keys, ts) = log::record_keys(&view);
+            let mut out: Vec<Selector> = keys
+                .into_iter()
+                .map(|(n, v)| Selector::text(n, v))
+                .collect();
+            // MessageTimestamp sorts between LogName and RecordID.
+            out.insert(3, Selector::text("MessageTimestamp", ts.cim_string()));
+            Ok(out)
+        },
+        build: |m, i, f| {
+            let view = m.record(i)?;
+            f(&log::record_instance(&view));
+            Ok(())
+        },
+    }
+    /// CIM_LogManagesRecord: the log → record `i` (a position).
+    LogManagesRecord {
+        class: CIM_LOG_MANAGES_RECORD,
+        count: records,
+        sel: true,
+        ends: |i| [("Log", Item::new(Kind::Log, 0)), ("Record", Item::new(Kind::Record, i))],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn associations_name_their_ends_by_their_class_keys() {
+        for &kind in KINDS {
+            let class = kind.class();
+            assert!(!class.is_abstract, "{kind:?}");
+            match kind.ends(0) {
+                Some(ends) => {
+                    assert!(class.is_association(), "{kind:?}");
+                    let mut roles: Vec<&str> = ends.iter().map(|(role, _)| *role).collect();
+                    roles.sort_unstable();
+                    assert_eq!(roles, class.keys, "{kind:?}");
+                }
+                None => assert!(!class.is_association(), "{kind:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn every_kind_is_listed_once_and_only_profiles_are_interop() {
+        for (i, &kind) in KINDS.iter().enumerate() {
+            assert!(!KINDS[i + 1..].contains(&kind), "{kind:?}");
+            let profile_class = [
+                &CIM_REGISTERED_PROFILE,
+                &CIM_REFERENCED_PROFILE,
+                &CIM_ELEMENT_CONFORMS_TO_PROFILE,
+            ]
+            .iter()
+            .any(|c| core::ptr::eq(*c, kind.class()));
+            assert_eq!(kind.interop(), profile_class, "{kind:?}");
+        }
+        // The SEL's kinds come last, so de-duplicating association results never rescans them.
+        let sel: Vec<Kind> = KINDS.iter().copied().filter(|k| k.sel()).collect();
+        assert_eq!(sel, [Kind::Record, Kind::LogManagesRecord]);
+        assert_eq!(KINDS[KINDS.len() - 2..], sel[..]);
+    }
+}
