@@ -83,28 +83,20 @@ fn check_no_board_discrete(board: &Board) -> Result<(), String> {
     }
 }
 
-/// Every device of the board needs its driver family enabled as a feature of this crate
-/// (Cargo.toml `[features]`); otherwise its sensors would silently read NotPresent.
+/// Every device of the board needs its driver enabled as a feature of this crate (Cargo.toml
+/// `[features]`, named as the hal's driver registry names it); otherwise its sensors would
+/// silently read NotPresent.
 fn check_driver_families(board: &Board) -> Result<(), String> {
-    use wsbmc_hal::DeviceModel as M;
     for d in &board.devices {
-        let family = match d.model {
-            M::Tmp75 => "tmp75",
-            M::Tmp421 => "tmp421",
-            M::Emc1413 => "emc1413",
-            M::Max31785 => "max31785",
-            M::Adm1272 => "adm1272",
-            M::At24c02 | M::At24c32 | M::At24c64 | M::At24c256 => "at24",
-            M::IpmbSatellite => "ipmb-satellite",
-        };
+        let family = d.model.feature();
         let var = format!(
             "CARGO_FEATURE_{}",
             family.to_ascii_uppercase().replace('-', "_")
         );
         if env::var_os(&var).is_none() {
             return Err(format!(
-                "device {:?} is a {}, but the image is built without the {family:?} driver \
-                 family; add it to the default features in firmware/lm3s6965evb/Cargo.toml",
+                "device {:?} is a {}, but the image is built without the {family:?} driver; \
+                 add it to the default features in firmware/lm3s6965evb/Cargo.toml",
                 d.name,
                 d.model.name()
             ));

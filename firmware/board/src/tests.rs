@@ -1368,3 +1368,78 @@ fn sim_board_has_discrete_sensors() {
         ]
     );
 }
+
+/// The `[features]` table of a manifest in this repository, by its path from the root.
+fn manifest_features(path: &str) -> toml::Table {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let text = std::fs::read_to_string(root.join(path)).unwrap();
+    let manifest: toml::Table = toml::from_str(&text).unwrap();
+    manifest["features"].as_table().unwrap().clone()
+}
+
+fn strings(v: &toml::Value) -> Vec<&str> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect()
+}
+
+/// Cargo features cannot be generated, so the lists the manifests keep by hand are checked
+/// against the hal's one registration point (`drivers!`): every driver has its feature in the
+/// hal (enabling nothing else) and in `all-drivers`, the bare-metal image forwards every one
+/// of them under the same name (so a board with a new chip needs only a default-list change),
+/// and no manifest names a driver feature the registry does not have.
+#[test]
+fn driver_features_match_the_registry() {
+    use wsbmc_hal::devices::DRIVER_FEATURES;
+    let hal = manifest_features("hal/Cargo.toml");
+    for f in DRIVER_FEATURES {
+        assert_eq!(
+            hal.get(*f).map(strings),
+            Some(vec![]),
+            "hal/Cargo.toml: [features] {f} = []"
+        );
+    }
+    assert_eq!(strings(&hal["all-drivers"]), DRIVER_FEATURES);
+    let mut declared: Vec<&str> = hal.keys().map(String::as_str).collect();
+    declared.retain(|k| !matches!(*k, "default" | "all-drivers"));
+    declared.sort_unstable();
+    let mut registered = DRIVER_FEATURES.to_vec();
+    registered.sort_unstable();
+    assert_eq!(
+        declared, registered,
+        "hal/Cargo.toml declares other features"
+    );
+
+    let image = manifest_features("firmware/lm3s6965evb/Cargo.toml");
+    for f in DRIVER_FEATURES {
+        let forward = format!("wsbmc-hal/{f}");
+        assert_eq!(
+            image.get(*f).map(strings),
+            Some(vec![forward.as_str()]),
+            "firmware/lm3s6965evb/Cargo.toml: [features] {f} = [\"{forward}\"]"
+        );
+    }
+    for (name, enables) in &image {
+        for e in strings(enables) {
+            if let Some(f) = e.strip_prefix("wsbmc-hal/") {
+                assert!(DRIVER_FEATURES.contains(&f), "{name} enables {e}");
+                assert_eq!(name, f, "{name} forwards another driver's feature");
+            }
+        }
+    }
+}
+
+/// Every model the registry derives has a unique board-file name and a feature from the list.
+#[test]
+fn registry_names_and_features_are_consistent() {
+    let mut names: Vec<&str> = DeviceModel::ALL.iter().map(|m| m.name()).collect();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), DeviceModel::ALL.len());
+    for m in DeviceModel::ALL {
+        assert!(wsbmc_hal::devices::DRIVER_FEATURES.contains(&m.feature()));
+        assert_eq!(DeviceModel::from_name(m.name()), Some(*m));
+    }
+}

@@ -563,13 +563,7 @@ impl SimBoard {
         faulted: bool,
     ) -> Result<(), SimError> {
         self.with_channel(bus, address, channel, |d| {
-            let has_flag = match d.model {
-                DeviceModel::Tmp421 => channel == 1,
-                DeviceModel::Emc1413 => channel == 1 || channel == 2,
-                DeviceModel::Max31785 => (6..=12).contains(&channel),
-                _ => false,
-            };
-            if !has_flag {
+            if !models::has_fault_flag(d.model, channel) {
                 return Err(SimError::NoFaultFlag {
                     model: d.model,
                     channel,

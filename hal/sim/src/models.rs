@@ -479,6 +479,18 @@ fn q5_raw(mc: i32, extended: bool) -> u16 {
     }
 }
 
+/// Whether the part flags a fault on `channel` itself (what [`crate::SimBoard::set_channel_fault`]
+/// raises): the TMP421 remote OPEN bit, an EMC1413 External Diode Fault bit, a MAX31785
+/// temperature page's 0x7FFF.
+pub(crate) fn has_fault_flag(model: DeviceModel, channel: u8) -> bool {
+    match model {
+        DeviceModel::Tmp421 => channel == 1,
+        DeviceModel::Emc1413 => channel == 1 || channel == 2,
+        DeviceModel::Max31785 => (6..=12).contains(&channel),
+        _ => false,
+    }
+}
+
 /// What a channel reads when the board file gave it no waveform: plausible, gently moving
 /// values so an unconfigured board still looks alive.
 pub(crate) fn default_waveform(model: DeviceModel, channel: u8) -> crate::Waveform {
