@@ -7,7 +7,7 @@ use std::num::NonZeroU32;
 use std::ops::{Range, RangeInclusive};
 
 use toml::Spanned;
-use wsbmc_hal::devices::{ChannelInfo, adm1272};
+use wsbmc_hal::devices::ChannelInfo;
 use wsbmc_hal::{DeviceModel, Quantity};
 use wsbmc_monitor::{PowerDomain, SensorDesc, SensorSource, Threshold, Thresholds};
 
@@ -459,13 +459,18 @@ fn devices(
 /// `rsense-micro-ohm`, accepted only where a driver uses it: on any other part it would be
 /// silently ignored, and a board author would believe the readings were scaled.
 fn sense_resistor(model: DeviceModel, r: &Spanned<i64>) -> Result<NonZeroU32, String> {
-    if model != DeviceModel::Adm1272 {
+    let Some(range) = model.sense_micro_ohms() else {
+        let with: Vec<&str> = DeviceModel::ALL
+            .iter()
+            .filter(|m| m.sense_micro_ohms().is_some())
+            .map(|m| m.name())
+            .collect();
         return Err(format!(
-            "rsense-micro-ohm applies only to an adm1272; a {} has no sense resistor",
+            "rsense-micro-ohm applies only to an {}; a {} has no sense resistor",
+            with.join(" or "),
             model.name()
         ));
-    }
-    let range = adm1272::SENSE_MICRO_OHMS;
+    };
     u32::try_from(*r.get_ref())
         .ok()
         .filter(|v| range.contains(v))

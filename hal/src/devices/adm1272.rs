@@ -215,6 +215,7 @@ impl<I> Chip for Adm1272<I> {
         ChannelInfo::new("pin", 3, Quantity::Power),
         ChannelInfo::new("temp", 4, Quantity::Temperature),
     ];
+    const SENSE_MICRO_OHMS: Option<core::ops::RangeInclusive<u32>> = Some(SENSE_MICRO_OHMS);
 }
 
 impl<I: I2c, B> Driver<I, B> for Adm1272<I> {

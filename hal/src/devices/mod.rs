@@ -11,6 +11,7 @@
 
 use core::marker::PhantomData;
 use core::num::NonZeroU32;
+use core::ops::RangeInclusive;
 
 use embedded_hal_async::i2c::I2c;
 
@@ -45,6 +46,10 @@ pub trait Chip {
     /// The channels a board file may name, with their driver channel number and quantity. A
     /// read of a channel outside this table is refused before any bus traffic.
     const CHANNELS: &'static [ChannelInfo] = &[];
+    /// The current shunts (µΩ) a board may declare for the part (`rsense-micro-ohm`), for a
+    /// part that turns a sense voltage into amperes and watts; `None` (most parts) refuses the
+    /// key, which the driver would ignore.
+    const SENSE_MICRO_OHMS: Option<RangeInclusive<u32>> = None;
 }
 
 /// A chip driver bound to its bus handle: an I2C bus `I`, or for a controller reached over IPMB
@@ -155,6 +160,13 @@ macro_rules! drivers {
             /// The channels a board file may name for this model.
             pub const fn channels(self) -> &'static [ChannelInfo] {
                 match self { $($(DeviceModel::$model)|+ => <$module::$ty<()> as Chip>::CHANNELS,)+ }
+            }
+
+            /// The board's shunts the model accepts ([`Chip::SENSE_MICRO_OHMS`]).
+            pub const fn sense_micro_ohms(self) -> Option<RangeInclusive<u32>> {
+                match self {
+                    $($(DeviceModel::$model)|+ => <$module::$ty<()> as Chip>::SENSE_MICRO_OHMS,)+
+                }
             }
 
             /// True for models whose status a discrete sensor can read
