@@ -1386,7 +1386,7 @@ fn strings(v: &toml::Value) -> Vec<&str> {
 }
 
 /// Cargo features cannot be generated, so the lists the manifests keep by hand are checked
-/// against the hal's one registration point (`drivers!`): every driver has its feature in the
+/// against the hal's one registration point (`with_drivers!`): every driver has its feature in the
 /// hal (enabling nothing else) and in `all-drivers`, the bare-metal image forwards every one
 /// of them under the same name (so a board with a new chip needs only a default-list change),
 /// and no manifest names a driver feature the registry does not have.

@@ -574,8 +574,8 @@ impl SimBoard {
         })
     }
 
-    /// The ADM1272's sense resistor, which turns the part's sense voltage into current; must
-    /// match what the driver was built with. Default 1 mΩ.
+    /// A shunt part's (an ADM1272's) sense resistor, which turns its sense voltage into
+    /// current; must match what the driver was built with. Default 1 mΩ.
     pub fn set_sense_micro_ohms(
         &self,
         bus: &str,
@@ -584,7 +584,7 @@ impl SimBoard {
     ) -> Result<(), SimError> {
         let mut st = lock(&self.state);
         let dev = st.device_mut(bus, address)?;
-        if dev.model != DeviceModel::Adm1272 {
+        if dev.model.sense_micro_ohms().is_none() {
             return Err(SimError::NotApplicable { model: dev.model });
         }
         dev.sense_micro_ohms = micro_ohms.get();

@@ -1,13 +1,14 @@
-//! One module per chip driver, and the one list that registers them: [`drivers!`] below.
+//! One module per chip driver, and the one list that registers them: [`with_drivers!`] below.
 //!
 //! A driver is a type generic over its bus handle that implements [`Chip`] (what a board file
-//! may say about it: its channels, whether it has states) and [`Driver`] (bind it to a bus, read
-//! it). Adding a chip is its driver file here, its register model in `hal/sim/src/models.rs`,
-//! and one entry in [`drivers!`]: the [`DeviceModel`] enum, the board-file names, the closed
-//! [`AnyDevice`] enum and its dispatch, and the cargo feature each driver is built under are all
-//! derived from that entry. The feature itself must also be declared in `hal/Cargo.toml` (and,
-//! for the bare-metal image, `firmware/lm3s6965evb/Cargo.toml`); cargo cannot derive those, so
-//! a test of wsbmc-board fails when they and this list disagree.
+//! may say about it: its channels, its shunt) and [`Driver`] (bind it to a bus, read it).
+//! Adding a chip is its driver file here, its register model in `hal/sim/src/models/` (a file
+//! named like the driver's module), and one entry in [`with_drivers!`]: the [`DeviceModel`]
+//! enum, the board-file names, the closed [`AnyDevice`] enum and its dispatch, the simulator's
+//! model table and the cargo feature each driver is built under are all derived from that
+//! entry. The feature itself must also be declared in `hal/Cargo.toml` (and, for the
+//! bare-metal image, `firmware/lm3s6965evb/Cargo.toml`); cargo cannot derive those, so a test
+//! of wsbmc-board fails when they and this list disagree.
 
 use core::marker::PhantomData;
 use core::num::NonZeroU32;
@@ -105,7 +106,7 @@ pub trait Driver<I, B>: Chip + Sized {
     }
 }
 
-/// `$yes` if the capability list `[...]` of a [`drivers!`] entry has `$want`, else `$no`,
+/// `$yes` if the capability list `[...]` of a [`with_drivers!`] entry has `$want`, else `$no`,
 /// decided when the macro expands: a driver without the capability gets no call (and no await
 /// point in [`AnyDevice`]'s futures, which on the bare-metal image would cost flash per driver).
 macro_rules! if_cap {
@@ -117,7 +118,7 @@ macro_rules! if_cap {
     };
 }
 
-/// The registration point: one entry per driver, as
+/// What [`with_drivers!`]'s list generates here. An entry is
 /// `"cargo-feature" module::Type<BusParam> [capabilities] { Model = "board-file name", ... }`,
 /// where `BusParam` is `I` for an I2C part and `B` for a part reached over an IPMI link, and
 /// the optional capabilities are `states` (a discrete sensor can read the part's states:
@@ -316,45 +317,59 @@ macro_rules! drivers {
     };
 }
 
-drivers! {
-    "tmp75" tmp75::Tmp75<I> {
-        /// TI TMP75 (also TMP105 and LM75-compatible parts): one local temperature.
-        Tmp75 = "tmp75",
-    },
-    "tmp421" tmp421::Tmp421<I> {
-        /// TI TMP421: local + one remote diode.
-        Tmp421 = "tmp421",
-    },
-    "emc1413" emc1413::Emc1413<I> {
-        /// Microchip EMC1413: local + two remote diodes.
-        Emc1413 = "emc1413",
-    },
-    "max31785" max31785::Max31785<I> {
-        /// Maxim MAX31785 PMBus fan controller: six fan tachometers, remote temperatures, ADC
-        /// voltages.
-        Max31785 = "max31785",
-    },
-    "adm1272" adm1272::Adm1272<I> [states] {
-        /// ADI ADM1272 PMBus hot-swap controller: input/output voltage, current, power,
-        /// temperature.
-        Adm1272 = "adm1272",
-    },
-    "at24" at24::At24<I> {
-        /// 24C02 EEPROM (256 bytes): FRU storage, no sensor channels.
-        At24c02 = "at24c02",
-        /// 24C32 EEPROM (4 KiB).
-        At24c32 = "at24c32",
-        /// 24C64 EEPROM (8 KiB).
-        At24c64 = "at24c64",
-        /// 24C256 EEPROM (32 KiB).
-        At24c256 = "at24c256",
-    },
-    "ipmb-satellite" satellite::Satellite<B> [states remote] {
-        /// A satellite management controller on IPMB. Its sensors are not a fixed table: they
-        /// are whatever its SDRs list, so a board names them by the satellite's sensor number.
-        IpmbSatellite = "ipmb-satellite",
-    },
+/// The registration point: every chip driver, once. It hands the list to the macro it is given,
+/// so each crate that needs a per-driver table generates it from this one list: this module's
+/// [`DeviceModel`] and [`AnyDevice`] (`drivers!`), the simulator's register models
+/// (`wsbmc-sim`, one file per driver module name). An entry is
+/// `"cargo-feature" module::Type<BusParam> [capabilities] { Model = "board-file name", ... }`;
+/// see `drivers!` in this file for what each part means.
+#[macro_export]
+macro_rules! with_drivers {
+    ($callback:ident) => {
+        $callback! {
+            "tmp75" tmp75::Tmp75<I> {
+                /// TI TMP75 (also TMP105 and LM75-compatible parts): one local temperature.
+                Tmp75 = "tmp75",
+            },
+            "tmp421" tmp421::Tmp421<I> {
+                /// TI TMP421: local + one remote diode.
+                Tmp421 = "tmp421",
+            },
+            "emc1413" emc1413::Emc1413<I> {
+                /// Microchip EMC1413: local + two remote diodes.
+                Emc1413 = "emc1413",
+            },
+            "max31785" max31785::Max31785<I> {
+                /// Maxim MAX31785 PMBus fan controller: six fan tachometers, remote
+                /// temperatures, ADC voltages.
+                Max31785 = "max31785",
+            },
+            "adm1272" adm1272::Adm1272<I> [states] {
+                /// ADI ADM1272 PMBus hot-swap controller: input/output voltage, current, power,
+                /// temperature.
+                Adm1272 = "adm1272",
+            },
+            "at24" at24::At24<I> {
+                /// 24C02 EEPROM (256 bytes): FRU storage, no sensor channels.
+                At24c02 = "at24c02",
+                /// 24C32 EEPROM (4 KiB).
+                At24c32 = "at24c32",
+                /// 24C64 EEPROM (8 KiB).
+                At24c64 = "at24c64",
+                /// 24C256 EEPROM (32 KiB).
+                At24c256 = "at24c256",
+            },
+            "ipmb-satellite" satellite::Satellite<B> [states remote] {
+                /// A satellite management controller on IPMB. Its sensors are not a fixed
+                /// table: they are whatever its SDRs list, so a board names them by the
+                /// satellite's sensor number.
+                IpmbSatellite = "ipmb-satellite",
+            },
+        }
+    };
 }
+
+with_drivers!(drivers);
 
 impl DeviceModel {
     pub fn from_name(name: &str) -> Option<Self> {
