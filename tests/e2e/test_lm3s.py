@@ -862,9 +862,17 @@ SENSOR = CIM_SCHEMA + "CIM_Sensor"
 RECORD_LOG = CIM_SCHEMA + "CIM_RecordLog"
 COMPUTER_SYSTEM = CIM_SCHEMA + "CIM_ComputerSystem"
 POWER_SERVICE = CIM_SCHEMA + "CIM_PowerManagementService"
-# The image's network (firmware/lm3s6965evb/src/main.rs `IP`, `GATEWAY`): QEMU user networking's
-# guest address and gateway, configured statically in embassy-net.
+# The image's network: the board file's `[network]`, configured statically in embassy-net. It
+# must be QEMU user networking's guest address and gateway, or the hostfwd reaches nobody.
 GUEST_IP, GUEST_MASK, GUEST_GATEWAY = "10.0.2.15", "255.255.255.0", "10.0.2.2"
+
+
+def test_board_network_is_qemus_user_network():
+    """The board file's [network] is what QEMU's user network gives the guest (the address, mask
+    and gateway the IP Interface tests below expect)."""
+    with open(BOARD, "rb") as f:
+        net = tomllib.load(f)["network"]
+    assert net == {"address": f"{GUEST_IP}/24", "gateway": GUEST_GATEWAY}, net
 # The BMC's own discrete sensors (wsbmc_sel::BmcSensors): DeviceID → (number, sensor type).
 BMC_SENSORS = {
     "BMC(112.0.32)": (0x70, 0x12),

@@ -16,6 +16,7 @@ use wsbmc_hal::DeviceModel;
 use wsbmc_monitor::{DiscreteDesc, SensorDesc, Threshold};
 
 mod discrete;
+pub mod emit;
 mod raw;
 mod validate;
 
@@ -44,6 +45,33 @@ pub struct Board {
     pub sel: SelSettings,
     /// The host's power lines; `None` on a board whose BMC cannot switch the host.
     pub power: Option<PowerLines>,
+    /// `[network]`: the static IPv4 configuration of an image that sets its own (bare metal).
+    pub network: Option<Network>,
+    /// `[store]`: the store's flash geometry for an image that fixes it at build time.
+    pub store: Option<StoreLayout>,
+}
+
+/// The management port's static IPv4 configuration. Only the bare-metal image applies it (its
+/// build requires it); the Linux images leave networking to the kernel and ignore it, after the
+/// same validation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Network {
+    pub address: std::net::Ipv4Addr,
+    /// The network mask as a prefix length, 1..=32.
+    pub prefix_len: u8,
+    /// Inside the address's subnet.
+    pub gateway: Option<std::net::Ipv4Addr>,
+}
+
+/// The store's flash: page size and the pages of the settings map and of the SEL queue. Only an
+/// image that sizes its store at build time uses it (bare metal, whose store is a RAM region);
+/// the Linux images size their file-backed store themselves and ignore it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreLayout {
+    /// Bytes, a power of two.
+    pub page_size: u32,
+    pub map_pages: u16,
+    pub queue_pages: u16,
 }
 
 /// `[power]`: where the host's power button, reset button and power-good signal are wired, and
@@ -196,6 +224,9 @@ pub struct Bus {
     /// With `ipmi_dev`: the IPMB channel the interface's controller bridges requests onto, to
     /// each satellite's address. Without it, the one satellite on the bus is that controller.
     pub ipmi_channel: Option<u8>,
+    /// `i2c-controller`: the index of the MCU's I2C controller the bus is wired to, for the
+    /// bare-metal image (which requires it); the other images ignore it.
+    pub i2c_controller: Option<u8>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

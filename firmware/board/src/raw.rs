@@ -28,6 +28,30 @@ pub struct RawBoard {
     pub sel: Option<RawSel>,
     #[serde(default)]
     pub power: Option<Spanned<RawPowerLines>>,
+    #[serde(default)]
+    pub network: Option<Spanned<RawNetwork>>,
+    #[serde(default)]
+    pub store: Option<Spanned<RawStore>>,
+}
+
+/// `[network]`: the management port's static IPv4 configuration, for images that configure it
+/// themselves (the bare-metal image); the Linux images take theirs from the kernel.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawNetwork {
+    pub address: Spanned<String>,
+    pub gateway: Option<Spanned<String>>,
+}
+
+/// `[store]`: the flash geometry of the settings map and the SEL queue, for images whose store
+/// is sized at build time (the bare-metal image). Wider than the final types so an
+/// out-of-range value gets our message.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawStore {
+    pub page_size: Spanned<i64>,
+    pub map_pages: Spanned<i64>,
+    pub queue_pages: Spanned<i64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -55,6 +79,8 @@ pub struct RawBus {
     pub ipmi_dev: Option<Spanned<String>>,
     /// Wider than u8 so an out-of-range channel gets our message, not serde's.
     pub ipmi_channel: Option<Spanned<i64>>,
+    /// The MCU's I2C controller this bus is wired to (bare-metal image).
+    pub i2c_controller: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -1368,3 +1368,217 @@ fn sim_board_has_discrete_sensors() {
         ]
     );
 }
+
+/// The `[features]` table of a manifest in this repository, by its path from the root.
+fn manifest_features(path: &str) -> toml::Table {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let text = std::fs::read_to_string(root.join(path)).unwrap();
+    let manifest: toml::Table = toml::from_str(&text).unwrap();
+    manifest["features"].as_table().unwrap().clone()
+}
+
+fn strings(v: &toml::Value) -> Vec<&str> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect()
+}
+
+/// Cargo features cannot be generated, so the lists the manifests keep by hand are checked
+/// against the hal's one registration point (`with_drivers!`): every driver has its feature in the
+/// hal (enabling nothing else) and in `all-drivers`, the bare-metal image forwards every one
+/// of them under the same name (so a board with a new chip needs only a default-list change),
+/// and no manifest names a driver feature the registry does not have.
+#[test]
+fn driver_features_match_the_registry() {
+    use wsbmc_hal::devices::DRIVER_FEATURES;
+    let hal = manifest_features("hal/Cargo.toml");
+    for f in DRIVER_FEATURES {
+        assert_eq!(
+            hal.get(*f).map(strings),
+            Some(vec![]),
+            "hal/Cargo.toml: [features] {f} = []"
+        );
+    }
+    assert_eq!(strings(&hal["all-drivers"]), DRIVER_FEATURES);
+    let mut declared: Vec<&str> = hal.keys().map(String::as_str).collect();
+    declared.retain(|k| !matches!(*k, "default" | "all-drivers"));
+    declared.sort_unstable();
+    let mut registered = DRIVER_FEATURES.to_vec();
+    registered.sort_unstable();
+    assert_eq!(
+        declared, registered,
+        "hal/Cargo.toml declares other features"
+    );
+
+    let image = manifest_features("firmware/lm3s6965evb/Cargo.toml");
+    for f in DRIVER_FEATURES {
+        let forward = format!("wsbmc-hal/{f}");
+        assert_eq!(
+            image.get(*f).map(strings),
+            Some(vec![forward.as_str()]),
+            "firmware/lm3s6965evb/Cargo.toml: [features] {f} = [\"{forward}\"]"
+        );
+    }
+    for (name, enables) in &image {
+        for e in strings(enables) {
+            if let Some(f) = e.strip_prefix("wsbmc-hal/") {
+                assert!(DRIVER_FEATURES.contains(&f), "{name} enables {e}");
+                assert_eq!(name, f, "{name} forwards another driver's feature");
+            }
+        }
+    }
+}
+
+/// Every model the registry derives has a unique board-file name and a feature from the list.
+#[test]
+fn registry_names_and_features_are_consistent() {
+    let mut names: Vec<&str> = DeviceModel::ALL.iter().map(|m| m.name()).collect();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), DeviceModel::ALL.len());
+    for m in DeviceModel::ALL {
+        assert!(wsbmc_hal::devices::DRIVER_FEATURES.contains(&m.feature()));
+        assert_eq!(DeviceModel::from_name(m.name()), Some(*m));
+    }
+}
+
+/// [`GOOD`] with `extra` appended (tables after `[sel]`).
+fn with_tail(extra: &str) -> String {
+    format!("{GOOD}\n{extra}")
+}
+
+/// The bare-metal image's build-time keys: `i2c-controller`, `[network]`, `[store]`. Every
+/// image's loader reads and validates them; only that image uses them.
+#[test]
+fn build_time_keys_load() {
+    let text = edit(&[
+        ("name = \"i2c0\"", "name = \"i2c0\"\ni2c-controller = 0"),
+        ("name = \"i2c1\"", "name = \"i2c1\"\ni2c-controller = 1"),
+    ]);
+    let text = format!(
+        "{text}\n[network]\naddress = \"192.168.7.20/23\"\ngateway = \"192.168.6.1\"\n\n\
+         [store]\npage-size = 1024\nmap-pages = 3\nqueue-pages = 8\n"
+    );
+    let b = parse(&text, "t.toml").unwrap();
+    assert_eq!(b.buses[0].i2c_controller, Some(0));
+    assert_eq!(b.buses[1].i2c_controller, Some(1));
+    let n = b.network.unwrap();
+    assert_eq!(n.address, std::net::Ipv4Addr::new(192, 168, 7, 20));
+    assert_eq!(n.prefix_len, 23);
+    assert_eq!(n.gateway, Some(std::net::Ipv4Addr::new(192, 168, 6, 1)));
+    let s = b.store.unwrap();
+    assert_eq!((s.page_size, s.map_pages, s.queue_pages), (1024, 3, 8));
+    // All optional for the loader: a board without them has none.
+    let b = parse(GOOD, "t.toml").unwrap();
+    assert!(b.network.is_none() && b.store.is_none());
+    assert!(b.buses.iter().all(|bus| bus.i2c_controller.is_none()));
+    // /31 and /32 have no network or broadcast address to refuse.
+    let b = parse(&with_tail("[network]\naddress = \"10.0.0.0/31\""), "t.toml").unwrap();
+    assert_eq!(b.network.unwrap().gateway, None);
+}
+
+#[test]
+fn build_time_key_errors_name_their_line() {
+    let m = MARK;
+    let net = |body: &str| with_tail(&format!("[network]\n{body}\n"));
+    let store = |body: &str| with_tail(&format!("[store]\n{body}\n"));
+    let cases: Vec<(String, &str)> = vec![
+        (
+            edit(&[(
+                "name = \"i2c1\"",
+                &format!("name = \"i2c1\"\ni2c-controller = 16 {m}"),
+            )]),
+            "i2c-controller must be 0..=15",
+        ),
+        (
+            edit(&[(
+                "name = \"i2c1\"",
+                &format!("name = \"i2c1\"\ni2c-controller = -1 {m}"),
+            )]),
+            "i2c-controller must be 0..=15",
+        ),
+        (
+            edit(&[
+                ("name = \"i2c0\"", "name = \"i2c0\"\ni2c-controller = 1"),
+                (
+                    "name = \"i2c1\"",
+                    &format!("name = \"i2c1\" {m}\ni2c-controller = 1"),
+                ),
+            ]),
+            "i2c-controller 1 is already bus \"i2c0\"",
+        ),
+        (
+            net(&format!("address = \"10.0.2.15\" {m}")),
+            "not an IPv4 address with a prefix length",
+        ),
+        (
+            net(&format!("address = \"10.0.2.15/33\" {m}")),
+            "not an IPv4 address with a prefix length",
+        ),
+        (
+            net(&format!("address = \"10.0.2.256/24\" {m}")),
+            "not an IPv4 address with a prefix length",
+        ),
+        (
+            net(&format!("address = \"10.0.2.255/24\" {m}")),
+            "network or broadcast address",
+        ),
+        (
+            net(&format!("address = \"0.0.0.0/8\" {m}")),
+            "cannot be the image's own address",
+        ),
+        (
+            net(&format!(
+                "address = \"10.0.2.15/24\"\ngateway = \"10.0.3.1\" {m}"
+            )),
+            "not another host of 10.0.2.15/24's subnet",
+        ),
+        (
+            net(&format!("address = \"10.0.2.15/24\"\ngateway = \"gw\" {m}")),
+            "gateway \"gw\" is not an IPv4 address",
+        ),
+        (
+            net(&format!(
+                "address = \"10.0.2.15/24\"\nnetmask = \"255.0.0.0\" {m}"
+            )),
+            "unknown field `netmask`",
+        ),
+        (
+            store(&format!(
+                "page-size = 500 {m}\nmap-pages = 2\nqueue-pages = 4"
+            )),
+            "page-size = 500 is not a power of two in 128..=65536",
+        ),
+        (
+            store(&format!(
+                "page-size = 64 {m}\nmap-pages = 2\nqueue-pages = 4"
+            )),
+            "page-size = 64 is not a power of two",
+        ),
+        (
+            store(&format!(
+                "page-size = 512\nmap-pages = 1 {m}\nqueue-pages = 4"
+            )),
+            "map-pages = 1 is outside 2..=1024",
+        ),
+        (
+            store(&format!(
+                "page-size = 512\nmap-pages = 2\nqueue-pages = 2 {m}"
+            )),
+            "queue-pages = 2 is outside 3..=1024",
+        ),
+    ];
+    for (text, want) in cases {
+        let err = parse(&text, "t.toml").unwrap_err();
+        assert!(err.message.contains(want), "{want:?} not in {err}");
+        assert_eq!(err.line, Some(marked_line(&text)), "{want}: {err}");
+        assert!(err.to_string().starts_with("t.toml:"), "{err}");
+    }
+    // A missing required key of the table points at the table.
+    let text = with_tail(&format!("[store] {m}\npage-size = 512\nmap-pages = 2"));
+    let err = parse(&text, "t.toml").unwrap_err();
+    assert!(err.message.contains("missing field `queue-pages`"), "{err}");
+    assert_eq!(err.line, Some(marked_line(&text)), "{err}");
+}

@@ -7,17 +7,19 @@ use std::num::NonZeroU32;
 use std::ops::{Range, RangeInclusive};
 
 use toml::Spanned;
-use wsbmc_hal::devices::{ChannelInfo, adm1272};
+use wsbmc_hal::devices::ChannelInfo;
 use wsbmc_hal::{DeviceModel, Quantity};
 use wsbmc_monitor::{PowerDomain, SensorDesc, SensorSource, Threshold, Thresholds};
 
+use std::net::Ipv4Addr;
+
 use crate::raw::{
-    Decimal, RawBoard, RawBus, RawDevice, RawInfo, RawLimits, RawLine, RawPower, RawPowerLines,
-    RawSel, RawSensor, RawSim, RawThreshold,
+    Decimal, RawBoard, RawBus, RawDevice, RawInfo, RawLimits, RawLine, RawNetwork, RawPower,
+    RawPowerLines, RawSel, RawSensor, RawSim, RawStore, RawThreshold,
 };
 use crate::{
-    Board, BoardError, BoardInfo, Bus, Device, GpioLine, Limits, PowerLines, PowerTiming,
-    SelOverflow, SelSettings, Sim, SimChannel, threshold_key,
+    Board, BoardError, BoardInfo, Bus, Device, GpioLine, Limits, Network, PowerLines, PowerTiming,
+    SelOverflow, SelSettings, Sim, SimChannel, StoreLayout, threshold_key,
 };
 
 /// The IPMI sensor ID string is at most 16 bytes in a full SDR.
@@ -77,6 +79,8 @@ pub fn board(src: &Source<'_>, raw: RawBoard) -> Result<Board, BoardError> {
     let power = raw.power.map(|p| power(src, p)).transpose()?;
     let (discrete, gpio_inputs) =
         crate::discrete::discrete(src, &devices, &sensors, power.as_ref(), raw.discrete)?;
+    let network = raw.network.map(|n| network(src, n)).transpose()?;
+    let store = raw.store.map(|s| store(src, s)).transpose()?;
     Ok(Board {
         info,
         buses,
@@ -88,6 +92,107 @@ pub fn board(src: &Source<'_>, raw: RawBoard) -> Result<Board, BoardError> {
         limits,
         sel,
         power,
+        network,
+        store,
+    })
+}
+
+/// Largest MCU I2C controller index a board may name; the image's build checks its own chip.
+const MAX_I2C_CONTROLLER: i64 = 15;
+
+fn network(src: &Source<'_>, raw: Spanned<RawNetwork>) -> Result<Network, BoardError> {
+    let raw = raw.into_inner();
+    let a = &raw.address;
+    let parsed = a.get_ref().split_once('/').and_then(|(ip, len)| {
+        let ip: Ipv4Addr = ip.parse().ok()?;
+        let len: u8 = len.parse().ok().filter(|n| (1..=32).contains(n))?;
+        Some((ip, len))
+    });
+    let Some((address, prefix_len)) = parsed else {
+        return Err(src.err(
+            a.span(),
+            format!(
+                "network: address {:?} is not an IPv4 address with a prefix length                  (a.b.c.d/1..32, e.g. \"10.0.2.15/24\")",
+                a.get_ref()
+            ),
+        ));
+    };
+    let mask = u32::MAX << (32 - u32::from(prefix_len));
+    let host = u32::from(address) & !mask;
+    if address.is_unspecified() || address.is_broadcast() || address.is_multicast() {
+        return Err(src.err(
+            a.span(),
+            format!("network: {address} cannot be the image's own address"),
+        ));
+    }
+    // A /31 or /32 has no network or broadcast address; every other subnet has both.
+    if prefix_len < 31 && (host == 0 || host == !mask) {
+        return Err(src.err(
+            a.span(),
+            format!("network: {address}/{prefix_len} is the subnet's network or broadcast address"),
+        ));
+    }
+    let gateway = match raw.gateway {
+        None => None,
+        Some(g) => {
+            let Ok(gw) = g.get_ref().parse::<Ipv4Addr>() else {
+                return Err(src.err(
+                    g.span(),
+                    format!("network: gateway {:?} is not an IPv4 address", g.get_ref()),
+                ));
+            };
+            if u32::from(gw) & mask != u32::from(address) & mask || gw == address {
+                return Err(src.err(
+                    g.span(),
+                    format!(
+                        "network: gateway {gw} is not another host of {address}/{prefix_len}'s subnet"
+                    ),
+                ));
+            }
+            Some(gw)
+        }
+    };
+    Ok(Network {
+        address,
+        prefix_len,
+        gateway,
+    })
+}
+
+fn store(src: &Source<'_>, raw: Spanned<RawStore>) -> Result<StoreLayout, BoardError> {
+    let raw = raw.into_inner();
+    let p = &raw.page_size;
+    // The store keeps records of tens of bytes in pages; below 128 B a page holds too few to
+    // pay for its header, above 64 KiB no NOR flash erases in one go.
+    let page_size = u32::try_from(*p.get_ref())
+        .ok()
+        .filter(|n| n.is_power_of_two() && (128..=65_536).contains(n))
+        .ok_or_else(|| {
+            src.err(
+                p.span(),
+                format!(
+                    "store: page-size = {} is not a power of two in 128..=65536",
+                    p.get_ref()
+                ),
+            )
+        })?;
+    // Each region needs two spare pages to rotate through; the queue needs one more to hold
+    // any record at all.
+    let pages = |what: &str, v: &Spanned<i64>, min: u16| {
+        u16::try_from(*v.get_ref())
+            .ok()
+            .filter(|n| (min..=1024).contains(n))
+            .ok_or_else(|| {
+                src.err(
+                    v.span(),
+                    format!("store: {what} = {} is outside {min}..=1024", v.get_ref()),
+                )
+            })
+    };
+    Ok(StoreLayout {
+        page_size,
+        map_pages: pages("map-pages", &raw.map_pages, 2)?,
+        queue_pages: pages("queue-pages", &raw.queue_pages, 3)?,
     })
 }
 
@@ -211,6 +316,28 @@ fn buses(src: &Source<'_>, raw: Vec<Spanned<RawBus>>) -> Result<Vec<Bus>, BoardE
             ),
             None => None,
         };
+        let i2c_controller = match b.i2c_controller {
+            Some(c) => Some(
+                u8::try_from(*c.get_ref())
+                    .ok()
+                    .filter(|n| i64::from(*n) <= MAX_I2C_CONTROLLER)
+                    .ok_or_else(|| {
+                        fail(
+                            c.span(),
+                            &format!("i2c-controller must be 0..={MAX_I2C_CONTROLLER}"),
+                        )
+                    })?,
+            ),
+            None => None,
+        };
+        if let Some(n) = i2c_controller
+            && let Some(other) = out.iter().find(|o: &&Bus| o.i2c_controller == Some(n))
+        {
+            return Err(fail(
+                b.name.span(),
+                &format!("i2c-controller {n} is already bus \"{}\"", other.name),
+            ));
+        }
         out.push(Bus {
             name: b.name.into_inner(),
             description: b.description,
@@ -218,6 +345,7 @@ fn buses(src: &Source<'_>, raw: Vec<Spanned<RawBus>>) -> Result<Vec<Bus>, BoardE
             ipmb_dev: b.ipmb_dev,
             ipmi_dev,
             ipmi_channel,
+            i2c_controller,
         });
     }
     Ok(out)
@@ -331,13 +459,18 @@ fn devices(
 /// `rsense-micro-ohm`, accepted only where a driver uses it: on any other part it would be
 /// silently ignored, and a board author would believe the readings were scaled.
 fn sense_resistor(model: DeviceModel, r: &Spanned<i64>) -> Result<NonZeroU32, String> {
-    if model != DeviceModel::Adm1272 {
+    let Some(range) = model.sense_micro_ohms() else {
+        let with: Vec<&str> = DeviceModel::ALL
+            .iter()
+            .filter(|m| m.sense_micro_ohms().is_some())
+            .map(|m| m.name())
+            .collect();
         return Err(format!(
-            "rsense-micro-ohm applies only to an adm1272; a {} has no sense resistor",
+            "rsense-micro-ohm applies only to an {}; a {} has no sense resistor",
+            with.join(" or "),
             model.name()
         ));
-    }
-    let range = adm1272::SENSE_MICRO_OHMS;
+    };
     u32::try_from(*r.get_ref())
         .ok()
         .filter(|v| range.contains(v))

@@ -3,8 +3,9 @@
 //!
 //! The same agent core as the host and embedded-Linux images (HTTP loop, WS-Man, CIM, monitor,
 //! device drivers) runs on one embassy thread-mode executor. This file only wires it to the
-//! chip: the Ethernet MAC under embassy-net (static 10.0.2.15/24, what QEMU's user network
-//! expects), the I2C master under the device drivers, SysTick under embassy-time, a fixed heap
+//! chip: the Ethernet MAC under embassy-net (the board file's static `[network]`; QEMU's user
+//! network expects 10.0.2.15/24), the I2C masters the board file's buses name under the device
+//! drivers, SysTick under embassy-time, a fixed heap
 //! for the XML parser and response bodies, and a pool of HTTP tasks that each own one listening
 //! socket (a SYN that finds no listener is reset, so one task per concurrent connection).
 //!
@@ -35,7 +36,7 @@ use embassy_time::{Duration, Instant, Timer, with_timeout};
 use static_cell::{ConstStaticCell, StaticCell};
 use wsbmc_agent::Agent;
 use wsbmc_chip_lm3s6965::enet::Ethernet;
-use wsbmc_chip_lm3s6965::i2c::{Controller, I2c};
+use wsbmc_chip_lm3s6965::i2c::I2c;
 use wsbmc_chip_lm3s6965::{sysctl, time};
 use wsbmc_cim::SystemInfo;
 use wsbmc_hal::AnyDevice;
@@ -65,8 +66,12 @@ use limits::{MAX_BODY, MAX_ENVELOPE};
 /// Inactivity bound of a TCP connection (no ACK progress), below HTTP's own timeouts.
 const TCP_TIMEOUT: Duration = Duration::from_secs(30);
 
-const IP: Ipv4Address = Ipv4Address::new(10, 0, 2, 15);
-const GATEWAY: Ipv4Address = Ipv4Address::new(10, 0, 2, 2);
+/// The board file's `[network]` address.
+const IP: Ipv4Address = ipv4(board::IP_ADDRESS);
+
+const fn ipv4(a: [u8; 4]) -> Ipv4Address {
+    Ipv4Address::new(a[0], a[1], a[2], a[3])
+}
 
 defmt::timestamp!("{=u64:ms}", Instant::now().as_millis());
 
@@ -100,7 +105,7 @@ async fn boot(spawner: Spawner) {
     info!("sysclk {=u32} Hz, SysTick 1 kHz", sysclk);
 
     #[cfg_attr(not(feature = "at24"), allow(unused_mut))]
-    let mut devices = build_devices(sysclk).await;
+    let mut devices = build_devices(sysclk);
 
     let seed = mix_seed();
     let agent = start_agent(seed);
@@ -243,11 +248,12 @@ fn ip_endpoints(
     }]
 }
 
-/// The IP configuration: static 10.0.2.15/24 via 10.0.2.2, what QEMU's user network expects.
+/// The IP configuration: the board file's static `[network]` (for QEMU's user network,
+/// 10.0.2.15/24 via 10.0.2.2).
 fn net_config() -> embassy_net::Config {
     embassy_net::Config::ipv4_static(StaticConfigV4 {
-        address: Ipv4Cidr::new(IP, 24),
-        gateway: Some(GATEWAY),
+        address: Ipv4Cidr::new(IP, board::IP_PREFIX_LEN),
+        gateway: board::IP_GATEWAY.map(ipv4),
         dns_servers: Default::default(),
     })
 }
@@ -292,37 +298,14 @@ fn spawn<S>(
     }
 }
 
-/// Finds the controller each board bus is wired to by probing for its first device on both
-/// (QEMU 10 wires `bus=i2c` to I2C1, 7.2 to I2C0, a real board wherever its schematic says), then
-/// builds the device table. A bus whose device answers nowhere defaults to I2C1; its sensors
-/// will report NotPresent until the part appears.
-async fn build_devices(sysclk: u32) -> Vec<AnyDevice<I2c>> {
-    let mut bus_ctl: Vec<Controller> = Vec::with_capacity(board::BUSES.len());
-    for (index, name) in board::BUSES.iter().enumerate() {
-        let first = board::DEVICES
-            .iter()
-            .find(|d| usize::from(d.bus) == index)
-            .map(|d| d.address);
-        let mut chosen = Controller::I2c1;
-        if let Some(address) = first {
-            for ctl in [Controller::I2c1, Controller::I2c0] {
-                let mut i2c = I2c::new(ctl, sysclk);
-                if i2c.probe(address).await {
-                    chosen = ctl;
-                    break;
-                }
-            }
-        }
-        info!("bus {=str}: controller at {=usize:#x}", name, chosen.base());
-        bus_ctl.push(chosen);
-    }
+/// Builds the device table, each device on the controller its bus is wired to (the board
+/// file's `i2c-controller`: QEMU 10 wires `bus=i2c` to I2C1, a real board wherever its
+/// schematic says).
+fn build_devices(sysclk: u32) -> Vec<AnyDevice<I2c>> {
     board::DEVICES
         .iter()
         .map(|d| {
-            let ctl = bus_ctl
-                .get(usize::from(d.bus))
-                .copied()
-                .unwrap_or(Controller::I2c1);
+            let ctl = d.controller();
             info!(
                 "device {=str}: {=str} at {=u8:#04x}",
                 d.name,
@@ -388,16 +371,9 @@ async fn poller_task(agent: &'static Agent, mut devices: Vec<AnyDevice<I2c>>) ->
     agent.run_poller(&mut devices).await
 }
 
-/// Page size of the RAM "flash" the store runs on. Small pages keep the region small: the store
-/// needs two spare pages whatever their size.
-const STORE_PAGE: usize = 512;
-/// Map pages: thresholds a console sets, a few settings.
-const MAP_PAGES: usize = 2;
-/// SEL queue pages: two of them are the store's slack, and each of the others keeps 18 records
-/// (`Store::queue_guaranteed_records`: 504 usable bytes a page, 28 B per stored record), so four
-/// pages guarantee 36 records, enough for the board's 32 (`Sel::mount` refuses a capacity the
-/// queue cannot keep). Six pages held 72 for 1 KiB more of static RAM.
-const QUEUE_PAGES: usize = 4;
+/// The store's RAM "flash" (the board file's `[store]`, which says why these sizes): the page
+/// size, the settings map's pages and the SEL queue's.
+use board::{MAP_PAGES, QUEUE_PAGES, STORE_PAGE};
 
 /// Owns the store and the SEL. This board has no non-volatile memory to spare, so the store is
 /// RAM: the log and console-set thresholds live until reset, through exactly the code path a

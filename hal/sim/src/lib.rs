@@ -563,13 +563,7 @@ impl SimBoard {
         faulted: bool,
     ) -> Result<(), SimError> {
         self.with_channel(bus, address, channel, |d| {
-            let has_flag = match d.model {
-                DeviceModel::Tmp421 => channel == 1,
-                DeviceModel::Emc1413 => channel == 1 || channel == 2,
-                DeviceModel::Max31785 => (6..=12).contains(&channel),
-                _ => false,
-            };
-            if !has_flag {
+            if !models::has_fault_flag(d.model, channel) {
                 return Err(SimError::NoFaultFlag {
                     model: d.model,
                     channel,
@@ -580,8 +574,8 @@ impl SimBoard {
         })
     }
 
-    /// The ADM1272's sense resistor, which turns the part's sense voltage into current; must
-    /// match what the driver was built with. Default 1 mΩ.
+    /// A shunt part's (an ADM1272's) sense resistor, which turns its sense voltage into
+    /// current; must match what the driver was built with. Default 1 mΩ.
     pub fn set_sense_micro_ohms(
         &self,
         bus: &str,
@@ -590,7 +584,7 @@ impl SimBoard {
     ) -> Result<(), SimError> {
         let mut st = lock(&self.state);
         let dev = st.device_mut(bus, address)?;
-        if dev.model != DeviceModel::Adm1272 {
+        if dev.model.sense_micro_ohms().is_none() {
             return Err(SimError::NotApplicable { model: dev.model });
         }
         dev.sense_micro_ohms = micro_ohms.get();

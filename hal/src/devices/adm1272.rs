@@ -30,8 +30,8 @@ use core::num::NonZeroU32;
 
 use embedded_hal_async::i2c::I2c;
 
-use super::{read_2, read_u8, write};
-use crate::DeviceError;
+use super::{ChannelInfo, Chip, DeviceModel, Driver, read_2, read_u8, write};
+use crate::{DeviceError, Quantity};
 use crate::pmbus::{self, Coefficients, direct_to_scaled};
 
 pub const PMON_CONFIG: u8 = 0xD4;
@@ -204,6 +204,43 @@ impl<I: I2c> Adm1272<I> {
             0
         };
         Ok(pmbus::psu_states(word, input))
+    }
+}
+
+impl<I> Chip for Adm1272<I> {
+    const CHANNELS: &'static [ChannelInfo] = &[
+        ChannelInfo::new("vin", 0, Quantity::Voltage),
+        ChannelInfo::new("vout", 1, Quantity::Voltage),
+        ChannelInfo::new("iout", 2, Quantity::Current),
+        ChannelInfo::new("pin", 3, Quantity::Power),
+        ChannelInfo::new("temp", 4, Quantity::Temperature),
+    ];
+    const SENSE_MICRO_OHMS: Option<core::ops::RangeInclusive<u32>> = Some(SENSE_MICRO_OHMS);
+}
+
+impl<I: I2c, B> Driver<I, B> for Adm1272<I> {
+    /// The board's shunt, when it gives one; else the datasheet's 1 mΩ.
+    fn bind(_: DeviceModel, i2c: I, address: u8, sense: Option<NonZeroU32>) -> Option<Self> {
+        Some(match sense {
+            Some(sense) => Self::with_sense_micro_ohms(i2c, address, sense),
+            None => Self::new(i2c, address),
+        })
+    }
+
+    fn model(&self) -> DeviceModel {
+        DeviceModel::Adm1272
+    }
+
+    fn read(&mut self, channel: u8) -> impl Future<Output = Result<i32, DeviceError>> {
+        Adm1272::read(self, channel)
+    }
+
+    /// Page 0 (the part has one) of its status.
+    async fn read_states(&mut self, channel: u8) -> Result<u16, DeviceError> {
+        match channel {
+            0 => self.psu_states().await,
+            _ => Err(DeviceError::NoSuchChannel),
+        }
     }
 }
 

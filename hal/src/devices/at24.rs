@@ -9,8 +9,11 @@
 //! (≤ 5 ms, tWR) and does not acknowledge its address until done; the driver polls for that
 //! acknowledge a bounded number of times instead of sleeping, which needs no timer.
 
+use core::num::NonZeroU32;
+
 use embedded_hal_async::i2c::I2c;
 
+use super::{Chip, DeviceModel, Driver};
 use crate::DeviceError;
 
 /// The sizes the board file names, with their addressing and page size (from the datasheets).
@@ -179,6 +182,41 @@ impl<I: I2c> At24<I> {
     /// An EEPROM has no sensor channels; present so the device table can treat it like the rest.
     pub async fn read(&mut self, _channel: u8) -> Result<i32, DeviceError> {
         Err(DeviceError::NoSuchChannel)
+    }
+}
+
+impl DeviceModel {
+    /// The EEPROM geometry of the at24 models.
+    pub const fn eeprom(self) -> Option<At24Size> {
+        match self {
+            DeviceModel::At24c02 => Some(At24Size::C02),
+            DeviceModel::At24c32 => Some(At24Size::C32),
+            DeviceModel::At24c64 => Some(At24Size::C64),
+            DeviceModel::At24c256 => Some(At24Size::C256),
+            _ => None,
+        }
+    }
+}
+
+/// Storage, not a sensor: no channels.
+impl<I> Chip for At24<I> {}
+
+impl<I: I2c, B> Driver<I, B> for At24<I> {
+    fn bind(model: DeviceModel, i2c: I, address: u8, _: Option<NonZeroU32>) -> Option<Self> {
+        Some(Self::new(i2c, address, model.eeprom()?))
+    }
+
+    fn model(&self) -> DeviceModel {
+        match self.size {
+            At24Size::C02 => DeviceModel::At24c02,
+            At24Size::C32 => DeviceModel::At24c32,
+            At24Size::C64 => DeviceModel::At24c64,
+            At24Size::C256 => DeviceModel::At24c256,
+        }
+    }
+
+    fn read(&mut self, channel: u8) -> impl Future<Output = Result<i32, DeviceError>> {
+        At24::read(self, channel)
     }
 }
 

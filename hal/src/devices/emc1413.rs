@@ -7,10 +7,12 @@
 //! register (0x1B) flags an open or shorted diode in bit 1 (external 1) and bit 2 (external 2);
 //! the temperature registers then hold a meaningless value, so it is checked first.
 
+use core::num::NonZeroU32;
+
 use embedded_hal_async::i2c::I2c;
 
-use super::{q8_to_millicelsius, read_u8};
-use crate::DeviceError;
+use super::{ChannelInfo, Chip, DeviceModel, Driver, q8_to_millicelsius, read_u8};
+use crate::{DeviceError, Quantity};
 
 const REG_CONFIG: u8 = 0x03;
 const CONFIG_RANGE: u8 = 0x04;
@@ -54,6 +56,28 @@ impl<I: I2c> Emc1413<I> {
             i32::from(joined as i16)
         };
         Ok(q8_to_millicelsius(q8))
+    }
+}
+
+impl<I> Chip for Emc1413<I> {
+    const CHANNELS: &'static [ChannelInfo] = &[
+        ChannelInfo::new("local", 0, Quantity::Temperature),
+        ChannelInfo::new("remote1", 1, Quantity::Temperature),
+        ChannelInfo::new("remote2", 2, Quantity::Temperature),
+    ];
+}
+
+impl<I: I2c, B> Driver<I, B> for Emc1413<I> {
+    fn bind(_: DeviceModel, i2c: I, address: u8, _: Option<NonZeroU32>) -> Option<Self> {
+        Some(Self::new(i2c, address))
+    }
+
+    fn model(&self) -> DeviceModel {
+        DeviceModel::Emc1413
+    }
+
+    fn read(&mut self, channel: u8) -> impl Future<Output = Result<i32, DeviceError>> {
+        Emc1413::read(self, channel)
     }
 }
 

@@ -8,10 +8,12 @@
 //! before every reading rather than cached: another master or a part reset can change it, and a
 //! wrong page would silently return another channel's value.
 
+use core::num::NonZeroU32;
+
 use embedded_hal_async::i2c::I2c;
 
-use super::{read_2, write};
-use crate::DeviceError;
+use super::{ChannelInfo, Chip, DeviceModel, Driver, read_2, write};
+use crate::{DeviceError, Quantity};
 use crate::pmbus::{self, Coefficients, direct_to_scaled};
 
 const FAN_PAGES: core::ops::RangeInclusive<u8> = 0..=5;
@@ -72,6 +74,55 @@ impl<I: I2c> Max31785<I> {
         } else {
             Err(DeviceError::NoSuchChannel)
         }
+    }
+}
+
+/// Channel numbers are the part's PMBus pages, so the driver needs no translation table.
+/// Pages 13–16 (temperatures the part itself polls from external I2C sensors) are left out:
+/// a BMC reads those sensors directly.
+const MAX31785_CHANNELS: &[ChannelInfo] = {
+    use Quantity::{FanSpeed, Temperature, Voltage};
+    const fn ch(name: &'static str, channel: u8, quantity: Quantity) -> ChannelInfo {
+        ChannelInfo::new(name, channel, quantity)
+    }
+    &[
+        ch("fan1", 0, FanSpeed),
+        ch("fan2", 1, FanSpeed),
+        ch("fan3", 2, FanSpeed),
+        ch("fan4", 3, FanSpeed),
+        ch("fan5", 4, FanSpeed),
+        ch("fan6", 5, FanSpeed),
+        ch("temp1", 6, Temperature),
+        ch("temp2", 7, Temperature),
+        ch("vsense1", 17, Voltage),
+        ch("vsense2", 18, Voltage),
+        ch("temp3", 8, Temperature),
+        ch("temp4", 9, Temperature),
+        ch("temp5", 10, Temperature),
+        ch("temp6", 11, Temperature),
+        ch("internal", 12, Temperature),
+        ch("vsense3", 19, Voltage),
+        ch("vsense4", 20, Voltage),
+        ch("vsense5", 21, Voltage),
+        ch("vsense6", 22, Voltage),
+    ]
+};
+
+impl<I> Chip for Max31785<I> {
+    const CHANNELS: &'static [ChannelInfo] = MAX31785_CHANNELS;
+}
+
+impl<I: I2c, B> Driver<I, B> for Max31785<I> {
+    fn bind(_: DeviceModel, i2c: I, address: u8, _: Option<NonZeroU32>) -> Option<Self> {
+        Some(Self::new(i2c, address))
+    }
+
+    fn model(&self) -> DeviceModel {
+        DeviceModel::Max31785
+    }
+
+    fn read(&mut self, channel: u8) -> impl Future<Output = Result<i32, DeviceError>> {
+        Max31785::read(self, channel)
     }
 }
 

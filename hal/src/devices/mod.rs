@@ -1,54 +1,25 @@
-//! One module per part; the module name is the `model` string board files use.
+//! One module per chip driver, and the one list that registers them: [`with_drivers!`] below.
+//!
+//! A driver is a type generic over its bus handle that implements [`Chip`] (what a board file
+//! may say about it: its channels, its shunt) and [`Driver`] (bind it to a bus, read it).
+//! Adding a chip is its driver file here, its register model in `hal/sim/src/models/` (a file
+//! named like the driver's module), and one entry in [`with_drivers!`]: the [`DeviceModel`]
+//! enum, the board-file names, the closed [`AnyDevice`] enum and its dispatch, the simulator's
+//! model table and the cargo feature each driver is built under are all derived from that
+//! entry. The feature itself must also be declared in `hal/Cargo.toml` (and, for the
+//! bare-metal image, `firmware/lm3s6965evb/Cargo.toml`); cargo cannot derive those, so a test
+//! of wsbmc-board fails when they and this list disagree.
 
 use core::marker::PhantomData;
 use core::num::NonZeroU32;
+use core::ops::RangeInclusive;
 
 use embedded_hal_async::i2c::I2c;
 
 use crate::ipmb::{IpmiLink, NoIpmb};
 use crate::{DeviceError, Quantity};
 
-pub mod adm1272;
-pub mod at24;
-pub mod emc1413;
-pub mod max31785;
-pub mod satellite;
-pub mod tmp421;
-pub mod tmp75;
-
-pub use adm1272::Adm1272;
-pub use at24::{At24, At24Size};
-pub use emc1413::Emc1413;
-pub use max31785::Max31785;
-pub use satellite::Satellite;
-pub use tmp75::Tmp75;
-pub use tmp421::Tmp421;
-
-/// Every part wsbmc has a driver for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum DeviceModel {
-    /// TI TMP75 (also TMP105 and LM75-compatible parts): one local temperature.
-    Tmp75,
-    /// TI TMP421: local + one remote diode.
-    Tmp421,
-    /// Microchip EMC1413: local + two remote diodes.
-    Emc1413,
-    /// Maxim MAX31785 PMBus fan controller: six fan tachometers, remote temperatures, ADC voltages.
-    Max31785,
-    /// ADI ADM1272 PMBus hot-swap controller: input/output voltage, current, power, temperature.
-    Adm1272,
-    /// 24C02 EEPROM (256 bytes): FRU storage, no sensor channels.
-    At24c02,
-    /// 24C32 EEPROM (4 KiB).
-    At24c32,
-    /// 24C64 EEPROM (8 KiB).
-    At24c64,
-    /// 24C256 EEPROM (32 KiB).
-    At24c256,
-    /// A satellite management controller on IPMB. Its sensors are not a fixed table: they are
-    /// whatever its SDRs list, so a board names them by the satellite's sensor number.
-    IpmbSatellite,
-}
+pub use at24::At24Size;
 
 /// A named measurement channel of a model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,163 +29,356 @@ pub struct ChannelInfo {
     pub quantity: Quantity,
 }
 
+impl ChannelInfo {
+    /// For the drivers' channel tables.
+    pub const fn new(name: &'static str, channel: u8, quantity: Quantity) -> Self {
+        ChannelInfo {
+            name,
+            channel,
+            quantity,
+        }
+    }
+}
+
+/// What the board loader and the simulator know about a chip without a bus: the facts a board
+/// file is checked against. Implemented for every bus type (`impl<I> Chip for Part<I>`), so
+/// the registry reads them from `Part<()>`.
+pub trait Chip {
+    /// The channels a board file may name, with their driver channel number and quantity. A
+    /// read of a channel outside this table is refused before any bus traffic.
+    const CHANNELS: &'static [ChannelInfo] = &[];
+    /// The current shunts (µΩ) a board may declare for the part (`rsense-micro-ohm`), for a
+    /// part that turns a sense voltage into amperes and watts; `None` (most parts) refuses the
+    /// key, which the driver would ignore.
+    const SENSE_MICRO_OHMS: Option<RangeInclusive<u32>> = None;
+}
+
+/// A chip driver bound to its bus handle: an I2C bus `I`, or for a controller reached over IPMB
+/// the IPMI link `B`. [`AnyDevice`] dispatches to these statically (a `match`, no vtable), so
+/// an image pays only for the drivers its features enable.
+///
+/// The reads return `impl Future` rather than being `async fn`s so that an implementation can
+/// hand back its inherent method's future as it is: an `async fn` wrapper would nest one more
+/// state machine per driver in every [`AnyDevice`] read, which costs the bare-metal image flash.
+/// Every call is on the concrete type through [`AnyDevice`], so whether the futures are `Send`
+/// is the concrete future's business, as for any inherent `async fn`.
+pub trait Driver<I, B>: Chip + Sized {
+    /// The driver for `model` (one this driver registered) at 7-bit `address` on `i2c`, with
+    /// the board's shunt for parts that have one (others ignore it; the board loader refuses
+    /// the key on them). `None` if the driver cannot serve `model`.
+    fn bind(
+        model: DeviceModel,
+        i2c: I,
+        address: u8,
+        sense_micro_ohms: Option<NonZeroU32>,
+    ) -> Option<Self>;
+
+    /// The model this instance is (a driver may serve several, e.g. EEPROM sizes).
+    fn model(&self) -> DeviceModel;
+
+    /// Reads `channel` in the quantity's native scale.
+    fn read(&mut self, channel: u8) -> impl Future<Output = Result<i32, DeviceError>>;
+
+    /// Reads in counts of 10^`scale`. Dispatched only for drivers registered `remote`: the
+    /// others' channels have a fixed native scale, and [`Driver::read`] is called instead.
+    fn read_scaled(
+        &mut self,
+        channel: u8,
+        scale: i8,
+    ) -> impl Future<Output = Result<i32, DeviceError>> {
+        let _ = scale;
+        self.read(channel)
+    }
+
+    /// The states of a discrete sensor on this part. Dispatched only for drivers registered
+    /// with `states`.
+    fn read_states(&mut self, channel: u8) -> impl Future<Output = Result<u16, DeviceError>> {
+        let _ = channel;
+        core::future::ready(Err(DeviceError::NoSuchChannel))
+    }
+
+    /// A management controller's identity (IPMI Get Device ID) and its 8-bit slave address.
+    /// Dispatched only for drivers registered `remote`.
+    fn controller_id(
+        &mut self,
+    ) -> impl Future<Output = Option<(u8, Result<satellite::DeviceId, DeviceError>)>> {
+        core::future::ready(None)
+    }
+}
+
+/// `$yes` if the capability list `[...]` of a [`with_drivers!`] entry has `$want`, else `$no`,
+/// decided when the macro expands: a driver without the capability gets no call (and no await
+/// point in [`AnyDevice`]'s futures, which on the bare-metal image would cost flash per driver).
+macro_rules! if_cap {
+    ($want:ident [] $yes:tt else $no:tt) => { $no };
+    (states [states $($rest:ident)*] $yes:tt else $no:tt) => { $yes };
+    (remote [remote $($rest:ident)*] $yes:tt else $no:tt) => { $yes };
+    ($want:ident [$skip:ident $($rest:ident)*] $yes:tt else $no:tt) => {
+        if_cap!($want [$($rest)*] $yes else $no)
+    };
+}
+
+/// What [`with_drivers!`]'s list generates here. An entry is
+/// `"cargo-feature" module::Type<BusParam> [capabilities] { Model = "board-file name", ... }`,
+/// where `BusParam` is `I` for an I2C part and `B` for a part reached over an IPMI link, and
+/// the optional capabilities are `states` (a discrete sensor can read the part's states:
+/// [`Driver::read_states`]) and `remote` (the channels are a remote controller's sensor
+/// numbers, checked against its own SDRs, read with [`Driver::read_scaled`]; the part has a
+/// [`Driver::controller_id`]). Everything per-model that is not the driver's own business is
+/// generated from it.
+macro_rules! drivers {
+    ($(
+        $feature:literal $module:ident :: $ty:ident < $bus:ident > $([$($cap:ident)*])? {
+            $( $(#[$doc:meta])* $model:ident = $name:literal ),+ $(,)?
+        }
+    ),+ $(,)?) => {
+        $( pub mod $module; pub use $module::$ty; )+
+
+        /// Every part wsbmc has a driver for (the board file's `model`).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum DeviceModel {
+            $( $( $(#[$doc])* $model, )+ )+
+        }
+
+        /// The cargo feature of every driver, in registration order: what `hal/Cargo.toml`
+        /// and an image's manifest must declare.
+        pub const DRIVER_FEATURES: &[&str] = &[$($feature),+];
+
+        impl DeviceModel {
+            pub const ALL: &'static [DeviceModel] = &[$($(DeviceModel::$model,)+)+];
+
+            /// The board-file name of the model.
+            pub const fn name(self) -> &'static str {
+                match self { $($(DeviceModel::$model => $name,)+)+ }
+            }
+
+            /// The cargo feature (of this crate, and by convention of each image) that links
+            /// the model's driver.
+            pub const fn feature(self) -> &'static str {
+                match self { $($(DeviceModel::$model)|+ => $feature,)+ }
+            }
+
+            /// The channels a board file may name for this model.
+            pub const fn channels(self) -> &'static [ChannelInfo] {
+                match self { $($(DeviceModel::$model)|+ => <$module::$ty<()> as Chip>::CHANNELS,)+ }
+            }
+
+            /// The board's shunts the model accepts ([`Chip::SENSE_MICRO_OHMS`]).
+            pub const fn sense_micro_ohms(self) -> Option<RangeInclusive<u32>> {
+                match self {
+                    $($(DeviceModel::$model)|+ => <$module::$ty<()> as Chip>::SENSE_MICRO_OHMS,)+
+                }
+            }
+
+            /// True for models whose status a discrete sensor can read
+            /// ([`AnyDevice::read_states`]).
+            pub const fn has_states(self) -> bool {
+                match self {
+                    $($(DeviceModel::$model)|+ => if_cap!(states [$($($cap)*)?] true else false),)+
+                }
+            }
+
+            /// True for models whose channels are the remote controller's sensor numbers
+            /// rather than a fixed table.
+            pub const fn is_satellite(self) -> bool {
+                match self {
+                    $($(DeviceModel::$model)|+ => if_cap!(remote [$($($cap)*)?] true else false),)+
+                }
+            }
+        }
+
+        /// The closed set of drivers, each owning its bus handle: an I2C bus `I`, or for
+        /// satellites an IPMI link `B` (an IPMB [`crate::ipmb::Requester`], the kernel's IPMI
+        /// device on Linux; it defaults to [`NoIpmb`] for boards without IPMB).
+        ///
+        /// Each driver is a Cargo feature of this crate (all on by default). A driver that is
+        /// off has no variant here, so its code is never instantiated and costs the image
+        /// nothing; a device of that model is built as [`AnyDevice::Unsupported`] and reads as
+        /// absent.
+        ///
+        /// The satellite variant carries its SDR conversions (a couple of hundred bytes); the
+        /// table is built once per board and there is no allocator on the bare-metal image to
+        /// box it into.
+        #[allow(clippy::large_enum_variant)]
+        pub enum AnyDevice<I, B = NoIpmb> {
+            $( #[cfg(feature = $feature)] $ty($module::$ty<$bus>), )+
+            /// A model whose driver this build leaves out: every read is a NACK, as if the
+            /// part were not fitted. The phantom keeps `I` and `B` used whichever drivers are
+            /// on.
+            Unsupported(DeviceModel, PhantomData<fn() -> (I, B)>),
+        }
+
+        impl<I: I2c, B: IpmiLink> AnyDevice<I, B> {
+            /// [`AnyDevice::bind`] with the board's sense resistor (µΩ) for parts that have
+            /// one (the ADM1272: the part measures a voltage, and only the board knows the
+            /// shunt that turns it into amperes and watts). `None` keeps the driver's
+            /// default; other models ignore it (the board loader refuses the key on them).
+            pub fn bind_with_sense(
+                model: DeviceModel,
+                i2c: I,
+                address: u8,
+                sense_micro_ohms: Option<NonZeroU32>,
+            ) -> Self {
+                // With some drivers off, the arguments go unused for their models.
+                let _ = (&i2c, address, sense_micro_ohms);
+                match model {
+                    $(
+                        #[cfg(feature = $feature)]
+                        $(DeviceModel::$model)|+ => match <$module::$ty<$bus> as Driver<I, B>>::bind(
+                            model, i2c, address, sense_micro_ohms,
+                        ) {
+                            Some(d) => AnyDevice::$ty(d),
+                            None => AnyDevice::Unsupported(model, PhantomData),
+                        },
+                    )+
+                    #[allow(unreachable_patterns)]
+                    _ => AnyDevice::Unsupported(model, PhantomData),
+                }
+            }
+
+            pub fn model(&self) -> DeviceModel {
+                match self {
+                    $( #[cfg(feature = $feature)] AnyDevice::$ty(d) => Driver::<I, B>::model(d), )+
+                    AnyDevice::Unsupported(model, _) => *model,
+                }
+            }
+
+            /// Reads channel `channel` in the quantity's native scale.
+            ///
+            /// Channels outside the model's table are refused before any bus traffic, so a
+            /// board file typo cannot reach an unrelated register. A satellite's channels are
+            /// its sensor numbers, checked against its own SDRs instead.
+            pub async fn read(&mut self, channel: u8) -> Result<i32, DeviceError> {
+                self.check_channel(channel)?;
+                match self {
+                    $( #[cfg(feature = $feature)] AnyDevice::$ty(d) => Driver::<I, B>::read(d, channel).await, )+
+                    AnyDevice::Unsupported(..) => Err(DeviceError::Nack),
+                }
+            }
+
+            /// Reads a satellite sensor in counts of 10^`scale` (a fan in RPM is scale 0, the
+            /// rest 10^-3); other models ignore `scale`, their channels having a fixed native
+            /// scale. Channels are checked as by [`AnyDevice::read`].
+            pub async fn read_scaled(&mut self, channel: u8, scale: i8) -> Result<i32, DeviceError> {
+                self.check_channel(channel)?;
+                let _ = scale;
+                match self {
+                    $(
+                        #[cfg(feature = $feature)]
+                        AnyDevice::$ty(d) => if_cap!(remote [$($($cap)*)?] {
+                            Driver::<I, B>::read_scaled(d, channel, scale).await
+                        } else {
+                            Driver::<I, B>::read(d, channel).await
+                        }),
+                    )+
+                    AnyDevice::Unsupported(..) => Err(DeviceError::Nack),
+                }
+            }
+
+            /// Reads the states of a discrete sensor on this device: for a PMBus power device,
+            /// page `channel` (0) of its status as IPMI Power Supply states; for a satellite,
+            /// the state bits of its sensor number `channel`. Other models have no states
+            /// (refused without bus traffic).
+            pub async fn read_states(&mut self, channel: u8) -> Result<u16, DeviceError> {
+                let _ = channel;
+                match self {
+                    $(
+                        #[cfg(feature = $feature)]
+                        AnyDevice::$ty(d) => if_cap!(states [$($($cap)*)?] {
+                            Driver::<I, B>::read_states(d, channel).await
+                        } else {
+                            { let _ = d; Err(DeviceError::NoSuchChannel) }
+                        }),
+                    )+
+                    AnyDevice::Unsupported(m, _) if m.has_states() => Err(DeviceError::Nack),
+                    AnyDevice::Unsupported(..) => Err(DeviceError::NoSuchChannel),
+                }
+            }
+
+            /// A management controller's identity (IPMI Get Device ID) and its 8-bit slave
+            /// address; `None` for parts that are not controllers. Read once at start-up for
+            /// the software inventory: the firmware revision, manufacturer and product IDs.
+            pub async fn controller_id(
+                &mut self,
+            ) -> Option<(u8, Result<satellite::DeviceId, DeviceError>)> {
+                match self {
+                    $(
+                        #[cfg(feature = $feature)]
+                        AnyDevice::$ty(d) => if_cap!(remote [$($($cap)*)?] {
+                            Driver::<I, B>::controller_id(d).await
+                        } else {
+                            { let _ = d; None }
+                        }),
+                    )+
+                    AnyDevice::Unsupported(..) => None,
+                }
+            }
+        }
+    };
+}
+
+/// The registration point: every chip driver, once. It hands the list to the macro it is given,
+/// so each crate that needs a per-driver table generates it from this one list: this module's
+/// [`DeviceModel`] and [`AnyDevice`] (`drivers!`), the simulator's register models
+/// (`wsbmc-sim`, one file per driver module name). An entry is
+/// `"cargo-feature" module::Type<BusParam> [capabilities] { Model = "board-file name", ... }`;
+/// see `drivers!` in this file for what each part means.
+#[macro_export]
+macro_rules! with_drivers {
+    ($callback:ident) => {
+        $callback! {
+            "tmp75" tmp75::Tmp75<I> {
+                /// TI TMP75 (also TMP105 and LM75-compatible parts): one local temperature.
+                Tmp75 = "tmp75",
+            },
+            "tmp421" tmp421::Tmp421<I> {
+                /// TI TMP421: local + one remote diode.
+                Tmp421 = "tmp421",
+            },
+            "emc1413" emc1413::Emc1413<I> {
+                /// Microchip EMC1413: local + two remote diodes.
+                Emc1413 = "emc1413",
+            },
+            "max31785" max31785::Max31785<I> {
+                /// Maxim MAX31785 PMBus fan controller: six fan tachometers, remote
+                /// temperatures, ADC voltages.
+                Max31785 = "max31785",
+            },
+            "adm1272" adm1272::Adm1272<I> [states] {
+                /// ADI ADM1272 PMBus hot-swap controller: input/output voltage, current, power,
+                /// temperature.
+                Adm1272 = "adm1272",
+            },
+            "at24" at24::At24<I> {
+                /// 24C02 EEPROM (256 bytes): FRU storage, no sensor channels.
+                At24c02 = "at24c02",
+                /// 24C32 EEPROM (4 KiB).
+                At24c32 = "at24c32",
+                /// 24C64 EEPROM (8 KiB).
+                At24c64 = "at24c64",
+                /// 24C256 EEPROM (32 KiB).
+                At24c256 = "at24c256",
+            },
+            "ipmb-satellite" satellite::Satellite<B> [states remote] {
+                /// A satellite management controller on IPMB. Its sensors are not a fixed
+                /// table: they are whatever its SDRs list, so a board names them by the
+                /// satellite's sensor number.
+                IpmbSatellite = "ipmb-satellite",
+            },
+        }
+    };
+}
+
+with_drivers!(drivers);
+
 impl DeviceModel {
-    /// The board-file name of the model.
-    pub const fn name(self) -> &'static str {
-        match self {
-            DeviceModel::Tmp75 => "tmp75",
-            DeviceModel::Tmp421 => "tmp421",
-            DeviceModel::Emc1413 => "emc1413",
-            DeviceModel::Max31785 => "max31785",
-            DeviceModel::Adm1272 => "adm1272",
-            DeviceModel::At24c02 => "at24c02",
-            DeviceModel::At24c32 => "at24c32",
-            DeviceModel::At24c64 => "at24c64",
-            DeviceModel::At24c256 => "at24c256",
-            DeviceModel::IpmbSatellite => "ipmb-satellite",
-        }
-    }
-
-    /// The EEPROM geometry of the at24 models.
-    pub const fn eeprom(self) -> Option<At24Size> {
-        match self {
-            DeviceModel::At24c02 => Some(At24Size::C02),
-            DeviceModel::At24c32 => Some(At24Size::C32),
-            DeviceModel::At24c64 => Some(At24Size::C64),
-            DeviceModel::At24c256 => Some(At24Size::C256),
-            _ => None,
-        }
-    }
-
-    /// True for models whose channels are the remote controller's sensor numbers rather than a
-    /// fixed table.
-    pub const fn is_satellite(self) -> bool {
-        matches!(self, DeviceModel::IpmbSatellite)
-    }
-
-    /// True for models whose status a discrete sensor can read ([`AnyDevice::read_states`]):
-    /// PMBus power devices (STATUS_WORD as Power Supply states) and satellites (state bits).
-    pub const fn has_states(self) -> bool {
-        matches!(self, DeviceModel::Adm1272 | DeviceModel::IpmbSatellite)
-    }
-
     pub fn from_name(name: &str) -> Option<Self> {
         Self::ALL.iter().copied().find(|m| m.name() == name)
-    }
-
-    pub const ALL: &'static [DeviceModel] = &[
-        DeviceModel::Tmp75,
-        DeviceModel::Tmp421,
-        DeviceModel::Emc1413,
-        DeviceModel::Max31785,
-        DeviceModel::Adm1272,
-        DeviceModel::At24c02,
-        DeviceModel::At24c32,
-        DeviceModel::At24c64,
-        DeviceModel::At24c256,
-        DeviceModel::IpmbSatellite,
-    ];
-
-    /// The channels a board file may name for this model.
-    pub const fn channels(self) -> &'static [ChannelInfo] {
-        match self {
-            DeviceModel::Tmp75 => TMP75_CHANNELS,
-            DeviceModel::Tmp421 => TMP421_CHANNELS,
-            DeviceModel::Emc1413 => EMC1413_CHANNELS,
-            DeviceModel::Max31785 => MAX31785_CHANNELS,
-            DeviceModel::Adm1272 => ADM1272_CHANNELS,
-            DeviceModel::At24c02
-            | DeviceModel::At24c32
-            | DeviceModel::At24c64
-            | DeviceModel::At24c256
-            | DeviceModel::IpmbSatellite => &[],
-        }
     }
 
     pub fn channel(self, name: &str) -> Option<ChannelInfo> {
         self.channels().iter().copied().find(|c| c.name == name)
     }
-}
-
-const fn ch(name: &'static str, channel: u8, quantity: Quantity) -> ChannelInfo {
-    ChannelInfo {
-        name,
-        channel,
-        quantity,
-    }
-}
-
-use Quantity::{Current, FanSpeed, Power, Temperature, Voltage};
-
-const TMP75_CHANNELS: &[ChannelInfo] = &[ch("temp", 0, Temperature)];
-const TMP421_CHANNELS: &[ChannelInfo] =
-    &[ch("local", 0, Temperature), ch("remote1", 1, Temperature)];
-const EMC1413_CHANNELS: &[ChannelInfo] = &[
-    ch("local", 0, Temperature),
-    ch("remote1", 1, Temperature),
-    ch("remote2", 2, Temperature),
-];
-/// Channel numbers are the part's PMBus pages, so the driver needs no translation table.
-/// Pages 13–16 (temperatures the part itself polls from external I2C sensors) are left out:
-/// a BMC reads those sensors directly.
-const MAX31785_CHANNELS: &[ChannelInfo] = &[
-    ch("fan1", 0, FanSpeed),
-    ch("fan2", 1, FanSpeed),
-    ch("fan3", 2, FanSpeed),
-    ch("fan4", 3, FanSpeed),
-    ch("fan5", 4, FanSpeed),
-    ch("fan6", 5, FanSpeed),
-    ch("temp1", 6, Temperature),
-    ch("temp2", 7, Temperature),
-    ch("vsense1", 17, Voltage),
-    ch("vsense2", 18, Voltage),
-    ch("temp3", 8, Temperature),
-    ch("temp4", 9, Temperature),
-    ch("temp5", 10, Temperature),
-    ch("temp6", 11, Temperature),
-    ch("internal", 12, Temperature),
-    ch("vsense3", 19, Voltage),
-    ch("vsense4", 20, Voltage),
-    ch("vsense5", 21, Voltage),
-    ch("vsense6", 22, Voltage),
-];
-const ADM1272_CHANNELS: &[ChannelInfo] = &[
-    ch("vin", 0, Voltage),
-    ch("vout", 1, Voltage),
-    ch("iout", 2, Current),
-    ch("pin", 3, Power),
-    ch("temp", 4, Temperature),
-];
-
-/// The closed set of drivers, each owning its bus handle: an I2C bus `I`, or for satellites an
-/// IPMI link `B` (an IPMB [`crate::ipmb::Requester`], the kernel's IPMI device on Linux; it
-/// defaults to [`NoIpmb`] for boards without IPMB).
-///
-/// Each driver family is a Cargo feature of this crate (all on by default). A family that is off
-/// has no variant here, so its code is never instantiated and costs the image nothing; a device
-/// of that model is built as [`AnyDevice::Unsupported`] and reads as absent.
-///
-/// The satellite variant carries its SDR conversions (a couple of hundred bytes); the table is
-/// built once per board and there is no allocator on the bare-metal image to box it into.
-#[allow(clippy::large_enum_variant)]
-pub enum AnyDevice<I, B = NoIpmb> {
-    #[cfg(feature = "tmp75")]
-    Tmp75(Tmp75<I>),
-    #[cfg(feature = "tmp421")]
-    Tmp421(Tmp421<I>),
-    #[cfg(feature = "emc1413")]
-    Emc1413(Emc1413<I>),
-    #[cfg(feature = "max31785")]
-    Max31785(Max31785<I>),
-    #[cfg(feature = "adm1272")]
-    Adm1272(Adm1272<I>),
-    #[cfg(feature = "at24")]
-    At24(At24<I>),
-    #[cfg(feature = "ipmb-satellite")]
-    Satellite(Satellite<B>),
-    /// A model whose driver family this build leaves out: every read is a NACK, as if the part
-    /// were not fitted. The phantom keeps `I` and `B` used whichever families are on.
-    Unsupported(DeviceModel, PhantomData<fn() -> (I, B)>),
 }
 
 impl<I: I2c> AnyDevice<I> {
@@ -231,51 +395,7 @@ impl<I: I2c, B: IpmiLink> AnyDevice<I, B> {
     /// [`AnyDevice::new`] for a table whose satellites get an IPMI link `B`; a satellite
     /// built here is unbound until replaced by [`AnyDevice::satellite`].
     pub fn bind(model: DeviceModel, i2c: I, address: u8) -> Self {
-        // With some families off, `i2c` and `address` go unused for their models.
-        let _ = (&i2c, address);
-        match model {
-            #[cfg(feature = "tmp75")]
-            DeviceModel::Tmp75 => AnyDevice::Tmp75(Tmp75::new(i2c, address)),
-            #[cfg(feature = "tmp421")]
-            DeviceModel::Tmp421 => AnyDevice::Tmp421(Tmp421::new(i2c, address)),
-            #[cfg(feature = "emc1413")]
-            DeviceModel::Emc1413 => AnyDevice::Emc1413(Emc1413::new(i2c, address)),
-            #[cfg(feature = "max31785")]
-            DeviceModel::Max31785 => AnyDevice::Max31785(Max31785::new(i2c, address)),
-            #[cfg(feature = "adm1272")]
-            DeviceModel::Adm1272 => AnyDevice::Adm1272(Adm1272::new(i2c, address)),
-            #[cfg(feature = "at24")]
-            DeviceModel::At24c02
-            | DeviceModel::At24c32
-            | DeviceModel::At24c64
-            | DeviceModel::At24c256 => match model.eeprom() {
-                Some(size) => AnyDevice::At24(At24::new(i2c, address, size)),
-                None => AnyDevice::Unsupported(model, PhantomData),
-            },
-            #[cfg(feature = "ipmb-satellite")]
-            DeviceModel::IpmbSatellite => AnyDevice::Satellite(Satellite::unbound(address)),
-            #[allow(unreachable_patterns)]
-            _ => AnyDevice::Unsupported(model, PhantomData),
-        }
-    }
-
-    /// [`AnyDevice::bind`] with the board's sense resistor (µΩ) for an ADM1272: the part measures
-    /// a voltage, and only the board knows the shunt that turns it into amperes and watts.
-    /// `None` keeps the driver's 1 mΩ default; other models have no shunt and ignore it (the
-    /// board loader refuses the key on them).
-    pub fn bind_with_sense(
-        model: DeviceModel,
-        i2c: I,
-        address: u8,
-        sense_micro_ohms: Option<NonZeroU32>,
-    ) -> Self {
-        match (model, sense_micro_ohms) {
-            #[cfg(feature = "adm1272")]
-            (DeviceModel::Adm1272, Some(sense)) => {
-                AnyDevice::Adm1272(Adm1272::with_sense_micro_ohms(i2c, address, sense))
-            }
-            _ => Self::bind(model, i2c, address),
-        }
+        Self::bind_with_sense(model, i2c, address, None)
     }
 
     /// A satellite controller at 7-bit `address` reached through `link` (for an IPMB
@@ -285,102 +405,13 @@ impl<I: I2c, B: IpmiLink> AnyDevice<I, B> {
         AnyDevice::Satellite(Satellite::with_link(Some(link), address))
     }
 
-    pub fn model(&self) -> DeviceModel {
-        match self {
-            #[cfg(feature = "tmp75")]
-            AnyDevice::Tmp75(_) => DeviceModel::Tmp75,
-            #[cfg(feature = "tmp421")]
-            AnyDevice::Tmp421(_) => DeviceModel::Tmp421,
-            #[cfg(feature = "emc1413")]
-            AnyDevice::Emc1413(_) => DeviceModel::Emc1413,
-            #[cfg(feature = "max31785")]
-            AnyDevice::Max31785(_) => DeviceModel::Max31785,
-            #[cfg(feature = "adm1272")]
-            AnyDevice::Adm1272(_) => DeviceModel::Adm1272,
-            #[cfg(feature = "at24")]
-            AnyDevice::At24(e) => match e.size() {
-                At24Size::C02 => DeviceModel::At24c02,
-                At24Size::C32 => DeviceModel::At24c32,
-                At24Size::C64 => DeviceModel::At24c64,
-                At24Size::C256 => DeviceModel::At24c256,
-            },
-            #[cfg(feature = "ipmb-satellite")]
-            AnyDevice::Satellite(_) => DeviceModel::IpmbSatellite,
-            AnyDevice::Unsupported(model, _) => *model,
-        }
-    }
-
-    /// Reads channel `channel` in the quantity's native scale.
-    ///
-    /// Channels outside the model's table are refused before any bus traffic, so a board file
-    /// typo cannot reach an unrelated register. A satellite's channels are its sensor numbers,
-    /// checked against its own SDRs instead.
-    pub async fn read(&mut self, channel: u8) -> Result<i32, DeviceError> {
+    /// Refuses a channel outside the model's table (satellites: any sensor number).
+    fn check_channel(&self, channel: u8) -> Result<(), DeviceError> {
         let model = self.model();
         if !model.is_satellite() && !model.channels().iter().any(|c| c.channel == channel) {
             return Err(DeviceError::NoSuchChannel);
         }
-        match self {
-            #[cfg(feature = "tmp75")]
-            AnyDevice::Tmp75(d) => d.read(channel).await,
-            #[cfg(feature = "tmp421")]
-            AnyDevice::Tmp421(d) => d.read(channel).await,
-            #[cfg(feature = "emc1413")]
-            AnyDevice::Emc1413(d) => d.read(channel).await,
-            #[cfg(feature = "max31785")]
-            AnyDevice::Max31785(d) => d.read(channel).await,
-            #[cfg(feature = "adm1272")]
-            AnyDevice::Adm1272(d) => d.read(channel).await,
-            #[cfg(feature = "at24")]
-            AnyDevice::At24(d) => d.read(channel).await,
-            #[cfg(feature = "ipmb-satellite")]
-            AnyDevice::Satellite(d) => d.read(channel).await,
-            AnyDevice::Unsupported(..) => Err(DeviceError::Nack),
-        }
-    }
-
-    /// A management controller's identity (IPMI Get Device ID) and its 8-bit slave address;
-    /// `None` for parts that are not controllers. Read once at start-up for the software
-    /// inventory: the firmware revision, manufacturer and product IDs.
-    pub async fn controller_id(
-        &mut self,
-    ) -> Option<(u8, Result<satellite::DeviceId, DeviceError>)> {
-        match self {
-            #[cfg(feature = "ipmb-satellite")]
-            AnyDevice::Satellite(d) => Some((d.slave_address(), d.device_id().await)),
-            _ => None,
-        }
-    }
-
-    /// Reads a satellite sensor in counts of 10^`scale` (a fan in RPM is scale 0, the rest
-    /// 10^-3); other models ignore `scale`, their channels having a fixed native scale.
-    pub async fn read_scaled(&mut self, channel: u8, scale: i8) -> Result<i32, DeviceError> {
-        match self {
-            #[cfg(feature = "ipmb-satellite")]
-            AnyDevice::Satellite(d) => d.read_scaled(channel, scale).await,
-            _ => {
-                let _ = scale;
-                self.read(channel).await
-            }
-        }
-    }
-}
-
-impl<I: I2c, B: IpmiLink> AnyDevice<I, B> {
-    /// Reads the states of a discrete sensor on this device: for a PMBus power device, page
-    /// `channel` (0) of its status as IPMI Power Supply states; for a satellite, the state bits
-    /// of its sensor number `channel`. Other models have no states (refused without bus
-    /// traffic).
-    pub async fn read_states(&mut self, channel: u8) -> Result<u16, DeviceError> {
-        let _ = channel;
-        match self {
-            #[cfg(feature = "adm1272")]
-            AnyDevice::Adm1272(d) if channel == 0 => d.psu_states().await,
-            #[cfg(feature = "ipmb-satellite")]
-            AnyDevice::Satellite(d) => d.read_states(channel).await,
-            AnyDevice::Unsupported(m, _) if m.has_states() => Err(DeviceError::Nack),
-            _ => Err(DeviceError::NoSuchChannel),
-        }
+        Ok(())
     }
 }
 

@@ -20,6 +20,7 @@
 
 use wsbmc_ipmi::ipmb::{cc, cmd, netfn};
 
+use super::{Chip, DeviceModel, Driver};
 use crate::DeviceError;
 use crate::ipmb::{Ipmb, IpmiLink, RequestError, Requester};
 use crate::pmbus::div_round;
@@ -516,6 +517,42 @@ impl<L: IpmiLink> Satellite<L> {
     /// Reads sensor `channel` (the satellite's sensor number) in the default scale (10^-3).
     pub async fn read(&mut self, channel: u8) -> Result<i32, DeviceError> {
         self.read_scaled(channel, self.scale).await
+    }
+}
+
+/// No channel table: its channels are whatever its SDRs list, named by sensor number (the
+/// registration marks it `remote`).
+impl<L> Chip for Satellite<L> {}
+
+/// Bound from a board's I2C table, a satellite has no link (an I2C bus is not an IPMB
+/// transport) and reads as absent until [`super::AnyDevice::satellite`] replaces it.
+impl<I, L: IpmiLink> Driver<I, L> for Satellite<L> {
+    fn bind(_: DeviceModel, _: I, address: u8, _: Option<core::num::NonZeroU32>) -> Option<Self> {
+        Some(Self::unbound(address))
+    }
+
+    fn model(&self) -> DeviceModel {
+        DeviceModel::IpmbSatellite
+    }
+
+    fn read(&mut self, channel: u8) -> impl Future<Output = Result<i32, DeviceError>> {
+        Satellite::read(self, channel)
+    }
+
+    fn read_scaled(
+        &mut self,
+        channel: u8,
+        scale: i8,
+    ) -> impl Future<Output = Result<i32, DeviceError>> {
+        Satellite::read_scaled(self, channel, scale)
+    }
+
+    fn read_states(&mut self, channel: u8) -> impl Future<Output = Result<u16, DeviceError>> {
+        Satellite::read_states(self, channel)
+    }
+
+    async fn controller_id(&mut self) -> Option<(u8, Result<DeviceId, DeviceError>)> {
+        Some((self.slave_address(), self.device_id().await))
     }
 }
 

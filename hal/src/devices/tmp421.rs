@@ -7,10 +7,12 @@
 //! (−64…+191 °C) instead of two's complement. The range is re-read with every reading because a
 //! host or a reset may change it, and reading under the wrong assumption is off by 64 °C.
 
+use core::num::NonZeroU32;
+
 use embedded_hal_async::i2c::I2c;
 
-use super::{q8_to_millicelsius, read_u8};
-use crate::DeviceError;
+use super::{ChannelInfo, Chip, DeviceModel, Driver, q8_to_millicelsius, read_u8};
+use crate::{DeviceError, Quantity};
 
 const REG_CONFIG_1: u8 = 0x09;
 const CONFIG_RANGE: u8 = 0x04;
@@ -51,6 +53,27 @@ impl<I: I2c> Tmp421<I> {
             i32::from(joined as i16)
         };
         Ok(q8_to_millicelsius(q8))
+    }
+}
+
+impl<I> Chip for Tmp421<I> {
+    const CHANNELS: &'static [ChannelInfo] = &[
+        ChannelInfo::new("local", 0, Quantity::Temperature),
+        ChannelInfo::new("remote1", 1, Quantity::Temperature),
+    ];
+}
+
+impl<I: I2c, B> Driver<I, B> for Tmp421<I> {
+    fn bind(_: DeviceModel, i2c: I, address: u8, _: Option<NonZeroU32>) -> Option<Self> {
+        Some(Self::new(i2c, address))
+    }
+
+    fn model(&self) -> DeviceModel {
+        DeviceModel::Tmp421
+    }
+
+    fn read(&mut self, channel: u8) -> impl Future<Output = Result<i32, DeviceError>> {
+        Tmp421::read(self, channel)
     }
 }
 

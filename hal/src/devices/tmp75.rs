@@ -6,10 +6,12 @@
 //! the unused low nibble is always zero on these parts, so a set bit there means the bytes did
 //! not come from a temperature register.
 
+use core::num::NonZeroU32;
+
 use embedded_hal_async::i2c::I2c;
 
-use super::{q8_to_millicelsius, read_2};
-use crate::DeviceError;
+use super::{ChannelInfo, Chip, DeviceModel, Driver, q8_to_millicelsius, read_2};
+use crate::{DeviceError, Quantity};
 
 const REG_TEMPERATURE: u8 = 0x00;
 
@@ -42,6 +44,24 @@ impl<I: I2c> Tmp75<I> {
             0 => self.read_temperature().await,
             _ => Err(DeviceError::NoSuchChannel),
         }
+    }
+}
+
+impl<I> Chip for Tmp75<I> {
+    const CHANNELS: &'static [ChannelInfo] = &[ChannelInfo::new("temp", 0, Quantity::Temperature)];
+}
+
+impl<I: I2c, B> Driver<I, B> for Tmp75<I> {
+    fn bind(_: DeviceModel, i2c: I, address: u8, _: Option<NonZeroU32>) -> Option<Self> {
+        Some(Self::new(i2c, address))
+    }
+
+    fn model(&self) -> DeviceModel {
+        DeviceModel::Tmp75
+    }
+
+    fn read(&mut self, channel: u8) -> impl Future<Output = Result<i32, DeviceError>> {
+        Tmp75::read(self, channel)
     }
 }
 

@@ -134,8 +134,8 @@ impl I2c {
         self.ctl
     }
 
-    /// Whether a device answers at `address`, by addressing it for a one-byte read. Used at
-    /// boot to find which controller a board's bus is wired to.
+    /// Whether a device answers at `address`, by addressing it for a one-byte read: a bring-up
+    /// aid for finding which controller a bus is wired to (a board file then names it).
     pub async fn probe(&mut self, address: SevenBitAddress) -> bool {
         let mut byte = [0u8; 1];
         self.transaction(address, &mut [Operation::Read(&mut byte)])
