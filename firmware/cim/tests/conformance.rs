@@ -16,7 +16,6 @@
 
 mod common;
 
-use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use common::*;
@@ -156,7 +155,7 @@ fn every_console_shape_replays_to_its_golden() {
 #[cfg(all(feature = "software-inventory", feature = "ip-interface"))]
 #[test]
 fn no_orphan_requests_or_goldens() {
-    let names: BTreeSet<String> = cases().iter().map(|c| c.request.to_string()).collect();
+    let names: std::collections::BTreeSet<String> = cases().iter().map(|c| c.request.to_string()).collect();
     for dir in ["requests", "responses"] {
         let Ok(entries) = std::fs::read_dir(root().join(dir)) else {
             panic!("no {dir} dir");
