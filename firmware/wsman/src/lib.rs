@@ -49,5 +49,5 @@ pub use provider::{
     Cursor, EnumSpec, Epr, Filter, Identity, Provider, Selector, SelectorValue, Target,
 };
 pub use respond::write_epr;
-pub use service::{Limits, Reply, RequestMeta, Service};
+pub use service::{Limits, Reply, ReplyKind, RequestMeta, Service};
 pub use xml::XmlWriter;
