@@ -274,17 +274,8 @@ mod tests {
     use super::*;
     use crate::platform::RecordSensor;
     use crate::schema::ClassDef;
+    use wsbmc_ipmi::sel::examples::{OEM_TIMESTAMPED as WINDOWS_OEM, SYSTEM as WINDOWS_SYSTEM};
     use wsbmc_ipmi::sel::{EVM_REV, GeneratorId, RecordId, SystemEvent};
-
-    /// The records of Microsoft's CIM_LogRecord examples (cim.md §3.2).
-    const WINDOWS_SYSTEM: [u8; 16] = [
-        0x01, 0x00, 0x02, 0x0F, 0xAC, 0xC1, 0x49, 0x20, 0x00, 0x04, 0x10, 0x72, 0x6F, 0x02, 0xFF,
-        0xFF,
-    ];
-    const WINDOWS_OEM: [u8; 16] = [
-        0x03, 0x00, 0xDD, 0x7B, 0xFE, 0xC4, 0x49, 0x37, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0xC0,
-        0x00,
-    ];
 
     fn sel_sensor() -> Option<RecordSensor> {
         Some(RecordSensor {

@@ -114,10 +114,7 @@ pub fn psu_status() -> DiscreteSensorView {
 /// Microsoft's example record (cim.md §3.2: the SEL cleared, sensor 0x72) under `id` at
 /// `timestamp`.
 pub fn record(id: u16, timestamp: u32) -> LogRecordView {
-    let mut bytes = [
-        0x01, 0x00, 0x02, 0x0F, 0xAC, 0xC1, 0x49, 0x20, 0x00, 0x04, 0x10, 0x72, 0x6F, 0x02, 0xFF,
-        0xFF,
-    ];
+    let mut bytes = wsbmc_ipmi::sel::examples::SYSTEM;
     bytes[0..2].copy_from_slice(&id.to_le_bytes());
     bytes[3..7].copy_from_slice(&timestamp.to_le_bytes());
     LogRecordView {
