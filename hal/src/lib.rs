@@ -35,6 +35,22 @@ impl Quantity {
             _ => -3,
         }
     }
+
+    /// The IPMI sensor type and unit a quantity is reported as, wherever it is reported: the
+    /// sensor type byte of the SEL records a threshold crossing writes and CIM_NumericSensor's
+    /// IPMI codes must agree, or a console could not match a record to its sensor. Power has no
+    /// IPMI sensor type of its own: it is "Other Units-based" in Watts, which is what
+    /// Windows-era consoles recognise as power (reference/cim.md §1.6).
+    pub const fn ipmi_codes(self) -> (wsbmc_ipmi::SensorType, wsbmc_ipmi::Unit) {
+        use wsbmc_ipmi::{SensorType, Unit};
+        match self {
+            Quantity::Temperature => (SensorType::TEMPERATURE, Unit::DEGREES_C),
+            Quantity::Voltage => (SensorType::VOLTAGE, Unit::VOLTS),
+            Quantity::Current => (SensorType::CURRENT, Unit::AMPS),
+            Quantity::Power => (SensorType::OTHER_UNITS_BASED, Unit::WATTS),
+            Quantity::FanSpeed => (SensorType::FAN, Unit::RPM),
+        }
+    }
 }
 
 /// Why a driver could not produce a reading. The monitor maps these to no-data reasons.

@@ -33,11 +33,11 @@ use wsbmc_cim::{
 };
 use wsbmc_hal::power::{HostPower, PowerRequest};
 use wsbmc_hal::{AnyDevice, DeviceError, GpioInputs, IpmiLink, NoGpio};
-use wsbmc_http::{Handler, Request, Response};
+use wsbmc_http::{Handler, Outcome, Request, Response};
 use wsbmc_monitor::{BmcSensor, DiscreteId, Monitor, Recovery, SensorId, Thresholds};
 use wsbmc_sel::{Sel, SelConfig};
 use wsbmc_store::{Store, StoreKey};
-use wsbmc_wsman::{Limits, RequestMeta, Service};
+use wsbmc_wsman::{Limits, ReplyKind, RequestMeta, Service};
 
 use crate::log::{LogCmd, LogShared, StoredThresholds};
 
@@ -622,8 +622,15 @@ impl Handler for Agent {
         };
         let model = Model::new(&self.monitor, &self.system, self);
         let reply = self.wsman.borrow_mut().handle(&model, &meta, body);
+        // WS-Man says what kind of answer it wrote; HTTP picks the status line for it.
+        let outcome = match reply.kind {
+            ReplyKind::Success => Outcome::Served,
+            ReplyKind::Identify => Outcome::Identify,
+            ReplyKind::Fault => Outcome::Fault,
+            ReplyKind::Unauthenticated => Outcome::Unauthenticated,
+        };
         Response {
-            status: reply.status,
+            outcome,
             content_type: reply.content_type,
             body: reply.body,
         }

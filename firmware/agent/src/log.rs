@@ -7,17 +7,17 @@
 //! change. The snapshot is a copy of the RAM mirror the SEL already keeps (16 bytes a record),
 //! taken only when the log changes, which is rare next to how often it is read.
 
-use alloc::string::{String, ToString};
+use alloc::string::ToString;
 use alloc::vec::Vec;
 use core::cell::{Cell, RefCell};
 
 use embassy_sync::blocking_mutex::raw::NoopRawMutex;
 use embassy_sync::channel::Channel;
 use minicbor::{Decode, Encode};
-use wsbmc_cim::{LogRecordView, LogView};
+use wsbmc_cim::{LogRecordView, LogView, RecordSensor};
 use wsbmc_ipmi::sel::{Body, Record};
 use wsbmc_monitor::{SensorDesc, Thresholds};
-use wsbmc_sel::{BmcSensors, Event, OverflowPolicy, Sel, render};
+use wsbmc_sel::{BmcSensors, Event, OverflowPolicy, Sel};
 
 /// Commands waiting for the log task. Threshold crossings come in bursts when a sensor swings
 /// across several limits at once; 32 covers a whole board stepping over one limit together.
@@ -95,18 +95,17 @@ pub struct LogShared {
     /// Threshold events the per-sensor rate limit kept out of the log.
     limited: Cell<u32>,
     bmc: BmcSensors,
-    /// (sensor number, DeviceID, name) of the board's sensors, for rendering records; one entry
-    /// a number. A list, not a `BTreeMap`: a few dozen entries built once, and the map's node
-    /// code was ~1.5 KiB of the bare-metal image's flash.
-    sensors: Vec<(u8, String, String)>,
+    /// (sensor number, the sensor as records name it) of the board's sensors, for the CIM view
+    /// of the records; one entry a number. A list, not a `BTreeMap`: a few dozen entries built
+    /// once, and the map's node code was ~1.5 KiB of the bare-metal image's flash.
+    sensors: Vec<(u8, RecordSensor)>,
 }
 
 impl LogShared {
     pub fn new(sensors: &[SensorDesc], bmc: BmcSensors) -> Self {
         let mut table = Vec::new();
         for d in sensors {
-            let id = render::device_id(&d.name, d.number, d.lun, d.owner);
-            name_sensor(&mut table, d.number, id, d.name.clone());
+            name_sensor(&mut table, d.number, record_sensor(&d.name, d.lun, d.owner));
         }
         let sensors = table;
         Self {
@@ -123,8 +122,11 @@ impl LogShared {
     #[cfg(feature = "discrete")]
     pub fn with_discrete(mut self, descs: &[wsbmc_monitor::DiscreteDesc]) -> Self {
         for d in descs {
-            let id = render::device_id(&d.name, d.number, d.lun, d.owner);
-            name_sensor(&mut self.sensors, d.number, id, d.name.clone());
+            name_sensor(
+                &mut self.sensors,
+                d.number,
+                record_sensor(&d.name, d.lun, d.owner),
+            );
         }
         self
     }
@@ -199,30 +201,35 @@ impl LogShared {
         self.snapshot.borrow().enabled
     }
 
-    fn names(&self, r: &Record) -> (String, String) {
-        let number = match r.body {
-            Body::System(e) => e.sensor_number,
-            _ => return (String::new(), String::new()),
-        };
-        if let Some((_, id, name)) = self.sensors.iter().find(|(n, ..)| *n == number) {
-            return (id.clone(), name.clone());
+    /// The sensor record `r` names: a board sensor, one of the BMC's own, or `None` (a number
+    /// nobody knows, or a record that names no sensor).
+    fn sensor(&self, r: &Record) -> Option<RecordSensor> {
+        let Body::System(e) = r.body else { return None };
+        let number = e.sensor_number;
+        if let Some((_, s)) = self.sensors.iter().find(|(n, _)| *n == number) {
+            return Some(s.clone());
         }
-        match (self.bmc.device_id(number), self.bmc.name(number)) {
-            (Some(id), Some(name)) => (id, name.to_string()),
-            _ => {
-                let id = render::device_id("Sensor", number, 0, 0x20);
-                (id.clone(), id)
-            }
-        }
+        let (lun, owner) = self.bmc.lun_owner();
+        self.bmc
+            .name(number)
+            .map(|name| record_sensor(name, lun, owner))
+    }
+}
+
+fn record_sensor(name: &str, lun: u8, owner: u8) -> RecordSensor {
+    RecordSensor {
+        name: name.to_string(),
+        lun,
+        owner,
     }
 }
 
 /// Names sensor `number` in `table`: a repeated number keeps the last sensor, as a map insert
 /// would.
-fn name_sensor(table: &mut Vec<(u8, String, String)>, number: u8, id: String, name: String) {
-    match table.iter_mut().find(|(n, ..)| *n == number) {
-        Some(entry) => *entry = (number, id, name),
-        None => table.push((number, id, name)),
+fn name_sensor(table: &mut Vec<(u8, RecordSensor)>, number: u8, sensor: RecordSensor) {
+    match table.iter_mut().find(|(n, _)| *n == number) {
+        Some(entry) => *entry = (number, sensor),
+        None => table.push((number, sensor)),
     }
 }
 
@@ -232,15 +239,10 @@ impl LogView for LogShared {
     }
 
     fn record(&self, index: usize) -> Option<LogRecordView> {
-        let r = *self.snapshot.borrow().records.get(index)?;
-        let (device_id, name) = self.names(&r);
+        let record = *self.snapshot.borrow().records.get(index)?;
         Some(LogRecordView {
-            record_id: r.id.0,
-            // IPMI's "unspecified" timestamp for records that carry none.
-            timestamp: r.timestamp().unwrap_or(u32::MAX),
-            record_format: render::record_format(&r).to_string(),
-            record_data: render::record_data(&r, &device_id),
-            description: Some(render::description(&r, &name)),
+            record,
+            sensor: self.sensor(&record),
         })
     }
 
@@ -301,12 +303,15 @@ mod tests {
     #[test]
     fn a_repeated_sensor_number_keeps_the_last_sensor() {
         let mut table = Vec::new();
-        name_sensor(&mut table, 7, "a".into(), "A".into());
-        name_sensor(&mut table, 9, "b".into(), "B".into());
-        name_sensor(&mut table, 7, "c".into(), "C".into());
+        name_sensor(&mut table, 7, record_sensor("A", 0, 0x20));
+        name_sensor(&mut table, 9, record_sensor("B", 0, 0x20));
+        name_sensor(&mut table, 7, record_sensor("C", 1, 0x20));
         assert_eq!(
             table,
-            [(7, "c".into(), "C".into()), (9, "b".into(), "B".into())]
+            [
+                (7, record_sensor("C", 1, 0x20)),
+                (9, record_sensor("B", 0, 0x20))
+            ]
         );
     }
 }

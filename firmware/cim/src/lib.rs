@@ -42,7 +42,7 @@ pub use model::{INTEROP, Model, NAMESPACE, SystemInfo};
 pub use network::{AddressOrigin, IpEndpointView};
 pub use platform::{
     ClearOutcome, DiscreteSensorView, FruView, LogRecordView, LogView, Platform, PowerState,
-    PowerTransition, RequestOutcome,
+    PowerTransition, RecordSensor, RequestOutcome,
 };
 pub use software::{FirmwareKind, FirmwareView, Image};
 pub use value::{Instance, Value};

@@ -1,13 +1,28 @@
 //! The System Event Log as DSP1010 Record Log in the Windows provider's LogRecord flavour
 //! (cim.md §3): one CIM_RecordLog, a CIM_LogRecord per SEL entry, and the log's capabilities.
+//!
+//! Every CIM view of a SEL record is written here, from the record itself: the platform hands
+//! over the stored [`Record`] and the sensor it names ([`LogRecordView`]), never text.
+//!
+//! RecordFormat/RecordData follow Microsoft's documented examples character for character:
+//! the first character is the delimiter `*`, byte arrays are space-separated upper-case hex in
+//! wire order, the Event Dir/Type byte is split into `IPMI_AssertionEvent` (`true`/`false`) and
+//! `IPMI_EventType`. The documented timestamped-OEM RecordData lacks the trailing delimiter its
+//! RecordFormat has; that is copied too, since a console comparing against Windows output would
+//! see the difference. Non-timestamped OEM and unspecified record types are not documented and
+//! use the layout cim.md infers.
 
 use alloc::borrow::Cow;
 use alloc::format;
 use alloc::string::String;
+use core::fmt::Write;
+
+use wsbmc_ipmi::sel::{Body, EventType, Record, threshold_offset};
 
 use crate::datetime::CimDateTime;
 use crate::platform::{LogRecordView, LogView};
 use crate::schema::{CIM_ENABLED_LOGICAL_ELEMENT_CAPABILITIES, CIM_LOG_RECORD, CIM_RECORD_LOG};
+use crate::sensor::device_id_of;
 use crate::value::{Instance, Value};
 
 /// The SEL's InstanceID (cim.md §3.1: `<OrgID>:<LocalID>`, "each BMC has one").
@@ -26,9 +41,9 @@ pub fn record_keys(view: &LogRecordView) -> ([(&'static str, String); 4], CimDat
             ("CreationClassName", String::from(CIM_LOG_RECORD.name)),
             ("LogCreationClassName", String::from(CIM_RECORD_LOG.name)),
             ("LogName", String::from(LOG_ID)),
-            ("RecordID", format!("{}", view.record_id)),
+            ("RecordID", format!("{}", view.record_id())),
         ],
-        CimDateTime::from_sel(view.timestamp),
+        CimDateTime::from_sel(view.timestamp()),
     )
 }
 
@@ -71,20 +86,169 @@ pub fn log_instance(log: &dyn LogView) -> Instance<'static> {
 
 pub fn record_instance(view: &LogRecordView) -> Instance<'_> {
     let (keys, timestamp) = record_keys(view);
+    let (device_id, sensor_name) = names(view);
+    let r = &view.record;
     let mut i = Instance::with_capacity(&CIM_LOG_RECORD, 12);
     for (name, value) in keys {
         i.set(name, Value::string(value));
     }
     i.set("MessageTimestamp", Value::DateTime(timestamp));
-    let title = format!("SEL record {}", view.record_id);
+    let title = format!("SEL record {}", view.record_id());
     i.set("Caption", Value::string(title.clone()));
     i.set("ElementName", Value::string(title));
-    i.set("Description", Value::opt_str(view.description.as_deref()));
-    i.set("RecordFormat", Value::str(&view.record_format));
-    i.set("RecordData", Value::str(&view.record_data));
+    i.set("Description", Value::string(description(r, &sensor_name)));
+    i.set("RecordFormat", Value::str(record_format(r)));
+    i.set("RecordData", Value::string(record_data(r, &device_id)));
     // Deprecated in favour of RecordFormat.
     i.set("DataFormat", Value::Null);
     i
+}
+
+/// The DeviceID and the name of the sensor a system event record names; a number the platform
+/// does not know is `Sensor(<number>.0.32)`, which is its name too. Empty for records that
+/// name no sensor (their RecordData and Description do not use them).
+fn names(view: &LogRecordView) -> (String, String) {
+    let Body::System(e) = view.record.body else {
+        return (String::new(), String::new());
+    };
+    match &view.sensor {
+        Some(s) => (
+            device_id_of(&s.name, e.sensor_number, s.lun, s.owner),
+            s.name.clone(),
+        ),
+        None => {
+            let id = device_id_of("Sensor", e.sensor_number, 0, 0x20);
+            (id.clone(), id)
+        }
+    }
+}
+
+/// RecordFormat of a system event record (type 0x02).
+pub const SYSTEM_EVENT_FORMAT: &str = "*string CIM_Sensor.DeviceID*uint8[2] IPMI_RecordID*uint8 IPMI_RecordType*uint8[4] IPMI_Timestamp*uint8[2] IPMI_GeneratorID*uint8 IPMI_EvMRev*uint8 IPMI_SensorType*uint8 IPMI_SensorNumber*boolean IPMI_AssertionEvent*uint8 IPMI_EventType*uint8 IPMI_EventData1*uint8 IPMI_EventData2*uint8 IPMI_EventData3*";
+
+/// RecordFormat of a timestamped OEM record (types 0xC0-0xDF).
+pub const OEM_TIMESTAMPED_FORMAT: &str = "*uint8[2] IPMI_RecordID*uint8 IPMI_RecordType*uint8[4] IPMI_Timestamp*uint8[3] IPMI_ManufacturerID*uint8[6] IPMI_OEMDefinedData*";
+
+/// RecordFormat of a non-timestamped OEM record (0xE0-0xFF) or a record of unspecified type.
+pub const OEM_FORMAT: &str =
+    "*uint8[2] IPMI_RecordID*uint8 IPMI_RecordType*uint8[13] IPMI_OEMDefinedData*";
+
+/// CIM_LogRecord.RecordFormat.
+pub fn record_format(r: &Record) -> &'static str {
+    match r.body {
+        Body::System(_) => SYSTEM_EVENT_FORMAT,
+        Body::OemTimestamped { .. } => OEM_TIMESTAMPED_FORMAT,
+        Body::OemNonTimestamped { .. } | Body::Other { .. } => OEM_FORMAT,
+    }
+}
+
+fn hex(out: &mut String, bytes: &[u8]) {
+    for (i, b) in bytes.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        let _ = write!(out, "{b:02X}");
+    }
+}
+
+/// CIM_LogRecord.RecordData. `device_id` is the DeviceID of the sensor the record names (for
+/// system events; ignored otherwise).
+pub fn record_data(r: &Record, device_id: &str) -> String {
+    let bytes = r.encode();
+    let mut s = String::with_capacity(96);
+    s.push('*');
+    match r.body {
+        Body::System(e) => {
+            s.push_str(device_id);
+            s.push('*');
+            for field in [&bytes[0..2], &bytes[2..3], &bytes[3..7], &bytes[7..9]] {
+                hex(&mut s, field);
+                s.push('*');
+            }
+            for b in [e.evm_rev, e.sensor_type, e.sensor_number] {
+                hex(&mut s, &[b]);
+                s.push('*');
+            }
+            s.push_str(if e.deassertion { "false*" } else { "true*" });
+            hex(&mut s, &[e.event_type.0]);
+            s.push('*');
+            for b in e.data {
+                hex(&mut s, &[b]);
+                s.push('*');
+            }
+        }
+        Body::OemTimestamped { .. } => {
+            for field in [&bytes[0..2], &bytes[2..3], &bytes[3..7], &bytes[7..10]] {
+                hex(&mut s, field);
+                s.push('*');
+            }
+            hex(&mut s, &bytes[10..16]);
+        }
+        Body::OemNonTimestamped { .. } | Body::Other { .. } => {
+            for field in [&bytes[0..2], &bytes[2..3], &bytes[3..16]] {
+                hex(&mut s, field);
+                s.push('*');
+            }
+        }
+    }
+    s
+}
+
+/// The text of a system event's offset, for the event types this firmware logs and the generic
+/// threshold table; `None` for the rest.
+pub fn offset_text(sensor_type: u8, event_type: EventType, offset: u8) -> Option<&'static str> {
+    if event_type == EventType::THRESHOLD {
+        return threshold_offset::name(offset);
+    }
+    wsbmc_ipmi::discrete::offset_info(sensor_type, event_type.0, offset).map(|i| i.text)
+}
+
+/// CIM_LogRecord.Description: `"<SensorName>: <event offset text> (Asserted|Deasserted)"`; an
+/// offset without a known text is shown by its numbers.
+pub fn description(r: &Record, sensor_name: &str) -> String {
+    match r.body {
+        Body::System(e) => {
+            let dir = if e.deassertion {
+                "Deasserted"
+            } else {
+                "Asserted"
+            };
+            match offset_text(e.sensor_type, e.event_type, e.offset()) {
+                Some(t) => format!("{sensor_name}: {t} ({dir})"),
+                None => format!(
+                    "{sensor_name}: event type {:#04x} offset {:#04x} ({dir})",
+                    e.event_type.0,
+                    e.offset()
+                ),
+            }
+        }
+        Body::OemTimestamped { manufacturer, .. } => {
+            format!("OEM record (manufacturer {manufacturer})")
+        }
+        Body::OemNonTimestamped { record_type, .. } | Body::Other { record_type, .. } => {
+            format!("OEM record type {record_type:#04x}")
+        }
+    }
+}
+
+/// CIM PerceivedSeverity of a record: 2 Information, 3 Degraded/Warning, 6 Critical, 7 Fatal.
+/// Threshold assertions take the threshold's severity; deassertions and everything else are
+/// information. For the alert indications a record will raise.
+pub fn perceived_severity(r: &Record) -> u16 {
+    let Body::System(e) = r.body else { return 2 };
+    if e.deassertion {
+        return 2;
+    }
+    if e.event_type != EventType::THRESHOLD {
+        return wsbmc_ipmi::discrete::offset_info(e.sensor_type, e.event_type.0, e.offset())
+            .map_or(2, |i| i.severity.perceived());
+    }
+    match e.offset() {
+        0x00..=0x01 | 0x06..=0x07 => 3,
+        0x02..=0x03 | 0x08..=0x09 => 6,
+        0x04..=0x05 | 0x0A..=0x0B => 7,
+        _ => 2,
+    }
 }
 
 pub fn capabilities_instance() -> Instance<'static> {
@@ -108,7 +272,18 @@ pub fn capabilities_instance() -> Instance<'static> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::platform::RecordSensor;
     use crate::schema::ClassDef;
+    use wsbmc_ipmi::sel::examples::{OEM_TIMESTAMPED as WINDOWS_OEM, SYSTEM as WINDOWS_SYSTEM};
+    use wsbmc_ipmi::sel::{EVM_REV, GeneratorId, RecordId, SystemEvent};
+
+    fn sel_sensor() -> Option<RecordSensor> {
+        Some(RecordSensor {
+            name: String::from("SEL"),
+            lun: 0,
+            owner: 0x20,
+        })
+    }
 
     struct Log;
 
@@ -141,11 +316,8 @@ mod tests {
     #[test]
     fn instances_conform() {
         let view = LogRecordView {
-            record_id: 1,
-            timestamp: 0x49C1_AC0F,
-            record_format: String::from("*uint8 X*"),
-            record_data: String::from("*01*"),
-            description: None,
+            record: Record::decode(&WINDOWS_SYSTEM),
+            sensor: sel_sensor(),
         };
         let r = record_instance(&view);
         conforms(&r, &CIM_LOG_RECORD);
@@ -164,5 +336,116 @@ mod tests {
         assert_eq!(i.get("MaxNumberOfRecords"), Some(&Value::U64(512)));
         assert_eq!(i.get("OverwritePolicy"), Some(&Value::U16(7)));
         assert_eq!(i.get("HealthState"), Some(&Value::U16(10)));
+    }
+
+    #[test]
+    fn matches_microsofts_examples() {
+        let r = Record::decode(&WINDOWS_SYSTEM);
+        assert_eq!(
+            record_format(&r),
+            "*string CIM_Sensor.DeviceID*uint8[2] IPMI_RecordID*uint8 IPMI_RecordType*uint8[4] IPMI_Timestamp*uint8[2] IPMI_GeneratorID*uint8 IPMI_EvMRev*uint8 IPMI_SensorType*uint8 IPMI_SensorNumber*boolean IPMI_AssertionEvent*uint8 IPMI_EventType*uint8 IPMI_EventData1*uint8 IPMI_EventData2*uint8 IPMI_EventData3*"
+        );
+        let view = LogRecordView {
+            record: r,
+            sensor: sel_sensor(),
+        };
+        assert_eq!(
+            names(&view),
+            (String::from("SEL(114.0.32)"), String::from("SEL"))
+        );
+        let i = record_instance(&view);
+        assert_eq!(
+            i.get("RecordData"),
+            Some(&Value::str(
+                "*SEL(114.0.32)*01 00*02*0F AC C1 49*20 00*04*10*72*true*6F*02*FF*FF*"
+            ))
+        );
+        assert_eq!(
+            i.get("Description"),
+            Some(&Value::str("SEL: Log area reset/cleared (Asserted)"))
+        );
+        assert_eq!(
+            i.get("MessageTimestamp").map(
+                |v| matches!(v, Value::DateTime(t) if t.cim_string() == "20090319022103.000000+000")
+            ),
+            Some(true)
+        );
+
+        let r = Record::decode(&WINDOWS_OEM);
+        assert_eq!(
+            record_format(&r),
+            "*uint8[2] IPMI_RecordID*uint8 IPMI_RecordType*uint8[4] IPMI_Timestamp*uint8[3] IPMI_ManufacturerID*uint8[6] IPMI_OEMDefinedData*"
+        );
+        assert_eq!(
+            record_data(&r, "ignored"),
+            "*03 00*DD*7B FE C4 49*37 01 00*00 00 00 00 C0 00"
+        );
+    }
+
+    #[test]
+    fn other_records() {
+        let mut b = [0x11u8; 16];
+        b[2] = 0xE1;
+        let r = Record::decode(&b);
+        assert_eq!(record_format(&r), OEM_FORMAT);
+        assert_eq!(
+            record_data(&r, "x"),
+            "*11 11*E1*11 11 11 11 11 11 11 11 11 11 11 11 11*"
+        );
+        let view = LogRecordView {
+            record: r,
+            sensor: None,
+        };
+        assert_eq!(view.timestamp(), u32::MAX);
+        assert_eq!(names(&view), (String::new(), String::new()));
+        assert_eq!(description(&r, ""), "OEM record type 0xe1");
+    }
+
+    #[test]
+    fn an_unknown_sensor_is_named_by_its_number() {
+        let mut b = WINDOWS_SYSTEM;
+        b[11] = 0x05;
+        let view = LogRecordView {
+            record: Record::decode(&b),
+            sensor: None,
+        };
+        let id = String::from("Sensor(5.0.32)");
+        assert_eq!(names(&view), (id.clone(), id));
+    }
+
+    #[test]
+    fn threshold_record_text_and_severity() {
+        let e = SystemEvent {
+            timestamp: 0,
+            generator: GeneratorId::BMC,
+            evm_rev: EVM_REV,
+            sensor_type: 0x01,
+            sensor_number: 0x30,
+            deassertion: false,
+            event_type: EventType::THRESHOLD,
+            data: [0x59, 96, 95],
+        };
+        let r = Record {
+            id: RecordId(0x1234),
+            body: Body::System(e),
+        };
+        assert_eq!(
+            description(&r, "CPU0 Temp"),
+            "CPU0 Temp: Upper Critical - going high (Asserted)"
+        );
+        assert_eq!(perceived_severity(&r), 6);
+        assert_eq!(
+            record_data(&r, "CPU0 Temp(48.0.32)"),
+            "*CPU0 Temp(48.0.32)*34 12*02*00 00 00 00*20 00*04*01*30*true*01*59*60*5F*"
+        );
+        let r = Record {
+            id: RecordId(2),
+            body: Body::System(SystemEvent {
+                deassertion: true,
+                ..e
+            }),
+        };
+        assert_eq!(perceived_severity(&r), 2);
+        assert!(description(&r, "T").ends_with("(Deasserted)"));
     }
 }

@@ -13,6 +13,7 @@ use alloc::vec::Vec;
 
 use wsbmc_ipmi::Text;
 use wsbmc_ipmi::fru::{Fru, FruError};
+use wsbmc_ipmi::sel::{Record, TIMESTAMP_UNSPECIFIED};
 use wsbmc_monitor::Thresholds;
 
 /// The host's power as the BMC last saw it.
@@ -74,20 +75,38 @@ pub enum ClearOutcome {
     Failed,
 }
 
-/// One record of the log, already decoded into the Windows provider's strings (cim.md §3.2) by
-/// the SEL codec, which knows the record layouts; the model only places them.
+/// One record of the log as the platform stores it, with the sensor it names. The model renders
+/// it (cim.md §3.2, `crate::log`); the platform never formats a record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogRecordView {
+    /// The IPMI SEL record, as stored.
+    pub record: Record,
+    /// The sensor a system event record names (by the record's sensor number), for its
+    /// DeviceID and Description; `None` for a number the platform does not know, which is
+    /// shown as `Sensor(<number>.0.32)`, and for records that name no sensor.
+    pub sensor: Option<RecordSensor>,
+}
+
+/// A sensor as a SEL record names it: what its DeviceID is made of besides the number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordSensor {
+    pub name: String,
+    pub lun: u8,
+    /// The owner's slave address (0x20 for the BMC).
+    pub owner: u8,
+}
+
+impl LogRecordView {
     /// The IPMI SEL Record ID.
-    pub record_id: u16,
-    /// The raw SEL timestamp (seconds since 1970, or the IPMI pre-init / unspecified values).
-    pub timestamp: u32,
-    /// `*<cimtype> <name>*…*` field list.
-    pub record_format: String,
-    /// `*<value>*…*` in the same order.
-    pub record_data: String,
-    /// Human-readable text, when the codec has it ("CPU0 Temp: Upper Critical going high").
-    pub description: Option<String>,
+    pub fn record_id(&self) -> u16 {
+        self.record.id.0
+    }
+
+    /// The raw SEL timestamp (seconds since 1970, or the IPMI pre-init values), IPMI's
+    /// "unspecified" for records that carry none.
+    pub fn timestamp(&self) -> u32 {
+        self.record.timestamp().unwrap_or(TIMESTAMP_UNSPECIFIED)
+    }
 }
 
 /// The System Event Log, as the model reads it. Indices are positions in the log, oldest first;
@@ -106,7 +125,7 @@ pub trait LogView {
     /// The RecordID of the record at `index`, without rendering it. Enumeration cursors hold
     /// RecordIDs, not positions, because positions shift when the log wraps.
     fn record_id(&self, index: usize) -> Option<u16> {
-        self.record(index).map(|r| r.record_id)
+        self.record(index).map(|r| r.record_id())
     }
 
     /// Where an enumeration resumes whose next record is RecordID `next`: that record's

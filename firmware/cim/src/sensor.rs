@@ -8,7 +8,7 @@ use alloc::vec::Vec;
 
 use wsbmc_ipmi::{EntityId, SensorType, SensorTypeMode, Unit};
 use wsbmc_monitor::{
-    DiscreteDesc, DiscreteReading, NoData, Quantity, Reading, SensorDesc, SensorState, Threshold,
+    DiscreteDesc, DiscreteReading, NoData, Reading, SensorDesc, SensorState, Threshold,
 };
 
 use crate::host::status_of_health;
@@ -18,18 +18,6 @@ use crate::value::{Instance, Value};
 
 /// The class of the scoping system every sensor names in its keys.
 pub const SYSTEM_CREATION_CLASS_NAME: &str = "CIM_ComputerSystem";
-
-/// The IPMI sensor type and unit a quantity is reported as. Power is an "Other Units-based"
-/// sensor in Watts because that is what Windows-era consoles recognise as power (cim.md §1.6).
-pub const fn ipmi_codes(q: Quantity) -> (SensorType, Unit) {
-    match q {
-        Quantity::Temperature => (SensorType::TEMPERATURE, Unit::DEGREES_C),
-        Quantity::Voltage => (SensorType::VOLTAGE, Unit::VOLTS),
-        Quantity::Current => (SensorType::CURRENT, Unit::AMPS),
-        Quantity::Power => (SensorType::OTHER_UNITS_BASED, Unit::WATTS),
-        Quantity::FanSpeed => (SensorType::FAN, Unit::RPM),
-    }
-}
 
 /// The Windows-style DeviceID `NAME(number.lun.owner)`, decimal. It is a pure function of board
 /// data, so an EPR stays valid across restarts and a Get needs no prior enumeration.
@@ -361,7 +349,7 @@ pub fn instance<'a>(
     system_name: &'a str,
     mode: SensorTypeMode,
 ) -> Instance<'a> {
-    let (ipmi_type, ipmi_unit) = ipmi_codes(desc.quantity);
+    let (ipmi_type, ipmi_unit) = desc.quantity.ipmi_codes();
     let units = ipmi_unit.cim();
     let sensor_type = ipmi_type.cim(ipmi_unit, mode);
     let status = Condition::of(state).view();
@@ -587,6 +575,7 @@ mod tests {
     use super::*;
     use crate::testutil::{cpu_temp, fan, state};
     use alloc::vec;
+    use wsbmc_monitor::Quantity;
 
     fn build(desc: &SensorDesc, st: SensorState) -> Instance<'_> {
         instance(desc, &st, "host-1", SensorTypeMode::Windows)

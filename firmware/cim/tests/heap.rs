@@ -21,7 +21,7 @@ mod heap_common;
 use common::*;
 use heap_common::*;
 use wsbmc_cim::{Model, SystemInfo};
-use wsbmc_wsman::Service;
+use wsbmc_wsman::{ReplyKind, Service};
 
 /// What pypsrp sends for `enumerate(..., optimize=True, max_elements=32)`.
 fn enumerate_request() -> String {
@@ -54,8 +54,8 @@ fn a_full_enumerate_batch_is_held_once_at_its_peak() {
     let (reply, peak) = peak_of(|| service.handle(&model, &meta, request.as_bytes()));
 
     assert_eq!(
-        reply.status,
-        200,
+        reply.kind,
+        ReplyKind::Success,
         "{}",
         String::from_utf8_lossy(&reply.body)
     );

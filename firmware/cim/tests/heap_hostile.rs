@@ -296,9 +296,9 @@ fn no_request_within_the_image_limits_needs_more_than_its_heap_share() {
             .and_then(|t| t.split('<').next())
             .unwrap_or("");
         println!(
-            "{name:45} body {:5} B  peak {peak:6} B  -> {} {} B {what}",
+            "{name:45} body {:5} B  peak {peak:6} B  -> {:?} {} B {what}",
             body.len(),
-            reply.status,
+            reply.kind,
             reply.body.len()
         );
         if peak > worst.0 {

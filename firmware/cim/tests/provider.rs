@@ -459,7 +459,7 @@ fn a_wrapping_log_is_enumerated_without_gaps_or_repeats() {
             // Between Pulls of one to three items, zero to five new records arrive (faster
             // than they are read, so the log wraps under the reader), then the writer stops.
             append(if step < 150 { step % 6 } else { 0 }, &mut newest);
-            let ids: Vec<u16> = log.records.borrow().iter().map(|r| r.record_id).collect();
+            let ids: Vec<u16> = log.records.borrow().iter().map(|r| r.record_id()).collect();
             let expected = match last {
                 Some(l) if ids.contains(&next_id(l)) => Some(next_id(l)),
                 Some(l) if next_id(l) == next_id(newest) => None,

@@ -41,6 +41,23 @@ pub(crate) struct Head<'a> {
     pub http11: bool,
 }
 
+/// Whether a request's Content-Type lets its body be served as SOAP 1.2: the media type
+/// `application/soap+xml` (case-insensitive, any parameters), or no Content-Type at all, which
+/// openwsman accepts too (the envelope itself still has to be SOAP 1.2 to get anywhere). Any
+/// other is answered 415 (openwsman's answer; reference/wsman.md §1.4).
+pub fn soap_media_type(content_type: Option<&str>) -> bool {
+    content_type.is_none_or(|value| {
+        // Bytes, not `str::split`: the bare-metal image would link a char searcher for it.
+        let value = value.as_bytes();
+        let end = value.iter().position(|&b| b == b';').unwrap_or(value.len());
+        value
+            .get(..end)
+            .unwrap_or_default()
+            .trim_ascii()
+            .eq_ignore_ascii_case(b"application/soap+xml")
+    })
+}
+
 /// Why a head cannot be served; the status to answer with before closing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum HeadError {
@@ -226,6 +243,27 @@ mod tests {
         ];
         for (raw, expected) in cases {
             with_head(raw, |head| assert_eq!(head, Err(*expected)));
+        }
+    }
+
+    #[test]
+    fn soap_media_types() {
+        for ok in [
+            None,
+            Some("application/soap+xml;charset=UTF-8"),
+            Some("Application/SOAP+XML; charset=\"utf-16\"; action=x"),
+            Some("application/soap+xml"),
+            Some(" application/soap+xml ;charset=latin1"),
+        ] {
+            assert!(soap_media_type(ok), "{ok:?}");
+        }
+        for refused in [
+            "text/xml",
+            "application/soap+xmlx",
+            "",
+            "application/xml;a=application/soap+xml",
+        ] {
+            assert!(!soap_media_type(Some(refused)), "{refused:?}");
         }
     }
 

@@ -45,6 +45,7 @@ pub use conn::Connection;
 #[cfg(feature = "digest")]
 pub use digest::{Algorithm, DEFAULT_NONCE_TTL, NONCE_SLOTS};
 pub use digest_keys::{DigestKeys, REALM};
+pub use head::soap_media_type;
 pub use limits::HttpLimits;
 pub use offer::Offer;
 pub use server::{
@@ -61,6 +62,8 @@ pub const DIGEST_BUILT: bool = cfg!(feature = "digest");
 pub struct Request<'a> {
     /// The request path, e.g. `/wsman` or `/wsman-anon/identify`.
     pub path: &'a str,
+    /// The Content-Type header. Its media type has been checked (SOAP 1.2, or no header at
+    /// all, see [`soap_media_type`]); the handler reads only its parameters (the charset).
     pub content_type: Option<&'a str>,
     /// The authenticated user name, or `None` when the request was let through unauthenticated
     /// as an anonymous Identify (`WSMANIDENTIFY: unauthenticated` or `/wsman-anon/identify`).
@@ -70,12 +73,58 @@ pub struct Request<'a> {
     pub profiles: &'static [&'static str],
 }
 
-/// The handler's answer; the connection loop adds Content-Length and connection headers.
+/// What the application made of a request. The connection loop turns it into the status line:
+/// every HTTP status this endpoint answers is decided in this crate, the application only says
+/// what happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// A response envelope: 200.
+    Served,
+    /// An Identify response: 200, and the only answer a caller let through unauthenticated
+    /// (`WSMANIDENTIFY: unauthenticated` or `/wsman-anon/identify`) may receive.
+    Identify,
+    /// A SOAP fault envelope: 500 for every fault, Sender or Receiver, as Windows answers
+    /// (reference/wsman.md §1.4); every client parses the fault body on a 500.
+    Fault,
+    /// The caller was let through unauthenticated for Identify and asked for something else:
+    /// 401 with an empty body, as if it had never been let through.
+    Unauthenticated,
+    /// The application cannot take the request now (the bare-metal image's heap reserve is
+    /// short): 503 with an empty body.
+    Unavailable,
+}
+
+impl Outcome {
+    /// The status line's code.
+    pub const fn status(self) -> u16 {
+        match self {
+            Outcome::Served | Outcome::Identify => 200,
+            Outcome::Fault => 500,
+            Outcome::Unauthenticated => 401,
+            Outcome::Unavailable => 503,
+        }
+    }
+}
+
+/// The handler's answer; the connection loop adds the status line (from `outcome`),
+/// Content-Length and the connection headers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {
-    pub status: u16,
+    pub outcome: Outcome,
+    /// The body's media type (`application/soap+xml;charset=...`), `None` for an empty body.
     pub content_type: Option<&'static str>,
     pub body: Vec<u8>,
+}
+
+impl Response {
+    /// An answer without a body.
+    pub const fn empty(outcome: Outcome) -> Self {
+        Self {
+            outcome,
+            content_type: None,
+            body: Vec::new(),
+        }
+    }
 }
 
 /// The application behind `/wsman`. Synchronous on purpose: a WS-Man request never waits on a

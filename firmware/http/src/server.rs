@@ -15,7 +15,7 @@ use embedded_io_async::{Read, Write};
 use crate::auth::{Auth, Step, Verdict};
 use crate::bufio::BufferedIo;
 use crate::conn::Connection;
-use crate::head::{Framing, Head, analyse};
+use crate::head::{Framing, Head, analyse, soap_media_type};
 use crate::limits::HttpLimits;
 use crate::offer::Offer;
 use crate::{Handler, Request, Response};
@@ -384,13 +384,8 @@ where
         Some(gate) => Some(gate.0.lock().await),
         None => None,
     };
-    let response = handler.handle(&request, &body);
+    let (status, content_type, reply) = answer(handler, &request, &body);
     drop(body);
-    let Response {
-        status,
-        content_type,
-        body,
-    } = response;
     let close = !head.keep_alive;
     let plan = Reply {
         status,
@@ -399,8 +394,33 @@ where
         close,
         http10_keep_alive: !close && !head.http11,
     };
-    write_reply(io, &plan, &body, limits).await?;
+    write_reply(io, &plan, &reply, limits).await?;
     Ok(if close { Next::Close } else { Next::KeepAlive })
+}
+
+/// The status, media type and body answering a request that has been read whole. The media
+/// type is checked here, with the body read, rather than with the head's other refusals: its
+/// answer keeps the connection and follows a 100 Continue like any answer from the handler.
+/// Out of line, so the connection future stays small.
+#[inline(never)]
+fn answer<H: Handler + ?Sized>(
+    handler: &H,
+    request: &Request<'_>,
+    body: &[u8],
+) -> (u16, Option<&'static str>, Vec<u8>) {
+    if soap_media_type(request.content_type) {
+        let Response {
+            outcome,
+            content_type,
+            body,
+        } = handler.handle(request, body);
+        (outcome.status(), content_type, body)
+    } else if request.user.is_none() {
+        // Let through unauthenticated for Identify, which a body that is not SOAP cannot be.
+        (crate::Outcome::Unauthenticated.status(), None, Vec::new())
+    } else {
+        (415, None, Vec::new())
+    }
 }
 
 /// Answers a well-framed request that will not be served (404, 405, 401) and keeps the

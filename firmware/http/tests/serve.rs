@@ -13,7 +13,7 @@ use embedded_io_adapters::tokio_1::FromTokio;
 // The std images' embassy-time driver: the timeouts here run on tokio, outside embassy-executor.
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, DuplexStream};
 use wsbmc_http::{
-    Auth, Handler, HttpLimits, Offer, Phase, Request, Response, ResponseGate, ServeError,
+    Auth, Handler, HttpLimits, Offer, Outcome, Phase, Request, Response, ResponseGate, ServeError,
     serve_connection, serve_connection_gated, serve_connection_with,
 };
 use wsbmc_time_std as _;
@@ -28,7 +28,8 @@ struct Seen {
     profiles: Vec<&'static str>,
 }
 
-/// Records every call and echoes the body back.
+/// Records every call and echoes the body back; a body `outcome:<name>` asks for that outcome
+/// instead of `Served`.
 #[derive(Default)]
 struct Echo {
     seen: RefCell<Vec<Seen>>,
@@ -43,8 +44,15 @@ impl Handler for Echo {
             body: body.to_vec(),
             profiles: req.profiles.to_vec(),
         });
+        let outcome = match body {
+            b"outcome:identify" => Outcome::Identify,
+            b"outcome:fault" => Outcome::Fault,
+            b"outcome:unauthenticated" => Outcome::Unauthenticated,
+            b"outcome:unavailable" => Outcome::Unavailable,
+            _ => Outcome::Served,
+        };
         Response {
-            status: 200,
+            outcome,
             content_type: Some("application/soap+xml;charset=UTF-8"),
             body: body.to_vec(),
         }
@@ -175,6 +183,16 @@ fn basic(user: &str, password: &str) -> String {
 fn post(path: &str, extra_headers: &str, body: &str) -> Vec<u8> {
     format!(
         "POST {path} HTTP/1.1\r\nHost: bmc\r\nContent-Type: application/soap+xml;charset=UTF-8\r\n{extra_headers}Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// A POST with `content_type` (no Content-Type header for `None`).
+fn post_as(content_type: Option<&str>, extra_headers: &str, body: &str) -> Vec<u8> {
+    let content_type = content_type.map_or(String::new(), |t| format!("Content-Type: {t}\r\n"));
+    format!(
+        "POST /wsman HTTP/1.1\r\nHost: bmc\r\n{content_type}{extra_headers}Content-Length: {}\r\n\r\n{body}",
         body.len()
     )
     .into_bytes()
@@ -399,6 +417,83 @@ async fn missing_or_wrong_credentials_get_401_and_keep_the_connection() {
     .await;
     assert!(result.is_ok(), "{result:?}");
     assert_eq!(handler.seen.borrow().len(), 1);
+}
+
+/// The status line is this crate's decision from what the handler says happened: 200 for a
+/// response or an Identify, 500 for every fault (as Windows answers), 401 for an
+/// unauthenticated caller that asked for more than Identify, 503 when the application is short
+/// of memory.
+#[tokio::test]
+async fn the_status_line_follows_the_handlers_outcome() {
+    let handler = Echo::default();
+    let auth = auth();
+    let result = run(&handler, &auth, HttpLimits::default(), |mut c| async move {
+        for (body, status) in [
+            ("outcome:served", 200),
+            ("outcome:identify", 200),
+            ("outcome:fault", 500),
+            ("outcome:unauthenticated", 401),
+            ("outcome:unavailable", 503),
+        ] {
+            c.send(&authed("/wsman", body)).await;
+            let reply = c.reply().await;
+            assert_eq!(reply.status, status, "{body}");
+            assert_eq!(reply.body, body.as_bytes(), "{body}");
+            assert!(!reply.closes(), "{body}");
+        }
+        c.finish().await;
+    })
+    .await;
+    assert!(result.is_ok(), "{result:?}");
+}
+
+/// The media type is checked here, not by the handler: anything but `application/soap+xml`
+/// (any case, any parameters) or no Content-Type at all is answered 415 with an empty body and
+/// the connection kept; a caller let through unauthenticated for Identify gets the bare 401
+/// instead. Neither reaches the handler.
+#[tokio::test]
+async fn a_body_that_is_not_soap_is_refused_before_the_handler() {
+    let handler = Echo::default();
+    let auth = auth();
+    let cred = format!("Authorization: {}\r\n", basic(USER, PASSWORD));
+    let result = run(&handler, &auth, HttpLimits::default(), |mut c| async move {
+        for content_type in ["text/xml", "application/xml;charset=UTF-8", ""] {
+            c.send(&post_as(Some(content_type), &cred, "refused")).await;
+            let reply = c.reply().await;
+            assert_eq!(reply.status, 415, "{content_type:?}");
+            assert!(reply.body.is_empty() && !reply.closes(), "{content_type:?}");
+            assert_eq!(reply.header("Content-Type"), None);
+            assert_eq!(reply.header("Accept-Encoding"), None);
+        }
+        for (content_type, body) in [
+            (Some("Application/Soap+XML; charset=utf-8"), "a"),
+            (Some("application/soap+xml;action=\"x\";charset=UTF-8"), "b"),
+            (None, "c"),
+        ] {
+            c.send(&post_as(content_type, &cred, body)).await;
+            assert_eq!(c.reply().await.status, 200, "{content_type:?}");
+        }
+        c.send(&post_as(
+            Some("text/xml"),
+            "WSMANIDENTIFY: unauthenticated\r\n",
+            "refused",
+        ))
+        .await;
+        let reply = c.reply().await;
+        assert_eq!(reply.status, 401);
+        assert!(reply.body.is_empty() && !reply.closes());
+        assert_eq!(reply.header("WWW-Authenticate"), None);
+        c.finish().await;
+    })
+    .await;
+    assert!(result.is_ok(), "{result:?}");
+    let bodies: Vec<_> = handler
+        .seen
+        .borrow()
+        .iter()
+        .map(|s| s.body.clone())
+        .collect();
+    assert_eq!(bodies, [b"a".to_vec(), b"b".to_vec(), b"c".to_vec()]);
 }
 
 #[tokio::test]

@@ -300,19 +300,27 @@ impl Record {
     }
 }
 
+/// The records of Microsoft's CIM_LogRecord documentation (reference/cim.md §3.2), as stored:
+/// what tests of the decoder and of the CIM view compare against Windows' own output.
+pub mod examples {
+    /// A system event: the SEL cleared (RecordID 1, sensor 0x72 Event Logging Disabled,
+    /// offset 02h, 2009-03-19 02:21:03 UTC).
+    pub const SYSTEM: [u8; 16] = [
+        0x01, 0x00, 0x02, 0x0F, 0xAC, 0xC1, 0x49, 0x20, 0x00, 0x04, 0x10, 0x72, 0x6F, 0x02, 0xFF,
+        0xFF,
+    ];
+    /// A timestamped OEM record (RecordID 3, type 0xDD).
+    pub const OEM_TIMESTAMPED: [u8; 16] = [
+        0x03, 0x00, 0xDD, 0x7B, 0xFE, 0xC4, 0x49, 0x37, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0xC0,
+        0x00,
+    ];
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// The records of Microsoft's CIM_LogRecord documentation (reference/cim.md §3.2).
-    const WINDOWS_SYSTEM: [u8; 16] = [
-        0x01, 0x00, 0x02, 0x0F, 0xAC, 0xC1, 0x49, 0x20, 0x00, 0x04, 0x10, 0x72, 0x6F, 0x02, 0xFF,
-        0xFF,
-    ];
-    const WINDOWS_OEM: [u8; 16] = [
-        0x03, 0x00, 0xDD, 0x7B, 0xFE, 0xC4, 0x49, 0x37, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0xC0,
-        0x00,
-    ];
+    use super::examples::{OEM_TIMESTAMPED as WINDOWS_OEM, SYSTEM as WINDOWS_SYSTEM};
 
     #[test]
     fn windows_examples_decode() {

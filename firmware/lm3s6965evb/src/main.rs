@@ -488,11 +488,7 @@ impl wsbmc_http::Handler for Guarded {
                 "http: {=usize} B of heap free, {=usize} needed; answering 503",
                 free, HANDLE_RESERVE
             );
-            return wsbmc_http::Response {
-                status: 503,
-                content_type: None,
-                body: Vec::new(),
-            };
+            return wsbmc_http::Response::empty(wsbmc_http::Outcome::Unavailable);
         }
         let before = mem::heap_used();
         mem::begin_window();

@@ -42,7 +42,6 @@ use wsbmc_ipmi::sel::{
 };
 use wsbmc_store::{Store, StoreError, StoreKey};
 
-pub mod render;
 pub mod watcher;
 
 pub use watcher::{

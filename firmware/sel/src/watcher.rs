@@ -64,18 +64,6 @@ impl Default for BmcSensors {
     }
 }
 
-/// The IPMI sensor type of a board sensor. Power has no IPMI type of its own and is reported as
-/// "Other Units-based" (as `wsbmc_cim::sensor::ipmi_codes` does; keep the two in step).
-pub const fn sensor_type(q: Quantity) -> SensorType {
-    match q {
-        Quantity::Temperature => SensorType::TEMPERATURE,
-        Quantity::Voltage => SensorType::VOLTAGE,
-        Quantity::Current => SensorType::CURRENT,
-        Quantity::Power => SensorType::OTHER_UNITS_BASED,
-        Quantity::FanSpeed => SensorType::FAN,
-    }
-}
-
 /// Units of one count of a SEL data byte per quantity, as a power of ten of the base unit, and
 /// whether the byte is two's complement. Chosen so that usual limits fit one byte: °C signed
 /// (−128..127), 0.1 V (0..25.5 V), 1 A (0..255 A), 10 W (0..2550 W), 100 RPM (0..25500 RPM).
@@ -142,7 +130,7 @@ fn threshold_event(desc: &SensorDesc, reading: Reading, t: Threshold, deassertio
     }
     Event {
         generator: GeneratorId::ipmb(desc.owner, 0, desc.lun),
-        sensor_type: sensor_type(desc.quantity).0,
+        sensor_type: desc.quantity.ipmi_codes().0.0,
         sensor_number: desc.number,
         deassertion,
         event_type: EventType::THRESHOLD,
@@ -188,6 +176,28 @@ pub fn discrete_events<'a>(
 }
 
 impl BmcSensors {
+    /// The name of one of the BMC's own sensors, for its DeviceID and the Description of the
+    /// records it names.
+    pub fn name(&self, sensor_number: u8) -> Option<&'static str> {
+        if sensor_number == self.event_log {
+            Some("SEL")
+        } else if sensor_number == self.system_event {
+            Some("BMC")
+        } else if sensor_number == self.power_unit {
+            Some("Host Power")
+        } else if sensor_number == self.session_audit {
+            Some("Session Audit")
+        } else {
+            None
+        }
+    }
+
+    /// The LUN and owner (slave address) of the BMC's own sensors, from the generator ID.
+    pub fn lun_owner(&self) -> (u8, u8) {
+        let [owner, hi] = self.generator.to_le_bytes();
+        (hi & 0x03, owner)
+    }
+
     /// The BMC's own discrete sensors, present on every image whatever the board: their names
     /// are the ones the SEL's records already use for these numbers, so a record's DeviceID
     /// names the CIM_Sensor that shows its state.
@@ -197,8 +207,7 @@ impl BmcSensors {
     /// assertion here), full and almost full (both edges), logins (assertions; an audit has no
     /// "end"), BMC start (assertion).
     pub fn discrete_descs(&self) -> Vec<DiscreteDesc> {
-        let [owner, hi] = self.generator.to_le_bytes();
-        let lun = hi & 0x03;
+        let (lun, owner) = self.lun_owner();
         let d = |which, number: u8, sensor_type: SensorType, entity: u8, masks: [u16; 3]| {
             let [readable, assertion_mask, deassertion_mask] = masks;
             DiscreteDesc {

@@ -43,21 +43,15 @@ pub enum CharsetHint {
     Other,
 }
 
-/// Checks the media type; `None` means "not SOAP 1.2", which the HTTP layer answers with 415.
-///
-/// A missing header is accepted (openwsman does the same); the envelope itself still has to be
-/// SOAP 1.2 to get anywhere.
-pub fn content_type(value: Option<&str>) -> Option<CharsetHint> {
-    let Some(value) = value else {
-        return Some(CharsetHint::Unspecified);
+/// The charset parameter of a Content-Type header (`None`: no header). The media type is not
+/// looked at: the HTTP layer decides whether the body is SOAP at all (`wsbmc_http`'s
+/// `soap_media_type`) and refuses it before it gets here.
+pub fn charset(content_type: Option<&str>) -> CharsetHint {
+    let Some(value) = content_type else {
+        return CharsetHint::Unspecified;
     };
-    let mut parts = value.split(';');
-    let media = parts.next().unwrap_or("").trim();
-    if !media.eq_ignore_ascii_case("application/soap+xml") {
-        return None;
-    }
     let mut hint = CharsetHint::Unspecified;
-    for param in parts {
+    for param in value.split(';').skip(1) {
         let Some((name, val)) = param.split_once('=') else {
             continue;
         };
@@ -75,7 +69,7 @@ pub fn content_type(value: Option<&str>) -> Option<CharsetHint> {
             CharsetHint::Other
         };
     }
-    Some(hint)
+    hint
 }
 
 /// Decodes the body to text. A BOM wins over the header, because WEF clients send one and a
@@ -1307,30 +1301,30 @@ mod tests {
     }
 
     #[test]
-    fn content_types() {
-        assert_eq!(
-            content_type(Some("application/soap+xml;charset=UTF-8")),
-            Some(CharsetHint::Utf8)
-        );
-        assert_eq!(
-            content_type(Some("Application/SOAP+XML; charset=\"utf-16\"; action=x")),
-            Some(CharsetHint::Utf16Le)
-        );
-        assert_eq!(
-            content_type(Some("application/soap+xml; action=\"x\";charset=utf-8")),
-            Some(CharsetHint::Utf8)
-        );
-        assert_eq!(
-            content_type(Some("application/soap+xml")),
-            Some(CharsetHint::Unspecified)
-        );
-        assert_eq!(
-            content_type(Some("application/soap+xml;charset=latin1")),
-            Some(CharsetHint::Other)
-        );
-        assert_eq!(content_type(None), Some(CharsetHint::Unspecified));
-        assert_eq!(content_type(Some("text/xml")), None);
-        assert_eq!(content_type(Some("application/soap+xmlx")), None);
+    fn charsets() {
+        let cases = [
+            ("application/soap+xml;charset=UTF-8", CharsetHint::Utf8),
+            (
+                "Application/SOAP+XML; charset=\"utf-16\"; action=x",
+                CharsetHint::Utf16Le,
+            ),
+            (
+                "application/soap+xml; action=\"x\";charset=utf-8",
+                CharsetHint::Utf8,
+            ),
+            (
+                "application/soap+xml;charset=utf-16be",
+                CharsetHint::Utf16Be,
+            ),
+            ("application/soap+xml", CharsetHint::Unspecified),
+            ("application/soap+xml;charset=latin1", CharsetHint::Other),
+            // Only the parameters count: the media type is the HTTP layer's to check.
+            ("charset=utf-16", CharsetHint::Unspecified),
+        ];
+        for (value, hint) in cases {
+            assert_eq!(charset(Some(value)), hint, "{value}");
+        }
+        assert_eq!(charset(None), CharsetHint::Unspecified);
     }
 
     #[test]

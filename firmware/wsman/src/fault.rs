@@ -1,8 +1,9 @@
 //! The WS-Management fault model (reference/wsman.md §4).
 //!
 //! A `Fault` is what a provider or the dispatcher decides; turning it into the SOAP envelope
-//! (Action, Code, Subcode, Reason, FaultDetail, f:WSManFault, HTTP 500) is `service`'s job, so the
-//! catalogue of codes and texts lives in exactly one place: [`FaultKind::spec`].
+//! (Action, Code, Subcode, Reason, FaultDetail, f:WSManFault) is `service`'s job, so the
+//! catalogue of codes and texts lives in exactly one place: [`FaultKind::spec`]. The HTTP status
+//! (500 for every fault) is the HTTP layer's, from the reply's `ReplyKind::Fault`.
 
 use alloc::string::String;
 use core::fmt;

@@ -50,5 +50,5 @@ pub use provider::{
     Selector, SelectorValue, Target,
 };
 pub use respond::write_epr;
-pub use service::{Limits, Reply, RequestMeta, Service};
+pub use service::{Limits, Reply, ReplyKind, RequestMeta, Service};
 pub use xml::XmlWriter;

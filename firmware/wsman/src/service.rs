@@ -1,4 +1,4 @@
-//! Request dispatch: bytes in, status and envelope out.
+//! Request dispatch: bytes in, the kind of answer and its envelope out.
 //!
 //! [`Service`] owns what outlives one request (enumeration contexts, the message-id generator);
 //! the [`Provider`] is passed per call, so the model can be a short-lived view over state the
@@ -124,7 +124,8 @@ impl Default for Limits {
 /// What the HTTP layer knows about a request.
 #[derive(Debug, Clone, Copy)]
 pub struct RequestMeta<'a> {
-    /// The Content-Type header, if any.
+    /// The Content-Type header, if any. The HTTP layer has already refused a media type other
+    /// than SOAP 1.2; only its charset parameter is read here, to decode the body.
     pub content_type: Option<&'a str>,
     /// The authenticated user, or `None` for an unauthenticated Identify attempt (the HTTP layer
     /// let it through only because of `WSMANIDENTIFY: unauthenticated` or `/wsman-anon/identify`).
@@ -136,13 +137,29 @@ pub struct RequestMeta<'a> {
     pub security_profiles: Option<&'a [&'a str]>,
 }
 
-/// The HTTP answer to one request.
+/// The answer to one request: what kind of answer it is, and its envelope. The HTTP layer
+/// decides the status line from `kind`; nothing here speaks HTTP.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reply {
-    pub status: u16,
+    pub kind: ReplyKind,
     /// `application/soap+xml;charset=UTF-8` (or UTF-16), or `None` for an empty body.
     pub content_type: Option<&'static str>,
     pub body: Vec<u8>,
+}
+
+/// What kind of answer a [`Reply`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplyKind {
+    /// A response envelope.
+    Success,
+    /// An Identify response, the one answer a caller without a user may receive.
+    Identify,
+    /// A SOAP fault envelope, whatever its code (Sender or Receiver).
+    Fault,
+    /// Nothing was done and the body is empty: the caller has no user (it was let through
+    /// unauthenticated for Identify) and the request was not an Identify, or not even an
+    /// envelope. Such a caller learns nothing else, not even a fault.
+    Unauthenticated,
 }
 
 /// The WS-Management endpoint state.
@@ -156,8 +173,8 @@ pub struct Service {
 
 /// What dispatch decided, before it becomes bytes.
 enum Outcome {
-    /// A complete envelope (success or fault) in the request's charset.
-    Envelope { status: u16, text: String },
+    /// A complete envelope in the request's charset: a response (`Success`) or a fault.
+    Envelope { kind: ReplyKind, text: String },
     /// An Identify answer; the only thing an unauthenticated caller may receive.
     Identify(String),
 }
@@ -206,28 +223,26 @@ impl Service {
         meta: &RequestMeta<'_>,
         body: &[u8],
     ) -> Reply {
-        let Some(hint) = envelope::content_type(meta.content_type) else {
-            if meta.user.is_none() {
-                return empty_reply(401);
-            }
-            return empty_reply(415);
-        };
+        let hint = envelope::charset(meta.content_type);
         let mut charset = Charset::Utf8;
         let outcome = self.process(provider, meta, body, hint, &mut charset);
-        match outcome {
-            Outcome::Identify(text) => Reply {
-                status: 200,
-                content_type: Some(respond::content_type(charset)),
-                body: respond::encode(text, charset),
-            },
+        let (kind, text) = match outcome {
+            Outcome::Identify(text) => (ReplyKind::Identify, text),
             // Unauthenticated callers were let through for Identify only; anything else they
             // send is answered as if it had never been let through.
-            Outcome::Envelope { .. } if meta.user.is_none() => empty_reply(401),
-            Outcome::Envelope { status, text } => Reply {
-                status,
-                content_type: Some(respond::content_type(charset)),
-                body: respond::encode(text, charset),
-            },
+            Outcome::Envelope { .. } if meta.user.is_none() => {
+                return Reply {
+                    kind: ReplyKind::Unauthenticated,
+                    content_type: None,
+                    body: Vec::new(),
+                };
+            }
+            Outcome::Envelope { kind, text } => (kind, text),
+        };
+        Reply {
+            kind,
+            content_type: Some(respond::content_type(charset)),
+            body: respond::encode(text, charset),
         }
     }
 
@@ -279,7 +294,7 @@ impl Service {
         }
         if meta.user.is_none() {
             return Outcome::Envelope {
-                status: 401,
+                kind: ReplyKind::Unauthenticated,
                 text: String::new(),
             };
         }
@@ -315,7 +330,10 @@ impl Service {
                 .map_err(|f| (f, relates(&req.header))),
         };
         match result {
-            Ok(text) => Outcome::Envelope { status: 200, text },
+            Ok(text) => Outcome::Envelope {
+                kind: ReplyKind::Success,
+                text,
+            },
             Err((f, relates_to)) => self.fault(&f, relates_to.as_deref(), &[]),
         }
     }
@@ -337,7 +355,7 @@ impl Service {
             not_understood,
         );
         Outcome::Envelope {
-            status: 500,
+            kind: ReplyKind::Fault,
             text: out.into_string(),
         }
     }
@@ -850,14 +868,6 @@ fn too_big() -> Fault {
         FaultDetail::MaxEnvelopeSizeExceeded,
     )
     .message("The response does not fit in the requested MaxEnvelopeSize.")
-}
-
-fn empty_reply(status: u16) -> Reply {
-    Reply {
-        status,
-        content_type: None,
-        body: Vec::new(),
-    }
 }
 
 /// A response's wsa:Action: the request's with `Response` appended (DSP0226 and WS-Transfer /

@@ -16,7 +16,7 @@ mod common;
 use common::*;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
-use wsbmc_wsman::{FaultKind, Limits, RequestMeta, Service};
+use wsbmc_wsman::{FaultKind, Limits, ReplyKind, RequestMeta, Service};
 
 /// The enumeration context the capture server handed out; replaced by the live one on replay.
 const RECORDED_CONTEXT: &str = "uuid:C0A7E47C-0000-4000-8000-000000000001";
@@ -28,7 +28,7 @@ fn root() -> PathBuf {
 #[derive(Clone, Copy)]
 struct Step {
     request: &'static str,
-    status: u16,
+    kind: ReplyKind,
     user: Option<&'static str>,
     utf16: bool,
     fault: Option<FaultKind>,
@@ -37,17 +37,25 @@ struct Step {
 const fn ok(request: &'static str) -> Step {
     Step {
         request,
-        status: 200,
+        kind: ReplyKind::Success,
         user: Some("admin"),
         utf16: false,
         fault: None,
     }
 }
 
+/// An Identify, answered with its response (the kind a caller without a user may get).
+const fn identify(request: &'static str) -> Step {
+    Step {
+        kind: ReplyKind::Identify,
+        ..ok(request)
+    }
+}
+
 const fn fault(request: &'static str, kind: FaultKind) -> Step {
     Step {
         request,
-        status: 500,
+        kind: ReplyKind::Fault,
         user: Some("admin"),
         utf16: false,
         fault: Some(kind),
@@ -174,11 +182,8 @@ fn run(s: &Scenario, failures: &mut Vec<String>) -> Vec<&'static str> {
             failures.push(format!("{what}: not an en-US s:Envelope\n{got}"));
             continue;
         }
-        if reply.status != step.status {
-            failures.push(format!(
-                "{what}: status {} ≠ {}\n{got}",
-                reply.status, step.status
-            ));
+        if reply.kind != step.kind {
+            failures.push(format!("{what}: {:?} ≠ {:?}\n{got}", reply.kind, step.kind));
             continue;
         }
         if let Some(kind) = step.fault {
@@ -325,9 +330,9 @@ fn scenarios() -> Vec<Scenario> {
             vec![
                 Step {
                     user: None,
-                    ..ok("hand_openwsman_identify")
+                    ..identify("hand_openwsman_identify")
                 },
-                ok("hand_openwsman_identify"),
+                identify("hand_openwsman_identify"),
                 ok("hand_openwsman_get"),
                 ok("hand_openwsman_enumerate_estimate"),
                 ok("hand_openwsman_pull_estimate"),
@@ -351,13 +356,13 @@ fn scenarios() -> Vec<Scenario> {
         // mustUnderstand core headers and EPR paging; and the basic fault envelopes.
         scenario(
             "replay_pypsrp",
-            vec![ok("replay_pypsrp_identify"), ok("replay_pypsrp_get")],
+            vec![identify("replay_pypsrp_identify"), ok("replay_pypsrp_get")],
         ),
         scenario(
             "replay_anonymous",
             vec![Step {
                 user: None,
-                ..ok("replay_pypsrp_identify")
+                ..identify("replay_pypsrp_identify")
             }],
         ),
         scenario("replay_pywinrm", vec![ok("replay_pywinrm_enumerate")]),
@@ -375,7 +380,7 @@ fn scenarios() -> Vec<Scenario> {
         scenario(
             "replay_openwsman",
             vec![
-                ok("replay_openwsman_identify"),
+                identify("replay_openwsman_identify"),
                 ok("replay_openwsman_enumerate"),
                 ok("replay_openwsman_pull"),
                 ok("replay_openwsman_pull"),

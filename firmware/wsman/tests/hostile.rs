@@ -11,7 +11,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use wsbmc_wsman::{Limits, RequestMeta, Service};
+use wsbmc_wsman::{Limits, ReplyKind, RequestMeta, Service};
 
 const SOAP: &str = "http://www.w3.org/2003/05/soap-envelope";
 const WSA: &str = "http://schemas.xmlsoap.org/ws/2004/08/addressing";
@@ -25,8 +25,8 @@ fn get(extra_headers: &str) -> String {
     )
 }
 
-/// `(status, subcode local name, detail)` of the answer to `body`.
-fn answer(svc: &mut Service, body: &[u8]) -> (u16, Option<String>, Option<String>) {
+/// `(kind of reply, subcode local name, detail)` of the answer to `body`.
+fn answer(svc: &mut Service, body: &[u8]) -> (ReplyKind, Option<String>, Option<String>) {
     answer_as(svc, body, SOAP_CT)
 }
 
@@ -34,27 +34,31 @@ fn answer_as(
     svc: &mut Service,
     body: &[u8],
     content_type: &str,
-) -> (u16, Option<String>, Option<String>) {
+) -> (ReplyKind, Option<String>, Option<String>) {
     let p = Fake::new(3);
     let m = RequestMeta {
         content_type: Some(content_type),
         ..meta(Some("admin"))
     };
     let reply = svc.handle(&p, &m, body);
-    if reply.status == 200 {
-        return (200, None, None);
+    if reply.kind == ReplyKind::Success {
+        return (ReplyKind::Success, None, None);
     }
     let (_, sub, detail) = fault_of(&reply);
     let sub = sub.map(|s| s.rsplit('}').next().unwrap_or("").to_string());
-    (reply.status, sub, detail)
+    (reply.kind, sub, detail)
 }
 
-fn ok() -> (u16, Option<String>, Option<String>) {
-    (200, None, None)
+fn ok() -> (ReplyKind, Option<String>, Option<String>) {
+    (ReplyKind::Success, None, None)
 }
 
-fn fault(sub: &str, detail: Option<&str>) -> (u16, Option<String>, Option<String>) {
-    (500, Some(sub.to_string()), detail.map(str::to_string))
+fn fault(sub: &str, detail: Option<&str>) -> (ReplyKind, Option<String>, Option<String>) {
+    (
+        ReplyKind::Fault,
+        Some(sub.to_string()),
+        detail.map(str::to_string),
+    )
 }
 
 /// A debug build on a loaded 2-core machine: the refused floods took seconds before the fix

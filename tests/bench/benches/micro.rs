@@ -13,7 +13,7 @@ use wsbmc_bench::{NUMERIC_SENSOR, element_text, enumerate, get, pull};
 use wsbmc_cim::{Model, Platform, PowerState, PowerTransition, RequestOutcome, SystemInfo};
 use wsbmc_monitor::{Monitor, SensorId, Thresholds};
 use wsbmc_wsman::envelope::{parse, parse_document};
-use wsbmc_wsman::{Limits, RequestMeta, Service};
+use wsbmc_wsman::{Limits, ReplyKind, RequestMeta, Service};
 
 const BENCH_BOARD: &str = include_str!("../../../boards/bench/board.toml");
 
@@ -84,7 +84,7 @@ fn service(c: &mut Criterion) {
     c.bench_function("service_get_numeric_sensor", |b| {
         b.iter(|| {
             let r = svc.handle(&model, &meta, black_box(get.as_bytes()));
-            assert_eq!(r.status, 200);
+            assert_eq!(r.kind, ReplyKind::Success);
             black_box(r.body.len())
         })
     });

@@ -8,7 +8,9 @@ use std::cell::Cell;
 
 use libfuzzer_sys::fuzz_target;
 use wsbmc_fuzz::Wire;
-use wsbmc_http::{Auth, Handler, HttpLimits, Offer, Request, Response, serve_connection_with};
+use wsbmc_http::{
+    Auth, Handler, HttpLimits, Offer, Outcome, Request, Response, serve_connection_with,
+};
 use wsbmc_time_std as _;
 
 struct Echo;
@@ -18,7 +20,7 @@ impl Handler for Echo {
         // Touch what the loop handed over, so a wrong slice would show.
         let sum = body.iter().fold(req.path.len(), |a, &b| a ^ usize::from(b));
         Response {
-            status: 200,
+            outcome: Outcome::Served,
             content_type: Some("application/soap+xml;charset=UTF-8"),
             body: vec![b'x'; sum % 64],
         }

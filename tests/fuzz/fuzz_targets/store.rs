@@ -89,8 +89,8 @@ fuzz_target!(|data: &[u8]| {
         }
         if let Ok(sel) = Sel::mount(&mut store, config).await {
             for r in sel.iter() {
-                let _ = wsbmc_sel::render::record_data(&r, "fuzz");
-                let _ = wsbmc_sel::render::description(&r, "fuzz");
+                let _ = wsbmc_cim::log::record_data(&r, "fuzz");
+                let _ = wsbmc_cim::log::description(&r, "fuzz");
             }
         }
         // What was there must not stop a write from being read back, now and after a remount.

@@ -13,8 +13,9 @@ use std::fmt::Write as _;
 use wsbmc_cim::{
     AddressOrigin, ClearOutcome, DiscreteSensorView, FirmwareKind, FirmwareView, FruView,
     IpEndpointView, LogRecordView, LogView, Model, Platform, PowerState, PowerTransition,
-    RequestOutcome, SystemInfo,
+    RecordSensor, RequestOutcome, SystemInfo,
 };
+use wsbmc_ipmi::sel::Record;
 use wsbmc_monitor::{
     Monitor, PowerDomain, Quantity, SensorDesc, SensorId, SensorSource, Threshold, Thresholds,
 };
@@ -110,13 +111,19 @@ pub fn psu_status() -> DiscreteSensorView {
     }
 }
 
+/// Microsoft's example record (cim.md §3.2: the SEL cleared, sensor 0x72) under `id` at
+/// `timestamp`.
 pub fn record(id: u16, timestamp: u32) -> LogRecordView {
+    let mut bytes = wsbmc_ipmi::sel::examples::SYSTEM;
+    bytes[0..2].copy_from_slice(&id.to_le_bytes());
+    bytes[3..7].copy_from_slice(&timestamp.to_le_bytes());
     LogRecordView {
-        record_id: id,
-        timestamp,
-        record_format: "*string CIM_Sensor.DeviceID*uint8[2] IPMI_RecordID*uint8 IPMI_RecordType*uint8[4] IPMI_Timestamp*uint8[2] IPMI_GeneratorID*uint8 IPMI_EvMRev*uint8 IPMI_SensorType*uint8 IPMI_SensorNumber*boolean IPMI_AssertionEvent*uint8 IPMI_EventType*uint8 IPMI_EventData1*uint8 IPMI_EventData2*uint8 IPMI_EventData3*".into(),
-        record_data: format!("*SEL(114.0.32)*{:02X} {:02X}*02*0F AC C1 49*20 00*04*10*72*true*6F*02*FF*FF*", id & 0xFF, id >> 8),
-        description: Some("SEL: Log area reset/cleared (Asserted)".into()),
+        record: Record::decode(&bytes),
+        sensor: Some(RecordSensor {
+            name: "SEL".into(),
+            lun: 0,
+            owner: 0x20,
+        }),
     }
 }
 

@@ -9,7 +9,7 @@ use std::rc::Rc;
 use clap::Parser;
 use embedded_io_adapters::tokio_1::FromTokio;
 // The std images' embassy-time driver (this binary does not link the bench library's).
-use wsbmc_http::{Auth, Handler, HttpLimits, Request, Response};
+use wsbmc_http::{Auth, Handler, HttpLimits, Outcome, Request, Response};
 use wsbmc_time_std as _;
 
 #[derive(Parser)]
@@ -29,7 +29,7 @@ struct Fixed;
 impl Handler for Fixed {
     fn handle(&self, _req: &Request<'_>, _body: &[u8]) -> Response {
         Response {
-            status: 200,
+            outcome: Outcome::Served,
             content_type: Some("application/soap+xml;charset=UTF-8"),
             body: REPLY.to_vec(),
         }
