@@ -45,12 +45,14 @@ extern crate alloc;
 pub mod audit;
 pub mod lockout;
 pub mod password;
+pub mod persist;
 pub mod role;
 pub mod table;
 
 pub use audit::{AuditEvent, AuditKind, SelEventData, sel_event};
 pub use lockout::{LockoutPolicy, PolicyError};
 pub use password::{DigestHa1, PasswordRecord, Scheme};
+pub use persist::{Loaded, PersistError, StoredSettings, StoredSlot};
 pub use role::{Action, Denied, Operation, Privilege, Role, authorize};
 pub use table::{
     Account, AccountError, AccountTable, Attempt, Change, Derived, Identity, LoginOutcome,
