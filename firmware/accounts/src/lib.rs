@@ -46,6 +46,7 @@ pub mod audit;
 pub mod lockout;
 pub mod password;
 pub mod persist;
+pub mod provision;
 pub mod role;
 pub mod table;
 
@@ -53,6 +54,7 @@ pub use audit::{AuditEvent, AuditKind, SelEventData, sel_event};
 pub use lockout::{LockoutPolicy, PolicyError};
 pub use password::{DigestHa1, PasswordRecord, Scheme};
 pub use persist::{Loaded, PersistError, StoredSettings, StoredSlot};
+pub use provision::{ProvisionError, Provisioned, ProvisioningSecret};
 pub use role::{Action, Denied, Operation, Privilege, Role, authorize};
 pub use table::{
     Account, AccountError, AccountTable, Attempt, Change, Derived, Identity, LoginOutcome,
