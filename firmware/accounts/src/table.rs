@@ -232,12 +232,12 @@ pub enum Refused {
     Stale,
 }
 
-/// The result of a login: the verdict, what to audit (up to an unlock and a failure), and
+/// The result of a login: the verdict, what to audit (an unlock, a failure, a lock), and
 /// which slot to persist when the lock state changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoginOutcome {
     pub result: Result<Identity, Refused>,
-    pub audit: HVec<AuditEvent, 2>,
+    pub audit: HVec<AuditEvent, 3>,
     pub write: Option<Write>,
 }
 
@@ -524,7 +524,7 @@ impl AccountTable {
     pub fn finish_login(&mut self, derived: Derived, now_ms: u64) -> LoginOutcome {
         let Derived { attempt, key } = derived;
         let mut audit = HVec::new();
-        let fail = |kind, slot, audit: &mut HVec<AuditEvent, 2>| {
+        let fail = |kind, slot, audit: &mut HVec<AuditEvent, 3>| {
             let _ = audit.push(AuditEvent::new(kind, &attempt.claimed, slot));
         };
         if attempt.generation != self.generation {
@@ -590,11 +590,6 @@ impl AccountTable {
             };
         }
         if account.lock.fail(&policy, now_ms) == Transition::Locked {
-            // Both the failure and the lock it caused are recorded; the unlock (if any) was
-            // for the previous period and is dropped only if there is no room, never the lock.
-            if audit.is_full() {
-                audit.clear();
-            }
             fail(AuditKind::LoginFailed, Some(slot), &mut audit);
             let _ = audit.push(AuditEvent::new(
                 AuditKind::LockedOut,
@@ -603,9 +598,6 @@ impl AccountTable {
             ));
             write = Some(Write::Slot(slot));
         } else {
-            if audit.is_full() {
-                audit.clear();
-            }
             fail(AuditKind::LoginFailed, Some(slot), &mut audit);
         }
         LoginOutcome {
@@ -873,6 +865,34 @@ pub(crate) mod tests {
         assert_eq!(known.salt.len(), unknown.salt.len());
         assert_eq!(known.input.len(), unknown.input.len());
         assert_eq!(unknown.slot, None);
+    }
+
+    /// With a threshold of 1 a failure right after a lock expired ends one lock and starts the
+    /// next: all three events are kept.
+    #[test]
+    fn an_unlock_failure_and_lock_in_one_login_are_all_audited() {
+        let mut t = AccountTable::new(LockoutPolicy::new(1, 1_000, 1_000).unwrap(), IT);
+        t.create("admin", Role::Administrator, pw("admin", "admin-pass"))
+            .unwrap();
+        assert_eq!(t.login("admin", b"wrong-pass", 0).audit.len(), 2);
+        let o = t.login("admin", b"wrong-pass", 1_000);
+        let kinds: Vec<_> = o.audit.iter().map(|e| e.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                AuditKind::Unlocked,
+                AuditKind::LoginFailed,
+                AuditKind::LockedOut
+            ]
+        );
+    }
+
+    /// PBKDF2 can run on a worker thread: the attempt owns what it needs.
+    #[test]
+    fn attempts_can_be_sent_to_a_worker() {
+        fn send<T: Send + 'static>() {}
+        send::<Attempt>();
+        send::<Derived>();
     }
 
     #[test]
