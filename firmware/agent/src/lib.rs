@@ -579,21 +579,24 @@ impl Agent {
             self.note("SEL write", added.is_ok());
         }
         self.set_bmc_sensor(BmcSensor::SystemEvent, 1 << wsbmc_sel::SYSTEM_EVENT_BOOT);
-        self.log.publish(&sel);
         let mut cleared = lost;
         // Records since the last checkpoint: a mark every few records bounds how many of the
         // newest could be lost unnoticed, at one map write per CHECKPOINT_EVERY records. It
         // starts due, so the log is marked once it has started, before the first command.
         #[cfg(feature = "sel-loss-detection")]
         let mut since_mark = CHECKPOINT_EVERY;
-        // A log that was already full when the BMC started says so at once.
-        #[cfg(feature = "discrete")]
-        for event in self.update_event_log_sensor(cleared) {
-            let added = sel.add(&mut store, &event, (self.clock.get())()).await;
-            self.note("SEL write", added.is_ok());
-            self.log.publish(&sel);
-        }
         loop {
+            // After the start and after every command: publish, then the SEL's own sensor
+            // follows the log (a log already full at start says so at once); its
+            // full/almost-full edges are records too. At the top of the loop so both share one
+            // add site (each await site costs the bare-metal image flash).
+            self.log.publish(&sel);
+            #[cfg(feature = "discrete")]
+            for event in self.update_event_log_sensor(cleared) {
+                let added = sel.add(&mut store, &event, (self.clock.get())()).await;
+                self.note("SEL write", added.is_ok());
+                self.log.publish(&sel);
+            }
             // The one checkpoint site (each await site costs the bare-metal image flash).
             #[cfg(feature = "sel-loss-detection")]
             if since_mark >= CHECKPOINT_EVERY {
@@ -624,7 +627,7 @@ impl Agent {
                     }
                 }
                 LogCmd::Thresholds(sensor, t) => {
-                    let written = match StoreKey::threshold_override(sensor) {
+                    let written = match self.store_key(sensor) {
                         Some(key) => store.set(key, &t).await.is_ok(),
                         None => false,
                     };
@@ -636,23 +639,56 @@ impl Agent {
                     }
                 }
             }
-            self.log.publish(&sel);
-            // The SEL's own sensor follows the log; its full/almost-full edges are records too.
-            #[cfg(feature = "discrete")]
-            for event in self.update_event_log_sensor(cleared) {
-                let added = sel.add(&mut store, &event, now).await;
-                self.note("SEL write", added.is_ok());
-                self.log.publish(&sel);
-            }
         }
     }
 
+    /// Restores every sensor's stored overrides, found by the sensor's board key.
     async fn restore_thresholds<F: MultiwriteNorFlash>(&self, store: &mut Store<F>) {
         let count = self.monitor.borrow().sensors().len();
         for i in 0..count {
             let Ok(index) = u16::try_from(i) else { break };
             self.load_thresholds(store, index).await;
+            #[cfg(feature = "legacy-overrides")]
+            self.drop_legacy_override(store, index).await;
         }
+    }
+
+    /// Firmware before issue 18 kept a sensor's overrides under its index in the board file,
+    /// where inserting a sensor moved them onto a neighbour. Such an entry is dropped, with a
+    /// warning naming the sensor the index points to now, not migrated: whether the board file
+    /// changed since it was written cannot be known, and a limit on the wrong sensor (a
+    /// critical threshold silenced on another part) is worse than asking the operator to set
+    /// it again. Only indices of the current board are looked at, as the old firmware did;
+    /// anything beyond is never read.
+    #[cfg(feature = "legacy-overrides")]
+    async fn drop_legacy_override<F: MultiwriteNorFlash>(&self, store: &mut Store<F>, index: u16) {
+        let Some(old) = StoreKey::threshold_override(index) else {
+            return;
+        };
+        match store.contains(old).await {
+            Ok(false) => {}
+            Ok(true) => {
+                let key = self
+                    .monitor
+                    .borrow()
+                    .desc(SensorId(index))
+                    .map(|d| d.key.clone());
+                wsbmc_log::warn!(
+                    "sensor {}: a threshold override an older firmware kept by table index was \
+                     dropped (board edits move indices); set it again if it is still wanted",
+                    key.as_deref().unwrap_or("?")
+                );
+                let removed = store.remove(old).await.is_ok();
+                self.note("old override removal", removed);
+            }
+            Err(_) => self.note("threshold read", false),
+        }
+    }
+
+    /// Where numeric sensor `sensor`'s settings are stored: under its board key.
+    fn store_key(&self, sensor: u16) -> Option<StoreKey> {
+        let m = self.monitor.borrow();
+        m.desc(SensorId(sensor)).map(|d| StoreKey::sensor(&d.key))
     }
 
     /// Puts sensor `sensor`'s thresholds to what the store holds for it: its stored set, or the
@@ -660,7 +696,7 @@ impl Agent {
     /// show then too), or the stored set no longer fits the board (the board wins, with a
     /// warning).
     async fn load_thresholds<F: MultiwriteNorFlash>(&self, store: &mut Store<F>, sensor: u16) {
-        let Some(key) = StoreKey::threshold_override(sensor) else {
+        let Some(key) = self.store_key(sensor) else {
             return;
         };
         let stored = match store.get::<StoredThresholds>(key).await {

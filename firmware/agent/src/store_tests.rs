@@ -8,9 +8,10 @@ use alloc::boxed::Box;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec;
-use core::cell::Cell;
+use core::cell::{Cell, RefCell};
 use std::string::ToString;
 
+use alloc::vec::Vec;
 use embassy_futures::select::{Either, select};
 use embassy_futures::yield_now;
 use embedded_storage_async::nor_flash::{ErrorType, MultiwriteNorFlash, NorFlash, ReadNorFlash};
@@ -19,7 +20,7 @@ use wsbmc_monitor::{
     Monitor, PowerDomain, Quantity, SensorDesc, SensorSource, Threshold, Thresholds,
 };
 use wsbmc_sel::{BmcSensors, OverflowPolicy, SelConfig};
-use wsbmc_store::{FlashError, RamFlash, Store};
+use wsbmc_store::{FlashError, Store};
 use wsbmc_wsman::Limits;
 
 use super::*;
@@ -27,20 +28,33 @@ use wsbmc_time_std as _;
 
 const PAGE: usize = 512;
 
-/// A RAM flash whose writes and erases fail while `broken` is set, as a worn-out or
-/// write-protected part does; reads keep working.
+/// A NOR flash in RAM whose writes and erases fail while `broken` is set, as a worn-out or
+/// write-protected part does; reads keep working. Its bytes outlive it (a `'static` cell), so a
+/// test can mount them again as a restart does.
 struct Flaky {
-    ram: RamFlash<'static, PAGE>,
+    mem: &'static RefCell<Vec<u8>>,
     broken: &'static Cell<bool>,
 }
 
 impl Flaky {
     fn new(pages: usize, broken: &'static Cell<bool>) -> Self {
-        let mem: &'static mut [u8] = Box::leak(vec![0xFF; pages * PAGE].into_boxed_slice());
-        Self {
-            ram: RamFlash::erased(mem),
+        Self::on(
+            Box::leak(Box::new(RefCell::new(vec![0xFF; pages * PAGE]))),
             broken,
+        )
+    }
+
+    fn on(mem: &'static RefCell<Vec<u8>>, broken: &'static Cell<bool>) -> Self {
+        Self { mem, broken }
+    }
+
+    fn range(&self, offset: u32, len: usize) -> Result<core::ops::Range<usize>, FlashError> {
+        let start = offset as usize;
+        let end = start.checked_add(len).ok_or(FlashError::OutOfBounds)?;
+        if end > self.mem.borrow().len() {
+            return Err(FlashError::OutOfBounds);
         }
+        Ok(start..end)
     }
 
     fn check(&self) -> Result<(), FlashError> {
@@ -59,23 +73,32 @@ impl ErrorType for Flaky {
 impl ReadNorFlash for Flaky {
     const READ_SIZE: usize = 1;
     async fn read(&mut self, offset: u32, bytes: &mut [u8]) -> Result<(), FlashError> {
-        self.ram.read(offset, bytes).await
+        let r = self.range(offset, bytes.len())?;
+        bytes.copy_from_slice(&self.mem.borrow()[r]);
+        Ok(())
     }
     fn capacity(&self) -> usize {
-        self.ram.capacity()
+        self.mem.borrow().len()
     }
 }
 
 impl NorFlash for Flaky {
-    const WRITE_SIZE: usize = <RamFlash<'static, PAGE> as NorFlash>::WRITE_SIZE;
+    const WRITE_SIZE: usize = 4;
     const ERASE_SIZE: usize = PAGE;
     async fn erase(&mut self, from: u32, to: u32) -> Result<(), FlashError> {
         self.check()?;
-        self.ram.erase(from, to).await
+        let r = self.range(from, (to - from) as usize)?;
+        self.mem.borrow_mut()[r].fill(0xFF);
+        Ok(())
     }
     async fn write(&mut self, offset: u32, bytes: &[u8]) -> Result<(), FlashError> {
         self.check()?;
-        self.ram.write(offset, bytes).await
+        let r = self.range(offset, bytes.len())?;
+        // NOR: programming only clears bits.
+        for (cell, b) in self.mem.borrow_mut()[r].iter_mut().zip(bytes) {
+            *cell &= *b;
+        }
+        Ok(())
     }
 }
 
@@ -117,8 +140,12 @@ fn cpu_temp() -> SensorDesc {
 }
 
 fn agent() -> Agent {
+    agent_of(vec![cpu_temp()])
+}
+
+fn agent_of(sensors: Vec<SensorDesc>) -> Agent {
     Agent::new(
-        Monitor::new(vec![cpu_temp()]),
+        Monitor::new(sensors),
         SystemInfo::new("host-1"),
         Limits::default(),
         7,
@@ -175,7 +202,14 @@ fn put_unc(agent: &Agent, unc: i32) -> Response {
 }
 
 fn unc(agent: &Agent) -> Option<i32> {
-    agent.with_monitor(|m| m.sensors()[0].thresholds.upper_non_critical)
+    unc_of(agent, "cpu0_temp")
+}
+
+fn unc_of(agent: &Agent, key: &str) -> Option<i32> {
+    agent.with_monitor(|m| {
+        let id = m.find_key(key).unwrap();
+        m.thresholds(id).unwrap().upper_non_critical
+    })
 }
 
 fn text(r: &Response) -> String {
@@ -298,4 +332,109 @@ fn a_store_failing_from_the_start_is_counted_and_refuses_changes() {
             Either::Second(()) => {}
         }
     });
+}
+
+/// A sensor the board file lists before cpu0_temp after an edit: without keying by identity,
+/// cpu0_temp's override (stored at index 0) would land on it.
+fn inserted() -> SensorDesc {
+    SensorDesc {
+        key: "inlet_temp".into(),
+        name: "Inlet Temp".into(),
+        number: 1,
+        ..cpu_temp()
+    }
+}
+
+/// Two flash regions that survive the agents run on them, and the switch that breaks them.
+struct Board {
+    map: &'static RefCell<Vec<u8>>,
+    queue: &'static RefCell<Vec<u8>>,
+    broken: &'static Cell<bool>,
+}
+
+impl Board {
+    fn new() -> Self {
+        Self {
+            map: Box::leak(Box::new(RefCell::new(vec![0xFF; 2 * PAGE]))),
+            queue: Box::leak(Box::new(RefCell::new(vec![0xFF; 4 * PAGE]))),
+            broken: Box::leak(Box::new(Cell::new(false))),
+        }
+    }
+
+    /// One start of an agent with `sensors` on this board's flash, running `body`.
+    fn start(&self, sensors: Vec<SensorDesc>, body: impl AsyncFnOnce(&Agent)) {
+        let agent = agent_of(sensors);
+        with_log_task(
+            &agent,
+            Flaky::on(self.map, self.broken),
+            Flaky::on(self.queue, self.broken),
+            async || body(&agent).await,
+        );
+    }
+
+    #[cfg(feature = "legacy-overrides")]
+    fn store(&self) -> Store<Flaky> {
+        block_on(Store::mount(
+            Flaky::on(self.map, self.broken),
+            Flaky::on(self.queue, self.broken),
+        ))
+        .unwrap()
+    }
+}
+
+#[test]
+fn an_override_stays_with_its_sensor_when_one_is_inserted_before_it() {
+    let board = Board::new();
+    board.start(vec![cpu_temp()], async |agent| {
+        assert_eq!(put_unc(agent, 88_000).status, 200);
+        settle().await;
+    });
+    board.start(vec![cpu_temp()], async |agent| {
+        assert_eq!(unc(agent), Some(88_000), "restored after a restart");
+    });
+    // The board file gains a sensor before cpu0_temp: every index moves by one.
+    board.start(vec![inserted(), cpu_temp()], async |agent| {
+        assert_eq!(unc_of(agent, "cpu0_temp"), Some(88_000));
+        assert_eq!(unc_of(agent, "inlet_temp"), Some(UNC_DEFAULT));
+        // And the new sensor's own override lands on it alone.
+        let t = Thresholds {
+            upper_non_critical: Some(60_000),
+            ..cpu_temp().thresholds
+        };
+        agent.can_persist().unwrap();
+        agent.persist_thresholds("inlet_temp", &t);
+        settle().await;
+    });
+    board.start(vec![cpu_temp(), inserted()], async |agent| {
+        assert_eq!(unc_of(agent, "cpu0_temp"), Some(88_000));
+        assert_eq!(unc_of(agent, "inlet_temp"), Some(60_000));
+    });
+}
+
+#[cfg(feature = "legacy-overrides")]
+#[test]
+fn an_override_kept_by_index_is_dropped_not_applied() {
+    let board = Board::new();
+    {
+        // What firmware before issue 18 left: sensor 0's set under its index.
+        let mut store = board.store();
+        let old = StoredThresholds {
+            upper_non_critical: Some(70_000),
+            upper_critical: Some(95_000),
+            ..Default::default()
+        };
+        let key = wsbmc_store::StoreKey::threshold_override(0).unwrap();
+        block_on(store.set(key, &old)).unwrap();
+    }
+    board.start(vec![cpu_temp()], async |agent| {
+        assert_eq!(unc(agent), Some(UNC_DEFAULT), "not applied");
+        assert_eq!(agent.store_errors(), 0);
+    });
+    let mut store = board.store();
+    let key = wsbmc_store::StoreKey::threshold_override(0).unwrap();
+    assert_eq!(
+        block_on(store.contains(key)),
+        Ok(false),
+        "and gone for good"
+    );
 }
