@@ -28,7 +28,7 @@ use wsbmc_cim::FirmwareView;
 #[cfg(feature = "ip-interface")]
 use wsbmc_cim::IpEndpointView;
 use wsbmc_cim::{
-    ClearOutcome, DiscreteSensorView, FruView, LogView, Model, Platform, PowerState,
+    ClearOutcome, DiscreteSensorView, FruView, LogView, Model, NotPersisted, Platform, PowerState,
     PowerTransition, RequestOutcome, SystemInfo,
 };
 use wsbmc_hal::power::{HostPower, PowerRequest};
@@ -77,6 +77,15 @@ pub struct Agent {
     /// The management network's addresses, as the image last read them.
     #[cfg(feature = "ip-interface")]
     ip: RefCell<Vec<IpEndpointView>>,
+    /// Per device: the poller's timeout back-off and failed-read counts, here rather than in the
+    /// poller so diagnostics can read the counts. Never borrowed across an `.await`.
+    recovery: RefCell<Recovery>,
+    /// Store operations (mount, SEL writes, marks, clears, threshold reads and writes) that
+    /// failed since start.
+    store_errors: Cell<u32>,
+    /// Whether the last store operation failed: settings changes are refused until one
+    /// succeeds, since a console cannot be told afterwards that its change was lost.
+    store_failing: Cell<bool>,
 }
 
 /// What the power task and the request handler share.
@@ -103,8 +112,9 @@ impl Agent {
         if cfg!(feature = "discrete") {
             monitor.extend_discrete(bmc.discrete_descs());
             // No login has been audited yet: a reading of "nothing asserted", not Initializing.
+            // A first reading asserts nothing, so there are no edges to log.
             if let Some(id) = monitor.discrete().find_bmc(BmcSensor::SessionAudit) {
-                let _ = monitor.record_discrete(id, Ok(0), now_ms(), true);
+                monitor.record_discrete(id, Ok(0), now_ms(), true);
             }
         }
         let log = LogShared::new(monitor.sensors(), bmc);
@@ -129,6 +139,9 @@ impl Agent {
             firmware: RefCell::new(Vec::new()),
             #[cfg(feature = "ip-interface")]
             ip: RefCell::new(Vec::new()),
+            recovery: RefCell::new(Recovery::default()),
+            store_errors: Cell::new(0),
+            store_failing: Cell::new(false),
         }
     }
 
@@ -192,6 +205,33 @@ impl Agent {
         &self.log
     }
 
+    /// Failed reads of each device of the board since start (any error of a real read, NACKs
+    /// included), in the order of the device table the poller was given; empty before it runs.
+    pub fn device_errors(&self) -> Vec<u32> {
+        self.recovery.borrow().errors().collect()
+    }
+
+    /// Store operations that failed since start.
+    pub fn store_errors(&self) -> u32 {
+        self.store_errors.get()
+    }
+
+    /// Whether the store's last operation failed (settings changes are refused meanwhile).
+    pub fn store_failing(&self) -> bool {
+        self.store_failing.get()
+    }
+
+    /// Records the outcome of one store operation, `what` naming it in the log: a failure is
+    /// counted and logged, and any success ends the refusal of settings changes.
+    fn note(&self, what: &str, ok: bool) {
+        if !ok {
+            let n = self.store_errors.get().saturating_add(1);
+            self.store_errors.set(n);
+            wsbmc_log::error!("store: {} failed ({} store errors so far)", what, n);
+        }
+        self.store_failing.set(!ok);
+    }
+
     /// Read access to the cache, for diagnostics and tests.
     pub fn with_monitor<R>(&self, f: impl FnOnce(&Monitor) -> R) -> R {
         f(&self.monitor.borrow())
@@ -212,7 +252,7 @@ impl Agent {
         devices: &mut [AnyDevice<I, B>],
         gpio: &mut G,
     ) -> ! {
-        let mut recovery = Recovery::new(devices.len());
+        *self.recovery.borrow_mut() = Recovery::new(devices.len());
         loop {
             let now = now_ms();
             // A real cfg, not `cfg!`: an unreachable await still sizes the task's state machine.
@@ -220,9 +260,7 @@ impl Agent {
             {
                 let discrete = self.monitor.borrow().discrete().next_due(now);
                 if let Some(id) = discrete {
-                    let result = self
-                        .read_discrete(id, devices, gpio, &mut recovery, now)
-                        .await;
+                    let result = self.read_discrete(id, devices, gpio, now).await;
                     self.record_discrete(id, result);
                     continue;
                 }
@@ -248,7 +286,7 @@ impl Agent {
                     }) {
                         // The monitor ignores the result of an unpowered sensor.
                         Some(_) if !reads_bus => Err(DeviceError::Nack),
-                        Some((_, index, _)) if recovery.backing_off(index, now) => {
+                        Some((_, index, _)) if self.recovery.borrow().backing_off(index, now) => {
                             Err(DeviceError::Timeout)
                         }
                         Some((device, index, channel)) => {
@@ -261,7 +299,7 @@ impl Agent {
                                 Ok(r) => r,
                                 Err(_) => Err(DeviceError::Timeout),
                             };
-                            recovery.observe(index, &r, now_ms());
+                            self.recovery.borrow_mut().observe(index, &r, now_ms());
                             r
                         }
                         None => Err(DeviceError::NoSuchChannel),
@@ -320,7 +358,6 @@ impl Agent {
         id: DiscreteId,
         devices: &mut [AnyDevice<I, B>],
         gpio: &mut G,
-        recovery: &mut Recovery,
         now: u64,
     ) -> Result<u16, DeviceError> {
         let (source, powered) = {
@@ -343,14 +380,16 @@ impl Agent {
                 let Some(dev) = devices.get_mut(usize::from(device)) else {
                     return Err(DeviceError::NoSuchChannel);
                 };
-                if recovery.backing_off(device, now) {
+                if self.recovery.borrow().backing_off(device, now) {
                     return Err(DeviceError::Timeout);
                 }
                 let r = match with_timeout(READ_TIMEOUT, dev.read_states(channel)).await {
                     Ok(r) => r,
                     Err(_) => Err(DeviceError::Timeout),
                 };
-                recovery.observe(device, &r.map(i32::from), now_ms());
+                self.recovery
+                    .borrow_mut()
+                    .observe(device, &r.map(i32::from), now_ms());
                 r
             }
             DiscreteSource::Gpio {
@@ -395,7 +434,8 @@ impl Agent {
         }
         let mut monitor = self.monitor.borrow_mut();
         if let Some(id) = monitor.discrete().find_bmc(which) {
-            let _ = monitor.record_discrete(id, Ok(states), now_ms(), self.host_on());
+            // The edges are logged by the caller (see above), so the result is not needed.
+            monitor.record_discrete(id, Ok(states), now_ms(), self.host_on());
         }
     }
 
@@ -502,9 +542,14 @@ impl Agent {
     ) -> ! {
         let sel = match Sel::mount(&mut store, config).await {
             Ok(sel) => sel,
-            Err(_) => loop {
-                let _ = self.log.receive().await;
-            },
+            Err(_) => {
+                self.note("SEL mount", false);
+                loop {
+                    // Events are lost with the log (logged once above); threshold changes never
+                    // get here, since `persist_thresholds` refuses them while the log is off.
+                    self.log.receive().await;
+                }
+            }
         };
         self.run_mounted_log(store, sel).await
     }
@@ -530,75 +575,149 @@ impl Agent {
             Some(wsbmc_sel::bmc_started(self.log.bmc())),
         ];
         for event in boot.iter().flatten() {
-            let _ = sel.add(&mut store, event, (self.clock.get())()).await;
+            let added = sel.add(&mut store, event, (self.clock.get())()).await;
+            self.note("SEL write", added.is_ok());
         }
         self.set_bmc_sensor(BmcSensor::SystemEvent, 1 << wsbmc_sel::SYSTEM_EVENT_BOOT);
-        self.log.publish(&sel);
         let mut cleared = lost;
         // Records since the last checkpoint: a mark every few records bounds how many of the
         // newest could be lost unnoticed, at one map write per CHECKPOINT_EVERY records. It
         // starts due, so the log is marked once it has started, before the first command.
         #[cfg(feature = "sel-loss-detection")]
         let mut since_mark = CHECKPOINT_EVERY;
-        // A log that was already full when the BMC started says so at once.
-        #[cfg(feature = "discrete")]
-        for event in self.update_event_log_sensor(cleared) {
-            let _ = sel.add(&mut store, &event, (self.clock.get())()).await;
-            self.log.publish(&sel);
-        }
         loop {
+            // After the start and after every command: publish, then the SEL's own sensor
+            // follows the log (a log already full at start says so at once); its
+            // full/almost-full edges are records too. At the top of the loop so both share one
+            // add site (each await site costs the bare-metal image flash).
+            self.log.publish(&sel);
+            #[cfg(feature = "discrete")]
+            for event in self.update_event_log_sensor(cleared) {
+                let added = sel.add(&mut store, &event, (self.clock.get())()).await;
+                self.note("SEL write", added.is_ok());
+                self.log.publish(&sel);
+            }
             // The one checkpoint site (each await site costs the bare-metal image flash).
             #[cfg(feature = "sel-loss-detection")]
-            if since_mark >= CHECKPOINT_EVERY && sel.checkpoint(&mut store).await.is_ok() {
-                since_mark = 0;
+            if since_mark >= CHECKPOINT_EVERY {
+                let marked = sel.checkpoint(&mut store).await.is_ok();
+                self.note("SEL mark", marked);
+                if marked {
+                    since_mark = 0;
+                }
             }
             let cmd = self.log.receive().await;
             let now = (self.clock.get())();
             match cmd {
                 LogCmd::Event(event) => {
-                    let _added = sel.add(&mut store, &event, now).await;
+                    let added = sel.add(&mut store, &event, now).await;
+                    self.note("SEL write", added.is_ok());
                     #[cfg(feature = "sel-loss-detection")]
-                    if let Ok(wsbmc_sel::Added::Stored(_)) = _added {
+                    if let Ok(wsbmc_sel::Added::Stored(_)) = added {
                         since_mark += 1;
                     }
                 }
                 LogCmd::Clear => {
-                    cleared = sel.clear(&mut store, now).await.is_ok() || cleared;
+                    let ok = sel.clear(&mut store, now).await.is_ok();
+                    self.note("SEL clear", ok);
+                    cleared = ok || cleared;
                     #[cfg(feature = "sel-loss-detection")]
                     {
                         since_mark = CHECKPOINT_EVERY;
                     }
                 }
                 LogCmd::Thresholds(sensor, t) => {
-                    if let Some(key) = StoreKey::threshold_override(sensor) {
-                        let _ = store.set(key, &t).await;
+                    let written = match self.store_key(sensor) {
+                        Some(key) => store.set(key, &t).await.is_ok(),
+                        None => false,
+                    };
+                    self.note("threshold write", written);
+                    // A failed write leaves what was stored before (the store's writes are
+                    // atomic): the monitor goes back to that, as a restart would read it.
+                    if !written {
+                        self.load_thresholds(&mut store, sensor).await;
                     }
                 }
-            }
-            self.log.publish(&sel);
-            // The SEL's own sensor follows the log; its full/almost-full edges are records too.
-            #[cfg(feature = "discrete")]
-            for event in self.update_event_log_sensor(cleared) {
-                let _ = sel.add(&mut store, &event, now).await;
-                self.log.publish(&sel);
             }
         }
     }
 
+    /// Restores every sensor's stored overrides, found by the sensor's board key.
     async fn restore_thresholds<F: MultiwriteNorFlash>(&self, store: &mut Store<F>) {
         let count = self.monitor.borrow().sensors().len();
         for i in 0..count {
             let Ok(index) = u16::try_from(i) else { break };
-            let Some(key) = StoreKey::threshold_override(index) else {
-                continue;
-            };
-            if let Ok(Some(t)) = store.get::<StoredThresholds>(key).await {
-                // A stored set that no longer fits the board is ignored: the board wins.
-                let _ = self
+            self.load_thresholds(store, index).await;
+            #[cfg(feature = "legacy-overrides")]
+            self.drop_legacy_override(store, index).await;
+        }
+    }
+
+    /// Firmware before issue 18 kept a sensor's overrides under its index in the board file,
+    /// where inserting a sensor moved them onto a neighbour. Such an entry is dropped, with a
+    /// warning naming the sensor the index points to now, not migrated: whether the board file
+    /// changed since it was written cannot be known, and a limit on the wrong sensor (a
+    /// critical threshold silenced on another part) is worse than asking the operator to set
+    /// it again. Only indices of the current board are looked at, as the old firmware did;
+    /// anything beyond is never read.
+    #[cfg(feature = "legacy-overrides")]
+    async fn drop_legacy_override<F: MultiwriteNorFlash>(&self, store: &mut Store<F>, index: u16) {
+        let Some(old) = StoreKey::threshold_override(index) else {
+            return;
+        };
+        match store.contains(old).await {
+            Ok(false) => {}
+            Ok(true) => {
+                let key = self
                     .monitor
-                    .borrow_mut()
-                    .set_thresholds(SensorId(index), Thresholds::from(t));
+                    .borrow()
+                    .desc(SensorId(index))
+                    .map(|d| d.key.clone());
+                wsbmc_log::warn!(
+                    "sensor {}: a threshold override an older firmware kept by table index was \
+                     dropped (board edits move indices); set it again if it is still wanted",
+                    key.as_deref().unwrap_or("?")
+                );
+                let removed = store.remove(old).await.is_ok();
+                self.note("old override removal", removed);
             }
+            Err(_) => self.note("threshold read", false),
+        }
+    }
+
+    /// Where numeric sensor `sensor`'s settings are stored: under its board key.
+    fn store_key(&self, sensor: u16) -> Option<StoreKey> {
+        let m = self.monitor.borrow();
+        m.desc(SensorId(sensor)).map(|d| StoreKey::sensor(&d.key))
+    }
+
+    /// Puts sensor `sensor`'s thresholds to what the store holds for it: its stored set, or the
+    /// board's defaults when nothing is stored, the store cannot be read (what a restart would
+    /// show then too), or the stored set no longer fits the board (the board wins, with a
+    /// warning).
+    async fn load_thresholds<F: MultiwriteNorFlash>(&self, store: &mut Store<F>, sensor: u16) {
+        let Some(key) = self.store_key(sensor) else {
+            return;
+        };
+        let stored = match store.get::<StoredThresholds>(key).await {
+            Ok(t) => t,
+            Err(_) => {
+                self.note("threshold read", false);
+                None
+            }
+        };
+        let id = SensorId(sensor);
+        let mut m = self.monitor.borrow_mut();
+        let fits = stored.is_some_and(|t| m.set_thresholds(id, Thresholds::from(t)).is_ok());
+        if !fits {
+            if stored.is_some() {
+                wsbmc_log::warn!(
+                    "sensor {}: stored thresholds do not fit the board; using its defaults",
+                    sensor
+                );
+            }
+            // `id` is from this board's table, so the only error (an unknown sensor) cannot occur.
+            m.restore_default_thresholds(id).ok();
         }
     }
 
@@ -686,9 +805,24 @@ impl Platform for Agent {
         RequestOutcome::Accepted
     }
 
+    /// Refuses a change while the store is not mounted, its last operation failed, or the log
+    /// task's queue is full. The handler cannot wait for flash: a write that fails after the
+    /// change was queued is reverted by the log task (the monitor goes back to what the store
+    /// holds), counted and logged, and changes are refused from then on until a store
+    /// operation succeeds again.
+    fn can_persist(&self) -> Result<(), NotPersisted> {
+        if self.log.is_enabled() && !self.store_failing.get() && self.log.has_room() {
+            return Ok(());
+        }
+        wsbmc_log::warn!("a threshold change was refused: the store cannot keep it");
+        Err(NotPersisted)
+    }
+
     fn persist_thresholds(&self, key: &str, thresholds: &Thresholds) {
         let index = self.monitor.borrow().find_key(key);
         if let Some(SensorId(i)) = index {
+            // `can_persist` saw room in the queue and nothing has run since (a request is
+            // handled synchronously), so this is not refused; were it, `send` counts it.
             self.log
                 .send(LogCmd::Thresholds(i, StoredThresholds::from(thresholds)));
         }
@@ -794,6 +928,9 @@ pub fn devices<I: I2c>(
         .map(|(model, bus, address)| AnyDevice::new(model, bus, address))
         .collect()
 }
+
+#[cfg(test)]
+mod store_tests;
 
 #[cfg(test)]
 mod tests {

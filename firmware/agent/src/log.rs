@@ -152,6 +152,11 @@ impl LogShared {
         ok
     }
 
+    /// Whether [`LogShared::send`] would take a command now.
+    pub fn has_room(&self) -> bool {
+        !self.queue.is_full()
+    }
+
     /// Queues `cmd`, waiting while the queue is full: for producers that may wait (the sim
     /// control channel), never for the poller or a request handler.
     pub async fn send_wait(&self, cmd: LogCmd) {

@@ -41,8 +41,8 @@ pub use datetime::CimDateTime;
 pub use model::{INTEROP, Model, NAMESPACE, SystemInfo};
 pub use network::{AddressOrigin, IpEndpointView};
 pub use platform::{
-    ClearOutcome, DiscreteSensorView, FruView, LogRecordView, LogView, Platform, PowerState,
-    PowerTransition, RecordSensor, RequestOutcome,
+    ClearOutcome, DiscreteSensorView, FruView, LogRecordView, LogView, NotPersisted, Platform,
+    PowerState, PowerTransition, RecordSensor, RequestOutcome,
 };
 pub use software::{FirmwareKind, FirmwareView, Image};
 pub use value::{Instance, Value};

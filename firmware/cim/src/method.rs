@@ -285,6 +285,7 @@ fn restore_default_thresholds(model: &Model<'_>, item: &Item) -> Result<u32, Fau
         return Ok(NOT_SUPPORTED);
     };
     let id = SensorId(u16::try_from(i).map_err(|_| crate::model::internal("sensor index"))?);
+    model.platform().can_persist().map_err(|e| e.fault())?;
     let (key, thresholds) = {
         let mut m = model.monitor_mut()?;
         m.restore_default_thresholds(id)

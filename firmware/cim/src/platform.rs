@@ -67,6 +67,19 @@ pub enum RequestOutcome {
     Failed,
 }
 
+/// A console's change cannot be made to survive a restart right now (the store is not mounted,
+/// its last write failed, or the queue to it is full): the change is refused before anything
+/// is changed, so what a console reads is always what a restart would show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotPersisted;
+
+impl NotPersisted {
+    /// wsman:InternalError, which DSP0226 names for failures to reach hardware.
+    pub(crate) fn fault(self) -> wsbmc_wsman::Fault {
+        crate::model::internal("the settings store cannot keep the change; nothing was changed")
+    }
+}
+
 /// What became of a request to clear the log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClearOutcome {
@@ -290,6 +303,14 @@ pub trait Platform {
 
     /// Starts a transition. Must return at once: the agent's power task does the work.
     fn request_power(&self, target: PowerTransition) -> RequestOutcome;
+
+    /// Whether a settings change could be kept now; asked before a Put or
+    /// RestoreDefaultThresholds changes anything, which answers a fault on `Err`. Must stay
+    /// true until the [`Platform::persist_thresholds`] that follows (nothing runs in between:
+    /// a request is handled synchronously).
+    fn can_persist(&self) -> Result<(), NotPersisted> {
+        Ok(())
+    }
 
     /// A console changed a sensor's thresholds (Put or RestoreDefaultThresholds); the monitor
     /// already holds the new values, this makes them survive a restart.

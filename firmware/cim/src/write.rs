@@ -201,6 +201,7 @@ pub(crate) fn put(
                 threshold_name(e.higher)
             ))
         })?;
+        model.platform().can_persist().map_err(|e| e.fault())?;
         apply(model, index, &desc.thresholds, &changed)?;
         model.platform().persist_thresholds(&desc.key, &next);
     }

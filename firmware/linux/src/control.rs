@@ -348,7 +348,15 @@ impl Target {
     fn status(&self) -> String {
         let mut out = String::new();
         let _ = writeln!(out, "host {}", self.sim.host.power_state().name());
-        for d in &self.board.devices {
+        // Failed reads per device (the poller's table is the board's device table, in order)
+        // and summed per bus: a bus whose every device fails is the bus, not the parts.
+        let errors = self.agent.device_errors();
+        let mut bus_errors = vec![0u32; self.board.buses.len()];
+        for (i, d) in self.board.devices.iter().enumerate() {
+            let n = errors.get(i).copied().unwrap_or(0);
+            if let Some(sum) = bus_errors.get_mut(usize::from(d.bus)) {
+                *sum = sum.saturating_add(n);
+            }
             let Ok((_, bus)) = self.device(&d.name) else {
                 continue;
             };
@@ -356,7 +364,7 @@ impl Target {
             let fault = self.sim.board.fault(bus, d.address).ok().flatten();
             let _ = writeln!(
                 out,
-                "device {} {} {bus} 0x{:02x} {} fault={}",
+                "device {} {} {bus} 0x{:02x} {} fault={} errors={n}",
                 d.name,
                 d.model.name(),
                 d.address,
@@ -364,6 +372,19 @@ impl Target {
                 fault.map_or("none", |f| f.name())
             );
         }
+        for (bus, n) in self.board.buses.iter().zip(&bus_errors) {
+            let _ = writeln!(out, "bus {} errors={n}", bus.name);
+        }
+        let _ = writeln!(
+            out,
+            "store errors={} {}",
+            self.agent.store_errors(),
+            if self.agent.store_failing() {
+                "failing"
+            } else {
+                "ok"
+            }
+        );
         self.agent.with_monitor(|m| {
             for (desc, state) in m.sensors().iter().zip(m.states()) {
                 let reading = match state.reading {

@@ -483,3 +483,40 @@ mod account_tests {
         });
     }
 }
+
+#[cfg(test)]
+mod key_tests {
+    use super::*;
+
+    /// Threshold overrides are stored under a 32-bit tag of the sensor's board key
+    /// (`StoreKey::sensor`): two sensors of one board must never share one, or a console's
+    /// override of one would apply to both. Checked for every board shipped.
+    #[test]
+    fn every_shipped_board_gives_its_sensors_distinct_store_keys() {
+        let boards = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../boards");
+        let mut checked = 0;
+        for entry in std::fs::read_dir(&boards).expect("boards/") {
+            let path = entry.expect("entry").path().join("board.toml");
+            if !path.exists() {
+                continue;
+            }
+            let board = wsbmc_board::load(&path).unwrap_or_else(|e| panic!("{e}"));
+            let mut seen = std::collections::HashMap::new();
+            for s in &board.sensors {
+                if let Some(other) = seen.insert(StoreKey::sensor(&s.key), &s.key) {
+                    panic!(
+                        "{}: {} and {other} share a store key",
+                        path.display(),
+                        s.key
+                    );
+                }
+            }
+            checked += 1;
+        }
+        assert!(
+            checked >= 4,
+            "only {checked} boards found under {}",
+            boards.display()
+        );
+    }
+}

@@ -11,6 +11,10 @@
 //!
 //! Keyed by device because a device is what the poller reads; on a real stuck bus every device
 //! on it times out and backs off in turn.
+//!
+//! It also counts each device's failed reads (any error of a real read, NACKs included), which
+//! the std images sum per bus for `wsbmc sim status`, and logs when a device starts and stops
+//! failing: the edges only, since an absent part fails every poll.
 
 use alloc::vec::Vec;
 
@@ -27,6 +31,10 @@ struct Health {
     timeouts: u8,
     backoff_ms: u32,
     until_ms: u64,
+    /// Failed real reads since start (saturating), for the operator.
+    errors: u32,
+    /// Whether the last real read failed, so only the edges are logged.
+    failing: bool,
 }
 
 /// Per-device timeout history.
@@ -55,13 +63,36 @@ impl Recovery {
         self.gate(device, now_ms).is_some()
     }
 
+    /// Failed real reads of each device since start, in device-table order.
+    pub fn errors(&self) -> impl Iterator<Item = u32> + '_ {
+        self.devices.iter().map(|h| h.errors)
+    }
+
     /// Learns from one real read of `device` that finished at `now_ms`.
     pub fn observe(&mut self, device: u16, result: &Result<i32, DeviceError>, now_ms: u64) {
         let Some(h) = self.devices.get_mut(usize::from(device)) else {
             return;
         };
+        let failed = result.is_err();
+        if failed {
+            h.errors = h.errors.saturating_add(1);
+            if !h.failing {
+                wsbmc_log::warn!(
+                    "device {}: read failed ({} errors so far)",
+                    device,
+                    h.errors
+                );
+            }
+        } else if h.failing {
+            wsbmc_log::info!("device {}: reads again", device);
+        }
+        h.failing = failed;
         if *result != Err(DeviceError::Timeout) {
-            *h = Health::default();
+            *h = Health {
+                errors: h.errors,
+                failing: failed,
+                ..Health::default()
+            };
             return;
         }
         h.timeouts = h.timeouts.saturating_add(1);
@@ -117,6 +148,20 @@ mod tests {
             r.observe(0, &T, 1_100);
             assert!(!r.backing_off(0, 1_101), "count restarts");
         }
+    }
+
+    #[test]
+    fn failed_reads_are_counted_per_device_and_survive_a_recovery() {
+        let mut r = Recovery::new(2);
+        for e in [T, Err(DeviceError::Nack), Err(DeviceError::Bus)] {
+            r.observe(1, &e, 0);
+        }
+        r.observe(1, &Ok(5), 10);
+        r.observe(1, &T, 20);
+        r.observe(0, &Ok(1), 20);
+        assert_eq!(r.errors().collect::<Vec<_>>(), [0, 4]);
+        // The good read in between reset the back-off but not the count.
+        assert!(r.devices[1].failing && !r.devices[0].failing);
     }
 
     #[test]

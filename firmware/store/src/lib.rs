@@ -63,61 +63,109 @@ const BUF_LEN: usize = 256;
 type NoCache<K> = Cache<Uncached, Uncached, Uncached, K>;
 
 /// A map key. Keys are 16 bits split into namespaces so that adding a setting can never collide
-/// with a sensor's override; the constructors are the only way to build one.
+/// with a sensor's override; the constructors are the only way to build one. Keys of the
+/// per-sensor namespace also carry a 32-bit tag of the sensor's board key, so a sensor's
+/// settings are found by its identity, not by its place in the board file.
+///
+/// On flash a key is its 16 bits, little-endian (sequential-storage's own `u16` layout, which
+/// is all a store written before the per-sensor namespace holds), then, in the per-sensor
+/// namespace only, the tag, little-endian.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct StoreKey(u16);
+pub struct StoreKey {
+    id: u16,
+    tag: u32,
+}
 
 impl StoreKey {
     /// The format record (see [`FORMAT_VERSION`]).
-    pub const FORMAT: Self = Self(0x0000);
+    pub const FORMAT: Self = Self::id(0x0000);
     /// The SEL's persistent state (overflow flag, ...), owned by the SEL crate.
-    pub const SEL_STATE: Self = Self(0x0100);
+    pub const SEL_STATE: Self = Self::id(0x0100);
     /// Where the SEL kept what it last knew of its queue (newest RecordID, record count) in
     /// issue 20's first version; the mark now lives in [`StoreKey::SEL_STATE`]. Reserved: a
     /// store written by that version may still hold it, and nothing reads it.
-    pub const SEL_MARK: Self = Self(0x0101);
+    pub const SEL_MARK: Self = Self::id(0x0101);
 
     const SETTING: u16 = 0x1000;
     const ACCOUNT: u16 = 0x2000;
+    /// Per-sensor settings, named by the sensor's board key (issue 18).
+    const SENSOR: u16 = 0x4000;
     const THRESHOLD: u16 = 0x8000;
+
+    const fn id(id: u16) -> Self {
+        Self { id, tag: 0 }
+    }
 
     /// Setting number `n` (BMC network, poll rates, ...); numbers are assigned by the agent.
     pub const fn setting(n: u8) -> Self {
-        Self(Self::SETTING | n as u16)
+        Self::id(Self::SETTING | n as u16)
     }
 
     /// User account slot `slot`.
     pub const fn account(slot: u8) -> Self {
-        Self(Self::ACCOUNT | slot as u16)
+        Self::id(Self::ACCOUNT | slot as u16)
     }
 
-    /// A console's threshold overrides for the sensor with table index `sensor`; `None` for
-    /// indices that do not fit the namespace (more than 32767 sensors).
+    /// A console's threshold overrides for the sensor whose board key is `key`.
+    ///
+    /// Keyed by the sensor's identity, never by its place in the board file, so editing the
+    /// board cannot move an override to a neighbour. The key is carried as its FNV-1a hash: the
+    /// whole key would make every map key 30-odd bytes, which the bare-metal image's flash
+    /// cannot afford, and two of a board's keys share a hash with a chance of about one in
+    /// a million even for a hundred sensors (the shipped boards are checked to be distinct by
+    /// the Linux binary's tests).
+    pub fn sensor(key: &str) -> Self {
+        Self {
+            id: Self::SENSOR,
+            tag: key_hash(key),
+        }
+    }
+
+    /// Where firmware before issue 18 kept a console's threshold overrides: by the sensor's
+    /// index in the board's sensor table, which moves when the board file changes. Only read
+    /// to drop what is left there (see the agent); `None` past the namespace.
     pub const fn threshold_override(sensor: u16) -> Option<Self> {
         if sensor < Self::THRESHOLD {
-            Some(Self(Self::THRESHOLD | sensor))
+            Some(Self::id(Self::THRESHOLD | sensor))
         } else {
             None
         }
     }
 
-    /// The raw key, for logs.
+    /// The 16-bit part of the key (its namespace and number), for logs.
     pub const fn raw(self) -> u16 {
-        self.0
+        self.id
     }
+}
+
+/// FNV-1a (32 bits) of `key`: stable across builds and platforms, which it must be, since it is
+/// on flash.
+fn key_hash(key: &str) -> u32 {
+    key.bytes().fold(0x811C_9DC5, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    })
 }
 
 impl Key for StoreKey {
     fn serialize_into(&self, buffer: &mut [u8]) -> Result<usize, SerializationError> {
-        <u16 as Key>::serialize_into(&self.0, buffer)
+        let n = <u16 as Key>::serialize_into(&self.id, buffer)?;
+        if self.id != Self::SENSOR {
+            return Ok(n);
+        }
+        let rest = buffer
+            .get_mut(n..)
+            .ok_or(SerializationError::BufferTooSmall)?;
+        Ok(n + <u32 as Key>::serialize_into(&self.tag, rest)?)
     }
 
     fn deserialize_from(buffer: &[u8]) -> Result<(Self, usize), SerializationError> {
-        <u16 as Key>::deserialize_from(buffer).map(|(k, n)| (Self(k), n))
-    }
-
-    fn get_len(_buffer: &[u8]) -> Result<usize, SerializationError> {
-        Ok(2)
+        let (id, n) = <u16 as Key>::deserialize_from(buffer)?;
+        if id != Self::SENSOR {
+            return Ok((Self::id(id), n));
+        }
+        let rest = buffer.get(n..).ok_or(SerializationError::InvalidFormat)?;
+        let (tag, m) = <u32 as Key>::deserialize_from(rest)?;
+        Ok((Self { id, tag }, n + m))
     }
 }
 
@@ -157,7 +205,7 @@ impl<E: core::fmt::Debug> core::fmt::Display for StoreError<E> {
             StoreError::Corrupted => f.write_str("store is corrupted beyond repair"),
             StoreError::TooBig => f.write_str("value too big for the store"),
             StoreError::Decode { key: Some(k) } => {
-                write!(f, "value under key {:#06x} does not decode", k.0)
+                write!(f, "value under key {:#06x} does not decode", k.id)
             }
             StoreError::Decode { key: None } => f.write_str("queued record does not decode"),
             StoreError::FormatMismatch { found, supported } => write!(
@@ -427,6 +475,26 @@ impl<F: MultiwriteNorFlash> Store<F> {
         minicbor::decode(bytes)
             .map(Some)
             .map_err(|_| StoreError::Decode { key: Some(key) })
+    }
+
+    /// Calls `f` with the raw bytes stored under `key` and returns its result, or `None` if
+    /// nothing is stored there: for values the caller decodes borrowing from the bytes (a
+    /// name to compare), which [`Store::get`] cannot.
+    pub async fn read<R>(
+        &mut self,
+        key: StoreKey,
+        f: impl FnOnce(&[u8]) -> R,
+    ) -> Result<Option<R>, StoreError<F::Error>> {
+        Ok(self
+            .map
+            .fetch_item::<&[u8]>(&mut self.buf, &key)
+            .await?
+            .map(f))
+    }
+
+    /// Whether anything is stored under `key`, without decoding it.
+    pub async fn contains(&mut self, key: StoreKey) -> Result<bool, StoreError<F::Error>> {
+        self.read(key, |_| ()).await.map(|found| found.is_some())
     }
 
     /// Stores `value` under `key`. When this returns `Ok` the value is on flash; a power cut

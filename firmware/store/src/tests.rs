@@ -263,3 +263,94 @@ fn open_looking_page_with_leftovers_is_erased_again() {
     });
     assert!(q.iter().all(|b| *b == 0xFF));
 }
+
+#[test]
+fn sensor_keys_tag_the_sensor_and_round_trip_on_flash() {
+    // Pinned: the tags are on flash, so the hash must never change between builds.
+    assert_eq!(key_hash(""), 0x811C_9DC5);
+    assert_eq!(key_hash("a"), 0xE40C_292C);
+    let keys = [
+        StoreKey::sensor("inlet_temp"),
+        StoreKey::sensor("inlet_temp_2"),
+        StoreKey::sensor(""),
+        StoreKey::FORMAT,
+        StoreKey::setting(3),
+        StoreKey::threshold_override(3).unwrap(),
+    ];
+    for (i, a) in keys.iter().enumerate() {
+        for b in &keys[i + 1..] {
+            assert_ne!(a, b);
+        }
+        let mut buf = [0u8; 16];
+        let n = a.serialize_into(&mut buf).unwrap();
+        assert_eq!(StoreKey::get_len(&buf[..n]), Ok(n));
+        assert_eq!(StoreKey::deserialize_from(&buf[..n]), Ok((*a, n)));
+    }
+    assert_eq!(
+        StoreKey::sensor("inlet_temp"),
+        StoreKey::sensor("inlet_temp")
+    );
+    let mut buf = [0u8; 8];
+    assert_eq!(StoreKey::sensor("a").serialize_into(&mut buf), Ok(6));
+    assert_eq!(buf[..6], [0x00, 0x40, 0x2C, 0x29, 0x0C, 0xE4]);
+    // The 16-bit keys keep sequential-storage's u16 layout: stores written before still read.
+    assert_eq!(StoreKey::setting(3).serialize_into(&mut buf), Ok(2));
+    assert_eq!(buf[..2], 0x1003u16.to_le_bytes());
+    assert_eq!(
+        StoreKey::threshold_override(3).map(StoreKey::raw),
+        Some(0x8003)
+    );
+    // A per-sensor key cut short on flash is refused, not read past.
+    assert!(StoreKey::deserialize_from(&[0x00, 0x40, 5, 6]).is_err());
+    assert!(StoreKey::sensor("a").serialize_into(&mut buf[..4]).is_err());
+}
+
+#[test]
+fn per_sensor_keys_are_values_of_their_own() {
+    let (mut m, mut q) = blank();
+    block_on(async {
+        let mut s = Store::mount(Flash::new(&mut m), Flash::new(&mut q))
+            .await
+            .unwrap();
+        s.set(StoreKey::sensor("cpu0_temp"), &1u32).await.unwrap();
+        s.set(StoreKey::sensor("cpu1_temp"), &2u32).await.unwrap();
+        s.set(StoreKey::setting(0), &3u32).await.unwrap();
+        s.set(StoreKey::sensor("cpu0_temp"), &4u32).await.unwrap();
+    });
+    block_on(async {
+        let mut s = Store::mount(Flash::new(&mut m), Flash::new(&mut q))
+            .await
+            .unwrap();
+        assert_eq!(
+            s.get::<u32>(StoreKey::sensor("cpu0_temp")).await,
+            Ok(Some(4))
+        );
+        assert_eq!(
+            s.get::<u32>(StoreKey::sensor("cpu1_temp")).await,
+            Ok(Some(2))
+        );
+        assert_eq!(s.get::<u32>(StoreKey::sensor("cpu2_temp")).await, Ok(None));
+        assert_eq!(s.get::<u32>(StoreKey::setting(0)).await, Ok(Some(3)));
+    });
+}
+
+#[test]
+fn read_hands_over_the_raw_bytes_and_contains_looks_without_decoding() {
+    let (mut m, mut q) = blank();
+    block_on(async {
+        let mut s = Store::mount(Flash::new(&mut m), Flash::new(&mut q))
+            .await
+            .unwrap();
+        let key = StoreKey::sensor("cpu0_temp");
+        assert_eq!(s.read(key, |b| b.len()).await, Ok(None));
+        assert_eq!(s.contains(key).await, Ok(false));
+        s.set(key, &"cpu0_temp").await.unwrap();
+        let name = s
+            .read(key, |b| {
+                minicbor::decode::<&str>(b).is_ok_and(|n| n == "cpu0_temp")
+            })
+            .await;
+        assert_eq!(name, Ok(Some(true)));
+        assert_eq!(s.contains(key).await, Ok(true));
+    });
+}
