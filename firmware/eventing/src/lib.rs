@@ -9,7 +9,7 @@
 //! - the scheduler ([`table::Table::poll`], [`table::Table::complete`]) says which message a
 //!   delivery task sends next, given `now`, and takes the sink's answer back as a typed
 //!   [`deliver::Outcome`], so retries, back-off, acks and SubscriptionEnd are decided here;
-//! - `render` writes the response bodies and the delivery envelopes with wsman's writer;
+//! - [`render`] writes the response bodies and the delivery envelopes with wsman's writer;
 //! - `persist` encodes a subscription so it survives a restart.
 //!
 //! Times are milliseconds of a monotonic clock the caller owns (`now`), plus an optional
@@ -22,6 +22,7 @@ pub mod datetime;
 pub mod deliver;
 pub mod fault;
 pub mod ns;
+pub mod render;
 pub mod subscribe;
 pub mod table;
 
