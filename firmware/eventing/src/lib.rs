@@ -10,7 +10,7 @@
 //!   delivery task sends next, given `now`, and takes the sink's answer back as a typed
 //!   [`deliver::Outcome`], so retries, back-off, acks and SubscriptionEnd are decided here;
 //! - [`render`] writes the response bodies and the delivery envelopes with wsman's writer;
-//! - `persist` encodes a subscription so it survives a restart.
+//! - [`persist`] encodes a subscription so it survives a restart.
 //!
 //! Times are milliseconds of a monotonic clock the caller owns (`now`), plus an optional
 //! wall clock for `xs:dateTime` expirations ([`table::Clock`]).
@@ -22,6 +22,7 @@ pub mod datetime;
 pub mod deliver;
 pub mod fault;
 pub mod ns;
+pub mod persist;
 pub mod render;
 pub mod subscribe;
 pub mod table;
