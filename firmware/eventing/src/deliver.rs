@@ -135,6 +135,57 @@ pub struct PullBatch {
     pub dropped: u32,
 }
 
+/// Classifies the sink's HTTP answer to a delivery whose `wsa:MessageID` was `message_id`.
+///
+/// - 2xx: delivered; `acked` when the body is a SOAP envelope with Action `…/wsman/Ack` and a
+///   `wsa:RelatesTo` naming the message (an Ack for another message is no ack).
+/// - a SOAP fault whose subcode is `wsman:DeliveryRefused` (any status): refused.
+/// - anything else (other statuses and faults, a body that is not XML): failed, retried.
+///
+/// The body is parsed with wsman's bounded parser and `limits`; a body past them is a failure.
+pub fn classify(
+    status: u16,
+    body: &[u8],
+    message_id: &str,
+    limits: &wsbmc_wsman::Limits,
+) -> Outcome {
+    let text = core::str::from_utf8(body).ok().map(str::trim);
+    let doc = text
+        .filter(|t| !t.is_empty() && t.len() <= limits.max_request_size)
+        .and_then(|t| wsbmc_wsman::envelope::parse_document(t, limits).ok());
+    let refused = doc.as_ref().is_some_and(|d| {
+        d.descendants().any(|n| {
+            n.tag_name().name() == "Value"
+                && n.tag_name().namespace() == Some(wsbmc_wsman::ns::SOAP)
+                && n.parent().is_some_and(|p| p.tag_name().name() == "Subcode")
+                && n.text().is_some_and(|v| {
+                    let v = v.trim();
+                    // The QName's prefix must be bound to the wsman namespace.
+                    v.split_once(':').is_some_and(|(prefix, local)| {
+                        local == "DeliveryRefused"
+                            && n.lookup_namespace_uri(Some(prefix)) == Some(ns::WSMAN)
+                    })
+                })
+        })
+    });
+    if refused {
+        return Outcome::Refused;
+    }
+    if !(200..300).contains(&status) {
+        return Outcome::Failed;
+    }
+    let acked = doc.as_ref().is_some_and(|d| {
+        let header_text = |local: &str| {
+            d.descendants()
+                .find(|n| n.tag_name().name() == local && n.tag_name().namespace() == Some(ns::WSA))
+                .and_then(|n| n.text())
+                .map(str::trim)
+        };
+        header_text("Action") == Some(ns::ACK) && header_text("RelatesTo") == Some(message_id)
+    });
+    Outcome::Accepted { acked }
+}
+
 impl Subscription {
     fn retry(&self, cfg: &Config) -> crate::subscribe::ConnectionRetry {
         self.terms.connection_retry.unwrap_or(cfg.default_retry)
@@ -466,6 +517,57 @@ mod tests {
             address: "http://127.0.0.1:9/end".into(),
             params: Vec::new(),
         })
+    }
+
+    const ACK: &str = r#"<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing"><s:Header><a:Action>http://schemas.dmtf.org/wbem/wsman/1/wsman/Ack</a:Action><a:RelatesTo>uuid:M</a:RelatesTo></s:Header><s:Body/></s:Envelope>"#;
+
+    fn fault(subcode: &str) -> alloc::string::String {
+        alloc::format!(
+            r#"<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:w="http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd" xmlns:x="urn:other"><s:Body><s:Fault><s:Code><s:Value>s:Receiver</s:Value><s:Subcode><s:Value>{subcode}</s:Value></s:Subcode></s:Code></s:Fault></s:Body></s:Envelope>"#
+        )
+    }
+
+    #[test]
+    fn sink_answers_are_classified() {
+        let l = wsbmc_wsman::Limits::default();
+        assert_eq!(
+            classify(200, ACK.as_bytes(), "uuid:M", &l),
+            Outcome::Accepted { acked: true }
+        );
+        assert_eq!(
+            classify(200, ACK.as_bytes(), "uuid:N", &l),
+            Outcome::Accepted { acked: false }
+        );
+        assert_eq!(
+            classify(204, b"", "uuid:M", &l),
+            Outcome::Accepted { acked: false }
+        );
+        assert_eq!(
+            classify(202, b"not xml", "uuid:M", &l),
+            Outcome::Accepted { acked: false }
+        );
+        assert_eq!(
+            classify(500, fault("w:DeliveryRefused").as_bytes(), "uuid:M", &l),
+            Outcome::Refused
+        );
+        assert_eq!(
+            classify(400, fault("w:DeliveryRefused").as_bytes(), "uuid:M", &l),
+            Outcome::Refused
+        );
+        // The name alone in another namespace is not the wsman fault.
+        assert_eq!(
+            classify(500, fault("x:DeliveryRefused").as_bytes(), "uuid:M", &l),
+            Outcome::Failed
+        );
+        assert_eq!(
+            classify(500, fault("w:InternalError").as_bytes(), "uuid:M", &l),
+            Outcome::Failed
+        );
+        assert_eq!(classify(401, b"", "uuid:M", &l), Outcome::Failed);
+        assert_eq!(
+            classify(200, &[0xFF, 0xFE], "uuid:M", &l),
+            Outcome::Accepted { acked: false }
+        );
     }
 
     #[test]

@@ -758,6 +758,33 @@ fn filter(f: Node<'_, '_>, limits: &Limits) -> Result<String, EventingFault> {
     Ok(q.to_string())
 }
 
+/// The `wse:Identifier` header of a Renew, GetStatus or Unsubscribe (the manager EPR's
+/// reference parameter echoed back); `None` when absent or empty.
+pub fn identifier<'a>(header: Node<'a, '_>) -> Option<&'a str> {
+    child(header, ns::WSE, "Identifier")
+        .map(text)
+        .filter(|t| !t.is_empty())
+}
+
+/// A `wse:Renew` body: the requested expiry, `None` for the default.
+pub fn parse_renew(renew: Node<'_, '_>) -> Result<Option<Expires>, EventingFault> {
+    if !is(renew, ns::WSE, "Renew") {
+        return Err(invalid("The body is not a wse:Renew."));
+    }
+    let mut out = None;
+    for c in elements(renew) {
+        if is(c, ns::WSE, "Expires") {
+            if out.is_some() {
+                return Err(invalid("wse:Expires appears more than once."));
+            }
+            out = Some(expires(text(c))?);
+        } else if c.tag_name().namespace() == Some(ns::WSE) {
+            return Err(invalid("Only wse:Expires may be in a wse:Renew."));
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1228,6 +1255,54 @@ mod tests {
             &body(ns::PROFILE_HTTP_BASIC, "http://h/"),
         );
         assert_eq!(kind(r), (Kind::InvalidMessage, None));
+    }
+
+    #[test]
+    fn renew_bodies_and_identifier_headers() {
+        let doc = |body: &str| {
+            format!(
+                "{HEAD}<s:Header><e:Identifier> uuid:X </e:Identifier></s:Header><s:Body>{body}</s:Body></s:Envelope>"
+            )
+        };
+        let text = doc("<e:Renew><e:Expires>PT60S</e:Expires></e:Renew>");
+        let d = roxmltree::Document::parse(&text).unwrap();
+        let h = d.root_element().first_element_child().unwrap();
+        assert_eq!(identifier(h), Some("uuid:X"));
+        let b = h
+            .next_sibling_element()
+            .unwrap()
+            .first_element_child()
+            .unwrap();
+        assert_eq!(parse_renew(b).unwrap(), Some(Expires::After(60_000)));
+        for (body, want) in [
+            ("<e:Renew/>", Ok(None)),
+            (
+                "<e:Renew><e:Expires>PT0S</e:Expires></e:Renew>",
+                Err(Kind::InvalidExpirationTime),
+            ),
+            (
+                "<e:Renew><e:Expires>PT1S</e:Expires><e:Expires>PT1S</e:Expires></e:Renew>",
+                Err(Kind::InvalidMessage),
+            ),
+            ("<e:Renew><e:Bogus/></e:Renew>", Err(Kind::InvalidMessage)),
+            ("<e:Subscribe/>", Err(Kind::InvalidMessage)),
+        ] {
+            let text = doc(body);
+            let d = roxmltree::Document::parse(&text).unwrap();
+            let b = d
+                .root_element()
+                .last_element_child()
+                .unwrap()
+                .first_element_child()
+                .unwrap();
+            assert_eq!(parse_renew(b).map_err(|e| e.kind), want, "{body}");
+        }
+        let text = format!("{HEAD}<s:Header><e:Identifier/></s:Header><s:Body/></s:Envelope>");
+        let d = roxmltree::Document::parse(&text).unwrap();
+        assert_eq!(
+            identifier(d.root_element().first_element_child().unwrap()),
+            None
+        );
     }
 
     #[test]
