@@ -14,6 +14,24 @@
 //!
 //! Times are milliseconds of a monotonic clock the caller owns (`now`), plus an optional
 //! wall clock for `xs:dateTime` expirations ([`table::Clock`]).
+//!
+//! What this crate leaves to its callers (the wiring):
+//! - wsman dispatch: route the eventing actions ([`ns::SUBSCRIBE`], [`ns::RENEW`],
+//!   [`ns::GET_STATUS`], [`ns::UNSUBSCRIBE`], and `wsen:Pull` on a Pull subscription's context)
+//!   here, with the authenticated user as the owner; render the bodies with [`render`] into
+//!   wsman's response envelope; add the eventing kinds of [`fault::EventingFault::spec`] to
+//!   wsman's fault catalogue (the others map with [`fault::EventingFault::to_wsman`]).
+//! - events: render each indication (cim), evaluate each subscription's WQL filter against it,
+//!   and [`Table::offer`] it with the SEL RecordID; on Subscribe with a [`Bookmark`], offer
+//!   the SEL records after it (or all for `earliest`) to that subscription only, or answer
+//!   InvalidBookmark/Expired when the record is gone.
+//! - delivery: a task that loops on [`Table::poll`], renders with [`render::delivery`], posts
+//!   it over HTTP(S) with the subscription's [`subscribe::DeliveryAuth`], classifies the answer
+//!   with [`deliver::classify`] and feeds it to [`Table::complete`]; it sleeps until
+//!   [`Table::next_wakeup`] or a new event.
+//! - the store: [`persist::encode`] after Subscribe, Renew and each delivered bookmark,
+//!   [`persist::decode`] + [`Table::restore`] at start, delete on Unsubscribe, expiry and
+//!   [`deliver::Ended`].
 #![no_std]
 
 extern crate alloc;

@@ -633,3 +633,16 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod size {
+    /// The fixed part of a subscription (472 B on a 64-bit host when written); its heap part is
+    /// its strings plus the queue, at most `max_queue` events of 64 B + their markup each. A
+    /// change that grows the fixed part past this bound should say why.
+    #[test]
+    fn fixed_part_of_a_subscription_stays_small() {
+        let words = core::mem::size_of::<usize>();
+        assert!(core::mem::size_of::<super::Subscription>() <= 60 * words);
+        assert!(core::mem::size_of::<super::Event>() <= 8 * words);
+    }
+}
