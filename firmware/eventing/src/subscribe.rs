@@ -1,0 +1,1313 @@
+//! `wse:Subscribe` → typed terms (DSP0226 §10.2, MS-WSMV 3.1.4.6, reference/wsman.md §3.11).
+//!
+//! The input is a document wsman has already parsed within its limits (node count, depth,
+//! attributes), so this module bounds only what it keeps: address and reference-parameter
+//! lengths and counts, filter text, credentials. Every refusal is the DSP0226 fault for it.
+//!
+//! Where elements sit: DSP0226 puts Heartbeats, ConnectionRetry, MaxElements, MaxTime,
+//! MaxEnvelopeSize, Locale, ContentEncoding and Auth inside `wse:Delivery`, and SendBookmarks and
+//! Bookmark beside it; clients are not consistent, so each is accepted at either level, once.
+
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::fmt;
+
+use roxmltree::Node;
+use wsbmc_wsman::duration;
+
+use crate::fault::{Detail, EventingFault, Kind};
+use crate::ns;
+
+/// How events reach the subscriber.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryMode {
+    /// One event per message, no acknowledgement.
+    Push,
+    /// One event per message; the next waits for the sink's `wsman:Ack`.
+    PushWithAck,
+    /// Batches (`wsman:Events`), each acknowledged.
+    Events,
+    /// The subscriber pulls with `wsen:Pull` on the context the SubscribeResponse carries.
+    Pull,
+}
+
+impl DeliveryMode {
+    /// The mode a `Mode` URI names. openwsman's misspelt DMTF URIs (`…/wbmem/wsman/1/wsman/…`
+    /// on the DMTF host, or on `schemas.xmlsoap.org`, from its `wsman-names.h`) are taken as
+    /// the modes they mean, because its `wseventmgr` may send them; they are never emitted.
+    pub fn from_uri(uri: &str) -> Option<Self> {
+        let uri = uri.trim();
+        if uri == ns::MODE_PUSH {
+            return Some(Self::Push);
+        }
+        let tail = ["http://schemas.dmtf.org/wbem/wsman/1/wsman/"]
+            .iter()
+            .chain(TYPO_PREFIXES.iter())
+            .find_map(|p| uri.strip_prefix(p))?;
+        match tail {
+            "PushWithAck" => Some(Self::PushWithAck),
+            "Events" => Some(Self::Events),
+            "Pull" => Some(Self::Pull),
+            _ => None,
+        }
+    }
+
+    pub const fn uri(self) -> &'static str {
+        match self {
+            Self::Push => ns::MODE_PUSH,
+            Self::PushWithAck => ns::MODE_PUSH_WITH_ACK,
+            Self::Events => ns::MODE_EVENTS,
+            Self::Pull => ns::MODE_PULL,
+        }
+    }
+
+    /// Whether the sink must answer each delivery with `wsman:Ack` (DSP0226: PushWithAck and
+    /// Events).
+    pub const fn acked(self) -> bool {
+        matches!(self, Self::PushWithAck | Self::Events)
+    }
+
+    /// DSP1054 `CIM_ListenerDestinationWSManagement.DeliveryMode`.
+    pub const fn dsp1054_value(self) -> u16 {
+        match self {
+            Self::Push => 2,
+            Self::PushWithAck => 3,
+            Self::Events => 4,
+            Self::Pull => 5,
+        }
+    }
+}
+
+/// openwsman's misspellings of the DMTF wsman namespace, accepted on input only.
+const TYPO_PREFIXES: [&str; 2] = [
+    "http://schemas.dmtf.org/wbmem/wsman/1/wsman/",
+    "http://schemas.xmlsoap.org/wbmem/wsman/1/wsman/",
+];
+
+/// One reference parameter of an EPR: echoed as a SOAP header of each message sent to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefParam {
+    /// Namespace URI of the element (empty for none).
+    pub namespace: String,
+    pub local: String,
+    pub text: String,
+}
+
+/// NotifyTo or EndTo.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// `http://` or `https://` URL.
+    pub address: String,
+    pub params: Vec<RefParam>,
+}
+
+impl Endpoint {
+    pub fn is_https(&self) -> bool {
+        starts_with_ignore_case(&self.address, "https://")
+    }
+}
+
+/// When the subscription ends, as asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expires {
+    /// An `xs:duration` from now, in ms.
+    After(u64),
+    /// An `xs:dateTime`, in ms since the Unix epoch.
+    At(u64),
+}
+
+/// A `w:Bookmark` the subscriber sent back to resume.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bookmark {
+    /// `…/bookmark/earliest`: replay everything the SEL still holds.
+    Earliest,
+    /// Resume after this SEL RecordID.
+    After(u16),
+}
+
+impl Bookmark {
+    /// The bookmark text this source writes: `sel:<RecordID>` (opaque to the subscriber).
+    pub fn parse(text: &str) -> Result<Self, EventingFault> {
+        let text = text.trim();
+        if text == ns::BOOKMARK_EARLIEST {
+            return Ok(Self::Earliest);
+        }
+        text.strip_prefix(BOOKMARK_PREFIX)
+            .filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|d| d.parse::<u16>().ok())
+            .map(Self::After)
+            .ok_or_else(|| {
+                EventingFault::with_detail(Kind::InvalidBookmark, Detail::Invalid)
+                    .message("The bookmark was not written by this event source.")
+            })
+    }
+}
+
+/// Prefix of the bookmarks this source writes.
+pub const BOOKMARK_PREFIX: &str = "sel:";
+
+/// What to do with one event larger than MaxEnvelopeSize (`w:MaxEnvelopeSize/@Policy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnvelopePolicy {
+    /// Drop it and tell the subscriber with DroppedEvents (also the default here).
+    Notify,
+    /// Drop it silently.
+    Skip,
+    /// End the subscription.
+    CancelSubscription,
+}
+
+/// `w:ConnectionRetry Total="n">interval<`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionRetry {
+    pub total: u32,
+    pub interval_ms: u64,
+}
+
+/// The HTTP authentication delivery uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthScheme {
+    Basic,
+    Digest,
+}
+
+/// Delivery credentials. Debug never prints the password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub username: String,
+    pub password: String,
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .finish()
+    }
+}
+
+/// `wsman:Auth` (or a Windows policy's profile) with the credentials openwsman sends in
+/// `wst:IssuedTokens`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryAuth {
+    pub scheme: AuthScheme,
+    pub credentials: Option<Credentials>,
+}
+
+/// `w:ContentEncoding` of deliveries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContentEncoding {
+    Utf8,
+    Utf16,
+}
+
+/// A parsed Subscribe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subscribe {
+    pub mode: DeliveryMode,
+    /// Where events go; `None` only in Pull mode.
+    pub notify_to: Option<Endpoint>,
+    /// Where SubscriptionEnd goes, if the subscriber wants it.
+    pub end_to: Option<Endpoint>,
+    pub expires: Option<Expires>,
+    pub heartbeat_ms: Option<u64>,
+    pub send_bookmarks: bool,
+    pub bookmark: Option<Bookmark>,
+    pub max_elements: Option<u32>,
+    pub max_time_ms: Option<u64>,
+    pub max_envelope_size: Option<u32>,
+    pub envelope_policy: EnvelopePolicy,
+    pub connection_retry: Option<ConnectionRetry>,
+    /// `w:Locale/@xml:lang`.
+    pub locale: Option<String>,
+    pub content_encoding: Option<ContentEncoding>,
+    /// WQL text, checked to parse within the limits; `None` means every event.
+    pub filter: Option<String>,
+    pub auth: Option<DeliveryAuth>,
+}
+
+/// What this module keeps, at most.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_address_len: usize,
+    pub max_ref_params: usize,
+    pub max_ref_param_len: usize,
+    pub max_filter_len: usize,
+    /// WQL nesting (see wsman's `Limits::max_filter_depth`).
+    pub max_filter_depth: usize,
+    pub max_credential_len: usize,
+    /// Shorter heartbeats answer UnsupportedFeature/Heartbeats rather than flood the sink.
+    pub min_heartbeat_ms: u64,
+    /// MaxElements above this is lowered to it.
+    pub max_elements: u32,
+    /// MaxEnvelopeSize above this is lowered to it.
+    pub max_envelope_size: u32,
+    /// ConnectionRetry Total above this is lowered to it.
+    pub max_retries: u32,
+    pub min_retry_interval_ms: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_address_len: 512,
+            max_ref_params: 8,
+            max_ref_param_len: 256,
+            max_filter_len: 1024,
+            max_filter_depth: 8,
+            max_credential_len: 128,
+            min_heartbeat_ms: 1_000,
+            max_elements: 64,
+            max_envelope_size: 65_536,
+            max_retries: 10,
+            min_retry_interval_ms: 1_000,
+        }
+    }
+}
+
+/// DSP0226's smallest MaxEnvelopeSize.
+pub const MIN_ENVELOPE_SIZE: u32 = 8192;
+
+/// TokenType of the username token in `wst:IssuedTokens` (DSP0226 §10.2.8 / annex C).
+const USERNAME_TOKEN: &str = "http://schemas.dmtf.org/wbem/wsman/1/wsman/token/userNameToken";
+
+fn elements<'a, 'i>(node: Node<'a, 'i>) -> impl Iterator<Item = Node<'a, 'i>> {
+    node.children().filter(Node::is_element)
+}
+
+fn is(node: Node<'_, '_>, ns: &str, local: &str) -> bool {
+    node.tag_name().name() == local && node.tag_name().namespace() == Some(ns)
+}
+
+fn child<'a, 'i>(node: Node<'a, 'i>, ns: &str, local: &str) -> Option<Node<'a, 'i>> {
+    elements(node).find(|c| is(*c, ns, local))
+}
+
+fn text<'a>(node: Node<'a, '_>) -> &'a str {
+    node.text().unwrap_or("").trim()
+}
+
+fn starts_with_ignore_case(s: &str, prefix: &str) -> bool {
+    s.get(..prefix.len())
+        .is_some_and(|p| p.eq_ignore_ascii_case(prefix))
+}
+
+fn invalid(what: &str) -> EventingFault {
+    EventingFault::new(Kind::InvalidMessage).message(what.to_string())
+}
+
+fn too_long(what: &str) -> EventingFault {
+    EventingFault::with_detail(Kind::EncodingLimit, Detail::ServiceEnvelopeLimit).message(
+        alloc::format!("{what} is longer than this event source keeps."),
+    )
+}
+
+fn positive_u32(node: Node<'_, '_>, what: &str) -> Result<u32, EventingFault> {
+    match text(node).parse::<u64>() {
+        Ok(0) | Err(_) => Err(invalid(&alloc::format!(
+            "{what} must be a positive integer."
+        ))),
+        Ok(v) => Ok(u32::try_from(v).unwrap_or(u32::MAX)),
+    }
+}
+
+fn positive_duration(node: Node<'_, '_>, what: &str) -> Result<u64, EventingFault> {
+    match duration::parse(text(node)) {
+        Some(d) if !d.negative && d.ms > 0 => Ok(d.ms),
+        _ => Err(invalid(&alloc::format!(
+            "{what} must be a positive xs:duration."
+        ))),
+    }
+}
+
+/// Parses an EPR (NotifyTo, EndTo): `wsa:Address` + reference parameters or properties.
+fn endpoint(node: Node<'_, '_>, limits: &Limits, what: &str) -> Result<Endpoint, EventingFault> {
+    let addr = child(node, ns::WSA, "Address")
+        .map(text)
+        .filter(|a| !a.is_empty())
+        .ok_or_else(|| invalid(&alloc::format!("{what} has no wsa:Address.")))?;
+    if addr.len() > limits.max_address_len {
+        return Err(too_long(what));
+    }
+    if !(starts_with_ignore_case(addr, "http://") || starts_with_ignore_case(addr, "https://")) {
+        return Err(EventingFault::with_detail(
+            Kind::EventSourceUnableToProcess,
+            Detail::UnusableAddress,
+        )
+        .message(alloc::format!("{what} must be an http or https URL.")));
+    }
+    let mut params = Vec::new();
+    for holder in elements(node).filter(|c| {
+        is(*c, ns::WSA, "ReferenceParameters") || is(*c, ns::WSA, "ReferenceProperties")
+    }) {
+        for p in elements(holder) {
+            if elements(p).next().is_some() {
+                return Err(
+                    EventingFault::new(Kind::EventSourceUnableToProcess).message(alloc::format!(
+                        "A reference parameter of {what} holds elements; only text values are kept."
+                    )),
+                );
+            }
+            if params.len() == limits.max_ref_params {
+                return Err(EventingFault::with_detail(
+                    Kind::EncodingLimit,
+                    Detail::ServiceEnvelopeLimit,
+                )
+                .message(alloc::format!("{what} has too many reference parameters.")));
+            }
+            let value = text(p);
+            if value.len() > limits.max_ref_param_len {
+                return Err(too_long("A reference parameter"));
+            }
+            params.push(RefParam {
+                namespace: p.tag_name().namespace().unwrap_or("").to_string(),
+                local: p.tag_name().name().to_string(),
+                text: value.to_string(),
+            });
+        }
+    }
+    Ok(Endpoint {
+        address: addr.to_string(),
+        params,
+    })
+}
+
+fn profile(uri: &str) -> Option<(AuthScheme, bool)> {
+    match uri.trim() {
+        ns::PROFILE_HTTP_BASIC => Some((AuthScheme::Basic, false)),
+        ns::PROFILE_HTTP_DIGEST => Some((AuthScheme::Digest, false)),
+        ns::PROFILE_HTTPS_BASIC => Some((AuthScheme::Basic, true)),
+        ns::PROFILE_HTTPS_DIGEST => Some((AuthScheme::Digest, true)),
+        _ => None,
+    }
+}
+
+fn unsupported_profile(uri: &str) -> EventingFault {
+    EventingFault::with_detail(Kind::UnsupportedFeature, Detail::AuthorizationMode).message(
+        alloc::format!(
+            "The delivery security profile '{}' is not supported; use http(s)/basic or http(s)/digest.",
+            uri.trim()
+        ),
+    )
+}
+
+/// The profiles a Windows Event Collector lists in `NotifyTo/c:Policy`: the first one this
+/// source can use; an error naming the first one when none is.
+fn policy_profile(notify: Node<'_, '_>) -> Option<Result<(AuthScheme, bool), EventingFault>> {
+    let policy = child(notify, ns::POLICY, "Policy")?;
+    let mut first = None;
+    for a in policy
+        .descendants()
+        .filter(|d| is(*d, ns::MS_AUTH, "Authentication"))
+    {
+        let uri = a.attribute("Profile").unwrap_or("");
+        if let Some(p) = profile(uri) {
+            return Some(Ok(p));
+        }
+        first.get_or_insert(uri);
+    }
+    first.map(|u| Err(unsupported_profile(u)))
+}
+
+/// The username token of `wst:IssuedTokens` in the request header, if any.
+fn issued_credentials(
+    header: Node<'_, '_>,
+    limits: &Limits,
+) -> Result<Option<Credentials>, EventingFault> {
+    let Some(tokens) = child(header, ns::WST, "IssuedTokens") else {
+        return Ok(None);
+    };
+    for rstr in elements(tokens).filter(|c| is(*c, ns::WST, "RequestSecurityTokenResponse")) {
+        if child(rstr, ns::WST, "TokenType").map(text) != Some(USERNAME_TOKEN) {
+            continue;
+        }
+        let Some(token) = rstr
+            .descendants()
+            .find(|d| is(*d, ns::WSSE, "UsernameToken"))
+        else {
+            continue;
+        };
+        let user = child(token, ns::WSSE, "Username").map(text).unwrap_or("");
+        // A password keeps its spaces: trimming would change the secret.
+        let pass = child(token, ns::WSSE, "Password")
+            .and_then(|p| p.text())
+            .unwrap_or("");
+        if user.is_empty() {
+            return Err(invalid("The delivery username token has no Username."));
+        }
+        if user.len() > limits.max_credential_len || pass.len() > limits.max_credential_len {
+            return Err(too_long("A delivery credential"));
+        }
+        return Ok(Some(Credentials {
+            username: user.to_string(),
+            password: pass.to_string(),
+        }));
+    }
+    Ok(None)
+}
+
+/// Elements seen so far, to refuse a second one of each.
+#[derive(Default)]
+struct Seen(u32);
+
+impl Seen {
+    fn once(&mut self, bit: u32, name: &str) -> Result<(), EventingFault> {
+        if self.0 & (1 << bit) != 0 {
+            return Err(invalid(&alloc::format!("{name} appears more than once.")));
+        }
+        self.0 |= 1 << bit;
+        Ok(())
+    }
+}
+
+/// Parses the `wse:Subscribe` element. `header` is the request's `s:Header`, for the delivery
+/// credentials openwsman sends there; `None` if the caller has none.
+pub fn parse(
+    subscribe: Node<'_, '_>,
+    header: Option<Node<'_, '_>>,
+    limits: &Limits,
+) -> Result<Subscribe, EventingFault> {
+    if !is(subscribe, ns::WSE, "Subscribe") {
+        return Err(invalid("The body is not a wse:Subscribe."));
+    }
+    let mut out = Subscribe {
+        mode: DeliveryMode::Push,
+        notify_to: None,
+        end_to: None,
+        expires: None,
+        heartbeat_ms: None,
+        send_bookmarks: false,
+        bookmark: None,
+        max_elements: None,
+        max_time_ms: None,
+        max_envelope_size: None,
+        envelope_policy: EnvelopePolicy::Notify,
+        connection_retry: None,
+        locale: None,
+        content_encoding: None,
+        filter: None,
+        auth: None,
+    };
+    let mut seen = Seen::default();
+    let mut delivery = None;
+    let mut profile_uri: Option<(AuthScheme, bool)> = None;
+    // Subscribe's own children, then Delivery's: the wsman extensions may sit at either level.
+    let mut pending: Vec<Node<'_, '_>> = elements(subscribe).collect();
+    let mut i = 0;
+    while let Some(&c) = pending.get(i) {
+        i += 1;
+        let local = c.tag_name().name();
+        match c.tag_name().namespace() {
+            Some(ns::WSE) => match local {
+                "Delivery" if c.parent() == Some(subscribe) => {
+                    seen.once(0, "wse:Delivery")?;
+                    delivery = Some(c);
+                    pending.extend(elements(c));
+                }
+                "NotifyTo" if delivery.is_some_and(|d| c.parent() == Some(d)) => {
+                    seen.once(1, "wse:NotifyTo")?;
+                    out.notify_to = Some(endpoint(c, limits, "wse:NotifyTo")?);
+                    if let Some(p) = policy_profile(c) {
+                        profile_uri = Some(p?);
+                    }
+                }
+                "EndTo" if c.parent() == Some(subscribe) => {
+                    seen.once(2, "wse:EndTo")?;
+                    out.end_to = Some(endpoint(c, limits, "wse:EndTo")?);
+                }
+                "Expires" if c.parent() == Some(subscribe) => {
+                    seen.once(3, "wse:Expires")?;
+                    out.expires = Some(expires(text(c))?);
+                }
+                "Filter" if c.parent() == Some(subscribe) => {
+                    seen.once(4, "Filter")?;
+                    out.filter = Some(filter(c, limits)?);
+                }
+                _ => {
+                    return Err(invalid(&alloc::format!(
+                        "wse:{local} is not expected here."
+                    )));
+                }
+            },
+            Some(ns::WSMAN) => match local {
+                "Filter" => {
+                    seen.once(4, "Filter")?;
+                    out.filter = Some(filter(c, limits)?);
+                }
+                "Heartbeats" => {
+                    seen.once(5, "wsman:Heartbeats")?;
+                    let ms = positive_duration(c, "wsman:Heartbeats")?;
+                    if ms < limits.min_heartbeat_ms {
+                        return Err(EventingFault::with_detail(
+                            Kind::UnsupportedFeature,
+                            Detail::Heartbeats,
+                        )
+                        .message(alloc::format!(
+                            "Heartbeats more often than every {} ms are not supported.",
+                            limits.min_heartbeat_ms
+                        )));
+                    }
+                    out.heartbeat_ms = Some(ms);
+                }
+                "SendBookmarks" => {
+                    seen.once(6, "wsman:SendBookmarks")?;
+                    out.send_bookmarks = true;
+                }
+                "Bookmark" => {
+                    seen.once(7, "wsman:Bookmark")?;
+                    if elements(c).next().is_some() {
+                        return Err(EventingFault::with_detail(
+                            Kind::InvalidBookmark,
+                            Detail::Invalid,
+                        )
+                        .message("The bookmark was not written by this event source."));
+                    }
+                    out.bookmark = Some(Bookmark::parse(text(c))?);
+                }
+                "MaxElements" => {
+                    seen.once(8, "wsman:MaxElements")?;
+                    out.max_elements =
+                        Some(positive_u32(c, "wsman:MaxElements")?.min(limits.max_elements));
+                }
+                "MaxTime" => {
+                    seen.once(9, "wsman:MaxTime")?;
+                    out.max_time_ms = Some(positive_duration(c, "wsman:MaxTime")?);
+                }
+                "MaxEnvelopeSize" => {
+                    seen.once(10, "wsman:MaxEnvelopeSize")?;
+                    let size = positive_u32(c, "wsman:MaxEnvelopeSize")?;
+                    if size < MIN_ENVELOPE_SIZE {
+                        return Err(EventingFault::with_detail(
+                            Kind::EncodingLimit,
+                            Detail::MinimumEnvelopeLimit,
+                        )
+                        .message("wsman:MaxEnvelopeSize is below 8192."));
+                    }
+                    out.max_envelope_size = Some(size.min(limits.max_envelope_size));
+                    out.envelope_policy = match c.attribute("Policy").map(str::trim) {
+                        None | Some("Notify") => EnvelopePolicy::Notify,
+                        Some("Skip") => EnvelopePolicy::Skip,
+                        Some("CancelSubscription") => EnvelopePolicy::CancelSubscription,
+                        Some(_) => {
+                            return Err(EventingFault::with_detail(
+                                Kind::UnsupportedFeature,
+                                Detail::MaxEnvelopePolicy,
+                            )
+                            .message("The MaxEnvelopeSize policy is not one of Notify, Skip, CancelSubscription."));
+                        }
+                    };
+                }
+                "ConnectionRetry" => {
+                    seen.once(11, "wsman:ConnectionRetry")?;
+                    let total = c
+                        .attribute("Total")
+                        .and_then(|t| t.trim().parse::<u32>().ok())
+                        .filter(|&t| t > 0)
+                        .ok_or_else(|| {
+                            invalid("wsman:ConnectionRetry needs a positive Total attribute.")
+                        })?;
+                    let interval = positive_duration(c, "wsman:ConnectionRetry")?;
+                    out.connection_retry = Some(ConnectionRetry {
+                        total: total.min(limits.max_retries),
+                        interval_ms: interval.max(limits.min_retry_interval_ms),
+                    });
+                }
+                "Locale" => {
+                    seen.once(12, "wsman:Locale")?;
+                    let lang = c
+                        .attribute((wsbmc_wsman::ns::XML, "lang"))
+                        .map(str::trim)
+                        .unwrap_or("");
+                    if lang.is_empty()
+                        || lang.len() > 35
+                        || !lang.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                    {
+                        return Err(EventingFault::with_detail(
+                            Kind::UnsupportedFeature,
+                            Detail::Locale,
+                        )
+                        .message("wsman:Locale needs an xml:lang language tag."));
+                    }
+                    out.locale = Some(lang.to_string());
+                }
+                "ContentEncoding" => {
+                    seen.once(13, "wsman:ContentEncoding")?;
+                    let t = text(c);
+                    out.content_encoding = Some(if t.eq_ignore_ascii_case("UTF-8") {
+                        ContentEncoding::Utf8
+                    } else if t.eq_ignore_ascii_case("UTF-16") {
+                        ContentEncoding::Utf16
+                    } else {
+                        return Err(EventingFault::with_detail(
+                            Kind::UnsupportedFeature,
+                            Detail::EncodingType,
+                        )
+                        .message("wsman:ContentEncoding must be UTF-8 or UTF-16."));
+                    });
+                }
+                "Auth" => {
+                    seen.once(14, "wsman:Auth")?;
+                    let uri = c.attribute("Profile").unwrap_or("");
+                    profile_uri = Some(profile(uri).ok_or_else(|| unsupported_profile(uri))?);
+                }
+                // Other wsman extensions (e.g. a future option) are not ours to refuse.
+                _ => {}
+            },
+            // Extensions in other namespaces are ignored, as WS-Eventing allows.
+            _ => {}
+        }
+    }
+    let delivery = delivery.ok_or_else(|| invalid("The Subscribe has no wse:Delivery."))?;
+    out.mode = match delivery.attribute("Mode") {
+        None => DeliveryMode::Push,
+        Some(uri) => DeliveryMode::from_uri(uri).ok_or_else(|| {
+            EventingFault::new(Kind::DeliveryModeRequestedUnavailable).message(alloc::format!(
+                "The delivery mode '{}' is not supported; use Push, PushWithAck, Events or Pull.",
+                uri.trim()
+            ))
+        })?,
+    };
+    match (&out.notify_to, out.mode) {
+        (None, DeliveryMode::Pull) => {}
+        (None, _) => return Err(invalid("A push delivery mode needs wse:NotifyTo.")),
+        (Some(_), DeliveryMode::Pull) => {
+            // Pull has nowhere to push to; the address is not used.
+            out.notify_to = None;
+        }
+        (Some(_), _) => {}
+    }
+    let credentials = match header {
+        Some(h) => issued_credentials(h, limits)?,
+        None => None,
+    };
+    out.auth = match (profile_uri, credentials) {
+        (None, None) => None,
+        // Credentials without a profile: Basic, the one every sink takes.
+        (None, Some(c)) => Some(DeliveryAuth {
+            scheme: AuthScheme::Basic,
+            credentials: Some(c),
+        }),
+        (Some((scheme, https)), credentials) => {
+            if let Some(n) = &out.notify_to
+                && n.is_https() != https
+            {
+                return Err(EventingFault::with_detail(
+                    Kind::EventSourceUnableToProcess,
+                    Detail::UnusableAddress,
+                )
+                .message("The delivery security profile and the NotifyTo scheme disagree."));
+            }
+            Some(DeliveryAuth {
+                scheme,
+                credentials,
+            })
+        }
+    };
+    if out.mode == DeliveryMode::Pull {
+        out.auth = None;
+    }
+    Ok(out)
+}
+
+fn expires(t: &str) -> Result<Expires, EventingFault> {
+    let bad = || {
+        EventingFault::new(Kind::InvalidExpirationTime)
+            .message("wse:Expires must be a positive xs:duration or a future xs:dateTime.")
+    };
+    if t.starts_with('P') || t.starts_with("-P") {
+        match duration::parse(t) {
+            Some(d) if !d.negative && d.ms > 0 => Ok(Expires::After(d.ms)),
+            _ => Err(bad()),
+        }
+    } else {
+        crate::datetime::parse(t).map(Expires::At).ok_or_else(bad)
+    }
+}
+
+fn filter(f: Node<'_, '_>, limits: &Limits) -> Result<String, EventingFault> {
+    // No Dialect means XPath (WS-Eventing's default), which is not offered.
+    let dialect = f.attribute("Dialect").map(str::trim).unwrap_or("");
+    if !dialect.eq_ignore_ascii_case(ns::DIALECT_WQL) {
+        return Err(
+            EventingFault::new(Kind::FilteringRequestedUnavailable).message(alloc::format!(
+                "The filter dialect '{dialect}' is not supported; use {}.",
+                ns::DIALECT_WQL
+            )),
+        );
+    }
+    let q = text(f);
+    if q.is_empty() {
+        return Err(
+            EventingFault::new(Kind::CannotProcessFilter).message("The WQL filter is empty.")
+        );
+    }
+    if q.len() > limits.max_filter_len {
+        return Err(
+            EventingFault::new(Kind::CannotProcessFilter).message(alloc::format!(
+                "The WQL filter is longer than {} bytes.",
+                limits.max_filter_len
+            )),
+        );
+    }
+    wsbmc_wsman::wql::parse_nested(q, limits.max_filter_depth).map_err(|e| {
+        let mut f = EventingFault::new(Kind::CannotProcessFilter);
+        f.message = e.message;
+        f
+    })?;
+    Ok(q.to_string())
+}
+
+/// The `wse:Identifier` header of a Renew, GetStatus or Unsubscribe (the manager EPR's
+/// reference parameter echoed back); `None` when absent or empty.
+pub fn identifier<'a>(header: Node<'a, '_>) -> Option<&'a str> {
+    child(header, ns::WSE, "Identifier")
+        .map(text)
+        .filter(|t| !t.is_empty())
+}
+
+/// A `wse:Renew` body: the requested expiry, `None` for the default.
+pub fn parse_renew(renew: Node<'_, '_>) -> Result<Option<Expires>, EventingFault> {
+    if !is(renew, ns::WSE, "Renew") {
+        return Err(invalid("The body is not a wse:Renew."));
+    }
+    let mut out = None;
+    for c in elements(renew) {
+        if is(c, ns::WSE, "Expires") {
+            if out.is_some() {
+                return Err(invalid("wse:Expires appears more than once."));
+            }
+            out = Some(expires(text(c))?);
+        } else if c.tag_name().namespace() == Some(ns::WSE) {
+            return Err(invalid("Only wse:Expires may be in a wse:Renew."));
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::format;
+
+    const HEAD: &str = r#"<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing" xmlns:e="http://schemas.xmlsoap.org/ws/2004/08/eventing" xmlns:w="http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd" xmlns:wst="http://schemas.xmlsoap.org/ws/2005/02/trust" xmlns:wsse="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd">"#;
+
+    fn run(header: &str, body: &str) -> Result<Subscribe, EventingFault> {
+        let text =
+            format!("{HEAD}<s:Header>{header}</s:Header><s:Body>{body}</s:Body></s:Envelope>");
+        let doc = roxmltree::Document::parse(&text).unwrap();
+        let root = doc.root_element();
+        let h = root.first_element_child().unwrap();
+        let b = h.next_sibling_element().unwrap();
+        parse(
+            b.first_element_child().unwrap(),
+            Some(h),
+            &Limits::default(),
+        )
+    }
+
+    fn sub(inner: &str) -> Result<Subscribe, EventingFault> {
+        run("", &format!("<e:Subscribe>{inner}</e:Subscribe>"))
+    }
+
+    fn push(extra_delivery: &str, extra: &str) -> Result<Subscribe, EventingFault> {
+        sub(&format!(
+            r#"<e:Delivery Mode="{}"><e:NotifyTo><a:Address>http://127.0.0.1:8080/sink</a:Address></e:NotifyTo>{extra_delivery}</e:Delivery>{extra}"#,
+            ns::MODE_PUSH
+        ))
+    }
+
+    fn kind(r: Result<Subscribe, EventingFault>) -> (Kind, Option<Detail>) {
+        let f = r.unwrap_err();
+        (f.kind, f.detail)
+    }
+
+    #[test]
+    fn modes_by_uri_including_openwsman_typos() {
+        for (uri, mode) in [
+            (ns::MODE_PUSH, DeliveryMode::Push),
+            (ns::MODE_PUSH_WITH_ACK, DeliveryMode::PushWithAck),
+            (ns::MODE_EVENTS, DeliveryMode::Events),
+            (ns::MODE_PULL, DeliveryMode::Pull),
+            (
+                "http://schemas.dmtf.org/wbmem/wsman/1/wsman/PushWithAck",
+                DeliveryMode::PushWithAck,
+            ),
+            (
+                "http://schemas.xmlsoap.org/wbmem/wsman/1/wsman/Pull",
+                DeliveryMode::Pull,
+            ),
+        ] {
+            assert_eq!(DeliveryMode::from_uri(uri), Some(mode), "{uri}");
+        }
+        for bad in [
+            "",
+            "pull",
+            "http://schemas.dmtf.org/wbem/wsman/1/wsman/Push",
+            "http://schemas.xmlsoap.org/ws/2005/02/management/Pull",
+        ] {
+            assert_eq!(DeliveryMode::from_uri(bad), None, "{bad}");
+        }
+        assert_eq!(DeliveryMode::Events.dsp1054_value(), 4);
+    }
+
+    #[test]
+    fn minimal_push_and_default_mode() {
+        let s = push("", "").unwrap();
+        assert_eq!(s.mode, DeliveryMode::Push);
+        assert_eq!(s.notify_to.unwrap().address, "http://127.0.0.1:8080/sink");
+        let s = sub(
+            "<e:Delivery><e:NotifyTo><a:Address>https://h/x</a:Address></e:NotifyTo></e:Delivery>",
+        )
+        .unwrap();
+        assert_eq!(s.mode, DeliveryMode::Push);
+        assert!(s.notify_to.unwrap().is_https());
+    }
+
+    #[test]
+    fn unknown_mode_is_delivery_mode_requested_unavailable() {
+        let r = sub(
+            r#"<e:Delivery Mode="urn:x"><e:NotifyTo><a:Address>http://h/</a:Address></e:NotifyTo></e:Delivery>"#,
+        );
+        assert_eq!(kind(r), (Kind::DeliveryModeRequestedUnavailable, None));
+    }
+
+    #[test]
+    fn push_needs_notify_to_and_pull_drops_it() {
+        let r = sub(&format!(r#"<e:Delivery Mode="{}"/>"#, ns::MODE_EVENTS));
+        assert_eq!(kind(r), (Kind::InvalidMessage, None));
+        let s = sub(&format!(r#"<e:Delivery Mode="{}"/>"#, ns::MODE_PULL)).unwrap();
+        assert_eq!((s.mode, s.notify_to), (DeliveryMode::Pull, None));
+        assert_eq!(kind(sub("")), (Kind::InvalidMessage, None));
+    }
+
+    #[test]
+    fn notify_to_must_be_http() {
+        let r = sub(
+            r#"<e:Delivery><e:NotifyTo><a:Address>ftp://h/</a:Address></e:NotifyTo></e:Delivery>"#,
+        );
+        assert_eq!(
+            kind(r),
+            (
+                Kind::EventSourceUnableToProcess,
+                Some(Detail::UnusableAddress)
+            )
+        );
+        let r = sub(r#"<e:Delivery><e:NotifyTo/></e:Delivery>"#);
+        assert_eq!(kind(r), (Kind::InvalidMessage, None));
+    }
+
+    #[test]
+    fn reference_parameters_are_kept_and_bounded() {
+        let s = sub(r#"<e:Delivery><e:NotifyTo><a:Address>http://h/</a:Address><a:ReferenceProperties><e:Identifier> ABC </e:Identifier></a:ReferenceProperties><a:ReferenceParameters><x:K xmlns:x="urn:k">v</x:K></a:ReferenceParameters></e:NotifyTo></e:Delivery>"#).unwrap();
+        let p = s.notify_to.unwrap().params;
+        assert_eq!(p.len(), 2);
+        assert_eq!(
+            (
+                p[0].namespace.as_str(),
+                p[0].local.as_str(),
+                p[0].text.as_str()
+            ),
+            (ns::WSE, "Identifier", "ABC")
+        );
+        assert_eq!(
+            (p[1].namespace.as_str(), p[1].text.as_str()),
+            ("urn:k", "v")
+        );
+
+        let many: String = (0..9).map(|i| format!("<k{i}>v</k{i}>")).collect();
+        let r = sub(&format!(
+            "<e:Delivery><e:NotifyTo><a:Address>http://h/</a:Address><a:ReferenceParameters>{many}</a:ReferenceParameters></e:NotifyTo></e:Delivery>"
+        ));
+        assert_eq!(
+            kind(r),
+            (Kind::EncodingLimit, Some(Detail::ServiceEnvelopeLimit))
+        );
+        let long = "v".repeat(257);
+        let r = sub(&format!(
+            "<e:Delivery><e:NotifyTo><a:Address>http://h/</a:Address><a:ReferenceParameters><k>{long}</k></a:ReferenceParameters></e:NotifyTo></e:Delivery>"
+        ));
+        assert_eq!(
+            kind(r),
+            (Kind::EncodingLimit, Some(Detail::ServiceEnvelopeLimit))
+        );
+        let r = sub(
+            "<e:Delivery><e:NotifyTo><a:Address>http://h/</a:Address><a:ReferenceParameters><k><deep/></k></a:ReferenceParameters></e:NotifyTo></e:Delivery>",
+        );
+        assert_eq!(kind(r), (Kind::EventSourceUnableToProcess, None));
+        let addr = format!("http://h/{}", "a".repeat(600));
+        let r = sub(&format!(
+            "<e:Delivery><e:NotifyTo><a:Address>{addr}</a:Address></e:NotifyTo></e:Delivery>"
+        ));
+        assert_eq!(
+            kind(r),
+            (Kind::EncodingLimit, Some(Detail::ServiceEnvelopeLimit))
+        );
+    }
+
+    #[test]
+    fn end_to_is_parsed() {
+        let s = push("", "<e:EndTo><a:Address>http://h/end</a:Address></e:EndTo>").unwrap();
+        assert_eq!(s.end_to.unwrap().address, "http://h/end");
+    }
+
+    #[test]
+    fn expires_forms_and_faults() {
+        assert_eq!(
+            push("", "<e:Expires>PT600.000S</e:Expires>")
+                .unwrap()
+                .expires,
+            Some(Expires::After(600_000))
+        );
+        assert_eq!(
+            push("", "<e:Expires>2026-12-06T19:20:03Z</e:Expires>")
+                .unwrap()
+                .expires,
+            Some(Expires::At(1_796_584_803_000))
+        );
+        for bad in ["PT0S", "-PT5S", "P", "soon", "", "2026-13-01T00:00:00Z"] {
+            let r = push("", &format!("<e:Expires>{bad}</e:Expires>"));
+            assert_eq!(kind(r), (Kind::InvalidExpirationTime, None), "{bad}");
+        }
+    }
+
+    #[test]
+    fn heartbeats_and_batching_terms() {
+        let s = push(
+            "<w:Heartbeats>PT20.000S</w:Heartbeats><w:MaxElements>20</w:MaxElements><w:MaxTime>PT30S</w:MaxTime><w:MaxEnvelopeSize Policy=\"Skip\">153600</w:MaxEnvelopeSize>",
+            "",
+        )
+        .unwrap();
+        assert_eq!(s.heartbeat_ms, Some(20_000));
+        assert_eq!(s.max_elements, Some(20));
+        assert_eq!(s.max_time_ms, Some(30_000));
+        // Lowered to what this source keeps.
+        assert_eq!(s.max_envelope_size, Some(65_536));
+        assert_eq!(s.envelope_policy, EnvelopePolicy::Skip);
+        assert_eq!(
+            push("<w:MaxElements>100000</w:MaxElements>", "")
+                .unwrap()
+                .max_elements,
+            Some(64)
+        );
+
+        assert_eq!(
+            kind(push("<w:Heartbeats>PT0.1S</w:Heartbeats>", "")),
+            (Kind::UnsupportedFeature, Some(Detail::Heartbeats))
+        );
+        assert_eq!(
+            kind(push("<w:Heartbeats>often</w:Heartbeats>", "")),
+            (Kind::InvalidMessage, None)
+        );
+        assert_eq!(
+            kind(push("<w:MaxElements>0</w:MaxElements>", "")),
+            (Kind::InvalidMessage, None)
+        );
+        assert_eq!(
+            kind(push("<w:MaxTime>PT0S</w:MaxTime>", "")),
+            (Kind::InvalidMessage, None)
+        );
+        assert_eq!(
+            kind(push("<w:MaxEnvelopeSize>4096</w:MaxEnvelopeSize>", "")),
+            (Kind::EncodingLimit, Some(Detail::MinimumEnvelopeLimit))
+        );
+        assert_eq!(
+            kind(push(
+                "<w:MaxEnvelopeSize Policy=\"Maybe\">9000</w:MaxEnvelopeSize>",
+                ""
+            )),
+            (Kind::UnsupportedFeature, Some(Detail::MaxEnvelopePolicy))
+        );
+        assert_eq!(
+            push(
+                "<w:MaxEnvelopeSize Policy=\"CancelSubscription\">9000</w:MaxEnvelopeSize>",
+                ""
+            )
+            .unwrap()
+            .envelope_policy,
+            EnvelopePolicy::CancelSubscription
+        );
+    }
+
+    #[test]
+    fn duplicates_are_invalid_messages() {
+        assert_eq!(
+            kind(push(
+                "<w:Heartbeats>PT20S</w:Heartbeats>",
+                "<w:Heartbeats>PT20S</w:Heartbeats>"
+            )),
+            (Kind::InvalidMessage, None)
+        );
+        assert_eq!(
+            kind(push(
+                "",
+                "<e:Expires>PT1S</e:Expires><e:Expires>PT1S</e:Expires>"
+            )),
+            (Kind::InvalidMessage, None)
+        );
+        assert_eq!(
+            kind(push("", "<e:Delivery/>")),
+            (Kind::InvalidMessage, None)
+        );
+        assert_eq!(kind(push("", "<e:Bogus/>")), (Kind::InvalidMessage, None));
+    }
+
+    #[test]
+    fn connection_retry() {
+        let s = push(
+            "<w:ConnectionRetry Total=\"3\">PT60S</w:ConnectionRetry>",
+            "",
+        )
+        .unwrap();
+        assert_eq!(
+            s.connection_retry,
+            Some(ConnectionRetry {
+                total: 3,
+                interval_ms: 60_000
+            })
+        );
+        let s = push(
+            "<w:ConnectionRetry Total=\"99\">PT0.01S</w:ConnectionRetry>",
+            "",
+        )
+        .unwrap();
+        assert_eq!(
+            s.connection_retry,
+            Some(ConnectionRetry {
+                total: 10,
+                interval_ms: 1_000
+            })
+        );
+        for bad in [
+            "<w:ConnectionRetry>PT60S</w:ConnectionRetry>",
+            "<w:ConnectionRetry Total=\"0\">PT6S</w:ConnectionRetry>",
+            "<w:ConnectionRetry Total=\"1\">x</w:ConnectionRetry>",
+        ] {
+            assert_eq!(kind(push(bad, "")), (Kind::InvalidMessage, None), "{bad}");
+        }
+    }
+
+    #[test]
+    fn bookmarks() {
+        let s = push("", "<w:SendBookmarks/>").unwrap();
+        assert!(s.send_bookmarks);
+        let s = push(
+            "",
+            &format!("<w:Bookmark>{}</w:Bookmark>", ns::BOOKMARK_EARLIEST),
+        )
+        .unwrap();
+        assert_eq!(s.bookmark, Some(Bookmark::Earliest));
+        let s = push("", "<w:Bookmark> sel:65535 </w:Bookmark>").unwrap();
+        assert_eq!(s.bookmark, Some(Bookmark::After(65535)));
+        for bad in [
+            "sel:65536",
+            "sel:",
+            "sel:-1",
+            "xyz",
+            "<BookmarkList><Bookmark/></BookmarkList>",
+        ] {
+            let r = push("", &format!("<w:Bookmark>{bad}</w:Bookmark>"));
+            assert_eq!(
+                kind(r),
+                (Kind::InvalidBookmark, Some(Detail::Invalid)),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn locale_and_content_encoding() {
+        let s = push(
+            r#"<w:Locale xml:lang="en-US"/><w:ContentEncoding>utf-16</w:ContentEncoding>"#,
+            "",
+        )
+        .unwrap();
+        assert_eq!(s.locale.as_deref(), Some("en-US"));
+        assert_eq!(s.content_encoding, Some(ContentEncoding::Utf16));
+        assert_eq!(
+            kind(push("<w:Locale/>", "")),
+            (Kind::UnsupportedFeature, Some(Detail::Locale))
+        );
+        assert_eq!(
+            kind(push("<w:ContentEncoding>EBCDIC</w:ContentEncoding>", "")),
+            (Kind::UnsupportedFeature, Some(Detail::EncodingType))
+        );
+    }
+
+    #[test]
+    fn filters() {
+        let s = push("", &format!(r#"<w:Filter Dialect="{}">SELECT * FROM CIM_AlertIndication WHERE PerceivedSeverity &gt;= 5</w:Filter>"#, ns::DIALECT_WQL)).unwrap();
+        assert_eq!(
+            s.filter.as_deref(),
+            Some("SELECT * FROM CIM_AlertIndication WHERE PerceivedSeverity >= 5")
+        );
+        // Dialect URIs compare case-insensitively, as wsman's enumeration filters do.
+        let s = push("", r#"<e:Filter Dialect="http://schemas.microsoft.com/wbem/wsman/1/wql">select * from CIM_InstCreation</e:Filter>"#).unwrap();
+        assert!(s.filter.is_some());
+        assert_eq!(
+            kind(push("", "<w:Filter>/x</w:Filter>")),
+            (Kind::FilteringRequestedUnavailable, None)
+        );
+        assert_eq!(
+            kind(push(
+                "",
+                r#"<w:Filter Dialect="http://schemas.microsoft.com/win/2004/08/events/eventquery">q</w:Filter>"#
+            )),
+            (Kind::FilteringRequestedUnavailable, None)
+        );
+        let wql = |q: &str| {
+            push(
+                "",
+                &format!(r#"<w:Filter Dialect="{}">{q}</w:Filter>"#, ns::DIALECT_WQL),
+            )
+        };
+        assert_eq!(kind(wql("")), (Kind::CannotProcessFilter, None));
+        assert_eq!(
+            kind(wql("SELEKT nothing")),
+            (Kind::CannotProcessFilter, None)
+        );
+        assert_eq!(
+            kind(wql(&format!(
+                "SELECT * FROM C WHERE A = '{}'",
+                "x".repeat(1100)
+            ))),
+            (Kind::CannotProcessFilter, None)
+        );
+        let deep = format!(
+            "SELECT * FROM C WHERE {}A = 1{}",
+            "(".repeat(12),
+            ")".repeat(12)
+        );
+        assert_eq!(kind(wql(&deep)), (Kind::CannotProcessFilter, None));
+        assert_eq!(
+            kind(push(
+                "",
+                &format!(
+                    r#"<w:Filter Dialect="{0}">SELECT * FROM A</w:Filter><e:Filter Dialect="{0}">SELECT * FROM A</e:Filter>"#,
+                    ns::DIALECT_WQL
+                )
+            )),
+            (Kind::InvalidMessage, None)
+        );
+    }
+
+    #[test]
+    fn auth_profiles_and_issued_credentials() {
+        let tokens = r#"<wst:IssuedTokens><wst:RequestSecurityTokenResponse><wst:TokenType>http://schemas.dmtf.org/wbem/wsman/1/wsman/token/userNameToken</wst:TokenType><wst:RequestedSecurityToken><wsse:UsernameToken><wsse:Username>sink</wsse:Username><wsse:Password> p w </wsse:Password></wsse:UsernameToken></wst:RequestedSecurityToken></wst:RequestSecurityTokenResponse></wst:IssuedTokens>"#;
+        let body = |profile: &str, addr: &str| {
+            format!(
+                r#"<e:Subscribe><e:Delivery Mode="{}"><e:NotifyTo><a:Address>{addr}</a:Address></e:NotifyTo><w:Auth Profile="{profile}"/></e:Delivery></e:Subscribe>"#,
+                ns::MODE_PUSH_WITH_ACK
+            )
+        };
+        let s = run(tokens, &body(ns::PROFILE_HTTP_DIGEST, "http://h/")).unwrap();
+        let auth = s.auth.unwrap();
+        assert_eq!(auth.scheme, AuthScheme::Digest);
+        let c = auth.credentials.unwrap();
+        assert_eq!(
+            (c.username.as_str(), c.password.as_str()),
+            ("sink", " p w ")
+        );
+        // Debug output never shows the password.
+        assert!(!format!("{c:?}").contains("p w"));
+        let s = run("", &body(ns::PROFILE_HTTPS_BASIC, "https://h/")).unwrap();
+        assert_eq!(
+            s.auth,
+            Some(DeliveryAuth {
+                scheme: AuthScheme::Basic,
+                credentials: None
+            })
+        );
+        // Credentials alone mean Basic.
+        let s = run(tokens, r#"<e:Subscribe><e:Delivery><e:NotifyTo><a:Address>http://h/</a:Address></e:NotifyTo></e:Delivery></e:Subscribe>"#).unwrap();
+        assert_eq!(s.auth.unwrap().scheme, AuthScheme::Basic);
+
+        let r = run(
+            "",
+            &body(
+                "http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile/http/spnego-kerberos",
+                "http://h/",
+            ),
+        );
+        assert_eq!(
+            kind(r),
+            (Kind::UnsupportedFeature, Some(Detail::AuthorizationMode))
+        );
+        let r = run("", &body(ns::PROFILE_HTTPS_DIGEST, "http://h/"));
+        assert_eq!(
+            kind(r),
+            (
+                Kind::EventSourceUnableToProcess,
+                Some(Detail::UnusableAddress)
+            )
+        );
+        let long = "x".repeat(200);
+        let r = run(
+            &tokens.replace("sink", &long),
+            &body(ns::PROFILE_HTTP_BASIC, "http://h/"),
+        );
+        assert_eq!(
+            kind(r),
+            (Kind::EncodingLimit, Some(Detail::ServiceEnvelopeLimit))
+        );
+        let r = run(
+            &tokens.replace("sink", ""),
+            &body(ns::PROFILE_HTTP_BASIC, "http://h/"),
+        );
+        assert_eq!(kind(r), (Kind::InvalidMessage, None));
+    }
+
+    #[test]
+    fn renew_bodies_and_identifier_headers() {
+        let doc = |body: &str| {
+            format!(
+                "{HEAD}<s:Header><e:Identifier> uuid:X </e:Identifier></s:Header><s:Body>{body}</s:Body></s:Envelope>"
+            )
+        };
+        let text = doc("<e:Renew><e:Expires>PT60S</e:Expires></e:Renew>");
+        let d = roxmltree::Document::parse(&text).unwrap();
+        let h = d.root_element().first_element_child().unwrap();
+        assert_eq!(identifier(h), Some("uuid:X"));
+        let b = h
+            .next_sibling_element()
+            .unwrap()
+            .first_element_child()
+            .unwrap();
+        assert_eq!(parse_renew(b).unwrap(), Some(Expires::After(60_000)));
+        for (body, want) in [
+            ("<e:Renew/>", Ok(None)),
+            (
+                "<e:Renew><e:Expires>PT0S</e:Expires></e:Renew>",
+                Err(Kind::InvalidExpirationTime),
+            ),
+            (
+                "<e:Renew><e:Expires>PT1S</e:Expires><e:Expires>PT1S</e:Expires></e:Renew>",
+                Err(Kind::InvalidMessage),
+            ),
+            ("<e:Renew><e:Bogus/></e:Renew>", Err(Kind::InvalidMessage)),
+            ("<e:Subscribe/>", Err(Kind::InvalidMessage)),
+        ] {
+            let text = doc(body);
+            let d = roxmltree::Document::parse(&text).unwrap();
+            let b = d
+                .root_element()
+                .last_element_child()
+                .unwrap()
+                .first_element_child()
+                .unwrap();
+            assert_eq!(parse_renew(b).map_err(|e| e.kind), want, "{body}");
+        }
+        let text = format!("{HEAD}<s:Header><e:Identifier/></s:Header><s:Body/></s:Envelope>");
+        let d = roxmltree::Document::parse(&text).unwrap();
+        assert_eq!(
+            identifier(d.root_element().first_element_child().unwrap()),
+            None
+        );
+    }
+
+    #[test]
+    fn not_a_subscribe() {
+        let r = run("", "<e:Renew/>");
+        assert_eq!(kind(r), (Kind::InvalidMessage, None));
+    }
+}

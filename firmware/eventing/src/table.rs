@@ -1,0 +1,648 @@
+//! The subscription table: capped, each subscription with a bounded queue of undelivered
+//! events (DESIGN.md "Events"). Subscribe, Renew, GetStatus and Unsubscribe are answered here;
+//! the delivery side of the table is in [`crate::deliver`].
+//!
+//! A subscription is only visible to the user who made it: Renew, GetStatus, Unsubscribe and
+//! Pull by anyone else are answered as for an unknown identifier, so identifiers cannot be
+//! probed.
+
+use alloc::collections::VecDeque;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::fmt::Write;
+
+use crate::deliver::State;
+use crate::fault::{EventingFault, Kind};
+use crate::subscribe::{self, ConnectionRetry, Expires, Subscribe};
+
+/// The caller's clocks: a monotonic one for everything, and the wall clock when the image has
+/// one (only `xs:dateTime` expirations need it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Clock {
+    pub now_ms: u64,
+    pub unix_ms: Option<u64>,
+}
+
+impl Clock {
+    pub const fn monotonic(now_ms: u64) -> Self {
+        Self {
+            now_ms,
+            unix_ms: None,
+        }
+    }
+}
+
+/// One event as delivered: the indication already rendered (by cim) and the SEL record it is,
+/// if any, so bookmarks can point into the SEL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    /// SEL RecordID; `None` for events that are not SEL records.
+    pub record_id: Option<u16>,
+    /// The event's own action URI (`w:Event/@Action`, and the Action of a Push message).
+    pub action: String,
+    /// The indication instance's markup (e.g. `<p:CIM_AlertIndication …>…`).
+    pub body: String,
+    /// When it was queued, in monotonic ms (set by [`Table::offer`]).
+    pub queued_ms: u64,
+}
+
+impl Event {
+    pub fn new(record_id: Option<u16>, action: impl Into<String>, body: impl Into<String>) -> Self {
+        Self {
+            record_id,
+            action: action.into(),
+            body: body.into(),
+            queued_ms: 0,
+        }
+    }
+}
+
+/// The table's bounds and defaults.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Live subscriptions at most; one more answers QuotaLimit.
+    pub max_subscriptions: usize,
+    /// Undelivered events per subscription; an overflow drops the oldest and counts it.
+    pub max_queue: usize,
+    /// Lifetime of a subscription that asks for none.
+    pub default_expiry_ms: u64,
+    /// Longer requested lifetimes are shortened to this (the response says what was granted).
+    pub max_expiry_ms: u64,
+    /// Retries when the Subscribe has no ConnectionRetry.
+    pub default_retry: ConnectionRetry,
+    /// Back-off between retries doubles from the retry interval up to this.
+    pub max_backoff_ms: u64,
+    /// Events mode without MaxTime: how long a partial batch waits.
+    pub default_max_time_ms: u64,
+    /// Events mode without MaxElements.
+    pub default_max_elements: u32,
+    /// Envelope budget of a delivery when the Subscribe has no MaxEnvelopeSize.
+    pub default_envelope_size: u32,
+    /// What Subscribe parsing keeps at most.
+    pub limits: subscribe::Limits,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            max_subscriptions: 8,
+            max_queue: 32,
+            default_expiry_ms: 3_600_000,
+            max_expiry_ms: 7 * 86_400_000,
+            default_retry: ConnectionRetry {
+                total: 3,
+                interval_ms: 5_000,
+            },
+            max_backoff_ms: 300_000,
+            default_max_time_ms: 30_000,
+            default_max_elements: 20,
+            default_envelope_size: 32_767,
+            limits: subscribe::Limits::default(),
+        }
+    }
+}
+
+/// One subscription.
+#[derive(Debug, Clone)]
+pub struct Subscription {
+    /// `uuid:…`; the `wse:Identifier` of the subscription manager EPR.
+    pub id: String,
+    /// The user who subscribed (as the HTTP layer authenticated it).
+    pub owner: String,
+    pub terms: Subscribe,
+    /// When it ends, in monotonic ms.
+    pub expires_at: u64,
+    /// The expiry as granted, in the form the subscriber asked for (for the responses).
+    pub granted: Expires,
+    /// Events not yet handed to the delivery task.
+    pub(crate) queue: VecDeque<Event>,
+    /// Events dropped (queue overflow, oversize) and not yet reported with DroppedEvents.
+    pub dropped: u32,
+    /// The SEL RecordID of the last event delivered: the bookmark.
+    pub last_record: Option<u16>,
+    pub(crate) state: State,
+}
+
+impl Subscription {
+    /// Undelivered events, oldest first.
+    pub fn queued(&self) -> impl Iterator<Item = &Event> {
+        self.queue.iter()
+    }
+
+    /// Milliseconds left at `now`.
+    pub fn remaining_ms(&self, now_ms: u64) -> u64 {
+        self.expires_at.saturating_sub(now_ms)
+    }
+
+    /// The bookmark text of the last delivered event, as `w:Bookmark` carries it.
+    pub fn bookmark_text(&self) -> Option<String> {
+        self.last_record.map(|r| {
+            let mut s = String::from(subscribe::BOOKMARK_PREFIX);
+            let _ = write!(s, "{r}");
+            s
+        })
+    }
+}
+
+/// Resolves a requested expiry against the clocks: the monotonic deadline and what is
+/// granted, lowered to `max_ms`.
+fn grant(
+    req: Option<Expires>,
+    clock: Clock,
+    cfg: &Config,
+) -> Result<(u64, Expires), EventingFault> {
+    let (ms, granted) = match req {
+        None => (cfg.default_expiry_ms, Expires::After(cfg.default_expiry_ms)),
+        Some(Expires::After(ms)) => {
+            let ms = ms.min(cfg.max_expiry_ms);
+            (ms, Expires::After(ms))
+        }
+        Some(Expires::At(at)) => {
+            let Some(unix) = clock.unix_ms else {
+                return Err(EventingFault::new(Kind::UnsupportedExpirationType).message(
+                    "This event source has no wall clock; send wse:Expires as an xs:duration.",
+                ));
+            };
+            if at <= unix {
+                return Err(EventingFault::new(Kind::InvalidExpirationTime)
+                    .message("wse:Expires is in the past."));
+            }
+            let ms = (at - unix).min(cfg.max_expiry_ms);
+            (ms, Expires::At(unix.saturating_add(ms)))
+        }
+    };
+    Ok((clock.now_ms.saturating_add(ms), granted))
+}
+
+/// The capped set of subscriptions.
+#[derive(Debug, Clone)]
+pub struct Table {
+    pub(crate) subs: Vec<Subscription>,
+    pub(crate) cfg: Config,
+}
+
+fn unknown(kind: Kind) -> EventingFault {
+    EventingFault::new(kind).message("No subscription has this identifier.")
+}
+
+/// `uuid:` + a version-4 UUID from 128 random bits, upper case as Windows writes it.
+pub fn format_uuid(v: u128) -> String {
+    let v = (v & !(0xF << 76) | (0x4 << 76)) & !(0x3 << 62) | (0x2 << 62);
+    let hex = |out: &mut String, n: u128, digits: usize| {
+        let _ = write!(out, "{:0width$X}", n, width = digits);
+    };
+    let mut s = String::with_capacity(41);
+    s.push_str("uuid:");
+    hex(&mut s, v >> 96, 8);
+    s.push('-');
+    hex(&mut s, (v >> 80) & 0xFFFF, 4);
+    s.push('-');
+    hex(&mut s, (v >> 64) & 0xFFFF, 4);
+    s.push('-');
+    hex(&mut s, (v >> 48) & 0xFFFF, 4);
+    s.push('-');
+    hex(&mut s, v & 0xFFFF_FFFF_FFFF, 12);
+    s
+}
+
+impl Table {
+    pub fn new(cfg: Config) -> Self {
+        Self {
+            subs: Vec::new(),
+            cfg,
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    pub fn len(&self) -> usize {
+        self.subs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.subs.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Subscription> {
+        self.subs.iter()
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Subscription> {
+        self.subs.iter().find(|s| s.id == id)
+    }
+
+    fn index_for(&self, id: &str, owner: &str) -> Option<usize> {
+        self.subs
+            .iter()
+            .position(|s| s.id == id && s.owner == owner)
+    }
+
+    /// Creates a subscription; `random` supplies its identifier's 128 bits.
+    pub fn subscribe(
+        &mut self,
+        terms: Subscribe,
+        owner: &str,
+        clock: Clock,
+        random: &mut impl FnMut() -> u128,
+    ) -> Result<&Subscription, EventingFault> {
+        self.expire(clock.now_ms);
+        if self.subs.len() >= self.cfg.max_subscriptions {
+            return Err(EventingFault::new(Kind::QuotaLimit).message(alloc::format!(
+                "This event source keeps at most {} subscriptions.",
+                self.cfg.max_subscriptions
+            )));
+        }
+        let (expires_at, granted) = grant(terms.expires, clock, &self.cfg)?;
+        // 128 random bits do not collide in practice; a broken source must not loop forever.
+        let mut id = format_uuid(random());
+        for _ in 0..4 {
+            if self.get(&id).is_none() {
+                break;
+            }
+            id = format_uuid(random());
+        }
+        if self.get(&id).is_some() {
+            return Err(EventingFault::new(Kind::EventSourceUnableToProcess)
+                .message("No unique subscription identifier could be made."));
+        }
+        self.subs.push(Subscription {
+            id,
+            owner: owner.to_string(),
+            terms,
+            expires_at,
+            granted,
+            queue: VecDeque::new(),
+            dropped: 0,
+            last_record: None,
+            state: State::idle(clock.now_ms),
+        });
+        self.subs
+            .last()
+            .ok_or_else(|| EventingFault::new(Kind::EventSourceUnableToProcess))
+    }
+
+    /// Renew: a new expiry (the default when `expires` is `None`). Unknown → UnableToRenew.
+    pub fn renew(
+        &mut self,
+        id: &str,
+        owner: &str,
+        expires: Option<Expires>,
+        clock: Clock,
+    ) -> Result<Expires, EventingFault> {
+        self.expire(clock.now_ms);
+        let i = self
+            .index_for(id, owner)
+            .ok_or_else(|| unknown(Kind::UnableToRenew))?;
+        let (at, granted) = grant(expires, clock, &self.cfg)?;
+        if let Some(s) = self.subs.get_mut(i) {
+            s.expires_at = at;
+            s.granted = granted;
+        }
+        Ok(granted)
+    }
+
+    /// GetStatus: the time left, as a duration (or a date-time when the wall clock is known
+    /// and the subscriber asked in that form).
+    pub fn get_status(
+        &mut self,
+        id: &str,
+        owner: &str,
+        clock: Clock,
+    ) -> Result<Expires, EventingFault> {
+        self.expire(clock.now_ms);
+        let s = self
+            .index_for(id, owner)
+            .and_then(|i| self.subs.get(i))
+            .ok_or_else(|| unknown(Kind::DestinationUnreachable))?;
+        let left = s.remaining_ms(clock.now_ms);
+        Ok(match (s.granted, clock.unix_ms) {
+            (Expires::At(_), Some(unix)) => Expires::At(unix.saturating_add(left)),
+            _ => Expires::After(left),
+        })
+    }
+
+    /// Unsubscribe: removes it (no SubscriptionEnd: the subscriber asked).
+    pub fn unsubscribe(
+        &mut self,
+        id: &str,
+        owner: &str,
+        now_ms: u64,
+    ) -> Result<Subscription, EventingFault> {
+        self.expire(now_ms);
+        let i = self
+            .index_for(id, owner)
+            .ok_or_else(|| unknown(Kind::DestinationUnreachable))?;
+        Ok(self.subs.remove(i))
+    }
+
+    /// Removes expired subscriptions and returns their identifiers. WS-Eventing sends no
+    /// SubscriptionEnd for an expiry: the subscriber knew the time.
+    pub fn expire(&mut self, now_ms: u64) -> Vec<String> {
+        let mut gone = Vec::new();
+        self.subs.retain(|s| {
+            let live = s.expires_at > now_ms;
+            if !live {
+                gone.push(s.id.clone());
+            }
+            live
+        });
+        gone
+    }
+
+    /// Queues `event` on every subscription `wants` accepts (its filter matched: the caller
+    /// evaluates the WQL against the indication). A full queue drops its oldest event and
+    /// counts it for DroppedEvents.
+    pub fn offer(
+        &mut self,
+        mut event: Event,
+        now_ms: u64,
+        mut wants: impl FnMut(&Subscription) -> bool,
+    ) {
+        event.queued_ms = now_ms;
+        let cap = self.cfg.max_queue.max(1);
+        for s in self.subs.iter_mut().filter(|s| s.expires_at > now_ms) {
+            if !wants(s) {
+                continue;
+            }
+            if s.queue.len() >= cap {
+                s.queue.pop_front();
+                s.dropped = s.dropped.saturating_add(1);
+            }
+            s.queue.push_back(event.clone());
+        }
+    }
+
+    /// Restores a persisted subscription (see [`crate::persist`]); QuotaLimit when full.
+    pub fn restore(&mut self, sub: Subscription) -> Result<(), EventingFault> {
+        if self.subs.len() >= self.cfg.max_subscriptions || self.get(&sub.id).is_some() {
+            return Err(EventingFault::new(Kind::QuotaLimit));
+        }
+        self.subs.push(sub);
+        Ok(())
+    }
+}
+
+/// Test helpers shared by the modules' unit tests.
+#[cfg(test)]
+pub(crate) mod tests_support {
+    use super::*;
+    use crate::subscribe::{DeliveryMode, EnvelopePolicy};
+
+    pub(crate) fn terms(mode: DeliveryMode) -> Subscribe {
+        Subscribe {
+            mode,
+            notify_to: (mode != DeliveryMode::Pull).then(|| subscribe::Endpoint {
+                address: "http://127.0.0.1:8080/sink".into(),
+                params: Vec::new(),
+            }),
+            end_to: None,
+            expires: None,
+            heartbeat_ms: None,
+            send_bookmarks: false,
+            bookmark: None,
+            max_elements: None,
+            max_time_ms: None,
+            max_envelope_size: None,
+            envelope_policy: EnvelopePolicy::Notify,
+            connection_retry: None,
+            locale: None,
+            content_encoding: None,
+            filter: None,
+            auth: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tests_support::terms;
+    use super::*;
+    use crate::subscribe::DeliveryMode;
+
+    fn counter() -> impl FnMut() -> u128 {
+        let mut n = 0u128;
+        move || {
+            n += 1;
+            n
+        }
+    }
+
+    #[test]
+    fn uuid_is_version_4_upper_case() {
+        let id = format_uuid(u128::MAX);
+        assert_eq!(id, "uuid:FFFFFFFF-FFFF-4FFF-BFFF-FFFFFFFFFFFF");
+        let id = format_uuid(0);
+        assert_eq!(id, "uuid:00000000-0000-4000-8000-000000000000");
+        assert_eq!(id.len(), 41);
+    }
+
+    #[test]
+    fn cap_answers_quota_limit() {
+        let mut t = Table::new(Config {
+            max_subscriptions: 2,
+            ..Config::default()
+        });
+        let mut r = counter();
+        let c = Clock::monotonic(0);
+        t.subscribe(terms(DeliveryMode::Push), "u", c, &mut r)
+            .unwrap();
+        t.subscribe(terms(DeliveryMode::Pull), "u", c, &mut r)
+            .unwrap();
+        let e = t
+            .subscribe(terms(DeliveryMode::Push), "u", c, &mut r)
+            .unwrap_err();
+        assert_eq!(e.kind, Kind::QuotaLimit);
+        // An expired one frees its slot.
+        let e = t.subscribe(
+            terms(DeliveryMode::Push),
+            "u",
+            Clock::monotonic(3_600_000),
+            &mut r,
+        );
+        assert!(e.is_ok());
+    }
+
+    #[test]
+    fn colliding_random_source_is_refused_not_looped() {
+        let mut t = Table::new(Config::default());
+        let mut same = || 7u128;
+        let c = Clock::monotonic(0);
+        t.subscribe(terms(DeliveryMode::Push), "u", c, &mut same)
+            .unwrap();
+        let e = t
+            .subscribe(terms(DeliveryMode::Push), "u", c, &mut same)
+            .unwrap_err();
+        assert_eq!(e.kind, Kind::EventSourceUnableToProcess);
+    }
+
+    #[test]
+    fn expiry_duration_is_capped_and_date_time_needs_a_wall_clock() {
+        let mut t = Table::new(Config {
+            max_expiry_ms: 10_000,
+            ..Config::default()
+        });
+        let mut r = counter();
+        let mut req = terms(DeliveryMode::Push);
+        req.expires = Some(Expires::After(60_000));
+        let s = t
+            .subscribe(req.clone(), "u", Clock::monotonic(5), &mut r)
+            .unwrap();
+        assert_eq!(s.granted, Expires::After(10_000));
+        assert_eq!(s.expires_at, 10_005);
+
+        req.expires = Some(Expires::At(2_000_000));
+        let e = t
+            .subscribe(req.clone(), "u", Clock::monotonic(0), &mut r)
+            .unwrap_err();
+        assert_eq!(e.kind, Kind::UnsupportedExpirationType);
+        let wall = Clock {
+            now_ms: 100,
+            unix_ms: Some(1_995_000),
+        };
+        let s = t.subscribe(req.clone(), "u", wall, &mut r).unwrap();
+        assert_eq!(s.expires_at, 5_100);
+        assert_eq!(s.granted, Expires::At(2_000_000));
+        let past = Clock {
+            now_ms: 100,
+            unix_ms: Some(2_000_000),
+        };
+        let e = t.subscribe(req, "u", past, &mut r).unwrap_err();
+        assert_eq!(e.kind, Kind::InvalidExpirationTime);
+    }
+
+    #[test]
+    fn renew_get_status_unsubscribe_and_owner_isolation() {
+        let mut t = Table::new(Config::default());
+        let mut r = counter();
+        let id = t
+            .subscribe(
+                terms(DeliveryMode::Push),
+                "alice",
+                Clock::monotonic(0),
+                &mut r,
+            )
+            .unwrap()
+            .id
+            .clone();
+        assert_eq!(
+            t.get_status(&id, "alice", Clock::monotonic(600_000))
+                .unwrap(),
+            Expires::After(3_000_000)
+        );
+        assert_eq!(
+            t.renew(
+                &id,
+                "alice",
+                Some(Expires::After(120_000)),
+                Clock::monotonic(600_000)
+            )
+            .unwrap(),
+            Expires::After(120_000)
+        );
+        assert_eq!(t.get(&id).unwrap().expires_at, 720_000);
+        // Another user sees nothing.
+        assert_eq!(
+            t.renew(&id, "mallory", None, Clock::monotonic(0))
+                .unwrap_err()
+                .kind,
+            Kind::UnableToRenew
+        );
+        assert_eq!(
+            t.get_status(&id, "mallory", Clock::monotonic(0))
+                .unwrap_err()
+                .kind,
+            Kind::DestinationUnreachable
+        );
+        assert!(t.unsubscribe(&id, "mallory", 0).is_err());
+        assert!(t.unsubscribe(&id, "alice", 0).is_ok());
+        assert!(t.is_empty());
+        assert_eq!(
+            t.unsubscribe(&id, "alice", 0).unwrap_err().kind,
+            Kind::DestinationUnreachable
+        );
+    }
+
+    #[test]
+    fn renew_after_expiry_is_unable_to_renew() {
+        let mut t = Table::new(Config::default());
+        let mut r = counter();
+        let id = t
+            .subscribe(terms(DeliveryMode::Push), "u", Clock::monotonic(0), &mut r)
+            .unwrap()
+            .id
+            .clone();
+        let e = t
+            .renew(&id, "u", None, Clock::monotonic(3_600_000))
+            .unwrap_err();
+        assert_eq!(e.kind, Kind::UnableToRenew);
+        assert!(t.is_empty());
+    }
+
+    #[test]
+    fn overflow_drops_the_oldest_and_counts_it() {
+        let mut t = Table::new(Config {
+            max_queue: 3,
+            ..Config::default()
+        });
+        let mut r = counter();
+        t.subscribe(terms(DeliveryMode::Pull), "u", Clock::monotonic(0), &mut r)
+            .unwrap();
+        for i in 0..5u16 {
+            t.offer(Event::new(Some(i), "a", "<x/>"), 10, |_| true);
+        }
+        let s = t.iter().next().unwrap();
+        let ids: Vec<_> = s.queued().map(|e| e.record_id).collect();
+        assert_eq!(ids, [Some(2), Some(3), Some(4)]);
+        assert_eq!(s.dropped, 2);
+        assert!(s.queued().all(|e| e.queued_ms == 10));
+    }
+
+    #[test]
+    fn offer_respects_the_filter_decision() {
+        let mut t = Table::new(Config::default());
+        let mut r = counter();
+        let c = Clock::monotonic(0);
+        let a = t
+            .subscribe(terms(DeliveryMode::Pull), "u", c, &mut r)
+            .unwrap()
+            .id
+            .clone();
+        t.subscribe(terms(DeliveryMode::Pull), "u", c, &mut r)
+            .unwrap();
+        t.offer(Event::new(None, "a", "<x/>"), 1, |s| s.id == a);
+        let counts: Vec<_> = t.iter().map(|s| s.queued().count()).collect();
+        assert_eq!(counts, [1, 0]);
+    }
+
+    #[test]
+    fn bookmark_text_is_the_last_record() {
+        let mut t = Table::new(Config::default());
+        let mut r = counter();
+        let s = t
+            .subscribe(terms(DeliveryMode::Pull), "u", Clock::monotonic(0), &mut r)
+            .unwrap();
+        assert_eq!(s.bookmark_text(), None);
+        let mut s = s.clone();
+        s.last_record = Some(42);
+        assert_eq!(s.bookmark_text().as_deref(), Some("sel:42"));
+        assert_eq!(
+            subscribe::Bookmark::parse("sel:42").unwrap(),
+            subscribe::Bookmark::After(42)
+        );
+    }
+}
+
+#[cfg(test)]
+mod size {
+    /// The fixed part of a subscription (472 B on a 64-bit host when written); its heap part is
+    /// its strings plus the queue, at most `max_queue` events of 64 B + their markup each. A
+    /// change that grows the fixed part past this bound should say why.
+    #[test]
+    fn fixed_part_of_a_subscription_stays_small() {
+        let words = core::mem::size_of::<usize>();
+        assert!(core::mem::size_of::<super::Subscription>() <= 60 * words);
+        assert!(core::mem::size_of::<super::Event>() <= 8 * words);
+    }
+}
