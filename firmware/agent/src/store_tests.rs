@@ -168,7 +168,7 @@ fn put_unc(agent: &Agent, unc: i32) -> Response {
         ("CreationClassName", "CIM_NumericSensor".to_string()),
         (
             "DeviceID",
-            wsbmc_sel::render::device_id("CPU0 Temp", 48, 0, 0x20),
+            wsbmc_cim::sensor::device_id_of("CPU0 Temp", 48, 0, 0x20),
         ),
         ("SystemCreationClassName", "CIM_ComputerSystem".to_string()),
         ("SystemName", "host-1".to_string()),
@@ -218,7 +218,7 @@ fn text(r: &Response) -> String {
 
 fn is_internal_error(r: &Response) -> bool {
     let t = text(r);
-    r.status == 500 && t.contains(":InternalError<") && t.contains("settings store")
+    r.outcome.status() == 500 && t.contains(":InternalError<") && t.contains("settings store")
 }
 
 /// Lets the log task run until it has nothing left to do.
@@ -257,7 +257,7 @@ fn a_put_the_store_cannot_keep_answers_a_fault_and_changes_nothing() {
             assert_eq!(agent.store_errors(), 0);
             assert!(!agent.store_failing());
             let ok = put_unc(&agent, 88_000);
-            assert_eq!(ok.status, 200, "{}", text(&ok));
+            assert_eq!(ok.outcome.status(), 200, "{}", text(&ok));
             settle().await;
             assert_eq!(unc(&agent), Some(88_000));
             assert_eq!(agent.store_errors(), 0);
@@ -266,7 +266,7 @@ fn a_put_the_store_cannot_keep_answers_a_fault_and_changes_nothing() {
             // meets the failure is queued; its write fails, is counted, and the monitor goes
             // back to what the store holds.
             broken.set(true);
-            assert_eq!(put_unc(&agent, 90_000).status, 200);
+            assert_eq!(put_unc(&agent, 90_000).outcome.status(), 200);
             settle().await;
             assert_eq!(unc(&agent), Some(88_000), "reverted to the stored value");
             assert_eq!(agent.store_errors(), 1);
@@ -293,7 +293,7 @@ fn a_put_the_store_cannot_keep_answers_a_fault_and_changes_nothing() {
                 .send(LogCmd::Event(wsbmc_sel::bmc_started(agent.log().bmc())));
             settle().await;
             assert!(!agent.store_failing());
-            assert_eq!(put_unc(&agent, 92_000).status, 200);
+            assert_eq!(put_unc(&agent, 92_000).outcome.status(), 200);
             settle().await;
             assert_eq!(unc(&agent), Some(92_000));
             assert_eq!(agent.store_errors(), 2);
@@ -386,7 +386,7 @@ impl Board {
 fn an_override_stays_with_its_sensor_when_one_is_inserted_before_it() {
     let board = Board::new();
     board.start(vec![cpu_temp()], async |agent| {
-        assert_eq!(put_unc(agent, 88_000).status, 200);
+        assert_eq!(put_unc(agent, 88_000).outcome.status(), 200);
         settle().await;
     });
     board.start(vec![cpu_temp()], async |agent| {

@@ -155,7 +155,8 @@ fn every_console_shape_replays_to_its_golden() {
 #[cfg(all(feature = "software-inventory", feature = "ip-interface"))]
 #[test]
 fn no_orphan_requests_or_goldens() {
-    let names: std::collections::BTreeSet<String> = cases().iter().map(|c| c.request.to_string()).collect();
+    let names: std::collections::BTreeSet<String> =
+        cases().iter().map(|c| c.request.to_string()).collect();
     for dir in ["requests", "responses"] {
         let Ok(entries) = std::fs::read_dir(root().join(dir)) else {
             panic!("no {dir} dir");
