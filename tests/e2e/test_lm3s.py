@@ -1210,13 +1210,19 @@ def test_a_blank_store_is_a_new_sel_not_a_loss(image):
     """#20's loss detection is on by default on the image: its store starts blank (RAM-backed
     flash, nothing to damage under QEMU), which is a new device, not a loss, so before any
     ClearLog the SEL holds its boot records and no "Log area reset/cleared" record of the SEL
-    sensor (72h, offset 02h). The loss path itself (a damaged or replaced store) is covered by
-    wsbmc-sel's unit tests and the host's test_hostile_state.py."""
+    sensor (72h, offset 02h), and the image's defmt log has no loss warning (the one
+    firmware/lm3s6965evb/src/main.rs's log task writes when wsbmc-sel reports a loss, in the std
+    images' words). The loss path itself (a damaged or replaced store) cannot happen to this RAM
+    store under QEMU: it is covered by wsbmc-sel's unit tests and the host's
+    test_hostile_state.py, which checks the same warning in the host agent's log."""
     wsman = pypsrp(image)
     records = _sel_records(wsman)
     assert records, "no boot record in the SEL"
     resets = [r for r in records if r[1] == SEL_SENSOR and r[4][0] & 0x0F == 0x02]
     assert not resets, records
+    log = image.log()
+    assert "on lm3s6965evb, board" in log, "the defmt log does not decode:\n" + log[-2000:]
+    assert "records lost" not in log, log[-2000:]
 
 
 def test_power_requests_are_refused_and_the_power_unit_stays_on(image):

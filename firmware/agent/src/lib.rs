@@ -535,13 +535,23 @@ impl Agent {
     ///
     /// If the store cannot be mounted the log stays disabled (CIM shows it so) and commands are
     /// drained and dropped, so the rest of the agent keeps working.
+    ///
+    /// `mounted` is shown the SEL once it is mounted, before anything is added: where the
+    /// bare-metal image warns of a loss ([`Sel::lost`]) in its own log, as the std images do
+    /// after mounting it themselves ([`Self::run_mounted_log`]). A parameter of this one task
+    /// rather than a second mount in the image or a wrapper around it: either cost the image's
+    /// flash and RAM more than the warning itself.
     pub async fn run_log<F: MultiwriteNorFlash>(
         &self,
         mut store: Store<F>,
         config: SelConfig,
+        mounted: impl FnOnce(&Sel),
     ) -> ! {
         let sel = match Sel::mount(&mut store, config).await {
-            Ok(sel) => sel,
+            Ok(sel) => {
+                mounted(&sel);
+                sel
+            }
             Err(_) => {
                 self.note("SEL mount", false);
                 loop {

@@ -2,7 +2,8 @@
 //! test) uses to pin sensor values, inject device faults, pull devices and drive the host's
 //! power, while the agent runs.
 //!
-//! Protocol: the client connects, writes one request line of at most [`MAX_REQUEST`] bytes
+//! Protocol: the client connects, writes one request line of at most
+//! [`MAX_REQUEST`](crate::control_line::MAX_REQUEST) bytes
 //! (words separated by spaces, e.g. `fault fan_ctl timeout`), and reads the reply until EOF. The
 //! reply's first line is `ok` or `error: <message>`; `status` adds one line per item. One
 //! request per connection keeps the server free of framing state, and the bound keeps a
@@ -22,167 +23,15 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{UnixListener, UnixStream};
 use wsbmc_agent::Agent;
 use wsbmc_board::Board;
-use wsbmc_hal::PowerRequest;
-use wsbmc_sim::{PsuCondition, SimFault};
 
+pub use crate::control_line::Command;
+use crate::control_line::LineReader;
 use crate::sim::Sim;
 
-/// Longest request line, newline included.
-pub const MAX_REQUEST: usize = 512;
 /// A client that has not sent its line by then is dropped.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 /// Longest reply the client accepts: `status` on a large board is a few KiB.
 const MAX_REPLY: u64 = 256 * 1024;
-
-/// A parsed request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Command {
-    Set {
-        key: String,
-        value: String,
-    },
-    Clear {
-        key: String,
-    },
-    Fault {
-        device: String,
-        fault: Option<SimFault>,
-    },
-    Remove {
-        device: String,
-    },
-    Insert {
-        device: String,
-    },
-    Host {
-        request: PowerRequest,
-    },
-    /// Append `count` "System Reconfigured" events to the SEL, to try a full or large log.
-    SelFill {
-        count: u16,
-    },
-    /// A power device's PMBus status.
-    Psu {
-        device: String,
-        condition: PsuCondition,
-    },
-    /// A GPIO input's level, by its board-file name.
-    Gpio {
-        line: String,
-        high: bool,
-    },
-    GpioFault {
-        line: String,
-        fault: Option<SimFault>,
-    },
-    Status,
-}
-
-impl Command {
-    pub fn parse(line: &str) -> Result<Command, String> {
-        let words: Vec<&str> = line.split_ascii_whitespace().collect();
-        let owned = |s: &str| s.to_string();
-        match words.as_slice() {
-            ["set", key, value] => Ok(Command::Set {
-                key: owned(key),
-                value: owned(value),
-            }),
-            ["clear", key] => Ok(Command::Clear { key: owned(key) }),
-            ["fault", device, kind] => {
-                let fault = match *kind {
-                    "none" => None,
-                    k => Some(SimFault::from_name(k).ok_or_else(|| {
-                        format!(
-                            "unknown fault {k:?} (nack, bus, timeout, stuck, slow, checksum, none)"
-                        )
-                    })?),
-                };
-                Ok(Command::Fault {
-                    device: owned(device),
-                    fault,
-                })
-            }
-            ["remove", device] => Ok(Command::Remove {
-                device: owned(device),
-            }),
-            ["insert", device] => Ok(Command::Insert {
-                device: owned(device),
-            }),
-            ["host", state] => PowerRequest::from_name(state)
-                .map(|request| Command::Host { request })
-                .ok_or_else(|| {
-                    format!("unknown host request {state:?} (on, off, force-off, cycle, reset)")
-                }),
-            ["sel", "fill", n] => match n.parse::<u16>() {
-                Ok(count) if (1..=65_534).contains(&count) => Ok(Command::SelFill { count }),
-                _ => Err(format!("sel fill takes a count from 1 to 65534, not {n:?}")),
-            },
-            ["psu", device, c] => PsuCondition::from_name(c)
-                .map(|condition| Command::Psu {
-                    device: owned(device),
-                    condition,
-                })
-                .ok_or_else(|| {
-                    format!("unknown psu condition {c:?} (ok, failed, input-lost, predictive)")
-                }),
-            ["gpio", line, level @ ("high" | "low")] => Ok(Command::Gpio {
-                line: owned(line),
-                high: *level == "high",
-            }),
-            ["gpio", line, "fault", kind] => {
-                let fault = match *kind {
-                    "none" => None,
-                    k => Some(
-                        SimFault::from_name(k)
-                            .filter(|f| {
-                                matches!(f, SimFault::Nack | SimFault::BusError | SimFault::Timeout)
-                            })
-                            .ok_or_else(|| {
-                                format!("unknown gpio fault {k:?} (nack, bus, timeout, none)")
-                            })?,
-                    ),
-                };
-                Ok(Command::GpioFault {
-                    line: owned(line),
-                    fault,
-                })
-            }
-            ["gpio", ..] => {
-                Err("gpio takes LINE high|low, or LINE fault nack|bus|timeout|none".into())
-            }
-            ["status"] => Ok(Command::Status),
-            [] => Err("empty request".into()),
-            [verb, ..] => Err(format!(
-                "cannot parse {verb:?} request (set KEY VALUE, clear KEY, fault DEVICE KIND, \
-                 remove DEVICE, insert DEVICE, host on|off|force-off|cycle|reset, sel fill N, \
-                 psu DEVICE ok|failed|input-lost|predictive, gpio LINE high|low, status)"
-            )),
-        }
-    }
-
-    /// The line a client sends.
-    pub fn to_line(&self) -> String {
-        match self {
-            Command::Set { key, value } => format!("set {key} {value}"),
-            Command::Clear { key } => format!("clear {key}"),
-            Command::Fault { device, fault } => {
-                format!("fault {device} {}", fault.map_or("none", |f| f.name()))
-            }
-            Command::Remove { device } => format!("remove {device}"),
-            Command::Insert { device } => format!("insert {device}"),
-            Command::Host { request } => format!("host {}", request.name()),
-            Command::SelFill { count } => format!("sel fill {count}"),
-            Command::Psu { device, condition } => format!("psu {device} {}", condition.name()),
-            Command::Gpio { line, high } => {
-                format!("gpio {line} {}", if *high { "high" } else { "low" })
-            }
-            Command::GpioFault { line, fault } => {
-                format!("gpio {line} fault {}", fault.map_or("none", |f| f.name()))
-            }
-            Command::Status => "status".into(),
-        }
-    }
-}
 
 /// What the control channel acts on.
 pub struct Target {
@@ -475,31 +324,19 @@ pub async fn serve(listener: UnixListener, target: Rc<Target>) {
     }
 }
 
-/// One line, bounded: the client may close after it or not.
+/// One line, bounded ([`LineReader`]): the client may close after it or not.
 async fn read_line(stream: &mut UnixStream) -> Result<String, String> {
-    let mut buf = Vec::with_capacity(64);
+    let mut reader = LineReader::new();
     let mut chunk = [0u8; 128];
     loop {
         let n = stream
             .read(&mut chunk)
             .await
             .map_err(|e| format!("read: {e}"))?;
-        buf.extend_from_slice(&chunk[..n]);
-        if let Some(end) = buf.iter().position(|b| *b == b'\n') {
-            buf.truncate(end);
-            break;
-        }
-        if buf.len() > MAX_REQUEST {
-            return Err(format!("request longer than {MAX_REQUEST} bytes"));
-        }
-        if n == 0 {
-            break;
+        if let Some(line) = reader.push(&chunk[..n]) {
+            return line;
         }
     }
-    if buf.len() > MAX_REQUEST {
-        return Err(format!("request longer than {MAX_REQUEST} bytes"));
-    }
-    String::from_utf8(buf).map_err(|_| "request is not UTF-8".to_string())
 }
 
 /// The client side: sends `cmd` to the agent at `path`, returns the reply body or the error.
@@ -523,57 +360,5 @@ pub fn request(path: &PathBuf, cmd: &Command) -> Result<String, String> {
             .strip_prefix("error: ")
             .unwrap_or(reply.trim_end())
             .to_string()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parse_and_print_round_trip() {
-        for line in [
-            "set inlet_temp 42.5",
-            "clear inlet_temp",
-            "fault fan_ctl timeout",
-            "fault fan_ctl none",
-            "fault psu2 checksum",
-            "remove psu2",
-            "insert psu2",
-            "host on",
-            "host cycle",
-            "host force-off",
-            "sel fill 3000",
-            "psu psu0_hsc failed",
-            "psu psu0_hsc input-lost",
-            "gpio CHASSIS_INTRUSION_N low",
-            "gpio CHASSIS_INTRUSION_N high",
-            "gpio CHASSIS_INTRUSION_N fault bus",
-            "gpio CHASSIS_INTRUSION_N fault none",
-            "status",
-        ] {
-            let c = Command::parse(line).unwrap();
-            assert_eq!(c.to_line(), line);
-        }
-    }
-
-    #[test]
-    fn parse_errors_are_messages() {
-        for (line, needle) in [
-            ("", "empty"),
-            ("set x", "cannot parse"),
-            ("fault a melt", "unknown fault"),
-            ("host sideways", "unknown host request"),
-            ("reboot now", "cannot parse"),
-            ("sel fill 0", "from 1 to 65534"),
-            ("sel fill 65535", "from 1 to 65534"),
-            ("sel fill lots", "from 1 to 65534"),
-            ("psu psu0_hsc melted", "unknown psu condition"),
-            ("gpio X sideways", "gpio takes"),
-            ("gpio X fault stuck", "unknown gpio fault"),
-        ] {
-            let e = Command::parse(line).unwrap_err();
-            assert!(e.contains(needle), "{line:?}: {e}");
-        }
     }
 }

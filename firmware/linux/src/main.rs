@@ -8,6 +8,8 @@
 
 #[cfg(feature = "sim")]
 mod control;
+#[cfg(feature = "sim")]
+mod control_line;
 mod fru;
 mod kdf;
 #[cfg(target_os = "linux")]

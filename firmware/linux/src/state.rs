@@ -251,7 +251,7 @@ pub async fn start(
             tokio::task::spawn_local(async move {
                 match sel {
                     Ok(sel) => agent.run_mounted_log(store, sel).await,
-                    Err(_) => agent.run_log(store, config).await,
+                    Err(_) => agent.run_log(store, config, |_| ()).await,
                 }
             });
             Ok(stored)
@@ -268,7 +268,7 @@ pub async fn start(
             .map_err(|e| format!("RAM store: {e:?}"))?;
             warn!("SEL kept in RAM only; pass --state-dir DIR to keep it across restarts");
             let agent = agent.clone();
-            tokio::task::spawn_local(async move { agent.run_log(store, config).await });
+            tokio::task::spawn_local(async move { agent.run_log(store, config, |_| ()).await });
             Ok(None)
         }
     }
