@@ -232,7 +232,7 @@ async fn settle() {
 fn with_log_task(agent: &Agent, map: Flaky, queue: Flaky, body: impl AsyncFnOnce()) {
     block_on(async {
         let store = Store::mount(map, queue).await.unwrap();
-        match select(agent.run_log(store, config()), async {
+        match select(agent.run_log(store, config(), |_| ()), async {
             settle().await;
             body().await
         })
@@ -327,7 +327,7 @@ fn a_store_failing_from_the_start_is_counted_and_refuses_changes() {
             assert!(is_internal_error(&refused), "{}", text(&refused));
             assert_eq!(unc(&agent), Some(UNC_DEFAULT));
         };
-        match select(agent.run_log(store, config()), body).await {
+        match select(agent.run_log(store, config(), |_| ()), body).await {
             Either::First(never) => never,
             Either::Second(()) => {}
         }
