@@ -17,6 +17,8 @@ pub enum Profile {
     ProfileRegistration,
     SoftwareInventory,
     IpInterface,
+    SimpleIdentityManagement,
+    RoleBasedAuthorization,
 }
 
 impl Profile {
@@ -32,6 +34,11 @@ impl Profile {
         Profile::SoftwareInventory,
         #[cfg(feature = "ip-interface")]
         Profile::IpInterface,
+        // Shown only when the platform has an account table (`Counts::has_profile`).
+        #[cfg(feature = "accounts")]
+        Profile::SimpleIdentityManagement,
+        #[cfg(feature = "accounts")]
+        Profile::RoleBasedAuthorization,
     ];
 
     /// RegisteredName, exactly as the profile spells itself.
@@ -45,13 +52,15 @@ impl Profile {
             Profile::SoftwareInventory => "Software Inventory",
             Profile::IpInterface => "IP Interface",
             Profile::ProfileRegistration => "Profile Registration",
+            Profile::SimpleIdentityManagement => "Simple Identity Management",
+            Profile::RoleBasedAuthorization => "Role Based Authorization",
         }
     }
 
     pub const fn version(self) -> &'static str {
         match self {
             Profile::RecordLog => "2.0.0",
-            Profile::SoftwareInventory => "1.0.1",
+            Profile::SoftwareInventory | Profile::SimpleIdentityManagement => "1.0.1",
             _ => "1.0.0",
         }
     }
@@ -66,6 +75,8 @@ impl Profile {
             Profile::SoftwareInventory => "DSP1023",
             Profile::IpInterface => "DSP1036",
             Profile::ProfileRegistration => "DSP1033",
+            Profile::SimpleIdentityManagement => "DSP1034",
+            Profile::RoleBasedAuthorization => "DSP1039",
         }
     }
 
@@ -81,6 +92,8 @@ impl Profile {
             Profile::SoftwareInventory => "DMTF:Software Inventory:1.0.1",
             Profile::IpInterface => "DMTF:IP Interface:1.0.0",
             Profile::ProfileRegistration => "DMTF:Profile Registration:1.0.0",
+            Profile::SimpleIdentityManagement => "DMTF:Simple Identity Management:1.0.1",
+            Profile::RoleBasedAuthorization => "DMTF:Role Based Authorization:1.0.0",
         }
     }
 
