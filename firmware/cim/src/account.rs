@@ -1029,11 +1029,20 @@ fn put_account(model: &Model<'_>, item: &Item, body: &Representation) -> Result<
         )
     })??;
 
-    // EnabledState as read back (6 while locked) asks for no change.
-    let shown = format!("{}", enabled_state(enabled_now, locked_now));
-    let enabled_value = scalar(&given, "EnabledState").filter(|v| v.text() != Some(shown.as_str()));
-    let from_enabled = state_request(enabled_value, "EnabledState")?;
-    let from_requested = state_request(scalar(&given, "RequestedState"), "RequestedState")?;
+    // A state as read back (EnabledState 6 while locked) asks for no change: `winrm set` sends
+    // the whole representation with one element edited.
+    let unchanged = |name: &str, shown: u16| {
+        let shown = format!("{shown}");
+        scalar(&given, name).filter(move |v| v.text() != Some(shown.as_str()))
+    };
+    let from_enabled = state_request(
+        unchanged("EnabledState", enabled_state(enabled_now, locked_now)),
+        "EnabledState",
+    )?;
+    let from_requested = state_request(
+        unchanged("RequestedState", if enabled_now { 2 } else { 3 }),
+        "RequestedState",
+    )?;
     let want_enabled = match (from_enabled, from_requested) {
         (Some(a), Some(b)) if a != b => {
             return Err(invalid_repr(String::from(
