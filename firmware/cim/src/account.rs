@@ -43,7 +43,9 @@
 //!   given, must equal UserID; `EnabledState` 2 or 3 creates the account enabled or disabled.
 //!   Malformed calls are faults (`wsman:InvalidParameter`); the table's rules are ReturnValues
 //!   from the vendor range of the method's ValueMap: [`NAME_REFUSED`], [`PASSWORD_REFUSED`],
-//!   [`DUPLICATE`], [`TABLE_FULL`]. Success is 0 with `Account` and `Identities` (EPRs).
+//!   [`DUPLICATE`], [`TABLE_FULL`], and 2 Failed ([`CREATE_FAILED`]) for a disabled
+//!   Administrator where no enabled one exists. Success is 0 with `Account` and `Identities`
+//!   (EPRs).
 //! - Put on CIM_Account: `UserPassword` (a new password), `EnabledState` or `RequestedState`
 //!   (2 enable, 3 disable); every other property must equal the current value. Refusals are
 //!   `wxf:InvalidRepresentation` / `InvalidValues` naming the rule (password policy, last
@@ -116,6 +118,15 @@ pub trait Accounts {
     fn caller(&self) -> String {
         String::from("wsman")
     }
+
+    /// Whether the caller may see the accounts and the lockout settings (it holds
+    /// `ConfigureUsers`). wsman authorizes a request by the class it names, but a polymorphic
+    /// or association request names a base class (CIM_EnabledLogicalElement, CIM_Dependency)
+    /// and would reach CIM_Account and its links; answering `false` leaves them out of every
+    /// result (the roles, privileges and services stay: they say what exists, not who).
+    fn caller_sees_accounts(&self) -> bool {
+        true
+    }
 }
 
 // ---- Return codes -----------------------------------------------------------------------------
@@ -130,6 +141,9 @@ pub const PASSWORD_REFUSED: u32 = 32769;
 pub const DUPLICATE: u32 = 32770;
 /// CreateAccount: all 16 slots are taken.
 pub const TABLE_FULL: u32 = 32771;
+/// CreateAccount: Failed (CIM's own code 2; RequestStateChange's "Failed" is 4): a disabled
+/// Administrator where no enabled one exists.
+pub const CREATE_FAILED: u32 = 2;
 /// RequestStateChange: Invalid State Transition (CIM's own code), for the last Administrator.
 pub const INVALID_STATE_TRANSITION: u32 = 4097;
 
@@ -310,11 +324,20 @@ pub(crate) fn role_index(role: Role) -> usize {
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Slots {
     pub(crate) roles: [u8; MAX_ACCOUNTS],
+    /// Whether the caller sees the accounts and the settings at all
+    /// ([`Accounts::caller_sees_accounts`]); when not, every slot reads as free.
+    pub(crate) visible: bool,
 }
 
 impl Slots {
-    pub(crate) fn of(table: &AccountTable) -> Self {
-        let mut s = Slots::default();
+    pub(crate) fn of(table: &AccountTable, visible: bool) -> Self {
+        let mut s = Slots {
+            visible,
+            ..Slots::default()
+        };
+        if !visible {
+            return s;
+        }
         for (slot, account) in table.list() {
             if let Some(r) = s.roles.get_mut(usize::from(slot)) {
                 *r = role_index(account.role()) as u8 + 1;
@@ -704,6 +727,14 @@ pub(crate) fn create_account(
             if table.list().count() >= MAX_ACCOUNTS {
                 break 'decided TABLE_FULL;
             }
+            // A disabled new Administrator where no enabled one exists would leave nobody to
+            // manage accounts: the table would refuse to disable it after creating it.
+            let admin = table
+                .list()
+                .any(|(_, a)| a.role() == Role::Administrator && a.enabled());
+            if !t.enabled && t.role == Role::Administrator && !admin {
+                break 'decided CREATE_FAILED;
+            }
         }
         // Only now the slow hash: a refused name or a full table costs no PBKDF2.
         let Ok(password) = accounts.hash_password(&t.user, &t.password) else {
@@ -718,7 +749,8 @@ pub(crate) fn create_account(
         let disabled = if t.enabled {
             None
         } else {
-            // A new non-Administrator, or one more Administrator: never the last one.
+            // Cannot be refused: the pre-check above left an enabled Administrator besides a
+            // new one.
             table.set_enabled(&t.user, false).ok()
         };
         drop(table);
@@ -737,7 +769,7 @@ fn create_code(e: AccountError) -> u32 {
         AccountError::Password(_) | AccountError::WrongName => PASSWORD_REFUSED,
         AccountError::Duplicate => DUPLICATE,
         AccountError::Full => TABLE_FULL,
-        AccountError::NotFound | AccountError::LastAdministrator => crate::method::FAILED,
+        AccountError::NotFound | AccountError::LastAdministrator => CREATE_FAILED,
     }
 }
 

@@ -287,6 +287,12 @@ fn with_accounts(c: &Counts, n: usize) -> usize {
     if c.accounts.is_some() { n } else { 0 }
 }
 
+/// 1 when the caller sees the account settings, else 0.
+#[cfg(feature = "accounts")]
+fn settings_one(c: &Counts) -> usize {
+    usize::from(c.accounts.is_some_and(|s: Slots| s.visible))
+}
+
 /// Account slots carry their role in the item index of the role membership: slot × 4 + role.
 #[cfg(feature = "accounts")]
 const ROLE_BITS: usize = 4;
@@ -882,7 +888,7 @@ kinds! {
     #[cfg(feature = "accounts")]
     AccountSettings {
         class: account::CIM_ACCOUNT_SETTING_DATA,
-        count: |c| with_accounts(c, 1),
+        count: settings_one,
         keys: |_, _| Ok(alloc::vec![Selector::text("InstanceID", account::SETTINGS_ID)]),
         build: |m, _, f| {
             let policy = m
@@ -999,7 +1005,7 @@ kinds! {
     #[cfg(feature = "accounts")]
     AccountServiceSettings {
         class: crate::network::CIM_ELEMENT_SETTING_DATA,
-        count: |c| with_accounts(c, 1),
+        count: settings_one,
         ends: |_| {
             [
                 ("ManagedElement", account_service()),

@@ -488,6 +488,7 @@ impl<'a> Model<'a> {
                     &*a.table()
                         .try_borrow()
                         .map_err(|_| internal("the account table is busy"))?,
+                    a.caller_sees_accounts(),
                 )),
                 None => None,
             },

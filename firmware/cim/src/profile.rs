@@ -17,7 +17,10 @@ pub enum Profile {
     ProfileRegistration,
     SoftwareInventory,
     IpInterface,
+    // Only in builds that manage accounts: their names are flash the bare-metal image lacks.
+    #[cfg(feature = "accounts")]
     SimpleIdentityManagement,
+    #[cfg(feature = "accounts")]
     RoleBasedAuthorization,
 }
 
@@ -52,7 +55,9 @@ impl Profile {
             Profile::SoftwareInventory => "Software Inventory",
             Profile::IpInterface => "IP Interface",
             Profile::ProfileRegistration => "Profile Registration",
+            #[cfg(feature = "accounts")]
             Profile::SimpleIdentityManagement => "Simple Identity Management",
+            #[cfg(feature = "accounts")]
             Profile::RoleBasedAuthorization => "Role Based Authorization",
         }
     }
@@ -60,7 +65,9 @@ impl Profile {
     pub const fn version(self) -> &'static str {
         match self {
             Profile::RecordLog => "2.0.0",
-            Profile::SoftwareInventory | Profile::SimpleIdentityManagement => "1.0.1",
+            Profile::SoftwareInventory => "1.0.1",
+            #[cfg(feature = "accounts")]
+            Profile::SimpleIdentityManagement => "1.0.1",
             _ => "1.0.0",
         }
     }
@@ -75,7 +82,9 @@ impl Profile {
             Profile::SoftwareInventory => "DSP1023",
             Profile::IpInterface => "DSP1036",
             Profile::ProfileRegistration => "DSP1033",
+            #[cfg(feature = "accounts")]
             Profile::SimpleIdentityManagement => "DSP1034",
+            #[cfg(feature = "accounts")]
             Profile::RoleBasedAuthorization => "DSP1039",
         }
     }
@@ -92,7 +101,9 @@ impl Profile {
             Profile::SoftwareInventory => "DMTF:Software Inventory:1.0.1",
             Profile::IpInterface => "DMTF:IP Interface:1.0.0",
             Profile::ProfileRegistration => "DMTF:Profile Registration:1.0.0",
+            #[cfg(feature = "accounts")]
             Profile::SimpleIdentityManagement => "DMTF:Simple Identity Management:1.0.1",
+            #[cfg(feature = "accounts")]
             Profile::RoleBasedAuthorization => "DMTF:Role Based Authorization:1.0.0",
         }
     }

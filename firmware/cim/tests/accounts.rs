@@ -820,6 +820,79 @@ fn identities_are_members_of_their_roles() {
     assert!(op.1.contains("<w:Selector Name=\"Name\">ReadOnly</w:Selector>"));
 }
 
+/// A caller without ConfigureUsers reaches no account through a base class or an association,
+/// and not the settings; the roles and privileges stay readable.
+#[test]
+fn accounts_are_hidden_from_a_caller_who_may_not_see_them() {
+    let f = Fixture::with_accounts();
+    f.accounts().sees.set(false);
+    let m = f.model();
+    for class in [
+        "CIM_Account",
+        "CIM_Identity",
+        "CIM_AccountSettingData",
+        "CIM_AccountOnSystem",
+        "CIM_AssignedIdentity",
+    ] {
+        assert!(
+            walk_ok(&m, &spec(&uri(class), Filter::None)).is_empty(),
+            "{class}"
+        );
+    }
+    for base in [
+        "CIM_EnabledLogicalElement",
+        "CIM_Dependency",
+        "CIM_ManagedElement",
+        "CIM_MemberOfCollection",
+        "CIM_ServiceAffectsElement",
+        "CIM_ElementSettingData",
+    ] {
+        for (_, body) in walk_ok(&m, &spec(&uri(base), Filter::None)) {
+            assert!(
+                !body.contains("CIM_Account<") && !body.contains(">admin<"),
+                "{base}: {body}"
+            );
+            assert!(!body.contains("wsbmc:identity:"), "{base}: {body}");
+            assert!(!body.contains("wsbmc:accounts:settings"), "{base}: {body}");
+        }
+    }
+    assert_eq!(walk_ok(&m, &spec(&uri("CIM_Role"), Filter::None)).len(), 3);
+    assert_eq!(
+        walk_ok(&m, &spec(&uri("CIM_Privilege"), Filter::None)).len(),
+        5
+    );
+    // Nor can it be addressed.
+    let (kind, body) = send(&f, &delete_account("op1"));
+    assert_eq!(kind, ReplyKind::Fault, "{body}");
+    assert!(body.contains("InvalidSelectors"), "{body}");
+    assert!(changes(&f).is_empty());
+}
+
+#[test]
+fn a_disabled_administrator_needs_an_enabled_one_left() {
+    let f = Fixture::with_accounts();
+    let request = create(&format!(
+        "{}<q:EnabledState>3</q:EnabledState>",
+        template("root2", "root2-pass", Some("Administrator"))
+    ));
+    // With admin enabled: fine.
+    let (_, body) = send(&f, &request);
+    assert_eq!(return_value(&body), Some(0));
+    // An empty table (no enabled Administrator): refused, nothing created; enabled is fine.
+    let g = Fixture::with_accounts();
+    *g.accounts().table.borrow_mut() =
+        wsbmc_accounts::AccountTable::new(wsbmc_accounts::LockoutPolicy::default(), 2);
+    let (_, body) = send(&g, &request);
+    assert_eq!(return_value(&body), Some(2));
+    assert_eq!(g.accounts().table.borrow().list().count(), 0);
+    assert!(changes(&g).is_empty());
+    let (_, body) = send(
+        &g,
+        &create(&template("root2", "root2-pass", Some("Administrator"))),
+    );
+    assert_eq!(return_value(&body), Some(0));
+}
+
 /// Without a table there are no account instances and no account profiles.
 #[test]
 fn a_platform_without_a_table_shows_nothing_of_it() {

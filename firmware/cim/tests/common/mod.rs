@@ -568,6 +568,8 @@ pub struct TestAccounts {
     pub now: Cell<u64>,
     /// `false`: the store cannot keep a change now.
     pub can_persist: Cell<bool>,
+    /// `false`: the caller lacks ConfigureUsers.
+    pub sees: Cell<bool>,
 }
 
 #[cfg(feature = "accounts")]
@@ -595,6 +597,7 @@ impl TestAccounts {
             changes: RefCell::new(Vec::new()),
             now: Cell::new(1_000),
             can_persist: Cell::new(true),
+            sees: Cell::new(true),
         }
     }
 
@@ -635,5 +638,8 @@ impl wsbmc_cim::Accounts for TestAccounts {
     }
     fn caller(&self) -> String {
         "admin".into()
+    }
+    fn caller_sees_accounts(&self) -> bool {
+        self.sees.get()
     }
 }
