@@ -46,6 +46,9 @@
 //!   [`DUPLICATE`], [`TABLE_FULL`], and 2 Failed ([`CREATE_FAILED`]) for a disabled
 //!   Administrator where no enabled one exists. Success is 0 with `Account` and `Identities`
 //!   (EPRs).
+//! - WS-Transfer Create on CIM_Account: the body is the template above; the refusals are
+//!   faults (`wxf:InvalidRepresentation` for name and password rules, `wsman:AlreadyExists`,
+//!   `wsman:QuotaLimit` for a full table), the reply the new account's EPR.
 //! - Put on CIM_Account: `UserPassword` (a new password), `EnabledState` or `RequestedState`
 //!   (2 enable, 3 disable); every other property must equal the current value. Refusals are
 //!   `wxf:InvalidRepresentation` / `InvalidValues` naming the rule (password policy, last
@@ -711,56 +714,109 @@ pub(crate) fn create_account(
         }
     };
     let t = Template::parse(template)?;
-
-    let code = 'decided: {
-        if validate_name(&t.user).is_err() {
-            break 'decided NAME_REFUSED;
-        }
-        {
-            let table = accounts.table().try_borrow().map_err(|_| busy())?;
-            if table
-                .list()
-                .any(|(_, a)| a.name().eq_ignore_ascii_case(&t.user))
-            {
-                break 'decided DUPLICATE;
-            }
-            if table.list().count() >= MAX_ACCOUNTS {
-                break 'decided TABLE_FULL;
-            }
-            // A disabled new Administrator where no enabled one exists would leave nobody to
-            // manage accounts: the table would refuse to disable it after creating it.
-            let admin = table
-                .list()
-                .any(|(_, a)| a.role() == Role::Administrator && a.enabled());
-            if !t.enabled && t.role == Role::Administrator && !admin {
-                break 'decided CREATE_FAILED;
-            }
-        }
-        // Only now the slow hash: a refused name or a full table costs no PBKDF2.
-        let Ok(password) = accounts.hash_password(&t.user, &t.password) else {
-            break 'decided PASSWORD_REFUSED;
-        };
-        accounts.can_persist().map_err(|e| e.fault())?;
-        let mut table = accounts.table().try_borrow_mut().map_err(|_| busy())?;
-        let created = match table.create(&t.user, t.role, password) {
-            Ok(c) => c,
-            Err(e) => break 'decided create_code(e),
-        };
-        let disabled = if t.enabled {
-            None
-        } else {
-            // Cannot be refused: the pre-check above left an enabled Administrator besides a
-            // new one.
-            table.set_enabled(&t.user, false).ok()
-        };
-        drop(table);
-        accounts.commit(created);
-        if let Some(c) = disabled {
-            accounts.commit(c);
-        }
-        0
+    let code = match add(accounts, &t)? {
+        Ok(()) => 0,
+        Err(e) => create_code(e),
     };
     write_create_output(model, out, &t.user, code)
+}
+
+/// Adds the account a template describes, cheapest checks first; the table's refusal, or a
+/// fault when the table is busy or the store cannot keep the change.
+fn add(accounts: &dyn Accounts, t: &Template) -> Result<Result<(), AccountError>, Fault> {
+    if let Err(e) = validate_name(&t.user) {
+        return Ok(Err(AccountError::Name(e)));
+    }
+    {
+        let table = accounts.table().try_borrow().map_err(|_| busy())?;
+        if table
+            .list()
+            .any(|(_, a)| a.name().eq_ignore_ascii_case(&t.user))
+        {
+            return Ok(Err(AccountError::Duplicate));
+        }
+        if table.list().count() >= MAX_ACCOUNTS {
+            return Ok(Err(AccountError::Full));
+        }
+        // A disabled new Administrator where no enabled one exists would leave nobody to
+        // manage accounts: the table would refuse to disable it after creating it.
+        let admin = table
+            .list()
+            .any(|(_, a)| a.role() == Role::Administrator && a.enabled());
+        if !t.enabled && t.role == Role::Administrator && !admin {
+            return Ok(Err(AccountError::LastAdministrator));
+        }
+    }
+    // Only now the slow hash: a refused name or a full table costs no PBKDF2.
+    let password = match accounts.hash_password(&t.user, &t.password) {
+        Ok(p) => p,
+        Err(e) => return Ok(Err(AccountError::Password(e))),
+    };
+    accounts.can_persist().map_err(|e| e.fault())?;
+    let mut table = accounts.table().try_borrow_mut().map_err(|_| busy())?;
+    let created = match table.create(&t.user, t.role, password) {
+        Ok(c) => c,
+        Err(e) => return Ok(Err(e)),
+    };
+    let disabled = if t.enabled {
+        None
+    } else {
+        // Cannot be refused: the pre-check above left an enabled Administrator besides a new
+        // one.
+        table.set_enabled(&t.user, false).ok()
+    };
+    drop(table);
+    accounts.commit(created);
+    if let Some(c) = disabled {
+        accounts.commit(c);
+    }
+    Ok(Ok(()))
+}
+
+/// WS-Transfer Create of a CIM_Account: the body is what CreateAccount's AccountTemplate is,
+/// the answer the new account's EPR. The table's refusals are faults here (there is no
+/// ReturnValue): a name or password rule `wxf:InvalidRepresentation`, a duplicate
+/// `wsman:AlreadyExists`, a full table `wsman:QuotaLimit`.
+pub(crate) fn create_resource(model: &Model<'_>, body: &Representation) -> Result<Epr, Fault> {
+    let accounts = model.accounts()?;
+    // The template's faults are about the body here, not about a parameter.
+    let t = Template::parse(body).map_err(|f| Fault {
+        kind: FaultKind::InvalidRepresentation,
+        detail: Some(FaultDetail::InvalidValues),
+        message: f.message,
+    })?;
+    match add(accounts, &t)? {
+        Ok(()) => {}
+        Err(AccountError::Duplicate) => {
+            return Err(Fault::new(FaultKind::AlreadyExists)
+                .message(format!("an account named {} exists", Quoted(&t.user))));
+        }
+        Err(AccountError::Full) => {
+            return Err(Fault::new(FaultKind::QuotaLimit)
+                .message(format!("all {MAX_ACCOUNTS} account slots are taken")));
+        }
+        Err(AccountError::Password(e)) => {
+            return Err(invalid_repr(format!(
+                "the password is refused: {}",
+                password_rule(e)
+            )));
+        }
+        Err(AccountError::Name(e)) => {
+            return Err(invalid_repr(format!(
+                "the user name is refused: {}",
+                name_rule(e)
+            )));
+        }
+        Err(e) => return Err(invalid_repr(format!("{e}"))),
+    }
+    let slot = accounts
+        .table()
+        .try_borrow()
+        .map_err(|_| busy())?
+        .get(&t.user)
+        .map(|(s, _)| usize::from(s))
+        .ok_or_else(|| internal("the new account vanished"))?;
+    model.epr(&Item::new(Kind::Account, slot))
 }
 
 fn create_code(e: AccountError) -> u32 {
@@ -1117,6 +1173,18 @@ fn put_account(model: &Model<'_>, item: &Item, body: &Representation) -> Result<
         accounts.commit(c);
     }
     Ok(())
+}
+
+/// The rule a name broke, in words.
+fn name_rule(e: wsbmc_accounts::NameError) -> &'static str {
+    use wsbmc_accounts::NameError;
+    match e {
+        NameError::Empty => "it is empty",
+        NameError::TooLong => "longer than 16 bytes",
+        NameError::FirstNotLetter => "it must start with a letter",
+        NameError::BadCharacter => "only letters, digits, '_', '-' and '.' are allowed",
+        NameError::Reserved => "it is reserved",
+    }
 }
 
 /// The rule a password broke, in words.

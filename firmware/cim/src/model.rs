@@ -886,6 +886,18 @@ impl Provider for Model<'_> {
         crate::method::invoke(self, target, method, input, out)
     }
 
+    /// WS-Transfer Create: of a CIM_Account only (`crate::account`).
+    #[cfg(feature = "accounts")]
+    fn create(&self, target: &Target<'_>, body: &Representation) -> Result<Epr, Fault> {
+        let class = resolve_class(target.resource_uri)?;
+        Ns::parse(target.namespace)?.check_class(class)?;
+        if !core::ptr::eq(class, &crate::account::CIM_ACCOUNT) {
+            return Err(Fault::action_mismatch()
+                .message(format!("Create is not supported on {}", class.name)));
+        }
+        crate::account::create_resource(self, body)
+    }
+
     #[cfg(feature = "accounts")]
     fn delete(&self, target: &Target<'_>) -> Result<(), Fault> {
         let (_, item) = self.target(target)?;

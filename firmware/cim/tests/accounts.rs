@@ -361,6 +361,90 @@ fn create_account_malformed_calls_are_faults() {
     }
 }
 
+// ---- WS-Transfer Create -------------------------------------------------------------------------
+
+fn transfer_create(class: &str, props: &str) -> String {
+    let body = format!(r#"<q:{class} xmlns:q="{RU}{class}">{props}</q:{class}>"#);
+    envelope(&format!("{TRANSFER}Create"), class, &[], &body)
+}
+
+#[test]
+fn transfer_create_makes_an_account() {
+    let f = Fixture::with_accounts();
+    let body = replay(
+        &f,
+        "transfer_create_ok",
+        &transfer_create(
+            "CIM_Account",
+            &template("bob", "bob-secret-1", Some("ReadOnly")),
+        ),
+        ReplyKind::Success,
+    );
+    assert!(body.contains("ResourceCreated"), "{body}");
+    assert!(
+        body.contains("<w:Selector Name=\"Name\">bob</w:Selector>"),
+        "{body}"
+    );
+    assert!(f.accounts().logs_in("bob", "bob-secret-1"));
+    assert_eq!(
+        changes(&f),
+        [(Write::Slot(2), AuditKind::Created, "bob".into())]
+    );
+}
+
+#[test]
+fn transfer_create_refusals_are_faults() {
+    let cases = [
+        (
+            "transfer_create_fault_duplicate",
+            transfer_create("CIM_Account", &template("OP1", "password-1", None)),
+            "AlreadyExists",
+            false,
+        ),
+        (
+            "transfer_create_fault_table_full",
+            transfer_create("CIM_Account", &template("extra", "password-1", None)),
+            "QuotaLimit",
+            true,
+        ),
+        (
+            "transfer_create_fault_name",
+            transfer_create("CIM_Account", &template("a:b", "password-1", None)),
+            "InvalidRepresentation",
+            false,
+        ),
+        (
+            "transfer_create_fault_password",
+            transfer_create("CIM_Account", &template("hank", "short", None)),
+            "InvalidRepresentation",
+            false,
+        ),
+        (
+            "transfer_create_fault_no_user",
+            transfer_create("CIM_Account", "<q:UserPassword>password-1</q:UserPassword>"),
+            "InvalidRepresentation",
+            false,
+        ),
+        (
+            "transfer_create_fault_role_class",
+            transfer_create("CIM_Role", "<q:Name>Auditor</q:Name>"),
+            "ActionNotSupported",
+            false,
+        ),
+    ];
+    for (name, request, fault, full) in cases {
+        let f = Fixture::with_accounts();
+        if full {
+            fill_table(&f);
+        }
+        let before = f.accounts().table.borrow().list().count();
+        let body = replay(&f, name, &request, ReplyKind::Fault);
+        assert!(body.contains(fault), "{name}: {body}");
+        assert!(changes(&f).is_empty(), "{name}");
+        assert_eq!(f.accounts().table.borrow().list().count(), before, "{name}");
+    }
+}
+
 // ---- Put ---------------------------------------------------------------------------------------
 
 #[test]
