@@ -977,6 +977,78 @@ fn a_disabled_administrator_needs_an_enabled_one_left() {
     assert_eq!(return_value(&body), Some(0));
 }
 
+/// The console's walk (DSP1034/DSP1039 discovery): profile → service → accounts → identity →
+/// role → privileges, with the association filter.
+#[test]
+fn the_profiles_lead_to_the_accounts_roles_and_privileges() {
+    let f = Fixture::with_accounts();
+    let m = f.model();
+    let assoc = |object: wsbmc_wsman::Epr, association: &str, result: &str| {
+        let af = wsbmc_wsman::provider::AssociationFilter {
+            instances_of_association: false,
+            object,
+            association_class: Some(association.into()),
+            result_class: Some(result.into()),
+            role: None,
+            result_role: None,
+            include_result_property: Vec::new(),
+        };
+        walk_ok(&m, &spec(ALL, Filter::Association(af)))
+    };
+    let mut profile = sel(&[("InstanceID", "DMTF:Simple Identity Management:1.0.1")]);
+    profile.insert(0, Selector::text("__cimnamespace", "root/interop"));
+    let services = assoc(
+        epr("CIM_RegisteredProfile", profile),
+        "CIM_ElementConformsToProfile",
+        "CIM_AccountManagementService",
+    );
+    assert_eq!(services.len(), 1);
+    let accounts = assoc(
+        services[0].0.clone(),
+        "CIM_ServiceAffectsElement",
+        "CIM_Account",
+    );
+    let names: Vec<&str> = accounts
+        .iter()
+        .filter_map(|(e, _)| text_selector(e, "Name"))
+        .collect();
+    assert_eq!(names, ["admin", "op1"]);
+    let identity = assoc(
+        accounts[1].0.clone(),
+        "CIM_AssignedIdentity",
+        "CIM_Identity",
+    );
+    assert_eq!(identity.len(), 1);
+    let role = assoc(identity[0].0.clone(), "CIM_MemberOfCollection", "CIM_Role");
+    assert_eq!(role.len(), 1);
+    assert_eq!(text_selector(&role[0].0, "Name"), Some("Operator"));
+    let privileges = assoc(role[0].0.clone(), "CIM_MemberOfCollection", "CIM_Privilege");
+    let granted: Vec<&str> = privileges
+        .iter()
+        .filter_map(|(e, _)| text_selector(e, "InstanceID"))
+        .collect();
+    assert_eq!(
+        granted,
+        [
+            "wsbmc:privilege:Login",
+            "wsbmc:privilege:ConfigureComponents",
+            "wsbmc:privilege:ConfigureSelf"
+        ]
+    );
+    let systems = assoc(
+        accounts[0].0.clone(),
+        "CIM_AccountOnSystem",
+        "CIM_ComputerSystem",
+    );
+    assert_eq!(text_selector(&systems[0].0, "Name"), Some("host-1:BMC"));
+    let settings = assoc(
+        services[0].0.clone(),
+        "CIM_ElementSettingData",
+        "CIM_AccountSettingData",
+    );
+    assert_eq!(settings.len(), 1);
+}
+
 /// Without a table there are no account instances and no account profiles.
 #[test]
 fn a_platform_without_a_table_shows_nothing_of_it() {
