@@ -389,7 +389,10 @@ impl AccountTable {
     /// policy: the credential an operator gave on the command line at first start, or the
     /// single account a state directory held before issue 15, which must keep working as it is
     /// (a short or legacy password included). The name is checked against the stored bound
-    /// only, for the same reason; it must still be unique and free of `:` (Basic splits there).
+    /// only, for the same reason; it must still be unique ignoring case and free of `:` (Basic
+    /// splits there). An account of exactly this name gets the record and the role, enabled
+    /// and unlocked: a credential given again at start wins over the stored one, as before
+    /// issue 15 (the last-Administrator rule still holds).
     pub fn import(
         &mut self,
         name: &str,
@@ -404,6 +407,17 @@ impl AccountTable {
         }
         if name.bytes().any(|b| b == b':' || b.is_ascii_control()) {
             return Err(AccountError::Name(NameError::BadCharacter));
+        }
+        if let Some((slot, _)) = self.get(name) {
+            if role != Role::Administrator {
+                self.keep_an_admin(slot)?;
+            }
+            let a = self.slot_mut(slot)?;
+            a.password = password;
+            a.role = role;
+            a.enabled = true;
+            a.lock = LockState::default();
+            return Ok(self.changed(AuditKind::PasswordChanged, Write::Slot(slot), name, slot));
         }
         if self.list().any(|(_, a)| a.name.eq_ignore_ascii_case(name)) {
             return Err(AccountError::Duplicate);
@@ -696,6 +710,7 @@ impl AccountTable {
         self.finish_login(derived, now_ms)
     }
 
+    #[cfg(feature = "persist")]
     /// Inserts an account as loaded from the store (no validation of the name beyond its
     /// stored bound: a migrated name must keep working).
     pub(crate) fn insert_loaded(&mut self, slot: u8, account: Account) -> bool {
@@ -994,6 +1009,16 @@ pub(crate) mod tests {
         assert_eq!(
             t.import("ADMIN", Role::ReadOnly, short.clone()),
             Err(AccountError::Duplicate)
+        );
+        // The same name again replaces the record (a password given again at start).
+        let other = PasswordRecord::hash(b"pw2", b"salt", IT);
+        let c = t.import("admin", Role::Administrator, other).unwrap();
+        assert_eq!(c.audit.kind, AuditKind::PasswordChanged);
+        assert!(t.login("admin", b"pw", 1).result.is_err());
+        assert!(t.login("admin", b"pw2", 2).result.is_ok());
+        assert_eq!(
+            t.import("admin", Role::ReadOnly, short.clone()),
+            Err(AccountError::LastAdministrator)
         );
         assert_eq!(
             t.import("a:b", Role::ReadOnly, short.clone()),

@@ -331,23 +331,22 @@ where
         #[cfg(feature = "offload")]
         Step::Derive(pending) => auth.derive_and_finish(pending).await,
         #[cfg(not(feature = "offload"))]
-        Step::Derive(pending) => {
-            let key = pending.derive_inline();
-            auth.finish(pending, &key)
-        }
+        Step::Derive(pending) => auth.finish_inline(pending),
     };
-    if let (Verdict::Denied, Some(authorization)) = (verdict, head.authorization) {
+    if matches!(verdict, Verdict::Denied)
+        && let Some(authorization) = head.authorization
+    {
         conn.login_failed(authorization);
     }
     let user = match verdict {
-        Verdict::User(user) => {
+        Verdict::User(ref user) => {
             *authenticated = true;
             Some(user)
         }
         _ if anonymous_path || head.identify_header => None,
         Verdict::Stale | Verdict::Denied | Verdict::Throttled => {
             let mut challenges = String::new();
-            let stale = verdict == Verdict::Stale;
+            let stale = matches!(verdict, Verdict::Stale);
             auth.write_challenges(&mut challenges, offer, stale);
             return refuse(io, &head, 401, &challenges, limits).await;
         }
@@ -376,7 +375,8 @@ where
     let request = Request {
         path: head.path,
         content_type: head.content_type,
-        user,
+        user: user.map(|u| u.name.as_str()),
+        role: user.map(|u| u.role),
         profiles: offer.profiles(crate::DIGEST_BUILT),
     };
     // Held until the response is written: see `ResponseGate`.
