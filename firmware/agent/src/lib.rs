@@ -750,7 +750,14 @@ impl Handler for Agent {
             security_profiles: Some(req.profiles),
         };
         let model = Model::new(&self.monitor, &self.system, self);
-        let reply = self.wsman.borrow_mut().handle(&model, &meta, body);
+        let mut wsman = self.wsman.borrow_mut();
+        // Authenticated requests are authorized by their role; without one the request was let
+        // through unauthenticated and wsman answers Identify only.
+        let reply = match req.role {
+            Some(role) => wsman.handle_as(&model, &meta, role, body),
+            None => wsman.handle(&model, &meta, body),
+        };
+        drop(wsman);
         // WS-Man says what kind of answer it wrote; HTTP picks the status line for it.
         let outcome = match reply.kind {
             ReplyKind::Success => Outcome::Served,
