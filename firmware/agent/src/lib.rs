@@ -636,6 +636,14 @@ impl Agent {
                         since_mark = CHECKPOINT_EVERY;
                     }
                 }
+                #[cfg(feature = "accounts")]
+                LogCmd::Record(key, value) => {
+                    let written = match value {
+                        Some(bytes) => store.set(key, &log::Raw(&bytes)).await.is_ok(),
+                        None => store.remove(key).await.is_ok(),
+                    };
+                    self.note("account write", written);
+                }
                 LogCmd::Thresholds(sensor, t) => {
                     let written = match self.store_key(sensor) {
                         Some(key) => store.set(key, &t).await.is_ok(),
@@ -699,6 +707,36 @@ impl Agent {
     fn store_key(&self, sensor: u16) -> Option<StoreKey> {
         let m = self.monitor.borrow();
         m.desc(SensorId(sensor)).map(|d| StoreKey::sensor(&d.key))
+    }
+
+    /// Logs a Session Audit (sensor type 2Ah) event from the BMC's own Session Audit sensor:
+    /// a failed login, a lock or unlock, an account change (the accounts crate's
+    /// `sel_event` gives the fields). `false` when the log queue is full (counted).
+    #[cfg(feature = "accounts")]
+    pub fn log_session_audit(
+        &self,
+        sensor_type: u8,
+        event_type: u8,
+        deassertion: bool,
+        data: [u8; 3],
+    ) -> bool {
+        let bmc = self.log.bmc();
+        self.log.send(LogCmd::Event(wsbmc_sel::Event {
+            generator: bmc.generator,
+            sensor_type,
+            sensor_number: bmc.session_audit,
+            deassertion,
+            event_type: wsbmc_ipmi::sel::EventType(event_type),
+            data,
+        }))
+    }
+
+    /// Queues a store write for the log task, which owns the store: `Some` CBOR bytes under
+    /// `key`, or its removal. For the account table's records (issue 15). `false` when the
+    /// queue is full (the change then lives until a restart only; it is counted).
+    #[cfg(feature = "accounts")]
+    pub fn persist_record(&self, key: StoreKey, value: Option<Vec<u8>>) -> bool {
+        self.log.send(LogCmd::Record(key, value))
     }
 
     /// Puts sensor `sensor`'s thresholds to what the store holds for it: its stored set, or the
