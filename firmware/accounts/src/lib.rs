@@ -45,6 +45,7 @@ extern crate alloc;
 pub mod audit;
 pub mod lockout;
 pub mod password;
+#[cfg(feature = "persist")]
 pub mod persist;
 pub mod provision;
 pub mod role;
@@ -53,6 +54,7 @@ pub mod table;
 pub use audit::{AuditEvent, AuditKind, SelEventData, sel_event};
 pub use lockout::{LockoutPolicy, PolicyError};
 pub use password::{DigestHa1, PasswordRecord, Scheme};
+#[cfg(feature = "persist")]
 pub use persist::{Loaded, PersistError, StoredSettings, StoredSlot};
 pub use provision::{ProvisionError, Provisioned, ProvisioningSecret};
 pub use role::{Action, Denied, Operation, Privilege, Role, authorize};

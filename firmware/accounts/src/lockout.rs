@@ -79,6 +79,7 @@ pub enum Transition {
 
 impl LockState {
     /// Locked until `until_ms` (a state loaded from the store).
+    #[cfg(feature = "persist")]
     pub(crate) fn locked_until(until_ms: u64) -> Self {
         Self {
             locked_until_ms: Some(until_ms),

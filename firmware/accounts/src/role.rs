@@ -35,6 +35,7 @@ impl Role {
     }
 
     /// The code persisted for this role (see `persist`); stable, never reused.
+    #[cfg(feature = "persist")]
     pub(crate) const fn code(self) -> u8 {
         match self {
             Role::Administrator => 1,
@@ -43,6 +44,7 @@ impl Role {
         }
     }
 
+    #[cfg(feature = "persist")]
     pub(crate) const fn from_code(code: u8) -> Option<Role> {
         match code {
             1 => Some(Role::Administrator),
@@ -402,10 +404,12 @@ mod tests {
         }
         for r in Role::ALL {
             assert_eq!(Role::from_name(r.name()), Some(r));
+            #[cfg(feature = "persist")]
             assert_eq!(Role::from_code(r.code()), Some(r));
         }
         assert_eq!(Role::from_name("readonly"), Some(ReadOnly));
         assert_eq!(Role::from_name("root"), None);
+        #[cfg(feature = "persist")]
         assert_eq!(Role::from_code(0), None);
     }
 }

@@ -385,6 +385,76 @@ impl AccountTable {
         Ok(())
     }
 
+    /// Adds an account whose password was hashed elsewhere and is not checked against the
+    /// policy: the credential an operator gave on the command line at first start, or the
+    /// single account a state directory held before issue 15, which must keep working as it is
+    /// (a short or legacy password included). The name is checked against the stored bound
+    /// only, for the same reason; it must still be unique ignoring case and free of `:` (Basic
+    /// splits there). An account of exactly this name gets the record and the role, enabled
+    /// and unlocked: a credential given again at start wins over the stored one, as before
+    /// issue 15 (the last-Administrator rule still holds).
+    pub fn import(
+        &mut self,
+        name: &str,
+        role: Role,
+        password: PasswordRecord,
+    ) -> Result<Change, AccountError> {
+        if name.is_empty() {
+            return Err(AccountError::Name(NameError::Empty));
+        }
+        if name.len() > MAX_STORED_NAME_LEN {
+            return Err(AccountError::Name(NameError::TooLong));
+        }
+        if name.bytes().any(|b| b == b':' || b.is_ascii_control()) {
+            return Err(AccountError::Name(NameError::BadCharacter));
+        }
+        if let Some((slot, _)) = self.get(name) {
+            if role != Role::Administrator {
+                self.keep_an_admin(slot)?;
+            }
+            let a = self.slot_mut(slot)?;
+            a.password = password;
+            a.role = role;
+            a.enabled = true;
+            a.lock = LockState::default();
+            return Ok(self.changed(AuditKind::PasswordChanged, Write::Slot(slot), name, slot));
+        }
+        if self.list().any(|(_, a)| a.name.eq_ignore_ascii_case(name)) {
+            return Err(AccountError::Duplicate);
+        }
+        let slot = self
+            .slots
+            .iter()
+            .position(Option::is_none)
+            .ok_or(AccountError::Full)?;
+        self.slots[slot] = Some(Account {
+            name: String::from(name),
+            role,
+            enabled: true,
+            password,
+            lock: LockState::default(),
+        });
+        let slot = slot as u8;
+        Ok(self.changed(AuditKind::Created, Write::Slot(slot), name, slot))
+    }
+
+    /// Bumped by every change to an account (not by lock bookkeeping): a verification cached
+    /// under an older generation may vouch for a password or an account that is gone.
+    pub fn generation(&self) -> u32 {
+        self.generation
+    }
+
+    /// Who `slot` is, if it may log in now (exists, enabled, not locked): for a credential
+    /// verified before (http's cache), which must not outlive a lock or a disable.
+    pub fn may_log_in(&self, slot: u8, now_ms: u64) -> Option<Identity> {
+        let a = self.slots.get(usize::from(slot))?.as_ref()?;
+        (a.enabled && !a.lock.is_locked(now_ms)).then(|| Identity {
+            slot,
+            name: a.name.clone(),
+            role: a.role,
+        })
+    }
+
     /// Adds an account (enabled) in the lowest free slot.
     pub fn create(
         &mut self,
@@ -523,19 +593,50 @@ impl AccountTable {
     /// first (a locked account refuses even the right password), then the key.
     pub fn finish_login(&mut self, derived: Derived, now_ms: u64) -> LoginOutcome {
         let Derived { attempt, key } = derived;
-        let mut audit = HVec::new();
-        let fail = |kind, slot, audit: &mut HVec<AuditEvent, 3>| {
-            let _ = audit.push(AuditEvent::new(kind, &attempt.claimed, slot));
-        };
         if attempt.generation != self.generation {
             return LoginOutcome {
                 result: Err(Refused::Stale),
-                audit,
+                audit: HVec::new(),
                 write: None,
             };
         }
+        let right = attempt.slot.is_some_and(|slot| {
+            self.slots
+                .get(usize::from(slot))
+                .and_then(Option::as_ref)
+                .is_some_and(|a| a.password.matches(&key))
+        }) && !attempt.input.is_empty();
+        self.decide(attempt.slot, &attempt.claimed, right, now_ms)
+    }
+
+    /// Decides a login whose credential was checked outside this table (HTTP Digest, whose
+    /// HA1s http keeps in the record and verifies itself): `slot` is the account the name
+    /// designates (`None` for an unknown name), `right` whether the credential proved it.
+    /// Locks, disables and failure counting apply exactly as for [`AccountTable::finish_login`].
+    pub fn finish_checked(
+        &mut self,
+        slot: Option<u8>,
+        claimed: &str,
+        right: bool,
+        now_ms: u64,
+    ) -> LoginOutcome {
+        let claimed = AuditEvent::new(AuditKind::LoginFailed, claimed, None).user;
+        self.decide(slot, &claimed, right, now_ms)
+    }
+
+    fn decide(
+        &mut self,
+        slot: Option<u8>,
+        claimed: &str,
+        right: bool,
+        now_ms: u64,
+    ) -> LoginOutcome {
+        let mut audit = HVec::new();
+        let fail = |kind, slot, audit: &mut HVec<AuditEvent, 3>| {
+            let _ = audit.push(AuditEvent::new(kind, claimed, slot));
+        };
         let policy = self.policy;
-        let Some(slot) = attempt.slot else {
+        let Some(slot) = slot else {
             fail(AuditKind::LoginFailed, None, &mut audit);
             return LoginOutcome {
                 result: Err(Refused::BadCredentials),
@@ -567,7 +668,6 @@ impl AccountTable {
                 write,
             };
         }
-        let right = account.password.matches(&key) && !attempt.input.is_empty();
         if right && account.enabled {
             account.lock.succeed();
             return LoginOutcome {
@@ -591,11 +691,7 @@ impl AccountTable {
         }
         if account.lock.fail(&policy, now_ms) == Transition::Locked {
             fail(AuditKind::LoginFailed, Some(slot), &mut audit);
-            let _ = audit.push(AuditEvent::new(
-                AuditKind::LockedOut,
-                &attempt.claimed,
-                Some(slot),
-            ));
+            let _ = audit.push(AuditEvent::new(AuditKind::LockedOut, claimed, Some(slot)));
             write = Some(Write::Slot(slot));
         } else {
             fail(AuditKind::LoginFailed, Some(slot), &mut audit);
@@ -614,6 +710,7 @@ impl AccountTable {
         self.finish_login(derived, now_ms)
     }
 
+    #[cfg(feature = "persist")]
     /// Inserts an account as loaded from the store (no validation of the name beyond its
     /// stored bound: a migrated name must keep working).
     pub(crate) fn insert_loaded(&mut self, slot: u8, account: Account) -> bool {
@@ -893,6 +990,75 @@ pub(crate) mod tests {
         fn send<T: Send + 'static>() {}
         send::<Attempt>();
         send::<Derived>();
+    }
+
+    /// A credential given at first start or stored before issue 15 is taken as it is, short
+    /// password included, but names stay unique and `:`-free.
+    #[test]
+    fn imported_records_skip_the_password_policy_only() {
+        let mut t = AccountTable::new(LockoutPolicy::default(), IT);
+        let short = PasswordRecord::hash(b"pw", b"salt", IT);
+        let c = t
+            .import("admin", Role::Administrator, short.clone())
+            .unwrap();
+        assert_eq!(
+            (c.write, c.audit.kind),
+            (Write::Slot(0), AuditKind::Created)
+        );
+        assert!(t.login("admin", b"pw", 0).result.is_ok());
+        assert_eq!(
+            t.import("ADMIN", Role::ReadOnly, short.clone()),
+            Err(AccountError::Duplicate)
+        );
+        // The same name again replaces the record (a password given again at start).
+        let other = PasswordRecord::hash(b"pw2", b"salt", IT);
+        let c = t.import("admin", Role::Administrator, other).unwrap();
+        assert_eq!(c.audit.kind, AuditKind::PasswordChanged);
+        assert!(t.login("admin", b"pw", 1).result.is_err());
+        assert!(t.login("admin", b"pw2", 2).result.is_ok());
+        assert_eq!(
+            t.import("admin", Role::ReadOnly, short.clone()),
+            Err(AccountError::LastAdministrator)
+        );
+        assert_eq!(
+            t.import("a:b", Role::ReadOnly, short.clone()),
+            Err(AccountError::Name(NameError::BadCharacter))
+        );
+        assert_eq!(
+            t.import("", Role::ReadOnly, short),
+            Err(AccountError::Name(NameError::Empty))
+        );
+    }
+
+    /// Digest is verified by http; the table still counts the failures and enforces the lock.
+    #[test]
+    fn externally_checked_logins_lock_like_basic_ones() {
+        let mut t = table_with_admin();
+        let g = t.generation();
+        for i in 0..5 {
+            let o = t.finish_checked(Some(0), "admin", false, i);
+            assert_eq!(o.result, Err(Refused::BadCredentials));
+        }
+        assert_eq!(t.generation(), g, "lock bookkeeping is no account change");
+        assert_eq!(
+            t.finish_checked(Some(0), "admin", true, 10).result,
+            Err(Refused::Locked)
+        );
+        assert_eq!(t.may_log_in(0, 10), None);
+        assert_eq!(
+            t.finish_checked(None, "ghost", true, 10).result,
+            Err(Refused::BadCredentials)
+        );
+        assert!(t.may_log_in(0, 300_005).is_some());
+        assert_eq!(
+            t.finish_checked(Some(0), "admin", true, 300_005)
+                .result
+                .map(|i| i.role),
+            Ok(Role::Administrator)
+        );
+        t.create("x1", Role::ReadOnly, pw("x1", "password1"))
+            .unwrap();
+        assert_ne!(t.generation(), g);
     }
 
     #[test]

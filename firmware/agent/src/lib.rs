@@ -636,6 +636,14 @@ impl Agent {
                         since_mark = CHECKPOINT_EVERY;
                     }
                 }
+                #[cfg(feature = "accounts")]
+                LogCmd::Record(key, value) => {
+                    let written = match value {
+                        Some(bytes) => store.set(key, &log::Raw(&bytes)).await.is_ok(),
+                        None => store.remove(key).await.is_ok(),
+                    };
+                    self.note("account write", written);
+                }
                 LogCmd::Thresholds(sensor, t) => {
                     let written = match self.store_key(sensor) {
                         Some(key) => store.set(key, &t).await.is_ok(),
@@ -701,6 +709,36 @@ impl Agent {
         m.desc(SensorId(sensor)).map(|d| StoreKey::sensor(&d.key))
     }
 
+    /// Logs a Session Audit (sensor type 2Ah) event from the BMC's own Session Audit sensor:
+    /// a failed login, a lock or unlock, an account change (the accounts crate's
+    /// `sel_event` gives the fields). `false` when the log queue is full (counted).
+    #[cfg(feature = "accounts")]
+    pub fn log_session_audit(
+        &self,
+        sensor_type: u8,
+        event_type: u8,
+        deassertion: bool,
+        data: [u8; 3],
+    ) -> bool {
+        let bmc = self.log.bmc();
+        self.log.send(LogCmd::Event(wsbmc_sel::Event {
+            generator: bmc.generator,
+            sensor_type,
+            sensor_number: bmc.session_audit,
+            deassertion,
+            event_type: wsbmc_ipmi::sel::EventType(event_type),
+            data,
+        }))
+    }
+
+    /// Queues a store write for the log task, which owns the store: `Some` CBOR bytes under
+    /// `key`, or its removal. For the account table's records (issue 15). `false` when the
+    /// queue is full (the change then lives until a restart only; it is counted).
+    #[cfg(feature = "accounts")]
+    pub fn persist_record(&self, key: StoreKey, value: Option<Vec<u8>>) -> bool {
+        self.log.send(LogCmd::Record(key, value))
+    }
+
     /// Puts sensor `sensor`'s thresholds to what the store holds for it: its stored set, or the
     /// board's defaults when nothing is stored, the store cannot be read (what a restart would
     /// show then too), or the stored set no longer fits the board (the board wins, with a
@@ -750,7 +788,14 @@ impl Handler for Agent {
             security_profiles: Some(req.profiles),
         };
         let model = Model::new(&self.monitor, &self.system, self);
-        let reply = self.wsman.borrow_mut().handle(&model, &meta, body);
+        let mut wsman = self.wsman.borrow_mut();
+        // Authenticated requests are authorized by their role; without one the request was let
+        // through unauthenticated and wsman answers Identify only.
+        let reply = match req.role {
+            Some(role) => wsman.handle_as(&model, &meta, role, body),
+            None => wsman.handle(&model, &meta, body),
+        };
+        drop(wsman);
         // WS-Man says what kind of answer it wrote; HTTP picks the status line for it.
         let outcome = match reply.kind {
             ReplyKind::Success => Outcome::Served,

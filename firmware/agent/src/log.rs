@@ -30,6 +30,27 @@ pub enum LogCmd {
     Clear,
     /// Persist a sensor's thresholds (by index in the board's sensor table).
     Thresholds(u16, StoredThresholds),
+    /// Store a record already encoded as CBOR under a key, or remove the key (`None`): an
+    /// account slot or the account settings (issue 15), which the accounts crate encodes.
+    #[cfg(feature = "accounts")]
+    Record(wsbmc_store::StoreKey, Option<Vec<u8>>),
+}
+
+/// CBOR bytes encoded elsewhere, written to the store as they are.
+#[cfg(feature = "accounts")]
+pub(crate) struct Raw<'a>(pub &'a [u8]);
+
+#[cfg(feature = "accounts")]
+impl<C> Encode<C> for Raw<'_> {
+    fn encode<W: minicbor::encode::Write>(
+        &self,
+        e: &mut minicbor::Encoder<W>,
+        _: &mut C,
+    ) -> Result<(), minicbor::encode::Error<W::Error>> {
+        e.writer_mut()
+            .write_all(self.0)
+            .map_err(minicbor::encode::Error::write)
+    }
 }
 
 /// A sensor's thresholds as stored in the store's map (CBOR); `None` means "no such threshold".

@@ -196,6 +196,7 @@ fn put_unc(agent: &Agent, unc: i32) -> Response {
         path: "/wsman",
         content_type: Some("application/soap+xml;charset=UTF-8"),
         user: Some("admin"),
+        role: Some(wsbmc_http::Role::Administrator),
         profiles: &[],
     };
     agent.handle(&req, body.as_bytes())

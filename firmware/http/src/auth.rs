@@ -11,6 +11,12 @@
 //!
 //! Schemes are dispatched in [`Auth::check`] and the challenges written by
 //! [`Auth::write_challenges`], both for what a listener [`Offer`]s.
+//!
+//! With the `accounts` feature (the std images) the accounts are a shared
+//! [`wsbmc_accounts::AccountTable`] (issue 15): roles, enable/disable and the per-account
+//! lockout are decided there, http keeps the transport's part (schemes, the cache, the
+//! per-source back-off, where PBKDF2 runs). Without it (the bare-metal image, whose flash has
+//! no room for the table) the accounts are a plain list and each is an Administrator.
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -20,6 +26,12 @@ use core::fmt;
 use embassy_time::{Duration, Instant};
 use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq;
+
+#[cfg(feature = "accounts")]
+use alloc::rc::Rc;
+pub use wsbmc_accounts::Role;
+#[cfg(feature = "accounts")]
+use wsbmc_accounts::{AccountTable, Attempt, Derived, LoginOutcome};
 
 use crate::backoff::{Backoff, Source};
 #[cfg(feature = "digest")]
@@ -141,6 +153,28 @@ impl Account {
         &self.name
     }
 
+    /// The accounts crate's form of this record (key, scheme and Digest HA1s), for the table.
+    pub fn record(&self) -> wsbmc_accounts::PasswordRecord {
+        let scheme = if self.is_legacy() {
+            wsbmc_accounts::Scheme::Legacy
+        } else {
+            wsbmc_accounts::Scheme::Prehashed
+        };
+        let record = wsbmc_accounts::PasswordRecord::from_parts(
+            scheme,
+            &self.salt,
+            self.iterations,
+            self.key,
+        );
+        match &self.digest {
+            Some(k) => record.with_digest(wsbmc_accounts::DigestHa1 {
+                md5: k.md5,
+                sha256: k.sha256,
+            }),
+            None => record,
+        }
+    }
+
     pub fn salt(&self) -> &[u8] {
         &self.salt
     }
@@ -157,6 +191,7 @@ impl Account {
     /// What PBKDF2 runs over for a candidate `password`: [`password_key`] of it, or for a
     /// legacy record the password itself, where a NUL is refused (see
     /// [`Account::from_legacy_hash`]) by deriving from nothing, which no password matches.
+    #[cfg(not(feature = "accounts"))]
     fn kdf_input(&self, password: &[u8]) -> KdfInput {
         #[cfg(feature = "legacy-hash")]
         if self.legacy {
@@ -198,19 +233,48 @@ fn derive(password: &[u8], salt: &[u8], iterations: u32) -> [u8; DERIVED_KEY_LEN
     key
 }
 
+/// Monotonic milliseconds, the account table's clock.
+#[cfg(feature = "accounts")]
+fn now_ms(now: Instant) -> u64 {
+    now.as_millis()
+}
+
 /// The account table as Digest sees it: name → (index, HA1s).
-#[cfg(feature = "digest")]
+#[cfg(all(feature = "digest", not(feature = "accounts")))]
 struct Table<'a>(&'a [Account]);
 
-#[cfg(feature = "digest")]
+#[cfg(all(feature = "digest", not(feature = "accounts")))]
 impl digest::Lookup for Table<'_> {
-    fn find(&self, user: &str) -> Option<(usize, &DigestKeys)> {
+    fn find(&self, user: &str) -> Option<(usize, DigestKeys)> {
         self.0
             .iter()
             .enumerate()
             .find(|(_, a)| a.name == user)
-            .and_then(|(i, a)| a.digest.as_ref().map(|k| (i, k)))
+            .and_then(|(i, a)| a.digest.clone().map(|k| (i, k)))
     }
+}
+
+/// The shared account table as Digest sees it: name → (slot, HA1s).
+#[cfg(all(feature = "digest", feature = "accounts"))]
+impl digest::Lookup for AccountTable {
+    fn find(&self, user: &str) -> Option<(usize, DigestKeys)> {
+        let (slot, a) = self.get(user)?;
+        let ha1 = a.password().digest()?;
+        Some((
+            usize::from(slot),
+            DigestKeys {
+                md5: ha1.md5,
+                sha256: ha1.sha256,
+            },
+        ))
+    }
+}
+
+/// Who a request proved to be: the name wsman records and the role it authorizes with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub name: String,
+    pub role: Role,
 }
 
 #[derive(Clone, Copy)]
@@ -218,6 +282,10 @@ struct CacheEntry {
     /// SHA-256 of the whole `Authorization` value: the cache never holds the password itself.
     key: [u8; 32],
     account: usize,
+    /// The table's generation when verified (`accounts`): a change to any account since
+    /// voids the entry, as replacing an account clears the cache without the feature.
+    #[cfg(feature = "accounts")]
+    generation: u32,
     inserted: Instant,
     expires: Instant,
 }
@@ -227,7 +295,14 @@ struct CacheEntry {
 /// Interior mutability is a `RefCell`, not a lock: connection tasks run on one single-threaded
 /// executor (embassy, or a tokio `LocalSet`), so share it by `&'static` (a `StaticCell`) or `Rc`.
 pub struct Auth {
+    #[cfg(not(feature = "accounts"))]
     accounts: Vec<Account>,
+    /// Shared with whoever manages accounts (the agent: CIM, the control socket, the store).
+    #[cfg(feature = "accounts")]
+    table: Rc<RefCell<AccountTable>>,
+    /// Told every login the table decided: its audit events and the record to persist.
+    #[cfg(feature = "accounts")]
+    on_login: Option<LoginHook>,
     cache: RefCell<[Option<CacheEntry>; CACHE_SLOTS]>,
     ttl: Duration,
     kdf_runs: Cell<u32>,
@@ -242,11 +317,15 @@ pub struct Auth {
     algorithms: Vec<Algorithm>,
 }
 
+/// What [`Auth::on_login`] calls with each login the table decided.
+#[cfg(feature = "accounts")]
+pub type LoginHook = alloc::boxed::Box<dyn Fn(&LoginOutcome)>;
+
 /// What [`Auth::check`] concluded about one request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict<'a> {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
     /// The credentials prove this user.
-    User(&'a str),
+    User(Identity),
     /// A Digest response was right but its nonce is too old: challenge with `stale=true`.
     Stale,
     /// No credentials, or wrong ones: challenge.
@@ -256,22 +335,33 @@ pub enum Verdict<'a> {
     Throttled,
 }
 
+impl Verdict {
+    /// The user name proven, if any.
+    pub fn user(&self) -> Option<&str> {
+        match self {
+            Verdict::User(id) => Some(&id.name),
+            _ => None,
+        }
+    }
+}
+
 /// What PBKDF2 runs over: a legacy record's raw password needs a buffer of its length; otherwise
 /// it is always the 32 bytes of [`password_key`] (no allocation on the bare-metal image).
-#[cfg(feature = "legacy-hash")]
+#[cfg(all(feature = "legacy-hash", not(feature = "accounts")))]
 type KdfInput = Vec<u8>;
-#[cfg(not(feature = "legacy-hash"))]
+#[cfg(all(not(feature = "legacy-hash"), not(feature = "accounts")))]
 type KdfInput = [u8; 32];
 
 /// Where a check stands after [`Auth::begin`].
 pub(crate) enum Step<'a> {
-    Done(Verdict<'a>),
+    Done(Verdict),
     /// PBKDF2 still has to run; the caller decides on which thread.
     Derive(Pending<'a>),
 }
 
 /// A Basic credential waiting for its PBKDF2: the input, salt and rounds, and what
 /// [`Auth::finish`] needs afterwards.
+#[cfg(not(feature = "accounts"))]
 pub struct Pending<'a> {
     input: KdfInput,
     salt: &'a [u8],
@@ -282,6 +372,25 @@ pub struct Pending<'a> {
     source: Option<Source>,
 }
 
+/// A Basic credential waiting for its PBKDF2: the table's [`Attempt`] (which does the same
+/// work for an unknown name) and what [`Auth::finish`] needs afterwards.
+#[cfg(feature = "accounts")]
+pub struct Pending<'a> {
+    attempt: Attempt,
+    cache_key: [u8; 32],
+    source: Option<Source>,
+    _auth: core::marker::PhantomData<&'a Auth>,
+}
+
+#[cfg(feature = "accounts")]
+impl Pending<'_> {
+    /// The derivation, to run where the caller decides (it owns its data: `Send`).
+    pub fn attempt(&self) -> &Attempt {
+        &self.attempt
+    }
+}
+
+#[cfg(not(feature = "accounts"))]
 impl Pending<'_> {
     /// What PBKDF2 runs over (SHA-256 of the password, or a legacy record's raw password).
     pub fn input(&self) -> &[u8] {
@@ -305,12 +414,22 @@ impl Pending<'_> {
 /// Runs PBKDF2 somewhere other than the request executor (issue 20: a derivation costs ~2 ms,
 /// and the std images serve every connection on one thread). `None` means it could not be run
 /// now (the worker is saturated); the credential is then refused unchecked.
-#[cfg(feature = "offload")]
+#[cfg(all(feature = "offload", not(feature = "accounts")))]
 pub trait Kdf {
     fn derive<'a>(
         &'a self,
         pending: &'a Pending<'a>,
     ) -> core::pin::Pin<alloc::boxed::Box<dyn Future<Output = Option<[u8; DERIVED_KEY_LEN]>> + 'a>>;
+}
+
+/// Runs an account table's [`Attempt`] somewhere other than the request executor (see the
+/// one-account form above); `None` when it cannot run now (refused unchecked).
+#[cfg(all(feature = "offload", feature = "accounts"))]
+pub trait Kdf {
+    fn derive(
+        &self,
+        attempt: Attempt,
+    ) -> core::pin::Pin<alloc::boxed::Box<dyn Future<Output = Option<Derived>> + '_>>;
 }
 
 /// The user name an `Authorization` header claims (Basic or Digest), for logging a failed login
@@ -347,9 +466,12 @@ impl Default for Auth {
 
 impl fmt::Debug for Auth {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Auth")
-            .field("accounts", &self.accounts)
-            .field("cached", &self.cached())
+        let mut d = f.debug_struct("Auth");
+        #[cfg(not(feature = "accounts"))]
+        d.field("accounts", &self.accounts);
+        #[cfg(feature = "accounts")]
+        d.field("accounts", &self.table.borrow().list().count());
+        d.field("cached", &self.cached())
             .field("kdf_runs", &self.kdf_runs())
             .finish()
     }
@@ -359,7 +481,15 @@ impl Auth {
     /// An empty table refuses every authenticated request; only anonymous Identify gets through.
     pub fn new() -> Self {
         Self {
+            #[cfg(not(feature = "accounts"))]
             accounts: Vec::new(),
+            #[cfg(feature = "accounts")]
+            table: Rc::new(RefCell::new(AccountTable::new(
+                wsbmc_accounts::LockoutPolicy::default(),
+                1,
+            ))),
+            #[cfg(feature = "accounts")]
+            on_login: None,
             cache: RefCell::new([None; CACHE_SLOTS]),
             ttl: DEFAULT_CACHE_TTL,
             kdf_runs: Cell::new(0),
@@ -399,6 +529,7 @@ impl Auth {
 
     /// Adds a user, replacing any account of the same name. The cache is cleared because its
     /// entries refer to accounts by position and may vouch for a replaced password.
+    #[cfg(not(feature = "accounts"))]
     pub fn add_account(&mut self, account: Account) {
         match self.accounts.iter_mut().find(|a| a.name == account.name) {
             Some(existing) => *existing = account,
@@ -407,8 +538,43 @@ impl Auth {
         self.cache.get_mut().fill(None);
     }
 
+    #[cfg(not(feature = "accounts"))]
     pub fn accounts(&self) -> &[Account] {
         &self.accounts
+    }
+
+    /// Adds (or replaces) an Administrator in the table from a hashed record, without the
+    /// password policy (see [`AccountTable::import`]): tests, and the one-account API's
+    /// callers, whose names are checked before. A name no account can have (empty, `:`, too
+    /// long) is not added: change the table through [`Auth::table`] to see why.
+    #[cfg(feature = "accounts")]
+    pub fn add_account(&mut self, account: Account) {
+        let record = account.record();
+        let _ = self
+            .table
+            .borrow_mut()
+            .import(&account.name, Role::Administrator, record);
+        self.cache.get_mut().fill(None);
+    }
+
+    /// Serves the accounts of `table`, shared with whoever manages them.
+    #[cfg(feature = "accounts")]
+    pub fn set_table(&mut self, table: Rc<RefCell<AccountTable>>) {
+        self.table = table;
+        self.cache.get_mut().fill(None);
+    }
+
+    /// The table served.
+    #[cfg(feature = "accounts")]
+    pub fn table(&self) -> &Rc<RefCell<AccountTable>> {
+        &self.table
+    }
+
+    /// Calls `hook` with every login the table decided (success, failure, lock, unlock), for
+    /// the audit trail (SEL) and to persist a lock. Cache hits are not logins.
+    #[cfg(feature = "accounts")]
+    pub fn on_login(&mut self, hook: LoginHook) {
+        self.on_login = Some(hook);
     }
 
     /// Changes how long a verification is trusted; `Duration::from_ticks(0)` disables the cache.
@@ -430,7 +596,7 @@ impl Auth {
 
     /// Checks an `Authorization` header value against every scheme and returns the user it
     /// proves, if any (a request `POST /wsman` on a listener that offers everything).
-    pub fn authenticate(&self, authorization: Option<&str>) -> Option<&str> {
+    pub fn authenticate(&self, authorization: Option<&str>) -> Option<Identity> {
         match self.check(authorization, "/wsman", &Offer::ALL) {
             Verdict::User(user) => Some(user),
             Verdict::Stale | Verdict::Denied | Verdict::Throttled => None,
@@ -440,13 +606,29 @@ impl Auth {
     /// Checks an `Authorization` header of a `POST` to `target` (the request-target as sent,
     /// which a Digest `uri` must repeat) with the schemes `offer` allows. PBKDF2, when needed,
     /// runs here on the caller's thread; no back-off applies (the source is unknown).
-    pub fn check(&self, authorization: Option<&str>, target: &str, offer: &Offer) -> Verdict<'_> {
+    pub fn check(&self, authorization: Option<&str>, target: &str, offer: &Offer) -> Verdict {
         match self.begin(authorization, target, offer, None) {
             Step::Done(verdict) => verdict,
-            Step::Derive(pending) => {
-                let key = pending.derive_inline();
-                self.finish(pending, &key)
-            }
+            Step::Derive(pending) => self.finish_inline(pending),
+        }
+    }
+
+    /// Runs `pending`'s PBKDF2 on this thread and finishes the check.
+    pub(crate) fn finish_inline(&self, pending: Pending<'_>) -> Verdict {
+        #[cfg(not(feature = "accounts"))]
+        {
+            let key = pending.derive_inline();
+            self.finish(pending, &key)
+        }
+        #[cfg(feature = "accounts")]
+        {
+            let Pending {
+                attempt,
+                cache_key,
+                source,
+                ..
+            } = pending;
+            self.finish(attempt.derive(), cache_key, source)
         }
     }
 
@@ -459,15 +641,28 @@ impl Auth {
 
     /// Runs `pending`'s derivation where [`Auth::set_kdf`] says, and finishes the check.
     #[cfg(feature = "offload")]
-    pub(crate) async fn derive_and_finish(&self, pending: Pending<'_>) -> Verdict<'_> {
+    pub(crate) async fn derive_and_finish(&self, pending: Pending<'_>) -> Verdict {
+        #[cfg(not(feature = "accounts"))]
         if let Some(kdf) = &self.kdf {
             return match kdf.derive(&pending).await {
                 Some(key) => self.finish(pending, &key),
                 None => Verdict::Throttled,
             };
         }
-        let key = pending.derive_inline();
-        self.finish(pending, &key)
+        #[cfg(feature = "accounts")]
+        if let Some(kdf) = &self.kdf {
+            let Pending {
+                attempt,
+                cache_key,
+                source,
+                ..
+            } = pending;
+            return match kdf.derive(attempt).await {
+                Some(derived) => self.finish(derived, cache_key, source),
+                None => Verdict::Throttled,
+            };
+        }
+        self.finish_inline(pending)
     }
 
     /// The back-off table of failed logins by source address.
@@ -496,8 +691,8 @@ impl Auth {
         let blocked = source.is_some_and(|s| self.backoff.blocked(s, now));
         let account = if scheme.eq_ignore_ascii_case("Basic") && offer.basic {
             let key: [u8; 32] = Sha256::digest(header.as_bytes()).into();
-            if let Some(account) = self.cache_lookup(&key, now) {
-                return self.done(Some(account), source);
+            if let Some(account) = self.cached_user(&key, now) {
+                return Step::Done(self.done(Some(account), source));
             }
             if blocked {
                 return Step::Done(Verdict::Throttled);
@@ -510,7 +705,7 @@ impl Auth {
             if blocked {
                 return Step::Done(Verdict::Throttled);
             }
-            #[cfg(feature = "digest")]
+            #[cfg(all(feature = "digest", not(feature = "accounts")))]
             match digest::verify(
                 &self.nonces,
                 &Table(&self.accounts),
@@ -520,9 +715,47 @@ impl Auth {
                 &self.algorithms,
                 now,
             ) {
-                Check::Ok(index) => Some(index),
+                Check::Ok(index) => self.identity(index),
                 Check::Stale => return Step::Done(Verdict::Stale),
-                Check::Denied => None,
+                Check::Wrong(_) | Check::Denied => None,
+            }
+            #[cfg(all(feature = "digest", feature = "accounts"))]
+            {
+                let check = digest::verify(
+                    &self.nonces,
+                    &*self.table.borrow(),
+                    credentials,
+                    "POST",
+                    target,
+                    &self.algorithms,
+                    now,
+                );
+                let (slot, right) = match check {
+                    Check::Ok(slot) => (slot, true),
+                    Check::Wrong(slot) => (slot, false),
+                    Check::Stale => return Step::Done(Verdict::Stale),
+                    Check::Denied => return Step::Done(self.done(None, source)),
+                };
+                // The slot came from the table just now; the name for the audit is its own.
+                let slot = u8::try_from(slot).unwrap_or(u8::MAX);
+                let claimed = self
+                    .table
+                    .borrow()
+                    .list()
+                    .find(|(s, _)| *s == slot)
+                    .map(|(_, a)| String::from(a.name()))
+                    .unwrap_or_default();
+                let outcome = self.table.borrow_mut().finish_checked(
+                    Some(slot),
+                    &claimed,
+                    right,
+                    now_ms(now),
+                );
+                self.report(&outcome);
+                outcome.result.ok().map(|id| Identity {
+                    name: id.name,
+                    role: id.role,
+                })
             }
             #[cfg(not(feature = "digest"))]
             {
@@ -533,11 +766,12 @@ impl Auth {
             // A scheme this listener does not check (Negotiate, say) is no failed login.
             return Step::Done(Verdict::Denied);
         };
-        self.done(account, source)
+        Step::Done(self.done(account, source))
     }
 
     /// The second half of a check, once `key` is derived for `pending`.
-    pub(crate) fn finish(&self, pending: Pending<'_>, key: &[u8; DERIVED_KEY_LEN]) -> Verdict<'_> {
+    #[cfg(not(feature = "accounts"))]
+    pub(crate) fn finish(&self, pending: Pending<'_>, key: &[u8; DERIVED_KEY_LEN]) -> Verdict {
         let matches = self
             .accounts
             .get(pending.probe)
@@ -546,26 +780,94 @@ impl Auth {
         if let Some(account) = account {
             self.cache_insert(pending.cache_key, account, Instant::now());
         }
-        match self.done(account, pending.source.as_ref()) {
-            Step::Done(verdict) => verdict,
-            Step::Derive(_) => Verdict::Denied,
+        self.done(
+            account.and_then(|a| self.identity(a)),
+            pending.source.as_ref(),
+        )
+    }
+
+    /// The second half of a check, once the attempt's PBKDF2 ran: the table decides (lock,
+    /// disable, password), its events go to the hook, a success is cached.
+    #[cfg(feature = "accounts")]
+    pub(crate) fn finish(
+        &self,
+        derived: Derived,
+        cache_key: [u8; 32],
+        source: Option<Source>,
+    ) -> Verdict {
+        let now = Instant::now();
+        let outcome = self.table.borrow_mut().finish_login(derived, now_ms(now));
+        self.report(&outcome);
+        let identity = match outcome.result {
+            Ok(id) => {
+                let generation = self.table.borrow().generation();
+                self.cache_insert(cache_key, usize::from(id.slot), generation, now);
+                Some(Identity {
+                    name: id.name,
+                    role: id.role,
+                })
+            }
+            Err(_) => None,
+        };
+        self.done(identity, source.as_ref())
+    }
+
+    #[cfg(feature = "accounts")]
+    fn report(&self, outcome: &LoginOutcome) {
+        if let Some(hook) = &self.on_login {
+            hook(outcome);
         }
     }
 
+    /// Who the account at `index` of the one-account list is: each is an Administrator.
+    #[cfg(not(feature = "accounts"))]
+    fn identity(&self, index: usize) -> Option<Identity> {
+        self.accounts.get(index).map(|a| Identity {
+            name: a.name.clone(),
+            role: Role::Administrator,
+        })
+    }
+
+    /// The account a cached credential vouches for, if it may still log in.
+    #[cfg(not(feature = "accounts"))]
+    fn cached_user(&self, key: &[u8; 32], now: Instant) -> Option<Identity> {
+        self.cache_lookup(key, now)
+            .and_then(|(index, _)| self.identity(index))
+    }
+
+    /// The account a cached credential vouches for, if nothing changed in the table since it
+    /// was verified and the account may still log in (a lock or a disable since then ends it:
+    /// the credential is then checked again, and the table refuses it with its audit).
+    #[cfg(feature = "accounts")]
+    fn cached_user(&self, key: &[u8; 32], now: Instant) -> Option<Identity> {
+        let (slot, generation) = self.cache_lookup(key, now)?;
+        let table = self.table.borrow();
+        let id = (generation == table.generation())
+            .then(|| table.may_log_in(u8::try_from(slot).ok()?, now_ms(now)))
+            .flatten();
+        if id.is_none() {
+            self.cache_forget(key);
+        }
+        id.map(|id| Identity {
+            name: id.name,
+            role: id.role,
+        })
+    }
+
     /// Records the outcome of a checked credential against its source.
-    fn done(&self, account: Option<usize>, source: Option<&Source>) -> Step<'_> {
-        match account.and_then(|a| self.accounts.get(a)) {
+    fn done(&self, account: Option<Identity>, source: Option<&Source>) -> Verdict {
+        match account {
             Some(a) => {
                 if let Some(source) = source {
                     self.backoff.succeeded(source);
                 }
-                Step::Done(Verdict::User(a.name.as_str()))
+                Verdict::User(a)
             }
             None => {
                 if let Some(source) = source {
                     self.backoff.failed(source, Instant::now());
                 }
-                Step::Done(Verdict::Denied)
+                Verdict::Denied
             }
         }
     }
@@ -602,9 +904,33 @@ impl Auth {
         }
     }
 
+    /// Decodes Basic credentials into the derivation that checks them: the table's attempt,
+    /// which does the same work for a name no account has.
+    #[cfg(feature = "accounts")]
+    fn prepare_basic(
+        &self,
+        credentials: &str,
+        cache_key: [u8; 32],
+        source: Option<&Source>,
+    ) -> Option<Pending<'_>> {
+        let decoded = crate::b64::decode(credentials)?;
+        let colon = decoded.iter().position(|&b| b == b':')?;
+        let (user, password) = (&decoded[..colon], &decoded[colon + 1..]);
+        // A name that is not UTF-8 is no account's; it still costs the dummy derivation.
+        let user = core::str::from_utf8(user).unwrap_or("\u{fffd}");
+        self.kdf_runs.set(self.kdf_runs.get().saturating_add(1));
+        Some(Pending {
+            attempt: self.table.borrow().begin_login(user, password),
+            cache_key,
+            source: source.copied(),
+            _auth: core::marker::PhantomData,
+        })
+    }
+
     /// Decodes Basic credentials into the derivation that checks them. Exactly one PBKDF2 runs
     /// whether or not the user exists (against the first account when none has the name), so
     /// response time does not reveal valid user names.
+    #[cfg(not(feature = "accounts"))]
     fn prepare_basic(
         &self,
         credentials: &str,
@@ -639,13 +965,18 @@ impl Auth {
         })
     }
 
-    fn cache_lookup(&self, key: &[u8; 32], now: Instant) -> Option<usize> {
+    /// The account (and, with `accounts`, the table generation) a cached credential was
+    /// verified for.
+    fn cache_lookup(&self, key: &[u8; 32], now: Instant) -> Option<(usize, u32)> {
         let mut cache = self.cache.borrow_mut();
         for slot in cache.iter_mut() {
             let Some(entry) = slot else { continue };
             if bool::from(entry.key.ct_eq(key)) {
                 if now < entry.expires {
-                    return Some(entry.account);
+                    #[cfg(feature = "accounts")]
+                    return Some((entry.account, entry.generation));
+                    #[cfg(not(feature = "accounts"))]
+                    return Some((entry.account, 0));
                 }
                 *slot = None;
             }
@@ -653,13 +984,30 @@ impl Auth {
         None
     }
 
-    fn cache_insert(&self, key: [u8; 32], account: usize, now: Instant) {
+    #[cfg(feature = "accounts")]
+    fn cache_forget(&self, key: &[u8; 32]) {
+        for slot in self.cache.borrow_mut().iter_mut() {
+            if slot.is_some_and(|e| bool::from(e.key.ct_eq(key))) {
+                *slot = None;
+            }
+        }
+    }
+
+    fn cache_insert(
+        &self,
+        key: [u8; 32],
+        account: usize,
+        #[cfg(feature = "accounts")] generation: u32,
+        now: Instant,
+    ) {
         if self.ttl.as_ticks() == 0 {
             return;
         }
         let entry = CacheEntry {
             key,
             account,
+            #[cfg(feature = "accounts")]
+            generation,
             inserted: now,
             expires: now.saturating_add(self.ttl),
         };
@@ -688,6 +1036,14 @@ impl Auth {
 mod tests {
     use super::*;
     use base64::Engine as _;
+
+    /// An account `add_user` made: an Administrator in either build.
+    fn id(name: &str) -> Identity {
+        Identity {
+            name: name.into(),
+            role: Role::Administrator,
+        }
+    }
 
     fn basic(user: &str, password: &str) -> String {
         let mut raw = String::from(user);
@@ -718,7 +1074,10 @@ mod tests {
             let legacy = Account::from_legacy_hash("u", b"salt", 1, expected);
             let mut auth = Auth::new();
             auth.add_account(legacy);
-            assert_eq!(auth.authenticate(Some(&basic("u", "password"))), Some("u"));
+            assert_eq!(
+                auth.authenticate(Some(&basic("u", "password"))),
+                Some(id("u"))
+            );
         }
     }
 
@@ -732,9 +1091,12 @@ mod tests {
         auth.set_cache_ttl(Duration::from_ticks(0));
         assert_eq!(
             auth.authenticate(Some(&basic("short", "password"))),
-            Some("short")
+            Some(id("short"))
         );
-        assert_eq!(auth.authenticate(Some(&basic("long", &long))), Some("long"));
+        assert_eq!(
+            auth.authenticate(Some(&basic("long", &long))),
+            Some(id("long"))
+        );
         for nuls in [1, 2, 54] {
             let padded = alloc::format!("password{}", "\0".repeat(nuls));
             assert_eq!(auth.authenticate(Some(&basic("short", &padded))), None);
@@ -761,9 +1123,10 @@ mod tests {
         legacy.set_cache_ttl(Duration::from_ticks(0));
         assert_eq!(
             legacy.authenticate(Some(&basic("old", "password"))),
-            Some("old")
+            Some(id("old"))
         );
         assert_eq!(legacy.authenticate(Some(&basic("old", "password\0"))), None);
+        #[cfg(not(feature = "accounts"))]
         assert!(legacy.accounts()[0].is_legacy());
     }
 
@@ -779,7 +1142,7 @@ mod tests {
         ));
         assert_eq!(
             auth.authenticate(Some(&basic("admin", "secret"))),
-            Some("admin")
+            Some(id("admin"))
         );
         assert_eq!(auth.authenticate(Some(&basic("admin", "wrong"))), None);
     }
@@ -800,7 +1163,7 @@ mod tests {
         assert_eq!(auth.kdf_runs(), 1);
         // The scheme is case-insensitive and surrounding blanks are ignored.
         let lower = basic("admin", "secret").replace("Basic", "basic");
-        assert_eq!(auth.authenticate(Some(&lower)), Some("admin"));
+        assert_eq!(auth.authenticate(Some(&lower)), Some(id("admin")));
     }
 
     #[test]
@@ -809,7 +1172,7 @@ mod tests {
         auth.add_user("admin", b"a:b:c", b"salt", 2);
         assert_eq!(
             auth.authenticate(Some(&basic("admin", "a:b:c"))),
-            Some("admin")
+            Some(id("admin"))
         );
     }
 
@@ -817,7 +1180,10 @@ mod tests {
     fn empty_table_refuses_everyone_without_panicking() {
         let auth = Auth::new();
         assert_eq!(auth.authenticate(Some(&basic("admin", "x"))), None);
-        assert_eq!(auth.kdf_runs(), 0);
+        // The table runs its dummy derivation even then: an unprovisioned device's answer
+        // takes as long as a provisioned one's.
+        let runs = if cfg!(feature = "accounts") { 1 } else { 0 };
+        assert_eq!(auth.kdf_runs(), runs);
     }
 
     #[test]
@@ -825,8 +1191,8 @@ mod tests {
         let mut auth = Auth::new();
         auth.add_user("admin", b"secret", b"salt", 2);
         let good = basic("admin", "secret");
-        assert_eq!(auth.authenticate(Some(&good)), Some("admin"));
-        assert_eq!(auth.authenticate(Some(&good)), Some("admin"));
+        assert_eq!(auth.authenticate(Some(&good)), Some(id("admin")));
+        assert_eq!(auth.authenticate(Some(&good)), Some(id("admin")));
         assert_eq!(auth.kdf_runs(), 1);
         let bad = basic("admin", "nope");
         assert_eq!(auth.authenticate(Some(&bad)), None);
@@ -845,10 +1211,7 @@ mod tests {
             auth.add_user(name, b"pw", b"salt", 1);
         }
         for name in &names {
-            assert_eq!(
-                auth.authenticate(Some(&basic(name, "pw"))),
-                Some(name.as_str())
-            );
+            assert_eq!(auth.authenticate(Some(&basic(name, "pw"))), Some(id(name)));
         }
         assert_eq!(auth.cached(), CACHE_SLOTS);
         let runs = auth.kdf_runs();
@@ -865,13 +1228,16 @@ mod tests {
         let mut auth = Auth::new();
         auth.add_user("admin", b"old", b"salt", 1);
         let old = basic("admin", "old");
-        assert_eq!(auth.authenticate(Some(&old)), Some("admin"));
+        assert_eq!(auth.authenticate(Some(&old)), Some(id("admin")));
         auth.add_user("admin", b"new", b"salt", 1);
+        #[cfg(not(feature = "accounts"))]
         assert_eq!(auth.accounts().len(), 1);
+        #[cfg(feature = "accounts")]
+        assert_eq!(auth.table().borrow().list().count(), 1);
         assert_eq!(auth.authenticate(Some(&old)), None);
         assert_eq!(
             auth.authenticate(Some(&basic("admin", "new"))),
-            Some("admin")
+            Some(id("admin"))
         );
     }
 
@@ -940,12 +1306,12 @@ mod tests {
                 let h = header(alg, "secret", &nonce, 1, "/wsman");
                 assert_eq!(
                     auth.check(Some(&h), "/wsman", &Offer::HTTP),
-                    Verdict::User("admin")
+                    Verdict::User(id("admin"))
                 );
                 let h = header(alg, "secret", &nonce, 2, "/wsman");
                 assert_eq!(
                     auth.check(Some(&h), "/wsman", &Offer::HTTP),
-                    Verdict::User("admin")
+                    Verdict::User(id("admin"))
                 );
             }
             assert_eq!(auth.kdf_runs(), 0);
@@ -958,7 +1324,7 @@ mod tests {
             let ok = header(Algorithm::Sha256, "secret", &nonce, 5, "/wsman");
             assert_eq!(
                 auth.check(Some(&ok), "/wsman", &Offer::HTTP),
-                Verdict::User("admin")
+                Verdict::User(id("admin"))
             );
             // The very same header again, and a lower count: replays.
             assert_eq!(
@@ -979,7 +1345,7 @@ mod tests {
             let six = header(Algorithm::Sha256, "secret", &nonce, 6, "/wsman");
             assert_eq!(
                 auth.check(Some(&six), "/wsman", &Offer::HTTP),
-                Verdict::User("admin")
+                Verdict::User(id("admin"))
             );
             // The uri must be the request's target.
             let other = header(Algorithm::Sha256, "secret", &nonce, 7, "/other");
@@ -1079,7 +1445,7 @@ mod tests {
             let h = header(Algorithm::Md5, "secret", &nonce, 1, "/wsman");
             assert_eq!(
                 auth.check(Some(&h), "/wsman", &Offer::HTTP),
-                Verdict::User("admin")
+                Verdict::User(id("admin"))
             );
             // Without keys the account cannot use Digest.
             let mut basic_only = Auth::new();
@@ -1096,5 +1462,147 @@ mod tests {
                 Verdict::Denied
             );
         }
+    }
+}
+
+/// The table-backed build (issue 15): roles, the lockout, the cache against a lock.
+#[cfg(test)]
+#[cfg(feature = "accounts")]
+mod table_tests {
+    use super::*;
+    use alloc::vec;
+    use base64::Engine as _;
+    use wsbmc_accounts::{AuditKind, LockoutPolicy, NewPassword};
+
+    fn basic(user: &str, password: &str) -> String {
+        let raw = alloc::format!("{user}:{password}");
+        alloc::format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(raw.as_bytes())
+        )
+    }
+
+    fn auth_with(policy: LockoutPolicy) -> (Auth, Rc<RefCell<Vec<AuditKind>>>) {
+        let mut table = AccountTable::new(policy, 2);
+        for (name, role) in [
+            ("admin", Role::Administrator),
+            ("op", Role::Operator),
+            ("viewer", Role::ReadOnly),
+        ] {
+            let pw = NewPassword::new(name, b"password-1", b"0123456789abcdef", 2).unwrap();
+            table.create(name, role, pw).unwrap();
+        }
+        let mut auth = Auth::new();
+        auth.set_table(Rc::new(RefCell::new(table)));
+        let seen = Rc::new(RefCell::new(Vec::new()));
+        let log = seen.clone();
+        auth.on_login(alloc::boxed::Box::new(move |o: &LoginOutcome| {
+            log.borrow_mut().extend(o.audit.iter().map(|e| e.kind));
+        }));
+        (auth, seen)
+    }
+
+    #[test]
+    fn the_role_reaches_the_identity() {
+        let (auth, _) = auth_with(LockoutPolicy::default());
+        for (name, role) in [
+            ("admin", Role::Administrator),
+            ("op", Role::Operator),
+            ("viewer", Role::ReadOnly),
+        ] {
+            let id = auth.authenticate(Some(&basic(name, "password-1")));
+            assert_eq!(id.map(|i| (i.name, i.role)), Some((name.into(), role)));
+        }
+        assert_eq!(auth.authenticate(Some(&basic("op", "password-2"))), None);
+    }
+
+    /// Five wrong passwords lock the account: then the right one, even cached, is refused
+    /// like a wrong one, and the failures, the lock and the refusal are audited.
+    #[test]
+    fn a_locked_account_refuses_the_right_password_even_cached() {
+        let (auth, seen) = auth_with(LockoutPolicy::new(5, 60_000, 60_000).unwrap());
+        let good = basic("admin", "password-1");
+        assert!(auth.authenticate(Some(&good)).is_some());
+        let runs = auth.kdf_runs();
+        assert!(auth.authenticate(Some(&good)).is_some());
+        assert_eq!(auth.kdf_runs(), runs, "cached");
+        for _ in 0..5 {
+            assert_eq!(auth.authenticate(Some(&basic("admin", "wrong-pass"))), None);
+        }
+        assert_eq!(auth.authenticate(Some(&good)), None);
+        assert!(auth.table().borrow().get("admin").unwrap().1.is_locked(0));
+        let kinds = seen.borrow().clone();
+        assert_eq!(
+            kinds,
+            vec![
+                AuditKind::LoginFailed,
+                AuditKind::LoginFailed,
+                AuditKind::LoginFailed,
+                AuditKind::LoginFailed,
+                AuditKind::LoginFailed,
+                AuditKind::LockedOut,
+                AuditKind::LoginWhileLocked,
+            ]
+        );
+        // Other accounts are unaffected.
+        assert!(
+            auth.authenticate(Some(&basic("op", "password-1")))
+                .is_some()
+        );
+    }
+
+    /// A change to the table (here a disable) voids cached verifications.
+    #[test]
+    fn a_disabled_account_is_refused_at_once() {
+        let (auth, _) = auth_with(LockoutPolicy::default());
+        let good = basic("viewer", "password-1");
+        assert!(auth.authenticate(Some(&good)).is_some());
+        auth.table()
+            .borrow_mut()
+            .set_enabled("viewer", false)
+            .unwrap();
+        assert_eq!(auth.authenticate(Some(&good)), None);
+    }
+
+    #[cfg(feature = "digest")]
+    #[test]
+    fn digest_guesses_count_towards_the_lock() {
+        use crate::digest::tests::client_response;
+        let mut table = AccountTable::new(LockoutPolicy::new(2, 60_000, 60_000).unwrap(), 2);
+        let account = Account::hash("admin", b"password-1", b"salt", 2);
+        table
+            .import("admin", Role::Administrator, account.record())
+            .unwrap();
+        let mut auth = Auth::new();
+        auth.set_nonce_secret([7; 32]);
+        auth.set_table(Rc::new(RefCell::new(table)));
+        let header = |password: &str, nc: u32| {
+            let mut head = String::new();
+            auth.write_challenges(&mut head, &Offer::HTTP, false);
+            let start = head.find("nonce=\"").unwrap() + 7;
+            let nonce = &head[start..start + head[start..].find('"').unwrap()];
+            let nc = alloc::format!("{nc:08x}");
+            let r = client_response(
+                Algorithm::Sha256,
+                "admin",
+                password,
+                nonce,
+                &nc,
+                "c0ffee",
+                "/wsman",
+            );
+            alloc::format!(
+                "Digest username=\"admin\", realm=\"WSMAN\", nonce=\"{nonce}\", uri=\"/wsman\", \
+                 algorithm=SHA-256, qop=auth, nc={nc}, cnonce=\"c0ffee\", response=\"{r}\""
+            )
+        };
+        let ok = auth.check(Some(&header("password-1", 1)), "/wsman", &Offer::HTTP);
+        assert_eq!(ok.user(), Some("admin"));
+        for nc in 2..4 {
+            let v = auth.check(Some(&header("guess", nc)), "/wsman", &Offer::HTTP);
+            assert_eq!(v, Verdict::Denied);
+        }
+        let v = auth.check(Some(&header("password-1", 5)), "/wsman", &Offer::HTTP);
+        assert_eq!(v, Verdict::Denied, "locked");
     }
 }

@@ -70,6 +70,17 @@ impl Backoff {
             .any(|e| e.source == *source && now < e.until)
     }
 
+    /// When `source`'s wait ends, if it is waiting at `now`.
+    #[cfg(feature = "tarpit")]
+    pub fn waiting_until(&self, source: &Source, now: Instant) -> Option<Instant> {
+        self.entries
+            .borrow()
+            .iter()
+            .flatten()
+            .find(|e| e.source == *source && now < e.until)
+            .map(|e| e.until)
+    }
+
     /// Records a failed login from `source`; returns how many it has now.
     pub fn failed(&self, source: &Source, now: Instant) -> u8 {
         let mut entries = self.entries.borrow_mut();
@@ -147,6 +158,23 @@ mod tests {
         b.succeeded(&one);
         assert!(!b.blocked(&one, at(3_001)));
         assert_eq!(b.failed(&one, at(3_001)), 1);
+    }
+
+    /// The tarpit answers a waiting source when its wait ends: the end is the one `blocked`
+    /// goes by.
+    #[cfg(feature = "tarpit")]
+    #[test]
+    fn waiting_until_is_the_end_of_the_wait() {
+        let b = Backoff::new();
+        let one = [1; 16];
+        for _ in 0..FREE_FAILURES {
+            b.failed(&one, at(0));
+        }
+        assert_eq!(b.waiting_until(&one, at(0)), None);
+        b.failed(&one, at(0));
+        assert_eq!(b.waiting_until(&one, at(10)), Some(at(1_000)));
+        assert_eq!(b.waiting_until(&one, at(1_000)), None);
+        assert_eq!(b.waiting_until(&[2; 16], at(10)), None);
     }
 
     #[test]

@@ -336,7 +336,10 @@ pub(crate) enum Check {
     /// The nonce was ours but is too old, or its counts can no longer be tracked: challenge
     /// again with `stale=true` so the client retries with the same password.
     Stale,
-    /// Anything else: wrong password, forged nonce, replayed count, malformed.
+    /// A well-formed answer to one of our live nonces, for the account at this index, with the
+    /// wrong password: a guess, which the account's lockout counts.
+    Wrong(usize),
+    /// Anything else: forged nonce, replayed count, malformed, unknown user.
     Denied,
 }
 
@@ -489,7 +492,8 @@ fn serial_le(a: u32, b: u32) -> bool {
 
 /// What the account table offers [`verify`]: the index and Digest keys of a user name.
 pub(crate) trait Lookup {
-    fn find(&self, user: &str) -> Option<(usize, &DigestKeys)>;
+    /// Owned keys: the table may sit behind a `RefCell` borrowed only for the lookup.
+    fn find(&self, user: &str) -> Option<(usize, DigestKeys)>;
 }
 
 /// Verifies one Digest `Authorization` for a request to `target` with `method`.
@@ -575,7 +579,7 @@ pub(crate) fn verify(
         ha2_hex,
     ]);
     if !bool::from(want[..len].ct_eq(&expected_bin[..len])) {
-        return Check::Denied;
+        return Check::Wrong(index);
     }
     // Proven; only now may the count be consumed, so nobody without the password can burn a
     // legitimate client's counts.

@@ -36,9 +36,12 @@ use alloc::vec::Vec;
 
 #[cfg(feature = "offload")]
 pub use auth::Kdf;
+/// The table's side of a login, for the std images' PBKDF2 worker and the audit hook.
+#[cfg(feature = "accounts")]
+pub use auth::LoginHook;
 pub use auth::{
-    Account, Auth, BASIC_CHALLENGE, CACHE_SLOTS, DEFAULT_CACHE_TTL, DERIVED_KEY_LEN, Pending,
-    Verdict, claimed_user, derive_key, password_key,
+    Account, Auth, BASIC_CHALLENGE, CACHE_SLOTS, DEFAULT_CACHE_TTL, DERIVED_KEY_LEN, Identity,
+    Pending, Role, Verdict, claimed_user, derive_key, password_key,
 };
 pub use backoff::{BACKOFF_SLOTS, Backoff, FREE_FAILURES, Source};
 pub use conn::Connection;
@@ -53,6 +56,8 @@ pub use server::{
     serve_connection_from, serve_connection_gated, serve_connection_with,
 };
 pub use slots::{Refused, Slot, SlotPolicy, Slots};
+#[cfg(feature = "accounts")]
+pub use wsbmc_accounts::{AccountTable, Attempt, Derived, LoginOutcome};
 
 /// Whether this build verifies HTTP Digest (the `digest` feature).
 pub const DIGEST_BUILT: bool = cfg!(feature = "digest");
@@ -68,6 +73,8 @@ pub struct Request<'a> {
     /// The authenticated user name, or `None` when the request was let through unauthenticated
     /// as an anonymous Identify (`WSMANIDENTIFY: unauthenticated` or `/wsman-anon/identify`).
     pub user: Option<&'a str>,
+    /// The authenticated user's role, for authorizing the operation (`None` with `user`).
+    pub role: Option<Role>,
     /// The security profiles (DSP0226 Annex C URIs) of the listener the request came in on,
     /// for Identify.
     pub profiles: &'static [&'static str],

@@ -22,6 +22,11 @@ use crate::{Handler, Request, Response};
 
 /// The WS-Man endpoint every client uses.
 pub const WSMAN_PATH: &str = "/wsman";
+/// Longest a refused source in back-off waits for its 401 (feature `tarpit`): long enough to
+/// pace a flood, short enough for a client's timeout.
+#[cfg(feature = "tarpit")]
+const TARPIT_MAX_MS: u32 = 2_000;
+
 /// openwsman's and wsmancli's endpoint for unauthenticated Identify.
 pub const ANON_IDENTIFY_PATH: &str = "/wsman-anon/identify";
 
@@ -331,23 +336,35 @@ where
         #[cfg(feature = "offload")]
         Step::Derive(pending) => auth.derive_and_finish(pending).await,
         #[cfg(not(feature = "offload"))]
-        Step::Derive(pending) => {
-            let key = pending.derive_inline();
-            auth.finish(pending, &key)
-        }
+        Step::Derive(pending) => auth.finish_inline(pending),
     };
-    if let (Verdict::Denied, Some(authorization)) = (verdict, head.authorization) {
+    if matches!(verdict, Verdict::Denied)
+        && let Some(authorization) = head.authorization
+    {
         conn.login_failed(authorization);
     }
     let user = match verdict {
-        Verdict::User(user) => {
+        Verdict::User(ref user) => {
             *authenticated = true;
             Some(user)
         }
         _ if anonymous_path || head.identify_header => None,
         Verdict::Stale | Verdict::Denied | Verdict::Throttled => {
+            // A source in back-off is answered when its wait ends (at most TARPIT_MAX_MS), not
+            // at once: a client that sends its next guess as soon as it has the 401 would
+            // otherwise keep the executor busy refusing it, at the cost of every other
+            // source's latency. The wait is a timer, not work; the source's own connection
+            // slots are what it holds meanwhile.
+            #[cfg(feature = "tarpit")]
+            if matches!(verdict, Verdict::Throttled)
+                && let Some(source) = conn.source()
+                && let Some(until) = auth.backoff().waiting_until(source, Instant::now())
+            {
+                let cap = Instant::now().saturating_add(millis(TARPIT_MAX_MS));
+                embassy_time::Timer::at(until.min(cap)).await;
+            }
             let mut challenges = String::new();
-            let stale = verdict == Verdict::Stale;
+            let stale = matches!(verdict, Verdict::Stale);
             auth.write_challenges(&mut challenges, offer, stale);
             return refuse(io, &head, 401, &challenges, limits).await;
         }
@@ -376,7 +393,8 @@ where
     let request = Request {
         path: head.path,
         content_type: head.content_type,
-        user,
+        user: user.map(|u| u.name.as_str()),
+        role: user.map(|u| u.role),
         profiles: offer.profiles(crate::DIGEST_BUILT),
     };
     // Held until the response is written: see `ResponseGate`.

@@ -10,16 +10,15 @@ use std::pin::Pin;
 use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
 
 use tokio::sync::oneshot;
-use wsbmc_http::{DERIVED_KEY_LEN, Kdf, Pending};
+use wsbmc_http::{Attempt, Derived, Kdf};
 
 /// Derivations waiting at most: about 64 ms of work; more than a burst of honest logins.
 const QUEUE: usize = 32;
 
+/// A login's PBKDF2: the account table's attempt (the same work for an unknown name).
 struct Job {
-    input: Vec<u8>,
-    salt: Vec<u8>,
-    iterations: u32,
-    reply: oneshot::Sender<[u8; DERIVED_KEY_LEN]>,
+    attempt: Attempt,
+    reply: oneshot::Sender<Derived>,
 }
 
 pub struct Worker {
@@ -35,9 +34,8 @@ impl Worker {
             .stack_size(64 * 1024)
             .spawn(move || {
                 while let Ok(job) = queue.recv() {
-                    let key = wsbmc_http::derive_key(&job.input, &job.salt, job.iterations);
                     // The connection may have gone; nothing to do then.
-                    let _ = job.reply.send(key);
+                    let _ = job.reply.send(job.attempt.derive());
                 }
             })?;
         Ok(Self { jobs })
@@ -45,17 +43,9 @@ impl Worker {
 }
 
 impl Kdf for Worker {
-    fn derive<'a>(
-        &'a self,
-        pending: &'a Pending<'a>,
-    ) -> Pin<Box<dyn Future<Output = Option<[u8; DERIVED_KEY_LEN]>> + 'a>> {
+    fn derive(&self, attempt: Attempt) -> Pin<Box<dyn Future<Output = Option<Derived>> + '_>> {
         let (reply, answer) = oneshot::channel();
-        let job = Job {
-            input: pending.input().to_vec(),
-            salt: pending.salt().to_vec(),
-            iterations: pending.iterations(),
-            reply,
-        };
+        let job = Job { attempt, reply };
         let sent = match self.jobs.try_send(job) {
             Ok(()) => true,
             Err(TrySendError::Full(_)) => {
@@ -76,25 +66,30 @@ impl Kdf for Worker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use wsbmc_http::Account;
+    use wsbmc_accounts::{AccountTable, LockoutPolicy, NewPassword, Role};
 
+    /// The worker's derivation is what the table checks: the right password logs in, a wrong
+    /// one and an unknown name do not.
     #[test]
-    fn worker_derives_what_the_account_stores() {
+    fn worker_derives_what_the_table_checks() {
         let worker = Worker::start().expect("thread");
-        let account = Account::hash("u", b"pw", b"salt", 10);
+        let mut table = AccountTable::new(LockoutPolicy::default(), 10);
+        let pw = NewPassword::new("admin", b"password-1", b"salt", 10).expect("policy");
+        table
+            .create("admin", Role::Administrator, pw)
+            .expect("created");
         let runtime = tokio::runtime::Builder::new_current_thread()
             .build()
             .expect("runtime");
-        let (reply, answer) = oneshot::channel();
-        worker
-            .jobs
-            .send(Job {
-                input: wsbmc_http::password_key(b"pw").to_vec(),
-                salt: b"salt".to_vec(),
-                iterations: 10,
-                reply,
-            })
-            .expect("queued");
-        assert_eq!(runtime.block_on(answer).ok(), Some(*account.derived_key()));
+        for (name, password, ok) in [
+            ("admin", "password-1", true),
+            ("admin", "password-2", false),
+            ("nobody", "password-1", false),
+        ] {
+            let attempt = table.begin_login(name, password.as_bytes());
+            let derived = runtime.block_on(worker.derive(attempt)).expect("derived");
+            let outcome = table.finish_login(derived, 0);
+            assert_eq!(outcome.result.is_ok(), ok, "{name} {password}");
+        }
     }
 }

@@ -21,7 +21,9 @@ mod power;
 #[cfg(feature = "sim")]
 mod sim;
 mod state;
+mod users;
 
+use std::cell::RefCell;
 use std::io::Write as _;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -33,12 +35,13 @@ use embedded_io_adapters::tokio_1::FromTokio;
 use log::{debug, info, warn};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
+use wsbmc_accounts::{LockoutPolicy, Role};
 use wsbmc_agent::Agent;
 // Installs the embassy-time driver the shared code keeps time with (see that crate for why).
 use wsbmc_board::Board;
 use wsbmc_cim::{FirmwareKind, FirmwareView, Image, SystemInfo};
 use wsbmc_http::{
-    Account, Algorithm, Auth, Connection, HttpLimits, Offer, Slot, SlotPolicy, Slots,
+    Account, Algorithm, Auth, Connection, HttpLimits, LoginOutcome, Offer, Slot, SlotPolicy, Slots,
 };
 use wsbmc_monitor::Monitor;
 use wsbmc_time_std as _;
@@ -105,6 +108,17 @@ struct Args {
     /// would answer every request stale).
     #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u32).range(1..=86_400))]
     digest_nonce_lifetime_s: u32,
+    /// Failed logins within --lockout-window-s that lock an account (1 to 100; default 5, or
+    /// what the state directory keeps). Given, it is stored.
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=100))]
+    lockout_threshold: Option<u8>,
+    /// The window failures are counted in, seconds (1 to 86400; default 300). Stored.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=86_400))]
+    lockout_window_s: Option<u32>,
+    /// How long a locked account stays locked, seconds (1 to 86400; default 300); every
+    /// account, the first Administrator included. Stored.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=86_400))]
+    lockout_duration_s: Option<u32>,
     /// Time a client gets to complete a TLS handshake (100 to 600000).
     #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(100..=600_000))]
     tls_handshake_timeout_ms: u32,
@@ -192,6 +206,14 @@ enum Cmd {
         state_dir: Option<PathBuf>,
         #[command(subcommand)]
         action: CertAction,
+    },
+    /// The accounts in a state directory (the agent must be stopped): add, passwd, list, del.
+    User {
+        /// The agent's --state-dir.
+        #[arg(long, global = true)]
+        state_dir: Option<PathBuf>,
+        #[command(subcommand)]
+        action: users::UserAction,
     },
     /// Control a running agent's simulation through its control socket.
     #[cfg(feature = "sim")]
@@ -360,6 +382,16 @@ fn main() -> ExitCode {
             };
             return cert_client(dir, action);
         }
+        Some(Cmd::User { state_dir, action }) => {
+            let Some(dir) = state_dir else {
+                eprintln!("wsbmc user: --state-dir DIR is required");
+                return ExitCode::from(2);
+            };
+            let mut salt = [0u8; 16];
+            salt[..8].copy_from_slice(&random_u64().to_le_bytes());
+            salt[8..].copy_from_slice(&random_u64().to_le_bytes());
+            return users::run(dir, action, PBKDF2_ITERATIONS, salt);
+        }
         None => {}
     }
 
@@ -462,68 +494,98 @@ async fn run(
     if let Some(bios) = bios_firmware(&board) {
         agent.add_firmware(bios);
     }
-    let stored = match state::start(
+    // The lockout rule: flags given win and are stored; otherwise the stored rule (or the
+    // default, 5 failures in 300 s lock for 300 s) applies.
+    let policy = if args.lockout_threshold.is_some()
+        || args.lockout_window_s.is_some()
+        || args.lockout_duration_s.is_some()
+    {
+        let d = LockoutPolicy::default();
+        match LockoutPolicy::new(
+            args.lockout_threshold.unwrap_or(d.threshold()),
+            args.lockout_window_s
+                .map_or(d.window_ms(), |s| u64::from(s) * 1000),
+            args.lockout_duration_s
+                .map_or(d.duration_ms(), |s| u64::from(s) * 1000),
+        ) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                eprintln!("wsbmc: lockout: {e:?}");
+                return ExitCode::from(2);
+            }
+        }
+    } else {
+        None
+    };
+    let mut table = match state::start(
         &board,
         args.state_dir.as_deref(),
         args.reset_state,
         &agent,
         given.as_ref(),
+        policy,
+        PBKDF2_ITERATIONS,
     )
     .await
     {
-        Ok(stored) => stored,
+        Ok(table) => table,
         Err(e) => {
             eprintln!("wsbmc: {e}");
             return ExitCode::from(2);
         }
     };
-    let account = match (given, stored) {
-        (Some(a), _) => a,
-        // A user named without a password is only the stored account's name, never a way to
-        // reach the development default under another name.
-        (None, stored) if args.user.is_some() => {
-            let user = args.user.as_deref().unwrap_or_default();
-            match stored {
-                Some(a) if a.name() == user => {
-                    info!("using the account stored in the state directory");
-                    a
-                }
-                _ => {
-                    eprintln!(
-                        "wsbmc: --user {user:?} given without a password: give --password (or \
-                         WSBMC_PASSWORD) too; without one only the account stored in --state-dir \
-                         is used"
-                    );
-                    return ExitCode::from(2);
-                }
-            }
+    // A user named without a password is only a stored account's name, never a way to reach
+    // the development default under another name.
+    if given.is_none()
+        && let Some(user) = args.user.as_deref()
+        && table.get(user).is_none()
+    {
+        eprintln!(
+            "wsbmc: --user {user:?} given without a password: give --password (or \
+             WSBMC_PASSWORD) too; without one only the accounts stored in --state-dir are used"
+        );
+        return ExitCode::from(2);
+    }
+    // The development default lives in RAM only: nothing about it is stored, locks included.
+    #[cfg_attr(not(feature = "sim"), allow(unused_mut))]
+    let mut dev_default = false;
+    if table.is_provisioned() {
+        if given.is_none() {
+            info!("using the accounts stored in the state directory");
         }
-        (None, Some(a)) => {
-            info!("using the account stored in the state directory");
-            a
-        }
+    } else {
         #[cfg(feature = "sim")]
-        (None, None) if args.hal == Hal::Sim => {
+        if args.hal == Hal::Sim {
             info!(
                 "no password given: using the simulated board's development password {SIM_PASSWORD:?}"
             );
-            Account::hash(
+            let dev = Account::hash(
                 SIM_USER,
                 SIM_PASSWORD.as_bytes(),
                 &random_u64().to_le_bytes(),
                 PBKDF2_ITERATIONS,
-            )
+            );
+            // Not stored: the development default is never written to a state directory.
+            if let Err(e) = table.import(SIM_USER, Role::Administrator, dev.record()) {
+                eprintln!("wsbmc: {e}");
+                return ExitCode::from(2);
+            }
+            dev_default = true;
         }
-        (None, None) => {
+        if !table.is_provisioned() {
             eprintln!(
                 "wsbmc: no credentials: give --user/--password (or WSBMC_USER/WSBMC_PASSWORD) once \
-                 with --state-dir to store them; the development default is for the simulated \
-                 board only"
+                 with --state-dir to store them, or add one with `wsbmc user add`; the \
+                 development default is for the simulated board only"
             );
             return ExitCode::from(2);
         }
-    };
-    let user = account.name().to_string();
+    }
+    let user = table
+        .list()
+        .map(|(_, a)| a.name().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
     let hal = match start_hal(&args, &board, &agent).await {
         Ok(h) => h,
         Err(e) => {
@@ -533,7 +595,24 @@ async fn run(
     };
 
     let mut auth = Auth::new();
-    auth.add_account(account);
+    // Shared with the login hook, which persists locks through the log task.
+    let table = Rc::new(RefCell::new(table));
+    auth.set_table(table.clone());
+    {
+        let agent = agent.clone();
+        let table = table.clone();
+        auth.on_login(Box::new(move |outcome: &LoginOutcome| {
+            log_login(outcome);
+            for event in &outcome.audit {
+                let e = wsbmc_accounts::sel_event(event);
+                agent.log_session_audit(e.sensor_type, e.event_type, e.deassertion, e.data);
+            }
+            if let Some(w) = outcome.write.filter(|_| !dev_default) {
+                state::queue_record(&agent, &table.borrow(), w);
+            }
+        }));
+    }
+
     // PBKDF2 (about 2 ms) runs on a worker thread, not on the executor every connection shares.
     match kdf::Worker::start() {
         Ok(worker) => auth.set_kdf(Box::new(worker)),
@@ -634,7 +713,7 @@ async fn run(
     }
     let _ = std::io::stdout().flush();
     info!("board {board_name}: {sensor_count} sensors");
-    info!("console account {user:?}");
+    info!("accounts: {user}");
     if !listeners.basic_over_http && listeners.http.is_some() {
         info!("plain HTTP accepts Digest only (--allow-basic-over-http to accept Basic too)");
     }
@@ -674,6 +753,14 @@ async fn run(
     };
     poller.abort();
     code
+}
+
+/// Logs what the account table decided about a login: failures, locks and unlocks, with the
+/// user name (the SEL record, logged beside, has room for the user ID only).
+fn log_login(outcome: &LoginOutcome) {
+    for event in &outcome.audit {
+        warn!("account audit: {:?} for user {:?}", event.kind, event.user);
+    }
 }
 
 /// What every connection task shares.

@@ -9,19 +9,23 @@ use std::path::Path;
 use std::rc::Rc;
 
 use log::{info, warn};
+#[cfg(test)]
 use minicbor::{Decode, Encode};
+use wsbmc_accounts::{
+    AccountTable, LockoutPolicy, MAX_ACCOUNTS, Role, StoredSettings, StoredSlot, Write,
+};
 use wsbmc_agent::Agent;
 use wsbmc_board::{Board, SelOverflow};
-use wsbmc_http::{Account, DERIVED_KEY_LEN, DigestKeys};
+use wsbmc_http::Account;
 use wsbmc_sel::{BmcSensors, OverflowPolicy, Sel, SelConfig};
 use wsbmc_store::{FileFlash, RamFlash, Store, StoreKey};
 
 /// Flash page size of the store. 4 KiB is the erase block of the SPI NOR parts BMCs boot from.
-const PAGE: usize = 4096;
+pub const PAGE: usize = 4096;
 
 /// Pages for the key-value map: thresholds of every sensor and a few settings fit many times
 /// over, and the spare pages let the map rotate without ever erasing live data.
-const MAP_PAGES: usize = 8;
+pub const MAP_PAGES: usize = 8;
 
 /// Pages for the SEL queue: about 130 records fit a page, and two spare pages cover the
 /// page-wise overwrite plus records torn by a power cut.
@@ -40,9 +44,11 @@ fn config(board: &Board) -> SelConfig {
     }
 }
 
-/// The console account as stored: the PBKDF2 hash for Basic and the HA1s for Digest (realm
-/// WSMAN, MD5 and SHA-256), never the password. Records written before Digest existed have no
-/// HA1s; such an account works with Basic only until the password is given again.
+/// The console account as firmware before issue 15 stored it, under `StoreKey::account(0)`:
+/// the PBKDF2 hash for Basic and the HA1s for Digest. Such a record is migrated by
+/// [`AccountTable::load`] (an enabled Administrator) and rewritten in the slot format; it is
+/// kept here to write such records in tests.
+#[cfg(test)]
 #[derive(Debug, Encode, Decode)]
 struct StoredAccount {
     #[n(0)]
@@ -57,120 +63,160 @@ struct StoredAccount {
     ha1_md5: Option<Vec<u8>>,
     #[cbor(n(5), with = "minicbor::bytes")]
     ha1_sha256: Option<Vec<u8>>,
-    /// How `key` was derived: 2 for PBKDF2 keyed with SHA-256 of the password (issue 20,
-    /// finding 4); absent in records written before, whose key is PBKDF2 of the raw password.
     #[n(6)]
     scheme: Option<u8>,
 }
 
-/// The `scheme` of records written now.
-const SCHEME_PREHASHED: u8 = 2;
-
-/// Longest user name stored; the store's values are small (240 bytes with everything else).
-const MAX_STORED_NAME: usize = 64;
+/// Where the account table's settings (lockout policy, PBKDF2 rounds, provisioning counter)
+/// are kept; the slots are under `StoreKey::account(0..16)`.
+pub const ACCOUNT_SETTINGS: StoreKey = StoreKey::setting(15);
 
 /// Beside the store, made when an account is stored in it: so a start that finds no account
-/// in the map can tell a device never provisioned (fine) from one whose account was lost (the
+/// in the map can tell a device never provisioned (fine) from one whose accounts were lost (the
 /// map damaged, deleted or replaced), which must not fall back to a default password.
 const PROVISIONED: &str = "account.provisioned";
 
 /// How to start over, in the words of the errors: the one way out that needs no tools.
 const RESET: &str = "--reset-state --user NAME --password PASSWORD (this erases the SEL, the \
-     stored thresholds and the account; move the directory aside first to keep a copy)";
+     stored thresholds and the accounts; move the directory aside first to keep a copy)";
 
-/// Stores `given` as the account, or reads the stored one back when none is given. `Err` when
-/// an account was stored before and cannot be read back now.
-async fn account(
+/// Monotonic milliseconds: the clock http's logins and the table's locks run on.
+pub fn now_ms() -> u64 {
+    embassy_time::Instant::now().as_millis()
+}
+
+/// Writes what a table change asks for to the store.
+pub async fn write_record(
+    store: &mut Store<FileFlash<PAGE>>,
+    table: &AccountTable,
+    write: Write,
+) -> Result<(), String> {
+    let done = match write {
+        Write::Slot(s) => match table.slot_record(s, now_ms()) {
+            Some(r) => store.set(StoreKey::account(s), &r).await,
+            None => store.remove(StoreKey::account(s)).await,
+        },
+        Write::Remove(s) => store.remove(StoreKey::account(s)).await,
+        Write::Settings => store.set(ACCOUNT_SETTINGS, &table.settings_record()).await,
+    };
+    done.map_err(|e| format!("could not store the account change: {e:?}"))
+}
+
+/// The same change as bytes for the log task, which owns the store once the agent runs.
+pub fn queue_record(agent: &Agent, table: &AccountTable, write: Write) -> bool {
+    match write {
+        Write::Slot(s) => {
+            agent.persist_record(StoreKey::account(s), table.encode_slot(s, now_ms()))
+        }
+        Write::Remove(s) => agent.persist_record(StoreKey::account(s), None),
+        Write::Settings => agent.persist_record(ACCOUNT_SETTINGS, Some(table.encode_settings())),
+    }
+}
+
+/// Reads the account table from the store (migrating the single account of firmware before
+/// issue 15), applies `policy` when given, adds `given` as an Administrator (replacing an
+/// account of that name), and writes back what changed. `Err` when accounts were stored
+/// before and cannot be read back now: never "no account", which could let the simulated
+/// board fall back to its development password.
+pub async fn load_accounts(
     store: &mut Store<FileFlash<PAGE>>,
     given: Option<&Account>,
     dir: &Path,
-) -> Result<Option<Account>, String> {
-    let key = StoreKey::account(0);
+    policy: Option<LockoutPolicy>,
+    iterations: u32,
+) -> Result<AccountTable, String> {
     let marker = dir.join(PROVISIONED);
     let lost = |why: &str| {
         format!(
-            "the console account stored in {} is lost ({why}); refusing to start with none \
-             or a default one: start with --user NAME --password PASSWORD (or \
-             WSBMC_USER/WSBMC_PASSWORD) to store it again, or start over with {RESET}",
+            "the accounts stored in {} are lost ({why}); refusing to start with none or a \
+             default one: start with --user NAME --password PASSWORD (or \
+             WSBMC_USER/WSBMC_PASSWORD) to store one again, or start over with {RESET}",
             dir.display()
         )
     };
-    Ok(match given {
-        Some(a) if a.name().len() <= MAX_STORED_NAME => {
-            let stored = StoredAccount {
-                name: a.name().to_string(),
-                salt: a.salt().to_vec(),
-                iterations: a.iterations(),
-                key: a.derived_key().to_vec(),
-                ha1_md5: a.digest_keys().map(|k| k.md5.to_vec()),
-                ha1_sha256: a.digest_keys().map(|k| k.sha256.to_vec()),
-                scheme: (!a.is_legacy()).then_some(SCHEME_PREHASHED),
-            };
-            match store.set(key, &stored).await {
-                Ok(()) => {
-                    let made = std::fs::OpenOptions::new()
-                        .write(true)
-                        .create(true)
-                        .truncate(true)
-                        .mode(0o600)
-                        .open(&marker);
-                    if let Err(e) = made {
-                        warn!("{}: {e}", marker.display());
-                    }
-                }
-                Err(e) => warn!("could not store the account: {e:?}"),
-            }
-            None
+    let settings = store
+        .get::<StoredSettings>(ACCOUNT_SETTINGS)
+        .await
+        .map_err(|e| lost(&format!("unreadable: {e:?}")))?;
+    let mut slots = Vec::new();
+    for s in 0..MAX_ACCOUNTS as u8 {
+        match store.get::<StoredSlot>(StoreKey::account(s)).await {
+            Ok(Some(r)) => slots.push((s, r)),
+            Ok(None) => {}
+            Err(e) => return Err(lost(&format!("unreadable: {e:?}"))),
         }
-        Some(_) => {
-            warn!("user name longer than {MAX_STORED_NAME} bytes: the account is not stored");
-            None
+    }
+    let loaded = AccountTable::load(
+        settings,
+        slots,
+        now_ms(),
+        policy.unwrap_or_default(),
+        iterations,
+    )
+    .map_err(|e| lost(&format!("{e:?}")))?;
+    let mut writes = loaded.writes().to_vec();
+    if loaded.migrated {
+        info!("the account stored by an older wsbmc is now an Administrator in the account table");
+    }
+    let mut table = loaded.table;
+    if let Some(p) = policy
+        && p != table.policy()
+    {
+        writes.push(table.set_policy(p, "command line").write);
+    }
+    if let Some(a) = given {
+        let change = table
+            .import(a.name(), Role::Administrator, a.record())
+            .map_err(|e| format!("account {:?}: {e}", a.name()))?;
+        writes.push(change.write);
+    }
+    if !table.is_provisioned() && marker.exists() {
+        return Err(lost("map.flash no longer holds them"));
+    }
+    for w in writes {
+        write_record(store, &table, w).await?;
+    }
+    mark_provisioned(dir, &table);
+    Ok(table)
+}
+
+/// Makes the marker that says accounts were stored here, once the table has one.
+pub fn mark_provisioned(dir: &Path, table: &AccountTable) {
+    if !table.is_provisioned() {
+        return;
+    }
+    let marker = dir.join(PROVISIONED);
+    let made = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&marker);
+    if let Err(e) = made {
+        warn!("{}: {e}", marker.display());
+    }
+}
+
+/// Takes the state directory for this process: an exclusive lock on `agent.lock`, held as
+/// long as the returned file is open. The agent holds it while it runs, and `wsbmc user`
+/// takes it too, so the two never write the store at once.
+pub fn lock_dir(dir: &Path) -> Result<std::fs::File, String> {
+    let path = dir.join("agent.lock");
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(&path)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            Err(format!("{} is held by another process", path.display()))
         }
-        None => match store.get::<StoredAccount>(key).await {
-            Ok(Some(s)) => {
-                let dk: [u8; DERIVED_KEY_LEN] = s
-                    .key
-                    .as_slice()
-                    .try_into()
-                    .map_err(|_| lost("its key has the wrong length"))?;
-                let account = match s.scheme {
-                    Some(SCHEME_PREHASHED) => {
-                        Account::from_hash(&s.name, &s.salt, s.iterations, dk)
-                    }
-                    // A scheme this build does not know is an account it cannot check: refused
-                    // like a lost one, never replaced by a default password.
-                    Some(_) => return Err(lost("its password scheme is unknown to this build")),
-                    None => {
-                        // Deliberately kept working rather than dropped: it is the only account.
-                        // Its password followed by NULs is refused; a long password's SHA-256
-                        // cannot be, hence the warning.
-                        warn!(
-                            "the stored account was hashed by an older wsbmc (PBKDF2 of the raw \
-                             password); give --user/--password once to re-hash it"
-                        );
-                        Account::from_legacy_hash(&s.name, &s.salt, s.iterations, dk)
-                    }
-                };
-                let md5 = s.ha1_md5.as_deref().and_then(|k| k.try_into().ok());
-                let sha256 = s.ha1_sha256.as_deref().and_then(|k| k.try_into().ok());
-                Some(match (md5, sha256) {
-                    (Some(md5), Some(sha256)) => account.with_digest(DigestKeys { md5, sha256 }),
-                    _ => {
-                        warn!(
-                            "the stored account has no Digest keys (stored by an older wsbmc): \
-                             Basic only until --user/--password are given again"
-                        );
-                        account
-                    }
-                })
-            }
-            Ok(None) if marker.exists() => {
-                return Err(lost("map.flash no longer holds it"));
-            }
-            Ok(None) => None,
-            Err(e) => return Err(lost(&format!("unreadable: {e}"))),
-        },
-    })
+        Err(std::fs::TryLockError::Error(e)) => Err(format!("{}: {e}", path.display())),
+    }
 }
 
 /// Removes the store's files and the provisioning marker, for `--reset-state`.
@@ -206,13 +252,23 @@ pub async fn start(
     reset_state: bool,
     agent: &Rc<Agent>,
     given: Option<&Account>,
-) -> Result<Option<Account>, String> {
+    policy: Option<LockoutPolicy>,
+    iterations: u32,
+) -> Result<AccountTable, String> {
     let config = config(board);
     let queue_len = queue_pages(config.capacity) * PAGE;
     let map_len = MAP_PAGES * PAGE;
     match state_dir {
         Some(dir) => {
             private_dir(dir).map_err(|e| format!("state directory {}: {e}", dir.display()))?;
+            // Held for the life of the process: `wsbmc user` refuses while it is.
+            let lock = lock_dir(dir).map_err(|e| {
+                format!(
+                    "state directory {}: {e} (is another wsbmc using it?)",
+                    dir.display()
+                )
+            })?;
+            std::mem::forget(lock);
             if reset_state {
                 reset(dir)?;
             }
@@ -226,7 +282,7 @@ pub async fn start(
                     .await
                     .map_err(|e| unmountable(dir, &e.to_string()))?;
             info!("SEL, settings and the account kept in {}", dir.display());
-            let stored = account(&mut store, given, dir).await?;
+            let stored = load_accounts(&mut store, given, dir, policy, iterations).await?;
             // Mounted here rather than in the log task, to say what was lost where the operator
             // reads the agent's log; the log task records it in the SEL.
             let sel = Sel::mount(&mut store, config).await;
@@ -269,7 +325,13 @@ pub async fn start(
             warn!("SEL kept in RAM only; pass --state-dir DIR to keep it across restarts");
             let agent = agent.clone();
             tokio::task::spawn_local(async move { agent.run_log(store, config, |_| ()).await });
-            Ok(None)
+            let mut table = AccountTable::new(policy.unwrap_or_default(), iterations);
+            if let Some(a) = given {
+                table
+                    .import(a.name(), Role::Administrator, a.record())
+                    .map_err(|e| format!("account {:?}: {e}", a.name()))?;
+            }
+            Ok(table)
         }
     }
 }
@@ -316,6 +378,7 @@ pub fn private_dir(dir: &Path) -> std::io::Result<()> {
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
+    use wsbmc_accounts::NewPassword;
 
     fn mode(p: &Path) -> u32 {
         std::fs::metadata(p).unwrap().permissions().mode() & 0o777
@@ -352,41 +415,83 @@ mod tests {
         block_on(Store::mount(map, queue)).unwrap()
     }
 
-    /// Issue #20 finding 6: an account stored once and then lost from the map (damage, or the
-    /// map replaced) is an error naming the way back, never "no account" (which would let the
-    /// simulated board fall back to its development password); a device never provisioned
-    /// has no account, silently; --reset-state forgets the account along with the store.
+    /// Issue 15: the single account an older wsbmc stored (slot 0, no version) loads as an
+    /// enabled Administrator and is rewritten in the slot format; accounts added later and
+    /// the lockout settings survive a restart; accounts once stored and then lost are an
+    /// error naming the way back, never "no account".
     #[test]
-    fn a_lost_account_is_refused_with_the_way_back() {
+    fn the_old_account_migrates_and_the_table_survives_a_restart() {
         let dir = std::env::temp_dir().join(format!("wsbmc-state-acct-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         private_dir(&dir).unwrap();
-        let given = Account::hash("op", b"secret-pw", b"saltsalt", 1000);
+        let old = Account::hash("op", b"secret-pw", b"saltsalt", 1000);
         {
             let mut store = mount(&dir);
-            assert_eq!(block_on(account(&mut store, None, &dir)).unwrap(), None);
-            assert_eq!(
-                block_on(account(&mut store, Some(&given), &dir)).unwrap(),
-                None
-            );
+            let record = StoredAccount {
+                name: "op".into(),
+                salt: old.salt().to_vec(),
+                iterations: old.iterations(),
+                key: old.derived_key().to_vec(),
+                ha1_md5: None,
+                ha1_sha256: None,
+                scheme: Some(2),
+            };
+            block_on(store.set(StoreKey::account(0), &record)).unwrap();
+            std::fs::write(dir.join(PROVISIONED), b"").unwrap();
+            let table = block_on(load_accounts(&mut store, None, &dir, None, 20_000)).unwrap();
+            let (slot, a) = table.get("op").unwrap();
+            assert_eq!((slot, a.role()), (0, Role::Administrator));
+            assert!(a.password().verify(b"secret-pw"));
+            // The dummy for unknown names costs what the migrated record does.
+            assert_eq!(table.iterations(), 1000);
         }
-        assert_eq!(mode(&dir.join(PROVISIONED)), 0o600);
+        let policy = LockoutPolicy::new(3, 10_000, 20_000).unwrap();
         {
             let mut store = mount(&dir);
-            let back = block_on(account(&mut store, None, &dir)).unwrap();
-            assert_eq!(back.map(|a| a.name().to_string()).as_deref(), Some("op"));
-            block_on(store.remove(StoreKey::account(0))).unwrap();
-            let e = block_on(account(&mut store, None, &dir)).unwrap_err();
-            assert!(e.contains("is lost") && e.contains("--reset-state"), "{e}");
-            assert!(e.contains("--user NAME --password PASSWORD"), "{e}");
-            // An account given again is stored again.
-            block_on(account(&mut store, Some(&given), &dir)).unwrap();
-            assert!(block_on(account(&mut store, None, &dir)).unwrap().is_some());
+            let mut table =
+                block_on(load_accounts(&mut store, None, &dir, Some(policy), 20_000)).unwrap();
+            assert_eq!(table.policy(), policy);
+            let pw = NewPassword::new("viewer", b"viewer-pass", b"salt", 2).unwrap();
+            let c = table.create("viewer", Role::ReadOnly, pw).unwrap();
+            block_on(write_record(&mut store, &table, c.write)).unwrap();
+            for i in 0..3 {
+                let o = table.login("viewer", b"wrong-pass", i);
+                if let Some(w) = o.write {
+                    block_on(write_record(&mut store, &table, w)).unwrap();
+                }
+            }
+        }
+        {
+            let mut store = mount(&dir);
+            let table = block_on(load_accounts(&mut store, None, &dir, None, 20_000)).unwrap();
+            assert_eq!(table.policy(), policy, "the settings survive");
+            let (_, v) = table.get("viewer").unwrap();
+            assert_eq!(v.role(), Role::ReadOnly);
+            assert!(v.is_locked(now_ms()), "the lock survives");
+            assert_eq!(mode(&dir.join("map.flash")), 0o600);
+            for s in 0..2 {
+                block_on(store.remove(StoreKey::account(s))).unwrap();
+            }
+            let e = block_on(load_accounts(&mut store, None, &dir, None, 20_000)).unwrap_err();
+            assert!(e.contains("are lost") && e.contains("--reset-state"), "{e}");
         }
         reset(&dir).unwrap();
         assert!(!dir.join(PROVISIONED).exists() && !dir.join("map.flash").exists());
         let mut store = mount(&dir);
-        assert_eq!(block_on(account(&mut store, None, &dir)).unwrap(), None);
+        let table = block_on(load_accounts(&mut store, None, &dir, None, 20_000)).unwrap();
+        assert!(!table.is_provisioned());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn the_state_dir_is_locked_while_held() {
+        let dir = std::env::temp_dir().join(format!("wsbmc-state-lock-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        private_dir(&dir).unwrap();
+        let held = lock_dir(&dir).unwrap();
+        assert!(lock_dir(&dir).unwrap_err().contains("held by another"));
+        drop(held);
+        assert!(lock_dir(&dir).is_ok());
         let _ = std::fs::remove_dir_all(&dir);
     }
 
@@ -395,92 +500,6 @@ mod tests {
         assert_eq!(queue_pages(1), 3);
         assert_eq!(queue_pages(512), 6);
         assert_eq!(queue_pages(3000), 26);
-    }
-}
-
-#[cfg(test)]
-mod account_tests {
-    use super::*;
-
-    fn with_store(check: impl AsyncFnOnce(&mut Store<FileFlash<PAGE>>, &Path)) {
-        let dir = std::env::temp_dir().join(format!(
-            "wsbmc-state-test-{}-{:?}",
-            std::process::id(),
-            std::thread::current().id()
-        ));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .expect("runtime");
-        runtime.block_on(async {
-            let open = |name: &str, len: usize| {
-                FileFlash::<PAGE>::open(dir.join(name), len).expect("flash file")
-            };
-            let mut store = Store::mount(
-                open("map.flash", MAP_PAGES * PAGE),
-                open("sel.flash", 3 * PAGE),
-            )
-            .await
-            .expect("mount");
-            check(&mut store, &dir).await;
-        });
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-
-    /// Issue 20, finding 4: new records say how their key was derived; records written before
-    /// (no scheme) load as legacy accounts, which refuse the NUL-padded password.
-    #[test]
-    fn account_records_carry_their_scheme_and_old_ones_load_as_legacy() {
-        with_store(async |store, dir| {
-            let given = Account::hash("admin", b"secret", b"salt", 2);
-            assert!(
-                account(store, Some(&given), dir)
-                    .await
-                    .expect("stored")
-                    .is_none()
-            );
-            let loaded = account(store, None, dir)
-                .await
-                .expect("stored")
-                .expect("an account");
-            assert!(!loaded.is_legacy());
-            assert_eq!(loaded.derived_key(), given.derived_key());
-
-            // A record as wsbmc wrote it before: no scheme (its key was PBKDF2 of the raw
-            // password; any 32 bytes do here).
-            let record = StoredAccount {
-                name: "old".into(),
-                salt: b"salt".to_vec(),
-                iterations: 2,
-                key: vec![7; DERIVED_KEY_LEN],
-                ha1_md5: None,
-                ha1_sha256: None,
-                scheme: None,
-            };
-            store
-                .set(StoreKey::account(0), &record)
-                .await
-                .expect("write an old record");
-            let loaded = account(store, None, dir)
-                .await
-                .expect("old record loads")
-                .expect("an account");
-            assert!(loaded.is_legacy());
-            assert_eq!(loaded.name(), "old");
-
-            // A scheme this build does not know is refused like a lost account, never
-            // replaced by the development password.
-            let record = StoredAccount {
-                scheme: Some(9),
-                ..record
-            };
-            store
-                .set(StoreKey::account(0), &record)
-                .await
-                .expect("write a future record");
-            let e = account(store, None, dir).await.expect_err("unknown scheme");
-            assert!(e.contains("scheme") && e.contains("--reset-state"), "{e}");
-        });
     }
 }
 

@@ -50,5 +50,7 @@ pub use provider::{
     Selector, SelectorValue, Target,
 };
 pub use respond::write_epr;
+/// The roles [`Service::handle_as`] authorizes with.
+pub use service::Role;
 pub use service::{Limits, Reply, ReplyKind, RequestMeta, Service};
 pub use xml::XmlWriter;

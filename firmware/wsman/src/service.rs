@@ -29,6 +29,10 @@ use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 
+pub use wsbmc_accounts::Role;
+#[cfg(feature = "authorize")]
+use wsbmc_accounts::{Action, Operation as AuthOperation};
+
 use crate::enumeration::{BatchLimits, Context, ContextTable};
 use crate::envelope::{self, Charset, Operation, Request};
 use crate::fault::{Fault, FaultDetail, FaultKind};
@@ -216,16 +220,40 @@ impl Service {
         self.contexts.len()
     }
 
-    /// Handles one POSTed envelope.
+    /// Handles one POSTed envelope from a caller with every right (tests, tools; an
+    /// authenticated request from the network goes through [`Service::handle_as`]).
     pub fn handle<P: Provider>(
         &mut self,
         provider: &P,
         meta: &RequestMeta<'_>,
         body: &[u8],
     ) -> Reply {
+        self.handle_with(provider, meta, None, body)
+    }
+
+    /// Handles one POSTed envelope from an authenticated user of `role`: the operation is
+    /// authorized ([`wsbmc_accounts::authorize`]) before dispatch, and a refusal is the
+    /// `wsman:AccessDenied` fault (HTTP 500, as Windows answers; reference/wsman.md).
+    pub fn handle_as<P: Provider>(
+        &mut self,
+        provider: &P,
+        meta: &RequestMeta<'_>,
+        role: Role,
+        body: &[u8],
+    ) -> Reply {
+        self.handle_with(provider, meta, Some(role), body)
+    }
+
+    fn handle_with<P: Provider>(
+        &mut self,
+        provider: &P,
+        meta: &RequestMeta<'_>,
+        role: Option<Role>,
+        body: &[u8],
+    ) -> Reply {
         let hint = envelope::charset(meta.content_type);
         let mut charset = Charset::Utf8;
-        let outcome = self.process(provider, meta, body, hint, &mut charset);
+        let outcome = self.process(provider, meta, role, body, hint, &mut charset);
         let (kind, text) = match outcome {
             Outcome::Identify(text) => (ReplyKind::Identify, text),
             // Unauthenticated callers were let through for Identify only; anything else they
@@ -250,6 +278,7 @@ impl Service {
         &mut self,
         provider: &P,
         meta: &RequestMeta<'_>,
+        role: Option<Role>,
         body: &[u8],
         hint: envelope::CharsetHint,
         charset: &mut Charset,
@@ -299,6 +328,17 @@ impl Service {
             };
         }
         let relates_to = req.header.message_id;
+        #[cfg(feature = "authorize")]
+        if let Some(role) = role
+            && let Err(denied) = wsbmc_accounts::authorize(role, &operation_of(&req))
+        {
+            let f = Fault::new(FaultKind::AccessDenied).message(alloc::format!("The {denied}."));
+            return self.fault(&f, relates_to, &[]);
+        }
+        #[cfg(not(feature = "authorize"))]
+        if role.is_some_and(|r| r != Role::Administrator) {
+            return self.fault(&Fault::new(FaultKind::AccessDenied), relates_to, &[]);
+        }
         if let Some(opt) = req
             .header
             .options
@@ -878,6 +918,39 @@ fn response_action(h: &envelope::Header<'_>) -> String {
     let mut action = String::from(h.action.unwrap_or(""));
     action.push_str("Response");
     action
+}
+
+#[cfg(feature = "authorize")]
+/// What [`wsbmc_accounts::authorize`] decides on: the action, the class (the resource URI's
+/// last segment; `None` when there is no URI, as for Pull and Release, whose context was
+/// authorized when it was made and is bound to its user) and an Invoke's method.
+fn operation_of<'r>(req: &'r Request<'_, '_>) -> AuthOperation<'r> {
+    let class = req
+        .header
+        .resource_uri
+        .map(|uri| uri.rsplit_once('/').map_or(uri, |(_, last)| last));
+    let action = match &req.op {
+        Operation::Identify => Action::Identify,
+        Operation::Get => Action::Get,
+        Operation::Put(_) => Action::Put,
+        Operation::Create(_) => Action::Create,
+        Operation::Delete => Action::Delete,
+        Operation::Enumerate(_) => Action::Enumerate,
+        Operation::Pull(_) => Action::Pull,
+        Operation::Release(_) => Action::Release,
+        Operation::Renew => Action::Renew,
+        Operation::GetStatus => Action::GetStatus,
+        Operation::Invoke { method, .. } => {
+            return AuthOperation {
+                action: Action::Invoke,
+                class,
+                method: Some(method),
+            };
+        }
+        // Answered with ActionNotSupported whatever the role: nothing is done.
+        Operation::Unknown => Action::Get,
+    };
+    AuthOperation::new(action, class)
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ mod common;
 use common::*;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
-use wsbmc_wsman::{FaultKind, Limits, ReplyKind, RequestMeta, Service};
+use wsbmc_wsman::{FaultKind, Limits, ReplyKind, RequestMeta, Role, Service};
 
 /// The enumeration context the capture server handed out; replaced by the live one on replay.
 const RECORDED_CONTEXT: &str = "uuid:C0A7E47C-0000-4000-8000-000000000001";
@@ -30,6 +30,8 @@ struct Step {
     request: &'static str,
     kind: ReplyKind,
     user: Option<&'static str>,
+    /// Sent through `Service::handle_as` with this role; `None`: `handle` (every right).
+    role: Option<Role>,
     utf16: bool,
     fault: Option<FaultKind>,
 }
@@ -39,6 +41,7 @@ const fn ok(request: &'static str) -> Step {
         request,
         kind: ReplyKind::Success,
         user: Some("admin"),
+        role: None,
         utf16: false,
         fault: None,
     }
@@ -57,8 +60,16 @@ const fn fault(request: &'static str, kind: FaultKind) -> Step {
         request,
         kind: ReplyKind::Fault,
         user: Some("admin"),
+        role: None,
         utf16: false,
         fault: Some(kind),
+    }
+}
+
+const fn as_role(step: Step, role: Role) -> Step {
+    Step {
+        role: Some(role),
+        ..step
     }
 }
 
@@ -163,7 +174,10 @@ fn run(s: &Scenario, failures: &mut Vec<String>) -> Vec<&'static str> {
             now_ms: NOW + i as u64,
             security_profiles: None,
         };
-        let reply = svc.handle(&provider, &meta, &body);
+        let reply = match step.role {
+            Some(role) => svc.handle_as(&provider, &meta, role, &body),
+            None => svc.handle(&provider, &meta, &body),
+        };
         let got = if step.utf16 {
             assert_eq!(
                 reply.content_type,
@@ -347,6 +361,26 @@ fn scenarios() -> Vec<Scenario> {
                 ok("hand_intel_get"),
                 ok("hand_intel_put"),
                 ok("hand_intel_invoke"),
+            ],
+        ),
+        // Authorization (issue 15): a ReadOnly user reads but is refused a Put and an Invoke
+        // with AccessDenied before the provider sees them; an Operator may Invoke but not
+        // write the BMC's own configuration (the fake class is no sensor).
+        scenario(
+            "role_readonly",
+            vec![
+                as_role(ok("hand_intel_enumerate"), Role::ReadOnly),
+                as_role(ok("hand_intel_get"), Role::ReadOnly),
+                as_role(fault("hand_intel_put", AccessDenied), Role::ReadOnly),
+                as_role(fault("hand_intel_invoke", AccessDenied), Role::ReadOnly),
+            ],
+        ),
+        scenario(
+            "role_operator",
+            vec![
+                as_role(ok("hand_intel_invoke"), Role::Operator),
+                as_role(fault("hand_intel_put", AccessDenied), Role::Operator),
+                as_role(ok("hand_intel_put"), Role::Administrator),
             ],
         ),
         // The first client shapes (requests `replay_*`, formerly tests/golden.rs): pypsrp's

@@ -43,7 +43,7 @@ fuzz_target!(|data: &[u8]| {
     let verdict = auth.check(Some(header), target, &offer);
     if let Verdict::User(user) = verdict {
         // Only the right password proves a user.
-        assert!(user == "admin" || user == "operator", "{user}");
+        assert!(user.name == "admin" || user.name == "operator", "{user:?}");
     }
     let _ = auth.authenticate(Some(header));
 });

@@ -1,0 +1,247 @@
+//! `wsbmc user add|passwd|list|del --state-dir DIR`: the account table of a state directory,
+//! for bootstrapping and recovery (issue 15).
+//!
+//! The command works on the state directory's store directly, so it needs the directory to
+//! itself: the agent holds an exclusive lock on `agent.lock` in it while it runs, and the
+//! command takes the same lock. On a running agent it refuses, naming the way: stop the agent,
+//! change the accounts, start it again (the agent reads the table at start). Passwords come
+//! from a prompt without echo when stdin is a terminal, otherwise from the first line of
+//! stdin; never from the command line, where every process could read them.
+
+use std::io::{BufRead, IsTerminal, Read as _, Write as _};
+use std::path::Path;
+use std::process::ExitCode;
+
+use wsbmc_accounts::{AccountTable, DigestHa1, NewPassword, Role};
+use wsbmc_http::DigestKeys;
+use wsbmc_store::{FileFlash, Store};
+
+use crate::state::{self, PAGE};
+
+/// What `wsbmc user` does.
+#[derive(clap::Subcommand, Debug)]
+pub enum UserAction {
+    /// Add an account (its password from a prompt or stdin).
+    Add {
+        name: String,
+        /// Administrator, Operator or ReadOnly.
+        #[arg(long)]
+        role: String,
+    },
+    /// Set an account's password (from a prompt or stdin).
+    Passwd { name: String },
+    /// List the accounts: slot, name, role, enabled, locked.
+    List,
+    /// Delete an account (never the last enabled Administrator).
+    Del { name: String },
+}
+
+/// Longest password line read from stdin: the policy's maximum and a little more, so an
+/// over-long one is refused by the policy rather than cut.
+const MAX_LINE: u64 = 256;
+
+pub fn run(dir: &Path, action: &UserAction, iterations: u32, salt: [u8; 16]) -> ExitCode {
+    match run_inner(dir, action, iterations, salt) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("wsbmc user: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run_inner(
+    dir: &Path,
+    action: &UserAction,
+    iterations: u32,
+    salt: [u8; 16],
+) -> Result<(), String> {
+    state::private_dir(dir).map_err(|e| format!("state directory {}: {e}", dir.display()))?;
+    let _lock = state::lock_dir(dir).map_err(|e| {
+        format!(
+            "{e}: a wsbmc agent is using {} (stop it, change the accounts, start it again)",
+            dir.display()
+        )
+    })?;
+    // Read the password before touching the store: a refused one changes nothing.
+    let password = match action {
+        UserAction::Add { .. } | UserAction::Passwd { .. } => Some(read_password()?),
+        _ => None,
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let mut store = mount(dir).await?;
+        let mut table = state::load_accounts(&mut store, None, dir, None, iterations).await?;
+        let hashed = |name: &str| -> Result<NewPassword, String> {
+            let pw = password.as_deref().unwrap_or_default();
+            let keys = DigestKeys::derive(name, pw);
+            NewPassword::new(name, pw, &salt, table.iterations())
+                .map(|p| {
+                    p.with_digest(DigestHa1 {
+                        md5: keys.md5,
+                        sha256: keys.sha256,
+                    })
+                })
+                .map_err(|e| format!("password refused: {e:?}"))
+        };
+        let change = match action {
+            UserAction::List => {
+                print!("{}", list(&table));
+                return Ok(());
+            }
+            UserAction::Add { name, role } => {
+                let role = Role::from_name(role).ok_or_else(|| {
+                    format!("--role {role:?}: not Administrator, Operator or ReadOnly")
+                })?;
+                let pw = hashed(name)?;
+                table.create(name, role, pw)
+            }
+            UserAction::Passwd { name } => {
+                let pw = hashed(name)?;
+                table.set_password(name, pw)
+            }
+            UserAction::Del { name } => table.delete(name),
+        }
+        .map_err(|e| e.to_string())?;
+        state::write_record(&mut store, &table, change.write).await?;
+        state::mark_provisioned(dir, &table);
+        eprintln!("{:?}: {}", change.audit.kind, change.audit.user);
+        Ok(())
+    })
+}
+
+/// The state directory's map, with a blank queue of its own in a temporary file: this command
+/// never reads or writes the SEL, and the real queue's size depends on the board.
+async fn mount(dir: &Path) -> Result<Store<FileFlash<PAGE>>, String> {
+    let map = FileFlash::<PAGE>::open(dir.join("map.flash"), state::MAP_PAGES * PAGE)
+        .map_err(|e| format!("{}: {e}", dir.join("map.flash").display()))?;
+    let scratch = std::env::temp_dir().join(format!("wsbmc-user-queue-{}", std::process::id()));
+    let _ = std::fs::remove_file(&scratch);
+    let queue = FileFlash::<PAGE>::open(&scratch, 3 * PAGE).map_err(|e| e.to_string());
+    // The file is only needed while open.
+    let _ = std::fs::remove_file(&scratch);
+    Store::mount(map, queue?)
+        .await
+        .map_err(|e| format!("state directory {}: {e}", dir.display()))
+}
+
+fn list(table: &AccountTable) -> String {
+    let now = state::now_ms();
+    let mut out = String::new();
+    for (slot, a) in table.list() {
+        out.push_str(&format!(
+            "{}\t{}\t{}\t{}\t{}\n",
+            slot + 1,
+            a.name(),
+            a.role(),
+            if a.enabled() { "enabled" } else { "disabled" },
+            if a.is_locked(now) { "locked" } else { "-" },
+        ));
+    }
+    out
+}
+
+/// The new password: from a prompt without echo on a terminal (asked twice), else the first
+/// line of stdin.
+fn read_password() -> Result<Vec<u8>, String> {
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        let first = prompt("New password: ")?;
+        let again = prompt("Again: ")?;
+        if first != again {
+            return Err("the passwords differ".into());
+        }
+        return Ok(first);
+    }
+    let mut line = Vec::new();
+    stdin
+        .lock()
+        .take(MAX_LINE)
+        .read_until(b'\n', &mut line)
+        .map_err(|e| format!("stdin: {e}"))?;
+    strip_newline(&mut line);
+    if line.is_empty() {
+        return Err("no password on stdin".into());
+    }
+    Ok(line)
+}
+
+fn strip_newline(line: &mut Vec<u8>) {
+    if line.last() == Some(&b'\n') {
+        line.pop();
+        if line.last() == Some(&b'\r') {
+            line.pop();
+        }
+    }
+}
+
+/// Reads a line from the terminal with echo off (restored afterwards, also on error).
+fn prompt(text: &str) -> Result<Vec<u8>, String> {
+    eprint!("{text}");
+    let _ = std::io::stderr().flush();
+    let _echo = NoEcho::new();
+    let mut line = Vec::new();
+    let read = std::io::stdin()
+        .lock()
+        .take(MAX_LINE)
+        .read_until(b'\n', &mut line);
+    eprintln!();
+    read.map_err(|e| format!("terminal: {e}"))?;
+    strip_newline(&mut line);
+    Ok(line)
+}
+
+/// Terminal echo off for its lifetime.
+struct NoEcho(Option<libc::termios>);
+
+impl NoEcho {
+    fn new() -> Self {
+        // SAFETY: tcgetattr/tcsetattr on fd 0 with a termios the call fills in; failure (not a
+        // terminal) leaves echo as it was.
+        unsafe {
+            let mut t: libc::termios = std::mem::zeroed();
+            if libc::tcgetattr(0, &mut t) != 0 {
+                return Self(None);
+            }
+            let saved = t;
+            t.c_lflag &= !libc::ECHO;
+            if libc::tcsetattr(0, libc::TCSANOW, &t) != 0 {
+                return Self(None);
+            }
+            Self(Some(saved))
+        }
+    }
+}
+
+impl Drop for NoEcho {
+    fn drop(&mut self) {
+        if let Some(saved) = self.0 {
+            // SAFETY: restores the attributes read in `new`.
+            unsafe {
+                libc::tcsetattr(0, libc::TCSANOW, &saved);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn newlines_are_stripped_once() {
+        for (input, want) in [
+            (&b"pw\n"[..], &b"pw"[..]),
+            (b"pw\r\n", b"pw"),
+            (b"pw", b"pw"),
+            (b"pw\n\n", b"pw\n"),
+        ] {
+            let mut v = input.to_vec();
+            strip_newline(&mut v);
+            assert_eq!(v, want);
+        }
+    }
+}
