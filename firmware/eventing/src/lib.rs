@@ -3,7 +3,8 @@
 //! The crate decides; it never touches a socket, a clock or the store. Its callers feed it:
 //! - [`subscribe::parse`] turns the `wse:Subscribe` body (and the `wst:IssuedTokens` header
 //!   openwsman sends delivery credentials in) into typed [`subscribe::Subscribe`] terms, every
-//!   bad input answered by the DSP0226 fault ([`fault::EventingFault`]);
+//!   bad input answered by the DSP0226 fault (a wsman [`wsbmc_wsman::Fault`]: the eventing
+//!   kinds and details live in wsman's one catalogue, behind its `eventing` feature);
 //! - [`table::Table`] holds the capped set of subscriptions with their bounded event queues and
 //!   answers Subscribe, Renew, GetStatus and Unsubscribe;
 //! - the scheduler ([`table::Table::poll`], [`table::Table::complete`]) says which message a
@@ -19,8 +20,7 @@
 //! - wsman dispatch: route the eventing actions ([`ns::SUBSCRIBE`], [`ns::RENEW`],
 //!   [`ns::GET_STATUS`], [`ns::UNSUBSCRIBE`], and `wsen:Pull` on a Pull subscription's context)
 //!   here, with the authenticated user as the owner; render the bodies with [`render`] into
-//!   wsman's response envelope; add the eventing kinds of [`fault::EventingFault::spec`] to
-//!   wsman's fault catalogue (the others map with [`fault::EventingFault::to_wsman`]).
+//!   wsman's response envelope; faults are wsman's own.
 //! - events: render each indication (cim), evaluate each subscription's WQL filter against it,
 //!   and [`Table::offer`] it with the SEL RecordID; on Subscribe with a [`Bookmark`], offer
 //!   the SEL records after it (or all for `earliest`) to that subscription only, or answer
@@ -38,7 +38,6 @@ extern crate alloc;
 
 pub mod datetime;
 pub mod deliver;
-pub mod fault;
 pub mod ns;
 pub mod persist;
 pub mod render;
@@ -46,6 +45,5 @@ pub mod subscribe;
 pub mod table;
 
 pub use deliver::{Delivery, DeliveryKind, Outcome};
-pub use fault::{Detail, EventingFault, Kind};
 pub use subscribe::{Bookmark, DeliveryMode, Subscribe};
 pub use table::{Clock, Config, Event, Subscription, Table};
