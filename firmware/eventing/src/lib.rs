@@ -12,6 +12,9 @@
 //!   [`deliver::Outcome`], so retries, back-off, acks and SubscriptionEnd are decided here;
 //! - [`render`] writes the response bodies and the delivery envelopes with wsman's writer;
 //! - [`persist`] encodes a subscription so it survives a restart.
+//! - [`source::Source`] is the table behind wsman's `EventSource` seam: wsman's service
+//!   dispatches Subscribe, Renew, GetStatus, Unsubscribe and Pulls on a pull subscription's
+//!   context to it ([`wsbmc_wsman::Service::handle_with_events`]).
 //!
 //! Times are milliseconds of a monotonic clock the caller owns (`now`), plus an optional
 //! wall clock for `xs:dateTime` expirations ([`table::Clock`]).
@@ -41,9 +44,11 @@ pub mod deliver;
 pub mod ns;
 pub mod persist;
 pub mod render;
+pub mod source;
 pub mod subscribe;
 pub mod table;
 
 pub use deliver::{Delivery, DeliveryKind, Outcome};
+pub use source::{Backlog, NoBacklog, Source};
 pub use subscribe::{Bookmark, DeliveryMode, Subscribe};
 pub use table::{Clock, Config, Event, Subscription, Table};

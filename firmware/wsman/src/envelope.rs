@@ -385,6 +385,15 @@ pub enum Operation<'a, 'i> {
         method: &'a str,
         input: Node<'a, 'i>,
     },
+    /// A WS-Eventing request, for the platform's [`crate::events::EventSource`].
+    #[cfg(feature = "eventing")]
+    Event {
+        op: crate::events::EventOp,
+        /// The `s:Header` element, for `wse:Identifier` and delivery credentials.
+        header: Option<Node<'a, 'i>>,
+        /// The first element of the `s:Body`.
+        body: Option<Node<'a, 'i>>,
+    },
     /// An action this service does not know.
     Unknown,
 }
@@ -451,6 +460,13 @@ fn understood(node: Node<'_, '_>) -> bool {
             "DataLocale" | "SessionId" | "OperationID" | "SequenceId" | "ActivityId"
         ),
         Some(ns::MACHINEID) => name == "MachineID",
+        // The subscription a Renew, GetStatus or Unsubscribe is for, and the delivery
+        // credentials openwsman's Subscribe carries (marked mustUnderstand): the event source
+        // reads both.
+        #[cfg(feature = "eventing")]
+        Some(ns::WSE) => name == "Identifier",
+        #[cfg(feature = "eventing")]
+        Some(ns::WST) => name == "IssuedTokens",
         _ => false,
     }
 }
@@ -568,8 +584,32 @@ pub fn parse<'a, 'i>(doc: &'a Document<'i>, limits: &Limits) -> Parsed<'a, Reque
                 .message("The request has no wsa:MessageID header."),
         ));
     }
+    #[cfg(feature = "eventing")]
+    if let Some(op) = event_op(action) {
+        return Ok(Request {
+            header,
+            op: Operation::Event {
+                op,
+                header: header_el,
+                body: payload,
+            },
+        });
+    }
     let op = parse_operation(action, header.resource_uri, payload, limits).map_err(reject)?;
     Ok(Request { header, op })
+}
+
+/// The WS-Eventing request an action names, if it names one.
+#[cfg(feature = "eventing")]
+fn event_op(action: &str) -> Option<crate::events::EventOp> {
+    use crate::events::EventOp;
+    match action.strip_prefix(ns::WSE)? {
+        "/Subscribe" => Some(EventOp::Subscribe),
+        "/Renew" => Some(EventOp::Renew),
+        "/GetStatus" => Some(EventOp::GetStatus),
+        "/Unsubscribe" => Some(EventOp::Unsubscribe),
+        _ => None,
+    }
 }
 
 fn missing_element(name: &str) -> Fault {

@@ -171,6 +171,18 @@ pub struct Service {
     security_profiles: Vec<String>,
 }
 
+/// The event source a request may reach: the platform's, or none (`handle`). Without the
+/// `eventing` feature it is nothing at all, so an image without eventing carries no trace of it.
+#[cfg(feature = "eventing")]
+type Ev<'e> = Option<&'e dyn crate::events::EventSource>;
+#[cfg(not(feature = "eventing"))]
+type Ev<'e> = core::marker::PhantomData<&'e ()>;
+
+#[cfg(feature = "eventing")]
+const NO_EVENTS: Ev<'static> = None;
+#[cfg(not(feature = "eventing"))]
+const NO_EVENTS: Ev<'static> = core::marker::PhantomData;
+
 /// What dispatch decided, before it becomes bytes.
 enum Outcome {
     /// A complete envelope in the request's charset: a response (`Success`) or a fault.
@@ -216,16 +228,40 @@ impl Service {
         self.contexts.len()
     }
 
-    /// Handles one POSTed envelope.
+    /// Handles one POSTed envelope. WS-Eventing requests answer ActionNotSupported, as any
+    /// action without a handler does.
     pub fn handle<P: Provider>(
         &mut self,
         provider: &P,
         meta: &RequestMeta<'_>,
         body: &[u8],
     ) -> Reply {
+        self.handle_with(provider, NO_EVENTS, meta, body)
+    }
+
+    /// Handles one POSTed envelope, with `events` deciding Subscribe, Renew, GetStatus and
+    /// Unsubscribe, and Pulls on its pull subscriptions' contexts.
+    #[cfg(feature = "eventing")]
+    pub fn handle_with_events<P: Provider>(
+        &mut self,
+        provider: &P,
+        events: &dyn crate::events::EventSource,
+        meta: &RequestMeta<'_>,
+        body: &[u8],
+    ) -> Reply {
+        self.handle_with(provider, Some(events), meta, body)
+    }
+
+    fn handle_with<P: Provider>(
+        &mut self,
+        provider: &P,
+        ev: Ev<'_>,
+        meta: &RequestMeta<'_>,
+        body: &[u8],
+    ) -> Reply {
         let hint = envelope::charset(meta.content_type);
         let mut charset = Charset::Utf8;
-        let outcome = self.process(provider, meta, body, hint, &mut charset);
+        let outcome = self.process(provider, ev, meta, body, hint, &mut charset);
         let (kind, text) = match outcome {
             Outcome::Identify(text) => (ReplyKind::Identify, text),
             // Unauthenticated callers were let through for Identify only; anything else they
@@ -249,6 +285,7 @@ impl Service {
     fn process<P: Provider>(
         &mut self,
         provider: &P,
+        ev: Ev<'_>,
         meta: &RequestMeta<'_>,
         body: &[u8],
         hint: envelope::CharsetHint,
@@ -322,11 +359,11 @@ impl Service {
                 drop(doc);
                 drop(text);
                 let req = detached.view();
-                self.dispatch(provider, meta, &req, *charset)
+                self.dispatch(provider, ev, meta, &req, *charset)
                     .map_err(|f| (f, relates(&req.header)))
             }
             Err(req) => self
-                .dispatch(provider, meta, &req, *charset)
+                .dispatch(provider, ev, meta, &req, *charset)
                 .map_err(|f| (f, relates(&req.header))),
         };
         match result {
@@ -366,6 +403,7 @@ impl Service {
     fn dispatch<P: Provider>(
         &mut self,
         provider: &P,
+        ev: Ev<'_>,
         meta: &RequestMeta<'_>,
         req: &Request<'_, '_>,
         charset: Charset,
@@ -427,7 +465,7 @@ impl Service {
                 };
                 self.enumerate(provider, meta, h, spec, e, charset)
             }
-            Operation::Pull(p) => self.pull(provider, meta, h, p, charset),
+            Operation::Pull(p) => self.pull(provider, ev, meta, h, p, charset),
             Operation::Release(token) => {
                 let user = meta.user.unwrap_or("");
                 let ctx = self.contexts.take(token, user, meta.now_ms)?;
@@ -436,6 +474,28 @@ impl Service {
                     return Err(f);
                 }
                 self.render(h, &response_action(h), None, &ResponseBody::Empty, charset)
+            }
+            #[cfg(feature = "eventing")]
+            Operation::Event { op, header, body } => {
+                let Some(events) = ev else {
+                    return Err(not_supported(h));
+                };
+                let req = crate::events::EventRequest {
+                    op: *op,
+                    user: meta.user.unwrap_or(""),
+                    now_ms: meta.now_ms,
+                    header: *header,
+                    body: *body,
+                    to: h.to,
+                    resource_uri: h.resource_uri,
+                };
+                let mut out = XmlWriter::new();
+                events.handle(&req, &mut out)?;
+                if out.as_str().is_empty() {
+                    self.render(h, &response_action(h), None, &ResponseBody::Empty, charset)
+                } else {
+                    self.single(h, &response_action(h), out.as_str(), charset)
+                }
             }
             Operation::Renew | Operation::GetStatus | Operation::Unknown => Err(Fault::new(
                 FaultKind::ActionNotSupported,
@@ -651,6 +711,7 @@ impl Service {
     fn pull<P: Provider>(
         &mut self,
         provider: &P,
+        ev: Ev<'_>,
         meta: &RequestMeta<'_>,
         h: &envelope::Header<'_>,
         p: &envelope::PullBody<'_>,
@@ -659,6 +720,31 @@ impl Service {
         let user = meta.user.unwrap_or("");
         let action = response_action(h);
         let action = action.as_str();
+        #[cfg(feature = "eventing")]
+        if let Some(events) = ev {
+            // A pull subscription's context stays the same for its life: the response names
+            // it again, and never ends the sequence (Unsubscribe or expiry does).
+            let (budget, _) = Self::item_budget(h, action, None, true, charset)?;
+            let pull = crate::events::EventPull {
+                context: p.context,
+                user,
+                now_ms: meta.now_ms,
+                max_elements: self.batch_size(Some(p.max_elements.unwrap_or(1))),
+                budget,
+            };
+            let mut items = XmlWriter::new();
+            if let Some(r) = events.pull(&pull, &mut items) {
+                r?;
+                let body = ResponseBody::Pull {
+                    context: Some(p.context),
+                    items: items.as_str(),
+                    end: false,
+                };
+                return self.render(h, action, None, &body, charset);
+            }
+        }
+        #[cfg(not(feature = "eventing"))]
+        let _ = ev;
         let mut ctx = self.contexts.take(p.context, user, meta.now_ms)?;
         if let Err(f) = same_resource(h, &ctx) {
             self.contexts.put_back(ctx, meta.now_ms);
@@ -868,6 +954,15 @@ fn too_big() -> Fault {
         FaultDetail::MaxEnvelopeSizeExceeded,
     )
     .message("The response does not fit in the requested MaxEnvelopeSize.")
+}
+
+/// ActionNotSupported for the request's action.
+#[cfg(feature = "eventing")]
+fn not_supported(h: &envelope::Header<'_>) -> Fault {
+    Fault::new(FaultKind::ActionNotSupported).message(alloc::format!(
+        "The action '{}' is not supported.",
+        h.action.unwrap_or("")
+    ))
 }
 
 /// A response's wsa:Action: the request's with `Response` appended (DSP0226 and WS-Transfer /
