@@ -23,13 +23,9 @@ use crate::{ns, render};
 /// What the platform knows of events before a subscription: the SEL, for Bookmarks.
 pub trait Backlog {
     /// The events of the SEL records after `bookmark` (every record held, for `Earliest`),
-    /// oldest first, that `wants` accepts; `wsman:InvalidBookmark`/`Expired` when the record
-    /// the bookmark names is no longer held.
-    fn replay(
-        &self,
-        bookmark: Bookmark,
-        wants: &dyn Fn(&Event) -> bool,
-    ) -> Result<Vec<Event>, Fault>;
+    /// oldest first, that `filter` (the subscription's WQL, `None` for all) selects;
+    /// `wsman:InvalidBookmark`/`Expired` when the record the bookmark names is no longer held.
+    fn replay(&self, bookmark: Bookmark, filter: Option<&str>) -> Result<Vec<Event>, Fault>;
 }
 
 /// A backlog that holds nothing: a Subscribe with a bookmark resuming after a record is
@@ -37,7 +33,7 @@ pub trait Backlog {
 pub struct NoBacklog;
 
 impl Backlog for NoBacklog {
-    fn replay(&self, bookmark: Bookmark, _: &dyn Fn(&Event) -> bool) -> Result<Vec<Event>, Fault> {
+    fn replay(&self, bookmark: Bookmark, _: Option<&str>) -> Result<Vec<Event>, Fault> {
         match bookmark {
             Bookmark::Earliest => Ok(Vec::new()),
             Bookmark::After(_) => Err(expired()),
@@ -49,10 +45,6 @@ fn expired() -> Fault {
     Fault::with_detail(FaultKind::InvalidBookmark, FaultDetail::Expired)
         .message("The record the bookmark names is no longer held.")
 }
-
-/// Whether a subscription's filter accepts an event: the platform evaluates the WQL against
-/// the indication's properties (wsman's `wql`), since only it knows them.
-pub type Matcher<'a> = &'a dyn Fn(Option<&str>, &Event) -> bool;
 
 /// The subscriptions and what deciding on them needs between requests.
 pub struct Source {
@@ -93,21 +85,19 @@ impl Source {
     }
 
     /// The per-request view the service dispatches to.
-    pub fn with<'a>(&'a self, backlog: &'a dyn Backlog, matches: Matcher<'a>) -> View<'a> {
+    pub fn with<'a>(&'a self, backlog: &'a dyn Backlog) -> View<'a> {
         View {
             source: self,
             backlog,
-            matches,
         }
     }
 
-    /// Queues `event` on every live subscription whose filter `matches` accepts.
-    pub fn offer(&self, event: Event, now_ms: u64, matches: Matcher<'_>) {
-        // The table takes the event to queue it; the filters are evaluated on a copy.
-        let probe = event.clone();
-        self.table.borrow_mut().offer(event, now_ms, |s| {
-            matches(s.terms.filter.as_deref(), &probe)
-        });
+    /// Queues `event` on every live subscription whose filter `matches` accepts: the platform
+    /// evaluates the WQL against the indication's own properties, which only it knows.
+    pub fn offer(&self, event: Event, now_ms: u64, matches: &dyn Fn(Option<&str>) -> bool) {
+        self.table
+            .borrow_mut()
+            .offer(event, now_ms, |s| matches(s.terms.filter.as_deref()));
     }
 }
 
@@ -115,7 +105,6 @@ impl Source {
 pub struct View<'a> {
     source: &'a Source,
     backlog: &'a dyn Backlog,
-    matches: Matcher<'a>,
 }
 
 fn identifier(req: &EventRequest<'_, '_>, unknown: FaultKind) -> Result<String, Fault> {
@@ -139,11 +128,7 @@ impl View<'_> {
         }
         // The backlog first: a bookmark that cannot be honoured leaves no subscription behind.
         let backlog = match terms.bookmark {
-            Some(b) => {
-                let filter = terms.filter.clone();
-                let wants = |e: &Event| (self.matches)(filter.as_deref(), e);
-                self.backlog.replay(b, &wants)?
-            }
+            Some(b) => self.backlog.replay(b, terms.filter.as_deref())?,
             None => Vec::new(),
         };
         let clock = src.clock(req.now_ms);

@@ -8,7 +8,6 @@
 
 use std::path::PathBuf;
 
-use wsbmc_eventing::source::Matcher;
 use wsbmc_eventing::subscribe::Bookmark;
 use wsbmc_eventing::{Backlog, Config, DeliveryMode, Event, NoBacklog, Source};
 use wsbmc_wsman::{
@@ -83,7 +82,7 @@ fn alert(record: u16, severity: u8) -> Event {
 }
 
 impl Backlog for Sel {
-    fn replay(&self, b: Bookmark, wants: &dyn Fn(&Event) -> bool) -> Result<Vec<Event>, Fault> {
+    fn replay(&self, b: Bookmark, _filter: Option<&str>) -> Result<Vec<Event>, Fault> {
         let from = match b {
             Bookmark::Earliest => 1,
             Bookmark::After(r) if (1..=3).contains(&r) => r + 1,
@@ -94,16 +93,14 @@ impl Backlog for Sel {
                 ));
             }
         };
-        Ok((from..=3)
-            .map(|r| alert(r, r as u8 + 1))
-            .filter(|e| wants(e))
-            .collect())
+        Ok((from..=3).map(|r| alert(r, r as u8 + 1)).collect())
     }
 }
 
-/// Every filter accepts every event here (the agent evaluates WQL; its tests cover that).
-fn all() -> Matcher<'static> {
-    &|_, _| true
+/// Every filter accepts every event here (cim evaluates WQL against indications; its tests
+/// cover that).
+fn all(_: Option<&str>) -> bool {
+    true
 }
 
 struct Harness {
@@ -128,7 +125,7 @@ impl Harness {
             now_ms: self.now,
             security_profiles: None,
         };
-        let view = self.source.with(&Sel, all());
+        let view = self.source.with(&Sel);
         let r = self
             .service
             .handle_with_events(&Empty, &view, &meta, text.as_bytes());
@@ -210,7 +207,7 @@ fn wseventmgr_pull_from_earliest_replays_the_sel_through_the_service() {
     assert_eq!(kind, ReplyKind::Fault);
     assert_eq!(subcode(&reply), "w:TimedOut");
     // A new event reaches the next Pull.
-    h.source.offer(alert(4, 6), h.now, all());
+    h.source.offer(alert(4, 6), h.now, &all);
     let (kind, reply) = h.send(&pull(&id, "uuid:pull-3"));
     assert_eq!(kind, ReplyKind::Success, "{reply}");
     assert!(reply.contains("<p:PerceivedSeverity>6</p:PerceivedSeverity>"));
@@ -360,7 +357,7 @@ fn without_an_event_source_eventing_actions_are_not_supported() {
     );
     // And the NoBacklog source refuses a resume it cannot honour.
     let source = Source::new(Config::default(), 1, PULL_ONLY);
-    let view = source.with(&NoBacklog, all());
+    let view = source.with(&NoBacklog);
     let gone = text.replace(
         "http://schemas.dmtf.org/wbem/wsman/1/wsman/bookmark/earliest",
         "sel:1",
