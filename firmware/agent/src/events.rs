@@ -8,8 +8,6 @@
 //! per-sensor rate limit kept out of the SEL raises none either, and a replay from a Bookmark
 //! yields exactly what was delivered live.
 
-use alloc::vec::Vec;
-
 use wsbmc_cim::LogView;
 use wsbmc_cim::indication;
 use wsbmc_eventing::subscribe::Bookmark;
@@ -32,22 +30,13 @@ pub(crate) struct SelBacklog<'a> {
     pub(crate) system_name: &'a str,
 }
 
-impl SelBacklog<'_> {
-    /// The indications of the record at `index`, as delivery events.
-    fn events_at(&self, index: usize, filter: Option<&str>, out: &mut Vec<Event>) {
-        let Some(view) = self.log.record(index) else {
-            return;
-        };
-        for ind in indication::of_record(&view, self.system_name) {
-            if ind.matches(filter) {
-                out.push(Event::new(Some(ind.record_id), ind.action, ind.body));
-            }
-        }
-    }
-}
-
 impl Backlog for SelBacklog<'_> {
-    fn replay(&self, bookmark: Bookmark, filter: Option<&str>) -> Result<Vec<Event>, Fault> {
+    fn replay(
+        &self,
+        bookmark: Bookmark,
+        filter: Option<&str>,
+        sink: &mut dyn FnMut(Event),
+    ) -> Result<(), Fault> {
         let len = self.log.len();
         let from = match bookmark {
             Bookmark::Earliest => 0,
@@ -59,11 +48,17 @@ impl Backlog for SelBacklog<'_> {
                         .message("The SEL no longer holds the record the bookmark names.")
                 })?,
         };
-        let mut out = Vec::new();
         for i in from..len {
-            self.events_at(i, filter, &mut out);
+            let Some(view) = self.log.record(i) else {
+                continue;
+            };
+            for ind in indication::of_record(&view, self.system_name) {
+                if ind.matches(filter) {
+                    sink(Event::new(Some(ind.record_id), ind.action, ind.body));
+                }
+            }
         }
-        Ok(out)
+        Ok(())
     }
 }
 

@@ -9,7 +9,6 @@
 //! delivered is refused with `wse:DeliveryModeRequestedUnavailable` rather than granted.
 
 use alloc::string::String;
-use alloc::vec::Vec;
 use core::cell::RefCell;
 
 use wsbmc_wsman::events::{EventOp, EventPull, EventRequest, EventSource};
@@ -22,10 +21,17 @@ use crate::{ns, render};
 
 /// What the platform knows of events before a subscription: the SEL, for Bookmarks.
 pub trait Backlog {
-    /// The events of the SEL records after `bookmark` (every record held, for `Earliest`),
-    /// oldest first, that `filter` (the subscription's WQL, `None` for all) selects;
-    /// `wsman:InvalidBookmark`/`Expired` when the record the bookmark names is no longer held.
-    fn replay(&self, bookmark: Bookmark, filter: Option<&str>) -> Result<Vec<Event>, Fault>;
+    /// Hands `sink` the events of the SEL records after `bookmark` (every record held, for
+    /// `Earliest`), oldest first, that `filter` (the subscription's WQL, `None` for all)
+    /// selects; `wsman:InvalidBookmark`/`Expired` when the record the bookmark names is no
+    /// longer held. One at a time: the subscription's bounded queue takes them (dropping the
+    /// oldest and counting them past its cap), so a long SEL is never held rendered at once.
+    fn replay(
+        &self,
+        bookmark: Bookmark,
+        filter: Option<&str>,
+        sink: &mut dyn FnMut(Event),
+    ) -> Result<(), Fault>;
 }
 
 /// A backlog that holds nothing: a Subscribe with a bookmark resuming after a record is
@@ -33,9 +39,14 @@ pub trait Backlog {
 pub struct NoBacklog;
 
 impl Backlog for NoBacklog {
-    fn replay(&self, bookmark: Bookmark, _: Option<&str>) -> Result<Vec<Event>, Fault> {
+    fn replay(
+        &self,
+        bookmark: Bookmark,
+        _: Option<&str>,
+        _: &mut dyn FnMut(Event),
+    ) -> Result<(), Fault> {
         match bookmark {
-            Bookmark::Earliest => Ok(Vec::new()),
+            Bookmark::Earliest => Ok(()),
             Bookmark::After(_) => Err(expired()),
         }
     }
@@ -126,11 +137,8 @@ impl View<'_> {
             return Err(Fault::new(FaultKind::DeliveryModeRequestedUnavailable)
                 .message("This event source delivers in Pull mode only."));
         }
-        // The backlog first: a bookmark that cannot be honoured leaves no subscription behind.
-        let backlog = match terms.bookmark {
-            Some(b) => self.backlog.replay(b, terms.filter.as_deref())?,
-            None => Vec::new(),
-        };
+        let bookmark = terms.bookmark;
+        let filter = terms.filter.clone();
         let clock = src.clock(req.now_ms);
         let mut ids = src.ids.borrow_mut();
         let mut random = || ids.next_u128();
@@ -139,8 +147,16 @@ impl View<'_> {
             .subscribe(terms, req.user, clock, &mut random)?
             .id
             .clone();
-        for e in backlog {
-            table.offer(e, req.now_ms, |s| s.id == id);
+        if let Some(b) = bookmark {
+            let now = req.now_ms;
+            let replayed = self.backlog.replay(b, filter.as_deref(), &mut |e| {
+                table.offer(e, now, |s| s.id == id);
+            });
+            // A bookmark that cannot be honoured leaves no subscription behind.
+            if let Err(f) = replayed {
+                let _ = table.unsubscribe(&id, req.user, now);
+                return Err(f);
+            }
         }
         let sub = table
             .get(&id)

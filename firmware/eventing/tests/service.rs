@@ -82,7 +82,12 @@ fn alert(record: u16, severity: u8) -> Event {
 }
 
 impl Backlog for Sel {
-    fn replay(&self, b: Bookmark, _filter: Option<&str>) -> Result<Vec<Event>, Fault> {
+    fn replay(
+        &self,
+        b: Bookmark,
+        _filter: Option<&str>,
+        sink: &mut dyn FnMut(Event),
+    ) -> Result<(), Fault> {
         let from = match b {
             Bookmark::Earliest => 1,
             Bookmark::After(r) if (1..=3).contains(&r) => r + 1,
@@ -93,7 +98,10 @@ impl Backlog for Sel {
                 ));
             }
         };
-        Ok((from..=3).map(|r| alert(r, r as u8 + 1)).collect())
+        for r in from..=3 {
+            sink(alert(r, r as u8 + 1));
+        }
+        Ok(())
     }
 }
 
@@ -367,4 +375,30 @@ fn without_an_event_source_eventing_actions_are_not_supported() {
         subcode(std::str::from_utf8(&r.body).unwrap()),
         "w:InvalidBookmark"
     );
+}
+
+#[test]
+fn a_replay_longer_than_the_queue_keeps_the_newest_and_reports_the_rest_dropped() {
+    let cfg = Config {
+        max_queue: 2,
+        ..Config::default()
+    };
+    let mut h = Harness::new(PULL_ONLY, cfg);
+    let (_, reply) = h.send(&fixture("wseventmgr-subscribe-pull-earliest.xml"));
+    let id = identifier_of(&reply);
+    let (kind, reply) = h.send(&pull(&id, "uuid:pull-dropped"));
+    assert_eq!(kind, ReplyKind::Success, "{reply}");
+    let doc = roxmltree::Document::parse(&reply).unwrap();
+    let items = doc
+        .descendants()
+        .find(|n| n.tag_name().name() == "Items")
+        .unwrap();
+    let kids: Vec<_> = items.children().filter(|n| n.is_element()).collect();
+    assert_eq!(kids.len(), 3, "{reply}");
+    assert_eq!(kids[0].tag_name().name(), "DroppedEvents");
+    assert_eq!(kids[0].text(), Some("1"));
+    // Records 2 and 3 (severities 3 and 4) are kept; record 1 was dropped.
+    assert!(reply.contains("<p:PerceivedSeverity>3</p:PerceivedSeverity>"));
+    assert!(reply.contains("<p:PerceivedSeverity>4</p:PerceivedSeverity>"));
+    assert!(!reply.contains("<p:PerceivedSeverity>2</p:PerceivedSeverity>"));
 }
