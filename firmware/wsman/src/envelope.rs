@@ -460,13 +460,6 @@ fn understood(node: Node<'_, '_>) -> bool {
             "DataLocale" | "SessionId" | "OperationID" | "SequenceId" | "ActivityId"
         ),
         Some(ns::MACHINEID) => name == "MachineID",
-        // The subscription a Renew, GetStatus or Unsubscribe is for, and the delivery
-        // credentials openwsman's Subscribe carries (marked mustUnderstand): the event source
-        // reads both.
-        #[cfg(feature = "eventing")]
-        Some(ns::WSE) => name == "Identifier",
-        #[cfg(feature = "eventing")]
-        Some(ns::WST) => name == "IssuedTokens",
         _ => false,
     }
 }
@@ -544,6 +537,21 @@ pub fn parse<'a, 'i>(doc: &'a Document<'i>, limits: &Limits) -> Parsed<'a, Reque
                 local: c.tag_name().name(),
             })
             .collect();
+        // The eventing headers are understood on the eventing actions only: there the event
+        // source reads them (the subscription a Renew, GetStatus or Unsubscribe is for, and the
+        // delivery credentials openwsman's Subscribe carries, marked mustUnderstand).
+        #[cfg(feature = "eventing")]
+        let not_understood = if child(h, ns::WSA, "Action")
+            .map(text)
+            .and_then(event_op)
+            .is_some()
+        {
+            let mut rest = not_understood;
+            rest.retain(|q| !event_header(q));
+            rest
+        } else {
+            not_understood
+        };
         if !not_understood.is_empty() {
             return Err(Rejection {
                 fault: Fault::new(FaultKind::MustUnderstand),
@@ -597,6 +605,16 @@ pub fn parse<'a, 'i>(doc: &'a Document<'i>, limits: &Limits) -> Parsed<'a, Reque
     }
     let op = parse_operation(action, header.resource_uri, payload, limits).map_err(reject)?;
     Ok(Request { header, op })
+}
+
+/// Headers the event source reads, on an eventing action.
+#[cfg(feature = "eventing")]
+fn event_header(q: &QName<'_>) -> bool {
+    match q.namespace {
+        Some(ns::WSE) => q.local == "Identifier",
+        Some(ns::WST) => q.local == "IssuedTokens",
+        _ => false,
+    }
 }
 
 /// The WS-Eventing request an action names, if it names one.
