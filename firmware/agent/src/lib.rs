@@ -12,6 +12,8 @@
 
 extern crate alloc;
 
+#[cfg(feature = "eventing")]
+mod events;
 pub mod log;
 
 use alloc::vec::Vec;
@@ -86,6 +88,9 @@ pub struct Agent {
     /// Whether the last store operation failed: settings changes are refused until one
     /// succeeds, since a console cannot be told afterwards that its change was lost.
     store_failing: Cell<bool>,
+    /// WS-Eventing subscriptions, fed from the log task (see `events`).
+    #[cfg(feature = "eventing")]
+    events: wsbmc_eventing::Source,
 }
 
 /// What the power task and the request handler share.
@@ -142,6 +147,8 @@ impl Agent {
             recovery: RefCell::new(Recovery::default()),
             store_errors: Cell::new(0),
             store_failing: Cell::new(false),
+            #[cfg(feature = "eventing")]
+            events: events::source(seed),
         }
     }
 
@@ -622,6 +629,18 @@ impl Agent {
                 LogCmd::Event(event) => {
                     let added = sel.add(&mut store, &event, now).await;
                     self.note("SEL write", added.is_ok());
+                    // Subscribers see the record once it is stored (and so replayable).
+                    #[cfg(feature = "eventing")]
+                    if let Ok(wsbmc_sel::Added::Stored(id)) = added {
+                        self.log.publish(&sel);
+                        events::indicate(
+                            &self.events,
+                            &self.log,
+                            &self.system.system_name,
+                            id.0,
+                            now_ms(),
+                        );
+                    }
                     #[cfg(feature = "sel-loss-detection")]
                     if let Ok(wsbmc_sel::Added::Stored(_)) = added {
                         since_mark += 1;
@@ -788,14 +807,28 @@ impl Handler for Agent {
             security_profiles: Some(req.profiles),
         };
         let model = Model::new(&self.monitor, &self.system, self);
-        let mut wsman = self.wsman.borrow_mut();
-        // Authenticated requests are authorized by their role; without one the request was let
-        // through unauthenticated and wsman answers Identify only.
-        let reply = match req.role {
-            Some(role) => wsman.handle_as(&model, &meta, role, body),
-            None => wsman.handle(&model, &meta, body),
+        #[cfg(feature = "eventing")]
+        let reply = {
+            let backlog = events::SelBacklog {
+                log: &self.log,
+                system_name: &self.system.system_name,
+            };
+            let view = self.events.with(&backlog);
+            // Authenticated requests are authorized by their role; without one the request was
+            // let through unauthenticated and wsman answers Identify only.
+            self.wsman
+                .borrow_mut()
+                .handle_with_events(&model, &view, &meta, req.role, body)
         };
-        drop(wsman);
+        #[cfg(not(feature = "eventing"))]
+        let reply = {
+            let mut wsman = self.wsman.borrow_mut();
+            // As above.
+            match req.role {
+                Some(role) => wsman.handle_as(&model, &meta, role, body),
+                None => wsman.handle(&model, &meta, body),
+            }
+        };
         // WS-Man says what kind of answer it wrote; HTTP picks the status line for it.
         let outcome = match reply.kind {
             ReplyKind::Success => Outcome::Served,

@@ -23,6 +23,8 @@ pub mod account;
 pub mod datetime;
 mod filter;
 pub mod host;
+#[cfg(feature = "indications")]
+pub mod indication;
 pub(crate) mod kind;
 pub mod log;
 pub mod method;

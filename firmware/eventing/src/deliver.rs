@@ -22,10 +22,10 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use crate::fault::{EventingFault, Kind};
 use crate::ns;
 use crate::subscribe::{DeliveryMode, EnvelopePolicy};
 use crate::table::{Config, Event, Subscription, Table};
+use wsbmc_wsman::{Fault, FaultKind};
 
 /// What kind of message is in flight.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -451,14 +451,14 @@ impl Table {
         max_elements: u32,
         max_bytes: usize,
         now_ms: u64,
-    ) -> Result<PullBatch, EventingFault> {
+    ) -> Result<PullBatch, Fault> {
         self.expire(now_ms);
         let s = self
             .subs
             .iter_mut()
             .find(|s| s.id == id && s.owner == owner && s.terms.mode == DeliveryMode::Pull)
             .ok_or_else(|| {
-                EventingFault::new(Kind::DestinationUnreachable)
+                Fault::new(FaultKind::DestinationUnreachable)
                     .message("No pull subscription has this identifier.")
             })?;
         let mut size = 0usize;
@@ -825,7 +825,7 @@ mod tests {
         // Another user sees no such subscription.
         assert_eq!(
             t.pull(&id, "v", 1, 1, 1).unwrap_err().kind,
-            Kind::DestinationUnreachable
+            FaultKind::DestinationUnreachable
         );
     }
 
@@ -834,7 +834,7 @@ mod tests {
         let (mut t, id) = table_with(DeliveryMode::Push, |_| {});
         assert_eq!(
             t.pull(&id, "u", 1, 1, 0).unwrap_err().kind,
-            Kind::DestinationUnreachable
+            FaultKind::DestinationUnreachable
         );
     }
 

@@ -52,7 +52,7 @@ pub const PROFILE_HTTPS_DIGEST: &str =
     "http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile/https/digest";
 
 /// WS-Trust and WS-Security, for the delivery credentials openwsman sends in `wst:IssuedTokens`.
-pub const WST: &str = "http://schemas.xmlsoap.org/ws/2005/02/trust";
+pub use wsbmc_wsman::ns::WST;
 pub const WSSE: &str =
     "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd";
 /// WS-Policy 2002/12, which Windows Event Collector wraps its NotifyTo authentication in.

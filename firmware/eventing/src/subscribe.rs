@@ -15,8 +15,8 @@ use core::fmt;
 use roxmltree::Node;
 use wsbmc_wsman::duration;
 
-use crate::fault::{Detail, EventingFault, Kind};
 use crate::ns;
+use wsbmc_wsman::{Fault, FaultDetail, FaultKind};
 
 /// How events reach the subscriber.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,7 +127,7 @@ pub enum Bookmark {
 
 impl Bookmark {
     /// The bookmark text this source writes: `sel:<RecordID>` (opaque to the subscriber).
-    pub fn parse(text: &str) -> Result<Self, EventingFault> {
+    pub fn parse(text: &str) -> Result<Self, Fault> {
         let text = text.trim();
         if text == ns::BOOKMARK_EARLIEST {
             return Ok(Self::Earliest);
@@ -137,7 +137,7 @@ impl Bookmark {
             .and_then(|d| d.parse::<u16>().ok())
             .map(Self::After)
             .ok_or_else(|| {
-                EventingFault::with_detail(Kind::InvalidBookmark, Detail::Invalid)
+                Fault::with_detail(FaultKind::InvalidBookmark, FaultDetail::Invalid)
                     .message("The bookmark was not written by this event source.")
             })
     }
@@ -293,17 +293,17 @@ fn starts_with_ignore_case(s: &str, prefix: &str) -> bool {
         .is_some_and(|p| p.eq_ignore_ascii_case(prefix))
 }
 
-fn invalid(what: &str) -> EventingFault {
-    EventingFault::new(Kind::InvalidMessage).message(what.to_string())
+fn invalid(what: &str) -> Fault {
+    Fault::new(FaultKind::InvalidMessage).message(what.to_string())
 }
 
-fn too_long(what: &str) -> EventingFault {
-    EventingFault::with_detail(Kind::EncodingLimit, Detail::ServiceEnvelopeLimit).message(
+fn too_long(what: &str) -> Fault {
+    Fault::with_detail(FaultKind::EncodingLimit, FaultDetail::ServiceEnvelopeLimit).message(
         alloc::format!("{what} is longer than this event source keeps."),
     )
 }
 
-fn positive_u32(node: Node<'_, '_>, what: &str) -> Result<u32, EventingFault> {
+fn positive_u32(node: Node<'_, '_>, what: &str) -> Result<u32, Fault> {
     match text(node).parse::<u64>() {
         Ok(0) | Err(_) => Err(invalid(&alloc::format!(
             "{what} must be a positive integer."
@@ -312,7 +312,7 @@ fn positive_u32(node: Node<'_, '_>, what: &str) -> Result<u32, EventingFault> {
     }
 }
 
-fn positive_duration(node: Node<'_, '_>, what: &str) -> Result<u64, EventingFault> {
+fn positive_duration(node: Node<'_, '_>, what: &str) -> Result<u64, Fault> {
     match duration::parse(text(node)) {
         Some(d) if !d.negative && d.ms > 0 => Ok(d.ms),
         _ => Err(invalid(&alloc::format!(
@@ -322,7 +322,7 @@ fn positive_duration(node: Node<'_, '_>, what: &str) -> Result<u64, EventingFaul
 }
 
 /// Parses an EPR (NotifyTo, EndTo): `wsa:Address` + reference parameters or properties.
-fn endpoint(node: Node<'_, '_>, limits: &Limits, what: &str) -> Result<Endpoint, EventingFault> {
+fn endpoint(node: Node<'_, '_>, limits: &Limits, what: &str) -> Result<Endpoint, Fault> {
     let addr = child(node, ns::WSA, "Address")
         .map(text)
         .filter(|a| !a.is_empty())
@@ -331,9 +331,9 @@ fn endpoint(node: Node<'_, '_>, limits: &Limits, what: &str) -> Result<Endpoint,
         return Err(too_long(what));
     }
     if !(starts_with_ignore_case(addr, "http://") || starts_with_ignore_case(addr, "https://")) {
-        return Err(EventingFault::with_detail(
-            Kind::EventSourceUnableToProcess,
-            Detail::UnusableAddress,
+        return Err(Fault::with_detail(
+            FaultKind::EventSourceUnableToProcess,
+            FaultDetail::UnusableAddress,
         )
         .message(alloc::format!("{what} must be an http or https URL.")));
     }
@@ -343,16 +343,16 @@ fn endpoint(node: Node<'_, '_>, limits: &Limits, what: &str) -> Result<Endpoint,
     }) {
         for p in elements(holder) {
             if elements(p).next().is_some() {
-                return Err(
-                    EventingFault::new(Kind::EventSourceUnableToProcess).message(alloc::format!(
+                return Err(Fault::new(FaultKind::EventSourceUnableToProcess).message(
+                    alloc::format!(
                         "A reference parameter of {what} holds elements; only text values are kept."
-                    )),
-                );
+                    ),
+                ));
             }
             if params.len() == limits.max_ref_params {
-                return Err(EventingFault::with_detail(
-                    Kind::EncodingLimit,
-                    Detail::ServiceEnvelopeLimit,
+                return Err(Fault::with_detail(
+                    FaultKind::EncodingLimit,
+                    FaultDetail::ServiceEnvelopeLimit,
                 )
                 .message(alloc::format!("{what} has too many reference parameters.")));
             }
@@ -383,18 +383,20 @@ fn profile(uri: &str) -> Option<(AuthScheme, bool)> {
     }
 }
 
-fn unsupported_profile(uri: &str) -> EventingFault {
-    EventingFault::with_detail(Kind::UnsupportedFeature, Detail::AuthorizationMode).message(
-        alloc::format!(
-            "The delivery security profile '{}' is not supported; use http(s)/basic or http(s)/digest.",
-            uri.trim()
-        ),
+fn unsupported_profile(uri: &str) -> Fault {
+    Fault::with_detail(
+        FaultKind::UnsupportedFeature,
+        FaultDetail::AuthorizationMode,
     )
+    .message(alloc::format!(
+        "The delivery security profile '{}' is not supported; use http(s)/basic or http(s)/digest.",
+        uri.trim()
+    ))
 }
 
 /// The profiles a Windows Event Collector lists in `NotifyTo/c:Policy`: the first one this
 /// source can use; an error naming the first one when none is.
-fn policy_profile(notify: Node<'_, '_>) -> Option<Result<(AuthScheme, bool), EventingFault>> {
+fn policy_profile(notify: Node<'_, '_>) -> Option<Result<(AuthScheme, bool), Fault>> {
     let policy = child(notify, ns::POLICY, "Policy")?;
     let mut first = None;
     for a in policy
@@ -411,10 +413,7 @@ fn policy_profile(notify: Node<'_, '_>) -> Option<Result<(AuthScheme, bool), Eve
 }
 
 /// The username token of `wst:IssuedTokens` in the request header, if any.
-fn issued_credentials(
-    header: Node<'_, '_>,
-    limits: &Limits,
-) -> Result<Option<Credentials>, EventingFault> {
+fn issued_credentials(header: Node<'_, '_>, limits: &Limits) -> Result<Option<Credentials>, Fault> {
     let Some(tokens) = child(header, ns::WST, "IssuedTokens") else {
         return Ok(None);
     };
@@ -452,7 +451,7 @@ fn issued_credentials(
 struct Seen(u32);
 
 impl Seen {
-    fn once(&mut self, bit: u32, name: &str) -> Result<(), EventingFault> {
+    fn once(&mut self, bit: u32, name: &str) -> Result<(), Fault> {
         if self.0 & (1 << bit) != 0 {
             return Err(invalid(&alloc::format!("{name} appears more than once.")));
         }
@@ -467,7 +466,7 @@ pub fn parse(
     subscribe: Node<'_, '_>,
     header: Option<Node<'_, '_>>,
     limits: &Limits,
-) -> Result<Subscribe, EventingFault> {
+) -> Result<Subscribe, Fault> {
     if !is(subscribe, ns::WSE, "Subscribe") {
         return Err(invalid("The body is not a wse:Subscribe."));
     }
@@ -539,9 +538,9 @@ pub fn parse(
                     seen.once(5, "wsman:Heartbeats")?;
                     let ms = positive_duration(c, "wsman:Heartbeats")?;
                     if ms < limits.min_heartbeat_ms {
-                        return Err(EventingFault::with_detail(
-                            Kind::UnsupportedFeature,
-                            Detail::Heartbeats,
+                        return Err(Fault::with_detail(
+                            FaultKind::UnsupportedFeature,
+                            FaultDetail::Heartbeats,
                         )
                         .message(alloc::format!(
                             "Heartbeats more often than every {} ms are not supported.",
@@ -557,9 +556,9 @@ pub fn parse(
                 "Bookmark" => {
                     seen.once(7, "wsman:Bookmark")?;
                     if elements(c).next().is_some() {
-                        return Err(EventingFault::with_detail(
-                            Kind::InvalidBookmark,
-                            Detail::Invalid,
+                        return Err(Fault::with_detail(
+                            FaultKind::InvalidBookmark,
+                            FaultDetail::Invalid,
                         )
                         .message("The bookmark was not written by this event source."));
                     }
@@ -578,9 +577,9 @@ pub fn parse(
                     seen.once(10, "wsman:MaxEnvelopeSize")?;
                     let size = positive_u32(c, "wsman:MaxEnvelopeSize")?;
                     if size < MIN_ENVELOPE_SIZE {
-                        return Err(EventingFault::with_detail(
-                            Kind::EncodingLimit,
-                            Detail::MinimumEnvelopeLimit,
+                        return Err(Fault::with_detail(
+                            FaultKind::EncodingLimit,
+                            FaultDetail::MinimumEnvelopeLimit,
                         )
                         .message("wsman:MaxEnvelopeSize is below 8192."));
                     }
@@ -590,9 +589,9 @@ pub fn parse(
                         Some("Skip") => EnvelopePolicy::Skip,
                         Some("CancelSubscription") => EnvelopePolicy::CancelSubscription,
                         Some(_) => {
-                            return Err(EventingFault::with_detail(
-                                Kind::UnsupportedFeature,
-                                Detail::MaxEnvelopePolicy,
+                            return Err(Fault::with_detail(
+                                FaultKind::UnsupportedFeature,
+                                FaultDetail::MaxEnvelopePolicy,
                             )
                             .message("The MaxEnvelopeSize policy is not one of Notify, Skip, CancelSubscription."));
                         }
@@ -623,9 +622,9 @@ pub fn parse(
                         || lang.len() > 35
                         || !lang.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
                     {
-                        return Err(EventingFault::with_detail(
-                            Kind::UnsupportedFeature,
-                            Detail::Locale,
+                        return Err(Fault::with_detail(
+                            FaultKind::UnsupportedFeature,
+                            FaultDetail::Locale,
                         )
                         .message("wsman:Locale needs an xml:lang language tag."));
                     }
@@ -639,9 +638,9 @@ pub fn parse(
                     } else if t.eq_ignore_ascii_case("UTF-16") {
                         ContentEncoding::Utf16
                     } else {
-                        return Err(EventingFault::with_detail(
-                            Kind::UnsupportedFeature,
-                            Detail::EncodingType,
+                        return Err(Fault::with_detail(
+                            FaultKind::UnsupportedFeature,
+                            FaultDetail::EncodingType,
                         )
                         .message("wsman:ContentEncoding must be UTF-8 or UTF-16."));
                     });
@@ -662,7 +661,7 @@ pub fn parse(
     out.mode = match delivery.attribute("Mode") {
         None => DeliveryMode::Push,
         Some(uri) => DeliveryMode::from_uri(uri).ok_or_else(|| {
-            EventingFault::new(Kind::DeliveryModeRequestedUnavailable).message(alloc::format!(
+            Fault::new(FaultKind::DeliveryModeRequestedUnavailable).message(alloc::format!(
                 "The delivery mode '{}' is not supported; use Push, PushWithAck, Events or Pull.",
                 uri.trim()
             ))
@@ -692,9 +691,9 @@ pub fn parse(
             if let Some(n) = &out.notify_to
                 && n.is_https() != https
             {
-                return Err(EventingFault::with_detail(
-                    Kind::EventSourceUnableToProcess,
-                    Detail::UnusableAddress,
+                return Err(Fault::with_detail(
+                    FaultKind::EventSourceUnableToProcess,
+                    FaultDetail::UnusableAddress,
                 )
                 .message("The delivery security profile and the NotifyTo scheme disagree."));
             }
@@ -710,9 +709,9 @@ pub fn parse(
     Ok(out)
 }
 
-fn expires(t: &str) -> Result<Expires, EventingFault> {
+fn expires(t: &str) -> Result<Expires, Fault> {
     let bad = || {
-        EventingFault::new(Kind::InvalidExpirationTime)
+        Fault::new(FaultKind::EventInvalidExpirationTime)
             .message("wse:Expires must be a positive xs:duration or a future xs:dateTime.")
     };
     if t.starts_with('P') || t.starts_with("-P") {
@@ -725,12 +724,12 @@ fn expires(t: &str) -> Result<Expires, EventingFault> {
     }
 }
 
-fn filter(f: Node<'_, '_>, limits: &Limits) -> Result<String, EventingFault> {
+fn filter(f: Node<'_, '_>, limits: &Limits) -> Result<String, Fault> {
     // No Dialect means XPath (WS-Eventing's default), which is not offered.
     let dialect = f.attribute("Dialect").map(str::trim).unwrap_or("");
     if !dialect.eq_ignore_ascii_case(ns::DIALECT_WQL) {
         return Err(
-            EventingFault::new(Kind::FilteringRequestedUnavailable).message(alloc::format!(
+            Fault::new(FaultKind::FilteringRequestedUnavailable).message(alloc::format!(
                 "The filter dialect '{dialect}' is not supported; use {}.",
                 ns::DIALECT_WQL
             )),
@@ -738,20 +737,18 @@ fn filter(f: Node<'_, '_>, limits: &Limits) -> Result<String, EventingFault> {
     }
     let q = text(f);
     if q.is_empty() {
-        return Err(
-            EventingFault::new(Kind::CannotProcessFilter).message("The WQL filter is empty.")
-        );
+        return Err(Fault::new(FaultKind::CannotProcessFilter).message("The WQL filter is empty."));
     }
     if q.len() > limits.max_filter_len {
         return Err(
-            EventingFault::new(Kind::CannotProcessFilter).message(alloc::format!(
+            Fault::new(FaultKind::CannotProcessFilter).message(alloc::format!(
                 "The WQL filter is longer than {} bytes.",
                 limits.max_filter_len
             )),
         );
     }
     wsbmc_wsman::wql::parse_nested(q, limits.max_filter_depth).map_err(|e| {
-        let mut f = EventingFault::new(Kind::CannotProcessFilter);
+        let mut f = Fault::new(FaultKind::CannotProcessFilter);
         f.message = e.message;
         f
     })?;
@@ -767,7 +764,7 @@ pub fn identifier<'a>(header: Node<'a, '_>) -> Option<&'a str> {
 }
 
 /// A `wse:Renew` body: the requested expiry, `None` for the default.
-pub fn parse_renew(renew: Node<'_, '_>) -> Result<Option<Expires>, EventingFault> {
+pub fn parse_renew(renew: Node<'_, '_>) -> Result<Option<Expires>, Fault> {
     if !is(renew, ns::WSE, "Renew") {
         return Err(invalid("The body is not a wse:Renew."));
     }
@@ -792,7 +789,7 @@ mod tests {
 
     const HEAD: &str = r#"<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing" xmlns:e="http://schemas.xmlsoap.org/ws/2004/08/eventing" xmlns:w="http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd" xmlns:wst="http://schemas.xmlsoap.org/ws/2005/02/trust" xmlns:wsse="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd">"#;
 
-    fn run(header: &str, body: &str) -> Result<Subscribe, EventingFault> {
+    fn run(header: &str, body: &str) -> Result<Subscribe, Fault> {
         let text =
             format!("{HEAD}<s:Header>{header}</s:Header><s:Body>{body}</s:Body></s:Envelope>");
         let doc = roxmltree::Document::parse(&text).unwrap();
@@ -806,18 +803,18 @@ mod tests {
         )
     }
 
-    fn sub(inner: &str) -> Result<Subscribe, EventingFault> {
+    fn sub(inner: &str) -> Result<Subscribe, Fault> {
         run("", &format!("<e:Subscribe>{inner}</e:Subscribe>"))
     }
 
-    fn push(extra_delivery: &str, extra: &str) -> Result<Subscribe, EventingFault> {
+    fn push(extra_delivery: &str, extra: &str) -> Result<Subscribe, Fault> {
         sub(&format!(
             r#"<e:Delivery Mode="{}"><e:NotifyTo><a:Address>http://127.0.0.1:8080/sink</a:Address></e:NotifyTo>{extra_delivery}</e:Delivery>{extra}"#,
             ns::MODE_PUSH
         ))
     }
 
-    fn kind(r: Result<Subscribe, EventingFault>) -> (Kind, Option<Detail>) {
+    fn kind(r: Result<Subscribe, Fault>) -> (FaultKind, Option<FaultDetail>) {
         let f = r.unwrap_err();
         (f.kind, f.detail)
     }
@@ -869,16 +866,16 @@ mod tests {
         let r = sub(
             r#"<e:Delivery Mode="urn:x"><e:NotifyTo><a:Address>http://h/</a:Address></e:NotifyTo></e:Delivery>"#,
         );
-        assert_eq!(kind(r), (Kind::DeliveryModeRequestedUnavailable, None));
+        assert_eq!(kind(r), (FaultKind::DeliveryModeRequestedUnavailable, None));
     }
 
     #[test]
     fn push_needs_notify_to_and_pull_drops_it() {
         let r = sub(&format!(r#"<e:Delivery Mode="{}"/>"#, ns::MODE_EVENTS));
-        assert_eq!(kind(r), (Kind::InvalidMessage, None));
+        assert_eq!(kind(r), (FaultKind::InvalidMessage, None));
         let s = sub(&format!(r#"<e:Delivery Mode="{}"/>"#, ns::MODE_PULL)).unwrap();
         assert_eq!((s.mode, s.notify_to), (DeliveryMode::Pull, None));
-        assert_eq!(kind(sub("")), (Kind::InvalidMessage, None));
+        assert_eq!(kind(sub("")), (FaultKind::InvalidMessage, None));
     }
 
     #[test]
@@ -889,12 +886,12 @@ mod tests {
         assert_eq!(
             kind(r),
             (
-                Kind::EventSourceUnableToProcess,
-                Some(Detail::UnusableAddress)
+                FaultKind::EventSourceUnableToProcess,
+                Some(FaultDetail::UnusableAddress)
             )
         );
         let r = sub(r#"<e:Delivery><e:NotifyTo/></e:Delivery>"#);
-        assert_eq!(kind(r), (Kind::InvalidMessage, None));
+        assert_eq!(kind(r), (FaultKind::InvalidMessage, None));
     }
 
     #[test]
@@ -921,7 +918,10 @@ mod tests {
         ));
         assert_eq!(
             kind(r),
-            (Kind::EncodingLimit, Some(Detail::ServiceEnvelopeLimit))
+            (
+                FaultKind::EncodingLimit,
+                Some(FaultDetail::ServiceEnvelopeLimit)
+            )
         );
         let long = "v".repeat(257);
         let r = sub(&format!(
@@ -929,19 +929,25 @@ mod tests {
         ));
         assert_eq!(
             kind(r),
-            (Kind::EncodingLimit, Some(Detail::ServiceEnvelopeLimit))
+            (
+                FaultKind::EncodingLimit,
+                Some(FaultDetail::ServiceEnvelopeLimit)
+            )
         );
         let r = sub(
             "<e:Delivery><e:NotifyTo><a:Address>http://h/</a:Address><a:ReferenceParameters><k><deep/></k></a:ReferenceParameters></e:NotifyTo></e:Delivery>",
         );
-        assert_eq!(kind(r), (Kind::EventSourceUnableToProcess, None));
+        assert_eq!(kind(r), (FaultKind::EventSourceUnableToProcess, None));
         let addr = format!("http://h/{}", "a".repeat(600));
         let r = sub(&format!(
             "<e:Delivery><e:NotifyTo><a:Address>{addr}</a:Address></e:NotifyTo></e:Delivery>"
         ));
         assert_eq!(
             kind(r),
-            (Kind::EncodingLimit, Some(Detail::ServiceEnvelopeLimit))
+            (
+                FaultKind::EncodingLimit,
+                Some(FaultDetail::ServiceEnvelopeLimit)
+            )
         );
     }
 
@@ -967,7 +973,11 @@ mod tests {
         );
         for bad in ["PT0S", "-PT5S", "P", "soon", "", "2026-13-01T00:00:00Z"] {
             let r = push("", &format!("<e:Expires>{bad}</e:Expires>"));
-            assert_eq!(kind(r), (Kind::InvalidExpirationTime, None), "{bad}");
+            assert_eq!(
+                kind(r),
+                (FaultKind::EventInvalidExpirationTime, None),
+                "{bad}"
+            );
         }
     }
 
@@ -993,30 +1003,36 @@ mod tests {
 
         assert_eq!(
             kind(push("<w:Heartbeats>PT0.1S</w:Heartbeats>", "")),
-            (Kind::UnsupportedFeature, Some(Detail::Heartbeats))
+            (FaultKind::UnsupportedFeature, Some(FaultDetail::Heartbeats))
         );
         assert_eq!(
             kind(push("<w:Heartbeats>often</w:Heartbeats>", "")),
-            (Kind::InvalidMessage, None)
+            (FaultKind::InvalidMessage, None)
         );
         assert_eq!(
             kind(push("<w:MaxElements>0</w:MaxElements>", "")),
-            (Kind::InvalidMessage, None)
+            (FaultKind::InvalidMessage, None)
         );
         assert_eq!(
             kind(push("<w:MaxTime>PT0S</w:MaxTime>", "")),
-            (Kind::InvalidMessage, None)
+            (FaultKind::InvalidMessage, None)
         );
         assert_eq!(
             kind(push("<w:MaxEnvelopeSize>4096</w:MaxEnvelopeSize>", "")),
-            (Kind::EncodingLimit, Some(Detail::MinimumEnvelopeLimit))
+            (
+                FaultKind::EncodingLimit,
+                Some(FaultDetail::MinimumEnvelopeLimit)
+            )
         );
         assert_eq!(
             kind(push(
                 "<w:MaxEnvelopeSize Policy=\"Maybe\">9000</w:MaxEnvelopeSize>",
                 ""
             )),
-            (Kind::UnsupportedFeature, Some(Detail::MaxEnvelopePolicy))
+            (
+                FaultKind::UnsupportedFeature,
+                Some(FaultDetail::MaxEnvelopePolicy)
+            )
         );
         assert_eq!(
             push(
@@ -1036,20 +1052,23 @@ mod tests {
                 "<w:Heartbeats>PT20S</w:Heartbeats>",
                 "<w:Heartbeats>PT20S</w:Heartbeats>"
             )),
-            (Kind::InvalidMessage, None)
+            (FaultKind::InvalidMessage, None)
         );
         assert_eq!(
             kind(push(
                 "",
                 "<e:Expires>PT1S</e:Expires><e:Expires>PT1S</e:Expires>"
             )),
-            (Kind::InvalidMessage, None)
+            (FaultKind::InvalidMessage, None)
         );
         assert_eq!(
             kind(push("", "<e:Delivery/>")),
-            (Kind::InvalidMessage, None)
+            (FaultKind::InvalidMessage, None)
         );
-        assert_eq!(kind(push("", "<e:Bogus/>")), (Kind::InvalidMessage, None));
+        assert_eq!(
+            kind(push("", "<e:Bogus/>")),
+            (FaultKind::InvalidMessage, None)
+        );
     }
 
     #[test]
@@ -1083,7 +1102,11 @@ mod tests {
             "<w:ConnectionRetry Total=\"0\">PT6S</w:ConnectionRetry>",
             "<w:ConnectionRetry Total=\"1\">x</w:ConnectionRetry>",
         ] {
-            assert_eq!(kind(push(bad, "")), (Kind::InvalidMessage, None), "{bad}");
+            assert_eq!(
+                kind(push(bad, "")),
+                (FaultKind::InvalidMessage, None),
+                "{bad}"
+            );
         }
     }
 
@@ -1109,7 +1132,7 @@ mod tests {
             let r = push("", &format!("<w:Bookmark>{bad}</w:Bookmark>"));
             assert_eq!(
                 kind(r),
-                (Kind::InvalidBookmark, Some(Detail::Invalid)),
+                (FaultKind::InvalidBookmark, Some(FaultDetail::Invalid)),
                 "{bad}"
             );
         }
@@ -1126,11 +1149,14 @@ mod tests {
         assert_eq!(s.content_encoding, Some(ContentEncoding::Utf16));
         assert_eq!(
             kind(push("<w:Locale/>", "")),
-            (Kind::UnsupportedFeature, Some(Detail::Locale))
+            (FaultKind::UnsupportedFeature, Some(FaultDetail::Locale))
         );
         assert_eq!(
             kind(push("<w:ContentEncoding>EBCDIC</w:ContentEncoding>", "")),
-            (Kind::UnsupportedFeature, Some(Detail::EncodingType))
+            (
+                FaultKind::UnsupportedFeature,
+                Some(FaultDetail::EncodingType)
+            )
         );
     }
 
@@ -1146,14 +1172,14 @@ mod tests {
         assert!(s.filter.is_some());
         assert_eq!(
             kind(push("", "<w:Filter>/x</w:Filter>")),
-            (Kind::FilteringRequestedUnavailable, None)
+            (FaultKind::FilteringRequestedUnavailable, None)
         );
         assert_eq!(
             kind(push(
                 "",
                 r#"<w:Filter Dialect="http://schemas.microsoft.com/win/2004/08/events/eventquery">q</w:Filter>"#
             )),
-            (Kind::FilteringRequestedUnavailable, None)
+            (FaultKind::FilteringRequestedUnavailable, None)
         );
         let wql = |q: &str| {
             push(
@@ -1161,24 +1187,24 @@ mod tests {
                 &format!(r#"<w:Filter Dialect="{}">{q}</w:Filter>"#, ns::DIALECT_WQL),
             )
         };
-        assert_eq!(kind(wql("")), (Kind::CannotProcessFilter, None));
+        assert_eq!(kind(wql("")), (FaultKind::CannotProcessFilter, None));
         assert_eq!(
             kind(wql("SELEKT nothing")),
-            (Kind::CannotProcessFilter, None)
+            (FaultKind::CannotProcessFilter, None)
         );
         assert_eq!(
             kind(wql(&format!(
                 "SELECT * FROM C WHERE A = '{}'",
                 "x".repeat(1100)
             ))),
-            (Kind::CannotProcessFilter, None)
+            (FaultKind::CannotProcessFilter, None)
         );
         let deep = format!(
             "SELECT * FROM C WHERE {}A = 1{}",
             "(".repeat(12),
             ")".repeat(12)
         );
-        assert_eq!(kind(wql(&deep)), (Kind::CannotProcessFilter, None));
+        assert_eq!(kind(wql(&deep)), (FaultKind::CannotProcessFilter, None));
         assert_eq!(
             kind(push(
                 "",
@@ -1187,7 +1213,7 @@ mod tests {
                     ns::DIALECT_WQL
                 )
             )),
-            (Kind::InvalidMessage, None)
+            (FaultKind::InvalidMessage, None)
         );
     }
 
@@ -1231,14 +1257,17 @@ mod tests {
         );
         assert_eq!(
             kind(r),
-            (Kind::UnsupportedFeature, Some(Detail::AuthorizationMode))
+            (
+                FaultKind::UnsupportedFeature,
+                Some(FaultDetail::AuthorizationMode)
+            )
         );
         let r = run("", &body(ns::PROFILE_HTTPS_DIGEST, "http://h/"));
         assert_eq!(
             kind(r),
             (
-                Kind::EventSourceUnableToProcess,
-                Some(Detail::UnusableAddress)
+                FaultKind::EventSourceUnableToProcess,
+                Some(FaultDetail::UnusableAddress)
             )
         );
         let long = "x".repeat(200);
@@ -1248,13 +1277,16 @@ mod tests {
         );
         assert_eq!(
             kind(r),
-            (Kind::EncodingLimit, Some(Detail::ServiceEnvelopeLimit))
+            (
+                FaultKind::EncodingLimit,
+                Some(FaultDetail::ServiceEnvelopeLimit)
+            )
         );
         let r = run(
             &tokens.replace("sink", ""),
             &body(ns::PROFILE_HTTP_BASIC, "http://h/"),
         );
-        assert_eq!(kind(r), (Kind::InvalidMessage, None));
+        assert_eq!(kind(r), (FaultKind::InvalidMessage, None));
     }
 
     #[test]
@@ -1278,14 +1310,17 @@ mod tests {
             ("<e:Renew/>", Ok(None)),
             (
                 "<e:Renew><e:Expires>PT0S</e:Expires></e:Renew>",
-                Err(Kind::InvalidExpirationTime),
+                Err(FaultKind::EventInvalidExpirationTime),
             ),
             (
                 "<e:Renew><e:Expires>PT1S</e:Expires><e:Expires>PT1S</e:Expires></e:Renew>",
-                Err(Kind::InvalidMessage),
+                Err(FaultKind::InvalidMessage),
             ),
-            ("<e:Renew><e:Bogus/></e:Renew>", Err(Kind::InvalidMessage)),
-            ("<e:Subscribe/>", Err(Kind::InvalidMessage)),
+            (
+                "<e:Renew><e:Bogus/></e:Renew>",
+                Err(FaultKind::InvalidMessage),
+            ),
+            ("<e:Subscribe/>", Err(FaultKind::InvalidMessage)),
         ] {
             let text = doc(body);
             let d = roxmltree::Document::parse(&text).unwrap();
@@ -1308,6 +1343,6 @@ mod tests {
     #[test]
     fn not_a_subscribe() {
         let r = run("", "<e:Renew/>");
-        assert_eq!(kind(r), (Kind::InvalidMessage, None));
+        assert_eq!(kind(r), (FaultKind::InvalidMessage, None));
     }
 }

@@ -12,8 +12,8 @@ use alloc::vec::Vec;
 use core::fmt::Write;
 
 use crate::deliver::State;
-use crate::fault::{EventingFault, Kind};
 use crate::subscribe::{self, ConnectionRetry, Expires, Subscribe};
+use wsbmc_wsman::{Fault, FaultKind};
 
 /// The caller's clocks: a monotonic one for everything, and the wall clock when the image has
 /// one (only `xs:dateTime` expirations need it).
@@ -146,31 +146,28 @@ impl Subscription {
 
 /// Resolves a requested expiry against the clocks: the monotonic deadline and what is
 /// granted, lowered to `max_ms`.
-fn grant(
-    req: Option<Expires>,
-    clock: Clock,
-    cfg: &Config,
-) -> Result<(u64, Expires), EventingFault> {
-    let (ms, granted) = match req {
-        None => (cfg.default_expiry_ms, Expires::After(cfg.default_expiry_ms)),
-        Some(Expires::After(ms)) => {
-            let ms = ms.min(cfg.max_expiry_ms);
-            (ms, Expires::After(ms))
-        }
-        Some(Expires::At(at)) => {
-            let Some(unix) = clock.unix_ms else {
-                return Err(EventingFault::new(Kind::UnsupportedExpirationType).message(
+fn grant(req: Option<Expires>, clock: Clock, cfg: &Config) -> Result<(u64, Expires), Fault> {
+    let (ms, granted) =
+        match req {
+            None => (cfg.default_expiry_ms, Expires::After(cfg.default_expiry_ms)),
+            Some(Expires::After(ms)) => {
+                let ms = ms.min(cfg.max_expiry_ms);
+                (ms, Expires::After(ms))
+            }
+            Some(Expires::At(at)) => {
+                let Some(unix) = clock.unix_ms else {
+                    return Err(Fault::new(FaultKind::EventUnsupportedExpirationType).message(
                     "This event source has no wall clock; send wse:Expires as an xs:duration.",
                 ));
-            };
-            if at <= unix {
-                return Err(EventingFault::new(Kind::InvalidExpirationTime)
-                    .message("wse:Expires is in the past."));
+                };
+                if at <= unix {
+                    return Err(Fault::new(FaultKind::EventInvalidExpirationTime)
+                        .message("wse:Expires is in the past."));
+                }
+                let ms = (at - unix).min(cfg.max_expiry_ms);
+                (ms, Expires::At(unix.saturating_add(ms)))
             }
-            let ms = (at - unix).min(cfg.max_expiry_ms);
-            (ms, Expires::At(unix.saturating_add(ms)))
-        }
-    };
+        };
     Ok((clock.now_ms.saturating_add(ms), granted))
 }
 
@@ -181,8 +178,8 @@ pub struct Table {
     pub(crate) cfg: Config,
 }
 
-fn unknown(kind: Kind) -> EventingFault {
-    EventingFault::new(kind).message("No subscription has this identifier.")
+fn unknown(kind: FaultKind) -> Fault {
+    Fault::new(kind).message("No subscription has this identifier.")
 }
 
 /// `uuid:` + a version-4 UUID from 128 random bits, upper case as Windows writes it.
@@ -246,10 +243,10 @@ impl Table {
         owner: &str,
         clock: Clock,
         random: &mut impl FnMut() -> u128,
-    ) -> Result<&Subscription, EventingFault> {
+    ) -> Result<&Subscription, Fault> {
         self.expire(clock.now_ms);
         if self.subs.len() >= self.cfg.max_subscriptions {
-            return Err(EventingFault::new(Kind::QuotaLimit).message(alloc::format!(
+            return Err(Fault::new(FaultKind::QuotaLimit).message(alloc::format!(
                 "This event source keeps at most {} subscriptions.",
                 self.cfg.max_subscriptions
             )));
@@ -264,7 +261,7 @@ impl Table {
             id = format_uuid(random());
         }
         if self.get(&id).is_some() {
-            return Err(EventingFault::new(Kind::EventSourceUnableToProcess)
+            return Err(Fault::new(FaultKind::EventSourceUnableToProcess)
                 .message("No unique subscription identifier could be made."));
         }
         self.subs.push(Subscription {
@@ -280,7 +277,7 @@ impl Table {
         });
         self.subs
             .last()
-            .ok_or_else(|| EventingFault::new(Kind::EventSourceUnableToProcess))
+            .ok_or_else(|| Fault::new(FaultKind::EventSourceUnableToProcess))
     }
 
     /// Renew: a new expiry (the default when `expires` is `None`). Unknown → UnableToRenew.
@@ -290,11 +287,11 @@ impl Table {
         owner: &str,
         expires: Option<Expires>,
         clock: Clock,
-    ) -> Result<Expires, EventingFault> {
+    ) -> Result<Expires, Fault> {
         self.expire(clock.now_ms);
         let i = self
             .index_for(id, owner)
-            .ok_or_else(|| unknown(Kind::UnableToRenew))?;
+            .ok_or_else(|| unknown(FaultKind::UnableToRenew))?;
         let (at, granted) = grant(expires, clock, &self.cfg)?;
         if let Some(s) = self.subs.get_mut(i) {
             s.expires_at = at;
@@ -305,17 +302,12 @@ impl Table {
 
     /// GetStatus: the time left, as a duration (or a date-time when the wall clock is known
     /// and the subscriber asked in that form).
-    pub fn get_status(
-        &mut self,
-        id: &str,
-        owner: &str,
-        clock: Clock,
-    ) -> Result<Expires, EventingFault> {
+    pub fn get_status(&mut self, id: &str, owner: &str, clock: Clock) -> Result<Expires, Fault> {
         self.expire(clock.now_ms);
         let s = self
             .index_for(id, owner)
             .and_then(|i| self.subs.get(i))
-            .ok_or_else(|| unknown(Kind::DestinationUnreachable))?;
+            .ok_or_else(|| unknown(FaultKind::DestinationUnreachable))?;
         let left = s.remaining_ms(clock.now_ms);
         Ok(match (s.granted, clock.unix_ms) {
             (Expires::At(_), Some(unix)) => Expires::At(unix.saturating_add(left)),
@@ -329,11 +321,11 @@ impl Table {
         id: &str,
         owner: &str,
         now_ms: u64,
-    ) -> Result<Subscription, EventingFault> {
+    ) -> Result<Subscription, Fault> {
         self.expire(now_ms);
         let i = self
             .index_for(id, owner)
-            .ok_or_else(|| unknown(Kind::DestinationUnreachable))?;
+            .ok_or_else(|| unknown(FaultKind::DestinationUnreachable))?;
         Ok(self.subs.remove(i))
     }
 
@@ -375,9 +367,9 @@ impl Table {
     }
 
     /// Restores a persisted subscription (see [`crate::persist`]); QuotaLimit when full.
-    pub fn restore(&mut self, sub: Subscription) -> Result<(), EventingFault> {
+    pub fn restore(&mut self, sub: Subscription) -> Result<(), Fault> {
         if self.subs.len() >= self.cfg.max_subscriptions || self.get(&sub.id).is_some() {
-            return Err(EventingFault::new(Kind::QuotaLimit));
+            return Err(Fault::new(FaultKind::QuotaLimit));
         }
         self.subs.push(sub);
         Ok(())
@@ -453,7 +445,7 @@ mod tests {
         let e = t
             .subscribe(terms(DeliveryMode::Push), "u", c, &mut r)
             .unwrap_err();
-        assert_eq!(e.kind, Kind::QuotaLimit);
+        assert_eq!(e.kind, FaultKind::QuotaLimit);
         // An expired one frees its slot.
         let e = t.subscribe(
             terms(DeliveryMode::Push),
@@ -474,7 +466,7 @@ mod tests {
         let e = t
             .subscribe(terms(DeliveryMode::Push), "u", c, &mut same)
             .unwrap_err();
-        assert_eq!(e.kind, Kind::EventSourceUnableToProcess);
+        assert_eq!(e.kind, FaultKind::EventSourceUnableToProcess);
     }
 
     #[test]
@@ -496,7 +488,7 @@ mod tests {
         let e = t
             .subscribe(req.clone(), "u", Clock::monotonic(0), &mut r)
             .unwrap_err();
-        assert_eq!(e.kind, Kind::UnsupportedExpirationType);
+        assert_eq!(e.kind, FaultKind::EventUnsupportedExpirationType);
         let wall = Clock {
             now_ms: 100,
             unix_ms: Some(1_995_000),
@@ -509,7 +501,7 @@ mod tests {
             unix_ms: Some(2_000_000),
         };
         let e = t.subscribe(req, "u", past, &mut r).unwrap_err();
-        assert_eq!(e.kind, Kind::InvalidExpirationTime);
+        assert_eq!(e.kind, FaultKind::EventInvalidExpirationTime);
     }
 
     #[test]
@@ -547,20 +539,20 @@ mod tests {
             t.renew(&id, "mallory", None, Clock::monotonic(0))
                 .unwrap_err()
                 .kind,
-            Kind::UnableToRenew
+            FaultKind::UnableToRenew
         );
         assert_eq!(
             t.get_status(&id, "mallory", Clock::monotonic(0))
                 .unwrap_err()
                 .kind,
-            Kind::DestinationUnreachable
+            FaultKind::DestinationUnreachable
         );
         assert!(t.unsubscribe(&id, "mallory", 0).is_err());
         assert!(t.unsubscribe(&id, "alice", 0).is_ok());
         assert!(t.is_empty());
         assert_eq!(
             t.unsubscribe(&id, "alice", 0).unwrap_err().kind,
-            Kind::DestinationUnreachable
+            FaultKind::DestinationUnreachable
         );
     }
 
@@ -576,7 +568,7 @@ mod tests {
         let e = t
             .renew(&id, "u", None, Clock::monotonic(3_600_000))
             .unwrap_err();
-        assert_eq!(e.kind, Kind::UnableToRenew);
+        assert_eq!(e.kind, FaultKind::UnableToRenew);
         assert!(t.is_empty());
     }
 

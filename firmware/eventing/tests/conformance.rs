@@ -14,12 +14,12 @@ use std::path::PathBuf;
 use wsbmc_eventing::deliver::EndReason;
 use wsbmc_eventing::subscribe::{self, AuthScheme, ContentEncoding, EnvelopePolicy, Expires};
 use wsbmc_eventing::{
-    Bookmark, Clock, Config, DeliveryKind, DeliveryMode, Detail, Event, EventingFault, Kind,
-    Outcome, Subscribe, Table, ns, render,
+    Bookmark, Clock, Config, DeliveryKind, DeliveryMode, Event, Outcome, Subscribe, Table, ns,
+    render,
 };
-use wsbmc_wsman::XmlWriter;
 use wsbmc_wsman::respond::{ResponseBody, ResponseHeader, write_response};
 use wsbmc_wsman::rng::TokenGen;
+use wsbmc_wsman::{Fault, FaultDetail, FaultKind, XmlWriter};
 
 fn dir(sub: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -33,7 +33,7 @@ fn fixture(name: &str) -> String {
 
 /// Parses a whole request as the wiring will: wsman's bounded document parser, then the
 /// Subscribe body with the header beside it.
-fn parse(text: &str) -> Result<Subscribe, EventingFault> {
+fn parse(text: &str) -> Result<Subscribe, Fault> {
     let doc = wsbmc_wsman::envelope::parse_document(text, &wsbmc_wsman::Limits::default())
         .expect("wsman accepts the document");
     let root = doc.root_element();
@@ -130,7 +130,7 @@ fn wec_events_with_kerberos_and_an_event_log_query_is_refused() {
     let e = parse(&text).unwrap_err();
     assert_eq!(
         (e.kind, e.detail),
-        (Kind::FilteringRequestedUnavailable, None)
+        (FaultKind::FilteringRequestedUnavailable, None)
     );
     // Without the query, the Kerberos-only policy is what cannot be honoured.
     let start = text.find("<w:Filter").unwrap();
@@ -138,7 +138,10 @@ fn wec_events_with_kerberos_and_an_event_log_query_is_refused() {
     let e = parse(&format!("{}{}", &text[..start], &text[end..])).unwrap_err();
     assert_eq!(
         (e.kind, e.detail),
-        (Kind::UnsupportedFeature, Some(Detail::AuthorizationMode))
+        (
+            FaultKind::UnsupportedFeature,
+            Some(FaultDetail::AuthorizationMode)
+        )
     );
     assert!(e.message.unwrap().contains("spnego-kerberos"));
 }

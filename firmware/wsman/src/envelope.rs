@@ -385,6 +385,15 @@ pub enum Operation<'a, 'i> {
         method: &'a str,
         input: Node<'a, 'i>,
     },
+    /// A WS-Eventing request, for the platform's [`crate::events::EventSource`].
+    #[cfg(feature = "eventing")]
+    Event {
+        op: crate::events::EventOp,
+        /// The `s:Header` element, for `wse:Identifier` and delivery credentials.
+        header: Option<Node<'a, 'i>>,
+        /// The first element of the `s:Body`.
+        body: Option<Node<'a, 'i>>,
+    },
     /// An action this service does not know.
     Unknown,
 }
@@ -528,6 +537,21 @@ pub fn parse<'a, 'i>(doc: &'a Document<'i>, limits: &Limits) -> Parsed<'a, Reque
                 local: c.tag_name().name(),
             })
             .collect();
+        // The eventing headers are understood on the eventing actions only: there the event
+        // source reads them (the subscription a Renew, GetStatus or Unsubscribe is for, and the
+        // delivery credentials openwsman's Subscribe carries, marked mustUnderstand).
+        #[cfg(feature = "eventing")]
+        let not_understood = if child(h, ns::WSA, "Action")
+            .map(text)
+            .and_then(event_op)
+            .is_some()
+        {
+            let mut rest = not_understood;
+            rest.retain(|q| !event_header(q));
+            rest
+        } else {
+            not_understood
+        };
         if !not_understood.is_empty() {
             return Err(Rejection {
                 fault: Fault::new(FaultKind::MustUnderstand),
@@ -568,8 +592,42 @@ pub fn parse<'a, 'i>(doc: &'a Document<'i>, limits: &Limits) -> Parsed<'a, Reque
                 .message("The request has no wsa:MessageID header."),
         ));
     }
+    #[cfg(feature = "eventing")]
+    if let Some(op) = event_op(action) {
+        return Ok(Request {
+            header,
+            op: Operation::Event {
+                op,
+                header: header_el,
+                body: payload,
+            },
+        });
+    }
     let op = parse_operation(action, header.resource_uri, payload, limits).map_err(reject)?;
     Ok(Request { header, op })
+}
+
+/// Headers the event source reads, on an eventing action.
+#[cfg(feature = "eventing")]
+fn event_header(q: &QName<'_>) -> bool {
+    match q.namespace {
+        Some(ns::WSE) => q.local == "Identifier",
+        Some(ns::WST) => q.local == "IssuedTokens",
+        _ => false,
+    }
+}
+
+/// The WS-Eventing request an action names, if it names one.
+#[cfg(feature = "eventing")]
+fn event_op(action: &str) -> Option<crate::events::EventOp> {
+    use crate::events::EventOp;
+    match action.strip_prefix(ns::WSE)? {
+        "/Subscribe" => Some(EventOp::Subscribe),
+        "/Renew" => Some(EventOp::Renew),
+        "/GetStatus" => Some(EventOp::GetStatus),
+        "/Unsubscribe" => Some(EventOp::Unsubscribe),
+        _ => None,
+    }
 }
 
 fn missing_element(name: &str) -> Fault {

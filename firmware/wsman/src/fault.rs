@@ -60,6 +60,37 @@ pub enum FaultKind {
     InvalidEnumerationContext,
     InvalidExpirationTime,
     UnsupportedExpirationType,
+    /// `wse:DeliveryModeRequestedUnavailable`: a delivery mode this source does not offer.
+    #[cfg(feature = "eventing")]
+    DeliveryModeRequestedUnavailable,
+    /// `wse:InvalidExpirationTime` (WS-Eventing's, not WS-Enumeration's): zero, negative, past
+    /// or malformed Expires.
+    #[cfg(feature = "eventing")]
+    EventInvalidExpirationTime,
+    /// `wse:UnsupportedExpirationType`: a date-time where the source has no wall clock.
+    #[cfg(feature = "eventing")]
+    EventUnsupportedExpirationType,
+    /// `wse:FilteringNotSupported`.
+    #[cfg(feature = "eventing")]
+    EventFilteringNotSupported,
+    /// `wse:FilteringRequestedUnavailable`: a filter dialect other than WQL.
+    #[cfg(feature = "eventing")]
+    FilteringRequestedUnavailable,
+    /// `wse:EventSourceUnableToProcess`: understood, but it cannot be honoured.
+    #[cfg(feature = "eventing")]
+    EventSourceUnableToProcess,
+    /// `wse:UnableToRenew`: Renew of an unknown or ended subscription.
+    #[cfg(feature = "eventing")]
+    UnableToRenew,
+    /// `wse:InvalidMessage`: the Subscribe (or Renew) body is not one.
+    #[cfg(feature = "eventing")]
+    InvalidMessage,
+    /// `wsman:InvalidBookmark`.
+    #[cfg(feature = "eventing")]
+    InvalidBookmark,
+    /// `wsman:DeliveryRefused`: what a sink answers to refuse deliveries (parsed, not sent).
+    #[cfg(feature = "eventing")]
+    DeliveryRefused,
 }
 
 impl FaultKind {
@@ -94,6 +125,22 @@ impl FaultKind {
         FaultKind::InvalidExpirationTime,
         FaultKind::UnsupportedExpirationType,
     ];
+
+    /// The WS-Eventing kinds (DSP0226 section 10), which only images that serve eventing
+    /// carry: their texts are flash the bare-metal image cannot spare.
+    #[cfg(feature = "eventing")]
+    pub const EVENTING: [FaultKind; 10] = [
+        FaultKind::DeliveryModeRequestedUnavailable,
+        FaultKind::EventInvalidExpirationTime,
+        FaultKind::EventUnsupportedExpirationType,
+        FaultKind::EventFilteringNotSupported,
+        FaultKind::FilteringRequestedUnavailable,
+        FaultKind::EventSourceUnableToProcess,
+        FaultKind::UnableToRenew,
+        FaultKind::InvalidMessage,
+        FaultKind::InvalidBookmark,
+        FaultKind::DeliveryRefused,
+    ];
 }
 
 /// The `wsman:FaultDetail` value; rendered as `…/wsman/faultDetail/<Name>`.
@@ -127,6 +174,31 @@ pub enum FaultDetail {
     InvalidValues,
     MissingValues,
     InvalidNamespace,
+    // WS-Eventing (DSP0226 section 10): InvalidBookmark's Expired and Invalid,
+    // EventSourceUnableToProcess's UnusableAddress, and the Subscribe elements
+    // UnsupportedFeature names.
+    #[cfg(feature = "eventing")]
+    Expired,
+    #[cfg(feature = "eventing")]
+    Invalid,
+    #[cfg(feature = "eventing")]
+    UnusableAddress,
+    #[cfg(feature = "eventing")]
+    AuthorizationMode,
+    #[cfg(feature = "eventing")]
+    Heartbeats,
+    #[cfg(feature = "eventing")]
+    Bookmarks,
+    #[cfg(feature = "eventing")]
+    MaxElements,
+    #[cfg(feature = "eventing")]
+    MaxTime,
+    #[cfg(feature = "eventing")]
+    MaxEnvelopePolicy,
+    #[cfg(feature = "eventing")]
+    DeliveryRetries,
+    #[cfg(feature = "eventing")]
+    FormatMismatch,
 }
 
 /// A fault decided somewhere below the envelope layer.
@@ -214,11 +286,18 @@ impl FaultKind {
     ///
     /// Windows codes are the `ERROR_WSMAN_*` values Windows itself sends for the same condition;
     /// where Windows uses a Win32 code instead (access denied, invalid parameter) that is used.
+    /// Those of the WS-Eventing kinds UnsupportedExpirationType, FilteringNotSupported,
+    /// FilteringRequestedUnavailable and EventSourceUnableToProcess are inferred: Windows numbers
+    /// the WS-Eventing faults consecutively in the submission's order (DeliveryModeRequested-
+    /// Unavailable 0x8033801E, InvalidExpirationTime …1F, UnableToRenew …24, InvalidMessage …25
+    /// are documented), and these four fall between.
     pub const fn spec(self) -> FaultSpec {
         use crate::ns::action::{
             FAULT_ADDRESSING as A, FAULT_ENUMERATION as N, FAULT_TRANSFER as T, FAULT_WSMAN as M,
         };
         use crate::ns::{WSA, WSEN, WSMAN, WXF};
+        #[cfg(feature = "eventing")]
+        use crate::ns::{WSE, action::FAULT_EVENTING as E};
         use SoapCode::{Receiver, Sender};
         const fn s(
             code: SoapCode,
@@ -425,6 +504,86 @@ impl FaultKind {
                 "The specified expiration type is not supported.",
                 2150858775,
             ),
+            #[cfg(feature = "eventing")]
+            FaultKind::DeliveryModeRequestedUnavailable => s(
+                Sender,
+                Some(("e", WSE, "DeliveryModeRequestedUnavailable")),
+                E,
+                "The requested delivery mode is not supported.",
+                2150858782,
+            ),
+            #[cfg(feature = "eventing")]
+            FaultKind::EventInvalidExpirationTime => s(
+                Sender,
+                Some(("e", WSE, "InvalidExpirationTime")),
+                E,
+                "The expiration time is not valid.",
+                2150858783,
+            ),
+            #[cfg(feature = "eventing")]
+            FaultKind::EventUnsupportedExpirationType => s(
+                Sender,
+                Some(("e", WSE, "UnsupportedExpirationType")),
+                E,
+                "The specified expiration type is not supported.",
+                2150858784,
+            ),
+            #[cfg(feature = "eventing")]
+            FaultKind::EventFilteringNotSupported => s(
+                Sender,
+                Some(("e", WSE, "FilteringNotSupported")),
+                E,
+                "Filtering over the event source is not supported.",
+                2150858785,
+            ),
+            #[cfg(feature = "eventing")]
+            FaultKind::FilteringRequestedUnavailable => s(
+                Sender,
+                Some(("e", WSE, "FilteringRequestedUnavailable")),
+                E,
+                "The requested filter dialect is not supported.",
+                2150858786,
+            ),
+            #[cfg(feature = "eventing")]
+            FaultKind::EventSourceUnableToProcess => s(
+                Sender,
+                Some(("e", WSE, "EventSourceUnableToProcess")),
+                E,
+                "The event source cannot process the subscription.",
+                2150858787,
+            ),
+            #[cfg(feature = "eventing")]
+            FaultKind::UnableToRenew => s(
+                Sender,
+                Some(("e", WSE, "UnableToRenew")),
+                E,
+                "The subscription could not be renewed.",
+                2150858788,
+            ),
+            #[cfg(feature = "eventing")]
+            FaultKind::InvalidMessage => s(
+                Sender,
+                Some(("e", WSE, "InvalidMessage")),
+                E,
+                "The request message has unknown or invalid content.",
+                2150858789,
+            ),
+            #[cfg(feature = "eventing")]
+            FaultKind::InvalidBookmark => s(
+                Sender,
+                Some(("w", WSMAN, "InvalidBookmark")),
+                M,
+                "The bookmark supplied with the subscription is not valid.",
+                2150858808,
+            ),
+            #[cfg(feature = "eventing")]
+            FaultKind::DeliveryRefused => s(
+                Receiver,
+                Some(("w", WSMAN, "DeliveryRefused")),
+                M,
+                "The receiver refuses to accept further deliveries.",
+                2150858804,
+            ),
         }
     }
 }
@@ -461,6 +620,28 @@ impl FaultDetail {
             FaultDetail::InvalidValues => "InvalidValues",
             FaultDetail::MissingValues => "MissingValues",
             FaultDetail::InvalidNamespace => "InvalidNamespace",
+            #[cfg(feature = "eventing")]
+            FaultDetail::Expired => "Expired",
+            #[cfg(feature = "eventing")]
+            FaultDetail::Invalid => "Invalid",
+            #[cfg(feature = "eventing")]
+            FaultDetail::UnusableAddress => "UnusableAddress",
+            #[cfg(feature = "eventing")]
+            FaultDetail::AuthorizationMode => "AuthorizationMode",
+            #[cfg(feature = "eventing")]
+            FaultDetail::Heartbeats => "Heartbeats",
+            #[cfg(feature = "eventing")]
+            FaultDetail::Bookmarks => "Bookmarks",
+            #[cfg(feature = "eventing")]
+            FaultDetail::MaxElements => "MaxElements",
+            #[cfg(feature = "eventing")]
+            FaultDetail::MaxTime => "MaxTime",
+            #[cfg(feature = "eventing")]
+            FaultDetail::MaxEnvelopePolicy => "MaxEnvelopePolicy",
+            #[cfg(feature = "eventing")]
+            FaultDetail::DeliveryRetries => "DeliveryRetries",
+            #[cfg(feature = "eventing")]
+            FaultDetail::FormatMismatch => "FormatMismatch",
         }
     }
 

@@ -35,6 +35,8 @@ mod casefold;
 pub mod duration;
 pub mod enumeration;
 pub mod envelope;
+#[cfg(feature = "eventing")]
+pub mod events;
 pub mod fault;
 pub mod ns;
 pub mod provider;
@@ -44,6 +46,8 @@ pub mod service;
 pub mod wql;
 pub mod xml;
 
+#[cfg(feature = "eventing")]
+pub use events::{EventOp, EventPull, EventRequest, EventSource};
 pub use fault::{Fault, FaultDetail, FaultKind, FaultSpec, Quoted, SoapCode};
 pub use provider::{
     Cursor, EnumSpec, Epr, Filter, Identity, Property, PropertyValue, Provider, Representation,

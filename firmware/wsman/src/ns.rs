@@ -15,6 +15,9 @@ pub const WXF: &str = without_fault(action::FAULT_TRANSFER);
 pub const WSEN: &str = without_fault(action::FAULT_ENUMERATION);
 pub const WSE: &str = without_fault(action::FAULT_EVENTING);
 pub const WSMAN: &str = "http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd";
+/// WS-Trust, whose `wst:IssuedTokens` header carries openwsman's delivery credentials.
+#[cfg(feature = "eventing")]
+pub const WST: &str = "http://schemas.xmlsoap.org/ws/2005/02/trust";
 pub const WSMID: &str = "http://schemas.dmtf.org/wbem/wsman/identity/1/wsmanidentity.xsd";
 /// The misspelling pypsrp and OpenPegasus send; accepted on input only.
 pub const WSMID_TYPO: &str = "http://schemas.dmtf.org/wbem/wsman/identify/1/wsmanidentity.xsd";

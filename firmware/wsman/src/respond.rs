@@ -225,6 +225,8 @@ pub fn write_fault(
         match prefix {
             "n" => decls.push(("xmlns:n", uri)),
             "x" => decls.push(("xmlns:x", uri)),
+            #[cfg(feature = "eventing")]
+            "e" => decls.push(("xmlns:e", uri)),
             _ => {}
         }
     }
@@ -377,7 +379,11 @@ mod tests {
     #[test]
     fn every_fault_kind_renders_consistently() {
         let mut ids = TokenGen::new(3);
-        for kind in FaultKind::ALL {
+        #[cfg(feature = "eventing")]
+        let all = FaultKind::ALL.into_iter().chain(FaultKind::EVENTING);
+        #[cfg(not(feature = "eventing"))]
+        let all = FaultKind::ALL.into_iter();
+        for kind in all {
             let spec = kind.spec();
             let fault = Fault::with_detail(kind, FaultDetail::InvalidValue).message("x<&>");
             let mut out = XmlWriter::new();
@@ -420,6 +426,7 @@ mod tests {
                         ns::WSMAN => ns::action::FAULT_WSMAN,
                         ns::WXF => ns::action::FAULT_TRANSFER,
                         ns::WSEN => ns::action::FAULT_ENUMERATION,
+                        ns::WSE => ns::action::FAULT_EVENTING,
                         _ => panic!("unexpected subcode namespace"),
                     };
                     assert_eq!(spec.action, want_action, "{kind:?}");

@@ -175,6 +175,18 @@ pub struct Service {
     security_profiles: Vec<String>,
 }
 
+/// The event source a request may reach: the platform's, or none (`handle`). Without the
+/// `eventing` feature it is nothing at all, so an image without eventing carries no trace of it.
+#[cfg(feature = "eventing")]
+type Ev<'e> = Option<&'e dyn crate::events::EventSource>;
+#[cfg(not(feature = "eventing"))]
+type Ev<'e> = core::marker::PhantomData<&'e ()>;
+
+#[cfg(feature = "eventing")]
+const NO_EVENTS: Ev<'static> = None;
+#[cfg(not(feature = "eventing"))]
+const NO_EVENTS: Ev<'static> = core::marker::PhantomData;
+
 /// What dispatch decided, before it becomes bytes.
 enum Outcome {
     /// A complete envelope in the request's charset: a response (`Success`) or a fault.
@@ -222,13 +234,14 @@ impl Service {
 
     /// Handles one POSTed envelope from a caller with every right (tests, tools; an
     /// authenticated request from the network goes through [`Service::handle_as`]).
+    /// WS-Eventing requests answer ActionNotSupported, as any action without a handler does.
     pub fn handle<P: Provider>(
         &mut self,
         provider: &P,
         meta: &RequestMeta<'_>,
         body: &[u8],
     ) -> Reply {
-        self.handle_with(provider, meta, None, body)
+        self.handle_with(provider, NO_EVENTS, meta, None, body)
     }
 
     /// Handles one POSTed envelope from an authenticated user of `role`: the operation is
@@ -241,19 +254,35 @@ impl Service {
         role: Role,
         body: &[u8],
     ) -> Reply {
-        self.handle_with(provider, meta, Some(role), body)
+        self.handle_with(provider, NO_EVENTS, meta, Some(role), body)
+    }
+
+    /// Handles one POSTed envelope, with `events` deciding Subscribe, Renew, GetStatus and
+    /// Unsubscribe, and Pulls on its pull subscriptions' contexts. `role` is the caller's, as
+    /// in [`Service::handle_as`]; `None` for a caller with every right.
+    #[cfg(feature = "eventing")]
+    pub fn handle_with_events<P: Provider>(
+        &mut self,
+        provider: &P,
+        events: &dyn crate::events::EventSource,
+        meta: &RequestMeta<'_>,
+        role: Option<Role>,
+        body: &[u8],
+    ) -> Reply {
+        self.handle_with(provider, Some(events), meta, role, body)
     }
 
     fn handle_with<P: Provider>(
         &mut self,
         provider: &P,
+        ev: Ev<'_>,
         meta: &RequestMeta<'_>,
         role: Option<Role>,
         body: &[u8],
     ) -> Reply {
         let hint = envelope::charset(meta.content_type);
         let mut charset = Charset::Utf8;
-        let outcome = self.process(provider, meta, role, body, hint, &mut charset);
+        let outcome = self.process(provider, (ev, role), meta, body, hint, &mut charset);
         let (kind, text) = match outcome {
             Outcome::Identify(text) => (ReplyKind::Identify, text),
             // Unauthenticated callers were let through for Identify only; anything else they
@@ -277,8 +306,8 @@ impl Service {
     fn process<P: Provider>(
         &mut self,
         provider: &P,
+        (ev, role): (Ev<'_>, Option<Role>),
         meta: &RequestMeta<'_>,
-        role: Option<Role>,
         body: &[u8],
         hint: envelope::CharsetHint,
         charset: &mut Charset,
@@ -362,11 +391,11 @@ impl Service {
                 drop(doc);
                 drop(text);
                 let req = detached.view();
-                self.dispatch(provider, meta, &req, *charset)
+                self.dispatch(provider, ev, meta, &req, *charset)
                     .map_err(|f| (f, relates(&req.header)))
             }
             Err(req) => self
-                .dispatch(provider, meta, &req, *charset)
+                .dispatch(provider, ev, meta, &req, *charset)
                 .map_err(|f| (f, relates(&req.header))),
         };
         match result {
@@ -406,6 +435,7 @@ impl Service {
     fn dispatch<P: Provider>(
         &mut self,
         provider: &P,
+        ev: Ev<'_>,
         meta: &RequestMeta<'_>,
         req: &Request<'_, '_>,
         charset: Charset,
@@ -467,7 +497,7 @@ impl Service {
                 };
                 self.enumerate(provider, meta, h, spec, e, charset)
             }
-            Operation::Pull(p) => self.pull(provider, meta, h, p, charset),
+            Operation::Pull(p) => self.pull(provider, ev, meta, h, p, charset),
             Operation::Release(token) => {
                 let user = meta.user.unwrap_or("");
                 let ctx = self.contexts.take(token, user, meta.now_ms)?;
@@ -476,6 +506,28 @@ impl Service {
                     return Err(f);
                 }
                 self.render(h, &response_action(h), None, &ResponseBody::Empty, charset)
+            }
+            #[cfg(feature = "eventing")]
+            Operation::Event { op, header, body } => {
+                let Some(events) = ev else {
+                    return Err(not_supported(h));
+                };
+                let req = crate::events::EventRequest {
+                    op: *op,
+                    user: meta.user.unwrap_or(""),
+                    now_ms: meta.now_ms,
+                    header: *header,
+                    body: *body,
+                    to: h.to,
+                    resource_uri: h.resource_uri,
+                };
+                let mut out = XmlWriter::new();
+                events.handle(&req, &mut out)?;
+                if out.as_str().is_empty() {
+                    self.render(h, &response_action(h), None, &ResponseBody::Empty, charset)
+                } else {
+                    self.single(h, &response_action(h), out.as_str(), charset)
+                }
             }
             Operation::Renew | Operation::GetStatus | Operation::Unknown => Err(Fault::new(
                 FaultKind::ActionNotSupported,
@@ -691,6 +743,7 @@ impl Service {
     fn pull<P: Provider>(
         &mut self,
         provider: &P,
+        ev: Ev<'_>,
         meta: &RequestMeta<'_>,
         h: &envelope::Header<'_>,
         p: &envelope::PullBody<'_>,
@@ -699,6 +752,31 @@ impl Service {
         let user = meta.user.unwrap_or("");
         let action = response_action(h);
         let action = action.as_str();
+        #[cfg(feature = "eventing")]
+        if let Some(events) = ev {
+            // A pull subscription's context stays the same for its life: the response names
+            // it again, and never ends the sequence (Unsubscribe or expiry does).
+            let (budget, _) = Self::item_budget(h, action, None, true, charset)?;
+            let pull = crate::events::EventPull {
+                context: p.context,
+                user,
+                now_ms: meta.now_ms,
+                max_elements: self.batch_size(Some(p.max_elements.unwrap_or(1))),
+                budget,
+            };
+            let mut items = XmlWriter::new();
+            if let Some(r) = events.pull(&pull, &mut items) {
+                r?;
+                let body = ResponseBody::Pull {
+                    context: Some(p.context),
+                    items: items.as_str(),
+                    end: false,
+                };
+                return self.render(h, action, None, &body, charset);
+            }
+        }
+        #[cfg(not(feature = "eventing"))]
+        let _ = ev;
         let mut ctx = self.contexts.take(p.context, user, meta.now_ms)?;
         if let Err(f) = same_resource(h, &ctx) {
             self.contexts.put_back(ctx, meta.now_ms);
@@ -910,6 +988,15 @@ fn too_big() -> Fault {
     .message("The response does not fit in the requested MaxEnvelopeSize.")
 }
 
+/// ActionNotSupported for the request's action.
+#[cfg(feature = "eventing")]
+fn not_supported(h: &envelope::Header<'_>) -> Fault {
+    Fault::new(FaultKind::ActionNotSupported).message(alloc::format!(
+        "The action '{}' is not supported.",
+        h.action.unwrap_or("")
+    ))
+}
+
 /// A response's wsa:Action: the request's with `Response` appended (DSP0226 and WS-Transfer /
 /// WS-Enumeration name every response action so). The request's action is one of the exact
 /// action URIs `envelope::parse` matched, so this renders the same text as a table of response
@@ -947,6 +1034,13 @@ fn operation_of<'r>(req: &'r Request<'_, '_>) -> AuthOperation<'r> {
                 method: Some(method),
             };
         }
+        #[cfg(feature = "eventing")]
+        Operation::Event { op, .. } => match op {
+            crate::events::EventOp::Subscribe => Action::Subscribe,
+            crate::events::EventOp::Renew => Action::Renew,
+            crate::events::EventOp::GetStatus => Action::GetStatus,
+            crate::events::EventOp::Unsubscribe => Action::Unsubscribe,
+        },
         // Answered with ActionNotSupported whatever the role: nothing is done.
         Operation::Unknown => Action::Get,
     };

@@ -1,0 +1,292 @@
+//! The indications a SEL record raises (DSP1054), rendered for WS-Eventing deliveries.
+//!
+//! Every SEL record raises a `CIM_InstCreation` whose SourceInstance is the new
+//! `CIM_LogRecord`; a system event record (a threshold crossing, a discrete sensor's change, a
+//! host power transition: all logged against a sensor) raises a `CIM_AlertIndication` too, in
+//! the shape Intel AMT consoles parse (IndicationTime, AlertType, PerceivedSeverity,
+//! AlertingManagedElement as the sensor's EPR, MessageID, Message, MessageArguments,
+//! OwningEntity). Both come from the record alone, so a live event and one replayed from the
+//! SEL for a Bookmark are the same indication.
+//!
+//! Each [`Indication`] carries its properties as WQL values, so a subscription's filter
+//! (`SELECT * FROM CIM_AlertIndication WHERE PerceivedSeverity >= 5`) is evaluated against the
+//! indication itself ([`Indication::matches`]).
+
+use alloc::borrow::Cow;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+
+use wsbmc_ipmi::sel::{Body, EventType};
+use wsbmc_wsman::wql;
+use wsbmc_wsman::{Epr, Selector, XmlWriter, write_epr};
+
+use crate::datetime::CimDateTime;
+use crate::log::{description, offset_text, perceived_severity, record_instance};
+use crate::model::NAMESPACE;
+use crate::platform::LogRecordView;
+use crate::schema::{CIM_NUMERIC_SENSOR, CIM_SENSOR};
+use crate::sensor::{SYSTEM_CREATION_CLASS_NAME, device_id_of};
+
+pub const ALERT_INDICATION: &str = "CIM_AlertIndication";
+pub const INST_CREATION: &str = "CIM_InstCreation";
+/// The organisation that defines the MessageIDs below (`OwningEntity`).
+pub const OWNING_ENTITY: &str = "wsbmc";
+
+/// One indication: its class, the action it is delivered with (the class's resource URI), its
+/// rendered element, the SEL record it comes from, and its properties for filters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Indication {
+    pub class: &'static str,
+    pub action: String,
+    pub body: String,
+    pub record_id: u16,
+    props: Vec<(&'static str, wql::Value)>,
+}
+
+impl Indication {
+    /// Whether a subscription with `filter` (WQL, or `None` for every event) wants this one.
+    /// The query's class is this indication's class or their superclass `CIM_Indication`; a
+    /// filter that no longer parses (it did at Subscribe) matches nothing.
+    pub fn matches(&self, filter: Option<&str>) -> bool {
+        let Some(text) = filter else { return true };
+        let Ok(q) = wql::parse(text) else {
+            return false;
+        };
+        if !q.class.eq_ignore_ascii_case(self.class)
+            && !q.class.eq_ignore_ascii_case("CIM_Indication")
+        {
+            return false;
+        }
+        match &q.condition {
+            None => true,
+            Some(c) => c.eval(&|name: &str| {
+                self.props
+                    .iter()
+                    .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                    .map(|(_, v)| v.clone())
+            }),
+        }
+    }
+}
+
+fn class_uri(class: &str) -> String {
+    let mut s = String::from(wsbmc_wsman::ns::CIM_SCHEMA);
+    s.push_str(class);
+    s
+}
+
+fn open(out: &mut XmlWriter, class: &str) -> (String, String) {
+    let root = format!("p:{class}");
+    let uri = class_uri(class);
+    let ty = format!("{root}_Type");
+    out.open(&root, &[("xmlns:p", &uri), ("xsi:type", &ty)]);
+    (root, uri)
+}
+
+fn datetime(out: &mut XmlWriter, tag: &str, t: CimDateTime) {
+    out.open(tag, &[]);
+    out.leaf("cim:Datetime", &t.xml_text());
+    out.close(tag);
+}
+
+/// The indications `view` (a record just stored, or replayed) raises: the InstCreation, then
+/// the AlertIndication for a system event record. `system_name` is the SystemName of the
+/// sensors' EPRs.
+pub fn of_record(view: &LogRecordView, system_name: &str) -> Vec<Indication> {
+    let mut out = vec![inst_creation(view)];
+    if let Some(a) = alert(view, system_name) {
+        out.push(a);
+    }
+    out
+}
+
+fn inst_creation(view: &LogRecordView) -> Indication {
+    let time = CimDateTime::from_sel(view.timestamp());
+    let mut w = XmlWriter::new();
+    let (root, action) = open(&mut w, INST_CREATION);
+    w.leaf(
+        "p:IndicationIdentifier",
+        &format!("sel:{}", view.record_id()),
+    );
+    datetime(&mut w, "p:IndicationTime", time);
+    w.open("p:SourceInstance", &[]);
+    crate::render::render(&mut w, &record_instance(view));
+    w.close("p:SourceInstance");
+    w.close(&root);
+    Indication {
+        class: INST_CREATION,
+        action,
+        body: w.into_string(),
+        record_id: view.record_id(),
+        props: vec![
+            ("IndicationTime", wql::Value::Str(time.cim_string())),
+            (
+                "IndicationIdentifier",
+                wql::Value::Str(format!("sel:{}", view.record_id())),
+            ),
+        ],
+    }
+}
+
+/// The CIM_AlertIndication of a system event record; `None` for OEM records (they name no
+/// sensor).
+fn alert(view: &LogRecordView, system_name: &str) -> Option<Indication> {
+    let Body::System(e) = view.record.body else {
+        return None;
+    };
+    let (name, lun, owner) = match &view.sensor {
+        Some(s) => (s.name.clone(), s.lun, s.owner),
+        None => (String::from("Sensor"), 0, 0x20),
+    };
+    let device_id = device_id_of(&name, e.sensor_number, lun, owner);
+    // Threshold events are logged against numeric sensors, the rest against discrete ones.
+    let class = if e.event_type == EventType::THRESHOLD {
+        &CIM_NUMERIC_SENSOR
+    } else {
+        &CIM_SENSOR
+    };
+    let epr = Epr {
+        resource_uri: class.resource_uri(),
+        selectors: vec![
+            Selector::text("CreationClassName", class.name),
+            Selector::text("DeviceID", device_id),
+            Selector::text("SystemCreationClassName", SYSTEM_CREATION_CLASS_NAME),
+            Selector::text("SystemName", system_name),
+            Selector::text("__cimnamespace", NAMESPACE),
+        ],
+    };
+    let time = CimDateTime::from_sel(view.timestamp());
+    let severity = perceived_severity(&view.record);
+    let message = description(&view.record, &name);
+    let message_id = format!(
+        "IPMI{:02X}{:02X}{:02X}",
+        e.sensor_type,
+        e.event_type.0,
+        e.offset()
+    );
+    let state: Cow<'static, str> = match offset_text(e.sensor_type, e.event_type, e.offset()) {
+        Some(t) => Cow::Borrowed(t),
+        None => Cow::Owned(format!("offset {:#04x}", e.offset())),
+    };
+    let direction = if e.deassertion {
+        "Deasserted"
+    } else {
+        "Asserted"
+    };
+    // 5 Device Alert: a sensor of the managed system raised it.
+    let alert_type: u16 = 5;
+    let mut w = XmlWriter::new();
+    let (root, action) = open(&mut w, ALERT_INDICATION);
+    // Properties in alphabetical order, like every instance this firmware renders.
+    w.leaf("p:AlertType", &format!("{alert_type}"));
+    w.open("p:AlertingManagedElement", &[]);
+    write_epr(&mut w, &epr);
+    w.close("p:AlertingManagedElement");
+    w.leaf(
+        "p:IndicationIdentifier",
+        &format!("sel:{}", view.record_id()),
+    );
+    datetime(&mut w, "p:IndicationTime", time);
+    w.leaf("p:Message", &message);
+    for arg in [name.as_str(), state.as_ref(), direction] {
+        w.leaf("p:MessageArguments", arg);
+    }
+    w.leaf("p:MessageID", &message_id);
+    w.leaf("p:OwningEntity", OWNING_ENTITY);
+    w.leaf("p:PerceivedSeverity", &format!("{severity}"));
+    w.leaf("p:SystemName", system_name);
+    w.close(&root);
+    Some(Indication {
+        class: ALERT_INDICATION,
+        action,
+        body: w.into_string(),
+        record_id: view.record_id(),
+        props: vec![
+            ("AlertType", wql::Value::Int(i64::from(alert_type))),
+            ("PerceivedSeverity", wql::Value::Int(i64::from(severity))),
+            ("MessageID", wql::Value::Str(message_id)),
+            ("Message", wql::Value::Str(message)),
+            ("OwningEntity", wql::Value::Str(String::from(OWNING_ENTITY))),
+            ("IndicationTime", wql::Value::Str(time.cim_string())),
+            ("SystemName", wql::Value::Str(String::from(system_name))),
+        ],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::platform::RecordSensor;
+    use wsbmc_ipmi::sel::{GeneratorId, Record, RecordId, SystemEvent};
+
+    fn record(id: u16, deassertion: bool, offset: u8) -> LogRecordView {
+        LogRecordView {
+            record: Record {
+                id: RecordId(id),
+                body: Body::System(SystemEvent {
+                    timestamp: 0x6000_0000,
+                    generator: GeneratorId(0x20),
+                    evm_rev: 4,
+                    sensor_type: 0x01,
+                    sensor_number: 3,
+                    deassertion,
+                    event_type: EventType::THRESHOLD,
+                    data: [0x50 | offset, 80, 75],
+                }),
+            },
+            sensor: Some(RecordSensor {
+                name: String::from("CPU Temp"),
+                lun: 0,
+                owner: 0x20,
+            }),
+        }
+    }
+
+    #[test]
+    fn a_threshold_record_raises_creation_and_alert() {
+        // Upper critical going high (offset 9).
+        let ind = of_record(&record(7, false, 0x09), "host-1");
+        assert_eq!(ind.len(), 2);
+        assert_eq!(ind[0].class, INST_CREATION);
+        assert!(ind[0].body.contains("<p:CIM_LogRecord"));
+        assert!(ind[0].body.contains("<p:RecordID>7</p:RecordID>"));
+        let a = &ind[1];
+        assert_eq!(a.class, ALERT_INDICATION);
+        assert_eq!(
+            a.action,
+            "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_AlertIndication"
+        );
+        assert!(
+            a.body
+                .contains("<p:PerceivedSeverity>6</p:PerceivedSeverity>")
+        );
+        assert!(a.body.contains("CPU Temp(3.0.32)"));
+        assert!(
+            a.body
+                .contains("<p:MessageArguments>Asserted</p:MessageArguments>")
+        );
+        roxmltree::Document::parse(&format!(
+            r#"<r xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:cim="http://schemas.dmtf.org/wbem/wscim/1/common" xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing" xmlns:w="http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd">{}{}</r>"#,
+            ind[0].body, a.body
+        ))
+        .unwrap();
+    }
+
+    #[test]
+    fn filters_are_evaluated_against_the_indication() {
+        let ind = of_record(&record(7, false, 0x09), "host-1");
+        let sev5 = Some("SELECT * FROM CIM_AlertIndication WHERE PerceivedSeverity >= 5");
+        assert!(ind[1].matches(sev5));
+        assert!(!ind[0].matches(sev5), "another class");
+        assert!(ind[0].matches(None));
+        assert!(ind[0].matches(Some("SELECT * FROM CIM_Indication")));
+        // A deassertion is information (2): filtered out.
+        let off = of_record(&record(8, true, 0x09), "host-1");
+        assert!(!off[1].matches(sev5));
+        assert!(off[1].matches(Some(
+            "SELECT * FROM CIM_AlertIndication WHERE PerceivedSeverity < 5"
+        )));
+    }
+}

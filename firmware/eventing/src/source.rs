@@ -1,0 +1,253 @@
+//! The event source a platform hands wsman's service: the subscription table behind wsman's
+//! [`EventSource`] seam, so the service's dispatch of Subscribe, Renew, GetStatus, Unsubscribe
+//! and `wsen:Pull` lands here.
+//!
+//! [`Source`] outlives requests (the platform keeps it); [`Source::with`] makes the per-request
+//! view that also borrows what the platform knows of the past ([`Backlog`], the SEL), the way
+//! wsman's provider is a short-lived view over the model. Only the modes the platform can
+//! deliver are accepted ([`Source::new`]'s `modes`): a subscription that would never be
+//! delivered is refused with `wse:DeliveryModeRequestedUnavailable` rather than granted.
+
+use alloc::string::String;
+use core::cell::RefCell;
+
+use wsbmc_wsman::events::{EventOp, EventPull, EventRequest, EventSource};
+use wsbmc_wsman::rng::TokenGen;
+use wsbmc_wsman::{Fault, FaultDetail, FaultKind, XmlWriter};
+
+use crate::subscribe::{self, Bookmark, DeliveryMode};
+use crate::table::{Clock, Config, Event, Subscription, Table};
+use crate::{ns, render};
+
+/// What the platform knows of events before a subscription: the SEL, for Bookmarks.
+pub trait Backlog {
+    /// Hands `sink` the events of the SEL records after `bookmark` (every record held, for
+    /// `Earliest`), oldest first, that `filter` (the subscription's WQL, `None` for all)
+    /// selects; `wsman:InvalidBookmark`/`Expired` when the record the bookmark names is no
+    /// longer held. One at a time: the subscription's bounded queue takes them (dropping the
+    /// oldest and counting them past its cap), so a long SEL is never held rendered at once.
+    fn replay(
+        &self,
+        bookmark: Bookmark,
+        filter: Option<&str>,
+        sink: &mut dyn FnMut(Event),
+    ) -> Result<(), Fault>;
+}
+
+/// A backlog that holds nothing: a Subscribe with a bookmark resuming after a record is
+/// refused as expired, and `earliest` replays nothing.
+pub struct NoBacklog;
+
+impl Backlog for NoBacklog {
+    fn replay(
+        &self,
+        bookmark: Bookmark,
+        _: Option<&str>,
+        _: &mut dyn FnMut(Event),
+    ) -> Result<(), Fault> {
+        match bookmark {
+            Bookmark::Earliest => Ok(()),
+            Bookmark::After(_) => Err(expired()),
+        }
+    }
+}
+
+fn expired() -> Fault {
+    Fault::with_detail(FaultKind::InvalidBookmark, FaultDetail::Expired)
+        .message("The record the bookmark names is no longer held.")
+}
+
+/// The subscriptions and what deciding on them needs between requests.
+pub struct Source {
+    table: RefCell<Table>,
+    ids: RefCell<TokenGen>,
+    modes: &'static [DeliveryMode],
+    /// Unix milliseconds, where the platform has a wall clock (for `xs:dateTime` expiries).
+    wall: Option<fn() -> u64>,
+}
+
+impl Source {
+    /// `seed` feeds subscription identifiers (real entropy in production); `modes` are the
+    /// delivery modes the platform delivers.
+    pub fn new(cfg: Config, seed: u64, modes: &'static [DeliveryMode]) -> Self {
+        Self {
+            table: RefCell::new(Table::new(cfg)),
+            ids: RefCell::new(TokenGen::new(seed)),
+            modes,
+            wall: None,
+        }
+    }
+
+    /// Gives the source a wall clock, so Expires may be a date-time.
+    pub fn set_wall_clock(&mut self, wall: fn() -> u64) {
+        self.wall = Some(wall);
+    }
+
+    /// The table, for the delivery task, persistence and diagnostics.
+    pub fn table(&self) -> &RefCell<Table> {
+        &self.table
+    }
+
+    fn clock(&self, now_ms: u64) -> Clock {
+        Clock {
+            now_ms,
+            unix_ms: self.wall.map(|f| f()),
+        }
+    }
+
+    /// The per-request view the service dispatches to.
+    pub fn with<'a>(&'a self, backlog: &'a dyn Backlog) -> View<'a> {
+        View {
+            source: self,
+            backlog,
+        }
+    }
+
+    /// Queues `event` on every live subscription whose filter `matches` accepts: the platform
+    /// evaluates the WQL against the indication's own properties, which only it knows.
+    pub fn offer(&self, event: Event, now_ms: u64, matches: &dyn Fn(Option<&str>) -> bool) {
+        self.table
+            .borrow_mut()
+            .offer(event, now_ms, |s| matches(s.terms.filter.as_deref()));
+    }
+}
+
+/// A per-request view of a [`Source`] with the platform's backlog and filter evaluation.
+pub struct View<'a> {
+    source: &'a Source,
+    backlog: &'a dyn Backlog,
+}
+
+fn identifier(req: &EventRequest<'_, '_>, unknown: FaultKind) -> Result<String, Fault> {
+    req.header
+        .and_then(subscribe::identifier)
+        .map(String::from)
+        .ok_or_else(|| Fault::new(unknown).message("The request has no wse:Identifier header."))
+}
+
+impl View<'_> {
+    fn subscribe(&self, req: &EventRequest<'_, '_>, out: &mut XmlWriter) -> Result<(), Fault> {
+        let src = self.source;
+        let body = req.body.ok_or_else(|| {
+            Fault::new(FaultKind::InvalidMessage).message("The body holds no wse:Subscribe.")
+        })?;
+        let limits = src.table.borrow().config().limits;
+        let terms = subscribe::parse(body, req.header, &limits)?;
+        if !src.modes.contains(&terms.mode) {
+            return Err(Fault::new(FaultKind::DeliveryModeRequestedUnavailable)
+                .message("This event source delivers in Pull mode only."));
+        }
+        let bookmark = terms.bookmark;
+        let filter = terms.filter.clone();
+        let clock = src.clock(req.now_ms);
+        let mut ids = src.ids.borrow_mut();
+        let mut random = || ids.next_u128();
+        let mut table = src.table.borrow_mut();
+        let id = table
+            .subscribe(terms, req.user, clock, &mut random)?
+            .id
+            .clone();
+        if let Some(b) = bookmark {
+            let now = req.now_ms;
+            let replayed = self.backlog.replay(b, filter.as_deref(), &mut |e| {
+                table.offer(e, now, |s| s.id == id);
+            });
+            // A bookmark that cannot be honoured leaves no subscription behind.
+            if let Err(f) = replayed {
+                let _ = table.unsubscribe(&id, req.user, now);
+                return Err(f);
+            }
+        }
+        let sub = table
+            .get(&id)
+            .ok_or_else(|| Fault::new(FaultKind::EventSourceUnableToProcess))?;
+        let pull = (sub.terms.mode == DeliveryMode::Pull).then_some(id.as_str());
+        render::subscribe_response(out, sub, req.to.unwrap_or(""), pull);
+        Ok(())
+    }
+
+    fn renew(&self, req: &EventRequest<'_, '_>, out: &mut XmlWriter) -> Result<(), Fault> {
+        let id = identifier(req, FaultKind::UnableToRenew)?;
+        let expires = match req.body {
+            Some(b) => subscribe::parse_renew(b)?,
+            None => None,
+        };
+        let clock = self.source.clock(req.now_ms);
+        let granted = self
+            .source
+            .table
+            .borrow_mut()
+            .renew(&id, req.user, expires, clock)?;
+        render::renew_response(out, granted);
+        Ok(())
+    }
+
+    fn get_status(&self, req: &EventRequest<'_, '_>, out: &mut XmlWriter) -> Result<(), Fault> {
+        let id = identifier(req, FaultKind::DestinationUnreachable)?;
+        let clock = self.source.clock(req.now_ms);
+        let left = self
+            .source
+            .table
+            .borrow_mut()
+            .get_status(&id, req.user, clock)?;
+        render::get_status_response(out, left);
+        Ok(())
+    }
+
+    fn unsubscribe(&self, req: &EventRequest<'_, '_>) -> Result<Subscription, Fault> {
+        let id = identifier(req, FaultKind::DestinationUnreachable)?;
+        self.source
+            .table
+            .borrow_mut()
+            .unsubscribe(&id, req.user, req.now_ms)
+    }
+}
+
+impl EventSource for View<'_> {
+    fn handle(&self, req: &EventRequest<'_, '_>, out: &mut XmlWriter) -> Result<(), Fault> {
+        match req.op {
+            EventOp::Subscribe => self.subscribe(req, out),
+            EventOp::Renew => self.renew(req, out),
+            EventOp::GetStatus => self.get_status(req, out),
+            EventOp::Unsubscribe => self.unsubscribe(req).map(|_| ()),
+        }
+    }
+
+    /// Each event goes as a `w:Event` item with its action (the shape of an Events-mode
+    /// batch), after a `w:DroppedEvents` item when the queue overflowed since the last Pull.
+    fn pull(&self, pull: &EventPull<'_>, out: &mut XmlWriter) -> Option<Result<(), Fault>> {
+        let mut table = self.source.table.borrow_mut();
+        table.expire(pull.now_ms);
+        let mine = table.iter().any(|s| {
+            s.id == pull.context && s.owner == pull.user && s.terms.mode == DeliveryMode::Pull
+        });
+        if !mine {
+            return None;
+        }
+        let batch = match table.pull(
+            pull.context,
+            pull.user,
+            pull.max_elements,
+            pull.budget,
+            pull.now_ms,
+        ) {
+            Ok(b) => b,
+            Err(f) => return Some(Err(f)),
+        };
+        if batch.events.is_empty() && batch.dropped == 0 {
+            return Some(Err(Fault::new(FaultKind::TimedOut)
+                .message("No event arrived for this subscription; pull again.")));
+        }
+        if batch.dropped > 0 {
+            out.open("w:DroppedEvents", &[("Action", ns::EVENT)]);
+            out.text_int(false, u64::from(batch.dropped));
+            out.close("w:DroppedEvents");
+        }
+        for e in &batch.events {
+            out.open("w:Event", &[("Action", &e.action)]);
+            out.raw(&e.body);
+            out.close("w:Event");
+        }
+        Some(Ok(()))
+    }
+}
