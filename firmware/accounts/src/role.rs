@@ -175,6 +175,11 @@ impl<'a> Operation<'a> {
 /// `ConfigureUsers`, because the account list and the lockout settings help a guesser (bmcweb
 /// also requires ConfigureUsers to list accounts). `CIM_Role` and `CIM_Privilege` are readable
 /// with Login: they say what roles exist, not who holds them.
+///
+/// Association classes the profiles share with others (`CIM_MemberOfCollection` also puts
+/// sensors in their collection, `CIM_ServiceAffectsElement` links power control to the host)
+/// are not listed: naming them here would keep a ReadOnly console from reading sensor
+/// membership. cim hides their account instances from a caller without `ConfigureUsers`.
 pub const ACCOUNT_CLASSES: &[&str] = &[
     "CIM_Account",
     "CIM_AccountManagementService",
@@ -185,12 +190,15 @@ pub const ACCOUNT_CLASSES: &[&str] = &[
     "CIM_Identity",
     "CIM_RoleBasedAuthorizationService",
     "CIM_RoleBasedManagementCapabilities",
-    "CIM_MemberOfCollection",
-    "CIM_ServiceAffectsElement",
 ];
 
 /// Role classes: readable with Login, changed only with `ConfigureUsers`.
-pub const ROLE_CLASSES: &[&str] = &["CIM_Role", "CIM_Privilege", "CIM_ConcreteDependency"];
+pub const ROLE_CLASSES: &[&str] = &[
+    "CIM_Role",
+    "CIM_Privilege",
+    "CIM_ConcreteDependency",
+    "CIM_RoleLimitedToTarget",
+];
 
 /// Classes and methods of power control (DSP1027/DSP1013).
 const POWER_CLASSES: &[&str] = &["CIM_ComputerSystem", "CIM_PowerManagementService"];
@@ -285,6 +293,29 @@ mod tests {
             assert_eq!(authorize(ReadOnly, &Operation::new(action, None)), Ok(()));
         }
         assert_eq!(authorize(ReadOnly, &Operation::new(Identify, None)), Ok(()));
+    }
+
+    #[test]
+    fn shared_associations_are_readable_without_configure_users() {
+        // Sensor collections and power control use these classes too.
+        for class in ["CIM_MemberOfCollection", "CIM_ServiceAffectsElement"] {
+            for action in [Get, Enumerate] {
+                assert_eq!(authorize(ReadOnly, &op(action, class)), Ok(()));
+            }
+        }
+        for class in [
+            "CIM_Account",
+            "CIM_AssignedIdentity",
+            "CIM_AccountSettingData",
+        ] {
+            assert_eq!(
+                authorize(ReadOnly, &op(Enumerate, class)),
+                Err(Denied {
+                    role: ReadOnly,
+                    needed: Privilege::ConfigureUsers
+                })
+            );
+        }
     }
 
     #[test]

@@ -35,6 +35,8 @@ use alloc::vec::Vec;
 
 use wsbmc_wsman::{Fault, Selector};
 
+#[cfg(feature = "accounts")]
+use crate::account::{self, Slots};
 use crate::model::{Counts, Model, gone, text_keys};
 #[cfg(feature = "ip-interface")]
 use crate::network;
@@ -44,6 +46,8 @@ use crate::schema::*;
 use crate::software;
 use crate::value::Instance;
 use crate::{host, log, physical, power, profile, sensor};
+#[cfg(feature = "accounts")]
+use wsbmc_accounts::Role;
 
 /// One instance the model can produce: its kind and its index within the kind (a sensor,
 /// record, profile, firmware or address index; 0 for the single-instance kinds).
@@ -222,12 +226,23 @@ pub(crate) const CONFORMANCE: &[(Profile, Item)] = &[
     // The interface is the BMC's: its system scopes the profile.
     #[cfg(feature = "ip-interface")]
     (Profile::IpInterface, BMC),
+    // DSP1034's and DSP1039's central instances are their services.
+    #[cfg(feature = "accounts")]
+    (
+        Profile::SimpleIdentityManagement,
+        Item::new(Kind::AccountService, 0),
+    ),
+    #[cfg(feature = "accounts")]
+    (
+        Profile::RoleBasedAuthorization,
+        Item::new(Kind::RbaService, 0),
+    ),
 ];
 
 /// The managed host.
 pub(crate) const HOST: Item = Item::new(Kind::Host, 0);
 /// The BMC's own system.
-const BMC: Item = Item::new(Kind::Bmc, 0);
+pub(crate) const BMC: Item = Item::new(Kind::Bmc, 0);
 
 fn one(_: &Counts) -> usize {
     1
@@ -248,6 +263,48 @@ fn log_one(c: &Counts) -> usize {
 
 fn records(c: &Counts) -> usize {
     c.log.unwrap_or(0)
+}
+
+/// [`account::MAX_ACCOUNTS`] slots with an account table, else none.
+#[cfg(feature = "accounts")]
+fn account_slots(c: &Counts) -> usize {
+    if c.accounts.is_some() {
+        wsbmc_accounts::MAX_ACCOUNTS
+    } else {
+        0
+    }
+}
+
+/// The slot's account, or `None` for a free slot.
+#[cfg(feature = "accounts")]
+fn account_in(c: &Counts, i: usize) -> Option<usize> {
+    c.accounts.and_then(|s: Slots| s.role(i)).map(|_| i)
+}
+
+/// `n` with an account table, else none.
+#[cfg(feature = "accounts")]
+fn with_accounts(c: &Counts, n: usize) -> usize {
+    if c.accounts.is_some() { n } else { 0 }
+}
+
+/// 1 when the caller sees the account settings, else 0.
+#[cfg(feature = "accounts")]
+fn settings_one(c: &Counts) -> usize {
+    usize::from(c.accounts.is_some_and(|s: Slots| s.visible))
+}
+
+/// Account slots carry their role in the item index of the role membership: slot × 4 + role.
+#[cfg(feature = "accounts")]
+const ROLE_BITS: usize = 4;
+
+#[cfg(feature = "accounts")]
+fn account_service() -> Item {
+    Item::new(Kind::AccountService, 0)
+}
+
+#[cfg(feature = "accounts")]
+fn rba_service() -> Item {
+    Item::new(Kind::RbaService, 0)
 }
 
 const GROUP: &str = "GroupComponent";
@@ -747,6 +804,215 @@ kinds! {
             ]
         },
         values: |_, _, i| network::element_setting_values(i),
+    }
+
+    // DSP1034 Simple Identity Management and DSP1039 Role Based Authorization.
+
+    /// Account slot `i`, when it holds an account.
+    #[cfg(feature = "accounts")]
+    Account {
+        class: account::CIM_ACCOUNT,
+        count: account_slots,
+        slot: account_in,
+        keys: |m, i| {
+            let name = account::account_name(m, i)?;
+            Ok(text_keys(&account::account_keys(m.system(), &name)))
+        },
+        build: |m, i, f| account::with_account(m, i, |inst| f(inst)),
+    }
+    /// The identity of account slot `i`.
+    #[cfg(feature = "accounts")]
+    AccountIdentity {
+        class: account::CIM_IDENTITY,
+        count: account_slots,
+        slot: account_in,
+        keys: |m, i| {
+            let name = account::account_name(m, i)?;
+            Ok(alloc::vec![Selector::text("InstanceID", account::identity_id(&name))])
+        },
+        build: |m, i, f| {
+            f(&account::identity_instance(&account::account_name(m, i)?));
+            Ok(())
+        },
+    }
+    /// The account management service.
+    #[cfg(feature = "accounts")]
+    AccountService {
+        class: account::CIM_ACCOUNT_MANAGEMENT_SERVICE,
+        count: |c| with_accounts(c, 1),
+        keys: |m, _| Ok(text_keys(&account::service_keys(m.system(), false))),
+        build: |m, _, f| {
+            f(&account::service_instance(m.system(), false));
+            Ok(())
+        },
+    }
+    /// The role based authorization service.
+    #[cfg(feature = "accounts")]
+    RbaService {
+        class: account::CIM_ROLE_BASED_AUTHORIZATION_SERVICE,
+        count: |c| with_accounts(c, 1),
+        keys: |m, _| Ok(text_keys(&account::service_keys(m.system(), true))),
+        build: |m, _, f| {
+            f(&account::service_instance(m.system(), true));
+            Ok(())
+        },
+    }
+    /// Role `i` of `Role::ALL`.
+    #[cfg(feature = "accounts")]
+    Role {
+        class: account::CIM_ROLE,
+        count: |c| with_accounts(c, Role::ALL.len()),
+        keys: |_, i| Ok(text_keys(&account::role_keys(Role::ALL[i % Role::ALL.len()]))),
+        build: |_, i, f| {
+            f(&account::role_instance(Role::ALL[i % Role::ALL.len()]));
+            Ok(())
+        },
+    }
+    /// Privilege `i` of [`account::PRIVILEGES`].
+    #[cfg(feature = "accounts")]
+    Privilege {
+        class: account::CIM_PRIVILEGE,
+        count: |c| with_accounts(c, account::PRIVILEGES.len()),
+        keys: |_, i| {
+            let p = account::PRIVILEGES[i % account::PRIVILEGES.len()];
+            Ok(alloc::vec![Selector::text("InstanceID", account::privilege_id(p))])
+        },
+        build: |_, i, f| {
+            f(&account::privilege_instance(
+                account::PRIVILEGES[i % account::PRIVILEGES.len()],
+            ));
+            Ok(())
+        },
+    }
+    /// The lockout settings.
+    #[cfg(feature = "accounts")]
+    AccountSettings {
+        class: account::CIM_ACCOUNT_SETTING_DATA,
+        count: settings_one,
+        keys: |_, _| Ok(alloc::vec![Selector::text("InstanceID", account::SETTINGS_ID)]),
+        build: |m, _, f| {
+            let policy = m
+                .accounts()?
+                .table()
+                .try_borrow()
+                .map_err(|_| crate::model::internal("the account table is busy"))?
+                .policy();
+            f(&account::settings_instance(policy));
+            Ok(())
+        },
+    }
+    /// CIM_AccountOnSystem: the BMC → account `i`.
+    #[cfg(feature = "accounts")]
+    AccountOnBmc {
+        class: account::CIM_ACCOUNT_ON_SYSTEM,
+        count: account_slots,
+        slot: account_in,
+        ends: |i| [(ANTE, BMC), (DEP, Item::new(Kind::Account, i))],
+    }
+    /// CIM_ServiceAffectsElement: the account service manages account `i`.
+    #[cfg(feature = "accounts")]
+    AccountServiceManagesAccount {
+        class: account::CIM_SERVICE_AFFECTS_ELEMENT,
+        count: account_slots,
+        slot: account_in,
+        ends: |i| {
+            [
+                ("AffectingElement", account_service()),
+                ("AffectedElement", Item::new(Kind::Account, i)),
+            ]
+        },
+        values: |_, _, i| i.set("ElementEffects", crate::value::Value::u16s([5])),
+    }
+    /// CIM_AssignedIdentity: identity `i` → account `i`.
+    #[cfg(feature = "accounts")]
+    IdentityOfAccount {
+        class: account::CIM_ASSIGNED_IDENTITY,
+        count: account_slots,
+        slot: account_in,
+        ends: |i| {
+            [
+                ("IdentityInfo", Item::new(Kind::AccountIdentity, i)),
+                ("ManagedElement", Item::new(Kind::Account, i)),
+            ]
+        },
+    }
+    /// CIM_MemberOfCollection: account `i`'s role collects its identity. The item index is
+    /// slot × [`ROLE_BITS`] + role, so the ends need no table.
+    #[cfg(feature = "accounts")]
+    RoleHasIdentity {
+        class: CIM_MEMBER_OF_COLLECTION,
+        count: account_slots,
+        slot: |c, i| {
+            c.accounts
+                .and_then(|s: Slots| s.role(i))
+                .map(|r| i * ROLE_BITS + r)
+        },
+        ends: |ix| {
+            [
+                ("Collection", Item::new(Kind::Role, ix % ROLE_BITS)),
+                ("Member", Item::new(Kind::AccountIdentity, ix / ROLE_BITS)),
+            ]
+        },
+    }
+    /// CIM_MemberOfCollection: grant `i` of `Role::privileges` (a role collects a privilege).
+    #[cfg(feature = "accounts")]
+    RoleHasPrivilege {
+        class: CIM_MEMBER_OF_COLLECTION,
+        count: |c| with_accounts(c, account::grant_count()),
+        ends: |i| {
+            let (r, p) = account::grant(i).unwrap_or((0, 0));
+            [
+                ("Collection", Item::new(Kind::Role, r)),
+                ("Member", Item::new(Kind::Privilege, p)),
+            ]
+        },
+    }
+    /// CIM_RoleLimitedToTarget: role `i` applies to this management controller.
+    #[cfg(feature = "accounts")]
+    RoleOnBmc {
+        class: account::CIM_ROLE_LIMITED_TO_TARGET,
+        count: |c| with_accounts(c, Role::ALL.len()),
+        ends: |i| [("DefiningRole", Item::new(Kind::Role, i)), ("TargetElement", BMC)],
+    }
+    /// CIM_ServiceAffectsElement: the authorization service manages role `i`.
+    #[cfg(feature = "accounts")]
+    RbaServiceManagesRole {
+        class: account::CIM_SERVICE_AFFECTS_ELEMENT,
+        count: |c| with_accounts(c, Role::ALL.len()),
+        ends: |i| {
+            [
+                ("AffectingElement", rba_service()),
+                ("AffectedElement", Item::new(Kind::Role, i)),
+            ]
+        },
+        values: |_, _, i| i.set("ElementEffects", crate::value::Value::u16s([5])),
+    }
+    /// CIM_HostedService: the BMC hosts the account management service.
+    #[cfg(feature = "accounts")]
+    BmcHostsAccountService {
+        class: CIM_HOSTED_SERVICE,
+        count: |c| with_accounts(c, 1),
+        ends: |_| [(ANTE, BMC), (DEP, account_service())],
+    }
+    /// CIM_HostedService: the BMC hosts the role based authorization service.
+    #[cfg(feature = "accounts")]
+    BmcHostsRbaService {
+        class: CIM_HOSTED_SERVICE,
+        count: |c| with_accounts(c, 1),
+        ends: |_| [(ANTE, BMC), (DEP, rba_service())],
+    }
+    /// CIM_ElementSettingData: the account service → the lockout settings.
+    #[cfg(feature = "accounts")]
+    AccountServiceSettings {
+        class: crate::network::CIM_ELEMENT_SETTING_DATA,
+        count: settings_one,
+        ends: |_| {
+            [
+                ("ManagedElement", account_service()),
+                ("SettingData", Item::new(Kind::AccountSettings, 0)),
+            ]
+        },
+        values: |_, _, i| i.set("IsCurrent", crate::value::Value::U16(1)),
     }
 
     // The SEL's records, last: the biggest kinds.

@@ -18,6 +18,8 @@
 
 extern crate alloc;
 
+#[cfg(feature = "accounts")]
+pub mod account;
 pub mod datetime;
 mod filter;
 pub mod host;
@@ -37,6 +39,8 @@ pub mod software;
 pub mod value;
 mod write;
 
+#[cfg(feature = "accounts")]
+pub use account::Accounts;
 pub use datetime::CimDateTime;
 pub use model::{INTEROP, Model, NAMESPACE, SystemInfo};
 pub use network::{AddressOrigin, IpEndpointView};

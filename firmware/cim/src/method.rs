@@ -43,8 +43,13 @@ pub const TIMEOUT_NOT_SUPPORTED: u32 = 4098;
 pub const BUSY: u32 = 4099;
 
 /// The methods, by the class that declares them.
-const METHODS: [(&str, &ClassDef); 5] = [
+const METHODS: &[(&str, &ClassDef)] = &[
     ("ClearLog", &CIM_RECORD_LOG),
+    #[cfg(feature = "accounts")]
+    (
+        "CreateAccount",
+        &crate::account::CIM_ACCOUNT_MANAGEMENT_SERVICE,
+    ),
     ("RequestPowerStateChange", &CIM_POWER_MANAGEMENT_SERVICE),
     ("RequestStateChange", &CIM_ENABLED_LOGICAL_ELEMENT),
     ("Reset", &CIM_LOGICAL_DEVICE),
@@ -139,6 +144,10 @@ pub(crate) fn invoke(
             Fault::action_mismatch().message(format!("{} has no method {method}", concrete.name))
         );
     };
+    #[cfg(feature = "accounts")]
+    if *name == "CreateAccount" {
+        return crate::account::create_account(model, input, out);
+    }
     let code = match *name {
         "RequestStateChange" => request_state_change(model, &item, input)?,
         "RequestPowerStateChange" => request_power_state_change(model, input)?,
@@ -201,6 +210,13 @@ fn decide(model: &Model<'_>, requested: Requested) -> u32 {
 fn request_state_change(model: &Model<'_>, item: &Item, input: &[Property]) -> Result<u32, Fault> {
     let params = Params::new(input, &["RequestedState", "TimeoutPeriod"])?;
     let requested = params.u16("RequestedState")?;
+    #[cfg(feature = "accounts")]
+    if item.kind == crate::kind::Kind::Account {
+        if params.get("TimeoutPeriod").is_some() {
+            return Ok(TIMEOUT_NOT_SUPPORTED);
+        }
+        return crate::account::request_state_change(model, item, requested);
+    }
     if *item != HOST {
         return Ok(NOT_SUPPORTED);
     }

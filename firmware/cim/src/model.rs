@@ -124,6 +124,9 @@ pub(crate) struct Counts {
     /// Bit `i` set: address `i` is static IPv4, so its settings are the static subclass.
     #[cfg(feature = "ip-interface")]
     pub(crate) ip_static: u64,
+    /// The account slots and their roles; `None` when the platform has no account table.
+    #[cfg(feature = "accounts")]
+    pub(crate) accounts: Option<crate::account::Slots>,
 }
 
 impl Counts {
@@ -133,6 +136,13 @@ impl Counts {
     }
 
     pub(crate) fn has_profile(&self, p: Profile) -> bool {
+        #[cfg(feature = "accounts")]
+        if matches!(
+            p,
+            Profile::SimpleIdentityManagement | Profile::RoleBasedAuthorization
+        ) {
+            return self.accounts.is_some();
+        }
         p != Profile::RecordLog || self.log.is_some()
     }
 
@@ -472,7 +482,24 @@ impl<'a> Model<'a> {
             ip_static: (0..self.platform.ip_endpoint_count().min(64))
                 .filter(|&i| self.platform.ip_endpoint(i).is_some_and(|v| v.static_v4()))
                 .fold(0, |bits, i| bits | (1 << i)),
+            #[cfg(feature = "accounts")]
+            accounts: match self.platform.accounts() {
+                Some(a) => Some(crate::account::Slots::of(
+                    &*a.table()
+                        .try_borrow()
+                        .map_err(|_| internal("the account table is busy"))?,
+                    a.caller_sees_accounts(),
+                )),
+                None => None,
+            },
         })
+    }
+
+    /// The platform's account table; a fault when it has none (the classes are then empty, so
+    /// only a stale EPR gets here).
+    #[cfg(feature = "accounts")]
+    pub(crate) fn accounts(&self) -> Result<&'a dyn crate::account::Accounts, Fault> {
+        self.platform.accounts().ok_or_else(gone)
     }
 
     /// Calls `f` on numeric sensor `i` in place (no copy of its strings): the hot paths (every
@@ -857,5 +884,23 @@ impl Provider for Model<'_> {
         out: &mut XmlWriter,
     ) -> Result<(), Fault> {
         crate::method::invoke(self, target, method, input, out)
+    }
+
+    /// WS-Transfer Create: of a CIM_Account only (`crate::account`).
+    #[cfg(feature = "accounts")]
+    fn create(&self, target: &Target<'_>, body: &Representation) -> Result<Epr, Fault> {
+        let class = resolve_class(target.resource_uri)?;
+        Ns::parse(target.namespace)?.check_class(class)?;
+        if !core::ptr::eq(class, &crate::account::CIM_ACCOUNT) {
+            return Err(Fault::action_mismatch()
+                .message(format!("Create is not supported on {}", class.name)));
+        }
+        crate::account::create_resource(self, body)
+    }
+
+    #[cfg(feature = "accounts")]
+    fn delete(&self, target: &Target<'_>) -> Result<(), Fault> {
+        let (_, item) = self.target(target)?;
+        crate::account::delete(self, &item)
     }
 }

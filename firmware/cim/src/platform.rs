@@ -361,4 +361,10 @@ pub trait Platform {
     fn ip_endpoint(&self, _index: usize) -> Option<crate::network::IpEndpointView> {
         None
     }
+    /// The account table, for DSP1034/DSP1039 (`crate::account`); `None` shows no account
+    /// classes at all.
+    #[cfg(feature = "accounts")]
+    fn accounts(&self) -> Option<&dyn crate::account::Accounts> {
+        None
+    }
 }

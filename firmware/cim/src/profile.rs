@@ -17,6 +17,11 @@ pub enum Profile {
     ProfileRegistration,
     SoftwareInventory,
     IpInterface,
+    // Only in builds that manage accounts: their names are flash the bare-metal image lacks.
+    #[cfg(feature = "accounts")]
+    SimpleIdentityManagement,
+    #[cfg(feature = "accounts")]
+    RoleBasedAuthorization,
 }
 
 impl Profile {
@@ -32,6 +37,11 @@ impl Profile {
         Profile::SoftwareInventory,
         #[cfg(feature = "ip-interface")]
         Profile::IpInterface,
+        // Shown only when the platform has an account table (`Counts::has_profile`).
+        #[cfg(feature = "accounts")]
+        Profile::SimpleIdentityManagement,
+        #[cfg(feature = "accounts")]
+        Profile::RoleBasedAuthorization,
     ];
 
     /// RegisteredName, exactly as the profile spells itself.
@@ -45,6 +55,10 @@ impl Profile {
             Profile::SoftwareInventory => "Software Inventory",
             Profile::IpInterface => "IP Interface",
             Profile::ProfileRegistration => "Profile Registration",
+            #[cfg(feature = "accounts")]
+            Profile::SimpleIdentityManagement => "Simple Identity Management",
+            #[cfg(feature = "accounts")]
+            Profile::RoleBasedAuthorization => "Role Based Authorization",
         }
     }
 
@@ -52,6 +66,8 @@ impl Profile {
         match self {
             Profile::RecordLog => "2.0.0",
             Profile::SoftwareInventory => "1.0.1",
+            #[cfg(feature = "accounts")]
+            Profile::SimpleIdentityManagement => "1.0.1",
             _ => "1.0.0",
         }
     }
@@ -66,6 +82,10 @@ impl Profile {
             Profile::SoftwareInventory => "DSP1023",
             Profile::IpInterface => "DSP1036",
             Profile::ProfileRegistration => "DSP1033",
+            #[cfg(feature = "accounts")]
+            Profile::SimpleIdentityManagement => "DSP1034",
+            #[cfg(feature = "accounts")]
+            Profile::RoleBasedAuthorization => "DSP1039",
         }
     }
 
@@ -81,6 +101,10 @@ impl Profile {
             Profile::SoftwareInventory => "DMTF:Software Inventory:1.0.1",
             Profile::IpInterface => "DMTF:IP Interface:1.0.0",
             Profile::ProfileRegistration => "DMTF:Profile Registration:1.0.0",
+            #[cfg(feature = "accounts")]
+            Profile::SimpleIdentityManagement => "DMTF:Simple Identity Management:1.0.1",
+            #[cfg(feature = "accounts")]
+            Profile::RoleBasedAuthorization => "DMTF:Role Based Authorization:1.0.0",
         }
     }
 

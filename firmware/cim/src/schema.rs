@@ -857,7 +857,7 @@ pub static ALL_CLASSES: &[&ClassDef] = &[
     &crate::network::CIM_PROTOCOL_ENDPOINT,
     #[cfg(feature = "ip-interface")]
     &crate::network::CIM_IP_PROTOCOL_ENDPOINT,
-    #[cfg(feature = "ip-interface")]
+    #[cfg(any(feature = "ip-interface", feature = "accounts"))]
     &crate::network::CIM_SETTING_DATA,
     #[cfg(feature = "ip-interface")]
     &crate::network::CIM_IP_ASSIGNMENT_SETTING_DATA,
@@ -865,8 +865,32 @@ pub static ALL_CLASSES: &[&ClassDef] = &[
     &crate::network::CIM_STATIC_IP_ASSIGNMENT_SETTING_DATA,
     #[cfg(feature = "ip-interface")]
     &crate::network::CIM_HOSTED_ACCESS_POINT,
-    #[cfg(feature = "ip-interface")]
+    #[cfg(any(feature = "ip-interface", feature = "accounts"))]
     &crate::network::CIM_ELEMENT_SETTING_DATA,
+    #[cfg(feature = "accounts")]
+    &crate::account::CIM_ACCOUNT,
+    #[cfg(feature = "accounts")]
+    &crate::account::CIM_IDENTITY,
+    #[cfg(feature = "accounts")]
+    &crate::account::CIM_SECURITY_SERVICE,
+    #[cfg(feature = "accounts")]
+    &crate::account::CIM_ACCOUNT_MANAGEMENT_SERVICE,
+    #[cfg(feature = "accounts")]
+    &crate::account::CIM_ROLE_BASED_AUTHORIZATION_SERVICE,
+    #[cfg(feature = "accounts")]
+    &crate::account::CIM_ROLE,
+    #[cfg(feature = "accounts")]
+    &crate::account::CIM_PRIVILEGE,
+    #[cfg(feature = "accounts")]
+    &crate::account::CIM_ACCOUNT_SETTING_DATA,
+    #[cfg(feature = "accounts")]
+    &crate::account::CIM_ACCOUNT_ON_SYSTEM,
+    #[cfg(feature = "accounts")]
+    &crate::account::CIM_SERVICE_AFFECTS_ELEMENT,
+    #[cfg(feature = "accounts")]
+    &crate::account::CIM_ASSIGNED_IDENTITY,
+    #[cfg(feature = "accounts")]
+    &crate::account::CIM_ROLE_LIMITED_TO_TARGET,
 ];
 
 #[cfg(test)]

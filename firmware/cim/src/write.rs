@@ -115,6 +115,10 @@ pub(crate) fn put(
     out: &mut XmlWriter,
 ) -> Result<(), Fault> {
     let (class, item) = model.target(target)?;
+    #[cfg(feature = "accounts")]
+    if let Some(done) = crate::account::put(model, &item, body, out) {
+        return done;
+    }
     let Some(index) = item.numeric_sensor() else {
         return Err(Fault::action_mismatch()
             .message(format!("Put is not supported on {}", class_of(&item).name)));

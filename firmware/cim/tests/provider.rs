@@ -237,7 +237,7 @@ const IP: usize = cfg!(feature = "ip-interface") as usize;
 
 #[test]
 fn every_enumerated_epr_gets_the_same_instance() {
-    let f = Fixture::full();
+    let f = Fixture::complete();
     let m = f.model();
     for class in wsbmc_cim::schema::ALL_CLASSES
         .iter()
@@ -291,7 +291,7 @@ fn counts_of_every_class() {
 /// instead of leaving the property out of the wire output.
 #[test]
 fn every_class_renders_only_properties_of_its_schema() {
-    let f = Fixture::full();
+    let f = Fixture::complete();
     let m = f.model();
     let mut rendered = 0;
     for class in wsbmc_cim::schema::ALL_CLASSES

@@ -923,8 +923,19 @@ pub fn parse_properties(node: Node<'_, '_>) -> Vec<Property> {
 }
 
 /// An element holding text is a text value; one holding elements is an EPR when it reads as one
-/// ([`epr_value`]), else a wrapped value (its first element's text: `cim:Datetime`, ...).
+/// ([`epr_value`]), else (with `embedded-instances`) an embedded instance when its child holds
+/// elements, else a wrapped value (its first element's text: `cim:Datetime`, ...).
 fn property_value(node: Node<'_, '_>) -> PropertyValue {
+    #[cfg(feature = "embedded-instances")]
+    if let Some(instance) = embedded_instance(node) {
+        return instance;
+    }
+    plain_value(node)
+}
+
+/// [`property_value`] without embedded instances: what the properties of an embedded instance
+/// are read with, so nesting stops at one level.
+fn plain_value(node: Node<'_, '_>) -> PropertyValue {
     if node.attribute((ns::XSI, "nil")) == Some("true") {
         return PropertyValue::Nil;
     }
@@ -935,6 +946,33 @@ fn property_value(node: Node<'_, '_>) -> PropertyValue {
         Some(epr) => PropertyValue::Epr(epr),
         None => PropertyValue::Wrapped(text(first).to_string()),
     }
+}
+
+/// An embedded instance (DSP0227 §7): the element's child is an instance element whose own
+/// children are its properties; an EPR is not one.
+#[cfg(feature = "embedded-instances")]
+fn embedded_instance(node: Node<'_, '_>) -> Option<PropertyValue> {
+    if node.attribute((ns::XSI, "nil")) == Some("true") {
+        return None;
+    }
+    let first = element_children(node).next()?;
+    element_children(first).next()?;
+    // EPR content, even broken or nested too deep, stays what it was: not an instance.
+    let epr_part =
+        ["EndpointReference", "Address", "ReferenceParameters"].contains(&first.tag_name().name());
+    if epr_part || epr_value(node, 0).is_some() {
+        return None;
+    }
+    Some(PropertyValue::Instance(Box::new(Representation {
+        class: first.tag_name().name().to_string(),
+        namespace: first.tag_name().namespace().map(String::from),
+        properties: element_children(first)
+            .map(|c| Property {
+                name: c.tag_name().name().to_string(),
+                value: plain_value(c),
+            })
+            .collect(),
+    })))
 }
 
 /// The first child element called `local`, in any namespace.
@@ -1227,6 +1265,35 @@ mod tests {
         assert_eq!(dt.wrapped(), Some("2026-01-01T00:00:00Z"));
         assert_eq!(PropertyValue::Text("x".into()).wrapped(), Some(""));
         assert_eq!(PropertyValue::Nil.text(), None);
+    }
+
+    /// CreateAccount's AccountTemplate: the instance element inside the parameter, its
+    /// properties read one level deep (an instance inside it is only a wrapped value).
+    #[cfg(feature = "embedded-instances")]
+    #[test]
+    fn embedded_instances_are_one_level_deep() {
+        let v = value_of(concat!(
+            r#"<p:T><q:CIM_Account xmlns:q="http://x/CIM_Account">"#,
+            "<q:UserID> bob </q:UserID><q:UserPassword>pw</q:UserPassword>",
+            r#"<q:Deep><q:CIM_X><q:Y>1</q:Y></q:CIM_X></q:Deep><q:N xsi:nil="true"/>"#,
+            "</q:CIM_Account></p:T>"
+        ));
+        let PropertyValue::Instance(r) = v else {
+            panic!("{v:?}");
+        };
+        assert_eq!(r.class, "CIM_Account");
+        assert_eq!(r.namespace.as_deref(), Some("http://x/CIM_Account"));
+        let names: Vec<&str> = r.properties.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["UserID", "UserPassword", "Deep", "N"]);
+        assert_eq!(r.properties[0].value, PropertyValue::Text("bob".into()));
+        assert_eq!(r.properties[2].value, PropertyValue::Wrapped(String::new()));
+        assert_eq!(r.properties[3].value, PropertyValue::Nil);
+        // Still a wrapped value: a datetime's wrapper holds text, not elements.
+        let dt = value_of("<p:V><cim:Datetime>2026-01-01T00:00:00Z</cim:Datetime></p:V>");
+        assert_eq!(dt, PropertyValue::Wrapped("2026-01-01T00:00:00Z".into()));
+        // And an EPR is an EPR.
+        let epr = format!("<p:V><a:Address>x</a:Address>{REF}</p:V>");
+        assert_eq!(value_of(&epr), PropertyValue::Epr(ref_epr()));
     }
 
     #[test]

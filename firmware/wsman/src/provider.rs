@@ -80,6 +80,11 @@ pub enum PropertyValue {
     Wrapped(String),
     /// EPR content, with or without a `wsa:EndpointReference` wrapper.
     Epr(Epr),
+    /// An embedded instance: the one child element holds elements itself and is not an EPR
+    /// (CreateAccount's AccountTemplate). Its own properties are one level deep: a value in
+    /// them that is an instance again is [`PropertyValue::Wrapped`], so nesting is bounded.
+    #[cfg(feature = "embedded-instances")]
+    Instance(Box<Representation>),
 }
 
 impl PropertyValue {
@@ -90,6 +95,8 @@ impl PropertyValue {
             PropertyValue::Nil => None,
             PropertyValue::Text(t) => Some(t),
             PropertyValue::Wrapped(_) | PropertyValue::Epr(_) => Some(""),
+            #[cfg(feature = "embedded-instances")]
+            PropertyValue::Instance(_) => Some(""),
         }
     }
 
@@ -100,6 +107,8 @@ impl PropertyValue {
             PropertyValue::Nil => None,
             PropertyValue::Wrapped(t) => Some(t),
             PropertyValue::Text(_) | PropertyValue::Epr(_) => Some(""),
+            #[cfg(feature = "embedded-instances")]
+            PropertyValue::Instance(_) => Some(""),
         }
     }
 }

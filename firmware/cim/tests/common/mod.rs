@@ -156,6 +156,8 @@ pub struct TestPlatform {
     pub discrete: Vec<DiscreteSensorView>,
     pub firmware: Vec<FirmwareView>,
     pub ip: Vec<IpEndpointView>,
+    #[cfg(feature = "accounts")]
+    pub accounts: Option<TestAccounts>,
 }
 
 impl TestPlatform {
@@ -198,6 +200,8 @@ impl TestPlatform {
             discrete: vec![psu_status()],
             firmware: vec![host_bios(), psu_firmware()],
             ip: vec![eth0_v4(), eth0_v6()],
+            #[cfg(feature = "accounts")]
+            accounts: None,
         }
     }
 
@@ -268,6 +272,12 @@ impl Platform for TestPlatform {
     }
     fn ip_endpoint_count(&self) -> usize {
         self.ip.len()
+    }
+    #[cfg(feature = "accounts")]
+    fn accounts(&self) -> Option<&dyn wsbmc_cim::Accounts> {
+        self.accounts
+            .as_ref()
+            .map(|a| a as &dyn wsbmc_cim::Accounts)
     }
     fn ip_endpoint(&self, index: usize) -> Option<IpEndpointView> {
         self.ip.get(index).cloned()
@@ -342,6 +352,32 @@ impl Fixture {
 
     pub fn full() -> Self {
         Self::new(TestPlatform::full())
+    }
+
+    /// The full board, with an account table when the build manages accounts: every concrete
+    /// class has instances.
+    pub fn complete() -> Self {
+        #[cfg(feature = "accounts")]
+        return Self::with_accounts();
+        #[cfg(not(feature = "accounts"))]
+        Self::full()
+    }
+
+    /// The full board with an account table: `admin` (Administrator) and `op1` (Operator).
+    #[cfg(feature = "accounts")]
+    pub fn with_accounts() -> Self {
+        let mut platform = TestPlatform::full();
+        platform.accounts = Some(TestAccounts::new());
+        Self::new(platform)
+    }
+
+    /// The account side of the platform (panics without one: a test helper).
+    #[cfg(feature = "accounts")]
+    pub fn accounts(&self) -> &TestAccounts {
+        match &self.platform.accounts {
+            Some(a) => a,
+            None => panic!("no account table in this fixture"),
+        }
     }
 
     pub fn model(&self) -> Model<'_> {
@@ -521,4 +557,89 @@ pub fn canonical(element: &str) -> String {
     let mut out = String::new();
     canon_node(doc.root_element(), &mut out);
     out.replace(")(", ")\n(")
+}
+
+/// An account table as the agent would hold it, recording what it was asked to persist and
+/// audit.
+#[cfg(feature = "accounts")]
+pub struct TestAccounts {
+    pub table: RefCell<wsbmc_accounts::AccountTable>,
+    pub changes: RefCell<Vec<wsbmc_accounts::Change>>,
+    pub now: Cell<u64>,
+    /// `false`: the store cannot keep a change now.
+    pub can_persist: Cell<bool>,
+    /// `false`: the caller lacks ConfigureUsers.
+    pub sees: Cell<bool>,
+}
+
+#[cfg(feature = "accounts")]
+pub const TEST_SALT: &[u8] = b"0123456789abcdef";
+
+#[cfg(feature = "accounts")]
+impl TestAccounts {
+    pub fn new() -> Self {
+        use wsbmc_accounts::{AccountTable, LockoutPolicy, NewPassword, Role};
+        let mut table = AccountTable::new(LockoutPolicy::default(), 2);
+        for (name, role, pw) in [
+            ("admin", Role::Administrator, "admin-pass"),
+            ("op1", Role::Operator, "operator-pass"),
+        ] {
+            let pw = match NewPassword::new(name, pw.as_bytes(), TEST_SALT, 2) {
+                Ok(p) => p,
+                Err(e) => panic!("{e:?}"),
+            };
+            if let Err(e) = table.create(name, role, pw) {
+                panic!("{e}");
+            }
+        }
+        Self {
+            table: RefCell::new(table),
+            changes: RefCell::new(Vec::new()),
+            now: Cell::new(1_000),
+            can_persist: Cell::new(true),
+            sees: Cell::new(true),
+        }
+    }
+
+    /// Whether `name` logs in with `password` now.
+    pub fn logs_in(&self, name: &str, password: &str) -> bool {
+        self.table
+            .borrow_mut()
+            .login(name, password.as_bytes(), self.now.get())
+            .result
+            .is_ok()
+    }
+}
+
+#[cfg(feature = "accounts")]
+impl wsbmc_cim::Accounts for TestAccounts {
+    fn table(&self) -> &RefCell<wsbmc_accounts::AccountTable> {
+        &self.table
+    }
+    fn hash_password(
+        &self,
+        name: &str,
+        password: &[u8],
+    ) -> Result<wsbmc_accounts::NewPassword, wsbmc_accounts::PasswordError> {
+        wsbmc_accounts::NewPassword::new(name, password, TEST_SALT, 2)
+    }
+    fn can_persist(&self) -> Result<(), wsbmc_cim::NotPersisted> {
+        if self.can_persist.get() {
+            Ok(())
+        } else {
+            Err(wsbmc_cim::NotPersisted)
+        }
+    }
+    fn commit(&self, change: wsbmc_accounts::Change) {
+        self.changes.borrow_mut().push(change);
+    }
+    fn now_ms(&self) -> u64 {
+        self.now.get()
+    }
+    fn caller(&self) -> String {
+        "admin".into()
+    }
+    fn caller_sees_accounts(&self) -> bool {
+        self.sees.get()
+    }
 }

@@ -1,0 +1,1400 @@
+//! Accounts over WS-Man: DMTF DSP1034 Simple Identity Management and DSP1039 Role Based
+//! Authorization, over the account table of `wsbmc-accounts` (issue 15).
+//!
+//! # Joining it to an image
+//!
+//! The model owns no table. The agent implements [`Accounts`] over the `AccountTable` it keeps
+//! and returns it from [`crate::Platform::accounts`]; a platform that returns `None` (the
+//! default) shows none of these classes and no profile registration for them, so nothing
+//! changes for it. Every change the model makes goes back to the agent as the table's own
+//! `Change` through [`Accounts::commit`]: the agent persists `change.write` and records
+//! `change.audit` (SEL, log), exactly as for its CLI. Password hashing is the agent's too
+//! ([`Accounts::hash_password`]): it owns the RNG for salts, the PBKDF2 round count and the
+//! Digest HA1s.
+//!
+//! # Classes
+//!
+//! | class | instances | keys / identity |
+//! |---|---|---|
+//! | CIM_Account | one per account | CIM_ComputerSystem / the BMC's name / CIM_Account / the user name |
+//! | CIM_Identity | one per account | `wsbmc:identity:<name>` |
+//! | CIM_AccountManagementService | 1, hosted by the BMC | Name "Account Management Service" |
+//! | CIM_RoleBasedAuthorizationService | 1, hosted by the BMC | Name "Role Based Authorization Service" |
+//! | CIM_Role | Administrator, Operator, ReadOnly | CIM_Role / the role name |
+//! | CIM_Privilege | one per privilege of `wsbmc_accounts::Privilege` | `wsbmc:privilege:<name>` |
+//! | CIM_AccountSettingData | 1: the lockout rule | `wsbmc:accounts:settings` |
+//!
+//! Associations: CIM_AccountOnSystem (BMC → account), CIM_ServiceAffectsElement (account
+//! service → account, authorization service → role; ElementEffects 5 Manages),
+//! CIM_AssignedIdentity (identity → account), CIM_MemberOfCollection (role → its identities,
+//! role → its privileges, read from `Role::privileges`, the table authorization uses),
+//! CIM_RoleLimitedToTarget (role → the BMC: every role is scoped to this management
+//! controller), CIM_HostedService (BMC → both services), CIM_ElementSettingData (account
+//! service → settings), and both profiles in root/interop with their ElementConformsToProfile
+//! (to the two services) and ReferencedProfile (to Base Server).
+//!
+//! # Operations and their refusals
+//!
+//! - `CIM_AccountManagementService.CreateAccount(System, AccountTemplate)`: System must be the
+//!   BMC's CIM_ComputerSystem; AccountTemplate an embedded CIM_Account with `UserID` and
+//!   `UserPassword` (clear text over the authenticated, preferably TLS, channel; stored only
+//!   hashed) and, a wsbmc extension of the template, `Role` (`Administrator`, `Operator` or
+//!   `ReadOnly`, any case; default ReadOnly, least privilege). `ElementName` and `Name`, when
+//!   given, must equal UserID; `EnabledState` 2 or 3 creates the account enabled or disabled.
+//!   Malformed calls are faults (`wsman:InvalidParameter`); the table's rules are ReturnValues
+//!   from the vendor range of the method's ValueMap: [`NAME_REFUSED`], [`PASSWORD_REFUSED`],
+//!   [`DUPLICATE`], [`TABLE_FULL`], and 2 Failed ([`CREATE_FAILED`]) for a disabled
+//!   Administrator where no enabled one exists. Success is 0 with `Account` and `Identities`
+//!   (EPRs).
+//! - WS-Transfer Create on CIM_Account: the body is the template above; the refusals are
+//!   faults (`wxf:InvalidRepresentation` for name and password rules, `wsman:AlreadyExists`,
+//!   `wsman:QuotaLimit` for a full table), the reply the new account's EPR.
+//! - Put on CIM_Account: `UserPassword` (a new password), `EnabledState` or `RequestedState`
+//!   (2 enable, 3 disable); every other property must equal the current value. Refusals are
+//!   `wxf:InvalidRepresentation` / `InvalidValues` naming the rule (password policy, last
+//!   enabled Administrator, read-only property), as Put of thresholds does.
+//! - `CIM_Account.RequestStateChange(RequestedState)`: 2 / 3 as above, 5 No Change; 4097
+//!   (Invalid State Transition) when it would disable the last enabled Administrator; 1 for any
+//!   other state.
+//! - Delete on CIM_Account: `wsman:ActionNotSupported` with a message when it is the last enabled
+//!   Administrator (the one account that cannot be deleted; every other can).
+//! - Put on CIM_AccountSettingData: `MaximumSuccessiveLoginFailures` (1..=255),
+//!   `LockoutWindow` and `LockoutPeriod` (intervals, 1 s to a day). CIM_AccountSettingData has
+//!   no standard properties for the window and the lock period; these two are wsbmc's
+//!   additions to the class (iDRAC's FailWindow and PenaltyTime). Out of range is
+//!   `wxf:InvalidRepresentation`.
+//!
+//! Who may call what is not decided here: wsman authorizes each request (`wsbmc_accounts::
+//! authorize`, ConfigureUsers for these classes) before the model sees it.
+//!
+//! The password is write-only: CIM_Account.UserPassword is always NULL when read (DSP1034), and
+//! nothing of the stored record (salt, key, Digest HA1) is rendered anywhere.
+
+use alloc::borrow::Cow;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::cell::RefCell;
+
+use wsbmc_accounts::table::{MAX_ACCOUNTS, validate_name};
+use wsbmc_accounts::{
+    AccountError, AccountTable, Change, LockoutPolicy, NewPassword, PasswordError, PolicyError,
+    Privilege, Role,
+};
+use wsbmc_wsman::{
+    Epr, Fault, FaultDetail, FaultKind, Property, PropertyValue, Quoted, Representation, XmlWriter,
+};
+
+use crate::datetime::CimDateTime;
+use crate::kind::{BMC, Item, Kind};
+use crate::model::{Model, SystemInfo, epr_matches, internal};
+use crate::platform::NotPersisted;
+use crate::render::scalar_text;
+use crate::schema::{
+    CIM_COLLECTION, CIM_COMPUTER_SYSTEM, CIM_ENABLED_LOGICAL_ELEMENT, CIM_HOSTED_DEPENDENCY,
+    CIM_MANAGED_ELEMENT, CIM_SERVICE, CimType, ClassDef, DEPENDENCY_KEYS, INSTANCE_ID, a, class,
+    class_named, k, p, r,
+};
+use crate::value::{Instance, Value};
+
+/// What the model needs from the agent to manage accounts.
+pub trait Accounts {
+    /// The table. The model borrows it inside one call and never across calls.
+    fn table(&self) -> &RefCell<AccountTable>;
+
+    /// Checks `password` against the policy for `name` and hashes it (the agent's salt, round
+    /// count and Digest HA1s).
+    fn hash_password(&self, name: &str, password: &[u8]) -> Result<NewPassword, PasswordError>;
+
+    /// Whether a change could be persisted now; asked before anything changes.
+    fn can_persist(&self) -> Result<(), NotPersisted> {
+        Ok(())
+    }
+
+    /// A change was made: persist `change.write`, record `change.audit`.
+    fn commit(&self, change: Change);
+
+    /// Monotonic milliseconds, to show locked accounts as locked.
+    fn now_ms(&self) -> u64;
+
+    /// Who is making the request, for the audit of settings changes.
+    fn caller(&self) -> String {
+        String::from("wsman")
+    }
+
+    /// Whether the caller may see the accounts and the lockout settings (it holds
+    /// `ConfigureUsers`). wsman authorizes a request by the class it names, but a polymorphic
+    /// or association request names a base class (CIM_EnabledLogicalElement, CIM_Dependency)
+    /// and would reach CIM_Account and its links; answering `false` leaves them out of every
+    /// result (the roles, privileges and services stay: they say what exists, not who).
+    fn caller_sees_accounts(&self) -> bool {
+        true
+    }
+}
+
+// ---- Return codes -----------------------------------------------------------------------------
+
+/// CreateAccount: the user name breaks a naming rule (empty, over 16 bytes, not starting with a
+/// letter, a character other than letters, digits, `_`, `-`, `.`, or the reserved name).
+pub const NAME_REFUSED: u32 = 32768;
+/// CreateAccount: the password breaks the policy (under 8 or over 64 bytes, a NUL, or the user
+/// name in any case).
+pub const PASSWORD_REFUSED: u32 = 32769;
+/// CreateAccount: an account of that name (ignoring ASCII case) exists.
+pub const DUPLICATE: u32 = 32770;
+/// CreateAccount: all 16 slots are taken.
+pub const TABLE_FULL: u32 = 32771;
+/// CreateAccount: Failed (CIM's own code 2; RequestStateChange's "Failed" is 4): a disabled
+/// Administrator where no enabled one exists.
+pub const CREATE_FAILED: u32 = 2;
+/// RequestStateChange: Invalid State Transition (CIM's own code), for the last Administrator.
+pub const INVALID_STATE_TRANSITION: u32 = 4097;
+
+// ---- Classes ----------------------------------------------------------------------------------
+
+const STR: CimType = CimType::String;
+const SERVICE_KEYS: &[&str] = &[
+    "CreationClassName",
+    "Name",
+    "SystemCreationClassName",
+    "SystemName",
+];
+
+/// An account (DSP1034 §7.1).
+pub static CIM_ACCOUNT: ClassDef = class(
+    "CIM_Account",
+    &CIM_ENABLED_LOGICAL_ELEMENT,
+    SERVICE_KEYS,
+    &[
+        k("CreationClassName"),
+        k("Name"),
+        k("SystemCreationClassName"),
+        k("SystemName"),
+        p("UserID", STR),
+        a("UserPassword", STR),
+    ],
+);
+
+/// The identity an account confers (DSP1034 §7.3), which roles collect (DSP1039).
+pub static CIM_IDENTITY: ClassDef = class(
+    "CIM_Identity",
+    &CIM_MANAGED_ELEMENT,
+    INSTANCE_ID,
+    &[
+        p("CurrentlyAuthenticated", CimType::Boolean),
+        k("InstanceID"),
+    ],
+);
+
+pub static CIM_SECURITY_SERVICE: ClassDef =
+    crate::schema::abstract_class("CIM_SecurityService", Some(&CIM_SERVICE), SERVICE_KEYS, &[]);
+
+/// DSP1034's central class.
+pub static CIM_ACCOUNT_MANAGEMENT_SERVICE: ClassDef = class(
+    "CIM_AccountManagementService",
+    &CIM_SECURITY_SERVICE,
+    SERVICE_KEYS,
+    &[],
+);
+
+/// DSP1039's central class.
+pub static CIM_ROLE_BASED_AUTHORIZATION_SERVICE: ClassDef = class(
+    "CIM_RoleBasedAuthorizationService",
+    &CIM_SECURITY_SERVICE,
+    SERVICE_KEYS,
+    &[],
+);
+
+/// A role: a collection of identities and privileges (DSP1039 §7.2).
+pub static CIM_ROLE: ClassDef = class(
+    "CIM_Role",
+    &CIM_COLLECTION,
+    &["CreationClassName", "Name"],
+    &[
+        p("BusinessCategory", STR),
+        p("CommonName", STR),
+        k("CreationClassName"),
+        k("Name"),
+        a("RoleCharacteristics", CimType::Uint16),
+    ],
+);
+
+/// One privilege (DSP1039 §7.3).
+pub static CIM_PRIVILEGE: ClassDef = class(
+    "CIM_Privilege",
+    &CIM_MANAGED_ELEMENT,
+    INSTANCE_ID,
+    &[
+        a("Activities", CimType::Uint16),
+        a("ActivityQualifiers", STR),
+        k("InstanceID"),
+        p("PrivilegeGranted", CimType::Boolean),
+        a("QualifierFormats", CimType::Uint16),
+        p("RepresentsAuthorizationRights", CimType::Boolean),
+    ],
+);
+
+/// The lockout rule (DSP1034 §7.6, plus the window and period, see the module documentation).
+pub static CIM_ACCOUNT_SETTING_DATA: ClassDef = class(
+    "CIM_AccountSettingData",
+    &crate::network::CIM_SETTING_DATA,
+    INSTANCE_ID,
+    &[
+        a("ComplexPasswordRulesEnforced", CimType::Uint16),
+        p("InactivityTimeout", CimType::DateTime),
+        p("LockoutPeriod", CimType::DateTime),
+        p("LockoutWindow", CimType::DateTime),
+        p("MaximumPasswordExpiration", CimType::DateTime),
+        p("MaximumSuccessiveLoginFailures", CimType::Uint16),
+        p("PasswordExpiration", CimType::DateTime),
+        p("PasswordHistoryDepth", CimType::Uint16),
+    ],
+);
+
+/// The system → an account on it.
+pub static CIM_ACCOUNT_ON_SYSTEM: ClassDef = class(
+    "CIM_AccountOnSystem",
+    &CIM_HOSTED_DEPENDENCY,
+    DEPENDENCY_KEYS,
+    &[],
+);
+
+/// A service → what it manages.
+pub static CIM_SERVICE_AFFECTS_ELEMENT: ClassDef = ClassDef {
+    name: "CIM_ServiceAffectsElement",
+    parent: None,
+    is_abstract: false,
+    keys: &["AffectedElement", "AffectingElement"],
+    props: &[
+        r("AffectedElement"),
+        r("AffectingElement"),
+        a("ElementEffects", CimType::Uint16),
+        a("OtherElementEffectsDescriptions", STR),
+    ],
+};
+
+/// An identity → the account it represents.
+pub static CIM_ASSIGNED_IDENTITY: ClassDef = ClassDef {
+    name: "CIM_AssignedIdentity",
+    parent: None,
+    is_abstract: false,
+    keys: &["IdentityInfo", "ManagedElement"],
+    props: &[r("IdentityInfo"), r("ManagedElement")],
+};
+
+/// A role → the element its privileges apply to.
+pub static CIM_ROLE_LIMITED_TO_TARGET: ClassDef = ClassDef {
+    name: "CIM_RoleLimitedToTarget",
+    parent: None,
+    is_abstract: false,
+    keys: &["DefiningRole", "TargetElement"],
+    props: &[r("DefiningRole"), r("TargetElement")],
+};
+
+// ---- Instances --------------------------------------------------------------------------------
+
+/// Every privilege, in the order of their instances.
+pub const PRIVILEGES: [Privilege; 5] = [
+    Privilege::Login,
+    Privilege::ConfigureComponents,
+    Privilege::ConfigureManager,
+    Privilege::ConfigureUsers,
+    Privilege::ConfigureSelf,
+];
+
+/// Every (role, privilege) pair of `Role::privileges`, as indices into `Role::ALL` and
+/// [`PRIVILEGES`]: the CIM_MemberOfCollection links, in order.
+pub(crate) fn grant(i: usize) -> Option<(usize, usize)> {
+    Role::ALL
+        .iter()
+        .enumerate()
+        .flat_map(|(r, role)| role.privileges().iter().map(move |p| (r, *p)))
+        .nth(i)
+        .and_then(|(r, p)| Some((r, PRIVILEGES.iter().position(|q| *q == p)?)))
+}
+
+pub(crate) fn grant_count() -> usize {
+    Role::ALL.iter().map(|r| r.privileges().len()).sum()
+}
+
+/// Index of a role in `Role::ALL`.
+pub(crate) fn role_index(role: Role) -> usize {
+    Role::ALL.iter().position(|r| *r == role).unwrap_or(0)
+}
+
+/// The occupied slots and their roles: `roles[slot]` is the role's index + 1, 0 for a free
+/// slot. What enumeration cursors walk: a slot is a stable position while accounts come and go.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Slots {
+    pub(crate) roles: [u8; MAX_ACCOUNTS],
+    /// Whether the caller sees the accounts and the settings at all
+    /// ([`Accounts::caller_sees_accounts`]); when not, every slot reads as free.
+    pub(crate) visible: bool,
+}
+
+impl Slots {
+    pub(crate) fn of(table: &AccountTable, visible: bool) -> Self {
+        let mut s = Slots {
+            visible,
+            ..Slots::default()
+        };
+        if !visible {
+            return s;
+        }
+        for (slot, account) in table.list() {
+            if let Some(r) = s.roles.get_mut(usize::from(slot)) {
+                *r = role_index(account.role()) as u8 + 1;
+            }
+        }
+        s
+    }
+
+    pub(crate) fn role(&self, slot: usize) -> Option<usize> {
+        self.roles
+            .get(slot)
+            .filter(|r| **r != 0)
+            .map(|r| usize::from(*r - 1))
+    }
+}
+
+pub const ACCOUNT_SERVICE_NAME: &str = "Account Management Service";
+pub const RBA_SERVICE_NAME: &str = "Role Based Authorization Service";
+pub const SETTINGS_ID: &str = "wsbmc:accounts:settings";
+
+fn bmc_scoped<'a>(
+    system: &'a SystemInfo,
+    class: &'static ClassDef,
+    name: Cow<'a, str>,
+) -> [(&'static str, Cow<'a, str>); 4] {
+    [
+        ("CreationClassName", Cow::Borrowed(class.name)),
+        ("Name", name),
+        (
+            "SystemCreationClassName",
+            Cow::Borrowed(CIM_COMPUTER_SYSTEM.name),
+        ),
+        ("SystemName", Cow::Borrowed(system.bmc_name.as_str())),
+    ]
+}
+
+pub fn account_keys<'a>(system: &'a SystemInfo, name: &str) -> [(&'static str, Cow<'a, str>); 4] {
+    bmc_scoped(system, &CIM_ACCOUNT, Cow::Owned(String::from(name)))
+}
+
+pub fn service_keys(system: &SystemInfo, rba: bool) -> [(&'static str, Cow<'_, str>); 4] {
+    if rba {
+        bmc_scoped(
+            system,
+            &CIM_ROLE_BASED_AUTHORIZATION_SERVICE,
+            Cow::Borrowed(RBA_SERVICE_NAME),
+        )
+    } else {
+        bmc_scoped(
+            system,
+            &CIM_ACCOUNT_MANAGEMENT_SERVICE,
+            Cow::Borrowed(ACCOUNT_SERVICE_NAME),
+        )
+    }
+}
+
+pub fn identity_id(name: &str) -> String {
+    format!("wsbmc:identity:{name}")
+}
+
+pub fn role_keys(role: Role) -> [(&'static str, Cow<'static, str>); 2] {
+    [
+        ("CreationClassName", Cow::Borrowed(CIM_ROLE.name)),
+        ("Name", Cow::Borrowed(role.name())),
+    ]
+}
+
+pub fn privilege_id(p: Privilege) -> String {
+    format!("wsbmc:privilege:{}", p.name())
+}
+
+/// What a privilege lets its holder do, as CIM_Privilege.Activities (2 Create, 3 Delete,
+/// 4 Detect, 5 Read, 6 Write, 7 Execute) and a sentence.
+fn activities(p: Privilege) -> (&'static [u16], &'static str) {
+    match p {
+        Privilege::Login => (&[4, 5], "Log in and read everything but the accounts"),
+        Privilege::ConfigureComponents => (
+            &[6, 7],
+            "Control host power, set sensor thresholds, clear the log",
+        ),
+        Privilege::ConfigureManager => (&[2, 3, 6], "Change the BMC's own settings"),
+        Privilege::ConfigureUsers => (
+            &[2, 3, 5, 6],
+            "Read and change accounts, roles and the lockout settings",
+        ),
+        Privilege::ConfigureSelf => (&[6], "Change one's own password"),
+    }
+}
+
+/// EnabledState of an account: 2 Enabled, 3 Disabled, 6 Enabled but Offline while a lockout
+/// lasts (it exists and is enabled, but cannot log in until the period ends).
+fn enabled_state(enabled: bool, locked: bool) -> u16 {
+    match (enabled, locked) {
+        (false, _) => 3,
+        (true, true) => 6,
+        (true, false) => 2,
+    }
+}
+
+/// Builds account `slot` for `f`.
+pub(crate) fn with_account<R>(
+    model: &Model<'_>,
+    slot: usize,
+    f: impl FnOnce(&Instance<'_>) -> R,
+) -> Result<R, Fault> {
+    let accounts = model.accounts()?;
+    let table = accounts
+        .table()
+        .try_borrow()
+        .map_err(|_| internal("the account table is busy"))?;
+    let (_, account) = table
+        .list()
+        .find(|(s, _)| usize::from(*s) == slot)
+        .ok_or_else(crate::model::gone)?;
+    let name = account.name();
+    let mut i = Instance::with_capacity(&CIM_ACCOUNT, 14);
+    for (n, v) in account_keys(model.system(), name) {
+        i.set(n, Value::Str(v));
+    }
+    i.set("Caption", Value::str("Account"));
+    i.set(
+        "Description",
+        Value::string(format!("{} account", account.role().name())),
+    );
+    i.set("ElementName", Value::str(name));
+    i.set("UserID", Value::str(name));
+    let state = enabled_state(account.enabled(), account.is_locked(accounts.now_ms()));
+    i.set("EnabledState", Value::U16(state));
+    // What was last asked for is what holds: a change is carried out at once.
+    let requested = if account.enabled() { 2 } else { 3 };
+    i.set("RequestedState", Value::U16(requested));
+    i.set("EnabledDefault", Value::U16(2));
+    // Write-only: never the stored record, never anything derived from it.
+    i.set("UserPassword", Value::Null);
+    Ok(f(&i))
+}
+
+pub(crate) fn account_name(model: &Model<'_>, slot: usize) -> Result<String, Fault> {
+    let accounts = model.accounts()?;
+    let table = accounts
+        .table()
+        .try_borrow()
+        .map_err(|_| internal("the account table is busy"))?;
+    table
+        .list()
+        .find(|(s, _)| usize::from(*s) == slot)
+        .map(|(_, a)| String::from(a.name()))
+        .ok_or_else(crate::model::gone)
+}
+
+pub(crate) fn identity_instance(name: &str) -> Instance<'static> {
+    let mut i = Instance::with_capacity(&CIM_IDENTITY, 6);
+    i.set("InstanceID", Value::string(identity_id(name)));
+    i.set("Caption", Value::str("Identity"));
+    i.set(
+        "Description",
+        Value::str("The identity an account confers; its roles are its collections"),
+    );
+    i.set("ElementName", Value::string(String::from(name)));
+    // The model does not know who is logged in at the moment; NULL rather than a guess.
+    i.set("CurrentlyAuthenticated", Value::Null);
+    i
+}
+
+pub(crate) fn service_instance(system: &SystemInfo, rba: bool) -> Instance<'_> {
+    let class = if rba {
+        &CIM_ROLE_BASED_AUTHORIZATION_SERVICE
+    } else {
+        &CIM_ACCOUNT_MANAGEMENT_SERVICE
+    };
+    let name = if rba {
+        RBA_SERVICE_NAME
+    } else {
+        ACCOUNT_SERVICE_NAME
+    };
+    let mut i = Instance::with_capacity(class, 20);
+    for (n, v) in service_keys(system, rba) {
+        i.set(n, Value::Str(v));
+    }
+    i.set("Caption", Value::str(name));
+    i.set(
+        "Description",
+        Value::str(if rba {
+            "The fixed roles Administrator, Operator and ReadOnly and their privileges"
+        } else {
+            "Creates, changes and deletes the BMC's local accounts (up to 16)"
+        }),
+    );
+    i.set("ElementName", Value::str(name));
+    i.set("HealthState", Value::U16(5));
+    i.set("OperationalStatus", Value::u16s([2]));
+    i.set("Status", Value::str("OK"));
+    i.set("StatusDescriptions", Value::empty_array());
+    i.set("EnabledState", Value::U16(2));
+    i.set("RequestedState", Value::U16(12));
+    i.set("EnabledDefault", Value::U16(2));
+    i.set("Started", Value::Bool(true));
+    i.set("StartMode", Value::str("Automatic"));
+    i
+}
+
+pub(crate) fn role_instance(role: Role) -> Instance<'static> {
+    let mut i = Instance::with_capacity(&CIM_ROLE, 8);
+    for (n, v) in role_keys(role) {
+        i.set(n, Value::Str(v));
+    }
+    i.set("Caption", Value::str("Role"));
+    i.set(
+        "Description",
+        Value::string(format!(
+            "{}: {}",
+            role.name(),
+            match role {
+                Role::Administrator => "everything, accounts included",
+                Role::Operator => "read, power control, thresholds and the log",
+                Role::ReadOnly => "read everything but the accounts",
+            }
+        )),
+    );
+    i.set("ElementName", Value::str(role.name()));
+    i.set("CommonName", Value::str(role.name()));
+    // 2 Static: the roles are fixed; their privileges cannot be changed.
+    i.set("RoleCharacteristics", Value::u16s([2]));
+    i
+}
+
+pub(crate) fn privilege_instance(p: Privilege) -> Instance<'static> {
+    let (acts, text) = activities(p);
+    let mut i = Instance::with_capacity(&CIM_PRIVILEGE, 10);
+    i.set("InstanceID", Value::string(privilege_id(p)));
+    i.set("Caption", Value::str("Privilege"));
+    i.set("Description", Value::str(text));
+    i.set("ElementName", Value::str(p.name()));
+    i.set("Activities", Value::u16s(acts.iter().copied()));
+    i.set("ActivityQualifiers", Value::empty_array());
+    i.set("QualifierFormats", Value::empty_array());
+    i.set("PrivilegeGranted", Value::Bool(true));
+    i.set("RepresentsAuthorizationRights", Value::Bool(true));
+    i
+}
+
+pub(crate) fn settings_instance(policy: LockoutPolicy) -> Instance<'static> {
+    let mut i = Instance::with_capacity(&CIM_ACCOUNT_SETTING_DATA, 12);
+    i.set("InstanceID", Value::str(SETTINGS_ID));
+    i.set("Caption", Value::str("Account lockout"));
+    i.set(
+        "Description",
+        Value::str("Failed logins within LockoutWindow that lock an account for LockoutPeriod"),
+    );
+    i.set("ElementName", Value::str("Account lockout"));
+    i.set(
+        "MaximumSuccessiveLoginFailures",
+        Value::U16(u16::from(policy.threshold())),
+    );
+    i.set(
+        "LockoutWindow",
+        Value::DateTime(CimDateTime::Interval(policy.window_ms() / 1000)),
+    );
+    i.set(
+        "LockoutPeriod",
+        Value::DateTime(CimDateTime::Interval(policy.duration_ms() / 1000)),
+    );
+    // The password policy is fixed (minimum length, not the name); these have no source.
+    i.set("ComplexPasswordRulesEnforced", Value::empty_array());
+    i
+}
+
+// ---- Changes ----------------------------------------------------------------------------------
+
+fn invalid_param(detail: Option<FaultDetail>, message: String) -> Fault {
+    Fault {
+        kind: FaultKind::InvalidParameter,
+        detail,
+        message: Some(message),
+    }
+}
+
+fn invalid_repr(message: String) -> Fault {
+    Fault::with_detail(FaultKind::InvalidRepresentation, FaultDetail::InvalidValues)
+        .message(message)
+}
+
+fn busy() -> Fault {
+    internal("the account table is busy")
+}
+
+/// A password as the client sent it: text, taken as UTF-8 bytes.
+fn password_bytes(v: &PropertyValue) -> Option<&[u8]> {
+    match v {
+        PropertyValue::Text(t) => Some(t.as_bytes()),
+        _ => None,
+    }
+}
+
+/// The text of a property for comparison with the current value: `None` for NULL.
+fn given_text(v: &PropertyValue, ty: CimType) -> Option<String> {
+    let t = if ty == CimType::DateTime {
+        v.wrapped()
+    } else {
+        v.text()
+    };
+    t.map(String::from)
+}
+
+/// CreateAccount. Returns the ReturnValue and, on success, the new account's slot.
+pub(crate) fn create_account(
+    model: &Model<'_>,
+    input: &[Property],
+    out: &mut XmlWriter,
+) -> Result<(), Fault> {
+    let accounts = model.accounts()?;
+    let mut system = None;
+    let mut template = None;
+    for (n, prop) in input.iter().enumerate() {
+        let name = prop.name.as_str();
+        if input[..n].iter().any(|o| o.name.eq_ignore_ascii_case(name)) {
+            return Err(invalid_param(
+                Some(FaultDetail::InvalidName),
+                format!("parameter {name} is given twice"),
+            ));
+        }
+        if name.eq_ignore_ascii_case("System") {
+            system = Some(&prop.value);
+        } else if name.eq_ignore_ascii_case("AccountTemplate") {
+            template = Some(&prop.value);
+        } else {
+            return Err(invalid_param(
+                Some(FaultDetail::InvalidName),
+                format!("the method has no parameter {name}"),
+            ));
+        }
+    }
+    match system {
+        Some(PropertyValue::Epr(epr)) if names_the_bmc(model, epr)? => {}
+        Some(PropertyValue::Epr(_)) => {
+            return Err(invalid_param(
+                Some(FaultDetail::InvalidValue),
+                format!(
+                    "System must be the BMC's system ({} {})",
+                    CIM_COMPUTER_SYSTEM.name,
+                    model.system().bmc_name
+                ),
+            ));
+        }
+        Some(PropertyValue::Nil) | None => {
+            return Err(invalid_param(
+                None,
+                String::from("parameter System is required"),
+            ));
+        }
+        Some(_) => {
+            return Err(invalid_param(
+                Some(FaultDetail::TypeMismatch),
+                String::from("System must be an EPR"),
+            ));
+        }
+    }
+    let template = match template {
+        Some(PropertyValue::Instance(t)) => t,
+        Some(PropertyValue::Nil) | None => {
+            return Err(invalid_param(
+                None,
+                String::from("parameter AccountTemplate is required"),
+            ));
+        }
+        Some(_) => {
+            return Err(invalid_param(
+                Some(FaultDetail::TypeMismatch),
+                String::from("AccountTemplate must be an embedded CIM_Account instance"),
+            ));
+        }
+    };
+    let t = Template::parse(template)?;
+    let code = match add(accounts, &t)? {
+        Ok(()) => 0,
+        Err(e) => create_code(e),
+    };
+    write_create_output(model, out, &t.user, code)
+}
+
+/// Adds the account a template describes, cheapest checks first; the table's refusal, or a
+/// fault when the table is busy or the store cannot keep the change.
+fn add(accounts: &dyn Accounts, t: &Template) -> Result<Result<(), AccountError>, Fault> {
+    if let Err(e) = validate_name(&t.user) {
+        return Ok(Err(AccountError::Name(e)));
+    }
+    {
+        let table = accounts.table().try_borrow().map_err(|_| busy())?;
+        if table
+            .list()
+            .any(|(_, a)| a.name().eq_ignore_ascii_case(&t.user))
+        {
+            return Ok(Err(AccountError::Duplicate));
+        }
+        if table.list().count() >= MAX_ACCOUNTS {
+            return Ok(Err(AccountError::Full));
+        }
+        // A disabled new Administrator where no enabled one exists would leave nobody to
+        // manage accounts: the table would refuse to disable it after creating it.
+        let admin = table
+            .list()
+            .any(|(_, a)| a.role() == Role::Administrator && a.enabled());
+        if !t.enabled && t.role == Role::Administrator && !admin {
+            return Ok(Err(AccountError::LastAdministrator));
+        }
+    }
+    // Only now the slow hash: a refused name or a full table costs no PBKDF2.
+    let password = match accounts.hash_password(&t.user, &t.password) {
+        Ok(p) => p,
+        Err(e) => return Ok(Err(AccountError::Password(e))),
+    };
+    accounts.can_persist().map_err(|e| e.fault())?;
+    let mut table = accounts.table().try_borrow_mut().map_err(|_| busy())?;
+    let created = match table.create(&t.user, t.role, password) {
+        Ok(c) => c,
+        Err(e) => return Ok(Err(e)),
+    };
+    let disabled = if t.enabled {
+        None
+    } else {
+        // Cannot be refused: the pre-check above left an enabled Administrator besides a new
+        // one.
+        table.set_enabled(&t.user, false).ok()
+    };
+    drop(table);
+    accounts.commit(created);
+    if let Some(c) = disabled {
+        accounts.commit(c);
+    }
+    Ok(Ok(()))
+}
+
+/// WS-Transfer Create of a CIM_Account: the body is what CreateAccount's AccountTemplate is,
+/// the answer the new account's EPR. The table's refusals are faults here (there is no
+/// ReturnValue): a name or password rule `wxf:InvalidRepresentation`, a duplicate
+/// `wsman:AlreadyExists`, a full table `wsman:QuotaLimit`.
+pub(crate) fn create_resource(model: &Model<'_>, body: &Representation) -> Result<Epr, Fault> {
+    let accounts = model.accounts()?;
+    // The template's faults are about the body here, not about a parameter.
+    let t = Template::parse(body).map_err(|f| Fault {
+        kind: FaultKind::InvalidRepresentation,
+        detail: Some(FaultDetail::InvalidValues),
+        message: f.message,
+    })?;
+    match add(accounts, &t)? {
+        Ok(()) => {}
+        Err(AccountError::Duplicate) => {
+            return Err(Fault::new(FaultKind::AlreadyExists)
+                .message(format!("an account named {} exists", Quoted(&t.user))));
+        }
+        Err(AccountError::Full) => {
+            return Err(Fault::new(FaultKind::QuotaLimit)
+                .message(format!("all {MAX_ACCOUNTS} account slots are taken")));
+        }
+        Err(AccountError::Password(e)) => {
+            return Err(invalid_repr(format!(
+                "the password is refused: {}",
+                password_rule(e)
+            )));
+        }
+        Err(AccountError::Name(e)) => {
+            return Err(invalid_repr(format!(
+                "the user name is refused: {}",
+                name_rule(e)
+            )));
+        }
+        Err(e) => return Err(invalid_repr(format!("{e}"))),
+    }
+    let slot = accounts
+        .table()
+        .try_borrow()
+        .map_err(|_| busy())?
+        .get(&t.user)
+        .map(|(s, _)| usize::from(s))
+        .ok_or_else(|| internal("the new account vanished"))?;
+    model.epr(&Item::new(Kind::Account, slot))
+}
+
+fn create_code(e: AccountError) -> u32 {
+    match e {
+        AccountError::Name(_) => NAME_REFUSED,
+        AccountError::Password(_) | AccountError::WrongName => PASSWORD_REFUSED,
+        AccountError::Duplicate => DUPLICATE,
+        AccountError::Full => TABLE_FULL,
+        AccountError::NotFound | AccountError::LastAdministrator => CREATE_FAILED,
+    }
+}
+
+fn write_create_output(
+    model: &Model<'_>,
+    out: &mut XmlWriter,
+    user: &str,
+    code: u32,
+) -> Result<(), Fault> {
+    let (account, identity) = if code == 0 {
+        let slot = model
+            .accounts()?
+            .table()
+            .try_borrow()
+            .map_err(|_| busy())?
+            .get(user)
+            .map(|(s, _)| usize::from(s))
+            .ok_or_else(|| internal("the new account vanished"))?;
+        (
+            Some(model.epr(&Item::new(Kind::Account, slot))?),
+            Some(model.epr(&Item::new(Kind::AccountIdentity, slot))?),
+        )
+    } else {
+        (None, None)
+    };
+    let uri = CIM_ACCOUNT_MANAGEMENT_SERVICE.resource_uri();
+    out.open("p:CreateAccount_OUTPUT", &[("xmlns:p", &uri)]);
+    for (tag, epr) in [("p:Account", account), ("p:Identities", identity)] {
+        if let Some(epr) = epr {
+            out.open(tag, &[]);
+            wsbmc_wsman::write_epr(out, &epr);
+            out.close(tag);
+        }
+    }
+    out.open("p:ReturnValue", &[]);
+    out.text_int(false, code.into());
+    out.close("p:ReturnValue");
+    out.close("p:CreateAccount_OUTPUT");
+    Ok(())
+}
+
+/// Whether `epr` names the BMC's CIM_ComputerSystem, the system accounts live on.
+fn names_the_bmc(model: &Model<'_>, epr: &Epr) -> Result<bool, Fault> {
+    Ok(epr_matches(&model.epr(&BMC)?, epr))
+}
+
+/// The AccountTemplate of a CreateAccount, checked.
+struct Template {
+    user: String,
+    password: Vec<u8>,
+    role: Role,
+    enabled: bool,
+}
+
+impl Template {
+    fn parse(t: &Representation) -> Result<Self, Fault> {
+        if !t.class.eq_ignore_ascii_case(CIM_ACCOUNT.name) {
+            return Err(invalid_param(
+                Some(FaultDetail::InvalidValue),
+                format!("AccountTemplate must be a CIM_Account, not {}", t.class),
+            ));
+        }
+        let mut user: Option<&str> = None;
+        let mut others: Vec<(&str, &str)> = Vec::new();
+        let mut password = None;
+        let mut role = Role::ReadOnly;
+        let mut enabled = true;
+        for prop in &t.properties {
+            let name = prop.name.as_str();
+            let v = &prop.value;
+            if *v == PropertyValue::Nil {
+                continue;
+            }
+            let text = v.text().unwrap_or("");
+            if name.eq_ignore_ascii_case("UserID") {
+                user = Some(text);
+            } else if name.eq_ignore_ascii_case("UserPassword") {
+                if password.is_some() {
+                    return Err(invalid_param(
+                        Some(FaultDetail::InvalidValue),
+                        String::from("AccountTemplate gives UserPassword twice"),
+                    ));
+                }
+                password = Some(password_bytes(v).ok_or_else(|| {
+                    invalid_param(
+                        Some(FaultDetail::TypeMismatch),
+                        String::from("UserPassword must be text"),
+                    )
+                })?);
+            } else if name.eq_ignore_ascii_case("Role") {
+                role = Role::from_name(text).ok_or_else(|| {
+                    invalid_param(
+                        Some(FaultDetail::InvalidValue),
+                        format!(
+                            "Role must be Administrator, Operator or ReadOnly, not {}",
+                            Quoted(text)
+                        ),
+                    )
+                })?;
+            } else if name.eq_ignore_ascii_case("EnabledState") {
+                enabled = match text {
+                    "2" => true,
+                    "3" => false,
+                    _ => {
+                        return Err(invalid_param(
+                            Some(FaultDetail::InvalidValue),
+                            String::from("EnabledState must be 2 (Enabled) or 3 (Disabled)"),
+                        ));
+                    }
+                };
+            } else if ["Name", "ElementName"]
+                .iter()
+                .any(|n| n.eq_ignore_ascii_case(name))
+            {
+                others.push((name, text));
+            } else if ["CreationClassName", "SystemCreationClassName", "SystemName"]
+                .iter()
+                .any(|n| n.eq_ignore_ascii_case(name))
+            {
+                // Keys the service assigns; what a template says for them is not used.
+            } else {
+                return Err(invalid_param(
+                    Some(FaultDetail::InvalidName),
+                    format!("AccountTemplate property {name} cannot be set at creation"),
+                ));
+            }
+        }
+        let user = user
+            .ok_or_else(|| invalid_param(None, String::from("AccountTemplate needs a UserID")))?;
+        if let Some((name, _)) = others.iter().find(|(_, v)| *v != user) {
+            return Err(invalid_param(
+                Some(FaultDetail::InvalidValue),
+                format!("AccountTemplate {name} must equal its UserID"),
+            ));
+        }
+        let password = password.ok_or_else(|| {
+            invalid_param(None, String::from("AccountTemplate needs a UserPassword"))
+        })?;
+        Ok(Self {
+            user: String::from(user),
+            password: Vec::from(password),
+            role,
+            enabled,
+        })
+    }
+}
+
+/// Put on CIM_Account or CIM_AccountSettingData; `None` for any other item.
+pub(crate) fn put(
+    model: &Model<'_>,
+    item: &Item,
+    body: &Representation,
+    out: &mut XmlWriter,
+) -> Option<Result<(), Fault>> {
+    match item.kind {
+        Kind::Account => {
+            Some(put_account(model, item, body).and_then(|()| model.render_item(item, out, None)))
+        }
+        Kind::AccountSettings => {
+            Some(put_settings(model, body).and_then(|()| model.render_item(item, out, None)))
+        }
+        _ => None,
+    }
+}
+
+/// The body's properties by name (each once; array elements in order), checked against the
+/// class: a property the class lacks, or a body of another class, is refused.
+fn given<'b>(
+    class: &'static ClassDef,
+    body: &'b Representation,
+) -> Result<Vec<(&'static str, Vec<&'b PropertyValue>)>, Fault> {
+    let named = class_named(&body.class)
+        .filter(|c| class.is_a(c))
+        .ok_or_else(|| {
+            invalid_repr(format!(
+                "{} is not a representation of {}",
+                body.class, class.name
+            ))
+        })?;
+    if let Some(ns_uri) = body.namespace.as_deref()
+        && !ns_uri.eq_ignore_ascii_case(&named.resource_uri())
+    {
+        return Err(Fault::with_detail(
+            FaultKind::InvalidRepresentation,
+            FaultDetail::InvalidNamespace,
+        )
+        .message(format!("{} is not the namespace of {}", ns_uri, named.name)));
+    }
+    let mut out: Vec<(&'static str, Vec<&PropertyValue>)> = Vec::new();
+    for prop in &body.properties {
+        let def = class
+            .property(&prop.name)
+            .ok_or_else(|| invalid_repr(format!("{} has no property {}", class.name, prop.name)))?;
+        match out.iter_mut().find(|(n, _)| *n == def.name) {
+            Some((_, values)) if def.array => values.push(&prop.value),
+            Some(_) => return Err(invalid_repr(format!("{} is given twice", def.name))),
+            None => out.push((def.name, alloc::vec![&prop.value])),
+        }
+    }
+    Ok(out)
+}
+
+/// Every property not in `writable` must equal the current value (`current` is the instance
+/// as it is now).
+fn check_read_only(
+    class: &'static ClassDef,
+    given: &[(&'static str, Vec<&PropertyValue>)],
+    writable: &[&str],
+    current: &Instance<'_>,
+) -> Result<(), Fault> {
+    for (name, values) in given {
+        if writable.contains(name) {
+            continue;
+        }
+        let Some(def) = class.property(name) else {
+            continue;
+        };
+        let have: Vec<Option<String>> = match current.get(name).unwrap_or(&Value::Null) {
+            Value::Array(items) => items
+                .iter()
+                .map(scalar_text)
+                .filter(Option::is_some)
+                .collect(),
+            Value::Null if def.array => Vec::new(),
+            v => alloc::vec![scalar_text(v)],
+        };
+        let mut want: Vec<Option<String>> = values.iter().map(|v| given_text(v, def.ty)).collect();
+        if def.array {
+            want.retain(Option::is_some);
+        }
+        let same = match def.ty {
+            CimType::DateTime => {
+                have.len() == want.len()
+                    && have.iter().zip(&want).all(|(h, w)| match (h, w) {
+                        (Some(h), Some(w)) => crate::datetime::normalize(w)
+                            .is_some_and(|w| w == *h || crate::datetime::normalize(h) == Some(w)),
+                        (None, None) => true,
+                        _ => false,
+                    })
+            }
+            _ => have == want,
+        };
+        if !same {
+            return Err(invalid_repr(format!("{name} is read-only")));
+        }
+    }
+    Ok(())
+}
+
+/// A single scalar property's text, or `None` when absent or NULL.
+fn scalar<'b>(
+    given: &[(&'static str, Vec<&'b PropertyValue>)],
+    name: &str,
+) -> Option<&'b PropertyValue> {
+    given
+        .iter()
+        .find(|(n, _)| *n == name)
+        .and_then(|(_, v)| v.first().copied())
+        .filter(|v| **v != PropertyValue::Nil)
+}
+
+fn state_request(v: Option<&PropertyValue>, name: &str) -> Result<Option<bool>, Fault> {
+    match v.and_then(|v| v.text()) {
+        None => Ok(None),
+        Some("2") => Ok(Some(true)),
+        Some("3") => Ok(Some(false)),
+        Some(other) => Err(invalid_repr(format!(
+            "{name} may be set to 2 (Enabled) or 3 (Disabled), not {}",
+            Quoted(other)
+        ))),
+    }
+}
+
+fn put_account(model: &Model<'_>, item: &Item, body: &Representation) -> Result<(), Fault> {
+    let accounts = model.accounts()?;
+    let given = given(&CIM_ACCOUNT, body)?;
+    let name = account_name(model, item.ix)?;
+    let (enabled_now, locked_now) = {
+        let table = accounts.table().try_borrow().map_err(|_| busy())?;
+        let (_, a) = table.get(&name).ok_or_else(crate::model::gone)?;
+        (a.enabled(), a.is_locked(accounts.now_ms()))
+    };
+    with_account(model, item.ix, |current| {
+        check_read_only(
+            &CIM_ACCOUNT,
+            &given,
+            &["UserPassword", "EnabledState", "RequestedState"],
+            current,
+        )
+    })??;
+
+    // A state as read back (EnabledState 6 while locked) asks for no change: `winrm set` sends
+    // the whole representation with one element edited.
+    let unchanged = |name: &str, shown: u16| {
+        let shown = format!("{shown}");
+        scalar(&given, name).filter(move |v| v.text() != Some(shown.as_str()))
+    };
+    let from_enabled = state_request(
+        unchanged("EnabledState", enabled_state(enabled_now, locked_now)),
+        "EnabledState",
+    )?;
+    let from_requested = state_request(
+        unchanged("RequestedState", if enabled_now { 2 } else { 3 }),
+        "RequestedState",
+    )?;
+    let want_enabled = match (from_enabled, from_requested) {
+        (Some(a), Some(b)) if a != b => {
+            return Err(invalid_repr(String::from(
+                "EnabledState and RequestedState ask for different states",
+            )));
+        }
+        (a, b) => a.or(b).filter(|e| *e != enabled_now),
+    };
+    let password = match given.iter().find(|(n, _)| *n == "UserPassword") {
+        None => None,
+        Some((_, values)) => match values.as_slice() {
+            [v] if **v == PropertyValue::Nil => None,
+            [] => None,
+            [v] => {
+                let bytes = password_bytes(v)
+                    .ok_or_else(|| invalid_repr(String::from("UserPassword must be text")))?;
+                Some(accounts.hash_password(&name, bytes).map_err(|e| {
+                    invalid_repr(format!("the password is refused: {}", password_rule(e)))
+                })?)
+            }
+            _ => return Err(invalid_repr(String::from("UserPassword takes one value"))),
+        },
+    };
+    if want_enabled.is_none() && password.is_none() {
+        return Ok(());
+    }
+    accounts.can_persist().map_err(|e| e.fault())?;
+    let mut changes: Vec<Change> = Vec::new();
+    {
+        let mut table = accounts.table().try_borrow_mut().map_err(|_| busy())?;
+        // The state first: it is the change that can be refused, and then nothing changed.
+        if let Some(enabled) = want_enabled {
+            changes.push(table.set_enabled(&name, enabled).map_err(account_fault)?);
+        }
+        if let Some(password) = password {
+            changes.push(table.set_password(&name, password).map_err(account_fault)?);
+        }
+    }
+    for c in changes {
+        accounts.commit(c);
+    }
+    Ok(())
+}
+
+/// The rule a name broke, in words.
+fn name_rule(e: wsbmc_accounts::NameError) -> &'static str {
+    use wsbmc_accounts::NameError;
+    match e {
+        NameError::Empty => "it is empty",
+        NameError::TooLong => "longer than 16 bytes",
+        NameError::FirstNotLetter => "it must start with a letter",
+        NameError::BadCharacter => "only letters, digits, '_', '-' and '.' are allowed",
+        NameError::Reserved => "it is reserved",
+    }
+}
+
+/// The rule a password broke, in words.
+fn password_rule(e: PasswordError) -> &'static str {
+    match e {
+        PasswordError::TooShort => "shorter than 8 bytes",
+        PasswordError::TooLong => "longer than 64 bytes",
+        PasswordError::Nul => "it contains a NUL",
+        PasswordError::SameAsName => "it is the user name",
+    }
+}
+
+fn account_fault(e: AccountError) -> Fault {
+    match e {
+        AccountError::NotFound => crate::model::gone(),
+        e => invalid_repr(format!("{e}")),
+    }
+}
+
+/// Seconds of an `xs:duration` made of whole days, hours, minutes and seconds (`P1DT2H`,
+/// `PT300S`); `None` for anything else (years and months have no fixed length).
+fn interval_secs(text: &str) -> Option<u64> {
+    let rest = text.trim().strip_prefix('P')?;
+    let (days, time) = match rest.split_once('T') {
+        Some((d, t)) => (d, t),
+        None => (rest, ""),
+    };
+    let mut secs: u64 = 0;
+    let mut any = false;
+    let parts: [(&str, &[(char, u64)]); 2] = [
+        (days, &[('D', 86_400)]),
+        (time, &[('H', 3600), ('M', 60), ('S', 1)]),
+    ];
+    for (part, units) in parts {
+        let mut s = part;
+        for (unit, scale) in units {
+            if let Some((n, tail)) = s.split_once(*unit) {
+                let n: u64 = n.parse().ok()?;
+                secs = secs.checked_add(n.checked_mul(*scale)?)?;
+                s = tail;
+                any = true;
+            }
+        }
+        if !s.is_empty() {
+            return None;
+        }
+    }
+    any.then_some(secs)
+}
+
+fn put_settings(model: &Model<'_>, body: &Representation) -> Result<(), Fault> {
+    let accounts = model.accounts()?;
+    let given = given(&CIM_ACCOUNT_SETTING_DATA, body)?;
+    let policy = accounts.table().try_borrow().map_err(|_| busy())?.policy();
+    let writable = [
+        "MaximumSuccessiveLoginFailures",
+        "LockoutWindow",
+        "LockoutPeriod",
+    ];
+    check_read_only(
+        &CIM_ACCOUNT_SETTING_DATA,
+        &given,
+        &writable,
+        &settings_instance(policy),
+    )?;
+    let threshold = match scalar(&given, "MaximumSuccessiveLoginFailures") {
+        None => policy.threshold(),
+        Some(v) => v
+            .text()
+            .and_then(|t| t.parse::<u8>().ok())
+            .filter(|n| *n > 0)
+            .ok_or_else(|| {
+                invalid_repr(String::from(
+                    "MaximumSuccessiveLoginFailures must be 1 to 255: lockout cannot be switched off",
+                ))
+            })?,
+    };
+    let period = |name: &str, now_ms: u64| -> Result<u64, Fault> {
+        match scalar(&given, name) {
+            None => Ok(now_ms),
+            Some(v) => v
+                .wrapped()
+                .and_then(interval_secs)
+                .and_then(|s| s.checked_mul(1000))
+                .ok_or_else(|| {
+                    invalid_repr(format!("{name} must be a cim:Interval of whole seconds"))
+                }),
+        }
+    };
+    let window = period("LockoutWindow", policy.window_ms())?;
+    let duration = period("LockoutPeriod", policy.duration_ms())?;
+    let next = LockoutPolicy::new(threshold, window, duration).map_err(|e| match e {
+        PolicyError::ZeroThreshold => invalid_repr(String::from(
+            "MaximumSuccessiveLoginFailures must be at least 1",
+        )),
+        PolicyError::Period => invalid_repr(String::from(
+            "LockoutWindow and LockoutPeriod must be 1 second to 1 day",
+        )),
+    })?;
+    if next == policy {
+        return Ok(());
+    }
+    accounts.can_persist().map_err(|e| e.fault())?;
+    let caller = accounts.caller();
+    let change = accounts
+        .table()
+        .try_borrow_mut()
+        .map_err(|_| busy())?
+        .set_policy(next, &caller);
+    accounts.commit(change);
+    Ok(())
+}
+
+/// Delete on CIM_Account.
+pub(crate) fn delete(model: &Model<'_>, item: &Item) -> Result<(), Fault> {
+    if item.kind != Kind::Account {
+        return Err(Fault::action_mismatch().message(format!(
+            "Delete is not supported on {}",
+            item.kind.class().name
+        )));
+    }
+    let accounts = model.accounts()?;
+    let name = account_name(model, item.ix)?;
+    accounts.can_persist().map_err(|e| e.fault())?;
+    let change = accounts
+        .table()
+        .try_borrow_mut()
+        .map_err(|_| busy())?
+        .delete(&name)
+        .map_err(|e| match e {
+            AccountError::LastAdministrator => Fault::action_mismatch().message(format!("{e}")),
+            AccountError::NotFound => crate::model::gone(),
+            e => internal(&format!("{e}")),
+        })?;
+    accounts.commit(change);
+    Ok(())
+}
+
+/// CIM_Account.RequestStateChange: the ReturnValue.
+pub(crate) fn request_state_change(
+    model: &Model<'_>,
+    item: &Item,
+    requested: u16,
+) -> Result<u32, Fault> {
+    let enabled = match requested {
+        2 => true,
+        3 => false,
+        5 => return Ok(crate::method::SUCCESS),
+        _ => return Ok(crate::method::NOT_SUPPORTED),
+    };
+    let accounts = model.accounts()?;
+    let name = account_name(model, item.ix)?;
+    accounts.can_persist().map_err(|e| e.fault())?;
+    let result = accounts
+        .table()
+        .try_borrow_mut()
+        .map_err(|_| busy())?
+        .set_enabled(&name, enabled);
+    match result {
+        Ok(change) => {
+            accounts.commit(change);
+            Ok(crate::method::SUCCESS)
+        }
+        Err(AccountError::LastAdministrator) => Ok(INVALID_STATE_TRANSITION),
+        Err(AccountError::NotFound) => Err(crate::model::gone()),
+        Err(e) => Err(internal(&format!("{e}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grants_follow_the_role_table() {
+        assert_eq!(grant_count(), 10);
+        for i in 0..grant_count() {
+            let (r, p) = grant(i).unwrap();
+            assert!(Role::ALL[r].has(PRIVILEGES[p]));
+        }
+        assert_eq!(grant(grant_count()), None);
+    }
+
+    #[test]
+    fn intervals() {
+        assert_eq!(interval_secs("PT300S"), Some(300));
+        assert_eq!(interval_secs("PT5M"), Some(300));
+        assert_eq!(interval_secs("P1DT1H1M1S"), Some(90_061));
+        assert_eq!(interval_secs("P1D"), Some(86_400));
+        assert_eq!(interval_secs("P"), None);
+        assert_eq!(interval_secs("PT1.5S"), None);
+        assert_eq!(interval_secs("P1Y"), None);
+        assert_eq!(interval_secs("PT99999999999999999999S"), None);
+    }
+
+    #[test]
+    fn instances_conform_to_their_classes() {
+        for i in [
+            role_instance(Role::Operator),
+            privilege_instance(Privilege::Login),
+            settings_instance(LockoutPolicy::default()),
+            identity_instance("x"),
+        ] {
+            for prop in i.class.properties() {
+                assert!(
+                    i.get(prop.name).is_none_or(|v| v.conforms(prop)),
+                    "{}",
+                    prop.name
+                );
+            }
+        }
+    }
+}
