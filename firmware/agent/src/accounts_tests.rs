@@ -17,11 +17,14 @@ use wsbmc_time_std as _;
 
 const ACCOUNT_URI: &str = "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_Account";
 
+/// Who the agent said was calling, each time the model asked.
+type Seen = Rc<RefCell<Vec<Option<(String, Role)>>>>;
+
 /// Records who the agent says is calling whenever the model asks.
 struct Recorder {
     agent: Weak<Agent>,
     table: RefCell<AccountTable>,
-    seen: Rc<RefCell<Vec<Option<(String, Role)>>>>,
+    seen: Seen,
 }
 
 impl wsbmc_cim::Accounts for Recorder {
