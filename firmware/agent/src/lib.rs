@@ -17,6 +17,10 @@ mod events;
 pub mod log;
 
 use alloc::vec::Vec;
+#[cfg(feature = "accounts")]
+use alloc::{boxed::Box, string::String};
+#[cfg(feature = "accounts")]
+use core::cell::OnceCell;
 use core::cell::{Cell, RefCell};
 
 use embassy_futures::select::select;
@@ -91,6 +95,16 @@ pub struct Agent {
     /// WS-Eventing subscriptions, fed from the log task (see `events`).
     #[cfg(feature = "eventing")]
     events: wsbmc_eventing::Source,
+    /// The image's account table as the CIM model manages it (DSP1034/DSP1039), set once at
+    /// start-up by the image, which owns the table, its hashing and its persistence. Unset, the
+    /// account classes are empty.
+    #[cfg(feature = "accounts")]
+    accounts: OnceCell<Box<dyn wsbmc_cim::Accounts>>,
+    /// Who the request being handled was authenticated as: its user name (the buffer is reused
+    /// from request to request) and role, `None` outside a request or for an unauthenticated
+    /// Identify. For the account classes' audit and visibility ([`Self::request_caller`]).
+    #[cfg(feature = "accounts")]
+    caller: RefCell<(String, Option<wsbmc_http::Role>)>,
 }
 
 /// What the power task and the request handler share.
@@ -149,7 +163,36 @@ impl Agent {
             store_failing: Cell::new(false),
             #[cfg(feature = "eventing")]
             events: events::source(seed),
+            #[cfg(feature = "accounts")]
+            accounts: OnceCell::new(),
+            #[cfg(feature = "accounts")]
+            caller: RefCell::new((String::new(), None)),
         }
+    }
+
+    /// Hands the CIM model the image's account table (once; a second call is ignored and says
+    /// so with `false`).
+    #[cfg(feature = "accounts")]
+    pub fn set_accounts(&self, accounts: Box<dyn wsbmc_cim::Accounts>) -> bool {
+        self.accounts.set(accounts).is_ok()
+    }
+
+    /// The user name and role the request being handled was authenticated with; `None` outside
+    /// a request or for one let through unauthenticated (Identify). Read by the image's
+    /// [`wsbmc_cim::Accounts`] while the model serves the request, which happens synchronously
+    /// inside [`Handler::handle`].
+    #[cfg(feature = "accounts")]
+    pub fn request_caller(&self) -> Option<(String, wsbmc_http::Role)> {
+        let c = self.caller.borrow();
+        c.1.map(|role| (c.0.clone(), role))
+    }
+
+    /// Whether the log task can take a store write now: the store is mounted, its last
+    /// operation succeeded, and the queue has room. Account changes ask this before anything
+    /// changes, as threshold changes do ([`Platform::can_persist`]).
+    #[cfg(feature = "accounts")]
+    pub fn store_ready(&self) -> bool {
+        self.log.is_enabled() && !self.store_failing.get() && self.log.has_room()
     }
 
     /// Replaces the management network's addresses (DSP1036): the image reads them at start-up
@@ -806,6 +849,13 @@ impl Handler for Agent {
             now_ms: now_ms(),
             security_profiles: Some(req.profiles),
         };
+        #[cfg(feature = "accounts")]
+        {
+            let mut c = self.caller.borrow_mut();
+            c.0.clear();
+            c.0.push_str(req.user.unwrap_or_default());
+            c.1 = req.user.and(req.role);
+        }
         let model = Model::new(&self.monitor, &self.system, self);
         #[cfg(feature = "eventing")]
         let reply = {
@@ -829,6 +879,10 @@ impl Handler for Agent {
                 None => wsman.handle(&model, &meta, body),
             }
         };
+        #[cfg(feature = "accounts")]
+        {
+            self.caller.borrow_mut().1 = None;
+        }
         // WS-Man says what kind of answer it wrote; HTTP picks the status line for it.
         let outcome = match reply.kind {
             ReplyKind::Success => Outcome::Served,
@@ -962,6 +1016,11 @@ impl Platform for Agent {
         Some(&self.log)
     }
 
+    #[cfg(feature = "accounts")]
+    fn accounts(&self) -> Option<&dyn wsbmc_cim::Accounts> {
+        self.accounts.get().map(|a| &**a)
+    }
+
     fn clear_log(&self) -> ClearOutcome {
         if !self.log.is_enabled() {
             return ClearOutcome::Unsupported;
@@ -1045,3 +1104,6 @@ mod tests {
         );
     }
 }
+
+#[cfg(all(test, feature = "accounts"))]
+mod accounts_tests;

@@ -22,6 +22,7 @@ mod power;
 mod sim;
 mod state;
 mod users;
+mod wsman_accounts;
 
 use std::cell::RefCell;
 use std::io::Write as _;
@@ -612,6 +613,15 @@ async fn run(
             }
         }));
     }
+
+    // The CIM account classes manage the same table http authenticates against.
+    agent.set_accounts(Box::new(wsman_accounts::AgentAccounts::new(
+        &agent,
+        table.clone(),
+        PBKDF2_ITERATIONS,
+        dev_default,
+        random_u64,
+    )));
 
     // PBKDF2 (about 2 ms) runs on a worker thread, not on the executor every connection shares.
     match kdf::Worker::start() {

@@ -1,0 +1,117 @@
+//! The agent hands the CIM model the image's account table and, while a request is served,
+//! the identity it was authenticated with (issue 15).
+
+extern crate std;
+
+use alloc::rc::{Rc, Weak};
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::cell::RefCell;
+
+use wsbmc_accounts::{AccountTable, Change, LockoutPolicy, NewPassword, PasswordError, Role};
+use wsbmc_monitor::Monitor;
+use wsbmc_wsman::Limits;
+
+use super::*;
+use wsbmc_time_std as _;
+
+const ACCOUNT_URI: &str = "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_Account";
+
+/// Who the agent said was calling, each time the model asked.
+type Seen = Rc<RefCell<Vec<Option<(String, Role)>>>>;
+
+/// Records who the agent says is calling whenever the model asks.
+struct Recorder {
+    agent: Weak<Agent>,
+    table: RefCell<AccountTable>,
+    seen: Seen,
+}
+
+impl wsbmc_cim::Accounts for Recorder {
+    fn table(&self) -> &RefCell<AccountTable> {
+        &self.table
+    }
+    fn hash_password(&self, name: &str, password: &[u8]) -> Result<NewPassword, PasswordError> {
+        NewPassword::new(name, password, b"0123456789abcdef", 2)
+    }
+    fn commit(&self, _change: Change) {}
+    fn now_ms(&self) -> u64 {
+        0
+    }
+    fn caller_sees_accounts(&self) -> bool {
+        let caller = self.agent.upgrade().and_then(|a| a.request_caller());
+        let sees = caller
+            .as_ref()
+            .is_some_and(|(_, r)| r.has(wsbmc_accounts::Privilege::ConfigureUsers));
+        self.seen.borrow_mut().push(caller);
+        sees
+    }
+}
+
+fn enumerate(agent: &Agent, user: &str, role: Role) -> String {
+    let body = alloc::format!(
+        "<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\" \
+         xmlns:a=\"http://schemas.xmlsoap.org/ws/2004/08/addressing\" \
+         xmlns:n=\"http://schemas.xmlsoap.org/ws/2004/09/enumeration\" \
+         xmlns:w=\"http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd\"><s:Header>\
+         <a:To>http://127.0.0.1/wsman</a:To>\
+         <w:ResourceURI s:mustUnderstand=\"true\">{ACCOUNT_URI}</w:ResourceURI>\
+         <a:ReplyTo><a:Address s:mustUnderstand=\"true\">\
+         http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</a:Address></a:ReplyTo>\
+         <a:Action s:mustUnderstand=\"true\">\
+         http://schemas.xmlsoap.org/ws/2004/09/enumeration/Enumerate</a:Action>\
+         <a:MessageID>uuid:00000000-0000-0000-0000-000000000001</a:MessageID></s:Header>\
+         <s:Body><n:Enumerate><w:OptimizeEnumeration/><w:MaxElements>20</w:MaxElements>\
+         </n:Enumerate></s:Body></s:Envelope>"
+    );
+    let req = Request {
+        path: "/wsman",
+        content_type: Some("application/soap+xml;charset=UTF-8"),
+        user: Some(user),
+        role: Some(role),
+        profiles: &[],
+    };
+    let r = agent.handle(&req, body.as_bytes());
+    String::from_utf8_lossy(&r.body).into_owned()
+}
+
+#[test]
+fn the_model_sees_the_table_and_the_caller_of_the_request_being_served() {
+    let agent = Rc::new(Agent::new(
+        Monitor::new(Vec::new()),
+        SystemInfo::new("host-1"),
+        Limits::default(),
+        7,
+    ));
+    let mut table = AccountTable::new(LockoutPolicy::default(), 2);
+    let pw = NewPassword::new("boss", b"boss-pass-1", b"0123456789abcdef", 2).unwrap();
+    table.create("boss", Role::Administrator, pw).unwrap();
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let recorder = Recorder {
+        agent: Rc::downgrade(&agent),
+        table: RefCell::new(table),
+        seen: seen.clone(),
+    };
+    assert!(agent.set_accounts(Box::new(recorder)));
+    assert!(agent.request_caller().is_none(), "no request, no caller");
+
+    let body = enumerate(&agent, "boss", Role::Administrator);
+    assert!(body.contains("<p:UserID>boss</p:UserID>"), "{body}");
+    assert!(
+        seen.borrow()
+            .iter()
+            .any(|c| c == &Some((String::from("boss"), Role::Administrator))),
+        "{:?}",
+        seen.borrow()
+    );
+    // The identity is the request's only: gone once it is answered.
+    assert!(agent.request_caller().is_none());
+
+    // A second table is refused: one table, one home.
+    let other = Recorder {
+        agent: Rc::downgrade(&agent),
+        table: RefCell::new(AccountTable::new(LockoutPolicy::default(), 2)),
+        seen: Rc::new(RefCell::new(Vec::new())),
+    };
+    assert!(!agent.set_accounts(Box::new(other)));
+}
