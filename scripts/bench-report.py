@@ -82,6 +82,11 @@ if lm3s.exists() and lm3s.read_text().strip():
     print("```")
     print(lm3s.read_text().rstrip())
     print("```")
+icount = out / "lm3s-icount.md"
+if icount.exists() and icount.read_text().strip():
+    print("\nBare-metal image, guest instructions executed per request (`scripts/bench-icount"
+          " --profile 12`: a QEMU TCG plugin counts them; wall time plays no part):\n")
+    print(icount.read_text().rstrip())
 tls = out / "tls.json"
 if tls.exists() and tls.read_text().strip():
     sys.path.insert(0, str(pathlib.Path(__file__).parent))
