@@ -457,9 +457,7 @@ pub(crate) fn with_account<R>(
         .ok_or_else(crate::model::gone)?;
     let name = account.name();
     let mut i = Instance::with_capacity(&CIM_ACCOUNT, 14);
-    for (n, v) in account_keys(model.system(), name) {
-        i.set(n, Value::Str(v));
-    }
+    i.set_keys(&mut account_keys(model.system(), name));
     i.set_str("Caption", "Account");
     i.set_string("Description", format!("{} account", account.role().name()));
     i.set_str("ElementName", name);
@@ -514,9 +512,7 @@ pub(crate) fn service_instance(system: &SystemInfo, rba: bool) -> Instance<'_> {
         ACCOUNT_SERVICE_NAME
     };
     let mut i = Instance::with_capacity(class, 20);
-    for (n, v) in service_keys(system, rba) {
-        i.set(n, Value::Str(v));
-    }
+    i.set_keys(&mut service_keys(system, rba));
     i.set_str("Caption", name);
     i.set_str(
         "Description",
@@ -541,9 +537,7 @@ pub(crate) fn service_instance(system: &SystemInfo, rba: bool) -> Instance<'_> {
 
 pub(crate) fn role_instance(role: Role) -> Instance<'static> {
     let mut i = Instance::with_capacity(&CIM_ROLE, 8);
-    for (n, v) in role_keys(role) {
-        i.set(n, Value::Str(v));
-    }
+    i.set_keys(&mut role_keys(role));
     i.set_str("Caption", "Role");
     i.set_string(
         "Description",

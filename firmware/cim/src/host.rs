@@ -96,9 +96,7 @@ pub struct HostPower<'p> {
 pub fn instance<'a>(system: &'a SystemInfo, health: u16, power: HostPower<'_>) -> Instance<'a> {
     let (operational, status) = status_of_health(health);
     let mut i = Instance::with_capacity(&CIM_COMPUTER_SYSTEM, 32);
-    for (name, value) in keys(system) {
-        i.set(name, Value::Str(value));
-    }
+    i.set_keys(&mut keys(system));
     i.set_str("Caption", &system.element_name);
     i.set_str("Description", "Managed host computer system");
     i.set_str("ElementName", &system.element_name);
@@ -132,9 +130,7 @@ pub fn instance<'a>(system: &'a SystemInfo, health: u16, power: HostPower<'_>) -
 /// The BMC's own system (DSP1018 Service Processor): Dedicated 28 Management Controller.
 pub fn bmc_instance(system: &SystemInfo) -> Instance<'_> {
     let mut i = Instance::with_capacity(&CIM_COMPUTER_SYSTEM, 32);
-    for (name, value) in bmc_keys(system) {
-        i.set(name, Value::Str(value));
-    }
+    i.set_keys(&mut bmc_keys(system));
     i.set_str("Caption", "BMC");
     i.set_str(
         "Description",
@@ -170,9 +166,7 @@ pub fn bmc_instance(system: &SystemInfo) -> Instance<'_> {
 pub fn domain_instance(health: u16) -> Instance<'static> {
     let (operational, status) = status_of_health(health);
     let mut i = Instance::with_capacity(&CIM_ADMIN_DOMAIN, 24);
-    for (name, value) in domain_keys() {
-        i.set(name, Value::Str(value));
-    }
+    i.set_keys(&mut domain_keys());
     i.set_str("Caption", "IPMI management domain");
     i.set_str("Description", "The systems managed through this BMC");
     i.set_str("ElementName", "IPMI management domain");

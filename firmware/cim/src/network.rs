@@ -292,9 +292,7 @@ pub fn settings_id(view: &IpEndpointView) -> String {
 
 pub fn endpoint_instance<'a>(system: &'a SystemInfo, view: &IpEndpointView) -> Instance<'a> {
     let mut i = Instance::with_capacity(&CIM_IP_PROTOCOL_ENDPOINT, 24);
-    for (name, value) in endpoint_keys(system, view) {
-        i.set(name, Value::Str(value));
-    }
+    i.set_keys(&mut endpoint_keys(system, view));
     let label = format!("{} {}", view.interface, ip_text(view.address));
     i.set_string("Caption", label.clone());
     i.set_string("ElementName", label);

@@ -56,9 +56,7 @@ fn package_common(i: &mut Instance<'_>) {
 
 pub fn chassis_instance(fru: Option<&FruView>) -> Instance<'_> {
     let mut i = Instance::with_capacity(&CIM_CHASSIS, 24);
-    for (name, value) in chassis_keys() {
-        i.set(name, Value::Str(value));
-    }
+    i.set_keys(&mut chassis_keys());
     i.set_str("Caption", "Chassis");
     i.set_str("Description", "Chassis of the managed host");
     i.set_str("ElementName", "Chassis");
@@ -98,9 +96,7 @@ pub fn chassis_instance(fru: Option<&FruView>) -> Instance<'_> {
 
 pub fn card_instance(fru: Option<&FruView>) -> Instance<'_> {
     let mut i = Instance::with_capacity(&CIM_CARD, 24);
-    for (name, value) in card_keys() {
-        i.set(name, Value::Str(value));
-    }
+    i.set_keys(&mut card_keys());
     i.set_str("Caption", "Baseboard");
     i.set_str("Description", "Baseboard of the managed host");
     i.set_str("ElementName", "Baseboard");

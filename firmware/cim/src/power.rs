@@ -120,9 +120,7 @@ pub fn service_keys(system: &SystemInfo) -> [(&'static str, Cow<'_, str>); 4] {
 
 pub fn service_instance<'a>(system: &'a SystemInfo, offered: &[PowerTransition]) -> Instance<'a> {
     let mut i = Instance::with_capacity(&CIM_POWER_MANAGEMENT_SERVICE, 24);
-    for (name, value) in service_keys(system) {
-        i.set(name, Value::Str(value));
-    }
+    i.set_keys(&mut service_keys(system));
     i.set_str("Caption", SERVICE_NAME);
     i.set_str("Description", "Switches the managed host's power");
     i.set_str("ElementName", SERVICE_NAME);

@@ -354,7 +354,7 @@ pub fn instance<'a>(
     let sensor_type = ipmi_type.cim(ipmi_unit, mode);
     let status = Condition::of(state).view();
     let supported = desc.thresholds.supported_mask();
-    let keys = keys(desc, system_name);
+    let mut keys = keys(desc, system_name);
     let id = keys[1].1.clone();
 
     // Windows style "<DeviceID>:<text> for <entity> <instance>" (cim.md §1.6), which consoles
@@ -393,9 +393,7 @@ pub fn instance<'a>(
     let polling_ns = u64::from(desc.poll_ms).saturating_mul(1_000_000);
 
     let mut i = Instance::with_capacity(&CIM_NUMERIC_SENSOR, 59);
-    for (name, value) in keys {
-        i.set(name, Value::Str(value));
-    }
+    i.set_keys(&mut keys);
 
     i.set_str("Caption", &desc.name);
     i.set_string("Description", description);
@@ -500,7 +498,7 @@ pub fn discrete_instance<'a>(
 ) -> Instance<'a> {
     let ipmi_type = SensorType(view.sensor_type);
     let sensor_type = ipmi_type.cim(Unit::UNSPECIFIED, mode);
-    let keys = discrete_keys(view, system_name);
+    let mut keys = discrete_keys(view, system_name);
     let description = format!(
         "{}:{} sensor for {} {}",
         keys[1].1,
@@ -514,9 +512,7 @@ pub fn discrete_instance<'a>(
     possible.extend(view.possible_states.iter().map(String::as_str));
 
     let mut i = Instance::with_capacity(&CIM_SENSOR, 36);
-    for (name, value) in keys {
-        i.set(name, Value::Str(value));
-    }
+    i.set_keys(&mut keys);
     i.set_str("Caption", &view.name);
     i.set_string("Description", description);
     i.set_str("ElementName", &view.name);

@@ -202,9 +202,7 @@ fn common<'a>(
     version: &'a str,
     numbers: Option<(u16, u16, Option<u16>)>,
 ) {
-    for (name, value) in keys_of(id) {
-        i.set(name, Value::Str(value));
-    }
+    i.set_keys(&mut keys_of(id));
     i.set("Caption", element_name.clone());
     i.set("ElementName", element_name);
     i.set_str("VersionString", version);

@@ -169,6 +169,16 @@ impl<'a> Instance<'a> {
     // out-of-line body instead of a `Value` built on the stack at every call site: ~230 call
     // sites in the class builders, which the bare-metal image's flash pays for one by one.
 
+    /// Sets each (key, text) pair, taking the texts out of `keys` (left empty): one loop for
+    /// every class's key list instead of one per builder.
+    #[track_caller]
+    #[inline(never)]
+    pub fn set_keys(&mut self, keys: &mut [(&'static str, Cow<'a, str>)]) {
+        for (name, value) in keys {
+            self.set(name, Value::Str(core::mem::take(value)));
+        }
+    }
+
     /// `set(name, Value::str(s))`.
     #[track_caller]
     #[inline(never)]
