@@ -457,24 +457,19 @@ pub(crate) fn with_account<R>(
         .ok_or_else(crate::model::gone)?;
     let name = account.name();
     let mut i = Instance::with_capacity(&CIM_ACCOUNT, 14);
-    for (n, v) in account_keys(model.system(), name) {
-        i.set(n, Value::Str(v));
-    }
-    i.set("Caption", Value::str("Account"));
-    i.set(
-        "Description",
-        Value::string(format!("{} account", account.role().name())),
-    );
-    i.set("ElementName", Value::str(name));
-    i.set("UserID", Value::str(name));
+    i.set_keys(&mut account_keys(model.system(), name));
+    i.set_str("Caption", "Account");
+    i.set_string("Description", format!("{} account", account.role().name()));
+    i.set_str("ElementName", name);
+    i.set_str("UserID", name);
     let state = enabled_state(account.enabled(), account.is_locked(accounts.now_ms()));
-    i.set("EnabledState", Value::U16(state));
+    i.set_u16("EnabledState", state);
     // What was last asked for is what holds: a change is carried out at once.
     let requested = if account.enabled() { 2 } else { 3 };
-    i.set("RequestedState", Value::U16(requested));
-    i.set("EnabledDefault", Value::U16(2));
+    i.set_u16("RequestedState", requested);
+    i.set_u16("EnabledDefault", 2);
     // Write-only: never the stored record, never anything derived from it.
-    i.set("UserPassword", Value::Null);
+    i.set_null("UserPassword");
     Ok(f(&i))
 }
 
@@ -493,15 +488,15 @@ pub(crate) fn account_name(model: &Model<'_>, slot: usize) -> Result<String, Fau
 
 pub(crate) fn identity_instance(name: &str) -> Instance<'static> {
     let mut i = Instance::with_capacity(&CIM_IDENTITY, 6);
-    i.set("InstanceID", Value::string(identity_id(name)));
-    i.set("Caption", Value::str("Identity"));
-    i.set(
+    i.set_string("InstanceID", identity_id(name));
+    i.set_str("Caption", "Identity");
+    i.set_str(
         "Description",
-        Value::str("The identity an account confers; its roles are its collections"),
+        "The identity an account confers; its roles are its collections",
     );
-    i.set("ElementName", Value::string(String::from(name)));
+    i.set_string("ElementName", String::from(name));
     // The model does not know who is logged in at the moment; NULL rather than a guess.
-    i.set("CurrentlyAuthenticated", Value::Null);
+    i.set_null("CurrentlyAuthenticated");
     i
 }
 
@@ -517,40 +512,36 @@ pub(crate) fn service_instance(system: &SystemInfo, rba: bool) -> Instance<'_> {
         ACCOUNT_SERVICE_NAME
     };
     let mut i = Instance::with_capacity(class, 20);
-    for (n, v) in service_keys(system, rba) {
-        i.set(n, Value::Str(v));
-    }
-    i.set("Caption", Value::str(name));
-    i.set(
+    i.set_keys(&mut service_keys(system, rba));
+    i.set_str("Caption", name);
+    i.set_str(
         "Description",
-        Value::str(if rba {
+        if rba {
             "The fixed roles Administrator, Operator and ReadOnly and their privileges"
         } else {
             "Creates, changes and deletes the BMC's local accounts (up to 16)"
-        }),
+        },
     );
-    i.set("ElementName", Value::str(name));
-    i.set("HealthState", Value::U16(5));
-    i.set("OperationalStatus", Value::u16s([2]));
-    i.set("Status", Value::str("OK"));
-    i.set("StatusDescriptions", Value::empty_array());
-    i.set("EnabledState", Value::U16(2));
-    i.set("RequestedState", Value::U16(12));
-    i.set("EnabledDefault", Value::U16(2));
-    i.set("Started", Value::Bool(true));
-    i.set("StartMode", Value::str("Automatic"));
+    i.set_str("ElementName", name);
+    i.set_u16("HealthState", 5);
+    i.set_u16s("OperationalStatus", &[2]);
+    i.set_str("Status", "OK");
+    i.set_empty("StatusDescriptions");
+    i.set_u16("EnabledState", 2);
+    i.set_u16("RequestedState", 12);
+    i.set_u16("EnabledDefault", 2);
+    i.set_bool("Started", true);
+    i.set_str("StartMode", "Automatic");
     i
 }
 
 pub(crate) fn role_instance(role: Role) -> Instance<'static> {
     let mut i = Instance::with_capacity(&CIM_ROLE, 8);
-    for (n, v) in role_keys(role) {
-        i.set(n, Value::Str(v));
-    }
-    i.set("Caption", Value::str("Role"));
-    i.set(
+    i.set_keys(&mut role_keys(role));
+    i.set_str("Caption", "Role");
+    i.set_string(
         "Description",
-        Value::string(format!(
+        format!(
             "{}: {}",
             role.name(),
             match role {
@@ -558,42 +549,42 @@ pub(crate) fn role_instance(role: Role) -> Instance<'static> {
                 Role::Operator => "read, power control, thresholds and the log",
                 Role::ReadOnly => "read everything but the accounts",
             }
-        )),
+        ),
     );
-    i.set("ElementName", Value::str(role.name()));
-    i.set("CommonName", Value::str(role.name()));
+    i.set_str("ElementName", role.name());
+    i.set_str("CommonName", role.name());
     // 2 Static: the roles are fixed; their privileges cannot be changed.
-    i.set("RoleCharacteristics", Value::u16s([2]));
+    i.set_u16s("RoleCharacteristics", &[2]);
     i
 }
 
 pub(crate) fn privilege_instance(p: Privilege) -> Instance<'static> {
     let (acts, text) = activities(p);
     let mut i = Instance::with_capacity(&CIM_PRIVILEGE, 10);
-    i.set("InstanceID", Value::string(privilege_id(p)));
-    i.set("Caption", Value::str("Privilege"));
-    i.set("Description", Value::str(text));
-    i.set("ElementName", Value::str(p.name()));
+    i.set_string("InstanceID", privilege_id(p));
+    i.set_str("Caption", "Privilege");
+    i.set_str("Description", text);
+    i.set_str("ElementName", p.name());
     i.set("Activities", Value::u16s(acts.iter().copied()));
-    i.set("ActivityQualifiers", Value::empty_array());
-    i.set("QualifierFormats", Value::empty_array());
-    i.set("PrivilegeGranted", Value::Bool(true));
-    i.set("RepresentsAuthorizationRights", Value::Bool(true));
+    i.set_empty("ActivityQualifiers");
+    i.set_empty("QualifierFormats");
+    i.set_bool("PrivilegeGranted", true);
+    i.set_bool("RepresentsAuthorizationRights", true);
     i
 }
 
 pub(crate) fn settings_instance(policy: LockoutPolicy) -> Instance<'static> {
     let mut i = Instance::with_capacity(&CIM_ACCOUNT_SETTING_DATA, 12);
-    i.set("InstanceID", Value::str(SETTINGS_ID));
-    i.set("Caption", Value::str("Account lockout"));
-    i.set(
+    i.set_str("InstanceID", SETTINGS_ID);
+    i.set_str("Caption", "Account lockout");
+    i.set_str(
         "Description",
-        Value::str("Failed logins within LockoutWindow that lock an account for LockoutPeriod"),
+        "Failed logins within LockoutWindow that lock an account for LockoutPeriod",
     );
-    i.set("ElementName", Value::str("Account lockout"));
-    i.set(
+    i.set_str("ElementName", "Account lockout");
+    i.set_u16(
         "MaximumSuccessiveLoginFailures",
-        Value::U16(u16::from(policy.threshold())),
+        u16::from(policy.threshold()),
     );
     i.set(
         "LockoutWindow",
@@ -604,7 +595,7 @@ pub(crate) fn settings_instance(policy: LockoutPolicy) -> Instance<'static> {
         Value::DateTime(CimDateTime::Interval(policy.duration_ms() / 1000)),
     );
     // The password policy is fixed (minimum length, not the name); these have no source.
-    i.set("ComplexPasswordRulesEnforced", Value::empty_array());
+    i.set_empty("ComplexPasswordRulesEnforced");
     i
 }
 

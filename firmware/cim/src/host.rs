@@ -96,18 +96,16 @@ pub struct HostPower<'p> {
 pub fn instance<'a>(system: &'a SystemInfo, health: u16, power: HostPower<'_>) -> Instance<'a> {
     let (operational, status) = status_of_health(health);
     let mut i = Instance::with_capacity(&CIM_COMPUTER_SYSTEM, 32);
-    for (name, value) in keys(system) {
-        i.set(name, Value::Str(value));
-    }
-    i.set("Caption", Value::str(&system.element_name));
-    i.set("Description", Value::str("Managed host computer system"));
-    i.set("ElementName", Value::str(&system.element_name));
+    i.set_keys(&mut keys(system));
+    i.set_str("Caption", &system.element_name);
+    i.set_str("Description", "Managed host computer system");
+    i.set_str("ElementName", &system.element_name);
     i.set("NameFormat", Value::opt_str(system.name_format.as_deref()));
-    i.set("HealthState", Value::U16(health));
-    i.set("OperationalStatus", Value::u16s([operational]));
-    i.set("Status", Value::str(status));
-    i.set("StatusDescriptions", Value::empty_array());
-    i.set("EnabledState", Value::U16(enabled_state(power.state)));
+    i.set_u16("HealthState", health);
+    i.set_u16s("OperationalStatus", &[operational]);
+    i.set_str("Status", status);
+    i.set_empty("StatusDescriptions");
+    i.set_u16("EnabledState", enabled_state(power.state));
     // DSP1052: 5 No Change when nothing is pending, 12 Not Applicable when the system cannot
     // change state at all.
     let requested = match power.in_progress {
@@ -115,44 +113,42 @@ pub fn instance<'a>(system: &'a SystemInfo, health: u16, power: HostPower<'_>) -
         None if power.offered.is_empty() => 12,
         None => 5,
     };
-    i.set("RequestedState", Value::U16(requested));
-    i.set("EnabledDefault", Value::U16(2));
-    i.set("Dedicated", Value::u16s([0]));
-    i.set("Roles", Value::empty_array());
-    i.set("OtherDedicatedDescriptions", Value::empty_array());
-    i.set("OtherIdentifyingInfo", Value::empty_array());
-    i.set("IdentifyingDescriptions", Value::empty_array());
-    i.set("PowerManagementCapabilities", Value::empty_array());
+    i.set_u16("RequestedState", requested);
+    i.set_u16("EnabledDefault", 2);
+    i.set_u16s("Dedicated", &[0]);
+    i.set_empty("Roles");
+    i.set_empty("OtherDedicatedDescriptions");
+    i.set_empty("OtherIdentifyingInfo");
+    i.set_empty("IdentifyingDescriptions");
+    i.set_empty("PowerManagementCapabilities");
     // 4 Enabled / 5 Not Implemented: whether a console can hard-reset the host.
     let reset = power.offered.contains(&PowerTransition::Reset);
-    i.set("ResetCapability", Value::U16(if reset { 4 } else { 5 }));
+    i.set_u16("ResetCapability", if reset { 4 } else { 5 });
     i
 }
 
 /// The BMC's own system (DSP1018 Service Processor): Dedicated 28 Management Controller.
 pub fn bmc_instance(system: &SystemInfo) -> Instance<'_> {
     let mut i = Instance::with_capacity(&CIM_COMPUTER_SYSTEM, 32);
-    for (name, value) in bmc_keys(system) {
-        i.set(name, Value::Str(value));
-    }
-    i.set("Caption", Value::str("BMC"));
-    i.set(
+    i.set_keys(&mut bmc_keys(system));
+    i.set_str("Caption", "BMC");
+    i.set_str(
         "Description",
-        Value::str("Baseboard management controller of the managed host"),
+        "Baseboard management controller of the managed host",
     );
-    i.set("ElementName", Value::str("BMC"));
-    i.set("NameFormat", Value::str("Other"));
+    i.set_str("ElementName", "BMC");
+    i.set_str("NameFormat", "Other");
     // The BMC answering this request is by definition up.
-    i.set("HealthState", Value::U16(5));
-    i.set("OperationalStatus", Value::u16s([2]));
-    i.set("Status", Value::str("OK"));
-    i.set("StatusDescriptions", Value::empty_array());
-    i.set("EnabledState", Value::U16(2));
-    i.set("RequestedState", Value::U16(12));
-    i.set("EnabledDefault", Value::U16(2));
-    i.set("Dedicated", Value::u16s([28]));
-    i.set("Roles", Value::empty_array());
-    i.set("OtherDedicatedDescriptions", Value::empty_array());
+    i.set_u16("HealthState", 5);
+    i.set_u16s("OperationalStatus", &[2]);
+    i.set_str("Status", "OK");
+    i.set_empty("StatusDescriptions");
+    i.set_u16("EnabledState", 2);
+    i.set_u16("RequestedState", 12);
+    i.set_u16("EnabledDefault", 2);
+    i.set_u16s("Dedicated", &[28]);
+    i.set_empty("Roles");
+    i.set_empty("OtherDedicatedDescriptions");
     i.set(
         "OtherIdentifyingInfo",
         Value::Array(alloc::vec![Value::string(format!(
@@ -160,9 +156,9 @@ pub fn bmc_instance(system: &SystemInfo) -> Instance<'_> {
             system.product, system.version
         ))]),
     );
-    i.set("IdentifyingDescriptions", Value::strs(["Firmware Version"]));
-    i.set("PowerManagementCapabilities", Value::empty_array());
-    i.set("ResetCapability", Value::U16(5));
+    i.set_strs("IdentifyingDescriptions", &["Firmware Version"]);
+    i.set_empty("PowerManagementCapabilities");
+    i.set_u16("ResetCapability", 5);
     i
 }
 
@@ -170,33 +166,28 @@ pub fn bmc_instance(system: &SystemInfo) -> Instance<'_> {
 pub fn domain_instance(health: u16) -> Instance<'static> {
     let (operational, status) = status_of_health(health);
     let mut i = Instance::with_capacity(&CIM_ADMIN_DOMAIN, 24);
-    for (name, value) in domain_keys() {
-        i.set(name, Value::Str(value));
-    }
-    i.set("Caption", Value::str("IPMI management domain"));
-    i.set(
-        "Description",
-        Value::str("The systems managed through this BMC"),
-    );
-    i.set("ElementName", Value::str("IPMI management domain"));
-    i.set("NameFormat", Value::str("Other"));
-    i.set("HealthState", Value::U16(health));
-    i.set("OperationalStatus", Value::u16s([operational]));
-    i.set("Status", Value::str(status));
-    i.set("StatusDescriptions", Value::empty_array());
-    i.set("EnabledState", Value::U16(5));
-    i.set("RequestedState", Value::U16(12));
-    i.set("EnabledDefault", Value::U16(2));
-    i.set("Roles", Value::empty_array());
+    i.set_keys(&mut domain_keys());
+    i.set_str("Caption", "IPMI management domain");
+    i.set_str("Description", "The systems managed through this BMC");
+    i.set_str("ElementName", "IPMI management domain");
+    i.set_str("NameFormat", "Other");
+    i.set_u16("HealthState", health);
+    i.set_u16s("OperationalStatus", &[operational]);
+    i.set_str("Status", status);
+    i.set_empty("StatusDescriptions");
+    i.set_u16("EnabledState", 5);
+    i.set_u16("RequestedState", 12);
+    i.set_u16("EnabledDefault", 2);
+    i.set_empty("Roles");
     i
 }
 
 pub fn collection_instance() -> Instance<'static> {
     let mut i = Instance::with_capacity(&CIM_SYSTEM_SPECIFIC_COLLECTION, 4);
-    i.set("InstanceID", Value::str(SENSOR_COLLECTION_ID));
-    i.set("Caption", Value::str("Sensors"));
-    i.set("Description", Value::str("Every sensor of the BMC"));
-    i.set("ElementName", Value::str("Sensors"));
+    i.set_str("InstanceID", SENSOR_COLLECTION_ID);
+    i.set_str("Caption", "Sensors");
+    i.set_str("Description", "Every sensor of the BMC");
+    i.set_str("ElementName", "Sensors");
     i
 }
 

@@ -49,26 +49,23 @@ pub fn record_keys(view: &LogRecordView) -> ([(&'static str, String); 4], CimDat
 
 pub fn log_instance(log: &dyn LogView) -> Instance<'static> {
     let mut i = Instance::with_capacity(&CIM_RECORD_LOG, 24);
-    i.set("InstanceID", Value::str(LOG_ID));
-    i.set("Caption", Value::str("IPMI SEL"));
-    i.set("Description", Value::str("IPMI System Event Log"));
-    i.set("ElementName", Value::str("IPMI SEL"));
-    i.set("Name", Value::str("IPMI SEL"));
+    i.set_str("InstanceID", LOG_ID);
+    i.set_str("Caption", "IPMI SEL");
+    i.set_str("Description", "IPMI System Event Log");
+    i.set_str("ElementName", "IPMI SEL");
+    i.set_str("Name", "IPMI SEL");
     let (health, operational, status) = if log.overflowed() {
         (10, 3, "Degraded")
     } else {
         (5, 2, "OK")
     };
-    i.set("HealthState", Value::U16(health));
-    i.set("OperationalStatus", Value::u16s([operational]));
-    i.set("Status", Value::str(status));
-    i.set("StatusDescriptions", Value::empty_array());
-    i.set(
-        "EnabledState",
-        Value::U16(if log.enabled() { 2 } else { 3 }),
-    );
-    i.set("RequestedState", Value::U16(12));
-    i.set("EnabledDefault", Value::U16(2));
+    i.set_u16("HealthState", health);
+    i.set_u16s("OperationalStatus", &[operational]);
+    i.set_str("Status", status);
+    i.set_empty("StatusDescriptions");
+    i.set_u16("EnabledState", if log.enabled() { 2 } else { 3 });
+    i.set_u16("RequestedState", 12);
+    i.set_u16("EnabledDefault", 2);
     // 0 is the schema's "undefined" for a store that cannot say.
     i.set(
         "MaxNumberOfRecords",
@@ -76,11 +73,8 @@ pub fn log_instance(log: &dyn LogView) -> Instance<'static> {
     );
     i.set("CurrentNumberOfRecords", Value::U64(log.len() as u64));
     // 2 Wraps When Full, 7 Never Overwrites (the classic SEL stops when full).
-    i.set(
-        "OverwritePolicy",
-        Value::U16(if log.wraps() { 2 } else { 7 }),
-    );
-    i.set("LogState", Value::U16(2));
+    i.set_u16("OverwritePolicy", if log.wraps() { 2 } else { 7 });
+    i.set_u16("LogState", 2);
     i
 }
 
@@ -94,13 +88,13 @@ pub fn record_instance(view: &LogRecordView) -> Instance<'_> {
     }
     i.set("MessageTimestamp", Value::DateTime(timestamp));
     let title = format!("SEL record {}", view.record_id());
-    i.set("Caption", Value::string(title.clone()));
-    i.set("ElementName", Value::string(title));
-    i.set("Description", Value::string(description(r, &sensor_name)));
-    i.set("RecordFormat", Value::str(record_format(r)));
-    i.set("RecordData", Value::string(record_data(r, &device_id)));
+    i.set_string("Caption", title.clone());
+    i.set_string("ElementName", title);
+    i.set_string("Description", description(r, &sensor_name));
+    i.set_str("RecordFormat", record_format(r));
+    i.set_string("RecordData", record_data(r, &device_id));
     // Deprecated in favour of RecordFormat.
-    i.set("DataFormat", Value::Null);
+    i.set_null("DataFormat");
     i
 }
 
@@ -253,19 +247,19 @@ pub fn perceived_severity(r: &Record) -> u16 {
 
 pub fn capabilities_instance() -> Instance<'static> {
     let mut i = Instance::with_capacity(&CIM_ENABLED_LOGICAL_ELEMENT_CAPABILITIES, 8);
-    i.set("InstanceID", Value::str(CAPABILITIES_ID));
-    i.set("Caption", Value::str("IPMI SEL Capabilities"));
-    i.set(
+    i.set_str("InstanceID", CAPABILITIES_ID);
+    i.set_str("Caption", "IPMI SEL Capabilities");
+    i.set_str(
         "Description",
-        Value::str("What a console can change about the IPMI SEL"),
+        "What a console can change about the IPMI SEL",
     );
-    i.set("ElementName", Value::str("IPMI SEL Capabilities"));
+    i.set_str("ElementName", "IPMI SEL Capabilities");
     // Logging cannot be switched off through CIM (no RequestStateChange on the log), and the
     // log's name is fixed.
-    i.set("RequestedStatesSupported", Value::empty_array());
-    i.set("ElementNameEditSupported", Value::Bool(false));
-    i.set("MaxElementNameLen", Value::Null);
-    i.set("ElementNameMask", Value::Null);
+    i.set_empty("RequestedStatesSupported");
+    i.set_bool("ElementNameEditSupported", false);
+    i.set_null("MaxElementNameLen");
+    i.set_null("ElementNameMask");
     i
 }
 

@@ -292,38 +292,33 @@ pub fn settings_id(view: &IpEndpointView) -> String {
 
 pub fn endpoint_instance<'a>(system: &'a SystemInfo, view: &IpEndpointView) -> Instance<'a> {
     let mut i = Instance::with_capacity(&CIM_IP_PROTOCOL_ENDPOINT, 24);
-    for (name, value) in endpoint_keys(system, view) {
-        i.set(name, Value::Str(value));
-    }
+    i.set_keys(&mut endpoint_keys(system, view));
     let label = format!("{} {}", view.interface, ip_text(view.address));
-    i.set("Caption", Value::string(label.clone()));
-    i.set("ElementName", Value::string(label));
-    i.set(
-        "Description",
-        Value::str("An address of the BMC's management network"),
-    );
-    i.set("NameFormat", Value::str("Interface:Family:Index"));
-    i.set("ProtocolIFType", Value::U16(view.if_type()));
-    i.set("AddressOrigin", Value::U16(view.origin_code()));
+    i.set_string("Caption", label.clone());
+    i.set_string("ElementName", label);
+    i.set_str("Description", "An address of the BMC's management network");
+    i.set_str("NameFormat", "Interface:Family:Index");
+    i.set_u16("ProtocolIFType", view.if_type());
+    i.set_u16("AddressOrigin", view.origin_code());
     if view.v4() {
-        i.set("IPv4Address", Value::string(ip_text(view.address)));
+        i.set_string("IPv4Address", ip_text(view.address));
         i.set("SubnetMask", opt(view.mask()));
-        i.set("IPv6Address", Value::Null);
-        i.set("IPv6SubnetPrefixLength", Value::Null);
+        i.set_null("IPv6Address");
+        i.set_null("IPv6SubnetPrefixLength");
     } else {
-        i.set("IPv4Address", Value::Null);
-        i.set("SubnetMask", Value::Null);
-        i.set("IPv6Address", Value::string(ip_text(view.address)));
+        i.set_null("IPv4Address");
+        i.set_null("SubnetMask");
+        i.set_string("IPv6Address", ip_text(view.address));
         i.set("IPv6SubnetPrefixLength", Value::U8(view.prefix_len));
     }
     // The BMC answers on it: enabled and working.
-    i.set("EnabledState", Value::U16(2));
-    i.set("RequestedState", Value::U16(12));
-    i.set("EnabledDefault", Value::U16(2));
-    i.set("HealthState", Value::U16(5));
-    i.set("OperationalStatus", Value::u16s([2]));
-    i.set("Status", Value::str("OK"));
-    i.set("StatusDescriptions", Value::empty_array());
+    i.set_u16("EnabledState", 2);
+    i.set_u16("RequestedState", 12);
+    i.set_u16("EnabledDefault", 2);
+    i.set_u16("HealthState", 5);
+    i.set_u16s("OperationalStatus", &[2]);
+    i.set_str("Status", "OK");
+    i.set_empty("StatusDescriptions");
     i
 }
 
@@ -334,14 +329,14 @@ pub fn settings_instance(view: &IpEndpointView) -> Instance<'static> {
         &CIM_IP_ASSIGNMENT_SETTING_DATA
     };
     let mut i = Instance::with_capacity(class, 10);
-    i.set("InstanceID", Value::string(settings_id(view)));
+    i.set_string("InstanceID", settings_id(view));
     let label = format!("{} settings", view.name());
-    i.set("Caption", Value::string(label.clone()));
-    i.set("ElementName", Value::string(label));
-    i.set("AddressOrigin", Value::U16(view.origin_code()));
-    i.set("ProtocolIFType", Value::U16(view.if_type()));
+    i.set_string("Caption", label.clone());
+    i.set_string("ElementName", label);
+    i.set_u16("AddressOrigin", view.origin_code());
+    i.set_u16("ProtocolIFType", view.if_type());
     if view.static_v4() {
-        i.set("IPv4Address", Value::string(ip_text(view.address)));
+        i.set_string("IPv4Address", ip_text(view.address));
         i.set("SubnetMask", opt(view.mask()));
         i.set("GatewayIPv4Address", opt(view.gateway.map(ip_text)));
     }
@@ -350,7 +345,7 @@ pub fn settings_instance(view: &IpEndpointView) -> Instance<'static> {
 
 /// ElementSettingData's own property: these settings are the ones in effect (1 Is Current).
 pub fn element_setting_values(i: &mut Instance<'_>) {
-    i.set("IsCurrent", Value::U16(1));
+    i.set_u16("IsCurrent", 1);
 }
 
 /// The settings class of an endpoint (for the association's reference).

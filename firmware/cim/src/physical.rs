@@ -48,22 +48,20 @@ fn opt(s: &Option<String>) -> Value<'_> {
 /// The FRU-independent part both packages share.
 fn package_common(i: &mut Instance<'_>) {
     // The BMC has no sensor on the package itself, so it cannot vouch for its health.
-    i.set("HealthState", Value::U16(0));
-    i.set("OperationalStatus", Value::u16s([0]));
-    i.set("StatusDescriptions", Value::empty_array());
-    i.set("Status", Value::str("Unknown"));
+    i.set_u16("HealthState", 0);
+    i.set_u16s("OperationalStatus", &[0]);
+    i.set_empty("StatusDescriptions");
+    i.set_str("Status", "Unknown");
 }
 
 pub fn chassis_instance(fru: Option<&FruView>) -> Instance<'_> {
     let mut i = Instance::with_capacity(&CIM_CHASSIS, 24);
-    for (name, value) in chassis_keys() {
-        i.set(name, Value::Str(value));
-    }
-    i.set("Caption", Value::str("Chassis"));
-    i.set("Description", Value::str("Chassis of the managed host"));
-    i.set("ElementName", Value::str("Chassis"));
+    i.set_keys(&mut chassis_keys());
+    i.set_str("Caption", "Chassis");
+    i.set_str("Description", "Chassis of the managed host");
+    i.set_str("ElementName", "Chassis");
     package_common(&mut i);
-    i.set("PackageType", Value::U16(3));
+    i.set_u16("PackageType", 3);
     let Some(fru) = fru else {
         return i;
     };
@@ -90,7 +88,7 @@ pub fn chassis_instance(fru: Option<&FruView>) -> Instance<'_> {
     i.set("UserTracking", opt(&fru.asset_tag));
     if let Some(t) = fru.chassis_type {
         let (cim, text) = chassis_package_type(t);
-        i.set("ChassisPackageType", Value::U16(cim));
+        i.set_u16("ChassisPackageType", cim);
         i.set("ChassisTypeDescription", Value::opt_str(text));
     }
     i
@@ -98,17 +96,15 @@ pub fn chassis_instance(fru: Option<&FruView>) -> Instance<'_> {
 
 pub fn card_instance(fru: Option<&FruView>) -> Instance<'_> {
     let mut i = Instance::with_capacity(&CIM_CARD, 24);
-    for (name, value) in card_keys() {
-        i.set(name, Value::Str(value));
-    }
-    i.set("Caption", Value::str("Baseboard"));
-    i.set("Description", Value::str("Baseboard of the managed host"));
-    i.set("ElementName", Value::str("Baseboard"));
+    i.set_keys(&mut card_keys());
+    i.set_str("Caption", "Baseboard");
+    i.set_str("Description", "Baseboard of the managed host");
+    i.set_str("ElementName", "Baseboard");
     package_common(&mut i);
-    i.set("PackageType", Value::U16(9));
-    i.set("HostingBoard", Value::Bool(true));
-    i.set("CanBeFRUed", Value::Bool(true));
-    i.set("OperatingVoltages", Value::empty_array());
+    i.set_u16("PackageType", 9);
+    i.set_bool("HostingBoard", true);
+    i.set_bool("CanBeFRUed", true);
+    i.set_empty("OperatingVoltages");
     let Some(fru) = fru else {
         return i;
     };

@@ -120,39 +120,31 @@ pub fn service_keys(system: &SystemInfo) -> [(&'static str, Cow<'_, str>); 4] {
 
 pub fn service_instance<'a>(system: &'a SystemInfo, offered: &[PowerTransition]) -> Instance<'a> {
     let mut i = Instance::with_capacity(&CIM_POWER_MANAGEMENT_SERVICE, 24);
-    for (name, value) in service_keys(system) {
-        i.set(name, Value::Str(value));
-    }
-    i.set("Caption", Value::str(SERVICE_NAME));
-    i.set(
-        "Description",
-        Value::str("Switches the managed host's power"),
-    );
-    i.set("ElementName", Value::str(SERVICE_NAME));
-    i.set("HealthState", Value::U16(5));
-    i.set("OperationalStatus", Value::u16s([2]));
-    i.set("Status", Value::str("OK"));
-    i.set("StatusDescriptions", Value::empty_array());
+    i.set_keys(&mut service_keys(system));
+    i.set_str("Caption", SERVICE_NAME);
+    i.set_str("Description", "Switches the managed host's power");
+    i.set_str("ElementName", SERVICE_NAME);
+    i.set_u16("HealthState", 5);
+    i.set_u16s("OperationalStatus", &[2]);
+    i.set_str("Status", "OK");
+    i.set_empty("StatusDescriptions");
     // 2 Enabled when there is something to switch, 5 Not Applicable on a board without power
     // control.
     let enabled = if offered.is_empty() { 5 } else { 2 };
-    i.set("EnabledState", Value::U16(enabled));
-    i.set("RequestedState", Value::U16(12));
-    i.set("EnabledDefault", Value::U16(2));
-    i.set("Started", Value::Bool(true));
-    i.set("StartMode", Value::str("Automatic"));
+    i.set_u16("EnabledState", enabled);
+    i.set_u16("RequestedState", 12);
+    i.set_u16("EnabledDefault", 2);
+    i.set_bool("Started", true);
+    i.set_str("StartMode", "Automatic");
     i
 }
 
 pub fn capabilities_instance(offered: &[PowerTransition]) -> Instance<'static> {
     let mut i = Instance::with_capacity(&CIM_POWER_MANAGEMENT_CAPABILITIES, 8);
-    i.set("InstanceID", Value::str(CAPABILITIES_ID));
-    i.set("Caption", Value::str("Power Management Capabilities"));
-    i.set(
-        "Description",
-        Value::str("The host power changes this BMC can make"),
-    );
-    i.set("ElementName", Value::str("Power Management Capabilities"));
+    i.set_str("InstanceID", CAPABILITIES_ID);
+    i.set_str("Caption", "Power Management Capabilities");
+    i.set_str("Description", "The host power changes this BMC can make");
+    i.set_str("ElementName", "Power Management Capabilities");
     // 3 Power State Settable, 4 Power Cycling Supported, 6 Off Hard Power Cycling Supported,
     // 7 HW Reset Supported, 8 Graceful Shutdown Supported.
     let mut change = Vec::new();
@@ -169,7 +161,7 @@ pub fn capabilities_instance(offered: &[PowerTransition]) -> Instance<'static> {
         change.push(8);
     }
     i.set("PowerChangeCapabilities", Value::u16s(change));
-    i.set("OtherPowerChangeCapabilities", Value::Null);
+    i.set_null("OtherPowerChangeCapabilities");
     let states = supported_states(offered);
     i.set("PowerStatesSupported", Value::u16s(states.iter().copied()));
     i.set("RequestedPowerStatesSupported", Value::u16s(states));
@@ -184,21 +176,21 @@ pub fn association_values(
     offered: &[PowerTransition],
 ) {
     let now = power_state(state);
-    i.set("PowerState", Value::U16(now));
-    i.set("OtherPowerState", Value::Null);
+    i.set_u16("PowerState", now);
+    i.set_null("OtherPowerState");
     // The last request while it is being carried out; otherwise the state the host is in, which
     // is what the last request (or power-on default) asked for.
     let requested = in_progress.map_or(now, |t| power_states(t)[0]);
-    i.set("RequestedPowerState", Value::U16(requested));
-    i.set("OtherRequestedPowerState", Value::Null);
+    i.set_u16("RequestedPowerState", requested);
+    i.set_null("OtherRequestedPowerState");
     // 19 No Change when nothing is under way.
     let transitioning = in_progress.map_or(19, |t| power_states(t)[0]);
-    i.set("TransitioningToPowerState", Value::U16(transitioning));
+    i.set_u16("TransitioningToPowerState", transitioning);
     i.set(
         "AvailableRequestedPowerStates",
         Value::u16s(available_states(state, offered)),
     );
-    i.set("PowerOnTime", Value::Null);
+    i.set_null("PowerOnTime");
 }
 
 #[cfg(test)]

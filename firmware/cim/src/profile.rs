@@ -4,7 +4,7 @@
 use alloc::format;
 
 use crate::schema::CIM_REGISTERED_PROFILE;
-use crate::value::{Instance, Value};
+use crate::value::Instance;
 
 /// One implemented profile. The order of [`Profile::ALL`] is the enumeration order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,26 +116,26 @@ impl Profile {
 
 pub fn instance(profile: Profile) -> Instance<'static> {
     let mut i = Instance::with_capacity(&CIM_REGISTERED_PROFILE, 10);
-    i.set("InstanceID", Value::str(profile.instance_id()));
-    i.set("Caption", Value::str(profile.name()));
-    i.set(
+    i.set_str("InstanceID", profile.instance_id());
+    i.set_str("Caption", profile.name());
+    i.set_string(
         "Description",
-        Value::string(format!(
+        format!(
             "DMTF {} {} {} profile",
             profile.document(),
             profile.name(),
             profile.version()
-        )),
+        ),
     );
-    i.set("ElementName", Value::str(profile.name()));
+    i.set_str("ElementName", profile.name());
     // 2 DMTF.
-    i.set("RegisteredOrganization", Value::U16(2));
-    i.set("OtherRegisteredOrganization", Value::Null);
-    i.set("RegisteredName", Value::str(profile.name()));
-    i.set("RegisteredVersion", Value::str(profile.version()));
+    i.set_u16("RegisteredOrganization", 2);
+    i.set_null("OtherRegisteredOrganization");
+    i.set_str("RegisteredName", profile.name());
+    i.set_str("RegisteredVersion", profile.version());
     // 2 Not Advertised: there is no SLP; consoles find profiles by enumerating root/interop.
-    i.set("AdvertiseTypes", Value::u16s([2]));
-    i.set("AdvertiseTypeDescriptions", Value::empty_array());
+    i.set_u16s("AdvertiseTypes", &[2]);
+    i.set_empty("AdvertiseTypeDescriptions");
     i
 }
 

@@ -354,7 +354,7 @@ pub fn instance<'a>(
     let sensor_type = ipmi_type.cim(ipmi_unit, mode);
     let status = Condition::of(state).view();
     let supported = desc.thresholds.supported_mask();
-    let keys = keys(desc, system_name);
+    let mut keys = keys(desc, system_name);
     let id = keys[1].1.clone();
 
     // Windows style "<DeviceID>:<text> for <entity> <instance>" (cim.md §1.6), which consoles
@@ -393,44 +393,39 @@ pub fn instance<'a>(
     let polling_ns = u64::from(desc.poll_ms).saturating_mul(1_000_000);
 
     let mut i = Instance::with_capacity(&CIM_NUMERIC_SENSOR, 59);
-    for (name, value) in keys {
-        i.set(name, Value::Str(value));
-    }
+    i.set_keys(&mut keys);
 
-    i.set("Caption", Value::str(&desc.name));
-    i.set("Description", Value::string(description));
-    i.set("ElementName", Value::str(&desc.name));
-    i.set("Name", Value::str(&desc.name));
-    i.set("InstallDate", Value::Null);
+    i.set_str("Caption", &desc.name);
+    i.set_string("Description", description);
+    i.set_str("ElementName", &desc.name);
+    i.set_str("Name", &desc.name);
+    i.set_null("InstallDate");
 
-    i.set("HealthState", Value::U16(status.health_state));
-    i.set(
-        "OperationalStatus",
-        Value::u16s([status.operational_status]),
-    );
-    i.set("StatusDescriptions", Value::strs([status.description]));
-    i.set("Status", Value::str(status.status));
-    i.set("CurrentState", Value::str(status.current_state));
+    i.set_u16("HealthState", status.health_state);
+    i.set_u16s("OperationalStatus", &[status.operational_status]);
+    i.set_strs("StatusDescriptions", &[status.description]);
+    i.set_str("Status", status.status);
+    i.set_str("CurrentState", status.current_state);
     i.set("PossibleStates", Value::strs(possible));
-    i.set("Availability", Value::U16(status.availability));
-    i.set("AdditionalAvailability", Value::empty_array());
-    i.set("StatusInfo", Value::Null);
+    i.set_u16("Availability", status.availability);
+    i.set_empty("AdditionalAvailability");
+    i.set_null("StatusInfo");
 
     // Scanning is always on: the poller reads every sensor; there is no per-sensor disable yet.
-    i.set("EnabledState", Value::U16(2));
-    i.set("EnabledDefault", Value::U16(2));
-    i.set("RequestedState", Value::U16(12));
-    i.set("OtherEnabledState", Value::Null);
-    i.set("TimeOfLastStateChange", Value::Null);
+    i.set_u16("EnabledState", 2);
+    i.set_u16("EnabledDefault", 2);
+    i.set_u16("RequestedState", 12);
+    i.set_null("OtherEnabledState");
+    i.set_null("TimeOfLastStateChange");
 
-    i.set("ErrorCleared", Value::Null);
-    i.set("ErrorDescription", Value::Null);
-    i.set("LastErrorCode", Value::Null);
-    i.set("MaxQuiesceTime", Value::Null);
-    i.set("PowerManagementSupported", Value::Bool(false));
-    i.set("PowerManagementCapabilities", Value::empty_array());
-    i.set("PowerOnHours", Value::Null);
-    i.set("TotalPowerOnHours", Value::Null);
+    i.set_null("ErrorCleared");
+    i.set_null("ErrorDescription");
+    i.set_null("LastErrorCode");
+    i.set_null("MaxQuiesceTime");
+    i.set_bool("PowerManagementSupported", false);
+    i.set_empty("PowerManagementCapabilities");
+    i.set_null("PowerOnHours");
+    i.set_null("TotalPowerOnHours");
     i.set(
         "OtherIdentifyingInfo",
         Value::Array(alloc::vec![
@@ -440,12 +435,12 @@ pub fn instance<'a>(
             Value::string(format!("{}.{}", desc.entity_id, desc.entity_instance)),
         ]),
     );
-    i.set(
+    i.set_strs(
         "IdentifyingDescriptions",
-        Value::strs(["OwnerID", "LUN", "SensorNumber", "Entity"]),
+        &["OwnerID", "LUN", "SensorNumber", "Entity"],
     );
 
-    i.set("SensorType", Value::U16(sensor_type.0));
+    i.set_u16("SensorType", sensor_type.0);
     i.set(
         "OtherSensorTypeDescription",
         ipmi_type
@@ -454,25 +449,25 @@ pub fn instance<'a>(
     );
     i.set("PollingInterval", Value::U64(polling_ns));
 
-    i.set("BaseUnits", Value::U16(units.base_units.0));
+    i.set_u16("BaseUnits", units.base_units.0);
     i.set(
         "UnitModifier",
         Value::S32(i32::from(desc.scale) + i32::from(units.modifier)),
     );
-    i.set("RateUnits", Value::U16(0));
+    i.set_u16("RateUnits", 0);
     i.set("CurrentReading", reading);
     i.set("NominalReading", Value::opt_s32(desc.nominal));
-    i.set("NormalMax", Value::Null);
-    i.set("NormalMin", Value::Null);
+    i.set_null("NormalMax");
+    i.set_null("NormalMin");
     i.set("MaxReadable", Value::S32(desc.max_readable));
     i.set("MinReadable", Value::S32(desc.min_readable));
     // The driver's step is not part of the board file; NULL says "not known" where a guess of
     // one count would claim a precision the part may not have.
-    i.set("Resolution", Value::Null);
-    i.set("Tolerance", Value::Null);
-    i.set("Accuracy", Value::Null);
+    i.set_null("Resolution");
+    i.set_null("Tolerance");
+    i.set_null("Accuracy");
     // Drivers return linear integers; nothing non-linear reaches the monitor.
-    i.set("IsLinear", Value::Bool(true));
+    i.set_bool("IsLinear", true);
     i.set("Hysteresis", Value::U32(desc.hysteresis));
 
     i.set(
@@ -503,7 +498,7 @@ pub fn discrete_instance<'a>(
 ) -> Instance<'a> {
     let ipmi_type = SensorType(view.sensor_type);
     let sensor_type = ipmi_type.cim(Unit::UNSPECIFIED, mode);
-    let keys = discrete_keys(view, system_name);
+    let mut keys = discrete_keys(view, system_name);
     let description = format!(
         "{}:{} sensor for {} {}",
         keys[1].1,
@@ -517,32 +512,30 @@ pub fn discrete_instance<'a>(
     possible.extend(view.possible_states.iter().map(String::as_str));
 
     let mut i = Instance::with_capacity(&CIM_SENSOR, 36);
-    for (name, value) in keys {
-        i.set(name, Value::Str(value));
-    }
-    i.set("Caption", Value::str(&view.name));
-    i.set("Description", Value::string(description));
-    i.set("ElementName", Value::str(&view.name));
-    i.set("Name", Value::str(&view.name));
-    i.set("InstallDate", Value::Null);
-    i.set("HealthState", Value::U16(view.health_state));
-    i.set("OperationalStatus", Value::u16s([operational]));
-    i.set("StatusDescriptions", Value::empty_array());
-    i.set("Status", Value::str(status));
+    i.set_keys(&mut keys);
+    i.set_str("Caption", &view.name);
+    i.set_string("Description", description);
+    i.set_str("ElementName", &view.name);
+    i.set_str("Name", &view.name);
+    i.set_null("InstallDate");
+    i.set_u16("HealthState", view.health_state);
+    i.set_u16s("OperationalStatus", &[operational]);
+    i.set_empty("StatusDescriptions");
+    i.set_str("Status", status);
     // "Unknown" when there is no reading, as for numeric sensors, so CurrentState stays within
     // PossibleStates.
-    i.set(
+    i.set_str(
         "CurrentState",
-        Value::str(view.current_state.as_deref().unwrap_or("Unknown")),
+        view.current_state.as_deref().unwrap_or("Unknown"),
     );
     i.set("PossibleStates", Value::strs(possible));
-    i.set("Availability", Value::U16(3));
-    i.set("AdditionalAvailability", Value::empty_array());
-    i.set("EnabledState", Value::U16(2));
-    i.set("EnabledDefault", Value::U16(2));
-    i.set("RequestedState", Value::U16(12));
-    i.set("PowerManagementSupported", Value::Bool(false));
-    i.set("PowerManagementCapabilities", Value::empty_array());
+    i.set_u16("Availability", 3);
+    i.set_empty("AdditionalAvailability");
+    i.set_u16("EnabledState", 2);
+    i.set_u16("EnabledDefault", 2);
+    i.set_u16("RequestedState", 12);
+    i.set_bool("PowerManagementSupported", false);
+    i.set_empty("PowerManagementCapabilities");
     i.set(
         "OtherIdentifyingInfo",
         Value::Array(alloc::vec![
@@ -552,11 +545,11 @@ pub fn discrete_instance<'a>(
             Value::string(format!("{}.{}", view.entity_id, view.entity_instance)),
         ]),
     );
-    i.set(
+    i.set_strs(
         "IdentifyingDescriptions",
-        Value::strs(["OwnerID", "LUN", "SensorNumber", "Entity"]),
+        &["OwnerID", "LUN", "SensorNumber", "Entity"],
     );
-    i.set("SensorType", Value::U16(sensor_type.0));
+    i.set_u16("SensorType", sensor_type.0);
     i.set(
         "OtherSensorTypeDescription",
         ipmi_type

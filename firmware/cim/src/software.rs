@@ -202,12 +202,10 @@ fn common<'a>(
     version: &'a str,
     numbers: Option<(u16, u16, Option<u16>)>,
 ) {
-    for (name, value) in keys_of(id) {
-        i.set(name, Value::Str(value));
-    }
+    i.set_keys(&mut keys_of(id));
     i.set("Caption", element_name.clone());
     i.set("ElementName", element_name);
-    i.set("VersionString", Value::str(version));
+    i.set_str("VersionString", version);
     let (major, minor, revision) = match numbers {
         Some((ma, mi, rev)) => (
             Value::U16(ma),
@@ -219,14 +217,14 @@ fn common<'a>(
     i.set("MajorVersion", major);
     i.set("MinorVersion", minor);
     i.set("RevisionNumber", revision);
-    i.set("BuildNumber", Value::Null);
+    i.set_null("BuildNumber");
     // The identity describes firmware that is really there, not an update package.
-    i.set("IsEntity", Value::Bool(true));
-    i.set("ClassificationDescriptions", Value::empty_array());
-    i.set("HealthState", Value::U16(0));
-    i.set("OperationalStatus", Value::u16s([0]));
-    i.set("Status", Value::str("Unknown"));
-    i.set("StatusDescriptions", Value::empty_array());
+    i.set_bool("IsEntity", true);
+    i.set_empty("ClassificationDescriptions");
+    i.set_u16("HealthState", 0);
+    i.set_u16s("OperationalStatus", &[0]);
+    i.set_str("Status", "Unknown");
+    i.set_empty("StatusDescriptions");
 }
 
 /// The BMC's own firmware: this build, on this image.
@@ -239,16 +237,16 @@ pub fn bmc_instance(system: &SystemInfo) -> Instance<'_> {
         &system.version,
         numbers_of(&system.version),
     );
-    i.set(
+    i.set_string(
         "Description",
-        Value::string(format!(
+        format!(
             "{} {} firmware of the baseboard management controller, {}",
             system.product,
             system.version,
             system.image.description()
-        )),
+        ),
     );
-    i.set("Manufacturer", Value::str(&system.vendor));
+    i.set_str("Manufacturer", &system.vendor);
     i.set(
         "ReleaseDate",
         system
@@ -256,10 +254,10 @@ pub fn bmc_instance(system: &SystemInfo) -> Instance<'_> {
             .map_or(Value::Null, |s| Value::DateTime(CimDateTime::Timestamp(s))),
     );
     // 10 Firmware.
-    i.set("Classifications", Value::u16s([10]));
-    i.set("TargetTypes", Value::strs([system.image.id()]));
-    i.set("IdentityInfoType", Value::empty_array());
-    i.set("IdentityInfoValue", Value::empty_array());
+    i.set_u16s("Classifications", &[10]);
+    i.set_strs("TargetTypes", &[system.image.id()]);
+    i.set_empty("IdentityInfoType");
+    i.set_empty("IdentityInfoValue");
     i
 }
 
@@ -277,15 +275,15 @@ pub fn instance(view: &FirmwareView) -> Instance<'_> {
         FirmwareKind::HostBios => (11, "System firmware of the managed host"),
         FirmwareKind::Controller => (10, "Firmware of a satellite management controller"),
     };
-    i.set("Description", Value::str(what));
-    i.set("Classifications", Value::u16s([class]));
+    i.set_str("Description", what);
+    i.set_u16s("Classifications", &[class]);
     i.set("Manufacturer", Value::opt_str(view.manufacturer.as_deref()));
     i.set(
         "ReleaseDate",
         view.release_secs
             .map_or(Value::Null, |s| Value::DateTime(CimDateTime::Timestamp(s))),
     );
-    i.set("TargetTypes", Value::empty_array());
+    i.set_empty("TargetTypes");
     i.set(
         "IdentityInfoType",
         Value::Array(view.identity.iter().map(|(t, _)| Value::str(t)).collect()),
@@ -301,8 +299,8 @@ pub fn instance(view: &FirmwareView) -> Instance<'_> {
 /// (ElementSoftwareStatus 2 Current, 6 Installed); the BMC cannot say how it may be upgraded
 /// (UpgradeCondition 0 Unknown).
 pub fn element_values(i: &mut Instance<'_>) {
-    i.set("ElementSoftwareStatus", Value::u16s([2, 6]));
-    i.set("UpgradeCondition", Value::U16(0));
+    i.set_u16s("ElementSoftwareStatus", &[2, 6]);
+    i.set_u16("UpgradeCondition", 0);
 }
 
 #[cfg(test)]

@@ -143,6 +143,9 @@ impl<'a> Instance<'a> {
         }
     }
 
+    /// Out of line: every class builder starts with one, and the allocation's inlined error
+    /// path cost the bare-metal image's flash at each.
+    #[inline(never)]
     pub fn with_capacity(class: &'static ClassDef, n: usize) -> Self {
         Self {
             class,
@@ -155,10 +158,82 @@ impl<'a> Instance<'a> {
     /// nothing at all, silently. Checked in debug builds, where every test renders every class,
     /// and free in release builds (the bare-metal image has no flash for it).
     #[track_caller]
+    #[inline(never)]
     pub fn set(&mut self, name: &'static str, value: Value<'a>) {
         #[cfg(debug_assertions)]
         check_value(self.class, name, &value);
         self.values.push((name, value));
+    }
+
+    // The setters below are `set` for the value kinds most properties have. Each is one
+    // out-of-line body instead of a `Value` built on the stack at every call site: ~230 call
+    // sites in the class builders, which the bare-metal image's flash pays for one by one.
+
+    /// Sets each (key, text) pair, taking the texts out of `keys` (left empty): one loop for
+    /// every class's key list instead of one per builder.
+    #[track_caller]
+    #[inline(never)]
+    pub fn set_keys(&mut self, keys: &mut [(&'static str, Cow<'a, str>)]) {
+        for (name, value) in keys {
+            self.set(name, Value::Str(core::mem::take(value)));
+        }
+    }
+
+    /// `set(name, Value::str(s))`.
+    #[track_caller]
+    #[inline(never)]
+    pub fn set_str(&mut self, name: &'static str, s: &'a str) {
+        self.set(name, Value::str(s));
+    }
+
+    /// `set(name, Value::string(s))`.
+    #[track_caller]
+    #[inline(never)]
+    pub fn set_string(&mut self, name: &'static str, s: String) {
+        self.set(name, Value::string(s));
+    }
+
+    /// `set(name, Value::U16(n))`.
+    #[track_caller]
+    #[inline(never)]
+    pub fn set_u16(&mut self, name: &'static str, n: u16) {
+        self.set(name, Value::U16(n));
+    }
+
+    /// `set(name, Value::Bool(b))`.
+    #[track_caller]
+    #[inline(never)]
+    pub fn set_bool(&mut self, name: &'static str, b: bool) {
+        self.set(name, Value::Bool(b));
+    }
+
+    /// `set(name, Value::Null)`: CIM NULL, said explicitly (an unset property renders the same,
+    /// but the value sources list what they know to be NULL).
+    #[track_caller]
+    #[inline(never)]
+    pub fn set_null(&mut self, name: &'static str) {
+        self.set(name, Value::Null);
+    }
+
+    /// `set(name, Value::empty_array())`: an array with no elements (rendered as none).
+    #[track_caller]
+    #[inline(never)]
+    pub fn set_empty(&mut self, name: &'static str) {
+        self.set(name, Value::empty_array());
+    }
+
+    /// `set(name, Value::u16s(v))` for a list the caller has at hand; one body for every length.
+    #[track_caller]
+    #[inline(never)]
+    pub fn set_u16s(&mut self, name: &'static str, v: &[u16]) {
+        self.set(name, Value::u16s(v.iter().copied()));
+    }
+
+    /// `set(name, Value::strs(v))` for a list the caller has at hand; one body for every length.
+    #[track_caller]
+    #[inline(never)]
+    pub fn set_strs(&mut self, name: &'static str, v: &[&'a str]) {
+        self.set(name, Value::strs(v.iter().copied()));
     }
 
     pub fn get(&self, name: &str) -> Option<&Value<'a>> {

@@ -292,301 +292,197 @@ impl FaultKind {
     /// Unavailable 0x8033801E, InvalidExpirationTime …1F, UnableToRenew …24, InvalidMessage …25
     /// are documented), and these four fall between.
     pub const fn spec(self) -> FaultSpec {
-        use crate::ns::action::{
-            FAULT_ADDRESSING as A, FAULT_ENUMERATION as N, FAULT_TRANSFER as T, FAULT_WSMAN as M,
-        };
-        use crate::ns::{WSA, WSEN, WSMAN, WXF};
-        #[cfg(feature = "eventing")]
-        use crate::ns::{WSE, action::FAULT_EVENTING as E};
-        use SoapCode::{Receiver, Sender};
-        const fn s(
-            code: SoapCode,
-            subcode: Option<(&'static str, &'static str, &'static str)>,
-            action: &'static str,
-            reason: &'static str,
-            windows_code: u32,
-        ) -> FaultSpec {
-            FaultSpec {
-                code,
-                subcode,
-                action,
-                reason,
-                windows_code,
-            }
-        }
-        match self {
-            FaultKind::VersionMismatch => s(
-                SoapCode::VersionMismatch,
-                None,
-                A,
-                "The SOAP envelope version is not supported; use SOAP 1.2.",
-                2150858765,
-            ),
-            FaultKind::MustUnderstand => s(
-                SoapCode::MustUnderstand,
-                None,
-                A,
-                "The WS-Management service cannot process a SOAP header in the request that is marked as mustUnderstand.",
-                2150858768,
-            ),
-            FaultKind::ActionNotSupported => s(
-                Sender,
-                Some(("a", WSA, "ActionNotSupported")),
-                A,
-                "The action is not supported by the service.",
-                2150858771,
-            ),
-            FaultKind::DestinationUnreachable => s(
-                Sender,
-                Some(("a", WSA, "DestinationUnreachable")),
-                A,
-                "No route can be determined to reach the destination role defined by the WS-Addressing To header or the resource URI.",
-                2150858770,
-            ),
-            FaultKind::EndpointUnavailable => s(
-                Receiver,
-                Some(("a", WSA, "EndpointUnavailable")),
-                A,
-                "The specified endpoint is currently unavailable.",
-                2150858772,
-            ),
-            FaultKind::InvalidMessageInformationHeader => s(
-                Sender,
-                Some(("a", WSA, "InvalidMessageInformationHeader")),
-                A,
-                "A message information header is not valid and the message cannot be processed.",
-                2150858767,
-            ),
-            FaultKind::MessageInformationHeaderRequired => s(
-                Sender,
-                Some(("a", WSA, "MessageInformationHeaderRequired")),
-                A,
-                "A required message information header is missing.",
-                2150858767,
-            ),
-            FaultKind::AccessDenied => s(
-                Sender,
-                Some(("w", WSMAN, "AccessDenied")),
-                M,
-                "The sender was not authorized to access the resource.",
-                5,
-            ),
-            FaultKind::AlreadyExists => s(
-                Sender,
-                Some(("w", WSMAN, "AlreadyExists")),
-                M,
-                "The sender attempted to create a resource which already exists.",
-                183,
-            ),
-            FaultKind::CannotProcessFilter => s(
-                Sender,
-                Some(("w", WSMAN, "CannotProcessFilter")),
-                M,
-                "The requested filter could not be processed.",
-                2150859042,
-            ),
-            FaultKind::Concurrency => s(
-                Sender,
-                Some(("w", WSMAN, "Concurrency")),
-                M,
-                "The action could not be completed due to concurrency or locking problems.",
-                2150858802,
-            ),
-            FaultKind::EncodingLimit => s(
-                Sender,
-                Some(("w", WSMAN, "EncodingLimit")),
-                M,
-                "An internal encoding limit was exceeded in a request or would be violated if the message were processed.",
-                2150858805,
-            ),
-            FaultKind::InternalError => s(
-                Receiver,
-                Some(("w", WSMAN, "InternalError")),
-                M,
-                "The service cannot comply with the request due to internal processing errors.",
-                1359,
-            ),
-            FaultKind::InvalidOptions => s(
-                Sender,
-                Some(("w", WSMAN, "InvalidOptions")),
-                M,
-                "One or more options are not valid.",
-                2150858809,
-            ),
-            FaultKind::InvalidParameter => s(
-                Sender,
-                Some(("w", WSMAN, "InvalidParameter")),
-                M,
-                "An operation parameter is not valid.",
-                87,
-            ),
-            FaultKind::InvalidSelectors => s(
-                Sender,
-                Some(("w", WSMAN, "InvalidSelectors")),
-                M,
-                "The WS-Management service cannot process the request because the request contained invalid selectors for the resource.",
-                2150858843,
-            ),
-            FaultKind::QuotaLimit => s(
-                Sender,
-                Some(("w", WSMAN, "QuotaLimit")),
-                M,
-                "The service is busy servicing other requests.",
-                2150858815,
-            ),
-            FaultKind::SchemaValidationError => s(
-                Sender,
-                Some(("w", WSMAN, "SchemaValidationError")),
-                M,
-                "The supplied SOAP message violates the corresponding XML schema definition.",
-                2150858817,
-            ),
-            FaultKind::TimedOut => s(
-                Receiver,
-                Some(("w", WSMAN, "TimedOut")),
-                M,
-                "The operation has timed out.",
-                2150858793,
-            ),
-            FaultKind::UnsupportedFeature => s(
-                Sender,
-                Some(("w", WSMAN, "UnsupportedFeature")),
-                M,
-                "The specified feature is not supported.",
-                2150858818,
-            ),
-            FaultKind::InvalidRepresentation => s(
-                Sender,
-                Some(("x", WXF, "InvalidRepresentation")),
-                T,
-                "The XML content is not valid.",
-                2150858791,
-            ),
-            FaultKind::EnumCannotProcessFilter => s(
-                Sender,
-                Some(("n", WSEN, "CannotProcessFilter")),
-                N,
-                "The requested filter could not be processed.",
-                2150858778,
-            ),
-            FaultKind::FilterDialectRequestedUnavailable => s(
-                Sender,
-                Some(("n", WSEN, "FilterDialectRequestedUnavailable")),
-                N,
-                "The requested filtering dialect is not supported.",
-                2150858777,
-            ),
-            FaultKind::FilteringNotSupported => s(
-                Sender,
-                Some(("n", WSEN, "FilteringNotSupported")),
-                N,
-                "Filtered enumeration is not supported.",
-                2150858776,
-            ),
-            FaultKind::InvalidEnumerationContext => s(
-                Receiver,
-                Some(("n", WSEN, "InvalidEnumerationContext")),
-                N,
-                "The supplied enumeration context is not valid.",
-                2150858779,
-            ),
-            FaultKind::InvalidExpirationTime => s(
-                Sender,
-                Some(("n", WSEN, "InvalidExpirationTime")),
-                N,
-                "The expiration time is not valid.",
-                2150858774,
-            ),
-            FaultKind::UnsupportedExpirationType => s(
-                Sender,
-                Some(("n", WSEN, "UnsupportedExpirationType")),
-                N,
-                "The specified expiration type is not supported.",
-                2150858775,
-            ),
-            #[cfg(feature = "eventing")]
-            FaultKind::DeliveryModeRequestedUnavailable => s(
-                Sender,
-                Some(("e", WSE, "DeliveryModeRequestedUnavailable")),
-                E,
-                "The requested delivery mode is not supported.",
-                2150858782,
-            ),
-            #[cfg(feature = "eventing")]
-            FaultKind::EventInvalidExpirationTime => s(
-                Sender,
-                Some(("e", WSE, "InvalidExpirationTime")),
-                E,
-                "The expiration time is not valid.",
-                2150858783,
-            ),
-            #[cfg(feature = "eventing")]
-            FaultKind::EventUnsupportedExpirationType => s(
-                Sender,
-                Some(("e", WSE, "UnsupportedExpirationType")),
-                E,
-                "The specified expiration type is not supported.",
-                2150858784,
-            ),
-            #[cfg(feature = "eventing")]
-            FaultKind::EventFilteringNotSupported => s(
-                Sender,
-                Some(("e", WSE, "FilteringNotSupported")),
-                E,
-                "Filtering over the event source is not supported.",
-                2150858785,
-            ),
-            #[cfg(feature = "eventing")]
-            FaultKind::FilteringRequestedUnavailable => s(
-                Sender,
-                Some(("e", WSE, "FilteringRequestedUnavailable")),
-                E,
-                "The requested filter dialect is not supported.",
-                2150858786,
-            ),
-            #[cfg(feature = "eventing")]
-            FaultKind::EventSourceUnableToProcess => s(
-                Sender,
-                Some(("e", WSE, "EventSourceUnableToProcess")),
-                E,
-                "The event source cannot process the subscription.",
-                2150858787,
-            ),
-            #[cfg(feature = "eventing")]
-            FaultKind::UnableToRenew => s(
-                Sender,
-                Some(("e", WSE, "UnableToRenew")),
-                E,
-                "The subscription could not be renewed.",
-                2150858788,
-            ),
-            #[cfg(feature = "eventing")]
-            FaultKind::InvalidMessage => s(
-                Sender,
-                Some(("e", WSE, "InvalidMessage")),
-                E,
-                "The request message has unknown or invalid content.",
-                2150858789,
-            ),
-            #[cfg(feature = "eventing")]
-            FaultKind::InvalidBookmark => s(
-                Sender,
-                Some(("w", WSMAN, "InvalidBookmark")),
-                M,
-                "The bookmark supplied with the subscription is not valid.",
-                2150858808,
-            ),
-            #[cfg(feature = "eventing")]
-            FaultKind::DeliveryRefused => s(
-                Receiver,
-                Some(("w", WSMAN, "DeliveryRefused")),
-                M,
-                "The receiver refuses to accept further deliveries.",
-                2150858804,
-            ),
+        let r = &CATALOGUE[self as usize];
+        FaultSpec {
+            code: r.code,
+            subcode: if r.local.is_empty() {
+                None
+            } else {
+                Some((r.subcode.prefix(), r.subcode.uri(), r.local))
+            },
+            action: r.action.fault_action(),
+            reason: r.reason,
+            windows_code: r.windows_code,
         }
     }
 }
+
+/// The namespaces of the fault subcodes and actions, as one byte in [`CATALOGUE`] rather than
+/// the prefix, URI and action text at every row.
+#[derive(Clone, Copy)]
+enum Ns {
+    Addressing,
+    Wsman,
+    Transfer,
+    Enumeration,
+    #[cfg(feature = "eventing")]
+    Eventing,
+}
+
+impl Ns {
+    /// The prefix the fault writer declares for the subcode's namespace.
+    const fn prefix(self) -> &'static str {
+        match self {
+            Ns::Addressing => "a",
+            Ns::Wsman => "w",
+            Ns::Transfer => "x",
+            Ns::Enumeration => "n",
+            #[cfg(feature = "eventing")]
+            Ns::Eventing => "e",
+        }
+    }
+
+    const fn uri(self) -> &'static str {
+        use crate::ns::{WSA, WSEN, WSMAN, WXF};
+        match self {
+            Ns::Addressing => WSA,
+            Ns::Wsman => WSMAN,
+            Ns::Transfer => WXF,
+            Ns::Enumeration => WSEN,
+            #[cfg(feature = "eventing")]
+            Ns::Eventing => crate::ns::WSE,
+        }
+    }
+
+    /// `wsa:Action` of a fault of this specification.
+    const fn fault_action(self) -> &'static str {
+        use crate::ns::action::{FAULT_ADDRESSING, FAULT_ENUMERATION, FAULT_TRANSFER, FAULT_WSMAN};
+        match self {
+            Ns::Addressing => FAULT_ADDRESSING,
+            Ns::Wsman => FAULT_WSMAN,
+            Ns::Transfer => FAULT_TRANSFER,
+            Ns::Enumeration => FAULT_ENUMERATION,
+            #[cfg(feature = "eventing")]
+            Ns::Eventing => crate::ns::action::FAULT_EVENTING,
+        }
+    }
+}
+
+/// One kind's row of [`FaultKind::spec`]: a table read by index rather than a `match` that
+/// builds a [`FaultSpec`] per arm, which cost the bare-metal image's flash once per kind.
+struct Row {
+    reason: &'static str,
+    /// The subcode's local name; empty for the SOAP-level faults, which have none.
+    local: &'static str,
+    windows_code: u32,
+    code: SoapCode,
+    subcode: Ns,
+    action: Ns,
+}
+
+const fn row(
+    code: SoapCode,
+    subcode: Ns,
+    local: &'static str,
+    action: Ns,
+    reason: &'static str,
+    windows_code: u32,
+) -> Row {
+    Row {
+        reason,
+        local,
+        windows_code,
+        code,
+        subcode,
+        action,
+    }
+}
+
+/// Every kind's row, in [`FaultKind`]'s declaration order (indexed by the discriminant; the
+/// length is checked against the kinds below and every row by the tests).
+#[rustfmt::skip]
+const CATALOGUE: [Row; KINDS] = [
+        // VersionMismatch
+        row(SoapCode::VersionMismatch, Ns::Addressing, "", Ns::Addressing, "The SOAP envelope version is not supported; use SOAP 1.2.", 2150858765),
+        // MustUnderstand
+        row(SoapCode::MustUnderstand, Ns::Addressing, "", Ns::Addressing, "The WS-Management service cannot process a SOAP header in the request that is marked as mustUnderstand.", 2150858768),
+        // ActionNotSupported
+        row(SoapCode::Sender, Ns::Addressing, "ActionNotSupported", Ns::Addressing, "The action is not supported by the service.", 2150858771),
+        // DestinationUnreachable
+        row(SoapCode::Sender, Ns::Addressing, "DestinationUnreachable", Ns::Addressing, "No route can be determined to reach the destination role defined by the WS-Addressing To header or the resource URI.", 2150858770),
+        // EndpointUnavailable
+        row(SoapCode::Receiver, Ns::Addressing, "EndpointUnavailable", Ns::Addressing, "The specified endpoint is currently unavailable.", 2150858772),
+        // InvalidMessageInformationHeader
+        row(SoapCode::Sender, Ns::Addressing, "InvalidMessageInformationHeader", Ns::Addressing, "A message information header is not valid and the message cannot be processed.", 2150858767),
+        // MessageInformationHeaderRequired
+        row(SoapCode::Sender, Ns::Addressing, "MessageInformationHeaderRequired", Ns::Addressing, "A required message information header is missing.", 2150858767),
+        // AccessDenied
+        row(SoapCode::Sender, Ns::Wsman, "AccessDenied", Ns::Wsman, "The sender was not authorized to access the resource.", 5),
+        // AlreadyExists
+        row(SoapCode::Sender, Ns::Wsman, "AlreadyExists", Ns::Wsman, "The sender attempted to create a resource which already exists.", 183),
+        // CannotProcessFilter
+        row(SoapCode::Sender, Ns::Wsman, "CannotProcessFilter", Ns::Wsman, "The requested filter could not be processed.", 2150859042),
+        // Concurrency
+        row(SoapCode::Sender, Ns::Wsman, "Concurrency", Ns::Wsman, "The action could not be completed due to concurrency or locking problems.", 2150858802),
+        // EncodingLimit
+        row(SoapCode::Sender, Ns::Wsman, "EncodingLimit", Ns::Wsman, "An internal encoding limit was exceeded in a request or would be violated if the message were processed.", 2150858805),
+        // InternalError
+        row(SoapCode::Receiver, Ns::Wsman, "InternalError", Ns::Wsman, "The service cannot comply with the request due to internal processing errors.", 1359),
+        // InvalidOptions
+        row(SoapCode::Sender, Ns::Wsman, "InvalidOptions", Ns::Wsman, "One or more options are not valid.", 2150858809),
+        // InvalidParameter
+        row(SoapCode::Sender, Ns::Wsman, "InvalidParameter", Ns::Wsman, "An operation parameter is not valid.", 87),
+        // InvalidSelectors
+        row(SoapCode::Sender, Ns::Wsman, "InvalidSelectors", Ns::Wsman, "The WS-Management service cannot process the request because the request contained invalid selectors for the resource.", 2150858843),
+        // QuotaLimit
+        row(SoapCode::Sender, Ns::Wsman, "QuotaLimit", Ns::Wsman, "The service is busy servicing other requests.", 2150858815),
+        // SchemaValidationError
+        row(SoapCode::Sender, Ns::Wsman, "SchemaValidationError", Ns::Wsman, "The supplied SOAP message violates the corresponding XML schema definition.", 2150858817),
+        // TimedOut
+        row(SoapCode::Receiver, Ns::Wsman, "TimedOut", Ns::Wsman, "The operation has timed out.", 2150858793),
+        // UnsupportedFeature
+        row(SoapCode::Sender, Ns::Wsman, "UnsupportedFeature", Ns::Wsman, "The specified feature is not supported.", 2150858818),
+        // InvalidRepresentation
+        row(SoapCode::Sender, Ns::Transfer, "InvalidRepresentation", Ns::Transfer, "The XML content is not valid.", 2150858791),
+        // EnumCannotProcessFilter
+        row(SoapCode::Sender, Ns::Enumeration, "CannotProcessFilter", Ns::Enumeration, "The requested filter could not be processed.", 2150858778),
+        // FilterDialectRequestedUnavailable
+        row(SoapCode::Sender, Ns::Enumeration, "FilterDialectRequestedUnavailable", Ns::Enumeration, "The requested filtering dialect is not supported.", 2150858777),
+        // FilteringNotSupported
+        row(SoapCode::Sender, Ns::Enumeration, "FilteringNotSupported", Ns::Enumeration, "Filtered enumeration is not supported.", 2150858776),
+        // InvalidEnumerationContext
+        row(SoapCode::Receiver, Ns::Enumeration, "InvalidEnumerationContext", Ns::Enumeration, "The supplied enumeration context is not valid.", 2150858779),
+        // InvalidExpirationTime
+        row(SoapCode::Sender, Ns::Enumeration, "InvalidExpirationTime", Ns::Enumeration, "The expiration time is not valid.", 2150858774),
+        // UnsupportedExpirationType
+        row(SoapCode::Sender, Ns::Enumeration, "UnsupportedExpirationType", Ns::Enumeration, "The specified expiration type is not supported.", 2150858775),
+        #[cfg(feature = "eventing")]
+        // DeliveryModeRequestedUnavailable
+        row(SoapCode::Sender, Ns::Eventing, "DeliveryModeRequestedUnavailable", Ns::Eventing, "The requested delivery mode is not supported.", 2150858782),
+        #[cfg(feature = "eventing")]
+        // EventInvalidExpirationTime
+        row(SoapCode::Sender, Ns::Eventing, "InvalidExpirationTime", Ns::Eventing, "The expiration time is not valid.", 2150858783),
+        #[cfg(feature = "eventing")]
+        // EventUnsupportedExpirationType
+        row(SoapCode::Sender, Ns::Eventing, "UnsupportedExpirationType", Ns::Eventing, "The specified expiration type is not supported.", 2150858784),
+        #[cfg(feature = "eventing")]
+        // EventFilteringNotSupported
+        row(SoapCode::Sender, Ns::Eventing, "FilteringNotSupported", Ns::Eventing, "Filtering over the event source is not supported.", 2150858785),
+        #[cfg(feature = "eventing")]
+        // FilteringRequestedUnavailable
+        row(SoapCode::Sender, Ns::Eventing, "FilteringRequestedUnavailable", Ns::Eventing, "The requested filter dialect is not supported.", 2150858786),
+        #[cfg(feature = "eventing")]
+        // EventSourceUnableToProcess
+        row(SoapCode::Sender, Ns::Eventing, "EventSourceUnableToProcess", Ns::Eventing, "The event source cannot process the subscription.", 2150858787),
+        #[cfg(feature = "eventing")]
+        // UnableToRenew
+        row(SoapCode::Sender, Ns::Eventing, "UnableToRenew", Ns::Eventing, "The subscription could not be renewed.", 2150858788),
+        #[cfg(feature = "eventing")]
+        // InvalidMessage
+        row(SoapCode::Sender, Ns::Eventing, "InvalidMessage", Ns::Eventing, "The request message has unknown or invalid content.", 2150858789),
+        #[cfg(feature = "eventing")]
+        // InvalidBookmark
+        row(SoapCode::Sender, Ns::Wsman, "InvalidBookmark", Ns::Wsman, "The bookmark supplied with the subscription is not valid.", 2150858808),
+        #[cfg(feature = "eventing")]
+        // DeliveryRefused
+        row(SoapCode::Receiver, Ns::Wsman, "DeliveryRefused", Ns::Wsman, "The receiver refuses to accept further deliveries.", 2150858804),
+];
+
+/// How many kinds there are.
+#[cfg(not(feature = "eventing"))]
+const KINDS: usize = FaultKind::ALL.len();
+#[cfg(feature = "eventing")]
+const KINDS: usize = FaultKind::ALL.len() + FaultKind::EVENTING.len();
 
 impl FaultDetail {
     /// The local part of the `…/faultDetail/<Name>` URI.
@@ -678,6 +574,27 @@ impl Fault {
 mod tests {
     use super::*;
     use alloc::format;
+
+    /// The catalogue is read by discriminant: a row out of order would give a kind another's
+    /// reason and code. Each kind's subcode (or, for the SOAP-level two, its code) is named
+    /// like the kind, so a shifted row shows here.
+    #[test]
+    fn catalogue_rows_are_in_kind_order() {
+        let all = FaultKind::ALL.iter().copied();
+        #[cfg(feature = "eventing")]
+        let all = all.chain(FaultKind::EVENTING);
+        let all: alloc::vec::Vec<FaultKind> = all.collect();
+        assert_eq!(all.len(), CATALOGUE.len());
+        for (i, k) in all.into_iter().enumerate() {
+            assert_eq!(k as usize, i, "{k:?}");
+            let name = format!("{k:?}");
+            let spec = k.spec();
+            match spec.subcode {
+                Some((_, _, local)) => assert!(name.ends_with(local), "{name} has {local}"),
+                None => assert_eq!(spec.code.qname().strip_prefix("s:"), Some(name.as_str())),
+            }
+        }
+    }
 
     /// The host quotes as Rust's `Debug` does (the text its fault messages have always had); the
     /// image only wraps the text in quotes.
