@@ -6,6 +6,10 @@ sections that no symbol covers (merged string literals, padding) are listed as "
 
 import collections, re, struct, sys
 
+# The symbol names made readable (shared with scripts/bench-icount); this script's directory is
+# on the import path when it is run as `python3 scripts/lm3s-size.py`.
+from elf32 import demangle
+
 path = sys.argv[1]
 want_symbols = "--symbols" in sys.argv[2:]
 top_n = 40
@@ -55,46 +59,6 @@ print(f"{'section':<16}{'address':>12}{'bytes':>10}  region")
 for n, addr, size, region in rows:
     print(f"{n:<16}{addr:>#12x}{size:>10}  {region}")
 total_ram = ram + stack_reserve
-
-
-def demangle(sym):
-    """A readable path from a Rust symbol, enough to group by crate and to read the top list:
-    legacy mangling (`_ZN` + length-prefixed parts + hash) is decoded, and v0 mangling (`_R`,
-    what the precompiled core, alloc and compiler_builtins use) is reduced to its identifiers
-    joined by `::` (crate first). Anything else is returned as it is."""
-    if sym.startswith("_R"):
-        # Drop disambiguators (`s<base62>_` after a crate, impl or trait tag) and back-references
-        # (`B<base62>_`), then read each `<decimal length>[_]<identifier>` in order.
-        body = re.sub(r"(?<=[CMXY])s[0-9A-Za-z]*_|B[0-9A-Za-z]*_", "", sym[2:].split(".")[0])
-        idents, i = [], 0
-        while i < len(body):
-            m = re.match(r"(\d+)_?", body[i:])
-            if not m:
-                i += 1
-                continue
-            n, start = int(m.group(1)), i + m.end()
-            idents.append(body[start:start + n])
-            i = start + n
-        return "::".join(idents) if idents else sym
-    if not sym.startswith("_ZN"):
-        return sym
-    parts, i = [], 3
-    while i < len(sym) and sym[i].isdigit():
-        j = i
-        while sym[j].isdigit():
-            j += 1
-        n = int(sym[i:j])
-        parts.append(sym[j:j + n])
-        i = j + n
-    if parts and re.fullmatch(r"h[0-9a-f]{16}", parts[-1]):
-        parts.pop()
-    out = "::".join(parts)
-    for code, ch in (("$LT$", "<"), ("$GT$", ">"), ("$RF$", "&"), ("$BP$", "*"), ("$C$", ","),
-                     ("$u20$", " "), ("$u27$", "'"), ("$u5b$", "["), ("$u5d$", "]"),
-                     ("$u7b$", "{"), ("$u7d$", "}"), ("$u7e$", "~"), ("$LP$", "("), ("$RP$", ")")):
-        out = out.replace(code, ch)
-    out = out.replace("..", "::")
-    return out[1:] if out.startswith("_<") else out
 
 
 def crate_of(name):
