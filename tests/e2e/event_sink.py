@@ -53,9 +53,11 @@ IDENTIFIER = "sink-" + uuid.uuid4().hex
 class Delivery:
     """One message the sink accepted."""
 
-    def __init__(self, path, root, events, when):
+    def __init__(self, path, root, events, when, authorization=None):
         h = root.find(f"{{{S}}}Header")
         self.path = path
+        # The Authorization header it came with (the sink's own check is `auth`).
+        self.authorization = authorization
         self.when = when
         self.action = h.findtext(f"{{{A}}}Action")
         self.message_id = h.findtext(f"{{{A}}}MessageID")
@@ -323,7 +325,7 @@ class EventSink:
                 events.append((action, kids[0]))
         for e in errs:
             self._error(f"{action}: {e}")
-        return Delivery(h.path, root, events, when)
+        return Delivery(h.path, root, events, when, h.headers.get("Authorization"))
 
 
 def _split_params(text):

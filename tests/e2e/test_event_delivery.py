@@ -131,6 +131,17 @@ def find_event(pred):
     return look
 
 
+def _tokens(user, password):
+    """Delivery credentials as openwsman sends them: a wst:IssuedTokens header."""
+    return (
+        f'<wst:IssuedTokens xmlns:wst="{WST}" xmlns:wsse="{WSSE}"><wst:RequestSecurityTokenResponse>'
+        f"<wst:TokenType>{USERNAME_TOKEN}</wst:TokenType><wst:RequestedSecurityToken>"
+        f"<wsse:UsernameToken><wsse:Username>{user}</wsse:Username>"
+        f"<wsse:Password>{password}</wsse:Password></wsse:UsernameToken>"
+        f"</wst:RequestedSecurityToken></wst:RequestSecurityTokenResponse></wst:IssuedTokens>"
+    )
+
+
 def record_of(bookmark):
     m = re.fullmatch(r"sel:(\d+)", bookmark or "")
     assert m, bookmark
@@ -232,13 +243,16 @@ def test_dead_sink_gets_subscription_end_after_the_retries(ev_agent, sinks):
     a, sink = ev_agent, sinks(MODE_PUSH)
     dead = f"http://127.0.0.1:{event_sink.free_port()}/sink"
     notify = f"<e:NotifyTo><a:Address>{dead}</a:Address></e:NotifyTo>"
+    # Credentials for NotifyTo, which must not go to an EndTo at another origin.
     ident = subscribed(
         a,
         sink,
         MODE_PUSH,
         end_to=True,
         notify=notify,
-        delivery='<w:Heartbeats>PT1S</w:Heartbeats><w:ConnectionRetry Total="2">PT1S</w:ConnectionRetry>',
+        delivery='<w:Heartbeats>PT1S</w:Heartbeats><w:ConnectionRetry Total="2">PT1S</w:ConnectionRetry>'
+        f'<w:Auth Profile="{PROFILE}http/basic"/>',
+        header=_tokens("collector", "for the notify-to only"),
     )
     started = time.monotonic()
     deadline = started + 15
@@ -252,6 +266,7 @@ def test_dead_sink_gets_subscription_end_after_the_retries(ev_agent, sinks):
     assert end.action == event_sink.SUBSCRIPTION_END
     assert end.body.findtext(f"{{{E}}}SubscriptionEnd/{{{E}}}Status") == DELIVERY_FAILURE
     assert end.body.findtext(f"{{{E}}}SubscriptionEnd/{{{E}}}SubscriptionManager//{{{E}}}Identifier") == ident
+    assert end.authorization is None
     assert gone(a, ident)
     assert len(sink.ends) == 1 and sink.deliveries == []
     assert sink.errors == []
@@ -293,13 +308,7 @@ def test_sink_credentials(ev_agent, sinks, scheme):
     sink = sinks(MODE_PUSH, auth=(scheme, user, password))
 
     def tokens(pw):
-        return (
-            f'<wst:IssuedTokens xmlns:wst="{WST}" xmlns:wsse="{WSSE}"><wst:RequestSecurityTokenResponse>'
-            f"<wst:TokenType>{USERNAME_TOKEN}</wst:TokenType><wst:RequestedSecurityToken>"
-            f"<wsse:UsernameToken><wsse:Username>{user}</wsse:Username>"
-            f"<wsse:Password>{pw}</wsse:Password></wsse:UsernameToken>"
-            f"</wst:RequestedSecurityToken></wst:RequestSecurityTokenResponse></wst:IssuedTokens>"
-        )
+        return _tokens(user, pw)
 
     auth = f'<w:Heartbeats>PT1S</w:Heartbeats><w:Auth Profile="{PROFILE}http/{scheme}"/>'
     subscribed(a, sink, MODE_PUSH, delivery=auth, header=tokens(password))

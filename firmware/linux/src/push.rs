@@ -141,6 +141,13 @@ impl Target {
         })
     }
 
+    /// Same scheme, host and port: where credentials given for one may go to the other.
+    pub fn same_origin(&self, other: &Target) -> bool {
+        self.https == other.https
+            && self.port == other.port
+            && self.host.eq_ignore_ascii_case(&other.host)
+    }
+
     /// What a log line may say about the sink: scheme, host and port.
     fn origin(&self) -> String {
         let scheme = if self.https { "https" } else { "http" };
@@ -266,12 +273,23 @@ impl Deliverer {
                     if !render::delivery(&mut out, sub, &d, &message_id, &self.manager) {
                         return None;
                     }
+                    // The credentials were given for NotifyTo: an EndTo elsewhere gets none.
+                    let notify = sub
+                        .terms
+                        .notify_to
+                        .as_ref()
+                        .and_then(|n| Target::parse(&n.address).ok());
+                    let auth = sub
+                        .terms
+                        .auth
+                        .clone()
+                        .filter(|_| notify.is_some_and(|n| n.same_origin(&target)));
                     Some(Job {
                         id: d.id.clone(),
                         kind: d.kind,
                         attempt: d.attempt,
                         target,
-                        auth: sub.terms.auth.clone(),
+                        auth,
                         message_id: message_id.clone(),
                         body: out.into_string(),
                     })
@@ -797,6 +815,12 @@ mod tests {
         assert!(Target::parse("http://h:99999/").is_err());
         assert!(Target::parse("http://h/a b").is_err());
         assert!(Target::parse("http://h/a\r\nX: y").is_err());
+        // Credentials for NotifyTo go to an EndTo of the same origin only.
+        let notify = Target::parse("http://Sink:8080/a").unwrap();
+        assert!(notify.same_origin(&Target::parse("http://sink:8080/end").unwrap()));
+        assert!(!notify.same_origin(&Target::parse("http://other:8080/end").unwrap()));
+        assert!(!notify.same_origin(&Target::parse("https://sink:8080/end").unwrap()));
+        assert!(!notify.same_origin(&Target::parse("http://sink:8081/end").unwrap()));
     }
 
     #[test]
