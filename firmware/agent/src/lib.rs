@@ -95,6 +95,14 @@ pub struct Agent {
     /// WS-Eventing subscriptions, fed from the log task (see `events`).
     #[cfg(feature = "eventing")]
     events: wsbmc_eventing::Source,
+    /// Raised when the subscriptions may have something new to deliver (an event offered, a
+    /// WS-Eventing request handled), so the image's delivery task sleeps until then or its
+    /// next timer rather than polling.
+    #[cfg(feature = "eventing")]
+    events_wake: Signal<NoopRawMutex, ()>,
+    /// Which subscription each store slot holds, as last written (see `events::stored`).
+    #[cfg(feature = "eventing")]
+    stored_subs: events::stored::Slots,
     /// The image's account table as the CIM model manages it (DSP1034/DSP1039), set once at
     /// start-up by the image, which owns the table, its hashing and its persistence. Unset, the
     /// account classes are empty.
@@ -163,11 +171,147 @@ impl Agent {
             store_failing: Cell::new(false),
             #[cfg(feature = "eventing")]
             events: events::source(seed),
+            #[cfg(feature = "eventing")]
+            events_wake: Signal::new(),
+            #[cfg(feature = "eventing")]
+            stored_subs: RefCell::new(Default::default()),
             #[cfg(feature = "accounts")]
             accounts: OnceCell::new(),
             #[cfg(feature = "accounts")]
             caller: RefCell::new((String::new(), None)),
         }
+    }
+
+    /// The WS-Eventing subscriptions, for the image's delivery task (which polls the table's
+    /// scheduler and feeds back what the sink answered) and diagnostics.
+    #[cfg(feature = "eventing")]
+    pub fn events(&self) -> &wsbmc_eventing::Source {
+        &self.events
+    }
+
+    /// Accepts Push, PushWithAck and Events subscriptions besides Pull: for an image that runs
+    /// a delivery task. Without one those modes stay refused, since nothing would deliver them.
+    #[cfg(feature = "eventing")]
+    pub fn enable_push_delivery(&mut self) {
+        self.events.set_modes(events::ALL_MODES);
+    }
+
+    /// Waits until the subscriptions may have something new to deliver (see `events_wake`).
+    #[cfg(feature = "eventing")]
+    pub async fn events_changed(&self) {
+        self.events_wake.wait().await;
+    }
+
+    /// Wakes the delivery task: a delivery finished, so the subscription may send its next.
+    #[cfg(feature = "eventing")]
+    pub fn wake_delivery(&self) {
+        self.events_wake.signal(());
+    }
+
+    /// Queues the store writes that bring the kept subscriptions in line with the table
+    /// (changed records written, gone ones removed; see `events::stored`). Called after every
+    /// WS-Eventing request and by the delivery task after each delivery; cheap when nothing
+    /// changed. Without a mounted store nothing is queued. Half the log task's queue is left
+    /// to SEL events: a write that would take more waits for the next call (the next
+    /// delivery, request or timer).
+    #[cfg(feature = "eventing")]
+    pub fn persist_subscriptions(&self) {
+        if !self.log.is_enabled() {
+            return;
+        }
+        let budget = self.log.room().saturating_sub(log::QUEUE_DEPTH / 2);
+        events::stored::sync(
+            &self.events,
+            &self.stored_subs,
+            now_ms(),
+            budget,
+            |key, value| self.log.send(LogCmd::Record(key, value)),
+        );
+    }
+
+    /// Reads back the subscriptions the store keeps (at start, once the SEL is published),
+    /// and queues for each what the SEL logged after its bookmark, so a restart loses no event
+    /// it had not delivered. A record that does not read or decode is dropped with a warning.
+    #[cfg(feature = "eventing")]
+    async fn restore_subscriptions<F: MultiwriteNorFlash>(&self, store: &mut Store<F>) {
+        use events::stored;
+        use wsbmc_eventing::Backlog as _;
+        let now = now_ms();
+        let limits = self.events.table().borrow().config().limits;
+        for slot in 0..stored::SLOTS as u8 {
+            let Some(first_key) = StoreKey::subscription(slot, 0) else {
+                break;
+            };
+            let first = match store.get::<stored::Chunk>(first_key).await {
+                Ok(Some(c)) => c,
+                Ok(None) => continue,
+                Err(_) => {
+                    self.note("subscription read", false);
+                    stored::Chunk {
+                        count: 0,
+                        bytes: Vec::new(),
+                    }
+                }
+            };
+            let mut bytes = first.bytes;
+            let mut whole = first.count >= 1;
+            for c in 1..first.count {
+                let chunk = match StoreKey::subscription(slot, c) {
+                    Some(key) => store.get::<stored::Chunk>(key).await.ok().flatten(),
+                    None => None,
+                };
+                match chunk {
+                    Some(ch) if ch.count == first.count => bytes.extend_from_slice(&ch.bytes),
+                    _ => {
+                        whole = false;
+                        break;
+                    }
+                }
+            }
+            let decoded = whole
+                .then(|| wsbmc_eventing::persist::decode(&bytes, now, &limits).ok())
+                .flatten();
+            let Some(sub) = decoded else {
+                wsbmc_log::warn!(
+                    "a stored subscription (slot {}) does not read; dropped",
+                    slot
+                );
+                let removed = store.remove(first_key).await.is_ok();
+                self.note("subscription removal", removed);
+                continue;
+            };
+            let id = sub.id.clone();
+            let at_zero = wsbmc_eventing::persist::encode(&sub, 0);
+            let resume = sub.last_record;
+            let filter = sub.terms.filter.clone();
+            if self.events.table().borrow_mut().restore(sub).is_err() {
+                continue;
+            }
+            if let Some(s) = self.stored_subs.borrow_mut().get_mut(usize::from(slot)) {
+                *s = Some(stored::slot(id.clone(), &at_zero, first.count));
+            }
+            if let Some(record) = resume {
+                let backlog = events::SelBacklog {
+                    log: &self.log,
+                    system_name: &self.system.system_name,
+                };
+                let mut table = self.events.table().borrow_mut();
+                let replayed = backlog.replay(
+                    wsbmc_eventing::Bookmark::After(record),
+                    filter.as_deref(),
+                    &mut |e| table.offer(e, now, |s| s.id == id),
+                );
+                if replayed.is_err() {
+                    wsbmc_log::warn!(
+                        "subscription {}: the SEL no longer holds its bookmark's record; \
+                         what was logged meanwhile is not delivered",
+                        id.as_str()
+                    );
+                }
+            }
+            wsbmc_log::info!("subscription {} restored from the store", id.as_str());
+        }
+        self.events_wake.signal(());
     }
 
     /// Hands the CIM model the image's account table (once; a second call is ignored and says
@@ -622,6 +766,12 @@ impl Agent {
         mut sel: Sel,
     ) -> ! {
         self.restore_thresholds(&mut store).await;
+        #[cfg(feature = "eventing")]
+        {
+            // A bookmark's replay reads the SEL as published.
+            self.log.publish(&sel);
+            self.restore_subscriptions(&mut store).await;
+        }
         // Records lost from flash (damage, or the file deleted or replaced) are a log area
         // reset the console must see: the SEL's own sensor's "log area reset/cleared" record,
         // stored without a clear mark so the records that survived stay.
@@ -683,6 +833,7 @@ impl Agent {
                             id.0,
                             now_ms(),
                         );
+                        self.events_wake.signal(());
                     }
                     #[cfg(feature = "sel-loss-detection")]
                     if let Ok(wsbmc_sel::Added::Stored(_)) = added {
@@ -698,13 +849,13 @@ impl Agent {
                         since_mark = CHECKPOINT_EVERY;
                     }
                 }
-                #[cfg(feature = "accounts")]
+                #[cfg(any(feature = "accounts", feature = "eventing"))]
                 LogCmd::Record(key, value) => {
                     let written = match value {
                         Some(bytes) => store.set(key, &log::Raw(&bytes)).await.is_ok(),
                         None => store.remove(key).await.is_ok(),
                     };
-                    self.note("account write", written);
+                    self.note("record write", written);
                 }
                 LogCmd::Thresholds(sensor, t) => {
                     let written = match self.store_key(sensor) {
@@ -866,9 +1017,17 @@ impl Handler for Agent {
             let view = self.events.with(&backlog);
             // Authenticated requests are authorized by their role; without one the request was
             // let through unauthenticated and wsman answers Identify only.
-            self.wsman
+            let reply = self
+                .wsman
                 .borrow_mut()
-                .handle_with_events(&model, &view, &meta, req.role, body)
+                .handle_with_events(&model, &view, &meta, req.role, body);
+            // A Subscribe (with a bookmark's replay), Renew or Unsubscribe may change what is
+            // due; a request that changed nothing costs the delivery task one empty poll.
+            if !self.events.table().borrow().is_empty() {
+                self.events_wake.signal(());
+            }
+            self.persist_subscriptions();
+            reply
         };
         #[cfg(not(feature = "eventing"))]
         let reply = {

@@ -31,16 +31,17 @@ pub enum LogCmd {
     /// Persist a sensor's thresholds (by index in the board's sensor table).
     Thresholds(u16, StoredThresholds),
     /// Store a record already encoded as CBOR under a key, or remove the key (`None`): an
-    /// account slot or the account settings (issue 15), which the accounts crate encodes.
-    #[cfg(feature = "accounts")]
+    /// account slot or the account settings (issue 15), which the accounts crate encodes, or
+    /// a chunk of a WS-Eventing subscription (issue 16).
+    #[cfg(any(feature = "accounts", feature = "eventing"))]
     Record(wsbmc_store::StoreKey, Option<Vec<u8>>),
 }
 
 /// CBOR bytes encoded elsewhere, written to the store as they are.
-#[cfg(feature = "accounts")]
+#[cfg(any(feature = "accounts", feature = "eventing"))]
 pub(crate) struct Raw<'a>(pub &'a [u8]);
 
-#[cfg(feature = "accounts")]
+#[cfg(any(feature = "accounts", feature = "eventing"))]
 impl<C> Encode<C> for Raw<'_> {
     fn encode<W: minicbor::encode::Write>(
         &self,
@@ -176,6 +177,12 @@ impl LogShared {
     /// Whether [`LogShared::send`] would take a command now.
     pub fn has_room(&self) -> bool {
         !self.queue.is_full()
+    }
+
+    /// Commands the queue takes now.
+    #[cfg(feature = "eventing")]
+    pub(crate) fn room(&self) -> usize {
+        self.queue.free_capacity()
     }
 
     /// Queues `cmd`, waiting while the queue is full: for producers that may wait (the sim

@@ -78,6 +78,12 @@ impl Source {
         }
     }
 
+    /// Replaces the delivery modes accepted from now on: an image that runs a delivery task
+    /// (the std images) adds the push modes to what it was built with.
+    pub fn set_modes(&mut self, modes: &'static [DeliveryMode]) {
+        self.modes = modes;
+    }
+
     /// Gives the source a wall clock, so Expires may be a date-time.
     pub fn set_wall_clock(&mut self, wall: fn() -> u64) {
         self.wall = Some(wall);
@@ -134,8 +140,12 @@ impl View<'_> {
         let limits = src.table.borrow().config().limits;
         let terms = subscribe::parse(body, req.header, &limits)?;
         if !src.modes.contains(&terms.mode) {
-            return Err(Fault::new(FaultKind::DeliveryModeRequestedUnavailable)
-                .message("This event source delivers in Pull mode only."));
+            let fault = Fault::new(FaultKind::DeliveryModeRequestedUnavailable);
+            return Err(if src.modes == [DeliveryMode::Pull] {
+                fault.message("This event source delivers in Pull mode only.")
+            } else {
+                fault.message("This event source does not deliver in that mode.")
+            });
         }
         let bookmark = terms.bookmark;
         let filter = terms.filter.clone();

@@ -18,6 +18,7 @@ mod linux;
 mod net;
 #[cfg(target_os = "linux")]
 mod power;
+mod push;
 #[cfg(feature = "sim")]
 mod sim;
 mod state;
@@ -164,6 +165,10 @@ struct Args {
     /// the way back from a store that no longer mounts or lost its account.
     #[arg(long, requires = "state_dir")]
     reset_state: bool,
+    /// PEM certificates HTTPS event sinks are verified against (a CA bundle, or a sink's own
+    /// certificate); default: the system bundle, /etc/ssl/certs/ca-certificates.crt.
+    #[arg(long, value_name = "PEM")]
+    event_ca: Option<PathBuf>,
     /// How long a client may take to send a request's headers before it is disconnected
     /// (100 to 600000).
     #[arg(long, default_value_t = HttpLimits::DEFAULT.header_timeout_ms,
@@ -477,12 +482,15 @@ async fn run(
     system.build_secs = option_env!("WSBMC_BUILD_SECS").and_then(|s| s.parse().ok());
     let sensor_count = board.sensors.len();
     let limits = wsman_limits(&board);
-    let agent = Rc::new(Agent::new(
+    let mut agent = Agent::new(
         Monitor::with_discrete(board.sensors.clone(), board.discrete.clone()),
         system,
         limits,
         seed,
-    ));
+    );
+    // This image runs a delivery task (push.rs), so it offers the push modes too.
+    agent.enable_push_delivery();
+    let agent = Rc::new(agent);
     agent.set_clock(unix_secs);
     let given = given.map(|(user, password)| {
         Account::hash(
@@ -735,6 +743,22 @@ async fn run(
 
     let poller = hal;
 
+    // Push delivery: the first listener's URL is the SubscriptionManager a SubscriptionEnd
+    // names.
+    let manager = bound.first().map_or_else(String::new, |(_, addr, secure)| {
+        format!("{}://{addr}/wsman", if *secure { "https" } else { "http" })
+    });
+    let sink_tls = match event_trust(args.event_ca.as_deref()) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("wsbmc: --event-ca: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let delivery = tokio::task::spawn_local(
+        push::Deliverer::new(agent.clone(), manager, sink_tls, random_u64()).run(),
+    );
+
     let slots = Slots::new(policy);
     let shared = Rc::new(Shared {
         agent: agent.clone(),
@@ -762,7 +786,28 @@ async fn run(
         }
     };
     poller.abort();
+    delivery.abort();
     code
+}
+
+/// Trust for HTTPS event sinks: `--event-ca`'s certificates (an error if they do not load),
+/// else the system bundle if there is one, else none (HTTPS deliveries then fail, logged).
+fn event_trust(
+    path: Option<&std::path::Path>,
+) -> Result<Option<std::sync::Arc<rustls::ClientConfig>>, String> {
+    match path {
+        Some(p) => {
+            let pem = wsbmc_tls::cert::read_bounded(p)?;
+            push::client_config(&pem)
+                .map(Some)
+                .map_err(|e| format!("{}: {e}", p.display()))
+        }
+        None => Ok(
+            wsbmc_tls::cert::read_bounded(std::path::Path::new(push::SYSTEM_CA_BUNDLE))
+                .ok()
+                .and_then(|pem| push::client_config(&pem).ok()),
+        ),
+    }
 }
 
 /// Logs what the account table decided about a login: failures, locks and unlocks, with the

@@ -88,6 +88,8 @@ impl StoreKey {
 
     const SETTING: u16 = 0x1000;
     const ACCOUNT: u16 = 0x2000;
+    /// WS-Eventing subscriptions (issue 16): slot in bits 6..10, chunk in bits 0..6.
+    const SUBSCRIPTION: u16 = 0x3000;
     /// Per-sensor settings, named by the sensor's board key (issue 18).
     const SENSOR: u16 = 0x4000;
     const THRESHOLD: u16 = 0x8000;
@@ -104,6 +106,19 @@ impl StoreKey {
     /// User account slot `slot`.
     pub const fn account(slot: u8) -> Self {
         Self::id(Self::ACCOUNT | slot as u16)
+    }
+
+    /// Chunk `chunk` (below 64) of WS-Eventing subscription slot `slot` (below 16): a
+    /// subscription record is larger than one value ([`MAX_VALUE_LEN`]), so it is kept in
+    /// chunks; `None` past the namespace.
+    pub const fn subscription(slot: u8, chunk: u8) -> Option<Self> {
+        if slot < 16 && chunk < 64 {
+            Some(Self::id(
+                Self::SUBSCRIPTION | (slot as u16) << 6 | chunk as u16,
+            ))
+        } else {
+            None
+        }
     }
 
     /// A console's threshold overrides for the sensor whose board key is `key`.

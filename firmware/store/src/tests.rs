@@ -354,3 +354,33 @@ fn read_hands_over_the_raw_bytes_and_contains_looks_without_decoding() {
         assert_eq!(s.contains(key).await, Ok(true));
     });
 }
+
+#[test]
+fn subscription_keys_are_their_own_and_a_chunk_fits() {
+    let mut seen = std::collections::BTreeSet::new();
+    for slot in 0..16 {
+        for chunk in 0..64 {
+            let k = StoreKey::subscription(slot, chunk).unwrap();
+            assert_eq!(k.raw() & 0xF000, 0x3000);
+            assert!(seen.insert(k.raw()));
+        }
+    }
+    assert_eq!(StoreKey::subscription(16, 0), None);
+    assert_eq!(StoreKey::subscription(0, 64), None);
+    assert!(!seen.contains(&StoreKey::account(0).raw()));
+    assert!(!seen.contains(&StoreKey::setting(0).raw()));
+    // The agent's chunk: a two-item array of the chunk count and 192 bytes.
+    let (mut m, mut q) = blank();
+    block_on(async {
+        let mut s = Store::mount(Flash::new(&mut m), Flash::new(&mut q))
+            .await
+            .unwrap();
+        let key = StoreKey::subscription(15, 63).unwrap();
+        let chunk = (23u8, minicbor::bytes::ByteArray::from([7u8; 192]));
+        s.set(key, &chunk).await.unwrap();
+        assert_eq!(
+            s.get::<(u8, minicbor::bytes::ByteArray<192>)>(key).await,
+            Ok(Some(chunk))
+        );
+    });
+}

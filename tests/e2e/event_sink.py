@@ -1,0 +1,364 @@
+"""A WS-Eventing event sink for the end-to-end tests (issue 16): an HTTP server on 127.0.0.1 with
+a free port that checks every envelope the agent delivers, answers as Windows does, and records
+what it got.
+
+Checked on every delivery (a failed check is kept in `errors`, which the tests assert empty):
+- POST with Content-Type application/soap+xml and a SOAP 1.2 envelope;
+- wsa:To is the address the sink was subscribed with, wsa:Action is present, wsa:MessageID is a
+  `uuid:` never seen before, wsa:ReplyTo is anonymous, and there is no wsa:RelatesTo (a
+  delivery is a request);
+- the NotifyTo reference parameter (`e:Identifier`) comes back as a header;
+- `w:AckRequested` exactly in the acked modes (PushWithAck, Events), never on SubscriptionEnd;
+- the body fits the action: Push/PushWithAck one indication whose class is the action's last
+  segment; Events a `w:Events` of `w:Event Action=` items with one indication each; Heartbeat an
+  empty body; DroppedEvents a count; SubscriptionEnd an `e:SubscriptionEnd` with a Status.
+
+Answers: Push 200 with no body; PushWithAck and Events (and their Heartbeats) a `wsman:Ack`
+whose RelatesTo is the delivery's MessageID, as Windows Event Collector answers (reference
+wsman.md 3.11, deploy.md 3); `refuse = True` answers a `wsman:DeliveryRefused` fault;
+`stop()` takes the sink down (connections refused) and `start()` brings it back on its port.
+With `auth=("basic"|"digest", user, password)` it demands those credentials (401 otherwise);
+with `tls=(certfile, keyfile)` it serves HTTPS.
+"""
+
+import hashlib
+import http.server
+import os
+import socket
+import ssl
+import threading
+import time
+import uuid
+import xml.etree.ElementTree as ET
+
+S = "http://www.w3.org/2003/05/soap-envelope"
+A = "http://schemas.xmlsoap.org/ws/2004/08/addressing"
+E = "http://schemas.xmlsoap.org/ws/2004/08/eventing"
+W = "http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd"
+ANONYMOUS = A + "/role/anonymous"
+WSMAN = "http://schemas.dmtf.org/wbem/wsman/1/wsman/"
+EVENTS = WSMAN + "Events"
+HEARTBEAT = WSMAN + "Heartbeat"
+DROPPED = WSMAN + "DroppedEvents"
+ACK = WSMAN + "Ack"
+SUBSCRIPTION_END = E + "/SubscriptionEnd"
+MODE_PUSH = E + "/DeliveryModes/Push"
+MODE_PUSH_WITH_ACK = WSMAN + "PushWithAck"
+MODE_EVENTS = WSMAN + "Events"
+ACKED = (MODE_PUSH_WITH_ACK, MODE_EVENTS)
+# The sink's own reference parameter, as Windows Event Collector puts one in NotifyTo.
+IDENTIFIER = "sink-" + uuid.uuid4().hex
+
+
+class Delivery:
+    """One message the sink accepted."""
+
+    def __init__(self, path, root, events, when, authorization=None):
+        h = root.find(f"{{{S}}}Header")
+        self.path = path
+        # The Authorization header it came with (the sink's own check is `auth`).
+        self.authorization = authorization
+        self.when = when
+        self.action = h.findtext(f"{{{A}}}Action")
+        self.message_id = h.findtext(f"{{{A}}}MessageID")
+        self.identifier = h.findtext(f"{{{E}}}Identifier")
+        self.bookmark = h.findtext(f"{{{W}}}Bookmark")
+        self.ack_requested = h.find(f"{{{W}}}AckRequested") is not None
+        self.body = root.find(f"{{{S}}}Body")
+        # (action, indication element) of each event this message carries.
+        self.events = events
+
+    def __repr__(self):
+        return f"<{self.action.rsplit('/', 1)[-1]} {self.bookmark} {len(self.events)} events>"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class EventSink:
+    def __init__(self, mode=MODE_PUSH, auth=None, tls=None):
+        self.mode = mode
+        self.auth = auth
+        self.tls = tls
+        self.port = free_port()
+        self.deliveries = []
+        self.ends = []
+        self.errors = []
+        self.refuse = False
+        self.refused = 0
+        self.unauthorized = 0
+        self._ids = set()
+        self._nonces = set()
+        self._lock = threading.Lock()
+        self._server = None
+        self._thread = None
+        self.start()
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start(self):
+        sink = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def do_POST(self):
+                sink._handle(self)
+
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                self._server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        self._server.daemon_threads = True
+        if self.tls is not None:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(*self.tls)
+            self._server.socket = ctx.wrap_socket(self._server.socket, server_side=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def stop(self):
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._thread.join(timeout=10)
+            self._server = None
+
+    def url(self, path="/sink"):
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://127.0.0.1:{self.port}{path}"
+
+    # -- what the tests read ---------------------------------------------------------------
+    def snapshot(self):
+        with self._lock:
+            return list(self.deliveries)
+
+    def events(self):
+        """Every (action, element, bookmark) delivered, in order."""
+        return [(a, el, d.bookmark) for d in self.snapshot() for a, el in d.events]
+
+    def wait_for(self, pred, within, what="a matching delivery"):
+        """Waits (bounded) until `pred(deliveries)` is truthy; returns its value."""
+        deadline = time.monotonic() + within
+        while True:
+            got = pred(self.snapshot())
+            if got:
+                return got
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no {what} within {within}s; got {self.snapshot()}")
+            time.sleep(0.05)
+
+    def notify_to(self, path="/sink"):
+        return (
+            f'<e:NotifyTo><a:Address>{self.url(path)}</a:Address><a:ReferenceParameters>'
+            f"<e:Identifier>{IDENTIFIER}</e:Identifier></a:ReferenceParameters></e:NotifyTo>"
+        )
+
+    def end_to(self):
+        return f"<e:EndTo><a:Address>{self.url('/end')}</a:Address></e:EndTo>"
+
+    # -- the server side ---------------------------------------------------------------------
+    def _error(self, what):
+        with self._lock:
+            self.errors.append(what)
+
+    def _answer(self, h, status, body=b"", headers=()):
+        h.send_response(status)
+        for k, v in headers:
+            h.send_header(k, v)
+        if body:
+            h.send_header("Content-Type", "application/soap+xml;charset=UTF-8")
+        h.send_header("Content-Length", str(len(body)))
+        h.end_headers()
+        h.wfile.write(body)
+
+    def _authorized(self, h):
+        if self.auth is None:
+            return True
+        scheme, user, password = self.auth
+        got = h.headers.get("Authorization", "")
+        if scheme == "basic":
+            import base64
+
+            want = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+            if got == want:
+                return True
+            challenge = 'Basic realm="sink"'
+        else:
+            if got.startswith("Digest ") and self._digest_ok(got[7:], h.path, user, password):
+                return True
+            nonce = os.urandom(16).hex()
+            with self._lock:
+                self._nonces.add(nonce)
+            challenge = f'Digest realm="sink", qop="auth", algorithm=SHA-256, nonce="{nonce}"'
+        with self._lock:
+            self.unauthorized += 1
+        self._answer(h, 401, headers=[("WWW-Authenticate", challenge)])
+        return False
+
+    def _digest_ok(self, text, path, user, password):
+        p = {}
+        for part in _split_params(text):
+            k, _, v = part.partition("=")
+            p[k.strip().lower()] = v.strip().strip('"')
+        with self._lock:
+            fresh = p.get("nonce") in self._nonces
+            self._nonces.discard(p.get("nonce"))
+        if not fresh or p.get("username") != user or p.get("uri") != path:
+            return False
+        if p.get("algorithm", "MD5").upper() != "SHA-256" or p.get("qop") != "auth":
+            return False
+
+        def h(s):
+            return hashlib.sha256(s.encode()).hexdigest()
+
+        ha1 = h(f"{user}:sink:{password}")
+        ha2 = h(f"POST:{path}")
+        want = h(f"{ha1}:{p['nonce']}:{p.get('nc')}:{p.get('cnonce')}:auth:{ha2}")
+        return p.get("response") == want
+
+    def _handle(self, h):
+        length = int(h.headers.get("Content-Length", "0"))
+        raw = h.rfile.read(length)
+        if not self._authorized(h):
+            return
+        when = time.monotonic()
+        try:
+            root = ET.fromstring(raw)
+        except ET.ParseError as e:
+            self._error(f"not XML: {e}: {raw[:200]!r}")
+            self._answer(h, 400)
+            return
+        delivery = self._check(h, root, when)
+        if delivery is None:
+            self._answer(h, 400)
+            return
+        if self.refuse and h.path != "/end":
+            with self._lock:
+                self.refused += 1
+            self._answer(h, 500, _fault("w:DeliveryRefused", delivery.message_id))
+            return
+        with self._lock:
+            (self.ends if h.path == "/end" else self.deliveries).append(delivery)
+        if delivery.ack_requested:
+            self._answer(h, 200, _ack(delivery.message_id))
+        else:
+            self._answer(h, 200)
+
+    def _check(self, h, root, when):
+        errs = []
+        ctype = h.headers.get("Content-Type", "")
+        if not ctype.startswith("application/soap+xml"):
+            errs.append(f"Content-Type {ctype!r}")
+        if root.tag != f"{{{S}}}Envelope":
+            self._error(f"not a SOAP 1.2 envelope: {root.tag}")
+            return None
+        hd = root.find(f"{{{S}}}Header")
+        body = root.find(f"{{{S}}}Body")
+        if hd is None or body is None:
+            self._error("no Header or Body")
+            return None
+        action = hd.findtext(f"{{{A}}}Action")
+        mid = hd.findtext(f"{{{A}}}MessageID") or ""
+        to = hd.findtext(f"{{{A}}}To")
+        end = h.path == "/end"
+        if to != self.url(h.path):
+            errs.append(f"To {to!r} is not {self.url(h.path)!r}")
+        if not action:
+            errs.append("no Action")
+        if not mid.startswith("uuid:"):
+            errs.append(f"MessageID {mid!r}")
+        with self._lock:
+            if mid in self._ids:
+                errs.append(f"MessageID {mid} seen twice")
+            self._ids.add(mid)
+        if hd.findtext(f"{{{A}}}ReplyTo/{{{A}}}Address") != ANONYMOUS:
+            errs.append("ReplyTo is not anonymous")
+        if hd.find(f"{{{A}}}RelatesTo") is not None:
+            errs.append("a delivery carries RelatesTo")
+        if not end and hd.findtext(f"{{{E}}}Identifier") != IDENTIFIER:
+            errs.append("the NotifyTo Identifier is not echoed")
+        acked = hd.find(f"{{{W}}}AckRequested") is not None
+        if acked != (self.mode in ACKED and not end):
+            errs.append(f"AckRequested={acked} in mode {self.mode}")
+        kids = list(body)
+        events = []
+        if end:
+            if action != SUBSCRIPTION_END or body.find(f"{{{E}}}SubscriptionEnd/{{{E}}}Status") is None:
+                errs.append(f"EndTo got {action} without a Status")
+        elif action == HEARTBEAT:
+            if kids:
+                errs.append("a Heartbeat has a body")
+        elif action == DROPPED:
+            n = body.findtext(f"{{{W}}}DroppedEvents")
+            if n is None or not n.isdigit():
+                errs.append("DroppedEvents without a count")
+        elif action == EVENTS:
+            if self.mode != MODE_EVENTS:
+                errs.append(f"a batch in mode {self.mode}")
+            batch = body.find(f"{{{W}}}Events")
+            items = [] if batch is None else list(batch)
+            if not items:
+                errs.append("an empty Events batch")
+            for it in items:
+                inner = list(it)
+                if it.tag != f"{{{W}}}Event" or not it.get("Action") or len(inner) != 1:
+                    errs.append(f"a batch item {it.tag} with {len(inner)} children")
+                    continue
+                if not inner[0].tag.endswith("}" + it.get("Action").rsplit("/", 1)[-1]):
+                    errs.append(f"item {inner[0].tag} under Action {it.get('Action')}")
+                events.append((it.get("Action"), inner[0]))
+        else:
+            if self.mode == MODE_EVENTS:
+                errs.append(f"a single event {action} in Events mode")
+            if len(kids) != 1 or not kids[0].tag.endswith("}" + action.rsplit("/", 1)[-1]):
+                errs.append(f"body {[k.tag for k in kids]} for Action {action}")
+            else:
+                events.append((action, kids[0]))
+        for e in errs:
+            self._error(f"{action}: {e}")
+        return Delivery(h.path, root, events, when, h.headers.get("Authorization"))
+
+
+def _split_params(text):
+    out, cur, quoted = [], "", False
+    for ch in text:
+        if ch == '"':
+            quoted = not quoted
+        if ch == "," and not quoted:
+            out.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    if cur.strip():
+        out.append(cur)
+    return out
+
+
+def _ack(relates_to):
+    return (
+        f'<s:Envelope xmlns:s="{S}" xmlns:a="{A}" xmlns:w="{W}"><s:Header>'
+        f"<a:To>{ANONYMOUS}</a:To><a:Action>{ACK}</a:Action>"
+        f"<a:MessageID>uuid:{uuid.uuid4()}</a:MessageID><a:RelatesTo>{relates_to}</a:RelatesTo>"
+        f"</s:Header><s:Body/></s:Envelope>"
+    ).encode()
+
+
+def _fault(subcode, relates_to):
+    return (
+        f'<s:Envelope xmlns:s="{S}" xmlns:a="{A}" xmlns:w="{W}"><s:Header>'
+        f"<a:Action>http://schemas.dmtf.org/wbem/wsman/1/wsman/fault</a:Action>"
+        f"<a:MessageID>uuid:{uuid.uuid4()}</a:MessageID><a:RelatesTo>{relates_to}</a:RelatesTo>"
+        f"</s:Header><s:Body><s:Fault><s:Code><s:Value>s:Receiver</s:Value><s:Subcode>"
+        f"<s:Value>{subcode}</s:Value></s:Subcode></s:Code><s:Reason>"
+        f'<s:Text xml:lang="en-US">The event sink refuses deliveries.</s:Text></s:Reason>'
+        f"</s:Fault></s:Body></s:Envelope>"
+    ).encode()

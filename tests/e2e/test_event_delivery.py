@@ -1,0 +1,426 @@
+"""WS-Eventing push delivery from the real `wsbmc` binary to an event sink (issue 16): the agent
+POSTs to the sink (tests/e2e/event_sink.py, on 127.0.0.1 with a free port), which checks every
+envelope and answers as Windows does.
+
+Per mode (Push, PushWithAck, Events) a threshold crossing driven through `wsbmc sim set` reaches
+the sink as CIM_AlertIndication within two poll periods, and its SEL record as CIM_InstCreation.
+Heartbeats arrive when idle; a sink down and back resubscribing with its last Bookmark gets what
+it missed, none twice; Unsubscribe stops delivery; expiry ends it; DeliveryRefused ends it at
+once; a dead sink gets SubscriptionEnd/DeliveryFailure at EndTo after the retries; the sink's
+Basic and Digest credentials (wsman:Auth + wst:IssuedTokens) are presented; an HTTPS sink is
+verified against --event-ca; a restart of the agent keeps the subscription (the store) and its
+delivery, resuming after its bookmark."""
+
+import re
+import shutil
+import subprocess
+import time
+import xml.etree.ElementTree as ET
+
+import pytest
+
+import event_sink
+from conftest import Agent
+from event_sink import EventSink, MODE_EVENTS, MODE_PUSH, MODE_PUSH_WITH_ACK
+from wsmanlib import envelope, fault_of, post
+
+E = event_sink.E
+A = event_sink.A
+CIM = "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/"
+ALERT = CIM + "CIM_AlertIndication"
+CREATION = CIM + "CIM_InstCreation"
+ALL_CLASSES = "http://schemas.dmtf.org/wbem/wscim/1/*"
+DELIVERY_FAILURE = E + "/DeliveryFailure"
+WST = "http://schemas.xmlsoap.org/ws/2005/02/trust"
+WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
+USERNAME_TOKEN = "http://schemas.dmtf.org/wbem/wsman/1/wsman/token/userNameToken"
+PROFILE = "http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile/"
+# Inlet Temp has the board's default poll period.
+POLL_S = 1.0
+MODES = {"push": MODE_PUSH, "pushwithack": MODE_PUSH_WITH_ACK, "events": MODE_EVENTS}
+
+
+@pytest.fixture
+def ev_agent(tmp_path):
+    a = Agent(args=["--state-dir", str(tmp_path / "state")], control=tmp_path / "ctl.sock")
+    try:
+        yield a
+    finally:
+        a.stop()
+
+
+@pytest.fixture
+def sinks():
+    made = []
+
+    def make(*args, **kw):
+        s = EventSink(*args, **kw)
+        made.append(s)
+        return s
+
+    try:
+        yield make
+    finally:
+        for s in made:
+            s.stop()
+
+
+def subscribe(agent, sink, mode, delivery="", extra="", expires="PT600S", header="", end_to=False, notify=None):
+    body = (
+        f'<e:Subscribe xmlns:e="{E}">'
+        + (sink.end_to() if end_to else "")
+        + f'<e:Delivery Mode="{mode}">{notify or sink.notify_to()}{delivery}</e:Delivery>'
+        f"<e:Expires>{expires}</e:Expires>{extra}</e:Subscribe>"
+    )
+    text, _ = envelope(E + "/Subscribe", ALL_CLASSES, body, extra_headers=header)
+    return post(agent, text)
+
+
+def subscribed(agent, sink, mode, **kw):
+    r = subscribe(agent, sink, mode, **kw)
+    assert r.status_code == 200, r.text
+    root = ET.fromstring(r.text)
+    # The source's own identifier (the sink's is in NotifyTo, not in the response).
+    return root.findtext(f".//{{{E}}}SubscriptionManager//{{{E}}}Identifier")
+
+
+def manage(agent, verb, ident):
+    hdr = f'<e:Identifier xmlns:e="{E}">{ident}</e:Identifier>'
+    text, _ = envelope(E + "/" + verb, ALL_CLASSES, f'<e:{verb} xmlns:e="{E}"/>', extra_headers=hdr)
+    return post(agent, text)
+
+
+def gone(agent, ident):
+    r = manage(agent, "GetStatus", ident)
+    return r.status_code == 500 and fault_of(r.text)[1].endswith("DestinationUnreachable")
+
+
+def wait_gone(agent, ident, within):
+    deadline = time.monotonic() + within
+    while not gone(agent, ident):
+        assert time.monotonic() < deadline, f"subscription {ident} still alive after {within}s"
+        time.sleep(0.2)
+
+
+def prop(el, name):
+    return el.findtext("{%s}%s" % (el.tag.split("}")[0][1:], name))
+
+
+def is_crossing(asserted, offset_text="Upper Critical"):
+    def pred(action, el):
+        if action != ALERT:
+            return False
+        args = [m.text for m in el.findall("{%s}MessageArguments" % ALERT)]
+        return (
+            args[:1] == ["Inlet Temp"]
+            and offset_text in args[1]
+            and args[2] == ("Asserted" if asserted else "Deasserted")
+        )
+
+    return pred
+
+
+def find_event(pred):
+    def look(deliveries):
+        for d in deliveries:
+            for action, el in d.events:
+                if pred(action, el):
+                    return d, el
+        return None
+
+    return look
+
+
+def _tokens(user, password):
+    """Delivery credentials as openwsman sends them: a wst:IssuedTokens header."""
+    return (
+        f'<wst:IssuedTokens xmlns:wst="{WST}" xmlns:wsse="{WSSE}"><wst:RequestSecurityTokenResponse>'
+        f"<wst:TokenType>{USERNAME_TOKEN}</wst:TokenType><wst:RequestedSecurityToken>"
+        f"<wsse:UsernameToken><wsse:Username>{user}</wsse:Username>"
+        f"<wsse:Password>{password}</wsse:Password></wsse:UsernameToken>"
+        f"</wst:RequestedSecurityToken></wst:RequestSecurityTokenResponse></wst:IssuedTokens>"
+    )
+
+
+def record_of(bookmark):
+    m = re.fullmatch(r"sel:(\d+)", bookmark or "")
+    assert m, bookmark
+    return int(m.group(1))
+
+
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_each_mode_delivers_the_crossing_and_the_sel_record(ev_agent, sinks, mode):
+    a, sink = ev_agent, sinks(MODES[mode])
+    batch = "<w:MaxElements>20</w:MaxElements><w:MaxTime>PT0.1S</w:MaxTime>" if mode == "events" else ""
+    subscribed(a, sink, MODES[mode], delivery=batch)
+    sent = time.monotonic()
+    a.sim("set", "inlet_temp", "46.0")
+    d, alert = sink.wait_for(find_event(is_crossing(True)), within=10 * POLL_S, what="crossing")
+    latency = d.when - sent
+    print(f"{mode}: threshold crossing to the sink: {latency:.3f} s")
+    assert latency <= 2 * POLL_S, f"{latency:.2f}s from the crossing to the sink"
+    assert prop(alert, "PerceivedSeverity") == "6"
+    assert prop(alert, "AlertType") == "5"
+    assert prop(alert, "OwningEntity") == "wsbmc"
+    assert "Inlet Temp" in prop(alert, "Message")
+    sels = {s.get("Name"): s.text for s in alert.iter("{%s}Selector" % event_sink.W)}
+    assert sels["DeviceID"] == "Inlet Temp(1.0.32)"
+    # The SEL record of the crossing as CIM_InstCreation with the CIM_LogRecord inside.
+    record_data = "{%s}SourceInstance/{%sCIM_LogRecord}CIM_LogRecord/{%sCIM_LogRecord}RecordData" % (
+        CREATION,
+        CIM,
+        CIM,
+    )
+    sink.wait_for(
+        find_event(
+            lambda act, el: act == CREATION and "Inlet Temp(1.0.32)" in (el.findtext(record_data) or "")
+        ),
+        within=5 * POLL_S,
+        what="CIM_InstCreation",
+    )
+    if mode == "events":
+        assert all(d.action == event_sink.EVENTS for d in sink.snapshot())
+    a.sim("clear", "inlet_temp")
+    sink.wait_for(find_event(is_crossing(False)), within=10 * POLL_S, what="deassertion")
+    assert sink.errors == []
+
+
+def test_heartbeats_when_idle(ev_agent, sinks):
+    a, sink = ev_agent, sinks(MODE_EVENTS)
+    subscribed(a, sink, MODE_EVENTS, delivery="<w:Heartbeats>PT1S</w:Heartbeats>")
+    beats = sink.wait_for(
+        lambda ds: [d for d in ds if d.action == event_sink.HEARTBEAT][2:],
+        within=8,
+        what="three heartbeats",
+    )
+    assert beats and all(d.ack_requested for d in beats)
+    assert sink.errors == []
+
+
+def test_unsubscribe_stops_delivery(ev_agent, sinks):
+    a, sink = ev_agent, sinks(MODE_PUSH)
+    ident = subscribed(a, sink, MODE_PUSH, delivery="<w:Heartbeats>PT1S</w:Heartbeats>")
+    sink.wait_for(lambda ds: ds, within=5, what="a heartbeat")
+    r = manage(a, "Unsubscribe", ident)
+    assert r.status_code == 200, r.text
+    n = len(sink.snapshot())
+    time.sleep(3)
+    # One may have been on the wire when the Unsubscribe arrived; none after.
+    assert len(sink.snapshot()) <= n + 1
+    assert gone(a, ident)
+    assert sink.errors == []
+
+
+def test_expiry_ends_delivery(ev_agent, sinks):
+    a, sink = ev_agent, sinks(MODE_PUSH)
+    ident = subscribed(a, sink, MODE_PUSH, delivery="<w:Heartbeats>PT1S</w:Heartbeats>", expires="PT3S")
+    sink.wait_for(lambda ds: ds, within=5, what="a heartbeat")
+    wait_gone(a, ident, within=5)
+    n = len(sink.snapshot())
+    time.sleep(2.5)
+    assert len(sink.snapshot()) <= n + 1
+    assert sink.errors == []
+
+
+def test_delivery_refused_ends_it_at_once(ev_agent, sinks):
+    a, sink = ev_agent, sinks(MODE_PUSH_WITH_ACK)
+    sink.refuse = True
+    ident = subscribed(
+        a, sink, MODE_PUSH_WITH_ACK, end_to=True, delivery="<w:Heartbeats>PT1S</w:Heartbeats>"
+    )
+    deadline = time.monotonic() + 5
+    while sink.refused == 0:
+        assert time.monotonic() < deadline, "nothing was delivered to refuse"
+        time.sleep(0.05)
+    wait_gone(a, ident, within=1)
+    time.sleep(2.5)
+    # Refused once, then nothing: no retry, and no SubscriptionEnd (as WinRM does).
+    assert sink.refused == 1 and sink.ends == [] and sink.deliveries == []
+    assert sink.errors == []
+
+
+def test_dead_sink_gets_subscription_end_after_the_retries(ev_agent, sinks):
+    a, sink = ev_agent, sinks(MODE_PUSH)
+    dead = f"http://127.0.0.1:{event_sink.free_port()}/sink"
+    notify = f"<e:NotifyTo><a:Address>{dead}</a:Address></e:NotifyTo>"
+    # Credentials for NotifyTo, which must not go to an EndTo at another origin.
+    ident = subscribed(
+        a,
+        sink,
+        MODE_PUSH,
+        end_to=True,
+        notify=notify,
+        delivery='<w:Heartbeats>PT1S</w:Heartbeats><w:ConnectionRetry Total="2">PT1S</w:ConnectionRetry>'
+        f'<w:Auth Profile="{PROFILE}http/basic"/>',
+        header=_tokens("collector", "for the notify-to only"),
+    )
+    started = time.monotonic()
+    deadline = started + 15
+    while not sink.ends:
+        assert time.monotonic() < deadline, "no SubscriptionEnd"
+        time.sleep(0.05)
+    took = time.monotonic() - started
+    # The first try at the first heartbeat (1 s), then retries after 1 s and 2 s.
+    assert took >= 3.5, f"SubscriptionEnd after {took:.1f}s: the retries were not waited for"
+    end = sink.ends[0]
+    assert end.action == event_sink.SUBSCRIPTION_END
+    assert end.body.findtext(f"{{{E}}}SubscriptionEnd/{{{E}}}Status") == DELIVERY_FAILURE
+    assert end.body.findtext(f"{{{E}}}SubscriptionEnd/{{{E}}}SubscriptionManager//{{{E}}}Identifier") == ident
+    assert end.authorization is None
+    assert gone(a, ident)
+    assert len(sink.ends) == 1 and sink.deliveries == []
+    assert sink.errors == []
+
+
+def test_sink_down_and_back_resumes_from_its_bookmark(ev_agent, sinks):
+    a, sink = ev_agent, sinks(MODE_PUSH)
+    retry = '<w:ConnectionRetry Total="1">PT1S</w:ConnectionRetry>'
+    first = subscribed(a, sink, MODE_PUSH, delivery=retry, extra="<w:SendBookmarks/>")
+    a.sim("set", "inlet_temp", "46.0")
+    sink.wait_for(find_event(is_crossing(True)), within=10 * POLL_S, what="crossing")
+    # Whatever else the crossing logged comes within a poll period or two.
+    time.sleep(2 * POLL_S)
+    before = sink.events()
+    assert all(bm for _, _, bm in before), "a delivery without a bookmark"
+    last = before[-1][2]
+
+    sink.stop()
+    a.sim("clear", "inlet_temp")
+    # The subscription tries, retries once, and ends (no EndTo: silently).
+    wait_gone(a, first, within=15)
+    sink.start()
+    subscribed(a, sink, MODE_PUSH, delivery=retry, extra=f"<w:SendBookmarks/><w:Bookmark>{last}</w:Bookmark>")
+    sink.wait_for(find_event(is_crossing(False)), within=10, what="the missed deassertion")
+    time.sleep(2 * POLL_S)
+    after = sink.events()[len(before):]
+    assert after
+    # Every replayed record is past the bookmark, and nothing came twice.
+    assert all(record_of(bm) > record_of(last) for _, _, bm in after), (last, [bm for _, _, bm in after])
+    keys = [(act, bm, ET.tostring(el)) for act, el, bm in sink.events()]
+    assert len(keys) == len(set(keys)), "an event was delivered twice"
+    assert sink.errors == []
+
+
+@pytest.mark.parametrize("scheme", ["basic", "digest"])
+def test_sink_credentials(ev_agent, sinks, scheme):
+    a = ev_agent
+    user, password = "collector", "s3cret pass"
+    sink = sinks(MODE_PUSH, auth=(scheme, user, password))
+
+    def tokens(pw):
+        return _tokens(user, pw)
+
+    auth = f'<w:Heartbeats>PT1S</w:Heartbeats><w:Auth Profile="{PROFILE}http/{scheme}"/>'
+    subscribed(a, sink, MODE_PUSH, delivery=auth, header=tokens(password))
+    sink.wait_for(lambda ds: ds[1:], within=6, what="two authenticated heartbeats")
+    # A wrong password is refused by the sink: nothing delivered, the agent keeps trying.
+    wrong = sinks(MODE_PUSH, auth=(scheme, user, password))
+    subscribed(a, wrong, MODE_PUSH, delivery=auth, header=tokens("not it"))
+    # Digest answers a challenge first, so each try is two 401s; Basic's is one.
+    need = 2 if scheme == "digest" else 1
+    deadline = time.monotonic() + 6
+    while wrong.unauthorized < need:
+        assert time.monotonic() < deadline, "the agent never tried the sink"
+        time.sleep(0.05)
+    assert wrong.deliveries == []
+    # No credential in the agent's log.
+    a.stop()
+    err = a.proc.stderr.read().decode(errors="replace")
+    assert password not in err and "not it" not in err
+    assert sink.errors == [] and wrong.errors == []
+
+
+def _ca_and_leaf(tmp_path, name):
+    """A CA and a P-256 leaf for 127.0.0.1 it signed, made with the openssl CLI: (CA PEM,
+    (leaf PEM, leaf key))."""
+    d = tmp_path / name
+    d.mkdir()
+
+    def run(*args):
+        subprocess.run(["openssl", *args], check=True, capture_output=True, timeout=30, cwd=d)
+
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+    run("req", "-x509", *ec, "-subj", f"/CN={name} test CA", "-days", "2",
+        "-keyout", "ca.key", "-out", "ca.pem")
+    run("req", *ec, "-subj", "/CN=127.0.0.1", "-keyout", "leaf.key", "-out", "leaf.csr")
+    (d / "ext").write_text("subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n")
+    run("x509", "-req", "-in", "leaf.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+        "-days", "2", "-extfile", "ext", "-out", "leaf.pem")
+    return d / "ca.pem", (d / "leaf.pem", d / "leaf.key")
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl CLI")
+def test_https_sink_is_verified_against_event_ca(tmp_path, sinks):
+    ca, trusted = _ca_and_leaf(tmp_path, "sink")
+    _, other = _ca_and_leaf(tmp_path, "other")
+    a = Agent(
+        args=["--state-dir", str(tmp_path / "state"), "--event-ca", str(ca)],
+        control=tmp_path / "ctl.sock",
+    )
+    try:
+        good = sinks(MODE_PUSH_WITH_ACK, tls=trusted)
+        subscribed(a, good, MODE_PUSH_WITH_ACK, delivery="<w:Heartbeats>PT1S</w:Heartbeats>")
+        good.wait_for(lambda ds: ds[1:], within=6, what="two heartbeats over HTTPS")
+        # A sink whose certificate the agent does not trust gets nothing.
+        bad = sinks(MODE_PUSH_WITH_ACK, tls=other)
+        subscribed(a, bad, MODE_PUSH_WITH_ACK, delivery="<w:Heartbeats>PT1S</w:Heartbeats>")
+        time.sleep(3)
+        assert bad.deliveries == []
+        assert good.errors == [] and bad.errors == []
+    finally:
+        a.stop()
+
+
+def test_restart_keeps_the_subscription_and_its_delivery(tmp_path, sinks):
+    state = tmp_path / "state"
+    sink = sinks(MODE_PUSH)
+    retry = '<w:ConnectionRetry Total="20">PT1S</w:ConnectionRetry>'
+    a = Agent(args=["--state-dir", str(state)], control=tmp_path / "ctl.sock")
+    try:
+        ident = subscribed(a, sink, MODE_PUSH, delivery=retry, extra="<w:SendBookmarks/>")
+        a.sim("set", "inlet_temp", "46.0")
+        sink.wait_for(find_event(is_crossing(True)), within=10 * POLL_S, what="crossing")
+        time.sleep(2 * POLL_S)
+        # The sink goes down; the deassertion is logged but not delivered before the restart.
+        sink.stop()
+        a.sim("clear", "inlet_temp")
+        time.sleep(3 * POLL_S)
+    finally:
+        a.stop()
+    before = sink.events()
+    last = before[-1][2]
+    sink.start()
+
+    b = Agent(args=["--state-dir", str(state)], control=tmp_path / "ctl2.sock")
+    try:
+        # The same subscription, for the same user.
+        r = manage(b, "GetStatus", ident)
+        assert r.status_code == 200, r.text
+        # What the SEL logged after its bookmark is delivered from the SEL.
+        sink.wait_for(
+            lambda ds: find_event(is_crossing(False))(ds[len(before):]),
+            within=10,
+            what="the deassertion logged before the restart",
+        )
+        # And a new crossing (the simulated sensor starts again from its base).
+        b.sim("set", "inlet_temp", "46.0")
+        sink.wait_for(
+            lambda ds: find_event(is_crossing(True))(ds[len(before):]),
+            within=10 * POLL_S,
+            what="a crossing after the restart",
+        )
+        after = sink.events()[len(before):]
+        assert all(record_of(bm) > record_of(last) for _, _, bm in after)
+        keys = [(act, bm, ET.tostring(el)) for act, el, bm in sink.events()]
+        assert len(keys) == len(set(keys)), "an event was delivered twice"
+        # Unsubscribed, it is gone from the store too: the next start does not know it.
+        assert manage(b, "Unsubscribe", ident).status_code == 200
+        time.sleep(0.5)
+    finally:
+        b.stop()
+    c = Agent(args=["--state-dir", str(state)], control=tmp_path / "ctl3.sock")
+    try:
+        assert gone(c, ident)
+    finally:
+        c.stop()
+    assert sink.errors == []
