@@ -394,38 +394,47 @@ pub fn instance<'a>(
 
     let mut i = Instance::with_capacity(&CIM_NUMERIC_SENSOR, 59);
     i.set_keys(&mut keys);
-
+    i.set_null("Accuracy");
+    i.set_empty("AdditionalAvailability");
+    i.set_u16("Availability", status.availability);
+    i.set_u16("BaseUnits", units.base_units.0);
     i.set_str("Caption", &desc.name);
+    i.set("CurrentReading", reading);
+    i.set_str("CurrentState", status.current_state);
     i.set_string("Description", description);
     i.set_str("ElementName", &desc.name);
-    i.set_str("Name", &desc.name);
-    i.set_null("InstallDate");
-
-    i.set_u16("HealthState", status.health_state);
-    i.set_u16s("OperationalStatus", &[status.operational_status]);
-    i.set_strs("StatusDescriptions", &[status.description]);
-    i.set_str("Status", status.status);
-    i.set_str("CurrentState", status.current_state);
-    i.set("PossibleStates", Value::strs(possible));
-    i.set_u16("Availability", status.availability);
-    i.set_empty("AdditionalAvailability");
-    i.set_null("StatusInfo");
-
     // Scanning is always on: the poller reads every sensor; there is no per-sensor disable yet.
-    i.set_u16("EnabledState", 2);
     i.set_u16("EnabledDefault", 2);
-    i.set_u16("RequestedState", 12);
-    i.set_null("OtherEnabledState");
-    i.set_null("TimeOfLastStateChange");
-
+    i.set_u16("EnabledState", 2);
+    // Threshold events are always armed for every threshold that exists.
+    i.set("EnabledThresholds", threshold_list(supported));
     i.set_null("ErrorCleared");
     i.set_null("ErrorDescription");
+    i.set_u16("HealthState", status.health_state);
+    i.set("Hysteresis", Value::U32(desc.hysteresis));
+    i.set_strs(
+        "IdentifyingDescriptions",
+        &["OwnerID", "LUN", "SensorNumber", "Entity"],
+    );
+    i.set_null("InstallDate");
+    // Drivers return linear integers; nothing non-linear reaches the monitor.
+    i.set_bool("IsLinear", true);
     i.set_null("LastErrorCode");
+    i.set("LowerThresholdCritical", Value::opt_s32(t.lower_critical));
+    i.set("LowerThresholdFatal", Value::opt_s32(t.lower_fatal));
+    i.set(
+        "LowerThresholdNonCritical",
+        Value::opt_s32(t.lower_non_critical),
+    );
     i.set_null("MaxQuiesceTime");
-    i.set_bool("PowerManagementSupported", false);
-    i.set_empty("PowerManagementCapabilities");
-    i.set_null("PowerOnHours");
-    i.set_null("TotalPowerOnHours");
+    i.set("MaxReadable", Value::S32(desc.max_readable));
+    i.set("MinReadable", Value::S32(desc.min_readable));
+    i.set_str("Name", &desc.name);
+    i.set("NominalReading", Value::opt_s32(desc.nominal));
+    i.set_null("NormalMax");
+    i.set_null("NormalMin");
+    i.set_u16s("OperationalStatus", &[status.operational_status]);
+    i.set_null("OtherEnabledState");
     i.set(
         "OtherIdentifyingInfo",
         Value::Array(alloc::vec![
@@ -435,12 +444,6 @@ pub fn instance<'a>(
             Value::string(format!("{}.{}", desc.entity_id, desc.entity_instance)),
         ]),
     );
-    i.set_strs(
-        "IdentifyingDescriptions",
-        &["OwnerID", "LUN", "SensorNumber", "Entity"],
-    );
-
-    i.set_u16("SensorType", sensor_type.0);
     i.set(
         "OtherSensorTypeDescription",
         ipmi_type
@@ -448,44 +451,34 @@ pub fn instance<'a>(
             .map_or(Value::Null, Value::str),
     );
     i.set("PollingInterval", Value::U64(polling_ns));
-
-    i.set_u16("BaseUnits", units.base_units.0);
+    i.set("PossibleStates", Value::strs(possible));
+    i.set_empty("PowerManagementCapabilities");
+    i.set_bool("PowerManagementSupported", false);
+    i.set_null("PowerOnHours");
+    i.set_u16("RateUnits", 0);
+    i.set_u16("RequestedState", 12);
+    // The driver's step is not part of the board file; NULL says "not known" where a guess of
+    // one count would claim a precision the part may not have.
+    i.set_null("Resolution");
+    i.set_u16("SensorType", sensor_type.0);
+    i.set("SettableThresholds", threshold_list(desc.settable));
+    i.set_str("Status", status.status);
+    i.set_strs("StatusDescriptions", &[status.description]);
+    i.set_null("StatusInfo");
+    i.set("SupportedThresholds", threshold_list(supported));
+    i.set_null("TimeOfLastStateChange");
+    i.set_null("Tolerance");
+    i.set_null("TotalPowerOnHours");
     i.set(
         "UnitModifier",
         Value::S32(i32::from(desc.scale) + i32::from(units.modifier)),
     );
-    i.set_u16("RateUnits", 0);
-    i.set("CurrentReading", reading);
-    i.set("NominalReading", Value::opt_s32(desc.nominal));
-    i.set_null("NormalMax");
-    i.set_null("NormalMin");
-    i.set("MaxReadable", Value::S32(desc.max_readable));
-    i.set("MinReadable", Value::S32(desc.min_readable));
-    // The driver's step is not part of the board file; NULL says "not known" where a guess of
-    // one count would claim a precision the part may not have.
-    i.set_null("Resolution");
-    i.set_null("Tolerance");
-    i.set_null("Accuracy");
-    // Drivers return linear integers; nothing non-linear reaches the monitor.
-    i.set_bool("IsLinear", true);
-    i.set("Hysteresis", Value::U32(desc.hysteresis));
-
-    i.set(
-        "LowerThresholdNonCritical",
-        Value::opt_s32(t.lower_non_critical),
-    );
+    i.set("UpperThresholdCritical", Value::opt_s32(t.upper_critical));
+    i.set("UpperThresholdFatal", Value::opt_s32(t.upper_fatal));
     i.set(
         "UpperThresholdNonCritical",
         Value::opt_s32(t.upper_non_critical),
     );
-    i.set("LowerThresholdCritical", Value::opt_s32(t.lower_critical));
-    i.set("UpperThresholdCritical", Value::opt_s32(t.upper_critical));
-    i.set("LowerThresholdFatal", Value::opt_s32(t.lower_fatal));
-    i.set("UpperThresholdFatal", Value::opt_s32(t.upper_fatal));
-    i.set("SupportedThresholds", threshold_list(supported));
-    // Threshold events are always armed for every threshold that exists.
-    i.set("EnabledThresholds", threshold_list(supported));
-    i.set("SettableThresholds", threshold_list(desc.settable));
     i
 }
 
@@ -513,29 +506,27 @@ pub fn discrete_instance<'a>(
 
     let mut i = Instance::with_capacity(&CIM_SENSOR, 36);
     i.set_keys(&mut keys);
+    i.set_empty("AdditionalAvailability");
+    i.set_u16("Availability", 3);
     i.set_str("Caption", &view.name);
-    i.set_string("Description", description);
-    i.set_str("ElementName", &view.name);
-    i.set_str("Name", &view.name);
-    i.set_null("InstallDate");
-    i.set_u16("HealthState", view.health_state);
-    i.set_u16s("OperationalStatus", &[operational]);
-    i.set_empty("StatusDescriptions");
-    i.set_str("Status", status);
     // "Unknown" when there is no reading, as for numeric sensors, so CurrentState stays within
     // PossibleStates.
     i.set_str(
         "CurrentState",
         view.current_state.as_deref().unwrap_or("Unknown"),
     );
-    i.set("PossibleStates", Value::strs(possible));
-    i.set_u16("Availability", 3);
-    i.set_empty("AdditionalAvailability");
-    i.set_u16("EnabledState", 2);
+    i.set_string("Description", description);
+    i.set_str("ElementName", &view.name);
     i.set_u16("EnabledDefault", 2);
-    i.set_u16("RequestedState", 12);
-    i.set_bool("PowerManagementSupported", false);
-    i.set_empty("PowerManagementCapabilities");
+    i.set_u16("EnabledState", 2);
+    i.set_u16("HealthState", view.health_state);
+    i.set_strs(
+        "IdentifyingDescriptions",
+        &["OwnerID", "LUN", "SensorNumber", "Entity"],
+    );
+    i.set_null("InstallDate");
+    i.set_str("Name", &view.name);
+    i.set_u16s("OperationalStatus", &[operational]);
     i.set(
         "OtherIdentifyingInfo",
         Value::Array(alloc::vec![
@@ -545,11 +536,6 @@ pub fn discrete_instance<'a>(
             Value::string(format!("{}.{}", view.entity_id, view.entity_instance)),
         ]),
     );
-    i.set_strs(
-        "IdentifyingDescriptions",
-        &["OwnerID", "LUN", "SensorNumber", "Entity"],
-    );
-    i.set_u16("SensorType", sensor_type.0);
     i.set(
         "OtherSensorTypeDescription",
         ipmi_type
@@ -560,6 +546,13 @@ pub fn discrete_instance<'a>(
         "PollingInterval",
         Value::U64(u64::from(view.poll_ms).saturating_mul(1_000_000)),
     );
+    i.set("PossibleStates", Value::strs(possible));
+    i.set_empty("PowerManagementCapabilities");
+    i.set_bool("PowerManagementSupported", false);
+    i.set_u16("RequestedState", 12);
+    i.set_u16("SensorType", sensor_type.0);
+    i.set_str("Status", status);
+    i.set_empty("StatusDescriptions");
     i
 }
 
@@ -592,6 +585,8 @@ mod tests {
             assert_eq!(n, 1, "{}", p.name);
             assert!(get(&i, p.name).conforms(p), "{}", p.name);
         }
+        // In render order, so the renderer's sort is one pass (issue 17).
+        assert!(i.in_render_order());
     }
 
     #[test]
@@ -886,6 +881,7 @@ mod tests {
             assert!(n <= 1, "{}", p.name);
             assert!(i.get(p.name).is_none_or(|v| v.conforms(p)), "{}", p.name);
         }
+        assert!(i.in_render_order());
         assert_eq!(get(&i, "DeviceID"), &Value::str("PSU1 Status(112.0.32)"));
         assert_eq!(get(&i, "CreationClassName"), &Value::str("CIM_Sensor"));
         assert_eq!(get(&i, "SensorType"), &Value::U16(1));
