@@ -256,10 +256,10 @@ pub fn capabilities_instance() -> Instance<'static> {
     i.set_str("ElementName", "IPMI SEL Capabilities");
     // Logging cannot be switched off through CIM (no RequestStateChange on the log), and the
     // log's name is fixed.
-    i.set_empty("RequestedStatesSupported");
     i.set_bool("ElementNameEditSupported", false);
-    i.set_null("MaxElementNameLen");
     i.set_null("ElementNameMask");
+    i.set_null("MaxElementNameLen");
+    i.set_empty("RequestedStatesSupported");
     i
 }
 
@@ -319,6 +319,7 @@ mod tests {
         // Both in render order, so the renderer's sort is one pass (issue 17).
         assert!(r.in_render_order());
         assert!(log_instance(&Log).in_render_order());
+        assert!(capabilities_instance().in_render_order());
         conforms(&log_instance(&Log), &CIM_RECORD_LOG);
         conforms(
             &capabilities_instance(),
