@@ -89,8 +89,7 @@ pub fn record_instance(view: &LogRecordView) -> Instance<'_> {
     i.set("MessageTimestamp", Value::DateTime(timestamp));
     let title = format!("SEL record {}", view.record_id());
     i.set_string("Caption", title.clone());
-    // Deprecated in favour of RecordFormat.
-    i.set_null("DataFormat");
+    // DataFormat, deprecated in favour of RecordFormat, is left NULL (unset renders as NULL).
     i.set_string("Description", description(r, &sensor_name));
     i.set_string("ElementName", title);
     i.set_string("RecordData", record_data(r, &device_id));
@@ -256,9 +255,8 @@ pub fn capabilities_instance() -> Instance<'static> {
     i.set_str("ElementName", "IPMI SEL Capabilities");
     // Logging cannot be switched off through CIM (no RequestStateChange on the log), and the
     // log's name is fixed.
+    // ElementNameMask and MaxElementNameLen are left NULL (unset renders as NULL).
     i.set_bool("ElementNameEditSupported", false);
-    i.set_null("ElementNameMask");
-    i.set_null("MaxElementNameLen");
     i.set_empty("RequestedStatesSupported");
     i
 }

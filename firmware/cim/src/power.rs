@@ -161,7 +161,7 @@ pub fn capabilities_instance(offered: &[PowerTransition]) -> Instance<'static> {
     i.set_str("Caption", "Power Management Capabilities");
     i.set_str("Description", "The host power changes this BMC can make");
     i.set_str("ElementName", "Power Management Capabilities");
-    i.set_null("OtherPowerChangeCapabilities");
+    // OtherPowerChangeCapabilities is left NULL (unset renders as NULL).
     i.set("PowerChangeCapabilities", Value::u16s(change));
     i.set("PowerStatesSupported", Value::u16s(states.iter().copied()));
     i.set("RequestedPowerStatesSupported", Value::u16s(states));
@@ -176,13 +176,13 @@ pub fn association_values(
     offered: &[PowerTransition],
 ) {
     let now = power_state(state);
+    // OtherPowerState, OtherRequestedPowerState and PowerOnTime are left NULL (unset renders
+    // as NULL).
     i.set_u16("PowerState", now);
-    i.set_null("OtherPowerState");
     // The last request while it is being carried out; otherwise the state the host is in, which
     // is what the last request (or power-on default) asked for.
     let requested = in_progress.map_or(now, |t| power_states(t)[0]);
     i.set_u16("RequestedPowerState", requested);
-    i.set_null("OtherRequestedPowerState");
     // 19 No Change when nothing is under way.
     let transitioning = in_progress.map_or(19, |t| power_states(t)[0]);
     i.set_u16("TransitioningToPowerState", transitioning);
@@ -190,7 +190,6 @@ pub fn association_values(
         "AvailableRequestedPowerStates",
         Value::u16s(available_states(state, offered)),
     );
-    i.set_null("PowerOnTime");
 }
 
 #[cfg(test)]

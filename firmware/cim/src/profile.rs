@@ -131,7 +131,7 @@ pub fn instance(profile: Profile) -> Instance<'static> {
         ),
     );
     i.set_str("ElementName", profile.name());
-    i.set_null("OtherRegisteredOrganization");
+    // OtherRegisteredOrganization is left NULL (unset renders as NULL).
     i.set_str("RegisteredName", profile.name());
     // 2 DMTF.
     i.set_u16("RegisteredOrganization", 2);

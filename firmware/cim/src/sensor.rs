@@ -536,7 +536,7 @@ pub fn discrete_instance<'a>(
         "IdentifyingDescriptions",
         &["OwnerID", "LUN", "SensorNumber", "Entity"],
     );
-    i.set_null("InstallDate");
+    // InstallDate is left NULL: unset, as for numeric sensors (NUMERIC_NULL).
     i.set_str("Name", &view.name);
     i.set_u16s("OperationalStatus", &[operational]);
     i.set(
