@@ -95,17 +95,6 @@ pub struct HostPower<'p> {
 
 pub fn instance<'a>(system: &'a SystemInfo, health: u16, power: HostPower<'_>) -> Instance<'a> {
     let (operational, status) = status_of_health(health);
-    let mut i = Instance::with_capacity(&CIM_COMPUTER_SYSTEM, 32);
-    i.set_keys(&mut keys(system));
-    i.set_str("Caption", &system.element_name);
-    i.set_str("Description", "Managed host computer system");
-    i.set_str("ElementName", &system.element_name);
-    i.set("NameFormat", Value::opt_str(system.name_format.as_deref()));
-    i.set_u16("HealthState", health);
-    i.set_u16s("OperationalStatus", &[operational]);
-    i.set_str("Status", status);
-    i.set_empty("StatusDescriptions");
-    i.set_u16("EnabledState", enabled_state(power.state));
     // DSP1052: 5 No Change when nothing is pending, 12 Not Applicable when the system cannot
     // change state at all.
     let requested = match power.in_progress {
@@ -113,17 +102,28 @@ pub fn instance<'a>(system: &'a SystemInfo, health: u16, power: HostPower<'_>) -
         None if power.offered.is_empty() => 12,
         None => 5,
     };
-    i.set_u16("RequestedState", requested);
-    i.set_u16("EnabledDefault", 2);
-    i.set_u16s("Dedicated", &[0]);
-    i.set_empty("Roles");
-    i.set_empty("OtherDedicatedDescriptions");
-    i.set_empty("OtherIdentifyingInfo");
-    i.set_empty("IdentifyingDescriptions");
-    i.set_empty("PowerManagementCapabilities");
     // 4 Enabled / 5 Not Implemented: whether a console can hard-reset the host.
     let reset = power.offered.contains(&PowerTransition::Reset);
+    let mut i = Instance::with_capacity(&CIM_COMPUTER_SYSTEM, 32);
+    i.set_keys(&mut keys(system));
+    i.set_str("Caption", &system.element_name);
+    i.set_u16s("Dedicated", &[0]);
+    i.set_str("Description", "Managed host computer system");
+    i.set_str("ElementName", &system.element_name);
+    i.set_u16("EnabledDefault", 2);
+    i.set_u16("EnabledState", enabled_state(power.state));
+    i.set_u16("HealthState", health);
+    i.set_empty("IdentifyingDescriptions");
+    i.set("NameFormat", Value::opt_str(system.name_format.as_deref()));
+    i.set_u16s("OperationalStatus", &[operational]);
+    i.set_empty("OtherDedicatedDescriptions");
+    i.set_empty("OtherIdentifyingInfo");
+    i.set_empty("PowerManagementCapabilities");
+    i.set_u16("RequestedState", requested);
     i.set_u16("ResetCapability", if reset { 4 } else { 5 });
+    i.set_empty("Roles");
+    i.set_str("Status", status);
+    i.set_empty("StatusDescriptions");
     i
 }
 
@@ -132,22 +132,19 @@ pub fn bmc_instance(system: &SystemInfo) -> Instance<'_> {
     let mut i = Instance::with_capacity(&CIM_COMPUTER_SYSTEM, 32);
     i.set_keys(&mut bmc_keys(system));
     i.set_str("Caption", "BMC");
+    i.set_u16s("Dedicated", &[28]);
     i.set_str(
         "Description",
         "Baseboard management controller of the managed host",
     );
     i.set_str("ElementName", "BMC");
-    i.set_str("NameFormat", "Other");
+    i.set_u16("EnabledDefault", 2);
+    i.set_u16("EnabledState", 2);
     // The BMC answering this request is by definition up.
     i.set_u16("HealthState", 5);
+    i.set_strs("IdentifyingDescriptions", &["Firmware Version"]);
+    i.set_str("NameFormat", "Other");
     i.set_u16s("OperationalStatus", &[2]);
-    i.set_str("Status", "OK");
-    i.set_empty("StatusDescriptions");
-    i.set_u16("EnabledState", 2);
-    i.set_u16("RequestedState", 12);
-    i.set_u16("EnabledDefault", 2);
-    i.set_u16s("Dedicated", &[28]);
-    i.set_empty("Roles");
     i.set_empty("OtherDedicatedDescriptions");
     i.set(
         "OtherIdentifyingInfo",
@@ -156,9 +153,12 @@ pub fn bmc_instance(system: &SystemInfo) -> Instance<'_> {
             system.product, system.version
         ))]),
     );
-    i.set_strs("IdentifyingDescriptions", &["Firmware Version"]);
     i.set_empty("PowerManagementCapabilities");
+    i.set_u16("RequestedState", 12);
     i.set_u16("ResetCapability", 5);
+    i.set_empty("Roles");
+    i.set_str("Status", "OK");
+    i.set_empty("StatusDescriptions");
     i
 }
 
@@ -170,15 +170,15 @@ pub fn domain_instance(health: u16) -> Instance<'static> {
     i.set_str("Caption", "IPMI management domain");
     i.set_str("Description", "The systems managed through this BMC");
     i.set_str("ElementName", "IPMI management domain");
-    i.set_str("NameFormat", "Other");
+    i.set_u16("EnabledDefault", 2);
+    i.set_u16("EnabledState", 5);
     i.set_u16("HealthState", health);
+    i.set_str("NameFormat", "Other");
     i.set_u16s("OperationalStatus", &[operational]);
+    i.set_u16("RequestedState", 12);
+    i.set_empty("Roles");
     i.set_str("Status", status);
     i.set_empty("StatusDescriptions");
-    i.set_u16("EnabledState", 5);
-    i.set_u16("RequestedState", 12);
-    i.set_u16("EnabledDefault", 2);
-    i.set_empty("Roles");
     i
 }
 
@@ -210,6 +210,8 @@ mod tests {
         for key in class.keys {
             assert!(i.get(key).is_some(), "{key}");
         }
+        // In render order, so the renderer's sort is one pass (issue 17).
+        assert!(i.in_render_order(), "{}", class.name);
     }
 
     const ON: HostPower<'static> = HostPower {

@@ -50,31 +50,31 @@ pub fn record_keys(view: &LogRecordView) -> ([(&'static str, String); 4], CimDat
 pub fn log_instance(log: &dyn LogView) -> Instance<'static> {
     let mut i = Instance::with_capacity(&CIM_RECORD_LOG, 24);
     i.set_str("InstanceID", LOG_ID);
-    i.set_str("Caption", "IPMI SEL");
-    i.set_str("Description", "IPMI System Event Log");
-    i.set_str("ElementName", "IPMI SEL");
-    i.set_str("Name", "IPMI SEL");
     let (health, operational, status) = if log.overflowed() {
         (10, 3, "Degraded")
     } else {
         (5, 2, "OK")
     };
-    i.set_u16("HealthState", health);
-    i.set_u16s("OperationalStatus", &[operational]);
-    i.set_str("Status", status);
-    i.set_empty("StatusDescriptions");
-    i.set_u16("EnabledState", if log.enabled() { 2 } else { 3 });
-    i.set_u16("RequestedState", 12);
+    i.set_str("Caption", "IPMI SEL");
+    i.set("CurrentNumberOfRecords", Value::U64(log.len() as u64));
+    i.set_str("Description", "IPMI System Event Log");
+    i.set_str("ElementName", "IPMI SEL");
     i.set_u16("EnabledDefault", 2);
+    i.set_u16("EnabledState", if log.enabled() { 2 } else { 3 });
+    i.set_u16("HealthState", health);
+    i.set_u16("LogState", 2);
     // 0 is the schema's "undefined" for a store that cannot say.
     i.set(
         "MaxNumberOfRecords",
         Value::U64(log.capacity().unwrap_or(0)),
     );
-    i.set("CurrentNumberOfRecords", Value::U64(log.len() as u64));
+    i.set_str("Name", "IPMI SEL");
+    i.set_u16s("OperationalStatus", &[operational]);
     // 2 Wraps When Full, 7 Never Overwrites (the classic SEL stops when full).
     i.set_u16("OverwritePolicy", if log.wraps() { 2 } else { 7 });
-    i.set_u16("LogState", 2);
+    i.set_u16("RequestedState", 12);
+    i.set_str("Status", status);
+    i.set_empty("StatusDescriptions");
     i
 }
 
@@ -89,12 +89,11 @@ pub fn record_instance(view: &LogRecordView) -> Instance<'_> {
     i.set("MessageTimestamp", Value::DateTime(timestamp));
     let title = format!("SEL record {}", view.record_id());
     i.set_string("Caption", title.clone());
-    i.set_string("ElementName", title);
+    // DataFormat, deprecated in favour of RecordFormat, is left NULL (unset renders as NULL).
     i.set_string("Description", description(r, &sensor_name));
-    i.set_str("RecordFormat", record_format(r));
+    i.set_string("ElementName", title);
     i.set_string("RecordData", record_data(r, &device_id));
-    // Deprecated in favour of RecordFormat.
-    i.set_null("DataFormat");
+    i.set_str("RecordFormat", record_format(r));
     i
 }
 
@@ -256,10 +255,9 @@ pub fn capabilities_instance() -> Instance<'static> {
     i.set_str("ElementName", "IPMI SEL Capabilities");
     // Logging cannot be switched off through CIM (no RequestStateChange on the log), and the
     // log's name is fixed.
-    i.set_empty("RequestedStatesSupported");
+    // ElementNameMask and MaxElementNameLen are left NULL (unset renders as NULL).
     i.set_bool("ElementNameEditSupported", false);
-    i.set_null("MaxElementNameLen");
-    i.set_null("ElementNameMask");
+    i.set_empty("RequestedStatesSupported");
     i
 }
 
@@ -316,6 +314,10 @@ mod tests {
         let r = record_instance(&view);
         conforms(&r, &CIM_LOG_RECORD);
         assert_eq!(r.get("RecordID"), Some(&Value::str("1")));
+        // Both in render order, so the renderer's sort is one pass (issue 17).
+        assert!(r.in_render_order());
+        assert!(log_instance(&Log).in_render_order());
+        assert!(capabilities_instance().in_render_order());
         conforms(&log_instance(&Log), &CIM_RECORD_LOG);
         conforms(
             &capabilities_instance(),

@@ -300,14 +300,11 @@ pub fn endpoint_instance<'a>(system: &'a SystemInfo, view: &IpEndpointView) -> I
     i.set_str("NameFormat", "Interface:Family:Index");
     i.set_u16("ProtocolIFType", view.if_type());
     i.set_u16("AddressOrigin", view.origin_code());
+    // The other family's address properties are left NULL (unset renders as NULL).
     if view.v4() {
         i.set_string("IPv4Address", ip_text(view.address));
         i.set("SubnetMask", opt(view.mask()));
-        i.set_null("IPv6Address");
-        i.set_null("IPv6SubnetPrefixLength");
     } else {
-        i.set_null("IPv4Address");
-        i.set_null("SubnetMask");
         i.set_string("IPv6Address", ip_text(view.address));
         i.set("IPv6SubnetPrefixLength", Value::U8(view.prefix_len));
     }

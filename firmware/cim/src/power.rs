@@ -119,32 +119,27 @@ pub fn service_keys(system: &SystemInfo) -> [(&'static str, Cow<'_, str>); 4] {
 }
 
 pub fn service_instance<'a>(system: &'a SystemInfo, offered: &[PowerTransition]) -> Instance<'a> {
+    // 2 Enabled when there is something to switch, 5 Not Applicable on a board without power
+    // control.
+    let enabled = if offered.is_empty() { 5 } else { 2 };
     let mut i = Instance::with_capacity(&CIM_POWER_MANAGEMENT_SERVICE, 24);
     i.set_keys(&mut service_keys(system));
     i.set_str("Caption", SERVICE_NAME);
     i.set_str("Description", "Switches the managed host's power");
     i.set_str("ElementName", SERVICE_NAME);
+    i.set_u16("EnabledDefault", 2);
+    i.set_u16("EnabledState", enabled);
     i.set_u16("HealthState", 5);
     i.set_u16s("OperationalStatus", &[2]);
-    i.set_str("Status", "OK");
-    i.set_empty("StatusDescriptions");
-    // 2 Enabled when there is something to switch, 5 Not Applicable on a board without power
-    // control.
-    let enabled = if offered.is_empty() { 5 } else { 2 };
-    i.set_u16("EnabledState", enabled);
     i.set_u16("RequestedState", 12);
-    i.set_u16("EnabledDefault", 2);
     i.set_bool("Started", true);
     i.set_str("StartMode", "Automatic");
+    i.set_str("Status", "OK");
+    i.set_empty("StatusDescriptions");
     i
 }
 
 pub fn capabilities_instance(offered: &[PowerTransition]) -> Instance<'static> {
-    let mut i = Instance::with_capacity(&CIM_POWER_MANAGEMENT_CAPABILITIES, 8);
-    i.set_str("InstanceID", CAPABILITIES_ID);
-    i.set_str("Caption", "Power Management Capabilities");
-    i.set_str("Description", "The host power changes this BMC can make");
-    i.set_str("ElementName", "Power Management Capabilities");
     // 3 Power State Settable, 4 Power Cycling Supported, 6 Off Hard Power Cycling Supported,
     // 7 HW Reset Supported, 8 Graceful Shutdown Supported.
     let mut change = Vec::new();
@@ -160,9 +155,14 @@ pub fn capabilities_instance(offered: &[PowerTransition]) -> Instance<'static> {
     if offered.contains(&PowerTransition::OffSoft) {
         change.push(8);
     }
-    i.set("PowerChangeCapabilities", Value::u16s(change));
-    i.set_null("OtherPowerChangeCapabilities");
     let states = supported_states(offered);
+    let mut i = Instance::with_capacity(&CIM_POWER_MANAGEMENT_CAPABILITIES, 8);
+    i.set_str("InstanceID", CAPABILITIES_ID);
+    i.set_str("Caption", "Power Management Capabilities");
+    i.set_str("Description", "The host power changes this BMC can make");
+    i.set_str("ElementName", "Power Management Capabilities");
+    // OtherPowerChangeCapabilities is left NULL (unset renders as NULL).
+    i.set("PowerChangeCapabilities", Value::u16s(change));
     i.set("PowerStatesSupported", Value::u16s(states.iter().copied()));
     i.set("RequestedPowerStatesSupported", Value::u16s(states));
     i
@@ -176,13 +176,13 @@ pub fn association_values(
     offered: &[PowerTransition],
 ) {
     let now = power_state(state);
+    // OtherPowerState, OtherRequestedPowerState and PowerOnTime are left NULL (unset renders
+    // as NULL).
     i.set_u16("PowerState", now);
-    i.set_null("OtherPowerState");
     // The last request while it is being carried out; otherwise the state the host is in, which
     // is what the last request (or power-on default) asked for.
     let requested = in_progress.map_or(now, |t| power_states(t)[0]);
     i.set_u16("RequestedPowerState", requested);
-    i.set_null("OtherRequestedPowerState");
     // 19 No Change when nothing is under way.
     let transitioning = in_progress.map_or(19, |t| power_states(t)[0]);
     i.set_u16("TransitioningToPowerState", transitioning);
@@ -190,7 +190,6 @@ pub fn association_values(
         "AvailableRequestedPowerStates",
         Value::u16s(available_states(state, offered)),
     );
-    i.set_null("PowerOnTime");
 }
 
 #[cfg(test)]
@@ -231,6 +230,14 @@ mod tests {
             [2, 6, 8, 9, 10, 11, 12]
         );
         assert!(available_states(PowerState::On, &[]).is_empty());
+    }
+
+    #[test]
+    fn instances_are_in_render_order() {
+        let system = SystemInfo::new("h");
+        assert!(service_instance(&system, &T::ALL).in_render_order());
+        assert!(service_instance(&system, &[]).in_render_order());
+        assert!(capabilities_instance(&T::ALL).in_render_order());
     }
 
     #[test]

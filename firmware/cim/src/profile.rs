@@ -117,6 +117,9 @@ impl Profile {
 pub fn instance(profile: Profile) -> Instance<'static> {
     let mut i = Instance::with_capacity(&CIM_REGISTERED_PROFILE, 10);
     i.set_str("InstanceID", profile.instance_id());
+    i.set_empty("AdvertiseTypeDescriptions");
+    // 2 Not Advertised: there is no SLP; consoles find profiles by enumerating root/interop.
+    i.set_u16s("AdvertiseTypes", &[2]);
     i.set_str("Caption", profile.name());
     i.set_string(
         "Description",
@@ -128,14 +131,11 @@ pub fn instance(profile: Profile) -> Instance<'static> {
         ),
     );
     i.set_str("ElementName", profile.name());
+    // OtherRegisteredOrganization is left NULL (unset renders as NULL).
+    i.set_str("RegisteredName", profile.name());
     // 2 DMTF.
     i.set_u16("RegisteredOrganization", 2);
-    i.set_null("OtherRegisteredOrganization");
-    i.set_str("RegisteredName", profile.name());
     i.set_str("RegisteredVersion", profile.version());
-    // 2 Not Advertised: there is no SLP; consoles find profiles by enumerating root/interop.
-    i.set_u16s("AdvertiseTypes", &[2]);
-    i.set_empty("AdvertiseTypeDescriptions");
     i
 }
 
@@ -151,6 +151,7 @@ mod tests {
                 format!("DMTF:{}:{}", p.name(), p.version())
             );
             let i = instance(p);
+            assert!(i.in_render_order());
             for prop in CIM_REGISTERED_PROFILE.properties() {
                 assert!(i.get(prop.name).is_none_or(|v| v.conforms(prop)));
             }

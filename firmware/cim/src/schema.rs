@@ -122,7 +122,12 @@ pub(crate) const fn class(
 /// order stable whatever spelling a schema revision used.
 pub fn name_order(a: &str, b: &str) -> Ordering {
     // A plain loop: the renderer orders every property of every instance with this, and names
-    // almost always differ in their first bytes.
+    // almost always differ in their first bytes. Equal names would compare every byte; most
+    // are the same literal (the linker merges a builder's "Caption" with the table's), so
+    // the renderer's pairing of values with properties is one pointer compare each.
+    if core::ptr::eq(a, b) {
+        return Ordering::Equal;
+    }
     for (x, y) in a.bytes().zip(b.bytes()) {
         let (x, y) = (x.to_ascii_lowercase(), y.to_ascii_lowercase());
         if x != y {

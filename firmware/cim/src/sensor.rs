@@ -342,6 +342,33 @@ fn device_keys<'a>(
     ]
 }
 
+/// The CIM_NumericSensor properties [`instance`] leaves NULL (unset: the renderer writes
+/// `xsi:nil` for them, and filters and Put read an unset property as NULL). Data, not one
+/// `set_null` call each: ~20 B of the bare-metal image's flash per property. Resolution,
+/// Tolerance and Accuracy are not known: the driver's step is not part of the board file, and
+/// a guess of one count would claim a precision the part may not have. The unit tests check
+/// that the builder sets every other property.
+#[cfg(test)]
+pub(crate) const NUMERIC_NULL: [&str; NUMERIC_NULL_COUNT] = [
+    "Accuracy",
+    "ErrorCleared",
+    "ErrorDescription",
+    "InstallDate",
+    "LastErrorCode",
+    "MaxQuiesceTime",
+    "NormalMax",
+    "NormalMin",
+    "OtherEnabledState",
+    "PowerOnHours",
+    "Resolution",
+    "StatusInfo",
+    "TimeOfLastStateChange",
+    "Tolerance",
+    "TotalPowerOnHours",
+];
+
+const NUMERIC_NULL_COUNT: usize = 15;
+
 /// Builds the CIM_NumericSensor instance of one sensor.
 pub fn instance<'a>(
     desc: &'a SensorDesc,
@@ -392,40 +419,42 @@ pub fn instance<'a>(
     // rather than reason about it twice.
     let polling_ns = u64::from(desc.poll_ms).saturating_mul(1_000_000);
 
-    let mut i = Instance::with_capacity(&CIM_NUMERIC_SENSOR, 59);
+    // The properties in NUMERIC_NULL are left unset, which renders as NULL: no code per
+    // property for what no sensor has.
+    let mut i = Instance::with_capacity(&CIM_NUMERIC_SENSOR, 59 - NUMERIC_NULL_COUNT);
     i.set_keys(&mut keys);
-
+    i.set_empty("AdditionalAvailability");
+    i.set_u16("Availability", status.availability);
+    i.set_u16("BaseUnits", units.base_units.0);
     i.set_str("Caption", &desc.name);
+    i.set("CurrentReading", reading);
+    i.set_str("CurrentState", status.current_state);
     i.set_string("Description", description);
     i.set_str("ElementName", &desc.name);
-    i.set_str("Name", &desc.name);
-    i.set_null("InstallDate");
-
-    i.set_u16("HealthState", status.health_state);
-    i.set_u16s("OperationalStatus", &[status.operational_status]);
-    i.set_strs("StatusDescriptions", &[status.description]);
-    i.set_str("Status", status.status);
-    i.set_str("CurrentState", status.current_state);
-    i.set("PossibleStates", Value::strs(possible));
-    i.set_u16("Availability", status.availability);
-    i.set_empty("AdditionalAvailability");
-    i.set_null("StatusInfo");
-
     // Scanning is always on: the poller reads every sensor; there is no per-sensor disable yet.
-    i.set_u16("EnabledState", 2);
     i.set_u16("EnabledDefault", 2);
-    i.set_u16("RequestedState", 12);
-    i.set_null("OtherEnabledState");
-    i.set_null("TimeOfLastStateChange");
-
-    i.set_null("ErrorCleared");
-    i.set_null("ErrorDescription");
-    i.set_null("LastErrorCode");
-    i.set_null("MaxQuiesceTime");
-    i.set_bool("PowerManagementSupported", false);
-    i.set_empty("PowerManagementCapabilities");
-    i.set_null("PowerOnHours");
-    i.set_null("TotalPowerOnHours");
+    i.set_u16("EnabledState", 2);
+    // Threshold events are always armed for every threshold that exists.
+    i.set("EnabledThresholds", threshold_list(supported));
+    i.set_u16("HealthState", status.health_state);
+    i.set("Hysteresis", Value::U32(desc.hysteresis));
+    i.set_strs(
+        "IdentifyingDescriptions",
+        &["OwnerID", "LUN", "SensorNumber", "Entity"],
+    );
+    // Drivers return linear integers; nothing non-linear reaches the monitor.
+    i.set_bool("IsLinear", true);
+    i.set("LowerThresholdCritical", Value::opt_s32(t.lower_critical));
+    i.set("LowerThresholdFatal", Value::opt_s32(t.lower_fatal));
+    i.set(
+        "LowerThresholdNonCritical",
+        Value::opt_s32(t.lower_non_critical),
+    );
+    i.set("MaxReadable", Value::S32(desc.max_readable));
+    i.set("MinReadable", Value::S32(desc.min_readable));
+    i.set_str("Name", &desc.name);
+    i.set("NominalReading", Value::opt_s32(desc.nominal));
+    i.set_u16s("OperationalStatus", &[status.operational_status]);
     i.set(
         "OtherIdentifyingInfo",
         Value::Array(alloc::vec![
@@ -435,12 +464,6 @@ pub fn instance<'a>(
             Value::string(format!("{}.{}", desc.entity_id, desc.entity_instance)),
         ]),
     );
-    i.set_strs(
-        "IdentifyingDescriptions",
-        &["OwnerID", "LUN", "SensorNumber", "Entity"],
-    );
-
-    i.set_u16("SensorType", sensor_type.0);
     i.set(
         "OtherSensorTypeDescription",
         ipmi_type
@@ -448,44 +471,26 @@ pub fn instance<'a>(
             .map_or(Value::Null, Value::str),
     );
     i.set("PollingInterval", Value::U64(polling_ns));
-
-    i.set_u16("BaseUnits", units.base_units.0);
+    i.set("PossibleStates", Value::strs(possible));
+    i.set_empty("PowerManagementCapabilities");
+    i.set_bool("PowerManagementSupported", false);
+    i.set_u16("RateUnits", 0);
+    i.set_u16("RequestedState", 12);
+    i.set_u16("SensorType", sensor_type.0);
+    i.set("SettableThresholds", threshold_list(desc.settable));
+    i.set_str("Status", status.status);
+    i.set_strs("StatusDescriptions", &[status.description]);
+    i.set("SupportedThresholds", threshold_list(supported));
     i.set(
         "UnitModifier",
         Value::S32(i32::from(desc.scale) + i32::from(units.modifier)),
     );
-    i.set_u16("RateUnits", 0);
-    i.set("CurrentReading", reading);
-    i.set("NominalReading", Value::opt_s32(desc.nominal));
-    i.set_null("NormalMax");
-    i.set_null("NormalMin");
-    i.set("MaxReadable", Value::S32(desc.max_readable));
-    i.set("MinReadable", Value::S32(desc.min_readable));
-    // The driver's step is not part of the board file; NULL says "not known" where a guess of
-    // one count would claim a precision the part may not have.
-    i.set_null("Resolution");
-    i.set_null("Tolerance");
-    i.set_null("Accuracy");
-    // Drivers return linear integers; nothing non-linear reaches the monitor.
-    i.set_bool("IsLinear", true);
-    i.set("Hysteresis", Value::U32(desc.hysteresis));
-
-    i.set(
-        "LowerThresholdNonCritical",
-        Value::opt_s32(t.lower_non_critical),
-    );
+    i.set("UpperThresholdCritical", Value::opt_s32(t.upper_critical));
+    i.set("UpperThresholdFatal", Value::opt_s32(t.upper_fatal));
     i.set(
         "UpperThresholdNonCritical",
         Value::opt_s32(t.upper_non_critical),
     );
-    i.set("LowerThresholdCritical", Value::opt_s32(t.lower_critical));
-    i.set("UpperThresholdCritical", Value::opt_s32(t.upper_critical));
-    i.set("LowerThresholdFatal", Value::opt_s32(t.lower_fatal));
-    i.set("UpperThresholdFatal", Value::opt_s32(t.upper_fatal));
-    i.set("SupportedThresholds", threshold_list(supported));
-    // Threshold events are always armed for every threshold that exists.
-    i.set("EnabledThresholds", threshold_list(supported));
-    i.set("SettableThresholds", threshold_list(desc.settable));
     i
 }
 
@@ -513,29 +518,27 @@ pub fn discrete_instance<'a>(
 
     let mut i = Instance::with_capacity(&CIM_SENSOR, 36);
     i.set_keys(&mut keys);
+    i.set_empty("AdditionalAvailability");
+    i.set_u16("Availability", 3);
     i.set_str("Caption", &view.name);
-    i.set_string("Description", description);
-    i.set_str("ElementName", &view.name);
-    i.set_str("Name", &view.name);
-    i.set_null("InstallDate");
-    i.set_u16("HealthState", view.health_state);
-    i.set_u16s("OperationalStatus", &[operational]);
-    i.set_empty("StatusDescriptions");
-    i.set_str("Status", status);
     // "Unknown" when there is no reading, as for numeric sensors, so CurrentState stays within
     // PossibleStates.
     i.set_str(
         "CurrentState",
         view.current_state.as_deref().unwrap_or("Unknown"),
     );
-    i.set("PossibleStates", Value::strs(possible));
-    i.set_u16("Availability", 3);
-    i.set_empty("AdditionalAvailability");
-    i.set_u16("EnabledState", 2);
+    i.set_string("Description", description);
+    i.set_str("ElementName", &view.name);
     i.set_u16("EnabledDefault", 2);
-    i.set_u16("RequestedState", 12);
-    i.set_bool("PowerManagementSupported", false);
-    i.set_empty("PowerManagementCapabilities");
+    i.set_u16("EnabledState", 2);
+    i.set_u16("HealthState", view.health_state);
+    i.set_strs(
+        "IdentifyingDescriptions",
+        &["OwnerID", "LUN", "SensorNumber", "Entity"],
+    );
+    // InstallDate is left NULL: unset, as for numeric sensors (NUMERIC_NULL).
+    i.set_str("Name", &view.name);
+    i.set_u16s("OperationalStatus", &[operational]);
     i.set(
         "OtherIdentifyingInfo",
         Value::Array(alloc::vec![
@@ -545,11 +548,6 @@ pub fn discrete_instance<'a>(
             Value::string(format!("{}.{}", view.entity_id, view.entity_instance)),
         ]),
     );
-    i.set_strs(
-        "IdentifyingDescriptions",
-        &["OwnerID", "LUN", "SensorNumber", "Entity"],
-    );
-    i.set_u16("SensorType", sensor_type.0);
     i.set(
         "OtherSensorTypeDescription",
         ipmi_type
@@ -560,6 +558,13 @@ pub fn discrete_instance<'a>(
         "PollingInterval",
         Value::U64(u64::from(view.poll_ms).saturating_mul(1_000_000)),
     );
+    i.set("PossibleStates", Value::strs(possible));
+    i.set_empty("PowerManagementCapabilities");
+    i.set_bool("PowerManagementSupported", false);
+    i.set_u16("RequestedState", 12);
+    i.set_u16("SensorType", sensor_type.0);
+    i.set_str("Status", status);
+    i.set_empty("StatusDescriptions");
     i
 }
 
@@ -582,16 +587,24 @@ mod tests {
     }
 
     #[test]
-    fn every_property_has_exactly_one_conforming_value() {
+    fn every_property_has_exactly_one_conforming_value_or_is_null_by_the_table() {
         let desc = cpu_temp();
         let i = build(&desc, state(Reading::Value(42_000), 0));
         let props = CIM_NUMERIC_SENSOR.properties();
-        assert_eq!(i.values.len(), props.clone().count());
+        assert_eq!(i.values.len() + NUMERIC_NULL.len(), props.clone().count());
         for p in props {
             let n = i.values.iter().filter(|(name, _)| *name == p.name).count();
-            assert_eq!(n, 1, "{}", p.name);
-            assert!(get(&i, p.name).conforms(p), "{}", p.name);
+            let null = NUMERIC_NULL.contains(&p.name);
+            assert_eq!(n, usize::from(!null), "{}", p.name);
+            assert!(i.get(p.name).is_none_or(|v| v.conforms(p)), "{}", p.name);
         }
+        assert!(
+            NUMERIC_NULL
+                .iter()
+                .all(|n| CIM_NUMERIC_SENSOR.property(n).is_some())
+        );
+        // In render order, so the renderer's sort is one pass (issue 17).
+        assert!(i.in_render_order());
     }
 
     #[test]
@@ -886,6 +899,7 @@ mod tests {
             assert!(n <= 1, "{}", p.name);
             assert!(i.get(p.name).is_none_or(|v| v.conforms(p)), "{}", p.name);
         }
+        assert!(i.in_render_order());
         assert_eq!(get(&i, "DeviceID"), &Value::str("PSU1 Status(112.0.32)"));
         assert_eq!(get(&i, "CreationClassName"), &Value::str("CIM_Sensor"));
         assert_eq!(get(&i, "SensorType"), &Value::U16(1));

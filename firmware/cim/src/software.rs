@@ -217,7 +217,7 @@ fn common<'a>(
     i.set("MajorVersion", major);
     i.set("MinorVersion", minor);
     i.set("RevisionNumber", revision);
-    i.set_null("BuildNumber");
+    // BuildNumber is left NULL (unset renders as NULL).
     // The identity describes firmware that is really there, not an update package.
     i.set_bool("IsEntity", true);
     i.set_empty("ClassificationDescriptions");

@@ -13,7 +13,7 @@ use alloc::vec::Vec;
 use wsbmc_wsman::Epr;
 
 use crate::datetime::CimDateTime;
-use crate::schema::{CimType, ClassDef, PropDef};
+use crate::schema::{CimType, ClassDef, PropDef, name_order};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Value<'a> {
@@ -234,6 +234,26 @@ impl<'a> Instance<'a> {
     #[inline(never)]
     pub fn set_strs(&mut self, name: &'static str, v: &[&'a str]) {
         self.set(name, Value::strs(v.iter().copied()));
+    }
+
+    /// Whether the values are in the order the renderer walks the class's properties: the keys
+    /// first, in any order (as [`Self::set_keys`] gives them), then every other property by
+    /// name, each name once. The renderer accepts any order, but its insertion sort is one pass
+    /// only over values in this order (a handful of keys move): an unordered builder cost a
+    /// tenth of an enumeration's instructions on the bare-metal image (issue 17). Tests check
+    /// the class builders with this.
+    pub fn in_render_order(&self) -> bool {
+        let is_key = |n: &str| self.class.keys.iter().any(|k| k.eq_ignore_ascii_case(n));
+        let keys = self.values.iter().take_while(|(n, _)| is_key(n)).count();
+        let (head, rest) = self.values.split_at(keys);
+        let unique_keys = head.iter().enumerate().all(|(at, (n, _))| {
+            !head[at + 1..]
+                .iter()
+                .any(|(m, _)| m.eq_ignore_ascii_case(n))
+        });
+        unique_keys
+            && !rest.iter().any(|(n, _)| is_key(n))
+            && rest.windows(2).all(|w| name_order(w[0].0, w[1].0).is_lt())
     }
 
     pub fn get(&self, name: &str) -> Option<&Value<'a>> {
