@@ -5,7 +5,6 @@ use alloc::vec::Vec;
 use core::fmt::{self, Write as _};
 
 use edge_http::BodyType;
-use edge_http::RequestHeaders;
 use edge_http::io::{Body, Error as EdgeError};
 use embassy_sync::blocking_mutex::raw::NoopRawMutex;
 use embassy_sync::mutex::Mutex;
@@ -13,9 +12,9 @@ use embassy_time::{Duration, Instant, with_deadline, with_timeout};
 use embedded_io_async::{Read, Write};
 
 use crate::auth::{Auth, Step, Verdict};
-use crate::bufio::BufferedIo;
+use crate::bufio::{BufferedIo, HeadRead};
 use crate::conn::Connection;
-use crate::head::{Framing, Head, analyse, soap_media_type};
+use crate::head::{Framing, Head, analyse, parse, soap_media_type};
 use crate::limits::HttpLimits;
 use crate::offer::Offer;
 use crate::{Handler, Request, Response};
@@ -31,11 +30,16 @@ const TARPIT_MAX_MS: u32 = 2_000;
 pub const ANON_IDENTIFY_PATH: &str = "/wsman-anon/identify";
 
 /// Headers per request. WS-Man clients send about ten; each slot costs 16 bytes of stack on a
-/// 32-bit MCU (twice, as edge-http parses twice), so this is kept well below edge-http's 64.
+/// 32-bit MCU, so this is kept well below edge-http's 64.
 const MAX_HEADERS: usize = 32;
 
-/// The part of the caller's buffer used as read-ahead; the rest holds the request head.
+/// The part of a small caller's buffer used as read-ahead; the rest holds the request head.
 const READ_AHEAD: usize = 256;
+
+/// From this size on (the std images pass 4 KiB), the caller's buffer is split evenly between
+/// read-ahead and head, so that one read takes a whole request, head and body, where a 256-byte
+/// read-ahead took three or four reads; heads still have 2 KiB, twice what WS-Man clients send.
+const SPLIT_EVENLY_FROM: usize = 4096;
 
 /// Smallest `buf` accepted by [`serve_connection`]: the read-ahead plus room for a minimal head.
 /// 2–4 KiB is the practical size: Basic credentials and SOAP action headers are long.
@@ -203,7 +207,12 @@ where
     if buf.len() < MIN_BUF_LEN {
         return Err(ServeError::BufferTooSmall);
     }
-    let (read_ahead, head_buf) = buf.split_at_mut(READ_AHEAD);
+    let ahead = if buf.len() >= SPLIT_EVENLY_FROM {
+        buf.len() / 2
+    } else {
+        READ_AHEAD
+    };
+    let (read_ahead, head_buf) = buf.split_at_mut(ahead);
     let mut io = BufferedIo::new(io, read_ahead);
     let header_time = millis(limits.header_timeout_ms);
     let opened = Instant::now();
@@ -280,39 +289,34 @@ where
     H: Handler + ?Sized,
     C: Connection + ?Sized,
 {
-    let mut req = RequestHeaders::<MAX_HEADERS>::new();
-    match with_deadline(header_deadline, req.receive(head_buf, &mut *io, true)).await {
-        Ok(Ok(_)) => {}
-        Ok(Err(EdgeError::Io(e))) => return Err(ServeError::Io(e)),
+    let read = match with_deadline(header_deadline, io.read_head(&mut *head_buf)).await {
+        Ok(Ok(len)) => Ok(len),
+        Ok(Err(HeadRead::Io(e))) => return Err(ServeError::Io(e)),
         // The peer hung up before completing a head: nobody is left to answer.
-        Ok(Err(EdgeError::ConnectionClosed | EdgeError::IncompleteHeaders)) => {
-            return Ok(Next::Close);
-        }
-        Ok(Err(EdgeError::TooLongHeaders | EdgeError::TooManyHeaders)) => {
-            return reject(io, 431, limits).await;
-        }
-        Ok(Err(_)) => return reject(io, 400, limits).await,
+        Ok(Err(HeadRead::Closed)) => return Ok(Next::Close),
+        Ok(Err(HeadRead::TooLong)) => Err(431),
         Err(_) => {
             courtesy_408(io).await;
             return Err(ServeError::Timeout(Phase::Headers));
         }
-    }
-
-    // Methods are case-sensitive (RFC 9110 §9.1) and every registered one is upper-case, so a
-    // token with a lower-case letter (`post`) is a method this server does not implement (501,
-    // as §9.1 recommends for an unrecognized method); edge-http would have matched it as POST.
-    let analysed = if io.method_token().iter().any(u8::is_ascii_lowercase) {
-        Err(501)
-    } else {
-        analyse(&req)
-            .map_err(|e| e.status())
-            .and_then(|head| match head.framing {
-                Framing::Length(len) if len > limits.max_body as u64 => Err(413),
-                _ => Ok(head),
-            })
     };
-    // One await site per answer kind: each one is a state of this future, and the bare-metal
-    // image's flash counts them.
+    let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let analysed = read
+        .and_then(|len| parse(head_buf.get(..len).unwrap_or_default(), &mut fields))
+        .and_then(|raw| {
+            // Methods are case-sensitive (RFC 9110 §9.1) and every registered one is upper-case,
+            // so a token with a lower-case letter (`post`) is a method this server does not
+            // implement (501, as §9.1 recommends for an unrecognized method); edge-http's
+            // method table matches it as POST.
+            if raw.method.bytes().any(|b| b.is_ascii_lowercase()) {
+                return Err(501);
+            }
+            analyse(&raw).map_err(|e| e.status())
+        })
+        .and_then(|head| match head.framing {
+            Framing::Length(len) if len > limits.max_body as u64 => Err(413),
+            _ => Ok(head),
+        });
     let head = match analysed {
         Ok(head) => head,
         Err(status) => return reject(io, status, limits).await,
