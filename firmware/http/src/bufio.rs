@@ -40,6 +40,11 @@ impl<'b, T> BufferedIo<'b, T> {
         }
     }
 
+    /// The size of the read-ahead buffer.
+    pub(crate) fn read_ahead_len(&self) -> usize {
+        self.buf.len()
+    }
+
     /// Whether a read has returned end of stream since the last [`BufferedIo::clear_eof`].
     pub(crate) fn saw_eof(&self) -> bool {
         self.eof
