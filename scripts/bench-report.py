@@ -57,6 +57,14 @@ if ceiling:
         print("Where an operation's rate is close to the ceiling's, HTTP, loopback TCP and the load")
         print("generator bound it, not WS-Man processing; server CPU µs/op is the figure that")
         print("isolates the agent's own cost.\n")
+ratios = out / "ratios.md"
+if ratios.exists() and ratios.read_text().strip():
+    print("## Issue 17's ratios: one run, 1 and 16 keep-alive connections\n")
+    print("`scripts/bench-ratios` (also run alone): the independent ceiling is `minimal`, a")
+    print("keep-alive responder on raw tokio sockets (no edge-http, no embassy timers, no auth); the")
+    print("same-stack one is `ceiling` (this HTTP stack and Basic auth). Both send the agent's own")
+    print("Identify reply. Server pinned to CPU 0, loadgen to CPU 1; CPU from /proc/PID/stat.\n")
+    print(ratios.read_text().rstrip() + "\n")
 sel = out / "sel.json"
 if sel.exists() and sel.read_text().strip():
     r = json.loads(sel.read_text())

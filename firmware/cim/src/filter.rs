@@ -14,7 +14,9 @@ use wsbmc_wsman::{
     Cursor, EnumSpec, Fault, FaultDetail, FaultKind, Filter, Selector, SelectorValue,
 };
 
-use crate::model::{Item, Model, Ns, Scope, check_selectors, class_of, epr_matches, refs, resolve};
+use crate::model::{
+    Counts, Item, Model, Ns, Scope, check_selectors, class_of, epr_matches, refs, resolve,
+};
 use crate::render::scalar_text;
 use crate::schema::{ClassDef, class_named};
 use crate::value::{Instance, Value};
@@ -175,7 +177,16 @@ pub(crate) fn next(
     plan: &Plan<'_>,
     cursor: Cursor,
 ) -> Result<Option<(Cursor, Item)>, Fault> {
-    let counts = model.counts()?;
+    next_in(model, plan, &model.counts()?, cursor)
+}
+
+/// [`next`] with the model's item counts taken once for a whole batch.
+pub(crate) fn next_in(
+    model: &Model<'_>,
+    plan: &Plan<'_>,
+    counts: &Counts,
+    cursor: Cursor,
+) -> Result<Option<(Cursor, Item)>, Fault> {
     match plan {
         Plan::Instances {
             class,
@@ -183,7 +194,7 @@ pub(crate) fn next(
             filter,
         } => model.scan(
             cursor,
-            &counts,
+            counts,
             |c| class.is_none_or(|want| c.is_a(want)),
             |item| {
                 if !namespace.admits(item) {
@@ -215,7 +226,7 @@ pub(crate) fn next(
                 |item: &Item| traverse(item, &object, filter, *association_class, *result_class);
             let mut from = cursor;
             loop {
-                let found = model.scan(from, &counts, ClassDef::is_association, |item| {
+                let found = model.scan(from, counts, ClassDef::is_association, |item| {
                     Ok(pick(item))
                 })?;
                 let Some((pos, result)) = found else {
@@ -224,7 +235,7 @@ pub(crate) fn next(
                 // Associators return each far end once, however many associations lead there
                 // (a sensor reaches the host through SystemDevice and AssociatedSensor).
                 let duplicate = !filter.instances_of_association
-                    && model.any_before(pos, &counts, ClassDef::is_association, |earlier| {
+                    && model.any_before(pos, counts, ClassDef::is_association, |earlier| {
                         pick(earlier) == Some(result)
                     });
                 if !duplicate {

@@ -19,6 +19,9 @@ use core::cell::{Ref, RefCell, RefMut};
 
 use wsbmc_ipmi::SensorTypeMode;
 use wsbmc_monitor::{Monitor, SensorDesc, SensorState};
+use wsbmc_wsman::enumeration::{Batch, BatchLimits, fill_from};
+use wsbmc_wsman::envelope::EnumMode;
+use wsbmc_wsman::provider::ItemWalk;
 use wsbmc_wsman::{
     Cursor, EnumSpec, Epr, Fault, FaultDetail, FaultKind, Identity, Property, Provider,
     Representation, Selector, SelectorValue, Target, XmlWriter, ns,
@@ -820,6 +823,39 @@ pub(crate) fn gone() -> Fault {
     )
 }
 
+/// One batch of an enumeration over the model, with the plan and counts
+/// [`Provider::fill_batch`] worked out once.
+struct Walk<'m, 's> {
+    model: &'m Model<'m>,
+    plan: Plan<'s>,
+    counts: Counts,
+}
+
+impl ItemWalk for Walk<'_, '_> {
+    fn next(
+        &mut self,
+        cursor: &mut Cursor,
+        object: Option<&mut XmlWriter>,
+        epr: bool,
+    ) -> Result<Option<Option<Epr>>, Fault> {
+        let Some((pos, result)) = filter::next_in(self.model, &self.plan, &self.counts, *cursor)?
+        else {
+            return Ok(None);
+        };
+        if let Some(out) = object {
+            self.model
+                .render_item(&result, out, self.plan.projection())?;
+        }
+        let epr = if epr {
+            Some(self.model.epr(&result)?)
+        } else {
+            None
+        };
+        *cursor = pos + 1;
+        Ok(Some(epr))
+    }
+}
+
 impl Provider for Model<'_> {
     fn identity(&self) -> Identity {
         Identity {
@@ -854,6 +890,23 @@ impl Provider for Model<'_> {
         let epr = self.epr(&result)?;
         *cursor = pos + 1;
         Ok(Some(epr))
+    }
+
+    /// The request is worked out once for the batch (its class, namespace, parsed filter and
+    /// projection, and the item counts), not once per item as `next_item` must.
+    fn fill_batch(
+        &self,
+        spec: &EnumSpec,
+        mode: EnumMode,
+        cursor: &mut Cursor,
+        lim: BatchLimits,
+    ) -> Result<Batch, Fault> {
+        let mut walk = Walk {
+            model: self,
+            plan: Plan::new(spec)?,
+            counts: self.counts()?,
+        };
+        fill_from(&mut walk, mode, cursor, lim)
     }
 
     fn count_estimate(&self, spec: &EnumSpec) -> Option<u64> {

@@ -1947,3 +1947,61 @@ fn the_bmc_hosts_its_ip_endpoints_with_their_settings() {
     let central = traverse_ok(&m, af);
     assert_eq!(text_selector(&central[0].0, "Name"), Some("host-1:BMC"));
 }
+
+// ---- Batches: the plan worked out once per batch ----------------------------------------------
+
+/// The model's own batch walk (plan, counts and projection worked out once, no EPR built in
+/// Objects mode, the "more?" peek rendering nothing) writes byte for byte what the per-item walk
+/// over `next_item` writes, for every mode, batch size and kind of enumeration, and leaves the
+/// cursor in the same place.
+#[test]
+fn batches_match_the_per_item_walk() {
+    use wsbmc_wsman::enumeration::{BatchLimits, fill_from};
+    use wsbmc_wsman::envelope::EnumMode;
+    use wsbmc_wsman::provider::PerItem;
+
+    let f = Fixture::full();
+    let m = f.model();
+    let mut associators = assoc(epr("CIM_NumericSensor", cpu_keys()));
+    associators.include_result_property = vec!["Name".into(), "ElementName".into()];
+    let specs = [
+        spec(&uri("CIM_NumericSensor"), Filter::None),
+        spec(&uri("CIM_Sensor"), Filter::None),
+        spec(&uri("CIM_LogRecord"), Filter::None),
+        spec(
+            ALL,
+            Filter::Wql(
+                "select DeviceID, CurrentState from CIM_Sensor where HealthState = 5".into(),
+            ),
+        ),
+        spec(
+            &uri("CIM_NumericSensor"),
+            Filter::Selector(sel(&[("DeviceID", "CPU0 Temp(48.0.32)")])),
+        ),
+        spec(ALL, Filter::Association(associators)),
+    ];
+    for s in &specs {
+        for mode in [EnumMode::Objects, EnumMode::Epr, EnumMode::ObjectAndEpr] {
+            for max_items in [1, 3, 100] {
+                let lim = BatchLimits {
+                    max_items,
+                    budget: 64 * 1024,
+                    spare: 0,
+                    max_characters: None,
+                };
+                let (mut own, mut per_item) = (0, 0);
+                for round in 0.. {
+                    assert!(round < 1000, "{s:?} does not end");
+                    let a = m.fill_batch(s, mode, &mut own, lim).expect("own walk");
+                    let b = fill_from(&mut PerItem::new(&m, s), mode, &mut per_item, lim)
+                        .expect("per-item walk");
+                    assert_eq!(a, b, "{s:?} {mode:?} {max_items}");
+                    assert_eq!(own, per_item);
+                    if a.end {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}

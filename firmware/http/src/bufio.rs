@@ -1,10 +1,11 @@
-//! A small read-ahead buffer under edge-http.
+//! A read-ahead buffer under the connection loop.
 //!
-//! edge-http reads request heads one byte per `read` call so that it never consumes bytes past
-//! the head. On tokio each such call would be a syscall; on any stack it is an await per byte.
-//! This wrapper turns those into copies from a short buffer refilled in one read, and because it
-//! lives for the whole connection, bytes read ahead (a pipelined next request) are kept rather
-//! than lost between requests.
+//! The request head is taken from it in whole buffered chunks ([`BufferedIo::read_head`]): one
+//! read of the socket usually brings the head and the body together, and the head is copied out
+//! and searched for its blank line in place, instead of one `read` call (an await, and on tokio
+//! without this buffer a syscall) per byte as edge-http's head reader does. Bodies go through
+//! [`Read`], which serves what is buffered first. The buffer lives for the whole connection, so
+//! bytes read ahead (a pipelined next request) are kept rather than lost between requests.
 
 use embedded_io_async::{ErrorType, Read, Write};
 
@@ -13,17 +14,20 @@ pub(crate) struct BufferedIo<'b, T> {
     buf: &'b mut [u8],
     pos: usize,
     len: usize,
-    /// The first bytes of the current request as delivered, for the method token: edge-http
-    /// matches methods case-insensitively, and RFC 9110 §9.1 says they are case-sensitive.
-    head: [u8; HEAD_CAPTURE],
-    head_len: u8,
     /// A read returned end of stream. edge-http's chunked decoder takes end of stream at a chunk
     /// boundary for the end of the body; a chunked body is only complete with its last chunk.
     eof: bool,
 }
 
-/// Long enough for every registered method name and the space after it.
-const HEAD_CAPTURE: usize = 12;
+/// Why [`BufferedIo::read_head`] returned no head.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum HeadRead<E> {
+    Io(E),
+    /// The peer closed before the head's blank line.
+    Closed,
+    /// The head does not fit the destination.
+    TooLong,
+}
 
 impl<'b, T> BufferedIo<'b, T> {
     pub(crate) fn new(inner: T, buf: &'b mut [u8]) -> Self {
@@ -32,17 +36,13 @@ impl<'b, T> BufferedIo<'b, T> {
             buf,
             pos: 0,
             len: 0,
-            head: [0; HEAD_CAPTURE],
-            head_len: 0,
             eof: false,
         }
     }
 
-    /// The method token of the request whose first byte [`BufferedIo::wait_request`] found, as
-    /// sent: the bytes before the first space (all of the capture when the token is longer).
-    pub(crate) fn method_token(&self) -> &[u8] {
-        let head = &self.head[..usize::from(self.head_len)];
-        head.split(|&b| b == b' ').next().unwrap_or(head)
+    /// The size of the read-ahead buffer.
+    pub(crate) fn read_ahead_len(&self) -> usize {
+        self.buf.len()
     }
 
     /// Whether a read has returned end of stream since the last [`BufferedIo::clear_eof`].
@@ -72,9 +72,42 @@ impl<T: Read> BufferedIo<'_, T> {
                 self.pos += 1;
             }
             if self.pos < self.len {
-                self.head_len = 0;
                 return Ok(true);
             }
+        }
+    }
+
+    /// Moves the next request head, through the CRLF CRLF that ends it, into `dst` and returns
+    /// its length. The bytes after the head stay buffered for the body (or the next request). A
+    /// head longer than `dst` is [`HeadRead::TooLong`] as soon as `dst` is full.
+    pub(crate) async fn read_head(&mut self, dst: &mut [u8]) -> Result<usize, HeadRead<T::Error>> {
+        let mut filled = 0;
+        loop {
+            if self.pos == self.len {
+                let n = self.inner.read(self.buf).await.map_err(HeadRead::Io)?;
+                if n == 0 {
+                    self.eof = true;
+                    return Err(HeadRead::Closed);
+                }
+                self.pos = 0;
+                self.len = n;
+            }
+            let room = dst.len() - filled;
+            if room == 0 {
+                return Err(HeadRead::TooLong);
+            }
+            let take = room.min(self.len - self.pos);
+            let end = filled + take;
+            dst[filled..end].copy_from_slice(&self.buf[self.pos..self.pos + take]);
+            // The blank line may have begun in the previous chunk.
+            let from = filled.saturating_sub(3);
+            if let Some(at) = dst[from..end].windows(4).position(|w| w == b"\r\n\r\n") {
+                let head_len = from + at + 4;
+                self.pos += head_len - filled;
+                return Ok(head_len);
+            }
+            self.pos += take;
+            filled = end;
         }
     }
 }
@@ -102,11 +135,6 @@ impl<T: Read> Read for BufferedIo<'_, T> {
         let n = out.len().min(self.len - self.pos);
         out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
         self.pos += n;
-        let at = usize::from(self.head_len);
-        let m = n.min(HEAD_CAPTURE - at);
-        let start = self.pos - n;
-        self.head[at..at + m].copy_from_slice(&self.buf[start..start + m]);
-        self.head_len += m as u8;
         Ok(n)
     }
 }
@@ -161,6 +189,48 @@ mod tests {
             assert_eq!(io.read(&mut rest).await, Ok(2));
             assert_eq!(&rest[..2], b"CD");
             assert_eq!(io.wait_request().await, Ok(false));
+        });
+    }
+
+    #[test]
+    fn head_ends_at_its_blank_line_across_reads() {
+        // The blank line straddles two reads; the body and a second head stay buffered.
+        let chunks: &[&[u8]] = &[
+            b"POST / HTTP/1.1\r\nA: b\r",
+            b"\n\r\nbodyGET",
+            b" / HTTP/1.1\r\n\r\n",
+        ];
+        let mut store = [0u8; 32];
+        let mut io = BufferedIo::new(Chunks(chunks), &mut store);
+        let mut head = [0u8; 64];
+        block_on(async {
+            assert_eq!(io.wait_request().await, Ok(true));
+            let n = io.read_head(&mut head).await.expect("a head");
+            assert_eq!(&head[..n], b"POST / HTTP/1.1\r\nA: b\r\n\r\n");
+            let mut body = [0u8; 4];
+            assert_eq!(io.read(&mut body).await, Ok(4));
+            assert_eq!(&body, b"body");
+            assert_eq!(io.wait_request().await, Ok(true));
+            let n = io.read_head(&mut head).await.expect("a second head");
+            assert_eq!(&head[..n], b"GET / HTTP/1.1\r\n\r\n");
+            assert_eq!(io.read_head(&mut head).await, Err(HeadRead::Closed));
+        });
+    }
+
+    #[test]
+    fn head_longer_than_its_room_is_refused() {
+        let chunks: &[&[u8]] = &[b"POST / HTTP/1.1\r\n", b"X: yyyy\r\n\r\n"];
+        let mut store = [0u8; 32];
+        let mut io = BufferedIo::new(Chunks(chunks), &mut store);
+        block_on(async {
+            // Exactly the head's length fits; one byte less does not.
+            let mut exact = [0u8; 28];
+            assert_eq!(io.read_head(&mut exact).await, Ok(28));
+        });
+        let mut io = BufferedIo::new(Chunks(chunks), &mut store);
+        block_on(async {
+            let mut short = [0u8; 27];
+            assert_eq!(io.read_head(&mut short).await, Err(HeadRead::TooLong));
         });
     }
 }

@@ -5,7 +5,6 @@ use alloc::vec::Vec;
 use core::fmt::{self, Write as _};
 
 use edge_http::BodyType;
-use edge_http::RequestHeaders;
 use edge_http::io::{Body, Error as EdgeError};
 use embassy_sync::blocking_mutex::raw::NoopRawMutex;
 use embassy_sync::mutex::Mutex;
@@ -13,9 +12,9 @@ use embassy_time::{Duration, Instant, with_deadline, with_timeout};
 use embedded_io_async::{Read, Write};
 
 use crate::auth::{Auth, Step, Verdict};
-use crate::bufio::BufferedIo;
+use crate::bufio::{BufferedIo, HeadRead};
 use crate::conn::Connection;
-use crate::head::{Framing, Head, analyse, soap_media_type};
+use crate::head::{Framing, Head, analyse, parse, soap_media_type};
 use crate::limits::HttpLimits;
 use crate::offer::Offer;
 use crate::{Handler, Request, Response};
@@ -31,11 +30,16 @@ const TARPIT_MAX_MS: u32 = 2_000;
 pub const ANON_IDENTIFY_PATH: &str = "/wsman-anon/identify";
 
 /// Headers per request. WS-Man clients send about ten; each slot costs 16 bytes of stack on a
-/// 32-bit MCU (twice, as edge-http parses twice), so this is kept well below edge-http's 64.
+/// 32-bit MCU, so this is kept well below edge-http's 64.
 const MAX_HEADERS: usize = 32;
 
-/// The part of the caller's buffer used as read-ahead; the rest holds the request head.
+/// The part of a small caller's buffer used as read-ahead; the rest holds the request head.
 const READ_AHEAD: usize = 256;
+
+/// From this size on (the std images pass 4 KiB), the caller's buffer is split evenly between
+/// read-ahead and head, so that one read takes a whole request, head and body, where a 256-byte
+/// read-ahead took three or four reads; heads still have 2 KiB, twice what WS-Man clients send.
+const SPLIT_EVENLY_FROM: usize = 4096;
 
 /// Smallest `buf` accepted by [`serve_connection`]: the read-ahead plus room for a minimal head.
 /// 2–4 KiB is the practical size: Basic credentials and SOAP action headers are long.
@@ -44,6 +48,11 @@ pub const MIN_BUF_LEN: usize = READ_AHEAD + 256;
 /// Bodies up to this size are sent in the same write as the head, so a Nagle-enabled socket
 /// does not hold the small tail segment back waiting for an ACK.
 const COALESCE_LIMIT: usize = 1024;
+
+/// The same on a connection with a large read-ahead (a buffer of [`SPLIT_EVENLY_FROM`] or
+/// more: the std images, whose heap has room for the copy): a Get's few-KiB response goes out
+/// in one write, one syscall, not two; copying it costs far less than the second send.
+const COALESCE_LIMIT_LARGE: usize = 16 * 1024;
 
 /// Bound on writing the courtesy 408 after a timeout; the peer is already misbehaving.
 const COURTESY_WRITE_MS: u64 = 1_000;
@@ -203,7 +212,12 @@ where
     if buf.len() < MIN_BUF_LEN {
         return Err(ServeError::BufferTooSmall);
     }
-    let (read_ahead, head_buf) = buf.split_at_mut(READ_AHEAD);
+    let ahead = if buf.len() >= SPLIT_EVENLY_FROM {
+        buf.len() / 2
+    } else {
+        READ_AHEAD
+    };
+    let (read_ahead, head_buf) = buf.split_at_mut(ahead);
     let mut io = BufferedIo::new(io, read_ahead);
     let header_time = millis(limits.header_timeout_ms);
     let opened = Instant::now();
@@ -280,39 +294,34 @@ where
     H: Handler + ?Sized,
     C: Connection + ?Sized,
 {
-    let mut req = RequestHeaders::<MAX_HEADERS>::new();
-    match with_deadline(header_deadline, req.receive(head_buf, &mut *io, true)).await {
-        Ok(Ok(_)) => {}
-        Ok(Err(EdgeError::Io(e))) => return Err(ServeError::Io(e)),
+    let read = match with_deadline(header_deadline, io.read_head(&mut *head_buf)).await {
+        Ok(Ok(len)) => Ok(len),
+        Ok(Err(HeadRead::Io(e))) => return Err(ServeError::Io(e)),
         // The peer hung up before completing a head: nobody is left to answer.
-        Ok(Err(EdgeError::ConnectionClosed | EdgeError::IncompleteHeaders)) => {
-            return Ok(Next::Close);
-        }
-        Ok(Err(EdgeError::TooLongHeaders | EdgeError::TooManyHeaders)) => {
-            return reject(io, 431, limits).await;
-        }
-        Ok(Err(_)) => return reject(io, 400, limits).await,
+        Ok(Err(HeadRead::Closed)) => return Ok(Next::Close),
+        Ok(Err(HeadRead::TooLong)) => Err(431),
         Err(_) => {
             courtesy_408(io).await;
             return Err(ServeError::Timeout(Phase::Headers));
         }
-    }
-
-    // Methods are case-sensitive (RFC 9110 §9.1) and every registered one is upper-case, so a
-    // token with a lower-case letter (`post`) is a method this server does not implement (501,
-    // as §9.1 recommends for an unrecognized method); edge-http would have matched it as POST.
-    let analysed = if io.method_token().iter().any(u8::is_ascii_lowercase) {
-        Err(501)
-    } else {
-        analyse(&req)
-            .map_err(|e| e.status())
-            .and_then(|head| match head.framing {
-                Framing::Length(len) if len > limits.max_body as u64 => Err(413),
-                _ => Ok(head),
-            })
     };
-    // One await site per answer kind: each one is a state of this future, and the bare-metal
-    // image's flash counts them.
+    let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let analysed = read
+        .and_then(|len| parse(head_buf.get(..len).unwrap_or_default(), &mut fields))
+        .and_then(|raw| {
+            // Methods are case-sensitive (RFC 9110 §9.1) and every registered one is upper-case,
+            // so a token with a lower-case letter (`post`) is a method this server does not
+            // implement (501, as §9.1 recommends for an unrecognized method); edge-http's
+            // method table matches it as POST.
+            if raw.method.bytes().any(|b| b.is_ascii_lowercase()) {
+                return Err(501);
+            }
+            analyse(&raw).map_err(|e| e.status())
+        })
+        .and_then(|head| match head.framing {
+            Framing::Length(len) if len > limits.max_body as u64 => Err(413),
+            _ => Ok(head),
+        });
     let head = match analysed {
         Ok(head) => head,
         Err(status) => return reject(io, status, limits).await,
@@ -629,8 +638,12 @@ struct Reply<'a> {
     http10_keep_alive: bool,
 }
 
-fn render_head(plan: &Reply<'_>, body_len: usize) -> Result<String, fmt::Error> {
-    let mut head = String::new();
+/// The head, in one allocation with room for `spare` more bytes (a body sent in the same
+/// write): growing it line by line and then by the body cost three or four reallocations.
+fn render_head(plan: &Reply<'_>, body_len: usize, spare: usize) -> Result<String, fmt::Error> {
+    // The status line, Content-Length, Connection and the blank line take at most 112 bytes.
+    let lines = plan.content_type.map_or(0, |c| c.len() + 16) + plan.extra.len();
+    let mut head = String::with_capacity(112 + lines + spare);
     write!(head, "HTTP/1.1 {} {}\r\n", plan.status, reason(plan.status))?;
     if let Some(content_type) = plan.content_type {
         write!(head, "Content-Type: {content_type}\r\n")?;
@@ -652,11 +665,17 @@ async fn write_reply<T: Read + Write>(
     body: &[u8],
     limits: &HttpLimits,
 ) -> Result<(), ServeError<T::Error>> {
-    let Ok(head) = render_head(plan, body.len()) else {
+    let limit = if io.read_ahead_len() > READ_AHEAD {
+        COALESCE_LIMIT_LARGE
+    } else {
+        COALESCE_LIMIT
+    };
+    let coalesce = body.len() <= limit;
+    let spare = if coalesce { body.len() } else { 0 };
+    let Ok(head) = render_head(plan, body.len(), spare) else {
         return Err(ServeError::Rejected(500));
     };
     let mut head = head.into_bytes();
-    let coalesce = body.len() <= COALESCE_LIMIT;
     if coalesce {
         head.extend_from_slice(body);
     }
@@ -714,7 +733,7 @@ mod tests {
             close: false,
             http10_keep_alive: false,
         };
-        let head = render_head(&plan, 0).expect("formatting into a String");
+        let head = render_head(&plan, 0, 0).expect("formatting into a String");
         assert_eq!(
             head,
             "HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nWWW-Authenticate: Basic realm=\"WSMAN\"\r\n\r\n"
@@ -726,7 +745,7 @@ mod tests {
             close: true,
             http10_keep_alive: false,
         };
-        let head = render_head(&plan, 42).expect("formatting into a String");
+        let head = render_head(&plan, 42, 0).expect("formatting into a String");
         assert!(head.contains("Content-Type: application/soap+xml;charset=UTF-8\r\n"));
         assert!(head.contains("Content-Length: 42\r\n"));
         assert!(head.ends_with("Connection: close\r\n\r\n"));
@@ -743,7 +762,7 @@ mod tests {
             close: false,
             http10_keep_alive: true,
         };
-        let head = render_head(&plan, 0).expect("formatting into a String");
+        let head = render_head(&plan, 0, 0).expect("formatting into a String");
         assert!(head.starts_with("HTTP/1.1 299 \r\n"));
         assert!(head.contains("Connection: keep-alive\r\n"));
     }

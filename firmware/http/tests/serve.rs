@@ -218,13 +218,28 @@ where
     F: FnOnce(Client) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
+    run_with_buf::<2048, _, _>(handler, auth, limits, client).await
+}
+
+/// [`run`] with a connection buffer of `N` bytes (4 KiB and more is split evenly between
+/// read-ahead and head, as the std images' is).
+async fn run_with_buf<const N: usize, F, Fut>(
+    handler: &Echo,
+    auth: &Auth,
+    limits: HttpLimits,
+    client: F,
+) -> Result<(), ServeError<std::io::Error>>
+where
+    F: FnOnce(Client) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
     let (server_end, client_end) = tokio::io::duplex(4096);
     let (read, write) = tokio::io::split(client_end);
     let far_end = Client {
         reader: BufReader::new(read),
         writer: write,
     };
-    let mut buf = [0u8; 2048];
+    let mut buf = [0u8; N];
     let server = serve_connection(FromTokio::new(server_end), handler, auth, &limits, &mut buf);
     let (result, ()) = tokio::time::timeout(Duration::from_secs(20), async {
         tokio::join!(server, client(far_end))
@@ -282,6 +297,42 @@ async fn pipelined_requests_are_not_lost() {
     .await;
     assert!(result.is_ok(), "{result:?}");
     assert_eq!(handler.seen.borrow().len(), 2);
+}
+
+/// A 4 KiB buffer (the std images') reads whole requests ahead: pipelined requests, their
+/// bodies and the blank lines between them still come out one by one, and a head gets the
+/// buffer's other half, 2 KiB.
+#[tokio::test]
+async fn large_read_ahead_keeps_pipelined_requests_and_bounds_the_head() {
+    let handler = Echo::default();
+    let auth = auth();
+    let result =
+        run_with_buf::<4096, _, _>(&handler, &auth, HttpLimits::default(), |mut c| async move {
+            // Larger than the read-ahead, and its echo larger than the small-buffer coalescing.
+            let body = "b".repeat(3000);
+            let mut three = authed("/wsman", "one");
+            three.extend_from_slice(b"\r\n");
+            three.extend(authed("/wsman", &body));
+            let pad = format!("X-Pad: {}\r\n", "p".repeat(1800));
+            three.extend(post(
+                "/wsman",
+                &format!("Authorization: {}\r\n{pad}", basic(USER, PASSWORD)),
+                "three",
+            ));
+            c.send(&three).await;
+            assert_eq!(c.reply().await.body, b"one");
+            assert_eq!(c.reply().await.body, body.as_bytes());
+            assert_eq!(c.reply().await.body, b"three");
+            let pad = format!("X-Pad: {}\r\n", "p".repeat(2100));
+            c.send_lossy(&post("/wsman", &pad, "")).await;
+            assert_eq!(c.reply().await.status, 431);
+        })
+        .await;
+    assert!(
+        matches!(result, Err(ServeError::Rejected(431))),
+        "{result:?}"
+    );
+    assert_eq!(handler.seen.borrow().len(), 3);
 }
 
 #[tokio::test]

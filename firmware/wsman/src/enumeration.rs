@@ -9,7 +9,7 @@ use alloc::vec::Vec;
 
 use crate::envelope::EnumMode;
 use crate::fault::{Fault, FaultDetail, FaultKind};
-use crate::provider::{Cursor, EnumSpec, Provider};
+use crate::provider::{Cursor, EnumSpec, ItemWalk, Provider};
 use crate::respond::write_epr;
 use crate::rng::Uuid;
 use crate::xml::XmlWriter;
@@ -201,9 +201,21 @@ fn not_ready(f: &Fault) -> bool {
     f.kind == FaultKind::TimedOut
 }
 
+/// Renders items from `*cursor` on until a limit is reached: the provider's
+/// [`Provider::fill_batch`], which by default is [`fill_from`] over its `next_item`.
+pub fn fill<P: Provider>(
+    provider: &P,
+    spec: &EnumSpec,
+    mode: EnumMode,
+    cursor: &mut Cursor,
+    lim: BatchLimits,
+) -> Result<Batch, Fault> {
+    provider.fill_batch(spec, mode, cursor, lim)
+}
+
 /// Renders items from `*cursor` on until a limit is reached, advancing `*cursor` past the
 /// returned items only. Each item is rendered speculatively at the end of the batch and cut off
-/// again if it does not fit, which is why `Provider::next_item` must be side-effect free.
+/// again if it does not fit, which is why [`ItemWalk::next`] must be side-effect free.
 ///
 /// The batch is one [bounded](XmlWriter::bounded) buffer: it never grows past the byte budget
 /// plus the room the envelope needs around it, and an item that does not fit is dropped as it is
@@ -214,9 +226,8 @@ fn not_ready(f: &Fault) -> bool {
 ///
 /// A provider that has nothing ready (`TimedOut`) ends a non-empty batch early, as "more to
 /// come"; with nothing gathered yet the fault goes to the caller.
-pub fn fill<P: Provider>(
-    provider: &P,
-    spec: &EnumSpec,
+pub fn fill_from<W: ItemWalk>(
+    walk: &mut W,
     mode: EnumMode,
     cursor: &mut Cursor,
     lim: BatchLimits,
@@ -232,9 +243,9 @@ pub fn fill<P: Provider>(
     };
     loop {
         if count >= lim.max_items {
-            // Full: peek (EPR only, cheap) to tell the client whether to come back.
+            // Full: peek (no instance, no EPR) to tell the client whether to come back.
             let mut probe = pos;
-            let more = match provider.next_item(spec, &mut probe, None) {
+            let more = match walk.next(&mut probe, None, false) {
                 Ok(item) => item.is_some(),
                 Err(f) if not_ready(&f) => true,
                 Err(f) => return Err(f),
@@ -244,7 +255,7 @@ pub fn fill<P: Provider>(
         }
         let mark = out.len();
         let mut next = pos;
-        let written = write_item(provider, spec, mode, &mut next, &mut out);
+        let written = write_item(walk, mode, &mut next, &mut out);
         let overflowed = out.overflowed();
         if !matches!(written, Ok(true)) || overflowed {
             out.truncate(mark);
@@ -272,7 +283,7 @@ pub fn fill<P: Provider>(
                 }
                 let mut item = XmlWriter::new();
                 let mut next = pos;
-                write_item(provider, spec, mode, &mut next, &mut item)?;
+                write_item(walk, mode, &mut next, &mut item)?;
                 return Err(too_large(lim, item.as_str()));
             }
             *cursor = pos;
@@ -321,31 +332,26 @@ fn max_characters_exceeded() -> Fault {
 }
 
 /// Writes one item in the requested mode; `false` when the enumeration is exhausted.
-fn write_item<P: Provider>(
-    provider: &P,
-    spec: &EnumSpec,
+fn write_item<W: ItemWalk>(
+    walk: &mut W,
     mode: EnumMode,
     cursor: &mut Cursor,
     out: &mut XmlWriter,
 ) -> Result<bool, Fault> {
     match mode {
-        EnumMode::Objects => Ok(provider.next_item(spec, cursor, Some(out))?.is_some()),
-        EnumMode::Epr => match provider.next_item(spec, cursor, None)? {
+        EnumMode::Objects => Ok(walk.next(cursor, Some(out), false)?.is_some()),
+        EnumMode::Epr => match walk.next(cursor, None, true)? {
             Some(epr) => {
-                out.open("a:EndpointReference", &[]);
-                write_epr(out, &epr);
-                out.close("a:EndpointReference");
+                write_epr_element(out, epr);
                 Ok(true)
             }
             None => Ok(false),
         },
         EnumMode::ObjectAndEpr => {
             out.open("w:Item", &[]);
-            match provider.next_item(spec, cursor, Some(out))? {
+            match walk.next(cursor, Some(out), true)? {
                 Some(epr) => {
-                    out.open("a:EndpointReference", &[]);
-                    write_epr(out, &epr);
-                    out.close("a:EndpointReference");
+                    write_epr_element(out, epr);
                     out.close("w:Item");
                     Ok(true)
                 }
@@ -353,6 +359,15 @@ fn write_item<P: Provider>(
             }
         }
     }
+}
+
+/// An item's `a:EndpointReference` (a walk asked for the EPR always returns one).
+fn write_epr_element(out: &mut XmlWriter, epr: Option<crate::provider::Epr>) {
+    out.open("a:EndpointReference", &[]);
+    if let Some(epr) = epr {
+        write_epr(out, &epr);
+    }
+    out.close("a:EndpointReference");
 }
 
 #[cfg(test)]
@@ -508,6 +523,62 @@ mod tests {
             (2, false),
             "the peek's not-ready means more to come"
         );
+    }
+
+    /// Counts what a batch asks of its walk: EPRs only where the mode sends them, and none
+    /// for the "more?" peek, which renders nothing either.
+    struct Recording {
+        items: u64,
+        eprs: u32,
+        objects: u32,
+        peeks: u32,
+    }
+
+    impl ItemWalk for Recording {
+        fn next(
+            &mut self,
+            cursor: &mut Cursor,
+            object: Option<&mut XmlWriter>,
+            epr: bool,
+        ) -> Result<Option<Option<Epr>>, Fault> {
+            if *cursor >= self.items {
+                return Ok(None);
+            }
+            let i = *cursor;
+            *cursor += 1;
+            match object {
+                Some(o) => {
+                    self.objects += 1;
+                    o.leaf("p:I", &format!("{i:04}"));
+                }
+                None if !epr => self.peeks += 1,
+                None => {}
+            }
+            self.eprs += u32::from(epr);
+            Ok(Some(epr.then(|| Epr {
+                resource_uri: "u".into(),
+                selectors: Vec::new(),
+            })))
+        }
+    }
+
+    #[test]
+    fn objects_mode_builds_no_epr_and_the_peek_renders_nothing() {
+        let walk = |mode| {
+            let mut w = Recording {
+                items: 5,
+                eprs: 0,
+                objects: 0,
+                peeks: 0,
+            };
+            let mut c = 0;
+            let b = fill_from(&mut w, mode, &mut c, lim(2, 1000)).expect("ok");
+            assert_eq!((b.count, b.end, c), (2, false, 2));
+            (w.objects, w.eprs, w.peeks)
+        };
+        assert_eq!(walk(EnumMode::Objects), (2, 0, 1));
+        assert_eq!(walk(EnumMode::Epr), (0, 2, 1));
+        assert_eq!(walk(EnumMode::ObjectAndEpr), (2, 2, 1));
     }
 
     #[test]

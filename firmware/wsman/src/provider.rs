@@ -205,6 +205,25 @@ pub trait Provider {
         object: Option<&mut XmlWriter>,
     ) -> Result<Option<Epr>, Fault>;
 
+    /// Fills one Enumerate or Pull batch from `*cursor` on (see [`crate::enumeration::fill`]).
+    ///
+    /// The default walks [`Provider::next_item`], which works the request out again for every
+    /// item. A provider with something to work out once per batch (a class to resolve, a filter
+    /// to parse) overrides this with its own [`ItemWalk`] passed to
+    /// [`crate::enumeration::fill_from`].
+    fn fill_batch(
+        &self,
+        spec: &EnumSpec,
+        mode: crate::envelope::EnumMode,
+        cursor: &mut Cursor,
+        lim: crate::enumeration::BatchLimits,
+    ) -> Result<crate::enumeration::Batch, Fault>
+    where
+        Self: Sized,
+    {
+        crate::enumeration::fill_from(&mut PerItem::new(self, spec), mode, cursor, lim)
+    }
+
     /// An estimate of how many items an enumeration yields, for TotalItemsCountEstimate.
     fn count_estimate(&self, _spec: &EnumSpec) -> Option<u64> {
         None
@@ -249,5 +268,46 @@ pub trait Provider {
         _out: &mut XmlWriter,
     ) -> Result<(), Fault> {
         Err(Fault::action_mismatch())
+    }
+}
+
+/// One batch's walk over an enumeration's items, from a request the provider worked out once.
+pub trait ItemWalk {
+    /// The next item at or after `*cursor`, as [`Provider::next_item`] describes: writes the
+    /// instance element into `object` when given and advances `*cursor` past the item. Returns
+    /// `Ok(None)` at the end, `Ok(Some(Some(epr)))` when `epr` asked for the item's EPR, and
+    /// `Ok(Some(None))` when it did not (an Objects-mode item, or the "is there more?" peek),
+    /// so that none is built only to be thrown away. Free of side effects, like `next_item`.
+    fn next(
+        &mut self,
+        cursor: &mut Cursor,
+        object: Option<&mut XmlWriter>,
+        epr: bool,
+    ) -> Result<Option<Option<Epr>>, Fault>;
+}
+
+/// The walk of a provider without its own: one [`Provider::next_item`] call per item.
+pub struct PerItem<'a, P> {
+    provider: &'a P,
+    spec: &'a EnumSpec,
+}
+
+impl<'a, P> PerItem<'a, P> {
+    pub fn new(provider: &'a P, spec: &'a EnumSpec) -> Self {
+        Self { provider, spec }
+    }
+}
+
+impl<P: Provider> ItemWalk for PerItem<'_, P> {
+    fn next(
+        &mut self,
+        cursor: &mut Cursor,
+        object: Option<&mut XmlWriter>,
+        _epr: bool,
+    ) -> Result<Option<Option<Epr>>, Fault> {
+        Ok(self
+            .provider
+            .next_item(self.spec, cursor, object)?
+            .map(Some))
     }
 }

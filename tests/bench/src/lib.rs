@@ -15,6 +15,22 @@ use tokio::net::TcpStream;
 pub const NUMERIC_SENSOR: &str =
     "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_NumericSensor";
 
+/// The agent's Identify reply on the bench board (authenticated, plain HTTP), byte for byte: what
+/// both fixed-reply responders send, so their figures compare with the agent's Identify.
+pub const IDENTIFY_REPLY: &[u8] = concat!(
+    r#"<s:Envelope xml:lang="en-US" xmlns:s="http://www.w3.org/2003/05/soap-envelope" "#,
+    r#"xmlns:wsmid="http://schemas.dmtf.org/wbem/wsman/identity/1/wsmanidentity.xsd"><s:Header/>"#,
+    r#"<s:Body><wsmid:IdentifyResponse>"#,
+    r#"<wsmid:ProtocolVersion>http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd</wsmid:ProtocolVersion>"#,
+    r#"<wsmid:ProductVendor>wsbmc</wsmid:ProductVendor>"#,
+    r#"<wsmid:ProductVersion>OS: 0.1.0 SP: 0.0 Stack: 3.0</wsmid:ProductVersion>"#,
+    r#"<wsmid:SecurityProfiles><wsmid:SecurityProfileName>"#,
+    r#"http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile/http/basic"#,
+    r#"</wsmid:SecurityProfileName></wsmid:SecurityProfiles>"#,
+    r#"</wsmid:IdentifyResponse></s:Body></s:Envelope>"#,
+)
+.as_bytes();
+
 const HEAD: &str = concat!(
     r#"<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" "#,
     r#"xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing" "#,

@@ -1,5 +1,5 @@
 //! The ceiling: a keep-alive responder on the same HTTP stack and authentication as the agent
-//! that answers every POST with a fixed small envelope. Load against it shows what HTTP, TCP and
+//! that answers every POST with a fixed Identify reply. Load against it shows what HTTP, TCP and
 //! Basic auth cost alone, so the agent's figures can be read as a ratio to it.
 
 use std::io::Write as _;
@@ -22,7 +22,8 @@ struct Args {
     password: String,
 }
 
-const REPLY: &[u8] = br#"<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Header/><s:Body/></s:Envelope>"#;
+/// The agent's own Identify reply, so the ceiling sends what the Identify scenario receives.
+const REPLY: &[u8] = wsbmc_bench::IDENTIFY_REPLY;
 
 struct Fixed;
 
