@@ -88,26 +88,6 @@ def test_account_given_once_is_stored_in_the_state_directory(tmp_path):
         assert password.encode() not in f.read_bytes()
 
 
-def test_real_hardware_without_credentials_exits_2(tmp_path):
-    r = subprocess.run(
-        [
-            str(_binary()),
-            "--hal",
-            "linux",
-            "--board",
-            str(ROOT / "boards" / "ast2600-evb" / "board.toml"),
-            "--listen",
-            "127.0.0.1:0",
-        ],
-        capture_output=True,
-        timeout=30,
-        cwd=ROOT,
-        env={k: v for k, v in __import__("os").environ.items() if not k.startswith("WSBMC_")},
-    )
-    assert r.returncode == 2
-    assert b"no credentials" in r.stderr, r.stderr
-
-
 def test_power_lines_that_cannot_be_opened_exit_2_naming_them(tmp_path):
     """`--hal linux` with a [power] table whose GPIO chip is not there: one clear error, exit 2
     (the QEMU test, test_ast2600.py, drives the lines that are there)."""

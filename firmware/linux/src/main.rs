@@ -18,6 +18,7 @@ mod linux;
 mod net;
 #[cfg(target_os = "linux")]
 mod power;
+mod provisioning;
 #[cfg(feature = "sim")]
 mod sim;
 mod state;
@@ -475,6 +476,7 @@ async fn run(
         Image::Host
     };
     system.build_secs = option_env!("WSBMC_BUILD_SECS").and_then(|s| s.parse().ok());
+    let bmc_name = system.bmc_name.clone();
     let sensor_count = board.sensors.len();
     let limits = wsman_limits(&board);
     let agent = Rc::new(Agent::new(
@@ -550,6 +552,8 @@ async fn run(
     // The development default lives in RAM only: nothing about it is stored, locks included.
     #[cfg_attr(not(feature = "sim"), allow(unused_mut))]
     let mut dev_default = false;
+    // Real hardware with no account: the provisioning path's device seed and secret.
+    let mut unprovisioned = None;
     if table.is_provisioned() {
         if given.is_none() {
             info!("using the accounts stored in the state directory");
@@ -574,12 +578,22 @@ async fn run(
             dev_default = true;
         }
         if !table.is_provisioned() {
-            eprintln!(
-                "wsbmc: no credentials: give --user/--password (or WSBMC_USER/WSBMC_PASSWORD) once \
-                 with --state-dir to store them, or add one with `wsbmc user add`; the \
-                 development default is for the simulated board only"
-            );
-            return ExitCode::from(2);
+            // No default password on real hardware: the device starts unprovisioned, and a
+            // person at its serial console makes the first Administrator (provisioning.rs).
+            let seed = match provisioning::seed(args.state_dir.as_deref()) {
+                Ok(seed) => seed,
+                Err(e) => {
+                    eprintln!("wsbmc: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            match table.provisioning_secret(&seed) {
+                Ok(secret) => unprovisioned = Some((seed, secret)),
+                Err(e) => {
+                    eprintln!("wsbmc: provisioning: {e:?}");
+                    return ExitCode::from(2);
+                }
+            }
         }
     }
     let user = table
@@ -596,6 +610,9 @@ async fn run(
     };
 
     let mut auth = Auth::new();
+    if let Some((seed, _)) = &unprovisioned {
+        auth.set_provisioning_seed(seed.clone());
+    }
     // Shared with the login hook, which persists locks through the log task.
     let table = Rc::new(RefCell::new(table));
     auth.set_table(table.clone());
@@ -723,7 +740,10 @@ async fn run(
     }
     let _ = std::io::stdout().flush();
     info!("board {board_name}: {sensor_count} sensors");
-    info!("accounts: {user}");
+    match &unprovisioned {
+        Some((_, secret)) => provisioning::announce(secret, &bmc_name),
+        None => info!("accounts: {user}"),
+    }
     if !listeners.basic_over_http && listeners.http.is_some() {
         info!("plain HTTP accepts Digest only (--allow-basic-over-http to accept Basic too)");
     }

@@ -221,7 +221,13 @@ pub fn lock_dir(dir: &Path) -> Result<std::fs::File, String> {
 
 /// Removes the store's files and the provisioning marker, for `--reset-state`.
 fn reset(dir: &Path) -> Result<(), String> {
-    for name in ["map.flash", "sel.flash", PROVISIONED] {
+    // The provisioning seed too: a device started over gets a new one-time secret.
+    for name in [
+        "map.flash",
+        "sel.flash",
+        PROVISIONED,
+        crate::provisioning::SEED_FILE,
+    ] {
         let path = dir.join(name);
         match std::fs::remove_file(&path) {
             Ok(()) => {}
