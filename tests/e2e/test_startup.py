@@ -184,8 +184,8 @@ def test_control_socket_of_a_live_agent_is_not_taken_over(tmp_path):
     sock = tmp_path / "ctl.sock"
     a = Agent(control=sock)
     try:
-        r = _run_exit(["--board", str(SIM_BOARD), "--user", "admin", "--password", "pw-12345",
-                       "--control", str(sock)])
+        r = _run_exit(["--board", str(SIM_BOARD), "--user", "admin", "--control", str(sock)],
+                      env={"WSBMC_PASSWORD": "pw-12345"})
         assert r.returncode == 2, r.stderr
         err = r.stderr.decode()
         assert str(sock) in err and "running agent" in err, err
@@ -206,7 +206,7 @@ def test_control_socket_of_a_live_agent_is_not_taken_over(tmp_path):
     [
         (["--user", "operator"], {}, "--user"),
         ([], {"WSBMC_USER": "operator"}, "--user"),
-        (["--user", "a:b", "--password", "pw-12345"], {}, "--user"),
+        (["--user", "a:b"], {"WSBMC_PASSWORD": "pw-12345"}, "--user"),
         (["--header-timeout-ms", "0"], {}, "--header-timeout-ms"),
         (["--max-connections", "0"], {}, "--max-connections"),
         (["--tls-max-handshakes", "0"], {}, "--tls-max-handshakes"),

@@ -144,6 +144,11 @@ struct Args {
         allow_hyphen_values = true
     )]
     password: Option<String>,
+    /// Read the password from the first line of this file instead (mode 0600 or stricter:
+    /// a file others can read is refused). What scripts and tests use, so no password is
+    /// ever in a process's argument list.
+    #[arg(long, value_name = "PATH", conflicts_with = "password")]
+    password_file: Option<PathBuf>,
     /// Concurrent connections served (1 to 65535; default 64, or the board file's). When all are
     /// taken an idle kept-alive connection is closed for the new one; if none is idle, the new
     /// one is answered 503 and closed.
@@ -426,7 +431,17 @@ fn main() -> ExitCode {
     // An explicit credential (flags or environment) wins and is stored; without one the agent
     // uses the account stored in --state-dir, and only the simulated board falls back to the
     // development default (decided in `run`, once the store is mounted).
-    let given = match (args.user.clone(), args.password.clone()) {
+    let password = match &args.password_file {
+        Some(path) => match users::read_password_file(path) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                eprintln!("wsbmc: --password-file: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        None => args.password.clone(),
+    };
+    let given = match (args.user.clone(), password) {
         (u, Some(p)) => Some((u.unwrap_or_else(|| SIM_USER.to_string()), p)),
         (_, None) => None,
     };

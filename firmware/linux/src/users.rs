@@ -169,6 +169,34 @@ fn read_password() -> Result<Vec<u8>, String> {
     Ok(line)
 }
 
+/// `--password-file`: the first line of a file only its owner may read (0600 or stricter), as
+/// UTF-8. A file group or others can read is refused: the password would not be private.
+pub fn read_password_file(path: &Path) -> Result<String, String> {
+    use std::os::unix::fs::PermissionsExt;
+    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(format!(
+            "{} is mode {mode:o}: a password file must be readable by its owner only \
+             (chmod 600)",
+            path.display()
+        ));
+    }
+    let mut line = Vec::new();
+    std::io::BufReader::new(file)
+        .take(MAX_LINE)
+        .read_until(b'\n', &mut line)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    strip_newline(&mut line);
+    if line.is_empty() {
+        return Err(format!("{}: no password on its first line", path.display()));
+    }
+    String::from_utf8(line).map_err(|_| format!("{}: the password is not UTF-8", path.display()))
+}
+
 fn strip_newline(line: &mut Vec<u8>) {
     if line.last() == Some(&b'\n') {
         line.pop();
@@ -230,6 +258,35 @@ impl Drop for NoEcho {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn password_files_must_be_private_and_hold_a_line() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("wsbmc-pwfile-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("pw");
+        let write = |text: &str, mode: u32| {
+            std::fs::write(&path, text).unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        };
+        write("s3cret-pw\nignored\n", 0o600);
+        assert_eq!(read_password_file(&path).unwrap(), "s3cret-pw");
+        write("s3cret-pw", 0o400);
+        assert_eq!(read_password_file(&path).unwrap(), "s3cret-pw");
+        write("s3cret-pw\n", 0o644);
+        let e = read_password_file(&path).unwrap_err();
+        assert!(e.contains("644") && e.contains("chmod 600"), "{e}");
+        assert!(!e.contains("s3cret"), "{e}");
+        write("\n", 0o600);
+        assert!(
+            read_password_file(&path)
+                .unwrap_err()
+                .contains("no password")
+        );
+        assert!(read_password_file(&dir.join("missing")).is_err());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn newlines_are_stripped_once() {
