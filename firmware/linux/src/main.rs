@@ -6,6 +6,7 @@
 //! a listening socket and credentials into running tasks on one current-thread tokio runtime
 //! (the shared HTTP futures are not `Send`).
 
+mod account_socket;
 #[cfg(feature = "sim")]
 mod control;
 #[cfg(feature = "sim")]
@@ -214,7 +215,8 @@ enum Cmd {
         #[command(subcommand)]
         action: CertAction,
     },
-    /// The accounts in a state directory (the agent must be stopped): add, passwd, list, del.
+    /// The accounts in a state directory, of a stopped or a running agent: add, passwd, list,
+    /// del (password from a prompt or stdin).
     User {
         /// The agent's --state-dir.
         #[arg(long, global = true)]
@@ -655,6 +657,29 @@ async fn run(
         random_u64,
     )));
 
+    // `wsbmc user ...` on this running agent's state directory comes through its account
+    // socket and changes the accounts here, as WS-Man does (account_socket.rs).
+    let mut socket_path = None;
+    if let Some(dir) = &args.state_dir {
+        match account_socket::bind(dir) {
+            Ok(listener) => {
+                socket_path = Some(dir.join(account_socket::SOCKET));
+                let accounts = Rc::new(wsman_accounts::AgentAccounts::new(
+                    &agent,
+                    table.clone(),
+                    PBKDF2_ITERATIONS,
+                    dev_default,
+                    random_u64,
+                ));
+                tokio::task::spawn_local(account_socket::serve(listener, accounts));
+            }
+            Err(e) => warn!(
+                "account socket {}: {e}; `wsbmc user` cannot change this agent's accounts",
+                dir.join(account_socket::SOCKET).display()
+            ),
+        }
+    }
+
     // PBKDF2 (about 2 ms) runs on a worker thread, not on the executor every connection shares.
     match kdf::Worker::start() {
         Ok(worker) => auth.set_kdf(Box::new(worker)),
@@ -797,6 +822,10 @@ async fn run(
         }
     };
     poller.abort();
+    // The socket file of this run: a stale one would only be replaced at the next start.
+    if let Some(path) = socket_path {
+        let _ = std::fs::remove_file(path);
+    }
     code
 }
 

@@ -1,10 +1,11 @@
 //! `wsbmc user add|passwd|list|del --state-dir DIR`: the account table of a state directory,
 //! for bootstrapping and recovery (issue 15).
 //!
-//! The command works on the state directory's store directly, so it needs the directory to
-//! itself: the agent holds an exclusive lock on `agent.lock` in it while it runs, and the
-//! command takes the same lock. On a running agent it refuses, naming the way: stop the agent,
-//! change the accounts, start it again (the agent reads the table at start). Passwords come
+//! On a stopped agent the command works on the state directory's store directly, holding
+//! `agent.lock` as the agent does while it runs. On a running agent (the lock is held) it
+//! never touches the store: it sends the change to the agent's account socket
+//! (account_socket.rs), and the agent makes it at once, stores it and audits it. So the store
+//! is never written by two processes at once. Passwords come
 //! from a prompt without echo when stdin is a terminal, otherwise from the first line of
 //! stdin; never from the command line, where every process could read them.
 
@@ -12,7 +13,7 @@ use std::io::{BufRead, IsTerminal, Read as _, Write as _};
 use std::path::Path;
 use std::process::ExitCode;
 
-use wsbmc_accounts::{AccountTable, DigestHa1, NewPassword, Role};
+use wsbmc_accounts::{DigestHa1, NewPassword, Role};
 use wsbmc_http::DigestKeys;
 use wsbmc_store::{FileFlash, Store};
 
@@ -57,16 +58,14 @@ fn run_inner(
     salt: [u8; 16],
 ) -> Result<(), String> {
     state::private_dir(dir).map_err(|e| format!("state directory {}: {e}", dir.display()))?;
-    let _lock = state::lock_dir(dir).map_err(|e| {
-        format!(
-            "{e}: a wsbmc agent is using {} (stop it, change the accounts, start it again)",
-            dir.display()
-        )
-    })?;
-    // Read the password before touching the store: a refused one changes nothing.
+    // Read the password before touching anything: a refused one changes nothing.
     let password = match action {
         UserAction::Add { .. } | UserAction::Passwd { .. } => Some(read_password()?),
         _ => None,
+    };
+    let Ok(_lock) = state::lock_dir(dir) else {
+        // An agent holds the directory: it alone writes the store, so it makes the change.
+        return on_running_agent(dir, action, password.as_deref());
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -89,7 +88,7 @@ fn run_inner(
         };
         let change = match action {
             UserAction::List => {
-                print!("{}", list(&table));
+                print!("{}", crate::account_socket::list(&table));
                 return Ok(());
             }
             UserAction::Add { name, role } => {
@@ -113,6 +112,33 @@ fn run_inner(
     })
 }
 
+/// The change through a running agent's account socket; its answer printed as the stopped
+/// case prints it.
+fn on_running_agent(
+    dir: &Path,
+    action: &UserAction,
+    password: Option<&[u8]>,
+) -> Result<(), String> {
+    use crate::account_socket::{Request, request};
+    let req = match action {
+        UserAction::Add { name, role } => Request::Add {
+            name: name.clone(),
+            role: Role::from_name(role).ok_or_else(|| {
+                format!("--role {role:?}: not Administrator, Operator or ReadOnly")
+            })?,
+        },
+        UserAction::Passwd { name } => Request::Passwd { name: name.clone() },
+        UserAction::Del { name } => Request::Del { name: name.clone() },
+        UserAction::List => Request::List,
+    };
+    let body = request(dir, &req, password)?;
+    match action {
+        UserAction::List => print!("{body}"),
+        _ => eprint!("{body}"),
+    }
+    Ok(())
+}
+
 /// The state directory's map, with a blank queue of its own in a temporary file: this command
 /// never reads or writes the SEL, and the real queue's size depends on the board.
 async fn mount(dir: &Path) -> Result<Store<FileFlash<PAGE>>, String> {
@@ -126,22 +152,6 @@ async fn mount(dir: &Path) -> Result<Store<FileFlash<PAGE>>, String> {
     Store::mount(map, queue?)
         .await
         .map_err(|e| format!("state directory {}: {e}", dir.display()))
-}
-
-fn list(table: &AccountTable) -> String {
-    let now = state::now_ms();
-    let mut out = String::new();
-    for (slot, a) in table.list() {
-        out.push_str(&format!(
-            "{}\t{}\t{}\t{}\t{}\n",
-            slot + 1,
-            a.name(),
-            a.role(),
-            if a.enabled() { "enabled" } else { "disabled" },
-            if a.is_locked(now) { "locked" } else { "-" },
-        ));
-    }
-    out
 }
 
 /// The new password: from a prompt without echo on a terminal (asked twice), else the first
