@@ -17,7 +17,7 @@ import pytest
 from pypsrp.exceptions import WSManFaultError
 from pypsrp.wsman import SelectorSet
 
-from conftest import Agent, _binary
+from conftest import SIM_BOARD, Agent, _binary
 from wsmanlib import (
     ACTION,
     CIM_SCHEMA,
@@ -201,6 +201,32 @@ def test_lockout_refuses_the_right_password_then_lifts(agent):
     assert {0x02, 0x03} <= {r[0] & 0x0F for r in audit}, audit
     time.sleep(3.5)
     assert post_from("127.0.0.42", agent, VIEWER, VIEWER_PW, env)[0] == 200
+
+
+def test_board_file_sets_the_lockout_and_flags_override_it(tmp_path):
+    """`[accounts]` in the board file: two failures lock for 600 s; `--lockout-threshold 4`
+    overrides its threshold (and keeps its duration)."""
+    text = SIM_BOARD.read_text()
+    board = tmp_path / "board.toml"
+    board.write_text(text + "\n[accounts]\nlockout-threshold = 2\nlockout-duration-s = 600\n")
+    env = enumerate_envelope(NUMERIC_SENSOR)
+    a = Agent(board=board)
+    try:
+        for i in range(2):
+            assert post_from(f"127.0.0.{50 + i}", a, a.user, "wrong-password", env)[0] == 401
+        assert post_from("127.0.0.52", a, a.user, a.password, env)[0] == 401, "not locked"
+    finally:
+        a.stop()
+    b = Agent(board=board, args=["--lockout-threshold", "4"])
+    try:
+        for i in range(3):
+            assert post_from(f"127.0.0.{60 + i}", b, b.user, "wrong-password", env)[0] == 401
+        assert post_from("127.0.0.63", b, b.user, b.password, env)[0] == 200, "locked at 3"
+        settings, _ = enumerate_all(pypsrp(b), CIM_SCHEMA + "CIM_AccountSettingData", optimize=True)
+        p = props(settings[0])
+        assert p["MaximumSuccessiveLoginFailures"] == "4", p
+    finally:
+        b.stop()
 
 
 # The viewer is the first account the fixture adds: slot 0, IPMI user ID 1.

@@ -112,14 +112,16 @@ struct Args {
     #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u32).range(1..=86_400))]
     digest_nonce_lifetime_s: u32,
     /// Failed logins within --lockout-window-s that lock an account (1 to 100; default 5, or
-    /// what the state directory keeps). Given, it is stored.
+    /// the board file's [accounts] lockout-threshold, or what the state directory keeps).
+    /// Given, it is stored.
     #[arg(long, value_parser = clap::value_parser!(u8).range(1..=100))]
     lockout_threshold: Option<u8>,
-    /// The window failures are counted in, seconds (1 to 86400; default 300). Stored.
+    /// The window failures are counted in, seconds (1 to 86400; default 300, or the board
+    /// file's lockout-window-s). Stored.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=86_400))]
     lockout_window_s: Option<u32>,
-    /// How long a locked account stays locked, seconds (1 to 86400; default 300); every
-    /// account, the first Administrator included. Stored.
+    /// How long a locked account stays locked, seconds (1 to 86400; default 300, or the board
+    /// file's lockout-duration-s); every account, the first Administrator included. Stored.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=86_400))]
     lockout_duration_s: Option<u32>,
     /// Time a client gets to complete a TLS handshake (100 to 600000).
@@ -514,19 +516,19 @@ async fn run(
     if let Some(bios) = bios_firmware(&board) {
         agent.add_firmware(bios);
     }
-    // The lockout rule: flags given win and are stored; otherwise the stored rule (or the
-    // default, 5 failures in 300 s lock for 300 s) applies.
-    let policy = if args.lockout_threshold.is_some()
-        || args.lockout_window_s.is_some()
-        || args.lockout_duration_s.is_some()
-    {
+    // The lockout rule: each setting from its flag, else the board file's [accounts], else
+    // the default (5 failures in 300 s lock for 300 s); when either gives any, the rule is
+    // stored. With neither, the stored rule (or the default) applies.
+    let board_lockout = board.accounts;
+    let threshold = args.lockout_threshold.or(board_lockout.lockout_threshold);
+    let window_s = args.lockout_window_s.or(board_lockout.lockout_window_s);
+    let duration_s = args.lockout_duration_s.or(board_lockout.lockout_duration_s);
+    let policy = if threshold.is_some() || window_s.is_some() || duration_s.is_some() {
         let d = LockoutPolicy::default();
         match LockoutPolicy::new(
-            args.lockout_threshold.unwrap_or(d.threshold()),
-            args.lockout_window_s
-                .map_or(d.window_ms(), |s| u64::from(s) * 1000),
-            args.lockout_duration_s
-                .map_or(d.duration_ms(), |s| u64::from(s) * 1000),
+            threshold.unwrap_or(d.threshold()),
+            window_s.map_or(d.window_ms(), |s| u64::from(s) * 1000),
+            duration_s.map_or(d.duration_ms(), |s| u64::from(s) * 1000),
         ) {
             Ok(p) => Some(p),
             Err(e) => {
