@@ -1,15 +1,21 @@
 //! `wsbmc user ...` on a running agent (issue 15): the agent's account socket.
 //!
+//! The socket is in Linux's abstract namespace, named after the state directory's device and
+//! inode (`wsbmc-accounts-DEV-INO`): it leaves no file on the state disk. A socket file there
+//! was metadata written at every start and removed at every exit on a filesystem that may
+//! lose power at any moment (the AST2600 image's ext2 eMMC came back "needs cleaning" after a
+//! power cycle), and it needs no stale-file handling: the name goes with the process.
+//!
 //! The agent owns its state directory's store while it runs (its log task is the only writer,
 //! and `agent.lock` keeps other processes out). So `wsbmc user` does not write the store when
-//! the agent runs: it hands the change to the agent through `agent.sock` in the state
-//! directory, and the agent makes it exactly as a WS-Man change (the shared table, so the
+//! the agent runs: it hands the change to the agent through this socket, and the agent makes
+//! it exactly as a WS-Man change (the shared table, so the
 //! next login sees it at once; the record through the log task; a Session Audit record in the
 //! SEL; the agent's log naming the user and the change's origin).
 //!
-//! Who may use it: whoever can open the socket, which is mode 0600 in the 0700 state
-//! directory, i.e. the agent's own user (root on the image) — the user who could edit the
-//! store files anyway.
+//! Who may use it: an abstract socket has no file mode, so the agent checks each client's
+//! credentials (SO_PEERCRED): its own user or root only, the users who could edit the store
+//! files anyway. Anybody else is answered `error: not allowed` and nothing changes.
 //!
 //! Protocol: one request per connection. The client writes one line, `add NAME ROLE`,
 //! `passwd NAME`, `del NAME` or `list`; after `add` and `passwd` a second line, the password.
@@ -17,8 +23,10 @@
 //! `error: MESSAGE`, and closes.
 
 use std::io;
-use std::os::unix::fs::{FileTypeExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::os::linux::net::SocketAddrExt as _;
+use std::os::unix::fs::MetadataExt as _;
+use std::os::unix::net::SocketAddr;
+use std::path::Path;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -31,8 +39,14 @@ use wsbmc_cim::Accounts as _;
 use crate::state;
 use crate::wsman_accounts::AgentAccounts;
 
-/// The socket's name in the state directory.
-pub const SOCKET: &str = "agent.sock";
+/// The abstract name of `dir`'s account socket: its device and inode, which every path to
+/// the directory shares and no other directory on the host has.
+pub fn address(dir: &Path) -> io::Result<(String, SocketAddr)> {
+    let meta = std::fs::metadata(dir)?;
+    let name = format!("wsbmc-accounts-{:x}-{:x}", meta.dev(), meta.ino());
+    let addr = SocketAddr::from_abstract_name(name.as_bytes())?;
+    Ok((name, addr))
+}
 
 /// Longest line either way in a request (a password line included): the password policy's
 /// maximum is 64 bytes, a name 16.
@@ -88,24 +102,22 @@ impl Request {
     }
 }
 
-/// Binds `DIR/agent.sock` (0600). A socket file left by an agent that died is replaced: the
-/// caller holds `agent.lock`, so no other agent serves this directory.
+/// Binds `dir`'s account socket; the caller holds `agent.lock`, so no other agent serves
+/// this directory.
 pub fn bind(dir: &Path) -> io::Result<UnixListener> {
-    let path = dir.join(SOCKET);
-    match std::fs::symlink_metadata(&path) {
-        Ok(meta) if meta.file_type().is_socket() => std::fs::remove_file(&path)?,
-        Ok(_) => {
-            return Err(io::Error::new(
-                io::ErrorKind::AlreadyExists,
-                format!("{} exists and is not a socket", path.display()),
-            ));
-        }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-        Err(e) => return Err(e),
-    }
-    let listener = UnixListener::bind(&path)?;
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
-    Ok(listener)
+    let (_, addr) = address(dir)?;
+    let listener = std::os::unix::net::UnixListener::bind_addr(&addr)?;
+    listener.set_nonblocking(true)?;
+    UnixListener::from_std(listener)
+}
+
+/// Whether the peer is this process's user or root (SO_PEERCRED).
+fn allowed(stream: &UnixStream) -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    stream
+        .peer_cred()
+        .is_ok_and(|c| c.uid() == me || c.uid() == 0)
 }
 
 /// Serves requests one at a time until the process ends.
@@ -119,6 +131,12 @@ pub async fn serve(listener: UnixListener, accounts: Rc<AgentAccounts>) {
                 continue;
             }
         };
+        if !allowed(&stream) {
+            warn!("account socket: a client of another user was refused");
+            let _ = stream.write_all(b"error: not allowed\n").await;
+            let _ = stream.shutdown().await;
+            continue;
+        }
         let reply = match tokio::time::timeout(REQUEST_TIMEOUT, read_request(&mut stream)).await {
             Ok(Ok((request, password))) => match execute(&accounts, &request, &password) {
                 Ok(body) => format!("ok\n{body}"),
@@ -245,12 +263,11 @@ pub fn list(table: &AccountTable) -> String {
 /// The client side, for `wsbmc user` when the agent holds the state directory.
 pub fn request(dir: &Path, request: &Request, password: Option<&[u8]>) -> Result<String, String> {
     use std::io::{Read, Write};
-    let path: PathBuf = dir.join(SOCKET);
-    let mut s = std::os::unix::net::UnixStream::connect(&path).map_err(|e| {
+    let (name, addr) = address(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let mut s = std::os::unix::net::UnixStream::connect_addr(&addr).map_err(|e| {
         format!(
-            "the agent holds {} but its account socket {} cannot be reached: {e}",
-            dir.display(),
-            path.display()
+            "the agent holds {} but its account socket @{name} cannot be reached: {e}",
+            dir.display()
         )
     })?;
     let _ = s.set_read_timeout(Some(REQUEST_TIMEOUT * 4));

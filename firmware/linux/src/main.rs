@@ -661,11 +661,9 @@ async fn run(
 
     // `wsbmc user ...` on this running agent's state directory comes through its account
     // socket and changes the accounts here, as WS-Man does (account_socket.rs).
-    let mut socket_path = None;
     if let Some(dir) = &args.state_dir {
         match account_socket::bind(dir) {
             Ok(listener) => {
-                socket_path = Some(dir.join(account_socket::SOCKET));
                 let accounts = Rc::new(wsman_accounts::AgentAccounts::new(
                     &agent,
                     table.clone(),
@@ -675,10 +673,9 @@ async fn run(
                 ));
                 tokio::task::spawn_local(account_socket::serve(listener, accounts));
             }
-            Err(e) => warn!(
-                "account socket {}: {e}; `wsbmc user` cannot change this agent's accounts",
-                dir.join(account_socket::SOCKET).display()
-            ),
+            Err(e) => {
+                warn!("account socket: {e}; `wsbmc user` cannot change this agent's accounts")
+            }
         }
     }
 
@@ -824,10 +821,6 @@ async fn run(
         }
     };
     poller.abort();
-    // The socket file of this run: a stale one would only be replaced at the next start.
-    if let Some(path) = socket_path {
-        let _ = std::fs::remove_file(path);
-    }
     code
 }
 
