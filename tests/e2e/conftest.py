@@ -4,14 +4,19 @@ The agent is started with `--listen 127.0.0.1:0`, so the kernel picks a free por
 prints the URL it bound on its first stdout line, which the fixture reads (bounded in time). The
 HTTPS listener follows on a free port too; its URL and the certificate fingerprint come on the
 next lines (`https_url`, `fingerprint`).
+
+The password reaches the agent through `--password-file` (a 0600 file in a private temporary
+directory, removed once the agent has started), never its argument list.
 """
 
 import os
 import pathlib
 import secrets
 import select
+import shutil
 import signal
 import subprocess
+import tempfile
 import time
 import tomllib
 
@@ -30,6 +35,22 @@ def _binary() -> pathlib.Path:
     return path
 
 
+def write_password_file(path, password: str) -> str:
+    """`password` as the first line of a new file at `path`, mode 0600 (what
+    `--password-file` accepts); returns the path as text."""
+    fd = os.open(str(path), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(password + "\n")
+    return str(path)
+
+
+def password_file(owner) -> str:
+    """Writes `owner.password` to a new 0600 file in a private (0700) temporary directory,
+    remembered as `owner._pw_dir` for removal; returns the file's path."""
+    owner._pw_dir = tempfile.mkdtemp(prefix="wsbmc-pw-")
+    return write_password_file(os.path.join(owner._pw_dir, "password"), owner.password)
+
+
 class Agent:
     """A running agent: its URL, credentials and process."""
 
@@ -39,13 +60,15 @@ class Agent:
         self.board_path = pathlib.Path(board)
         self.control = None if control is None else pathlib.Path(control)
         cmd = [str(_binary()), "--listen", "127.0.0.1:0"]
+        self._pw_dir = None
         if self.control is not None:
             cmd += ["--control", str(self.control)]
         if defaults:
             self.user, self.password = "admin", "wsbmc-dev"
         else:
             self.user, self.password = "admin", secrets.token_urlsafe(12)
-            cmd += ["--board", str(self.board_path), "--user", self.user, "--password", self.password]
+            cmd += ["--board", str(self.board_path), "--user", self.user,
+                    "--password-file", password_file(self)]
         cmd += list(args)
         self.proc = subprocess.Popen(
             cmd,
@@ -59,7 +82,10 @@ class Agent:
         )
         self.https_url = None
         self.fingerprint = None
-        self.url = self._read_url()
+        try:
+            self.url = self._read_url()
+        finally:
+            self._forget_password_file()
         hostport = self.url.split("//", 1)[1].split("/", 1)[0]
         self.host, port = hostport.rsplit(":", 1)
         self.port = int(port)
@@ -98,7 +124,13 @@ class Agent:
         self.stop()
         pytest.fail(f"wsbmc did not report its URL within {START_TIMEOUT_S}s; got {buf!r}")
 
+    def _forget_password_file(self):
+        if self._pw_dir is not None:
+            shutil.rmtree(self._pw_dir, ignore_errors=True)
+            self._pw_dir = None
+
     def stop(self):
+        self._forget_password_file()
         if self.proc.poll() is None:
             os.kill(self.proc.pid, signal.SIGTERM)
             try:

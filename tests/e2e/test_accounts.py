@@ -17,7 +17,7 @@ import pytest
 from pypsrp.exceptions import WSManFaultError
 from pypsrp.wsman import SelectorSet
 
-from conftest import Agent, _binary
+from conftest import SIM_BOARD, Agent, _binary
 from wsmanlib import (
     ACTION,
     CIM_SCHEMA,
@@ -203,6 +203,32 @@ def test_lockout_refuses_the_right_password_then_lifts(agent):
     assert post_from("127.0.0.42", agent, VIEWER, VIEWER_PW, env)[0] == 200
 
 
+def test_board_file_sets_the_lockout_and_flags_override_it(tmp_path):
+    """`[accounts]` in the board file: two failures lock for 600 s; `--lockout-threshold 4`
+    overrides its threshold (and keeps its duration)."""
+    text = SIM_BOARD.read_text()
+    board = tmp_path / "board.toml"
+    board.write_text(text + "\n[accounts]\nlockout-threshold = 2\nlockout-duration-s = 600\n")
+    env = enumerate_envelope(NUMERIC_SENSOR)
+    a = Agent(board=board)
+    try:
+        for i in range(2):
+            assert post_from(f"127.0.0.{50 + i}", a, a.user, "wrong-password", env)[0] == 401
+        assert post_from("127.0.0.52", a, a.user, a.password, env)[0] == 401, "not locked"
+    finally:
+        a.stop()
+    b = Agent(board=board, args=["--lockout-threshold", "4"])
+    try:
+        for i in range(3):
+            assert post_from(f"127.0.0.{60 + i}", b, b.user, "wrong-password", env)[0] == 401
+        assert post_from("127.0.0.63", b, b.user, b.password, env)[0] == 200, "locked at 3"
+        settings, _ = enumerate_all(pypsrp(b), CIM_SCHEMA + "CIM_AccountSettingData", optimize=True)
+        p = props(settings[0])
+        assert p["MaximumSuccessiveLoginFailures"] == "4", p
+    finally:
+        b.stop()
+
+
 # The viewer is the first account the fixture adds: slot 0, IPMI user ID 1.
 VIEWER_ID = 1
 
@@ -220,9 +246,52 @@ def session_audit(agent):
     return out
 
 
-def test_the_cli_refuses_while_the_agent_runs(agent, state):
-    r = user_cmd(state, "list")
-    assert r.returncode != 0 and "stop it" in r.stderr, r.stderr
+def test_the_cli_changes_a_running_agent_at_once(tmp_path):
+    """`wsbmc user` on a running agent's state dir goes through the agent's account socket
+    (the agent alone writes its store): each change applies to the next login, is audited in
+    the SEL as Session Audit, and is stored (it survives a restart)."""
+    state = tmp_path / "state"
+    a = Agent(args=["--state-dir", str(state)])
+    try:
+        # The socket is abstract: nothing on the state disk besides the store and the lock.
+        assert not any(p.is_socket() for p in state.iterdir())
+        env = enumerate_envelope(NUMERIC_SENSOR)
+        audits = len(session_audit(a))
+        r = user_cmd(state, "list")
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.split("\t")[1:3] == ["admin", "Administrator"], r.stdout
+        assert post_from("127.0.0.2", a, "late", "late-pass-1", env)[0] == 401
+        r = user_cmd(state, "add", "late", "--role", "Operator", password="late-pass-1")
+        assert r.returncode == 0 and "Created: late" in r.stderr, r.stderr
+        assert post_from("127.0.0.1", a, "late", "late-pass-1", env)[0] == 200
+        r = user_cmd(state, "passwd", "late", password="late-pass-2")
+        assert r.returncode == 0, r.stderr
+        assert post_from("127.0.0.3", a, "late", "late-pass-1", env)[0] == 401
+        assert post_from("127.0.0.1", a, "late", "late-pass-2", env)[0] == 200
+        # The agent's own rules answer: a duplicate, a weak password, the last Administrator.
+        r = user_cmd(state, "add", "LATE", "--role", "ReadOnly", password="late-pass-3")
+        assert r.returncode == 2 and "exists" in r.stderr, r.stderr
+        r = user_cmd(state, "passwd", "late", password="late")
+        assert r.returncode == 2 and "password refused" in r.stderr, r.stderr
+        r = user_cmd(state, "del", "admin")
+        assert r.returncode == 2 and "last enabled Administrator" in r.stderr, r.stderr
+        r = user_cmd(state, "add", "gone", "--role", "ReadOnly", password="gone-pass-1")
+        assert r.returncode == 0, r.stderr
+        r = user_cmd(state, "del", "gone")
+        assert r.returncode == 0, r.stderr
+        assert post_from("127.0.0.4", a, "gone", "gone-pass-1", env)[0] == 401
+        # Session Audit (2Ah) records for the four changes, besides the failed logins.
+        assert len(session_audit(a)) >= audits + 4
+    finally:
+        a.stop()
+    # Stored by the agent: a restart (no credentials given) keeps them.
+    b = Agent(args=["--state-dir", str(state)], defaults=True)
+    try:
+        assert post_from("127.0.0.1", b, "late", "late-pass-2", enumerate_envelope(NUMERIC_SENSOR))[0] == 200
+        r = user_cmd(state, "list")
+        assert [l.split("\t")[1] for l in r.stdout.splitlines()] == ["admin", "late"], r.stdout
+    finally:
+        b.stop()
 
 
 def test_accounts_and_a_lock_survive_a_restart(tmp_path):

@@ -21,6 +21,12 @@ I2C bus 8 = /dev/i2c-8) and EEPROM (0x50, bus 7). The test:
   force-off-ms, and the test plays the chipset's override, dropping power-good mid-hold; a
   cycle (9) is that hold, then a press once power-good has fallen.
 
+The image has no default password and its kernel command line carries no credentials: the first
+boot, on a blank state disk, is unprovisioned. The fixture checks the refusals (an Enumerate and
+a Get before provisioning, a wrong secret), reads the one-time secret and the BMC's name from the
+serial console, provisions the first Administrator with CreateAccount (requests, Basic
+`provision:SECRET`), sees a second provisioning refused, and the tests then run as that account.
+
 QEMU is always stopped by the PID the script recorded. Skipped only when qemu-system-arm is
 missing on a developer machine; under scripts/test and in CI a missing QEMU fails (scripts/test-ast2600
 installs it). Set WSBMC_AST2600_BIN to a built armv7 binary to skip the build.
@@ -28,6 +34,7 @@ installs it). Set WSBMC_AST2600_BIN to a built armv7 binary to skip the build.
 
 import os
 import pathlib
+import re
 import secrets
 import shutil
 import subprocess
@@ -36,6 +43,7 @@ import tomllib
 import xml.etree.ElementTree as ET
 
 import pytest
+import requests
 from pypsrp.wsman import SelectorSet
 
 from board_expect import expected_sensors
@@ -51,7 +59,11 @@ from wsmanlib import (
     numeric_sensors as sensors,
     props,
     pypsrp,
+    CONTENT_TYPE,
+    envelope,
+    fault_of,
 )
+from test_provisioning import IDENTIFY, create_account_envelope, return_value
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 BOARD = ROOT / "boards" / "ast2600-evb" / "board.toml"
@@ -79,8 +91,10 @@ class Image:
         self.state = state
         self.board = board
         self.host = "127.0.0.1"
-        self.user = "admin"
+        # The account the fixture provisions (the image has none until then).
+        self.user = "console"
         self.password = secrets.token_urlsafe(12)
+        self.provisioning = {}
         self.qmp = None
         self.info = {}
         self.boots = []  # ready_ms of each boot
@@ -91,7 +105,8 @@ class Image:
             cmd += ["--bin", os.environ["WSBMC_AST2600_BIN"]]
         elif not build:
             cmd += ["--no-build"]
-        env = {**os.environ, "WSBMC_USER": self.user, "WSBMC_PASSWORD": self.password}
+        # No credentials: the script and the image take none.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("WSBMC_")}
         started = subprocess.run(
             cmd, capture_output=True, text=True, env=env, timeout=BOOT_TIMEOUT_S + BUILD_TIMEOUT_S
         )
@@ -135,6 +150,51 @@ class Image:
         self.qmp.cmd("qom-set", path=GPIO_QOM, property=gpio_pin(offset), value=level)
 
 
+ENUMERATE = "http://schemas.xmlsoap.org/ws/2004/09/enumeration/Enumerate"
+TRANSFER_GET = "http://schemas.xmlsoap.org/ws/2004/09/transfer/Get"
+
+
+def _post(image, body: str, auth=None, headers=None) -> requests.Response:
+    return requests.post(
+        f"http://{image.host}:{image.port}/wsman", data=body.encode(),
+        headers={"Content-Type": CONTENT_TYPE, **(headers or {})}, auth=auth, timeout=60,
+    )
+
+
+def provision_image(image):
+    """The documented path on a fresh image: the secret and the BMC's name from the serial
+    console, CreateAccount with Basic provision:SECRET. Records each answer for
+    test_boots_unprovisioned_and_is_provisioned_from_its_console."""
+    rec = image.provisioning
+    console = image.console()
+    m = re.search(r"provisioning secret: ([0-9A-Z-]{29})", console)
+    assert m, "no provisioning secret on the console:\n" + console[-3000:]
+    secret = m.group(1)
+    bmc = re.search(r'CIM_ComputerSystem Name is "([^"]+)"', console).group(1)
+    rec["secret"] = secret
+    # Identify, anonymously, is served.
+    rec["identify"] = _post(image, IDENTIFY, headers={"WSMANIDENTIFY": "unauthenticated"}).status_code
+    # Nothing else: no credentials, the old default, the secret on anything but CreateAccount.
+    sensors = envelope(ENUMERATE, NUMERIC_SENSOR, "<n:Enumerate/>")[0]
+    rec["enumerate_anonymous"] = _post(image, sensors).status_code
+    rec["enumerate_old_default"] = _post(image, sensors, ("admin", "wsbmc-dev")).status_code
+    r = _post(image, sensors, ("provision", secret))
+    rec["enumerate_with_secret"] = (r.status_code, fault_of(r.text)[1] if r.status_code == 500 else None)
+    r = _post(image, envelope(TRANSFER_GET, COMPUTER_SYSTEM, selectors_xml=(
+        '<w:SelectorSet><w:Selector Name="CreationClassName">CIM_ComputerSystem</w:Selector>'
+        f'<w:Selector Name="Name">{bmc}</w:Selector></w:SelectorSet>'))[0], ("provision", secret))
+    rec["get_with_secret"] = (r.status_code, fault_of(r.text)[1] if r.status_code == 500 else None)
+    create = create_account_envelope(bmc, image.user, image.password, "Administrator")
+    rec["wrong_secret"] = _post(image, create, ("provision", "0000-0000-0000-0000-0000-0000")).status_code
+    r = _post(image, create, ("provision", secret))
+    assert r.status_code == 200, r.text
+    rec["provisioned"] = return_value(r.text)
+    assert rec["provisioned"] == 0, r.text
+    again = create_account_envelope(bmc, "second", "second-pass-1", "Administrator")
+    rec["second_provisioning"] = _post(image, again, ("provision", secret)).status_code
+    rec["bodies"] = [r.text]
+
+
 def gpio_pin(offset: int) -> str:
     """The QOM property of a line of the 3.3 V controller: ASPEED_GPIO numbering is 8 * port +
     pin, ports A..Z."""
@@ -152,10 +212,30 @@ def image(tmp_path_factory):
     img = Image(tmp_path_factory.mktemp("qemu-ast2600"), board)
     try:
         img.start(build=True)
+        provision_image(img)
         yield img
     finally:
         img.stop()
         print(img.console()[-4000:])
+
+
+def test_boots_unprovisioned_and_is_provisioned_from_its_console(image):
+    rec = image.provisioning
+    assert rec["identify"] == 200
+    assert rec["enumerate_anonymous"] == 401
+    assert rec["enumerate_old_default"] == 401, "admin/wsbmc-dev must not work on the image"
+    assert rec["enumerate_with_secret"] == (500, "w:AccessDenied")
+    assert rec["get_with_secret"] == (500, "w:AccessDenied")
+    assert rec["wrong_secret"] == 401
+    assert rec["provisioned"] == 0
+    assert rec["second_provisioning"] == 401
+    assert all(rec["secret"] not in b for b in rec["bodies"])
+    console = image.console()
+    assert "wsbmc.password" not in console and "wsbmc-dev" not in console
+    assert 'provisioned: "console" is the first Administrator' in console
+    # The new account is an Administrator: it sees the account table.
+    items, _ = enumerate_all(pypsrp(image), CIM_SCHEMA + "CIM_Account", optimize=True)
+    assert [props(i)["UserID"] for i in items] == [image.user]
 
 
 def log_records(wsman) -> list:
@@ -599,6 +679,7 @@ def test_threshold_crossing_is_logged_and_survives_a_power_cycle(image):
     image.start(build=False)
     assert "state: /dev/mmcblk0 on /var/lib/wsbmc" in image.console()
     assert "blank: mke2fs" not in image.console(), "the state disk was formatted again"
+    assert "provisioning secret" not in image.console(), "provisioned, yet unprovisioned again"
     after = {r["RecordID"]: r for r in log_records(pypsrp(image))}
     assert record["RecordID"] in after, f"record {record['RecordID']} lost: {sorted(after)}"
     kept = after[record["RecordID"]]

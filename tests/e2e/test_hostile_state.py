@@ -21,7 +21,7 @@ import time
 
 import pytest
 
-from conftest import SIM_BOARD, Agent, _binary
+from conftest import SIM_BOARD, Agent, _binary, write_password_file
 from wsmanlib import (
     CIM_SCHEMA,
     NS,
@@ -201,7 +201,8 @@ def test_a_store_that_does_not_mount_names_the_way_back(tmp_path, how):
     else:
         with open(state / "sel.flash", "r+b") as f:
             f.truncate(1000)
-    err = _start_fails(["--state-dir", str(state), "--user", "admin", "--password", "pw-0123456789"])
+    pw = write_password_file(tmp_path / "pw", "pw-0123456789")
+    err = _start_fails(["--state-dir", str(state), "--user", "admin", "--password-file", pw])
     assert "To recover, start with --reset-state --user NAME --password PASSWORD" in err, err
     c = Agent(args=["--state-dir", str(state), "--reset-state"])
     try:

@@ -88,26 +88,6 @@ def test_account_given_once_is_stored_in_the_state_directory(tmp_path):
         assert password.encode() not in f.read_bytes()
 
 
-def test_real_hardware_without_credentials_exits_2(tmp_path):
-    r = subprocess.run(
-        [
-            str(_binary()),
-            "--hal",
-            "linux",
-            "--board",
-            str(ROOT / "boards" / "ast2600-evb" / "board.toml"),
-            "--listen",
-            "127.0.0.1:0",
-        ],
-        capture_output=True,
-        timeout=30,
-        cwd=ROOT,
-        env={k: v for k, v in __import__("os").environ.items() if not k.startswith("WSBMC_")},
-    )
-    assert r.returncode == 2
-    assert b"no credentials" in r.stderr, r.stderr
-
-
 def test_power_lines_that_cannot_be_opened_exit_2_naming_them(tmp_path):
     """`--hal linux` with a [power] table whose GPIO chip is not there: one clear error, exit 2
     (the QEMU test, test_ast2600.py, drives the lines that are there)."""
@@ -204,8 +184,8 @@ def test_control_socket_of_a_live_agent_is_not_taken_over(tmp_path):
     sock = tmp_path / "ctl.sock"
     a = Agent(control=sock)
     try:
-        r = _run_exit(["--board", str(SIM_BOARD), "--user", "admin", "--password", "pw-12345",
-                       "--control", str(sock)])
+        r = _run_exit(["--board", str(SIM_BOARD), "--user", "admin", "--control", str(sock)],
+                      env={"WSBMC_PASSWORD": "pw-12345"})
         assert r.returncode == 2, r.stderr
         err = r.stderr.decode()
         assert str(sock) in err and "running agent" in err, err
@@ -226,7 +206,7 @@ def test_control_socket_of_a_live_agent_is_not_taken_over(tmp_path):
     [
         (["--user", "operator"], {}, "--user"),
         ([], {"WSBMC_USER": "operator"}, "--user"),
-        (["--user", "a:b", "--password", "pw-12345"], {}, "--user"),
+        (["--user", "a:b"], {"WSBMC_PASSWORD": "pw-12345"}, "--user"),
         (["--header-timeout-ms", "0"], {}, "--header-timeout-ms"),
         (["--max-connections", "0"], {}, "--max-connections"),
         (["--tls-max-handshakes", "0"], {}, "--tls-max-handshakes"),

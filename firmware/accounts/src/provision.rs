@@ -185,6 +185,22 @@ impl AccountTable {
         if !secret.matches(typed_secret) {
             return Err(ProvisionError::WrongSecret);
         }
+        self.provision_checked(name, password)
+    }
+
+    /// The provisioning path for an image whose transport checked the secret already (http
+    /// proves the Basic credentials of [`PROVISIONING_USER`] against
+    /// [`AccountTable::provisioning_secret`] before the request reaches the CIM model, which
+    /// never sees the secret). Still refused once an account exists: two requests proven
+    /// while the table was empty must not both create an Administrator.
+    pub fn provision_checked(
+        &mut self,
+        name: &str,
+        password: NewPassword,
+    ) -> Result<Provisioned, ProvisionError> {
+        if self.is_provisioned() {
+            return Err(ProvisionError::AlreadyProvisioned);
+        }
         let change = self
             .create(name, Role::Administrator, password)
             .map_err(ProvisionError::Account)?;
@@ -275,6 +291,26 @@ mod tests {
             ProvisioningSecret(b).to_string(),
             "1000-0000-0000-0000-0000-0003"
         );
+    }
+
+    /// The form http-checked images use: same writes and audit, counter moved on, and closed
+    /// once an account exists (two requests proven while the table was empty).
+    #[test]
+    fn checked_provisioning_creates_one_administrator_and_spends_the_secret() {
+        let mut t = AccountTable::new(LockoutPolicy::default(), IT);
+        let secret = t.provisioning_secret(SEED).unwrap();
+        let p = t
+            .provision_checked("first", pw("first", "first-pass"))
+            .unwrap();
+        assert_eq!(p.writes, [Write::Settings, Write::Slot(0)]);
+        assert_eq!(p.audit.kind, AuditKind::Provisioned);
+        assert_eq!(t.get("first").unwrap().1.role(), Role::Administrator);
+        assert_ne!(t.provisioning_secret(SEED).unwrap(), secret);
+        assert_eq!(
+            t.provision_checked("second", pw("second", "second-pass")),
+            Err(ProvisionError::AlreadyProvisioned)
+        );
+        assert!(t.get("second").is_none());
     }
 
     #[test]

@@ -42,6 +42,8 @@ pub struct Board {
     pub gpio_inputs: Vec<GpioInput>,
     pub sim: Sim,
     pub limits: Limits,
+    /// `[accounts]`: the lockout rule (the Linux images; flags override it).
+    pub accounts: AccountSettings,
     pub sel: SelSettings,
     /// The host's power lines; `None` on a board whose BMC cannot switch the host.
     pub power: Option<PowerLines>,
@@ -279,6 +281,19 @@ pub struct Limits {
     pub max_connections_per_source: Option<u32>,
     /// How long a connection may stay open without authenticating, in milliseconds.
     pub auth_timeout_ms: Option<u32>,
+}
+
+/// `[accounts]`: the account lockout rule (issue 15) of a board's BMC; `None` keeps the
+/// agent's default (or what its state directory keeps). The same ranges as the agent's
+/// `--lockout-*` flags, which override these.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AccountSettings {
+    /// Failed logins within the window that lock an account, 1..=100.
+    pub lockout_threshold: Option<u8>,
+    /// The window failures are counted in, seconds, 1..=86400.
+    pub lockout_window_s: Option<u32>,
+    /// How long a locked account stays locked, seconds, 1..=86400.
+    pub lockout_duration_s: Option<u32>,
 }
 
 /// A board file problem, rendered as `file:line: message`.

@@ -25,6 +25,8 @@ pub struct RawBoard {
     #[serde(default)]
     pub limits: Option<RawLimits>,
     #[serde(default)]
+    pub accounts: Option<RawAccounts>,
+    #[serde(default)]
     pub sel: Option<RawSel>,
     #[serde(default)]
     pub power: Option<Spanned<RawPowerLines>>,
@@ -212,6 +214,15 @@ pub struct RawSimTop {
 pub struct RawSel {
     pub capacity: Option<Spanned<u32>>,
     pub overflow: Option<Spanned<String>>,
+}
+
+/// `[accounts]`: the lockout rule of the board's BMC.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawAccounts {
+    pub lockout_threshold: Option<Spanned<u32>>,
+    pub lockout_window_s: Option<Spanned<u32>>,
+    pub lockout_duration_s: Option<Spanned<u32>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

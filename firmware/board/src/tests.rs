@@ -1582,3 +1582,54 @@ fn build_time_key_errors_name_their_line() {
     assert!(err.message.contains("missing field `queue-pages`"), "{err}");
     assert_eq!(err.line, Some(marked_line(&text)), "{err}");
 }
+
+/// `[accounts]` (issue 15): the lockout rule, each key optional, the agent's flag ranges, an
+/// out-of-range value named with its line.
+#[test]
+fn accounts_table_sets_the_lockout_rule() {
+    assert_eq!(
+        parse(GOOD, "t.toml").unwrap().accounts,
+        crate::AccountSettings::default()
+    );
+    let text = edit(&[(
+        "[sim]",
+        "[accounts]\nlockout-threshold = 3\nlockout-duration-s = 60\n\n[sim]",
+    )]);
+    let b = parse(&text, "t.toml").unwrap();
+    assert_eq!(
+        b.accounts,
+        crate::AccountSettings {
+            lockout_threshold: Some(3),
+            lockout_window_s: None,
+            lockout_duration_s: Some(60),
+        }
+    );
+    for (line, want) in [
+        (
+            "lockout-threshold = 0",
+            "accounts: lockout-threshold = 0 is outside 1..=100",
+        ),
+        (
+            "lockout-threshold = 101",
+            "lockout-threshold = 101 is outside 1..=100",
+        ),
+        (
+            "lockout-window-s = 86401",
+            "lockout-window-s = 86401 is outside 1..=86400",
+        ),
+        (
+            "lockout-duration-s = 0",
+            "lockout-duration-s = 0 is outside 1..=86400",
+        ),
+    ] {
+        let text = edit(&[("[sim]", &format!("[accounts]\n{line}\n\n[sim]"))]);
+        let e = parse(&text, "t.toml").unwrap_err();
+        assert!(e.to_string().contains(want), "{e}");
+        assert_eq!(
+            e.line,
+            Some(text.lines().position(|l| l == line).unwrap() + 1)
+        );
+    }
+    let text = edit(&[("[sim]", "[accounts]\nlockout = 3\n\n[sim]")]);
+    assert!(parse(&text, "t.toml").is_err(), "unknown keys are refused");
+}

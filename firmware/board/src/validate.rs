@@ -14,12 +14,12 @@ use wsbmc_monitor::{PowerDomain, SensorDesc, SensorSource, Threshold, Thresholds
 use std::net::Ipv4Addr;
 
 use crate::raw::{
-    Decimal, RawBoard, RawBus, RawDevice, RawInfo, RawLimits, RawLine, RawNetwork, RawPower,
-    RawPowerLines, RawSel, RawSensor, RawSim, RawStore, RawThreshold,
+    Decimal, RawAccounts, RawBoard, RawBus, RawDevice, RawInfo, RawLimits, RawLine, RawNetwork,
+    RawPower, RawPowerLines, RawSel, RawSensor, RawSim, RawStore, RawThreshold,
 };
 use crate::{
-    Board, BoardError, BoardInfo, Bus, Device, GpioLine, Limits, Network, PowerLines, PowerTiming,
-    SelOverflow, SelSettings, Sim, SimChannel, StoreLayout, threshold_key,
+    AccountSettings, Board, BoardError, BoardInfo, Bus, Device, GpioLine, Limits, Network,
+    PowerLines, PowerTiming, SelOverflow, SelSettings, Sim, SimChannel, StoreLayout, threshold_key,
 };
 
 /// The IPMI sensor ID string is at most 16 bytes in a full SDR.
@@ -75,6 +75,7 @@ pub fn board(src: &Source<'_>, raw: RawBoard) -> Result<Board, BoardError> {
     };
     let sensors = sensors(src, &devices, raw.sensor, &mut sim.channels)?;
     let limits = limits(src, raw.limits.unwrap_or_default())?;
+    let accounts = accounts(src, raw.accounts.unwrap_or_default())?;
     let sel = sel(src, raw.sel.unwrap_or_default())?;
     let power = raw.power.map(|p| power(src, p)).transpose()?;
     let (discrete, gpio_inputs) =
@@ -90,6 +91,7 @@ pub fn board(src: &Source<'_>, raw: RawBoard) -> Result<Board, BoardError> {
         gpio_inputs,
         sim,
         limits,
+        accounts,
         sel,
         power,
         network,
@@ -1015,6 +1017,22 @@ const MAX_REQUEST: u32 = 16 * 1024 * 1024;
 
 /// Floor of `auth-timeout-ms` (and of the agent's `--auth-timeout-ms`).
 pub const MIN_AUTH_TIMEOUT_MS: u32 = 500;
+
+fn accounts(src: &Source<'_>, raw: RawAccounts) -> Result<AccountSettings, BoardError> {
+    let get = |what: &str, v: Option<Spanned<u32>>, max: u32| match v {
+        Some(v) if !(1..=max).contains(v.get_ref()) => Err(src.err(
+            v.span(),
+            format!("accounts: {what} = {} is outside 1..={max}", v.get_ref()),
+        )),
+        v => Ok(v.map(Spanned::into_inner)),
+    };
+    Ok(AccountSettings {
+        // At most 100: fits the u8 the lockout rule keeps.
+        lockout_threshold: get("lockout-threshold", raw.lockout_threshold, 100)?.map(|n| n as u8),
+        lockout_window_s: get("lockout-window-s", raw.lockout_window_s, 86_400)?,
+        lockout_duration_s: get("lockout-duration-s", raw.lockout_duration_s, 86_400)?,
+    })
+}
 
 fn limits(src: &Source<'_>, raw: RawLimits) -> Result<Limits, BoardError> {
     let get = |what: &str, v: Option<Spanned<u32>>, range: RangeInclusive<u32>| match v {

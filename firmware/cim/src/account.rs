@@ -111,6 +111,19 @@ pub trait Accounts {
         Ok(())
     }
 
+    /// Creates an account in `table` (CreateAccount, WS-Transfer Create). The platform may
+    /// route it: an unprovisioned device creates its first Administrator through the
+    /// provisioning path (`AccountTable::provision_checked`) instead.
+    fn create(
+        &self,
+        table: &mut AccountTable,
+        name: &str,
+        role: Role,
+        password: NewPassword,
+    ) -> Result<Change, AccountError> {
+        table.create(name, role, password)
+    }
+
     /// A change was made: persist `change.write`, record `change.audit`.
     fn commit(&self, change: Change);
 
@@ -745,7 +758,7 @@ fn add(accounts: &dyn Accounts, t: &Template) -> Result<Result<(), AccountError>
     };
     accounts.can_persist().map_err(|e| e.fault())?;
     let mut table = accounts.table().try_borrow_mut().map_err(|_| busy())?;
-    let created = match table.create(&t.user, t.role, password) {
+    let created = match accounts.create(&mut table, &t.user, t.role, password) {
         Ok(c) => c,
         Err(e) => return Ok(Err(e)),
     };

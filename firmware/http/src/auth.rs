@@ -303,6 +303,10 @@ pub struct Auth {
     /// Told every login the table decided: its audit events and the record to persist.
     #[cfg(feature = "accounts")]
     on_login: Option<LoginHook>,
+    /// The device seed of the provisioning path ([`Auth::set_provisioning_seed`]); `None`,
+    /// the path is closed (the simulated board, the bare-metal image).
+    #[cfg(feature = "accounts")]
+    provisioning_seed: Option<Vec<u8>>,
     cache: RefCell<[Option<CacheEntry>; CACHE_SLOTS]>,
     ttl: Duration,
     kdf_runs: Cell<u32>,
@@ -490,6 +494,8 @@ impl Auth {
             ))),
             #[cfg(feature = "accounts")]
             on_login: None,
+            #[cfg(feature = "accounts")]
+            provisioning_seed: None,
             cache: RefCell::new([None; CACHE_SLOTS]),
             ttl: DEFAULT_CACHE_TTL,
             kdf_runs: Cell::new(0),
@@ -568,6 +574,16 @@ impl Auth {
     #[cfg(feature = "accounts")]
     pub fn table(&self) -> &Rc<RefCell<AccountTable>> {
         &self.table
+    }
+
+    /// Opens the provisioning path (`wsbmc_accounts::provision`) while the table is empty:
+    /// Basic credentials of [`wsbmc_accounts::PROVISIONING_USER`] with the one-time secret
+    /// derived from `seed` then prove the identity of that reserved name, which wsman lets
+    /// through for Identify and `CreateAccount` only. Once an account exists the name is an
+    /// unknown user like any other. Only Basic: the secret is never stored as a Digest HA1.
+    #[cfg(feature = "accounts")]
+    pub fn set_provisioning_seed(&mut self, seed: Vec<u8>) {
+        self.provisioning_seed = Some(seed);
     }
 
     /// Calls `hook` with every login the table decided (success, failure, lock, unlock), for
@@ -697,6 +713,10 @@ impl Auth {
             if blocked {
                 return Step::Done(Verdict::Throttled);
             }
+            #[cfg(feature = "accounts")]
+            if let Some(proven) = self.provisioning_login(credentials) {
+                return Step::Done(self.done(proven, source));
+            }
             match self.prepare_basic(credentials, key, source) {
                 Some(pending) => return Step::Derive(pending),
                 None => None,
@@ -767,6 +787,51 @@ impl Auth {
             return Step::Done(Verdict::Denied);
         };
         Step::Done(self.done(account, source))
+    }
+
+    /// Basic credentials for the provisioning path: `None` when they are not for it (another
+    /// name, no seed, or an account exists already: the ordinary login then refuses the
+    /// reserved name), else whether the secret matched. Never cached, so the first request
+    /// after provisioning is checked again and refused. A wrong secret is audited as a failed
+    /// login of the reserved name and counts for the source's back-off like any other.
+    #[cfg(feature = "accounts")]
+    fn provisioning_login(&self, credentials: &str) -> Option<Option<Identity>> {
+        use wsbmc_accounts::{PROVISIONING_USER, ProvisionError};
+        let seed = self.provisioning_seed.as_deref()?;
+        let decoded = crate::b64::decode(credentials)?;
+        let colon = decoded.iter().position(|&b| b == b':')?;
+        let (user, password) = (&decoded[..colon], &decoded[colon + 1..]);
+        if !user.eq_ignore_ascii_case(PROVISIONING_USER.as_bytes()) {
+            return None;
+        }
+        let secret = {
+            let table = self.table.borrow();
+            if table.is_provisioned() {
+                return None;
+            }
+            table.provisioning_secret(seed).ok()?
+        };
+        // Not UTF-8 cannot be the secret's digits.
+        let right = core::str::from_utf8(password).is_ok_and(|typed| secret.matches(typed));
+        if right {
+            return Some(Some(Identity {
+                name: String::from(PROVISIONING_USER),
+                // Least privilege: wsman decides by the reserved name (Identify and
+                // CreateAccount only), and anything that looked at the role alone would
+                // see a reader.
+                role: Role::ReadOnly,
+            }));
+        }
+        if let Some(event) = ProvisionError::WrongSecret.audit() {
+            let mut outcome = LoginOutcome {
+                result: Err(wsbmc_accounts::Refused::BadCredentials),
+                audit: Default::default(),
+                write: None,
+            };
+            let _ = outcome.audit.push(event);
+            self.report(&outcome);
+        }
+        Some(None)
     }
 
     /// The second half of a check, once `key` is derived for `pending`.

@@ -6,6 +6,7 @@
 //! a listening socket and credentials into running tasks on one current-thread tokio runtime
 //! (the shared HTTP futures are not `Send`).
 
+mod account_socket;
 #[cfg(feature = "sim")]
 mod control;
 #[cfg(feature = "sim")]
@@ -18,6 +19,7 @@ mod linux;
 mod net;
 #[cfg(target_os = "linux")]
 mod power;
+mod provisioning;
 mod push;
 #[cfg(feature = "sim")]
 mod sim;
@@ -111,14 +113,16 @@ struct Args {
     #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u32).range(1..=86_400))]
     digest_nonce_lifetime_s: u32,
     /// Failed logins within --lockout-window-s that lock an account (1 to 100; default 5, or
-    /// what the state directory keeps). Given, it is stored.
+    /// the board file's [accounts] lockout-threshold, or what the state directory keeps).
+    /// Given, it is stored.
     #[arg(long, value_parser = clap::value_parser!(u8).range(1..=100))]
     lockout_threshold: Option<u8>,
-    /// The window failures are counted in, seconds (1 to 86400; default 300). Stored.
+    /// The window failures are counted in, seconds (1 to 86400; default 300, or the board
+    /// file's lockout-window-s). Stored.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=86_400))]
     lockout_window_s: Option<u32>,
-    /// How long a locked account stays locked, seconds (1 to 86400; default 300); every
-    /// account, the first Administrator included. Stored.
+    /// How long a locked account stays locked, seconds (1 to 86400; default 300, or the board
+    /// file's lockout-duration-s); every account, the first Administrator included. Stored.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=86_400))]
     lockout_duration_s: Option<u32>,
     /// Time a client gets to complete a TLS handshake (100 to 600000).
@@ -144,6 +148,11 @@ struct Args {
         allow_hyphen_values = true
     )]
     password: Option<String>,
+    /// Read the password from the first line of this file instead (mode 0600 or stricter:
+    /// a file others can read is refused). What scripts and tests use, so no password is
+    /// ever in a process's argument list.
+    #[arg(long, value_name = "PATH", conflicts_with = "password")]
+    password_file: Option<PathBuf>,
     /// Concurrent connections served (1 to 65535; default 64, or the board file's). When all are
     /// taken an idle kept-alive connection is closed for the new one; if none is idle, the new
     /// one is answered 503 and closed.
@@ -213,7 +222,8 @@ enum Cmd {
         #[command(subcommand)]
         action: CertAction,
     },
-    /// The accounts in a state directory (the agent must be stopped): add, passwd, list, del.
+    /// The accounts in a state directory, of a stopped or a running agent: add, passwd, list,
+    /// del (password from a prompt or stdin).
     User {
         /// The agent's --state-dir.
         #[arg(long, global = true)]
@@ -430,7 +440,17 @@ fn main() -> ExitCode {
     // An explicit credential (flags or environment) wins and is stored; without one the agent
     // uses the account stored in --state-dir, and only the simulated board falls back to the
     // development default (decided in `run`, once the store is mounted).
-    let given = match (args.user.clone(), args.password.clone()) {
+    let password = match &args.password_file {
+        Some(path) => match users::read_password_file(path) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                eprintln!("wsbmc: --password-file: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        None => args.password.clone(),
+    };
+    let given = match (args.user.clone(), password) {
         (u, Some(p)) => Some((u.unwrap_or_else(|| SIM_USER.to_string()), p)),
         (_, None) => None,
     };
@@ -480,6 +500,7 @@ async fn run(
         Image::Host
     };
     system.build_secs = option_env!("WSBMC_BUILD_SECS").and_then(|s| s.parse().ok());
+    let bmc_name = system.bmc_name.clone();
     let sensor_count = board.sensors.len();
     let limits = wsman_limits(&board);
     let mut agent = Agent::new(
@@ -503,19 +524,19 @@ async fn run(
     if let Some(bios) = bios_firmware(&board) {
         agent.add_firmware(bios);
     }
-    // The lockout rule: flags given win and are stored; otherwise the stored rule (or the
-    // default, 5 failures in 300 s lock for 300 s) applies.
-    let policy = if args.lockout_threshold.is_some()
-        || args.lockout_window_s.is_some()
-        || args.lockout_duration_s.is_some()
-    {
+    // The lockout rule: each setting from its flag, else the board file's [accounts], else
+    // the default (5 failures in 300 s lock for 300 s); when either gives any, the rule is
+    // stored. With neither, the stored rule (or the default) applies.
+    let board_lockout = board.accounts;
+    let threshold = args.lockout_threshold.or(board_lockout.lockout_threshold);
+    let window_s = args.lockout_window_s.or(board_lockout.lockout_window_s);
+    let duration_s = args.lockout_duration_s.or(board_lockout.lockout_duration_s);
+    let policy = if threshold.is_some() || window_s.is_some() || duration_s.is_some() {
         let d = LockoutPolicy::default();
         match LockoutPolicy::new(
-            args.lockout_threshold.unwrap_or(d.threshold()),
-            args.lockout_window_s
-                .map_or(d.window_ms(), |s| u64::from(s) * 1000),
-            args.lockout_duration_s
-                .map_or(d.duration_ms(), |s| u64::from(s) * 1000),
+            threshold.unwrap_or(d.threshold()),
+            window_s.map_or(d.window_ms(), |s| u64::from(s) * 1000),
+            duration_s.map_or(d.duration_ms(), |s| u64::from(s) * 1000),
         ) {
             Ok(p) => Some(p),
             Err(e) => {
@@ -558,6 +579,8 @@ async fn run(
     // The development default lives in RAM only: nothing about it is stored, locks included.
     #[cfg_attr(not(feature = "sim"), allow(unused_mut))]
     let mut dev_default = false;
+    // Real hardware with no account: the provisioning path's device seed and secret.
+    let mut unprovisioned = None;
     if table.is_provisioned() {
         if given.is_none() {
             info!("using the accounts stored in the state directory");
@@ -582,12 +605,22 @@ async fn run(
             dev_default = true;
         }
         if !table.is_provisioned() {
-            eprintln!(
-                "wsbmc: no credentials: give --user/--password (or WSBMC_USER/WSBMC_PASSWORD) once \
-                 with --state-dir to store them, or add one with `wsbmc user add`; the \
-                 development default is for the simulated board only"
-            );
-            return ExitCode::from(2);
+            // No default password on real hardware: the device starts unprovisioned, and a
+            // person at its serial console makes the first Administrator (provisioning.rs).
+            let seed = match provisioning::seed(args.state_dir.as_deref()) {
+                Ok(seed) => seed,
+                Err(e) => {
+                    eprintln!("wsbmc: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            match table.provisioning_secret(&seed) {
+                Ok(secret) => unprovisioned = Some((seed, secret)),
+                Err(e) => {
+                    eprintln!("wsbmc: provisioning: {e:?}");
+                    return ExitCode::from(2);
+                }
+            }
         }
     }
     let user = table
@@ -604,6 +637,9 @@ async fn run(
     };
 
     let mut auth = Auth::new();
+    if let Some((seed, _)) = &unprovisioned {
+        auth.set_provisioning_seed(seed.clone());
+    }
     // Shared with the login hook, which persists locks through the log task.
     let table = Rc::new(RefCell::new(table));
     auth.set_table(table.clone());
@@ -630,6 +666,26 @@ async fn run(
         dev_default,
         random_u64,
     )));
+
+    // `wsbmc user ...` on this running agent's state directory comes through its account
+    // socket and changes the accounts here, as WS-Man does (account_socket.rs).
+    if let Some(dir) = &args.state_dir {
+        match account_socket::bind(dir) {
+            Ok(listener) => {
+                let accounts = Rc::new(wsman_accounts::AgentAccounts::new(
+                    &agent,
+                    table.clone(),
+                    PBKDF2_ITERATIONS,
+                    dev_default,
+                    random_u64,
+                ));
+                tokio::task::spawn_local(account_socket::serve(listener, accounts));
+            }
+            Err(e) => {
+                warn!("account socket: {e}; `wsbmc user` cannot change this agent's accounts")
+            }
+        }
+    }
 
     // PBKDF2 (about 2 ms) runs on a worker thread, not on the executor every connection shares.
     match kdf::Worker::start() {
@@ -731,7 +787,10 @@ async fn run(
     }
     let _ = std::io::stdout().flush();
     info!("board {board_name}: {sensor_count} sensors");
-    info!("accounts: {user}");
+    match &unprovisioned {
+        Some((_, secret)) => provisioning::announce(secret, &bmc_name),
+        None => info!("accounts: {user}"),
+    }
     if !listeners.basic_over_http && listeners.http.is_some() {
         info!("plain HTTP accepts Digest only (--allow-basic-over-http to accept Basic too)");
     }

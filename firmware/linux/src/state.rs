@@ -221,7 +221,13 @@ pub fn lock_dir(dir: &Path) -> Result<std::fs::File, String> {
 
 /// Removes the store's files and the provisioning marker, for `--reset-state`.
 fn reset(dir: &Path) -> Result<(), String> {
-    for name in ["map.flash", "sel.flash", PROVISIONED] {
+    // The provisioning seed too: a device started over gets a new one-time secret.
+    for name in [
+        "map.flash",
+        "sel.flash",
+        PROVISIONED,
+        crate::provisioning::SEED_FILE,
+    ] {
         let path = dir.join(name);
         match std::fs::remove_file(&path) {
             Ok(()) => {}
@@ -500,6 +506,158 @@ mod tests {
         assert_eq!(queue_pages(1), 3);
         assert_eq!(queue_pages(512), 6);
         assert_eq!(queue_pages(3000), 26);
+    }
+    /// Writes `write`'s record of `table` to any store (the power-cut test's flash).
+    async fn put<F: embedded_storage_async::nor_flash::MultiwriteNorFlash>(
+        store: &mut Store<F>,
+        table: &AccountTable,
+        write: Write,
+    ) -> Result<(), String> {
+        let done = match write {
+            Write::Slot(s) => match table.slot_record(s, 0) {
+                Some(r) => store.set(StoreKey::account(s), &r).await,
+                None => store.remove(StoreKey::account(s)).await,
+            },
+            Write::Remove(s) => store.remove(StoreKey::account(s)).await,
+            Write::Settings => store.set(ACCOUNT_SETTINGS, &table.settings_record()).await,
+        };
+        done.map_err(|e| format!("{e:?}"))
+    }
+
+    /// The table as the agent reads it at start: settings and every slot, then `load`.
+    async fn read_table<F: embedded_storage_async::nor_flash::MultiwriteNorFlash>(
+        store: &mut Store<F>,
+    ) -> AccountTable {
+        let settings = store
+            .get::<StoredSettings>(ACCOUNT_SETTINGS)
+            .await
+            .expect("settings readable");
+        let mut slots = Vec::new();
+        for s in 0..MAX_ACCOUNTS as u8 {
+            if let Some(r) = store
+                .get::<StoredSlot>(StoreKey::account(s))
+                .await
+                .expect("slot readable")
+            {
+                slots.push((s, r));
+            }
+        }
+        AccountTable::load(settings, slots, 0, LockoutPolicy::default(), 2)
+            .expect("records load")
+            .table
+    }
+
+    /// Issue 15: a power cut at every write or erase of an account change leaves the old or
+    /// the new account, never a store that does not mount or a table that does not load. The
+    /// changes are the provisioning of the first Administrator (settings with the spent
+    /// secret, then the slot, as wsman_accounts.rs queues them) and a password change; the
+    /// cut is store/src/fault.rs's PowerRail (a NOR write or erase torn part way).
+    #[test]
+    fn a_power_cut_during_an_account_change_leaves_the_old_or_the_new_account() {
+        use wsbmc_store::{FaultFlash, PowerRail};
+        const SEED: &[u8] = b"a device seed of thirty-two byte";
+        let pw = |name: &str, p: &str| NewPassword::new(name, p.as_bytes(), b"salt", 2).unwrap();
+        for change in ["provision", "passwd"] {
+            let mut cuts = 0;
+            for cut in 0..10_000u32 {
+                let mut m = vec![0xFF; MAP_PAGES * PAGE];
+                let mut q = vec![0xFF; 3 * PAGE];
+                // Before: provisioning starts from an empty store, the password change from
+                // a provisioned one.
+                let mut table = AccountTable::new(LockoutPolicy::default(), 2);
+                let old_secret = table.provisioning_secret(SEED).unwrap();
+                if change == "passwd" {
+                    let p = table
+                        .provision_checked("first", pw("first", "old-pass-1"))
+                        .unwrap();
+                    let steady = PowerRail::steady();
+                    block_on(async {
+                        let mut s = Store::mount(
+                            FaultFlash::<PAGE>::new(&mut m, &steady),
+                            FaultFlash::<PAGE>::new(&mut q, &steady),
+                        )
+                        .await
+                        .unwrap();
+                        for w in p.writes {
+                            put(&mut s, &table, w).await.unwrap();
+                        }
+                    });
+                }
+                // The change, with the power cut after `cut` operations.
+                let rail = PowerRail::cut_after(cut, u64::from(cut));
+                let writes: Vec<Write> = match change {
+                    "provision" => table
+                        .provision_checked("first", pw("first", "new-pass-1"))
+                        .unwrap()
+                        .writes
+                        .to_vec(),
+                    _ => vec![
+                        table
+                            .set_password("first", pw("first", "new-pass-1"))
+                            .unwrap()
+                            .write,
+                    ],
+                };
+                block_on(async {
+                    let Ok(mut s) = Store::mount(
+                        FaultFlash::<PAGE>::new(&mut m, &rail),
+                        FaultFlash::<PAGE>::new(&mut q, &rail),
+                    )
+                    .await
+                    else {
+                        return;
+                    };
+                    for w in writes {
+                        if put(&mut s, &table, w).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+                let finished = !rail.is_lost();
+                rail.restore();
+                // After: the store mounts, the table loads, and it is the old or the new.
+                let steady = PowerRail::steady();
+                let mut back = block_on(async {
+                    let mut s = Store::mount(
+                        FaultFlash::<PAGE>::new(&mut m, &steady),
+                        FaultFlash::<PAGE>::new(&mut q, &steady),
+                    )
+                    .await
+                    .unwrap_or_else(|e| panic!("{change}, cut {cut}: {e:?}"));
+                    read_table(&mut s).await
+                });
+                match change {
+                    "provision" => {
+                        if back.is_provisioned() {
+                            assert!(back.login("first", b"new-pass-1", 0).result.is_ok());
+                            // The slot is written after the spent secret: never an account
+                            // whose secret still works.
+                            assert!(
+                                !back
+                                    .provisioning_secret(SEED)
+                                    .unwrap()
+                                    .matches(&old_secret.to_string()),
+                                "cut {cut}"
+                            );
+                        } else {
+                            assert!(!finished, "cut {cut}: provisioning finished but lost");
+                            assert_eq!(back.list().count(), 0);
+                        }
+                    }
+                    _ => {
+                        let new = back.login("first", b"new-pass-1", 0).result.is_ok();
+                        let old = back.login("first", b"old-pass-1", 0).result.is_ok();
+                        assert!(new ^ old, "cut {cut}: new {new}, old {old}");
+                        assert!(new || !finished, "cut {cut}: finished but old");
+                    }
+                }
+                if finished {
+                    break;
+                }
+                cuts += 1;
+            }
+            assert!(cuts > 0, "{change}: no operation was cut");
+        }
     }
 }
 

@@ -1,10 +1,11 @@
 //! `wsbmc user add|passwd|list|del --state-dir DIR`: the account table of a state directory,
 //! for bootstrapping and recovery (issue 15).
 //!
-//! The command works on the state directory's store directly, so it needs the directory to
-//! itself: the agent holds an exclusive lock on `agent.lock` in it while it runs, and the
-//! command takes the same lock. On a running agent it refuses, naming the way: stop the agent,
-//! change the accounts, start it again (the agent reads the table at start). Passwords come
+//! On a stopped agent the command works on the state directory's store directly, holding
+//! `agent.lock` as the agent does while it runs. On a running agent (the lock is held) it
+//! never touches the store: it sends the change to the agent's account socket
+//! (account_socket.rs), and the agent makes it at once, stores it and audits it. So the store
+//! is never written by two processes at once. Passwords come
 //! from a prompt without echo when stdin is a terminal, otherwise from the first line of
 //! stdin; never from the command line, where every process could read them.
 
@@ -12,7 +13,7 @@ use std::io::{BufRead, IsTerminal, Read as _, Write as _};
 use std::path::Path;
 use std::process::ExitCode;
 
-use wsbmc_accounts::{AccountTable, DigestHa1, NewPassword, Role};
+use wsbmc_accounts::{DigestHa1, NewPassword, Role};
 use wsbmc_http::DigestKeys;
 use wsbmc_store::{FileFlash, Store};
 
@@ -57,16 +58,14 @@ fn run_inner(
     salt: [u8; 16],
 ) -> Result<(), String> {
     state::private_dir(dir).map_err(|e| format!("state directory {}: {e}", dir.display()))?;
-    let _lock = state::lock_dir(dir).map_err(|e| {
-        format!(
-            "{e}: a wsbmc agent is using {} (stop it, change the accounts, start it again)",
-            dir.display()
-        )
-    })?;
-    // Read the password before touching the store: a refused one changes nothing.
+    // Read the password before touching anything: a refused one changes nothing.
     let password = match action {
         UserAction::Add { .. } | UserAction::Passwd { .. } => Some(read_password()?),
         _ => None,
+    };
+    let Ok(_lock) = state::lock_dir(dir) else {
+        // An agent holds the directory: it alone writes the store, so it makes the change.
+        return on_running_agent(dir, action, password.as_deref());
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -89,7 +88,7 @@ fn run_inner(
         };
         let change = match action {
             UserAction::List => {
-                print!("{}", list(&table));
+                print!("{}", crate::account_socket::list(&table));
                 return Ok(());
             }
             UserAction::Add { name, role } => {
@@ -113,6 +112,33 @@ fn run_inner(
     })
 }
 
+/// The change through a running agent's account socket; its answer printed as the stopped
+/// case prints it.
+fn on_running_agent(
+    dir: &Path,
+    action: &UserAction,
+    password: Option<&[u8]>,
+) -> Result<(), String> {
+    use crate::account_socket::{Request, request};
+    let req = match action {
+        UserAction::Add { name, role } => Request::Add {
+            name: name.clone(),
+            role: Role::from_name(role).ok_or_else(|| {
+                format!("--role {role:?}: not Administrator, Operator or ReadOnly")
+            })?,
+        },
+        UserAction::Passwd { name } => Request::Passwd { name: name.clone() },
+        UserAction::Del { name } => Request::Del { name: name.clone() },
+        UserAction::List => Request::List,
+    };
+    let body = request(dir, &req, password)?;
+    match action {
+        UserAction::List => print!("{body}"),
+        _ => eprint!("{body}"),
+    }
+    Ok(())
+}
+
 /// The state directory's map, with a blank queue of its own in a temporary file: this command
 /// never reads or writes the SEL, and the real queue's size depends on the board.
 async fn mount(dir: &Path) -> Result<Store<FileFlash<PAGE>>, String> {
@@ -126,22 +152,6 @@ async fn mount(dir: &Path) -> Result<Store<FileFlash<PAGE>>, String> {
     Store::mount(map, queue?)
         .await
         .map_err(|e| format!("state directory {}: {e}", dir.display()))
-}
-
-fn list(table: &AccountTable) -> String {
-    let now = state::now_ms();
-    let mut out = String::new();
-    for (slot, a) in table.list() {
-        out.push_str(&format!(
-            "{}\t{}\t{}\t{}\t{}\n",
-            slot + 1,
-            a.name(),
-            a.role(),
-            if a.enabled() { "enabled" } else { "disabled" },
-            if a.is_locked(now) { "locked" } else { "-" },
-        ));
-    }
-    out
 }
 
 /// The new password: from a prompt without echo on a terminal (asked twice), else the first
@@ -167,6 +177,34 @@ fn read_password() -> Result<Vec<u8>, String> {
         return Err("no password on stdin".into());
     }
     Ok(line)
+}
+
+/// `--password-file`: the first line of a file only its owner may read (0600 or stricter), as
+/// UTF-8. A file group or others can read is refused: the password would not be private.
+pub fn read_password_file(path: &Path) -> Result<String, String> {
+    use std::os::unix::fs::PermissionsExt;
+    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(format!(
+            "{} is mode {mode:o}: a password file must be readable by its owner only \
+             (chmod 600)",
+            path.display()
+        ));
+    }
+    let mut line = Vec::new();
+    std::io::BufReader::new(file)
+        .take(MAX_LINE)
+        .read_until(b'\n', &mut line)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    strip_newline(&mut line);
+    if line.is_empty() {
+        return Err(format!("{}: no password on its first line", path.display()));
+    }
+    String::from_utf8(line).map_err(|_| format!("{}: the password is not UTF-8", path.display()))
 }
 
 fn strip_newline(line: &mut Vec<u8>) {
@@ -230,6 +268,35 @@ impl Drop for NoEcho {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn password_files_must_be_private_and_hold_a_line() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("wsbmc-pwfile-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("pw");
+        let write = |text: &str, mode: u32| {
+            std::fs::write(&path, text).unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        };
+        write("s3cret-pw\nignored\n", 0o600);
+        assert_eq!(read_password_file(&path).unwrap(), "s3cret-pw");
+        write("s3cret-pw", 0o400);
+        assert_eq!(read_password_file(&path).unwrap(), "s3cret-pw");
+        write("s3cret-pw\n", 0o644);
+        let e = read_password_file(&path).unwrap_err();
+        assert!(e.contains("644") && e.contains("chmod 600"), "{e}");
+        assert!(!e.contains("s3cret"), "{e}");
+        write("\n", 0o600);
+        assert!(
+            read_password_file(&path)
+                .unwrap_err()
+                .contains("no password")
+        );
+        assert!(read_password_file(&dir.join("missing")).is_err());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn newlines_are_stripped_once() {

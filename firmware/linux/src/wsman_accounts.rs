@@ -15,8 +15,11 @@
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
-use log::warn;
-use wsbmc_accounts::{AccountTable, Change, DigestHa1, NewPassword, PasswordError, Privilege};
+use log::{info, warn};
+use wsbmc_accounts::{
+    AccountError, AccountTable, Change, DigestHa1, NewPassword, PROVISIONING_USER, PasswordError,
+    Privilege, ProvisionError, Role,
+};
 use wsbmc_agent::Agent;
 use wsbmc_cim::NotPersisted;
 use wsbmc_http::DigestKeys;
@@ -56,6 +59,38 @@ impl AgentAccounts {
             iterations,
             ram_only,
             random,
+        }
+    }
+
+    /// Persists and audits a change made by `by` through `via` (WS-Man, or the account
+    /// socket of `wsbmc user` on a running agent): the SEL's Session Audit record, the
+    /// agent's log with the names, the record through the log task.
+    pub fn commit_by(&self, change: Change, by: &str, via: &str) {
+        let Some(agent) = self.agent.upgrade() else {
+            return;
+        };
+        // At warn, as the login hook logs failed logins: an audit line an operator keeps.
+        warn!(
+            "account audit: {:?} for user {:?} by {by:?} over {via}",
+            change.audit.kind, change.audit.user
+        );
+        let e = wsbmc_accounts::sel_event(&change.audit);
+        if !agent.log_session_audit(e.sensor_type, e.event_type, e.deassertion, e.data) {
+            warn!("the SEL record of an account change was dropped: the log queue is full");
+        }
+        if self.ram_only {
+            warn!(
+                "account change kept in RAM only: the development default account is in use \
+                 (start with --user/--password and --state-dir to keep accounts)"
+            );
+            return;
+        }
+        let queued = match self.table.try_borrow() {
+            Ok(table) => state::queue_record(&agent, &table, change.write),
+            Err(_) => false,
+        };
+        if !queued {
+            warn!("an account change could not be queued for the store: it lasts until a restart");
         }
     }
 
@@ -106,34 +141,48 @@ impl wsbmc_cim::Accounts for AgentAccounts {
         }
     }
 
+    /// The provisioning path's caller (http proved its one-time secret, wsman let only
+    /// CreateAccount through) makes the first Administrator, whatever role the template
+    /// names, and spends the secret; every other caller creates as asked.
+    fn create(
+        &self,
+        table: &mut AccountTable,
+        name: &str,
+        role: Role,
+        password: NewPassword,
+    ) -> Result<Change, AccountError> {
+        if !self.caller().eq_ignore_ascii_case(PROVISIONING_USER) {
+            return table.create(name, role, password);
+        }
+        let p = match table.provision_checked(name, password) {
+            Ok(p) => p,
+            Err(ProvisionError::Account(e)) => return Err(e),
+            // Another request provisioned the device between this one's login and now: the
+            // path is closed. CreateAccount answers Failed (2).
+            Err(_) => return Err(AccountError::LastAdministrator),
+        };
+        // The spent counter first, then the slot (`commit`): a power cut between the two
+        // leaves an unprovisioned device with a fresh secret, never an account whose secret
+        // still works. The marker that says accounts were stored here is made at the next
+        // start, once the slot is surely on flash (state::load_accounts).
+        if !self.ram_only
+            && !self
+                .agent
+                .upgrade()
+                .is_some_and(|agent| state::queue_record(&agent, table, p.writes[0]))
+        {
+            warn!("the spent provisioning secret could not be queued for the store");
+        }
+        info!("provisioned: {name:?} is the first Administrator; the provisioning path is closed");
+        let [_, write] = p.writes;
+        Ok(Change {
+            write,
+            audit: p.audit,
+        })
+    }
+
     fn commit(&self, change: Change) {
-        let Some(agent) = self.agent.upgrade() else {
-            return;
-        };
-        let by = self.caller();
-        // At warn, as the login hook logs failed logins: an audit line an operator keeps.
-        warn!(
-            "account audit: {:?} for user {:?} by {by:?} over WS-Man",
-            change.audit.kind, change.audit.user
-        );
-        let e = wsbmc_accounts::sel_event(&change.audit);
-        if !agent.log_session_audit(e.sensor_type, e.event_type, e.deassertion, e.data) {
-            warn!("the SEL record of an account change was dropped: the log queue is full");
-        }
-        if self.ram_only {
-            warn!(
-                "account change kept in RAM only: the development default account is in use \
-                 (start with --user/--password and --state-dir to keep accounts)"
-            );
-            return;
-        }
-        let queued = match self.table.try_borrow() {
-            Ok(table) => state::queue_record(&agent, &table, change.write),
-            Err(_) => false,
-        };
-        if !queued {
-            warn!("an account change could not be queued for the store: it lasts until a restart");
-        }
+        self.commit_by(change, &self.caller(), "WS-Man");
     }
 
     fn now_ms(&self) -> u64 {

@@ -358,11 +358,29 @@ impl Service {
         }
         let relates_to = req.header.message_id;
         #[cfg(feature = "authorize")]
-        if let Some(role) = role
-            && let Err(denied) = wsbmc_accounts::authorize(role, &operation_of(&req))
-        {
-            let f = Fault::new(FaultKind::AccessDenied).message(alloc::format!("The {denied}."));
-            return self.fault(&f, relates_to, &[]);
+        if let Some(role) = role {
+            let op = operation_of(&req);
+            // The reserved name no account can have is the provisioning path's caller (http
+            // proved its one-time secret): Identify and CreateAccount only, whatever its role.
+            let refusal = if meta
+                .user
+                .is_some_and(|u| u.eq_ignore_ascii_case(wsbmc_accounts::PROVISIONING_USER))
+            {
+                (!wsbmc_accounts::provision::allows(&op)).then(|| {
+                    String::from(
+                        "The device is not provisioned: only CreateAccount on \
+                         CIM_AccountManagementService, to create the first Administrator.",
+                    )
+                })
+            } else {
+                wsbmc_accounts::authorize(role, &op)
+                    .err()
+                    .map(|denied| alloc::format!("The {denied}."))
+            };
+            if let Some(message) = refusal {
+                let f = Fault::new(FaultKind::AccessDenied).message(message);
+                return self.fault(&f, relates_to, &[]);
+            }
         }
         #[cfg(not(feature = "authorize"))]
         if role.is_some_and(|r| r != Role::Administrator) {
