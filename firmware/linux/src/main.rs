@@ -39,7 +39,9 @@ use embedded_io_adapters::tokio_1::FromTokio;
 use log::{debug, info, warn};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
-use wsbmc_accounts::{LockoutPolicy, Role};
+use wsbmc_accounts::LockoutPolicy;
+#[cfg(feature = "sim")]
+use wsbmc_accounts::Role;
 use wsbmc_agent::Agent;
 // Installs the embassy-time driver the shared code keeps time with (see that crate for why).
 use wsbmc_board::Board;
@@ -547,6 +549,8 @@ async fn run(
     } else {
         None
     };
+    // Only the simulated board adds to the table here (its development account).
+    #[cfg_attr(not(feature = "sim"), allow(unused_mut))]
     let mut table = match state::start(
         &board,
         args.state_dir.as_deref(),
