@@ -22,6 +22,7 @@ import pytest
 import event_sink
 from conftest import Agent
 from event_sink import EventSink, MODE_EVENTS, MODE_PUSH, MODE_PUSH_WITH_ACK
+from test_sel_power import COMPUTER_SYSTEM, _host, _invoke
 from wsmanlib import envelope, fault_of, post
 
 E = event_sink.E
@@ -182,6 +183,44 @@ def test_each_mode_delivers_the_crossing_and_the_sel_record(ev_agent, sinks, mod
         assert all(d.action == event_sink.EVENTS for d in sink.snapshot())
     a.sim("clear", "inlet_temp")
     sink.wait_for(find_event(is_crossing(False)), within=10 * POLL_S, what="deassertion")
+    assert sink.errors == []
+
+
+def test_a_power_cycle_through_invoke_yields_its_events(ev_agent, sinks):
+    """CIM_ComputerSystem.RequestStateChange(10), a power cycle, is logged against the BMC's Host
+    Power sensor (Power Unit, 09h) as the host going off and coming back: the sink gets both as
+    CIM_AlertIndication (Power Off/Down asserted, then deasserted) and the SEL records as
+    CIM_InstCreation."""
+    a, sink = ev_agent, sinks(MODE_PUSH)
+    subscribed(a, sink, MODE_PUSH)
+    host = _host(a)
+    keys = {"CreationClassName": "CIM_ComputerSystem", "Name": host["Name"]}
+    assert _invoke(a, COMPUTER_SYSTEM, "RequestStateChange", keys, {"RequestedState": 10}) == 0
+
+    def host_power(state):
+        def pred(action, el):
+            if action != ALERT:
+                return False
+            args = [m.text for m in el.findall("{%s}MessageArguments" % ALERT)]
+            return args[:1] == ["Host Power"] and "Power off" in args[1] and args[2] == state
+
+        return pred
+
+    # The host goes off (Power Off/Down asserted), then comes back on (deasserted).
+    _, alert = sink.wait_for(find_event(host_power("Asserted")), within=10 * POLL_S, what="power-off alert")
+    sink.wait_for(find_event(host_power("Deasserted")), within=10 * POLL_S, what="power-on alert")
+    sels = {s.get("Name"): s.text for s in alert.iter("{%s}Selector" % event_sink.W)}
+    assert sels["DeviceID"].startswith("Host Power("), sels
+    record_data = "{%s}SourceInstance/{%sCIM_LogRecord}CIM_LogRecord/{%sCIM_LogRecord}RecordData" % (
+        CREATION,
+        CIM,
+        CIM,
+    )
+    sink.wait_for(
+        find_event(lambda act, el: act == CREATION and "Host Power(" in (el.findtext(record_data) or "")),
+        within=5 * POLL_S,
+        what="CIM_InstCreation of the power record",
+    )
     assert sink.errors == []
 
 

@@ -31,6 +31,7 @@ installs it). Set WSBMC_X86_BIN to a built static x86_64 binary to skip the buil
 
 import os
 import pathlib
+import re
 import secrets
 import shutil
 import subprocess
@@ -39,8 +40,10 @@ import tomllib
 from fractions import Fraction
 
 import pytest
+import requests
 
 from board_expect import expected_sensors, system_name
+from test_provisioning import provision, return_value
 from wsmanlib import key_values, needs_qemu, numeric_sensors, pypsrp
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -49,6 +52,7 @@ SCRIPT = ROOT / "scripts" / "qemu-x86-ipmi"
 BOOT_TIMEOUT_S = 180  # TCG on two shared cores: ~6-14 s normally, far more under load
 BUILD_TIMEOUT_S = 900  # only when the test builds the binary itself
 READ_WAIT_S = 30  # first reading: the SDR walk is a few dozen KCS exchanges
+PROVISION_WAIT_S = 60  # the secret is printed once wsbmc has started, after the first answer
 KERNEL_RETRIES_S = 8  # the message handler retries a bridged request ~4 times, 1 s apart
 NO_CONTACT = "12"
 LOST_COMMUNICATION = "13"
@@ -103,15 +107,19 @@ class Image:
     def __init__(self, state: pathlib.Path):
         self.state = state
         self.host = "127.0.0.1"
-        self.user = "admin"
+        # The account provision() makes from the console's secret (the image has none until then).
+        self.user = "console"
         self.password = secrets.token_urlsafe(12)
+        self.secret = None
+        self.bmc = None
         self.info = {}
 
     def start(self):
         cmd = [str(SCRIPT), "start", "--dir", str(self.state), "--timeout", str(BOOT_TIMEOUT_S)]
         if os.environ.get("WSBMC_X86_BIN"):
             cmd += ["--bin", os.environ["WSBMC_X86_BIN"]]
-        env = {**os.environ, "WSBMC_USER": self.user, "WSBMC_PASSWORD": self.password}
+        # No credentials: the script and the image take none.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("WSBMC_") or k == "WSBMC_X86_BIN"}
         started = subprocess.run(
             cmd, capture_output=True, text=True, env=env, timeout=BOOT_TIMEOUT_S + BUILD_TIMEOUT_S
         )
@@ -120,6 +128,26 @@ class Image:
         self.info = key_values(started.stdout)
         self.port = int(self.info["port"])
         print(f"x86-ipmi: first HTTP answer {self.info['ready_ms']} ms after QEMU start")
+
+    def provision(self):
+        """The documented path: the one-time secret and the BMC's name from the serial console,
+        then CreateAccount with Basic provision:SECRET (test_provisioning.py checks the refusals
+        around it; the AST2600 test does again on its image)."""
+        deadline = time.monotonic() + PROVISION_WAIT_S
+        while True:
+            console = self.console()
+            secrets_seen = re.findall(r"provisioning secret: ([0-9A-Z-]{29})", console)
+            names = re.findall(r'CIM_ComputerSystem Name is "([^"]+)"', console)
+            if secrets_seen and names:
+                break
+            assert time.monotonic() < deadline, "no provisioning secret on the console:\n" + console[-3000:]
+            time.sleep(0.5)
+        # The last ones: wsbmc restarted by the init would print a new secret.
+        self.secret, self.bmc = secrets_seen[-1], names[-1]
+        assert requests.post(f"http://{self.host}:{self.port}/wsman", data=b"<x/>",
+                             auth=("admin", "wsbmc-dev"), timeout=30).status_code == 401
+        status, text = provision(self, self.user, self.password)
+        assert status == 200 and return_value(text) == 0, text
 
     def stop(self):
         subprocess.run([str(SCRIPT), "stop", "--dir", str(self.state)], timeout=30, check=False)
@@ -136,6 +164,7 @@ def image(tmp_path_factory):
     img = Image(tmp_path_factory.mktemp("qemu-x86-ipmi"))
     try:
         img.start()
+        img.provision()
         yield img
     finally:
         img.stop()
