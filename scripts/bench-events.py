@@ -22,7 +22,6 @@ import os
 import pathlib
 import secrets
 import select
-import signal
 import statistics
 import subprocess
 import sys
@@ -37,6 +36,7 @@ import event_sink  # noqa: E402
 from event_sink import EventSink, MODE_EVENTS, MODE_PUSH, MODE_PUSH_WITH_ACK  # noqa: E402
 
 import requests  # noqa: E402
+from wsmanlib import stop_process  # noqa: E402
 
 BIN = pathlib.Path(os.environ.get("WSBMC_BIN", ROOT / "target" / "release" / "wsbmc"))
 BOARD = ROOT / "boards" / "sim" / "board.toml"
@@ -67,13 +67,7 @@ class Agent:
         self.url = buf.decode().split()[2]
 
     def stop(self):
-        if self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=10)
+        stop_process(self.proc)
 
     def rss_kib(self):
         for line in open(f"/proc/{self.proc.pid}/status"):

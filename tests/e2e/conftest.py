@@ -14,13 +14,14 @@ import pathlib
 import secrets
 import select
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
 import tomllib
 
 import pytest
+
+from wsmanlib import stop_process
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SIM_BOARD = ROOT / "boards" / "sim" / "board.toml"
@@ -131,13 +132,7 @@ class Agent:
 
     def stop(self):
         self._forget_password_file()
-        if self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=10)
+        stop_process(self.proc)
 
     def sim(self, *words, check=True) -> subprocess.CompletedProcess:
         """Runs `wsbmc sim --control PATH WORDS...` against this agent (bounded in time)."""

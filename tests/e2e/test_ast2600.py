@@ -63,7 +63,7 @@ from wsmanlib import (
     envelope,
     fault_of,
 )
-from test_provisioning import IDENTIFY, create_account_envelope, return_value
+from test_provisioning import IDENTIFY, console_secret, create_account_envelope, return_value
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 BOARD = ROOT / "boards" / "ast2600-evb" / "board.toml"
@@ -167,10 +167,9 @@ def provision_image(image):
     test_boots_unprovisioned_and_is_provisioned_from_its_console."""
     rec = image.provisioning
     console = image.console()
-    m = re.search(r"provisioning secret: ([0-9A-Z-]{29})", console)
-    assert m, "no provisioning secret on the console:\n" + console[-3000:]
-    secret = m.group(1)
-    bmc = re.search(r'CIM_ComputerSystem Name is "([^"]+)"', console).group(1)
+    found = console_secret(console)
+    assert found, "no provisioning secret on the console:\n" + console[-3000:]
+    secret, bmc = found
     rec["secret"] = secret
     # Identify, anonymously, is served.
     rec["identify"] = _post(image, IDENTIFY, headers={"WSMANIDENTIFY": "unauthenticated"}).status_code

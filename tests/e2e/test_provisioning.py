@@ -11,7 +11,6 @@ Clients: requests/http.client (raw envelopes, Basic from 127.0.0.0/8) and pypsrp
 import os
 import re
 import select
-import signal
 import stat
 import subprocess
 import time
@@ -23,7 +22,9 @@ from conftest import _binary
 from test_account_management import SERVICE, selector_set
 from test_accounts import ACCOUNT, NUMERIC_SENSOR, enumerate_envelope, post_from, session_audit
 from test_https_digest import _hardware_board
-from wsmanlib import CIM_SCHEMA, CONTENT_TYPE, NS, enumerate_all, envelope, fault_of, props, pypsrp
+from wsmanlib import (
+    CIM_SCHEMA, CONTENT_TYPE, NS, enumerate_all, envelope, fault_of, props, pypsrp, stop_process,
+)
 
 COMPUTER_SYSTEM = CIM_SCHEMA + "CIM_ComputerSystem"
 ANONYMOUS = "http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous"
@@ -33,6 +34,14 @@ IDENTIFY = (
     "<s:Header/><s:Body><wsmid:Identify/></s:Body></s:Envelope>"
 )
 START_TIMEOUT_S = 30
+
+
+def console_secret(console: str):
+    """(secret, BMC system name) as an unprovisioned agent prints them on its console, the last
+    ones printed (an agent restarted by an image's init prints a new secret), or None."""
+    secrets_seen = re.findall(r"provisioning secret: ([0-9A-Z-]{29})", console)
+    names = re.findall(r'CIM_ComputerSystem Name is "([^"]+)"', console)
+    return (secrets_seen[-1], names[-1]) if secrets_seen and names else None
 
 
 class Unprovisioned:
@@ -63,10 +72,9 @@ class Unprovisioned:
     def ready(self):
         """Once the agent has said what it has to say at start: the secret, or the accounts."""
         text = self.err.decode(errors="replace")
-        m = re.search(r"provisioning secret: ([0-9A-Z-]{29})", text)
-        if m:
-            self.secret = m.group(1)
-            self.bmc = re.search(r"CIM_ComputerSystem Name is \"([^\"]+)\"", text).group(1)
+        found = console_secret(text)
+        if found:
+            self.secret, self.bmc = found
             return True
         return True if "accounts: " in text else None
 
@@ -83,13 +91,7 @@ class Unprovisioned:
                 self.err += chunk
 
     def stop(self):
-        if self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=10)
+        stop_process(self.proc)
         # Whatever is left of stderr, for the assertions on the console.
         rest = self.proc.stderr.read()
         if rest:

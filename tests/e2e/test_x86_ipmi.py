@@ -31,7 +31,6 @@ installs it). Set WSBMC_X86_BIN to a built static x86_64 binary to skip the buil
 
 import os
 import pathlib
-import re
 import secrets
 import shutil
 import subprocess
@@ -43,7 +42,7 @@ import pytest
 import requests
 
 from board_expect import expected_sensors, system_name
-from test_provisioning import provision, return_value
+from test_provisioning import console_secret, provision, return_value
 from wsmanlib import key_values, needs_qemu, numeric_sensors, pypsrp
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -134,16 +133,10 @@ class Image:
         then CreateAccount with Basic provision:SECRET (test_provisioning.py checks the refusals
         around it; the AST2600 test does again on its image)."""
         deadline = time.monotonic() + PROVISION_WAIT_S
-        while True:
-            console = self.console()
-            secrets_seen = re.findall(r"provisioning secret: ([0-9A-Z-]{29})", console)
-            names = re.findall(r'CIM_ComputerSystem Name is "([^"]+)"', console)
-            if secrets_seen and names:
-                break
-            assert time.monotonic() < deadline, "no provisioning secret on the console:\n" + console[-3000:]
+        while not (found := console_secret(self.console())):
+            assert time.monotonic() < deadline, "no provisioning secret on the console:\n" + self.console()[-3000:]
             time.sleep(0.5)
-        # The last ones: wsbmc restarted by the init would print a new secret.
-        self.secret, self.bmc = secrets_seen[-1], names[-1]
+        self.secret, self.bmc = found
         assert requests.post(f"http://{self.host}:{self.port}/wsman", data=b"<x/>",
                              auth=("admin", "wsbmc-dev"), timeout=30).status_code == 401
         status, text = provision(self, self.user, self.password)

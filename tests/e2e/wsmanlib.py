@@ -3,7 +3,9 @@
 import json
 import os
 import shutil
+import signal
 import socket
+import subprocess
 import time
 import uuid
 import xml.etree.ElementTree as ET
@@ -260,3 +262,14 @@ def wait_until(pred, what, within):
             return last
         time.sleep(0.25)
     pytest.fail(f"{what} did not happen within {within}s (last: {last!r})")
+
+
+def stop_process(proc: subprocess.Popen) -> None:
+    """Stops a process this test started, by its PID: TERM, then KILL after 10 s."""
+    if proc.poll() is None:
+        os.kill(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)

@@ -262,7 +262,7 @@ pub fn list(table: &AccountTable) -> String {
 
 /// The client side, for `wsbmc user` when the agent holds the state directory.
 pub fn request(dir: &Path, request: &Request, password: Option<&[u8]>) -> Result<String, String> {
-    use std::io::{Read, Write};
+    use std::io::Write;
     let (name, addr) = address(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let mut s = std::os::unix::net::UnixStream::connect_addr(&addr).map_err(|e| {
         format!(
@@ -280,8 +280,15 @@ pub fn request(dir: &Path, request: &Request, password: Option<&[u8]>) -> Result
     let sent = s.write_all(&msg);
     msg.fill(0);
     sent.map_err(|e| format!("send: {e}"))?;
+    read_reply(s, MAX_REPLY)
+}
+
+/// Reads an agent socket's reply (at most `max` bytes): the body after an `ok` line, or the
+/// message of an `error: ` line. The control socket (sim) answers in the same shape.
+pub fn read_reply(s: impl std::io::Read, max: u64) -> Result<String, String> {
+    use std::io::Read as _;
     let mut reply = String::new();
-    s.take(MAX_REPLY)
+    s.take(max)
         .read_to_string(&mut reply)
         .map_err(|e| format!("reply: {e}"))?;
     match reply.split_once('\n') {

@@ -341,7 +341,7 @@ async fn read_line(stream: &mut UnixStream) -> Result<String, String> {
 
 /// The client side: sends `cmd` to the agent at `path`, returns the reply body or the error.
 pub fn request(path: &PathBuf, cmd: &Command) -> Result<String, String> {
-    use std::io::{Read, Write};
+    use std::io::Write;
     use std::os::unix::net::UnixStream;
     let mut s = UnixStream::connect(path)
         .map_err(|e| format!("cannot reach the agent at {}: {e}", path.display()))?;
@@ -349,16 +349,5 @@ pub fn request(path: &PathBuf, cmd: &Command) -> Result<String, String> {
     let _ = s.set_write_timeout(Some(REQUEST_TIMEOUT));
     s.write_all(format!("{}\n", cmd.to_line()).as_bytes())
         .map_err(|e| format!("send: {e}"))?;
-    let mut reply = String::new();
-    s.take(MAX_REPLY)
-        .read_to_string(&mut reply)
-        .map_err(|e| format!("reply: {e}"))?;
-    match reply.split_once('\n') {
-        Some(("ok", body)) => Ok(body.to_string()),
-        _ => Err(reply
-            .trim_end()
-            .strip_prefix("error: ")
-            .unwrap_or(reply.trim_end())
-            .to_string()),
-    }
+    crate::account_socket::read_reply(s, MAX_REPLY)
 }
