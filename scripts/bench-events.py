@@ -50,10 +50,14 @@ class Agent:
     def __init__(self, tmp):
         self.user, self.password = "admin", secrets.token_urlsafe(12)
         self.control = pathlib.Path(tmp) / "ctl.sock"
+        pw_file = pathlib.Path(tmp) / "agent.pw"  # the agent's --password-file, never argv
+        pw_file.parent.mkdir(parents=True, exist_ok=True)
+        pw_file.touch(mode=0o600)
+        pw_file.write_text(self.password + "\n")
         self.proc = subprocess.Popen(
             [str(BIN), "--listen", "127.0.0.1:0", "--no-https", "--board", str(BOARD),
              "--control", str(self.control), "--state-dir", str(pathlib.Path(tmp) / "state"),
-             "--user", self.user, "--password", self.password],
+             "--user", self.user, "--password-file", str(pw_file)],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             env={**{k: v for k, v in os.environ.items() if not k.startswith("WSBMC_")}, "RUST_LOG": "error"},
         )

@@ -1,7 +1,8 @@
 """HTTPS figures for BENCHMARKS.md: the cost of a full TLS 1.3 handshake, and Identify, Get and
 Enumerate over one keep-alive connection on HTTPS beside the same on plain HTTP.
 
-argv: host http_port https_port user password cafile server_pid seconds_per_figure
+argv: host http_port https_port user password_file cafile server_pid seconds_per_figure
+(the password is read from a file, never argv)
 Prints one JSON object. Sequential requests on one connection (latency, and the server CPU each
 costs from /proc/PID/stat), not a load test: scripts/bench's loadgen measures throughput.
 """
@@ -16,7 +17,8 @@ import statistics
 import sys
 import time
 
-host, http_port, https_port, user, password, cafile, pid, seconds = sys.argv[1:9]
+host, http_port, https_port, user, password_file, cafile, pid, seconds = sys.argv[1:9]
+password = open(password_file).read().rstrip("\r\n")
 http_port, https_port, pid, seconds = int(http_port), int(https_port), int(pid), float(seconds)
 TICK = os.sysconf("SC_CLK_TCK")
 AUTH = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()

@@ -158,6 +158,14 @@ pub struct HttpResponse {
     pub body: Vec<u8>,
 }
 
+/// The password of a bench run, from a file (0600, written by the script that starts the run)
+/// rather than argv, where every process on the machine could read it.
+pub fn read_password_file(path: &std::path::Path) -> io::Result<String> {
+    Ok(std::fs::read_to_string(path)?
+        .trim_end_matches(['\r', '\n'])
+        .to_owned())
+}
+
 impl Client {
     pub async fn connect(addr: &str, user: &str, password: &str) -> io::Result<Self> {
         use base64::Engine;

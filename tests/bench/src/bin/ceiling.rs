@@ -18,8 +18,9 @@ struct Args {
     listen: SocketAddr,
     #[arg(long, default_value = "admin")]
     user: String,
+    /// File holding the password (its first line).
     #[arg(long)]
-    password: String,
+    password_file: std::path::PathBuf,
 }
 
 /// The agent's own Identify reply, so the ceiling sends what the Identify scenario receives.
@@ -39,6 +40,7 @@ impl Handler for Fixed {
 
 fn main() -> std::io::Result<()> {
     let args = Args::parse();
+    let password = wsbmc_bench::read_password_file(&args.password_file)?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -46,12 +48,7 @@ fn main() -> std::io::Result<()> {
     local.block_on(&rt, async move {
         let mut auth = Auth::new();
         // Same KDF and iteration count as the agent's start-up hash.
-        auth.add_user(
-            &args.user,
-            args.password.as_bytes(),
-            b"ceiling-salt",
-            20_000,
-        );
+        auth.add_user(&args.user, password.as_bytes(), b"ceiling-salt", 20_000);
         let auth = Rc::new(auth);
         let limits = Rc::new(HttpLimits::default());
         let listener = tokio::net::TcpListener::bind(args.listen).await?;

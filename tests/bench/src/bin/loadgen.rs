@@ -32,8 +32,9 @@ struct Args {
     addr: String,
     #[arg(long, default_value = "admin")]
     user: String,
+    /// File holding the password (its first line).
     #[arg(long)]
-    password: String,
+    password_file: std::path::PathBuf,
     #[arg(long, value_enum)]
     scenario: Scenario,
     #[arg(long, default_value_t = 16)]
@@ -67,7 +68,9 @@ fn main() -> Result<(), String> {
 }
 
 async fn run(args: Args) -> Result<(), String> {
-    let mut probe = Client::connect(&args.addr, &args.user, &args.password)
+    let password = wsbmc_bench::read_password_file(&args.password_file)
+        .map_err(|e| format!("{}: {e}", args.password_file.display()))?;
+    let mut probe = Client::connect(&args.addr, &args.user, &password)
         .await
         .map_err(|e| format!("connect {}: {e}", args.addr))?;
     // Only Get and Invoke address an instance; Identify must also run against the ceiling
@@ -115,7 +118,7 @@ async fn run(args: Args) -> Result<(), String> {
 
     let mut tasks = Vec::new();
     for _ in 0..args.connections {
-        let mut client = Client::connect(&args.addr, &args.user, &args.password)
+        let mut client = Client::connect(&args.addr, &args.user, &password)
             .await
             .map_err(|e| format!("connect: {e}"))?;
         let (op, lat, errors) = (op.clone(), lat.clone(), errors.clone());

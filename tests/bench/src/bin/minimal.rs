@@ -16,9 +16,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 struct Args {
     #[arg(long, default_value = "127.0.0.1:0")]
     listen: SocketAddr,
-    /// Accepted for the same command line as `ceiling`; not checked.
+    /// Accepted for the same command line as `ceiling`; not read.
     #[arg(long)]
-    password: Option<String>,
+    password_file: Option<std::path::PathBuf>,
 }
 
 /// Requests larger than this close the connection (the bench's largest is about 1 KiB).
