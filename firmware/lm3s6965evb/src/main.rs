@@ -25,7 +25,6 @@ mod mem;
 mod memfns;
 
 use alloc::vec::Vec;
-use core::panic::PanicInfo;
 
 use cortex_m_rt::{ExceptionFrame, exception};
 use defmt::{error, info, warn};
@@ -584,32 +583,36 @@ unsafe fn DefaultHandler(irqn: i16) {
     }
 }
 
-/// cortex-m-rt requires an `unsafe fn` here too; the body only logs and resets.
+/// Logs where the fault happened and resets: a BMC must come back on its own, and the log line is
+/// all the evidence a field unit keeps. Untrusted input must never get here (the core's rule); if
+/// it does, the reset bounds the damage to one reboot.
+///
+/// This is also where every panic ends: the image is built with `panic=immediate-abort`
+/// (.cargo/config.toml), so a panic site is an undefined instruction (`udf`), which faults as a
+/// UsageFault with CFSR's UNDEFINSTR bit (0x0001_0000) set, escalated to this handler (HFSR's
+/// FORCED bit, 0x4000_0000). The stacked PC is then the panic site itself:
+/// `addr2line -ife <elf> <pc> <lr> <addresses>` names the function, the functions inlined into
+/// it, and the call chain. The fault status and address registers say what any other fault was
+/// (a bus or memory fault sets MMFAR or BFAR). There is no `#[panic_handler]`: immediate-abort
+/// needs none, and no panic reaches one. cortex-m-rt requires an `unsafe fn` here; the body
+/// only reads the system control block and the stack.
 #[exception]
 unsafe fn HardFault(frame: &ExceptionFrame) -> ! {
-    error!(
-        "hard fault at pc {=u32:#010x}, lr {=u32:#010x}; resetting",
-        frame.pc(),
-        frame.lr()
-    );
-    cortex_m::peripheral::SCB::sys_reset()
-}
-
-/// Logs and resets: a BMC must come back on its own, and the log line is all the evidence a
-/// field unit keeps. Untrusted input must never get here (the core's rule); if it does, the
-/// reset bounds the damage to one reboot.
-///
-/// The handler deliberately leaves `PanicInfo` unread. Reading any part of it keeps every panic
-/// site's message arguments, formatting code and source location alive: about 25 KiB of this
-/// image's flash. What it logs instead are the return addresses still on the stack, which
-/// `addr2line -e <elf> <addresses>` (or `scripts/qemu-lm3s log`, which prints the ELF path)
-/// turns into the call chain that panicked.
-#[panic_handler]
-fn panic(_info: &PanicInfo) -> ! {
+    // Safety: SCB::PTR is the architectural address of the system control block; these four
+    // registers are read-only in effect here (reading them clears nothing).
+    let scb = unsafe { &*cortex_m::peripheral::SCB::PTR };
     let mut trace = [0u32; 12];
     let n = mem::code_addresses_on_stack(&mut trace);
     error!(
-        "panic; code addresses on the stack: {=[?]:#010x}; resetting",
+        "hard fault at pc {=u32:#010x}, lr {=u32:#010x}; cfsr {=u32:#010x} hfsr {=u32:#010x} \
+         mmfar {=u32:#010x} bfar {=u32:#010x}; code addresses on the stack: {=[?]:#010x}; \
+         resetting",
+        frame.pc(),
+        frame.lr(),
+        scb.cfsr.read(),
+        scb.hfsr.read(),
+        scb.mmfar.read(),
+        scb.bfar.read(),
         trace.get(..n).unwrap_or(&[])
     );
     cortex_m::peripheral::SCB::sys_reset()

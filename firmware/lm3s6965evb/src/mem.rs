@@ -50,8 +50,9 @@ unsafe impl GlobalAlloc for CountingHeap {
         // Safety: the caller upholds `GlobalAlloc::alloc`'s contract, forwarded unchanged.
         let p = unsafe { self.heap.alloc(layout) };
         if p.is_null() {
-            // The panic that follows names only the size; the fill level tells a leak or a
-            // burst (heap too small) from fragmentation (used well below the size).
+            // The allocation-failure panic that follows says nothing (immediate-abort: it is the
+            // HardFault log's PC); this line names the size, and the fill level tells a leak or
+            // a burst (heap too small) from fragmentation (used well below the size).
             defmt::error!(
                 "heap: {=usize} B allocation failed with {=usize} B in use",
                 layout.size(),
@@ -126,7 +127,7 @@ unsafe extern "C" {
 
 /// Fills `out` with the words between the stack pointer and the top of the stack that look like
 /// Thumb return addresses (odd, inside `.text`), innermost first, and returns how many it found.
-/// A heuristic backtrace for the panic log: stale words can appear too, but the real callers
+/// A heuristic backtrace for the HardFault log (where panics end): stale words can appear too, but the real callers
 /// are always among them.
 pub fn code_addresses_on_stack(out: &mut [u32]) -> usize {
     let text = (&raw const __stext as usize)..(&raw const __etext as usize);
