@@ -103,6 +103,7 @@ pub(crate) fn indicate(source: &Source, log: &LogShared, system_name: &str, id: 
 /// gives a subscription back at most what it had when it last changed, never more than
 /// granted, and consoles renew. Delivery credentials are in the record (the source must
 /// present them), which is the state directory's store, mode 0600.
+#[cfg(feature = "eventing-store")]
 pub(crate) mod stored {
     use alloc::string::String;
     use alloc::vec::Vec;

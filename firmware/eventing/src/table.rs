@@ -214,6 +214,15 @@ impl Table {
         &self.cfg
     }
 
+    /// The bounds, for an image that sets its own before the first Subscribe (the bare-metal
+    /// one keeps far fewer subscriptions and events than the default). Lowered later, they
+    /// bind from then on: subscriptions already granted stay, and a queue already longer than
+    /// a lowered `max_queue` keeps its length (each new event drops its oldest) until a Pull
+    /// drains it.
+    pub fn config_mut(&mut self) -> &mut Config {
+        &mut self.cfg
+    }
+
     pub fn len(&self) -> usize {
         self.subs.len()
     }
@@ -454,6 +463,28 @@ mod tests {
             &mut r,
         );
         assert!(e.is_ok());
+    }
+
+    #[test]
+    fn bounds_set_after_new_bind_the_next_subscribe_and_offer() {
+        let mut t = Table::new(Config::default());
+        let cfg = t.config_mut();
+        cfg.max_subscriptions = 1;
+        cfg.max_queue = 2;
+        let mut r = counter();
+        let c = Clock::monotonic(0);
+        t.subscribe(terms(DeliveryMode::Pull), "u", c, &mut r)
+            .unwrap();
+        let e = t
+            .subscribe(terms(DeliveryMode::Pull), "u", c, &mut r)
+            .unwrap_err();
+        assert_eq!(e.kind, FaultKind::QuotaLimit);
+        for i in 0..3u16 {
+            t.offer(Event::new(Some(i), "a", "<x/>"), 1, |_| true);
+        }
+        let s = t.iter().next().unwrap();
+        assert_eq!(s.queued().count(), 2);
+        assert_eq!(s.dropped, 1);
     }
 
     #[test]
