@@ -72,7 +72,9 @@ impl Backlog for SelBacklog<'_> {
 }
 
 /// Offers the indications of SEL record `id` (just stored and published) to every
-/// subscription whose filter selects them.
+/// subscription whose filter selects them. Out of line: inlined into the log task's state
+/// machine it costs the bare-metal image more flash.
+#[inline(never)]
 pub(crate) fn indicate(source: &Source, log: &LogShared, system_name: &str, id: u16, now_ms: u64) {
     let Some(index) = (0..log.len()).rev().find(|&i| log.record_id(i) == Some(id)) else {
         return;

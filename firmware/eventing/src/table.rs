@@ -185,8 +185,15 @@ fn unknown(kind: FaultKind) -> Fault {
 /// `uuid:` + a version-4 UUID from 128 random bits, upper case as Windows writes it.
 pub fn format_uuid(v: u128) -> String {
     let v = (v & !(0xF << 76) | (0x4 << 76)) & !(0x3 << 62) | (0x2 << 62);
+    // By hand rather than `{:0width$X}`: the formatter's padding and radix code is flash the
+    // bare-metal image would carry for this one string.
     let hex = |out: &mut String, n: u128, digits: usize| {
-        let _ = write!(out, "{:0width$X}", n, width = digits);
+        for i in (0..digits).rev() {
+            let d = ((n >> (4 * i)) & 0xF) as usize;
+            out.push(char::from(
+                b"0123456789ABCDEF".get(d).copied().unwrap_or(b'0'),
+            ));
+        }
     };
     let mut s = String::with_capacity(41);
     s.push_str("uuid:");
