@@ -1,5 +1,5 @@
-//! WS-Eventing on this image (issue 16, feature `eventing`): Pull delivery only, with bounds
-//! this heap can hold.
+//! WS-Eventing on this image (issue 16, feature `eventing`): Pull delivery only, with small
+//! fixed bounds.
 //!
 //! The agent does the work (wsbmc-agent's `eventing`: Subscribe, Renew, GetStatus, Unsubscribe,
 //! Pull, expiry, the quota fault, the per-subscription queue that drops its oldest and reports
@@ -17,13 +17,16 @@ use wsbmc_agent::Agent;
 pub const MAX_SUBSCRIPTIONS: usize = 2;
 
 /// Undelivered events per subscription. A threshold crossing raises two (its SEL record's
-/// CIM_InstCreation, ~1.3 KiB rendered, and its CIM_AlertIndication, ~1 KiB), so two hold one
+/// CIM_InstCreation and its CIM_AlertIndication, ~1.5 KiB each rendered), so two hold one
 /// crossing between Pulls; a third event drops the oldest and the next Pull reports it with
-/// DroppedEvents. Each subscription holds its own copy, so at the bounds 2 × 2 events, ~4.6 KiB
-/// of heap. The heap arithmetic (`mem::HEAP_SIZE`) leaves about that while the log task
-/// renders an event: the long-lived state, two request bodies and one response being sent
-/// take ~24.5 KiB of 32, the rendering ~2.5 KiB. A request is handled only with
-/// `HANDLE_RESERVE` free (else 503), so full queues cost requests, never a reset.
+/// DroppedEvents. Each subscription holds its own copy: both queues full took 6,362 B more heap
+/// on QEMU (5,557 B → 11,919 B in use, a crossing and its deassertion unpulled). That is more
+/// than `mem::HEAP_SIZE`'s arithmetic leaves spare (~2.3 KiB beside two request bodies and the
+/// largest request): a request that then finds less than `HANDLE_RESERVE` free is answered
+/// 503, but the log task renders indications infallibly, between requests but beside the
+/// bodies still arriving and a response still being sent, so with both queues full the
+/// arithmetic no longer proves it fits. One reason the feature is off by default; sharing one
+/// rendering between subscriptions would halve the queues' part.
 pub const MAX_QUEUE: usize = 2;
 
 /// Applies the bounds; before the HTTP tasks start.
