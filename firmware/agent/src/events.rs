@@ -82,9 +82,10 @@ pub(crate) fn indicate(source: &Source, log: &LogShared, system_name: &str, id: 
     let Some(view) = log.record(index) else {
         return;
     };
-    for ind in indication::of_record(&view, system_name) {
+    for mut ind in indication::of_record(&view, system_name) {
+        let body = core::mem::take(&mut ind.body);
         let matches = |filter: Option<&str>| ind.matches(filter);
-        let event = Event::new(Some(ind.record_id), ind.action.clone(), ind.body.clone());
+        let event = Event::new(Some(ind.record_id), ind.action.clone(), body);
         source.offer(event, now_ms, &matches);
     }
 }

@@ -7,6 +7,7 @@
 //! probed.
 
 use alloc::collections::VecDeque;
+use alloc::rc::Rc;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::fmt::Write;
@@ -40,14 +41,20 @@ pub struct Event {
     pub record_id: Option<u16>,
     /// The event's own action URI (`w:Event/@Action`, and the Action of a Push message).
     pub action: String,
-    /// The indication instance's markup (e.g. `<p:CIM_AlertIndication …>…`).
-    pub body: String,
+    /// The indication instance's markup (e.g. `<p:CIM_AlertIndication …>…`). Shared: every
+    /// subscription that queues the event holds the one rendering, not a copy (on the
+    /// bare-metal image's heap, two full queues took half as much).
+    pub body: Rc<str>,
     /// When it was queued, in monotonic ms (set by [`Table::offer`]).
     pub queued_ms: u64,
 }
 
 impl Event {
-    pub fn new(record_id: Option<u16>, action: impl Into<String>, body: impl Into<String>) -> Self {
+    pub fn new(
+        record_id: Option<u16>,
+        action: impl Into<String>,
+        body: impl Into<Rc<str>>,
+    ) -> Self {
         Self {
             record_id,
             action: action.into(),

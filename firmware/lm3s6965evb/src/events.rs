@@ -19,14 +19,14 @@ pub const MAX_SUBSCRIPTIONS: usize = 2;
 /// Undelivered events per subscription. A threshold crossing raises two (its SEL record's
 /// CIM_InstCreation and its CIM_AlertIndication, ~1.5 KiB each rendered), so two hold one
 /// crossing between Pulls; a third event drops the oldest and the next Pull reports it with
-/// DroppedEvents. Each subscription holds its own copy: both queues full took 6,362 B more heap
-/// on QEMU (5,557 B → 11,919 B in use, a crossing and its deassertion unpulled). That is more
-/// than `mem::HEAP_SIZE`'s arithmetic leaves spare (~2.3 KiB beside two request bodies and the
-/// largest request): a request that then finds less than `HANDLE_RESERVE` free is answered
-/// 503, but the log task renders indications infallibly, between requests but beside the
-/// bodies still arriving and a response still being sent, so with both queues full the
-/// arithmetic no longer proves it fits. One reason the feature is off by default; sharing one
-/// rendering between subscriptions would halve the queues' part.
+/// DroppedEvents. The subscriptions share each rendering: both queues full took 3,578 B more
+/// heap on QEMU (5,557 B → 9,135 B in use, a crossing and its deassertion unpulled; 6,362 B
+/// when each queue held its own copy). That is more than `mem::HEAP_SIZE`'s arithmetic leaves
+/// spare (~2.3 KiB beside two request bodies and the largest request): a request that then
+/// finds less than `HANDLE_RESERVE` free is answered 503, but the log task renders indications
+/// infallibly, between requests but beside the bodies still arriving and a response still
+/// being sent, so with both queues full the arithmetic no longer proves it fits by ~1.3 KiB.
+/// One reason the feature is off by default.
 pub const MAX_QUEUE: usize = 2;
 
 /// Applies the bounds; before the HTTP tasks start.
