@@ -28,6 +28,11 @@ requests are refused (the board has no power lines), and ClearLog and a filled S
 sensor, each edge a SEL record. These tests assert; they pass once the features are on by
 default (until then the default image fails them: they are unknown classes there).
 
+With the image's `eventing` feature (issue 16; off by default while it does not fit), a Pull
+subscription receives the CIM_AlertIndication and CIM_InstCreation of a crossing qom-set
+causes, Renew/GetStatus/Unsubscribe answer and the cap is the quota fault; the test skips on an
+image built without it unless WSBMC_LM3S_EVENTING=1.
+
 Skipped only when qemu-system-arm is missing on a developer machine; under scripts/test and in CI
 a missing QEMU fails the test (scripts/test-lm3s installs it).
 """
@@ -60,6 +65,7 @@ from wsmanlib import (
     check_board_sensors,
     enumerate_all,
     envelope,
+    fault_of,
     needs_qemu,
     numeric_sensors as sensors,
     post,
@@ -451,6 +457,163 @@ def test_upper_critical_crossing_is_logged_in_the_sel(image):
     while not any(not a and off == 0x09 for a, off, _, _ in _threshold_records(wsman, sensor["number"])):
         assert time.monotonic() < deadline, "no deassertion record"
         time.sleep(0.2)
+
+
+EVENTING = "http://schemas.xmlsoap.org/ws/2004/08/eventing"
+ENUMERATION = "http://schemas.xmlsoap.org/ws/2004/09/enumeration"
+WSMAN = "http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd"
+ALERT = CIM_SCHEMA + "CIM_AlertIndication"
+CREATION = CIM_SCHEMA + "CIM_InstCreation"
+ALL_CLASSES = "http://schemas.dmtf.org/wbem/wscim/1/*"
+PULL_MODE = "http://schemas.dmtf.org/wbem/wsman/1/wsman/Pull"
+# The image's bounds (firmware/lm3s6965evb/src/events.rs).
+MAX_SUBSCRIPTIONS = 2
+# IndicationTime's cim:Datetime, an xs:dateTime in UTC. This board has no wall clock: its SEL
+# times count from start, which CIM shows as its unknown time (9999-01-01T00:00:00Z).
+XS_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
+
+
+def _event_post(image, action, body, ident=None):
+    """One WS-Eventing or Pull request on a connection of its own (the image has two slots)."""
+    hdr = f'<e:Identifier xmlns:e="{EVENTING}">{ident}</e:Identifier>' if ident else ""
+    env, _ = envelope(action, ALL_CLASSES, body=body, extra_headers=hdr)
+    return post(image, env, headers={"Connection": "close"})
+
+
+def _subscribe_pull(image):
+    body = (
+        f'<e:Subscribe xmlns:e="{EVENTING}"><e:Delivery Mode="{PULL_MODE}"/>'
+        "<e:Expires>PT600S</e:Expires></e:Subscribe>"
+    )
+    return _event_post(image, EVENTING + "/Subscribe", body)
+
+
+def _pull_events(image, ctx):
+    """(action, element) of each event one Pull hands over, [] on TimedOut; the fault's
+    subcode (a string) when the Pull is refused otherwise."""
+    body = (
+        f'<n:Pull xmlns:n="{ENUMERATION}"><n:EnumerationContext>{ctx}</n:EnumerationContext>'
+        "<n:MaxElements>8</n:MaxElements></n:Pull>"
+    )
+    r = _event_post(image, ENUMERATION + "/Pull", body)
+    if r.status_code != 200:
+        sub = fault_of(r.text)[1]
+        return [] if sub.endswith("TimedOut") else sub
+    items = ET.fromstring(r.text).find(f".//{{{ENUMERATION}}}Items")
+    out = []
+    for el in list(items) if items is not None else []:
+        if el.tag == f"{{{WSMAN}}}Event":
+            out.append((el.get("Action"), list(el)[0]))
+        elif el.tag == f"{{{WSMAN}}}DroppedEvents":
+            out.append(("dropped", el))
+    return out
+
+
+def _alert_props(el) -> dict:
+    return {c.tag.split("}")[1]: c for c in el}
+
+
+def test_pull_subscription_receives_the_qom_set_crossing(image):
+    """Issue 16 on the bare-metal image (feature `eventing`): a Pull-mode subscription receives
+    the CIM_AlertIndication of a crossing qom-set causes within two poll periods, and its SEL
+    record's CIM_InstCreation; the deassertion follows; Renew and GetStatus answer; a third
+    Subscribe past the cap is the quota fault; after Unsubscribe the context is gone. Skipped
+    when the image was built without the feature (it answers Subscribe as an unknown action),
+    unless WSBMC_LM3S_EVENTING=1 says the image under test has it."""
+    r = _subscribe_pull(image)
+    if r.status_code != 200 and os.environ.get("WSBMC_LM3S_EVENTING") != "1":
+        sub = fault_of(r.text)[1]
+        if sub.endswith("ActionNotSupported"):
+            pytest.skip("image built without the eventing feature")
+    assert r.status_code == 200, r.text
+    root = ET.fromstring(r.text)
+    ident = root.findtext(f".//{{{EVENTING}}}Identifier")
+    assert root.findtext(f".//{{{ENUMERATION}}}EnumerationContext") == ident
+    # What the image logged before the subscription is not its: nothing is queued.
+    assert _pull_events(image, ident) == []
+
+    device_id = _qemu_tmp105_sensor(image.board)
+    sensor = next(s for s in image.board["sensor"] if device_id.startswith(s["name"] + "("))
+    period_s = _poll_ms(image.board, device_id) / 1000
+
+    def alert_for(events, asserted):
+        for action, el in events:
+            if action != ALERT:
+                continue
+            args = [m.text for m in el.findall(f"{{{ALERT}}}MessageArguments")]
+            if args[:1] == [sensor["name"]] and args[2] == ("Asserted" if asserted else "Deasserted"):
+                return el
+        return None
+
+    def pull_until(asserted, within):
+        seen = []
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < within:
+            got = _pull_events(image, ident)
+            assert isinstance(got, list), got
+            seen += got
+            el = alert_for(seen, asserted)
+            if el is not None:
+                return time.monotonic() - t0, el, seen
+            time.sleep(0.1)
+        raise AssertionError(f"no alert within {within}s; saw {[a for a, _ in seen]}")
+
+    image.set_temperature(int((sensor["upper-critical"] + 3) * 1000))
+    # Two poll periods, plus one request's worth of slack for the Pull that observes it.
+    took, alert, seen = pull_until(True, 2 * period_s + 0.5)
+    print(f"lm3s6965evb: crossing to Pull {took:.3f} s")
+    p = _alert_props(alert)
+    # Both upper thresholds are crossed; the queue (two events) may keep either's alert:
+    # non-critical is Degraded/Warning (3), critical is Critical (6).
+    offset = [m.text for m in alert.findall(f"{{{ALERT}}}MessageArguments")][1]
+    want = "3" if "non" in offset.lower() else "6"
+    assert p["PerceivedSeverity"].text == want, (offset, p["PerceivedSeverity"].text)
+    assert p["AlertType"].text == "5"
+    assert p["OwningEntity"].text == "wsbmc"
+    stamp = alert.findtext(f"{{{ALERT}}}IndicationTime/{{http://schemas.dmtf.org/wbem/wscim/1/common}}Datetime")
+    assert stamp is not None and XS_DATETIME.match(stamp), stamp
+    sels = {s.get("Name"): s.text for s in p["AlertingManagedElement"].iter(f"{{{WSMAN}}}Selector")}
+    assert sels["DeviceID"] == device_id, sels
+    assert sels["CreationClassName"] == "CIM_NumericSensor", sels
+    # Its SEL record came as CIM_InstCreation, the CIM_LogRecord inside.
+    creations = [el for action, el in seen if action == CREATION]
+    assert creations, [a for a, _ in seen]
+    rec = creations[-1].find(f"{{{CREATION}}}SourceInstance/{{{CIM_SCHEMA}CIM_LogRecord}}CIM_LogRecord")
+    assert rec is not None and device_id in rec.findtext(f"{{{CIM_SCHEMA}CIM_LogRecord}}RecordData")
+
+    image.set_temperature(25_000)
+    pull_until(False, 2 * period_s + 0.5)
+
+    r = _event_post(
+        image,
+        EVENTING + "/Renew",
+        f'<e:Renew xmlns:e="{EVENTING}"><e:Expires>PT1200S</e:Expires></e:Renew>',
+        ident,
+    )
+    assert r.status_code == 200, r.text
+    assert ET.fromstring(r.text).findtext(f".//{{{EVENTING}}}Expires") == "PT1200.000S"
+    r = _event_post(image, EVENTING + "/GetStatus", f'<e:GetStatus xmlns:e="{EVENTING}"/>', ident)
+    assert r.status_code == 200, r.text
+    assert ET.fromstring(r.text).findtext(f".//{{{EVENTING}}}Expires").startswith("PT1"), r.text
+
+    # The cap: one more fits, the next is the quota fault.
+    others = []
+    for _ in range(MAX_SUBSCRIPTIONS - 1):
+        r = _subscribe_pull(image)
+        assert r.status_code == 200, r.text
+        others.append(ET.fromstring(r.text).findtext(f".//{{{EVENTING}}}Identifier"))
+    r = _subscribe_pull(image)
+    assert r.status_code == 500, r.text
+    assert fault_of(r.text)[1].endswith("QuotaLimit"), r.text
+
+    for i in [ident] + others:
+        r = _event_post(image, EVENTING + "/Unsubscribe", f'<e:Unsubscribe xmlns:e="{EVENTING}"/>', i)
+        assert r.status_code == 200, r.text
+    gone = _pull_events(image, ident)
+    assert isinstance(gone, str) and gone.endswith("InvalidEnumerationContext"), gone
+    log = image.log()
+    for sign in ("allocation failed", "panic", "hard fault"):
+        assert sign not in log, log[-3000:]
 
 
 def _wql(image, query):

@@ -72,7 +72,9 @@ impl Backlog for SelBacklog<'_> {
 }
 
 /// Offers the indications of SEL record `id` (just stored and published) to every
-/// subscription whose filter selects them.
+/// subscription whose filter selects them. Out of line: inlined into the log task's state
+/// machine it costs the bare-metal image more flash.
+#[inline(never)]
 pub(crate) fn indicate(source: &Source, log: &LogShared, system_name: &str, id: u16, now_ms: u64) {
     let Some(index) = (0..log.len()).rev().find(|&i| log.record_id(i) == Some(id)) else {
         return;
@@ -80,9 +82,10 @@ pub(crate) fn indicate(source: &Source, log: &LogShared, system_name: &str, id: 
     let Some(view) = log.record(index) else {
         return;
     };
-    for ind in indication::of_record(&view, system_name) {
+    for mut ind in indication::of_record(&view, system_name) {
+        let body = core::mem::take(&mut ind.body);
         let matches = |filter: Option<&str>| ind.matches(filter);
-        let event = Event::new(Some(ind.record_id), ind.action.clone(), ind.body.clone());
+        let event = Event::new(Some(ind.record_id), ind.action.clone(), body);
         source.offer(event, now_ms, &matches);
     }
 }
@@ -103,6 +106,7 @@ pub(crate) fn indicate(source: &Source, log: &LogShared, system_name: &str, id: 
 /// gives a subscription back at most what it had when it last changed, never more than
 /// granted, and consoles renew. Delivery credentials are in the record (the source must
 /// present them), which is the state directory's store, mode 0600.
+#[cfg(feature = "eventing-store")]
 pub(crate) mod stored {
     use alloc::string::String;
     use alloc::vec::Vec;

@@ -101,7 +101,7 @@ pub struct Agent {
     #[cfg(feature = "eventing")]
     events_wake: Signal<NoopRawMutex, ()>,
     /// Which subscription each store slot holds, as last written (see `events::stored`).
-    #[cfg(feature = "eventing")]
+    #[cfg(feature = "eventing-store")]
     stored_subs: events::stored::Slots,
     /// The image's account table as the CIM model manages it (DSP1034/DSP1039), set once at
     /// start-up by the image, which owns the table, its hashing and its persistence. Unset, the
@@ -173,7 +173,7 @@ impl Agent {
             events: events::source(seed),
             #[cfg(feature = "eventing")]
             events_wake: Signal::new(),
-            #[cfg(feature = "eventing")]
+            #[cfg(feature = "eventing-store")]
             stored_subs: RefCell::new(Default::default()),
             #[cfg(feature = "accounts")]
             accounts: OnceCell::new(),
@@ -187,6 +187,18 @@ impl Agent {
     #[cfg(feature = "eventing")]
     pub fn events(&self) -> &wsbmc_eventing::Source {
         &self.events
+    }
+
+    /// Bounds the subscriptions: at most `max_subscriptions` live ones (one more is answered
+    /// with the quota fault) each with at most `max_queue` undelivered events (an overflow
+    /// drops the oldest and counts it for DroppedEvents). For an image whose heap cannot hold
+    /// the defaults (wsbmc-eventing's `Config`); call it before serving requests.
+    #[cfg(feature = "eventing")]
+    pub fn set_event_bounds(&self, max_subscriptions: usize, max_queue: usize) {
+        let mut table = self.events.table().borrow_mut();
+        let cfg = table.config_mut();
+        cfg.max_subscriptions = max_subscriptions;
+        cfg.max_queue = max_queue;
     }
 
     /// Accepts Push, PushWithAck and Events subscriptions besides Pull: for an image that runs
@@ -213,9 +225,16 @@ impl Agent {
     /// WS-Eventing request and by the delivery task after each delivery; cheap when nothing
     /// changed. Without a mounted store nothing is queued. Half the log task's queue is left
     /// to SEL events: a write that would take more waits for the next call (the next
-    /// delivery, request or timer).
+    /// delivery, request or timer). Without `eventing-store` nothing is kept and this does
+    /// nothing.
     #[cfg(feature = "eventing")]
     pub fn persist_subscriptions(&self) {
+        #[cfg(feature = "eventing-store")]
+        self.sync_stored_subscriptions();
+    }
+
+    #[cfg(feature = "eventing-store")]
+    fn sync_stored_subscriptions(&self) {
         if !self.log.is_enabled() {
             return;
         }
@@ -232,7 +251,7 @@ impl Agent {
     /// Reads back the subscriptions the store keeps (at start, once the SEL is published),
     /// and queues for each what the SEL logged after its bookmark, so a restart loses no event
     /// it had not delivered. A record that does not read or decode is dropped with a warning.
-    #[cfg(feature = "eventing")]
+    #[cfg(feature = "eventing-store")]
     async fn restore_subscriptions<F: MultiwriteNorFlash>(&self, store: &mut Store<F>) {
         use events::stored;
         use wsbmc_eventing::Backlog as _;
@@ -770,6 +789,7 @@ impl Agent {
         {
             // A bookmark's replay reads the SEL as published.
             self.log.publish(&sel);
+            #[cfg(feature = "eventing-store")]
             self.restore_subscriptions(&mut store).await;
         }
         // Records lost from flash (damage, or the file deleted or replaced) are a log area
@@ -849,7 +869,7 @@ impl Agent {
                         since_mark = CHECKPOINT_EVERY;
                     }
                 }
-                #[cfg(any(feature = "accounts", feature = "eventing"))]
+                #[cfg(any(feature = "accounts", feature = "eventing-store"))]
                 LogCmd::Record(key, value) => {
                     let written = match value {
                         Some(bytes) => store.set(key, &log::Raw(&bytes)).await.is_ok(),

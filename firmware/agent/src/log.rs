@@ -33,15 +33,15 @@ pub enum LogCmd {
     /// Store a record already encoded as CBOR under a key, or remove the key (`None`): an
     /// account slot or the account settings (issue 15), which the accounts crate encodes, or
     /// a chunk of a WS-Eventing subscription (issue 16).
-    #[cfg(any(feature = "accounts", feature = "eventing"))]
+    #[cfg(any(feature = "accounts", feature = "eventing-store"))]
     Record(wsbmc_store::StoreKey, Option<Vec<u8>>),
 }
 
 /// CBOR bytes encoded elsewhere, written to the store as they are.
-#[cfg(any(feature = "accounts", feature = "eventing"))]
+#[cfg(any(feature = "accounts", feature = "eventing-store"))]
 pub(crate) struct Raw<'a>(pub &'a [u8]);
 
-#[cfg(any(feature = "accounts", feature = "eventing"))]
+#[cfg(any(feature = "accounts", feature = "eventing-store"))]
 impl<C> Encode<C> for Raw<'_> {
     fn encode<W: minicbor::encode::Write>(
         &self,
@@ -180,7 +180,7 @@ impl LogShared {
     }
 
     /// Commands the queue takes now.
-    #[cfg(feature = "eventing")]
+    #[cfg(feature = "eventing-store")]
     pub(crate) fn room(&self) -> usize {
         self.queue.free_capacity()
     }

@@ -472,7 +472,8 @@ impl Table {
             }
             n += 1;
         }
-        let events: Vec<Event> = s.queue.drain(..n).collect();
+        // pop_front rather than drain: drain's drop glue is flash the bare-metal image need not carry.
+        let events: Vec<Event> = (0..n).filter_map(|_| s.queue.pop_front()).collect();
         if let Some(r) = events.iter().rev().find_map(|e| e.record_id) {
             s.last_record = Some(r);
         }

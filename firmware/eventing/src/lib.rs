@@ -11,7 +11,7 @@
 //!   delivery task sends next, given `now`, and takes the sink's answer back as a typed
 //!   [`deliver::Outcome`], so retries, back-off, acks and SubscriptionEnd are decided here;
 //! - [`render`] writes the response bodies and the delivery envelopes with wsman's writer;
-//! - [`persist`] encodes a subscription so it survives a restart.
+//! - [`persist`] (feature `persist`) encodes a subscription so it survives a restart.
 //! - [`source::Source`] is the table behind wsman's `EventSource` seam: wsman's service
 //!   dispatches Subscribe, Renew, GetStatus, Unsubscribe and Pulls on a pull subscription's
 //!   context to it ([`wsbmc_wsman::Service::handle_with_events`]).
@@ -42,6 +42,7 @@ extern crate alloc;
 pub mod datetime;
 pub mod deliver;
 pub mod ns;
+#[cfg(feature = "persist")]
 pub mod persist;
 pub mod render;
 pub mod source;

@@ -270,6 +270,7 @@ impl Default for Limits {
 pub const MIN_ENVELOPE_SIZE: u32 = 8192;
 
 /// TokenType of the username token in `wst:IssuedTokens` (DSP0226 §10.2.8 / annex C).
+#[cfg(feature = "push")]
 const USERNAME_TOKEN: &str = "http://schemas.dmtf.org/wbem/wsman/1/wsman/token/userNameToken";
 
 fn elements<'a, 'i>(node: Node<'a, 'i>) -> impl Iterator<Item = Node<'a, 'i>> {
@@ -297,12 +298,14 @@ fn invalid(what: &str) -> Fault {
     Fault::new(FaultKind::InvalidMessage).message(what.to_string())
 }
 
+#[cfg(feature = "push")]
 fn too_long(what: &str) -> Fault {
     Fault::with_detail(FaultKind::EncodingLimit, FaultDetail::ServiceEnvelopeLimit).message(
         alloc::format!("{what} is longer than this event source keeps."),
     )
 }
 
+#[cfg(feature = "push")]
 fn positive_u32(node: Node<'_, '_>, what: &str) -> Result<u32, Fault> {
     match text(node).parse::<u64>() {
         Ok(0) | Err(_) => Err(invalid(&alloc::format!(
@@ -312,6 +315,7 @@ fn positive_u32(node: Node<'_, '_>, what: &str) -> Result<u32, Fault> {
     }
 }
 
+#[cfg(feature = "push")]
 fn positive_duration(node: Node<'_, '_>, what: &str) -> Result<u64, Fault> {
     match duration::parse(text(node)) {
         Some(d) if !d.negative && d.ms > 0 => Ok(d.ms),
@@ -322,6 +326,7 @@ fn positive_duration(node: Node<'_, '_>, what: &str) -> Result<u64, Fault> {
 }
 
 /// Parses an EPR (NotifyTo, EndTo): `wsa:Address` + reference parameters or properties.
+#[cfg(feature = "push")]
 fn endpoint(node: Node<'_, '_>, limits: &Limits, what: &str) -> Result<Endpoint, Fault> {
     let addr = child(node, ns::WSA, "Address")
         .map(text)
@@ -373,6 +378,7 @@ fn endpoint(node: Node<'_, '_>, limits: &Limits, what: &str) -> Result<Endpoint,
     })
 }
 
+#[cfg(feature = "push")]
 fn profile(uri: &str) -> Option<(AuthScheme, bool)> {
     match uri.trim() {
         ns::PROFILE_HTTP_BASIC => Some((AuthScheme::Basic, false)),
@@ -383,6 +389,7 @@ fn profile(uri: &str) -> Option<(AuthScheme, bool)> {
     }
 }
 
+#[cfg(feature = "push")]
 fn unsupported_profile(uri: &str) -> Fault {
     Fault::with_detail(
         FaultKind::UnsupportedFeature,
@@ -396,6 +403,7 @@ fn unsupported_profile(uri: &str) -> Fault {
 
 /// The profiles a Windows Event Collector lists in `NotifyTo/c:Policy`: the first one this
 /// source can use; an error naming the first one when none is.
+#[cfg(feature = "push")]
 fn policy_profile(notify: Node<'_, '_>) -> Option<Result<(AuthScheme, bool), Fault>> {
     let policy = child(notify, ns::POLICY, "Policy")?;
     let mut first = None;
@@ -413,6 +421,7 @@ fn policy_profile(notify: Node<'_, '_>) -> Option<Result<(AuthScheme, bool), Fau
 }
 
 /// The username token of `wst:IssuedTokens` in the request header, if any.
+#[cfg(feature = "push")]
 fn issued_credentials(header: Node<'_, '_>, limits: &Limits) -> Result<Option<Credentials>, Fault> {
     let Some(tokens) = child(header, ns::WST, "IssuedTokens") else {
         return Ok(None);
@@ -490,6 +499,7 @@ pub fn parse(
     };
     let mut seen = Seen::default();
     let mut delivery = None;
+    #[cfg(feature = "push")]
     let mut profile_uri: Option<(AuthScheme, bool)> = None;
     // Subscribe's own children, then Delivery's: the wsman extensions may sit at either level.
     let mut pending: Vec<Node<'_, '_>> = elements(subscribe).collect();
@@ -504,6 +514,7 @@ pub fn parse(
                     delivery = Some(c);
                     pending.extend(elements(c));
                 }
+                #[cfg(feature = "push")]
                 "NotifyTo" if delivery.is_some_and(|d| c.parent() == Some(d)) => {
                     seen.once(1, "wse:NotifyTo")?;
                     out.notify_to = Some(endpoint(c, limits, "wse:NotifyTo")?);
@@ -511,10 +522,17 @@ pub fn parse(
                         profile_uri = Some(p?);
                     }
                 }
+                #[cfg(feature = "push")]
                 "EndTo" if c.parent() == Some(subscribe) => {
                     seen.once(2, "wse:EndTo")?;
                     out.end_to = Some(endpoint(c, limits, "wse:EndTo")?);
                 }
+                // Pull only: there is nowhere to deliver to, and no SubscriptionEnd is ever
+                // sent (an expiry sends none), so the addresses are not kept.
+                #[cfg(not(feature = "push"))]
+                "NotifyTo" if delivery.is_some_and(|d| c.parent() == Some(d)) => {}
+                #[cfg(not(feature = "push"))]
+                "EndTo" if c.parent() == Some(subscribe) => {}
                 "Expires" if c.parent() == Some(subscribe) => {
                     seen.once(3, "wse:Expires")?;
                     out.expires = Some(expires(text(c))?);
@@ -534,6 +552,7 @@ pub fn parse(
                     seen.once(4, "Filter")?;
                     out.filter = Some(filter(c, limits)?);
                 }
+                #[cfg(feature = "push")]
                 "Heartbeats" => {
                     seen.once(5, "wsman:Heartbeats")?;
                     let ms = positive_duration(c, "wsman:Heartbeats")?;
@@ -564,15 +583,18 @@ pub fn parse(
                     }
                     out.bookmark = Some(Bookmark::parse(text(c))?);
                 }
+                #[cfg(feature = "push")]
                 "MaxElements" => {
                     seen.once(8, "wsman:MaxElements")?;
                     out.max_elements =
                         Some(positive_u32(c, "wsman:MaxElements")?.min(limits.max_elements));
                 }
+                #[cfg(feature = "push")]
                 "MaxTime" => {
                     seen.once(9, "wsman:MaxTime")?;
                     out.max_time_ms = Some(positive_duration(c, "wsman:MaxTime")?);
                 }
+                #[cfg(feature = "push")]
                 "MaxEnvelopeSize" => {
                     seen.once(10, "wsman:MaxEnvelopeSize")?;
                     let size = positive_u32(c, "wsman:MaxEnvelopeSize")?;
@@ -597,6 +619,7 @@ pub fn parse(
                         }
                     };
                 }
+                #[cfg(feature = "push")]
                 "ConnectionRetry" => {
                     seen.once(11, "wsman:ConnectionRetry")?;
                     let total = c
@@ -645,12 +668,15 @@ pub fn parse(
                         .message("wsman:ContentEncoding must be UTF-8 or UTF-16."));
                     });
                 }
+                #[cfg(feature = "push")]
                 "Auth" => {
                     seen.once(14, "wsman:Auth")?;
                     let uri = c.attribute("Profile").unwrap_or("");
                     profile_uri = Some(profile(uri).ok_or_else(|| unsupported_profile(uri))?);
                 }
-                // Other wsman extensions (e.g. a future option) are not ours to refuse.
+                // Other wsman extensions (e.g. a future option) are not ours to refuse. Without
+                // push delivery that includes the terms only a delivery task uses (heartbeats,
+                // batching, retries, delivery credentials): a Pull subscription has none.
                 _ => {}
             },
             // Extensions in other namespaces are ignored, as WS-Eventing allows.
@@ -667,6 +693,12 @@ pub fn parse(
             ))
         })?,
     };
+    #[cfg(not(feature = "push"))]
+    if out.mode != DeliveryMode::Pull {
+        return Err(Fault::new(FaultKind::DeliveryModeRequestedUnavailable)
+            .message("This event source delivers in Pull mode only."));
+    }
+    #[cfg(feature = "push")]
     match (&out.notify_to, out.mode) {
         (None, DeliveryMode::Pull) => {}
         (None, _) => return Err(invalid("A push delivery mode needs wse:NotifyTo.")),
@@ -676,35 +708,41 @@ pub fn parse(
         }
         (Some(_), _) => {}
     }
+    #[cfg(feature = "push")]
     let credentials = match header {
         Some(h) => issued_credentials(h, limits)?,
         None => None,
     };
-    out.auth = match (profile_uri, credentials) {
-        (None, None) => None,
-        // Credentials without a profile: Basic, the one every sink takes.
-        (None, Some(c)) => Some(DeliveryAuth {
-            scheme: AuthScheme::Basic,
-            credentials: Some(c),
-        }),
-        (Some((scheme, https)), credentials) => {
-            if let Some(n) = &out.notify_to
-                && n.is_https() != https
-            {
-                return Err(Fault::with_detail(
-                    FaultKind::EventSourceUnableToProcess,
-                    FaultDetail::UnusableAddress,
-                )
-                .message("The delivery security profile and the NotifyTo scheme disagree."));
+    #[cfg(not(feature = "push"))]
+    let _ = header;
+    #[cfg(feature = "push")]
+    {
+        out.auth = match (profile_uri, credentials) {
+            (None, None) => None,
+            // Credentials without a profile: Basic, the one every sink takes.
+            (None, Some(c)) => Some(DeliveryAuth {
+                scheme: AuthScheme::Basic,
+                credentials: Some(c),
+            }),
+            (Some((scheme, https)), credentials) => {
+                if let Some(n) = &out.notify_to
+                    && n.is_https() != https
+                {
+                    return Err(Fault::with_detail(
+                        FaultKind::EventSourceUnableToProcess,
+                        FaultDetail::UnusableAddress,
+                    )
+                    .message("The delivery security profile and the NotifyTo scheme disagree."));
+                }
+                Some(DeliveryAuth {
+                    scheme,
+                    credentials,
+                })
             }
-            Some(DeliveryAuth {
-                scheme,
-                credentials,
-            })
+        };
+        if out.mode == DeliveryMode::Pull {
+            out.auth = None;
         }
-    };
-    if out.mode == DeliveryMode::Pull {
-        out.auth = None;
     }
     Ok(out)
 }
@@ -720,7 +758,11 @@ fn expires(t: &str) -> Result<Expires, Fault> {
             _ => Err(bad()),
         }
     } else {
-        crate::datetime::parse(t).map(Expires::At).ok_or_else(bad)
+        #[cfg(feature = "datetime")]
+        return crate::datetime::parse(t).map(Expires::At).ok_or_else(bad);
+        #[cfg(not(feature = "datetime"))]
+        return Err(Fault::new(FaultKind::EventUnsupportedExpirationType)
+            .message("This event source takes wse:Expires as an xs:duration only."));
     }
 }
 
@@ -782,7 +824,9 @@ pub fn parse_renew(renew: Node<'_, '_>) -> Result<Option<Expires>, Fault> {
     Ok(out)
 }
 
+/// The default build (push delivery, date-time expirations).
 #[cfg(test)]
+#[cfg(all(feature = "push", feature = "datetime"))]
 mod tests {
     use super::*;
     use alloc::format;
@@ -1344,5 +1388,60 @@ mod tests {
     fn not_a_subscribe() {
         let r = run("", "<e:Renew/>");
         assert_eq!(kind(r), (FaultKind::InvalidMessage, None));
+    }
+}
+
+/// The Pull-only build (`cargo test -p wsbmc-eventing --no-default-features --lib`): what the
+/// bare-metal image accepts and refuses.
+#[cfg(test)]
+#[cfg(all(not(feature = "push"), not(feature = "datetime")))]
+mod pull_only_tests {
+    use super::*;
+    use alloc::format;
+
+    fn sub(inner: &str) -> Result<Subscribe, Fault> {
+        let text = format!(
+            r#"<e:Subscribe xmlns:e="{}" xmlns:a="{}" xmlns:w="{}">{inner}</e:Subscribe>"#,
+            ns::WSE,
+            ns::WSA,
+            ns::WSMAN
+        );
+        let doc = roxmltree::Document::parse(&text).unwrap();
+        parse(doc.root_element(), None, &Limits::default())
+    }
+
+    #[test]
+    fn pull_is_accepted_and_delivery_terms_are_ignored() {
+        let s = sub(&format!(
+            r#"<e:Delivery Mode="{}"><e:NotifyTo><a:Address>ftp://x</a:Address></e:NotifyTo><w:Heartbeats>PT0.001S</w:Heartbeats><w:Auth Profile="urn:nothing"/></e:Delivery><e:EndTo/><e:Expires>PT60S</e:Expires><w:Filter Dialect="{}">SELECT * FROM CIM_AlertIndication</w:Filter>"#,
+            ns::MODE_PULL,
+            ns::DIALECT_WQL
+        ))
+        .unwrap();
+        assert_eq!(s.mode, DeliveryMode::Pull);
+        assert_eq!(s.expires, Some(Expires::After(60_000)));
+        assert!(s.notify_to.is_none() && s.end_to.is_none() && s.auth.is_none());
+        assert_eq!(s.heartbeat_ms, None);
+        assert!(s.filter.is_some());
+    }
+
+    #[test]
+    fn other_modes_and_date_time_expiries_are_refused() {
+        for mode in [ns::MODE_PUSH, ns::MODE_PUSH_WITH_ACK, ns::MODE_EVENTS] {
+            let e = sub(&format!(
+                r#"<e:Delivery Mode="{mode}"><e:NotifyTo><a:Address>http://127.0.0.1/</a:Address></e:NotifyTo></e:Delivery>"#
+            ))
+            .unwrap_err();
+            assert_eq!(e.kind, FaultKind::DeliveryModeRequestedUnavailable);
+        }
+        // No Mode attribute means Push.
+        let e = sub("<e:Delivery/>").unwrap_err();
+        assert_eq!(e.kind, FaultKind::DeliveryModeRequestedUnavailable);
+        let e = sub(&format!(
+            r#"<e:Delivery Mode="{}"/><e:Expires>2030-01-01T00:00:00Z</e:Expires>"#,
+            ns::MODE_PULL
+        ))
+        .unwrap_err();
+        assert_eq!(e.kind, FaultKind::EventUnsupportedExpirationType);
     }
 }

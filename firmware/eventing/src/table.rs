@@ -7,6 +7,7 @@
 //! probed.
 
 use alloc::collections::VecDeque;
+use alloc::rc::Rc;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::fmt::Write;
@@ -40,14 +41,20 @@ pub struct Event {
     pub record_id: Option<u16>,
     /// The event's own action URI (`w:Event/@Action`, and the Action of a Push message).
     pub action: String,
-    /// The indication instance's markup (e.g. `<p:CIM_AlertIndication …>…`).
-    pub body: String,
+    /// The indication instance's markup (e.g. `<p:CIM_AlertIndication …>…`). Shared: every
+    /// subscription that queues the event holds the one rendering, not a copy (on the
+    /// bare-metal image's heap, two full queues took half as much).
+    pub body: Rc<str>,
     /// When it was queued, in monotonic ms (set by [`Table::offer`]).
     pub queued_ms: u64,
 }
 
 impl Event {
-    pub fn new(record_id: Option<u16>, action: impl Into<String>, body: impl Into<String>) -> Self {
+    pub fn new(
+        record_id: Option<u16>,
+        action: impl Into<String>,
+        body: impl Into<Rc<str>>,
+    ) -> Self {
         Self {
             record_id,
             action: action.into(),
@@ -185,8 +192,15 @@ fn unknown(kind: FaultKind) -> Fault {
 /// `uuid:` + a version-4 UUID from 128 random bits, upper case as Windows writes it.
 pub fn format_uuid(v: u128) -> String {
     let v = (v & !(0xF << 76) | (0x4 << 76)) & !(0x3 << 62) | (0x2 << 62);
+    // By hand rather than `{:0width$X}`: the formatter's padding and radix code is flash the
+    // bare-metal image would carry for this one string.
     let hex = |out: &mut String, n: u128, digits: usize| {
-        let _ = write!(out, "{:0width$X}", n, width = digits);
+        for i in (0..digits).rev() {
+            let d = ((n >> (4 * i)) & 0xF) as usize;
+            out.push(char::from(
+                b"0123456789ABCDEF".get(d).copied().unwrap_or(b'0'),
+            ));
+        }
     };
     let mut s = String::with_capacity(41);
     s.push_str("uuid:");
@@ -212,6 +226,15 @@ impl Table {
 
     pub fn config(&self) -> &Config {
         &self.cfg
+    }
+
+    /// The bounds, for an image that sets its own before the first Subscribe (the bare-metal
+    /// one keeps far fewer subscriptions and events than the default). Lowered later, they
+    /// bind from then on: subscriptions already granted stay, and a queue already longer than
+    /// a lowered `max_queue` keeps its length (each new event drops its oldest) until a Pull
+    /// drains it.
+    pub fn config_mut(&mut self) -> &mut Config {
+        &mut self.cfg
     }
 
     pub fn len(&self) -> usize {
@@ -454,6 +477,28 @@ mod tests {
             &mut r,
         );
         assert!(e.is_ok());
+    }
+
+    #[test]
+    fn bounds_set_after_new_bind_the_next_subscribe_and_offer() {
+        let mut t = Table::new(Config::default());
+        let cfg = t.config_mut();
+        cfg.max_subscriptions = 1;
+        cfg.max_queue = 2;
+        let mut r = counter();
+        let c = Clock::monotonic(0);
+        t.subscribe(terms(DeliveryMode::Pull), "u", c, &mut r)
+            .unwrap();
+        let e = t
+            .subscribe(terms(DeliveryMode::Pull), "u", c, &mut r)
+            .unwrap_err();
+        assert_eq!(e.kind, FaultKind::QuotaLimit);
+        for i in 0..3u16 {
+            t.offer(Event::new(Some(i), "a", "<x/>"), 1, |_| true);
+        }
+        let s = t.iter().next().unwrap();
+        assert_eq!(s.queued().count(), 2);
+        assert_eq!(s.dropped, 1);
     }
 
     #[test]

@@ -17,6 +17,8 @@
 extern crate alloc;
 
 mod board;
+#[cfg(feature = "eventing")]
+mod events;
 mod executor;
 #[cfg(feature = "at24")]
 mod fru;
@@ -216,6 +218,8 @@ fn start_agent(seed: u64) -> &'static Agent {
     // Power Unit sensor would read "Initializing" for ever.
     #[cfg(feature = "discrete")]
     agent.set_bmc_sensor(wsbmc_monitor::BmcSensor::PowerUnit, 0);
+    #[cfg(feature = "eventing")]
+    events::init(agent);
     agent
 }
 
