@@ -1180,6 +1180,22 @@ impl Platform for Agent {
         self.accounts.get().map(|a| &**a)
     }
 
+    #[cfg(feature = "subscription-classes")]
+    fn subscription_count(&self) -> usize {
+        self.events
+            .table()
+            .try_borrow()
+            .map_or(0, |t| events::live(&t, now_ms()).count())
+    }
+
+    #[cfg(feature = "subscription-classes")]
+    fn subscription(&self, index: usize) -> Option<wsbmc_cim::subscription::SubscriptionView> {
+        let now = now_ms();
+        let table = self.events.table().try_borrow().ok()?;
+        let sub = events::live(&table, now).nth(index)?;
+        Some(events::subscription_view(sub, now))
+    }
+
     fn clear_log(&self) -> ClearOutcome {
         if !self.log.is_enabled() {
             return ClearOutcome::Unsupported;

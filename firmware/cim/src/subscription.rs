@@ -144,8 +144,9 @@ pub struct SubscriptionView {
     pub auth: Option<SinkAuth>,
     /// `UTF-8` / `UTF-16` when the subscriber asked for one.
     pub content_encoding: Option<&'static str>,
-    /// The expiry granted at the last Subscribe or Renew, in seconds.
-    pub duration_s: u64,
+    /// The expiry granted at the last Subscribe or Renew, in seconds; `None` when it was asked
+    /// for as a date-time (then only the time left is known).
+    pub duration_s: Option<u64>,
     /// Seconds left until it expires.
     pub remaining_s: u64,
 }
@@ -243,7 +244,10 @@ pub fn listener_instance<'a>(system: &'a SystemInfo, view: &SubscriptionView) ->
 pub fn subscription_values(view: &SubscriptionView, i: &mut Instance<'_>) {
     // 4 Remove: a sink that cannot be reached ends the subscription (SubscriptionEnd).
     i.set_u16("OnFatalErrorPolicy", 4);
-    i.set("SubscriptionDuration", Value::U64(view.duration_s));
+    i.set(
+        "SubscriptionDuration",
+        view.duration_s.map_or(Value::Null, Value::U64),
+    );
     // 2 Enabled: an ended subscription is gone from the table, so every shown one delivers.
     i.set_u16("SubscriptionState", 2);
     i.set("SubscriptionTimeRemaining", Value::U64(view.remaining_s));
@@ -261,7 +265,7 @@ mod tests {
             destination: (mode != Mode::Pull).then(|| String::from("http://127.0.0.1:9/sink")),
             auth: Some(SinkAuth::Digest),
             content_encoding: None,
-            duration_s: 600,
+            duration_s: Some(600),
             remaining_s: 599,
         }
     }

@@ -309,7 +309,7 @@ pub fn push_subscription() -> wsbmc_cim::subscription::SubscriptionView {
         destination: Some("http://127.0.0.1:9090/sink".into()),
         auth: Some(SinkAuth::Digest),
         content_encoding: Some("UTF-8"),
-        duration_s: 3600,
+        duration_s: Some(3600),
         remaining_s: 3540,
     }
 }
@@ -325,7 +325,7 @@ pub fn pull_subscription() -> wsbmc_cim::subscription::SubscriptionView {
         destination: None,
         auth: None,
         content_encoding: None,
-        duration_s: 600,
+        duration_s: Some(600),
         remaining_s: 600,
     }
 }
