@@ -283,7 +283,7 @@ def test_dead_sink_gets_subscription_end_after_the_retries(ev_agent, sinks):
     dead = f"http://127.0.0.1:{event_sink.free_port()}/sink"
     notify = f"<e:NotifyTo><a:Address>{dead}</a:Address></e:NotifyTo>"
     # Credentials for NotifyTo, which must not go to an EndTo at another origin.
-    ident = subscribed(
+    r = subscribe(
         a,
         sink,
         MODE_PUSH,
@@ -293,6 +293,13 @@ def test_dead_sink_gets_subscription_end_after_the_retries(ev_agent, sinks):
         f'<w:Auth Profile="{PROFILE}http/basic"/>',
         header=_tokens("collector", "for the notify-to only"),
     )
+    assert r.status_code == 200, r.text
+    response = ET.fromstring(r.text)
+    ident = response.findtext(f".//{{{E}}}SubscriptionManager//{{{E}}}Identifier")
+    # The manager the SubscribeResponse names: the request's wsa:To (wsmanlib sends
+    # http://127.0.0.1/wsman, which is not the listener's own host:port).
+    manager = response.findtext(f".//{{{E}}}SubscriptionManager/{{{A}}}Address")
+    assert manager == "http://127.0.0.1/wsman", r.text
     started = time.monotonic()
     deadline = started + 15
     while not sink.ends:
@@ -305,6 +312,8 @@ def test_dead_sink_gets_subscription_end_after_the_retries(ev_agent, sinks):
     assert end.action == event_sink.SUBSCRIPTION_END
     assert end.body.findtext(f"{{{E}}}SubscriptionEnd/{{{E}}}Status") == DELIVERY_FAILURE
     assert end.body.findtext(f"{{{E}}}SubscriptionEnd/{{{E}}}SubscriptionManager//{{{E}}}Identifier") == ident
+    # SubscriptionEnd names the same manager as the SubscribeResponse did, not the listener.
+    assert end.body.findtext(f"{{{E}}}SubscriptionEnd/{{{E}}}SubscriptionManager/{{{A}}}Address") == manager
     assert end.authorization is None
     assert gone(a, ident)
     assert len(sink.ends) == 1 and sink.deliveries == []
@@ -462,6 +471,45 @@ def test_restart_keeps_the_subscription_and_its_delivery(tmp_path, sinks):
         assert gone(c, ident)
     finally:
         c.stop()
+    assert sink.errors == []
+
+
+def _seconds(duration):
+    """An xs:duration of hours, minutes and seconds (what GetStatus answers) in seconds."""
+    m = re.fullmatch(r"P(?:T(?:(\d+)H)?(?:(\d+)M)?(?:([\d.]+)S)?)?", duration or "")
+    assert m, duration
+    h, mi, sec = m.groups()
+    return int(h or 0) * 3600 + int(mi or 0) * 60 + float(sec or 0)
+
+
+def test_restart_keeps_the_absolute_expiry(tmp_path, sinks):
+    """A restarted agent gives a subscription the expiry it was granted, counted from its
+    Subscribe: the down time counts, and one that expired while the agent was down is gone."""
+    state = tmp_path / "state"
+    sink = sinks(MODE_PUSH)
+    a = Agent(args=["--state-dir", str(state)], control=tmp_path / "ctl.sock")
+    try:
+        subscribed_at = time.monotonic()
+        long_id = subscribed(a, sink, MODE_PUSH, expires="PT60S")
+        short_id = subscribed(a, sink, MODE_PUSH, expires="PT6S")
+        # Both kept (the store is written by the log task, right after each request).
+        time.sleep(1)
+    finally:
+        a.stop()
+    # Down past the short one's expiry.
+    time.sleep(max(0.0, 8 - (time.monotonic() - subscribed_at)))
+    b = Agent(args=["--state-dir", str(state)], control=tmp_path / "ctl2.sock")
+    try:
+        assert gone(b, short_id), "a subscription that expired while the agent was down came back"
+        r = manage(b, "GetStatus", long_id)
+        assert r.status_code == 200, r.text
+        left = _seconds(ET.fromstring(r.text).findtext(f".//{{{E}}}Expires"))
+        elapsed = time.monotonic() - subscribed_at
+        # Counted from the Subscribe (1 s of slack for the rounding of the answer).
+        assert left <= 60 - elapsed + 1, (left, elapsed)
+        assert left > 60 - elapsed - 5, (left, elapsed)
+    finally:
+        b.stop()
     assert sink.errors == []
 
 

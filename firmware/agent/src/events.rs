@@ -275,7 +275,8 @@ pub(crate) mod stored {
             if old.is_some_and(|s| s.fingerprint == fp) {
                 continue;
             }
-            let record = persist::encode(sub, now_ms);
+            // With the wall clock the record keeps its absolute expiry too.
+            let record = persist::encode_at(sub, source.clock(now_ms));
             let parts: Vec<&[u8]> = record.chunks(CHUNK).collect();
             if parts.len() > MAX_CHUNKS {
                 wsbmc_log::warn!(

@@ -196,6 +196,14 @@ impl Agent {
         self.events.set_modes(events::ALL_MODES);
     }
 
+    /// Gives the subscriptions the wall clock (Unix ms): Expires may then be a date-time, and
+    /// a kept subscription keeps its absolute expiry across a restart (wsbmc-eventing's
+    /// `persist`). For an image whose clock is set (the std images).
+    #[cfg(feature = "eventing")]
+    pub fn set_event_wall_clock(&mut self, wall: fn() -> u64) {
+        self.events.set_wall_clock(wall);
+    }
+
     /// Waits until the subscriptions may have something new to deliver (see `events_wake`).
     #[cfg(feature = "eventing")]
     pub async fn events_changed(&self) {
@@ -269,7 +277,9 @@ impl Agent {
                 }
             }
             let decoded = whole
-                .then(|| wsbmc_eventing::persist::decode(&bytes, now, &limits).ok())
+                .then(|| {
+                    wsbmc_eventing::persist::decode_at(&bytes, self.events.clock(now), &limits).ok()
+                })
                 .flatten();
             let Some(sub) = decoded else {
                 wsbmc_log::warn!(
