@@ -341,6 +341,23 @@ impl Agent {
         c.1.map(|role| (c.0.clone(), role))
     }
 
+    /// Whether the caller of the request being served sees subscription `s` as DSP1054
+    /// instances: its owner does (as only its owner may Renew or Unsubscribe it), and an
+    /// Administrator sees every one; another user's sink address and filter are not shown.
+    /// Without roles (no account table, or outside a request) every subscription is shown.
+    #[cfg(feature = "subscription-classes")]
+    fn sees_subscription(&self, s: &wsbmc_eventing::Subscription) -> bool {
+        #[cfg(feature = "accounts")]
+        {
+            let c = self.caller.borrow();
+            if let Some(role) = c.1 {
+                return role == wsbmc_http::Role::Administrator || s.owner == c.0;
+            }
+        }
+        let _ = s;
+        true
+    }
+
     /// Whether the log task can take a store write now: the store is mounted, its last
     /// operation succeeded, and the queue has room. Account changes ask this before anything
     /// changes, as threshold changes do ([`Platform::can_persist`]).
@@ -1192,17 +1209,20 @@ impl Platform for Agent {
 
     #[cfg(feature = "subscription-classes")]
     fn subscription_count(&self) -> usize {
-        self.events
-            .table()
-            .try_borrow()
-            .map_or(0, |t| events::live(&t, now_ms()).count())
+        self.events.table().try_borrow().map_or(0, |t| {
+            events::live(&t, now_ms())
+                .filter(|s| self.sees_subscription(s))
+                .count()
+        })
     }
 
     #[cfg(feature = "subscription-classes")]
     fn subscription(&self, index: usize) -> Option<wsbmc_cim::subscription::SubscriptionView> {
         let now = now_ms();
         let table = self.events.table().try_borrow().ok()?;
-        let sub = events::live(&table, now).nth(index)?;
+        let sub = events::live(&table, now)
+            .filter(|s| self.sees_subscription(s))
+            .nth(index)?;
         Some(events::subscription_view(sub, now))
     }
 
