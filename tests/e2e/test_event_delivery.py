@@ -283,7 +283,7 @@ def test_dead_sink_gets_subscription_end_after_the_retries(ev_agent, sinks):
     dead = f"http://127.0.0.1:{event_sink.free_port()}/sink"
     notify = f"<e:NotifyTo><a:Address>{dead}</a:Address></e:NotifyTo>"
     # Credentials for NotifyTo, which must not go to an EndTo at another origin.
-    ident = subscribed(
+    r = subscribe(
         a,
         sink,
         MODE_PUSH,
@@ -293,6 +293,13 @@ def test_dead_sink_gets_subscription_end_after_the_retries(ev_agent, sinks):
         f'<w:Auth Profile="{PROFILE}http/basic"/>',
         header=_tokens("collector", "for the notify-to only"),
     )
+    assert r.status_code == 200, r.text
+    response = ET.fromstring(r.text)
+    ident = response.findtext(f".//{{{E}}}SubscriptionManager//{{{E}}}Identifier")
+    # The manager the SubscribeResponse names: the request's wsa:To (wsmanlib sends
+    # http://127.0.0.1/wsman, which is not the listener's own host:port).
+    manager = response.findtext(f".//{{{E}}}SubscriptionManager/{{{A}}}Address")
+    assert manager == "http://127.0.0.1/wsman", r.text
     started = time.monotonic()
     deadline = started + 15
     while not sink.ends:
@@ -305,6 +312,8 @@ def test_dead_sink_gets_subscription_end_after_the_retries(ev_agent, sinks):
     assert end.action == event_sink.SUBSCRIPTION_END
     assert end.body.findtext(f"{{{E}}}SubscriptionEnd/{{{E}}}Status") == DELIVERY_FAILURE
     assert end.body.findtext(f"{{{E}}}SubscriptionEnd/{{{E}}}SubscriptionManager//{{{E}}}Identifier") == ident
+    # SubscriptionEnd names the same manager as the SubscribeResponse did, not the listener.
+    assert end.body.findtext(f"{{{E}}}SubscriptionEnd/{{{E}}}SubscriptionManager/{{{A}}}Address") == manager
     assert end.authorization is None
     assert gone(a, ident)
     assert len(sink.ends) == 1 and sink.deliveries == []
@@ -462,4 +471,182 @@ def test_restart_keeps_the_subscription_and_its_delivery(tmp_path, sinks):
         assert gone(c, ident)
     finally:
         c.stop()
+    assert sink.errors == []
+
+
+def _seconds(duration):
+    """An xs:duration of hours, minutes and seconds (what GetStatus answers) in seconds."""
+    m = re.fullmatch(r"P(?:T(?:(\d+)H)?(?:(\d+)M)?(?:([\d.]+)S)?)?", duration or "")
+    assert m, duration
+    h, mi, sec = m.groups()
+    return int(h or 0) * 3600 + int(mi or 0) * 60 + float(sec or 0)
+
+
+def test_restart_keeps_the_absolute_expiry(tmp_path, sinks):
+    """A restarted agent gives a subscription the expiry it was granted, counted from its
+    Subscribe: the down time counts, and one that expired while the agent was down is gone."""
+    state = tmp_path / "state"
+    sink = sinks(MODE_PUSH)
+    a = Agent(args=["--state-dir", str(state)], control=tmp_path / "ctl.sock")
+    try:
+        subscribed_at = time.monotonic()
+        long_id = subscribed(a, sink, MODE_PUSH, expires="PT60S")
+        short_id = subscribed(a, sink, MODE_PUSH, expires="PT6S")
+        # Both kept (the store is written by the log task, right after each request).
+        time.sleep(1)
+    finally:
+        a.stop()
+    # Down past the short one's expiry.
+    time.sleep(max(0.0, 8 - (time.monotonic() - subscribed_at)))
+    b = Agent(args=["--state-dir", str(state)], control=tmp_path / "ctl2.sock")
+    try:
+        assert gone(b, short_id), "a subscription that expired while the agent was down came back"
+        r = manage(b, "GetStatus", long_id)
+        assert r.status_code == 200, r.text
+        left = _seconds(ET.fromstring(r.text).findtext(f".//{{{E}}}Expires"))
+        elapsed = time.monotonic() - subscribed_at
+        # Counted from the Subscribe (1 s of slack for the rounding of the answer).
+        assert left <= 60 - elapsed + 1, (left, elapsed)
+        assert left > 60 - elapsed - 5, (left, elapsed)
+    finally:
+        b.stop()
+    assert sink.errors == []
+
+
+# ---- DSP1054: the subscriptions as CIM instances in root/interop ---------------------------
+
+FILTER = "CIM_IndicationFilter"
+LISTENER = "CIM_ListenerDestinationWSManagement"
+SUBSCRIPTION = "CIM_IndicationSubscription"
+WQL = "http://schemas.microsoft.com/wbem/wsman/1/WQL"
+TRANSFER = "http://schemas.xmlsoap.org/ws/2004/09/transfer/"
+
+
+def _interop_sel(keys=None):
+    from pypsrp.wsman import SelectorSet
+
+    sel = SelectorSet()
+    sel.add_option("__cimnamespace", "root/interop")
+    for k, v in (keys or {}).items():
+        sel.add_option(k, v)
+    return sel
+
+
+def _interop_items(wsman, cls):
+    """Every instance of `cls` in root/interop, by pypsrp: [(props, raw XML)]."""
+    from wsmanlib import NS, body_of, enumerate_body, pull_body
+
+    uri = CIM + cls
+    resp = wsman.enumerate(uri, enumerate_body(optimize=True, max_elements=50), selector_set=_interop_sel())
+    er = body_of(resp).find("n:EnumerateResponse", NS)
+    items = list(er.find("w:Items", NS) or [])
+    ctx = er.findtext("n:EnumerationContext", default="", namespaces=NS)
+    done = er.find("w:EndOfSequence", NS) is not None
+    for _ in range(20):
+        if done:
+            break
+        pr = body_of(wsman.pull(uri, pull_body(ctx, 50), selector_set=_interop_sel())).find("n:PullResponse", NS)
+        items += list(pr.find("n:Items", NS) or [])
+        ctx = pr.findtext("n:EnumerationContext", default="", namespaces=NS)
+        done = pr.find("n:EndOfSequence", NS) is not None
+    assert done, f"{cls}: the enumeration did not end"
+    from wsmanlib import props as props_of
+
+    return [(props_of(i), ET.tostring(i, encoding="unicode")) for i in items]
+
+
+def _ref_selectors(raw, prop):
+    """The selectors of reference property `prop` in an instance's XML."""
+    el = ET.fromstring(raw).find("{%s}%s" % (CIM + SUBSCRIPTION, prop))
+    w = "http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd"
+    return {s.get("Name"): s.text for s in el.iter("{%s}Selector" % w)}
+
+
+def test_subscriptions_are_dsp1054_instances_without_their_secrets(ev_agent, sinks):
+    """Subscribe (PushWithAck with a WQL filter and Digest sink credentials, and a Pull without a
+    filter), then a console walks root/interop with pypsrp: one CIM_IndicationFilter,
+    CIM_ListenerDestinationWSManagement and CIM_IndicationSubscription per subscription, with
+    the Subscribe's values; Get by their keys; Put and Delete refused; the Indications profile
+    registered; no sink password anywhere; Unsubscribe removes them."""
+    from wsmanlib import pypsrp
+
+    a = ev_agent
+    user, password = "collector", "Sink-Pa55-never-shown"
+    sink = sinks(MODE_PUSH_WITH_ACK, auth=("digest", user, password))
+    query = "SELECT * FROM CIM_AlertIndication WHERE PerceivedSeverity &gt;= 5"
+    delivery = f'<w:Auth Profile="{PROFILE}http/digest"/>'
+    extra = f'<w:Filter Dialect="{WQL}">{query}</w:Filter>'
+    push_id = subscribed(a, sink, MODE_PUSH_WITH_ACK, delivery=delivery, extra=extra, header=_tokens(user, password))
+    pull_body_xml = (
+        f'<e:Subscribe xmlns:e="{E}"><e:Delivery Mode="http://schemas.dmtf.org/wbem/wsman/1/wsman/Pull"/>'
+        f"<e:Expires>PT300S</e:Expires></e:Subscribe>"
+    )
+    text, _ = envelope(E + "/Subscribe", ALL_CLASSES, pull_body_xml)
+    r = post(a, text)
+    assert r.status_code == 200, r.text
+    pull_id = ET.fromstring(r.text).findtext(f".//{{{E}}}SubscriptionManager//{{{E}}}Identifier")
+
+    wsman = pypsrp(a)
+    filters = {p["Name"]: (p, raw) for p, raw in _interop_items(wsman, FILTER)}
+    listeners = {p["Name"]: (p, raw) for p, raw in _interop_items(wsman, LISTENER)}
+    subs = _interop_items(wsman, SUBSCRIPTION)
+    assert set(filters) == {f"wsbmc:filter:{push_id}", f"wsbmc:filter:{pull_id}"}, filters
+    assert set(listeners) == {f"wsbmc:listener:{push_id}", f"wsbmc:listener:{pull_id}"}, listeners
+    assert len(subs) == 2
+
+    f_push = filters[f"wsbmc:filter:{push_id}"][0]
+    assert f_push["Query"] == "SELECT * FROM CIM_AlertIndication WHERE PerceivedSeverity >= 5", f_push
+    assert f_push["QueryLanguage"] == "WQL"
+    assert filters[f"wsbmc:filter:{pull_id}"][0]["Query"] == "SELECT * FROM CIM_Indication"
+    l_push = listeners[f"wsbmc:listener:{push_id}"][0]
+    assert l_push["Destination"] == sink.url(), l_push
+    assert l_push["DeliveryMode"] == "3" and l_push["Protocol"] == "4", l_push
+    assert l_push["DeliveryAuth"] == PROFILE + "http/digest", l_push
+    l_pull = listeners[f"wsbmc:listener:{pull_id}"][0]
+    assert l_pull["DeliveryMode"] == "5" and l_pull["Destination"] is None, l_pull
+
+    by_filter = {_ref_selectors(raw, "Filter")["Name"]: (p, raw) for p, raw in subs}
+    p_sub, raw_sub = by_filter[f"wsbmc:filter:{push_id}"]
+    assert _ref_selectors(raw_sub, "Handler")["Name"] == f"wsbmc:listener:{push_id}"
+    assert p_sub["SubscriptionState"] == "2", p_sub
+    assert p_sub["SubscriptionDuration"] == "600", p_sub
+    assert 0 < int(p_sub["SubscriptionTimeRemaining"]) <= 600, p_sub
+    assert by_filter[f"wsbmc:filter:{pull_id}"][0]["SubscriptionDuration"] == "300"
+
+    # Get by the keys an enumeration showed; the password is in no reply.
+    seen = [raw for _, raw in filters.values()] + [raw for _, raw in listeners.values()]
+    seen += [raw for _, raw in subs]
+    for cls, props in ((FILTER, f_push), (LISTENER, l_push)):
+        keys = {k: props[k] for k in ("CreationClassName", "Name", "SystemCreationClassName", "SystemName")}
+        body = wsman.get(CIM + cls, selector_set=_interop_sel(keys))
+        seen.append(ET.tostring(body, encoding="unicode"))
+        from wsmanlib import props as props_of
+
+        assert props_of(body[0]) == props, (cls, props_of(body[0]))
+        sel_xml = "<w:SelectorSet>%s</w:SelectorSet>" % "".join(
+            f'<w:Selector Name="{k}">{v}</w:Selector>'
+            for k, v in {"__cimnamespace": "root/interop", **keys}.items()
+        )
+        # Read-only: Delete is refused (a subscription ends with Unsubscribe), and Put too.
+        text, _ = envelope(TRANSFER + "Delete", CIM + cls, "", selectors_xml=sel_xml)
+        r = post(a, text)
+        assert r.status_code == 500 and fault_of(r.text)[1].endswith("ActionNotSupported"), r.text
+        current = (filters if cls == FILTER else listeners)[keys["Name"]][1]
+        text, _ = envelope(TRANSFER + "Put", CIM + cls, current, selectors_xml=sel_xml)
+        r = post(a, text)
+        assert r.status_code == 500 and fault_of(r.text)[1].endswith("ActionNotSupported"), r.text
+    joined = "\n".join(seen)
+    assert password not in joined and user not in joined
+
+    # The profile, registered in root/interop.
+    profiles = [p for p, _ in _interop_items(wsman, "CIM_RegisteredProfile")]
+    ind = [p for p in profiles if p["RegisteredName"] == "Indications"]
+    assert len(ind) == 1 and ind[0]["RegisteredVersion"] == "1.2.2", profiles
+
+    # Unsubscribe removes the subscription's three instances.
+    assert manage(a, "Unsubscribe", push_id).status_code == 200
+    names = [p["Name"] for p, _ in _interop_items(wsman, FILTER)]
+    assert names == [f"wsbmc:filter:{pull_id}"], names
+    assert [p["Name"] for p, _ in _interop_items(wsman, LISTENER)] == [f"wsbmc:listener:{pull_id}"]
+    assert len(_interop_items(wsman, SUBSCRIPTION)) == 1
     assert sink.errors == []

@@ -115,3 +115,83 @@ fn the_model_sees_the_table_and_the_caller_of_the_request_being_served() {
     };
     assert!(!agent.set_accounts(Box::new(other)));
 }
+
+/// `action` on `uri` as `user` with `role`, `headers` added to the envelope's header.
+#[cfg(feature = "subscription-classes")]
+fn request(
+    agent: &Agent,
+    user: &str,
+    role: Role,
+    action: &str,
+    uri: &str,
+    headers: &str,
+    body: &str,
+) -> String {
+    let envelope = alloc::format!(
+        "<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\" \
+         xmlns:a=\"http://schemas.xmlsoap.org/ws/2004/08/addressing\" \
+         xmlns:n=\"http://schemas.xmlsoap.org/ws/2004/09/enumeration\" \
+         xmlns:e=\"http://schemas.xmlsoap.org/ws/2004/08/eventing\" \
+         xmlns:w=\"http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd\"><s:Header>\
+         <a:To>http://127.0.0.1/wsman</a:To>\
+         <w:ResourceURI s:mustUnderstand=\"true\">{uri}</w:ResourceURI>\
+         <a:ReplyTo><a:Address s:mustUnderstand=\"true\">\
+         http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</a:Address></a:ReplyTo>\
+         <a:Action s:mustUnderstand=\"true\">{action}</a:Action>\
+         <a:MessageID>uuid:00000000-0000-0000-0000-000000000002</a:MessageID>{headers}</s:Header>\
+         <s:Body>{body}</s:Body></s:Envelope>"
+    );
+    let req = Request {
+        path: "/wsman",
+        content_type: Some("application/soap+xml;charset=UTF-8"),
+        user: Some(user),
+        role: Some(role),
+        profiles: &[],
+    };
+    let r = agent.handle(&req, envelope.as_bytes());
+    String::from_utf8_lossy(&r.body).into_owned()
+}
+
+/// A subscription's DSP1054 instances are its owner's and the Administrators' to see: another
+/// user does not learn its sink address or filter.
+#[cfg(feature = "subscription-classes")]
+#[test]
+fn a_subscription_is_shown_to_its_owner_and_administrators_only() {
+    let agent = Agent::new(
+        Monitor::new(Vec::new()),
+        SystemInfo::new("host-1"),
+        Limits::default(),
+        7,
+    );
+    let subscribe = request(
+        &agent,
+        "viewer",
+        Role::ReadOnly,
+        "http://schemas.xmlsoap.org/ws/2004/08/eventing/Subscribe",
+        // The indication class (a ReadOnly user may not subscribe to `*`, which spans the
+        // account classes).
+        "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_AlertIndication",
+        "",
+        "<e:Subscribe><e:Delivery Mode=\"http://schemas.dmtf.org/wbem/wsman/1/wsman/Pull\"/>\
+         <e:Expires>PT600S</e:Expires></e:Subscribe>",
+    );
+    assert!(subscribe.contains("SubscribeResponse"), "{subscribe}");
+    let filters = |user: &str, role: Role| {
+        let body = request(
+            &agent,
+            user,
+            role,
+            "http://schemas.xmlsoap.org/ws/2004/09/enumeration/Enumerate",
+            "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_IndicationFilter",
+            "<w:SelectorSet><w:Selector Name=\"__cimnamespace\">root/interop</w:Selector>\
+             </w:SelectorSet>",
+            "<n:Enumerate><w:OptimizeEnumeration/><w:MaxElements>20</w:MaxElements></n:Enumerate>",
+        );
+        assert!(body.contains("EnumerateResponse"), "{body}");
+        body.matches("<p:CIM_IndicationFilter ").count()
+    };
+    assert_eq!(filters("viewer", Role::ReadOnly), 1);
+    assert_eq!(filters("boss", Role::Administrator), 1);
+    assert_eq!(filters("other", Role::Operator), 0);
+    assert_eq!(filters("other2", Role::ReadOnly), 0);
+}

@@ -33,6 +33,52 @@ pub(crate) fn source(seed: u64) -> Source {
     Source::new(Config::default(), seed ^ 0x5eed_e7e4_7000_0001, MODES)
 }
 
+/// Live subscriptions at `now_ms`, in table order (the DSP1054 instances' order). A subscription
+/// past its expiry that the table has not removed yet is not shown.
+#[cfg(feature = "subscription-classes")]
+pub(crate) fn live(
+    table: &wsbmc_eventing::Table,
+    now_ms: u64,
+) -> impl Iterator<Item = &wsbmc_eventing::Subscription> {
+    table.iter().filter(move |s| s.expires_at > now_ms)
+}
+
+/// A subscription as wsbmc-cim's DSP1054 classes show it. The sink credentials stay behind:
+/// only the scheme is handed over.
+#[cfg(feature = "subscription-classes")]
+pub(crate) fn subscription_view(
+    sub: &wsbmc_eventing::Subscription,
+    now_ms: u64,
+) -> wsbmc_cim::subscription::SubscriptionView {
+    use wsbmc_cim::subscription::{Mode, SinkAuth, SubscriptionView};
+    use wsbmc_eventing::subscribe::{AuthScheme, ContentEncoding, Expires};
+    let t = &sub.terms;
+    SubscriptionView {
+        id: sub.id.clone(),
+        query: t.filter.clone(),
+        mode: match t.mode {
+            DeliveryMode::Push => Mode::Push,
+            DeliveryMode::PushWithAck => Mode::PushWithAck,
+            DeliveryMode::Events => Mode::Events,
+            DeliveryMode::Pull => Mode::Pull,
+        },
+        destination: t.notify_to.as_ref().map(|e| e.address.clone()),
+        auth: t.auth.as_ref().map(|a| match a.scheme {
+            AuthScheme::Basic => SinkAuth::Basic,
+            AuthScheme::Digest => SinkAuth::Digest,
+        }),
+        content_encoding: t.content_encoding.map(|c| match c {
+            ContentEncoding::Utf8 => "UTF-8",
+            ContentEncoding::Utf16 => "UTF-16",
+        }),
+        duration_s: match sub.granted {
+            Expires::After(ms) => Some(ms / 1000),
+            Expires::At(_) => None,
+        },
+        remaining_s: sub.remaining_ms(now_ms) / 1000,
+    }
+}
+
 /// The SEL as it was last published, seen as a backlog of indications.
 pub(crate) struct SelBacklog<'a> {
     pub(crate) log: &'a LogShared,
@@ -233,7 +279,8 @@ pub(crate) mod stored {
             if old.is_some_and(|s| s.fingerprint == fp) {
                 continue;
             }
-            let record = persist::encode(sub, now_ms);
+            // With the wall clock the record keeps its absolute expiry too.
+            let record = persist::encode_at(sub, source.clock(now_ms));
             let parts: Vec<&[u8]> = record.chunks(CHUNK).collect();
             if parts.len() > MAX_CHUNKS {
                 wsbmc_log::warn!(

@@ -208,6 +208,14 @@ impl Agent {
         self.events.set_modes(events::ALL_MODES);
     }
 
+    /// Gives the subscriptions the wall clock (Unix ms): Expires may then be a date-time, and
+    /// a kept subscription keeps its absolute expiry across a restart (wsbmc-eventing's
+    /// `persist`). For an image whose clock is set (the std images).
+    #[cfg(feature = "eventing")]
+    pub fn set_event_wall_clock(&mut self, wall: fn() -> u64) {
+        self.events.set_wall_clock(wall);
+    }
+
     /// Waits until the subscriptions may have something new to deliver (see `events_wake`).
     #[cfg(feature = "eventing")]
     pub async fn events_changed(&self) {
@@ -288,7 +296,9 @@ impl Agent {
                 }
             }
             let decoded = whole
-                .then(|| wsbmc_eventing::persist::decode(&bytes, now, &limits).ok())
+                .then(|| {
+                    wsbmc_eventing::persist::decode_at(&bytes, self.events.clock(now), &limits).ok()
+                })
                 .flatten();
             let Some(sub) = decoded else {
                 wsbmc_log::warn!(
@@ -348,6 +358,23 @@ impl Agent {
     pub fn request_caller(&self) -> Option<(String, wsbmc_http::Role)> {
         let c = self.caller.borrow();
         c.1.map(|role| (c.0.clone(), role))
+    }
+
+    /// Whether the caller of the request being served sees subscription `s` as DSP1054
+    /// instances: its owner does (as only its owner may Renew or Unsubscribe it), and an
+    /// Administrator sees every one; another user's sink address and filter are not shown.
+    /// Without roles (no account table, or outside a request) every subscription is shown.
+    #[cfg(feature = "subscription-classes")]
+    fn sees_subscription(&self, s: &wsbmc_eventing::Subscription) -> bool {
+        #[cfg(feature = "accounts")]
+        {
+            let c = self.caller.borrow();
+            if let Some(role) = c.1 {
+                return role == wsbmc_http::Role::Administrator || s.owner == c.0;
+            }
+        }
+        let _ = s;
+        true
     }
 
     /// Whether the log task can take a store write now: the store is mounted, its last
@@ -1198,6 +1225,25 @@ impl Platform for Agent {
     #[cfg(feature = "accounts")]
     fn accounts(&self) -> Option<&dyn wsbmc_cim::Accounts> {
         self.accounts.get().map(|a| &**a)
+    }
+
+    #[cfg(feature = "subscription-classes")]
+    fn subscription_count(&self) -> usize {
+        self.events.table().try_borrow().map_or(0, |t| {
+            events::live(&t, now_ms())
+                .filter(|s| self.sees_subscription(s))
+                .count()
+        })
+    }
+
+    #[cfg(feature = "subscription-classes")]
+    fn subscription(&self, index: usize) -> Option<wsbmc_cim::subscription::SubscriptionView> {
+        let now = now_ms();
+        let table = self.events.table().try_borrow().ok()?;
+        let sub = events::live(&table, now)
+            .filter(|s| self.sees_subscription(s))
+            .nth(index)?;
+        Some(events::subscription_view(sub, now))
     }
 
     fn clear_log(&self) -> ClearOutcome {

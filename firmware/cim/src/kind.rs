@@ -44,6 +44,8 @@ use crate::profile::Profile;
 use crate::schema::*;
 #[cfg(feature = "software-inventory")]
 use crate::software;
+#[cfg(feature = "subscriptions")]
+use crate::subscription;
 use crate::value::Instance;
 use crate::{host, log, physical, power, profile, sensor};
 #[cfg(feature = "accounts")]
@@ -237,6 +239,10 @@ pub(crate) const CONFORMANCE: &[(Profile, Item)] = &[
         Profile::RoleBasedAuthorization,
         Item::new(Kind::RbaService, 0),
     ),
+    // DSP1054's central instance would be a CIM_IndicationService, which this model does not
+    // have: the BMC, whose event source the subscriptions are, scopes it.
+    #[cfg(feature = "subscriptions")]
+    (Profile::Indications, BMC),
 ];
 
 /// The managed host.
@@ -327,6 +333,11 @@ fn firmware(c: &Counts) -> usize {
 #[cfg(feature = "ip-interface")]
 fn ip(c: &Counts) -> usize {
     c.ip
+}
+
+#[cfg(feature = "subscriptions")]
+fn subscriptions(c: &Counts) -> usize {
+    c.subscriptions
 }
 
 /// In an [`Kind::IpEndpointSettings`] item's index: the endpoint's settings are the static IPv4
@@ -1015,6 +1026,58 @@ kinds! {
         values: |_, _, i| i.set("IsCurrent", crate::value::Value::U16(1)),
     }
 
+    // DSP1054 Indications: each WS-Eventing subscription as its filter, its listener and the
+    // subscription joining them, in root/interop.
+
+    /// The filter of subscription `i`.
+    #[cfg(feature = "subscriptions")]
+    IndicationFilter {
+        class: subscription::CIM_INDICATION_FILTER,
+        interop: true,
+        count: subscriptions,
+        keys: |m, i| {
+            let id = m.subscription(i)?.id;
+            Ok(text_keys(&subscription::filter_keys(m.system(), &id)))
+        },
+        build: |m, i, f| {
+            f(&subscription::filter_instance(m.system(), &m.subscription(i)?));
+            Ok(())
+        },
+    }
+    /// The listener destination of subscription `i`.
+    #[cfg(feature = "subscriptions")]
+    ListenerDestination {
+        class: subscription::CIM_LISTENER_DESTINATION_WS_MANAGEMENT,
+        interop: true,
+        count: subscriptions,
+        keys: |m, i| {
+            let id = m.subscription(i)?.id;
+            Ok(text_keys(&subscription::listener_keys(m.system(), &id)))
+        },
+        build: |m, i, f| {
+            f(&subscription::listener_instance(m.system(), &m.subscription(i)?));
+            Ok(())
+        },
+    }
+    /// CIM_IndicationSubscription: filter `i` → listener `i`.
+    #[cfg(feature = "subscriptions")]
+    Subscription {
+        class: subscription::CIM_INDICATION_SUBSCRIPTION,
+        interop: true,
+        count: subscriptions,
+        ends: |i| {
+            [
+                ("Filter", Item::new(Kind::IndicationFilter, i)),
+                ("Handler", Item::new(Kind::ListenerDestination, i)),
+            ]
+        },
+        values: |m, i, inst| {
+            if let Ok(view) = m.subscription(i) {
+                subscription::subscription_values(&view, inst);
+            }
+        },
+    }
+
     // The SEL's records, last: the biggest kinds.
 
     /// SEL record `i` (a position).
@@ -1070,13 +1133,19 @@ mod tests {
     }
 
     #[test]
-    fn every_kind_is_listed_once_and_only_profiles_are_interop() {
+    fn every_kind_is_listed_once_and_only_profiles_and_subscriptions_are_interop() {
         for (i, &kind) in KINDS.iter().enumerate() {
             assert!(!KINDS[i + 1..].contains(&kind), "{kind:?}");
             let profile_class = [
                 &CIM_REGISTERED_PROFILE,
                 &CIM_REFERENCED_PROFILE,
                 &CIM_ELEMENT_CONFORMS_TO_PROFILE,
+                #[cfg(feature = "subscriptions")]
+                &subscription::CIM_INDICATION_FILTER,
+                #[cfg(feature = "subscriptions")]
+                &subscription::CIM_LISTENER_DESTINATION_WS_MANAGEMENT,
+                #[cfg(feature = "subscriptions")]
+                &subscription::CIM_INDICATION_SUBSCRIPTION,
             ]
             .iter()
             .any(|c| core::ptr::eq(*c, kind.class()));

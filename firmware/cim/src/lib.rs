@@ -38,6 +38,8 @@ pub mod render;
 pub mod schema;
 pub mod sensor;
 pub mod software;
+#[cfg(feature = "subscriptions")]
+pub mod subscription;
 pub mod value;
 mod write;
 

@@ -130,6 +130,9 @@ pub(crate) struct Counts {
     /// The account slots and their roles; `None` when the platform has no account table.
     #[cfg(feature = "accounts")]
     pub(crate) accounts: Option<crate::account::Slots>,
+    /// WS-Eventing subscriptions (at most 255).
+    #[cfg(feature = "subscriptions")]
+    pub(crate) subscriptions: usize,
 }
 
 impl Counts {
@@ -495,7 +498,18 @@ impl<'a> Model<'a> {
                 )),
                 None => None,
             },
+            #[cfg(feature = "subscriptions")]
+            subscriptions: self.platform.subscription_count().min(255),
         })
+    }
+
+    /// Subscription `i` of the platform's event source.
+    #[cfg(feature = "subscriptions")]
+    pub(crate) fn subscription(
+        &self,
+        i: usize,
+    ) -> Result<crate::subscription::SubscriptionView, Fault> {
+        self.platform.subscription(i).ok_or_else(gone)
     }
 
     /// The platform's account table; a fault when it has none (the classes are then empty, so

@@ -367,4 +367,14 @@ pub trait Platform {
     fn accounts(&self) -> Option<&dyn crate::account::Accounts> {
         None
     }
+    /// How many WS-Eventing subscriptions there are now (DSP1054, `crate::subscription`).
+    #[cfg(feature = "subscriptions")]
+    fn subscription_count(&self) -> usize {
+        0
+    }
+    /// Subscription `index` as the event source holds it now.
+    #[cfg(feature = "subscriptions")]
+    fn subscription(&self, _index: usize) -> Option<crate::subscription::SubscriptionView> {
+        None
+    }
 }

@@ -22,6 +22,8 @@ pub enum Profile {
     SimpleIdentityManagement,
     #[cfg(feature = "accounts")]
     RoleBasedAuthorization,
+    #[cfg(feature = "subscriptions")]
+    Indications,
 }
 
 impl Profile {
@@ -42,6 +44,8 @@ impl Profile {
         Profile::SimpleIdentityManagement,
         #[cfg(feature = "accounts")]
         Profile::RoleBasedAuthorization,
+        #[cfg(feature = "subscriptions")]
+        Profile::Indications,
     ];
 
     /// RegisteredName, exactly as the profile spells itself.
@@ -59,6 +63,8 @@ impl Profile {
             Profile::SimpleIdentityManagement => "Simple Identity Management",
             #[cfg(feature = "accounts")]
             Profile::RoleBasedAuthorization => "Role Based Authorization",
+            #[cfg(feature = "subscriptions")]
+            Profile::Indications => "Indications",
         }
     }
 
@@ -68,6 +74,8 @@ impl Profile {
             Profile::SoftwareInventory => "1.0.1",
             #[cfg(feature = "accounts")]
             Profile::SimpleIdentityManagement => "1.0.1",
+            #[cfg(feature = "subscriptions")]
+            Profile::Indications => "1.2.2",
             _ => "1.0.0",
         }
     }
@@ -86,6 +94,8 @@ impl Profile {
             Profile::SimpleIdentityManagement => "DSP1034",
             #[cfg(feature = "accounts")]
             Profile::RoleBasedAuthorization => "DSP1039",
+            #[cfg(feature = "subscriptions")]
+            Profile::Indications => "DSP1054",
         }
     }
 
@@ -105,6 +115,8 @@ impl Profile {
             Profile::SimpleIdentityManagement => "DMTF:Simple Identity Management:1.0.1",
             #[cfg(feature = "accounts")]
             Profile::RoleBasedAuthorization => "DMTF:Role Based Authorization:1.0.0",
+            #[cfg(feature = "subscriptions")]
+            Profile::Indications => "DMTF:Indications:1.2.2",
         }
     }
 

@@ -896,6 +896,14 @@ pub static ALL_CLASSES: &[&ClassDef] = &[
     &crate::account::CIM_ASSIGNED_IDENTITY,
     #[cfg(feature = "accounts")]
     &crate::account::CIM_ROLE_LIMITED_TO_TARGET,
+    #[cfg(feature = "subscriptions")]
+    &crate::subscription::CIM_INDICATION_FILTER,
+    #[cfg(feature = "subscriptions")]
+    &crate::subscription::CIM_LISTENER_DESTINATION,
+    #[cfg(feature = "subscriptions")]
+    &crate::subscription::CIM_LISTENER_DESTINATION_WS_MANAGEMENT,
+    #[cfg(feature = "subscriptions")]
+    &crate::subscription::CIM_INDICATION_SUBSCRIPTION,
 ];
 
 #[cfg(test)]

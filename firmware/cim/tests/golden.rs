@@ -109,13 +109,14 @@ fn every_concrete_class_matches_its_fixture() {
         checked += 1;
     }
     // 27 classes, the three of DSP1023, the five of DSP1036 and the twelve of DSP1034/DSP1039
-    // (CIM_ElementSettingData is in both) when this build carries them.
+    // (CIM_ElementSettingData is in both) and the three of DSP1054 when this build carries them.
     assert_eq!(
         checked,
         27 + 3 * usize::from(cfg!(feature = "software-inventory"))
             + 4 * usize::from(cfg!(feature = "ip-interface"))
             + usize::from(cfg!(any(feature = "ip-interface", feature = "accounts")))
             + 11 * usize::from(cfg!(feature = "accounts"))
+            + 3 * usize::from(cfg!(feature = "subscriptions"))
     );
 }
 

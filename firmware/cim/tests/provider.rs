@@ -181,7 +181,7 @@ fn namespaces() {
     let mut s = spec(&uri("CIM_RegisteredProfile"), Filter::None);
     s.namespace = Some("root/interop".into());
     let items = walk_ok(&m, &s);
-    assert_eq!(items.len(), 6 + SW + IP);
+    assert_eq!(items.len(), 6 + SW + IP + SUB);
     assert!(
         items
             .iter()
@@ -190,7 +190,8 @@ fn namespaces() {
     // Enumerating a base class in root/interop yields only what lives there.
     let mut s = spec(&uri("CIM_ManagedElement"), Filter::None);
     s.namespace = Some("root/interop".into());
-    assert_eq!(walk_ok(&m, &s).len(), 6 + SW + IP);
+    // With the DSP1054 classes, the fixture's two subscriptions' filters and listeners too.
+    assert_eq!(walk_ok(&m, &s).len(), 6 + SW + IP + 5 * SUB);
 }
 
 #[test]
@@ -217,6 +218,9 @@ fn profile_instance_ids_are_stable() {
     if IP == 1 {
         want.push("DMTF:IP Interface:1.0.0");
     }
+    if SUB == 1 {
+        want.push("DMTF:Indications:1.2.2");
+    }
     assert_eq!(ids, want);
     // Without a log there is no Record Log profile.
     let bare = Fixture::new(TestPlatform::bare());
@@ -225,13 +229,15 @@ fn profile_instance_ids_are_stable() {
         &spec(&uri("CIM_RegisteredProfile"), Filter::None),
     )
     .len();
-    assert_eq!(n, 5 + SW + IP);
+    assert_eq!(n, 5 + SW + IP + SUB);
 }
 
 /// 1 when this build carries the DSP1023 classes (and their profile), else 0.
 const SW: usize = cfg!(feature = "software-inventory") as usize;
 /// 1 when this build carries the DSP1036 classes (and their profile), else 0.
 const IP: usize = cfg!(feature = "ip-interface") as usize;
+/// 1 when this build carries the DSP1054 classes (and their profile), else 0.
+const SUB: usize = cfg!(feature = "subscriptions") as usize;
 
 // ---- Enumeration ----------------------------------------------------------------------------
 
@@ -269,8 +275,16 @@ fn counts_of_every_class() {
     assert_eq!(count("CIM_SystemComponent"), 6);
     assert_eq!(count("CIM_LogRecord"), 3);
     assert_eq!(count("CIM_LogManagesRecord"), 3);
-    assert_eq!(count("CIM_ElementConformsToProfile"), 5 + SW + IP);
-    assert_eq!(count("CIM_ReferencedProfile"), 5 + SW + IP);
+    assert_eq!(count("CIM_ElementConformsToProfile"), 5 + SW + IP + SUB);
+    assert_eq!(count("CIM_ReferencedProfile"), 5 + SW + IP + SUB);
+    // One filter, listener and subscription per subscription.
+    #[cfg(feature = "subscriptions")]
+    {
+        assert_eq!(count("CIM_IndicationFilter"), 2);
+        assert_eq!(count("CIM_ListenerDestination"), 2);
+        assert_eq!(count("CIM_ListenerDestinationWSManagement"), 2);
+        assert_eq!(count("CIM_IndicationSubscription"), 2);
+    }
     // The BMC's firmware, the host BIOS and one satellite controller.
     #[cfg(feature = "software-inventory")]
     {
@@ -2004,4 +2018,74 @@ fn batches_match_the_per_item_walk() {
             }
         }
     }
+}
+
+// ---- DSP1054 subscriptions ------------------------------------------------------------------
+
+/// The subscription classes are read-only: Put and Delete of each are ActionNotSupported (a
+/// subscription is ended with WS-Eventing Unsubscribe), and each enumerated EPR gets its
+/// instance back in root/interop.
+#[cfg(feature = "subscriptions")]
+#[test]
+fn subscription_classes_are_read_only_and_get_by_their_eprs() {
+    let f = Fixture::complete();
+    let m = f.model();
+    for class in [
+        "CIM_IndicationFilter",
+        "CIM_ListenerDestinationWSManagement",
+        "CIM_IndicationSubscription",
+    ] {
+        let items = walk_ok(&m, &spec(&uri(class), Filter::None));
+        assert_eq!(items.len(), 2, "{class}");
+        let (epr, body) = &items[0];
+        assert_eq!(text_selector(epr, "__cimnamespace"), Some("root/interop"));
+        let keys: Vec<Selector> = epr.selectors[1..].to_vec();
+        let target = Target {
+            resource_uri: &epr.resource_uri,
+            selectors: &keys,
+            namespace: Some("root/interop"),
+        };
+        assert_eq!(
+            get(&m, &epr.resource_uri, &keys, Some("root/interop")).as_deref(),
+            Ok(body.as_str())
+        );
+        let xml = wrap(body);
+        let doc = match roxmltree::Document::parse(&xml) {
+            Ok(d) => d,
+            Err(e) => panic!("{e}: {xml}"),
+        };
+        let Some(node) = doc.root_element().first_element_child() else {
+            panic!("no body");
+        };
+        let mut out = XmlWriter::new();
+        let put = m.put(&target, &parse_representation(node), &mut out);
+        assert_eq!(fault_of(put).0, FaultKind::ActionNotSupported, "{class}");
+        assert_eq!(
+            fault_of(m.delete(&target)).0,
+            FaultKind::ActionNotSupported,
+            "{class}"
+        );
+    }
+    // Without a filter, the filter selects every indication.
+    let filters = walk_ok(&m, &spec(&uri("CIM_IndicationFilter"), Filter::None));
+    assert!(
+        filters[1]
+            .1
+            .contains("<p:Query>SELECT * FROM CIM_Indication</p:Query>")
+    );
+    let listeners = walk_ok(
+        &m,
+        &spec(&uri("CIM_ListenerDestinationWSManagement"), Filter::None),
+    );
+    // Pull: nothing is delivered anywhere.
+    assert!(
+        listeners[1]
+            .1
+            .contains("<p:DeliveryMode>5</p:DeliveryMode>")
+    );
+    assert!(
+        listeners[1]
+            .1
+            .contains(r#"<p:Destination xsi:nil="true"/>"#)
+    );
 }

@@ -8,7 +8,14 @@
 //! restart the wiring replays from the SEL after the bookmark, so nothing is lost or sent twice.
 //!
 //! The monotonic clock restarts with the image, so the expiry is kept as the time left at
-//! encoding: down time does not count against a duration (a date-time expiry is kept as asked).
+//! encoding and, where the image has a wall clock ([`Clock::unix_ms`]), as the absolute Unix
+//! time it falls at: a restarted image with a wall clock gives the subscription back the expiry
+//! it was granted at its last Subscribe or Renew, down time included (issue 16; the record is
+//! rewritten only when the subscription changes, so the time left alone would restart at the
+//! value of the last write). Without a wall clock the time left is all there is.
+//!
+//! Version 2 added the subscription manager's address (the `wsa:To` the Subscribe arrived on,
+//! which SubscriptionEnd names) and the absolute expiry; version 1 records still decode.
 //!
 //! Decoding trusts nothing: every length is checked against [`subscribe::Limits`] and every
 //! code against its enum, and anything else is a typed [`PersistError`], never a panic.
@@ -24,13 +31,16 @@ use crate::subscribe::{
     self, AuthScheme, Bookmark, ConnectionRetry, ContentEncoding, Credentials, DeliveryAuth,
     DeliveryMode, Endpoint, EnvelopePolicy, Expires, RefParam, Subscribe,
 };
-use crate::table::Subscription;
+use crate::table::{Clock, Subscription};
 
-/// The format written; a decoder refuses any other.
-pub const VERSION: u8 = 1;
+/// The format written; a decoder reads it and version 1, and refuses any other.
+pub const VERSION: u8 = 2;
 
 /// Items in the top-level array of version 1.
-const ITEMS: u64 = 23;
+const ITEMS_V1: u64 = 23;
+/// Items in the top-level array of version 2: version 1's, the manager address and the
+/// absolute expiry.
+const ITEMS: u64 = 25;
 
 /// Why stored bytes were refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,15 +90,23 @@ const fn mode_code(m: DeliveryMode) -> u8 {
     }
 }
 
-/// Encodes `sub` as it stands at `now_ms`.
+/// Encodes `sub` as it stands at `now_ms`, on an image without a wall clock (the expiry is
+/// kept as the time left only).
 pub fn encode(sub: &Subscription, now_ms: u64) -> Vec<u8> {
+    encode_at(sub, Clock::monotonic(now_ms))
+}
+
+/// Encodes `sub` as it stands at `clock`; with a wall clock the expiry is also kept as the
+/// Unix time it falls at.
+pub fn encode_at(sub: &Subscription, clock: Clock) -> Vec<u8> {
     let mut buf = Vec::new();
     // Writing into a Vec cannot fail; an error here would only be a bug in this function.
-    let _ = encode_into(&mut Encoder::new(&mut buf), sub, now_ms);
+    let _ = encode_into(&mut Encoder::new(&mut buf), sub, clock);
     buf
 }
 
-fn encode_into(e: &mut Enc<'_>, sub: &Subscription, now_ms: u64) -> EncResult {
+fn encode_into(e: &mut Enc<'_>, sub: &Subscription, clock: Clock) -> EncResult {
+    let now_ms = clock.now_ms;
     let t = &sub.terms;
     e.array(ITEMS)?.u8(VERSION)?.str(&sub.id)?.str(&sub.owner)?;
     e.u8(mode_code(t.mode))?;
@@ -141,6 +159,11 @@ fn encode_into(e: &mut Enc<'_>, sub: &Subscription, now_ms: u64) -> EncResult {
     })?;
     opt(e, sub.last_record, |e, r| e.u16(r).map(|_| ()))?;
     e.u32(sub.dropped)?;
+    opt(e, sub.manager.as_deref(), |e, m| e.str(m).map(|_| ()))?;
+    let at = clock
+        .unix_ms
+        .map(|unix| unix.saturating_add(sub.remaining_ms(now_ms)));
+    opt(e, at, |e, v| e.u64(v).map(|_| ()))?;
     Ok(())
 }
 
@@ -204,23 +227,38 @@ impl<'b> Reader<'b> {
     }
 }
 
-/// Decodes a stored subscription at `now_ms` (the restarted image's clock). `limits` should be
-/// the ones Subscribe parsing uses, so nothing restored is larger than a request could make.
+/// Decodes a stored subscription at `now_ms` (the restarted image's clock, no wall clock: the
+/// expiry is the time left when it was written). `limits` should be the ones Subscribe parsing
+/// uses, so nothing restored is larger than a request could make.
 pub fn decode(
     bytes: &[u8],
     now_ms: u64,
     limits: &subscribe::Limits,
 ) -> Result<Subscription, PersistError> {
+    decode_at(bytes, Clock::monotonic(now_ms), limits)
+}
+
+/// Decodes a stored subscription at `clock`: with a wall clock and a record that kept its
+/// absolute expiry, the subscription expires when it was granted to, however long the image
+/// was down (already past: it is restored expired, and the table's next expiry removes it).
+pub fn decode_at(
+    bytes: &[u8],
+    clock: Clock,
+    limits: &subscribe::Limits,
+) -> Result<Subscription, PersistError> {
+    let now_ms = clock.now_ms;
     let mut r = Reader {
         d: Decoder::new(bytes),
         limits: *limits,
     };
     let items = r.d.array()?;
     let version = r.d.u8()?;
-    if version != VERSION {
-        return Err(PersistError::Version(version));
-    }
-    if items != Some(ITEMS) {
+    let want = match version {
+        1 => ITEMS_V1,
+        VERSION => ITEMS,
+        _ => return Err(PersistError::Version(version)),
+    };
+    if items != Some(want) {
         return Err(PersistError::Corrupt);
     }
     let id = r.str(64)?;
@@ -303,6 +341,16 @@ pub fn decode(
     })?;
     let last_record = r.opt(|r| Ok(r.d.u16()?))?;
     let dropped = r.d.u32()?;
+    let (manager, expires_unix) = if version == 1 {
+        (None, None)
+    } else {
+        let max_address = limits.max_address_len;
+        (r.opt(|r| r.str(max_address))?, r.opt(|r| Ok(r.d.u64()?))?)
+    };
+    let remaining = match (expires_unix, clock.unix_ms) {
+        (Some(at), Some(unix)) => at.saturating_sub(unix),
+        _ => remaining,
+    };
     if r.d.position() != bytes.len() {
         return Err(PersistError::Corrupt);
     }
@@ -346,6 +394,7 @@ pub fn decode(
         queue: Default::default(),
         dropped,
         last_record,
+        manager,
         state: State::idle(now_ms),
     })
 }
@@ -445,14 +494,87 @@ mod tests {
     }
 
     #[test]
+    fn with_a_wall_clock_the_expiry_is_absolute_across_a_restart() {
+        let mut s = full();
+        s.manager = Some("http://10.0.2.15:5985/wsman".into());
+        // 600 s granted at 1 s (monotonic); written at 101 s, when the wall clock read T.
+        const T: u64 = 1_700_000_000_000;
+        let bytes = encode_at(
+            &s,
+            Clock {
+                now_ms: 101_000,
+                unix_ms: Some(T),
+            },
+        );
+        let limits = subscribe::Limits::default();
+        // Restarted 200 s of wall time later: 300 s left, not the 500 s left at the write.
+        let back = decode_at(
+            &bytes,
+            Clock {
+                now_ms: 5,
+                unix_ms: Some(T + 200_000),
+            },
+            &limits,
+        )
+        .unwrap();
+        assert_eq!(back.expires_at, 300_005);
+        assert_eq!(back.manager.as_deref(), Some("http://10.0.2.15:5985/wsman"));
+        // Down past the expiry: restored expired, so the table's next expiry removes it.
+        let late = decode_at(
+            &bytes,
+            Clock {
+                now_ms: 5,
+                unix_ms: Some(T + 900_000),
+            },
+            &limits,
+        )
+        .unwrap();
+        assert_eq!(late.expires_at, 5);
+        let mut t = Table::new(Config::default());
+        t.restore(late).unwrap();
+        assert_eq!(t.expire(6), [s.id.clone()]);
+        // A restarted image without a wall clock has only the time left at the write.
+        let back = decode(&bytes, 5, &limits).unwrap();
+        assert_eq!(back.expires_at, 500_005);
+        // Nor does one written without a wall clock carry an absolute expiry.
+        let bytes = encode(&s, 101_000);
+        let back = decode_at(
+            &bytes,
+            Clock {
+                now_ms: 5,
+                unix_ms: Some(T),
+            },
+            &limits,
+        )
+        .unwrap();
+        assert_eq!(back.expires_at, 500_005);
+    }
+
+    #[test]
+    fn version_1_records_still_decode() {
+        let s = full();
+        let mut bytes = encode(&s, 101_000);
+        // Version 1 is version 2 without its last two items (here both null).
+        assert_eq!(bytes[..3], [0x98, 25, VERSION]);
+        assert_eq!(bytes[bytes.len() - 2..], [0xF6, 0xF6]);
+        bytes.truncate(bytes.len() - 2);
+        bytes.splice(..3, [0x97, 1]);
+        let back = decode(&bytes, 5, &subscribe::Limits::default()).unwrap();
+        assert_eq!(
+            (back.id, back.expires_at, back.manager),
+            (s.id, 500_005, None)
+        );
+    }
+
+    #[test]
     fn other_versions_are_refused_by_version() {
         let mut bytes = encode(&full(), 0);
-        // The array header is one byte (0x97 = array of 23); the version follows.
-        assert_eq!(bytes[1], VERSION);
-        bytes[1] = 2;
+        // The array header is two bytes (0x98 0x19 = array of 25); the version follows.
+        assert_eq!(bytes[2], VERSION);
+        bytes[2] = 3;
         assert_eq!(
             decode(&bytes, 0, &subscribe::Limits::default()).unwrap_err(),
-            PersistError::Version(2)
+            PersistError::Version(3)
         );
     }
 

@@ -94,7 +94,9 @@ impl Source {
         &self.table
     }
 
-    fn clock(&self, now_ms: u64) -> Clock {
+    /// The clocks at `now_ms`: the wall clock's reading too when the source has one (what
+    /// [`crate::persist::encode_at`] keeps an absolute expiry with).
+    pub fn clock(&self, now_ms: u64) -> Clock {
         Clock {
             now_ms,
             unix_ms: self.wall.map(|f| f()),
@@ -157,6 +159,10 @@ impl View<'_> {
             .subscribe(terms, req.user, clock, &mut random)?
             .id
             .clone();
+        // The address the SubscribeResponse names as the manager, kept for SubscriptionEnd.
+        if let Some(to) = req.to.filter(|t| t.len() <= limits.max_address_len) {
+            table.set_manager(&id, to);
+        }
         if let Some(b) = bookmark {
             let now = req.now_ms;
             let replayed = self.backlog.replay(b, filter.as_deref(), &mut |e| {

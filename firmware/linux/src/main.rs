@@ -513,6 +513,8 @@ async fn run(
     );
     // This image runs a delivery task (push.rs), so it offers the push modes too.
     agent.enable_push_delivery();
+    // Subscriptions keep their absolute expiry across a restart, and Expires may be a date-time.
+    agent.set_event_wall_clock(unix_ms);
     let agent = Rc::new(agent);
     agent.set_clock(unix_secs);
     let given = given.map(|(user, password)| {
@@ -807,7 +809,7 @@ async fn run(
     let poller = hal;
 
     // Push delivery: the first listener's URL is the SubscriptionManager a SubscriptionEnd
-    // names.
+    // names when its subscription recorded no address of its own (no wsa:To).
     let manager = bound.first().map_or_else(String::new, |(_, addr, secure)| {
         format!("{}://{addr}/wsman", if *secure { "https" } else { "http" })
     });
@@ -1267,6 +1269,13 @@ fn unix_secs() -> u32 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX))
+}
+
+/// Milliseconds since 1970, for subscription expiries.
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// Maps the board's `[limits]` onto the protocol limits.

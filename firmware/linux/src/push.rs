@@ -193,7 +193,8 @@ struct Job {
 /// The delivery task's state.
 pub struct Deliverer {
     agent: Rc<Agent>,
-    /// This service's own URL, for the SubscriptionManager EPR of SubscriptionEnd.
+    /// This service's own URL, for the SubscriptionManager EPR of a SubscriptionEnd whose
+    /// subscription recorded no address of its own (one made without a `wsa:To`).
     manager: String,
     /// Trust for HTTPS sinks; `None` fails every HTTPS delivery (logged).
     tls: Option<Arc<ClientConfig>>,
@@ -270,7 +271,10 @@ impl Deliverer {
                         }
                     };
                     let mut out = XmlWriter::new();
-                    if !render::delivery(&mut out, sub, &d, &message_id, &self.manager) {
+                    // The manager the SubscribeResponse named (the address the subscription
+                    // arrived on); the first listener only for one made without a wsa:To.
+                    let manager = sub.manager.as_deref().unwrap_or(&self.manager);
+                    if !render::delivery(&mut out, sub, &d, &message_id, manager) {
                         return None;
                     }
                     // The credentials were given for NotifyTo: an EndTo elsewhere gets none.

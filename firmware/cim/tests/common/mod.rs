@@ -158,6 +158,8 @@ pub struct TestPlatform {
     pub ip: Vec<IpEndpointView>,
     #[cfg(feature = "accounts")]
     pub accounts: Option<TestAccounts>,
+    #[cfg(feature = "subscriptions")]
+    pub subscriptions: Vec<wsbmc_cim::subscription::SubscriptionView>,
 }
 
 impl TestPlatform {
@@ -202,6 +204,8 @@ impl TestPlatform {
             ip: vec![eth0_v4(), eth0_v6()],
             #[cfg(feature = "accounts")]
             accounts: None,
+            #[cfg(feature = "subscriptions")]
+            subscriptions: vec![push_subscription(), pull_subscription()],
         }
     }
 
@@ -214,6 +218,8 @@ impl TestPlatform {
             discrete: Vec::new(),
             firmware: Vec::new(),
             ip: Vec::new(),
+            #[cfg(feature = "subscriptions")]
+            subscriptions: Vec::new(),
             ..Self::full()
         }
     }
@@ -281,6 +287,46 @@ impl Platform for TestPlatform {
     }
     fn ip_endpoint(&self, index: usize) -> Option<IpEndpointView> {
         self.ip.get(index).cloned()
+    }
+    #[cfg(feature = "subscriptions")]
+    fn subscription_count(&self) -> usize {
+        self.subscriptions.len()
+    }
+    #[cfg(feature = "subscriptions")]
+    fn subscription(&self, index: usize) -> Option<wsbmc_cim::subscription::SubscriptionView> {
+        self.subscriptions.get(index).cloned()
+    }
+}
+
+/// A PushWithAck subscription with a WQL filter and Digest sink credentials.
+#[cfg(feature = "subscriptions")]
+pub fn push_subscription() -> wsbmc_cim::subscription::SubscriptionView {
+    use wsbmc_cim::subscription::{Mode, SinkAuth, SubscriptionView};
+    SubscriptionView {
+        id: "uuid:6c1f0d2e-4b7a-4e39-9a51-0d9f6b2c8e11".into(),
+        query: Some("SELECT * FROM CIM_AlertIndication WHERE PerceivedSeverity >= 5".into()),
+        mode: Mode::PushWithAck,
+        destination: Some("http://127.0.0.1:9090/sink".into()),
+        auth: Some(SinkAuth::Digest),
+        content_encoding: Some("UTF-8"),
+        duration_s: Some(3600),
+        remaining_s: 3540,
+    }
+}
+
+/// A Pull subscription without a filter.
+#[cfg(feature = "subscriptions")]
+pub fn pull_subscription() -> wsbmc_cim::subscription::SubscriptionView {
+    use wsbmc_cim::subscription::{Mode, SubscriptionView};
+    SubscriptionView {
+        id: "uuid:0b8e3a57-91c4-4d2f-8e6a-5f4c3b2a1d09".into(),
+        query: None,
+        mode: Mode::Pull,
+        destination: None,
+        auth: None,
+        content_encoding: None,
+        duration_s: Some(600),
+        remaining_s: 600,
     }
 }
 
