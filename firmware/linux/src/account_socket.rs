@@ -48,6 +48,10 @@ pub fn address(dir: &Path) -> io::Result<(String, SocketAddr)> {
     Ok((name, addr))
 }
 
+/// Who made a change through `wsbmc user` (on a running agent's socket or a stopped agent's
+/// state dir), as its audit record names it: a root shell on the BMC, not an account.
+pub const CLI_CHANGER: &str = "the local CLI";
+
 /// Longest line either way in a request (a password line included): the password policy's
 /// maximum is 64 bytes, a name 16.
 pub const MAX_LINE: usize = 512;
@@ -234,7 +238,7 @@ fn execute(accounts: &AgentAccounts, request: &Request, password: &[u8]) -> Resu
         .map_err(|e| e.to_string())?
     };
     let done = format!("{:?}: {}\n", change.audit.kind, change.audit.user);
-    accounts.commit_by(change, "the local CLI", "the account socket");
+    accounts.commit_by(change, CLI_CHANGER, "the account socket");
     Ok(done)
 }
 
