@@ -4,9 +4,12 @@ A 16-byte SEL record has room for an IPMI user ID only; the agent keeps the name
 its store and renders them in CIM_LogRecord.Description ("...; user: NAME; by: NAME"). Shown
 here: a failed login, a lockout and an account created by the Administrator carry their names,
 also after a restart; a claimed name that could be a password is withheld; a change made with
-`wsbmc user` on a stopped agent is in the SEL once the agent starts.
+`wsbmc user` on a stopped agent is in the SEL once the agent starts; and the account socket
+refuses a client of another uid, saying so in its answer and in the agent's log.
 """
 
+import os
+import socket
 import time
 
 from conftest import Agent, _binary
@@ -132,3 +135,71 @@ def test_a_change_made_with_the_cli_on_a_stopped_agent_is_in_the_sel_after_start
         assert len([d for d in records if "account created" in d and "carol" in d]) == 1, records
     finally:
         c.stop()
+
+
+def _socket_reply_as(uid, state, request):
+    """Sends `request` to `state`'s account socket from a forked child running as `uid`;
+    the reply (bytes). The socket is abstract, named after the state dir's device and inode
+    (account_socket.rs `address`)."""
+    st = os.stat(state)
+    name = f"\0wsbmc-accounts-{st.st_dev:x}-{st.st_ino:x}"
+    rfd, wfd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: drop to `uid`, ask, hand the reply up the pipe, exit
+        code = 0
+        try:
+            os.close(rfd)
+            os.setgroups([])
+            os.setgid(uid)
+            os.setuid(uid)
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.settimeout(10)
+            s.connect(name)
+            s.sendall(request)
+            s.shutdown(socket.SHUT_WR)
+            reply = b""
+            while len(reply) < 65536:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                reply += chunk
+            os.write(wfd, reply)
+        except BaseException as e:  # noqa: BLE001 - reported to the parent, never raised here
+            os.write(wfd, f"child failed: {e!r}".encode())
+            code = 1
+        finally:
+            os._exit(code)
+    os.close(wfd)
+    try:
+        reply = b""
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            chunk = os.read(rfd, 4096)
+            if not chunk:
+                break
+            reply += chunk
+    finally:
+        os.close(rfd)
+        os.waitpid(pid, 0)
+    return reply
+
+
+def test_the_account_socket_refuses_a_client_of_another_uid(tmp_path):
+    assert os.geteuid() == 0, "needs root to run a client as another uid"
+    state = tmp_path / "state"
+    a = Agent(args=["--state-dir", str(state)])
+    try:
+        # The same request from root is served (the control).
+        ok = _socket_reply_as(0, state, b"list\n")
+        assert ok.startswith(b"ok\n") and b"admin" in ok, ok
+        # From nobody (65534): refused, whatever it asks, and the refusal says why.
+        for request in [b"list\n", b"add eve Administrator\neve-pass-123\n"]:
+            reply = _socket_reply_as(65534, state, request)
+            assert reply.startswith(b"error: not allowed: a client running as uid 65534"), reply
+            assert b"admin" not in reply
+        r = user_cmd(state, "list")
+        assert [l.split("\t")[1] for l in r.stdout.splitlines()] == ["admin"], r.stdout
+    finally:
+        a.stop()
+    log = a.proc.stderr.read().decode(errors="replace")
+    assert "account socket: refused: not allowed: a client running as uid 65534" in log, log
