@@ -13,6 +13,9 @@ I2C bus 8 = /dev/i2c-8) and EEPROM (0x50, bus 7). The test:
   and started again on the same state disk), and finds the same record again.
 - drives the board's GPIO intrusion line (a discrete sensor) with QMP `qom-set` and follows
   CIM_Sensor's CurrentState and HealthState and the SEL's assertion and deassertion records;
+- subscribes a Push delivery (#16) whose NotifyTo is an event sink on the host's loopback,
+  reached from the guest through QEMU user networking (10.0.2.2), and moves the TMP105 over its
+  threshold with `qom-set`: the sink receives the CIM_AlertIndication;
 - drives host power through the board's [power] GPIO lines on the kernel's gpio-aspeed driver:
   QMP `qom-set` of the power-good pin flips CIM_ComputerSystem's EnabledState and
   CIM_AssociatedPowerManagementService's PowerState; RequestPowerStateChange (on, off, reset)
@@ -64,6 +67,8 @@ from wsmanlib import (
     fault_of,
 )
 from test_provisioning import IDENTIFY, console_secret, create_account_envelope, return_value
+from event_sink import MODE_PUSH, EventSink
+from test_event_delivery import ALERT, manage, subscribed
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 BOARD = ROOT / "boards" / "ast2600-evb" / "board.toml"
@@ -643,6 +648,50 @@ def test_chassis_intrusion_follows_its_gpio_line(image):
     image.set_pin(d["gpio"], False)
     assert wait_state("Deasserted")["HealthState"] == "5"
     wait_record(False)
+
+
+class GuestSink(EventSink):
+    """The event sink (tests/e2e/event_sink.py, on a free port of the host's 127.0.0.1) as the
+    guest addresses it: QEMU user networking forwards the guest's 10.0.2.2 to the host's
+    loopback, so NotifyTo and the wsa:To the sink checks name 10.0.2.2."""
+
+    def url(self, path="/sink"):
+        return f"http://10.0.2.2:{self.port}{path}"
+
+
+PUSH_WAIT_S = 60  # a crossing through the poller, the delivery task and slirp under TCG
+
+
+def test_push_delivers_a_tmp105_crossing_to_a_sink_on_the_host(image):
+    sink = GuestSink(MODE_PUSH)
+    ident = None
+    try:
+        _follow(image, 30000)
+        ident = subscribed(image, sink, MODE_PUSH, expires="PT600S")
+        assert ident, "no subscription identifier"
+        s = _follow(image, 75000)
+        assert s["CurrentState"] == "Upper Non-Critical"
+        name = s["ElementName"]
+
+        def crossing(deliveries):
+            for d in deliveries:
+                for action, el in d.events:
+                    args = [m.text for m in el.findall("{%s}MessageArguments" % ALERT)]
+                    if action == ALERT and args[:1] == [name] and args[2:3] == ["Asserted"]:
+                        return el
+            return None
+
+        alert = sink.wait_for(crossing, within=PUSH_WAIT_S, what="the TMP105 crossing")
+        assert alert.findtext("{%s}AlertType" % ALERT) == "5"
+        assert name in (alert.findtext("{%s}Message" % ALERT) or "")
+        assert sink.errors == []
+    finally:
+        if ident is not None:
+            r = manage(image, "Unsubscribe", ident)
+            assert r.status_code == 200, r.text
+        sink.stop()
+        image.set_temperature(30000)
+        _follow(image, 30000)
 
 
 def test_threshold_crossing_is_logged_and_survives_a_power_cycle(image):

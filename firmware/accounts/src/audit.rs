@@ -18,6 +18,7 @@
 //!
 //! The SEL record has no room for the user name: the wiring keeps the name with the record
 //! (the user ID of a deleted account is reused), which is why [`AuditEvent`] carries it.
+//! [`AuditEvent::logged_name`] decides which names are kept.
 
 use alloc::string::String;
 
@@ -93,6 +94,25 @@ impl AuditEvent {
             user: String::from(&user[..end]),
             user_id: slot.map(|s| s + 1),
         }
+    }
+}
+
+impl AuditEvent {
+    /// The name kept beside the SEL record, or `None` to withhold it.
+    ///
+    /// An account's own name is always kept. A name no account has (a failed login's claim)
+    /// is attacker-controlled and may be a password typed into the user field, so it is kept
+    /// only when it is a name an account could have ([`crate::table::validate_name`]: at most 16
+    /// bytes of ASCII letters, digits, `_`, `-` and `.`, starting with a letter) or the
+    /// provisioning name. That keeps what iDRAC, OpenBMC and sshd log for a brute force (which
+    /// names are tried: `root`, `admin`, ...) while a string with the symbols most passwords
+    /// have is never stored or shown to every reader of the SEL.
+    pub fn logged_name(&self) -> Option<&str> {
+        let plausible = match crate::table::validate_name(&self.user) {
+            Ok(()) | Err(crate::NameError::Reserved) => true,
+            Err(_) => false,
+        };
+        (self.user_id.is_some() || plausible).then_some(self.user.as_str())
     }
 }
 
@@ -183,6 +203,26 @@ mod tests {
             assert_eq!(e.data, [0xE1, 16, 0x30 | code], "{kind:?}");
             assert!(!e.deassertion);
         }
+    }
+
+    #[test]
+    fn claimed_names_are_kept_only_when_an_account_could_have_them() {
+        let claim = |name: &str| AuditEvent::new(AuditKind::LoginFailed, name, None);
+        assert_eq!(claim("root").logged_name(), Some("root"));
+        assert_eq!(claim("provision").logged_name(), Some("provision"));
+        for withheld in [
+            "S3cret!pw",
+            "a b",
+            "<x>",
+            "9lives",
+            "",
+            "averyveryverylongname",
+        ] {
+            assert_eq!(claim(withheld).logged_name(), None, "{withheld}");
+        }
+        // An account's own name is kept whatever it is (a migrated name may be up to 64 bytes).
+        let known = AuditEvent::new(AuditKind::LoginFailed, "legacy name", Some(0));
+        assert_eq!(known.logged_name(), Some("legacy name"));
     }
 
     #[test]

@@ -12,6 +12,8 @@
 
 extern crate alloc;
 
+#[cfg(feature = "accounts")]
+pub mod audit;
 #[cfg(feature = "eventing")]
 mod events;
 pub mod log;
@@ -812,6 +814,11 @@ impl Agent {
         mut sel: Sel,
     ) -> ! {
         self.restore_thresholds(&mut store).await;
+        #[cfg(feature = "accounts")]
+        {
+            let entries = audit::load_names(&mut store).await;
+            *self.log.names().borrow_mut() = audit::NameTable::new(entries);
+        }
         #[cfg(feature = "eventing")]
         {
             // A bookmark's replay reads the SEL as published.
@@ -826,6 +833,9 @@ impl Agent {
         let lost = sel.lost().is_some();
         #[cfg(not(feature = "sel-loss-detection"))]
         let lost = false;
+        // Account changes `wsbmc user` made while the agent was stopped, before "started".
+        #[cfg(feature = "accounts")]
+        self.log_pending_audits(&mut store, &mut sel).await;
         // One add for both records: each await site costs the bare-metal image flash.
         let boot = [
             lost.then(|| wsbmc_sel::log_cleared(self.log.bmc())),
@@ -872,24 +882,46 @@ impl Agent {
                     // Subscribers see the record once it is stored (and so replayable).
                     #[cfg(feature = "eventing")]
                     if let Ok(wsbmc_sel::Added::Stored(id)) = added {
-                        self.log.publish(&sel);
-                        events::indicate(
-                            &self.events,
-                            &self.log,
-                            &self.system.system_name,
-                            id.0,
-                            now_ms(),
-                        );
-                        self.events_wake.signal(());
+                        self.indicate_stored(&sel, id);
                     }
                     #[cfg(feature = "sel-loss-detection")]
                     if let Ok(wsbmc_sel::Added::Stored(_)) = added {
                         since_mark += 1;
                     }
                 }
+                #[cfg(feature = "accounts")]
+                LogCmd::Audit(event, names) => {
+                    let added = sel.add(&mut store, &event, now).await;
+                    self.note("SEL write", added.is_ok());
+                    if let Ok(wsbmc_sel::Added::Stored(id)) = added {
+                        // The names before the indication, so its CIM_LogRecord carries them.
+                        if let Some(record) = sel.find(id) {
+                            let stored = audit::store_names(&mut store, &record, &names).await;
+                            self.note("audit name write", stored.is_ok());
+                            // Shown until a restart even if the write failed.
+                            let entry = stored.unwrap_or_else(|_| audit::NameEntry {
+                                record: record.encode(),
+                                names,
+                            });
+                            self.log.names().borrow_mut().insert(entry);
+                        }
+                        #[cfg(feature = "eventing")]
+                        self.indicate_stored(&sel, id);
+                        #[cfg(feature = "sel-loss-detection")]
+                        {
+                            since_mark += 1;
+                        }
+                    }
+                }
                 LogCmd::Clear => {
                     let ok = sel.clear(&mut store, now).await.is_ok();
                     self.note("SEL clear", ok);
+                    #[cfg(feature = "accounts")]
+                    if ok {
+                        let slots = self.log.names().borrow_mut().take_slots();
+                        let removed = audit::remove_names(&mut store, slots.into_iter()).await;
+                        self.note("audit name removal", removed);
+                    }
                     cleared = ok || cleared;
                     #[cfg(feature = "sel-loss-detection")]
                     {
@@ -918,6 +950,64 @@ impl Agent {
                 }
             }
         }
+    }
+
+    /// Moves the Session Audit events `wsbmc user` left in the store (`audit::PendingAudit`)
+    /// into the SEL, each stamped with the time of its change and with its names, then removes
+    /// it. A power cut between the two would log it twice at the next start, so an event
+    /// whose record is already among the newest records is only removed.
+    #[cfg(feature = "accounts")]
+    async fn log_pending_audits<F: MultiwriteNorFlash>(&self, store: &mut Store<F>, sel: &mut Sel) {
+        for (slot, pending) in audit::load_pending(store).await {
+            if let Some(p) = pending {
+                let event = session_audit_event(
+                    self.log.bmc(),
+                    p.sensor_type,
+                    p.event_type,
+                    p.deassertion,
+                    p.data,
+                );
+                let logged = sel
+                    .iter()
+                    .rev()
+                    .take(usize::from(audit::PENDING_SLOTS))
+                    .find(|r| r == &event.record(r.id, p.timestamp));
+                let record = match logged {
+                    Some(r) => Some(r),
+                    None => match sel.add(store, &event, p.timestamp).await {
+                        Ok(wsbmc_sel::Added::Stored(id)) => sel.find(id),
+                        Ok(_) => None,
+                        Err(_) => {
+                            // Kept for the next start.
+                            self.note("SEL write", false);
+                            continue;
+                        }
+                    },
+                };
+                if let Some(record) = record {
+                    match audit::store_names(store, &record, &p.names).await {
+                        Ok(entry) => self.log.names().borrow_mut().insert(entry),
+                        Err(_) => self.note("audit name write", false),
+                    }
+                }
+            }
+            let removed = store.remove(StoreKey::audit_pending(slot)).await.is_ok();
+            self.note("pending audit removal", removed);
+        }
+    }
+
+    /// Publishes the log and raises the CIM_InstCreation of the record just stored as `id`.
+    #[cfg(feature = "eventing")]
+    fn indicate_stored(&self, sel: &Sel, id: wsbmc_ipmi::sel::RecordId) {
+        self.log.publish(sel);
+        events::indicate(
+            &self.events,
+            &self.log,
+            &self.system.system_name,
+            id.0,
+            now_ms(),
+        );
+        self.events_wake.signal(());
     }
 
     /// Restores every sensor's stored overrides, found by the sensor's board key.
@@ -972,6 +1062,7 @@ impl Agent {
     /// Logs a Session Audit (sensor type 2Ah) event from the BMC's own Session Audit sensor:
     /// a failed login, a lock or unlock, an account change (the accounts crate's
     /// `sel_event` gives the fields). `false` when the log queue is full (counted).
+    /// `names` are kept beside the record (`audit`), since its 16 bytes have no room for them.
     #[cfg(feature = "accounts")]
     pub fn log_session_audit(
         &self,
@@ -979,16 +1070,10 @@ impl Agent {
         event_type: u8,
         deassertion: bool,
         data: [u8; 3],
+        names: wsbmc_cim::AuditNames,
     ) -> bool {
-        let bmc = self.log.bmc();
-        self.log.send(LogCmd::Event(wsbmc_sel::Event {
-            generator: bmc.generator,
-            sensor_type,
-            sensor_number: bmc.session_audit,
-            deassertion,
-            event_type: wsbmc_ipmi::sel::EventType(event_type),
-            data,
-        }))
+        let event = session_audit_event(self.log.bmc(), sensor_type, event_type, deassertion, data);
+        self.log.send(LogCmd::Audit(event, names))
     }
 
     /// Queues a store write for the log task, which owns the store: `Some` CBOR bytes under
@@ -1036,6 +1121,27 @@ impl Agent {
         if self.host_on.replace(on) != on {
             self.monitor.borrow_mut().host_power_changed(now_ms());
         }
+    }
+}
+
+/// The SEL event of a Session Audit (sensor type 2Ah) from the BMC's own Session Audit sensor
+/// (the accounts crate's `sel_event` gives the fields): for the agent's log task and for
+/// `wsbmc user` on a stopped agent's state dir, which write the same record.
+#[cfg(feature = "accounts")]
+pub fn session_audit_event(
+    bmc: &wsbmc_sel::BmcSensors,
+    sensor_type: u8,
+    event_type: u8,
+    deassertion: bool,
+    data: [u8; 3],
+) -> wsbmc_sel::Event {
+    wsbmc_sel::Event {
+        generator: bmc.generator,
+        sensor_type,
+        sensor_number: bmc.session_audit,
+        deassertion,
+        event_type: wsbmc_ipmi::sel::EventType(event_type),
+        data,
     }
 }
 

@@ -35,6 +35,10 @@ pub enum LogCmd {
     /// a chunk of a WS-Eventing subscription (issue 16).
     #[cfg(any(feature = "accounts", feature = "eventing-store"))]
     Record(wsbmc_store::StoreKey, Option<Vec<u8>>),
+    /// A Session Audit event and the names its record has no room for (issue 15): the record
+    /// is added, then its names are kept beside it (`crate::audit`).
+    #[cfg(feature = "accounts")]
+    Audit(Event, wsbmc_cim::AuditNames),
 }
 
 /// CBOR bytes encoded elsewhere, written to the store as they are.
@@ -121,6 +125,9 @@ pub struct LogShared {
     /// of the records; one entry a number. A list, not a `BTreeMap`: a few dozen entries built
     /// once, and the map's node code was ~1.5 KiB of the bare-metal image's flash.
     sensors: Vec<(u8, RecordSensor)>,
+    /// The names of Session Audit records, as the log task last stored them.
+    #[cfg(feature = "accounts")]
+    names: RefCell<crate::audit::NameTable>,
 }
 
 impl LogShared {
@@ -137,7 +144,15 @@ impl LogShared {
             limited: Cell::new(0),
             bmc,
             sensors,
+            #[cfg(feature = "accounts")]
+            names: RefCell::new(crate::audit::NameTable::default()),
         }
+    }
+
+    /// The audit name table, for the log task.
+    #[cfg(feature = "accounts")]
+    pub(crate) fn names(&self) -> &RefCell<crate::audit::NameTable> {
+        &self.names
     }
 
     /// Adds the board's discrete sensors to the names records are rendered with.
@@ -276,6 +291,8 @@ impl LogView for LogShared {
         Some(LogRecordView {
             record,
             sensor: self.sensor(&record),
+            #[cfg(feature = "accounts")]
+            audit: self.names.borrow().names(&record),
         })
     }
 

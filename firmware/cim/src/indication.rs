@@ -241,6 +241,8 @@ mod tests {
                 lun: 0,
                 owner: 0x20,
             }),
+            #[cfg(feature = "accounts")]
+            audit: None,
         }
     }
 

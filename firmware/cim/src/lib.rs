@@ -48,6 +48,8 @@ pub use account::Accounts;
 pub use datetime::CimDateTime;
 pub use model::{INTEROP, Model, NAMESPACE, SystemInfo};
 pub use network::{AddressOrigin, IpEndpointView};
+#[cfg(feature = "accounts")]
+pub use platform::AuditNames;
 pub use platform::{
     ClearOutcome, DiscreteSensorView, FruView, LogRecordView, LogView, NotPersisted, Platform,
     PowerState, PowerTransition, RecordSensor, RequestOutcome,

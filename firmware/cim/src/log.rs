@@ -90,7 +90,14 @@ pub fn record_instance(view: &LogRecordView) -> Instance<'_> {
     let title = format!("SEL record {}", view.record_id());
     i.set_string("Caption", title.clone());
     // DataFormat, deprecated in favour of RecordFormat, is left NULL (unset renders as NULL).
-    i.set_string("Description", description(r, &sensor_name));
+    #[cfg(feature = "accounts")]
+    let text = match &view.audit {
+        Some(names) => audit_description(r, &sensor_name, names),
+        None => description(r, &sensor_name),
+    };
+    #[cfg(not(feature = "accounts"))]
+    let text = description(r, &sensor_name);
+    i.set_string("Description", text);
     i.set_string("ElementName", title);
     i.set_string("RecordData", record_data(r, &device_id));
     i.set_str("RecordFormat", record_format(r));
@@ -224,6 +231,56 @@ pub fn description(r: &Record, sensor_name: &str) -> String {
     }
 }
 
+/// CIM_LogRecord.Description of a Session Audit record the platform kept names for: the
+/// record's own text, then which account change it was (when the record is one), the user and
+/// who made the change, e.g. `"Session Audit: Session Deactivated (Asserted); account created;
+/// user: bob; by: admin"`. Description rather than a new property: it is the text consoles show
+/// (iDRAC's audit entries and OpenBMC's journal name the user in the message), CIM_LogRecord
+/// 2.8 has no MessageArguments, and RecordData keeps the Windows layout of the 16 bytes.
+/// Names are XML-escaped by the renderer like every string.
+#[cfg(feature = "accounts")]
+pub fn audit_description(r: &Record, sensor_name: &str, names: &crate::AuditNames) -> String {
+    let mut s = description(r, sensor_name);
+    if let Some(change) = account_change(r) {
+        s.push_str("; ");
+        s.push_str(change);
+    }
+    s.push_str("; user: ");
+    s.push_str(
+        names
+            .user
+            .as_deref()
+            .unwrap_or("(withheld: not a valid user name)"),
+    );
+    if let Some(by) = &names.by {
+        s.push_str("; by: ");
+        s.push_str(by);
+    }
+    s
+}
+
+/// The account change a Session Audit record stands for: offset 01h with an OEM event data 3
+/// (event data 1 bits 5:4 = 10b), whose low nibble is the change code the accounts crate's
+/// `sel_event` writes.
+#[cfg(feature = "accounts")]
+fn account_change(r: &Record) -> Option<&'static str> {
+    let Body::System(e) = r.body else { return None };
+    if e.sensor_type != 0x2A || e.offset() != 0x01 || e.data[0] & 0x30 != 0x20 {
+        return None;
+    }
+    Some(match e.data[2] & 0x0F {
+        1 => "account created",
+        2 => "account deleted",
+        3 => "password changed",
+        4 => "role changed",
+        5 => "account enabled",
+        6 => "account disabled",
+        7 => "first Administrator provisioned",
+        8 => "lockout settings changed",
+        _ => return None,
+    })
+}
+
 /// CIM PerceivedSeverity of a record: 2 Information, 3 Degraded/Warning, 6 Critical, 7 Fatal.
 /// Threshold assertions take the threshold's severity; deassertions and everything else are
 /// information. For the alert indications a record will raise.
@@ -310,6 +367,8 @@ mod tests {
         let view = LogRecordView {
             record: Record::decode(&WINDOWS_SYSTEM),
             sensor: sel_sensor(),
+            #[cfg(feature = "accounts")]
+            audit: None,
         };
         let r = record_instance(&view);
         conforms(&r, &CIM_LOG_RECORD);
@@ -344,6 +403,8 @@ mod tests {
         let view = LogRecordView {
             record: r,
             sensor: sel_sensor(),
+            #[cfg(feature = "accounts")]
+            audit: None,
         };
         assert_eq!(
             names(&view),
@@ -391,6 +452,8 @@ mod tests {
         let view = LogRecordView {
             record: r,
             sensor: None,
+            #[cfg(feature = "accounts")]
+            audit: None,
         };
         assert_eq!(view.timestamp(), u32::MAX);
         assert_eq!(names(&view), (String::new(), String::new()));
@@ -404,9 +467,81 @@ mod tests {
         let view = LogRecordView {
             record: Record::decode(&b),
             sensor: None,
+            #[cfg(feature = "accounts")]
+            audit: None,
         };
         let id = String::from("Sensor(5.0.32)");
         assert_eq!(names(&view), (id.clone(), id));
+    }
+
+    #[cfg(feature = "accounts")]
+    #[test]
+    fn audit_records_name_the_user_and_who_changed_the_account() {
+        let audit = |data: [u8; 3], user: Option<&str>, by: Option<&str>| {
+            let r = Record {
+                id: RecordId(9),
+                body: Body::System(SystemEvent {
+                    timestamp: 0,
+                    generator: GeneratorId::BMC,
+                    evm_rev: EVM_REV,
+                    sensor_type: 0x2A,
+                    sensor_number: 0x73,
+                    deassertion: false,
+                    event_type: EventType(0x6F),
+                    data,
+                }),
+            };
+            let view = LogRecordView {
+                record: r,
+                sensor: None,
+                audit: Some(crate::AuditNames {
+                    user: user.map(String::from),
+                    by: by.map(String::from),
+                }),
+            };
+            let i = record_instance(&view);
+            match i.get("Description") {
+                Some(Value::Str(s)) => String::from(s.as_ref()),
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(
+            audit([0xF2, 0, 1], Some("mallory"), None),
+            "Sensor(115.0.32): Invalid Username or Password (Asserted); user: mallory"
+        );
+        assert_eq!(
+            audit([0xE1, 3, 0x31], Some("bob"), Some("admin")),
+            "Sensor(115.0.32): Session Deactivated (Asserted); account created; user: bob; by: admin"
+        );
+        assert!(
+            audit([0xF2, 0, 1], None, None).ends_with("user: (withheld: not a valid user name)")
+        );
+        // The renderer escapes names like any string.
+        let mut out = wsbmc_wsman::XmlWriter::new();
+        let r = Record {
+            id: RecordId(1),
+            body: Body::System(SystemEvent {
+                timestamp: 0,
+                generator: GeneratorId::BMC,
+                evm_rev: EVM_REV,
+                sensor_type: 0x2A,
+                sensor_number: 0x73,
+                deassertion: false,
+                event_type: EventType(0x6F),
+                data: [0xF2, 1, 1],
+            }),
+        };
+        let view = LogRecordView {
+            record: r,
+            sensor: None,
+            audit: Some(crate::AuditNames {
+                user: Some("a<b&c".into()),
+                by: None,
+            }),
+        };
+        crate::render::render(&mut out, &record_instance(&view));
+        let xml = out.into_string();
+        assert!(xml.contains("user: a&lt;b&amp;c"), "{xml}");
     }
 
     #[test]

@@ -98,6 +98,24 @@ pub struct LogRecordView {
     /// DeviceID and Description; `None` for a number the platform does not know, which is
     /// shown as `Sensor(<number>.0.32)`, and for records that name no sensor.
     pub sensor: Option<RecordSensor>,
+    /// Who a Session Audit record is about and who made the change, which its 16 bytes have
+    /// no room for (issue 15): kept by the platform beside the record; `None` when it kept
+    /// nothing for this record (any other record, or one whose names were overwritten).
+    #[cfg(feature = "accounts")]
+    pub audit: Option<AuditNames>,
+}
+
+/// The names beside a Session Audit (sensor type 2Ah) SEL record.
+#[cfg(feature = "accounts")]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditNames {
+    /// The account the record is about, or the name a failed login claimed; `None` when the
+    /// claimed name was withheld (not a name any account could have: it may be a mistyped
+    /// password, so it is never kept).
+    pub user: Option<String>,
+    /// Who made an account change (an Administrator's name, `provision`, or `wsbmc user`
+    /// on the BMC's console); `None` for logins and lockouts.
+    pub by: Option<String>,
 }
 
 /// A sensor as a SEL record names it: what its DeviceID is made of besides the number.

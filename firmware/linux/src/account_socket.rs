@@ -48,6 +48,10 @@ pub fn address(dir: &Path) -> io::Result<(String, SocketAddr)> {
     Ok((name, addr))
 }
 
+/// Who made a change through `wsbmc user` (on a running agent's socket or a stopped agent's
+/// state dir), as its audit record names it: a root shell on the BMC, not an account.
+pub const CLI_CHANGER: &str = "the local CLI";
+
 /// Longest line either way in a request (a password line included): the password policy's
 /// maximum is 64 bytes, a name 16.
 pub const MAX_LINE: usize = 512;
@@ -111,13 +115,23 @@ pub fn bind(dir: &Path) -> io::Result<UnixListener> {
     UnixListener::from_std(listener)
 }
 
-/// Whether the peer is this process's user or root (SO_PEERCRED).
-fn allowed(stream: &UnixStream) -> bool {
+/// Whether the peer is this process's user or root (SO_PEERCRED): `Err` with the refusal
+/// to log and answer otherwise (a peer whose credentials cannot be read is refused too).
+fn allowed(stream: &UnixStream) -> Result<(), String> {
     // SAFETY: geteuid has no preconditions and cannot fail.
     let me = unsafe { libc::geteuid() };
-    stream
-        .peer_cred()
-        .is_ok_and(|c| c.uid() == me || c.uid() == 0)
+    match stream.peer_cred() {
+        Ok(c) if c.uid() == me || c.uid() == 0 => Ok(()),
+        Ok(c) => Err(format!(
+            "not allowed: a client running as uid {} (pid {}); only uid {me} and root may \
+             manage accounts",
+            c.uid(),
+            c.pid().map_or_else(|| "?".to_string(), |p| p.to_string())
+        )),
+        Err(e) => Err(format!(
+            "not allowed: the client's credentials are unknown ({e})"
+        )),
+    }
 }
 
 /// Serves requests one at a time until the process ends.
@@ -131,10 +145,16 @@ pub async fn serve(listener: UnixListener, accounts: Rc<AgentAccounts>) {
                 continue;
             }
         };
-        if !allowed(&stream) {
-            warn!("account socket: a client of another user was refused");
-            let _ = stream.write_all(b"error: not allowed\n").await;
+        if let Err(refusal) = allowed(&stream) {
+            warn!("account socket: refused: {refusal}");
+            let _ = stream
+                .write_all(format!("error: {refusal}\n").as_bytes())
+                .await;
             let _ = stream.shutdown().await;
+            // Closing with the request unread would reset the connection, and the client
+            // could lose the answer before it reads it: the request is read (bounded) and
+            // dropped unparsed.
+            let _ = tokio::time::timeout(Duration::from_secs(1), discard(&mut stream)).await;
             continue;
         }
         let reply = match tokio::time::timeout(REQUEST_TIMEOUT, read_request(&mut stream)).await {
@@ -148,6 +168,20 @@ pub async fn serve(listener: UnixListener, accounts: Rc<AgentAccounts>) {
         let _ = stream.write_all(reply.as_bytes()).await;
         let _ = stream.shutdown().await;
     }
+}
+
+/// Reads what a refused client sent, up to a request's length, and wipes it (it may hold a
+/// password).
+async fn discard(stream: &mut UnixStream) {
+    let mut chunk = [0u8; 256];
+    let mut left = 2 * MAX_LINE + 2;
+    while left > 0 {
+        match stream.read(&mut chunk).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => left = left.saturating_sub(n),
+        }
+    }
+    chunk.fill(0);
 }
 
 /// The request line and, for add/passwd, the password line (its newline may be left out
@@ -234,7 +268,7 @@ fn execute(accounts: &AgentAccounts, request: &Request, password: &[u8]) -> Resu
         .map_err(|e| e.to_string())?
     };
     let done = format!("{:?}: {}\n", change.audit.kind, change.audit.user);
-    accounts.commit_by(change, "the local CLI", "the account socket");
+    accounts.commit_by(change, CLI_CHANGER, "the account socket");
     Ok(done)
 }
 

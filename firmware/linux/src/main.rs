@@ -656,7 +656,11 @@ async fn run(
             log_login(outcome);
             for event in &outcome.audit {
                 let e = wsbmc_accounts::sel_event(event);
-                agent.log_session_audit(e.sensor_type, e.event_type, e.deassertion, e.data);
+                let names = wsbmc_cim::AuditNames {
+                    user: event.logged_name().map(String::from),
+                    by: None,
+                };
+                agent.log_session_audit(e.sensor_type, e.event_type, e.deassertion, e.data, names);
             }
             if let Some(w) = outcome.write.filter(|_| !dev_default) {
                 state::queue_record(&agent, &table.borrow(), w);

@@ -74,6 +74,18 @@ fn run_inner(
     runtime.block_on(async {
         let mut store = mount(dir).await?;
         let mut table = state::load_accounts(&mut store, None, dir, None, iterations).await?;
+        // Every change is audited: refused, changing nothing, when its audit event has no room.
+        if !matches!(action, UserAction::List)
+            && !wsbmc_agent::audit::pending_room(&mut store)
+                .await
+                .map_err(|e| format!("state directory {}: {e}", dir.display()))?
+        {
+            return Err(format!(
+                "{} account changes made while the agent was stopped are waiting to be \
+                 logged in its SEL; start the agent once (it logs them) and try again",
+                wsbmc_agent::audit::PENDING_SLOTS
+            ));
+        }
         let hashed = |name: &str| -> Result<NewPassword, String> {
             let pw = password.as_deref().unwrap_or_default();
             let keys = DigestKeys::derive(name, pw);
@@ -105,11 +117,39 @@ fn run_inner(
             UserAction::Del { name } => table.delete(name),
         }
         .map_err(|e| e.to_string())?;
+        // The audit event first, as the running agent queues its SEL record before the
+        // account record: a power cut between the two leaves an audited change that did not
+        // happen rather than a change nobody audited.
+        let e = wsbmc_accounts::sel_event(&change.audit);
+        let pending = wsbmc_agent::audit::PendingAudit {
+            timestamp: sel_now(),
+            sensor_type: e.sensor_type,
+            event_type: e.event_type,
+            deassertion: e.deassertion,
+            data: e.data,
+            names: wsbmc_cim::AuditNames {
+                user: change.audit.logged_name().map(String::from),
+                by: Some(crate::account_socket::CLI_CHANGER.to_string()),
+            },
+        };
+        let kept = wsbmc_agent::audit::store_pending(&mut store, &pending)
+            .await
+            .map_err(|e| format!("state directory {}: {e}", dir.display()))?;
+        if !kept {
+            return Err("no room for the change's audit event; nothing was changed".into());
+        }
         state::write_record(&mut store, &table, change.write).await?;
         state::mark_provisioned(dir, &table);
         eprintln!("{:?}: {}", change.audit.kind, change.audit.user);
         Ok(())
     })
+}
+
+/// Now as a SEL timestamp: seconds since 1970 (0, "pre-init", if the clock is before 1970).
+fn sel_now() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX))
 }
 
 /// The change through a running agent's account socket; its answer printed as the stopped
@@ -140,7 +180,8 @@ fn on_running_agent(
 }
 
 /// The state directory's map, with a blank queue of its own in a temporary file: this command
-/// never reads or writes the SEL, and the real queue's size depends on the board.
+/// never reads or writes the SEL (the real queue's size depends on the board); its audit
+/// events wait in the map for the agent to log them (`wsbmc_agent::audit::PendingAudit`).
 async fn mount(dir: &Path) -> Result<Store<FileFlash<PAGE>>, String> {
     let map = FileFlash::<PAGE>::open(dir.join("map.flash"), state::MAP_PAGES * PAGE)
         .map_err(|e| format!("{}: {e}", dir.join("map.flash").display()))?;

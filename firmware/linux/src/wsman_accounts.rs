@@ -75,7 +75,11 @@ impl AgentAccounts {
             change.audit.kind, change.audit.user
         );
         let e = wsbmc_accounts::sel_event(&change.audit);
-        if !agent.log_session_audit(e.sensor_type, e.event_type, e.deassertion, e.data) {
+        let names = wsbmc_cim::AuditNames {
+            user: change.audit.logged_name().map(String::from),
+            by: Some(by.to_string()),
+        };
+        if !agent.log_session_audit(e.sensor_type, e.event_type, e.deassertion, e.data, names) {
             warn!("the SEL record of an account change was dropped: the log queue is full");
         }
         if self.ram_only {

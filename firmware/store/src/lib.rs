@@ -92,6 +92,9 @@ impl StoreKey {
     const SUBSCRIPTION: u16 = 0x3000;
     /// Per-sensor settings, named by the sensor's board key (issue 18).
     const SENSOR: u16 = 0x4000;
+    /// The user names of Session Audit SEL records (issue 15), one slot per RecordID modulo
+    /// the slot count: a 16-byte SEL record has no room for a name.
+    const AUDIT_NAME: u16 = 0x5000;
     const THRESHOLD: u16 = 0x8000;
 
     const fn id(id: u16) -> Self {
@@ -119,6 +122,20 @@ impl StoreKey {
         } else {
             None
         }
+    }
+
+    /// Slot `slot` (below 256) of the Session Audit name table (issue 15). The slot says
+    /// nothing by itself: the value holds the whole SEL record it names, so a slot reused by a
+    /// later record, or a record ID reused after a clear, never lends its name to another.
+    pub const fn audit_name(slot: u8) -> Self {
+        Self::id(Self::AUDIT_NAME | slot as u16)
+    }
+
+    /// Pending Session Audit event `n` (issue 15): an account change `wsbmc user` made on a
+    /// stopped agent, which the agent moves into the SEL when it starts. Right after the audit
+    /// name slots in the same namespace.
+    pub const fn audit_pending(n: u8) -> Self {
+        Self::id(Self::AUDIT_NAME | 0x0100 | n as u16)
     }
 
     /// A console's threshold overrides for the sensor whose board key is `key`.

@@ -124,6 +124,8 @@ pub fn record(id: u16, timestamp: u32) -> LogRecordView {
             lun: 0,
             owner: 0x20,
         }),
+        #[cfg(feature = "accounts")]
+        audit: None,
     }
 }
 
