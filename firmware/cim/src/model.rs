@@ -34,7 +34,7 @@ use crate::kind::{KINDS, Kind};
 use crate::network;
 use crate::platform::{DiscreteSensorView, LogView, Platform};
 use crate::profile::Profile;
-use crate::render::render_projected;
+use crate::render::{render_in_order, render_projected};
 use crate::schema::*;
 #[cfg(feature = "software-inventory")]
 use crate::software;
@@ -829,6 +829,8 @@ struct Walk<'m, 's> {
     model: &'m Model<'m>,
     plan: Plan<'s>,
     counts: Counts,
+    /// The properties of the class rendered last, listed once for the batch's instances of it.
+    props: Option<(&'static ClassDef, Vec<&'static PropDef>)>,
 }
 
 impl ItemWalk for Walk<'_, '_> {
@@ -843,8 +845,14 @@ impl ItemWalk for Walk<'_, '_> {
             return Ok(None);
         };
         if let Some(out) = object {
-            self.model
-                .render_item(&result, out, self.plan.projection())?;
+            let (only, cache) = (self.plan.projection(), &mut self.props);
+            self.model.with_instance(&result, |i| {
+                let props = match cache {
+                    Some((class, props)) if core::ptr::eq(*class, i.class) => props,
+                    _ => &cache.insert((i.class, i.class.properties().collect())).1,
+                };
+                render_in_order(out, i, props, only);
+            })?;
         }
         let epr = if epr {
             Some(self.model.epr(&result)?)
@@ -905,6 +913,7 @@ impl Provider for Model<'_> {
             model: self,
             plan: Plan::new(spec)?,
             counts: self.counts()?,
+            props: None,
         };
         fill_from(&mut walk, mode, cursor, lim)
     }
