@@ -34,7 +34,7 @@ use crate::kind::{KINDS, Kind};
 use crate::network;
 use crate::platform::{DiscreteSensorView, LogView, Platform};
 use crate::profile::Profile;
-use crate::render::{render_in_order, render_projected};
+use crate::render::{ClassMarkup, render_projected, render_with};
 use crate::schema::*;
 #[cfg(feature = "software-inventory")]
 use crate::software;
@@ -829,8 +829,8 @@ struct Walk<'m, 's> {
     model: &'m Model<'m>,
     plan: Plan<'s>,
     counts: Counts,
-    /// The properties of the class rendered last, listed once for the batch's instances of it.
-    props: Option<(&'static ClassDef, Vec<&'static PropDef>)>,
+    /// The markup of the class rendered last, worked out once for the batch's instances of it.
+    markup: Option<ClassMarkup>,
 }
 
 impl ItemWalk for Walk<'_, '_> {
@@ -845,13 +845,13 @@ impl ItemWalk for Walk<'_, '_> {
             return Ok(None);
         };
         if let Some(out) = object {
-            let (only, cache) = (self.plan.projection(), &mut self.props);
+            let (only, cache) = (self.plan.projection(), &mut self.markup);
             self.model.with_instance(&result, |i| {
-                let props = match cache {
-                    Some((class, props)) if core::ptr::eq(*class, i.class) => props,
-                    _ => &cache.insert((i.class, i.class.properties().collect())).1,
+                let markup = match cache {
+                    Some(m) if core::ptr::eq(m.class(), i.class) => m,
+                    _ => cache.insert(ClassMarkup::new(i.class)),
                 };
-                render_in_order(out, i, props, only);
+                render_with(out, i, markup, only);
             })?;
         }
         let epr = if epr {
@@ -913,7 +913,7 @@ impl Provider for Model<'_> {
             model: self,
             plan: Plan::new(spec)?,
             counts: self.counts()?,
-            props: None,
+            markup: None,
         };
         fill_from(&mut walk, mode, cursor, lim)
     }
