@@ -34,7 +34,7 @@ use crate::kind::{KINDS, Kind};
 use crate::network;
 use crate::platform::{DiscreteSensorView, LogView, Platform};
 use crate::profile::Profile;
-use crate::render::render_projected;
+use crate::render::{ClassMarkup, render_projected, render_with};
 use crate::schema::*;
 #[cfg(feature = "software-inventory")]
 use crate::software;
@@ -843,6 +843,8 @@ struct Walk<'m, 's> {
     model: &'m Model<'m>,
     plan: Plan<'s>,
     counts: Counts,
+    /// The markup of the class rendered last, worked out once for the batch's instances of it.
+    markup: Option<ClassMarkup>,
 }
 
 impl ItemWalk for Walk<'_, '_> {
@@ -857,8 +859,14 @@ impl ItemWalk for Walk<'_, '_> {
             return Ok(None);
         };
         if let Some(out) = object {
-            self.model
-                .render_item(&result, out, self.plan.projection())?;
+            let (only, cache) = (self.plan.projection(), &mut self.markup);
+            self.model.with_instance(&result, |i| {
+                let markup = match cache {
+                    Some(m) if core::ptr::eq(m.class(), i.class) => m,
+                    _ => cache.insert(ClassMarkup::new(i.class)),
+                };
+                render_with(out, i, markup, only);
+            })?;
         }
         let epr = if epr {
             Some(self.model.epr(&result)?)
@@ -919,6 +927,7 @@ impl Provider for Model<'_> {
             model: self,
             plan: Plan::new(spec)?,
             counts: self.counts()?,
+            markup: None,
         };
         fill_from(&mut walk, mode, cursor, lim)
     }

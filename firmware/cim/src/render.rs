@@ -13,7 +13,7 @@ use core::cmp::Ordering;
 
 use wsbmc_wsman::{XmlWriter, write_epr};
 
-use crate::schema::name_order;
+use crate::schema::{ClassDef, PropDef, name_order};
 use crate::value::{Instance, Value};
 
 /// Writes `instance` as its class's element. Properties of the class the instance has no value
@@ -27,16 +27,66 @@ pub fn render(out: &mut XmlWriter, instance: &Instance<'_>) {
 /// case-insensitively), for WQL `SELECT a, b` and the association filter's
 /// IncludeResultProperty.
 pub fn render_projected(out: &mut XmlWriter, instance: &Instance<'_>, only: Option<&[String]>) {
-    let class = instance.class;
-    let uri = class.resource_uri();
-    let mut root = String::with_capacity(class.name.len() + 2);
-    root.push_str("p:");
-    root.push_str(class.name);
-    let mut xsi_type = String::with_capacity(root.len() + 5);
-    xsi_type.push_str(&root);
-    xsi_type.push_str("_Type");
+    render_with(out, instance, &ClassMarkup::new(instance.class), only);
+}
 
-    out.open(&root, &[("xmlns:p", &uri), ("xsi:type", &xsi_type)]);
+/// What every instance of a class renders the same way: its properties in order (the
+/// inheritance chain's tables merged) and its element's name, type and namespace. An
+/// enumeration works this out once per batch: done again for every instance, the merge and
+/// the three strings were most of a small instance's cost.
+pub struct ClassMarkup {
+    class: &'static ClassDef,
+    props: Vec<&'static PropDef>,
+    root: String,
+    xsi_type: String,
+    uri: String,
+}
+
+impl ClassMarkup {
+    pub fn new(class: &'static ClassDef) -> Self {
+        let mut root = String::with_capacity(class.name.len() + 2);
+        root.push_str("p:");
+        root.push_str(class.name);
+        let mut xsi_type = String::with_capacity(root.len() + 5);
+        xsi_type.push_str(&root);
+        xsi_type.push_str("_Type");
+        Self {
+            class,
+            props: class.properties().collect(),
+            root,
+            xsi_type,
+            uri: class.resource_uri(),
+        }
+    }
+
+    pub fn class(&self) -> &'static ClassDef {
+        self.class
+    }
+}
+
+/// [`render_projected`] with the class's markup worked out beforehand. A `markup` of another
+/// class than the instance's is not used: the instance's own is worked out instead.
+pub fn render_with(
+    out: &mut XmlWriter,
+    instance: &Instance<'_>,
+    markup: &ClassMarkup,
+    only: Option<&[String]>,
+) {
+    let own;
+    let markup = if core::ptr::eq(markup.class, instance.class) {
+        markup
+    } else {
+        own = ClassMarkup::new(instance.class);
+        &own
+    };
+    let ClassMarkup {
+        props,
+        root,
+        xsi_type,
+        uri,
+        ..
+    } = markup;
+    out.open(root, &[("xmlns:p", uri), ("xsi:type", xsi_type)]);
     // The values in property order, so one merge walk pairs them with the class's properties;
     // looking each property up in the instance's list would be quadratic. Ties keep list order,
     // so a name set twice renders its first value, as `Instance::get` reads it.
@@ -46,7 +96,7 @@ pub fn render_projected(out: &mut XmlWriter, instance: &Instance<'_>, only: Opti
     });
     let mut values = values.into_iter().peekable();
     let mut tag = String::with_capacity(40);
-    for prop in class.properties() {
+    for prop in props.iter().copied() {
         let mut value = &Value::Null;
         // Values sorting before this property belong to no property of the class (or repeat
         // one already written): they are not rendered.
@@ -78,7 +128,7 @@ pub fn render_projected(out: &mut XmlWriter, instance: &Instance<'_>, only: Opti
             v => scalar(out, &tag, v),
         }
     }
-    out.close(&root);
+    out.close(root);
 }
 
 fn scalar(out: &mut XmlWriter, tag: &str, v: &Value<'_>) {

@@ -121,14 +121,18 @@ pub(crate) const fn class(
 /// CIM names are case-insensitive; "alphabetical" therefore ignores ASCII case, which keeps the
 /// order stable whatever spelling a schema revision used.
 pub fn name_order(a: &str, b: &str) -> Ordering {
-    // A plain loop: the renderer orders every property of every instance with this, and names
-    // almost always differ in their first bytes. Equal names would compare every byte; most
-    // are the same literal (the linker merges a builder's "Caption" with the table's), so
-    // the renderer's pairing of values with properties is one pointer compare each.
-    if core::ptr::eq(a, b) {
+    // The renderer orders every property of every instance with this. Its pairing of a value
+    // with its property compares equal names, which are mostly the same literal (one pointer
+    // compare) or, when the linker kept two copies of it (a builder's "Caption" and the
+    // table's, from different codegen units), the same bytes; names that differ mostly share
+    // a prefix ("LowerThreshold..."). So the common prefix is skipped by plain byte equality,
+    // and only the first differing bytes are compared without case.
+    if core::ptr::eq(a, b) || a == b {
         return Ordering::Equal;
     }
-    for (x, y) in a.bytes().zip(b.bytes()) {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let same = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    for (x, y) in a.iter().zip(b).skip(same) {
         let (x, y) = (x.to_ascii_lowercase(), y.to_ascii_lowercase());
         if x != y {
             return x.cmp(&y);
@@ -915,6 +919,41 @@ mod tests {
         names
             .windows(2)
             .all(|w| name_order(w[0], w[1]) == Ordering::Less)
+    }
+
+    #[test]
+    fn name_order_is_the_order_of_the_lowercased_names() {
+        let names = [
+            "",
+            "a",
+            "A",
+            "ab",
+            "aB",
+            "Ab",
+            "abc",
+            "b",
+            "_",
+            "Z",
+            "z",
+            "Caption",
+            "caption",
+            "CAPTIONS",
+            "LowerThresholdCritical",
+            "LowerThresholdFatal",
+            "lowerthresholdfatal",
+            "LowerThreshold",
+            "Name",
+            "NameFormat",
+            "[",
+            "`",
+            "@",
+        ];
+        for a in names {
+            for b in names {
+                let want = a.to_ascii_lowercase().cmp(&b.to_ascii_lowercase());
+                assert_eq!(name_order(a, b), want, "{a:?} vs {b:?}");
+            }
+        }
     }
 
     #[test]

@@ -69,6 +69,26 @@ impl XmlWriter {
 
     /// Appends `s` within the bound. Unbounded writers append exactly as `String` does.
     fn put(&mut self, s: &str) {
+        if self.fits(s.len()) {
+            self.buf.push_str(s);
+        } else {
+            self.put_growing(s);
+        }
+    }
+
+    /// Whether `n` more bytes go in without growing the buffer or passing the bound: the
+    /// common case, kept small enough to inline into every caller, which a response's many short
+    /// pieces (`<`, a tag, `>`) pay for each.
+    #[inline]
+    fn fits(&self, n: usize) -> bool {
+        !self.overflowed
+            && n <= self.buf.capacity() - self.buf.len()
+            && self.buf.len() + n <= self.limit
+    }
+
+    /// [`Self::put`] when the buffer must grow or the bound is reached.
+    #[inline(never)]
+    fn put_growing(&mut self, s: &str) {
         if self.limit == usize::MAX {
             self.buf.push_str(s);
             return;
@@ -91,8 +111,13 @@ impl XmlWriter {
         self.buf.push_str(s);
     }
 
+    /// One ASCII byte of markup (`<`, `>`, `"`, a space): pushed without a copy call.
     fn put_char(&mut self, c: char) {
-        self.put(c.encode_utf8(&mut [0; 4]));
+        if c.is_ascii() && self.fits(1) {
+            self.buf.push(c);
+        } else {
+            self.put(c.encode_utf8(&mut [0; 4]));
+        }
     }
 
     /// `<name attr="v" ...>`; attribute values are escaped.
