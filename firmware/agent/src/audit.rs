@@ -73,13 +73,7 @@ impl<C> Encode<C> for NameEntry {
         _: &mut C,
     ) -> Result<(), minicbor::encode::Error<W::Error>> {
         e.array(3)?.bytes(&self.record)?;
-        for name in [&self.names.user, &self.names.by] {
-            match name {
-                Some(n) => e.str(n)?,
-                None => e.null()?,
-            };
-        }
-        Ok(())
+        encode_names(&self.names, e)
     }
 }
 
@@ -92,12 +86,8 @@ impl<'b, C> Decode<'b, C> for NameEntry {
         }
         let record = <[u8; RECORD_LEN]>::try_from(d.bytes()?)
             .map_err(|_| minicbor::decode::Error::message("audit name entry: record length"))?;
-        let user = decode_name(d)?;
-        let by = decode_name(d)?;
-        Ok(Self {
-            record,
-            names: AuditNames { user, by },
-        })
+        let names = decode_names(d)?;
+        Ok(Self { record, names })
     }
 }
 
@@ -225,13 +215,7 @@ impl<C> Encode<C> for PendingAudit {
             d3,
         ];
         e.array(4)?.u32(self.timestamp)?.bytes(&event)?;
-        for name in [&self.names.user, &self.names.by] {
-            match name {
-                Some(n) => e.str(n)?,
-                None => e.null()?,
-            };
-        }
-        Ok(())
+        encode_names(&self.names, e)
     }
 }
 
@@ -245,17 +229,37 @@ impl<'b, C> Decode<'b, C> for PendingAudit {
         let timestamp = d.u32()?;
         let [sensor_type, event_type, deassertion, d1, d2, d3] = <[u8; 6]>::try_from(d.bytes()?)
             .map_err(|_| minicbor::decode::Error::message("pending audit: event length"))?;
-        let user = decode_name(d)?;
-        let by = decode_name(d)?;
+        let names = decode_names(d)?;
         Ok(Self {
             timestamp,
             sensor_type,
             event_type,
             deassertion: deassertion != 0,
             data: [d1, d2, d3],
-            names: AuditNames { user, by },
+            names,
         })
     }
+}
+
+/// The two name fields every stored entry ends with: text or null each.
+fn encode_names<W: minicbor::encode::Write>(
+    names: &AuditNames,
+    e: &mut Encoder<W>,
+) -> Result<(), minicbor::encode::Error<W::Error>> {
+    for name in [&names.user, &names.by] {
+        match name {
+            Some(n) => e.str(n)?,
+            None => e.null()?,
+        };
+    }
+    Ok(())
+}
+
+fn decode_names(d: &mut Decoder<'_>) -> Result<AuditNames, minicbor::decode::Error> {
+    Ok(AuditNames {
+        user: decode_name(d)?,
+        by: decode_name(d)?,
+    })
 }
 
 /// A name field of an entry: a text string (bounded as it is read: flash is untrusted) or null.

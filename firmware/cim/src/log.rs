@@ -477,8 +477,9 @@ mod tests {
     #[cfg(feature = "accounts")]
     #[test]
     fn audit_records_name_the_user_and_who_changed_the_account() {
-        let audit = |data: [u8; 3], user: Option<&str>, by: Option<&str>| {
-            let r = Record {
+        // A Session Audit record (sensor type 2Ah) of the BMC's audit sensor, with its names.
+        let view = |data: [u8; 3], user: Option<&str>, by: Option<&str>| LogRecordView {
+            record: Record {
                 id: RecordId(9),
                 body: Body::System(SystemEvent {
                     timestamp: 0,
@@ -490,16 +491,16 @@ mod tests {
                     event_type: EventType(0x6F),
                     data,
                 }),
-            };
-            let view = LogRecordView {
-                record: r,
-                sensor: None,
-                audit: Some(crate::AuditNames {
-                    user: user.map(String::from),
-                    by: by.map(String::from),
-                }),
-            };
-            let i = record_instance(&view);
+            },
+            sensor: None,
+            audit: Some(crate::AuditNames {
+                user: user.map(String::from),
+                by: by.map(String::from),
+            }),
+        };
+        let audit = |data: [u8; 3], user: Option<&str>, by: Option<&str>| {
+            let v = view(data, user, by);
+            let i = record_instance(&v);
             match i.get("Description") {
                 Some(Value::Str(s)) => String::from(s.as_ref()),
                 other => panic!("{other:?}"),
@@ -518,28 +519,8 @@ mod tests {
         );
         // The renderer escapes names like any string.
         let mut out = wsbmc_wsman::XmlWriter::new();
-        let r = Record {
-            id: RecordId(1),
-            body: Body::System(SystemEvent {
-                timestamp: 0,
-                generator: GeneratorId::BMC,
-                evm_rev: EVM_REV,
-                sensor_type: 0x2A,
-                sensor_number: 0x73,
-                deassertion: false,
-                event_type: EventType(0x6F),
-                data: [0xF2, 1, 1],
-            }),
-        };
-        let view = LogRecordView {
-            record: r,
-            sensor: None,
-            audit: Some(crate::AuditNames {
-                user: Some("a<b&c".into()),
-                by: None,
-            }),
-        };
-        crate::render::render(&mut out, &record_instance(&view));
+        let escaped = view([0xF2, 1, 1], Some("a<b&c"), None);
+        crate::render::render(&mut out, &record_instance(&escaped));
         let xml = out.into_string();
         assert!(xml.contains("user: a&lt;b&amp;c"), "{xml}");
     }
