@@ -49,30 +49,15 @@ impl wsbmc_cim::Accounts for Recorder {
 }
 
 fn enumerate(agent: &Agent, user: &str, role: Role) -> String {
-    let body = alloc::format!(
-        "<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\" \
-         xmlns:a=\"http://schemas.xmlsoap.org/ws/2004/08/addressing\" \
-         xmlns:n=\"http://schemas.xmlsoap.org/ws/2004/09/enumeration\" \
-         xmlns:w=\"http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd\"><s:Header>\
-         <a:To>http://127.0.0.1/wsman</a:To>\
-         <w:ResourceURI s:mustUnderstand=\"true\">{ACCOUNT_URI}</w:ResourceURI>\
-         <a:ReplyTo><a:Address s:mustUnderstand=\"true\">\
-         http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</a:Address></a:ReplyTo>\
-         <a:Action s:mustUnderstand=\"true\">\
-         http://schemas.xmlsoap.org/ws/2004/09/enumeration/Enumerate</a:Action>\
-         <a:MessageID>uuid:00000000-0000-0000-0000-000000000001</a:MessageID></s:Header>\
-         <s:Body><n:Enumerate><w:OptimizeEnumeration/><w:MaxElements>20</w:MaxElements>\
-         </n:Enumerate></s:Body></s:Envelope>"
-    );
-    let req = Request {
-        path: "/wsman",
-        content_type: Some("application/soap+xml;charset=UTF-8"),
-        user: Some(user),
-        role: Some(role),
-        profiles: &[],
-    };
-    let r = agent.handle(&req, body.as_bytes());
-    String::from_utf8_lossy(&r.body).into_owned()
+    request(
+        agent,
+        user,
+        role,
+        "http://schemas.xmlsoap.org/ws/2004/09/enumeration/Enumerate",
+        ACCOUNT_URI,
+        "",
+        "<n:Enumerate><w:OptimizeEnumeration/><w:MaxElements>20</w:MaxElements></n:Enumerate>",
+    )
 }
 
 #[test]
@@ -117,7 +102,6 @@ fn the_model_sees_the_table_and_the_caller_of_the_request_being_served() {
 }
 
 /// `action` on `uri` as `user` with `role`, `headers` added to the envelope's header.
-#[cfg(feature = "subscription-classes")]
 fn request(
     agent: &Agent,
     user: &str,

@@ -330,6 +330,19 @@ mod tests {
         Record::decode(&b)
     }
 
+    /// A store on RAM flash; mounting the same buffers again is a restart.
+    async fn mount<'a>(
+        map: &'a mut [u8],
+        queue: &'a mut [u8],
+    ) -> Store<wsbmc_store::RamFlash<'a, 1024>> {
+        Store::mount(
+            wsbmc_store::RamFlash::<1024>::new(map),
+            wsbmc_store::RamFlash::<1024>::new(queue),
+        )
+        .await
+        .unwrap()
+    }
+
     fn names(user: &str) -> AuditNames {
         AuditNames {
             user: Some(user.into()),
@@ -342,12 +355,7 @@ mod tests {
         futures_lite::future::block_on(async {
             let mut map = vec![0xFF; 4 * 1024];
             let mut queue = vec![0xFF; 2 * 1024];
-            let mut store = Store::mount(
-                wsbmc_store::RamFlash::<1024>::new(&mut map),
-                wsbmc_store::RamFlash::<1024>::new(&mut queue),
-            )
-            .await
-            .unwrap();
+            let mut store = mount(&mut map, &mut queue).await;
             let r = record(5, 1);
             let with_by = AuditNames {
                 user: Some("bob".into()),
@@ -359,12 +367,7 @@ mod tests {
                 .unwrap();
             // A remount of the same flash, as after a restart (the old store is released).
             let _ = store;
-            let mut store = Store::mount(
-                wsbmc_store::RamFlash::<1024>::new(&mut map),
-                wsbmc_store::RamFlash::<1024>::new(&mut queue),
-            )
-            .await
-            .unwrap();
+            let mut store = mount(&mut map, &mut queue).await;
             let table = NameTable::new(load_names(&mut store).await);
             assert_eq!(table.names(&r), Some(with_by));
             assert_eq!(table.names(&record(6, 1)), Some(AuditNames::default()));
@@ -377,12 +380,7 @@ mod tests {
         futures_lite::future::block_on(async {
             let mut map = vec![0xFF; 8 * 1024];
             let mut queue = vec![0xFF; 2 * 1024];
-            let mut store = Store::mount(
-                wsbmc_store::RamFlash::<1024>::new(&mut map),
-                wsbmc_store::RamFlash::<1024>::new(&mut queue),
-            )
-            .await
-            .unwrap();
+            let mut store = mount(&mut map, &mut queue).await;
             let event = |t: u32| PendingAudit {
                 timestamp: t,
                 sensor_type: 0x2A,
