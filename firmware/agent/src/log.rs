@@ -288,12 +288,13 @@ impl LogView for LogShared {
 
     fn record(&self, index: usize) -> Option<LogRecordView> {
         let record = *self.snapshot.borrow().records.get(index)?;
-        Some(LogRecordView {
-            record,
-            sensor: self.sensor(&record),
-            #[cfg(feature = "accounts")]
+        let view = LogRecordView::new(record, self.sensor(&record));
+        #[cfg(feature = "accounts")]
+        let view = LogRecordView {
             audit: self.names.borrow().names(&record),
-        })
+            ..view
+        };
+        Some(view)
     }
 
     fn record_id(&self, index: usize) -> Option<u16> {

@@ -128,6 +128,18 @@ pub struct RecordSensor {
 }
 
 impl LogRecordView {
+    /// A record with no names beside it. Platforms outside this crate build views with this,
+    /// so a build whose cim has `accounts` while the platform's crate does not (cargo unifies
+    /// features across a workspace build) still compiles: the names are then never kept.
+    pub fn new(record: Record, sensor: Option<RecordSensor>) -> Self {
+        Self {
+            record,
+            sensor,
+            #[cfg(feature = "accounts")]
+            audit: None,
+        }
+    }
+
     /// The IPMI SEL Record ID.
     pub fn record_id(&self) -> u16 {
         self.record.id.0
