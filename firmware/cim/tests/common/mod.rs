@@ -117,16 +117,14 @@ pub fn record(id: u16, timestamp: u32) -> LogRecordView {
     let mut bytes = wsbmc_ipmi::sel::examples::SYSTEM;
     bytes[0..2].copy_from_slice(&id.to_le_bytes());
     bytes[3..7].copy_from_slice(&timestamp.to_le_bytes());
-    LogRecordView {
-        record: Record::decode(&bytes),
-        sensor: Some(RecordSensor {
+    LogRecordView::new(
+        Record::decode(&bytes),
+        Some(RecordSensor {
             name: "SEL".into(),
             lun: 0,
             owner: 0x20,
         }),
-        #[cfg(feature = "accounts")]
-        audit: None,
-    }
+    )
 }
 
 pub struct TestLog {
