@@ -534,24 +534,11 @@ def _interop_sel(keys=None):
 
 def _interop_items(wsman, cls):
     """Every instance of `cls` in root/interop, by pypsrp: [(props, raw XML)]."""
-    from wsmanlib import NS, body_of, enumerate_body, pull_body
+    from wsmanlib import enumerate_all, props as props_of
 
-    uri = CIM + cls
-    resp = wsman.enumerate(uri, enumerate_body(optimize=True, max_elements=50), selector_set=_interop_sel())
-    er = body_of(resp).find("n:EnumerateResponse", NS)
-    items = list(er.find("w:Items", NS) or [])
-    ctx = er.findtext("n:EnumerationContext", default="", namespaces=NS)
-    done = er.find("w:EndOfSequence", NS) is not None
-    for _ in range(20):
-        if done:
-            break
-        pr = body_of(wsman.pull(uri, pull_body(ctx, 50), selector_set=_interop_sel())).find("n:PullResponse", NS)
-        items += list(pr.find("n:Items", NS) or [])
-        ctx = pr.findtext("n:EnumerationContext", default="", namespaces=NS)
-        done = pr.find("n:EndOfSequence", NS) is not None
-    assert done, f"{cls}: the enumeration did not end"
-    from wsmanlib import props as props_of
-
+    # At most 20 Pulls after the Enumerate.
+    items, _ = enumerate_all(wsman, CIM + cls, optimize=True, max_elements=50, max_round_trips=21,
+                             selector_set=_interop_sel())
     return [(props_of(i), ET.tostring(i, encoding="unicode")) for i in items]
 
 

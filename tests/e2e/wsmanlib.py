@@ -81,9 +81,11 @@ def _items(container):
     return [] if container is None else list(container)
 
 
-def enumerate_all(wsman, uri, optimize=False, max_elements=None, mode=None, max_round_trips=500):
-    """Enumerate + Pull until EndOfSequence. Returns (items, round_trips)."""
-    resp = wsman.enumerate(uri, enumerate_body(optimize, max_elements, mode))
+def enumerate_all(wsman, uri, optimize=False, max_elements=None, mode=None, max_round_trips=500,
+                  selector_set=None):
+    """Enumerate + Pull until EndOfSequence. Returns (items, round_trips). `selector_set`
+    (e.g. `__cimnamespace`) goes with the Enumerate and every Pull."""
+    resp = wsman.enumerate(uri, enumerate_body(optimize, max_elements, mode), selector_set=selector_set)
     er = body_of(resp).find("n:EnumerateResponse", NS)
     assert er is not None, ET.tostring(resp)
     items = _items(er.find("w:Items", NS))
@@ -93,7 +95,7 @@ def enumerate_all(wsman, uri, optimize=False, max_elements=None, mode=None, max_
     while not done:
         assert ctx, "no context and no EndOfSequence"
         assert trips < max_round_trips, "enumeration did not end"
-        resp = wsman.pull(uri, pull_body(ctx, max_elements))
+        resp = wsman.pull(uri, pull_body(ctx, max_elements), selector_set=selector_set)
         pr = body_of(resp).find("n:PullResponse", NS)
         assert pr is not None, ET.tostring(resp)
         items += _items(pr.find("n:Items", NS))
