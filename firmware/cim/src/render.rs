@@ -163,17 +163,17 @@ fn scalar(out: &mut XmlWriter, tag: &str, v: &Value<'_>) {
 /// Put): numbers in decimal, booleans as `true`/`false`, datetimes in their element text.
 /// `None` for NULL, arrays and references, which have no single text.
 pub fn scalar_text(v: &Value<'_>) -> Option<String> {
-    use alloc::string::ToString;
+    use wsbmc_wsman::text::Dec;
     Some(match v {
         Value::Bool(b) => String::from(if *b { "true" } else { "false" }),
-        Value::U8(n) => n.to_string(),
-        Value::U16(n) => n.to_string(),
-        Value::U32(n) => n.to_string(),
-        Value::U64(n) => n.to_string(),
-        Value::S8(n) => n.to_string(),
-        Value::S16(n) => n.to_string(),
-        Value::S32(n) => n.to_string(),
-        Value::S64(n) => n.to_string(),
+        Value::U8(n) => String::from(Dec::new(*n).as_str()),
+        Value::U16(n) => String::from(Dec::new(*n).as_str()),
+        Value::U32(n) => String::from(Dec::new(*n).as_str()),
+        Value::U64(n) => String::from(Dec::new(*n).as_str()),
+        Value::S8(n) => String::from(Dec::signed(*n).as_str()),
+        Value::S16(n) => String::from(Dec::signed(*n).as_str()),
+        Value::S32(n) => String::from(Dec::signed(*n).as_str()),
+        Value::S64(n) => String::from(Dec::signed(*n).as_str()),
         Value::Str(s) => String::from(s.as_ref()),
         Value::DateTime(d) => d.xml_text(),
         Value::Null | Value::Array(_) | Value::Ref(_) => return None,

@@ -30,6 +30,17 @@ impl fmt::Display for Quoted<'_> {
     }
 }
 
+impl Quoted<'_> {
+    /// The text `Display` writes, built without `core::fmt` on the images without
+    /// `verbose-faults` (crate::text says why).
+    pub fn to_text(&self) -> String {
+        #[cfg(feature = "verbose-faults")]
+        return alloc::format!("{:?}", self.0);
+        #[cfg(not(feature = "verbose-faults"))]
+        crate::text::cat(&["\"", self.0, "\""])
+    }
+}
+
 /// Which standard fault (the SOAP subcode, or the SOAP code itself for the two SOAP faults).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FaultKind {
@@ -601,6 +612,7 @@ mod tests {
     #[test]
     fn quoted_follows_the_verbosity_feature() {
         let q = format!("{}", Quoted("a\"b\n"));
+        assert_eq!(Quoted("a\"b\n").to_text(), q);
         if cfg!(feature = "verbose-faults") {
             assert_eq!(q, r#""a\"b\n""#);
         } else {
