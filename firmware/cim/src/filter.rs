@@ -21,7 +21,7 @@ use crate::render::scalar_text;
 use crate::schema::{ClassDef, class_named};
 use crate::value::{Instance, Value};
 
-fn cannot(message: String) -> Fault {
+fn cannot(message: impl Into<alloc::borrow::Cow<'static, str>>) -> Fault {
     Fault::new(FaultKind::CannotProcessFilter).message(message)
 }
 
@@ -217,11 +217,11 @@ pub(crate) fn next_in(
         } => {
             let object_class = match resolve(&filter.object.resource_uri)? {
                 Scope::Class(c) => c,
-                Scope::All => return Err(cannot(String::from("no association object"))),
+                Scope::All => return Err(cannot("no association object")),
             };
             let object = model
                 .find(object_class, &filter.object.selectors, Ns::Default)?
-                .ok_or_else(|| cannot(String::from("the association object does not exist")))?;
+                .ok_or_else(|| cannot("the association object does not exist"))?;
             let pick =
                 |item: &Item| traverse(item, &object, filter, *association_class, *result_class);
             let mut from = cursor;

@@ -60,7 +60,7 @@ fn invalid(detail: Option<FaultDetail>, message: String) -> Fault {
     Fault {
         kind: FaultKind::InvalidParameter,
         detail,
-        message: Some(message),
+        message: Some(message.into()),
     }
 }
 

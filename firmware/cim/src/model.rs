@@ -301,8 +301,8 @@ pub(crate) fn selector_fault(detail: FaultDetail, message: String) -> Fault {
     Fault::with_detail(FaultKind::InvalidSelectors, detail).message(message)
 }
 
-pub(crate) fn internal(what: &str) -> Fault {
-    Fault::new(FaultKind::InternalError).message(String::from(what))
+pub(crate) fn internal(what: impl Into<Cow<'static, str>>) -> Fault {
+    Fault::new(FaultKind::InternalError).message(what)
 }
 
 /// Whether a request names any key: `__cimnamespace` alone (PowerShell always sends it) is no

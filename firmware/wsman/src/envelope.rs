@@ -137,7 +137,7 @@ fn declared_encoding(text: &str, charset: Charset) -> Result<(), Fault> {
 }
 
 fn decode_bytes(body: &[u8], hint: CharsetHint) -> Result<(Cow<'_, str>, Charset), Fault> {
-    let charset_fault = |what: &str| {
+    let charset_fault = |what: &'static str| {
         Fault::with_detail(FaultKind::EncodingLimit, FaultDetail::CharacterSet).message(what)
     };
     if let Some(rest) = body.strip_prefix(&[0xEF, 0xBB, 0xBF]) {
@@ -1156,7 +1156,7 @@ fn parse_enumerate(e: Node<'_, '_>, limits: &Limits) -> Result<EnumerateBody, Fa
 }
 
 fn parse_filter(f: Node<'_, '_>, limits: &Limits) -> Result<Filter, Fault> {
-    let cannot = |what: &str| Fault::new(FaultKind::CannotProcessFilter).message(what);
+    let cannot = |what: &'static str| Fault::new(FaultKind::CannotProcessFilter).message(what);
     // No Dialect means XPath (DSP0226), which is not offered.
     let dialect = f.attribute("Dialect").map(str::trim).unwrap_or("");
     if dialect.eq_ignore_ascii_case(ns::dialect::SELECTOR) {
@@ -1195,7 +1195,7 @@ fn parse_filter(f: Node<'_, '_>, limits: &Limits) -> Result<Filter, Fault> {
 }
 
 fn parse_association(f: Node<'_, '_>) -> Result<AssociationFilter, Fault> {
-    let cannot = |what: &str| Fault::new(FaultKind::CannotProcessFilter).message(what);
+    let cannot = |what: &'static str| Fault::new(FaultKind::CannotProcessFilter).message(what);
     let (q, instances_of_association) = match child(f, ns::WSMB, "AssociatedInstances") {
         Some(q) => (q, false),
         None => (

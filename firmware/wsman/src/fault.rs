@@ -5,6 +5,7 @@
 //! catalogue of codes and texts lives in exactly one place: [`FaultKind::spec`]. The HTTP status
 //! (500 for every fault) is the HTTP layer's, from the reply's `ReplyKind::Fault`.
 
+use alloc::borrow::Cow;
 use alloc::string::String;
 use core::fmt;
 
@@ -217,8 +218,10 @@ pub enum FaultDetail {
 pub struct Fault {
     pub kind: FaultKind,
     pub detail: Option<FaultDetail>,
-    /// Extra human text appended to the standard reason (e.g. which selector was wrong).
-    pub message: Option<String>,
+    /// Extra human text appended to the standard reason (e.g. which selector was wrong). A
+    /// `Cow` so that a fixed text is stored as its literal: an owned copy cost every
+    /// `.message("...")` call site its own allocate-and-copy code (~3 dozen sites).
+    pub message: Option<Cow<'static, str>>,
 }
 
 impl Fault {
@@ -238,7 +241,7 @@ impl Fault {
         }
     }
 
-    pub fn message(mut self, text: impl Into<String>) -> Self {
+    pub fn message(mut self, text: impl Into<Cow<'static, str>>) -> Self {
         self.message = Some(text.into());
         self
     }

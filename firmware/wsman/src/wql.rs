@@ -215,7 +215,7 @@ fn compare(a: &Value, b: &Value, op: CmpOp) -> Option<Ordering> {
     }
 }
 
-fn cannot(what: impl Into<String>) -> Fault {
+fn cannot(what: impl Into<alloc::borrow::Cow<'static, str>>) -> Fault {
     Fault::new(FaultKind::CannotProcessFilter).message(what)
 }
 
