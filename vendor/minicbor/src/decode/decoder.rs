@@ -816,6 +816,7 @@ impl<'b> Decoder<'b> {
     }
 
     /// Decode a `u64` value beginning with `b`.
+    #[cfg(feature = "alloc")]
     pub(crate) fn unsigned(&mut self, b: u8, p: usize) -> Result<u64, Error> {
         match b {
             n @ 0 ..= 0x17 => Ok(u64::from(n)),
@@ -823,6 +824,23 @@ impl<'b> Decoder<'b> {
             0x19 => self.read_array().map(u16::from_be_bytes).map(u64::from),
             0x1a => self.read_array().map(u32::from_be_bytes).map(u64::from),
             0x1b => self.read_array().map(u64::from_be_bytes),
+            _    => Err(Error::type_mismatch(self.type_of(b)?)
+                .with_message("expected u64")
+                .at(p))
+        }
+    }
+
+    /// wsbmc patch: without `alloc`, the 1, 2, 4 or 8 argument bytes are read as one slice
+    /// and folded big-endian in one loop instead of one `read_array` per width: the same
+    /// values, the same end-of-input error (the slice is checked whole, as before).
+    #[cfg(not(feature = "alloc"))]
+    pub(crate) fn unsigned(&mut self, b: u8, p: usize) -> Result<u64, Error> {
+        match b {
+            n @ 0 ..= 0x17 => Ok(u64::from(n)),
+            0x18 ..= 0x1b => Ok(self
+                .read_slice(1 << (b - 0x18))?
+                .iter()
+                .fold(0u64, |n, &byte| n << 8 | u64::from(byte))),
             _    => Err(Error::type_mismatch(self.type_of(b)?)
                 .with_message("expected u64")
                 .at(p))
