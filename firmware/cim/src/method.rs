@@ -107,12 +107,14 @@ impl<'p> Params<'p> {
 
     fn u16(&self, name: &str) -> Result<u16, Fault> {
         let value = self.required(name)?;
-        value.text().unwrap_or("").parse().map_err(|_| {
-            invalid(
-                Some(FaultDetail::TypeMismatch),
-                cat(&[name, " must be a uint16"]),
-            )
-        })
+        wsbmc_wsman::text::parse_u64(value.text().unwrap_or(""))
+            .and_then(|n| u16::try_from(n).ok())
+            .ok_or_else(|| {
+                invalid(
+                    Some(FaultDetail::TypeMismatch),
+                    cat(&[name, " must be a uint16"]),
+                )
+            })
     }
 
     fn epr(&self, name: &str) -> Result<&'p Epr, Fault> {

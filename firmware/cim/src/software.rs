@@ -196,7 +196,9 @@ pub fn keys_of(id: &str) -> [(&'static str, Cow<'static, str>); 1] {
 /// "2.4", "1.2.3-rc1").
 fn numbers_of(version: &str) -> Option<(u16, u16, Option<u16>)> {
     let core = version.split(['-', '+', ' ']).next()?;
-    let mut parts = core.split('.').map(|s| s.parse::<u16>().ok());
+    let mut parts = core
+        .split('.')
+        .map(|s| wsbmc_wsman::text::parse_u64(s).and_then(|n| u16::try_from(n).ok()));
     let major = parts.next()??;
     let minor = parts.next()??;
     let revision = match parts.next() {

@@ -167,13 +167,17 @@ pub(crate) fn put(
         if let Some(t) = threshold_named(name) {
             let new = match values.as_slice() {
                 [None] => None,
-                [Some(text)] => Some(text.parse::<i32>().map_err(|_| {
-                    invalid(cat(&[
-                        name,
-                        " must be a sint32, not ",
-                        &Quoted(text).to_text(),
-                    ]))
-                })?),
+                [Some(text)] => Some(
+                    wsbmc_wsman::text::parse_i64(text)
+                        .and_then(|n| i32::try_from(n).ok())
+                        .ok_or_else(|| {
+                            invalid(cat(&[
+                                name,
+                                " must be a sint32, not ",
+                                &Quoted(text).to_text(),
+                            ]))
+                        })?,
+                ),
                 _ => return Err(invalid(cat(&[name, " takes one value"]))),
             };
             if new != desc.thresholds.get(t) {

@@ -804,7 +804,7 @@ fn parse_header<'a>(
                 }
             }
             (Some(ns::WSMAN), "MaxEnvelopeSize") => {
-                let v: u64 = text(el).parse().map_err(|_| {
+                let v = crate::text::parse_u64(text(el)).ok_or_else(|| {
                     Fault::new(FaultKind::InvalidMessageInformationHeader)
                         .message("wsman:MaxEnvelopeSize is not a number.")
                 })?;
@@ -1093,10 +1093,10 @@ fn epr_value(node: Node<'_, '_>, nesting: usize) -> Option<Epr> {
 }
 
 fn positive_u32(node: Node<'_, '_>, what: &str) -> Result<u32, Fault> {
-    match text(node).parse::<u64>() {
-        Ok(0) | Err(_) => Err(Fault::new(FaultKind::SchemaValidationError)
+    match crate::text::parse_u64(text(node)) {
+        Some(0) | None => Err(Fault::new(FaultKind::SchemaValidationError)
             .message(cat(&[what, " must be a positive integer."]))),
-        Ok(v) => Ok(u32::try_from(v).unwrap_or(u32::MAX)),
+        Some(v) => Ok(u32::try_from(v).unwrap_or(u32::MAX)),
     }
 }
 

@@ -341,9 +341,8 @@ fn tokenize(text: &str) -> Result<Vec<Tok>, Fault> {
                 {
                     return Err(cannot("WQL numbers must be decimal integers."));
                 }
-                let n = digits
-                    .parse::<i64>()
-                    .map_err(|_| cannot(cat(&["'", &digits, "' is not a 64-bit integer."])))?;
+                let n = crate::text::parse_i64(&digits)
+                    .ok_or_else(|| cannot(cat(&["'", &digits, "' is not a 64-bit integer."])))?;
                 Tok::Int(n)
             }
             c if c.is_ascii_alphabetic() || c == '_' => {
