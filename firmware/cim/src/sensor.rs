@@ -262,12 +262,16 @@ impl Condition {
 /// SupportedThresholds (and the other threshold arrays) from a mask of [`Threshold::bit`]s,
 /// in CIM ValueMap order.
 fn threshold_list(mask: u8) -> Value<'static> {
-    Value::u16s(
-        Threshold::ALL
-            .iter()
-            .filter(|t| mask & t.bit() != 0)
-            .map(|t| *t as u16),
-    )
+    // Through a slice, so that `Value::u16s` has the one instantiation `set_u16s` has.
+    let mut list = [0u16; Threshold::ALL.len()];
+    let mut n = 0;
+    for t in Threshold::ALL {
+        if mask & t.bit() != 0 {
+            list[n] = t as u16;
+            n += 1;
+        }
+    }
+    Value::u16s(list[..n].iter().copied())
 }
 
 /// The four key values of a sensor, alphabetical like the class's key list.
@@ -486,7 +490,7 @@ pub fn instance<'a>(
             .map_or(Value::Null, Value::str),
     );
     i.set("PollingInterval", Value::U64(polling_ns));
-    i.set("PossibleStates", Value::strs(possible));
+    i.set_strs("PossibleStates", &possible);
     i.set_empty("PowerManagementCapabilities");
     i.set_bool("PowerManagementSupported", false);
     i.set_u16("RateUnits", 0);
@@ -579,7 +583,7 @@ pub fn discrete_instance<'a>(
         "PollingInterval",
         Value::U64(u64::from(view.poll_ms).saturating_mul(1_000_000)),
     );
-    i.set("PossibleStates", Value::strs(possible));
+    i.set_strs("PossibleStates", &possible);
     i.set_empty("PowerManagementCapabilities");
     i.set_bool("PowerManagementSupported", false);
     i.set_u16("RequestedState", 12);
