@@ -79,6 +79,17 @@ impl Dec {
     }
 }
 
+/// Appends `n` in decimal with leading zeros to at least `width` digits, as `{n:0width$}`
+/// writes it.
+pub fn push_padded(out: &mut String, n: u64, width: usize) {
+    let d = Dec::new(n);
+    let digits = d.as_str();
+    for _ in digits.len()..width {
+        out.push('0');
+    }
+    out.push_str(digits);
+}
+
 /// `n`'s last `width` hex digits (at most 8), upper case like `{:0width$X}` for a value that
 /// fits the width (every caller passes one that does), held on the stack.
 pub struct Hex {
@@ -310,6 +321,17 @@ mod tests {
                 t.parse::<u32>().ok(),
                 "{t:?}"
             );
+        }
+    }
+
+    #[test]
+    fn push_padded_writes_what_zero_padded_display_writes() {
+        for n in [0u64, 7, 42, 999, 1000, 12_345, u64::MAX] {
+            for width in 0..=6 {
+                let mut s = String::from("x");
+                push_padded(&mut s, n, width);
+                assert_eq!(s, format!("x{n:0width$}"));
+            }
         }
     }
 
