@@ -127,18 +127,50 @@ fn pow10(e: i32) -> Option<i128> {
 
 /// Integer division rounding half away from zero: readings are reported to the nearest count,
 /// and symmetric rounding keeps negative temperatures the mirror of positive ones.
+///
+/// `None` where the checked form `n.checked_div(d)`, `checked_rem`, `|r|·2` and `|d|` gives up:
+/// `d == 0`, `MIN / -1`, `|r| >= 2^126`, `d == MIN`, or a rounded quotient past `i128`.
 pub(crate) fn div_round(n: i128, d: i128) -> Option<i128> {
-    if d == 0 {
+    if d == 0 || d == i128::MIN || (n == i128::MIN && d == -1) {
         return None;
     }
-    let q = n.checked_div(d)?;
-    let r = n.checked_rem(d)?;
-    if r.checked_abs()?.checked_mul(2)? >= d.checked_abs()? {
-        let away = if (n < 0) == (d < 0) { 1 } else { -1 };
-        q.checked_add(away)
+    let (uq, ur) = udiv_rem(n.unsigned_abs(), d.unsigned_abs());
+    if ur >= 1 << 126 {
+        return None;
+    }
+    let same_sign = (n < 0) == (d < 0);
+    // |q| <= 2^127, and 2^127 only as MIN / 1 (negative): the cast and negation are exact.
+    let q = if same_sign {
+        uq as i128
+    } else {
+        (uq as i128).wrapping_neg()
+    };
+    if ur * 2 >= d.unsigned_abs() {
+        q.checked_add(if same_sign { 1 } else { -1 })
     } else {
         Some(q)
     }
+}
+
+/// `n / d` and `n % d` for `d != 0`, one bit at a time. On a 32-bit target LLVM expands every
+/// 128-bit division inline (there is no library call for it): ~1 KiB of Thumb code in
+/// `div_round`, against ~100 B for this loop; it runs 128 steps a DIRECT reading.
+#[inline(never)]
+fn udiv_rem(n: u128, d: u128) -> (u128, u128) {
+    // The dividend's bits leave `nq` at the top as the quotient's enter at the bottom (only
+    // one-bit shifts, which are cheap on a 32-bit core); after 128 steps `nq` is the quotient.
+    let mut nq = n;
+    let mut r = 0u128;
+    for _ in 0..128 {
+        // r < d <= 2^127 before the shift, so 2r + 1 fits.
+        r = (r << 1) | (nq >> 127);
+        nq <<= 1;
+        if r >= d {
+            r -= d;
+            nq |= 1;
+        }
+    }
+    (nq, r)
 }
 
 /// Decodes a DIRECT-format register value into an integer in units of `10^scale` (for example
@@ -160,11 +192,31 @@ pub fn direct_to_scaled(raw: i32, c: Coefficients, scale: i8) -> Option<i32> {
     i32::try_from(div_round(num, den)?).ok()
 }
 
-/// `checked_mul` kept out of line: a 128-bit multiply with its overflow check is ~0.4 KiB of
-/// Thumb code, and inlined at each use it was most of this module's flash on the bare-metal image.
+/// `a.checked_mul(b)`, by shift-and-add on the magnitudes, out of line: the library's 128-bit
+/// multiply with its overflow check is ~0.4 KiB of Thumb code, this loop about a third of it.
+/// It runs 128 steps, a few times a DIRECT reading.
 #[inline(never)]
 fn mul(a: i128, b: i128) -> Option<i128> {
-    a.checked_mul(b)
+    let ua = a.unsigned_abs();
+    let mut ub = b.unsigned_abs();
+    let mut p = 0u128;
+    for _ in 0..128 {
+        // p doubles for each of b's bits, from the top: past 2^128 the product overflows.
+        if p >> 127 != 0 {
+            return None;
+        }
+        p <<= 1;
+        if ub >> 127 != 0 {
+            p = p.checked_add(ua)?;
+        }
+        ub <<= 1;
+    }
+    if (a < 0) != (b < 0) {
+        // Down to i128::MIN, whose magnitude is 2^127.
+        (p <= 1 << 127).then(|| (p as i128).wrapping_neg())
+    } else {
+        i128::try_from(p).ok()
+    }
 }
 
 /// Encodes an integer in units of `10^scale` into a DIRECT-format register value, rounded to
@@ -354,5 +406,121 @@ mod tests {
         assert_eq!(div_round(4, 3), Some(1));
         assert_eq!(div_round(1, 0), None);
         assert_eq!(div_round(i128::MIN, -1), None);
+    }
+
+    /// The checked `i128` form `div_round` had before its own long division, as the oracle.
+    fn div_round_checked(n: i128, d: i128) -> Option<i128> {
+        if d == 0 {
+            return None;
+        }
+        let q = n.checked_div(d)?;
+        let r = n.checked_rem(d)?;
+        if r.checked_abs()?.checked_mul(2)? >= d.checked_abs()? {
+            let away = if (n < 0) == (d < 0) { 1 } else { -1 };
+            q.checked_add(away)
+        } else {
+            Some(q)
+        }
+    }
+
+    #[test]
+    fn mul_agrees_with_checked_mul() {
+        let mut values = vec![
+            0i128,
+            1,
+            -1,
+            2,
+            -2,
+            3,
+            10,
+            -10,
+            i128::MAX,
+            i128::MIN,
+            i128::MIN + 1,
+        ];
+        values.extend([
+            1i128 << 63,
+            -(1i128 << 63),
+            1 << 64,
+            (1 << 64) - 1,
+            1 << 126,
+            -(1 << 126),
+        ]);
+        values.extend([
+            i128::from(i64::MAX),
+            i128::from(i64::MIN),
+            10i128.pow(24),
+            -(10i128.pow(18)),
+        ]);
+        let mut x: u128 = 0x2545_F491_4F6C_DD1D_9E37_79B9_7F4A_7C15;
+        for i in 0..300 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let v = (x >> (i % 127)) as i128;
+            values.push(v);
+            values.push(v.wrapping_neg());
+        }
+        for &a in &values {
+            for &b in &values {
+                assert_eq!(mul(a, b), a.checked_mul(b), "{a} * {b}");
+            }
+        }
+        // Exactly i128::MIN, and one past it either way.
+        assert_eq!(mul(1 << 126, -2), Some(i128::MIN));
+        assert_eq!(mul(-(1 << 126), 2), Some(i128::MIN));
+        assert_eq!(mul(1 << 126, 2), None);
+        assert_eq!(mul(i128::MIN, -1), None);
+        assert_eq!(mul(i128::MIN, 1), Some(i128::MIN));
+    }
+
+    #[test]
+    fn div_round_agrees_with_checked_i128_division() {
+        let mut values = vec![
+            0i128,
+            1,
+            -1,
+            2,
+            -2,
+            3,
+            -3,
+            7,
+            10,
+            -10,
+            1 << 126,
+            -(1 << 126),
+            (1 << 126) + 1,
+            i128::MAX,
+            i128::MAX - 1,
+            i128::MIN,
+            i128::MIN + 1,
+            i128::MAX / 2,
+            i128::MIN / 2,
+            i128::from(i64::MAX),
+            i128::from(i64::MIN),
+            i128::from(u64::MAX),
+            10i128.pow(24),
+            -(10i128.pow(24)),
+        ];
+        // A deterministic spread of magnitudes (xorshift), both signs, every width.
+        let mut x: u128 = 0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C834;
+        for i in 0..400 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let v = (x >> (i % 127)) as i128;
+            values.push(v);
+            values.push(v.wrapping_neg());
+        }
+        for &n in &values {
+            for &d in &values {
+                assert_eq!(div_round(n, d), div_round_checked(n, d), "{n} / {d}");
+            }
+        }
+        for n in -300i128..=300 {
+            for d in -25i128..=25 {
+                assert_eq!(div_round(n, d), div_round_checked(n, d), "{n} / {d}");
+            }
+        }
     }
 }

@@ -618,7 +618,7 @@ fn invalid_param(detail: Option<FaultDetail>, message: String) -> Fault {
     Fault {
         kind: FaultKind::InvalidParameter,
         detail,
-        message: Some(message),
+        message: Some(message.into()),
     }
 }
 
@@ -1321,7 +1321,7 @@ pub(crate) fn delete(model: &Model<'_>, item: &Item) -> Result<(), Fault> {
         .map_err(|e| match e {
             AccountError::LastAdministrator => Fault::action_mismatch().message(format!("{e}")),
             AccountError::NotFound => crate::model::gone(),
-            e => internal(&format!("{e}")),
+            e => internal(format!("{e}")),
         })?;
     accounts.commit(change);
     Ok(())
@@ -1354,7 +1354,7 @@ pub(crate) fn request_state_change(
         }
         Err(AccountError::LastAdministrator) => Ok(INVALID_STATE_TRANSITION),
         Err(AccountError::NotFound) => Err(crate::model::gone()),
-        Err(e) => Err(internal(&format!("{e}"))),
+        Err(e) => Err(internal(format!("{e}"))),
     }
 }
 

@@ -5,8 +5,8 @@
 //! typo is a fault rather than an empty result), and [`next`] walks the model's item sequence
 //! from a cursor to the next item the plan admits.
 
-use alloc::format;
 use alloc::string::String;
+use wsbmc_wsman::text::cat;
 
 use wsbmc_wsman::provider::AssociationFilter;
 use wsbmc_wsman::wql::{self, Query};
@@ -21,7 +21,7 @@ use crate::render::scalar_text;
 use crate::schema::{ClassDef, class_named};
 use crate::value::{Instance, Value};
 
-fn cannot(message: String) -> Fault {
+fn cannot(message: impl Into<alloc::borrow::Cow<'static, str>>) -> Fault {
     Fault::new(FaultKind::CannotProcessFilter).message(message)
 }
 
@@ -54,7 +54,7 @@ fn named_class(name: &Option<String>, what: &str) -> Result<Option<&'static Clas
         None => Ok(None),
         Some(n) => class_named(n)
             .map(Some)
-            .ok_or_else(|| cannot(format!("{what} {n} is not a class of this model"))),
+            .ok_or_else(|| cannot(cat(&[what, " ", n, " is not a class of this model"]))),
     }
 }
 
@@ -84,10 +84,7 @@ impl<'s> Plan<'s> {
                             !s.name.eq_ignore_ascii_case("__cimnamespace")
                                 && class.property(&s.name).is_none()
                         }) {
-                            return Err(cannot(format!(
-                                "{} has no property {}",
-                                class.name, s.name
-                            )));
+                            return Err(cannot(cat(&[class.name, " has no property ", &s.name])));
                         }
                         Some(class)
                     }
@@ -102,14 +99,16 @@ impl<'s> Plan<'s> {
             (Filter::Wql(text), scope) => {
                 let query = wql::parse(text)?;
                 let class = class_named(&query.class)
-                    .ok_or_else(|| cannot(format!("no class {}", query.class)))?;
+                    .ok_or_else(|| cannot(cat(&["no class ", &query.class])))?;
                 if let Scope::Class(uri_class) = scope
                     && !class.is_a(uri_class)
                 {
-                    return Err(cannot(format!(
-                        "the query selects from {}, which is not a {}",
-                        class.name, uri_class.name
-                    )));
+                    return Err(cannot(cat(&[
+                        "the query selects from ",
+                        class.name,
+                        ", which is not a ",
+                        uri_class.name,
+                    ])));
                 }
                 namespace.check_class(class)?;
                 let mentioned = query
@@ -120,7 +119,7 @@ impl<'s> Plan<'s> {
                     .chain(query.condition.iter().flat_map(|c| c.properties()));
                 for name in mentioned {
                     if class.property(name).is_none() {
-                        return Err(cannot(format!("{} has no property {name}", class.name)));
+                        return Err(cannot(cat(&[class.name, " has no property ", name])));
                     }
                 }
                 Ok(Plan::Instances {
@@ -133,10 +132,11 @@ impl<'s> Plan<'s> {
                 let object_class = match resolve(&af.object.resource_uri) {
                     Ok(Scope::Class(c)) => c,
                     _ => {
-                        return Err(cannot(format!(
-                            "the association object's resource {} is not a class of this model",
-                            af.object.resource_uri
-                        )));
+                        return Err(cannot(cat(&[
+                            "the association object's resource ",
+                            &af.object.resource_uri,
+                            " is not a class of this model",
+                        ])));
                     }
                 };
                 check_selectors(object_class, &af.object.selectors).map_err(|f| Fault {
@@ -149,10 +149,10 @@ impl<'s> Plan<'s> {
                     result_class: named_class(&af.result_class, "ResultClassName")?,
                 })
             }
-            (Filter::Association(_), Scope::Class(class)) => Err(cannot(format!(
-                "an association filter goes to the all-classes URI, not to {}",
-                class.name
-            ))),
+            (Filter::Association(_), Scope::Class(class)) => Err(cannot(cat(&[
+                "an association filter goes to the all-classes URI, not to ",
+                class.name,
+            ]))),
         }
     }
 
@@ -217,11 +217,11 @@ pub(crate) fn next_in(
         } => {
             let object_class = match resolve(&filter.object.resource_uri)? {
                 Scope::Class(c) => c,
-                Scope::All => return Err(cannot(String::from("no association object"))),
+                Scope::All => return Err(cannot("no association object")),
             };
             let object = model
                 .find(object_class, &filter.object.selectors, Ns::Default)?
-                .ok_or_else(|| cannot(String::from("the association object does not exist")))?;
+                .ok_or_else(|| cannot("the association object does not exist"))?;
             let pick =
                 |item: &Item| traverse(item, &object, filter, *association_class, *result_class);
             let mut from = cursor;

@@ -2,7 +2,7 @@
 //! itself, and the Windows provider's admin domain and sensor collection that group them.
 
 use alloc::borrow::Cow;
-use alloc::format;
+use wsbmc_wsman::text::cat;
 
 use wsbmc_monitor::SensorState;
 
@@ -148,10 +148,11 @@ pub fn bmc_instance(system: &SystemInfo) -> Instance<'_> {
     i.set_empty("OtherDedicatedDescriptions");
     i.set(
         "OtherIdentifyingInfo",
-        Value::Array(alloc::vec![Value::string(format!(
-            "{} {}",
-            system.product, system.version
-        ))]),
+        Value::Array(alloc::vec![Value::string(cat(&[
+            &system.product,
+            " ",
+            &system.version
+        ]))]),
     );
     i.set_empty("PowerManagementCapabilities");
     i.set_u16("RequestedState", 12);

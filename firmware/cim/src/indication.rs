@@ -13,10 +13,12 @@
 //! indication itself ([`Indication::matches`]).
 
 use alloc::borrow::Cow;
+#[cfg(test)]
 use alloc::format;
 use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
+use wsbmc_wsman::text::{Dec, Hex, cat};
 
 use wsbmc_ipmi::sel::{Body, EventType};
 use wsbmc_wsman::wql;
@@ -78,9 +80,9 @@ fn class_uri(class: &str) -> String {
 }
 
 fn open(out: &mut XmlWriter, class: &str) -> (String, String) {
-    let root = format!("p:{class}");
+    let root = cat(&["p:", class]);
     let uri = class_uri(class);
-    let ty = format!("{root}_Type");
+    let ty = cat(&[&root, "_Type"]);
     out.open(&root, &[("xmlns:p", &uri), ("xsi:type", &ty)]);
     (root, uri)
 }
@@ -108,7 +110,7 @@ fn inst_creation(view: &LogRecordView) -> Indication {
     let (root, action) = open(&mut w, INST_CREATION);
     w.leaf(
         "p:IndicationIdentifier",
-        &format!("sel:{}", view.record_id()),
+        &cat(&["sel:", Dec::new(view.record_id()).as_str()]),
     );
     datetime(&mut w, "p:IndicationTime", time);
     w.open("p:SourceInstance", &[]);
@@ -124,7 +126,7 @@ fn inst_creation(view: &LogRecordView) -> Indication {
             ("IndicationTime", wql::Value::Str(time.cim_string())),
             (
                 "IndicationIdentifier",
-                wql::Value::Str(format!("sel:{}", view.record_id())),
+                wql::Value::Str(cat(&["sel:", Dec::new(view.record_id()).as_str()])),
             ),
         ],
     }
@@ -160,15 +162,18 @@ fn alert(view: &LogRecordView, system_name: &str) -> Option<Indication> {
     let time = CimDateTime::from_sel(view.timestamp());
     let severity = perceived_severity(&view.record);
     let message = description(&view.record, &name);
-    let message_id = format!(
-        "IPMI{:02X}{:02X}{:02X}",
-        e.sensor_type,
-        e.event_type.0,
-        e.offset()
-    );
+    let message_id = cat(&[
+        "IPMI",
+        Hex::upper(e.sensor_type.into(), 2).as_str(),
+        Hex::upper(e.event_type.0.into(), 2).as_str(),
+        Hex::upper(e.offset().into(), 2).as_str(),
+    ]);
     let state: Cow<'static, str> = match offset_text(e.sensor_type, e.event_type, e.offset()) {
         Some(t) => Cow::Borrowed(t),
-        None => Cow::Owned(format!("offset {:#04x}", e.offset())),
+        None => Cow::Owned(cat(&[
+            "offset 0x",
+            Hex::lower(e.offset().into(), 2).as_str(),
+        ])),
     };
     let direction = if e.deassertion {
         "Deasserted"
@@ -180,13 +185,13 @@ fn alert(view: &LogRecordView, system_name: &str) -> Option<Indication> {
     let mut w = XmlWriter::new();
     let (root, action) = open(&mut w, ALERT_INDICATION);
     // Properties in alphabetical order, like every instance this firmware renders.
-    w.leaf("p:AlertType", &format!("{alert_type}"));
+    w.leaf("p:AlertType", Dec::new(alert_type).as_str());
     w.open("p:AlertingManagedElement", &[]);
     write_epr(&mut w, &epr);
     w.close("p:AlertingManagedElement");
     w.leaf(
         "p:IndicationIdentifier",
-        &format!("sel:{}", view.record_id()),
+        &cat(&["sel:", Dec::new(view.record_id()).as_str()]),
     );
     datetime(&mut w, "p:IndicationTime", time);
     w.leaf("p:Message", &message);
@@ -195,7 +200,7 @@ fn alert(view: &LogRecordView, system_name: &str) -> Option<Indication> {
     }
     w.leaf("p:MessageID", &message_id);
     w.leaf("p:OwningEntity", OWNING_ENTITY);
-    w.leaf("p:PerceivedSeverity", &format!("{severity}"));
+    w.leaf("p:PerceivedSeverity", Dec::new(severity).as_str());
     w.leaf("p:SystemName", system_name);
     w.close(&root);
     Some(Indication {

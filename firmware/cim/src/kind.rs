@@ -932,7 +932,7 @@ kinds! {
                 ("AffectedElement", Item::new(Kind::Account, i)),
             ]
         },
-        values: |_, _, i| i.set("ElementEffects", crate::value::Value::u16s([5])),
+        values: |_, _, i| i.set_u16s("ElementEffects", &[5]),
     }
     /// CIM_AssignedIdentity: identity `i` → account `i`.
     #[cfg(feature = "accounts")]
@@ -996,7 +996,7 @@ kinds! {
                 ("AffectedElement", Item::new(Kind::Role, i)),
             ]
         },
-        values: |_, _, i| i.set("ElementEffects", crate::value::Value::u16s([5])),
+        values: |_, _, i| i.set_u16s("ElementEffects", &[5]),
     }
     /// CIM_HostedService: the BMC hosts the account management service.
     #[cfg(feature = "accounts")]

@@ -13,9 +13,8 @@
 //! use the layout cim.md infers.
 
 use alloc::borrow::Cow;
-use alloc::format;
 use alloc::string::String;
-use core::fmt::Write;
+use wsbmc_wsman::text::{Dec, Hex, cat};
 
 use wsbmc_ipmi::sel::{Body, EventType, Record, threshold_offset};
 
@@ -41,7 +40,10 @@ pub fn record_keys(view: &LogRecordView) -> ([(&'static str, String); 4], CimDat
             ("CreationClassName", String::from(CIM_LOG_RECORD.name)),
             ("LogCreationClassName", String::from(CIM_RECORD_LOG.name)),
             ("LogName", String::from(LOG_ID)),
-            ("RecordID", format!("{}", view.record_id())),
+            (
+                "RecordID",
+                String::from(Dec::new(view.record_id()).as_str()),
+            ),
         ],
         CimDateTime::from_sel(view.timestamp()),
     )
@@ -87,7 +89,7 @@ pub fn record_instance(view: &LogRecordView) -> Instance<'_> {
         i.set(name, Value::string(value));
     }
     i.set("MessageTimestamp", Value::DateTime(timestamp));
-    let title = format!("SEL record {}", view.record_id());
+    let title = cat(&["SEL record ", Dec::new(view.record_id()).as_str()]);
     i.set_string("Caption", title.clone());
     // DataFormat, deprecated in favour of RecordFormat, is left NULL (unset renders as NULL).
     #[cfg(feature = "accounts")]
@@ -147,7 +149,7 @@ fn hex(out: &mut String, bytes: &[u8]) {
         if i > 0 {
             out.push(' ');
         }
-        let _ = write!(out, "{b:02X}");
+        out.push_str(Hex::upper((*b).into(), 2).as_str());
     }
 }
 
@@ -214,20 +216,28 @@ pub fn description(r: &Record, sensor_name: &str) -> String {
                 "Asserted"
             };
             match offset_text(e.sensor_type, e.event_type, e.offset()) {
-                Some(t) => format!("{sensor_name}: {t} ({dir})"),
-                None => format!(
-                    "{sensor_name}: event type {:#04x} offset {:#04x} ({dir})",
-                    e.event_type.0,
-                    e.offset()
-                ),
+                Some(t) => cat(&[sensor_name, ": ", t, " (", dir, ")"]),
+                None => cat(&[
+                    sensor_name,
+                    ": event type 0x",
+                    Hex::lower(e.event_type.0.into(), 2).as_str(),
+                    " offset 0x",
+                    Hex::lower(e.offset().into(), 2).as_str(),
+                    " (",
+                    dir,
+                    ")",
+                ]),
             }
         }
-        Body::OemTimestamped { manufacturer, .. } => {
-            format!("OEM record (manufacturer {manufacturer})")
-        }
-        Body::OemNonTimestamped { record_type, .. } | Body::Other { record_type, .. } => {
-            format!("OEM record type {record_type:#04x}")
-        }
+        Body::OemTimestamped { manufacturer, .. } => cat(&[
+            "OEM record (manufacturer ",
+            Dec::new(manufacturer).as_str(),
+            ")",
+        ]),
+        Body::OemNonTimestamped { record_type, .. } | Body::Other { record_type, .. } => cat(&[
+            "OEM record type 0x",
+            Hex::lower(record_type.into(), 2).as_str(),
+        ]),
     }
 }
 

@@ -18,8 +18,8 @@
 //! accepted asynchronous request answers 0 and RequestedState/TransitioningToPowerState show it
 //! until the host gets there.
 
-use alloc::format;
 use alloc::string::String;
+use wsbmc_wsman::text::cat;
 
 use wsbmc_monitor::SensorId;
 use wsbmc_wsman::{
@@ -60,7 +60,7 @@ fn invalid(detail: Option<FaultDetail>, message: String) -> Fault {
     Fault {
         kind: FaultKind::InvalidParameter,
         detail,
-        message: Some(message),
+        message: Some(message.into()),
     }
 }
 
@@ -78,13 +78,13 @@ impl<'p> Params<'p> {
             if !allowed.iter().any(|a| a.eq_ignore_ascii_case(name)) {
                 return Err(invalid(
                     Some(FaultDetail::InvalidName),
-                    format!("the method has no parameter {name}"),
+                    cat(&["the method has no parameter ", name]),
                 ));
             }
             if input[..n].iter().any(|o| o.name.eq_ignore_ascii_case(name)) {
                 return Err(invalid(
                     Some(FaultDetail::InvalidName),
-                    format!("parameter {name} is given twice"),
+                    cat(&["parameter ", name, " is given twice"]),
                 ));
             }
         }
@@ -102,17 +102,19 @@ impl<'p> Params<'p> {
 
     fn required(&self, name: &str) -> Result<&'p PropertyValue, Fault> {
         self.get(name)
-            .ok_or_else(|| invalid(None, format!("parameter {name} is required")))
+            .ok_or_else(|| invalid(None, cat(&["parameter ", name, " is required"])))
     }
 
     fn u16(&self, name: &str) -> Result<u16, Fault> {
         let value = self.required(name)?;
-        value.text().unwrap_or("").parse().map_err(|_| {
-            invalid(
-                Some(FaultDetail::TypeMismatch),
-                format!("{name} must be a uint16"),
-            )
-        })
+        wsbmc_wsman::text::parse_u64(value.text().unwrap_or(""))
+            .and_then(|n| u16::try_from(n).ok())
+            .ok_or_else(|| {
+                invalid(
+                    Some(FaultDetail::TypeMismatch),
+                    cat(&[name, " must be a uint16"]),
+                )
+            })
     }
 
     fn epr(&self, name: &str) -> Result<&'p Epr, Fault> {
@@ -120,7 +122,7 @@ impl<'p> Params<'p> {
             PropertyValue::Epr(epr) => Ok(epr),
             _ => Err(invalid(
                 Some(FaultDetail::TypeMismatch),
-                format!("{name} must be an EPR"),
+                cat(&[name, " must be an EPR"]),
             )),
         }
     }
@@ -140,9 +142,11 @@ pub(crate) fn invoke(
         .iter()
         .find(|(m, declared)| m.eq_ignore_ascii_case(method) && concrete.is_a(declared))
     else {
-        return Err(
-            Fault::action_mismatch().message(format!("{} has no method {method}", concrete.name))
-        );
+        return Err(Fault::action_mismatch().message(cat(&[
+            concrete.name,
+            " has no method ",
+            method,
+        ])));
     };
     #[cfg(feature = "accounts")]
     if *name == "CreateAccount" {
@@ -175,7 +179,7 @@ pub(crate) fn invoke(
 
 /// `<p:Method_OUTPUT xmlns:p="<class URI>"><p:ReturnValue>n</p:ReturnValue></p:Method_OUTPUT>`.
 pub fn write_output(out: &mut XmlWriter, class: &ClassDef, method: &str, code: u32) {
-    let root = format!("p:{method}_OUTPUT");
+    let root = cat(&["p:", method, "_OUTPUT"]);
     out.open(&root, &[("xmlns:p", &class.resource_uri())]);
     out.open("p:ReturnValue", &[]);
     out.text_int(false, code.into());
@@ -242,11 +246,13 @@ fn request_power_state_change(model: &Model<'_>, input: &[Property]) -> Result<u
     if !names_the_host(model, element)? {
         return Err(invalid(
             Some(FaultDetail::InvalidValue),
-            format!(
-                "ManagedElement must be the managed host ({} {})",
+            cat(&[
+                "ManagedElement must be the managed host (",
                 CIM_COMPUTER_SYSTEM.name,
-                model.system().system_name
-            ),
+                " ",
+                &model.system().system_name,
+                ")",
+            ]),
         ));
     }
     if params.get("TimeoutPeriod").is_some() {

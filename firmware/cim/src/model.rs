@@ -12,10 +12,10 @@
 
 use alloc::borrow::Cow;
 use alloc::boxed::Box;
-use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::cell::{Ref, RefCell, RefMut};
+use wsbmc_wsman::text::cat;
 
 use wsbmc_ipmi::SensorTypeMode;
 use wsbmc_monitor::{Monitor, SensorDesc, SensorState};
@@ -79,7 +79,7 @@ impl SystemInfo {
         let system_name = system_name.into();
         Self {
             element_name: system_name.clone(),
-            bmc_name: format!("{system_name}:BMC"),
+            bmc_name: cat(&[&system_name, ":BMC"]),
             system_name,
             name_format: None,
             vendor: String::from("wsbmc"),
@@ -219,7 +219,7 @@ pub(crate) fn resolve(resource_uri: &str) -> Result<Scope, Fault> {
         .and_then(|_| resource_uri.get(prefix.len()..))
         .and_then(class_named)
         .map(Scope::Class)
-        .ok_or_else(|| Fault::unknown_resource().message(format!("no class at {resource_uri}")))
+        .ok_or_else(|| Fault::unknown_resource().message(cat(&["no class at ", resource_uri])))
 }
 
 pub fn resolve_class(resource_uri: &str) -> Result<&'static ClassDef, Fault> {
@@ -263,7 +263,7 @@ impl Ns {
                 FaultKind::DestinationUnreachable,
                 FaultDetail::InvalidNamespace,
             )
-            .message(format!("namespace {raw} does not exist")))
+            .message(cat(&["namespace ", raw, " does not exist"])))
         }
     }
 
@@ -281,10 +281,12 @@ impl Ns {
     /// a sensor is asking for a resource that is not there.
     pub(crate) fn check_class(self, class: &ClassDef) -> Result<(), Fault> {
         if self == Ns::Interop && !KINDS.iter().any(|k| k.interop() && k.class().is_a(class)) {
-            return Err(Fault::unknown_resource().message(format!(
-                "class {} is not in namespace {INTEROP}",
-                class.name
-            )));
+            return Err(Fault::unknown_resource().message(cat(&[
+                "class ",
+                class.name,
+                " is not in namespace ",
+                INTEROP,
+            ])));
         }
         Ok(())
     }
@@ -299,8 +301,8 @@ pub(crate) fn selector_fault(detail: FaultDetail, message: String) -> Fault {
     Fault::with_detail(FaultKind::InvalidSelectors, detail).message(message)
 }
 
-pub(crate) fn internal(what: &str) -> Fault {
-    Fault::new(FaultKind::InternalError).message(String::from(what))
+pub(crate) fn internal(what: impl Into<Cow<'static, str>>) -> Fault {
+    Fault::new(FaultKind::InternalError).message(what)
 }
 
 /// Whether a request names any key: `__cimnamespace` alone (PowerShell always sends it) is no
@@ -329,13 +331,13 @@ pub(crate) fn check_selectors(class: &ClassDef, selectors: &[Selector]) -> Resul
         else {
             return Err(selector_fault(
                 FaultDetail::UnexpectedSelectors,
-                format!("{} is not a key of {}", s.name, class.name),
+                cat(&[&s.name, " is not a key of ", class.name]),
             ));
         };
         if found[idx] {
             return Err(selector_fault(
                 FaultDetail::DuplicateSelectors,
-                format!("selector {} appears more than once", class.keys[idx]),
+                cat(&["selector ", class.keys[idx], " appears more than once"]),
             ));
         }
         let is_ref = class
@@ -345,7 +347,7 @@ pub(crate) fn check_selectors(class: &ClassDef, selectors: &[Selector]) -> Resul
             let want = if is_ref { "an EPR" } else { "text" };
             return Err(selector_fault(
                 FaultDetail::TypeMismatch,
-                format!("selector {} must be {want}", class.keys[idx]),
+                cat(&["selector ", class.keys[idx], " must be ", want]),
             ));
         }
         found[idx] = true;
@@ -353,7 +355,7 @@ pub(crate) fn check_selectors(class: &ClassDef, selectors: &[Selector]) -> Resul
     if let Some(i) = found.iter().position(|f| !f) {
         return Err(selector_fault(
             FaultDetail::InsufficientSelectors,
-            format!("selector {} is missing", class.keys[i]),
+            cat(&["selector ", class.keys[i], " is missing"]),
         ));
     }
     Ok(())
@@ -821,7 +823,7 @@ impl<'a> Model<'a> {
             .ok_or_else(|| {
                 selector_fault(
                     FaultDetail::InvalidValue,
-                    format!("no {} instance has these keys", class.name),
+                    cat(&["no ", class.name, " instance has these keys"]),
                 )
             })?;
         Ok((class, item))
@@ -882,7 +884,7 @@ impl Provider for Model<'_> {
     fn identity(&self) -> Identity {
         Identity {
             vendor: self.system.vendor.clone(),
-            version: format!("{} {}", self.system.product, self.system.version),
+            version: cat(&[&self.system.product, " ", &self.system.version]),
         }
     }
 
@@ -968,8 +970,9 @@ impl Provider for Model<'_> {
         let class = resolve_class(target.resource_uri)?;
         Ns::parse(target.namespace)?.check_class(class)?;
         if !core::ptr::eq(class, &crate::account::CIM_ACCOUNT) {
-            return Err(Fault::action_mismatch()
-                .message(format!("Create is not supported on {}", class.name)));
+            return Err(
+                Fault::action_mismatch().message(cat(&["Create is not supported on ", class.name]))
+            );
         }
         crate::account::create_resource(self, body)
     }

@@ -9,8 +9,8 @@
 //! on the host agent. The model only places them.
 
 use alloc::borrow::Cow;
-use alloc::format;
 use alloc::string::String;
+use wsbmc_wsman::text::{Dec, cat};
 
 use crate::model::SystemInfo;
 use crate::schema::{
@@ -151,7 +151,13 @@ impl IpEndpointView {
     /// The endpoint's Name key: `eth0:IPv4:0`.
     pub fn name(&self) -> String {
         let family = if self.v4() { "IPv4" } else { "IPv6" };
-        format!("{}:{family}:{}", self.interface, self.index)
+        cat(&[
+            &self.interface,
+            ":",
+            family,
+            ":",
+            Dec::new(self.index).as_str(),
+        ])
     }
 
     /// ProtocolIFType: 4096 IPv4, 4097 IPv6.
@@ -287,13 +293,13 @@ pub fn endpoint_keys<'a>(
 
 /// InstanceID of an endpoint's settings.
 pub fn settings_id(view: &IpEndpointView) -> String {
-    format!("wsbmc:ip:{}", view.name())
+    cat(&["wsbmc:ip:", &view.name()])
 }
 
 pub fn endpoint_instance<'a>(system: &'a SystemInfo, view: &IpEndpointView) -> Instance<'a> {
     let mut i = Instance::with_capacity(&CIM_IP_PROTOCOL_ENDPOINT, 24);
     i.set_keys(&mut endpoint_keys(system, view));
-    let label = format!("{} {}", view.interface, ip_text(view.address));
+    let label = cat(&[&view.interface, " ", &ip_text(view.address)]);
     i.set_string("Caption", label.clone());
     i.set_string("ElementName", label);
     i.set_str("Description", "An address of the BMC's management network");
@@ -327,7 +333,7 @@ pub fn settings_instance(view: &IpEndpointView) -> Instance<'static> {
     };
     let mut i = Instance::with_capacity(class, 10);
     i.set_string("InstanceID", settings_id(view));
-    let label = format!("{} settings", view.name());
+    let label = cat(&[&view.name(), " settings"]);
     i.set_string("Caption", label.clone());
     i.set_string("ElementName", label);
     i.set_u16("AddressOrigin", view.origin_code());

@@ -124,14 +124,12 @@ pub fn card_instance(fru: Option<&FruView>) -> Instance<'_> {
 /// ComputerSystemPackage.PlatformGUID: the system GUID as 32 upper-case hex digits (the AMT
 /// shape, cim.md §4.3).
 pub fn platform_guid(fru: Option<&FruView>) -> Value<'static> {
-    use core::fmt::Write;
     let Some(guid) = fru.and_then(|f| f.system_guid) else {
         return Value::Null;
     };
     let mut s = String::with_capacity(32);
     for b in guid {
-        // Writing into a String cannot fail.
-        let _ = write!(s, "{b:02X}");
+        s.push_str(wsbmc_wsman::text::Hex::upper(b.into(), 2).as_str());
     }
     Value::string(s)
 }

@@ -11,7 +11,7 @@ use crate::platform::{PowerState, PowerTransition};
 use crate::schema::{
     CIM_COMPUTER_SYSTEM, CIM_POWER_MANAGEMENT_CAPABILITIES, CIM_POWER_MANAGEMENT_SERVICE,
 };
-use crate::value::{Instance, Value};
+use crate::value::Instance;
 
 pub const SERVICE_NAME: &str = "Power Management Service";
 pub const CAPABILITIES_ID: &str = "wsbmc:PowerManagementCapabilities";
@@ -162,9 +162,9 @@ pub fn capabilities_instance(offered: &[PowerTransition]) -> Instance<'static> {
     i.set_str("Description", "The host power changes this BMC can make");
     i.set_str("ElementName", "Power Management Capabilities");
     // OtherPowerChangeCapabilities is left NULL (unset renders as NULL).
-    i.set("PowerChangeCapabilities", Value::u16s(change));
-    i.set("PowerStatesSupported", Value::u16s(states.iter().copied()));
-    i.set("RequestedPowerStatesSupported", Value::u16s(states));
+    i.set_u16s("PowerChangeCapabilities", &change);
+    i.set_u16s("PowerStatesSupported", &states);
+    i.set_u16s("RequestedPowerStatesSupported", &states);
     i
 }
 
@@ -186,9 +186,9 @@ pub fn association_values(
     // 19 No Change when nothing is under way.
     let transitioning = in_progress.map_or(19, |t| power_states(t)[0]);
     i.set_u16("TransitioningToPowerState", transitioning);
-    i.set(
+    i.set_u16s(
         "AvailableRequestedPowerStates",
-        Value::u16s(available_states(state, offered)),
+        &available_states(state, offered),
     );
 }
 
@@ -196,6 +196,7 @@ pub fn association_values(
 mod tests {
     use super::*;
     use crate::platform::PowerTransition as T;
+    use crate::value::Value;
 
     #[test]
     fn the_two_method_value_maps() {

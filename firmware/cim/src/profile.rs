@@ -1,7 +1,9 @@
 //! Profile Registration (DSP1033): the DMTF profiles this model implements, as
 //! CIM_RegisteredProfile instances in root/interop (cim.md §4.5).
 
+#[cfg(test)]
 use alloc::format;
+use wsbmc_wsman::text::cat;
 
 use crate::schema::CIM_REGISTERED_PROFILE;
 use crate::value::Instance;
@@ -135,12 +137,15 @@ pub fn instance(profile: Profile) -> Instance<'static> {
     i.set_str("Caption", profile.name());
     i.set_string(
         "Description",
-        format!(
-            "DMTF {} {} {} profile",
+        cat(&[
+            "DMTF ",
             profile.document(),
+            " ",
             profile.name(),
-            profile.version()
-        ),
+            " ",
+            profile.version(),
+            " profile",
+        ]),
     );
     i.set_str("ElementName", profile.name());
     // OtherRegisteredOrganization is left NULL (unset renders as NULL).

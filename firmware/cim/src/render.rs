@@ -163,21 +163,23 @@ fn scalar(out: &mut XmlWriter, tag: &str, v: &Value<'_>) {
 /// Put): numbers in decimal, booleans as `true`/`false`, datetimes in their element text.
 /// `None` for NULL, arrays and references, which have no single text.
 pub fn scalar_text(v: &Value<'_>) -> Option<String> {
-    use alloc::string::ToString;
-    Some(match v {
-        Value::Bool(b) => String::from(if *b { "true" } else { "false" }),
-        Value::U8(n) => n.to_string(),
-        Value::U16(n) => n.to_string(),
-        Value::U32(n) => n.to_string(),
-        Value::U64(n) => n.to_string(),
-        Value::S8(n) => n.to_string(),
-        Value::S16(n) => n.to_string(),
-        Value::S32(n) => n.to_string(),
-        Value::S64(n) => n.to_string(),
-        Value::Str(s) => String::from(s.as_ref()),
-        Value::DateTime(d) => d.xml_text(),
+    use wsbmc_wsman::text::Dec;
+    // Every integer through one `Dec::from_parts` and one copy into the String.
+    let (negative, magnitude) = match v {
+        Value::U8(n) => (false, u64::from(*n)),
+        Value::U16(n) => (false, u64::from(*n)),
+        Value::U32(n) => (false, u64::from(*n)),
+        Value::U64(n) => (false, *n),
+        Value::S8(n) => (*n < 0, u64::from(n.unsigned_abs())),
+        Value::S16(n) => (*n < 0, u64::from(n.unsigned_abs())),
+        Value::S32(n) => (*n < 0, u64::from(n.unsigned_abs())),
+        Value::S64(n) => (*n < 0, n.unsigned_abs()),
+        Value::Bool(b) => return Some(String::from(if *b { "true" } else { "false" })),
+        Value::Str(s) => return Some(String::from(s.as_ref())),
+        Value::DateTime(d) => return Some(d.xml_text()),
         Value::Null | Value::Array(_) | Value::Ref(_) => return None,
-    })
+    };
+    Some(String::from(Dec::from_parts(negative, magnitude).as_str()))
 }
 
 /// Sorts a short slice (an instance's values, a handful of power states) by a total order.

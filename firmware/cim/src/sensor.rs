@@ -2,9 +2,9 @@
 //! (`reference/cim.md` §2.1, §2.5).
 
 use alloc::borrow::Cow;
-use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
+use wsbmc_wsman::text::{Dec, Hex, cat};
 
 use wsbmc_ipmi::{EntityId, SensorType, SensorTypeMode, Unit};
 use wsbmc_monitor::{
@@ -27,7 +27,16 @@ pub fn device_id(desc: &SensorDesc) -> String {
 
 /// The DeviceID of any sensor, numeric or discrete, from its IPMI identity.
 pub fn device_id_of(name: &str, number: u8, lun: u8, owner: u8) -> String {
-    format!("{name}({number}.{lun}.{owner})")
+    cat(&[
+        name,
+        "(",
+        Dec::new(number).as_str(),
+        ".",
+        Dec::new(lun).as_str(),
+        ".",
+        Dec::new(owner).as_str(),
+        ")",
+    ])
 }
 
 /// The CurrentState text of a threshold condition, as CIM_Sensor's description spells it.
@@ -253,12 +262,16 @@ impl Condition {
 /// SupportedThresholds (and the other threshold arrays) from a mask of [`Threshold::bit`]s,
 /// in CIM ValueMap order.
 fn threshold_list(mask: u8) -> Value<'static> {
-    Value::u16s(
-        Threshold::ALL
-            .iter()
-            .filter(|t| mask & t.bit() != 0)
-            .map(|t| *t as u16),
-    )
+    // Through a slice, so that `Value::u16s` has the one instantiation `set_u16s` has.
+    let mut list = [0u16; Threshold::ALL.len()];
+    let mut n = 0;
+    for t in Threshold::ALL {
+        if mask & t.bit() != 0 {
+            list[n] = t as u16;
+            n += 1;
+        }
+    }
+    Value::u16s(list[..n].iter().copied())
 }
 
 /// The four key values of a sensor, alphabetical like the class's key list.
@@ -388,17 +401,19 @@ pub fn instance<'a>(
     // such as MetricsHub split on ':' and " for ". The board's free text, when it gives one, is
     // the better <text>; otherwise the IPMI type name says what the sensor is.
     let what: Cow<'_, str> = if desc.description.is_empty() {
-        Cow::Owned(format!("{} sensor", ipmi_type.name()))
+        Cow::Owned(cat(&[ipmi_type.name(), " sensor"]))
     } else {
         Cow::Borrowed(desc.description.as_str())
     };
-    let description = format!(
-        "{}:{} for {} {}",
-        id,
-        what,
+    let description = cat(&[
+        &id,
+        ":",
+        &what,
+        " for ",
         EntityId(desc.entity_id).name(),
-        desc.entity_instance
-    );
+        " ",
+        Dec::new(desc.entity_instance).as_str(),
+    ]);
 
     let mut possible: Vec<&'static str> = Vec::with_capacity(8);
     possible.push("Unknown");
@@ -458,10 +473,14 @@ pub fn instance<'a>(
     i.set(
         "OtherIdentifyingInfo",
         Value::Array(alloc::vec![
-            Value::string(format!("{:#04x}", desc.owner)),
-            Value::string(format!("{}", desc.lun)),
-            Value::string(format!("{:#04x}", desc.number)),
-            Value::string(format!("{}.{}", desc.entity_id, desc.entity_instance)),
+            Value::string(cat(&["0x", Hex::lower(desc.owner.into(), 2).as_str()])),
+            Value::string(String::from(Dec::new(desc.lun).as_str())),
+            Value::string(cat(&["0x", Hex::lower(desc.number.into(), 2).as_str()])),
+            Value::string(cat(&[
+                Dec::new(desc.entity_id).as_str(),
+                ".",
+                Dec::new(desc.entity_instance).as_str(),
+            ])),
         ]),
     );
     i.set(
@@ -471,7 +490,7 @@ pub fn instance<'a>(
             .map_or(Value::Null, Value::str),
     );
     i.set("PollingInterval", Value::U64(polling_ns));
-    i.set("PossibleStates", Value::strs(possible));
+    i.set_strs("PossibleStates", &possible);
     i.set_empty("PowerManagementCapabilities");
     i.set_bool("PowerManagementSupported", false);
     i.set_u16("RateUnits", 0);
@@ -504,13 +523,15 @@ pub fn discrete_instance<'a>(
     let ipmi_type = SensorType(view.sensor_type);
     let sensor_type = ipmi_type.cim(Unit::UNSPECIFIED, mode);
     let mut keys = discrete_keys(view, system_name);
-    let description = format!(
-        "{}:{} sensor for {} {}",
-        keys[1].1,
+    let description = cat(&[
+        &keys[1].1,
+        ":",
         ipmi_type.name(),
+        " sensor for ",
         EntityId(view.entity_id).name(),
-        view.entity_instance
-    );
+        " ",
+        Dec::new(view.entity_instance).as_str(),
+    ]);
     let (operational, status) = status_of_health(view.health_state);
     let mut possible: Vec<&str> = Vec::with_capacity(view.possible_states.len() + 1);
     possible.push("Unknown");
@@ -542,10 +563,14 @@ pub fn discrete_instance<'a>(
     i.set(
         "OtherIdentifyingInfo",
         Value::Array(alloc::vec![
-            Value::string(format!("{:#04x}", view.owner)),
-            Value::string(format!("{}", view.lun)),
-            Value::string(format!("{:#04x}", view.number)),
-            Value::string(format!("{}.{}", view.entity_id, view.entity_instance)),
+            Value::string(cat(&["0x", Hex::lower(view.owner.into(), 2).as_str()])),
+            Value::string(String::from(Dec::new(view.lun).as_str())),
+            Value::string(cat(&["0x", Hex::lower(view.number.into(), 2).as_str()])),
+            Value::string(cat(&[
+                Dec::new(view.entity_id).as_str(),
+                ".",
+                Dec::new(view.entity_instance).as_str(),
+            ])),
         ]),
     );
     i.set(
@@ -558,7 +583,7 @@ pub fn discrete_instance<'a>(
         "PollingInterval",
         Value::U64(u64::from(view.poll_ms).saturating_mul(1_000_000)),
     );
-    i.set("PossibleStates", Value::strs(possible));
+    i.set_strs("PossibleStates", &possible);
     i.set_empty("PowerManagementCapabilities");
     i.set_bool("PowerManagementSupported", false);
     i.set_u16("RequestedState", 12);

@@ -8,9 +8,9 @@
 //! answered. The model manages one host, so everything but the BMC's firmware belongs to it.
 
 use alloc::borrow::Cow;
-use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
+use wsbmc_wsman::text::{Dec, Hex, cat};
 
 use crate::datetime::CimDateTime;
 use crate::model::SystemInfo;
@@ -136,15 +136,23 @@ impl FirmwareView {
     ) -> Self {
         let minor = u16::from(minor_bcd >> 4) * 10 + u16::from(minor_bcd & 0x0F);
         let version = if (minor_bcd >> 4) < 10 && (minor_bcd & 0x0F) < 10 {
-            format!("{major}.{minor_bcd:02X}")
+            cat(&[
+                Dec::new(major).as_str(),
+                ".",
+                Hex::upper(minor_bcd.into(), 2).as_str(),
+            ])
         } else {
             // Not BCD: shown as the raw byte rather than as a wrong decimal.
-            format!("{major}.0x{minor_bcd:02X}")
+            cat(&[
+                Dec::new(major).as_str(),
+                ".0x",
+                Hex::upper(minor_bcd.into(), 2).as_str(),
+            ])
         };
         Self {
             id: String::from(name),
             kind: FirmwareKind::Controller,
-            element_name: format!("{name} firmware"),
+            element_name: cat(&[name, " firmware"]),
             version,
             numbers: ((minor_bcd >> 4) < 10 && (minor_bcd & 0x0F) < 10).then_some((
                 u16::from(major),
@@ -156,16 +164,19 @@ impl FirmwareView {
             identity: alloc::vec![
                 (
                     String::from("IPMI Manufacturer ID"),
-                    format!("{manufacturer_id}")
+                    String::from(Dec::new(manufacturer_id).as_str())
                 ),
                 (
                     String::from("IPMI Product ID"),
-                    format!("0x{product_id:04X}")
+                    cat(&["0x", Hex::upper(product_id.into(), 4).as_str()])
                 ),
-                (String::from("IPMI Device ID"), format!("0x{device_id:02X}")),
+                (
+                    String::from("IPMI Device ID"),
+                    cat(&["0x", Hex::upper(device_id.into(), 2).as_str()])
+                ),
                 (
                     String::from("IPMB Slave Address"),
-                    format!("0x{address:02X}")
+                    cat(&["0x", Hex::upper(address.into(), 2).as_str()])
                 ),
             ],
         }
@@ -178,14 +189,16 @@ const ID_PREFIX: &str = "wsbmc:firmware:";
 pub const BMC_ID: &str = "bmc";
 
 pub fn keys_of(id: &str) -> [(&'static str, Cow<'static, str>); 1] {
-    [("InstanceID", Cow::Owned(format!("{ID_PREFIX}{id}")))]
+    [("InstanceID", Cow::Owned(cat(&[ID_PREFIX, id])))]
 }
 
 /// `major.minor.revision` of a version string, when it starts with that shape ("0.1.0",
 /// "2.4", "1.2.3-rc1").
 fn numbers_of(version: &str) -> Option<(u16, u16, Option<u16>)> {
     let core = version.split(['-', '+', ' ']).next()?;
-    let mut parts = core.split('.').map(|s| s.parse::<u16>().ok());
+    let mut parts = core
+        .split('.')
+        .map(|s| wsbmc_wsman::text::parse_u64(s).and_then(|n| u16::try_from(n).ok()));
     let major = parts.next()??;
     let minor = parts.next()??;
     let revision = match parts.next() {
@@ -233,18 +246,19 @@ pub fn bmc_instance(system: &SystemInfo) -> Instance<'_> {
     common(
         &mut i,
         BMC_ID,
-        Value::string(format!("{} BMC firmware", system.product)),
+        Value::string(cat(&[&system.product, " BMC firmware"])),
         &system.version,
         numbers_of(&system.version),
     );
     i.set_string(
         "Description",
-        format!(
-            "{} {} firmware of the baseboard management controller, {}",
-            system.product,
-            system.version,
-            system.image.description()
-        ),
+        cat(&[
+            &system.product,
+            " ",
+            &system.version,
+            " firmware of the baseboard management controller, ",
+            system.image.description(),
+        ]),
     );
     i.set_str("Manufacturer", &system.vendor);
     i.set(

@@ -11,8 +11,8 @@
 //! `wst:IssuedTokens`). DeliveryAuth names the scheme only, as the DMTF security profile URI.
 
 use alloc::borrow::Cow;
-use alloc::format;
 use alloc::string::String;
+use wsbmc_wsman::text::cat;
 
 use crate::model::SystemInfo;
 use crate::schema::{CIM_COMPUTER_SYSTEM, CIM_MANAGED_ELEMENT, CimType, ClassDef, k, p, r};
@@ -174,18 +174,14 @@ fn scoped<'a>(
 }
 
 pub fn filter_keys<'a>(system: &'a SystemInfo, id: &str) -> [(&'static str, Cow<'a, str>); 4] {
-    scoped(
-        system,
-        &CIM_INDICATION_FILTER,
-        format!("{FILTER_PREFIX}{id}"),
-    )
+    scoped(system, &CIM_INDICATION_FILTER, cat(&[FILTER_PREFIX, id]))
 }
 
 pub fn listener_keys<'a>(system: &'a SystemInfo, id: &str) -> [(&'static str, Cow<'a, str>); 4] {
     scoped(
         system,
         &CIM_LISTENER_DESTINATION_WS_MANAGEMENT,
-        format!("{LISTENER_PREFIX}{id}"),
+        cat(&[LISTENER_PREFIX, id]),
     )
 }
 
@@ -195,9 +191,9 @@ pub fn filter_instance<'a>(system: &'a SystemInfo, view: &SubscriptionView) -> I
     i.set_str("Caption", "WS-Eventing subscription filter");
     i.set_string(
         "Description",
-        format!("The filter of WS-Eventing subscription {}", view.id),
+        cat(&["The filter of WS-Eventing subscription ", &view.id]),
     );
-    i.set_string("ElementName", format!("{FILTER_PREFIX}{}", view.id));
+    i.set_string("ElementName", cat(&[FILTER_PREFIX, &view.id]));
     // One subscription per filter: a filter exists only as its subscription's.
     i.set_bool("IndividualSubscriptionSupported", false);
     i.set_string(
@@ -225,14 +221,14 @@ pub fn listener_instance<'a>(system: &'a SystemInfo, view: &SubscriptionView) ->
     i.set_u16("DeliveryMode", view.mode.code());
     i.set_string(
         "Description",
-        format!("Where WS-Eventing subscription {} is delivered", view.id),
+        cat(&["Where WS-Eventing subscription ", &view.id, " is delivered"]),
     );
     // Pull: nothing is sent anywhere, so there is no destination (NULL).
     i.set(
         "Destination",
         view.destination.clone().map_or(Value::Null, Value::string),
     );
-    i.set_string("ElementName", format!("{LISTENER_PREFIX}{}", view.id));
+    i.set_string("ElementName", cat(&[LISTENER_PREFIX, &view.id]));
     // 2 Permanent: the subscription is kept across a restart of the agent.
     i.set_u16("PersistenceType", 2);
     // 4 WS-Management.

@@ -20,9 +20,9 @@
 //! Put is offered on CIM_NumericSensor only; every other class answers ActionNotSupported, as
 //! the provider default does.
 
-use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
+use wsbmc_wsman::text::cat;
 
 use wsbmc_monitor::{SensorId, Threshold, Thresholds};
 use wsbmc_wsman::{
@@ -121,7 +121,7 @@ pub(crate) fn put(
     }
     let Some(index) = item.numeric_sensor() else {
         return Err(Fault::action_mismatch()
-            .message(format!("Put is not supported on {}", class_of(&item).name)));
+            .message(cat(&["Put is not supported on ", class_of(&item).name])));
     };
     let concrete = class_of(&item);
 
@@ -129,17 +129,18 @@ pub(crate) fn put(
     let named = class_named(&body.class)
         .filter(|c| concrete.is_a(c) && c.is_a(class))
         .ok_or_else(|| {
-            invalid(format!(
-                "{} is not a representation of {}",
-                body.class, concrete.name
-            ))
+            invalid(cat(&[
+                &body.class,
+                " is not a representation of ",
+                concrete.name,
+            ]))
         })?;
     if let Some(ns_uri) = body.namespace.as_deref()
         && !ns_uri.eq_ignore_ascii_case(&named.resource_uri())
     {
         return Err(refuse(
             FaultDetail::InvalidNamespace,
-            format!("{} is not the namespace of {}", ns_uri, named.name),
+            cat(&[ns_uri, " is not the namespace of ", named.name]),
         ));
     }
 
@@ -149,11 +150,11 @@ pub(crate) fn put(
         let name = &p.name;
         let def = concrete
             .property(name)
-            .ok_or_else(|| invalid(format!("{} has no property {name}", concrete.name)))?;
+            .ok_or_else(|| invalid(cat(&[concrete.name, " has no property ", name])))?;
         let text = element_text(&p.value, def.ty);
         match given.iter_mut().find(|g| g.0 == def.name) {
             Some(g) if def.array => g.3.push(text),
-            Some(_) => return Err(invalid(format!("{} is given twice", def.name))),
+            Some(_) => return Err(invalid(cat(&[def.name, " is given twice"]))),
             None => given.push((def.name, def.ty, def.array, alloc::vec![text])),
         }
     }
@@ -166,14 +167,22 @@ pub(crate) fn put(
         if let Some(t) = threshold_named(name) {
             let new = match values.as_slice() {
                 [None] => None,
-                [Some(text)] => Some(text.parse::<i32>().map_err(|_| {
-                    invalid(format!("{name} must be a sint32, not {}", Quoted(text)))
-                })?),
-                _ => return Err(invalid(format!("{name} takes one value"))),
+                [Some(text)] => Some(
+                    wsbmc_wsman::text::parse_i64(text)
+                        .and_then(|n| i32::try_from(n).ok())
+                        .ok_or_else(|| {
+                            invalid(cat(&[
+                                name,
+                                " must be a sint32, not ",
+                                &Quoted(text).to_text(),
+                            ]))
+                        })?,
+                ),
+                _ => return Err(invalid(cat(&[name, " takes one value"]))),
             };
             if new != desc.thresholds.get(t) {
                 if desc.settable & t.bit() == 0 {
-                    return Err(invalid(format!("{name} is not settable on this sensor")));
+                    return Err(invalid(cat(&[name, " is not settable on this sensor"])));
                 }
                 next.set(t, new);
                 changed.push((t, new));
@@ -191,7 +200,7 @@ pub(crate) fn put(
         for (name, array, values) in &readonly {
             let have = texts(current.get(name).unwrap_or(&Value::Null), *array);
             if &have != values {
-                return Err(invalid(format!("{name} is read-only")));
+                return Err(invalid(cat(&[name, " is read-only"])));
             }
         }
         Ok(())
@@ -199,11 +208,11 @@ pub(crate) fn put(
 
     if !changed.is_empty() {
         next.check_order().map_err(|e| {
-            invalid(format!(
-                "{} must not be above {}",
+            invalid(cat(&[
                 threshold_name(e.lower),
-                threshold_name(e.higher)
-            ))
+                " must not be above ",
+                threshold_name(e.higher),
+            ]))
         })?;
         model.platform().can_persist().map_err(|e| e.fault())?;
         apply(model, index, &desc.thresholds, &changed)?;

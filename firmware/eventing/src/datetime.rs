@@ -4,7 +4,7 @@
 //! taken as UTC, as openwsman does. Years before 1970 and after 9999 are refused: an expiry
 //! there is an error in the request either way.
 
-use core::fmt::Write;
+use wsbmc_wsman::text::push_padded;
 
 use alloc::string::String;
 
@@ -124,21 +124,31 @@ pub fn format(unix_ms: u64, out: &mut String) {
         days -= days_in_month(year, month);
         month += 1;
     }
-    // Writing to a String cannot fail.
-    let _ = write!(
-        out,
-        "{year:04}-{month:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-        days + 1,
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        unix_ms % 1000
-    );
+    // By hand, not `write!`: the image with eventing otherwise links `core::fmt` for this alone
+    // (wsbmc_wsman::text says why).
+    push_padded(out, year, 4);
+    out.push('-');
+    push_padded(out, month, 2);
+    out.push('-');
+    push_padded(out, days + 1, 2);
+    out.push('T');
+    push_padded(out, rem / 3600, 2);
+    out.push(':');
+    push_padded(out, rem % 3600 / 60, 2);
+    out.push(':');
+    push_padded(out, rem % 60, 2);
+    out.push('.');
+    push_padded(out, unix_ms % 1000, 3);
+    out.push('Z');
 }
 
 /// Writes `ms` as an `xs:duration` the way Windows does: `PT<seconds>.<millis>S`.
 pub fn format_duration(ms: u64, out: &mut String) {
-    let _ = write!(out, "PT{}.{:03}S", ms / 1000, ms % 1000);
+    out.push_str("PT");
+    push_padded(out, ms / 1000, 0);
+    out.push('.');
+    push_padded(out, ms % 1000, 3);
+    out.push('S');
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ use roxmltree::Node;
 use wsbmc_wsman::duration;
 
 use crate::ns;
+use wsbmc_wsman::text::{Dec, cat};
 use wsbmc_wsman::{Fault, FaultDetail, FaultKind};
 
 /// How events reach the subscriber.
@@ -300,17 +301,14 @@ fn invalid(what: &str) -> Fault {
 
 #[cfg(feature = "push")]
 fn too_long(what: &str) -> Fault {
-    Fault::with_detail(FaultKind::EncodingLimit, FaultDetail::ServiceEnvelopeLimit).message(
-        alloc::format!("{what} is longer than this event source keeps."),
-    )
+    Fault::with_detail(FaultKind::EncodingLimit, FaultDetail::ServiceEnvelopeLimit)
+        .message(cat(&[what, " is longer than this event source keeps."]))
 }
 
 #[cfg(feature = "push")]
 fn positive_u32(node: Node<'_, '_>, what: &str) -> Result<u32, Fault> {
     match text(node).parse::<u64>() {
-        Ok(0) | Err(_) => Err(invalid(&alloc::format!(
-            "{what} must be a positive integer."
-        ))),
+        Ok(0) | Err(_) => Err(invalid(&cat(&[what, " must be a positive integer."]))),
         Ok(v) => Ok(u32::try_from(v).unwrap_or(u32::MAX)),
     }
 }
@@ -319,9 +317,7 @@ fn positive_u32(node: Node<'_, '_>, what: &str) -> Result<u32, Fault> {
 fn positive_duration(node: Node<'_, '_>, what: &str) -> Result<u64, Fault> {
     match duration::parse(text(node)) {
         Some(d) if !d.negative && d.ms > 0 => Ok(d.ms),
-        _ => Err(invalid(&alloc::format!(
-            "{what} must be a positive xs:duration."
-        ))),
+        _ => Err(invalid(&cat(&[what, " must be a positive xs:duration."]))),
     }
 }
 
@@ -331,7 +327,7 @@ fn endpoint(node: Node<'_, '_>, limits: &Limits, what: &str) -> Result<Endpoint,
     let addr = child(node, ns::WSA, "Address")
         .map(text)
         .filter(|a| !a.is_empty())
-        .ok_or_else(|| invalid(&alloc::format!("{what} has no wsa:Address.")))?;
+        .ok_or_else(|| invalid(&cat(&[what, " has no wsa:Address."])))?;
     if addr.len() > limits.max_address_len {
         return Err(too_long(what));
     }
@@ -340,7 +336,7 @@ fn endpoint(node: Node<'_, '_>, limits: &Limits, what: &str) -> Result<Endpoint,
             FaultKind::EventSourceUnableToProcess,
             FaultDetail::UnusableAddress,
         )
-        .message(alloc::format!("{what} must be an http or https URL.")));
+        .message(cat(&[what, " must be an http or https URL."])));
     }
     let mut params = Vec::new();
     for holder in elements(node).filter(|c| {
@@ -348,18 +344,20 @@ fn endpoint(node: Node<'_, '_>, limits: &Limits, what: &str) -> Result<Endpoint,
     }) {
         for p in elements(holder) {
             if elements(p).next().is_some() {
-                return Err(Fault::new(FaultKind::EventSourceUnableToProcess).message(
-                    alloc::format!(
-                        "A reference parameter of {what} holds elements; only text values are kept."
-                    ),
-                ));
+                return Err(
+                    Fault::new(FaultKind::EventSourceUnableToProcess).message(cat(&[
+                        "A reference parameter of ",
+                        what,
+                        " holds elements; only text values are kept.",
+                    ])),
+                );
             }
             if params.len() == limits.max_ref_params {
                 return Err(Fault::with_detail(
                     FaultKind::EncodingLimit,
                     FaultDetail::ServiceEnvelopeLimit,
                 )
-                .message(alloc::format!("{what} has too many reference parameters.")));
+                .message(cat(&[what, " has too many reference parameters."])));
             }
             let value = text(p);
             if value.len() > limits.max_ref_param_len {
@@ -395,10 +393,11 @@ fn unsupported_profile(uri: &str) -> Fault {
         FaultKind::UnsupportedFeature,
         FaultDetail::AuthorizationMode,
     )
-    .message(alloc::format!(
-        "The delivery security profile '{}' is not supported; use http(s)/basic or http(s)/digest.",
-        uri.trim()
-    ))
+    .message(cat(&[
+        "The delivery security profile '",
+        uri.trim(),
+        "' is not supported; use http(s)/basic or http(s)/digest.",
+    ]))
 }
 
 /// The profiles a Windows Event Collector lists in `NotifyTo/c:Policy`: the first one this
@@ -462,7 +461,7 @@ struct Seen(u32);
 impl Seen {
     fn once(&mut self, bit: u32, name: &str) -> Result<(), Fault> {
         if self.0 & (1 << bit) != 0 {
-            return Err(invalid(&alloc::format!("{name} appears more than once.")));
+            return Err(invalid(&cat(&[name, " appears more than once."])));
         }
         self.0 |= 1 << bit;
         Ok(())
@@ -542,9 +541,7 @@ pub fn parse(
                     out.filter = Some(filter(c, limits)?);
                 }
                 _ => {
-                    return Err(invalid(&alloc::format!(
-                        "wse:{local} is not expected here."
-                    )));
+                    return Err(invalid(&cat(&["wse:", local, " is not expected here."])));
                 }
             },
             Some(ns::WSMAN) => match local {
@@ -561,10 +558,11 @@ pub fn parse(
                             FaultKind::UnsupportedFeature,
                             FaultDetail::Heartbeats,
                         )
-                        .message(alloc::format!(
-                            "Heartbeats more often than every {} ms are not supported.",
-                            limits.min_heartbeat_ms
-                        )));
+                        .message(cat(&[
+                            "Heartbeats more often than every ",
+                            Dec::new(limits.min_heartbeat_ms).as_str(),
+                            " ms are not supported.",
+                        ])));
                     }
                     out.heartbeat_ms = Some(ms);
                 }
@@ -687,10 +685,11 @@ pub fn parse(
     out.mode = match delivery.attribute("Mode") {
         None => DeliveryMode::Push,
         Some(uri) => DeliveryMode::from_uri(uri).ok_or_else(|| {
-            Fault::new(FaultKind::DeliveryModeRequestedUnavailable).message(alloc::format!(
-                "The delivery mode '{}' is not supported; use Push, PushWithAck, Events or Pull.",
-                uri.trim()
-            ))
+            Fault::new(FaultKind::DeliveryModeRequestedUnavailable).message(cat(&[
+                "The delivery mode '",
+                uri.trim(),
+                "' is not supported; use Push, PushWithAck, Events or Pull.",
+            ]))
         })?,
     };
     #[cfg(not(feature = "push"))]
@@ -771,10 +770,13 @@ fn filter(f: Node<'_, '_>, limits: &Limits) -> Result<String, Fault> {
     let dialect = f.attribute("Dialect").map(str::trim).unwrap_or("");
     if !dialect.eq_ignore_ascii_case(ns::DIALECT_WQL) {
         return Err(
-            Fault::new(FaultKind::FilteringRequestedUnavailable).message(alloc::format!(
-                "The filter dialect '{dialect}' is not supported; use {}.",
-                ns::DIALECT_WQL
-            )),
+            Fault::new(FaultKind::FilteringRequestedUnavailable).message(cat(&[
+                "The filter dialect '",
+                dialect,
+                "' is not supported; use ",
+                ns::DIALECT_WQL,
+                ".",
+            ])),
         );
     }
     let q = text(f);
@@ -782,12 +784,11 @@ fn filter(f: Node<'_, '_>, limits: &Limits) -> Result<String, Fault> {
         return Err(Fault::new(FaultKind::CannotProcessFilter).message("The WQL filter is empty."));
     }
     if q.len() > limits.max_filter_len {
-        return Err(
-            Fault::new(FaultKind::CannotProcessFilter).message(alloc::format!(
-                "The WQL filter is longer than {} bytes.",
-                limits.max_filter_len
-            )),
-        );
+        return Err(Fault::new(FaultKind::CannotProcessFilter).message(cat(&[
+            "The WQL filter is longer than ",
+            Dec::usize(limits.max_filter_len).as_str(),
+            " bytes.",
+        ])));
     }
     wsbmc_wsman::wql::parse_nested(q, limits.max_filter_depth).map_err(|e| {
         let mut f = Fault::new(FaultKind::CannotProcessFilter);

@@ -10,7 +10,7 @@ use alloc::collections::VecDeque;
 use alloc::rc::Rc;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
-use core::fmt::Write;
+use wsbmc_wsman::text::{Dec, cat};
 
 use crate::deliver::State;
 use crate::subscribe::{self, ConnectionRetry, Expires, Subscribe};
@@ -149,7 +149,7 @@ impl Subscription {
     pub fn bookmark_text(&self) -> Option<String> {
         self.last_record.map(|r| {
             let mut s = String::from(subscribe::BOOKMARK_PREFIX);
-            let _ = write!(s, "{r}");
+            s.push_str(Dec::new(r).as_str());
             s
         })
     }
@@ -273,10 +273,11 @@ impl Table {
     ) -> Result<&Subscription, Fault> {
         self.expire(clock.now_ms);
         if self.subs.len() >= self.cfg.max_subscriptions {
-            return Err(Fault::new(FaultKind::QuotaLimit).message(alloc::format!(
-                "This event source keeps at most {} subscriptions.",
-                self.cfg.max_subscriptions
-            )));
+            return Err(Fault::new(FaultKind::QuotaLimit).message(cat(&[
+                "This event source keeps at most ",
+                Dec::usize(self.cfg.max_subscriptions).as_str(),
+                " subscriptions.",
+            ])));
         }
         let (expires_at, granted) = grant(terms.expires, clock, &self.cfg)?;
         // 128 random bits do not collide in practice; a broken source must not loop forever.

@@ -2,7 +2,7 @@
 
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::fmt::{self, Write as _};
+use core::fmt;
 
 use edge_http::BodyType;
 use edge_http::io::{Body, Error as EdgeError};
@@ -640,15 +640,23 @@ struct Reply<'a> {
 
 /// The head, in one allocation with room for `spare` more bytes (a body sent in the same
 /// write): growing it line by line and then by the body cost three or four reallocations.
-fn render_head(plan: &Reply<'_>, body_len: usize, spare: usize) -> Result<String, fmt::Error> {
+fn render_head(plan: &Reply<'_>, body_len: usize, spare: usize) -> String {
     // The status line, Content-Length, Connection and the blank line take at most 112 bytes.
     let lines = plan.content_type.map_or(0, |c| c.len() + 16) + plan.extra.len();
     let mut head = String::with_capacity(112 + lines + spare);
-    write!(head, "HTTP/1.1 {} {}\r\n", plan.status, reason(plan.status))?;
+    head.push_str("HTTP/1.1 ");
+    push_decimal(&mut head, plan.status.into());
+    head.push(' ');
+    head.push_str(reason(plan.status));
+    head.push_str("\r\n");
     if let Some(content_type) = plan.content_type {
-        write!(head, "Content-Type: {content_type}\r\n")?;
+        head.push_str("Content-Type: ");
+        head.push_str(content_type);
+        head.push_str("\r\n");
     }
-    write!(head, "Content-Length: {body_len}\r\n")?;
+    head.push_str("Content-Length: ");
+    push_decimal(&mut head, body_len);
+    head.push_str("\r\n");
     head.push_str(plan.extra);
     if plan.close {
         head.push_str("Connection: close\r\n");
@@ -656,7 +664,29 @@ fn render_head(plan: &Reply<'_>, body_len: usize, spare: usize) -> Result<String
         head.push_str("Connection: keep-alive\r\n");
     }
     head.push_str("\r\n");
-    Ok(head)
+    head
+}
+
+/// `n` in decimal, as `{}` writes it. By hand rather than through `core::fmt`, which the
+/// bare-metal image links only while some `format!`/`write!` remains (wsbmc-wsman's `text`
+/// module says why); this crate does not depend on wsman, so it keeps its own few lines.
+fn push_decimal(out: &mut String, n: usize) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut n = n;
+    loop {
+        at -= 1;
+        if let Some(d) = digits.get_mut(at) {
+            *d = b'0' + (n % 10) as u8;
+        }
+        n /= 10;
+        if n == 0 || at == 0 {
+            break;
+        }
+    }
+    for &d in digits.get(at..).unwrap_or(&[]) {
+        out.push(char::from(d));
+    }
 }
 
 async fn write_reply<T: Read + Write>(
@@ -672,10 +702,7 @@ async fn write_reply<T: Read + Write>(
     };
     let coalesce = body.len() <= limit;
     let spare = if coalesce { body.len() } else { 0 };
-    let Ok(head) = render_head(plan, body.len(), spare) else {
-        return Err(ServeError::Rejected(500));
-    };
-    let mut head = head.into_bytes();
+    let mut head = render_head(plan, body.len(), spare).into_bytes();
     if coalesce {
         head.extend_from_slice(body);
     }
@@ -733,7 +760,7 @@ mod tests {
             close: false,
             http10_keep_alive: false,
         };
-        let head = render_head(&plan, 0, 0).expect("formatting into a String");
+        let head = render_head(&plan, 0, 0);
         assert_eq!(
             head,
             "HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nWWW-Authenticate: Basic realm=\"WSMAN\"\r\n\r\n"
@@ -745,7 +772,7 @@ mod tests {
             close: true,
             http10_keep_alive: false,
         };
-        let head = render_head(&plan, 42, 0).expect("formatting into a String");
+        let head = render_head(&plan, 42, 0);
         assert!(head.contains("Content-Type: application/soap+xml;charset=UTF-8\r\n"));
         assert!(head.contains("Content-Length: 42\r\n"));
         assert!(head.ends_with("Connection: close\r\n\r\n"));
@@ -762,7 +789,7 @@ mod tests {
             close: false,
             http10_keep_alive: true,
         };
-        let head = render_head(&plan, 0, 0).expect("formatting into a String");
+        let head = render_head(&plan, 0, 0);
         assert!(head.starts_with("HTTP/1.1 299 \r\n"));
         assert!(head.contains("Connection: keep-alive\r\n"));
     }

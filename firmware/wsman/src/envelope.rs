@@ -8,6 +8,7 @@
 
 use alloc::borrow::Cow;
 use alloc::boxed::Box;
+#[cfg(any(test, feature = "verbose-faults"))]
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec;
@@ -23,6 +24,7 @@ use crate::provider::{
     Selector, SelectorValue,
 };
 use crate::service::Limits;
+use crate::text::{Dec, cat};
 
 /// The charset of the request, which is also the charset of the reply (wsman.md §1.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,7 +137,7 @@ fn declared_encoding(text: &str, charset: Charset) -> Result<(), Fault> {
 }
 
 fn decode_bytes(body: &[u8], hint: CharsetHint) -> Result<(Cow<'_, str>, Charset), Fault> {
-    let charset_fault = |what: &str| {
+    let charset_fault = |what: &'static str| {
         Fault::with_detail(FaultKind::EncodingLimit, FaultDetail::CharacterSet).message(what)
     };
     if let Some(rest) = body.strip_prefix(&[0xEF, 0xBB, 0xBF]) {
@@ -233,10 +235,13 @@ fn not_well_formed(e: &roxmltree::Error) -> String {
 #[cfg(not(feature = "verbose-faults"))]
 fn not_well_formed(e: &roxmltree::Error) -> String {
     let at = e.pos();
-    format!(
-        "The request is not well-formed XML (line {}, column {}).",
-        at.row, at.col
-    )
+    cat(&[
+        "The request is not well-formed XML (line ",
+        Dec::new(at.row).as_str(),
+        ", column ",
+        Dec::new(at.col).as_str(),
+        ").",
+    ])
 }
 
 /// Parses text into a DOM within the node and depth limits.
@@ -247,7 +252,7 @@ fn not_well_formed(e: &roxmltree::Error) -> String {
 pub fn parse_document<'i>(text: &'i str, limits: &Limits) -> Result<Document<'i>, Fault> {
     let too_many = |what: &str| {
         Fault::with_detail(FaultKind::EncodingLimit, FaultDetail::ServiceEnvelopeLimit)
-            .message(format!("The request has too many XML {what}."))
+            .message(cat(&["The request has too many XML ", what, "."]))
     };
     if text.bytes().filter(|&c| c == b'=').count() > limits.max_xml_attributes as usize {
         return Err(too_many("attributes"));
@@ -631,9 +636,11 @@ fn event_op(action: &str) -> Option<crate::events::EventOp> {
 }
 
 fn missing_element(name: &str) -> Fault {
-    Fault::new(FaultKind::SchemaValidationError).message(format!(
-        "The request is missing the element titled '{name}'."
-    ))
+    Fault::new(FaultKind::SchemaValidationError).message(cat(&[
+        "The request is missing the element titled '",
+        name,
+        "'.",
+    ]))
 }
 
 fn parse_operation<'a, 'i>(
@@ -679,7 +686,7 @@ fn parse_operation<'a, 'i>(
                             && n.get(method.len()..)
                                 .is_some_and(|s| s.eq_ignore_ascii_case("_INPUT"))
                     })
-                    .ok_or_else(|| missing_element(&format!("{method}_INPUT")))?;
+                    .ok_or_else(|| missing_element(&cat(&[method, "_INPUT"])))?;
                 Operation::Invoke { method, input }
             }
             None => Operation::Unknown,
@@ -730,7 +737,7 @@ fn parse_header<'a>(
         if let Some(nsuri) = el.tag_name().namespace().filter(|_| singleton(el)) {
             if seen.contains(&(nsuri, name)) {
                 return Err(Fault::new(FaultKind::InvalidMessageInformationHeader)
-                    .message(format!("The header '{name}' appears more than once.")));
+                    .message(cat(&["The header '", name, "' appears more than once."])));
             }
             seen.push((nsuri, name));
         }
@@ -739,15 +746,22 @@ fn parse_header<'a>(
             (Some(ns::WSA), "Action") => h.action = Some(text(el)).filter(|t| !t.is_empty()),
             (Some(ns::WSA), "ReplyTo" | "FaultTo") => {
                 let addr = child(el, ns::WSA, "Address").map(text).ok_or_else(|| {
-                    Fault::new(FaultKind::InvalidMessageInformationHeader)
-                        .message(format!("wsa:{name} has no wsa:Address."))
+                    Fault::new(FaultKind::InvalidMessageInformationHeader).message(cat(&[
+                        "wsa:",
+                        name,
+                        " has no wsa:Address.",
+                    ]))
                 })?;
                 if !is_anonymous(addr) {
                     return Err(Fault::with_detail(
                         FaultKind::UnsupportedFeature,
                         FaultDetail::AddressingMode,
                     )
-                    .message(format!("wsa:{name} must be the anonymous address.")));
+                    .message(cat(&[
+                        "wsa:",
+                        name,
+                        " must be the anonymous address.",
+                    ])));
                 }
             }
             (Some(ns::WSMAN), "ResourceURI") => {
@@ -790,7 +804,7 @@ fn parse_header<'a>(
                 }
             }
             (Some(ns::WSMAN), "MaxEnvelopeSize") => {
-                let v: u64 = text(el).parse().map_err(|_| {
+                let v = crate::text::parse_u64(text(el)).ok_or_else(|| {
                     Fault::new(FaultKind::InvalidMessageInformationHeader)
                         .message("wsman:MaxEnvelopeSize is not a number.")
                 })?;
@@ -799,10 +813,11 @@ fn parse_header<'a>(
                         FaultKind::EncodingLimit,
                         FaultDetail::MinimumEnvelopeLimit,
                     )
-                    .message(format!(
-                        "MaxEnvelopeSize must be at least {}.",
-                        limits.min_envelope_size
-                    )));
+                    .message(cat(&[
+                        "MaxEnvelopeSize must be at least ",
+                        Dec::usize(limits.min_envelope_size).as_str(),
+                        ".",
+                    ])));
                 }
                 h.max_envelope_size = usize::try_from(v)
                     .unwrap_or(usize::MAX)
@@ -907,7 +922,7 @@ fn selector_set(set: Node<'_, '_>, nesting: usize) -> Result<Vec<Selector>, Faul
                 FaultKind::InvalidSelectors,
                 FaultDetail::DuplicateSelectors,
             )
-            .message(format!("The selector '{name}' appears more than once.")));
+            .message(cat(&["The selector '", name, "' appears more than once."])));
         }
         let value = match child(sel, ns::WSA, "EndpointReference") {
             Some(epr) => SelectorValue::Epr(Box::new(epr_at(epr, nesting + 1)?)),
@@ -931,7 +946,11 @@ fn epr_at(node: Node<'_, '_>, nesting: usize) -> Result<Epr, Fault> {
     if nesting > MAX_EPR_NESTING {
         return Err(
             Fault::with_detail(FaultKind::InvalidSelectors, FaultDetail::InvalidValue).message(
-                format!("Endpoint references nest deeper than {MAX_EPR_NESTING} levels."),
+                cat(&[
+                    "Endpoint references nest deeper than ",
+                    Dec::usize(MAX_EPR_NESTING).as_str(),
+                    " levels.",
+                ]),
             ),
         );
     }
@@ -1074,10 +1093,10 @@ fn epr_value(node: Node<'_, '_>, nesting: usize) -> Option<Epr> {
 }
 
 fn positive_u32(node: Node<'_, '_>, what: &str) -> Result<u32, Fault> {
-    match text(node).parse::<u64>() {
-        Ok(0) | Err(_) => Err(Fault::new(FaultKind::SchemaValidationError)
-            .message(format!("{what} must be a positive integer."))),
-        Ok(v) => Ok(u32::try_from(v).unwrap_or(u32::MAX)),
+    match crate::text::parse_u64(text(node)) {
+        Some(0) | None => Err(Fault::new(FaultKind::SchemaValidationError)
+            .message(cat(&[what, " must be a positive integer."]))),
+        Some(v) => Ok(u32::try_from(v).unwrap_or(u32::MAX)),
     }
 }
 
@@ -1113,7 +1132,11 @@ fn parse_enumerate(e: Node<'_, '_>, limits: &Limits) -> Result<EnumerateBody, Fa
                             FaultKind::UnsupportedFeature,
                             FaultDetail::EnumerationMode,
                         )
-                        .message(format!("The enumeration mode '{other}' is not supported.")));
+                        .message(cat(&[
+                            "The enumeration mode '",
+                            other,
+                            "' is not supported.",
+                        ])));
                     }
                 }
             }
@@ -1133,7 +1156,7 @@ fn parse_enumerate(e: Node<'_, '_>, limits: &Limits) -> Result<EnumerateBody, Fa
 }
 
 fn parse_filter(f: Node<'_, '_>, limits: &Limits) -> Result<Filter, Fault> {
-    let cannot = |what: &str| Fault::new(FaultKind::CannotProcessFilter).message(what);
+    let cannot = |what: &'static str| Fault::new(FaultKind::CannotProcessFilter).message(what);
     // No Dialect means XPath (DSP0226), which is not offered.
     let dialect = f.attribute("Dialect").map(str::trim).unwrap_or("");
     if dialect.eq_ignore_ascii_case(ns::dialect::SELECTOR) {
@@ -1147,8 +1170,11 @@ fn parse_filter(f: Node<'_, '_>, limits: &Limits) -> Result<Filter, Fault> {
         }
         let max_len = limits.max_filter_len.min(crate::wql::MAX_QUERY_LEN);
         if q.len() > max_len {
-            return Err(Fault::new(FaultKind::CannotProcessFilter)
-                .message(format!("The WQL query is longer than {max_len} bytes.")));
+            return Err(Fault::new(FaultKind::CannotProcessFilter).message(cat(&[
+                "The WQL query is longer than ",
+                Dec::usize(max_len).as_str(),
+                " bytes.",
+            ])));
         }
         // Syntax and nesting are checked here, against the service's limit, so every provider
         // gets only queries that parse within it; the text still travels as is, and the
@@ -1158,13 +1184,18 @@ fn parse_filter(f: Node<'_, '_>, limits: &Limits) -> Result<Filter, Fault> {
     } else if dialect.eq_ignore_ascii_case(ns::dialect::ASSOCIATION) {
         parse_association(f).map(Filter::Association)
     } else {
-        Err(Fault::new(FaultKind::FilterDialectRequestedUnavailable)
-            .message(format!("The filter dialect '{dialect}' is not supported.")))
+        Err(
+            Fault::new(FaultKind::FilterDialectRequestedUnavailable).message(cat(&[
+                "The filter dialect '",
+                dialect,
+                "' is not supported.",
+            ])),
+        )
     }
 }
 
 fn parse_association(f: Node<'_, '_>) -> Result<AssociationFilter, Fault> {
-    let cannot = |what: &str| Fault::new(FaultKind::CannotProcessFilter).message(what);
+    let cannot = |what: &'static str| Fault::new(FaultKind::CannotProcessFilter).message(what);
     let (q, instances_of_association) = match child(f, ns::WSMB, "AssociatedInstances") {
         Some(q) => (q, false),
         None => (

@@ -5,6 +5,7 @@
 //! catalogue of codes and texts lives in exactly one place: [`FaultKind::spec`]. The HTTP status
 //! (500 for every fault) is the HTTP layer's, from the reply's `ReplyKind::Fault`.
 
+use alloc::borrow::Cow;
 use alloc::string::String;
 use core::fmt;
 
@@ -27,6 +28,17 @@ impl fmt::Display for Quoted<'_> {
         f.write_str("\"")?;
         f.write_str(self.0)?;
         f.write_str("\"")
+    }
+}
+
+impl Quoted<'_> {
+    /// The text `Display` writes, built without `core::fmt` on the images without
+    /// `verbose-faults` (crate::text says why).
+    pub fn to_text(&self) -> String {
+        #[cfg(feature = "verbose-faults")]
+        return alloc::format!("{:?}", self.0);
+        #[cfg(not(feature = "verbose-faults"))]
+        crate::text::cat(&["\"", self.0, "\""])
     }
 }
 
@@ -206,8 +218,10 @@ pub enum FaultDetail {
 pub struct Fault {
     pub kind: FaultKind,
     pub detail: Option<FaultDetail>,
-    /// Extra human text appended to the standard reason (e.g. which selector was wrong).
-    pub message: Option<String>,
+    /// Extra human text appended to the standard reason (e.g. which selector was wrong). A
+    /// `Cow` so that a fixed text is stored as its literal: an owned copy cost every
+    /// `.message("...")` call site its own allocate-and-copy code (~3 dozen sites).
+    pub message: Option<Cow<'static, str>>,
 }
 
 impl Fault {
@@ -227,7 +241,7 @@ impl Fault {
         }
     }
 
-    pub fn message(mut self, text: impl Into<String>) -> Self {
+    pub fn message(mut self, text: impl Into<Cow<'static, str>>) -> Self {
         self.message = Some(text.into());
         self
     }
@@ -601,6 +615,7 @@ mod tests {
     #[test]
     fn quoted_follows_the_verbosity_feature() {
         let q = format!("{}", Quoted("a\"b\n"));
+        assert_eq!(Quoted("a\"b\n").to_text(), q);
         if cfg!(feature = "verbose-faults") {
             assert_eq!(q, r#""a\"b\n""#);
         } else {

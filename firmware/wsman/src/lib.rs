@@ -43,6 +43,7 @@ pub mod provider;
 pub mod respond;
 pub mod rng;
 pub mod service;
+pub mod text;
 pub mod wql;
 pub mod xml;
 

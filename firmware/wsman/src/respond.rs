@@ -289,16 +289,12 @@ pub fn write_fault(
         out.text(d.name());
         out.close("w:FaultDetail");
     }
-    let mut code = String::new();
-    {
-        use core::fmt::Write;
-        let _ = write!(code, "{}", fault.windows_code());
-    }
+    let code = crate::text::Dec::new(fault.windows_code());
     out.open(
         "f:WSManFault",
         &[
             ("xmlns:f", ns::WSMANFAULT),
-            ("Code", &code),
+            ("Code", code.as_str()),
             ("Machine", machine),
         ],
     );

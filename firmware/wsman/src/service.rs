@@ -207,7 +207,7 @@ impl Service {
             tokens: TokenGen::new(seed),
             contexts,
             machine: String::from("wsbmc"),
-            security_profiles: vec![alloc::format!("{}http/basic", ns::SECPROFILE)],
+            security_profiles: vec![crate::text::cat(&[ns::SECPROFILE, "http/basic"])],
         }
     }
 
@@ -393,10 +393,11 @@ impl Service {
             .find(|o| o.must_comply && !provider.supports_option(o.name))
         {
             let f = Fault::with_detail(FaultKind::InvalidOptions, FaultDetail::NotSupported)
-                .message(alloc::format!(
-                    "The option '{}' is not supported, and the request requires it.",
-                    opt.name
-                ));
+                .message(crate::text::cat(&[
+                    "The option '",
+                    opt.name,
+                    "' is not supported, and the request requires it.",
+                ]));
             return self.fault(&f, relates_to, &[]);
         }
         // The MessageID outlives the DOM for the fault's RelatesTo (copied on errors only).
@@ -550,10 +551,11 @@ impl Service {
             Operation::Renew | Operation::GetStatus | Operation::Unknown => Err(Fault::new(
                 FaultKind::ActionNotSupported,
             )
-            .message(alloc::format!(
-                "The action '{}' is not supported.",
-                h.action.unwrap_or("")
-            ))),
+            .message(crate::text::cat(&[
+                "The action '",
+                h.action.unwrap_or(""),
+                "' is not supported.",
+            ]))),
         }
     }
 
@@ -978,10 +980,13 @@ fn same_resource(h: &envelope::Header<'_>, ctx: &Context) -> Result<(), Fault> {
         Some(uri) if !uri.eq_ignore_ascii_case(&ctx.spec.resource_uri) => Err(Fault::new(
             FaultKind::InvalidEnumerationContext,
         )
-        .message(alloc::format!(
-            "The enumeration context belongs to '{}', not to '{uri}'.",
-            ctx.spec.resource_uri
-        ))),
+        .message(crate::text::cat(&[
+            "The enumeration context belongs to '",
+            &ctx.spec.resource_uri,
+            "', not to '",
+            uri,
+            "'.",
+        ]))),
         _ => Ok(()),
     }
 }
@@ -1009,10 +1014,11 @@ fn too_big() -> Fault {
 /// ActionNotSupported for the request's action.
 #[cfg(feature = "eventing")]
 fn not_supported(h: &envelope::Header<'_>) -> Fault {
-    Fault::new(FaultKind::ActionNotSupported).message(alloc::format!(
-        "The action '{}' is not supported.",
-        h.action.unwrap_or("")
-    ))
+    Fault::new(FaultKind::ActionNotSupported).message(crate::text::cat(&[
+        "The action '",
+        h.action.unwrap_or(""),
+        "' is not supported.",
+    ]))
 }
 
 /// A response's wsa:Action: the request's with `Response` appended (DSP0226 and WS-Transfer /

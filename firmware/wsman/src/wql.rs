@@ -24,13 +24,13 @@
 //! case-insensitively, as WMI does.
 
 use alloc::boxed::Box;
-use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::cmp::Ordering;
 
 use crate::casefold;
 use crate::fault::{Fault, FaultKind};
+use crate::text::{Dec, cat};
 
 /// Longest query text accepted, in bytes.
 pub const MAX_QUERY_LEN: usize = 4096;
@@ -215,7 +215,7 @@ fn compare(a: &Value, b: &Value, op: CmpOp) -> Option<Ordering> {
     }
 }
 
-fn cannot(what: impl Into<String>) -> Fault {
+fn cannot(what: impl Into<alloc::borrow::Cow<'static, str>>) -> Fault {
     Fault::new(FaultKind::CannotProcessFilter).message(what)
 }
 
@@ -236,9 +236,11 @@ fn tokenize(text: &str) -> Result<Vec<Tok>, Fault> {
     let mut it = text.char_indices().peekable();
     while let Some(&(_, c)) = it.peek() {
         if toks.len() >= MAX_TOKENS {
-            return Err(cannot(format!(
-                "The WQL query has more than {MAX_TOKENS} tokens."
-            )));
+            return Err(cannot(cat(&[
+                "The WQL query has more than ",
+                Dec::usize(MAX_TOKENS).as_str(),
+                " tokens.",
+            ])));
         }
         // The grammar is ASCII (keywords, names, numbers); only string literals may hold other
         // characters. ASCII tests also keep the Unicode property tables out of the MCU image.
@@ -339,9 +341,8 @@ fn tokenize(text: &str) -> Result<Vec<Tok>, Fault> {
                 {
                     return Err(cannot("WQL numbers must be decimal integers."));
                 }
-                let n = digits
-                    .parse::<i64>()
-                    .map_err(|_| cannot(format!("'{digits}' is not a 64-bit integer.")))?;
+                let n = crate::text::parse_i64(&digits)
+                    .ok_or_else(|| cannot(cat(&["'", &digits, "' is not a 64-bit integer."])))?;
                 Tok::Int(n)
             }
             c if c.is_ascii_alphabetic() || c == '_' => {
@@ -356,7 +357,14 @@ fn tokenize(text: &str) -> Result<Vec<Tok>, Fault> {
                 }
                 Tok::Ident(id)
             }
-            other => return Err(cannot(format!("Unexpected character '{other}' in WQL."))),
+            other => {
+                let mut utf8 = [0u8; 4];
+                return Err(cannot(cat(&[
+                    "Unexpected character '",
+                    other.encode_utf8(&mut utf8),
+                    "' in WQL.",
+                ])));
+            }
         };
         toks.push(tok);
     }
@@ -581,9 +589,11 @@ pub fn parse(text: &str) -> Result<Query, Fault> {
 /// deeper than the image's stack allows is a `wsman:CannotProcessFilter`, never a stack overflow.
 pub fn parse_nested(text: &str, max_depth: usize) -> Result<Query, Fault> {
     if text.len() > MAX_QUERY_LEN {
-        return Err(cannot(format!(
-            "The WQL query is longer than {MAX_QUERY_LEN} bytes."
-        )));
+        return Err(cannot(cat(&[
+            "The WQL query is longer than ",
+            Dec::usize(MAX_QUERY_LEN).as_str(),
+            " bytes.",
+        ])));
     }
     let toks = tokenize(text)?;
     let max_depth = max_depth.min(MAX_DEPTH);
@@ -594,15 +604,18 @@ pub fn parse_nested(text: &str, max_depth: usize) -> Result<Query, Fault> {
     };
     parser.query().map_err(|e| match e {
         Syntax::Error(message) => cannot(message),
-        Syntax::TooDeep => cannot(format!(
-            "WQL: conditions nest deeper than {max_depth} levels."
-        )),
+        Syntax::TooDeep => cannot(cat(&[
+            "WQL: conditions nest deeper than ",
+            Dec::usize(max_depth).as_str(),
+            " levels.",
+        ])),
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::format;
     use alloc::string::ToString;
     use alloc::vec;
 

@@ -172,25 +172,8 @@ impl XmlWriter {
     /// bare-metal image each formatted integer type links its own `Display` code, and these
     /// are the hottest of them (every CIM integer property).
     pub fn text_int(&mut self, negative: bool, magnitude: u64) {
-        let mut digits = [0u8; 21];
-        let mut at = digits.len();
-        let mut n = magnitude;
-        loop {
-            at -= 1;
-            digits[at] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-        if negative && magnitude != 0 {
-            at -= 1;
-            digits[at] = b'-';
-        }
-        // Only ASCII digits and '-' were written, which never need escaping.
-        if let Some(text) = digits.get(at..).and_then(|d| core::str::from_utf8(d).ok()) {
-            self.put(text);
-        }
+        // Only ASCII digits and '-', which never need escaping.
+        self.put(crate::text::Dec::from_parts(negative, magnitude).as_str());
     }
 
     /// Formatted character data (numbers), escaped like `text`.

@@ -1319,7 +1319,12 @@ fn gen_qname_string(prefix: &str, local: &str) -> String {
     if prefix.is_empty() {
         local.to_string()
     } else {
-        alloc::format!("{}:{}", prefix, local)
+        // wsbmc patch: joined by hand, not with `format!` (PATCHED.md).
+        let mut name = String::with_capacity(prefix.len() + 1 + local.len());
+        name.push_str(prefix);
+        name.push(':');
+        name.push_str(local);
+        name
     }
 }
 

@@ -66,6 +66,7 @@ impl<'b> Decoder<'b> {
     }
 
     /// Decode a `u8` value.
+    #[cfg(feature = "alloc")]
     pub fn u8(&mut self) -> Result<u8, Error> {
         let p = self.pos;
         match self.read()? {
@@ -79,6 +80,7 @@ impl<'b> Decoder<'b> {
     }
 
     /// Decode a `u16` value.
+    #[cfg(feature = "alloc")]
     pub fn u16(&mut self) -> Result<u16, Error> {
         let p = self.pos;
         match self.read()? {
@@ -92,6 +94,7 @@ impl<'b> Decoder<'b> {
     }
 
     /// Decode a `u32` value.
+    #[cfg(feature = "alloc")]
     pub fn u32(&mut self) -> Result<u32, Error> {
         let p = self.pos;
         match self.read()? {
@@ -112,6 +115,7 @@ impl<'b> Decoder<'b> {
     }
 
     /// Decode an `i8` value.
+    #[cfg(feature = "alloc")]
     pub fn i8(&mut self) -> Result<i8, Error> {
         let p = self.pos;
         match self.read()? {
@@ -130,6 +134,7 @@ impl<'b> Decoder<'b> {
     }
 
     /// Decode an `i16` value.
+    #[cfg(feature = "alloc")]
     pub fn i16(&mut self) -> Result<i16, Error> {
         let p = self.pos;
         match self.read()? {
@@ -148,6 +153,7 @@ impl<'b> Decoder<'b> {
     }
 
     /// Decode an `i32` value.
+    #[cfg(feature = "alloc")]
     pub fn i32(&mut self) -> Result<i32, Error> {
         let p = self.pos;
         match self.read()? {
@@ -166,6 +172,7 @@ impl<'b> Decoder<'b> {
     }
 
     /// Decode an `i64` value.
+    #[cfg(feature = "alloc")]
     pub fn i64(&mut self) -> Result<i64, Error> {
         let p = self.pos;
         match self.read()? {
@@ -181,6 +188,82 @@ impl<'b> Decoder<'b> {
             0x3b              => self.read_array().map(u64::from_be_bytes).and_then(|n| try_as(n, "when converting u64 to i64", p).map(|n: i64| -1 - n)),
             b                 => Err(Error::type_mismatch(self.type_of(b)?).at(p).with_message("expected i64"))
         }
+    }
+
+    /// wsbmc patch: without `alloc`, the integer decoders below share one header reader
+    /// (`int_parts`) instead of each matching all nine argument forms: the same values decoded
+    /// and the same inputs refused, with the same error kinds and positions (an overflow's
+    /// message names only the target type, and without `alloc` messages are dropped anyway).
+    /// PATCHED.md has the differential check against upstream.
+    #[cfg(not(feature = "alloc"))]
+    pub fn u8(&mut self) -> Result<u8, Error> {
+        let (p, _, n) = self.int_parts(false)?;
+        try_as(n, "when converting to u8", p)
+    }
+
+    /// Decode a `u16` value.
+    #[cfg(not(feature = "alloc"))]
+    pub fn u16(&mut self) -> Result<u16, Error> {
+        let (p, _, n) = self.int_parts(false)?;
+        try_as(n, "when converting to u16", p)
+    }
+
+    /// Decode a `u32` value.
+    #[cfg(not(feature = "alloc"))]
+    pub fn u32(&mut self) -> Result<u32, Error> {
+        let (p, _, n) = self.int_parts(false)?;
+        try_as(n, "when converting to u32", p)
+    }
+
+    /// Decode an `i8` value.
+    #[cfg(not(feature = "alloc"))]
+    pub fn i8(&mut self) -> Result<i8, Error> {
+        self.signed(i64::from(i8::MAX)).map(|n| n as i8)
+    }
+
+    /// Decode an `i16` value.
+    #[cfg(not(feature = "alloc"))]
+    pub fn i16(&mut self) -> Result<i16, Error> {
+        self.signed(i64::from(i16::MAX)).map(|n| n as i16)
+    }
+
+    /// Decode an `i32` value.
+    #[cfg(not(feature = "alloc"))]
+    pub fn i32(&mut self) -> Result<i32, Error> {
+        self.signed(i64::from(i32::MAX)).map(|n| n as i32)
+    }
+
+    /// Decode an `i64` value.
+    #[cfg(not(feature = "alloc"))]
+    pub fn i64(&mut self) -> Result<i64, Error> {
+        self.signed(i64::MAX)
+    }
+
+    /// A signed integer whose magnitude argument is at most `max` (upstream's `try_as` of the
+    /// argument before `-1 - n`): `n` or `-1 - n`, which then fits the type `max` is of.
+    #[cfg(not(feature = "alloc"))]
+    fn signed(&mut self, max: i64) -> Result<i64, Error> {
+        let (p, negative, n) = self.int_parts(true)?;
+        if n > max as u64 {
+            return Err(Error::overflow(n).at(p).with_message("when converting to a signed integer"));
+        }
+        Ok(if negative { -1 - n as i64 } else { n as i64 })
+    }
+
+    /// Reads an integer's header and argument: the position it started at, whether it is a
+    /// negative integer (major type 1, only when `signed`), and its argument. Anything else is
+    /// a type mismatch at that position, as in upstream's decoders.
+    #[cfg(not(feature = "alloc"))]
+    #[inline(never)]
+    fn int_parts(&mut self, signed: bool) -> Result<(usize, bool, u64), Error> {
+        let p = self.pos;
+        let b = self.read()?;
+        let negative = b >> 5 == 1;
+        if (b >> 5 != 0 && !negative) || (negative && !signed) || b & 0x1f > 0x1b {
+            return Err(Error::type_mismatch(self.type_of(b)?).at(p).with_message("expected integer"));
+        }
+        let n = self.unsigned(b & 0x1f, p)?;
+        Ok((p, negative, n))
     }
 
     /// Decode a `u128` value.
@@ -733,6 +816,7 @@ impl<'b> Decoder<'b> {
     }
 
     /// Decode a `u64` value beginning with `b`.
+    #[cfg(feature = "alloc")]
     pub(crate) fn unsigned(&mut self, b: u8, p: usize) -> Result<u64, Error> {
         match b {
             n @ 0 ..= 0x17 => Ok(u64::from(n)),
@@ -740,6 +824,23 @@ impl<'b> Decoder<'b> {
             0x19 => self.read_array().map(u16::from_be_bytes).map(u64::from),
             0x1a => self.read_array().map(u32::from_be_bytes).map(u64::from),
             0x1b => self.read_array().map(u64::from_be_bytes),
+            _    => Err(Error::type_mismatch(self.type_of(b)?)
+                .with_message("expected u64")
+                .at(p))
+        }
+    }
+
+    /// wsbmc patch: without `alloc`, the 1, 2, 4 or 8 argument bytes are read as one slice
+    /// and folded big-endian in one loop instead of one `read_array` per width: the same
+    /// values, the same end-of-input error (the slice is checked whole, as before).
+    #[cfg(not(feature = "alloc"))]
+    pub(crate) fn unsigned(&mut self, b: u8, p: usize) -> Result<u64, Error> {
+        match b {
+            n @ 0 ..= 0x17 => Ok(u64::from(n)),
+            0x18 ..= 0x1b => Ok(self
+                .read_slice(1 << (b - 0x18))?
+                .iter()
+                .fold(0u64, |n, &byte| n << 8 | u64::from(byte))),
             _    => Err(Error::type_mismatch(self.type_of(b)?)
                 .with_message("expected u64")
                 .at(p))

@@ -40,6 +40,7 @@ impl<W: Write> Encoder<W> {
     }
 
     /// Encode a `u8` value.
+    #[cfg(feature = "alloc")]
     pub fn u8(&mut self, x: u8) -> Result<&mut Self, Error<W::Error>> {
         if let 0 ..= 0x17 = x {
             self.put(&[x])
@@ -49,6 +50,7 @@ impl<W: Write> Encoder<W> {
     }
 
     /// Encode an `i8` value.
+    #[cfg(feature = "alloc")]
     pub fn i8(&mut self, x: i8) -> Result<&mut Self, Error<W::Error>> {
         if x >= 0 {
             return self.u8(x as u8)
@@ -60,6 +62,7 @@ impl<W: Write> Encoder<W> {
     }
 
     /// Encode a `u16` value.
+    #[cfg(feature = "alloc")]
     pub fn u16(&mut self, x: u16) -> Result<&mut Self, Error<W::Error>> {
         match x {
             0    ..= 0x17 => self.put(&[x as u8]),
@@ -69,6 +72,7 @@ impl<W: Write> Encoder<W> {
     }
 
     /// Encode an `i16` value.
+    #[cfg(feature = "alloc")]
     pub fn i16(&mut self, x: i16) -> Result<&mut Self, Error<W::Error>> {
         if x >= 0 {
             return self.u16(x as u16)
@@ -81,6 +85,7 @@ impl<W: Write> Encoder<W> {
     }
 
     /// Encode a `u32` value.
+    #[cfg(feature = "alloc")]
     pub fn u32(&mut self, x: u32) -> Result<&mut Self, Error<W::Error>> {
         match x {
             0     ..= 0x17   => self.put(&[x as u8]),
@@ -91,6 +96,7 @@ impl<W: Write> Encoder<W> {
     }
 
     /// Encode an `i32` value.
+    #[cfg(feature = "alloc")]
     pub fn i32(&mut self, x: i32) -> Result<&mut Self, Error<W::Error>> {
         if x >= 0 {
             return self.u32(x as u32)
@@ -104,6 +110,7 @@ impl<W: Write> Encoder<W> {
     }
 
     /// Encode a `u64` value.
+    #[cfg(feature = "alloc")]
     pub fn u64(&mut self, x: u64) -> Result<&mut Self, Error<W::Error>> {
         match x {
             0        ..= 0x17        => self.put(&[x as u8]),
@@ -115,6 +122,7 @@ impl<W: Write> Encoder<W> {
     }
 
     /// Encode an `i64` value.
+    #[cfg(feature = "alloc")]
     pub fn i64(&mut self, x: i64) -> Result<&mut Self, Error<W::Error>> {
         if x >= 0 {
             return self.u64(x as u64)
@@ -125,6 +133,67 @@ impl<W: Write> Encoder<W> {
             n @ 0x100    ..= 0xffff      => self.put(&[SIGNED | 25])?.put(&(n as u16).to_be_bytes()[..]),
             n @ 0x1_0000 ..= 0xffff_ffff => self.put(&[SIGNED | 26])?.put(&(n as u32).to_be_bytes()[..]),
             n                            => self.put(&[SIGNED | 27])?.put(&n.to_be_bytes()[..])
+        }
+    }
+
+    /// wsbmc patch: without `alloc`, the integer encoders below write through the one
+    /// `type_len` (shortest argument form, which is what each of upstream's own matches
+    /// writes) instead of each matching the argument widths itself: the same bytes for every
+    /// value (PATCHED.md).
+    #[cfg(not(feature = "alloc"))]
+    pub fn u8(&mut self, x: u8) -> Result<&mut Self, Error<W::Error>> {
+        self.type_len(0, u64::from(x))
+    }
+
+    /// Encode an `i8` value.
+    #[cfg(not(feature = "alloc"))]
+    pub fn i8(&mut self, x: i8) -> Result<&mut Self, Error<W::Error>> {
+        self.signed(i64::from(x))
+    }
+
+    /// Encode a `u16` value.
+    #[cfg(not(feature = "alloc"))]
+    pub fn u16(&mut self, x: u16) -> Result<&mut Self, Error<W::Error>> {
+        self.type_len(0, u64::from(x))
+    }
+
+    /// Encode an `i16` value.
+    #[cfg(not(feature = "alloc"))]
+    pub fn i16(&mut self, x: i16) -> Result<&mut Self, Error<W::Error>> {
+        self.signed(i64::from(x))
+    }
+
+    /// Encode a `u32` value.
+    #[cfg(not(feature = "alloc"))]
+    pub fn u32(&mut self, x: u32) -> Result<&mut Self, Error<W::Error>> {
+        self.type_len(0, u64::from(x))
+    }
+
+    /// Encode an `i32` value.
+    #[cfg(not(feature = "alloc"))]
+    pub fn i32(&mut self, x: i32) -> Result<&mut Self, Error<W::Error>> {
+        self.signed(i64::from(x))
+    }
+
+    /// Encode a `u64` value.
+    #[cfg(not(feature = "alloc"))]
+    pub fn u64(&mut self, x: u64) -> Result<&mut Self, Error<W::Error>> {
+        self.type_len(0, x)
+    }
+
+    /// Encode an `i64` value.
+    #[cfg(not(feature = "alloc"))]
+    pub fn i64(&mut self, x: i64) -> Result<&mut Self, Error<W::Error>> {
+        self.signed(x)
+    }
+
+    /// `x` as major type 0, or as major type 1 with argument `-1 - x` when negative.
+    #[cfg(not(feature = "alloc"))]
+    fn signed(&mut self, x: i64) -> Result<&mut Self, Error<W::Error>> {
+        if x >= 0 {
+            self.type_len(0, x as u64)
+        } else {
+            self.type_len(SIGNED, (-1 - x) as u64)
         }
     }
 
