@@ -22,11 +22,13 @@
 
 use alloc::string::String;
 use alloc::vec::Vec;
+use core::cell::RefCell;
 
 use embedded_storage_async::nor_flash::MultiwriteNorFlash;
 use minicbor::{Decode, Decoder, Encode, Encoder};
 use wsbmc_cim::AuditNames;
 use wsbmc_ipmi::sel::{RECORD_LEN, Record};
+use wsbmc_sel::{Added, Event, Sel, SelError};
 use wsbmc_store::{Store, StoreError, StoreKey};
 
 /// Entries in the table: the newest 32 SEL records keep their names whatever else is logged,
@@ -108,6 +110,48 @@ pub async fn store_names<F: MultiwriteNorFlash>(
         .set(StoreKey::audit_name(NameEntry::slot(record.id.0)), &entry)
         .await?;
     Ok(entry)
+}
+
+/// Logs `event` and then its names: the order the power-cut guarantee rests on (a cut between
+/// the two leaves a record without names). The log task's `LogCmd::Audit`, and what
+/// tests/audit_power_loss.rs cuts power in. Besides the SEL's answer, when the record was stored:
+/// its entry for the table in RAM (kept even if its write failed, so the names show until a
+/// restart) and whether the write succeeded.
+pub async fn add_named<F: MultiwriteNorFlash>(
+    sel: &mut Sel,
+    store: &mut Store<F>,
+    event: &Event,
+    now: u32,
+    names: AuditNames,
+) -> (Result<Added, SelError<F::Error>>, Option<(NameEntry, bool)>) {
+    let added = sel.add(store, event, now).await;
+    let Some(record) = added.as_ref().ok().and_then(|a| match a {
+        Added::Stored(id) => sel.find(*id),
+        _ => None,
+    }) else {
+        return (added, None);
+    };
+    let named = match store_names(store, &record, &names).await {
+        Ok(entry) => (entry, true),
+        Err(_) => (
+            NameEntry {
+                record: record.encode(),
+                names,
+            },
+            false,
+        ),
+    };
+    (added, Some(named))
+}
+
+/// After ClearLog: empties `table` and removes its entries from the store. `false` if a
+/// removal failed (see [`remove_names`]).
+pub async fn clear_names<F: MultiwriteNorFlash>(
+    store: &mut Store<F>,
+    table: &RefCell<NameTable>,
+) -> bool {
+    let slots = table.borrow_mut().take_slots();
+    remove_names(store, slots.into_iter()).await
 }
 
 /// Every entry the store holds. An entry that does not decode is skipped (its record shows

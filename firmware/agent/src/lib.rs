@@ -891,22 +891,18 @@ impl Agent {
                 }
                 #[cfg(feature = "accounts")]
                 LogCmd::Audit(event, names) => {
-                    let added = sel.add(&mut store, &event, now).await;
+                    let (added, named) =
+                        audit::add_named(&mut sel, &mut store, &event, now, names).await;
                     self.note("SEL write", added.is_ok());
-                    if let Ok(wsbmc_sel::Added::Stored(id)) = added {
-                        // The names before the indication, so its CIM_LogRecord carries them.
-                        if let Some(record) = sel.find(id) {
-                            let stored = audit::store_names(&mut store, &record, &names).await;
-                            self.note("audit name write", stored.is_ok());
-                            // Shown until a restart even if the write failed.
-                            let entry = stored.unwrap_or_else(|_| audit::NameEntry {
-                                record: record.encode(),
-                                names,
-                            });
-                            self.log.names().borrow_mut().insert(entry);
-                        }
+                    // The names before the indication, so its CIM_LogRecord carries them.
+                    if let Some((entry, stored)) = named {
+                        self.note("audit name write", stored);
+                        self.log.names().borrow_mut().insert(entry);
+                    }
+                    // `_id`: used only with eventing.
+                    if let Ok(wsbmc_sel::Added::Stored(_id)) = added {
                         #[cfg(feature = "eventing")]
-                        self.indicate_stored(&sel, id);
+                        self.indicate_stored(&sel, _id);
                         #[cfg(feature = "sel-loss-detection")]
                         {
                             since_mark += 1;
@@ -918,8 +914,7 @@ impl Agent {
                     self.note("SEL clear", ok);
                     #[cfg(feature = "accounts")]
                     if ok {
-                        let slots = self.log.names().borrow_mut().take_slots();
-                        let removed = audit::remove_names(&mut store, slots.into_iter()).await;
+                        let removed = audit::clear_names(&mut store, self.log.names()).await;
                         self.note("audit name removal", removed);
                     }
                     cleared = ok || cleared;
