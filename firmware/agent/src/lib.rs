@@ -814,7 +814,7 @@ impl Agent {
         mut sel: Sel,
     ) -> ! {
         self.restore_thresholds(&mut store).await;
-        #[cfg(feature = "accounts")]
+        #[cfg(feature = "accounts-store")]
         {
             let entries = audit::load_names(&mut store).await;
             *self.log.names().borrow_mut() = audit::NameTable::new(entries);
@@ -834,7 +834,7 @@ impl Agent {
         #[cfg(not(feature = "sel-loss-detection"))]
         let lost = false;
         // Account changes `wsbmc user` made while the agent was stopped, before "started".
-        #[cfg(feature = "accounts")]
+        #[cfg(feature = "accounts-store")]
         self.log_pending_audits(&mut store, &mut sel).await;
         // One add for both records: each await site costs the bare-metal image flash.
         let boot = [
@@ -951,7 +951,7 @@ impl Agent {
     /// into the SEL, each stamped with the time of its change and with its names, then removes
     /// it. A power cut between the two would log it twice at the next start, so an event
     /// whose record is already among the newest records is only removed.
-    #[cfg(feature = "accounts")]
+    #[cfg(feature = "accounts-store")]
     async fn log_pending_audits<F: MultiwriteNorFlash>(&self, store: &mut Store<F>, sel: &mut Sel) {
         for (slot, pending) in audit::load_pending(store).await {
             if let Some(p) = pending {
