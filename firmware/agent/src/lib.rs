@@ -923,7 +923,7 @@ impl Agent {
                         since_mark = CHECKPOINT_EVERY;
                     }
                 }
-                #[cfg(any(feature = "accounts", feature = "eventing-store"))]
+                #[cfg(any(feature = "accounts-store", feature = "eventing-store"))]
                 LogCmd::Record(key, value) => {
                     let written = match value {
                         Some(bytes) => store.set(key, &log::Raw(&bytes)).await.is_ok(),
@@ -1074,7 +1074,7 @@ impl Agent {
     /// Queues a store write for the log task, which owns the store: `Some` CBOR bytes under
     /// `key`, or its removal. For the account table's records (issue 15). `false` when the
     /// queue is full (the change then lives until a restart only; it is counted).
-    #[cfg(feature = "accounts")]
+    #[cfg(feature = "accounts-store")]
     pub fn persist_record(&self, key: StoreKey, value: Option<Vec<u8>>) -> bool {
         self.log.send(LogCmd::Record(key, value))
     }
