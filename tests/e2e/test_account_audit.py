@@ -148,6 +148,11 @@ def test_a_change_made_with_the_cli_on_a_stopped_agent_is_in_the_sel_after_start
 
 
 def test_clear_log_removes_the_names_and_a_reused_slot_shows_only_its_own(tmp_path):
+    # What the wire shows: no old name after the clear, in a reused slot or elsewhere, also after
+    # a restart. That the table's entries are gone from the store is not visible here (a new
+    # audit record replaces its slot's entry before it is shown, and the record bytes check
+    # hides the rest), so tests/audit_power_loss.rs in firmware/agent checks it on the flash;
+    # an agent that neither cleared its table nor checked record bytes still passes this test.
     state = tmp_path / "state"
     a = Agent(args=["--state-dir", str(state)])
     env = enumerate_envelope(NUMERIC_SENSOR)
