@@ -4,8 +4,10 @@ A 16-byte SEL record has room for an IPMI user ID only; the agent keeps the name
 its store and renders them in CIM_LogRecord.Description ("...; user: NAME; by: NAME"). Shown
 here: a failed login, a lockout and an account created by the Administrator carry their names,
 also after a restart; a claimed name that could be a password is withheld; a change made with
-`wsbmc user` on a stopped agent is in the SEL once the agent starts; and the account socket
-refuses a client of another uid, saying so in its answer and in the agent's log.
+`wsbmc user` on a stopped agent is in the SEL once the agent starts; ClearLog takes the names
+with the records, so a record logged after it in a reused table slot shows only its own name;
+and the account socket refuses a client of another uid, saying so in its answer and in the
+agent's log.
 """
 
 import os
@@ -14,21 +16,29 @@ import time
 
 from conftest import Agent, _binary
 from test_account_management import create_account
-from test_accounts import NUMERIC_SENSOR, enumerate_envelope, post_from, user_cmd
+from test_accounts import NUMERIC_SENSOR, enumerate_envelope, invoke, post_from, user_cmd
 from wsmanlib import CIM_SCHEMA, enumerate_all, props, pypsrp
 
 LOG_RECORD = CIM_SCHEMA + "CIM_LogRecord"
+RECORD_LOG = CIM_SCHEMA + "CIM_RecordLog"
+# The agent's name table: one entry per RecordID mod 32 (firmware/agent/src/audit.rs SLOTS).
+SLOTS = 32
 
 
 def audit_records(agent):
     """(Description, RecordData fields) of every Session Audit (sensor type 2Ah) record."""
+    return [(d, f) for _, d, f in audit_records_by_id(agent)]
+
+
+def audit_records_by_id(agent):
+    """(RecordID, Description, RecordData fields) of every Session Audit record."""
     items, _ = enumerate_all(pypsrp(agent), LOG_RECORD, optimize=True, max_elements=500)
     out = []
     for i in items:
         p = props(i)
         f = p["RecordData"].split("*")[1:-1]
         if len(f) > 12 and int(f[6], 16) == 0x2A:
-            out.append((p["Description"], f))
+            out.append((int(p["RecordID"]), p["Description"], f))
     return out
 
 
@@ -135,6 +145,67 @@ def test_a_change_made_with_the_cli_on_a_stopped_agent_is_in_the_sel_after_start
         assert len([d for d in records if "account created" in d and "carol" in d]) == 1, records
     finally:
         c.stop()
+
+
+def test_clear_log_removes_the_names_and_a_reused_slot_shows_only_its_own(tmp_path):
+    # What the wire shows: no old name after the clear, in a reused slot or elsewhere, also after
+    # a restart. That the table's entries are gone from the store is not visible here (a new
+    # audit record replaces its slot's entry before it is shown, and the record bytes check
+    # hides the rest), so tests/audit_power_loss.rs in firmware/agent checks it on the flash;
+    # an agent that neither cleared its table nor checked record bytes still passes this test.
+    state = tmp_path / "state"
+    a = Agent(args=["--state-dir", str(state)])
+    env = enumerate_envelope(NUMERIC_SENSOR)
+    try:
+        # Named records before the clear: failed logins by names no account has, each from
+        # its own address (no back-off), in 8 consecutive table slots.
+        old = [f"oldname{i}" for i in range(8)]
+        for i, name in enumerate(old):
+            assert post_from(f"127.0.1.{10 + i}", a, name, "guess-pass-1", env)[0] == 401
+        named = wait_for(
+            lambda: (lambda rs: rs if len(rs) == len(old) else None)(
+                [(rid, d) for rid, d, _ in audit_records_by_id(a) if "user: oldname" in d]
+            ),
+            "the old names",
+        )
+        # Each record names its own user, in the order they logged in.
+        assert [d.rsplit("user: ", 1)[1] for _, d in sorted(named)] == old, named
+        old_slots = {rid % SLOTS for rid, _ in named}
+
+        # ClearLog as the Administrator, through Invoke.
+        assert invoke(a, RECORD_LOG, "ClearLog", {"InstanceID": "IPMI:SEL"}) == 0
+        wait_for(lambda: all("oldname" not in d for d in descriptions(a)), "the clear")
+
+        # New audit records until every slot an old name was in holds a new record.
+        sent = []
+        for i in range(3 * SLOTS):
+            rs = audit_records_by_id(a)
+            if old_slots <= {rid % SLOTS for rid, _, _ in rs}:
+                break
+            sent.append(f"newname{i}")
+            assert post_from(f"127.0.2.{10 + i}", a, sent[-1], "guess-pass-1", env)[0] == 401
+            wait_for(lambda: has(a, f"user: {sent[-1]}"), sent[-1])
+        else:
+            raise AssertionError(f"slots {old_slots} not reused: {audit_records_by_id(a)}")
+        after = audit_records_by_id(a)
+        reused = [(rid, d) for rid, d, _ in after if rid % SLOTS in old_slots]
+        assert len(reused) >= len(old_slots), reused
+        # Every audit record after the clear names the login that made it, and no old name
+        # shows up anywhere, in a reused slot or elsewhere.
+        names = [d.rsplit("user: ", 1)[1] for _, d, _ in sorted(after)]
+        assert names == sent, (names, sent)
+        assert all("oldname" not in d for _, d, _ in after), after
+        before_restart = sorted((rid, d) for rid, d, _ in after)
+    finally:
+        a.stop()
+
+    # The same after a restart: what the agent reads back from its store.
+    b = restart(state, a)
+    try:
+        again = sorted((rid, d) for rid, d, _ in audit_records_by_id(b))
+        assert again == before_restart, (again, before_restart)
+    finally:
+        b.stop()
 
 
 def _socket_reply_as(uid, state, request):

@@ -19,15 +19,25 @@
 //!
 //! On the wire of the store an entry is a CBOR array: the record as a byte string, then the
 //! user name and the changer's name, each a text string or null.
+//!
+//! The store side (entries and the pending events of `wsbmc user`) is the `accounts-store`
+//! feature: an image whose store does not outlive a restart (the bare-metal image's RAM store,
+//! erased at every start) keeps the table in RAM only, where the same slot and record-bytes
+//! rules apply, and no CLI can leave it pending events.
 
 use alloc::string::String;
 use alloc::vec::Vec;
+use core::cell::RefCell;
 
 use embedded_storage_async::nor_flash::MultiwriteNorFlash;
+#[cfg(feature = "accounts-store")]
 use minicbor::{Decode, Decoder, Encode, Encoder};
 use wsbmc_cim::AuditNames;
 use wsbmc_ipmi::sel::{RECORD_LEN, Record};
-use wsbmc_store::{Store, StoreError, StoreKey};
+use wsbmc_sel::{Added, Event, Sel, SelError};
+use wsbmc_store::Store;
+#[cfg(feature = "accounts-store")]
+use wsbmc_store::{StoreError, StoreKey};
 
 /// Entries in the table: the newest 32 SEL records keep their names whatever else is logged,
 /// and 32 entries of at most ~160 B (typically ~40 B) fit the std images' 32 KiB map beside
@@ -66,6 +76,7 @@ pub fn bounded_name(name: &str) -> String {
         .collect()
 }
 
+#[cfg(feature = "accounts-store")]
 impl<C> Encode<C> for NameEntry {
     fn encode<W: minicbor::encode::Write>(
         &self,
@@ -77,6 +88,7 @@ impl<C> Encode<C> for NameEntry {
     }
 }
 
+#[cfg(feature = "accounts-store")]
 impl<'b, C> Decode<'b, C> for NameEntry {
     fn decode(d: &mut Decoder<'b>, _: &mut C) -> Result<Self, minicbor::decode::Error> {
         if d.array()? != Some(3) {
@@ -92,6 +104,7 @@ impl<'b, C> Decode<'b, C> for NameEntry {
 }
 
 /// Stores the names of `record` (already in the SEL), replacing whatever its slot held.
+#[cfg(feature = "accounts-store")]
 pub async fn store_names<F: MultiwriteNorFlash>(
     store: &mut Store<F>,
     record: &Record,
@@ -110,8 +123,69 @@ pub async fn store_names<F: MultiwriteNorFlash>(
     Ok(entry)
 }
 
+/// Logs `event` and then its names: the order the power-cut guarantee rests on (a cut between
+/// the two leaves a record without names). The log task's `LogCmd::Audit`, and what
+/// tests/audit_power_loss.rs cuts power in. Besides the SEL's answer, when the record was stored:
+/// its entry for the table in RAM (kept even if its write failed, so the names show until a
+/// restart) and whether the write succeeded.
+pub async fn add_named<F: MultiwriteNorFlash>(
+    sel: &mut Sel,
+    store: &mut Store<F>,
+    event: &Event,
+    now: u32,
+    names: AuditNames,
+) -> (Result<Added, SelError<F::Error>>, Option<(NameEntry, bool)>) {
+    let added = sel.add(store, event, now).await;
+    let Some(record) = added.as_ref().ok().and_then(|a| match a {
+        Added::Stored(id) => sel.find(*id),
+        _ => None,
+    }) else {
+        return (added, None);
+    };
+    #[cfg(feature = "accounts-store")]
+    let named = match store_names(store, &record, &names).await {
+        Ok(entry) => (entry, true),
+        Err(_) => (
+            NameEntry {
+                record: record.encode(),
+                names,
+            },
+            false,
+        ),
+    };
+    #[cfg(not(feature = "accounts-store"))]
+    let named = (
+        NameEntry {
+            record: record.encode(),
+            names: AuditNames {
+                user: names.user.as_deref().map(bounded_name),
+                by: names.by.as_deref().map(bounded_name),
+            },
+        },
+        true,
+    );
+    (added, Some(named))
+}
+
+/// After ClearLog: empties `table` and removes its entries from the store. `false` if a
+/// removal failed (see [`remove_names`]).
+pub async fn clear_names<F: MultiwriteNorFlash>(
+    store: &mut Store<F>,
+    table: &RefCell<NameTable>,
+) -> bool {
+    let slots = table.borrow_mut().take_slots();
+    #[cfg(feature = "accounts-store")]
+    return remove_names(store, slots.into_iter()).await;
+    #[cfg(not(feature = "accounts-store"))]
+    {
+        let _ = (store, slots);
+        true
+    }
+}
+
 /// Every entry the store holds. An entry that does not decode is skipped (its record shows
 /// no names); the next record in its slot overwrites it.
+#[cfg(feature = "accounts-store")]
 pub async fn load_names<F: MultiwriteNorFlash>(store: &mut Store<F>) -> Vec<NameEntry> {
     let mut entries = Vec::new();
     for slot in 0..SLOTS {
@@ -127,6 +201,7 @@ pub async fn load_names<F: MultiwriteNorFlash>(store: &mut Store<F>) -> Vec<Name
 
 /// Removes the entries of `slots` (after ClearLog). `false` if a removal failed (the entry
 /// stays, and names no new record, see the module documentation).
+#[cfg(feature = "accounts-store")]
 pub async fn remove_names<F: MultiwriteNorFlash>(
     store: &mut Store<F>,
     slots: impl Iterator<Item = u8>,
@@ -181,6 +256,7 @@ impl NameTable {
 
 /// Pending events a stopped agent's state dir holds at most: `wsbmc user` refuses a change
 /// past it (start the agent once to move them into the SEL), so no change goes unaudited.
+#[cfg(feature = "accounts-store")]
 pub const PENDING_SLOTS: u8 = 16;
 
 /// A Session Audit event waiting in the store for the agent to log it: an account change
@@ -188,6 +264,7 @@ pub const PENDING_SLOTS: u8 = 16;
 /// SEL's capacity, overflow policy and sensor numbers are the board's, which the CLI does not
 /// have, and mounting the log with another capacity would let it drop records. The agent
 /// logs it at start (before its own "started" record), stamped with the time of the change.
+#[cfg(feature = "accounts-store")]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingAudit {
     /// When the change was made (SEL timestamp: seconds since 1970).
@@ -199,6 +276,7 @@ pub struct PendingAudit {
     pub names: AuditNames,
 }
 
+#[cfg(feature = "accounts-store")]
 impl<C> Encode<C> for PendingAudit {
     fn encode<W: minicbor::encode::Write>(
         &self,
@@ -219,6 +297,7 @@ impl<C> Encode<C> for PendingAudit {
     }
 }
 
+#[cfg(feature = "accounts-store")]
 impl<'b, C> Decode<'b, C> for PendingAudit {
     fn decode(d: &mut Decoder<'b>, _: &mut C) -> Result<Self, minicbor::decode::Error> {
         if d.array()? != Some(4) {
@@ -242,6 +321,7 @@ impl<'b, C> Decode<'b, C> for PendingAudit {
 }
 
 /// The two name fields every stored entry ends with: text or null each.
+#[cfg(feature = "accounts-store")]
 fn encode_names<W: minicbor::encode::Write>(
     names: &AuditNames,
     e: &mut Encoder<W>,
@@ -255,6 +335,7 @@ fn encode_names<W: minicbor::encode::Write>(
     Ok(())
 }
 
+#[cfg(feature = "accounts-store")]
 fn decode_names(d: &mut Decoder<'_>) -> Result<AuditNames, minicbor::decode::Error> {
     Ok(AuditNames {
         user: decode_name(d)?,
@@ -263,6 +344,7 @@ fn decode_names(d: &mut Decoder<'_>) -> Result<AuditNames, minicbor::decode::Err
 }
 
 /// A name field of an entry: a text string (bounded as it is read: flash is untrusted) or null.
+#[cfg(feature = "accounts-store")]
 fn decode_name(d: &mut Decoder<'_>) -> Result<Option<String>, minicbor::decode::Error> {
     if d.datatype()? == minicbor::data::Type::Null {
         d.null()?;
@@ -273,6 +355,7 @@ fn decode_name(d: &mut Decoder<'_>) -> Result<Option<String>, minicbor::decode::
 
 /// Keeps `event` in the first free pending slot, for `wsbmc user` on a stopped agent. `Ok(false)`
 /// when all [`PENDING_SLOTS`] are taken.
+#[cfg(feature = "accounts-store")]
 pub async fn store_pending<F: MultiwriteNorFlash>(
     store: &mut Store<F>,
     event: &PendingAudit,
@@ -288,6 +371,7 @@ pub async fn store_pending<F: MultiwriteNorFlash>(
 }
 
 /// Whether a pending slot is free (checked before a change is made).
+#[cfg(feature = "accounts-store")]
 pub async fn pending_room<F: MultiwriteNorFlash>(
     store: &mut Store<F>,
 ) -> Result<bool, StoreError<F::Error>> {
@@ -301,6 +385,7 @@ pub async fn pending_room<F: MultiwriteNorFlash>(
 
 /// The pending events with their slots, oldest change first. One that does not decode is
 /// returned as `None` so the caller removes it (it can never be logged).
+#[cfg(feature = "accounts-store")]
 pub async fn load_pending<F: MultiwriteNorFlash>(
     store: &mut Store<F>,
 ) -> Vec<(u8, Option<PendingAudit>)> {
@@ -320,6 +405,7 @@ pub async fn load_pending<F: MultiwriteNorFlash>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(feature = "accounts-store")]
     use alloc::vec;
     use wsbmc_ipmi::sel::examples::SYSTEM;
 
@@ -331,6 +417,7 @@ mod tests {
     }
 
     /// A store on RAM flash; mounting the same buffers again is a restart.
+    #[cfg(feature = "accounts-store")]
     async fn mount<'a>(
         map: &'a mut [u8],
         queue: &'a mut [u8],
@@ -351,6 +438,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "accounts-store")]
     fn entries_round_trip_through_the_store_and_survive_a_remount() {
         futures_lite::future::block_on(async {
             let mut map = vec![0xFF; 4 * 1024];
@@ -376,6 +464,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "accounts-store")]
     fn pending_events_round_trip_and_are_bounded_in_number() {
         futures_lite::future::block_on(async {
             let mut map = vec![0xFF; 8 * 1024];
@@ -437,6 +526,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "accounts-store")]
     fn an_entry_that_does_not_decode_is_an_error_not_a_panic() {
         for bytes in [
             &[0x83, 0x41, 0x00, 0xF6, 0xF6][..],

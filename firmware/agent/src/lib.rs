@@ -814,7 +814,7 @@ impl Agent {
         mut sel: Sel,
     ) -> ! {
         self.restore_thresholds(&mut store).await;
-        #[cfg(feature = "accounts")]
+        #[cfg(feature = "accounts-store")]
         {
             let entries = audit::load_names(&mut store).await;
             *self.log.names().borrow_mut() = audit::NameTable::new(entries);
@@ -834,7 +834,7 @@ impl Agent {
         #[cfg(not(feature = "sel-loss-detection"))]
         let lost = false;
         // Account changes `wsbmc user` made while the agent was stopped, before "started".
-        #[cfg(feature = "accounts")]
+        #[cfg(feature = "accounts-store")]
         self.log_pending_audits(&mut store, &mut sel).await;
         // One add for both records: each await site costs the bare-metal image flash.
         let boot = [
@@ -891,22 +891,18 @@ impl Agent {
                 }
                 #[cfg(feature = "accounts")]
                 LogCmd::Audit(event, names) => {
-                    let added = sel.add(&mut store, &event, now).await;
+                    let (added, named) =
+                        audit::add_named(&mut sel, &mut store, &event, now, names).await;
                     self.note("SEL write", added.is_ok());
-                    if let Ok(wsbmc_sel::Added::Stored(id)) = added {
-                        // The names before the indication, so its CIM_LogRecord carries them.
-                        if let Some(record) = sel.find(id) {
-                            let stored = audit::store_names(&mut store, &record, &names).await;
-                            self.note("audit name write", stored.is_ok());
-                            // Shown until a restart even if the write failed.
-                            let entry = stored.unwrap_or_else(|_| audit::NameEntry {
-                                record: record.encode(),
-                                names,
-                            });
-                            self.log.names().borrow_mut().insert(entry);
-                        }
+                    // The names before the indication, so its CIM_LogRecord carries them.
+                    if let Some((entry, stored)) = named {
+                        self.note("audit name write", stored);
+                        self.log.names().borrow_mut().insert(entry);
+                    }
+                    // `_id`: used only with eventing.
+                    if let Ok(wsbmc_sel::Added::Stored(_id)) = added {
                         #[cfg(feature = "eventing")]
-                        self.indicate_stored(&sel, id);
+                        self.indicate_stored(&sel, _id);
                         #[cfg(feature = "sel-loss-detection")]
                         {
                             since_mark += 1;
@@ -918,8 +914,7 @@ impl Agent {
                     self.note("SEL clear", ok);
                     #[cfg(feature = "accounts")]
                     if ok {
-                        let slots = self.log.names().borrow_mut().take_slots();
-                        let removed = audit::remove_names(&mut store, slots.into_iter()).await;
+                        let removed = audit::clear_names(&mut store, self.log.names()).await;
                         self.note("audit name removal", removed);
                     }
                     cleared = ok || cleared;
@@ -928,7 +923,7 @@ impl Agent {
                         since_mark = CHECKPOINT_EVERY;
                     }
                 }
-                #[cfg(any(feature = "accounts", feature = "eventing-store"))]
+                #[cfg(any(feature = "accounts-store", feature = "eventing-store"))]
                 LogCmd::Record(key, value) => {
                     let written = match value {
                         Some(bytes) => store.set(key, &log::Raw(&bytes)).await.is_ok(),
@@ -956,7 +951,7 @@ impl Agent {
     /// into the SEL, each stamped with the time of its change and with its names, then removes
     /// it. A power cut between the two would log it twice at the next start, so an event
     /// whose record is already among the newest records is only removed.
-    #[cfg(feature = "accounts")]
+    #[cfg(feature = "accounts-store")]
     async fn log_pending_audits<F: MultiwriteNorFlash>(&self, store: &mut Store<F>, sel: &mut Sel) {
         for (slot, pending) in audit::load_pending(store).await {
             if let Some(p) = pending {
@@ -1079,7 +1074,7 @@ impl Agent {
     /// Queues a store write for the log task, which owns the store: `Some` CBOR bytes under
     /// `key`, or its removal. For the account table's records (issue 15). `false` when the
     /// queue is full (the change then lives until a restart only; it is counted).
-    #[cfg(feature = "accounts")]
+    #[cfg(feature = "accounts-store")]
     pub fn persist_record(&self, key: StoreKey, value: Option<Vec<u8>>) -> bool {
         self.log.send(LogCmd::Record(key, value))
     }

@@ -33,7 +33,7 @@ pub enum LogCmd {
     /// Store a record already encoded as CBOR under a key, or remove the key (`None`): an
     /// account slot or the account settings (issue 15), which the accounts crate encodes, or
     /// a chunk of a WS-Eventing subscription (issue 16).
-    #[cfg(any(feature = "accounts", feature = "eventing-store"))]
+    #[cfg(any(feature = "accounts-store", feature = "eventing-store"))]
     Record(wsbmc_store::StoreKey, Option<Vec<u8>>),
     /// A Session Audit event and the names its record has no room for (issue 15): the record
     /// is added, then its names are kept beside it (`crate::audit`).
@@ -42,10 +42,10 @@ pub enum LogCmd {
 }
 
 /// CBOR bytes encoded elsewhere, written to the store as they are.
-#[cfg(any(feature = "accounts", feature = "eventing-store"))]
+#[cfg(any(feature = "accounts-store", feature = "eventing-store"))]
 pub(crate) struct Raw<'a>(pub &'a [u8]);
 
-#[cfg(any(feature = "accounts", feature = "eventing-store"))]
+#[cfg(any(feature = "accounts-store", feature = "eventing-store"))]
 impl<C> Encode<C> for Raw<'_> {
     fn encode<W: minicbor::encode::Write>(
         &self,
