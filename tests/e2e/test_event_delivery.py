@@ -614,7 +614,7 @@ def test_subscriptions_are_dsp1054_instances_without_their_secrets(ev_agent, sin
             f'<w:Selector Name="{k}">{v}</w:Selector>'
             for k, v in {"__cimnamespace": "root/interop", **keys}.items()
         )
-        # Read-only: Delete is refused (a subscription ends with Unsubscribe), and Put too.
+        # Its ends are not deletable on their own (Delete of the subscription ends it), nor Put.
         text, _ = envelope(TRANSFER + "Delete", CIM + cls, "", selectors_xml=sel_xml)
         r = post(a, text)
         assert r.status_code == 500 and fault_of(r.text)[1].endswith("ActionNotSupported"), r.text
@@ -637,3 +637,82 @@ def test_subscriptions_are_dsp1054_instances_without_their_secrets(ev_agent, sin
     assert [p["Name"] for p, _ in _interop_items(wsman, LISTENER)] == [f"wsbmc:listener:{pull_id}"]
     assert len(_interop_items(wsman, SUBSCRIPTION)) == 1
     assert sink.errors == []
+
+
+class _EprSelectorSet:
+    """The selector set of a CIM_IndicationSubscription for pypsrp: its keys are references,
+    which pypsrp's SelectorSet (text values only) cannot carry, so each is the EPR the instance's
+    own Filter/Handler property holds, as a CIM console builds it."""
+
+    def __init__(self, raw):
+        self.raw = raw
+
+    def pack(self):
+        w = "http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd"
+        sel = ET.Element("{%s}SelectorSet" % w)
+        ET.SubElement(sel, "{%s}Selector" % w, Name="__cimnamespace").text = "root/interop"
+        inst = ET.fromstring(self.raw)
+        for key in ("Filter", "Handler"):
+            ref = inst.find("{%s}%s" % (CIM + SUBSCRIPTION, key))
+            epr = ET.SubElement(ET.SubElement(sel, "{%s}Selector" % w, Name=key), "{%s}EndpointReference" % A)
+            epr.extend(list(ref))
+        return sel
+
+
+def test_deleting_the_subscription_instance_unsubscribes(tmp_path, sinks):
+    """WS-Transfer Delete of a CIM_IndicationSubscription (pypsrp) ends the subscription as an
+    Unsubscribe does: GetStatus and Renew then answer as after an Unsubscribe, delivery stops, no
+    SubscriptionEnd is sent, and its filter and listener go too. A ReadOnly user who does not own
+    it gets the fault its Get gets (the instance is not there for it), and nothing ends."""
+    from pypsrp.exceptions import WSManFaultError
+    from test_accounts import VIEWER, VIEWER_PW, as_user, user_cmd
+    from wsmanlib import pypsrp
+
+    state = tmp_path / "state"
+    r = user_cmd(state, "add", VIEWER, "--role", "ReadOnly", password=VIEWER_PW)
+    assert r.returncode == 0, r.stderr
+    a = Agent(args=["--state-dir", str(state)], control=tmp_path / "ctl.sock")
+    try:
+        sink = sinks(MODE_PUSH)
+        ident = subscribed(a, sink, MODE_PUSH, end_to=True, delivery="<w:Heartbeats>PT1S</w:Heartbeats>")
+        # A second one, unsubscribed the WS-Eventing way, for the answers to compare with.
+        other = subscribed(a, sinks(MODE_PUSH), MODE_PUSH)
+        assert manage(a, "Unsubscribe", other).status_code == 200
+        after_unsubscribe = {v: fault_of(manage(a, v, other).text)[:3] for v in ("GetStatus", "Renew")}
+        sink.wait_for(lambda ds: ds, within=5, what="a heartbeat")
+
+        admin = pypsrp(a)
+        (raw,) = [raw for _, raw in _interop_items(admin, SUBSCRIPTION)]
+        sel = _EprSelectorSet(raw)
+        # The Administrator's Get finds it by these selectors.
+        assert admin.get(CIM + SUBSCRIPTION, selector_set=sel).find(".//{%s}Filter" % (CIM + SUBSCRIPTION)) is not None
+
+        viewer = pypsrp(as_user(a, VIEWER, VIEWER_PW))
+        refusals = []
+        for call in (viewer.get, viewer.delete):
+            with pytest.raises(WSManFaultError) as e:
+                call(CIM + SUBSCRIPTION, selector_set=sel)
+            refusals.append((e.value.code, e.value.reason))
+        assert refusals[0] == refusals[1], refusals
+        assert "no CIM_IndicationSubscription instance has these keys" in refusals[0][1], refusals
+        assert manage(a, "GetStatus", ident).status_code == 200
+
+        admin.delete(CIM + SUBSCRIPTION, selector_set=sel)
+        for verb, expected in after_unsubscribe.items():
+            r = manage(a, verb, ident)
+            assert r.status_code == 500 and fault_of(r.text)[:3] == expected, (verb, r.text)
+        assert after_unsubscribe["Renew"][1].endswith("UnableToRenew"), after_unsubscribe
+        n = len(sink.snapshot())
+        time.sleep(3)
+        # One may have been on the wire when the Delete arrived; none after.
+        assert len(sink.snapshot()) <= n + 1
+        assert sink.ends == []
+        for cls in (FILTER, LISTENER, SUBSCRIPTION):
+            assert _interop_items(admin, cls) == [], cls
+        # Deleted once: a second Delete finds no instance.
+        with pytest.raises(WSManFaultError) as e:
+            admin.delete(CIM + SUBSCRIPTION, selector_set=sel)
+        assert "no CIM_IndicationSubscription instance" in e.value.reason, e.value
+        assert sink.errors == []
+    finally:
+        a.stop()

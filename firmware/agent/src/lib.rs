@@ -1352,6 +1352,19 @@ impl Platform for Agent {
         Some(events::subscription_view(sub, now))
     }
 
+    /// The caller must see it ([`Agent::sees_subscription`]), as for the instance it deleted.
+    /// The store forgets it and the delivery task stops after the request, as after an
+    /// Unsubscribe (`handle` syncs both after every WS-Man request).
+    #[cfg(feature = "subscription-classes")]
+    fn end_subscription(&self, id: &str) -> bool {
+        let Ok(mut table) = self.events.table().try_borrow_mut() else {
+            return false;
+        };
+        let now = now_ms();
+        let visible = events::live(&table, now).any(|s| s.id == id && self.sees_subscription(s));
+        visible && table.remove(id).is_some()
+    }
+
     fn clear_log(&self) -> ClearOutcome {
         if !self.log.is_enabled() {
             return ClearOutcome::Unsupported;

@@ -357,6 +357,14 @@ impl Table {
         Ok(self.subs.remove(i))
     }
 
+    /// Removes subscription `id` whoever owns it, as Unsubscribe does (no SubscriptionEnd). For a
+    /// caller that checked its right to first: an Administrator's Delete of the subscription's
+    /// DSP1054 instance.
+    pub fn remove(&mut self, id: &str) -> Option<Subscription> {
+        let i = self.subs.iter().position(|s| s.id == id)?;
+        Some(self.subs.remove(i))
+    }
+
     /// Removes expired subscriptions and returns their identifiers. WS-Eventing sends no
     /// SubscriptionEnd for an expiry: the subscriber knew the time.
     pub fn expire(&mut self, now_ms: u64) -> Vec<String> {
