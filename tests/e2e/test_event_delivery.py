@@ -378,6 +378,65 @@ def test_sink_credentials(ev_agent, sinks, scheme):
     assert sink.errors == [] and wrong.errors == []
 
 
+def _heartbeats_then_unsubscribe(a, sink, n, delivery="", header="", midway=None):
+    """Subscribes `sink` to heartbeats every second, waits for `n` deliveries (calling
+    `midway()` after the second), unsubscribes, and waits for the agent to close its kept
+    connection. Returns how many deliveries the sink took."""
+    ident = subscribed(a, sink, MODE_PUSH, delivery="<w:Heartbeats>PT1S</w:Heartbeats>" + delivery, header=header)
+    if midway is not None:
+        sink.wait_for(lambda ds: ds[1:], within=6, what="two heartbeats")
+        midway()
+    sink.wait_for(lambda ds: ds[n - 1:], within=n + 6, what=f"{n} heartbeats")
+    assert manage(a, "Unsubscribe", ident).status_code == 200
+    # The kept connection is closed with its subscription (a delivery on the wire at the
+    # Unsubscribe finishes first).
+    deadline = time.monotonic() + 5
+    while sink.open_connections():
+        assert time.monotonic() < deadline, "the agent kept its connection after the Unsubscribe"
+        time.sleep(0.05)
+    assert sink.errors == []
+    return len(sink.snapshot())
+
+
+def test_deliveries_share_one_connection_and_one_digest_challenge(ev_agent, sinks):
+    """N deliveries to a Digest sink: 1 TCP connection and N+1 HTTP exchanges (the first
+    delivery's challenge is answered, then kept with nc counting up)."""
+    user, password = "collector", "s3cret pass"
+    sink = sinks(MODE_PUSH, auth=("digest", user, password))
+    auth = f'<w:Auth Profile="{PROFILE}http/digest"/>'
+    n = _heartbeats_then_unsubscribe(ev_agent, sink, 5, auth, _tokens(user, password))
+    assert (sink.connections, sink.requests, sink.unauthorized) == (1, n + 1, 1), (
+        n, sink.connections, sink.requests, sink.unauthorized)
+    ncs = [re.search(r"nc=([0-9a-f]{8})", d.authorization).group(1) for d in sink.snapshot()]
+    assert ncs == [f"{i:08x}" for i in range(1, n + 1)], ncs
+
+
+def test_a_stale_nonce_is_answered_by_one_reauthentication(ev_agent, sinks):
+    user, password = "collector", "s3cret pass"
+    # Each nonce serves two requests, then the sink says stale=true.
+    sink = sinks(MODE_PUSH, auth=("digest", user, password), nonce_uses=2)
+    auth = f'<w:Auth Profile="{PROFILE}http/digest"/>'
+    n = _heartbeats_then_unsubscribe(ev_agent, sink, 6, auth, _tokens(user, password))
+    assert sink.stale >= 2, sink.stale
+    # Every 401 after the first is a stale one, answered once: nothing failed or was retried.
+    assert sink.unauthorized == sink.stale + 1
+    assert (sink.connections, sink.requests) == (1, n + sink.unauthorized), (n, sink.connections, sink.requests)
+
+
+def test_a_sink_that_closes_gets_a_new_connection(ev_agent, sinks):
+    """A sink answering `Connection: close` gets one connection per delivery; one that drops
+    the kept connection while idle gets a new one for the next delivery, which is not lost."""
+    closing = sinks(MODE_PUSH, close=True)
+    n = _heartbeats_then_unsubscribe(ev_agent, closing, 3)
+    assert closing.connections == closing.requests == n, (n, closing.connections, closing.requests)
+    dropping = sinks(MODE_PUSH)
+    n = _heartbeats_then_unsubscribe(ev_agent, dropping, 5, midway=dropping.drop_connections)
+    assert dropping.connections == 2 and dropping.requests == n, (n, dropping.connections, dropping.requests)
+    # A heartbeat a second, none missed around the drop.
+    gaps = [b.when - a.when for a, b in zip(dropping.snapshot(), dropping.snapshot()[1:])]
+    assert max(gaps) < 1.9, gaps
+
+
 def _ca_and_leaf(tmp_path, name):
     """A CA and a P-256 leaf for 127.0.0.1 it signed, made with the openssl CLI: (CA PEM,
     (leaf PEM, leaf key))."""
