@@ -1266,6 +1266,53 @@ mod tests {
         );
     }
 
+    /// The check before a kept connection is reused: open and quiet is usable; closed by the
+    /// sink, or with bytes nobody asked for, is not.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_kept_connection_the_sink_closed_or_wrote_on_is_not_reused() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let conn = Conn::Plain(TcpStream::connect(addr).await.unwrap());
+        let (mut server, _) = listener.accept().await.unwrap();
+        assert!(!conn.closed_while_idle());
+        server.write_all(b"HTTP/1.1 408 x\r\n\r\n").await.unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(conn.closed_while_idle(), "unasked bytes");
+
+        let conn = Conn::Plain(TcpStream::connect(addr).await.unwrap());
+        let (server, _) = listener.accept().await.unwrap();
+        assert!(!conn.closed_while_idle());
+        drop(server);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(conn.closed_while_idle(), "closed by the sink");
+    }
+
+    /// An exchange on a connection the sink closed before answering says so, which is what
+    /// lets a kept connection's request go again on a new one; a cut-short answer does not.
+    #[tokio::test(flavor = "current_thread")]
+    async fn an_unanswered_exchange_is_told_from_a_cut_short_answer() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        for (reply, unanswered) in [
+            (&b""[..], true),
+            (&b"HTTP/1.1 200 OK\r\nContent-Le"[..], false),
+        ] {
+            let client = TcpStream::connect(addr).await.unwrap();
+            let (mut server, _) = listener.accept().await.unwrap();
+            let serve = async move {
+                let mut buf = [0u8; 256];
+                let _ = server.read(&mut buf).await;
+                server.write_all(reply).await.unwrap();
+            };
+            let (result, ()) =
+                tokio::join!(exchange_on(client, "POST / HTTP/1.1\r\n\r\n", b""), serve);
+            match result {
+                Err(e) => assert_eq!(e.unanswered, unanswered, "{}", e.message),
+                Ok(_) => panic!("no answer was complete"),
+            }
+        }
+    }
+
     #[test]
     fn digest_quotes_what_it_echoes() {
         let ch = digest::Challenge::parse(r#"Digest realm="a\"b", nonce="n""#).unwrap();
