@@ -3,13 +3,18 @@ delivery at an event sink, per mode, and the agent's memory per subscription.
 
 Starts the release binary on the simulated board (127.0.0.1, free ports, stopped by PID), one
 event sink per mode (tests/e2e/event_sink.py) and one subscription each (Push, PushWithAck,
-Events with MaxTime PT0.1S), then drives N crossings through `wsbmc sim set`/`clear`, round
+Events with MaxTime PT0.1S, and "Push+Digest": Push to a sink that demands HTTP Digest, the
+credentials given in the Subscribe), then drives N crossings through `wsbmc sim set`/`clear`, round
 robin over the board's always-powered temperature sensors (the per-sensor rate limit allows 4
 events of a kind a minute). A sample is the time from just before `wsbmc sim set` (or `clear`)
 to the sink receiving that sensor's CIM_AlertIndication: it includes the sensor's poll period
 (1 s on this board), so it spreads over about one period. A Pull subscription polled every
 10 ms beside them sees the event when the agent queues it; "queued_to_sink" is the sink's
 arrival time minus that (the delivery task's own part, within the 10 ms of the Pull loop).
+
+Per sink it also reports the TCP connections it accepted, the HTTP requests it answered and
+its 401s: with keep-alive and the Digest nonce kept, N deliveries take 1 connection and, with
+Digest, N+1 requests.
 
 Memory: VmRSS of a fresh agent, then with 8 Pull subscriptions (the table's cap) idle, then
 with their queues filled by crossings nobody pulls (32 events each at most).
@@ -104,7 +109,7 @@ class Agent:
         items = ET.fromstring(r.text).find(f".//{{{n}}}Items")
         return [(ev.get("Action"), list(ev)[0]) for ev in items.findall(f"{{{event_sink.W}}}Event")]
 
-    def subscribe(self, mode, delivery=""):
+    def subscribe(self, mode, delivery="", header=""):
         body = (f'<e:Subscribe xmlns:e="{E}"><e:Delivery Mode="{mode}">{delivery}</e:Delivery>'
                 f"<e:Expires>PT3600S</e:Expires></e:Subscribe>")
         env = (
@@ -112,12 +117,25 @@ class Agent:
             f"<s:Header><a:To>{self.url}</a:To><w:ResourceURI>{ALL_CLASSES}</w:ResourceURI>"
             f"<a:ReplyTo><a:Address>{event_sink.ANONYMOUS}</a:Address></a:ReplyTo>"
             f"<a:Action>{E}/Subscribe</a:Action><a:MessageID>uuid:{secrets.token_hex(16)}</a:MessageID>"
-            f"</s:Header><s:Body>{body}</s:Body></s:Envelope>"
+            f"{header}</s:Header><s:Body>{body}</s:Body></s:Envelope>"
         )
         r = self.post(env)
         if r.status_code != 200:
             raise SystemExit(f"Subscribe failed: {r.text}")
         return ET.fromstring(r.text).findtext(f".//{{{E}}}Identifier")
+
+
+def token_header(user, password):
+    """Sink credentials as openwsman sends them: a wst:IssuedTokens header."""
+    wst = "http://schemas.xmlsoap.org/ws/2005/02/trust"
+    wsse = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
+    return (
+        f'<wst:IssuedTokens xmlns:wst="{wst}" xmlns:wsse="{wsse}"><wst:RequestSecurityTokenResponse>'
+        f"<wst:TokenType>http://schemas.dmtf.org/wbem/wsman/1/wsman/token/userNameToken</wst:TokenType>"
+        f"<wst:RequestedSecurityToken><wsse:UsernameToken><wsse:Username>{user}</wsse:Username>"
+        f"<wsse:Password>{password}</wsse:Password></wsse:UsernameToken></wst:RequestedSecurityToken>"
+        f"</wst:RequestSecurityTokenResponse></wst:IssuedTokens>"
+    )
 
 
 def sensors():
@@ -164,13 +182,19 @@ def main():
     out = {"crossings": n}
     with tempfile.TemporaryDirectory() as tmp:
         a = Agent(tmp)
+        sink_user, sink_pw = "collector", secrets.token_urlsafe(12)
         sinks = {"Push": EventSink(MODE_PUSH), "PushWithAck": EventSink(MODE_PUSH_WITH_ACK),
-                 "Events": EventSink(MODE_EVENTS)}
+                 "Events": EventSink(MODE_EVENTS),
+                 "Push+Digest": EventSink(MODE_PUSH, auth=("digest", sink_user, sink_pw))}
         try:
-            batch = {"Events": "<w:MaxElements>20</w:MaxElements><w:MaxTime>PT0.1S</w:MaxTime>"}
+            extra = {"Events": "<w:MaxElements>20</w:MaxElements><w:MaxTime>PT0.1S</w:MaxTime>",
+                     "Push+Digest": '<w:Auth Profile="http://schemas.dmtf.org/wbem/wsman/1/wsman/'
+                                    'secprofile/http/digest"/>'}
             for mode, sink in sinks.items():
+                header = token_header(sink_user, sink_pw) if sink.auth else ""
                 a.subscribe({"Push": MODE_PUSH, "PushWithAck": MODE_PUSH_WITH_ACK,
-                             "Events": MODE_EVENTS}[mode], sink.notify_to() + batch.get(mode, ""))
+                             "Events": MODE_EVENTS, "Push+Digest": MODE_PUSH}[mode],
+                            sink.notify_to() + extra.get(mode, ""), header)
             ctx = a.subscribe(PULL)
             lat = {m: [] for m in sinks}
             part = {m: [] for m in sinks}
@@ -203,6 +227,11 @@ def main():
                 for m, v in part.items() if v
             }
             out["sink_errors"] = sum(len(s.errors) for s in sinks.values())
+            out["sink_http"] = {
+                m: {"deliveries": len(s.snapshot()), "connections": s.connections,
+                    "requests": s.requests, "401": s.unauthorized}
+                for m, s in sinks.items()
+            }
         finally:
             for sink in sinks.values():
                 sink.stop()

@@ -19,6 +19,14 @@ wsman.md 3.11, deploy.md 3); `refuse = True` answers a `wsman:DeliveryRefused` f
 `stop()` takes the sink down (connections refused) and `start()` brings it back on its port.
 With `auth=("basic"|"digest", user, password)` it demands those credentials (401 otherwise);
 with `tls=(certfile, keyfile)` it serves HTTPS.
+
+Connections: it speaks HTTP/1.1 and keeps a connection open between requests, as HTTP.sys does
+for Windows Event Collector, unless built with `close=True` (every answer says `Connection:
+close`). `connections` counts the TCP connections accepted, `requests` every HTTP request (401s
+included), `unauthorized` the 401s and `stale` those that said `stale=true`. A Digest nonce may
+be used again with a higher nc (RFC 7616), `nonce_uses` times at most: past that the sink
+answers 401 with `stale=true` and a new nonce. `stop()` also closes the open connections, so a
+stopped sink is down for a kept-alive client too.
 """
 
 import hashlib
@@ -79,10 +87,16 @@ def free_port():
 
 
 class EventSink:
-    def __init__(self, mode=MODE_PUSH, auth=None, tls=None):
+    def __init__(self, mode=MODE_PUSH, auth=None, tls=None, close=False, nonce_uses=None):
         self.mode = mode
         self.auth = auth
         self.tls = tls
+        self.close = close
+        self.nonce_uses = nonce_uses
+        self.connections = 0
+        self.requests = 0
+        self.stale = 0
+        self._open = set()
         self.port = free_port()
         self.deliveries = []
         self.ends = []
@@ -91,7 +105,8 @@ class EventSink:
         self.refused = 0
         self.unauthorized = 0
         self._ids = set()
-        self._nonces = set()
+        # nonce -> (the highest nc used with it, how many requests used it)
+        self._nonces = {}
         self._lock = threading.Lock()
         self._server = None
         self._thread = None
@@ -102,8 +117,21 @@ class EventSink:
         sink = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
             def log_message(self, *a):
                 pass
+
+            def setup(self):
+                super().setup()
+                with sink._lock:
+                    sink.connections += 1
+                    sink._open.add(self.connection)
+
+            def finish(self):
+                with sink._lock:
+                    sink._open.discard(self.connection)
+                super().finish()
 
             def do_POST(self):
                 sink._handle(self)
@@ -125,9 +153,24 @@ class EventSink:
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
 
+    def drop_connections(self):
+        """Closes every open connection, as a sink's idle timeout does; it keeps serving."""
+        with self._lock:
+            open_now = list(self._open)
+        for c in open_now:
+            try:
+                c.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def open_connections(self):
+        with self._lock:
+            return len(self._open)
+
     def stop(self):
         if self._server is not None:
             self._server.shutdown()
+            self.drop_connections()
             self._server.server_close()
             self._thread.join(timeout=10)
             self._server = None
@@ -174,6 +217,8 @@ class EventSink:
         h.send_response(status)
         for k, v in headers:
             h.send_header(k, v)
+        if self.close:
+            h.send_header("Connection", "close")
         if body:
             h.send_header("Content-Type", "application/soap+xml;charset=UTF-8")
         h.send_header("Content-Length", str(len(body)))
@@ -193,26 +238,37 @@ class EventSink:
                 return True
             challenge = 'Basic realm="sink"'
         else:
-            if got.startswith("Digest ") and self._digest_ok(got[7:], h.path, user, password):
+            verdict = self._digest_ok(got[7:], h.path, user, password) if got.startswith("Digest ") else None
+            if verdict is True:
                 return True
             nonce = os.urandom(16).hex()
             with self._lock:
-                self._nonces.add(nonce)
-            challenge = f'Digest realm="sink", qop="auth", algorithm=SHA-256, nonce="{nonce}"'
+                self._nonces[nonce] = (0, 0)
+                if verdict == "stale":
+                    self.stale += 1
+            stale = ', stale=true' if verdict == "stale" else ""
+            challenge = f'Digest realm="sink", qop="auth", algorithm=SHA-256, nonce="{nonce}"{stale}'
         with self._lock:
             self.unauthorized += 1
         self._answer(h, 401, headers=[("WWW-Authenticate", challenge)])
         return False
 
     def _digest_ok(self, text, path, user, password):
+        """True, False, or "stale": right credentials on a nonce used up (`nonce_uses`)."""
         p = {}
         for part in _split_params(text):
             k, _, v = part.partition("=")
             p[k.strip().lower()] = v.strip().strip('"')
+        try:
+            nc = int(p.get("nc", ""), 16)
+        except ValueError:
+            return False
         with self._lock:
-            fresh = p.get("nonce") in self._nonces
-            self._nonces.discard(p.get("nonce"))
-        if not fresh or p.get("username") != user or p.get("uri") != path:
+            last_nc, uses = self._nonces.get(p.get("nonce"), (None, 0))
+        # A nonce this sink gave, with an nc above every earlier one (no replay).
+        if last_nc is None or nc <= last_nc:
+            return False
+        if p.get("username") != user or p.get("uri") != path:
             return False
         if p.get("algorithm", "MD5").upper() != "SHA-256" or p.get("qop") != "auth":
             return False
@@ -223,11 +279,21 @@ class EventSink:
         ha1 = h(f"{user}:sink:{password}")
         ha2 = h(f"POST:{path}")
         want = h(f"{ha1}:{p['nonce']}:{p.get('nc')}:{p.get('cnonce')}:auth:{ha2}")
-        return p.get("response") == want
+        if p.get("response") != want:
+            return False
+        if self.nonce_uses is not None and uses >= self.nonce_uses:
+            with self._lock:
+                self._nonces.pop(p["nonce"], None)
+            return "stale"
+        with self._lock:
+            self._nonces[p["nonce"]] = (nc, uses + 1)
+        return True
 
     def _handle(self, h):
         length = int(h.headers.get("Content-Length", "0"))
         raw = h.rfile.read(length)
+        with self._lock:
+            self.requests += 1
         if not self._authorized(h):
             return
         when = time.monotonic()

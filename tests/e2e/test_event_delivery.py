@@ -378,6 +378,65 @@ def test_sink_credentials(ev_agent, sinks, scheme):
     assert sink.errors == [] and wrong.errors == []
 
 
+def _heartbeats_then_unsubscribe(a, sink, n, delivery="", header="", midway=None):
+    """Subscribes `sink` to heartbeats every second, waits for `n` deliveries (calling
+    `midway()` after the second), unsubscribes, and waits for the agent to close its kept
+    connection. Returns how many deliveries the sink took."""
+    ident = subscribed(a, sink, MODE_PUSH, delivery="<w:Heartbeats>PT1S</w:Heartbeats>" + delivery, header=header)
+    if midway is not None:
+        sink.wait_for(lambda ds: ds[1:], within=6, what="two heartbeats")
+        midway()
+    sink.wait_for(lambda ds: ds[n - 1:], within=n + 6, what=f"{n} heartbeats")
+    assert manage(a, "Unsubscribe", ident).status_code == 200
+    # The kept connection is closed with its subscription (a delivery on the wire at the
+    # Unsubscribe finishes first).
+    deadline = time.monotonic() + 5
+    while sink.open_connections():
+        assert time.monotonic() < deadline, "the agent kept its connection after the Unsubscribe"
+        time.sleep(0.05)
+    assert sink.errors == []
+    return len(sink.snapshot())
+
+
+def test_deliveries_share_one_connection_and_one_digest_challenge(ev_agent, sinks):
+    """N deliveries to a Digest sink: 1 TCP connection and N+1 HTTP exchanges (the first
+    delivery's challenge is answered, then kept with nc counting up)."""
+    user, password = "collector", "s3cret pass"
+    sink = sinks(MODE_PUSH, auth=("digest", user, password))
+    auth = f'<w:Auth Profile="{PROFILE}http/digest"/>'
+    n = _heartbeats_then_unsubscribe(ev_agent, sink, 5, auth, _tokens(user, password))
+    assert (sink.connections, sink.requests, sink.unauthorized) == (1, n + 1, 1), (
+        n, sink.connections, sink.requests, sink.unauthorized)
+    ncs = [re.search(r"nc=([0-9a-f]{8})", d.authorization).group(1) for d in sink.snapshot()]
+    assert ncs == [f"{i:08x}" for i in range(1, n + 1)], ncs
+
+
+def test_a_stale_nonce_is_answered_by_one_reauthentication(ev_agent, sinks):
+    user, password = "collector", "s3cret pass"
+    # Each nonce serves two requests, then the sink says stale=true.
+    sink = sinks(MODE_PUSH, auth=("digest", user, password), nonce_uses=2)
+    auth = f'<w:Auth Profile="{PROFILE}http/digest"/>'
+    n = _heartbeats_then_unsubscribe(ev_agent, sink, 6, auth, _tokens(user, password))
+    assert sink.stale >= 2, sink.stale
+    # Every 401 after the first is a stale one, answered once: nothing failed or was retried.
+    assert sink.unauthorized == sink.stale + 1
+    assert (sink.connections, sink.requests) == (1, n + sink.unauthorized), (n, sink.connections, sink.requests)
+
+
+def test_a_sink_that_closes_gets_a_new_connection(ev_agent, sinks):
+    """A sink answering `Connection: close` gets one connection per delivery; one that drops
+    the kept connection while idle gets a new one for the next delivery, which is not lost."""
+    closing = sinks(MODE_PUSH, close=True)
+    n = _heartbeats_then_unsubscribe(ev_agent, closing, 3)
+    assert closing.connections == closing.requests == n, (n, closing.connections, closing.requests)
+    dropping = sinks(MODE_PUSH)
+    n = _heartbeats_then_unsubscribe(ev_agent, dropping, 5, midway=dropping.drop_connections)
+    assert dropping.connections == 2 and dropping.requests == n, (n, dropping.connections, dropping.requests)
+    # A heartbeat a second, none missed around the drop.
+    gaps = [b.when - a.when for a, b in zip(dropping.snapshot(), dropping.snapshot()[1:])]
+    assert max(gaps) < 1.9, gaps
+
+
 def _ca_and_leaf(tmp_path, name):
     """A CA and a P-256 leaf for 127.0.0.1 it signed, made with the openssl CLI: (CA PEM,
     (leaf PEM, leaf key))."""
@@ -614,7 +673,7 @@ def test_subscriptions_are_dsp1054_instances_without_their_secrets(ev_agent, sin
             f'<w:Selector Name="{k}">{v}</w:Selector>'
             for k, v in {"__cimnamespace": "root/interop", **keys}.items()
         )
-        # Read-only: Delete is refused (a subscription ends with Unsubscribe), and Put too.
+        # Its ends are not deletable on their own (Delete of the subscription ends it), nor Put.
         text, _ = envelope(TRANSFER + "Delete", CIM + cls, "", selectors_xml=sel_xml)
         r = post(a, text)
         assert r.status_code == 500 and fault_of(r.text)[1].endswith("ActionNotSupported"), r.text
@@ -637,3 +696,82 @@ def test_subscriptions_are_dsp1054_instances_without_their_secrets(ev_agent, sin
     assert [p["Name"] for p, _ in _interop_items(wsman, LISTENER)] == [f"wsbmc:listener:{pull_id}"]
     assert len(_interop_items(wsman, SUBSCRIPTION)) == 1
     assert sink.errors == []
+
+
+class _EprSelectorSet:
+    """The selector set of a CIM_IndicationSubscription for pypsrp: its keys are references,
+    which pypsrp's SelectorSet (text values only) cannot carry, so each is the EPR the instance's
+    own Filter/Handler property holds, as a CIM console builds it."""
+
+    def __init__(self, raw):
+        self.raw = raw
+
+    def pack(self):
+        w = "http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd"
+        sel = ET.Element("{%s}SelectorSet" % w)
+        ET.SubElement(sel, "{%s}Selector" % w, Name="__cimnamespace").text = "root/interop"
+        inst = ET.fromstring(self.raw)
+        for key in ("Filter", "Handler"):
+            ref = inst.find("{%s}%s" % (CIM + SUBSCRIPTION, key))
+            epr = ET.SubElement(ET.SubElement(sel, "{%s}Selector" % w, Name=key), "{%s}EndpointReference" % A)
+            epr.extend(list(ref))
+        return sel
+
+
+def test_deleting_the_subscription_instance_unsubscribes(tmp_path, sinks):
+    """WS-Transfer Delete of a CIM_IndicationSubscription (pypsrp) ends the subscription as an
+    Unsubscribe does: GetStatus and Renew then answer as after an Unsubscribe, delivery stops, no
+    SubscriptionEnd is sent, and its filter and listener go too. A ReadOnly user who does not own
+    it gets the fault its Get gets (the instance is not there for it), and nothing ends."""
+    from pypsrp.exceptions import WSManFaultError
+    from test_accounts import VIEWER, VIEWER_PW, as_user, user_cmd
+    from wsmanlib import pypsrp
+
+    state = tmp_path / "state"
+    r = user_cmd(state, "add", VIEWER, "--role", "ReadOnly", password=VIEWER_PW)
+    assert r.returncode == 0, r.stderr
+    a = Agent(args=["--state-dir", str(state)], control=tmp_path / "ctl.sock")
+    try:
+        sink = sinks(MODE_PUSH)
+        ident = subscribed(a, sink, MODE_PUSH, end_to=True, delivery="<w:Heartbeats>PT1S</w:Heartbeats>")
+        # A second one, unsubscribed the WS-Eventing way, for the answers to compare with.
+        other = subscribed(a, sinks(MODE_PUSH), MODE_PUSH)
+        assert manage(a, "Unsubscribe", other).status_code == 200
+        after_unsubscribe = {v: fault_of(manage(a, v, other).text)[:3] for v in ("GetStatus", "Renew")}
+        sink.wait_for(lambda ds: ds, within=5, what="a heartbeat")
+
+        admin = pypsrp(a)
+        (raw,) = [raw for _, raw in _interop_items(admin, SUBSCRIPTION)]
+        sel = _EprSelectorSet(raw)
+        # The Administrator's Get finds it by these selectors.
+        assert admin.get(CIM + SUBSCRIPTION, selector_set=sel).find(".//{%s}Filter" % (CIM + SUBSCRIPTION)) is not None
+
+        viewer = pypsrp(as_user(a, VIEWER, VIEWER_PW))
+        refusals = []
+        for call in (viewer.get, viewer.delete):
+            with pytest.raises(WSManFaultError) as e:
+                call(CIM + SUBSCRIPTION, selector_set=sel)
+            refusals.append((e.value.code, e.value.reason))
+        assert refusals[0] == refusals[1], refusals
+        assert "no CIM_IndicationSubscription instance has these keys" in refusals[0][1], refusals
+        assert manage(a, "GetStatus", ident).status_code == 200
+
+        admin.delete(CIM + SUBSCRIPTION, selector_set=sel)
+        for verb, expected in after_unsubscribe.items():
+            r = manage(a, verb, ident)
+            assert r.status_code == 500 and fault_of(r.text)[:3] == expected, (verb, r.text)
+        assert after_unsubscribe["Renew"][1].endswith("UnableToRenew"), after_unsubscribe
+        n = len(sink.snapshot())
+        time.sleep(3)
+        # One may have been on the wire when the Delete arrived; none after.
+        assert len(sink.snapshot()) <= n + 1
+        assert sink.ends == []
+        for cls in (FILTER, LISTENER, SUBSCRIPTION):
+            assert _interop_items(admin, cls) == [], cls
+        # Deleted once: a second Delete finds no instance.
+        with pytest.raises(WSManFaultError) as e:
+            admin.delete(CIM + SUBSCRIPTION, selector_set=sel)
+        assert "no CIM_IndicationSubscription instance" in e.value.reason, e.value
+        assert sink.errors == []
+    finally:
+        a.stop()

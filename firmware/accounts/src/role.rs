@@ -246,6 +246,9 @@ pub fn required(op: &Operation<'_>) -> Option<Privilege> {
         // ...): WinRM's "execute", which operators hold.
         Invoke => Privilege::ConfigureComponents,
         Put if op.class_is(&["CIM_NumericSensor"]) => Privilege::ConfigureComponents,
+        // Delete of a subscription is its Unsubscribe (wsbmc-cim's `subscription::delete`), which
+        // any subscriber may send; cim lets only its owner and Administrators reach it.
+        Delete if op.class_is(&["CIM_IndicationSubscription"]) => Privilege::Login,
         // Other writes change the BMC's own configuration: WinRM's "write".
         Put | Create | Delete => Privilege::ConfigureManager,
         Get | Enumerate | Pull | Release | Subscribe | Renew | GetStatus | Unsubscribe => {
@@ -330,6 +333,25 @@ mod tests {
             Operation::invoke("CIM_ComputerSystem", "RequestStateChange"),
         ] {
             assert!(authorize(ReadOnly, &o).is_err(), "{o:?}");
+        }
+    }
+
+    #[test]
+    fn deleting_a_subscription_needs_what_unsubscribe_needs() {
+        for role in Role::ALL {
+            assert_eq!(
+                authorize(role, &op(Delete, "CIM_IndicationSubscription")),
+                Ok(()),
+                "{role:?}"
+            );
+        }
+        // Its ends are not deletable on their own (cim answers ActionNotSupported to an
+        // Administrator); a ReadOnly caller is refused before that.
+        for class in [
+            "CIM_IndicationFilter",
+            "CIM_ListenerDestinationWSManagement",
+        ] {
+            assert!(authorize(ReadOnly, &op(Delete, class)).is_err());
         }
     }
 

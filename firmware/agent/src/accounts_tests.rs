@@ -179,3 +179,133 @@ fn a_subscription_is_shown_to_its_owner_and_administrators_only() {
     assert_eq!(filters("other", Role::Operator), 0);
     assert_eq!(filters("other2", Role::ReadOnly), 0);
 }
+
+/// Delete of a CIM_IndicationSubscription unsubscribes: by its owner (even ReadOnly, who may
+/// Unsubscribe) or an Administrator. Another user gets the answer its Get gets (the instance is
+/// not there for it); the filter and listener are not deletable on their own.
+#[cfg(feature = "subscription-classes")]
+#[test]
+fn deleting_a_subscription_instance_unsubscribes_for_its_owner_and_administrators_only() {
+    const CIM: &str = "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/";
+    const TRANSFER: &str = "http://schemas.xmlsoap.org/ws/2004/09/transfer/";
+    let agent = Agent::new(
+        Monitor::new(Vec::new()),
+        SystemInfo::new("host-1"),
+        Limits::default(),
+        7,
+    );
+    let subscribe = || {
+        let r = request(
+            &agent,
+            "viewer",
+            Role::ReadOnly,
+            "http://schemas.xmlsoap.org/ws/2004/08/eventing/Subscribe",
+            "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_AlertIndication",
+            "",
+            "<e:Subscribe><e:Delivery Mode=\"http://schemas.dmtf.org/wbem/wsman/1/wsman/Pull\"/>\
+             <e:Expires>PT600S</e:Expires></e:Subscribe>",
+        );
+        assert!(r.contains("SubscribeResponse"), "{r}");
+    };
+    // The selector set of the one subscription's EPR, as its owner enumerates it.
+    let selectors = || {
+        let r = request(
+            &agent,
+            "viewer",
+            Role::ReadOnly,
+            "http://schemas.xmlsoap.org/ws/2004/09/enumeration/Enumerate",
+            &alloc::format!("{CIM}CIM_IndicationSubscription"),
+            "<w:SelectorSet><w:Selector Name=\"__cimnamespace\">root/interop</w:Selector>\
+             </w:SelectorSet>",
+            "<n:Enumerate><w:OptimizeEnumeration/>\
+             <w:EnumerationMode>EnumerateEPR</w:EnumerationMode></n:Enumerate>",
+        );
+        let start = r.find("<w:SelectorSet>").expect("an EPR");
+        let end = r
+            .find("</a:ReferenceParameters></a:EndpointReference></w:Items>")
+            .expect("one EPR");
+        String::from(&r[start..end])
+    };
+    let body = |reply: &str| {
+        let start = reply.find("<s:Body>").expect("a body");
+        String::from(&reply[start..])
+    };
+    let on = |user: &str, role: Role, action: &str, class: &str, sel: &str| {
+        request(
+            &agent,
+            user,
+            role,
+            &alloc::format!("{TRANSFER}{action}"),
+            &alloc::format!("{CIM}{class}"),
+            sel,
+            "",
+        )
+    };
+    let live = || agent.events().table().borrow().len();
+
+    subscribe();
+    let sel = selectors();
+    // Another user, even an Operator: Delete answers what Get answers, and nothing ends.
+    let get = on(
+        "other",
+        Role::Operator,
+        "Get",
+        "CIM_IndicationSubscription",
+        &sel,
+    );
+    let delete = on(
+        "other",
+        Role::Operator,
+        "Delete",
+        "CIM_IndicationSubscription",
+        &sel,
+    );
+    assert!(get.contains("InvalidSelectors"), "{get}");
+    assert_eq!(body(&get), body(&delete));
+    assert_eq!(live(), 1);
+    // The filter's own Delete stays refused, even to an Administrator.
+    let filter_sel = &sel[sel.find("<w:SelectorSet>").map_or(0, |i| i + 1)..];
+    let filter_sel = &filter_sel[filter_sel.find("<w:SelectorSet>").expect("the filter's")..];
+    let filter_sel = &filter_sel[..filter_sel
+        .find("</a:ReferenceParameters>")
+        .expect("its end")];
+    let r = on(
+        "boss",
+        Role::Administrator,
+        "Delete",
+        "CIM_IndicationFilter",
+        filter_sel,
+    );
+    assert!(r.contains("ActionNotSupported"), "{r}");
+    assert_eq!(live(), 1);
+    // Its ReadOnly owner may: it is the owner's Unsubscribe.
+    let r = on(
+        "viewer",
+        Role::ReadOnly,
+        "Delete",
+        "CIM_IndicationSubscription",
+        &sel,
+    );
+    assert!(r.contains("transfer/DeleteResponse"), "{r}");
+    assert_eq!(live(), 0);
+    let again = on(
+        "viewer",
+        Role::ReadOnly,
+        "Delete",
+        "CIM_IndicationSubscription",
+        &sel,
+    );
+    assert!(again.contains("InvalidSelectors"), "{again}");
+    // An Administrator may end another user's.
+    subscribe();
+    let sel = selectors();
+    let r = on(
+        "boss",
+        Role::Administrator,
+        "Delete",
+        "CIM_IndicationSubscription",
+        &sel,
+    );
+    assert!(r.contains("transfer/DeleteResponse"), "{r}");
+    assert_eq!(live(), 0);
+}

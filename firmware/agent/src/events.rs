@@ -9,8 +9,8 @@
 //! log task stored, so a threshold edge the per-sensor rate limit kept out of the SEL raises
 //! none either, and a replay from a Bookmark yields exactly what was delivered live.
 
-use wsbmc_cim::LogView;
-use wsbmc_cim::indication;
+use wsbmc_cim::indication::{self, Indication};
+use wsbmc_cim::{LogRecordView, LogView};
 use wsbmc_eventing::subscribe::Bookmark;
 use wsbmc_eventing::{Backlog, Config, DeliveryMode, Event, Source};
 use wsbmc_wsman::{Fault, FaultDetail, FaultKind};
@@ -21,6 +21,7 @@ use crate::log::LogShared;
 pub(crate) const MODES: &[DeliveryMode] = &[DeliveryMode::Pull];
 
 /// Every mode, for an image with a delivery task.
+#[cfg_attr(feature = "eventing-deferred", allow(dead_code))]
 pub(crate) const ALL_MODES: &[DeliveryMode] = &[
     DeliveryMode::Pull,
     DeliveryMode::Push,
@@ -83,6 +84,33 @@ pub(crate) fn subscription_view(
 pub(crate) struct SelBacklog<'a> {
     pub(crate) log: &'a LogShared,
     pub(crate) system_name: &'a str,
+    /// The image's check before a Pull renders deferred events (`Agent::set_render_gate`).
+    #[cfg(feature = "eventing-deferred")]
+    pub(crate) gate: Option<crate::RenderGate>,
+}
+
+/// Hands `offer` the indications SEL record `view` raises, each with its filter check: rendered,
+/// or (feature `eventing-deferred`) as the record and the indication's place, to be rendered
+/// when a Pull takes it.
+fn raise(view: &LogRecordView, system_name: &str, offer: &mut dyn FnMut(Event, &Indication)) {
+    #[cfg(feature = "eventing-deferred")]
+    {
+        let record = view.record.encode();
+        for (part, ind) in (0u8..).zip(indication::unrendered(view, system_name).iter()) {
+            let action = if ind.class == indication::ALERT_INDICATION {
+                indication::ALERT_INDICATION_ACTION
+            } else {
+                indication::INST_CREATION_ACTION
+            };
+            offer(Event::deferred(ind.record_id, action, record, part), ind);
+        }
+    }
+    #[cfg(not(feature = "eventing-deferred"))]
+    for mut ind in indication::of_record(view, system_name) {
+        let body = core::mem::take(&mut ind.body);
+        let event = Event::new(Some(ind.record_id), ind.action.clone(), body);
+        offer(event, &ind);
+    }
 }
 
 impl Backlog for SelBacklog<'_> {
@@ -107,13 +135,24 @@ impl Backlog for SelBacklog<'_> {
             let Some(view) = self.log.record(i) else {
                 continue;
             };
-            for ind in indication::of_record(&view, self.system_name) {
+            raise(&view, self.system_name, &mut |event, ind| {
                 if ind.matches(filter) {
-                    sink(Event::new(Some(ind.record_id), ind.action, ind.body));
+                    sink(event);
                 }
-            }
+            });
         }
         Ok(())
+    }
+
+    #[cfg(feature = "eventing-deferred")]
+    fn render(&self, record: &[u8; 16], part: u8, out: &mut wsbmc_wsman::XmlWriter) -> bool {
+        let view = self.log.view_of(wsbmc_ipmi::sel::Record::decode(record));
+        indication::render_part(&view, self.system_name, part, out)
+    }
+
+    #[cfg(feature = "eventing-deferred")]
+    fn can_render(&self, n: usize) -> bool {
+        self.gate.is_none_or(|gate| gate(n))
     }
 }
 
@@ -128,12 +167,9 @@ pub(crate) fn indicate(source: &Source, log: &LogShared, system_name: &str, id: 
     let Some(view) = log.record(index) else {
         return;
     };
-    for mut ind in indication::of_record(&view, system_name) {
-        let body = core::mem::take(&mut ind.body);
-        let matches = |filter: Option<&str>| ind.matches(filter);
-        let event = Event::new(Some(ind.record_id), ind.action.clone(), body);
-        source.offer(event, now_ms, &matches);
-    }
+    raise(&view, system_name, &mut |event, ind| {
+        source.offer(event, now_ms, &|filter| ind.matches(filter));
+    });
 }
 
 /// Subscriptions kept in the store so they survive a restart (issue 16).

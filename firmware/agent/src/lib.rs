@@ -63,6 +63,11 @@ const POWER_POLL: Duration = Duration::from_millis(100);
 #[cfg(feature = "sel-loss-detection")]
 const CHECKPOINT_EVERY: u8 = 16;
 
+/// The image's answer to "may a Pull render this many deferred events now?"
+/// (`Agent::set_render_gate`).
+#[cfg(feature = "eventing-deferred")]
+pub type RenderGate = fn(usize) -> bool;
+
 /// The state shared by the poller, the power and log tasks, and every connection.
 pub struct Agent {
     monitor: RefCell<Monitor>,
@@ -102,6 +107,9 @@ pub struct Agent {
     /// next timer rather than polling.
     #[cfg(feature = "eventing")]
     events_wake: Signal<NoopRawMutex, ()>,
+    /// Whether a Pull may render this many deferred events now (`set_render_gate`).
+    #[cfg(feature = "eventing-deferred")]
+    render_gate: Cell<Option<RenderGate>>,
     /// Which subscription each store slot holds, as last written (see `events::stored`).
     #[cfg(feature = "eventing-store")]
     stored_subs: events::stored::Slots,
@@ -175,6 +183,8 @@ impl Agent {
             events: events::source(seed),
             #[cfg(feature = "eventing")]
             events_wake: Signal::new(),
+            #[cfg(feature = "eventing-deferred")]
+            render_gate: Cell::new(None),
             #[cfg(feature = "eventing-store")]
             stored_subs: RefCell::new(Default::default()),
             #[cfg(feature = "accounts")]
@@ -195,6 +205,24 @@ impl Agent {
     /// with the quota fault) each with at most `max_queue` undelivered events (an overflow
     /// drops the oldest and counts it for DroppedEvents). For an image whose heap cannot hold
     /// the defaults (wsbmc-eventing's `Config`); call it before serving requests.
+    /// Asked before a Pull renders `n` deferred events into its response (feature
+    /// `eventing-deferred`): false answers the Pull `wsa:EndpointUnavailable` with the events
+    /// kept. For an image whose heap can run short (the bare-metal one checks its free heap).
+    #[cfg(feature = "eventing-deferred")]
+    pub fn set_render_gate(&self, gate: RenderGate) {
+        self.render_gate.set(Some(gate));
+    }
+
+    #[cfg(feature = "eventing")]
+    fn backlog(&self) -> events::SelBacklog<'_> {
+        events::SelBacklog {
+            log: &self.log,
+            system_name: &self.system.system_name,
+            #[cfg(feature = "eventing-deferred")]
+            gate: self.render_gate.get(),
+        }
+    }
+
     #[cfg(feature = "eventing")]
     pub fn set_event_bounds(&self, max_subscriptions: usize, max_queue: usize) {
         let mut table = self.events.table().borrow_mut();
@@ -205,9 +233,14 @@ impl Agent {
 
     /// Accepts Push, PushWithAck and Events subscriptions besides Pull: for an image that runs
     /// a delivery task. Without one those modes stay refused, since nothing would deliver them.
+    /// With `eventing-deferred` they stay refused too: push messages are made from rendered
+    /// events, and that feature queues none.
     #[cfg(feature = "eventing")]
     pub fn enable_push_delivery(&mut self) {
+        #[cfg(not(feature = "eventing-deferred"))]
         self.events.set_modes(events::ALL_MODES);
+        #[cfg(feature = "eventing-deferred")]
+        wsbmc_log::warn!("push delivery needs rendered events; eventing-deferred keeps Pull only");
     }
 
     /// Gives the subscriptions the wall clock (Unix ms): Expires may then be a date-time, and
@@ -322,10 +355,7 @@ impl Agent {
                 *s = Some(stored::slot(id.clone(), &at_zero, first.count));
             }
             if let Some(record) = resume {
-                let backlog = events::SelBacklog {
-                    log: &self.log,
-                    system_name: &self.system.system_name,
-                };
+                let backlog = self.backlog();
                 let mut table = self.events.table().borrow_mut();
                 let replayed = backlog.replay(
                     wsbmc_eventing::Bookmark::After(record),
@@ -1158,10 +1188,7 @@ impl Handler for Agent {
         let model = Model::new(&self.monitor, &self.system, self);
         #[cfg(feature = "eventing")]
         let reply = {
-            let backlog = events::SelBacklog {
-                log: &self.log,
-                system_name: &self.system.system_name,
-            };
+            let backlog = self.backlog();
             let view = self.events.with(&backlog);
             // Authenticated requests are authorized by their role; without one the request was
             // let through unauthenticated and wsman answers Identify only.
@@ -1345,6 +1372,19 @@ impl Platform for Agent {
             .filter(|s| self.sees_subscription(s))
             .nth(index)?;
         Some(events::subscription_view(sub, now))
+    }
+
+    /// The caller must see it ([`Agent::sees_subscription`]), as for the instance it deleted.
+    /// The store forgets it and the delivery task stops after the request, as after an
+    /// Unsubscribe (`handle` syncs both after every WS-Man request).
+    #[cfg(feature = "subscription-classes")]
+    fn end_subscription(&self, id: &str) -> bool {
+        let Ok(mut table) = self.events.table().try_borrow_mut() else {
+            return false;
+        };
+        let now = now_ms();
+        let visible = events::live(&table, now).any(|s| s.id == id && self.sees_subscription(s));
+        visible && table.remove(id).is_some()
     }
 
     fn clear_log(&self) -> ClearOutcome {

@@ -251,6 +251,18 @@ impl LogShared {
 
     /// The sensor record `r` names: a board sensor, one of the BMC's own, or `None` (a number
     /// nobody knows, or a record that names no sensor).
+    /// `record` as the model shows it: with the sensor it names (and, with accounts, the names
+    /// kept beside an audit record).
+    pub(crate) fn view_of(&self, record: Record) -> LogRecordView {
+        let view = LogRecordView::new(record, self.sensor(&record));
+        #[cfg(feature = "accounts")]
+        let view = LogRecordView {
+            audit: self.names.borrow().names(&record),
+            ..view
+        };
+        view
+    }
+
     fn sensor(&self, r: &Record) -> Option<RecordSensor> {
         let Body::System(e) = r.body else { return None };
         let number = e.sensor_number;
@@ -288,13 +300,7 @@ impl LogView for LogShared {
 
     fn record(&self, index: usize) -> Option<LogRecordView> {
         let record = *self.snapshot.borrow().records.get(index)?;
-        let view = LogRecordView::new(record, self.sensor(&record));
-        #[cfg(feature = "accounts")]
-        let view = LogRecordView {
-            audit: self.names.borrow().names(&record),
-            ..view
-        };
-        Some(view)
+        Some(self.view_of(record))
     }
 
     fn record_id(&self, index: usize) -> Option<u16> {

@@ -93,34 +93,73 @@ fn datetime(out: &mut XmlWriter, tag: &str, t: CimDateTime) {
     out.close(tag);
 }
 
+/// The action URIs of the two classes (their resource URIs), for events that keep no copy.
+pub const INST_CREATION_ACTION: &str =
+    "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_InstCreation";
+pub const ALERT_INDICATION_ACTION: &str =
+    "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_AlertIndication";
+
 /// The indications `view` (a record just stored, or replayed) raises: the InstCreation, then
 /// the AlertIndication for a system event record. `system_name` is the SystemName of the
 /// sensors' EPRs.
 pub fn of_record(view: &LogRecordView, system_name: &str) -> Vec<Indication> {
-    let mut out = vec![inst_creation(view)];
-    if let Some(a) = alert(view, system_name) {
+    let mut w = XmlWriter::new();
+    let mut out = vec![inst_creation(view, Some(&mut w))];
+    if let Some(first) = out.first_mut() {
+        first.body = w.into_string();
+    }
+    let mut w = XmlWriter::new();
+    if let Some(mut a) = alert(view, system_name, Some(&mut w)) {
+        a.body = w.into_string();
         out.push(a);
     }
     out
 }
 
-fn inst_creation(view: &LogRecordView) -> Indication {
+/// What [`of_record`] yields, without rendering (every `body` empty): enough to evaluate
+/// filters and queue each indication as its record and its place in this list (`part`), to be
+/// rendered by [`render_part`] when delivered. For an image whose heap cannot hold queued
+/// indications rendered (the bare-metal one).
+pub fn unrendered(view: &LogRecordView, system_name: &str) -> Vec<Indication> {
+    let mut out = vec![inst_creation(view, None)];
+    if let Some(a) = alert(view, system_name, None) {
+        out.push(a);
+    }
+    out
+}
+
+/// Writes indication `part` of `view` (its place in [`of_record`]'s list) into `out`, as
+/// [`of_record`] renders it. False, writing nothing, when the record raises no such part.
+pub fn render_part(view: &LogRecordView, system_name: &str, part: u8, out: &mut XmlWriter) -> bool {
+    match part {
+        0 => {
+            inst_creation(view, Some(out));
+            true
+        }
+        1 => alert(view, system_name, Some(out)).is_some(),
+        _ => false,
+    }
+}
+
+/// The CIM_InstCreation of any record, written into `out` when given.
+fn inst_creation(view: &LogRecordView, out: Option<&mut XmlWriter>) -> Indication {
     let time = CimDateTime::from_sel(view.timestamp());
-    let mut w = XmlWriter::new();
-    let (root, action) = open(&mut w, INST_CREATION);
-    w.leaf(
-        "p:IndicationIdentifier",
-        &cat(&["sel:", Dec::new(view.record_id()).as_str()]),
-    );
-    datetime(&mut w, "p:IndicationTime", time);
-    w.open("p:SourceInstance", &[]);
-    crate::render::render(&mut w, &record_instance(view));
-    w.close("p:SourceInstance");
-    w.close(&root);
+    if let Some(w) = out {
+        let (root, _) = open(w, INST_CREATION);
+        w.leaf(
+            "p:IndicationIdentifier",
+            &cat(&["sel:", Dec::new(view.record_id()).as_str()]),
+        );
+        datetime(w, "p:IndicationTime", time);
+        w.open("p:SourceInstance", &[]);
+        crate::render::render(w, &record_instance(view));
+        w.close("p:SourceInstance");
+        w.close(&root);
+    }
     Indication {
         class: INST_CREATION,
-        action,
-        body: w.into_string(),
+        action: String::from(INST_CREATION_ACTION),
+        body: String::new(),
         record_id: view.record_id(),
         props: vec![
             ("IndicationTime", wql::Value::Str(time.cim_string())),
@@ -132,32 +171,19 @@ fn inst_creation(view: &LogRecordView) -> Indication {
     }
 }
 
-/// The CIM_AlertIndication of a system event record; `None` for OEM records (they name no
-/// sensor).
-fn alert(view: &LogRecordView, system_name: &str) -> Option<Indication> {
+/// The CIM_AlertIndication of a system event record, written into `out` when given; `None`
+/// for OEM records (they name no sensor).
+fn alert(
+    view: &LogRecordView,
+    system_name: &str,
+    out: Option<&mut XmlWriter>,
+) -> Option<Indication> {
     let Body::System(e) = view.record.body else {
         return None;
     };
     let (name, lun, owner) = match &view.sensor {
         Some(s) => (s.name.clone(), s.lun, s.owner),
         None => (String::from("Sensor"), 0, 0x20),
-    };
-    let device_id = device_id_of(&name, e.sensor_number, lun, owner);
-    // Threshold events are logged against numeric sensors, the rest against discrete ones.
-    let class = if e.event_type == EventType::THRESHOLD {
-        &CIM_NUMERIC_SENSOR
-    } else {
-        &CIM_SENSOR
-    };
-    let epr = Epr {
-        resource_uri: class.resource_uri(),
-        selectors: vec![
-            Selector::text("CreationClassName", class.name),
-            Selector::text("DeviceID", device_id),
-            Selector::text("SystemCreationClassName", SYSTEM_CREATION_CLASS_NAME),
-            Selector::text("SystemName", system_name),
-            Selector::text("__cimnamespace", NAMESPACE),
-        ],
     };
     let time = CimDateTime::from_sel(view.timestamp());
     let severity = perceived_severity(&view.record);
@@ -168,45 +194,63 @@ fn alert(view: &LogRecordView, system_name: &str) -> Option<Indication> {
         Hex::upper(e.event_type.0.into(), 2).as_str(),
         Hex::upper(e.offset().into(), 2).as_str(),
     ]);
-    let state: Cow<'static, str> = match offset_text(e.sensor_type, e.event_type, e.offset()) {
-        Some(t) => Cow::Borrowed(t),
-        None => Cow::Owned(cat(&[
-            "offset 0x",
-            Hex::lower(e.offset().into(), 2).as_str(),
-        ])),
-    };
-    let direction = if e.deassertion {
-        "Deasserted"
-    } else {
-        "Asserted"
-    };
     // 5 Device Alert: a sensor of the managed system raised it.
     let alert_type: u16 = 5;
-    let mut w = XmlWriter::new();
-    let (root, action) = open(&mut w, ALERT_INDICATION);
-    // Properties in alphabetical order, like every instance this firmware renders.
-    w.leaf("p:AlertType", Dec::new(alert_type).as_str());
-    w.open("p:AlertingManagedElement", &[]);
-    write_epr(&mut w, &epr);
-    w.close("p:AlertingManagedElement");
-    w.leaf(
-        "p:IndicationIdentifier",
-        &cat(&["sel:", Dec::new(view.record_id()).as_str()]),
-    );
-    datetime(&mut w, "p:IndicationTime", time);
-    w.leaf("p:Message", &message);
-    for arg in [name.as_str(), state.as_ref(), direction] {
-        w.leaf("p:MessageArguments", arg);
+    if let Some(w) = out {
+        let device_id = device_id_of(&name, e.sensor_number, lun, owner);
+        // Threshold events are logged against numeric sensors, the rest against discrete ones.
+        let class = if e.event_type == EventType::THRESHOLD {
+            &CIM_NUMERIC_SENSOR
+        } else {
+            &CIM_SENSOR
+        };
+        let epr = Epr {
+            resource_uri: class.resource_uri(),
+            selectors: vec![
+                Selector::text("CreationClassName", class.name),
+                Selector::text("DeviceID", device_id),
+                Selector::text("SystemCreationClassName", SYSTEM_CREATION_CLASS_NAME),
+                Selector::text("SystemName", system_name),
+                Selector::text("__cimnamespace", NAMESPACE),
+            ],
+        };
+        let state: Cow<'static, str> = match offset_text(e.sensor_type, e.event_type, e.offset()) {
+            Some(t) => Cow::Borrowed(t),
+            None => Cow::Owned(cat(&[
+                "offset 0x",
+                Hex::lower(e.offset().into(), 2).as_str(),
+            ])),
+        };
+        let direction = if e.deassertion {
+            "Deasserted"
+        } else {
+            "Asserted"
+        };
+        let (root, _) = open(w, ALERT_INDICATION);
+        // Properties in alphabetical order, like every instance this firmware renders.
+        w.leaf("p:AlertType", Dec::new(alert_type).as_str());
+        w.open("p:AlertingManagedElement", &[]);
+        write_epr(w, &epr);
+        w.close("p:AlertingManagedElement");
+        w.leaf(
+            "p:IndicationIdentifier",
+            &cat(&["sel:", Dec::new(view.record_id()).as_str()]),
+        );
+        datetime(w, "p:IndicationTime", time);
+        w.leaf("p:Message", &message);
+        for arg in [name.as_str(), state.as_ref(), direction] {
+            w.leaf("p:MessageArguments", arg);
+        }
+        w.leaf("p:MessageID", &message_id);
+        w.leaf("p:OwningEntity", OWNING_ENTITY);
+        w.leaf("p:PerceivedSeverity", Dec::new(severity).as_str());
+        w.leaf("p:SystemName", system_name);
+        w.close(&root);
     }
-    w.leaf("p:MessageID", &message_id);
-    w.leaf("p:OwningEntity", OWNING_ENTITY);
-    w.leaf("p:PerceivedSeverity", Dec::new(severity).as_str());
-    w.leaf("p:SystemName", system_name);
-    w.close(&root);
     Some(Indication {
         class: ALERT_INDICATION,
-        action,
-        body: w.into_string(),
+        action: String::from(ALERT_INDICATION_ACTION),
+        body: String::new(),
         record_id: view.record_id(),
         props: vec![
             ("AlertType", wql::Value::Int(i64::from(alert_type))),
@@ -295,5 +339,31 @@ mod tests {
         assert!(off[1].matches(Some(
             "SELECT * FROM CIM_AlertIndication WHERE PerceivedSeverity < 5"
         )));
+    }
+
+    #[test]
+    fn a_deferred_part_renders_as_of_record_does_and_filters_alike() {
+        let sev5 = Some("SELECT * FROM CIM_AlertIndication WHERE PerceivedSeverity >= 5");
+        for view in [record(7, false, 0x09), record(8, true, 0x09)] {
+            let rendered = of_record(&view, "host-1");
+            let bare = unrendered(&view, "host-1");
+            assert_eq!(rendered.len(), bare.len());
+            for (part, (r, b)) in rendered.iter().zip(&bare).enumerate() {
+                assert!(b.body.is_empty());
+                assert_eq!(
+                    (r.class, &r.action, r.record_id),
+                    (b.class, &b.action, b.record_id)
+                );
+                assert_eq!(r.matches(sev5), b.matches(sev5));
+                let mut w = XmlWriter::new();
+                assert!(render_part(&view, "host-1", part as u8, &mut w));
+                assert_eq!(w.into_string(), r.body);
+            }
+            let mut w = XmlWriter::new();
+            assert!(!render_part(&view, "host-1", 2, &mut w));
+            assert!(w.into_string().is_empty());
+        }
+        assert_eq!(INST_CREATION_ACTION, class_uri(INST_CREATION));
+        assert_eq!(ALERT_INDICATION_ACTION, class_uri(ALERT_INDICATION));
     }
 }

@@ -977,9 +977,22 @@ impl Provider for Model<'_> {
         crate::account::create_resource(self, body)
     }
 
-    #[cfg(feature = "accounts")]
+    /// WS-Transfer Delete: of a CIM_Account (`crate::account`) or a CIM_IndicationSubscription
+    /// (`crate::subscription::delete`); any other class answers ActionNotSupported.
+    #[cfg(any(feature = "accounts", feature = "subscriptions"))]
     fn delete(&self, target: &Target<'_>) -> Result<(), Fault> {
         let (_, item) = self.target(target)?;
-        crate::account::delete(self, &item)
+        #[cfg(feature = "subscriptions")]
+        if item.kind == Kind::Subscription {
+            return crate::subscription::delete(self, &item);
+        }
+        #[cfg(feature = "accounts")]
+        if item.kind == Kind::Account {
+            return crate::account::delete(self, &item);
+        }
+        Err(Fault::action_mismatch().message(cat(&[
+            "Delete is not supported on ",
+            item.kind.class().name,
+        ])))
     }
 }

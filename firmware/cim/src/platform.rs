@@ -407,4 +407,11 @@ pub trait Platform {
     fn subscription(&self, _index: usize) -> Option<crate::subscription::SubscriptionView> {
         None
     }
+
+    /// Ends subscription `id` as an Unsubscribe does (Delete of its CIM_IndicationSubscription,
+    /// `crate::subscription::delete`): false when the caller cannot see it or it is gone.
+    #[cfg(feature = "subscriptions")]
+    fn end_subscription(&self, _id: &str) -> bool {
+        false
+    }
 }

@@ -1,7 +1,9 @@
 //! Indications (DMTF DSP1054) as the WS-Eventing subscriptions show them: each subscription is
 //! one CIM_IndicationFilter (what it selects), one CIM_ListenerDestinationWSManagement (where and
 //! how it is delivered) and the CIM_IndicationSubscription that ties the two, all in root/interop
-//! and read-only (a subscription is made and ended with WS-Eventing, not with Create/Delete).
+//! and read-only but for one thing: Delete of a CIM_IndicationSubscription ends the subscription
+//! ([`delete`]). A subscription is made with WS-Eventing only (no Create), and Put answers
+//! ActionNotSupported.
 //!
 //! The subscriptions come from the platform ([`crate::Platform::subscription`]), which reads its
 //! event source's table; the model only places them. Every key is built from the subscription's
@@ -17,6 +19,7 @@ use wsbmc_wsman::text::cat;
 use crate::model::SystemInfo;
 use crate::schema::{CIM_COMPUTER_SYSTEM, CIM_MANAGED_ELEMENT, CimType, ClassDef, k, p, r};
 use crate::value::{Instance, Value};
+use wsbmc_wsman::Fault;
 
 /// The four keys of a filter and of a listener destination (system-scoped, like a service).
 const SCOPED_KEYS: &[&str] = &[
@@ -247,6 +250,32 @@ pub fn subscription_values(view: &SubscriptionView, i: &mut Instance<'_>) {
     // 2 Enabled: an ended subscription is gone from the table, so every shown one delivers.
     i.set_u16("SubscriptionState", 2);
     i.set("SubscriptionTimeRemaining", Value::U64(view.remaining_s));
+}
+
+/// Delete of a CIM_IndicationSubscription: the subscription ends as a WS-Eventing Unsubscribe
+/// ends it, and its filter and listener destination go with it (they exist only as its ends).
+///
+/// - **No SubscriptionEnd to the sink.** Whoever deletes the instance asked for the end, as an
+///   Unsubscribe asks: WS-Eventing sends SubscriptionEnd only when the source ends a subscription
+///   on its own (delivery failure, shutdown), and a sink told of an end it caused would try to
+///   subscribe again. An Administrator who deletes another user's subscription ends it the same
+///   way; its owner finds out as after an Unsubscribe (Renew: UnableToRenew, GetStatus: no such
+///   subscription).
+/// - **Who may.** Only callers that see the instance reach this: its owner and Administrators
+///   (the platform hides the rest, `Platform::subscription`), so another user's Delete answers
+///   what its Get answers, "no instance has these keys", and learns nothing of whether it
+///   exists. The platform checks again when it removes it.
+/// - **Delete of the filter or the listener destination** stays ActionNotSupported: each is
+///   referenced by its live subscription, and DSP1054 (like the WBEM servers that implement it)
+///   refuses to delete a filter or handler a subscription still references; deleting the
+///   subscription is the one way to end it.
+pub(crate) fn delete(model: &crate::Model<'_>, item: &crate::kind::Item) -> Result<(), Fault> {
+    let id = model.subscription(item.ix)?.id;
+    if model.platform().end_subscription(&id) {
+        Ok(())
+    } else {
+        Err(crate::model::gone())
+    }
 }
 
 #[cfg(test)]

@@ -2022,8 +2022,9 @@ fn batches_match_the_per_item_walk() {
 
 // ---- DSP1054 subscriptions ------------------------------------------------------------------
 
-/// The subscription classes are read-only: Put and Delete of each are ActionNotSupported (a
-/// subscription is ended with WS-Eventing Unsubscribe), and each enumerated EPR gets its
+/// The subscription classes are read-only but for one thing: Put of each is ActionNotSupported,
+/// Delete too for the filter and the listener, while Delete of a CIM_IndicationSubscription asks
+/// the platform to end that subscription (its Unsubscribe); each enumerated EPR gets its
 /// instance back in root/interop.
 #[cfg(feature = "subscriptions")]
 #[test]
@@ -2060,11 +2061,19 @@ fn subscription_classes_are_read_only_and_get_by_their_eprs() {
         let mut out = XmlWriter::new();
         let put = m.put(&target, &parse_representation(node), &mut out);
         assert_eq!(fault_of(put).0, FaultKind::ActionNotSupported, "{class}");
-        assert_eq!(
-            fault_of(m.delete(&target)).0,
-            FaultKind::ActionNotSupported,
-            "{class}"
-        );
+        if class == "CIM_IndicationSubscription" {
+            assert_eq!(m.delete(&target), Ok(()));
+            assert_eq!(
+                *f.platform.ended.borrow(),
+                [f.platform.subscriptions[0].id.clone()]
+            );
+        } else {
+            assert_eq!(
+                fault_of(m.delete(&target)).0,
+                FaultKind::ActionNotSupported,
+                "{class}"
+            );
+        }
     }
     // Without a filter, the filter selects every indication.
     let filters = walk_ok(&m, &spec(&uri("CIM_IndicationFilter"), Filter::None));

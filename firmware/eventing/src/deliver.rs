@@ -124,7 +124,11 @@ pub fn frame_len(sub: &Subscription) -> usize {
 
 /// Bytes one event adds to an Events batch, as an upper bound.
 pub fn event_len(event: &Event) -> usize {
-    event.body.len() + 2 * event.action.len() + 40
+    let body = match &event.body {
+        crate::table::Body::Rendered(b) => b.len(),
+        crate::table::Body::Deferred { .. } => crate::table::DEFERRED_LEN,
+    };
+    body + 2 * event.action.len() + 40
 }
 
 /// A pull's hand-over.

@@ -19,7 +19,7 @@ use wsbmc_wsman::ns::{ANONYMOUS, SOAP};
 use crate::deliver::{Delivery, DeliveryKind};
 use crate::ns;
 use crate::subscribe::{Endpoint, Expires};
-use crate::table::Subscription;
+use crate::table::{Event, Subscription};
 
 /// The text of `wse:Expires` in a response: a duration, or a date-time if that was asked.
 pub fn expires_text(e: Expires) -> String {
@@ -77,7 +77,7 @@ pub fn delivery_action(sub: &Subscription, kind: DeliveryKind) -> &str {
         DeliveryKind::Event => sub
             .in_flight()
             .first()
-            .map_or(ns::EVENT, |e| e.action.as_str()),
+            .map_or(ns::EVENT, |e| e.action.as_ref()),
         DeliveryKind::Events => ns::EVENTS,
         DeliveryKind::Heartbeat => ns::HEARTBEAT,
         DeliveryKind::DroppedEvents(_) => ns::DROPPED_EVENTS,
@@ -163,8 +163,8 @@ pub fn delivery(
     match d.kind {
         DeliveryKind::Event => {
             out.open("s:Body", &[]);
-            if let Some(e) = sub.in_flight().first() {
-                out.raw(&e.body);
+            if let Some(b) = sub.in_flight().first().and_then(Event::rendered) {
+                out.raw(b);
             }
             out.close("s:Body");
         }
@@ -172,8 +172,8 @@ pub fn delivery(
             out.open("s:Body", &[]);
             out.open("w:Events", &[]);
             for e in sub.in_flight() {
-                out.open("w:Event", &[("Action", &e.action)]);
-                out.raw(&e.body);
+                out.open("w:Event", &[("Action", e.action.as_ref())]);
+                out.raw(e.rendered().unwrap_or_default());
                 out.close("w:Event");
             }
             out.close("w:Events");

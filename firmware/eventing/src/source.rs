@@ -16,7 +16,7 @@ use wsbmc_wsman::rng::TokenGen;
 use wsbmc_wsman::{Fault, FaultDetail, FaultKind, XmlWriter};
 
 use crate::subscribe::{self, Bookmark, DeliveryMode};
-use crate::table::{Clock, Config, Event, Subscription, Table};
+use crate::table::{Body, Clock, Config, Event, Subscription, Table};
 use crate::{ns, render};
 
 /// What the platform knows of events before a subscription: the SEL, for Bookmarks.
@@ -32,6 +32,20 @@ pub trait Backlog {
         filter: Option<&str>,
         sink: &mut dyn FnMut(Event),
     ) -> Result<(), Fault>;
+
+    /// Writes the markup of a deferred event ([`crate::table::Body::Deferred`]) into `out`:
+    /// indication `part` of the SEL record `record`. False when it cannot (nothing written);
+    /// a platform that queues none never is asked.
+    fn render(&self, _record: &[u8; 16], _part: u8, _out: &mut XmlWriter) -> bool {
+        false
+    }
+
+    /// Whether `n` deferred events can be rendered into a Pull's response now. A platform
+    /// whose heap can run short says no, and the Pull is answered `wsa:EndpointUnavailable`
+    /// (as its requests are answered 503 then) with every event still queued.
+    fn can_render(&self, _n: usize) -> bool {
+        true
+    }
 }
 
 /// A backlog that holds nothing: a Subscribe with a bookmark resuming after a record is
@@ -234,11 +248,19 @@ impl EventSource for View<'_> {
     fn pull(&self, pull: &EventPull<'_>, out: &mut XmlWriter) -> Option<Result<(), Fault>> {
         let mut table = self.source.table.borrow_mut();
         table.expire(pull.now_ms);
-        let mine = table.iter().any(|s| {
+        let sub = table.iter().find(|s| {
             s.id == pull.context && s.owner == pull.user && s.terms.mode == DeliveryMode::Pull
-        });
-        if !mine {
-            return None;
+        })?;
+        // Checked before the queue gives anything up, so a refused Pull loses no event.
+        let deferred = sub
+            .queued()
+            .take(pull.max_elements.max(1) as usize)
+            .filter(|e| e.rendered().is_none())
+            .count();
+        if deferred > 0 && !self.backlog.can_render(deferred) {
+            return Some(Err(Fault::new(FaultKind::EndpointUnavailable).message(
+                "The event source is short of memory to render events; pull again.",
+            )));
         }
         let batch = match table.pull(
             pull.context,
@@ -260,10 +282,122 @@ impl EventSource for View<'_> {
             out.close("w:DroppedEvents");
         }
         for e in &batch.events {
-            out.open("w:Event", &[("Action", &e.action)]);
-            out.raw(&e.body);
+            out.open("w:Event", &[("Action", e.action.as_ref())]);
+            match &e.body {
+                Body::Rendered(b) => out.raw(b),
+                // Rendered here, into the response, and nowhere else. It rendered when it was
+                // raised (the platform chose what to queue from the indication), so a failure
+                // is a record the platform no longer decodes: the item stays empty.
+                Body::Deferred { record, part } => {
+                    let _ = self.backlog.render(record, *part, out);
+                }
+            }
             out.close("w:Event");
         }
         Some(Ok(()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::table::tests_support::terms;
+    use alloc::string::ToString;
+    use core::cell::Cell;
+
+    /// Renders a deferred event as the record's first byte and its part, when its gate is open.
+    struct Renderer {
+        open: Cell<bool>,
+        asked: Cell<usize>,
+    }
+
+    impl Backlog for Renderer {
+        fn replay(
+            &self,
+            _: Bookmark,
+            _: Option<&str>,
+            _: &mut dyn FnMut(Event),
+        ) -> Result<(), Fault> {
+            Ok(())
+        }
+        fn render(&self, record: &[u8; 16], part: u8, out: &mut XmlWriter) -> bool {
+            out.raw(&alloc::format!(
+                "<p:R n=\"{}\" part=\"{part}\"/>",
+                record[0]
+            ));
+            true
+        }
+        fn can_render(&self, n: usize) -> bool {
+            self.asked.set(n);
+            self.open.get()
+        }
+    }
+
+    fn pull(view: &View<'_>, id: &str) -> Result<String, Fault> {
+        let mut out = XmlWriter::new();
+        let pull = EventPull {
+            context: id,
+            user: "u",
+            now_ms: 2,
+            max_elements: 10,
+            budget: 64 * 1024,
+        };
+        view.pull(&pull, &mut out)
+            .expect("a pull subscription")
+            .map(|()| out.into_string())
+    }
+
+    #[test]
+    fn deferred_events_are_rendered_by_the_backlog_when_pulled_and_kept_when_it_cannot() {
+        let source = Source::new(Config::default(), 1, &[DeliveryMode::Pull]);
+        let id = {
+            let mut table = source.table().borrow_mut();
+            let mut n = 0u128;
+            let sub = table
+                .subscribe(
+                    terms(DeliveryMode::Pull),
+                    "u",
+                    Clock::monotonic(0),
+                    &mut || {
+                        n += 1;
+                        n
+                    },
+                )
+                .expect("subscribed");
+            sub.id.to_string()
+        };
+        let record = [7u8; 16];
+        source.offer(Event::deferred(7, "urn:a", record, 0), 1, &|_| true);
+        source.offer(Event::deferred(7, "urn:b", record, 1), 1, &|_| true);
+        // Queued as the record, not as markup.
+        assert!(
+            source
+                .table()
+                .borrow()
+                .get(&id)
+                .expect("live")
+                .queued()
+                .all(|e| e.rendered().is_none())
+        );
+        let backlog = Renderer {
+            open: Cell::new(false),
+            asked: Cell::new(0),
+        };
+        let view = source.with(&backlog);
+        let refused = pull(&view, &id).expect_err("the gate is shut");
+        assert_eq!(refused.kind, FaultKind::EndpointUnavailable);
+        assert_eq!(backlog.asked.get(), 2);
+        backlog.open.set(true);
+        let body = pull(&view, &id).expect("pulled");
+        assert_eq!(
+            body,
+            "<w:Event Action=\"urn:a\"><p:R n=\"7\" part=\"0\"/></w:Event>\
+             <w:Event Action=\"urn:b\"><p:R n=\"7\" part=\"1\"/></w:Event>"
+        );
+        // Taken: the next Pull times out.
+        assert_eq!(
+            pull(&view, &id).expect_err("empty").kind,
+            FaultKind::TimedOut
+        );
     }
 }

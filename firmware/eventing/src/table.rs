@@ -6,6 +6,7 @@
 //! Pull by anyone else are answered as for an unknown identifier, so identifiers cannot be
 //! probed.
 
+use alloc::borrow::Cow;
 use alloc::collections::VecDeque;
 use alloc::rc::Rc;
 use alloc::string::{String, ToString};
@@ -33,33 +34,69 @@ impl Clock {
     }
 }
 
-/// One event as delivered: the indication already rendered (by cim) and the SEL record it is,
-/// if any, so bookmarks can point into the SEL.
+/// One event as delivered: the indication (rendered by cim, now or at delivery) and the SEL
+/// record it is, if any, so bookmarks can point into the SEL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
     /// SEL RecordID; `None` for events that are not SEL records.
     pub record_id: Option<u16>,
     /// The event's own action URI (`w:Event/@Action`, and the Action of a Push message).
-    pub action: String,
-    /// The indication instance's markup (e.g. `<p:CIM_AlertIndication …>…`). Shared: every
-    /// subscription that queues the event holds the one rendering, not a copy (on the
-    /// bare-metal image's heap, two full queues took half as much).
-    pub body: Rc<str>,
+    /// Borrowed for the indication classes' fixed URIs, so a deferred event holds no copy.
+    pub action: Cow<'static, str>,
+    pub body: Body,
     /// When it was queued, in monotonic ms (set by [`Table::offer`]).
     pub queued_ms: u64,
 }
 
+/// What a queued event delivers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Body {
+    /// The indication instance's markup (e.g. `<p:CIM_AlertIndication …>…`), rendered when the
+    /// event was raised. Shared: every subscription that queues the event holds the one
+    /// rendering, not a copy.
+    Rendered(Rc<str>),
+    /// What the platform renders the markup from when the event is delivered
+    /// ([`crate::Backlog::render`]): a SEL record's 16 bytes and which of the indications it
+    /// raises (`part`). About 20 bytes queued instead of 1 to 2 KiB: the bare-metal image's
+    /// heap cannot hold full queues rendered. Pull delivers these; the push modes' messages
+    /// are rendered from [`Body::Rendered`] only (the images that push keep events rendered).
+    Deferred { record: [u8; 16], part: u8 },
+}
+
+/// What a deferred event is counted as against a Pull's envelope budget before it is rendered:
+/// more than any indication cim renders (a threshold record's CIM_InstCreation, the largest,
+/// is about 1.5 KiB), so a Pull never takes more than its MaxEnvelopeSize allows.
+pub const DEFERRED_LEN: usize = 2048;
+
 impl Event {
     pub fn new(
         record_id: Option<u16>,
-        action: impl Into<String>,
+        action: impl Into<Cow<'static, str>>,
         body: impl Into<Rc<str>>,
     ) -> Self {
         Self {
             record_id,
             action: action.into(),
-            body: body.into(),
+            body: Body::Rendered(body.into()),
             queued_ms: 0,
+        }
+    }
+
+    /// An event rendered when it is delivered ([`Body::Deferred`]).
+    pub fn deferred(record_id: u16, action: &'static str, record: [u8; 16], part: u8) -> Self {
+        Self {
+            record_id: Some(record_id),
+            action: Cow::Borrowed(action),
+            body: Body::Deferred { record, part },
+            queued_ms: 0,
+        }
+    }
+
+    /// The markup of a rendered event; `None` for a deferred one.
+    pub fn rendered(&self) -> Option<&str> {
+        match &self.body {
+            Body::Rendered(b) => Some(b),
+            Body::Deferred { .. } => None,
         }
     }
 }
@@ -356,6 +393,14 @@ impl Table {
             .index_for(id, owner)
             .ok_or_else(|| unknown(FaultKind::DestinationUnreachable))?;
         Ok(self.subs.remove(i))
+    }
+
+    /// Removes subscription `id` whoever owns it, as Unsubscribe does (no SubscriptionEnd). For a
+    /// caller that checked its right to first: an Administrator's Delete of the subscription's
+    /// DSP1054 instance.
+    pub fn remove(&mut self, id: &str) -> Option<Subscription> {
+        let i = self.subs.iter().position(|s| s.id == id)?;
+        Some(self.subs.remove(i))
     }
 
     /// Removes expired subscriptions and returns their identifiers. WS-Eventing sends no

@@ -7,6 +7,16 @@
 //! challenge) → the answer is classified (`deliver::classify`: 2xx, Ack, DeliveryRefused) and
 //! fed back with `complete(id, outcome, now)`, which decides retries, back-off and the end.
 //!
+//! Keep-alive: a subscription's connection stays open after an answer that allows it (HTTP/1.1
+//! without `Connection: close`, a body of known length), for its next message to the same
+//! origin, at most [`KEEP_ALIVE_IDLE`] idle; one kept connection per subscription, so the table's
+//! cap bounds them, and it is closed when its subscription ends. A sink that closed it while
+//! idle is noticed before reuse (a peek), and a race with the sink's own idle timeout (the
+//! connection closes before any byte of an answer) is tried once more on a new connection. The
+//! Digest challenge is kept too (nonce, opaque, a cnonce, nc counting up, RFC 7616 3.4), so a
+//! delivery after the first is one exchange, not two; a 401 (`stale=true`, or a nonce the sink
+//! no longer takes) is answered by one re-authentication with the new challenge.
+//!
 //! Why it never blocks the poller or a request: the table is borrowed only to poll, render and
 //! complete, never across an `.await`; the network exchange runs in its own task, bounded by
 //! [`EXCHANGE_TIMEOUT`] end to end (connect, TLS, request, answer) and by [`MAX_RESPONSE`]
@@ -20,15 +30,18 @@
 //! info, which a NotifyTo URL may not carry: such a URL is refused).
 
 use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::time::Duration;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use log::{debug, info, warn};
 use rustls::ClientConfig;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use wsbmc_agent::Agent;
 use wsbmc_eventing::deliver::{self, DeliveryKind, Outcome};
@@ -48,6 +61,12 @@ pub const MAX_RESPONSE: usize = 64 * 1024;
 /// Deliveries in flight at once, across subscriptions (the table's cap is 8 subscriptions,
 /// each with at most one message out).
 pub const MAX_IN_FLIGHT: usize = 8;
+
+/// Longest a connection to a sink is kept open with nothing to send. Under the idle timeouts
+/// of the servers collectors run on (HTTP.sys 120 s, nginx 75 s); a sink that closes sooner
+/// (Apache's 5 s) is noticed before reuse. A subscription sending more often than this (events,
+/// heartbeats) keeps one connection.
+pub const KEEP_ALIVE_IDLE: Duration = Duration::from_secs(30);
 
 /// Longest sleep without a timer due: a safety net only, every change wakes the task.
 const IDLE_WAKEUP: Duration = Duration::from_secs(60);
@@ -190,6 +209,94 @@ struct Job {
     body: String,
 }
 
+/// A connection to a sink, plain or TLS.
+enum Conn {
+    Plain(TcpStream),
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+}
+
+impl Conn {
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            Conn::Plain(t) => t,
+            Conn::Tls(t) => t.get_ref().0,
+        }
+    }
+
+    /// Whether the sink closed the connection while it was kept idle (or it failed). Bytes the
+    /// sink sent unasked also rule out plain HTTP (no answer can be matched to them); on TLS
+    /// they may be a session ticket, and a close_notify among them shows as an unanswered
+    /// exchange, which is tried again on a new connection.
+    fn closed_while_idle(&self) -> bool {
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        let mut byte = [0u8; 1];
+        let mut buf = ReadBuf::new(&mut byte);
+        match self.tcp().poll_peek(&mut cx, &mut buf) {
+            Poll::Pending => false,
+            Poll::Ready(Ok(0) | Err(_)) => true,
+            Poll::Ready(Ok(_)) => matches!(self, Conn::Plain(_)),
+        }
+    }
+}
+
+impl AsyncRead for Conn {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Conn::Plain(t) => Pin::new(t).poll_read(cx, buf),
+            Conn::Tls(t) => Pin::new(t.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Conn {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        match self.get_mut() {
+            Conn::Plain(t) => Pin::new(t).poll_write(cx, buf),
+            Conn::Tls(t) => Pin::new(t.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Conn::Plain(t) => Pin::new(t).poll_flush(cx),
+            Conn::Tls(t) => Pin::new(t.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Conn::Plain(t) => Pin::new(t).poll_shutdown(cx),
+            Conn::Tls(t) => Pin::new(t.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
+/// A subscription's connection between two of its messages.
+struct Kept {
+    /// Where it goes: reused for a message to the same origin only.
+    target: Target,
+    conn: Conn,
+    since: Instant,
+}
+
+/// A Digest challenge a subscription's sink gave, kept to answer its next messages up front.
+struct DigestSession {
+    target: Target,
+    challenge: digest::Challenge,
+    /// One client nonce per server nonce, as `-sess` algorithms need (H(A1) binds both).
+    cnonce: String,
+    /// The last nonce count sent with it.
+    nc: u32,
+}
+
 /// The delivery task's state.
 pub struct Deliverer {
     agent: Rc<Agent>,
@@ -201,6 +308,10 @@ pub struct Deliverer {
     in_flight: Cell<usize>,
     ids: RefCell<TokenGen>,
     limits: wsbmc_wsman::Limits,
+    /// Kept-alive connections, by subscription (taken out while a message is in flight).
+    kept: RefCell<HashMap<String, Kept>>,
+    /// Digest challenges, by subscription.
+    digest: RefCell<HashMap<String, DigestSession>>,
 }
 
 fn now_ms() -> u64 {
@@ -222,6 +333,8 @@ impl Deliverer {
             in_flight: Cell::new(0),
             ids: RefCell::new(TokenGen::new(seed)),
             limits: wsbmc_wsman::Limits::default(),
+            kept: RefCell::new(HashMap::new()),
+            digest: RefCell::new(HashMap::new()),
         })
     }
 
@@ -232,6 +345,7 @@ impl Deliverer {
             self.dispatch(now);
             // Polling expires subscriptions; the store forgets them too.
             self.agent.persist_subscriptions();
+            let idle_left = self.prune();
             let capped = self.in_flight.get() >= MAX_IN_FLIGHT;
             let next = self.agent.events().table().borrow().next_wakeup();
             let wait = match next {
@@ -242,6 +356,7 @@ impl Deliverer {
                 Some(t) => Duration::from_millis(t.saturating_sub(now).max(10)),
                 None => IDLE_WAKEUP,
             };
+            let wait = idle_left.map_or(wait, |left| wait.min(left));
             tokio::select! {
                 () = self.agent.events_changed() => {}
                 () = tokio::time::sleep(wait.min(IDLE_WAKEUP)) => {}
@@ -329,6 +444,21 @@ impl Deliverer {
         }
     }
 
+    /// Closes the kept connections idle for [`KEEP_ALIVE_IDLE`] or whose subscription is gone,
+    /// and forgets gone subscriptions' Digest challenges. Returns how long until the next kept
+    /// connection's idle time runs out.
+    fn prune(&self) -> Option<Duration> {
+        let table = self.agent.events().table().borrow();
+        let mut kept = self.kept.borrow_mut();
+        kept.retain(|id, k| table.get(id).is_some() && k.since.elapsed() < KEEP_ALIVE_IDLE);
+        self.digest
+            .borrow_mut()
+            .retain(|id, _| table.get(id).is_some());
+        kept.values()
+            .map(|k| KEEP_ALIVE_IDLE.saturating_sub(k.since.elapsed()))
+            .min()
+    }
+
     fn note_end(&self, ended: Option<deliver::Ended>) {
         if let Some(e) = ended {
             info!("subscription {} ended: {:?}", e.id, e.reason);
@@ -379,8 +509,10 @@ impl Deliverer {
         }
     }
 
-    /// One delivery: Basic credentials go with the first request; Digest ones answer the
-    /// sink's 401 challenge with a second request.
+    /// One delivery: Basic credentials go with the first request. Digest ones answer the
+    /// challenge kept from the subscription's last exchange (nc one higher), or else the one
+    /// the sink's 401 gives, with a second request; a kept nonce the sink refuses (401, stale
+    /// or not) is answered once with the new challenge.
     async fn exchange(&self, job: &Job) -> Result<Answer, String> {
         let creds = job
             .auth
@@ -388,7 +520,8 @@ impl Deliverer {
             .and_then(|a| a.credentials.as_ref().map(|c| (a.scheme, c)));
         let first = match creds {
             Some((AuthScheme::Basic, c)) => Some(basic_header(c)),
-            _ => None,
+            Some((AuthScheme::Digest, c)) => self.next_digest(job, c),
+            None => None,
         };
         let answer = self.post(job, first.as_deref()).await?;
         if answer.status != 401 {
@@ -397,6 +530,7 @@ impl Deliverer {
         let Some((AuthScheme::Digest, c)) = creds else {
             return Ok(answer);
         };
+        self.digest.borrow_mut().remove(&job.id);
         let Some(challenge) = answer
             .challenges
             .iter()
@@ -405,33 +539,122 @@ impl Deliverer {
         else {
             return Ok(answer);
         };
+        if first.is_some() {
+            debug!(
+                "subscription {}: {} refused the kept Digest nonce (stale={}); once more",
+                job.id,
+                job.target.origin(),
+                challenge.stale
+            );
+        }
         let cnonce = format!("{:032x}", self.ids.borrow_mut().next_u128());
-        let header = challenge.authorization(c, "POST", &job.target.path, &cnonce);
-        self.post(job, Some(&header)).await
+        let header = challenge.authorization(c, "POST", &job.target.path, &cnonce, 1);
+        let answer = self.post(job, Some(&header)).await?;
+        if answer.status != 401 {
+            self.digest.borrow_mut().insert(
+                job.id.clone(),
+                DigestSession {
+                    target: job.target.clone(),
+                    challenge,
+                    cnonce,
+                    nc: 1,
+                },
+            );
+        }
+        Ok(answer)
     }
 
+    /// The `Authorization` answering the subscription's kept Digest challenge, when it has one
+    /// for this origin.
+    fn next_digest(&self, job: &Job, c: &Credentials) -> Option<String> {
+        let mut sessions = self.digest.borrow_mut();
+        let s = sessions
+            .get_mut(&job.id)
+            .filter(|s| s.target.same_origin(&job.target))?;
+        // Past 2^32 - 1 uses the sink's challenge starts a new session.
+        s.nc = s.nc.checked_add(1)?;
+        Some(
+            s.challenge
+                .authorization(c, "POST", &job.target.path, &s.cnonce, s.nc),
+        )
+    }
+
+    /// One request and its answer, on the subscription's kept connection when it has a usable
+    /// one, else on a new one; the connection is kept afterwards when the answer allows.
     async fn post(&self, job: &Job, authorization: Option<&str>) -> Result<Answer, String> {
-        let t = &job.target;
+        let head = request_head(&job.target, job.body.len(), authorization);
+        if let Some(conn) = self.reusable(job) {
+            match exchange_on(conn, &head, job.body.as_bytes()).await {
+                Ok((answer, conn)) => {
+                    self.keep(job, conn, &answer).await;
+                    return Ok(answer);
+                }
+                // The sink closed it before answering anything: its idle timeout raced this
+                // request, which it never read. Once more on a new connection.
+                Err(e) if e.unanswered => debug!(
+                    "subscription {}: the kept connection to {} was closed ({}); reconnecting",
+                    job.id,
+                    job.target.origin(),
+                    e.message
+                ),
+                Err(e) => return Err(e.message),
+            }
+        }
+        let conn = self.connect(&job.target).await?;
+        let (answer, conn) = exchange_on(conn, &head, job.body.as_bytes())
+            .await
+            .map_err(|e| e.message)?;
+        self.keep(job, conn, &answer).await;
+        Ok(answer)
+    }
+
+    /// The subscription's kept connection, if it goes to `job`'s origin, has not idled too
+    /// long and the sink has not closed it. Taken out of the pool either way (dropped, so
+    /// closed, when unusable).
+    fn reusable(&self, job: &Job) -> Option<Conn> {
+        let k = self.kept.borrow_mut().remove(&job.id)?;
+        let usable = k.target.same_origin(&job.target)
+            && k.since.elapsed() < KEEP_ALIVE_IDLE
+            && !k.conn.closed_while_idle();
+        usable.then_some(k.conn)
+    }
+
+    /// Keeps `conn` for the subscription's next message when `answer` allows (replacing, so
+    /// closing, one it kept for another origin); else closes it.
+    async fn keep(&self, job: &Job, mut conn: Conn, answer: &Answer) {
+        if answer.keep_alive {
+            self.kept.borrow_mut().insert(
+                job.id.clone(),
+                Kept {
+                    target: job.target.clone(),
+                    conn,
+                    since: Instant::now(),
+                },
+            );
+        } else {
+            let _ = conn.shutdown().await;
+        }
+    }
+
+    async fn connect(&self, t: &Target) -> Result<Conn, String> {
         let tcp = TcpStream::connect((t.host.as_str(), t.port))
             .await
             .map_err(|e| format!("connect: {e}"))?;
         let _ = tcp.set_nodelay(true);
-        let head = request_head(t, job.body.len(), authorization);
-        if t.https {
-            let config = self
-                .tls
-                .clone()
-                .ok_or("HTTPS: no trust anchors (give --event-ca)")?;
-            let name = ServerName::try_from(t.host.clone())
-                .map_err(|_| "HTTPS: the host is not a DNS name or IP address".to_string())?;
-            let tls = tokio_rustls::TlsConnector::from(config)
-                .connect(name, tcp)
-                .await
-                .map_err(|e| format!("TLS: {e}"))?;
-            exchange_on(tls, &head, job.body.as_bytes()).await
-        } else {
-            exchange_on(tcp, &head, job.body.as_bytes()).await
+        if !t.https {
+            return Ok(Conn::Plain(tcp));
         }
+        let config = self
+            .tls
+            .clone()
+            .ok_or("HTTPS: no trust anchors (give --event-ca)")?;
+        let name = ServerName::try_from(t.host.clone())
+            .map_err(|_| "HTTPS: the host is not a DNS name or IP address".to_string())?;
+        let tls = tokio_rustls::TlsConnector::from(config)
+            .connect(name, tcp)
+            .await
+            .map_err(|e| format!("TLS: {e}"))?;
+        Ok(Conn::Tls(Box::new(tls)))
     }
 }
 
@@ -450,7 +673,7 @@ fn basic_header(c: &Credentials) -> String {
 fn request_head(t: &Target, len: usize, authorization: Option<&str>) -> String {
     let mut head = format!(
         "POST {} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/soap+xml;charset=UTF-8\r\n\
-         Content-Length: {len}\r\nConnection: close\r\nUser-Agent: wsbmc\r\n",
+         Content-Length: {len}\r\nUser-Agent: wsbmc\r\n",
         t.path,
         t.host_header()
     );
@@ -470,36 +693,67 @@ pub struct Answer {
     /// `WWW-Authenticate` values.
     pub challenges: Vec<String>,
     pub body: Vec<u8>,
+    /// Whether the connection may carry the next request: HTTP/1.1 without `Connection:
+    /// close` (or 1.0 with `keep-alive`), the answer's end known from its framing, and nothing
+    /// after it.
+    pub keep_alive: bool,
 }
 
+/// A failed exchange.
+struct ExchangeError {
+    message: String,
+    /// Nothing of an answer arrived: the request went unread (a kept connection the sink
+    /// had closed) or was never sent.
+    unanswered: bool,
+}
+
+impl ExchangeError {
+    fn new(message: String, unanswered: bool) -> Self {
+        Self {
+            message,
+            unanswered,
+        }
+    }
+}
+
+impl From<String> for ExchangeError {
+    fn from(message: String) -> Self {
+        Self::new(message, false)
+    }
+}
+
+/// Sends one request and reads its answer; the connection is handed back for reuse.
 async fn exchange_on<S: AsyncRead + AsyncWrite + Unpin>(
     mut s: S,
     head: &str,
     body: &[u8],
-) -> Result<Answer, String> {
-    s.write_all(head.as_bytes())
-        .await
-        .map_err(|e| format!("write: {e}"))?;
-    s.write_all(body).await.map_err(|e| format!("write: {e}"))?;
-    s.flush().await.map_err(|e| format!("write: {e}"))?;
+) -> Result<(Answer, S), ExchangeError> {
+    let unsent = |e: std::io::Error| ExchangeError::new(format!("write: {e}"), true);
+    s.write_all(head.as_bytes()).await.map_err(unsent)?;
+    s.write_all(body).await.map_err(unsent)?;
+    s.flush().await.map_err(unsent)?;
     let mut buf = Vec::with_capacity(1024);
     let mut chunk = [0u8; 4096];
     loop {
         if let Some(a) = parse_answer(&buf, false)? {
-            let _ = s.shutdown().await;
-            return Ok(a);
+            return Ok((a, s));
         }
         let n = match s.read(&mut chunk).await {
             Ok(n) => n,
             // A TLS peer that closes without close_notify: what was read is all there is.
             Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => 0,
-            Err(e) => return Err(format!("read: {e}")),
+            Err(e) => return Err(ExchangeError::new(format!("read: {e}"), buf.is_empty())),
         };
         if n == 0 {
-            return parse_answer(&buf, true)?.ok_or_else(|| "the answer was cut short".into());
+            if buf.is_empty() {
+                return Err(ExchangeError::new("closed before answering".into(), true));
+            }
+            let a =
+                parse_answer(&buf, true)?.ok_or_else(|| "the answer was cut short".to_string())?;
+            return Ok((a, s));
         }
         if buf.len() + n > MAX_RESPONSE {
-            return Err(format!("the answer is longer than {MAX_RESPONSE} bytes"));
+            return Err(format!("the answer is longer than {MAX_RESPONSE} bytes").into());
         }
         buf.extend_from_slice(&chunk[..n]);
     }
@@ -534,6 +788,8 @@ pub fn parse_answer(buf: &[u8], eof: bool) -> Result<Option<Answer>, String> {
         let mut length = None;
         let mut chunked = false;
         let mut challenges = Vec::new();
+        // HTTP/1.1 keeps the connection unless told otherwise; 1.0 closes it unless told.
+        let mut keep_alive = version == "HTTP/1.1";
         for line in lines {
             let Some((name, value)) = line.split_once(':') else {
                 continue;
@@ -545,6 +801,14 @@ pub fn parse_answer(buf: &[u8], eof: bool) -> Result<Option<Answer>, String> {
                 chunked = value.to_ascii_lowercase().contains("chunked");
             } else if name.eq_ignore_ascii_case("www-authenticate") {
                 challenges.push(value.to_string());
+            } else if name.eq_ignore_ascii_case("connection") {
+                for token in value.split(',').map(str::trim) {
+                    if token.eq_ignore_ascii_case("close") {
+                        keep_alive = false;
+                    } else if token.eq_ignore_ascii_case("keep-alive") && version == "HTTP/1.0" {
+                        keep_alive = true;
+                    }
+                }
             }
         }
         let body_at = start + end + 4;
@@ -553,9 +817,14 @@ pub fn parse_answer(buf: &[u8], eof: bool) -> Result<Option<Answer>, String> {
             continue;
         }
         let body = &buf[body_at..];
+        // Where the answer ends, when its framing says (an answer read to EOF has no next).
+        let mut end = None;
         let body = if chunked {
             match dechunk(body)? {
-                Some(b) => b,
+                Some((b, used)) => {
+                    end = Some(body_at + used);
+                    b
+                }
                 None if eof => return Err("the chunked body was cut short".into()),
                 None => return Ok(None),
             }
@@ -570,8 +839,10 @@ pub fn parse_answer(buf: &[u8], eof: bool) -> Result<Option<Answer>, String> {
                     Ok(None)
                 };
             }
+            end = Some(body_at + n);
             body[..n].to_vec()
         } else if status == 204 || status == 304 {
+            end = Some(body_at);
             Vec::new()
         } else if eof {
             body.to_vec()
@@ -582,12 +853,15 @@ pub fn parse_answer(buf: &[u8], eof: bool) -> Result<Option<Answer>, String> {
             status,
             challenges,
             body,
+            keep_alive: keep_alive && end == Some(buf.len()),
         }));
     }
 }
 
-/// Decodes a chunked body: `None` until the last chunk has arrived.
-fn dechunk(mut b: &[u8]) -> Result<Option<Vec<u8>>, String> {
+/// Decodes a chunked body: `None` until the last chunk and the trailers have arrived; else the
+/// body and how many bytes of `b` it took.
+fn dechunk(mut b: &[u8]) -> Result<Option<(Vec<u8>, usize)>, String> {
+    let total = b.len();
     let mut out = Vec::new();
     loop {
         let Some(eol) = b.windows(2).position(|w| w == b"\r\n") else {
@@ -601,8 +875,13 @@ fn dechunk(mut b: &[u8]) -> Result<Option<Vec<u8>>, String> {
         }
         b = &b[eol + 2..];
         if size == 0 {
-            // Trailers end with an empty line.
-            return Ok(b.windows(2).any(|w| w == b"\r\n").then_some(out));
+            // Trailers (none, usually) end with an empty line.
+            let rest = if b.starts_with(b"\r\n") {
+                Some(2)
+            } else {
+                b.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4)
+            };
+            return Ok(rest.map(|r| (out, total - b.len() + r)));
         }
         if b.len() < size + 2 {
             return Ok(None);
@@ -665,6 +944,8 @@ pub mod digest {
         pub algorithm: Algorithm,
         /// Whether `qop=auth` was offered.
         pub qop_auth: bool,
+        /// `stale=true`: the credentials were right, the nonce had expired.
+        pub stale: bool,
     }
 
     impl Challenge {
@@ -679,12 +960,14 @@ pub mod digest {
             let (mut realm, mut nonce, mut opaque) = (None, None, None);
             let mut algorithm = Algorithm::Md5;
             let mut qop_auth = false;
+            let mut stale = false;
             for (k, v) in params(rest)? {
                 match k.to_ascii_lowercase().as_str() {
                     "realm" => realm = Some(v),
                     "nonce" => nonce = Some(v),
                     "opaque" => opaque = Some(v),
                     "qop" => qop_auth = v.split(',').any(|q| q.trim().eq_ignore_ascii_case("auth")),
+                    "stale" => stale = v.eq_ignore_ascii_case("true"),
                     "algorithm" => {
                         algorithm = match v.to_ascii_uppercase().as_str() {
                             "MD5" => Algorithm::Md5,
@@ -703,16 +986,19 @@ pub mod digest {
                 opaque,
                 algorithm,
                 qop_auth,
+                stale,
             })
         }
 
-        /// The `Authorization` value answering this challenge for `method uri`.
+        /// The `Authorization` value answering this challenge for `method uri`, the `nc`-th
+        /// request with this nonce (counted from 1).
         pub fn authorization(
             &self,
             c: &Credentials,
             method: &str,
             uri: &str,
             cnonce: &str,
+            nc: u32,
         ) -> String {
             let alg = self.algorithm;
             let mut ha1 = alg.hash(&format!("{}:{}:{}", c.username, self.realm, c.password));
@@ -720,7 +1006,7 @@ pub mod digest {
                 ha1 = alg.hash(&format!("{ha1}:{}:{cnonce}", self.nonce));
             }
             let ha2 = alg.hash(&format!("{method}:{uri}"));
-            let nc = "00000001";
+            let nc = format!("{nc:08x}");
             let response = if self.qop_auth {
                 alg.hash(&format!("{ha1}:{}:{nc}:{cnonce}:auth:{ha2}", self.nonce))
             } else {
@@ -900,6 +1186,7 @@ mod tests {
                 "GET",
                 "/dir/index.html",
                 "f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ",
+                1,
             );
             assert!(h.contains(&format!("response=\"{expect}\"")), "{h}");
             assert!(h.contains("opaque=\"FQhe/qaU925kfnzjCev0ciny7QMkPqMAFRtzCUYo5tdS\""));
@@ -918,6 +1205,115 @@ mod tests {
     }
 
     #[test]
+    fn a_kept_digest_challenge_counts_its_uses_and_stale_is_read() {
+        let ch = digest::Challenge::parse(
+            "Digest realm=\"r\", qop=\"auth\", algorithm=SHA-256, nonce=\"n\", stale=TRUE",
+        )
+        .unwrap();
+        assert!(ch.stale);
+        let first = ch.authorization(&creds(), "POST", "/s", "c", 1);
+        let next = ch.authorization(&creds(), "POST", "/s", "c", 0x1a);
+        assert!(
+            first.contains("nc=00000001") && next.contains("nc=0000001a"),
+            "{next}"
+        );
+        // The count is hashed in: the same request with another count is another response.
+        let response = |h: &str| h.split("response=").nth(1).unwrap()[..66].to_string();
+        assert_ne!(response(&first), response(&next));
+        assert!(
+            !digest::Challenge::parse("Digest realm=\"r\", nonce=\"n\"")
+                .unwrap()
+                .stale
+        );
+    }
+
+    #[test]
+    fn answers_say_whether_the_connection_may_be_kept() {
+        let keep = |raw: &[u8], eof: bool| parse_answer(raw, eof).unwrap().unwrap().keep_alive;
+        assert!(keep(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", false));
+        assert!(!keep(
+            b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
+            false
+        ));
+        assert!(!keep(
+            b"HTTP/1.1 200 OK\r\nConnection: Upgrade, Close\r\nContent-Length: 0\r\n\r\n",
+            false
+        ));
+        assert!(!keep(
+            b"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n",
+            false
+        ));
+        assert!(keep(
+            b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n",
+            false
+        ));
+        assert!(keep(b"HTTP/1.1 204 No Content\r\n\r\n", false));
+        // A body that ends at EOF leaves nothing to reuse; bytes past the answer neither.
+        assert!(!keep(b"HTTP/1.1 200 OK\r\n\r\nabc", true));
+        assert!(!keep(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nab",
+            false
+        ));
+        let chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\n\r\n";
+        assert!(keep(chunked, false));
+        let trailers =
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\nX: y\r\n\r\n";
+        assert!(keep(trailers, false));
+        // The trailers' end has not arrived yet.
+        assert_eq!(
+            parse_answer(&trailers[..trailers.len() - 2], false).unwrap(),
+            None
+        );
+    }
+
+    /// The check before a kept connection is reused: open and quiet is usable; closed by the
+    /// sink, or with bytes nobody asked for, is not.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_kept_connection_the_sink_closed_or_wrote_on_is_not_reused() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let conn = Conn::Plain(TcpStream::connect(addr).await.unwrap());
+        let (mut server, _) = listener.accept().await.unwrap();
+        assert!(!conn.closed_while_idle());
+        server.write_all(b"HTTP/1.1 408 x\r\n\r\n").await.unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(conn.closed_while_idle(), "unasked bytes");
+
+        let conn = Conn::Plain(TcpStream::connect(addr).await.unwrap());
+        let (server, _) = listener.accept().await.unwrap();
+        assert!(!conn.closed_while_idle());
+        drop(server);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(conn.closed_while_idle(), "closed by the sink");
+    }
+
+    /// An exchange on a connection the sink closed before answering says so, which is what
+    /// lets a kept connection's request go again on a new one; a cut-short answer does not.
+    #[tokio::test(flavor = "current_thread")]
+    async fn an_unanswered_exchange_is_told_from_a_cut_short_answer() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        for (reply, unanswered) in [
+            (&b""[..], true),
+            (&b"HTTP/1.1 200 OK\r\nContent-Le"[..], false),
+        ] {
+            let client = TcpStream::connect(addr).await.unwrap();
+            let (mut server, _) = listener.accept().await.unwrap();
+            let serve = async move {
+                let mut buf = [0u8; 256];
+                let _ = server.read(&mut buf).await;
+                server.write_all(reply).await.unwrap();
+            };
+            let (result, ()) =
+                tokio::join!(exchange_on(client, "POST / HTTP/1.1\r\n\r\n", b""), serve);
+            match result {
+                Err(e) => assert_eq!(e.unanswered, unanswered, "{}", e.message),
+                Ok(_) => panic!("no answer was complete"),
+            }
+        }
+    }
+
+    #[test]
     fn digest_quotes_what_it_echoes() {
         let ch = digest::Challenge::parse(r#"Digest realm="a\"b", nonce="n""#).unwrap();
         assert_eq!(ch.realm, "a\"b");
@@ -925,7 +1321,7 @@ mod tests {
             username: "we\"ird".into(),
             password: "p".into(),
         };
-        let h = ch.authorization(&c, "POST", "/", "c");
+        let h = ch.authorization(&c, "POST", "/", "c", 1);
         assert!(
             h.starts_with(r#"Digest username="we\"ird", realm="a\"b""#),
             "{h}"

@@ -160,6 +160,9 @@ pub struct TestPlatform {
     pub accounts: Option<TestAccounts>,
     #[cfg(feature = "subscriptions")]
     pub subscriptions: Vec<wsbmc_cim::subscription::SubscriptionView>,
+    /// The identifiers `Platform::end_subscription` was asked to end.
+    #[cfg(feature = "subscriptions")]
+    pub ended: RefCell<Vec<String>>,
 }
 
 impl TestPlatform {
@@ -206,6 +209,8 @@ impl TestPlatform {
             accounts: None,
             #[cfg(feature = "subscriptions")]
             subscriptions: vec![push_subscription(), pull_subscription()],
+            #[cfg(feature = "subscriptions")]
+            ended: RefCell::new(Vec::new()),
         }
     }
 
@@ -295,6 +300,11 @@ impl Platform for TestPlatform {
     #[cfg(feature = "subscriptions")]
     fn subscription(&self, index: usize) -> Option<wsbmc_cim::subscription::SubscriptionView> {
         self.subscriptions.get(index).cloned()
+    }
+    #[cfg(feature = "subscriptions")]
+    fn end_subscription(&self, id: &str) -> bool {
+        self.ended.borrow_mut().push(id.to_string());
+        true
     }
 }
 
