@@ -254,10 +254,10 @@ pub fn parse_document<'i>(text: &'i str, limits: &Limits) -> Result<Document<'i>
         Fault::with_detail(FaultKind::EncodingLimit, FaultDetail::ServiceEnvelopeLimit)
             .message(cat(&["The request has too many XML ", what, "."]))
     };
-    if text.bytes().filter(|&c| c == b'=').count() > limits.max_xml_attributes as usize {
+    let (equals, declarations) = count_markup(text.as_bytes());
+    if equals > limits.max_xml_attributes as usize {
         return Err(too_many("attributes"));
     }
-    let declarations = text.as_bytes().windows(5).filter(|w| w == b"xmlns").count();
     if declarations > limits.max_xml_namespaces as usize {
         return Err(too_many("namespace declarations"));
     }
@@ -292,6 +292,27 @@ pub fn parse_document<'i>(text: &'i str, limits: &Limits) -> Result<Document<'i>
         }
     }
     Ok(doc)
+}
+
+/// How many `=` (an upper bound on attributes) and `xmlns` (every namespace declaration is one;
+/// the name cannot overlap itself) `text` holds, in one pass of one compare per byte. Counting
+/// with a byte filter and then a 5-byte window at every offset was ~12% of an Identify's
+/// instructions on the host. memchr2 would halve what is left, for +196 B of the bare-metal
+/// image's flash; not worth it there.
+fn count_markup(text: &[u8]) -> (usize, usize) {
+    let (mut equals, mut xmlns) = (0, 0);
+    for (at, &b) in text.iter().enumerate() {
+        if b == b'=' {
+            equals += 1;
+        } else if b == b'x'
+            && text
+                .get(at..)
+                .is_some_and(|rest| rest.starts_with(b"xmlns"))
+        {
+            xmlns += 1;
+        }
+    }
+    (equals, xmlns)
 }
 
 /// A header qualified name, for `s:NotUnderstood`.
@@ -1267,6 +1288,33 @@ mod tests {
 
     fn limits() -> Limits {
         Limits::default()
+    }
+
+    #[test]
+    fn markup_is_counted_as_byte_and_window_scans_count_it() {
+        let scans = |t: &[u8]| {
+            let equals = t.iter().filter(|&&b| b == b'=').count();
+            (equals, t.windows(5).filter(|w| w == b"xmlns").count())
+        };
+        for text in [
+            &b""[..],
+            b"xmln",
+            b"xmlns",
+            b"xxmlns",
+            b"xmlnxmlns",
+            b"xmlnsxmlns:a xmlns",
+            b"<a xmlns='u' b:xmlns='v'>x</a>xmln",
+            b"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxmlns",
+            b"=x=xmlns==",
+        ] {
+            assert_eq!(
+                count_markup(text),
+                scans(text),
+                "{:?}",
+                core::str::from_utf8(text)
+            );
+        }
+        assert_eq!(count_markup(HEAD.as_bytes()), (4, 4));
     }
 
     const HEAD: &str = r#"<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing" xmlns:w="http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd" xmlns:n="http://schemas.xmlsoap.org/ws/2004/09/enumeration"><s:Header>"#;
