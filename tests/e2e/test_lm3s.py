@@ -28,10 +28,10 @@ requests are refused (the board has no power lines), and ClearLog and a filled S
 sensor, each edge a SEL record. These tests assert; they pass once the features are on by
 default (until then the default image fails them: they are unknown classes there).
 
-With the image's `eventing` feature (issue 16; off by default while it does not fit), a Pull
+With the image's `eventing` feature (issue 16; on by default since it fits), a Pull
 subscription receives the CIM_AlertIndication and CIM_InstCreation of a crossing qom-set
 causes, Renew/GetStatus/Unsubscribe answer and the cap is the quota fault; the test skips on an
-image built without it unless WSBMC_LM3S_EVENTING=1.
+image built without it unless WSBMC_LM3S_EVENTING=1, which scripts/test-lm3s sets.
 
 Skipped only when qemu-system-arm is missing on a developer machine; under scripts/test and in CI
 a missing QEMU fails the test (scripts/test-lm3s installs it).
