@@ -43,6 +43,7 @@ pub mod provider;
 pub mod respond;
 pub mod rng;
 pub mod service;
+pub mod stream;
 pub mod wql;
 pub mod xml;
 
@@ -57,4 +58,5 @@ pub use respond::write_epr;
 /// The roles [`Service::handle_as`] authorizes with.
 pub use service::Role;
 pub use service::{Limits, Reply, ReplyKind, RequestMeta, Service};
+pub use stream::{Broken, ReplyStream};
 pub use xml::XmlWriter;

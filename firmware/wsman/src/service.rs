@@ -33,7 +33,7 @@ pub use wsbmc_accounts::Role;
 #[cfg(feature = "authorize")]
 use wsbmc_accounts::{Action, Operation as AuthOperation};
 
-use crate::enumeration::{BatchLimits, Context, ContextTable};
+use crate::enumeration::{BatchLimits, Context, ContextTable, Planned, Rest, plan};
 use crate::envelope::{self, Charset, Operation, Request};
 use crate::fault::{Fault, FaultDetail, FaultKind};
 use crate::ns;
@@ -95,6 +95,11 @@ pub struct Limits {
     /// on a small heap their filters, stored whole, must not be able to crowd out the next
     /// request.
     pub max_context_bytes: usize,
+    /// Most bytes of items an Enumerate or Pull response holds before the rest of its batch is
+    /// streamed ([`crate::stream`]): the size of the connection's output the platform keeps
+    /// per response. `usize::MAX` (the default) never streams, for callers that want the whole
+    /// body in [`Reply::body`].
+    pub stream_from: usize,
 }
 
 impl Default for Limits {
@@ -121,6 +126,7 @@ impl Default for Limits {
             max_filter_depth: crate::wql::MAX_DEPTH,
             max_filter_len: crate::wql::MAX_QUERY_LEN,
             max_context_bytes: usize::MAX,
+            stream_from: usize::MAX,
         }
     }
 }
@@ -149,6 +155,9 @@ pub struct Reply {
     /// `application/soap+xml;charset=UTF-8` (or UTF-16), or `None` for an empty body.
     pub content_type: Option<&'static str>,
     pub body: Vec<u8>,
+    /// The rest of a streamed response, which follows `body` on the wire; `None` when `body` is
+    /// the whole of it (always, unless `Limits::stream_from` is set).
+    pub stream: Option<crate::stream::ReplyStream>,
 }
 
 /// What kind of answer a [`Reply`] is.
@@ -173,6 +182,8 @@ pub struct Service {
     contexts: ContextTable,
     machine: String,
     security_profiles: Vec<String>,
+    /// The stream of the response being rendered, taken into its [`Reply`].
+    pending: Option<crate::stream::ReplyStream>,
 }
 
 /// The event source a request may reach: the platform's, or none (`handle`). Without the
@@ -208,6 +219,7 @@ impl Service {
             contexts,
             machine: String::from("wsbmc"),
             security_profiles: vec![alloc::format!("{}http/basic", ns::SECPROFILE)],
+            pending: None,
         }
     }
 
@@ -282,7 +294,9 @@ impl Service {
     ) -> Reply {
         let hint = envelope::charset(meta.content_type);
         let mut charset = Charset::Utf8;
+        self.pending = None;
         let outcome = self.process(provider, (ev, role), meta, body, hint, &mut charset);
+        let stream = self.pending.take();
         let (kind, text) = match outcome {
             Outcome::Identify(text) => (ReplyKind::Identify, text),
             // Unauthenticated callers were let through for Identify only; anything else they
@@ -292,6 +306,7 @@ impl Service {
                     kind: ReplyKind::Unauthenticated,
                     content_type: None,
                     body: Vec::new(),
+                    stream: None,
                 };
             }
             Outcome::Envelope { kind, text } => (kind, text),
@@ -300,6 +315,7 @@ impl Service {
             kind,
             content_type: Some(respond::content_type(charset)),
             body: respond::encode(text, charset),
+            stream: stream.filter(|_| kind == ReplyKind::Success),
         }
     }
 
@@ -680,6 +696,59 @@ impl Service {
         Ok(out)
     }
 
+    /// [`Self::render_batch`] for a batch whose items after `items` are streamed: returns the
+    /// envelope up to the end of `items` and leaves the rest (the items from `rest.cursor`, then
+    /// the envelope's end) in `self.pending`. The whole envelope's size is known from the plan,
+    /// so MaxEnvelopeSize is checked here, before anything is sent.
+    #[allow(clippy::too_many_arguments)]
+    fn render_streamed(
+        &mut self,
+        h: &envelope::Header<'_>,
+        action: &str,
+        total_items: Option<Option<u64>>,
+        body: ResponseBody<'_>,
+        items: String,
+        (rest, spec, mode, lim): (Rest, EnumSpec, envelope::EnumMode, BatchLimits),
+        charset: Charset,
+    ) -> Result<String, Fault> {
+        let head = ResponseHeader {
+            action,
+            message_id: self.tokens.next_uuid(),
+            relates_to: h.message_id,
+            total_items,
+        };
+        let close = match body {
+            ResponseBody::Pull { .. } => "</n:Items>",
+            _ => "</w:Items>",
+        };
+        let mut frame = XmlWriter::with_capacity(2048);
+        respond::write_response(&mut frame, &head, &body);
+        let len = frame.len() + items.len() + rest.bytes;
+        if respond::encoded_len(len, charset) > h.max_envelope_size {
+            return Err(too_big());
+        }
+        let frame = frame.as_str();
+        // Text from the request is escaped, so the last closing tag is the envelope's own.
+        let at = rfind_ascii(frame, close).unwrap_or(frame.len());
+        let used_chars = match lim.max_characters {
+            Some(_) => items.chars().count() as u64,
+            None => 0,
+        };
+        self.pending = Some(crate::stream::ReplyStream {
+            spec,
+            mode,
+            cursor: rest.cursor,
+            remaining: rest.count,
+            budget_left: lim.budget.saturating_sub(items.len()),
+            chars_left: lim.max_characters.map(|m| m.saturating_sub(used_chars)),
+            tail: String::from(frame.get(at..).unwrap_or("")),
+            charset,
+        });
+        let mut out = items;
+        out.insert_str(0, frame.get(..at).unwrap_or(""));
+        Ok(out)
+    }
+
     fn enumerate<P: Provider>(
         &mut self,
         provider: &P,
@@ -723,16 +792,22 @@ impl Service {
             spare,
             max_characters: None,
         };
-        let batch = match crate::enumeration::fill(provider, &spec, e.mode, &mut cursor, lim) {
-            Ok(b) => b,
+        let hold = self.limits.stream_from;
+        let planned = match plan(provider, &spec, e.mode, &mut cursor, lim, hold) {
+            Ok(p) => p,
             // Nothing ready yet: an empty first batch and a context to Pull from later.
-            Err(f) if f.kind == FaultKind::TimedOut => crate::enumeration::Batch {
-                items: String::new(),
-                count: 0,
-                end: false,
+            Err(f) if f.kind == FaultKind::TimedOut => Planned {
+                first: crate::enumeration::Batch {
+                    items: String::new(),
+                    count: 0,
+                    end: false,
+                },
+                rest: None,
             },
             Err(f) => return Err(f),
         };
+        let streamed = planned.rest.map(|rest| (rest, spec.clone(), e.mode, lim));
+        let batch = planned.first;
         let token = if batch.end {
             None
         } else {
@@ -755,7 +830,10 @@ impl Service {
             items: Some(""),
             end: batch.end,
         };
-        self.render_batch(h, action, total, body, batch.items, charset)
+        match streamed {
+            None => self.render_batch(h, action, total, body, batch.items, charset),
+            Some(s) => self.render_streamed(h, action, total, body, batch.items, s, charset),
+        }
     }
 
     fn pull<P: Provider>(
@@ -817,15 +895,19 @@ impl Service {
             max_characters: p.max_characters,
         };
         let mut cursor = ctx.cursor;
-        let batch = match crate::enumeration::fill(provider, &ctx.spec, ctx.mode, &mut cursor, lim)
-        {
-            Ok(b) => b,
+        let hold = self.limits.stream_from;
+        let planned = match plan(provider, &ctx.spec, ctx.mode, &mut cursor, lim, hold) {
+            Ok(p) => p,
             Err(f) => {
                 // The client may retry (e.g. with a larger MaxEnvelopeSize); keep its place.
                 self.contexts.put_back(ctx, meta.now_ms);
                 return Err(f);
             }
         };
+        let streamed = planned
+            .rest
+            .map(|rest| (rest, ctx.spec.clone(), ctx.mode, lim));
+        let batch = planned.first;
         let token = ctx.token;
         let context = if batch.end {
             None
@@ -839,7 +921,10 @@ impl Service {
             items: "",
             end: batch.end,
         };
-        self.render_batch(h, action, total, body, batch.items, charset)
+        match streamed {
+            None => self.render_batch(h, action, total, body, batch.items, charset),
+            Some(s) => self.render_streamed(h, action, total, body, batch.items, s, charset),
+        }
     }
 
     fn batch_size(&self, requested: Option<u32>) -> u32 {
