@@ -1145,8 +1145,37 @@ pub fn session_audit_event(
     }
 }
 
+/// The rest of a streamed Enumerate/Pull response, and who asked for it: each piece is
+/// rendered under the same caller as the body, with a fresh view of the model (no borrow of the
+/// agent's state outlives a piece, so the poller runs between two of them).
+#[derive(Debug)]
+pub struct Streamed {
+    stream: wsbmc_wsman::ReplyStream,
+    #[cfg(feature = "accounts")]
+    caller: (String, Option<wsbmc_http::Role>),
+}
+
 impl Handler for Agent {
-    fn handle(&self, req: &Request<'_>, body: &[u8]) -> Response {
+    type Rest = Streamed;
+
+    fn more(&self, rest: &mut Streamed, out: &mut Vec<u8>, room: usize) -> Result<bool, ()> {
+        #[cfg(feature = "accounts")]
+        {
+            let mut c = self.caller.borrow_mut();
+            c.0.clear();
+            c.0.push_str(&rest.caller.0);
+            c.1 = rest.caller.1;
+        }
+        let model = Model::new(&self.monitor, &self.system, self);
+        let piece = rest.stream.pump(&model, out, room).map_err(|_| ());
+        #[cfg(feature = "accounts")]
+        {
+            self.caller.borrow_mut().1 = None;
+        }
+        piece
+    }
+
+    fn handle(&self, req: &Request<'_>, body: &[u8]) -> Response<Streamed> {
         let meta = RequestMeta {
             content_type: req.content_type,
             user: req.user,
@@ -1206,6 +1235,14 @@ impl Handler for Agent {
             outcome,
             content_type: reply.content_type,
             body: reply.body,
+            rest: reply.stream.map(|stream| Streamed {
+                stream,
+                #[cfg(feature = "accounts")]
+                caller: (
+                    String::from(req.user.unwrap_or_default()),
+                    req.user.and(req.role),
+                ),
+            }),
         }
     }
 }

@@ -1282,9 +1282,18 @@ fn unix_ms() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
+/// Bytes of items an Enumerate/Pull response holds before the rest of its batch is streamed
+/// as chunks: the size up to which the HTTP layer sends a reply in one write anyway, so every
+/// reply it would have sent whole still goes out whole, with Content-Length, and a larger one
+/// holds this much and one 8 KiB chunk at a time instead of all of it.
+const STREAM_FROM: usize = 16 * 1024;
+
 /// Maps the board's `[limits]` onto the protocol limits.
 fn wsman_limits(board: &Board) -> Limits {
-    let mut limits = Limits::default();
+    let mut limits = Limits {
+        stream_from: STREAM_FROM,
+        ..Limits::default()
+    };
     let l = &board.limits;
     if let Some(v) = l.max_envelope_size {
         limits.max_envelope_size = v as usize;

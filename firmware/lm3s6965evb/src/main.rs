@@ -504,7 +504,17 @@ const HANDLE_RESERVE: usize = 14 * 1024;
 struct Guarded(&'static Agent);
 
 impl wsbmc_http::Handler for Guarded {
-    fn handle(&self, req: &wsbmc_http::Request<'_>, body: &[u8]) -> wsbmc_http::Response {
+    type Rest = <Agent as wsbmc_http::Handler>::Rest;
+
+    fn more(&self, rest: &mut Self::Rest, out: &mut Vec<u8>, room: usize) -> Result<bool, ()> {
+        self.0.more(rest, out, room)
+    }
+
+    fn handle(
+        &self,
+        req: &wsbmc_http::Request<'_>,
+        body: &[u8],
+    ) -> wsbmc_http::Response<Self::Rest> {
         let free = mem::heap_free();
         if free < HANDLE_RESERVE {
             warn!(
@@ -553,6 +563,12 @@ fn log_serve_error(id: usize, e: &wsbmc_http::ServeError<embassy_net::tcp::Error
         ServeError::IncompleteBody => info!("http{=usize}: connection ended: body cut short", id),
         ServeError::BufferTooSmall => {
             error!("http{=usize}: connection ended: buffer too small", id)
+        }
+        ServeError::Unfinished => {
+            info!(
+                "http{=usize}: connection ended: streamed reply cut short",
+                id
+            )
         }
     }
 }
