@@ -426,20 +426,24 @@ where
         close,
         http10_keep_alive: !close && !head.http11,
     };
-    match rest {
-        None => write_reply(io, &plan, &reply, limits).await?,
+    #[cfg(feature = "stream")]
+    let rest = match rest {
         Some(rest) if head.http11 => {
-            write_streamed(io, &plan, reply, rest, handler, limits).await?
+            write_streamed(io, &plan, reply, rest, handler, limits).await?;
+            return Ok(if close { Next::Close } else { Next::KeepAlive });
         }
-        // HTTP/1.0 has no chunked framing: the rest is collected and sent with a length.
-        Some(mut rest) => {
-            while !handler
-                .more(&mut rest, &mut reply, CHUNK_ROOM)
-                .map_err(|()| ServeError::Unfinished)?
-            {}
-            write_reply(io, &plan, &reply, limits).await?
-        }
+        rest => rest,
+    };
+    // HTTP/1.0 has no chunked framing (and without `stream` nothing is chunked): the rest is
+    // collected and sent with a length. One write site either way, so the connection future
+    // of an image that streams nothing is the size it was.
+    if let Some(mut rest) = rest {
+        while !handler
+            .more(&mut rest, &mut reply, CHUNK_ROOM)
+            .map_err(|()| ServeError::Unfinished)?
+        {}
     }
+    write_reply(io, &plan, &reply, limits).await?;
     Ok(if close { Next::Close } else { Next::KeepAlive })
 }
 
@@ -731,12 +735,15 @@ async fn write_reply<T: Read + Write>(
 /// chunk): the piece of a response the connection holds at once while streaming.
 const CHUNK_ROOM: usize = 8 * 1024;
 
+#[cfg(feature = "stream")]
 /// Room kept before a chunk's data for its size line: up to 16 hex digits and CRLF.
 const CHUNK_PREFIX: usize = 18;
 
+#[cfg(feature = "stream")]
 /// The last chunk and the empty trailer that end a chunked message.
 const LAST_CHUNK: &[u8] = b"0\r\n\r\n";
 
+#[cfg(feature = "stream")]
 /// Frames `buf[CHUNK_PREFIX..]` as one chunk where it lies: writes its size line into the end
 /// of the prefix and CRLF after the data, and returns where the chunk starts. The size has no
 /// leading zeros, so the framing is what any HTTP/1.1 server writes.
@@ -749,6 +756,7 @@ fn frame_chunk(buf: &mut Vec<u8>) -> usize {
     at
 }
 
+#[cfg(feature = "stream")]
 /// A chunk's size line for `len` data bytes: `line[at..]`.
 fn chunk_line(len: usize) -> ([u8; CHUNK_PREFIX], usize) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -767,6 +775,7 @@ fn chunk_line(len: usize) -> ([u8; CHUNK_PREFIX], usize) {
     (line, at)
 }
 
+#[cfg(feature = "stream")]
 /// Sends a response whose rest the handler produces piece by piece: the head with
 /// `Transfer-Encoding: chunked` and the body as the first chunk in one write, then each piece
 /// as a chunk, the last together with the terminating chunk. One piece is held at a time, in
@@ -816,6 +825,7 @@ async fn write_streamed<T: Read + Write, H: Handler + ?Sized>(
     }
 }
 
+#[cfg(feature = "stream")]
 /// Writes and flushes `bytes` within the write timeout.
 async fn write_timed<T: Read + Write>(
     io: &mut BufferedIo<'_, T>,
@@ -907,6 +917,7 @@ mod tests {
         assert!(head.contains("Connection: keep-alive\r\n"));
     }
 
+    #[cfg(feature = "stream")]
     #[test]
     fn a_chunk_is_framed_where_it_lies() {
         for (len, line) in [

@@ -1517,6 +1517,7 @@ async fn idle_connection_is_closed_to_admit_another() {
     assert_eq!(slots.closed_for_others(), 1);
 }
 
+#[cfg(feature = "stream")]
 #[tokio::test]
 async fn a_streamed_response_goes_out_in_chunks_and_the_connection_stays() {
     let handler = Echo::default();
@@ -1579,6 +1580,7 @@ async fn an_http10_peer_gets_the_streamed_response_whole_with_a_length() {
     assert_eq!(result.map_err(|e| e.to_string()), Ok(()));
 }
 
+#[cfg(feature = "stream")]
 #[tokio::test]
 async fn a_stream_that_cannot_finish_leaves_the_message_unterminated_and_closes() {
     let handler = Echo::default();

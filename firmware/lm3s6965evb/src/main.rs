@@ -504,10 +504,13 @@ const HANDLE_RESERVE: usize = 14 * 1024;
 struct Guarded(&'static Agent);
 
 impl wsbmc_http::Handler for Guarded {
-    type Rest = <Agent as wsbmc_http::Handler>::Rest;
+    /// Whole replies only: the image's limits leave `stream_from` unset, and an uninhabited
+    /// rest lets the connection future drop the streaming path (its state is RAM in every
+    /// connection task).
+    type Rest = core::convert::Infallible;
 
-    fn more(&self, rest: &mut Self::Rest, out: &mut Vec<u8>, room: usize) -> Result<bool, ()> {
-        self.0.more(rest, out, room)
+    fn more(&self, rest: &mut Self::Rest, _: &mut Vec<u8>, _: usize) -> Result<bool, ()> {
+        match *rest {}
     }
 
     fn handle(
@@ -525,7 +528,24 @@ impl wsbmc_http::Handler for Guarded {
         }
         let before = mem::heap_used();
         mem::begin_window();
-        let response = self.0.handle(req, body);
+        let wsbmc_http::Response {
+            outcome,
+            content_type,
+            body,
+            rest,
+        } = self.0.handle(req, body);
+        let response = if rest.is_some() {
+            // Unreachable with the image's limits (nothing streams); a whole reply or none.
+            error!("http: a streamed reply on an image that sends whole replies; answering 503");
+            wsbmc_http::Response::empty(wsbmc_http::Outcome::Unavailable)
+        } else {
+            wsbmc_http::Response {
+                outcome,
+                content_type,
+                body,
+                rest: None,
+            }
+        };
         // The reserve is only as good as the measurement behind it: say so if a request ever
         // needed more (the e2e test fails on this line).
         let needed = mem::window_peak().saturating_sub(before);

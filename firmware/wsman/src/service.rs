@@ -182,9 +182,11 @@ pub struct Service {
     contexts: ContextTable,
     machine: String,
     security_profiles: Vec<String>,
-    /// The stream of the response being rendered, taken into its [`Reply`].
-    pending: Option<crate::stream::ReplyStream>,
 }
+
+/// Where `render_streamed` leaves the rest of a streamed response for its [`Reply`]: passed
+/// down the call, not kept in the service, which on the bare-metal image is static RAM.
+type Pending = Option<crate::stream::ReplyStream>;
 
 /// The event source a request may reach: the platform's, or none (`handle`). Without the
 /// `eventing` feature it is nothing at all, so an image without eventing carries no trace of it.
@@ -219,7 +221,6 @@ impl Service {
             contexts,
             machine: String::from("wsbmc"),
             security_profiles: vec![alloc::format!("{}http/basic", ns::SECPROFILE)],
-            pending: None,
         }
     }
 
@@ -294,9 +295,15 @@ impl Service {
     ) -> Reply {
         let hint = envelope::charset(meta.content_type);
         let mut charset = Charset::Utf8;
-        self.pending = None;
-        let outcome = self.process(provider, (ev, role), meta, body, hint, &mut charset);
-        let stream = self.pending.take();
+        let mut stream = None;
+        let outcome = self.process(
+            provider,
+            (ev, role),
+            meta,
+            body,
+            (hint, &mut charset),
+            &mut stream,
+        );
         let (kind, text) = match outcome {
             Outcome::Identify(text) => (ReplyKind::Identify, text),
             // Unauthenticated callers were let through for Identify only; anything else they
@@ -325,8 +332,8 @@ impl Service {
         (ev, role): (Ev<'_>, Option<Role>),
         meta: &RequestMeta<'_>,
         body: &[u8],
-        hint: envelope::CharsetHint,
-        charset: &mut Charset,
+        (hint, charset): (envelope::CharsetHint, &mut Charset),
+        pending: &mut Pending,
     ) -> Outcome {
         if body.len() > self.limits.max_request_size {
             return self.fault(
@@ -425,11 +432,11 @@ impl Service {
                 drop(doc);
                 drop(text);
                 let req = detached.view();
-                self.dispatch(provider, ev, meta, &req, *charset)
+                self.dispatch(provider, ev, meta, &req, (*charset, pending))
                     .map_err(|f| (f, relates(&req.header)))
             }
             Err(req) => self
-                .dispatch(provider, ev, meta, &req, *charset)
+                .dispatch(provider, ev, meta, &req, (*charset, pending))
                 .map_err(|f| (f, relates(&req.header))),
         };
         match result {
@@ -472,7 +479,7 @@ impl Service {
         ev: Ev<'_>,
         meta: &RequestMeta<'_>,
         req: &Request<'_, '_>,
-        charset: Charset,
+        (charset, pending): (Charset, &mut Pending),
     ) -> Result<String, Fault> {
         let h = &req.header;
         let resource = || h.resource_uri.ok_or_else(Fault::unknown_resource);
@@ -529,9 +536,9 @@ impl Service {
                     namespace: h.namespace.clone(),
                     filter: e.filter.clone(),
                 };
-                self.enumerate(provider, meta, h, spec, e, charset)
+                self.enumerate(provider, meta, h, spec, e, (charset, pending))
             }
-            Operation::Pull(p) => self.pull(provider, ev, meta, h, p, charset),
+            Operation::Pull(p) => self.pull(provider, ev, meta, h, p, (charset, pending)),
             Operation::Release(token) => {
                 let user = meta.user.unwrap_or("");
                 let ctx = self.contexts.take(token, user, meta.now_ms)?;
@@ -698,7 +705,7 @@ impl Service {
 
     /// [`Self::render_batch`] for a batch whose items after `items` are streamed: returns the
     /// envelope up to the end of `items` and leaves the rest (the items from `rest.cursor`, then
-    /// the envelope's end) in `self.pending`. The whole envelope's size is known from the plan,
+    /// the envelope's end) in `pending`. The whole envelope's size is known from the plan,
     /// so MaxEnvelopeSize is checked here, before anything is sent.
     #[allow(clippy::too_many_arguments)]
     fn render_streamed(
@@ -709,7 +716,7 @@ impl Service {
         body: ResponseBody<'_>,
         items: String,
         (rest, spec, mode, lim): (Rest, EnumSpec, envelope::EnumMode, BatchLimits),
-        charset: Charset,
+        (charset, pending): (Charset, &mut Pending),
     ) -> Result<String, Fault> {
         let head = ResponseHeader {
             action,
@@ -734,7 +741,7 @@ impl Service {
             Some(_) => items.chars().count() as u64,
             None => 0,
         };
-        self.pending = Some(crate::stream::ReplyStream {
+        *pending = Some(crate::stream::ReplyStream {
             spec,
             mode,
             cursor: rest.cursor,
@@ -756,7 +763,7 @@ impl Service {
         h: &envelope::Header<'_>,
         spec: EnumSpec,
         e: &envelope::EnumerateBody,
-        charset: Charset,
+        (charset, pending): (Charset, &mut Pending),
     ) -> Result<String, Fault> {
         let user = meta.user.unwrap_or("");
         let action = response_action(h);
@@ -832,7 +839,10 @@ impl Service {
         };
         match streamed {
             None => self.render_batch(h, action, total, body, batch.items, charset),
-            Some(s) => self.render_streamed(h, action, total, body, batch.items, s, charset),
+            Some(s) => {
+                let out = (charset, pending);
+                self.render_streamed(h, action, total, body, batch.items, s, out)
+            }
         }
     }
 
@@ -843,7 +853,7 @@ impl Service {
         meta: &RequestMeta<'_>,
         h: &envelope::Header<'_>,
         p: &envelope::PullBody<'_>,
-        charset: Charset,
+        (charset, pending): (Charset, &mut Pending),
     ) -> Result<String, Fault> {
         let user = meta.user.unwrap_or("");
         let action = response_action(h);
@@ -923,7 +933,10 @@ impl Service {
         };
         match streamed {
             None => self.render_batch(h, action, total, body, batch.items, charset),
-            Some(s) => self.render_streamed(h, action, total, body, batch.items, s, charset),
+            Some(s) => {
+                let out = (charset, pending);
+                self.render_streamed(h, action, total, body, batch.items, s, out)
+            }
         }
     }
 
