@@ -13,6 +13,7 @@ import xml.etree.ElementTree as ET
 import pytest
 import winrm
 
+from conftest import Agent
 from wsmanlib import (
     ACTION,
     NS,
@@ -24,10 +25,21 @@ from wsmanlib import (
     pypsrp,
 )
 
-# What the host binary holds of a response before it streams (linux main.rs STREAM_FROM).
+# What the agent here holds of a response before it streams (`--stream-from`; the default,
+# 64 KiB, is more than the simulated board's whole sensor list).
 STREAM_FROM = 16 * 1024
 # Room the HTTP layer gives each later piece (http server.rs CHUNK_ROOM).
 CHUNK_ROOM = 8 * 1024
+
+
+@pytest.fixture(scope="module")
+def agent():
+    a = Agent(args=["--stream-from", str(STREAM_FROM)])
+    try:
+        yield a
+    finally:
+        a.stop()
+        assert a.proc.returncode == 0, a.proc.stderr.read().decode(errors="replace")
 
 
 def _request(agent, body: bytes, content_type: str) -> bytes:

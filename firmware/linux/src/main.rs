@@ -164,6 +164,11 @@ struct Args {
     /// --max-connections); more from it are answered 503 unless one of its own is idle.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=65_535))]
     max_connections_per_source: Option<u32>,
+    /// Bytes of items an Enumerate/Pull reply holds before the rest of it is streamed in
+    /// chunks (4096 to 16777216; default 65536). Lower holds less per reply and renders the
+    /// streamed items twice (once to measure the reply before it is sent).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(4096..=16_777_216))]
+    stream_from: Option<u32>,
     /// How long a connection may stay open without authenticating (500 to 600000 ms; default
     /// 5000, or the board file's).
     #[arg(long, value_parser = clap::value_parser!(u32).range(500..=600_000))]
@@ -504,7 +509,10 @@ async fn run(
     system.build_secs = option_env!("WSBMC_BUILD_SECS").and_then(|s| s.parse().ok());
     let bmc_name = system.bmc_name.clone();
     let sensor_count = board.sensors.len();
-    let limits = wsman_limits(&board);
+    let mut limits = wsman_limits(&board);
+    if let Some(v) = args.stream_from {
+        limits.stream_from = v as usize;
+    }
     let mut agent = Agent::new(
         Monitor::with_discrete(board.sensors.clone(), board.discrete.clone()),
         system,
@@ -1283,10 +1291,12 @@ fn unix_ms() -> u64 {
 }
 
 /// Bytes of items an Enumerate/Pull response holds before the rest of its batch is streamed
-/// as chunks: the size up to which the HTTP layer sends a reply in one write anyway, so every
-/// reply it would have sent whole still goes out whole, with Content-Length, and a larger one
-/// holds this much and one 8 KiB chunk at a time instead of all of it.
-const STREAM_FROM: usize = 16 * 1024;
+/// as chunks (`--stream-from`): a larger reply holds this much and one 8 KiB chunk at a time
+/// instead of all of it. Streamed items are rendered twice (the reply is measured before its
+/// first byte leaves), which made the bench's Enumerate of 64 sensors (two 42 KB replies)
+/// cost 2.7x the instructions at 16 KiB (BENCHMARKS.md); at 64 KiB the replies of up to ~50
+/// sensors that common clients ask for go out whole as before, and only larger ones pay.
+const STREAM_FROM: usize = 64 * 1024;
 
 /// Maps the board's `[limits]` onto the protocol limits.
 fn wsman_limits(board: &Board) -> Limits {
