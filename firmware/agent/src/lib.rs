@@ -1158,7 +1158,12 @@ pub struct Streamed {
 impl Handler for Agent {
     type Rest = Streamed;
 
-    fn more(&self, rest: &mut Streamed, out: &mut Vec<u8>, room: usize) -> Result<bool, ()> {
+    fn more(
+        &self,
+        rest: &mut Streamed,
+        out: &mut Vec<u8>,
+        room: usize,
+    ) -> Result<bool, wsbmc_http::Unfinished> {
         #[cfg(feature = "accounts")]
         {
             let mut c = self.caller.borrow_mut();
@@ -1167,7 +1172,10 @@ impl Handler for Agent {
             c.1 = rest.caller.1;
         }
         let model = Model::new(&self.monitor, &self.system, self);
-        let piece = rest.stream.pump(&model, out, room).map_err(|_| ());
+        let piece = rest
+            .stream
+            .pump(&model, out, room)
+            .map_err(|_| wsbmc_http::Unfinished);
         #[cfg(feature = "accounts")]
         {
             self.caller.borrow_mut().1 = None;

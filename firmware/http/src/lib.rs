@@ -155,5 +155,14 @@ pub trait Handler {
     /// Appends the next piece of a response to `out`: about `room` bytes (more only when one
     /// indivisible part is larger). `Ok(true)` when the response is complete; `Err` when it
     /// cannot be completed, and the connection ends without finishing the message.
-    fn more(&self, rest: &mut Self::Rest, out: &mut Vec<u8>, room: usize) -> Result<bool, ()>;
+    fn more(
+        &self,
+        rest: &mut Self::Rest,
+        out: &mut Vec<u8>,
+        room: usize,
+    ) -> Result<bool, Unfinished>;
 }
+
+/// A streamed response cannot be completed ([`Handler::more`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unfinished;

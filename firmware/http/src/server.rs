@@ -440,7 +440,7 @@ where
     if let Some(mut rest) = rest {
         while !handler
             .more(&mut rest, &mut reply, CHUNK_ROOM)
-            .map_err(|()| ServeError::Unfinished)?
+            .map_err(|crate::Unfinished| ServeError::Unfinished)?
         {}
     }
     write_reply(io, &plan, &reply, limits).await?;
@@ -809,7 +809,7 @@ async fn write_streamed<T: Read + Write, H: Handler + ?Sized>(
         chunk.resize(CHUNK_PREFIX, 0);
         let done = handler
             .more(&mut rest, &mut chunk, CHUNK_ROOM)
-            .map_err(|()| ServeError::Unfinished)?;
+            .map_err(|crate::Unfinished| ServeError::Unfinished)?;
         let start = if chunk.len() > CHUNK_PREFIX {
             frame_chunk(&mut chunk)
         } else {

@@ -14,7 +14,7 @@ use embedded_io_adapters::tokio_1::FromTokio;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, DuplexStream};
 use wsbmc_http::{
     Auth, Handler, HttpLimits, Offer, Outcome, Phase, Request, Response, ResponseGate, ServeError,
-    serve_connection, serve_connection_gated, serve_connection_with,
+    Unfinished, serve_connection, serve_connection_gated, serve_connection_with,
 };
 use wsbmc_time_std as _;
 
@@ -51,10 +51,10 @@ struct Pieces {
 impl Handler for Echo {
     type Rest = Pieces;
 
-    fn more(&self, rest: &mut Pieces, out: &mut Vec<u8>, room: usize) -> Result<bool, ()> {
+    fn more(&self, rest: &mut Pieces, out: &mut Vec<u8>, room: usize) -> Result<bool, Unfinished> {
         rest.rooms.push(room);
         if rest.fail_at == Some(usize::from(rest.next)) {
-            return Err(());
+            return Err(Unfinished);
         }
         if rest.left == 0 {
             out.extend_from_slice(b"end");

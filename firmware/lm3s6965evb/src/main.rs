@@ -509,7 +509,12 @@ impl wsbmc_http::Handler for Guarded {
     /// connection task).
     type Rest = core::convert::Infallible;
 
-    fn more(&self, rest: &mut Self::Rest, _: &mut Vec<u8>, _: usize) -> Result<bool, ()> {
+    fn more(
+        &self,
+        rest: &mut Self::Rest,
+        _: &mut Vec<u8>,
+        _: usize,
+    ) -> Result<bool, wsbmc_http::Unfinished> {
         match *rest {}
     }
 

@@ -31,7 +31,12 @@ struct Fixed;
 impl Handler for Fixed {
     type Rest = std::convert::Infallible;
 
-    fn more(&self, rest: &mut Self::Rest, _: &mut Vec<u8>, _: usize) -> Result<bool, ()> {
+    fn more(
+        &self,
+        rest: &mut Self::Rest,
+        _: &mut Vec<u8>,
+        _: usize,
+    ) -> Result<bool, wsbmc_http::Unfinished> {
         match *rest {}
     }
 
