@@ -26,7 +26,7 @@ from wsmanlib import (
 )
 
 # What the agent here holds of a response before it streams (`--stream-from`; the default,
-# 64 KiB, is more than the simulated board's whole sensor list).
+# 256 KiB, is more than the simulated board's whole sensor list).
 STREAM_FROM = 16 * 1024
 # Room the HTTP layer gives each later piece (http server.rs CHUNK_ROOM).
 CHUNK_ROOM = 8 * 1024

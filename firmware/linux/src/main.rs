@@ -165,7 +165,7 @@ struct Args {
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=65_535))]
     max_connections_per_source: Option<u32>,
     /// Bytes of items an Enumerate/Pull reply holds before the rest of it is streamed in
-    /// chunks (4096 to 16777216; default 65536). Lower holds less per reply and renders the
+    /// chunks (4096 to 16777216; default 262144). Lower holds less per reply and renders the
     /// streamed items twice (once to measure the reply before it is sent).
     #[arg(long, value_parser = clap::value_parser!(u32).range(4096..=16_777_216))]
     stream_from: Option<u32>,
@@ -1292,11 +1292,12 @@ fn unix_ms() -> u64 {
 
 /// Bytes of items an Enumerate/Pull response holds before the rest of its batch is streamed
 /// as chunks (`--stream-from`): a larger reply holds this much and one 8 KiB chunk at a time
-/// instead of all of it. Streamed items are rendered twice (the reply is measured before its
-/// first byte leaves), which made the bench's Enumerate of 64 sensors (two 42 KB replies)
-/// cost 2.7x the instructions at 16 KiB (BENCHMARKS.md); at 64 KiB the replies of up to ~50
-/// sensors that common clients ask for go out whole as before, and only larger ones pay.
-const STREAM_FROM: usize = 64 * 1024;
+/// instead of all of it (MaxEnvelopeSize may ask for 512,000 B). Streamed items are rendered
+/// twice (the reply is measured before its first byte leaves), which made the bench's
+/// Enumerate+Pull of 64 sensors (two ~100 KB replies) cost 2.7x the instructions at 16 KiB and
+/// 1.7x at 64 KiB (BENCHMARKS.md); at 256 KiB the replies clients ask for with their default
+/// MaxEnvelopeSize (153,600 B for pywinrm and pypsrp) go out whole, as before.
+const STREAM_FROM: usize = 256 * 1024;
 
 /// Maps the board's `[limits]` onto the protocol limits.
 fn wsman_limits(board: &Board) -> Limits {
