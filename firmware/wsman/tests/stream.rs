@@ -182,3 +182,67 @@ fn max_characters_and_max_envelope_size_bound_a_streamed_batch_as_a_held_one() {
         }
     }
 }
+
+/// Between two pieces the provider's data may change (a poller updates readings). Items that
+/// grew past what is left of the budget break the stream rather than pass MaxEnvelopeSize;
+/// items that disappeared end it short but well-formed.
+#[test]
+fn a_stream_over_changed_data_ends_short_or_breaks_never_overruns() {
+    let mes = "<w:MaxEnvelopeSize>20000</w:MaxEnvelopeSize>";
+    let body =
+        "<n:Enumerate><w:OptimizeEnumeration/><w:MaxElements>100</w:MaxElements></n:Enumerate>";
+    let request = envelope(ENUMERATE, mes, body);
+    let before = Fake {
+        count: 60,
+        padding: 300,
+    };
+    let start = || {
+        let mut svc = Service::new(limits(2000), SEED);
+        let r = svc.handle(&before, &meta(Some("admin")), request.as_bytes());
+        assert_eq!(r.kind, ReplyKind::Success);
+        assert!(r.stream.is_some());
+        r
+    };
+    // Grown: every item 200 characters longer than when the reply was planned.
+    let grown = Fake {
+        count: 60,
+        padding: 500,
+    };
+    let mut r = start();
+    let stream = r.stream.as_mut().unwrap();
+    let mut out = r.body.clone();
+    let mut broke = false;
+    for _ in 0..100 {
+        match stream.pump(&grown, &mut out, 4096) {
+            Ok(true) => break,
+            Ok(false) => {}
+            Err(_) => {
+                broke = true;
+                break;
+            }
+        }
+    }
+    assert!(broke, "grown items cannot all fit what the reply promised");
+    assert!(
+        out.len() <= 20000,
+        "{} bytes sent past MaxEnvelopeSize",
+        out.len()
+    );
+    // Shrunk: the enumeration lost its last items; the reply ends with those it still has.
+    let shrunk = Fake {
+        count: 5,
+        padding: 300,
+    };
+    let mut r = start();
+    let mut out = r.body.clone();
+    let stream = r.stream.as_mut().unwrap();
+    while !stream.pump(&shrunk, &mut out, 4096).expect("ends short") {}
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.len() <= 20000);
+    let doc = roxmltree::Document::parse(&text).expect("well-formed");
+    let ids = doc
+        .descendants()
+        .filter(|n| n.has_tag_name((URI, "DeviceID")))
+        .count();
+    assert!(ids >= 1, "{ids}");
+}
