@@ -1604,3 +1604,44 @@ async fn a_stream_that_cannot_finish_leaves_the_message_unterminated_and_closes(
     .await;
     assert!(matches!(result, Err(ServeError::Unfinished)), "{result:?}");
 }
+
+/// Without `stream` nothing is chunked: an HTTP/1.1 peer gets the rest collected into the body,
+/// with a length, and the connection stays.
+#[cfg(not(feature = "stream"))]
+#[tokio::test]
+async fn without_stream_a_rest_is_sent_whole_with_a_length() {
+    let handler = Echo::default();
+    let auth = auth();
+    let result = run(&handler, &auth, HttpLimits::default(), |mut c| async move {
+        c.send(&authed("/wsman", "stream:3:10")).await;
+        let r = c.reply().await;
+        assert_eq!(r.status, 200);
+        assert_eq!(r.header("Transfer-Encoding"), None);
+        assert_eq!(r.header("Content-Length"), Some("38"));
+        assert_eq!(r.body, b"head;aaaaaaaaaabbbbbbbbbbccccccccccend");
+        c.send(&authed("/wsman", "<second/>")).await;
+        assert_eq!(c.reply().await.body, b"<second/>");
+    })
+    .await;
+    assert_eq!(result.map_err(|e| e.to_string()), Ok(()));
+}
+
+/// Without `stream` a rest that cannot be finished has sent nothing yet: it is answered 500
+/// with no body, and the connection stays.
+#[cfg(not(feature = "stream"))]
+#[tokio::test]
+async fn without_stream_a_rest_that_cannot_finish_is_a_500() {
+    let handler = Echo::default();
+    let auth = auth();
+    let result = run(&handler, &auth, HttpLimits::default(), |mut c| async move {
+        c.send(&authed("/wsman", "stream:5:10:2")).await;
+        let r = c.reply().await;
+        assert_eq!(r.status, 500);
+        assert_eq!(r.header("Content-Length"), Some("0"));
+        assert!(r.body.is_empty());
+        c.send(&authed("/wsman", "<second/>")).await;
+        assert_eq!(c.reply().await.body, b"<second/>");
+    })
+    .await;
+    assert_eq!(result.map_err(|e| e.to_string()), Ok(()));
+}
