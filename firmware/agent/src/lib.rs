@@ -1170,8 +1170,62 @@ pub fn session_audit_event(
     }
 }
 
+/// The rest of a streamed Enumerate/Pull response, and who asked for it: each piece is
+/// rendered under the same caller as the body, with a fresh view of the model (no borrow of the
+/// agent's state outlives a piece, so the poller runs between two of them).
+#[cfg(feature = "stream")]
+#[derive(Debug)]
+pub struct Streamed {
+    stream: wsbmc_wsman::ReplyStream,
+    #[cfg(feature = "accounts")]
+    caller: (String, Option<wsbmc_http::Role>),
+}
+
+/// Without `stream` every reply is whole: an uninhabited rest leaves the connection loop's
+/// streaming path dead code, and the image links none of it.
+#[cfg(not(feature = "stream"))]
+pub type Streamed = core::convert::Infallible;
+
 impl Handler for Agent {
-    fn handle(&self, req: &Request<'_>, body: &[u8]) -> Response {
+    type Rest = Streamed;
+
+    #[cfg(not(feature = "stream"))]
+    fn more(
+        &self,
+        rest: &mut Streamed,
+        _: &mut Vec<u8>,
+        _: usize,
+    ) -> Result<bool, wsbmc_http::Unfinished> {
+        match *rest {}
+    }
+
+    #[cfg(feature = "stream")]
+    fn more(
+        &self,
+        rest: &mut Streamed,
+        out: &mut Vec<u8>,
+        room: usize,
+    ) -> Result<bool, wsbmc_http::Unfinished> {
+        #[cfg(feature = "accounts")]
+        {
+            let mut c = self.caller.borrow_mut();
+            c.0.clear();
+            c.0.push_str(&rest.caller.0);
+            c.1 = rest.caller.1;
+        }
+        let model = Model::new(&self.monitor, &self.system, self);
+        let piece = rest
+            .stream
+            .pump(&model, out, room)
+            .map_err(|_| wsbmc_http::Unfinished);
+        #[cfg(feature = "accounts")]
+        {
+            self.caller.borrow_mut().1 = None;
+        }
+        piece
+    }
+
+    fn handle(&self, req: &Request<'_>, body: &[u8]) -> Response<Streamed> {
         let meta = RequestMeta {
             content_type: req.content_type,
             user: req.user,
@@ -1228,6 +1282,17 @@ impl Handler for Agent {
             outcome,
             content_type: reply.content_type,
             body: reply.body,
+            #[cfg(not(feature = "stream"))]
+            rest: None,
+            #[cfg(feature = "stream")]
+            rest: reply.stream.map(|stream| Streamed {
+                stream,
+                #[cfg(feature = "accounts")]
+                caller: (
+                    String::from(req.user.unwrap_or_default()),
+                    req.user.and(req.role),
+                ),
+            }),
         }
     }
 }

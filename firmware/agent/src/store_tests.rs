@@ -163,7 +163,7 @@ fn config() -> SelConfig {
 const SENSOR_URI: &str = "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_NumericSensor";
 
 /// A console's Put of UpperThresholdNonCritical = `unc` on the sensor, through the handler.
-fn put_unc(agent: &Agent, unc: i32) -> Response {
+fn put_unc(agent: &Agent, unc: i32) -> Response<crate::Streamed> {
     let selectors = [
         ("CreationClassName", "CIM_NumericSensor".to_string()),
         (
@@ -213,11 +213,11 @@ fn unc_of(agent: &Agent, key: &str) -> Option<i32> {
     })
 }
 
-fn text(r: &Response) -> String {
+fn text(r: &Response<crate::Streamed>) -> String {
     String::from_utf8_lossy(&r.body).into_owned()
 }
 
-fn is_internal_error(r: &Response) -> bool {
+fn is_internal_error(r: &Response<crate::Streamed>) -> bool {
     let t = text(r);
     r.outcome.status() == 500 && t.contains(":InternalError<") && t.contains("settings store")
 }

@@ -114,28 +114,55 @@ impl Outcome {
 }
 
 /// The handler's answer; the connection loop adds the status line (from `outcome`),
-/// Content-Length and the connection headers.
+/// Content-Length (or chunked framing, for a response with a `rest`) and the connection
+/// headers.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Response {
+pub struct Response<R = core::convert::Infallible> {
     pub outcome: Outcome,
     /// The body's media type (`application/soap+xml;charset=...`), `None` for an empty body.
     pub content_type: Option<&'static str>,
     pub body: Vec<u8>,
+    /// What follows `body` when the handler did not hold the whole response: the loop sends
+    /// `body` and then asks [`Handler::more`] for one piece at a time, sending each before it
+    /// asks for the next (see `server::write_streamed`).
+    pub rest: Option<R>,
 }
 
-impl Response {
+impl<R> Response<R> {
     /// An answer without a body.
     pub const fn empty(outcome: Outcome) -> Self {
         Self {
             outcome,
             content_type: None,
             body: Vec::new(),
+            rest: None,
         }
     }
 }
 
 /// The application behind `/wsman`. Synchronous on purpose: a WS-Man request never waits on a
-/// bus, so handling is pure computation over cached state.
+/// bus, so handling is pure computation over cached state. A response too large to hold is
+/// produced piece by piece, each piece synchronously, with the connection's write between
+/// two pieces: `Rest` carries what the handler needs to go on, and no borrow of its state is
+/// held across that write.
 pub trait Handler {
-    fn handle(&self, req: &Request<'_>, body: &[u8]) -> Response;
+    /// The state of a response that continues after its body; `Infallible` for a handler that
+    /// always answers whole.
+    type Rest;
+
+    fn handle(&self, req: &Request<'_>, body: &[u8]) -> Response<Self::Rest>;
+
+    /// Appends the next piece of a response to `out`: about `room` bytes (more only when one
+    /// indivisible part is larger). `Ok(true)` when the response is complete; `Err` when it
+    /// cannot be completed, and the connection ends without finishing the message.
+    fn more(
+        &self,
+        rest: &mut Self::Rest,
+        out: &mut Vec<u8>,
+        room: usize,
+    ) -> Result<bool, Unfinished>;
 }
+
+/// A streamed response cannot be completed ([`Handler::more`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unfinished;

@@ -80,6 +80,12 @@ pub enum ServeError<E> {
     IncompleteBody,
     /// `buf` is shorter than [`MIN_BUF_LEN`].
     BufferTooSmall,
+    /// The handler could not finish a streamed response ([`crate::Handler::more`]): the message
+    /// was left without its last chunk, so the client sees it cut short, and the connection
+    /// closed. Only with `stream`: without it nothing has been sent when a rest fails, and it
+    /// is answered 500.
+    #[cfg(feature = "stream")]
+    Unfinished,
 }
 
 impl<E: fmt::Debug> fmt::Display for ServeError<E> {
@@ -90,6 +96,8 @@ impl<E: fmt::Debug> fmt::Display for ServeError<E> {
             ServeError::Rejected(status) => write!(f, "request rejected with {status}, closed"),
             ServeError::IncompleteBody => f.write_str("peer closed inside a request body"),
             ServeError::BufferTooSmall => f.write_str("connection buffer too small"),
+            #[cfg(feature = "stream")]
+            ServeError::Unfinished => f.write_str("streamed response could not be finished"),
         }
     }
 }
@@ -411,7 +419,16 @@ where
         Some(gate) => Some(gate.0.lock().await),
         None => None,
     };
-    let (status, content_type, reply) = answer(handler, &request, &body);
+    #[cfg(feature = "stream")]
+    let mut rest = None;
+    #[cfg_attr(not(feature = "stream"), allow(unused_mut))]
+    let (status, content_type, mut reply) = answer(
+        handler,
+        &request,
+        &body,
+        #[cfg(feature = "stream")]
+        &mut rest,
+    );
     drop(body);
     let close = !head.keep_alive;
     let plan = Reply {
@@ -421,6 +438,22 @@ where
         close,
         http10_keep_alive: !close && !head.http11,
     };
+    #[cfg(feature = "stream")]
+    match rest {
+        Some(rest) if head.http11 => {
+            write_streamed(io, &plan, reply, rest, handler, limits).await?;
+            return Ok(if close { Next::Close } else { Next::KeepAlive });
+        }
+        // HTTP/1.0 has no chunked framing: the rest is collected and sent with a length.
+        // One write site either way, so the connection future stays the size it was.
+        Some(mut rest) => {
+            while !handler
+                .more(&mut rest, &mut reply, CHUNK_ROOM)
+                .map_err(|crate::Unfinished| ServeError::Unfinished)?
+            {}
+        }
+        None => {}
+    }
     write_reply(io, &plan, &reply, limits).await?;
     Ok(if close { Next::Close } else { Next::KeepAlive })
 }
@@ -429,19 +462,45 @@ where
 /// type is checked here, with the body read, rather than with the head's other refusals: its
 /// answer keeps the connection and follows a 100 Continue like any answer from the handler.
 /// Out of line, so the connection future stays small.
+///
+/// With `stream` a rest the handler leaves goes to `rest_out`, for the caller to stream.
+/// Without it the answer is always whole: a rest is collected here into the body (nothing has
+/// been sent, so a rest that cannot be finished is a 500), and the function has the shape it
+/// had before streaming, which the bare-metal image's flash measures (a fourth, zero-sized
+/// member of the returned tuple still moved the connection future's code by ~50 B).
 #[inline(never)]
 fn answer<H: Handler + ?Sized>(
     handler: &H,
     request: &Request<'_>,
     body: &[u8],
+    #[cfg(feature = "stream")] rest_out: &mut Option<H::Rest>,
 ) -> (u16, Option<&'static str>, Vec<u8>) {
     if soap_media_type(request.content_type) {
         let Response {
             outcome,
             content_type,
             body,
+            rest,
         } = handler.handle(request, body);
-        (outcome.status(), content_type, body)
+        #[cfg(feature = "stream")]
+        {
+            *rest_out = rest;
+            (outcome.status(), content_type, body)
+        }
+        #[cfg(not(feature = "stream"))]
+        {
+            let mut body = body;
+            if let Some(mut rest) = rest {
+                loop {
+                    match handler.more(&mut rest, &mut body, CHUNK_ROOM) {
+                        Ok(true) => break,
+                        Ok(false) => {}
+                        Err(crate::Unfinished) => return (500, None, Vec::new()),
+                    }
+                }
+            }
+            (outcome.status(), content_type, body)
+        }
     } else if request.user.is_none() {
         // Let through unauthenticated for Identify, which a body that is not SOAP cannot be.
         (crate::Outcome::Unauthenticated.status(), None, Vec::new())
@@ -640,7 +699,8 @@ struct Reply<'a> {
 
 /// The head, in one allocation with room for `spare` more bytes (a body sent in the same
 /// write): growing it line by line and then by the body cost three or four reallocations.
-fn render_head(plan: &Reply<'_>, body_len: usize, spare: usize) -> String {
+/// `body_len` is `None` for a chunked body.
+fn render_head(plan: &Reply<'_>, body_len: Option<usize>, spare: usize) -> String {
     // The status line, Content-Length, Connection and the blank line take at most 112 bytes.
     let lines = plan.content_type.map_or(0, |c| c.len() + 16) + plan.extra.len();
     let mut head = String::with_capacity(112 + lines + spare);
@@ -654,9 +714,14 @@ fn render_head(plan: &Reply<'_>, body_len: usize, spare: usize) -> String {
         head.push_str(content_type);
         head.push_str("\r\n");
     }
-    head.push_str("Content-Length: ");
-    push_decimal(&mut head, body_len);
-    head.push_str("\r\n");
+    match body_len {
+        Some(len) => {
+            head.push_str("Content-Length: ");
+            push_decimal(&mut head, len);
+            head.push_str("\r\n");
+        }
+        None => head.push_str("Transfer-Encoding: chunked\r\n"),
+    }
     head.push_str(plan.extra);
     if plan.close {
         head.push_str("Connection: close\r\n");
@@ -702,7 +767,7 @@ async fn write_reply<T: Read + Write>(
     };
     let coalesce = body.len() <= limit;
     let spare = if coalesce { body.len() } else { 0 };
-    let mut head = render_head(plan, body.len(), spare).into_bytes();
+    let mut head = render_head(plan, Some(body.len()), spare).into_bytes();
     if coalesce {
         head.extend_from_slice(body);
     }
@@ -711,6 +776,116 @@ async fn write_reply<T: Read + Write>(
         if !coalesce {
             io.write_all(body).await?;
         }
+        io.flush().await
+    })
+    .await;
+    match written {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(ServeError::Io(e)),
+        Err(_) => Err(ServeError::Timeout(Phase::Write)),
+    }
+}
+
+/// Data bytes a streamed chunk is given room for (one item larger than that makes a larger
+/// chunk): the piece of a response the connection holds at once while streaming.
+const CHUNK_ROOM: usize = 8 * 1024;
+
+#[cfg(feature = "stream")]
+/// Room kept before a chunk's data for its size line: up to 16 hex digits and CRLF.
+const CHUNK_PREFIX: usize = 18;
+
+#[cfg(feature = "stream")]
+/// The last chunk and the empty trailer that end a chunked message.
+const LAST_CHUNK: &[u8] = b"0\r\n\r\n";
+
+#[cfg(feature = "stream")]
+/// Frames `buf[CHUNK_PREFIX..]` as one chunk where it lies: writes its size line into the end
+/// of the prefix and CRLF after the data, and returns where the chunk starts. The size has no
+/// leading zeros, so the framing is what any HTTP/1.1 server writes.
+fn frame_chunk(buf: &mut Vec<u8>) -> usize {
+    let (line, at) = chunk_line(buf.len().saturating_sub(CHUNK_PREFIX));
+    if let Some(prefix) = buf.get_mut(at..CHUNK_PREFIX) {
+        prefix.copy_from_slice(line.get(at..).unwrap_or_default());
+    }
+    buf.extend_from_slice(b"\r\n");
+    at
+}
+
+#[cfg(feature = "stream")]
+/// A chunk's size line for `len` data bytes: `line[at..]`.
+fn chunk_line(len: usize) -> ([u8; CHUNK_PREFIX], usize) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut n = len;
+    let mut line = [0u8; CHUNK_PREFIX];
+    let mut at = CHUNK_PREFIX - 2;
+    line[at..].copy_from_slice(b"\r\n");
+    loop {
+        at -= 1;
+        line[at] = HEX[n & 15];
+        n >>= 4;
+        if n == 0 {
+            break;
+        }
+    }
+    (line, at)
+}
+
+#[cfg(feature = "stream")]
+/// Sends a response whose rest the handler produces piece by piece: the head with
+/// `Transfer-Encoding: chunked` and the body as the first chunk in one write, then each piece
+/// as a chunk, the last together with the terminating chunk. One piece is held at a time, in
+/// one buffer reused for all of them; each write is bounded by the write timeout.
+async fn write_streamed<T: Read + Write, H: Handler + ?Sized>(
+    io: &mut BufferedIo<'_, T>,
+    plan: &Reply<'_>,
+    body: Vec<u8>,
+    mut rest: H::Rest,
+    handler: &H,
+    limits: &HttpLimits,
+) -> Result<(), ServeError<T::Error>> {
+    let mut first = render_head(plan, None, CHUNK_PREFIX + body.len() + 2).into_bytes();
+    // A zero-size chunk would end the message: an empty body is no chunk at all.
+    if !body.is_empty() {
+        let (line, at) = chunk_line(body.len());
+        first.extend_from_slice(line.get(at..).unwrap_or_default());
+        first.extend_from_slice(&body);
+        first.extend_from_slice(b"\r\n");
+    }
+    drop(body);
+    write_timed(io, &first, limits).await?;
+    drop(first);
+    // The buffer every later chunk is framed in.
+    let mut chunk = Vec::with_capacity(CHUNK_PREFIX + CHUNK_ROOM + 2 + LAST_CHUNK.len());
+    loop {
+        chunk.clear();
+        chunk.resize(CHUNK_PREFIX, 0);
+        let done = handler
+            .more(&mut rest, &mut chunk, CHUNK_ROOM)
+            .map_err(|crate::Unfinished| ServeError::Unfinished)?;
+        let start = if chunk.len() > CHUNK_PREFIX {
+            frame_chunk(&mut chunk)
+        } else {
+            CHUNK_PREFIX
+        };
+        if done {
+            chunk.extend_from_slice(LAST_CHUNK);
+        }
+        write_timed(io, chunk.get(start..).unwrap_or_default(), limits).await?;
+        if done {
+            return Ok(());
+        }
+    }
+}
+
+#[cfg(feature = "stream")]
+/// Writes and flushes `bytes` within the write timeout.
+async fn write_timed<T: Read + Write>(
+    io: &mut BufferedIo<'_, T>,
+    bytes: &[u8],
+    limits: &HttpLimits,
+) -> Result<(), ServeError<T::Error>> {
+    let written = with_timeout(millis(limits.body_timeout_ms), async {
+        io.write_all(bytes).await?;
         io.flush().await
     })
     .await;
@@ -760,7 +935,7 @@ mod tests {
             close: false,
             http10_keep_alive: false,
         };
-        let head = render_head(&plan, 0, 0);
+        let head = render_head(&plan, Some(0), 0);
         assert_eq!(
             head,
             "HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nWWW-Authenticate: Basic realm=\"WSMAN\"\r\n\r\n"
@@ -772,7 +947,7 @@ mod tests {
             close: true,
             http10_keep_alive: false,
         };
-        let head = render_head(&plan, 42, 0);
+        let head = render_head(&plan, Some(42), 0);
         assert!(head.contains("Content-Type: application/soap+xml;charset=UTF-8\r\n"));
         assert!(head.contains("Content-Length: 42\r\n"));
         assert!(head.ends_with("Connection: close\r\n\r\n"));
@@ -789,8 +964,59 @@ mod tests {
             close: false,
             http10_keep_alive: true,
         };
-        let head = render_head(&plan, 0, 0);
+        let head = render_head(&plan, Some(0), 0);
         assert!(head.starts_with("HTTP/1.1 299 \r\n"));
         assert!(head.contains("Connection: keep-alive\r\n"));
+    }
+
+    #[cfg(feature = "stream")]
+    #[test]
+    fn a_chunk_is_framed_where_it_lies() {
+        for (len, line) in [
+            (1, "1"),
+            (9, "9"),
+            (10, "a"),
+            (15, "f"),
+            (16, "10"),
+            (255, "ff"),
+            (CHUNK_ROOM, "2000"),
+            (CHUNK_ROOM + 1, "2001"),
+            (70_000, "11170"),
+        ] {
+            let mut buf = alloc::vec![0u8; CHUNK_PREFIX];
+            buf.extend((0..len).map(|i| b'a' + (i % 26) as u8));
+            let start = frame_chunk(&mut buf);
+            let chunk = &buf[start..];
+            let want_head = alloc::format!("{line}\r\n");
+            assert!(chunk.starts_with(want_head.as_bytes()), "{len}");
+            assert_eq!(chunk.len(), want_head.len() + len + 2);
+            assert!(chunk.ends_with(b"\r\n"));
+            assert_eq!(chunk[want_head.len()], b'a');
+            assert_eq!(
+                chunk[want_head.len() + len - 1],
+                b'a' + ((len - 1) % 26) as u8
+            );
+        }
+        let (line, at) = chunk_line(usize::MAX);
+        assert_eq!(
+            &line[at..],
+            b"ffffffffffffffff\r\n",
+            "the prefix holds any size"
+        );
+    }
+
+    #[test]
+    fn a_streamed_head_is_chunked_and_has_no_length() {
+        let plan = Reply {
+            status: 200,
+            content_type: Some("application/soap+xml;charset=UTF-16"),
+            extra: "",
+            close: false,
+            http10_keep_alive: false,
+        };
+        let head = render_head(&plan, None, 0);
+        assert!(head.contains("Transfer-Encoding: chunked\r\n"));
+        assert!(!head.contains("Content-Length"));
+        assert!(head.ends_with("\r\n\r\n"));
     }
 }

@@ -14,7 +14,7 @@ use embedded_io_adapters::tokio_1::FromTokio;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, DuplexStream};
 use wsbmc_http::{
     Auth, Handler, HttpLimits, Offer, Outcome, Phase, Request, Response, ResponseGate, ServeError,
-    serve_connection, serve_connection_gated, serve_connection_with,
+    Unfinished, serve_connection, serve_connection_gated, serve_connection_with,
 };
 use wsbmc_time_std as _;
 
@@ -33,10 +33,61 @@ struct Seen {
 #[derive(Default)]
 struct Echo {
     seen: RefCell<Vec<Seen>>,
+    /// The room every finished stream was given per piece.
+    rooms: RefCell<Vec<usize>>,
+}
+
+/// A streamed answer in progress: `left` more pieces of `len` bytes each (the letter of the
+/// piece's index), then `end`; `fail_at` pieces in, the handler gives up instead.
+#[derive(Debug)]
+struct Pieces {
+    left: usize,
+    len: usize,
+    next: u8,
+    fail_at: Option<usize>,
+    rooms: Vec<usize>,
 }
 
 impl Handler for Echo {
-    fn handle(&self, req: &Request<'_>, body: &[u8]) -> Response {
+    type Rest = Pieces;
+
+    fn more(&self, rest: &mut Pieces, out: &mut Vec<u8>, room: usize) -> Result<bool, Unfinished> {
+        rest.rooms.push(room);
+        if rest.fail_at == Some(usize::from(rest.next)) {
+            return Err(Unfinished);
+        }
+        if rest.left == 0 {
+            out.extend_from_slice(b"end");
+            self.rooms.borrow_mut().extend(rest.rooms.drain(..));
+            return Ok(true);
+        }
+        out.extend(std::iter::repeat_n(b'a' + rest.next % 26, rest.len));
+        rest.next += 1;
+        rest.left -= 1;
+        Ok(false)
+    }
+
+    fn handle(&self, req: &Request<'_>, body: &[u8]) -> Response<Pieces> {
+        // `stream:N:LEN[:FAIL]`: a body "head;" followed by N pieces of LEN bytes and "end".
+        if let Some(spec) = body.strip_prefix(b"stream:") {
+            let spec = std::str::from_utf8(spec).expect("ascii");
+            let mut parts = spec.split(':').map(|p| p.parse::<usize>().expect("number"));
+            let left = parts.next().expect("N");
+            let len = parts.next().expect("LEN");
+            let fail_at = parts.next();
+            return Response {
+                outcome: Outcome::Served,
+                content_type: Some("application/soap+xml;charset=UTF-8"),
+                body: b"head;".to_vec(),
+                rest: Some(Pieces {
+                    left,
+                    len,
+                    next: 0,
+                    fail_at,
+                    rooms: Vec::new(),
+                }),
+            };
+        }
         self.seen.borrow_mut().push(Seen {
             path: req.path.to_owned(),
             content_type: req.content_type.map(str::to_owned),
@@ -55,6 +106,7 @@ impl Handler for Echo {
             outcome,
             content_type: Some("application/soap+xml;charset=UTF-8"),
             body: body.to_vec(),
+            rest: None,
         }
     }
 }
@@ -64,6 +116,8 @@ struct Reply {
     status: u16,
     headers: Vec<(String, String)>,
     body: Vec<u8>,
+    /// The data size of each chunk of a chunked body, as framed on the wire.
+    chunks: Vec<usize>,
 }
 
 impl Reply {
@@ -112,7 +166,9 @@ impl Client {
         line
     }
 
-    /// Reads one response; bodies are always Content-Length framed by this server.
+    /// Reads one response, Content-Length or chunked; a chunked body must be framed exactly
+    /// (lowercase hex sizes without leading zeros, CRLF after each chunk, the last chunk, an
+    /// empty trailer).
     async fn reply(&mut self) -> Reply {
         let status_line = self.line().await;
         let mut parts = status_line.splitn(3, ' ');
@@ -135,7 +191,42 @@ impl Client {
             headers.push((name.to_owned(), value.trim().to_owned()));
         }
         let mut body = Vec::new();
-        if status >= 200 {
+        let mut chunks = Vec::new();
+        let chunked = headers.iter().any(|(n, v)| {
+            n.eq_ignore_ascii_case("Transfer-Encoding") && v.eq_ignore_ascii_case("chunked")
+        });
+        if chunked {
+            assert!(
+                !headers
+                    .iter()
+                    .any(|(n, _)| n.eq_ignore_ascii_case("Content-Length")),
+                "chunked and a length"
+            );
+            loop {
+                let line = self.line().await;
+                assert!(
+                    !line.is_empty()
+                        && line
+                            .bytes()
+                            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+                        && (line == "0" || !line.starts_with('0')),
+                    "chunk size line {line:?}"
+                );
+                let len = usize::from_str_radix(&line, 16).expect("hex size");
+                if len == 0 {
+                    assert_eq!(self.line().await, "", "empty trailer");
+                    break;
+                }
+                chunks.push(len);
+                let at = body.len();
+                body.resize(at + len, 0);
+                self.reader
+                    .read_exact(&mut body[at..])
+                    .await
+                    .expect("chunk");
+                assert_eq!(self.line().await, "", "CRLF after chunk data");
+            }
+        } else if status >= 200 {
             let len: usize = headers
                 .iter()
                 .find(|(n, _)| n.eq_ignore_ascii_case("Content-Length"))
@@ -148,6 +239,7 @@ impl Client {
             status,
             headers,
             body,
+            chunks,
         }
     }
 
@@ -1423,4 +1515,133 @@ async fn idle_connection_is_closed_to_admit_another() {
     .await;
     assert!(result.is_ok(), "{result:?}");
     assert_eq!(slots.closed_for_others(), 1);
+}
+
+#[cfg(feature = "stream")]
+#[tokio::test]
+async fn a_streamed_response_goes_out_in_chunks_and_the_connection_stays() {
+    let handler = Echo::default();
+    let auth = auth();
+    let result = run(&handler, &auth, HttpLimits::default(), |mut c| async move {
+        for (n, len) in [(0usize, 0usize), (1, 1), (3, 8192), (2, 8193), (4, 100)] {
+            c.send(&authed("/wsman", &format!("stream:{n}:{len}")))
+                .await;
+            let r = c.reply().await;
+            assert_eq!(r.status, 200);
+            assert_eq!(r.header("Transfer-Encoding"), Some("chunked"));
+            let mut want = b"head;".to_vec();
+            for i in 0..n {
+                want.extend(std::iter::repeat_n(b'a' + i as u8, len));
+            }
+            want.extend_from_slice(b"end");
+            assert_eq!(r.body, want, "{n}x{len}");
+            // The body is the first chunk, each piece one more, the end with the last piece.
+            let mut sizes = vec![5];
+            sizes.extend(std::iter::repeat_n(len, n));
+            sizes.push(3);
+            assert_eq!(r.chunks, sizes, "{n}x{len}");
+            assert!(!r.closes());
+        }
+        // Still a working connection after them, with a length again.
+        c.send(&authed("/wsman", "<after/>")).await;
+        let r = c.reply().await;
+        assert_eq!((r.status, r.body.as_slice()), (200, &b"<after/>"[..]));
+        assert_eq!(r.header("Content-Length"), Some("8"));
+        c.finish().await;
+    })
+    .await;
+    assert_eq!(result.map_err(|e| e.to_string()), Ok(()));
+    let rooms = handler.rooms.borrow();
+    assert!(
+        !rooms.is_empty() && rooms.iter().all(|&r| r == 8192),
+        "{rooms:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_http10_peer_gets_the_streamed_response_whole_with_a_length() {
+    let handler = Echo::default();
+    let auth = auth();
+    let result = run(&handler, &auth, HttpLimits::default(), |mut c| async move {
+        let body = "stream:3:10";
+        let req = format!(
+            "POST /wsman HTTP/1.0\r\nHost: bmc\r\nContent-Type: application/soap+xml;charset=UTF-8\r\nAuthorization: {}\r\nContent-Length: {}\r\n\r\n{body}",
+            basic(USER, PASSWORD),
+            body.len()
+        );
+        c.send(req.as_bytes()).await;
+        let r = c.reply().await;
+        assert_eq!(r.header("Transfer-Encoding"), None);
+        assert_eq!(r.header("Content-Length"), Some("38"));
+        assert_eq!(r.body, b"head;aaaaaaaaaabbbbbbbbbbccccccccccend");
+        assert!(c.at_eof().await);
+    })
+    .await;
+    assert_eq!(result.map_err(|e| e.to_string()), Ok(()));
+}
+
+#[cfg(feature = "stream")]
+#[tokio::test]
+async fn a_stream_that_cannot_finish_leaves_the_message_unterminated_and_closes() {
+    let handler = Echo::default();
+    let auth = auth();
+    let result = run(&handler, &auth, HttpLimits::default(), |mut c| async move {
+        c.send(&authed("/wsman", "stream:5:10:2")).await;
+        assert_eq!(c.line().await, "HTTP/1.1 200 OK");
+        let mut rest = Vec::new();
+        c.reader
+            .read_to_end(&mut rest)
+            .await
+            .expect("read to close");
+        let rest = String::from_utf8(rest).expect("ascii");
+        assert!(rest.contains("Transfer-Encoding: chunked\r\n"));
+        assert!(
+            rest.ends_with("\r\n5\r\nhead;\r\na\r\naaaaaaaaaa\r\na\r\nbbbbbbbbbb\r\n"),
+            "{rest:?}"
+        );
+        assert!(!rest.contains("\r\n0\r\n\r\n"), "no last chunk");
+    })
+    .await;
+    assert!(matches!(result, Err(ServeError::Unfinished)), "{result:?}");
+}
+
+/// Without `stream` nothing is chunked: an HTTP/1.1 peer gets the rest collected into the body,
+/// with a length, and the connection stays.
+#[cfg(not(feature = "stream"))]
+#[tokio::test]
+async fn without_stream_a_rest_is_sent_whole_with_a_length() {
+    let handler = Echo::default();
+    let auth = auth();
+    let result = run(&handler, &auth, HttpLimits::default(), |mut c| async move {
+        c.send(&authed("/wsman", "stream:3:10")).await;
+        let r = c.reply().await;
+        assert_eq!(r.status, 200);
+        assert_eq!(r.header("Transfer-Encoding"), None);
+        assert_eq!(r.header("Content-Length"), Some("38"));
+        assert_eq!(r.body, b"head;aaaaaaaaaabbbbbbbbbbccccccccccend");
+        c.send(&authed("/wsman", "<second/>")).await;
+        assert_eq!(c.reply().await.body, b"<second/>");
+    })
+    .await;
+    assert_eq!(result.map_err(|e| e.to_string()), Ok(()));
+}
+
+/// Without `stream` a rest that cannot be finished has sent nothing yet: it is answered 500
+/// with no body, and the connection stays.
+#[cfg(not(feature = "stream"))]
+#[tokio::test]
+async fn without_stream_a_rest_that_cannot_finish_is_a_500() {
+    let handler = Echo::default();
+    let auth = auth();
+    let result = run(&handler, &auth, HttpLimits::default(), |mut c| async move {
+        c.send(&authed("/wsman", "stream:5:10:2")).await;
+        let r = c.reply().await;
+        assert_eq!(r.status, 500);
+        assert_eq!(r.header("Content-Length"), Some("0"));
+        assert!(r.body.is_empty());
+        c.send(&authed("/wsman", "<second/>")).await;
+        assert_eq!(c.reply().await.body, b"<second/>");
+    })
+    .await;
+    assert_eq!(result.map_err(|e| e.to_string()), Ok(()));
 }

@@ -504,7 +504,26 @@ const HANDLE_RESERVE: usize = 14 * 1024;
 struct Guarded(&'static Agent);
 
 impl wsbmc_http::Handler for Guarded {
-    fn handle(&self, req: &wsbmc_http::Request<'_>, body: &[u8]) -> wsbmc_http::Response {
+    /// Whole replies only: the agent is built without `stream`, so its rest is this same
+    /// uninhabited type (a build that turned streaming on would not compile here), and the
+    /// connection future drops the streaming path (its state would be RAM in every connection
+    /// task).
+    type Rest = core::convert::Infallible;
+
+    fn more(
+        &self,
+        rest: &mut Self::Rest,
+        _: &mut Vec<u8>,
+        _: usize,
+    ) -> Result<bool, wsbmc_http::Unfinished> {
+        match *rest {}
+    }
+
+    fn handle(
+        &self,
+        req: &wsbmc_http::Request<'_>,
+        body: &[u8],
+    ) -> wsbmc_http::Response<Self::Rest> {
         let free = mem::heap_free();
         if free < HANDLE_RESERVE {
             warn!(

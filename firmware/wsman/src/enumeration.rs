@@ -213,6 +213,132 @@ pub fn fill<P: Provider>(
     provider.fill_batch(spec, mode, cursor, lim)
 }
 
+#[cfg(feature = "stream")]
+/// A batch planned for streaming: the part rendered up front, and what follows it measured but
+/// not kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Planned {
+    /// The items rendered up front. `first.end` is whether the whole batch (including `rest`)
+    /// ends the enumeration.
+    pub first: Batch,
+    /// Items after `first`, counted and measured but not held; `None` when `first` is the whole
+    /// batch.
+    pub rest: Option<Rest>,
+}
+
+#[cfg(feature = "stream")]
+/// The streamed part of a [`Planned`] batch: where it starts, how many items and bytes it has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rest {
+    pub cursor: Cursor,
+    pub count: u32,
+    /// UTF-8 bytes of the items' text, as measured.
+    pub bytes: usize,
+    /// Characters of the items' text, as measured (0 when the batch has no MaxCharacters).
+    pub chars: u64,
+}
+
+#[cfg(feature = "stream")]
+/// One [`fill`] of at most `cap` bytes (less when `lim.budget` is less). An item larger than
+/// `cap` that still fits `lim.budget` is rendered alone, so holding at most `cap` bytes never
+/// changes which items a batch takes; only an item too large for the whole budget faults.
+pub fn fill_capped<P: Provider>(
+    provider: &P,
+    spec: &EnumSpec,
+    mode: EnumMode,
+    cursor: &mut Cursor,
+    lim: BatchLimits,
+    cap: usize,
+) -> Result<Batch, Fault> {
+    let small = BatchLimits {
+        budget: lim.budget.min(cap),
+        ..lim
+    };
+    match fill(provider, spec, mode, cursor, small) {
+        Err(f) if f.kind == FaultKind::EncodingLimit && small.budget < lim.budget => {
+            let one = BatchLimits {
+                max_items: 1,
+                spare: 0,
+                ..lim
+            };
+            fill(provider, spec, mode, cursor, one)
+        }
+        r => r,
+    }
+}
+
+#[cfg(feature = "stream")]
+/// [`fill`] for a batch that may be larger than the caller wants to hold: at most `hold` bytes
+/// of items are rendered and kept (`Planned::first`), exactly as `fill` with that budget would;
+/// the items after them that the batch's own limits still admit are rendered slice by slice,
+/// counted and dropped (`Planned::rest`), so the caller can stream them later from
+/// `rest.cursor`. Everything a response states before its items (whether more follow, the
+/// context, its size against MaxEnvelopeSize and MaxCharacters) is decided here, before a byte
+/// of it is sent; every fault a batch can raise is raised here too.
+///
+/// With `hold >= lim.budget` this is `fill`, item for item and fault for fault.
+pub fn plan<P: Provider>(
+    provider: &P,
+    spec: &EnumSpec,
+    mode: EnumMode,
+    cursor: &mut Cursor,
+    lim: BatchLimits,
+    hold: usize,
+) -> Result<Planned, Fault> {
+    let mut first = fill_capped(provider, spec, mode, cursor, lim, hold)?;
+    if first.end || first.count >= lim.max_items || hold >= lim.budget {
+        return Ok(Planned { first, rest: None });
+    }
+    // `first` stopped at `hold`, at a slow item, or at the batch's own limits; going on from
+    // its end tells which, at the cost of one more item render in the last two cases.
+    let start = *cursor;
+    let mut used = first.items.len();
+    let mut chars = match lim.max_characters {
+        Some(_) => first.items.chars().count() as u64,
+        None => 0,
+    };
+    let mut count = 0u32;
+    let mut rest_chars = 0u64;
+    let mut end = false;
+    while first.count.saturating_add(count) < lim.max_items {
+        let sub = BatchLimits {
+            max_items: lim.max_items - first.count - count,
+            budget: lim.budget.saturating_sub(used),
+            spare: 0,
+            max_characters: lim.max_characters.map(|m| m.saturating_sub(chars)),
+        };
+        let b = match fill_capped(provider, spec, mode, cursor, sub, hold) {
+            Ok(b) => b,
+            // Nothing ready, or the next item does not fit what is left: the batch ends here,
+            // with more to come, as `fill` ends it.
+            Err(f) if matches!(f.kind, FaultKind::TimedOut | FaultKind::EncodingLimit) => break,
+            Err(f) => return Err(f),
+        };
+        used += b.items.len();
+        if lim.max_characters.is_some() {
+            let n = b.items.chars().count() as u64;
+            rest_chars += n;
+            chars += n;
+        }
+        count += b.count;
+        end = b.end;
+        if b.end || b.count == 0 {
+            break;
+        }
+    }
+    first.end = end;
+    let rest = (count > 0).then(|| Rest {
+        cursor: start,
+        count,
+        bytes: used - first.items.len(),
+        chars: rest_chars,
+    });
+    if rest.is_none() {
+        *cursor = start;
+    }
+    Ok(Planned { first, rest })
+}
+
 /// Renders items from `*cursor` on until a limit is reached, advancing `*cursor` past the
 /// returned items only. Each item is rendered speculatively at the end of the batch and cut off
 /// again if it does not fit, which is why [`ItemWalk::next`] must be side-effect free.

@@ -43,6 +43,8 @@ pub mod provider;
 pub mod respond;
 pub mod rng;
 pub mod service;
+#[cfg(feature = "stream")]
+pub mod stream;
 pub mod text;
 pub mod wql;
 pub mod xml;
@@ -58,4 +60,6 @@ pub use respond::write_epr;
 /// The roles [`Service::handle_as`] authorizes with.
 pub use service::Role;
 pub use service::{Limits, Reply, ReplyKind, RequestMeta, Service};
+#[cfg(feature = "stream")]
+pub use stream::{Broken, ReplyStream};
 pub use xml::XmlWriter;

@@ -34,6 +34,8 @@ pub use wsbmc_accounts::Role;
 use wsbmc_accounts::{Action, Operation as AuthOperation};
 
 use crate::enumeration::{BatchLimits, Context, ContextTable};
+#[cfg(feature = "stream")]
+use crate::enumeration::{Planned, Rest, plan};
 use crate::envelope::{self, Charset, Operation, Request};
 use crate::fault::{Fault, FaultDetail, FaultKind};
 use crate::ns;
@@ -95,6 +97,12 @@ pub struct Limits {
     /// on a small heap their filters, stored whole, must not be able to crowd out the next
     /// request.
     pub max_context_bytes: usize,
+    /// Most bytes of items an Enumerate or Pull response holds before the rest of its batch is
+    /// streamed ([`crate::stream`]): the size of the connection's output the platform keeps
+    /// per response. `usize::MAX` (the default) never streams, for callers that want the whole
+    /// body in [`Reply::body`].
+    #[cfg(feature = "stream")]
+    pub stream_from: usize,
 }
 
 impl Default for Limits {
@@ -121,6 +129,8 @@ impl Default for Limits {
             max_filter_depth: crate::wql::MAX_DEPTH,
             max_filter_len: crate::wql::MAX_QUERY_LEN,
             max_context_bytes: usize::MAX,
+            #[cfg(feature = "stream")]
+            stream_from: usize::MAX,
         }
     }
 }
@@ -149,6 +159,10 @@ pub struct Reply {
     /// `application/soap+xml;charset=UTF-8` (or UTF-16), or `None` for an empty body.
     pub content_type: Option<&'static str>,
     pub body: Vec<u8>,
+    /// The rest of a streamed response, which follows `body` on the wire; `None` when `body` is
+    /// the whole of it (always, unless `Limits::stream_from` is set).
+    #[cfg(feature = "stream")]
+    pub stream: Option<crate::stream::ReplyStream>,
 }
 
 /// What kind of answer a [`Reply`] is.
@@ -174,6 +188,15 @@ pub struct Service {
     machine: String,
     security_profiles: Vec<String>,
 }
+
+/// Where `render_streamed` leaves the rest of a streamed response for its [`Reply`]: passed
+/// down the call, not kept in the service, which on the bare-metal image is static RAM.
+#[cfg(feature = "stream")]
+type Pending<'p> = &'p mut Option<crate::stream::ReplyStream>;
+/// Without `stream` nothing is ever pending: a zero-sized stand-in, passed by value, which
+/// leaves no argument in any call (the bare-metal image pays nothing for streaming).
+#[cfg(not(feature = "stream"))]
+type Pending<'p> = core::marker::PhantomData<&'p mut ()>;
 
 /// The event source a request may reach: the platform's, or none (`handle`). Without the
 /// `eventing` feature it is nothing at all, so an image without eventing carries no trace of it.
@@ -282,7 +305,20 @@ impl Service {
     ) -> Reply {
         let hint = envelope::charset(meta.content_type);
         let mut charset = Charset::Utf8;
-        let outcome = self.process(provider, (ev, role), meta, body, hint, &mut charset);
+        #[cfg(feature = "stream")]
+        let mut stream = None;
+        #[cfg(feature = "stream")]
+        let pending = &mut stream;
+        #[cfg(not(feature = "stream"))]
+        let pending = core::marker::PhantomData;
+        let outcome = self.process(
+            provider,
+            (ev, role),
+            meta,
+            body,
+            (hint, &mut charset),
+            pending,
+        );
         let (kind, text) = match outcome {
             Outcome::Identify(text) => (ReplyKind::Identify, text),
             // Unauthenticated callers were let through for Identify only; anything else they
@@ -292,6 +328,8 @@ impl Service {
                     kind: ReplyKind::Unauthenticated,
                     content_type: None,
                     body: Vec::new(),
+                    #[cfg(feature = "stream")]
+                    stream: None,
                 };
             }
             Outcome::Envelope { kind, text } => (kind, text),
@@ -300,6 +338,8 @@ impl Service {
             kind,
             content_type: Some(respond::content_type(charset)),
             body: respond::encode(text, charset),
+            #[cfg(feature = "stream")]
+            stream: stream.filter(|_| kind == ReplyKind::Success),
         }
     }
 
@@ -309,8 +349,8 @@ impl Service {
         (ev, role): (Ev<'_>, Option<Role>),
         meta: &RequestMeta<'_>,
         body: &[u8],
-        hint: envelope::CharsetHint,
-        charset: &mut Charset,
+        (hint, charset): (envelope::CharsetHint, &mut Charset),
+        pending: Pending<'_>,
     ) -> Outcome {
         if body.len() > self.limits.max_request_size {
             return self.fault(
@@ -410,11 +450,11 @@ impl Service {
                 drop(doc);
                 drop(text);
                 let req = detached.view();
-                self.dispatch(provider, ev, meta, &req, *charset)
+                self.dispatch(provider, ev, meta, &req, (*charset, pending))
                     .map_err(|f| (f, relates(&req.header)))
             }
             Err(req) => self
-                .dispatch(provider, ev, meta, &req, *charset)
+                .dispatch(provider, ev, meta, &req, (*charset, pending))
                 .map_err(|f| (f, relates(&req.header))),
         };
         match result {
@@ -457,7 +497,7 @@ impl Service {
         ev: Ev<'_>,
         meta: &RequestMeta<'_>,
         req: &Request<'_, '_>,
-        charset: Charset,
+        (charset, pending): (Charset, Pending<'_>),
     ) -> Result<String, Fault> {
         let h = &req.header;
         let resource = || h.resource_uri.ok_or_else(Fault::unknown_resource);
@@ -514,9 +554,9 @@ impl Service {
                     namespace: h.namespace.clone(),
                     filter: e.filter.clone(),
                 };
-                self.enumerate(provider, meta, h, spec, e, charset)
+                self.enumerate(provider, meta, h, spec, e, (charset, pending))
             }
-            Operation::Pull(p) => self.pull(provider, ev, meta, h, p, charset),
+            Operation::Pull(p) => self.pull(provider, ev, meta, h, p, (charset, pending)),
             Operation::Release(token) => {
                 let user = meta.user.unwrap_or("");
                 let ctx = self.contexts.take(token, user, meta.now_ms)?;
@@ -682,6 +722,60 @@ impl Service {
         Ok(out)
     }
 
+    /// [`Self::render_batch`] for a batch whose items after `items` are streamed: returns the
+    /// envelope up to the end of `items` and leaves the rest (the items from `rest.cursor`, then
+    /// the envelope's end) in `pending`. The whole envelope's size is known from the plan,
+    /// so MaxEnvelopeSize is checked here, before anything is sent.
+    #[cfg(feature = "stream")]
+    #[allow(clippy::too_many_arguments)]
+    fn render_streamed(
+        &mut self,
+        h: &envelope::Header<'_>,
+        action: &str,
+        total_items: Option<Option<u64>>,
+        body: ResponseBody<'_>,
+        items: String,
+        (rest, spec, mode, lim): (Rest, EnumSpec, envelope::EnumMode, BatchLimits),
+        (charset, pending): (Charset, Pending<'_>),
+    ) -> Result<String, Fault> {
+        let head = ResponseHeader {
+            action,
+            message_id: self.tokens.next_uuid(),
+            relates_to: h.message_id,
+            total_items,
+        };
+        let close = match body {
+            ResponseBody::Pull { .. } => "</n:Items>",
+            _ => "</w:Items>",
+        };
+        let mut frame = XmlWriter::with_capacity(2048);
+        respond::write_response(&mut frame, &head, &body);
+        let len = frame.len() + items.len() + rest.bytes;
+        if respond::encoded_len(len, charset) > h.max_envelope_size {
+            return Err(too_big());
+        }
+        let frame = frame.as_str();
+        // Text from the request is escaped, so the last closing tag is the envelope's own.
+        let at = rfind_ascii(frame, close).unwrap_or(frame.len());
+        let used_chars = match lim.max_characters {
+            Some(_) => items.chars().count() as u64,
+            None => 0,
+        };
+        *pending = Some(crate::stream::ReplyStream {
+            spec,
+            mode,
+            cursor: rest.cursor,
+            remaining: rest.count,
+            budget_left: lim.budget.saturating_sub(items.len()),
+            chars_left: lim.max_characters.map(|m| m.saturating_sub(used_chars)),
+            tail: String::from(frame.get(at..).unwrap_or("")),
+            charset,
+        });
+        let mut out = items;
+        out.insert_str(0, frame.get(..at).unwrap_or(""));
+        Ok(out)
+    }
+
     fn enumerate<P: Provider>(
         &mut self,
         provider: &P,
@@ -689,7 +783,7 @@ impl Service {
         h: &envelope::Header<'_>,
         spec: EnumSpec,
         e: &envelope::EnumerateBody,
-        charset: Charset,
+        (charset, pending): (Charset, Pending<'_>),
     ) -> Result<String, Fault> {
         let user = meta.user.unwrap_or("");
         let action = response_action(h);
@@ -725,6 +819,27 @@ impl Service {
             spare,
             max_characters: None,
         };
+        #[cfg(feature = "stream")]
+        let hold = self.limits.stream_from;
+        #[cfg(feature = "stream")]
+        let planned = match plan(provider, &spec, e.mode, &mut cursor, lim, hold) {
+            Ok(p) => p,
+            // Nothing ready yet: an empty first batch and a context to Pull from later.
+            Err(f) if f.kind == FaultKind::TimedOut => Planned {
+                first: crate::enumeration::Batch {
+                    items: String::new(),
+                    count: 0,
+                    end: false,
+                },
+                rest: None,
+            },
+            Err(f) => return Err(f),
+        };
+        #[cfg(feature = "stream")]
+        let streamed = planned.rest.map(|rest| (rest, spec.clone(), e.mode, lim));
+        #[cfg(feature = "stream")]
+        let batch = planned.first;
+        #[cfg(not(feature = "stream"))]
         let batch = match crate::enumeration::fill(provider, &spec, e.mode, &mut cursor, lim) {
             Ok(b) => b,
             // Nothing ready yet: an empty first batch and a context to Pull from later.
@@ -757,6 +872,13 @@ impl Service {
             items: Some(""),
             end: batch.end,
         };
+        #[cfg(feature = "stream")]
+        if let Some(s) = streamed {
+            let out = (charset, pending);
+            return self.render_streamed(h, action, total, body, batch.items, s, out);
+        }
+        #[cfg(not(feature = "stream"))]
+        let _ = pending;
         self.render_batch(h, action, total, body, batch.items, charset)
     }
 
@@ -767,7 +889,7 @@ impl Service {
         meta: &RequestMeta<'_>,
         h: &envelope::Header<'_>,
         p: &envelope::PullBody<'_>,
-        charset: Charset,
+        (charset, pending): (Charset, Pending<'_>),
     ) -> Result<String, Fault> {
         let user = meta.user.unwrap_or("");
         let action = response_action(h);
@@ -819,6 +941,24 @@ impl Service {
             max_characters: p.max_characters,
         };
         let mut cursor = ctx.cursor;
+        #[cfg(feature = "stream")]
+        let hold = self.limits.stream_from;
+        #[cfg(feature = "stream")]
+        let planned = match plan(provider, &ctx.spec, ctx.mode, &mut cursor, lim, hold) {
+            Ok(p) => p,
+            Err(f) => {
+                // The client may retry (e.g. with a larger MaxEnvelopeSize); keep its place.
+                self.contexts.put_back(ctx, meta.now_ms);
+                return Err(f);
+            }
+        };
+        #[cfg(feature = "stream")]
+        let streamed = planned
+            .rest
+            .map(|rest| (rest, ctx.spec.clone(), ctx.mode, lim));
+        #[cfg(feature = "stream")]
+        let batch = planned.first;
+        #[cfg(not(feature = "stream"))]
         let batch = match crate::enumeration::fill(provider, &ctx.spec, ctx.mode, &mut cursor, lim)
         {
             Ok(b) => b,
@@ -841,6 +981,13 @@ impl Service {
             items: "",
             end: batch.end,
         };
+        #[cfg(feature = "stream")]
+        if let Some(s) = streamed {
+            let out = (charset, pending);
+            return self.render_streamed(h, action, total, body, batch.items, s, out);
+        }
+        #[cfg(not(feature = "stream"))]
+        let _ = pending;
         self.render_batch(h, action, total, body, batch.items, charset)
     }
 

@@ -183,7 +183,7 @@ impl Client {
         })
     }
 
-    /// Sends `body` and reads one response (Content-Length framed).
+    /// Sends `body` and reads one response (Content-Length framed, or chunked).
     pub async fn post(&mut self, body: &str) -> io::Result<HttpResponse> {
         let mut req = Vec::with_capacity(self.head.len() + 16 + body.len());
         req.extend_from_slice(self.head.as_bytes());
@@ -203,6 +203,17 @@ impl Client {
                     .nth(1)
                     .and_then(|s| s.parse().ok())
                     .ok_or_else(|| io::Error::other("bad status line"))?;
+                let chunked = head.lines().any(|l| {
+                    l.split_once(':').is_some_and(|(k, v)| {
+                        k.eq_ignore_ascii_case("transfer-encoding")
+                            && v.trim().eq_ignore_ascii_case("chunked")
+                    })
+                });
+                if chunked {
+                    self.buf.drain(..end + 4);
+                    let body = self.read_chunks().await?;
+                    return Ok(HttpResponse { status, body });
+                }
                 let len = head
                     .lines()
                     .find_map(|l| {
@@ -221,6 +232,36 @@ impl Client {
                 return Ok(HttpResponse { status, body });
             }
             self.fill().await?;
+        }
+    }
+
+    /// A chunked body, from the first size line through the empty trailer.
+    async fn read_chunks(&mut self) -> io::Result<Vec<u8>> {
+        let mut body = Vec::new();
+        loop {
+            let line_end = loop {
+                if let Some(at) = find(&self.buf, b"\r\n") {
+                    break at;
+                }
+                self.fill().await?;
+            };
+            let size = std::str::from_utf8(&self.buf[..line_end])
+                .ok()
+                .and_then(|l| usize::from_str_radix(l.trim(), 16).ok())
+                .ok_or_else(|| io::Error::other("bad chunk size line"))?;
+            // The data and its CRLF; after the last chunk, the empty trailer's CRLF.
+            let total = line_end + 2 + size + 2;
+            while self.buf.len() < total {
+                self.fill().await?;
+            }
+            if &self.buf[total - 2..total] != b"\r\n" {
+                return Err(io::Error::other("chunk not followed by CRLF"));
+            }
+            body.extend_from_slice(&self.buf[line_end + 2..line_end + 2 + size]);
+            self.buf.drain(..total);
+            if size == 0 {
+                return Ok(body);
+            }
         }
     }
 

@@ -16,6 +16,17 @@ use wsbmc_time_std as _;
 struct Echo;
 
 impl Handler for Echo {
+    type Rest = std::convert::Infallible;
+
+    fn more(
+        &self,
+        rest: &mut Self::Rest,
+        _: &mut Vec<u8>,
+        _: usize,
+    ) -> Result<bool, wsbmc_http::Unfinished> {
+        match *rest {}
+    }
+
     fn handle(&self, req: &Request<'_>, body: &[u8]) -> Response {
         // Touch what the loop handed over, so a wrong slice would show.
         let sum = body.iter().fold(req.path.len(), |a, &b| a ^ usize::from(b));
@@ -23,6 +34,7 @@ impl Handler for Echo {
             outcome: Outcome::Served,
             content_type: Some("application/soap+xml;charset=UTF-8"),
             body: vec![b'x'; sum % 64],
+            rest: None,
         }
     }
 }
