@@ -599,6 +599,21 @@ impl Service {
         }
     }
 
+    /// The header of a response to `h`, under a fresh MessageID.
+    fn head<'a>(
+        &mut self,
+        h: &envelope::Header<'a>,
+        action: &'a str,
+        total_items: Option<Option<u64>>,
+    ) -> ResponseHeader<'a> {
+        ResponseHeader {
+            action,
+            message_id: self.tokens.next_uuid(),
+            relates_to: h.message_id,
+            total_items,
+        }
+    }
+
     fn render(
         &mut self,
         h: &envelope::Header<'_>,
@@ -607,12 +622,7 @@ impl Service {
         body: &ResponseBody<'_>,
         charset: Charset,
     ) -> Result<String, Fault> {
-        let head = ResponseHeader {
-            action,
-            message_id: self.tokens.next_uuid(),
-            relates_to: h.message_id,
-            total_items,
-        };
+        let head = self.head(h, action, total_items);
         // Measured first, then written into one allocation of exactly that size (see
         // `respond::response_len`); an envelope that cannot be sent is never built.
         let len = respond::response_len(&head, body);
@@ -693,16 +703,8 @@ impl Service {
         items: String,
         charset: Charset,
     ) -> Result<String, Fault> {
-        let head = ResponseHeader {
-            action,
-            message_id: self.tokens.next_uuid(),
-            relates_to: h.message_id,
-            total_items,
-        };
-        let close = match body {
-            ResponseBody::Pull { .. } => "</n:Items>",
-            _ => "</w:Items>",
-        };
+        let head = self.head(h, action, total_items);
+        let close = items_close(&body);
         // The room left in the items' buffer is what the frame needs (`fill` kept it for the
         // worst-case frame), so the frame is one allocation rather than a string of doublings.
         let room = items.capacity().saturating_sub(items.len()).min(2048);
@@ -738,16 +740,8 @@ impl Service {
         (rest, spec, mode, lim): (Rest, EnumSpec, envelope::EnumMode, BatchLimits),
         (charset, pending): (Charset, Pending<'_>),
     ) -> Result<String, Fault> {
-        let head = ResponseHeader {
-            action,
-            message_id: self.tokens.next_uuid(),
-            relates_to: h.message_id,
-            total_items,
-        };
-        let close = match body {
-            ResponseBody::Pull { .. } => "</n:Items>",
-            _ => "</w:Items>",
-        };
+        let head = self.head(h, action, total_items);
+        let close = items_close(&body);
         let mut frame = XmlWriter::with_capacity(2048);
         respond::write_response(&mut frame, &head, &body);
         let len = frame.len() + items.len() + rest.bytes;
@@ -1148,6 +1142,15 @@ fn rfind_ascii(haystack: &str, needle: &str) -> Option<usize> {
     (0..=h.len().checked_sub(n.len())?)
         .rev()
         .find(|&i| h.get(i..i + n.len()) == Some(n))
+}
+
+/// The closing tag of an Enumerate or Pull response's items element: the items are spliced in
+/// where it stands in the rendered frame.
+fn items_close(body: &ResponseBody<'_>) -> &'static str {
+    match body {
+        ResponseBody::Pull { .. } => "</n:Items>",
+        _ => "</w:Items>",
+    }
 }
 
 fn too_big() -> Fault {
