@@ -1189,16 +1189,6 @@ pub type Streamed = core::convert::Infallible;
 impl Handler for Agent {
     type Rest = Streamed;
 
-    #[cfg(not(feature = "stream"))]
-    fn more(
-        &self,
-        rest: &mut Streamed,
-        _: &mut Vec<u8>,
-        _: usize,
-    ) -> Result<bool, wsbmc_http::Unfinished> {
-        match *rest {}
-    }
-
     #[cfg(feature = "stream")]
     fn more(
         &self,

@@ -154,13 +154,18 @@ pub trait Handler {
 
     /// Appends the next piece of a response to `out`: about `room` bytes (more only when one
     /// indivisible part is larger). `Ok(true)` when the response is complete; `Err` when it
-    /// cannot be completed, and the connection ends without finishing the message.
+    /// cannot be completed, and the connection ends without finishing the message. A handler
+    /// that always answers whole (`Rest = Infallible`) never has it called and keeps this
+    /// default.
     fn more(
         &self,
         rest: &mut Self::Rest,
         out: &mut Vec<u8>,
         room: usize,
-    ) -> Result<bool, Unfinished>;
+    ) -> Result<bool, Unfinished> {
+        let _ = (rest, out, room);
+        Err(Unfinished)
+    }
 }
 
 /// A streamed response cannot be completed ([`Handler::more`]).

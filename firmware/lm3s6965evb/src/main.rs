@@ -510,15 +510,6 @@ impl wsbmc_http::Handler for Guarded {
     /// task).
     type Rest = core::convert::Infallible;
 
-    fn more(
-        &self,
-        rest: &mut Self::Rest,
-        _: &mut Vec<u8>,
-        _: usize,
-    ) -> Result<bool, wsbmc_http::Unfinished> {
-        match *rest {}
-    }
-
     fn handle(
         &self,
         req: &wsbmc_http::Request<'_>,

@@ -18,15 +18,6 @@ struct Echo;
 impl Handler for Echo {
     type Rest = std::convert::Infallible;
 
-    fn more(
-        &self,
-        rest: &mut Self::Rest,
-        _: &mut Vec<u8>,
-        _: usize,
-    ) -> Result<bool, wsbmc_http::Unfinished> {
-        match *rest {}
-    }
-
     fn handle(&self, req: &Request<'_>, body: &[u8]) -> Response {
         // Touch what the loop handed over, so a wrong slice would show.
         let sum = body.iter().fold(req.path.len(), |a, &b| a ^ usize::from(b));

@@ -31,15 +31,6 @@ struct Fixed;
 impl Handler for Fixed {
     type Rest = std::convert::Infallible;
 
-    fn more(
-        &self,
-        rest: &mut Self::Rest,
-        _: &mut Vec<u8>,
-        _: usize,
-    ) -> Result<bool, wsbmc_http::Unfinished> {
-        match *rest {}
-    }
-
     fn handle(&self, _req: &Request<'_>, _body: &[u8]) -> Response {
         Response {
             outcome: Outcome::Served,
