@@ -227,27 +227,20 @@ fn write(
 
 /// The sensor table: a flash row type generated from [`SensorDesc`]'s fields, the rows, and
 /// the boot-time conversion. A row is packed (issue 17: the table was 1,920 B for 12 sensors):
-/// the strings are `&'static str` where the monitor owns `String`s, the six thresholds and the
+/// the three strings are one `&'static str` and two lengths where the monitor owns `String`s,
+/// the six thresholds and the
 /// nominal reading are plain `i32`s with one presence mask instead of 8-byte `Option<i32>`s, and
 /// `default_thresholds` is not stored, since a board's defaults are its thresholds.
 fn sensors(code: &mut String, sensors: &[SensorDesc]) -> fmt::Result {
     // SensorDesc's fields in its order: name, the row field's type (None: not stored in the
     // row), and the expression `to_desc` builds the field from.
     const FIELDS: &[(&str, Option<&str>, &str)] = &[
-        (
-            "key",
-            Some("&'static str"),
-            "alloc::string::String::from(self.key)",
-        ),
-        (
-            "name",
-            Some("&'static str"),
-            "alloc::string::String::from(self.name)",
-        ),
+        ("key", None, "alloc::string::String::from(key)"),
+        ("name", None, "alloc::string::String::from(name)"),
         (
             "description",
-            Some("&'static str"),
-            "alloc::string::String::from(self.description)",
+            None,
+            "alloc::string::String::from(description)",
         ),
         ("number", Some("u8"), "self.number"),
         ("owner", Some("u8"), "self.owner"),
@@ -274,6 +267,13 @@ fn sensors(code: &mut String, sensors: &[SensorDesc]) -> fmt::Result {
          the heap once at boot."
     )?;
     writeln!(code, "pub struct SensorRow {{")?;
+    writeln!(
+        code,
+        "    /// `key`, `name` and `description` end to end: one `&str` in the row instead of three."
+    )?;
+    writeln!(code, "    pub text: &'static str,")?;
+    writeln!(code, "    pub key_len: u8,")?;
+    writeln!(code, "    pub name_len: u8,")?;
     for (name, ty, _) in FIELDS {
         if let Some(ty) = ty {
             writeln!(code, "    pub {name}: {ty},")?;
@@ -296,6 +296,16 @@ fn sensors(code: &mut String, sensors: &[SensorDesc]) -> fmt::Result {
     writeln!(
         code,
         "    pub fn to_desc(&self) -> wsbmc_monitor::SensorDesc {{"
+    )?;
+    // The emitter cut `text` at these lengths, so the splits hold; an empty string is the
+    // fallback that keeps a panic out of the image all the same.
+    writeln!(
+        code,
+        "        let (key, rest) = self.text.split_at_checked(usize::from(self.key_len)).unwrap_or_default();"
+    )?;
+    writeln!(
+        code,
+        "        let (name, description) = rest.split_at_checked(usize::from(self.name_len)).unwrap_or_default();"
     )?;
     writeln!(code, "        let t = &self.thresholds;")?;
     writeln!(
@@ -351,10 +361,16 @@ fn sensors(code: &mut String, sensors: &[SensorDesc]) -> fmt::Result {
         if nominal.is_some() {
             present |= 1 << 6;
         }
+        let (Ok(key_len), Ok(name_len)) = (u8::try_from(key.len()), u8::try_from(name.len()))
+        else {
+            return Err(fmt::Error);
+        };
         writeln!(code, "    SensorRow {{")?;
-        writeln!(code, "        key: {key:?},")?;
-        writeln!(code, "        name: {name:?},")?;
-        writeln!(code, "        description: {description:?},")?;
+        writeln!(
+            code,
+            "        text: {:?}, key_len: {key_len}, name_len: {name_len},",
+            [key.as_str(), name, description].concat()
+        )?;
         writeln!(
             code,
             "        number: {number}, owner: {owner}, lun: {lun}, entity_id: {entity_id}, entity_instance: {entity_instance},"
