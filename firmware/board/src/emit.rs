@@ -44,6 +44,17 @@ pub fn rust(board: &Board, source: &str) -> Result<String, String> {
             )
         })?);
     }
+    if let Some(s) = board
+        .sensors
+        .iter()
+        .find(|s| s.default_thresholds != s.thresholds)
+    {
+        return Err(format!(
+            "sensor {:?}: default thresholds differ from its thresholds, and this image's \
+             table stores one set",
+            s.key
+        ));
+    }
     let mut code = String::new();
     write(&mut code, board, source, &controllers, network, store)
         .map_err(|_| "a board value has no Rust spelling".to_string())?;
@@ -215,57 +226,98 @@ fn write(
 }
 
 /// The sensor table: a flash row type generated from [`SensorDesc`]'s fields, the rows, and
-/// the boot-time conversion. The strings are the only fields whose type differs (a row holds
-/// `&'static str`, the monitor a `String`).
+/// the boot-time conversion. A row is packed (issue 17: the table was 1,920 B for 12 sensors):
+/// the three strings are one `&'static str` and two lengths where the monitor owns `String`s,
+/// the six thresholds and the
+/// nominal reading are plain `i32`s with one presence mask instead of 8-byte `Option<i32>`s, and
+/// `default_thresholds` is not stored, since a board's defaults are its thresholds.
 fn sensors(code: &mut String, sensors: &[SensorDesc]) -> fmt::Result {
-    // Field name, row type, whether it is text; in SensorDesc's order.
-    const FIELDS: &[(&str, &str, bool)] = &[
-        ("key", "&'static str", true),
-        ("name", "&'static str", true),
-        ("description", "&'static str", true),
-        ("number", "u8", false),
-        ("owner", "u8", false),
-        ("lun", "u8", false),
-        ("entity_id", "u8", false),
-        ("entity_instance", "u8", false),
-        ("quantity", "wsbmc_hal::Quantity", false),
-        ("scale", "i8", false),
-        ("thresholds", "wsbmc_monitor::Thresholds", false),
-        ("default_thresholds", "wsbmc_monitor::Thresholds", false),
-        ("settable", "u8", false),
-        ("hysteresis", "u32", false),
-        ("min_readable", "i32", false),
-        ("max_readable", "i32", false),
-        ("nominal", "Option<i32>", false),
-        ("poll_ms", "u32", false),
-        ("power", "wsbmc_monitor::PowerDomain", false),
-        ("source", "wsbmc_monitor::SensorSource", false),
+    // SensorDesc's fields in its order: name, the row field's type (None: not stored in the
+    // row), and the expression `to_desc` builds the field from.
+    const FIELDS: &[(&str, Option<&str>, &str)] = &[
+        ("key", None, "alloc::string::String::from(key)"),
+        ("name", None, "alloc::string::String::from(name)"),
+        (
+            "description",
+            None,
+            "alloc::string::String::from(description)",
+        ),
+        ("number", Some("u8"), "self.number"),
+        ("owner", Some("u8"), "self.owner"),
+        ("lun", Some("u8"), "self.lun"),
+        ("entity_id", Some("u8"), "self.entity_id"),
+        ("entity_instance", Some("u8"), "self.entity_instance"),
+        ("quantity", Some("wsbmc_hal::Quantity"), "self.quantity"),
+        ("scale", Some("i8"), "self.scale"),
+        ("thresholds", Some("[i32; 6]"), "thresholds"),
+        ("default_thresholds", None, "thresholds"),
+        ("settable", Some("u8"), "self.settable"),
+        ("hysteresis", Some("u32"), "self.hysteresis"),
+        ("min_readable", Some("i32"), "self.min_readable"),
+        ("max_readable", Some("i32"), "self.max_readable"),
+        ("nominal", Some("i32"), "self.at(6, self.nominal)"),
+        ("poll_ms", Some("u32"), "self.poll_ms"),
+        ("power", Some("wsbmc_monitor::PowerDomain"), "self.power"),
+        ("source", Some("wsbmc_monitor::SensorSource"), "self.source"),
     ];
     writeln!(
         code,
-        "\n/// A `wsbmc_monitor::SensorDesc` whose strings live in flash. The monitor's table owns \
-         `String`s (the Linux images load boards at run time), so rows are copied to the heap \
-         once at boot."
+        "\n/// A `wsbmc_monitor::SensorDesc` packed for flash. The monitor's table owns `String`s \
+         and `Option<i32>`s (the Linux images load boards at run time), so rows are unpacked to \
+         the heap once at boot."
     )?;
     writeln!(code, "pub struct SensorRow {{")?;
+    writeln!(
+        code,
+        "    /// `key`, `name` and `description` end to end: one `&str` in the row instead of three."
+    )?;
+    writeln!(code, "    pub text: &'static str,")?;
+    writeln!(code, "    pub key_len: u8,")?;
+    writeln!(code, "    pub name_len: u8,")?;
     for (name, ty, _) in FIELDS {
-        writeln!(code, "    pub {name}: {ty},")?;
+        if let Some(ty) = ty {
+            writeln!(code, "    pub {name}: {ty},")?;
+        }
     }
+    writeln!(
+        code,
+        "    /// Bit i set: `thresholds[i]` is present (i in `Thresholds`' field order); bit 6: \
+         `nominal` is."
+    )?;
+    writeln!(code, "    pub present: u8,")?;
     writeln!(code, "}}")?;
     writeln!(code, "impl SensorRow {{")?;
+    writeln!(code, "    fn at(&self, bit: u8, v: i32) -> Option<i32> {{")?;
+    writeln!(
+        code,
+        "        if (self.present >> bit) & 1 != 0 {{ Some(v) }} else {{ None }}"
+    )?;
+    writeln!(code, "    }}")?;
     writeln!(
         code,
         "    pub fn to_desc(&self) -> wsbmc_monitor::SensorDesc {{"
     )?;
+    // The emitter cut `text` at these lengths, so the splits hold; an empty string is the
+    // fallback that keeps a panic out of the image all the same.
+    writeln!(
+        code,
+        "        let (key, rest) = self.text.split_at_checked(usize::from(self.key_len)).unwrap_or_default();"
+    )?;
+    writeln!(
+        code,
+        "        let (name, description) = rest.split_at_checked(usize::from(self.name_len)).unwrap_or_default();"
+    )?;
+    writeln!(code, "        let t = &self.thresholds;")?;
+    writeln!(
+        code,
+        "        let thresholds = wsbmc_monitor::Thresholds {{ lower_non_critical: self.at(0, t[0]), upper_non_critical: self.at(1, t[1]), lower_critical: self.at(2, t[2]), upper_critical: self.at(3, t[3]), lower_fatal: self.at(4, t[4]), upper_fatal: self.at(5, t[5]) }};"
+    )?;
     writeln!(code, "        wsbmc_monitor::SensorDesc {{")?;
-    for (name, _, text) in FIELDS {
-        if *text {
-            writeln!(
-                code,
-                "            {name}: alloc::string::String::from(self.{name}),"
-            )?;
+    for (name, _, expr) in FIELDS {
+        if name == expr {
+            writeln!(code, "            {name},")?;
         } else {
-            writeln!(code, "            {name}: self.{name},")?;
+            writeln!(code, "            {name}: {expr},")?;
         }
     }
     writeln!(code, "        }}")?;
@@ -301,10 +353,24 @@ fn sensors(code: &mut String, sensors: &[SensorDesc]) -> fmt::Result {
             power,
             source: SensorSource { device, channel },
         } = s;
+        // `rust` refuses a board whose defaults differ, so nothing is lost by not storing them.
+        if default_thresholds != thresholds {
+            return Err(fmt::Error);
+        }
+        let (values, mut present) = self::thresholds(thresholds);
+        if nominal.is_some() {
+            present |= 1 << 6;
+        }
+        let (Ok(key_len), Ok(name_len)) = (u8::try_from(key.len()), u8::try_from(name.len()))
+        else {
+            return Err(fmt::Error);
+        };
         writeln!(code, "    SensorRow {{")?;
-        writeln!(code, "        key: {key:?},")?;
-        writeln!(code, "        name: {name:?},")?;
-        writeln!(code, "        description: {description:?},")?;
+        writeln!(
+            code,
+            "        text: {:?}, key_len: {key_len}, name_len: {name_len},",
+            [key.as_str(), name, description].concat()
+        )?;
         writeln!(
             code,
             "        number: {number}, owner: {owner}, lun: {lun}, entity_id: {entity_id}, entity_instance: {entity_instance},"
@@ -316,13 +382,7 @@ fn sensors(code: &mut String, sensors: &[SensorDesc]) -> fmt::Result {
         )?;
         writeln!(
             code,
-            "        thresholds: {},",
-            self::thresholds(thresholds)
-        )?;
-        writeln!(
-            code,
-            "        default_thresholds: {},",
-            self::thresholds(default_thresholds)
+            "        thresholds: {values:?}, present: {present:#09b},"
         )?;
         writeln!(
             code,
@@ -330,7 +390,8 @@ fn sensors(code: &mut String, sensors: &[SensorDesc]) -> fmt::Result {
         )?;
         writeln!(
             code,
-            "        nominal: {nominal:?}, poll_ms: {poll_ms}, power: wsbmc_monitor::PowerDomain::{},",
+            "        nominal: {}, poll_ms: {poll_ms}, power: wsbmc_monitor::PowerDomain::{},",
+            nominal.unwrap_or(0),
             variant(*power)?
         )?;
         writeln!(
@@ -348,7 +409,9 @@ fn sensors(code: &mut String, sensors: &[SensorDesc]) -> fmt::Result {
     writeln!(code, "}}")
 }
 
-fn thresholds(t: &Thresholds) -> String {
+/// The six thresholds as a row stores them: the values (0 where absent) in `Thresholds`' field
+/// order, and the presence mask's low six bits.
+fn thresholds(t: &Thresholds) -> ([i32; 6], u8) {
     let Thresholds {
         lower_non_critical,
         upper_non_critical,
@@ -356,10 +419,24 @@ fn thresholds(t: &Thresholds) -> String {
         upper_critical,
         lower_fatal,
         upper_fatal,
-    } = t;
-    format!(
-        "wsbmc_monitor::Thresholds {{ lower_non_critical: {lower_non_critical:?}, upper_non_critical: {upper_non_critical:?}, lower_critical: {lower_critical:?}, upper_critical: {upper_critical:?}, lower_fatal: {lower_fatal:?}, upper_fatal: {upper_fatal:?} }}"
-    )
+    } = *t;
+    let all = [
+        lower_non_critical,
+        upper_non_critical,
+        lower_critical,
+        upper_critical,
+        lower_fatal,
+        upper_fatal,
+    ];
+    let mut values = [0; 6];
+    let mut present = 0;
+    for (i, v) in all.into_iter().enumerate() {
+        if let Some(v) = v {
+            values[i] = v;
+            present |= 1 << i;
+        }
+    }
+    (values, present)
 }
 
 /// The variant name of a fieldless enum value, from its derived `Debug` (the identifier for a
@@ -405,8 +482,36 @@ mod tests {
         let mut b = full.clone();
         b.store = None;
         assert!(super::rust(&b, "x").unwrap_err().contains("[store]"));
-        let mut b = full;
+        let mut b = full.clone();
         b.buses[0].i2c_controller = None;
         assert!(super::rust(&b, "x").unwrap_err().contains("i2c-controller"));
+        // The packed table keeps one set of thresholds per sensor.
+        let mut b = full;
+        b.sensors[1].default_thresholds.upper_fatal = Some(1);
+        let err = super::rust(&b, "x").unwrap_err();
+        assert!(err.contains("default thresholds differ"), "{err}");
+        assert!(err.contains(&b.sensors[1].key), "{err}");
+    }
+
+    /// A packed row unpacks to the sensor it was emitted from: every threshold present and
+    /// absent, and the nominal reading, land in the mask and values.
+    #[test]
+    fn thresholds_pack_with_their_mask() {
+        let t = wsbmc_monitor::Thresholds {
+            lower_non_critical: Some(-5),
+            upper_non_critical: None,
+            lower_critical: Some(0),
+            upper_critical: None,
+            lower_fatal: None,
+            upper_fatal: Some(i32::MAX),
+        };
+        assert_eq!(
+            super::thresholds(&t),
+            ([-5, 0, 0, 0, 0, i32::MAX], 0b10_0101)
+        );
+        assert_eq!(
+            super::thresholds(&wsbmc_monitor::Thresholds::default()),
+            ([0; 6], 0)
+        );
     }
 }
