@@ -9,12 +9,9 @@
 mod common;
 mod heap_common;
 
-use std::cell::RefCell;
-
 use common::*;
 use heap_common::*;
 use wsbmc_cim::{Model, SystemInfo};
-use wsbmc_monitor::{Monitor, SensorId};
 use wsbmc_wsman::{Limits, ReplyKind, Service};
 
 /// An optimized Enumerate of every numeric sensor in one reply (MaxEnvelopeSize 512000).
@@ -30,23 +27,6 @@ fn enumerate_request() -> String {
 <s:Body><wsen:Enumerate><wsman:OptimizeEnumeration/><wsman:MaxElements>1000</wsman:MaxElements></wsen:Enumerate></s:Body></s:Envelope>"#,
         uri("CIM_NumericSensor")
     )
-}
-
-fn sensors(n: u8) -> RefCell<Monitor> {
-    let sensors = (0..n)
-        .map(|i| {
-            let mut s = cpu_temp();
-            s.key = format!("temp{i}");
-            s.name = format!("Temp {i}");
-            s.number = 1 + i;
-            s
-        })
-        .collect::<Vec<_>>();
-    let mut monitor = Monitor::new(sensors);
-    for i in 0..u16::from(n) {
-        assert!(monitor.record(SensorId(i), Ok(40_000), 1_000, true).is_ok());
-    }
-    RefCell::new(monitor)
 }
 
 /// The response's bytes and the heap peak while producing them: the service's reply, then its

@@ -79,7 +79,12 @@ pub fn image_limits() -> Limits {
 
 /// A dozen numeric sensors, each with a reading: more items than one 8 KiB response holds.
 pub fn twelve_sensors() -> RefCell<Monitor> {
-    let sensors = (0..12u8)
+    sensors(12)
+}
+
+/// `n` numeric sensors (`temp0`...), each with a reading.
+pub fn sensors(n: u8) -> RefCell<Monitor> {
+    let sensors = (0..n)
         .map(|i| {
             let mut s = cpu_temp();
             s.key = format!("temp{i}");
@@ -89,7 +94,7 @@ pub fn twelve_sensors() -> RefCell<Monitor> {
         })
         .collect::<Vec<_>>();
     let mut monitor = Monitor::new(sensors);
-    for i in 0..12 {
+    for i in 0..u16::from(n) {
         assert!(monitor.record(SensorId(i), Ok(40_000), 1_000, true).is_ok());
     }
     RefCell::new(monitor)
