@@ -423,6 +423,20 @@ mod tests {
         }
     }
 
+    /// Appends `count` values of a deterministic spread of magnitudes (xorshift from `seed`),
+    /// each with both signs and of every width, to `values`.
+    fn spread(values: &mut Vec<i128>, seed: u128, count: u32) {
+        let mut x = seed;
+        for i in 0..count {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let v = (x >> (i % 127)) as i128;
+            values.push(v);
+            values.push(v.wrapping_neg());
+        }
+    }
+
     #[test]
     fn mul_agrees_with_checked_mul() {
         let mut values = vec![
@@ -452,15 +466,7 @@ mod tests {
             10i128.pow(24),
             -(10i128.pow(18)),
         ]);
-        let mut x: u128 = 0x2545_F491_4F6C_DD1D_9E37_79B9_7F4A_7C15;
-        for i in 0..300 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            let v = (x >> (i % 127)) as i128;
-            values.push(v);
-            values.push(v.wrapping_neg());
-        }
+        spread(&mut values, 0x2545_F491_4F6C_DD1D_9E37_79B9_7F4A_7C15, 300);
         for &a in &values {
             for &b in &values {
                 assert_eq!(mul(a, b), a.checked_mul(b), "{a} * {b}");
@@ -502,16 +508,7 @@ mod tests {
             10i128.pow(24),
             -(10i128.pow(24)),
         ];
-        // A deterministic spread of magnitudes (xorshift), both signs, every width.
-        let mut x: u128 = 0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C834;
-        for i in 0..400 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            let v = (x >> (i % 127)) as i128;
-            values.push(v);
-            values.push(v.wrapping_neg());
-        }
+        spread(&mut values, 0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C834, 400);
         for &n in &values {
             for &d in &values {
                 assert_eq!(div_round(n, d), div_round_checked(n, d), "{n} / {d}");
