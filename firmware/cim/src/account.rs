@@ -1208,35 +1208,18 @@ fn account_fault(e: AccountError) -> Fault {
     }
 }
 
-/// Seconds of an `xs:duration` made of whole days, hours, minutes and seconds (`P1DT2H`,
-/// `PT300S`); `None` for anything else (years and months have no fixed length).
-fn interval_secs(text: &str) -> Option<u64> {
-    let rest = text.trim().strip_prefix('P')?;
-    let (days, time) = match rest.split_once('T') {
-        Some((d, t)) => (d, t),
-        None => (rest, ""),
-    };
-    let mut secs: u64 = 0;
-    let mut any = false;
-    let parts: [(&str, &[(char, u64)]); 2] = [
-        (days, &[('D', 86_400)]),
-        (time, &[('H', 3600), ('M', 60), ('S', 1)]),
-    ];
-    for (part, units) in parts {
-        let mut s = part;
-        for (unit, scale) in units {
-            if let Some((n, tail)) = s.split_once(*unit) {
-                let n: u64 = n.parse().ok()?;
-                secs = secs.checked_add(n.checked_mul(*scale)?)?;
-                s = tail;
-                any = true;
-            }
-        }
-        if !s.is_empty() {
-            return None;
-        }
+/// Milliseconds of a cim:Interval written as an `xs:duration` of whole seconds (`PT300S`,
+/// `P1DT2H`, `PT60.000S`); `None` for a negative or fractional one, or one with years or months,
+/// which have no fixed length (wsbmc-wsman counts them as 365 and 30 days, fine for a timeout's
+/// upper bound, not for a policy an operator reads back). Read by wsbmc-wsman's parser, the one
+/// OperationTimeout and MaxTime go through, so one text means one length everywhere.
+fn interval_ms(text: &str) -> Option<u64> {
+    let date = text.split('T').next().unwrap_or_default();
+    if date.contains(['Y', 'M']) {
+        return None;
     }
-    any.then_some(secs)
+    let d = wsbmc_wsman::duration::parse(text)?;
+    (!d.negative && d.ms % 1000 == 0).then_some(d.ms)
 }
 
 fn put_settings(model: &Model<'_>, body: &Representation) -> Result<(), Fault> {
@@ -1269,13 +1252,9 @@ fn put_settings(model: &Model<'_>, body: &Representation) -> Result<(), Fault> {
     let period = |name: &str, now_ms: u64| -> Result<u64, Fault> {
         match scalar(&given, name) {
             None => Ok(now_ms),
-            Some(v) => v
-                .wrapped()
-                .and_then(interval_secs)
-                .and_then(|s| s.checked_mul(1000))
-                .ok_or_else(|| {
-                    invalid_repr(format!("{name} must be a cim:Interval of whole seconds"))
-                }),
+            Some(v) => v.wrapped().and_then(interval_ms).ok_or_else(|| {
+                invalid_repr(format!("{name} must be a cim:Interval of whole seconds"))
+            }),
         }
     };
     let window = period("LockoutWindow", policy.window_ms())?;
@@ -1374,14 +1353,21 @@ mod tests {
 
     #[test]
     fn intervals() {
-        assert_eq!(interval_secs("PT300S"), Some(300));
-        assert_eq!(interval_secs("PT5M"), Some(300));
-        assert_eq!(interval_secs("P1DT1H1M1S"), Some(90_061));
-        assert_eq!(interval_secs("P1D"), Some(86_400));
-        assert_eq!(interval_secs("P"), None);
-        assert_eq!(interval_secs("PT1.5S"), None);
-        assert_eq!(interval_secs("P1Y"), None);
-        assert_eq!(interval_secs("PT99999999999999999999S"), None);
+        assert_eq!(interval_ms("PT300S"), Some(300_000));
+        assert_eq!(interval_ms("PT5M"), Some(300_000));
+        assert_eq!(interval_ms("P1DT1H1M1S"), Some(90_061_000));
+        assert_eq!(interval_ms("P1D"), Some(86_400_000));
+        assert_eq!(interval_ms(" PT60.000S "), Some(60_000));
+        assert_eq!(interval_ms("P"), None);
+        assert_eq!(interval_ms("PT"), None);
+        assert_eq!(interval_ms("PT1.5S"), None);
+        assert_eq!(interval_ms("-PT5S"), None);
+        assert_eq!(interval_ms("5S"), None);
+        assert_eq!(interval_ms("P1Y"), None);
+        assert_eq!(interval_ms("P1M"), None);
+        assert_eq!(interval_ms("PT1M"), Some(60_000));
+        // Saturates at u64::MAX ms, which is not whole seconds.
+        assert_eq!(interval_ms("PT99999999999999999999S"), None);
     }
 
     #[test]
