@@ -437,6 +437,33 @@ def test_a_sink_that_closes_gets_a_new_connection(ev_agent, sinks):
     assert max(gaps) < 1.9, gaps
 
 
+def test_an_idle_kept_connection_is_closed_and_the_next_delivery_opens_one(ev_agent, sinks):
+    """The agent closes a kept connection to the sink after 30 s with nothing to send
+    (firmware/linux/src/push.rs, KEEP_ALIVE_IDLE) instead of holding a socket per quiet
+    subscription; the next event is delivered on a new connection, not lost."""
+    a, sink = ev_agent, sinks(MODE_PUSH)
+    ident = subscribed(a, sink, MODE_PUSH)
+    a.sim("set", "inlet_temp", "46.0")
+    sink.wait_for(find_event(is_crossing(True)), within=10 * POLL_S, what="crossing")
+    assert sink.connections == 1, sink.connections
+    delivered = time.monotonic()
+    # Let the last event of the crossing (its CIM_InstCreation) land before timing the idle.
+    time.sleep(2 * POLL_S)
+    last = sink.snapshot()[-1].when
+    deadline = delivered + 45
+    while sink.open_connections():
+        assert time.monotonic() < deadline, "the idle connection was never closed"
+        time.sleep(0.1)
+    idle = time.monotonic() - last
+    assert 29 <= idle <= 35, f"closed after {idle:.1f} s idle"
+    assert sink.connections == 1, sink.connections
+    a.sim("clear", "inlet_temp")
+    sink.wait_for(find_event(is_crossing(False)), within=10 * POLL_S, what="deassertion")
+    assert sink.connections == 2, sink.connections
+    assert manage(a, "Unsubscribe", ident).status_code == 200
+    assert sink.errors == []
+
+
 def _ca_and_leaf(tmp_path, name):
     """A CA and a P-256 leaf for 127.0.0.1 it signed, made with the openssl CLI: (CA PEM,
     (leaf PEM, leaf key))."""
