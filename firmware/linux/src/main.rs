@@ -1034,45 +1034,15 @@ async fn accept_loop(
         let (shared, tls) = (shared.clone(), tls.clone());
         tokio::task::spawn_local(async move {
             let mut buf = vec![0u8; 4096];
-            let Shared {
-                agent,
-                auth,
-                limits,
-                ..
-            } = &*shared;
             let result = match tls {
                 Some(tls) => match tls.accept(stream).await {
-                    Ok(stream) => {
-                        wsbmc_http::serve_connection_from(
-                            FromTokio::new(stream),
-                            &**agent,
-                            auth,
-                            limits,
-                            &offer,
-                            &mut buf,
-                            None,
-                            &conn,
-                        )
-                        .await
-                    }
+                    Ok(stream) => serve(stream, &shared, &offer, &mut buf, &conn).await,
                     Err(e) => {
                         debug!("{peer}: {e}");
                         Ok(())
                     }
                 },
-                None => {
-                    wsbmc_http::serve_connection_from(
-                        FromTokio::new(stream),
-                        &**agent,
-                        auth,
-                        limits,
-                        &offer,
-                        &mut buf,
-                        None,
-                        &conn,
-                    )
-                    .await
-                }
+                None => serve(stream, &shared, &offer, &mut buf, &conn).await,
             };
             if let Err(e) = result {
                 debug!("{peer}: {e:?}");
@@ -1080,6 +1050,30 @@ async fn accept_loop(
             drop(conn);
         });
     }
+}
+
+/// One connection's HTTP loop, over TCP or over TLS on TCP: the same loop whatever carries it.
+async fn serve<S>(
+    stream: S,
+    shared: &Shared,
+    offer: &Offer,
+    buf: &mut [u8],
+    conn: &Conn,
+) -> Result<(), wsbmc_http::ServeError<std::io::Error>>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    wsbmc_http::serve_connection_from(
+        FromTokio::new(stream),
+        &*shared.agent,
+        &shared.auth,
+        &shared.limits,
+        offer,
+        buf,
+        None,
+        conn,
+    )
+    .await
 }
 
 /// One connection as the HTTP loop sees it: its slot (idle closing, the source's back-off) and
