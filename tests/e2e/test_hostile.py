@@ -14,7 +14,7 @@ import time
 import pytest
 
 from conftest import Agent
-from wsmanlib import envelope, post
+from wsmanlib import envelope, post, read_response
 
 IDENTIFY = '<wsmid:Identify xmlns:wsmid="http://schemas.dmtf.org/wbem/wsman/identity/1/wsmanidentity.xsd"/>'
 
@@ -52,29 +52,6 @@ def _connect(agent, source="127.0.0.1", timeout=10.0) -> socket.socket:
     return s
 
 
-def _response(sock: socket.socket, timeout=10.0) -> bytes:
-    """One whole response (head + Content-Length body), or whatever came before EOF."""
-    sock.settimeout(timeout)
-    buf = b""
-    while b"\r\n\r\n" not in buf:
-        chunk = sock.recv(65536)
-        if not chunk:
-            return buf
-        buf += chunk
-    head, _, rest = buf.partition(b"\r\n\r\n")
-    length = 0
-    for line in head.split(b"\r\n")[1:]:
-        name, _, value = line.partition(b":")
-        if name.strip().lower() == b"content-length":
-            length = int(value.strip())
-    while len(rest) < length:
-        chunk = sock.recv(65536)
-        if not chunk:
-            break
-        rest += chunk
-    return head + b"\r\n\r\n" + rest
-
-
 def _status(reply: bytes) -> int:
     parts = reply.split(b" ", 2)
     return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
@@ -94,7 +71,7 @@ def _closed(sock: socket.socket, timeout=10.0) -> bool:
 def _exchange(agent, data: bytes, source="127.0.0.1") -> bytes:
     with _connect(agent, source) as s:
         s.sendall(data)
-        return _response(s)
+        return read_response(s)
 
 
 @pytest.fixture(scope="module")
@@ -134,7 +111,7 @@ def test_chunked_body_missing_its_last_chunk_is_not_processed(agent):
     with _connect(agent) as s:
         s.sendall(head + b"%x\r\n" % len(body) + body + b"\r\n")
         s.shutdown(socket.SHUT_WR)
-        reply = _response(s)
+        reply = read_response(s)
     # No response at all, or a 400; never the Identify answer.
     assert reply == b"" or _status(reply) == 400, reply[:300]
 
@@ -167,7 +144,7 @@ def test_sha256_of_a_long_password_is_refused():
 def _unauthenticated_then_idle(agent, source) -> socket.socket:
     s = _connect(agent, source)
     s.sendall(_request(agent, _identify(), auth=None))
-    assert _status(_response(s)) == 401
+    assert _status(read_response(s)) == 401
     return s
 
 
@@ -204,10 +181,10 @@ def test_unauthenticated_connection_is_closed_within_the_auth_timeout():
         # An authenticated one stays open past it.
         with _connect(a) as s:
             s.sendall(_request(a, _identify()))
-            assert _status(_response(s)) == 200
+            assert _status(read_response(s)) == 200
             assert not _closed(s, timeout=2.5)
             s.sendall(_request(a, _identify()))
-            assert _status(_response(s)) == 200
+            assert _status(read_response(s)) == 200
     finally:
         a.stop()
 
@@ -241,14 +218,14 @@ def test_at_capacity_the_longest_idle_keep_alive_is_closed_for_the_new_one():
         with first, second:
             for s in (first, second):
                 s.sendall(_request(a, _identify()))
-                assert _status(_response(s)) == 200
+                assert _status(read_response(s)) == 200
                 time.sleep(0.2)
             # Both slots hold idle kept-alive connections; a third client is served, not 503.
             assert _console_served(a, times=1) == [200]
             assert _closed(first, timeout=5)
             # The other one is still open and served.
             second.sendall(_request(a, _identify()))
-            assert _status(_response(second)) == 200
+            assert _status(read_response(second)) == 200
     finally:
         a.stop()
 
@@ -272,7 +249,7 @@ def test_wrong_password_flood_backs_off_its_source_only():
                         if stop.is_set():
                             break
                         s.sendall(wrong)
-                        reply = _response(s)
+                        reply = read_response(s)
                         if not reply:
                             break
                         flood_answers.append(_status(reply))
@@ -352,14 +329,14 @@ def test_idle_connection_memory_fits_the_default_connection_count():
     try:
         with _connect(a) as s:
             s.sendall(_request(a, _identify()))
-            assert _status(_response(s)) == 200
+            assert _status(read_response(s)) == 200
         time.sleep(0.3)
         before = _rss_kib(a.proc.pid)
         for _ in range(n):
             s = _connect(a)
             socks.append(s)
             s.sendall(_request(a, _identify()))
-            assert _status(_response(s)) == 200
+            assert _status(read_response(s)) == 200
         time.sleep(0.3)
         per = (_rss_kib(a.proc.pid) - before) / n
         print(f"idle kept-alive connection: {per:.1f} KiB of RSS each ({n} connections)")

@@ -23,6 +23,7 @@ from wsmanlib import (
     envelope,
     fault_of,
     post,
+    read_response,
     props,
     pypsrp,
 )
@@ -40,29 +41,6 @@ def _raw_request(agent, body: str) -> bytes:
         "Content-Type: application/soap+xml;charset=UTF-8\r\n"
         f"Content-Length: {len(data)}\r\n\r\n"
     ).encode() + data
-
-
-def _read_response(sock: socket.socket, timeout=10.0) -> bytes:
-    """One whole HTTP response (head + Content-Length body), or what came before EOF."""
-    sock.settimeout(timeout)
-    buf = b""
-    while b"\r\n\r\n" not in buf:
-        chunk = sock.recv(65536)
-        if not chunk:
-            return buf
-        buf += chunk
-    head, _, rest = buf.partition(b"\r\n\r\n")
-    length = 0
-    for line in head.split(b"\r\n")[1:]:
-        name, _, value = line.partition(b":")
-        if name.strip().lower() == b"content-length":
-            length = int(value.strip())
-    while len(rest) < length:
-        chunk = sock.recv(65536)
-        if not chunk:
-            break
-        rest += chunk
-    return head + b"\r\n\r\n" + rest
 
 
 def _identify():
@@ -87,14 +65,14 @@ def test_connection_cap_answers_503_and_keeps_serving_the_others(small_agent):
         time.sleep(0.3)  # let the agent accept both and take their slots
         extra = socket.create_connection((a.host, a.port), timeout=5)
         try:
-            reply = _read_response(extra)
+            reply = read_response(extra)
             assert reply.startswith(b"HTTP/1.1 503"), reply[:200]
         finally:
             extra.close()
         # The connections that got in are still served, on the same sockets, repeatedly.
         for s in held + held:
             s.sendall(_raw_request(a, _identify()))
-            reply = _read_response(s)
+            reply = read_response(s)
             assert reply.startswith(b"HTTP/1.1 200"), reply[:300]
             assert b"IdentifyResponse" in reply
     finally:

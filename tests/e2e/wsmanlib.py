@@ -253,6 +253,30 @@ def key_values(text: str) -> dict:
     return dict(line.split("=", 1) for line in text.split() if "=" in line)
 
 
+def read_response(sock, timeout=10.0) -> bytes:
+    """One whole HTTP response off a raw socket (head + Content-Length body), or whatever came
+    before EOF: for the tests that speak HTTP by hand."""
+    sock.settimeout(timeout)
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return buf
+        buf += chunk
+    head, _, rest = buf.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value.strip())
+    while len(rest) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        rest += chunk
+    return head + b"\r\n\r\n" + rest
+
+
 def wait_until(pred, what, within):
     """Polls `pred` every 0.25 s until it returns something truthy, which it returns; fails the
     test after `within` seconds, naming `what` and the last value seen."""
