@@ -261,8 +261,8 @@ pub fn parse_document<'i>(text: &'i str, limits: &Limits) -> Result<Document<'i>
     if declarations > limits.max_xml_namespaces as usize {
         return Err(too_many("namespace declarations"));
     }
+    // The vendored roxmltree refuses every DTD (SOAP 1.2 Part 1 §5 forbids one in a message).
     let opts = ParsingOptions {
-        allow_dtd: false,
         nodes_limit: limits.max_xml_nodes,
         ..ParsingOptions::default()
     };

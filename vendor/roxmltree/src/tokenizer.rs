@@ -1,6 +1,5 @@
 use core::ops::Range;
 use core::str;
-use alloc::string::String;
 
 use memchr::memchr2;
 
@@ -217,9 +216,6 @@ pub enum Token<'input> {
     // <!-- text -->
     Comment(&'input str, Range<usize>),
 
-    // <!ENTITY ns_extend "http://test.com">
-    EntityDeclaration(&'input str, StrSpan<'input>),
-
     // <ns:elem
     ElementStart(&'input str, &'input str, usize),
 
@@ -250,14 +246,15 @@ pub enum ElementEnd<'input> {
 
 pub trait XmlEvents<'input> {
     fn token(&mut self, token: Token<'input>) -> Result<()>;
-
-    fn resolve_entity(&mut self, _pub_id: Option<&str>, _uri: &str) -> core::result::Result<Option<&'input str>, String> { Ok(None) }
 }
 
 // document ::= prolog element Misc*
+//
+// wsbmc patch: a document type declaration is always refused (`Error::DtdDetected`), so the
+// DTD parser (internal subset, entity declarations, external IDs) and entity expansion are not
+// in this copy (PATCHED.md). Upstream refused it too unless `ParsingOptions::allow_dtd`.
 pub fn parse<'input>(
     text: &'input str,
-    allow_dtd: bool,
     events: &mut impl XmlEvents<'input>,
 ) -> Result<()> {
     let s = &mut Stream::new(text);
@@ -268,12 +265,7 @@ pub fn parse<'input>(
 
     s.skip_spaces();
     if s.starts_with(b"<!DOCTYPE") {
-        if !allow_dtd {
-            return Err(Error::DtdDetected);
-        }
-
-        parse_doctype(s, events)?;
-        parse_misc(s, events)?;
+        return Err(Error::DtdDetected);
     }
 
     s.skip_spaces();
@@ -404,195 +396,6 @@ fn parse_pi<'input>(s: &mut Stream<'input>, events: &mut impl XmlEvents<'input>)
 
     let range = s.range_from(start);
     events.token(Token::ProcessingInstruction(target, content, range))?;
-    Ok(())
-}
-
-fn parse_doctype<'input>(s: &mut Stream<'input>, events: &mut impl XmlEvents<'input>) -> Result<()> {
-    let start = s.pos();
-    parse_doctype_start(s)?;
-    s.skip_spaces();
-
-    if s.curr_byte() == Ok(b'>') {
-        s.advance(1);
-        return Ok(());
-    }
-
-    s.advance(1); // [
-    while !s.at_end() {
-        s.skip_spaces();
-        if s.starts_with(b"<!ENTITY") {
-            parse_entity_decl(s, events)?;
-        } else if s.starts_with(b"<!--") {
-            parse_comment(s, events)?;
-        } else if s.starts_with(b"<?") {
-            parse_pi(s, events)?;
-        } else if s.starts_with(b"]") {
-            // DTD ends with ']' S? '>', therefore we have to skip possible spaces.
-            s.advance(1);
-            s.skip_spaces();
-            match s.curr_byte() {
-                Ok(b'>') => {
-                    s.advance(1);
-                    break;
-                }
-                Ok(c) => {
-                    return Err(Error::InvalidChar2("'>'", c, s.gen_text_pos()));
-                }
-                Err(_) => {
-                    return Err(Error::UnexpectedEndOfStream);
-                }
-            }
-        } else if s.starts_with(b"<!ELEMENT")
-            || s.starts_with(b"<!ATTLIST")
-            || s.starts_with(b"<!NOTATION")
-        {
-            if consume_decl(s).is_err() {
-                let pos = s.gen_text_pos_from(start);
-                return Err(Error::UnknownToken(pos));
-            }
-        } else {
-            return Err(Error::UnknownToken(s.gen_text_pos()));
-        }
-    }
-
-    Ok(())
-}
-
-// doctypedecl ::= '<!DOCTYPE' S Name (S ExternalID)? S? ('[' intSubset ']' S?)? '>'
-fn parse_doctype_start(s: &mut Stream) -> Result<()> {
-    s.advance(9);
-
-    s.consume_spaces()?;
-    s.skip_name()?;
-    s.skip_spaces();
-
-    let _ = parse_external_id(s)?;
-    s.skip_spaces();
-
-    let c = s.curr_byte()?;
-    if c != b'[' && c != b'>' {
-        return Err(Error::InvalidChar2("'[' or '>'", c, s.gen_text_pos()));
-    }
-
-    Ok(())
-}
-
-// ExternalID ::= 'SYSTEM' S SystemLiteral | 'PUBLIC' S PubidLiteral S SystemLiteral
-fn parse_external_id<'input>(s: &mut Stream<'input>) -> Result<Option<(Option<&'input str>, &'input str)>> {
-    let v = if s.starts_with(b"SYSTEM") || s.starts_with(b"PUBLIC") {
-        let start = s.pos();
-        s.advance(6);
-        let id = s.slice_back(start);
-
-        s.consume_spaces()?;
-        let quote = s.consume_quote()?;
-        let first = s.consume_bytes(|c| c != quote);
-        s.consume_byte(quote)?;
-
-        if id == "SYSTEM" {
-            Some((None, first))
-        } else {
-            s.consume_spaces()?;
-            let quote = s.consume_quote()?;
-            let second = s.consume_bytes(|c| c != quote);
-            s.consume_byte(quote)?;
-
-            Some((Some(first), second))
-        }
-    } else {
-        None
-    };
-
-    Ok(v)
-}
-
-// EntityDecl  ::= GEDecl | PEDecl
-// GEDecl      ::= '<!ENTITY' S Name S EntityDef S? '>'
-// PEDecl      ::= '<!ENTITY' S '%' S Name S PEDef S? '>'
-fn parse_entity_decl<'input>(
-    s: &mut Stream<'input>,
-    events: &mut impl XmlEvents<'input>,
-) -> Result<()> {
-    s.advance(8);
-    s.consume_spaces()?;
-
-    let is_ge = if s.try_consume_byte(b'%') {
-        s.consume_spaces()?;
-        false
-    } else {
-        true
-    };
-
-    let name = s.consume_name()?;
-    s.consume_spaces()?;
-    if let Some(definition) = parse_entity_def(s, events, is_ge)? {
-        events.token(Token::EntityDeclaration(name, definition))?;
-    }
-    s.skip_spaces();
-    s.consume_byte(b'>')?;
-
-    Ok(())
-}
-
-// EntityDef   ::= EntityValue | (ExternalID NDataDecl?)
-// PEDef       ::= EntityValue | ExternalID
-// EntityValue ::= '"' ([^%&"] | PEReference | Reference)* '"' |  "'" ([^%&']
-//                             | PEReference | Reference)* "'"
-// ExternalID  ::= 'SYSTEM' S SystemLiteral | 'PUBLIC' S PubidLiteral S SystemLiteral
-// NDataDecl   ::= S 'NDATA' S Name
-fn parse_entity_def<'input>(
-    s: &mut Stream<'input>,
-    events: &mut impl XmlEvents<'input>,
-    is_ge: bool,
-) -> Result<Option<StrSpan<'input>>> {
-    let c = s.curr_byte()?;
-    match c {
-        b'"' | b'\'' => {
-            let quote = s.consume_quote()?;
-            let start = s.pos();
-            s.skip_bytes(|c| c != quote);
-            let value = s.slice_back_span(start);
-            s.consume_byte(quote)?;
-            Ok(Some(value))
-        }
-        b'S' | b'P' => {
-            if let Some((pub_id, uri)) = parse_external_id(s)? {
-                if is_ge {
-                    s.skip_spaces();
-                    if s.starts_with(b"NDATA") {
-                        s.advance(5);
-                        s.consume_spaces()?;
-                        s.skip_name()?;
-                        // TODO: NDataDecl is not supported
-                    }
-                }
-
-                let value = events.resolve_entity(pub_id, uri).map_err(|msg| Error::EntityResolver(s.gen_text_pos(), msg))?;
-
-                match value {
-                    Some(value) => {
-                        let mut stream = Stream::new(value);
-                        parse_declaration(&mut stream)?;
-                        let value = StrSpan::from(&value[stream.pos..]);
-
-                        Ok(Some(value))
-                    }
-                    None => Ok(None),
-                }
-            } else {
-                Err(Error::InvalidExternalID(s.gen_text_pos()))
-            }
-        }
-        _ => {
-            let pos = s.gen_text_pos();
-            Err(Error::InvalidChar2("a quote, SYSTEM or PUBLIC", c, pos))
-        }
-    }
-}
-
-fn consume_decl(s: &mut Stream) -> Result<()> {
-    s.skip_bytes(|c| c != b'>');
-    s.consume_byte(b'>')?;
     Ok(())
 }
 
