@@ -271,6 +271,11 @@ pub fn parse_document<'i>(text: &'i str, limits: &Limits) -> Result<Document<'i>
             Fault::with_detail(FaultKind::EncodingLimit, FaultDetail::ServiceEnvelopeLimit)
                 .message("The request has too many XML nodes.")
         }
+        // SOAP 1.2 Part 1 §5: a message has no processing instructions, and a receiver should
+        // answer one with a Sender fault. The vendored roxmltree refuses them while parsing.
+        roxmltree::Error::ProcessingInstruction(_) => {
+            not_soap("A SOAP message has no processing instructions.")
+        }
         e => Fault::new(FaultKind::SchemaValidationError).message(not_well_formed(&e)),
     })?;
     // roxmltree keeps nodes in document order, so a parent's depth is known before its children.

@@ -8,7 +8,7 @@ use memchr::{memchr, memchr2, memchr_iter};
 
 use crate::{
     AttributeData, Document, ExpandedNameIndexed, NamespaceIdx, Namespaces, NodeData, NodeId,
-    NodeKind, ShortRange, StringStorage, TextPos, NS_XMLNS_URI, NS_XML_PREFIX, NS_XML_URI, PI,
+    NodeKind, ShortRange, StringStorage, TextPos, NS_XMLNS_URI, NS_XML_PREFIX, NS_XML_URI,
     XMLNS,
 };
 
@@ -86,6 +86,11 @@ pub enum Error {
     /// and it must be at the start of the document.
     UnexpectedDeclaration(TextPos),
 
+    /// A processing instruction (other than the XML declaration).
+    ///
+    /// wsbmc patch: this copy refuses every one (PATCHED.md).
+    ProcessingInstruction(TextPos),
+
     /// An XML with DTD detected.
     ///
     /// wsbmc patch: this copy refuses every document type declaration (PATCHED.md).
@@ -160,6 +165,7 @@ impl Error {
             Error::NoRootNode => TextPos::new(1, 1),
             Error::UnclosedRootNode => TextPos::new(1, 1),
             Error::UnexpectedDeclaration(pos) => pos,
+            Error::ProcessingInstruction(pos) => pos,
             Error::DtdDetected => TextPos::new(1, 1),
             Error::NodesLimitReached => TextPos::new(1, 1),
             Error::AttributesLimitReached => TextPos::new(1, 1),
@@ -240,6 +246,9 @@ impl core::fmt::Display for Error {
             }
             Error::UnexpectedDeclaration(pos) => {
                 write!(f, "unexpected XML declaration at {}", pos)
+            }
+            Error::ProcessingInstruction(pos) => {
+                write!(f, "a processing instruction at {}", pos)
             }
             Error::DtdDetected => {
                 write!(f, "XML with DTD detected")
@@ -567,11 +576,6 @@ impl<'input> tokenizer::XmlEvents<'input> for Context<'input> {
     #[inline(always)]
     fn token(&mut self, token: tokenizer::Token<'input>) -> Result<()> {
         match token {
-            tokenizer::Token::ProcessingInstruction(target, value, range) => {
-                self.reset_after_text();
-                let pi = NodeKind::PI(PI { target, value });
-                self.append_node(pi, range)?;
-            }
             tokenizer::Token::Comment(text, range) => {
                 self.reset_after_text();
                 self.append_node(NodeKind::Comment(StringStorage::Borrowed(text)), range)?;

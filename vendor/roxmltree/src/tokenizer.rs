@@ -210,9 +210,6 @@ impl<'input> StrSpan<'input> {
 }
 
 pub enum Token<'input> {
-    // <?target content?>
-    ProcessingInstruction(&'input str, Option<&'input str>, Range<usize>),
-
     // <!-- text -->
     Comment(&'input str, Range<usize>),
 
@@ -289,7 +286,7 @@ fn parse_misc<'input>(s: &mut Stream<'input>, events: &mut impl XmlEvents<'input
         if s.starts_with(b"<!--") {
             parse_comment(s, events)?;
         } else if s.starts_with(b"<?") {
-            parse_pi(s, events)?;
+            return Err(refuse_pi(s));
         } else {
             break;
         }
@@ -307,7 +304,10 @@ fn parse_declaration(s: &mut Stream) -> Result<()> {
         s.advance(3);
     }
 
-    if !s.starts_with(b"<?xml ") {
+    // wsbmc patch: any XML whitespace may follow `<?xml` (XML 1.0 §2.8, `VersionInfo ::= S
+    // 'version' ...`); upstream took only a space and read `<?xml` + tab or newline as a
+    // processing instruction, which this copy refuses.
+    if !s.starts_with_declaration() {
         return Ok(())
     }
 
@@ -375,28 +375,17 @@ fn parse_comment<'input>(s: &mut Stream<'input>, events: &mut impl XmlEvents<'in
 }
 
 // PI       ::= '<?' PITarget (S (Char* - (Char* '?>' Char*)))? '?>'
-// PITarget ::= Name - (('X' | 'x') ('M' | 'm') ('L' | 'l'))
-fn parse_pi<'input>(s: &mut Stream<'input>, events: &mut impl XmlEvents<'input>) -> Result<()> {
-    if s.starts_with(b"<?xml ") {
-        return Err(Error::UnexpectedDeclaration(s.gen_text_pos()));
-    }
-
-    let start = s.pos();
-    s.advance(2);
-    let target = s.consume_name()?;
-    s.skip_spaces();
-    let content = s.consume_chars(|s, c| !(c == '?' && s.starts_with(b"?>")))?;
-    let content = if !content.is_empty() {
-        Some(content)
+//
+// wsbmc patch: a processing instruction is refused (`Error::ProcessingInstruction`) instead of
+// parsed: SOAP 1.2 Part 1 §5 says a message has none and a receiver should fault one
+// (PATCHED.md). An XML declaration anywhere but the start is still `UnexpectedDeclaration`.
+#[cold]
+fn refuse_pi(s: &Stream<'_>) -> Error {
+    if s.starts_with_declaration() {
+        Error::UnexpectedDeclaration(s.gen_text_pos())
     } else {
-        None
-    };
-
-    s.skip_string(b"?>")?;
-
-    let range = s.range_from(start);
-    events.token(Token::ProcessingInstruction(target, content, range))?;
-    Ok(())
+        Error::ProcessingInstruction(s.gen_text_pos())
+    }
 }
 
 // EmptyElemTag ::= '<' Name (S Attribute)* S? '/>'
@@ -500,7 +489,7 @@ pub fn parse_content<'input>(
                         return Err(Error::UnknownToken(s.gen_text_pos()));
                     }
                 }
-                Ok(b'?') => parse_pi(s, events)?,
+                Ok(b'?') => return Err(refuse_pi(s)),
                 Ok(b'/') => {
                     parse_close_element(s, events)?;
                     if depth == 0 {
@@ -660,6 +649,12 @@ impl<'input> Stream<'input> {
     }
 
     #[inline]
+    /// `<?xml` and a whitespace: the XML declaration, not a processing instruction.
+    fn starts_with_declaration(&self) -> bool {
+        self.starts_with(b"<?xml")
+            && matches!(self.as_bytes().get(5), Some(b' ' | b'\t' | b'\n' | b'\r'))
+    }
+
     fn starts_with(&self, text: &[u8]) -> bool {
         self.span.text.as_bytes()[self.pos..self.end].starts_with(text)
     }
