@@ -467,32 +467,90 @@ fn is_anonymous(addr: &str) -> bool {
     addr == ns::ANONYMOUS || addr == ns::ANONYMOUS_W3C
 }
 
-/// Headers this service processes; any other header marked mustUnderstand is refused.
+/// A header this service processes: any other marked mustUnderstand is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Hdr {
+    To,
+    Action,
+    MessageId,
+    ReplyTo,
+    FaultTo,
+    From,
+    RelatesTo,
+    ResourceUri,
+    SelectorSet,
+    OptionSet,
+    MaxEnvelopeSize,
+    OperationTimeout,
+    Locale,
+    FragmentTransfer,
+    RequestTotalItems,
+    DataLocale,
+    SessionId,
+    OperationId,
+    SequenceId,
+    ActivityId,
+    MachineId,
+}
+
+/// The namespaces of [`HEADERS`], by the index a row holds.
+const HEADER_NS: [&str; 4] = [ns::WSA, ns::WSMAN, ns::WSMV, ns::MACHINEID];
+
+/// Every header this service understands: namespace (index into [`HEADER_NS`]), local name,
+/// what it is, and whether it may appear only once. One table instead of three hand-written
+/// chains of string matches (understood, once-only, what to do), which the bare-metal image
+/// held as three copies of the names' comparisons.
+///
+/// Once only: a second copy would leave the meaning of the message up to which one a server
+/// happens to read, so it is refused as an invalid message information header (WS-Addressing
+/// treats a duplicated addressing header the same way). Headers a request may legitimately
+/// repeat (wsa:RelatesTo), or that are ignored anyway, are not once-only.
+const HEADERS: [(u8, &str, Hdr, bool); 21] = [
+    (0, "To", Hdr::To, true),
+    (0, "Action", Hdr::Action, true),
+    (0, "MessageID", Hdr::MessageId, true),
+    (0, "ReplyTo", Hdr::ReplyTo, true),
+    (0, "FaultTo", Hdr::FaultTo, true),
+    (0, "From", Hdr::From, true),
+    (0, "RelatesTo", Hdr::RelatesTo, false),
+    (1, "ResourceURI", Hdr::ResourceUri, true),
+    (1, "SelectorSet", Hdr::SelectorSet, true),
+    (1, "OptionSet", Hdr::OptionSet, true),
+    (1, "MaxEnvelopeSize", Hdr::MaxEnvelopeSize, true),
+    (1, "OperationTimeout", Hdr::OperationTimeout, true),
+    (1, "Locale", Hdr::Locale, true),
+    (1, "FragmentTransfer", Hdr::FragmentTransfer, true),
+    (
+        1,
+        "RequestTotalItemsCountEstimate",
+        Hdr::RequestTotalItems,
+        true,
+    ),
+    (2, "DataLocale", Hdr::DataLocale, true),
+    (2, "SessionId", Hdr::SessionId, true),
+    (2, "OperationID", Hdr::OperationId, false),
+    (2, "SequenceId", Hdr::SequenceId, false),
+    (2, "ActivityId", Hdr::ActivityId, false),
+    (3, "MachineID", Hdr::MachineId, false),
+];
+
+/// The row of [`HEADERS`] for a header element: `(what, row index, once only)`; `None` for a
+/// header this service does not understand.
+fn header_kind(node: Node<'_, '_>) -> Option<(Hdr, usize, bool)> {
+    let name = node.tag_name();
+    let nsi = HEADER_NS
+        .iter()
+        .position(|n| Some(*n) == name.namespace())?;
+    HEADERS
+        .iter()
+        .enumerate()
+        .find_map(|(i, &(n, local, hdr, once))| {
+            (usize::from(n) == nsi && local == name.name()).then_some((hdr, i, once))
+        })
+}
+
 fn understood(node: Node<'_, '_>) -> bool {
-    let name = node.tag_name().name();
-    match node.tag_name().namespace() {
-        Some(ns::WSA) => matches!(
-            name,
-            "To" | "Action" | "MessageID" | "ReplyTo" | "FaultTo" | "From" | "RelatesTo"
-        ),
-        Some(ns::WSMAN) => matches!(
-            name,
-            "ResourceURI"
-                | "SelectorSet"
-                | "OptionSet"
-                | "MaxEnvelopeSize"
-                | "OperationTimeout"
-                | "Locale"
-                | "FragmentTransfer"
-                | "RequestTotalItemsCountEstimate"
-        ),
-        Some(ns::WSMV) => matches!(
-            name,
-            "DataLocale" | "SessionId" | "OperationID" | "SequenceId" | "ActivityId"
-        ),
-        Some(ns::MACHINEID) => name == "MachineID",
-        _ => false,
-    }
+    header_kind(node).is_some()
 }
 
 /// Parses a document into a request. `doc` must come from [`parse_document`], which bounds its
@@ -757,20 +815,24 @@ fn parse_header<'a>(
     let Some(header) = header else {
         return Ok(h);
     };
-    let mut seen: Vec<(&str, &str)> = Vec::new();
+    // The once-only headers seen so far, one bit per row of HEADERS.
+    let mut seen = 0u32;
     for el in element_children(header) {
+        let Some((hdr, row, once)) = header_kind(el) else {
+            continue;
+        };
         let name = el.tag_name().name();
-        if let Some(nsuri) = el.tag_name().namespace().filter(|_| singleton(el)) {
-            if seen.contains(&(nsuri, name)) {
+        if once {
+            if seen & (1 << row) != 0 {
                 return Err(Fault::new(FaultKind::InvalidMessageInformationHeader)
                     .message(cat(&["The header '", name, "' appears more than once."])));
             }
-            seen.push((nsuri, name));
+            seen |= 1 << row;
         }
-        match (el.tag_name().namespace(), name) {
-            (Some(ns::WSA), "To") => h.to = Some(text(el)),
-            (Some(ns::WSA), "Action") => h.action = Some(text(el)).filter(|t| !t.is_empty()),
-            (Some(ns::WSA), "ReplyTo" | "FaultTo") => {
+        match hdr {
+            Hdr::To => h.to = Some(text(el)),
+            Hdr::Action => h.action = Some(text(el)).filter(|t| !t.is_empty()),
+            Hdr::ReplyTo | Hdr::FaultTo => {
                 let addr = child(el, ns::WSA, "Address").map(text).ok_or_else(|| {
                     Fault::new(FaultKind::InvalidMessageInformationHeader).message(cat(&[
                         "wsa:",
@@ -790,10 +852,8 @@ fn parse_header<'a>(
                     ])));
                 }
             }
-            (Some(ns::WSMAN), "ResourceURI") => {
-                h.resource_uri = Some(text(el)).filter(|t| !t.is_empty())
-            }
-            (Some(ns::WSMAN), "SelectorSet") => {
+            Hdr::ResourceUri => h.resource_uri = Some(text(el)).filter(|t| !t.is_empty()),
+            Hdr::SelectorSet => {
                 let mut sels = parse_selector_set(el)?;
                 if let Some(i) = sels
                     .iter()
@@ -813,7 +873,7 @@ fn parse_header<'a>(
                 }
                 h.selectors = sels;
             }
-            (Some(ns::WSMAN), "OptionSet") => {
+            Hdr::OptionSet => {
                 for opt in element_children(el).filter(|o| is(*o, ns::WSMAN, "Option")) {
                     if h.options.len() >= MAX_OPTIONS {
                         return Err(Fault::with_detail(
@@ -829,7 +889,7 @@ fn parse_header<'a>(
                     });
                 }
             }
-            (Some(ns::WSMAN), "MaxEnvelopeSize") => {
+            Hdr::MaxEnvelopeSize => {
                 let v = crate::text::parse_u64(text(el)).ok_or_else(|| {
                     Fault::new(FaultKind::InvalidMessageInformationHeader)
                         .message("wsman:MaxEnvelopeSize is not a number.")
@@ -849,7 +909,7 @@ fn parse_header<'a>(
                     .unwrap_or(usize::MAX)
                     .min(limits.max_envelope_size);
             }
-            (Some(ns::WSMAN), "OperationTimeout") => {
+            Hdr::OperationTimeout => {
                 let d = duration::parse(text(el)).ok_or_else(|| {
                     Fault::with_detail(
                         FaultKind::InvalidMessageInformationHeader,
@@ -862,22 +922,22 @@ fn parse_header<'a>(
                 }
                 h.operation_timeout_ms = d.ms.min(limits.max_operation_timeout_ms);
             }
-            (Some(ns::WSMAN), "Locale") => {
+            Hdr::Locale => {
                 h.locale = el.attribute((ns::XML, "lang"));
                 check_locale(el, h.locale, FaultDetail::Locale)?;
             }
-            (Some(ns::WSMV), "DataLocale") => {
+            Hdr::DataLocale => {
                 h.data_locale = el.attribute((ns::XML, "lang"));
                 check_locale(el, h.data_locale, FaultDetail::DataLocale)?;
             }
-            (Some(ns::WSMV), "SessionId") => h.session_id = Some(text(el)),
-            (Some(ns::WSMAN), "FragmentTransfer") => {
+            Hdr::SessionId => h.session_id = Some(text(el)),
+            Hdr::FragmentTransfer => {
                 return Err(Fault::with_detail(
                     FaultKind::UnsupportedFeature,
                     FaultDetail::FragmentLevelAccess,
                 ));
             }
-            (Some(ns::WSMAN), "RequestTotalItemsCountEstimate") => h.request_total_items = true,
+            Hdr::RequestTotalItems => h.request_total_items = true,
             _ => {}
         }
     }
@@ -887,33 +947,6 @@ fn parse_header<'a>(
 /// Options kept per request. PowerShell sends about six; the XML node limit bounds the parse, this
 /// bounds what is kept and checked per option.
 const MAX_OPTIONS: usize = 64;
-
-/// Headers that may appear once: a second copy would leave the meaning of the message up to
-/// which one a server happens to read, so it is refused as an invalid message information header
-/// (WS-Addressing treats a duplicated addressing header the same way). Headers a request may
-/// legitimately repeat, or that are ignored anyway, are not listed.
-fn singleton(el: Node<'_, '_>) -> bool {
-    let name = el.tag_name().name();
-    match el.tag_name().namespace() {
-        Some(ns::WSA) => matches!(
-            name,
-            "To" | "Action" | "MessageID" | "ReplyTo" | "FaultTo" | "From"
-        ),
-        Some(ns::WSMAN) => matches!(
-            name,
-            "ResourceURI"
-                | "SelectorSet"
-                | "OptionSet"
-                | "MaxEnvelopeSize"
-                | "OperationTimeout"
-                | "Locale"
-                | "FragmentTransfer"
-                | "RequestTotalItemsCountEstimate"
-        ),
-        Some(ns::WSMV) => matches!(name, "DataLocale" | "SessionId"),
-        _ => false,
-    }
-}
 
 /// Replies are English only; a client that insists (mustUnderstand) on another language is told so.
 fn check_locale(el: Node<'_, '_>, lang: Option<&str>, detail: FaultDetail) -> Result<(), Fault> {
@@ -1822,6 +1855,73 @@ mod tests {
         // Headers that may repeat (unknown ones, MS extras) are not refused.
         let extras = r#"<p:OperationID xmlns:p="http://schemas.microsoft.com/wbem/wsman/1/wsman.xsd">1</p:OperationID><p:OperationID xmlns:p="http://schemas.microsoft.com/wbem/wsman/1/wsman.xsd">2</p:OperationID><x:Y xmlns:x="urn:y"/><x:Y xmlns:x="urn:y"/>"#;
         assert!(parse_str(&env(&get_headers(extras), "")).is_ok());
+    }
+
+    /// The header table holds what the three hand-written lists it replaced held: the headers
+    /// understood under mustUnderstand, and which of them may appear only once.
+    #[test]
+    fn header_table_is_the_understood_and_once_only_lists() {
+        let kind = |nsuri: &str, local: &str| {
+            let xml = format!(r#"<p:{local} xmlns:p="{nsuri}"/>"#);
+            let doc = Document::parse(&xml).expect("xml");
+            header_kind(doc.root_element()).map(|(_, _, once)| once)
+        };
+        let lists: &[(&str, &[&str], &[&str])] = &[
+            (
+                ns::WSA,
+                &["To", "Action", "MessageID", "ReplyTo", "FaultTo", "From"],
+                &["RelatesTo"],
+            ),
+            (
+                ns::WSMAN,
+                &[
+                    "ResourceURI",
+                    "SelectorSet",
+                    "OptionSet",
+                    "MaxEnvelopeSize",
+                    "OperationTimeout",
+                    "Locale",
+                    "FragmentTransfer",
+                    "RequestTotalItemsCountEstimate",
+                ],
+                &[],
+            ),
+            (
+                ns::WSMV,
+                &["DataLocale", "SessionId"],
+                &["OperationID", "SequenceId", "ActivityId"],
+            ),
+            (ns::MACHINEID, &[], &["MachineID"]),
+        ];
+        let mut rows = 0;
+        for (nsuri, once, repeatable) in lists {
+            for local in *once {
+                assert_eq!(kind(nsuri, local), Some(true), "{local}");
+                assert_eq!(kind(nsuri, &local.to_lowercase()), None, "{local}");
+                assert_eq!(kind("urn:other", local), None, "{local}");
+            }
+            for local in *repeatable {
+                assert_eq!(kind(nsuri, local), Some(false), "{local}");
+            }
+            rows += once.len() + repeatable.len();
+        }
+        assert_eq!(rows, HEADERS.len());
+        for (nsuri, local) in [
+            (ns::WSMAN, "To"),
+            (ns::WSA, "ResourceURI"),
+            (ns::WSE, "Identifier"),
+            (
+                "http://schemas.xmlsoap.org/ws/2005/02/trust",
+                "IssuedTokens",
+            ),
+            (ns::SOAP, "Header"),
+            (ns::WSA, "Address"),
+        ] {
+            assert_eq!(kind(nsuri, local), None, "{local}");
+        }
+        assert!(
+            Document::parse("<Action/>").is_ok_and(|d| header_kind(d.root_element()).is_none())
+        );
     }
 
     #[test]
