@@ -813,7 +813,20 @@ impl<'input> Stream<'input> {
                 (value, 10)
             };
 
-            let n = u32::from_str_radix(value, radix).ok()?;
+            // wsbmc patch: the digits are read by hand rather than by `u32::from_str_radix`,
+            // whose generic code was this copy's only use of it on the bare-metal image. Same
+            // result: `value` holds only digits of `radix`, none is `None`, overflow is `None`.
+            if value.is_empty() {
+                return None;
+            }
+            let mut n = 0u32;
+            for b in value.bytes() {
+                let d = match b {
+                    b'0'..=b'9' => b - b'0',
+                    _ => (b | 0x20) - b'a' + 10,
+                };
+                n = n.checked_mul(radix)?.checked_add(u32::from(d))?;
+            }
 
             // wsbmc patch: a reference to no character at all (a surrogate, or past U+10FFFF)
             // is malformed (XML 1.0 §4.1, WFC: Legal Character); upstream read it as U+FFFD,
