@@ -1550,6 +1550,28 @@ mod tests {
                 "The request is not well-formed XML (line 2, column 6)."
             );
         }
+        // The names in roxmltree's errors are there exactly when the text shows them (its
+        // `error-names` feature follows verbose-faults), and so is its `row:col` position.
+        for (xml, name, at) in [
+            ("<x:a/>", "'x'", "1:2"),
+            ("<a b='1' b='2'/>", "'b'", "1:10"),
+            ("<a>&nbsp;</a>", "'nbsp'", "1:4"),
+        ] {
+            let Err(fault) = parse_document(xml, &limits()) else {
+                panic!("{xml} parsed");
+            };
+            let text = fault.message.unwrap_or_default();
+            assert_eq!(
+                text.contains(name),
+                cfg!(feature = "verbose-faults"),
+                "{text}"
+            );
+            assert_eq!(
+                text.contains(at),
+                cfg!(feature = "verbose-faults"),
+                "{text}"
+            );
+        }
     }
 
     #[test]

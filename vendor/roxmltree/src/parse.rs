@@ -1,4 +1,4 @@
-use alloc::string::{String, ToString};
+use alloc::string::String;
 use alloc::{vec, vec::Vec};
 use alloc::borrow::Cow;
 use core::ops::Range;
@@ -662,7 +662,7 @@ fn process_attribute<'input>(
             )
         {
             let pos = ctx.doc.text_pos_at(range.start);
-            return Err(Error::DuplicatedNamespace(local.to_string(), pos));
+            return Err(Error::DuplicatedNamespace(error_name(local), pos));
         }
 
         // Xml namespace should not be added to the namespaces.
@@ -761,8 +761,8 @@ fn process_element<'input>(
             if let NodeKind::Element { ref tag_name, .. } = parent_node.kind {
                 if prefix != parent_prefix || local != tag_name.local_name {
                     return Err(Error::UnexpectedCloseTag(
-                        gen_qname_string(parent_prefix, tag_name.local_name),
-                        gen_qname_string(prefix, local),
+                        error_qname(parent_prefix, tag_name.local_name),
+                        error_qname(prefix, local),
                         ctx.doc.text_pos_at(token_range.start),
                     ));
                 }
@@ -877,7 +877,7 @@ fn resolve_attributes(namespaces: ShortRange, ctx: &mut Context) -> Result<Short
             attr.name.as_expanded_name(&ctx.doc) == attr_name.as_expanded_name(&ctx.doc)
         }) {
             let pos = ctx.doc.text_pos_at(attr.range.start);
-            return Err(Error::DuplicatedAttribute(attr.local.to_string(), pos));
+            return Err(Error::DuplicatedAttribute(error_name(attr.local), pos));
         }
 
         ctx.doc.attributes.push(AttributeData {
@@ -995,7 +995,7 @@ fn parse_next_chunk(stream: &mut Stream<'_>) -> Result<NextChunk> {
             // wsbmc patch: no DTD, so every entity but the five predefined ones is unknown.
             Some(Reference::Entity(name)) => {
                 let pos = stream.gen_text_pos_from(start);
-                Err(Error::UnknownEntityReference(name.into(), pos))
+                Err(Error::UnknownEntityReference(error_name(name), pos))
             }
             None => {
                 let pos = stream.gen_text_pos_from(start);
@@ -1048,7 +1048,7 @@ fn _normalize_attribute(text: StrSpan, buffer: &mut TextBuffer, ctx: &mut Contex
             // wsbmc patch: no DTD, so every entity but the five predefined ones is unknown.
             Some(Reference::Entity(name)) => {
                 let pos = stream.gen_text_pos_from(start);
-                return Err(Error::UnknownEntityReference(name.into(), pos));
+                return Err(Error::UnknownEntityReference(error_name(name), pos));
             }
             None => {
                 let pos = stream.gen_text_pos_from(start);
@@ -1090,7 +1090,7 @@ fn get_ns_idx_by_prefix(
                 // Example:
                 // <e random:a='b'/>
                 let pos = doc.text_pos_at(prefix_pos);
-                Err(Error::UnknownNamespace(prefix.to_string(), pos))
+                Err(Error::UnknownNamespace(error_name(prefix), pos))
             } else {
                 // If an URI was not found and prefix IS empty than
                 // an element or an attribute doesn't have a namespace.
@@ -1103,9 +1103,39 @@ fn get_ns_idx_by_prefix(
     }
 }
 
+/// The name an error carries (a prefix, an attribute, an entity). wsbmc patch: only with the
+/// `error-names` feature; without it the error's `String` is empty and nothing is allocated
+/// or copied for it, for a build that never shows more of an error than its position
+/// (PATCHED.md).
+fn error_name(name: &str) -> String {
+    #[cfg(feature = "error-names")]
+    {
+        String::from(name)
+    }
+    #[cfg(not(feature = "error-names"))]
+    {
+        let _ = name;
+        String::new()
+    }
+}
+
+/// [`error_name`] for a qualified name.
+fn error_qname(prefix: &str, local: &str) -> String {
+    #[cfg(feature = "error-names")]
+    {
+        gen_qname_string(prefix, local)
+    }
+    #[cfg(not(feature = "error-names"))]
+    {
+        let _ = (prefix, local);
+        String::new()
+    }
+}
+
+#[cfg(feature = "error-names")]
 fn gen_qname_string(prefix: &str, local: &str) -> String {
     if prefix.is_empty() {
-        local.to_string()
+        String::from(local)
     } else {
         // wsbmc patch: joined by hand, not with `format!` (PATCHED.md).
         let mut name = String::with_capacity(prefix.len() + 1 + local.len());
