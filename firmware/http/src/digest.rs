@@ -169,6 +169,20 @@ pub(crate) enum ParseError {
     TooLong,
 }
 
+/// The parameters [`parse`] keeps, in the order of [`Credentials`]' fields.
+const PARAMS: [&str; 10] = [
+    "username",
+    "realm",
+    "nonce",
+    "uri",
+    "response",
+    "algorithm",
+    "cnonce",
+    "qop",
+    "nc",
+    "userhash",
+];
+
 /// Parses the part after `Digest `: `name=token` or `name="quoted"` pairs separated by commas.
 /// A parameter given twice is refused (which copy would a proxy have checked?); unknown ones
 /// are ignored as RFC 7616 asks.
@@ -238,30 +252,23 @@ pub(crate) fn parse(params: &str) -> Result<Credentials<'_>, ParseError> {
             None | Some(b',') => {}
             Some(_) => return Err(ParseError::Syntax),
         }
-        let is = |known: &str| name.eq_ignore_ascii_case(known);
-        let slot = if is("username") {
-            &mut creds.username
-        } else if is("realm") {
-            &mut creds.realm
-        } else if is("nonce") {
-            &mut creds.nonce
-        } else if is("uri") {
-            &mut creds.uri
-        } else if is("response") {
-            &mut creds.response
-        } else if is("algorithm") {
-            &mut creds.algorithm
-        } else if is("cnonce") {
-            &mut creds.cnonce
-        } else if is("qop") {
-            &mut creds.qop
-        } else if is("nc") {
-            &mut creds.nc
-        } else if is("userhash") {
-            &mut creds.userhash
-        } else {
-            creds.username_ext |= is("username*");
-            continue;
+        // One loop over the names, then a match on the index: a chain of ten comparisons
+        // inlined each one's length check and call on the bare-metal image.
+        let slot = match PARAMS.iter().position(|p| name.eq_ignore_ascii_case(p)) {
+            Some(0) => &mut creds.username,
+            Some(1) => &mut creds.realm,
+            Some(2) => &mut creds.nonce,
+            Some(3) => &mut creds.uri,
+            Some(4) => &mut creds.response,
+            Some(5) => &mut creds.algorithm,
+            Some(6) => &mut creds.cnonce,
+            Some(7) => &mut creds.qop,
+            Some(8) => &mut creds.nc,
+            Some(9) => &mut creds.userhash,
+            _ => {
+                creds.username_ext |= name.eq_ignore_ascii_case("username*");
+                continue;
+            }
         };
         if slot.is_some() {
             return Err(ParseError::Duplicate);
@@ -786,6 +793,40 @@ pub(crate) mod tests {
         assert_eq!(c.nc.as_deref(), Some("00000001"));
         assert_eq!(c.algorithm.as_deref(), Some("SHA-256"));
         assert!(matches!(c.nonce, Some(Cow::Borrowed("abc"))));
+    }
+
+    /// Each parameter name, in any case, fills its own field and no other; `username*` is
+    /// flagged, not stored.
+    #[test]
+    fn each_parameter_fills_its_field() {
+        use alloc::format;
+        for (i, name) in PARAMS.iter().enumerate() {
+            let header = format!("{}=v{i}", name.to_ascii_uppercase());
+            let c = parse(&header).expect("valid header");
+            let fields = [
+                &c.username,
+                &c.realm,
+                &c.nonce,
+                &c.uri,
+                &c.response,
+                &c.algorithm,
+                &c.cnonce,
+                &c.qop,
+                &c.nc,
+                &c.userhash,
+            ];
+            for (j, field) in fields.iter().enumerate() {
+                let want = format!("v{i}");
+                assert_eq!(
+                    field.as_deref(),
+                    (i == j).then_some(want.as_str()),
+                    "{name}"
+                );
+            }
+            assert!(!c.username_ext);
+        }
+        let c = parse("Username*=UTF-8''x").expect("valid header");
+        assert!(c.username_ext && c.username.is_none());
     }
 
     #[test]

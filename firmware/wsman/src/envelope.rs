@@ -261,8 +261,8 @@ pub fn parse_document<'i>(text: &'i str, limits: &Limits) -> Result<Document<'i>
     if declarations > limits.max_xml_namespaces as usize {
         return Err(too_many("namespace declarations"));
     }
+    // The vendored roxmltree refuses every DTD (SOAP 1.2 Part 1 §5 forbids one in a message).
     let opts = ParsingOptions {
-        allow_dtd: false,
         nodes_limit: limits.max_xml_nodes,
         ..ParsingOptions::default()
     };
@@ -270,6 +270,11 @@ pub fn parse_document<'i>(text: &'i str, limits: &Limits) -> Result<Document<'i>
         roxmltree::Error::NodesLimitReached => {
             Fault::with_detail(FaultKind::EncodingLimit, FaultDetail::ServiceEnvelopeLimit)
                 .message("The request has too many XML nodes.")
+        }
+        // SOAP 1.2 Part 1 §5: a message has no processing instructions, and a receiver should
+        // answer one with a Sender fault. The vendored roxmltree refuses them while parsing.
+        roxmltree::Error::ProcessingInstruction(_) => {
+            not_soap("A SOAP message has no processing instructions.")
         }
         e => Fault::new(FaultKind::SchemaValidationError).message(not_well_formed(&e)),
     })?;
@@ -462,32 +467,90 @@ fn is_anonymous(addr: &str) -> bool {
     addr == ns::ANONYMOUS || addr == ns::ANONYMOUS_W3C
 }
 
-/// Headers this service processes; any other header marked mustUnderstand is refused.
+/// A header this service processes: any other marked mustUnderstand is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Hdr {
+    To,
+    Action,
+    MessageId,
+    ReplyTo,
+    FaultTo,
+    From,
+    RelatesTo,
+    ResourceUri,
+    SelectorSet,
+    OptionSet,
+    MaxEnvelopeSize,
+    OperationTimeout,
+    Locale,
+    FragmentTransfer,
+    RequestTotalItems,
+    DataLocale,
+    SessionId,
+    OperationId,
+    SequenceId,
+    ActivityId,
+    MachineId,
+}
+
+/// The namespaces of [`HEADERS`], by the index a row holds.
+const HEADER_NS: [&str; 4] = [ns::WSA, ns::WSMAN, ns::WSMV, ns::MACHINEID];
+
+/// Every header this service understands: namespace (index into [`HEADER_NS`]), local name,
+/// what it is, and whether it may appear only once. One table instead of three hand-written
+/// chains of string matches (understood, once-only, what to do), which the bare-metal image
+/// held as three copies of the names' comparisons.
+///
+/// Once only: a second copy would leave the meaning of the message up to which one a server
+/// happens to read, so it is refused as an invalid message information header (WS-Addressing
+/// treats a duplicated addressing header the same way). Headers a request may legitimately
+/// repeat (wsa:RelatesTo), or that are ignored anyway, are not once-only.
+const HEADERS: [(u8, &str, Hdr, bool); 21] = [
+    (0, "To", Hdr::To, true),
+    (0, "Action", Hdr::Action, true),
+    (0, "MessageID", Hdr::MessageId, true),
+    (0, "ReplyTo", Hdr::ReplyTo, true),
+    (0, "FaultTo", Hdr::FaultTo, true),
+    (0, "From", Hdr::From, true),
+    (0, "RelatesTo", Hdr::RelatesTo, false),
+    (1, "ResourceURI", Hdr::ResourceUri, true),
+    (1, "SelectorSet", Hdr::SelectorSet, true),
+    (1, "OptionSet", Hdr::OptionSet, true),
+    (1, "MaxEnvelopeSize", Hdr::MaxEnvelopeSize, true),
+    (1, "OperationTimeout", Hdr::OperationTimeout, true),
+    (1, "Locale", Hdr::Locale, true),
+    (1, "FragmentTransfer", Hdr::FragmentTransfer, true),
+    (
+        1,
+        "RequestTotalItemsCountEstimate",
+        Hdr::RequestTotalItems,
+        true,
+    ),
+    (2, "DataLocale", Hdr::DataLocale, true),
+    (2, "SessionId", Hdr::SessionId, true),
+    (2, "OperationID", Hdr::OperationId, false),
+    (2, "SequenceId", Hdr::SequenceId, false),
+    (2, "ActivityId", Hdr::ActivityId, false),
+    (3, "MachineID", Hdr::MachineId, false),
+];
+
+/// The row of [`HEADERS`] for a header element: `(what, row index, once only)`; `None` for a
+/// header this service does not understand.
+fn header_kind(node: Node<'_, '_>) -> Option<(Hdr, usize, bool)> {
+    let name = node.tag_name();
+    let nsi = HEADER_NS
+        .iter()
+        .position(|n| Some(*n) == name.namespace())?;
+    HEADERS
+        .iter()
+        .enumerate()
+        .find_map(|(i, &(n, local, hdr, once))| {
+            (usize::from(n) == nsi && local == name.name()).then_some((hdr, i, once))
+        })
+}
+
 fn understood(node: Node<'_, '_>) -> bool {
-    let name = node.tag_name().name();
-    match node.tag_name().namespace() {
-        Some(ns::WSA) => matches!(
-            name,
-            "To" | "Action" | "MessageID" | "ReplyTo" | "FaultTo" | "From" | "RelatesTo"
-        ),
-        Some(ns::WSMAN) => matches!(
-            name,
-            "ResourceURI"
-                | "SelectorSet"
-                | "OptionSet"
-                | "MaxEnvelopeSize"
-                | "OperationTimeout"
-                | "Locale"
-                | "FragmentTransfer"
-                | "RequestTotalItemsCountEstimate"
-        ),
-        Some(ns::WSMV) => matches!(
-            name,
-            "DataLocale" | "SessionId" | "OperationID" | "SequenceId" | "ActivityId"
-        ),
-        Some(ns::MACHINEID) => name == "MachineID",
-        _ => false,
-    }
+    header_kind(node).is_some()
 }
 
 /// Parses a document into a request. `doc` must come from [`parse_document`], which bounds its
@@ -556,13 +619,17 @@ pub fn parse<'a, 'i>(doc: &'a Document<'i>, limits: &Limits) -> Parsed<'a, Reque
                 "s:mustUnderstand must be true, false, 1 or 0.",
             )));
         }
-        let not_understood: Vec<QName<'a>> = element_children(h)
-            .filter(|c| must_understand(*c) && !understood(*c))
-            .map(|c| QName {
-                namespace: c.tag_name().namespace(),
-                local: c.tag_name().name(),
-            })
-            .collect();
+        // A loop rather than `filter().map().collect()`, whose specialised collect was 580 B of
+        // the bare-metal image for this one list.
+        let mut not_understood: Vec<QName<'a>> = Vec::new();
+        for c in element_children(h) {
+            if must_understand(c) && !understood(c) {
+                not_understood.push(QName {
+                    namespace: c.tag_name().namespace(),
+                    local: c.tag_name().name(),
+                });
+            }
+        }
         // The eventing headers are understood on the eventing actions only: there the event
         // source reads them (the subscription a Renew, GetStatus or Unsubscribe is for, and the
         // delivery credentials openwsman's Subscribe carries, marked mustUnderstand).
@@ -752,20 +819,24 @@ fn parse_header<'a>(
     let Some(header) = header else {
         return Ok(h);
     };
-    let mut seen: Vec<(&str, &str)> = Vec::new();
+    // The once-only headers seen so far, one bit per row of HEADERS.
+    let mut seen = 0u32;
     for el in element_children(header) {
+        let Some((hdr, row, once)) = header_kind(el) else {
+            continue;
+        };
         let name = el.tag_name().name();
-        if let Some(nsuri) = el.tag_name().namespace().filter(|_| singleton(el)) {
-            if seen.contains(&(nsuri, name)) {
+        if once {
+            if seen & (1 << row) != 0 {
                 return Err(Fault::new(FaultKind::InvalidMessageInformationHeader)
                     .message(cat(&["The header '", name, "' appears more than once."])));
             }
-            seen.push((nsuri, name));
+            seen |= 1 << row;
         }
-        match (el.tag_name().namespace(), name) {
-            (Some(ns::WSA), "To") => h.to = Some(text(el)),
-            (Some(ns::WSA), "Action") => h.action = Some(text(el)).filter(|t| !t.is_empty()),
-            (Some(ns::WSA), "ReplyTo" | "FaultTo") => {
+        match hdr {
+            Hdr::To => h.to = Some(text(el)),
+            Hdr::Action => h.action = Some(text(el)).filter(|t| !t.is_empty()),
+            Hdr::ReplyTo | Hdr::FaultTo => {
                 let addr = child(el, ns::WSA, "Address").map(text).ok_or_else(|| {
                     Fault::new(FaultKind::InvalidMessageInformationHeader).message(cat(&[
                         "wsa:",
@@ -785,10 +856,8 @@ fn parse_header<'a>(
                     ])));
                 }
             }
-            (Some(ns::WSMAN), "ResourceURI") => {
-                h.resource_uri = Some(text(el)).filter(|t| !t.is_empty())
-            }
-            (Some(ns::WSMAN), "SelectorSet") => {
+            Hdr::ResourceUri => h.resource_uri = Some(text(el)).filter(|t| !t.is_empty()),
+            Hdr::SelectorSet => {
                 let mut sels = parse_selector_set(el)?;
                 if let Some(i) = sels
                     .iter()
@@ -808,7 +877,7 @@ fn parse_header<'a>(
                 }
                 h.selectors = sels;
             }
-            (Some(ns::WSMAN), "OptionSet") => {
+            Hdr::OptionSet => {
                 for opt in element_children(el).filter(|o| is(*o, ns::WSMAN, "Option")) {
                     if h.options.len() >= MAX_OPTIONS {
                         return Err(Fault::with_detail(
@@ -824,7 +893,7 @@ fn parse_header<'a>(
                     });
                 }
             }
-            (Some(ns::WSMAN), "MaxEnvelopeSize") => {
+            Hdr::MaxEnvelopeSize => {
                 let v = crate::text::parse_u64(text(el)).ok_or_else(|| {
                     Fault::new(FaultKind::InvalidMessageInformationHeader)
                         .message("wsman:MaxEnvelopeSize is not a number.")
@@ -844,7 +913,7 @@ fn parse_header<'a>(
                     .unwrap_or(usize::MAX)
                     .min(limits.max_envelope_size);
             }
-            (Some(ns::WSMAN), "OperationTimeout") => {
+            Hdr::OperationTimeout => {
                 let d = duration::parse(text(el)).ok_or_else(|| {
                     Fault::with_detail(
                         FaultKind::InvalidMessageInformationHeader,
@@ -857,22 +926,22 @@ fn parse_header<'a>(
                 }
                 h.operation_timeout_ms = d.ms.min(limits.max_operation_timeout_ms);
             }
-            (Some(ns::WSMAN), "Locale") => {
+            Hdr::Locale => {
                 h.locale = el.attribute((ns::XML, "lang"));
                 check_locale(el, h.locale, FaultDetail::Locale)?;
             }
-            (Some(ns::WSMV), "DataLocale") => {
+            Hdr::DataLocale => {
                 h.data_locale = el.attribute((ns::XML, "lang"));
                 check_locale(el, h.data_locale, FaultDetail::DataLocale)?;
             }
-            (Some(ns::WSMV), "SessionId") => h.session_id = Some(text(el)),
-            (Some(ns::WSMAN), "FragmentTransfer") => {
+            Hdr::SessionId => h.session_id = Some(text(el)),
+            Hdr::FragmentTransfer => {
                 return Err(Fault::with_detail(
                     FaultKind::UnsupportedFeature,
                     FaultDetail::FragmentLevelAccess,
                 ));
             }
-            (Some(ns::WSMAN), "RequestTotalItemsCountEstimate") => h.request_total_items = true,
+            Hdr::RequestTotalItems => h.request_total_items = true,
             _ => {}
         }
     }
@@ -882,33 +951,6 @@ fn parse_header<'a>(
 /// Options kept per request. PowerShell sends about six; the XML node limit bounds the parse, this
 /// bounds what is kept and checked per option.
 const MAX_OPTIONS: usize = 64;
-
-/// Headers that may appear once: a second copy would leave the meaning of the message up to
-/// which one a server happens to read, so it is refused as an invalid message information header
-/// (WS-Addressing treats a duplicated addressing header the same way). Headers a request may
-/// legitimately repeat, or that are ignored anyway, are not listed.
-fn singleton(el: Node<'_, '_>) -> bool {
-    let name = el.tag_name().name();
-    match el.tag_name().namespace() {
-        Some(ns::WSA) => matches!(
-            name,
-            "To" | "Action" | "MessageID" | "ReplyTo" | "FaultTo" | "From"
-        ),
-        Some(ns::WSMAN) => matches!(
-            name,
-            "ResourceURI"
-                | "SelectorSet"
-                | "OptionSet"
-                | "MaxEnvelopeSize"
-                | "OperationTimeout"
-                | "Locale"
-                | "FragmentTransfer"
-                | "RequestTotalItemsCountEstimate"
-        ),
-        Some(ns::WSMV) => matches!(name, "DataLocale" | "SessionId"),
-        _ => false,
-    }
-}
 
 /// Replies are English only; a client that insists (mustUnderstand) on another language is told so.
 fn check_locale(el: Node<'_, '_>, lang: Option<&str>, detail: FaultDetail) -> Result<(), Fault> {
@@ -1012,12 +1054,15 @@ pub fn parse_representation(node: Node<'_, '_>) -> Representation {
 /// provider's to decide, so its faults stay its own. Bounded like the DOM it reads (the
 /// envelope's size and node limits).
 pub fn parse_properties(node: Node<'_, '_>) -> Vec<Property> {
-    element_children(node)
-        .map(|c| Property {
+    // A loop, not `map().collect()`: see `parse`'s not-understood list.
+    let mut out = Vec::new();
+    for c in element_children(node) {
+        out.push(Property {
             name: c.tag_name().name().to_string(),
             value: property_value(c),
-        })
-        .collect()
+        });
+    }
+    out
 }
 
 /// An element holding text is a text value; one holding elements is an EPR when it reads as one
@@ -1238,6 +1283,12 @@ fn parse_association(f: Node<'_, '_>) -> Result<AssociationFilter, Fault> {
             .filter(|t| !t.is_empty())
             .map(ToString::to_string)
     };
+    let mut include_result_property = Vec::new();
+    for c in element_children(q) {
+        if is(c, ns::WSMB, "IncludeResultProperty") {
+            include_result_property.push(text(c).to_string());
+        }
+    }
     Ok(AssociationFilter {
         instances_of_association,
         object,
@@ -1245,10 +1296,7 @@ fn parse_association(f: Node<'_, '_>) -> Result<AssociationFilter, Fault> {
         result_class: opt("ResultClassName"),
         role: opt("Role"),
         result_role: opt("ResultRole"),
-        include_result_property: element_children(q)
-            .filter(|c| is(*c, ns::WSMB, "IncludeResultProperty"))
-            .map(|c| text(c).to_string())
-            .collect(),
+        include_result_property,
     })
 }
 
@@ -1500,6 +1548,28 @@ mod tests {
             assert_eq!(
                 text,
                 "The request is not well-formed XML (line 2, column 6)."
+            );
+        }
+        // The names in roxmltree's errors are there exactly when the text shows them (its
+        // `error-names` feature follows verbose-faults), and so is its `row:col` position.
+        for (xml, name, at) in [
+            ("<x:a/>", "'x'", "1:2"),
+            ("<a b='1' b='2'/>", "'b'", "1:10"),
+            ("<a>&nbsp;</a>", "'nbsp'", "1:4"),
+        ] {
+            let Err(fault) = parse_document(xml, &limits()) else {
+                panic!("{xml} parsed");
+            };
+            let text = fault.message.unwrap_or_default();
+            assert_eq!(
+                text.contains(name),
+                cfg!(feature = "verbose-faults"),
+                "{text}"
+            );
+            assert_eq!(
+                text.contains(at),
+                cfg!(feature = "verbose-faults"),
+                "{text}"
             );
         }
     }
@@ -1817,6 +1887,73 @@ mod tests {
         // Headers that may repeat (unknown ones, MS extras) are not refused.
         let extras = r#"<p:OperationID xmlns:p="http://schemas.microsoft.com/wbem/wsman/1/wsman.xsd">1</p:OperationID><p:OperationID xmlns:p="http://schemas.microsoft.com/wbem/wsman/1/wsman.xsd">2</p:OperationID><x:Y xmlns:x="urn:y"/><x:Y xmlns:x="urn:y"/>"#;
         assert!(parse_str(&env(&get_headers(extras), "")).is_ok());
+    }
+
+    /// The header table holds what the three hand-written lists it replaced held: the headers
+    /// understood under mustUnderstand, and which of them may appear only once.
+    #[test]
+    fn header_table_is_the_understood_and_once_only_lists() {
+        let kind = |nsuri: &str, local: &str| {
+            let xml = format!(r#"<p:{local} xmlns:p="{nsuri}"/>"#);
+            let doc = Document::parse(&xml).expect("xml");
+            header_kind(doc.root_element()).map(|(_, _, once)| once)
+        };
+        let lists: &[(&str, &[&str], &[&str])] = &[
+            (
+                ns::WSA,
+                &["To", "Action", "MessageID", "ReplyTo", "FaultTo", "From"],
+                &["RelatesTo"],
+            ),
+            (
+                ns::WSMAN,
+                &[
+                    "ResourceURI",
+                    "SelectorSet",
+                    "OptionSet",
+                    "MaxEnvelopeSize",
+                    "OperationTimeout",
+                    "Locale",
+                    "FragmentTransfer",
+                    "RequestTotalItemsCountEstimate",
+                ],
+                &[],
+            ),
+            (
+                ns::WSMV,
+                &["DataLocale", "SessionId"],
+                &["OperationID", "SequenceId", "ActivityId"],
+            ),
+            (ns::MACHINEID, &[], &["MachineID"]),
+        ];
+        let mut rows = 0;
+        for (nsuri, once, repeatable) in lists {
+            for local in *once {
+                assert_eq!(kind(nsuri, local), Some(true), "{local}");
+                assert_eq!(kind(nsuri, &local.to_lowercase()), None, "{local}");
+                assert_eq!(kind("urn:other", local), None, "{local}");
+            }
+            for local in *repeatable {
+                assert_eq!(kind(nsuri, local), Some(false), "{local}");
+            }
+            rows += once.len() + repeatable.len();
+        }
+        assert_eq!(rows, HEADERS.len());
+        for (nsuri, local) in [
+            (ns::WSMAN, "To"),
+            (ns::WSA, "ResourceURI"),
+            (ns::WSE, "Identifier"),
+            (
+                "http://schemas.xmlsoap.org/ws/2005/02/trust",
+                "IssuedTokens",
+            ),
+            (ns::SOAP, "Header"),
+            (ns::WSA, "Address"),
+        ] {
+            assert_eq!(kind(nsuri, local), None, "{local}");
+        }
+        assert!(
+            Document::parse("<Action/>").is_ok_and(|d| header_kind(d.root_element()).is_none())
+        );
     }
 
     #[test]

@@ -389,6 +389,46 @@ fn malformed_and_oversized_requests_are_faults() {
     assert_eq!(fault_of(&reply).2.as_deref(), Some("CharacterSet"));
 }
 
+/// SOAP 1.2 Part 1 §5: a message has no document type declaration (refused above) and no
+/// processing instruction, which a receiver should answer with an env:Sender fault: before the
+/// Envelope, in the Header, in the Body and after it. The XML declaration is not one, whatever
+/// whitespace follows `<?xml`, and a second one is still refused.
+#[test]
+fn processing_instructions_are_sender_faults() {
+    let p = Fake::new(3);
+    let mut svc = service();
+    let get = envelope(GET, KEYS, "");
+    let refused = [
+        format!("<?pi x?>{get}"),
+        get.replace("<s:Header>", "<s:Header><?pi?>"),
+        get.replace("<s:Body>", "<s:Body><?xml-stylesheet href=\"a.xsl\"?>"),
+        format!("{get}\n<?pi?>"),
+        format!("<?xml version=\"1.0\"?><?pi?>{get}"),
+        format!("<?xml version=\"1.0\"?><?xml version=\"1.0\"?>{get}"),
+    ];
+    for req in &refused {
+        let reply = send(&mut svc, &p, req);
+        assert_eq!(reply.kind, ReplyKind::Fault, "{req}");
+        let (code, subcode, detail) = fault_of(&reply);
+        assert_eq!(code, format!("{{{SOAP}}}Sender"), "{req}");
+        assert_eq!(
+            subcode,
+            Some(format!("{{{WSMAN}}}SchemaValidationError")),
+            "{req}"
+        );
+        assert_eq!(detail, None, "{req}");
+    }
+    assert!(text(&send(&mut svc, &p, &refused[1])).contains("processing instruction"));
+    for decl in [
+        "<?xml version=\"1.0\"?>",
+        "<?xml\tversion=\"1.0\" encoding=\"utf-8\"?>",
+        "<?xml\r\n version='1.0' ?>\n",
+    ] {
+        let reply = send(&mut svc, &p, &format!("{decl}{get}"));
+        assert_eq!(reply.kind, ReplyKind::Success, "{decl}\n{}", text(&reply));
+    }
+}
+
 /// What the HTTP layer turns into a status line: only an Identify answers a caller without a
 /// user; anything else it sends, even garbage or a fault, is `Unauthenticated` with no body.
 /// (The media type is the HTTP layer's own check: wsbmc-http's tests.)

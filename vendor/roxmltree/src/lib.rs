@@ -405,7 +405,6 @@ enum NodeKind<'input> {
         attributes: ShortRange,
         namespaces: ShortRange,
     },
-    PI(PI<'input>),
     Comment(StringStorage<'input>),
     Text(StringStorage<'input>),
 }
@@ -942,7 +941,6 @@ impl<'a, 'input: 'a> Node<'a, 'input> {
         match self.d.kind {
             NodeKind::Root => NodeType::Root,
             NodeKind::Element { .. } => NodeType::Element,
-            NodeKind::PI { .. } => NodeType::PI,
             NodeKind::Comment(_) => NodeType::Comment,
             NodeKind::Text(_) => NodeType::Text,
         }
@@ -1294,12 +1292,11 @@ impl<'a, 'input: 'a> Node<'a, 'input> {
     }
 
     /// Returns node as Processing Instruction.
+    ///
+    /// wsbmc patch: always `None`, as this copy refuses a document with one (PATCHED.md).
     #[inline]
     pub fn pi(&self) -> Option<PI<'input>> {
-        match self.d.kind {
-            NodeKind::PI(pi) => Some(pi),
-            _ => None,
-        }
+        None
     }
 
     /// Returns the parent of this node.
@@ -1470,9 +1467,6 @@ impl<'a, 'input: 'a> fmt::Debug for Node<'a, 'input> {
                     self.attributes(),
                     self.namespaces()
                 )
-            }
-            NodeKind::PI(pi) => {
-                write!(f, "PI {{ target: {:?}, value: {:?} }}", pi.target, pi.value)
             }
             NodeKind::Comment(ref text) => write!(f, "Comment({:?})", text.as_str()),
             NodeKind::Text(ref text) => write!(f, "Text({:?})", text.as_str()),

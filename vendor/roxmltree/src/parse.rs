@@ -1,4 +1,4 @@
-use alloc::string::{String, ToString};
+use alloc::string::String;
 use alloc::{vec, vec::Vec};
 use alloc::borrow::Cow;
 use core::ops::Range;
@@ -8,7 +8,7 @@ use memchr::{memchr, memchr2, memchr_iter};
 
 use crate::{
     AttributeData, Document, ExpandedNameIndexed, NamespaceIdx, Namespaces, NodeData, NodeId,
-    NodeKind, ShortRange, StringStorage, TextPos, NS_XMLNS_URI, NS_XML_PREFIX, NS_XML_URI, PI,
+    NodeKind, ShortRange, StringStorage, TextPos, NS_XMLNS_URI, NS_XML_PREFIX, NS_XML_URI,
     XMLNS,
 };
 
@@ -64,11 +64,6 @@ pub enum Error {
     /// Otherwise, the document is not well-formed.
     MalformedEntityReference(TextPos),
 
-    /// A possible entity reference loop.
-    ///
-    /// The current depth limit is 10. The max number of references per reference is 255.
-    EntityReferenceLoop(TextPos),
-
     /// Attribute value cannot have a `<` character.
     InvalidAttributeValue(TextPos),
 
@@ -91,9 +86,14 @@ pub enum Error {
     /// and it must be at the start of the document.
     UnexpectedDeclaration(TextPos),
 
+    /// A processing instruction (other than the XML declaration).
+    ///
+    /// wsbmc patch: this copy refuses every one (PATCHED.md).
+    ProcessingInstruction(TextPos),
+
     /// An XML with DTD detected.
     ///
-    /// This error will be emitted only when `ParsingOptions::allow_dtd` is set to `false`.
+    /// wsbmc patch: this copy refuses every document type declaration (PATCHED.md).
     DtdDetected,
 
     /// Indicates that the [`ParsingOptions::nodes_limit`] was reached,
@@ -129,12 +129,6 @@ pub enum Error {
     /// Contains what string was expected.
     InvalidString(&'static str, TextPos),
 
-    /// An invalid ExternalID in the DTD.
-    InvalidExternalID(TextPos),
-
-    /// Resolving the given entity yielded an error.
-    EntityResolver(TextPos, String),
-
     /// A comment cannot contain `--` or end with `-`.
     InvalidComment(TextPos),
 
@@ -166,12 +160,12 @@ impl Error {
             Error::UnexpectedEntityCloseTag(pos) => pos,
             Error::UnknownEntityReference(_, pos) => pos,
             Error::MalformedEntityReference(pos) => pos,
-            Error::EntityReferenceLoop(pos) => pos,
             Error::InvalidAttributeValue(pos) => pos,
             Error::DuplicatedAttribute(_, pos) => pos,
             Error::NoRootNode => TextPos::new(1, 1),
             Error::UnclosedRootNode => TextPos::new(1, 1),
             Error::UnexpectedDeclaration(pos) => pos,
+            Error::ProcessingInstruction(pos) => pos,
             Error::DtdDetected => TextPos::new(1, 1),
             Error::NodesLimitReached => TextPos::new(1, 1),
             Error::AttributesLimitReached => TextPos::new(1, 1),
@@ -181,8 +175,6 @@ impl Error {
             Error::InvalidChar(_, _, pos) => pos,
             Error::InvalidChar2(_, _, pos) => pos,
             Error::InvalidString(_, pos) => pos,
-            Error::InvalidExternalID(pos) => pos,
-            Error::EntityResolver(pos, _) => pos,
             Error::InvalidComment(pos) => pos,
             Error::InvalidCharacterData(pos) => pos,
             Error::UnknownToken(pos) => pos,
@@ -240,9 +232,6 @@ impl core::fmt::Display for Error {
             Error::UnknownEntityReference(ref name, pos) => {
                 write!(f, "unknown entity reference '{}' at {}", name, pos)
             }
-            Error::EntityReferenceLoop(pos) => {
-                write!(f, "a possible entity reference loop is detected at {}", pos)
-            }
             Error::InvalidAttributeValue(pos) => {
                 write!(f, "unescaped '<' found at {}", pos)
             }
@@ -257,6 +246,9 @@ impl core::fmt::Display for Error {
             }
             Error::UnexpectedDeclaration(pos) => {
                 write!(f, "unexpected XML declaration at {}", pos)
+            }
+            Error::ProcessingInstruction(pos) => {
+                write!(f, "a processing instruction at {}", pos)
             }
             Error::DtdDetected => {
                 write!(f, "XML with DTD detected")
@@ -293,12 +285,6 @@ impl core::fmt::Display for Error {
             Error::InvalidString(expected, pos) => {
                 write!(f, "expected '{}' at {}", expected, pos)
             }
-            Error::InvalidExternalID(pos) => {
-                write!(f, "invalid ExternalID at {}", pos)
-            }
-            Error::EntityResolver(pos, msg) => {
-                write!(f, "entity resolver failed at {}: {}", pos, msg)
-            }
             Error::InvalidComment(pos) => {
                 write!(f, "comment at {} contains '--'", pos)
             }
@@ -323,22 +309,11 @@ impl std::error::Error for Error {
 }
 
 /// Parsing options.
+///
+/// wsbmc patch: upstream's `allow_dtd` and `entity_resolver` are gone with the DTD parser: a
+/// document type declaration is always `Error::DtdDetected` (PATCHED.md). The lifetime stays
+/// so that callers written for upstream still compile.
 pub struct ParsingOptions<'input> {
-    /// Allow DTD parsing.
-    ///
-    /// When set to `false`, XML with DTD will cause an error.
-    /// Empty DTD block is not an error.
-    ///
-    /// Currently, there is no option to simply skip DTD.
-    /// Mainly because you will get `UnknownEntityReference` error later anyway.
-    ///
-    /// This flag is set to `false` by default for security reasons,
-    /// but `roxmltree` still has checks for billion laughs attack,
-    /// so this is just an extra security measure.
-    ///
-    /// Default: false
-    pub allow_dtd: bool,
-
     /// Sets the maximum number of nodes to parse.
     ///
     /// Useful when dealing with random input to limit memory usage.
@@ -346,51 +321,23 @@ pub struct ParsingOptions<'input> {
     /// Default: u32::MAX (no limit)
     pub nodes_limit: u32,
 
-    /// Function to resolve external entities
-    ///
-    /// See [`EntityResolver`] for the signature
-    /// and the expected behaviour.
-    pub entity_resolver: Option<&'input EntityResolver<'input>>,
+    #[doc(hidden)]
+    pub _input: core::marker::PhantomData<&'input str>,
 }
-
-/// Function to resolve external entities
-///
-/// This function is passed the optional public ID
-/// and the mandatory URI of the external entity.
-///
-/// It is expected to yield the content defining
-/// the URI, possibly preceeded by a text declaration.
-///
-/// If it yields [`None`], the entity is discarded
-/// and will yield errors if referenced during parsing.
-///
-/// Errors must be stringified so they can be propagated
-/// via [`Error::EntityResolver`].
-pub type EntityResolver<'input> =
-    dyn Fn(Option<&str>, &str) -> core::result::Result<Option<&'input str>, String> + 'input;
 
 impl Default for ParsingOptions<'_> {
     fn default() -> Self {
         ParsingOptions {
-            allow_dtd: false,
             nodes_limit: u32::MAX,
-            entity_resolver: None,
+            _input: core::marker::PhantomData,
         }
     }
 }
 
 impl fmt::Debug for ParsingOptions<'_> {
     fn fmt(&self, fmt: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let entity_resolver = if self.entity_resolver.is_some() {
-            "Some(..)"
-        } else {
-            "None"
-        };
-
         fmt.debug_struct("ParsingOptions")
-            .field("allow_dtd", &self.allow_dtd)
             .field("nodes_limit", &self.nodes_limit)
-            .field("entity_resolver", &entity_resolver)
             .finish()
     }
 }
@@ -443,11 +390,6 @@ impl<'input> Document<'input> {
     }
 }
 
-struct Entity<'input> {
-    name: &'input str,
-    value: StrSpan<'input>,
-}
-
 #[derive(Clone, Copy)]
 struct TagNameSpan<'input> {
     prefix: &'input str,
@@ -468,93 +410,15 @@ impl<'input> TagNameSpan<'input> {
     }
 }
 
-/// An entity loop detector.
-///
-/// Limits:
-/// - Entities depth is 10.
-/// - Maximum number of entity references per entity reference is 255.
-///
-/// Basically, if a text or an attribute has an entity reference and this reference
-/// has more than 10 nested references - this is an error.
-///
-/// This is useful for simple loops like:
-///
-/// ```text
-/// <!ENTITY a '&b;'>
-/// <!ENTITY b '&a;'>
-/// ```
-///
-/// And, if a text or an attribute has an entity reference and it references more
-/// than 255 references - this is an error.
-///
-/// This is useful for cases like billion laughs attack, where depth can be pretty small,
-/// but the number of references is exponentially increasing:
-///
-/// ```text
-/// <!ENTITY lol "lol">
-/// <!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
-/// <!ENTITY lol2 "&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;">
-/// <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
-/// <!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
-/// ```
-#[derive(Default)]
-struct LoopDetector {
-    /// References depth.
-    depth: u8,
-    /// Number of references resolved by the root reference.
-    references: u8,
-}
-
-impl LoopDetector {
-    #[inline]
-    fn inc_depth(&mut self, stream: &Stream) -> Result<()> {
-        if self.depth < 10 {
-            self.depth += 1;
-            Ok(())
-        } else {
-            Err(Error::EntityReferenceLoop(stream.gen_text_pos()))
-        }
-    }
-
-    #[inline]
-    fn dec_depth(&mut self) {
-        if self.depth > 0 {
-            self.depth -= 1;
-        }
-
-        // Reset references count after reaching zero depth.
-        if self.depth == 0 {
-            self.references = 0;
-        }
-    }
-
-    #[inline]
-    fn inc_references(&mut self, stream: &Stream) -> Result<()> {
-        if self.depth == 0 {
-            // Allow infinite amount of references at zero depth.
-            Ok(())
-        } else {
-            if self.references == u8::MAX {
-                return Err(Error::EntityReferenceLoop(stream.gen_text_pos()));
-            }
-
-            self.references += 1;
-            Ok(())
-        }
-    }
-}
-
 struct Context<'input> {
     opt: ParsingOptions<'input>,
     namespace_start_idx: usize,
     current_attributes: Vec<TempAttributeData<'input>>,
     awaiting_subtree: Vec<NodeId>,
     parent_prefixes: Vec<&'input str>,
-    entities: Vec<Entity<'input>>,
     after_text: Vec<Cow<'input, str>>,
     parent_id: NodeId,
     tag_name: TagNameSpan<'input>,
-    loop_detector: LoopDetector,
     doc: Document<'input>,
 }
 
@@ -677,23 +541,19 @@ fn parse<'input>(text: &'input str, opt: ParsingOptions<'input>) -> Result<Docum
     doc.namespaces
         .push_ns(Some(NS_XML_PREFIX), StringStorage::Borrowed(NS_XML_URI))?;
 
-    let allow_dtd = opt.allow_dtd;
-
     let mut ctx = Context {
         opt,
         namespace_start_idx: 1,
         current_attributes: Vec::with_capacity(16),
-        entities: Vec::new(),
         awaiting_subtree: Vec::new(),
         parent_prefixes: vec![""],
         after_text: Vec::with_capacity(1),
         parent_id: NodeId::new(0),
         tag_name: TagNameSpan::new_null(),
-        loop_detector: LoopDetector::default(),
         doc,
     };
 
-    tokenizer::parse(text, allow_dtd, &mut ctx)?;
+    tokenizer::parse(text, &mut ctx)?;
 
     let mut doc = ctx.doc;
     if !doc.root().children().any(|n| n.is_element()) {
@@ -716,20 +576,9 @@ impl<'input> tokenizer::XmlEvents<'input> for Context<'input> {
     #[inline(always)]
     fn token(&mut self, token: tokenizer::Token<'input>) -> Result<()> {
         match token {
-            tokenizer::Token::ProcessingInstruction(target, value, range) => {
-                self.reset_after_text();
-                let pi = NodeKind::PI(PI { target, value });
-                self.append_node(pi, range)?;
-            }
             tokenizer::Token::Comment(text, range) => {
                 self.reset_after_text();
                 self.append_node(NodeKind::Comment(StringStorage::Borrowed(text)), range)?;
-            }
-            tokenizer::Token::EntityDeclaration(name, definition) => {
-                self.entities.push(Entity {
-                    name,
-                    value: definition,
-                });
             }
             tokenizer::Token::ElementStart(prefix, local, start) => {
                 self.reset_after_text();
@@ -763,14 +612,6 @@ impl<'input> tokenizer::XmlEvents<'input> for Context<'input> {
 
         Ok(())
     }
-
-    fn resolve_entity(&mut self, pub_id: Option<&str>, uri: &str) -> core::result::Result<Option<&'input str>, String> {
-        match &mut self.opt.entity_resolver {
-            Some(entity_resolver) => entity_resolver(pub_id, uri),
-            None => Ok(None),
-        }
-    }
-
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -821,7 +662,7 @@ fn process_attribute<'input>(
             )
         {
             let pos = ctx.doc.text_pos_at(range.start);
-            return Err(Error::DuplicatedNamespace(local.to_string(), pos));
+            return Err(Error::DuplicatedNamespace(error_name(local), pos));
         }
 
         // Xml namespace should not be added to the namespaces.
@@ -920,8 +761,8 @@ fn process_element<'input>(
             if let NodeKind::Element { ref tag_name, .. } = parent_node.kind {
                 if prefix != parent_prefix || local != tag_name.local_name {
                     return Err(Error::UnexpectedCloseTag(
-                        gen_qname_string(parent_prefix, tag_name.local_name),
-                        gen_qname_string(prefix, local),
+                        error_qname(parent_prefix, tag_name.local_name),
+                        error_qname(prefix, local),
                         ctx.doc.text_pos_at(token_range.start),
                     ));
                 }
@@ -1036,7 +877,7 @@ fn resolve_attributes(namespaces: ShortRange, ctx: &mut Context) -> Result<Short
             attr.name.as_expanded_name(&ctx.doc) == attr_name.as_expanded_name(&ctx.doc)
         }) {
             let pos = ctx.doc.text_pos_at(attr.range.start);
-            return Err(Error::DuplicatedAttribute(attr.local.to_string(), pos));
+            return Err(Error::DuplicatedAttribute(error_name(attr.local), pos));
         }
 
         ctx.doc.attributes.push(AttributeData {
@@ -1069,7 +910,7 @@ fn process_text<'input>(
     let mut is_as_is = false; // TODO: explain
     let mut stream = Stream::from_substr(ctx.doc.text, range.clone());
     while !stream.at_end() {
-        match parse_next_chunk(&mut stream, &ctx.entities)? {
+        match parse_next_chunk(&mut stream)? {
             NextChunk::Byte(c) => {
                 if is_as_is {
                     text_buffer.push_raw(c);
@@ -1079,41 +920,12 @@ fn process_text<'input>(
                 }
             }
             NextChunk::Char(c) => {
+                // Characters from a reference are added as is (`lxml` does the same). wsbmc
+                // patch: with no DTD there are no entities, so no reference is read from one.
                 for b in CharToBytes::new(c) {
-                    if ctx.loop_detector.depth > 0 {
-                        text_buffer.push_from_text(b, stream.at_end());
-                    } else {
-                        // Characters not from entity should be added as is.
-                        // Not sure why... At least `lxml` produces the same result.
-                        text_buffer.push_raw(b);
-                        is_as_is = true;
-                    }
+                    text_buffer.push_raw(b);
+                    is_as_is = true;
                 }
-            }
-            NextChunk::Text(fragment) => {
-                is_as_is = false;
-
-                if !text_buffer.is_empty() {
-                    ctx.append_text(Cow::Owned(text_buffer.finish()), range.clone())?;
-                }
-
-                ctx.loop_detector.inc_references(&stream)?;
-                ctx.loop_detector.inc_depth(&stream)?;
-
-                let text = if fragment.range().start == 0 {
-                    fragment.as_str()
-                } else {
-                    ctx.doc.text
-                };
-
-                let mut stream = Stream::from_substr(text, fragment.range());
-                let prev_tag_name = ctx.tag_name;
-                ctx.tag_name = TagNameSpan::new_null();
-                tokenizer::parse_content(&mut stream, ctx)?;
-                ctx.tag_name = prev_tag_name;
-                text_buffer.clear();
-
-                ctx.loop_detector.dec_depth();
             }
         }
     }
@@ -1163,13 +975,12 @@ fn process_cdata<'input>(
     Ok(())
 }
 
-enum NextChunk<'a> {
+enum NextChunk {
     Byte(u8),
     Char(char),
-    Text(StrSpan<'a>),
 }
 
-fn parse_next_chunk<'a>(stream: &mut Stream<'a>, entities: &[Entity<'a>]) -> Result<NextChunk<'a>> {
+fn parse_next_chunk(stream: &mut Stream<'_>) -> Result<NextChunk> {
     debug_assert!(!stream.at_end());
 
     // Safe, because we already checked that stream is not at the end.
@@ -1181,14 +992,11 @@ fn parse_next_chunk<'a>(stream: &mut Stream<'a>, entities: &[Entity<'a>]) -> Res
         let start = stream.pos();
         match stream.consume_reference() {
             Some(Reference::Char(ch)) => Ok(NextChunk::Char(ch)),
-            Some(Reference::Entity(name)) => entities
-                .iter()
-                .find(|e| e.name == name)
-                .map(|e| NextChunk::Text(e.value))
-                .ok_or_else(|| {
-                    let pos = stream.gen_text_pos_from(start);
-                    Error::UnknownEntityReference(name.into(), pos)
-                }),
+            // wsbmc patch: no DTD, so every entity but the five predefined ones is unknown.
+            Some(Reference::Entity(name)) => {
+                let pos = stream.gen_text_pos_from(start);
+                Err(Error::UnknownEntityReference(error_name(name), pos))
+            }
             None => {
                 let pos = stream.gen_text_pos_from(start);
                 Err(Error::MalformedEntityReference(pos))
@@ -1232,36 +1040,16 @@ fn _normalize_attribute(text: StrSpan, buffer: &mut TextBuffer, ctx: &mut Contex
         let start = stream.pos();
         match stream.consume_reference() {
             Some(Reference::Char(ch)) => {
+                // Characters not from an entity are added as is (`lxml` does the same).
                 for b in CharToBytes::new(ch) {
-                    if ctx.loop_detector.depth > 0 {
-                        // Escaped `<` inside an ENTITY is an error.
-                        // Escaped `<` outside an ENTITY is ok.
-                        if b == b'<' {
-                            return Err(Error::InvalidAttributeValue(
-                                stream.gen_text_pos_from(start),
-                            ));
-                        }
-
-                        buffer.push_from_attr(b, None);
-                    } else {
-                        // Characters not from entity should be added as is.
-                        // Not sure why... At least `lxml` produces the same results.
-                        buffer.push_raw(b);
-                    }
+                    buffer.push_raw(b);
                 }
             }
-            Some(Reference::Entity(name)) => match ctx.entities.iter().find(|e| e.name == name) {
-                Some(entity) => {
-                    ctx.loop_detector.inc_references(&stream)?;
-                    ctx.loop_detector.inc_depth(&stream)?;
-                    _normalize_attribute(entity.value, buffer, ctx)?;
-                    ctx.loop_detector.dec_depth();
-                }
-                None => {
-                    let pos = stream.gen_text_pos_from(start);
-                    return Err(Error::UnknownEntityReference(name.into(), pos));
-                }
-            },
+            // wsbmc patch: no DTD, so every entity but the five predefined ones is unknown.
+            Some(Reference::Entity(name)) => {
+                let pos = stream.gen_text_pos_from(start);
+                return Err(Error::UnknownEntityReference(error_name(name), pos));
+            }
             None => {
                 let pos = stream.gen_text_pos_from(start);
                 return Err(Error::MalformedEntityReference(pos));
@@ -1302,7 +1090,7 @@ fn get_ns_idx_by_prefix(
                 // Example:
                 // <e random:a='b'/>
                 let pos = doc.text_pos_at(prefix_pos);
-                Err(Error::UnknownNamespace(prefix.to_string(), pos))
+                Err(Error::UnknownNamespace(error_name(prefix), pos))
             } else {
                 // If an URI was not found and prefix IS empty than
                 // an element or an attribute doesn't have a namespace.
@@ -1315,9 +1103,39 @@ fn get_ns_idx_by_prefix(
     }
 }
 
+/// The name an error carries (a prefix, an attribute, an entity). wsbmc patch: only with the
+/// `error-names` feature; without it the error's `String` is empty and nothing is allocated
+/// or copied for it, for a build that never shows more of an error than its position
+/// (PATCHED.md).
+fn error_name(name: &str) -> String {
+    #[cfg(feature = "error-names")]
+    {
+        String::from(name)
+    }
+    #[cfg(not(feature = "error-names"))]
+    {
+        let _ = name;
+        String::new()
+    }
+}
+
+/// [`error_name`] for a qualified name.
+fn error_qname(prefix: &str, local: &str) -> String {
+    #[cfg(feature = "error-names")]
+    {
+        gen_qname_string(prefix, local)
+    }
+    #[cfg(not(feature = "error-names"))]
+    {
+        let _ = (prefix, local);
+        String::new()
+    }
+}
+
+#[cfg(feature = "error-names")]
 fn gen_qname_string(prefix: &str, local: &str) -> String {
     if prefix.is_empty() {
-        local.to_string()
+        String::from(local)
     } else {
         // wsbmc patch: joined by hand, not with `format!` (PATCHED.md).
         let mut name = String::with_capacity(prefix.len() + 1 + local.len());
@@ -1414,11 +1232,6 @@ impl TextBuffer {
         } else {
             self.buffer.push(c);
         }
-    }
-
-    #[inline]
-    fn clear(&mut self) {
-        self.buffer.clear();
     }
 
     #[inline]

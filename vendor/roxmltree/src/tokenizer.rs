@@ -1,6 +1,5 @@
 use core::ops::Range;
 use core::str;
-use alloc::string::String;
 
 use memchr::memchr2;
 
@@ -211,14 +210,8 @@ impl<'input> StrSpan<'input> {
 }
 
 pub enum Token<'input> {
-    // <?target content?>
-    ProcessingInstruction(&'input str, Option<&'input str>, Range<usize>),
-
     // <!-- text -->
     Comment(&'input str, Range<usize>),
-
-    // <!ENTITY ns_extend "http://test.com">
-    EntityDeclaration(&'input str, StrSpan<'input>),
 
     // <ns:elem
     ElementStart(&'input str, &'input str, usize),
@@ -250,14 +243,15 @@ pub enum ElementEnd<'input> {
 
 pub trait XmlEvents<'input> {
     fn token(&mut self, token: Token<'input>) -> Result<()>;
-
-    fn resolve_entity(&mut self, _pub_id: Option<&str>, _uri: &str) -> core::result::Result<Option<&'input str>, String> { Ok(None) }
 }
 
 // document ::= prolog element Misc*
+//
+// wsbmc patch: a document type declaration is always refused (`Error::DtdDetected`), so the
+// DTD parser (internal subset, entity declarations, external IDs) and entity expansion are not
+// in this copy (PATCHED.md). Upstream refused it too unless `ParsingOptions::allow_dtd`.
 pub fn parse<'input>(
     text: &'input str,
-    allow_dtd: bool,
     events: &mut impl XmlEvents<'input>,
 ) -> Result<()> {
     let s = &mut Stream::new(text);
@@ -268,12 +262,7 @@ pub fn parse<'input>(
 
     s.skip_spaces();
     if s.starts_with(b"<!DOCTYPE") {
-        if !allow_dtd {
-            return Err(Error::DtdDetected);
-        }
-
-        parse_doctype(s, events)?;
-        parse_misc(s, events)?;
+        return Err(Error::DtdDetected);
     }
 
     s.skip_spaces();
@@ -297,7 +286,7 @@ fn parse_misc<'input>(s: &mut Stream<'input>, events: &mut impl XmlEvents<'input
         if s.starts_with(b"<!--") {
             parse_comment(s, events)?;
         } else if s.starts_with(b"<?") {
-            parse_pi(s, events)?;
+            return Err(refuse_pi(s));
         } else {
             break;
         }
@@ -315,7 +304,10 @@ fn parse_declaration(s: &mut Stream) -> Result<()> {
         s.advance(3);
     }
 
-    if !s.starts_with(b"<?xml ") {
+    // wsbmc patch: any XML whitespace may follow `<?xml` (XML 1.0 §2.8, `VersionInfo ::= S
+    // 'version' ...`); upstream took only a space and read `<?xml` + tab or newline as a
+    // processing instruction, which this copy refuses.
+    if !s.starts_with_declaration() {
         return Ok(())
     }
 
@@ -383,217 +375,17 @@ fn parse_comment<'input>(s: &mut Stream<'input>, events: &mut impl XmlEvents<'in
 }
 
 // PI       ::= '<?' PITarget (S (Char* - (Char* '?>' Char*)))? '?>'
-// PITarget ::= Name - (('X' | 'x') ('M' | 'm') ('L' | 'l'))
-fn parse_pi<'input>(s: &mut Stream<'input>, events: &mut impl XmlEvents<'input>) -> Result<()> {
-    if s.starts_with(b"<?xml ") {
-        return Err(Error::UnexpectedDeclaration(s.gen_text_pos()));
-    }
-
-    let start = s.pos();
-    s.advance(2);
-    let target = s.consume_name()?;
-    s.skip_spaces();
-    let content = s.consume_chars(|s, c| !(c == '?' && s.starts_with(b"?>")))?;
-    let content = if !content.is_empty() {
-        Some(content)
+//
+// wsbmc patch: a processing instruction is refused (`Error::ProcessingInstruction`) instead of
+// parsed: SOAP 1.2 Part 1 §5 says a message has none and a receiver should fault one
+// (PATCHED.md). An XML declaration anywhere but the start is still `UnexpectedDeclaration`.
+#[cold]
+fn refuse_pi(s: &Stream<'_>) -> Error {
+    if s.starts_with_declaration() {
+        Error::UnexpectedDeclaration(s.gen_text_pos())
     } else {
-        None
-    };
-
-    s.skip_string(b"?>")?;
-
-    let range = s.range_from(start);
-    events.token(Token::ProcessingInstruction(target, content, range))?;
-    Ok(())
-}
-
-fn parse_doctype<'input>(s: &mut Stream<'input>, events: &mut impl XmlEvents<'input>) -> Result<()> {
-    let start = s.pos();
-    parse_doctype_start(s)?;
-    s.skip_spaces();
-
-    if s.curr_byte() == Ok(b'>') {
-        s.advance(1);
-        return Ok(());
+        Error::ProcessingInstruction(s.gen_text_pos())
     }
-
-    s.advance(1); // [
-    while !s.at_end() {
-        s.skip_spaces();
-        if s.starts_with(b"<!ENTITY") {
-            parse_entity_decl(s, events)?;
-        } else if s.starts_with(b"<!--") {
-            parse_comment(s, events)?;
-        } else if s.starts_with(b"<?") {
-            parse_pi(s, events)?;
-        } else if s.starts_with(b"]") {
-            // DTD ends with ']' S? '>', therefore we have to skip possible spaces.
-            s.advance(1);
-            s.skip_spaces();
-            match s.curr_byte() {
-                Ok(b'>') => {
-                    s.advance(1);
-                    break;
-                }
-                Ok(c) => {
-                    return Err(Error::InvalidChar2("'>'", c, s.gen_text_pos()));
-                }
-                Err(_) => {
-                    return Err(Error::UnexpectedEndOfStream);
-                }
-            }
-        } else if s.starts_with(b"<!ELEMENT")
-            || s.starts_with(b"<!ATTLIST")
-            || s.starts_with(b"<!NOTATION")
-        {
-            if consume_decl(s).is_err() {
-                let pos = s.gen_text_pos_from(start);
-                return Err(Error::UnknownToken(pos));
-            }
-        } else {
-            return Err(Error::UnknownToken(s.gen_text_pos()));
-        }
-    }
-
-    Ok(())
-}
-
-// doctypedecl ::= '<!DOCTYPE' S Name (S ExternalID)? S? ('[' intSubset ']' S?)? '>'
-fn parse_doctype_start(s: &mut Stream) -> Result<()> {
-    s.advance(9);
-
-    s.consume_spaces()?;
-    s.skip_name()?;
-    s.skip_spaces();
-
-    let _ = parse_external_id(s)?;
-    s.skip_spaces();
-
-    let c = s.curr_byte()?;
-    if c != b'[' && c != b'>' {
-        return Err(Error::InvalidChar2("'[' or '>'", c, s.gen_text_pos()));
-    }
-
-    Ok(())
-}
-
-// ExternalID ::= 'SYSTEM' S SystemLiteral | 'PUBLIC' S PubidLiteral S SystemLiteral
-fn parse_external_id<'input>(s: &mut Stream<'input>) -> Result<Option<(Option<&'input str>, &'input str)>> {
-    let v = if s.starts_with(b"SYSTEM") || s.starts_with(b"PUBLIC") {
-        let start = s.pos();
-        s.advance(6);
-        let id = s.slice_back(start);
-
-        s.consume_spaces()?;
-        let quote = s.consume_quote()?;
-        let first = s.consume_bytes(|c| c != quote);
-        s.consume_byte(quote)?;
-
-        if id == "SYSTEM" {
-            Some((None, first))
-        } else {
-            s.consume_spaces()?;
-            let quote = s.consume_quote()?;
-            let second = s.consume_bytes(|c| c != quote);
-            s.consume_byte(quote)?;
-
-            Some((Some(first), second))
-        }
-    } else {
-        None
-    };
-
-    Ok(v)
-}
-
-// EntityDecl  ::= GEDecl | PEDecl
-// GEDecl      ::= '<!ENTITY' S Name S EntityDef S? '>'
-// PEDecl      ::= '<!ENTITY' S '%' S Name S PEDef S? '>'
-fn parse_entity_decl<'input>(
-    s: &mut Stream<'input>,
-    events: &mut impl XmlEvents<'input>,
-) -> Result<()> {
-    s.advance(8);
-    s.consume_spaces()?;
-
-    let is_ge = if s.try_consume_byte(b'%') {
-        s.consume_spaces()?;
-        false
-    } else {
-        true
-    };
-
-    let name = s.consume_name()?;
-    s.consume_spaces()?;
-    if let Some(definition) = parse_entity_def(s, events, is_ge)? {
-        events.token(Token::EntityDeclaration(name, definition))?;
-    }
-    s.skip_spaces();
-    s.consume_byte(b'>')?;
-
-    Ok(())
-}
-
-// EntityDef   ::= EntityValue | (ExternalID NDataDecl?)
-// PEDef       ::= EntityValue | ExternalID
-// EntityValue ::= '"' ([^%&"] | PEReference | Reference)* '"' |  "'" ([^%&']
-//                             | PEReference | Reference)* "'"
-// ExternalID  ::= 'SYSTEM' S SystemLiteral | 'PUBLIC' S PubidLiteral S SystemLiteral
-// NDataDecl   ::= S 'NDATA' S Name
-fn parse_entity_def<'input>(
-    s: &mut Stream<'input>,
-    events: &mut impl XmlEvents<'input>,
-    is_ge: bool,
-) -> Result<Option<StrSpan<'input>>> {
-    let c = s.curr_byte()?;
-    match c {
-        b'"' | b'\'' => {
-            let quote = s.consume_quote()?;
-            let start = s.pos();
-            s.skip_bytes(|c| c != quote);
-            let value = s.slice_back_span(start);
-            s.consume_byte(quote)?;
-            Ok(Some(value))
-        }
-        b'S' | b'P' => {
-            if let Some((pub_id, uri)) = parse_external_id(s)? {
-                if is_ge {
-                    s.skip_spaces();
-                    if s.starts_with(b"NDATA") {
-                        s.advance(5);
-                        s.consume_spaces()?;
-                        s.skip_name()?;
-                        // TODO: NDataDecl is not supported
-                    }
-                }
-
-                let value = events.resolve_entity(pub_id, uri).map_err(|msg| Error::EntityResolver(s.gen_text_pos(), msg))?;
-
-                match value {
-                    Some(value) => {
-                        let mut stream = Stream::new(value);
-                        parse_declaration(&mut stream)?;
-                        let value = StrSpan::from(&value[stream.pos..]);
-
-                        Ok(Some(value))
-                    }
-                    None => Ok(None),
-                }
-            } else {
-                Err(Error::InvalidExternalID(s.gen_text_pos()))
-            }
-        }
-        _ => {
-            let pos = s.gen_text_pos();
-            Err(Error::InvalidChar2("a quote, SYSTEM or PUBLIC", c, pos))
-        }
-    }
-}
-
-fn consume_decl(s: &mut Stream) -> Result<()> {
-    s.skip_bytes(|c| c != b'>');
-    s.consume_byte(b'>')?;
-    Ok(())
 }
 
 // EmptyElemTag ::= '<' Name (S Attribute)* S? '/>'
@@ -697,7 +489,7 @@ pub fn parse_content<'input>(
                         return Err(Error::UnknownToken(s.gen_text_pos()));
                     }
                 }
-                Ok(b'?') => parse_pi(s, events)?,
+                Ok(b'?') => return Err(refuse_pi(s)),
                 Ok(b'/') => {
                     parse_close_element(s, events)?;
                     if depth == 0 {
@@ -857,6 +649,12 @@ impl<'input> Stream<'input> {
     }
 
     #[inline]
+    /// `<?xml` and a whitespace: the XML declaration, not a processing instruction.
+    fn starts_with_declaration(&self) -> bool {
+        self.starts_with(b"<?xml")
+            && matches!(self.as_bytes().get(5), Some(b' ' | b'\t' | b'\n' | b'\r'))
+    }
+
     fn starts_with(&self, text: &[u8]) -> bool {
         self.span.text.as_bytes()[self.pos..self.end].starts_with(text)
     }
@@ -1015,7 +813,20 @@ impl<'input> Stream<'input> {
                 (value, 10)
             };
 
-            let n = u32::from_str_radix(value, radix).ok()?;
+            // wsbmc patch: the digits are read by hand rather than by `u32::from_str_radix`,
+            // whose generic code was this copy's only use of it on the bare-metal image. Same
+            // result: `value` holds only digits of `radix`, none is `None`, overflow is `None`.
+            if value.is_empty() {
+                return None;
+            }
+            let mut n = 0u32;
+            for b in value.bytes() {
+                let d = match b {
+                    b'0'..=b'9' => b - b'0',
+                    _ => (b | 0x20) - b'a' + 10,
+                };
+                n = n.checked_mul(radix)?.checked_add(u32::from(d))?;
+            }
 
             // wsbmc patch: a reference to no character at all (a surrogate, or past U+10FFFF)
             // is malformed (XML 1.0 §4.1, WFC: Legal Character); upstream read it as U+FFFD,
