@@ -45,8 +45,12 @@ impl Target {
             let (host, after) = v6.split_once(']').ok_or("unclosed IPv6 literal")?;
             (host, after.strip_prefix(':'))
         } else {
-            match authority.rsplit_once(':') {
-                Some((h, p)) => (h, Some(p)),
+            // By byte: a string pattern here links core's reverse searcher.
+            match authority.bytes().rposition(|b| b == b':') {
+                Some(i) => (
+                    authority.get(..i).unwrap_or_default(),
+                    authority.get(i + 1..),
+                ),
                 None => (authority, None),
             }
         };
@@ -54,7 +58,9 @@ impl Target {
             return Err("no host");
         }
         let port = match port {
-            Some(p) => p.parse::<u16>().map_err(|_| "bad port")?,
+            Some(p) => number(p, 10)
+                .and_then(|n| u16::try_from(n).ok())
+                .ok_or("bad port")?,
             None if https => 443,
             None => 80,
         };
@@ -123,6 +129,19 @@ fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
     head.eq_ignore_ascii_case(prefix)
         .then(|| s.get(prefix.len()..))
         .flatten()
+}
+
+/// The digits of `s` in `radix` (10 or 16), no sign; `None` when empty, not digits, or past
+/// `usize`. One loop for every number an answer or URL carries, rather than core's parser
+/// once per integer type.
+pub fn number(s: &str, radix: u32) -> Option<usize> {
+    if s.is_empty() {
+        return None;
+    }
+    s.chars().try_fold(0usize, |n, c| {
+        n.checked_mul(radix as usize)?
+            .checked_add(c.to_digit(radix)? as usize)
+    })
 }
 
 /// Appends `n` in decimal.
@@ -217,7 +236,8 @@ pub fn parse_answer(buf: &[u8], eof: bool, max: usize) -> Result<Option<Answer>,
             };
         };
         let head = core::str::from_utf8(&rest[..end]).map_err(|_| "the header is not UTF-8")?;
-        let mut lines = head.split("\r\n");
+        // Split at '\n' and trimmed of '\r': a "\r\n" pattern links core's two-way searcher.
+        let mut lines = head.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
         let status_line = lines.next().unwrap_or("");
         let mut parts = status_line.splitn(3, ' ');
         let version = parts.next().unwrap_or("");
@@ -226,7 +246,8 @@ pub fn parse_answer(buf: &[u8], eof: bool, max: usize) -> Result<Option<Answer>,
         }
         let status: u16 = parts
             .next()
-            .and_then(|s| s.parse().ok())
+            .and_then(|s| number(s, 10))
+            .and_then(|s| u16::try_from(s).ok())
             .filter(|s| (100..600).contains(s))
             .ok_or("bad status line")?;
         let mut length = None;
@@ -240,7 +261,7 @@ pub fn parse_answer(buf: &[u8], eof: bool, max: usize) -> Result<Option<Answer>,
             };
             let value = value.trim();
             if name.eq_ignore_ascii_case("content-length") {
-                length = Some(value.parse::<usize>().map_err(|_| "bad Content-Length")?);
+                length = Some(number(value, 10).ok_or("bad Content-Length")?);
             } else if name.eq_ignore_ascii_case("transfer-encoding") {
                 chunked = value
                     .split(',')
@@ -319,7 +340,7 @@ fn dechunk(mut b: &[u8], max: usize) -> Result<Option<(Vec<u8>, usize)>, &'stati
         };
         let size_text = core::str::from_utf8(&b[..eol]).map_err(|_| "bad chunk size")?;
         let size_text = size_text.split(';').next().unwrap_or("").trim();
-        let size = usize::from_str_radix(size_text, 16).map_err(|_| "bad chunk size")?;
+        let size = number(size_text, 16).ok_or("bad chunk size")?;
         if size > max || out.len() + size > max {
             return Err("a chunk is too long");
         }
@@ -622,6 +643,30 @@ mod tests {
         assert!(!notify.same_origin(&Target::parse("http://other:8080/end").unwrap()));
         assert!(!notify.same_origin(&Target::parse("https://sink:8080/end").unwrap()));
         assert!(!notify.same_origin(&Target::parse("http://sink:8081/end").unwrap()));
+    }
+
+    #[test]
+    fn numbers_parse_as_core_would_without_a_sign() {
+        for (text, radix) in [
+            ("0", 10),
+            ("65535", 10),
+            ("007", 10),
+            ("1f", 16),
+            ("FFFF", 16),
+            ("", 10),
+            ("+1", 10),
+            ("-1", 10),
+            ("1 ", 10),
+            ("x", 16),
+            ("99999999999999999999999", 10),
+            ("\u{661}", 10),
+        ] {
+            let core = usize::from_str_radix(text, radix)
+                .ok()
+                .filter(|_| !text.starts_with('+'));
+            assert_eq!(number(text, radix), core, "{text:?}");
+        }
+        assert!(Target::parse("http://h:+80/").is_err());
     }
 
     #[test]
