@@ -79,7 +79,9 @@ pub struct Source {
     /// Unix milliseconds, where the platform has a wall clock (for `xs:dateTime` expiries).
     wall: Option<fn() -> u64>,
     /// Whether the platform's delivery task speaks TLS: without it an https NotifyTo or EndTo
-    /// is refused at Subscribe rather than granted and never delivered.
+    /// is refused at Subscribe rather than granted and never delivered. Without `push` no
+    /// address is kept, so there is nothing to check.
+    #[cfg(feature = "push")]
     https: bool,
 }
 
@@ -92,6 +94,7 @@ impl Source {
             ids: RefCell::new(TokenGen::new(seed)),
             modes,
             wall: None,
+            #[cfg(feature = "push")]
             https: true,
         }
     }
@@ -106,7 +109,10 @@ impl Source {
     /// with `wsman:UnusableAddress`): for a platform whose delivery task has no TLS client (the
     /// bare-metal image).
     pub fn set_http_only(&mut self) {
-        self.https = false;
+        #[cfg(feature = "push")]
+        {
+            self.https = false;
+        }
     }
 
     /// Gives the source a wall clock, so Expires may be a date-time.
@@ -174,6 +180,7 @@ impl View<'_> {
                 fault.message("This event source does not deliver in that mode.")
             });
         }
+        #[cfg(feature = "push")]
         if !src.https
             && [terms.notify_to.as_ref(), terms.end_to.as_ref()]
                 .into_iter()
