@@ -664,9 +664,10 @@ class GuestSink(EventSink):
         return f"http://10.0.2.2:{self.port}{path}"
 
 
-def _subscribe_push(image, session, sink, mode, auth=None, notify=None):
+def _subscribe_push(image, session, sink, mode, auth=None, notify=None, delivery="", end_to=""):
     """Subscribe for `sink` in `mode`; `auth` = (scheme, user, password) as openwsman sends
-    delivery credentials (wsman:Auth in Delivery, a wst:IssuedTokens header)."""
+    delivery credentials (wsman:Auth in Delivery, a wst:IssuedTokens header); `delivery` more
+    Delivery terms, `end_to` an EndTo element."""
     profile, header = "", ""
     if auth:
         scheme, user, password = auth
@@ -679,8 +680,8 @@ def _subscribe_push(image, session, sink, mode, auth=None, notify=None):
             f"</wst:RequestedSecurityToken></wst:RequestSecurityTokenResponse></wst:IssuedTokens>"
         )
     body = (
-        f'<e:Subscribe xmlns:e="{EVENTING}"><e:Delivery Mode="{mode}">{notify or sink.notify_to()}'
-        f"{profile}</e:Delivery><e:Expires>PT600S</e:Expires></e:Subscribe>"
+        f'<e:Subscribe xmlns:e="{EVENTING}">{end_to}<e:Delivery Mode="{mode}">{notify or sink.notify_to()}'
+        f"{profile}{delivery}</e:Delivery><e:Expires>PT600S</e:Expires></e:Subscribe>"
     )
     env, _ = envelope(EVENTING + "/Subscribe", ALL_CLASSES, body=body, extra_headers=header)
     return session.post(
@@ -784,6 +785,70 @@ def test_push_delivers_the_qom_set_crossing_to_a_sink_on_the_host(image, kept, s
     log = image.log()
     for sign in ("allocation failed", "panic", "hard fault"):
         assert sign not in log, log[-3000:]
+
+
+def test_push_retries_a_sink_that_is_down_then_ends_the_subscription(image, kept):
+    """The scheduler's retry, back-off and end on the bare-metal delivery task (feature `push`):
+    a Push subscription with one-second heartbeats, ConnectionRetry Total=1 and an EndTo on a
+    second sink; once its sink is down, the heartbeat fails, is retried once a second later,
+    and the subscription ends with a SubscriptionEnd (Status DeliveryFailure) to EndTo. A sink
+    that answers wsman:DeliveryRefused ends its subscription at once, without one. Skipped like
+    the test above."""
+    sink = GuestSink(PUSH_MODE)
+    ender = GuestSink(PUSH_MODE)
+    refusing = GuestSink(PUSH_MODE)
+    refusing.refuse = True
+    idents = []
+    try:
+        retry = '<w:Heartbeats>PT1S</w:Heartbeats><w:ConnectionRetry Total="1">PT1S</w:ConnectionRetry>'
+        r = _subscribe_push(image, kept, sink, PUSH_MODE, delivery=retry, end_to=ender.end_to())
+        if r.status_code != 200 and os.environ.get("WSBMC_LM3S_PUSH") != "1":
+            if fault_of(r.text)[1].endswith("DeliveryModeRequestedUnavailable"):
+                pytest.skip("image built without the push feature")
+        assert r.status_code == 200, r.text
+        ident = ET.fromstring(r.text).findtext(f".//{{{EVENTING}}}Identifier")
+        idents.append(ident)
+        beats = sink.wait_for(lambda ds: ds[1:], within=PUSH_WAIT_S, what="two heartbeats")
+        assert all(d.action.endswith("/Heartbeat") for d in beats), beats
+        sink.stop()
+        t0 = time.monotonic()
+        deadline = t0 + PUSH_WAIT_S
+        while not ender.ends:
+            assert time.monotonic() < deadline, "no SubscriptionEnd reached EndTo"
+            time.sleep(0.1)
+        ends = list(ender.ends)
+        print(f"lm3s6965evb: sink down to SubscriptionEnd {time.monotonic() - t0:.3f} s")
+        assert len(ends) == 1, ends
+        status = ends[0].body.findtext(f"{{{EVENTING}}}SubscriptionEnd/{{{EVENTING}}}Status")
+        assert status == EVENTING + "/DeliveryFailure", status
+        r = _event_post(image, EVENTING + "/GetStatus", f'<e:GetStatus xmlns:e="{EVENTING}"/>', ident, session=kept)
+        assert r.status_code == 500 and fault_of(r.text)[1].endswith("DestinationUnreachable"), r.text
+        idents.remove(ident)
+        assert ender.deliveries == [] and ender.errors == [] and sink.errors == []
+
+        r = _subscribe_push(image, kept, refusing, PUSH_MODE, delivery=retry, end_to=ender.end_to())
+        assert r.status_code == 200, r.text
+        ident = ET.fromstring(r.text).findtext(f".//{{{EVENTING}}}Identifier")
+        idents.append(ident)
+        deadline = time.monotonic() + PUSH_WAIT_S
+        while refusing.refused == 0:
+            assert time.monotonic() < deadline, "no delivery reached the refusing sink"
+            time.sleep(0.1)
+        deadline = time.monotonic() + 5
+        while True:
+            r = _event_post(image, EVENTING + "/GetStatus", f'<e:GetStatus xmlns:e="{EVENTING}"/>', ident, session=kept)
+            if r.status_code == 500:
+                break
+            assert time.monotonic() < deadline, "the refused subscription is still there"
+            time.sleep(0.2)
+        assert fault_of(r.text)[1].endswith("DestinationUnreachable"), r.text
+        idents.remove(ident)
+        assert refusing.refused == 1 and len(ender.ends) == 1, (refusing.refused, ender.ends)
+    finally:
+        for ident in idents:
+            _event_post(image, EVENTING + "/Unsubscribe", f'<e:Unsubscribe xmlns:e="{EVENTING}"/>', ident, session=kept)
+        for s in (sink, ender, refusing):
+            s.stop()
 
 
 def _heap_used(image, after_line):
