@@ -4,8 +4,9 @@
 //!
 //! Pull is offered by default: it needs no outbound connection, so nothing here waits. The
 //! push modes are offered once the image says it runs a delivery task
-//! (`Agent::enable_push_delivery`, the std images); until then Subscribe in another mode is
-//! refused with `wse:DeliveryModeRequestedUnavailable`. Indications are raised from what the
+//! (`Agent::enable_push_delivery`: the std images, and the bare-metal one with its `push`
+//! feature); until then Subscribe in another mode is refused with
+//! `wse:DeliveryModeRequestedUnavailable`. Indications are raised from what the
 //! log task stored, so a threshold edge the per-sensor rate limit kept out of the SEL raises
 //! none either, and a replay from a Bookmark yields exactly what was delivered live.
 
@@ -19,6 +20,15 @@ use crate::log::LogShared;
 
 /// The delivery modes every image delivers: Pull needs no delivery task.
 pub(crate) const MODES: &[DeliveryMode] = &[DeliveryMode::Pull];
+
+/// The modes an image with a delivery task and deferred events delivers: one event per
+/// message, so one is rendered at a time (`Agent::enable_push_delivery`).
+#[cfg(feature = "eventing-deferred")]
+pub(crate) const DEFERRED_PUSH_MODES: &[DeliveryMode] = &[
+    DeliveryMode::Pull,
+    DeliveryMode::Push,
+    DeliveryMode::PushWithAck,
+];
 
 /// Every mode, for an image with a delivery task.
 #[cfg_attr(feature = "eventing-deferred", allow(dead_code))]

@@ -233,14 +233,37 @@ impl Agent {
 
     /// Accepts Push, PushWithAck and Events subscriptions besides Pull: for an image that runs
     /// a delivery task. Without one those modes stay refused, since nothing would deliver them.
-    /// With `eventing-deferred` they stay refused too: push messages are made from rendered
-    /// events, and that feature queues none.
+    /// With `eventing-deferred` Push and PushWithAck only: their one event is rendered as the
+    /// message is made ([`Self::render_delivery`], behind the image's own heap check), where an
+    /// Events batch would hold several at once.
     #[cfg(feature = "eventing")]
     pub fn enable_push_delivery(&mut self) {
         #[cfg(not(feature = "eventing-deferred"))]
         self.events.set_modes(events::ALL_MODES);
         #[cfg(feature = "eventing-deferred")]
-        wsbmc_log::warn!("push delivery needs rendered events; eventing-deferred keeps Pull only");
+        self.events.set_modes(events::DEFERRED_PUSH_MODES);
+    }
+
+    /// Refuses https NotifyTo and EndTo addresses at Subscribe, with the addressing fault: for
+    /// an image whose delivery task has no TLS client (the bare-metal one).
+    #[cfg(feature = "eventing")]
+    pub fn deliver_over_http_only(&mut self) {
+        self.events.set_http_only();
+    }
+
+    /// Writes the envelope of `d`, the message in flight for `sub`, rendering a deferred event
+    /// from the SEL record it was queued as (wsbmc-eventing's `render::delivery_from`). False,
+    /// with nothing written, when the message has no destination.
+    #[cfg(feature = "eventing")]
+    pub fn render_delivery(
+        &self,
+        out: &mut wsbmc_wsman::XmlWriter,
+        sub: &wsbmc_eventing::Subscription,
+        d: &wsbmc_eventing::Delivery,
+        message_id: &str,
+        manager: &str,
+    ) -> bool {
+        wsbmc_eventing::render::delivery_from(out, sub, d, message_id, manager, &self.backlog())
     }
 
     /// Gives the subscriptions the wall clock (Unix ms): Expires may then be a date-time, and

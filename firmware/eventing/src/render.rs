@@ -18,8 +18,9 @@ use wsbmc_wsman::ns::{ANONYMOUS, SOAP};
 
 use crate::deliver::{Delivery, DeliveryKind};
 use crate::ns;
+use crate::source::{Backlog, NoBacklog};
 use crate::subscribe::{Endpoint, Expires};
-use crate::table::{Event, Subscription};
+use crate::table::{Body, Event, Subscription};
 
 /// The text of `wse:Expires` in a response: a duration, or a date-time if that was asked.
 pub fn expires_text(e: Expires) -> String {
@@ -94,6 +95,17 @@ pub fn destination(sub: &Subscription, kind: DeliveryKind) -> Option<&Endpoint> 
     }
 }
 
+/// An event's markup: as it was rendered, or a deferred one rendered now. A deferred event that
+/// no longer renders (a record the platform cannot decode) leaves the body empty, as in a Pull.
+fn event_body(out: &mut XmlWriter, e: &Event, backlog: &dyn Backlog) {
+    match &e.body {
+        Body::Rendered(b) => out.raw(b),
+        Body::Deferred { record, part } => {
+            let _ = backlog.render(record, *part, out);
+        }
+    }
+}
+
 /// Reference parameters as headers; each declares its own namespace on a private prefix.
 fn ref_param_headers(out: &mut XmlWriter, to: &Endpoint) {
     for p in &to.params {
@@ -117,6 +129,21 @@ pub fn delivery(
     d: &Delivery,
     message_id: &str,
     manager: &str,
+) -> bool {
+    delivery_from(out, sub, d, message_id, manager, &NoBacklog)
+}
+
+/// [`delivery`] for a platform that queues deferred events ([`Body::Deferred`]): `backlog`
+/// renders them into the envelope as the message is made (the bare-metal image, whose heap
+/// cannot hold its queues rendered). The caller checks it has the heap for that first, as a
+/// Pull does with [`Backlog::can_render`].
+pub fn delivery_from(
+    out: &mut XmlWriter,
+    sub: &Subscription,
+    d: &Delivery,
+    message_id: &str,
+    manager: &str,
+    backlog: &dyn Backlog,
 ) -> bool {
     let Some(to) = destination(sub, d.kind) else {
         return false;
@@ -163,8 +190,8 @@ pub fn delivery(
     match d.kind {
         DeliveryKind::Event => {
             out.open("s:Body", &[]);
-            if let Some(b) = sub.in_flight().first().and_then(Event::rendered) {
-                out.raw(b);
+            if let Some(e) = sub.in_flight().first() {
+                event_body(out, e, backlog);
             }
             out.close("s:Body");
         }
@@ -173,7 +200,7 @@ pub fn delivery(
             out.open("w:Events", &[]);
             for e in sub.in_flight() {
                 out.open("w:Event", &[("Action", e.action.as_ref())]);
-                out.raw(e.rendered().unwrap_or_default());
+                event_body(out, e, backlog);
                 out.close("w:Event");
             }
             out.close("w:Events");
@@ -353,5 +380,51 @@ mod tests {
             "http://bmc/"
         ));
         assert!(out.is_empty());
+    }
+
+    /// A deferred event goes out rendered by the platform's backlog as the message is made.
+    #[test]
+    fn a_deferred_event_is_rendered_into_its_push_by_the_backlog() {
+        struct Sel;
+        impl Backlog for Sel {
+            fn replay(
+                &self,
+                _: crate::Bookmark,
+                _: Option<&str>,
+                _: &mut dyn FnMut(Event),
+            ) -> Result<(), wsbmc_wsman::Fault> {
+                Ok(())
+            }
+            fn render(&self, record: &[u8; 16], part: u8, out: &mut XmlWriter) -> bool {
+                assert_eq!((record[0], part), (4, 1));
+                out.raw(r#"<p:R xmlns:p="urn:p"/>"#);
+                true
+            }
+        }
+        let (mut t, _) = table(DeliveryMode::Push);
+        t.offer(Event::deferred(9, "urn:alert", [4; 16], 1), 0, |_| true);
+        let d = t.poll(0).unwrap();
+        let sub = t.get(&d.id).unwrap();
+        let mut out = XmlWriter::new();
+        assert!(delivery_from(
+            &mut out,
+            sub,
+            &d,
+            "uuid:M",
+            "http://bmc/wsman",
+            &Sel
+        ));
+        let s = out.into_string();
+        roxmltree::Document::parse(&s).expect("well-formed");
+        assert!(s.contains("<a:Action>urn:alert</a:Action>"), "{s}");
+        assert!(
+            s.contains(r#"<s:Body><p:R xmlns:p="urn:p"/></s:Body>"#),
+            "{s}"
+        );
+        assert!(s.contains("<w:Bookmark>sel:9</w:Bookmark>"), "{s}");
+        // Without a backlog that renders, the body is empty rather than wrong.
+        let mut out = XmlWriter::new();
+        assert!(delivery(&mut out, sub, &d, "uuid:M", "http://bmc/wsman"));
+        assert!(!out.into_string().contains("p:R"));
     }
 }

@@ -78,6 +78,11 @@ pub struct Source {
     modes: &'static [DeliveryMode],
     /// Unix milliseconds, where the platform has a wall clock (for `xs:dateTime` expiries).
     wall: Option<fn() -> u64>,
+    /// Whether the platform's delivery task speaks TLS: without it an https NotifyTo or EndTo
+    /// is refused at Subscribe rather than granted and never delivered. Without `push` no
+    /// address is kept, so there is nothing to check.
+    #[cfg(feature = "push")]
+    https: bool,
 }
 
 impl Source {
@@ -89,6 +94,8 @@ impl Source {
             ids: RefCell::new(TokenGen::new(seed)),
             modes,
             wall: None,
+            #[cfg(feature = "push")]
+            https: true,
         }
     }
 
@@ -96,6 +103,16 @@ impl Source {
     /// (the std images) adds the push modes to what it was built with.
     pub fn set_modes(&mut self, modes: &'static [DeliveryMode]) {
         self.modes = modes;
+    }
+
+    /// Refuses https NotifyTo and EndTo addresses from now on (`wse:EventSourceUnableToProcess`
+    /// with `wsman:UnusableAddress`): for a platform whose delivery task has no TLS client (the
+    /// bare-metal image).
+    pub fn set_http_only(&mut self) {
+        #[cfg(feature = "push")]
+        {
+            self.https = false;
+        }
     }
 
     /// Gives the source a wall clock, so Expires may be a date-time.
@@ -162,6 +179,19 @@ impl View<'_> {
             } else {
                 fault.message("This event source does not deliver in that mode.")
             });
+        }
+        #[cfg(feature = "push")]
+        if !src.https
+            && [terms.notify_to.as_ref(), terms.end_to.as_ref()]
+                .into_iter()
+                .flatten()
+                .any(subscribe::Endpoint::is_https)
+        {
+            return Err(Fault::with_detail(
+                FaultKind::EventSourceUnableToProcess,
+                FaultDetail::UnusableAddress,
+            )
+            .message("This event source delivers over http only, not https."));
         }
         let bookmark = terms.bookmark;
         let filter = terms.filter.clone();
@@ -399,5 +429,49 @@ mod tests {
             pull(&view, &id).expect_err("empty").kind,
             FaultKind::TimedOut
         );
+    }
+
+    /// An image without a TLS client refuses an https NotifyTo or EndTo with the addressing
+    /// fault, and still takes http ones.
+    #[cfg(feature = "push")]
+    #[test]
+    fn an_http_only_source_refuses_https_addresses_at_subscribe() {
+        use wsbmc_wsman::events::{EventOp, EventRequest};
+        let subscribe = |source: &Source, notify: &str, end: &str| {
+            let xml = alloc::format!(
+                r#"<e:Subscribe xmlns:e="{}" xmlns:a="{}"><e:EndTo><a:Address>{end}</a:Address></e:EndTo><e:Delivery Mode="{}"><e:NotifyTo><a:Address>{notify}</a:Address></e:NotifyTo></e:Delivery></e:Subscribe>"#,
+                ns::WSE,
+                ns::WSA,
+                DeliveryMode::Push.uri(),
+            );
+            let doc = roxmltree::Document::parse(&xml).unwrap();
+            let req = EventRequest {
+                op: EventOp::Subscribe,
+                user: "u",
+                now_ms: 0,
+                header: None,
+                body: Some(doc.root_element()),
+                to: None,
+                resource_uri: None,
+            };
+            let mut out = XmlWriter::new();
+            source.with(&NoBacklog).subscribe(&req, &mut out)
+        };
+        const MODES: &[DeliveryMode] = &[DeliveryMode::Pull, DeliveryMode::Push];
+        let mut source = Source::new(Config::default(), 1, MODES);
+        assert!(subscribe(&source, "https://h/s", "http://h/e").is_ok());
+        source.set_http_only();
+        for (notify, end) in [("https://h/s", "http://h/e"), ("http://h/s", "HTTPS://h/e")] {
+            let f = subscribe(&source, notify, end).expect_err("https refused");
+            assert_eq!(
+                (f.kind, f.detail),
+                (
+                    FaultKind::EventSourceUnableToProcess,
+                    Some(FaultDetail::UnusableAddress)
+                )
+            );
+        }
+        assert!(subscribe(&source, "http://h/s", "http://h/e").is_ok());
+        assert_eq!(source.table().borrow().len(), 2);
     }
 }

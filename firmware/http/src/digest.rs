@@ -71,7 +71,7 @@ impl Algorithm {
         }
     }
 
-    fn len(self) -> usize {
+    pub(crate) fn len(self) -> usize {
         match self {
             Algorithm::Md5 => 16,
             Algorithm::Sha256 => 32,
@@ -79,7 +79,7 @@ impl Algorithm {
     }
 
     /// H(parts joined with ':'), in the first `len()` bytes.
-    fn hash(self, parts: &[&[u8]]) -> [u8; 32] {
+    pub(crate) fn hash(self, parts: &[&[u8]]) -> [u8; 32] {
         let mut out = [0u8; 32];
         match self {
             Algorithm::Md5 => {
@@ -635,7 +635,7 @@ fn hex_val(b: u8) -> Option<u8> {
 }
 
 /// Lowercase hex of `bytes` into the first `2 * bytes.len()` bytes of `out` (as many as fit).
-fn hex_into(bytes: &[u8], out: &mut [u8]) {
+pub(crate) fn hex_into(bytes: &[u8], out: &mut [u8]) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     for (b, pair) in bytes.iter().zip(out.chunks_exact_mut(2)) {
         pair[0] = DIGITS[usize::from(b >> 4)];

@@ -20,6 +20,8 @@ mod auth;
 mod b64;
 mod backoff;
 mod bufio;
+#[cfg(feature = "client")]
+pub mod client;
 mod conn;
 #[cfg(feature = "digest")]
 mod digest;

@@ -7,9 +7,11 @@
 //! threshold crossing's (assert or deassert) its CIM_AlertIndication too. This module sets the
 //! bounds and the render gate. Queued events are kept as their SEL record and rendered into the
 //! Pull that takes them (wsbmc-agent's `eventing-deferred`), so the log task renders nothing
-//! and a full queue holds tens of bytes, not kilobytes. Push needs an HTTP client over embassy-net and is not linked; a Subscribe
-//! in another mode is answered `wse:DeliveryModeRequestedUnavailable`. Subscriptions are not
-//! kept across a restart: the store is RAM, erased at every start.
+//! and a full queue holds tens of bytes, not kilobytes. Push and PushWithAck are delivered by
+//! src/push.rs with the `push` feature (a deferred event rendered as its message is made);
+//! without it, or in Events mode, a Subscribe is answered
+//! `wse:DeliveryModeRequestedUnavailable`. Subscriptions are not kept across a restart: the
+//! store is RAM, erased at every start.
 
 use wsbmc_agent::Agent;
 
@@ -30,7 +32,7 @@ pub const MAX_QUEUE: usize = 2;
 /// Free heap a Pull needs per deferred event it renders: the markup (at most
 /// `wsbmc_eventing::table::DEFERRED_LEN`, 2 KiB) goes into the response, plus about 1 KiB the
 /// renderer holds while it builds the instance. Arithmetic, not a measurement: an upper bound.
-const RENDER_PER_EVENT: usize = 3 * 1024;
+pub(crate) const RENDER_PER_EVENT: usize = 3 * 1024;
 
 /// The render gate: a Pull renders its events only with room for them beside what the request
 /// already holds, else it is answered `wsa:EndpointUnavailable` (as a request without

@@ -25,6 +25,8 @@ mod fru;
 mod limits;
 mod mem;
 mod memfns;
+#[cfg(feature = "push")]
+mod push;
 
 use alloc::vec::Vec;
 
@@ -53,6 +55,8 @@ use defmt_semihosting as _;
 /// back-to-back connections race the re-listen and get reset.
 const HTTP_TASKS: usize = 2;
 const HTTP_PORT: u16 = 80;
+/// Sockets besides the HTTP tasks': the push delivery task's one (feature `push`).
+const PUSH_SOCKETS: usize = cfg!(feature = "push") as usize;
 
 /// Per-connection memory, all of it inside the task's future (static RAM).
 const TCP_RX_LEN: usize = 1024;
@@ -178,6 +182,8 @@ async fn boot(spawner: Spawner) {
         );
     }
     spawn(&spawner, stats_task(agent), "stats");
+    #[cfg(feature = "push")]
+    spawn(&spawner, push::push_task(stack, agent, seed), "push");
 
     stack.wait_config_up().await;
     #[cfg(feature = "ip-interface")]
@@ -207,12 +213,19 @@ fn start_agent(seed: u64) -> &'static Agent {
     system.version = env!("CARGO_PKG_VERSION").into();
     system.build_secs = Some(board::BUILD_SECS);
     static AGENT: StaticCell<Agent> = StaticCell::new();
-    let agent: &'static Agent = AGENT.init(Agent::new(
+    let agent = AGENT.init(Agent::new(
         Monitor::new(board::sensor_table()),
         system,
         wsman_limits(),
         seed,
     ));
+    // src/push.rs delivers Push and PushWithAck, over http:// only.
+    #[cfg(feature = "push")]
+    {
+        agent.enable_push_delivery();
+        agent.deliver_over_http_only();
+    }
+    let agent: &'static Agent = agent;
     // The board has no host power lines, so there is no power task: the host is always on, as
     // on a Linux board without [power] (whose power task reads `AlwaysOn`). Without this the
     // Power Unit sensor would read "Initializing" for ever.
@@ -279,7 +292,7 @@ fn start_network(
     let mac = eth.mac_address();
     info!("mac {=[u8]:02x}", mac);
     let config = net_config();
-    static RESOURCES: StaticCell<StackResources<HTTP_TASKS>> = StaticCell::new();
+    static RESOURCES: StaticCell<StackResources<{ HTTP_TASKS + PUSH_SOCKETS }>> = StaticCell::new();
     let (stack, runner) =
         embassy_net::new(eth, config, RESOURCES.init(StackResources::new()), seed);
     static NET_RUNNER: StaticCell<embassy_net::Runner<'static, &'static mut Ethernet>> =
