@@ -97,6 +97,9 @@ class EventSink:
         self.requests = 0
         self.stale = 0
         self._open = set()
+        # Connections with a request being answered: drop_connections leaves them be until the
+        # answer is out, or the agent would rightly send that message again.
+        self._busy = set()
         self.port = free_port()
         self.deliveries = []
         self.ends = []
@@ -134,7 +137,13 @@ class EventSink:
                 super().finish()
 
             def do_POST(self):
-                sink._handle(self)
+                with sink._lock:
+                    sink._busy.add(self.connection)
+                try:
+                    sink._handle(self)
+                finally:
+                    with sink._lock:
+                        sink._busy.discard(self.connection)
 
         deadline = time.monotonic() + 10
         while True:
@@ -154,14 +163,20 @@ class EventSink:
         self._thread.start()
 
     def drop_connections(self):
-        """Closes every open connection, as a sink's idle timeout does; it keeps serving."""
-        with self._lock:
-            open_now = list(self._open)
-        for c in open_now:
-            try:
-                c.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        """Closes every open connection once it is idle (its last answer written), as a sink's
+        idle timeout does; it keeps serving. Closing one mid-answer would make the agent send
+        that message again, rightly, which the MessageID check would then report."""
+        deadline = time.monotonic() + 5
+        while True:
+            with self._lock:
+                if not (self._open & self._busy) or time.monotonic() > deadline:
+                    for c in self._open:
+                        try:
+                            c.shutdown(socket.SHUT_RDWR)
+                        except OSError:
+                            pass
+                    return
+            time.sleep(0.01)
 
     def open_connections(self):
         with self._lock:
