@@ -197,12 +197,18 @@ pub fn record_data(r: &Record, device_id: &str) -> String {
 }
 
 /// The text of a system event's offset, for the event types this firmware logs and the generic
-/// threshold table; `None` for the rest.
-pub fn offset_text(sensor_type: u8, event_type: EventType, offset: u8) -> Option<&'static str> {
+/// threshold table, as parts to be joined (a threshold text is built from its words, see
+/// [`threshold_offset::parts`]); `None` for the rest.
+pub fn offset_text(
+    sensor_type: u8,
+    event_type: EventType,
+    offset: u8,
+) -> Option<[&'static str; 4]> {
     if event_type == EventType::THRESHOLD {
-        return threshold_offset::name(offset);
+        return threshold_offset::parts(offset);
     }
-    wsbmc_ipmi::discrete::offset_info(sensor_type, event_type.0, offset).map(|i| i.text)
+    wsbmc_ipmi::discrete::offset_info(sensor_type, event_type.0, offset)
+        .map(|i| [i.text, "", "", ""])
 }
 
 /// CIM_LogRecord.Description: `"<SensorName>: <event offset text> (Asserted|Deasserted)"`; an
@@ -216,7 +222,7 @@ pub fn description(r: &Record, sensor_name: &str) -> String {
                 "Asserted"
             };
             match offset_text(e.sensor_type, e.event_type, e.offset()) {
-                Some(t) => cat(&[sensor_name, ": ", t, " (", dir, ")"]),
+                Some([a, b, c, d]) => cat(&[sensor_name, ": ", a, b, c, d, " (", dir, ")"]),
                 None => cat(&[
                     sensor_name,
                     ": event type 0x",
