@@ -281,14 +281,16 @@ struct Format {
 }
 
 /// A value on its way into the map: encodes with minicbor straight into sequential-storage's
-/// buffer. Reads go through `&[u8]` and are decoded by [`Store::get`], so decode errors carry
-/// the key.
-struct Encoded<'t, T>(&'t T);
+/// buffer, through one `dyn` encoder so that every value type shares one store path (each type
+/// had its own copy of the write's future and of sequential-storage's `store_item`, ~0.6 KiB of
+/// the bare-metal image's flash per type). Reads go through `&[u8]` and are decoded by
+/// [`Store::get`], so decode errors carry the key.
+struct Encoded<'t>(&'t dyn Fn(&mut [u8]) -> Option<usize>);
 
-impl<'a, T: Encode<()>> Value<'a> for Encoded<'_, T> {
+impl<'a> Value<'a> for Encoded<'_> {
     fn serialize_into(&self, buffer: &mut [u8]) -> Result<usize, SerializationError> {
         let limit = buffer.len().min(MAX_VALUE_LEN);
-        encode_into(self.0, &mut buffer[..limit]).ok_or(SerializationError::BufferTooSmall)
+        (self.0)(&mut buffer[..limit]).ok_or(SerializationError::BufferTooSmall)
     }
 
     fn deserialize_from(_buffer: &'a [u8]) -> Result<(Self, usize), SerializationError> {
@@ -501,12 +503,20 @@ impl<F: MultiwriteNorFlash> Store<F> {
     where
         T: for<'b> Decode<'b, ()>,
     {
-        let Some(bytes) = self.map.fetch_item::<&[u8]>(&mut self.buf, &key).await? else {
+        let Some(bytes) = self.fetch(key).await? else {
             return Ok(None);
         };
         minicbor::decode(bytes)
             .map(Some)
             .map_err(|_| StoreError::Decode { key: Some(key) })
+    }
+
+    /// The raw bytes stored under `key`: the one fetch every typed read shares.
+    async fn fetch(&mut self, key: StoreKey) -> Result<Option<&[u8]>, StoreError<F::Error>> {
+        self.map
+            .fetch_item::<&[u8]>(&mut self.buf, &key)
+            .await
+            .map_err(StoreError::from)
     }
 
     /// Calls `f` with the raw bytes stored under `key` and returns its result, or `None` if
@@ -517,16 +527,12 @@ impl<F: MultiwriteNorFlash> Store<F> {
         key: StoreKey,
         f: impl FnOnce(&[u8]) -> R,
     ) -> Result<Option<R>, StoreError<F::Error>> {
-        Ok(self
-            .map
-            .fetch_item::<&[u8]>(&mut self.buf, &key)
-            .await?
-            .map(f))
+        Ok(self.fetch(key).await?.map(f))
     }
 
     /// Whether anything is stored under `key`, without decoding it.
     pub async fn contains(&mut self, key: StoreKey) -> Result<bool, StoreError<F::Error>> {
-        self.read(key, |_| ()).await.map(|found| found.is_some())
+        Ok(self.fetch(key).await?.is_some())
     }
 
     /// Stores `value` under `key`. When this returns `Ok` the value is on flash; a power cut
@@ -536,8 +542,18 @@ impl<F: MultiwriteNorFlash> Store<F> {
         key: StoreKey,
         value: &T,
     ) -> Result<(), StoreError<F::Error>> {
+        self.store(key, &|buf: &mut [u8]| encode_into(value, buf))
+            .await
+    }
+
+    /// [`Store::set`]'s write, once for every value type.
+    async fn store(
+        &mut self,
+        key: StoreKey,
+        encode: &dyn Fn(&mut [u8]) -> Option<usize>,
+    ) -> Result<(), StoreError<F::Error>> {
         self.map
-            .store_item(&mut self.buf, &key, &Encoded(value))
+            .store_item(&mut self.buf, &key, &Encoded(encode))
             .await
             .map_err(StoreError::from)
     }
