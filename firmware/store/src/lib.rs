@@ -281,16 +281,29 @@ struct Format {
 }
 
 /// A value on its way into the map: encodes with minicbor straight into sequential-storage's
-/// buffer, through one `dyn` encoder so that every value type shares one store path (each type
+/// buffer, through a trait object so that every value type shares one store path (each type
 /// had its own copy of the write's future and of sequential-storage's `store_item`, ~0.6 KiB of
 /// the bare-metal image's flash per type). Reads go through `&[u8]` and are decoded by
 /// [`Store::get`], so decode errors carry the key.
-struct Encoded<'t>(&'t dyn Fn(&mut [u8]) -> Option<usize>);
+struct Encoded<'t>(&'t (dyn EncodeInto + Sync));
+
+/// [`encode_into`] as an object-safe trait (minicbor's `Encode` is generic over the writer).
+trait EncodeInto {
+    fn encode_into(&self, buf: &mut [u8]) -> Option<usize>;
+}
+
+impl<T: Encode<()>> EncodeInto for T {
+    fn encode_into(&self, buf: &mut [u8]) -> Option<usize> {
+        encode_into(self, buf)
+    }
+}
 
 impl<'a> Value<'a> for Encoded<'_> {
     fn serialize_into(&self, buffer: &mut [u8]) -> Result<usize, SerializationError> {
         let limit = buffer.len().min(MAX_VALUE_LEN);
-        (self.0)(&mut buffer[..limit]).ok_or(SerializationError::BufferTooSmall)
+        self.0
+            .encode_into(&mut buffer[..limit])
+            .ok_or(SerializationError::BufferTooSmall)
     }
 
     fn deserialize_from(_buffer: &'a [u8]) -> Result<(Self, usize), SerializationError> {
@@ -503,20 +516,12 @@ impl<F: MultiwriteNorFlash> Store<F> {
     where
         T: for<'b> Decode<'b, ()>,
     {
-        let Some(bytes) = self.fetch(key).await? else {
+        let Some(bytes) = self.map.fetch_item::<&[u8]>(&mut self.buf, &key).await? else {
             return Ok(None);
         };
         minicbor::decode(bytes)
             .map(Some)
             .map_err(|_| StoreError::Decode { key: Some(key) })
-    }
-
-    /// The raw bytes stored under `key`: the one fetch every typed read shares.
-    async fn fetch(&mut self, key: StoreKey) -> Result<Option<&[u8]>, StoreError<F::Error>> {
-        self.map
-            .fetch_item::<&[u8]>(&mut self.buf, &key)
-            .await
-            .map_err(StoreError::from)
     }
 
     /// Calls `f` with the raw bytes stored under `key` and returns its result, or `None` if
@@ -527,33 +532,39 @@ impl<F: MultiwriteNorFlash> Store<F> {
         key: StoreKey,
         f: impl FnOnce(&[u8]) -> R,
     ) -> Result<Option<R>, StoreError<F::Error>> {
-        Ok(self.fetch(key).await?.map(f))
+        Ok(self
+            .map
+            .fetch_item::<&[u8]>(&mut self.buf, &key)
+            .await?
+            .map(f))
     }
 
     /// Whether anything is stored under `key`, without decoding it.
     pub async fn contains(&mut self, key: StoreKey) -> Result<bool, StoreError<F::Error>> {
-        Ok(self.fetch(key).await?.is_some())
+        self.read(key, |_| ()).await.map(|found| found.is_some())
     }
 
     /// Stores `value` under `key`. When this returns `Ok` the value is on flash; a power cut
     /// before then leaves either the old value or the new one. Do not drop the future midway.
-    pub async fn set<T: Encode<()>>(
-        &mut self,
+    ///
+    /// Not an `async fn`: it hands back the one shared write's future itself, so no per-type
+    /// future wraps it (a wrapper cost the bare-metal image's log task 32 B of static RAM).
+    pub fn set<'s, T: Encode<()> + Sync>(
+        &'s mut self,
         key: StoreKey,
-        value: &T,
-    ) -> Result<(), StoreError<F::Error>> {
-        self.store(key, &|buf: &mut [u8]| encode_into(value, buf))
-            .await
+        value: &'s T,
+    ) -> impl Future<Output = Result<(), StoreError<F::Error>>> + 's {
+        self.store(key, value)
     }
 
     /// [`Store::set`]'s write, once for every value type.
     async fn store(
         &mut self,
         key: StoreKey,
-        encode: &dyn Fn(&mut [u8]) -> Option<usize>,
+        value: &(dyn EncodeInto + Sync),
     ) -> Result<(), StoreError<F::Error>> {
         self.map
-            .store_item(&mut self.buf, &key, &Encoded(encode))
+            .store_item(&mut self.buf, &key, &Encoded(value))
             .await
             .map_err(StoreError::from)
     }
