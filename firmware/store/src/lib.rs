@@ -472,11 +472,21 @@ impl<F: MultiwriteNorFlash> Store<F> {
                 found: f.version,
                 supported: FORMAT_VERSION,
             }),
-            None if store.is_blank().await? => {
+            // Blank regions (first boot, or one cut short before the record was complete) get
+            // the record; anything else without it is refused. Checked here rather than in a
+            // function of its own: its future nested in this one cost the image's flash more.
+            None => {
+                let mut items = store.map.fetch_all_items(&mut store.buf).await?;
+                if items.next::<&[u8]>(&mut store.buf).await?.is_some() {
+                    return Err(StoreError::Unversioned);
+                }
+                let mut queued = store.queue.iter().await?;
+                if queued.next(&mut store.buf).await?.is_some() {
+                    return Err(StoreError::Unversioned);
+                }
                 store.write_format().await?;
                 Ok(store)
             }
-            None => Err(StoreError::Unversioned),
         }
     }
 
@@ -494,21 +504,16 @@ impl<F: MultiwriteNorFlash> Store<F> {
         Ok(store)
     }
 
-    async fn write_format(&mut self) -> Result<(), StoreError<F::Error>> {
-        let f = Format {
-            version: FORMAT_VERSION,
-            engine_major: ENGINE_MAJOR,
-        };
-        self.set(StoreKey::FORMAT, &f).await
-    }
-
-    async fn is_blank(&mut self) -> Result<bool, StoreError<F::Error>> {
-        let mut items = self.map.fetch_all_items(&mut self.buf).await?;
-        if items.next::<&[u8]>(&mut self.buf).await?.is_some() {
-            return Ok(false);
-        }
-        let mut queued = self.queue.iter().await?;
-        Ok(queued.next(&mut self.buf).await?.is_none())
+    /// The format record's write: [`Store::set`]'s future itself (a constant value), with no
+    /// future of its own around it.
+    fn write_format(&mut self) -> impl Future<Output = Result<(), StoreError<F::Error>>> + '_ {
+        self.set(
+            StoreKey::FORMAT,
+            &Format {
+                version: FORMAT_VERSION,
+                engine_major: ENGINE_MAJOR,
+            },
+        )
     }
 
     /// The value stored under `key`, decoded as `T`, or `None` if there is none.
