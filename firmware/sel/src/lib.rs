@@ -236,9 +236,9 @@ impl Sel {
             })
             .await;
         // Damage the store cannot repair (a zeroed or overwritten region) would leave the log
-        // unmountable for good: its records are lost either way, so the region is erased (by
-        // `recover`, with nothing to rewrite) and the loss reported, and the map's settings and
-        // account stay.
+        // unmountable for good: its records are lost either way, so the region is erased (below,
+        // with nothing to rewrite) and the loss reported, and the map's settings and account
+        // stay.
         #[cfg(feature = "loss-detection")]
         let corrupt = matches!(scan, Err(StoreError::Corrupted));
         #[cfg(feature = "loss-detection")]
@@ -263,7 +263,24 @@ impl Sel {
                 newest: state.newest,
                 len: state.len,
             });
-            recover(store, &records, newest, clear_id, corrupt, cap, mark).await?
+            let (next_id, lost) = recovery(&records, newest, clear_id, corrupt, cap, mark);
+            // What is left of a damaged queue is rewritten into a clean one: pages the store
+            // could not read (random bytes, flipped bits) would otherwise stay in the region and
+            // can hide records written after them. A cut midway loses the survivors, which the
+            // mark then reports at the next mount. A corrupted region has no survivors: it is
+            // only erased. Written here rather than in a function of its own: its future nested
+            // in this one cost the bare-metal image's flash more than its code.
+            if lost.is_some() {
+                store.erase_queue().await?;
+                for r in &records {
+                    let stored = Stored {
+                        record: ByteArray::from(*r),
+                        flags: 0,
+                    };
+                    store.push(&stored, true).await?;
+                }
+            }
+            (next_id, lost)
         };
         #[cfg(not(feature = "loss-detection"))]
         let next_id = newest.map_or(RecordId::FIRST, |r| r.id.next());
@@ -469,18 +486,17 @@ impl Sel {
 }
 
 /// Compares the mounted log with the mark: the next RecordID (after the mark's newest when
-/// records were lost) and how many were lost. What survived a loss is rewritten into a clean
-/// queue.
+/// records were lost) and how many were lost, if any ([`Sel::mount`] then rewrites what
+/// survived into a clean queue).
 #[cfg(feature = "loss-detection")]
-async fn recover<F: MultiwriteNorFlash>(
-    store: &mut Store<F>,
+fn recovery(
     records: &VecDeque<[u8; RECORD_LEN]>,
     newest: Option<Record>,
     clear_id: Option<RecordId>,
     corrupt: bool,
     cap: usize,
     mark: Option<Mark>,
-) -> Result<(RecordId, Option<usize>), SelError<F::Error>> {
+) -> (RecordId, Option<usize>) {
     let mut next_id = newest.map_or(RecordId::FIRST, |r| r.id.next());
     let lost = mark.and_then(|m| {
         let lost = match corrupt {
@@ -495,22 +511,7 @@ async fn recover<F: MultiwriteNorFlash>(
         lost
     });
     // A region erased for damage is a loss even without a mark to count it by.
-    let lost = lost.or(corrupt.then_some(0));
-    // What is left of a damaged queue is rewritten into a clean one: pages the store could
-    // not read (random bytes, flipped bits) would otherwise stay in the region and can hide
-    // records written after them. A cut midway loses the survivors, which the mark then
-    // reports at the next mount. A corrupted region has no survivors: it is only erased.
-    if lost.is_some() {
-        store.erase_queue().await?;
-        for r in records {
-            let stored = Stored {
-                record: ByteArray::from(*r),
-                flags: 0,
-            };
-            store.push(&stored, true).await?;
-        }
-    }
-    Ok((next_id, lost))
+    (next_id, lost.or(corrupt.then_some(0)))
 }
 
 /// Half the RecordID cycle: a distance below it is "later", above it "earlier".
