@@ -349,24 +349,6 @@ async fn page_markers<F: NorFlash>(
     Ok((set(first[0]), set(last[0])))
 }
 
-async fn is_blank<F: NorFlash>(flash: &mut F, start: u32) -> Result<bool, StoreError<F::Error>> {
-    let end = start + F::ERASE_SIZE as u32;
-    let mut chunk = [0u8; 64];
-    let mut at = start;
-    while at < end {
-        let n = chunk.len().min((end - at) as usize);
-        flash
-            .read(at, &mut chunk[..n])
-            .await
-            .map_err(StoreError::Flash)?;
-        if chunk[..n].iter().any(|b| *b != 0xFF) {
-            return Ok(false);
-        }
-        at += n as u32;
-    }
-    Ok(true)
-}
-
 /// Finishes erases that a power cut interrupted, before sequential-storage sees them.
 ///
 /// sequential-storage recognises an interrupted erase only when it ran front to back (start
@@ -396,11 +378,25 @@ async fn finish_torn_erases<F: NorFlash>(
     let address = |i: u32| range.start + (i % pages) * page;
     for i in 0..pages {
         let (start_set, end_set) = page_markers(flash, address(i)).await?;
-        if !start_set && !end_set && !is_blank(flash, address(i)).await? {
+        if start_set || end_set {
+            continue;
+        }
+        // An open page over data is erased again; the check is written here rather than as an
+        // async function of its own, whose future nested in this one cost more flash.
+        let (start, end) = (address(i), address(i) + page);
+        let mut chunk = [0u8; 64];
+        let mut at = start;
+        while at < end {
+            let n = chunk.len().min((end - at) as usize);
             flash
-                .erase(address(i), address(i) + page)
+                .read(at, &mut chunk[..n])
                 .await
                 .map_err(StoreError::Flash)?;
+            if chunk[..n].iter().any(|b| *b != 0xFF) {
+                flash.erase(start, end).await.map_err(StoreError::Flash)?;
+                break;
+            }
+            at += n as u32;
         }
     }
     if pages > 1 {
