@@ -344,7 +344,8 @@ impl Sel {
             return Ok(Added::Refused);
         }
         let record = event.record(self.next_id, now);
-        self.append(store, record, 0).await?;
+        store.push(&stored(&record, 0), true).await?;
+        self.appended(record, 0);
         Ok(Added::Stored(record.id))
     }
 
@@ -363,7 +364,8 @@ impl Sel {
             self.overflow = false;
         }
         let record = log_cleared(&self.config.bmc).record(self.next_id, now);
-        self.append(store, record, FLAG_CLEARS).await?;
+        store.push(&stored(&record, FLAG_CLEARS), true).await?;
+        self.appended(record, FLAG_CLEARS);
         self.last_erase = Some(now);
         Ok(record.id)
     }
@@ -377,28 +379,19 @@ impl Sel {
         }
     }
 
-    async fn append<F: MultiwriteNorFlash>(
-        &mut self,
-        store: &mut Store<F>,
-        record: Record,
-        flags: u8,
-    ) -> Result<(), SelError<F::Error>> {
-        let bytes = record.encode();
-        let stored = Stored {
-            record: ByteArray::from(bytes),
-            flags,
-        };
-        store.push(&stored, true).await?;
+    /// Takes `record` (stored on flash with `flags`) into the log in RAM. The push itself is
+    /// awaited by [`Sel::add`] and [`Sel::clear`] directly: an async `append` around it nested
+    /// one more future in both, which cost the bare-metal image more flash than the two calls.
+    fn appended(&mut self, record: Record, flags: u8) {
         if flags & FLAG_CLEARS != 0 {
             self.records.clear();
         }
         if self.is_full() {
             self.records.pop_front();
         }
-        self.records.push_back(bytes);
+        self.records.push_back(record.encode());
         self.next_id = record.id.next();
         self.last_add = record.timestamp();
-        Ok(())
     }
 
     /// Number of records (CIM CurrentNumberOfRecords).
@@ -512,6 +505,14 @@ fn recovery(
     });
     // A region erased for damage is a loss even without a mark to count it by.
     (next_id, lost.or(corrupt.then_some(0)))
+}
+
+/// The queue entry of `record`.
+fn stored(record: &Record, flags: u8) -> Stored {
+    Stored {
+        record: ByteArray::from(record.encode()),
+        flags,
+    }
 }
 
 /// Half the RecordID cycle: a distance below it is "later", above it "earlier".
