@@ -12,7 +12,6 @@
 //! (`SELECT * FROM CIM_AlertIndication WHERE PerceivedSeverity >= 5`) is evaluated against the
 //! indication itself ([`Indication::matches`]).
 
-use alloc::borrow::Cow;
 #[cfg(test)]
 use alloc::format;
 use alloc::string::String;
@@ -214,12 +213,9 @@ fn alert(
                 Selector::text("__cimnamespace", NAMESPACE),
             ],
         };
-        let state: Cow<'static, str> = match offset_text(e.sensor_type, e.event_type, e.offset()) {
-            Some(t) => Cow::Borrowed(t),
-            None => Cow::Owned(cat(&[
-                "offset 0x",
-                Hex::lower(e.offset().into(), 2).as_str(),
-            ])),
+        let state = match offset_text(e.sensor_type, e.event_type, e.offset()) {
+            Some(parts) => cat(&parts),
+            None => cat(&["offset 0x", Hex::lower(e.offset().into(), 2).as_str()]),
         };
         let direction = if e.deassertion {
             "Deasserted"
@@ -238,7 +234,7 @@ fn alert(
         );
         datetime(w, "p:IndicationTime", time);
         w.leaf("p:Message", &message);
-        for arg in [name.as_str(), state.as_ref(), direction] {
+        for arg in [name.as_str(), state.as_str(), direction] {
             w.leaf("p:MessageArguments", arg);
         }
         w.leaf("p:MessageID", &message_id);

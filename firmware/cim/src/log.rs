@@ -163,46 +163,48 @@ pub fn record_data(r: &Record, device_id: &str) -> String {
         Body::System(e) => {
             s.push_str(device_id);
             s.push('*');
-            for field in [&bytes[0..2], &bytes[2..3], &bytes[3..7], &bytes[7..9]] {
-                hex(&mut s, field);
-                s.push('*');
-            }
-            for b in [e.evm_rev, e.sensor_type, e.sensor_number] {
-                hex(&mut s, &[b]);
-                s.push('*');
-            }
+            // RecordID, type, timestamp, generator ID, EvMRev, sensor type, sensor number.
+            fields(&mut s, &bytes, &[2, 1, 4, 2, 1, 1, 1]);
             s.push_str(if e.deassertion { "false*" } else { "true*" });
-            hex(&mut s, &[e.event_type.0]);
-            s.push('*');
-            for b in e.data {
-                hex(&mut s, &[b]);
-                s.push('*');
-            }
+            fields(&mut s, &[e.event_type.0], &[1]);
+            fields(&mut s, &e.data, &[1, 1, 1]);
         }
         Body::OemTimestamped { .. } => {
-            for field in [&bytes[0..2], &bytes[2..3], &bytes[3..7], &bytes[7..10]] {
-                hex(&mut s, field);
-                s.push('*');
-            }
-            hex(&mut s, &bytes[10..16]);
+            // RecordID, type, timestamp, manufacturer ID, then the OEM data without a '*'.
+            fields(&mut s, &bytes, &[2, 1, 4, 3, 6]);
+            s.pop();
         }
         Body::OemNonTimestamped { .. } | Body::Other { .. } => {
-            for field in [&bytes[0..2], &bytes[2..3], &bytes[3..16]] {
-                hex(&mut s, field);
-                s.push('*');
-            }
+            fields(&mut s, &bytes, &[2, 1, 13]);
         }
     }
     s
 }
 
-/// The text of a system event's offset, for the event types this firmware logs and the generic
-/// threshold table; `None` for the rest.
-pub fn offset_text(sensor_type: u8, event_type: EventType, offset: u8) -> Option<&'static str> {
-    if event_type == EventType::THRESHOLD {
-        return threshold_offset::name(offset);
+/// Writes the fields of `bytes` of the given widths, in order, each as [`hex`] then `*`: one
+/// loop for every record layout instead of a loop per layout.
+fn fields(out: &mut String, mut bytes: &[u8], widths: &[u8]) {
+    for &w in widths {
+        let (field, rest) = bytes.split_at(usize::from(w).min(bytes.len()));
+        hex(out, field);
+        out.push('*');
+        bytes = rest;
     }
-    wsbmc_ipmi::discrete::offset_info(sensor_type, event_type.0, offset).map(|i| i.text)
+}
+
+/// The text of a system event's offset, for the event types this firmware logs and the generic
+/// threshold table, as parts to be joined (a threshold text is built from its words, see
+/// [`threshold_offset::parts`]); `None` for the rest.
+pub fn offset_text(
+    sensor_type: u8,
+    event_type: EventType,
+    offset: u8,
+) -> Option<[&'static str; 4]> {
+    if event_type == EventType::THRESHOLD {
+        return threshold_offset::parts(offset);
+    }
+    wsbmc_ipmi::discrete::offset_info(sensor_type, event_type.0, offset)
+        .map(|i| [i.text, "", "", ""])
 }
 
 /// CIM_LogRecord.Description: `"<SensorName>: <event offset text> (Asserted|Deasserted)"`; an
@@ -216,7 +218,7 @@ pub fn description(r: &Record, sensor_name: &str) -> String {
                 "Asserted"
             };
             match offset_text(e.sensor_type, e.event_type, e.offset()) {
-                Some(t) => cat(&[sensor_name, ": ", t, " (", dir, ")"]),
+                Some([a, b, c, d]) => cat(&[sensor_name, ": ", a, b, c, d, " (", dir, ")"]),
                 None => cat(&[
                     sensor_name,
                     ": event type 0x",

@@ -108,23 +108,30 @@ pub mod threshold_offset {
     pub const UNR_GOING_LOW: u8 = 0x0A;
     pub const UNR_GOING_HIGH: u8 = 0x0B;
 
-    /// Table 42-2's text for an offset, `None` above 0x0B.
-    pub const fn name(offset: u8) -> Option<&'static str> {
-        Some(match offset {
-            0x00 => "Lower Non-critical - going low",
-            0x01 => "Lower Non-critical - going high",
-            0x02 => "Lower Critical - going low",
-            0x03 => "Lower Critical - going high",
-            0x04 => "Lower Non-recoverable - going low",
-            0x05 => "Lower Non-recoverable - going high",
-            0x06 => "Upper Non-critical - going low",
-            0x07 => "Upper Non-critical - going high",
-            0x08 => "Upper Critical - going low",
-            0x09 => "Upper Critical - going high",
-            0x0A => "Upper Non-recoverable - going low",
-            0x0B => "Upper Non-recoverable - going high",
-            _ => return None,
-        })
+    /// Table 42-2's text for an offset in four parts to be joined (`"Upper " "Critical"
+    /// " - going " "high"`), `None` above 0x0B. Parts rather than twelve whole texts: the table
+    /// is three words in two directions on two sides, and the whole texts cost the bare-metal
+    /// image's flash four times what the parts do.
+    pub const fn parts(offset: u8) -> Option<[&'static str; 4]> {
+        if offset > UNR_GOING_HIGH {
+            return None;
+        }
+        let side = if offset < UNC_GOING_LOW {
+            "Lower "
+        } else {
+            "Upper "
+        };
+        let severity = match offset % 6 / 2 {
+            0 => "Non-critical",
+            1 => "Critical",
+            _ => "Non-recoverable",
+        };
+        let direction = if offset.is_multiple_of(2) {
+            "low"
+        } else {
+            "high"
+        };
+        Some([side, severity, " - going ", direction])
     }
 }
 
@@ -428,10 +435,32 @@ mod tests {
 
     #[test]
     fn threshold_offset_names() {
-        assert_eq!(
-            threshold_offset::name(threshold_offset::UC_GOING_HIGH),
-            Some("Upper Critical - going high")
-        );
-        assert_eq!(threshold_offset::name(0x0C), None);
+        // Table 42-2, whole.
+        let table = [
+            "Lower Non-critical - going low",
+            "Lower Non-critical - going high",
+            "Lower Critical - going low",
+            "Lower Critical - going high",
+            "Lower Non-recoverable - going low",
+            "Lower Non-recoverable - going high",
+            "Upper Non-critical - going low",
+            "Upper Non-critical - going high",
+            "Upper Critical - going low",
+            "Upper Critical - going high",
+            "Upper Non-recoverable - going low",
+            "Upper Non-recoverable - going high",
+        ];
+        for (offset, text) in (0u8..).zip(table) {
+            let parts = threshold_offset::parts(offset).expect("an offset of the table");
+            let mut joined = [0u8; 40];
+            let mut at = 0;
+            for part in parts {
+                joined[at..at + part.len()].copy_from_slice(part.as_bytes());
+                at += part.len();
+            }
+            assert_eq!(&joined[..at], text.as_bytes(), "offset {offset:#04x}");
+        }
+        assert_eq!(threshold_offset::parts(0x0C), None);
+        assert_eq!(threshold_offset::parts(0xFF), None);
     }
 }

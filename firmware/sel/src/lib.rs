@@ -83,6 +83,10 @@ pub struct Event {
 
 impl Event {
     /// The record this event becomes with `id` at `timestamp`.
+    ///
+    /// Out of line: inlined at both of its callers (add and clear) it cost the bare-metal
+    /// image more flash than the calls do.
+    #[inline(never)]
     pub const fn record(&self, id: RecordId, timestamp: u32) -> Record {
         Record {
             id,
@@ -232,9 +236,9 @@ impl Sel {
             })
             .await;
         // Damage the store cannot repair (a zeroed or overwritten region) would leave the log
-        // unmountable for good: its records are lost either way, so the region is erased (by
-        // `recover`, with nothing to rewrite) and the loss reported, and the map's settings and
-        // account stay.
+        // unmountable for good: its records are lost either way, so the region is erased (below,
+        // with nothing to rewrite) and the loss reported, and the map's settings and account
+        // stay.
         #[cfg(feature = "loss-detection")]
         let corrupt = matches!(scan, Err(StoreError::Corrupted));
         #[cfg(feature = "loss-detection")]
@@ -259,7 +263,24 @@ impl Sel {
                 newest: state.newest,
                 len: state.len,
             });
-            recover(store, &records, newest, clear_id, corrupt, cap, mark).await?
+            let (next_id, lost) = recovery(&records, newest, clear_id, corrupt, cap, mark);
+            // What is left of a damaged queue is rewritten into a clean one: pages the store
+            // could not read (random bytes, flipped bits) would otherwise stay in the region and
+            // can hide records written after them. A cut midway loses the survivors, which the
+            // mark then reports at the next mount. A corrupted region has no survivors: it is
+            // only erased. Written here rather than in a function of its own: its future nested
+            // in this one cost the bare-metal image's flash more than its code.
+            if lost.is_some() {
+                store.erase_queue().await?;
+                for r in &records {
+                    let stored = Stored {
+                        record: ByteArray::from(*r),
+                        flags: 0,
+                    };
+                    store.push(&stored, true).await?;
+                }
+            }
+            (next_id, lost)
         };
         #[cfg(not(feature = "loss-detection"))]
         let next_id = newest.map_or(RecordId::FIRST, |r| r.id.next());
@@ -323,7 +344,8 @@ impl Sel {
             return Ok(Added::Refused);
         }
         let record = event.record(self.next_id, now);
-        self.append(store, record, 0).await?;
+        store.push(&stored(&record, 0), true).await?;
+        self.appended(record, 0);
         Ok(Added::Stored(record.id))
     }
 
@@ -342,7 +364,8 @@ impl Sel {
             self.overflow = false;
         }
         let record = log_cleared(&self.config.bmc).record(self.next_id, now);
-        self.append(store, record, FLAG_CLEARS).await?;
+        store.push(&stored(&record, FLAG_CLEARS), true).await?;
+        self.appended(record, FLAG_CLEARS);
         self.last_erase = Some(now);
         Ok(record.id)
     }
@@ -356,28 +379,19 @@ impl Sel {
         }
     }
 
-    async fn append<F: MultiwriteNorFlash>(
-        &mut self,
-        store: &mut Store<F>,
-        record: Record,
-        flags: u8,
-    ) -> Result<(), SelError<F::Error>> {
-        let bytes = record.encode();
-        let stored = Stored {
-            record: ByteArray::from(bytes),
-            flags,
-        };
-        store.push(&stored, true).await?;
+    /// Takes `record` (stored on flash with `flags`) into the log in RAM. The push itself is
+    /// awaited by [`Sel::add`] and [`Sel::clear`] directly: an async `append` around it nested
+    /// one more future in both, which cost the bare-metal image more flash than the two calls.
+    fn appended(&mut self, record: Record, flags: u8) {
         if flags & FLAG_CLEARS != 0 {
             self.records.clear();
         }
         if self.is_full() {
             self.records.pop_front();
         }
-        self.records.push_back(bytes);
+        self.records.push_back(record.encode());
         self.next_id = record.id.next();
         self.last_add = record.timestamp();
-        Ok(())
     }
 
     /// Number of records (CIM CurrentNumberOfRecords).
@@ -465,18 +479,17 @@ impl Sel {
 }
 
 /// Compares the mounted log with the mark: the next RecordID (after the mark's newest when
-/// records were lost) and how many were lost. What survived a loss is rewritten into a clean
-/// queue.
+/// records were lost) and how many were lost, if any ([`Sel::mount`] then rewrites what
+/// survived into a clean queue).
 #[cfg(feature = "loss-detection")]
-async fn recover<F: MultiwriteNorFlash>(
-    store: &mut Store<F>,
+fn recovery(
     records: &VecDeque<[u8; RECORD_LEN]>,
     newest: Option<Record>,
     clear_id: Option<RecordId>,
     corrupt: bool,
     cap: usize,
     mark: Option<Mark>,
-) -> Result<(RecordId, Option<usize>), SelError<F::Error>> {
+) -> (RecordId, Option<usize>) {
     let mut next_id = newest.map_or(RecordId::FIRST, |r| r.id.next());
     let lost = mark.and_then(|m| {
         let lost = match corrupt {
@@ -491,22 +504,15 @@ async fn recover<F: MultiwriteNorFlash>(
         lost
     });
     // A region erased for damage is a loss even without a mark to count it by.
-    let lost = lost.or(corrupt.then_some(0));
-    // What is left of a damaged queue is rewritten into a clean one: pages the store could
-    // not read (random bytes, flipped bits) would otherwise stay in the region and can hide
-    // records written after them. A cut midway loses the survivors, which the mark then
-    // reports at the next mount. A corrupted region has no survivors: it is only erased.
-    if lost.is_some() {
-        store.erase_queue().await?;
-        for r in records {
-            let stored = Stored {
-                record: ByteArray::from(*r),
-                flags: 0,
-            };
-            store.push(&stored, true).await?;
-        }
+    (next_id, lost.or(corrupt.then_some(0)))
+}
+
+/// The queue entry of `record`.
+fn stored(record: &Record, flags: u8) -> Stored {
+    Stored {
+        record: ByteArray::from(record.encode()),
+        flags,
     }
-    Ok((next_id, lost))
 }
 
 /// Half the RecordID cycle: a distance below it is "later", above it "earlier".

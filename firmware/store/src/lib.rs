@@ -281,14 +281,29 @@ struct Format {
 }
 
 /// A value on its way into the map: encodes with minicbor straight into sequential-storage's
-/// buffer. Reads go through `&[u8]` and are decoded by [`Store::get`], so decode errors carry
-/// the key.
-struct Encoded<'t, T>(&'t T);
+/// buffer, through a trait object so that every value type shares one store path (each type
+/// had its own copy of the write's future and of sequential-storage's `store_item`, ~0.6 KiB of
+/// the bare-metal image's flash per type). Reads go through `&[u8]` and are decoded by
+/// [`Store::get`], so decode errors carry the key.
+struct Encoded<'t>(&'t (dyn EncodeInto + Sync));
 
-impl<'a, T: Encode<()>> Value<'a> for Encoded<'_, T> {
+/// [`encode_into`] as an object-safe trait (minicbor's `Encode` is generic over the writer).
+trait EncodeInto {
+    fn encode_into(&self, buf: &mut [u8]) -> Option<usize>;
+}
+
+impl<T: Encode<()>> EncodeInto for T {
+    fn encode_into(&self, buf: &mut [u8]) -> Option<usize> {
+        encode_into(self, buf)
+    }
+}
+
+impl<'a> Value<'a> for Encoded<'_> {
     fn serialize_into(&self, buffer: &mut [u8]) -> Result<usize, SerializationError> {
         let limit = buffer.len().min(MAX_VALUE_LEN);
-        encode_into(self.0, &mut buffer[..limit]).ok_or(SerializationError::BufferTooSmall)
+        self.0
+            .encode_into(&mut buffer[..limit])
+            .ok_or(SerializationError::BufferTooSmall)
     }
 
     fn deserialize_from(_buffer: &'a [u8]) -> Result<(Self, usize), SerializationError> {
@@ -334,24 +349,6 @@ async fn page_markers<F: NorFlash>(
     Ok((set(first[0]), set(last[0])))
 }
 
-async fn is_blank<F: NorFlash>(flash: &mut F, start: u32) -> Result<bool, StoreError<F::Error>> {
-    let end = start + F::ERASE_SIZE as u32;
-    let mut chunk = [0u8; 64];
-    let mut at = start;
-    while at < end {
-        let n = chunk.len().min((end - at) as usize);
-        flash
-            .read(at, &mut chunk[..n])
-            .await
-            .map_err(StoreError::Flash)?;
-        if chunk[..n].iter().any(|b| *b != 0xFF) {
-            return Ok(false);
-        }
-        at += n as u32;
-    }
-    Ok(true)
-}
-
 /// Finishes erases that a power cut interrupted, before sequential-storage sees them.
 ///
 /// sequential-storage recognises an interrupted erase only when it ran front to back (start
@@ -381,11 +378,25 @@ async fn finish_torn_erases<F: NorFlash>(
     let address = |i: u32| range.start + (i % pages) * page;
     for i in 0..pages {
         let (start_set, end_set) = page_markers(flash, address(i)).await?;
-        if !start_set && !end_set && !is_blank(flash, address(i)).await? {
+        if start_set || end_set {
+            continue;
+        }
+        // An open page over data is erased again; the check is written here rather than as an
+        // async function of its own, whose future nested in this one cost more flash.
+        let (start, end) = (address(i), address(i) + page);
+        let mut chunk = [0u8; 64];
+        let mut at = start;
+        while at < end {
+            let n = chunk.len().min((end - at) as usize);
             flash
-                .erase(address(i), address(i) + page)
+                .read(at, &mut chunk[..n])
                 .await
                 .map_err(StoreError::Flash)?;
+            if chunk[..n].iter().any(|b| *b != 0xFF) {
+                flash.erase(start, end).await.map_err(StoreError::Flash)?;
+                break;
+            }
+            at += n as u32;
         }
     }
     if pages > 1 {
@@ -457,11 +468,21 @@ impl<F: MultiwriteNorFlash> Store<F> {
                 found: f.version,
                 supported: FORMAT_VERSION,
             }),
-            None if store.is_blank().await? => {
+            // Blank regions (first boot, or one cut short before the record was complete) get
+            // the record; anything else without it is refused. Checked here rather than in a
+            // function of its own: its future nested in this one cost the image's flash more.
+            None => {
+                let mut items = store.map.fetch_all_items(&mut store.buf).await?;
+                if items.next::<&[u8]>(&mut store.buf).await?.is_some() {
+                    return Err(StoreError::Unversioned);
+                }
+                let mut queued = store.queue.iter().await?;
+                if queued.next(&mut store.buf).await?.is_some() {
+                    return Err(StoreError::Unversioned);
+                }
                 store.write_format().await?;
                 Ok(store)
             }
-            None => Err(StoreError::Unversioned),
         }
     }
 
@@ -479,21 +500,16 @@ impl<F: MultiwriteNorFlash> Store<F> {
         Ok(store)
     }
 
-    async fn write_format(&mut self) -> Result<(), StoreError<F::Error>> {
-        let f = Format {
-            version: FORMAT_VERSION,
-            engine_major: ENGINE_MAJOR,
-        };
-        self.set(StoreKey::FORMAT, &f).await
-    }
-
-    async fn is_blank(&mut self) -> Result<bool, StoreError<F::Error>> {
-        let mut items = self.map.fetch_all_items(&mut self.buf).await?;
-        if items.next::<&[u8]>(&mut self.buf).await?.is_some() {
-            return Ok(false);
-        }
-        let mut queued = self.queue.iter().await?;
-        Ok(queued.next(&mut self.buf).await?.is_none())
+    /// The format record's write: [`Store::set`]'s future itself (a constant value), with no
+    /// future of its own around it.
+    fn write_format(&mut self) -> impl Future<Output = Result<(), StoreError<F::Error>>> + '_ {
+        self.set(
+            StoreKey::FORMAT,
+            &Format {
+                version: FORMAT_VERSION,
+                engine_major: ENGINE_MAJOR,
+            },
+        )
     }
 
     /// The value stored under `key`, decoded as `T`, or `None` if there is none.
@@ -531,10 +547,22 @@ impl<F: MultiwriteNorFlash> Store<F> {
 
     /// Stores `value` under `key`. When this returns `Ok` the value is on flash; a power cut
     /// before then leaves either the old value or the new one. Do not drop the future midway.
-    pub async fn set<T: Encode<()>>(
+    ///
+    /// Not an `async fn`: it hands back the one shared write's future itself, so no per-type
+    /// future wraps it (a wrapper cost the bare-metal image's log task 32 B of static RAM).
+    pub fn set<'s, T: Encode<()> + Sync>(
+        &'s mut self,
+        key: StoreKey,
+        value: &'s T,
+    ) -> impl Future<Output = Result<(), StoreError<F::Error>>> + 's {
+        self.store(key, value)
+    }
+
+    /// [`Store::set`]'s write, once for every value type.
+    async fn store(
         &mut self,
         key: StoreKey,
-        value: &T,
+        value: &(dyn EncodeInto + Sync),
     ) -> Result<(), StoreError<F::Error>> {
         self.map
             .store_item(&mut self.buf, &key, &Encoded(value))

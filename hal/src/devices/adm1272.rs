@@ -157,45 +157,49 @@ impl<I: I2c> Adm1272<I> {
         Ok(r)
     }
 
-    async fn read_adc(&mut self, command: u8) -> Result<i32, DeviceError> {
-        let raw = u16::from_le_bytes(read_2(&mut self.i2c, self.address, command).await?);
-        if raw > ADC_MAX {
-            return Err(DeviceError::BadData);
-        }
-        Ok(raw.into())
-    }
-
     /// Channels: 0 VIN (mV), 1 VOUT (mV), 2 IOUT (mA), 3 PIN (mW), 4 temperature (m°C).
+    ///
+    /// The channel picks the command and coefficients first, so the register is read at one
+    /// await point: one per channel cost the bare-metal image's poller a state (and its
+    /// flash) each.
     pub async fn read(&mut self, channel: u8) -> Result<i32, DeviceError> {
         if channel > 4 {
             return Err(DeviceError::NoSuchChannel);
         }
         let ranges = self.ranges().await?;
-        let (raw, c) = match channel {
-            0 => (self.read_adc(pmbus::READ_VIN).await?, ranges.voltage()),
-            1 => (self.read_adc(pmbus::READ_VOUT).await?, ranges.voltage()),
-            2 => (
-                self.read_adc(pmbus::READ_IOUT).await?,
-                with_sense(ranges.current(), self.sense),
-            ),
-            3 => {
-                let word = read_2(&mut self.i2c, self.address, pmbus::READ_PIN).await?;
-                (
-                    i16::from_le_bytes(word).into(),
-                    with_sense(ranges.power(), self.sense),
-                )
+        let (command, c) = match channel {
+            0 => (pmbus::READ_VIN, ranges.voltage()),
+            1 => (pmbus::READ_VOUT, ranges.voltage()),
+            2 => (pmbus::READ_IOUT, with_sense(ranges.current(), self.sense)),
+            3 => (pmbus::READ_PIN, with_sense(ranges.power(), self.sense)),
+            _ => (pmbus::READ_TEMPERATURE_1, ranges.temperature()),
+        };
+        let word = read_2(&mut self.i2c, self.address, command).await?;
+        let raw = if channel == 3 {
+            // PIN is a signed reading; the others are 12-bit ADC values.
+            i32::from(i16::from_le_bytes(word))
+        } else {
+            let raw = u16::from_le_bytes(word);
+            if raw > ADC_MAX {
+                return Err(DeviceError::BadData);
             }
-            _ => (
-                self.read_adc(pmbus::READ_TEMPERATURE_1).await?,
-                ranges.temperature(),
-            ),
+            i32::from(raw)
         };
         direct_to_scaled(raw, c, -3).ok_or(DeviceError::BadData)
     }
 
-    /// The supply's status as IPMI Power Supply states ([`pmbus::psu_states`]). STATUS_INPUT
-    /// is read only when STATUS_WORD points at the input, so a healthy part costs one transfer.
+    /// The supply's status as IPMI Power Supply states ([`pmbus::psu_states`]).
     pub async fn psu_states(&mut self) -> Result<u16, DeviceError> {
+        self.read_states(0).await
+    }
+
+    /// Page `channel` (0: the part has one) of the supply's status as IPMI Power Supply states
+    /// ([`pmbus::psu_states`]). STATUS_INPUT is read only when STATUS_WORD points at the input,
+    /// so a healthy part costs one transfer. The driver's `read_states` is this future itself.
+    pub async fn read_states(&mut self, channel: u8) -> Result<u16, DeviceError> {
+        if channel != 0 {
+            return Err(DeviceError::NoSuchChannel);
+        }
         let word =
             u16::from_le_bytes(read_2(&mut self.i2c, self.address, pmbus::STATUS_WORD).await?);
         let input = if word & (pmbus::status_word::INPUT | pmbus::status_word::VIN_UV_FAULT) != 0 {
@@ -236,11 +240,8 @@ impl<I: I2c, B> Driver<I, B> for Adm1272<I> {
     }
 
     /// Page 0 (the part has one) of its status.
-    async fn read_states(&mut self, channel: u8) -> Result<u16, DeviceError> {
-        match channel {
-            0 => self.psu_states().await,
-            _ => Err(DeviceError::NoSuchChannel),
-        }
+    fn read_states(&mut self, channel: u8) -> impl Future<Output = Result<u16, DeviceError>> {
+        Adm1272::read_states(self, channel)
     }
 }
 

@@ -42,37 +42,39 @@ impl<I: I2c> Max31785<I> {
         self.i2c
     }
 
-    async fn read_page_word(&mut self, page: u8, command: u8) -> Result<[u8; 2], DeviceError> {
-        write(&mut self.i2c, self.address, &[pmbus::PAGE, page]).await?;
-        read_2(&mut self.i2c, self.address, command).await
-    }
-
     /// Channel = page. Fans in RPM, temperatures in m°C, voltages in mV.
+    ///
+    /// The page's kind picks the command first, so the part is read at one pair of await points
+    /// rather than a pair per kind (each a state of the bare-metal image's poller future).
     pub async fn read(&mut self, channel: u8) -> Result<i32, DeviceError> {
-        if FAN_PAGES.contains(&channel) {
-            let raw = u16::from_le_bytes(
-                self.read_page_word(channel, pmbus::READ_FAN_SPEED_1)
-                    .await?,
-            );
+        let (fan, temp) = (FAN_PAGES.contains(&channel), TEMP_PAGES.contains(&channel));
+        let command = if fan {
+            pmbus::READ_FAN_SPEED_1
+        } else if temp {
+            pmbus::READ_TEMPERATURE_1
+        } else if VOLTAGE_PAGES.contains(&channel) {
+            pmbus::READ_VOUT
+        } else {
+            return Err(DeviceError::NoSuchChannel);
+        };
+        write(&mut self.i2c, self.address, &[pmbus::PAGE, channel]).await?;
+        let word = read_2(&mut self.i2c, self.address, command).await?;
+        if fan {
+            let raw = u16::from_le_bytes(word);
             direct_to_scaled(raw.into(), FAN_COEFFICIENTS, 0).ok_or(DeviceError::BadData)
-        } else if TEMP_PAGES.contains(&channel) {
-            let raw = i16::from_le_bytes(
-                self.read_page_word(channel, pmbus::READ_TEMPERATURE_1)
-                    .await?,
-            );
+        } else if temp {
+            let raw = i16::from_le_bytes(word);
             if raw == TEMP_FAULT {
                 return Err(DeviceError::BadData);
             }
             direct_to_scaled(raw.into(), TEMP_COEFFICIENTS, -3).ok_or(DeviceError::BadData)
-        } else if VOLTAGE_PAGES.contains(&channel) {
-            let raw = i16::from_le_bytes(self.read_page_word(channel, pmbus::READ_VOUT).await?);
+        } else {
+            let raw = i16::from_le_bytes(word);
             // The ADC measures 0 V upward; a negative count is not a measurement.
             if raw < 0 {
                 return Err(DeviceError::BadData);
             }
             direct_to_scaled(raw.into(), VOLTAGE_COEFFICIENTS, -3).ok_or(DeviceError::BadData)
-        } else {
-            Err(DeviceError::NoSuchChannel)
         }
     }
 }

@@ -32,18 +32,20 @@ impl<I: I2c> Tmp75<I> {
 
     /// Temperature in m°C.
     pub async fn read_temperature(&mut self) -> Result<i32, DeviceError> {
+        self.read(0).await
+    }
+
+    /// Channel 0 is the temperature. The register read is here rather than in
+    /// [`Self::read_temperature`]: a future nested in this one cost the bare-metal image flash.
+    pub async fn read(&mut self, channel: u8) -> Result<i32, DeviceError> {
+        if channel != 0 {
+            return Err(DeviceError::NoSuchChannel);
+        }
         let raw = i16::from_be_bytes(read_2(&mut self.i2c, self.address, REG_TEMPERATURE).await?);
         if raw & 0x000F != 0 {
             return Err(DeviceError::BadData);
         }
         Ok(q8_to_millicelsius(raw.into()))
-    }
-
-    pub async fn read(&mut self, channel: u8) -> Result<i32, DeviceError> {
-        match channel {
-            0 => self.read_temperature().await,
-            _ => Err(DeviceError::NoSuchChannel),
-        }
     }
 }
 
