@@ -14,7 +14,8 @@ import time
 import pytest
 
 from conftest import Agent
-from test_limits import _identify, _raw_request, _read_response
+from test_limits import _identify, _raw_request
+from wsmanlib import read_response
 
 IDLE_S = 2.0
 # Well above what an idle agent costs (a sensor poll or two), far below the spin (~3 s in 2 s).
@@ -54,7 +55,7 @@ def test_idle_keep_alive_connections_do_not_spin(roomy_agent, count):
             socks.append(socket.create_connection((a.host, a.port), timeout=5))
         for s in socks:
             s.sendall(_raw_request(a, _identify()))
-            reply = _read_response(s)
+            reply = read_response(s)
             assert reply.startswith(b"HTTP/1.1 200"), reply[:200]
         time.sleep(0.3)  # let the responses' tails and the first re-armed timers settle
         cpu = _idle_cpu(a.proc.pid)
@@ -63,7 +64,7 @@ def test_idle_keep_alive_connections_do_not_spin(roomy_agent, count):
         # The timers still work: every idle connection is still served, on the same socket.
         for s in socks:
             s.sendall(_raw_request(a, _identify()))
-            reply = _read_response(s)
+            reply = read_response(s)
             assert reply.startswith(b"HTTP/1.1 200"), reply[:200]
     finally:
         for s in socks:
