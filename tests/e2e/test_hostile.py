@@ -116,6 +116,64 @@ def test_chunked_body_missing_its_last_chunk_is_not_processed(agent):
     assert reply == b"" or _status(reply) == 400, reply[:300]
 
 
+# Broken chunked framing (the body reader of http body.rs) is 400 and closed: a size that is not
+# hex (a sign included), more than 16 digits, data not followed by CRLF, extensions longer than
+# the head's room. A trailer section longer than the head's room is refused as a head is (431).
+_END = b"\r\n0\r\n\r\n"
+
+
+@pytest.mark.parametrize(
+    "name,framing,status",
+    [
+        ("not hex", lambda b: b"zz\r\n" + b + _END, 400),
+        ("signed size", lambda b: b"+%x\r\n" % len(b) + b + _END, 400),
+        ("17 digits", lambda b: b"%017x\r\n" % len(b) + b + _END, 400),
+        ("no CRLF after the data", lambda b: b"%x\r\n" % len(b) + b + b"XY0\r\n\r\n", 400),
+        ("long extensions", lambda b: b"%x;" % len(b) + b"e" * 3000 + b"\r\n" + b + _END, 400),
+        (
+            "long trailer",
+            lambda b: b"%x\r\n" % len(b) + b + b"\r\n0\r\nX-Pad: " + b"p" * 3000 + b"\r\n\r\n",
+            431,
+        ),
+    ],
+)
+def test_bad_chunked_framing_is_refused_and_closed(agent, name, framing, status):
+    head = _request(agent, b"", head_lines=["Transfer-Encoding: chunked"])
+    with _connect(agent) as s:
+        s.sendall(head + framing(_identify()))
+        reply = read_response(s)
+        assert _status(reply) == status, (name, reply[:300])
+        assert b"IdentifyResponse" not in reply
+        assert _closed(s), name
+
+
+def test_chunked_request_from_a_real_client(agent):
+    """http.client frames the body itself (encode_chunked), in pieces, with extensions-free
+    lowercase sizes; the connection is kept for a second, Content-Length request."""
+    import http.client
+
+    body = _identify()
+    conn = http.client.HTTPConnection(agent.host, agent.port, timeout=10)
+    headers = {
+        "Authorization": _basic(agent.user, agent.password),
+        "Content-Type": "application/soap+xml;charset=UTF-8",
+        "Transfer-Encoding": "chunked",
+    }
+    try:
+        pieces = [body[i : i + 100] for i in range(0, len(body), 100)]
+        conn.request("POST", "/wsman", body=iter(pieces), headers=headers, encode_chunked=True)
+        reply = conn.getresponse()
+        assert reply.status == 200
+        assert b"IdentifyResponse" in reply.read()
+        del headers["Transfer-Encoding"]
+        conn.request("POST", "/wsman", body=body, headers=headers)
+        reply = conn.getresponse()
+        assert reply.status == 200
+        assert b"IdentifyResponse" in reply.read()
+    finally:
+        conn.close()
+
+
 # Finding 4: exactly one password authenticates.
 def test_password_followed_by_nuls_is_refused(agent):
     good = _exchange(agent, _request(agent, _identify(), auth=_basic(agent.user, agent.password)))

@@ -3,8 +3,10 @@
 //! The request head is taken from it in whole buffered chunks ([`BufferedIo::read_head`]): one
 //! read of the socket usually brings the head and the body together, and the head is copied out
 //! and searched for its blank line in place, instead of one `read` call (an await, and on tokio
-//! without this buffer a syscall) per byte as edge-http's head reader does. Bodies go through
-//! [`Read`], which serves what is buffered first. The buffer lives for the whole connection, so
+//! without this buffer a syscall) per byte as edge-http's head reader did. A Content-Length
+//! body the handler keeps goes through [`Read`], which serves what is buffered first and reads a
+//! large rest straight into the caller's buffer; a chunked or a skipped body is decoded in place
+//! ([`BufferedIo::fill`], [`BufferedIo::consume`]), without a copy per byte. The buffer lives for the whole connection, so
 //! bytes read ahead (a pipelined next request) are kept rather than lost between requests.
 
 use embedded_io_async::{ErrorType, Read, Write};
@@ -14,9 +16,6 @@ pub(crate) struct BufferedIo<'b, T> {
     buf: &'b mut [u8],
     pos: usize,
     len: usize,
-    /// A read returned end of stream. edge-http's chunked decoder takes end of stream at a chunk
-    /// boundary for the end of the body; a chunked body is only complete with its last chunk.
-    eof: bool,
 }
 
 /// Why [`BufferedIo::read_head`] returned no head.
@@ -36,7 +35,6 @@ impl<'b, T> BufferedIo<'b, T> {
             buf,
             pos: 0,
             len: 0,
-            eof: false,
         }
     }
 
@@ -45,13 +43,9 @@ impl<'b, T> BufferedIo<'b, T> {
         self.buf.len()
     }
 
-    /// Whether a read has returned end of stream since the last [`BufferedIo::clear_eof`].
-    pub(crate) fn saw_eof(&self) -> bool {
-        self.eof
-    }
-
-    pub(crate) fn clear_eof(&mut self) {
-        self.eof = false;
+    /// Drops `n` of the bytes [`BufferedIo::fill`] returned.
+    pub(crate) fn consume(&mut self, n: usize) {
+        self.pos = self.len.min(self.pos.saturating_add(n));
     }
 }
 
@@ -77,6 +71,15 @@ impl<T: Read> BufferedIo<'_, T> {
         }
     }
 
+    /// The buffered bytes, after reading more if none are left: empty only at end of stream.
+    pub(crate) async fn fill(&mut self) -> Result<&[u8], T::Error> {
+        if self.pos == self.len {
+            self.len = self.inner.read(self.buf).await?;
+            self.pos = 0;
+        }
+        Ok(self.buf.get(self.pos..self.len).unwrap_or_default())
+    }
+
     /// Moves the next request head, through the CRLF CRLF that ends it, into `dst` and returns
     /// its length. The bytes after the head stay buffered for the body (or the next request). A
     /// head longer than `dst` is [`HeadRead::TooLong`] as soon as `dst` is full.
@@ -86,7 +89,6 @@ impl<T: Read> BufferedIo<'_, T> {
             if self.pos == self.len {
                 let n = self.inner.read(self.buf).await.map_err(HeadRead::Io)?;
                 if n == 0 {
-                    self.eof = true;
                     return Err(HeadRead::Closed);
                 }
                 self.pos = 0;
@@ -123,12 +125,10 @@ impl<T: Read> Read for BufferedIo<'_, T> {
         }
         if self.pos == self.len {
             // Large reads (a Content-Length body) go straight into the caller's buffer.
-            // (Not a chunked body's, which is read bytewise, so its end of stream is seen below.)
             if out.len() >= self.buf.len() {
                 return self.inner.read(out).await;
             }
             let n = self.inner.read(self.buf).await?;
-            self.eof |= n == 0;
             self.pos = 0;
             self.len = n;
         }

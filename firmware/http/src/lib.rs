@@ -2,8 +2,9 @@
 //!
 //! One connection loop ([`serve_connection`]) serves every image: it is generic over
 //! `embedded-io-async` streams, so a tokio `TcpStream` behind `FromTokio` and an embassy-net
-//! `TcpSocket` run the very same code. edge-http parses the request head and decodes the body;
-//! this crate adds what a BMC needs around it: routing to the two WS-Man paths, Basic
+//! `TcpSocket` run the very same code. It parses the request head (`head.rs`, httparse's rules)
+//! and reads the body (`body.rs`, Content-Length or chunked) itself, with no HTTP library, and
+//! adds what a BMC needs around them: routing to the two WS-Man paths, Basic
 //! authentication with a verification cache and Digest (RFC 7616, feature `digest`) in
 //! [`Auth`], each listener's schemes ([`Offer`]), and hard limits on size and time
 //! ([`HttpLimits`]) so a hostile or broken client can neither exhaust memory nor pin a task.
@@ -19,6 +20,7 @@ use wsbmc_time_std as _;
 mod auth;
 mod b64;
 mod backoff;
+mod body;
 mod bufio;
 #[cfg(feature = "client")]
 pub mod client;

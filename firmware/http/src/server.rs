@@ -4,14 +4,13 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
-use edge_http::BodyType;
-use edge_http::io::{Body, Error as EdgeError};
 use embassy_sync::blocking_mutex::raw::NoopRawMutex;
 use embassy_sync::mutex::Mutex;
 use embassy_time::{Duration, Instant, with_deadline, with_timeout};
 use embedded_io_async::{Read, Write};
 
 use crate::auth::{Auth, Step, Verdict};
+use crate::body::{BodyError, read_body};
 use crate::bufio::{BufferedIo, HeadRead};
 use crate::conn::Connection;
 use crate::head::{Framing, Head, analyse, parse, soap_media_type};
@@ -30,7 +29,7 @@ const TARPIT_MAX_MS: u32 = 2_000;
 pub const ANON_IDENTIFY_PATH: &str = "/wsman-anon/identify";
 
 /// Headers per request. WS-Man clients send about ten; each slot costs 16 bytes of stack on a
-/// 32-bit MCU, so this is kept well below edge-http's 64.
+/// 32-bit MCU, so this is kept well below the 64 of edge-http, which parsed heads before.
 const MAX_HEADERS: usize = 32;
 
 /// The part of a small caller's buffer used as read-ahead; the rest holds the request head.
@@ -302,6 +301,8 @@ where
     H: Handler + ?Sized,
     C: Connection + ?Sized,
 {
+    // The head's room also bounds a chunked body's extensions and trailer section.
+    let room = head_buf.len();
     let read = match with_deadline(header_deadline, io.read_head(&mut *head_buf)).await {
         Ok(Ok(len)) => Ok(len),
         Ok(Err(HeadRead::Io(e))) => return Err(ServeError::Io(e)),
@@ -319,8 +320,8 @@ where
         .and_then(|raw| {
             // Methods are case-sensitive (RFC 9110 §9.1) and every registered one is upper-case,
             // so a token with a lower-case letter (`post`) is a method this server does not
-            // implement (501, as §9.1 recommends for an unrecognized method); edge-http's
-            // method table matches it as POST.
+            // implement (501, as §9.1 recommends for an unrecognized method); the method table
+            // `parse` shares with edge-http matches it as POST.
             if raw.method.bytes().any(|b| b.is_ascii_lowercase()) {
                 return Err(501);
             }
@@ -346,7 +347,7 @@ where
         None
     };
     if let Some((status, extra)) = refusal {
-        return refuse(io, &head, status, extra, limits).await;
+        return refuse(io, &head, status, extra, limits, room).await;
     }
     let verdict = match auth.begin(head.authorization, head.target, offer, conn.source()) {
         Step::Done(verdict) => verdict,
@@ -383,7 +384,7 @@ where
             let mut challenges = String::new();
             let stale = matches!(verdict, Verdict::Stale);
             auth.write_challenges(&mut challenges, offer, stale);
-            return refuse(io, &head, 401, &challenges, limits).await;
+            return refuse(io, &head, 401, &challenges, limits, room).await;
         }
     };
 
@@ -395,7 +396,7 @@ where
                 .map_err(BodyError::Io)?;
             io.flush().await.map_err(BodyError::Io)?;
         }
-        read_body(io, head.framing, limits.max_body, true).await
+        read_body(io, head.framing, limits.max_body, true, room).await
     })
     .await;
     let body = match received {
@@ -519,13 +520,14 @@ async fn refuse<T: Read + Write>(
     status: u16,
     extra: &str,
     limits: &HttpLimits,
+    room: usize,
 ) -> Outcome<T::Error> {
     let mut close = !head.keep_alive || head.expect_continue;
     if !close {
         let deadline = Instant::now().saturating_add(millis(limits.body_timeout_ms));
         match with_deadline(
             deadline,
-            read_body(io, head.framing, limits.max_body, false),
+            read_body(io, head.framing, limits.max_body, false, room),
         )
         .await
         {
@@ -573,6 +575,7 @@ async fn body_failure<T: Read + Write>(
         BodyError::Incomplete => Err(ServeError::IncompleteBody),
         BodyError::TooLarge => reject(io, 413, limits).await,
         BodyError::Invalid => reject(io, 400, limits).await,
+        BodyError::TrailerTooLong => reject(io, 431, limits).await,
         BodyError::NoMemory => reject(io, 503, limits).await,
     }
 }
@@ -585,105 +588,6 @@ async fn courtesy_408<T: Read + Write>(io: &mut BufferedIo<'_, T>) {
         io.flush().await
     })
     .await;
-}
-
-#[derive(Debug)]
-enum BodyError<E> {
-    Io(E),
-    /// The peer closed before the body ended.
-    Incomplete,
-    /// Over `max_body` (only chunked bodies get here; lengths are checked up front).
-    TooLarge,
-    /// Broken chunked encoding.
-    Invalid,
-    /// The allocator could not provide the buffer; on an MCU heap this is load, not abuse.
-    NoMemory,
-}
-
-impl<E> From<EdgeError<E>> for BodyError<E> {
-    fn from(e: EdgeError<E>) -> Self {
-        match e {
-            EdgeError::Io(e) => BodyError::Io(e),
-            EdgeError::IncompleteBody | EdgeError::ConnectionClosed => BodyError::Incomplete,
-            _ => BodyError::Invalid,
-        }
-    }
-}
-
-/// Reads the whole body into a Vec (or discards it when `keep` is false), never holding more
-/// than `max` bytes. Chunked bodies are decoded by edge-http and counted as they arrive.
-async fn read_body<T: Read>(
-    io: &mut BufferedIo<'_, T>,
-    framing: Framing,
-    max: usize,
-    keep: bool,
-) -> Result<Vec<u8>, BodyError<T::Error>> {
-    // A one-byte decoder buffer: edge-http's chunked reader refills whatever buffer it has
-    // from the stream, and a larger one would swallow the start of a pipelined next request.
-    // The read-ahead below it keeps this from costing a syscall per byte.
-    let mut decoder_buf = [0u8; 1];
-    io.clear_eof();
-    let body_type = match framing {
-        Framing::Length(len) => BodyType::ContentLen(len),
-        Framing::Chunked => BodyType::Chunked,
-    };
-    let mut body = Body::new(body_type, &mut decoder_buf, 0, &mut *io);
-    let mut out = Vec::new();
-
-    if let Framing::Length(len) = framing {
-        let len = usize::try_from(len)
-            .ok()
-            .filter(|&len| len <= max)
-            .ok_or(BodyError::TooLarge)?;
-        if keep {
-            out.try_reserve_exact(len)
-                .map_err(|_| BodyError::NoMemory)?;
-            out.resize(len, 0);
-            let mut filled = 0;
-            while filled < len {
-                let n = body.read(&mut out[filled..]).await?;
-                if n == 0 {
-                    return Err(BodyError::Incomplete);
-                }
-                filled += n;
-            }
-            return Ok(out);
-        }
-    }
-
-    // edge-http's chunked decoder fills the whole slice it is given before returning, so a
-    // client that pauses would stall a multi-byte read; one byte at a time keeps the size check
-    // exact and prompt (the decoder works bytewise anyway).
-    let mut chunk = [0u8; 128];
-    let step = match framing {
-        Framing::Chunked => 1,
-        Framing::Length(_) => chunk.len(),
-    };
-    let mut total = 0usize;
-    loop {
-        let n = body.read(&mut chunk[..step]).await?;
-        if n == 0 {
-            break;
-        }
-        total = total.saturating_add(n);
-        if total > max {
-            return Err(BodyError::TooLarge);
-        }
-        if keep {
-            if out.len() + n > out.capacity() {
-                let want = out.capacity().max(512).min(max + 1 - out.len());
-                out.try_reserve(want).map_err(|_| BodyError::NoMemory)?;
-            }
-            out.extend_from_slice(&chunk[..n]);
-        }
-    }
-    let complete = body.is_complete();
-    // edge-http also calls a chunked body complete when the stream ends between chunks; only
-    // the zero-size last chunk ends it (RFC 9112 §7.1), which is read without reaching EOF.
-    if !complete || (framing == Framing::Chunked && io.saw_eof()) {
-        return Err(BodyError::Incomplete);
-    }
-    Ok(out)
 }
 
 /// The response head, minus Content-Length which comes from the body.

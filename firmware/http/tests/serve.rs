@@ -1338,6 +1338,87 @@ async fn chunked_body_without_its_last_chunk_is_not_handled() {
     assert!(handler.seen.borrow().is_empty());
 }
 
+/// Broken chunked framing is 400 and the connection closed, the stream being unreadable past
+/// it: a size that is not hex (a sign included, which `u64::from_str_radix` would take), more
+/// than 16 digits, a chunk not ended by CRLF, extensions longer than the head's room.
+#[tokio::test]
+async fn bad_chunked_framing_is_400_and_closed() {
+    let long_ext = format!("5;{}\r\nhello\r\n0\r\n\r\n", "e".repeat(2048));
+    for body in [
+        &b"zz\r\nhello\r\n0\r\n\r\n"[..],
+        b"+5\r\nhello\r\n0\r\n\r\n",
+        b" 5\r\nhello\r\n0\r\n\r\n",
+        b"\r\n",
+        b"00000000000000005\r\nhello\r\n0\r\n\r\n",
+        b"5\r\nhelloXY0\r\n\r\n",
+        b"5\rhello\r\n0\r\n\r\n",
+        long_ext.as_bytes(),
+    ] {
+        let handler = Echo::default();
+        let auth = auth();
+        let result = run(&handler, &auth, HttpLimits::default(), |mut c| async move {
+            let head = format!(
+                "POST /wsman HTTP/1.1\r\nHost: bmc\r\nAuthorization: {}\r\nTransfer-Encoding: chunked\r\n\r\n",
+                basic(USER, PASSWORD)
+            );
+            c.send(head.as_bytes()).await;
+            c.send(body).await;
+            let reply = c.reply().await;
+            assert_eq!(reply.status, 400, "for {:?}", String::from_utf8_lossy(body));
+            assert!(reply.closes());
+            assert!(c.at_eof().await);
+        })
+        .await;
+        assert!(
+            matches!(result, Err(ServeError::Rejected(400))),
+            "{result:?}"
+        );
+        assert!(handler.seen.borrow().is_empty());
+    }
+}
+
+/// A trailer section is read and discarded within the head's room (1,792 bytes here): one that
+/// fits leaves the connection usable, a longer one is refused as a head that long is (431).
+#[tokio::test]
+async fn a_trailer_section_is_bounded_like_a_head() {
+    let field = |len: usize| format!("X-Pad: {}\r\n", "p".repeat(len - 9));
+    // Two fields and the empty line: exactly the room, then one byte over.
+    for (last, status) in [(895, 200), (896, 431)] {
+        let handler = Echo::default();
+        let auth = auth();
+        let trailer = format!("{}{}\r\n", field(895), field(last));
+        assert_eq!(trailer.len(), 1_792 + last - 895);
+        let result = run(&handler, &auth, HttpLimits::default(), |mut c| async move {
+            let head = format!(
+                "POST /wsman HTTP/1.1\r\nHost: bmc\r\nAuthorization: {}\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n",
+                basic(USER, PASSWORD)
+            );
+            c.send(head.as_bytes()).await;
+            c.send(trailer.as_bytes()).await;
+            let reply = c.reply().await;
+            assert_eq!(reply.status, status);
+            if status == 200 {
+                assert_eq!(reply.body, b"hello");
+                c.send(&authed("/wsman", "again")).await;
+                assert_eq!(c.reply().await.body, b"again");
+                c.finish().await;
+            } else {
+                assert!(reply.closes());
+                assert!(c.at_eof().await);
+            }
+        })
+        .await;
+        if status == 200 {
+            assert!(result.is_ok(), "{result:?}");
+        } else {
+            assert!(
+                matches!(result, Err(ServeError::Rejected(431))),
+                "{result:?}"
+            );
+        }
+    }
+}
+
 /// [`run`] for a connection described by `conn` (its source, its slot).
 async fn run_from<C, F, Fut>(
     handler: &Echo,

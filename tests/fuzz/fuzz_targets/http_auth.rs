@@ -29,7 +29,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((&first, rest)) = data.split_first() else {
         return;
     };
-    // Header values reach `check` as text (edge-http refuses non-UTF-8 heads).
+    // Header values reach `check` as text (head.rs takes a non-UTF-8 Authorization for none).
     let Ok(header) = std::str::from_utf8(rest) else {
         return;
     };

@@ -1,7 +1,7 @@
-//! The HTTP/1.1 connection loop: request heads (edge-http plus `head.rs`'s framing decisions),
-//! Content-Length and chunked bodies, keep-alive, pipelining, the read-ahead buffer (`bufio`)
-//! and the Basic/Digest checks on the way, with the input arriving in pieces of a size the
-//! first byte picks. A handler that answers 200 stands in for WS-Man.
+//! The HTTP/1.1 connection loop: request heads and their framing decisions (`head.rs`),
+//! Content-Length and chunked bodies (`body.rs`), keep-alive, pipelining, the read-ahead buffer
+//! (`bufio`) and the Basic/Digest checks on the way, with the input arriving in pieces of a size
+//! the first byte picks. A handler that answers 200 stands in for WS-Man.
 #![no_main]
 
 use std::cell::Cell;
