@@ -295,7 +295,15 @@ impl Subscription {
             if !full && now.saturating_sub(oldest) < self.max_time(cfg) {
                 return None;
             }
-            (DeliveryKind::Events, self.queue.drain(..n).collect())
+            // pop_front rather than drain, as for a Pull: drain's drop glue and its collect
+            // were 0.9 KiB of the bare-metal image's Push.
+            let mut events = Vec::with_capacity(n);
+            for _ in 0..n {
+                if let Some(e) = self.queue.pop_front() {
+                    events.push(e);
+                }
+            }
+            (DeliveryKind::Events, events)
         } else if let Some(e) = self.queue.pop_front() {
             (DeliveryKind::Event, alloc::vec![e])
         } else if self
