@@ -258,12 +258,15 @@ fn ipv4(host: &str) -> Option<Ipv4Addr> {
 }
 
 impl Client<'_> {
-    /// Sends one message and classifies the answer.
+    /// Sends one message and classifies the answer. The sink is logged as host and port, the
+    /// scheme in the format string: `Target::origin` would build a String for each line, and
+    /// defmt formats on the host anyway (only `http://` reaches here; `connect` says so).
     async fn send(&mut self, job: &Job) -> Outcome {
         debug!(
-            "push {=str}: to {=str}",
+            "push {=str}: to http://{=str}:{=u16}",
             job.id.as_str(),
-            job.target.origin().as_str()
+            job.target.host.as_str(),
+            job.target.port
         );
         match self.exchange(job).await {
             Ok(answer) => {
@@ -272,9 +275,10 @@ impl Client<'_> {
                     deliver::classify(answer.status, &answer.body, &job.message_id, &limits);
                 if !matches!(outcome, Outcome::Accepted { .. }) {
                     warn!(
-                        "push {=str}: {=str} answered {=u16}",
+                        "push {=str}: http://{=str}:{=u16} answered {=u16}",
                         job.id.as_str(),
-                        job.target.origin().as_str(),
+                        job.target.host.as_str(),
+                        job.target.port,
                         answer.status
                     );
                 }
@@ -282,9 +286,10 @@ impl Client<'_> {
             }
             Err(f) => {
                 warn!(
-                    "push {=str}: delivery to {=str} failed: {=str}",
+                    "push {=str}: delivery to http://{=str}:{=u16} failed: {=str}",
                     job.id.as_str(),
-                    job.target.origin().as_str(),
+                    job.target.host.as_str(),
+                    job.target.port,
                     f
                 );
                 Outcome::Failed
