@@ -295,7 +295,15 @@ impl Subscription {
             if !full && now.saturating_sub(oldest) < self.max_time(cfg) {
                 return None;
             }
-            (DeliveryKind::Events, self.queue.drain(..n).collect())
+            // pop_front rather than drain, as for a Pull: drain's drop glue and its collect
+            // were 0.9 KiB of the bare-metal image's Push.
+            let mut events = Vec::with_capacity(n);
+            for _ in 0..n {
+                if let Some(e) = self.queue.pop_front() {
+                    events.push(e);
+                }
+            }
+            (DeliveryKind::Events, events)
         } else if let Some(e) = self.queue.pop_front() {
             (DeliveryKind::Event, alloc::vec![e])
         } else if self
@@ -384,38 +392,42 @@ impl Table {
         else {
             return None;
         };
-        let ended = |reason| {
-            Some(Ended {
-                id: String::from(id),
-                reason,
-            })
-        };
-        if let DeliveryKind::SubscriptionEnd(status) = kind {
-            self.subs.remove(i);
-            return ended(if status == ns::STATUS_SOURCE_CANCELLING {
+        // One removal for every way a subscription ends (its drop inlined once, not thrice).
+        let reason = if let DeliveryKind::SubscriptionEnd(status) = kind {
+            if status == ns::STATUS_SOURCE_CANCELLING {
                 EndReason::Cancelled
             } else {
                 EndReason::DeliveryFailure
-            });
-        }
-        match outcome {
-            Outcome::Accepted { acked } if acked || !s.terms.mode.acked() => {
-                if let Some(r) = events.iter().rev().find_map(|e| e.record_id) {
-                    s.last_record = Some(r);
-                }
-                if let DeliveryKind::DroppedEvents(n) = kind {
-                    s.dropped = s.dropped.saturating_sub(n);
-                }
-                None
             }
-            Outcome::Refused => {
-                self.subs.remove(i);
-                ended(EndReason::Refused)
-            }
-            Outcome::Accepted { .. } | Outcome::Failed => {
-                let retry = s.retry(&self.cfg);
-                let attempt = attempt.saturating_add(1);
-                if attempt > retry.total {
+        } else {
+            match outcome {
+                Outcome::Accepted { acked } if acked || !s.terms.mode.acked() => {
+                    if let Some(r) = events.iter().rev().find_map(|e| e.record_id) {
+                        s.last_record = Some(r);
+                    }
+                    if let DeliveryKind::DroppedEvents(n) = kind {
+                        s.dropped = s.dropped.saturating_sub(n);
+                    }
+                    return None;
+                }
+                Outcome::Refused => EndReason::Refused,
+                Outcome::Accepted { .. } | Outcome::Failed => {
+                    let retry = s.retry(&self.cfg);
+                    let attempt = attempt.saturating_add(1);
+                    if attempt <= retry.total {
+                        let shift = (attempt - 1).min(20);
+                        let wait = retry
+                            .interval_ms
+                            .saturating_mul(1u64 << shift)
+                            .min(self.cfg.max_backoff_ms);
+                        s.state = State::Backoff {
+                            kind,
+                            events,
+                            attempt,
+                            until: now_ms.saturating_add(wait),
+                        };
+                        return None;
+                    }
                     if s.terms.end_to.is_some() {
                         // Sent by the next poll; its completion removes the subscription.
                         s.queue.clear();
@@ -427,23 +439,15 @@ impl Table {
                         };
                         return None;
                     }
-                    self.subs.remove(i);
-                    return ended(EndReason::DeliveryFailure);
+                    EndReason::DeliveryFailure
                 }
-                let shift = (attempt - 1).min(20);
-                let wait = retry
-                    .interval_ms
-                    .saturating_mul(1u64 << shift)
-                    .min(self.cfg.max_backoff_ms);
-                s.state = State::Backoff {
-                    kind,
-                    events,
-                    attempt,
-                    until: now_ms.saturating_add(wait),
-                };
-                None
             }
-        }
+        };
+        self.subs.remove(i);
+        Some(Ended {
+            id: String::from(id),
+            reason,
+        })
     }
 
     /// Hands up to `max_elements` queued events within about `max_bytes` to a `wsen:Pull` on a

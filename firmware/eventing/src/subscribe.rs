@@ -16,6 +16,8 @@ use roxmltree::Node;
 use wsbmc_wsman::duration;
 
 use crate::ns;
+#[cfg(feature = "push")]
+use wsbmc_wsman::text::parse_u64;
 use wsbmc_wsman::text::{Dec, cat};
 use wsbmc_wsman::{Fault, FaultDetail, FaultKind};
 
@@ -307,9 +309,10 @@ fn too_long(what: &str) -> Fault {
 
 #[cfg(feature = "push")]
 fn positive_u32(node: Node<'_, '_>, what: &str) -> Result<u32, Fault> {
-    match text(node).parse::<u64>() {
-        Ok(0) | Err(_) => Err(invalid(&cat(&[what, " must be a positive integer."]))),
-        Ok(v) => Ok(u32::try_from(v).unwrap_or(u32::MAX)),
+    // wsman's one integer parser (str::parse's rules) rather than core's per-type copy.
+    match parse_u64(text(node)) {
+        Some(0) | None => Err(invalid(&cat(&[what, " must be a positive integer."]))),
+        Some(v) => Ok(u32::try_from(v).unwrap_or(u32::MAX)),
     }
 }
 
@@ -622,7 +625,8 @@ pub fn parse(
                     seen.once(11, "wsman:ConnectionRetry")?;
                     let total = c
                         .attribute("Total")
-                        .and_then(|t| t.trim().parse::<u32>().ok())
+                        .and_then(|t| parse_u64(t.trim()))
+                        .and_then(|t| u32::try_from(t).ok())
                         .filter(|&t| t > 0)
                         .ok_or_else(|| {
                             invalid("wsman:ConnectionRetry needs a positive Total attribute.")

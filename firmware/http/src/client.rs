@@ -370,7 +370,6 @@ fn dechunk(mut b: &[u8], max: usize) -> Result<Option<(Vec<u8>, usize)>, &'stati
 #[cfg(feature = "digest")]
 pub mod digest {
     use alloc::string::String;
-    use alloc::vec::Vec;
 
     use crate::digest::Algorithm as Hash;
 
@@ -463,7 +462,7 @@ pub mod digest {
             let mut algorithm = Algorithm::Md5;
             let mut qop_auth = false;
             let mut stale = false;
-            for (k, v) in params(rest)? {
+            params(rest, |k, v| {
                 if k.eq_ignore_ascii_case("realm") {
                     realm = Some(v);
                 } else if k.eq_ignore_ascii_case("nonce") {
@@ -484,7 +483,8 @@ pub mod digest {
                     .into_iter()
                     .find(|a| a.name().eq_ignore_ascii_case(&v))?;
                 }
-            }
+                Some(())
+            })?;
             Some(Self {
                 realm: realm?,
                 nonce: nonce?,
@@ -567,16 +567,17 @@ pub mod digest {
         q.push('"');
     }
 
-    /// `k=v, k="v"` pairs; `None` when malformed.
-    fn params(mut s: &str) -> Option<Vec<(String, String)>> {
-        let mut out = Vec::new();
+    /// `k=v, k="v"` pairs, each given to `each` as it is read; `None` when malformed or when
+    /// `each` says `None`. A callback rather than a Vec of owned pairs: the Vec, its keys'
+    /// Strings and their drop glue were flash the bare-metal image's Digest client carried.
+    fn params(mut s: &str, mut each: impl FnMut(&str, String) -> Option<()>) -> Option<()> {
         loop {
             s = s.trim_start_matches([' ', '\t', ',']);
             if s.is_empty() {
-                return Some(out);
+                return Some(());
             }
             let (key, after) = s.split_once('=')?;
-            let key = String::from(key.trim());
+            let key = key.trim();
             s = after.trim_start();
             let value = if let Some(q) = s.strip_prefix('"') {
                 let mut v = String::new();
@@ -600,7 +601,7 @@ pub mod digest {
                 s = rest;
                 String::from(v.trim())
             };
-            out.push((key, value));
+            each(key, value)?;
         }
     }
 }

@@ -42,7 +42,7 @@ use wsbmc_eventing::subscribe::{AuthScheme, Credentials};
 use wsbmc_eventing::table::format_uuid;
 #[cfg(feature = "digest")]
 use wsbmc_http::client::digest;
-use wsbmc_http::client::{Answer, Target, basic_header, number, parse_answer, request_head};
+use wsbmc_http::client::{Answer, Target, basic_header, parse_answer, request_head};
 use wsbmc_wsman::XmlWriter;
 use wsbmc_wsman::rng::TokenGen;
 
@@ -230,13 +230,43 @@ fn note_end(ended: Option<deliver::Ended>) {
     }
 }
 
+/// Four decimal octets (no DNS resolver is linked), each one or more ASCII digits up to 255
+/// (leading zeros allowed, as the client's `number` took them). One pass over the bytes: a
+/// `split('.')` and core's address parser each cost more flash.
+fn ipv4(host: &str) -> Option<Ipv4Addr> {
+    let mut octets = [0u8; 4];
+    let mut i = 0;
+    let mut n = 0u32;
+    let mut digits = false;
+    for b in host.bytes() {
+        if b == b'.' {
+            *octets.get_mut(i)? = u8::try_from(n).ok().filter(|_| digits)?;
+            i += 1;
+            n = 0;
+            digits = false;
+        } else {
+            let d = b.wrapping_sub(b'0');
+            if d > 9 {
+                return None;
+            }
+            n = (n * 10 + u32::from(d)).min(256);
+            digits = true;
+        }
+    }
+    *octets.get_mut(i)? = u8::try_from(n).ok().filter(|_| digits)?;
+    (i == 3).then(|| Ipv4Addr::from(octets))
+}
+
 impl Client<'_> {
-    /// Sends one message and classifies the answer.
+    /// Sends one message and classifies the answer. The sink is logged as host and port, the
+    /// scheme in the format string: `Target::origin` would build a String for each line, and
+    /// defmt formats on the host anyway (only `http://` reaches here; `connect` says so).
     async fn send(&mut self, job: &Job) -> Outcome {
         debug!(
-            "push {=str}: to {=str}",
+            "push {=str}: to http://{=str}:{=u16}",
             job.id.as_str(),
-            job.target.origin().as_str()
+            job.target.host.as_str(),
+            job.target.port
         );
         match self.exchange(job).await {
             Ok(answer) => {
@@ -245,9 +275,10 @@ impl Client<'_> {
                     deliver::classify(answer.status, &answer.body, &job.message_id, &limits);
                 if !matches!(outcome, Outcome::Accepted { .. }) {
                     warn!(
-                        "push {=str}: {=str} answered {=u16}",
+                        "push {=str}: http://{=str}:{=u16} answered {=u16}",
                         job.id.as_str(),
-                        job.target.origin().as_str(),
+                        job.target.host.as_str(),
+                        job.target.port,
                         answer.status
                     );
                 }
@@ -255,9 +286,10 @@ impl Client<'_> {
             }
             Err(f) => {
                 warn!(
-                    "push {=str}: delivery to {=str} failed: {=str}",
+                    "push {=str}: delivery to http://{=str}:{=u16} failed: {=str}",
                     job.id.as_str(),
-                    job.target.origin().as_str(),
+                    job.target.host.as_str(),
+                    job.target.port,
                     f
                 );
                 Outcome::Failed
@@ -309,21 +341,7 @@ impl Client<'_> {
         if t.https {
             return Err("https is not delivered to by this image");
         }
-        // Four decimal octets (no DNS resolver is linked), read with the client's own number
-        // parser rather than core's address parser.
-        let mut octets = [0u8; 4];
-        let mut parts = t.host.split('.');
-        for o in &mut octets {
-            *o = parts
-                .next()
-                .and_then(|p| number(p, 10))
-                .and_then(|n| u8::try_from(n).ok())
-                .ok_or("the sink's host is not an IPv4 address (no DNS here)")?;
-        }
-        if parts.next().is_some() {
-            return Err("the sink's host is not an IPv4 address (no DNS here)");
-        }
-        let ip = Ipv4Addr::from(octets);
+        let ip = ipv4(&t.host).ok_or("the sink's host is not an IPv4 address (no DNS here)")?;
         self.socket
             .connect(IpEndpoint::new(ip.into(), t.port))
             .await
