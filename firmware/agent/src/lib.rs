@@ -40,7 +40,7 @@ use wsbmc_cim::{
     PowerTransition, RequestOutcome, SystemInfo,
 };
 use wsbmc_hal::power::{HostPower, PowerRequest};
-use wsbmc_hal::{AnyDevice, DeviceError, GpioInputs, IpmiLink, NoGpio};
+use wsbmc_hal::{AnyDevice, DeviceError, GpioInputs, IpmiLink};
 use wsbmc_http::{Handler, Outcome, Request, Response};
 use wsbmc_monitor::{BmcSensor, DiscreteId, Monitor, Recovery, SensorId, Thresholds};
 use wsbmc_sel::{Sel, SelConfig};
@@ -536,12 +536,9 @@ impl Agent {
     /// the monitor held, so requests are served from the cache while a slow device answers.
     ///
     /// A device that keeps timing out is backed off (see [`wsbmc_monitor::recovery`]), and a
-    /// host-powered sensor is not read while the host is off.
-    pub async fn run_poller<I: I2c, B: IpmiLink>(&self, devices: &mut [AnyDevice<I, B>]) -> ! {
-        self.run_poller_with_gpio(devices, &mut NoGpio).await
-    }
-
-    /// [`Agent::run_poller`] for a board whose discrete sensors read GPIO inputs.
+    /// host-powered sensor is not read while the host is off. A board without GPIO inputs
+    /// passes [`wsbmc_hal::NoGpio`]: there is no `run_poller` without `gpio`, since a wrapper
+    /// future around this one cost the bare-metal image flash for its own state machine.
     pub async fn run_poller_with_gpio<I: I2c, B: IpmiLink, G: GpioInputs>(
         &self,
         devices: &mut [AnyDevice<I, B>],

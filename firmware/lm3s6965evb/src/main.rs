@@ -377,14 +377,33 @@ fn mix_seed() -> u64 {
     z ^ (z >> 31)
 }
 
+/// `!` under a name that stable Rust accepts in `impl Future<Output = …>`, for the tasks below
+/// that hand back the future they run instead of awaiting it in an `async fn` of their own.
+trait HasOutput {
+    type Output;
+}
+impl<O> HasOutput for fn() -> O {
+    type Output = O;
+}
+type Never = <fn() -> ! as HasOutput>::Output;
+
+/// The runner's own future is the task: an `async fn` awaiting it would nest it in a second
+/// state machine, whose states and drop paths cost flash.
 #[embassy_executor::task]
-async fn net_task(runner: &'static mut embassy_net::Runner<'static, &'static mut Ethernet>) -> ! {
-    runner.run().await
+fn net_task(
+    runner: &'static mut embassy_net::Runner<'static, &'static mut Ethernet>,
+) -> impl Future<Output = Never> {
+    runner.run()
 }
 
+/// The poller's future is the task, as for [`net_task`]. The devices and the (absent) GPIO
+/// lines are the task's for ever, so they are leaked rather than moved into a wrapper future:
+/// a zero-sized `Box` allocates nothing, and the device table was on the heap already.
 #[embassy_executor::task]
-async fn poller_task(agent: &'static Agent, mut devices: Vec<AnyDevice<I2c>>) -> ! {
-    agent.run_poller(&mut devices).await
+fn poller_task(agent: &'static Agent, devices: Vec<AnyDevice<I2c>>) -> impl Future<Output = Never> {
+    let gpio: &'static mut wsbmc_hal::NoGpio =
+        alloc::boxed::Box::leak(alloc::boxed::Box::new(wsbmc_hal::NoGpio));
+    agent.run_poller_with_gpio(devices.leak(), gpio)
 }
 
 /// The store's RAM "flash" (the board file's `[store]`, which says why these sizes): the page
