@@ -87,6 +87,20 @@ const CHECKPOINT_EVERY: u8 = 16;
 #[cfg(feature = "eventing-deferred")]
 pub type RenderGate = fn(usize) -> bool;
 
+/// `!` under a name stable Rust accepts in `impl Future<Output = …>`: the output of the task
+/// futures the agent hands back without wrapping them in an `async fn` of their own.
+pub type Never = <fn() -> ! as HasOutput>::Output;
+
+/// Names a function type's output, for [`Never`].
+#[doc(hidden)]
+pub trait HasOutput {
+    type Output;
+}
+
+impl<O> HasOutput for fn() -> O {
+    type Output = O;
+}
+
 /// The state shared by the poller, the power and log tasks, and every connection.
 pub struct Agent {
     monitor: RefCell<Monitor>,
@@ -868,36 +882,52 @@ impl Agent {
     /// after mounting it themselves ([`Self::run_mounted_log`]). A parameter of this one task
     /// rather than a second mount in the image or a wrapper around it: either cost the image's
     /// flash and RAM more than the warning itself.
-    pub async fn run_log<F: MultiwriteNorFlash>(
-        &self,
-        mut store: Store<F>,
+    pub fn run_log<'a, F: MultiwriteNorFlash + 'a>(
+        &'a self,
+        store: Store<F>,
         config: SelConfig,
-        mounted: impl FnOnce(&Sel),
-    ) -> ! {
-        let sel = match Sel::mount(&mut store, config).await {
-            Ok(sel) => {
-                mounted(&sel);
-                sel
-            }
-            Err(_) => {
-                self.note("SEL mount", false);
-                loop {
-                    // Events are lost with the log (logged once above); threshold changes never
-                    // get here, since `persist_thresholds` refuses them while the log is off.
-                    self.log.receive().await;
-                }
-            }
-        };
-        self.run_mounted_log(store, sel).await
+        mounted: impl FnOnce(&Sel) + 'a,
+    ) -> impl Future<Output = Never> + 'a {
+        self.log_from(store, Err(config), mounted)
     }
 
     /// [`Self::run_log`] with a log the caller mounted, to look at it first (the std images
     /// log [`Sel::lost`] where the operator reads it).
-    pub async fn run_mounted_log<F: MultiwriteNorFlash>(
+    pub fn run_mounted_log<'a, F: MultiwriteNorFlash + 'a>(
+        &'a self,
+        store: Store<F>,
+        sel: Sel,
+    ) -> impl Future<Output = Never> + 'a {
+        self.log_from(store, Ok(sel), |_| ())
+    }
+
+    /// The log task of both [`Self::run_log`] and [`Self::run_mounted_log`], which hand back
+    /// this future rather than awaiting it: a wrapper `async fn` would nest this state machine
+    /// in its own, and the bare-metal image pays flash for each level.
+    async fn log_from<F: MultiwriteNorFlash>(
         &self,
         mut store: Store<F>,
-        mut sel: Sel,
+        sel: Result<Sel, SelConfig>,
+        mounted: impl FnOnce(&Sel),
     ) -> ! {
+        let mut sel = match sel {
+            Ok(sel) => sel,
+            Err(config) => match Sel::mount(&mut store, config).await {
+                Ok(sel) => {
+                    mounted(&sel);
+                    sel
+                }
+                Err(_) => {
+                    self.note("SEL mount", false);
+                    loop {
+                        // Events are lost with the log (logged once above); threshold changes
+                        // never get here, since `persist_thresholds` refuses them while the log
+                        // is off.
+                        self.log.receive().await;
+                    }
+                }
+            },
+        };
         self.restore_thresholds(&mut store).await;
         #[cfg(feature = "accounts-store")]
         {
