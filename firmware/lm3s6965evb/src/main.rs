@@ -37,7 +37,7 @@ use embassy_net::tcp::TcpSocket;
 use embassy_net::{Ipv4Address, Ipv4Cidr, Stack, StackResources, StaticConfigV4};
 use embassy_time::{Duration, Instant, Timer, with_timeout};
 use static_cell::{ConstStaticCell, StaticCell};
-use wsbmc_agent::Agent;
+use wsbmc_agent::{Agent, Never};
 use wsbmc_chip_lm3s6965::enet::Ethernet;
 use wsbmc_chip_lm3s6965::i2c::I2c;
 use wsbmc_chip_lm3s6965::{sysctl, time};
@@ -377,16 +377,6 @@ fn mix_seed() -> u64 {
     z ^ (z >> 31)
 }
 
-/// `!` under a name that stable Rust accepts in `impl Future<Output = …>`, for the tasks below
-/// that hand back the future they run instead of awaiting it in an `async fn` of their own.
-trait HasOutput {
-    type Output;
-}
-impl<O> HasOutput for fn() -> O {
-    type Output = O;
-}
-type Never = <fn() -> ! as HasOutput>::Output;
-
 /// The runner's own future is the task: an `async fn` awaiting it would nest it in a second
 /// state machine, whose states and drop paths cost flash.
 #[embassy_executor::task]
@@ -445,9 +435,8 @@ async fn log_task(agent: &'static Agent) -> ! {
         }
         Err(_) => {
             error!("store: RAM flash did not mount; the SEL is disabled");
-            loop {
-                Timer::after_secs(3600).await;
-            }
+            // Nothing wakes the task again: no timer to poll for nothing.
+            core::future::pending::<Never>().await
         }
     }
 }
