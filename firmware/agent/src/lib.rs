@@ -928,7 +928,15 @@ impl Agent {
                 }
             },
         };
-        self.restore_thresholds(&mut store).await;
+        // Every sensor's stored overrides, found by the sensor's board key (here rather than
+        // in an async fn called once, whose future would nest in this one).
+        let count = self.monitor.borrow().sensors().len();
+        for i in 0..count {
+            let Ok(index) = u16::try_from(i) else { break };
+            self.load_thresholds(&mut store, index).await;
+            #[cfg(feature = "legacy-overrides")]
+            self.drop_legacy_override(&mut store, index).await;
+        }
         #[cfg(feature = "accounts-store")]
         {
             let entries = audit::load_names(&mut store).await;
@@ -1118,17 +1126,6 @@ impl Agent {
             now_ms(),
         );
         self.events_wake.signal(());
-    }
-
-    /// Restores every sensor's stored overrides, found by the sensor's board key.
-    async fn restore_thresholds<F: MultiwriteNorFlash>(&self, store: &mut Store<F>) {
-        let count = self.monitor.borrow().sensors().len();
-        for i in 0..count {
-            let Ok(index) = u16::try_from(i) else { break };
-            self.load_thresholds(store, index).await;
-            #[cfg(feature = "legacy-overrides")]
-            self.drop_legacy_override(store, index).await;
-        }
     }
 
     /// Firmware before issue 18 kept a sensor's overrides under its index in the board file,
