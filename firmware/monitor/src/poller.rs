@@ -281,12 +281,14 @@ impl Monitor {
 /// of firing a burst of catch-up reads. Numeric and discrete sensors poll alike.
 pub(crate) fn next_due(due: u64, now_ms: u64, poll_ms: u32) -> u64 {
     let period = u64::from(poll_ms.max(1));
-    let cadence = due.saturating_add(period);
-    if due <= now_ms && cadence > now_ms {
-        cadence
+    // On cadence when less than a period late (`due + period > now_ms` without the overflow);
+    // one saturating add, since each inlined copy costs the bare-metal image flash.
+    let from = if due <= now_ms && now_ms - due < period {
+        due
     } else {
-        now_ms.saturating_add(period)
-    }
+        now_ms
+    };
+    from.saturating_add(period)
 }
 
 #[cfg(test)]
