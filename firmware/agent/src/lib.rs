@@ -40,7 +40,7 @@ use wsbmc_cim::{
     PowerTransition, RequestOutcome, SystemInfo,
 };
 use wsbmc_hal::power::{HostPower, PowerRequest};
-use wsbmc_hal::{AnyDevice, DeviceError, GpioInputs, IpmiLink, NoGpio};
+use wsbmc_hal::{AnyDevice, DeviceError, GpioInputs, IpmiLink};
 use wsbmc_http::{Handler, Outcome, Request, Response};
 use wsbmc_monitor::{BmcSensor, DiscreteId, Monitor, Recovery, SensorId, Thresholds};
 use wsbmc_sel::{Sel, SelConfig};
@@ -52,6 +52,25 @@ use crate::log::{LogCmd, LogShared, StoredThresholds};
 /// Longest a single device read may take. SMBus caps clock stretching at 35 ms per transfer, so a
 /// read still pending after this is a stuck bus, reported as a timeout rather than waited on.
 const READ_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// The sensor the poller reads next.
+enum Due {
+    Numeric(SensorId),
+    #[cfg(feature = "discrete")]
+    Discrete(DiscreteId),
+}
+
+/// How the poller gets a sensor's reading: from a device on the bus (`states`: a discrete
+/// sensor's state bits, else the scaled reading), or a result known without the bus.
+enum Poll {
+    Bus {
+        device: u16,
+        channel: u8,
+        scale: i8,
+        states: bool,
+    },
+    Known(Result<i32, DeviceError>),
+}
 
 /// How often the power task samples the host's state when nothing wakes it. Transitions take
 /// seconds; a tenth of a second is well inside what a console can notice, and cheap.
@@ -67,6 +86,20 @@ const CHECKPOINT_EVERY: u8 = 16;
 /// (`Agent::set_render_gate`).
 #[cfg(feature = "eventing-deferred")]
 pub type RenderGate = fn(usize) -> bool;
+
+/// `!` under a name stable Rust accepts in `impl Future<Output = …>`: the output of the task
+/// futures the agent hands back without wrapping them in an `async fn` of their own.
+pub type Never = <fn() -> ! as HasOutput>::Output;
+
+/// Names a function type's output, for [`Never`].
+#[doc(hidden)]
+pub trait HasOutput {
+    type Output;
+}
+
+impl<O> HasOutput for fn() -> O {
+    type Output = O;
+}
 
 /// The state shared by the poller, the power and log tasks, and every connection.
 pub struct Agent {
@@ -536,12 +569,9 @@ impl Agent {
     /// the monitor held, so requests are served from the cache while a slow device answers.
     ///
     /// A device that keeps timing out is backed off (see [`wsbmc_monitor::recovery`]), and a
-    /// host-powered sensor is not read while the host is off.
-    pub async fn run_poller<I: I2c, B: IpmiLink>(&self, devices: &mut [AnyDevice<I, B>]) -> ! {
-        self.run_poller_with_gpio(devices, &mut NoGpio).await
-    }
-
-    /// [`Agent::run_poller`] for a board whose discrete sensors read GPIO inputs.
+    /// host-powered sensor is not read while the host is off. A board without GPIO inputs
+    /// passes [`wsbmc_hal::NoGpio`]: there is no `run_poller` without `gpio`, since a wrapper
+    /// future around this one cost the bare-metal image flash for its own state machine.
     pub async fn run_poller_with_gpio<I: I2c, B: IpmiLink, G: GpioInputs>(
         &self,
         devices: &mut [AnyDevice<I, B>],
@@ -550,77 +580,146 @@ impl Agent {
         *self.recovery.borrow_mut() = Recovery::new(devices.len());
         loop {
             let now = now_ms();
-            // A real cfg, not `cfg!`: an unreachable await still sizes the task's state machine.
-            #[cfg(feature = "discrete")]
-            {
-                let discrete = self.monitor.borrow().discrete().next_due(now);
-                if let Some(id) = discrete {
-                    let result = self.read_discrete(id, devices, gpio, now).await;
-                    self.record_discrete(id, result);
-                    continue;
-                }
-            }
-            #[cfg(not(feature = "discrete"))]
-            let _ = &gpio;
-            let due = self.monitor.borrow().next_due(now);
-            match due {
-                Some(id) => {
-                    let (source, scale, reads_bus) = {
-                        let m = self.monitor.borrow();
-                        let d = m.desc(id);
-                        (
-                            d.map(|d| d.source),
-                            d.map_or(0, |d| d.scale),
-                            m.reads_bus(id, self.host_on()),
-                        )
+            // What to read is decided without awaiting, so the loop has one read site for both
+            // kinds of sensor: every await is a state of the task's future, with its own resume
+            // and drop code (flash on the bare-metal image).
+            let Some((due, poll)) = self.next_poll(devices.len(), gpio, now) else {
+                let next = {
+                    let m = self.monitor.borrow();
+                    let discrete = if cfg!(feature = "discrete") {
+                        m.discrete().next_deadline()
+                    } else {
+                        None
                     };
-                    let result = match source.and_then(|s| {
-                        devices
-                            .get_mut(usize::from(s.device))
-                            .map(|d| (d, s.device, s.channel))
-                    }) {
-                        // The monitor ignores the result of an unpowered sensor.
-                        Some(_) if !reads_bus => Err(DeviceError::Nack),
-                        Some((_, index, _)) if self.recovery.borrow().backing_off(index, now) => {
-                            Err(DeviceError::Timeout)
-                        }
-                        Some((device, index, channel)) => {
-                            let r = match with_timeout(
-                                READ_TIMEOUT,
-                                device.read_scaled(channel, scale),
-                            )
-                            .await
+                    match (m.next_deadline(), discrete) {
+                        (Some(a), Some(b)) => Some(a.min(b)),
+                        (a, b) => a.or(b),
+                    }
+                };
+                match next {
+                    Some(at) => Timer::at(Instant::from_millis(at)).await,
+                    None => Timer::after_secs(1).await,
+                }
+                continue;
+            };
+            let result = match poll {
+                Poll::Known(result) => result,
+                Poll::Bus {
+                    device,
+                    channel,
+                    scale,
+                    states,
+                } => match devices.get_mut(usize::from(device)) {
+                    // `next_poll` saw the device in the table; kept for the type's sake.
+                    None => Err(DeviceError::NoSuchChannel),
+                    Some(dev) => {
+                        // A real cfg, not `cfg!`: an unreachable await still sizes the task's
+                        // state machine.
+                        #[cfg(feature = "discrete")]
+                        let r = if states {
+                            match with_timeout(READ_TIMEOUT, dev.read_states(channel)).await {
+                                Ok(r) => r.map(i32::from),
+                                Err(_) => Err(DeviceError::Timeout),
+                            }
+                        } else {
+                            match with_timeout(READ_TIMEOUT, dev.read_scaled(channel, scale)).await
                             {
                                 Ok(r) => r,
                                 Err(_) => Err(DeviceError::Timeout),
-                            };
-                            self.recovery.borrow_mut().observe(index, &r, now_ms());
-                            r
-                        }
-                        None => Err(DeviceError::NoSuchChannel),
-                    };
-                    self.record(id, result);
-                }
-                None => {
-                    let next = {
-                        let m = self.monitor.borrow();
-                        let discrete = if cfg!(feature = "discrete") {
-                            m.discrete().next_deadline()
-                        } else {
-                            None
+                            }
                         };
-                        match (m.next_deadline(), discrete) {
-                            (Some(a), Some(b)) => Some(a.min(b)),
-                            (a, b) => a.or(b),
-                        }
-                    };
-                    match next {
-                        Some(at) => Timer::at(Instant::from_millis(at)).await,
-                        None => Timer::after_secs(1).await,
+                        #[cfg(not(feature = "discrete"))]
+                        let r = match with_timeout(READ_TIMEOUT, dev.read_scaled(channel, scale))
+                            .await
+                        {
+                            Ok(r) => r,
+                            Err(_) => Err(DeviceError::Timeout),
+                        };
+                        #[cfg(not(feature = "discrete"))]
+                        let _ = states;
+                        self.recovery.borrow_mut().observe(device, &r, now_ms());
+                        r
+                    }
+                },
+            };
+            match due {
+                Due::Numeric(id) => self.record(id, result),
+                // State bits: a `u16` widened by the read (or the GPIO mapping) above.
+                #[cfg(feature = "discrete")]
+                Due::Discrete(id) => self.record_discrete(id, result.map(|v| v as u16)),
+            }
+        }
+    }
+
+    /// The sensor due at `now` (discrete ones first) and how to read it: on the bus, or a
+    /// result known without it. The rules of both kinds: no bus traffic for an unpowered
+    /// sensor (the monitor ignores its result), a backing-off device counts as a timeout.
+    fn next_poll<G: GpioInputs>(
+        &self,
+        devices: usize,
+        gpio: &mut G,
+        now: u64,
+    ) -> Option<(Due, Poll)> {
+        let m = self.monitor.borrow();
+        let backing_off = |device: u16| self.recovery.borrow().backing_off(device, now);
+        #[cfg(feature = "discrete")]
+        if let Some(id) = m.discrete().next_due(now) {
+            use wsbmc_monitor::DiscreteSource;
+            let Some(d) = m.discrete().desc(id) else {
+                return Some((
+                    Due::Discrete(id),
+                    Poll::Known(Err(DeviceError::NoSuchChannel)),
+                ));
+            };
+            let poll = if !(self.host_on() || d.power == wsbmc_monitor::PowerDomain::Always) {
+                Poll::Known(Err(DeviceError::Nack))
+            } else {
+                match d.source {
+                    DiscreteSource::Device { device, .. } if usize::from(device) >= devices => {
+                        Poll::Known(Err(DeviceError::NoSuchChannel))
+                    }
+                    DiscreteSource::Device { device, .. } if backing_off(device) => {
+                        Poll::Known(Err(DeviceError::Timeout))
+                    }
+                    DiscreteSource::Device { device, channel } => Poll::Bus {
+                        device,
+                        channel,
+                        scale: 0,
+                        states: true,
+                    },
+                    DiscreteSource::Gpio {
+                        line,
+                        offset,
+                        active_low,
+                    } => Poll::Known(gpio.level(line).map(|level| {
+                        i32::from(DiscreteSource::gpio_states(offset, active_low, level))
+                    })),
+                    DiscreteSource::Bmc(_) => Poll::Known(Err(DeviceError::NoSuchChannel)),
+                }
+            };
+            return Some((Due::Discrete(id), poll));
+        }
+        #[cfg(not(feature = "discrete"))]
+        let _ = &gpio;
+        let id = m.next_due(now)?;
+        let poll = match m.desc(id) {
+            Some(d) if usize::from(d.source.device) < devices => {
+                if !m.reads_bus(id, self.host_on()) {
+                    Poll::Known(Err(DeviceError::Nack))
+                } else if backing_off(d.source.device) {
+                    Poll::Known(Err(DeviceError::Timeout))
+                } else {
+                    Poll::Bus {
+                        device: d.source.device,
+                        channel: d.source.channel,
+                        scale: d.scale,
+                        states: false,
                     }
                 }
             }
-        }
+            _ => Poll::Known(Err(DeviceError::NoSuchChannel)),
+        };
+        Some((Due::Numeric(id), poll))
     }
 
     /// Stores one poll result and sends the threshold edges it caused to the SEL.
@@ -642,59 +741,6 @@ impl Agent {
             } else {
                 self.log.count_limited(1);
             }
-        }
-    }
-
-    #[cfg(feature = "discrete")]
-    /// One read of a polled discrete sensor, with the numeric path's rules: no bus traffic for
-    /// an unpowered sensor, a backing-off device counts as a timeout, and each read is bounded.
-    async fn read_discrete<I: I2c, B: IpmiLink, G: GpioInputs>(
-        &self,
-        id: DiscreteId,
-        devices: &mut [AnyDevice<I, B>],
-        gpio: &mut G,
-        now: u64,
-    ) -> Result<u16, DeviceError> {
-        let (source, powered) = {
-            let m = self.monitor.borrow();
-            let Some(d) = m.discrete().desc(id) else {
-                return Err(DeviceError::NoSuchChannel);
-            };
-            (
-                d.source,
-                self.host_on() || d.power == wsbmc_monitor::PowerDomain::Always,
-            )
-        };
-        if !powered {
-            // The monitor ignores the result of an unpowered sensor.
-            return Err(DeviceError::Nack);
-        }
-        use wsbmc_monitor::DiscreteSource;
-        match source {
-            DiscreteSource::Device { device, channel } => {
-                let Some(dev) = devices.get_mut(usize::from(device)) else {
-                    return Err(DeviceError::NoSuchChannel);
-                };
-                if self.recovery.borrow().backing_off(device, now) {
-                    return Err(DeviceError::Timeout);
-                }
-                let r = match with_timeout(READ_TIMEOUT, dev.read_states(channel)).await {
-                    Ok(r) => r,
-                    Err(_) => Err(DeviceError::Timeout),
-                };
-                self.recovery
-                    .borrow_mut()
-                    .observe(device, &r.map(i32::from), now_ms());
-                r
-            }
-            DiscreteSource::Gpio {
-                line,
-                offset,
-                active_low,
-            } => gpio
-                .level(line)
-                .map(|level| DiscreteSource::gpio_states(offset, active_low, level)),
-            DiscreteSource::Bmc(_) => Err(DeviceError::NoSuchChannel),
         }
     }
 
@@ -836,37 +882,61 @@ impl Agent {
     /// after mounting it themselves ([`Self::run_mounted_log`]). A parameter of this one task
     /// rather than a second mount in the image or a wrapper around it: either cost the image's
     /// flash and RAM more than the warning itself.
-    pub async fn run_log<F: MultiwriteNorFlash>(
-        &self,
-        mut store: Store<F>,
+    pub fn run_log<'a, F: MultiwriteNorFlash + 'a>(
+        &'a self,
+        store: Store<F>,
         config: SelConfig,
-        mounted: impl FnOnce(&Sel),
-    ) -> ! {
-        let sel = match Sel::mount(&mut store, config).await {
-            Ok(sel) => {
-                mounted(&sel);
-                sel
-            }
-            Err(_) => {
-                self.note("SEL mount", false);
-                loop {
-                    // Events are lost with the log (logged once above); threshold changes never
-                    // get here, since `persist_thresholds` refuses them while the log is off.
-                    self.log.receive().await;
-                }
-            }
-        };
-        self.run_mounted_log(store, sel).await
+        mounted: impl FnOnce(&Sel) + 'a,
+    ) -> impl Future<Output = Never> + 'a {
+        self.log_from(store, Err(config), mounted)
     }
 
     /// [`Self::run_log`] with a log the caller mounted, to look at it first (the std images
     /// log [`Sel::lost`] where the operator reads it).
-    pub async fn run_mounted_log<F: MultiwriteNorFlash>(
+    pub fn run_mounted_log<'a, F: MultiwriteNorFlash + 'a>(
+        &'a self,
+        store: Store<F>,
+        sel: Sel,
+    ) -> impl Future<Output = Never> + 'a {
+        self.log_from(store, Ok(sel), |_| ())
+    }
+
+    /// The log task of both [`Self::run_log`] and [`Self::run_mounted_log`], which hand back
+    /// this future rather than awaiting it: a wrapper `async fn` would nest this state machine
+    /// in its own, and the bare-metal image pays flash for each level.
+    async fn log_from<F: MultiwriteNorFlash>(
         &self,
         mut store: Store<F>,
-        mut sel: Sel,
+        sel: Result<Sel, SelConfig>,
+        mounted: impl FnOnce(&Sel),
     ) -> ! {
-        self.restore_thresholds(&mut store).await;
+        let mut sel = match sel {
+            Ok(sel) => sel,
+            Err(config) => match Sel::mount(&mut store, config).await {
+                Ok(sel) => {
+                    mounted(&sel);
+                    sel
+                }
+                Err(_) => {
+                    self.note("SEL mount", false);
+                    loop {
+                        // Events are lost with the log (logged once above); threshold changes
+                        // never get here, since `persist_thresholds` refuses them while the log
+                        // is off.
+                        self.log.receive().await;
+                    }
+                }
+            },
+        };
+        // Every sensor's stored overrides, found by the sensor's board key (here rather than
+        // in an async fn called once, whose future would nest in this one).
+        let count = self.monitor.borrow().sensors().len();
+        for i in 0..count {
+            let Ok(index) = u16::try_from(i) else { break };
+            self.load_thresholds(&mut store, index).await;
+            #[cfg(feature = "legacy-overrides")]
+            self.drop_legacy_override(&mut store, index).await;
+        }
         #[cfg(feature = "accounts-store")]
         {
             let entries = audit::load_names(&mut store).await;
@@ -1056,17 +1126,6 @@ impl Agent {
             now_ms(),
         );
         self.events_wake.signal(());
-    }
-
-    /// Restores every sensor's stored overrides, found by the sensor's board key.
-    async fn restore_thresholds<F: MultiwriteNorFlash>(&self, store: &mut Store<F>) {
-        let count = self.monitor.borrow().sensors().len();
-        for i in 0..count {
-            let Ok(index) = u16::try_from(i) else { break };
-            self.load_thresholds(store, index).await;
-            #[cfg(feature = "legacy-overrides")]
-            self.drop_legacy_override(store, index).await;
-        }
     }
 
     /// Firmware before issue 18 kept a sensor's overrides under its index in the board file,

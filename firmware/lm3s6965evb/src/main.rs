@@ -37,7 +37,7 @@ use embassy_net::tcp::TcpSocket;
 use embassy_net::{Ipv4Address, Ipv4Cidr, Stack, StackResources, StaticConfigV4};
 use embassy_time::{Duration, Instant, Timer, with_timeout};
 use static_cell::{ConstStaticCell, StaticCell};
-use wsbmc_agent::Agent;
+use wsbmc_agent::{Agent, Never};
 use wsbmc_chip_lm3s6965::enet::Ethernet;
 use wsbmc_chip_lm3s6965::i2c::I2c;
 use wsbmc_chip_lm3s6965::{sysctl, time};
@@ -377,14 +377,23 @@ fn mix_seed() -> u64 {
     z ^ (z >> 31)
 }
 
+/// The runner's own future is the task: an `async fn` awaiting it would nest it in a second
+/// state machine, whose states and drop paths cost flash.
 #[embassy_executor::task]
-async fn net_task(runner: &'static mut embassy_net::Runner<'static, &'static mut Ethernet>) -> ! {
-    runner.run().await
+fn net_task(
+    runner: &'static mut embassy_net::Runner<'static, &'static mut Ethernet>,
+) -> impl Future<Output = Never> {
+    runner.run()
 }
 
+/// The poller's future is the task, as for [`net_task`]. The devices and the (absent) GPIO
+/// lines are the task's for ever, so they are leaked rather than moved into a wrapper future:
+/// a zero-sized `Box` allocates nothing, and the device table was on the heap already.
 #[embassy_executor::task]
-async fn poller_task(agent: &'static Agent, mut devices: Vec<AnyDevice<I2c>>) -> ! {
-    agent.run_poller(&mut devices).await
+fn poller_task(agent: &'static Agent, devices: Vec<AnyDevice<I2c>>) -> impl Future<Output = Never> {
+    let gpio: &'static mut wsbmc_hal::NoGpio =
+        alloc::boxed::Box::leak(alloc::boxed::Box::new(wsbmc_hal::NoGpio));
+    agent.run_poller_with_gpio(devices.leak(), gpio)
 }
 
 /// The store's RAM "flash" (the board file's `[store]`, which says why these sizes): the page
@@ -426,9 +435,8 @@ async fn log_task(agent: &'static Agent) -> ! {
         }
         Err(_) => {
             error!("store: RAM flash did not mount; the SEL is disabled");
-            loop {
-                Timer::after_secs(3600).await;
-            }
+            // Nothing wakes the task again: no timer to poll for nothing.
+            core::future::pending::<Never>().await
         }
     }
 }

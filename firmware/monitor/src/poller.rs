@@ -281,12 +281,14 @@ impl Monitor {
 /// of firing a burst of catch-up reads. Numeric and discrete sensors poll alike.
 pub(crate) fn next_due(due: u64, now_ms: u64, poll_ms: u32) -> u64 {
     let period = u64::from(poll_ms.max(1));
-    let cadence = due.saturating_add(period);
-    if due <= now_ms && cadence > now_ms {
-        cadence
+    // On cadence when less than a period late (`due + period > now_ms` without the overflow);
+    // one saturating add, since each inlined copy costs the bare-metal image flash.
+    let from = if due <= now_ms && now_ms - due < period {
+        due
     } else {
-        now_ms.saturating_add(period)
-    }
+        now_ms
+    };
+    from.saturating_add(period)
 }
 
 #[cfg(test)]
@@ -297,6 +299,46 @@ mod tests {
 
     use super::*;
     use crate::{Quantity, SensorDesc, SensorSource, SensorState};
+
+    /// The cadence rule as first written (two saturating sums), against which the one-sum form
+    /// is checked at the edges where the sums saturate.
+    fn next_due_with_sums(due: u64, now_ms: u64, poll_ms: u32) -> u64 {
+        let period = u64::from(poll_ms.max(1));
+        let cadence = due.saturating_add(period);
+        if due <= now_ms && cadence > now_ms {
+            cadence
+        } else {
+            now_ms.saturating_add(period)
+        }
+    }
+
+    #[test]
+    fn next_due_matches_the_rule_with_sums() {
+        let times = [
+            0,
+            1,
+            999,
+            1000,
+            1001,
+            5000,
+            u64::MAX - 1001,
+            u64::MAX - 1000,
+            u64::MAX - 999,
+            u64::MAX - 1,
+            u64::MAX,
+        ];
+        for &due in &times {
+            for &now in &times {
+                for poll in [0, 1, 1000, u32::MAX] {
+                    assert_eq!(
+                        next_due(due, now, poll),
+                        next_due_with_sums(due, now, poll),
+                        "due {due} now {now} poll {poll}"
+                    );
+                }
+            }
+        }
+    }
 
     const UNC: u8 = Threshold::UpperNonCritical.bit();
     const UC: u8 = Threshold::UpperCritical.bit();
