@@ -298,6 +298,42 @@ fn authed(path: &str, body: &str) -> Vec<u8> {
     )
 }
 
+/// The head of an authenticated chunked POST, its body to follow.
+fn chunked_head() -> String {
+    format!(
+        "POST /wsman HTTP/1.1\r\nHost: bmc\r\nAuthorization: {}\r\nTransfer-Encoding: chunked\r\n\r\n",
+        basic(USER, PASSWORD)
+    )
+}
+
+/// Sends `parts` on a fresh connection and checks the refusal every framing limit answers
+/// with: `status`, the connection closed and read to its end, the handler never called.
+async fn assert_refused(limits: HttpLimits, parts: &[&[u8]], status: u16) {
+    let handler = Echo::default();
+    let auth = auth();
+    let sent = parts.concat();
+    let result = run(&handler, &auth, limits, |mut c| async move {
+        for part in parts {
+            c.send(part).await;
+        }
+        let reply = c.reply().await;
+        assert_eq!(
+            reply.status,
+            status,
+            "for {:?}",
+            String::from_utf8_lossy(&sent)
+        );
+        assert!(reply.closes());
+        assert!(c.at_eof().await);
+    })
+    .await;
+    assert!(
+        matches!(result, Err(ServeError::Rejected(s)) if s == status),
+        "{result:?}"
+    );
+    assert!(handler.seen.borrow().is_empty());
+}
+
 /// Runs the server on one end of a pipe and `client` on the other, both on this task, the way a
 /// tokio `LocalSet` would (the server future is not `Send`).
 async fn run<F, Fut>(
@@ -721,26 +757,12 @@ fn small_limits() -> HttpLimits {
 
 #[tokio::test]
 async fn oversized_content_length_is_413_before_reading_the_body() {
-    let handler = Echo::default();
-    let auth = auth();
-    let result = run(&handler, &auth, small_limits(), |mut c| async move {
-        // Only the head is sent: the answer must not wait for the 1 GB body.
-        let head = format!(
-            "POST /wsman HTTP/1.1\r\nHost: bmc\r\nAuthorization: {}\r\nContent-Length: 1000000000\r\n\r\n",
-            basic(USER, PASSWORD)
-        );
-        c.send(head.as_bytes()).await;
-        let reply = c.reply().await;
-        assert_eq!(reply.status, 413);
-        assert!(reply.closes());
-        assert!(c.at_eof().await);
-    })
-    .await;
-    assert!(
-        matches!(result, Err(ServeError::Rejected(413))),
-        "{result:?}"
+    // Only the head is sent: the answer must not wait for the 1 GB body.
+    let head = format!(
+        "POST /wsman HTTP/1.1\r\nHost: bmc\r\nAuthorization: {}\r\nContent-Length: 1000000000\r\n\r\n",
+        basic(USER, PASSWORD)
     );
-    assert!(handler.seen.borrow().is_empty());
+    assert_refused(small_limits(), &[head.as_bytes()], 413).await;
 }
 
 #[tokio::test]
@@ -758,26 +780,8 @@ async fn body_at_the_limit_is_accepted() {
 
 #[tokio::test]
 async fn oversized_chunked_body_is_413_and_closed() {
-    let handler = Echo::default();
-    let auth = auth();
-    let result = run(&handler, &auth, small_limits(), |mut c| async move {
-        let head = format!(
-            "POST /wsman HTTP/1.1\r\nHost: bmc\r\nAuthorization: {}\r\nTransfer-Encoding: chunked\r\n\r\n",
-            basic(USER, PASSWORD)
-        );
-        c.send(head.as_bytes()).await;
-        c.send(b"a\r\n0123456789\r\na\r\n0123456789\r\n").await;
-        let reply = c.reply().await;
-        assert_eq!(reply.status, 413);
-        assert!(reply.closes());
-        assert!(c.at_eof().await);
-    })
-    .await;
-    assert!(
-        matches!(result, Err(ServeError::Rejected(413))),
-        "{result:?}"
-    );
-    assert!(handler.seen.borrow().is_empty());
+    let chunks = b"a\r\n0123456789\r\na\r\n0123456789\r\n";
+    assert_refused(small_limits(), &[chunked_head().as_bytes(), chunks], 413).await;
 }
 
 #[tokio::test]
@@ -788,21 +792,7 @@ async fn malformed_request_line_is_400_and_closed() {
         b"POST /wsman HTTP/1.1\r\nHost: bmc\r\nContent-Length: lots\r\n\r\n",
         b"\x00\x01\x02 / HTTP/1.1\r\n\r\n",
     ] {
-        let handler = Echo::default();
-        let auth = auth();
-        let result = run(&handler, &auth, HttpLimits::default(), |mut c| async move {
-            c.send(garbage).await;
-            let reply = c.reply().await;
-            assert_eq!(reply.status, 400, "for {garbage:?}");
-            assert!(reply.closes());
-            assert!(c.at_eof().await);
-        })
-        .await;
-        assert!(
-            matches!(result, Err(ServeError::Rejected(400))),
-            "{result:?}"
-        );
-        assert!(handler.seen.borrow().is_empty());
+        assert_refused(HttpLimits::default(), &[garbage], 400).await;
     }
 }
 
@@ -1354,26 +1344,12 @@ async fn bad_chunked_framing_is_400_and_closed() {
         b"5\rhello\r\n0\r\n\r\n",
         long_ext.as_bytes(),
     ] {
-        let handler = Echo::default();
-        let auth = auth();
-        let result = run(&handler, &auth, HttpLimits::default(), |mut c| async move {
-            let head = format!(
-                "POST /wsman HTTP/1.1\r\nHost: bmc\r\nAuthorization: {}\r\nTransfer-Encoding: chunked\r\n\r\n",
-                basic(USER, PASSWORD)
-            );
-            c.send(head.as_bytes()).await;
-            c.send(body).await;
-            let reply = c.reply().await;
-            assert_eq!(reply.status, 400, "for {:?}", String::from_utf8_lossy(body));
-            assert!(reply.closes());
-            assert!(c.at_eof().await);
-        })
+        assert_refused(
+            HttpLimits::default(),
+            &[chunked_head().as_bytes(), body],
+            400,
+        )
         .await;
-        assert!(
-            matches!(result, Err(ServeError::Rejected(400))),
-            "{result:?}"
-        );
-        assert!(handler.seen.borrow().is_empty());
     }
 }
 
@@ -1389,11 +1365,8 @@ async fn a_trailer_section_is_bounded_like_a_head() {
         let trailer = format!("{}{}\r\n", field(895), field(last));
         assert_eq!(trailer.len(), 1_792 + last - 895);
         let result = run(&handler, &auth, HttpLimits::default(), |mut c| async move {
-            let head = format!(
-                "POST /wsman HTTP/1.1\r\nHost: bmc\r\nAuthorization: {}\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n",
-                basic(USER, PASSWORD)
-            );
-            c.send(head.as_bytes()).await;
+            c.send(chunked_head().as_bytes()).await;
+            c.send(b"5\r\nhello\r\n0\r\n").await;
             c.send(trailer.as_bytes()).await;
             let reply = c.reply().await;
             assert_eq!(reply.status, status);
