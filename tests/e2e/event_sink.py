@@ -80,6 +80,23 @@ class Delivery:
         return f"<{self.action.rsplit('/', 1)[-1]} {self.bookmark} {len(self.events)} events>"
 
 
+WST = "http://schemas.xmlsoap.org/ws/2005/02/trust"
+WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
+USERNAME_TOKEN = "http://schemas.dmtf.org/wbem/wsman/1/wsman/token/userNameToken"
+
+
+def issued_tokens(user, password):
+    """Delivery credentials for a sink as openwsman sends them with a Subscribe: a
+    wst:IssuedTokens SOAP header (beside wsman:Auth in its Delivery)."""
+    return (
+        f'<wst:IssuedTokens xmlns:wst="{WST}" xmlns:wsse="{WSSE}"><wst:RequestSecurityTokenResponse>'
+        f"<wst:TokenType>{USERNAME_TOKEN}</wst:TokenType><wst:RequestedSecurityToken>"
+        f"<wsse:UsernameToken><wsse:Username>{user}</wsse:Username>"
+        f"<wsse:Password>{password}</wsse:Password></wsse:UsernameToken>"
+        f"</wst:RequestedSecurityToken></wst:RequestSecurityTokenResponse></wst:IssuedTokens>"
+    )
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

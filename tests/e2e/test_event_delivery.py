@@ -21,7 +21,7 @@ import pytest
 
 import event_sink
 from conftest import Agent
-from event_sink import EventSink, MODE_EVENTS, MODE_PUSH, MODE_PUSH_WITH_ACK
+from event_sink import EventSink, MODE_EVENTS, MODE_PUSH, MODE_PUSH_WITH_ACK, issued_tokens
 from test_sel_power import COMPUTER_SYSTEM, _host, _invoke
 from wsmanlib import envelope, fault_of, post
 
@@ -32,9 +32,6 @@ ALERT = CIM + "CIM_AlertIndication"
 CREATION = CIM + "CIM_InstCreation"
 ALL_CLASSES = "http://schemas.dmtf.org/wbem/wscim/1/*"
 DELIVERY_FAILURE = E + "/DeliveryFailure"
-WST = "http://schemas.xmlsoap.org/ws/2005/02/trust"
-WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
-USERNAME_TOKEN = "http://schemas.dmtf.org/wbem/wsman/1/wsman/token/userNameToken"
 PROFILE = "http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile/"
 # Inlet Temp has the board's default poll period.
 POLL_S = 1.0
@@ -130,17 +127,6 @@ def find_event(pred):
         return None
 
     return look
-
-
-def _tokens(user, password):
-    """Delivery credentials as openwsman sends them: a wst:IssuedTokens header."""
-    return (
-        f'<wst:IssuedTokens xmlns:wst="{WST}" xmlns:wsse="{WSSE}"><wst:RequestSecurityTokenResponse>'
-        f"<wst:TokenType>{USERNAME_TOKEN}</wst:TokenType><wst:RequestedSecurityToken>"
-        f"<wsse:UsernameToken><wsse:Username>{user}</wsse:Username>"
-        f"<wsse:Password>{password}</wsse:Password></wsse:UsernameToken>"
-        f"</wst:RequestedSecurityToken></wst:RequestSecurityTokenResponse></wst:IssuedTokens>"
-    )
 
 
 def record_of(bookmark):
@@ -291,7 +277,7 @@ def test_dead_sink_gets_subscription_end_after_the_retries(ev_agent, sinks):
         notify=notify,
         delivery='<w:Heartbeats>PT1S</w:Heartbeats><w:ConnectionRetry Total="2">PT1S</w:ConnectionRetry>'
         f'<w:Auth Profile="{PROFILE}http/basic"/>',
-        header=_tokens("collector", "for the notify-to only"),
+        header=issued_tokens("collector", "for the notify-to only"),
     )
     assert r.status_code == 200, r.text
     response = ET.fromstring(r.text)
@@ -356,7 +342,7 @@ def test_sink_credentials(ev_agent, sinks, scheme):
     sink = sinks(MODE_PUSH, auth=(scheme, user, password))
 
     def tokens(pw):
-        return _tokens(user, pw)
+        return issued_tokens(user, pw)
 
     auth = f'<w:Heartbeats>PT1S</w:Heartbeats><w:Auth Profile="{PROFILE}http/{scheme}"/>'
     subscribed(a, sink, MODE_PUSH, delivery=auth, header=tokens(password))
@@ -404,7 +390,7 @@ def test_deliveries_share_one_connection_and_one_digest_challenge(ev_agent, sink
     user, password = "collector", "s3cret pass"
     sink = sinks(MODE_PUSH, auth=("digest", user, password))
     auth = f'<w:Auth Profile="{PROFILE}http/digest"/>'
-    n = _heartbeats_then_unsubscribe(ev_agent, sink, 5, auth, _tokens(user, password))
+    n = _heartbeats_then_unsubscribe(ev_agent, sink, 5, auth, issued_tokens(user, password))
     assert (sink.connections, sink.requests, sink.unauthorized) == (1, n + 1, 1), (
         n, sink.connections, sink.requests, sink.unauthorized)
     ncs = [re.search(r"nc=([0-9a-f]{8})", d.authorization).group(1) for d in sink.snapshot()]
@@ -416,7 +402,7 @@ def test_a_stale_nonce_is_answered_by_one_reauthentication(ev_agent, sinks):
     # Each nonce serves two requests, then the sink says stale=true.
     sink = sinks(MODE_PUSH, auth=("digest", user, password), nonce_uses=2)
     auth = f'<w:Auth Profile="{PROFILE}http/digest"/>'
-    n = _heartbeats_then_unsubscribe(ev_agent, sink, 6, auth, _tokens(user, password))
+    n = _heartbeats_then_unsubscribe(ev_agent, sink, 6, auth, issued_tokens(user, password))
     assert sink.stale >= 2, sink.stale
     # Every 401 after the first is a stale one, answered once: nothing failed or was retried.
     assert sink.unauthorized == sink.stale + 1
@@ -649,7 +635,7 @@ def test_subscriptions_are_dsp1054_instances_without_their_secrets(ev_agent, sin
     query = "SELECT * FROM CIM_AlertIndication WHERE PerceivedSeverity &gt;= 5"
     delivery = f'<w:Auth Profile="{PROFILE}http/digest"/>'
     extra = f'<w:Filter Dialect="{WQL}">{query}</w:Filter>'
-    push_id = subscribed(a, sink, MODE_PUSH_WITH_ACK, delivery=delivery, extra=extra, header=_tokens(user, password))
+    push_id = subscribed(a, sink, MODE_PUSH_WITH_ACK, delivery=delivery, extra=extra, header=issued_tokens(user, password))
     pull_body_xml = (
         f'<e:Subscribe xmlns:e="{E}"><e:Delivery Mode="http://schemas.dmtf.org/wbem/wsman/1/wsman/Pull"/>'
         f"<e:Expires>PT300S</e:Expires></e:Subscribe>"

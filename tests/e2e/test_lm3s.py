@@ -62,7 +62,7 @@ from pypsrp.wsman import SelectorSet
 from requests.auth import HTTPDigestAuth
 
 from board_expect import expected_sensors
-from event_sink import EventSink
+from event_sink import EventSink, issued_tokens
 from wsmanlib import (
     CIM_SCHEMA,
     CONTENT_TYPE,
@@ -479,7 +479,7 @@ MAX_SUBSCRIPTIONS = 2
 XS_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
 
 
-def _event_post(image, action, body, ident=None, session=None):
+def _event_post(image, action, body, ident=None, session=None, header=""):
     """One WS-Eventing or Pull request: on a connection of its own (the image has two slots),
     or on `session`'s kept-alive connection. The eventing tests send all of theirs on one kept
     connection, as consoles do: a new connection for each request finds, now and then, no slot
@@ -487,7 +487,7 @@ def _event_post(image, action, body, ident=None, session=None):
     closing the last request's), and under QEMU's user networking the refused connection reads
     as a reset."""
     hdr = f'<e:Identifier xmlns:e="{EVENTING}">{ident}</e:Identifier>' if ident else ""
-    env, _ = envelope(action, ALL_CLASSES, body=body, extra_headers=hdr)
+    env, _ = envelope(action, ALL_CLASSES, body=body, extra_headers=hdr + header)
     if session is None:
         return post(image, env, headers={"Connection": "close"})
     return session.post(
@@ -649,9 +649,6 @@ def test_pull_subscription_receives_the_qom_set_crossing(image, kept):
 PUSH_MODE = EVENTING + "/DeliveryModes/Push"
 PUSH_WITH_ACK_MODE = "http://schemas.dmtf.org/wbem/wsman/1/wsman/PushWithAck"
 SEC_PROFILE = "http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile/"
-WST = "http://schemas.xmlsoap.org/ws/2005/02/trust"
-WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
-USERNAME_TOKEN = "http://schemas.dmtf.org/wbem/wsman/1/wsman/token/userNameToken"
 # A crossing through the poller, the delivery task and slirp under TCG, with room for a retry.
 PUSH_WAIT_S = 30
 
@@ -672,25 +669,12 @@ def _subscribe_push(image, session, sink, mode, auth=None, notify=None, delivery
     if auth:
         scheme, user, password = auth
         profile = f'<w:Auth Profile="{SEC_PROFILE}http/{scheme}"/>'
-        header = (
-            f'<wst:IssuedTokens xmlns:wst="{WST}" xmlns:wsse="{WSSE}"><wst:RequestSecurityTokenResponse>'
-            f"<wst:TokenType>{USERNAME_TOKEN}</wst:TokenType><wst:RequestedSecurityToken>"
-            f"<wsse:UsernameToken><wsse:Username>{user}</wsse:Username>"
-            f"<wsse:Password>{password}</wsse:Password></wsse:UsernameToken>"
-            f"</wst:RequestedSecurityToken></wst:RequestSecurityTokenResponse></wst:IssuedTokens>"
-        )
+        header = issued_tokens(user, password)
     body = (
         f'<e:Subscribe xmlns:e="{EVENTING}">{end_to}<e:Delivery Mode="{mode}">{notify or sink.notify_to()}'
         f"{profile}{delivery}</e:Delivery><e:Expires>PT600S</e:Expires></e:Subscribe>"
     )
-    env, _ = envelope(EVENTING + "/Subscribe", ALL_CLASSES, body=body, extra_headers=header)
-    return session.post(
-        f"http://{image.host}:{image.port}/wsman",
-        data=env.encode(),
-        headers={"Content-Type": CONTENT_TYPE},
-        auth=(image.user, image.password),
-        timeout=10,
-    )
+    return _event_post(image, EVENTING + "/Subscribe", body, session=session, header=header)
 
 
 def _push_alert(sensor_name, asserted):
