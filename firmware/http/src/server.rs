@@ -6,7 +6,7 @@ use core::fmt;
 
 use embassy_sync::blocking_mutex::raw::NoopRawMutex;
 use embassy_sync::mutex::Mutex;
-use embassy_time::{Duration, Instant, with_deadline, with_timeout};
+use embassy_time::{Duration, Instant, with_deadline};
 use embedded_io_async::{Read, Write};
 
 use crate::auth::{Auth, Step, Verdict};
@@ -54,7 +54,7 @@ const COALESCE_LIMIT: usize = 1024;
 const COALESCE_LIMIT_LARGE: usize = 16 * 1024;
 
 /// Bound on writing the courtesy 408 after a timeout; the peer is already misbehaving.
-const COURTESY_WRITE_MS: u64 = 1_000;
+const COURTESY_WRITE_MS: u32 = 1_000;
 
 /// Which limit expired.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -582,7 +582,7 @@ async fn body_failure<T: Read + Write>(
 /// Best effort only: tells a slow client why it is being dropped.
 async fn courtesy_408<T: Read + Write>(io: &mut BufferedIo<'_, T>) {
     let head = b"HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-    let _ = with_timeout(Duration::from_millis(COURTESY_WRITE_MS), async {
+    let _ = with_deadline(later(Instant::now(), COURTESY_WRITE_MS), async {
         io.write_all(head).await?;
         io.flush().await
     })
@@ -674,7 +674,7 @@ async fn write_reply<T: Read + Write>(
     if coalesce {
         head.extend_from_slice(body);
     }
-    let written = with_timeout(millis(limits.body_timeout_ms), async {
+    let written = with_deadline(later(Instant::now(), limits.body_timeout_ms), async {
         io.write_all(&head).await?;
         if !coalesce {
             io.write_all(body).await?;
@@ -787,7 +787,7 @@ async fn write_timed<T: Read + Write>(
     bytes: &[u8],
     limits: &HttpLimits,
 ) -> Result<(), ServeError<T::Error>> {
-    let written = with_timeout(millis(limits.body_timeout_ms), async {
+    let written = with_deadline(later(Instant::now(), limits.body_timeout_ms), async {
         io.write_all(bytes).await?;
         io.flush().await
     })
