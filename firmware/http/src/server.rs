@@ -400,7 +400,7 @@ where
     .await;
     let body = match received {
         Ok(Ok(body)) => body,
-        Ok(Err(e)) => return body_failure(io, e, limits).await,
+        Ok(Err(e)) => return reject(io, body_failure(e)?, limits).await,
         Err(_) => {
             courtesy_408(io).await;
             return Err(ServeError::Timeout(Phase::Body));
@@ -564,18 +564,17 @@ async fn reject<T: Read + Write>(
     Err(ServeError::Rejected(status))
 }
 
-async fn body_failure<T: Read + Write>(
-    io: &mut BufferedIo<'_, T>,
-    error: BodyError<T::Error>,
-    limits: &HttpLimits,
-) -> Outcome<T::Error> {
+/// The status a body that could not be read is rejected with, or the error when nobody is left
+/// to answer. A plain fn, so the caller's one `reject` is the only future (an async fn here
+/// nested its own state machine, with four `reject` futures, in the request's).
+fn body_failure<E>(error: BodyError<E>) -> Result<u16, ServeError<E>> {
     match error {
         BodyError::Io(e) => Err(ServeError::Io(e)),
         BodyError::Incomplete => Err(ServeError::IncompleteBody),
-        BodyError::TooLarge => reject(io, 413, limits).await,
-        BodyError::Invalid => reject(io, 400, limits).await,
-        BodyError::TrailerTooLong => reject(io, 431, limits).await,
-        BodyError::NoMemory => reject(io, 503, limits).await,
+        BodyError::TooLarge => Ok(413),
+        BodyError::Invalid => Ok(400),
+        BodyError::TrailerTooLong => Ok(431),
+        BodyError::NoMemory => Ok(503),
     }
 }
 
