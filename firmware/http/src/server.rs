@@ -332,7 +332,10 @@ where
         });
     let head = match analysed {
         Ok(head) => head,
-        Err(status) => return reject(io, status, limits).await,
+        Err(status) => {
+            write_reply(io, &Reply::rejecting(status), &[], limits).await?;
+            return Err(ServeError::Rejected(status));
+        }
     };
     let anonymous_path = head.path == ANON_IDENTIFY_PATH;
     let refusal = if !anonymous_path && head.path != WSMAN_PATH {
@@ -400,7 +403,11 @@ where
     .await;
     let body = match received {
         Ok(Ok(body)) => body,
-        Ok(Err(e)) => return reject(io, body_failure(e)?, limits).await,
+        Ok(Err(e)) => {
+            let status = body_failure(e)?;
+            write_reply(io, &Reply::rejecting(status), &[], limits).await?;
+            return Err(ServeError::Rejected(status));
+        }
         Err(_) => {
             courtesy_408(io).await;
             return Err(ServeError::Timeout(Phase::Body));
@@ -547,25 +554,8 @@ async fn refuse<T: Read + Write>(
     Ok(if close { Next::Close } else { Next::KeepAlive })
 }
 
-/// Answers and closes: the rest of the stream cannot be trusted or is not worth reading.
-async fn reject<T: Read + Write>(
-    io: &mut BufferedIo<'_, T>,
-    status: u16,
-    limits: &HttpLimits,
-) -> Outcome<T::Error> {
-    let plan = Reply {
-        status,
-        content_type: None,
-        extra: "",
-        close: true,
-        http10_keep_alive: false,
-    };
-    write_reply(io, &plan, &[], limits).await?;
-    Err(ServeError::Rejected(status))
-}
-
 /// The status a body that could not be read is rejected with, or the error when nobody is left
-/// to answer. A plain fn, so the caller's one `reject` is the only future (an async fn here
+/// to answer. A plain fn, so the caller's one reply write is the only future (an async fn here
 /// nested its own state machine, with four `reject` futures, in the request's).
 fn body_failure<E>(error: BodyError<E>) -> Result<u16, ServeError<E>> {
     match error {
@@ -597,6 +587,19 @@ struct Reply<'a> {
     close: bool,
     /// HTTP/1.0 clients keep the connection only when told so explicitly.
     http10_keep_alive: bool,
+}
+
+impl Reply<'_> {
+    /// Answers and closes: the rest of the stream cannot be trusted or is not worth reading.
+    fn rejecting(status: u16) -> Self {
+        Reply {
+            status,
+            content_type: None,
+            extra: "",
+            close: true,
+            http10_keep_alive: false,
+        }
+    }
 }
 
 /// The head, in one allocation with room for `spare` more bytes (a body sent in the same
