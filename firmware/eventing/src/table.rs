@@ -213,7 +213,8 @@ fn grant(req: Option<Expires>, clock: Clock, cfg: &Config) -> Result<(u64, Expir
                         .message("wse:Expires is in the past."));
                 }
                 let ms = (at - unix).min(cfg.max_expiry_ms);
-                (ms, Expires::At(unix.saturating_add(ms)))
+                // `ms <= at - unix`, so the sum is at most `at`: it cannot overflow.
+                (ms, Expires::At(unix + ms))
             }
         };
     Ok((clock.now_ms.saturating_add(ms), granted))

@@ -6,7 +6,7 @@ use core::fmt;
 
 use embassy_sync::blocking_mutex::raw::NoopRawMutex;
 use embassy_sync::mutex::Mutex;
-use embassy_time::{Duration, Instant, with_deadline, with_timeout};
+use embassy_time::{Duration, Instant, with_deadline};
 use embedded_io_async::{Read, Write};
 
 use crate::auth::{Auth, Step, Verdict};
@@ -54,7 +54,7 @@ const COALESCE_LIMIT: usize = 1024;
 const COALESCE_LIMIT_LARGE: usize = 16 * 1024;
 
 /// Bound on writing the courtesy 408 after a timeout; the peer is already misbehaving.
-const COURTESY_WRITE_MS: u64 = 1_000;
+const COURTESY_WRITE_MS: u32 = 1_000;
 
 /// Which limit expired.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -226,9 +226,8 @@ where
     };
     let (read_ahead, head_buf) = buf.split_at_mut(ahead);
     let mut io = BufferedIo::new(io, read_ahead);
-    let header_time = millis(limits.header_timeout_ms);
     let opened = Instant::now();
-    let auth_deadline = opened.saturating_add(millis(limits.auth_timeout_ms));
+    let auth_deadline = later(opened, limits.auth_timeout_ms);
     let mut first = true;
     let mut authenticated = false;
 
@@ -237,12 +236,12 @@ where
         // authenticated, within the auth timeout); a kept-alive one may idle longer, and its
         // header clock starts at the first byte.
         let waited = if first {
-            let deadline = opened.saturating_add(header_time).min(auth_deadline);
+            let deadline = later(opened, limits.header_timeout_ms).min(auth_deadline);
             with_deadline(deadline, io.wait_request())
                 .await
                 .map(|r| Some((r, deadline)))
         } else {
-            let idle = Instant::now().saturating_add(millis(limits.idle_timeout_ms));
+            let idle = later(Instant::now(), limits.idle_timeout_ms);
             let deadline = if authenticated {
                 idle
             } else {
@@ -250,7 +249,7 @@ where
             };
             with_deadline(deadline, conn.while_idle(io.wait_request(), authenticated))
                 .await
-                .map(|r| r.map(|r| (r, Instant::now().saturating_add(header_time))))
+                .map(|r| r.map(|r| (r, later(Instant::now(), limits.header_timeout_ms))))
         };
         let header_deadline = match waited {
             Err(_) if first => return Err(ServeError::Timeout(Phase::Headers)),
@@ -333,7 +332,10 @@ where
         });
     let head = match analysed {
         Ok(head) => head,
-        Err(status) => return reject(io, status, limits).await,
+        Err(status) => {
+            write_reply(io, &Reply::rejecting(status), &[], limits).await?;
+            return Err(ServeError::Rejected(status));
+        }
     };
     let anonymous_path = head.path == ANON_IDENTIFY_PATH;
     let refusal = if !anonymous_path && head.path != WSMAN_PATH {
@@ -378,7 +380,7 @@ where
                 && let Some(source) = conn.source()
                 && let Some(until) = auth.backoff().waiting_until(source, Instant::now())
             {
-                let cap = Instant::now().saturating_add(millis(TARPIT_MAX_MS));
+                let cap = later(Instant::now(), TARPIT_MAX_MS);
                 embassy_time::Timer::at(until.min(cap)).await;
             }
             let mut challenges = String::new();
@@ -388,7 +390,7 @@ where
         }
     };
 
-    let body_deadline = Instant::now().saturating_add(millis(limits.body_timeout_ms));
+    let body_deadline = later(Instant::now(), limits.body_timeout_ms);
     let received = with_deadline(body_deadline, async {
         if head.expect_continue && head.framing.may_have_body() {
             io.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
@@ -401,7 +403,11 @@ where
     .await;
     let body = match received {
         Ok(Ok(body)) => body,
-        Ok(Err(e)) => return body_failure(io, e, limits).await,
+        Ok(Err(e)) => {
+            let status = body_failure(e)?;
+            write_reply(io, &Reply::rejecting(status), &[], limits).await?;
+            return Err(ServeError::Rejected(status));
+        }
         Err(_) => {
             courtesy_408(io).await;
             return Err(ServeError::Timeout(Phase::Body));
@@ -524,7 +530,7 @@ async fn refuse<T: Read + Write>(
 ) -> Outcome<T::Error> {
     let mut close = !head.keep_alive || head.expect_continue;
     if !close {
-        let deadline = Instant::now().saturating_add(millis(limits.body_timeout_ms));
+        let deadline = later(Instant::now(), limits.body_timeout_ms);
         match with_deadline(
             deadline,
             read_body(io, head.framing, limits.max_body, false, room),
@@ -548,42 +554,24 @@ async fn refuse<T: Read + Write>(
     Ok(if close { Next::Close } else { Next::KeepAlive })
 }
 
-/// Answers and closes: the rest of the stream cannot be trusted or is not worth reading.
-async fn reject<T: Read + Write>(
-    io: &mut BufferedIo<'_, T>,
-    status: u16,
-    limits: &HttpLimits,
-) -> Outcome<T::Error> {
-    let plan = Reply {
-        status,
-        content_type: None,
-        extra: "",
-        close: true,
-        http10_keep_alive: false,
-    };
-    write_reply(io, &plan, &[], limits).await?;
-    Err(ServeError::Rejected(status))
-}
-
-async fn body_failure<T: Read + Write>(
-    io: &mut BufferedIo<'_, T>,
-    error: BodyError<T::Error>,
-    limits: &HttpLimits,
-) -> Outcome<T::Error> {
+/// The status a body that could not be read is rejected with, or the error when nobody is left
+/// to answer. A plain fn, so the caller's one reply write is the only future (an async fn here
+/// nested its own state machine, with four `reject` futures, in the request's).
+fn body_failure<E>(error: BodyError<E>) -> Result<u16, ServeError<E>> {
     match error {
         BodyError::Io(e) => Err(ServeError::Io(e)),
         BodyError::Incomplete => Err(ServeError::IncompleteBody),
-        BodyError::TooLarge => reject(io, 413, limits).await,
-        BodyError::Invalid => reject(io, 400, limits).await,
-        BodyError::TrailerTooLong => reject(io, 431, limits).await,
-        BodyError::NoMemory => reject(io, 503, limits).await,
+        BodyError::TooLarge => Ok(413),
+        BodyError::Invalid => Ok(400),
+        BodyError::TrailerTooLong => Ok(431),
+        BodyError::NoMemory => Ok(503),
     }
 }
 
 /// Best effort only: tells a slow client why it is being dropped.
 async fn courtesy_408<T: Read + Write>(io: &mut BufferedIo<'_, T>) {
     let head = b"HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-    let _ = with_timeout(Duration::from_millis(COURTESY_WRITE_MS), async {
+    let _ = with_deadline(later(Instant::now(), COURTESY_WRITE_MS), async {
         io.write_all(head).await?;
         io.flush().await
     })
@@ -599,6 +587,19 @@ struct Reply<'a> {
     close: bool,
     /// HTTP/1.0 clients keep the connection only when told so explicitly.
     http10_keep_alive: bool,
+}
+
+impl Reply<'_> {
+    /// Answers and closes: the rest of the stream cannot be trusted or is not worth reading.
+    fn rejecting(status: u16) -> Self {
+        Reply {
+            status,
+            content_type: None,
+            extra: "",
+            close: true,
+            http10_keep_alive: false,
+        }
+    }
 }
 
 /// The head, in one allocation with room for `spare` more bytes (a body sent in the same
@@ -675,7 +676,7 @@ async fn write_reply<T: Read + Write>(
     if coalesce {
         head.extend_from_slice(body);
     }
-    let written = with_timeout(millis(limits.body_timeout_ms), async {
+    let written = with_deadline(later(Instant::now(), limits.body_timeout_ms), async {
         io.write_all(&head).await?;
         if !coalesce {
             io.write_all(body).await?;
@@ -788,7 +789,7 @@ async fn write_timed<T: Read + Write>(
     bytes: &[u8],
     limits: &HttpLimits,
 ) -> Result<(), ServeError<T::Error>> {
-    let written = with_timeout(millis(limits.body_timeout_ms), async {
+    let written = with_deadline(later(Instant::now(), limits.body_timeout_ms), async {
         io.write_all(bytes).await?;
         io.flush().await
     })
@@ -824,6 +825,14 @@ fn reason(status: u16) -> &'static str {
 
 fn millis(ms: u32) -> Duration {
     Duration::from_millis(u64::from(ms))
+}
+
+/// `base` plus `ms`, saturating. Out of line because embassy-time's `Instant::saturating_add`
+/// (tick conversion, checked add, `Instant::MAX` fallback) was otherwise inlined at each of the
+/// connection loop's and request's deadline sites, 18-28 B of image flash apiece.
+#[inline(never)]
+fn later(base: Instant, ms: u32) -> Instant {
+    base.saturating_add(millis(ms))
 }
 
 #[cfg(test)]

@@ -114,9 +114,16 @@ async fn boot(spawner: Spawner) {
 
     let seed = mix_seed();
     let agent = start_agent(seed);
+    // The first FRU EEPROM whose image parses describes the chassis and card.
     #[cfg(feature = "at24")]
-    if let Some(view) = fru::read(&mut devices).await {
-        agent.set_fru(view);
+    for i in 0..devices.len() {
+        let Some((name, eeprom, mut buf)) = fru::eeprom(&mut devices, i) else {
+            continue;
+        };
+        if let Some(view) = fru::view(name, eeprom.read_fru(&mut buf).await) {
+            agent.set_fru(view);
+            break;
+        }
     }
 
     static AUTH: StaticCell<Auth> = StaticCell::new();
