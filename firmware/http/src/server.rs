@@ -684,11 +684,7 @@ async fn write_reply<T: Read + Write>(
         io.flush().await
     })
     .await;
-    match written {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) => Err(ServeError::Io(e)),
-        Err(_) => Err(ServeError::Timeout(Phase::Write)),
-    }
+    write_outcome(written)
 }
 
 /// Data bytes a streamed chunk is given room for (one item larger than that makes a larger
@@ -794,6 +790,14 @@ async fn write_timed<T: Read + Write>(
         io.flush().await
     })
     .await;
+    write_outcome(written)
+}
+
+/// A reply write bounded by `with_deadline`, as the loop reports it: the write's own error, or
+/// the write timeout.
+fn write_outcome<E>(
+    written: Result<Result<(), E>, embassy_time::TimeoutError>,
+) -> Result<(), ServeError<E>> {
     match written {
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => Err(ServeError::Io(e)),
