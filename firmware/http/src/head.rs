@@ -59,14 +59,15 @@ fn is_token(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
-/// httparse's class for the request-target: visible ASCII and any byte from 0x80.
+/// httparse's class for the request-target: visible ASCII and any byte from 0x80, i.e. every
+/// byte above space but DEL, as two comparisons.
 fn is_uri(b: u8) -> bool {
-    (0x21..=0x7e).contains(&b) || b >= 0x80
+    b > b' ' && b != 0x7f
 }
 
 /// httparse's class for a field value: tab, space, visible ASCII, any byte from 0x80.
 fn is_value(b: u8) -> bool {
-    b == b'\t' || (0x20..=0x7e).contains(&b) || b >= 0x80
+    b == b'\t' || (b >= b' ' && b != 0x7f)
 }
 
 /// A cursor over the head: running out of bytes is httparse's `Partial`.
@@ -384,6 +385,18 @@ fn trimmed_eq(raw: &[u8], expected: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn byte_classes_are_httparses() {
+        for b in 0..=u8::MAX {
+            assert_eq!(is_uri(b), (0x21..=0x7e).contains(&b) || b >= 0x80, "{b:#x}");
+            assert_eq!(
+                is_value(b),
+                b == b'\t' || (0x20..=0x7e).contains(&b) || b >= 0x80,
+                "{b:#x}"
+            );
+        }
+    }
     use alloc::string::String;
     use alloc::vec;
     use alloc::vec::Vec;
