@@ -23,6 +23,7 @@ use hmac::{KeyInit as _, Mac as _};
 use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::head::is_token;
 use crate::md5::Md5;
 use crate::{DigestKeys, REALM};
 
@@ -204,7 +205,7 @@ pub(crate) fn parse(params: &str) -> Result<Credentials<'_>, ParseError> {
         if rest.is_empty() {
             return Ok(creds);
         }
-        let name_len = rest.iter().take_while(|&&b| is_tchar(b)).count();
+        let name_len = rest.iter().take_while(|&&b| is_token(b)).count();
         if name_len == 0 {
             return Err(ParseError::Syntax);
         }
@@ -231,7 +232,7 @@ pub(crate) fn parse(params: &str) -> Result<Credentials<'_>, ParseError> {
         let (value, used): (Cow<'_, str>, usize) = if rest.first() == Some(&b'"') {
             quoted(&text[pos..])?
         } else {
-            let n = rest.iter().take_while(|&&b| is_tchar(b)).count();
+            let n = rest.iter().take_while(|&&b| is_token(b)).count();
             if n == 0 {
                 return Err(ParseError::Syntax);
             }
@@ -315,10 +316,6 @@ fn quoted(s: &str) -> Result<(Cow<'_, str>, usize), ParseError> {
         }
     }
     Err(ParseError::Syntax)
-}
-
-fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
 /// A verified nonce's identity and age.

@@ -54,8 +54,9 @@ enum Malformed {
     Invalid,
 }
 
-/// httparse's `tchar` class (RFC 9110 §5.6.2), for the method and the field names.
-fn is_token(b: u8) -> bool {
+/// httparse's `tchar` class (RFC 9110 §5.6.2), for the method and the field names, and for
+/// Digest parameters' names and unquoted values.
+pub(crate) fn is_token(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
