@@ -874,48 +874,21 @@ impl Agent {
     /// BMC's start, then carries out the log commands other tasks queue. Flash writes happen
     /// only here, and each runs to completion before the next command is taken.
     ///
-    /// If the store cannot be mounted the log stays disabled (CIM shows it so) and commands are
+    /// If the SEL cannot be mounted the log stays disabled (CIM shows it so) and commands are
     /// drained and dropped, so the rest of the agent keeps working.
     ///
-    /// `mounted` is shown the SEL once it is mounted, before anything is added: where the
-    /// bare-metal image warns of a loss ([`Sel::lost`]) in its own log, as the std images do
-    /// after mounting it themselves ([`Self::run_mounted_log`]). A parameter of this one task
-    /// rather than a second mount in the image or a wrapper around it: either cost the image's
-    /// flash and RAM more than the warning itself.
+    /// `mounted` is shown the SEL once it is mounted, before anything is added.
     pub fn run_log<'a, F: MultiwriteNorFlash + 'a>(
         &'a self,
-        store: Store<F>,
+        mut store: Store<F>,
         config: SelConfig,
         mounted: impl FnOnce(&Sel) + 'a,
     ) -> impl Future<Output = Never> + 'a {
-        self.log_from(store, Err(config), mounted)
-    }
-
-    /// [`Self::run_log`] with a log the caller mounted, to look at it first (the std images
-    /// log [`Sel::lost`] where the operator reads it).
-    pub fn run_mounted_log<'a, F: MultiwriteNorFlash + 'a>(
-        &'a self,
-        store: Store<F>,
-        sel: Sel,
-    ) -> impl Future<Output = Never> + 'a {
-        self.log_from(store, Ok(sel), |_| ())
-    }
-
-    /// The log task of both [`Self::run_log`] and [`Self::run_mounted_log`], which hand back
-    /// this future rather than awaiting it: a wrapper `async fn` would nest this state machine
-    /// in its own, and the bare-metal image pays flash for each level.
-    async fn log_from<F: MultiwriteNorFlash>(
-        &self,
-        mut store: Store<F>,
-        sel: Result<Sel, SelConfig>,
-        mounted: impl FnOnce(&Sel),
-    ) -> ! {
-        let mut sel = match sel {
-            Ok(sel) => sel,
-            Err(config) => match Sel::mount(&mut store, config).await {
+        async move {
+            match Sel::mount(&mut store, config).await {
                 Ok(sel) => {
                     mounted(&sel);
-                    sel
+                    self.serve_log(store, sel).await
                 }
                 Err(_) => {
                     self.note("SEL mount", false);
@@ -926,8 +899,25 @@ impl Agent {
                         self.log.receive().await;
                     }
                 }
-            },
-        };
+            }
+        }
+    }
+
+    /// [`Self::run_log`] with a log the caller mounted, to look at it first (the std images
+    /// log [`Sel::lost`] where the operator reads it), or made ([`Sel::fresh`]: the bare-metal
+    /// image, whose store starts blank at every boot, so it links no mount).
+    pub fn run_mounted_log<'a, F: MultiwriteNorFlash + 'a>(
+        &'a self,
+        store: Store<F>,
+        sel: Sel,
+    ) -> impl Future<Output = Never> + 'a {
+        self.serve_log(store, sel)
+    }
+
+    /// The log task after the mount, which [`Self::run_mounted_log`] hands back rather than
+    /// awaiting: a wrapper `async fn` would nest this state machine in its own, and the
+    /// bare-metal image pays flash for each level.
+    async fn serve_log<F: MultiwriteNorFlash>(&self, mut store: Store<F>, mut sel: Sel) -> ! {
         // Every sensor's stored overrides, found by the sensor's board key (here rather than
         // in an async fn called once, whose future would nest in this one).
         let count = self.monitor.borrow().sensors().len();

@@ -45,7 +45,7 @@ use wsbmc_cim::SystemInfo;
 use wsbmc_hal::AnyDevice;
 use wsbmc_http::{Account, Auth, HttpLimits, ResponseGate};
 use wsbmc_monitor::Monitor;
-use wsbmc_sel::{BmcSensors, OverflowPolicy, SelConfig};
+use wsbmc_sel::{BmcSensors, OverflowPolicy, Sel, SelConfig};
 use wsbmc_store::{RamFlash, Store};
 use wsbmc_wsman::Limits;
 
@@ -408,9 +408,11 @@ fn poller_task(agent: &'static Agent, devices: Vec<AnyDevice<I2c>>) -> impl Futu
 use board::{MAP_PAGES, QUEUE_PAGES, STORE_PAGE};
 
 /// Owns the store and the SEL. This board has no non-volatile memory to spare, so the store is
-/// RAM: the log and console-set thresholds live until reset, through exactly the code path a
-/// board with flash uses. The regions sit zeroed in `.bss` (no flash image) and are erased at
-/// mount.
+/// RAM: the log and console-set thresholds live until reset, through exactly the write and read
+/// paths a board with flash uses. The regions sit zeroed in `.bss` (no flash image), so every
+/// boot starts blank: the store is formatted and the log made empty ([`Sel::fresh`]) rather
+/// than mounted, since a mount's checks, recovery and loss detection could find nothing here
+/// and cost the image ~5 KiB of flash.
 #[embassy_executor::task]
 async fn log_task(agent: &'static Agent) -> ! {
     static MAP: ConstStaticCell<[u8; MAP_PAGES * STORE_PAGE]> =
@@ -426,39 +428,24 @@ async fn log_task(agent: &'static Agent) -> ! {
         },
         bmc: BmcSensors::default(),
     };
-    match Store::mount(
-        RamFlash::<STORE_PAGE>::erased(MAP.take()),
-        RamFlash::<STORE_PAGE>::erased(QUEUE.take()),
-    )
-    .await
-    {
-        // A loss (flash damaged, erased or replaced) is recorded in the SEL by the log task and
-        // said here too. This board's RAM-backed store starts blank at every boot: a new log,
-        // never a loss.
-        Ok(store) => {
-            agent
-                .run_log(store, config, |sel| warn_lost(sel.lost()))
-                .await
+    // A labelled block rather than a `match` around the await below: the temporaries of a
+    // `match` live across its arms' awaits, and the log task's future would keep a second
+    // store and log for ever.
+    let (store, sel) = 'fresh: {
+        if let Ok(store) = Store::format(
+            RamFlash::<STORE_PAGE>::erased(MAP.take()),
+            RamFlash::<STORE_PAGE>::erased(QUEUE.take()),
+        )
+        .await
+            && let Ok(sel) = Sel::fresh(&store, config)
+        {
+            break 'fresh (store, sel);
         }
-        Err(_) => {
-            error!("store: RAM flash did not mount; the SEL is disabled");
-            // Nothing wakes the task again: no timer to poll for nothing.
-            core::future::pending::<Never>().await
-        }
-    }
-}
-
-/// Warns of records lost from the store at mount, in the std images' words (defmt keeps the
-/// text off the flash). Out of line: inlined into the log task's state machine the same lines
-/// cost the image 144 B of flash, out of line 20 B.
-#[inline(never)]
-fn warn_lost(lost: Option<usize>) {
-    if let Some(n) = lost {
-        warn!(
-            "SEL: records lost from the store (at least {=usize}; 0: the region was unreadable and is erased; damaged, deleted or replaced): the surviving records are kept, RecordIDs continue, and a \"log area reset/cleared\" record marks the loss",
-            n
-        );
-    }
+        error!("store: RAM flash did not format; the SEL is disabled");
+        // Nothing wakes the task again: no timer to poll for nothing.
+        core::future::pending::<Never>().await
+    };
+    agent.run_mounted_log(store, sel).await
 }
 
 #[embassy_executor::task(pool_size = HTTP_TASKS)]

@@ -200,14 +200,7 @@ impl Sel {
         store: &mut Store<F>,
         config: SelConfig,
     ) -> Result<Self, SelError<F::Error>> {
-        let max = store.queue_guaranteed_records(STORED_MAX_LEN);
-        if usize::from(config.capacity) > max || config.capacity == 0 {
-            return Err(SelError::CapacityTooLarge {
-                requested: config.capacity,
-                max,
-            });
-        }
-        let cap = usize::from(config.capacity);
+        let cap = capacity(store, &config)?;
         let mut records: VecDeque<[u8; RECORD_LEN]> = VecDeque::with_capacity(cap);
         let mut undecodable = 0u32;
         let mut last_erase = None;
@@ -294,6 +287,29 @@ impl Sel {
             undecodable,
             #[cfg(feature = "loss-detection")]
             lost,
+        })
+    }
+
+    /// An empty log on a store that [`Store::format`] has just made: what [`Sel::mount`] finds
+    /// there (no records, no state, RecordIDs from the first), without reading the flash. For
+    /// a store that starts blank at every boot (the bare-metal image keeps it in RAM), where
+    /// mount's reading and recovery could never find anything. On any other store the log
+    /// would not match its flash: mount it.
+    pub fn fresh<F: MultiwriteNorFlash>(
+        store: &Store<F>,
+        config: SelConfig,
+    ) -> Result<Self, SelError<F::Error>> {
+        let cap = capacity(store, &config)?;
+        Ok(Self {
+            config,
+            records: VecDeque::with_capacity(cap),
+            next_id: RecordId::FIRST,
+            overflow: false,
+            last_add: None,
+            last_erase: None,
+            undecodable: 0,
+            #[cfg(feature = "loss-detection")]
+            lost: None,
         })
     }
 
@@ -476,6 +492,21 @@ impl Sel {
         }
         self.iter().position(|r| r.id == id)
     }
+}
+
+/// `config`'s capacity as a length, if `store`'s queue guarantees to keep that many records.
+fn capacity<F: MultiwriteNorFlash>(
+    store: &Store<F>,
+    config: &SelConfig,
+) -> Result<usize, SelError<F::Error>> {
+    let max = store.queue_guaranteed_records(STORED_MAX_LEN);
+    if usize::from(config.capacity) > max || config.capacity == 0 {
+        return Err(SelError::CapacityTooLarge {
+            requested: config.capacity,
+            max,
+        });
+    }
+    Ok(usize::from(config.capacity))
 }
 
 /// Compares the mounted log with the mark: the next RecordID (after the mark's newest when

@@ -1,3 +1,4 @@
+use alloc::format;
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -96,6 +97,39 @@ fn ids_timestamps_and_persistence() {
             sel.add(store, &event(5), 2_000).await.unwrap(),
             Added::Stored(RecordId(6))
         );
+    });
+}
+
+/// A fresh log on a formatted store is the log mount finds there, checks its capacity as mount
+/// does, and what it adds mounts back.
+#[test]
+fn a_fresh_log_is_what_mount_finds_on_a_formatted_store() {
+    let mut b = Board::new(4);
+    let cfg = config(16, OverflowPolicy::Stop);
+    block_on(async {
+        let mut store = Store::format(Flash::new(&mut b.map), Flash::new(&mut b.queue))
+            .await
+            .unwrap();
+        let mut sel = Sel::fresh(&store, cfg).unwrap();
+        let mounted = Sel::mount(&mut store, cfg).await.unwrap();
+        assert_eq!(format!("{sel:?}"), format!("{mounted:?}"));
+        assert_eq!(
+            Sel::fresh(&store, config(17, OverflowPolicy::Stop)).err(),
+            Some(SelError::CapacityTooLarge {
+                requested: 17,
+                max: 16
+            })
+        );
+        assert!(Sel::fresh(&store, config(0, OverflowPolicy::Stop)).is_err());
+        for n in 0..17 {
+            sel.add(&mut store, &event(n), u32::from(n)).await.unwrap();
+        }
+        assert!(sel.overflow());
+    });
+    b.boot(cfg, async |_, sel| {
+        assert_eq!(numbers(sel), (0..16).collect::<Vec<u8>>());
+        assert_eq!(sel.next_id(), RecordId(17));
+        assert!(sel.overflow());
     });
 }
 
