@@ -916,144 +916,152 @@ impl Agent {
 
     /// The log task after the mount, which [`Self::run_mounted_log`] hands back rather than
     /// awaiting: a wrapper `async fn` would nest this state machine in its own, and the
-    /// bare-metal image pays flash for each level.
-    async fn serve_log<F: MultiwriteNorFlash>(&self, mut store: Store<F>, mut sel: Sel) -> ! {
-        // Every sensor's stored overrides, found by the sensor's board key (here rather than
-        // in an async fn called once, whose future would nest in this one).
-        let count = self.monitor.borrow().sensors().len();
-        for i in 0..count {
-            let Ok(index) = u16::try_from(i) else { break };
-            self.load_thresholds(&mut store, index).await;
-            #[cfg(feature = "legacy-overrides")]
-            self.drop_legacy_override(&mut store, index).await;
-        }
-        #[cfg(feature = "accounts-store")]
-        {
-            let entries = audit::load_names(&mut store).await;
-            *self.log.names().borrow_mut() = audit::NameTable::new(entries);
-        }
-        #[cfg(feature = "eventing")]
-        {
-            // A bookmark's replay reads the SEL as published.
-            self.log.publish(&sel);
-            #[cfg(feature = "eventing-store")]
-            self.restore_subscriptions(&mut store).await;
-        }
-        // Records lost from flash (damage, or the file deleted or replaced) are a log area
-        // reset the console must see: the SEL's own sensor's "log area reset/cleared" record,
-        // stored without a clear mark so the records that survived stay.
-        #[cfg(feature = "sel-loss-detection")]
-        let lost = sel.lost().is_some();
-        #[cfg(not(feature = "sel-loss-detection"))]
-        let lost = false;
-        // Account changes `wsbmc user` made while the agent was stopped, before "started".
-        #[cfg(feature = "accounts-store")]
-        self.log_pending_audits(&mut store, &mut sel).await;
-        // One add for both records: each await site costs the bare-metal image flash.
-        let boot = [
-            lost.then(|| wsbmc_sel::log_cleared(self.log.bmc())),
-            Some(wsbmc_sel::bmc_started(self.log.bmc())),
-        ];
-        for event in boot.iter().flatten() {
-            let added = sel.add(&mut store, event, (self.clock.get())()).await;
-            self.note("SEL write", added.is_ok());
-        }
-        self.set_bmc_sensor(BmcSensor::SystemEvent, 1 << wsbmc_sel::SYSTEM_EVENT_BOOT);
-        let mut cleared = lost;
-        // Records since the last checkpoint: a mark every few records bounds how many of the
-        // newest could be lost unnoticed, at one map write per CHECKPOINT_EVERY records. It
-        // starts due, so the log is marked once it has started, before the first command.
-        #[cfg(feature = "sel-loss-detection")]
-        let mut since_mark = CHECKPOINT_EVERY;
-        loop {
-            // After the start and after every command: publish, then the SEL's own sensor
-            // follows the log (a log already full at start says so at once); its
-            // full/almost-full edges are records too. At the top of the loop so both share one
-            // add site (each await site costs the bare-metal image flash).
-            self.log.publish(&sel);
-            #[cfg(feature = "discrete")]
-            for event in self.update_event_log_sensor(cleared) {
-                let added = sel.add(&mut store, &event, (self.clock.get())()).await;
-                self.note("SEL write", added.is_ok());
+    /// bare-metal image pays flash for each level. A plain fn around an `async move` block, not
+    /// an `async fn`: that would move its arguments into locals of its own, and its future
+    /// would hold the store and the log twice (356 B of the bare-metal image's static RAM).
+    fn serve_log<'a, F: MultiwriteNorFlash + 'a>(
+        &'a self,
+        mut store: Store<F>,
+        mut sel: Sel,
+    ) -> impl Future<Output = Never> + 'a {
+        async move {
+            // Every sensor's stored overrides, found by the sensor's board key (here rather than
+            // in an async fn called once, whose future would nest in this one).
+            let count = self.monitor.borrow().sensors().len();
+            for i in 0..count {
+                let Ok(index) = u16::try_from(i) else { break };
+                self.load_thresholds(&mut store, index).await;
+                #[cfg(feature = "legacy-overrides")]
+                self.drop_legacy_override(&mut store, index).await;
+            }
+            #[cfg(feature = "accounts-store")]
+            {
+                let entries = audit::load_names(&mut store).await;
+                *self.log.names().borrow_mut() = audit::NameTable::new(entries);
+            }
+            #[cfg(feature = "eventing")]
+            {
+                // A bookmark's replay reads the SEL as published.
                 self.log.publish(&sel);
+                #[cfg(feature = "eventing-store")]
+                self.restore_subscriptions(&mut store).await;
             }
-            // The one checkpoint site (each await site costs the bare-metal image flash).
+            // Records lost from flash (damage, or the file deleted or replaced) are a log area
+            // reset the console must see: the SEL's own sensor's "log area reset/cleared" record,
+            // stored without a clear mark so the records that survived stay.
             #[cfg(feature = "sel-loss-detection")]
-            if since_mark >= CHECKPOINT_EVERY {
-                let marked = sel.checkpoint(&mut store).await.is_ok();
-                self.note("SEL mark", marked);
-                if marked {
-                    since_mark = 0;
-                }
+            let lost = sel.lost().is_some();
+            #[cfg(not(feature = "sel-loss-detection"))]
+            let lost = false;
+            // Account changes `wsbmc user` made while the agent was stopped, before "started".
+            #[cfg(feature = "accounts-store")]
+            self.log_pending_audits(&mut store, &mut sel).await;
+            // One add for both records: each await site costs the bare-metal image flash.
+            let boot = [
+                lost.then(|| wsbmc_sel::log_cleared(self.log.bmc())),
+                Some(wsbmc_sel::bmc_started(self.log.bmc())),
+            ];
+            for event in boot.iter().flatten() {
+                let added = sel.add(&mut store, event, (self.clock.get())()).await;
+                self.note("SEL write", added.is_ok());
             }
-            let cmd = self.log.receive().await;
-            let now = (self.clock.get())();
-            match cmd {
-                LogCmd::Event(event) => {
-                    let added = sel.add(&mut store, &event, now).await;
+            self.set_bmc_sensor(BmcSensor::SystemEvent, 1 << wsbmc_sel::SYSTEM_EVENT_BOOT);
+            let mut cleared = lost;
+            // Records since the last checkpoint: a mark every few records bounds how many of the
+            // newest could be lost unnoticed, at one map write per CHECKPOINT_EVERY records. It
+            // starts due, so the log is marked once it has started, before the first command.
+            #[cfg(feature = "sel-loss-detection")]
+            let mut since_mark = CHECKPOINT_EVERY;
+            loop {
+                // After the start and after every command: publish, then the SEL's own sensor
+                // follows the log (a log already full at start says so at once); its
+                // full/almost-full edges are records too. At the top of the loop so both share one
+                // add site (each await site costs the bare-metal image flash).
+                self.log.publish(&sel);
+                #[cfg(feature = "discrete")]
+                for event in self.update_event_log_sensor(cleared) {
+                    let added = sel.add(&mut store, &event, (self.clock.get())()).await;
                     self.note("SEL write", added.is_ok());
-                    // Subscribers see the record once it is stored (and so replayable).
-                    #[cfg(feature = "eventing")]
-                    if let Ok(wsbmc_sel::Added::Stored(id)) = added {
-                        self.indicate_stored(&sel, id);
-                    }
-                    #[cfg(feature = "sel-loss-detection")]
-                    if let Ok(wsbmc_sel::Added::Stored(_)) = added {
-                        since_mark += 1;
+                    self.log.publish(&sel);
+                }
+                // The one checkpoint site (each await site costs the bare-metal image flash).
+                #[cfg(feature = "sel-loss-detection")]
+                if since_mark >= CHECKPOINT_EVERY {
+                    let marked = sel.checkpoint(&mut store).await.is_ok();
+                    self.note("SEL mark", marked);
+                    if marked {
+                        since_mark = 0;
                     }
                 }
-                #[cfg(feature = "accounts")]
-                LogCmd::Audit(event, names) => {
-                    let (added, named) =
-                        audit::add_named(&mut sel, &mut store, &event, now, names).await;
-                    self.note("SEL write", added.is_ok());
-                    // The names before the indication, so its CIM_LogRecord carries them.
-                    if let Some((entry, stored)) = named {
-                        self.note("audit name write", stored);
-                        self.log.names().borrow_mut().insert(entry);
-                    }
-                    // `_id`: used only with eventing.
-                    if let Ok(wsbmc_sel::Added::Stored(_id)) = added {
+                let cmd = self.log.receive().await;
+                let now = (self.clock.get())();
+                match cmd {
+                    LogCmd::Event(event) => {
+                        let added = sel.add(&mut store, &event, now).await;
+                        self.note("SEL write", added.is_ok());
+                        // Subscribers see the record once it is stored (and so replayable).
                         #[cfg(feature = "eventing")]
-                        self.indicate_stored(&sel, _id);
+                        if let Ok(wsbmc_sel::Added::Stored(id)) = added {
+                            self.indicate_stored(&sel, id);
+                        }
                         #[cfg(feature = "sel-loss-detection")]
-                        {
+                        if let Ok(wsbmc_sel::Added::Stored(_)) = added {
                             since_mark += 1;
                         }
                     }
-                }
-                LogCmd::Clear => {
-                    let ok = sel.clear(&mut store, now).await.is_ok();
-                    self.note("SEL clear", ok);
                     #[cfg(feature = "accounts")]
-                    if ok {
-                        let removed = audit::clear_names(&mut store, self.log.names()).await;
-                        self.note("audit name removal", removed);
+                    LogCmd::Audit(event, names) => {
+                        let (added, named) =
+                            audit::add_named(&mut sel, &mut store, &event, now, names).await;
+                        self.note("SEL write", added.is_ok());
+                        // The names before the indication, so its CIM_LogRecord carries them.
+                        if let Some((entry, stored)) = named {
+                            self.note("audit name write", stored);
+                            self.log.names().borrow_mut().insert(entry);
+                        }
+                        // `_id`: used only with eventing.
+                        if let Ok(wsbmc_sel::Added::Stored(_id)) = added {
+                            #[cfg(feature = "eventing")]
+                            self.indicate_stored(&sel, _id);
+                            #[cfg(feature = "sel-loss-detection")]
+                            {
+                                since_mark += 1;
+                            }
+                        }
                     }
-                    cleared = ok || cleared;
-                    #[cfg(feature = "sel-loss-detection")]
-                    {
-                        since_mark = CHECKPOINT_EVERY;
+                    LogCmd::Clear => {
+                        let ok = sel.clear(&mut store, now).await.is_ok();
+                        self.note("SEL clear", ok);
+                        #[cfg(feature = "accounts")]
+                        if ok {
+                            let removed = audit::clear_names(&mut store, self.log.names()).await;
+                            self.note("audit name removal", removed);
+                        }
+                        cleared = ok || cleared;
+                        #[cfg(feature = "sel-loss-detection")]
+                        {
+                            since_mark = CHECKPOINT_EVERY;
+                        }
                     }
-                }
-                #[cfg(any(feature = "accounts-store", feature = "eventing-store"))]
-                LogCmd::Record(key, value) => {
-                    let written = match value {
-                        Some(bytes) => store.set(key, &log::Raw(&bytes)).await.is_ok(),
-                        None => store.remove(key).await.is_ok(),
-                    };
-                    self.note("record write", written);
-                }
-                LogCmd::Thresholds(sensor, t) => {
-                    let written = match self.store_key(sensor) {
-                        Some(key) => store.set(key, &t).await.is_ok(),
-                        None => false,
-                    };
-                    self.note("threshold write", written);
-                    // A failed write leaves what was stored before (the store's writes are
-                    // atomic): the monitor goes back to that, as a restart would read it.
-                    if !written {
-                        self.load_thresholds(&mut store, sensor).await;
+                    #[cfg(any(feature = "accounts-store", feature = "eventing-store"))]
+                    LogCmd::Record(key, value) => {
+                        let written = match value {
+                            Some(bytes) => store.set(key, &log::Raw(&bytes)).await.is_ok(),
+                            None => store.remove(key).await.is_ok(),
+                        };
+                        self.note("record write", written);
+                    }
+                    LogCmd::Thresholds(sensor, t) => {
+                        let written = match self.store_key(sensor) {
+                            Some(key) => store.set(key, &t).await.is_ok(),
+                            None => false,
+                        };
+                        self.note("threshold write", written);
+                        // A failed write leaves what was stored before (the store's writes are
+                        // atomic): the monitor goes back to that, as a restart would read it.
+                        if !written {
+                            self.load_thresholds(&mut store, sensor).await;
+                        }
                     }
                 }
             }
