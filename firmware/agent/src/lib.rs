@@ -1283,7 +1283,8 @@ impl Handler for Agent {
             c.0.push_str(&rest.caller.0);
             c.1 = rest.caller.1;
         }
-        let model = Model::new(&self.monitor, &self.system, self);
+        let platform = AsPlatform(self);
+        let model = Model::new(&self.monitor, &self.system, &platform);
         let piece = rest
             .stream
             .pump(&model, out, room)
@@ -1309,7 +1310,8 @@ impl Handler for Agent {
             c.0.push_str(req.user.unwrap_or_default());
             c.1 = req.user.and(req.role);
         }
-        let model = Model::new(&self.monitor, &self.system, self);
+        let platform = AsPlatform(self);
+        let model = Model::new(&self.monitor, &self.system, &platform);
         #[cfg(feature = "eventing")]
         let reply = {
             let backlog = self.backlog();
@@ -1367,7 +1369,22 @@ impl Handler for Agent {
     }
 }
 
-impl Platform for Agent {
+/// The agent as the model's [`Platform`]. The model takes a `&dyn Platform`, and a trait
+/// object's vtable carries its type's drop glue: with the trait on `Agent` itself, the whole
+/// agent's drop was linked into the bare-metal image (456 B of flash) though the agent is never
+/// dropped. A reference has no drop glue; `Deref` lets the methods read the agent's fields as
+/// their own.
+pub(crate) struct AsPlatform<'a>(pub(crate) &'a Agent);
+
+impl core::ops::Deref for AsPlatform<'_> {
+    type Target = Agent;
+
+    fn deref(&self) -> &Agent {
+        self.0
+    }
+}
+
+impl Platform for AsPlatform<'_> {
     fn host_power(&self) -> PowerState {
         use wsbmc_hal::power::PowerState as Hal;
         match self.power.state.get() {

@@ -402,8 +402,9 @@ fn an_override_stays_with_its_sensor_when_one_is_inserted_before_it() {
             upper_non_critical: Some(60_000),
             ..cpu_temp().thresholds
         };
-        agent.can_persist().unwrap();
-        agent.persist_thresholds("inlet_temp", &t);
+        let platform = crate::AsPlatform(agent);
+        platform.can_persist().unwrap();
+        platform.persist_thresholds("inlet_temp", &t);
         settle().await;
     });
     board.start(vec![cpu_temp(), inserted()], async |agent| {
