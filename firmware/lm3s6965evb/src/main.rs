@@ -409,10 +409,11 @@ use board::{MAP_PAGES, QUEUE_PAGES, STORE_PAGE};
 
 /// Owns the store and the SEL. This board has no non-volatile memory to spare, so the store is
 /// RAM: the log and console-set thresholds live until reset, through exactly the write and read
-/// paths a board with flash uses. The regions sit zeroed in `.bss` (no flash image), so every
-/// boot starts blank: the store is formatted and the log made empty ([`Sel::fresh`]) rather
-/// than mounted, since a mount's checks, recovery and loss detection could find nothing here
-/// and cost the image ~5 KiB of flash.
+/// paths a board with flash uses. The regions sit zeroed in `.bss` (no flash image) and are
+/// erased here, so every boot starts blank: the store gets its format record
+/// ([`Store::blank`]) and the log starts empty ([`Sel::fresh`]) rather than being mounted,
+/// since a mount's checks, recovery and loss detection could find nothing here and cost the
+/// image ~8 KiB of flash.
 #[embassy_executor::task]
 async fn log_task(agent: &'static Agent) -> ! {
     static MAP: ConstStaticCell<[u8; MAP_PAGES * STORE_PAGE]> =
@@ -432,7 +433,7 @@ async fn log_task(agent: &'static Agent) -> ! {
     // `match` live across its arms' awaits, and the log task's future would keep a second
     // store and log for ever.
     let (store, sel) = 'fresh: {
-        if let Ok(store) = Store::format(
+        if let Ok(store) = Store::blank(
             RamFlash::<STORE_PAGE>::erased(MAP.take()),
             RamFlash::<STORE_PAGE>::erased(QUEUE.take()),
         )
@@ -441,7 +442,7 @@ async fn log_task(agent: &'static Agent) -> ! {
         {
             break 'fresh (store, sel);
         }
-        error!("store: RAM flash did not format; the SEL is disabled");
+        error!("store: the RAM flash or the SEL configuration was refused; the SEL is disabled");
         // Nothing wakes the task again: no timer to poll for nothing.
         core::future::pending::<Never>().await
     };

@@ -500,6 +500,16 @@ impl<F: MultiwriteNorFlash> Store<F> {
         Ok(store)
     }
 
+    /// A store on regions known to be erased (every byte 0xFF), as a board whose store is RAM
+    /// has them at every start: the format record is written, nothing is erased or checked, so
+    /// the store is what [`Store::format`] leaves. Regions that may hold anything else need
+    /// [`Store::mount`] or [`Store::format`].
+    pub async fn blank(map_flash: F, queue_flash: F) -> Result<Self, StoreError<F::Error>> {
+        let mut store = Self::open(map_flash, queue_flash)?;
+        store.write_format().await?;
+        Ok(store)
+    }
+
     /// The format record's write: [`Store::set`]'s future itself (a constant value), with no
     /// future of its own around it.
     fn write_format(&mut self) -> impl Future<Output = Result<(), StoreError<F::Error>>> + '_ {

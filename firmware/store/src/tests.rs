@@ -52,6 +52,31 @@ fn first_mount_formats_and_values_persist() {
     });
 }
 
+/// A blank store leaves erased regions byte for byte as format and as a first mount do, and
+/// it mounts.
+#[test]
+fn blank_on_erased_regions_is_what_format_and_a_first_mount_leave() {
+    let (mut m, mut q) = blank();
+    block_on(Store::blank(Flash::new(&mut m), Flash::new(&mut q))).unwrap();
+    let (mut fm, mut fq) = blank();
+    // Format erases whatever was there: start it from zeroes.
+    fm.fill(0);
+    fq.fill(0);
+    block_on(Store::format(Flash::new(&mut fm), Flash::new(&mut fq))).unwrap();
+    let (mut mm, mut mq) = blank();
+    block_on(Store::mount(Flash::new(&mut mm), Flash::new(&mut mq))).unwrap();
+    assert!(m != blank().0, "the format record is written");
+    assert_eq!((&m, &q), (&fm, &fq));
+    assert_eq!((&m, &q), (&mm, &mq));
+    block_on(async {
+        let mut s = Store::mount(Flash::new(&mut m), Flash::new(&mut q))
+            .await
+            .unwrap();
+        s.set(StoreKey::setting(1), &7u32).await.unwrap();
+        assert_eq!(s.get::<u32>(StoreKey::setting(1)).await, Ok(Some(7)));
+    });
+}
+
 #[test]
 fn wrong_type_is_a_decode_error_not_a_panic() {
     let (mut m, mut q) = blank();
