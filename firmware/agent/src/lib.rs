@@ -878,26 +878,24 @@ impl Agent {
     /// drained and dropped, so the rest of the agent keeps working.
     ///
     /// `mounted` is shown the SEL once it is mounted, before anything is added.
-    pub fn run_log<'a, F: MultiwriteNorFlash + 'a>(
-        &'a self,
+    pub async fn run_log<F: MultiwriteNorFlash>(
+        &self,
         mut store: Store<F>,
         config: SelConfig,
-        mounted: impl FnOnce(&Sel) + 'a,
-    ) -> impl Future<Output = Never> + 'a {
-        async move {
-            match Sel::mount(&mut store, config).await {
-                Ok(sel) => {
-                    mounted(&sel);
-                    self.serve_log(store, sel).await
-                }
-                Err(_) => {
-                    self.note("SEL mount", false);
-                    loop {
-                        // Events are lost with the log (logged once above); threshold changes
-                        // never get here, since `persist_thresholds` refuses them while the log
-                        // is off.
-                        self.log.receive().await;
-                    }
+        mounted: impl FnOnce(&Sel),
+    ) -> Never {
+        match Sel::mount(&mut store, config).await {
+            Ok(sel) => {
+                mounted(&sel);
+                self.serve_log(store, sel).await
+            }
+            Err(_) => {
+                self.note("SEL mount", false);
+                loop {
+                    // Events are lost with the log (logged once above); threshold changes
+                    // never get here, since `persist_thresholds` refuses them while the log
+                    // is off.
+                    self.log.receive().await;
                 }
             }
         }
@@ -919,6 +917,10 @@ impl Agent {
     /// bare-metal image pays flash for each level. A plain fn around an `async move` block, not
     /// an `async fn`: that would move its arguments into locals of its own, and its future
     /// would hold the store and the log twice (356 B of the bare-metal image's static RAM).
+    #[allow(
+        clippy::manual_async_fn,
+        reason = "an async fn holds its arguments twice"
+    )]
     fn serve_log<'a, F: MultiwriteNorFlash + 'a>(
         &'a self,
         mut store: Store<F>,
