@@ -45,28 +45,13 @@ impl XmlCharExt for char {
             | 0x010000..=0x0EFFFF)
     }
 
+    /// wsbmc patch: a `NameStartChar` or one of the few more a `NameChar` may be (digits, `-`,
+    /// `.`, U+00B7, U+0300 to U+036F, U+203F and U+2040), rather than a second copy of the
+    /// start ranges (PATCHED.md).
     #[inline]
     fn is_xml_name(&self) -> bool {
-        // Check for ASCII first.
-        if *self as u32 <= 128 {
-            return (*self as u8).is_xml_name();
-        }
-
-        matches!(*self as u32, 0x0000B7
-                | 0x0000C0..=0x0000D6
-                | 0x0000D8..=0x0000F6
-                | 0x0000F8..=0x0002FF
-                | 0x000300..=0x00036F
-                | 0x000370..=0x00037D
-                | 0x00037F..=0x001FFF
-                | 0x00200C..=0x00200D
-                | 0x00203F..=0x002040
-                | 0x002070..=0x00218F
-                | 0x002C00..=0x002FEF
-                | 0x003001..=0x00D7FF
-                | 0x00F900..=0x00FDCF
-                | 0x00FDF0..=0x00FFFD
-                | 0x010000..=0x0EFFFF)
+        self.is_xml_name_start()
+            || matches!(*self, '0'..='9' | '-' | '.' | '\u{B7}' | '\u{300}'..='\u{36F}' | '\u{203F}'..='\u{2040}')
     }
 
     #[inline]
@@ -91,10 +76,6 @@ trait XmlByteExt {
     /// [NameStartChar](https://www.w3.org/TR/xml/#NT-NameStartChar) range.
     fn is_xml_name_start(&self) -> bool;
 
-    /// Checks if byte is within the ASCII
-    /// [Char](https://www.w3.org/TR/xml/#NT-Char) range.
-    fn is_xml_name(&self) -> bool;
-
     /// Checks if the value is within the
     /// [Char](https://www.w3.org/TR/xml/#NT-Char) range.
     fn is_xml_char(&self) -> bool;
@@ -112,17 +93,12 @@ impl XmlByteExt for u8 {
     }
 
     #[inline]
-    fn is_xml_name(&self) -> bool {
-        matches!(*self, b'A'..=b'Z' | b'a'..=b'z'| b'0'..=b'9'| b':' | b'_' | b'-' | b'.')
-    }
-
-    #[inline]
     fn is_xml_char(&self) -> bool {
         *self > 0x20 || self.is_xml_space()
     }
 }
 
-/// wsbmc patch: `u8::is_xml_name` as a bit set of the 128 ASCII bytes (one bit per byte, in
+/// wsbmc patch: the ASCII `NameChar` bytes as a bit set of the 128 ASCII bytes (one bit a byte, in
 /// four words: 16 B of flash on the bare-metal image, where a `[bool; 128]` took 128), for
 /// `consume_qname`.
 const ASCII_NAME: [u32; 4] = {
