@@ -1,7 +1,7 @@
 use core::ops::Range;
 use core::str;
 
-use memchr::memchr2;
+use memchr::{memchr, memchr2};
 
 use crate::{Error, TextPos};
 
@@ -98,9 +98,8 @@ impl XmlByteExt for u8 {
     }
 }
 
-/// wsbmc patch: the ASCII `NameChar` bytes as a bit set of the 128 ASCII bytes (one bit a byte, in
-/// four words: 16 B of flash on the bare-metal image, where a `[bool; 128]` took 128), for
-/// `consume_qname`.
+/// wsbmc patch: the ASCII `NameChar` bytes as a bit set (one bit per byte, in four words: 16 B
+/// of flash on the bare-metal image, where a `[bool; 128]` took 128), for `consume_qname`.
 const ASCII_NAME: [u32; 4] = {
     let mut t = [0u32; 4];
     let mut b = 0;
@@ -139,6 +138,19 @@ fn is_xml_str_unicode(s: &str, value_start: usize, stream: &mut Stream<'_>) -> R
     }
 
     Ok(())
+}
+
+/// Whether `name` starts with a `NameStartChar`.
+fn is_xml_name_start(name: &str) -> bool {
+    if let Some(b) = name.as_bytes().first() {
+        if *b < 128 {
+            return b.is_xml_name_start();
+        } else if let Some(c) = name.chars().next() {
+            return c.is_xml_name_start();
+        }
+    }
+
+    false
 }
 
 /// A string slice.
@@ -671,19 +683,6 @@ impl<'input> Stream<'input> {
     }
 
     #[inline]
-    fn consume_bytes<F: Fn(u8) -> bool>(&mut self, f: F) -> &'input str {
-        let start = self.pos;
-        self.skip_bytes(f);
-        self.slice_back(start)
-    }
-
-    fn skip_bytes<F: Fn(u8) -> bool>(&mut self, f: F) {
-        while !self.at_end() && f(self.curr_byte_unchecked()) {
-            self.advance(1);
-        }
-    }
-
-    #[inline]
     fn consume_chars<F>(&mut self, f: F) -> Result<&'input str>
     where
         F: Fn(&Stream, char) -> bool,
@@ -780,28 +779,25 @@ impl<'input> Stream<'input> {
         }
 
         let reference = if self.try_consume_byte(b'#') {
-            let (value, radix) = if self.try_consume_byte(b'x') {
-                let value =
-                    self.consume_bytes(|c| c.is_ascii_hexdigit());
-                (value, 16)
-            } else {
-                let value = self.consume_bytes(|c| c.is_ascii_digit());
-                (value, 10)
-            };
+            let radix = if self.try_consume_byte(b'x') { 16 } else { 10 };
 
-            // wsbmc patch: the digits are read by hand rather than by `u32::from_str_radix`,
-            // whose generic code was this copy's only use of it on the bare-metal image. Same
-            // result: `value` holds only digits of `radix`, none is `None`, overflow is `None`.
-            if value.is_empty() {
-                return None;
-            }
+            // wsbmc patch: the digits are read and accumulated in one loop (checked multiply
+            // and add), rather than scanned by one closure per radix and then read by
+            // `u32::from_str_radix`, whose generic code was this copy's only use of it on the
+            // bare-metal image. Same result: no digit, or a value past `u32`, is `None`.
+            let start = self.pos;
             let mut n = 0u32;
-            for b in value.bytes() {
+            while let Ok(b) = self.curr_byte() {
                 let d = match b {
                     b'0'..=b'9' => b - b'0',
-                    _ => (b | 0x20) - b'a' + 10,
+                    b'a'..=b'f' | b'A'..=b'F' if radix == 16 => (b | 0x20) - b'a' + 10,
+                    _ => break,
                 };
                 n = n.checked_mul(radix)?.checked_add(u32::from(d))?;
+                self.advance(1);
+            }
+            if self.pos == start {
+                return None;
             }
 
             // wsbmc patch: a reference to no character at all (a surrogate, or past U+10FFFF)
@@ -814,7 +810,15 @@ impl<'input> Stream<'input> {
 
             Reference::Char(c)
         } else {
-            let name = self.consume_name().ok()?;
+            // wsbmc patch: the name is the run `name_end` finds (the one `consume_qname` scans
+            // with), which must start with a `NameStartChar`, instead of a second scanner over
+            // decoded characters. Same names (PATCHED.md).
+            let start = self.pos;
+            let name = self.span.slice_region(start, self.name_end(start));
+            if !is_xml_name_start(name) {
+                return None;
+            }
+            self.advance(name.len());
             match name {
                 "quot" => Reference::Char('"'),
                 "amp" => Reference::Char('&'),
@@ -830,40 +834,29 @@ impl<'input> Stream<'input> {
         Some(reference)
     }
 
-    /// Consumes according to: <https://www.w3.org/TR/xml/#NT-Name>
-    fn consume_name(&mut self) -> Result<&'input str> {
-        let start = self.pos();
-        self.skip_name()?;
-
-        let name = self.slice_back(start);
-        if name.is_empty() {
-            return Err(Error::InvalidName(self.gen_text_pos_from(start)));
-        }
-
-        Ok(name)
-    }
-
-    /// The same as `consume_name()`, but does not return a consumed name.
-    fn skip_name(&mut self) -> Result<()> {
-        let start = self.pos();
-        let mut iter = self.chars();
-        if let Some(c) = iter.next() {
-            if c.is_xml_name_start() {
-                self.advance(c.len_utf8());
+    /// Where the run of `NameChar`s (`:` among them) that starts at byte `pos` ends.
+    ///
+    /// wsbmc patch: keeps its position in a local and tests each ASCII byte against a 128-bit
+    /// set (four words), instead of a bounds-checked read, five range tests and a store of
+    /// `self.pos` per byte (names were ~10% of a small request's parsing instructions); shared
+    /// by qualified names and entity references (PATCHED.md).
+    fn name_end(&self, mut pos: usize) -> usize {
+        let bytes = &self.span.text.as_bytes()[..self.end];
+        while let Some(&b) = bytes.get(pos) {
+            if b < 128 {
+                if ASCII_NAME[usize::from(b >> 5)] >> (b & 31) & 1 == 0 {
+                    break;
+                }
+                pos += 1;
             } else {
-                return Err(Error::InvalidName(self.gen_text_pos_from(start)));
+                // Fallback to Unicode code point.
+                match self.span.text[pos..self.end].chars().next() {
+                    Some(c) if c.is_xml_name() => pos += c.len_utf8(),
+                    _ => break,
+                }
             }
         }
-
-        for c in iter {
-            if c.is_xml_name() {
-                self.advance(c.len_utf8());
-            } else {
-                break;
-            }
-        }
-
-        Ok(())
+        pos
     }
 
     /// Consumes a qualified XML name and returns it.
@@ -872,66 +865,22 @@ impl<'input> Stream<'input> {
     #[inline(never)]
     fn consume_qname(&mut self) -> Result<(&'input str, &'input str)> {
         let start = self.pos();
+        self.pos = self.name_end(start);
+        let name = self.slice_back(start);
 
-        let mut splitter = None;
-
-        // wsbmc patch: the scan keeps its position in a local and tests each ASCII byte with one
-        // table lookup, instead of a bounds-checked read, five range tests and a store of
-        // `self.pos` per byte (names were ~10% of a small request's parsing instructions).
-        // Same results.
-        let bytes = &self.span.text.as_bytes()[..self.end];
-        let mut pos = start;
-        while let Some(&b) = bytes.get(pos) {
-            // Check for ASCII first for performance reasons.
-            if b < 128 {
-                if b == b':' {
-                    if splitter.is_none() {
-                        splitter = Some(pos);
-                        pos += 1;
-                    } else {
-                        // Multiple `:` is an error.
-                        self.pos = pos;
-                        return Err(Error::InvalidName(self.gen_text_pos_from(start)));
-                    }
-                } else if ASCII_NAME[usize::from(b >> 5)] >> (b & 31) & 1 != 0 {
-                    pos += 1;
-                } else {
-                    break;
+        // wsbmc patch: the name is split at its first `:` after the scan; a second one is
+        // still an invalid name, at the name's start as before.
+        let (prefix, local) = match memchr(b':', name.as_bytes()) {
+            Some(i) => {
+                let local = &name[i + 1..];
+                if memchr(b':', local.as_bytes()).is_some() {
+                    // Multiple `:` is an error.
+                    return Err(Error::InvalidName(self.gen_text_pos_from(start)));
                 }
-            } else {
-                // Fallback to Unicode code point.
-                self.pos = pos;
-                match self.chars().next() {
-                    Some(c) if c.is_xml_name() => {
-                        pos += c.len_utf8();
-                    }
-                    _ => break,
-                }
+                (&name[..i], local)
             }
-        }
-        self.pos = pos;
-
-        let (prefix, local) = if let Some(splitter) = splitter {
-            let prefix = self.span.slice_region(start, splitter);
-            let local = self.slice_back(splitter + 1);
-            (prefix, local)
-        } else {
-            let local = self.slice_back(start);
-            // Slice an empty prefix. This way we can preserve attribute start position.
-            (self.span.slice_region(start, start), local)
+            None => (&name[..0], name),
         };
-
-        fn is_xml_name_start(name: &str) -> bool {
-            if let Some(b) = name.as_bytes().first() {
-                if *b < 128 {
-                    return b.is_xml_name_start();
-                } else if let Some(c) = name.chars().next() {
-                    return c.is_xml_name_start();
-                }
-            }
-
-            false
-        }
 
         // Prefix must be empty or start with a `NameStartChar`.
         if !prefix.is_empty() && !is_xml_name_start(prefix) {
