@@ -696,14 +696,18 @@ impl<'input> Namespace<'input> {
     }
 }
 
+/// wsbmc patch: one value per declaration, not deduplicated (upstream kept a third table,
+/// sorted by (prefix, URI), to find an equal value by binary search and share it). A value is
+/// only ever read through an index, so sharing saved memory only when one document declared the
+/// same prefix and URI more than once; wsbmc-wsman bounds the declarations before parsing
+/// (`Limits::max_xml_namespaces`). `NamespacesLimitReached` now counts declarations
+/// (PATCHED.md).
 #[derive(Default)]
 struct Namespaces<'input> {
-    // Deduplicated namespace values used throughout the document
+    // Namespace values declared throughout the document, in document order
     values: Vec<Namespace<'input>>,
     // Indices into the above in tree order as the document is parsed
     tree_order: Vec<NamespaceIdx>,
-    // Indices into the above sorted by value used for deduplication
-    sorted_order: Vec<NamespaceIdx>,
 }
 
 impl<'input> Namespaces<'input> {
@@ -714,24 +718,9 @@ impl<'input> Namespaces<'input> {
     ) -> Result<(), Error> {
         debug_assert_ne!(name, Some(""));
 
-        let idx = match self.sorted_order.binary_search_by(|idx| {
-            let value = &self.values[idx.0 as usize];
-
-            (value.name, value.uri.as_ref()).cmp(&(name, uri.as_str()))
-        }) {
-            Ok(sorted_idx) => self.sorted_order[sorted_idx],
-            Err(sorted_idx) => {
-                if self.values.len() > u16::MAX as usize {
-                    return Err(Error::NamespacesLimitReached);
-                }
-                let idx = NamespaceIdx(self.values.len() as u16);
-                self.values.push(Namespace { name, uri });
-                self.sorted_order.insert(sorted_idx, idx);
-                idx
-            }
-        };
-
-        self.tree_order.push(idx);
+        let idx = u16::try_from(self.values.len()).map_err(|_| Error::NamespacesLimitReached)?;
+        self.values.push(Namespace { name, uri });
+        self.tree_order.push(NamespaceIdx(idx));
 
         Ok(())
     }
@@ -752,8 +741,6 @@ impl<'input> Namespaces<'input> {
     fn shrink_to_fit(&mut self) {
         self.values.shrink_to_fit();
         self.tree_order.shrink_to_fit();
-        // Only needed to deduplicate namespaces during parsing.
-        self.sorted_order = Vec::new();
     }
 
     #[inline]

@@ -260,7 +260,7 @@ impl core::fmt::Display for Error {
                 write!(f, "more than 2^32 attributes were parsed")
             }
             Error::NamespacesLimitReached => {
-                write!(f, "more than 2^16 unique namespaces were parsed")
+                write!(f, "more than 2^16 namespaces were declared")
             }
             Error::InvalidName(pos) => {
                 write!(f, "invalid name token at {}", pos)
