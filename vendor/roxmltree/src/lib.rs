@@ -738,11 +738,6 @@ impl<'input> Namespaces<'input> {
             .any(|idx| self.values[idx.0 as usize].name == prefix)
     }
 
-    fn shrink_to_fit(&mut self) {
-        self.values.shrink_to_fit();
-        self.tree_order.shrink_to_fit();
-    }
-
     #[inline]
     fn get(&self, idx: NamespaceIdx) -> &Namespace<'input> {
         &self.values[idx.0 as usize]

@@ -555,7 +555,7 @@ fn parse<'input>(text: &'input str, opt: ParsingOptions<'input>) -> Result<Docum
 
     tokenizer::parse(text, &mut ctx)?;
 
-    let mut doc = ctx.doc;
+    let doc = ctx.doc;
     if !doc.root().children().any(|n| n.is_element()) {
         return Err(Error::NoRootNode);
     }
@@ -564,10 +564,9 @@ fn parse<'input>(text: &'input str, opt: ParsingOptions<'input>) -> Result<Docum
         return Err(Error::UnclosedRootNode);
     }
 
-    // wsbmc patch: the node and attribute tables keep their reservation. Shrinking moves
-    // them, which holds the old and the new table at once: more than keeping the slack for the
-    // document's short life.
-    doc.namespaces.shrink_to_fit();
+    // wsbmc patch: the node and attribute tables keep their reservation, and the namespace
+    // tables what they grew to. Shrinking moves them, which holds the old and the new table at
+    // once: more than keeping the slack for the document's short life.
 
     Ok(doc)
 }
