@@ -365,7 +365,8 @@ impl NodeId {
         debug_assert!(id < u32::MAX);
 
         // We are using `NonZeroU32` to reduce overhead of `Option<NodeId>`.
-        NodeId(NonZeroU32::new(id + 1).unwrap())
+        // wsbmc patch: saturating rather than unwrapped (PATCHED.md); `id` is below `u32::MAX`.
+        NodeId(NonZeroU32::MIN.saturating_add(id))
     }
 
     /// Returns the `u32` representation of the `NodeId`.
@@ -1284,7 +1285,10 @@ impl<'a, 'input: 'a> Node<'a, 'input> {
     /// Returns the parent of this node.
     #[inline]
     pub fn parent(&self) -> Option<Self> {
-        self.d.parent.map(|id| self.doc.get_node(id).unwrap())
+        // wsbmc patch: the ids a node holds are always in its document; these navigation
+        // methods look them up with `and_then` rather than unwrapping, so none of them links a
+        // panic (PATCHED.md).
+        self.d.parent.and_then(|id| self.doc.get_node(id))
     }
 
     /// Returns the parent element of this node.
@@ -1295,7 +1299,7 @@ impl<'a, 'input: 'a> Node<'a, 'input> {
     /// Returns the previous sibling of this node.
     #[inline]
     pub fn prev_sibling(&self) -> Option<Self> {
-        self.d.prev_sibling.map(|id| self.doc.get_node(id).unwrap())
+        self.d.prev_sibling.and_then(|id| self.doc.get_node(id))
     }
 
     /// Returns the previous sibling element of this node.
@@ -1306,20 +1310,14 @@ impl<'a, 'input: 'a> Node<'a, 'input> {
     /// Returns the next sibling of this node.
     #[inline]
     pub fn next_sibling(&self) -> Option<Self> {
-        self.d
-            .next_subtree
-            .map(|id| self.doc.get_node(id).unwrap())
-            .and_then(|node| {
-                let possibly_self = node
-                    .d
-                    .prev_sibling
-                    .expect("next_subtree will always have a previous sibling");
-                if possibly_self == self.id {
-                    Some(node)
-                } else {
-                    None
-                }
-            })
+        // wsbmc patch: `next_subtree` always has a previous sibling; compared as an `Option`
+        // rather than expected.
+        let node = self.doc.get_node(self.d.next_subtree?)?;
+        if node.d.prev_sibling == Some(self.id) {
+            Some(node)
+        } else {
+            None
+        }
     }
 
     /// Returns the next sibling element of this node.
@@ -1332,7 +1330,7 @@ impl<'a, 'input: 'a> Node<'a, 'input> {
     pub fn first_child(&self) -> Option<Self> {
         self.d
             .last_child
-            .map(|_| self.doc.get_node(NodeId::new(self.id.get() + 1)).unwrap())
+            .and_then(|_| self.doc.get_node(NodeId::new(self.id.get() + 1)))
     }
 
     /// Returns the first element child of this node.
@@ -1343,7 +1341,7 @@ impl<'a, 'input: 'a> Node<'a, 'input> {
     /// Returns the last child of this node.
     #[inline]
     pub fn last_child(&self) -> Option<Self> {
-        self.d.last_child.map(|id| self.doc.get_node(id).unwrap())
+        self.d.last_child.and_then(|id| self.doc.get_node(id))
     }
 
     /// Returns the last element child of this node.
