@@ -479,17 +479,21 @@ impl<'input> Context<'input> {
         Ok(())
     }
 
+    /// wsbmc patch: the parts are copied into one string sized first by a loop, not by
+    /// `join("")`, and the text node (always the last node: nothing else is appended while
+    /// `after_text` holds parts) is matched rather than unwrapped (PATCHED.md).
     #[cold]
     #[inline(never)]
     fn merge_text(&mut self) {
-        let node = &mut self.doc.nodes.last_mut().unwrap();
+        let len = self.after_text.iter().fold(0, |n, t| n + t.len());
+        let mut merged = String::with_capacity(len);
+        for part in &self.after_text {
+            merged.push_str(part);
+        }
 
-        let text = match &mut node.kind {
-            NodeKind::Text(text) => text,
-            _ => unreachable!(),
-        };
-
-        *text = StringStorage::new_owned(&self.after_text.join(""));
+        if let Some(NodeData { kind: NodeKind::Text(text), .. }) = self.doc.nodes.last_mut() {
+            *text = StringStorage::new_owned(&merged);
+        }
     }
 
     #[inline]
@@ -906,10 +910,8 @@ fn process_text<'input>(
             NextChunk::Char(c) => {
                 // Characters from a reference are added as is (`lxml` does the same). wsbmc
                 // patch: with no DTD there are no entities, so no reference is read from one.
-                for b in CharToBytes::new(c) {
-                    text_buffer.push_raw(b);
-                    is_as_is = true;
-                }
+                text_buffer.push_char(c);
+                is_as_is = true;
             }
         }
     }
@@ -1025,9 +1027,7 @@ fn _normalize_attribute(text: StrSpan, buffer: &mut TextBuffer, ctx: &mut Contex
         match stream.consume_reference() {
             Some(Reference::Char(ch)) => {
                 // Characters not from an entity are added as is (`lxml` does the same).
-                for b in CharToBytes::new(ch) {
-                    buffer.push_raw(b);
-                }
+                buffer.push_char(ch);
             }
             // wsbmc patch: no DTD, so every entity but the five predefined ones is unknown.
             Some(Reference::Entity(name)) => {
@@ -1130,42 +1130,6 @@ fn gen_qname_string(prefix: &str, local: &str) -> String {
     }
 }
 
-/// Iterate over `char` by `u8`.
-struct CharToBytes {
-    buf: [u8; 4],
-    idx: u8,
-}
-
-impl CharToBytes {
-    #[inline]
-    fn new(c: char) -> Self {
-        let mut buf = [0xFF; 4];
-        c.encode_utf8(&mut buf);
-
-        CharToBytes { buf, idx: 0 }
-    }
-}
-
-impl Iterator for CharToBytes {
-    type Item = u8;
-
-    #[inline]
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.idx < 4 {
-            let b = self.buf[self.idx as usize];
-
-            if b != 0xFF {
-                self.idx += 1;
-                return Some(b);
-            } else {
-                self.idx = 4;
-            }
-        }
-
-        None
-    }
-}
-
 struct TextBuffer {
     buffer: Vec<u8>,
 }
@@ -1181,6 +1145,12 @@ impl TextBuffer {
     #[inline]
     fn push_raw(&mut self, c: u8) {
         self.buffer.push(c);
+    }
+
+    /// A character's UTF-8 bytes, as they are. wsbmc patch: encoded in place, not through an
+    /// iterator over a 4-byte copy (`CharToBytes`, gone) (PATCHED.md).
+    fn push_char(&mut self, c: char) {
+        self.buffer.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
     }
 
     fn push_from_attr(&mut self, mut current: u8, next: Option<u8>) {
