@@ -112,21 +112,23 @@ const ASCII_NAME: [u32; 4] = {
     t
 };
 
+/// wsbmc patch: one pass over the bytes, turning to the character check at the first that is
+/// not ASCII, instead of `is_ascii` over the whole value (a word-at-a-time loop inlined into
+/// `parse_start_tag`) and then a second pass. The first character that is not an XML character
+/// is the one reported, as before (PATCHED.md).
 #[inline]
 fn is_xml_str(s: &str, value_start: usize, stream: &mut Stream<'_>) -> Result<()> {
-    if s.as_bytes().is_ascii() {
-        for (i, b) in s.as_bytes().iter().enumerate() {
-            if !b.is_xml_char() {
-                return Err(Error::NonXmlChar(*b as char, stream.gen_text_pos_from(value_start + i)));
-            }
+    for (i, b) in s.as_bytes().iter().enumerate() {
+        if !b.is_ascii() {
+            return is_xml_str_unicode(s, value_start, stream);
         }
-
-        Ok(())
-    } else {
-        is_xml_str_unicode(s, value_start, stream)
+        if !b.is_xml_char() {
+            return Err(Error::NonXmlChar(*b as char, stream.gen_text_pos_from(value_start + i)));
+        }
     }
-}
 
+    Ok(())
+}
 
 #[cold]
 #[inline(never)]
