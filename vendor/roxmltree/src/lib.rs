@@ -365,7 +365,8 @@ impl NodeId {
         debug_assert!(id < u32::MAX);
 
         // We are using `NonZeroU32` to reduce overhead of `Option<NodeId>`.
-        NodeId(NonZeroU32::new(id + 1).unwrap())
+        // wsbmc patch: saturating rather than unwrapped (PATCHED.md); `id` is below `u32::MAX`.
+        NodeId(NonZeroU32::MIN.saturating_add(id))
     }
 
     /// Returns the `u32` representation of the `NodeId`.
@@ -696,14 +697,18 @@ impl<'input> Namespace<'input> {
     }
 }
 
+/// wsbmc patch: one value per declaration, not deduplicated (upstream kept a third table,
+/// sorted by (prefix, URI), to find an equal value by binary search and share it). A value is
+/// only ever read through an index, so sharing saved memory only when one document declared the
+/// same prefix and URI more than once; wsbmc-wsman bounds the declarations before parsing
+/// (`Limits::max_xml_namespaces`). `NamespacesLimitReached` now counts declarations
+/// (PATCHED.md).
 #[derive(Default)]
 struct Namespaces<'input> {
-    // Deduplicated namespace values used throughout the document
+    // Namespace values declared throughout the document, in document order
     values: Vec<Namespace<'input>>,
     // Indices into the above in tree order as the document is parsed
     tree_order: Vec<NamespaceIdx>,
-    // Indices into the above sorted by value used for deduplication
-    sorted_order: Vec<NamespaceIdx>,
 }
 
 impl<'input> Namespaces<'input> {
@@ -714,24 +719,9 @@ impl<'input> Namespaces<'input> {
     ) -> Result<(), Error> {
         debug_assert_ne!(name, Some(""));
 
-        let idx = match self.sorted_order.binary_search_by(|idx| {
-            let value = &self.values[idx.0 as usize];
-
-            (value.name, value.uri.as_ref()).cmp(&(name, uri.as_str()))
-        }) {
-            Ok(sorted_idx) => self.sorted_order[sorted_idx],
-            Err(sorted_idx) => {
-                if self.values.len() > u16::MAX as usize {
-                    return Err(Error::NamespacesLimitReached);
-                }
-                let idx = NamespaceIdx(self.values.len() as u16);
-                self.values.push(Namespace { name, uri });
-                self.sorted_order.insert(sorted_idx, idx);
-                idx
-            }
-        };
-
-        self.tree_order.push(idx);
+        let idx = u16::try_from(self.values.len()).map_err(|_| Error::NamespacesLimitReached)?;
+        self.values.push(Namespace { name, uri });
+        self.tree_order.push(NamespaceIdx(idx));
 
         Ok(())
     }
@@ -747,13 +737,6 @@ impl<'input> Namespaces<'input> {
         self.tree_order[start..end]
             .iter()
             .any(|idx| self.values[idx.0 as usize].name == prefix)
-    }
-
-    fn shrink_to_fit(&mut self) {
-        self.values.shrink_to_fit();
-        self.tree_order.shrink_to_fit();
-        // Only needed to deduplicate namespaces during parsing.
-        self.sorted_order = Vec::new();
     }
 
     #[inline]
@@ -1302,7 +1285,10 @@ impl<'a, 'input: 'a> Node<'a, 'input> {
     /// Returns the parent of this node.
     #[inline]
     pub fn parent(&self) -> Option<Self> {
-        self.d.parent.map(|id| self.doc.get_node(id).unwrap())
+        // wsbmc patch: the ids a node holds are always in its document; these navigation
+        // methods look them up with `and_then` rather than unwrapping, so none of them links a
+        // panic (PATCHED.md).
+        self.d.parent.and_then(|id| self.doc.get_node(id))
     }
 
     /// Returns the parent element of this node.
@@ -1313,7 +1299,7 @@ impl<'a, 'input: 'a> Node<'a, 'input> {
     /// Returns the previous sibling of this node.
     #[inline]
     pub fn prev_sibling(&self) -> Option<Self> {
-        self.d.prev_sibling.map(|id| self.doc.get_node(id).unwrap())
+        self.d.prev_sibling.and_then(|id| self.doc.get_node(id))
     }
 
     /// Returns the previous sibling element of this node.
@@ -1324,20 +1310,14 @@ impl<'a, 'input: 'a> Node<'a, 'input> {
     /// Returns the next sibling of this node.
     #[inline]
     pub fn next_sibling(&self) -> Option<Self> {
-        self.d
-            .next_subtree
-            .map(|id| self.doc.get_node(id).unwrap())
-            .and_then(|node| {
-                let possibly_self = node
-                    .d
-                    .prev_sibling
-                    .expect("next_subtree will always have a previous sibling");
-                if possibly_self == self.id {
-                    Some(node)
-                } else {
-                    None
-                }
-            })
+        // wsbmc patch: `next_subtree` always has a previous sibling; compared as an `Option`
+        // rather than expected.
+        let node = self.doc.get_node(self.d.next_subtree?)?;
+        if node.d.prev_sibling == Some(self.id) {
+            Some(node)
+        } else {
+            None
+        }
     }
 
     /// Returns the next sibling element of this node.
@@ -1350,7 +1330,7 @@ impl<'a, 'input: 'a> Node<'a, 'input> {
     pub fn first_child(&self) -> Option<Self> {
         self.d
             .last_child
-            .map(|_| self.doc.get_node(NodeId::new(self.id.get() + 1)).unwrap())
+            .and_then(|_| self.doc.get_node(NodeId::new(self.id.get() + 1)))
     }
 
     /// Returns the first element child of this node.
@@ -1361,7 +1341,7 @@ impl<'a, 'input: 'a> Node<'a, 'input> {
     /// Returns the last child of this node.
     #[inline]
     pub fn last_child(&self) -> Option<Self> {
-        self.d.last_child.map(|id| self.doc.get_node(id).unwrap())
+        self.d.last_child.and_then(|id| self.doc.get_node(id))
     }
 
     /// Returns the last element child of this node.

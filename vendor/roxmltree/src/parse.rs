@@ -260,7 +260,7 @@ impl core::fmt::Display for Error {
                 write!(f, "more than 2^32 attributes were parsed")
             }
             Error::NamespacesLimitReached => {
-                write!(f, "more than 2^16 unique namespaces were parsed")
+                write!(f, "more than 2^16 namespaces were declared")
             }
             Error::InvalidName(pos) => {
                 write!(f, "invalid name token at {}", pos)
@@ -479,17 +479,21 @@ impl<'input> Context<'input> {
         Ok(())
     }
 
+    /// wsbmc patch: the parts are copied into one string sized first by a loop, not by
+    /// `join("")`, and the text node (always the last node: nothing else is appended while
+    /// `after_text` holds parts) is matched rather than unwrapped (PATCHED.md).
     #[cold]
     #[inline(never)]
     fn merge_text(&mut self) {
-        let node = &mut self.doc.nodes.last_mut().unwrap();
+        let len = self.after_text.iter().fold(0, |n, t| n + t.len());
+        let mut merged = String::with_capacity(len);
+        for part in &self.after_text {
+            merged.push_str(part);
+        }
 
-        let text = match &mut node.kind {
-            NodeKind::Text(text) => text,
-            _ => unreachable!(),
-        };
-
-        *text = StringStorage::new_owned(&self.after_text.join(""));
+        if let Some(NodeData { kind: NodeKind::Text(text), .. }) = self.doc.nodes.last_mut() {
+            *text = StringStorage::new_owned(&merged);
+        }
     }
 
     #[inline]
@@ -555,7 +559,7 @@ fn parse<'input>(text: &'input str, opt: ParsingOptions<'input>) -> Result<Docum
 
     tokenizer::parse(text, &mut ctx)?;
 
-    let mut doc = ctx.doc;
+    let doc = ctx.doc;
     if !doc.root().children().any(|n| n.is_element()) {
         return Err(Error::NoRootNode);
     }
@@ -564,10 +568,9 @@ fn parse<'input>(text: &'input str, opt: ParsingOptions<'input>) -> Result<Docum
         return Err(Error::UnclosedRootNode);
     }
 
-    // wsbmc patch: the node and attribute tables keep their reservation. Shrinking moves
-    // them, which holds the old and the new table at once: more than keeping the slack for the
-    // document's short life.
-    doc.namespaces.shrink_to_fit();
+    // wsbmc patch: the node and attribute tables keep their reservation, and the namespace
+    // tables what they grew to. Shrinking moves them, which holds the old and the new table at
+    // once: more than keeping the slack for the document's short life.
 
     Ok(doc)
 }
@@ -712,13 +715,13 @@ fn process_element<'input>(
         // <!DOCTYPE test [ <!ENTITY p '</p>'> ]>
         // <root>&p;</root>
 
-        if let tokenizer::ElementEnd::Close(..) = end_token {
-            return Err(Error::UnexpectedEntityCloseTag(
-                ctx.doc.text_pos_at(token_range.start),
-            ));
-        } else {
-            unreachable!("should be already checked by the tokenizer");
-        }
+        //
+        // wsbmc patch: with no DTD there are no entities and the tokenizer reports a start tag
+        // before any end of one, so this is never reached; it answers every kind of end alike
+        // instead of panicking for an `Open` or `Empty` one (PATCHED.md).
+        return Err(Error::UnexpectedEntityCloseTag(
+            ctx.doc.text_pos_at(token_range.start),
+        ));
     }
 
     let namespaces = ctx.resolve_namespaces();
@@ -726,83 +729,68 @@ fn process_element<'input>(
 
     let attributes = resolve_attributes(namespaces, ctx)?;
 
-    match end_token {
-        tokenizer::ElementEnd::Empty => {
-            let tag_ns_idx = get_ns_idx_by_prefix(
-                namespaces,
-                ctx.tag_name.prefix_pos,
-                ctx.tag_name.prefix,
-                &ctx.doc,
-            )?;
-            let new_element_id = ctx.append_node(
-                NodeKind::Element {
-                    tag_name: ExpandedNameIndexed {
-                        namespace_idx: tag_ns_idx,
-                        local_name: ctx.tag_name.name,
-                    },
-                    attributes,
-                    namespaces,
-                },
-                ctx.tag_name.pos..token_range.end,
-            )?;
-            ctx.awaiting_subtree.push(new_element_id);
+    // wsbmc patch: an `Empty` and an `Open` end append the element with one call, not one in
+    // each arm (PATCHED.md).
+    if let tokenizer::ElementEnd::Close(prefix, local) = end_token {
+        let parent_node = &mut ctx.doc.nodes[ctx.parent_id.get_usize()];
+        // We start with the single prefix of the root node and always push another one when
+        // changing the parent, so there is always one. wsbmc patch: not unwrapped.
+        let parent_prefix = ctx.parent_prefixes.last().copied().unwrap_or_default();
+
+        #[cfg(feature = "positions")]
+        {
+            parent_node.range.end = token_range.end;
         }
-        tokenizer::ElementEnd::Close(prefix, local) => {
-            let parent_node = &mut ctx.doc.nodes[ctx.parent_id.get_usize()];
-            // should never panic as we start with the single prefix of the
-            // root node and always push another one when changing the parent
-            let parent_prefix = *ctx.parent_prefixes.last().unwrap();
 
-            #[cfg(feature = "positions")]
-            {
-                parent_node.range.end = token_range.end;
-            }
-
-            if let NodeKind::Element { ref tag_name, .. } = parent_node.kind {
-                if prefix != parent_prefix || local != tag_name.local_name {
-                    return Err(Error::UnexpectedCloseTag(
-                        error_qname(parent_prefix, tag_name.local_name),
-                        error_qname(prefix, local),
-                        ctx.doc.text_pos_at(token_range.start),
-                    ));
-                }
-            }
-            ctx.awaiting_subtree.push(ctx.parent_id);
-
-            if let Some(id) = parent_node.parent {
-                ctx.parent_id = id;
-                ctx.parent_prefixes.pop();
-                debug_assert!(!ctx.parent_prefixes.is_empty());
-            } else {
-                // May occur in XML like this:
-                // <!DOCTYPE test [ <!ENTITY p '<p></p></p>'> ]>
-                // <p>&p;&p;
-
-                return Err(Error::UnexpectedEntityCloseTag(
+        if let NodeKind::Element { ref tag_name, .. } = parent_node.kind {
+            if prefix != parent_prefix || local != tag_name.local_name {
+                return Err(Error::UnexpectedCloseTag(
+                    error_qname(parent_prefix, tag_name.local_name),
+                    error_qname(prefix, local),
                     ctx.doc.text_pos_at(token_range.start),
                 ));
             }
         }
-        tokenizer::ElementEnd::Open => {
-            let tag_ns_idx = get_ns_idx_by_prefix(
-                namespaces,
-                ctx.tag_name.prefix_pos,
-                ctx.tag_name.prefix,
-                &ctx.doc,
-            )?;
-            ctx.parent_id = ctx.append_node(
-                NodeKind::Element {
-                    tag_name: ExpandedNameIndexed {
-                        namespace_idx: tag_ns_idx,
-                        local_name: ctx.tag_name.name,
-                    },
-                    attributes,
-                    namespaces,
-                },
-                ctx.tag_name.pos..token_range.end,
-            )?;
-            ctx.parent_prefixes.push(ctx.tag_name.prefix);
+        ctx.awaiting_subtree.push(ctx.parent_id);
+
+        if let Some(id) = parent_node.parent {
+            ctx.parent_id = id;
+            ctx.parent_prefixes.pop();
+            debug_assert!(!ctx.parent_prefixes.is_empty());
+        } else {
+            // May occur in XML like this:
+            // <!DOCTYPE test [ <!ENTITY p '<p></p></p>'> ]>
+            // <p>&p;&p;
+
+            return Err(Error::UnexpectedEntityCloseTag(
+                ctx.doc.text_pos_at(token_range.start),
+            ));
         }
+        return Ok(());
+    }
+
+    let tag_ns_idx = get_ns_idx_by_prefix(
+        namespaces,
+        ctx.tag_name.prefix_pos,
+        ctx.tag_name.prefix,
+        &ctx.doc,
+    )?;
+    let new_element_id = ctx.append_node(
+        NodeKind::Element {
+            tag_name: ExpandedNameIndexed {
+                namespace_idx: tag_ns_idx,
+                local_name: ctx.tag_name.name,
+            },
+            attributes,
+            namespaces,
+        },
+        ctx.tag_name.pos..token_range.end,
+    )?;
+    if let tokenizer::ElementEnd::Open = end_token {
+        ctx.parent_id = new_element_id;
+        ctx.parent_prefixes.push(ctx.tag_name.prefix);
+    } else {
+        ctx.awaiting_subtree.push(new_element_id);
     }
 
     Ok(())
@@ -922,10 +910,8 @@ fn process_text<'input>(
             NextChunk::Char(c) => {
                 // Characters from a reference are added as is (`lxml` does the same). wsbmc
                 // patch: with no DTD there are no entities, so no reference is read from one.
-                for b in CharToBytes::new(c) {
-                    text_buffer.push_raw(b);
-                    is_as_is = true;
-                }
+                text_buffer.push_char(c);
+                is_as_is = true;
             }
         }
     }
@@ -1041,9 +1027,7 @@ fn _normalize_attribute(text: StrSpan, buffer: &mut TextBuffer, ctx: &mut Contex
         match stream.consume_reference() {
             Some(Reference::Char(ch)) => {
                 // Characters not from an entity are added as is (`lxml` does the same).
-                for b in CharToBytes::new(ch) {
-                    buffer.push_raw(b);
-                }
+                buffer.push_char(ch);
             }
             // wsbmc patch: no DTD, so every entity but the five predefined ones is unknown.
             Some(Reference::Entity(name)) => {
@@ -1146,42 +1130,6 @@ fn gen_qname_string(prefix: &str, local: &str) -> String {
     }
 }
 
-/// Iterate over `char` by `u8`.
-struct CharToBytes {
-    buf: [u8; 4],
-    idx: u8,
-}
-
-impl CharToBytes {
-    #[inline]
-    fn new(c: char) -> Self {
-        let mut buf = [0xFF; 4];
-        c.encode_utf8(&mut buf);
-
-        CharToBytes { buf, idx: 0 }
-    }
-}
-
-impl Iterator for CharToBytes {
-    type Item = u8;
-
-    #[inline]
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.idx < 4 {
-            let b = self.buf[self.idx as usize];
-
-            if b != 0xFF {
-                self.idx += 1;
-                return Some(b);
-            } else {
-                self.idx = 4;
-            }
-        }
-
-        None
-    }
-}
-
 struct TextBuffer {
     buffer: Vec<u8>,
 }
@@ -1197,6 +1145,12 @@ impl TextBuffer {
     #[inline]
     fn push_raw(&mut self, c: u8) {
         self.buffer.push(c);
+    }
+
+    /// A character's UTF-8 bytes, as they are. wsbmc patch: encoded in place, not through an
+    /// iterator over a 4-byte copy (`CharToBytes`, gone) (PATCHED.md).
+    fn push_char(&mut self, c: char) {
+        self.buffer.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
     }
 
     fn push_from_attr(&mut self, mut current: u8, next: Option<u8>) {
