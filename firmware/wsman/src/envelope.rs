@@ -609,42 +609,44 @@ pub fn parse<'a, 'i>(doc: &'a Document<'i>, limits: &Limits) -> Parsed<'a, Reque
     }
 
     if let Some(h) = header_el {
-        // s:mustUnderstand is an xs:boolean (SOAP 1.2 Part 1 §5.2.3): any other value is not
-        // a SOAP message, and neither reading of it is safe to act on.
-        if element_children(h).any(|c| {
-            c.attribute((ns::SOAP, "mustUnderstand"))
-                .is_some_and(|v| !matches!(v.trim(), "true" | "false" | "1" | "0"))
-        }) {
-            return Err(reject(not_soap(
-                "s:mustUnderstand must be true, false, 1 or 0.",
-            )));
-        }
-        // A loop rather than `filter().map().collect()`, whose specialised collect was 580 B of
-        // the bare-metal image for this one list.
-        let mut not_understood: Vec<QName<'a>> = Vec::new();
-        for c in element_children(h) {
-            if must_understand(c) && !understood(c) {
-                not_understood.push(QName {
-                    namespace: c.tag_name().namespace(),
-                    local: c.tag_name().name(),
-                });
-            }
-        }
         // The eventing headers are understood on the eventing actions only: there the event
         // source reads them (the subscription a Renew, GetStatus or Unsubscribe is for, and the
         // delivery credentials openwsman's Subscribe carries, marked mustUnderstand).
         #[cfg(feature = "eventing")]
-        let not_understood = if child(h, ns::WSA, "Action")
+        let eventing = child(h, ns::WSA, "Action")
             .map(text)
             .and_then(event_op)
-            .is_some()
-        {
-            let mut rest = not_understood;
-            rest.retain(|q| !event_header(q));
-            rest
-        } else {
-            not_understood
-        };
+            .is_some();
+        // One pass reads each header's s:mustUnderstand once, for both rules: the value is an
+        // xs:boolean (SOAP 1.2 Part 1 §5.2.3), so any other is not a SOAP message and neither
+        // reading of it is safe to act on (that fault wins wherever it is); a true one on a
+        // header this service does not process is refused. A loop rather than
+        // `filter().map().collect()`, whose specialised collect was 580 B of the bare-metal
+        // image for this one list.
+        let mut not_understood: Vec<QName<'a>> = Vec::new();
+        for c in element_children(h) {
+            let Some(value) = c.attribute((ns::SOAP, "mustUnderstand")) else {
+                continue;
+            };
+            let value = value.trim();
+            if !matches!(value, "true" | "false" | "1" | "0") {
+                return Err(reject(not_soap(
+                    "s:mustUnderstand must be true, false, 1 or 0.",
+                )));
+            }
+            if !is_true(value) || understood(c) {
+                continue;
+            }
+            let q = QName {
+                namespace: c.tag_name().namespace(),
+                local: c.tag_name().name(),
+            };
+            #[cfg(feature = "eventing")]
+            if eventing && event_header(&q) {
+                continue;
+            }
+            not_understood.push(q);
+        }
         if !not_understood.is_empty() {
             return Err(Rejection {
                 fault: Fault::new(FaultKind::MustUnderstand),
