@@ -137,41 +137,44 @@ fn declared_encoding(text: &str, charset: Charset) -> Result<(), Fault> {
 }
 
 fn decode_bytes(body: &[u8], hint: CharsetHint) -> Result<(Cow<'_, str>, Charset), Fault> {
-    let charset_fault = |what: &'static str| {
-        Fault::with_detail(FaultKind::EncodingLimit, FaultDetail::CharacterSet).message(what)
-    };
-    if let Some(rest) = body.strip_prefix(&[0xEF, 0xBB, 0xBF]) {
-        return utf8(rest).map(|t| (Cow::Borrowed(t), Charset::Utf8));
-    }
-    if let Some(rest) = body.strip_prefix(&[0xFF, 0xFE]) {
-        return utf16(rest, false).map(|t| (Cow::Owned(t), Charset::Utf16));
-    }
-    if let Some(rest) = body.strip_prefix(&[0xFE, 0xFF]) {
-        return utf16(rest, true).map(|t| (Cow::Owned(t), Charset::Utf16));
-    }
-    // Without a BOM, the first character tells the byte order (XML 1.0 Appendix F): every
-    // envelope starts with '<' or whitespace, an ASCII character with one zero byte in UTF-16.
-    let sniffed_be = match body {
-        [0, b, ..] if b.is_ascii() && *b != 0 => Some(true),
-        [b, 0, ..] if b.is_ascii() && *b != 0 => Some(false),
-        _ => None,
-    };
-    match hint {
-        CharsetHint::Unspecified | CharsetHint::Utf8 => match sniffed_be {
+    // Which decoder, then one call of it: `None` is UTF-8, `Some(big_endian)` UTF-16.
+    let (bytes, utf16_be) = if let Some(rest) = body.strip_prefix(&[0xEF, 0xBB, 0xBF]) {
+        (rest, None)
+    } else if let Some(rest) = body.strip_prefix(&[0xFF, 0xFE]) {
+        (rest, Some(false))
+    } else if let Some(rest) = body.strip_prefix(&[0xFE, 0xFF]) {
+        (rest, Some(true))
+    } else {
+        // Without a BOM, the first character tells the byte order (XML 1.0 Appendix F): every
+        // envelope starts with '<' or whitespace, an ASCII character with one zero byte in
+        // UTF-16.
+        let sniffed_be = match body {
+            [0, b, ..] if b.is_ascii() && *b != 0 => Some(true),
+            [b, 0, ..] if b.is_ascii() && *b != 0 => Some(false),
+            _ => None,
+        };
+        let utf16_be = match hint {
             // A UTF-16 body mislabelled (or unlabelled) as UTF-8 can never be valid UTF-8 XML,
             // so decoding it as UTF-16 only turns a certain fault into a working request.
-            Some(be) if hint == CharsetHint::Unspecified => {
-                utf16(body, be).map(|t| (Cow::Owned(t), Charset::Utf16))
+            CharsetHint::Unspecified => sniffed_be,
+            CharsetHint::Utf8 => None,
+            // `charset=UTF-16` names no byte order; RFC 2781 says big-endian, Windows means
+            // little-endian, so the content decides and little-endian is the tie-break.
+            CharsetHint::Utf16Le => Some(sniffed_be.unwrap_or(false)),
+            CharsetHint::Utf16Be => Some(true),
+            CharsetHint::Other => {
+                return Err(Fault::with_detail(
+                    FaultKind::EncodingLimit,
+                    FaultDetail::CharacterSet,
+                )
+                .message("Only UTF-8 and UTF-16 are supported."));
             }
-            _ => utf8(body).map(|t| (Cow::Borrowed(t), Charset::Utf8)),
-        },
-        // `charset=UTF-16` names no byte order; RFC 2781 says big-endian, Windows means
-        // little-endian, so the content decides and little-endian is the tie-break.
-        CharsetHint::Utf16Le => {
-            utf16(body, sniffed_be.unwrap_or(false)).map(|t| (Cow::Owned(t), Charset::Utf16))
-        }
-        CharsetHint::Utf16Be => utf16(body, true).map(|t| (Cow::Owned(t), Charset::Utf16)),
-        CharsetHint::Other => Err(charset_fault("Only UTF-8 and UTF-16 are supported.")),
+        };
+        (body, utf16_be)
+    };
+    match utf16_be {
+        None => utf8(bytes).map(|t| (Cow::Borrowed(t), Charset::Utf8)),
+        Some(be) => utf16(bytes, be).map(|t| (Cow::Owned(t), Charset::Utf16)),
     }
 }
 
