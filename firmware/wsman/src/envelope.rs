@@ -449,7 +449,20 @@ fn is(node: Node<'_, '_>, ns: &str, local: &str) -> bool {
 }
 
 fn child<'a, 'i>(node: Node<'a, 'i>, ns: &str, local: &str) -> Option<Node<'a, 'i>> {
-    element_children(node).find(|c| is(*c, ns, local))
+    find(node, Some(ns), local)
+}
+
+/// The first child element called `local`, in any namespace.
+fn local_child<'a, 'i>(node: Node<'a, 'i>, local: &str) -> Option<Node<'a, 'i>> {
+    find(node, None, local)
+}
+
+/// The first child element called `local`, in namespace `ns` or, when that is `None`, in any.
+/// One search for [`child`] and [`local_child`], so that the two readings of an EPR can be one
+/// function ([`epr_at`]).
+fn find<'a, 'i>(node: Node<'a, 'i>, ns: Option<&str>, local: &str) -> Option<Node<'a, 'i>> {
+    element_children(node)
+        .find(|c| c.tag_name().name() == local && (ns.is_none() || c.tag_name().namespace() == ns))
 }
 
 fn text<'a>(node: Node<'a, '_>) -> &'a str {
@@ -973,27 +986,31 @@ fn check_locale(el: Node<'_, '_>, lang: Option<&str>, detail: FaultDetail) -> Re
 /// `wsman:SelectorSet` → selectors, refusing duplicate names (matched case-insensitively,
 /// because key names are).
 pub fn parse_selector_set(set: Node<'_, '_>) -> Result<Vec<Selector>, Fault> {
-    selector_set(set, 0)
+    selector_set(set, 0, true)
 }
 
-/// A selector set inside `nesting` enclosing EPRs. An EPR-valued selector recurses, so the
-/// nesting is bounded by [`MAX_EPR_NESTING`] rather than only by the XML depth: a frame pair
-/// costs ~330 B of stack on thumbv7m, and no association key needs more than a level or two.
-fn selector_set(set: Node<'_, '_>, nesting: usize) -> Result<Vec<Selector>, Fault> {
+/// A selector set inside `nesting` enclosing EPRs, read `strict`ly or not as [`epr_at`] says.
+/// An EPR-valued selector recurses, so the nesting is bounded by [`MAX_EPR_NESTING`] rather
+/// than only by the XML depth: a frame pair costs ~330 B of stack on thumbv7m, and no
+/// association key needs more than a level or two.
+fn selector_set(set: Node<'_, '_>, nesting: usize, strict: bool) -> Result<Vec<Selector>, Fault> {
     let mut out: Vec<Selector> = Vec::new();
-    for sel in element_children(set).filter(|s| is(*s, ns::WSMAN, "Selector")) {
+    for sel in element_children(set) {
+        if strict && !is(sel, ns::WSMAN, "Selector") {
+            continue;
+        }
         let name = sel.attribute("Name").ok_or_else(|| {
             Fault::new(FaultKind::InvalidSelectors).message("A selector has no Name attribute.")
         })?;
-        if out.iter().any(|s| s.name.eq_ignore_ascii_case(name)) {
+        if strict && out.iter().any(|s| s.name.eq_ignore_ascii_case(name)) {
             return Err(Fault::with_detail(
                 FaultKind::InvalidSelectors,
                 FaultDetail::DuplicateSelectors,
             )
             .message(cat(&["The selector '", name, "' appears more than once."])));
         }
-        let value = match child(sel, ns::WSA, "EndpointReference") {
-            Some(epr) => SelectorValue::Epr(Box::new(epr_at(epr, nesting + 1)?)),
+        let value = match find(sel, strict.then_some(ns::WSA), "EndpointReference") {
+            Some(epr) => SelectorValue::Epr(Box::new(epr_at(epr, nesting + 1, strict)?)),
             None => SelectorValue::Text(text(sel).to_string()),
         };
         out.push(Selector {
@@ -1006,11 +1023,16 @@ fn selector_set(set: Node<'_, '_>, nesting: usize) -> Result<Vec<Selector>, Faul
 
 /// EPR content (`wsa:Address` + `wsa:ReferenceParameters`) inside `node`.
 pub fn parse_epr(node: Node<'_, '_>) -> Result<Epr, Fault> {
-    epr_at(node, 0)
+    epr_at(node, 0, true)
 }
 
 /// An EPR that is the value of a selector `nesting` levels down (0: not inside a selector).
-fn epr_at(node: Node<'_, '_>, nesting: usize) -> Result<Epr, Fault> {
+/// `strict` is how a request's own EPRs are read (headers, filters): `wsa:` and `wsman:` names
+/// only, `wsa:ReferenceProperties` as well as `wsa:ReferenceParameters`, duplicate selectors
+/// refused. Otherwise it is [`epr_value`]'s reading: names in any namespace, every element of
+/// a selector set a selector, duplicates kept, an `EndpointReference` wrapper looked through at
+/// each level, and any fault only means "not an EPR".
+fn epr_at(node: Node<'_, '_>, nesting: usize, strict: bool) -> Result<Epr, Fault> {
     if nesting > MAX_EPR_NESTING {
         return Err(
             Fault::with_detail(FaultKind::InvalidSelectors, FaultDetail::InvalidValue).message(
@@ -1022,21 +1044,26 @@ fn epr_at(node: Node<'_, '_>, nesting: usize) -> Result<Epr, Fault> {
             ),
         );
     }
-    let params = child(node, ns::WSA, "ReferenceParameters")
-        .or_else(|| child(node, ns::WSA, "ReferenceProperties"))
+    let qualified = |name: &'static str| strict.then_some(name);
+    let node = match strict {
+        true => node,
+        false => local_child(node, "EndpointReference").unwrap_or(node),
+    };
+    let params = find(node, qualified(ns::WSA), "ReferenceParameters")
+        .or_else(|| strict.then(|| child(node, ns::WSA, "ReferenceProperties"))?)
         .ok_or_else(|| {
             Fault::with_detail(FaultKind::InvalidSelectors, FaultDetail::InvalidValue)
                 .message("An endpoint reference has no wsa:ReferenceParameters.")
         })?;
-    let resource_uri = child(params, ns::WSMAN, "ResourceURI")
+    let resource_uri = find(params, qualified(ns::WSMAN), "ResourceURI")
         .map(text)
         .filter(|t| !t.is_empty())
         .ok_or_else(|| {
             Fault::with_detail(FaultKind::InvalidSelectors, FaultDetail::InvalidValue)
                 .message("An endpoint reference has no wsman:ResourceURI.")
         })?;
-    let selectors = match child(params, ns::WSMAN, "SelectorSet") {
-        Some(set) => selector_set(set, nesting)?,
+    let selectors = match find(params, qualified(ns::WSMAN), "SelectorSet") {
+        Some(set) => selector_set(set, nesting, strict)?,
         None => Vec::new(),
     };
     Ok(Epr {
@@ -1090,7 +1117,7 @@ fn plain_value(node: Node<'_, '_>) -> PropertyValue {
     let Some(first) = element_children(node).next() else {
         return PropertyValue::Text(text(node).to_string());
     };
-    match epr_value(node, 0) {
+    match epr_value(node) {
         Some(epr) => PropertyValue::Epr(epr),
         None => PropertyValue::Wrapped(text(first).to_string()),
     }
@@ -1108,7 +1135,7 @@ fn embedded_instance(node: Node<'_, '_>) -> Option<PropertyValue> {
     // EPR content, even broken or nested too deep, stays what it was: not an instance.
     let epr_part =
         ["EndpointReference", "Address", "ReferenceParameters"].contains(&first.tag_name().name());
-    if epr_part || epr_value(node, 0).is_some() {
+    if epr_part || epr_value(node).is_some() {
         return None;
     }
     Some(PropertyValue::Instance(Box::new(Representation {
@@ -1123,44 +1150,13 @@ fn embedded_instance(node: Node<'_, '_>) -> Option<PropertyValue> {
     })))
 }
 
-/// The first child element called `local`, in any namespace.
-fn local_child<'a, 'i>(node: Node<'a, 'i>, local: &str) -> Option<Node<'a, 'i>> {
-    element_children(node).find(|c| c.tag_name().name() == local)
-}
-
-/// EPR content as a property value, with or without an `EndpointReference` wrapper, `nesting`
-/// EPR-valued selectors down. Read by local names, more leniently than the headers' EPRs
-/// ([`parse_epr`]): clients put Address and ReferenceParameters in whatever namespace their
-/// serializer chose (AMT tooling sends them unqualified). Deeper than [`MAX_EPR_NESTING`] is
-/// not an EPR (the recursion must not be the client's to choose).
-fn epr_value(node: Node<'_, '_>, nesting: usize) -> Option<Epr> {
-    if nesting > MAX_EPR_NESTING {
-        return None;
-    }
-    let node = local_child(node, "EndpointReference").unwrap_or(node);
-    let params = local_child(node, "ReferenceParameters")?;
-    let uri = local_child(params, "ResourceURI")?.text()?.trim();
-    if uri.is_empty() {
-        return None;
-    }
-    let mut selectors = Vec::new();
-    if let Some(set) = local_child(params, "SelectorSet") {
-        for s in element_children(set) {
-            let name = s.attribute("Name")?;
-            let value = match local_child(s, "EndpointReference") {
-                Some(inner) => SelectorValue::Epr(Box::new(epr_value(inner, nesting + 1)?)),
-                None => SelectorValue::Text(text(s).to_string()),
-            };
-            selectors.push(Selector {
-                name: name.to_string(),
-                value,
-            });
-        }
-    }
-    Some(Epr {
-        resource_uri: uri.to_string(),
-        selectors,
-    })
+/// EPR content as a property value, with or without an `EndpointReference` wrapper. Read by
+/// local names, more leniently than the headers' EPRs ([`parse_epr`]): clients put Address and
+/// ReferenceParameters in whatever namespace their serializer chose (AMT tooling sends them
+/// unqualified). Deeper than [`MAX_EPR_NESTING`] is not an EPR (the recursion must not be the
+/// client's to choose), nor is anything [`epr_at`] would refuse.
+fn epr_value(node: Node<'_, '_>) -> Option<Epr> {
+    epr_at(node, 0, false).ok()
 }
 
 fn positive_u32(node: Node<'_, '_>, what: &str) -> Result<u32, Fault> {
@@ -1527,6 +1523,223 @@ mod tests {
             value_of(&nested(MAX_EPR_NESTING + 1)),
             PropertyValue::Wrapped(_)
         ));
+    }
+
+    /// The two EPR readers as they were before they became one function ([`epr_at`] with
+    /// `strict` or not), kept as the reference the merged one is checked against.
+    mod before_merge {
+        use super::super::*;
+
+        pub fn selector_set(set: Node<'_, '_>, nesting: usize) -> Result<Vec<Selector>, Fault> {
+            let mut out: Vec<Selector> = Vec::new();
+            for sel in element_children(set).filter(|s| is(*s, ns::WSMAN, "Selector")) {
+                let name = sel.attribute("Name").ok_or_else(|| {
+                    Fault::new(FaultKind::InvalidSelectors)
+                        .message("A selector has no Name attribute.")
+                })?;
+                if out.iter().any(|s| s.name.eq_ignore_ascii_case(name)) {
+                    return Err(Fault::with_detail(
+                        FaultKind::InvalidSelectors,
+                        FaultDetail::DuplicateSelectors,
+                    )
+                    .message(cat(&[
+                        "The selector '",
+                        name,
+                        "' appears more than once.",
+                    ])));
+                }
+                let value = match child(sel, ns::WSA, "EndpointReference") {
+                    Some(epr) => SelectorValue::Epr(Box::new(epr_at(epr, nesting + 1)?)),
+                    None => SelectorValue::Text(text(sel).to_string()),
+                };
+                out.push(Selector {
+                    name: name.to_string(),
+                    value,
+                });
+            }
+            Ok(out)
+        }
+
+        pub fn epr_at(node: Node<'_, '_>, nesting: usize) -> Result<Epr, Fault> {
+            if nesting > MAX_EPR_NESTING {
+                return Err(Fault::with_detail(
+                    FaultKind::InvalidSelectors,
+                    FaultDetail::InvalidValue,
+                )
+                .message(cat(&[
+                    "Endpoint references nest deeper than ",
+                    Dec::usize(MAX_EPR_NESTING).as_str(),
+                    " levels.",
+                ])));
+            }
+            let params = child(node, ns::WSA, "ReferenceParameters")
+                .or_else(|| child(node, ns::WSA, "ReferenceProperties"))
+                .ok_or_else(|| {
+                    Fault::with_detail(FaultKind::InvalidSelectors, FaultDetail::InvalidValue)
+                        .message("An endpoint reference has no wsa:ReferenceParameters.")
+                })?;
+            let resource_uri = child(params, ns::WSMAN, "ResourceURI")
+                .map(text)
+                .filter(|t| !t.is_empty())
+                .ok_or_else(|| {
+                    Fault::with_detail(FaultKind::InvalidSelectors, FaultDetail::InvalidValue)
+                        .message("An endpoint reference has no wsman:ResourceURI.")
+                })?;
+            let selectors = match child(params, ns::WSMAN, "SelectorSet") {
+                Some(set) => selector_set(set, nesting)?,
+                None => Vec::new(),
+            };
+            Ok(Epr {
+                resource_uri: resource_uri.to_string(),
+                selectors,
+            })
+        }
+
+        pub fn epr_value(node: Node<'_, '_>, nesting: usize) -> Option<Epr> {
+            if nesting > MAX_EPR_NESTING {
+                return None;
+            }
+            let node = local_child(node, "EndpointReference").unwrap_or(node);
+            let params = local_child(node, "ReferenceParameters")?;
+            let uri = local_child(params, "ResourceURI")?.text()?.trim();
+            if uri.is_empty() {
+                return None;
+            }
+            let mut selectors = Vec::new();
+            if let Some(set) = local_child(params, "SelectorSet") {
+                for s in element_children(set) {
+                    let name = s.attribute("Name")?;
+                    let value = match local_child(s, "EndpointReference") {
+                        Some(inner) => SelectorValue::Epr(Box::new(epr_value(inner, nesting + 1)?)),
+                        None => SelectorValue::Text(text(s).to_string()),
+                    };
+                    selectors.push(Selector {
+                        name: name.to_string(),
+                        value,
+                    });
+                }
+            }
+            Some(Epr {
+                resource_uri: uri.to_string(),
+                selectors,
+            })
+        }
+    }
+
+    /// A generated EPR-ish element: each part in the right namespace, another, none, or left
+    /// out; selectors named, unnamed, duplicated or not `Selector`s; EPR-valued selectors
+    /// nested past the limit; wrappers where they do and do not belong.
+    fn random_epr(rng: &mut u64, depth: usize) -> String {
+        fn next(rng: &mut u64, n: u64) -> u64 {
+            *rng ^= *rng << 13;
+            *rng ^= *rng >> 7;
+            *rng ^= *rng << 17;
+            *rng % n
+        }
+        /// Mostly the right prefix (0: wsa, 1: wsman), else another, none, or the value's own.
+        fn prefix(rng: &mut u64, right: usize) -> &'static str {
+            const PREFIXES: [&str; 4] = ["a:", "w:", "", "p:"];
+            match next(rng, 6) {
+                0 => PREFIXES[(right + 1) % 4],
+                1 => "",
+                2 => "p:",
+                _ => PREFIXES[right],
+            }
+        }
+        let mut out = String::new();
+        let wrapped = next(rng, 4) == 0;
+        if wrapped {
+            let p = prefix(rng, 0);
+            out += &format!("<{p}EndpointReference>");
+        }
+        if next(rng, 3) == 0 {
+            out += "<a:Address>x</a:Address>";
+        }
+        let params = match next(rng, 8) {
+            0 => "ReferenceProperties",
+            1 => "Other",
+            _ => "ReferenceParameters",
+        };
+        let pp = prefix(rng, 0);
+        out += &format!("<{pp}{params}>");
+        if next(rng, 6) != 0 {
+            let p = prefix(rng, 1);
+            let uri = ["http://x/S", " ", "", " http://x/T "][next(rng, 4) as usize];
+            out += &format!("<{p}ResourceURI>{uri}</{p}ResourceURI>");
+        }
+        if next(rng, 4) != 0 {
+            let p = prefix(rng, 1);
+            out += &format!("<{p}SelectorSet>");
+            for _ in 0..next(rng, 4) {
+                let sp = prefix(rng, 1);
+                let local = if next(rng, 8) == 0 {
+                    "Other"
+                } else {
+                    "Selector"
+                };
+                let name = ["Name=\"N\"", "Name=\"n\"", "Name=\"M\"", ""][next(rng, 4) as usize];
+                out += &format!("<{sp}{local} {name}>");
+                if depth < 4 && next(rng, 3) == 0 {
+                    let ep = prefix(rng, 0);
+                    let inner = random_epr(rng, depth + 1);
+                    out += &format!("<{ep}EndpointReference>{inner}</{ep}EndpointReference>");
+                } else {
+                    out += " v ";
+                }
+                out += &format!("</{sp}{local}>");
+            }
+            out += &format!("</{p}SelectorSet>");
+        }
+        out += &format!("</{pp}{params}>");
+        if wrapped {
+            // Sometimes the wrapper's end tag names another prefix: not well-formed, skipped.
+            let p = prefix(rng, 0);
+            out += &format!("</{p}EndpointReference>");
+        }
+        out
+    }
+
+    #[test]
+    fn the_merged_epr_reader_reads_as_the_two_before_it() {
+        let mut rng = 0x2545_f491_4f6c_dd1d_u64;
+        let (mut parsed, mut strict_ok, mut lenient_ok) = (0, 0, 0);
+        for _ in 0..40_000 {
+            let inner = random_epr(&mut rng, 0);
+            let xml = format!(
+                r#"<p:V xmlns:p="http://x/C" xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing" xmlns:w="http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd">{inner}</p:V>"#
+            );
+            let Ok(doc) = roxmltree::Document::parse(&xml) else {
+                continue;
+            };
+            parsed += 1;
+            let node = doc.root_element();
+            let strict = parse_epr(node);
+            assert_eq!(strict, before_merge::epr_at(node, 0), "{xml}");
+            strict_ok += usize::from(strict.is_ok());
+            let lenient = epr_value(node);
+            assert_eq!(lenient, before_merge::epr_value(node, 0), "{xml}");
+            lenient_ok += usize::from(lenient.is_some());
+            for set in node
+                .descendants()
+                .filter(|n| n.tag_name().name() == "SelectorSet")
+            {
+                assert_eq!(
+                    parse_selector_set(set),
+                    before_merge::selector_set(set, 0),
+                    "{xml}"
+                );
+            }
+        }
+        // The generator reaches both outcomes of both readers.
+        assert!(parsed > 20_000, "{parsed}");
+        assert!(
+            strict_ok > 1_000 && strict_ok < parsed - 1_000,
+            "{strict_ok}"
+        );
+        assert!(
+            lenient_ok > 1_000 && lenient_ok < parsed - 1_000,
+            "{lenient_ok}"
+        );
     }
 
     fn with_request<R>(xml: &str, f: impl FnOnce(Request<'_, '_>) -> R) -> R {
