@@ -834,9 +834,19 @@ fn parse_header<'a>(
         session_id: None,
         request_total_items: false,
     };
-    let Some(header) = header else {
-        return Ok(h);
-    };
+    if let Some(header) = header {
+        read_headers(&mut h, header, limits)?;
+    }
+    Ok(h)
+}
+
+/// The understood headers of `header` into `h`: filled in place, so that the large `Header`
+/// is moved once, by [`parse_header`]'s one return.
+fn read_headers<'a>(
+    h: &mut Header<'a>,
+    header: Node<'a, '_>,
+    limits: &Limits,
+) -> Result<(), Fault> {
     // The once-only headers seen so far, one bit per row of HEADERS.
     let mut seen = 0u32;
     for el in element_children(header) {
@@ -963,7 +973,7 @@ fn parse_header<'a>(
             _ => {}
         }
     }
-    Ok(h)
+    Ok(())
 }
 
 /// Options kept per request. PowerShell sends about six; the XML node limit bounds the parse, this
