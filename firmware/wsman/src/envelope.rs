@@ -679,43 +679,46 @@ pub fn parse<'a, 'i>(doc: &'a Document<'i>, limits: &Limits) -> Parsed<'a, Reque
 
     let header = parse_header(header_el, message_id, limits).map_err(reject)?;
     let payload = element_children(body_el).next();
+    let op = operation(&header, header_el, payload, limits).map_err(reject)?;
+    Ok(Request { header, op })
+}
 
+/// What the request asks for: an Identify by its body alone, anything else by its `wsa:Action`,
+/// which it must then have, with a `wsa:MessageID`. Apart from [`parse`] so that the `Header`
+/// is moved into the `Request` at one place.
+fn operation<'a, 'i>(
+    header: &Header<'a>,
+    header_el: Option<Node<'a, 'i>>,
+    payload: Option<Node<'a, 'i>>,
+    limits: &Limits,
+) -> Result<Operation<'a, 'i>, Fault> {
     if let Some(p) = payload {
         let name = p.tag_name();
         if name.name() == "Identify"
             && matches!(name.namespace(), Some(ns::WSMID) | Some(ns::WSMID_TYPO))
         {
-            return Ok(Request {
-                header,
-                op: Operation::Identify,
-            });
+            return Ok(Operation::Identify);
         }
     }
     let Some(action) = header.action else {
-        return Err(reject(
-            Fault::new(FaultKind::MessageInformationHeaderRequired)
-                .message("The request has no wsa:Action header."),
-        ));
+        return Err(Fault::new(FaultKind::MessageInformationHeaderRequired)
+            .message("The request has no wsa:Action header."));
     };
     if header.message_id.is_none() {
-        return Err(reject(
-            Fault::new(FaultKind::MessageInformationHeaderRequired)
-                .message("The request has no wsa:MessageID header."),
-        ));
+        return Err(Fault::new(FaultKind::MessageInformationHeaderRequired)
+            .message("The request has no wsa:MessageID header."));
     }
     #[cfg(feature = "eventing")]
     if let Some(op) = event_op(action) {
-        return Ok(Request {
-            header,
-            op: Operation::Event {
-                op,
-                header: header_el,
-                body: payload,
-            },
+        return Ok(Operation::Event {
+            op,
+            header: header_el,
+            body: payload,
         });
     }
-    let op = parse_operation(action, header.resource_uri, payload, limits).map_err(reject)?;
-    Ok(Request { header, op })
+    #[cfg(not(feature = "eventing"))]
+    let _ = header_el;
+    parse_operation(action, header.resource_uri, payload, limits)
 }
 
 /// Headers the event source reads, on an eventing action.
