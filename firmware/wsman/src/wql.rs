@@ -460,14 +460,14 @@ impl Parser {
 
     fn query(&mut self) -> Parsed<Query> {
         self.expect_keyword("SELECT", "WQL: expected SELECT.")?;
-        let properties = if self.peek() == Some(&Tok::Star) {
+        let properties = if matches!(self.peek(), Some(Tok::Star)) {
             self.pos += 1;
             None
         } else {
             let mut props = Vec::new();
             loop {
                 props.push(self.name("WQL: expected a property name.")?);
-                if self.peek() == Some(&Tok::Comma) {
+                if matches!(self.peek(), Some(Tok::Comma)) {
                     self.pos += 1;
                 } else {
                     break;
@@ -521,13 +521,13 @@ impl Parser {
         if depth > self.max_depth {
             return Err(Syntax::TooDeep);
         }
-        let mut e = if self.peek() == Some(&Tok::LParen) {
+        let mut e = if matches!(self.peek(), Some(Tok::LParen)) {
             if depth + 1 > self.max_depth {
                 return Err(Syntax::TooDeep);
             }
             self.pos += 1;
             let inner = self.condition(depth + 1)?;
-            if self.bump() != Some(Tok::RParen) {
+            if !matches!(self.bump(), Some(Tok::RParen)) {
                 return Err(Syntax::Error("WQL: missing ')'."));
             }
             inner
