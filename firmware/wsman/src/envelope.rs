@@ -1039,6 +1039,10 @@ pub fn parse_epr(node: Node<'_, '_>) -> Result<Epr, Fault> {
     epr_at(node, 0, true)
 }
 
+/// The fault text for EPRs nested past [`MAX_EPR_NESTING`], written out (a test checks the
+/// number) rather than built from the constant on each refusal.
+const TOO_DEEP_EPR: &str = "Endpoint references nest deeper than 2 levels.";
+
 /// An EPR that is the value of a selector `nesting` levels down (0: not inside a selector).
 /// `strict` is how a request's own EPRs are read (headers, filters): `wsa:` and `wsman:` names
 /// only, `wsa:ReferenceProperties` as well as `wsa:ReferenceParameters`, duplicate selectors
@@ -1048,13 +1052,8 @@ pub fn parse_epr(node: Node<'_, '_>) -> Result<Epr, Fault> {
 fn epr_at(node: Node<'_, '_>, nesting: usize, strict: bool) -> Result<Epr, Fault> {
     if nesting > MAX_EPR_NESTING {
         return Err(
-            Fault::with_detail(FaultKind::InvalidSelectors, FaultDetail::InvalidValue).message(
-                cat(&[
-                    "Endpoint references nest deeper than ",
-                    Dec::usize(MAX_EPR_NESTING).as_str(),
-                    " levels.",
-                ]),
-            ),
+            Fault::with_detail(FaultKind::InvalidSelectors, FaultDetail::InvalidValue)
+                .message(TOO_DEEP_EPR),
         );
     }
     let qualified = |name: &'static str| strict.then_some(name);
@@ -1514,6 +1513,18 @@ mod tests {
         assert_eq!(value_of(empty_uri), PropertyValue::Wrapped("x".into()));
         let unnamed = "<p:V><a:ReferenceParameters><w:ResourceURI>http://x/S</w:ResourceURI><w:SelectorSet><w:Selector>s</w:Selector></w:SelectorSet></a:ReferenceParameters></p:V>";
         assert_eq!(value_of(unnamed), PropertyValue::Wrapped(String::new()));
+    }
+
+    #[test]
+    fn the_written_out_nesting_text_names_the_limit() {
+        assert_eq!(
+            TOO_DEEP_EPR,
+            cat(&[
+                "Endpoint references nest deeper than ",
+                Dec::usize(MAX_EPR_NESTING).as_str(),
+                " levels.",
+            ])
+        );
     }
 
     #[test]
