@@ -60,7 +60,15 @@ pub fn charset(content_type: Option<&str>) -> CharsetHint {
         if !name.trim().eq_ignore_ascii_case("charset") {
             continue;
         }
-        let val = val.trim().trim_matches('"').trim();
+        // Unquoted by hand: `trim_matches('"')` brought a two-ended char searcher (~100 B).
+        let mut val = val.trim();
+        while let Some(v) = val.strip_prefix('"') {
+            val = v;
+        }
+        while let Some(v) = val.strip_suffix('"') {
+            val = v;
+        }
+        let val = val.trim();
         hint = if val.eq_ignore_ascii_case("utf-8") || val.eq_ignore_ascii_case("utf8") {
             CharsetHint::Utf8
         } else if val.eq_ignore_ascii_case("utf-16") || val.eq_ignore_ascii_case("utf-16le") {
@@ -1841,6 +1849,38 @@ mod tests {
             assert_eq!(charset(Some(value)), hint, "{value}");
         }
         assert_eq!(charset(None), CharsetHint::Unspecified);
+    }
+
+    /// The hand-written unquoting takes off what `trim_matches('"')` did: every quote at
+    /// either end, with whitespace trimmed outside and inside them.
+    #[test]
+    fn charset_values_are_unquoted_as_trim_matches_unquotes_them() {
+        let hint_of = |val: &str| match val {
+            v if v.eq_ignore_ascii_case("utf-8") || v.eq_ignore_ascii_case("utf8") => {
+                CharsetHint::Utf8
+            }
+            v if v.eq_ignore_ascii_case("utf-16") || v.eq_ignore_ascii_case("utf-16le") => {
+                CharsetHint::Utf16Le
+            }
+            v if v.eq_ignore_ascii_case("utf-16be") => CharsetHint::Utf16Be,
+            _ => CharsetHint::Other,
+        };
+        let parts = ["\"", " ", "\u{a0}", "utf-8", "UTF-16BE", "x", "'"];
+        let mut tried = 0;
+        for a in parts {
+            for b in parts {
+                for c in parts {
+                    for d in parts {
+                        let val = format!("{a}{b}{c}{d}");
+                        let old = hint_of(val.trim().trim_matches('"').trim());
+                        let header = format!("application/soap+xml; charset={val}");
+                        assert_eq!(charset(Some(&header)), old, "{val:?}");
+                        tried += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(tried, 7 * 7 * 7 * 7);
     }
 
     #[test]
