@@ -819,7 +819,7 @@ fn method_of<'a>(action: &'a str, resource_uri: &str) -> Option<&'a str> {
         return None;
     }
     let method = action.get(resource_uri.len()..)?.strip_prefix('/')?;
-    if method.is_empty() || method.contains(['/', '?', '#']) {
+    if method.is_empty() || method.bytes().any(|b| matches!(b, b'/' | b'?' | b'#')) {
         return None;
     }
     Some(method)
