@@ -965,13 +965,13 @@ fn read_headers<'a>(
                 }
                 h.operation_timeout_ms = d.ms.min(limits.max_operation_timeout_ms);
             }
-            Hdr::Locale => {
-                h.locale = el.attribute((ns::XML, "lang"));
-                check_locale(el, h.locale, FaultDetail::Locale)?;
-            }
-            Hdr::DataLocale => {
-                h.data_locale = el.attribute((ns::XML, "lang"));
-                check_locale(el, h.data_locale, FaultDetail::DataLocale)?;
+            Hdr::Locale | Hdr::DataLocale => {
+                let (slot, detail) = match hdr {
+                    Hdr::Locale => (&mut h.locale, FaultDetail::Locale),
+                    _ => (&mut h.data_locale, FaultDetail::DataLocale),
+                };
+                *slot = el.attribute((ns::XML, "lang"));
+                check_locale(el, *slot, detail)?;
             }
             Hdr::SessionId => h.session_id = Some(text(el)),
             Hdr::FragmentTransfer => {
