@@ -207,15 +207,11 @@ fn resolve(o: &Operand, lookup: &dyn Fn(&str) -> Option<Value>) -> Value {
 
 /// Orders two values, or `None` (unknown) for NULLs, mismatched types and ordering booleans.
 /// Strings compare case-insensitively, as WQL does on Windows (by `char::to_lowercase`, through
-/// [`casefold::lowercase`], which maps the same without core's 11.7 KiB table).
+/// [`casefold::folded`], which maps the same without core's 11.7 KiB table).
 fn compare(a: &Value, b: &Value, op: CmpOp) -> Option<Ordering> {
     match (a, b) {
         (Value::Int(x), Value::Int(y)) => Some(x.cmp(y)),
-        (Value::Str(x), Value::Str(y)) => Some(
-            x.chars()
-                .flat_map(casefold::lowercase)
-                .cmp(y.chars().flat_map(casefold::lowercase)),
-        ),
+        (Value::Str(x), Value::Str(y)) => Some(casefold::folded(x).cmp(casefold::folded(y))),
         (Value::Bool(x), Value::Bool(y)) if matches!(op, CmpOp::Eq | CmpOp::Ne) => Some(x.cmp(y)),
         _ => None,
     }
