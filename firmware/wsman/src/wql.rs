@@ -235,8 +235,8 @@ enum Tok {
 
 fn tokenize(text: &str) -> Result<Vec<Tok>, Fault> {
     let mut toks = Vec::new();
-    let mut it = text.char_indices().peekable();
-    while let Some(&(_, c)) = it.peek() {
+    let mut it = text.chars().peekable();
+    while let Some(&c) = it.peek() {
         if toks.len() >= MAX_TOKENS {
             return Err(cannot(TOO_MANY_TOKENS));
         }
@@ -270,18 +270,18 @@ fn tokenize(text: &str) -> Result<Vec<Tok>, Fault> {
             '!' => {
                 it.next();
                 match it.next() {
-                    Some((_, '=')) => Tok::Op(CmpOp::Ne),
+                    Some('=') => Tok::Op(CmpOp::Ne),
                     _ => return Err(cannot("'!' must be followed by '=' in WQL.")),
                 }
             }
             '<' => {
                 it.next();
                 match it.peek() {
-                    Some((_, '=')) => {
+                    Some('=') => {
                         it.next();
                         Tok::Op(CmpOp::Le)
                     }
-                    Some((_, '>')) => {
+                    Some('>') => {
                         it.next();
                         Tok::Op(CmpOp::Ne)
                     }
@@ -290,7 +290,7 @@ fn tokenize(text: &str) -> Result<Vec<Tok>, Fault> {
             }
             '>' => {
                 it.next();
-                if matches!(it.peek(), Some((_, '='))) {
+                if matches!(it.peek(), Some('=')) {
                     it.next();
                     Tok::Op(CmpOp::Ge)
                 } else {
@@ -303,20 +303,20 @@ fn tokenize(text: &str) -> Result<Vec<Tok>, Fault> {
                 loop {
                     match it.next() {
                         None => return Err(cannot("A WQL string literal is not terminated.")),
-                        Some((_, '\\')) => match it.next() {
-                            Some((_, e)) => s.push(e),
+                        Some('\\') => match it.next() {
+                            Some(e) => s.push(e),
                             None => return Err(cannot("A WQL string literal is not terminated.")),
                         },
-                        Some((_, q)) if q == c => {
+                        Some(q) if q == c => {
                             // A doubled quote stands for one quote character.
-                            if matches!(it.peek(), Some((_, n)) if *n == c) {
+                            if matches!(it.peek(), Some(n) if *n == c) {
                                 it.next();
                                 s.push(c);
                             } else {
                                 break;
                             }
                         }
-                        Some((_, ch)) => s.push(ch),
+                        Some(ch) => s.push(ch),
                     }
                 }
                 Tok::Str(s)
@@ -327,7 +327,7 @@ fn tokenize(text: &str) -> Result<Vec<Tok>, Fault> {
                     it.next();
                     digits.push('-');
                 }
-                while let Some(&(_, d)) = it.peek() {
+                while let Some(&d) = it.peek() {
                     if d.is_ascii_digit() {
                         digits.push(d);
                         it.next();
@@ -335,7 +335,7 @@ fn tokenize(text: &str) -> Result<Vec<Tok>, Fault> {
                         break;
                     }
                 }
-                if matches!(it.peek(), Some((_, ch)) if ch.is_ascii_alphanumeric() || *ch == '_' || *ch == '.')
+                if matches!(it.peek(), Some(ch) if ch.is_ascii_alphanumeric() || *ch == '_' || *ch == '.')
                 {
                     return Err(cannot("WQL numbers must be decimal integers."));
                 }
@@ -345,7 +345,7 @@ fn tokenize(text: &str) -> Result<Vec<Tok>, Fault> {
             }
             c if c.is_ascii_alphabetic() || c == '_' => {
                 let mut id = String::new();
-                while let Some(&(_, d)) = it.peek() {
+                while let Some(&d) = it.peek() {
                     if d.is_ascii_alphanumeric() || d == '_' {
                         id.push(d);
                         it.next();
