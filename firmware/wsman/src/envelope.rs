@@ -766,7 +766,6 @@ fn parse_operation<'a, 'i>(
     payload: Option<Node<'a, 'i>>,
     limits: &Limits,
 ) -> Result<Operation<'a, 'i>, Fault> {
-    let wsen_payload = |local: &str| payload.filter(|p| is(*p, ns::WSEN, local));
     // The action URIs are the WS-Transfer and WS-Enumeration namespaces plus a verb (ns::action):
     // matched as namespace and verb so that flash holds each namespace once, not every URI whole.
     let transfer = action.strip_prefix(ns::WXF);
@@ -777,15 +776,15 @@ fn parse_operation<'a, 'i>(
         (Some("/Create"), _) => Operation::Create(payload),
         (Some("/Delete"), _) => Operation::Delete,
         (_, Some("/Enumerate")) => {
-            let e = wsen_payload("Enumerate").ok_or_else(|| missing_element("Enumerate"))?;
+            let e = wsen_body(payload, "Enumerate")?;
             Operation::Enumerate(parse_enumerate(e, limits)?)
         }
         (_, Some("/Pull")) => {
-            let p = wsen_payload("Pull").ok_or_else(|| missing_element("Pull"))?;
+            let p = wsen_body(payload, "Pull")?;
             Operation::Pull(parse_pull(p)?)
         }
         (_, Some("/Release")) => {
-            let r = wsen_payload("Release").ok_or_else(|| missing_element("Release"))?;
+            let r = wsen_body(payload, "Release")?;
             let ctx = child(r, ns::WSEN, "EnumerationContext")
                 .ok_or_else(|| missing_element("EnumerationContext"))?;
             Operation::Release(text(ctx))
@@ -809,6 +808,15 @@ fn parse_operation<'a, 'i>(
             None => Operation::Unknown,
         },
     })
+}
+
+/// The `wsen:<local>` body an enumeration action must carry. Out of line: its fault is built at
+/// one place for the three actions.
+#[inline(never)]
+fn wsen_body<'a, 'i>(payload: Option<Node<'a, 'i>>, local: &str) -> Result<Node<'a, 'i>, Fault> {
+    payload
+        .filter(|p| is(*p, ns::WSEN, local))
+        .ok_or_else(|| missing_element(local))
 }
 
 /// `<ResourceURI>/<Method>` → `Method`. Windows preserves the URI's case but matches it
