@@ -309,11 +309,71 @@ impl Iterator for Lowercase {
     }
 }
 
+/// The lowercase form of every character of `s`, in order: what `s.chars().flat_map(lowercase)`
+/// yields, for comparing strings case-insensitively. Its own iterator because `FlatMap`'s
+/// front-and-back bookkeeping cost the bare-metal image ~290 B more.
+pub fn folded(s: &str) -> Folded<'_> {
+    Folded {
+        chars: s.chars(),
+        rest: None,
+    }
+}
+
+/// See [`folded`].
+pub struct Folded<'s> {
+    chars: core::str::Chars<'s>,
+    /// The second character of the last one's lowercase form, still to come.
+    rest: Option<char>,
+}
+
+impl Iterator for Folded<'_> {
+    type Item = char;
+
+    fn next(&mut self) -> Option<char> {
+        if let Some(c) = self.rest.take() {
+            return Some(c);
+        }
+        let Lowercase([first, second]) = lowercase(self.chars.next()?);
+        self.rest = second;
+        first
+    }
+}
+
 #[cfg(test)]
 mod tests {
     extern crate std;
     use super::*;
     use alloc::vec::Vec;
+
+    /// `folded` yields what `flat_map(lowercase)` does, and so orders strings alike.
+    #[test]
+    fn folded_is_the_flat_map_of_lowercase() {
+        let parts = [
+            "A", "a", "\u{130}", "i", "\u{307}", "\u{3A3}", "\u{1E9E}", "ss", "Z", "",
+        ];
+        let mut strings = Vec::new();
+        for a in parts {
+            for b in parts {
+                for c in parts {
+                    strings.push(std::format!("{a}{b}{c}"));
+                }
+            }
+        }
+        for x in &strings {
+            let ours: Vec<char> = folded(x).collect();
+            let flat: Vec<char> = x.chars().flat_map(lowercase).collect();
+            assert_eq!(ours, flat, "{x:?}");
+            for y in &strings {
+                assert_eq!(
+                    folded(x).cmp(folded(y)),
+                    x.chars()
+                        .flat_map(lowercase)
+                        .cmp(y.chars().flat_map(lowercase)),
+                    "{x:?} {y:?}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn same_as_the_standard_library_for_every_code_point() {

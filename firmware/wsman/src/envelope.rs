@@ -60,7 +60,15 @@ pub fn charset(content_type: Option<&str>) -> CharsetHint {
         if !name.trim().eq_ignore_ascii_case("charset") {
             continue;
         }
-        let val = val.trim().trim_matches('"').trim();
+        // Unquoted by hand: `trim_matches('"')` brought a two-ended char searcher (~100 B).
+        let mut val = val.trim();
+        while let Some(v) = val.strip_prefix('"') {
+            val = v;
+        }
+        while let Some(v) = val.strip_suffix('"') {
+            val = v;
+        }
+        let val = val.trim();
         hint = if val.eq_ignore_ascii_case("utf-8") || val.eq_ignore_ascii_case("utf8") {
             CharsetHint::Utf8
         } else if val.eq_ignore_ascii_case("utf-16") || val.eq_ignore_ascii_case("utf-16le") {
@@ -137,41 +145,44 @@ fn declared_encoding(text: &str, charset: Charset) -> Result<(), Fault> {
 }
 
 fn decode_bytes(body: &[u8], hint: CharsetHint) -> Result<(Cow<'_, str>, Charset), Fault> {
-    let charset_fault = |what: &'static str| {
-        Fault::with_detail(FaultKind::EncodingLimit, FaultDetail::CharacterSet).message(what)
-    };
-    if let Some(rest) = body.strip_prefix(&[0xEF, 0xBB, 0xBF]) {
-        return utf8(rest).map(|t| (Cow::Borrowed(t), Charset::Utf8));
-    }
-    if let Some(rest) = body.strip_prefix(&[0xFF, 0xFE]) {
-        return utf16(rest, false).map(|t| (Cow::Owned(t), Charset::Utf16));
-    }
-    if let Some(rest) = body.strip_prefix(&[0xFE, 0xFF]) {
-        return utf16(rest, true).map(|t| (Cow::Owned(t), Charset::Utf16));
-    }
-    // Without a BOM, the first character tells the byte order (XML 1.0 Appendix F): every
-    // envelope starts with '<' or whitespace, an ASCII character with one zero byte in UTF-16.
-    let sniffed_be = match body {
-        [0, b, ..] if b.is_ascii() && *b != 0 => Some(true),
-        [b, 0, ..] if b.is_ascii() && *b != 0 => Some(false),
-        _ => None,
-    };
-    match hint {
-        CharsetHint::Unspecified | CharsetHint::Utf8 => match sniffed_be {
+    // Which decoder, then one call of it: `None` is UTF-8, `Some(big_endian)` UTF-16.
+    let (bytes, utf16_be) = if let Some(rest) = body.strip_prefix(&[0xEF, 0xBB, 0xBF]) {
+        (rest, None)
+    } else if let Some(rest) = body.strip_prefix(&[0xFF, 0xFE]) {
+        (rest, Some(false))
+    } else if let Some(rest) = body.strip_prefix(&[0xFE, 0xFF]) {
+        (rest, Some(true))
+    } else {
+        // Without a BOM, the first character tells the byte order (XML 1.0 Appendix F): every
+        // envelope starts with '<' or whitespace, an ASCII character with one zero byte in
+        // UTF-16.
+        let sniffed_be = match body {
+            [0, b, ..] if b.is_ascii() && *b != 0 => Some(true),
+            [b, 0, ..] if b.is_ascii() && *b != 0 => Some(false),
+            _ => None,
+        };
+        let utf16_be = match hint {
             // A UTF-16 body mislabelled (or unlabelled) as UTF-8 can never be valid UTF-8 XML,
             // so decoding it as UTF-16 only turns a certain fault into a working request.
-            Some(be) if hint == CharsetHint::Unspecified => {
-                utf16(body, be).map(|t| (Cow::Owned(t), Charset::Utf16))
+            CharsetHint::Unspecified => sniffed_be,
+            CharsetHint::Utf8 => None,
+            // `charset=UTF-16` names no byte order; RFC 2781 says big-endian, Windows means
+            // little-endian, so the content decides and little-endian is the tie-break.
+            CharsetHint::Utf16Le => Some(sniffed_be.unwrap_or(false)),
+            CharsetHint::Utf16Be => Some(true),
+            CharsetHint::Other => {
+                return Err(Fault::with_detail(
+                    FaultKind::EncodingLimit,
+                    FaultDetail::CharacterSet,
+                )
+                .message("Only UTF-8 and UTF-16 are supported."));
             }
-            _ => utf8(body).map(|t| (Cow::Borrowed(t), Charset::Utf8)),
-        },
-        // `charset=UTF-16` names no byte order; RFC 2781 says big-endian, Windows means
-        // little-endian, so the content decides and little-endian is the tie-break.
-        CharsetHint::Utf16Le => {
-            utf16(body, sniffed_be.unwrap_or(false)).map(|t| (Cow::Owned(t), Charset::Utf16))
-        }
-        CharsetHint::Utf16Be => utf16(body, true).map(|t| (Cow::Owned(t), Charset::Utf16)),
-        CharsetHint::Other => Err(charset_fault("Only UTF-8 and UTF-16 are supported.")),
+        };
+        (body, utf16_be)
+    };
+    match utf16_be {
+        None => utf8(bytes).map(|t| (Cow::Borrowed(t), Charset::Utf8)),
+        Some(be) => utf16(bytes, be).map(|t| (Cow::Owned(t), Charset::Utf16)),
     }
 }
 
@@ -446,7 +457,20 @@ fn is(node: Node<'_, '_>, ns: &str, local: &str) -> bool {
 }
 
 fn child<'a, 'i>(node: Node<'a, 'i>, ns: &str, local: &str) -> Option<Node<'a, 'i>> {
-    element_children(node).find(|c| is(*c, ns, local))
+    find(node, Some(ns), local)
+}
+
+/// The first child element called `local`, in any namespace.
+fn local_child<'a, 'i>(node: Node<'a, 'i>, local: &str) -> Option<Node<'a, 'i>> {
+    find(node, None, local)
+}
+
+/// The first child element called `local`, in namespace `ns` or, when that is `None`, in any.
+/// One search for [`child`] and [`local_child`], so that the two readings of an EPR can be one
+/// function ([`epr_at`]).
+fn find<'a, 'i>(node: Node<'a, 'i>, ns: Option<&str>, local: &str) -> Option<Node<'a, 'i>> {
+    element_children(node)
+        .find(|c| c.tag_name().name() == local && (ns.is_none() || c.tag_name().namespace() == ns))
 }
 
 fn text<'a>(node: Node<'a, '_>) -> &'a str {
@@ -609,42 +633,44 @@ pub fn parse<'a, 'i>(doc: &'a Document<'i>, limits: &Limits) -> Parsed<'a, Reque
     }
 
     if let Some(h) = header_el {
-        // s:mustUnderstand is an xs:boolean (SOAP 1.2 Part 1 §5.2.3): any other value is not
-        // a SOAP message, and neither reading of it is safe to act on.
-        if element_children(h).any(|c| {
-            c.attribute((ns::SOAP, "mustUnderstand"))
-                .is_some_and(|v| !matches!(v.trim(), "true" | "false" | "1" | "0"))
-        }) {
-            return Err(reject(not_soap(
-                "s:mustUnderstand must be true, false, 1 or 0.",
-            )));
-        }
-        // A loop rather than `filter().map().collect()`, whose specialised collect was 580 B of
-        // the bare-metal image for this one list.
-        let mut not_understood: Vec<QName<'a>> = Vec::new();
-        for c in element_children(h) {
-            if must_understand(c) && !understood(c) {
-                not_understood.push(QName {
-                    namespace: c.tag_name().namespace(),
-                    local: c.tag_name().name(),
-                });
-            }
-        }
         // The eventing headers are understood on the eventing actions only: there the event
         // source reads them (the subscription a Renew, GetStatus or Unsubscribe is for, and the
         // delivery credentials openwsman's Subscribe carries, marked mustUnderstand).
         #[cfg(feature = "eventing")]
-        let not_understood = if child(h, ns::WSA, "Action")
+        let eventing = child(h, ns::WSA, "Action")
             .map(text)
             .and_then(event_op)
-            .is_some()
-        {
-            let mut rest = not_understood;
-            rest.retain(|q| !event_header(q));
-            rest
-        } else {
-            not_understood
-        };
+            .is_some();
+        // One pass reads each header's s:mustUnderstand once, for both rules: the value is an
+        // xs:boolean (SOAP 1.2 Part 1 §5.2.3), so any other is not a SOAP message and neither
+        // reading of it is safe to act on (that fault wins wherever it is); a true one on a
+        // header this service does not process is refused. A loop rather than
+        // `filter().map().collect()`, whose specialised collect was 580 B of the bare-metal
+        // image for this one list.
+        let mut not_understood: Vec<QName<'a>> = Vec::new();
+        for c in element_children(h) {
+            let Some(value) = c.attribute((ns::SOAP, "mustUnderstand")) else {
+                continue;
+            };
+            let value = value.trim();
+            if !matches!(value, "true" | "false" | "1" | "0") {
+                return Err(reject(not_soap(
+                    "s:mustUnderstand must be true, false, 1 or 0.",
+                )));
+            }
+            if !is_true(value) || understood(c) {
+                continue;
+            }
+            let q = QName {
+                namespace: c.tag_name().namespace(),
+                local: c.tag_name().name(),
+            };
+            #[cfg(feature = "eventing")]
+            if eventing && event_header(&q) {
+                continue;
+            }
+            not_understood.push(q);
+        }
         if !not_understood.is_empty() {
             return Err(Rejection {
                 fault: Fault::new(FaultKind::MustUnderstand),
@@ -661,43 +687,46 @@ pub fn parse<'a, 'i>(doc: &'a Document<'i>, limits: &Limits) -> Parsed<'a, Reque
 
     let header = parse_header(header_el, message_id, limits).map_err(reject)?;
     let payload = element_children(body_el).next();
+    let op = operation(&header, header_el, payload, limits).map_err(reject)?;
+    Ok(Request { header, op })
+}
 
+/// What the request asks for: an Identify by its body alone, anything else by its `wsa:Action`,
+/// which it must then have, with a `wsa:MessageID`. Apart from [`parse`] so that the `Header`
+/// is moved into the `Request` at one place.
+fn operation<'a, 'i>(
+    header: &Header<'a>,
+    header_el: Option<Node<'a, 'i>>,
+    payload: Option<Node<'a, 'i>>,
+    limits: &Limits,
+) -> Result<Operation<'a, 'i>, Fault> {
     if let Some(p) = payload {
         let name = p.tag_name();
         if name.name() == "Identify"
             && matches!(name.namespace(), Some(ns::WSMID) | Some(ns::WSMID_TYPO))
         {
-            return Ok(Request {
-                header,
-                op: Operation::Identify,
-            });
+            return Ok(Operation::Identify);
         }
     }
     let Some(action) = header.action else {
-        return Err(reject(
-            Fault::new(FaultKind::MessageInformationHeaderRequired)
-                .message("The request has no wsa:Action header."),
-        ));
+        return Err(Fault::new(FaultKind::MessageInformationHeaderRequired)
+            .message("The request has no wsa:Action header."));
     };
     if header.message_id.is_none() {
-        return Err(reject(
-            Fault::new(FaultKind::MessageInformationHeaderRequired)
-                .message("The request has no wsa:MessageID header."),
-        ));
+        return Err(Fault::new(FaultKind::MessageInformationHeaderRequired)
+            .message("The request has no wsa:MessageID header."));
     }
     #[cfg(feature = "eventing")]
     if let Some(op) = event_op(action) {
-        return Ok(Request {
-            header,
-            op: Operation::Event {
-                op,
-                header: header_el,
-                body: payload,
-            },
+        return Ok(Operation::Event {
+            op,
+            header: header_el,
+            body: payload,
         });
     }
-    let op = parse_operation(action, header.resource_uri, payload, limits).map_err(reject)?;
-    Ok(Request { header, op })
+    #[cfg(not(feature = "eventing"))]
+    let _ = header_el;
+    parse_operation(action, header.resource_uri, payload, limits)
 }
 
 /// Headers the event source reads, on an eventing action.
@@ -737,7 +766,6 @@ fn parse_operation<'a, 'i>(
     payload: Option<Node<'a, 'i>>,
     limits: &Limits,
 ) -> Result<Operation<'a, 'i>, Fault> {
-    let wsen_payload = |local: &str| payload.filter(|p| is(*p, ns::WSEN, local));
     // The action URIs are the WS-Transfer and WS-Enumeration namespaces plus a verb (ns::action):
     // matched as namespace and verb so that flash holds each namespace once, not every URI whole.
     let transfer = action.strip_prefix(ns::WXF);
@@ -748,15 +776,15 @@ fn parse_operation<'a, 'i>(
         (Some("/Create"), _) => Operation::Create(payload),
         (Some("/Delete"), _) => Operation::Delete,
         (_, Some("/Enumerate")) => {
-            let e = wsen_payload("Enumerate").ok_or_else(|| missing_element("Enumerate"))?;
+            let e = wsen_body(payload, "Enumerate")?;
             Operation::Enumerate(parse_enumerate(e, limits)?)
         }
         (_, Some("/Pull")) => {
-            let p = wsen_payload("Pull").ok_or_else(|| missing_element("Pull"))?;
+            let p = wsen_body(payload, "Pull")?;
             Operation::Pull(parse_pull(p)?)
         }
         (_, Some("/Release")) => {
-            let r = wsen_payload("Release").ok_or_else(|| missing_element("Release"))?;
+            let r = wsen_body(payload, "Release")?;
             let ctx = child(r, ns::WSEN, "EnumerationContext")
                 .ok_or_else(|| missing_element("EnumerationContext"))?;
             Operation::Release(text(ctx))
@@ -782,6 +810,15 @@ fn parse_operation<'a, 'i>(
     })
 }
 
+/// The `wsen:<local>` body an enumeration action must carry. Out of line: its fault is built at
+/// one place for the three actions.
+#[inline(never)]
+fn wsen_body<'a, 'i>(payload: Option<Node<'a, 'i>>, local: &str) -> Result<Node<'a, 'i>, Fault> {
+    payload
+        .filter(|p| is(*p, ns::WSEN, local))
+        .ok_or_else(|| missing_element(local))
+}
+
 /// `<ResourceURI>/<Method>` → `Method`. Windows preserves the URI's case but matches it
 /// case-insensitively, so this does too.
 fn method_of<'a>(action: &'a str, resource_uri: &str) -> Option<&'a str> {
@@ -790,7 +827,7 @@ fn method_of<'a>(action: &'a str, resource_uri: &str) -> Option<&'a str> {
         return None;
     }
     let method = action.get(resource_uri.len()..)?.strip_prefix('/')?;
-    if method.is_empty() || method.contains(['/', '?', '#']) {
+    if method.is_empty() || method.bytes().any(|b| matches!(b, b'/' | b'?' | b'#')) {
         return None;
     }
     Some(method)
@@ -816,9 +853,19 @@ fn parse_header<'a>(
         session_id: None,
         request_total_items: false,
     };
-    let Some(header) = header else {
-        return Ok(h);
-    };
+    if let Some(header) = header {
+        read_headers(&mut h, header, limits)?;
+    }
+    Ok(h)
+}
+
+/// The understood headers of `header` into `h`: filled in place, so that the large `Header`
+/// is moved once, by [`parse_header`]'s one return.
+fn read_headers<'a>(
+    h: &mut Header<'a>,
+    header: Node<'a, '_>,
+    limits: &Limits,
+) -> Result<(), Fault> {
     // The once-only headers seen so far, one bit per row of HEADERS.
     let mut seen = 0u32;
     for el in element_children(header) {
@@ -926,13 +973,13 @@ fn parse_header<'a>(
                 }
                 h.operation_timeout_ms = d.ms.min(limits.max_operation_timeout_ms);
             }
-            Hdr::Locale => {
-                h.locale = el.attribute((ns::XML, "lang"));
-                check_locale(el, h.locale, FaultDetail::Locale)?;
-            }
-            Hdr::DataLocale => {
-                h.data_locale = el.attribute((ns::XML, "lang"));
-                check_locale(el, h.data_locale, FaultDetail::DataLocale)?;
+            Hdr::Locale | Hdr::DataLocale => {
+                let (slot, detail) = match hdr {
+                    Hdr::Locale => (&mut h.locale, FaultDetail::Locale),
+                    _ => (&mut h.data_locale, FaultDetail::DataLocale),
+                };
+                *slot = el.attribute((ns::XML, "lang"));
+                check_locale(el, *slot, detail)?;
             }
             Hdr::SessionId => h.session_id = Some(text(el)),
             Hdr::FragmentTransfer => {
@@ -945,7 +992,7 @@ fn parse_header<'a>(
             _ => {}
         }
     }
-    Ok(h)
+    Ok(())
 }
 
 /// Options kept per request. PowerShell sends about six; the XML node limit bounds the parse, this
@@ -968,27 +1015,31 @@ fn check_locale(el: Node<'_, '_>, lang: Option<&str>, detail: FaultDetail) -> Re
 /// `wsman:SelectorSet` → selectors, refusing duplicate names (matched case-insensitively,
 /// because key names are).
 pub fn parse_selector_set(set: Node<'_, '_>) -> Result<Vec<Selector>, Fault> {
-    selector_set(set, 0)
+    selector_set(set, 0, true)
 }
 
-/// A selector set inside `nesting` enclosing EPRs. An EPR-valued selector recurses, so the
-/// nesting is bounded by [`MAX_EPR_NESTING`] rather than only by the XML depth: a frame pair
-/// costs ~330 B of stack on thumbv7m, and no association key needs more than a level or two.
-fn selector_set(set: Node<'_, '_>, nesting: usize) -> Result<Vec<Selector>, Fault> {
+/// A selector set inside `nesting` enclosing EPRs, read `strict`ly or not as [`epr_at`] says.
+/// An EPR-valued selector recurses, so the nesting is bounded by [`MAX_EPR_NESTING`] rather
+/// than only by the XML depth: a frame pair costs ~330 B of stack on thumbv7m, and no
+/// association key needs more than a level or two.
+fn selector_set(set: Node<'_, '_>, nesting: usize, strict: bool) -> Result<Vec<Selector>, Fault> {
     let mut out: Vec<Selector> = Vec::new();
-    for sel in element_children(set).filter(|s| is(*s, ns::WSMAN, "Selector")) {
+    for sel in element_children(set) {
+        if strict && !is(sel, ns::WSMAN, "Selector") {
+            continue;
+        }
         let name = sel.attribute("Name").ok_or_else(|| {
             Fault::new(FaultKind::InvalidSelectors).message("A selector has no Name attribute.")
         })?;
-        if out.iter().any(|s| s.name.eq_ignore_ascii_case(name)) {
+        if strict && out.iter().any(|s| s.name.eq_ignore_ascii_case(name)) {
             return Err(Fault::with_detail(
                 FaultKind::InvalidSelectors,
                 FaultDetail::DuplicateSelectors,
             )
             .message(cat(&["The selector '", name, "' appears more than once."])));
         }
-        let value = match child(sel, ns::WSA, "EndpointReference") {
-            Some(epr) => SelectorValue::Epr(Box::new(epr_at(epr, nesting + 1)?)),
+        let value = match find(sel, strict.then_some(ns::WSA), "EndpointReference") {
+            Some(epr) => SelectorValue::Epr(Box::new(epr_at(epr, nesting + 1, strict)?)),
             None => SelectorValue::Text(text(sel).to_string()),
         };
         out.push(Selector {
@@ -1001,37 +1052,46 @@ fn selector_set(set: Node<'_, '_>, nesting: usize) -> Result<Vec<Selector>, Faul
 
 /// EPR content (`wsa:Address` + `wsa:ReferenceParameters`) inside `node`.
 pub fn parse_epr(node: Node<'_, '_>) -> Result<Epr, Fault> {
-    epr_at(node, 0)
+    epr_at(node, 0, true)
 }
 
+/// The fault text for EPRs nested past [`MAX_EPR_NESTING`], written out (a test checks the
+/// number) rather than built from the constant on each refusal.
+const TOO_DEEP_EPR: &str = "Endpoint references nest deeper than 2 levels.";
+
 /// An EPR that is the value of a selector `nesting` levels down (0: not inside a selector).
-fn epr_at(node: Node<'_, '_>, nesting: usize) -> Result<Epr, Fault> {
+/// `strict` is how a request's own EPRs are read (headers, filters): `wsa:` and `wsman:` names
+/// only, `wsa:ReferenceProperties` as well as `wsa:ReferenceParameters`, duplicate selectors
+/// refused. Otherwise it is [`epr_value`]'s reading: names in any namespace, every element of
+/// a selector set a selector, duplicates kept, an `EndpointReference` wrapper looked through at
+/// each level, and any fault only means "not an EPR".
+fn epr_at(node: Node<'_, '_>, nesting: usize, strict: bool) -> Result<Epr, Fault> {
     if nesting > MAX_EPR_NESTING {
         return Err(
-            Fault::with_detail(FaultKind::InvalidSelectors, FaultDetail::InvalidValue).message(
-                cat(&[
-                    "Endpoint references nest deeper than ",
-                    Dec::usize(MAX_EPR_NESTING).as_str(),
-                    " levels.",
-                ]),
-            ),
+            Fault::with_detail(FaultKind::InvalidSelectors, FaultDetail::InvalidValue)
+                .message(TOO_DEEP_EPR),
         );
     }
-    let params = child(node, ns::WSA, "ReferenceParameters")
-        .or_else(|| child(node, ns::WSA, "ReferenceProperties"))
+    let qualified = |name: &'static str| strict.then_some(name);
+    let node = match strict {
+        true => node,
+        false => local_child(node, "EndpointReference").unwrap_or(node),
+    };
+    let params = find(node, qualified(ns::WSA), "ReferenceParameters")
+        .or_else(|| strict.then(|| child(node, ns::WSA, "ReferenceProperties"))?)
         .ok_or_else(|| {
             Fault::with_detail(FaultKind::InvalidSelectors, FaultDetail::InvalidValue)
                 .message("An endpoint reference has no wsa:ReferenceParameters.")
         })?;
-    let resource_uri = child(params, ns::WSMAN, "ResourceURI")
+    let resource_uri = find(params, qualified(ns::WSMAN), "ResourceURI")
         .map(text)
         .filter(|t| !t.is_empty())
         .ok_or_else(|| {
             Fault::with_detail(FaultKind::InvalidSelectors, FaultDetail::InvalidValue)
                 .message("An endpoint reference has no wsman:ResourceURI.")
         })?;
-    let selectors = match child(params, ns::WSMAN, "SelectorSet") {
-        Some(set) => selector_set(set, nesting)?,
+    let selectors = match find(params, qualified(ns::WSMAN), "SelectorSet") {
+        Some(set) => selector_set(set, nesting, strict)?,
         None => Vec::new(),
     };
     Ok(Epr {
@@ -1085,7 +1145,7 @@ fn plain_value(node: Node<'_, '_>) -> PropertyValue {
     let Some(first) = element_children(node).next() else {
         return PropertyValue::Text(text(node).to_string());
     };
-    match epr_value(node, 0) {
+    match epr_value(node) {
         Some(epr) => PropertyValue::Epr(epr),
         None => PropertyValue::Wrapped(text(first).to_string()),
     }
@@ -1103,7 +1163,7 @@ fn embedded_instance(node: Node<'_, '_>) -> Option<PropertyValue> {
     // EPR content, even broken or nested too deep, stays what it was: not an instance.
     let epr_part =
         ["EndpointReference", "Address", "ReferenceParameters"].contains(&first.tag_name().name());
-    if epr_part || epr_value(node, 0).is_some() {
+    if epr_part || epr_value(node).is_some() {
         return None;
     }
     Some(PropertyValue::Instance(Box::new(Representation {
@@ -1118,44 +1178,13 @@ fn embedded_instance(node: Node<'_, '_>) -> Option<PropertyValue> {
     })))
 }
 
-/// The first child element called `local`, in any namespace.
-fn local_child<'a, 'i>(node: Node<'a, 'i>, local: &str) -> Option<Node<'a, 'i>> {
-    element_children(node).find(|c| c.tag_name().name() == local)
-}
-
-/// EPR content as a property value, with or without an `EndpointReference` wrapper, `nesting`
-/// EPR-valued selectors down. Read by local names, more leniently than the headers' EPRs
-/// ([`parse_epr`]): clients put Address and ReferenceParameters in whatever namespace their
-/// serializer chose (AMT tooling sends them unqualified). Deeper than [`MAX_EPR_NESTING`] is
-/// not an EPR (the recursion must not be the client's to choose).
-fn epr_value(node: Node<'_, '_>, nesting: usize) -> Option<Epr> {
-    if nesting > MAX_EPR_NESTING {
-        return None;
-    }
-    let node = local_child(node, "EndpointReference").unwrap_or(node);
-    let params = local_child(node, "ReferenceParameters")?;
-    let uri = local_child(params, "ResourceURI")?.text()?.trim();
-    if uri.is_empty() {
-        return None;
-    }
-    let mut selectors = Vec::new();
-    if let Some(set) = local_child(params, "SelectorSet") {
-        for s in element_children(set) {
-            let name = s.attribute("Name")?;
-            let value = match local_child(s, "EndpointReference") {
-                Some(inner) => SelectorValue::Epr(Box::new(epr_value(inner, nesting + 1)?)),
-                None => SelectorValue::Text(text(s).to_string()),
-            };
-            selectors.push(Selector {
-                name: name.to_string(),
-                value,
-            });
-        }
-    }
-    Some(Epr {
-        resource_uri: uri.to_string(),
-        selectors,
-    })
+/// EPR content as a property value, with or without an `EndpointReference` wrapper. Read by
+/// local names, more leniently than the headers' EPRs ([`parse_epr`]): clients put Address and
+/// ReferenceParameters in whatever namespace their serializer chose (AMT tooling sends them
+/// unqualified). Deeper than [`MAX_EPR_NESTING`] is not an EPR (the recursion must not be the
+/// client's to choose), nor is anything [`epr_at`] would refuse.
+fn epr_value(node: Node<'_, '_>) -> Option<Epr> {
+    epr_at(node, 0, false).ok()
 }
 
 fn positive_u32(node: Node<'_, '_>, what: &str) -> Result<u32, Fault> {
@@ -1503,6 +1532,18 @@ mod tests {
     }
 
     #[test]
+    fn the_written_out_nesting_text_names_the_limit() {
+        assert_eq!(
+            TOO_DEEP_EPR,
+            cat(&[
+                "Endpoint references nest deeper than ",
+                Dec::usize(MAX_EPR_NESTING).as_str(),
+                " levels.",
+            ])
+        );
+    }
+
+    #[test]
     fn epr_values_nest_only_so_deep() {
         // An EPR whose selector is an EPR whose selector ..., `n` levels below the value.
         let nested = |n: usize| {
@@ -1522,6 +1563,223 @@ mod tests {
             value_of(&nested(MAX_EPR_NESTING + 1)),
             PropertyValue::Wrapped(_)
         ));
+    }
+
+    /// The two EPR readers as they were before they became one function ([`epr_at`] with
+    /// `strict` or not), kept as the reference the merged one is checked against.
+    mod before_merge {
+        use super::super::*;
+
+        pub fn selector_set(set: Node<'_, '_>, nesting: usize) -> Result<Vec<Selector>, Fault> {
+            let mut out: Vec<Selector> = Vec::new();
+            for sel in element_children(set).filter(|s| is(*s, ns::WSMAN, "Selector")) {
+                let name = sel.attribute("Name").ok_or_else(|| {
+                    Fault::new(FaultKind::InvalidSelectors)
+                        .message("A selector has no Name attribute.")
+                })?;
+                if out.iter().any(|s| s.name.eq_ignore_ascii_case(name)) {
+                    return Err(Fault::with_detail(
+                        FaultKind::InvalidSelectors,
+                        FaultDetail::DuplicateSelectors,
+                    )
+                    .message(cat(&[
+                        "The selector '",
+                        name,
+                        "' appears more than once.",
+                    ])));
+                }
+                let value = match child(sel, ns::WSA, "EndpointReference") {
+                    Some(epr) => SelectorValue::Epr(Box::new(epr_at(epr, nesting + 1)?)),
+                    None => SelectorValue::Text(text(sel).to_string()),
+                };
+                out.push(Selector {
+                    name: name.to_string(),
+                    value,
+                });
+            }
+            Ok(out)
+        }
+
+        pub fn epr_at(node: Node<'_, '_>, nesting: usize) -> Result<Epr, Fault> {
+            if nesting > MAX_EPR_NESTING {
+                return Err(Fault::with_detail(
+                    FaultKind::InvalidSelectors,
+                    FaultDetail::InvalidValue,
+                )
+                .message(cat(&[
+                    "Endpoint references nest deeper than ",
+                    Dec::usize(MAX_EPR_NESTING).as_str(),
+                    " levels.",
+                ])));
+            }
+            let params = child(node, ns::WSA, "ReferenceParameters")
+                .or_else(|| child(node, ns::WSA, "ReferenceProperties"))
+                .ok_or_else(|| {
+                    Fault::with_detail(FaultKind::InvalidSelectors, FaultDetail::InvalidValue)
+                        .message("An endpoint reference has no wsa:ReferenceParameters.")
+                })?;
+            let resource_uri = child(params, ns::WSMAN, "ResourceURI")
+                .map(text)
+                .filter(|t| !t.is_empty())
+                .ok_or_else(|| {
+                    Fault::with_detail(FaultKind::InvalidSelectors, FaultDetail::InvalidValue)
+                        .message("An endpoint reference has no wsman:ResourceURI.")
+                })?;
+            let selectors = match child(params, ns::WSMAN, "SelectorSet") {
+                Some(set) => selector_set(set, nesting)?,
+                None => Vec::new(),
+            };
+            Ok(Epr {
+                resource_uri: resource_uri.to_string(),
+                selectors,
+            })
+        }
+
+        pub fn epr_value(node: Node<'_, '_>, nesting: usize) -> Option<Epr> {
+            if nesting > MAX_EPR_NESTING {
+                return None;
+            }
+            let node = local_child(node, "EndpointReference").unwrap_or(node);
+            let params = local_child(node, "ReferenceParameters")?;
+            let uri = local_child(params, "ResourceURI")?.text()?.trim();
+            if uri.is_empty() {
+                return None;
+            }
+            let mut selectors = Vec::new();
+            if let Some(set) = local_child(params, "SelectorSet") {
+                for s in element_children(set) {
+                    let name = s.attribute("Name")?;
+                    let value = match local_child(s, "EndpointReference") {
+                        Some(inner) => SelectorValue::Epr(Box::new(epr_value(inner, nesting + 1)?)),
+                        None => SelectorValue::Text(text(s).to_string()),
+                    };
+                    selectors.push(Selector {
+                        name: name.to_string(),
+                        value,
+                    });
+                }
+            }
+            Some(Epr {
+                resource_uri: uri.to_string(),
+                selectors,
+            })
+        }
+    }
+
+    /// A generated EPR-ish element: each part in the right namespace, another, none, or left
+    /// out; selectors named, unnamed, duplicated or not `Selector`s; EPR-valued selectors
+    /// nested past the limit; wrappers where they do and do not belong.
+    fn random_epr(rng: &mut u64, depth: usize) -> String {
+        fn next(rng: &mut u64, n: u64) -> u64 {
+            *rng ^= *rng << 13;
+            *rng ^= *rng >> 7;
+            *rng ^= *rng << 17;
+            *rng % n
+        }
+        /// Mostly the right prefix (0: wsa, 1: wsman), else another, none, or the value's own.
+        fn prefix(rng: &mut u64, right: usize) -> &'static str {
+            const PREFIXES: [&str; 4] = ["a:", "w:", "", "p:"];
+            match next(rng, 6) {
+                0 => PREFIXES[(right + 1) % 4],
+                1 => "",
+                2 => "p:",
+                _ => PREFIXES[right],
+            }
+        }
+        let mut out = String::new();
+        let wrapped = next(rng, 4) == 0;
+        if wrapped {
+            let p = prefix(rng, 0);
+            out += &format!("<{p}EndpointReference>");
+        }
+        if next(rng, 3) == 0 {
+            out += "<a:Address>x</a:Address>";
+        }
+        let params = match next(rng, 8) {
+            0 => "ReferenceProperties",
+            1 => "Other",
+            _ => "ReferenceParameters",
+        };
+        let pp = prefix(rng, 0);
+        out += &format!("<{pp}{params}>");
+        if next(rng, 6) != 0 {
+            let p = prefix(rng, 1);
+            let uri = ["http://x/S", " ", "", " http://x/T "][next(rng, 4) as usize];
+            out += &format!("<{p}ResourceURI>{uri}</{p}ResourceURI>");
+        }
+        if next(rng, 4) != 0 {
+            let p = prefix(rng, 1);
+            out += &format!("<{p}SelectorSet>");
+            for _ in 0..next(rng, 4) {
+                let sp = prefix(rng, 1);
+                let local = if next(rng, 8) == 0 {
+                    "Other"
+                } else {
+                    "Selector"
+                };
+                let name = ["Name=\"N\"", "Name=\"n\"", "Name=\"M\"", ""][next(rng, 4) as usize];
+                out += &format!("<{sp}{local} {name}>");
+                if depth < 4 && next(rng, 3) == 0 {
+                    let ep = prefix(rng, 0);
+                    let inner = random_epr(rng, depth + 1);
+                    out += &format!("<{ep}EndpointReference>{inner}</{ep}EndpointReference>");
+                } else {
+                    out += " v ";
+                }
+                out += &format!("</{sp}{local}>");
+            }
+            out += &format!("</{p}SelectorSet>");
+        }
+        out += &format!("</{pp}{params}>");
+        if wrapped {
+            // Sometimes the wrapper's end tag names another prefix: not well-formed, skipped.
+            let p = prefix(rng, 0);
+            out += &format!("</{p}EndpointReference>");
+        }
+        out
+    }
+
+    #[test]
+    fn the_merged_epr_reader_reads_as_the_two_before_it() {
+        let mut rng = 0x2545_f491_4f6c_dd1d_u64;
+        let (mut parsed, mut strict_ok, mut lenient_ok) = (0, 0, 0);
+        for _ in 0..40_000 {
+            let inner = random_epr(&mut rng, 0);
+            let xml = format!(
+                r#"<p:V xmlns:p="http://x/C" xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing" xmlns:w="http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd">{inner}</p:V>"#
+            );
+            let Ok(doc) = roxmltree::Document::parse(&xml) else {
+                continue;
+            };
+            parsed += 1;
+            let node = doc.root_element();
+            let strict = parse_epr(node);
+            assert_eq!(strict, before_merge::epr_at(node, 0), "{xml}");
+            strict_ok += usize::from(strict.is_ok());
+            let lenient = epr_value(node);
+            assert_eq!(lenient, before_merge::epr_value(node, 0), "{xml}");
+            lenient_ok += usize::from(lenient.is_some());
+            for set in node
+                .descendants()
+                .filter(|n| n.tag_name().name() == "SelectorSet")
+            {
+                assert_eq!(
+                    parse_selector_set(set),
+                    before_merge::selector_set(set, 0),
+                    "{xml}"
+                );
+            }
+        }
+        // The generator reaches both outcomes of both readers.
+        assert!(parsed > 20_000, "{parsed}");
+        assert!(
+            strict_ok > 1_000 && strict_ok < parsed - 1_000,
+            "{strict_ok}"
+        );
+        assert!(
+            lenient_ok > 1_000 && lenient_ok < parsed - 1_000,
+            "{lenient_ok}"
+        );
     }
 
     fn with_request<R>(xml: &str, f: impl FnOnce(Request<'_, '_>) -> R) -> R {
@@ -1599,6 +1857,38 @@ mod tests {
             assert_eq!(charset(Some(value)), hint, "{value}");
         }
         assert_eq!(charset(None), CharsetHint::Unspecified);
+    }
+
+    /// The hand-written unquoting takes off what `trim_matches('"')` did: every quote at
+    /// either end, with whitespace trimmed outside and inside them.
+    #[test]
+    fn charset_values_are_unquoted_as_trim_matches_unquotes_them() {
+        let hint_of = |val: &str| match val {
+            v if v.eq_ignore_ascii_case("utf-8") || v.eq_ignore_ascii_case("utf8") => {
+                CharsetHint::Utf8
+            }
+            v if v.eq_ignore_ascii_case("utf-16") || v.eq_ignore_ascii_case("utf-16le") => {
+                CharsetHint::Utf16Le
+            }
+            v if v.eq_ignore_ascii_case("utf-16be") => CharsetHint::Utf16Be,
+            _ => CharsetHint::Other,
+        };
+        let parts = ["\"", " ", "\u{a0}", "utf-8", "UTF-16BE", "x", "'"];
+        let mut tried = 0;
+        for a in parts {
+            for b in parts {
+                for c in parts {
+                    for d in parts {
+                        let val = format!("{a}{b}{c}{d}");
+                        let old = hint_of(val.trim().trim_matches('"').trim());
+                        let header = format!("application/soap+xml; charset={val}");
+                        assert_eq!(charset(Some(&header)), old, "{val:?}");
+                        tried += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(tried, 7 * 7 * 7 * 7);
     }
 
     #[test]

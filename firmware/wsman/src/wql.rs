@@ -43,6 +43,12 @@ pub const MAX_TOKENS: usize = 512;
 /// a 64 KiB MCU should configure fewer (see `Limits::max_filter_depth`).
 pub const MAX_DEPTH: usize = 16;
 
+/// The fault texts of [`MAX_QUERY_LEN`] and [`MAX_TOKENS`], written out (a test checks the
+/// numbers) rather than built from the constants on each refusal, which took ~50 B of the
+/// bare-metal image's flash per text.
+const TOO_LONG: &str = "The WQL query is longer than 4096 bytes.";
+const TOO_MANY_TOKENS: &str = "The WQL query has more than 512 tokens.";
+
 /// A parsed `SELECT`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Query {
@@ -201,15 +207,11 @@ fn resolve(o: &Operand, lookup: &dyn Fn(&str) -> Option<Value>) -> Value {
 
 /// Orders two values, or `None` (unknown) for NULLs, mismatched types and ordering booleans.
 /// Strings compare case-insensitively, as WQL does on Windows (by `char::to_lowercase`, through
-/// [`casefold::lowercase`], which maps the same without core's 11.7 KiB table).
+/// [`casefold::folded`], which maps the same without core's 11.7 KiB table).
 fn compare(a: &Value, b: &Value, op: CmpOp) -> Option<Ordering> {
     match (a, b) {
         (Value::Int(x), Value::Int(y)) => Some(x.cmp(y)),
-        (Value::Str(x), Value::Str(y)) => Some(
-            x.chars()
-                .flat_map(casefold::lowercase)
-                .cmp(y.chars().flat_map(casefold::lowercase)),
-        ),
+        (Value::Str(x), Value::Str(y)) => Some(casefold::folded(x).cmp(casefold::folded(y))),
         (Value::Bool(x), Value::Bool(y)) if matches!(op, CmpOp::Eq | CmpOp::Ne) => Some(x.cmp(y)),
         _ => None,
     }
@@ -233,14 +235,10 @@ enum Tok {
 
 fn tokenize(text: &str) -> Result<Vec<Tok>, Fault> {
     let mut toks = Vec::new();
-    let mut it = text.char_indices().peekable();
-    while let Some(&(_, c)) = it.peek() {
+    let mut it = text.chars().peekable();
+    while let Some(&c) = it.peek() {
         if toks.len() >= MAX_TOKENS {
-            return Err(cannot(cat(&[
-                "The WQL query has more than ",
-                Dec::usize(MAX_TOKENS).as_str(),
-                " tokens.",
-            ])));
+            return Err(cannot(TOO_MANY_TOKENS));
         }
         // The grammar is ASCII (keywords, names, numbers); only string literals may hold other
         // characters. ASCII tests also keep the Unicode property tables out of the MCU image.
@@ -272,18 +270,18 @@ fn tokenize(text: &str) -> Result<Vec<Tok>, Fault> {
             '!' => {
                 it.next();
                 match it.next() {
-                    Some((_, '=')) => Tok::Op(CmpOp::Ne),
+                    Some('=') => Tok::Op(CmpOp::Ne),
                     _ => return Err(cannot("'!' must be followed by '=' in WQL.")),
                 }
             }
             '<' => {
                 it.next();
                 match it.peek() {
-                    Some((_, '=')) => {
+                    Some('=') => {
                         it.next();
                         Tok::Op(CmpOp::Le)
                     }
-                    Some((_, '>')) => {
+                    Some('>') => {
                         it.next();
                         Tok::Op(CmpOp::Ne)
                     }
@@ -292,7 +290,7 @@ fn tokenize(text: &str) -> Result<Vec<Tok>, Fault> {
             }
             '>' => {
                 it.next();
-                if matches!(it.peek(), Some((_, '='))) {
+                if matches!(it.peek(), Some('=')) {
                     it.next();
                     Tok::Op(CmpOp::Ge)
                 } else {
@@ -305,20 +303,20 @@ fn tokenize(text: &str) -> Result<Vec<Tok>, Fault> {
                 loop {
                     match it.next() {
                         None => return Err(cannot("A WQL string literal is not terminated.")),
-                        Some((_, '\\')) => match it.next() {
-                            Some((_, e)) => s.push(e),
+                        Some('\\') => match it.next() {
+                            Some(e) => s.push(e),
                             None => return Err(cannot("A WQL string literal is not terminated.")),
                         },
-                        Some((_, q)) if q == c => {
+                        Some(q) if q == c => {
                             // A doubled quote stands for one quote character.
-                            if matches!(it.peek(), Some((_, n)) if *n == c) {
+                            if matches!(it.peek(), Some(n) if *n == c) {
                                 it.next();
                                 s.push(c);
                             } else {
                                 break;
                             }
                         }
-                        Some((_, ch)) => s.push(ch),
+                        Some(ch) => s.push(ch),
                     }
                 }
                 Tok::Str(s)
@@ -329,7 +327,7 @@ fn tokenize(text: &str) -> Result<Vec<Tok>, Fault> {
                     it.next();
                     digits.push('-');
                 }
-                while let Some(&(_, d)) = it.peek() {
+                while let Some(&d) = it.peek() {
                     if d.is_ascii_digit() {
                         digits.push(d);
                         it.next();
@@ -337,7 +335,7 @@ fn tokenize(text: &str) -> Result<Vec<Tok>, Fault> {
                         break;
                     }
                 }
-                if matches!(it.peek(), Some((_, ch)) if ch.is_ascii_alphanumeric() || *ch == '_' || *ch == '.')
+                if matches!(it.peek(), Some(ch) if ch.is_ascii_alphanumeric() || *ch == '_' || *ch == '.')
                 {
                     return Err(cannot("WQL numbers must be decimal integers."));
                 }
@@ -347,7 +345,7 @@ fn tokenize(text: &str) -> Result<Vec<Tok>, Fault> {
             }
             c if c.is_ascii_alphabetic() || c == '_' => {
                 let mut id = String::new();
-                while let Some(&(_, d)) = it.peek() {
+                while let Some(&d) = it.peek() {
                     if d.is_ascii_alphanumeric() || d == '_' {
                         id.push(d);
                         it.next();
@@ -460,14 +458,14 @@ impl Parser {
 
     fn query(&mut self) -> Parsed<Query> {
         self.expect_keyword("SELECT", "WQL: expected SELECT.")?;
-        let properties = if self.peek() == Some(&Tok::Star) {
+        let properties = if matches!(self.peek(), Some(Tok::Star)) {
             self.pos += 1;
             None
         } else {
             let mut props = Vec::new();
             loop {
                 props.push(self.name("WQL: expected a property name.")?);
-                if self.peek() == Some(&Tok::Comma) {
+                if matches!(self.peek(), Some(Tok::Comma)) {
                     self.pos += 1;
                 } else {
                     break;
@@ -521,13 +519,13 @@ impl Parser {
         if depth > self.max_depth {
             return Err(Syntax::TooDeep);
         }
-        let mut e = if self.peek() == Some(&Tok::LParen) {
+        let mut e = if matches!(self.peek(), Some(Tok::LParen)) {
             if depth + 1 > self.max_depth {
                 return Err(Syntax::TooDeep);
             }
             self.pos += 1;
             let inner = self.condition(depth + 1)?;
-            if self.bump() != Some(Tok::RParen) {
+            if !matches!(self.bump(), Some(Tok::RParen)) {
                 return Err(Syntax::Error("WQL: missing ')'."));
             }
             inner
@@ -589,11 +587,7 @@ pub fn parse(text: &str) -> Result<Query, Fault> {
 /// deeper than the image's stack allows is a `wsman:CannotProcessFilter`, never a stack overflow.
 pub fn parse_nested(text: &str, max_depth: usize) -> Result<Query, Fault> {
     if text.len() > MAX_QUERY_LEN {
-        return Err(cannot(cat(&[
-            "The WQL query is longer than ",
-            Dec::usize(MAX_QUERY_LEN).as_str(),
-            " bytes.",
-        ])));
+        return Err(cannot(TOO_LONG));
     }
     let toks = tokenize(text)?;
     let max_depth = max_depth.min(MAX_DEPTH);
@@ -618,6 +612,19 @@ mod tests {
     use alloc::format;
     use alloc::string::ToString;
     use alloc::vec;
+
+    #[test]
+    fn the_written_out_limit_texts_name_the_limits() {
+        let built = |pre: &str, n: usize, post: &str| cat(&[pre, Dec::usize(n).as_str(), post]);
+        assert_eq!(
+            TOO_LONG,
+            built("The WQL query is longer than ", MAX_QUERY_LEN, " bytes.")
+        );
+        assert_eq!(
+            TOO_MANY_TOKENS,
+            built("The WQL query has more than ", MAX_TOKENS, " tokens.")
+        );
+    }
 
     fn row(name: &str) -> Option<Value> {
         match name.to_ascii_lowercase().as_str() {
