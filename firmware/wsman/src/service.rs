@@ -506,12 +506,15 @@ impl Service {
             selectors: &h.selectors,
             namespace: h.namespace.as_deref(),
         };
-        match &req.op {
-            Operation::Identify => Err(Fault::new(FaultKind::InternalError)),
+        // What the operation leaves for the response's body: the markup it rendered, or
+        // nothing (an empty `s:Body`). Every such operation is answered by the one `render`
+        // below; Enumerate and Pull render their batches themselves.
+        let body: Option<XmlWriter> = match &req.op {
+            Operation::Identify => return Err(Fault::new(FaultKind::InternalError)),
             Operation::Get => {
                 let mut body = XmlWriter::new();
                 provider.get(&target(resource()?), &mut body)?;
-                self.single(h, &response_action(h), body.as_str(), charset)
+                Some(body)
             }
             Operation::Put(new) => {
                 let uri = resource()?;
@@ -522,7 +525,7 @@ impl Service {
                 let new = envelope::parse_representation(new);
                 let mut body = XmlWriter::new();
                 provider.put(&target(uri), &new, &mut body)?;
-                self.single(h, &response_action(h), body.as_str(), charset)
+                Some(body)
             }
             Operation::Create(new) => {
                 let uri = resource()?;
@@ -535,18 +538,18 @@ impl Service {
                 body.open("x:ResourceCreated", &[("xmlns:x", ns::WXF)]);
                 respond::write_epr(&mut body, &epr);
                 body.close("x:ResourceCreated");
-                self.single(h, &response_action(h), body.as_str(), charset)
+                Some(body)
             }
             Operation::Delete => {
                 provider.delete(&target(resource()?))?;
-                self.render(h, &response_action(h), None, &ResponseBody::Empty, charset)
+                None
             }
             Operation::Invoke { method, input } => {
                 let mut body = XmlWriter::new();
                 let target = target(resource()?);
                 let input = envelope::parse_properties(*input);
                 provider.invoke(&target, method, &input, &mut body)?;
-                self.single(h, &response_action(h), body.as_str(), charset)
+                Some(body)
             }
             Operation::Enumerate(e) => {
                 let spec = EnumSpec {
@@ -554,9 +557,9 @@ impl Service {
                     namespace: h.namespace.clone(),
                     filter: e.filter.clone(),
                 };
-                self.enumerate(provider, meta, h, spec, e, (charset, pending))
+                return self.enumerate(provider, meta, h, spec, e, (charset, pending));
             }
-            Operation::Pull(p) => self.pull(provider, ev, meta, h, p, (charset, pending)),
+            Operation::Pull(p) => return self.pull(provider, ev, meta, h, p, (charset, pending)),
             Operation::Release(token) => {
                 let user = meta.user.unwrap_or("");
                 let ctx = self.contexts.take(token, user, meta.now_ms)?;
@@ -564,7 +567,7 @@ impl Service {
                     self.contexts.put_back(ctx, meta.now_ms);
                     return Err(f);
                 }
-                self.render(h, &response_action(h), None, &ResponseBody::Empty, charset)
+                None
             }
             #[cfg(feature = "eventing")]
             Operation::Event { op, header, body } => {
@@ -582,21 +585,16 @@ impl Service {
                 };
                 let mut out = XmlWriter::new();
                 events.handle(&req, &mut out)?;
-                if out.as_str().is_empty() {
-                    self.render(h, &response_action(h), None, &ResponseBody::Empty, charset)
-                } else {
-                    self.single(h, &response_action(h), out.as_str(), charset)
-                }
+                (!out.as_str().is_empty()).then_some(out)
             }
-            Operation::Renew | Operation::GetStatus | Operation::Unknown => Err(Fault::new(
-                FaultKind::ActionNotSupported,
-            )
-            .message(crate::text::cat(&[
-                "The action '",
-                h.action.unwrap_or(""),
-                "' is not supported.",
-            ]))),
-        }
+            Operation::Renew | Operation::GetStatus | Operation::Unknown => {
+                return Err(not_supported(h));
+            }
+        };
+        let body = body
+            .as_ref()
+            .map_or(ResponseBody::Empty, |b| ResponseBody::Raw(b.as_str()));
+        self.render(h, &response_action(h), None, &body, charset)
     }
 
     /// The header of a response to `h`, under a fresh MessageID.
@@ -633,16 +631,6 @@ impl Service {
         respond::write_response(&mut out, &head, body);
         debug_assert_eq!(out.len(), len, "response_len disagrees with write_response");
         Ok(out.into_string())
-    }
-
-    fn single(
-        &mut self,
-        h: &envelope::Header<'_>,
-        action: &str,
-        body: &str,
-        charset: Charset,
-    ) -> Result<String, Fault> {
-        self.render(h, action, None, &ResponseBody::Raw(body), charset)
     }
 
     /// Bytes left for items once the rest of the envelope is written, and the bytes of the rest:
@@ -1162,7 +1150,6 @@ fn too_big() -> Fault {
 }
 
 /// ActionNotSupported for the request's action.
-#[cfg(feature = "eventing")]
 fn not_supported(h: &envelope::Header<'_>) -> Fault {
     Fault::new(FaultKind::ActionNotSupported).message(crate::text::cat(&[
         "The action '",
