@@ -183,10 +183,12 @@ pub fn write_response(out: &mut XmlWriter, head: &ResponseHeader<'_>, body: &Res
 
 /// Writes the Identify response: empty header, as Windows sends it (wsman.md §3.2).
 /// `profiles` is `None` for unauthenticated callers, which must not learn the security setup.
-pub fn write_identify<P: AsRef<str>>(
+/// An iterator rather than a slice: the service lists either the listener's `&str`s or its own
+/// `String`s, and one (not generic) copy of this serves both.
+pub fn write_identify(
     out: &mut XmlWriter,
     identity: &Identity,
-    profiles: Option<&[P]>,
+    profiles: Option<&mut dyn Iterator<Item = &str>>,
 ) {
     open_envelope(out, &[("xmlns:s", ns::SOAP), ("xmlns:wsmid", ns::WSMID)]);
     out.empty("s:Header", &[]);
@@ -198,7 +200,7 @@ pub fn write_identify<P: AsRef<str>>(
     if let Some(profiles) = profiles {
         out.open("wsmid:SecurityProfiles", &[]);
         for p in profiles {
-            out.leaf("wsmid:SecurityProfileName", p.as_ref());
+            out.leaf("wsmid:SecurityProfileName", p);
         }
         out.close("wsmid:SecurityProfiles");
     }

@@ -378,16 +378,13 @@ impl Service {
         if let Operation::Identify = req.op {
             let mut out = XmlWriter::new();
             let identity = provider.identity();
-            match meta.security_profiles {
-                Some(listener) => {
-                    respond::write_identify(&mut out, &identity, meta.user.map(|_| listener))
-                }
-                None => respond::write_identify(
-                    &mut out,
-                    &identity,
-                    meta.user.map(|_| self.security_profiles.as_slice()),
-                ),
-            }
+            let mut listener = meta.security_profiles.map(|l| l.iter().copied());
+            let mut own = self.security_profiles.iter().map(String::as_str);
+            let profiles: &mut dyn Iterator<Item = &str> = match &mut listener {
+                Some(l) => l,
+                None => &mut own,
+            };
+            respond::write_identify(&mut out, &identity, meta.user.map(|_| profiles));
             return Outcome::Identify(out.into_string());
         }
         if meta.user.is_none() {
