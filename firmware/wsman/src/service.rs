@@ -437,9 +437,7 @@ impl Service {
                 ]));
             return self.fault(&f, relates_to, &[]);
         }
-        // The MessageID outlives the DOM for the fault's RelatesTo (copied on errors only).
-        let relates = |h: &envelope::Header<'_>| h.message_id.map(String::from);
-        let result = match Detached::of(req) {
+        match Detached::of(req) {
             Ok(mut detached) => {
                 // Enumerate and Pull write the largest responses and need nothing from the DOM
                 // to do it: the DOM (and a decoded UTF-16 copy) is freed before the response
@@ -447,19 +445,26 @@ impl Service {
                 drop(doc);
                 drop(text);
                 let req = detached.view();
-                self.dispatch(provider, ev, meta, &req, (*charset, pending))
-                    .map_err(|f| (f, relates(&req.header)))
+                let relates_to = req.header.message_id;
+                let result = self.dispatch(provider, ev, meta, req, (*charset, pending));
+                self.answer(result, relates_to)
             }
-            Err(req) => self
-                .dispatch(provider, ev, meta, &req, (*charset, pending))
-                .map_err(|f| (f, relates(&req.header))),
-        };
+            Err(req) => {
+                let relates_to = req.header.message_id;
+                let result = self.dispatch(provider, ev, meta, req, (*charset, pending));
+                self.answer(result, relates_to)
+            }
+        }
+    }
+
+    /// The outcome of a dispatched request: its response, or its fault relating to it.
+    fn answer(&mut self, result: Result<String, Fault>, relates_to: Option<&str>) -> Outcome {
         match result {
             Ok(text) => Outcome::Envelope {
                 kind: ReplyKind::Success,
                 text,
             },
-            Err((f, relates_to)) => self.fault(&f, relates_to.as_deref(), &[]),
+            Err(f) => self.fault(&f, relates_to, &[]),
         }
     }
 
@@ -493,10 +498,11 @@ impl Service {
         provider: &P,
         ev: Ev<'_>,
         meta: &RequestMeta<'_>,
-        req: &Request<'_, '_>,
+        req: Request<'_, '_>,
         (charset, pending): (Charset, Pending<'_>),
     ) -> Result<String, Fault> {
-        let h = &req.header;
+        let Request { header: h, op } = req;
+        let h = &h;
         let resource = || h.resource_uri.ok_or_else(Fault::unknown_resource);
         let target = |uri| Target {
             resource_uri: uri,
@@ -506,7 +512,7 @@ impl Service {
         // What the operation leaves for the response's body: the markup it rendered, or
         // nothing (an empty `s:Body`). Every such operation is answered by the one `render`
         // below; Enumerate and Pull render their batches themselves.
-        let body: Option<XmlWriter> = match &req.op {
+        let body: Option<XmlWriter> = match op {
             Operation::Identify => return Err(Fault::new(FaultKind::InternalError)),
             Operation::Get => {
                 let mut body = XmlWriter::new();
@@ -544,19 +550,20 @@ impl Service {
             Operation::Invoke { method, input } => {
                 let mut body = XmlWriter::new();
                 let target = target(resource()?);
-                let input = envelope::parse_properties(*input);
+                let input = envelope::parse_properties(input);
                 provider.invoke(&target, method, &input, &mut body)?;
                 Some(body)
             }
-            Operation::Enumerate(e) => {
+            Operation::Enumerate(mut e) => {
                 let spec = EnumSpec {
                     resource_uri: String::from(resource()?),
                     namespace: h.namespace.clone(),
-                    filter: e.filter.clone(),
+                    // Moved, not copied: the request is done with it.
+                    filter: core::mem::replace(&mut e.filter, crate::provider::Filter::None),
                 };
-                return self.enumerate(provider, meta, h, spec, e, (charset, pending));
+                return self.enumerate(provider, meta, h, spec, &e, (charset, pending));
             }
-            Operation::Pull(p) => return self.pull(provider, ev, meta, h, p, (charset, pending)),
+            Operation::Pull(p) => return self.pull(provider, ev, meta, h, &p, (charset, pending)),
             Operation::Release(token) => {
                 let user = meta.user.unwrap_or("");
                 let ctx = self.contexts.take(token, user, meta.now_ms)?;
@@ -572,11 +579,11 @@ impl Service {
                     return Err(not_supported(h));
                 };
                 let req = crate::events::EventRequest {
-                    op: *op,
+                    op,
                     user: meta.user.unwrap_or(""),
                     now_ms: meta.now_ms,
-                    header: *header,
-                    body: *body,
+                    header,
+                    body,
                     to: h.to,
                     resource_uri: h.resource_uri,
                 };
