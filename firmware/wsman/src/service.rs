@@ -437,23 +437,21 @@ impl Service {
                 ]));
             return self.fault(&f, relates_to, &[]);
         }
-        match Detached::of(req) {
-            Ok(mut detached) => {
-                // Enumerate and Pull write the largest responses and need nothing from the DOM
-                // to do it: the DOM (and a decoded UTF-16 copy) is freed before the response
-                // exists, so a request's heap peak is the larger of the two, not their sum.
-                drop(doc);
-                drop(text);
-                let req = detached.view();
-                let relates_to = req.header.message_id;
-                let result = self.dispatch(provider, ev, meta, req, (*charset, pending));
-                self.answer(result, relates_to)
-            }
-            Err(req) => {
-                let relates_to = req.header.message_id;
-                let result = self.dispatch(provider, ev, meta, req, (*charset, pending));
-                self.answer(result, relates_to)
-            }
+        if Detached::applies(&req.op) {
+            let mut detached = Detached::of(req);
+            // Enumerate and Pull write the largest responses and need nothing from the DOM to
+            // do it: the DOM (and a decoded UTF-16 copy) is freed before the response exists,
+            // so a request's heap peak is the larger of the two, not their sum.
+            drop(doc);
+            drop(text);
+            let req = detached.view();
+            let relates_to = req.header.message_id;
+            let result = self.dispatch(provider, ev, meta, req, (*charset, pending));
+            self.answer(result, relates_to)
+        } else {
+            let relates_to = req.header.message_id;
+            let result = self.dispatch(provider, ev, meta, req, (*charset, pending));
+            self.answer(result, relates_to)
         }
     }
 
@@ -1015,18 +1013,17 @@ enum DetachedOp {
 }
 
 impl Detached {
-    /// The request back for the operations that keep the DOM (their bodies are DOM nodes, and
-    /// their responses are single instances).
-    // The request goes back by value once, on the stack; boxing it would put it on the heap this
-    // exists to spare.
-    #[allow(clippy::result_large_err)]
-    fn of<'a, 'i>(req: Request<'a, 'i>) -> Result<Self, Request<'a, 'i>> {
-        if !matches!(
-            req.op,
+    /// Whether a request of this operation is detached from its DOM before dispatch; the
+    /// others keep it (their bodies are DOM nodes, and their responses are single instances).
+    fn applies(op: &Operation<'_, '_>) -> bool {
+        matches!(
+            op,
             Operation::Enumerate(_) | Operation::Pull(_) | Operation::Release(_)
-        ) {
-            return Err(req);
-        }
+        )
+    }
+
+    /// The parts of an Enumerate, Pull or Release ([`Self::applies`]) that dispatch reads.
+    fn of(req: Request<'_, '_>) -> Self {
         let Request { header: h, op } = req;
         let mut strings = String::new();
         let mut keep = |s: Option<&str>| {
@@ -1050,7 +1047,7 @@ impl Detached {
             Operation::Release(token) => DetachedOp::Release(keep(Some(token)).unwrap_or_default()),
             _ => DetachedOp::Release(0..0),
         };
-        Ok(Self {
+        Self {
             strings,
             action,
             message_id,
@@ -1061,7 +1058,7 @@ impl Detached {
             operation_timeout_ms: h.operation_timeout_ms,
             request_total_items: h.request_total_items,
             op,
-        })
+        }
     }
 
     /// The request again, borrowing the strings and taking the owned parts back (once). Options
