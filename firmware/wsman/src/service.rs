@@ -41,7 +41,7 @@ use crate::fault::{Fault, FaultDetail, FaultKind};
 use crate::ns;
 use crate::provider::{EnumSpec, Provider, Target};
 use crate::respond::{self, ResponseBody, ResponseHeader};
-use crate::rng::{TokenGen, UUID_LEN};
+use crate::rng::{TokenGen, Uuid};
 use crate::xml::XmlWriter;
 
 /// Protocol limits. Every bound on untrusted input lives here and is set from the board file.
@@ -645,11 +645,11 @@ impl Service {
         pull: bool,
         charset: Charset,
     ) -> Result<(usize, usize), Fault> {
-        let dummy = [b'X'; UUID_LEN];
-        let token = core::str::from_utf8(&dummy).unwrap_or("");
+        let dummy = Uuid::PLACEHOLDER;
+        let token = dummy.as_str();
         let head = ResponseHeader {
             action,
-            message_id: crate::rng::TokenGen::new(0).next_uuid(),
+            message_id: Uuid::PLACEHOLDER,
             relates_to: h.message_id,
             total_items,
         };
