@@ -445,19 +445,26 @@ impl Service {
             drop(doc);
             drop(text);
             let req = detached.view();
-            let relates_to = req.header.message_id;
-            let result = self.dispatch(provider, ev, meta, req, (*charset, pending));
-            self.answer(result, relates_to)
+            self.answer(provider, ev, meta, req, (*charset, pending))
         } else {
-            let relates_to = req.header.message_id;
-            let result = self.dispatch(provider, ev, meta, req, (*charset, pending));
-            self.answer(result, relates_to)
+            self.answer(provider, ev, meta, req, (*charset, pending))
         }
     }
 
-    /// The outcome of a dispatched request: its response, or its fault relating to it.
-    fn answer(&mut self, result: Result<String, Fault>, relates_to: Option<&str>) -> Outcome {
-        match result {
+    /// Dispatches one authenticated request: its response, or its fault relating to it. Out of
+    /// line: it is called for detached and DOM-backed requests alike, and one copy of it (and
+    /// of `dispatch`, inlined here) is enough flash.
+    #[inline(never)]
+    fn answer<P: Provider>(
+        &mut self,
+        provider: &P,
+        ev: Ev<'_>,
+        meta: &RequestMeta<'_>,
+        req: Request<'_, '_>,
+        out: (Charset, Pending<'_>),
+    ) -> Outcome {
+        let relates_to = req.header.message_id;
+        match self.dispatch(provider, ev, meta, req, out) {
             Ok(text) => Outcome::Envelope {
                 kind: ReplyKind::Success,
                 text,
@@ -488,9 +495,7 @@ impl Service {
         }
     }
 
-    /// Decides one authenticated request and renders its success envelope. Out of line: it is
-    /// called for detached and DOM-backed requests alike, and one copy of it is enough flash.
-    #[inline(never)]
+    /// Decides one authenticated request and renders its success envelope.
     fn dispatch<P: Provider>(
         &mut self,
         provider: &P,
