@@ -498,61 +498,35 @@ const KINDS: usize = FaultKind::ALL.len();
 #[cfg(feature = "eventing")]
 const KINDS: usize = FaultKind::ALL.len() + FaultKind::EVENTING.len();
 
+/// Every [`FaultDetail`]'s name in declaration order, space-separated: one string read by the
+/// discriminant rather than a `match` of one literal per variant, whose table of (pointer,
+/// length) pairs was 8 bytes a name of the bare-metal image's flash. A test checks each name
+/// against its variant's. (A macro so that `concat!` can append the WS-Eventing ones.)
+macro_rules! common_detail_names {
+    () => {
+        concat!(
+            "ActionMismatch InvalidResourceURI InsufficientSelectors UnexpectedSelectors ",
+            "TypeMismatch InvalidValue AmbiguousSelectors DuplicateSelectors MaxEnvelopeSize ",
+            "MaxEnvelopeSizeExceeded MinimumEnvelopeLimit ServiceEnvelopeLimit SelectorLimit ",
+            "OptionLimit CharacterSet EncodingType OperationTimeout AddressingMode ",
+            "EnumerationMode FilteringRequired Locale DataLocale FragmentLevelAccess ",
+            "NotSupported InvalidName InvalidValues MissingValues InvalidNamespace",
+        )
+    };
+}
+#[cfg(not(feature = "eventing"))]
+const DETAIL_NAMES: &str = common_detail_names!();
+#[cfg(feature = "eventing")]
+const DETAIL_NAMES: &str = concat!(
+    common_detail_names!(),
+    " Expired Invalid UnusableAddress AuthorizationMode Heartbeats Bookmarks MaxElements",
+    " MaxTime MaxEnvelopePolicy DeliveryRetries FormatMismatch",
+);
+
 impl FaultDetail {
-    /// The local part of the `…/faultDetail/<Name>` URI.
-    pub const fn name(self) -> &'static str {
-        match self {
-            FaultDetail::ActionMismatch => "ActionMismatch",
-            FaultDetail::InvalidResourceURI => "InvalidResourceURI",
-            FaultDetail::InsufficientSelectors => "InsufficientSelectors",
-            FaultDetail::UnexpectedSelectors => "UnexpectedSelectors",
-            FaultDetail::TypeMismatch => "TypeMismatch",
-            FaultDetail::InvalidValue => "InvalidValue",
-            FaultDetail::AmbiguousSelectors => "AmbiguousSelectors",
-            FaultDetail::DuplicateSelectors => "DuplicateSelectors",
-            FaultDetail::MaxEnvelopeSize => "MaxEnvelopeSize",
-            FaultDetail::MaxEnvelopeSizeExceeded => "MaxEnvelopeSizeExceeded",
-            FaultDetail::MinimumEnvelopeLimit => "MinimumEnvelopeLimit",
-            FaultDetail::ServiceEnvelopeLimit => "ServiceEnvelopeLimit",
-            FaultDetail::SelectorLimit => "SelectorLimit",
-            FaultDetail::OptionLimit => "OptionLimit",
-            FaultDetail::CharacterSet => "CharacterSet",
-            FaultDetail::EncodingType => "EncodingType",
-            FaultDetail::OperationTimeout => "OperationTimeout",
-            FaultDetail::AddressingMode => "AddressingMode",
-            FaultDetail::EnumerationMode => "EnumerationMode",
-            FaultDetail::FilteringRequired => "FilteringRequired",
-            FaultDetail::Locale => "Locale",
-            FaultDetail::DataLocale => "DataLocale",
-            FaultDetail::FragmentLevelAccess => "FragmentLevelAccess",
-            FaultDetail::NotSupported => "NotSupported",
-            FaultDetail::InvalidName => "InvalidName",
-            FaultDetail::InvalidValues => "InvalidValues",
-            FaultDetail::MissingValues => "MissingValues",
-            FaultDetail::InvalidNamespace => "InvalidNamespace",
-            #[cfg(feature = "eventing")]
-            FaultDetail::Expired => "Expired",
-            #[cfg(feature = "eventing")]
-            FaultDetail::Invalid => "Invalid",
-            #[cfg(feature = "eventing")]
-            FaultDetail::UnusableAddress => "UnusableAddress",
-            #[cfg(feature = "eventing")]
-            FaultDetail::AuthorizationMode => "AuthorizationMode",
-            #[cfg(feature = "eventing")]
-            FaultDetail::Heartbeats => "Heartbeats",
-            #[cfg(feature = "eventing")]
-            FaultDetail::Bookmarks => "Bookmarks",
-            #[cfg(feature = "eventing")]
-            FaultDetail::MaxElements => "MaxElements",
-            #[cfg(feature = "eventing")]
-            FaultDetail::MaxTime => "MaxTime",
-            #[cfg(feature = "eventing")]
-            FaultDetail::MaxEnvelopePolicy => "MaxEnvelopePolicy",
-            #[cfg(feature = "eventing")]
-            FaultDetail::DeliveryRetries => "DeliveryRetries",
-            #[cfg(feature = "eventing")]
-            FaultDetail::FormatMismatch => "FormatMismatch",
-        }
+    /// The local part of the `…/faultDetail/<Name>` URI: the variant's own name.
+    pub fn name(self) -> &'static str {
+        DETAIL_NAMES.split(' ').nth(self as usize).unwrap_or("")
     }
 
     /// Windows has dedicated codes for a few details; they tell a Windows client more than the
@@ -608,6 +582,66 @@ mod tests {
                 None => assert_eq!(spec.code.qname().strip_prefix("s:"), Some(name.as_str())),
             }
         }
+    }
+
+    /// [`DETAIL_NAMES`] is read by discriminant: each detail's name is its variant's.
+    #[test]
+    fn detail_names_are_the_variants() {
+        use FaultDetail::*;
+        let all = alloc::vec![
+            ActionMismatch,
+            InvalidResourceURI,
+            InsufficientSelectors,
+            UnexpectedSelectors,
+            TypeMismatch,
+            InvalidValue,
+            AmbiguousSelectors,
+            DuplicateSelectors,
+            MaxEnvelopeSize,
+            MaxEnvelopeSizeExceeded,
+            MinimumEnvelopeLimit,
+            ServiceEnvelopeLimit,
+            SelectorLimit,
+            OptionLimit,
+            CharacterSet,
+            EncodingType,
+            OperationTimeout,
+            AddressingMode,
+            EnumerationMode,
+            FilteringRequired,
+            Locale,
+            DataLocale,
+            FragmentLevelAccess,
+            NotSupported,
+            InvalidName,
+            InvalidValues,
+            MissingValues,
+            InvalidNamespace
+        ];
+        #[cfg(feature = "eventing")]
+        let all = [
+            all,
+            alloc::vec![
+                Expired,
+                Invalid,
+                UnusableAddress,
+                AuthorizationMode,
+                Heartbeats,
+                Bookmarks,
+                MaxElements,
+                MaxTime,
+                MaxEnvelopePolicy,
+                DeliveryRetries,
+                FormatMismatch
+            ],
+        ]
+        .concat();
+        let n = all.len();
+        for (i, d) in all.into_iter().enumerate() {
+            assert_eq!(d as usize, i, "{d:?}");
+            assert_eq!(d.name(), format!("{d:?}"));
+        }
+        assert_eq!(DETAIL_NAMES.split(' ').count(), n);
     }
 
     /// The host quotes as Rust's `Debug` does (the text its fault messages have always had); the

@@ -91,9 +91,14 @@ pub fn response_len(head: &ResponseHeader<'_>, body: &ResponseBody<'_>) -> usize
     frame.len() + body.markup_len()
 }
 
-/// Prefixes declared on every success envelope. Providers may use `a`, `w`, `xsi` and `cim`
-/// in what they render without declaring them; they declare their own class prefix.
-const ENVELOPE_NS: [(&str, &str); 6] = [
+/// Every envelope's first attribute: Windows marks its responses English.
+const XML_LANG: (&str, &str) = ("xml:lang", "en-US");
+
+/// The attributes of every success envelope: [`XML_LANG`] and the prefixes it declares.
+/// Providers may use `a`, `w`, `xsi` and `cim` in what they render without declaring them;
+/// they declare their own class prefix.
+const RESPONSE_ENVELOPE: [(&str, &str); 7] = [
+    XML_LANG,
     ("xmlns:s", ns::SOAP),
     ("xmlns:a", ns::WSA),
     ("xmlns:n", ns::WSEN),
@@ -102,16 +107,9 @@ const ENVELOPE_NS: [(&str, &str); 6] = [
     ("xmlns:cim", ns::CIM),
 ];
 
-fn open_envelope(out: &mut XmlWriter, decls: &[(&str, &str)]) {
-    let mut attrs: Vec<(&str, &str)> = Vec::with_capacity(decls.len() + 1);
-    attrs.push(("xml:lang", "en-US"));
-    attrs.extend_from_slice(decls);
-    out.open("s:Envelope", &attrs);
-}
-
 /// Writes a success envelope.
 pub fn write_response(out: &mut XmlWriter, head: &ResponseHeader<'_>, body: &ResponseBody<'_>) {
-    open_envelope(out, &ENVELOPE_NS);
+    out.open("s:Envelope", &RESPONSE_ENVELOPE);
     out.open("s:Header", &[]);
     out.leaf("a:To", ns::ANONYMOUS);
     out.leaf("a:Action", head.action);
@@ -183,12 +181,17 @@ pub fn write_response(out: &mut XmlWriter, head: &ResponseHeader<'_>, body: &Res
 
 /// Writes the Identify response: empty header, as Windows sends it (wsman.md §3.2).
 /// `profiles` is `None` for unauthenticated callers, which must not learn the security setup.
-pub fn write_identify<P: AsRef<str>>(
+/// An iterator rather than a slice: the service lists either the listener's `&str`s or its own
+/// `String`s, and one (not generic) copy of this serves both.
+pub fn write_identify(
     out: &mut XmlWriter,
     identity: &Identity,
-    profiles: Option<&[P]>,
+    profiles: Option<&mut dyn Iterator<Item = &str>>,
 ) {
-    open_envelope(out, &[("xmlns:s", ns::SOAP), ("xmlns:wsmid", ns::WSMID)]);
+    out.open(
+        "s:Envelope",
+        &[XML_LANG, ("xmlns:s", ns::SOAP), ("xmlns:wsmid", ns::WSMID)],
+    );
     out.empty("s:Header", &[]);
     out.open("s:Body", &[]);
     out.open("wsmid:IdentifyResponse", &[]);
@@ -198,7 +201,7 @@ pub fn write_identify<P: AsRef<str>>(
     if let Some(profiles) = profiles {
         out.open("wsmid:SecurityProfiles", &[]);
         for p in profiles {
-            out.leaf("wsmid:SecurityProfileName", p.as_ref());
+            out.leaf("wsmid:SecurityProfileName", p);
         }
         out.close("wsmid:SecurityProfiles");
     }
@@ -217,20 +220,29 @@ pub fn write_fault(
     not_understood: &[QName<'_>],
 ) {
     let spec = fault.kind.spec();
-    let mut decls: Vec<(&str, &str)> = Vec::with_capacity(4);
-    decls.push(("xmlns:s", ns::SOAP));
-    decls.push(("xmlns:a", ns::WSA));
-    decls.push(("xmlns:w", ns::WSMAN));
-    if let Some((prefix, uri, _)) = spec.subcode {
-        match prefix {
-            "n" => decls.push(("xmlns:n", uri)),
-            "x" => decls.push(("xmlns:x", uri)),
-            #[cfg(feature = "eventing")]
-            "e" => decls.push(("xmlns:e", uri)),
-            _ => {}
-        }
-    }
-    open_envelope(out, &decls);
+    // The subcode's prefix is declared unless it is one of the three every fault declares.
+    let subcode_ns = match spec.subcode {
+        Some(("n", uri, _)) => Some(("xmlns:n", uri)),
+        Some(("x", uri, _)) => Some(("xmlns:x", uri)),
+        #[cfg(feature = "eventing")]
+        Some(("e", uri, _)) => Some(("xmlns:e", uri)),
+        _ => None,
+    };
+    let decls = [
+        XML_LANG,
+        ("xmlns:s", ns::SOAP),
+        ("xmlns:a", ns::WSA),
+        ("xmlns:w", ns::WSMAN),
+        subcode_ns.unwrap_or(XML_LANG),
+    ];
+    out.open(
+        "s:Envelope",
+        if subcode_ns.is_some() {
+            &decls
+        } else {
+            &decls[..4]
+        },
+    );
     out.open("s:Header", &[]);
     out.leaf("a:Action", spec.action);
     out.leaf("a:MessageID", message_id.as_str());

@@ -47,6 +47,9 @@ pub struct Uuid([u8; UUID_LEN]);
 pub const UUID_LEN: usize = 41;
 
 impl Uuid {
+    /// A stand-in of a real id's length, for measuring an envelope before its ids exist.
+    pub const PLACEHOLDER: Uuid = Uuid([b'X'; UUID_LEN]);
+
     pub fn as_str(&self) -> &str {
         // Only ASCII hex digits, dashes and the prefix are ever written.
         core::str::from_utf8(&self.0).unwrap_or("")

@@ -41,7 +41,7 @@ use crate::fault::{Fault, FaultDetail, FaultKind};
 use crate::ns;
 use crate::provider::{EnumSpec, Provider, Target};
 use crate::respond::{self, ResponseBody, ResponseHeader};
-use crate::rng::{TokenGen, UUID_LEN};
+use crate::rng::{TokenGen, Uuid};
 use crate::xml::XmlWriter;
 
 /// Protocol limits. Every bound on untrusted input lives here and is set from the board file.
@@ -378,16 +378,13 @@ impl Service {
         if let Operation::Identify = req.op {
             let mut out = XmlWriter::new();
             let identity = provider.identity();
-            match meta.security_profiles {
-                Some(listener) => {
-                    respond::write_identify(&mut out, &identity, meta.user.map(|_| listener))
-                }
-                None => respond::write_identify(
-                    &mut out,
-                    &identity,
-                    meta.user.map(|_| self.security_profiles.as_slice()),
-                ),
-            }
+            let mut listener = meta.security_profiles.map(|l| l.iter().copied());
+            let mut own = self.security_profiles.iter().map(String::as_str);
+            let profiles: &mut dyn Iterator<Item = &str> = match &mut listener {
+                Some(l) => l,
+                None => &mut own,
+            };
+            respond::write_identify(&mut out, &identity, meta.user.map(|_| profiles));
             return Outcome::Identify(out.into_string());
         }
         if meta.user.is_none() {
@@ -440,29 +437,39 @@ impl Service {
                 ]));
             return self.fault(&f, relates_to, &[]);
         }
-        // The MessageID outlives the DOM for the fault's RelatesTo (copied on errors only).
-        let relates = |h: &envelope::Header<'_>| h.message_id.map(String::from);
-        let result = match Detached::of(req) {
-            Ok(mut detached) => {
-                // Enumerate and Pull write the largest responses and need nothing from the DOM
-                // to do it: the DOM (and a decoded UTF-16 copy) is freed before the response
-                // exists, so a request's heap peak is the larger of the two, not their sum.
-                drop(doc);
-                drop(text);
-                let req = detached.view();
-                self.dispatch(provider, ev, meta, &req, (*charset, pending))
-                    .map_err(|f| (f, relates(&req.header)))
-            }
-            Err(req) => self
-                .dispatch(provider, ev, meta, &req, (*charset, pending))
-                .map_err(|f| (f, relates(&req.header))),
-        };
-        match result {
+        if Detached::applies(&req.op) {
+            let mut detached = Detached::of(req);
+            // Enumerate and Pull write the largest responses and need nothing from the DOM to
+            // do it: the DOM (and a decoded UTF-16 copy) is freed before the response exists,
+            // so a request's heap peak is the larger of the two, not their sum.
+            drop(doc);
+            drop(text);
+            let req = detached.view();
+            self.answer(provider, ev, meta, req, (*charset, pending))
+        } else {
+            self.answer(provider, ev, meta, req, (*charset, pending))
+        }
+    }
+
+    /// Dispatches one authenticated request: its response, or its fault relating to it. Out of
+    /// line: it is called for detached and DOM-backed requests alike, and one copy of it (and
+    /// of `dispatch`, inlined here) is enough flash.
+    #[inline(never)]
+    fn answer<P: Provider>(
+        &mut self,
+        provider: &P,
+        ev: Ev<'_>,
+        meta: &RequestMeta<'_>,
+        req: Request<'_, '_>,
+        out: (Charset, Pending<'_>),
+    ) -> Outcome {
+        let relates_to = req.header.message_id;
+        match self.dispatch(provider, ev, meta, req, out) {
             Ok(text) => Outcome::Envelope {
                 kind: ReplyKind::Success,
                 text,
             },
-            Err((f, relates_to)) => self.fault(&f, relates_to.as_deref(), &[]),
+            Err(f) => self.fault(&f, relates_to, &[]),
         }
     }
 
@@ -488,30 +495,32 @@ impl Service {
         }
     }
 
-    /// Decides one authenticated request and renders its success envelope. Out of line: it is
-    /// called for detached and DOM-backed requests alike, and one copy of it is enough flash.
-    #[inline(never)]
+    /// Decides one authenticated request and renders its success envelope.
     fn dispatch<P: Provider>(
         &mut self,
         provider: &P,
         ev: Ev<'_>,
         meta: &RequestMeta<'_>,
-        req: &Request<'_, '_>,
+        req: Request<'_, '_>,
         (charset, pending): (Charset, Pending<'_>),
     ) -> Result<String, Fault> {
-        let h = &req.header;
+        let Request { header: h, op } = req;
+        let h = &h;
         let resource = || h.resource_uri.ok_or_else(Fault::unknown_resource);
         let target = |uri| Target {
             resource_uri: uri,
             selectors: &h.selectors,
             namespace: h.namespace.as_deref(),
         };
-        match &req.op {
-            Operation::Identify => Err(Fault::new(FaultKind::InternalError)),
+        // What the operation leaves for the response's body: the markup it rendered, or
+        // nothing (an empty `s:Body`). Every such operation is answered by the one `render`
+        // below; Enumerate and Pull render their batches themselves.
+        let body: Option<XmlWriter> = match op {
+            Operation::Identify => return Err(Fault::new(FaultKind::InternalError)),
             Operation::Get => {
                 let mut body = XmlWriter::new();
                 provider.get(&target(resource()?), &mut body)?;
-                self.single(h, &response_action(h), body.as_str(), charset)
+                Some(body)
             }
             Operation::Put(new) => {
                 let uri = resource()?;
@@ -522,7 +531,7 @@ impl Service {
                 let new = envelope::parse_representation(new);
                 let mut body = XmlWriter::new();
                 provider.put(&target(uri), &new, &mut body)?;
-                self.single(h, &response_action(h), body.as_str(), charset)
+                Some(body)
             }
             Operation::Create(new) => {
                 let uri = resource()?;
@@ -535,28 +544,29 @@ impl Service {
                 body.open("x:ResourceCreated", &[("xmlns:x", ns::WXF)]);
                 respond::write_epr(&mut body, &epr);
                 body.close("x:ResourceCreated");
-                self.single(h, &response_action(h), body.as_str(), charset)
+                Some(body)
             }
             Operation::Delete => {
                 provider.delete(&target(resource()?))?;
-                self.render(h, &response_action(h), None, &ResponseBody::Empty, charset)
+                None
             }
             Operation::Invoke { method, input } => {
                 let mut body = XmlWriter::new();
                 let target = target(resource()?);
-                let input = envelope::parse_properties(*input);
+                let input = envelope::parse_properties(input);
                 provider.invoke(&target, method, &input, &mut body)?;
-                self.single(h, &response_action(h), body.as_str(), charset)
+                Some(body)
             }
-            Operation::Enumerate(e) => {
+            Operation::Enumerate(mut e) => {
                 let spec = EnumSpec {
                     resource_uri: String::from(resource()?),
                     namespace: h.namespace.clone(),
-                    filter: e.filter.clone(),
+                    // Moved, not copied: the request is done with it.
+                    filter: core::mem::replace(&mut e.filter, crate::provider::Filter::None),
                 };
-                self.enumerate(provider, meta, h, spec, e, (charset, pending))
+                return self.enumerate(provider, meta, h, spec, &e, (charset, pending));
             }
-            Operation::Pull(p) => self.pull(provider, ev, meta, h, p, (charset, pending)),
+            Operation::Pull(p) => return self.pull(provider, ev, meta, h, &p, (charset, pending)),
             Operation::Release(token) => {
                 let user = meta.user.unwrap_or("");
                 let ctx = self.contexts.take(token, user, meta.now_ms)?;
@@ -564,7 +574,7 @@ impl Service {
                     self.contexts.put_back(ctx, meta.now_ms);
                     return Err(f);
                 }
-                self.render(h, &response_action(h), None, &ResponseBody::Empty, charset)
+                None
             }
             #[cfg(feature = "eventing")]
             Operation::Event { op, header, body } => {
@@ -572,31 +582,26 @@ impl Service {
                     return Err(not_supported(h));
                 };
                 let req = crate::events::EventRequest {
-                    op: *op,
+                    op,
                     user: meta.user.unwrap_or(""),
                     now_ms: meta.now_ms,
-                    header: *header,
-                    body: *body,
+                    header,
+                    body,
                     to: h.to,
                     resource_uri: h.resource_uri,
                 };
                 let mut out = XmlWriter::new();
                 events.handle(&req, &mut out)?;
-                if out.as_str().is_empty() {
-                    self.render(h, &response_action(h), None, &ResponseBody::Empty, charset)
-                } else {
-                    self.single(h, &response_action(h), out.as_str(), charset)
-                }
+                (!out.as_str().is_empty()).then_some(out)
             }
-            Operation::Renew | Operation::GetStatus | Operation::Unknown => Err(Fault::new(
-                FaultKind::ActionNotSupported,
-            )
-            .message(crate::text::cat(&[
-                "The action '",
-                h.action.unwrap_or(""),
-                "' is not supported.",
-            ]))),
-        }
+            Operation::Renew | Operation::GetStatus | Operation::Unknown => {
+                return Err(not_supported(h));
+            }
+        };
+        let body = body
+            .as_ref()
+            .map_or(ResponseBody::Empty, |b| ResponseBody::Raw(b.as_str()));
+        self.render(h, &response_action(h), None, &body, charset)
     }
 
     /// The header of a response to `h`, under a fresh MessageID.
@@ -635,16 +640,6 @@ impl Service {
         Ok(out.into_string())
     }
 
-    fn single(
-        &mut self,
-        h: &envelope::Header<'_>,
-        action: &str,
-        body: &str,
-        charset: Charset,
-    ) -> Result<String, Fault> {
-        self.render(h, action, None, &ResponseBody::Raw(body), charset)
-    }
-
     /// Bytes left for items once the rest of the envelope is written, and the bytes of the rest:
     /// the envelope is measured with the worst case of everything else (full context token and
     /// EndOfSequence both).
@@ -655,11 +650,11 @@ impl Service {
         pull: bool,
         charset: Charset,
     ) -> Result<(usize, usize), Fault> {
-        let dummy = [b'X'; UUID_LEN];
-        let token = core::str::from_utf8(&dummy).unwrap_or("");
+        let dummy = Uuid::PLACEHOLDER;
+        let token = dummy.as_str();
         let head = ResponseHeader {
             action,
-            message_id: crate::rng::TokenGen::new(0).next_uuid(),
+            message_id: Uuid::PLACEHOLDER,
             relates_to: h.message_id,
             total_items,
         };
@@ -1023,18 +1018,17 @@ enum DetachedOp {
 }
 
 impl Detached {
-    /// The request back for the operations that keep the DOM (their bodies are DOM nodes, and
-    /// their responses are single instances).
-    // The request goes back by value once, on the stack; boxing it would put it on the heap this
-    // exists to spare.
-    #[allow(clippy::result_large_err)]
-    fn of<'a, 'i>(req: Request<'a, 'i>) -> Result<Self, Request<'a, 'i>> {
-        if !matches!(
-            req.op,
+    /// Whether a request of this operation is detached from its DOM before dispatch; the
+    /// others keep it (their bodies are DOM nodes, and their responses are single instances).
+    fn applies(op: &Operation<'_, '_>) -> bool {
+        matches!(
+            op,
             Operation::Enumerate(_) | Operation::Pull(_) | Operation::Release(_)
-        ) {
-            return Err(req);
-        }
+        )
+    }
+
+    /// The parts of an Enumerate, Pull or Release ([`Self::applies`]) that dispatch reads.
+    fn of(req: Request<'_, '_>) -> Self {
         let Request { header: h, op } = req;
         let mut strings = String::new();
         let mut keep = |s: Option<&str>| {
@@ -1058,7 +1052,7 @@ impl Detached {
             Operation::Release(token) => DetachedOp::Release(keep(Some(token)).unwrap_or_default()),
             _ => DetachedOp::Release(0..0),
         };
-        Ok(Self {
+        Self {
             strings,
             action,
             message_id,
@@ -1069,7 +1063,7 @@ impl Detached {
             operation_timeout_ms: h.operation_timeout_ms,
             request_total_items: h.request_total_items,
             op,
-        })
+        }
     }
 
     /// The request again, borrowing the strings and taking the owned parts back (once). Options
@@ -1162,7 +1156,6 @@ fn too_big() -> Fault {
 }
 
 /// ActionNotSupported for the request's action.
-#[cfg(feature = "eventing")]
 fn not_supported(h: &envelope::Header<'_>) -> Fault {
     Fault::new(FaultKind::ActionNotSupported).message(crate::text::cat(&[
         "The action '",
