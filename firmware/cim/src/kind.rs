@@ -1087,14 +1087,16 @@ kinds! {
         sel: true,
         keys: |m, i| {
             let view = m.record(i)?;
-            let (keys, ts) = log::record_keys(&view);
-            let mut out: Vec<Selector> = keys
-                .into_iter()
-                .map(|(n, v)| Selector::text(n, v))
-                .collect();
-            // MessageTimestamp sorts between LogName and RecordID.
-            out.insert(3, Selector::text("MessageTimestamp", ts.cim_string()));
-            Ok(out)
+            let ([a, b, c, id], ts) = log::record_keys(&view);
+            // MessageTimestamp sorts between LogName and RecordID. Spelt out, not collected
+            // and inserted into: the iterator and the shift cost ~0.3 KiB of flash.
+            Ok(alloc::vec![
+                Selector::text(a.0, a.1),
+                Selector::text(b.0, b.1),
+                Selector::text(c.0, c.1),
+                Selector::text("MessageTimestamp", ts.cim_string()),
+                Selector::text(id.0, id.1),
+            ])
         },
         build: |m, i, f| {
             let view = m.record(i)?;
