@@ -319,7 +319,10 @@ pub(crate) fn has_keys(selectors: &[Selector]) -> bool {
 /// Unknown names are reported before missing ones because a misspelt key is both, and naming
 /// the misspelling is the more useful answer.
 pub(crate) fn check_selectors(class: &ClassDef, selectors: &[Selector]) -> Result<(), Fault> {
-    let mut found = alloc::vec![false; class.keys.len()];
+    // Bit `i`: key `i` was named. A bit set, not a `Vec<bool>`: no class has more than 32 keys
+    // (a test checks), and the allocation cost the bare-metal image's flash.
+    let bit = |i: usize| 1u32.checked_shl(i as u32).unwrap_or(0);
+    let mut found = 0u32;
     for s in selectors {
         if s.name.eq_ignore_ascii_case("__cimnamespace") {
             continue;
@@ -334,7 +337,7 @@ pub(crate) fn check_selectors(class: &ClassDef, selectors: &[Selector]) -> Resul
                 cat(&[&s.name, " is not a key of ", class.name]),
             ));
         };
-        if found[idx] {
+        if found & bit(idx) != 0 {
             return Err(selector_fault(
                 FaultDetail::DuplicateSelectors,
                 cat(&["selector ", class.keys[idx], " appears more than once"]),
@@ -350,9 +353,9 @@ pub(crate) fn check_selectors(class: &ClassDef, selectors: &[Selector]) -> Resul
                 cat(&["selector ", class.keys[idx], " must be ", want]),
             ));
         }
-        found[idx] = true;
+        found |= bit(idx);
     }
-    if let Some(i) = found.iter().position(|f| !f) {
+    if let Some(i) = (0..class.keys.len()).find(|&i| found & bit(i) == 0) {
         return Err(selector_fault(
             FaultDetail::InsufficientSelectors,
             cat(&["selector ", class.keys[i], " is missing"]),
