@@ -394,20 +394,27 @@ pub(crate) fn epr_matches(have: &Epr, want: &Epr) -> bool {
 /// Whether the selectors `want` (names any case, `__cimnamespace` ignored) are exactly the keys
 /// `have` of an instance of `class`.
 pub(crate) fn selectors_match(class: &ClassDef, have: &[Selector], want: &[Selector]) -> bool {
-    let is_ns = |s: &&Selector| s.name.eq_ignore_ascii_case("__cimnamespace");
-    let have: Vec<&Selector> = have.iter().filter(|s| !is_ns(s)).collect();
-    let want: Vec<&Selector> = want.iter().filter(|s| !is_ns(s)).collect();
-    have.len() == want.len()
+    // Counted and searched in place rather than collected into two `Vec`s first (the collects
+    // cost the bare-metal image's flash): `have`'s `__cimnamespace` is skipped, and no other
+    // name finds `want`'s, so searching all of `want` finds what searching its keys would.
+    let keys = |s: &'_ [Selector]| {
+        s.iter()
+            .filter(|s| !s.name.eq_ignore_ascii_case("__cimnamespace"))
+            .count()
+    };
+    keys(have) == keys(want)
         && have.iter().all(|h| {
-            want.iter()
-                .find(|w| w.name.eq_ignore_ascii_case(&h.name))
-                .is_some_and(|w| match (&h.value, &w.value) {
-                    (SelectorValue::Text(a), SelectorValue::Text(b)) => {
-                        text_key_matches(class, &h.name, a, b)
-                    }
-                    (SelectorValue::Epr(a), SelectorValue::Epr(b)) => epr_matches(a, b),
-                    _ => false,
-                })
+            h.name.eq_ignore_ascii_case("__cimnamespace")
+                || want
+                    .iter()
+                    .find(|w| w.name.eq_ignore_ascii_case(&h.name))
+                    .is_some_and(|w| match (&h.value, &w.value) {
+                        (SelectorValue::Text(a), SelectorValue::Text(b)) => {
+                            text_key_matches(class, &h.name, a, b)
+                        }
+                        (SelectorValue::Epr(a), SelectorValue::Epr(b)) => epr_matches(a, b),
+                        _ => false,
+                    })
         })
 }
 
