@@ -143,18 +143,15 @@ fn scalar(out: &mut XmlWriter, tag: &str, v: &Value<'_>) {
     out.open(tag, &[]);
     match v {
         Value::Bool(b) => out.text(if *b { "true" } else { "false" }),
-        Value::U8(n) => out.text_int(false, u64::from(*n)),
-        Value::U16(n) => out.text_int(false, u64::from(*n)),
-        Value::U32(n) => out.text_int(false, u64::from(*n)),
-        Value::U64(n) => out.text_int(false, *n),
-        Value::S8(n) => out.text_int(*n < 0, n.unsigned_abs().into()),
-        Value::S16(n) => out.text_int(*n < 0, n.unsigned_abs().into()),
-        Value::S32(n) => out.text_int(*n < 0, n.unsigned_abs().into()),
-        Value::S64(n) => out.text_int(*n < 0, n.unsigned_abs()),
         Value::Str(s) => out.text(s),
         Value::DateTime(d) => out.leaf(d.element(), &d.xml_text()),
         Value::Ref(epr) => write_epr(out, epr),
-        Value::Null | Value::Array(_) => {}
+        // The integers (NULL and arrays returned above).
+        v => {
+            if let Some((negative, magnitude)) = v.sign_magnitude() {
+                out.text_int(negative, magnitude);
+            }
+        }
     }
     out.close(tag);
 }
