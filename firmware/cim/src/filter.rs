@@ -46,6 +46,16 @@ pub(crate) enum InstanceFilter<'s> {
     Wql(Query),
 }
 
+impl InstanceFilter<'_> {
+    fn admits(&self, instance: &Instance<'_>) -> bool {
+        match self {
+            InstanceFilter::None => true,
+            InstanceFilter::Selector(s) => selectors_admit(instance, s),
+            InstanceFilter::Wql(q) => wql_admits(instance, q),
+        }
+    }
+}
+
 /// A class a filter names, which must exist: CIM answers an unknown class in a query with an
 /// error, and an empty result would hide the typo.
 fn named_class(name: &Option<String>, what: &str) -> Result<Option<&'static ClassDef>, Fault> {
@@ -208,10 +218,8 @@ pub(crate) fn next_in(
                 }
                 let keep = match filter {
                     InstanceFilter::None => true,
-                    InstanceFilter::Selector(s) => {
-                        model.with_instance(item, |i| selectors_admit(i, s))?
-                    }
-                    InstanceFilter::Wql(q) => model.with_instance(item, |i| wql_admits(i, q))?,
+                    // One `with_instance` for both dialects: each call site is an instantiation.
+                    filter => model.with_instance(item, |i| filter.admits(i))?,
                 };
                 Ok(keep.then_some(*item))
             },
