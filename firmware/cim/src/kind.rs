@@ -89,6 +89,13 @@ fn as_keys(
     f
 }
 
+/// The key selectors of the classes keyed by InstanceID alone. Out of line: the `vec!` of one
+/// selector built in each such arm cost the bare-metal image's flash.
+#[inline(never)]
+fn by_instance_id(id: &str) -> Result<Vec<Selector>, Fault> {
+    Ok(alloc::vec![Selector::text("InstanceID", id)])
+}
+
 /// Where a built instance goes: it may borrow data copied out of the monitor, so it only lives
 /// for the call.
 pub(crate) type Sink<'f> = &'f mut dyn FnMut(&Instance<'_>);
@@ -358,10 +365,7 @@ const STATIC_SETTINGS: usize = 1 << 8;
 /// The settings of address `i`, either class.
 #[cfg(feature = "ip-interface")]
 fn ip_settings_keys(m: &Model<'_>, i: usize) -> Result<Vec<Selector>, Fault> {
-    Ok(alloc::vec![Selector::text(
-        "InstanceID",
-        network::settings_id(&m.ip_endpoint(i)?)
-    )])
+    by_instance_id(&network::settings_id(&m.ip_endpoint(i)?))
 }
 
 #[cfg(feature = "ip-interface")]
@@ -402,12 +406,7 @@ kinds! {
     Collection {
         class: CIM_SYSTEM_SPECIFIC_COLLECTION,
         count: one,
-        keys: |_, _| {
-            Ok(alloc::vec![Selector::text(
-                "InstanceID",
-                host::SENSOR_COLLECTION_ID
-            )])
-        },
+        keys: |_, _| by_instance_id(host::SENSOR_COLLECTION_ID),
         build: |_, _, f| give(f, host::collection_instance()),
     }
     /// Numeric sensor `i` of the monitor's table.
@@ -465,7 +464,7 @@ kinds! {
     PowerCapabilities {
         class: CIM_POWER_MANAGEMENT_CAPABILITIES,
         count: one,
-        keys: |_, _| Ok(alloc::vec![Selector::text("InstanceID", power::CAPABILITIES_ID)]),
+        keys: |_, _| by_instance_id(power::CAPABILITIES_ID),
         build: |m, _, f| give(f, power::capabilities_instance(m.platform().power_transitions())),
     }
     /// The chassis.
@@ -502,7 +501,7 @@ kinds! {
     LogCapabilities {
         class: CIM_ENABLED_LOGICAL_ELEMENT_CAPABILITIES,
         count: log_one,
-        keys: |_, _| Ok(alloc::vec![Selector::text("InstanceID", log::CAPABILITIES_ID)]),
+        keys: |_, _| by_instance_id(log::CAPABILITIES_ID),
         build: |_, _, f| give(f, log::capabilities_instance()),
     }
     /// Profile `i` of [`Profile::ALL`]; the Record Log one only with a log.
@@ -511,12 +510,7 @@ kinds! {
         interop: true,
         count: |_| Profile::ALL.len(),
         slot: |c, i| c.has_profile(Profile::ALL[i]).then_some(i),
-        keys: |_, i| {
-            Ok(alloc::vec![Selector::text(
-                "InstanceID",
-                Profile::ALL[i].instance_id()
-            )])
-        },
+        keys: |_, i| by_instance_id(&Profile::ALL[i].instance_id()),
         build: |_, i, f| give(f, profile::instance(Profile::ALL[i])),
     }
 
@@ -814,7 +808,7 @@ kinds! {
         slot: account_in,
         keys: |m, i| {
             let name = account::account_name(m, i)?;
-            Ok(alloc::vec![Selector::text("InstanceID", account::identity_id(&name))])
+            by_instance_id(&account::identity_id(&name))
         },
         build: |m, i, f| give(f, account::identity_instance(&account::account_name(m, i)?)),
     }
@@ -849,7 +843,7 @@ kinds! {
         count: |c| with_accounts(c, account::PRIVILEGES.len()),
         keys: |_, i| {
             let p = account::PRIVILEGES[i % account::PRIVILEGES.len()];
-            Ok(alloc::vec![Selector::text("InstanceID", account::privilege_id(p))])
+            by_instance_id(&account::privilege_id(p))
         },
         build: |_, i, f| {
             let p = account::PRIVILEGES[i % account::PRIVILEGES.len()];
@@ -861,7 +855,7 @@ kinds! {
     AccountSettings {
         class: account::CIM_ACCOUNT_SETTING_DATA,
         count: settings_one,
-        keys: |_, _| Ok(alloc::vec![Selector::text("InstanceID", account::SETTINGS_ID)]),
+        keys: |_, _| by_instance_id(account::SETTINGS_ID),
         build: |m, _, f| {
             let policy = m
                 .accounts()?
