@@ -319,7 +319,10 @@ pub(crate) fn has_keys(selectors: &[Selector]) -> bool {
 /// Unknown names are reported before missing ones because a misspelt key is both, and naming
 /// the misspelling is the more useful answer.
 pub(crate) fn check_selectors(class: &ClassDef, selectors: &[Selector]) -> Result<(), Fault> {
-    let mut found = alloc::vec![false; class.keys.len()];
+    // Bit `i`: key `i` was named. A bit set, not a `Vec<bool>`: no class has more than 32 keys
+    // (a test checks), and the allocation cost the bare-metal image's flash.
+    let bit = |i: usize| 1u32.checked_shl(i as u32).unwrap_or(0);
+    let mut found = 0u32;
     for s in selectors {
         if s.name.eq_ignore_ascii_case("__cimnamespace") {
             continue;
@@ -334,7 +337,7 @@ pub(crate) fn check_selectors(class: &ClassDef, selectors: &[Selector]) -> Resul
                 cat(&[&s.name, " is not a key of ", class.name]),
             ));
         };
-        if found[idx] {
+        if found & bit(idx) != 0 {
             return Err(selector_fault(
                 FaultDetail::DuplicateSelectors,
                 cat(&["selector ", class.keys[idx], " appears more than once"]),
@@ -350,9 +353,9 @@ pub(crate) fn check_selectors(class: &ClassDef, selectors: &[Selector]) -> Resul
                 cat(&["selector ", class.keys[idx], " must be ", want]),
             ));
         }
-        found[idx] = true;
+        found |= bit(idx);
     }
-    if let Some(i) = found.iter().position(|f| !f) {
+    if let Some(i) = (0..class.keys.len()).find(|&i| found & bit(i) == 0) {
         return Err(selector_fault(
             FaultDetail::InsufficientSelectors,
             cat(&["selector ", class.keys[i], " is missing"]),
@@ -391,20 +394,27 @@ pub(crate) fn epr_matches(have: &Epr, want: &Epr) -> bool {
 /// Whether the selectors `want` (names any case, `__cimnamespace` ignored) are exactly the keys
 /// `have` of an instance of `class`.
 pub(crate) fn selectors_match(class: &ClassDef, have: &[Selector], want: &[Selector]) -> bool {
-    let is_ns = |s: &&Selector| s.name.eq_ignore_ascii_case("__cimnamespace");
-    let have: Vec<&Selector> = have.iter().filter(|s| !is_ns(s)).collect();
-    let want: Vec<&Selector> = want.iter().filter(|s| !is_ns(s)).collect();
-    have.len() == want.len()
+    // Counted and searched in place rather than collected into two `Vec`s first (the collects
+    // cost the bare-metal image's flash): `have`'s `__cimnamespace` is skipped, and no other
+    // name finds `want`'s, so searching all of `want` finds what searching its keys would.
+    let keys = |s: &'_ [Selector]| {
+        s.iter()
+            .filter(|s| !s.name.eq_ignore_ascii_case("__cimnamespace"))
+            .count()
+    };
+    keys(have) == keys(want)
         && have.iter().all(|h| {
-            want.iter()
-                .find(|w| w.name.eq_ignore_ascii_case(&h.name))
-                .is_some_and(|w| match (&h.value, &w.value) {
-                    (SelectorValue::Text(a), SelectorValue::Text(b)) => {
-                        text_key_matches(class, &h.name, a, b)
-                    }
-                    (SelectorValue::Epr(a), SelectorValue::Epr(b)) => epr_matches(a, b),
-                    _ => false,
-                })
+            h.name.eq_ignore_ascii_case("__cimnamespace")
+                || want
+                    .iter()
+                    .find(|w| w.name.eq_ignore_ascii_case(&h.name))
+                    .is_some_and(|w| match (&h.value, &w.value) {
+                        (SelectorValue::Text(a), SelectorValue::Text(b)) => {
+                            text_key_matches(class, &h.name, a, b)
+                        }
+                        (SelectorValue::Epr(a), SelectorValue::Epr(b)) => epr_matches(a, b),
+                        _ => false,
+                    })
         })
 }
 

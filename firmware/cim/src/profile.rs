@@ -3,6 +3,7 @@
 
 #[cfg(test)]
 use alloc::format;
+use alloc::string::String;
 use wsbmc_wsman::text::cat;
 
 use crate::schema::CIM_REGISTERED_PROFILE;
@@ -102,24 +103,10 @@ impl Profile {
     }
 
     /// `DMTF:<Name>:<Version>`: a pure function of the profile, so EPRs to profiles survive
-    /// restarts and firmware updates that keep the profile version.
-    pub const fn instance_id(self) -> &'static str {
-        match self {
-            Profile::BaseServer => "DMTF:Base Server:1.0.0",
-            Profile::Sensors => "DMTF:Sensors:1.0.0",
-            Profile::RecordLog => "DMTF:Record Log:2.0.0",
-            Profile::PowerStateManagement => "DMTF:Power State Management:1.0.0",
-            Profile::PhysicalAsset => "DMTF:Physical Asset:1.0.0",
-            Profile::SoftwareInventory => "DMTF:Software Inventory:1.0.1",
-            Profile::IpInterface => "DMTF:IP Interface:1.0.0",
-            Profile::ProfileRegistration => "DMTF:Profile Registration:1.0.0",
-            #[cfg(feature = "accounts")]
-            Profile::SimpleIdentityManagement => "DMTF:Simple Identity Management:1.0.1",
-            #[cfg(feature = "accounts")]
-            Profile::RoleBasedAuthorization => "DMTF:Role Based Authorization:1.0.0",
-            #[cfg(feature = "subscriptions")]
-            Profile::Indications => "DMTF:Indications:1.2.2",
-        }
+    /// restarts and firmware updates that keep the profile version. Joined from the name and
+    /// the version rather than a third table of literals (~0.2 KiB of the bare-metal image).
+    pub fn instance_id(self) -> String {
+        cat(&["DMTF:", self.name(), ":", self.version()])
     }
 
     /// Base Server is the autonomous profile; every other one is a component it references.
@@ -130,7 +117,7 @@ impl Profile {
 
 pub fn instance(profile: Profile) -> Instance<'static> {
     let mut i = Instance::with_capacity(&CIM_REGISTERED_PROFILE, 10);
-    i.set_str("InstanceID", profile.instance_id());
+    i.set_string("InstanceID", profile.instance_id());
     i.set_empty("AdvertiseTypeDescriptions");
     // 2 Not Advertised: there is no SLP; consoles find profiles by enumerating root/interop.
     i.set_u16s("AdvertiseTypes", &[2]);
@@ -162,6 +149,8 @@ mod tests {
 
     #[test]
     fn instance_ids_spell_name_and_version() {
+        assert_eq!(Profile::BaseServer.instance_id(), "DMTF:Base Server:1.0.0");
+        assert_eq!(Profile::RecordLog.instance_id(), "DMTF:Record Log:2.0.0");
         for &p in Profile::ALL {
             assert_eq!(
                 p.instance_id(),

@@ -143,18 +143,15 @@ fn scalar(out: &mut XmlWriter, tag: &str, v: &Value<'_>) {
     out.open(tag, &[]);
     match v {
         Value::Bool(b) => out.text(if *b { "true" } else { "false" }),
-        Value::U8(n) => out.text_int(false, u64::from(*n)),
-        Value::U16(n) => out.text_int(false, u64::from(*n)),
-        Value::U32(n) => out.text_int(false, u64::from(*n)),
-        Value::U64(n) => out.text_int(false, *n),
-        Value::S8(n) => out.text_int(*n < 0, n.unsigned_abs().into()),
-        Value::S16(n) => out.text_int(*n < 0, n.unsigned_abs().into()),
-        Value::S32(n) => out.text_int(*n < 0, n.unsigned_abs().into()),
-        Value::S64(n) => out.text_int(*n < 0, n.unsigned_abs()),
         Value::Str(s) => out.text(s),
         Value::DateTime(d) => out.leaf(d.element(), &d.xml_text()),
         Value::Ref(epr) => write_epr(out, epr),
-        Value::Null | Value::Array(_) => {}
+        // The integers (NULL and arrays returned above).
+        v => {
+            if let Some((negative, magnitude)) = v.sign_magnitude() {
+                out.text_int(negative, magnitude);
+            }
+        }
     }
     out.close(tag);
 }
@@ -165,21 +162,14 @@ fn scalar(out: &mut XmlWriter, tag: &str, v: &Value<'_>) {
 pub fn scalar_text(v: &Value<'_>) -> Option<String> {
     use wsbmc_wsman::text::Dec;
     // Every integer through one `Dec::from_parts` and one copy into the String.
-    let (negative, magnitude) = match v {
-        Value::U8(n) => (false, u64::from(*n)),
-        Value::U16(n) => (false, u64::from(*n)),
-        Value::U32(n) => (false, u64::from(*n)),
-        Value::U64(n) => (false, *n),
-        Value::S8(n) => (*n < 0, u64::from(n.unsigned_abs())),
-        Value::S16(n) => (*n < 0, u64::from(n.unsigned_abs())),
-        Value::S32(n) => (*n < 0, u64::from(n.unsigned_abs())),
-        Value::S64(n) => (*n < 0, n.unsigned_abs()),
-        Value::Bool(b) => return Some(String::from(if *b { "true" } else { "false" })),
-        Value::Str(s) => return Some(String::from(s.as_ref())),
-        Value::DateTime(d) => return Some(d.xml_text()),
-        Value::Null | Value::Array(_) | Value::Ref(_) => return None,
-    };
-    Some(String::from(Dec::from_parts(negative, magnitude).as_str()))
+    match v {
+        Value::Bool(b) => Some(String::from(if *b { "true" } else { "false" })),
+        Value::Str(s) => Some(String::from(s.as_ref())),
+        Value::DateTime(d) => Some(d.xml_text()),
+        v => v.sign_magnitude().map(|(negative, magnitude)| {
+            String::from(Dec::from_parts(negative, magnitude).as_str())
+        }),
+    }
 }
 
 /// Sorts a short slice (an instance's values, a handful of power states) by a total order.

@@ -967,6 +967,14 @@ mod tests {
         }
     }
 
+    /// `model::check_selectors` tracks the keys a request named in a `u32`.
+    #[test]
+    fn key_lists_fit_the_selector_check() {
+        for class in ALL_CLASSES {
+            assert!(class.keys.len() <= 32, "{} has too many keys", class.name);
+        }
+    }
+
     #[test]
     fn inheritance_chains_fit_the_merge() {
         for class in ALL_CLASSES {

@@ -70,6 +70,22 @@ impl<'a> Value<'a> {
         Value::Array(Vec::new())
     }
 
+    /// An integer value as sign and magnitude, negative only below zero: the one decomposition
+    /// the renderer's decimal text and the filters' comparisons share (each had its own match).
+    pub(crate) fn sign_magnitude(&self) -> Option<(bool, u64)> {
+        Some(match *self {
+            Value::U8(n) => (false, u64::from(n)),
+            Value::U16(n) => (false, u64::from(n)),
+            Value::U32(n) => (false, u64::from(n)),
+            Value::U64(n) => (false, n),
+            Value::S8(n) => (n < 0, u64::from(n.unsigned_abs())),
+            Value::S16(n) => (n < 0, u64::from(n.unsigned_abs())),
+            Value::S32(n) => (n < 0, u64::from(n.unsigned_abs())),
+            Value::S64(n) => (n < 0, n.unsigned_abs()),
+            _ => return None,
+        })
+    }
+
     /// The value as selector text, for key properties.
     pub fn as_str(&self) -> Option<&str> {
         match self {
