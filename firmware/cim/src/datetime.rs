@@ -201,14 +201,16 @@ fn interval_parts(secs: u64) -> (u64, u64, u64, u64) {
 /// [year, month, day, hour, minute, second] of a Unix timestamp; years before 0 or after 9999
 /// are clamped, because the DMTF form has four year digits (and so none is negative).
 fn split(t: i64) -> [u64; 6] {
+    const MIN_DAY: i64 = days_from_civil(0, 1, 1);
     let max = days_from_civil(10_000, 1, 1) * 86_400 - 1;
-    let min = days_from_civil(0, 1, 1) * 86_400;
-    let t = t.clamp(min, max);
-    let days = t.div_euclid(86_400);
-    let sod = t.rem_euclid(86_400);
+    // Counted from 0000-01-01 the clamped time is never negative: one unsigned division.
+    let t = t.clamp(MIN_DAY * 86_400, max).abs_diff(MIN_DAY * 86_400);
+    // At most 10,000 years of days, so the day number fits an i32, and the calendar arithmetic
+    // runs on the 32-bit divider rather than through 64-bit division calls.
+    let days = (t / 86_400) as i32 + MIN_DAY as i32;
+    // The remainder < 86400, so every part fits a u32.
+    let sod = (t % 86_400) as u32;
     let (y, m, d) = civil_from_days(days);
-    // sod < 86400, so every part fits a u32.
-    let sod = sod as u32;
     [
         y as u64,
         m.into(),
@@ -231,8 +233,9 @@ pub const fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-/// The inverse of [`days_from_civil`].
-pub const fn civil_from_days(z: i64) -> (i64, u32, u32) {
+/// The inverse of [`days_from_civil`], for the days of years 0 to 9999 (what [`split`] clamps
+/// to): i32 throughout, which the Cortex-M3 divides in hardware.
+pub const fn civil_from_days(z: i32) -> (i64, u32, u32) {
     let z = z + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);
@@ -241,7 +244,7 @@ pub const fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let mp = (5 * doy + 2) / 153;
     let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
     let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400;
+    let y = (yoe + era * 400) as i64;
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
@@ -276,7 +279,7 @@ mod tests {
     fn calendar_round_trips() {
         for days in [-719_468, -1, 0, 59, 365, 10_957, 11_016, 2_932_896] {
             let (y, m, d) = civil_from_days(days);
-            assert_eq!(days_from_civil(y, m, d), days, "{y}-{m}-{d}");
+            assert_eq!(days_from_civil(y, m, d), i64::from(days), "{y}-{m}-{d}");
         }
         assert_eq!(days_from_civil(2000, 3, 1), 11_017);
         assert_eq!(civil_from_days(11_016), (2000, 2, 29));
