@@ -299,15 +299,20 @@ pub fn discrete_view(desc: &DiscreteDesc, reading: &DiscreteReading) -> Discrete
     possible.push(String::from(NO_STATE));
     let (current_state, health_state) = match reading {
         DiscreteReading::States(s) => {
-            let asserted: Vec<(&str, Severity)> = bits(*s).filter_map(name).collect();
-            let worst = asserted.iter().map(|(_, sev)| *sev).max();
-            let text = if asserted.is_empty() {
-                String::from(NO_STATE)
-            } else {
-                let names: Vec<&str> = asserted.iter().map(|(t, _)| *t).collect();
-                names.join(".,")
-            };
-            (Some(text), worst.unwrap_or(Severity::Ok).health_state())
+            // Written straight into the one String: no list of the asserted names to join.
+            let mut text = String::new();
+            let mut worst = Severity::Ok;
+            for (at, (t, severity)) in bits(*s).filter_map(name).enumerate() {
+                if at > 0 {
+                    text.push_str(".,");
+                }
+                text.push_str(t);
+                worst = worst.max(severity);
+            }
+            if text.is_empty() {
+                text.push_str(NO_STATE);
+            }
+            (Some(text), worst.health_state())
         }
         DiscreteReading::NoData(NoData::HostOff) => (None, 5),
         DiscreteReading::NoData(_) => (None, 0),
