@@ -195,15 +195,15 @@ pub fn keys_of(id: &str) -> [(&'static str, Cow<'static, str>); 1] {
 /// `major.minor.revision` of a version string, when it starts with that shape ("0.1.0",
 /// "2.4", "1.2.3-rc1").
 fn numbers_of(version: &str) -> Option<(u16, u16, Option<u16>)> {
-    // Byte searches and a closure pattern: the char-set and char searchers of `str::split`
-    // cost the bare-metal image more flash for this one version string.
+    // A byte search: the char-set searcher of `str::split` costs the bare-metal image more
+    // flash for this one version string.
     let end = version
         .bytes()
         .position(|b| matches!(b, b'-' | b'+' | b' '))
         .unwrap_or(version.len());
     let mut parts = version
         .get(..end)?
-        .split(|c| c == '.')
+        .split('.')
         .map(|s| wsbmc_wsman::text::parse_u64(s).and_then(|n| u16::try_from(n).ok()));
     let major = parts.next()??;
     let minor = parts.next()??;
