@@ -36,63 +36,34 @@ impl CimDateTime {
 
     /// The `cim:Datetime` / `cim:Interval` element text.
     pub fn xml_text(&self) -> String {
-        match *self {
-            CimDateTime::Timestamp(t) => {
-                let (y, mo, d, h, mi, s) = split(t);
-                let mut out = String::with_capacity(20);
-                fields(
-                    &mut out,
-                    &[
-                        (y as u64, 4, b'-'),
-                        (mo.into(), 2, b'-'),
-                        (d.into(), 2, b'T'),
-                    ],
-                );
-                fields(
-                    &mut out,
-                    &[
-                        (h.into(), 2, b':'),
-                        (mi.into(), 2, b':'),
-                        (s.into(), 2, b'Z'),
-                    ],
-                );
-                out
-            }
-            CimDateTime::Interval(secs) => {
-                let (d, h, m, s) = interval_parts(secs);
-                let mut out = String::from("P");
-                fields(&mut out, &[(d, 1, b'D'), (0, 0, b'T')]);
-                fields(&mut out, &[(h, 1, b'H'), (m, 1, b'M'), (s, 1, b'S')]);
-                out
-            }
-        }
+        self.spell(true)
     }
 
     /// The DMTF string form, used where only text fits (selectors).
     pub fn cim_string(&self) -> String {
-        match *self {
+        self.spell(false)
+    }
+
+    /// Both spellings are the same six numbers laid out differently (see [`Layout`]), so one
+    /// body writes them all.
+    fn spell(&self, xml: bool) -> String {
+        let (values, layout) = match *self {
             CimDateTime::Timestamp(t) => {
-                let (y, mo, d, h, mi, s) = split(t);
-                let mut out = String::with_capacity(25);
-                fields(
-                    &mut out,
-                    &[(y as u64, 4, 0), (mo.into(), 2, 0), (d.into(), 2, 0)],
-                );
-                fields(
-                    &mut out,
-                    &[(h.into(), 2, 0), (mi.into(), 2, 0), (s.into(), 2, 0)],
-                );
-                out.push_str(".000000+000");
-                out
+                (split(t), if xml { &XML_TIMESTAMP } else { &DMTF_TIMESTAMP })
             }
             CimDateTime::Interval(secs) => {
                 let (d, h, m, s) = interval_parts(secs);
-                let mut out = String::with_capacity(25);
-                fields(&mut out, &[(d, 8, 0), (h, 2, 0), (m, 2, 0), (s, 2, 0)]);
-                out.push_str(".000000:000");
-                out
+                (
+                    [d, 0, h, m, s, 0],
+                    if xml { &XML_INTERVAL } else { &DMTF_INTERVAL },
+                )
             }
-        }
+        };
+        let mut out = String::with_capacity(25);
+        out.push_str(layout.before);
+        fields(&mut out, &values, &layout.fields);
+        out.push_str(layout.after);
+        out
     }
 
     /// Whether `text` spells this value in either form.
@@ -145,13 +116,64 @@ pub fn normalize(text: &str) -> Option<String> {
     Some(s)
 }
 
-/// Appends each `(value, width, then)`: `value` in decimal, zero-padded to at least `width`
-/// digits (a width of 0 writes no digits, for a lone separator), then the byte `then` unless it
-/// is 0. The same text as `format!("{value:0width$}")`, without `core::fmt`: on the bare-metal
-/// image every timestamp goes through here, and the formatting machinery costs flash per call
-/// site.
-fn fields(out: &mut String, parts: &[(u64, usize, u8)]) {
-    for &(value, width, then) in parts {
+/// One spelling of a datetime: `before`, then each of the six values as `fields` says
+/// (`(width, then)`, see [`fields`]), then `after`. Data rather than code per spelling: the
+/// formatting costs the bare-metal image's flash once.
+struct Layout {
+    before: &'static str,
+    fields: [(u8, u8); 6],
+    after: &'static str,
+}
+
+/// `yyyy-mm-ddThh:mm:ssZ` (`xs:dateTime`).
+const XML_TIMESTAMP: Layout = Layout {
+    before: "",
+    fields: [
+        (4, b'-'),
+        (2, b'-'),
+        (2, b'T'),
+        (2, b':'),
+        (2, b':'),
+        (2, b'Z'),
+    ],
+    after: "",
+};
+
+/// `yyyymmddhhmmss.mmmmmm+000` (DMTF).
+const DMTF_TIMESTAMP: Layout = Layout {
+    before: "",
+    fields: [(4, 0), (2, 0), (2, 0), (2, 0), (2, 0), (2, 0)],
+    after: ".000000+000",
+};
+
+/// `PdDThHmMsS` (`xs:duration`); the values are (days, -, hours, minutes, seconds, -).
+const XML_INTERVAL: Layout = Layout {
+    before: "P",
+    fields: [
+        (1, b'D'),
+        (0, b'T'),
+        (1, b'H'),
+        (1, b'M'),
+        (1, b'S'),
+        (0, 0),
+    ],
+    after: "",
+};
+
+/// `ddddddddhhmmss.mmmmmm:000` (DMTF); the values as for [`XML_INTERVAL`].
+const DMTF_INTERVAL: Layout = Layout {
+    before: "",
+    fields: [(8, 0), (0, 0), (2, 0), (2, 0), (2, 0), (0, 0)],
+    after: ".000000:000",
+};
+
+/// Appends each value with its `(width, then)`: the value in decimal, zero-padded to at least
+/// `width` digits (a width of 0 writes no digits, for a lone separator), then the byte `then`
+/// unless it is 0. The same text as `format!("{value:0width$}")`, without `core::fmt`: on the
+/// bare-metal image every timestamp goes through here, and the formatting machinery costs flash
+/// per call site.
+fn fields(out: &mut String, values: &[u64; 6], layout: &[(u8, u8); 6]) {
+    for (&value, &(width, then)) in values.iter().zip(layout) {
         if width > 0 {
             let mut digits = [b'0'; 20];
             let mut at = digits.len();
@@ -161,7 +183,7 @@ fn fields(out: &mut String, parts: &[(u64, usize, u8)]) {
                 digits[at] = b'0' + (n % 10) as u8;
                 n /= 10;
             }
-            at = at.min(digits.len().saturating_sub(width));
+            at = at.min(digits.len().saturating_sub(usize::from(width)));
             for &b in digits.get(at..).unwrap_or_default() {
                 out.push(char::from(b));
             }
@@ -176,18 +198,27 @@ fn interval_parts(secs: u64) -> (u64, u64, u64, u64) {
     (secs / 86_400, secs / 3_600 % 24, secs / 60 % 60, secs % 60)
 }
 
-/// (year, month, day, hour, minute, second) of a Unix timestamp; years before 0 or after 9999
-/// are clamped, because the DMTF form has four year digits.
-fn split(t: i64) -> (i64, u32, u32, u32, u32, u32) {
+/// [year, month, day, hour, minute, second] of a Unix timestamp; years before 0 or after 9999
+/// are clamped, because the DMTF form has four year digits (and so none is negative).
+fn split(t: i64) -> [u64; 6] {
+    const MIN_DAY: i64 = days_from_civil(0, 1, 1);
     let max = days_from_civil(10_000, 1, 1) * 86_400 - 1;
-    let min = days_from_civil(0, 1, 1) * 86_400;
-    let t = t.clamp(min, max);
-    let days = t.div_euclid(86_400);
-    let sod = t.rem_euclid(86_400);
+    // Counted from 0000-01-01 the clamped time is never negative: one unsigned division.
+    let t = t.clamp(MIN_DAY * 86_400, max).abs_diff(MIN_DAY * 86_400);
+    // At most 10,000 years of days, so the day number fits an i32, and the calendar arithmetic
+    // runs on the 32-bit divider rather than through 64-bit division calls.
+    let days = (t / 86_400) as i32 + MIN_DAY as i32;
+    // The remainder < 86400, so every part fits a u32.
+    let sod = (t % 86_400) as u32;
     let (y, m, d) = civil_from_days(days);
-    // sod < 86400, so every part fits a u32.
-    let sod = sod as u32;
-    (y, m, d, sod / 3_600, sod / 60 % 60, sod % 60)
+    [
+        y as u64,
+        m.into(),
+        d.into(),
+        (sod / 3_600).into(),
+        (sod / 60 % 60).into(),
+        (sod % 60).into(),
+    ]
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (the era/day-of-era method: 400-year
@@ -202,8 +233,9 @@ pub const fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-/// The inverse of [`days_from_civil`].
-pub const fn civil_from_days(z: i64) -> (i64, u32, u32) {
+/// The inverse of [`days_from_civil`], for the days of years 0 to 9999 (what [`split`] clamps
+/// to): i32 throughout, which the Cortex-M3 divides in hardware.
+pub const fn civil_from_days(z: i32) -> (i64, u32, u32) {
     let z = z + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);
@@ -212,7 +244,7 @@ pub const fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let mp = (5 * doy + 2) / 153;
     let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
     let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400;
+    let y = (yoe + era * 400) as i64;
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
@@ -247,7 +279,7 @@ mod tests {
     fn calendar_round_trips() {
         for days in [-719_468, -1, 0, 59, 365, 10_957, 11_016, 2_932_896] {
             let (y, m, d) = civil_from_days(days);
-            assert_eq!(days_from_civil(y, m, d), days, "{y}-{m}-{d}");
+            assert_eq!(days_from_civil(y, m, d), i64::from(days), "{y}-{m}-{d}");
         }
         assert_eq!(days_from_civil(2000, 3, 1), 11_017);
         assert_eq!(civil_from_days(11_016), (2000, 2, 29));
@@ -271,7 +303,7 @@ mod tests {
             i64::MAX,
         ];
         for t in stamps {
-            let (y, mo, d, h, mi, s) = split(t);
+            let [y, mo, d, h, mi, s] = split(t);
             let v = CimDateTime::Timestamp(t);
             assert_eq!(
                 v.xml_text(),

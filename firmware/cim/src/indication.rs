@@ -141,14 +141,18 @@ pub fn render_part(view: &LogRecordView, system_name: &str, part: u8, out: &mut 
 }
 
 /// The CIM_InstCreation of any record, written into `out` when given.
+/// IndicationIdentifier, `sel:<record id>`, which both indications of a record carry.
+#[inline(never)]
+fn identifier(view: &LogRecordView) -> String {
+    cat(&["sel:", Dec::new(view.record_id()).as_str()])
+}
+
 fn inst_creation(view: &LogRecordView, out: Option<&mut XmlWriter>) -> Indication {
     let time = CimDateTime::from_sel(view.timestamp());
+    let id = identifier(view);
     if let Some(w) = out {
         let (root, _) = open(w, INST_CREATION);
-        w.leaf(
-            "p:IndicationIdentifier",
-            &cat(&["sel:", Dec::new(view.record_id()).as_str()]),
-        );
+        w.leaf("p:IndicationIdentifier", &id);
         datetime(w, "p:IndicationTime", time);
         w.open("p:SourceInstance", &[]);
         crate::render::render(w, &record_instance(view));
@@ -162,10 +166,7 @@ fn inst_creation(view: &LogRecordView, out: Option<&mut XmlWriter>) -> Indicatio
         record_id: view.record_id(),
         props: vec![
             ("IndicationTime", wql::Value::Str(time.cim_string())),
-            (
-                "IndicationIdentifier",
-                wql::Value::Str(cat(&["sel:", Dec::new(view.record_id()).as_str()])),
-            ),
+            ("IndicationIdentifier", wql::Value::Str(id)),
         ],
     }
 }
@@ -228,10 +229,7 @@ fn alert(
         w.open("p:AlertingManagedElement", &[]);
         write_epr(w, &epr);
         w.close("p:AlertingManagedElement");
-        w.leaf(
-            "p:IndicationIdentifier",
-            &cat(&["sel:", Dec::new(view.record_id()).as_str()]),
-        );
+        w.leaf("p:IndicationIdentifier", &identifier(view));
         datetime(w, "p:IndicationTime", time);
         w.leaf("p:Message", &message);
         for arg in [name.as_str(), state.as_str(), direction] {

@@ -43,18 +43,44 @@ pub const TIMEOUT_NOT_SUPPORTED: u32 = 4098;
 pub const BUSY: u32 = 4099;
 
 /// The methods, by the class that declares them.
-const METHODS: &[(&str, &ClassDef)] = &[
-    ("ClearLog", &CIM_RECORD_LOG),
+/// Each with its [`Method`], so that dispatch matches on the entry found rather than on its
+/// name a second time.
+const METHODS: &[(&str, &ClassDef, Method)] = &[
+    ("ClearLog", &CIM_RECORD_LOG, Method::ClearLog),
     #[cfg(feature = "accounts")]
     (
         "CreateAccount",
         &crate::account::CIM_ACCOUNT_MANAGEMENT_SERVICE,
+        Method::CreateAccount,
     ),
-    ("RequestPowerStateChange", &CIM_POWER_MANAGEMENT_SERVICE),
-    ("RequestStateChange", &CIM_ENABLED_LOGICAL_ELEMENT),
-    ("Reset", &CIM_LOGICAL_DEVICE),
-    ("RestoreDefaultThresholds", &CIM_NUMERIC_SENSOR),
+    (
+        "RequestPowerStateChange",
+        &CIM_POWER_MANAGEMENT_SERVICE,
+        Method::RequestPowerStateChange,
+    ),
+    (
+        "RequestStateChange",
+        &CIM_ENABLED_LOGICAL_ELEMENT,
+        Method::RequestStateChange,
+    ),
+    ("Reset", &CIM_LOGICAL_DEVICE, Method::Reset),
+    (
+        "RestoreDefaultThresholds",
+        &CIM_NUMERIC_SENSOR,
+        Method::RestoreDefaultThresholds,
+    ),
 ];
+
+#[derive(Clone, Copy)]
+enum Method {
+    ClearLog,
+    #[cfg(feature = "accounts")]
+    CreateAccount,
+    RequestPowerStateChange,
+    RequestStateChange,
+    Reset,
+    RestoreDefaultThresholds,
+}
 
 fn invalid(detail: Option<FaultDetail>, message: String) -> Fault {
     Fault {
@@ -138,9 +164,9 @@ pub(crate) fn invoke(
     let uri_class = resolve_class(target.resource_uri)?;
     let (_, item) = model.target(target)?;
     let concrete = class_of(&item);
-    let Some((name, _)) = METHODS
+    let Some((name, _, which)) = METHODS
         .iter()
-        .find(|(m, declared)| m.eq_ignore_ascii_case(method) && concrete.is_a(declared))
+        .find(|(m, declared, _)| m.eq_ignore_ascii_case(method) && concrete.is_a(declared))
     else {
         return Err(Fault::action_mismatch().message(cat(&[
             concrete.name,
@@ -148,14 +174,12 @@ pub(crate) fn invoke(
             method,
         ])));
     };
-    #[cfg(feature = "accounts")]
-    if *name == "CreateAccount" {
-        return crate::account::create_account(model, input, out);
-    }
-    let code = match *name {
-        "RequestStateChange" => request_state_change(model, &item, input)?,
-        "RequestPowerStateChange" => request_power_state_change(model, input)?,
-        "ClearLog" => {
+    let code = match which {
+        #[cfg(feature = "accounts")]
+        Method::CreateAccount => return crate::account::create_account(model, input, out),
+        Method::RequestStateChange => request_state_change(model, &item, input)?,
+        Method::RequestPowerStateChange => request_power_state_change(model, input)?,
+        Method::ClearLog => {
             Params::new(input, &[])?;
             match model.platform().clear_log() {
                 ClearOutcome::Cleared => SUCCESS,
@@ -163,12 +187,12 @@ pub(crate) fn invoke(
                 ClearOutcome::Failed => FAILED,
             }
         }
-        "RestoreDefaultThresholds" => {
+        Method::RestoreDefaultThresholds => {
             Params::new(input, &[])?;
             restore_default_thresholds(model, &item)?
         }
         // LogicalDevice.Reset: sensors have nothing to reset (IPMI re-arm is automatic here).
-        _ => {
+        Method::Reset => {
             Params::new(input, &[])?;
             NOT_SUPPORTED
         }

@@ -217,14 +217,7 @@ fn push_v4(out: &mut String, v4: core::net::Ipv4Addr) {
         if i > 0 {
             out.push('.');
         }
-        let mut started = false;
-        for div in [100, 10, 1] {
-            let digit = octet / div % 10;
-            if started || digit != 0 || div == 1 {
-                out.push(char::from(b'0' + digit));
-                started = true;
-            }
-        }
+        out.push_str(Dec::new(octet).as_str());
     }
 }
 

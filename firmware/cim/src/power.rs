@@ -79,28 +79,27 @@ pub const fn power_state(s: PowerState) -> u16 {
 
 /// Every PowerState value the offered transitions answer to, ascending.
 pub fn supported_states(offered: &[PowerTransition]) -> Vec<u16> {
-    let mut v: Vec<u16> = offered
-        .iter()
-        .flat_map(|t| power_states(*t).iter().copied())
-        .collect();
-    crate::render::insertion_sort_by(&mut v, u16::cmp);
-    v.dedup();
-    v
+    available_states(PowerState::Unknown, offered)
 }
 
 /// The states a console may request now: from off only power-on makes sense, from on
-/// everything but power-on; when the state is unknown, everything offered.
+/// everything but power-on; when the state is unknown, everything offered. Ascending and each
+/// once, by way of a bit per state (every PowerState value is below 16): no sort, no dedup.
 pub fn available_states(state: PowerState, offered: &[PowerTransition]) -> Vec<u16> {
-    let now: Vec<PowerTransition> = offered
-        .iter()
-        .copied()
-        .filter(|t| match state {
-            PowerState::On => *t != PowerTransition::On,
-            PowerState::Off => *t == PowerTransition::On,
+    let mut mask = 0u32;
+    for &t in offered {
+        let now = match state {
+            PowerState::On => t != PowerTransition::On,
+            PowerState::Off => t == PowerTransition::On,
             PowerState::Unknown => true,
-        })
-        .collect();
-    supported_states(&now)
+        };
+        if now {
+            for &s in power_states(t) {
+                mask |= 1 << s;
+            }
+        }
+    }
+    (0..16u16).filter(|s| mask & (1 << s) != 0).collect()
 }
 
 /// Out of line: the key builder and the instance builder both call it, and inlined twice it
@@ -214,6 +213,8 @@ mod tests {
         assert_eq!(from_requested_state(12), Requested::Invalid);
         // Every transition's first PowerState decodes back to it.
         for t in T::ALL {
+            // available_states keeps them as bits of a u32 and reads back the first 16.
+            assert!(power_states(t).iter().all(|s| *s < 16), "{t:?}");
             assert_eq!(
                 from_power_state(power_states(t)[0]),
                 Requested::Transition(t)

@@ -299,15 +299,20 @@ pub fn discrete_view(desc: &DiscreteDesc, reading: &DiscreteReading) -> Discrete
     possible.push(String::from(NO_STATE));
     let (current_state, health_state) = match reading {
         DiscreteReading::States(s) => {
-            let asserted: Vec<(&str, Severity)> = bits(*s).filter_map(name).collect();
-            let worst = asserted.iter().map(|(_, sev)| *sev).max();
-            let text = if asserted.is_empty() {
-                String::from(NO_STATE)
-            } else {
-                let names: Vec<&str> = asserted.iter().map(|(t, _)| *t).collect();
-                names.join(".,")
-            };
-            (Some(text), worst.unwrap_or(Severity::Ok).health_state())
+            // Written straight into the one String: no list of the asserted names to join.
+            let mut text = String::new();
+            let mut worst = Severity::Ok;
+            for (at, (t, severity)) in bits(*s).filter_map(name).enumerate() {
+                if at > 0 {
+                    text.push_str(".,");
+                }
+                text.push_str(t);
+                worst = worst.max(severity);
+            }
+            if text.is_empty() {
+                text.push_str(NO_STATE);
+            }
+            (Some(text), worst.health_state())
         }
         DiscreteReading::NoData(NoData::HostOff) => (None, 5),
         DiscreteReading::NoData(_) => (None, 0),
@@ -382,6 +387,66 @@ pub(crate) const NUMERIC_NULL: [&str; NUMERIC_NULL_COUNT] = [
 
 const NUMERIC_NULL_COUNT: usize = 15;
 
+/// "<DeviceID>:<text><joint><entity> <instance>", the Windows-style Description (cim.md §1.6)
+/// that consoles such as MetricsHub split on ':' and " for ". One body for the numeric and the
+/// discrete builder.
+#[inline(never)]
+fn describe(id: &str, text: &str, joint: &str, entity_id: u8, entity_instance: u8) -> String {
+    cat(&[
+        id,
+        ":",
+        text,
+        joint,
+        EntityId(entity_id).name(),
+        " ",
+        Dec::new(entity_instance).as_str(),
+    ])
+}
+
+/// The run of properties from OtherIdentifyingInfo to PowerManagementSupported, which numeric
+/// and discrete sensors set alike (in render order, between OperationalStatus and RequestedState).
+/// `ipmi` is (owner, LUN, number, entity, entity instance), the order of
+/// IdentifyingDescriptions. One out-of-line body instead of a copy in each builder.
+#[inline(never)]
+fn set_identity<'a>(
+    i: &mut Instance<'a>,
+    ipmi: [u8; 5],
+    ipmi_type: SensorType,
+    sensor_type: wsbmc_ipmi::CimSensorType,
+    poll_ms: u32,
+    possible: &[&'a str],
+) {
+    let [owner, lun, number, entity_id, entity_instance] = ipmi;
+    i.set(
+        "OtherIdentifyingInfo",
+        Value::Array(alloc::vec![
+            Value::string(cat(&["0x", Hex::lower(owner.into(), 2).as_str()])),
+            Value::string(String::from(Dec::new(lun).as_str())),
+            Value::string(cat(&["0x", Hex::lower(number.into(), 2).as_str()])),
+            Value::string(cat(&[
+                Dec::new(entity_id).as_str(),
+                ".",
+                Dec::new(entity_instance).as_str(),
+            ])),
+        ]),
+    );
+    i.set(
+        "OtherSensorTypeDescription",
+        ipmi_type
+            .other_description(sensor_type)
+            .map_or(Value::Null, Value::str),
+    );
+    // A poll period past u64 nanoseconds cannot come from a u32 of milliseconds; saturate anyway
+    // rather than reason about it twice.
+    i.set(
+        "PollingInterval",
+        Value::U64(u64::from(poll_ms).saturating_mul(1_000_000)),
+    );
+    i.set_strs("PossibleStates", possible);
+    i.set_empty("PowerManagementCapabilities");
+    i.set_bool("PowerManagementSupported", false);
+}
+
 /// Builds the CIM_NumericSensor instance of one sensor.
 pub fn instance<'a>(
     desc: &'a SensorDesc,
@@ -400,20 +465,23 @@ pub fn instance<'a>(
     // Windows style "<DeviceID>:<text> for <entity> <instance>" (cim.md §1.6), which consoles
     // such as MetricsHub split on ':' and " for ". The board's free text, when it gives one, is
     // the better <text>; otherwise the IPMI type name says what the sensor is.
-    let what: Cow<'_, str> = if desc.description.is_empty() {
-        Cow::Owned(cat(&[ipmi_type.name(), " sensor"]))
+    let description = if desc.description.is_empty() {
+        describe(
+            &id,
+            ipmi_type.name(),
+            " sensor for ",
+            desc.entity_id,
+            desc.entity_instance,
+        )
     } else {
-        Cow::Borrowed(desc.description.as_str())
+        describe(
+            &id,
+            &desc.description,
+            " for ",
+            desc.entity_id,
+            desc.entity_instance,
+        )
     };
-    let description = cat(&[
-        &id,
-        ":",
-        &what,
-        " for ",
-        EntityId(desc.entity_id).name(),
-        " ",
-        Dec::new(desc.entity_instance).as_str(),
-    ]);
 
     let mut possible: Vec<&'static str> = Vec::with_capacity(8);
     possible.push("Unknown");
@@ -430,9 +498,6 @@ pub fn instance<'a>(
         Reading::Value(v) => Value::S32(v),
         Reading::NoData(_) => Value::Null,
     };
-    // A poll period past u64 nanoseconds cannot come from a u32 of milliseconds; saturate anyway
-    // rather than reason about it twice.
-    let polling_ns = u64::from(desc.poll_ms).saturating_mul(1_000_000);
 
     // The properties in NUMERIC_NULL are left unset, which renders as NULL: no code per
     // property for what no sensor has.
@@ -470,29 +535,20 @@ pub fn instance<'a>(
     i.set_str("Name", &desc.name);
     i.set("NominalReading", Value::opt_s32(desc.nominal));
     i.set_u16s("OperationalStatus", &[status.operational_status]);
-    i.set(
-        "OtherIdentifyingInfo",
-        Value::Array(alloc::vec![
-            Value::string(cat(&["0x", Hex::lower(desc.owner.into(), 2).as_str()])),
-            Value::string(String::from(Dec::new(desc.lun).as_str())),
-            Value::string(cat(&["0x", Hex::lower(desc.number.into(), 2).as_str()])),
-            Value::string(cat(&[
-                Dec::new(desc.entity_id).as_str(),
-                ".",
-                Dec::new(desc.entity_instance).as_str(),
-            ])),
-        ]),
+    set_identity(
+        &mut i,
+        [
+            desc.owner,
+            desc.lun,
+            desc.number,
+            desc.entity_id,
+            desc.entity_instance,
+        ],
+        ipmi_type,
+        sensor_type,
+        desc.poll_ms,
+        &possible,
     );
-    i.set(
-        "OtherSensorTypeDescription",
-        ipmi_type
-            .other_description(sensor_type)
-            .map_or(Value::Null, Value::str),
-    );
-    i.set("PollingInterval", Value::U64(polling_ns));
-    i.set_strs("PossibleStates", &possible);
-    i.set_empty("PowerManagementCapabilities");
-    i.set_bool("PowerManagementSupported", false);
     i.set_u16("RateUnits", 0);
     i.set_u16("RequestedState", 12);
     i.set_u16("SensorType", sensor_type.0);
@@ -523,15 +579,13 @@ pub fn discrete_instance<'a>(
     let ipmi_type = SensorType(view.sensor_type);
     let sensor_type = ipmi_type.cim(Unit::UNSPECIFIED, mode);
     let mut keys = discrete_keys(view, system_name);
-    let description = cat(&[
+    let description = describe(
         &keys[1].1,
-        ":",
         ipmi_type.name(),
         " sensor for ",
-        EntityId(view.entity_id).name(),
-        " ",
-        Dec::new(view.entity_instance).as_str(),
-    ]);
+        view.entity_id,
+        view.entity_instance,
+    );
     let (operational, status) = status_of_health(view.health_state);
     let mut possible: Vec<&str> = Vec::with_capacity(view.possible_states.len() + 1);
     possible.push("Unknown");
@@ -560,32 +614,20 @@ pub fn discrete_instance<'a>(
     // InstallDate is left NULL: unset, as for numeric sensors (NUMERIC_NULL).
     i.set_str("Name", &view.name);
     i.set_u16s("OperationalStatus", &[operational]);
-    i.set(
-        "OtherIdentifyingInfo",
-        Value::Array(alloc::vec![
-            Value::string(cat(&["0x", Hex::lower(view.owner.into(), 2).as_str()])),
-            Value::string(String::from(Dec::new(view.lun).as_str())),
-            Value::string(cat(&["0x", Hex::lower(view.number.into(), 2).as_str()])),
-            Value::string(cat(&[
-                Dec::new(view.entity_id).as_str(),
-                ".",
-                Dec::new(view.entity_instance).as_str(),
-            ])),
-        ]),
+    set_identity(
+        &mut i,
+        [
+            view.owner,
+            view.lun,
+            view.number,
+            view.entity_id,
+            view.entity_instance,
+        ],
+        ipmi_type,
+        sensor_type,
+        view.poll_ms,
+        &possible,
     );
-    i.set(
-        "OtherSensorTypeDescription",
-        ipmi_type
-            .other_description(sensor_type)
-            .map_or(Value::Null, Value::str),
-    );
-    i.set(
-        "PollingInterval",
-        Value::U64(u64::from(view.poll_ms).saturating_mul(1_000_000)),
-    );
-    i.set_strs("PossibleStates", &possible);
-    i.set_empty("PowerManagementCapabilities");
-    i.set_bool("PowerManagementSupported", false);
     i.set_u16("RequestedState", 12);
     i.set_u16("SensorType", sensor_type.0);
     i.set_str("Status", status);

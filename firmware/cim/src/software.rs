@@ -195,8 +195,14 @@ pub fn keys_of(id: &str) -> [(&'static str, Cow<'static, str>); 1] {
 /// `major.minor.revision` of a version string, when it starts with that shape ("0.1.0",
 /// "2.4", "1.2.3-rc1").
 fn numbers_of(version: &str) -> Option<(u16, u16, Option<u16>)> {
-    let core = version.split(['-', '+', ' ']).next()?;
-    let mut parts = core
+    // A byte search: the char-set searcher of `str::split` costs the bare-metal image more
+    // flash for this one version string.
+    let end = version
+        .bytes()
+        .position(|b| matches!(b, b'-' | b'+' | b' '))
+        .unwrap_or(version.len());
+    let mut parts = version
+        .get(..end)?
         .split('.')
         .map(|s| wsbmc_wsman::text::parse_u64(s).and_then(|n| u16::try_from(n).ok()));
     let major = parts.next()??;
@@ -329,6 +335,9 @@ mod tests {
         assert_eq!(numbers_of("v1"), None);
         assert_eq!(numbers_of("1.x.3"), None);
         assert_eq!(numbers_of(""), None);
+        assert_eq!(numbers_of("3.1+build 7"), Some((3, 1, None)));
+        assert_eq!(numbers_of("4.5.6 beta"), Some((4, 5, Some(6))));
+        assert_eq!(numbers_of("-1.2"), None);
     }
 
     #[test]

@@ -84,18 +84,20 @@ fn invalid(message: String) -> Fault {
     refuse(FaultDetail::InvalidValues, message)
 }
 
-/// A property value as comparable text: one entry per element, `None` for NULL. Arrays drop
-/// their NULLs, because an empty array and a nil one say the same to a client.
-fn texts(v: &Value<'_>, array: bool) -> Vec<Option<String>> {
-    match v {
-        Value::Array(items) => items
-            .iter()
-            .map(scalar_text)
-            .filter(Option::is_some)
-            .collect(),
-        Value::Null if array => Vec::new(),
-        v => alloc::vec![scalar_text(v)],
-    }
+/// Whether a property value reads as `want`, one text per element, `None` for NULL. Arrays drop
+/// their NULLs, because an empty array and a nil one say the same to a client. Compared element
+/// by element as the texts are made, with no list of the current texts to compare.
+fn same_texts(v: &Value<'_>, array: bool, want: &[Option<String>]) -> bool {
+    let (items, drop_nulls) = match v {
+        Value::Array(items) => (items.as_slice(), true),
+        Value::Null if array => (&[][..], true),
+        v => (core::slice::from_ref(v), false),
+    };
+    let mut have = items
+        .iter()
+        .map(scalar_text)
+        .filter(|t| !drop_nulls || t.is_some());
+    want.iter().all(|w| have.next().as_ref() == Some(w)) && have.next().is_none()
 }
 
 /// The text of one property of the body: `None` for `xsi:nil`; a datetime's wrapped text.
@@ -198,8 +200,7 @@ pub(crate) fn put(
     }
     model.with_instance(&item, |current| {
         for (name, array, values) in &readonly {
-            let have = texts(current.get(name).unwrap_or(&Value::Null), *array);
-            if &have != values {
+            if !same_texts(current.get(name).unwrap_or(&Value::Null), *array, values) {
                 return Err(invalid(cat(&[name, " is read-only"])));
             }
         }
@@ -250,4 +251,37 @@ fn apply(
         undo.retain(|(t, v)| m.set_threshold(id, *t, *v).is_err());
     }
     Err(internal("the threshold change could not be applied"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn want(texts: &[Option<&str>]) -> Vec<Option<String>> {
+        texts.iter().map(|t| t.map(String::from)).collect()
+    }
+
+    #[test]
+    fn same_texts_compares_every_element() {
+        let list = Value::strs(["a", "b"]);
+        assert!(same_texts(&list, true, &want(&[Some("a"), Some("b")])));
+        assert!(!same_texts(&list, true, &want(&[Some("a")])));
+        assert!(!same_texts(
+            &list,
+            true,
+            &want(&[Some("a"), Some("b"), Some("c")])
+        ));
+        assert!(!same_texts(&list, true, &want(&[Some("b"), Some("a")])));
+        // An array's NULLs drop out; an empty array and a nil one are the same.
+        let with_null = Value::Array(alloc::vec![Value::str("a"), Value::Null]);
+        assert!(same_texts(&with_null, true, &want(&[Some("a")])));
+        assert!(same_texts(&Value::Null, true, &[]));
+        assert!(same_texts(&Value::empty_array(), true, &[]));
+        assert!(!same_texts(&Value::Null, true, &want(&[Some("a")])));
+        // A scalar NULL is one NULL text.
+        assert!(same_texts(&Value::Null, false, &want(&[None])));
+        assert!(!same_texts(&Value::Null, false, &[]));
+        assert!(same_texts(&Value::U16(5), false, &want(&[Some("5")])));
+        assert!(!same_texts(&Value::U16(5), false, &want(&[Some("6")])));
+    }
 }
