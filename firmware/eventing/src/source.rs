@@ -197,10 +197,10 @@ impl View<'_> {
         let filter = terms.filter.clone();
         let clock = src.clock(req.now_ms);
         let mut ids = src.ids.borrow_mut();
-        let mut random = || ids.next_u128();
+        let mut next_id = || String::from(ids.next_uuid().as_str());
         let mut table = src.table.borrow_mut();
         let id = table
-            .subscribe(terms, req.user, clock, &mut random)?
+            .subscribe_as(terms, req.user, clock, &mut next_id)?
             .id
             .clone();
         // The address the SubscribeResponse names as the manager, kept for SubscriptionEnd.

@@ -309,6 +309,19 @@ impl Table {
         clock: Clock,
         random: &mut impl FnMut() -> u128,
     ) -> Result<&Subscription, Fault> {
+        self.subscribe_as(terms, owner, clock, &mut || format_uuid(random()))
+    }
+
+    /// [`Table::subscribe`] with the identifier made whole by `next_id`: the source passes
+    /// wsman's `TokenGen::next_uuid`, which formats the same `uuid:` text from the same bits,
+    /// so the image carries one UUID formatter, not two.
+    pub(crate) fn subscribe_as(
+        &mut self,
+        terms: Subscribe,
+        owner: &str,
+        clock: Clock,
+        next_id: &mut impl FnMut() -> String,
+    ) -> Result<&Subscription, Fault> {
         self.expire(clock.now_ms);
         if self.subs.len() >= self.cfg.max_subscriptions {
             return Err(Fault::new(FaultKind::QuotaLimit).message(cat(&[
@@ -318,18 +331,20 @@ impl Table {
             ])));
         }
         let (expires_at, granted) = grant(terms.expires, clock, &self.cfg)?;
-        // 128 random bits do not collide in practice; a broken source must not loop forever.
-        let mut id = format_uuid(random());
-        for _ in 0..4 {
+        // 128 random bits do not collide in practice; a broken source must not loop forever:
+        // five identifiers are tried.
+        let mut tries = 0;
+        let id = loop {
+            let id = next_id();
             if self.get(&id).is_none() {
-                break;
+                break id;
             }
-            id = format_uuid(random());
-        }
-        if self.get(&id).is_some() {
-            return Err(Fault::new(FaultKind::EventSourceUnableToProcess)
-                .message("No unique subscription identifier could be made."));
-        }
+            tries += 1;
+            if tries == 5 {
+                return Err(Fault::new(FaultKind::EventSourceUnableToProcess)
+                    .message("No unique subscription identifier could be made."));
+            }
+        };
         self.subs.push(Subscription {
             id,
             owner: owner.to_string(),
@@ -571,6 +586,31 @@ mod tests {
             .subscribe(terms(DeliveryMode::Push), "u", c, &mut same)
             .unwrap_err();
         assert_eq!(e.kind, FaultKind::EventSourceUnableToProcess);
+    }
+
+    /// The source makes identifiers with wsman's formatter: the same text this one makes from
+    /// the same 128 bits, and five tries (one call each) before it gives up.
+    #[test]
+    fn the_source_s_identifiers_are_this_formatter_s() {
+        use wsbmc_wsman::rng::TokenGen;
+        let (mut a, mut b) = (TokenGen::new(9), TokenGen::new(9));
+        for _ in 0..64 {
+            assert_eq!(a.next_uuid().as_str(), format_uuid(b.next_u128()));
+        }
+        let mut t = Table::new(Config::default());
+        let c = Clock::monotonic(0);
+        let mut calls = 0;
+        let mut same = || {
+            calls += 1;
+            String::from("uuid:x")
+        };
+        t.subscribe_as(terms(DeliveryMode::Pull), "u", c, &mut same)
+            .unwrap();
+        let e = t
+            .subscribe_as(terms(DeliveryMode::Pull), "u", c, &mut same)
+            .unwrap_err();
+        assert_eq!(e.kind, FaultKind::EventSourceUnableToProcess);
+        assert_eq!(calls, 6);
     }
 
     #[test]
