@@ -157,10 +157,10 @@ pub struct View<'a> {
     backlog: &'a dyn Backlog,
 }
 
-fn identifier(req: &EventRequest<'_, '_>, unknown: FaultKind) -> Result<String, Fault> {
+/// The request's `wse:Identifier`, borrowed from the request: the table only compares it.
+fn identifier<'a>(req: &EventRequest<'a, '_>, unknown: FaultKind) -> Result<&'a str, Fault> {
     req.header
         .and_then(subscribe::identifier)
-        .map(String::from)
         .ok_or_else(|| Fault::new(unknown).message("The request has no wse:Identifier header."))
 }
 
@@ -237,7 +237,7 @@ impl View<'_> {
             .source
             .table
             .borrow_mut()
-            .renew(&id, req.user, expires, clock)?;
+            .renew(id, req.user, expires, clock)?;
         render::renew_response(out, granted);
         Ok(())
     }
@@ -249,7 +249,7 @@ impl View<'_> {
             .source
             .table
             .borrow_mut()
-            .get_status(&id, req.user, clock)?;
+            .get_status(id, req.user, clock)?;
         render::get_status_response(out, left);
         Ok(())
     }
@@ -259,7 +259,7 @@ impl View<'_> {
         self.source
             .table
             .borrow_mut()
-            .unsubscribe(&id, req.user, req.now_ms)
+            .unsubscribe(id, req.user, req.now_ms)
     }
 }
 
