@@ -16,7 +16,7 @@ use wsbmc_wsman::rng::TokenGen;
 use wsbmc_wsman::{Fault, FaultDetail, FaultKind, XmlWriter};
 
 use crate::subscribe::{self, Bookmark, DeliveryMode};
-use crate::table::{Body, Clock, Config, Event, Subscription, Table};
+use crate::table::{Body, Clock, Config, Event, Subscription, Table, refusal};
 use crate::{ns, render};
 
 /// What the platform knows of events before a subscription: the SEL, for Bookmarks.
@@ -161,24 +161,29 @@ pub struct View<'a> {
 fn identifier<'a>(req: &EventRequest<'a, '_>, unknown: FaultKind) -> Result<&'a str, Fault> {
     req.header
         .and_then(subscribe::identifier)
-        .ok_or_else(|| Fault::new(unknown).message("The request has no wse:Identifier header."))
+        .ok_or_else(|| refusal(unknown, "The request has no wse:Identifier header."))
 }
 
 impl View<'_> {
     fn subscribe(&self, req: &EventRequest<'_, '_>, out: &mut XmlWriter) -> Result<(), Fault> {
         let src = self.source;
         let body = req.body.ok_or_else(|| {
-            Fault::new(FaultKind::InvalidMessage).message("The body holds no wse:Subscribe.")
+            refusal(
+                FaultKind::InvalidMessage,
+                "The body holds no wse:Subscribe.",
+            )
         })?;
         let limits = src.table.borrow().config().limits;
         let terms = subscribe::parse(body, req.header, &limits)?;
         if !src.modes.contains(&terms.mode) {
-            let fault = Fault::new(FaultKind::DeliveryModeRequestedUnavailable);
-            return Err(if src.modes == [DeliveryMode::Pull] {
-                fault.message("This event source delivers in Pull mode only.")
-            } else {
-                fault.message("This event source does not deliver in that mode.")
-            });
+            return Err(refusal(
+                FaultKind::DeliveryModeRequestedUnavailable,
+                if src.modes == [DeliveryMode::Pull] {
+                    "This event source delivers in Pull mode only."
+                } else {
+                    "This event source does not deliver in that mode."
+                },
+            ));
         }
         #[cfg(feature = "push")]
         if !src.https
@@ -288,7 +293,8 @@ impl EventSource for View<'_> {
             .filter(|e| e.rendered().is_none())
             .count();
         if deferred > 0 && !self.backlog.can_render(deferred) {
-            return Some(Err(Fault::new(FaultKind::EndpointUnavailable).message(
+            return Some(Err(refusal(
+                FaultKind::EndpointUnavailable,
                 "The event source is short of memory to render events; pull again.",
             )));
         }
@@ -303,8 +309,10 @@ impl EventSource for View<'_> {
             Err(f) => return Some(Err(f)),
         };
         if batch.events.is_empty() && batch.dropped == 0 {
-            return Some(Err(Fault::new(FaultKind::TimedOut)
-                .message("No event arrived for this subscription; pull again.")));
+            return Some(Err(refusal(
+                FaultKind::TimedOut,
+                "No event arrived for this subscription; pull again.",
+            )));
         }
         if batch.dropped > 0 {
             out.open("w:DroppedEvents", &[("Action", ns::EVENT)]);

@@ -195,28 +195,30 @@ impl Subscription {
 /// Resolves a requested expiry against the clocks: the monotonic deadline and what is
 /// granted, lowered to `max_ms`.
 fn grant(req: Option<Expires>, clock: Clock, cfg: &Config) -> Result<(u64, Expires), Fault> {
-    let (ms, granted) =
-        match req {
-            None => (cfg.default_expiry_ms, Expires::After(cfg.default_expiry_ms)),
-            Some(Expires::After(ms)) => {
-                let ms = ms.min(cfg.max_expiry_ms);
-                (ms, Expires::After(ms))
-            }
-            Some(Expires::At(at)) => {
-                let Some(unix) = clock.unix_ms else {
-                    return Err(Fault::new(FaultKind::EventUnsupportedExpirationType).message(
+    let (ms, granted) = match req {
+        None => (cfg.default_expiry_ms, Expires::After(cfg.default_expiry_ms)),
+        Some(Expires::After(ms)) => {
+            let ms = ms.min(cfg.max_expiry_ms);
+            (ms, Expires::After(ms))
+        }
+        Some(Expires::At(at)) => {
+            let Some(unix) = clock.unix_ms else {
+                return Err(refusal(
+                    FaultKind::EventUnsupportedExpirationType,
                     "This event source has no wall clock; send wse:Expires as an xs:duration.",
                 ));
-                };
-                if at <= unix {
-                    return Err(Fault::new(FaultKind::EventInvalidExpirationTime)
-                        .message("wse:Expires is in the past."));
-                }
-                let ms = (at - unix).min(cfg.max_expiry_ms);
-                // `ms <= at - unix`, so the sum is at most `at`: it cannot overflow.
-                (ms, Expires::At(unix + ms))
+            };
+            if at <= unix {
+                return Err(refusal(
+                    FaultKind::EventInvalidExpirationTime,
+                    "wse:Expires is in the past.",
+                ));
             }
-        };
+            let ms = (at - unix).min(cfg.max_expiry_ms);
+            // `ms <= at - unix`, so the sum is at most `at`: it cannot overflow.
+            (ms, Expires::At(unix + ms))
+        }
+    };
     Ok((clock.now_ms.saturating_add(ms), granted))
 }
 
@@ -228,7 +230,14 @@ pub struct Table {
 }
 
 fn unknown(kind: FaultKind) -> Fault {
-    Fault::new(kind).message("No subscription has this identifier.")
+    refusal(kind, "No subscription has this identifier.")
+}
+
+/// A fault of `kind` with a fixed text. Out of line: built in place at each of this crate's
+/// call sites it cost each one wsman's generic `Fault::message`.
+#[inline(never)]
+pub(crate) fn refusal(kind: FaultKind, text: &'static str) -> Fault {
+    Fault::new(kind).message(text)
 }
 
 /// `uuid:` + a version-4 UUID from 128 random bits, upper case as Windows writes it.
@@ -341,8 +350,10 @@ impl Table {
             }
             tries += 1;
             if tries == 5 {
-                return Err(Fault::new(FaultKind::EventSourceUnableToProcess)
-                    .message("No unique subscription identifier could be made."));
+                return Err(refusal(
+                    FaultKind::EventSourceUnableToProcess,
+                    "No unique subscription identifier could be made.",
+                ));
             }
         };
         self.subs.push(Subscription {
