@@ -16,7 +16,7 @@ use wsbmc_wsman::rng::TokenGen;
 use wsbmc_wsman::{Fault, FaultDetail, FaultKind, XmlWriter};
 
 use crate::subscribe::{self, Bookmark, DeliveryMode};
-use crate::table::{Body, Clock, Config, Event, Subscription, Table};
+use crate::table::{Body, Clock, Config, Event, Subscription, Table, refusal};
 use crate::{ns, render};
 
 /// What the platform knows of events before a subscription: the SEL, for Bookmarks.
@@ -157,28 +157,33 @@ pub struct View<'a> {
     backlog: &'a dyn Backlog,
 }
 
-fn identifier(req: &EventRequest<'_, '_>, unknown: FaultKind) -> Result<String, Fault> {
+/// The request's `wse:Identifier`, borrowed from the request: the table only compares it.
+fn identifier<'a>(req: &EventRequest<'a, '_>, unknown: FaultKind) -> Result<&'a str, Fault> {
     req.header
         .and_then(subscribe::identifier)
-        .map(String::from)
-        .ok_or_else(|| Fault::new(unknown).message("The request has no wse:Identifier header."))
+        .ok_or_else(|| refusal(unknown, "The request has no wse:Identifier header."))
 }
 
 impl View<'_> {
     fn subscribe(&self, req: &EventRequest<'_, '_>, out: &mut XmlWriter) -> Result<(), Fault> {
         let src = self.source;
         let body = req.body.ok_or_else(|| {
-            Fault::new(FaultKind::InvalidMessage).message("The body holds no wse:Subscribe.")
+            refusal(
+                FaultKind::InvalidMessage,
+                "The body holds no wse:Subscribe.",
+            )
         })?;
         let limits = src.table.borrow().config().limits;
         let terms = subscribe::parse(body, req.header, &limits)?;
         if !src.modes.contains(&terms.mode) {
-            let fault = Fault::new(FaultKind::DeliveryModeRequestedUnavailable);
-            return Err(if src.modes == [DeliveryMode::Pull] {
-                fault.message("This event source delivers in Pull mode only.")
-            } else {
-                fault.message("This event source does not deliver in that mode.")
-            });
+            return Err(refusal(
+                FaultKind::DeliveryModeRequestedUnavailable,
+                if src.modes == [DeliveryMode::Pull] {
+                    "This event source delivers in Pull mode only."
+                } else {
+                    "This event source does not deliver in that mode."
+                },
+            ));
         }
         #[cfg(feature = "push")]
         if !src.https
@@ -197,10 +202,10 @@ impl View<'_> {
         let filter = terms.filter.clone();
         let clock = src.clock(req.now_ms);
         let mut ids = src.ids.borrow_mut();
-        let mut random = || ids.next_u128();
+        let mut next_id = || String::from(ids.next_uuid().as_str());
         let mut table = src.table.borrow_mut();
         let id = table
-            .subscribe(terms, req.user, clock, &mut random)?
+            .subscribe_as(terms, req.user, clock, &mut next_id)?
             .id
             .clone();
         // The address the SubscribeResponse names as the manager, kept for SubscriptionEnd.
@@ -237,7 +242,7 @@ impl View<'_> {
             .source
             .table
             .borrow_mut()
-            .renew(&id, req.user, expires, clock)?;
+            .renew(id, req.user, expires, clock)?;
         render::renew_response(out, granted);
         Ok(())
     }
@@ -249,7 +254,7 @@ impl View<'_> {
             .source
             .table
             .borrow_mut()
-            .get_status(&id, req.user, clock)?;
+            .get_status(id, req.user, clock)?;
         render::get_status_response(out, left);
         Ok(())
     }
@@ -259,7 +264,7 @@ impl View<'_> {
         self.source
             .table
             .borrow_mut()
-            .unsubscribe(&id, req.user, req.now_ms)
+            .unsubscribe(id, req.user, req.now_ms)
     }
 }
 
@@ -288,7 +293,8 @@ impl EventSource for View<'_> {
             .filter(|e| e.rendered().is_none())
             .count();
         if deferred > 0 && !self.backlog.can_render(deferred) {
-            return Some(Err(Fault::new(FaultKind::EndpointUnavailable).message(
+            return Some(Err(refusal(
+                FaultKind::EndpointUnavailable,
                 "The event source is short of memory to render events; pull again.",
             )));
         }
@@ -303,8 +309,10 @@ impl EventSource for View<'_> {
             Err(f) => return Some(Err(f)),
         };
         if batch.events.is_empty() && batch.dropped == 0 {
-            return Some(Err(Fault::new(FaultKind::TimedOut)
-                .message("No event arrived for this subscription; pull again.")));
+            return Some(Err(refusal(
+                FaultKind::TimedOut,
+                "No event arrived for this subscription; pull again.",
+            )));
         }
         if batch.dropped > 0 {
             out.open("w:DroppedEvents", &[("Action", ns::EVENT)]);

@@ -195,28 +195,30 @@ impl Subscription {
 /// Resolves a requested expiry against the clocks: the monotonic deadline and what is
 /// granted, lowered to `max_ms`.
 fn grant(req: Option<Expires>, clock: Clock, cfg: &Config) -> Result<(u64, Expires), Fault> {
-    let (ms, granted) =
-        match req {
-            None => (cfg.default_expiry_ms, Expires::After(cfg.default_expiry_ms)),
-            Some(Expires::After(ms)) => {
-                let ms = ms.min(cfg.max_expiry_ms);
-                (ms, Expires::After(ms))
-            }
-            Some(Expires::At(at)) => {
-                let Some(unix) = clock.unix_ms else {
-                    return Err(Fault::new(FaultKind::EventUnsupportedExpirationType).message(
+    let (ms, granted) = match req {
+        None => (cfg.default_expiry_ms, Expires::After(cfg.default_expiry_ms)),
+        Some(Expires::After(ms)) => {
+            let ms = ms.min(cfg.max_expiry_ms);
+            (ms, Expires::After(ms))
+        }
+        Some(Expires::At(at)) => {
+            let Some(unix) = clock.unix_ms else {
+                return Err(refusal(
+                    FaultKind::EventUnsupportedExpirationType,
                     "This event source has no wall clock; send wse:Expires as an xs:duration.",
                 ));
-                };
-                if at <= unix {
-                    return Err(Fault::new(FaultKind::EventInvalidExpirationTime)
-                        .message("wse:Expires is in the past."));
-                }
-                let ms = (at - unix).min(cfg.max_expiry_ms);
-                // `ms <= at - unix`, so the sum is at most `at`: it cannot overflow.
-                (ms, Expires::At(unix + ms))
+            };
+            if at <= unix {
+                return Err(refusal(
+                    FaultKind::EventInvalidExpirationTime,
+                    "wse:Expires is in the past.",
+                ));
             }
-        };
+            let ms = (at - unix).min(cfg.max_expiry_ms);
+            // `ms <= at - unix`, so the sum is at most `at`: it cannot overflow.
+            (ms, Expires::At(unix + ms))
+        }
+    };
     Ok((clock.now_ms.saturating_add(ms), granted))
 }
 
@@ -228,7 +230,14 @@ pub struct Table {
 }
 
 fn unknown(kind: FaultKind) -> Fault {
-    Fault::new(kind).message("No subscription has this identifier.")
+    refusal(kind, "No subscription has this identifier.")
+}
+
+/// A fault of `kind` with a fixed text. Out of line: built in place at each of this crate's
+/// call sites it cost each one wsman's generic `Fault::message`.
+#[inline(never)]
+pub(crate) fn refusal(kind: FaultKind, text: &'static str) -> Fault {
+    Fault::new(kind).message(text)
 }
 
 /// `uuid:` + a version-4 UUID from 128 random bits, upper case as Windows writes it.
@@ -309,6 +318,19 @@ impl Table {
         clock: Clock,
         random: &mut impl FnMut() -> u128,
     ) -> Result<&Subscription, Fault> {
+        self.subscribe_as(terms, owner, clock, &mut || format_uuid(random()))
+    }
+
+    /// [`Table::subscribe`] with the identifier made whole by `next_id`: the source passes
+    /// wsman's `TokenGen::next_uuid`, which formats the same `uuid:` text from the same bits,
+    /// so the image carries one UUID formatter, not two.
+    pub(crate) fn subscribe_as(
+        &mut self,
+        terms: Subscribe,
+        owner: &str,
+        clock: Clock,
+        next_id: &mut impl FnMut() -> String,
+    ) -> Result<&Subscription, Fault> {
         self.expire(clock.now_ms);
         if self.subs.len() >= self.cfg.max_subscriptions {
             return Err(Fault::new(FaultKind::QuotaLimit).message(cat(&[
@@ -318,18 +340,22 @@ impl Table {
             ])));
         }
         let (expires_at, granted) = grant(terms.expires, clock, &self.cfg)?;
-        // 128 random bits do not collide in practice; a broken source must not loop forever.
-        let mut id = format_uuid(random());
-        for _ in 0..4 {
+        // 128 random bits do not collide in practice; a broken source must not loop forever:
+        // five identifiers are tried.
+        let mut tries = 0;
+        let id = loop {
+            let id = next_id();
             if self.get(&id).is_none() {
-                break;
+                break id;
             }
-            id = format_uuid(random());
-        }
-        if self.get(&id).is_some() {
-            return Err(Fault::new(FaultKind::EventSourceUnableToProcess)
-                .message("No unique subscription identifier could be made."));
-        }
+            tries += 1;
+            if tries == 5 {
+                return Err(refusal(
+                    FaultKind::EventSourceUnableToProcess,
+                    "No unique subscription identifier could be made.",
+                ));
+            }
+        };
         self.subs.push(Subscription {
             id,
             owner: owner.to_string(),
@@ -571,6 +597,31 @@ mod tests {
             .subscribe(terms(DeliveryMode::Push), "u", c, &mut same)
             .unwrap_err();
         assert_eq!(e.kind, FaultKind::EventSourceUnableToProcess);
+    }
+
+    /// The source makes identifiers with wsman's formatter: the same text this one makes from
+    /// the same 128 bits, and five tries (one call each) before it gives up.
+    #[test]
+    fn the_source_s_identifiers_are_this_formatter_s() {
+        use wsbmc_wsman::rng::TokenGen;
+        let (mut a, mut b) = (TokenGen::new(9), TokenGen::new(9));
+        for _ in 0..64 {
+            assert_eq!(a.next_uuid().as_str(), format_uuid(b.next_u128()));
+        }
+        let mut t = Table::new(Config::default());
+        let c = Clock::monotonic(0);
+        let mut calls = 0;
+        let mut same = || {
+            calls += 1;
+            String::from("uuid:x")
+        };
+        t.subscribe_as(terms(DeliveryMode::Pull), "u", c, &mut same)
+            .unwrap();
+        let e = t
+            .subscribe_as(terms(DeliveryMode::Pull), "u", c, &mut same)
+            .unwrap_err();
+        assert_eq!(e.kind, FaultKind::EventSourceUnableToProcess);
+        assert_eq!(calls, 6);
     }
 
     #[test]

@@ -696,11 +696,11 @@ impl Auth {
         offer: &Offer,
         source: Option<&Source>,
     ) -> Step<'_> {
-        let Some(header) = authorization.map(str::trim) else {
+        let Some(header) = authorization.map(str::trim_ascii) else {
             return Step::Done(Verdict::Denied);
         };
         let (scheme, credentials) = match header.split_once(' ') {
-            Some((scheme, rest)) => (scheme, rest.trim()),
+            Some((scheme, rest)) => (scheme, rest.trim_ascii()),
             None => (header, ""),
         };
         let now = Instant::now();
@@ -1229,6 +1229,12 @@ mod tests {
         // The scheme is case-insensitive and surrounding blanks are ignored.
         let lower = basic("admin", "secret").replace("Basic", "basic");
         assert_eq!(auth.authenticate(Some(&lower)), Some(id("admin")));
+        let spaced = basic("admin", "secret").replace("Basic ", " \tBasic \t ") + " \t";
+        assert_eq!(auth.authenticate(Some(&spaced)), Some(id("admin")));
+        // Blanks are spaces and tabs (RFC 9110's OWS), as the head parser trims them: a
+        // Unicode space is part of the credentials, which then do not decode.
+        let nbsp = basic("admin", "secret") + "\u{a0}";
+        assert_eq!(auth.authenticate(Some(&nbsp)), None);
     }
 
     #[test]

@@ -41,23 +41,15 @@ pub fn decode(input: &str) -> Option<Vec<u8>> {
         for &c in &quad[..4 - pad] {
             word = (word << 6) | sextet(c)?;
         }
-        match pad {
-            0 => out.extend_from_slice(&word.to_be_bytes()[1..]),
-            // Three symbols, 18 bits: two bytes and two bits that must be zero.
-            1 => {
-                if word & 0x3 != 0 {
-                    return None;
-                }
-                out.extend_from_slice(&(word >> 2).to_be_bytes()[2..]);
-            }
-            // Two symbols, 12 bits: one byte and four bits that must be zero.
-            _ => {
-                if word & 0xF != 0 {
-                    return None;
-                }
-                out.push((word >> 4) as u8);
-            }
+        // As if the padding were zero symbols: 24 bits, of which the last `pad` bytes (the
+        // padding's bits and the two or four bits after the last encoded byte) must be zero.
+        // One write for every quad.
+        let word = word << (6 * pad);
+        let kept = 3 - pad;
+        if word & (0xFF_FFFF >> (8 * kept)) != 0 {
+            return None;
         }
+        out.extend_from_slice(word.to_be_bytes().get(1..1 + kept)?);
     }
     Some(out)
 }

@@ -39,6 +39,14 @@ const MAX_SIZE_DIGITS: u32 = 16;
 /// Reads the whole body into a Vec (or discards it when `keep` is false), never holding more
 /// than `max` bytes. Chunked bodies are counted as they arrive; a chunk's extensions and the
 /// trailer section may each take up to `room` bytes (the head's room).
+///
+/// One await, on the read-ahead: data is copied out of it a run at a time, and a chunked
+/// body's framing around the data goes byte by byte through [`Chunked::next`], which does not
+/// wait. A Content-Length body is the same loop's data state, ending with its last byte: read
+/// through `Read` and skipped by a loop of its own, it had two more awaits in the request's
+/// future, and `Read`'s own copy of the socket read. Written as nested async helpers (a
+/// chunk-size line, a skipped line, a byte), the chunked reader had an await per helper and
+/// call site, each a state every connection's future keeps room for.
 pub(crate) async fn read_body<T: Read>(
     io: &mut BufferedIo<'_, T>,
     framing: Framing,
@@ -47,57 +55,24 @@ pub(crate) async fn read_body<T: Read>(
     room: usize,
 ) -> Result<Vec<u8>, BodyError<T::Error>> {
     let mut out = Vec::new();
-    let len = match framing {
-        Framing::Length(len) => usize::try_from(len)
-            .ok()
-            .filter(|&len| len <= max)
-            .ok_or(BodyError::TooLarge)?,
-        Framing::Chunked => return read_chunked(io, max, keep, room).await,
-    };
-    if keep {
-        // Through `Read`, so a large rest goes straight from the socket into the body.
-        out.try_reserve_exact(len)
-            .map_err(|_| BodyError::NoMemory)?;
-        out.resize(len, 0);
-        let mut filled = 0;
-        while let Some(rest) = out.get_mut(filled..).filter(|r| !r.is_empty()) {
-            let n = io.read(rest).await.map_err(BodyError::Io)?;
-            if n == 0 {
-                return Err(BodyError::Incomplete);
-            }
-            filled += n;
-        }
-    } else {
-        let mut left = len;
-        while left > 0 {
-            let n = io.fill().await.map_err(BodyError::Io)?.len().min(left);
-            if n == 0 {
-                return Err(BodyError::Incomplete);
-            }
-            io.consume(n);
-            left -= n;
-        }
-    }
-    Ok(out)
-}
-
-/// A chunked body (RFC 9112 §7.1). Only the zero-size last chunk and its trailer section end
-/// it: the stream ending anywhere before is [`BodyError::Incomplete`].
-///
-/// One await, on the read-ahead: data is copied out of it a run at a time, and the framing
-/// around the data goes byte by byte through [`Chunked::next`], which does not wait. Written
-/// as nested async helpers (a chunk-size line, a skipped line, a byte), the reader had an await
-/// per helper and call site, each a state every connection's future keeps room for: 128 B more
-/// of the bare-metal image's static RAM, for the same flash (within 12 B).
-async fn read_chunked<T: Read>(
-    io: &mut BufferedIo<'_, T>,
-    max: usize,
-    keep: bool,
-    room: usize,
-) -> Result<Vec<u8>, BodyError<T::Error>> {
-    let mut out = Vec::new();
     let mut total = 0usize;
-    let mut state = Chunked::SIZE;
+    let (mut state, sized) = match framing {
+        Framing::Length(len) => {
+            let len = usize::try_from(len)
+                .ok()
+                .filter(|&len| len <= max)
+                .ok_or(BodyError::TooLarge)?;
+            if len == 0 {
+                return Ok(out);
+            }
+            if keep {
+                out.try_reserve_exact(len)
+                    .map_err(|_| BodyError::NoMemory)?;
+            }
+            (Chunked::Data(len as u64), true)
+        }
+        Framing::Chunked => (Chunked::SIZE, false),
+    };
     loop {
         let data = io.fill().await.map_err(BodyError::Io)?;
         if data.is_empty() {
@@ -117,6 +92,11 @@ async fn read_chunked<T: Read>(
             total = total.saturating_add(n);
             used = n;
             state = match left - n as u64 {
+                // A Content-Length body ends with its data (its length was checked up front).
+                0 if sized => {
+                    done = true;
+                    state
+                }
                 // The CRLF after the data is checked before the size, as edge-http did: a bad
                 // one is 400 even on the chunk that makes the body too large.
                 0 => Chunked::DataCr,

@@ -3,11 +3,11 @@
 //! The request head is taken from it in whole buffered chunks ([`BufferedIo::read_head`]): one
 //! read of the socket usually brings the head and the body together, and the head is copied out
 //! and searched for its blank line in place, instead of one `read` call (an await, and on tokio
-//! without this buffer a syscall) per byte as edge-http's head reader did. A Content-Length
-//! body the handler keeps goes through [`Read`], which serves what is buffered first and reads a
-//! large rest straight into the caller's buffer; a chunked or a skipped body is decoded in place
-//! ([`BufferedIo::fill`], [`BufferedIo::consume`]), without a copy per byte. The buffer lives for the whole connection, so
-//! bytes read ahead (a pipelined next request) are kept rather than lost between requests.
+//! without this buffer a syscall) per byte as edge-http's head reader did. A body, chunked or
+//! with a Content-Length, kept or skipped, is taken from the buffer in place
+//! ([`BufferedIo::fill`], [`BufferedIo::consume`]), a run at a time. The buffer lives for the
+//! whole connection, so bytes read ahead (a pipelined next request) are kept rather than lost
+//! between requests.
 
 use embedded_io_async::{ErrorType, Read, Write};
 
@@ -118,6 +118,9 @@ impl<T: ErrorType> ErrorType for BufferedIo<'_, T> {
     type Error = T::Error;
 }
 
+/// For the tests: their reference reader (edge-http's `Body`) and what a test reads after a
+/// body go through it. The server itself reads only through [`BufferedIo::fill`].
+#[cfg(test)]
 impl<T: Read> Read for BufferedIo<'_, T> {
     async fn read(&mut self, out: &mut [u8]) -> Result<usize, Self::Error> {
         if out.is_empty() {

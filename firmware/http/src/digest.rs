@@ -149,17 +149,17 @@ impl DigestKeys {
 /// needed.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(crate) struct Credentials<'a> {
-    pub username: Option<Cow<'a, str>>,
-    pub realm: Option<Cow<'a, str>>,
-    pub nonce: Option<Cow<'a, str>>,
-    pub uri: Option<Cow<'a, str>>,
-    pub response: Option<Cow<'a, str>>,
-    pub algorithm: Option<Cow<'a, str>>,
-    pub cnonce: Option<Cow<'a, str>>,
-    pub qop: Option<Cow<'a, str>>,
-    pub nc: Option<Cow<'a, str>>,
-    pub userhash: Option<Cow<'a, str>>,
+    /// The value of each of [`PARAMS`], by its index: one table the parser fills by the index
+    /// it matched (a field per name cost a match arm each, and its own default and drop).
+    pub values: [Option<Cow<'a, str>>; PARAMS.len()],
     pub username_ext: bool,
+}
+
+impl Credentials<'_> {
+    /// The values borrowed, in [`PARAMS`]' order.
+    pub(crate) fn get(&self) -> [Option<&str>; PARAMS.len()] {
+        self.values.each_ref().map(|v| v.as_deref())
+    }
 }
 
 /// Why a header is not even a candidate credential. Every case is answered with a fresh 401.
@@ -170,7 +170,7 @@ pub(crate) enum ParseError {
     TooLong,
 }
 
-/// The parameters [`parse`] keeps, in the order of [`Credentials`]' fields.
+/// The parameters [`parse`] keeps, in the order of [`Credentials::values`].
 const PARAMS: [&str; 10] = [
     "username",
     "realm",
@@ -253,23 +253,15 @@ pub(crate) fn parse(params: &str) -> Result<Credentials<'_>, ParseError> {
             None | Some(b',') => {}
             Some(_) => return Err(ParseError::Syntax),
         }
-        // One loop over the names, then a match on the index: a chain of ten comparisons
-        // inlined each one's length check and call on the bare-metal image.
-        let slot = match PARAMS.iter().position(|p| name.eq_ignore_ascii_case(p)) {
-            Some(0) => &mut creds.username,
-            Some(1) => &mut creds.realm,
-            Some(2) => &mut creds.nonce,
-            Some(3) => &mut creds.uri,
-            Some(4) => &mut creds.response,
-            Some(5) => &mut creds.algorithm,
-            Some(6) => &mut creds.cnonce,
-            Some(7) => &mut creds.qop,
-            Some(8) => &mut creds.nc,
-            Some(9) => &mut creds.userhash,
-            _ => {
-                creds.username_ext |= name.eq_ignore_ascii_case("username*");
-                continue;
-            }
+        // One loop over the names: a chain of ten comparisons inlined each one's length check
+        // and call on the bare-metal image.
+        let Some(slot) = PARAMS
+            .iter()
+            .position(|p| name.eq_ignore_ascii_case(p))
+            .and_then(|i| creds.values.get_mut(i))
+        else {
+            creds.username_ext |= name.eq_ignore_ascii_case("username*");
+            continue;
         };
         if slot.is_some() {
             return Err(ParseError::Duplicate);
@@ -513,7 +505,19 @@ pub(crate) fn verify(
     let Ok(c) = parse(params) else {
         return Check::Denied;
     };
-    if c.username_ext || c.userhash.as_deref().is_some_and(|v| v != "false") {
+    let [
+        user,
+        realm,
+        nonce,
+        uri,
+        response,
+        algorithm,
+        cnonce,
+        qop,
+        nc,
+        userhash,
+    ] = c.get();
+    if c.username_ext || userhash.is_some_and(|v| v != "false") {
         // RFC 7616 username* and userhash are not supported; such clients fall back to Basic.
         return Check::Denied;
     }
@@ -526,21 +530,12 @@ pub(crate) fn verify(
         Some(cnonce),
         Some(qop),
         Some(nc),
-    ) = (
-        c.username.as_deref(),
-        c.realm.as_deref(),
-        c.nonce.as_deref(),
-        c.uri.as_deref(),
-        c.response.as_deref(),
-        c.cnonce.as_deref(),
-        c.qop.as_deref(),
-        c.nc.as_deref(),
-    )
+    ) = (user, realm, nonce, uri, response, cnonce, qop, nc)
     else {
         // RFC 2069 style (no qop) is refused: without nc there is no replay protection.
         return Check::Denied;
     };
-    let algorithm = match c.algorithm.as_deref() {
+    let algorithm = match algorithm {
         None => Algorithm::Md5,
         Some(token) => match Algorithm::parse(token) {
             Some(a) => a,
@@ -784,12 +779,29 @@ pub(crate) mod tests {
             r#"username="Mu\"fasa", realm="WSMAN",nonce="abc" , uri="/wsman", qop=auth, nc=00000001, cnonce="x", response="ff", algorithm=SHA-256, extra="ignored""#,
         )
         .expect("valid header");
-        assert_eq!(c.username.as_deref(), Some("Mu\"fasa"));
-        assert_eq!(c.realm.as_deref(), Some("WSMAN"));
-        assert_eq!(c.qop.as_deref(), Some("auth"));
-        assert_eq!(c.nc.as_deref(), Some("00000001"));
-        assert_eq!(c.algorithm.as_deref(), Some("SHA-256"));
-        assert!(matches!(c.nonce, Some(Cow::Borrowed("abc"))));
+        let [
+            user,
+            realm,
+            _,
+            uri,
+            response,
+            algorithm,
+            cnonce,
+            qop,
+            nc,
+            userhash,
+        ] = c.get();
+        assert_eq!(user, Some("Mu\"fasa"));
+        assert_eq!(realm, Some("WSMAN"));
+        assert_eq!(uri, Some("/wsman"));
+        assert_eq!(response, Some("ff"));
+        assert_eq!(cnonce, Some("x"));
+        assert_eq!(qop, Some("auth"));
+        assert_eq!(nc, Some("00000001"));
+        assert_eq!(algorithm, Some("SHA-256"));
+        assert_eq!(userhash, None);
+        assert!(matches!(c.values[2], Some(Cow::Borrowed("abc"))));
+        assert!(matches!(c.values[0], Some(Cow::Owned(_))));
     }
 
     /// Each parameter name, in any case, fills its own field and no other; `username*` is
@@ -800,30 +812,14 @@ pub(crate) mod tests {
         for (i, name) in PARAMS.iter().enumerate() {
             let header = format!("{}=v{i}", name.to_ascii_uppercase());
             let c = parse(&header).expect("valid header");
-            let fields = [
-                &c.username,
-                &c.realm,
-                &c.nonce,
-                &c.uri,
-                &c.response,
-                &c.algorithm,
-                &c.cnonce,
-                &c.qop,
-                &c.nc,
-                &c.userhash,
-            ];
-            for (j, field) in fields.iter().enumerate() {
+            for (j, field) in c.get().into_iter().enumerate() {
                 let want = format!("v{i}");
-                assert_eq!(
-                    field.as_deref(),
-                    (i == j).then_some(want.as_str()),
-                    "{name}"
-                );
+                assert_eq!(field, (i == j).then_some(want.as_str()), "{name}");
             }
             assert!(!c.username_ext);
         }
         let c = parse("Username*=UTF-8''x").expect("valid header");
-        assert!(c.username_ext && c.username.is_none());
+        assert!(c.username_ext && c.get()[0].is_none());
     }
 
     #[test]
@@ -853,7 +849,7 @@ pub(crate) mod tests {
         assert!(parse(" , ,").is_ok());
         // Multibyte UTF-8 inside a quoted string is kept intact.
         let c = parse("username=\"é\\\"ü\"").expect("valid");
-        assert_eq!(c.username.as_deref(), Some("é\"ü"));
+        assert_eq!(c.get()[0], Some("é\"ü"));
     }
 
     #[test]

@@ -308,13 +308,13 @@ pub(crate) fn analyse<'a>(req: &RawHead<'a, '_>) -> Result<Head<'a>, HeadError> 
             content_length = Some(len);
         } else if name.eq_ignore_ascii_case("Transfer-Encoding") {
             let value = core::str::from_utf8(raw).map_err(|_| HeadError::BadFraming)?;
-            if chunked || !value.trim().eq_ignore_ascii_case("chunked") {
+            if chunked || !value.trim_ascii().eq_ignore_ascii_case("chunked") {
                 return Err(HeadError::UnsupportedEncoding);
             }
             chunked = true;
         } else if name.eq_ignore_ascii_case("Connection") {
             for token in core::str::from_utf8(raw).unwrap_or("").split(',') {
-                let token = token.trim();
+                let token = token.trim_ascii();
                 close |= token.eq_ignore_ascii_case("close");
                 keep_alive_token |= token.eq_ignore_ascii_case("keep-alive");
             }
@@ -334,7 +334,7 @@ pub(crate) fn analyse<'a>(req: &RawHead<'a, '_>) -> Result<Head<'a>, HeadError> 
         } else if name.eq_ignore_ascii_case("Authorization") && authorization.is_none() {
             authorization = core::str::from_utf8(raw).ok();
         } else if name.eq_ignore_ascii_case("Content-Type") && content_type.is_none() {
-            content_type = core::str::from_utf8(raw).ok().map(str::trim);
+            content_type = core::str::from_utf8(raw).ok().map(str::trim_ascii);
         }
     }
 
@@ -738,6 +738,35 @@ mod tests {
                 let head = head.expect("valid head");
                 assert!(head.keep_alive);
                 assert_eq!(head.framing, Framing::Length(0));
+            },
+        );
+    }
+
+    /// Every field is trimmed of optional whitespace only (RFC 9110 §5.6.3: spaces and tabs),
+    /// as Expect, Content-Encoding and WSMANIDENTIFY always were: a Unicode space (NBSP,
+    /// U+3000) around a Transfer-Encoding, a Connection token or a Content-Type is part of it.
+    #[test]
+    fn fields_are_trimmed_of_spaces_and_tabs_only() {
+        with_head(
+            b"POST /wsman HTTP/1.1\r\nHost: b\r\nConnection: \t close \t,keep-alive\r\nContent-Type: \t application/soap+xml \r\nTransfer-Encoding: \tchunked\t\r\n\r\n",
+            |head| {
+                let head = head.expect("valid head");
+                assert!(!head.keep_alive);
+                assert_eq!(head.content_type, Some("application/soap+xml"));
+                assert_eq!(head.framing, Framing::Chunked);
+            },
+        );
+        with_head(
+            "POST /wsman HTTP/1.1\r\nHost: b\r\nTransfer-Encoding: chunked\u{a0}\r\n\r\n"
+                .as_bytes(),
+            |head| assert_eq!(head, Err(HeadError::UnsupportedEncoding)),
+        );
+        with_head(
+            "POST /wsman HTTP/1.1\r\nHost: b\r\nConnection: \u{3000}close\r\nContent-Type: application/soap+xml\u{a0}\r\n\r\n".as_bytes(),
+            |head| {
+                let head = head.expect("valid head");
+                assert!(head.keep_alive);
+                assert_eq!(head.content_type, Some("application/soap+xml\u{a0}"));
             },
         );
     }
