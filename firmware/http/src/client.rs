@@ -932,6 +932,14 @@ mod tests {
     fn digest_quotes_what_it_echoes() {
         let ch = digest::Challenge::parse(r#"Digest realm="a\"b", nonce="n""#).unwrap();
         assert_eq!(ch.realm, "a\"b");
+        // An escaped multi-byte character and an escaped backslash; an escape with nothing
+        // after it is malformed.
+        let odd = digest::Challenge::parse("Digest realm=\"\\\u{e4}\\\\x\", nonce=n").unwrap();
+        assert_eq!((odd.realm.as_str(), odd.nonce.as_str()), ("\u{e4}\\x", "n"));
+        assert_eq!(
+            digest::Challenge::parse("Digest nonce=n, realm=\"r\\"),
+            None
+        );
         let h = ch.authorization("we\"ird", "p", "POST", "/", "c", 1);
         assert!(
             h.starts_with(r#"Digest username="we\"ird", realm="a\"b""#),
