@@ -36,16 +36,26 @@ impl Target {
         } else {
             return Err("not an http or https URL");
         };
-        let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-        let (authority, tail) = rest.split_at(end);
-        if authority.contains('@') {
+        // By byte throughout: `find`, `split_once` and `split` with char patterns each link a
+        // core searcher. The fragment is not sent, so it is cut first; a missing path is "/".
+        let rest = rest.get(..position(rest, b"#")).unwrap_or(rest);
+        let (authority, tail) = rest
+            .split_at_checked(position(rest, b"/?"))
+            .unwrap_or((rest, ""));
+        if authority.as_bytes().contains(&b'@') {
             return Err("a URL with user info is not delivered to");
         }
         let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-            let (host, after) = v6.split_once(']').ok_or("unclosed IPv6 literal")?;
-            (host, after.strip_prefix(':'))
+            let close = position(v6, b"]");
+            if close == v6.len() {
+                return Err("unclosed IPv6 literal");
+            }
+            (
+                v6.get(..close).unwrap_or_default(),
+                v6.get(close + 1..)
+                    .and_then(|after| after.strip_prefix(':')),
+            )
         } else {
-            // By byte: a string pattern here links core's reverse searcher.
             match authority.bytes().rposition(|b| b == b':') {
                 Some(i) => (
                     authority.get(..i).unwrap_or_default(),
@@ -54,7 +64,7 @@ impl Target {
                 None => (authority, None),
             }
         };
-        if host.is_empty() || host.chars().any(|c| c.is_ascii_control() || c == ' ') {
+        if host.is_empty() || unsendable(host) {
             return Err("no host");
         }
         let port = match port {
@@ -67,9 +77,7 @@ impl Target {
         if port == 0 {
             return Err("bad port");
         }
-        // The fragment is not sent; a missing path is "/".
-        let tail = tail.split('#').next().unwrap_or("");
-        if tail.chars().any(|c| c.is_ascii_control() || c == ' ') {
+        if unsendable(tail) {
             return Err("bad path");
         }
         let mut path = String::with_capacity(tail.len() + 1);
@@ -103,7 +111,7 @@ impl Target {
     }
 
     fn push_host(&self, s: &mut String) {
-        if self.host.contains(':') {
+        if self.host.as_bytes().contains(&b':') {
             s.push('[');
             s.push_str(&self.host);
             s.push(']');
@@ -122,6 +130,19 @@ impl Target {
         }
         s
     }
+}
+
+/// Where the first of `bytes` is in `s`, or its length.
+fn position(s: &str, bytes: &[u8]) -> usize {
+    s.bytes()
+        .position(|b| bytes.contains(&b))
+        .unwrap_or(s.len())
+}
+
+/// Whether `s` has a control character or a space, which a request line cannot carry. By byte:
+/// a non-ASCII character's bytes are all above 0x7f, so none of them is an ASCII control.
+fn unsendable(s: &str) -> bool {
+    s.bytes().any(|b| b.is_ascii_control() || b == b' ')
 }
 
 fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
@@ -406,16 +427,14 @@ pub mod digest {
             }
         }
 
-        /// Lowercase hex of H(parts joined with ':').
-        fn hex(self, parts: &[&[u8]]) -> String {
+        /// Lowercase hex of H(parts joined with ':'), in `out`: on the stack rather than a
+        /// String each, as the server's check keeps its hex.
+        fn hex<'a>(self, parts: &[&[u8]], out: &'a mut [u8; 64]) -> &'a str {
             let hash = self.hash_of();
-            let digest = hash.hash(parts);
             let len = hash.len();
-            let mut out = [0u8; 64];
-            crate::digest::hex_into(digest.get(..len).unwrap_or_default(), &mut out);
+            crate::digest::hex_into(hash.hash(parts).get(..len).unwrap_or_default(), out);
             out.get(..2 * len)
                 .and_then(|h| core::str::from_utf8(h).ok())
-                .map(String::from)
                 .unwrap_or_default()
         }
     }
@@ -507,25 +526,38 @@ pub mod digest {
             nc: u32,
         ) -> String {
             let alg = self.algorithm;
-            let mut ha1 = alg.hex(&[user.as_bytes(), self.realm.as_bytes(), password.as_bytes()]);
+            let (mut a, mut b, mut c, mut d) = ([0u8; 64], [0u8; 64], [0u8; 64], [0u8; 64]);
+            let mut ha1 = alg.hex(
+                &[user.as_bytes(), self.realm.as_bytes(), password.as_bytes()],
+                &mut a,
+            );
             if matches!(alg, Algorithm::Md5Sess | Algorithm::Sha256Sess) {
-                ha1 = alg.hex(&[ha1.as_bytes(), self.nonce.as_bytes(), cnonce.as_bytes()]);
+                ha1 = alg.hex(
+                    &[ha1.as_bytes(), self.nonce.as_bytes(), cnonce.as_bytes()],
+                    &mut b,
+                );
             }
-            let ha2 = alg.hex(&[method.as_bytes(), uri.as_bytes()]);
+            let ha2 = alg.hex(&[method.as_bytes(), uri.as_bytes()], &mut c);
             let mut nc_hex = [0u8; 8];
             crate::digest::hex_into(&nc.to_be_bytes(), &mut nc_hex);
             let nc_hex = core::str::from_utf8(&nc_hex).unwrap_or("00000001");
             let response = if self.qop_auth {
-                alg.hex(&[
-                    ha1.as_bytes(),
-                    self.nonce.as_bytes(),
-                    nc_hex.as_bytes(),
-                    cnonce.as_bytes(),
-                    b"auth",
-                    ha2.as_bytes(),
-                ])
+                alg.hex(
+                    &[
+                        ha1.as_bytes(),
+                        self.nonce.as_bytes(),
+                        nc_hex.as_bytes(),
+                        cnonce.as_bytes(),
+                        b"auth",
+                        ha2.as_bytes(),
+                    ],
+                    &mut d,
+                )
             } else {
-                alg.hex(&[ha1.as_bytes(), self.nonce.as_bytes(), ha2.as_bytes()])
+                alg.hex(
+                    &[ha1.as_bytes(), self.nonce.as_bytes(), ha2.as_bytes()],
+                    &mut d,
+                )
             };
             let mut h = String::with_capacity(256);
             h.push_str("Digest username=");
@@ -539,7 +571,7 @@ pub mod digest {
             h.push_str(", algorithm=");
             h.push_str(alg.name());
             h.push_str(", response=\"");
-            h.push_str(&response);
+            h.push_str(response);
             h.push('"');
             if self.qop_auth {
                 h.push_str(", qop=auth, nc=");
@@ -900,6 +932,14 @@ mod tests {
     fn digest_quotes_what_it_echoes() {
         let ch = digest::Challenge::parse(r#"Digest realm="a\"b", nonce="n""#).unwrap();
         assert_eq!(ch.realm, "a\"b");
+        // An escaped multi-byte character and an escaped backslash; an escape with nothing
+        // after it is malformed.
+        let odd = digest::Challenge::parse("Digest realm=\"\\\u{e4}\\\\x\", nonce=n").unwrap();
+        assert_eq!((odd.realm.as_str(), odd.nonce.as_str()), ("\u{e4}\\x", "n"));
+        assert_eq!(
+            digest::Challenge::parse("Digest nonce=n, realm=\"r\\"),
+            None
+        );
         let h = ch.authorization("we\"ird", "p", "POST", "/", "c", 1);
         assert!(
             h.starts_with(r#"Digest username="we\"ird", realm="a\"b""#),

@@ -359,9 +359,17 @@ impl Client<'_> {
             return;
         }
         self.socket.close();
-        let _ = with_timeout(Duration::from_secs(1), self.socket.flush()).await;
-        self.socket.abort();
-        let _ = with_timeout(Duration::from_secs(1), self.socket.flush()).await;
+        // The close, then the reset, each get a second to reach the wire, through one await:
+        // each await of a flush inlines the socket's flush and a timer.
+        let mut aborted = false;
+        loop {
+            let _ = with_timeout(Duration::from_secs(1), self.socket.flush()).await;
+            if aborted {
+                return;
+            }
+            self.socket.abort();
+            aborted = true;
+        }
     }
 
     async fn write_all(&mut self, mut bytes: &[u8]) -> Result<(), &'static str> {
@@ -376,8 +384,10 @@ impl Client<'_> {
 
     /// Sends one request and reads its answer into the heap, at most [`MAX_ANSWER`] bytes.
     async fn exchange_on(&mut self, head: &str, body: &[u8]) -> Result<Answer, &'static str> {
-        self.write_all(head.as_bytes()).await?;
-        self.write_all(body).await?;
+        // One await for head and body: each inlines the socket's write path.
+        for part in [head.as_bytes(), body] {
+            self.write_all(part).await?;
+        }
         let mut buf: Vec<u8> = Vec::new();
         loop {
             if let Some(a) = parse_answer(&buf, false, MAX_ANSWER)? {
