@@ -32,11 +32,11 @@ With the image's `eventing` feature (issue 16; on by default since it fits), a P
 subscription receives the CIM_AlertIndication and CIM_InstCreation of a crossing qom-set
 causes, Renew/GetStatus/Unsubscribe answer and the cap is the quota fault; the test skips on an
 image built without it unless WSBMC_LM3S_EVENTING=1, which scripts/test-lm3s sets. With its
-`push` feature (off by default: it does not fit beside every default feature yet), a Push
-subscription with Basic or Digest sink credentials and a PushWithAck one deliver a qom-set
-crossing to tests/e2e/event_sink.py on the host (the guest's 10.0.2.2), Unsubscribe stops
-delivery, and an https NotifyTo is refused; skipped without the feature unless WSBMC_LM3S_PUSH=1,
-which scripts/test-lm3s sets for the push image it builds.
+`push` feature (on by default since session 11, when it first fitted), a Push subscription
+with Basic or Digest sink credentials and a PushWithAck one deliver a qom-set crossing to
+tests/e2e/event_sink.py on the host (the guest's 10.0.2.2), Unsubscribe stops delivery, and an
+https NotifyTo is refused; skipped on an image built without the feature unless
+WSBMC_LM3S_PUSH=1, which scripts/test-lm3s sets.
 
 Skipped only when qemu-system-arm is missing on a developer machine; under scripts/test and in CI
 a missing QEMU fails the test (scripts/test-lm3s installs it).
@@ -1645,14 +1645,12 @@ def _request_power_state(wsman, power_state: int) -> int:
 
 
 def test_a_blank_store_is_a_new_sel_not_a_loss(image):
-    """#20's loss detection is on by default on the image: its store starts blank (RAM-backed
-    flash, nothing to damage under QEMU), which is a new device, not a loss, so before any
-    ClearLog the SEL holds its boot records and no "Log area reset/cleared" record of the SEL
-    sensor (72h, offset 02h), and the image's defmt log has no loss warning (the one
-    firmware/lm3s6965evb/src/main.rs's log task writes when wsbmc-sel reports a loss, in the std
-    images' words). The loss path itself (a damaged or replaced store) cannot happen to this RAM
-    store under QEMU: it is covered by wsbmc-sel's unit tests and the host's
-    test_hostile_state.py, which checks the same warning in the host agent's log."""
+    """The image's store is RAM, blank at every boot, so the log starts fresh rather than being
+    mounted (src/main.rs's log task): a new device, not a loss. Before any ClearLog the SEL holds
+    its boot records and no "Log area reset/cleared" record of the SEL sensor (72h, offset 02h),
+    and the image's defmt log has no loss warning. #20's loss detection (a damaged or replaced
+    store found at mount) belongs to boards with flash: it is covered by wsbmc-sel's unit tests
+    and the host's test_hostile_state.py, which checks the warning in the host agent's log."""
     wsman = pypsrp(image)
     records = _sel_records(wsman)
     assert records, "no boot record in the SEL"
