@@ -887,7 +887,7 @@ impl Agent {
         match Sel::mount(&mut store, config).await {
             Ok(sel) => {
                 mounted(&sel);
-                self.serve_log(store, sel).await
+                self.run_mounted_log(store, sel).await
             }
             Err(_) => {
                 self.note("SEL mount", false);
@@ -904,24 +904,16 @@ impl Agent {
     /// [`Self::run_log`] with a log the caller mounted, to look at it first (the std images
     /// log [`Sel::lost`] where the operator reads it), or made ([`Sel::fresh`]: the bare-metal
     /// image, whose store starts blank at every boot, so it links no mount).
-    pub fn run_mounted_log<'a, F: MultiwriteNorFlash + 'a>(
-        &'a self,
-        store: Store<F>,
-        sel: Sel,
-    ) -> impl Future<Output = Never> + 'a {
-        self.serve_log(store, sel)
-    }
-
-    /// The log task after the mount, which [`Self::run_mounted_log`] hands back rather than
-    /// awaiting: a wrapper `async fn` would nest this state machine in its own, and the
-    /// bare-metal image pays flash for each level. A plain fn around an `async move` block, not
-    /// an `async fn`: that would move its arguments into locals of its own, and its future
-    /// would hold the store and the log twice (356 B of the bare-metal image's static RAM).
+    ///
+    /// A plain fn around an `async move` block, not an `async fn`: that would move its
+    /// arguments into locals of its own, and its future would hold the store and the log twice
+    /// (356 B of the bare-metal image's static RAM). The image awaits the future it hands back
+    /// directly, with no wrapper state machine around it.
     #[allow(
         clippy::manual_async_fn,
         reason = "an async fn holds its arguments twice"
     )]
-    fn serve_log<'a, F: MultiwriteNorFlash + 'a>(
+    pub fn run_mounted_log<'a, F: MultiwriteNorFlash + 'a>(
         &'a self,
         mut store: Store<F>,
         mut sel: Sel,
