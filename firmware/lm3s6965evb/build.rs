@@ -71,7 +71,7 @@ fn run() -> Result<(), String> {
     let mut code = String::new();
     emit_board(&mut code, &board, &board_path)
         .map_err(|e| format!("{}: {e}", board_path.display()))?;
-    emit_account(&mut code)?;
+    emit_account(&mut code, &board)?;
     fs::write(out.join("board.rs"), code).map_err(|e| format!("board.rs: {e}"))?;
     Ok(())
 }
@@ -153,7 +153,7 @@ fn check_controllers(board: &Board) -> Result<(), String> {
     Ok(())
 }
 
-fn emit_account(code: &mut String) -> Result<(), String> {
+fn emit_account(code: &mut String, board: &Board) -> Result<(), String> {
     let iterations =
         match env::var("WSBMC_PBKDF2_ITERATIONS") {
             Ok(s) => s.parse::<u32>().ok().filter(|n| *n >= 1).ok_or_else(|| {
@@ -171,6 +171,7 @@ fn emit_account(code: &mut String) -> Result<(), String> {
     writeln!(code, "pub const PBKDF2_ITERATIONS: u32 = {iterations};")
         .map_err(|e| e.to_string())?;
     if env::var_os("CARGO_FEATURE_ACCOUNTS").is_some() {
+        emit_lockout(code, board)?;
         return emit_provisioning(code);
     }
     let user = env::var("WSBMC_USER").unwrap_or_else(|_| DEFAULT_USER.to_string());
@@ -218,6 +219,21 @@ fn emit_account(code: &mut String) -> Result<(), String> {
         );
     }
     Ok(())
+}
+
+/// The board file's `[accounts]` lockout rule (issue 15), each setting `None` where the file
+/// leaves it to the default (wsbmc-accounts' `LockoutPolicy::default()`, applied by
+/// src/accounts.rs). The loader has checked the ranges.
+fn emit_lockout(code: &mut String, board: &Board) -> Result<(), String> {
+    let a = &board.accounts;
+    writeln!(
+        code,
+        "pub const LOCKOUT_THRESHOLD: Option<u8> = {:?};\n\
+         pub const LOCKOUT_WINDOW_S: Option<u32> = {:?};\n\
+         pub const LOCKOUT_DURATION_S: Option<u32> = {:?};",
+        a.lockout_threshold, a.lockout_window_s, a.lockout_duration_s
+    )
+    .map_err(|e| e.to_string())
 }
 
 /// The `accounts` image's provisioning seed. A build-time password would be the same on every

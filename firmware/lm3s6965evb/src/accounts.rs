@@ -71,7 +71,7 @@ pub fn start(auth: &mut Auth, agent: &'static Agent, seed: u64) {
     let table = auth.table().clone();
     // Auth::new's table counts a single PBKDF2 round; unknown names must cost what a real
     // login does (the dummy verify), so the table takes the image's round count.
-    *table.borrow_mut() = AccountTable::new(LockoutPolicy::default(), board::PBKDF2_ITERATIONS);
+    *table.borrow_mut() = AccountTable::new(lockout_policy(), board::PBKDF2_ITERATIONS);
     let mut device_seed = Vec::with_capacity(board::PROVISIONING_SEED.len() + 8);
     device_seed.extend_from_slice(&board::PROVISIONING_SEED);
     device_seed.extend_from_slice(&seed.to_le_bytes());
@@ -104,6 +104,25 @@ pub fn start(auth: &mut Auth, agent: &'static Agent, seed: u64) {
     if !agent.set_accounts(Box::new(accounts)) {
         warn!("accounts: the agent had a table already");
     }
+}
+
+/// The board file's `[accounts]` lockout rule, the default (5 failures in 5 minutes lock for
+/// 5 minutes) for what it leaves out. The loader checked the ranges the rule accepts.
+fn lockout_policy() -> LockoutPolicy {
+    let d = LockoutPolicy::default();
+    // A board without `[accounts]` (this one) links no rule checking: the constants fold.
+    if board::LOCKOUT_THRESHOLD.is_none()
+        && board::LOCKOUT_WINDOW_S.is_none()
+        && board::LOCKOUT_DURATION_S.is_none()
+    {
+        return d;
+    }
+    LockoutPolicy::new(
+        board::LOCKOUT_THRESHOLD.unwrap_or(d.threshold()),
+        board::LOCKOUT_WINDOW_S.map_or(d.window_ms(), |s| u64::from(s) * 1000),
+        board::LOCKOUT_DURATION_S.map_or(d.duration_ms(), |s| u64::from(s) * 1000),
+    )
+    .unwrap_or(d)
 }
 
 /// A Session Audit record in the SEL, with the user name (and who made a change) beside it.
