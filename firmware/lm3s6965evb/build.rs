@@ -5,11 +5,16 @@
 //! - the board file (`boards/lm3s6965evb/board.toml`, or `WSBMC_BOARD`), validated by the same
 //!   `wsbmc-board` loader the Linux binary uses and emitted as static tables by that crate's
 //!   `emit::rust` (its buses' I2C controllers, `[network]` and `[store]` included);
-//! - the HTTP account: `WSBMC_USER` / `WSBMC_PASSWORD` (defaults `admin` / `wsbmc-dev`, the
-//!   development credentials of the simulated board) hashed with PBKDF2-HMAC-SHA256 at
-//!   `WSBMC_PBKDF2_ITERATIONS` rounds (default 1000: one verification costs a Cortex-M3 at 50 MHz
-//!   roughly 0.2 s, paid once per client credential thanks to the HTTP layer's cache) and a
-//!   random salt (or `WSBMC_SALT`, 32 hex digits, for reproducible images);
+//! - without the `accounts` feature, the HTTP account: `WSBMC_USER` / `WSBMC_PASSWORD`
+//!   (defaults `admin` / `wsbmc-dev`, the development credentials of the simulated board)
+//!   hashed with PBKDF2-HMAC-SHA256 at `WSBMC_PBKDF2_ITERATIONS` rounds (default 1000: one
+//!   verification costs a Cortex-M3 at 50 MHz roughly 0.2 s, paid once per client credential
+//!   thanks to the HTTP layer's cache) and a random salt (or `WSBMC_SALT`, 32 hex digits, for
+//!   reproducible images);
+//! - with `accounts` (issue 15), no account and no password at all: the image starts
+//!   unprovisioned. Instead, 32 random bytes of provisioning seed (`WSBMC_PROVISIONING_SEED`,
+//!   64 hex digits, for reproducible images) that src/accounts.rs derives the one-time secret
+//!   from, and the PBKDF2 round count of the accounts made over WS-Man;
 //! - a 64-bit seed for the network stack and enumeration-context keys (`WSBMC_SEED`, else
 //!   random): the MCU has no hardware RNG, so the image mixes this with boot timing.
 
@@ -47,6 +52,7 @@ fn run() -> Result<(), String> {
         "WSBMC_PBKDF2_ITERATIONS",
         "WSBMC_SALT",
         "WSBMC_SEED",
+        "WSBMC_PROVISIONING_SEED",
         "SOURCE_DATE_EPOCH",
     ] {
         println!("cargo:rerun-if-env-changed={var}");
@@ -65,7 +71,7 @@ fn run() -> Result<(), String> {
     let mut code = String::new();
     emit_board(&mut code, &board, &board_path)
         .map_err(|e| format!("{}: {e}", board_path.display()))?;
-    emit_account(&mut code)?;
+    emit_account(&mut code, &board)?;
     fs::write(out.join("board.rs"), code).map_err(|e| format!("board.rs: {e}"))?;
     Ok(())
 }
@@ -147,7 +153,27 @@ fn check_controllers(board: &Board) -> Result<(), String> {
     Ok(())
 }
 
-fn emit_account(code: &mut String) -> Result<(), String> {
+fn emit_account(code: &mut String, board: &Board) -> Result<(), String> {
+    let iterations =
+        match env::var("WSBMC_PBKDF2_ITERATIONS") {
+            Ok(s) => s.parse::<u32>().ok().filter(|n| *n >= 1).ok_or_else(|| {
+                format!("WSBMC_PBKDF2_ITERATIONS={s:?} is not a positive integer")
+            })?,
+            Err(_) => DEFAULT_ITERATIONS,
+        };
+    let seed: u64 = match env::var("WSBMC_SEED") {
+        Ok(s) => s
+            .parse()
+            .map_err(|_| format!("WSBMC_SEED={s:?} is not a u64"))?,
+        Err(_) => u64::from_le_bytes(random()?),
+    };
+    writeln!(code, "pub const BUILD_SEED: u64 = {seed:#018x};").map_err(|e| e.to_string())?;
+    writeln!(code, "pub const PBKDF2_ITERATIONS: u32 = {iterations};")
+        .map_err(|e| e.to_string())?;
+    if env::var_os("CARGO_FEATURE_ACCOUNTS").is_some() {
+        emit_lockout(code, board)?;
+        return emit_provisioning(code);
+    }
     let user = env::var("WSBMC_USER").unwrap_or_else(|_| DEFAULT_USER.to_string());
     let password = env::var("WSBMC_PASSWORD").unwrap_or_else(|_| DEFAULT_PASSWORD.to_string());
     if user.is_empty() || password.is_empty() {
@@ -158,22 +184,9 @@ fn emit_account(code: &mut String) -> Result<(), String> {
             "cargo:warning=image built with the development password; set WSBMC_PASSWORD for a real board"
         );
     }
-    let iterations =
-        match env::var("WSBMC_PBKDF2_ITERATIONS") {
-            Ok(s) => s.parse::<u32>().ok().filter(|n| *n >= 1).ok_or_else(|| {
-                format!("WSBMC_PBKDF2_ITERATIONS={s:?} is not a positive integer")
-            })?,
-            Err(_) => DEFAULT_ITERATIONS,
-        };
     let salt: [u8; 16] = match env::var("WSBMC_SALT") {
         Ok(hex) => parse_hex(&hex).ok_or_else(|| "WSBMC_SALT must be 32 hex digits".to_string())?,
         Err(_) => random()?,
-    };
-    let seed: u64 = match env::var("WSBMC_SEED") {
-        Ok(s) => s
-            .parse()
-            .map_err(|_| format!("WSBMC_SEED={s:?} is not a u64"))?,
-        Err(_) => u64::from_le_bytes(random()?),
     };
 
     // Keyed with SHA-256 of the password, as wsbmc-http's `Account::hash` does (issue 20,
@@ -191,10 +204,6 @@ fn emit_account(code: &mut String) -> Result<(), String> {
     };
     w(code, format!("pub const USER: &str = {user:?};"));
     w(code, format!("pub const SALT: [u8; 16] = {salt:?};"));
-    w(
-        code,
-        format!("pub const PBKDF2_ITERATIONS: u32 = {iterations};"),
-    );
     w(code, format!("pub const DERIVED_KEY: [u8; 32] = {key:?};"));
     // The Digest HA1s, H(user:WSMAN:password), for the `digest` feature: like the PBKDF2 key,
     // computed here so the image never contains the password.
@@ -209,8 +218,44 @@ fn emit_account(code: &mut String) -> Result<(), String> {
             format!("pub const HA1_SHA256: [u8; 32] = {ha1_sha256:?};"),
         );
     }
-    w(code, format!("pub const BUILD_SEED: u64 = {seed:#018x};"));
     Ok(())
+}
+
+/// The board file's `[accounts]` lockout rule (issue 15), each setting `None` where the file
+/// leaves it to the default (wsbmc-accounts' `LockoutPolicy::default()`, applied by
+/// src/accounts.rs). The loader has checked the ranges.
+fn emit_lockout(code: &mut String, board: &Board) -> Result<(), String> {
+    let a = &board.accounts;
+    writeln!(
+        code,
+        "pub const LOCKOUT_THRESHOLD: Option<u8> = {:?};\n\
+         pub const LOCKOUT_WINDOW_S: Option<u32> = {:?};\n\
+         pub const LOCKOUT_DURATION_S: Option<u32> = {:?};",
+        a.lockout_threshold, a.lockout_window_s, a.lockout_duration_s
+    )
+    .map_err(|e| e.to_string())
+}
+
+/// The `accounts` image's provisioning seed. A build-time password would be the same on every
+/// device flashed with the image, which the issue forbids, so there is none; the seed is what
+/// the one-time secret on the console is derived from (src/accounts.rs mixes in the boot seed,
+/// so each boot shows a new one). It is per image, not per device: a real board takes its
+/// seed from manufacturing or its own RNG instead (src/accounts.rs).
+fn emit_provisioning(code: &mut String) -> Result<(), String> {
+    for var in ["WSBMC_USER", "WSBMC_PASSWORD"] {
+        if env::var_os(var).is_some() {
+            return Err(format!(
+                "{var} is set, but an image with `accounts` has no build-time account: it \
+                 starts unprovisioned (firmware/lm3s6965evb/README.md, \"Accounts\")"
+            ));
+        }
+    }
+    let seed: [u8; 32] = match env::var("WSBMC_PROVISIONING_SEED") {
+        Ok(hex) => parse_hex(&hex)
+            .ok_or_else(|| "WSBMC_PROVISIONING_SEED must be 64 hex digits".to_string())?,
+        Err(_) => random()?,
+    };
+    writeln!(code, "pub const PROVISIONING_SEED: [u8; 32] = {seed:?};").map_err(|e| e.to_string())
 }
 
 fn parse_hex<const N: usize>(s: &str) -> Option<[u8; N]> {

@@ -16,6 +16,8 @@
 
 extern crate alloc;
 
+#[cfg(feature = "accounts")]
+mod accounts;
 mod board;
 #[cfg(feature = "eventing")]
 mod events;
@@ -43,7 +45,9 @@ use wsbmc_chip_lm3s6965::i2c::I2c;
 use wsbmc_chip_lm3s6965::{sysctl, time};
 use wsbmc_cim::SystemInfo;
 use wsbmc_hal::AnyDevice;
-use wsbmc_http::{Account, Auth, HttpLimits, ResponseGate};
+#[cfg(not(feature = "accounts"))]
+use wsbmc_http::Account;
+use wsbmc_http::{Auth, HttpLimits, ResponseGate};
 use wsbmc_monitor::Monitor;
 use wsbmc_sel::{BmcSensors, OverflowPolicy, Sel, SelConfig};
 use wsbmc_store::{RamFlash, Store};
@@ -129,18 +133,25 @@ async fn boot(spawner: Spawner) {
     static AUTH: StaticCell<Auth> = StaticCell::new();
     let auth: &'static Auth = AUTH.init({
         let mut auth = Auth::new();
-        let account = Account::from_hash(
-            board::USER,
-            &board::SALT,
-            board::PBKDF2_ITERATIONS,
-            board::DERIVED_KEY,
-        );
-        #[cfg(feature = "digest")]
-        let account = account.with_digest(wsbmc_http::DigestKeys {
-            md5: board::HA1_MD5,
-            sha256: board::HA1_SHA256,
-        });
-        auth.add_account(account);
+        // With `accounts` the table starts empty and the image unprovisioned (src/accounts.rs);
+        // without, the one build-time account.
+        #[cfg(feature = "accounts")]
+        accounts::start(&mut auth, agent, seed);
+        #[cfg(not(feature = "accounts"))]
+        {
+            let account = Account::from_hash(
+                board::USER,
+                &board::SALT,
+                board::PBKDF2_ITERATIONS,
+                board::DERIVED_KEY,
+            );
+            #[cfg(feature = "digest")]
+            let account = account.with_digest(wsbmc_http::DigestKeys {
+                md5: board::HA1_MD5,
+                sha256: board::HA1_SHA256,
+            });
+            auth.add_account(account);
+        }
         // No RNG on this MCU: the nonce key comes from the boot-mixed seed, so it differs per
         // boot but is only as unpredictable as that seed (see mix_seed).
         #[cfg(feature = "digest")]
