@@ -921,12 +921,16 @@ impl Agent {
         async move {
             // Every sensor's stored overrides, found by the sensor's board key (here rather than
             // in an async fn called once, whose future would nest in this one).
-            let count = self.monitor.borrow().sensors().len();
-            for i in 0..count {
-                let Ok(index) = u16::try_from(i) else { break };
-                self.load_thresholds(&mut store, index).await;
-                #[cfg(feature = "legacy-overrides")]
-                self.drop_legacy_override(&mut store, index).await;
+            #[cfg(any(feature = "load-thresholds", feature = "legacy-overrides"))]
+            {
+                let count = self.monitor.borrow().sensors().len();
+                for i in 0..count {
+                    let Ok(index) = u16::try_from(i) else { break };
+                    #[cfg(feature = "load-thresholds")]
+                    self.load_thresholds(&mut store, index).await;
+                    #[cfg(feature = "legacy-overrides")]
+                    self.drop_legacy_override(&mut store, index).await;
+                }
             }
             #[cfg(feature = "accounts-store")]
             {
@@ -1052,9 +1056,18 @@ impl Agent {
                         };
                         self.note("threshold write", written);
                         // A failed write leaves what was stored before (the store's writes are
-                        // atomic): the monitor goes back to that, as a restart would read it.
+                        // atomic): the monitor goes back to that, as a restart would read it. A
+                        // store blank at every start shows the board's defaults after a restart.
                         if !written {
+                            #[cfg(feature = "load-thresholds")]
                             self.load_thresholds(&mut store, sensor).await;
+                            // `sensor` is from this board's table, so the only error (an unknown
+                            // sensor) cannot occur.
+                            #[cfg(not(feature = "load-thresholds"))]
+                            self.monitor
+                                .borrow_mut()
+                                .restore_default_thresholds(SensorId(sensor))
+                                .ok();
                         }
                     }
                 }
@@ -1187,6 +1200,7 @@ impl Agent {
     /// board's defaults when nothing is stored, the store cannot be read (what a restart would
     /// show then too), or the stored set no longer fits the board (the board wins, with a
     /// warning).
+    #[cfg(feature = "load-thresholds")]
     async fn load_thresholds<F: MultiwriteNorFlash>(&self, store: &mut Store<F>, sensor: u16) {
         let Some(key) = self.store_key(sensor) else {
             return;
