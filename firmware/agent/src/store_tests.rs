@@ -24,6 +24,8 @@ use wsbmc_store::{FlashError, Store};
 use wsbmc_wsman::Limits;
 
 use super::*;
+#[cfg(all(feature = "legacy-overrides", not(feature = "stored-thresholds")))]
+use crate::log::StoredThresholds;
 use wsbmc_time_std as _;
 
 const PAGE: usize = 512;
@@ -245,6 +247,7 @@ fn with_log_task(agent: &Agent, map: Flaky, queue: Flaky, body: impl AsyncFnOnce
     });
 }
 
+#[cfg(feature = "stored-thresholds")]
 #[test]
 fn a_put_the_store_cannot_keep_answers_a_fault_and_changes_nothing() {
     let broken: &'static Cell<bool> = Box::leak(Box::new(Cell::new(false)));
@@ -265,26 +268,20 @@ fn a_put_the_store_cannot_keep_answers_a_fault_and_changes_nothing() {
 
             // The flash stops taking writes. The handler cannot wait for flash, so the Put that
             // meets the failure is queued; its write fails, is counted, and the monitor goes
-            // back to what the store holds (what a restart would show: without
-            // `load-thresholds` the store is blank at every start, so the board's default).
+            // back to what the store holds.
             broken.set(true);
             assert_eq!(put_unc(&agent, 90_000).outcome.status(), 200);
             settle().await;
-            let reverted = if cfg!(feature = "load-thresholds") {
-                88_000
-            } else {
-                UNC_DEFAULT
-            };
-            assert_eq!(unc(&agent), Some(reverted), "reverted");
+            assert_eq!(unc(&agent), Some(88_000), "reverted to the stored value");
             assert_eq!(agent.store_errors(), 1);
             assert!(agent.store_failing());
 
             // From then on a change is refused with a fault and nothing changes.
             let refused = put_unc(&agent, 91_000);
             assert!(is_internal_error(&refused), "{}", text(&refused));
-            assert_eq!(unc(&agent), Some(reverted));
+            assert_eq!(unc(&agent), Some(88_000));
             settle().await;
-            assert_eq!(unc(&agent), Some(reverted));
+            assert_eq!(unc(&agent), Some(88_000));
 
             // A failing SEL write is counted as well.
             agent
@@ -304,6 +301,39 @@ fn a_put_the_store_cannot_keep_answers_a_fault_and_changes_nothing() {
             settle().await;
             assert_eq!(unc(&agent), Some(92_000));
             assert_eq!(agent.store_errors(), 2);
+        },
+    );
+}
+
+/// Without `stored-thresholds` (a store blank at every start) a change lives in the monitor only:
+/// nothing is written for it, so a store that takes no writes does not revert it, and the
+/// store's failure (here a SEL write's) still refuses the next change.
+#[cfg(not(feature = "stored-thresholds"))]
+#[test]
+fn without_stored_thresholds_a_put_is_kept_in_the_monitor_and_nothing_is_written() {
+    let broken: &'static Cell<bool> = Box::leak(Box::new(Cell::new(false)));
+    let agent = agent();
+    with_log_task(
+        &agent,
+        Flaky::new(2, broken),
+        Flaky::new(4, broken),
+        async || {
+            broken.set(true);
+            let ok = put_unc(&agent, 88_000);
+            assert_eq!(ok.outcome.status(), 200, "{}", text(&ok));
+            settle().await;
+            assert_eq!(unc(&agent), Some(88_000), "kept: no write to fail");
+            assert_eq!(agent.store_errors(), 0);
+            assert!(!agent.store_failing());
+
+            agent
+                .log()
+                .send(LogCmd::Event(wsbmc_sel::bmc_started(agent.log().bmc())));
+            settle().await;
+            assert_eq!(agent.store_errors(), 1);
+            let refused = put_unc(&agent, 91_000);
+            assert!(is_internal_error(&refused), "{}", text(&refused));
+            assert_eq!(unc(&agent), Some(88_000));
         },
     );
 }
@@ -343,7 +373,7 @@ fn a_store_failing_from_the_start_is_counted_and_refuses_changes() {
 
 /// A sensor the board file lists before cpu0_temp after an edit: without keying by identity,
 /// cpu0_temp's override (stored at index 0) would land on it.
-#[cfg(feature = "load-thresholds")]
+#[cfg(feature = "stored-thresholds")]
 fn inserted() -> SensorDesc {
     SensorDesc {
         key: "inlet_temp".into(),
@@ -354,14 +384,14 @@ fn inserted() -> SensorDesc {
 }
 
 /// Two flash regions that survive the agents run on them, and the switch that breaks them.
-#[cfg(any(feature = "load-thresholds", feature = "legacy-overrides"))]
+#[cfg(any(feature = "stored-thresholds", feature = "legacy-overrides"))]
 struct Board {
     map: &'static RefCell<Vec<u8>>,
     queue: &'static RefCell<Vec<u8>>,
     broken: &'static Cell<bool>,
 }
 
-#[cfg(any(feature = "load-thresholds", feature = "legacy-overrides"))]
+#[cfg(any(feature = "stored-thresholds", feature = "legacy-overrides"))]
 impl Board {
     fn new() -> Self {
         Self {
@@ -392,7 +422,7 @@ impl Board {
     }
 }
 
-#[cfg(feature = "load-thresholds")]
+#[cfg(feature = "stored-thresholds")]
 #[test]
 fn an_override_stays_with_its_sensor_when_one_is_inserted_before_it() {
     let board = Board::new();
