@@ -19,7 +19,7 @@
 //!   clears and reboots (the next id follows the newest stored record), so (RecordID,
 //!   timestamp) stays unique for consoles that cached earlier records.
 //! - **Stop policy** refuses records at capacity and raises the overflow flag (persisted in the
-//!   store map), as a classic IPMI SEL does; a clear lowers it.
+//!   store map with feature `stored-state`), as a classic IPMI SEL does; a clear lowers it.
 //! - **Loss is detected, not silent** (feature `loss-detection`). The map's SEL state keeps a mark of the newest RecordID and the
 //!   record count ([`Sel::checkpoint`]); a queue that mounts with fewer records than the mark
 //!   promises (its count plus the RecordIDs since), or an older newest record (flash damaged, the file
@@ -354,6 +354,7 @@ impl Sel {
     ) -> Result<Added, SelError<F::Error>> {
         if self.is_full() && self.config.policy == OverflowPolicy::Stop {
             if !self.overflow {
+                #[cfg(feature = "stored-state")]
                 store.set(StoreKey::SEL_STATE, &self.state(true)).await?;
                 self.overflow = true;
             }
@@ -376,6 +377,7 @@ impl Sel {
         // the next refused record raises it again; the other order could leave an empty log
         // that claims to have dropped records.
         if self.overflow {
+            #[cfg(feature = "stored-state")]
             store.set(StoreKey::SEL_STATE, &self.state(false)).await?;
             self.overflow = false;
         }
@@ -387,6 +389,7 @@ impl Sel {
     }
 
     /// The [`State`] to write: `overflow` and the log's mark as it stands.
+    #[cfg(feature = "stored-state")]
     fn state(&self, overflow: bool) -> State {
         State {
             overflow,
