@@ -24,7 +24,7 @@ use wsbmc_store::{FlashError, Store};
 use wsbmc_wsman::Limits;
 
 use super::*;
-#[cfg(all(feature = "legacy-overrides", not(feature = "stored-thresholds")))]
+#[cfg(all(feature = "legacy-overrides", not(feature = "stored")))]
 use crate::log::StoredThresholds;
 use wsbmc_time_std as _;
 
@@ -247,7 +247,7 @@ fn with_log_task(agent: &Agent, map: Flaky, queue: Flaky, body: impl AsyncFnOnce
     });
 }
 
-#[cfg(feature = "stored-thresholds")]
+#[cfg(feature = "stored")]
 #[test]
 fn a_put_the_store_cannot_keep_answers_a_fault_and_changes_nothing() {
     let broken: &'static Cell<bool> = Box::leak(Box::new(Cell::new(false)));
@@ -305,12 +305,12 @@ fn a_put_the_store_cannot_keep_answers_a_fault_and_changes_nothing() {
     );
 }
 
-/// Without `stored-thresholds` (a store blank at every start) a change lives in the monitor only:
-/// nothing is written for it, so a store that takes no writes does not revert it, and the
-/// store's failure (here a SEL write's) still refuses the next change.
-#[cfg(not(feature = "stored-thresholds"))]
+/// Without `stored` (a store blank at every start) the log and a threshold change live in RAM
+/// only: nothing is written for them, so a store that takes no writes neither reverts the
+/// change nor loses the record, and no store error refuses the next change.
+#[cfg(not(feature = "stored"))]
 #[test]
-fn without_stored_thresholds_a_put_is_kept_in_the_monitor_and_nothing_is_written() {
+fn without_stored_the_log_and_changes_live_in_ram_and_nothing_is_written() {
     let broken: &'static Cell<bool> = Box::leak(Box::new(Cell::new(false)));
     let agent = agent();
     with_log_task(
@@ -323,17 +323,19 @@ fn without_stored_thresholds_a_put_is_kept_in_the_monitor_and_nothing_is_written
             assert_eq!(ok.outcome.status(), 200, "{}", text(&ok));
             settle().await;
             assert_eq!(unc(&agent), Some(88_000), "kept: no write to fail");
-            assert_eq!(agent.store_errors(), 0);
-            assert!(!agent.store_failing());
 
+            let before = agent.log().fill().0;
             agent
                 .log()
                 .send(LogCmd::Event(wsbmc_sel::bmc_started(agent.log().bmc())));
             settle().await;
-            assert_eq!(agent.store_errors(), 1);
-            let refused = put_unc(&agent, 91_000);
-            assert!(is_internal_error(&refused), "{}", text(&refused));
-            assert_eq!(unc(&agent), Some(88_000));
+            assert_eq!(agent.log().fill().0, before + 1, "the record is in the log");
+            assert_eq!(agent.store_errors(), 0);
+            assert!(!agent.store_failing());
+            let ok = put_unc(&agent, 91_000);
+            assert_eq!(ok.outcome.status(), 200, "{}", text(&ok));
+            settle().await;
+            assert_eq!(unc(&agent), Some(91_000));
         },
     );
 }
@@ -347,6 +349,7 @@ fn without_a_mounted_store_a_put_is_refused_and_nothing_changes() {
     assert_eq!(unc(&agent), Some(UNC_DEFAULT));
 }
 
+#[cfg(feature = "stored")]
 #[test]
 fn a_store_failing_from_the_start_is_counted_and_refuses_changes() {
     let broken: &'static Cell<bool> = Box::leak(Box::new(Cell::new(false)));
@@ -373,7 +376,7 @@ fn a_store_failing_from_the_start_is_counted_and_refuses_changes() {
 
 /// A sensor the board file lists before cpu0_temp after an edit: without keying by identity,
 /// cpu0_temp's override (stored at index 0) would land on it.
-#[cfg(feature = "stored-thresholds")]
+#[cfg(feature = "stored")]
 fn inserted() -> SensorDesc {
     SensorDesc {
         key: "inlet_temp".into(),
@@ -384,14 +387,14 @@ fn inserted() -> SensorDesc {
 }
 
 /// Two flash regions that survive the agents run on them, and the switch that breaks them.
-#[cfg(any(feature = "stored-thresholds", feature = "legacy-overrides"))]
+#[cfg(any(feature = "stored", feature = "legacy-overrides"))]
 struct Board {
     map: &'static RefCell<Vec<u8>>,
     queue: &'static RefCell<Vec<u8>>,
     broken: &'static Cell<bool>,
 }
 
-#[cfg(any(feature = "stored-thresholds", feature = "legacy-overrides"))]
+#[cfg(any(feature = "stored", feature = "legacy-overrides"))]
 impl Board {
     fn new() -> Self {
         Self {
@@ -422,7 +425,7 @@ impl Board {
     }
 }
 
-#[cfg(feature = "stored-thresholds")]
+#[cfg(feature = "stored")]
 #[test]
 fn an_override_stays_with_its_sensor_when_one_is_inserted_before_it() {
     let board = Board::new();
