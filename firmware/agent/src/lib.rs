@@ -44,10 +44,19 @@ use wsbmc_hal::{AnyDevice, DeviceError, GpioInputs, IpmiLink};
 use wsbmc_http::{Handler, Outcome, Request, Response};
 use wsbmc_monitor::{BmcSensor, DiscreteId, Monitor, Recovery, SensorId, Thresholds};
 use wsbmc_sel::{Sel, SelConfig};
-use wsbmc_store::{Store, StoreKey};
+use wsbmc_store::Store;
+#[cfg(any(
+    feature = "stored",
+    feature = "legacy-overrides",
+    feature = "accounts-store",
+    feature = "eventing-store"
+))]
+use wsbmc_store::StoreKey;
 use wsbmc_wsman::{Limits, ReplyKind, RequestMeta, Service};
 
-use crate::log::{LogCmd, LogShared, StoredThresholds};
+#[cfg(feature = "stored")]
+use crate::log::StoredThresholds;
+use crate::log::{LogCmd, LogShared};
 
 /// Longest a single device read may take. SMBus caps clock stretching at 35 ms per transfer, so a
 /// read still pending after this is a stuck bus, reported as a timeout rather than waited on.
@@ -921,12 +930,16 @@ impl Agent {
         async move {
             // Every sensor's stored overrides, found by the sensor's board key (here rather than
             // in an async fn called once, whose future would nest in this one).
-            let count = self.monitor.borrow().sensors().len();
-            for i in 0..count {
-                let Ok(index) = u16::try_from(i) else { break };
-                self.load_thresholds(&mut store, index).await;
-                #[cfg(feature = "legacy-overrides")]
-                self.drop_legacy_override(&mut store, index).await;
+            #[cfg(any(feature = "stored", feature = "legacy-overrides"))]
+            {
+                let count = self.monitor.borrow().sensors().len();
+                for i in 0..count {
+                    let Ok(index) = u16::try_from(i) else { break };
+                    #[cfg(feature = "stored")]
+                    self.load_thresholds(&mut store, index).await;
+                    #[cfg(feature = "legacy-overrides")]
+                    self.drop_legacy_override(&mut store, index).await;
+                }
             }
             #[cfg(feature = "accounts-store")]
             {
@@ -1045,6 +1058,7 @@ impl Agent {
                         };
                         self.note("record write", written);
                     }
+                    #[cfg(feature = "stored")]
                     LogCmd::Thresholds(sensor, t) => {
                         let written = match self.store_key(sensor) {
                             Some(key) => store.set(key, &t).await.is_ok(),
@@ -1153,6 +1167,7 @@ impl Agent {
     }
 
     /// Where numeric sensor `sensor`'s settings are stored: under its board key.
+    #[cfg(feature = "stored")]
     fn store_key(&self, sensor: u16) -> Option<StoreKey> {
         let m = self.monitor.borrow();
         m.desc(SensorId(sensor)).map(|d| StoreKey::sensor(&d.key))
@@ -1187,6 +1202,7 @@ impl Agent {
     /// board's defaults when nothing is stored, the store cannot be read (what a restart would
     /// show then too), or the stored set no longer fits the board (the board wins, with a
     /// warning).
+    #[cfg(feature = "stored")]
     async fn load_thresholds<F: MultiwriteNorFlash>(&self, store: &mut Store<F>, sensor: u16) {
         let Some(key) = self.store_key(sensor) else {
             return;
@@ -1431,7 +1447,8 @@ impl Platform for AsPlatform<'_> {
     /// task's queue is full. The handler cannot wait for flash: a write that fails after the
     /// change was queued is reverted by the log task (the monitor goes back to what the store
     /// holds), counted and logged, and changes are refused from then on until a store
-    /// operation succeeds again.
+    /// operation succeeds again. Without `stored` nothing is queued, and the same
+    /// gate still holds, so a console meets the same refusals on every image.
     fn can_persist(&self) -> Result<(), NotPersisted> {
         if self.log.is_enabled() && !self.store_failing.get() && self.log.has_room() {
             return Ok(());
@@ -1440,6 +1457,7 @@ impl Platform for AsPlatform<'_> {
         Err(NotPersisted)
     }
 
+    #[cfg(feature = "stored")]
     fn persist_thresholds(&self, key: &str, thresholds: &Thresholds) {
         let index = self.monitor.borrow().find_key(key);
         if let Some(SensorId(i)) = index {
@@ -1449,6 +1467,11 @@ impl Platform for AsPlatform<'_> {
                 .send(LogCmd::Thresholds(i, StoredThresholds::from(thresholds)));
         }
     }
+
+    /// The change lives in the monitor until the next start: the store would not keep it
+    /// longer (see the `stored` feature).
+    #[cfg(not(feature = "stored"))]
+    fn persist_thresholds(&self, _: &str, _: &Thresholds) {}
 
     fn fru(&self) -> Option<FruView> {
         self.fru.borrow().clone()

@@ -29,6 +29,7 @@ pub enum LogCmd {
     Event(Event),
     Clear,
     /// Persist a sensor's thresholds (by index in the board's sensor table).
+    #[cfg(feature = "stored")]
     Thresholds(u16, StoredThresholds),
     /// Store a record already encoded as CBOR under a key, or remove the key (`None`): an
     /// account slot or the account settings (issue 15), which the accounts crate encodes, or

@@ -24,6 +24,8 @@ use wsbmc_store::{FlashError, Store};
 use wsbmc_wsman::Limits;
 
 use super::*;
+#[cfg(all(feature = "legacy-overrides", not(feature = "stored")))]
+use crate::log::StoredThresholds;
 use wsbmc_time_std as _;
 
 const PAGE: usize = 512;
@@ -245,6 +247,7 @@ fn with_log_task(agent: &Agent, map: Flaky, queue: Flaky, body: impl AsyncFnOnce
     });
 }
 
+#[cfg(feature = "stored")]
 #[test]
 fn a_put_the_store_cannot_keep_answers_a_fault_and_changes_nothing() {
     let broken: &'static Cell<bool> = Box::leak(Box::new(Cell::new(false)));
@@ -302,6 +305,41 @@ fn a_put_the_store_cannot_keep_answers_a_fault_and_changes_nothing() {
     );
 }
 
+/// Without `stored` (a store blank at every start) the log and a threshold change live in RAM
+/// only: nothing is written for them, so a store that takes no writes neither reverts the
+/// change nor loses the record, and no store error refuses the next change.
+#[cfg(not(feature = "stored"))]
+#[test]
+fn without_stored_the_log_and_changes_live_in_ram_and_nothing_is_written() {
+    let broken: &'static Cell<bool> = Box::leak(Box::new(Cell::new(false)));
+    let agent = agent();
+    with_log_task(
+        &agent,
+        Flaky::new(2, broken),
+        Flaky::new(4, broken),
+        async || {
+            broken.set(true);
+            let ok = put_unc(&agent, 88_000);
+            assert_eq!(ok.outcome.status(), 200, "{}", text(&ok));
+            settle().await;
+            assert_eq!(unc(&agent), Some(88_000), "kept: no write to fail");
+
+            let before = agent.log().fill().0;
+            agent
+                .log()
+                .send(LogCmd::Event(wsbmc_sel::bmc_started(agent.log().bmc())));
+            settle().await;
+            assert_eq!(agent.log().fill().0, before + 1, "the record is in the log");
+            assert_eq!(agent.store_errors(), 0);
+            assert!(!agent.store_failing());
+            let ok = put_unc(&agent, 91_000);
+            assert_eq!(ok.outcome.status(), 200, "{}", text(&ok));
+            settle().await;
+            assert_eq!(unc(&agent), Some(91_000));
+        },
+    );
+}
+
 #[test]
 fn without_a_mounted_store_a_put_is_refused_and_nothing_changes() {
     // No log task: the store never mounted (as when it cannot be).
@@ -311,6 +349,7 @@ fn without_a_mounted_store_a_put_is_refused_and_nothing_changes() {
     assert_eq!(unc(&agent), Some(UNC_DEFAULT));
 }
 
+#[cfg(feature = "stored")]
 #[test]
 fn a_store_failing_from_the_start_is_counted_and_refuses_changes() {
     let broken: &'static Cell<bool> = Box::leak(Box::new(Cell::new(false)));
@@ -337,6 +376,7 @@ fn a_store_failing_from_the_start_is_counted_and_refuses_changes() {
 
 /// A sensor the board file lists before cpu0_temp after an edit: without keying by identity,
 /// cpu0_temp's override (stored at index 0) would land on it.
+#[cfg(feature = "stored")]
 fn inserted() -> SensorDesc {
     SensorDesc {
         key: "inlet_temp".into(),
@@ -347,12 +387,14 @@ fn inserted() -> SensorDesc {
 }
 
 /// Two flash regions that survive the agents run on them, and the switch that breaks them.
+#[cfg(any(feature = "stored", feature = "legacy-overrides"))]
 struct Board {
     map: &'static RefCell<Vec<u8>>,
     queue: &'static RefCell<Vec<u8>>,
     broken: &'static Cell<bool>,
 }
 
+#[cfg(any(feature = "stored", feature = "legacy-overrides"))]
 impl Board {
     fn new() -> Self {
         Self {
@@ -383,6 +425,7 @@ impl Board {
     }
 }
 
+#[cfg(feature = "stored")]
 #[test]
 fn an_override_stays_with_its_sensor_when_one_is_inserted_before_it() {
     let board = Board::new();

@@ -220,12 +220,11 @@ impl DiscreteTable {
 
     /// The most overdue polled sensor at `now_ms` (the agent's own sensors are never due).
     pub fn next_due(&self, now_ms: u64) -> Option<DiscreteId> {
-        (0..self.descs.len())
-            .filter(|i| !matches!(self.descs[*i].source, DiscreteSource::Bmc(_)))
-            .filter(|i| self.due[*i] <= now_ms)
-            .min_by_key(|i| (self.due[*i], *i))
-            .and_then(|i| u16::try_from(i).ok())
-            .map(DiscreteId)
+        // `min_by_key` keeps the first of equal keys: the lowest index.
+        let (i, _) = (self.descs.iter().zip(&self.due).enumerate())
+            .filter(|&(_, (d, &due))| !matches!(d.source, DiscreteSource::Bmc(_)) && due <= now_ms)
+            .min_by_key(|&(_, (_, &due))| due)?;
+        u16::try_from(i).ok().map(DiscreteId)
     }
 
     /// When the next polled sensor is due.

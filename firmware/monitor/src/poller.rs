@@ -95,9 +95,11 @@ impl Monitor {
     /// The most overdue sensor at `now_ms`, lowest id first on ties, or `None` if nothing is due.
     /// Serving the most overdue first keeps one slow device from starving the rest.
     pub fn next_due(&self, now_ms: u64) -> Option<SensorId> {
-        self.ids()
-            .filter(|id| self.due[usize::from(id.0)] <= now_ms)
-            .min_by_key(|id| (self.due[usize::from(id.0)], id.0))
+        // `min_by_key` keeps the first of equal keys: the lowest id. Ids end at u16::MAX.
+        let (i, _) = (self.due.iter().enumerate().take(usize::from(u16::MAX) + 1))
+            .filter(|&(_, &due)| due <= now_ms)
+            .min_by_key(|&(_, &due)| due)?;
+        u16::try_from(i).ok().map(SensorId)
     }
 
     /// Every sensor due at `now_ms`, in table order, for a poller that reads a batch per wake-up.

@@ -1,7 +1,8 @@
 //! The System Event Log.
 //!
 //! One bounded log of IPMI SEL records (`wsbmc_ipmi::sel`) with RecordIDs, timestamps, a capacity
-//! and an overflow policy, persisted in the store's queue and mirrored in RAM.
+//! and an overflow policy, persisted in the store's queue and mirrored in RAM (with feature
+//! `stored`; without it, for a store blank at every start, the RAM mirror is the log).
 //!
 //! Load-bearing choices:
 //! - **RAM mirror.** Every live record is kept in RAM (16 bytes each), so listing, paging and
@@ -19,7 +20,7 @@
 //!   clears and reboots (the next id follows the newest stored record), so (RecordID,
 //!   timestamp) stays unique for consoles that cached earlier records.
 //! - **Stop policy** refuses records at capacity and raises the overflow flag (persisted in the
-//!   store map), as a classic IPMI SEL does; a clear lowers it.
+//!   store map with feature `stored`), as a classic IPMI SEL does; a clear lowers it.
 //! - **Loss is detected, not silent** (feature `loss-detection`). The map's SEL state keeps a mark of the newest RecordID and the
 //!   record count ([`Sel::checkpoint`]); a queue that mounts with fewer records than the mark
 //!   promises (its count plus the RecordIDs since), or an older newest record (flash damaged, the file
@@ -354,13 +355,17 @@ impl Sel {
     ) -> Result<Added, SelError<F::Error>> {
         if self.is_full() && self.config.policy == OverflowPolicy::Stop {
             if !self.overflow {
+                #[cfg(feature = "stored")]
                 store.set(StoreKey::SEL_STATE, &self.state(true)).await?;
                 self.overflow = true;
             }
             return Ok(Added::Refused);
         }
         let record = event.record(self.next_id, now);
+        #[cfg(feature = "stored")]
         store.push(&stored(&record, 0), true).await?;
+        #[cfg(not(feature = "stored"))]
+        let _ = store;
         self.appended(record, 0);
         Ok(Added::Stored(record.id))
     }
@@ -376,17 +381,22 @@ impl Sel {
         // the next refused record raises it again; the other order could leave an empty log
         // that claims to have dropped records.
         if self.overflow {
+            #[cfg(feature = "stored")]
             store.set(StoreKey::SEL_STATE, &self.state(false)).await?;
             self.overflow = false;
         }
         let record = log_cleared(&self.config.bmc).record(self.next_id, now);
+        #[cfg(feature = "stored")]
         store.push(&stored(&record, FLAG_CLEARS), true).await?;
+        #[cfg(not(feature = "stored"))]
+        let _ = store;
         self.appended(record, FLAG_CLEARS);
         self.last_erase = Some(now);
         Ok(record.id)
     }
 
     /// The [`State`] to write: `overflow` and the log's mark as it stands.
+    #[cfg(feature = "stored")]
     fn state(&self, overflow: bool) -> State {
         State {
             overflow,
@@ -539,6 +549,7 @@ fn recovery(
 }
 
 /// The queue entry of `record`.
+#[cfg(feature = "stored")]
 fn stored(record: &Record, flags: u8) -> Stored {
     Stored {
         record: ByteArray::from(record.encode()),

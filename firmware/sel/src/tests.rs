@@ -1,3 +1,4 @@
+#[cfg(feature = "stored")]
 use alloc::format;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -25,6 +26,7 @@ impl Board {
     }
 
     /// Mounts store and log, runs `f`, and drops both: one boot.
+    #[cfg(feature = "stored")]
     fn boot<R>(
         &mut self,
         config: SelConfig,
@@ -68,6 +70,7 @@ fn numbers(sel: &Sel) -> Vec<u8> {
         .collect()
 }
 
+#[cfg(feature = "stored")]
 #[test]
 fn ids_timestamps_and_persistence() {
     let mut b = Board::new(6);
@@ -102,6 +105,7 @@ fn ids_timestamps_and_persistence() {
 
 /// A fresh log on a formatted store is the log mount finds there, checks its capacity as mount
 /// does, and what it adds mounts back.
+#[cfg(feature = "stored")]
 #[test]
 fn a_fresh_log_is_what_mount_finds_on_a_formatted_store() {
     let mut b = Board::new(4);
@@ -133,6 +137,7 @@ fn a_fresh_log_is_what_mount_finds_on_a_formatted_store() {
     });
 }
 
+#[cfg(feature = "stored")]
 #[test]
 fn wrap_overwrites_the_oldest() {
     let mut b = Board::new(6);
@@ -153,6 +158,7 @@ fn wrap_overwrites_the_oldest() {
     });
 }
 
+#[cfg(feature = "stored")]
 #[test]
 fn stop_refuses_and_flags_until_cleared() {
     let mut b = Board::new(6);
@@ -197,6 +203,7 @@ fn stop_refuses_and_flags_until_cleared() {
     });
 }
 
+#[cfg(feature = "stored")]
 #[test]
 fn clear_survives_reboots_and_wraps_of_the_queue() {
     let mut b = Board::new(6);
@@ -227,6 +234,7 @@ fn clear_survives_reboots_and_wraps_of_the_queue() {
     });
 }
 
+#[cfg(feature = "stored")]
 #[test]
 fn record_ids_wrap_past_ffff() {
     let mut b = Board::new(6);
@@ -249,6 +257,42 @@ fn record_ids_wrap_past_ffff() {
         assert_eq!(sel.next_id(), RecordId(3));
         assert_eq!(sel.len(), 5);
     });
+}
+
+/// Without `stored` (a store blank at every start) the RAM mirror is the log: records are
+/// added, refused, cleared and wrapped as with it, and the store's regions stay blank.
+#[cfg(not(feature = "stored"))]
+#[test]
+fn without_stored_the_log_lives_in_ram_and_writes_nothing() {
+    let mut b = Board::new(4);
+    block_on(async {
+        let mut store = Store::blank(Flash::new(&mut b.map), Flash::new(&mut b.queue))
+            .await
+            .unwrap();
+        let mut sel = Sel::fresh(&store, config(4, OverflowPolicy::Stop)).unwrap();
+        for n in 0..4 {
+            let added = sel.add(&mut store, &event(n), u32::from(n)).await;
+            assert_eq!(added, Ok(Added::Stored(RecordId(u16::from(n) + 1))));
+        }
+        assert_eq!(sel.add(&mut store, &event(9), 9).await, Ok(Added::Refused));
+        assert!(sel.overflow());
+        assert_eq!(numbers(&sel), [0, 1, 2, 3]);
+        assert_eq!(sel.clear(&mut store, 5_000).await, Ok(RecordId(5)));
+        assert!(!sel.overflow());
+        assert_eq!(sel.len(), 1);
+        assert_eq!(sel.last_erase_timestamp(), Some(5_000));
+
+        let mut wrap = Sel::fresh(&store, config(3, OverflowPolicy::Wrap)).unwrap();
+        for n in 0..5 {
+            wrap.add(&mut store, &event(n), 0).await.unwrap();
+        }
+        assert_eq!(numbers(&wrap), [2, 3, 4]);
+        assert_eq!(wrap.next_id(), RecordId(6));
+    });
+    assert!(
+        b.map.iter().chain(&b.queue).all(|&x| x == 0xFF),
+        "nothing written"
+    );
 }
 
 #[test]
@@ -282,6 +326,7 @@ fn capacity_is_checked_against_the_flash() {
     });
 }
 
+#[cfg(feature = "stored")]
 #[test]
 fn foreign_queue_entries_are_skipped_not_fatal() {
     let mut b = Board::new(6);

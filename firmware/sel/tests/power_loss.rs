@@ -12,6 +12,8 @@
 //! A failure prints the seed; `SEED=n cargo test -p wsbmc-sel --test power_loss` replays it, and
 //! `DUMP=1` adds the page markers of both regions after each cut.
 
+// The model carries the overflow flag across boots, which the store keeps with `stored`.
+#![cfg(feature = "stored")]
 // A test fails by panicking: its helpers unwrap, expect and panic like its #[test] functions
 // (clippy.toml allows that only inside those and #[cfg(test)] code).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]

@@ -280,6 +280,12 @@ struct Format {
     engine_major: u16,
 }
 
+/// This build's format record.
+const FORMAT: Format = Format {
+    version: FORMAT_VERSION,
+    engine_major: ENGINE_MAJOR,
+};
+
 /// A value on its way into the map: encodes with minicbor straight into sequential-storage's
 /// buffer, through a trait object so that every value type shares one store path (each type
 /// had its own copy of the write's future and of sequential-storage's `store_item`, ~0.6 KiB of
@@ -420,6 +426,9 @@ pub struct Store<F: MultiwriteNorFlash> {
     map: MapStorage<StoreKey, F, NoCache<StoreKey>>,
     queue: QueueStorage<F, NoCache<()>>,
     buf: [u8; BUF_LEN],
+    /// The map is blank and its format record still to be written, before its first item
+    /// ([`Store::blank`]).
+    format_due: bool,
 }
 
 impl<F: MultiwriteNorFlash> Store<F> {
@@ -436,6 +445,7 @@ impl<F: MultiwriteNorFlash> Store<F> {
             map: MapStorage::new(map_flash, map_config, Cache::new_uncached()),
             queue: QueueStorage::new(queue_flash, queue_config, Cache::new_uncached()),
             buf: [0; BUF_LEN],
+            format_due: false,
         })
     }
 
@@ -500,26 +510,24 @@ impl<F: MultiwriteNorFlash> Store<F> {
         Ok(store)
     }
 
-    /// A store on regions known to be erased (every byte 0xFF), as a board whose store is RAM
-    /// has them at every start: the format record is written, nothing is erased or checked, so
-    /// the store is what [`Store::format`] leaves. Regions that may hold anything else need
-    /// [`Store::mount`] or [`Store::format`].
+    /// A store on regions known to be erased (every byte 0xFF) that will not be mounted again,
+    /// as a board whose store is RAM has them at every start: nothing is erased, checked or
+    /// written. The format record goes in just before the map's first item, so the map is what
+    /// [`Store::format`] and the same writes leave; a board that never writes the map (the
+    /// bare-metal image, whose map nothing would read) links none of the map's writing. Queue
+    /// records alone do not write it: regions holding only those would be refused by a mount
+    /// as unversioned, which a store gone at the next start never meets. Regions that may hold
+    /// anything else need [`Store::mount`] or [`Store::format`].
     pub async fn blank(map_flash: F, queue_flash: F) -> Result<Self, StoreError<F::Error>> {
         let mut store = Self::open(map_flash, queue_flash)?;
-        store.write_format().await?;
+        store.format_due = true;
         Ok(store)
     }
 
     /// The format record's write: [`Store::set`]'s future itself (a constant value), with no
     /// future of its own around it.
     fn write_format(&mut self) -> impl Future<Output = Result<(), StoreError<F::Error>>> + '_ {
-        self.set(
-            StoreKey::FORMAT,
-            &Format {
-                version: FORMAT_VERSION,
-                engine_major: ENGINE_MAJOR,
-            },
-        )
+        self.set(StoreKey::FORMAT, &FORMAT)
     }
 
     /// The value stored under `key`, decoded as `T`, or `None` if there is none.
@@ -574,6 +582,12 @@ impl<F: MultiwriteNorFlash> Store<F> {
         key: StoreKey,
         value: &(dyn EncodeInto + Sync),
     ) -> Result<(), StoreError<F::Error>> {
+        if self.format_due {
+            self.map
+                .store_item(&mut self.buf, &StoreKey::FORMAT, &Encoded(&FORMAT))
+                .await?;
+            self.format_due = false;
+        }
         self.map
             .store_item(&mut self.buf, &key, &Encoded(value))
             .await
