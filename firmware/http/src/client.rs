@@ -260,7 +260,9 @@ pub fn parse_answer(buf: &[u8], eof: bool, max: usize) -> Result<Option<Answer>,
         // Split at '\n' and trimmed of '\r': a "\r\n" pattern links core's two-way searcher.
         let mut lines = head.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
         let status_line = lines.next().unwrap_or("");
-        let mut parts = status_line.splitn(3, ' ');
+        // Only the version and the code are read, so `split` (the crate's other splits' code),
+        // not `splitn(3, ..)` (a SplitN iterator of its own).
+        let mut parts = status_line.split(' ');
         let version = parts.next().unwrap_or("");
         if !version.starts_with("HTTP/1.") {
             return Err("not an HTTP/1.x answer");
