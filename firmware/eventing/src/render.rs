@@ -187,16 +187,21 @@ pub fn delivery_from(
         }
     }
     out.close("s:Header");
+    // A heartbeat's body is empty; every other kind's is opened and closed once here, not in
+    // each arm.
+    let heartbeat = d.kind == DeliveryKind::Heartbeat;
+    if heartbeat {
+        out.empty("s:Body", &[]);
+    } else {
+        out.open("s:Body", &[]);
+    }
     match d.kind {
         DeliveryKind::Event => {
-            out.open("s:Body", &[]);
             if let Some(e) = sub.in_flight().first() {
                 event_body(out, e, backlog);
             }
-            out.close("s:Body");
         }
         DeliveryKind::Events => {
-            out.open("s:Body", &[]);
             out.open("w:Events", &[]);
             for e in sub.in_flight() {
                 out.open("w:Event", &[("Action", e.action.as_ref())]);
@@ -204,18 +209,14 @@ pub fn delivery_from(
                 out.close("w:Event");
             }
             out.close("w:Events");
-            out.close("s:Body");
         }
-        DeliveryKind::Heartbeat => out.empty("s:Body", &[]),
+        DeliveryKind::Heartbeat => {}
         DeliveryKind::DroppedEvents(n) => {
-            out.open("s:Body", &[]);
             out.open("w:DroppedEvents", &[("Action", ns::EVENT)]);
             out.text_int(false, u64::from(n));
             out.close("w:DroppedEvents");
-            out.close("s:Body");
         }
         DeliveryKind::SubscriptionEnd(status) => {
-            out.open("s:Body", &[]);
             out.open("e:SubscriptionEnd", &[]);
             manager_epr(out, manager, &sub.id);
             out.leaf("e:Status", status);
@@ -228,8 +229,10 @@ pub fn delivery_from(
             };
             out.leaf_with("e:Reason", &[("xml:lang", "en-US")], reason);
             out.close("e:SubscriptionEnd");
-            out.close("s:Body");
         }
+    }
+    if !heartbeat {
+        out.close("s:Body");
     }
     out.close("s:Envelope");
     true
