@@ -8,6 +8,7 @@
 //! MaxEnvelopeSize, Locale, ContentEncoding and Auth inside `wse:Delivery`, and SendBookmarks and
 //! Bookmark beside it; clients are not consistent, so each is accepted at either level, once.
 
+use alloc::borrow::Cow;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::fmt;
@@ -140,8 +141,11 @@ impl Bookmark {
             .and_then(|d| d.parse::<u16>().ok())
             .map(Self::After)
             .ok_or_else(|| {
-                Fault::with_detail(FaultKind::InvalidBookmark, FaultDetail::Invalid)
-                    .message("The bookmark was not written by this event source.")
+                refused(
+                    FaultKind::InvalidBookmark,
+                    Some(FaultDetail::Invalid),
+                    "The bookmark was not written by this event source.".into(),
+                )
             })
     }
 }
@@ -297,21 +301,36 @@ fn starts_with_ignore_case(s: &str, prefix: &str) -> bool {
         .is_some_and(|p| p.eq_ignore_ascii_case(prefix))
 }
 
-fn invalid(what: &str) -> Fault {
-    Fault::new(FaultKind::InvalidMessage).message(what.to_string())
+/// A refusal and its text. Out of line, the text taken as it comes (a literal borrowed, a
+/// built one moved): made in place at each of this module's refusals, each site carried wsman's
+/// generic `Fault::message`, and `invalid` copied every text into a String of its own.
+#[inline(never)]
+fn refused(kind: FaultKind, detail: Option<FaultDetail>, text: Cow<'static, str>) -> Fault {
+    Fault {
+        kind,
+        detail,
+        message: Some(text),
+    }
+}
+
+fn invalid(what: impl Into<Cow<'static, str>>) -> Fault {
+    refused(FaultKind::InvalidMessage, None, what.into())
 }
 
 #[cfg(feature = "push")]
 fn too_long(what: &str) -> Fault {
-    Fault::with_detail(FaultKind::EncodingLimit, FaultDetail::ServiceEnvelopeLimit)
-        .message(cat(&[what, " is longer than this event source keeps."]))
+    refused(
+        FaultKind::EncodingLimit,
+        Some(FaultDetail::ServiceEnvelopeLimit),
+        cat(&[what, " is longer than this event source keeps."]).into(),
+    )
 }
 
 #[cfg(feature = "push")]
 fn positive_u32(node: Node<'_, '_>, what: &str) -> Result<u32, Fault> {
     // wsman's one integer parser (str::parse's rules) rather than core's per-type copy.
     match parse_u64(text(node)) {
-        Some(0) | None => Err(invalid(&cat(&[what, " must be a positive integer."]))),
+        Some(0) | None => Err(invalid(cat(&[what, " must be a positive integer."]))),
         Some(v) => Ok(u32::try_from(v).unwrap_or(u32::MAX)),
     }
 }
@@ -320,7 +339,7 @@ fn positive_u32(node: Node<'_, '_>, what: &str) -> Result<u32, Fault> {
 fn positive_duration(node: Node<'_, '_>, what: &str) -> Result<u64, Fault> {
     match duration::parse(text(node)) {
         Some(d) if !d.negative && d.ms > 0 => Ok(d.ms),
-        _ => Err(invalid(&cat(&[what, " must be a positive xs:duration."]))),
+        _ => Err(invalid(cat(&[what, " must be a positive xs:duration."]))),
     }
 }
 
@@ -330,16 +349,16 @@ fn endpoint(node: Node<'_, '_>, limits: &Limits, what: &str) -> Result<Endpoint,
     let addr = child(node, ns::WSA, "Address")
         .map(text)
         .filter(|a| !a.is_empty())
-        .ok_or_else(|| invalid(&cat(&[what, " has no wsa:Address."])))?;
+        .ok_or_else(|| invalid(cat(&[what, " has no wsa:Address."])))?;
     if addr.len() > limits.max_address_len {
         return Err(too_long(what));
     }
     if !(starts_with_ignore_case(addr, "http://") || starts_with_ignore_case(addr, "https://")) {
-        return Err(Fault::with_detail(
+        return Err(refused(
             FaultKind::EventSourceUnableToProcess,
-            FaultDetail::UnusableAddress,
-        )
-        .message(cat(&[what, " must be an http or https URL."])));
+            Some(FaultDetail::UnusableAddress),
+            cat(&[what, " must be an http or https URL."]).into(),
+        ));
     }
     let mut params = Vec::new();
     for holder in elements(node).filter(|c| {
@@ -347,20 +366,23 @@ fn endpoint(node: Node<'_, '_>, limits: &Limits, what: &str) -> Result<Endpoint,
     }) {
         for p in elements(holder) {
             if elements(p).next().is_some() {
-                return Err(
-                    Fault::new(FaultKind::EventSourceUnableToProcess).message(cat(&[
+                return Err(refused(
+                    FaultKind::EventSourceUnableToProcess,
+                    None,
+                    cat(&[
                         "A reference parameter of ",
                         what,
                         " holds elements; only text values are kept.",
-                    ])),
-                );
+                    ])
+                    .into(),
+                ));
             }
             if params.len() == limits.max_ref_params {
-                return Err(Fault::with_detail(
+                return Err(refused(
                     FaultKind::EncodingLimit,
-                    FaultDetail::ServiceEnvelopeLimit,
-                )
-                .message(cat(&[what, " has too many reference parameters."])));
+                    Some(FaultDetail::ServiceEnvelopeLimit),
+                    cat(&[what, " has too many reference parameters."]).into(),
+                ));
             }
             let value = text(p);
             if value.len() > limits.max_ref_param_len {
@@ -392,15 +414,16 @@ fn profile(uri: &str) -> Option<(AuthScheme, bool)> {
 
 #[cfg(feature = "push")]
 fn unsupported_profile(uri: &str) -> Fault {
-    Fault::with_detail(
+    refused(
         FaultKind::UnsupportedFeature,
-        FaultDetail::AuthorizationMode,
+        Some(FaultDetail::AuthorizationMode),
+        cat(&[
+            "The delivery security profile '",
+            uri.trim(),
+            "' is not supported; use http(s)/basic or http(s)/digest.",
+        ])
+        .into(),
     )
-    .message(cat(&[
-        "The delivery security profile '",
-        uri.trim(),
-        "' is not supported; use http(s)/basic or http(s)/digest.",
-    ]))
 }
 
 /// The profiles a Windows Event Collector lists in `NotifyTo/c:Policy`: the first one this
@@ -587,7 +610,7 @@ fn fill(
             .map(|t| t.3);
         let Some(term) = term else {
             if wse {
-                return Err(invalid(&cat(&["wse:", local, " is not expected here."])));
+                return Err(invalid(cat(&["wse:", local, " is not expected here."])));
             }
             // Other wsman extensions (e.g. a future option) are not ours to refuse. Without
             // push delivery that includes the terms only a delivery task uses (heartbeats,
@@ -606,7 +629,7 @@ fn fill(
             } else {
                 &cat(&["wsman:", local])
             };
-            return Err(invalid(&cat(&[name, " appears more than once."])));
+            return Err(invalid(cat(&[name, " appears more than once."])));
         }
         seen |= bit;
         match term {
@@ -637,15 +660,16 @@ fn fill(
             Term::Heartbeats => {
                 let ms = positive_duration(c, "wsman:Heartbeats")?;
                 if ms < limits.min_heartbeat_ms {
-                    return Err(Fault::with_detail(
+                    return Err(refused(
                         FaultKind::UnsupportedFeature,
-                        FaultDetail::Heartbeats,
-                    )
-                    .message(cat(&[
-                        "Heartbeats more often than every ",
-                        Dec::new(limits.min_heartbeat_ms).as_str(),
-                        " ms are not supported.",
-                    ])));
+                        Some(FaultDetail::Heartbeats),
+                        cat(&[
+                            "Heartbeats more often than every ",
+                            Dec::new(limits.min_heartbeat_ms).as_str(),
+                            " ms are not supported.",
+                        ])
+                        .into(),
+                    ));
                 }
                 out.heartbeat_ms = Some(ms);
             }
@@ -675,11 +699,11 @@ fn fill(
             Term::MaxEnvelopeSize => {
                 let size = positive_u32(c, "wsman:MaxEnvelopeSize")?;
                 if size < MIN_ENVELOPE_SIZE {
-                    return Err(Fault::with_detail(
+                    return Err(refused(
                         FaultKind::EncodingLimit,
-                        FaultDetail::MinimumEnvelopeLimit,
-                    )
-                    .message("wsman:MaxEnvelopeSize is below 8192."));
+                        Some(FaultDetail::MinimumEnvelopeLimit),
+                        "wsman:MaxEnvelopeSize is below 8192.".into(),
+                    ));
                 }
                 out.max_envelope_size = Some(size.min(limits.max_envelope_size));
                 out.envelope_policy = match c.attribute("Policy").map(str::trim) {
@@ -687,11 +711,7 @@ fn fill(
                     Some("Skip") => EnvelopePolicy::Skip,
                     Some("CancelSubscription") => EnvelopePolicy::CancelSubscription,
                     Some(_) => {
-                        return Err(Fault::with_detail(
-                            FaultKind::UnsupportedFeature,
-                            FaultDetail::MaxEnvelopePolicy,
-                        )
-                        .message("The MaxEnvelopeSize policy is not one of Notify, Skip, CancelSubscription."));
+                        return Err(refused(FaultKind::UnsupportedFeature, Some(FaultDetail::MaxEnvelopePolicy), "The MaxEnvelopeSize policy is not one of Notify, Skip, CancelSubscription.".into()));
                     }
                 };
             }
@@ -720,11 +740,11 @@ fn fill(
                     || lang.len() > 35
                     || !lang.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
                 {
-                    return Err(Fault::with_detail(
+                    return Err(refused(
                         FaultKind::UnsupportedFeature,
-                        FaultDetail::Locale,
-                    )
-                    .message("wsman:Locale needs an xml:lang language tag."));
+                        Some(FaultDetail::Locale),
+                        "wsman:Locale needs an xml:lang language tag.".into(),
+                    ));
                 }
                 out.locale = Some(lang.to_string());
             }
@@ -735,11 +755,11 @@ fn fill(
                 } else if t.eq_ignore_ascii_case("UTF-16") {
                     ContentEncoding::Utf16
                 } else {
-                    return Err(Fault::with_detail(
+                    return Err(refused(
                         FaultKind::UnsupportedFeature,
-                        FaultDetail::EncodingType,
-                    )
-                    .message("wsman:ContentEncoding must be UTF-8 or UTF-16."));
+                        Some(FaultDetail::EncodingType),
+                        "wsman:ContentEncoding must be UTF-8 or UTF-16.".into(),
+                    ));
                 });
             }
             #[cfg(feature = "push")]
@@ -753,17 +773,25 @@ fn fill(
     out.mode = match delivery.attribute("Mode") {
         None => DeliveryMode::Push,
         Some(uri) => DeliveryMode::from_uri(uri).ok_or_else(|| {
-            Fault::new(FaultKind::DeliveryModeRequestedUnavailable).message(cat(&[
-                "The delivery mode '",
-                uri.trim(),
-                "' is not supported; use Push, PushWithAck, Events or Pull.",
-            ]))
+            refused(
+                FaultKind::DeliveryModeRequestedUnavailable,
+                None,
+                cat(&[
+                    "The delivery mode '",
+                    uri.trim(),
+                    "' is not supported; use Push, PushWithAck, Events or Pull.",
+                ])
+                .into(),
+            )
         })?,
     };
     #[cfg(not(feature = "push"))]
     if out.mode != DeliveryMode::Pull {
-        return Err(Fault::new(FaultKind::DeliveryModeRequestedUnavailable)
-            .message("This event source delivers in Pull mode only."));
+        return Err(refused(
+            FaultKind::DeliveryModeRequestedUnavailable,
+            None,
+            "This event source delivers in Pull mode only.".into(),
+        ));
     }
     #[cfg(feature = "push")]
     match (&out.notify_to, out.mode) {
@@ -795,11 +823,11 @@ fn fill(
                 if let Some(n) = &out.notify_to
                     && n.is_https() != https
                 {
-                    return Err(Fault::with_detail(
+                    return Err(refused(
                         FaultKind::EventSourceUnableToProcess,
-                        FaultDetail::UnusableAddress,
-                    )
-                    .message("The delivery security profile and the NotifyTo scheme disagree."));
+                        Some(FaultDetail::UnusableAddress),
+                        "The delivery security profile and the NotifyTo scheme disagree.".into(),
+                    ));
                 }
                 Some(DeliveryAuth {
                     scheme,
@@ -816,8 +844,11 @@ fn fill(
 
 fn expires(t: &str) -> Result<Expires, Fault> {
     let bad = || {
-        Fault::new(FaultKind::EventInvalidExpirationTime)
-            .message("wse:Expires must be a positive xs:duration or a future xs:dateTime.")
+        refused(
+            FaultKind::EventInvalidExpirationTime,
+            None,
+            "wse:Expires must be a positive xs:duration or a future xs:dateTime.".into(),
+        )
     };
     if t.starts_with('P') || t.starts_with("-P") {
         match duration::parse(t) {
@@ -828,8 +859,11 @@ fn expires(t: &str) -> Result<Expires, Fault> {
         #[cfg(feature = "datetime")]
         return crate::datetime::parse(t).map(Expires::At).ok_or_else(bad);
         #[cfg(not(feature = "datetime"))]
-        return Err(Fault::new(FaultKind::EventUnsupportedExpirationType)
-            .message("This event source takes wse:Expires as an xs:duration only."));
+        return Err(refused(
+            FaultKind::EventUnsupportedExpirationType,
+            None,
+            "This event source takes wse:Expires as an xs:duration only.".into(),
+        ));
     }
 }
 
@@ -837,26 +871,38 @@ fn filter(f: Node<'_, '_>, limits: &Limits) -> Result<String, Fault> {
     // No Dialect means XPath (WS-Eventing's default), which is not offered.
     let dialect = f.attribute("Dialect").map(str::trim).unwrap_or("");
     if !dialect.eq_ignore_ascii_case(ns::DIALECT_WQL) {
-        return Err(
-            Fault::new(FaultKind::FilteringRequestedUnavailable).message(cat(&[
+        return Err(refused(
+            FaultKind::FilteringRequestedUnavailable,
+            None,
+            cat(&[
                 "The filter dialect '",
                 dialect,
                 "' is not supported; use ",
                 ns::DIALECT_WQL,
                 ".",
-            ])),
-        );
+            ])
+            .into(),
+        ));
     }
     let q = text(f);
     if q.is_empty() {
-        return Err(Fault::new(FaultKind::CannotProcessFilter).message("The WQL filter is empty."));
+        return Err(refused(
+            FaultKind::CannotProcessFilter,
+            None,
+            "The WQL filter is empty.".into(),
+        ));
     }
     if q.len() > limits.max_filter_len {
-        return Err(Fault::new(FaultKind::CannotProcessFilter).message(cat(&[
-            "The WQL filter is longer than ",
-            Dec::usize(limits.max_filter_len).as_str(),
-            " bytes.",
-        ])));
+        return Err(refused(
+            FaultKind::CannotProcessFilter,
+            None,
+            cat(&[
+                "The WQL filter is longer than ",
+                Dec::usize(limits.max_filter_len).as_str(),
+                " bytes.",
+            ])
+            .into(),
+        ));
     }
     wsbmc_wsman::wql::parse_nested(q, limits.max_filter_depth).map_err(|e| {
         let mut f = Fault::new(FaultKind::CannotProcessFilter);
