@@ -17,9 +17,7 @@ use roxmltree::Node;
 use wsbmc_wsman::duration;
 
 use crate::ns;
-#[cfg(feature = "push")]
-use wsbmc_wsman::text::parse_u64;
-use wsbmc_wsman::text::{Dec, cat};
+use wsbmc_wsman::text::{Dec, cat, parse_u64};
 use wsbmc_wsman::{Fault, FaultDetail, FaultKind};
 
 /// How events reach the subscriber.
@@ -138,7 +136,8 @@ impl Bookmark {
         }
         text.strip_prefix(BOOKMARK_PREFIX)
             .filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
-            .and_then(|d| d.parse::<u16>().ok())
+            // wsman's one integer parser, not core's u16 copy; the digits are checked above.
+            .and_then(|d| parse_u64(d).and_then(|n| u16::try_from(n).ok()))
             .map(Self::After)
             .ok_or_else(|| {
                 refused(
