@@ -165,8 +165,10 @@ pub fn classify(
                 && n.text().is_some_and(|v| {
                     let v = v.trim();
                     // The QName's prefix must be bound to the wsman namespace.
-                    v.split_once(':').is_some_and(|(prefix, local)| {
-                        local == "DeliveryRefused"
+                    // Split at the colon's byte: `split_once(':')` links a char searcher here.
+                    let colon = v.bytes().position(|b| b == b':').unwrap_or(v.len());
+                    v.split_at_checked(colon).is_some_and(|(prefix, local)| {
+                        local == ":DeliveryRefused"
                             && n.lookup_namespace_uri(Some(prefix)) == Some(ns::WSMAN)
                     })
                 })
@@ -568,6 +570,14 @@ mod tests {
             classify(500, fault("x:DeliveryRefused").as_bytes(), "uuid:M", &l),
             Outcome::Failed
         );
+        // A QName splits at its first colon; no prefix is no namespace.
+        for value in ["DeliveryRefused", "w:w:DeliveryRefused", ":DeliveryRefused"] {
+            assert_eq!(
+                classify(500, fault(value).as_bytes(), "uuid:M", &l),
+                Outcome::Failed,
+                "{value}"
+            );
+        }
         assert_eq!(
             classify(500, fault("w:InternalError").as_bytes(), "uuid:M", &l),
             Outcome::Failed
