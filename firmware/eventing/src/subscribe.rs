@@ -42,10 +42,7 @@ impl DeliveryMode {
         if uri == ns::MODE_PUSH {
             return Some(Self::Push);
         }
-        let tail = ["http://schemas.dmtf.org/wbem/wsman/1/wsman/"]
-            .iter()
-            .chain(TYPO_PREFIXES.iter())
-            .find_map(|p| uri.strip_prefix(p))?;
+        let tail = MODE_PREFIXES.iter().find_map(|p| uri.strip_prefix(p))?;
         match tail {
             "PushWithAck" => Some(Self::PushWithAck),
             "Events" => Some(Self::Events),
@@ -80,8 +77,11 @@ impl DeliveryMode {
     }
 }
 
-/// openwsman's misspellings of the DMTF wsman namespace, accepted on input only.
-const TYPO_PREFIXES: [&str; 2] = [
+/// Where the mode URIs other than Push's sit: the DMTF wsman namespace, then openwsman's
+/// misspellings of it (accepted on input only). One array, where a chain of two was an iterator
+/// adapter of its own in the image.
+const MODE_PREFIXES: [&str; 3] = [
+    "http://schemas.dmtf.org/wbem/wsman/1/wsman/",
     "http://schemas.dmtf.org/wbmem/wsman/1/wsman/",
     "http://schemas.xmlsoap.org/wbmem/wsman/1/wsman/",
 ];
