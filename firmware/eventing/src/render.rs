@@ -102,8 +102,9 @@ pub fn destination(sub: &Subscription, kind: DeliveryKind) -> Option<&Endpoint> 
     }
 }
 
-/// An event's markup: as it was rendered, or a deferred one rendered now. A deferred event that
-/// no longer renders (a record the platform cannot decode) leaves the body empty, as in a Pull.
+/// An event's markup: as it was rendered, or a deferred one rendered now. A deferred event
+/// rendered when it was raised (the platform chose what to queue from the indication), so a
+/// failure now is a record the platform no longer decodes: the body stays empty.
 fn event_body(out: &mut XmlWriter, e: &Event, backlog: &dyn Backlog) {
     match &e.body {
         Body::Rendered(b) => out.raw(b),
@@ -111,6 +112,23 @@ fn event_body(out: &mut XmlWriter, e: &Event, backlog: &dyn Backlog) {
             let _ = backlog.render(record, *part, out);
         }
     }
+}
+
+/// Each event as a `w:Event` item with its action: an Events-mode batch's body, and a Pull's
+/// items (source.rs), one copy for both.
+pub(crate) fn event_items(out: &mut XmlWriter, events: &[Event], backlog: &dyn Backlog) {
+    for e in events {
+        out.open("w:Event", &[("Action", e.action.as_ref())]);
+        event_body(out, e, backlog);
+        out.close("w:Event");
+    }
+}
+
+/// `w:DroppedEvents` counting `n`: a DroppedEvents message's body, and a Pull's first item.
+pub(crate) fn dropped_events(out: &mut XmlWriter, n: u32) {
+    out.open("w:DroppedEvents", &[("Action", ns::EVENT)]);
+    out.text_int(false, u64::from(n));
+    out.close("w:DroppedEvents");
 }
 
 /// Reference parameters as headers; each declares its own namespace on a private prefix.
@@ -210,19 +228,11 @@ pub fn delivery_from(
         }
         DeliveryKind::Events => {
             out.open("w:Events", &[]);
-            for e in sub.in_flight() {
-                out.open("w:Event", &[("Action", e.action.as_ref())]);
-                event_body(out, e, backlog);
-                out.close("w:Event");
-            }
+            event_items(out, sub.in_flight(), backlog);
             out.close("w:Events");
         }
         DeliveryKind::Heartbeat => {}
-        DeliveryKind::DroppedEvents(n) => {
-            out.open("w:DroppedEvents", &[("Action", ns::EVENT)]);
-            out.text_int(false, u64::from(n));
-            out.close("w:DroppedEvents");
-        }
+        DeliveryKind::DroppedEvents(n) => dropped_events(out, n),
         DeliveryKind::SubscriptionEnd(status) => {
             out.open("e:SubscriptionEnd", &[]);
             manager_epr(out, manager, &sub.id);
