@@ -123,12 +123,18 @@ impl Target {
     /// The `Host` header's value: the port only when it is not the scheme's default.
     pub fn host_header(&self) -> String {
         let mut s = String::new();
-        self.push_host(&mut s);
+        self.push_host_header(&mut s);
+        s
+    }
+
+    /// [`Self::host_header`] appended to `s`: the request head writes it in place, with no
+    /// String of its own to make and drop.
+    fn push_host_header(&self, s: &mut String) {
+        self.push_host(s);
         if self.port != if self.https { 443 } else { 80 } {
             s.push(':');
-            push_dec(&mut s, u32::from(self.port));
+            push_dec(s, u32::from(self.port));
         }
-        s
     }
 }
 
@@ -216,7 +222,7 @@ pub fn request_head(t: &Target, len: usize, authorization: Option<&str>) -> Stri
     head.push_str("POST ");
     head.push_str(&t.path);
     head.push_str(" HTTP/1.1\r\nHost: ");
-    head.push_str(&t.host_header());
+    t.push_host_header(&mut head);
     head.push_str("\r\nContent-Type: application/soap+xml;charset=UTF-8\r\nContent-Length: ");
     push_dec(&mut head, u32::try_from(len).unwrap_or(u32::MAX));
     head.push_str("\r\nUser-Agent: wsbmc\r\n");
