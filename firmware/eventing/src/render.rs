@@ -32,6 +32,13 @@ pub fn expires_text(e: Expires) -> String {
     s
 }
 
+/// `e:Expires` with its text, for the three responses that carry one: out of line, each of
+/// them carried its own copy of the text's String and its drop.
+#[inline(never)]
+fn expires_leaf(out: &mut XmlWriter, e: Expires) {
+    out.leaf("e:Expires", &expires_text(e));
+}
+
 fn manager_epr(out: &mut XmlWriter, manager: &str, id: &str) {
     out.open("e:SubscriptionManager", &[]);
     out.leaf("a:Address", manager);
@@ -51,7 +58,7 @@ pub fn subscribe_response(
 ) {
     out.open("e:SubscribeResponse", &[("xmlns:e", ns::WSE)]);
     manager_epr(out, manager, &sub.id);
-    out.leaf("e:Expires", &expires_text(sub.granted));
+    expires_leaf(out, sub.granted);
     if let Some(ctx) = pull_context {
         out.leaf("n:EnumerationContext", ctx);
     }
@@ -61,14 +68,14 @@ pub fn subscribe_response(
 /// `e:RenewResponse` with the granted expiry.
 pub fn renew_response(out: &mut XmlWriter, granted: Expires) {
     out.open("e:RenewResponse", &[("xmlns:e", ns::WSE)]);
-    out.leaf("e:Expires", &expires_text(granted));
+    expires_leaf(out, granted);
     out.close("e:RenewResponse");
 }
 
 /// `e:GetStatusResponse` with the time left.
 pub fn get_status_response(out: &mut XmlWriter, left: Expires) {
     out.open("e:GetStatusResponse", &[("xmlns:e", ns::WSE)]);
-    out.leaf("e:Expires", &expires_text(left));
+    expires_leaf(out, left);
     out.close("e:GetStatusResponse");
 }
 
@@ -95,8 +102,9 @@ pub fn destination(sub: &Subscription, kind: DeliveryKind) -> Option<&Endpoint> 
     }
 }
 
-/// An event's markup: as it was rendered, or a deferred one rendered now. A deferred event that
-/// no longer renders (a record the platform cannot decode) leaves the body empty, as in a Pull.
+/// An event's markup: as it was rendered, or a deferred one rendered now. A deferred event
+/// rendered when it was raised (the platform chose what to queue from the indication), so a
+/// failure now is a record the platform no longer decodes: the body stays empty.
 fn event_body(out: &mut XmlWriter, e: &Event, backlog: &dyn Backlog) {
     match &e.body {
         Body::Rendered(b) => out.raw(b),
@@ -104,6 +112,23 @@ fn event_body(out: &mut XmlWriter, e: &Event, backlog: &dyn Backlog) {
             let _ = backlog.render(record, *part, out);
         }
     }
+}
+
+/// Each event as a `w:Event` item with its action: an Events-mode batch's body, and a Pull's
+/// items (source.rs), one copy for both.
+pub(crate) fn event_items(out: &mut XmlWriter, events: &[Event], backlog: &dyn Backlog) {
+    for e in events {
+        out.open("w:Event", &[("Action", e.action.as_ref())]);
+        event_body(out, e, backlog);
+        out.close("w:Event");
+    }
+}
+
+/// `w:DroppedEvents` counting `n`: a DroppedEvents message's body, and a Pull's first item.
+pub(crate) fn dropped_events(out: &mut XmlWriter, n: u32) {
+    out.open("w:DroppedEvents", &[("Action", ns::EVENT)]);
+    out.text_int(false, u64::from(n));
+    out.close("w:DroppedEvents");
 }
 
 /// Reference parameters as headers; each declares its own namespace on a private prefix.
@@ -187,35 +212,28 @@ pub fn delivery_from(
         }
     }
     out.close("s:Header");
+    // A heartbeat's body is empty; every other kind's is opened and closed once here, not in
+    // each arm.
+    let heartbeat = d.kind == DeliveryKind::Heartbeat;
+    if heartbeat {
+        out.empty("s:Body", &[]);
+    } else {
+        out.open("s:Body", &[]);
+    }
     match d.kind {
         DeliveryKind::Event => {
-            out.open("s:Body", &[]);
             if let Some(e) = sub.in_flight().first() {
                 event_body(out, e, backlog);
             }
-            out.close("s:Body");
         }
         DeliveryKind::Events => {
-            out.open("s:Body", &[]);
             out.open("w:Events", &[]);
-            for e in sub.in_flight() {
-                out.open("w:Event", &[("Action", e.action.as_ref())]);
-                event_body(out, e, backlog);
-                out.close("w:Event");
-            }
+            event_items(out, sub.in_flight(), backlog);
             out.close("w:Events");
-            out.close("s:Body");
         }
-        DeliveryKind::Heartbeat => out.empty("s:Body", &[]),
-        DeliveryKind::DroppedEvents(n) => {
-            out.open("s:Body", &[]);
-            out.open("w:DroppedEvents", &[("Action", ns::EVENT)]);
-            out.text_int(false, u64::from(n));
-            out.close("w:DroppedEvents");
-            out.close("s:Body");
-        }
+        DeliveryKind::Heartbeat => {}
+        DeliveryKind::DroppedEvents(n) => dropped_events(out, n),
         DeliveryKind::SubscriptionEnd(status) => {
-            out.open("s:Body", &[]);
             out.open("e:SubscriptionEnd", &[]);
             manager_epr(out, manager, &sub.id);
             out.leaf("e:Status", status);
@@ -228,8 +246,10 @@ pub fn delivery_from(
             };
             out.leaf_with("e:Reason", &[("xml:lang", "en-US")], reason);
             out.close("e:SubscriptionEnd");
-            out.close("s:Body");
         }
+    }
+    if !heartbeat {
+        out.close("s:Body");
     }
     out.close("s:Envelope");
     true

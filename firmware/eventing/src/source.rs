@@ -15,9 +15,9 @@ use wsbmc_wsman::events::{EventOp, EventPull, EventRequest, EventSource};
 use wsbmc_wsman::rng::TokenGen;
 use wsbmc_wsman::{Fault, FaultDetail, FaultKind, XmlWriter};
 
+use crate::render;
 use crate::subscribe::{self, Bookmark, DeliveryMode};
-use crate::table::{Body, Clock, Config, Event, Subscription, Table, refusal};
-use crate::{ns, render};
+use crate::table::{Clock, Config, Event, Subscription, Table, refusal};
 
 /// What the platform knows of events before a subscription: the SEL, for Bookmarks.
 pub trait Backlog {
@@ -315,23 +315,11 @@ impl EventSource for View<'_> {
             )));
         }
         if batch.dropped > 0 {
-            out.open("w:DroppedEvents", &[("Action", ns::EVENT)]);
-            out.text_int(false, u64::from(batch.dropped));
-            out.close("w:DroppedEvents");
+            render::dropped_events(out, batch.dropped);
         }
-        for e in &batch.events {
-            out.open("w:Event", &[("Action", e.action.as_ref())]);
-            match &e.body {
-                Body::Rendered(b) => out.raw(b),
-                // Rendered here, into the response, and nowhere else. It rendered when it was
-                // raised (the platform chose what to queue from the indication), so a failure
-                // is a record the platform no longer decodes: the item stays empty.
-                Body::Deferred { record, part } => {
-                    let _ = self.backlog.render(record, *part, out);
-                }
-            }
-            out.close("w:Event");
-        }
+        // A deferred event is rendered here, into the response, and nowhere else, by the code
+        // that renders a Push message's (render.rs).
+        render::event_items(out, &batch.events, self.backlog);
         Some(Ok(()))
     }
 }
@@ -444,6 +432,7 @@ mod tests {
     #[cfg(feature = "push")]
     #[test]
     fn an_http_only_source_refuses_https_addresses_at_subscribe() {
+        use crate::ns;
         use wsbmc_wsman::events::{EventOp, EventRequest};
         let subscribe = |source: &Source, notify: &str, end: &str| {
             let xml = alloc::format!(

@@ -8,6 +8,7 @@
 //! MaxEnvelopeSize, Locale, ContentEncoding and Auth inside `wse:Delivery`, and SendBookmarks and
 //! Bookmark beside it; clients are not consistent, so each is accepted at either level, once.
 
+use alloc::borrow::Cow;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::fmt;
@@ -16,9 +17,7 @@ use roxmltree::Node;
 use wsbmc_wsman::duration;
 
 use crate::ns;
-#[cfg(feature = "push")]
-use wsbmc_wsman::text::parse_u64;
-use wsbmc_wsman::text::{Dec, cat};
+use wsbmc_wsman::text::{Dec, cat, parse_u64};
 use wsbmc_wsman::{Fault, FaultDetail, FaultKind};
 
 /// How events reach the subscriber.
@@ -43,10 +42,7 @@ impl DeliveryMode {
         if uri == ns::MODE_PUSH {
             return Some(Self::Push);
         }
-        let tail = ["http://schemas.dmtf.org/wbem/wsman/1/wsman/"]
-            .iter()
-            .chain(TYPO_PREFIXES.iter())
-            .find_map(|p| uri.strip_prefix(p))?;
+        let tail = MODE_PREFIXES.iter().find_map(|p| uri.strip_prefix(p))?;
         match tail {
             "PushWithAck" => Some(Self::PushWithAck),
             "Events" => Some(Self::Events),
@@ -81,8 +77,11 @@ impl DeliveryMode {
     }
 }
 
-/// openwsman's misspellings of the DMTF wsman namespace, accepted on input only.
-const TYPO_PREFIXES: [&str; 2] = [
+/// Where the mode URIs other than Push's sit: the DMTF wsman namespace, then openwsman's
+/// misspellings of it (accepted on input only). One array, where a chain of two was an iterator
+/// adapter of its own in the image.
+const MODE_PREFIXES: [&str; 3] = [
+    "http://schemas.dmtf.org/wbem/wsman/1/wsman/",
     "http://schemas.dmtf.org/wbmem/wsman/1/wsman/",
     "http://schemas.xmlsoap.org/wbmem/wsman/1/wsman/",
 ];
@@ -137,11 +136,15 @@ impl Bookmark {
         }
         text.strip_prefix(BOOKMARK_PREFIX)
             .filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
-            .and_then(|d| d.parse::<u16>().ok())
+            // wsman's one integer parser, not core's u16 copy; the digits are checked above.
+            .and_then(|d| parse_u64(d).and_then(|n| u16::try_from(n).ok()))
             .map(Self::After)
             .ok_or_else(|| {
-                Fault::with_detail(FaultKind::InvalidBookmark, FaultDetail::Invalid)
-                    .message("The bookmark was not written by this event source.")
+                refused(
+                    FaultKind::InvalidBookmark,
+                    Some(FaultDetail::Invalid),
+                    "The bookmark was not written by this event source.".into(),
+                )
             })
     }
 }
@@ -297,21 +300,36 @@ fn starts_with_ignore_case(s: &str, prefix: &str) -> bool {
         .is_some_and(|p| p.eq_ignore_ascii_case(prefix))
 }
 
-fn invalid(what: &str) -> Fault {
-    Fault::new(FaultKind::InvalidMessage).message(what.to_string())
+/// A refusal and its text. Out of line, the text taken as it comes (a literal borrowed, a
+/// built one moved): made in place at each of this module's refusals, each site carried wsman's
+/// generic `Fault::message`, and `invalid` copied every text into a String of its own.
+#[inline(never)]
+fn refused(kind: FaultKind, detail: Option<FaultDetail>, text: Cow<'static, str>) -> Fault {
+    Fault {
+        kind,
+        detail,
+        message: Some(text),
+    }
+}
+
+fn invalid(what: impl Into<Cow<'static, str>>) -> Fault {
+    refused(FaultKind::InvalidMessage, None, what.into())
 }
 
 #[cfg(feature = "push")]
 fn too_long(what: &str) -> Fault {
-    Fault::with_detail(FaultKind::EncodingLimit, FaultDetail::ServiceEnvelopeLimit)
-        .message(cat(&[what, " is longer than this event source keeps."]))
+    refused(
+        FaultKind::EncodingLimit,
+        Some(FaultDetail::ServiceEnvelopeLimit),
+        cat(&[what, " is longer than this event source keeps."]).into(),
+    )
 }
 
 #[cfg(feature = "push")]
 fn positive_u32(node: Node<'_, '_>, what: &str) -> Result<u32, Fault> {
     // wsman's one integer parser (str::parse's rules) rather than core's per-type copy.
     match parse_u64(text(node)) {
-        Some(0) | None => Err(invalid(&cat(&[what, " must be a positive integer."]))),
+        Some(0) | None => Err(invalid(cat(&[what, " must be a positive integer."]))),
         Some(v) => Ok(u32::try_from(v).unwrap_or(u32::MAX)),
     }
 }
@@ -320,7 +338,7 @@ fn positive_u32(node: Node<'_, '_>, what: &str) -> Result<u32, Fault> {
 fn positive_duration(node: Node<'_, '_>, what: &str) -> Result<u64, Fault> {
     match duration::parse(text(node)) {
         Some(d) if !d.negative && d.ms > 0 => Ok(d.ms),
-        _ => Err(invalid(&cat(&[what, " must be a positive xs:duration."]))),
+        _ => Err(invalid(cat(&[what, " must be a positive xs:duration."]))),
     }
 }
 
@@ -330,16 +348,16 @@ fn endpoint(node: Node<'_, '_>, limits: &Limits, what: &str) -> Result<Endpoint,
     let addr = child(node, ns::WSA, "Address")
         .map(text)
         .filter(|a| !a.is_empty())
-        .ok_or_else(|| invalid(&cat(&[what, " has no wsa:Address."])))?;
+        .ok_or_else(|| invalid(cat(&[what, " has no wsa:Address."])))?;
     if addr.len() > limits.max_address_len {
         return Err(too_long(what));
     }
     if !(starts_with_ignore_case(addr, "http://") || starts_with_ignore_case(addr, "https://")) {
-        return Err(Fault::with_detail(
+        return Err(refused(
             FaultKind::EventSourceUnableToProcess,
-            FaultDetail::UnusableAddress,
-        )
-        .message(cat(&[what, " must be an http or https URL."])));
+            Some(FaultDetail::UnusableAddress),
+            cat(&[what, " must be an http or https URL."]).into(),
+        ));
     }
     let mut params = Vec::new();
     for holder in elements(node).filter(|c| {
@@ -347,20 +365,23 @@ fn endpoint(node: Node<'_, '_>, limits: &Limits, what: &str) -> Result<Endpoint,
     }) {
         for p in elements(holder) {
             if elements(p).next().is_some() {
-                return Err(
-                    Fault::new(FaultKind::EventSourceUnableToProcess).message(cat(&[
+                return Err(refused(
+                    FaultKind::EventSourceUnableToProcess,
+                    None,
+                    cat(&[
                         "A reference parameter of ",
                         what,
                         " holds elements; only text values are kept.",
-                    ])),
-                );
+                    ])
+                    .into(),
+                ));
             }
             if params.len() == limits.max_ref_params {
-                return Err(Fault::with_detail(
+                return Err(refused(
                     FaultKind::EncodingLimit,
-                    FaultDetail::ServiceEnvelopeLimit,
-                )
-                .message(cat(&[what, " has too many reference parameters."])));
+                    Some(FaultDetail::ServiceEnvelopeLimit),
+                    cat(&[what, " has too many reference parameters."]).into(),
+                ));
             }
             let value = text(p);
             if value.len() > limits.max_ref_param_len {
@@ -392,15 +413,16 @@ fn profile(uri: &str) -> Option<(AuthScheme, bool)> {
 
 #[cfg(feature = "push")]
 fn unsupported_profile(uri: &str) -> Fault {
-    Fault::with_detail(
+    refused(
         FaultKind::UnsupportedFeature,
-        FaultDetail::AuthorizationMode,
+        Some(FaultDetail::AuthorizationMode),
+        cat(&[
+            "The delivery security profile '",
+            uri.trim(),
+            "' is not supported; use http(s)/basic or http(s)/digest.",
+        ])
+        .into(),
     )
-    .message(cat(&[
-        "The delivery security profile '",
-        uri.trim(),
-        "' is not supported; use http(s)/basic or http(s)/digest.",
-    ]))
 }
 
 /// The profiles a Windows Event Collector lists in `NotifyTo/c:Policy`: the first one this
@@ -457,19 +479,67 @@ fn issued_credentials(header: Node<'_, '_>, limits: &Limits) -> Result<Option<Cr
     Ok(None)
 }
 
-/// Elements seen so far, to refuse a second one of each.
-#[derive(Default)]
-struct Seen(u32);
-
-impl Seen {
-    fn once(&mut self, bit: u32, name: &str) -> Result<(), Fault> {
-        if self.0 & (1 << bit) != 0 {
-            return Err(invalid(&cat(&[name, " appears more than once."])));
-        }
-        self.0 |= 1 << bit;
-        Ok(())
-    }
+/// The Subscribe terms [`fill`] reads, one per element name it knows (the two Filters are one
+/// term: either counts as the other's second).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Term {
+    Delivery,
+    NotifyTo,
+    EndTo,
+    Expires,
+    Filter,
+    #[cfg(feature = "push")]
+    Heartbeats,
+    SendBookmarks,
+    Bookmark,
+    #[cfg(feature = "push")]
+    MaxElements,
+    #[cfg(feature = "push")]
+    MaxTime,
+    #[cfg(feature = "push")]
+    MaxEnvelopeSize,
+    #[cfg(feature = "push")]
+    ConnectionRetry,
+    Locale,
+    ContentEncoding,
+    #[cfg(feature = "push")]
+    Auth,
 }
+
+/// Where a term may sit: among Subscribe's children, Delivery's, or either.
+const TOP: u8 = 1;
+const IN_DELIVERY: u8 = 2;
+const EITHER: u8 = TOP | IN_DELIVERY;
+
+/// (in the wse namespace, else wsman; local name; where; term). One lookup in this table, then a
+/// match on the term, where a match on (namespace, name) compared strings arm by arm and each arm
+/// had its own once-only check: the bare-metal image's `fill` was the largest function of the
+/// eventing crate. Without `push` the delivery-only wsman terms are not listed, so they are
+/// ignored as any other wsman extension is.
+const TERMS: &[(bool, &str, u8, Term)] = &[
+    (true, "Delivery", TOP, Term::Delivery),
+    (true, "NotifyTo", IN_DELIVERY, Term::NotifyTo),
+    (true, "EndTo", TOP, Term::EndTo),
+    (true, "Expires", TOP, Term::Expires),
+    (true, "Filter", TOP, Term::Filter),
+    (false, "Filter", EITHER, Term::Filter),
+    #[cfg(feature = "push")]
+    (false, "Heartbeats", EITHER, Term::Heartbeats),
+    (false, "SendBookmarks", EITHER, Term::SendBookmarks),
+    (false, "Bookmark", EITHER, Term::Bookmark),
+    #[cfg(feature = "push")]
+    (false, "MaxElements", EITHER, Term::MaxElements),
+    #[cfg(feature = "push")]
+    (false, "MaxTime", EITHER, Term::MaxTime),
+    #[cfg(feature = "push")]
+    (false, "MaxEnvelopeSize", EITHER, Term::MaxEnvelopeSize),
+    #[cfg(feature = "push")]
+    (false, "ConnectionRetry", EITHER, Term::ConnectionRetry),
+    (false, "Locale", EITHER, Term::Locale),
+    (false, "ContentEncoding", EITHER, Term::ContentEncoding),
+    #[cfg(feature = "push")]
+    (false, "Auth", EITHER, Term::Auth),
+];
 
 /// Parses the `wse:Subscribe` element. `header` is the request's `s:Header`, for the delivery
 /// credentials openwsman sends there; `None` if the caller has none.
@@ -514,207 +584,213 @@ fn fill(
     header: Option<Node<'_, '_>>,
     limits: &Limits,
 ) -> Result<(), Fault> {
-    let mut seen = Seen::default();
+    // Terms seen so far, a bit each, to refuse a second one of each.
+    let mut seen = 0u32;
     let mut delivery = None;
     #[cfg(feature = "push")]
     let mut profile_uri: Option<(AuthScheme, bool)> = None;
     // Subscribe's own children, then Delivery's: the wsman extensions may sit at either level.
     let mut pending: Vec<Node<'_, '_>> = elements(subscribe).collect();
+    let top_level = pending.len();
     let mut i = 0;
     while let Some(&c) = pending.get(i) {
+        let place = if i < top_level { TOP } else { IN_DELIVERY };
         i += 1;
         let local = c.tag_name().name();
-        match c.tag_name().namespace() {
-            Some(ns::WSE) => match local {
-                "Delivery" if c.parent() == Some(subscribe) => {
-                    seen.once(0, "wse:Delivery")?;
-                    delivery = Some(c);
-                    pending.extend(elements(c));
+        let wse = match c.tag_name().namespace() {
+            Some(ns::WSE) => true,
+            Some(ns::WSMAN) => false,
+            // Extensions in other namespaces are ignored, as WS-Eventing allows.
+            _ => continue,
+        };
+        let term = TERMS
+            .iter()
+            .find(|t| t.0 == wse && t.1 == local && t.2 & place != 0)
+            .map(|t| t.3);
+        let Some(term) = term else {
+            if wse {
+                return Err(invalid(cat(&["wse:", local, " is not expected here."])));
+            }
+            // Other wsman extensions (e.g. a future option) are not ours to refuse. Without
+            // push delivery that includes the terms only a delivery task uses (heartbeats,
+            // batching, retries, delivery credentials): a Pull subscription has none.
+            continue;
+        };
+        // Pull only: NotifyTo and EndTo are taken as often as they come, and not kept (there
+        // is nowhere to deliver to, and no SubscriptionEnd is ever sent).
+        let counted = cfg!(feature = "push") || !matches!(term, Term::NotifyTo | Term::EndTo);
+        let bit = 1 << term as u32;
+        if counted && seen & bit != 0 {
+            let name = if term == Term::Filter {
+                "Filter"
+            } else if wse {
+                &cat(&["wse:", local])
+            } else {
+                &cat(&["wsman:", local])
+            };
+            return Err(invalid(cat(&[name, " appears more than once."])));
+        }
+        seen |= bit;
+        match term {
+            Term::Delivery => {
+                delivery = Some(c);
+                pending.extend(elements(c));
+            }
+            #[cfg(feature = "push")]
+            Term::NotifyTo => {
+                out.notify_to = Some(endpoint(c, limits, "wse:NotifyTo")?);
+                if let Some(p) = policy_profile(c) {
+                    profile_uri = Some(p?);
                 }
-                #[cfg(feature = "push")]
-                "NotifyTo" if delivery.is_some_and(|d| c.parent() == Some(d)) => {
-                    seen.once(1, "wse:NotifyTo")?;
-                    out.notify_to = Some(endpoint(c, limits, "wse:NotifyTo")?);
-                    if let Some(p) = policy_profile(c) {
-                        profile_uri = Some(p?);
-                    }
-                }
-                #[cfg(feature = "push")]
-                "EndTo" if c.parent() == Some(subscribe) => {
-                    seen.once(2, "wse:EndTo")?;
-                    out.end_to = Some(endpoint(c, limits, "wse:EndTo")?);
-                }
-                // Pull only: there is nowhere to deliver to, and no SubscriptionEnd is ever
-                // sent (an expiry sends none), so the addresses are not kept.
-                #[cfg(not(feature = "push"))]
-                "NotifyTo" if delivery.is_some_and(|d| c.parent() == Some(d)) => {}
-                #[cfg(not(feature = "push"))]
-                "EndTo" if c.parent() == Some(subscribe) => {}
-                "Expires" if c.parent() == Some(subscribe) => {
-                    seen.once(3, "wse:Expires")?;
-                    out.expires = Some(expires(text(c))?);
-                }
-                "Filter" if c.parent() == Some(subscribe) => {
-                    seen.once(4, "Filter")?;
-                    out.filter = Some(filter(c, limits)?);
-                }
-                _ => {
-                    return Err(invalid(&cat(&["wse:", local, " is not expected here."])));
-                }
-            },
-            Some(ns::WSMAN) => match local {
-                "Filter" => {
-                    seen.once(4, "Filter")?;
-                    out.filter = Some(filter(c, limits)?);
-                }
-                #[cfg(feature = "push")]
-                "Heartbeats" => {
-                    seen.once(5, "wsman:Heartbeats")?;
-                    let ms = positive_duration(c, "wsman:Heartbeats")?;
-                    if ms < limits.min_heartbeat_ms {
-                        return Err(Fault::with_detail(
-                            FaultKind::UnsupportedFeature,
-                            FaultDetail::Heartbeats,
-                        )
-                        .message(cat(&[
+            }
+            #[cfg(feature = "push")]
+            Term::EndTo => {
+                out.end_to = Some(endpoint(c, limits, "wse:EndTo")?);
+            }
+            #[cfg(not(feature = "push"))]
+            Term::NotifyTo | Term::EndTo => {}
+            Term::Expires => {
+                out.expires = Some(expires(text(c))?);
+            }
+            Term::Filter => {
+                out.filter = Some(filter(c, limits)?);
+            }
+            #[cfg(feature = "push")]
+            Term::Heartbeats => {
+                let ms = positive_duration(c, "wsman:Heartbeats")?;
+                if ms < limits.min_heartbeat_ms {
+                    return Err(refused(
+                        FaultKind::UnsupportedFeature,
+                        Some(FaultDetail::Heartbeats),
+                        cat(&[
                             "Heartbeats more often than every ",
                             Dec::new(limits.min_heartbeat_ms).as_str(),
                             " ms are not supported.",
-                        ])));
+                        ])
+                        .into(),
+                    ));
+                }
+                out.heartbeat_ms = Some(ms);
+            }
+            Term::SendBookmarks => {
+                out.send_bookmarks = true;
+            }
+            Term::Bookmark => {
+                // A bookmark with markup in it is none this source wrote: refused as an empty
+                // one is, by the same fault.
+                let t = if elements(c).next().is_some() {
+                    ""
+                } else {
+                    text(c)
+                };
+                out.bookmark = Some(Bookmark::parse(t)?);
+            }
+            #[cfg(feature = "push")]
+            Term::MaxElements => {
+                out.max_elements =
+                    Some(positive_u32(c, "wsman:MaxElements")?.min(limits.max_elements));
+            }
+            #[cfg(feature = "push")]
+            Term::MaxTime => {
+                out.max_time_ms = Some(positive_duration(c, "wsman:MaxTime")?);
+            }
+            #[cfg(feature = "push")]
+            Term::MaxEnvelopeSize => {
+                let size = positive_u32(c, "wsman:MaxEnvelopeSize")?;
+                if size < MIN_ENVELOPE_SIZE {
+                    return Err(refused(
+                        FaultKind::EncodingLimit,
+                        Some(FaultDetail::MinimumEnvelopeLimit),
+                        "wsman:MaxEnvelopeSize is below 8192.".into(),
+                    ));
+                }
+                out.max_envelope_size = Some(size.min(limits.max_envelope_size));
+                out.envelope_policy = match c.attribute("Policy").map(str::trim) {
+                    None | Some("Notify") => EnvelopePolicy::Notify,
+                    Some("Skip") => EnvelopePolicy::Skip,
+                    Some("CancelSubscription") => EnvelopePolicy::CancelSubscription,
+                    Some(_) => {
+                        return Err(refused(FaultKind::UnsupportedFeature, Some(FaultDetail::MaxEnvelopePolicy), "The MaxEnvelopeSize policy is not one of Notify, Skip, CancelSubscription.".into()));
                     }
-                    out.heartbeat_ms = Some(ms);
+                };
+            }
+            #[cfg(feature = "push")]
+            Term::ConnectionRetry => {
+                let total = c
+                    .attribute("Total")
+                    .and_then(|t| parse_u64(t.trim()))
+                    .and_then(|t| u32::try_from(t).ok())
+                    .filter(|&t| t > 0)
+                    .ok_or_else(|| {
+                        invalid("wsman:ConnectionRetry needs a positive Total attribute.")
+                    })?;
+                let interval = positive_duration(c, "wsman:ConnectionRetry")?;
+                out.connection_retry = Some(ConnectionRetry {
+                    total: total.min(limits.max_retries),
+                    interval_ms: interval.max(limits.min_retry_interval_ms),
+                });
+            }
+            Term::Locale => {
+                let lang = c
+                    .attribute((wsbmc_wsman::ns::XML, "lang"))
+                    .map(str::trim)
+                    .unwrap_or("");
+                if lang.is_empty()
+                    || lang.len() > 35
+                    || !lang.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                {
+                    return Err(refused(
+                        FaultKind::UnsupportedFeature,
+                        Some(FaultDetail::Locale),
+                        "wsman:Locale needs an xml:lang language tag.".into(),
+                    ));
                 }
-                "SendBookmarks" => {
-                    seen.once(6, "wsman:SendBookmarks")?;
-                    out.send_bookmarks = true;
-                }
-                "Bookmark" => {
-                    seen.once(7, "wsman:Bookmark")?;
-                    if elements(c).next().is_some() {
-                        return Err(Fault::with_detail(
-                            FaultKind::InvalidBookmark,
-                            FaultDetail::Invalid,
-                        )
-                        .message("The bookmark was not written by this event source."));
-                    }
-                    out.bookmark = Some(Bookmark::parse(text(c))?);
-                }
-                #[cfg(feature = "push")]
-                "MaxElements" => {
-                    seen.once(8, "wsman:MaxElements")?;
-                    out.max_elements =
-                        Some(positive_u32(c, "wsman:MaxElements")?.min(limits.max_elements));
-                }
-                #[cfg(feature = "push")]
-                "MaxTime" => {
-                    seen.once(9, "wsman:MaxTime")?;
-                    out.max_time_ms = Some(positive_duration(c, "wsman:MaxTime")?);
-                }
-                #[cfg(feature = "push")]
-                "MaxEnvelopeSize" => {
-                    seen.once(10, "wsman:MaxEnvelopeSize")?;
-                    let size = positive_u32(c, "wsman:MaxEnvelopeSize")?;
-                    if size < MIN_ENVELOPE_SIZE {
-                        return Err(Fault::with_detail(
-                            FaultKind::EncodingLimit,
-                            FaultDetail::MinimumEnvelopeLimit,
-                        )
-                        .message("wsman:MaxEnvelopeSize is below 8192."));
-                    }
-                    out.max_envelope_size = Some(size.min(limits.max_envelope_size));
-                    out.envelope_policy = match c.attribute("Policy").map(str::trim) {
-                        None | Some("Notify") => EnvelopePolicy::Notify,
-                        Some("Skip") => EnvelopePolicy::Skip,
-                        Some("CancelSubscription") => EnvelopePolicy::CancelSubscription,
-                        Some(_) => {
-                            return Err(Fault::with_detail(
-                                FaultKind::UnsupportedFeature,
-                                FaultDetail::MaxEnvelopePolicy,
-                            )
-                            .message("The MaxEnvelopeSize policy is not one of Notify, Skip, CancelSubscription."));
-                        }
-                    };
-                }
-                #[cfg(feature = "push")]
-                "ConnectionRetry" => {
-                    seen.once(11, "wsman:ConnectionRetry")?;
-                    let total = c
-                        .attribute("Total")
-                        .and_then(|t| parse_u64(t.trim()))
-                        .and_then(|t| u32::try_from(t).ok())
-                        .filter(|&t| t > 0)
-                        .ok_or_else(|| {
-                            invalid("wsman:ConnectionRetry needs a positive Total attribute.")
-                        })?;
-                    let interval = positive_duration(c, "wsman:ConnectionRetry")?;
-                    out.connection_retry = Some(ConnectionRetry {
-                        total: total.min(limits.max_retries),
-                        interval_ms: interval.max(limits.min_retry_interval_ms),
-                    });
-                }
-                "Locale" => {
-                    seen.once(12, "wsman:Locale")?;
-                    let lang = c
-                        .attribute((wsbmc_wsman::ns::XML, "lang"))
-                        .map(str::trim)
-                        .unwrap_or("");
-                    if lang.is_empty()
-                        || lang.len() > 35
-                        || !lang.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-                    {
-                        return Err(Fault::with_detail(
-                            FaultKind::UnsupportedFeature,
-                            FaultDetail::Locale,
-                        )
-                        .message("wsman:Locale needs an xml:lang language tag."));
-                    }
-                    out.locale = Some(lang.to_string());
-                }
-                "ContentEncoding" => {
-                    seen.once(13, "wsman:ContentEncoding")?;
-                    let t = text(c);
-                    out.content_encoding = Some(if t.eq_ignore_ascii_case("UTF-8") {
-                        ContentEncoding::Utf8
-                    } else if t.eq_ignore_ascii_case("UTF-16") {
-                        ContentEncoding::Utf16
-                    } else {
-                        return Err(Fault::with_detail(
-                            FaultKind::UnsupportedFeature,
-                            FaultDetail::EncodingType,
-                        )
-                        .message("wsman:ContentEncoding must be UTF-8 or UTF-16."));
-                    });
-                }
-                #[cfg(feature = "push")]
-                "Auth" => {
-                    seen.once(14, "wsman:Auth")?;
-                    let uri = c.attribute("Profile").unwrap_or("");
-                    profile_uri = Some(profile(uri).ok_or_else(|| unsupported_profile(uri))?);
-                }
-                // Other wsman extensions (e.g. a future option) are not ours to refuse. Without
-                // push delivery that includes the terms only a delivery task uses (heartbeats,
-                // batching, retries, delivery credentials): a Pull subscription has none.
-                _ => {}
-            },
-            // Extensions in other namespaces are ignored, as WS-Eventing allows.
-            _ => {}
+                out.locale = Some(lang.to_string());
+            }
+            Term::ContentEncoding => {
+                let t = text(c);
+                out.content_encoding = Some(if t.eq_ignore_ascii_case("UTF-8") {
+                    ContentEncoding::Utf8
+                } else if t.eq_ignore_ascii_case("UTF-16") {
+                    ContentEncoding::Utf16
+                } else {
+                    return Err(refused(
+                        FaultKind::UnsupportedFeature,
+                        Some(FaultDetail::EncodingType),
+                        "wsman:ContentEncoding must be UTF-8 or UTF-16.".into(),
+                    ));
+                });
+            }
+            #[cfg(feature = "push")]
+            Term::Auth => {
+                let uri = c.attribute("Profile").unwrap_or("");
+                profile_uri = Some(profile(uri).ok_or_else(|| unsupported_profile(uri))?);
+            }
         }
     }
     let delivery = delivery.ok_or_else(|| invalid("The Subscribe has no wse:Delivery."))?;
     out.mode = match delivery.attribute("Mode") {
         None => DeliveryMode::Push,
         Some(uri) => DeliveryMode::from_uri(uri).ok_or_else(|| {
-            Fault::new(FaultKind::DeliveryModeRequestedUnavailable).message(cat(&[
-                "The delivery mode '",
-                uri.trim(),
-                "' is not supported; use Push, PushWithAck, Events or Pull.",
-            ]))
+            refused(
+                FaultKind::DeliveryModeRequestedUnavailable,
+                None,
+                cat(&[
+                    "The delivery mode '",
+                    uri.trim(),
+                    "' is not supported; use Push, PushWithAck, Events or Pull.",
+                ])
+                .into(),
+            )
         })?,
     };
     #[cfg(not(feature = "push"))]
     if out.mode != DeliveryMode::Pull {
-        return Err(Fault::new(FaultKind::DeliveryModeRequestedUnavailable)
-            .message("This event source delivers in Pull mode only."));
+        return Err(refused(
+            FaultKind::DeliveryModeRequestedUnavailable,
+            None,
+            "This event source delivers in Pull mode only.".into(),
+        ));
     }
     #[cfg(feature = "push")]
     match (&out.notify_to, out.mode) {
@@ -746,11 +822,11 @@ fn fill(
                 if let Some(n) = &out.notify_to
                     && n.is_https() != https
                 {
-                    return Err(Fault::with_detail(
+                    return Err(refused(
                         FaultKind::EventSourceUnableToProcess,
-                        FaultDetail::UnusableAddress,
-                    )
-                    .message("The delivery security profile and the NotifyTo scheme disagree."));
+                        Some(FaultDetail::UnusableAddress),
+                        "The delivery security profile and the NotifyTo scheme disagree.".into(),
+                    ));
                 }
                 Some(DeliveryAuth {
                     scheme,
@@ -767,8 +843,11 @@ fn fill(
 
 fn expires(t: &str) -> Result<Expires, Fault> {
     let bad = || {
-        Fault::new(FaultKind::EventInvalidExpirationTime)
-            .message("wse:Expires must be a positive xs:duration or a future xs:dateTime.")
+        refused(
+            FaultKind::EventInvalidExpirationTime,
+            None,
+            "wse:Expires must be a positive xs:duration or a future xs:dateTime.".into(),
+        )
     };
     if t.starts_with('P') || t.starts_with("-P") {
         match duration::parse(t) {
@@ -779,8 +858,11 @@ fn expires(t: &str) -> Result<Expires, Fault> {
         #[cfg(feature = "datetime")]
         return crate::datetime::parse(t).map(Expires::At).ok_or_else(bad);
         #[cfg(not(feature = "datetime"))]
-        return Err(Fault::new(FaultKind::EventUnsupportedExpirationType)
-            .message("This event source takes wse:Expires as an xs:duration only."));
+        return Err(refused(
+            FaultKind::EventUnsupportedExpirationType,
+            None,
+            "This event source takes wse:Expires as an xs:duration only.".into(),
+        ));
     }
 }
 
@@ -788,26 +870,38 @@ fn filter(f: Node<'_, '_>, limits: &Limits) -> Result<String, Fault> {
     // No Dialect means XPath (WS-Eventing's default), which is not offered.
     let dialect = f.attribute("Dialect").map(str::trim).unwrap_or("");
     if !dialect.eq_ignore_ascii_case(ns::DIALECT_WQL) {
-        return Err(
-            Fault::new(FaultKind::FilteringRequestedUnavailable).message(cat(&[
+        return Err(refused(
+            FaultKind::FilteringRequestedUnavailable,
+            None,
+            cat(&[
                 "The filter dialect '",
                 dialect,
                 "' is not supported; use ",
                 ns::DIALECT_WQL,
                 ".",
-            ])),
-        );
+            ])
+            .into(),
+        ));
     }
     let q = text(f);
     if q.is_empty() {
-        return Err(Fault::new(FaultKind::CannotProcessFilter).message("The WQL filter is empty."));
+        return Err(refused(
+            FaultKind::CannotProcessFilter,
+            None,
+            "The WQL filter is empty.".into(),
+        ));
     }
     if q.len() > limits.max_filter_len {
-        return Err(Fault::new(FaultKind::CannotProcessFilter).message(cat(&[
-            "The WQL filter is longer than ",
-            Dec::usize(limits.max_filter_len).as_str(),
-            " bytes.",
-        ])));
+        return Err(refused(
+            FaultKind::CannotProcessFilter,
+            None,
+            cat(&[
+                "The WQL filter is longer than ",
+                Dec::usize(limits.max_filter_len).as_str(),
+                " bytes.",
+            ])
+            .into(),
+        ));
     }
     wsbmc_wsman::wql::parse_nested(q, limits.max_filter_depth).map_err(|e| {
         let mut f = Fault::new(FaultKind::CannotProcessFilter);
@@ -1200,6 +1294,78 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    /// The refusals of a term given twice or in the wrong place, and of a bookmark with markup
+    /// in it, word for word: the wire text a client sees.
+    #[test]
+    fn repeated_and_misplaced_terms_are_refused_by_name() {
+        let message = |r: Result<Subscribe, Fault>| {
+            let f = r.unwrap_err();
+            (f.kind, f.detail, f.message.unwrap_or_default().into_owned())
+        };
+        let invalid = |m: &str| (FaultKind::InvalidMessage, None, m.to_string());
+        for (delivery, outside, text) in [
+            (
+                "",
+                "<e:Expires>PT1H</e:Expires><e:Expires>PT1H</e:Expires>",
+                "wse:Expires appears more than once.",
+            ),
+            (
+                "<w:Heartbeats>PT10S</w:Heartbeats>",
+                "<w:Heartbeats>PT10S</w:Heartbeats>",
+                "wsman:Heartbeats appears more than once.",
+            ),
+            (
+                "<w:MaxTime>PT10S</w:MaxTime>",
+                "<w:MaxTime>PT10S</w:MaxTime>",
+                "wsman:MaxTime appears more than once.",
+            ),
+            (
+                "<w:SendBookmarks/>",
+                "<w:SendBookmarks/>",
+                "wsman:SendBookmarks appears more than once.",
+            ),
+            (
+                "",
+                r#"<e:Filter Dialect="http://schemas.microsoft.com/wbem/wsman/1/WQL">SELECT * FROM CIM_AlertIndication</e:Filter><w:Filter Dialect="http://schemas.microsoft.com/wbem/wsman/1/WQL">SELECT * FROM CIM_AlertIndication</w:Filter>"#,
+                "Filter appears more than once.",
+            ),
+            (
+                "",
+                r#"<e:EndTo><a:Address>http://127.0.0.1/e</a:Address></e:EndTo><e:EndTo><a:Address>http://127.0.0.1/e</a:Address></e:EndTo>"#,
+                "wse:EndTo appears more than once.",
+            ),
+            (
+                "<e:Expires>PT1H</e:Expires>",
+                "",
+                "wse:Expires is not expected here.",
+            ),
+            ("<e:Delivery/>", "", "wse:Delivery is not expected here."),
+            (
+                "",
+                "<e:NotifyTo><a:Address>http://127.0.0.1/n</a:Address></e:NotifyTo>",
+                "wse:NotifyTo is not expected here.",
+            ),
+            ("", "<e:Unheard/>", "wse:Unheard is not expected here."),
+        ] {
+            assert_eq!(message(push(delivery, outside)), invalid(text), "{text}");
+        }
+        let second = format!(r#"<e:Delivery Mode="{}"/>"#, ns::MODE_PULL);
+        assert_eq!(
+            message(push("", &second)),
+            invalid("wse:Delivery appears more than once.")
+        );
+        // Unknown wsman terms and other namespaces are not refused.
+        assert!(push("<w:Unheard/>", r#"<x:Other xmlns:x="urn:x"/><w:Unheard/>"#).is_ok());
+        assert_eq!(
+            message(push("", "<w:Bookmark><w:Inner/></w:Bookmark>")),
+            (
+                FaultKind::InvalidBookmark,
+                Some(FaultDetail::Invalid),
+                "The bookmark was not written by this event source.".to_string()
+            )
+        );
     }
 
     #[test]

@@ -123,12 +123,18 @@ impl Target {
     /// The `Host` header's value: the port only when it is not the scheme's default.
     pub fn host_header(&self) -> String {
         let mut s = String::new();
-        self.push_host(&mut s);
+        self.push_host_header(&mut s);
+        s
+    }
+
+    /// [`Self::host_header`] appended to `s`: the request head writes it in place, with no
+    /// String of its own to make and drop.
+    fn push_host_header(&self, s: &mut String) {
+        self.push_host(s);
         if self.port != if self.https { 443 } else { 80 } {
             s.push(':');
-            push_dec(&mut s, u32::from(self.port));
+            push_dec(s, u32::from(self.port));
         }
-        s
     }
 }
 
@@ -216,7 +222,7 @@ pub fn request_head(t: &Target, len: usize, authorization: Option<&str>) -> Stri
     head.push_str("POST ");
     head.push_str(&t.path);
     head.push_str(" HTTP/1.1\r\nHost: ");
-    head.push_str(&t.host_header());
+    t.push_host_header(&mut head);
     head.push_str("\r\nContent-Type: application/soap+xml;charset=UTF-8\r\nContent-Length: ");
     push_dec(&mut head, u32::try_from(len).unwrap_or(u32::MAX));
     head.push_str("\r\nUser-Agent: wsbmc\r\n");
@@ -260,7 +266,9 @@ pub fn parse_answer(buf: &[u8], eof: bool, max: usize) -> Result<Option<Answer>,
         // Split at '\n' and trimmed of '\r': a "\r\n" pattern links core's two-way searcher.
         let mut lines = head.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
         let status_line = lines.next().unwrap_or("");
-        let mut parts = status_line.splitn(3, ' ');
+        // Only the version and the code are read, so `split` (the crate's other splits' code),
+        // not `splitn(3, ..)` (a SplitN iterator of its own).
+        let mut parts = status_line.split(' ');
         let version = parts.next().unwrap_or("");
         if !version.starts_with("HTTP/1.") {
             return Err("not an HTTP/1.x answer");
@@ -280,17 +288,17 @@ pub fn parse_answer(buf: &[u8], eof: bool, max: usize) -> Result<Option<Answer>,
             let Some((name, value)) = line.split_once(':') else {
                 continue;
             };
-            let value = value.trim();
+            let value = value.trim_ascii();
             if name.eq_ignore_ascii_case("content-length") {
                 length = Some(number(value, 10).ok_or("bad Content-Length")?);
             } else if name.eq_ignore_ascii_case("transfer-encoding") {
                 chunked = value
                     .split(',')
-                    .any(|t| t.trim().eq_ignore_ascii_case("chunked"));
+                    .any(|t| t.trim_ascii().eq_ignore_ascii_case("chunked"));
             } else if name.eq_ignore_ascii_case("www-authenticate") {
                 challenges.push(String::from(value));
             } else if name.eq_ignore_ascii_case("connection") {
-                for token in value.split(',').map(str::trim) {
+                for token in value.split(',').map(str::trim_ascii) {
                     if token.eq_ignore_ascii_case("close") {
                         keep_alive = false;
                     } else if token.eq_ignore_ascii_case("keep-alive") && version == "HTTP/1.0" {
@@ -360,7 +368,7 @@ fn dechunk(mut b: &[u8], max: usize) -> Result<Option<(Vec<u8>, usize)>, &'stati
             return Ok(None);
         };
         let size_text = core::str::from_utf8(&b[..eol]).map_err(|_| "bad chunk size")?;
-        let size_text = size_text.split(';').next().unwrap_or("").trim();
+        let size_text = size_text.split(';').next().unwrap_or("").trim_ascii();
         let size = number(size_text, 16).ok_or("bad chunk size")?;
         if size > max || out.len() + size > max {
             return Err("a chunk is too long");
@@ -472,7 +480,7 @@ pub mod digest {
         /// `None` for another scheme, an unknown algorithm, or a challenge without realm or
         /// nonce.
         pub fn parse(header: &str) -> Option<Self> {
-            let h = header.trim_start();
+            let h = header.trim_ascii_start();
             let (scheme, rest) = h.split_once(' ')?;
             if !scheme.eq_ignore_ascii_case("Digest") {
                 return None;
@@ -489,7 +497,9 @@ pub mod digest {
                 } else if k.eq_ignore_ascii_case("opaque") {
                     opaque = Some(v);
                 } else if k.eq_ignore_ascii_case("qop") {
-                    qop_auth = v.split(',').any(|q| q.trim().eq_ignore_ascii_case("auth"));
+                    qop_auth = v
+                        .split(',')
+                        .any(|q| q.trim_ascii().eq_ignore_ascii_case("auth"));
                 } else if k.eq_ignore_ascii_case("stale") {
                     stale = v.eq_ignore_ascii_case("true");
                 } else if k.eq_ignore_ascii_case("algorithm") {
@@ -609,8 +619,8 @@ pub mod digest {
                 return Some(());
             }
             let (key, after) = s.split_once('=')?;
-            let key = key.trim();
-            s = after.trim_start();
+            let key = key.trim_ascii();
+            s = after.trim_ascii_start();
             let value = if let Some(q) = s.strip_prefix('"') {
                 let mut v = String::new();
                 let mut chars = q.char_indices();
@@ -631,7 +641,7 @@ pub mod digest {
                 let end = s.find(',').unwrap_or(s.len());
                 let (v, rest) = s.split_at(end);
                 s = rest;
-                String::from(v.trim())
+                String::from(v.trim_ascii())
             };
             each(key, value)?;
         }
@@ -784,6 +794,28 @@ mod tests {
             let _ = parse_answer(raw, false, MAX);
             let _ = parse_answer(raw, true, MAX);
         }
+    }
+
+    /// Field values are trimmed of ASCII whitespace only (RFC 9110's OWS is spaces and tabs),
+    /// as the server's head parser trims them: a Unicode space is part of the value.
+    #[test]
+    fn answer_fields_are_trimmed_of_ascii_blanks_only() {
+        let a = parse_answer(
+            b"HTTP/1.1 200 OK\r\nContent-Length:\t 3 \t\r\nConnection: \tclose\t\r\n\r\nabc",
+            false,
+            MAX,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!((a.body.as_slice(), a.keep_alive), (&b"abc"[..], false));
+        let nbsp = "HTTP/1.1 200 OK\r\nContent-Length: 3\u{a0}\r\n\r\nabc";
+        assert!(parse_answer(nbsp.as_bytes(), false, MAX).is_err());
+        let chunked =
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding:\tchunked \r\n\r\n 3\t\r\nabc\r\n0\r\n\r\n";
+        assert_eq!(
+            parse_answer(chunked, false, MAX).unwrap().unwrap().body,
+            b"abc"
+        );
     }
 
     #[test]

@@ -39,7 +39,6 @@ use wsbmc_agent::Agent;
 use wsbmc_eventing::deliver::{self, EndReason, Outcome};
 use wsbmc_eventing::render;
 use wsbmc_eventing::subscribe::{AuthScheme, Credentials};
-use wsbmc_eventing::table::format_uuid;
 #[cfg(feature = "digest")]
 use wsbmc_http::client::digest;
 use wsbmc_http::client::{Answer, Target, basic_header, parse_answer, request_head};
@@ -175,7 +174,7 @@ fn prepare(agent: &Agent, now: u64, ids: &mut TokenGen, manager: &str) -> Option
     for _ in 0..8 {
         let mut table = agent.events().table().borrow_mut();
         let d = table.poll(now)?;
-        let message_id = format_uuid(ids.next_u128());
+        let message_id = String::from(ids.next_uuid().as_str());
         let job = table.get(&d.id).and_then(|sub| {
             let to = render::destination(sub, d.kind)?;
             let target = Target::parse(&to.address).ok()?;
@@ -321,13 +320,13 @@ impl Client<'_> {
                 && !challenged
                 && let Some(challenge) = digest::best(&answer.challenges)
             {
-                let cnonce = format_uuid(self.ids.next_u128());
+                let cnonce = self.ids.next_uuid();
                 authorization = Some(challenge.authorization(
                     &c.username,
                     &c.password,
                     "POST",
                     &job.target.path,
-                    &cnonce,
+                    cnonce.as_str(),
                     1,
                 ));
                 challenged = true;
