@@ -562,13 +562,6 @@ impl<'a> Model<'a> {
         Ok(f(desc, &state))
     }
 
-    pub(crate) fn numeric(&self, i: usize) -> Result<(SensorDesc, SensorState), Fault> {
-        let m = self.monitor()?;
-        let desc = m.sensors().get(i).cloned().ok_or_else(gone)?;
-        let state = m.states().get(i).copied().unwrap_or_default();
-        Ok((desc, state))
-    }
-
     pub(crate) fn discrete(&self, i: usize) -> Result<DiscreteSensorView, Fault> {
         self.platform.discrete_sensor(i).ok_or_else(gone)
     }

@@ -161,8 +161,10 @@ pub(crate) fn put(
         }
     }
 
-    let (desc, _) = model.numeric(index)?;
-    let mut next: Thresholds = desc.thresholds;
+    // Only what a Put reads of the sensor, not a clone of its whole description.
+    let (old, settable, key) =
+        model.with_numeric(index, |d, _| (d.thresholds, d.settable, d.key.clone()))?;
+    let mut next: Thresholds = old;
     let mut changed: Vec<(Threshold, Option<i32>)> = Vec::new();
     let mut readonly: Vec<(&'static str, bool, Vec<Option<String>>)> = Vec::new();
     for (name, _, array, values) in given {
@@ -182,8 +184,8 @@ pub(crate) fn put(
                 ),
                 _ => return Err(invalid(cat(&[name, " takes one value"]))),
             };
-            if new != desc.thresholds.get(t) {
-                if desc.settable & t.bit() == 0 {
+            if new != old.get(t) {
+                if settable & t.bit() == 0 {
                     return Err(invalid(cat(&[name, " is not settable on this sensor"])));
                 }
                 next.set(t, new);
@@ -216,8 +218,8 @@ pub(crate) fn put(
             ]))
         })?;
         model.platform().can_persist().map_err(|e| e.fault())?;
-        apply(model, index, &desc.thresholds, &changed)?;
-        model.platform().persist_thresholds(&desc.key, &next);
+        apply(model, index, &old, &changed)?;
+        model.platform().persist_thresholds(&key, &next);
     }
     model.render_item(&item, out, None)
 }
