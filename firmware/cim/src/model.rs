@@ -442,9 +442,11 @@ fn text_keys_match(
 /// The selectors of a class's text keys. A slice, not an iterator by value: the key arrays have
 /// several lengths, and one copy of this serves them all.
 pub(crate) fn text_keys(keys: &[(&'static str, Cow<'_, str>)]) -> Vec<Selector> {
-    keys.iter()
-        .map(|(n, v)| Selector::text(*n, String::from(&**v)))
-        .collect()
+    let mut out = Vec::with_capacity(keys.len());
+    for (n, v) in keys {
+        out.push(Selector::text(*n, String::from(&**v)));
+    }
+    out
 }
 
 /// The key selectors of a built instance, `None` when a key is not text. The kinds that name no
