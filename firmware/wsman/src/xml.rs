@@ -159,7 +159,14 @@ impl XmlWriter {
 
     /// Escaped character data.
     pub fn text(&mut self, text: &str) {
-        escape_with(text, false, |s| self.put(s));
+        self.escaped(text, false);
+    }
+
+    /// Character data or an attribute value, escaped: one copy of the escaper for both (each
+    /// closure passed to [`escape_with`] was its own copy in the bare-metal image).
+    #[inline(never)]
+    fn escaped(&mut self, text: &str, attr: bool) {
+        escape_with(text, attr, |s| self.put(s));
     }
 
     /// Pre-formed markup, for fragments the caller built with another `XmlWriter`.
@@ -232,7 +239,7 @@ impl XmlWriter {
             self.put_char(' ');
             self.put(k);
             self.put("=\"");
-            escape_with(v, true, |s| self.put(s));
+            self.escaped(v, true);
             self.put_char('"');
         }
     }
