@@ -265,6 +265,12 @@ fn escape_with(text: &str, attr: bool, mut put: impl FnMut(&str)) {
     let mut clean = 0;
     let mut i = 0;
     while let Some(&b) = bytes.get(i) {
+        // Most bytes are none of the cases below in either mode: passed over with one test
+        // (the escaper is shared by text and attributes, so `attr` is not known here).
+        if b >= 0x20 && !matches!(b, b'<' | b'>' | b'&' | b'"' | b'\'' | 0xEF) {
+            i += 1;
+            continue;
+        }
         let (replacement, len): (&str, usize) = match b {
             b'<' => ("&lt;", 1),
             b'>' => ("&gt;", 1),
