@@ -202,17 +202,17 @@ macro_rules! kinds {
                 }
             }
 
-            /// Builds item `ix` and hands it to `f`; `None` for an association.
+            /// Builds item `ix` and hands it to `f`; an association from its ends
+            /// (`Model::build_association`). Every arm ends in one call whose result is this
+            /// one's: no `Option` around it to copy the result into at each arm.
             pub(crate) fn build(
                 self,
                 m: &Model<'_>,
                 ix: usize,
                 f: &mut dyn FnMut(&Instance<'_>),
-            ) -> Option<Result<(), Fault>> {
-                // Only one of the two bindings is used by each arm.
-                let _ = (&m, &f);
+            ) -> Result<(), Fault> {
                 match self {
-                    $( $(#[cfg($cfg)])? Kind::$name => given_or!(None $(, Some(as_build($build)(m, ix, f)))?), )*
+                    $( $(#[cfg($cfg)])? Kind::$name => given_or!(m.build_association(Item::new(self, ix), f) $(, as_build($build)(m, ix, f))?), )*
                 }
             }
 

@@ -668,11 +668,18 @@ impl<'a> Model<'a> {
         item: &Item,
         f: &mut dyn FnMut(&Instance<'_>),
     ) -> Result<(), Fault> {
-        if let Some(built) = item.kind.build(self, item.ix, f) {
-            return built;
-        }
-        let ends = refs(item).ok_or_else(|| internal("an item without a source"))?;
-        let mut i = Instance::with_capacity(class_of(item), 9);
+        item.kind.build(self, item.ix, f)
+    }
+
+    /// Builds association `item` from its two ends and hands it to `f` ([`Kind::build`]'s arm
+    /// for every association).
+    pub(crate) fn build_association(
+        &self,
+        item: Item,
+        f: &mut dyn FnMut(&Instance<'_>),
+    ) -> Result<(), Fault> {
+        let ends = refs(&item).ok_or_else(|| internal("an item without a source"))?;
+        let mut i = Instance::with_capacity(class_of(&item), 9);
         for (role, end) in &ends {
             i.set(role, Value::epr(self.epr(end)?));
         }
