@@ -25,10 +25,10 @@ use wsbmc_wsman::{Epr, Selector, XmlWriter, write_epr};
 
 use crate::datetime::CimDateTime;
 use crate::log::{description, offset_text, perceived_severity, record_instance};
-use crate::model::NAMESPACE;
+use crate::model::{NAMESPACE, text_keys};
 use crate::platform::LogRecordView;
 use crate::schema::{CIM_NUMERIC_SENSOR, CIM_SENSOR};
-use crate::sensor::{SYSTEM_CREATION_CLASS_NAME, device_id_of};
+use crate::sensor::{device_id_of, device_keys};
 
 pub const ALERT_INDICATION: &str = "CIM_AlertIndication";
 pub const INST_CREATION: &str = "CIM_InstCreation";
@@ -204,15 +204,12 @@ fn alert(
         } else {
             &CIM_SENSOR
         };
+        // The sensor's keys as its own EPR has them (`sensor::device_keys`), then the namespace.
+        let mut selectors = text_keys(&device_keys(class, device_id, system_name));
+        selectors.push(Selector::text("__cimnamespace", NAMESPACE));
         let epr = Epr {
             resource_uri: class.resource_uri(),
-            selectors: vec![
-                Selector::text("CreationClassName", class.name),
-                Selector::text("DeviceID", device_id),
-                Selector::text("SystemCreationClassName", SYSTEM_CREATION_CLASS_NAME),
-                Selector::text("SystemName", system_name),
-                Selector::text("__cimnamespace", NAMESPACE),
-            ],
+            selectors,
         };
         let state = match offset_text(e.sensor_type, e.event_type, e.offset()) {
             Some(parts) => cat(&parts),
@@ -308,6 +305,14 @@ mod tests {
                 .contains("<p:PerceivedSeverity>6</p:PerceivedSeverity>")
         );
         assert!(a.body.contains("CPU Temp(3.0.32)"));
+        // The alerting sensor's EPR: its keys in its own EPR's order, then the namespace.
+        assert!(a.body.contains(concat!(
+            r#"<w:SelectorSet><w:Selector Name="CreationClassName">CIM_NumericSensor</w:Selector>"#,
+            r#"<w:Selector Name="DeviceID">CPU Temp(3.0.32)</w:Selector>"#,
+            r#"<w:Selector Name="SystemCreationClassName">CIM_ComputerSystem</w:Selector>"#,
+            r#"<w:Selector Name="SystemName">host-1</w:Selector>"#,
+            r#"<w:Selector Name="__cimnamespace">root/cimv2</w:Selector></w:SelectorSet>"#
+        )));
         assert!(
             a.body
                 .contains("<p:MessageArguments>Asserted</p:MessageArguments>")

@@ -89,8 +89,10 @@ fn as_keys(
     f
 }
 
-/// The key selectors of the classes keyed by InstanceID alone. Out of line: the `vec!` of one
+/// The key selectors of the account classes keyed by InstanceID alone (the other kinds read
+/// their keys from the built instance, `model::key_selectors`). Out of line: the `vec!` of one
 /// selector built in each such arm cost the bare-metal image's flash.
+#[cfg(feature = "accounts")]
 #[inline(never)]
 fn by_instance_id(id: &str) -> Result<Vec<Selector>, Fault> {
     Ok(alloc::vec![Selector::text("InstanceID", id)])
@@ -147,7 +149,8 @@ macro_rules! kinds {
             count: $count:expr,
             $(slot: $slot:expr,)?
             $(sel: $sel:literal,)?
-            $(keys: $keys:expr, build: $build:expr,)?
+            $(keys: $keys:expr,)?
+            $(build: $build:expr,)?
             $(ends: $ends:expr, $(values: $values:expr,)?)?
         }
     )*) => {
@@ -199,17 +202,17 @@ macro_rules! kinds {
                 }
             }
 
-            /// Builds item `ix` and hands it to `f`; `None` for an association.
+            /// Builds item `ix` and hands it to `f`; an association from its ends
+            /// (`Model::build_association`). Every arm ends in one call whose result is this
+            /// one's: no `Option` around it to copy the result into at each arm.
             pub(crate) fn build(
                 self,
                 m: &Model<'_>,
                 ix: usize,
                 f: &mut dyn FnMut(&Instance<'_>),
-            ) -> Option<Result<(), Fault>> {
-                // Only one of the two bindings is used by each arm.
-                let _ = (&m, &f);
+            ) -> Result<(), Fault> {
                 match self {
-                    $( $(#[cfg($cfg)])? Kind::$name => given_or!(None $(, Some(as_build($build)(m, ix, f)))?), )*
+                    $( $(#[cfg($cfg)])? Kind::$name => given_or!(m.build_association(Item::new(self, ix), f) $(, as_build($build)(m, ix, f))?), )*
                 }
             }
 
@@ -362,12 +365,6 @@ fn subscriptions(c: &Counts) -> usize {
 #[cfg(feature = "ip-interface")]
 const STATIC_SETTINGS: usize = 1 << 8;
 
-/// The settings of address `i`, either class.
-#[cfg(feature = "ip-interface")]
-fn ip_settings_keys(m: &Model<'_>, i: usize) -> Result<Vec<Selector>, Fault> {
-    by_instance_id(&network::settings_id(&m.ip_endpoint(i)?))
-}
-
 #[cfg(feature = "ip-interface")]
 fn ip_settings_build(
     m: &Model<'_>,
@@ -392,21 +389,18 @@ kinds! {
     Bmc {
         class: CIM_COMPUTER_SYSTEM,
         count: one,
-        keys: |m, _| Ok(text_keys(&host::bmc_keys(m.system()))),
         build: |m, _, f| give(f, host::bmc_instance(m.system())),
     }
     /// The IPMI domain (CIM_AdminDomain).
     Domain {
         class: CIM_ADMIN_DOMAIN,
         count: one,
-        keys: |_, _| Ok(text_keys(&host::domain_keys())),
         build: |m, _, f| give(f, host::domain_instance(m.host_health()?)),
     }
     /// The sensor collection (CIM_SystemSpecificCollection).
     Collection {
         class: CIM_SYSTEM_SPECIFIC_COLLECTION,
         count: one,
-        keys: |_, _| by_instance_id(host::SENSOR_COLLECTION_ID),
         build: |_, _, f| give(f, host::collection_instance()),
     }
     /// Numeric sensor `i` of the monitor's table.
@@ -433,13 +427,6 @@ kinds! {
     DiscreteSensor {
         class: CIM_SENSOR,
         count: discrete,
-        keys: |m, i| {
-            let view = m.discrete(i)?;
-            Ok(text_keys(&sensor::discrete_keys(
-                &view,
-                &m.system().system_name,
-            )))
-        },
         build: |m, i, f| {
             let view = m.discrete(i)?;
             let system = m.system();
@@ -454,7 +441,6 @@ kinds! {
     PowerService {
         class: CIM_POWER_MANAGEMENT_SERVICE,
         count: one,
-        keys: |m, _| Ok(text_keys(&power::service_keys(m.system()))),
         build: |m, _, f| {
             let transitions = m.platform().power_transitions();
             give(f, power::service_instance(m.system(), transitions))
@@ -464,14 +450,12 @@ kinds! {
     PowerCapabilities {
         class: CIM_POWER_MANAGEMENT_CAPABILITIES,
         count: one,
-        keys: |_, _| by_instance_id(power::CAPABILITIES_ID),
         build: |m, _, f| give(f, power::capabilities_instance(m.platform().power_transitions())),
     }
     /// The chassis.
     Chassis {
         class: CIM_CHASSIS,
         count: one,
-        keys: |_, _| Ok(text_keys(&physical::chassis_keys())),
         build: |m, _, f| {
             let fru = m.platform().fru();
             give(f, physical::chassis_instance(fru.as_ref()))
@@ -481,7 +465,6 @@ kinds! {
     Card {
         class: CIM_CARD,
         count: one,
-        keys: |_, _| Ok(text_keys(&physical::card_keys())),
         build: |m, _, f| {
             let fru = m.platform().fru();
             give(f, physical::card_instance(fru.as_ref()))
@@ -491,7 +474,6 @@ kinds! {
     Log {
         class: CIM_RECORD_LOG,
         count: log_one,
-        keys: |_, _| Ok(text_keys(&log::log_keys())),
         build: |m, _, f| {
             let l = m.log().ok_or_else(gone)?;
             give(f, log::log_instance(l))
@@ -501,7 +483,6 @@ kinds! {
     LogCapabilities {
         class: CIM_ENABLED_LOGICAL_ELEMENT_CAPABILITIES,
         count: log_one,
-        keys: |_, _| by_instance_id(log::CAPABILITIES_ID),
         build: |_, _, f| give(f, log::capabilities_instance()),
     }
     /// Profile `i` of [`Profile::ALL`]; the Record Log one only with a log.
@@ -510,7 +491,6 @@ kinds! {
         interop: true,
         count: |_| Profile::ALL.len(),
         slot: |c, i| c.has_profile(Profile::ALL[i]).then_some(i),
-        keys: |_, i| by_instance_id(&Profile::ALL[i].instance_id()),
         build: |_, i, f| give(f, profile::instance(Profile::ALL[i])),
     }
 
@@ -689,12 +669,6 @@ kinds! {
     Software {
         class: software::CIM_SOFTWARE_IDENTITY,
         count: firmware,
-        keys: |m, i| {
-            Ok(match i {
-                0 => text_keys(&software::keys_of(software::BMC_ID)),
-                i => text_keys(&software::keys_of(&m.firmware(i)?.id)),
-            })
-        },
         build: |m, i, f| match i {
             0 => give(f, software::bmc_instance(m.system())),
             i => give(f, software::instance(&m.firmware(i)?)),
@@ -728,12 +702,6 @@ kinds! {
     IpEndpoint {
         class: network::CIM_IP_PROTOCOL_ENDPOINT,
         count: ip,
-        keys: |m, i| {
-            Ok(text_keys(&network::endpoint_keys(
-                m.system(),
-                &m.ip_endpoint(i)?,
-            )))
-        },
         build: |m, i, f| {
             let view = m.ip_endpoint(i)?;
             give(f, network::endpoint_instance(m.system(), &view))
@@ -745,7 +713,6 @@ kinds! {
         class: network::CIM_IP_ASSIGNMENT_SETTING_DATA,
         count: ip,
         slot: |c, i| (!c.ip_is_static(i)).then_some(i),
-        keys: ip_settings_keys,
         build: ip_settings_build,
     }
     /// The settings of static IPv4 address `i`, with mask and gateway.
@@ -754,7 +721,6 @@ kinds! {
         class: network::CIM_STATIC_IP_ASSIGNMENT_SETTING_DATA,
         count: ip,
         slot: |c, i| c.ip_is_static(i).then_some(i),
-        keys: ip_settings_keys,
         build: ip_settings_build,
     }
     /// CIM_HostedAccessPoint: the BMC → endpoint `i`.
@@ -989,10 +955,6 @@ kinds! {
         class: subscription::CIM_INDICATION_FILTER,
         interop: true,
         count: subscriptions,
-        keys: |m, i| {
-            let id = m.subscription(i)?.id;
-            Ok(text_keys(&subscription::filter_keys(m.system(), &id)))
-        },
         build: |m, i, f| give(f, subscription::filter_instance(m.system(), &m.subscription(i)?)),
     }
     /// The listener destination of subscription `i`.
@@ -1001,10 +963,6 @@ kinds! {
         class: subscription::CIM_LISTENER_DESTINATION_WS_MANAGEMENT,
         interop: true,
         count: subscriptions,
-        keys: |m, i| {
-            let id = m.subscription(i)?.id;
-            Ok(text_keys(&subscription::listener_keys(m.system(), &id)))
-        },
         build: |m, i, f| give(f, subscription::listener_instance(m.system(), &m.subscription(i)?)),
     }
     /// CIM_IndicationSubscription: filter `i` → listener `i`.

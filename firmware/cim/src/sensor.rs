@@ -344,7 +344,7 @@ pub fn discrete_keys<'a>(
     )
 }
 
-fn device_keys<'a>(
+pub(crate) fn device_keys<'a>(
     class: &'static ClassDef,
     device_id: String,
     system_name: &'a str,

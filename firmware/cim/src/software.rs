@@ -217,13 +217,15 @@ fn numbers_of(version: &str) -> Option<(u16, u16, Option<u16>)> {
 fn common<'a>(
     i: &mut Instance<'a>,
     id: &str,
-    element_name: Value<'a>,
+    element_name: Cow<'a, str>,
     version: &'a str,
     numbers: Option<(u16, u16, Option<u16>)>,
 ) {
     i.set_keys(&mut keys_of(id));
-    i.set("Caption", element_name.clone());
-    i.set("ElementName", element_name);
+    // A text, not a `Value`: cloning a `Value` linked its whole `Clone` (every variant, the
+    // boxed EPR's too) into the bare-metal image for this one call.
+    i.set("Caption", Value::Str(element_name.clone()));
+    i.set("ElementName", Value::Str(element_name));
     i.set_str("VersionString", version);
     let (major, minor, revision) = match numbers {
         Some((ma, mi, rev)) => (
@@ -252,7 +254,7 @@ pub fn bmc_instance(system: &SystemInfo) -> Instance<'_> {
     common(
         &mut i,
         BMC_ID,
-        Value::string(cat(&[&system.product, " BMC firmware"])),
+        Cow::Owned(cat(&[&system.product, " BMC firmware"])),
         &system.version,
         numbers_of(&system.version),
     );
@@ -287,7 +289,7 @@ pub fn instance(view: &FirmwareView) -> Instance<'_> {
     common(
         &mut i,
         &view.id,
-        Value::str(&view.element_name),
+        Cow::Borrowed(&view.element_name),
         &view.version,
         view.numbers.or_else(|| numbers_of(&view.version)),
     );

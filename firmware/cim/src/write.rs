@@ -161,8 +161,10 @@ pub(crate) fn put(
         }
     }
 
-    let (desc, _) = model.numeric(index)?;
-    let mut next: Thresholds = desc.thresholds;
+    // Only what a Put reads of the sensor, not a clone of its whole description.
+    let (old, settable, key) =
+        model.with_numeric(index, |d, _| (d.thresholds, d.settable, d.key.clone()))?;
+    let mut next: Thresholds = old;
     let mut changed: Vec<(Threshold, Option<i32>)> = Vec::new();
     let mut readonly: Vec<(&'static str, bool, Vec<Option<String>>)> = Vec::new();
     for (name, _, array, values) in given {
@@ -182,8 +184,8 @@ pub(crate) fn put(
                 ),
                 _ => return Err(invalid(cat(&[name, " takes one value"]))),
             };
-            if new != desc.thresholds.get(t) {
-                if desc.settable & t.bit() == 0 {
+            if new != old.get(t) {
+                if settable & t.bit() == 0 {
                     return Err(invalid(cat(&[name, " is not settable on this sensor"])));
                 }
                 next.set(t, new);
@@ -216,8 +218,8 @@ pub(crate) fn put(
             ]))
         })?;
         model.platform().can_persist().map_err(|e| e.fault())?;
-        apply(model, index, &desc.thresholds, &changed)?;
-        model.platform().persist_thresholds(&desc.key, &next);
+        apply(model, index, &old, &changed)?;
+        model.platform().persist_thresholds(&key, &next);
     }
     model.render_item(&item, out, None)
 }
@@ -233,22 +235,32 @@ fn apply(
 ) -> Result<(), Fault> {
     let id = SensorId(u16::try_from(index).map_err(|_| internal("sensor index"))?);
     let mut m = model.monitor_mut()?;
-    let mut pending: Vec<(Threshold, Option<i32>)> = changed.to_vec();
+    // What is still to set, as a mask of `Threshold::bit`s (a change names each threshold once):
+    // no Vecs to copy and retain from.
+    let all = changed.iter().fold(0, |mask, (t, _)| mask | t.bit());
+    let mut pending = all;
     loop {
-        let before = pending.len();
-        pending.retain(|(t, v)| m.set_threshold(id, *t, *v).is_err());
-        if pending.is_empty() {
+        let before = pending;
+        for (t, v) in changed {
+            if pending & t.bit() != 0 && m.set_threshold(id, *t, *v).is_ok() {
+                pending &= !t.bit();
+            }
+        }
+        if pending == 0 {
             return Ok(());
         }
-        if pending.len() == before {
+        if pending == before {
             break;
         }
     }
     // Not reachable for an ordered target; put the old values back rather than leave half.
-    let mut undo: Vec<(Threshold, Option<i32>)> =
-        changed.iter().map(|(t, _)| (*t, old.get(*t))).collect();
+    let mut undo = all;
     for _ in 0..changed.len() {
-        undo.retain(|(t, v)| m.set_threshold(id, *t, *v).is_err());
+        for (t, _) in changed {
+            if undo & t.bit() != 0 && m.set_threshold(id, *t, old.get(*t)).is_ok() {
+                undo &= !t.bit();
+            }
+        }
     }
     Err(internal("the threshold change could not be applied"))
 }

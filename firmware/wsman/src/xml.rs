@@ -159,7 +159,14 @@ impl XmlWriter {
 
     /// Escaped character data.
     pub fn text(&mut self, text: &str) {
-        escape_with(text, false, |s| self.put(s));
+        self.escaped(text, false);
+    }
+
+    /// Character data or an attribute value, escaped: one copy of the escaper for both (each
+    /// closure passed to [`escape_with`] was its own copy in the bare-metal image).
+    #[inline(never)]
+    fn escaped(&mut self, text: &str, attr: bool) {
+        escape_with(text, attr, |s| self.put(s));
     }
 
     /// Pre-formed markup, for fragments the caller built with another `XmlWriter`.
@@ -232,7 +239,7 @@ impl XmlWriter {
             self.put_char(' ');
             self.put(k);
             self.put("=\"");
-            escape_with(v, true, |s| self.put(s));
+            self.escaped(v, true);
             self.put_char('"');
         }
     }
@@ -258,6 +265,12 @@ fn escape_with(text: &str, attr: bool, mut put: impl FnMut(&str)) {
     let mut clean = 0;
     let mut i = 0;
     while let Some(&b) = bytes.get(i) {
+        // Most bytes are none of the cases below in either mode: passed over with one test
+        // (the escaper is shared by text and attributes, so `attr` is not known here).
+        if b >= 0x20 && !matches!(b, b'<' | b'>' | b'&' | b'"' | b'\'' | 0xEF) {
+            i += 1;
+            continue;
+        }
         let (replacement, len): (&str, usize) = match b {
             b'<' => ("&lt;", 1),
             b'>' => ("&gt;", 1),
