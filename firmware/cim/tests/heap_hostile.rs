@@ -68,6 +68,30 @@ fn enumerate(extra: &str, body_extra: &str) -> String {
     )
 }
 
+/// A Get of one numeric sensor as pypsrp sends it: a valid request whose response, one whole
+/// CIM_NumericSensor, is among the largest single instances the image renders (about 3.7 KB
+/// of body).
+fn get_sensor() -> String {
+    let keys = [
+        ("CreationClassName", "CIM_NumericSensor"),
+        ("DeviceID", "Temp 0(1.0.32)"),
+        ("SystemCreationClassName", "CIM_ComputerSystem"),
+        ("SystemName", "host-1"),
+    ]
+    .map(|(k, v)| format!(r#"<wsman:Selector Name="{k}">{v}</wsman:Selector>"#))
+    .concat();
+    format!(
+        r#"{ENVELOPE_OPEN}{}<s:Body/></s:Envelope>"#,
+        header(
+            GET,
+            "CIM_NumericSensor",
+            &format!(
+                r#"<wsman:Locale s:mustUnderstand="false" xml:lang="en-US"/><wsman:SelectorSet>{keys}</wsman:SelectorSet>"#
+            )
+        )
+    )
+}
+
 /// `frame(fill)` with `unit` repeated in `fill` as often as the image accepts.
 fn fill_to(utf16: bool, frame: impl Fn(&str) -> String, unit: impl Fn(usize) -> String) -> String {
     let mut fill = String::new();
@@ -265,6 +289,11 @@ fn cases() -> Vec<(String, Vec<u8>)> {
         out.push((format!("{name} (UTF-16)"), utf16(&text)));
     }
     out.push(("enumerate".into(), enumerate("", "").into_bytes()));
+    out.push(("get of a numeric sensor".into(), get_sensor().into_bytes()));
+    out.push((
+        "get of a numeric sensor (UTF-16)".into(),
+        utf16(&get_sensor()),
+    ));
     out.push(("enumerate (UTF-16)".into(), utf16(&enumerate("", ""))));
     out
 }
