@@ -71,10 +71,7 @@ pub fn bounded_name(name: &str) -> String {
     while !name.is_char_boundary(end) {
         end -= 1;
     }
-    name[..end]
-        .chars()
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect()
+    name[..end].replace(char::is_control, "?")
 }
 
 #[cfg(feature = "accounts-store")]
