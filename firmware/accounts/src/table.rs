@@ -632,72 +632,61 @@ impl AccountTable {
         now_ms: u64,
     ) -> LoginOutcome {
         let mut audit = HVec::new();
-        let fail = |kind, slot, audit: &mut HVec<AuditEvent, 3>| {
-            let _ = audit.push(AuditEvent::new(kind, claimed, slot));
-        };
-        let policy = self.policy;
-        let Some(slot) = slot else {
-            fail(AuditKind::LoginFailed, None, &mut audit);
-            return LoginOutcome {
-                result: Err(Refused::BadCredentials),
-                audit,
-                write: None,
-            };
-        };
-        let Ok(account) = self.slot_mut(slot) else {
-            return LoginOutcome {
-                result: Err(Refused::Stale),
-                audit,
-                write: None,
-            };
-        };
         let mut write = None;
-        if account.lock.expire(now_ms) == Transition::Unlocked {
-            let _ = audit.push(AuditEvent::new(
-                AuditKind::Unlocked,
-                &account.name,
-                Some(slot),
-            ));
-            write = Some(Write::Slot(slot));
-        }
-        if account.lock.is_locked(now_ms) {
-            fail(AuditKind::LoginWhileLocked, Some(slot), &mut audit);
-            return LoginOutcome {
-                result: Err(Refused::Locked),
-                audit,
-                write,
+        let mut locked_out = false;
+        let policy = self.policy;
+        // One exit for every verdict: each refusal is audited below, in one place.
+        let result = 'decided: {
+            let Some(slot) = slot else {
+                break 'decided Err(Refused::BadCredentials);
             };
-        }
-        if right && account.enabled {
-            account.lock.succeed();
-            return LoginOutcome {
-                result: Ok(Identity {
+            let Ok(account) = self.slot_mut(slot) else {
+                break 'decided Err(Refused::Stale);
+            };
+            if account.lock.expire(now_ms) == Transition::Unlocked {
+                let _ = audit.push(AuditEvent::new(
+                    AuditKind::Unlocked,
+                    &account.name,
+                    Some(slot),
+                ));
+                write = Some(Write::Slot(slot));
+            }
+            if account.lock.is_locked(now_ms) {
+                break 'decided Err(Refused::Locked);
+            }
+            if right && account.enabled {
+                account.lock.succeed();
+                break 'decided Ok(Identity {
                     slot,
                     name: account.name.clone(),
                     role: account.role,
-                }),
-                audit,
-                write,
-            };
-        }
-        if !account.enabled {
-            // Not counted towards a lock: the account cannot log in anyway.
-            fail(AuditKind::LoginFailed, Some(slot), &mut audit);
-            return LoginOutcome {
-                result: Err(Refused::Disabled),
-                audit,
-                write,
-            };
-        }
-        if account.lock.fail(&policy, now_ms) == Transition::Locked {
-            fail(AuditKind::LoginFailed, Some(slot), &mut audit);
-            let _ = audit.push(AuditEvent::new(AuditKind::LockedOut, claimed, Some(slot)));
-            write = Some(Write::Slot(slot));
-        } else {
-            fail(AuditKind::LoginFailed, Some(slot), &mut audit);
+                });
+            }
+            if !account.enabled {
+                // Not counted towards a lock: the account cannot log in anyway.
+                break 'decided Err(Refused::Disabled);
+            }
+            if account.lock.fail(&policy, now_ms) == Transition::Locked {
+                locked_out = true;
+                write = Some(Write::Slot(slot));
+            }
+            Err(Refused::BadCredentials)
+        };
+        // A refusal is audited under the claimed name (a stale login was not decided), and
+        // the lock it caused after it.
+        let failed = match result {
+            Ok(_) | Err(Refused::Stale) => None,
+            Err(Refused::Locked) => Some(AuditKind::LoginWhileLocked),
+            Err(_) => Some(AuditKind::LoginFailed),
+        };
+        for kind in failed
+            .into_iter()
+            .chain(locked_out.then_some(AuditKind::LockedOut))
+        {
+            let _ = audit.push(AuditEvent::new(kind, claimed, slot));
         }
         LoginOutcome {
-            result: Err(Refused::BadCredentials),
+            result,
             audit,
             write,
         }
