@@ -50,6 +50,20 @@ pub enum NameError {
     Reserved,
 }
 
+impl NameError {
+    /// The variant's name, as `AccountError`'s text shows it: written out rather than through
+    /// `Debug`, which would link a formatter call per variant for the same words.
+    const fn variant(self) -> &'static str {
+        match self {
+            NameError::Empty => "Empty",
+            NameError::TooLong => "TooLong",
+            NameError::FirstNotLetter => "FirstNotLetter",
+            NameError::BadCharacter => "BadCharacter",
+            NameError::Reserved => "Reserved",
+        }
+    }
+}
+
 /// Why a password is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PasswordError {
@@ -59,6 +73,18 @@ pub enum PasswordError {
     Nul,
     /// The user name, in any case.
     SameAsName,
+}
+
+impl PasswordError {
+    /// As [`NameError::variant`].
+    const fn variant(self) -> &'static str {
+        match self {
+            PasswordError::TooShort => "TooShort",
+            PasswordError::TooLong => "TooLong",
+            PasswordError::Nul => "Nul",
+            PasswordError::SameAsName => "SameAsName",
+        }
+    }
 }
 
 /// Why an account change is refused.
@@ -81,8 +107,14 @@ pub enum AccountError {
 impl fmt::Display for AccountError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            AccountError::Name(e) => write!(f, "invalid user name: {e:?}"),
-            AccountError::Password(e) => write!(f, "password refused: {e:?}"),
+            AccountError::Name(e) => {
+                f.write_str("invalid user name: ")?;
+                f.write_str(e.variant())
+            }
+            AccountError::Password(e) => {
+                f.write_str("password refused: ")?;
+                f.write_str(e.variant())
+            }
             AccountError::Duplicate => f.write_str("an account with this name exists"),
             AccountError::Full => f.write_str("no free account slot"),
             AccountError::NotFound => f.write_str("no such account"),
@@ -728,6 +760,35 @@ pub(crate) mod tests {
         t.create("admin", Role::Administrator, pw("admin", "admin-pass"))
             .unwrap();
         t
+    }
+
+    /// The text cim's faults quote: each variant by its name, as `Debug` would spell it.
+    #[test]
+    fn an_account_error_names_the_rule_it_broke() {
+        use alloc::format;
+        for e in [
+            NameError::Empty,
+            NameError::TooLong,
+            NameError::FirstNotLetter,
+            NameError::BadCharacter,
+            NameError::Reserved,
+        ] {
+            let shown = format!("{}", AccountError::Name(e));
+            assert_eq!(shown, format!("invalid user name: {e:?}"));
+        }
+        for e in [
+            PasswordError::TooShort,
+            PasswordError::TooLong,
+            PasswordError::Nul,
+            PasswordError::SameAsName,
+        ] {
+            let shown = format!("{}", AccountError::Password(e));
+            assert_eq!(shown, format!("password refused: {e:?}"));
+        }
+        assert_eq!(
+            format!("{}", AccountError::Name(NameError::TooLong)),
+            "invalid user name: TooLong"
+        );
     }
 
     #[test]
