@@ -61,6 +61,11 @@ impl NameEntry {
         // SLOTS is below 256, so the remainder fits.
         (id % SLOTS) as u8
     }
+
+    /// The table slot of this entry's record.
+    fn own_slot(&self) -> u8 {
+        Self::slot(u16::from_le_bytes([self.record[0], self.record[1]]))
+    }
 }
 
 /// `name` as the table keeps it: cut to [`MAX_NAME`] bytes on a character boundary, with
@@ -130,9 +135,8 @@ pub async fn store_entry<F: MultiwriteNorFlash>(
     store: &mut Store<F>,
     entry: &NameEntry,
 ) -> Result<(), StoreError<F::Error>> {
-    let id = u16::from_le_bytes([entry.record[0], entry.record[1]]);
     store
-        .set(StoreKey::audit_name(NameEntry::slot(id)), entry)
+        .set(StoreKey::audit_name(entry.own_slot()), entry)
         .await
 }
 
@@ -231,10 +235,11 @@ impl NameTable {
 
     /// Puts `entry` in its slot, replacing the slot's previous entry.
     pub fn insert(&mut self, entry: NameEntry) {
-        let slot = NameEntry::slot(u16::from_le_bytes([entry.record[0], entry.record[1]]));
-        self.entries
-            .retain(|e| NameEntry::slot(u16::from_le_bytes([e.record[0], e.record[1]])) != slot);
-        self.entries.push(entry);
+        let slot = entry.own_slot();
+        match self.entries.iter_mut().find(|e| e.own_slot() == slot) {
+            Some(e) => *e = entry,
+            None => self.entries.push(entry),
+        }
     }
 
     /// The names of `record`, if its slot holds exactly this record.
@@ -253,10 +258,7 @@ impl NameTable {
 
     /// Empties the table, giving the slots that held an entry.
     pub fn take_slots(&mut self) -> Vec<u8> {
-        self.entries
-            .drain(..)
-            .map(|e| NameEntry::slot(u16::from_le_bytes([e.record[0], e.record[1]])))
-            .collect()
+        self.entries.drain(..).map(|e| e.own_slot()).collect()
     }
 }
 
