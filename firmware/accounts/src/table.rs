@@ -50,6 +50,20 @@ pub enum NameError {
     Reserved,
 }
 
+impl NameError {
+    /// The variant's name, as `AccountError`'s text shows it: written out rather than through
+    /// `Debug`, which would link a formatter call per variant for the same words.
+    const fn variant(self) -> &'static str {
+        match self {
+            NameError::Empty => "Empty",
+            NameError::TooLong => "TooLong",
+            NameError::FirstNotLetter => "FirstNotLetter",
+            NameError::BadCharacter => "BadCharacter",
+            NameError::Reserved => "Reserved",
+        }
+    }
+}
+
 /// Why a password is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PasswordError {
@@ -59,6 +73,18 @@ pub enum PasswordError {
     Nul,
     /// The user name, in any case.
     SameAsName,
+}
+
+impl PasswordError {
+    /// As [`NameError::variant`].
+    const fn variant(self) -> &'static str {
+        match self {
+            PasswordError::TooShort => "TooShort",
+            PasswordError::TooLong => "TooLong",
+            PasswordError::Nul => "Nul",
+            PasswordError::SameAsName => "SameAsName",
+        }
+    }
 }
 
 /// Why an account change is refused.
@@ -81,8 +107,14 @@ pub enum AccountError {
 impl fmt::Display for AccountError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            AccountError::Name(e) => write!(f, "invalid user name: {e:?}"),
-            AccountError::Password(e) => write!(f, "password refused: {e:?}"),
+            AccountError::Name(e) => {
+                f.write_str("invalid user name: ")?;
+                f.write_str(e.variant())
+            }
+            AccountError::Password(e) => {
+                f.write_str("password refused: ")?;
+                f.write_str(e.variant())
+            }
             AccountError::Duplicate => f.write_str("an account with this name exists"),
             AccountError::Full => f.write_str("no free account slot"),
             AccountError::NotFound => f.write_str("no such account"),
@@ -632,72 +664,61 @@ impl AccountTable {
         now_ms: u64,
     ) -> LoginOutcome {
         let mut audit = HVec::new();
-        let fail = |kind, slot, audit: &mut HVec<AuditEvent, 3>| {
-            let _ = audit.push(AuditEvent::new(kind, claimed, slot));
-        };
-        let policy = self.policy;
-        let Some(slot) = slot else {
-            fail(AuditKind::LoginFailed, None, &mut audit);
-            return LoginOutcome {
-                result: Err(Refused::BadCredentials),
-                audit,
-                write: None,
-            };
-        };
-        let Ok(account) = self.slot_mut(slot) else {
-            return LoginOutcome {
-                result: Err(Refused::Stale),
-                audit,
-                write: None,
-            };
-        };
         let mut write = None;
-        if account.lock.expire(now_ms) == Transition::Unlocked {
-            let _ = audit.push(AuditEvent::new(
-                AuditKind::Unlocked,
-                &account.name,
-                Some(slot),
-            ));
-            write = Some(Write::Slot(slot));
-        }
-        if account.lock.is_locked(now_ms) {
-            fail(AuditKind::LoginWhileLocked, Some(slot), &mut audit);
-            return LoginOutcome {
-                result: Err(Refused::Locked),
-                audit,
-                write,
+        let mut locked_out = false;
+        let policy = self.policy;
+        // One exit for every verdict: each refusal is audited below, in one place.
+        let result = 'decided: {
+            let Some(slot) = slot else {
+                break 'decided Err(Refused::BadCredentials);
             };
-        }
-        if right && account.enabled {
-            account.lock.succeed();
-            return LoginOutcome {
-                result: Ok(Identity {
+            let Ok(account) = self.slot_mut(slot) else {
+                break 'decided Err(Refused::Stale);
+            };
+            if account.lock.expire(now_ms) == Transition::Unlocked {
+                let _ = audit.push(AuditEvent::new(
+                    AuditKind::Unlocked,
+                    &account.name,
+                    Some(slot),
+                ));
+                write = Some(Write::Slot(slot));
+            }
+            if account.lock.is_locked(now_ms) {
+                break 'decided Err(Refused::Locked);
+            }
+            if right && account.enabled {
+                account.lock.succeed();
+                break 'decided Ok(Identity {
                     slot,
                     name: account.name.clone(),
                     role: account.role,
-                }),
-                audit,
-                write,
-            };
-        }
-        if !account.enabled {
-            // Not counted towards a lock: the account cannot log in anyway.
-            fail(AuditKind::LoginFailed, Some(slot), &mut audit);
-            return LoginOutcome {
-                result: Err(Refused::Disabled),
-                audit,
-                write,
-            };
-        }
-        if account.lock.fail(&policy, now_ms) == Transition::Locked {
-            fail(AuditKind::LoginFailed, Some(slot), &mut audit);
-            let _ = audit.push(AuditEvent::new(AuditKind::LockedOut, claimed, Some(slot)));
-            write = Some(Write::Slot(slot));
-        } else {
-            fail(AuditKind::LoginFailed, Some(slot), &mut audit);
+                });
+            }
+            if !account.enabled {
+                // Not counted towards a lock: the account cannot log in anyway.
+                break 'decided Err(Refused::Disabled);
+            }
+            if account.lock.fail(&policy, now_ms) == Transition::Locked {
+                locked_out = true;
+                write = Some(Write::Slot(slot));
+            }
+            Err(Refused::BadCredentials)
+        };
+        // A refusal is audited under the claimed name (a stale login was not decided), and
+        // the lock it caused after it.
+        let failed = match result {
+            Ok(_) | Err(Refused::Stale) => None,
+            Err(Refused::Locked) => Some(AuditKind::LoginWhileLocked),
+            Err(_) => Some(AuditKind::LoginFailed),
+        };
+        for kind in failed
+            .into_iter()
+            .chain(locked_out.then_some(AuditKind::LockedOut))
+        {
+            let _ = audit.push(AuditEvent::new(kind, claimed, slot));
         }
         LoginOutcome {
-            result: Err(Refused::BadCredentials),
+            result,
             audit,
             write,
         }
@@ -739,6 +760,35 @@ pub(crate) mod tests {
         t.create("admin", Role::Administrator, pw("admin", "admin-pass"))
             .unwrap();
         t
+    }
+
+    /// The text cim's faults quote: each variant by its name, as `Debug` would spell it.
+    #[test]
+    fn an_account_error_names_the_rule_it_broke() {
+        use alloc::format;
+        for e in [
+            NameError::Empty,
+            NameError::TooLong,
+            NameError::FirstNotLetter,
+            NameError::BadCharacter,
+            NameError::Reserved,
+        ] {
+            let shown = format!("{}", AccountError::Name(e));
+            assert_eq!(shown, format!("invalid user name: {e:?}"));
+        }
+        for e in [
+            PasswordError::TooShort,
+            PasswordError::TooLong,
+            PasswordError::Nul,
+            PasswordError::SameAsName,
+        ] {
+            let shown = format!("{}", AccountError::Password(e));
+            assert_eq!(shown, format!("password refused: {e:?}"));
+        }
+        assert_eq!(
+            format!("{}", AccountError::Name(NameError::TooLong)),
+            "invalid user name: TooLong"
+        );
     }
 
     #[test]

@@ -27,6 +27,7 @@
 
 use alloc::string::String;
 use alloc::vec::Vec;
+#[cfg(feature = "accounts-store")]
 use core::cell::RefCell;
 
 use embedded_storage_async::nor_flash::MultiwriteNorFlash;
@@ -60,6 +61,11 @@ impl NameEntry {
         // SLOTS is below 256, so the remainder fits.
         (id % SLOTS) as u8
     }
+
+    /// The table slot of this entry's record.
+    fn own_slot(&self) -> u8 {
+        Self::slot(u16::from_le_bytes([self.record[0], self.record[1]]))
+    }
 }
 
 /// `name` as the table keeps it: cut to [`MAX_NAME`] bytes on a character boundary, with
@@ -70,10 +76,7 @@ pub fn bounded_name(name: &str) -> String {
     while !name.is_char_boundary(end) {
         end -= 1;
     }
-    name[..end]
-        .chars()
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect()
+    name[..end].replace(char::is_control, "?")
 }
 
 #[cfg(feature = "accounts-store")]
@@ -103,6 +106,17 @@ impl<'b, C> Decode<'b, C> for NameEntry {
     }
 }
 
+/// The entry naming `record` (already in the SEL): its bytes and its names, bounded.
+pub fn entry(record: &Record, names: &AuditNames) -> NameEntry {
+    NameEntry {
+        record: record.encode(),
+        names: AuditNames {
+            user: names.user.as_deref().map(bounded_name),
+            by: names.by.as_deref().map(bounded_name),
+        },
+    }
+}
+
 /// Stores the names of `record` (already in the SEL), replacing whatever its slot held.
 #[cfg(feature = "accounts-store")]
 pub async fn store_names<F: MultiwriteNorFlash>(
@@ -110,24 +124,41 @@ pub async fn store_names<F: MultiwriteNorFlash>(
     record: &Record,
     names: &AuditNames,
 ) -> Result<NameEntry, StoreError<F::Error>> {
-    let entry = NameEntry {
-        record: record.encode(),
-        names: AuditNames {
-            user: names.user.as_deref().map(bounded_name),
-            by: names.by.as_deref().map(bounded_name),
-        },
-    };
-    store
-        .set(StoreKey::audit_name(NameEntry::slot(record.id.0)), &entry)
-        .await?;
+    let entry = entry(record, names);
+    store_entry(store, &entry).await?;
     Ok(entry)
 }
 
+/// Writes `entry` to its slot in the store.
+#[cfg(feature = "accounts-store")]
+pub async fn store_entry<F: MultiwriteNorFlash>(
+    store: &mut Store<F>,
+    entry: &NameEntry,
+) -> Result<(), StoreError<F::Error>> {
+    store
+        .set(StoreKey::audit_name(entry.own_slot()), entry)
+        .await
+}
+
+/// The entry naming the record an add stored, if it stored one (a refused or dropped event
+/// has no record to name). The log task names an audit event's record with it right after
+/// the event's add, the same add every event goes through.
+pub fn added_entry<E>(
+    sel: &Sel,
+    added: &Result<Added, SelError<E>>,
+    names: &AuditNames,
+) -> Option<NameEntry> {
+    match added {
+        Ok(Added::Stored(id)) => sel.find(*id).map(|r| entry(&r, names)),
+        _ => None,
+    }
+}
+
 /// Logs `event` and then its names: the order the power-cut guarantee rests on (a cut between
-/// the two leaves a record without names). The log task's `LogCmd::Audit`, and what
-/// tests/audit_power_loss.rs cuts power in. Besides the SEL's answer, when the record was stored:
-/// its entry for the table in RAM (kept even if its write failed, so the names show until a
-/// restart) and whether the write succeeded.
+/// the two leaves a record without names). What the log task does for `LogCmd::Audit`, and
+/// what tests/audit_power_loss.rs cuts power in. Besides the SEL's answer, when the record was
+/// stored: its entry for the table in RAM (kept even if its write failed, so the names show
+/// until a restart) and whether the write succeeded.
 pub async fn add_named<F: MultiwriteNorFlash>(
     sel: &mut Sel,
     store: &mut Store<F>,
@@ -136,51 +167,25 @@ pub async fn add_named<F: MultiwriteNorFlash>(
     names: AuditNames,
 ) -> (Result<Added, SelError<F::Error>>, Option<(NameEntry, bool)>) {
     let added = sel.add(store, event, now).await;
-    let Some(record) = added.as_ref().ok().and_then(|a| match a {
-        Added::Stored(id) => sel.find(*id),
-        _ => None,
-    }) else {
+    let Some(entry) = added_entry(sel, &added, &names) else {
         return (added, None);
     };
     #[cfg(feature = "accounts-store")]
-    let named = match store_names(store, &record, &names).await {
-        Ok(entry) => (entry, true),
-        Err(_) => (
-            NameEntry {
-                record: record.encode(),
-                names,
-            },
-            false,
-        ),
-    };
+    let stored = store_entry(store, &entry).await.is_ok();
     #[cfg(not(feature = "accounts-store"))]
-    let named = (
-        NameEntry {
-            record: record.encode(),
-            names: AuditNames {
-                user: names.user.as_deref().map(bounded_name),
-                by: names.by.as_deref().map(bounded_name),
-            },
-        },
-        true,
-    );
-    (added, Some(named))
+    let stored = true;
+    (added, Some((entry, stored)))
 }
 
 /// After ClearLog: empties `table` and removes its entries from the store. `false` if a
 /// removal failed (see [`remove_names`]).
+#[cfg(feature = "accounts-store")]
 pub async fn clear_names<F: MultiwriteNorFlash>(
     store: &mut Store<F>,
     table: &RefCell<NameTable>,
 ) -> bool {
     let slots = table.borrow_mut().take_slots();
-    #[cfg(feature = "accounts-store")]
-    return remove_names(store, slots.into_iter()).await;
-    #[cfg(not(feature = "accounts-store"))]
-    {
-        let _ = (store, slots);
-        true
-    }
+    remove_names(store, slots.into_iter()).await
 }
 
 /// Every entry the store holds. An entry that does not decode is skipped (its record shows
@@ -230,10 +235,11 @@ impl NameTable {
 
     /// Puts `entry` in its slot, replacing the slot's previous entry.
     pub fn insert(&mut self, entry: NameEntry) {
-        let slot = NameEntry::slot(u16::from_le_bytes([entry.record[0], entry.record[1]]));
-        self.entries
-            .retain(|e| NameEntry::slot(u16::from_le_bytes([e.record[0], e.record[1]])) != slot);
-        self.entries.push(entry);
+        let slot = entry.own_slot();
+        match self.entries.iter_mut().find(|e| e.own_slot() == slot) {
+            Some(e) => *e = entry,
+            None => self.entries.push(entry),
+        }
     }
 
     /// The names of `record`, if its slot holds exactly this record.
@@ -245,12 +251,14 @@ impl NameTable {
             .map(|e| e.names.clone())
     }
 
+    /// Empties the table (after ClearLog, where the store keeps no entries to remove).
+    pub fn clear(&mut self) {
+        self.entries.clear();
+    }
+
     /// Empties the table, giving the slots that held an entry.
     pub fn take_slots(&mut self) -> Vec<u8> {
-        self.entries
-            .drain(..)
-            .map(|e| NameEntry::slot(u16::from_le_bytes([e.record[0], e.record[1]])))
-            .collect()
+        self.entries.drain(..).map(|e| e.own_slot()).collect()
     }
 }
 

@@ -1002,53 +1002,37 @@ impl Agent {
                 }
                 let cmd = self.log.receive().await;
                 let now = (self.clock.get())();
-                match cmd {
-                    LogCmd::Event(event) => {
-                        let added = sel.add(&mut store, &event, now).await;
-                        self.note("SEL write", added.is_ok());
-                        // Subscribers see the record once it is stored (and so replayable).
-                        #[cfg(feature = "eventing")]
-                        if let Ok(wsbmc_sel::Added::Stored(id)) = added {
-                            self.indicate_stored(&sel, id);
-                        }
-                        #[cfg(feature = "sel-loss-detection")]
-                        if let Ok(wsbmc_sel::Added::Stored(_)) = added {
-                            since_mark += 1;
-                        }
-                    }
+                // The commands that add an event end the match with it and share one add
+                // below (each await site costs the bare-metal image flash); the others are
+                // done in their arm. An audit event comes with the names its record has no
+                // room for.
+                #[cfg_attr(not(feature = "accounts"), allow(clippy::let_unit_value))]
+                let (event, names) = match cmd {
                     #[cfg(feature = "accounts")]
-                    LogCmd::Audit(event, names) => {
-                        let (added, named) =
-                            audit::add_named(&mut sel, &mut store, &event, now, names).await;
-                        self.note("SEL write", added.is_ok());
-                        // The names before the indication, so its CIM_LogRecord carries them.
-                        if let Some((entry, stored)) = named {
-                            self.note("audit name write", stored);
-                            self.log.names().borrow_mut().insert(entry);
-                        }
-                        // `_id`: used only with eventing.
-                        if let Ok(wsbmc_sel::Added::Stored(_id)) = added {
-                            #[cfg(feature = "eventing")]
-                            self.indicate_stored(&sel, _id);
-                            #[cfg(feature = "sel-loss-detection")]
-                            {
-                                since_mark += 1;
-                            }
-                        }
-                    }
+                    LogCmd::Event(event) => (event, None),
+                    #[cfg(not(feature = "accounts"))]
+                    LogCmd::Event(event) => (event, ()),
+                    #[cfg(feature = "accounts")]
+                    LogCmd::Audit(event, names) => (event, Some(names)),
                     LogCmd::Clear => {
                         let ok = sel.clear(&mut store, now).await.is_ok();
                         self.note("SEL clear", ok);
-                        #[cfg(feature = "accounts")]
+                        #[cfg(feature = "accounts-store")]
                         if ok {
                             let removed = audit::clear_names(&mut store, self.log.names()).await;
                             self.note("audit name removal", removed);
+                        }
+                        // Without the store side the table is in RAM only.
+                        #[cfg(all(feature = "accounts", not(feature = "accounts-store")))]
+                        if ok {
+                            self.log.names().borrow_mut().clear();
                         }
                         cleared = ok || cleared;
                         #[cfg(feature = "sel-loss-detection")]
                         {
                             since_mark = CHECKPOINT_EVERY;
                         }
+                        continue;
                     }
                     #[cfg(any(feature = "accounts-store", feature = "eventing-store"))]
                     LogCmd::Record(key, value) => {
@@ -1057,6 +1041,7 @@ impl Agent {
                             None => store.remove(key).await.is_ok(),
                         };
                         self.note("record write", written);
+                        continue;
                     }
                     #[cfg(feature = "stored")]
                     LogCmd::Thresholds(sensor, t) => {
@@ -1070,7 +1055,32 @@ impl Agent {
                         if !written {
                             self.load_thresholds(&mut store, sensor).await;
                         }
+                        continue;
                     }
+                };
+                let added = sel.add(&mut store, &event, now).await;
+                self.note("SEL write", added.is_ok());
+                // The names before the indication, so its CIM_LogRecord carries them. Kept in
+                // RAM even if their write failed, so they show until a restart.
+                #[cfg(feature = "accounts")]
+                if let Some(entry) = names.and_then(|n| audit::added_entry(&sel, &added, &n)) {
+                    #[cfg(feature = "accounts-store")]
+                    {
+                        let stored = audit::store_entry(&mut store, &entry).await.is_ok();
+                        self.note("audit name write", stored);
+                    }
+                    self.log.names().borrow_mut().insert(entry);
+                }
+                #[cfg(not(feature = "accounts"))]
+                let () = names;
+                // Subscribers see the record once it is stored (and so replayable).
+                #[cfg(feature = "eventing")]
+                if let Ok(wsbmc_sel::Added::Stored(id)) = added {
+                    self.indicate_stored(&sel, id);
+                }
+                #[cfg(feature = "sel-loss-detection")]
+                if let Ok(wsbmc_sel::Added::Stored(_)) = added {
+                    since_mark += 1;
                 }
             }
         }

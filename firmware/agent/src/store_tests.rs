@@ -483,3 +483,54 @@ fn an_override_kept_by_index_is_dropped_not_applied() {
         "and gone for good"
     );
 }
+
+/// The log task's side of a Session Audit event: the record goes through the SEL as every event
+/// does and then carries its names (bounded), a record logged without names has none, and
+/// ClearLog takes the names with the records. With and without `accounts-store`.
+#[cfg(feature = "accounts")]
+#[test]
+fn an_audit_record_carries_its_names_until_the_log_is_cleared() {
+    let broken: &'static Cell<bool> = Box::leak(Box::new(Cell::new(false)));
+    let agent = agent();
+    let audit_names = |agent: &Agent| {
+        (0..agent.log.len())
+            .filter_map(|i| agent.log.record(i))
+            .map(|v| v.audit)
+            .collect::<Vec<_>>()
+    };
+    let long = "x".repeat(100);
+    let names = wsbmc_cim::AuditNames {
+        user: Some("bob\u{7}".into()),
+        by: Some(long.clone()),
+    };
+    with_log_task(
+        &agent,
+        Flaky::new(4, broken),
+        Flaky::new(4, broken),
+        async || {
+            let before = agent.log.len();
+            assert!(agent.log_session_audit(0x2A, 0x6F, false, [0xE1, 2, 0x31], names));
+            assert!(
+                agent
+                    .log
+                    .send(LogCmd::Event(wsbmc_sel::bmc_started(agent.log.bmc())))
+            );
+            settle().await;
+            let shown = audit_names(&agent);
+            assert_eq!(shown.len(), before + 2);
+            assert_eq!(
+                shown[before],
+                Some(wsbmc_cim::AuditNames {
+                    user: Some("bob?".into()),
+                    by: Some(long[..audit::MAX_NAME].into()),
+                })
+            );
+            assert_eq!(shown[before + 1], None, "a plain record has no names");
+            assert!(agent.log.send(LogCmd::Clear));
+            settle().await;
+            assert!(agent.log.len() > 0, "the clear is itself logged");
+            assert!(audit_names(&agent).iter().all(Option::is_none));
+            assert_eq!(agent.store_errors(), 0);
+        },
+    );
+}
