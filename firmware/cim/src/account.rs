@@ -82,7 +82,7 @@ use wsbmc_accounts::{
     Privilege, Role,
 };
 use wsbmc_wsman::{
-    Epr, Fault, FaultDetail, FaultKind, Property, PropertyValue, Quoted, Representation, XmlWriter,
+    Epr, Fault, FaultDetail, FaultKind, PropertyValue, Quoted, Representation, XmlWriter,
 };
 
 use crate::datetime::CimDateTime;
@@ -649,62 +649,28 @@ fn given_text(v: &PropertyValue, ty: CimType) -> Option<String> {
     t.map(String::from)
 }
 
-/// CreateAccount. Returns the ReturnValue and, on success, the new account's slot.
+/// CreateAccount, its parameters checked by the method layer (names, duplicates, System an
+/// EPR): writes the ReturnValue and, on success, the new account's EPRs.
 pub(crate) fn create_account(
     model: &Model<'_>,
-    input: &[Property],
+    system: &Epr,
+    template: Option<&PropertyValue>,
     out: &mut XmlWriter,
 ) -> Result<(), Fault> {
     let accounts = model.accounts()?;
-    let mut system = None;
-    let mut template = None;
-    for (n, prop) in input.iter().enumerate() {
-        let name = prop.name.as_str();
-        if input[..n].iter().any(|o| o.name.eq_ignore_ascii_case(name)) {
-            return Err(invalid_param(
-                Some(FaultDetail::InvalidName),
-                format!("parameter {name} is given twice"),
-            ));
-        }
-        if name.eq_ignore_ascii_case("System") {
-            system = Some(&prop.value);
-        } else if name.eq_ignore_ascii_case("AccountTemplate") {
-            template = Some(&prop.value);
-        } else {
-            return Err(invalid_param(
-                Some(FaultDetail::InvalidName),
-                format!("the method has no parameter {name}"),
-            ));
-        }
-    }
-    match system {
-        Some(PropertyValue::Epr(epr)) if names_the_bmc(model, epr)? => {}
-        Some(PropertyValue::Epr(_)) => {
-            return Err(invalid_param(
-                Some(FaultDetail::InvalidValue),
-                format!(
-                    "System must be the BMC's system ({} {})",
-                    CIM_COMPUTER_SYSTEM.name,
-                    model.system().bmc_name
-                ),
-            ));
-        }
-        Some(PropertyValue::Nil) | None => {
-            return Err(invalid_param(
-                None,
-                String::from("parameter System is required"),
-            ));
-        }
-        Some(_) => {
-            return Err(invalid_param(
-                Some(FaultDetail::TypeMismatch),
-                String::from("System must be an EPR"),
-            ));
-        }
+    if !names_the_bmc(model, system)? {
+        return Err(invalid_param(
+            Some(FaultDetail::InvalidValue),
+            format!(
+                "System must be the BMC's system ({} {})",
+                CIM_COMPUTER_SYSTEM.name,
+                model.system().bmc_name
+            ),
+        ));
     }
     let template = match template {
         Some(PropertyValue::Instance(t)) => t,
-        Some(PropertyValue::Nil) | None => {
+        None => {
             return Err(invalid_param(
                 None,
                 String::from("parameter AccountTemplate is required"),
