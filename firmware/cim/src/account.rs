@@ -779,14 +779,18 @@ pub(crate) fn create_resource(model: &Model<'_>, body: &Representation) -> Resul
         }
         Err(e) => return Err(invalid_repr(format!("{e}"))),
     }
-    let slot = accounts
+    model.epr(&Item::new(Kind::Account, new_slot(accounts, &t.user)?))
+}
+
+/// The slot of the account just created.
+fn new_slot(accounts: &dyn Accounts, user: &str) -> Result<usize, Fault> {
+    accounts
         .table()
         .try_borrow()
         .map_err(|_| busy())?
-        .get(&t.user)
+        .get(user)
         .map(|(s, _)| usize::from(s))
-        .ok_or_else(|| internal("the new account vanished"))?;
-    model.epr(&Item::new(Kind::Account, slot))
+        .ok_or_else(|| internal("the new account vanished"))
 }
 
 fn create_code(e: AccountError) -> u32 {
@@ -806,14 +810,7 @@ fn write_create_output(
     code: u32,
 ) -> Result<(), Fault> {
     let (account, identity) = if code == 0 {
-        let slot = model
-            .accounts()?
-            .table()
-            .try_borrow()
-            .map_err(|_| busy())?
-            .get(user)
-            .map(|(s, _)| usize::from(s))
-            .ok_or_else(|| internal("the new account vanished"))?;
+        let slot = new_slot(model.accounts()?, user)?;
         (
             Some(model.epr(&Item::new(Kind::Account, slot))?),
             Some(model.epr(&Item::new(Kind::AccountIdentity, slot))?),
