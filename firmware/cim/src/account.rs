@@ -640,13 +640,21 @@ fn password_bytes(v: &PropertyValue) -> Option<&[u8]> {
 }
 
 /// The text of a property for comparison with the current value: `None` for NULL.
-fn given_text(v: &PropertyValue, ty: CimType) -> Option<String> {
-    let t = if ty == CimType::DateTime {
+fn given_text(v: &PropertyValue, ty: CimType) -> Option<&str> {
+    if ty == CimType::DateTime {
         v.wrapped()
     } else {
         v.text()
-    };
-    t.map(String::from)
+    }
+}
+
+/// Whether a current value's text and a given one say the same; datetimes in either spelling.
+fn same_text(have: Option<&str>, want: Option<&str>, ty: CimType) -> bool {
+    match (have, want) {
+        (Some(h), Some(w)) if ty == CimType::DateTime => crate::datetime::normalize(w)
+            .is_some_and(|w| w == h || crate::datetime::normalize(h) == Some(w)),
+        (h, w) => h == w,
+    }
 }
 
 /// CreateAccount, its parameters checked by the method layer (names, duplicates, System an
@@ -1010,30 +1018,26 @@ fn check_read_only(
         let Some(def) = class.property(name) else {
             continue;
         };
-        let have: Vec<Option<String>> = match current.get(name).unwrap_or(&Value::Null) {
-            Value::Array(items) => items
-                .iter()
-                .map(scalar_text)
-                .filter(Option::is_some)
-                .collect(),
-            Value::Null if def.array => Vec::new(),
-            v => alloc::vec![scalar_text(v)],
+        // Element by element, NULL elements of an array left out on both sides; no copies of
+        // the lists.
+        let have = match current.get(name).unwrap_or(&Value::Null) {
+            Value::Array(items) => items.as_slice(),
+            v => core::slice::from_ref(v),
         };
-        let mut want: Vec<Option<String>> = values.iter().map(|v| given_text(v, def.ty)).collect();
-        if def.array {
-            want.retain(Option::is_some);
-        }
-        let same = match def.ty {
-            CimType::DateTime => {
-                have.len() == want.len()
-                    && have.iter().zip(&want).all(|(h, w)| match (h, w) {
-                        (Some(h), Some(w)) => crate::datetime::normalize(w)
-                            .is_some_and(|w| w == *h || crate::datetime::normalize(h) == Some(w)),
-                        (None, None) => true,
-                        _ => false,
-                    })
+        let mut have = have
+            .iter()
+            .map(scalar_text)
+            .filter(|t| !def.array || t.is_some());
+        let mut want = values
+            .iter()
+            .map(|v| given_text(v, def.ty))
+            .filter(|t| !def.array || t.is_some());
+        let same = loop {
+            match (have.next(), want.next()) {
+                (None, None) => break true,
+                (Some(h), Some(w)) if same_text(h.as_deref(), w, def.ty) => {}
+                _ => break false,
             }
-            _ => have == want,
         };
         if !same {
             return Err(invalid_repr(format!("{name} is read-only")));
