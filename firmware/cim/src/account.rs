@@ -453,12 +453,9 @@ fn enabled_state(enabled: bool, locked: bool) -> u16 {
     }
 }
 
-/// Builds account `slot` for `f`.
-pub(crate) fn with_account<R>(
-    model: &Model<'_>,
-    slot: usize,
-    f: impl FnOnce(&Instance<'_>) -> R,
-) -> Result<R, Fault> {
+/// Account `slot`, built once for both its readers (rendering, Put's read-only check): a
+/// generic builder taking the reader was compiled again for each.
+pub(crate) fn account_instance<'m>(model: &Model<'m>, slot: usize) -> Result<Instance<'m>, Fault> {
     let accounts = model.accounts()?;
     let table = accounts
         .table()
@@ -473,8 +470,8 @@ pub(crate) fn with_account<R>(
     i.set_keys(&mut account_keys(model.system(), name));
     i.set_str("Caption", "Account");
     i.set_string("Description", format!("{} account", account.role().name()));
-    i.set_str("ElementName", name);
-    i.set_str("UserID", name);
+    i.set_string("ElementName", String::from(name));
+    i.set_string("UserID", String::from(name));
     let state = enabled_state(account.enabled(), account.is_locked(accounts.now_ms()));
     i.set_u16("EnabledState", state);
     // What was last asked for is what holds: a change is carried out at once.
@@ -483,7 +480,7 @@ pub(crate) fn with_account<R>(
     i.set_u16("EnabledDefault", 2);
     // Write-only: never the stored record, never anything derived from it.
     i.set_null("UserPassword");
-    Ok(f(&i))
+    Ok(i)
 }
 
 pub(crate) fn account_name(model: &Model<'_>, slot: usize) -> Result<String, Fault> {
@@ -1079,14 +1076,12 @@ fn put_account(model: &Model<'_>, item: &Item, body: &Representation) -> Result<
         let (_, a) = table.get(&name).ok_or_else(crate::model::gone)?;
         (a.enabled(), a.is_locked(accounts.now_ms()))
     };
-    with_account(model, item.ix, |current| {
-        check_read_only(
-            &CIM_ACCOUNT,
-            &given,
-            &["UserPassword", "EnabledState", "RequestedState"],
-            current,
-        )
-    })??;
+    check_read_only(
+        &CIM_ACCOUNT,
+        &given,
+        &["UserPassword", "EnabledState", "RequestedState"],
+        &account_instance(model, item.ix)?,
+    )?;
 
     // A state as read back (EnabledState 6 while locked) asks for no change: `winrm set` sends
     // the whole representation with one element edited.

@@ -798,7 +798,7 @@ kinds! {
             let name = account::account_name(m, i)?;
             Ok(text_keys(&account::account_keys(m.system(), &name)))
         },
-        build: |m, i, f| account::with_account(m, i, |inst| f(inst)),
+        build: |m, i, f| give(f, account::account_instance(m, i)?),
     }
     /// The identity of account slot `i`.
     #[cfg(feature = "accounts")]
