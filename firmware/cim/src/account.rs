@@ -74,7 +74,7 @@ use alloc::borrow::Cow;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::cell::RefCell;
+use core::cell::{Ref, RefCell, RefMut};
 
 use wsbmc_accounts::table::{MAX_ACCOUNTS, validate_name};
 use wsbmc_accounts::{
@@ -457,10 +457,7 @@ fn enabled_state(enabled: bool, locked: bool) -> u16 {
 /// generic builder taking the reader was compiled again for each.
 pub(crate) fn account_instance<'m>(model: &Model<'m>, slot: usize) -> Result<Instance<'m>, Fault> {
     let accounts = model.accounts()?;
-    let table = accounts
-        .table()
-        .try_borrow()
-        .map_err(|_| internal("the account table is busy"))?;
+    let table = table(accounts)?;
     let (_, account) = table
         .list()
         .find(|(s, _)| usize::from(*s) == slot)
@@ -485,10 +482,7 @@ pub(crate) fn account_instance<'m>(model: &Model<'m>, slot: usize) -> Result<Ins
 
 pub(crate) fn account_name(model: &Model<'_>, slot: usize) -> Result<String, Fault> {
     let accounts = model.accounts()?;
-    let table = accounts
-        .table()
-        .try_borrow()
-        .map_err(|_| internal("the account table is busy"))?;
+    let table = table(accounts)?;
     table
         .list()
         .find(|(s, _)| usize::from(*s) == slot)
@@ -628,6 +622,17 @@ fn busy() -> Fault {
     internal("the account table is busy")
 }
 
+/// The table, to read; busy while a change holds it.
+pub(crate) fn table(accounts: &dyn Accounts) -> Result<Ref<'_, AccountTable>, Fault> {
+    accounts.table().try_borrow().map_err(|_| busy())
+}
+
+/// The table, to change: only when the change could be persisted now.
+fn table_for_change(accounts: &dyn Accounts) -> Result<RefMut<'_, AccountTable>, Fault> {
+    accounts.can_persist().map_err(|e| e.fault())?;
+    accounts.table().try_borrow_mut().map_err(|_| busy())
+}
+
 /// A password as the client sent it: text, taken as UTF-8 bytes.
 fn password_bytes(v: &PropertyValue) -> Option<&[u8]> {
     match v {
@@ -703,7 +708,7 @@ fn add(accounts: &dyn Accounts, t: &Template) -> Result<Result<(), AccountError>
         return Ok(Err(AccountError::Name(e)));
     }
     {
-        let table = accounts.table().try_borrow().map_err(|_| busy())?;
+        let table = table(accounts)?;
         if table
             .list()
             .any(|(_, a)| a.name().eq_ignore_ascii_case(&t.user))
@@ -727,8 +732,7 @@ fn add(accounts: &dyn Accounts, t: &Template) -> Result<Result<(), AccountError>
         Ok(p) => p,
         Err(e) => return Ok(Err(AccountError::Password(e))),
     };
-    accounts.can_persist().map_err(|e| e.fault())?;
-    let mut table = accounts.table().try_borrow_mut().map_err(|_| busy())?;
+    let mut table = table_for_change(accounts)?;
     let created = match accounts.create(&mut table, &t.user, t.role, password) {
         Ok(c) => c,
         Err(e) => return Ok(Err(e)),
@@ -789,10 +793,7 @@ pub(crate) fn create_resource(model: &Model<'_>, body: &Representation) -> Resul
 
 /// The slot of the account just created.
 fn new_slot(accounts: &dyn Accounts, user: &str) -> Result<usize, Fault> {
-    accounts
-        .table()
-        .try_borrow()
-        .map_err(|_| busy())?
+    table(accounts)?
         .get(user)
         .map(|(s, _)| usize::from(s))
         .ok_or_else(|| internal("the new account vanished"))
@@ -1072,7 +1073,7 @@ fn put_account(model: &Model<'_>, item: &Item, body: &Representation) -> Result<
     let given = given(&CIM_ACCOUNT, body)?;
     let name = account_name(model, item.ix)?;
     let (enabled_now, locked_now) = {
-        let table = accounts.table().try_borrow().map_err(|_| busy())?;
+        let table = table(accounts)?;
         let (_, a) = table.get(&name).ok_or_else(crate::model::gone)?;
         (a.enabled(), a.is_locked(accounts.now_ms()))
     };
@@ -1123,10 +1124,9 @@ fn put_account(model: &Model<'_>, item: &Item, body: &Representation) -> Result<
     if want_enabled.is_none() && password.is_none() {
         return Ok(());
     }
-    accounts.can_persist().map_err(|e| e.fault())?;
     let mut changes: Vec<Change> = Vec::new();
     {
-        let mut table = accounts.table().try_borrow_mut().map_err(|_| busy())?;
+        let mut table = table_for_change(accounts)?;
         // The state first: it is the change that can be refused, and then nothing changed.
         if let Some(enabled) = want_enabled {
             changes.push(table.set_enabled(&name, enabled).map_err(account_fault)?);
@@ -1187,7 +1187,7 @@ fn interval_ms(text: &str) -> Option<u64> {
 fn put_settings(model: &Model<'_>, body: &Representation) -> Result<(), Fault> {
     let accounts = model.accounts()?;
     let given = given(&CIM_ACCOUNT_SETTING_DATA, body)?;
-    let policy = accounts.table().try_borrow().map_err(|_| busy())?.policy();
+    let policy = table(accounts)?.policy();
     let writable = [
         "MaximumSuccessiveLoginFailures",
         "LockoutWindow",
@@ -1232,13 +1232,8 @@ fn put_settings(model: &Model<'_>, body: &Representation) -> Result<(), Fault> {
     if next == policy {
         return Ok(());
     }
-    accounts.can_persist().map_err(|e| e.fault())?;
     let caller = accounts.caller();
-    let change = accounts
-        .table()
-        .try_borrow_mut()
-        .map_err(|_| busy())?
-        .set_policy(next, &caller);
+    let change = table_for_change(accounts)?.set_policy(next, &caller);
     accounts.commit(change);
     Ok(())
 }
@@ -1253,11 +1248,7 @@ pub(crate) fn delete(model: &Model<'_>, item: &Item) -> Result<(), Fault> {
     }
     let accounts = model.accounts()?;
     let name = account_name(model, item.ix)?;
-    accounts.can_persist().map_err(|e| e.fault())?;
-    let change = accounts
-        .table()
-        .try_borrow_mut()
-        .map_err(|_| busy())?
+    let change = table_for_change(accounts)?
         .delete(&name)
         .map_err(|e| match e {
             AccountError::LastAdministrator => Fault::action_mismatch().message(format!("{e}")),
@@ -1282,12 +1273,7 @@ pub(crate) fn request_state_change(
     };
     let accounts = model.accounts()?;
     let name = account_name(model, item.ix)?;
-    accounts.can_persist().map_err(|e| e.fault())?;
-    let result = accounts
-        .table()
-        .try_borrow_mut()
-        .map_err(|_| busy())?
-        .set_enabled(&name, enabled);
+    let result = table_for_change(accounts)?.set_enabled(&name, enabled);
     match result {
         Ok(change) => {
             accounts.commit(change);

@@ -857,12 +857,7 @@ kinds! {
         count: settings_one,
         keys: |_, _| by_instance_id(account::SETTINGS_ID),
         build: |m, _, f| {
-            let policy = m
-                .accounts()?
-                .table()
-                .try_borrow()
-                .map_err(|_| crate::model::internal("the account table is busy"))?
-                .policy();
+            let policy = account::table(m.accounts()?)?.policy();
             give(f, account::settings_instance(policy))
         },
     }
