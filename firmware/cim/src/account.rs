@@ -75,6 +75,7 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::cell::{Ref, RefCell, RefMut};
+use wsbmc_wsman::text::{Dec, cat};
 
 use wsbmc_accounts::table::{MAX_ACCOUNTS, validate_name};
 use wsbmc_accounts::{
@@ -411,7 +412,7 @@ pub fn service_keys(system: &SystemInfo, rba: bool) -> [(&'static str, Cow<'_, s
 }
 
 pub fn identity_id(name: &str) -> String {
-    format!("wsbmc:identity:{name}")
+    cat(&["wsbmc:identity:", name])
 }
 
 pub fn role_keys(role: Role) -> [(&'static str, Cow<'static, str>); 2] {
@@ -422,7 +423,7 @@ pub fn role_keys(role: Role) -> [(&'static str, Cow<'static, str>); 2] {
 }
 
 pub fn privilege_id(p: Privilege) -> String {
-    format!("wsbmc:privilege:{}", p.name())
+    cat(&["wsbmc:privilege:", p.name()])
 }
 
 /// What a privilege lets its holder do, as CIM_Privilege.Activities (2 Create, 3 Delete,
@@ -466,7 +467,7 @@ pub(crate) fn account_instance<'m>(model: &Model<'m>, slot: usize) -> Result<Ins
     let mut i = Instance::with_capacity(&CIM_ACCOUNT, 14);
     i.set_keys(&mut account_keys(model.system(), name));
     i.set_str("Caption", "Account");
-    i.set_string("Description", format!("{} account", account.role().name()));
+    i.set_string("Description", cat(&[account.role().name(), " account"]));
     i.set_string("ElementName", String::from(name));
     i.set_string("UserID", String::from(name));
     let state = enabled_state(account.enabled(), account.is_locked(accounts.now_ms()));
@@ -545,15 +546,15 @@ pub(crate) fn role_instance(role: Role) -> Instance<'static> {
     i.set_str("Caption", "Role");
     i.set_string(
         "Description",
-        format!(
-            "{}: {}",
+        cat(&[
             role.name(),
+            ": ",
             match role {
                 Role::Administrator => "everything, accounts included",
                 Role::Operator => "read, power control, thresholds and the log",
                 Role::ReadOnly => "read everything but the accounts",
-            }
-        ),
+            },
+        ]),
     );
     i.set_str("ElementName", role.name());
     i.set_str("CommonName", role.name());
@@ -671,11 +672,13 @@ pub(crate) fn create_account(
     if !names_the_bmc(model, system)? {
         return Err(invalid_param(
             Some(FaultDetail::InvalidValue),
-            format!(
-                "System must be the BMC's system ({} {})",
+            cat(&[
+                "System must be the BMC's system (",
                 CIM_COMPUTER_SYSTEM.name,
-                model.system().bmc_name
-            ),
+                " ",
+                &model.system().bmc_name,
+                ")",
+            ]),
         ));
     }
     let template = match template {
@@ -767,24 +770,30 @@ pub(crate) fn create_resource(model: &Model<'_>, body: &Representation) -> Resul
     match add(accounts, &t)? {
         Ok(()) => {}
         Err(AccountError::Duplicate) => {
-            return Err(Fault::new(FaultKind::AlreadyExists)
-                .message(format!("an account named {} exists", Quoted(&t.user))));
+            return Err(Fault::new(FaultKind::AlreadyExists).message(cat(&[
+                "an account named ",
+                &Quoted(&t.user).to_text(),
+                " exists",
+            ])));
         }
         Err(AccountError::Full) => {
-            return Err(Fault::new(FaultKind::QuotaLimit)
-                .message(format!("all {MAX_ACCOUNTS} account slots are taken")));
+            return Err(Fault::new(FaultKind::QuotaLimit).message(cat(&[
+                "all ",
+                Dec::usize(MAX_ACCOUNTS).as_str(),
+                " account slots are taken",
+            ])));
         }
         Err(AccountError::Password(e)) => {
-            return Err(invalid_repr(format!(
-                "the password is refused: {}",
-                password_rule(e)
-            )));
+            return Err(invalid_repr(cat(&[
+                "the password is refused: ",
+                password_rule(e),
+            ])));
         }
         Err(AccountError::Name(e)) => {
-            return Err(invalid_repr(format!(
-                "the user name is refused: {}",
-                name_rule(e)
-            )));
+            return Err(invalid_repr(cat(&[
+                "the user name is refused: ",
+                name_rule(e),
+            ])));
         }
         Err(e) => return Err(invalid_repr(format!("{e}"))),
     }
@@ -858,7 +867,7 @@ impl Template {
         if !t.class.eq_ignore_ascii_case(CIM_ACCOUNT.name) {
             return Err(invalid_param(
                 Some(FaultDetail::InvalidValue),
-                format!("AccountTemplate must be a CIM_Account, not {}", t.class),
+                cat(&["AccountTemplate must be a CIM_Account, not ", &t.class]),
             ));
         }
         let mut user: Option<&str> = None;
@@ -892,10 +901,10 @@ impl Template {
                 role = Role::from_name(text).ok_or_else(|| {
                     invalid_param(
                         Some(FaultDetail::InvalidValue),
-                        format!(
-                            "Role must be Administrator, Operator or ReadOnly, not {}",
-                            Quoted(text)
-                        ),
+                        cat(&[
+                            "Role must be Administrator, Operator or ReadOnly, not ",
+                            &Quoted(text).to_text(),
+                        ]),
                     )
                 })?;
             } else if name.eq_ignore_ascii_case("EnabledState") {
@@ -922,7 +931,11 @@ impl Template {
             } else {
                 return Err(invalid_param(
                     Some(FaultDetail::InvalidName),
-                    format!("AccountTemplate property {name} cannot be set at creation"),
+                    cat(&[
+                        "AccountTemplate property ",
+                        name,
+                        " cannot be set at creation",
+                    ]),
                 ));
             }
         }
@@ -931,7 +944,7 @@ impl Template {
         if let Some((name, _)) = others.iter().find(|(_, v)| *v != user) {
             return Err(invalid_param(
                 Some(FaultDetail::InvalidValue),
-                format!("AccountTemplate {name} must equal its UserID"),
+                cat(&["AccountTemplate ", name, " must equal its UserID"]),
             ));
         }
         let password = password.ok_or_else(|| {
@@ -973,10 +986,11 @@ fn given<'b>(
     let named = class_named(&body.class)
         .filter(|c| class.is_a(c))
         .ok_or_else(|| {
-            invalid_repr(format!(
-                "{} is not a representation of {}",
-                body.class, class.name
-            ))
+            invalid_repr(cat(&[
+                &body.class,
+                " is not a representation of ",
+                class.name,
+            ]))
         })?;
     if let Some(ns_uri) = body.namespace.as_deref()
         && !ns_uri.eq_ignore_ascii_case(&named.resource_uri())
@@ -985,16 +999,16 @@ fn given<'b>(
             FaultKind::InvalidRepresentation,
             FaultDetail::InvalidNamespace,
         )
-        .message(format!("{} is not the namespace of {}", ns_uri, named.name)));
+        .message(cat(&[ns_uri, " is not the namespace of ", named.name])));
     }
     let mut out: Vec<(&'static str, Vec<&PropertyValue>)> = Vec::new();
     for prop in &body.properties {
         let def = class
             .property(&prop.name)
-            .ok_or_else(|| invalid_repr(format!("{} has no property {}", class.name, prop.name)))?;
+            .ok_or_else(|| invalid_repr(cat(&[class.name, " has no property ", &prop.name])))?;
         match out.iter_mut().find(|(n, _)| *n == def.name) {
             Some((_, values)) if def.array => values.push(&prop.value),
-            Some(_) => return Err(invalid_repr(format!("{} is given twice", def.name))),
+            Some(_) => return Err(invalid_repr(cat(&[def.name, " is given twice"]))),
             None => out.push((def.name, alloc::vec![&prop.value])),
         }
     }
@@ -1038,7 +1052,7 @@ fn check_read_only(
             }
         };
         if !same {
-            return Err(invalid_repr(format!("{name} is read-only")));
+            return Err(invalid_repr(cat(&[name, " is read-only"])));
         }
     }
     Ok(())
@@ -1061,10 +1075,11 @@ fn state_request(v: Option<&PropertyValue>, name: &str) -> Result<Option<bool>, 
         None => Ok(None),
         Some("2") => Ok(Some(true)),
         Some("3") => Ok(Some(false)),
-        Some(other) => Err(invalid_repr(format!(
-            "{name} may be set to 2 (Enabled) or 3 (Disabled), not {}",
-            Quoted(other)
-        ))),
+        Some(other) => Err(invalid_repr(cat(&[
+            name,
+            " may be set to 2 (Enabled) or 3 (Disabled), not ",
+            &Quoted(other).to_text(),
+        ]))),
     }
 }
 
@@ -1087,7 +1102,7 @@ fn put_account(model: &Model<'_>, item: &Item, body: &Representation) -> Result<
     // A state as read back (EnabledState 6 while locked) asks for no change: `winrm set` sends
     // the whole representation with one element edited.
     let unchanged = |name: &str, shown: u16| {
-        let shown = format!("{shown}");
+        let shown = Dec::new(shown);
         scalar(&given, name).filter(move |v| v.text() != Some(shown.as_str()))
     };
     let from_enabled = state_request(
@@ -1115,7 +1130,7 @@ fn put_account(model: &Model<'_>, item: &Item, body: &Representation) -> Result<
                 let bytes = password_bytes(v)
                     .ok_or_else(|| invalid_repr(String::from("UserPassword must be text")))?;
                 Some(accounts.hash_password(&name, bytes).map_err(|e| {
-                    invalid_repr(format!("the password is refused: {}", password_rule(e)))
+                    invalid_repr(cat(&["the password is refused: ", password_rule(e)]))
                 })?)
             }
             _ => return Err(invalid_repr(String::from("UserPassword takes one value"))),
@@ -1215,7 +1230,7 @@ fn put_settings(model: &Model<'_>, body: &Representation) -> Result<(), Fault> {
         match scalar(&given, name) {
             None => Ok(now_ms),
             Some(v) => v.wrapped().and_then(interval_ms).ok_or_else(|| {
-                invalid_repr(format!("{name} must be a cim:Interval of whole seconds"))
+                invalid_repr(cat(&[name, " must be a cim:Interval of whole seconds"]))
             }),
         }
     };
@@ -1241,10 +1256,10 @@ fn put_settings(model: &Model<'_>, body: &Representation) -> Result<(), Fault> {
 /// Delete on CIM_Account.
 pub(crate) fn delete(model: &Model<'_>, item: &Item) -> Result<(), Fault> {
     if item.kind != Kind::Account {
-        return Err(Fault::action_mismatch().message(format!(
-            "Delete is not supported on {}",
-            item.kind.class().name
-        )));
+        return Err(Fault::action_mismatch().message(cat(&[
+            "Delete is not supported on ",
+            item.kind.class().name,
+        ])));
     }
     let accounts = model.accounts()?;
     let name = account_name(model, item.ix)?;
