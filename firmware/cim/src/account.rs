@@ -795,7 +795,7 @@ pub(crate) fn create_resource(model: &Model<'_>, body: &Representation) -> Resul
                 name_rule(e),
             ])));
         }
-        Err(e) => return Err(invalid_repr(format!("{e}"))),
+        Err(e) => return Err(invalid_repr(error_text(e))),
     }
     model.epr(&Item::new(Kind::Account, new_slot(accounts, &t.user)?))
 }
@@ -1178,10 +1178,15 @@ fn password_rule(e: PasswordError) -> &'static str {
     }
 }
 
+/// The table's refusal in its own words: one formatting site for the five faults that quote it.
+fn error_text(e: AccountError) -> String {
+    format!("{e}")
+}
+
 fn account_fault(e: AccountError) -> Fault {
     match e {
         AccountError::NotFound => crate::model::gone(),
-        e => invalid_repr(format!("{e}")),
+        e => invalid_repr(error_text(e)),
     }
 }
 
@@ -1266,9 +1271,9 @@ pub(crate) fn delete(model: &Model<'_>, item: &Item) -> Result<(), Fault> {
     let change = table_for_change(accounts)?
         .delete(&name)
         .map_err(|e| match e {
-            AccountError::LastAdministrator => Fault::action_mismatch().message(format!("{e}")),
+            AccountError::LastAdministrator => Fault::action_mismatch().message(error_text(e)),
             AccountError::NotFound => crate::model::gone(),
-            e => internal(format!("{e}")),
+            e => internal(error_text(e)),
         })?;
     accounts.commit(change);
     Ok(())
@@ -1296,7 +1301,7 @@ pub(crate) fn request_state_change(
         }
         Err(AccountError::LastAdministrator) => Ok(INVALID_STATE_TRANSITION),
         Err(AccountError::NotFound) => Err(crate::model::gone()),
-        Err(e) => Err(internal(format!("{e}"))),
+        Err(e) => Err(internal(error_text(e))),
     }
 }
 
