@@ -1086,33 +1086,28 @@ fn state_request(v: Option<&PropertyValue>, name: &str) -> Result<Option<bool>, 
 fn put_account(model: &Model<'_>, item: &Item, body: &Representation) -> Result<(), Fault> {
     let accounts = model.accounts()?;
     let given = given(&CIM_ACCOUNT, body)?;
-    let name = account_name(model, item.ix)?;
-    let (enabled_now, locked_now) = {
-        let table = table(accounts)?;
-        let (_, a) = table.get(&name).ok_or_else(crate::model::gone)?;
-        (a.enabled(), a.is_locked(accounts.now_ms()))
-    };
+    let current = account_instance(model, item.ix)?;
     check_read_only(
         &CIM_ACCOUNT,
         &given,
         &["UserPassword", "EnabledState", "RequestedState"],
-        &account_instance(model, item.ix)?,
+        &current,
     )?;
+    // The instance as it reads now holds the name and the state: no second look at the table.
+    let name = current
+        .get("UserID")
+        .and_then(Value::as_str)
+        .ok_or_else(crate::model::gone)?;
+    let enabled_now = current.get("RequestedState") == Some(&Value::U16(2));
 
     // A state as read back (EnabledState 6 while locked) asks for no change: `winrm set` sends
     // the whole representation with one element edited.
-    let unchanged = |name: &str, shown: u16| {
-        let shown = Dec::new(shown);
-        scalar(&given, name).filter(move |v| v.text() != Some(shown.as_str()))
+    let unchanged = |prop: &str| {
+        let shown = current.get(prop).and_then(scalar_text);
+        scalar(&given, prop).filter(move |v| v.text() != shown.as_deref())
     };
-    let from_enabled = state_request(
-        unchanged("EnabledState", enabled_state(enabled_now, locked_now)),
-        "EnabledState",
-    )?;
-    let from_requested = state_request(
-        unchanged("RequestedState", if enabled_now { 2 } else { 3 }),
-        "RequestedState",
-    )?;
+    let from_enabled = state_request(unchanged("EnabledState"), "EnabledState")?;
+    let from_requested = state_request(unchanged("RequestedState"), "RequestedState")?;
     let want_enabled = match (from_enabled, from_requested) {
         (Some(a), Some(b)) if a != b => {
             return Err(invalid_repr(String::from(
@@ -1129,7 +1124,7 @@ fn put_account(model: &Model<'_>, item: &Item, body: &Representation) -> Result<
             [v] => {
                 let bytes = password_bytes(v)
                     .ok_or_else(|| invalid_repr(String::from("UserPassword must be text")))?;
-                Some(accounts.hash_password(&name, bytes).map_err(|e| {
+                Some(accounts.hash_password(name, bytes).map_err(|e| {
                     invalid_repr(cat(&["the password is refused: ", password_rule(e)]))
                 })?)
             }
@@ -1144,10 +1139,10 @@ fn put_account(model: &Model<'_>, item: &Item, body: &Representation) -> Result<
         let mut table = table_for_change(accounts)?;
         // The state first: it is the change that can be refused, and then nothing changed.
         if let Some(enabled) = want_enabled {
-            changes.push(table.set_enabled(&name, enabled).map_err(account_fault)?);
+            changes.push(table.set_enabled(name, enabled).map_err(account_fault)?);
         }
         if let Some(password) = password {
-            changes.push(table.set_password(&name, password).map_err(account_fault)?);
+            changes.push(table.set_password(name, password).map_err(account_fault)?);
         }
     }
     for c in changes {
