@@ -318,13 +318,15 @@ pub const PRIVILEGES: [Privilege; 5] = [
 
 /// Every (role, privilege) pair of `Role::privileges`, as indices into `Role::ALL` and
 /// [`PRIVILEGES`]: the CIM_MemberOfCollection links, in order.
-pub(crate) fn grant(i: usize) -> Option<(usize, usize)> {
-    Role::ALL
-        .iter()
-        .enumerate()
-        .flat_map(|(r, role)| role.privileges().iter().map(move |p| (r, *p)))
-        .nth(i)
-        .and_then(|(r, p)| Some((r, PRIVILEGES.iter().position(|q| *q == p)?)))
+pub(crate) fn grant(mut i: usize) -> Option<(usize, usize)> {
+    for (r, role) in Role::ALL.iter().enumerate() {
+        let privileges = role.privileges();
+        if let Some(p) = privileges.get(i) {
+            return Some((r, PRIVILEGES.iter().position(|q| q == p)?));
+        }
+        i -= privileges.len();
+    }
+    None
 }
 
 pub(crate) fn grant_count() -> usize {
