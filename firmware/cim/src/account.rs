@@ -703,20 +703,20 @@ pub(crate) fn create_account(
         Ok(()) => 0,
         Err(e) => create_code(e),
     };
-    write_create_output(model, out, &t.user, code)
+    write_create_output(model, out, t.user, code)
 }
 
 /// Adds the account a template describes, cheapest checks first; the table's refusal, or a
 /// fault when the table is busy or the store cannot keep the change.
 fn add(accounts: &dyn Accounts, t: &Template) -> Result<Result<(), AccountError>, Fault> {
-    if let Err(e) = validate_name(&t.user) {
+    if let Err(e) = validate_name(t.user) {
         return Ok(Err(AccountError::Name(e)));
     }
     {
         let table = table(accounts)?;
         if table
             .list()
-            .any(|(_, a)| a.name().eq_ignore_ascii_case(&t.user))
+            .any(|(_, a)| a.name().eq_ignore_ascii_case(t.user))
         {
             return Ok(Err(AccountError::Duplicate));
         }
@@ -733,12 +733,12 @@ fn add(accounts: &dyn Accounts, t: &Template) -> Result<Result<(), AccountError>
         }
     }
     // Only now the slow hash: a refused name or a full table costs no PBKDF2.
-    let password = match accounts.hash_password(&t.user, &t.password) {
+    let password = match accounts.hash_password(t.user, t.password) {
         Ok(p) => p,
         Err(e) => return Ok(Err(AccountError::Password(e))),
     };
     let mut table = table_for_change(accounts)?;
-    let created = match accounts.create(&mut table, &t.user, t.role, password) {
+    let created = match accounts.create(&mut table, t.user, t.role, password) {
         Ok(c) => c,
         Err(e) => return Ok(Err(e)),
     };
@@ -747,7 +747,7 @@ fn add(accounts: &dyn Accounts, t: &Template) -> Result<Result<(), AccountError>
     } else {
         // Cannot be refused: the pre-check above left an enabled Administrator besides a new
         // one.
-        table.set_enabled(&t.user, false).ok()
+        table.set_enabled(t.user, false).ok()
     };
     drop(table);
     accounts.commit(created);
@@ -774,7 +774,7 @@ pub(crate) fn create_resource(model: &Model<'_>, body: &Representation) -> Resul
         Err(AccountError::Duplicate) => {
             return Err(Fault::new(FaultKind::AlreadyExists).message(cat(&[
                 "an account named ",
-                &Quoted(&t.user).to_text(),
+                &Quoted(t.user).to_text(),
                 " exists",
             ])));
         }
@@ -799,7 +799,7 @@ pub(crate) fn create_resource(model: &Model<'_>, body: &Representation) -> Resul
         }
         Err(e) => return Err(invalid_repr(error_text(e))),
     }
-    model.epr(&Item::new(Kind::Account, new_slot(accounts, &t.user)?))
+    model.epr(&Item::new(Kind::Account, new_slot(accounts, t.user)?))
 }
 
 /// The slot of the account just created.
@@ -856,16 +856,23 @@ fn names_the_bmc(model: &Model<'_>, epr: &Epr) -> Result<bool, Fault> {
     Ok(epr_matches(&model.epr(&BMC)?, epr))
 }
 
+/// Name and ElementName: a template may give them, equal to its UserID.
+fn is_same_as_user(name: &str) -> bool {
+    ["Name", "ElementName"]
+        .iter()
+        .any(|n| n.eq_ignore_ascii_case(name))
+}
+
 /// The AccountTemplate of a CreateAccount, checked.
-struct Template {
-    user: String,
-    password: Vec<u8>,
+struct Template<'t> {
+    user: &'t str,
+    password: &'t [u8],
     role: Role,
     enabled: bool,
 }
 
-impl Template {
-    fn parse(t: &Representation) -> Result<Self, Fault> {
+impl<'t> Template<'t> {
+    fn parse(t: &'t Representation) -> Result<Self, Fault> {
         if !t.class.eq_ignore_ascii_case(CIM_ACCOUNT.name) {
             return Err(invalid_param(
                 Some(FaultDetail::InvalidValue),
@@ -873,7 +880,6 @@ impl Template {
             ));
         }
         let mut user: Option<&str> = None;
-        let mut others: Vec<(&str, &str)> = Vec::new();
         let mut password = None;
         let mut role = Role::ReadOnly;
         let mut enabled = true;
@@ -920,11 +926,8 @@ impl Template {
                         ));
                     }
                 };
-            } else if ["Name", "ElementName"]
-                .iter()
-                .any(|n| n.eq_ignore_ascii_case(name))
-            {
-                others.push((name, text));
+            } else if is_same_as_user(name) {
+                // Checked against UserID below, once it is known.
             } else if ["CreationClassName", "SystemCreationClassName", "SystemName"]
                 .iter()
                 .any(|n| n.eq_ignore_ascii_case(name))
@@ -943,18 +946,22 @@ impl Template {
         }
         let user = user
             .ok_or_else(|| invalid_param(None, String::from("AccountTemplate needs a UserID")))?;
-        if let Some((name, _)) = others.iter().find(|(_, v)| *v != user) {
+        if let Some(prop) = t.properties.iter().find(|p| {
+            is_same_as_user(&p.name)
+                && p.value != PropertyValue::Nil
+                && p.value.text() != Some(user)
+        }) {
             return Err(invalid_param(
                 Some(FaultDetail::InvalidValue),
-                cat(&["AccountTemplate ", name, " must equal its UserID"]),
+                cat(&["AccountTemplate ", &prop.name, " must equal its UserID"]),
             ));
         }
         let password = password.ok_or_else(|| {
             invalid_param(None, String::from("AccountTemplate needs a UserPassword"))
         })?;
         Ok(Self {
-            user: String::from(user),
-            password: Vec::from(password),
+            user,
+            password,
             role,
             enabled,
         })
