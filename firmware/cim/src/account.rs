@@ -826,23 +826,20 @@ fn write_create_output(
     user: &str,
     code: u32,
 ) -> Result<(), Fault> {
-    let (account, identity) = if code == 0 {
+    // Both references made before anything is written: a fault leaves no partial output.
+    let mut refs = Vec::new();
+    if code == 0 {
         let slot = new_slot(model.accounts()?, user)?;
-        (
-            Some(model.epr(&Item::new(Kind::Account, slot))?),
-            Some(model.epr(&Item::new(Kind::AccountIdentity, slot))?),
-        )
-    } else {
-        (None, None)
-    };
+        for kind in [Kind::Account, Kind::AccountIdentity] {
+            refs.push(model.epr(&Item::new(kind, slot))?);
+        }
+    }
     let uri = CIM_ACCOUNT_MANAGEMENT_SERVICE.resource_uri();
     out.open("p:CreateAccount_OUTPUT", &[("xmlns:p", &uri)]);
-    for (tag, epr) in [("p:Account", account), ("p:Identities", identity)] {
-        if let Some(epr) = epr {
-            out.open(tag, &[]);
-            wsbmc_wsman::write_epr(out, &epr);
-            out.close(tag);
-        }
+    for (tag, epr) in ["p:Account", "p:Identities"].iter().zip(&refs) {
+        out.open(tag, &[]);
+        wsbmc_wsman::write_epr(out, epr);
+        out.close(tag);
     }
     out.open("p:ReturnValue", &[]);
     out.text_int(false, code.into());
