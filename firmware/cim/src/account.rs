@@ -79,8 +79,8 @@ use wsbmc_wsman::text::{Dec, cat};
 
 use wsbmc_accounts::table::{MAX_ACCOUNTS, validate_name};
 use wsbmc_accounts::{
-    AccountError, AccountTable, Change, LockoutPolicy, NewPassword, PasswordError, PolicyError,
-    Privilege, Role,
+    Account, AccountError, AccountTable, Change, LockoutPolicy, NewPassword, PasswordError,
+    PolicyError, Privilege, Role,
 };
 use wsbmc_wsman::{
     Epr, Fault, FaultDetail, FaultKind, PropertyValue, Quoted, Representation, XmlWriter,
@@ -461,10 +461,7 @@ fn enabled_state(enabled: bool, locked: bool) -> u16 {
 pub(crate) fn account_instance<'m>(model: &Model<'m>, slot: usize) -> Result<Instance<'m>, Fault> {
     let accounts = model.accounts()?;
     let table = table(accounts)?;
-    let (_, account) = table
-        .list()
-        .find(|(s, _)| usize::from(*s) == slot)
-        .ok_or_else(crate::model::gone)?;
+    let account = in_slot(&table, slot)?;
     let name = account.name();
     let mut i = Instance::with_capacity(&CIM_ACCOUNT, 14);
     i.set_keys(&mut account_keys(model.system(), name));
@@ -485,11 +482,15 @@ pub(crate) fn account_instance<'m>(model: &Model<'m>, slot: usize) -> Result<Ins
 
 pub(crate) fn account_name(model: &Model<'_>, slot: usize) -> Result<String, Fault> {
     let accounts = model.accounts()?;
-    let table = table(accounts)?;
+    Ok(String::from(in_slot(&*table(accounts)?, slot)?.name()))
+}
+
+/// The account in `slot`; gone when the slot was freed since the request named it.
+fn in_slot(table: &AccountTable, slot: usize) -> Result<&Account, Fault> {
     table
         .list()
         .find(|(s, _)| usize::from(*s) == slot)
-        .map(|(_, a)| String::from(a.name()))
+        .map(|(_, a)| a)
         .ok_or_else(crate::model::gone)
 }
 
