@@ -397,20 +397,27 @@ pub fn account_keys<'a>(system: &'a SystemInfo, name: &str) -> [(&'static str, C
     bmc_scoped(system, &CIM_ACCOUNT, Cow::Owned(String::from(name)))
 }
 
-pub fn service_keys(system: &SystemInfo, rba: bool) -> [(&'static str, Cow<'_, str>); 4] {
+/// The account management service, or with `rba` the role based authorization service: its
+/// class, its name and its description.
+fn service(rba: bool) -> (&'static ClassDef, &'static str, &'static str) {
     if rba {
-        bmc_scoped(
-            system,
+        (
             &CIM_ROLE_BASED_AUTHORIZATION_SERVICE,
-            Cow::Borrowed(RBA_SERVICE_NAME),
+            RBA_SERVICE_NAME,
+            "The fixed roles Administrator, Operator and ReadOnly and their privileges",
         )
     } else {
-        bmc_scoped(
-            system,
+        (
             &CIM_ACCOUNT_MANAGEMENT_SERVICE,
-            Cow::Borrowed(ACCOUNT_SERVICE_NAME),
+            ACCOUNT_SERVICE_NAME,
+            "Creates, changes and deletes the BMC's local accounts (up to 16)",
         )
     }
+}
+
+pub fn service_keys(system: &SystemInfo, rba: bool) -> [(&'static str, Cow<'_, str>); 4] {
+    let (class, name, _) = service(rba);
+    bmc_scoped(system, class, Cow::Borrowed(name))
 }
 
 pub fn identity_id(name: &str) -> String {
@@ -509,27 +516,11 @@ pub(crate) fn identity_instance(name: &str) -> Instance<'static> {
 }
 
 pub(crate) fn service_instance(system: &SystemInfo, rba: bool) -> Instance<'_> {
-    let class = if rba {
-        &CIM_ROLE_BASED_AUTHORIZATION_SERVICE
-    } else {
-        &CIM_ACCOUNT_MANAGEMENT_SERVICE
-    };
-    let name = if rba {
-        RBA_SERVICE_NAME
-    } else {
-        ACCOUNT_SERVICE_NAME
-    };
+    let (class, name, description) = service(rba);
     let mut i = Instance::with_capacity(class, 20);
     i.set_keys(&mut service_keys(system, rba));
     i.set_str("Caption", name);
-    i.set_str(
-        "Description",
-        if rba {
-            "The fixed roles Administrator, Operator and ReadOnly and their privileges"
-        } else {
-            "Creates, changes and deletes the BMC's local accounts (up to 16)"
-        },
-    );
+    i.set_str("Description", description);
     i.set_str("ElementName", name);
     i.set_u16("HealthState", 5);
     i.set_u16s("OperationalStatus", &[2]);
