@@ -74,15 +74,16 @@ use alloc::borrow::Cow;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::cell::RefCell;
+use core::cell::{Ref, RefCell, RefMut};
+use wsbmc_wsman::text::{Dec, cat};
 
 use wsbmc_accounts::table::{MAX_ACCOUNTS, validate_name};
 use wsbmc_accounts::{
-    AccountError, AccountTable, Change, LockoutPolicy, NewPassword, PasswordError, PolicyError,
-    Privilege, Role,
+    Account, AccountError, AccountTable, Change, LockoutPolicy, NewPassword, PasswordError,
+    PolicyError, Privilege, Role,
 };
 use wsbmc_wsman::{
-    Epr, Fault, FaultDetail, FaultKind, Property, PropertyValue, Quoted, Representation, XmlWriter,
+    Epr, Fault, FaultDetail, FaultKind, PropertyValue, Quoted, Representation, XmlWriter,
 };
 
 use crate::datetime::CimDateTime;
@@ -317,13 +318,15 @@ pub const PRIVILEGES: [Privilege; 5] = [
 
 /// Every (role, privilege) pair of `Role::privileges`, as indices into `Role::ALL` and
 /// [`PRIVILEGES`]: the CIM_MemberOfCollection links, in order.
-pub(crate) fn grant(i: usize) -> Option<(usize, usize)> {
-    Role::ALL
-        .iter()
-        .enumerate()
-        .flat_map(|(r, role)| role.privileges().iter().map(move |p| (r, *p)))
-        .nth(i)
-        .and_then(|(r, p)| Some((r, PRIVILEGES.iter().position(|q| *q == p)?)))
+pub(crate) fn grant(mut i: usize) -> Option<(usize, usize)> {
+    for (r, role) in Role::ALL.iter().enumerate() {
+        let privileges = role.privileges();
+        if let Some(p) = privileges.get(i) {
+            return Some((r, PRIVILEGES.iter().position(|q| q == p)?));
+        }
+        i -= privileges.len();
+    }
+    None
 }
 
 pub(crate) fn grant_count() -> usize {
@@ -394,24 +397,31 @@ pub fn account_keys<'a>(system: &'a SystemInfo, name: &str) -> [(&'static str, C
     bmc_scoped(system, &CIM_ACCOUNT, Cow::Owned(String::from(name)))
 }
 
-pub fn service_keys(system: &SystemInfo, rba: bool) -> [(&'static str, Cow<'_, str>); 4] {
+/// The account management service, or with `rba` the role based authorization service: its
+/// class, its name and its description.
+fn service(rba: bool) -> (&'static ClassDef, &'static str, &'static str) {
     if rba {
-        bmc_scoped(
-            system,
+        (
             &CIM_ROLE_BASED_AUTHORIZATION_SERVICE,
-            Cow::Borrowed(RBA_SERVICE_NAME),
+            RBA_SERVICE_NAME,
+            "The fixed roles Administrator, Operator and ReadOnly and their privileges",
         )
     } else {
-        bmc_scoped(
-            system,
+        (
             &CIM_ACCOUNT_MANAGEMENT_SERVICE,
-            Cow::Borrowed(ACCOUNT_SERVICE_NAME),
+            ACCOUNT_SERVICE_NAME,
+            "Creates, changes and deletes the BMC's local accounts (up to 16)",
         )
     }
 }
 
+pub fn service_keys(system: &SystemInfo, rba: bool) -> [(&'static str, Cow<'_, str>); 4] {
+    let (class, name, _) = service(rba);
+    bmc_scoped(system, class, Cow::Borrowed(name))
+}
+
 pub fn identity_id(name: &str) -> String {
-    format!("wsbmc:identity:{name}")
+    cat(&["wsbmc:identity:", name])
 }
 
 pub fn role_keys(role: Role) -> [(&'static str, Cow<'static, str>); 2] {
@@ -422,7 +432,7 @@ pub fn role_keys(role: Role) -> [(&'static str, Cow<'static, str>); 2] {
 }
 
 pub fn privilege_id(p: Privilege) -> String {
-    format!("wsbmc:privilege:{}", p.name())
+    cat(&["wsbmc:privilege:", p.name()])
 }
 
 /// What a privilege lets its holder do, as CIM_Privilege.Activities (2 Create, 3 Delete,
@@ -453,28 +463,19 @@ fn enabled_state(enabled: bool, locked: bool) -> u16 {
     }
 }
 
-/// Builds account `slot` for `f`.
-pub(crate) fn with_account<R>(
-    model: &Model<'_>,
-    slot: usize,
-    f: impl FnOnce(&Instance<'_>) -> R,
-) -> Result<R, Fault> {
+/// Account `slot`, built once for both its readers (rendering, Put's read-only check): a
+/// generic builder taking the reader was compiled again for each.
+pub(crate) fn account_instance<'m>(model: &Model<'m>, slot: usize) -> Result<Instance<'m>, Fault> {
     let accounts = model.accounts()?;
-    let table = accounts
-        .table()
-        .try_borrow()
-        .map_err(|_| internal("the account table is busy"))?;
-    let (_, account) = table
-        .list()
-        .find(|(s, _)| usize::from(*s) == slot)
-        .ok_or_else(crate::model::gone)?;
+    let table = table(accounts)?;
+    let account = in_slot(&table, slot)?;
     let name = account.name();
     let mut i = Instance::with_capacity(&CIM_ACCOUNT, 14);
     i.set_keys(&mut account_keys(model.system(), name));
     i.set_str("Caption", "Account");
-    i.set_string("Description", format!("{} account", account.role().name()));
-    i.set_str("ElementName", name);
-    i.set_str("UserID", name);
+    i.set_string("Description", cat(&[account.role().name(), " account"]));
+    i.set_string("ElementName", String::from(name));
+    i.set_string("UserID", String::from(name));
     let state = enabled_state(account.enabled(), account.is_locked(accounts.now_ms()));
     i.set_u16("EnabledState", state);
     // What was last asked for is what holds: a change is carried out at once.
@@ -483,19 +484,20 @@ pub(crate) fn with_account<R>(
     i.set_u16("EnabledDefault", 2);
     // Write-only: never the stored record, never anything derived from it.
     i.set_null("UserPassword");
-    Ok(f(&i))
+    Ok(i)
 }
 
 pub(crate) fn account_name(model: &Model<'_>, slot: usize) -> Result<String, Fault> {
     let accounts = model.accounts()?;
-    let table = accounts
-        .table()
-        .try_borrow()
-        .map_err(|_| internal("the account table is busy"))?;
+    Ok(String::from(in_slot(&*table(accounts)?, slot)?.name()))
+}
+
+/// The account in `slot`; gone when the slot was freed since the request named it.
+fn in_slot(table: &AccountTable, slot: usize) -> Result<&Account, Fault> {
     table
         .list()
         .find(|(s, _)| usize::from(*s) == slot)
-        .map(|(_, a)| String::from(a.name()))
+        .map(|(_, a)| a)
         .ok_or_else(crate::model::gone)
 }
 
@@ -514,27 +516,11 @@ pub(crate) fn identity_instance(name: &str) -> Instance<'static> {
 }
 
 pub(crate) fn service_instance(system: &SystemInfo, rba: bool) -> Instance<'_> {
-    let class = if rba {
-        &CIM_ROLE_BASED_AUTHORIZATION_SERVICE
-    } else {
-        &CIM_ACCOUNT_MANAGEMENT_SERVICE
-    };
-    let name = if rba {
-        RBA_SERVICE_NAME
-    } else {
-        ACCOUNT_SERVICE_NAME
-    };
+    let (class, name, description) = service(rba);
     let mut i = Instance::with_capacity(class, 20);
     i.set_keys(&mut service_keys(system, rba));
     i.set_str("Caption", name);
-    i.set_str(
-        "Description",
-        if rba {
-            "The fixed roles Administrator, Operator and ReadOnly and their privileges"
-        } else {
-            "Creates, changes and deletes the BMC's local accounts (up to 16)"
-        },
-    );
+    i.set_str("Description", description);
     i.set_str("ElementName", name);
     i.set_u16("HealthState", 5);
     i.set_u16s("OperationalStatus", &[2]);
@@ -554,15 +540,15 @@ pub(crate) fn role_instance(role: Role) -> Instance<'static> {
     i.set_str("Caption", "Role");
     i.set_string(
         "Description",
-        format!(
-            "{}: {}",
+        cat(&[
             role.name(),
+            ": ",
             match role {
                 Role::Administrator => "everything, accounts included",
                 Role::Operator => "read, power control, thresholds and the log",
                 Role::ReadOnly => "read everything but the accounts",
-            }
-        ),
+            },
+        ]),
     );
     i.set_str("ElementName", role.name());
     i.set_str("CommonName", role.name());
@@ -631,6 +617,17 @@ fn busy() -> Fault {
     internal("the account table is busy")
 }
 
+/// The table, to read; busy while a change holds it.
+pub(crate) fn table(accounts: &dyn Accounts) -> Result<Ref<'_, AccountTable>, Fault> {
+    accounts.table().try_borrow().map_err(|_| busy())
+}
+
+/// The table, to change: only when the change could be persisted now.
+fn table_for_change(accounts: &dyn Accounts) -> Result<RefMut<'_, AccountTable>, Fault> {
+    accounts.can_persist().map_err(|e| e.fault())?;
+    accounts.table().try_borrow_mut().map_err(|_| busy())
+}
+
 /// A password as the client sent it: text, taken as UTF-8 bytes.
 fn password_bytes(v: &PropertyValue) -> Option<&[u8]> {
     match v {
@@ -640,71 +637,47 @@ fn password_bytes(v: &PropertyValue) -> Option<&[u8]> {
 }
 
 /// The text of a property for comparison with the current value: `None` for NULL.
-fn given_text(v: &PropertyValue, ty: CimType) -> Option<String> {
-    let t = if ty == CimType::DateTime {
+fn given_text(v: &PropertyValue, ty: CimType) -> Option<&str> {
+    if ty == CimType::DateTime {
         v.wrapped()
     } else {
         v.text()
-    };
-    t.map(String::from)
+    }
 }
 
-/// CreateAccount. Returns the ReturnValue and, on success, the new account's slot.
+/// Whether a current value's text and a given one say the same; datetimes in either spelling.
+fn same_text(have: Option<&str>, want: Option<&str>, ty: CimType) -> bool {
+    match (have, want) {
+        (Some(h), Some(w)) if ty == CimType::DateTime => crate::datetime::normalize(w)
+            .is_some_and(|w| w == h || crate::datetime::normalize(h) == Some(w)),
+        (h, w) => h == w,
+    }
+}
+
+/// CreateAccount, its parameters checked by the method layer (names, duplicates, System an
+/// EPR): writes the ReturnValue and, on success, the new account's EPRs.
 pub(crate) fn create_account(
     model: &Model<'_>,
-    input: &[Property],
+    system: &Epr,
+    template: Option<&PropertyValue>,
     out: &mut XmlWriter,
 ) -> Result<(), Fault> {
     let accounts = model.accounts()?;
-    let mut system = None;
-    let mut template = None;
-    for (n, prop) in input.iter().enumerate() {
-        let name = prop.name.as_str();
-        if input[..n].iter().any(|o| o.name.eq_ignore_ascii_case(name)) {
-            return Err(invalid_param(
-                Some(FaultDetail::InvalidName),
-                format!("parameter {name} is given twice"),
-            ));
-        }
-        if name.eq_ignore_ascii_case("System") {
-            system = Some(&prop.value);
-        } else if name.eq_ignore_ascii_case("AccountTemplate") {
-            template = Some(&prop.value);
-        } else {
-            return Err(invalid_param(
-                Some(FaultDetail::InvalidName),
-                format!("the method has no parameter {name}"),
-            ));
-        }
-    }
-    match system {
-        Some(PropertyValue::Epr(epr)) if names_the_bmc(model, epr)? => {}
-        Some(PropertyValue::Epr(_)) => {
-            return Err(invalid_param(
-                Some(FaultDetail::InvalidValue),
-                format!(
-                    "System must be the BMC's system ({} {})",
-                    CIM_COMPUTER_SYSTEM.name,
-                    model.system().bmc_name
-                ),
-            ));
-        }
-        Some(PropertyValue::Nil) | None => {
-            return Err(invalid_param(
-                None,
-                String::from("parameter System is required"),
-            ));
-        }
-        Some(_) => {
-            return Err(invalid_param(
-                Some(FaultDetail::TypeMismatch),
-                String::from("System must be an EPR"),
-            ));
-        }
+    if !names_the_bmc(model, system)? {
+        return Err(invalid_param(
+            Some(FaultDetail::InvalidValue),
+            cat(&[
+                "System must be the BMC's system (",
+                CIM_COMPUTER_SYSTEM.name,
+                " ",
+                &model.system().bmc_name,
+                ")",
+            ]),
+        ));
     }
     let template = match template {
         Some(PropertyValue::Instance(t)) => t,
-        Some(PropertyValue::Nil) | None => {
+        None => {
             return Err(invalid_param(
                 None,
                 String::from("parameter AccountTemplate is required"),
@@ -722,20 +695,20 @@ pub(crate) fn create_account(
         Ok(()) => 0,
         Err(e) => create_code(e),
     };
-    write_create_output(model, out, &t.user, code)
+    write_create_output(model, out, t.user, code)
 }
 
 /// Adds the account a template describes, cheapest checks first; the table's refusal, or a
 /// fault when the table is busy or the store cannot keep the change.
 fn add(accounts: &dyn Accounts, t: &Template) -> Result<Result<(), AccountError>, Fault> {
-    if let Err(e) = validate_name(&t.user) {
+    if let Err(e) = validate_name(t.user) {
         return Ok(Err(AccountError::Name(e)));
     }
     {
-        let table = accounts.table().try_borrow().map_err(|_| busy())?;
+        let table = table(accounts)?;
         if table
             .list()
-            .any(|(_, a)| a.name().eq_ignore_ascii_case(&t.user))
+            .any(|(_, a)| a.name().eq_ignore_ascii_case(t.user))
         {
             return Ok(Err(AccountError::Duplicate));
         }
@@ -752,13 +725,12 @@ fn add(accounts: &dyn Accounts, t: &Template) -> Result<Result<(), AccountError>
         }
     }
     // Only now the slow hash: a refused name or a full table costs no PBKDF2.
-    let password = match accounts.hash_password(&t.user, &t.password) {
+    let password = match accounts.hash_password(t.user, t.password) {
         Ok(p) => p,
         Err(e) => return Ok(Err(AccountError::Password(e))),
     };
-    accounts.can_persist().map_err(|e| e.fault())?;
-    let mut table = accounts.table().try_borrow_mut().map_err(|_| busy())?;
-    let created = match accounts.create(&mut table, &t.user, t.role, password) {
+    let mut table = table_for_change(accounts)?;
+    let created = match accounts.create(&mut table, t.user, t.role, password) {
         Ok(c) => c,
         Err(e) => return Ok(Err(e)),
     };
@@ -767,7 +739,7 @@ fn add(accounts: &dyn Accounts, t: &Template) -> Result<Result<(), AccountError>
     } else {
         // Cannot be refused: the pre-check above left an enabled Administrator besides a new
         // one.
-        table.set_enabled(&t.user, false).ok()
+        table.set_enabled(t.user, false).ok()
     };
     drop(table);
     accounts.commit(created);
@@ -792,35 +764,42 @@ pub(crate) fn create_resource(model: &Model<'_>, body: &Representation) -> Resul
     match add(accounts, &t)? {
         Ok(()) => {}
         Err(AccountError::Duplicate) => {
-            return Err(Fault::new(FaultKind::AlreadyExists)
-                .message(format!("an account named {} exists", Quoted(&t.user))));
+            return Err(Fault::new(FaultKind::AlreadyExists).message(cat(&[
+                "an account named ",
+                &Quoted(t.user).to_text(),
+                " exists",
+            ])));
         }
         Err(AccountError::Full) => {
-            return Err(Fault::new(FaultKind::QuotaLimit)
-                .message(format!("all {MAX_ACCOUNTS} account slots are taken")));
+            return Err(Fault::new(FaultKind::QuotaLimit).message(cat(&[
+                "all ",
+                Dec::usize(MAX_ACCOUNTS).as_str(),
+                " account slots are taken",
+            ])));
         }
         Err(AccountError::Password(e)) => {
-            return Err(invalid_repr(format!(
-                "the password is refused: {}",
-                password_rule(e)
-            )));
+            return Err(invalid_repr(cat(&[
+                "the password is refused: ",
+                password_rule(e),
+            ])));
         }
         Err(AccountError::Name(e)) => {
-            return Err(invalid_repr(format!(
-                "the user name is refused: {}",
-                name_rule(e)
-            )));
+            return Err(invalid_repr(cat(&[
+                "the user name is refused: ",
+                name_rule(e),
+            ])));
         }
-        Err(e) => return Err(invalid_repr(format!("{e}"))),
+        Err(e) => return Err(invalid_repr(error_text(e))),
     }
-    let slot = accounts
-        .table()
-        .try_borrow()
-        .map_err(|_| busy())?
-        .get(&t.user)
+    model.epr(&Item::new(Kind::Account, new_slot(accounts, t.user)?))
+}
+
+/// The slot of the account just created.
+fn new_slot(accounts: &dyn Accounts, user: &str) -> Result<usize, Fault> {
+    table(accounts)?
+        .get(user)
         .map(|(s, _)| usize::from(s))
-        .ok_or_else(|| internal("the new account vanished"))?;
-    model.epr(&Item::new(Kind::Account, slot))
+        .ok_or_else(|| internal("the new account vanished"))
 }
 
 fn create_code(e: AccountError) -> u32 {
@@ -839,30 +818,20 @@ fn write_create_output(
     user: &str,
     code: u32,
 ) -> Result<(), Fault> {
-    let (account, identity) = if code == 0 {
-        let slot = model
-            .accounts()?
-            .table()
-            .try_borrow()
-            .map_err(|_| busy())?
-            .get(user)
-            .map(|(s, _)| usize::from(s))
-            .ok_or_else(|| internal("the new account vanished"))?;
-        (
-            Some(model.epr(&Item::new(Kind::Account, slot))?),
-            Some(model.epr(&Item::new(Kind::AccountIdentity, slot))?),
-        )
-    } else {
-        (None, None)
-    };
+    // Both references made before anything is written: a fault leaves no partial output.
+    let mut refs = Vec::new();
+    if code == 0 {
+        let slot = new_slot(model.accounts()?, user)?;
+        for kind in [Kind::Account, Kind::AccountIdentity] {
+            refs.push(model.epr(&Item::new(kind, slot))?);
+        }
+    }
     let uri = CIM_ACCOUNT_MANAGEMENT_SERVICE.resource_uri();
     out.open("p:CreateAccount_OUTPUT", &[("xmlns:p", &uri)]);
-    for (tag, epr) in [("p:Account", account), ("p:Identities", identity)] {
-        if let Some(epr) = epr {
-            out.open(tag, &[]);
-            wsbmc_wsman::write_epr(out, &epr);
-            out.close(tag);
-        }
+    for (tag, epr) in ["p:Account", "p:Identities"].iter().zip(&refs) {
+        out.open(tag, &[]);
+        wsbmc_wsman::write_epr(out, epr);
+        out.close(tag);
     }
     out.open("p:ReturnValue", &[]);
     out.text_int(false, code.into());
@@ -876,24 +845,30 @@ fn names_the_bmc(model: &Model<'_>, epr: &Epr) -> Result<bool, Fault> {
     Ok(epr_matches(&model.epr(&BMC)?, epr))
 }
 
+/// Name and ElementName: a template may give them, equal to its UserID.
+fn is_same_as_user(name: &str) -> bool {
+    ["Name", "ElementName"]
+        .iter()
+        .any(|n| n.eq_ignore_ascii_case(name))
+}
+
 /// The AccountTemplate of a CreateAccount, checked.
-struct Template {
-    user: String,
-    password: Vec<u8>,
+struct Template<'t> {
+    user: &'t str,
+    password: &'t [u8],
     role: Role,
     enabled: bool,
 }
 
-impl Template {
-    fn parse(t: &Representation) -> Result<Self, Fault> {
+impl<'t> Template<'t> {
+    fn parse(t: &'t Representation) -> Result<Self, Fault> {
         if !t.class.eq_ignore_ascii_case(CIM_ACCOUNT.name) {
             return Err(invalid_param(
                 Some(FaultDetail::InvalidValue),
-                format!("AccountTemplate must be a CIM_Account, not {}", t.class),
+                cat(&["AccountTemplate must be a CIM_Account, not ", &t.class]),
             ));
         }
         let mut user: Option<&str> = None;
-        let mut others: Vec<(&str, &str)> = Vec::new();
         let mut password = None;
         let mut role = Role::ReadOnly;
         let mut enabled = true;
@@ -923,10 +898,10 @@ impl Template {
                 role = Role::from_name(text).ok_or_else(|| {
                     invalid_param(
                         Some(FaultDetail::InvalidValue),
-                        format!(
-                            "Role must be Administrator, Operator or ReadOnly, not {}",
-                            Quoted(text)
-                        ),
+                        cat(&[
+                            "Role must be Administrator, Operator or ReadOnly, not ",
+                            &Quoted(text).to_text(),
+                        ]),
                     )
                 })?;
             } else if name.eq_ignore_ascii_case("EnabledState") {
@@ -940,11 +915,8 @@ impl Template {
                         ));
                     }
                 };
-            } else if ["Name", "ElementName"]
-                .iter()
-                .any(|n| n.eq_ignore_ascii_case(name))
-            {
-                others.push((name, text));
+            } else if is_same_as_user(name) {
+                // Checked against UserID below, once it is known.
             } else if ["CreationClassName", "SystemCreationClassName", "SystemName"]
                 .iter()
                 .any(|n| n.eq_ignore_ascii_case(name))
@@ -953,24 +925,32 @@ impl Template {
             } else {
                 return Err(invalid_param(
                     Some(FaultDetail::InvalidName),
-                    format!("AccountTemplate property {name} cannot be set at creation"),
+                    cat(&[
+                        "AccountTemplate property ",
+                        name,
+                        " cannot be set at creation",
+                    ]),
                 ));
             }
         }
         let user = user
             .ok_or_else(|| invalid_param(None, String::from("AccountTemplate needs a UserID")))?;
-        if let Some((name, _)) = others.iter().find(|(_, v)| *v != user) {
+        if let Some(prop) = t.properties.iter().find(|p| {
+            is_same_as_user(&p.name)
+                && p.value != PropertyValue::Nil
+                && p.value.text() != Some(user)
+        }) {
             return Err(invalid_param(
                 Some(FaultDetail::InvalidValue),
-                format!("AccountTemplate {name} must equal its UserID"),
+                cat(&["AccountTemplate ", &prop.name, " must equal its UserID"]),
             ));
         }
         let password = password.ok_or_else(|| {
             invalid_param(None, String::from("AccountTemplate needs a UserPassword"))
         })?;
         Ok(Self {
-            user: String::from(user),
-            password: Vec::from(password),
+            user,
+            password,
             role,
             enabled,
         })
@@ -1004,10 +984,11 @@ fn given<'b>(
     let named = class_named(&body.class)
         .filter(|c| class.is_a(c))
         .ok_or_else(|| {
-            invalid_repr(format!(
-                "{} is not a representation of {}",
-                body.class, class.name
-            ))
+            invalid_repr(cat(&[
+                &body.class,
+                " is not a representation of ",
+                class.name,
+            ]))
         })?;
     if let Some(ns_uri) = body.namespace.as_deref()
         && !ns_uri.eq_ignore_ascii_case(&named.resource_uri())
@@ -1016,16 +997,16 @@ fn given<'b>(
             FaultKind::InvalidRepresentation,
             FaultDetail::InvalidNamespace,
         )
-        .message(format!("{} is not the namespace of {}", ns_uri, named.name)));
+        .message(cat(&[ns_uri, " is not the namespace of ", named.name])));
     }
     let mut out: Vec<(&'static str, Vec<&PropertyValue>)> = Vec::new();
     for prop in &body.properties {
         let def = class
             .property(&prop.name)
-            .ok_or_else(|| invalid_repr(format!("{} has no property {}", class.name, prop.name)))?;
+            .ok_or_else(|| invalid_repr(cat(&[class.name, " has no property ", &prop.name])))?;
         match out.iter_mut().find(|(n, _)| *n == def.name) {
             Some((_, values)) if def.array => values.push(&prop.value),
-            Some(_) => return Err(invalid_repr(format!("{} is given twice", def.name))),
+            Some(_) => return Err(invalid_repr(cat(&[def.name, " is given twice"]))),
             None => out.push((def.name, alloc::vec![&prop.value])),
         }
     }
@@ -1047,33 +1028,29 @@ fn check_read_only(
         let Some(def) = class.property(name) else {
             continue;
         };
-        let have: Vec<Option<String>> = match current.get(name).unwrap_or(&Value::Null) {
-            Value::Array(items) => items
-                .iter()
-                .map(scalar_text)
-                .filter(Option::is_some)
-                .collect(),
-            Value::Null if def.array => Vec::new(),
-            v => alloc::vec![scalar_text(v)],
+        // Element by element, NULL elements of an array left out on both sides; no copies of
+        // the lists.
+        let have = match current.get(name).unwrap_or(&Value::Null) {
+            Value::Array(items) => items.as_slice(),
+            v => core::slice::from_ref(v),
         };
-        let mut want: Vec<Option<String>> = values.iter().map(|v| given_text(v, def.ty)).collect();
-        if def.array {
-            want.retain(Option::is_some);
-        }
-        let same = match def.ty {
-            CimType::DateTime => {
-                have.len() == want.len()
-                    && have.iter().zip(&want).all(|(h, w)| match (h, w) {
-                        (Some(h), Some(w)) => crate::datetime::normalize(w)
-                            .is_some_and(|w| w == *h || crate::datetime::normalize(h) == Some(w)),
-                        (None, None) => true,
-                        _ => false,
-                    })
+        let mut have = have
+            .iter()
+            .map(scalar_text)
+            .filter(|t| !def.array || t.is_some());
+        let mut want = values
+            .iter()
+            .map(|v| given_text(v, def.ty))
+            .filter(|t| !def.array || t.is_some());
+        let same = loop {
+            match (have.next(), want.next()) {
+                (None, None) => break true,
+                (Some(h), Some(w)) if same_text(h.as_deref(), w, def.ty) => {}
+                _ => break false,
             }
-            _ => have == want,
         };
         if !same {
-            return Err(invalid_repr(format!("{name} is read-only")));
+            return Err(invalid_repr(cat(&[name, " is read-only"])));
         }
     }
     Ok(())
@@ -1096,45 +1073,39 @@ fn state_request(v: Option<&PropertyValue>, name: &str) -> Result<Option<bool>, 
         None => Ok(None),
         Some("2") => Ok(Some(true)),
         Some("3") => Ok(Some(false)),
-        Some(other) => Err(invalid_repr(format!(
-            "{name} may be set to 2 (Enabled) or 3 (Disabled), not {}",
-            Quoted(other)
-        ))),
+        Some(other) => Err(invalid_repr(cat(&[
+            name,
+            " may be set to 2 (Enabled) or 3 (Disabled), not ",
+            &Quoted(other).to_text(),
+        ]))),
     }
 }
 
 fn put_account(model: &Model<'_>, item: &Item, body: &Representation) -> Result<(), Fault> {
     let accounts = model.accounts()?;
     let given = given(&CIM_ACCOUNT, body)?;
-    let name = account_name(model, item.ix)?;
-    let (enabled_now, locked_now) = {
-        let table = accounts.table().try_borrow().map_err(|_| busy())?;
-        let (_, a) = table.get(&name).ok_or_else(crate::model::gone)?;
-        (a.enabled(), a.is_locked(accounts.now_ms()))
-    };
-    with_account(model, item.ix, |current| {
-        check_read_only(
-            &CIM_ACCOUNT,
-            &given,
-            &["UserPassword", "EnabledState", "RequestedState"],
-            current,
-        )
-    })??;
+    let current = account_instance(model, item.ix)?;
+    check_read_only(
+        &CIM_ACCOUNT,
+        &given,
+        &["UserPassword", "EnabledState", "RequestedState"],
+        &current,
+    )?;
+    // The instance as it reads now holds the name and the state: no second look at the table.
+    let name = current
+        .get("UserID")
+        .and_then(Value::as_str)
+        .ok_or_else(crate::model::gone)?;
+    let enabled_now = current.get("RequestedState") == Some(&Value::U16(2));
 
     // A state as read back (EnabledState 6 while locked) asks for no change: `winrm set` sends
     // the whole representation with one element edited.
-    let unchanged = |name: &str, shown: u16| {
-        let shown = format!("{shown}");
-        scalar(&given, name).filter(move |v| v.text() != Some(shown.as_str()))
+    let unchanged = |prop: &str| {
+        let shown = current.get(prop).and_then(scalar_text);
+        scalar(&given, prop).filter(move |v| v.text() != shown.as_deref())
     };
-    let from_enabled = state_request(
-        unchanged("EnabledState", enabled_state(enabled_now, locked_now)),
-        "EnabledState",
-    )?;
-    let from_requested = state_request(
-        unchanged("RequestedState", if enabled_now { 2 } else { 3 }),
-        "RequestedState",
-    )?;
+    let from_enabled = state_request(unchanged("EnabledState"), "EnabledState")?;
+    let from_requested = state_request(unchanged("RequestedState"), "RequestedState")?;
     let want_enabled = match (from_enabled, from_requested) {
         (Some(a), Some(b)) if a != b => {
             return Err(invalid_repr(String::from(
@@ -1151,8 +1122,8 @@ fn put_account(model: &Model<'_>, item: &Item, body: &Representation) -> Result<
             [v] => {
                 let bytes = password_bytes(v)
                     .ok_or_else(|| invalid_repr(String::from("UserPassword must be text")))?;
-                Some(accounts.hash_password(&name, bytes).map_err(|e| {
-                    invalid_repr(format!("the password is refused: {}", password_rule(e)))
+                Some(accounts.hash_password(name, bytes).map_err(|e| {
+                    invalid_repr(cat(&["the password is refused: ", password_rule(e)]))
                 })?)
             }
             _ => return Err(invalid_repr(String::from("UserPassword takes one value"))),
@@ -1161,16 +1132,15 @@ fn put_account(model: &Model<'_>, item: &Item, body: &Representation) -> Result<
     if want_enabled.is_none() && password.is_none() {
         return Ok(());
     }
-    accounts.can_persist().map_err(|e| e.fault())?;
     let mut changes: Vec<Change> = Vec::new();
     {
-        let mut table = accounts.table().try_borrow_mut().map_err(|_| busy())?;
+        let mut table = table_for_change(accounts)?;
         // The state first: it is the change that can be refused, and then nothing changed.
         if let Some(enabled) = want_enabled {
-            changes.push(table.set_enabled(&name, enabled).map_err(account_fault)?);
+            changes.push(table.set_enabled(name, enabled).map_err(account_fault)?);
         }
         if let Some(password) = password {
-            changes.push(table.set_password(&name, password).map_err(account_fault)?);
+            changes.push(table.set_password(name, password).map_err(account_fault)?);
         }
     }
     for c in changes {
@@ -1201,10 +1171,15 @@ fn password_rule(e: PasswordError) -> &'static str {
     }
 }
 
+/// The table's refusal in its own words: one formatting site for the five faults that quote it.
+fn error_text(e: AccountError) -> String {
+    format!("{e}")
+}
+
 fn account_fault(e: AccountError) -> Fault {
     match e {
         AccountError::NotFound => crate::model::gone(),
-        e => invalid_repr(format!("{e}")),
+        e => invalid_repr(error_text(e)),
     }
 }
 
@@ -1225,7 +1200,7 @@ fn interval_ms(text: &str) -> Option<u64> {
 fn put_settings(model: &Model<'_>, body: &Representation) -> Result<(), Fault> {
     let accounts = model.accounts()?;
     let given = given(&CIM_ACCOUNT_SETTING_DATA, body)?;
-    let policy = accounts.table().try_borrow().map_err(|_| busy())?.policy();
+    let policy = table(accounts)?.policy();
     let writable = [
         "MaximumSuccessiveLoginFailures",
         "LockoutWindow",
@@ -1253,7 +1228,7 @@ fn put_settings(model: &Model<'_>, body: &Representation) -> Result<(), Fault> {
         match scalar(&given, name) {
             None => Ok(now_ms),
             Some(v) => v.wrapped().and_then(interval_ms).ok_or_else(|| {
-                invalid_repr(format!("{name} must be a cim:Interval of whole seconds"))
+                invalid_repr(cat(&[name, " must be a cim:Interval of whole seconds"]))
             }),
         }
     };
@@ -1270,13 +1245,8 @@ fn put_settings(model: &Model<'_>, body: &Representation) -> Result<(), Fault> {
     if next == policy {
         return Ok(());
     }
-    accounts.can_persist().map_err(|e| e.fault())?;
     let caller = accounts.caller();
-    let change = accounts
-        .table()
-        .try_borrow_mut()
-        .map_err(|_| busy())?
-        .set_policy(next, &caller);
+    let change = table_for_change(accounts)?.set_policy(next, &caller);
     accounts.commit(change);
     Ok(())
 }
@@ -1284,23 +1254,19 @@ fn put_settings(model: &Model<'_>, body: &Representation) -> Result<(), Fault> {
 /// Delete on CIM_Account.
 pub(crate) fn delete(model: &Model<'_>, item: &Item) -> Result<(), Fault> {
     if item.kind != Kind::Account {
-        return Err(Fault::action_mismatch().message(format!(
-            "Delete is not supported on {}",
-            item.kind.class().name
-        )));
+        return Err(Fault::action_mismatch().message(cat(&[
+            "Delete is not supported on ",
+            item.kind.class().name,
+        ])));
     }
     let accounts = model.accounts()?;
     let name = account_name(model, item.ix)?;
-    accounts.can_persist().map_err(|e| e.fault())?;
-    let change = accounts
-        .table()
-        .try_borrow_mut()
-        .map_err(|_| busy())?
+    let change = table_for_change(accounts)?
         .delete(&name)
         .map_err(|e| match e {
-            AccountError::LastAdministrator => Fault::action_mismatch().message(format!("{e}")),
+            AccountError::LastAdministrator => Fault::action_mismatch().message(error_text(e)),
             AccountError::NotFound => crate::model::gone(),
-            e => internal(format!("{e}")),
+            e => internal(error_text(e)),
         })?;
     accounts.commit(change);
     Ok(())
@@ -1320,12 +1286,7 @@ pub(crate) fn request_state_change(
     };
     let accounts = model.accounts()?;
     let name = account_name(model, item.ix)?;
-    accounts.can_persist().map_err(|e| e.fault())?;
-    let result = accounts
-        .table()
-        .try_borrow_mut()
-        .map_err(|_| busy())?
-        .set_enabled(&name, enabled);
+    let result = table_for_change(accounts)?.set_enabled(&name, enabled);
     match result {
         Ok(change) => {
             accounts.commit(change);
@@ -1333,7 +1294,7 @@ pub(crate) fn request_state_change(
         }
         Err(AccountError::LastAdministrator) => Ok(INVALID_STATE_TRANSITION),
         Err(AccountError::NotFound) => Err(crate::model::gone()),
-        Err(e) => Err(internal(format!("{e}"))),
+        Err(e) => Err(internal(error_text(e))),
     }
 }
 

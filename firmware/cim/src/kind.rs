@@ -764,7 +764,7 @@ kinds! {
             let name = account::account_name(m, i)?;
             Ok(text_keys(&account::account_keys(m.system(), &name)))
         },
-        build: |m, i, f| account::with_account(m, i, |inst| f(inst)),
+        build: |m, i, f| give(f, account::account_instance(m, i)?),
     }
     /// The identity of account slot `i`.
     #[cfg(feature = "accounts")]
@@ -823,12 +823,7 @@ kinds! {
         count: settings_one,
         keys: |_, _| by_instance_id(account::SETTINGS_ID),
         build: |m, _, f| {
-            let policy = m
-                .accounts()?
-                .table()
-                .try_borrow()
-                .map_err(|_| crate::model::internal("the account table is busy"))?
-                .policy();
+            let policy = account::table(m.accounts()?)?.policy();
             give(f, account::settings_instance(policy))
         },
     }

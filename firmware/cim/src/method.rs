@@ -176,7 +176,12 @@ pub(crate) fn invoke(
     };
     let code = match which {
         #[cfg(feature = "accounts")]
-        Method::CreateAccount => return crate::account::create_account(model, input, out),
+        Method::CreateAccount => {
+            let params = Params::new(input, &["System", "AccountTemplate"])?;
+            let system = params.epr("System")?;
+            let template = params.get("AccountTemplate");
+            return crate::account::create_account(model, system, template, out);
+        }
         Method::RequestStateChange => request_state_change(model, &item, input)?,
         Method::RequestPowerStateChange => request_power_state_change(model, input)?,
         Method::ClearLog => {

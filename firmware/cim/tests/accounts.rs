@@ -352,6 +352,45 @@ fn create_account_malformed_calls_are_faults() {
             "create_fault_no_password",
             create("<q:UserID>bob</q:UserID>"),
         ),
+        (
+            "create_fault_name_not_user",
+            create(&format!(
+                "{}<q:ElementName>alice</q:ElementName>",
+                template("bob", "bob-secret-1", None)
+            )),
+        ),
+        ("create_fault_template_class", {
+            let body = format!(
+                concat!(
+                    r#"<p:CreateAccount_INPUT xmlns:p="{ru}{svc}"><p:System>{bmc}</p:System>"#,
+                    r#"<p:AccountTemplate><q:CIM_Role xmlns:q="{ru}CIM_Role"><q:Name>x</q:Name></q:CIM_Role></p:AccountTemplate>"#,
+                    "</p:CreateAccount_INPUT>"
+                ),
+                ru = RU,
+                svc = "CIM_AccountManagementService",
+                bmc = BMC_EPR,
+            );
+            envelope(
+                &format!("{RU}CIM_AccountManagementService/CreateAccount"),
+                "CIM_AccountManagementService",
+                &[],
+                &body,
+            )
+        }),
+        ("create_fault_unknown_parameter", {
+            let svc = "CIM_AccountManagementService";
+            let body = format!(
+                r#"<p:CreateAccount_INPUT xmlns:p="{RU}{svc}"><p:System>{BMC_EPR}</p:System><p:Owner>x</p:Owner></p:CreateAccount_INPUT>"#
+            );
+            envelope(&format!("{RU}{svc}/CreateAccount"), svc, &[], &body)
+        }),
+        ("create_fault_system_twice", {
+            let svc = "CIM_AccountManagementService";
+            let body = format!(
+                r#"<p:CreateAccount_INPUT xmlns:p="{RU}{svc}"><p:System>{BMC_EPR}</p:System><p:System>{BMC_EPR}</p:System></p:CreateAccount_INPUT>"#
+            );
+            envelope(&format!("{RU}{svc}/CreateAccount"), svc, &[], &body)
+        }),
     ];
     for (name, request) in cases {
         let f = Fixture::with_accounts();
@@ -511,6 +550,34 @@ fn put_refusals_are_faults_and_change_nothing() {
         (
             "put_fault_bad_state",
             put_account("op1", "<p:EnabledState>4</p:EnabledState>"),
+        ),
+        (
+            "put_fault_unknown_property",
+            put_account("op1", "<p:Owner>x</p:Owner>"),
+        ),
+        (
+            "put_fault_given_twice",
+            put_account("op1", "<p:UserID>op1</p:UserID><p:UserID>op1</p:UserID>"),
+        ),
+        (
+            "put_fault_other_class",
+            envelope(
+                &format!("{TRANSFER}Put"),
+                "CIM_Account",
+                &as_pairs(&account_sel("op1")),
+                &format!(r#"<p:CIM_Role xmlns:p="{RU}CIM_Role"><p:Name>op1</p:Name></p:CIM_Role>"#),
+            ),
+        ),
+        (
+            "put_fault_other_namespace",
+            envelope(
+                &format!("{TRANSFER}Put"),
+                "CIM_Account",
+                &as_pairs(&account_sel("op1")),
+                &format!(
+                    r#"<p:CIM_Account xmlns:p="{RU}CIM_Role"><p:Name>op1</p:Name></p:CIM_Account>"#
+                ),
+            ),
         ),
     ];
     for (name, request) in cases {
