@@ -164,11 +164,6 @@ impl<'a> Operation<'a> {
         self.class
             .is_some_and(|c| names.iter().any(|n| n.eq_ignore_ascii_case(c)))
     }
-
-    fn method_is(&self, names: &[&str]) -> bool {
-        self.method
-            .is_some_and(|m| names.iter().any(|n| n.eq_ignore_ascii_case(m)))
-    }
 }
 
 /// The classes of DSP1034 and DSP1039: reading or changing any of them needs
@@ -199,10 +194,6 @@ pub const ROLE_CLASSES: &[&str] = &[
     "CIM_ConcreteDependency",
     "CIM_RoleLimitedToTarget",
 ];
-
-/// Classes and methods of power control (DSP1027/DSP1013).
-const POWER_CLASSES: &[&str] = &["CIM_ComputerSystem", "CIM_PowerManagementService"];
-const POWER_METHODS: &[&str] = &["RequestStateChange", "RequestPowerStateChange"];
 
 /// A refusal: the role lacks the privilege the operation needs. wsman answers it with
 /// `wsman:AccessDenied` (reference/wsman.md: 500 with the fault, as Windows does).
@@ -238,12 +229,10 @@ pub fn required(op: &Operation<'_>) -> Option<Privilege> {
         _ if op.class_is(ACCOUNT_CLASSES) => Privilege::ConfigureUsers,
         _ if op.class_is(ROLE_CLASSES) && !read => Privilege::ConfigureUsers,
         _ if read => Privilege::Login,
-        Invoke if op.class_is(POWER_CLASSES) && op.method_is(POWER_METHODS) => {
-            Privilege::ConfigureComponents
-        }
-        Invoke if op.method_is(&["ClearLog"]) => Privilege::ConfigureComponents,
-        // Any other method acts on the managed system (sensor Reset, RestoreDefaultThresholds,
-        // ...): WinRM's "execute", which operators hold.
+        // Every method outside the account classes acts on the managed system: power control
+        // (DSP1027/DSP1013 RequestStateChange, RequestPowerStateChange), ClearLog, sensor
+        // Reset, RestoreDefaultThresholds, ...: WinRM's "execute", which operators hold. One
+        // arm, not one per method, since all need the same privilege.
         Invoke => Privilege::ConfigureComponents,
         Put if op.class_is(&["CIM_NumericSensor"]) => Privilege::ConfigureComponents,
         // Delete of a subscription is its Unsubscribe (wsbmc-cim's `subscription::delete`), which
