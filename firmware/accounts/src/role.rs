@@ -203,6 +203,23 @@ pub struct Denied {
     pub needed: Privilege,
 }
 
+impl Denied {
+    /// The fault's message, "The role … lacks the … privilege.": pieces pushed rather than
+    /// `format!`ed, so wsman's refusal path carries no formatting call of its own.
+    pub fn message(&self) -> alloc::string::String {
+        let mut m = alloc::string::String::from("The role ");
+        for part in [
+            self.role.name(),
+            " lacks the ",
+            self.needed.name(),
+            " privilege.",
+        ] {
+            m.push_str(part);
+        }
+        m
+    }
+}
+
 impl fmt::Display for Denied {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
@@ -261,6 +278,19 @@ mod tests {
     use super::*;
     use Action::*;
     use Role::*;
+
+    #[test]
+    fn denied_message_is_its_display_in_a_sentence() {
+        let d = Denied {
+            role: ReadOnly,
+            needed: Privilege::ConfigureUsers,
+        };
+        assert_eq!(d.message(), alloc::format!("The {d}."));
+        assert_eq!(
+            d.message(),
+            "The role ReadOnly lacks the ConfigureUsers privilege."
+        );
+    }
 
     fn op(action: Action, class: &str) -> Operation<'_> {
         Operation::new(action, Some(class))
