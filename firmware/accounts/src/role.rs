@@ -164,11 +164,6 @@ impl<'a> Operation<'a> {
         self.class
             .is_some_and(|c| names.iter().any(|n| n.eq_ignore_ascii_case(c)))
     }
-
-    fn method_is(&self, names: &[&str]) -> bool {
-        self.method
-            .is_some_and(|m| names.iter().any(|n| n.eq_ignore_ascii_case(m)))
-    }
 }
 
 /// The classes of DSP1034 and DSP1039: reading or changing any of them needs
@@ -200,16 +195,29 @@ pub const ROLE_CLASSES: &[&str] = &[
     "CIM_RoleLimitedToTarget",
 ];
 
-/// Classes and methods of power control (DSP1027/DSP1013).
-const POWER_CLASSES: &[&str] = &["CIM_ComputerSystem", "CIM_PowerManagementService"];
-const POWER_METHODS: &[&str] = &["RequestStateChange", "RequestPowerStateChange"];
-
 /// A refusal: the role lacks the privilege the operation needs. wsman answers it with
 /// `wsman:AccessDenied` (reference/wsman.md: 500 with the fault, as Windows does).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Denied {
     pub role: Role,
     pub needed: Privilege,
+}
+
+impl Denied {
+    /// The fault's message, "The role … lacks the … privilege.": pieces pushed rather than
+    /// `format!`ed, so wsman's refusal path carries no formatting call of its own.
+    pub fn message(&self) -> alloc::string::String {
+        let mut m = alloc::string::String::from("The role ");
+        for part in [
+            self.role.name(),
+            " lacks the ",
+            self.needed.name(),
+            " privilege.",
+        ] {
+            m.push_str(part);
+        }
+        m
+    }
 }
 
 impl fmt::Display for Denied {
@@ -238,12 +246,10 @@ pub fn required(op: &Operation<'_>) -> Option<Privilege> {
         _ if op.class_is(ACCOUNT_CLASSES) => Privilege::ConfigureUsers,
         _ if op.class_is(ROLE_CLASSES) && !read => Privilege::ConfigureUsers,
         _ if read => Privilege::Login,
-        Invoke if op.class_is(POWER_CLASSES) && op.method_is(POWER_METHODS) => {
-            Privilege::ConfigureComponents
-        }
-        Invoke if op.method_is(&["ClearLog"]) => Privilege::ConfigureComponents,
-        // Any other method acts on the managed system (sensor Reset, RestoreDefaultThresholds,
-        // ...): WinRM's "execute", which operators hold.
+        // Every method outside the account classes acts on the managed system: power control
+        // (DSP1027/DSP1013 RequestStateChange, RequestPowerStateChange), ClearLog, sensor
+        // Reset, RestoreDefaultThresholds, ...: WinRM's "execute", which operators hold. One
+        // arm, not one per method, since all need the same privilege.
         Invoke => Privilege::ConfigureComponents,
         Put if op.class_is(&["CIM_NumericSensor"]) => Privilege::ConfigureComponents,
         // Delete of a subscription is its Unsubscribe (wsbmc-cim's `subscription::delete`), which
@@ -272,6 +278,19 @@ mod tests {
     use super::*;
     use Action::*;
     use Role::*;
+
+    #[test]
+    fn denied_message_is_its_display_in_a_sentence() {
+        let d = Denied {
+            role: ReadOnly,
+            needed: Privilege::ConfigureUsers,
+        };
+        assert_eq!(d.message(), alloc::format!("The {d}."));
+        assert_eq!(
+            d.message(),
+            "The role ReadOnly lacks the ConfigureUsers privilege."
+        );
+    }
 
     fn op(action: Action, class: &str) -> Operation<'_> {
         Operation::new(action, Some(class))

@@ -11,6 +11,7 @@
 //! built from pieces rather than with `format!`, which keeps core::fmt's argument machinery out
 //! of the bare-metal image.
 
+use crate::server::push_decimal;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -106,7 +107,7 @@ impl Target {
         let mut s = String::from(if self.https { "https://" } else { "http://" });
         self.push_host(&mut s);
         s.push(':');
-        push_dec(&mut s, u32::from(self.port));
+        push_decimal(&mut s, usize::from(self.port));
         s
     }
 
@@ -133,7 +134,7 @@ impl Target {
         self.push_host(s);
         if self.port != if self.https { 443 } else { 80 } {
             s.push(':');
-            push_dec(s, u32::from(self.port));
+            push_decimal(s, usize::from(self.port));
         }
     }
 }
@@ -171,24 +172,6 @@ pub fn number(s: &str, radix: u32) -> Option<usize> {
     })
 }
 
-/// Appends `n` in decimal.
-fn push_dec(s: &mut String, n: u32) {
-    let mut digits = [0u8; 10];
-    let mut i = digits.len();
-    let mut n = n;
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    for &d in &digits[i..] {
-        s.push(char::from(d));
-    }
-}
-
 /// `Basic base64(user:password)` (RFC 7617).
 pub fn basic_header(user: &str, password: &str) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -224,7 +207,7 @@ pub fn request_head(t: &Target, len: usize, authorization: Option<&str>) -> Stri
     head.push_str(" HTTP/1.1\r\nHost: ");
     t.push_host_header(&mut head);
     head.push_str("\r\nContent-Type: application/soap+xml;charset=UTF-8\r\nContent-Length: ");
-    push_dec(&mut head, u32::try_from(len).unwrap_or(u32::MAX));
+    push_decimal(&mut head, len);
     head.push_str("\r\nUser-Agent: wsbmc\r\n");
     if let Some(a) = authorization {
         head.push_str("Authorization: ");

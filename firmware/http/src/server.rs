@@ -639,8 +639,9 @@ fn render_head(plan: &Reply<'_>, body_len: Option<usize>, spare: usize) -> Strin
 
 /// `n` in decimal, as `{}` writes it. By hand rather than through `core::fmt`, which the
 /// bare-metal image links only while some `format!`/`write!` remains (wsbmc-wsman's `text`
-/// module says why); this crate does not depend on wsman, so it keeps its own few lines.
-fn push_decimal(out: &mut String, n: usize) {
+/// module says why); this crate does not depend on wsman, so it keeps its own few lines, one
+/// copy for the server's and the client's heads.
+pub(crate) fn push_decimal(out: &mut String, n: usize) {
     let mut digits = [0u8; 20];
     let mut at = digits.len();
     let mut n = n;

@@ -412,7 +412,7 @@ impl Service {
             } else {
                 wsbmc_accounts::authorize(role, &op)
                     .err()
-                    .map(|denied| alloc::format!("The {denied}."))
+                    .map(|denied| denied.message())
             };
             if let Some(message) = refusal {
                 let f = Fault::new(FaultKind::AccessDenied).message(message);
