@@ -80,16 +80,22 @@ pub fn log_instance(log: &dyn LogView) -> Instance<'static> {
     i
 }
 
+/// The keys are [`record_keys`]'s, set here from the static names rather than through its
+/// owned strings: three allocations and copies fewer for every record rendered.
 pub fn record_instance(view: &LogRecordView) -> Instance<'_> {
-    let (keys, timestamp) = record_keys(view);
     let (device_id, sensor_name) = names(view);
     let r = &view.record;
+    let id = Dec::new(view.record_id());
     let mut i = Instance::with_capacity(&CIM_LOG_RECORD, 12);
-    for (name, value) in keys {
-        i.set(name, Value::string(value));
-    }
-    i.set("MessageTimestamp", Value::DateTime(timestamp));
-    let title = cat(&["SEL record ", Dec::new(view.record_id()).as_str()]);
+    i.set_str("CreationClassName", CIM_LOG_RECORD.name);
+    i.set_str("LogCreationClassName", CIM_RECORD_LOG.name);
+    i.set_str("LogName", LOG_ID);
+    i.set_string("RecordID", String::from(id.as_str()));
+    i.set(
+        "MessageTimestamp",
+        Value::DateTime(CimDateTime::from_sel(view.timestamp())),
+    );
+    let title = cat(&["SEL record ", id.as_str()]);
     i.set_string("Caption", title.clone());
     // DataFormat, deprecated in favour of RecordFormat, is left NULL (unset renders as NULL).
     #[cfg(feature = "accounts")]
@@ -385,6 +391,12 @@ mod tests {
         let r = record_instance(&view);
         conforms(&r, &CIM_LOG_RECORD);
         assert_eq!(r.get("RecordID"), Some(&Value::str("1")));
+        // The instance's keys are the ones its EPR is built from.
+        let (keys, timestamp) = record_keys(&view);
+        for (name, value) in &keys {
+            assert_eq!(r.get(name), Some(&Value::str(value)), "{name}");
+        }
+        assert_eq!(r.get("MessageTimestamp"), Some(&Value::DateTime(timestamp)));
         // Both in render order, so the renderer's sort is one pass (issue 17).
         assert!(r.in_render_order());
         assert!(log_instance(&Log).in_render_order());

@@ -186,33 +186,53 @@ fn read_field(bytes: &[u8], english: bool) -> Result<Option<(Text<'_>, &[u8])>, 
 }
 
 /// The fields of an area body (after its fixed bytes), checked up to the end marker.
+///
+/// A field that runs past the area is remembered (`overrun`) rather than returned at once, and
+/// reported by [`AreaFields::custom`], which every area reads last: one error exit per area
+/// instead of one per fixed field (the bare-metal image inlines all three areas' readers).
 struct AreaFields<'a> {
     rest: &'a [u8],
     english: bool,
     ended: bool,
+    overrun: bool,
+    area: Area,
 }
 
 impl<'a> AreaFields<'a> {
+    fn new(rest: &'a [u8], english: bool, area: Area) -> Self {
+        AreaFields {
+            rest,
+            english,
+            ended: false,
+            overrun: false,
+            area,
+        }
+    }
+
     /// The next fixed field; an area that ends early yields empty fields, as tools do.
-    fn next_fixed(&mut self, area: Area) -> Result<Text<'a>, FruError> {
+    fn next_fixed(&mut self) -> Text<'a> {
         if self.ended {
-            return Ok(Text::EMPTY);
+            return Text::EMPTY;
         }
         match read_field(self.rest, self.english) {
             Ok(Some((t, rest))) => {
                 self.rest = rest;
-                Ok(t)
+                return t;
             }
-            Ok(None) => {
-                self.ended = true;
-                Ok(Text::EMPTY)
-            }
-            Err(()) => Err(FruError::MissingEndMarker(area)),
+            Ok(None) => {}
+            Err(()) => self.overrun = true,
         }
+        self.ended = true;
+        Text::EMPTY
     }
 
-    /// The custom fields: everything up to the end marker, which must exist.
-    fn custom(self, area: Area) -> Result<Fields<'a>, FruError> {
+    /// The custom fields: everything up to the end marker, which must exist. The area's error
+    /// when a fixed field overran it.
+    fn custom(self) -> Result<Fields<'a>, FruError> {
+        let area = self.area;
+        if self.overrun {
+            return Err(FruError::MissingEndMarker(area));
+        }
         if self.ended {
             return Ok(Fields::Packed {
                 bytes: &[],
@@ -360,16 +380,12 @@ impl<'a> Fru<'a> {
         }
         let a = area_bytes(self.bytes, self.header.chassis, Area::Chassis)?;
         let chassis_type = *a.get(2).ok_or(FruError::Truncated)?;
-        let mut f = AreaFields {
-            rest: &a[3..],
-            english: true,
-            ended: false,
-        };
+        let mut f = AreaFields::new(&a[3..], true, Area::Chassis);
         Ok(Some(ChassisInfo {
             chassis_type,
-            part_number: f.next_fixed(Area::Chassis)?,
-            serial_number: f.next_fixed(Area::Chassis)?,
-            custom: f.custom(Area::Chassis)?,
+            part_number: f.next_fixed(),
+            serial_number: f.next_fixed(),
+            custom: f.custom()?,
         }))
     }
 
@@ -380,20 +396,16 @@ impl<'a> Fru<'a> {
         let a = area_bytes(self.bytes, self.header.board, Area::Board)?;
         let fixed = a.get(2..6).ok_or(FruError::Truncated)?;
         let language = fixed[0];
-        let mut f = AreaFields {
-            rest: &a[6..],
-            english: is_english(language),
-            ended: false,
-        };
+        let mut f = AreaFields::new(&a[6..], is_english(language), Area::Board);
         Ok(Some(BoardInfo {
             language,
             mfg_minutes: u32::from_le_bytes([fixed[1], fixed[2], fixed[3], 0]),
-            manufacturer: f.next_fixed(Area::Board)?,
-            product_name: f.next_fixed(Area::Board)?,
-            serial_number: f.next_fixed(Area::Board)?,
-            part_number: f.next_fixed(Area::Board)?,
-            fru_file_id: f.next_fixed(Area::Board)?,
-            custom: f.custom(Area::Board)?,
+            manufacturer: f.next_fixed(),
+            product_name: f.next_fixed(),
+            serial_number: f.next_fixed(),
+            part_number: f.next_fixed(),
+            fru_file_id: f.next_fixed(),
+            custom: f.custom()?,
         }))
     }
 
@@ -403,21 +415,17 @@ impl<'a> Fru<'a> {
         }
         let a = area_bytes(self.bytes, self.header.product, Area::Product)?;
         let language = *a.get(2).ok_or(FruError::Truncated)?;
-        let mut f = AreaFields {
-            rest: &a[3..],
-            english: is_english(language),
-            ended: false,
-        };
+        let mut f = AreaFields::new(&a[3..], is_english(language), Area::Product);
         Ok(Some(ProductInfo {
             language,
-            manufacturer: f.next_fixed(Area::Product)?,
-            product_name: f.next_fixed(Area::Product)?,
-            part_number: f.next_fixed(Area::Product)?,
-            version: f.next_fixed(Area::Product)?,
-            serial_number: f.next_fixed(Area::Product)?,
-            asset_tag: f.next_fixed(Area::Product)?,
-            fru_file_id: f.next_fixed(Area::Product)?,
-            custom: f.custom(Area::Product)?,
+            manufacturer: f.next_fixed(),
+            product_name: f.next_fixed(),
+            part_number: f.next_fixed(),
+            version: f.next_fixed(),
+            serial_number: f.next_fixed(),
+            asset_tag: f.next_fixed(),
+            fru_file_id: f.next_fixed(),
+            custom: f.custom()?,
         }))
     }
 
@@ -757,5 +765,37 @@ impl Writer<'_> {
         t.pack(dst)?;
         self.pos += len;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An image whose only area is a one-block Board Info area holding `fields` after the
+    /// language and date bytes (`fields` is 2 bytes: a type/length byte and one more).
+    fn board_image(fields: [u8; 2]) -> [u8; 16] {
+        let mut e = [0x01, 0, 0, 1, 0, 0, 0, 0, 0x01, 0x01, 0, 0, 0, 0, 0, 0];
+        e[7] = checksum(&e[..7]);
+        e[14..16].copy_from_slice(&fields);
+        e[15] = checksum(&e[8..15]);
+        e
+    }
+
+    #[test]
+    fn a_fixed_field_past_the_area_is_the_areas_error() {
+        // Type 11b, length 5: runs past the 7 bytes the area has before its checksum.
+        let e = board_image([0xC5, 0]);
+        let fru = Fru::parse(&e).unwrap();
+        assert_eq!(fru.board(), Err(FruError::MissingEndMarker(Area::Board)));
+        assert_eq!(fru.chassis(), Ok(None));
+    }
+
+    #[test]
+    fn an_area_that_ends_early_has_empty_fields() {
+        let e = board_image([END_OF_FIELDS, 0]);
+        let b = Fru::parse(&e).unwrap().board().unwrap().unwrap();
+        assert!(b.manufacturer.eq_str("") && b.fru_file_id.eq_str(""));
+        assert!(b.custom.is_empty());
     }
 }
