@@ -1303,7 +1303,7 @@ impl Handler for Agent {
             c.0.push_str(&rest.caller.0);
             c.1 = rest.caller.1;
         }
-        let platform = AsPlatform(self);
+        let platform = AsPlatform::of(self);
         let model = Model::new(&self.monitor, &self.system, &platform);
         let piece = rest
             .stream
@@ -1330,7 +1330,7 @@ impl Handler for Agent {
             c.0.push_str(req.user.unwrap_or_default());
             c.1 = req.user.and(req.role);
         }
-        let platform = AsPlatform(self);
+        let platform = AsPlatform::of(self);
         let model = Model::new(&self.monitor, &self.system, &platform);
         #[cfg(feature = "eventing")]
         let reply = {
@@ -1393,8 +1393,16 @@ impl Handler for Agent {
 /// object's vtable carries its type's drop glue: with the trait on `Agent` itself, the whole
 /// agent's drop was linked into the bare-metal image (456 B of flash) though the agent is never
 /// dropped. A reference has no drop glue; `Deref` lets the methods read the agent's fields as
-/// their own.
-pub(crate) struct AsPlatform<'a>(pub(crate) &'a Agent);
+/// their own. The log view is held the same way, as a reference beside the agent: `LogView`
+/// is implemented on `&LogShared`, so its vtable carries no drop glue either (92 B, and 90 B
+/// more with the audit name table, of code the image never runs).
+pub(crate) struct AsPlatform<'a>(&'a Agent, &'a LogShared);
+
+impl<'a> AsPlatform<'a> {
+    pub(crate) fn of(agent: &'a Agent) -> Self {
+        Self(agent, &agent.log)
+    }
+}
 
 impl core::ops::Deref for AsPlatform<'_> {
     type Target = Agent;
@@ -1526,7 +1534,7 @@ impl Platform for AsPlatform<'_> {
     }
 
     fn log(&self) -> Option<&dyn LogView> {
-        Some(&self.log)
+        Some(&self.1)
     }
 
     #[cfg(feature = "accounts")]
