@@ -21,9 +21,7 @@ pub mod log;
 use alloc::vec::Vec;
 #[cfg(feature = "accounts")]
 use alloc::{boxed::Box, string::String};
-#[cfg(feature = "accounts")]
-use core::cell::OnceCell;
-use core::cell::{Cell, RefCell};
+use core::cell::{Cell, OnceCell, RefCell};
 
 use embassy_futures::select::select;
 use embassy_sync::blocking_mutex::raw::NoopRawMutex;
@@ -124,7 +122,7 @@ pub struct Agent {
     /// since start, which IPMI reads as "pre-init" time.
     clock: Cell<fn() -> u32>,
     /// The board's FRU, read once at start-up, for CIM_Chassis and CIM_Card.
-    fru: RefCell<Option<FruView>>,
+    fru: OnceCell<FruView>,
     /// Firmware besides the BMC's own (host BIOS, satellite controllers), for the software
     /// inventory; filled at start-up.
     #[cfg(feature = "software-inventory")]
@@ -213,7 +211,7 @@ impl Agent {
             },
             log,
             clock: Cell::new(uptime_secs),
-            fru: RefCell::new(None),
+            fru: OnceCell::new(),
             #[cfg(feature = "software-inventory")]
             firmware: RefCell::new(Vec::new()),
             #[cfg(feature = "ip-interface")]
@@ -527,9 +525,11 @@ impl Agent {
         }
     }
 
-    /// Gives the model the board's FRU data (read by the platform at start-up).
-    pub fn set_fru(&self, fru: FruView) {
-        *self.fru.borrow_mut() = Some(fru);
+    /// Gives the model the board's FRU data (read by the platform at start-up). The first
+    /// set stands: every image reads one FRU, and the cell has no borrow flag or replace code
+    /// to link. False when one was set already.
+    pub fn set_fru(&self, fru: FruView) -> bool {
+        self.fru.set(fru).is_ok()
     }
 
     /// Sets the clock SEL timestamps come from (seconds since 1970).
@@ -1492,7 +1492,7 @@ impl Platform for AsPlatform<'_> {
     fn persist_thresholds(&self, _: &str, _: &Thresholds) {}
 
     fn fru(&self) -> Option<FruView> {
-        self.fru.borrow().clone()
+        self.fru.get().cloned()
     }
 
     #[cfg(feature = "software-inventory")]
