@@ -739,13 +739,14 @@ impl Agent {
         let Ok(recorded) = monitor.record(id, result, now_ms(), self.host_on()) else {
             return;
         };
-        let Some(desc) = monitor.desc(id) else { return };
-        let events: Vec<_> = wsbmc_sel::threshold_events(desc, &recorded).collect();
+        let Some((desc, mut window)) = monitor.desc_and_window(id) else {
+            return;
+        };
         let now = now_ms();
-        for event in events {
+        for event in wsbmc_sel::threshold_events(desc, &recorded) {
             // The kind of a threshold event: its IPMI offset and direction.
             let slot = usize::from(event.data[0] & 0x0F) * 2 + usize::from(event.deassertion);
-            if monitor.allow_event(id, slot, now) {
+            if window.allow(slot, now) {
                 self.log.send(LogCmd::Event(event));
             } else {
                 self.log.count_limited(1);
