@@ -21,9 +21,7 @@ pub mod log;
 use alloc::vec::Vec;
 #[cfg(feature = "accounts")]
 use alloc::{boxed::Box, string::String};
-#[cfg(feature = "accounts")]
-use core::cell::OnceCell;
-use core::cell::{Cell, RefCell};
+use core::cell::{Cell, OnceCell, RefCell};
 
 use embassy_futures::select::select;
 use embassy_sync::blocking_mutex::raw::NoopRawMutex;
@@ -124,7 +122,7 @@ pub struct Agent {
     /// since start, which IPMI reads as "pre-init" time.
     clock: Cell<fn() -> u32>,
     /// The board's FRU, read once at start-up, for CIM_Chassis and CIM_Card.
-    fru: RefCell<Option<FruView>>,
+    fru: OnceCell<FruView>,
     /// Firmware besides the BMC's own (host BIOS, satellite controllers), for the software
     /// inventory; filled at start-up.
     #[cfg(feature = "software-inventory")]
@@ -213,7 +211,7 @@ impl Agent {
             },
             log,
             clock: Cell::new(uptime_secs),
-            fru: RefCell::new(None),
+            fru: OnceCell::new(),
             #[cfg(feature = "software-inventory")]
             firmware: RefCell::new(Vec::new()),
             #[cfg(feature = "ip-interface")]
@@ -527,9 +525,11 @@ impl Agent {
         }
     }
 
-    /// Gives the model the board's FRU data (read by the platform at start-up).
-    pub fn set_fru(&self, fru: FruView) {
-        *self.fru.borrow_mut() = Some(fru);
+    /// Gives the model the board's FRU data (read by the platform at start-up). The first
+    /// set stands: every image reads one FRU, and the cell has no borrow flag or replace code
+    /// to link. False when one was set already.
+    pub fn set_fru(&self, fru: FruView) -> bool {
+        self.fru.set(fru).is_ok()
     }
 
     /// Sets the clock SEL timestamps come from (seconds since 1970).
@@ -739,13 +739,14 @@ impl Agent {
         let Ok(recorded) = monitor.record(id, result, now_ms(), self.host_on()) else {
             return;
         };
-        let Some(desc) = monitor.desc(id) else { return };
-        let events: Vec<_> = wsbmc_sel::threshold_events(desc, &recorded).collect();
+        let Some((desc, mut window)) = monitor.desc_and_window(id) else {
+            return;
+        };
         let now = now_ms();
-        for event in events {
+        for event in wsbmc_sel::threshold_events(desc, &recorded) {
             // The kind of a threshold event: its IPMI offset and direction.
             let slot = usize::from(event.data[0] & 0x0F) * 2 + usize::from(event.deassertion);
-            if monitor.allow_event(id, slot, now) {
+            if window.allow(slot, now) {
                 self.log.send(LogCmd::Event(event));
             } else {
                 self.log.count_limited(1);
@@ -1303,7 +1304,7 @@ impl Handler for Agent {
             c.0.push_str(&rest.caller.0);
             c.1 = rest.caller.1;
         }
-        let platform = AsPlatform(self);
+        let platform = AsPlatform::of(self);
         let model = Model::new(&self.monitor, &self.system, &platform);
         let piece = rest
             .stream
@@ -1330,7 +1331,7 @@ impl Handler for Agent {
             c.0.push_str(req.user.unwrap_or_default());
             c.1 = req.user.and(req.role);
         }
-        let platform = AsPlatform(self);
+        let platform = AsPlatform::of(self);
         let model = Model::new(&self.monitor, &self.system, &platform);
         #[cfg(feature = "eventing")]
         let reply = {
@@ -1393,8 +1394,16 @@ impl Handler for Agent {
 /// object's vtable carries its type's drop glue: with the trait on `Agent` itself, the whole
 /// agent's drop was linked into the bare-metal image (456 B of flash) though the agent is never
 /// dropped. A reference has no drop glue; `Deref` lets the methods read the agent's fields as
-/// their own.
-pub(crate) struct AsPlatform<'a>(pub(crate) &'a Agent);
+/// their own. The log view is held the same way, as a reference beside the agent: `LogView`
+/// is implemented on `&LogShared`, so its vtable carries no drop glue either (92 B, and 90 B
+/// more with the audit name table, of code the image never runs).
+pub(crate) struct AsPlatform<'a>(&'a Agent, &'a LogShared);
+
+impl<'a> AsPlatform<'a> {
+    pub(crate) fn of(agent: &'a Agent) -> Self {
+        Self(agent, &agent.log)
+    }
+}
 
 impl core::ops::Deref for AsPlatform<'_> {
     type Target = Agent;
@@ -1484,7 +1493,7 @@ impl Platform for AsPlatform<'_> {
     fn persist_thresholds(&self, _: &str, _: &Thresholds) {}
 
     fn fru(&self) -> Option<FruView> {
-        self.fru.borrow().clone()
+        self.fru.get().cloned()
     }
 
     #[cfg(feature = "software-inventory")]
@@ -1526,7 +1535,7 @@ impl Platform for AsPlatform<'_> {
     }
 
     fn log(&self) -> Option<&dyn LogView> {
-        Some(&self.log)
+        Some(&self.1)
     }
 
     #[cfg(feature = "accounts")]

@@ -294,7 +294,9 @@ fn name_sensor(table: &mut Vec<(u8, RecordSensor)>, number: u8, sensor: RecordSe
     }
 }
 
-impl LogView for LogShared {
+/// On a reference: the model reaches the log as a `&dyn LogView`, and a reference's vtable has
+/// no drop glue to link (see `AsPlatform`).
+impl LogView for &LogShared {
     fn len(&self) -> usize {
         self.snapshot.borrow().records.len()
     }

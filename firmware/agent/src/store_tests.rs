@@ -445,7 +445,7 @@ fn an_override_stays_with_its_sensor_when_one_is_inserted_before_it() {
             upper_non_critical: Some(60_000),
             ..cpu_temp().thresholds
         };
-        let platform = crate::AsPlatform(agent);
+        let platform = crate::AsPlatform::of(agent);
         platform.can_persist().unwrap();
         platform.persist_thresholds("inlet_temp", &t);
         settle().await;
@@ -493,8 +493,8 @@ fn an_audit_record_carries_its_names_until_the_log_is_cleared() {
     let broken: &'static Cell<bool> = Box::leak(Box::new(Cell::new(false)));
     let agent = agent();
     let audit_names = |agent: &Agent| {
-        (0..agent.log.len())
-            .filter_map(|i| agent.log.record(i))
+        (0..agent.log().len())
+            .filter_map(|i| agent.log().record(i))
             .map(|v| v.audit)
             .collect::<Vec<_>>()
     };
@@ -508,7 +508,7 @@ fn an_audit_record_carries_its_names_until_the_log_is_cleared() {
         Flaky::new(4, broken),
         Flaky::new(4, broken),
         async || {
-            let before = agent.log.len();
+            let before = agent.log().len();
             assert!(agent.log_session_audit(0x2A, 0x6F, false, [0xE1, 2, 0x31], names));
             assert!(
                 agent
@@ -528,7 +528,7 @@ fn an_audit_record_carries_its_names_until_the_log_is_cleared() {
             assert_eq!(shown[before + 1], None, "a plain record has no names");
             assert!(agent.log.send(LogCmd::Clear));
             settle().await;
-            assert!(agent.log.len() > 0, "the clear is itself logged");
+            assert!(agent.log().len() > 0, "the clear is itself logged");
             assert!(audit_names(&agent).iter().all(Option::is_none));
             assert_eq!(agent.store_errors(), 0);
         },

@@ -23,7 +23,8 @@ pub use discrete::{
     DiscreteState, DiscreteTable,
 };
 pub use poller::{
-    EVENT_WINDOW_MS, EVENTS_PER_WINDOW, LOWER_HOLD_OFF_MS, Recorded, ThresholdError, UnknownSensor,
+    EVENT_WINDOW_MS, EVENTS_PER_WINDOW, EventWindow, LOWER_HOLD_OFF_MS, Recorded, ThresholdError,
+    UnknownSensor,
 };
 pub use recovery::Recovery;
 pub use threshold::{OrderError, evaluate};

@@ -6,7 +6,7 @@
 use wsbmc_hal::DeviceError;
 
 use crate::threshold::{OrderError, evaluate};
-use crate::{Monitor, NoData, PowerDomain, Reading, SensorId, Threshold, Thresholds};
+use crate::{Monitor, NoData, PowerDomain, Reading, SensorDesc, SensorId, Threshold, Thresholds};
 
 /// How long after a host power change new lower-threshold assertions are held off (the 5 s
 /// OpenBMC's threshold handling uses around power transitions).
@@ -147,21 +147,15 @@ impl Monitor {
     /// hundred records in minutes and push out what matters; distinct transitions (a sensor
     /// crossing several limits on its way up) are each logged. The caller counts refusals.
     pub fn allow_event(&mut self, id: SensorId, slot: usize, now_ms: u64) -> bool {
-        let Some(i) = self.index(id) else {
-            return false;
-        };
-        let (start, counts) = &mut self.events[i];
-        if now_ms.saturating_sub(*start) >= EVENT_WINDOW_MS || *start > now_ms {
-            *start = now_ms;
-            *counts = [0; crate::EVENT_SLOTS];
-        }
-        match counts.get_mut(slot) {
-            Some(n) if *n < EVENTS_PER_WINDOW => {
-                *n += 1;
-                true
-            }
-            _ => false,
-        }
+        self.desc_and_window(id)
+            .is_some_and(|(_, mut window)| window.allow(slot, now_ms))
+    }
+
+    /// Sensor `id`'s description beside its event window: the events a record raised borrow
+    /// the description, so each can be admitted as it is made, with nothing collected first.
+    pub fn desc_and_window(&mut self, id: SensorId) -> Option<(&SensorDesc, EventWindow<'_>)> {
+        let i = self.index(id)?;
+        Some((&self.descs[i], EventWindow(&mut self.events[i])))
     }
 
     /// Whether the poller should touch the bus for this sensor: a host-powered part is unpowered
@@ -275,6 +269,27 @@ impl Monitor {
     /// The thresholds in force for a sensor, after any console changes.
     pub fn thresholds(&self, id: SensorId) -> Option<&Thresholds> {
         self.desc(id).map(|d| &d.thresholds)
+    }
+}
+
+/// One sensor's event rate limit (see [`Monitor::allow_event`]).
+pub struct EventWindow<'a>(&'a mut (u64, [u8; crate::EVENT_SLOTS]));
+
+impl EventWindow<'_> {
+    /// As [`Monitor::allow_event`], for this sensor.
+    pub fn allow(&mut self, slot: usize, now_ms: u64) -> bool {
+        let (start, counts) = &mut *self.0;
+        if now_ms.saturating_sub(*start) >= EVENT_WINDOW_MS || *start > now_ms {
+            *start = now_ms;
+            *counts = [0; crate::EVENT_SLOTS];
+        }
+        match counts.get_mut(slot) {
+            Some(n) if *n < EVENTS_PER_WINDOW => {
+                *n += 1;
+                true
+            }
+            _ => false,
+        }
     }
 }
 
