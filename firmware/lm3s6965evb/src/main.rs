@@ -419,12 +419,13 @@ fn poller_task(agent: &'static Agent, devices: Vec<AnyDevice<I2c>>) -> impl Futu
 use board::{MAP_PAGES, QUEUE_PAGES, STORE_PAGE};
 
 /// Owns the store and the SEL. This board has no non-volatile memory to spare, so the store is
-/// RAM: the log and console-set thresholds live until reset, through exactly the write and read
-/// paths a board with flash uses. The regions sit zeroed in `.bss` (no flash image) and are
-/// erased here, so every boot starts blank: the store gets its format record
-/// ([`Store::blank`]) and the log starts empty ([`Sel::fresh`]) rather than being mounted,
-/// since a mount's checks, recovery and loss detection could find nothing here and cost the
-/// image ~8 KiB of flash.
+/// RAM, blank at every boot: the log starts empty ([`Sel::fresh`]) rather than being mounted,
+/// since a mount's checks, recovery and loss detection could find nothing here (~8 KiB of
+/// flash). Since the fifteenth pass nothing is written to it either: the SEL's records and
+/// console-set thresholds live in their RAM copies until reset, and the image leaves off the
+/// features that write them (wsbmc-sel's and wsbmc-agent's `stored`), which a board with flash
+/// turns on. The regions below are therefore ~3 KiB of RAM that nothing uses; `Store::open`
+/// still asks for them (two map pages at least), and freeing them is left for a later pass.
 #[embassy_executor::task]
 async fn log_task(agent: &'static Agent) -> ! {
     static MAP: ConstStaticCell<[u8; MAP_PAGES * STORE_PAGE]> =
