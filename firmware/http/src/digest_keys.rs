@@ -21,3 +21,26 @@ impl fmt::Debug for DigestKeys {
         f.write_str("DigestKeys { .. }")
     }
 }
+
+/// A password as every image keeps it, for an account made or changed over WS-Man or by
+/// `wsbmc user`: wsbmc-accounts' policy checks and PBKDF2, and, in a build that verifies
+/// Digest, the HA1s a Digest login is checked against (without them the account could log in
+/// with Basic only). One place, so no image forgets the HA1s.
+#[cfg(feature = "accounts")]
+pub fn new_password(
+    name: &str,
+    password: &[u8],
+    salt: &[u8],
+    iterations: u32,
+) -> Result<wsbmc_accounts::NewPassword, wsbmc_accounts::PasswordError> {
+    let pw = wsbmc_accounts::NewPassword::new(name, password, salt, iterations)?;
+    #[cfg(feature = "digest")]
+    let pw = {
+        let keys = DigestKeys::derive(name, password);
+        pw.with_digest(wsbmc_accounts::DigestHa1 {
+            md5: keys.md5,
+            sha256: keys.sha256,
+        })
+    };
+    Ok(pw)
+}

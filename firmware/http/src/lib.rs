@@ -51,6 +51,8 @@ pub use backoff::{BACKOFF_SLOTS, Backoff, FREE_FAILURES, Source};
 pub use conn::Connection;
 #[cfg(feature = "digest")]
 pub use digest::{Algorithm, DEFAULT_NONCE_TTL, NONCE_SLOTS};
+#[cfg(feature = "accounts")]
+pub use digest_keys::new_password;
 pub use digest_keys::{DigestKeys, REALM};
 pub use head::soap_media_type;
 pub use limits::HttpLimits;

@@ -13,8 +13,7 @@ use std::io::{BufRead, IsTerminal, Read as _, Write as _};
 use std::path::Path;
 use std::process::ExitCode;
 
-use wsbmc_accounts::{DigestHa1, NewPassword, Role};
-use wsbmc_http::DigestKeys;
+use wsbmc_accounts::{NewPassword, Role};
 use wsbmc_store::{FileFlash, Store};
 
 use crate::state::{self, PAGE};
@@ -88,14 +87,7 @@ fn run_inner(
         }
         let hashed = |name: &str| -> Result<NewPassword, String> {
             let pw = password.as_deref().unwrap_or_default();
-            let keys = DigestKeys::derive(name, pw);
-            NewPassword::new(name, pw, &salt, table.iterations())
-                .map(|p| {
-                    p.with_digest(DigestHa1 {
-                        md5: keys.md5,
-                        sha256: keys.sha256,
-                    })
-                })
+            wsbmc_http::new_password(name, pw, &salt, table.iterations())
                 .map_err(|e| format!("password refused: {e:?}"))
         };
         let change = match action {

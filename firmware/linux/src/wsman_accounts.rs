@@ -17,12 +17,11 @@ use std::rc::{Rc, Weak};
 
 use log::{info, warn};
 use wsbmc_accounts::{
-    AccountError, AccountTable, Change, DigestHa1, NewPassword, PROVISIONING_USER, PasswordError,
-    Privilege, ProvisionError, Role,
+    AccountError, AccountTable, Change, NewPassword, PROVISIONING_USER, PasswordError, Privilege,
+    ProvisionError, Role,
 };
 use wsbmc_agent::Agent;
 use wsbmc_cim::NotPersisted;
-use wsbmc_http::DigestKeys;
 
 use crate::state;
 
@@ -122,12 +121,7 @@ impl wsbmc_cim::Accounts for AgentAccounts {
             .table
             .try_borrow()
             .map_or(self.iterations, |t| t.iterations());
-        let pw = NewPassword::new(name, password, &self.salt(), iterations)?;
-        let keys = DigestKeys::derive(name, password);
-        Ok(pw.with_digest(DigestHa1 {
-            md5: keys.md5,
-            sha256: keys.sha256,
-        }))
+        wsbmc_http::new_password(name, password, &self.salt(), iterations)
     }
 
     /// No while the store is not mounted, its last operation failed or the log task's queue

@@ -165,16 +165,7 @@ impl wsbmc_cim::Accounts for ImageAccounts {
             .table
             .try_borrow()
             .map_or(board::PBKDF2_ITERATIONS, |t| t.iterations());
-        let pw = NewPassword::new(name, password, &self.salt(), iterations)?;
-        #[cfg(feature = "digest")]
-        let pw = {
-            let keys = wsbmc_http::DigestKeys::derive(name, password);
-            pw.with_digest(wsbmc_accounts::DigestHa1 {
-                md5: keys.md5,
-                sha256: keys.sha256,
-            })
-        };
-        Ok(pw)
+        wsbmc_http::new_password(name, password, &self.salt(), iterations)
     }
 
     /// The provisioning path's caller (http proved the one-time secret, wsman let only
