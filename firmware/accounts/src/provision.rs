@@ -57,6 +57,18 @@ impl ProvisionError {
         (*self == ProvisionError::WrongSecret)
             .then(|| AuditEvent::new(AuditKind::LoginFailed, PROVISIONING_USER, None))
     }
+
+    /// What a CreateAccount through the provisioning path answers when
+    /// [`AccountTable::provision_checked`] refuses: the account's own refusal as it is; any
+    /// other (in practice another request provisioned the device between this one's login
+    /// and now, so the path is closed) as [`AccountError::LastAdministrator`], which
+    /// CreateAccount answers Failed (2).
+    pub fn into_account_error(self) -> AccountError {
+        match self {
+            ProvisionError::Account(e) => e,
+            _ => AccountError::LastAdministrator,
+        }
+    }
 }
 
 /// What an unprovisioned device lets through: Identify, and the one method that creates the
@@ -223,6 +235,23 @@ mod tests {
     use alloc::string::ToString;
 
     const SEED: &[u8; 32] = b"a per-device seed of 32 bytes..!";
+
+    /// CreateAccount's answer to each refusal: the account's own error as it is, the closed
+    /// path (and the refusals http already ruled out) as LastAdministrator, Failed (2).
+    #[test]
+    fn a_provisioning_refusal_is_the_account_error_create_answers() {
+        assert_eq!(
+            ProvisionError::Account(AccountError::Full).into_account_error(),
+            AccountError::Full
+        );
+        for e in [
+            ProvisionError::AlreadyProvisioned,
+            ProvisionError::WrongSecret,
+            ProvisionError::ShortSeed,
+        ] {
+            assert_eq!(e.into_account_error(), AccountError::LastAdministrator);
+        }
+    }
 
     #[test]
     fn unprovisioned_allows_identify_and_create_account_only() {

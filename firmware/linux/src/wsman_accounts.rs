@@ -152,13 +152,9 @@ impl wsbmc_cim::Accounts for AgentAccounts {
         if !self.caller().eq_ignore_ascii_case(PROVISIONING_USER) {
             return table.create(name, role, password);
         }
-        let p = match table.provision_checked(name, password) {
-            Ok(p) => p,
-            Err(ProvisionError::Account(e)) => return Err(e),
-            // Another request provisioned the device between this one's login and now: the
-            // path is closed. CreateAccount answers Failed (2).
-            Err(_) => return Err(AccountError::LastAdministrator),
-        };
+        let p = table
+            .provision_checked(name, password)
+            .map_err(ProvisionError::into_account_error)?;
         // The spent counter first, then the slot (`commit`): a power cut between the two
         // leaves an unprovisioned device with a fresh secret, never an account whose secret
         // still works. The marker that says accounts were stored here is made at the next

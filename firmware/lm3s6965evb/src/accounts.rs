@@ -181,13 +181,9 @@ impl wsbmc_cim::Accounts for ImageAccounts {
         if !self.caller().eq_ignore_ascii_case(PROVISIONING_USER) {
             return table.create(name, role, password);
         }
-        let p = match table.provision_checked(name, password) {
-            Ok(p) => p,
-            Err(ProvisionError::Account(e)) => return Err(e),
-            // Another request provisioned the device between this one's login and now: the
-            // path is closed. CreateAccount answers Failed (2).
-            Err(_) => return Err(AccountError::LastAdministrator),
-        };
+        let p = table
+            .provision_checked(name, password)
+            .map_err(ProvisionError::into_account_error)?;
         info!("provisioned: the first Administrator exists; the provisioning path is closed");
         let [_, write] = p.writes;
         Ok(Change {
