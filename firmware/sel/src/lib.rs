@@ -505,11 +505,18 @@ impl Sel {
 }
 
 /// `config`'s capacity as a length, if `store`'s queue guarantees to keep that many records.
+///
+/// Without `stored` the queue holds none of the log (its RAM mirror is all of it), so only a
+/// zero capacity is refused: a board whose store nothing writes (the bare-metal image) gives
+/// it the least RAM the store accepts rather than room for records that never come.
 fn capacity<F: MultiwriteNorFlash>(
     store: &Store<F>,
     config: &SelConfig,
 ) -> Result<usize, SelError<F::Error>> {
+    #[cfg(feature = "stored")]
     let max = store.queue_guaranteed_records(STORED_MAX_LEN);
+    #[cfg(not(feature = "stored"))]
+    let (max, _) = (usize::from(u16::MAX), store);
     if usize::from(config.capacity) > max || config.capacity == 0 {
         return Err(SelError::CapacityTooLarge {
             requested: config.capacity,
