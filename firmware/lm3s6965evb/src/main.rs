@@ -424,8 +424,8 @@ use board::{MAP_PAGES, QUEUE_PAGES, STORE_PAGE};
 /// flash). Since the fifteenth pass nothing is written to it either: the SEL's records and
 /// console-set thresholds live in their RAM copies until reset, and the image leaves off the
 /// features that write them (wsbmc-sel's and wsbmc-agent's `stored`), which a board with flash
-/// turns on. The regions below are therefore ~3 KiB of RAM that nothing uses; `Store::open`
-/// still asks for them (two map pages at least), and freeing them is left for a later pass.
+/// turns on. The regions below are therefore the least the store accepts (the board file's
+/// `[store]`: 640 B), and the SEL, not stored, is not bounded by them.
 #[embassy_executor::task]
 async fn log_task(agent: &'static Agent) -> ! {
     static MAP: ConstStaticCell<[u8; MAP_PAGES * STORE_PAGE]> =
