@@ -28,10 +28,23 @@ use embedded_alloc::LlffHeap;
 ///   firmware/cim/tests/heap_hostile.rs measures every request shape at the limits on the host;
 ///   the e2e hostile test sends them two at a time.
 ///
-/// Total: 7 + 1.5 + 2 × 4 + 13.2 = 29.7 KiB of 32; the rest is for the allocator's rounding and
-/// fragmentation. `HANDLE_RESERVE` in main.rs is checked before each request is handled, so if
-/// the long-lived part ever outgrows its estimate, the answer is 503, not a reset.
-pub const HEAP_SIZE: usize = 32 * 1024;
+/// - The accounts (feature `accounts`, src/accounts.rs): the table, ~2.4 KiB by value for its
+///   16 slots, and each account's name and salt beside it, under 100 B an account with the
+///   allocator's rounding: 4 KiB with the table full. They get heap of their own in the sum
+///   rather than a share of the 2.3 KiB left for fragmentation: with the table in that share,
+///   two hostile clients at the limits left no 5.6 KiB hole in 13 KiB free, and the board reset.
+///
+/// Total: 7 + 1.5 + 2 × 4 + 13.2 = 29.7 KiB of 32 (33.7 of 36 with accounts); the rest is for
+/// the allocator's rounding and fragmentation. `HANDLE_RESERVE` in main.rs is checked before
+/// each request is handled, so if the long-lived part ever outgrows its estimate, the answer is
+/// 503, not a reset.
+pub const HEAP_SIZE: usize = 32 * 1024 + ACCOUNTS_HEAP;
+
+const ACCOUNTS_HEAP: usize = if cfg!(feature = "accounts") {
+    4 * 1024
+} else {
+    0
+};
 
 /// The pattern cortex-m-rt's `paint-stack` fills the stack with at reset.
 const STACK_PAINT: u32 = 0xCCCC_CCCC;
