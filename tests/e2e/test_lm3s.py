@@ -62,6 +62,7 @@ from pypsrp.wsman import SelectorSet
 from requests.auth import HTTPDigestAuth
 
 from board_expect import expected_sensors
+from test_provisioning import console_secret, create_account_envelope, return_value
 from event_sink import EventSink, issued_tokens
 from wsmanlib import (
     CIM_SCHEMA,
@@ -160,6 +161,8 @@ class Image:
         self.state = state
         self.host = "127.0.0.1"
         self.port = int(info["port"])
+        # The Administrator `provision` makes on an image with `accounts` (the default), or an
+        # image's build-time account without it (build.rs's WSBMC_USER / WSBMC_PASSWORD).
         self.user = os.environ.get("WSBMC_USER", "admin")
         self.password = os.environ.get("WSBMC_PASSWORD", "wsbmc-dev")
         self.board = board
@@ -178,6 +181,25 @@ class Image:
 
     def set_temperature(self, millidegrees: int):
         self.qmp.cmd("qom-set", path=QOM_PATH, property="temperature", value=millidegrees)
+
+
+def provision(img):
+    """The default image has `accounts` (issue 15): it boots with no account, printing a
+    one-time secret on its console. The tests' Administrator is created the documented way,
+    CreateAccount with Basic provision:SECRET (test_lm3s_accounts.py tests the path itself). An
+    image built without `accounts` prints no secret and has its build-time account instead."""
+    found = console_secret(img.log())
+    if found is None:
+        return
+    secret, bmc = found
+    r = requests.post(
+        img.url,
+        data=create_account_envelope(bmc, img.user, img.password, "Administrator").encode(),
+        headers={"Content-Type": CONTENT_TYPE},
+        auth=("provision", secret),
+        timeout=30,
+    )
+    assert r.status_code == 200 and return_value(r.text) == 0, (r.status_code, r.text)
 
 
 @pytest.fixture(scope="module")
@@ -200,6 +222,7 @@ def image(tmp_path_factory):
     img = None
     try:
         img = Image(info, board, state)
+        provision(img)
         yield img
     finally:
         if img is not None:
@@ -1617,7 +1640,10 @@ def test_bmc_discrete_sensors_are_cim_sensors(image):
         assert p["CreationClassName"] == "CIM_Sensor", p
         assert p["OtherIdentifyingInfo"][2] == f"{number:#04x}", p
         assert p["CurrentState"] in p["PossibleStates"], p
-        assert (p["HealthState"], p["OperationalStatus"]) == ("5", "2"), p
+        # The SEL fills up on this image (32 records): every failed login the tests send is a
+        # Session Audit record, and an almost full or full log is a warning offset (Degraded).
+        filling = p["CurrentState"] in ("SEL Almost Full", "SEL Full")
+        assert (p["HealthState"], p["OperationalStatus"]) == (("10", "3") if filling else ("5", "2")), p
     assert s["BMC(112.0.32)"]["CurrentState"] == "OEM System boot event"
     # No power lines on this board: the host is always on, so nothing of the Power Unit is
     # asserted (the test below shows requests are refused); not "Unknown".

@@ -17,10 +17,9 @@ account's success clear it, so what refuses the right password at the end is the
 lock, not the source's wait. (So the issue's flood-from-another-address test cannot be run
 here: every host client is the same address to the guest.)
 
-The image to boot is WSBMC_LM3S_ACCOUNTS_ELF (scripts/test-lm3s builds it: the `accounts`
-feature does not fit beside the default `push` yet). Without it the tests skip, unless
-WSBMC_LM3S_ACCOUNTS=1, which scripts/test-lm3s sets, makes that a failure. QEMU is stopped by
-the PID scripts/qemu-lm3s recorded; only 127.0.0.1 is used.
+The image to boot is the default one (`accounts` is a default feature): WSBMC_LM3S_ELF, as
+scripts/test-lm3s sets it, or the release build scripts/qemu-lm3s makes. QEMU is stopped by the
+PID scripts/qemu-lm3s recorded; only 127.0.0.1 is used.
 """
 
 import gc
@@ -137,15 +136,12 @@ def provision_image(image):
 
 @pytest.fixture(scope="module")
 def image(tmp_path_factory):
-    elf = os.environ.get("WSBMC_LM3S_ACCOUNTS_ELF")
-    if not elf:
-        if os.environ.get("WSBMC_LM3S_ACCOUNTS") == "1":
-            pytest.fail("WSBMC_LM3S_ACCOUNTS=1 but no WSBMC_LM3S_ACCOUNTS_ELF to boot")
-        pytest.skip("no image with `accounts` (WSBMC_LM3S_ACCOUNTS_ELF); scripts/test-lm3s builds one")
     if shutil.which(os.environ.get("QEMU_SYSTEM_ARM", "qemu-system-arm")) is None:
         pytest.fail("qemu-system-arm not installed; run scripts/install-qemu")
     state = tmp_path_factory.mktemp("qemu-lm3s-accounts")
-    cmd = [str(SCRIPT), "start", "--dir", str(state), "--timeout", str(BOOT_TIMEOUT_S), "--elf", elf]
+    cmd = [str(SCRIPT), "start", "--dir", str(state), "--timeout", str(BOOT_TIMEOUT_S)]
+    if os.environ.get("WSBMC_LM3S_ELF"):
+        cmd += ["--elf", os.environ["WSBMC_LM3S_ELF"]]
     started = subprocess.run(cmd, capture_output=True, text=True, timeout=BOOT_TIMEOUT_S + 300)
     if started.returncode != 0:
         pytest.fail(f"image did not boot:\n{started.stderr}")

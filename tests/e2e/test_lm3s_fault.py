@@ -103,8 +103,9 @@ def identify_answers(port: int) -> bool:
         r = requests.post(
             f"http://127.0.0.1:{port}/wsman",
             data=body,
-            headers={"Content-Type": "application/soap+xml;charset=UTF-8"},
-            auth=(os.environ.get("WSBMC_USER", "admin"), os.environ.get("WSBMC_PASSWORD", "wsbmc-dev")),
+            # Anonymous, as WinRM's `Test-WSMan` asks: the image boots unprovisioned (it has
+            # `accounts`), with no account to log in as, and answers this all the same.
+            headers={"Content-Type": "application/soap+xml;charset=UTF-8", "WSMANIDENTIFY": "unauthenticated"},
             timeout=5,
         )
     except requests.RequestException:
