@@ -528,3 +528,42 @@ def test_a_login_flood_from_one_address_does_not_slow_a_console_on_another(tmp_p
                 p.kill()
                 p.join(timeout=10)
         a.stop()
+
+
+def test_a_flood_of_failed_logins_leaves_the_sel_its_records_and_room(tmp_path):
+    """Anybody who reaches the port can cause failed logins. They are logged only while the
+    SEL is under three quarters full (and in a full log in place of an older failed login):
+    a flood does not push out what was logged before it (the start, the sensors' events) nor
+    take the last quarter, and the agent's log says how many were left out. Three wrong logins
+    from each of six addresses (each under its source's back-off) meet an 8-record log that
+    holds 4."""
+    from test_hostile_state import _records
+
+    board = tmp_path / "board.toml"
+    board.write_text(
+        SIM_BOARD.read_text().replace("[sim]\n", '[sel]\ncapacity = 8\noverflow = "wrap"\n\n[sim]\n', 1)
+    )
+    a = Agent(board=board, control=tmp_path / "ctl.sock")
+    try:
+        a.sim("sel", "fill", "3")
+        deadline = time.monotonic() + 10
+        while len(_records(a)) < 4:
+            assert time.monotonic() < deadline, _records(a)
+            time.sleep(0.2)
+        before = _records(a)
+        assert len(before) == 4 and not any(r["sensor_type"] == 0x2A for r in before), before
+        env = enumerate_envelope(NUMERIC_SENSOR)
+        for source in range(2, 8):
+            for i in range(3):
+                status, _, _ = post_from(f"127.0.0.{source}", a, f"nobody{i}", "wrong-password", env)
+                assert status == 401
+        time.sleep(0.5)  # the log task has taken the last one
+        after = _records(a)
+        kinds = [(r["sensor_type"], r["data1"] & 0x0F) for r in after[4:]]
+        # Two failed logins bring the log to six of eight, the SEL sensor's "SEL Almost Full"
+        # (10h, offset 05h) is the seventh, and the last place is left to the rest.
+        assert after[:4] == before and kinds == [(0x2A, 0x02), (0x2A, 0x02), (0x10, 0x05)], after
+    finally:
+        a.stop()
+    err = a.proc.stderr.read().decode(errors="replace")
+    assert "failed logins not logged, to keep its records and room for other events" in err, err[-2000:]

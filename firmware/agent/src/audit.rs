@@ -34,7 +34,8 @@ use embedded_storage_async::nor_flash::MultiwriteNorFlash;
 #[cfg(feature = "accounts-store")]
 use minicbor::{Decode, Decoder, Encode, Encoder};
 use wsbmc_cim::AuditNames;
-use wsbmc_ipmi::sel::{RECORD_LEN, Record};
+use wsbmc_ipmi::SensorType;
+use wsbmc_ipmi::sel::{Body, RECORD_LEN, Record};
 use wsbmc_sel::{Added, Event, Sel, SelError};
 use wsbmc_store::Store;
 #[cfg(feature = "accounts-store")]
@@ -410,10 +411,34 @@ pub async fn load_pending<F: MultiwriteNorFlash>(
     pending
 }
 
+/// Session Audit's "Invalid Username or Password" (IPMI 2.0 table 42-3, sensor type 2Ah).
+const FAILED_LOGIN: u8 = 0x02;
+
+fn is_failed_login(sensor_type: u8, deassertion: bool, data1: u8) -> bool {
+    sensor_type == SensorType::SESSION_AUDIT.0 && !deassertion && data1 & 0x0F == FAILED_LOGIN
+}
+
+/// Whether `event` is a failed login the log leaves out. Anybody who reaches the port can
+/// cause failed logins; in a log that wraps (the bare-metal image keeps 32 records) a flood of
+/// them would otherwise push out what the sensors, the host and account changes logged. So a
+/// failed login is logged while the log is under three quarters full ("SEL Almost Full"),
+/// which leaves the last quarter to the rest and keeps the SEL sensor's own records from
+/// wrapping the log, and in a full log only in place of an older failed login. Locks, unlocks
+/// and account changes are logged as every event is, and a wrong password still counts
+/// towards its account's lock.
+pub fn crowds_out(sel: &Sel, event: &Event) -> bool {
+    is_failed_login(event.sensor_type, event.deassertion, event.data[0])
+        && wsbmc_sel::almost_full(sel.len(), sel.capacity())
+        && !(sel.is_full()
+            && sel.get(0).is_some_and(|r| match r.body {
+                Body::System(e) => is_failed_login(e.sensor_type, e.deassertion, e.data[0]),
+                _ => false,
+            }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    #[cfg(feature = "accounts-store")]
     use alloc::vec;
     use wsbmc_ipmi::sel::examples::SYSTEM;
 
@@ -500,6 +525,67 @@ mod tests {
             // Oldest change first.
             assert_eq!(pending[0].1, Some(event(0)));
             assert_eq!(pending[15].1, Some(event(15)));
+        });
+    }
+
+    /// A flood of failed logins fills a log to three quarters and no further, and in a full
+    /// log takes only the place of an older failed login: the records logged before it, and
+    /// the room for those after it, stay.
+    #[test]
+    fn failed_logins_never_push_another_record_out_of_the_log() {
+        use wsbmc_sel::{OverflowPolicy, SelConfig};
+        let event = |sensor_type: u8, data1: u8| Event {
+            generator: wsbmc_ipmi::sel::GeneratorId::BMC,
+            sensor_type,
+            sensor_number: 1,
+            deassertion: false,
+            event_type: wsbmc_ipmi::sel::EventType::SENSOR_SPECIFIC,
+            data: [data1, 0, 0],
+        };
+        let (threshold, failed, lock) = (event(0x01, 0x59), event(0x2A, 0xF2), event(0x2A, 0xF3));
+        let (t, f, l) = ((0x01, 0x59), (0x2A, 0xF2), (0x2A, 0xF3));
+        futures_lite::future::block_on(async {
+            let (mut map, mut queue) = (vec![0xFF; 1024], vec![0xFF; 1536]);
+            let mut store = Store::blank(
+                wsbmc_store::RamFlash::<512>::new(&mut map),
+                wsbmc_store::RamFlash::<512>::new(&mut queue),
+            )
+            .await
+            .unwrap();
+            let config = SelConfig {
+                capacity: 8,
+                policy: OverflowPolicy::Wrap,
+                bmc: Default::default(),
+            };
+            let mut sel = Sel::fresh(&store, config).unwrap();
+            let kinds = |sel: &Sel| -> Vec<(u8, u8)> {
+                sel.iter()
+                    .map(|r| match r.body {
+                        Body::System(e) => (e.sensor_type, e.data[0]),
+                        _ => (0, 0),
+                    })
+                    .collect()
+            };
+            let mut log = async |sel: &mut Sel, events: &[&Event]| {
+                for e in events {
+                    if !crowds_out(sel, e) {
+                        sel.add(&mut store, e, 0).await.unwrap();
+                    }
+                }
+                kinds(sel)
+            };
+            log(&mut sel, &[&threshold, &lock]).await;
+            let flood = [&failed; 20];
+            assert_eq!(log(&mut sel, &flood).await, [t, l, f, f, f, f]);
+            // The last quarter is the others', and a full log wraps past its oldest for them.
+            assert_eq!(
+                log(&mut sel, &[&threshold, &threshold, &lock]).await,
+                [l, f, f, f, f, t, t, l]
+            );
+            assert_eq!(log(&mut sel, &flood).await, [l, f, f, f, f, t, t, l]);
+            // Once the oldest record is a failed login, the next one may take its place.
+            log(&mut sel, &[&lock]).await;
+            assert_eq!(log(&mut sel, &[&failed]).await, [f, f, f, t, t, l, l, f]);
         });
     }
 

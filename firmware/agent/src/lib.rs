@@ -807,7 +807,7 @@ impl Agent {
         }
         if capacity > 0 && len >= capacity {
             states |= 1 << wsbmc_sel::EVENT_LOG_FULL;
-        } else if capacity > 0 && len * 4 >= capacity * 3 {
+        } else if wsbmc_sel::almost_full(len, capacity) {
             states |= 1 << wsbmc_sel::EVENT_LOG_ALMOST_FULL;
         }
         let now = now_ms();
@@ -975,6 +975,9 @@ impl Agent {
             }
             self.set_bmc_sensor(BmcSensor::SystemEvent, 1 << wsbmc_sel::SYSTEM_EVENT_BOOT);
             let mut cleared = lost;
+            // Failed logins left out of the full log (`audit::crowds_out`), for the warning.
+            #[cfg(feature = "accounts")]
+            let mut unlogged: u32 = 0;
             // Records since the last checkpoint: a mark every few records bounds how many of the
             // newest could be lost unnoticed, at one map write per CHECKPOINT_EVERY records. It
             // starts due, so the log is marked once it has started, before the first command.
@@ -1013,6 +1016,17 @@ impl Agent {
                     LogCmd::Event(event) => (event, None),
                     #[cfg(not(feature = "accounts"))]
                     LogCmd::Event(event) => (event, ()),
+                    #[cfg(feature = "accounts")]
+                    LogCmd::Audit(event, _) if audit::crowds_out(&sel, &event) => {
+                        unlogged = unlogged.saturating_add(1);
+                        if unlogged.is_power_of_two() {
+                            wsbmc_log::warn!(
+                                "SEL almost full: {} failed logins not logged, to keep its records and room for other events",
+                                unlogged
+                            );
+                        }
+                        continue;
+                    }
                     #[cfg(feature = "accounts")]
                     LogCmd::Audit(event, names) => (event, Some(names)),
                     LogCmd::Clear => {

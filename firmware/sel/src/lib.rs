@@ -47,8 +47,8 @@ pub mod watcher;
 
 pub use watcher::{
     BmcSensors, EVENT_LOG_ALMOST_FULL, EVENT_LOG_CLEARED, EVENT_LOG_FULL, HostPower,
-    SYSTEM_EVENT_BOOT, bmc_started, discrete_events, host_power, log_cleared, power_unit_offset,
-    threshold_events,
+    SYSTEM_EVENT_BOOT, almost_full, bmc_started, discrete_events, host_power, log_cleared,
+    power_unit_offset, threshold_events,
 };
 
 /// What happens when the log is full.

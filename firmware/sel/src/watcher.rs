@@ -273,6 +273,11 @@ impl BmcSensors {
 pub const EVENT_LOG_FULL: u8 = 0x04;
 pub const EVENT_LOG_ALMOST_FULL: u8 = 0x05;
 
+/// Whether a log of `len` records in `capacity` has reached "SEL Almost Full": three quarters.
+pub fn almost_full(len: usize, capacity: usize) -> bool {
+    capacity > 0 && len * 4 >= capacity * 3
+}
+
 /// A host power transition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HostPower {
