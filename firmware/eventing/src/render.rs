@@ -27,6 +27,7 @@ pub fn expires_text(e: Expires) -> String {
     let mut s = String::new();
     match e {
         Expires::After(ms) => crate::datetime::format_duration(ms, &mut s),
+        #[cfg(feature = "datetime")]
         Expires::At(unix) => crate::datetime::format(unix, &mut s),
     }
     s
