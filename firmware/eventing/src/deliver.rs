@@ -19,7 +19,6 @@
 //!   `wsman:DeliveryRefused` ends it at once, without SubscriptionEnd (as WinRM does,
 //!   reference/deploy.md §3).
 
-use alloc::collections::VecDeque;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -194,16 +193,13 @@ pub fn classify(
 }
 
 /// The oldest `n` queued events (fewer if the queue holds fewer), taken off the queue: for a
-/// Pull, an Events batch and a single Event alike, one out-of-line copy. By pop_front rather
-/// than drain: drain's drop glue and its collect were 0.9 KiB of the bare-metal image's Push.
+/// Pull, an Events batch and a single Event alike, one out-of-line copy. The rest split off
+/// into a queue of their own, not drained: drain's drop glue and its collect were 0.9 KiB of
+/// the bare-metal image's Push.
 #[inline(never)]
-fn take_oldest(queue: &mut VecDeque<Event>, n: usize) -> Vec<Event> {
-    let mut events = Vec::with_capacity(n);
-    for _ in 0..n {
-        if let Some(e) = queue.pop_front() {
-            events.push(e);
-        }
-    }
+fn take_oldest(queue: &mut Vec<Event>, n: usize) -> Vec<Event> {
+    let mut events = core::mem::take(queue);
+    *queue = events.split_off(n.min(events.len()));
     events
 }
 
@@ -296,7 +292,7 @@ impl Subscription {
         } else if self.dropped > 0 {
             (DeliveryKind::DroppedEvents(self.dropped), Vec::new())
         } else if self.terms.mode == DeliveryMode::Events && !self.queue.is_empty() {
-            let oldest = self.queue.front().map_or(now, |e| e.queued_ms);
+            let oldest = self.queue.first().map_or(now, |e| e.queued_ms);
             let max = self.max_elements(cfg);
             // Events that fit one envelope, up to MaxElements.
             let mut size = frame_len(self);
@@ -340,7 +336,7 @@ impl Subscription {
             State::Idle { last_sent_ms } => {
                 let batch = if self.terms.mode == DeliveryMode::Events {
                     self.queue
-                        .front()
+                        .first()
                         .map(|e| e.queued_ms.saturating_add(self.max_time(cfg)))
                 } else {
                     None
@@ -504,6 +500,19 @@ mod tests {
     use crate::subscribe::{ConnectionRetry, Endpoint, Subscribe};
     use crate::table::Clock;
     use crate::table::tests_support::terms;
+
+    #[test]
+    fn take_oldest_takes_from_the_front_and_at_most_what_is_queued() {
+        let mut q: Vec<Event> = (1..=4)
+            .map(|i| Event::new(Some(i), "urn:a", "<x/>"))
+            .collect();
+        let ids = |v: &[Event]| v.iter().map(|e| e.record_id).collect::<Vec<_>>();
+        assert_eq!(ids(&take_oldest(&mut q, 1)), [Some(1)]);
+        assert_eq!(ids(&q), [Some(2), Some(3), Some(4)]);
+        assert_eq!(ids(&take_oldest(&mut q, 9)), [Some(2), Some(3), Some(4)]);
+        assert!(q.is_empty());
+        assert!(take_oldest(&mut q, 1).is_empty());
+    }
 
     fn table_with(mode: DeliveryMode, edit: impl FnOnce(&mut Subscribe)) -> (Table, String) {
         table_cfg(Config::default(), mode, edit)

@@ -7,7 +7,6 @@
 //! probed.
 
 use alloc::borrow::Cow;
-use alloc::collections::VecDeque;
 use alloc::rc::Rc;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -159,7 +158,7 @@ pub struct Subscription {
     /// The expiry as granted, in the form the subscriber asked for (for the responses).
     pub granted: Expires,
     /// Events not yet handed to the delivery task.
-    pub(crate) queue: VecDeque<Event>,
+    pub(crate) queue: Vec<Event>,
     /// Events dropped (queue overflow, oversize) and not yet reported with DroppedEvents.
     pub dropped: u32,
     /// The SEL RecordID of the last event delivered: the bookmark.
@@ -363,7 +362,7 @@ impl Table {
             terms,
             expires_at,
             granted,
-            queue: VecDeque::new(),
+            queue: Vec::new(),
             dropped: 0,
             last_record: None,
             manager: None,
@@ -455,10 +454,12 @@ impl Table {
                 continue;
             }
             if s.queue.len() >= cap {
-                s.queue.pop_front();
+                // At most `max_queue` (32) events: shifting them is cheaper in flash than a
+                // ring buffer's own code.
+                s.queue.remove(0);
                 s.dropped = s.dropped.saturating_add(1);
             }
-            s.queue.push_back(event.clone());
+            s.queue.push(event.clone());
         }
     }
 
