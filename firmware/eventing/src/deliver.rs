@@ -225,6 +225,12 @@ impl Subscription {
             .unwrap_or(cfg.default_envelope_size) as usize
     }
 
+    /// Whether its events go in batches (Events mode). Without the `events` feature a
+    /// [`crate::Source`] refuses that mode, so the batching code is left out of the build.
+    fn batches(&self) -> bool {
+        self.terms.mode.built() && self.terms.mode == DeliveryMode::Events
+    }
+
     /// The events of the message in flight (or waiting to be retried).
     pub fn in_flight(&self) -> &[Event] {
         match &self.state {
@@ -291,7 +297,7 @@ impl Subscription {
             )
         } else if self.dropped > 0 {
             (DeliveryKind::DroppedEvents(self.dropped), Vec::new())
-        } else if self.terms.mode == DeliveryMode::Events && !self.queue.is_empty() {
+        } else if self.batches() && !self.queue.is_empty() {
             let oldest = self.queue.first().map_or(now, |e| e.queued_ms);
             let max = self.max_elements(cfg);
             // Events that fit one envelope, up to MaxElements.
@@ -334,7 +340,7 @@ impl Subscription {
             State::InFlight { .. } => None,
             State::Backoff { until, .. } => Some(*until),
             State::Idle { last_sent_ms } => {
-                let batch = if self.terms.mode == DeliveryMode::Events {
+                let batch = if self.batches() {
                     self.queue
                         .first()
                         .map(|e| e.queued_ms.saturating_add(self.max_time(cfg)))
@@ -635,6 +641,7 @@ mod tests {
         assert_eq!(t.get(&id).unwrap().last_record, Some(1));
     }
 
+    #[cfg(feature = "events")]
     #[test]
     fn events_batches_by_max_elements_and_max_time() {
         let (mut t, id) = table_with(DeliveryMode::Events, |r| {
@@ -665,6 +672,7 @@ mod tests {
         assert_eq!(t.get(&id).unwrap().in_flight().len(), 1);
     }
 
+    #[cfg(feature = "events")]
     #[test]
     fn events_batches_by_max_envelope_size() {
         let (mut t, id) = table_with(DeliveryMode::Events, |r| {
@@ -729,6 +737,7 @@ mod tests {
         assert_eq!(t.poll(3).unwrap().kind, DeliveryKind::DroppedEvents(1));
     }
 
+    #[cfg(feature = "events")]
     #[test]
     fn heartbeats_when_idle_only() {
         let (mut t, id) = table_with(DeliveryMode::Events, |r| r.heartbeat_ms = Some(10_000));

@@ -338,6 +338,7 @@ mod tests {
         assert!(!s.contains("Bookmark"));
     }
 
+    #[cfg(feature = "events")]
     #[test]
     fn heartbeat_carries_the_last_bookmark() {
         let (mut t, id) = table(DeliveryMode::Events);

@@ -60,6 +60,13 @@ impl DeliveryMode {
         }
     }
 
+    /// Whether this build delivers in the mode: Events (batches) only with the `events`
+    /// feature. The bare-metal image offers no Events mode (one event is rendered at a time
+    /// there), so it leaves the batching out of its delivery code.
+    pub const fn built(self) -> bool {
+        cfg!(feature = "events") || !matches!(self, Self::Events)
+    }
+
     /// Whether the sink must answer each delivery with `wsman:Ack` (DSP0226: PushWithAck and
     /// Events).
     pub const fn acked(self) -> bool {

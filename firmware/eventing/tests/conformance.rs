@@ -150,6 +150,7 @@ fn wec_events_with_kerberos_and_an_event_log_query_is_refused() {
     assert!(e.message.unwrap().contains("spnego-kerberos"));
 }
 
+#[cfg(feature = "events")]
 #[test]
 fn wec_events_with_basic_and_wql_is_accepted_and_delivers_batches() {
     let terms = parse(&fixture("wec-subscribe-events-basic-wql.xml")).unwrap();
