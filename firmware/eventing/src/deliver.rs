@@ -32,7 +32,8 @@ use wsbmc_wsman::{Fault, FaultKind};
 pub enum DeliveryKind {
     /// One event (Push, PushWithAck): Action is the event's.
     Event,
-    /// A `wsman:Events` batch.
+    /// A `wsman:Events` batch (feature `events`).
+    #[cfg(feature = "events")]
     Events,
     Heartbeat,
     /// `wsman:DroppedEvents` reporting this many.
@@ -208,6 +209,7 @@ impl Subscription {
         self.terms.connection_retry.unwrap_or(cfg.default_retry)
     }
 
+    #[cfg(feature = "events")]
     fn max_elements(&self, cfg: &Config) -> usize {
         self.terms
             .max_elements
@@ -297,7 +299,33 @@ impl Subscription {
             )
         } else if self.dropped > 0 {
             (DeliveryKind::DroppedEvents(self.dropped), Vec::new())
-        } else if self.batches() && !self.queue.is_empty() {
+        } else if !self.queue.is_empty() {
+            let (kind, n) = self.due_events(now, cfg, budget)?;
+            (kind, take_oldest(&mut self.queue, n))
+        } else if self
+            .terms
+            .heartbeat_ms
+            .is_some_and(|h| now.saturating_sub(last_sent_ms) >= h)
+        {
+            (DeliveryKind::Heartbeat, Vec::new())
+        } else {
+            return None;
+        };
+        self.state = State::InFlight {
+            kind,
+            events,
+            attempt: 0,
+        };
+        Some((kind, 0))
+    }
+
+    /// What the queue sends now: its oldest event, or in Events mode (feature `events`) the
+    /// batch that fits one envelope, up to MaxElements, once it is full or the oldest has
+    /// waited MaxTime (`None` until then).
+    #[cfg_attr(not(feature = "events"), allow(unused_variables))]
+    fn due_events(&self, now: u64, cfg: &Config, budget: usize) -> Option<(DeliveryKind, usize)> {
+        #[cfg(feature = "events")]
+        if self.terms.mode == DeliveryMode::Events {
             let oldest = self.queue.first().map_or(now, |e| e.queued_ms);
             let max = self.max_elements(cfg);
             // Events that fit one envelope, up to MaxElements.
@@ -314,24 +342,9 @@ impl Subscription {
             if !full && now.saturating_sub(oldest) < self.max_time(cfg) {
                 return None;
             }
-            (DeliveryKind::Events, take_oldest(&mut self.queue, n))
-        } else if !self.queue.is_empty() {
-            (DeliveryKind::Event, take_oldest(&mut self.queue, 1))
-        } else if self
-            .terms
-            .heartbeat_ms
-            .is_some_and(|h| now.saturating_sub(last_sent_ms) >= h)
-        {
-            (DeliveryKind::Heartbeat, Vec::new())
-        } else {
-            return None;
-        };
-        self.state = State::InFlight {
-            kind,
-            events,
-            attempt: 0,
-        };
-        Some((kind, 0))
+            return Some((DeliveryKind::Events, n));
+        }
+        Some((DeliveryKind::Event, 1))
     }
 
     /// The earliest time something becomes due without a new event.
