@@ -62,7 +62,7 @@ pub(crate) fn subscription_view(
     now_ms: u64,
 ) -> wsbmc_cim::subscription::SubscriptionView {
     use wsbmc_cim::subscription::{Mode, SinkAuth, SubscriptionView};
-    use wsbmc_eventing::subscribe::{AuthScheme, ContentEncoding, Expires};
+    use wsbmc_eventing::subscribe::{AuthScheme, ContentEncoding};
     let t = &sub.terms;
     SubscriptionView {
         id: sub.id.clone(),
@@ -82,10 +82,7 @@ pub(crate) fn subscription_view(
             ContentEncoding::Utf8 => "UTF-8",
             ContentEncoding::Utf16 => "UTF-16",
         }),
-        duration_s: match sub.granted {
-            Expires::After(ms) => Some(ms / 1000),
-            Expires::At(_) => None,
-        },
+        duration_s: sub.granted.duration_ms().map(|ms| ms / 1000),
         remaining_s: sub.remaining_ms(now_ms) / 1000,
     }
 }

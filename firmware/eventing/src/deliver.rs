@@ -19,7 +19,6 @@
 //!   `wsman:DeliveryRefused` ends it at once, without SubscriptionEnd (as WinRM does,
 //!   reference/deploy.md §3).
 
-use alloc::collections::VecDeque;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -33,7 +32,8 @@ use wsbmc_wsman::{Fault, FaultKind};
 pub enum DeliveryKind {
     /// One event (Push, PushWithAck): Action is the event's.
     Event,
-    /// A `wsman:Events` batch.
+    /// A `wsman:Events` batch (feature `events`).
+    #[cfg(feature = "events")]
     Events,
     Heartbeat,
     /// `wsman:DroppedEvents` reporting this many.
@@ -194,16 +194,13 @@ pub fn classify(
 }
 
 /// The oldest `n` queued events (fewer if the queue holds fewer), taken off the queue: for a
-/// Pull, an Events batch and a single Event alike, one out-of-line copy. By pop_front rather
-/// than drain: drain's drop glue and its collect were 0.9 KiB of the bare-metal image's Push.
+/// Pull, an Events batch and a single Event alike, one out-of-line copy. The rest split off
+/// into a queue of their own, not drained: drain's drop glue and its collect were 0.9 KiB of
+/// the bare-metal image's Push.
 #[inline(never)]
-fn take_oldest(queue: &mut VecDeque<Event>, n: usize) -> Vec<Event> {
-    let mut events = Vec::with_capacity(n);
-    for _ in 0..n {
-        if let Some(e) = queue.pop_front() {
-            events.push(e);
-        }
-    }
+fn take_oldest(queue: &mut Vec<Event>, n: usize) -> Vec<Event> {
+    let mut events = core::mem::take(queue);
+    *queue = events.split_off(n.min(events.len()));
     events
 }
 
@@ -212,6 +209,7 @@ impl Subscription {
         self.terms.connection_retry.unwrap_or(cfg.default_retry)
     }
 
+    #[cfg(feature = "events")]
     fn max_elements(&self, cfg: &Config) -> usize {
         self.terms
             .max_elements
@@ -227,6 +225,12 @@ impl Subscription {
         self.terms
             .max_envelope_size
             .unwrap_or(cfg.default_envelope_size) as usize
+    }
+
+    /// Whether its events go in batches (Events mode). Without the `events` feature a
+    /// [`crate::Source`] refuses that mode, so the batching code is left out of the build.
+    fn batches(&self) -> bool {
+        self.terms.mode.built() && self.terms.mode == DeliveryMode::Events
     }
 
     /// The events of the message in flight (or waiting to be retried).
@@ -295,26 +299,9 @@ impl Subscription {
             )
         } else if self.dropped > 0 {
             (DeliveryKind::DroppedEvents(self.dropped), Vec::new())
-        } else if self.terms.mode == DeliveryMode::Events && !self.queue.is_empty() {
-            let oldest = self.queue.front().map_or(now, |e| e.queued_ms);
-            let max = self.max_elements(cfg);
-            // Events that fit one envelope, up to MaxElements.
-            let mut size = frame_len(self);
-            let mut n = 0;
-            for e in self.queue.iter().take(max) {
-                if size + event_len(e) > budget {
-                    break;
-                }
-                size += event_len(e);
-                n += 1;
-            }
-            let full = n == max || n < self.queue.len();
-            if !full && now.saturating_sub(oldest) < self.max_time(cfg) {
-                return None;
-            }
-            (DeliveryKind::Events, take_oldest(&mut self.queue, n))
         } else if !self.queue.is_empty() {
-            (DeliveryKind::Event, take_oldest(&mut self.queue, 1))
+            let (kind, n) = self.due_events(now, cfg, budget)?;
+            (kind, take_oldest(&mut self.queue, n))
         } else if self
             .terms
             .heartbeat_ms
@@ -332,15 +319,43 @@ impl Subscription {
         Some((kind, 0))
     }
 
+    /// What the queue sends now: its oldest event, or in Events mode (feature `events`) the
+    /// batch that fits one envelope, up to MaxElements, once it is full or the oldest has
+    /// waited MaxTime (`None` until then).
+    #[cfg_attr(not(feature = "events"), allow(unused_variables))]
+    fn due_events(&self, now: u64, cfg: &Config, budget: usize) -> Option<(DeliveryKind, usize)> {
+        #[cfg(feature = "events")]
+        if self.terms.mode == DeliveryMode::Events {
+            let oldest = self.queue.first().map_or(now, |e| e.queued_ms);
+            let max = self.max_elements(cfg);
+            // Events that fit one envelope, up to MaxElements.
+            let mut size = frame_len(self);
+            let mut n = 0;
+            for e in self.queue.iter().take(max) {
+                if size + event_len(e) > budget {
+                    break;
+                }
+                size += event_len(e);
+                n += 1;
+            }
+            let full = n == max || n < self.queue.len();
+            if !full && now.saturating_sub(oldest) < self.max_time(cfg) {
+                return None;
+            }
+            return Some((DeliveryKind::Events, n));
+        }
+        Some((DeliveryKind::Event, 1))
+    }
+
     /// The earliest time something becomes due without a new event.
     fn wakeup(&self, cfg: &Config) -> u64 {
         let timer = match &self.state {
             State::InFlight { .. } => None,
             State::Backoff { until, .. } => Some(*until),
             State::Idle { last_sent_ms } => {
-                let batch = if self.terms.mode == DeliveryMode::Events {
+                let batch = if self.batches() {
                     self.queue
-                        .front()
+                        .first()
                         .map(|e| e.queued_ms.saturating_add(self.max_time(cfg)))
                 } else {
                     None
@@ -505,6 +520,19 @@ mod tests {
     use crate::table::Clock;
     use crate::table::tests_support::terms;
 
+    #[test]
+    fn take_oldest_takes_from_the_front_and_at_most_what_is_queued() {
+        let mut q: Vec<Event> = (1..=4)
+            .map(|i| Event::new(Some(i), "urn:a", "<x/>"))
+            .collect();
+        let ids = |v: &[Event]| v.iter().map(|e| e.record_id).collect::<Vec<_>>();
+        assert_eq!(ids(&take_oldest(&mut q, 1)), [Some(1)]);
+        assert_eq!(ids(&q), [Some(2), Some(3), Some(4)]);
+        assert_eq!(ids(&take_oldest(&mut q, 9)), [Some(2), Some(3), Some(4)]);
+        assert!(q.is_empty());
+        assert!(take_oldest(&mut q, 1).is_empty());
+    }
+
     fn table_with(mode: DeliveryMode, edit: impl FnOnce(&mut Subscribe)) -> (Table, String) {
         table_cfg(Config::default(), mode, edit)
     }
@@ -626,6 +654,7 @@ mod tests {
         assert_eq!(t.get(&id).unwrap().last_record, Some(1));
     }
 
+    #[cfg(feature = "events")]
     #[test]
     fn events_batches_by_max_elements_and_max_time() {
         let (mut t, id) = table_with(DeliveryMode::Events, |r| {
@@ -656,6 +685,7 @@ mod tests {
         assert_eq!(t.get(&id).unwrap().in_flight().len(), 1);
     }
 
+    #[cfg(feature = "events")]
     #[test]
     fn events_batches_by_max_envelope_size() {
         let (mut t, id) = table_with(DeliveryMode::Events, |r| {
@@ -720,6 +750,7 @@ mod tests {
         assert_eq!(t.poll(3).unwrap().kind, DeliveryKind::DroppedEvents(1));
     }
 
+    #[cfg(feature = "events")]
     #[test]
     fn heartbeats_when_idle_only() {
         let (mut t, id) = table_with(DeliveryMode::Events, |r| r.heartbeat_ms = Some(10_000));

@@ -115,6 +115,7 @@ fn encode_into(e: &mut Enc<'_>, sub: &Subscription, clock: Clock) -> EncResult {
     e.u64(sub.remaining_ms(now_ms))?;
     match sub.granted {
         Expires::After(ms) => e.array(2)?.u8(0)?.u64(ms)?,
+        #[cfg(feature = "datetime")]
         Expires::At(at) => e.array(2)?.u8(1)?.u64(at)?,
     };
     opt(e, t.heartbeat_ms, |e, v| e.u64(v).map(|_| ()))?;
@@ -282,6 +283,7 @@ pub fn decode_at(
     r.array(2)?;
     let granted = match r.d.u8()? {
         0 => Expires::After(r.d.u64()?),
+        #[cfg(feature = "datetime")]
         1 => Expires::At(r.d.u64()?),
         _ => return Err(PersistError::Corrupt),
     };

@@ -27,6 +27,7 @@ pub fn expires_text(e: Expires) -> String {
     let mut s = String::new();
     match e {
         Expires::After(ms) => crate::datetime::format_duration(ms, &mut s),
+        #[cfg(feature = "datetime")]
         Expires::At(unix) => crate::datetime::format(unix, &mut s),
     }
     s
@@ -86,6 +87,7 @@ pub fn delivery_action(sub: &Subscription, kind: DeliveryKind) -> &str {
             .in_flight()
             .first()
             .map_or(ns::EVENT, |e| e.action.as_ref()),
+        #[cfg(feature = "events")]
         DeliveryKind::Events => ns::EVENTS,
         DeliveryKind::Heartbeat => ns::HEARTBEAT,
         DeliveryKind::DroppedEvents(_) => ns::DROPPED_EVENTS,
@@ -226,6 +228,7 @@ pub fn delivery_from(
                 event_body(out, e, backlog);
             }
         }
+        #[cfg(feature = "events")]
         DeliveryKind::Events => {
             out.open("w:Events", &[]);
             event_items(out, sub.in_flight(), backlog);
@@ -258,7 +261,6 @@ pub fn delivery_from(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::deliver::Outcome;
     use crate::subscribe::{DeliveryMode, RefParam};
     use crate::table::tests_support::terms;
     use crate::table::{Clock, Config, Event, Table};
@@ -337,12 +339,17 @@ mod tests {
         assert!(!s.contains("Bookmark"));
     }
 
+    #[cfg(feature = "events")]
     #[test]
     fn heartbeat_carries_the_last_bookmark() {
         let (mut t, id) = table(DeliveryMode::Events);
         t.offer(Event::new(Some(3), "urn:a", "<x/>"), 0, |_| true);
         assert_eq!(t.poll(30_000).unwrap().kind, DeliveryKind::Events);
-        t.complete(&id, Outcome::Accepted { acked: true }, 30_000);
+        t.complete(
+            &id,
+            crate::deliver::Outcome::Accepted { acked: true },
+            30_000,
+        );
         // The same subscription with heartbeats, as the store would give it back.
         let mut sub = t.get(&id).unwrap().clone();
         sub.terms.heartbeat_ms = Some(1_000);

@@ -175,7 +175,7 @@ impl View<'_> {
         })?;
         let limits = src.table.borrow().config().limits;
         let terms = subscribe::parse(body, req.header, &limits)?;
-        if !src.modes.contains(&terms.mode) {
+        if !src.modes.contains(&terms.mode) || !terms.mode.built() {
             return Err(refusal(
                 FaultKind::DeliveryModeRequestedUnavailable,
                 if src.modes == [DeliveryMode::Pull] {

@@ -60,6 +60,13 @@ impl DeliveryMode {
         }
     }
 
+    /// Whether this build delivers in the mode: Events (batches) only with the `events`
+    /// feature. The bare-metal image offers no Events mode (one event is rendered at a time
+    /// there), so it leaves the batching out of its delivery code.
+    pub const fn built(self) -> bool {
+        cfg!(feature = "events") || !matches!(self, Self::Events)
+    }
+
     /// Whether the sink must answer each delivery with `wsman:Ack` (DSP0226: PushWithAck and
     /// Events).
     pub const fn acked(self) -> bool {
@@ -114,8 +121,22 @@ impl Endpoint {
 pub enum Expires {
     /// An `xs:duration` from now, in ms.
     After(u64),
-    /// An `xs:dateTime`, in ms since the Unix epoch.
+    /// An `xs:dateTime`, in ms since the Unix epoch. Only with `datetime`: without it no
+    /// request can ask for one, and the image that leaves it out (the bare-metal one) then
+    /// carries neither the date-time writer nor the wall-clock arms of the table for nothing.
+    #[cfg(feature = "datetime")]
     At(u64),
+}
+
+impl Expires {
+    /// The duration asked, in ms; `None` for a date-time.
+    pub fn duration_ms(self) -> Option<u64> {
+        match self {
+            Expires::After(ms) => Some(ms),
+            #[cfg(feature = "datetime")]
+            Expires::At(_) => None,
+        }
+    }
 }
 
 /// A `w:Bookmark` the subscriber sent back to resume.

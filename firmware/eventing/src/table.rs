@@ -7,7 +7,6 @@
 //! probed.
 
 use alloc::borrow::Cow;
-use alloc::collections::VecDeque;
 use alloc::rc::Rc;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -159,7 +158,7 @@ pub struct Subscription {
     /// The expiry as granted, in the form the subscriber asked for (for the responses).
     pub granted: Expires,
     /// Events not yet handed to the delivery task.
-    pub(crate) queue: VecDeque<Event>,
+    pub(crate) queue: Vec<Event>,
     /// Events dropped (queue overflow, oversize) and not yet reported with DroppedEvents.
     pub dropped: u32,
     /// The SEL RecordID of the last event delivered: the bookmark.
@@ -201,6 +200,7 @@ fn grant(req: Option<Expires>, clock: Clock, cfg: &Config) -> Result<(u64, Expir
             let ms = ms.min(cfg.max_expiry_ms);
             (ms, Expires::After(ms))
         }
+        #[cfg(feature = "datetime")]
         Some(Expires::At(at)) => {
             let Some(unix) = clock.unix_ms else {
                 return Err(refusal(
@@ -362,7 +362,7 @@ impl Table {
             terms,
             expires_at,
             granted,
-            queue: VecDeque::new(),
+            queue: Vec::new(),
             dropped: 0,
             last_record: None,
             manager: None,
@@ -403,6 +403,7 @@ impl Table {
             .ok_or_else(|| unknown(FaultKind::DestinationUnreachable))?;
         let left = s.remaining_ms(clock.now_ms);
         Ok(match (s.granted, clock.unix_ms) {
+            #[cfg(feature = "datetime")]
             (Expires::At(_), Some(unix)) => Expires::At(unix.saturating_add(left)),
             _ => Expires::After(left),
         })
@@ -453,10 +454,12 @@ impl Table {
                 continue;
             }
             if s.queue.len() >= cap {
-                s.queue.pop_front();
+                // At most `max_queue` (32) events: shifting them is cheaper in flash than a
+                // ring buffer's own code.
+                s.queue.remove(0);
                 s.dropped = s.dropped.saturating_add(1);
             }
-            s.queue.push_back(event.clone());
+            s.queue.push(event.clone());
         }
     }
 
@@ -618,7 +621,7 @@ mod tests {
     }
 
     #[test]
-    fn expiry_duration_is_capped_and_date_time_needs_a_wall_clock() {
+    fn expiry_duration_is_capped() {
         let mut t = Table::new(Config {
             max_expiry_ms: 10_000,
             ..Config::default()
@@ -631,7 +634,17 @@ mod tests {
             .unwrap();
         assert_eq!(s.granted, Expires::After(10_000));
         assert_eq!(s.expires_at, 10_005);
+    }
 
+    #[cfg(feature = "datetime")]
+    #[test]
+    fn date_time_expiry_needs_a_wall_clock() {
+        let mut t = Table::new(Config {
+            max_expiry_ms: 10_000,
+            ..Config::default()
+        });
+        let mut r = counter();
+        let mut req = terms(DeliveryMode::Push);
         req.expires = Some(Expires::At(2_000_000));
         let e = t
             .subscribe(req.clone(), "u", Clock::monotonic(0), &mut r)

@@ -16,7 +16,7 @@
 use std::path::PathBuf;
 
 use wsbmc_eventing::deliver::EndReason;
-use wsbmc_eventing::subscribe::{self, AuthScheme, ContentEncoding, EnvelopePolicy, Expires};
+use wsbmc_eventing::subscribe::{self, AuthScheme, Expires};
 use wsbmc_eventing::{
     Bookmark, Clock, Config, DeliveryKind, DeliveryMode, Event, Outcome, Subscribe, Table, ns,
     render,
@@ -150,8 +150,10 @@ fn wec_events_with_kerberos_and_an_event_log_query_is_refused() {
     assert!(e.message.unwrap().contains("spnego-kerberos"));
 }
 
+#[cfg(feature = "events")]
 #[test]
 fn wec_events_with_basic_and_wql_is_accepted_and_delivers_batches() {
+    use wsbmc_eventing::subscribe::{ContentEncoding, EnvelopePolicy};
     let terms = parse(&fixture("wec-subscribe-events-basic-wql.xml")).unwrap();
     assert_eq!(terms.mode, DeliveryMode::Events);
     assert_eq!(terms.heartbeat_ms, Some(3_600_000));

@@ -303,8 +303,9 @@ fn push_modes_are_refused_where_only_pull_is_delivered() {
     assert!(h.source.table().borrow().is_empty());
 }
 
-/// Needs `push`: without it the crate refuses every mode but Pull (the test above).
-#[cfg(feature = "push")]
+/// Needs `events` (and so `push`): without it the crate refuses Events (the test below), and
+/// without `push` every mode but Pull (the test above).
+#[cfg(feature = "events")]
 #[test]
 fn consoles_subscribe_envelopes_are_accepted_where_their_mode_is_delivered() {
     let mut h = Harness::new(ALL_MODES, Config::default());
@@ -319,6 +320,20 @@ fn consoles_subscribe_envelopes_are_accepted_where_their_mode_is_delivered() {
     let (kind, reply) = h.send(&fixture("wec-subscribe-events.xml"));
     assert_eq!(kind, ReplyKind::Fault);
     check("fault-wec-kerberos", &reply);
+}
+
+/// The bare-metal image's build: push without batches. Events is refused even where the
+/// source is told to offer it, as a mode it does not offer is; PushWithAck is taken.
+#[cfg(all(feature = "push", not(feature = "events")))]
+#[test]
+fn events_mode_is_refused_by_a_build_without_it() {
+    let mut h = Harness::new(ALL_MODES, Config::default());
+    let (kind, reply) = h.send(&fixture("wec-subscribe-events-basic-wql.xml"));
+    assert_eq!(kind, ReplyKind::Fault);
+    assert_eq!(subcode(&reply), "e:DeliveryModeRequestedUnavailable");
+    assert!(h.source.table().borrow().is_empty());
+    let (kind, reply) = h.send(&fixture("wseventmgr-subscribe-pushwithack.xml"));
+    assert_eq!(kind, ReplyKind::Success, "{reply}");
 }
 
 #[test]

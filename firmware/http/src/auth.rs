@@ -457,6 +457,12 @@ pub fn claimed_user(authorization: &str) -> Option<String> {
     }
 }
 
+/// A decoded Basic credential split at its first colon: (user, password).
+fn basic_pair(decoded: &[u8]) -> Option<(&[u8], &[u8])> {
+    let colon = decoded.iter().position(|&b| b == b':')?;
+    Some((decoded.get(..colon)?, decoded.get(colon + 1..)?))
+}
+
 /// PBKDF2-HMAC-SHA256 as accounts use it, for a thread that runs derivations off the executor.
 pub fn derive_key(input: &[u8], salt: &[u8], iterations: u32) -> [u8; DERIVED_KEY_LEN] {
     derive(input, salt, iterations)
@@ -713,12 +719,8 @@ impl Auth {
             if blocked {
                 return Step::Done(Verdict::Throttled);
             }
-            #[cfg(feature = "accounts")]
-            if let Some(proven) = self.provisioning_login(credentials) {
-                return Step::Done(self.done(proven, source));
-            }
-            match self.prepare_basic(credentials, key, source) {
-                Some(pending) => return Step::Derive(pending),
+            match self.basic(credentials, key, source) {
+                Some(step) => return step,
                 None => None,
             }
         } else if scheme.eq_ignore_ascii_case("Digest") && self.offers_digest(offer) {
@@ -789,18 +791,28 @@ impl Auth {
         Step::Done(self.done(account, source))
     }
 
+    /// The Basic credential decoded once for both the provisioning path and the ordinary
+    /// login (each decoded and split it on its own before); `None` when it does not decode.
+    fn basic(&self, credentials: &str, key: [u8; 32], source: Option<&Source>) -> Option<Step<'_>> {
+        let decoded = crate::b64::decode(credentials)?;
+        let (user, password) = basic_pair(&decoded)?;
+        #[cfg(feature = "accounts")]
+        if let Some(proven) = self.provisioning_login(user, password) {
+            return Some(Step::Done(self.done(proven, source)));
+        }
+        self.prepare_basic(user, password, key, source)
+            .map(Step::Derive)
+    }
+
     /// Basic credentials for the provisioning path: `None` when they are not for it (another
     /// name, no seed, or an account exists already: the ordinary login then refuses the
     /// reserved name), else whether the secret matched. Never cached, so the first request
     /// after provisioning is checked again and refused. A wrong secret is audited as a failed
     /// login of the reserved name and counts for the source's back-off like any other.
     #[cfg(feature = "accounts")]
-    fn provisioning_login(&self, credentials: &str) -> Option<Option<Identity>> {
+    fn provisioning_login(&self, user: &[u8], password: &[u8]) -> Option<Option<Identity>> {
         use wsbmc_accounts::{PROVISIONING_USER, ProvisionError};
         let seed = self.provisioning_seed.as_deref()?;
-        let decoded = crate::b64::decode(credentials)?;
-        let colon = decoded.iter().position(|&b| b == b':')?;
-        let (user, password) = (&decoded[..colon], &decoded[colon + 1..]);
         if !user.eq_ignore_ascii_case(PROVISIONING_USER.as_bytes()) {
             return None;
         }
@@ -974,13 +986,11 @@ impl Auth {
     #[cfg(feature = "accounts")]
     fn prepare_basic(
         &self,
-        credentials: &str,
+        user: &[u8],
+        password: &[u8],
         cache_key: [u8; 32],
         source: Option<&Source>,
     ) -> Option<Pending<'_>> {
-        let decoded = crate::b64::decode(credentials)?;
-        let colon = decoded.iter().position(|&b| b == b':')?;
-        let (user, password) = (&decoded[..colon], &decoded[colon + 1..]);
         // A name that is not UTF-8 is no account's; it still costs the dummy derivation.
         let user = core::str::from_utf8(user).unwrap_or("\u{fffd}");
         self.kdf_runs.set(self.kdf_runs.get().saturating_add(1));
@@ -998,13 +1008,11 @@ impl Auth {
     #[cfg(not(feature = "accounts"))]
     fn prepare_basic(
         &self,
-        credentials: &str,
+        user: &[u8],
+        password: &[u8],
         cache_key: [u8; 32],
         source: Option<&Source>,
     ) -> Option<Pending<'_>> {
-        let decoded = crate::b64::decode(credentials)?;
-        let colon = decoded.iter().position(|&b| b == b':')?;
-        let (user, password) = (&decoded[..colon], &decoded[colon + 1..]);
         let mut found = None;
         for (index, account) in self.accounts.iter().enumerate() {
             let same: bool = account.name.as_bytes().ct_eq(user).into();
