@@ -93,10 +93,11 @@ use crate::platform::NotPersisted;
 use crate::render::scalar_text;
 use crate::schema::{
     CIM_COLLECTION, CIM_COMPUTER_SYSTEM, CIM_ENABLED_LOGICAL_ELEMENT, CIM_HOSTED_DEPENDENCY,
-    CIM_MANAGED_ELEMENT, CIM_SERVICE, CimType, ClassDef, DEPENDENCY_KEYS, INSTANCE_ID, a, class,
-    class_named, k, p, r,
+    CIM_MANAGED_ELEMENT, CIM_SERVICE, CimType, ClassDef, DEPENDENCY_KEYS, INSTANCE_ID, a, class, k,
+    p, r,
 };
 use crate::value::{Instance, Value};
+use crate::write::{Given, check_read_only, given, invalid as invalid_repr};
 
 /// What the model needs from the agent to manage accounts.
 pub trait Accounts {
@@ -608,11 +609,6 @@ fn invalid_param(detail: Option<FaultDetail>, message: String) -> Fault {
     }
 }
 
-fn invalid_repr(message: String) -> Fault {
-    Fault::with_detail(FaultKind::InvalidRepresentation, FaultDetail::InvalidValues)
-        .message(message)
-}
-
 fn busy() -> Fault {
     internal("the account table is busy")
 }
@@ -633,24 +629,6 @@ fn password_bytes(v: &PropertyValue) -> Option<&[u8]> {
     match v {
         PropertyValue::Text(t) => Some(t.as_bytes()),
         _ => None,
-    }
-}
-
-/// The text of a property for comparison with the current value: `None` for NULL.
-fn given_text(v: &PropertyValue, ty: CimType) -> Option<&str> {
-    if ty == CimType::DateTime {
-        v.wrapped()
-    } else {
-        v.text()
-    }
-}
-
-/// Whether a current value's text and a given one say the same; datetimes in either spelling.
-fn same_text(have: Option<&str>, want: Option<&str>, ty: CimType) -> bool {
-    match (have, want) {
-        (Some(h), Some(w)) if ty == CimType::DateTime => crate::datetime::normalize(w)
-            .is_some_and(|w| w == h || crate::datetime::normalize(h) == Some(w)),
-        (h, w) => h == w,
     }
 }
 
@@ -975,95 +953,11 @@ pub(crate) fn put(
     }
 }
 
-/// The body's properties by name (each once; array elements in order), checked against the
-/// class: a property the class lacks, or a body of another class, is refused.
-fn given<'b>(
-    class: &'static ClassDef,
-    body: &'b Representation,
-) -> Result<Vec<(&'static str, Vec<&'b PropertyValue>)>, Fault> {
-    let named = class_named(&body.class)
-        .filter(|c| class.is_a(c))
-        .ok_or_else(|| {
-            invalid_repr(cat(&[
-                &body.class,
-                " is not a representation of ",
-                class.name,
-            ]))
-        })?;
-    if let Some(ns_uri) = body.namespace.as_deref()
-        && !ns_uri.eq_ignore_ascii_case(&named.resource_uri())
-    {
-        return Err(Fault::with_detail(
-            FaultKind::InvalidRepresentation,
-            FaultDetail::InvalidNamespace,
-        )
-        .message(cat(&[ns_uri, " is not the namespace of ", named.name])));
-    }
-    let mut out: Vec<(&'static str, Vec<&PropertyValue>)> = Vec::new();
-    for prop in &body.properties {
-        let def = class
-            .property(&prop.name)
-            .ok_or_else(|| invalid_repr(cat(&[class.name, " has no property ", &prop.name])))?;
-        match out.iter_mut().find(|(n, _)| *n == def.name) {
-            Some((_, values)) if def.array => values.push(&prop.value),
-            Some(_) => return Err(invalid_repr(cat(&[def.name, " is given twice"]))),
-            None => out.push((def.name, alloc::vec![&prop.value])),
-        }
-    }
-    Ok(out)
-}
-
-/// Every property not in `writable` must equal the current value (`current` is the instance
-/// as it is now).
-fn check_read_only(
-    class: &'static ClassDef,
-    given: &[(&'static str, Vec<&PropertyValue>)],
-    writable: &[&str],
-    current: &Instance<'_>,
-) -> Result<(), Fault> {
-    for (name, values) in given {
-        if writable.contains(name) {
-            continue;
-        }
-        let Some(def) = class.property(name) else {
-            continue;
-        };
-        // Element by element, NULL elements of an array left out on both sides; no copies of
-        // the lists.
-        let have = match current.get(name).unwrap_or(&Value::Null) {
-            Value::Array(items) => items.as_slice(),
-            v => core::slice::from_ref(v),
-        };
-        let mut have = have
-            .iter()
-            .map(scalar_text)
-            .filter(|t| !def.array || t.is_some());
-        let mut want = values
-            .iter()
-            .map(|v| given_text(v, def.ty))
-            .filter(|t| !def.array || t.is_some());
-        let same = loop {
-            match (have.next(), want.next()) {
-                (None, None) => break true,
-                (Some(h), Some(w)) if same_text(h.as_deref(), w, def.ty) => {}
-                _ => break false,
-            }
-        };
-        if !same {
-            return Err(invalid_repr(cat(&[name, " is read-only"])));
-        }
-    }
-    Ok(())
-}
-
 /// A single scalar property's text, or `None` when absent or NULL.
-fn scalar<'b>(
-    given: &[(&'static str, Vec<&'b PropertyValue>)],
-    name: &str,
-) -> Option<&'b PropertyValue> {
+fn scalar<'b>(given: &Given<'b>, name: &str) -> Option<&'b PropertyValue> {
     given
         .iter()
-        .find(|(n, _)| *n == name)
+        .find(|(d, _)| d.name == name)
         .and_then(|(_, v)| v.first().copied())
         .filter(|v| **v != PropertyValue::Nil)
 }
@@ -1083,12 +977,11 @@ fn state_request(v: Option<&PropertyValue>, name: &str) -> Result<Option<bool>, 
 
 fn put_account(model: &Model<'_>, item: &Item, body: &Representation) -> Result<(), Fault> {
     let accounts = model.accounts()?;
-    let given = given(&CIM_ACCOUNT, body)?;
+    let given = given(&CIM_ACCOUNT, &CIM_MANAGED_ELEMENT, body)?;
     let current = account_instance(model, item.ix)?;
     check_read_only(
-        &CIM_ACCOUNT,
         &given,
-        &["UserPassword", "EnabledState", "RequestedState"],
+        &[&["UserPassword", "EnabledState", "RequestedState"]],
         &current,
     )?;
     // The instance as it reads now holds the name and the state: no second look at the table.
@@ -1114,7 +1007,7 @@ fn put_account(model: &Model<'_>, item: &Item, body: &Representation) -> Result<
         }
         (a, b) => a.or(b).filter(|e| *e != enabled_now),
     };
-    let password = match given.iter().find(|(n, _)| *n == "UserPassword") {
+    let password = match given.iter().find(|(d, _)| d.name == "UserPassword") {
         None => None,
         Some((_, values)) => match values.as_slice() {
             [v] if **v == PropertyValue::Nil => None,
@@ -1199,19 +1092,14 @@ fn interval_ms(text: &str) -> Option<u64> {
 
 fn put_settings(model: &Model<'_>, body: &Representation) -> Result<(), Fault> {
     let accounts = model.accounts()?;
-    let given = given(&CIM_ACCOUNT_SETTING_DATA, body)?;
+    let given = given(&CIM_ACCOUNT_SETTING_DATA, &CIM_MANAGED_ELEMENT, body)?;
     let policy = table(accounts)?.policy();
     let writable = [
         "MaximumSuccessiveLoginFailures",
         "LockoutWindow",
         "LockoutPeriod",
     ];
-    check_read_only(
-        &CIM_ACCOUNT_SETTING_DATA,
-        &given,
-        &writable,
-        &settings_instance(policy),
-    )?;
+    check_read_only(&given, &[&writable], &settings_instance(policy))?;
     let threshold = match scalar(&given, "MaximumSuccessiveLoginFailures") {
         None => policy.threshold(),
         Some(v) => v
