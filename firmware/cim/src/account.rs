@@ -601,7 +601,7 @@ pub(crate) fn settings_instance(policy: LockoutPolicy) -> Instance<'static> {
 
 // ---- Changes ----------------------------------------------------------------------------------
 
-fn invalid_param(detail: Option<FaultDetail>, message: String) -> Fault {
+fn invalid_param(detail: Option<FaultDetail>, message: impl Into<Cow<'static, str>>) -> Fault {
     Fault {
         kind: FaultKind::InvalidParameter,
         detail,
@@ -656,15 +656,12 @@ pub(crate) fn create_account(
     let template = match template {
         Some(PropertyValue::Instance(t)) => t,
         None => {
-            return Err(invalid_param(
-                None,
-                String::from("parameter AccountTemplate is required"),
-            ));
+            return Err(invalid_param(None, "parameter AccountTemplate is required"));
         }
         Some(_) => {
             return Err(invalid_param(
                 Some(FaultDetail::TypeMismatch),
-                String::from("AccountTemplate must be an embedded CIM_Account instance"),
+                "AccountTemplate must be an embedded CIM_Account instance",
             ));
         }
     };
@@ -863,14 +860,11 @@ impl<'t> Template<'t> {
                 if password.is_some() {
                     return Err(invalid_param(
                         Some(FaultDetail::InvalidValue),
-                        String::from("AccountTemplate gives UserPassword twice"),
+                        "AccountTemplate gives UserPassword twice",
                     ));
                 }
                 password = Some(password_bytes(v).ok_or_else(|| {
-                    invalid_param(
-                        Some(FaultDetail::TypeMismatch),
-                        String::from("UserPassword must be text"),
-                    )
+                    invalid_param(Some(FaultDetail::TypeMismatch), "UserPassword must be text")
                 })?);
             } else if name.eq_ignore_ascii_case("Role") {
                 role = Role::from_name(text).ok_or_else(|| {
@@ -889,7 +883,7 @@ impl<'t> Template<'t> {
                     _ => {
                         return Err(invalid_param(
                             Some(FaultDetail::InvalidValue),
-                            String::from("EnabledState must be 2 (Enabled) or 3 (Disabled)"),
+                            "EnabledState must be 2 (Enabled) or 3 (Disabled)",
                         ));
                     }
                 };
@@ -911,8 +905,7 @@ impl<'t> Template<'t> {
                 ));
             }
         }
-        let user = user
-            .ok_or_else(|| invalid_param(None, String::from("AccountTemplate needs a UserID")))?;
+        let user = user.ok_or_else(|| invalid_param(None, "AccountTemplate needs a UserID"))?;
         if let Some(prop) = t.properties.iter().find(|p| {
             is_same_as_user(&p.name)
                 && p.value != PropertyValue::Nil
@@ -923,9 +916,8 @@ impl<'t> Template<'t> {
                 cat(&["AccountTemplate ", &prop.name, " must equal its UserID"]),
             ));
         }
-        let password = password.ok_or_else(|| {
-            invalid_param(None, String::from("AccountTemplate needs a UserPassword"))
-        })?;
+        let password =
+            password.ok_or_else(|| invalid_param(None, "AccountTemplate needs a UserPassword"))?;
         Ok(Self {
             user,
             password,
@@ -1001,9 +993,9 @@ fn put_account(model: &Model<'_>, item: &Item, body: &Representation) -> Result<
     let from_requested = state_request(unchanged("RequestedState"), "RequestedState")?;
     let want_enabled = match (from_enabled, from_requested) {
         (Some(a), Some(b)) if a != b => {
-            return Err(invalid_repr(String::from(
+            return Err(invalid_repr(
                 "EnabledState and RequestedState ask for different states",
-            )));
+            ));
         }
         (a, b) => a.or(b).filter(|e| *e != enabled_now),
     };
@@ -1013,13 +1005,13 @@ fn put_account(model: &Model<'_>, item: &Item, body: &Representation) -> Result<
             [v] if **v == PropertyValue::Nil => None,
             [] => None,
             [v] => {
-                let bytes = password_bytes(v)
-                    .ok_or_else(|| invalid_repr(String::from("UserPassword must be text")))?;
+                let bytes =
+                    password_bytes(v).ok_or_else(|| invalid_repr("UserPassword must be text"))?;
                 Some(accounts.hash_password(name, bytes).map_err(|e| {
                     invalid_repr(cat(&["the password is refused: ", password_rule(e)]))
                 })?)
             }
-            _ => return Err(invalid_repr(String::from("UserPassword takes one value"))),
+            _ => return Err(invalid_repr("UserPassword takes one value")),
         },
     };
     if want_enabled.is_none() && password.is_none() {
@@ -1107,9 +1099,7 @@ fn put_settings(model: &Model<'_>, body: &Representation) -> Result<(), Fault> {
             .and_then(|t| t.parse::<u8>().ok())
             .filter(|n| *n > 0)
             .ok_or_else(|| {
-                invalid_repr(String::from(
-                    "MaximumSuccessiveLoginFailures must be 1 to 255: lockout cannot be switched off",
-                ))
+                invalid_repr("MaximumSuccessiveLoginFailures must be 1 to 255: lockout cannot be switched off")
             })?,
     };
     let period = |name: &str, now_ms: u64| -> Result<u64, Fault> {
@@ -1123,12 +1113,12 @@ fn put_settings(model: &Model<'_>, body: &Representation) -> Result<(), Fault> {
     let window = period("LockoutWindow", policy.window_ms())?;
     let duration = period("LockoutPeriod", policy.duration_ms())?;
     let next = LockoutPolicy::new(threshold, window, duration).map_err(|e| match e {
-        PolicyError::ZeroThreshold => invalid_repr(String::from(
-            "MaximumSuccessiveLoginFailures must be at least 1",
-        )),
-        PolicyError::Period => invalid_repr(String::from(
-            "LockoutWindow and LockoutPeriod must be 1 second to 1 day",
-        )),
+        PolicyError::ZeroThreshold => {
+            invalid_repr("MaximumSuccessiveLoginFailures must be at least 1")
+        }
+        PolicyError::Period => {
+            invalid_repr("LockoutWindow and LockoutPeriod must be 1 second to 1 day")
+        }
     })?;
     if next == policy {
         return Ok(());

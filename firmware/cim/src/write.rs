@@ -20,7 +20,7 @@
 //! Put is offered on CIM_NumericSensor only; every other class answers ActionNotSupported, as
 //! the provider default does.
 
-use alloc::string::String;
+use alloc::borrow::Cow;
 use alloc::vec::Vec;
 use wsbmc_wsman::text::cat;
 
@@ -76,11 +76,11 @@ fn threshold_name(t: Threshold) -> &'static str {
     }
 }
 
-fn refuse(detail: FaultDetail, message: String) -> Fault {
+fn refuse(detail: FaultDetail, message: impl Into<Cow<'static, str>>) -> Fault {
     Fault::with_detail(FaultKind::InvalidRepresentation, detail).message(message)
 }
 
-pub(crate) fn invalid(message: String) -> Fault {
+pub(crate) fn invalid(message: impl Into<Cow<'static, str>>) -> Fault {
     refuse(FaultDetail::InvalidValues, message)
 }
 
