@@ -218,21 +218,31 @@ impl DiscreteTable {
             .map(DiscreteId)
     }
 
-    /// The most overdue polled sensor at `now_ms` (the agent's own sensors are never due).
+    /// The earliest due time of a polled sensor (the agent's own sensors are never due) no
+    /// later than `by`, and its index, the lowest on ties: the one scan behind
+    /// [`DiscreteTable::next_due`] and [`DiscreteTable::next_deadline`].
+    fn earliest(&self, by: u64) -> Option<(usize, u64)> {
+        let mut best: Option<(usize, u64)> = None;
+        for (i, (d, &due)) in self.descs.iter().zip(&self.due).enumerate() {
+            if !matches!(d.source, DiscreteSource::Bmc(_))
+                && due <= by
+                && best.is_none_or(|(_, b)| due < b)
+            {
+                best = Some((i, due));
+            }
+        }
+        best
+    }
+
+    /// The most overdue polled sensor at `now_ms`.
     pub fn next_due(&self, now_ms: u64) -> Option<DiscreteId> {
-        // `min_by_key` keeps the first of equal keys: the lowest index.
-        let (i, _) = (self.descs.iter().zip(&self.due).enumerate())
-            .filter(|&(_, (d, &due))| !matches!(d.source, DiscreteSource::Bmc(_)) && due <= now_ms)
-            .min_by_key(|&(_, (_, &due))| due)?;
+        let (i, _) = self.earliest(now_ms)?;
         u16::try_from(i).ok().map(DiscreteId)
     }
 
     /// When the next polled sensor is due.
     pub fn next_deadline(&self) -> Option<u64> {
-        (0..self.descs.len())
-            .filter(|i| !matches!(self.descs[*i].source, DiscreteSource::Bmc(_)))
-            .map(|i| self.due[i])
-            .min()
+        self.earliest(u64::MAX).map(|(_, due)| due)
     }
 
     /// Makes host-powered sensors due at once (host power changed).
