@@ -71,7 +71,6 @@
 //! nothing of the stored record (salt, key, Digest HA1) is rendered anywhere.
 
 use alloc::borrow::Cow;
-use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::cell::{Ref, RefCell, RefMut};
@@ -1056,9 +1055,9 @@ fn password_rule(e: PasswordError) -> &'static str {
     }
 }
 
-/// The table's refusal in its own words: one formatting site for the five faults that quote it.
+/// The table's refusal in its own words, for the five faults that quote it.
 fn error_text(e: AccountError) -> String {
-    format!("{e}")
+    cat(&e.text())
 }
 
 fn account_fault(e: AccountError) -> Fault {
