@@ -1073,8 +1073,12 @@ fn account_fault(e: AccountError) -> Fault {
 /// upper bound, not for a policy an operator reads back). Read by wsbmc-wsman's parser, the one
 /// OperationTimeout and MaxTime go through, so one text means one length everywhere.
 fn interval_ms(text: &str) -> Option<u64> {
-    let date = text.split('T').next().unwrap_or_default();
-    if date.contains(['Y', 'M']) {
+    // Years or months stand in the date part, before the 'T'.
+    if text
+        .bytes()
+        .take_while(|&b| b != b'T')
+        .any(|b| matches!(b, b'Y' | b'M'))
+    {
         return None;
     }
     let d = wsbmc_wsman::duration::parse(text)?;
