@@ -344,6 +344,8 @@ pub fn discrete_keys<'a>(
     )
 }
 
+/// Out of line: the four keys' array was built again at each of its three callers.
+#[inline(never)]
 pub(crate) fn device_keys<'a>(
     class: &'static ClassDef,
     device_id: String,
