@@ -717,11 +717,11 @@ impl AccountTable {
             Err(Refused::Locked) => Some(AuditKind::LoginWhileLocked),
             Err(_) => Some(AuditKind::LoginFailed),
         };
-        for kind in failed
-            .into_iter()
-            .chain(locked_out.then_some(AuditKind::LockedOut))
-        {
+        if let Some(kind) = failed {
             let _ = audit.push(AuditEvent::new(kind, claimed, slot));
+        }
+        if locked_out {
+            let _ = audit.push(AuditEvent::new(AuditKind::LockedOut, claimed, slot));
         }
         LoginOutcome {
             result,
