@@ -522,13 +522,7 @@ pub(crate) fn service_instance(system: &SystemInfo, rba: bool) -> Instance<'_> {
     i.set_str("Caption", name);
     i.set_str("Description", description);
     i.set_str("ElementName", name);
-    i.set_u16("HealthState", 5);
-    i.set_u16s("OperationalStatus", &[2]);
-    i.set_str("Status", "OK");
-    i.set_empty("StatusDescriptions");
-    i.set_u16("EnabledState", 2);
-    i.set_u16("RequestedState", 12);
-    i.set_u16("EnabledDefault", 2);
+    i.set_working();
     i.set_bool("Started", true);
     i.set_str("StartMode", "Automatic");
     i

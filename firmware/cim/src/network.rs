@@ -313,13 +313,7 @@ pub fn endpoint_instance<'a>(system: &'a SystemInfo, view: &IpEndpointView) -> I
         i.set("IPv6SubnetPrefixLength", Value::U8(view.prefix_len));
     }
     // The BMC answers on it: enabled and working.
-    i.set_u16("EnabledState", 2);
-    i.set_u16("RequestedState", 12);
-    i.set_u16("EnabledDefault", 2);
-    i.set_u16("HealthState", 5);
-    i.set_u16s("OperationalStatus", &[2]);
-    i.set_str("Status", "OK");
-    i.set_empty("StatusDescriptions");
+    i.set_working();
     i
 }
 
