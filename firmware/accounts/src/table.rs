@@ -104,25 +104,31 @@ pub enum AccountError {
     WrongName,
 }
 
+impl AccountError {
+    /// The refusal in words, as two pieces to join (the second often empty): one text for
+    /// `Display` and for the faults that quote it, which join the pieces without the
+    /// formatting machinery.
+    pub fn text(&self) -> [&'static str; 2] {
+        match self {
+            AccountError::Name(e) => ["invalid user name: ", e.variant()],
+            AccountError::Password(e) => ["password refused: ", e.variant()],
+            AccountError::Duplicate => ["an account with this name exists", ""],
+            AccountError::Full => ["no free account slot", ""],
+            AccountError::NotFound => ["no such account", ""],
+            AccountError::LastAdministrator => [
+                "the last enabled Administrator cannot be deleted, disabled or demoted",
+                "",
+            ],
+            AccountError::WrongName => ["password validated for another account", ""],
+        }
+    }
+}
+
 impl fmt::Display for AccountError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            AccountError::Name(e) => {
-                f.write_str("invalid user name: ")?;
-                f.write_str(e.variant())
-            }
-            AccountError::Password(e) => {
-                f.write_str("password refused: ")?;
-                f.write_str(e.variant())
-            }
-            AccountError::Duplicate => f.write_str("an account with this name exists"),
-            AccountError::Full => f.write_str("no free account slot"),
-            AccountError::NotFound => f.write_str("no such account"),
-            AccountError::LastAdministrator => {
-                f.write_str("the last enabled Administrator cannot be deleted, disabled or demoted")
-            }
-            AccountError::WrongName => f.write_str("password validated for another account"),
-        }
+        let [what, detail] = self.text();
+        f.write_str(what)?;
+        f.write_str(detail)
     }
 }
 
@@ -711,11 +717,11 @@ impl AccountTable {
             Err(Refused::Locked) => Some(AuditKind::LoginWhileLocked),
             Err(_) => Some(AuditKind::LoginFailed),
         };
-        for kind in failed
-            .into_iter()
-            .chain(locked_out.then_some(AuditKind::LockedOut))
-        {
+        if let Some(kind) = failed {
             let _ = audit.push(AuditEvent::new(kind, claimed, slot));
+        }
+        if locked_out {
+            let _ = audit.push(AuditEvent::new(AuditKind::LockedOut, claimed, slot));
         }
         LoginOutcome {
             result,
@@ -750,6 +756,36 @@ pub(crate) mod tests {
     use super::*;
 
     pub(crate) const IT: u32 = 2;
+
+    #[test]
+    fn an_account_error_reads_the_same_through_display_and_text() {
+        use alloc::string::ToString;
+        let all = [
+            (
+                AccountError::Name(NameError::TooLong),
+                "invalid user name: TooLong",
+            ),
+            (
+                AccountError::Password(PasswordError::Nul),
+                "password refused: Nul",
+            ),
+            (AccountError::Duplicate, "an account with this name exists"),
+            (AccountError::Full, "no free account slot"),
+            (AccountError::NotFound, "no such account"),
+            (
+                AccountError::LastAdministrator,
+                "the last enabled Administrator cannot be deleted, disabled or demoted",
+            ),
+            (
+                AccountError::WrongName,
+                "password validated for another account",
+            ),
+        ];
+        for (e, want) in all {
+            assert_eq!(e.to_string(), want);
+            assert_eq!(e.text().concat(), want);
+        }
+    }
 
     pub(crate) fn pw(name: &str, password: &str) -> NewPassword {
         NewPassword::new(name, password.as_bytes(), b"0123456789abcdef", IT).unwrap()

@@ -71,7 +71,6 @@
 //! nothing of the stored record (salt, key, Digest HA1) is rendered anywhere.
 
 use alloc::borrow::Cow;
-use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::cell::{Ref, RefCell, RefMut};
@@ -93,10 +92,11 @@ use crate::platform::NotPersisted;
 use crate::render::scalar_text;
 use crate::schema::{
     CIM_COLLECTION, CIM_COMPUTER_SYSTEM, CIM_ENABLED_LOGICAL_ELEMENT, CIM_HOSTED_DEPENDENCY,
-    CIM_MANAGED_ELEMENT, CIM_SERVICE, CimType, ClassDef, DEPENDENCY_KEYS, INSTANCE_ID, a, class,
-    class_named, k, p, r,
+    CIM_MANAGED_ELEMENT, CIM_SERVICE, CimType, ClassDef, DEPENDENCY_KEYS, INSTANCE_ID, a, class, k,
+    p, r,
 };
 use crate::value::{Instance, Value};
+use crate::write::{Given, check_read_only, given, invalid as invalid_repr};
 
 /// What the model needs from the agent to manage accounts.
 pub trait Accounts {
@@ -522,13 +522,7 @@ pub(crate) fn service_instance(system: &SystemInfo, rba: bool) -> Instance<'_> {
     i.set_str("Caption", name);
     i.set_str("Description", description);
     i.set_str("ElementName", name);
-    i.set_u16("HealthState", 5);
-    i.set_u16s("OperationalStatus", &[2]);
-    i.set_str("Status", "OK");
-    i.set_empty("StatusDescriptions");
-    i.set_u16("EnabledState", 2);
-    i.set_u16("RequestedState", 12);
-    i.set_u16("EnabledDefault", 2);
+    i.set_working();
     i.set_bool("Started", true);
     i.set_str("StartMode", "Automatic");
     i
@@ -600,17 +594,12 @@ pub(crate) fn settings_instance(policy: LockoutPolicy) -> Instance<'static> {
 
 // ---- Changes ----------------------------------------------------------------------------------
 
-fn invalid_param(detail: Option<FaultDetail>, message: String) -> Fault {
+fn invalid_param(detail: Option<FaultDetail>, message: impl Into<Cow<'static, str>>) -> Fault {
     Fault {
         kind: FaultKind::InvalidParameter,
         detail,
         message: Some(message.into()),
     }
-}
-
-fn invalid_repr(message: String) -> Fault {
-    Fault::with_detail(FaultKind::InvalidRepresentation, FaultDetail::InvalidValues)
-        .message(message)
 }
 
 fn busy() -> Fault {
@@ -633,24 +622,6 @@ fn password_bytes(v: &PropertyValue) -> Option<&[u8]> {
     match v {
         PropertyValue::Text(t) => Some(t.as_bytes()),
         _ => None,
-    }
-}
-
-/// The text of a property for comparison with the current value: `None` for NULL.
-fn given_text(v: &PropertyValue, ty: CimType) -> Option<&str> {
-    if ty == CimType::DateTime {
-        v.wrapped()
-    } else {
-        v.text()
-    }
-}
-
-/// Whether a current value's text and a given one say the same; datetimes in either spelling.
-fn same_text(have: Option<&str>, want: Option<&str>, ty: CimType) -> bool {
-    match (have, want) {
-        (Some(h), Some(w)) if ty == CimType::DateTime => crate::datetime::normalize(w)
-            .is_some_and(|w| w == h || crate::datetime::normalize(h) == Some(w)),
-        (h, w) => h == w,
     }
 }
 
@@ -678,15 +649,12 @@ pub(crate) fn create_account(
     let template = match template {
         Some(PropertyValue::Instance(t)) => t,
         None => {
-            return Err(invalid_param(
-                None,
-                String::from("parameter AccountTemplate is required"),
-            ));
+            return Err(invalid_param(None, "parameter AccountTemplate is required"));
         }
         Some(_) => {
             return Err(invalid_param(
                 Some(FaultDetail::TypeMismatch),
-                String::from("AccountTemplate must be an embedded CIM_Account instance"),
+                "AccountTemplate must be an embedded CIM_Account instance",
             ));
         }
     };
@@ -885,14 +853,11 @@ impl<'t> Template<'t> {
                 if password.is_some() {
                     return Err(invalid_param(
                         Some(FaultDetail::InvalidValue),
-                        String::from("AccountTemplate gives UserPassword twice"),
+                        "AccountTemplate gives UserPassword twice",
                     ));
                 }
                 password = Some(password_bytes(v).ok_or_else(|| {
-                    invalid_param(
-                        Some(FaultDetail::TypeMismatch),
-                        String::from("UserPassword must be text"),
-                    )
+                    invalid_param(Some(FaultDetail::TypeMismatch), "UserPassword must be text")
                 })?);
             } else if name.eq_ignore_ascii_case("Role") {
                 role = Role::from_name(text).ok_or_else(|| {
@@ -911,7 +876,7 @@ impl<'t> Template<'t> {
                     _ => {
                         return Err(invalid_param(
                             Some(FaultDetail::InvalidValue),
-                            String::from("EnabledState must be 2 (Enabled) or 3 (Disabled)"),
+                            "EnabledState must be 2 (Enabled) or 3 (Disabled)",
                         ));
                     }
                 };
@@ -933,8 +898,7 @@ impl<'t> Template<'t> {
                 ));
             }
         }
-        let user = user
-            .ok_or_else(|| invalid_param(None, String::from("AccountTemplate needs a UserID")))?;
+        let user = user.ok_or_else(|| invalid_param(None, "AccountTemplate needs a UserID"))?;
         if let Some(prop) = t.properties.iter().find(|p| {
             is_same_as_user(&p.name)
                 && p.value != PropertyValue::Nil
@@ -945,9 +909,8 @@ impl<'t> Template<'t> {
                 cat(&["AccountTemplate ", &prop.name, " must equal its UserID"]),
             ));
         }
-        let password = password.ok_or_else(|| {
-            invalid_param(None, String::from("AccountTemplate needs a UserPassword"))
-        })?;
+        let password =
+            password.ok_or_else(|| invalid_param(None, "AccountTemplate needs a UserPassword"))?;
         Ok(Self {
             user,
             password,
@@ -975,95 +938,11 @@ pub(crate) fn put(
     }
 }
 
-/// The body's properties by name (each once; array elements in order), checked against the
-/// class: a property the class lacks, or a body of another class, is refused.
-fn given<'b>(
-    class: &'static ClassDef,
-    body: &'b Representation,
-) -> Result<Vec<(&'static str, Vec<&'b PropertyValue>)>, Fault> {
-    let named = class_named(&body.class)
-        .filter(|c| class.is_a(c))
-        .ok_or_else(|| {
-            invalid_repr(cat(&[
-                &body.class,
-                " is not a representation of ",
-                class.name,
-            ]))
-        })?;
-    if let Some(ns_uri) = body.namespace.as_deref()
-        && !ns_uri.eq_ignore_ascii_case(&named.resource_uri())
-    {
-        return Err(Fault::with_detail(
-            FaultKind::InvalidRepresentation,
-            FaultDetail::InvalidNamespace,
-        )
-        .message(cat(&[ns_uri, " is not the namespace of ", named.name])));
-    }
-    let mut out: Vec<(&'static str, Vec<&PropertyValue>)> = Vec::new();
-    for prop in &body.properties {
-        let def = class
-            .property(&prop.name)
-            .ok_or_else(|| invalid_repr(cat(&[class.name, " has no property ", &prop.name])))?;
-        match out.iter_mut().find(|(n, _)| *n == def.name) {
-            Some((_, values)) if def.array => values.push(&prop.value),
-            Some(_) => return Err(invalid_repr(cat(&[def.name, " is given twice"]))),
-            None => out.push((def.name, alloc::vec![&prop.value])),
-        }
-    }
-    Ok(out)
-}
-
-/// Every property not in `writable` must equal the current value (`current` is the instance
-/// as it is now).
-fn check_read_only(
-    class: &'static ClassDef,
-    given: &[(&'static str, Vec<&PropertyValue>)],
-    writable: &[&str],
-    current: &Instance<'_>,
-) -> Result<(), Fault> {
-    for (name, values) in given {
-        if writable.contains(name) {
-            continue;
-        }
-        let Some(def) = class.property(name) else {
-            continue;
-        };
-        // Element by element, NULL elements of an array left out on both sides; no copies of
-        // the lists.
-        let have = match current.get(name).unwrap_or(&Value::Null) {
-            Value::Array(items) => items.as_slice(),
-            v => core::slice::from_ref(v),
-        };
-        let mut have = have
-            .iter()
-            .map(scalar_text)
-            .filter(|t| !def.array || t.is_some());
-        let mut want = values
-            .iter()
-            .map(|v| given_text(v, def.ty))
-            .filter(|t| !def.array || t.is_some());
-        let same = loop {
-            match (have.next(), want.next()) {
-                (None, None) => break true,
-                (Some(h), Some(w)) if same_text(h.as_deref(), w, def.ty) => {}
-                _ => break false,
-            }
-        };
-        if !same {
-            return Err(invalid_repr(cat(&[name, " is read-only"])));
-        }
-    }
-    Ok(())
-}
-
 /// A single scalar property's text, or `None` when absent or NULL.
-fn scalar<'b>(
-    given: &[(&'static str, Vec<&'b PropertyValue>)],
-    name: &str,
-) -> Option<&'b PropertyValue> {
+fn scalar<'b>(given: &Given<'b>, name: &str) -> Option<&'b PropertyValue> {
     given
         .iter()
-        .find(|(n, _)| *n == name)
+        .find(|(d, _)| d.name == name)
         .and_then(|(_, v)| v.first().copied())
         .filter(|v| **v != PropertyValue::Nil)
 }
@@ -1083,12 +962,11 @@ fn state_request(v: Option<&PropertyValue>, name: &str) -> Result<Option<bool>, 
 
 fn put_account(model: &Model<'_>, item: &Item, body: &Representation) -> Result<(), Fault> {
     let accounts = model.accounts()?;
-    let given = given(&CIM_ACCOUNT, body)?;
+    let given = given(&CIM_ACCOUNT, &CIM_MANAGED_ELEMENT, body)?;
     let current = account_instance(model, item.ix)?;
     check_read_only(
-        &CIM_ACCOUNT,
         &given,
-        &["UserPassword", "EnabledState", "RequestedState"],
+        &[&["UserPassword", "EnabledState", "RequestedState"]],
         &current,
     )?;
     // The instance as it reads now holds the name and the state: no second look at the table.
@@ -1108,25 +986,25 @@ fn put_account(model: &Model<'_>, item: &Item, body: &Representation) -> Result<
     let from_requested = state_request(unchanged("RequestedState"), "RequestedState")?;
     let want_enabled = match (from_enabled, from_requested) {
         (Some(a), Some(b)) if a != b => {
-            return Err(invalid_repr(String::from(
+            return Err(invalid_repr(
                 "EnabledState and RequestedState ask for different states",
-            )));
+            ));
         }
         (a, b) => a.or(b).filter(|e| *e != enabled_now),
     };
-    let password = match given.iter().find(|(n, _)| *n == "UserPassword") {
+    let password = match given.iter().find(|(d, _)| d.name == "UserPassword") {
         None => None,
         Some((_, values)) => match values.as_slice() {
             [v] if **v == PropertyValue::Nil => None,
             [] => None,
             [v] => {
-                let bytes = password_bytes(v)
-                    .ok_or_else(|| invalid_repr(String::from("UserPassword must be text")))?;
+                let bytes =
+                    password_bytes(v).ok_or_else(|| invalid_repr("UserPassword must be text"))?;
                 Some(accounts.hash_password(name, bytes).map_err(|e| {
                     invalid_repr(cat(&["the password is refused: ", password_rule(e)]))
                 })?)
             }
-            _ => return Err(invalid_repr(String::from("UserPassword takes one value"))),
+            _ => return Err(invalid_repr("UserPassword takes one value")),
         },
     };
     if want_enabled.is_none() && password.is_none() {
@@ -1171,9 +1049,9 @@ fn password_rule(e: PasswordError) -> &'static str {
     }
 }
 
-/// The table's refusal in its own words: one formatting site for the five faults that quote it.
+/// The table's refusal in its own words, for the five faults that quote it.
 fn error_text(e: AccountError) -> String {
-    format!("{e}")
+    cat(&e.text())
 }
 
 fn account_fault(e: AccountError) -> Fault {
@@ -1189,8 +1067,12 @@ fn account_fault(e: AccountError) -> Fault {
 /// upper bound, not for a policy an operator reads back). Read by wsbmc-wsman's parser, the one
 /// OperationTimeout and MaxTime go through, so one text means one length everywhere.
 fn interval_ms(text: &str) -> Option<u64> {
-    let date = text.split('T').next().unwrap_or_default();
-    if date.contains(['Y', 'M']) {
+    // Years or months stand in the date part, before the 'T'.
+    if text
+        .bytes()
+        .take_while(|&b| b != b'T')
+        .any(|b| matches!(b, b'Y' | b'M'))
+    {
         return None;
     }
     let d = wsbmc_wsman::duration::parse(text)?;
@@ -1199,19 +1081,14 @@ fn interval_ms(text: &str) -> Option<u64> {
 
 fn put_settings(model: &Model<'_>, body: &Representation) -> Result<(), Fault> {
     let accounts = model.accounts()?;
-    let given = given(&CIM_ACCOUNT_SETTING_DATA, body)?;
+    let given = given(&CIM_ACCOUNT_SETTING_DATA, &CIM_MANAGED_ELEMENT, body)?;
     let policy = table(accounts)?.policy();
     let writable = [
         "MaximumSuccessiveLoginFailures",
         "LockoutWindow",
         "LockoutPeriod",
     ];
-    check_read_only(
-        &CIM_ACCOUNT_SETTING_DATA,
-        &given,
-        &writable,
-        &settings_instance(policy),
-    )?;
+    check_read_only(&given, &[&writable], &settings_instance(policy))?;
     let threshold = match scalar(&given, "MaximumSuccessiveLoginFailures") {
         None => policy.threshold(),
         Some(v) => v
@@ -1219,9 +1096,7 @@ fn put_settings(model: &Model<'_>, body: &Representation) -> Result<(), Fault> {
             .and_then(|t| t.parse::<u8>().ok())
             .filter(|n| *n > 0)
             .ok_or_else(|| {
-                invalid_repr(String::from(
-                    "MaximumSuccessiveLoginFailures must be 1 to 255: lockout cannot be switched off",
-                ))
+                invalid_repr("MaximumSuccessiveLoginFailures must be 1 to 255: lockout cannot be switched off")
             })?,
     };
     let period = |name: &str, now_ms: u64| -> Result<u64, Fault> {
@@ -1235,12 +1110,12 @@ fn put_settings(model: &Model<'_>, body: &Representation) -> Result<(), Fault> {
     let window = period("LockoutWindow", policy.window_ms())?;
     let duration = period("LockoutPeriod", policy.duration_ms())?;
     let next = LockoutPolicy::new(threshold, window, duration).map_err(|e| match e {
-        PolicyError::ZeroThreshold => invalid_repr(String::from(
-            "MaximumSuccessiveLoginFailures must be at least 1",
-        )),
-        PolicyError::Period => invalid_repr(String::from(
-            "LockoutWindow and LockoutPeriod must be 1 second to 1 day",
-        )),
+        PolicyError::ZeroThreshold => {
+            invalid_repr("MaximumSuccessiveLoginFailures must be at least 1")
+        }
+        PolicyError::Period => {
+            invalid_repr("LockoutWindow and LockoutPeriod must be 1 second to 1 day")
+        }
     })?;
     if next == policy {
         return Ok(());

@@ -249,11 +249,7 @@ impl Ns {
         let Some(raw) = raw else {
             return Ok(Ns::Default);
         };
-        let norm: String = raw
-            .trim_start_matches(['/', '\\'])
-            .chars()
-            .map(|c| if c == '\\' { '/' } else { c })
-            .collect();
+        let norm = raw.trim_start_matches(['/', '\\']).replace('\\', "/");
         if norm.eq_ignore_ascii_case(NAMESPACE) {
             Ok(Ns::Cimv2)
         } else if norm.eq_ignore_ascii_case(INTEROP) {

@@ -266,6 +266,12 @@ fn opt(s: Option<String>) -> Value<'static> {
     s.map_or(Value::Null, Value::string)
 }
 
+/// An IPv4 address and its mask, as the endpoint and its static settings both carry them.
+fn set_v4(i: &mut Instance<'_>, view: &IpEndpointView) {
+    i.set_string("IPv4Address", ip_text(view.address));
+    i.set("SubnetMask", opt(view.mask()));
+}
+
 pub fn endpoint_keys<'a>(
     system: &'a SystemInfo,
     view: &IpEndpointView,
@@ -301,20 +307,13 @@ pub fn endpoint_instance<'a>(system: &'a SystemInfo, view: &IpEndpointView) -> I
     i.set_u16("AddressOrigin", view.origin_code());
     // The other family's address properties are left NULL (unset renders as NULL).
     if view.v4() {
-        i.set_string("IPv4Address", ip_text(view.address));
-        i.set("SubnetMask", opt(view.mask()));
+        set_v4(&mut i, view);
     } else {
         i.set_string("IPv6Address", ip_text(view.address));
         i.set("IPv6SubnetPrefixLength", Value::U8(view.prefix_len));
     }
     // The BMC answers on it: enabled and working.
-    i.set_u16("EnabledState", 2);
-    i.set_u16("RequestedState", 12);
-    i.set_u16("EnabledDefault", 2);
-    i.set_u16("HealthState", 5);
-    i.set_u16s("OperationalStatus", &[2]);
-    i.set_str("Status", "OK");
-    i.set_empty("StatusDescriptions");
+    i.set_working();
     i
 }
 
@@ -332,8 +331,7 @@ pub fn settings_instance(view: &IpEndpointView) -> Instance<'static> {
     i.set_u16("AddressOrigin", view.origin_code());
     i.set_u16("ProtocolIFType", view.if_type());
     if view.static_v4() {
-        i.set_string("IPv4Address", ip_text(view.address));
-        i.set("SubnetMask", opt(view.mask()));
+        set_v4(&mut i, view);
         i.set("GatewayIPv4Address", opt(view.gateway.map(ip_text)));
     }
     i

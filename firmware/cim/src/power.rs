@@ -99,7 +99,14 @@ pub fn available_states(state: PowerState, offered: &[PowerTransition]) -> Vec<u
             }
         }
     }
-    (0..16u16).filter(|s| mask & (1 << s) != 0).collect()
+    // Pushed in a loop: a collect linked Vec's from-iterator code for this one iterator.
+    let mut states = Vec::new();
+    for s in 0..16u16 {
+        if mask & (1 << s) != 0 {
+            states.push(s);
+        }
+    }
+    states
 }
 
 /// Out of line: the key builder and the instance builder both call it, and inlined twice it

@@ -50,9 +50,14 @@ impl ClassMarkup {
         let mut xsi_type = String::with_capacity(root.len() + 5);
         xsi_type.push_str(&root);
         xsi_type.push_str("_Type");
+        // Pushed in a loop: a collect linked Vec's from-iterator code for this one iterator.
+        let mut props = Vec::new();
+        for p in class.properties() {
+            props.push(p);
+        }
         Self {
             class,
-            props: class.properties().collect(),
+            props,
             root,
             xsi_type,
             uri: class.resource_uri(),

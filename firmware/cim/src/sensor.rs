@@ -293,9 +293,12 @@ pub fn discrete_view(desc: &DiscreteDesc, reading: &DiscreteReading) -> Discrete
         offset_info(desc.sensor_type, desc.reading_type, offset).map(|i| (i.text, i.severity))
     };
     let bits = |mask: u16| (0..15u8).filter(move |b| mask & (1 << b) != 0);
-    let mut possible: Vec<String> = bits(desc.readable)
-        .filter_map(|b| name(b).map(|(t, _)| String::from(t)))
-        .collect();
+    // Pushed in a loop: collecting the filtered names brought its own copy of Vec's
+    // from-iterator code into the image (200 B).
+    let mut possible: Vec<String> = Vec::new();
+    for (t, _) in bits(desc.readable).filter_map(name) {
+        possible.push(String::from(t));
+    }
     possible.push(String::from(NO_STATE));
     let (current_state, health_state) = match reading {
         DiscreteReading::States(s) => {
@@ -344,6 +347,8 @@ pub fn discrete_keys<'a>(
     )
 }
 
+/// Out of line: the four keys' array was built again at each of its three callers.
+#[inline(never)]
 pub(crate) fn device_keys<'a>(
     class: &'static ClassDef,
     device_id: String,

@@ -252,6 +252,20 @@ impl<'a> Instance<'a> {
         self.set(name, Value::strs(v.iter().copied()));
     }
 
+    /// An enabled element that is working: EnabledDefault and EnabledState 2 (Enabled),
+    /// HealthState 5 (OK), OperationalStatus [2] (OK), RequestedState 12 (Not Applicable),
+    /// Status "OK", no StatusDescriptions; in render order. One body for the builders that set
+    /// all seven together.
+    pub fn set_working(&mut self) {
+        self.set_u16("EnabledDefault", 2);
+        self.set_u16("EnabledState", 2);
+        self.set_u16("HealthState", 5);
+        self.set_u16s("OperationalStatus", &[2]);
+        self.set_u16("RequestedState", 12);
+        self.set_str("Status", "OK");
+        self.set_empty("StatusDescriptions");
+    }
+
     /// Whether the values are in the order the renderer walks the class's properties: the keys
     /// first, in any order (as [`Self::set_keys`] gives them), then every other property by
     /// name, each name once. The renderer accepts any order, but its insertion sort is one pass

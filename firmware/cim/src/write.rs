@@ -20,7 +20,7 @@
 //! Put is offered on CIM_NumericSensor only; every other class answers ActionNotSupported, as
 //! the provider default does.
 
-use alloc::string::String;
+use alloc::borrow::Cow;
 use alloc::vec::Vec;
 use wsbmc_wsman::text::cat;
 
@@ -31,8 +31,8 @@ use wsbmc_wsman::{
 
 use crate::model::{Model, class_of, internal};
 use crate::render::scalar_text;
-use crate::schema::{CimType, class_named};
-use crate::value::Value;
+use crate::schema::{CimType, ClassDef, PropDef, class_named};
+use crate::value::{Instance, Value};
 
 /// Properties whose values change on their own or follow from the thresholds.
 const DERIVED: &[&str] = &[
@@ -76,39 +76,127 @@ fn threshold_name(t: Threshold) -> &'static str {
     }
 }
 
-fn refuse(detail: FaultDetail, message: String) -> Fault {
+fn refuse(detail: FaultDetail, message: impl Into<Cow<'static, str>>) -> Fault {
     Fault::with_detail(FaultKind::InvalidRepresentation, detail).message(message)
 }
 
-fn invalid(message: String) -> Fault {
+pub(crate) fn invalid(message: impl Into<Cow<'static, str>>) -> Fault {
     refuse(FaultDetail::InvalidValues, message)
 }
 
-/// Whether a property value reads as `want`, one text per element, `None` for NULL. Arrays drop
-/// their NULLs, because an empty array and a nil one say the same to a client. Compared element
-/// by element as the texts are made, with no list of the current texts to compare.
-fn same_texts(v: &Value<'_>, array: bool, want: &[Option<String>]) -> bool {
-    let (items, drop_nulls) = match v {
-        Value::Array(items) => (items.as_slice(), true),
-        Value::Null if array => (&[][..], true),
-        v => (core::slice::from_ref(v), false),
-    };
-    let mut have = items
-        .iter()
-        .map(scalar_text)
-        .filter(|t| !drop_nulls || t.is_some());
-    want.iter().all(|w| have.next().as_ref() == Some(w)) && have.next().is_none()
+/// A Put's body, by property: each property once, with its elements in body order.
+pub(crate) type Given<'b> = Vec<(&'static PropDef, Vec<&'b PropertyValue>)>;
+
+/// Reads a Put's body against the class of the instance it replaces (`concrete`): the body's
+/// class must be that class or a base of it that is also `base` or below (the class the request
+/// addressed); a property the class lacks, or one given twice, is refused. One reader for every
+/// Put (sensor thresholds and the account classes), so every Put refuses a body alike.
+pub(crate) fn given<'b>(
+    concrete: &'static ClassDef,
+    base: &ClassDef,
+    body: &'b Representation,
+) -> Result<Given<'b>, Fault> {
+    let named = class_named(&body.class)
+        .filter(|c| concrete.is_a(c) && c.is_a(base))
+        .ok_or_else(|| {
+            invalid(cat(&[
+                &body.class,
+                " is not a representation of ",
+                concrete.name,
+            ]))
+        })?;
+    if let Some(ns_uri) = body.namespace.as_deref()
+        && !ns_uri.eq_ignore_ascii_case(&named.resource_uri())
+    {
+        return Err(refuse(
+            FaultDetail::InvalidNamespace,
+            cat(&[ns_uri, " is not the namespace of ", named.name]),
+        ));
+    }
+    let mut out: Given<'b> = Vec::new();
+    for prop in &body.properties {
+        let def = concrete
+            .property(&prop.name)
+            .ok_or_else(|| invalid(cat(&[concrete.name, " has no property ", &prop.name])))?;
+        match out.iter_mut().find(|(d, _)| core::ptr::eq(*d, def)) {
+            Some((_, values)) if def.array => values.push(&prop.value),
+            Some(_) => return Err(invalid(cat(&[def.name, " is given twice"]))),
+            None => out.push((def, alloc::vec![&prop.value])),
+        }
+    }
+    Ok(out)
 }
 
-/// The text of one property of the body: `None` for `xsi:nil`; a datetime's wrapped text.
-fn element_text(value: &PropertyValue, ty: CimType) -> Option<String> {
-    let text = if ty == CimType::DateTime {
-        value.wrapped()
+/// The text of one element of the body: `None` for `xsi:nil`; a datetime's wrapped text.
+pub(crate) fn given_text(v: &PropertyValue, ty: CimType) -> Option<&str> {
+    if ty == CimType::DateTime {
+        v.wrapped()
     } else {
-        value.text()
-    };
-    text.map(String::from)
+        v.text()
+    }
 }
+
+/// Whether a current value's text and a given one say the same; datetimes in either spelling.
+fn same_text(have: Option<&str>, want: Option<&str>, ty: CimType) -> bool {
+    match (have, want) {
+        (Some(h), Some(w)) if ty == CimType::DateTime => crate::datetime::normalize(w)
+            .is_some_and(|w| w == h || crate::datetime::normalize(h) == Some(w)),
+        (h, w) => h == w,
+    }
+}
+
+/// Whether the body's elements read as the current value, element by element as the texts are
+/// made (no list of either side). An array's NULL elements are left out on both sides, because
+/// an empty array and a nil one say the same to a client.
+fn same_values(def: &PropDef, current: &Value<'_>, values: &[&PropertyValue]) -> bool {
+    let have = match current {
+        Value::Array(items) => items.as_slice(),
+        v => core::slice::from_ref(v),
+    };
+    let mut have = have
+        .iter()
+        .map(scalar_text)
+        .filter(|t| !def.array || t.is_some());
+    let mut want = values
+        .iter()
+        .map(|v| given_text(v, def.ty))
+        .filter(|t| !def.array || t.is_some());
+    loop {
+        match (have.next(), want.next()) {
+            (None, None) => return true,
+            (Some(h), Some(w)) if same_text(h.as_deref(), w, def.ty) => {}
+            _ => return false,
+        }
+    }
+}
+
+/// Every given property in none of the `writable` lists must equal the current value
+/// (`current` is the instance as it is now).
+pub(crate) fn check_read_only(
+    given: &Given<'_>,
+    writable: &[&[&str]],
+    current: &Instance<'_>,
+) -> Result<(), Fault> {
+    for (def, values) in given {
+        if writable.iter().any(|w| w.contains(&def.name)) {
+            continue;
+        }
+        if !same_values(def, current.get(def.name).unwrap_or(&Value::Null), values) {
+            return Err(invalid(cat(&[def.name, " is read-only"])));
+        }
+    }
+    Ok(())
+}
+
+/// The threshold properties, which a Put may change.
+const THRESHOLD_NAMES: &[&str] = &[
+    "LowerThresholdNonCritical",
+    "UpperThresholdNonCritical",
+    "LowerThresholdCritical",
+    "UpperThresholdCritical",
+    "LowerThresholdFatal",
+    "UpperThresholdFatal",
+];
 
 pub(crate) fn put(
     model: &Model<'_>,
@@ -125,53 +213,22 @@ pub(crate) fn put(
         return Err(Fault::action_mismatch()
             .message(cat(&["Put is not supported on ", class_of(&item).name])));
     };
-    let concrete = class_of(&item);
-
-    // The body must be this instance's class (or a base of it the request addressed).
-    let named = class_named(&body.class)
-        .filter(|c| concrete.is_a(c) && c.is_a(class))
-        .ok_or_else(|| {
-            invalid(cat(&[
-                &body.class,
-                " is not a representation of ",
-                concrete.name,
-            ]))
-        })?;
-    if let Some(ns_uri) = body.namespace.as_deref()
-        && !ns_uri.eq_ignore_ascii_case(&named.resource_uri())
-    {
-        return Err(refuse(
-            FaultDetail::InvalidNamespace,
-            cat(&[ns_uri, " is not the namespace of ", named.name]),
-        ));
-    }
-
-    // Group the body's elements by property, in body order.
-    let mut given: Vec<(&'static str, CimType, bool, Vec<Option<String>>)> = Vec::new();
-    for p in &body.properties {
-        let name = &p.name;
-        let def = concrete
-            .property(name)
-            .ok_or_else(|| invalid(cat(&[concrete.name, " has no property ", name])))?;
-        let text = element_text(&p.value, def.ty);
-        match given.iter_mut().find(|g| g.0 == def.name) {
-            Some(g) if def.array => g.3.push(text),
-            Some(_) => return Err(invalid(cat(&[def.name, " is given twice"]))),
-            None => given.push((def.name, def.ty, def.array, alloc::vec![text])),
-        }
-    }
+    let given = given(class_of(&item), class, body)?;
 
     // Only what a Put reads of the sensor, not a clone of its whole description.
     let (old, settable, key) =
         model.with_numeric(index, |d, _| (d.thresholds, d.settable, d.key.clone()))?;
     let mut next: Thresholds = old;
     let mut changed: Vec<(Threshold, Option<i32>)> = Vec::new();
-    let mut readonly: Vec<(&'static str, bool, Vec<Option<String>>)> = Vec::new();
-    for (name, _, array, values) in given {
-        if let Some(t) = threshold_named(name) {
-            let new = match values.as_slice() {
-                [None] => None,
-                [Some(text)] => Some(
+    for (def, values) in &given {
+        let name = def.name;
+        let Some(t) = threshold_named(name) else {
+            continue;
+        };
+        let new = match values.as_slice() {
+            [v] => match v.text() {
+                None => None,
+                Some(text) => Some(
                     wsbmc_wsman::text::parse_i64(text)
                         .and_then(|n| i32::try_from(n).ok())
                         .ok_or_else(|| {
@@ -182,31 +239,19 @@ pub(crate) fn put(
                             ]))
                         })?,
                 ),
-                _ => return Err(invalid(cat(&[name, " takes one value"]))),
-            };
-            if new != old.get(t) {
-                if settable & t.bit() == 0 {
-                    return Err(invalid(cat(&[name, " is not settable on this sensor"])));
-                }
-                next.set(t, new);
-                changed.push((t, new));
+            },
+            _ => return Err(invalid(cat(&[name, " takes one value"]))),
+        };
+        if new != old.get(t) {
+            if settable & t.bit() == 0 {
+                return Err(invalid(cat(&[name, " is not settable on this sensor"])));
             }
-        } else if !DERIVED.contains(&name) {
-            let values = if array {
-                values.into_iter().filter(Option::is_some).collect()
-            } else {
-                values
-            };
-            readonly.push((name, array, values));
+            next.set(t, new);
+            changed.push((t, new));
         }
     }
     model.with_instance(&item, |current| {
-        for (name, array, values) in &readonly {
-            if !same_texts(current.get(name).unwrap_or(&Value::Null), *array, values) {
-                return Err(invalid(cat(&[name, " is read-only"])));
-            }
-        }
-        Ok(())
+        check_read_only(&given, &[THRESHOLD_NAMES, DERIVED], current)
     })??;
 
     if !changed.is_empty() {
@@ -268,32 +313,56 @@ fn apply(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::schema::p;
 
-    fn want(texts: &[Option<&str>]) -> Vec<Option<String>> {
-        texts.iter().map(|t| t.map(String::from)).collect()
+    fn want(texts: &[Option<&str>]) -> Vec<PropertyValue> {
+        texts
+            .iter()
+            .map(|t| t.map_or(PropertyValue::Nil, |t| PropertyValue::Text(t.into())))
+            .collect()
+    }
+
+    fn same(def: &PropDef, v: &Value<'_>, texts: &[Option<&str>]) -> bool {
+        let values = want(texts);
+        same_values(def, v, &values.iter().collect::<Vec<_>>())
     }
 
     #[test]
-    fn same_texts_compares_every_element() {
+    fn same_values_compares_every_element() {
+        let array = PropDef {
+            array: true,
+            ..p("Names", CimType::String)
+        };
+        let scalar = p("Value", CimType::Uint16);
         let list = Value::strs(["a", "b"]);
-        assert!(same_texts(&list, true, &want(&[Some("a"), Some("b")])));
-        assert!(!same_texts(&list, true, &want(&[Some("a")])));
-        assert!(!same_texts(
-            &list,
-            true,
-            &want(&[Some("a"), Some("b"), Some("c")])
-        ));
-        assert!(!same_texts(&list, true, &want(&[Some("b"), Some("a")])));
-        // An array's NULLs drop out; an empty array and a nil one are the same.
+        assert!(same(&array, &list, &[Some("a"), Some("b")]));
+        assert!(!same(&array, &list, &[Some("a")]));
+        assert!(!same(&array, &list, &[Some("a"), Some("b"), Some("c")]));
+        assert!(!same(&array, &list, &[Some("b"), Some("a")]));
+        // An array's NULLs drop out, on either side; an empty array and a nil one are the same.
         let with_null = Value::Array(alloc::vec![Value::str("a"), Value::Null]);
-        assert!(same_texts(&with_null, true, &want(&[Some("a")])));
-        assert!(same_texts(&Value::Null, true, &[]));
-        assert!(same_texts(&Value::empty_array(), true, &[]));
-        assert!(!same_texts(&Value::Null, true, &want(&[Some("a")])));
+        assert!(same(&array, &with_null, &[Some("a")]));
+        assert!(same(&array, &list, &[Some("a"), None, Some("b")]));
+        assert!(same(&array, &Value::Null, &[]));
+        assert!(same(&array, &Value::Null, &[None]));
+        assert!(same(&array, &Value::empty_array(), &[]));
+        assert!(!same(&array, &Value::Null, &[Some("a")]));
         // A scalar NULL is one NULL text.
-        assert!(same_texts(&Value::Null, false, &want(&[None])));
-        assert!(!same_texts(&Value::Null, false, &[]));
-        assert!(same_texts(&Value::U16(5), false, &want(&[Some("5")])));
-        assert!(!same_texts(&Value::U16(5), false, &want(&[Some("6")])));
+        assert!(same(&scalar, &Value::Null, &[None]));
+        assert!(!same(&scalar, &Value::Null, &[]));
+        assert!(same(&scalar, &Value::U16(5), &[Some("5")]));
+        assert!(!same(&scalar, &Value::U16(5), &[Some("6")]));
+    }
+
+    #[test]
+    fn same_values_reads_a_datetime_in_either_spelling() {
+        let at = p("InstallDate", CimType::DateTime);
+        let t = Value::DateTime(crate::datetime::CimDateTime::Timestamp(0));
+        let wrapped = |s: &str| PropertyValue::Wrapped(s.into());
+        for text in ["1970-01-01T00:00:00Z", "19700101000000.000000+000"] {
+            assert!(same_values(&at, &t, &[&wrapped(text)]), "{text}");
+        }
+        assert!(!same_values(&at, &t, &[&wrapped("1970-01-01T00:00:01Z")]));
+        assert!(!same_values(&at, &t, &[&PropertyValue::Nil]));
     }
 }

@@ -92,13 +92,23 @@ impl Monitor {
         (0..self.descs.len()).filter_map(|i| u16::try_from(i).ok().map(SensorId))
     }
 
+    /// The earliest due time no later than `by` and its index, the lowest index on ties: the one
+    /// scan behind [`Monitor::next_due`] and [`Monitor::next_deadline`]. Ids end at u16::MAX, so
+    /// the scan does too: a sensor past that has no id to be polled by.
+    fn earliest(&self, by: u64) -> Option<(usize, u64)> {
+        let mut best: Option<(usize, u64)> = None;
+        for (i, &due) in self.due.iter().enumerate().take(usize::from(u16::MAX) + 1) {
+            if due <= by && best.is_none_or(|(_, b)| due < b) {
+                best = Some((i, due));
+            }
+        }
+        best
+    }
+
     /// The most overdue sensor at `now_ms`, lowest id first on ties, or `None` if nothing is due.
     /// Serving the most overdue first keeps one slow device from starving the rest.
     pub fn next_due(&self, now_ms: u64) -> Option<SensorId> {
-        // `min_by_key` keeps the first of equal keys: the lowest id. Ids end at u16::MAX.
-        let (i, _) = (self.due.iter().enumerate().take(usize::from(u16::MAX) + 1))
-            .filter(|&(_, &due)| due <= now_ms)
-            .min_by_key(|&(_, &due)| due)?;
+        let (i, _) = self.earliest(now_ms)?;
         u16::try_from(i).ok().map(SensorId)
     }
 
@@ -110,7 +120,7 @@ impl Monitor {
 
     /// When the poller must next wake up; `None` only for a board without sensors.
     pub fn next_deadline(&self) -> Option<u64> {
-        self.due.iter().copied().min()
+        self.earliest(u64::MAX).map(|(_, due)| due)
     }
 
     /// When one sensor is next due.

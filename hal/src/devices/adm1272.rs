@@ -167,13 +167,17 @@ impl<I: I2c> Adm1272<I> {
             return Err(DeviceError::NoSuchChannel);
         }
         let ranges = self.ranges().await?;
-        let (command, c) = match channel {
+        let (command, mut c) = match channel {
             0 => (pmbus::READ_VIN, ranges.voltage()),
             1 => (pmbus::READ_VOUT, ranges.voltage()),
-            2 => (pmbus::READ_IOUT, with_sense(ranges.current(), self.sense)),
-            3 => (pmbus::READ_PIN, with_sense(ranges.power(), self.sense)),
+            2 => (pmbus::READ_IOUT, ranges.current()),
+            3 => (pmbus::READ_PIN, ranges.power()),
             _ => (pmbus::READ_TEMPERATURE_1, ranges.temperature()),
         };
+        // Current and power are measured across the sense resistor: one scaling for both.
+        if matches!(channel, 2 | 3) {
+            c = with_sense(c, self.sense);
+        }
         let word = read_2(&mut self.i2c, self.address, command).await?;
         let raw = if channel == 3 {
             // PIN is a signed reading; the others are 12-bit ADC values.
