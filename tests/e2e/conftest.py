@@ -36,6 +36,14 @@ def _binary() -> pathlib.Path:
     return path
 
 
+def sim_board_with_sel(path, capacity: int, overflow: str):
+    """The simulated board with a `[sel]` of its own, written to `path` (returned)."""
+    path.write_text(SIM_BOARD.read_text().replace(
+        "[sim]\n", f'[sel]\ncapacity = {capacity}\noverflow = "{overflow}"\n\n[sim]\n', 1
+    ))
+    return path
+
+
 def write_password_file(path, password: str) -> str:
     """`password` as the first line of a new file at `path`, mode 0600 (what
     `--password-file` accepts); returns the path as text."""

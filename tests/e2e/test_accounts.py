@@ -17,7 +17,7 @@ import pytest
 from pypsrp.exceptions import WSManFaultError
 from pypsrp.wsman import SelectorSet
 
-from conftest import SIM_BOARD, Agent, _binary
+from conftest import SIM_BOARD, Agent, _binary, sim_board_with_sel
 from wsmanlib import (
     ACTION,
     CIM_SCHEMA,
@@ -539,10 +539,7 @@ def test_a_flood_of_failed_logins_leaves_the_sel_its_records_and_room(tmp_path):
     holds 4."""
     from test_hostile_state import _records
 
-    board = tmp_path / "board.toml"
-    board.write_text(
-        SIM_BOARD.read_text().replace("[sim]\n", '[sel]\ncapacity = 8\noverflow = "wrap"\n\n[sim]\n', 1)
-    )
+    board = sim_board_with_sel(tmp_path / "board.toml", 8, "wrap")
     a = Agent(board=board, control=tmp_path / "ctl.sock")
     try:
         a.sim("sel", "fill", "3")

@@ -21,7 +21,7 @@ import time
 
 import pytest
 
-from conftest import SIM_BOARD, Agent, _binary, write_password_file
+from conftest import SIM_BOARD, Agent, _binary, sim_board_with_sel, write_password_file
 from wsmanlib import (
     CIM_SCHEMA,
     NS,
@@ -215,10 +215,7 @@ def test_a_store_that_does_not_mount_names_the_way_back(tmp_path, how):
 def test_a_wrapping_sel_is_pulled_without_gaps_or_repeats(tmp_path):
     """Finding 8: a full log that wraps while a console Pulls five records at a time; three
     records arrive between Pulls and overwrite three the console has already read."""
-    board = tmp_path / "board.toml"
-    board.write_text(
-        SIM_BOARD.read_text().replace("[sim]\n", '[sel]\ncapacity = 50\noverflow = "wrap"\n\n[sim]\n', 1)
-    )
+    board = sim_board_with_sel(tmp_path / "board.toml", 50, "wrap")
     a = Agent(board=board, control=tmp_path / "ctl.sock")
     try:
         a.sim("sel", "fill", "60")

@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 import pytest
 from pypsrp.wsman import SelectorSet
 
-from conftest import SIM_BOARD, Agent
+from conftest import Agent, sim_board_with_sel
 from wsmanlib import CIM_SCHEMA, NS, NUMERIC_SENSOR, enumerate_all, props, pypsrp, wait_until
 
 LOG_RECORD = CIM_SCHEMA + "CIM_LogRecord"
@@ -194,10 +194,7 @@ def test_power_off_and_on_through_invoke(sel_agent):
 
 def test_a_3000_record_sel_enumerates_paged_by_max_envelope_size(tmp_path):
     """Issue 6: a large SEL through pypsrp, each response within the client's MaxEnvelopeSize."""
-    board = tmp_path / "board.toml"
-    board.write_text(
-        SIM_BOARD.read_text().replace("[sim]\n", '[sel]\ncapacity = 3000\noverflow = "stop"\n\n[sim]\n', 1)
-    )
+    board = sim_board_with_sel(tmp_path / "board.toml", 3000, "stop")
     a = Agent(board=board, control=tmp_path / "ctl.sock")
     try:
         a.sim("sel", "fill", "3000")
