@@ -90,17 +90,16 @@ fn create(props: &str) -> String {
 }
 
 fn create_with(system: &str, props: &str) -> String {
+    create_input(&format!(
+        r#"<p:System>{system}</p:System><p:AccountTemplate><q:CIM_Account xmlns:q="{RU}CIM_Account">{props}</q:CIM_Account></p:AccountTemplate>"#
+    ))
+}
+
+/// A CreateAccount request whose CreateAccount_INPUT holds `parameters` (raw elements).
+fn create_input(parameters: &str) -> String {
     let svc = "CIM_AccountManagementService";
     let body = format!(
-        concat!(
-            r#"<p:CreateAccount_INPUT xmlns:p="{ru}{svc}"><p:System>{system}</p:System>"#,
-            r#"<p:AccountTemplate><q:CIM_Account xmlns:q="{ru}CIM_Account">{props}</q:CIM_Account></p:AccountTemplate>"#,
-            "</p:CreateAccount_INPUT>"
-        ),
-        ru = RU,
-        svc = svc,
-        system = system,
-        props = props
+        r#"<p:CreateAccount_INPUT xmlns:p="{RU}{svc}">{parameters}</p:CreateAccount_INPUT>"#
     );
     envelope(&format!("{RU}{svc}/CreateAccount"), svc, &[], &body)
 }
@@ -324,13 +323,7 @@ fn create_account_in_a_full_table() {
 /// Malformed calls are faults, not return values.
 #[test]
 fn create_account_malformed_calls_are_faults() {
-    let no_template = {
-        let svc = "CIM_AccountManagementService";
-        let body = format!(
-            r#"<p:CreateAccount_INPUT xmlns:p="{RU}{svc}"><p:System>{BMC_EPR}</p:System></p:CreateAccount_INPUT>"#
-        );
-        envelope(&format!("{RU}{svc}/CreateAccount"), svc, &[], &body)
-    };
+    let no_template = create_input(&format!("<p:System>{BMC_EPR}</p:System>"));
     let cases = [
         ("create_fault_no_template", no_template),
         (
@@ -359,38 +352,24 @@ fn create_account_malformed_calls_are_faults() {
                 template("bob", "bob-secret-1", None)
             )),
         ),
-        ("create_fault_template_class", {
-            let body = format!(
-                concat!(
-                    r#"<p:CreateAccount_INPUT xmlns:p="{ru}{svc}"><p:System>{bmc}</p:System>"#,
-                    r#"<p:AccountTemplate><q:CIM_Role xmlns:q="{ru}CIM_Role"><q:Name>x</q:Name></q:CIM_Role></p:AccountTemplate>"#,
-                    "</p:CreateAccount_INPUT>"
-                ),
-                ru = RU,
-                svc = "CIM_AccountManagementService",
-                bmc = BMC_EPR,
-            );
-            envelope(
-                &format!("{RU}CIM_AccountManagementService/CreateAccount"),
-                "CIM_AccountManagementService",
-                &[],
-                &body,
-            )
-        }),
-        ("create_fault_unknown_parameter", {
-            let svc = "CIM_AccountManagementService";
-            let body = format!(
-                r#"<p:CreateAccount_INPUT xmlns:p="{RU}{svc}"><p:System>{BMC_EPR}</p:System><p:Owner>x</p:Owner></p:CreateAccount_INPUT>"#
-            );
-            envelope(&format!("{RU}{svc}/CreateAccount"), svc, &[], &body)
-        }),
-        ("create_fault_system_twice", {
-            let svc = "CIM_AccountManagementService";
-            let body = format!(
-                r#"<p:CreateAccount_INPUT xmlns:p="{RU}{svc}"><p:System>{BMC_EPR}</p:System><p:System>{BMC_EPR}</p:System></p:CreateAccount_INPUT>"#
-            );
-            envelope(&format!("{RU}{svc}/CreateAccount"), svc, &[], &body)
-        }),
+        (
+            "create_fault_template_class",
+            create_input(&format!(
+                r#"<p:System>{BMC_EPR}</p:System><p:AccountTemplate><q:CIM_Role xmlns:q="{RU}CIM_Role"><q:Name>x</q:Name></q:CIM_Role></p:AccountTemplate>"#
+            )),
+        ),
+        (
+            "create_fault_unknown_parameter",
+            create_input(&format!(
+                "<p:System>{BMC_EPR}</p:System><p:Owner>x</p:Owner>"
+            )),
+        ),
+        (
+            "create_fault_system_twice",
+            create_input(&format!(
+                "<p:System>{BMC_EPR}</p:System><p:System>{BMC_EPR}</p:System>"
+            )),
+        ),
     ];
     for (name, request) in cases {
         let f = Fixture::with_accounts();
