@@ -53,27 +53,25 @@ const DERIVED: &[&str] = &[
     "TimeOfLastStateChange",
 ];
 
+/// The threshold properties, which a Put may change, in `Threshold`'s order (its discriminant
+/// is the index): the one table between the properties' names and the monitor's thresholds.
+const THRESHOLD_NAMES: [&str; 6] = [
+    "LowerThresholdNonCritical",
+    "UpperThresholdNonCritical",
+    "LowerThresholdCritical",
+    "UpperThresholdCritical",
+    "LowerThresholdFatal",
+    "UpperThresholdFatal",
+];
+
 fn threshold_named(name: &str) -> Option<Threshold> {
-    Some(match name {
-        "LowerThresholdNonCritical" => Threshold::LowerNonCritical,
-        "UpperThresholdNonCritical" => Threshold::UpperNonCritical,
-        "LowerThresholdCritical" => Threshold::LowerCritical,
-        "UpperThresholdCritical" => Threshold::UpperCritical,
-        "LowerThresholdFatal" => Threshold::LowerFatal,
-        "UpperThresholdFatal" => Threshold::UpperFatal,
-        _ => return None,
-    })
+    Threshold::ALL
+        .into_iter()
+        .find(|&t| threshold_name(t) == name)
 }
 
 fn threshold_name(t: Threshold) -> &'static str {
-    match t {
-        Threshold::LowerNonCritical => "LowerThresholdNonCritical",
-        Threshold::UpperNonCritical => "UpperThresholdNonCritical",
-        Threshold::LowerCritical => "LowerThresholdCritical",
-        Threshold::UpperCritical => "UpperThresholdCritical",
-        Threshold::LowerFatal => "LowerThresholdFatal",
-        Threshold::UpperFatal => "UpperThresholdFatal",
-    }
+    THRESHOLD_NAMES[t as usize]
 }
 
 fn refuse(detail: FaultDetail, message: impl Into<Cow<'static, str>>) -> Fault {
@@ -188,16 +186,6 @@ pub(crate) fn check_read_only(
     Ok(())
 }
 
-/// The threshold properties, which a Put may change.
-const THRESHOLD_NAMES: &[&str] = &[
-    "LowerThresholdNonCritical",
-    "UpperThresholdNonCritical",
-    "LowerThresholdCritical",
-    "UpperThresholdCritical",
-    "LowerThresholdFatal",
-    "UpperThresholdFatal",
-];
-
 pub(crate) fn put(
     model: &Model<'_>,
     target: &Target<'_>,
@@ -251,7 +239,7 @@ pub(crate) fn put(
         }
     }
     model.with_instance(&item, |current| {
-        check_read_only(&given, &[THRESHOLD_NAMES, DERIVED], current)
+        check_read_only(&given, &[&THRESHOLD_NAMES, DERIVED], current)
     })??;
 
     if !changed.is_empty() {
