@@ -443,8 +443,8 @@ pub fn claimed_user(authorization: &str) -> Option<String> {
     let credentials = credentials.trim();
     if scheme.eq_ignore_ascii_case("Basic") {
         let decoded = crate::b64::decode(credentials)?;
-        let colon = decoded.iter().position(|&b| b == b':')?;
-        String::from_utf8(decoded[..colon].to_vec()).ok()
+        let (user, _) = basic_pair(&decoded)?;
+        String::from_utf8(user.to_vec()).ok()
     } else if scheme.eq_ignore_ascii_case("Digest") {
         credentials.split(',').find_map(|param| {
             let (name, value) = param.split_once('=')?;

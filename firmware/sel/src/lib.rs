@@ -516,7 +516,10 @@ fn capacity<F: MultiwriteNorFlash>(
     #[cfg(feature = "stored")]
     let max = store.queue_guaranteed_records(STORED_MAX_LEN);
     #[cfg(not(feature = "stored"))]
-    let (max, _) = (usize::from(u16::MAX), store);
+    let max = {
+        let _ = store; // not written: no bound from its queue
+        usize::from(u16::MAX)
+    };
     if usize::from(config.capacity) > max || config.capacity == 0 {
         return Err(SelError::CapacityTooLarge {
             requested: config.capacity,
