@@ -564,3 +564,20 @@ def test_a_flood_of_failed_logins_leaves_the_sel_its_records_and_room(tmp_path):
         a.stop()
     err = a.proc.stderr.read().decode(errors="replace")
     assert "failed logins not logged, to keep its records and room for other events" in err, err[-2000:]
+
+
+def test_a_failed_login_is_one_line_of_the_agents_log_with_its_source(tmp_path):
+    """The connection logs a refused login with its source address; the account table's audit
+    of the same failure is not logged a second time (locks and unlocks are)."""
+    a = Agent()
+    try:
+        env = enumerate_envelope(NUMERIC_SENSOR)
+        status, _, _ = post_from("127.0.0.77", a, "mallory", "wrong-password-77", env)
+        assert status == 401
+        time.sleep(0.3)  # the log task has taken the audit
+    finally:
+        a.stop()
+    err = a.proc.stderr.read().decode(errors="replace")
+    lines = [line for line in err.splitlines() if "mallory" in line]
+    assert len(lines) == 1 and "127.0.0.77" in lines[0], lines
+    assert "wrong-password-77" not in err

@@ -887,11 +887,15 @@ fn event_trust(
     }
 }
 
-/// Logs what the account table decided about a login: failures, locks and unlocks, with the
-/// user name (the SEL record, logged beside, has room for the user ID only).
+/// Logs what the account table decided about a login: locks, unlocks and logins while locked,
+/// with the user name (the SEL record, logged beside, has room for the user ID only). A plain
+/// failure is left to the connection's `login_failed`, whose line also names the source, so a
+/// wrong password is one line of the log, not two.
 fn log_login(outcome: &LoginOutcome) {
     for event in &outcome.audit {
-        warn!("account audit: {:?} for user {:?}", event.kind, event.user);
+        if event.kind != wsbmc_accounts::AuditKind::LoginFailed {
+            warn!("account audit: {:?} for user {:?}", event.kind, event.user);
+        }
     }
 }
 
