@@ -21,6 +21,8 @@ if want_symbols:
 # issue 9's budget for the image (warnings above them).
 flash_limit, flash_goal = 256 * 1024, 192 * 1024
 ram_limit, ram_goal = 64 * 1024, 60 * 1024
+# Issue 17's goal is for what the linker places (.data + .bss, the heap included), stack aside.
+static_ram_goal = 56 * 1024
 # The measured stack high-water mark (the image logs "stack peak"; test_lm3s.py prints the last
 # one) with a 30% margin: 5,568 B after deep WQL at the image's filter-depth limit, two
 # concurrent clients enumerating twelve sensors and SEL writes. The stack gets whatever RAM
@@ -142,4 +144,8 @@ if total_ram > ram_limit:
     print(f"FAIL: RAM over budget by {total_ram - ram_limit} B"); ok = False
 elif total_ram > ram_goal:
     print(f"warning: RAM {total_ram - ram_goal} B over the {ram_goal // 1024} KiB goal")
+if ram > static_ram_goal:
+    print(f"warning: static RAM {ram - static_ram_goal} B over the {static_ram_goal // 1024} KiB goal")
+else:
+    print(f"static RAM: {static_ram_goal - ram} B under the {static_ram_goal // 1024} KiB goal")
 sys.exit(0 if ok else 1)
