@@ -927,15 +927,13 @@ pub(crate) fn put(
     body: &Representation,
     out: &mut XmlWriter,
 ) -> Option<Result<(), Fault>> {
-    match item.kind {
-        Kind::Account => {
-            Some(put_account(model, item, body).and_then(|()| model.render_item(item, out, None)))
-        }
-        Kind::AccountSettings => {
-            Some(put_settings(model, body).and_then(|()| model.render_item(item, out, None)))
-        }
-        _ => None,
-    }
+    let done = match item.kind {
+        Kind::Account => put_account(model, item, body),
+        Kind::AccountSettings => put_settings(model, body),
+        _ => return None,
+    };
+    // The instance as it now reads, rendered at one call site for both classes.
+    Some(done.and_then(|()| model.render_item(item, out, None)))
 }
 
 /// A single scalar property's text, or `None` when absent or NULL.
