@@ -622,30 +622,16 @@ impl Agent {
                     // `next_poll` saw the device in the table; kept for the type's sake.
                     None => Err(DeviceError::NoSuchChannel),
                     Some(dev) => {
-                        // A real cfg, not `cfg!`: an unreachable await still sizes the task's
-                        // state machine.
-                        #[cfg(feature = "discrete")]
-                        let r = if states {
-                            match with_timeout(READ_TIMEOUT, dev.read_states(channel)).await {
-                                Ok(r) => r.map(i32::from),
-                                Err(_) => Err(DeviceError::Timeout),
-                            }
-                        } else {
-                            match with_timeout(READ_TIMEOUT, dev.read_scaled(channel, scale)).await
+                        // One await for a reading and a discrete sensor's states alike: each
+                        // await is a state of the task's future, with its own resume and drop
+                        // code.
+                        let r =
+                            match with_timeout(READ_TIMEOUT, dev.read_any(channel, scale, states))
+                                .await
                             {
                                 Ok(r) => r,
                                 Err(_) => Err(DeviceError::Timeout),
-                            }
-                        };
-                        #[cfg(not(feature = "discrete"))]
-                        let r = match with_timeout(READ_TIMEOUT, dev.read_scaled(channel, scale))
-                            .await
-                        {
-                            Ok(r) => r,
-                            Err(_) => Err(DeviceError::Timeout),
-                        };
-                        #[cfg(not(feature = "discrete"))]
-                        let _ = states;
+                            };
                         self.recovery.borrow_mut().observe(device, &r, now_ms());
                         r
                     }

@@ -201,6 +201,9 @@ impl DeviceModel {
 /// Storage, not a sensor: no channels.
 impl<I> Chip for At24<I> {}
 
+/// No channel to read: its every read is refused as one of no such channel.
+impl<I> super::Steps<I> for At24<I> {}
+
 impl<I: I2c, B> Driver<I, B> for At24<I> {
     fn bind(model: DeviceModel, i2c: I, address: u8, _: Option<NonZeroU32>) -> Option<Self> {
         Some(Self::new(i2c, address, model.eeprom()?))
