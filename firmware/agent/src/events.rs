@@ -104,18 +104,16 @@ fn raise(view: &LogRecordView, system_name: &str, offer: &mut dyn FnMut(Event, &
     {
         let record = view.record.encode();
         for (part, ind) in (0u8..).zip(indication::unrendered(view, system_name).iter()) {
-            let action = if ind.class == indication::ALERT_INDICATION {
-                indication::ALERT_INDICATION_ACTION
-            } else {
-                indication::INST_CREATION_ACTION
-            };
-            offer(Event::deferred(ind.record_id, action, record, part), ind);
+            offer(
+                Event::deferred(ind.record_id, ind.action, record, part),
+                ind,
+            );
         }
     }
     #[cfg(not(feature = "eventing-deferred"))]
     for mut ind in indication::of_record(view, system_name) {
         let body = core::mem::take(&mut ind.body);
-        let event = Event::new(Some(ind.record_id), ind.action.clone(), body);
+        let event = Event::new(Some(ind.record_id), ind.action, body);
         offer(event, &ind);
     }
 }

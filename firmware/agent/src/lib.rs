@@ -622,30 +622,16 @@ impl Agent {
                     // `next_poll` saw the device in the table; kept for the type's sake.
                     None => Err(DeviceError::NoSuchChannel),
                     Some(dev) => {
-                        // A real cfg, not `cfg!`: an unreachable await still sizes the task's
-                        // state machine.
-                        #[cfg(feature = "discrete")]
-                        let r = if states {
-                            match with_timeout(READ_TIMEOUT, dev.read_states(channel)).await {
-                                Ok(r) => r.map(i32::from),
-                                Err(_) => Err(DeviceError::Timeout),
-                            }
-                        } else {
-                            match with_timeout(READ_TIMEOUT, dev.read_scaled(channel, scale)).await
+                        // One await for a reading and a discrete sensor's states alike: each
+                        // await is a state of the task's future, with its own resume and drop
+                        // code.
+                        let r =
+                            match with_timeout(READ_TIMEOUT, dev.read_any(channel, scale, states))
+                                .await
                             {
                                 Ok(r) => r,
                                 Err(_) => Err(DeviceError::Timeout),
-                            }
-                        };
-                        #[cfg(not(feature = "discrete"))]
-                        let r = match with_timeout(READ_TIMEOUT, dev.read_scaled(channel, scale))
-                            .await
-                        {
-                            Ok(r) => r,
-                            Err(_) => Err(DeviceError::Timeout),
-                        };
-                        #[cfg(not(feature = "discrete"))]
-                        let _ = states;
+                            };
                         self.recovery.borrow_mut().observe(device, &r, now_ms());
                         r
                     }
@@ -964,16 +950,13 @@ impl Agent {
             // Account changes `wsbmc user` made while the agent was stopped, before "started".
             #[cfg(feature = "accounts-store")]
             self.log_pending_audits(&mut store, &mut sel).await;
-            // One add for both records: each await site costs the bare-metal image flash.
-            let boot = [
-                lost.then(|| wsbmc_sel::log_cleared(self.log.bmc())),
-                Some(wsbmc_sel::bmc_started(self.log.bmc())),
-            ];
-            for event in boot.iter().flatten() {
-                let added = sel.add(&mut store, event, (self.clock.get())()).await;
-                self.note("SEL write", added.is_ok());
+            // The boot records, added by the loop's first pass (see there).
+            let mut boot = Vec::with_capacity(2);
+            if lost {
+                boot.push(wsbmc_sel::log_cleared(self.log.bmc()));
             }
-            self.set_bmc_sensor(BmcSensor::SystemEvent, 1 << wsbmc_sel::SYSTEM_EVENT_BOOT);
+            boot.push(wsbmc_sel::bmc_started(self.log.bmc()));
+            let mut boot = Some(boot);
             let mut cleared = lost;
             // Failed logins left out of the full log (`audit::crowds_out`), for the warning.
             #[cfg(feature = "accounts")]
@@ -986,14 +969,27 @@ impl Agent {
             loop {
                 // After the start and after every command: publish, then the SEL's own sensor
                 // follows the log (a log already full at start says so at once); its
-                // full/almost-full edges are records too. At the top of the loop so both share one
-                // add site (each await site costs the bare-metal image flash).
+                // full/almost-full edges are records too. The first pass adds the boot records
+                // instead, and starts again. One add site for both, at the top of the loop so
+                // the start and every command share it (each await site costs the bare-metal
+                // image flash).
                 self.log.publish(&sel);
+                let booting = boot.is_some();
                 #[cfg(feature = "discrete")]
-                for event in self.update_event_log_sensor(cleared) {
+                let events = match boot.take() {
+                    Some(records) => records,
+                    None => self.update_event_log_sensor(cleared),
+                };
+                #[cfg(not(feature = "discrete"))]
+                let events = boot.take().unwrap_or_default();
+                for event in events {
                     let added = sel.add(&mut store, &event, (self.clock.get())()).await;
                     self.note("SEL write", added.is_ok());
                     self.log.publish(&sel);
+                }
+                if booting {
+                    self.set_bmc_sensor(BmcSensor::SystemEvent, 1 << wsbmc_sel::SYSTEM_EVENT_BOOT);
+                    continue;
                 }
                 // The one checkpoint site (each await site costs the bare-metal image flash).
                 #[cfg(feature = "sel-loss-detection")]

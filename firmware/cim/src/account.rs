@@ -820,6 +820,20 @@ fn is_same_as_user(name: &str) -> bool {
         .any(|n| n.eq_ignore_ascii_case(name))
 }
 
+/// The properties an AccountTemplate may give: the four read (UserID, UserPassword, Role,
+/// EnabledState, by these places), then those checked against UserID, then the keys.
+const TEMPLATE_PROPS: [&str; 9] = [
+    "UserID",
+    "UserPassword",
+    "Role",
+    "EnabledState",
+    "Name",
+    "ElementName",
+    "CreationClassName",
+    "SystemCreationClassName",
+    "SystemName",
+];
+
 /// The AccountTemplate of a CreateAccount, checked.
 struct Template<'t> {
     user: &'t str,
@@ -847,55 +861,59 @@ impl<'t> Template<'t> {
                 continue;
             }
             let text = v.text().unwrap_or("");
-            if name.eq_ignore_ascii_case("UserID") {
-                user = Some(text);
-            } else if name.eq_ignore_ascii_case("UserPassword") {
-                if password.is_some() {
-                    return Err(invalid_param(
-                        Some(FaultDetail::InvalidValue),
-                        "AccountTemplate gives UserPassword twice",
-                    ));
-                }
-                password = Some(password_bytes(v).ok_or_else(|| {
-                    invalid_param(Some(FaultDetail::TypeMismatch), "UserPassword must be text")
-                })?);
-            } else if name.eq_ignore_ascii_case("Role") {
-                role = Role::from_name(text).ok_or_else(|| {
-                    invalid_param(
-                        Some(FaultDetail::InvalidValue),
-                        cat(&[
-                            "Role must be Administrator, Operator or ReadOnly, not ",
-                            &Quoted(text).to_text(),
-                        ]),
-                    )
-                })?;
-            } else if name.eq_ignore_ascii_case("EnabledState") {
-                enabled = match text {
-                    "2" => true,
-                    "3" => false,
-                    _ => {
+            // One scan of the names, the property then chosen by its place in the table.
+            match TEMPLATE_PROPS
+                .iter()
+                .position(|n| n.eq_ignore_ascii_case(name))
+            {
+                Some(0) => user = Some(text),
+                Some(1) => {
+                    if password.is_some() {
                         return Err(invalid_param(
                             Some(FaultDetail::InvalidValue),
-                            "EnabledState must be 2 (Enabled) or 3 (Disabled)",
+                            "AccountTemplate gives UserPassword twice",
                         ));
                     }
-                };
-            } else if is_same_as_user(name) {
-                // Checked against UserID below, once it is known.
-            } else if ["CreationClassName", "SystemCreationClassName", "SystemName"]
-                .iter()
-                .any(|n| n.eq_ignore_ascii_case(name))
-            {
-                // Keys the service assigns; what a template says for them is not used.
-            } else {
-                return Err(invalid_param(
-                    Some(FaultDetail::InvalidName),
-                    cat(&[
-                        "AccountTemplate property ",
-                        name,
-                        " cannot be set at creation",
-                    ]),
-                ));
+                    password = Some(password_bytes(v).ok_or_else(|| {
+                        invalid_param(Some(FaultDetail::TypeMismatch), "UserPassword must be text")
+                    })?);
+                }
+                Some(2) => {
+                    role = Role::from_name(text).ok_or_else(|| {
+                        invalid_param(
+                            Some(FaultDetail::InvalidValue),
+                            cat(&[
+                                "Role must be Administrator, Operator or ReadOnly, not ",
+                                &Quoted(text).to_text(),
+                            ]),
+                        )
+                    })?;
+                }
+                Some(3) => {
+                    enabled = match text {
+                        "2" => true,
+                        "3" => false,
+                        _ => {
+                            return Err(invalid_param(
+                                Some(FaultDetail::InvalidValue),
+                                "EnabledState must be 2 (Enabled) or 3 (Disabled)",
+                            ));
+                        }
+                    };
+                }
+                // Name and ElementName are checked against UserID below, once it is known;
+                // the keys are the service's to assign, what a template says for them unused.
+                Some(_) => {}
+                None => {
+                    return Err(invalid_param(
+                        Some(FaultDetail::InvalidName),
+                        cat(&[
+                            "AccountTemplate property ",
+                            name,
+                            " cannot be set at creation",
+                        ]),
+                    ));
+                }
             }
         }
         let user = user.ok_or_else(|| invalid_param(None, "AccountTemplate needs a UserID"))?;
@@ -927,15 +945,13 @@ pub(crate) fn put(
     body: &Representation,
     out: &mut XmlWriter,
 ) -> Option<Result<(), Fault>> {
-    match item.kind {
-        Kind::Account => {
-            Some(put_account(model, item, body).and_then(|()| model.render_item(item, out, None)))
-        }
-        Kind::AccountSettings => {
-            Some(put_settings(model, body).and_then(|()| model.render_item(item, out, None)))
-        }
-        _ => None,
-    }
+    let done = match item.kind {
+        Kind::Account => put_account(model, item, body),
+        Kind::AccountSettings => put_settings(model, body),
+        _ => return None,
+    };
+    // The instance as it now reads, rendered at one call site for both classes.
+    Some(done.and_then(|()| model.render_item(item, out, None)))
 }
 
 /// A single scalar property's text, or `None` when absent or NULL.

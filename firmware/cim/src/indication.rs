@@ -36,11 +36,13 @@ pub const INST_CREATION: &str = "CIM_InstCreation";
 pub const OWNING_ENTITY: &str = "wsbmc";
 
 /// One indication: its class, the action it is delivered with (the class's resource URI), its
-/// rendered element, the SEL record it comes from, and its properties for filters.
+/// rendered element, the SEL record it comes from, and its properties for filters. The action
+/// is one of two constants: borrowed, an indication raised without rendering (the bare-metal
+/// image's) allocates nothing for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Indication {
     pub class: &'static str,
-    pub action: String,
+    pub action: &'static str,
     pub body: String,
     pub record_id: u16,
     props: Vec<(&'static str, wql::Value)>,
@@ -161,7 +163,7 @@ fn inst_creation(view: &LogRecordView, out: Option<&mut XmlWriter>) -> Indicatio
     }
     Indication {
         class: INST_CREATION,
-        action: String::from(INST_CREATION_ACTION),
+        action: INST_CREATION_ACTION,
         body: String::new(),
         record_id: view.record_id(),
         props: vec![
@@ -240,7 +242,7 @@ fn alert(
     }
     Some(Indication {
         class: ALERT_INDICATION,
-        action: String::from(ALERT_INDICATION_ACTION),
+        action: ALERT_INDICATION_ACTION,
         body: String::new(),
         record_id: view.record_id(),
         props: vec![

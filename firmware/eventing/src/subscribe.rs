@@ -611,7 +611,10 @@ fn fill(
     #[cfg(feature = "push")]
     let mut profile_uri: Option<(AuthScheme, bool)> = None;
     // Subscribe's own children, then Delivery's: the wsman extensions may sit at either level.
-    let mut pending: Vec<Node<'_, '_>> = elements(subscribe).collect();
+    // Extended, not collected: the one extend below serves both (a collect of this filter
+    // linked its own copy).
+    let mut pending: Vec<Node<'_, '_>> = Vec::new();
+    pending.extend(elements(subscribe));
     let top_level = pending.len();
     let mut i = 0;
     while let Some(&c) = pending.get(i) {

@@ -737,9 +737,9 @@ impl Auth {
                 &self.algorithms,
                 now,
             ) {
-                Check::Ok(index) => self.identity(index),
+                Check::Ok(index, _) => self.identity(index),
                 Check::Stale => return Step::Done(Verdict::Stale),
-                Check::Wrong(_) | Check::Denied => None,
+                Check::Wrong(..) | Check::Denied => None,
             }
             #[cfg(all(feature = "digest", feature = "accounts"))]
             {
@@ -752,21 +752,15 @@ impl Auth {
                     &self.algorithms,
                     now,
                 );
-                let (slot, right) = match check {
-                    Check::Ok(slot) => (slot, true),
-                    Check::Wrong(slot) => (slot, false),
+                // The name is the header's `username`, which the table's `get` matched exactly:
+                // the account's own name, for the audit.
+                let (slot, right, claimed) = match check {
+                    Check::Ok(slot, user) => (slot, true, user),
+                    Check::Wrong(slot, user) => (slot, false, user),
                     Check::Stale => return Step::Done(Verdict::Stale),
                     Check::Denied => return Step::Done(self.done(None, source)),
                 };
-                // The slot came from the table just now; the name for the audit is its own.
                 let slot = u8::try_from(slot).unwrap_or(u8::MAX);
-                let claimed = self
-                    .table
-                    .borrow()
-                    .list()
-                    .find(|(s, _)| *s == slot)
-                    .map(|(_, a)| String::from(a.name()))
-                    .unwrap_or_default();
                 let outcome = self.table.borrow_mut().finish_checked(
                     Some(slot),
                     &claimed,

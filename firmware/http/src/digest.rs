@@ -324,17 +324,19 @@ struct Slot {
     used: Instant,
 }
 
-/// What a Digest check concluded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Check {
+/// What a Digest check concluded. The account's index comes with the header's `username`,
+/// which the table matched exactly: the caller names the account in its audit without a
+/// second walk of the table for the index's name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Check<'a> {
     /// The response proves the account at this index.
-    Ok(usize),
+    Ok(usize, Cow<'a, str>),
     /// The nonce was ours but is too old, or its counts can no longer be tracked: challenge
     /// again with `stale=true` so the client retries with the same password.
     Stale,
     /// A well-formed answer to one of our live nonces, for the account at this index, with the
     /// wrong password: a guess, which the account's lockout counts.
-    Wrong(usize),
+    Wrong(usize, Cow<'a, str>),
     /// Anything else: forged nonce, replayed count, malformed, unknown user.
     Denied,
 }
@@ -493,16 +495,16 @@ pub(crate) trait Lookup {
 }
 
 /// Verifies one Digest `Authorization` for a request to `target` with `method`.
-pub(crate) fn verify(
+pub(crate) fn verify<'a>(
     nonces: &Nonces,
     accounts: &impl Lookup,
-    params: &str,
+    params: &'a str,
     method: &str,
     target: &str,
     offered: &[Algorithm],
     now: Instant,
-) -> Check {
-    let Ok(c) = parse(params) else {
+) -> Check<'a> {
+    let Ok(mut c) = parse(params) else {
         return Check::Denied;
     };
     let [
@@ -577,8 +579,11 @@ pub(crate) fn verify(
         qop.as_bytes(),
         ha2_hex,
     ]);
+    // The user name, moved out of the parsed values (index 0 of `PARAMS`) now that nothing
+    // else borrows them.
+    let user = c.values[0].take().unwrap_or_default();
     if !bool::from(want[..len].ct_eq(&expected_bin[..len])) {
-        return Check::Wrong(index);
+        return Check::Wrong(index, user);
     }
     // Proven; only now may the count be consumed, so nobody without the password can burn a
     // legitimate client's counts.
@@ -586,7 +591,7 @@ pub(crate) fn verify(
         return Check::Stale;
     }
     match nonces.record(info, nc_value, now) {
-        Some(true) => Check::Ok(index),
+        Some(true) => Check::Ok(index, user),
         Some(false) => Check::Denied,
         None => Check::Stale,
     }

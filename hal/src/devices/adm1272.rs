@@ -30,7 +30,7 @@ use core::num::NonZeroU32;
 
 use embedded_hal_async::i2c::I2c;
 
-use super::{ChannelInfo, Chip, DeviceModel, Driver, read_2, read_u8, write};
+use super::{ChannelInfo, Chip, DeviceModel, Driver, Step, Steps, run};
 use crate::{DeviceError, Quantity};
 use crate::pmbus::{self, Coefficients, direct_to_scaled};
 
@@ -141,55 +141,9 @@ impl<I: I2c> Adm1272<I> {
         self.sense
     }
 
-    /// Reads PMON_CONFIG once, enables any sampling that is off, and remembers the ranges.
-    /// A failure leaves nothing cached, so the next read tries again.
-    async fn ranges(&mut self) -> Result<Ranges, DeviceError> {
-        if let Some(r) = self.ranges {
-            return Ok(r);
-        }
-        let config = u16::from_le_bytes(read_2(&mut self.i2c, self.address, PMON_CONFIG).await?);
-        if config & PMON_ENABLES != PMON_ENABLES {
-            let [lo, hi] = (config | PMON_ENABLES).to_le_bytes();
-            write(&mut self.i2c, self.address, &[PMON_CONFIG, lo, hi]).await?;
-        }
-        let r = Ranges::from_pmon_config(config);
-        self.ranges = Some(r);
-        Ok(r)
-    }
-
     /// Channels: 0 VIN (mV), 1 VOUT (mV), 2 IOUT (mA), 3 PIN (mW), 4 temperature (m°C).
-    ///
-    /// The channel picks the command and coefficients first, so the register is read at one
-    /// await point: one per channel cost the bare-metal image's poller a state (and its
-    /// flash) each.
     pub async fn read(&mut self, channel: u8) -> Result<i32, DeviceError> {
-        if channel > 4 {
-            return Err(DeviceError::NoSuchChannel);
-        }
-        let ranges = self.ranges().await?;
-        let (command, mut c) = match channel {
-            0 => (pmbus::READ_VIN, ranges.voltage()),
-            1 => (pmbus::READ_VOUT, ranges.voltage()),
-            2 => (pmbus::READ_IOUT, ranges.current()),
-            3 => (pmbus::READ_PIN, ranges.power()),
-            _ => (pmbus::READ_TEMPERATURE_1, ranges.temperature()),
-        };
-        // Current and power are measured across the sense resistor: one scaling for both.
-        if matches!(channel, 2 | 3) {
-            c = with_sense(c, self.sense);
-        }
-        let word = read_2(&mut self.i2c, self.address, command).await?;
-        let raw = if channel == 3 {
-            // PIN is a signed reading; the others are 12-bit ADC values.
-            i32::from(i16::from_le_bytes(word))
-        } else {
-            let raw = u16::from_le_bytes(word);
-            if raw > ADC_MAX {
-                return Err(DeviceError::BadData);
-            }
-            i32::from(raw)
-        };
-        direct_to_scaled(raw, c, -3).ok_or(DeviceError::BadData)
+        run(self, channel, false).await
     }
 
     /// The supply's status as IPMI Power Supply states ([`pmbus::psu_states`]).
@@ -198,20 +152,89 @@ impl<I: I2c> Adm1272<I> {
     }
 
     /// Page `channel` (0: the part has one) of the supply's status as IPMI Power Supply states
-    /// ([`pmbus::psu_states`]). STATUS_INPUT is read only when STATUS_WORD points at the input,
-    /// so a healthy part costs one transfer. The driver's `read_states` is this future itself.
+    /// ([`pmbus::psu_states`]).
     pub async fn read_states(&mut self, channel: u8) -> Result<u16, DeviceError> {
-        if channel != 0 {
-            return Err(DeviceError::NoSuchChannel);
+        // The states are a u16, widened by the step.
+        run(self, channel, true).await.map(|v| v as u16)
+    }
+
+    /// A reading's transfers: PMON_CONFIG the first time (read, with any sampling that is off
+    /// enabled by a write, then the ranges remembered; a failure leaves nothing remembered, so
+    /// the next read tries again), then the channel's word.
+    fn reading(&mut self, channel: u8, stage: u8, got: &[u8]) -> Step {
+        if channel > 4 {
+            return Step::Done(Err(DeviceError::NoSuchChannel));
         }
-        let word =
-            u16::from_le_bytes(read_2(&mut self.i2c, self.address, pmbus::STATUS_WORD).await?);
-        let input = if word & (pmbus::status_word::INPUT | pmbus::status_word::VIN_UV_FAULT) != 0 {
-            read_u8(&mut self.i2c, self.address, pmbus::STATUS_INPUT).await?
-        } else {
-            0
+        let (ranges, config_read) = match (self.ranges, got) {
+            (Some(r), _) => (r, false),
+            (None, &[lo, hi]) => {
+                let config = u16::from_le_bytes([lo, hi]);
+                if config & PMON_ENABLES != PMON_ENABLES && stage == 1 {
+                    let [lo, hi] = (config | PMON_ENABLES).to_le_bytes();
+                    return Step::Write([PMON_CONFIG, lo, hi], 3);
+                }
+                let r = Ranges::from_pmon_config(config);
+                self.ranges = Some(r);
+                (r, true)
+            }
+            (None, _) => return Step::Read(PMON_CONFIG, 2),
         };
-        Ok(pmbus::psu_states(word, input))
+        let (command, mut c) = match channel {
+            0 => (pmbus::READ_VIN, ranges.voltage()),
+            1 => (pmbus::READ_VOUT, ranges.voltage()),
+            2 => (pmbus::READ_IOUT, ranges.current()),
+            3 => (pmbus::READ_PIN, ranges.power()),
+            _ => (pmbus::READ_TEMPERATURE_1, ranges.temperature()),
+        };
+        // The word is the last two bytes, once read: after PMON_CONFIG's, when those were read.
+        let (false, &[.., lo, hi]) = (config_read, got) else {
+            return Step::Read(command, 2);
+        };
+        // Current and power are measured across the sense resistor: one scaling for both.
+        if matches!(channel, 2 | 3) {
+            c = with_sense(c, self.sense);
+        }
+        let word = [lo, hi];
+        let raw = if channel == 3 {
+            // PIN is a signed reading; the others are 12-bit ADC values.
+            i32::from(i16::from_le_bytes(word))
+        } else {
+            let raw = u16::from_le_bytes(word);
+            if raw > ADC_MAX {
+                return Step::Done(Err(DeviceError::BadData));
+            }
+            i32::from(raw)
+        };
+        Step::Done(direct_to_scaled(raw, c, -3).ok_or(DeviceError::BadData))
+    }
+}
+
+/// Readings as above; the states from STATUS_WORD, with STATUS_INPUT read only when the word
+/// points at the input, so a healthy part costs one transfer.
+impl<I: I2c> Steps<I> for Adm1272<I> {
+    fn step(&mut self, channel: u8, states: bool, stage: u8, got: &[u8]) -> Step {
+        if !states {
+            return self.reading(channel, stage, got);
+        }
+        if channel != 0 {
+            return Step::Done(Err(DeviceError::NoSuchChannel));
+        }
+        let (word, input) = match *got {
+            [lo, hi] => {
+                let word = u16::from_le_bytes([lo, hi]);
+                if word & (pmbus::status_word::INPUT | pmbus::status_word::VIN_UV_FAULT) != 0 {
+                    return Step::Read(pmbus::STATUS_INPUT, 1);
+                }
+                (word, 0)
+            }
+            [lo, hi, input, ..] => (u16::from_le_bytes([lo, hi]), input),
+            _ => return Step::Read(pmbus::STATUS_WORD, 2),
+        };
+        Step::Done(Ok(pmbus::psu_states(word, input).into()))
+    }
+
+    fn bus(&mut self) -> Option<(&mut I, u8)> {
+        Some((&mut self.i2c, self.address))
     }
 }
 

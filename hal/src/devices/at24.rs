@@ -151,32 +151,47 @@ impl<I: I2c> At24<I> {
     /// `BadData` (an erased part reads all 0xFF, which fails both).
     pub async fn read_fru<'b>(&mut self, buf: &'b mut [u8]) -> Result<&'b [u8], DeviceError> {
         let mut header = [0u8; 8];
-        self.read_bytes(0, &mut header).await?;
-        if header[0] & 0x0F != 0x01 || header.iter().fold(0u8, |a, b| a.wrapping_add(*b)) != 0 {
-            return Err(DeviceError::BadData);
-        }
-        // Each area offset is in 8-byte multiples; an area's own length (its second byte, also
-        // in multiples of 8) says where it ends, except the multirecord area, which is walked
-        // by its parser and is read here up to the end of the part.
+        let mut hdr = [0u8; 2];
         let mut end = 8usize;
-        for (i, &off) in header[1..6].iter().enumerate() {
-            if off == 0 {
-                continue;
-            }
-            let start = usize::from(off) * 8;
-            let area_end = if i == 4 {
-                self.size.bytes()
-            } else {
-                let mut hdr = [0u8; 2];
-                self.read_bytes(start, &mut hdr).await?;
-                start + usize::from(hdr[1]) * 8
+        let mut len = 0;
+        // One read site for the header (stage 0), the first two bytes of each area it names
+        // (1-5, by its offsets) and the image (6): each await of a read is a state of the
+        // caller's future.
+        for stage in 0..=6 {
+            let (offset, dst): (usize, &mut [u8]) = match stage {
+                0 => (0, &mut header),
+                6 => {
+                    len = end.min(self.size.bytes()).min(buf.len());
+                    (0, &mut buf[..len])
+                }
+                s => {
+                    // Each area offset is in 8-byte multiples; an area's own length (its
+                    // second byte, also in multiples of 8) says where it ends, except the
+                    // multirecord area's, which is walked by its parser and is read here up to
+                    // the end of the part.
+                    let start = usize::from(header[s]) * 8;
+                    if start == 0 {
+                        continue;
+                    }
+                    if s == 5 {
+                        end = end.max(self.size.bytes());
+                        continue;
+                    }
+                    (start, &mut hdr)
+                }
             };
-            end = end.max(area_end);
+            self.read_bytes(offset, dst).await?;
+            match stage {
+                0 if header[0] & 0x0F != 0x01
+                    || header.iter().fold(0u8, |a, b| a.wrapping_add(*b)) != 0 =>
+                {
+                    return Err(DeviceError::BadData);
+                }
+                0 | 6 => {}
+                s => end = end.max(usize::from(header[s]) * 8 + usize::from(hdr[1]) * 8),
+            }
         }
-        let len = end.min(self.size.bytes()).min(buf.len());
-        let out = &mut buf[..len];
-        self.read_bytes(0, out).await?;
-        Ok(out)
+        Ok(&buf[..len])
     }
 
     /// An EEPROM has no sensor channels; present so the device table can treat it like the rest.
@@ -200,6 +215,9 @@ impl DeviceModel {
 
 /// Storage, not a sensor: no channels.
 impl<I> Chip for At24<I> {}
+
+/// No channel to read: its every read is refused as one of no such channel.
+impl<I> super::Steps<I> for At24<I> {}
 
 impl<I: I2c, B> Driver<I, B> for At24<I> {
     fn bind(model: DeviceModel, i2c: I, address: u8, _: Option<NonZeroU32>) -> Option<Self> {
@@ -346,6 +364,28 @@ mod tests {
         let mut buf = [0u8; 256];
         let got = block_on(e.read_fru(&mut buf)).unwrap();
         assert_eq!(got, &img[..]);
+        mock.done();
+    }
+
+    #[test]
+    fn a_multirecord_area_is_read_to_the_end_of_the_part() {
+        // Header only: the multirecord area at offset 8, no other area; the part (a 24C02) is
+        // then read whole, 256 bytes in chunks, with no area header read before.
+        let mut img = vec![0u8; 256];
+        img[..8].copy_from_slice(&[0x01, 0, 0, 0, 0, 1, 0, 0]);
+        img[7] = 0u8.wrapping_sub(img[..7].iter().fold(0u8, |a, b| a.wrapping_add(*b)));
+        let mut tx = vec![T::write_read(A, vec![0x00], img[..8].to_vec())];
+        for at in (0..256).step_by(READ_CHUNK) {
+            tx.push(T::write_read(
+                A,
+                vec![at as u8],
+                img[at..at + READ_CHUNK].to_vec(),
+            ));
+        }
+        let mut mock = Mock::new(&tx);
+        let mut e = At24::new(mock.clone(), A, At24Size::C02);
+        let mut buf = [0u8; 512];
+        assert_eq!(block_on(e.read_fru(&mut buf)), Ok(&img[..]));
         mock.done();
     }
 

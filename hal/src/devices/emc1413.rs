@@ -11,7 +11,7 @@ use core::num::NonZeroU32;
 
 use embedded_hal_async::i2c::I2c;
 
-use super::{ChannelInfo, Chip, DeviceModel, Driver, q8_to_millicelsius, read_u8};
+use super::{ChannelInfo, Chip, DeviceModel, Driver, Step, Steps, q8_to_millicelsius, run};
 use crate::{DeviceError, Quantity};
 
 const REG_CONFIG: u8 = 0x03;
@@ -36,26 +36,43 @@ impl<I: I2c> Emc1413<I> {
 
     /// Channel 0 is the internal diode, 1 and 2 the external ones; m°C.
     pub async fn read(&mut self, channel: u8) -> Result<i32, DeviceError> {
+        run(self, channel, false).await
+    }
+}
+
+/// One-byte transfers: an external diode's fault flags first, then the configuration, the
+/// high byte and the low one.
+impl<I> Steps<I> for Emc1413<I> {
+    fn step(&mut self, channel: u8, _: bool, _: u8, got: &[u8]) -> Step {
         let idx = usize::from(channel);
         let (Some(&high_reg), Some(&low_reg)) = (REG_HIGH.get(idx), REG_LOW.get(idx)) else {
-            return Err(DeviceError::NoSuchChannel);
+            return Step::Done(Err(DeviceError::NoSuchChannel));
         };
-        if channel != 0 {
-            let faults = read_u8(&mut self.i2c, self.address, REG_DIODE_FAULT).await?;
-            if faults & (1 << channel) != 0 {
-                return Err(DeviceError::BadData);
+        let got = match got.split_first() {
+            _ if channel == 0 => got,
+            None => return Step::Read(REG_DIODE_FAULT, 1),
+            Some((faults, _)) if faults & (1 << channel) != 0 => {
+                return Step::Done(Err(DeviceError::BadData));
             }
-        }
-        let config = read_u8(&mut self.i2c, self.address, REG_CONFIG).await?;
-        let high = read_u8(&mut self.i2c, self.address, high_reg).await?;
-        let low = read_u8(&mut self.i2c, self.address, low_reg).await?;
+            Some((_, rest)) => rest,
+        };
+        let (config, high, low) = match *got {
+            [] => return Step::Read(REG_CONFIG, 1),
+            [_] => return Step::Read(high_reg, 1),
+            [_, _] => return Step::Read(low_reg, 1),
+            [config, high, low, ..] => (config, high, low),
+        };
         let joined = u16::from_be_bytes([high, low & 0xE0]);
         let q8 = if config & CONFIG_RANGE != 0 {
             i32::from(joined) - 64 * 256
         } else {
             i32::from(joined as i16)
         };
-        Ok(q8_to_millicelsius(q8))
+        Step::Done(Ok(q8_to_millicelsius(q8)))
+    }
+
+    fn bus(&mut self) -> Option<(&mut I, u8)> {
+        Some((&mut self.i2c, self.address))
     }
 }
 

@@ -12,7 +12,7 @@ use core::num::NonZeroU32;
 
 use embedded_hal_async::i2c::I2c;
 
-use super::{ChannelInfo, Chip, DeviceModel, Driver, read_2, write};
+use super::{ChannelInfo, Chip, DeviceModel, Driver, Step, Steps, run};
 use crate::{DeviceError, Quantity};
 use crate::pmbus::{self, Coefficients, direct_to_scaled};
 
@@ -43,10 +43,14 @@ impl<I: I2c> Max31785<I> {
     }
 
     /// Channel = page. Fans in RPM, temperatures in m°C, voltages in mV.
-    ///
-    /// The page's kind picks the command first, so the part is read at one pair of await points
-    /// rather than a pair per kind (each a state of the bare-metal image's poller future).
     pub async fn read(&mut self, channel: u8) -> Result<i32, DeviceError> {
+        run(self, channel, false).await
+    }
+}
+
+/// Two transfers: PAGE written, then the page kind's reading.
+impl<I> Steps<I> for Max31785<I> {
+    fn step(&mut self, channel: u8, _: bool, stage: u8, got: &[u8]) -> Step {
         let (fan, temp) = (FAN_PAGES.contains(&channel), TEMP_PAGES.contains(&channel));
         let command = if fan {
             pmbus::READ_FAN_SPEED_1
@@ -55,27 +59,41 @@ impl<I: I2c> Max31785<I> {
         } else if VOLTAGE_PAGES.contains(&channel) {
             pmbus::READ_VOUT
         } else {
-            return Err(DeviceError::NoSuchChannel);
+            return Step::Done(Err(DeviceError::NoSuchChannel));
         };
-        write(&mut self.i2c, self.address, &[pmbus::PAGE, channel]).await?;
-        let word = read_2(&mut self.i2c, self.address, command).await?;
-        if fan {
-            let raw = u16::from_le_bytes(word);
-            direct_to_scaled(raw.into(), FAN_COEFFICIENTS, 0).ok_or(DeviceError::BadData)
-        } else if temp {
-            let raw = i16::from_le_bytes(word);
-            if raw == TEMP_FAULT {
-                return Err(DeviceError::BadData);
-            }
-            direct_to_scaled(raw.into(), TEMP_COEFFICIENTS, -3).ok_or(DeviceError::BadData)
-        } else {
-            let raw = i16::from_le_bytes(word);
-            // The ADC measures 0 V upward; a negative count is not a measurement.
-            if raw < 0 {
-                return Err(DeviceError::BadData);
-            }
-            direct_to_scaled(raw.into(), VOLTAGE_COEFFICIENTS, -3).ok_or(DeviceError::BadData)
+        let &[lo, hi] = got else {
+            return if stage == 0 {
+                Step::Write([pmbus::PAGE, channel, 0], 2)
+            } else {
+                Step::Read(command, 2)
+            };
+        };
+        Step::Done(convert([lo, hi], fan, temp))
+    }
+
+    fn bus(&mut self) -> Option<(&mut I, u8)> {
+        Some((&mut self.i2c, self.address))
+    }
+}
+
+/// A page's word in its unit: RPM for a fan, m°C for a temperature, else mV.
+fn convert(word: [u8; 2], fan: bool, temp: bool) -> Result<i32, DeviceError> {
+    if fan {
+        let raw = u16::from_le_bytes(word);
+        direct_to_scaled(raw.into(), FAN_COEFFICIENTS, 0).ok_or(DeviceError::BadData)
+    } else if temp {
+        let raw = i16::from_le_bytes(word);
+        if raw == TEMP_FAULT {
+            return Err(DeviceError::BadData);
         }
+        direct_to_scaled(raw.into(), TEMP_COEFFICIENTS, -3).ok_or(DeviceError::BadData)
+    } else {
+        let raw = i16::from_le_bytes(word);
+        // The ADC measures 0 V upward; a negative count is not a measurement.
+        if raw < 0 {
+            return Err(DeviceError::BadData);
+        }
+        direct_to_scaled(raw.into(), VOLTAGE_COEFFICIENTS, -3).ok_or(DeviceError::BadData)
     }
 }
 

@@ -260,19 +260,7 @@ macro_rules! drivers {
             /// rest 10^-3); other models ignore `scale`, their channels having a fixed native
             /// scale. Channels are checked as by [`AnyDevice::read`].
             pub async fn read_scaled(&mut self, channel: u8, scale: i8) -> Result<i32, DeviceError> {
-                self.check_channel(channel)?;
-                let _ = scale;
-                match self {
-                    $(
-                        #[cfg(feature = $feature)]
-                        AnyDevice::$ty(d) => if_cap!(remote [$($($cap)*)?] {
-                            Driver::<I, B>::read_scaled(d, channel, scale).await
-                        } else {
-                            Driver::<I, B>::read(d, channel).await
-                        }),
-                    )+
-                    AnyDevice::Unsupported(..) => Err(DeviceError::Nack),
-                }
+                self.read_any(channel, scale, false).await
             }
 
             /// Reads the states of a discrete sensor on this device: for a PMBus power device,
@@ -280,19 +268,41 @@ macro_rules! drivers {
             /// the state bits of its sensor number `channel`. Other models have no states
             /// (refused without bus traffic).
             pub async fn read_states(&mut self, channel: u8) -> Result<u16, DeviceError> {
-                let _ = channel;
+                // The states are a u16, widened by `read_any`.
+                self.read_any(channel, 0, true).await.map(|v| v as u16)
+            }
+
+            /// [`AnyDevice::read_scaled`], or [`AnyDevice::read_states`] (widened) when
+            /// `states`: one future for a poller's every bus read, the I2C drivers' transfers
+            /// in one loop ([`run`]).
+            pub async fn read_any(
+                &mut self,
+                channel: u8,
+                scale: i8,
+                states: bool,
+            ) -> Result<i32, DeviceError> {
+                if !states {
+                    self.check_channel(channel)?;
+                } else if !self.model().has_states() {
+                    return Err(DeviceError::NoSuchChannel);
+                }
+                let _ = scale;
                 match self {
                     $(
                         #[cfg(feature = $feature)]
-                        AnyDevice::$ty(d) => if_cap!(states [$($($cap)*)?] {
-                            Driver::<I, B>::read_states(d, channel).await
+                        AnyDevice::$ty(d) => if_cap!(remote [$($($cap)*)?] {
+                            return if states {
+                                Driver::<I, B>::read_states(d, channel).await.map(i32::from)
+                            } else {
+                                Driver::<I, B>::read_scaled(d, channel, scale).await
+                            };
                         } else {
-                            { let _ = d; Err(DeviceError::NoSuchChannel) }
+                            { let _ = d; }
                         }),
                     )+
-                    AnyDevice::Unsupported(m, _) if m.has_states() => Err(DeviceError::Nack),
-                    AnyDevice::Unsupported(..) => Err(DeviceError::NoSuchChannel),
+                    AnyDevice::Unsupported(..) => {}
                 }
+                run(self, channel, states).await
             }
 
             /// A management controller's identity (IPMI Get Device ID) and its 8-bit slave
@@ -310,6 +320,27 @@ macro_rules! drivers {
                             { let _ = d; None }
                         }),
                     )+
+                    AnyDevice::Unsupported(..) => None,
+                }
+            }
+        }
+
+        impl<I: I2c, B: IpmiLink> Steps<I> for AnyDevice<I, B> {
+            fn step(&mut self, channel: u8, states: bool, stage: u8, got: &[u8]) -> Step {
+                // With some drivers off, the arguments go unused.
+                let _ = (channel, states, stage, got);
+                match self {
+                    $(
+                        #[cfg(feature = $feature)]
+                        AnyDevice::$ty(d) => Steps::<I>::step(d, channel, states, stage, got),
+                    )+
+                    AnyDevice::Unsupported(..) => Step::Done(Err(DeviceError::Nack)),
+                }
+            }
+
+            fn bus(&mut self) -> Option<(&mut I, u8)> {
+                match self {
+                    $( #[cfg(feature = $feature)] AnyDevice::$ty(d) => Steps::<I>::bus(d), )+
                     AnyDevice::Unsupported(..) => None,
                 }
             }
@@ -432,38 +463,73 @@ impl GpioInputs for NoGpio {
     }
 }
 
-/// Reads one byte register through the pointer/command byte, the SMBus "read byte" shape every
-/// part here uses.
-pub(crate) async fn read_u8<I: I2c>(i2c: &mut I, address: u8, reg: u8) -> Result<u8, DeviceError> {
-    let mut buf = [0u8; 1];
-    i2c.write_read(address, &[reg], &mut buf)
-        .await
-        .map_err(DeviceError::from_i2c)?;
-    Ok(buf[0])
+/// What a driver's read asks of the bus next, or what it read: a read as data. Every I2C
+/// driver's transfers then run in one loop ([`run`]) at its two await points, where an `async`
+/// read per driver had an await (a state of the poller's future, with its resume and drop code
+/// on the bare-metal image) per transfer, thirteen over five drivers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// Write the register pointer (or PMBus command), then read `len` bytes (at most 2).
+    Read(u8, u8),
+    /// Write the first `len` of these bytes.
+    Write([u8; 3], u8),
+    /// The read is over: the reading in its native scale, or the states (a `u16`, widened).
+    Done(Result<i32, DeviceError>),
 }
 
-/// Reads a two-byte register as sent on the wire; callers pick the byte order (LM75-style parts
-/// are big-endian, SMBus/PMBus words little-endian).
-pub(crate) async fn read_2<I: I2c>(
-    i2c: &mut I,
-    address: u8,
-    reg: u8,
-) -> Result<[u8; 2], DeviceError> {
-    let mut buf = [0u8; 2];
-    i2c.write_read(address, &[reg], &mut buf)
-        .await
-        .map_err(DeviceError::from_i2c)?;
-    Ok(buf)
+/// A driver whose reads are [`Step`]s. `step` is asked again after each transfer, with every
+/// byte the read's transfers have returned so far, in order, and how many transfers (`stage`)
+/// have run; a driver decides from those alone, holding nothing across an await. `states`
+/// asks for a discrete sensor's state bits instead of a reading: only models with
+/// [`DeviceModel::has_states`] are asked ([`AnyDevice::read_any`] refuses the others first).
+pub(crate) trait Steps<I> {
+    fn step(&mut self, channel: u8, states: bool, stage: u8, got: &[u8]) -> Step {
+        let _ = (channel, states, stage, got);
+        Step::Done(Err(DeviceError::NoSuchChannel))
+    }
+
+    /// The bus and 7-bit address the transfers go to; `None` for a part not on an I2C bus.
+    fn bus(&mut self) -> Option<(&mut I, u8)> {
+        None
+    }
 }
 
-pub(crate) async fn write<I: I2c>(
-    i2c: &mut I,
-    address: u8,
-    bytes: &[u8],
-) -> Result<(), DeviceError> {
-    i2c.write(address, bytes)
-        .await
-        .map_err(DeviceError::from_i2c)
+/// Bytes one read may collect: the ADM1272's first reading takes PMON_CONFIG and the word.
+const MAX_GOT: usize = 4;
+/// Transfers one read may take (the ADM1272's first: PMON_CONFIG, its write, the word); a
+/// driver asking for more is cut off rather than looping.
+const MAX_STEPS: u8 = 4;
+
+/// Runs `d`'s read of `channel` (its states when `states`) to its end.
+pub(crate) async fn run<I: I2c>(
+    d: &mut impl Steps<I>,
+    channel: u8,
+    states: bool,
+) -> Result<i32, DeviceError> {
+    let mut got = [0u8; MAX_GOT];
+    let mut n = 0;
+    for stage in 0..=MAX_STEPS {
+        let step = d.step(channel, states, stage, got.get(..n).unwrap_or_default());
+        if let Step::Done(r) = step {
+            return r;
+        }
+        let (i2c, address) = d.bus().ok_or(DeviceError::Nack)?;
+        let sent = match step {
+            Step::Read(reg, len) => {
+                let end = n + usize::from(len);
+                let buf = got.get_mut(n..end).ok_or(DeviceError::BadData)?;
+                n = end;
+                i2c.write_read(address, &[reg], buf).await
+            }
+            Step::Write(bytes, len) => {
+                let bytes = bytes.get(..usize::from(len)).unwrap_or_default();
+                i2c.write(address, bytes).await
+            }
+            Step::Done(r) => return r,
+        };
+        sent.map_err(DeviceError::from_i2c)?;
+    }
+    Err(DeviceError::BadData)
 }
 
 /// Converts a left-justified temperature in 1/256 °C (the layout LM75, TMP421 and EMC1413 share
@@ -572,6 +638,51 @@ mod tests {
                 matches!(m, DeviceModel::Adm1272 | DeviceModel::IpmbSatellite)
             );
         }
+    }
+
+    #[test]
+    fn read_any_runs_readings_and_states_through_one_loop() {
+        // PMON_CONFIG with sampling off: enabled once, then the ranges are kept for the next
+        // reading; the states read STATUS_INPUT only when STATUS_WORD points at the input.
+        let mut mock = Mock::new(&[
+            T::write_read(0x10, vec![0xD4], vec![0x00, 0x00]),
+            T::write(0x10, vec![0xD4, 0x0E, 0x00]),
+            T::write_read(0x10, vec![0x88], vec![0x00, 0x00]),
+            T::write_read(0x10, vec![0x88], vec![0x00, 0x00]),
+            T::write_read(0x10, vec![0x79], vec![0x08, 0x00]),
+            T::write_read(0x10, vec![0x7C], vec![0x00]),
+        ]);
+        let mut dev: AnyDevice<_> = AnyDevice::new(DeviceModel::Adm1272, mock.clone(), 0x10);
+        assert_eq!(block_on(dev.read_any(0, 0, false)), Ok(0));
+        assert_eq!(block_on(dev.read_any(0, 0, false)), Ok(0));
+        assert!(block_on(dev.read_any(0, 0, true)).is_ok());
+        assert_eq!(
+            block_on(dev.read_any(5, 0, false)),
+            Err(DeviceError::NoSuchChannel)
+        );
+        mock.done();
+    }
+
+    /// A driver that asks for a transfer after every transfer.
+    struct Endless(Mock);
+
+    impl Steps<Mock> for Endless {
+        fn step(&mut self, _: u8, _: bool, _: u8, _: &[u8]) -> Step {
+            Step::Write([0, 0, 0], 1)
+        }
+
+        fn bus(&mut self) -> Option<(&mut Mock, u8)> {
+            Some((&mut self.0, 0x20))
+        }
+    }
+
+    #[test]
+    fn a_read_is_cut_off_after_its_most_transfers() {
+        let writes: Vec<T> = (0..=MAX_STEPS).map(|_| T::write(0x20, vec![0])).collect();
+        let mut mock = Mock::new(&writes);
+        let mut d = Endless(mock.clone());
+        assert_eq!(block_on(run(&mut d, 0, false)), Err(DeviceError::BadData));
+        mock.done();
     }
 
     #[test]

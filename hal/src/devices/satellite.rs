@@ -526,6 +526,9 @@ impl<L> Chip for Satellite<L> {}
 
 /// Bound from a board's I2C table, a satellite has no link (an I2C bus is not an IPMB
 /// transport) and reads as absent until [`super::AnyDevice::satellite`] replaces it.
+/// Its reads go over its IPMI link ([`Driver::read_scaled`]), never through the I2C steps.
+impl<I, L> super::Steps<I> for Satellite<L> {}
+
 impl<I, L: IpmiLink> Driver<I, L> for Satellite<L> {
     fn bind(_: DeviceModel, _: I, address: u8, _: Option<core::num::NonZeroU32>) -> Option<Self> {
         Some(Self::unbound(address))

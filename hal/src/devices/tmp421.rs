@@ -11,7 +11,7 @@ use core::num::NonZeroU32;
 
 use embedded_hal_async::i2c::I2c;
 
-use super::{ChannelInfo, Chip, DeviceModel, Driver, q8_to_millicelsius, read_u8};
+use super::{ChannelInfo, Chip, DeviceModel, Driver, Step, Steps, q8_to_millicelsius, run};
 use crate::{DeviceError, Quantity};
 
 const REG_CONFIG_1: u8 = 0x09;
@@ -36,15 +36,25 @@ impl<I: I2c> Tmp421<I> {
 
     /// Channel 0 is the local sensor, 1 the remote diode; m°C.
     pub async fn read(&mut self, channel: u8) -> Result<i32, DeviceError> {
+        run(self, channel, false).await
+    }
+}
+
+/// Three one-byte transfers: the configuration, then the high byte, then the low one.
+impl<I> Steps<I> for Tmp421<I> {
+    fn step(&mut self, channel: u8, _: bool, _: u8, got: &[u8]) -> Step {
         let idx = usize::from(channel);
         let (Some(&high_reg), Some(&low_reg)) = (REG_HIGH.get(idx), REG_LOW.get(idx)) else {
-            return Err(DeviceError::NoSuchChannel);
+            return Step::Done(Err(DeviceError::NoSuchChannel));
         };
-        let config = read_u8(&mut self.i2c, self.address, REG_CONFIG_1).await?;
-        let high = read_u8(&mut self.i2c, self.address, high_reg).await?;
-        let low = read_u8(&mut self.i2c, self.address, low_reg).await?;
+        let (config, high, low) = match *got {
+            [] => return Step::Read(REG_CONFIG_1, 1),
+            [_] => return Step::Read(high_reg, 1),
+            [_, _] => return Step::Read(low_reg, 1),
+            [config, high, low, ..] => (config, high, low),
+        };
         if channel != 0 && low & LOW_OPEN != 0 {
-            return Err(DeviceError::BadData);
+            return Step::Done(Err(DeviceError::BadData));
         }
         let joined = u16::from_be_bytes([high, low & 0xF0]);
         let q8 = if config & CONFIG_RANGE != 0 {
@@ -52,7 +62,11 @@ impl<I: I2c> Tmp421<I> {
         } else {
             i32::from(joined as i16)
         };
-        Ok(q8_to_millicelsius(q8))
+        Step::Done(Ok(q8_to_millicelsius(q8)))
+    }
+
+    fn bus(&mut self) -> Option<(&mut I, u8)> {
+        Some((&mut self.i2c, self.address))
     }
 }
 

@@ -10,7 +10,7 @@ use core::num::NonZeroU32;
 
 use embedded_hal_async::i2c::I2c;
 
-use super::{ChannelInfo, Chip, DeviceModel, Driver, q8_to_millicelsius, read_2};
+use super::{ChannelInfo, Chip, DeviceModel, Driver, Step, Steps, q8_to_millicelsius, run};
 use crate::{DeviceError, Quantity};
 
 const REG_TEMPERATURE: u8 = 0x00;
@@ -35,17 +35,31 @@ impl<I: I2c> Tmp75<I> {
         self.read(0).await
     }
 
-    /// Channel 0 is the temperature. The register read is here rather than in
-    /// [`Self::read_temperature`]: a future nested in this one cost the bare-metal image flash.
+    /// Channel 0 is the temperature.
     pub async fn read(&mut self, channel: u8) -> Result<i32, DeviceError> {
+        run(self, channel, false).await
+    }
+}
+
+/// One transfer: the temperature register.
+impl<I> Steps<I> for Tmp75<I> {
+    fn step(&mut self, channel: u8, _: bool, _: u8, got: &[u8]) -> Step {
         if channel != 0 {
-            return Err(DeviceError::NoSuchChannel);
+            return Step::Done(Err(DeviceError::NoSuchChannel));
         }
-        let raw = i16::from_be_bytes(read_2(&mut self.i2c, self.address, REG_TEMPERATURE).await?);
-        if raw & 0x000F != 0 {
-            return Err(DeviceError::BadData);
-        }
-        Ok(q8_to_millicelsius(raw.into()))
+        let &[high, low] = got else {
+            return Step::Read(REG_TEMPERATURE, 2);
+        };
+        let raw = i16::from_be_bytes([high, low]);
+        Step::Done(if raw & 0x000F != 0 {
+            Err(DeviceError::BadData)
+        } else {
+            Ok(q8_to_millicelsius(raw.into()))
+        })
+    }
+
+    fn bus(&mut self) -> Option<(&mut I, u8)> {
+        Some((&mut self.i2c, self.address))
     }
 }
 
