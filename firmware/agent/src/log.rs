@@ -170,7 +170,7 @@ impl LogShared {
     }
 
     /// Records in the log and how many fit, as last published (for the SEL's own sensor).
-    #[cfg(feature = "discrete")]
+    #[cfg(any(test, feature = "discrete"))]
     pub(crate) fn fill(&self) -> (usize, usize) {
         let s = self.snapshot.borrow();
         (s.records.len(), usize::from(s.capacity))
