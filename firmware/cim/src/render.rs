@@ -44,8 +44,8 @@ pub struct ClassMarkup {
     class: &'static ClassDef,
     props: Vec<&'static PropDef>,
     root: String,
-    xsi_type: String,
-    uri: String,
+    /// The root's start tag with its namespace and type, escaped once for the batch.
+    start: String,
     layout: Layout,
 }
 
@@ -127,6 +127,9 @@ impl ClassMarkup {
         let mut xsi_type = String::with_capacity(root.len() + 5);
         xsi_type.push_str(&root);
         xsi_type.push_str("_Type");
+        let mut start = XmlWriter::new();
+        let uri = class.resource_uri();
+        start.open(&root, &[("xmlns:p", &uri), ("xsi:type", &xsi_type)]);
         // Pushed in a loop: a collect linked Vec's from-iterator code for this one iterator.
         let mut props = Vec::new();
         for p in class.properties() {
@@ -136,8 +139,7 @@ impl ClassMarkup {
             class,
             props,
             root,
-            xsi_type,
-            uri: class.resource_uri(),
+            start: start.into_string(),
             layout: Layout::default(),
         }
     }
@@ -168,12 +170,11 @@ pub fn render_with(
     let ClassMarkup {
         props,
         root,
-        xsi_type,
-        uri,
+        start,
         layout,
         ..
     } = markup;
-    out.open(root, &[("xmlns:p", uri), ("xsi:type", xsi_type)]);
+    out.raw(start);
     let mut tag = String::with_capacity(40);
     for (prop, at) in props.iter().zip(&layout.values) {
         if only.is_some_and(|names| !names.iter().any(|n| n.eq_ignore_ascii_case(prop.name))) {
@@ -202,7 +203,10 @@ fn scalar(out: &mut XmlWriter, tag: &str, v: &Value<'_>) {
     match v {
         Value::Null | Value::Array(_) => {
             // A nested array cannot occur in CIM; NULL is the honest rendering of either.
-            out.empty(tag, &[("xsi:nil", "true")]);
+            // As markup, not `empty` with an attribute: the constant needs no escaping.
+            out.raw("<");
+            out.raw(tag);
+            out.raw(" xsi:nil=\"true\"/>");
             return;
         }
         _ => {}

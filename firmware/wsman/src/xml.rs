@@ -124,7 +124,9 @@ impl XmlWriter {
     pub fn open(&mut self, name: &str, attrs: &[(&str, &str)]) {
         self.put_char('<');
         self.put(name);
-        self.attrs(attrs);
+        if !attrs.is_empty() {
+            self.attrs(attrs);
+        }
         self.put_char('>');
     }
 
