@@ -911,12 +911,18 @@ impl ItemWalk for Walk<'_, '_> {
     }
 }
 
-/// The plan [`Provider::prepare`] kept for `spec`. The service always hands back the plan of
-/// the Enumerate; a caller with none (or another provider's) gets a fault rather than a plan
-/// built again here, so that the firmware carries one way of building a plan, not two.
-fn kept(plan: &EnumPlan) -> Result<&Plan, Fault> {
-    plan.get::<Plan>()
-        .ok_or_else(|| internal("the enumeration has no plan"))
+/// The plan [`Provider::prepare`] kept for `spec`, or, when the context could not keep it
+/// (the bare-metal image's context bytes hold a long query's text but not its parse tree),
+/// one worked out again from the spec.
+fn plan_for<'p>(
+    spec: &EnumSpec,
+    kept: &'p EnumPlan,
+    built: &'p mut Option<Plan>,
+) -> Result<&'p Plan, Fault> {
+    match kept.get::<Plan>() {
+        Some(p) => Ok(p),
+        None => Ok(built.insert(Plan::new(spec)?)),
+    }
 }
 
 impl Provider for Model<'_> {
@@ -982,10 +988,11 @@ impl Provider for Model<'_> {
         cursor: &mut Cursor,
         lim: BatchLimits,
     ) -> Result<Batch, Fault> {
+        let mut built = None;
         let mut walk = Walk {
             model: self,
             spec,
-            plan: kept(plan)?,
+            plan: plan_for(spec, plan, &mut built)?,
             counts: self.counts()?,
             markup: None,
         };
@@ -997,7 +1004,8 @@ impl Provider for Model<'_> {
     }
 
     fn count_planned(&self, spec: &EnumSpec, plan: &EnumPlan) -> Option<u64> {
-        let plan = plan.get::<Plan>()?;
+        let mut built = None;
+        let plan = plan_for(spec, plan, &mut built).ok()?;
         // No counts, no items: the count the per-item walk gave when it could not read them.
         let Ok(counts) = self.counts() else {
             return Some(0);

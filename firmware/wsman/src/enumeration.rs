@@ -135,18 +135,35 @@ impl ContextTable {
             && self.entries.iter().filter(|c| c.user == user).count() < self.max_per_user
     }
 
-    pub fn insert(&mut self, ctx: Context, now_ms: u64) -> Result<(), Fault> {
+    /// Stores a context. A plan that holds its parsed WQL query ([`EnumPlan::holds_query`]) is
+    /// kept instead of the query's text when that fits the byte bound; when only the text
+    /// fits (a parse tree is several times its text), the text is kept and the plan dropped,
+    /// and each batch works the plan out again, as before plans were kept.
+    pub fn insert(&mut self, mut ctx: Context, now_ms: u64) -> Result<(), Fault> {
         if !self.has_room(&ctx.user, now_ms) {
             return Err(Fault::new(FaultKind::QuotaLimit)
                 .message("Too many enumerations are open; release or finish one first."));
         }
-        if self.max_bytes != usize::MAX {
-            let held: usize = self.entries.iter().map(context_bytes).sum();
-            if held.saturating_add(context_bytes(&ctx)) > self.max_bytes {
-                return Err(Fault::new(FaultKind::QuotaLimit).message(
-                    "The open enumerations hold too much state; release or finish one first.",
-                ));
+        let held: usize = match self.max_bytes {
+            usize::MAX => 0,
+            _ => self.entries.iter().map(context_bytes).sum(),
+        };
+        let fits = |c: &Context| held.saturating_add(context_bytes(c)) <= self.max_bytes;
+        if ctx.plan.holds_query()
+            && let crate::provider::Filter::Wql(text) = &mut ctx.spec.filter
+        {
+            let text = core::mem::take(text);
+            if fits(&ctx) {
+                self.entries.push(ctx);
+                return Ok(());
             }
+            ctx.spec.filter = crate::provider::Filter::Wql(text);
+            ctx.plan = EnumPlan::default();
+        }
+        if !fits(&ctx) {
+            return Err(Fault::new(FaultKind::QuotaLimit).message(
+                "The open enumerations hold too much state; release or finish one first.",
+            ));
         }
         self.entries.push(ctx);
         Ok(())
@@ -919,5 +936,42 @@ mod tests {
         let shared = planned.clone();
         assert_eq!(shared.plan, planned.plan, "one plan, shared");
         assert_ne!(shared.plan, EnumPlan::new(Holds(1000)), "not an equal one");
+    }
+
+    /// A plan holding its parsed query replaces the query's text in the context when it fits
+    /// the byte bound; when only the text fits, the text stays and the plan goes.
+    #[test]
+    fn a_parsed_query_replaces_its_text_when_it_fits() {
+        struct Parsed;
+        impl crate::provider::ProviderPlan for Parsed {
+            fn heap_bytes(&self) -> usize {
+                1000
+            }
+            fn holds_query(&self) -> bool {
+                true
+            }
+        }
+        let mut g = TokenGen::new(7);
+        let with_query = |g: &mut TokenGen| {
+            let mut c = ctx(g, "alice", 0);
+            c.spec.filter = Filter::Wql("x".repeat(100));
+            c.plan = EnumPlan::new(Parsed);
+            c
+        };
+        let mut t = ContextTable::new(4, 1000);
+        t.insert(with_query(&mut g), 0).expect("unbounded");
+        let kept = t.entries.pop().expect("kept");
+        assert!(kept.plan.holds_query());
+        assert_eq!(kept.spec.filter, Filter::Wql(String::new()));
+        let mut light = with_query(&mut g);
+        light.plan = EnumPlan::default();
+        t.set_max_bytes(context_bytes(&light));
+        t.insert(with_query(&mut g), 0).expect("the text fits");
+        let kept = t.entries.pop().expect("kept");
+        assert!(!kept.plan.holds_query());
+        assert_eq!(kept.spec.filter, Filter::Wql("x".repeat(100)));
+        t.set_max_bytes(context_bytes(&light) - 1);
+        let f = t.insert(with_query(&mut g), 0).expect_err("neither fits");
+        assert_eq!(f.kind, FaultKind::QuotaLimit);
     }
 }

@@ -172,6 +172,13 @@ pub trait ProviderPlan: core::any::Any {
     /// Heap the plan holds beyond its own size (the same estimate, [`PER_ALLOCATION`] per
     /// allocation on top of its bytes), for the context table's byte bound.
     fn heap_bytes(&self) -> usize;
+
+    /// Whether the plan holds all the provider needs of the spec's WQL text (the parsed
+    /// query), so the context need not keep the text beside it: on the bare-metal image a
+    /// long filter's text and its parse tree did not fit one context's share of the heap.
+    fn holds_query(&self) -> bool {
+        false
+    }
 }
 
 /// Allocation cost assumed per owned string, vector or box, beyond its bytes: the allocator's
@@ -194,6 +201,11 @@ impl EnumPlan {
     pub fn get<T: ProviderPlan>(&self) -> Option<&T> {
         let any: &dyn core::any::Any = self.0.as_deref()?;
         any.downcast_ref()
+    }
+
+    /// See [`ProviderPlan::holds_query`].
+    pub fn holds_query(&self) -> bool {
+        self.0.as_deref().is_some_and(|p| p.holds_query())
     }
 
     /// Heap the plan holds, its own allocation (with the two reference counts) included.

@@ -418,6 +418,9 @@ fn collapse(mut items: Vec<Expr>, n_ary: fn(Vec<Expr>) -> Expr, heap: &mut usize
     {
         return only;
     }
+    // Trimmed: a parsed query is kept for an enumeration's life (its plan), and a doubled
+    // capacity was a third of a long OR chain's heap.
+    items.shrink_to_fit();
     *heap += items.capacity() * core::mem::size_of::<Expr>() + PER_ALLOCATION;
     n_ary(items)
 }
@@ -492,6 +495,7 @@ impl Parser {
                     break;
                 }
             }
+            props.shrink_to_fit();
             self.heap += props.capacity() * core::mem::size_of::<String>() + PER_ALLOCATION;
             Some(props)
         };
