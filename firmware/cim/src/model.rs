@@ -21,7 +21,7 @@ use wsbmc_ipmi::SensorTypeMode;
 use wsbmc_monitor::{Monitor, SensorDesc, SensorState};
 use wsbmc_wsman::enumeration::{Batch, BatchLimits, fill_from};
 use wsbmc_wsman::envelope::EnumMode;
-use wsbmc_wsman::provider::ItemWalk;
+use wsbmc_wsman::provider::{EnumPlan, ItemWalk};
 use wsbmc_wsman::{
     Cursor, EnumSpec, Epr, Fault, FaultDetail, FaultKind, Identity, Property, Provider,
     Representation, Selector, SelectorValue, Target, XmlWriter, ns,
@@ -868,11 +868,12 @@ pub(crate) fn gone() -> Fault {
     )
 }
 
-/// One batch of an enumeration over the model, with the plan and counts
-/// [`Provider::fill_batch`] worked out once.
+/// One batch of an enumeration over the model, with the plan (kept from the Enumerate) and the
+/// counts (worked out once per batch).
 struct Walk<'m, 's> {
     model: &'m Model<'m>,
-    plan: Plan<'s>,
+    spec: &'s EnumSpec,
+    plan: &'s Plan,
     counts: Counts,
     /// The markup of the class rendered last, worked out once for the batch's instances of it.
     markup: Option<ClassMarkup>,
@@ -885,12 +886,13 @@ impl ItemWalk for Walk<'_, '_> {
         object: Option<&mut XmlWriter>,
         epr: bool,
     ) -> Result<Option<Option<Epr>>, Fault> {
-        let Some((pos, result)) = filter::next_in(self.model, &self.plan, &self.counts, *cursor)?
+        let planned = (self.spec, self.plan);
+        let Some((pos, result)) = filter::next_in(self.model, planned, &self.counts, *cursor)?
         else {
             return Ok(None);
         };
         if let Some(out) = object {
-            let (only, cache) = (self.plan.projection(), &mut self.markup);
+            let (only, cache) = (self.plan.projection(self.spec), &mut self.markup);
             self.model.with_instance(&result, |i| {
                 let markup = match cache {
                     Some(m) if core::ptr::eq(m.class(), i.class) => m,
@@ -906,6 +908,20 @@ impl ItemWalk for Walk<'_, '_> {
         };
         *cursor = pos + 1;
         Ok(Some(epr))
+    }
+}
+
+/// The plan [`Provider::prepare`] kept for `spec`, or, when the context could not keep it
+/// (the bare-metal image's context bytes hold a long query's text but not its parse tree),
+/// one worked out again from the spec.
+fn plan_for<'p>(
+    spec: &EnumSpec,
+    kept: &'p EnumPlan,
+    built: &'p mut Option<Plan>,
+) -> Result<&'p Plan, Fault> {
+    match kept.get::<Plan>() {
+        Some(p) => Ok(p),
+        None => Ok(built.insert(Plan::new(spec)?)),
     }
 }
 
@@ -927,6 +943,12 @@ impl Provider for Model<'_> {
         Ok(0)
     }
 
+    /// The request is worked out here, once per enumeration (its class, namespace, parsed
+    /// filter and projection), and every batch of it reuses the plan.
+    fn prepare(&self, spec: &EnumSpec) -> Result<(Cursor, EnumPlan), Fault> {
+        Ok((0, EnumPlan::new(Plan::new(spec)?)))
+    }
+
     fn next_item(
         &self,
         spec: &EnumSpec,
@@ -934,19 +956,17 @@ impl Provider for Model<'_> {
         object: Option<&mut XmlWriter>,
     ) -> Result<Option<Epr>, Fault> {
         let plan = Plan::new(spec)?;
-        let Some((pos, result)) = filter::next(self, &plan, *cursor)? else {
+        let Some((pos, result)) = filter::next(self, (spec, &plan), *cursor)? else {
             return Ok(None);
         };
         if let Some(out) = object {
-            self.render_item(&result, out, plan.projection())?;
+            self.render_item(&result, out, plan.projection(spec))?;
         }
         let epr = self.epr(&result)?;
         *cursor = pos + 1;
         Ok(Some(epr))
     }
 
-    /// The request is worked out once for the batch (its class, namespace, parsed filter and
-    /// projection, and the item counts), not once per item as `next_item` must.
     fn fill_batch(
         &self,
         spec: &EnumSpec,
@@ -954,9 +974,25 @@ impl Provider for Model<'_> {
         cursor: &mut Cursor,
         lim: BatchLimits,
     ) -> Result<Batch, Fault> {
+        let plan = EnumPlan::new(Plan::new(spec)?);
+        self.fill_planned(spec, &plan, mode, cursor, lim)
+    }
+
+    /// The item counts are worked out once for the batch, not once per item as `next_item`
+    /// must; the plan comes from the Enumerate.
+    fn fill_planned(
+        &self,
+        spec: &EnumSpec,
+        plan: &EnumPlan,
+        mode: EnumMode,
+        cursor: &mut Cursor,
+        lim: BatchLimits,
+    ) -> Result<Batch, Fault> {
+        let mut built = None;
         let mut walk = Walk {
             model: self,
-            plan: Plan::new(spec)?,
+            spec,
+            plan: plan_for(spec, plan, &mut built)?,
             counts: self.counts()?,
             markup: None,
         };
@@ -964,10 +1000,19 @@ impl Provider for Model<'_> {
     }
 
     fn count_estimate(&self, spec: &EnumSpec) -> Option<u64> {
-        let plan = Plan::new(spec).ok()?;
+        self.count_planned(spec, &EnumPlan::new(Plan::new(spec).ok()?))
+    }
+
+    fn count_planned(&self, spec: &EnumSpec, plan: &EnumPlan) -> Option<u64> {
+        let mut built = None;
+        let plan = plan_for(spec, plan, &mut built).ok()?;
+        // No counts, no items: the count the per-item walk gave when it could not read them.
+        let Ok(counts) = self.counts() else {
+            return Some(0);
+        };
         let mut cursor = 0;
         let mut n = 0u64;
-        while let Ok(Some((pos, _))) = filter::next(self, &plan, cursor) {
+        while let Ok(Some((pos, _))) = filter::next_in(self, (spec, plan), &counts, cursor) {
             n += 1;
             cursor = pos + 1;
         }
@@ -1023,5 +1068,118 @@ impl Provider for Model<'_> {
             "Delete is not supported on ",
             item.kind.class().name,
         ])))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::platform::{PowerState, RequestOutcome};
+    use crate::testutil::{cpu_temp, fan};
+    use wsbmc_monitor::Thresholds;
+    use wsbmc_wsman::{Filter, Limits, RequestMeta, Service};
+
+    struct Board;
+    impl Platform for Board {
+        fn host_power(&self) -> PowerState {
+            PowerState::On
+        }
+        fn request_power(&self, _: crate::platform::PowerTransition) -> RequestOutcome {
+            RequestOutcome::Unsupported
+        }
+        fn persist_thresholds(&self, _: &str, _: &Thresholds) {}
+    }
+
+    const SOAP: &str = "http://www.w3.org/2003/05/soap-envelope";
+    const WSEN: &str = "http://schemas.xmlsoap.org/ws/2004/09/enumeration";
+
+    fn envelope(action: &str, body: &str) -> String {
+        cat(&[
+            r#"<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing" xmlns:w="http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd" xmlns:n="http://schemas.xmlsoap.org/ws/2004/09/enumeration"><s:Header><a:Action>http://schemas.xmlsoap.org/ws/2004/09/enumeration/"#,
+            action,
+            r#"</a:Action><a:MessageID>uuid:1</a:MessageID><a:ReplyTo><a:Address>http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</a:Address></a:ReplyTo><w:ResourceURI>http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_Sensor</w:ResourceURI><w:RequestTotalItemsCountEstimate/></s:Header><s:Body>"#,
+            body,
+            "</s:Body></s:Envelope>",
+        ])
+    }
+
+    /// Issue 17, "parse once": an Enumerate with a WQL filter builds its plan (class, namespace,
+    /// parsed query) once, and the Pulls that page through it (each with a count estimate)
+    /// build none; the items are those the filter admits.
+    #[test]
+    fn pulls_reuse_the_plan_of_the_enumerate() {
+        let cpu1 = SensorDesc {
+            key: String::from("cpu1_temp"),
+            name: String::from("CPU1 Temp"),
+            number: 49,
+            ..cpu_temp()
+        };
+        let monitor = RefCell::new(Monitor::new(alloc::vec![cpu_temp(), fan(), cpu1]));
+        let system = SystemInfo::new("h");
+        let model = Model::new(&monitor, &system, &Board);
+        let mut svc = Service::new(Limits::default(), 7);
+        let meta = RequestMeta {
+            content_type: Some("application/soap+xml;charset=UTF-8"),
+            user: Some("admin"),
+            now_ms: 1,
+            security_profiles: None,
+        };
+        let plans = || filter::tests::PLANS.with(|n| n.get());
+        let filter = r#"<w:Filter Dialect="http://schemas.microsoft.com/wbem/wsman/1/WQL">SELECT ElementName FROM CIM_NumericSensor WHERE ElementName &lt;&gt; 'FAN1'</w:Filter>"#;
+        let start = plans();
+        let reply = svc.handle(
+            &model,
+            &meta,
+            envelope(
+                "Enumerate",
+                &cat(&["<n:Enumerate>", filter, "</n:Enumerate>"]),
+            )
+            .as_bytes(),
+        );
+        let mut text = String::from_utf8(reply.body).unwrap_or_default();
+        assert_eq!(plans() - start, 1, "{text}");
+        let mut names = Vec::new();
+        for _ in 0..10 {
+            let doc = roxmltree::Document::parse(&text).expect("well-formed");
+            assert!(
+                !doc.descendants().any(|n| n.has_tag_name((SOAP, "Fault"))),
+                "{text}"
+            );
+            names.extend(
+                doc.descendants()
+                    .filter(|n| n.tag_name().name() == "ElementName")
+                    .map(|n| String::from(n.text().unwrap_or(""))),
+            );
+            let Some(ctx) = doc
+                .descendants()
+                .find(|n| n.has_tag_name((WSEN, "EnumerationContext")))
+                .and_then(|n| n.text())
+            else {
+                break;
+            };
+            let pull = cat(&[
+                "<n:Pull><n:EnumerationContext>",
+                ctx,
+                "</n:EnumerationContext><n:MaxElements>1</n:MaxElements></n:Pull>",
+            ]);
+            let reply = svc.handle(&model, &meta, envelope("Pull", &pull).as_bytes());
+            text = String::from_utf8(reply.body).unwrap_or_default();
+        }
+        assert_eq!(names, ["CPU0 Temp", "CPU1 Temp"], "one per Pull");
+        assert_eq!(plans() - start, 1, "no Pull built a plan");
+        // The per-item walk, by contrast, works the request out for every item it is asked for.
+        let spec = EnumSpec {
+            resource_uri: cat(&[ns::CIM_SCHEMA, "CIM_Sensor"]),
+            namespace: None,
+            filter: Filter::None,
+        };
+        let mut cursor = 0;
+        while model
+            .next_item(&spec, &mut cursor, None)
+            .ok()
+            .flatten()
+            .is_some()
+        {}
+        assert!(plans() - start > 2);
     }
 }

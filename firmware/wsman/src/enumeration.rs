@@ -9,7 +9,7 @@ use alloc::vec::Vec;
 
 use crate::envelope::EnumMode;
 use crate::fault::{Fault, FaultDetail, FaultKind};
-use crate::provider::{Cursor, EnumSpec, ItemWalk, Provider};
+use crate::provider::{Cursor, EnumPlan, EnumSpec, ItemWalk, PER_ALLOCATION, Provider};
 use crate::respond::write_epr;
 use crate::rng::Uuid;
 use crate::xml::XmlWriter;
@@ -21,6 +21,8 @@ pub struct Context {
     /// Only the user who started an enumeration may continue it.
     pub user: String,
     pub spec: EnumSpec,
+    /// What the provider worked out from `spec` at the Enumerate, for every Pull to reuse.
+    pub plan: EnumPlan,
     pub mode: EnumMode,
     pub cursor: Cursor,
     pub last_used_ms: u64,
@@ -38,13 +40,9 @@ pub struct ContextTable {
     max_bytes: usize,
 }
 
-/// Allocation cost assumed per owned string or vector, beyond its bytes: the allocator's
-/// rounding and header, and the struct that holds it. An estimate, not a measurement; it makes
-/// many tiny selectors count for more than their text.
-const PER_ALLOCATION: usize = 32;
-
 /// Heap a stored context holds, roughly: its strings and selector tables, each with
-/// [`PER_ALLOCATION`] on top. Bounded by `Limits::max_context_bytes` over all contexts.
+/// [`PER_ALLOCATION`] on top, and the provider's plan. Bounded by `Limits::max_context_bytes`
+/// over all contexts.
 pub fn context_bytes(ctx: &Context) -> usize {
     use crate::provider::{Epr, Filter, Selector, SelectorValue};
     fn string(s: &str) -> usize {
@@ -88,6 +86,7 @@ pub fn context_bytes(ctx: &Context) -> usize {
         + string(&spec.resource_uri)
         + spec.namespace.as_deref().map_or(0, string)
         + filter
+        + ctx.plan.heap_bytes()
 }
 
 fn invalid_context() -> Fault {
@@ -136,18 +135,35 @@ impl ContextTable {
             && self.entries.iter().filter(|c| c.user == user).count() < self.max_per_user
     }
 
-    pub fn insert(&mut self, ctx: Context, now_ms: u64) -> Result<(), Fault> {
+    /// Stores a context. A plan that holds its parsed WQL query ([`EnumPlan::holds_query`]) is
+    /// kept instead of the query's text when that fits the byte bound; when only the text
+    /// fits (a parse tree is several times its text), the text is kept and the plan dropped,
+    /// and each batch works the plan out again, as before plans were kept.
+    pub fn insert(&mut self, mut ctx: Context, now_ms: u64) -> Result<(), Fault> {
         if !self.has_room(&ctx.user, now_ms) {
             return Err(Fault::new(FaultKind::QuotaLimit)
                 .message("Too many enumerations are open; release or finish one first."));
         }
-        if self.max_bytes != usize::MAX {
-            let held: usize = self.entries.iter().map(context_bytes).sum();
-            if held.saturating_add(context_bytes(&ctx)) > self.max_bytes {
-                return Err(Fault::new(FaultKind::QuotaLimit).message(
-                    "The open enumerations hold too much state; release or finish one first.",
-                ));
+        let held: usize = match self.max_bytes {
+            usize::MAX => 0,
+            _ => self.entries.iter().map(context_bytes).sum(),
+        };
+        let fits = |c: &Context| held.saturating_add(context_bytes(c)) <= self.max_bytes;
+        if ctx.plan.holds_query()
+            && let crate::provider::Filter::Wql(text) = &mut ctx.spec.filter
+        {
+            let text = core::mem::take(text);
+            if fits(&ctx) {
+                self.entries.push(ctx);
+                return Ok(());
             }
+            ctx.spec.filter = crate::provider::Filter::Wql(text);
+            ctx.plan = EnumPlan::default();
+        }
+        if !fits(&ctx) {
+            return Err(Fault::new(FaultKind::QuotaLimit).message(
+                "The open enumerations hold too much state; release or finish one first.",
+            ));
         }
         self.entries.push(ctx);
         Ok(())
@@ -202,15 +218,16 @@ fn not_ready(f: &Fault) -> bool {
 }
 
 /// Renders items from `*cursor` on until a limit is reached: the provider's
-/// [`Provider::fill_batch`], which by default is [`fill_from`] over its `next_item`.
+/// [`Provider::fill_planned`] with the plan of the enumeration's Enumerate, which by default is
+/// [`fill_from`] over its `next_item`.
 pub fn fill<P: Provider>(
     provider: &P,
-    spec: &EnumSpec,
+    (spec, plan): (&EnumSpec, &EnumPlan),
     mode: EnumMode,
     cursor: &mut Cursor,
     lim: BatchLimits,
 ) -> Result<Batch, Fault> {
-    provider.fill_batch(spec, mode, cursor, lim)
+    provider.fill_planned(spec, plan, mode, cursor, lim)
 }
 
 #[cfg(feature = "stream")]
@@ -244,7 +261,7 @@ pub struct Rest {
 /// changes which items a batch takes; only an item too large for the whole budget faults.
 pub fn fill_capped<P: Provider>(
     provider: &P,
-    spec: &EnumSpec,
+    spec: (&EnumSpec, &EnumPlan),
     mode: EnumMode,
     cursor: &mut Cursor,
     lim: BatchLimits,
@@ -279,7 +296,7 @@ pub fn fill_capped<P: Provider>(
 /// With `hold >= lim.budget` this is `fill`, item for item and fault for fault.
 pub fn plan<P: Provider>(
     provider: &P,
-    spec: &EnumSpec,
+    spec: (&EnumSpec, &EnumPlan),
     mode: EnumMode,
     cursor: &mut Cursor,
     lim: BatchLimits,
@@ -563,12 +580,33 @@ mod tests {
     fn batches_by_count_and_detects_end_exactly() {
         let p = Fixed(3);
         let mut c = 0;
-        let b = fill(&p, &spec(), EnumMode::Objects, &mut c, lim(2, 1000)).expect("ok");
+        let b = fill(
+            &p,
+            (&spec(), &EnumPlan::default()),
+            EnumMode::Objects,
+            &mut c,
+            lim(2, 1000),
+        )
+        .expect("ok");
         assert_eq!((b.count, b.end, c), (2, false, 2));
         assert_eq!(b.items, "<p:I>0000</p:I><p:I>0001</p:I>");
-        let b = fill(&p, &spec(), EnumMode::Objects, &mut c, lim(1, 1000)).expect("ok");
+        let b = fill(
+            &p,
+            (&spec(), &EnumPlan::default()),
+            EnumMode::Objects,
+            &mut c,
+            lim(1, 1000),
+        )
+        .expect("ok");
         assert_eq!((b.count, b.end, c), (1, true, 3));
-        let b = fill(&p, &spec(), EnumMode::Objects, &mut c, lim(5, 1000)).expect("ok");
+        let b = fill(
+            &p,
+            (&spec(), &EnumPlan::default()),
+            EnumMode::Objects,
+            &mut c,
+            lim(5, 1000),
+        )
+        .expect("ok");
         assert_eq!((b.count, b.end, b.items.as_str()), (0, true, ""));
     }
 
@@ -577,9 +615,23 @@ mod tests {
         let p = Fixed(10);
         let mut c = 0;
         // Each object item is 15 bytes.
-        let b = fill(&p, &spec(), EnumMode::Objects, &mut c, lim(100, 40)).expect("ok");
+        let b = fill(
+            &p,
+            (&spec(), &EnumPlan::default()),
+            EnumMode::Objects,
+            &mut c,
+            lim(100, 40),
+        )
+        .expect("ok");
         assert_eq!((b.count, b.end, c), (2, false, 2));
-        let f = fill(&p, &spec(), EnumMode::Objects, &mut c, lim(100, 10)).expect_err("too small");
+        let f = fill(
+            &p,
+            (&spec(), &EnumPlan::default()),
+            EnumMode::Objects,
+            &mut c,
+            lim(100, 10),
+        )
+        .expect_err("too small");
         assert_eq!(f.detail, Some(FaultDetail::MaxEnvelopeSizeExceeded));
         assert_eq!(c, 2, "a failed batch leaves the cursor alone");
     }
@@ -595,11 +647,32 @@ mod tests {
         };
         // Each item is exactly 15 characters.
         let mut c = 0;
-        let b = fill(&p, &spec(), EnumMode::Objects, &mut c, l(44)).expect("ok");
+        let b = fill(
+            &p,
+            (&spec(), &EnumPlan::default()),
+            EnumMode::Objects,
+            &mut c,
+            l(44),
+        )
+        .expect("ok");
         assert_eq!((b.count, b.end, c), (2, false, 2));
-        let b = fill(&p, &spec(), EnumMode::Objects, &mut c, l(45)).expect("ok");
+        let b = fill(
+            &p,
+            (&spec(), &EnumPlan::default()),
+            EnumMode::Objects,
+            &mut c,
+            l(45),
+        )
+        .expect("ok");
         assert_eq!((b.count, c), (3, 5));
-        let f = fill(&p, &spec(), EnumMode::Objects, &mut c, l(14)).expect_err("too small");
+        let f = fill(
+            &p,
+            (&spec(), &EnumPlan::default()),
+            EnumMode::Objects,
+            &mut c,
+            l(14),
+        )
+        .expect_err("too small");
         assert_eq!(f.kind, FaultKind::EncodingLimit);
         assert_eq!(c, 5, "a refused item stays for the next Pull");
     }
@@ -636,14 +709,35 @@ mod tests {
     fn nothing_ready_ends_the_batch_or_times_out() {
         let p = Growing { ready: 2 };
         let mut c = 0;
-        let b = fill(&p, &spec(), EnumMode::ObjectAndEpr, &mut c, lim(10, 10_000)).expect("ok");
+        let b = fill(
+            &p,
+            (&spec(), &EnumPlan::default()),
+            EnumMode::ObjectAndEpr,
+            &mut c,
+            lim(10, 10_000),
+        )
+        .expect("ok");
         assert_eq!((b.count, b.end, c), (2, false, 2));
         assert!(b.items.ends_with("</w:Item>"), "no half-written item");
-        let f = fill(&p, &spec(), EnumMode::Objects, &mut c, lim(10, 10_000)).expect_err("none");
+        let f = fill(
+            &p,
+            (&spec(), &EnumPlan::default()),
+            EnumMode::Objects,
+            &mut c,
+            lim(10, 10_000),
+        )
+        .expect_err("none");
         assert_eq!(f.kind, FaultKind::TimedOut);
         assert_eq!(c, 2);
         let mut c = 0;
-        let b = fill(&p, &spec(), EnumMode::Objects, &mut c, lim(2, 10_000)).expect("ok");
+        let b = fill(
+            &p,
+            (&spec(), &EnumPlan::default()),
+            EnumMode::Objects,
+            &mut c,
+            lim(2, 10_000),
+        )
+        .expect("ok");
         assert_eq!(
             (b.count, b.end),
             (2, false),
@@ -711,14 +805,28 @@ mod tests {
     fn item_modes() {
         let p = Fixed(1);
         let mut c = 0;
-        let b = fill(&p, &spec(), EnumMode::ObjectAndEpr, &mut c, lim(5, 10_000)).expect("ok");
+        let b = fill(
+            &p,
+            (&spec(), &EnumPlan::default()),
+            EnumMode::ObjectAndEpr,
+            &mut c,
+            lim(5, 10_000),
+        )
+        .expect("ok");
         assert!(
             b.items
                 .starts_with("<w:Item><p:I>0000</p:I><a:EndpointReference><a:Address>")
         );
         assert!(b.items.ends_with("</a:EndpointReference></w:Item>"));
         let mut c = 0;
-        let b = fill(&p, &spec(), EnumMode::Epr, &mut c, lim(5, 10_000)).expect("ok");
+        let b = fill(
+            &p,
+            (&spec(), &EnumPlan::default()),
+            EnumMode::Epr,
+            &mut c,
+            lim(5, 10_000),
+        )
+        .expect("ok");
         assert!(b.items.starts_with("<a:EndpointReference><a:Address>"));
         assert!(!b.items.contains("p:I"));
     }
@@ -728,6 +836,7 @@ mod tests {
             token: tg.next_uuid(),
             user: user.into(),
             spec: spec(),
+            plan: EnumPlan::default(),
             mode: EnumMode::Objects,
             cursor: 0,
             last_used_ms: now,
@@ -807,5 +916,62 @@ mod tests {
         let f = t.insert(big, 0).expect_err("over the byte bound");
         assert_eq!(f.kind, FaultKind::QuotaLimit);
         assert_eq!(t.len(), 2, "below the count bound all the same");
+    }
+
+    /// A provider's plan kept in the context counts against the byte bound: its own
+    /// allocation and what it holds.
+    #[test]
+    fn contexts_count_their_plan() {
+        struct Holds(usize);
+        impl crate::provider::ProviderPlan for Holds {
+            fn heap_bytes(&self) -> usize {
+                self.0
+            }
+        }
+        let mut g = TokenGen::new(7);
+        let plain = context_bytes(&ctx(&mut g, "alice", 0));
+        let mut planned = ctx(&mut g, "alice", 0);
+        planned.plan = EnumPlan::new(Holds(1000));
+        assert!(context_bytes(&planned) >= plain + 1000 + PER_ALLOCATION);
+        let shared = planned.clone();
+        assert_eq!(shared.plan, planned.plan, "one plan, shared");
+        assert_ne!(shared.plan, EnumPlan::new(Holds(1000)), "not an equal one");
+    }
+
+    /// A plan holding its parsed query replaces the query's text in the context when it fits
+    /// the byte bound; when only the text fits, the text stays and the plan goes.
+    #[test]
+    fn a_parsed_query_replaces_its_text_when_it_fits() {
+        struct Parsed;
+        impl crate::provider::ProviderPlan for Parsed {
+            fn heap_bytes(&self) -> usize {
+                1000
+            }
+            fn holds_query(&self) -> bool {
+                true
+            }
+        }
+        let mut g = TokenGen::new(7);
+        let with_query = |g: &mut TokenGen| {
+            let mut c = ctx(g, "alice", 0);
+            c.spec.filter = Filter::Wql("x".repeat(100));
+            c.plan = EnumPlan::new(Parsed);
+            c
+        };
+        let mut t = ContextTable::new(4, 1000);
+        t.insert(with_query(&mut g), 0).expect("unbounded");
+        let kept = t.entries.pop().expect("kept");
+        assert!(kept.plan.holds_query());
+        assert_eq!(kept.spec.filter, Filter::Wql(String::new()));
+        let mut light = with_query(&mut g);
+        light.plan = EnumPlan::default();
+        t.set_max_bytes(context_bytes(&light));
+        t.insert(with_query(&mut g), 0).expect("the text fits");
+        let kept = t.entries.pop().expect("kept");
+        assert!(!kept.plan.holds_query());
+        assert_eq!(kept.spec.filter, Filter::Wql("x".repeat(100)));
+        t.set_max_bytes(context_bytes(&light) - 1);
+        let f = t.insert(with_query(&mut g), 0).expect_err("neither fits");
+        assert_eq!(f.kind, FaultKind::QuotaLimit);
     }
 }

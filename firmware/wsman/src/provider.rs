@@ -6,6 +6,7 @@
 //! inputs reach it as typed property lists. `wsman` never sees a class.
 
 use alloc::boxed::Box;
+use alloc::rc::Rc;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -165,6 +166,81 @@ pub struct EnumSpec {
     pub filter: Filter,
 }
 
+/// What a provider works out from an enumeration's request once (a resolved class, a parsed
+/// filter), for [`EnumPlan`] to keep in the enumeration context. `wsman` never looks inside.
+pub trait ProviderPlan: core::any::Any {
+    /// Heap the plan holds beyond its own size (the same estimate, [`PER_ALLOCATION`] per
+    /// allocation on top of its bytes), for the context table's byte bound.
+    fn heap_bytes(&self) -> usize;
+
+    /// Whether the plan holds all the provider needs of the spec's WQL text (the parsed
+    /// query), so the context need not keep the text beside it: on the bare-metal image a
+    /// long filter's text and its parse tree did not fit one context's share of the heap.
+    fn holds_query(&self) -> bool {
+        false
+    }
+}
+
+/// Allocation cost assumed per owned string, vector or box, beyond its bytes: the allocator's
+/// rounding and header, and the struct that holds it. An estimate, not a measurement; it makes
+/// many tiny allocations count for more than their bytes.
+pub const PER_ALLOCATION: usize = 32;
+
+/// A provider's plan for one enumeration, built once by [`Provider::prepare`] and handed back
+/// to every batch of it, so a Pull neither resolves the class again nor re-parses a WQL filter.
+/// Shared, not copied: the context and the streamed rest of a reply hold the same plan.
+#[derive(Clone, Default)]
+pub struct EnumPlan(Option<Rc<dyn ProviderPlan>>);
+
+impl EnumPlan {
+    pub fn new<T: ProviderPlan>(plan: T) -> Self {
+        Self(Some(Rc::new(plan)))
+    }
+
+    /// The plan, when it is a `T` (the provider's own type).
+    pub fn get<T: ProviderPlan>(&self) -> Option<&T> {
+        let any: &dyn core::any::Any = self.0.as_deref()?;
+        any.downcast_ref()
+    }
+
+    /// See [`ProviderPlan::holds_query`].
+    pub fn holds_query(&self) -> bool {
+        self.0.as_deref().is_some_and(|p| p.holds_query())
+    }
+
+    /// Heap the plan holds, its own allocation (with the two reference counts) included.
+    pub fn heap_bytes(&self) -> usize {
+        self.0.as_deref().map_or(0, |p| {
+            core::mem::size_of_val(p)
+                + 2 * core::mem::size_of::<usize>()
+                + PER_ALLOCATION
+                + p.heap_bytes()
+        })
+    }
+}
+
+impl core::fmt::Debug for EnumPlan {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "EnumPlan(..)"
+        } else {
+            "EnumPlan(None)"
+        })
+    }
+}
+
+/// The same plan (not two equal ones): what a stream compares is where its plan came from.
+impl PartialEq for EnumPlan {
+    fn eq(&self, other: &Self) -> bool {
+        match (&self.0, &other.0) {
+            (Some(a), Some(b)) => Rc::ptr_eq(a, b),
+            (a, b) => a.is_none() && b.is_none(),
+        }
+    }
+}
+
+impl Eq for EnumPlan {}
+
 /// Opaque provider position within an enumeration. Providers must make it stable across
 /// calls (an index into a fixed table, a SEL record id), never a pointer.
 pub type Cursor = u64;
@@ -188,6 +264,14 @@ pub trait Provider {
 
     /// Validates an enumeration (resource URI, namespace, filter) and returns its first cursor.
     fn enumerate(&self, spec: &EnumSpec) -> Result<Cursor, Fault>;
+
+    /// [`Provider::enumerate`] that also returns what the provider worked out, kept in the
+    /// enumeration context and passed to every batch ([`Provider::fill_planned`],
+    /// [`Provider::count_planned`]). The service calls this, once per Enumerate; the default
+    /// keeps nothing.
+    fn prepare(&self, spec: &EnumSpec) -> Result<(Cursor, EnumPlan), Fault> {
+        Ok((self.enumerate(spec)?, EnumPlan::default()))
+    }
 
     /// Produces the next item at or after `*cursor`: returns its EPR and, when `object` is given,
     /// writes the instance element into it; advances `*cursor` past the item. `Ok(None)` means the
@@ -224,9 +308,29 @@ pub trait Provider {
         crate::enumeration::fill_from(&mut PerItem::new(self, spec), mode, cursor, lim)
     }
 
+    /// [`Provider::fill_batch`] with the plan [`Provider::prepare`] returned for `spec`.
+    fn fill_planned(
+        &self,
+        spec: &EnumSpec,
+        _plan: &EnumPlan,
+        mode: crate::envelope::EnumMode,
+        cursor: &mut Cursor,
+        lim: crate::enumeration::BatchLimits,
+    ) -> Result<crate::enumeration::Batch, Fault>
+    where
+        Self: Sized,
+    {
+        self.fill_batch(spec, mode, cursor, lim)
+    }
+
     /// An estimate of how many items an enumeration yields, for TotalItemsCountEstimate.
     fn count_estimate(&self, _spec: &EnumSpec) -> Option<u64> {
         None
+    }
+
+    /// [`Provider::count_estimate`] with the plan [`Provider::prepare`] returned for `spec`.
+    fn count_planned(&self, spec: &EnumSpec, _plan: &EnumPlan) -> Option<u64> {
+        self.count_estimate(spec)
     }
 
     /// Replaces the instance with `body` (the instance element) and writes the result.

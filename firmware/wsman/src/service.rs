@@ -198,6 +198,16 @@ type Pending<'p> = &'p mut Option<crate::stream::ReplyStream>;
 #[cfg(not(feature = "stream"))]
 type Pending<'p> = core::marker::PhantomData<&'p mut ()>;
 
+/// What the streamed rest of a batch needs to render it: where it starts and how big it is, the
+/// enumeration and its plan (shared with the context), the mode and the batch's limits.
+#[cfg(feature = "stream")]
+type Streamed = (
+    Rest,
+    (EnumSpec, crate::provider::EnumPlan),
+    envelope::EnumMode,
+    BatchLimits,
+);
+
 /// The event source a request may reach: the platform's, or none (`handle`). Without the
 /// `eventing` feature it is nothing at all, so an image without eventing carries no trace of it.
 #[cfg(feature = "eventing")]
@@ -734,7 +744,7 @@ impl Service {
         total_items: Option<Option<u64>>,
         body: ResponseBody<'_>,
         items: String,
-        (rest, spec, mode, lim): (Rest, EnumSpec, envelope::EnumMode, BatchLimits),
+        (rest, (spec, plan), mode, lim): Streamed,
         (charset, pending): (Charset, Pending<'_>),
     ) -> Result<String, Fault> {
         let head = self.head(h, action, total_items);
@@ -754,6 +764,7 @@ impl Service {
         };
         *pending = Some(crate::stream::ReplyStream {
             spec,
+            plan,
             mode,
             cursor: rest.cursor,
             remaining: rest.count,
@@ -779,10 +790,11 @@ impl Service {
         let user = meta.user.unwrap_or("");
         let action = response_action(h);
         let action = action.as_str();
-        let mut cursor = provider.enumerate(&spec)?;
+        // The request is worked out here, once: every Pull reuses the plan from the context.
+        let (mut cursor, eplan) = provider.prepare(&spec)?;
         let total = h
             .request_total_items
-            .then(|| provider.count_estimate(&spec));
+            .then(|| provider.count_planned(&spec, &eplan));
         if !e.optimize {
             let token = self.tokens.next_uuid();
             self.contexts.insert(
@@ -790,6 +802,7 @@ impl Service {
                     token,
                     user: String::from(user),
                     spec,
+                    plan: eplan,
                     mode: e.mode,
                     cursor,
                     last_used_ms: meta.now_ms,
@@ -813,7 +826,7 @@ impl Service {
         #[cfg(feature = "stream")]
         let hold = self.limits.stream_from;
         #[cfg(feature = "stream")]
-        let planned = match plan(provider, &spec, e.mode, &mut cursor, lim, hold) {
+        let planned = match plan(provider, (&spec, &eplan), e.mode, &mut cursor, lim, hold) {
             Ok(p) => p,
             // Nothing ready yet: an empty first batch and a context to Pull from later.
             Err(f) if f.kind == FaultKind::TimedOut => Planned {
@@ -827,20 +840,23 @@ impl Service {
             Err(f) => return Err(f),
         };
         #[cfg(feature = "stream")]
-        let streamed = planned.rest.map(|rest| (rest, spec.clone(), e.mode, lim));
+        let streamed = planned
+            .rest
+            .map(|rest| (rest, (spec.clone(), eplan.clone()), e.mode, lim));
         #[cfg(feature = "stream")]
         let batch = planned.first;
         #[cfg(not(feature = "stream"))]
-        let batch = match crate::enumeration::fill(provider, &spec, e.mode, &mut cursor, lim) {
-            Ok(b) => b,
-            // Nothing ready yet: an empty first batch and a context to Pull from later.
-            Err(f) if f.kind == FaultKind::TimedOut => crate::enumeration::Batch {
-                items: String::new(),
-                count: 0,
-                end: false,
-            },
-            Err(f) => return Err(f),
-        };
+        let batch =
+            match crate::enumeration::fill(provider, (&spec, &eplan), e.mode, &mut cursor, lim) {
+                Ok(b) => b,
+                // Nothing ready yet: an empty first batch and a context to Pull from later.
+                Err(f) if f.kind == FaultKind::TimedOut => crate::enumeration::Batch {
+                    items: String::new(),
+                    count: 0,
+                    end: false,
+                },
+                Err(f) => return Err(f),
+            };
         let token = if batch.end {
             None
         } else {
@@ -850,6 +866,7 @@ impl Service {
                     token,
                     user: String::from(user),
                     spec,
+                    plan: eplan,
                     mode: e.mode,
                     cursor,
                     last_used_ms: meta.now_ms,
@@ -917,7 +934,7 @@ impl Service {
         }
         let total = h
             .request_total_items
-            .then(|| provider.count_estimate(&ctx.spec));
+            .then(|| provider.count_planned(&ctx.spec, &ctx.plan));
         let (budget, spare) = match Self::item_budget(h, action, total, true, charset) {
             Ok(b) => b,
             Err(f) => {
@@ -935,7 +952,14 @@ impl Service {
         #[cfg(feature = "stream")]
         let hold = self.limits.stream_from;
         #[cfg(feature = "stream")]
-        let planned = match plan(provider, &ctx.spec, ctx.mode, &mut cursor, lim, hold) {
+        let planned = match plan(
+            provider,
+            (&ctx.spec, &ctx.plan),
+            ctx.mode,
+            &mut cursor,
+            lim,
+            hold,
+        ) {
             Ok(p) => p,
             Err(f) => {
                 // The client may retry (e.g. with a larger MaxEnvelopeSize); keep its place.
@@ -946,12 +970,17 @@ impl Service {
         #[cfg(feature = "stream")]
         let streamed = planned
             .rest
-            .map(|rest| (rest, ctx.spec.clone(), ctx.mode, lim));
+            .map(|rest| (rest, (ctx.spec.clone(), ctx.plan.clone()), ctx.mode, lim));
         #[cfg(feature = "stream")]
         let batch = planned.first;
         #[cfg(not(feature = "stream"))]
-        let batch = match crate::enumeration::fill(provider, &ctx.spec, ctx.mode, &mut cursor, lim)
-        {
+        let batch = match crate::enumeration::fill(
+            provider,
+            (&ctx.spec, &ctx.plan),
+            ctx.mode,
+            &mut cursor,
+            lim,
+        ) {
             Ok(b) => b,
             Err(f) => {
                 // The client may retry (e.g. with a larger MaxEnvelopeSize); keep its place.

@@ -31,13 +31,15 @@ use alloc::vec::Vec;
 use crate::enumeration::{BatchLimits, fill_capped};
 use crate::envelope::{Charset, EnumMode};
 use crate::fault::FaultKind;
-use crate::provider::{Cursor, EnumSpec, Provider};
+use crate::provider::{Cursor, EnumPlan, EnumSpec, Provider};
 
 /// What is left of a response after its body: items to render from a cursor, then the
 /// envelope's closing tags.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReplyStream {
     pub(crate) spec: EnumSpec,
+    /// The plan of the enumeration's Enumerate, shared with its context.
+    pub(crate) plan: EnumPlan,
     pub(crate) mode: EnumMode,
     pub(crate) cursor: Cursor,
     /// Items still to send.
@@ -77,16 +79,16 @@ impl ReplyStream {
                 spare: 0,
                 max_characters: self.chars_left,
             };
-            let batch =
-                match fill_capped(provider, &self.spec, self.mode, &mut self.cursor, lim, cap) {
-                    Ok(b) => b,
-                    // A slow item that was ready a moment ago: the batch ends here, short.
-                    Err(f) if f.kind == FaultKind::TimedOut => {
-                        self.remaining = 0;
-                        return self.finish(out);
-                    }
-                    Err(_) => return Err(Broken),
-                };
+            let spec = (&self.spec, &self.plan);
+            let batch = match fill_capped(provider, spec, self.mode, &mut self.cursor, lim, cap) {
+                Ok(b) => b,
+                // A slow item that was ready a moment ago: the batch ends here, short.
+                Err(f) if f.kind == FaultKind::TimedOut => {
+                    self.remaining = 0;
+                    return self.finish(out);
+                }
+                Err(_) => return Err(Broken),
+            };
             if batch.count == 0 && !batch.end {
                 return Err(Broken);
             }

@@ -30,6 +30,7 @@ use core::cmp::Ordering;
 
 use crate::casefold;
 use crate::fault::{Fault, FaultKind};
+use crate::provider::PER_ALLOCATION;
 use crate::text::{Dec, cat};
 
 /// Longest query text accepted, in bytes.
@@ -58,6 +59,19 @@ pub struct Query {
     pub properties: Option<Vec<String>>,
     /// The WHERE condition, if any.
     pub condition: Option<Expr>,
+    /// What [`Query::heap_bytes`] answers.
+    heap: usize,
+}
+
+impl Query {
+    /// Heap the parsed query holds, as counted while it was built: every string, vector and
+    /// box at its capacity, with [`PER_ALLOCATION`] on top of each (a string that was parsed
+    /// and then dropped, such as the `NULL` of a literal, is counted too: an estimate, but never
+    /// one below what the tree holds). Counted there rather than by a walk of the tree, whose
+    /// recursion cost the bare-metal image a little more flash than the counting.
+    pub fn heap_bytes(&self) -> usize {
+        self.heap
+    }
 }
 
 /// A literal or property value.
@@ -398,12 +412,16 @@ type Parsed<T> = Result<T, Syntax>;
 
 /// `(items)` as one expression: a single item stands for itself, so `a = 1` is not an
 /// AND of one.
-fn collapse(mut items: Vec<Expr>, n_ary: fn(Vec<Expr>) -> Expr) -> Expr {
+fn collapse(mut items: Vec<Expr>, n_ary: fn(Vec<Expr>) -> Expr, heap: &mut usize) -> Expr {
     if items.len() == 1
         && let Some(only) = items.pop()
     {
         return only;
     }
+    // Trimmed: a parsed query is kept for an enumeration's life (its plan), and a doubled
+    // capacity was a third of a long OR chain's heap.
+    items.shrink_to_fit();
+    *heap += items.capacity() * core::mem::size_of::<Expr>() + PER_ALLOCATION;
     n_ary(items)
 }
 
@@ -412,6 +430,8 @@ struct Parser {
     pos: usize,
     /// Most levels of parentheses and NOTs accepted.
     max_depth: usize,
+    /// Heap of the tree built so far ([`Query::heap_bytes`]).
+    heap: usize,
 }
 
 impl Parser {
@@ -427,6 +447,10 @@ impl Parser {
             .get_mut(self.pos)
             .map(|t| core::mem::replace(t, Tok::Comma));
         self.pos += 1;
+        // Every string the tree keeps was moved out of a token here.
+        if let Some(Tok::Ident(s) | Tok::Str(s)) = &t {
+            self.heap += s.capacity() + PER_ALLOCATION;
+        }
         t
     }
 
@@ -471,6 +495,8 @@ impl Parser {
                     break;
                 }
             }
+            props.shrink_to_fit();
+            self.heap += props.capacity() * core::mem::size_of::<String>() + PER_ALLOCATION;
             Some(props)
         };
         self.expect_keyword("FROM", "WQL: expected FROM.")?;
@@ -487,6 +513,7 @@ impl Parser {
             class,
             properties,
             condition,
+            heap: self.heap,
         })
     }
 
@@ -500,9 +527,13 @@ impl Parser {
             if self.keyword("AND") {
                 continue;
             }
-            any.push(collapse(core::mem::take(&mut all), Expr::And));
+            any.push(collapse(
+                core::mem::take(&mut all),
+                Expr::And,
+                &mut self.heap,
+            ));
             if !self.keyword("OR") {
-                return Ok(collapse(any, Expr::Or));
+                return Ok(collapse(any, Expr::Or, &mut self.heap));
             }
         }
     }
@@ -534,6 +565,7 @@ impl Parser {
         };
         for _ in 0..nots {
             e = Expr::Not(Box::new(e));
+            self.heap += core::mem::size_of::<Expr>() + PER_ALLOCATION;
         }
         Ok(e)
     }
@@ -595,6 +627,7 @@ pub fn parse_nested(text: &str, max_depth: usize) -> Result<Query, Fault> {
         toks,
         pos: 0,
         max_depth,
+        heap: 0,
     };
     parser.query().map_err(|e| match e {
         Syntax::Error(message) => cannot(message),
@@ -852,5 +885,59 @@ mod tests {
         assert!(parse(&mixed(MAX_DEPTH / 2)).is_ok());
         assert!(parse(&mixed(MAX_DEPTH / 2 + 1)).is_err());
         assert!(parse(&format!("SELECT * FROM C WHERE a = {}", i64::MIN)).is_ok());
+    }
+
+    /// What the tree holds, walked: every string, vector and box at its capacity.
+    fn walked(q: &Query) -> usize {
+        fn string(s: &String) -> usize {
+            s.capacity() + PER_ALLOCATION
+        }
+        fn operand(o: &Operand) -> usize {
+            match o {
+                Operand::Property(s) | Operand::Literal(Value::Str(s)) => string(s),
+                Operand::Literal(_) => 0,
+            }
+        }
+        fn expr(e: &Expr) -> usize {
+            match e {
+                Expr::And(p) | Expr::Or(p) => {
+                    p.capacity() * core::mem::size_of::<Expr>()
+                        + PER_ALLOCATION
+                        + p.iter().map(expr).sum::<usize>()
+                }
+                Expr::Not(inner) => core::mem::size_of::<Expr>() + PER_ALLOCATION + expr(inner),
+                Expr::IsNull { operand: o, .. } => operand(o),
+                Expr::Compare { left, right, .. } => operand(left) + operand(right),
+            }
+        }
+        string(&q.class)
+            + q.properties.as_ref().map_or(0, |p| {
+                p.capacity() * core::mem::size_of::<String>()
+                    + PER_ALLOCATION
+                    + p.iter().map(string).sum::<usize>()
+            })
+            + q.condition.as_ref().map_or(0, expr)
+    }
+
+    /// The count kept while parsing is never below what the tree holds (the enumeration
+    /// context's byte bound relies on it), and above it only by the literal keywords' strings
+    /// the parser read and dropped.
+    #[test]
+    fn heap_bytes_cover_the_tree() {
+        for text in [
+            "SELECT * FROM C",
+            "select A, Bb, Ccc from C where A = 1",
+            "SELECT * FROM C WHERE NOT NOT (A = 'x' OR B <> \"it''s\") AND C IS NOT NULL",
+            "SELECT * FROM C WHERE a=1 OR b=2 OR c=3 OR (d=4 AND e=5 AND NOT f=TRUE)",
+            "SELECT * FROM C WHERE A = NULL OR B = FALSE",
+        ] {
+            let q = parse(text).expect(text);
+            let (counted, held) = (q.heap_bytes(), walked(&q));
+            assert!(counted >= held, "{text}: {counted} < {held}");
+            assert!(
+                counted <= held + 2 * (8 + PER_ALLOCATION),
+                "{text}: {counted} vs {held}"
+            );
+        }
     }
 }

@@ -9,7 +9,7 @@
 mod common;
 
 use common::*;
-use wsbmc_wsman::{Limits, Reply, ReplyKind, RequestMeta, Service};
+use wsbmc_wsman::{Limits, Provider, Reply, ReplyKind, RequestMeta, Service};
 
 const SOAP: &str = "http://www.w3.org/2003/05/soap-envelope";
 const WSA: &str = "http://schemas.xmlsoap.org/ws/2004/08/addressing";
@@ -43,7 +43,7 @@ fn limits(stream_from: usize) -> Limits {
 
 /// The whole response: the body, then the stream pumped `room` bytes at a time. Checks each
 /// piece stays within `room` plus one item (`item_max` bytes of output).
-fn whole(p: &Fake, mut r: Reply, room: usize, item_max: usize) -> (Vec<u8>, usize) {
+fn whole<P: Provider>(p: &P, mut r: Reply, room: usize, item_max: usize) -> (Vec<u8>, usize) {
     let mut out = r.body;
     let mut pieces = 0;
     if let Some(s) = r.stream.as_mut() {
@@ -246,4 +246,128 @@ fn a_stream_over_changed_data_ends_short_or_breaks_never_overruns() {
         .filter(|n| n.has_tag_name((URI, "DeviceID")))
         .count();
     assert!(ids >= 1, "{ids}");
+}
+
+/// Issue 17, "parse once": the plan a provider works out at the Enumerate is kept in the context
+/// and handed to every later batch (each Pull, its count estimate, the streamed rest of a
+/// reply), never worked out again. The provider here faults on any batch without the plan of
+/// the one Enumerate it saw, and counts how often it is asked to plan.
+#[test]
+fn every_pull_and_piece_reuses_the_enumerates_plan() {
+    use std::cell::Cell;
+    use wsbmc_wsman::enumeration::{Batch, BatchLimits, fill_from};
+    use wsbmc_wsman::envelope::EnumMode;
+    use wsbmc_wsman::provider::{EnumPlan, PerItem, ProviderPlan};
+    use wsbmc_wsman::{Cursor, EnumSpec, Epr, Fault, FaultKind, Identity, Target, XmlWriter};
+
+    /// A plan nothing but `prepare` makes: the number of the Enumerate it was made for.
+    struct Mark(u32);
+    impl ProviderPlan for Mark {
+        fn heap_bytes(&self) -> usize {
+            0
+        }
+    }
+    struct Planning {
+        fake: Fake,
+        prepared: Cell<u32>,
+        batches: Cell<u32>,
+        counted: Cell<u32>,
+    }
+    impl Planning {
+        fn check(&self, plan: &EnumPlan) -> Result<(), Fault> {
+            match plan.get::<Mark>() {
+                Some(Mark(n)) if *n == self.prepared.get() => Ok(()),
+                _ => Err(Fault::new(FaultKind::InternalError).message("not the Enumerate's plan")),
+            }
+        }
+    }
+    impl Provider for Planning {
+        fn identity(&self) -> Identity {
+            self.fake.identity()
+        }
+        fn get(&self, t: &Target<'_>, o: &mut XmlWriter) -> Result<(), Fault> {
+            self.fake.get(t, o)
+        }
+        fn enumerate(&self, s: &EnumSpec) -> Result<Cursor, Fault> {
+            self.fake.enumerate(s)
+        }
+        fn prepare(&self, s: &EnumSpec) -> Result<(Cursor, EnumPlan), Fault> {
+            let cursor = self.fake.enumerate(s)?;
+            self.prepared.set(self.prepared.get() + 1);
+            Ok((cursor, EnumPlan::new(Mark(self.prepared.get()))))
+        }
+        fn next_item(
+            &self,
+            s: &EnumSpec,
+            c: &mut Cursor,
+            o: Option<&mut XmlWriter>,
+        ) -> Result<Option<Epr>, Fault> {
+            self.fake.next_item(s, c, o)
+        }
+        fn fill_planned(
+            &self,
+            s: &EnumSpec,
+            plan: &EnumPlan,
+            mode: EnumMode,
+            c: &mut Cursor,
+            lim: BatchLimits,
+        ) -> Result<Batch, Fault> {
+            self.check(plan)?;
+            self.batches.set(self.batches.get() + 1);
+            fill_from(&mut PerItem::new(&self.fake, s), mode, c, lim)
+        }
+        fn count_planned(&self, s: &EnumSpec, plan: &EnumPlan) -> Option<u64> {
+            self.check(plan).ok()?;
+            self.counted.set(self.counted.get() + 1);
+            self.fake.count_estimate(s)
+        }
+    }
+
+    let p = Planning {
+        fake: Fake {
+            count: 40,
+            padding: 300,
+        },
+        prepared: Cell::new(0),
+        batches: Cell::new(0),
+        counted: Cell::new(0),
+    };
+    let mut svc = Service::new(limits(2000), SEED);
+    let m = meta(Some("admin"));
+    let headers = "<w:RequestTotalItemsCountEstimate/>";
+    let body = r#"<n:Enumerate><w:OptimizeEnumeration/><w:MaxElements>3</w:MaxElements><w:Filter Dialect="http://schemas.microsoft.com/wbem/wsman/1/WQL">SELECT * FROM WSB_Fake WHERE DeviceID &lt;&gt; 'dev-003'</w:Filter></n:Enumerate>"#;
+    let r = svc.handle(&p, &m, envelope(ENUMERATE, headers, body).as_bytes());
+    let (mut requests, mut streamed) = (1u32, u32::from(r.stream.is_some()));
+    let (bytes, _) = whole(&p, r, 4096, 2000);
+    let mut text = String::from_utf8(bytes).unwrap();
+    let mut ids = Vec::new();
+    loop {
+        assert!(!text.contains("Fault"), "{text}");
+        let doc = roxmltree::Document::parse(&text).expect("well-formed");
+        ids.extend(
+            doc.descendants()
+                .filter(|n| n.has_tag_name((URI, "DeviceID")))
+                .map(|n| n.text().unwrap_or("").to_string()),
+        );
+        let Some(ctx) = context_of(&text) else { break };
+        let pull = format!(
+            "<n:Pull><n:EnumerationContext>{ctx}</n:EnumerationContext><n:MaxElements>{}</n:MaxElements></n:Pull>",
+            if requests % 2 == 0 { 2 } else { 20 }
+        );
+        let r = svc.handle(&p, &m, envelope(PULL, headers, &pull).as_bytes());
+        requests += 1;
+        streamed += u32::from(r.stream.is_some());
+        let (bytes, _) = whole(&p, r, 1024, 2000);
+        text = String::from_utf8(bytes).unwrap();
+        assert!(requests < 100, "does not end");
+    }
+    assert_eq!(ids.len(), 39, "{ids:?}");
+    assert!(!ids.iter().any(|i| i == "dev-003"));
+    assert!(requests > 2 && streamed > 0, "{requests} {streamed}");
+    assert_eq!(p.prepared.get(), 1, "planned once, at the Enumerate");
+    assert_eq!(p.counted.get(), requests);
+    assert!(
+        p.batches.get() > requests,
+        "streamed pieces are batches too"
+    );
 }

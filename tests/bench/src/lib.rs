@@ -98,6 +98,22 @@ pub fn enumerate(uri: &str, max_elements: u32, mode: Option<&str>) -> String {
     )
 }
 
+/// An optimized Enumerate (MaxElements `max_elements`) with a WQL filter.
+pub fn enumerate_wql(uri: &str, max_elements: u32, query: &str) -> String {
+    envelope(
+        Some("http://schemas.xmlsoap.org/ws/2004/09/enumeration/Enumerate"),
+        Some(uri),
+        "",
+        &format!(
+            "<n:Enumerate><w:OptimizeEnumeration/><w:MaxElements>{max_elements}</w:MaxElements><w:Filter Dialect=\"http://schemas.microsoft.com/wbem/wsman/1/WQL\">{}</w:Filter></n:Enumerate>",
+            query
+                .replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;")
+        ),
+    )
+}
+
 pub fn pull(uri: &str, context: &str, max_elements: u32) -> String {
     envelope(
         Some("http://schemas.xmlsoap.org/ws/2004/09/enumeration/Pull"),

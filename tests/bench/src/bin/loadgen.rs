@@ -20,6 +20,9 @@ enum Scenario {
     Get,
     /// Optimized Enumerate (MaxElements 32) then Pulls until EndOfSequence: one operation.
     Enumerate,
+    /// Enumerate, with a WQL filter every sensor of the bench board passes (a condition on two
+    /// properties), so the filter's cost shows beside the plain Enumerate's.
+    EnumerateWql,
     /// Invoke CIM_NumericSensor.RestoreDefaultThresholds on one sensor.
     Invoke,
 }
@@ -77,7 +80,7 @@ async fn run(args: Args) -> Result<(), String> {
     // responder, which answers nothing but a fixed envelope.
     let selectors = match args.scenario {
         Scenario::Get | Scenario::Invoke => first_sensor_selectors(&mut probe).await?,
-        Scenario::Identify | Scenario::Enumerate => Vec::new(),
+        Scenario::Identify | Scenario::Enumerate | Scenario::EnumerateWql => Vec::new(),
     };
     let op = Rc::new(match args.scenario {
         Scenario::Identify => Op {
@@ -88,6 +91,13 @@ async fn run(args: Args) -> Result<(), String> {
         },
         Scenario::Enumerate => Op {
             bodies: vec![wsbmc_bench::enumerate(NUMERIC_SENSOR, 32, None)],
+        },
+        Scenario::EnumerateWql => Op {
+            bodies: vec![wsbmc_bench::enumerate_wql(
+                NUMERIC_SENSOR,
+                32,
+                "SELECT * FROM CIM_NumericSensor WHERE SensorType = 2 AND ElementName <> ''",
+            )],
         },
         Scenario::Invoke => Op {
             bodies: vec![wsbmc_bench::invoke(
@@ -100,7 +110,8 @@ async fn run(args: Args) -> Result<(), String> {
 
     // Validate the scenario once before timing it.
     let items = one_op(&mut probe, &op, args.scenario, true).await?;
-    if let (Some(want), Scenario::Enumerate) = (args.expect_items, args.scenario)
+    if let (Some(want), Scenario::Enumerate | Scenario::EnumerateWql) =
+        (args.expect_items, args.scenario)
         && items != want
     {
         return Err(format!(
@@ -202,7 +213,7 @@ async fn one_op(c: &mut Client, op: &Op, scenario: Scenario, count: bool) -> Res
     }
     let mut items = 0;
     let mut body = r.body;
-    if !matches!(scenario, Scenario::Enumerate) {
+    if !matches!(scenario, Scenario::Enumerate | Scenario::EnumerateWql) {
         return Ok(0);
     }
     // Bounded: a broken server that never ends the sequence fails the run.
