@@ -1026,18 +1026,19 @@ fn put_account(model: &Model<'_>, item: &Item, body: &Representation) -> Result<
     if want_enabled.is_none() && password.is_none() {
         return Ok(());
     }
-    let mut changes: Vec<Change> = Vec::new();
+    // At most two, so in place rather than in a Vec (its push and drop were flash).
+    let mut changes: [Option<Change>; 2] = [None, None];
     {
         let mut table = table_for_change(accounts)?;
         // The state first: it is the change that can be refused, and then nothing changed.
         if let Some(enabled) = want_enabled {
-            changes.push(table.set_enabled(name, enabled).map_err(account_fault)?);
+            changes[0] = Some(table.set_enabled(name, enabled).map_err(account_fault)?);
         }
         if let Some(password) = password {
-            changes.push(table.set_password(name, password).map_err(account_fault)?);
+            changes[1] = Some(table.set_password(name, password).map_err(account_fault)?);
         }
     }
-    for c in changes {
+    for c in changes.into_iter().flatten() {
         accounts.commit(c);
     }
     Ok(())
