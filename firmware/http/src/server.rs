@@ -14,7 +14,7 @@ use crate::auth::{Auth, Step, Verdict};
 use crate::body::{BodyError, read_body};
 use crate::bufio::{BufferedIo, HeadRead};
 use crate::conn::Connection;
-use crate::head::{Framing, Head, analyse, parse, soap_media_type};
+use crate::head::{Framing, analyse, parse, soap_media_type};
 use crate::limits::HttpLimits;
 use crate::offer::Offer;
 use crate::{Handler, Request, Response};
@@ -305,9 +305,11 @@ where
     let room = head_buf.len();
     // A request that ends early is answered at one await per kind of ending, after this block:
     // an await per place it can end was a state of the connection's future each, with its
-    // resume and drop code (flash, on the bare-metal image). A served request and an early
-    // rejection are then written at one await too (148 B), each with what it returns after
+    // resume and drop code (flash, on the bare-metal image). A served request, a refusal and
+    // an early rejection are then written at one await too, each with what it returns after
     // the write; the response gate's turn, when held, is carried to it.
+    // A refusal's extra header lines (a 401's challenges), for that write to borrow.
+    let refusal_extra: Cow<'static, str>;
     let (plan, reply, _turn, outcome) = 'answered: {
         let early = 'early: {
             let read = match with_deadline(header_deadline, io.read_head(&mut *head_buf)).await {
@@ -464,7 +466,36 @@ where
                 let next = if close { Next::Close } else { Next::KeepAlive };
                 break 'answered (plan, reply, turn, Ok(next));
             };
-            return refuse(io, &head, status, &extra, limits, room).await;
+            // A well-framed request that will not be served (404, 405, 415, 401) keeps the
+            // connection if the unread body can be skipped cheaply. After `Expect:
+            // 100-continue` the client may or may not be sending the body, so the stream
+            // position is unknown and the only safe continuation is to close. Answered at the
+            // one write below (an async fn of its own was a nested future, with its own write).
+            let mut close = !head.keep_alive || head.expect_continue;
+            if !close {
+                let deadline = later(Instant::now(), limits.body_timeout_ms);
+                match with_deadline(
+                    deadline,
+                    read_body(io, head.framing, limits.max_body, false, room),
+                )
+                .await
+                {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(BodyError::Io(e))) => return Err(ServeError::Io(e)),
+                    Ok(Err(BodyError::Incomplete)) => return Err(ServeError::IncompleteBody),
+                    Ok(Err(_)) | Err(_) => close = true,
+                }
+            }
+            refusal_extra = extra;
+            let plan = Reply {
+                status,
+                content_type: None,
+                extra: &refusal_extra,
+                close,
+                http10_keep_alive: !close && !head.http11,
+            };
+            let next = if close { Next::Close } else { Next::KeepAlive };
+            break 'answered (plan, Vec::new(), None, Ok(next));
         };
         match early {
             Early::Reject(status) => (
@@ -540,44 +571,6 @@ fn answer<H: Handler + ?Sized>(
     } else {
         (415, None, Vec::new())
     }
-}
-
-/// Answers a well-framed request that will not be served (404, 405, 401) and keeps the
-/// connection if the unread body can be skipped cheaply. After `Expect: 100-continue` the client
-/// may or may not be sending the body, so the stream position is unknown and the only safe
-/// continuation is to close.
-async fn refuse<T: Read + Write>(
-    io: &mut BufferedIo<'_, T>,
-    head: &Head<'_>,
-    status: u16,
-    extra: &str,
-    limits: &HttpLimits,
-    room: usize,
-) -> Outcome<T::Error> {
-    let mut close = !head.keep_alive || head.expect_continue;
-    if !close {
-        let deadline = later(Instant::now(), limits.body_timeout_ms);
-        match with_deadline(
-            deadline,
-            read_body(io, head.framing, limits.max_body, false, room),
-        )
-        .await
-        {
-            Ok(Ok(_)) => {}
-            Ok(Err(BodyError::Io(e))) => return Err(ServeError::Io(e)),
-            Ok(Err(BodyError::Incomplete)) => return Err(ServeError::IncompleteBody),
-            Ok(Err(_)) | Err(_) => close = true,
-        }
-    }
-    let plan = Reply {
-        status,
-        content_type: None,
-        extra,
-        close,
-        http10_keep_alive: !close && !head.http11,
-    };
-    write_reply(io, &plan, &[], limits).await?;
-    Ok(if close { Next::Close } else { Next::KeepAlive })
 }
 
 /// The status a body that could not be read is rejected with, or the error when nobody is left
