@@ -1026,18 +1026,19 @@ fn put_account(model: &Model<'_>, item: &Item, body: &Representation) -> Result<
     if want_enabled.is_none() && password.is_none() {
         return Ok(());
     }
-    let mut changes: Vec<Change> = Vec::new();
+    // At most two, so in place rather than in a Vec (its push and drop were flash).
+    let mut changes: [Option<Change>; 2] = [None, None];
     {
         let mut table = table_for_change(accounts)?;
         // The state first: it is the change that can be refused, and then nothing changed.
         if let Some(enabled) = want_enabled {
-            changes.push(table.set_enabled(name, enabled).map_err(account_fault)?);
+            changes[0] = Some(table.set_enabled(name, enabled).map_err(account_fault)?);
         }
         if let Some(password) = password {
-            changes.push(table.set_password(name, password).map_err(account_fault)?);
+            changes[1] = Some(table.set_password(name, password).map_err(account_fault)?);
         }
     }
-    for c in changes {
+    for c in changes.into_iter().flatten() {
         accounts.commit(c);
     }
     Ok(())
@@ -1109,7 +1110,8 @@ fn put_settings(model: &Model<'_>, body: &Representation) -> Result<(), Fault> {
         None => policy.threshold(),
         Some(v) => v
             .text()
-            .and_then(|t| t.parse::<u8>().ok())
+            // The shared parser, not `parse::<u8>` (an inlined copy of its own, ~0.1 KiB).
+            .and_then(|t| wsbmc_wsman::text::parse_u64(t).and_then(|n| u8::try_from(n).ok()))
             .filter(|n| *n > 0)
             .ok_or_else(|| {
                 invalid_repr("MaximumSuccessiveLoginFailures must be 1 to 255: lockout cannot be switched off")

@@ -224,7 +224,7 @@ pub trait LogView {
 
 /// The IPMI FRU areas the physical classes are built from (Platform Management FRU Information
 /// Storage Definition v1.0, decoded). Absent fields are `None`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Default, PartialEq, Eq)]
 pub struct FruView {
     /// Chassis Info area: SMBIOS chassis type code.
     pub chassis_type: Option<u8>,
@@ -245,6 +245,36 @@ pub struct FruView {
     pub asset_tag: Option<String>,
     /// The system GUID (16 bytes, IPMI Get System GUID order), for ComputerSystemPackage.
     pub system_guid: Option<[u8; 16]>,
+}
+
+/// By hand: each text through one out-of-line copy ([`clone_text`]), where the derived clone
+/// inlined a String clone per field into the platform's `fru` (flash, on the bare-metal image).
+impl Clone for FruView {
+    fn clone(&self) -> Self {
+        let t = clone_text;
+        FruView {
+            chassis_type: self.chassis_type,
+            chassis_part_number: t(&self.chassis_part_number),
+            chassis_serial: t(&self.chassis_serial),
+            board_mfg_minutes: self.board_mfg_minutes,
+            board_manufacturer: t(&self.board_manufacturer),
+            board_product: t(&self.board_product),
+            board_serial: t(&self.board_serial),
+            board_part_number: t(&self.board_part_number),
+            product_manufacturer: t(&self.product_manufacturer),
+            product_name: t(&self.product_name),
+            product_part_number: t(&self.product_part_number),
+            product_version: t(&self.product_version),
+            product_serial: t(&self.product_serial),
+            asset_tag: t(&self.asset_tag),
+            system_guid: self.system_guid,
+        }
+    }
+}
+
+#[inline(never)]
+fn clone_text(text: &Option<String>) -> Option<String> {
+    text.clone()
 }
 
 impl FruView {

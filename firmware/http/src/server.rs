@@ -14,7 +14,7 @@ use crate::auth::{Auth, Step, Verdict};
 use crate::body::{BodyError, read_body};
 use crate::bufio::{BufferedIo, HeadRead};
 use crate::conn::Connection;
-use crate::head::{Framing, Head, analyse, parse, soap_media_type};
+use crate::head::{Framing, analyse, parse, soap_media_type};
 use crate::limits::HttpLimits;
 use crate::offer::Offer;
 use crate::{Handler, Request, Response};
@@ -305,171 +305,213 @@ where
     let room = head_buf.len();
     // A request that ends early is answered at one await per kind of ending, after this block:
     // an await per place it can end was a state of the connection's future each, with its
-    // resume and drop code (flash, on the bare-metal image).
-    let early = 'early: {
-        let read = match with_deadline(header_deadline, io.read_head(&mut *head_buf)).await {
-            Ok(Ok(len)) => Ok(len),
-            Ok(Err(HeadRead::Io(e))) => return Err(ServeError::Io(e)),
-            // The peer hung up before completing a head: nobody is left to answer.
-            Ok(Err(HeadRead::Closed)) => return Ok(Next::Close),
-            Ok(Err(HeadRead::TooLong)) => Err(431),
-            Err(_) => break 'early Early::Timeout(Phase::Headers),
-        };
-        let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
-        let analysed = read
-            .and_then(|len| parse(head_buf.get(..len).unwrap_or_default(), &mut fields))
-            .and_then(|raw| {
-                // Methods are case-sensitive (RFC 9110 §9.1) and every registered one is
-                // upper-case, so a token with a lower-case letter (`post`) is a method this
-                // server does not implement (501, as §9.1 recommends for an unrecognized
-                // method); the method table `parse` shares with edge-http matches it as POST.
-                if raw.method.bytes().any(|b| b.is_ascii_lowercase()) {
-                    return Err(501);
-                }
-                analyse(&raw).map_err(|e| e.status())
-            })
-            .and_then(|head| match head.framing {
-                Framing::Length(len) if len > limits.max_body as u64 => Err(413),
-                _ => Ok(head),
-            });
-        let head = match analysed {
-            Ok(head) => head,
-            Err(status) => break 'early Early::Reject(status),
-        };
-        // A well-framed request that will not be served, refused at one site below this block.
-        let (status, extra): (u16, Cow<'static, str>) = 'refused: {
-            let anonymous_path = head.path == ANON_IDENTIFY_PATH;
-            let refusal = if !anonymous_path && head.path != WSMAN_PATH {
-                Some((404, ""))
-            } else if !head.post {
-                Some((405, "Allow: POST\r\n"))
-            } else if head.content_coded {
-                // RFC 9110 §15.5.16: a 415 for a content coding names the codings accepted.
-                Some((415, "Accept-Encoding: identity\r\n"))
-            } else {
-                None
+    // resume and drop code (flash, on the bare-metal image). A served request, a refusal and
+    // an early rejection are then written at one await too, each with what it returns after
+    // the write; the response gate's turn, when held, is carried to it.
+    // A refusal's extra header lines (a 401's challenges), for that write to borrow.
+    let refusal_extra: Cow<'static, str>;
+    let (plan, reply, _turn, outcome) = 'answered: {
+        let early = 'early: {
+            let read = match with_deadline(header_deadline, io.read_head(&mut *head_buf)).await {
+                Ok(Ok(len)) => Ok(len),
+                Ok(Err(HeadRead::Io(e))) => return Err(ServeError::Io(e)),
+                // The peer hung up before completing a head: nobody is left to answer.
+                Ok(Err(HeadRead::Closed)) => return Ok(Next::Close),
+                Ok(Err(HeadRead::TooLong)) => Err(431),
+                Err(_) => break 'early Early::Timeout(Phase::Headers),
             };
-            if let Some((status, extra)) = refusal {
-                break 'refused (status, Cow::Borrowed(extra));
-            }
-            let verdict = match auth.begin(head.authorization, head.target, offer, conn.source()) {
-                Step::Done(verdict) => verdict,
-                #[cfg(feature = "offload")]
-                Step::Derive(pending) => auth.derive_and_finish(pending).await,
-                #[cfg(not(feature = "offload"))]
-                Step::Derive(pending) => auth.finish_inline(pending),
-            };
-            if matches!(verdict, Verdict::Denied)
-                && let Some(authorization) = head.authorization
-            {
-                conn.login_failed(authorization);
-            }
-            let user = match verdict {
-                Verdict::User(ref user) => {
-                    *authenticated = true;
-                    Some(user)
-                }
-                _ if anonymous_path || head.identify_header => None,
-                Verdict::Stale | Verdict::Denied | Verdict::Throttled => {
-                    // A source in back-off is answered when its wait ends (at most
-                    // TARPIT_MAX_MS), not at once: a client that sends its next guess as soon
-                    // as it has the 401 would otherwise keep the executor busy refusing it, at
-                    // the cost of every other source's latency. The wait is a timer, not work;
-                    // the source's own connection slots are what it holds meanwhile.
-                    #[cfg(feature = "tarpit")]
-                    if matches!(verdict, Verdict::Throttled)
-                        && let Some(source) = conn.source()
-                        && let Some(until) = auth.backoff().waiting_until(source, Instant::now())
-                    {
-                        let cap = later(Instant::now(), TARPIT_MAX_MS);
-                        embassy_time::Timer::at(until.min(cap)).await;
+            let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
+            let analysed = read
+                .and_then(|len| parse(head_buf.get(..len).unwrap_or_default(), &mut fields))
+                .and_then(|raw| {
+                    // Methods are case-sensitive (RFC 9110 §9.1) and every registered one is
+                    // upper-case, so a token with a lower-case letter (`post`) is a method this
+                    // server does not implement (501, as §9.1 recommends for an unrecognized
+                    // method); the method table `parse` shares with edge-http matches it as POST.
+                    if raw.method.bytes().any(|b| b.is_ascii_lowercase()) {
+                        return Err(501);
                     }
-                    let mut challenges = String::new();
-                    let stale = matches!(verdict, Verdict::Stale);
-                    auth.write_challenges(&mut challenges, offer, stale);
-                    break 'refused (401, Cow::Owned(challenges));
+                    analyse(&raw).map_err(|e| e.status())
+                })
+                .and_then(|head| match head.framing {
+                    Framing::Length(len) if len > limits.max_body as u64 => Err(413),
+                    _ => Ok(head),
+                });
+            let head = match analysed {
+                Ok(head) => head,
+                Err(status) => break 'early Early::Reject(status),
+            };
+            // A well-framed request that will not be served, refused at one site below this block.
+            let (status, extra): (u16, Cow<'static, str>) = 'refused: {
+                let anonymous_path = head.path == ANON_IDENTIFY_PATH;
+                let refusal = if !anonymous_path && head.path != WSMAN_PATH {
+                    Some((404, ""))
+                } else if !head.post {
+                    Some((405, "Allow: POST\r\n"))
+                } else if head.content_coded {
+                    // RFC 9110 §15.5.16: a 415 for a content coding names the codings accepted.
+                    Some((415, "Accept-Encoding: identity\r\n"))
+                } else {
+                    None
+                };
+                if let Some((status, extra)) = refusal {
+                    break 'refused (status, Cow::Borrowed(extra));
                 }
-            };
-
-            let body_deadline = later(Instant::now(), limits.body_timeout_ms);
-            let received = with_deadline(body_deadline, async {
-                if head.expect_continue && head.framing.may_have_body() {
-                    io.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
-                        .await
-                        .map_err(BodyError::Io)?;
-                    io.flush().await.map_err(BodyError::Io)?;
+                let verdict =
+                    match auth.begin(head.authorization, head.target, offer, conn.source()) {
+                        Step::Done(verdict) => verdict,
+                        #[cfg(feature = "offload")]
+                        Step::Derive(pending) => auth.derive_and_finish(pending).await,
+                        #[cfg(not(feature = "offload"))]
+                        Step::Derive(pending) => auth.finish_inline(pending),
+                    };
+                if matches!(verdict, Verdict::Denied)
+                    && let Some(authorization) = head.authorization
+                {
+                    conn.login_failed(authorization);
                 }
-                read_body(io, head.framing, limits.max_body, true, room).await
-            })
-            .await;
-            let body = match received {
-                Ok(Ok(body)) => body,
-                Ok(Err(e)) => break 'early Early::Reject(body_failure(e)?),
-                Err(_) => break 'early Early::Timeout(Phase::Body),
-            };
+                let user = match verdict {
+                    Verdict::User(ref user) => {
+                        *authenticated = true;
+                        Some(user)
+                    }
+                    _ if anonymous_path || head.identify_header => None,
+                    Verdict::Stale | Verdict::Denied | Verdict::Throttled => {
+                        // A source in back-off is answered when its wait ends (at most
+                        // TARPIT_MAX_MS), not at once: a client that sends its next guess as soon
+                        // as it has the 401 would otherwise keep the executor busy refusing it, at
+                        // the cost of every other source's latency. The wait is a timer, not work;
+                        // the source's own connection slots are what it holds meanwhile.
+                        #[cfg(feature = "tarpit")]
+                        if matches!(verdict, Verdict::Throttled)
+                            && let Some(source) = conn.source()
+                            && let Some(until) =
+                                auth.backoff().waiting_until(source, Instant::now())
+                        {
+                            let cap = later(Instant::now(), TARPIT_MAX_MS);
+                            embassy_time::Timer::at(until.min(cap)).await;
+                        }
+                        let mut challenges = String::new();
+                        let stale = matches!(verdict, Verdict::Stale);
+                        auth.write_challenges(&mut challenges, offer, stale);
+                        break 'refused (401, Cow::Owned(challenges));
+                    }
+                };
 
-            let request = Request {
-                path: head.path,
-                content_type: head.content_type,
-                user: user.map(|u| u.name.as_str()),
-                role: user.map(|u| u.role),
-                profiles: offer.profiles(crate::DIGEST_BUILT),
-            };
-            // Held until the response is written: see `ResponseGate`.
-            let _turn = match gate {
-                Some(gate) => Some(gate.0.lock().await),
-                None => None,
-            };
-            #[cfg(feature = "stream")]
-            let mut rest = None;
-            #[cfg_attr(not(feature = "stream"), allow(unused_mut))]
-            let (status, content_type, mut reply) = answer(
-                handler,
-                &request,
-                &body,
+                let body_deadline = later(Instant::now(), limits.body_timeout_ms);
+                let received = with_deadline(body_deadline, async {
+                    if head.expect_continue && head.framing.may_have_body() {
+                        io.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
+                            .await
+                            .map_err(BodyError::Io)?;
+                        io.flush().await.map_err(BodyError::Io)?;
+                    }
+                    read_body(io, head.framing, limits.max_body, true, room).await
+                })
+                .await;
+                let body = match received {
+                    Ok(Ok(body)) => body,
+                    Ok(Err(e)) => break 'early Early::Reject(body_failure(e)?),
+                    Err(_) => break 'early Early::Timeout(Phase::Body),
+                };
+
+                let request = Request {
+                    path: head.path,
+                    content_type: head.content_type,
+                    user: user.map(|u| u.name.as_str()),
+                    role: user.map(|u| u.role),
+                    profiles: offer.profiles(crate::DIGEST_BUILT),
+                };
+                // Held until the response is written: see `ResponseGate`.
+                let turn = match gate {
+                    Some(gate) => Some(gate.0.lock().await),
+                    None => None,
+                };
                 #[cfg(feature = "stream")]
-                &mut rest,
-            );
-            drop(body);
-            let close = !head.keep_alive;
+                let mut rest = None;
+                #[cfg_attr(not(feature = "stream"), allow(unused_mut))]
+                let (status, content_type, mut reply) = answer(
+                    handler,
+                    &request,
+                    &body,
+                    #[cfg(feature = "stream")]
+                    &mut rest,
+                );
+                drop(body);
+                let close = !head.keep_alive;
+                let plan = Reply {
+                    status,
+                    content_type,
+                    extra: "",
+                    close,
+                    http10_keep_alive: !close && !head.http11,
+                };
+                #[cfg(feature = "stream")]
+                match rest {
+                    Some(rest) if head.http11 => {
+                        write_streamed(io, &plan, reply, rest, handler, limits).await?;
+                        return Ok(if close { Next::Close } else { Next::KeepAlive });
+                    }
+                    // HTTP/1.0 has no chunked framing: the rest is collected and sent with a length.
+                    // One write site either way, so the connection future stays the size it was.
+                    Some(mut rest) => {
+                        while !handler
+                            .more(&mut rest, &mut reply, CHUNK_ROOM)
+                            .map_err(|crate::Unfinished| ServeError::Unfinished)?
+                        {
+                        }
+                    }
+                    None => {}
+                }
+                let next = if close { Next::Close } else { Next::KeepAlive };
+                break 'answered (plan, reply, turn, Ok(next));
+            };
+            // A well-framed request that will not be served (404, 405, 415, 401) keeps the
+            // connection if the unread body can be skipped cheaply. After `Expect:
+            // 100-continue` the client may or may not be sending the body, so the stream
+            // position is unknown and the only safe continuation is to close. Answered at the
+            // one write below (an async fn of its own was a nested future, with its own write).
+            let mut close = !head.keep_alive || head.expect_continue;
+            if !close {
+                let deadline = later(Instant::now(), limits.body_timeout_ms);
+                match with_deadline(
+                    deadline,
+                    read_body(io, head.framing, limits.max_body, false, room),
+                )
+                .await
+                {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(BodyError::Io(e))) => return Err(ServeError::Io(e)),
+                    Ok(Err(BodyError::Incomplete)) => return Err(ServeError::IncompleteBody),
+                    Ok(Err(_)) | Err(_) => close = true,
+                }
+            }
+            refusal_extra = extra;
             let plan = Reply {
                 status,
-                content_type,
-                extra: "",
+                content_type: None,
+                extra: &refusal_extra,
                 close,
                 http10_keep_alive: !close && !head.http11,
             };
-            #[cfg(feature = "stream")]
-            match rest {
-                Some(rest) if head.http11 => {
-                    write_streamed(io, &plan, reply, rest, handler, limits).await?;
-                    return Ok(if close { Next::Close } else { Next::KeepAlive });
-                }
-                // HTTP/1.0 has no chunked framing: the rest is collected and sent with a length.
-                // One write site either way, so the connection future stays the size it was.
-                Some(mut rest) => {
-                    while !handler
-                        .more(&mut rest, &mut reply, CHUNK_ROOM)
-                        .map_err(|crate::Unfinished| ServeError::Unfinished)?
-                    {}
-                }
-                None => {}
-            }
-            write_reply(io, &plan, &reply, limits).await?;
-            return Ok(if close { Next::Close } else { Next::KeepAlive });
+            let next = if close { Next::Close } else { Next::KeepAlive };
+            break 'answered (plan, Vec::new(), None, Ok(next));
         };
-        return refuse(io, &head, status, &extra, limits, room).await;
+        match early {
+            Early::Reject(status) => (
+                Reply::rejecting(status),
+                Vec::new(),
+                None,
+                Err(ServeError::Rejected(status)),
+            ),
+            Early::Timeout(phase) => {
+                courtesy_408(io).await;
+                return Err(ServeError::Timeout(phase));
+            }
+        }
     };
-    match early {
-        Early::Reject(status) => {
-            write_reply(io, &Reply::rejecting(status), &[], limits).await?;
-            Err(ServeError::Rejected(status))
-        }
-        Early::Timeout(phase) => {
-            courtesy_408(io).await;
-            Err(ServeError::Timeout(phase))
-        }
-    }
+    write_reply(io, &plan, &reply, limits).await?;
+    outcome
 }
 
 /// How a request ended before it was served, for [`serve_request`]'s one answer of each kind.
@@ -529,44 +571,6 @@ fn answer<H: Handler + ?Sized>(
     } else {
         (415, None, Vec::new())
     }
-}
-
-/// Answers a well-framed request that will not be served (404, 405, 401) and keeps the
-/// connection if the unread body can be skipped cheaply. After `Expect: 100-continue` the client
-/// may or may not be sending the body, so the stream position is unknown and the only safe
-/// continuation is to close.
-async fn refuse<T: Read + Write>(
-    io: &mut BufferedIo<'_, T>,
-    head: &Head<'_>,
-    status: u16,
-    extra: &str,
-    limits: &HttpLimits,
-    room: usize,
-) -> Outcome<T::Error> {
-    let mut close = !head.keep_alive || head.expect_continue;
-    if !close {
-        let deadline = later(Instant::now(), limits.body_timeout_ms);
-        match with_deadline(
-            deadline,
-            read_body(io, head.framing, limits.max_body, false, room),
-        )
-        .await
-        {
-            Ok(Ok(_)) => {}
-            Ok(Err(BodyError::Io(e))) => return Err(ServeError::Io(e)),
-            Ok(Err(BodyError::Incomplete)) => return Err(ServeError::IncompleteBody),
-            Ok(Err(_)) | Err(_) => close = true,
-        }
-    }
-    let plan = Reply {
-        status,
-        content_type: None,
-        extra,
-        close,
-        http10_keep_alive: !close && !head.http11,
-    };
-    write_reply(io, &plan, &[], limits).await?;
-    Ok(if close { Next::Close } else { Next::KeepAlive })
 }
 
 /// The status a body that could not be read is rejected with, or the error when nobody is left

@@ -189,6 +189,10 @@ impl<'a> Text<'a> {
     }
 }
 
+/// The digits unprintable bytes are shown with; a table, not `char::from_digit` and
+/// `to_ascii_uppercase`, which cost the bare-metal image more flash.
+const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
+
 fn printable(bytes: &[u8]) -> bool {
     bytes.iter().all(|b| (0x20..0x7F).contains(b))
 }
@@ -239,7 +243,7 @@ impl Iterator for Chars<'_> {
             None => {
                 let b = *bytes.get(i / 2)?;
                 let nib = if i % 2 == 0 { b >> 4 } else { b & 0x0F };
-                char::from_digit(u32::from(nib), 16)?.to_ascii_uppercase()
+                char::from(HEX_UPPER[usize::from(nib)])
             }
             Some(TextEncoding::Unspecified | TextEncoding::Latin1) => char::from(*bytes.get(i)?),
             Some(TextEncoding::Ucs2Le) => {

@@ -234,8 +234,9 @@ impl Monitor {
         let states = descs.iter().map(|_| SensorState::default()).collect();
         // Everything is due at once after reset: the cache should leave Initializing as soon as
         // the poller gets to run, not one period later.
-        let due = descs.iter().map(|_| 0).collect();
-        let events = descs.iter().map(|_| (0, [0; EVENT_SLOTS])).collect();
+        // Zeros by `vec!`, not a map and collect over the descriptions (each its own copy).
+        let due = alloc::vec![0; descs.len()];
+        let events = alloc::vec![(0, [0; EVENT_SLOTS]); descs.len()];
         Self {
             descs,
             states,
