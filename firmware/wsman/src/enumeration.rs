@@ -567,6 +567,16 @@ mod tests {
         }
     }
 
+    /// [`fill`] of the test spec for a provider that keeps no plan.
+    fn fill_unplanned<P: Provider>(
+        p: &P,
+        mode: EnumMode,
+        c: &mut Cursor,
+        lim: BatchLimits,
+    ) -> Result<Batch, Fault> {
+        fill(p, (&spec(), &EnumPlan::default()), mode, c, lim)
+    }
+
     fn lim(max_items: u32, budget: usize) -> BatchLimits {
         BatchLimits {
             max_items,
@@ -580,33 +590,12 @@ mod tests {
     fn batches_by_count_and_detects_end_exactly() {
         let p = Fixed(3);
         let mut c = 0;
-        let b = fill(
-            &p,
-            (&spec(), &EnumPlan::default()),
-            EnumMode::Objects,
-            &mut c,
-            lim(2, 1000),
-        )
-        .expect("ok");
+        let b = fill_unplanned(&p, EnumMode::Objects, &mut c, lim(2, 1000)).expect("ok");
         assert_eq!((b.count, b.end, c), (2, false, 2));
         assert_eq!(b.items, "<p:I>0000</p:I><p:I>0001</p:I>");
-        let b = fill(
-            &p,
-            (&spec(), &EnumPlan::default()),
-            EnumMode::Objects,
-            &mut c,
-            lim(1, 1000),
-        )
-        .expect("ok");
+        let b = fill_unplanned(&p, EnumMode::Objects, &mut c, lim(1, 1000)).expect("ok");
         assert_eq!((b.count, b.end, c), (1, true, 3));
-        let b = fill(
-            &p,
-            (&spec(), &EnumPlan::default()),
-            EnumMode::Objects,
-            &mut c,
-            lim(5, 1000),
-        )
-        .expect("ok");
+        let b = fill_unplanned(&p, EnumMode::Objects, &mut c, lim(5, 1000)).expect("ok");
         assert_eq!((b.count, b.end, b.items.as_str()), (0, true, ""));
     }
 
@@ -615,23 +604,9 @@ mod tests {
         let p = Fixed(10);
         let mut c = 0;
         // Each object item is 15 bytes.
-        let b = fill(
-            &p,
-            (&spec(), &EnumPlan::default()),
-            EnumMode::Objects,
-            &mut c,
-            lim(100, 40),
-        )
-        .expect("ok");
+        let b = fill_unplanned(&p, EnumMode::Objects, &mut c, lim(100, 40)).expect("ok");
         assert_eq!((b.count, b.end, c), (2, false, 2));
-        let f = fill(
-            &p,
-            (&spec(), &EnumPlan::default()),
-            EnumMode::Objects,
-            &mut c,
-            lim(100, 10),
-        )
-        .expect_err("too small");
+        let f = fill_unplanned(&p, EnumMode::Objects, &mut c, lim(100, 10)).expect_err("too small");
         assert_eq!(f.detail, Some(FaultDetail::MaxEnvelopeSizeExceeded));
         assert_eq!(c, 2, "a failed batch leaves the cursor alone");
     }
@@ -647,32 +622,11 @@ mod tests {
         };
         // Each item is exactly 15 characters.
         let mut c = 0;
-        let b = fill(
-            &p,
-            (&spec(), &EnumPlan::default()),
-            EnumMode::Objects,
-            &mut c,
-            l(44),
-        )
-        .expect("ok");
+        let b = fill_unplanned(&p, EnumMode::Objects, &mut c, l(44)).expect("ok");
         assert_eq!((b.count, b.end, c), (2, false, 2));
-        let b = fill(
-            &p,
-            (&spec(), &EnumPlan::default()),
-            EnumMode::Objects,
-            &mut c,
-            l(45),
-        )
-        .expect("ok");
+        let b = fill_unplanned(&p, EnumMode::Objects, &mut c, l(45)).expect("ok");
         assert_eq!((b.count, c), (3, 5));
-        let f = fill(
-            &p,
-            (&spec(), &EnumPlan::default()),
-            EnumMode::Objects,
-            &mut c,
-            l(14),
-        )
-        .expect_err("too small");
+        let f = fill_unplanned(&p, EnumMode::Objects, &mut c, l(14)).expect_err("too small");
         assert_eq!(f.kind, FaultKind::EncodingLimit);
         assert_eq!(c, 5, "a refused item stays for the next Pull");
     }
@@ -709,35 +663,14 @@ mod tests {
     fn nothing_ready_ends_the_batch_or_times_out() {
         let p = Growing { ready: 2 };
         let mut c = 0;
-        let b = fill(
-            &p,
-            (&spec(), &EnumPlan::default()),
-            EnumMode::ObjectAndEpr,
-            &mut c,
-            lim(10, 10_000),
-        )
-        .expect("ok");
+        let b = fill_unplanned(&p, EnumMode::ObjectAndEpr, &mut c, lim(10, 10_000)).expect("ok");
         assert_eq!((b.count, b.end, c), (2, false, 2));
         assert!(b.items.ends_with("</w:Item>"), "no half-written item");
-        let f = fill(
-            &p,
-            (&spec(), &EnumPlan::default()),
-            EnumMode::Objects,
-            &mut c,
-            lim(10, 10_000),
-        )
-        .expect_err("none");
+        let f = fill_unplanned(&p, EnumMode::Objects, &mut c, lim(10, 10_000)).expect_err("none");
         assert_eq!(f.kind, FaultKind::TimedOut);
         assert_eq!(c, 2);
         let mut c = 0;
-        let b = fill(
-            &p,
-            (&spec(), &EnumPlan::default()),
-            EnumMode::Objects,
-            &mut c,
-            lim(2, 10_000),
-        )
-        .expect("ok");
+        let b = fill_unplanned(&p, EnumMode::Objects, &mut c, lim(2, 10_000)).expect("ok");
         assert_eq!(
             (b.count, b.end),
             (2, false),
@@ -805,28 +738,14 @@ mod tests {
     fn item_modes() {
         let p = Fixed(1);
         let mut c = 0;
-        let b = fill(
-            &p,
-            (&spec(), &EnumPlan::default()),
-            EnumMode::ObjectAndEpr,
-            &mut c,
-            lim(5, 10_000),
-        )
-        .expect("ok");
+        let b = fill_unplanned(&p, EnumMode::ObjectAndEpr, &mut c, lim(5, 10_000)).expect("ok");
         assert!(
             b.items
                 .starts_with("<w:Item><p:I>0000</p:I><a:EndpointReference><a:Address>")
         );
         assert!(b.items.ends_with("</a:EndpointReference></w:Item>"));
         let mut c = 0;
-        let b = fill(
-            &p,
-            (&spec(), &EnumPlan::default()),
-            EnumMode::Epr,
-            &mut c,
-            lim(5, 10_000),
-        )
-        .expect("ok");
+        let b = fill_unplanned(&p, EnumMode::Epr, &mut c, lim(5, 10_000)).expect("ok");
         assert!(b.items.starts_with("<a:EndpointReference><a:Address>"));
         assert!(!b.items.contains("p:I"));
     }

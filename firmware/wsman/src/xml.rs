@@ -172,9 +172,7 @@ impl XmlWriter {
         // host's compiler vectorizes it), and clean text goes in with one copy: the byte-wise
         // scan of `escape_with`, run on every text value of every instance, was 15% of an
         // Enumerate's instructions on the host (issue 17).
-        let special = text.bytes().fold(false, |any, b| {
-            any | (b < 0x20) | matches!(b, b'<' | b'>' | b'&' | b'"' | b'\'' | 0xEF)
-        });
+        let special = text.bytes().fold(false, |any, b| any | may_need_escape(b));
         if !special {
             self.put(text);
             return;
@@ -283,6 +281,13 @@ pub fn escape_into(out: &mut String, text: &str, attr: bool) {
     escape_with(text, attr, |s| out.push_str(s));
 }
 
+/// Whether `b` may start something [`escape_with`] replaces, in text or in an attribute: the
+/// one test both its scan and [`XmlWriter::escaped`]'s clean-text check make. `|`, not `||`, so
+/// the check over a whole text has no branch per byte.
+fn may_need_escape(b: u8) -> bool {
+    (b < 0x20) | matches!(b, b'<' | b'>' | b'&' | b'"' | b'\'' | 0xEF)
+}
+
 /// [`escape_into`] for any sink, piece by piece.
 fn escape_with(text: &str, attr: bool, mut put: impl FnMut(&str)) {
     let bytes = text.as_bytes();
@@ -291,7 +296,7 @@ fn escape_with(text: &str, attr: bool, mut put: impl FnMut(&str)) {
     while let Some(&b) = bytes.get(i) {
         // Most bytes are none of the cases below in either mode: passed over with one test
         // (the escaper is shared by text and attributes, so `attr` is not known here).
-        if b >= 0x20 && !matches!(b, b'<' | b'>' | b'&' | b'"' | b'\'' | 0xEF) {
+        if !may_need_escape(b) {
             i += 1;
             continue;
         }
