@@ -328,8 +328,14 @@ fn spawn<S>(
 ) {
     match token {
         Ok(t) => spawner.spawn(t),
-        Err(_) => error!("cannot spawn the {=str} task", what),
+        Err(_) => cannot_spawn(what),
     }
+}
+
+/// Out of line: `spawn` is generic over the task, and each of its copies carried this log call.
+#[inline(never)]
+fn cannot_spawn(what: &str) {
+    error!("cannot spawn the {=str} task", what)
 }
 
 /// Builds the device table, each device on the controller its bus is wired to (the board
