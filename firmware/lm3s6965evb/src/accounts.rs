@@ -63,7 +63,7 @@ struct ImageAccounts {
 /// with its secret on the console. `seed` is the boot seed (`mix_seed`).
 ///
 /// Out of line, like `start_agent`: the table is ~2.4 KiB by value (16 slots), and inlined
-/// into the boot task its temporaries would deepen the boot frame, the stack's deepest point.
+/// into `boot` its temporaries would deepen the boot frame, the stack's deepest point.
 /// The table is `auth`'s own, reset in place: a second one, handed over with `set_table`,
 /// would be a second temporary here and leave a hole of its size early in the heap.
 #[inline(never)]

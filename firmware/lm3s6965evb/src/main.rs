@@ -86,12 +86,15 @@ defmt::timestamp!("{=u64:ms}", Instant::now().as_millis());
 
 #[cortex_m_rt::entry]
 fn main() -> ! {
-    executor::run(|spawner| spawn(&spawner, boot(spawner), "boot"))
+    executor::run(|spawner| boot(&spawner))
 }
 
-/// Brings the board up and spawns the long-running tasks, then ends.
-#[embassy_executor::task]
-async fn boot(spawner: Spawner) {
+/// Brings the board up and spawns the long-running tasks, before the executor first polls. A
+/// plain function, not a task: as a future, everything it holds across its one wait (the FRU
+/// read) was a state of that future, with its resume and drop paths in flash. Out of line, so
+/// its frame (~2.8 KiB) is popped before the executor's loop runs on the same stack for ever.
+#[inline(never)]
+fn boot(spawner: &Spawner) {
     mem::init_heap();
     info!(
         "wsbmc {} on lm3s6965evb, board {}",
@@ -124,7 +127,7 @@ async fn boot(spawner: Spawner) {
         let Some((name, eeprom, mut buf)) = fru::eeprom(&mut devices, i) else {
             continue;
         };
-        if let Some(view) = fru::view(name, eeprom.read_fru(&mut buf).await) {
+        if let Some(view) = fru::view(name, executor::block_on(eeprom.read_fru(&mut buf))) {
             agent.set_fru(view);
             break;
         }
@@ -189,20 +192,31 @@ async fn boot(spawner: Spawner) {
     let gate: &'static ResponseGate = GATE.init(ResponseGate::new());
 
     let (stack, runner) = start_network(seed);
-    spawn(&spawner, net_task(runner), "net");
-    spawn(&spawner, poller_task(agent, devices), "poller");
-    spawn(&spawner, log_task(agent), "log");
+    spawn(spawner, net_task(runner), "net");
+    spawn(spawner, poller_task(agent, devices), "poller");
+    match fresh_log() {
+        Some((store, sel)) => spawn(spawner, log_task(agent, store, sel), "log"),
+        None => {
+            error!("store: the RAM flash or the SEL configuration was refused; the SEL is disabled")
+        }
+    }
     for id in 0..HTTP_TASKS {
         spawn(
-            &spawner,
+            spawner,
             http_task(id, stack, agent, auth, http_limits, gate),
             "http",
         );
     }
-    spawn(&spawner, stats_task(agent), "stats");
+    spawn(spawner, stats_task(agent), "stats");
     #[cfg(feature = "push")]
-    spawn(&spawner, push::push_task(stack, agent, seed), "push");
+    spawn(spawner, push::push_task(stack, agent, seed), "push");
+    spawn(spawner, ready_task(stack, agent), "ready");
+}
 
+/// Waits for the IP configuration, then lets the network interrupt in and says the image is
+/// ready: the one part of bringing the board up that waits on another task (the net runner).
+#[embassy_executor::task]
+async fn ready_task(stack: Stack<'static>, agent: &'static Agent) {
     stack.wait_config_up().await;
     #[cfg(feature = "ip-interface")]
     agent.set_ip_endpoints(ip_endpoints(stack, &net_config().ipv4));
@@ -218,7 +232,7 @@ async fn boot(spawner: Spawner) {
 }
 
 /// Builds the agent into its static. Like [`start_network`], a plain function kept out of line:
-/// inlined into the boot task, the temporaries of both would share one frame of ~10 KiB, the
+/// inlined into `boot`, the temporaries of both would share one frame of ~10 KiB, the
 /// deepest point the stack ever reaches, and the RAM budget reserves the stack for that peak.
 #[inline(never)]
 fn start_agent(seed: u64) -> &'static Agent {
@@ -292,10 +306,9 @@ fn net_config() -> embassy_net::Config {
     })
 }
 
-/// Builds the MAC and the IP stack in place. A plain function, not part of the async boot: its
-/// temporaries (the driver's frame buffers among them) then live on the stack for a moment
-/// instead of being reserved for ever in the boot task's future. Out of line for the same
-/// reason as [`start_agent`].
+/// Builds the MAC and the IP stack in place. Its temporaries (the driver's frame buffers among
+/// them) live on the stack for a moment (when the boot was a task, this kept them out of its
+/// future, which is static RAM). Out of line for the same reason as [`start_agent`].
 #[inline(never)]
 fn start_network(
     seed: u64,
@@ -424,16 +437,16 @@ fn poller_task(agent: &'static Agent, devices: Vec<AnyDevice<I2c>>) -> impl Futu
 /// size, the settings map's pages and the SEL queue's.
 use board::{MAP_PAGES, QUEUE_PAGES, STORE_PAGE};
 
-/// Owns the store and the SEL. This board has no non-volatile memory to spare, so the store is
-/// RAM, blank at every boot: the log starts empty ([`Sel::fresh`]) rather than being mounted,
-/// since a mount's checks, recovery and loss detection could find nothing here (~8 KiB of
-/// flash). Since the fifteenth pass nothing is written to it either: the SEL's records and
-/// console-set thresholds live in their RAM copies until reset, and the image leaves off the
-/// features that write them (wsbmc-sel's and wsbmc-agent's `stored`), which a board with flash
-/// turns on. The regions below are therefore the least the store accepts (the board file's
-/// `[store]`: 640 B), and the SEL, not stored, is not bounded by them.
-#[embassy_executor::task]
-async fn log_task(agent: &'static Agent) -> ! {
+/// The store and the SEL. This board has no non-volatile memory to spare, so the store is RAM,
+/// blank at every boot: the log starts empty ([`Sel::fresh`]) rather than being mounted, since a
+/// mount's checks, recovery and loss detection could find nothing here (~8 KiB of flash). Since
+/// the fifteenth pass nothing is written to it either: the SEL's records and console-set
+/// thresholds live in their RAM copies until reset, and the image leaves off the features that
+/// write them (wsbmc-sel's and wsbmc-agent's `stored`), which a board with flash turns on. The
+/// regions below are therefore the least the store accepts (the board file's `[store]`: 640 B),
+/// and the SEL, not stored, is not bounded by them. Made by `boot`, before the executor runs
+/// (`Store::blank` waits for nothing), so the log task is the agent's own future.
+fn fresh_log() -> Option<(Store<RamFlash<'static, STORE_PAGE>>, Sel)> {
     static MAP: ConstStaticCell<[u8; MAP_PAGES * STORE_PAGE]> =
         ConstStaticCell::new([0; MAP_PAGES * STORE_PAGE]);
     static QUEUE: ConstStaticCell<[u8; QUEUE_PAGES * STORE_PAGE]> =
@@ -447,24 +460,24 @@ async fn log_task(agent: &'static Agent) -> ! {
         },
         bmc: BmcSensors::default(),
     };
-    // A labelled block rather than a `match` around the await below: the temporaries of a
-    // `match` live across its arms' awaits, and the log task's future would keep a second
-    // store and log for ever.
-    let (store, sel) = 'fresh: {
-        if let Ok(store) = Store::blank(
-            RamFlash::<STORE_PAGE>::erased(MAP.take()),
-            RamFlash::<STORE_PAGE>::erased(QUEUE.take()),
-        )
-        .await
-            && let Ok(sel) = Sel::fresh(&store, config)
-        {
-            break 'fresh (store, sel);
-        }
-        error!("store: the RAM flash or the SEL configuration was refused; the SEL is disabled");
-        // Nothing wakes the task again: no timer to poll for nothing.
-        core::future::pending::<Never>().await
-    };
-    agent.run_mounted_log(store, sel).await
+    let store = executor::block_on(Store::blank(
+        RamFlash::<STORE_PAGE>::erased(MAP.take()),
+        RamFlash::<STORE_PAGE>::erased(QUEUE.take()),
+    ))
+    .ok()?;
+    let sel = Sel::fresh(&store, config).ok()?;
+    Some((store, sel))
+}
+
+/// Owns the store and the SEL ([`fresh_log`]). The agent's future is the task, as for
+/// [`net_task`].
+#[embassy_executor::task]
+fn log_task(
+    agent: &'static Agent,
+    store: Store<RamFlash<'static, STORE_PAGE>>,
+    sel: Sel,
+) -> impl Future<Output = Never> {
+    agent.run_mounted_log(store, sel)
 }
 
 #[embassy_executor::task(pool_size = HTTP_TASKS)]
