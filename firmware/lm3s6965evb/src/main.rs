@@ -210,14 +210,8 @@ fn boot(spawner: &Spawner) {
     spawn(spawner, stats_task(agent), "stats");
     #[cfg(feature = "push")]
     spawn(spawner, push::push_task(stack, agent, seed), "push");
-    spawn(spawner, ready_task(stack, agent), "ready");
-}
-
-/// Waits for the IP configuration, then lets the network interrupt in and says the image is
-/// ready: the one part of bringing the board up that waits on another task (the net runner).
-#[embassy_executor::task]
-async fn ready_task(stack: Stack<'static>, agent: &'static Agent) {
-    stack.wait_config_up().await;
+    // The configuration is static (`net_config`): embassy-net applies it when the stack is
+    // made, so it is up here, with no task to wait for it.
     #[cfg(feature = "ip-interface")]
     agent.set_ip_endpoints(ip_endpoints(stack, &net_config().ipv4));
     // Interrupts only once every task that can be woken exists.
