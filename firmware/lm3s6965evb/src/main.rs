@@ -398,10 +398,8 @@ fn nonce_secret(seed: u64) -> [u8; 32] {
 fn mix_seed() -> u64 {
     let jitter = u64::from(cortex_m::peripheral::SYST::get_current());
     let mut z = board::BUILD_SEED ^ jitter.rotate_left(32) ^ Instant::now().as_ticks();
-    // splitmix64 finaliser, so nearby inputs give unrelated seeds.
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
+    // One splitmix64 step (its finaliser), so nearby inputs give unrelated seeds.
+    wsbmc_wsman::rng::splitmix(&mut z)
 }
 
 /// The runner's own future is the task: an `async fn` awaiting it would nest it in a second
