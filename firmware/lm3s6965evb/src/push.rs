@@ -217,7 +217,8 @@ fn ipv4(host: &str) -> Option<Ipv4Addr> {
     let mut i = 0;
     let mut n = 0u32;
     let mut digits = false;
-    for b in host.bytes() {
+    // A `.` after the last octet stores it by the same step as the others.
+    for b in host.bytes().chain([b'.']) {
         if b == b'.' {
             *octets.get_mut(i)? = u8::try_from(n).ok().filter(|_| digits)?;
             i += 1;
@@ -232,8 +233,7 @@ fn ipv4(host: &str) -> Option<Ipv4Addr> {
             digits = true;
         }
     }
-    *octets.get_mut(i)? = u8::try_from(n).ok().filter(|_| digits)?;
-    (i == 3).then(|| Ipv4Addr::from(octets))
+    (i == 4).then(|| Ipv4Addr::from(octets))
 }
 
 impl Client<'_> {
