@@ -213,7 +213,7 @@ fn boot(spawner: &Spawner) {
     // The configuration is static (`net_config`): embassy-net applies it when the stack is
     // made, so it is up here, with no task to wait for it.
     #[cfg(feature = "ip-interface")]
-    agent.set_ip_endpoints(ip_endpoints(stack, &net_config().ipv4));
+    agent.set_ip_endpoints(ip_endpoints(&net_config().ipv4));
     // Interrupts only once every task that can be woken exists.
     wsbmc_chip_lm3s6965::enet::enable_interrupt();
     info!(
@@ -263,22 +263,16 @@ fn start_agent(seed: u64) -> &'static Agent {
 }
 
 /// The management network as embassy-net has it configured, for the IP Interface classes: the
-/// IPv4 address, its prefix and the gateway as the stack reports them, and their origin from
-/// how the stack was configured (`how`, what [`start_network`] gave it). The configuration is
-/// static, so reading it once when it is up is enough; a DHCP configuration (embassy-net's
-/// `dhcpv4` feature) makes the match below non-exhaustive, so whoever adds it must also say
-/// when the lease changes.
+/// IPv4 address, its prefix and the gateway of the configuration [`start_network`] gave the
+/// stack (`how`), which embassy-net applies as given when the stack is made, and their origin.
+/// The configuration is static, so reading it once is enough; a DHCP configuration
+/// (embassy-net's `dhcpv4` feature) makes the match below non-exhaustive, so whoever adds it
+/// must also read the lease from the stack and say when it changes.
 #[cfg(feature = "ip-interface")]
-fn ip_endpoints(
-    stack: Stack<'static>,
-    how: &embassy_net::ConfigV4,
-) -> alloc::vec::Vec<wsbmc_cim::IpEndpointView> {
-    let origin = match how {
-        embassy_net::ConfigV4::Static(_) => wsbmc_cim::AddressOrigin::Static,
+fn ip_endpoints(how: &embassy_net::ConfigV4) -> alloc::vec::Vec<wsbmc_cim::IpEndpointView> {
+    let c = match how {
+        embassy_net::ConfigV4::Static(c) => c,
         embassy_net::ConfigV4::None => return alloc::vec::Vec::new(),
-    };
-    let Some(c) = stack.config_v4() else {
-        return alloc::vec::Vec::new();
     };
     alloc::vec![wsbmc_cim::IpEndpointView {
         interface: "eth0".into(),
@@ -286,7 +280,7 @@ fn ip_endpoints(
         address: core::net::IpAddr::V4(c.address.address()),
         prefix_len: c.address.prefix_len(),
         gateway: c.gateway.map(core::net::IpAddr::V4),
-        origin,
+        origin: wsbmc_cim::AddressOrigin::Static,
     }]
 }
 
