@@ -132,7 +132,18 @@ fn emit_board(code: &mut String, b: &Board, path: &Path) -> Result<(), String> {
                 .and_then(|d| i64::try_from(d.as_secs()).ok())
         })
         .unwrap_or(0);
-    writeln!(code, "pub const BUILD_SECS: i64 = {built};").map_err(|e| e.to_string())
+    writeln!(code, "pub const BUILD_SECS: i64 = {built};").map_err(|e| e.to_string())?;
+    // This service's own URL (src/push.rs), spelled here rather than formatted at run time.
+    if let Some(n) = &b.network {
+        writeln!(
+            code,
+            "#[cfg_attr(not(feature = \"push\"), allow(dead_code))]\n\
+             pub const SERVICE_URL: &str = \"http://{}/wsman\";",
+            n.address
+        )
+        .map_err(|e| e.to_string())?;
+    }
+    Ok(())
 }
 
 /// The LM3S6965 has two I2C controllers, I2C0 and I2C1.

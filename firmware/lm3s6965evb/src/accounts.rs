@@ -63,7 +63,7 @@ struct ImageAccounts {
 /// with its secret on the console. `seed` is the boot seed (`mix_seed`).
 ///
 /// Out of line, like `start_agent`: the table is ~2.4 KiB by value (16 slots), and inlined
-/// into the boot task its temporaries would deepen the boot frame, the stack's deepest point.
+/// into `boot` its temporaries would deepen the boot frame, the stack's deepest point.
 /// The table is `auth`'s own, reset in place: a second one, handed over with `set_table`,
 /// would be a second temporary here and leave a hole of its size early in the heap.
 #[inline(never)]
@@ -140,14 +140,11 @@ fn audit(agent: &Agent, event: &wsbmc_accounts::AuditEvent, by: Option<String>) 
 impl ImageAccounts {
     fn salt(&self) -> [u8; 16] {
         let mut salt = [0u8; 16];
+        let mut state = self.salt_state.get();
         for half in salt.chunks_mut(8) {
-            let state = self.salt_state.get().wrapping_add(0x9E37_79B9_7F4A_7C15);
-            self.salt_state.set(state);
-            let mut z = state;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            half.copy_from_slice(&(z ^ (z >> 31)).to_le_bytes());
+            half.copy_from_slice(&wsbmc_wsman::rng::splitmix(&mut state).to_le_bytes());
         }
+        self.salt_state.set(state);
         salt
     }
 }

@@ -6,7 +6,9 @@
 //! interrupts masked: WFI still wakes on a pending interrupt with PRIMASK set, and the handler
 //! runs as soon as interrupts are re-enabled.
 
+use core::pin::pin;
 use core::sync::atomic::{AtomicBool, Ordering};
+use core::task::{Context, Poll, Waker};
 
 use embassy_executor::{Spawner, raw};
 use static_cell::StaticCell;
@@ -36,5 +38,19 @@ pub fn run(init: impl FnOnce(Spawner)) -> ! {
         // Safety: undoes the `disable` just above; no critical section is open in thread mode
         // here, so enabling cannot break one.
         unsafe { cortex_m::interrupt::enable() };
+    }
+}
+
+/// Runs `future` to its end before the executor starts, by polling it until it is ready. For
+/// the boot's one wait, the FRU read: its I2C transfers poll the controller and yield, and
+/// nothing else needs waking yet (the tasks that could be are not spawned), so a loop with a
+/// waker that does nothing serves where a task's state machine would cost flash.
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(v) = future.as_mut().poll(&mut cx) {
+            return v;
+        }
     }
 }

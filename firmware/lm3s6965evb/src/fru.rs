@@ -21,8 +21,8 @@ use crate::board;
 const MAX_FRU: usize = 4096;
 
 /// Device `i` of the board if it is a FRU EEPROM: its name, the driver and a buffer to read it
-/// into. The boot task awaits each read itself: an async `read` called once nested its state
-/// machine in the boot task's and cost more flash than the loop it held.
+/// into. The boot runs each read itself (`executor::block_on`): an async `read` called once
+/// nested its state machine in the boot's and cost more flash than the loop it held.
 pub fn eeprom(
     devices: &mut [AnyDevice<I2c>],
     i: usize,

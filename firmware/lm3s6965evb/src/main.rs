@@ -86,12 +86,15 @@ defmt::timestamp!("{=u64:ms}", Instant::now().as_millis());
 
 #[cortex_m_rt::entry]
 fn main() -> ! {
-    executor::run(|spawner| spawn(&spawner, boot(spawner), "boot"))
+    executor::run(|spawner| boot(&spawner))
 }
 
-/// Brings the board up and spawns the long-running tasks, then ends.
-#[embassy_executor::task]
-async fn boot(spawner: Spawner) {
+/// Brings the board up and spawns the long-running tasks, before the executor first polls. A
+/// plain function, not a task: as a future, everything it holds across its one wait (the FRU
+/// read) was a state of that future, with its resume and drop paths in flash. Out of line, so
+/// its frame (~2.8 KiB) is popped before the executor's loop runs on the same stack for ever.
+#[inline(never)]
+fn boot(spawner: &Spawner) {
     mem::init_heap();
     info!(
         "wsbmc {} on lm3s6965evb, board {}",
@@ -124,7 +127,7 @@ async fn boot(spawner: Spawner) {
         let Some((name, eeprom, mut buf)) = fru::eeprom(&mut devices, i) else {
             continue;
         };
-        if let Some(view) = fru::view(name, eeprom.read_fru(&mut buf).await) {
+        if let Some(view) = fru::view(name, executor::block_on(eeprom.read_fru(&mut buf))) {
             agent.set_fru(view);
             break;
         }
@@ -189,23 +192,28 @@ async fn boot(spawner: Spawner) {
     let gate: &'static ResponseGate = GATE.init(ResponseGate::new());
 
     let (stack, runner) = start_network(seed);
-    spawn(&spawner, net_task(runner), "net");
-    spawn(&spawner, poller_task(agent, devices), "poller");
-    spawn(&spawner, log_task(agent), "log");
+    spawn(spawner, net_task(runner), "net");
+    spawn(spawner, poller_task(agent, devices), "poller");
+    match fresh_log() {
+        Some((store, sel)) => spawn(spawner, log_task(agent, store, sel), "log"),
+        None => {
+            error!("store: the RAM flash or the SEL configuration was refused; the SEL is disabled")
+        }
+    }
     for id in 0..HTTP_TASKS {
         spawn(
-            &spawner,
+            spawner,
             http_task(id, stack, agent, auth, http_limits, gate),
             "http",
         );
     }
-    spawn(&spawner, stats_task(agent), "stats");
+    spawn(spawner, stats_task(agent), "stats");
     #[cfg(feature = "push")]
-    spawn(&spawner, push::push_task(stack, agent, seed), "push");
-
-    stack.wait_config_up().await;
+    spawn(spawner, push::push_task(stack, agent, seed), "push");
+    // The configuration is static (`net_config`): embassy-net applies it when the stack is
+    // made, so it is up here, with no task to wait for it.
     #[cfg(feature = "ip-interface")]
-    agent.set_ip_endpoints(ip_endpoints(stack, &net_config().ipv4));
+    agent.set_ip_endpoints(ip_endpoints(&net_config().ipv4));
     // Interrupts only once every task that can be woken exists.
     wsbmc_chip_lm3s6965::enet::enable_interrupt();
     info!(
@@ -218,7 +226,7 @@ async fn boot(spawner: Spawner) {
 }
 
 /// Builds the agent into its static. Like [`start_network`], a plain function kept out of line:
-/// inlined into the boot task, the temporaries of both would share one frame of ~10 KiB, the
+/// inlined into `boot`, the temporaries of both would share one frame of ~10 KiB, the
 /// deepest point the stack ever reaches, and the RAM budget reserves the stack for that peak.
 #[inline(never)]
 fn start_agent(seed: u64) -> &'static Agent {
@@ -255,22 +263,16 @@ fn start_agent(seed: u64) -> &'static Agent {
 }
 
 /// The management network as embassy-net has it configured, for the IP Interface classes: the
-/// IPv4 address, its prefix and the gateway as the stack reports them, and their origin from
-/// how the stack was configured (`how`, what [`start_network`] gave it). The configuration is
-/// static, so reading it once when it is up is enough; a DHCP configuration (embassy-net's
-/// `dhcpv4` feature) makes the match below non-exhaustive, so whoever adds it must also say
-/// when the lease changes.
+/// IPv4 address, its prefix and the gateway of the configuration [`start_network`] gave the
+/// stack (`how`), which embassy-net applies as given when the stack is made, and their origin.
+/// The configuration is static, so reading it once is enough; a DHCP configuration
+/// (embassy-net's `dhcpv4` feature) makes the match below non-exhaustive, so whoever adds it
+/// must also read the lease from the stack and say when it changes.
 #[cfg(feature = "ip-interface")]
-fn ip_endpoints(
-    stack: Stack<'static>,
-    how: &embassy_net::ConfigV4,
-) -> alloc::vec::Vec<wsbmc_cim::IpEndpointView> {
-    let origin = match how {
-        embassy_net::ConfigV4::Static(_) => wsbmc_cim::AddressOrigin::Static,
+fn ip_endpoints(how: &embassy_net::ConfigV4) -> alloc::vec::Vec<wsbmc_cim::IpEndpointView> {
+    let c = match how {
+        embassy_net::ConfigV4::Static(c) => c,
         embassy_net::ConfigV4::None => return alloc::vec::Vec::new(),
-    };
-    let Some(c) = stack.config_v4() else {
-        return alloc::vec::Vec::new();
     };
     alloc::vec![wsbmc_cim::IpEndpointView {
         interface: "eth0".into(),
@@ -278,7 +280,7 @@ fn ip_endpoints(
         address: core::net::IpAddr::V4(c.address.address()),
         prefix_len: c.address.prefix_len(),
         gateway: c.gateway.map(core::net::IpAddr::V4),
-        origin,
+        origin: wsbmc_cim::AddressOrigin::Static,
     }]
 }
 
@@ -292,10 +294,9 @@ fn net_config() -> embassy_net::Config {
     })
 }
 
-/// Builds the MAC and the IP stack in place. A plain function, not part of the async boot: its
-/// temporaries (the driver's frame buffers among them) then live on the stack for a moment
-/// instead of being reserved for ever in the boot task's future. Out of line for the same
-/// reason as [`start_agent`].
+/// Builds the MAC and the IP stack in place. Its temporaries (the driver's frame buffers among
+/// them) live on the stack for a moment (when the boot was a task, this kept them out of its
+/// future, which is static RAM). Out of line for the same reason as [`start_agent`].
 #[inline(never)]
 fn start_network(
     seed: u64,
@@ -328,8 +329,14 @@ fn spawn<S>(
 ) {
     match token {
         Ok(t) => spawner.spawn(t),
-        Err(_) => error!("cannot spawn the {=str} task", what),
+        Err(_) => cannot_spawn(what),
     }
+}
+
+/// Out of line: `spawn` is generic over the task, and each of its copies carried this log call.
+#[inline(never)]
+fn cannot_spawn(what: &str) {
+    error!("cannot spawn the {=str} task", what)
 }
 
 /// Builds the device table, each device on the controller its bus is wired to (the board
@@ -375,11 +382,7 @@ fn nonce_secret(seed: u64) -> [u8; 32] {
     let mut state = seed ^ 0x6469_6765_7374_6b65; // "digestke"
     let mut out = [0u8; 32];
     for chunk in out.chunks_mut(8) {
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        chunk.copy_from_slice(&(z ^ (z >> 31)).to_le_bytes());
+        chunk.copy_from_slice(&wsbmc_wsman::rng::splitmix(&mut state).to_le_bytes());
     }
     out
 }
@@ -389,10 +392,8 @@ fn nonce_secret(seed: u64) -> [u8; 32] {
 fn mix_seed() -> u64 {
     let jitter = u64::from(cortex_m::peripheral::SYST::get_current());
     let mut z = board::BUILD_SEED ^ jitter.rotate_left(32) ^ Instant::now().as_ticks();
-    // splitmix64 finaliser, so nearby inputs give unrelated seeds.
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
+    // One splitmix64 step (its finaliser), so nearby inputs give unrelated seeds.
+    wsbmc_wsman::rng::splitmix(&mut z)
 }
 
 /// The runner's own future is the task: an `async fn` awaiting it would nest it in a second
@@ -418,16 +419,16 @@ fn poller_task(agent: &'static Agent, devices: Vec<AnyDevice<I2c>>) -> impl Futu
 /// size, the settings map's pages and the SEL queue's.
 use board::{MAP_PAGES, QUEUE_PAGES, STORE_PAGE};
 
-/// Owns the store and the SEL. This board has no non-volatile memory to spare, so the store is
-/// RAM, blank at every boot: the log starts empty ([`Sel::fresh`]) rather than being mounted,
-/// since a mount's checks, recovery and loss detection could find nothing here (~8 KiB of
-/// flash). Since the fifteenth pass nothing is written to it either: the SEL's records and
-/// console-set thresholds live in their RAM copies until reset, and the image leaves off the
-/// features that write them (wsbmc-sel's and wsbmc-agent's `stored`), which a board with flash
-/// turns on. The regions below are therefore the least the store accepts (the board file's
-/// `[store]`: 640 B), and the SEL, not stored, is not bounded by them.
-#[embassy_executor::task]
-async fn log_task(agent: &'static Agent) -> ! {
+/// The store and the SEL. This board has no non-volatile memory to spare, so the store is RAM,
+/// blank at every boot: the log starts empty ([`Sel::fresh`]) rather than being mounted, since a
+/// mount's checks, recovery and loss detection could find nothing here (~8 KiB of flash). Since
+/// the fifteenth pass nothing is written to it either: the SEL's records and console-set
+/// thresholds live in their RAM copies until reset, and the image leaves off the features that
+/// write them (wsbmc-sel's and wsbmc-agent's `stored`), which a board with flash turns on. The
+/// regions below are therefore the least the store accepts (the board file's `[store]`: 640 B),
+/// and the SEL, not stored, is not bounded by them. Made by `boot`, before the executor runs
+/// (`Store::blank` waits for nothing), so the log task is the agent's own future.
+fn fresh_log() -> Option<(Store<RamFlash<'static, STORE_PAGE>>, Sel)> {
     static MAP: ConstStaticCell<[u8; MAP_PAGES * STORE_PAGE]> =
         ConstStaticCell::new([0; MAP_PAGES * STORE_PAGE]);
     static QUEUE: ConstStaticCell<[u8; QUEUE_PAGES * STORE_PAGE]> =
@@ -441,24 +442,24 @@ async fn log_task(agent: &'static Agent) -> ! {
         },
         bmc: BmcSensors::default(),
     };
-    // A labelled block rather than a `match` around the await below: the temporaries of a
-    // `match` live across its arms' awaits, and the log task's future would keep a second
-    // store and log for ever.
-    let (store, sel) = 'fresh: {
-        if let Ok(store) = Store::blank(
-            RamFlash::<STORE_PAGE>::erased(MAP.take()),
-            RamFlash::<STORE_PAGE>::erased(QUEUE.take()),
-        )
-        .await
-            && let Ok(sel) = Sel::fresh(&store, config)
-        {
-            break 'fresh (store, sel);
-        }
-        error!("store: the RAM flash or the SEL configuration was refused; the SEL is disabled");
-        // Nothing wakes the task again: no timer to poll for nothing.
-        core::future::pending::<Never>().await
-    };
-    agent.run_mounted_log(store, sel).await
+    let store = executor::block_on(Store::blank(
+        RamFlash::<STORE_PAGE>::erased(MAP.take()),
+        RamFlash::<STORE_PAGE>::erased(QUEUE.take()),
+    ))
+    .ok()?;
+    let sel = Sel::fresh(&store, config).ok()?;
+    Some((store, sel))
+}
+
+/// Owns the store and the SEL ([`fresh_log`]). The agent's future is the task, as for
+/// [`net_task`].
+#[embassy_executor::task]
+fn log_task(
+    agent: &'static Agent,
+    store: Store<RamFlash<'static, STORE_PAGE>>,
+    sel: Sel,
+) -> impl Future<Output = Never> {
+    agent.run_mounted_log(store, sel)
 }
 
 #[embassy_executor::task(pool_size = HTTP_TASKS)]

@@ -97,12 +97,14 @@ pub async fn push_task(stack: Stack<'static>, agent: &'static Agent, seed: u64) 
         socket,
         ids: TokenGen::new(seed ^ 0x7075_7368_0000_0001),
     };
-    let manager = manager_url();
+    // This service's own URL, for the SubscriptionManager EPR of a SubscriptionEnd whose
+    // subscription recorded no `wsa:To` of its own (build.rs spells it from the board file).
+    let manager = crate::board::SERVICE_URL;
     loop {
         let now = now_ms();
         let roomy = crate::mem::heap_free() >= crate::HANDLE_RESERVE + HEAP_NEEDED;
         let job = if roomy {
-            prepare(agent, now, &mut client.ids, &manager)
+            prepare(agent, now, &mut client.ids, manager)
         } else {
             None
         };
@@ -141,28 +143,6 @@ pub async fn push_task(stack: Stack<'static>, agent: &'static Agent, seed: u64) 
         }
         let _ = with_timeout(wait.min(IDLE_WAKEUP), agent.events_changed()).await;
     }
-}
-
-/// This service's own URL, for the SubscriptionManager EPR of a SubscriptionEnd whose
-/// subscription recorded no `wsa:To` of its own. Built from pieces: `format!` of the address
-/// would link core::fmt's integer formatting.
-fn manager_url() -> String {
-    let mut s = String::from("http://");
-    for (i, octet) in crate::board::IP_ADDRESS.iter().enumerate() {
-        if i > 0 {
-            s.push('.');
-        }
-        let o = *octet;
-        if o >= 100 {
-            s.push(char::from(b'0' + o / 100));
-        }
-        if o >= 10 {
-            s.push(char::from(b'0' + o / 10 % 10));
-        }
-        s.push(char::from(b'0' + o % 10));
-    }
-    s.push_str("/wsman");
-    s
 }
 
 /// The next message due, rendered and taken out of the table; `None` when nothing is due. A
@@ -237,7 +217,8 @@ fn ipv4(host: &str) -> Option<Ipv4Addr> {
     let mut i = 0;
     let mut n = 0u32;
     let mut digits = false;
-    for b in host.bytes() {
+    // A `.` after the last octet stores it by the same step as the others.
+    for b in host.bytes().chain([b'.']) {
         if b == b'.' {
             *octets.get_mut(i)? = u8::try_from(n).ok().filter(|_| digits)?;
             i += 1;
@@ -252,8 +233,7 @@ fn ipv4(host: &str) -> Option<Ipv4Addr> {
             digits = true;
         }
     }
-    *octets.get_mut(i)? = u8::try_from(n).ok().filter(|_| digits)?;
-    (i == 3).then(|| Ipv4Addr::from(octets))
+    (i == 4).then(|| Ipv4Addr::from(octets))
 }
 
 impl Client<'_> {

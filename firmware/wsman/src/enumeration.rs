@@ -153,12 +153,12 @@ impl ContextTable {
             && let crate::provider::Filter::Wql(text) = &mut ctx.spec.filter
         {
             let text = core::mem::take(text);
-            if fits(&ctx) {
-                self.entries.push(ctx);
-                return Ok(());
+            // Kept with the plan if that fits; else with the text, and the plan dropped. One
+            // `push` below for both: the context is large, and each push inlined its move.
+            if !fits(&ctx) {
+                ctx.spec.filter = crate::provider::Filter::Wql(text);
+                ctx.plan = EnumPlan::default();
             }
-            ctx.spec.filter = crate::provider::Filter::Wql(text);
-            ctx.plan = EnumPlan::default();
         }
         if !fits(&ctx) {
             return Err(Fault::new(FaultKind::QuotaLimit).message(

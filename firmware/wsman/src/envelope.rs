@@ -1166,15 +1166,18 @@ fn embedded_instance(node: Node<'_, '_>) -> Option<PropertyValue> {
     if epr_part || epr_value(node).is_some() {
         return None;
     }
+    // A loop, not `map().collect()`: see `parse`'s not-understood list.
+    let mut properties = Vec::new();
+    for c in element_children(first) {
+        properties.push(Property {
+            name: c.tag_name().name().to_string(),
+            value: plain_value(c),
+        });
+    }
     Some(PropertyValue::Instance(Box::new(Representation {
         class: first.tag_name().name().to_string(),
         namespace: first.tag_name().namespace().map(String::from),
-        properties: element_children(first)
-            .map(|c| Property {
-                name: c.tag_name().name().to_string(),
-                value: plain_value(c),
-            })
-            .collect(),
+        properties,
     })))
 }
 

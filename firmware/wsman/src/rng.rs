@@ -80,7 +80,9 @@ fn format_uuid(v: u128) -> Uuid {
     Uuid(out)
 }
 
-fn splitmix(state: &mut u64) -> u64 {
+/// splitmix64: advances `state` and returns its next output. Public so the bare-metal image
+/// expands its boot seed (Digest nonce key, password salts) with this one copy.
+pub fn splitmix(state: &mut u64) -> u64 {
     *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
     let mut z = *state;
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);

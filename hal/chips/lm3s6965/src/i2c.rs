@@ -143,48 +143,6 @@ impl I2c {
             .is_ok()
     }
 
-    async fn write_bytes(&self, address: u8, bytes: &[u8]) -> Result<(), Error> {
-        let regs = self.ctl.block();
-        regs.write(MSA, u32::from(address) << 1);
-        if bytes.is_empty() {
-            // An address-only transfer (a "quick write"): START then STOP with no data byte.
-            regs.write(MCS, CMD_START | CMD_STOP);
-            return self.finish(true).await;
-        }
-        let last = bytes.len() - 1;
-        for (i, b) in bytes.iter().enumerate() {
-            regs.write(MDR, u32::from(*b));
-            let mut cmd = CMD_RUN;
-            if i == 0 {
-                cmd |= CMD_START;
-            }
-            if i == last {
-                cmd |= CMD_STOP;
-            }
-            regs.write(MCS, cmd);
-            self.finish(i == 0).await?;
-        }
-        Ok(())
-    }
-
-    async fn read_bytes(&self, address: u8, buf: &mut [u8]) -> Result<(), Error> {
-        let regs = self.ctl.block();
-        regs.write(MSA, (u32::from(address) << 1) | 1);
-        let last = buf.len().saturating_sub(1);
-        for (i, slot) in buf.iter_mut().enumerate() {
-            let mut cmd = CMD_RUN;
-            if i == 0 {
-                cmd |= CMD_START;
-            }
-            // ACK every byte but the last; STOP after the last.
-            cmd |= if i == last { CMD_STOP } else { CMD_ACK };
-            regs.write(MCS, cmd);
-            self.finish(i == 0).await?;
-            *slot = regs.read(MDR) as u8;
-        }
-        Ok(())
-    }
-
     /// Waits for the byte to complete and classifies a failure. After an error with the bus
     /// still held, a STOP releases it so the next transfer starts clean.
     async fn finish(&self, first: bool) -> Result<(), Error> {
@@ -247,10 +205,46 @@ impl embedded_hal_async::i2c::I2c for I2c {
         operations: &mut [Operation<'_>],
     ) -> Result<(), Self::Error> {
         let _bus = self.ctl.lock().lock().await;
+        let regs = self.ctl.block();
+        // Writes and reads share one byte loop, so the transfer has one wait (`finish`) and
+        // the transaction's future one state for it, not one per direction.
         for op in operations {
-            match op {
-                Operation::Write(bytes) => self.write_bytes(address, bytes).await?,
-                Operation::Read(buf) => self.read_bytes(address, buf).await?,
+            let (read, len) = match op {
+                Operation::Write(bytes) => (false, bytes.len()),
+                Operation::Read(buf) => (true, buf.len()),
+            };
+            regs.write(MSA, (u32::from(address) << 1) | u32::from(read));
+            // An empty write is an address-only transfer (a "quick write"): START then STOP
+            // with no data byte. An empty read moves nothing.
+            let quick = !read && len == 0;
+            for i in 0..len.max(usize::from(quick)) {
+                let cmd = if quick {
+                    CMD_START | CMD_STOP
+                } else {
+                    let mut cmd = CMD_RUN;
+                    if i == 0 {
+                        cmd |= CMD_START;
+                    }
+                    // STOP after the last byte; a read ACKs every byte before it.
+                    if i + 1 == len {
+                        cmd |= CMD_STOP;
+                    } else if read {
+                        cmd |= CMD_ACK;
+                    }
+                    cmd
+                };
+                if let Operation::Write(bytes) = op
+                    && let Some(b) = bytes.get(i)
+                {
+                    regs.write(MDR, u32::from(*b));
+                }
+                regs.write(MCS, cmd);
+                self.finish(i == 0).await?;
+                if let Operation::Read(buf) = op
+                    && let Some(slot) = buf.get_mut(i)
+                {
+                    *slot = regs.read(MDR) as u8;
+                }
             }
         }
         Ok(())
