@@ -34,7 +34,7 @@ use crate::kind::{KINDS, Kind};
 use crate::network;
 use crate::platform::{DiscreteSensorView, LogView, Platform};
 use crate::profile::Profile;
-use crate::render::{ClassMarkup, render_projected, render_with};
+use crate::render::{ClassMarkup, KeptMarkups, render_kept, render_with};
 use crate::schema::*;
 #[cfg(feature = "software-inventory")]
 use crate::software;
@@ -71,6 +71,10 @@ pub struct SystemInfo {
     pub image: crate::software::Image,
     /// When this firmware was built, seconds since 1970, when the build recorded it.
     pub build_secs: Option<i64>,
+    /// Class markups kept from one request to the next. Here because this is what the agent
+    /// keeps for the model across requests; it is no part of what the system is (a copy
+    /// starts empty, and it never makes two `SystemInfo`s differ).
+    markups: KeptMarkups,
 }
 
 impl SystemInfo {
@@ -88,6 +92,7 @@ impl SystemInfo {
             sensor_types: SensorTypeMode::Windows,
             image: crate::software::Image::Host,
             build_secs: None,
+            markups: KeptMarkups::default(),
         }
     }
 }
@@ -693,7 +698,8 @@ impl<'a> Model<'a> {
         out: &mut XmlWriter,
         only: Option<&[String]>,
     ) -> Result<(), Fault> {
-        self.with_instance(item, |i| render_projected(out, i, only))
+        let kept = &self.system.markups;
+        self.with_instance(item, |i| render_kept(out, i, kept, only))
     }
 
     /// Calls `f` on each present item at or after `cursor`, in cursor order, restricted to kinds
@@ -875,7 +881,7 @@ struct Walk<'m, 's> {
     spec: &'s EnumSpec,
     plan: &'s Plan,
     counts: Counts,
-    /// The markup of the class rendered last, worked out once for the batch's instances of it.
+    /// The markup of the class rendered last: taken from the kept ones, given back at the end.
     markup: Option<ClassMarkup>,
 }
 
@@ -893,10 +899,16 @@ impl ItemWalk for Walk<'_, '_> {
         };
         if let Some(out) = object {
             let (only, cache) = (self.plan.projection(self.spec), &mut self.markup);
+            let kept = &self.model.system.markups;
             self.model.with_instance(&result, |i| {
                 let markup = match cache {
                     Some(m) if core::ptr::eq(m.class(), i.class) => m,
-                    _ => cache.insert(ClassMarkup::new(i.class)),
+                    _ => {
+                        if let Some(last) = cache.take() {
+                            kept.give(last);
+                        }
+                        cache.insert(kept.take(i.class))
+                    }
                 };
                 render_with(out, i, markup, only);
             })?;
@@ -908,6 +920,15 @@ impl ItemWalk for Walk<'_, '_> {
         };
         *cursor = pos + 1;
         Ok(Some(epr))
+    }
+}
+
+/// The batch's markup goes back to the kept ones for the next request.
+impl Drop for Walk<'_, '_> {
+    fn drop(&mut self) {
+        if let Some(markup) = self.markup.take() {
+            self.model.system.markups.give(markup);
+        }
     }
 }
 

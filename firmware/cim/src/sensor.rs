@@ -679,6 +679,34 @@ mod tests {
         assert!(i.in_render_order());
     }
 
+    /// What a batch's kept markup of CIM_NumericSensor holds on the heap with its template, for
+    /// BENCHMARKS.md (issue 17): bounded by `render`'s 8 KiB template bound, and the rendering
+    /// is the per-property path's byte for byte.
+    #[test]
+    fn a_kept_markup_with_its_template_is_bounded() {
+        extern crate std;
+        use crate::render::{ClassMarkup, render, render_with};
+        use wsbmc_wsman::XmlWriter;
+        let desc = cpu_temp();
+        let i = build(&desc, state(Reading::Value(42_000), 0));
+        let mut markup = ClassMarkup::new(&CIM_NUMERIC_SENSOR);
+        let bare = markup.heap_bytes();
+        let mut kept = XmlWriter::new();
+        render_with(&mut kept, &i, &mut markup, None);
+        let mut fresh = XmlWriter::new();
+        render(&mut fresh, &i);
+        assert_eq!(kept.as_str(), fresh.as_str());
+        let held = markup.heap_bytes();
+        std::println!(
+            "CIM_NumericSensor: markup {bare} B, with layout and template {held} B, instance {} B",
+            kept.len()
+        );
+        assert!(
+            held > bare + 1024 && held < bare + 8192 + 2048,
+            "{bare} {held}"
+        );
+    }
+
     #[test]
     fn identity_and_units() {
         let desc = cpu_temp();

@@ -62,6 +62,12 @@ impl XmlWriter {
         }
     }
 
+    /// Most bytes the content may reach (`usize::MAX` unbounded): what a caller may size its
+    /// own per-response heap by.
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
     /// Whether output was dropped at the bound since the last [`Self::truncate`].
     pub fn overflowed(&self) -> bool {
         self.overflowed
