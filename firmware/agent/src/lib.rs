@@ -1502,8 +1502,8 @@ impl Platform for AsPlatform<'_> {
     #[cfg(not(feature = "stored"))]
     fn persist_thresholds(&self, _: &str, _: &Thresholds) {}
 
-    fn fru(&self) -> Option<FruView> {
-        self.fru.get().cloned()
+    fn fru(&self) -> Option<&FruView> {
+        self.fru.get()
     }
 
     #[cfg(feature = "software-inventory")]
