@@ -12,6 +12,7 @@
 //! of the bare-metal image.
 
 use crate::server::push_decimal;
+use crate::split::{cut, pieces};
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -46,7 +47,7 @@ impl Target {
         if authority.as_bytes().contains(&b'@') {
             return Err("a URL with user info is not delivered to");
         }
-        let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+        let (host, port) = if let Some(v6) = authority.strip_prefix("[") {
             let close = position(v6, b"]");
             if close == v6.len() {
                 return Err("unclosed IPv6 literal");
@@ -54,7 +55,7 @@ impl Target {
             (
                 v6.get(..close).unwrap_or_default(),
                 v6.get(close + 1..)
-                    .and_then(|after| after.strip_prefix(':')),
+                    .and_then(|after| after.strip_prefix(":")),
             )
         } else {
             match authority.bytes().rposition(|b| b == b':') {
@@ -247,11 +248,11 @@ pub fn parse_answer(buf: &[u8], eof: bool, max: usize) -> Result<Option<Answer>,
         };
         let head = core::str::from_utf8(&rest[..end]).map_err(|_| "the header is not UTF-8")?;
         // Split at '\n' and trimmed of '\r': a "\r\n" pattern links core's two-way searcher.
-        let mut lines = head.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
+        let mut lines = pieces(head, b'\n').map(|l| l.strip_suffix("\r").unwrap_or(l));
         let status_line = lines.next().unwrap_or("");
         // Only the version and the code are read, so `split` (the crate's other splits' code),
         // not `splitn(3, ..)` (a SplitN iterator of its own).
-        let mut parts = status_line.split(' ');
+        let mut parts = pieces(status_line, b' ');
         let version = parts.next().unwrap_or("");
         if !version.starts_with("HTTP/1.") {
             return Err("not an HTTP/1.x answer");
@@ -268,20 +269,19 @@ pub fn parse_answer(buf: &[u8], eof: bool, max: usize) -> Result<Option<Answer>,
         // HTTP/1.1 keeps the connection unless told otherwise; 1.0 closes it unless told.
         let mut keep_alive = version == "HTTP/1.1";
         for line in lines {
-            let Some((name, value)) = line.split_once(':') else {
+            let Some((name, value)) = cut(line, b':') else {
                 continue;
             };
             let value = value.trim_ascii();
             if name.eq_ignore_ascii_case("content-length") {
                 length = Some(number(value, 10).ok_or("bad Content-Length")?);
             } else if name.eq_ignore_ascii_case("transfer-encoding") {
-                chunked = value
-                    .split(',')
-                    .any(|t| t.trim_ascii().eq_ignore_ascii_case("chunked"));
+                chunked =
+                    pieces(value, b',').any(|t| t.trim_ascii().eq_ignore_ascii_case("chunked"));
             } else if name.eq_ignore_ascii_case("www-authenticate") {
                 challenges.push(String::from(value));
             } else if name.eq_ignore_ascii_case("connection") {
-                for token in value.split(',').map(str::trim_ascii) {
+                for token in pieces(value, b',').map(str::trim_ascii) {
                     if token.eq_ignore_ascii_case("close") {
                         keep_alive = false;
                     } else if token.eq_ignore_ascii_case("keep-alive") && version == "HTTP/1.0" {
@@ -351,7 +351,7 @@ fn dechunk(mut b: &[u8], max: usize) -> Result<Option<(Vec<u8>, usize)>, &'stati
             return Ok(None);
         };
         let size_text = core::str::from_utf8(&b[..eol]).map_err(|_| "bad chunk size")?;
-        let size_text = size_text.split(';').next().unwrap_or("").trim_ascii();
+        let size_text = pieces(size_text, b';').next().unwrap_or("").trim_ascii();
         let size = number(size_text, 16).ok_or("bad chunk size")?;
         if size > max || out.len() + size > max {
             return Err("a chunk is too long");
@@ -464,7 +464,7 @@ pub mod digest {
         /// nonce.
         pub fn parse(header: &str) -> Option<Self> {
             let h = header.trim_ascii_start();
-            let (scheme, rest) = h.split_once(' ')?;
+            let (scheme, rest) = crate::split::cut(h, b' ')?;
             if !scheme.eq_ignore_ascii_case("Digest") {
                 return None;
             }
@@ -480,8 +480,7 @@ pub mod digest {
                 } else if k.eq_ignore_ascii_case("opaque") {
                     opaque = Some(v);
                 } else if k.eq_ignore_ascii_case("qop") {
-                    qop_auth = v
-                        .split(',')
+                    qop_auth = crate::split::pieces(&v, b',')
                         .any(|q| q.trim_ascii().eq_ignore_ascii_case("auth"));
                 } else if k.eq_ignore_ascii_case("stale") {
                     stale = v.eq_ignore_ascii_case("true");
@@ -601,10 +600,10 @@ pub mod digest {
             if s.is_empty() {
                 return Some(());
             }
-            let (key, after) = s.split_once('=')?;
+            let (key, after) = crate::split::cut(s, b'=')?;
             let key = key.trim_ascii();
             s = after.trim_ascii_start();
-            let value = if let Some(q) = s.strip_prefix('"') {
+            let value = if let Some(q) = s.strip_prefix("\"") {
                 let mut v = String::new();
                 let mut chars = q.char_indices();
                 let mut end = None;
@@ -621,7 +620,7 @@ pub mod digest {
                 s = q.get(end?..)?;
                 v
             } else {
-                let end = s.find(',').unwrap_or(s.len());
+                let end = s.bytes().position(|b| b == b',').unwrap_or(s.len());
                 let (v, rest) = s.split_at(end);
                 s = rest;
                 String::from(v.trim_ascii())
