@@ -250,8 +250,8 @@ pub fn parse_answer(buf: &[u8], eof: bool, max: usize) -> Result<Option<Answer>,
         // Split at '\n' and trimmed of '\r': a "\r\n" pattern links core's two-way searcher.
         let mut lines = pieces(head, b'\n').map(|l| l.strip_suffix("\r").unwrap_or(l));
         let status_line = lines.next().unwrap_or("");
-        // Only the version and the code are read, so `split` (the crate's other splits' code),
-        // not `splitn(3, ..)` (a SplitN iterator of its own).
+        // Only the version and the code are read, so `pieces` (the crate's other splits' code),
+        // not a `splitn(3, ..)` of its own.
         let mut parts = pieces(status_line, b' ');
         let version = parts.next().unwrap_or("");
         if !version.starts_with("HTTP/1.") {
