@@ -38,6 +38,7 @@ use crate::backoff::{Backoff, Source};
 use crate::digest::{self, Algorithm, Check, Nonces};
 pub use crate::digest_keys::DigestKeys;
 use crate::offer::Offer;
+use crate::server::put;
 use crate::split::{cut, pieces};
 
 /// Length of the stored PBKDF2 output: one SHA-256 block, more would only slow verification.
@@ -970,9 +971,9 @@ impl Auth {
         #[cfg(not(feature = "digest"))]
         let _ = stale;
         if offer.basic {
-            head.push_str("WWW-Authenticate: ");
-            head.push_str(BASIC_CHALLENGE);
-            head.push_str("\r\n");
+            put(head, "WWW-Authenticate: ");
+            put(head, BASIC_CHALLENGE);
+            put(head, "\r\n");
         }
     }
 

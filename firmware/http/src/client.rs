@@ -11,7 +11,7 @@
 //! built from pieces rather than with `format!`, which keeps core::fmt's argument machinery out
 //! of the bare-metal image.
 
-use crate::server::push_decimal;
+use crate::server::{push_decimal, put};
 use crate::split::{cut, pieces};
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -203,19 +203,22 @@ pub fn basic_header(user: &str, password: &str) -> String {
 /// The head of a delivery's POST of `len` body bytes to `t`.
 pub fn request_head(t: &Target, len: usize, authorization: Option<&str>) -> String {
     let mut head = String::with_capacity(160 + t.path.len() + authorization.map_or(0, str::len));
-    head.push_str("POST ");
-    head.push_str(&t.path);
-    head.push_str(" HTTP/1.1\r\nHost: ");
+    put(&mut head, "POST ");
+    put(&mut head, &t.path);
+    put(&mut head, " HTTP/1.1\r\nHost: ");
     t.push_host_header(&mut head);
-    head.push_str("\r\nContent-Type: application/soap+xml;charset=UTF-8\r\nContent-Length: ");
+    put(
+        &mut head,
+        "\r\nContent-Type: application/soap+xml;charset=UTF-8\r\nContent-Length: ",
+    );
     push_decimal(&mut head, len);
-    head.push_str("\r\nUser-Agent: wsbmc\r\n");
+    put(&mut head, "\r\nUser-Agent: wsbmc\r\n");
     if let Some(a) = authorization {
-        head.push_str("Authorization: ");
-        head.push_str(a);
-        head.push_str("\r\n");
+        put(&mut head, "Authorization: ");
+        put(&mut head, a);
+        put(&mut head, "\r\n");
     }
-    head.push_str("\r\n");
+    put(&mut head, "\r\n");
     head
 }
 
@@ -384,6 +387,7 @@ pub mod digest {
     use alloc::string::String;
 
     use crate::digest::Algorithm as Hash;
+    use crate::server::put;
 
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     pub enum Algorithm {
@@ -552,27 +556,27 @@ pub mod digest {
                 )
             };
             let mut h = String::with_capacity(256);
-            h.push_str("Digest username=");
+            put(&mut h, "Digest username=");
             quote(&mut h, user);
-            h.push_str(", realm=");
+            put(&mut h, ", realm=");
             quote(&mut h, &self.realm);
-            h.push_str(", nonce=");
+            put(&mut h, ", nonce=");
             quote(&mut h, &self.nonce);
-            h.push_str(", uri=");
+            put(&mut h, ", uri=");
             quote(&mut h, uri);
-            h.push_str(", algorithm=");
-            h.push_str(alg.name());
-            h.push_str(", response=\"");
-            h.push_str(response);
+            put(&mut h, ", algorithm=");
+            put(&mut h, alg.name());
+            put(&mut h, ", response=\"");
+            put(&mut h, response);
             h.push('"');
             if self.qop_auth {
-                h.push_str(", qop=auth, nc=");
-                h.push_str(nc_hex);
-                h.push_str(", cnonce=");
+                put(&mut h, ", qop=auth, nc=");
+                put(&mut h, nc_hex);
+                put(&mut h, ", cnonce=");
                 quote(&mut h, cnonce);
             }
             if let Some(o) = &self.opaque {
-                h.push_str(", opaque=");
+                put(&mut h, ", opaque=");
                 quote(&mut h, o);
             }
             h
