@@ -77,7 +77,19 @@ pub fn bounded_name(name: &str) -> String {
     while !name.is_char_boundary(end) {
         end -= 1;
     }
-    name[..end].replace(char::is_control, "?")
+    // By byte rather than `str::replace(char::is_control, ..)`, whose predicate searcher was
+    // ~280 B of the bare-metal image: the control characters are C0 and DEL (one byte each)
+    // and C1 (U+0080..U+009F, 0xC2 then 0x80..0x9F); any other byte is copied as it is, so
+    // what comes out is UTF-8 when what went in was.
+    let bytes = name.as_bytes().get(..end).unwrap_or_default();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let c1 = b == 0xC2 && bytes.get(i + 1).is_some_and(|n| (0x80..0xA0).contains(n));
+        i += 1 + usize::from(c1);
+        out.push(if b < 0x20 || b == 0x7F || c1 { b'?' } else { b });
+    }
+    String::from_utf8(out).unwrap_or_default()
 }
 
 #[cfg(feature = "accounts-store")]
@@ -617,6 +629,15 @@ mod tests {
         let long = "é".repeat(100);
         assert_eq!(bounded_name(&long).len(), MAX_NAME);
         assert_eq!(bounded_name("x".repeat(200).as_str()).len(), MAX_NAME);
+        // Every control character (C0, DEL, C1) and only those, as `char::is_control` says.
+        for name in [
+            "\u{0}\u{1f} \u{7e}\u{7f}",
+            "\u{80}a\u{9f}\u{a0}\u{ff}",
+            "é\u{85}ü\u{c2}\u{2028}",
+            "名前\u{9c}",
+        ] {
+            assert_eq!(bounded_name(name), name.replace(char::is_control, "?"));
+        }
     }
 
     #[test]

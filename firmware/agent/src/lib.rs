@@ -749,16 +749,10 @@ impl Agent {
         let Some(rec) = monitor.record_discrete(id, result, now, self.host_on()) else {
             return;
         };
-        let Some(desc) = monitor.discrete().desc(id) else {
-            return;
-        };
-        let events: Vec<_> = wsbmc_sel::discrete_events(desc, &rec).collect();
+        let (events, limited) = allowed_discrete_edges(&mut monitor, id, &rec, now);
+        self.log.count_limited(limited);
         for event in events {
-            if monitor.allow_discrete_event(id, event.data[0], event.deassertion, now) {
-                self.log.send(LogCmd::Event(event));
-            } else {
-                self.log.count_limited(1);
-            }
+            self.log.send(LogCmd::Event(event));
         }
     }
 
@@ -800,14 +794,7 @@ impl Agent {
         let Some(rec) = monitor.record_discrete(id, Ok(states), now, true) else {
             return Vec::new();
         };
-        let Some(desc) = monitor.discrete().desc(id) else {
-            return Vec::new();
-        };
-        let events: Vec<_> = wsbmc_sel::discrete_events(desc, &rec).collect();
-        events
-            .into_iter()
-            .filter(|e| monitor.allow_discrete_event(id, e.data[0], e.deassertion, now))
-            .collect()
+        allowed_discrete_edges(&mut monitor, id, &rec, now).0
     }
 
     fn host_on(&self) -> bool {
@@ -1502,8 +1489,8 @@ impl Platform for AsPlatform<'_> {
     #[cfg(not(feature = "stored"))]
     fn persist_thresholds(&self, _: &str, _: &Thresholds) {}
 
-    fn fru(&self) -> Option<FruView> {
-        self.fru.get().cloned()
+    fn fru(&self) -> Option<&FruView> {
+        self.fru.get()
     }
 
     #[cfg(feature = "software-inventory")]
@@ -1596,6 +1583,29 @@ impl Platform for AsPlatform<'_> {
             ClearOutcome::Failed
         }
     }
+}
+
+/// The state edges of discrete update `rec` that the per-offset rate limit lets through, and
+/// how many it kept out. One collect for both places that log them (a poll's and the SEL
+/// sensor's), where each had its own.
+#[cfg(feature = "discrete")]
+fn allowed_discrete_edges(
+    monitor: &mut Monitor,
+    id: DiscreteId,
+    rec: &wsbmc_monitor::DiscreteRecorded,
+    now: u64,
+) -> (Vec<wsbmc_sel::Event>, usize) {
+    let Some(desc) = monitor.discrete().desc(id) else {
+        return (Vec::new(), 0);
+    };
+    let mut events = Vec::new();
+    for e in wsbmc_sel::discrete_events(desc, rec) {
+        events.push(e);
+    }
+    let all = events.len();
+    events.retain(|e| monitor.allow_discrete_event(id, e.data[0], e.deassertion, now));
+    let limited = all - events.len();
+    (events, limited)
 }
 
 /// The HostPower request that carries out a CIM transition. A hard off must not depend on the

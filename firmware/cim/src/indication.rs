@@ -184,12 +184,12 @@ fn alert(
         return None;
     };
     let (name, lun, owner) = match &view.sensor {
-        Some(s) => (s.name.clone(), s.lun, s.owner),
-        None => (String::from("Sensor"), 0, 0x20),
+        Some(s) => (s.name.as_str(), s.lun, s.owner),
+        None => ("Sensor", 0, 0x20),
     };
     let time = CimDateTime::from_sel(view.timestamp());
     let severity = perceived_severity(&view.record);
-    let message = description(&view.record, &name);
+    let message = description(&view.record, name);
     let message_id = cat(&[
         "IPMI",
         Hex::upper(e.sensor_type.into(), 2).as_str(),
@@ -199,7 +199,7 @@ fn alert(
     // 5 Device Alert: a sensor of the managed system raised it.
     let alert_type: u16 = 5;
     if let Some(w) = out {
-        let device_id = device_id_of(&name, e.sensor_number, lun, owner);
+        let device_id = device_id_of(name, e.sensor_number, lun, owner);
         // Threshold events are logged against numeric sensors, the rest against discrete ones.
         let class = if e.event_type == EventType::THRESHOLD {
             &CIM_NUMERIC_SENSOR
@@ -231,7 +231,7 @@ fn alert(
         w.leaf("p:IndicationIdentifier", &identifier(view));
         datetime(w, "p:IndicationTime", time);
         w.leaf("p:Message", &message);
-        for arg in [name.as_str(), state.as_str(), direction] {
+        for arg in [name, state.as_str(), direction] {
             w.leaf("p:MessageArguments", arg);
         }
         w.leaf("p:MessageID", &message_id);

@@ -457,8 +457,7 @@ kinds! {
         class: CIM_CHASSIS,
         count: one,
         build: |m, _, f| {
-            let fru = m.platform().fru();
-            give(f, physical::chassis_instance(fru.as_ref()))
+            give(f, physical::chassis_instance(m.platform().fru()))
         },
     }
     /// The baseboard.
@@ -466,8 +465,7 @@ kinds! {
         class: CIM_CARD,
         count: one,
         build: |m, _, f| {
-            let fru = m.platform().fru();
-            give(f, physical::card_instance(fru.as_ref()))
+            give(f, physical::card_instance(m.platform().fru()))
         },
     }
     /// The SEL, when the platform keeps one.
@@ -616,8 +614,7 @@ kinds! {
         count: one,
         ends: |_| [(ANTE, Item::new(Kind::Chassis, 0)), (DEP, HOST)],
         values: |m, _, i| {
-            let fru = m.platform().fru();
-            i.set("PlatformGUID", physical::platform_guid(fru.as_ref()));
+            i.set("PlatformGUID", physical::platform_guid(m.platform().fru()));
         },
     }
     /// CIM_Container: the chassis holds the baseboard. LocationWithinContainer has no source:

@@ -84,6 +84,7 @@ pub fn log_instance(log: &dyn LogView) -> Instance<'static> {
 /// owned strings: three allocations and copies fewer for every record rendered.
 pub fn record_instance(view: &LogRecordView) -> Instance<'_> {
     let (device_id, sensor_name) = names(view);
+    let sensor_name = sensor_name.unwrap_or(&device_id);
     let r = &view.record;
     let id = Dec::new(view.record_id());
     let mut i = Instance::with_capacity(&CIM_LOG_RECORD, 12);
@@ -100,11 +101,11 @@ pub fn record_instance(view: &LogRecordView) -> Instance<'_> {
     // DataFormat, deprecated in favour of RecordFormat, is left NULL (unset renders as NULL).
     #[cfg(feature = "accounts")]
     let text = match &view.audit {
-        Some(names) => audit_description(r, &sensor_name, names),
-        None => description(r, &sensor_name),
+        Some(names) => audit_description(r, sensor_name, names),
+        None => description(r, sensor_name),
     };
     #[cfg(not(feature = "accounts"))]
-    let text = description(r, &sensor_name);
+    let text = description(r, sensor_name);
     i.set_string("Description", text);
     i.set_string("ElementName", title);
     i.set_string("RecordData", record_data(r, &device_id));
@@ -113,21 +114,19 @@ pub fn record_instance(view: &LogRecordView) -> Instance<'_> {
 }
 
 /// The DeviceID and the name of the sensor a system event record names; a number the platform
-/// does not know is `Sensor(<number>.0.32)`, which is its name too. Empty for records that
-/// name no sensor (their RecordData and Description do not use them).
-fn names(view: &LogRecordView) -> (String, String) {
+/// does not know is `Sensor(<number>.0.32)`, which is its name too (`None`: the name is the
+/// DeviceID, borrowed from it rather than copied). Empty for records that name no sensor (their
+/// RecordData and Description do not use them).
+fn names(view: &LogRecordView) -> (String, Option<&str>) {
     let Body::System(e) = view.record.body else {
-        return (String::new(), String::new());
+        return (String::new(), Some(""));
     };
     match &view.sensor {
         Some(s) => (
             device_id_of(&s.name, e.sensor_number, s.lun, s.owner),
-            s.name.clone(),
+            Some(s.name.as_str()),
         ),
-        None => {
-            let id = device_id_of("Sensor", e.sensor_number, 0, 0x20);
-            (id.clone(), id)
-        }
+        None => (device_id_of("Sensor", e.sensor_number, 0, 0x20), None),
     }
 }
 
@@ -430,10 +429,7 @@ mod tests {
             #[cfg(feature = "accounts")]
             audit: None,
         };
-        assert_eq!(
-            names(&view),
-            (String::from("SEL(114.0.32)"), String::from("SEL"))
-        );
+        assert_eq!(names(&view), (String::from("SEL(114.0.32)"), Some("SEL")));
         let i = record_instance(&view);
         assert_eq!(
             i.get("RecordData"),
@@ -480,7 +476,7 @@ mod tests {
             audit: None,
         };
         assert_eq!(view.timestamp(), u32::MAX);
-        assert_eq!(names(&view), (String::new(), String::new()));
+        assert_eq!(names(&view), (String::new(), Some("")));
         assert_eq!(description(&r, ""), "OEM record type 0xe1");
     }
 
@@ -494,8 +490,14 @@ mod tests {
             #[cfg(feature = "accounts")]
             audit: None,
         };
-        let id = String::from("Sensor(5.0.32)");
-        assert_eq!(names(&view), (id.clone(), id));
+        // The name is the DeviceID.
+        assert_eq!(names(&view), (String::from("Sensor(5.0.32)"), None));
+        assert_eq!(
+            record_instance(&view).get("Description"),
+            Some(&Value::str(
+                "Sensor(5.0.32): Log area reset/cleared (Asserted)"
+            ))
+        );
     }
 
     #[cfg(feature = "accounts")]

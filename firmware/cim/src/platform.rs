@@ -391,8 +391,9 @@ pub trait Platform {
         ClearOutcome::Unsupported
     }
 
-    /// Decoded FRU data of the chassis, baseboard and product.
-    fn fru(&self) -> Option<FruView> {
+    /// Decoded FRU data of the chassis, baseboard and product. Borrowed: each physical
+    /// instance reads a few of its texts, where a copy per instance cloned all twelve.
+    fn fru(&self) -> Option<&FruView> {
         None
     }
 

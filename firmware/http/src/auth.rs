@@ -38,6 +38,8 @@ use crate::backoff::{Backoff, Source};
 use crate::digest::{self, Algorithm, Check, Nonces};
 pub use crate::digest_keys::DigestKeys;
 use crate::offer::Offer;
+use crate::server::put;
+use crate::split::{cut, pieces};
 
 /// Length of the stored PBKDF2 output: one SHA-256 block, more would only slow verification.
 pub const DERIVED_KEY_LEN: usize = 32;
@@ -439,15 +441,15 @@ pub trait Kdf {
 /// The user name an `Authorization` header claims (Basic or Digest), for logging a failed login
 /// without the password. `None` when there is none or the header is malformed.
 pub fn claimed_user(authorization: &str) -> Option<String> {
-    let (scheme, credentials) = authorization.trim().split_once(' ')?;
+    let (scheme, credentials) = cut(authorization.trim(), b' ')?;
     let credentials = credentials.trim();
     if scheme.eq_ignore_ascii_case("Basic") {
         let decoded = crate::b64::decode(credentials)?;
         let (user, _) = basic_pair(&decoded)?;
         String::from_utf8(user.to_vec()).ok()
     } else if scheme.eq_ignore_ascii_case("Digest") {
-        credentials.split(',').find_map(|param| {
-            let (name, value) = param.split_once('=')?;
+        pieces(credentials, b',').find_map(|param| {
+            let (name, value) = cut(param, b'=')?;
             name.trim()
                 .eq_ignore_ascii_case("username")
                 .then(|| String::from(value.trim().trim_matches('"')))
@@ -705,7 +707,7 @@ impl Auth {
         let Some(header) = authorization.map(str::trim_ascii) else {
             return Step::Done(Verdict::Denied);
         };
-        let (scheme, credentials) = match header.split_once(' ') {
+        let (scheme, credentials) = match cut(header, b' ') {
             Some((scheme, rest)) => (scheme, rest.trim_ascii()),
             None => (header, ""),
         };
@@ -969,9 +971,9 @@ impl Auth {
         #[cfg(not(feature = "digest"))]
         let _ = stale;
         if offer.basic {
-            head.push_str("WWW-Authenticate: ");
-            head.push_str(BASIC_CHALLENGE);
-            head.push_str("\r\n");
+            put(head, "WWW-Authenticate: ");
+            put(head, BASIC_CHALLENGE);
+            put(head, "\r\n");
         }
     }
 

@@ -11,7 +11,8 @@
 //! built from pieces rather than with `format!`, which keeps core::fmt's argument machinery out
 //! of the bare-metal image.
 
-use crate::server::push_decimal;
+use crate::server::{push_decimal, put};
+use crate::split::{cut, pieces};
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -46,7 +47,7 @@ impl Target {
         if authority.as_bytes().contains(&b'@') {
             return Err("a URL with user info is not delivered to");
         }
-        let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+        let (host, port) = if let Some(v6) = authority.strip_prefix("[") {
             let close = position(v6, b"]");
             if close == v6.len() {
                 return Err("unclosed IPv6 literal");
@@ -54,7 +55,7 @@ impl Target {
             (
                 v6.get(..close).unwrap_or_default(),
                 v6.get(close + 1..)
-                    .and_then(|after| after.strip_prefix(':')),
+                    .and_then(|after| after.strip_prefix(":")),
             )
         } else {
             match authority.bytes().rposition(|b| b == b':') {
@@ -202,19 +203,22 @@ pub fn basic_header(user: &str, password: &str) -> String {
 /// The head of a delivery's POST of `len` body bytes to `t`.
 pub fn request_head(t: &Target, len: usize, authorization: Option<&str>) -> String {
     let mut head = String::with_capacity(160 + t.path.len() + authorization.map_or(0, str::len));
-    head.push_str("POST ");
-    head.push_str(&t.path);
-    head.push_str(" HTTP/1.1\r\nHost: ");
+    put(&mut head, "POST ");
+    put(&mut head, &t.path);
+    put(&mut head, " HTTP/1.1\r\nHost: ");
     t.push_host_header(&mut head);
-    head.push_str("\r\nContent-Type: application/soap+xml;charset=UTF-8\r\nContent-Length: ");
+    put(
+        &mut head,
+        "\r\nContent-Type: application/soap+xml;charset=UTF-8\r\nContent-Length: ",
+    );
     push_decimal(&mut head, len);
-    head.push_str("\r\nUser-Agent: wsbmc\r\n");
+    put(&mut head, "\r\nUser-Agent: wsbmc\r\n");
     if let Some(a) = authorization {
-        head.push_str("Authorization: ");
-        head.push_str(a);
-        head.push_str("\r\n");
+        put(&mut head, "Authorization: ");
+        put(&mut head, a);
+        put(&mut head, "\r\n");
     }
-    head.push_str("\r\n");
+    put(&mut head, "\r\n");
     head
 }
 
@@ -247,11 +251,11 @@ pub fn parse_answer(buf: &[u8], eof: bool, max: usize) -> Result<Option<Answer>,
         };
         let head = core::str::from_utf8(&rest[..end]).map_err(|_| "the header is not UTF-8")?;
         // Split at '\n' and trimmed of '\r': a "\r\n" pattern links core's two-way searcher.
-        let mut lines = head.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
+        let mut lines = pieces(head, b'\n').map(|l| l.strip_suffix("\r").unwrap_or(l));
         let status_line = lines.next().unwrap_or("");
-        // Only the version and the code are read, so `split` (the crate's other splits' code),
-        // not `splitn(3, ..)` (a SplitN iterator of its own).
-        let mut parts = status_line.split(' ');
+        // Only the version and the code are read, so `pieces` (the crate's other splits' code),
+        // not a `splitn(3, ..)` of its own.
+        let mut parts = pieces(status_line, b' ');
         let version = parts.next().unwrap_or("");
         if !version.starts_with("HTTP/1.") {
             return Err("not an HTTP/1.x answer");
@@ -268,20 +272,19 @@ pub fn parse_answer(buf: &[u8], eof: bool, max: usize) -> Result<Option<Answer>,
         // HTTP/1.1 keeps the connection unless told otherwise; 1.0 closes it unless told.
         let mut keep_alive = version == "HTTP/1.1";
         for line in lines {
-            let Some((name, value)) = line.split_once(':') else {
+            let Some((name, value)) = cut(line, b':') else {
                 continue;
             };
             let value = value.trim_ascii();
             if name.eq_ignore_ascii_case("content-length") {
                 length = Some(number(value, 10).ok_or("bad Content-Length")?);
             } else if name.eq_ignore_ascii_case("transfer-encoding") {
-                chunked = value
-                    .split(',')
-                    .any(|t| t.trim_ascii().eq_ignore_ascii_case("chunked"));
+                chunked =
+                    pieces(value, b',').any(|t| t.trim_ascii().eq_ignore_ascii_case("chunked"));
             } else if name.eq_ignore_ascii_case("www-authenticate") {
                 challenges.push(String::from(value));
             } else if name.eq_ignore_ascii_case("connection") {
-                for token in value.split(',').map(str::trim_ascii) {
+                for token in pieces(value, b',').map(str::trim_ascii) {
                     if token.eq_ignore_ascii_case("close") {
                         keep_alive = false;
                     } else if token.eq_ignore_ascii_case("keep-alive") && version == "HTTP/1.0" {
@@ -351,7 +354,7 @@ fn dechunk(mut b: &[u8], max: usize) -> Result<Option<(Vec<u8>, usize)>, &'stati
             return Ok(None);
         };
         let size_text = core::str::from_utf8(&b[..eol]).map_err(|_| "bad chunk size")?;
-        let size_text = size_text.split(';').next().unwrap_or("").trim_ascii();
+        let size_text = pieces(size_text, b';').next().unwrap_or("").trim_ascii();
         let size = number(size_text, 16).ok_or("bad chunk size")?;
         if size > max || out.len() + size > max {
             return Err("a chunk is too long");
@@ -384,6 +387,7 @@ pub mod digest {
     use alloc::string::String;
 
     use crate::digest::Algorithm as Hash;
+    use crate::server::put;
 
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     pub enum Algorithm {
@@ -464,7 +468,7 @@ pub mod digest {
         /// nonce.
         pub fn parse(header: &str) -> Option<Self> {
             let h = header.trim_ascii_start();
-            let (scheme, rest) = h.split_once(' ')?;
+            let (scheme, rest) = crate::split::cut(h, b' ')?;
             if !scheme.eq_ignore_ascii_case("Digest") {
                 return None;
             }
@@ -480,8 +484,7 @@ pub mod digest {
                 } else if k.eq_ignore_ascii_case("opaque") {
                     opaque = Some(v);
                 } else if k.eq_ignore_ascii_case("qop") {
-                    qop_auth = v
-                        .split(',')
+                    qop_auth = crate::split::pieces(&v, b',')
                         .any(|q| q.trim_ascii().eq_ignore_ascii_case("auth"));
                 } else if k.eq_ignore_ascii_case("stale") {
                     stale = v.eq_ignore_ascii_case("true");
@@ -553,27 +556,27 @@ pub mod digest {
                 )
             };
             let mut h = String::with_capacity(256);
-            h.push_str("Digest username=");
+            put(&mut h, "Digest username=");
             quote(&mut h, user);
-            h.push_str(", realm=");
+            put(&mut h, ", realm=");
             quote(&mut h, &self.realm);
-            h.push_str(", nonce=");
+            put(&mut h, ", nonce=");
             quote(&mut h, &self.nonce);
-            h.push_str(", uri=");
+            put(&mut h, ", uri=");
             quote(&mut h, uri);
-            h.push_str(", algorithm=");
-            h.push_str(alg.name());
-            h.push_str(", response=\"");
-            h.push_str(response);
+            put(&mut h, ", algorithm=");
+            put(&mut h, alg.name());
+            put(&mut h, ", response=\"");
+            put(&mut h, response);
             h.push('"');
             if self.qop_auth {
-                h.push_str(", qop=auth, nc=");
-                h.push_str(nc_hex);
-                h.push_str(", cnonce=");
+                put(&mut h, ", qop=auth, nc=");
+                put(&mut h, nc_hex);
+                put(&mut h, ", cnonce=");
                 quote(&mut h, cnonce);
             }
             if let Some(o) = &self.opaque {
-                h.push_str(", opaque=");
+                put(&mut h, ", opaque=");
                 quote(&mut h, o);
             }
             h
@@ -601,10 +604,10 @@ pub mod digest {
             if s.is_empty() {
                 return Some(());
             }
-            let (key, after) = s.split_once('=')?;
+            let (key, after) = crate::split::cut(s, b'=')?;
             let key = key.trim_ascii();
             s = after.trim_ascii_start();
-            let value = if let Some(q) = s.strip_prefix('"') {
+            let value = if let Some(q) = s.strip_prefix("\"") {
                 let mut v = String::new();
                 let mut chars = q.char_indices();
                 let mut end = None;
@@ -621,7 +624,7 @@ pub mod digest {
                 s = q.get(end?..)?;
                 v
             } else {
-                let end = s.find(',').unwrap_or(s.len());
+                let end = s.bytes().position(|b| b == b',').unwrap_or(s.len());
                 let (v, rest) = s.split_at(end);
                 s = rest;
                 String::from(v.trim_ascii())

@@ -25,6 +25,7 @@ use subtle::ConstantTimeEq;
 
 use crate::head::is_token;
 use crate::md5::Md5;
+use crate::server::put;
 use crate::{DigestKeys, REALM};
 
 /// Nonces in use whose nonce-counts are tracked. One per concurrently authenticating client is
@@ -651,17 +652,17 @@ fn hex<'a>(bytes: &[u8], out: &'a mut [u8; 64]) -> &'a [u8] {
 /// core::fmt's argument machinery out of it.
 pub(crate) fn write_challenges(head: &mut String, offered: &[Algorithm], nonce: &str, stale: bool) {
     for algorithm in offered {
-        head.push_str("WWW-Authenticate: Digest realm=\"");
-        head.push_str(REALM);
-        head.push_str("\", qop=\"auth\", algorithm=");
-        head.push_str(algorithm.token());
-        head.push_str(", nonce=\"");
-        head.push_str(nonce);
+        put(head, "WWW-Authenticate: Digest realm=\"");
+        put(head, REALM);
+        put(head, "\", qop=\"auth\", algorithm=");
+        put(head, algorithm.token());
+        put(head, ", nonce=\"");
+        put(head, nonce);
         head.push('"');
         if stale {
-            head.push_str(", stale=true");
+            put(head, ", stale=true");
         }
-        head.push_str("\r\n");
+        put(head, "\r\n");
     }
 }
 

@@ -313,7 +313,7 @@ pub(crate) fn analyse<'a>(req: &RawHead<'a, '_>) -> Result<Head<'a>, HeadError> 
             }
             chunked = true;
         } else if name.eq_ignore_ascii_case("Connection") {
-            for token in core::str::from_utf8(raw).unwrap_or("").split(',') {
+            for token in crate::split::pieces(core::str::from_utf8(raw).unwrap_or(""), b',') {
                 let token = token.trim_ascii();
                 close |= token.eq_ignore_ascii_case("close");
                 keep_alive_token |= token.eq_ignore_ascii_case("keep-alive");
@@ -350,7 +350,9 @@ pub(crate) fn analyse<'a>(req: &RawHead<'a, '_>) -> Result<Head<'a>, HeadError> 
         (true, None) => Framing::Chunked,
         (false, len) => Framing::Length(len.unwrap_or(0)),
     };
-    let path = req.target.split('?').next().unwrap_or(req.target);
+    let path = crate::split::pieces(req.target, b'?')
+        .next()
+        .unwrap_or(req.target);
 
     Ok(Head {
         post: req.method.eq_ignore_ascii_case("POST"),

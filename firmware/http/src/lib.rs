@@ -35,6 +35,7 @@ mod md5;
 mod offer;
 mod server;
 mod slots;
+mod split;
 
 use alloc::vec::Vec;
 

@@ -628,32 +628,39 @@ fn render_head(plan: &Reply<'_>, body_len: Option<usize>, spare: usize) -> Strin
     // The status line, Content-Length, Connection and the blank line take at most 112 bytes.
     let lines = plan.content_type.map_or(0, |c| c.len() + 16) + plan.extra.len();
     let mut head = String::with_capacity(112 + lines + spare);
-    head.push_str("HTTP/1.1 ");
+    put(&mut head, "HTTP/1.1 ");
     push_decimal(&mut head, plan.status.into());
     head.push(' ');
-    head.push_str(reason(plan.status));
-    head.push_str("\r\n");
+    put(&mut head, reason(plan.status));
+    put(&mut head, "\r\n");
     if let Some(content_type) = plan.content_type {
-        head.push_str("Content-Type: ");
-        head.push_str(content_type);
-        head.push_str("\r\n");
+        put(&mut head, "Content-Type: ");
+        put(&mut head, content_type);
+        put(&mut head, "\r\n");
     }
     match body_len {
         Some(len) => {
-            head.push_str("Content-Length: ");
+            put(&mut head, "Content-Length: ");
             push_decimal(&mut head, len);
-            head.push_str("\r\n");
+            put(&mut head, "\r\n");
         }
-        None => head.push_str("Transfer-Encoding: chunked\r\n"),
+        None => put(&mut head, "Transfer-Encoding: chunked\r\n"),
     }
-    head.push_str(plan.extra);
+    put(&mut head, plan.extra);
     if plan.close {
-        head.push_str("Connection: close\r\n");
+        put(&mut head, "Connection: close\r\n");
     } else if plan.http10_keep_alive {
-        head.push_str("Connection: keep-alive\r\n");
+        put(&mut head, "Connection: keep-alive\r\n");
     }
-    head.push_str("\r\n");
+    put(&mut head, "\r\n");
     head
+}
+
+/// `out.push_str(s)`, out of line: inlined, its reserve and copy were repeated at each piece
+/// of every head.
+#[inline(never)]
+pub(crate) fn put(out: &mut String, s: &str) {
+    out.push_str(s);
 }
 
 /// `n` in decimal, as `{}` writes it. By hand rather than through `core::fmt`, which the

@@ -266,8 +266,8 @@ impl Platform for TestPlatform {
         }
         outcome
     }
-    fn fru(&self) -> Option<FruView> {
-        self.fru.clone()
+    fn fru(&self) -> Option<&FruView> {
+        self.fru.as_ref()
     }
     fn discrete_sensor_count(&self) -> usize {
         self.discrete.len()
