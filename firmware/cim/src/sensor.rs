@@ -426,7 +426,11 @@ fn set_identity<'a>(
         "OtherIdentifyingInfo",
         Value::Array(alloc::vec![
             Value::string(cat(&["0x", Hex::lower(owner.into(), 2).as_str()])),
-            Value::string(String::from(Dec::new(lun).as_str())),
+            // An IPMI LUN is two bits: its text is a constant, not an allocation per instance.
+            "0123".get(usize::from(lun)..=usize::from(lun)).map_or_else(
+                || Value::string(String::from(Dec::new(lun).as_str())),
+                Value::str,
+            ),
             Value::string(cat(&["0x", Hex::lower(number.into(), 2).as_str()])),
             Value::string(cat(&[
                 Dec::new(entity_id).as_str(),
