@@ -419,14 +419,18 @@ fn set_identity<'a>(
     ipmi_type: SensorType,
     sensor_type: wsbmc_ipmi::CimSensorType,
     poll_ms: u32,
-    possible: &[&'a str],
+    possible: Vec<Value<'a>>,
 ) {
     let [owner, lun, number, entity_id, entity_instance] = ipmi;
     i.set(
         "OtherIdentifyingInfo",
         Value::Array(alloc::vec![
             Value::string(cat(&["0x", Hex::lower(owner.into(), 2).as_str()])),
-            Value::string(String::from(Dec::new(lun).as_str())),
+            // An IPMI LUN is two bits: its text is a constant, not an allocation per instance.
+            "0123".get(usize::from(lun)..=usize::from(lun)).map_or_else(
+                || Value::string(String::from(Dec::new(lun).as_str())),
+                Value::str,
+            ),
             Value::string(cat(&["0x", Hex::lower(number.into(), 2).as_str()])),
             Value::string(cat(&[
                 Dec::new(entity_id).as_str(),
@@ -447,7 +451,7 @@ fn set_identity<'a>(
         "PollingInterval",
         Value::U64(u64::from(poll_ms).saturating_mul(1_000_000)),
     );
-    i.set_strs("PossibleStates", possible);
+    i.set("PossibleStates", Value::Array(possible));
     i.set_empty("PowerManagementCapabilities");
     i.set_bool("PowerManagementSupported", false);
 }
@@ -465,14 +469,16 @@ pub fn instance<'a>(
     let status = Condition::of(state).view();
     let supported = desc.thresholds.supported_mask();
     let mut keys = keys(desc, system_name);
-    let id = keys[1].1.clone();
+    // Borrowed from the key, which `set_keys` moves into the instance only after this: no copy
+    // of the DeviceID per instance.
+    let id: &str = &keys[1].1;
 
     // Windows style "<DeviceID>:<text> for <entity> <instance>" (cim.md §1.6), which consoles
     // such as MetricsHub split on ':' and " for ". The board's free text, when it gives one, is
     // the better <text>; otherwise the IPMI type name says what the sensor is.
     let description = if desc.description.is_empty() {
         describe(
-            &id,
+            id,
             ipmi_type.name(),
             " sensor for ",
             desc.entity_id,
@@ -480,7 +486,7 @@ pub fn instance<'a>(
         )
     } else {
         describe(
-            &id,
+            id,
             &desc.description,
             " for ",
             desc.entity_id,
@@ -488,15 +494,15 @@ pub fn instance<'a>(
         )
     };
 
-    let mut possible: Vec<&'static str> = Vec::with_capacity(8);
-    possible.push("Unknown");
-    possible.push("Normal");
-    possible.extend(
-        Threshold::ALL
-            .iter()
-            .filter(|t| supported & t.bit() != 0)
-            .map(|t| state_name(*t)),
-    );
+    // The array value itself, built once: no list of names copied into a second one.
+    let mut possible: Vec<Value<'a>> = Vec::with_capacity(2 + supported.count_ones() as usize);
+    possible.push(Value::str("Unknown"));
+    possible.push(Value::str("Normal"));
+    for t in Threshold::ALL {
+        if supported & t.bit() != 0 {
+            possible.push(Value::str(state_name(t)));
+        }
+    }
 
     let t = &desc.thresholds;
     let reading = match state.reading {
@@ -552,7 +558,7 @@ pub fn instance<'a>(
         ipmi_type,
         sensor_type,
         desc.poll_ms,
-        &possible,
+        possible,
     );
     i.set_u16("RateUnits", 0);
     i.set_u16("RequestedState", 12);
@@ -592,9 +598,11 @@ pub fn discrete_instance<'a>(
         view.entity_instance,
     );
     let (operational, status) = status_of_health(view.health_state);
-    let mut possible: Vec<&str> = Vec::with_capacity(view.possible_states.len() + 1);
-    possible.push("Unknown");
-    possible.extend(view.possible_states.iter().map(String::as_str));
+    let mut possible: Vec<Value<'a>> = Vec::with_capacity(view.possible_states.len() + 1);
+    possible.push(Value::str("Unknown"));
+    for s in &view.possible_states {
+        possible.push(Value::str(s));
+    }
 
     let mut i = Instance::with_capacity(&CIM_SENSOR, 36);
     i.set_keys(&mut keys);
@@ -631,7 +639,7 @@ pub fn discrete_instance<'a>(
         ipmi_type,
         sensor_type,
         view.poll_ms,
-        &possible,
+        possible,
     );
     i.set_u16("RequestedState", 12);
     i.set_u16("SensorType", sensor_type.0);

@@ -174,7 +174,7 @@ impl<'a> Instance<'a> {
     /// nothing at all, silently. Checked in debug builds, where every test renders every class,
     /// and free in release builds (the bare-metal image has no flash for it).
     #[track_caller]
-    #[inline(never)]
+    #[cfg_attr(target_os = "none", inline(never))]
     pub fn set(&mut self, name: &'static str, value: Value<'a>) {
         #[cfg(debug_assertions)]
         check_value(self.class, name, &value);
@@ -184,11 +184,13 @@ impl<'a> Instance<'a> {
     // The setters below are `set` for the value kinds most properties have. Each is one
     // out-of-line body instead of a `Value` built on the stack at every call site: ~230 call
     // sites in the class builders, which the bare-metal image's flash pays for one by one.
+    // Out of line on the bare-metal image only: on the host the two calls per property (setter,
+    // then `set`) were a share of every instance's build (issue 17), and flash is no concern.
 
     /// Sets each (key, text) pair, taking the texts out of `keys` (left empty): one loop for
     /// every class's key list instead of one per builder.
     #[track_caller]
-    #[inline(never)]
+    #[cfg_attr(target_os = "none", inline(never))]
     pub fn set_keys(&mut self, keys: &mut [(&'static str, Cow<'a, str>)]) {
         for (name, value) in keys {
             self.set(name, Value::Str(core::mem::take(value)));
@@ -197,28 +199,28 @@ impl<'a> Instance<'a> {
 
     /// `set(name, Value::str(s))`.
     #[track_caller]
-    #[inline(never)]
+    #[cfg_attr(target_os = "none", inline(never))]
     pub fn set_str(&mut self, name: &'static str, s: &'a str) {
         self.set(name, Value::str(s));
     }
 
     /// `set(name, Value::string(s))`.
     #[track_caller]
-    #[inline(never)]
+    #[cfg_attr(target_os = "none", inline(never))]
     pub fn set_string(&mut self, name: &'static str, s: String) {
         self.set(name, Value::string(s));
     }
 
     /// `set(name, Value::U16(n))`.
     #[track_caller]
-    #[inline(never)]
+    #[cfg_attr(target_os = "none", inline(never))]
     pub fn set_u16(&mut self, name: &'static str, n: u16) {
         self.set(name, Value::U16(n));
     }
 
     /// `set(name, Value::Bool(b))`.
     #[track_caller]
-    #[inline(never)]
+    #[cfg_attr(target_os = "none", inline(never))]
     pub fn set_bool(&mut self, name: &'static str, b: bool) {
         self.set(name, Value::Bool(b));
     }
@@ -226,28 +228,28 @@ impl<'a> Instance<'a> {
     /// `set(name, Value::Null)`: CIM NULL, said explicitly (an unset property renders the same,
     /// but the value sources list what they know to be NULL).
     #[track_caller]
-    #[inline(never)]
+    #[cfg_attr(target_os = "none", inline(never))]
     pub fn set_null(&mut self, name: &'static str) {
         self.set(name, Value::Null);
     }
 
     /// `set(name, Value::empty_array())`: an array with no elements (rendered as none).
     #[track_caller]
-    #[inline(never)]
+    #[cfg_attr(target_os = "none", inline(never))]
     pub fn set_empty(&mut self, name: &'static str) {
         self.set(name, Value::empty_array());
     }
 
     /// `set(name, Value::u16s(v))` for a list the caller has at hand; one body for every length.
     #[track_caller]
-    #[inline(never)]
+    #[cfg_attr(target_os = "none", inline(never))]
     pub fn set_u16s(&mut self, name: &'static str, v: &[u16]) {
         self.set(name, Value::u16s(v.iter().copied()));
     }
 
     /// `set(name, Value::strs(v))` for a list the caller has at hand; one body for every length.
     #[track_caller]
-    #[inline(never)]
+    #[cfg_attr(target_os = "none", inline(never))]
     pub fn set_strs(&mut self, name: &'static str, v: &[&'a str]) {
         self.set(name, Value::strs(v.iter().copied()));
     }
