@@ -11,6 +11,7 @@
 //! (`7K3M-Q0ZD-…`): no letters that read like digits, and a person may type it in either case,
 //! with or without the dashes, with `O` for `0` or `I`/`L` for `1`.
 
+use alloc::string::String;
 use core::fmt;
 
 use hmac::{KeyInit as _, Mac as _};
@@ -100,13 +101,7 @@ impl fmt::Debug for ProvisioningSecret {
 
 impl fmt::Display for ProvisioningSecret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, d) in self.digits().iter().enumerate() {
-            if i > 0 && i % 4 == 0 {
-                f.write_str("-")?;
-            }
-            fmt::Write::write_char(f, char::from(CROCKFORD[usize::from(*d)]))?;
-        }
-        Ok(())
+        f.write_str(&self.text())
     }
 }
 
@@ -123,6 +118,20 @@ impl ProvisioningSecret {
         let mut out = [0; SECRET_LEN];
         out.copy_from_slice(&mac.finalize().into_bytes()[..SECRET_LEN]);
         Ok(Self(out))
+    }
+
+    /// What [`Display`](fmt::Display) shows: the digits in groups of four joined by `-`.
+    /// Spelled here, not through `to_string`: the bare-metal image shows it with no other
+    /// `core::fmt` text writer to share.
+    pub fn text(&self) -> String {
+        let mut out = String::with_capacity(SECRET_DIGITS + (SECRET_DIGITS - 1) / 4);
+        for (i, d) in self.digits().iter().enumerate() {
+            if i > 0 && i % 4 == 0 {
+                out.push('-');
+            }
+            out.push(char::from(CROCKFORD[usize::from(*d)]));
+        }
+        out
     }
 
     /// The 24 five-bit digits, most significant first.

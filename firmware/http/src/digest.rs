@@ -604,10 +604,8 @@ fn parse_nc(nc: &str) -> Option<u32> {
         return None;
     }
     // By hand: `u32::from_str_radix` is ~170 B of the bare-metal image for these eight digits.
-    nc.bytes().try_fold(0u32, |n, b| {
-        let d = char::from(b).to_digit(16)?;
-        Some(n << 4 | d)
-    })
+    nc.bytes()
+        .try_fold(0u32, |n, b| Some(n << 4 | u32::from(hex_val(b)?)))
 }
 
 fn decode_hex(text: &str, out: &mut [u8]) -> Option<()> {

@@ -77,7 +77,7 @@ pub fn start(auth: &mut Auth, agent: &'static Agent, seed: u64) {
     device_seed.extend_from_slice(&seed.to_le_bytes());
     match table.borrow().provisioning_secret(&device_seed) {
         Ok(secret) => {
-            let secret = alloc::string::ToString::to_string(&secret);
+            let secret = secret.text();
             info!(
                 "UNPROVISIONED: no account exists. Create the first Administrator with \
                  CreateAccount on CIM_AccountManagementService, HTTP Basic user \"provision\" \

@@ -239,12 +239,15 @@ fn start_agent(seed: u64) -> &'static Agent {
     system.version = env!("CARGO_PKG_VERSION").into();
     system.build_secs = Some(board::BUILD_SECS);
     static AGENT: StaticCell<Agent> = StaticCell::new();
-    let agent = AGENT.init(Agent::new(
-        Monitor::new(board::sensor_table()),
-        system,
-        wsman_limits(),
-        seed,
-    ));
+    // `init_with`: the agent is built by the closure the cell calls, one move fewer of it.
+    let agent = AGENT.init_with(|| {
+        Agent::new(
+            Monitor::new(board::sensor_table()),
+            system,
+            wsman_limits(),
+            seed,
+        )
+    });
     // src/push.rs delivers Push and PushWithAck, over http:// only.
     #[cfg(feature = "push")]
     {

@@ -53,8 +53,23 @@ pub fn charset(content_type: Option<&str>) -> CharsetHint {
         return CharsetHint::Unspecified;
     };
     let mut hint = CharsetHint::Unspecified;
-    for param in value.split(';').skip(1) {
-        let Some((name, val)) = param.split_once('=') else {
+    // The parameters after the media type, as `split(';').skip(1)` yields them, each cut at its
+    // first '=' as `split_once('=')` cuts it; by byte, since both separators are ASCII: those
+    // two and `FaultDetail::name`'s split were the bare-metal image's users of core's char
+    // searcher and `Split`.
+    let mut rest = crate::text::cut(value, b';').map(|(_, after)| after);
+    while let Some(params) = rest {
+        let param = match crate::text::cut(params, b';') {
+            Some((param, after)) => {
+                rest = Some(after);
+                param
+            }
+            None => {
+                rest = None;
+                params
+            }
+        };
+        let Some((name, val)) = crate::text::cut(param, b'=') else {
             continue;
         };
         if !name.trim().eq_ignore_ascii_case("charset") {

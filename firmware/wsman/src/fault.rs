@@ -526,7 +526,15 @@ const DETAIL_NAMES: &str = concat!(
 impl FaultDetail {
     /// The local part of the `…/faultDetail/<Name>` URI: the variant's own name.
     pub fn name(self) -> &'static str {
-        DETAIL_NAMES.split(' ').nth(self as usize).unwrap_or("")
+        // By byte, not `split(' ').nth(..)`: core's char-pattern `Split` for one lookup.
+        let mut rest = DETAIL_NAMES;
+        for _ in 0..self as usize {
+            match crate::text::cut(rest, b' ') {
+                Some((_, after)) => rest = after,
+                None => return "",
+            }
+        }
+        crate::text::cut(rest, b' ').map_or(rest, |(name, _)| name)
     }
 
     /// Windows has dedicated codes for a few details; they tell a Windows client more than the

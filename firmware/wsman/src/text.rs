@@ -9,6 +9,13 @@
 
 use alloc::string::String;
 
+/// `s` cut at its first `sep` (an ASCII byte, so never inside a character), as
+/// `s.split_once(char::from(sep))` cuts it.
+pub(crate) fn cut(s: &str, sep: u8) -> Option<(&str, &str)> {
+    let i = s.bytes().position(|b| b == sep)?;
+    Some((s.get(..i)?, s.get(i + 1..)?))
+}
+
 /// The parts joined into one string, allocated once at their total length.
 pub fn cat(parts: &[&str]) -> String {
     let mut out = String::with_capacity(parts.iter().map(|p| p.len()).sum());
@@ -170,6 +177,24 @@ pub fn parse_i64(s: &str) -> Option<i64> {
 mod tests {
     use super::*;
     use alloc::format;
+
+    #[test]
+    fn cut_cuts_where_split_once_cuts() {
+        for s in [
+            "",
+            ";",
+            "a;b;c",
+            "text/xml; charset=utf-8",
+            "é;ü=ß",
+            "x=",
+            "=y",
+            "no sep",
+        ] {
+            for sep in [b';', b'=', b' '] {
+                assert_eq!(cut(s, sep), s.split_once(char::from(sep)), "{s:?} {sep}");
+            }
+        }
+    }
 
     #[test]
     fn dec_writes_what_display_writes() {
