@@ -765,6 +765,15 @@ mod tests {
         ];
         let only = [String::from("DeviceID")];
         let kept = KeptMarkups::default();
+        // The kept classes, least recently used first.
+        let names = || -> Vec<&str> {
+            kept.0
+                .borrow()
+                .iter()
+                .flatten()
+                .map(|m| m.class.name)
+                .collect()
+        };
         for round in 0..3 {
             for class in classes {
                 let i = if core::ptr::eq(class, &CIM_NUMERIC_SENSOR) {
@@ -785,14 +794,6 @@ mod tests {
                     );
                 }
             }
-            let names = || -> Vec<&str> {
-                kept.0
-                    .borrow()
-                    .iter()
-                    .flatten()
-                    .map(|m| m.class.name)
-                    .collect()
-            };
             // The classes used last, the last one last.
             let want: Vec<&str> = classes.iter().map(|c| c.name).collect();
             assert_eq!(names(), want[want.len() - KEPT.min(want.len())..]);
@@ -802,15 +803,8 @@ mod tests {
         kept.give(m);
         let m = kept.take(&CIM_SYSTEM_DEVICE);
         kept.give(m);
-        let order: Vec<&str> = kept
-            .0
-            .borrow()
-            .iter()
-            .flatten()
-            .map(|m| m.class.name)
-            .collect();
         assert_eq!(
-            order,
+            names(),
             [
                 "CIM_LogRecord",
                 "CIM_NumericSensor",
@@ -820,15 +814,8 @@ mod tests {
         );
         let m = kept.take(&crate::schema::CIM_COMPUTER_SYSTEM);
         kept.give(m);
-        let order: Vec<&str> = kept
-            .0
-            .borrow()
-            .iter()
-            .flatten()
-            .map(|m| m.class.name)
-            .collect();
         assert_eq!(
-            order,
+            names(),
             [
                 "CIM_NumericSensor",
                 "CIM_Sensor",
