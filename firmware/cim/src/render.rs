@@ -305,7 +305,7 @@ impl ClassMarkup {
             + self.root.capacity()
             + self.start.capacity()
             + self.layout.names.capacity() * core::mem::size_of::<&str>()
-            + self.layout.values.capacity() * 2
+            + self.layout.values.capacity() * core::mem::size_of::<u16>()
             + template
     }
 }
